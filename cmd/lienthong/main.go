@@ -1,0 +1,187 @@
+// Command lienthong is the edge gateway of the Vietnamese government
+// document axis (trục liên thông văn bản): it exchanges signed edXML packets
+// between agencies and tracks every document's processing status.
+//
+// Run "lienthong help" for the commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	m := NewMain()
+	err := m.Run(ctx, os.Args[1:])
+	os.Exit(m.exitCode(err))
+}
+
+// Main is the program: its streams, and the dispatch to subcommands. Tests
+// run it in-process with their own streams.
+type Main struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// NewMain returns a Main on the process's standard streams.
+func NewMain() *Main {
+	return &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
+}
+
+// command is one subcommand.
+type command struct {
+	name, summary string
+	run           func(ctx context.Context, m *Main, args []string) error
+}
+
+func (m *Main) commands() []command {
+	return []command{
+		{"demo", "run a self-contained demonstration (needs nothing else)", runDemo},
+		{"edxml", "inspect, validate and build edXML packets", runEdxml},
+		{"version", "print the version", runVersion},
+	}
+}
+
+// Run runs the subcommand named by args[0].
+func (m *Main) Run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		m.usage(m.Stderr)
+		return usageError{msg: "no command given"}
+	}
+	name := args[0]
+	switch name {
+	case "help", "-h", "-help", "--help":
+		if len(args) > 1 {
+			return m.Run(ctx, []string{args[1], "-help"})
+		}
+		m.usage(m.Stdout)
+		return nil
+	}
+	for _, c := range m.commands() {
+		if c.name == name {
+			return c.run(ctx, m, args[1:])
+		}
+	}
+	return usageError{msg: fmt.Sprintf("unknown command %q", name), hint: "lienthong help"}
+}
+
+func (m *Main) usage(w io.Writer) {
+	fmt.Fprintln(w, `lienthong: the edge gateway of the government document axis (trục liên thông văn bản).
+
+Usage:
+
+	lienthong <command> [arguments]
+
+Commands:`)
+	for _, c := range m.commands() {
+		fmt.Fprintf(w, "\t%-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, `
+Run "lienthong <command> -help" for a command's usage.`)
+}
+
+// usageError is a mistake in the command line. Its hint says what to try.
+type usageError struct {
+	msg, hint string
+}
+
+func (e usageError) Error() string { return e.msg }
+
+// exitError ends the program with a code and, unless already said, a
+// message: a packet that fails validation exits 1.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e exitError) Error() string { return e.msg }
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailed  = 1 // the command ran and the answer is "no" (an invalid packet)
+	exitUsage   = 2 // the command line is wrong
+	exitTrouble = 3 // something went wrong: a file could not be read …
+)
+
+func (m *Main) exitCode(err error) int {
+	var ue usageError
+	var ee exitError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.As(err, &ue):
+		fmt.Fprintf(m.Stderr, "lienthong: %s\n", ue.msg)
+		if ue.hint != "" {
+			fmt.Fprintf(m.Stderr, "Try: %s\n", ue.hint)
+		}
+		return exitUsage
+	case errors.As(err, &ee):
+		if ee.msg != "" {
+			fmt.Fprintf(m.Stderr, "lienthong: %s\n", ee.msg)
+		}
+		return ee.code
+	default:
+		fmt.Fprintf(m.Stderr, "lienthong: %v\n", err)
+		return exitTrouble
+	}
+}
+
+// newFlagSet returns a flag set that reports errors instead of exiting, and
+// prints usage text with a synopsis first.
+func (m *Main) newFlagSet(name, synopsis, help string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	fs.Usage = func() {
+		out := fs.Output()
+		fmt.Fprintf(out, "Usage: lienthong %s\n\n%s\n", synopsis, strings.TrimSpace(help))
+		hasFlags := false
+		fs.VisitAll(func(*flag.Flag) { hasFlags = true })
+		if hasFlags {
+			fmt.Fprintln(out, "\nFlags:")
+			fs.PrintDefaults()
+		}
+	}
+	return fs
+}
+
+// parseFlags parses args; -help prints the usage to stdout and ends the
+// command successfully.
+func (m *Main) parseFlags(fs *flag.FlagSet, args []string) error {
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == "-h" || a == "-help" || a == "--help" {
+			fs.SetOutput(m.Stdout)
+			fs.Usage()
+			return flag.ErrHelp
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return usageError{msg: err.Error(), hint: "lienthong " + fs.Name() + " -help"}
+	}
+	return nil
+}
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func runVersion(_ context.Context, m *Main, args []string) error {
+	fs := m.newFlagSet("version", "version", "Prints the version of lienthong.")
+	if err := m.parseFlags(fs, args); err != nil {
+		return err
+	}
+	fmt.Fprintln(m.Stdout, "lienthong", version)
+	return nil
+}

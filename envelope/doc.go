@@ -1,0 +1,26 @@
+// Package envelope is the edXML packet model of QCVN 102:2016/BTTTT: the
+// types of edoc and status packets, a strict encoder, a lenient parser,
+// validation with typed field errors, agency codes (mã định danh) and the
+// processing-status lifecycle.
+//
+// # Strict when sending, lenient when receiving
+//
+// [Encode] emits exactly one layout: the prefix layout and element order of
+// the regulation as the national axis uses it, yyyy/MM/dd dates, yyyy/MM/dd
+// HH:mm:ss timestamps in UTC+7, and the same bytes for the same packet. It
+// refuses a packet that does not pass [Validate] under [ProfileSend].
+//
+// [Parser] accepts what real software sends: stray bytes or a BOM before
+// <?xml, CRLF line ends, elements in any order, empty elements, a missing or
+// namespace-less Signature, odd agency codes and DocumentIds. Every thing it
+// tolerated is reported as a [Warning]. It never rewrites the input bytes: the
+// bytes that a signature covers are the bytes the caller keeps.
+//
+// Leaf values are kept as the strings that were on the wire, typed where the
+// type carries meaning ([Date], [Timestamp], [StatusCode], [Priority] …), so
+// nothing received is lost and a value's format is judged by [Validate], which
+// names the field path of every problem.
+//
+// This package imports nothing of lienthong's; it depends on etree and the
+// standard library only.
+package envelope

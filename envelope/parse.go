@@ -1,0 +1,243 @@
+package envelope
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/beevik/etree"
+)
+
+// Default limits of a [Parser].
+const (
+	// DefaultMaxSize is the largest packet a zero Parser reads: 64 MiB,
+	// room for about 45 MiB of attachments after base64.
+	DefaultMaxSize = 64 << 20
+	// DefaultMaxDepth is the deepest element nesting a zero Parser accepts.
+	// edXML nests nine deep at most; XML-DSig a little more.
+	DefaultMaxDepth = 48
+	// DefaultMaxMarkup is the most markup ('<') a zero Parser accepts. A
+	// packet to a hundred recipients has a few thousand.
+	DefaultMaxMarkup = 200_000
+)
+
+// Parser reads edXML packets leniently: see the package documentation for
+// what it tolerates. Every tolerance is reported as a [Warning]. The zero
+// Parser is ready to use with the default limits; set the fields before the
+// first use.
+type Parser struct {
+	// MaxSize is the largest input accepted, in bytes. Zero means
+	// [DefaultMaxSize]. Larger input is refused with [ErrTooLarge] without
+	// being read past the limit.
+	MaxSize int64
+	// MaxDepth is the deepest element nesting accepted. Zero means
+	// [DefaultMaxDepth].
+	MaxDepth int
+	// MaxMarkup bounds the number of '<' in the input, which bounds the
+	// number of elements, comments and instructions and so the memory a
+	// tree of them takes. Zero means [DefaultMaxMarkup].
+	MaxMarkup int
+}
+
+// Warning is something the parser tolerated.
+type Warning struct {
+	// Path is where, e.g. "MessageHeader/OtherInfo/Direction"; empty for
+	// the input as a whole.
+	Path string `json:"path,omitempty"`
+	// Code is a stable identifier of the kind of warning, e.g.
+	// "unknown-element".
+	Code      string `json:"code"`
+	MessageVI string `json:"messageVi"`
+	MessageEN string `json:"messageEn"`
+}
+
+func (w Warning) String() string {
+	if w.Path == "" {
+		return w.MessageEN
+	}
+	return w.Path + ": " + w.MessageEN
+}
+
+// Parse reads a packet with a zero [Parser].
+func Parse(b []byte) (*Packet, []Warning, error) {
+	var p Parser
+	return p.ParseBytes(b)
+}
+
+// Parse reads a packet from r. It reads at most MaxSize+1 bytes; when r is a
+// file whose size is known to be too large, it reads nothing.
+func (p *Parser) Parse(r io.Reader) (*Packet, []Warning, error) {
+	b, err := p.ReadAll(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p.ParseBytes(b)
+}
+
+// ReadAll reads r up to the size limit and returns its bytes, or
+// [ErrTooLarge] as soon as r proves longer than the limit.
+func (p *Parser) ReadAll(r io.Reader) ([]byte, error) {
+	limit := p.maxSize()
+	var sizeHint int64 = -1
+	switch v := r.(type) {
+	case interface{ Len() int }:
+		sizeHint = int64(v.Len())
+	case *os.File:
+		if fi, err := v.Stat(); err == nil && fi.Mode().IsRegular() {
+			sizeHint = fi.Size()
+		}
+	}
+	if sizeHint > limit {
+		return nil, tooLarge(sizeHint, limit)
+	}
+	var buf bytes.Buffer
+	if sizeHint >= 0 {
+		buf.Grow(int(sizeHint) + bytes.MinRead)
+	}
+	n, err := buf.ReadFrom(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("envelope: read packet: %w", err)
+	}
+	if n > limit {
+		return nil, tooLarge(-1, limit)
+	}
+	return buf.Bytes(), nil
+}
+
+func tooLarge(size, limit int64) error {
+	if size >= 0 {
+		return fmt.Errorf("%w: %d bytes, the limit is %d bytes", ErrTooLarge, size, limit)
+	}
+	return fmt.Errorf("%w: more than %d bytes", ErrTooLarge, limit)
+}
+
+// ParseBytes reads a packet from b. The returned packet does not alias b.
+func (p *Parser) ParseBytes(b []byte) (*Packet, []Warning, error) {
+	doc, warns, err := p.ReadTree(b)
+	if err != nil {
+		return nil, warns, err
+	}
+	pkt, more, err := FromTree(doc.Root())
+	return pkt, append(warns, more...), err
+}
+
+// ReadTree reads b into an XML tree with the parser's tolerances and
+// limits, without interpreting it as edXML. The signing package verifies
+// this tree, then hands the verified element to [FromTree].
+func (p *Parser) ReadTree(b []byte) (*etree.Document, []Warning, error) {
+	if limit := p.maxSize(); int64(len(b)) > limit {
+		return nil, nil, tooLarge(int64(len(b)), limit)
+	}
+	var warns []Warning
+	start, w := xmlStart(b)
+	warns = append(warns, w...)
+	b = b[start:]
+	if len(b) == 0 {
+		return nil, warns, fmt.Errorf("%w: the input holds no XML", ErrMalformed)
+	}
+	if n, limit := bytes.Count(b, []byte{'<'}), p.maxMarkup(); n > limit {
+		return nil, warns, fmt.Errorf("%w: %d pieces of markup, the limit is %d", ErrForbiddenXML, n, limit)
+	}
+	if err := checkProlog(b); err != nil {
+		return nil, warns, err
+	}
+	doc := etree.NewDocument()
+	doc.ReadSettings.MaxDepth = p.maxDepth()
+	if err := doc.ReadFromBytes(b); err != nil {
+		if errors.Is(err, etree.ErrMaxDepth) {
+			return nil, warns, fmt.Errorf("%w: elements nested deeper than %d", ErrForbiddenXML, p.maxDepth())
+		}
+		return nil, warns, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if doc.Root() == nil {
+		return nil, warns, fmt.Errorf("%w: no root element", ErrMalformed)
+	}
+	return doc, warns, nil
+}
+
+func (p *Parser) maxSize() int64 {
+	if p.MaxSize > 0 {
+		return p.MaxSize
+	}
+	return DefaultMaxSize
+}
+
+func (p *Parser) maxDepth() int {
+	if p.MaxDepth > 0 {
+		return p.MaxDepth
+	}
+	return DefaultMaxDepth
+}
+
+func (p *Parser) maxMarkup() int {
+	if p.MaxMarkup > 0 {
+		return p.MaxMarkup
+	}
+	return DefaultMaxMarkup
+}
+
+// leadingJunkWindow is how far into the input the parser looks for the
+// start of the XML past stray bytes.
+const leadingJunkWindow = 1024
+
+// xmlStart finds where the XML begins: after a byte order mark, or after
+// stray bytes some senders put before "<?xml" (one official sample starts
+// with "1212").
+func xmlStart(b []byte) (int, []Warning) {
+	var warns []Warning
+	start := 0
+	if bytes.HasPrefix(b, []byte("\xef\xbb\xbf")) {
+		start = 3
+		warns = append(warns, Warning{Code: "bom",
+			MessageVI: "Bỏ qua dấu BOM ở đầu gói tin",
+			MessageEN: "skipped a byte order mark before the XML"})
+	}
+	rest := b[start:]
+	trimmed := bytes.TrimLeft(rest, " \t\r\n")
+	if bytes.HasPrefix(trimmed, []byte("<")) {
+		return start + len(rest) - len(trimmed), warns
+	}
+	window := rest[:min(len(rest), leadingJunkWindow)]
+	i := bytes.Index(window, []byte("<?xml"))
+	if i < 0 {
+		i = bytes.IndexByte(window, '<')
+	}
+	if i < 0 {
+		return len(b), warns
+	}
+	warns = append(warns, Warning{Code: "leading-bytes",
+		MessageVI: fmt.Sprintf("Bỏ qua %d byte lạ trước phần XML: %q", i, window[:i]),
+		MessageEN: fmt.Sprintf("skipped %d stray bytes before the XML: %q", i, window[:i])})
+	return start + i, warns
+}
+
+// checkProlog refuses a DOCTYPE: edXML has none, and entity declarations
+// are the stuff of expansion attacks. Only the prolog is read.
+func checkProlog(b []byte) error {
+	dec := xml.NewDecoder(bytes.NewReader(b))
+	dec.Strict = false
+	for {
+		tok, err := dec.RawToken()
+		if err != nil {
+			return nil // the real parse reports it
+		}
+		switch t := tok.(type) {
+		case xml.Directive:
+			return fmt.Errorf("%w: a <!%s> declaration; edXML packets have no DOCTYPE", ErrForbiddenXML, firstWord(t))
+		case xml.StartElement:
+			return nil
+		}
+	}
+}
+
+func firstWord(b []byte) string {
+	s := strings.TrimSpace(string(b[:min(len(b), 40)]))
+	if i := strings.IndexAny(s, " \t\r\n["); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
