@@ -25,8 +25,11 @@ type Attachment struct {
 	// ZIP; [Attachment.Inner] opens it.
 	Data []byte `json:"data"`
 	// DecodeError says why ContentTransferEncoded could not be decoded;
-	// Data is then nil. Only the parser sets it, and [Validate] reports it.
+	// Data is then nil and Undecoded holds the text as received, so that
+	// nothing received is lost. Only the parser sets them; [Validate]
+	// reports DecodeError.
 	DecodeError string `json:"decodeError,omitempty"`
+	Undecoded   string `json:"undecoded,omitempty"`
 }
 
 // SameContentID reports whether two ContentIds name the same content,

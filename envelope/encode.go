@@ -16,9 +16,11 @@ import (
 // spaces of indentation, LF line ends. The same packet always gives the same
 // bytes.
 type Encoder struct {
-	// Lenient makes the encoder validate with [ProfileReceive] instead of
-	// [ProfileSend]: for writing out again a packet as it was received (the
-	// CLI, tests). What lienthong sends is always encoded strictly.
+	// Lenient makes the encoder write the packet as it is, without
+	// validating it: for writing out again a packet as it was received
+	// (tools, tests). The layout is the same; an attachment that could not
+	// be decoded is written back as it came. What lienthong sends is always
+	// encoded strictly.
 	Lenient bool
 }
 
@@ -28,15 +30,16 @@ func Encode(p *Packet) ([]byte, error) {
 	return Encoder{}.Encode(p)
 }
 
-// Encode writes p. The error is a [ValidationErrors] when p does not pass
-// validation under the encoder's profile.
+// Encode writes p. Unless the encoder is lenient, the error is a
+// [ValidationErrors] when p does not pass validation under [ProfileSend].
 func (e Encoder) Encode(p *Packet) ([]byte, error) {
-	profile := ProfileSend
-	if e.Lenient {
-		profile = ProfileReceive
+	if !e.Lenient {
+		if err := Validate(p, ProfileSend); err != nil {
+			return nil, err
+		}
 	}
-	if err := Validate(p, profile); err != nil {
-		return nil, err
+	if p == nil || (p.Edoc == nil) == (p.Status == nil) {
+		return nil, errors.New("envelope: encode: the packet must be exactly one of an edoc and a status")
 	}
 	w := &writer{}
 	w.buf.Grow(w.sizeHint(p))
@@ -376,6 +379,11 @@ func (w *writer) attachment(a Attachment) {
 		w.leafPrefixed(3, "", "ContentType", a.ContentType)
 	}
 	w.raw("      <edXML:ContentTransferEncoded xmlns:edXML=\"" + Namespace + "\">")
+	if a.DecodeError != "" {
+		w.text(a.Undecoded)
+		w.raw("</edXML:ContentTransferEncoded>\n    </Attachment>\n")
+		return
+	}
 	n := base64.StdEncoding.EncodedLen(len(a.Data))
 	w.buf.Grow(n)
 	dst := w.buf.AvailableBuffer()[:n]

@@ -645,6 +645,7 @@ func (r *reader) attachments(e *Edoc, el *etree.Element) {
 		data, err := decodeBase64(encoded)
 		if err != nil {
 			a.DecodeError = "ContentTransferEncoded is not base64: " + err.Error()
+			a.Undecoded = encoded
 			r.warn(ip+"/ContentTransferEncoded", "attachment-decode",
 				"Nội dung tệp đính kèm không phải base64; không giải mã được",
 				"the attachment's content is not base64 and cannot be decoded: "+err.Error())

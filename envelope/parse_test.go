@@ -1,0 +1,321 @@
+package envelope_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"regexp"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/lienthong/lienthong/envelope"
+)
+
+// minimalStatus is a small valid status packet in the shape real software
+// sends.
+const minimalStatus = `<?xml version="1.0" encoding="UTF-8"?>
+<edXML xmlns="http://www.mic.gov.vn/TBT/QCVN_102_2016">
+  <edXML:edXMLEnvelope xmlns:edXML="http://www.mic.gov.vn/TBT/QCVN_102_2016">
+    <edXML:edXMLHeader>
+      <edXML:MessageHeader>
+        <edXML:From><edXML:OrganId>000.00.00.H41</edXML:OrganId></edXML:From>
+        <edXML:ResponseFor><edXML:OrganId>000.00.00.G22</edXML:OrganId><edXML:DocumentId>000.00.00.G22,2015/09/30,7816/VPCP-TTĐT</edXML:DocumentId></edXML:ResponseFor>
+        <edXML:StatusCode>01</edXML:StatusCode>
+        <edXML:Timestamp>2025/11/20 09:00:00</edXML:Timestamp>
+      </edXML:MessageHeader>
+    </edXML:edXMLHeader>
+  </edXML:edXMLEnvelope>
+</edXML>
+`
+
+func TestParse_Tolerances(t *testing.T) {
+	tests := []struct {
+		name     string
+		input    string
+		wantWarn string // a warning code, "" for none
+	}{
+		{"Clean", minimalStatus, ""},
+		{"BOM", "\xef\xbb\xbf" + minimalStatus, "bom"},
+		{"StrayBytes", "1212" + minimalStatus, "leading-bytes"},
+		{"BOMAndStrayBytes", "\xef\xbb\xbfxx" + minimalStatus, "leading-bytes"},
+		{"LeadingWhitespace", "\r\n  " + minimalStatus, ""},
+		{"CRLF", strings.ReplaceAll(minimalStatus, "\n", "\r\n"), ""},
+		{"NoDeclaration", minimalStatus[strings.Index(minimalStatus, "<edXML "):], ""},
+		{"UnknownElement", strings.Replace(minimalStatus, "<edXML:StatusCode>", "<edXML:ApplicationType>x</edXML:ApplicationType><edXML:StatusCode>", 1), "unknown-element"},
+		{"RepeatedLeaf", strings.Replace(minimalStatus, "<edXML:StatusCode>01</edXML:StatusCode>", "<edXML:StatusCode>01</edXML:StatusCode><edXML:StatusCode>03</edXML:StatusCode>", 1), "repeated-element"},
+		{"NoPrefixes", strings.NewReplacer("edXML:", "", "xmlns:edXML", "xmlns:unused").Replace(minimalStatus), ""},
+		{"Comments", strings.Replace(minimalStatus, "<edXML:StatusCode>01", "<!-- c --><edXML:StatusCode><!-- c -->01", 1), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, warns, err := envelope.Parse([]byte(tt.input))
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if p.Status == nil || p.Status.StatusCode != envelope.StatusArrived || p.Status.ResponseFor.OrganID != "000.00.00.G22" {
+				t.Fatalf("read %+v", p.Status)
+			}
+			codes := warningCodes(warns)
+			if tt.wantWarn == "" && len(codes) != 0 {
+				t.Errorf("warnings %v, want none", codes)
+			}
+			if tt.wantWarn != "" && !strings.Contains(strings.Join(codes, ","), tt.wantWarn) {
+				t.Errorf("warnings %v, want %s", codes, tt.wantWarn)
+			}
+		})
+	}
+}
+
+func TestParse_Refuses(t *testing.T) {
+	deep := func(n int) string {
+		return minimalStatus[:strings.Index(minimalStatus, "</edXML>")] + strings.Repeat("<a>", n) + strings.Repeat("</a>", n) + "</edXML>"
+	}
+	tests := []struct {
+		name    string
+		input   string
+		wantErr error
+	}{
+		{"Empty", "", envelope.ErrMalformed},
+		{"NotXML", "hello, world", envelope.ErrMalformed},
+		{"Truncated", minimalStatus[:len(minimalStatus)/2], envelope.ErrMalformed},
+		{"OtherRoot", `<?xml version="1.0"?><html><body/></html>`, envelope.ErrMalformed},
+		{"NoEnvelope", `<edXML xmlns="` + ns + `"></edXML>`, envelope.ErrMalformed},
+		{"NoHeader", `<edXML xmlns="` + ns + `"><edXMLEnvelope/></edXML>`, envelope.ErrMalformed},
+		{"NoMessageHeader", `<edXML xmlns="` + ns + `"><edXMLEnvelope><edXMLHeader/></edXMLEnvelope></edXML>`, envelope.ErrMalformed},
+		{"MismatchedTags", `<edXML><edXMLEnvelope></edXML></edXMLEnvelope>`, envelope.ErrMalformed},
+		{"UndefinedEntity", strings.Replace(minimalStatus, ">01<", ">&lol;<", 1), envelope.ErrMalformed},
+		{"NulCharacterReference", strings.Replace(minimalStatus, ">01<", ">&#0;<", 1), envelope.ErrMalformed},
+		{"InvalidUTF8", strings.Replace(minimalStatus, ">01<", ">\xff\xfe<", 1), envelope.ErrMalformed},
+		{"BillionLaughs", `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>` +
+			strings.Replace(minimalStatus[strings.Index(minimalStatus, "<edXML "):], ">01<", ">&lol2;<", 1), envelope.ErrForbiddenXML},
+		{"ExternalEntity", `<?xml version="1.0"?><!DOCTYPE edXML [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>` +
+			strings.Replace(minimalStatus[strings.Index(minimalStatus, "<edXML "):], ">01<", ">&xxe;<", 1), envelope.ErrForbiddenXML},
+		{"DeepNesting", deep(1000), envelope.ErrForbiddenXML},
+		{"VeryDeepNesting", deep(150_000), envelope.ErrForbiddenXML},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := envelope.Parse([]byte(tt.input))
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("Parse = %v, want %v", err, tt.wantErr)
+			}
+			if strings.Contains(err.Error(), "passwd") && tt.name != "ExternalEntity" {
+				t.Errorf("error leaks input: %v", err)
+			}
+		})
+	}
+}
+
+// countingReader yields n bytes of a packet-like stream and counts what was
+// read.
+type countingReader struct {
+	r    io.Reader
+	read int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.read += int64(n)
+	return n, err
+}
+
+// zeros is an endless stream of 'A's (valid base64).
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'A'
+	}
+	return len(p), nil
+}
+
+func TestParser_SizeLimit(t *testing.T) {
+	t.Run("StreamStopsAtLimit", func(t *testing.T) {
+		p := envelope.Parser{MaxSize: 1 << 20}
+		cr := &countingReader{r: io.MultiReader(strings.NewReader(minimalStatus), zeros{})}
+		_, _, err := p.Parse(cr)
+		if !errors.Is(err, envelope.ErrTooLarge) {
+			t.Fatalf("Parse = %v, want ErrTooLarge", err)
+		}
+		if cr.read > p.MaxSize+1 {
+			t.Errorf("read %d bytes, more than the limit %d + 1", cr.read, p.MaxSize)
+		}
+		if !strings.Contains(err.Error(), "1048576") {
+			t.Errorf("error %q does not name the limit", err)
+		}
+	})
+	t.Run("KnownLengthNotRead", func(t *testing.T) {
+		p := envelope.Parser{MaxSize: 100}
+		r := bytes.NewReader([]byte(minimalStatus))
+		_, _, err := p.Parse(r)
+		if !errors.Is(err, envelope.ErrTooLarge) {
+			t.Fatalf("Parse = %v, want ErrTooLarge", err)
+		}
+		if r.Len() != len(minimalStatus) {
+			t.Errorf("read %d bytes of a reader whose length was known to be too large", len(minimalStatus)-r.Len())
+		}
+	})
+	t.Run("Bytes", func(t *testing.T) {
+		p := envelope.Parser{MaxSize: 100}
+		if _, _, err := p.ParseBytes([]byte(minimalStatus)); !errors.Is(err, envelope.ErrTooLarge) {
+			t.Fatalf("ParseBytes = %v, want ErrTooLarge", err)
+		}
+	})
+	t.Run("AtLimit", func(t *testing.T) {
+		p := envelope.Parser{MaxSize: int64(len(minimalStatus))}
+		if _, _, err := p.Parse(strings.NewReader(minimalStatus)); err != nil {
+			t.Fatalf("Parse of a packet exactly at the limit: %v", err)
+		}
+	})
+	t.Run("MarkupLimit", func(t *testing.T) {
+		p := envelope.Parser{MaxMarkup: 20}
+		if _, _, err := p.ParseBytes([]byte(minimalStatus)); !errors.Is(err, envelope.ErrForbiddenXML) {
+			t.Fatalf("ParseBytes = %v, want ErrForbiddenXML", err)
+		}
+	})
+}
+
+// statusWithDescription returns a status packet whose Description holds n
+// bytes of text.
+func statusWithDescription(n int) []byte {
+	var b bytes.Buffer
+	b.Grow(len(minimalStatus) + n + 64)
+	i := strings.Index(minimalStatus, "<edXML:Timestamp>")
+	b.WriteString(minimalStatus[:i])
+	b.WriteString("<edXML:Description>")
+	b.Write(bytes.Repeat([]byte("Đ"), n/2))
+	b.WriteString("</edXML:Description>")
+	b.WriteString(minimalStatus[i:])
+	return b.Bytes()
+}
+
+// allocated returns the bytes allocated while f ran.
+func allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// TestParse_HugeTextNode parses a packet with a 100 MB text node: refused
+// by the default limit, read when the limit allows it, with memory linear in
+// the size (checked by comparing what 25 MB and 100 MB allocate; timings are
+// in BenchmarkParse_Crafted).
+func TestParse_HugeTextNode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocates about 1 GB in all")
+	}
+	huge := statusWithDescription(100 << 20)
+	if _, _, err := envelope.Parse(huge); !errors.Is(err, envelope.ErrTooLarge) {
+		t.Fatalf("default Parser on %d bytes = %v, want ErrTooLarge", len(huge), err)
+	}
+	p := envelope.Parser{MaxSize: 128 << 20}
+	var got *envelope.Packet
+	big := allocated(func() {
+		var err error
+		got, _, err = p.ParseBytes(huge)
+		if err != nil {
+			t.Fatalf("ParseBytes: %v", err)
+		}
+	})
+	if n := len(got.Status.Description); n != 100<<20 {
+		t.Fatalf("Description is %d bytes, want %d", n, 100<<20)
+	}
+	quarter := statusWithDescription(25 << 20)
+	small := allocated(func() {
+		if _, _, err := p.ParseBytes(quarter); err != nil {
+			t.Fatalf("ParseBytes: %v", err)
+		}
+	})
+	t.Logf("allocated %d MB for 25 MB, %d MB for 100 MB", small>>20, big>>20)
+	if big > 5*small {
+		t.Errorf("allocation grows faster than the input: %d for 25 MB, %d for 100 MB", small, big)
+	}
+	if big > 8*uint64(len(huge)) {
+		t.Errorf("allocated %d bytes for a %d byte packet", big, len(huge))
+	}
+}
+
+// TestParse_CraftedLinear checks that hostile shapes cost memory linear in
+// their size: many attributes, many duplicate attributes, many elements.
+func TestParse_CraftedLinear(t *testing.T) {
+	shapes := map[string]func(n int) []byte{
+		"Attributes": func(n int) []byte {
+			var b bytes.Buffer
+			b.WriteString(`<edXML xmlns="` + ns + `"`)
+			for i := 0; i < n; i++ {
+				fmt.Fprintf(&b, ` a%d="v"`, i)
+			}
+			b.WriteString(`></edXML>`)
+			return b.Bytes()
+		},
+		"DuplicateAttributes": func(n int) []byte {
+			return []byte(`<edXML xmlns="` + ns + `"` + strings.Repeat(` a="v"`, n) + `></edXML>`)
+		},
+		"Elements": func(n int) []byte {
+			s := minimalStatus[:strings.Index(minimalStatus, "</edXML>")]
+			return []byte(s + strings.Repeat("<x/>", n) + "</edXML>")
+		},
+		"Recipients": func(n int) []byte {
+			to := "<edXML:To><edXML:OrganId>000.00.00.H41</edXML:OrganId></edXML:To>"
+			s := strings.Replace(minimalStatus, "<edXML:StatusCode>01</edXML:StatusCode>", strings.Repeat(to, n), 1)
+			return []byte(s)
+		},
+	}
+	p := envelope.Parser{MaxMarkup: 10_000_000}
+	for name, shape := range shapes {
+		t.Run(name, func(t *testing.T) {
+			small, large := shape(10_000), shape(40_000)
+			parse := func(b []byte) func() {
+				return func() { _, _, _ = p.ParseBytes(b) }
+			}
+			a, b := allocated(parse(small)), allocated(parse(large))
+			if b > 6*a {
+				t.Errorf("4× the input allocates %.1f× the memory (%d → %d bytes)", float64(b)/float64(a), a, b)
+			}
+		})
+	}
+}
+
+// FuzzParse feeds the parser mutations of the official samples. The parser
+// must never panic; what it accepts must encode (leniently) and read back
+// to the same values.
+func FuzzParse(f *testing.F) {
+	big := regexp.MustCompile(`(?s)(ContentTransferEncoded[^>]*>)([A-Za-z0-9+/=\s]{64})[A-Za-z0-9+/=\s]*`)
+	for _, name := range sampleNames(f) {
+		b := readSample(f, name)
+		// The large samples' attachments make every run slow; the fuzzer
+		// learns as much from their first bytes.
+		f.Add(big.ReplaceAll(b, []byte("$1$2")))
+	}
+	f.Add([]byte(minimalStatus))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p := envelope.Parser{MaxSize: 1 << 20}
+		pkt, _, err := p.ParseBytes(b)
+		if err != nil {
+			if !errors.Is(err, envelope.ErrMalformed) && !errors.Is(err, envelope.ErrForbiddenXML) && !errors.Is(err, envelope.ErrTooLarge) {
+				t.Fatalf("Parse error of an unknown kind: %v", err)
+			}
+			return
+		}
+		_ = envelope.Validate(pkt, envelope.ProfileSend)
+		_ = envelope.Validate(pkt, envelope.ProfileReceive)
+		out, err := envelope.Encoder{Lenient: true}.Encode(pkt)
+		if err != nil {
+			t.Fatalf("a parsed packet does not encode: %v", err)
+		}
+		again, _, err := envelope.Parse(out)
+		if err != nil {
+			t.Fatalf("an encoded packet does not parse: %v\n%s", err, out)
+		}
+		pkt.Signature, pkt.Extras = nil, nil
+		if !reflect.DeepEqual(again, pkt) {
+			t.Fatalf("encode(parse(x)) reads back differently\n got: %#v\nwant: %#v", show(again), show(pkt))
+		}
+	})
+}
