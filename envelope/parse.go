@@ -129,6 +129,12 @@ func (p *Parser) ParseBytes(b []byte) (*Packet, []Warning, error) {
 // limits, without interpreting it as edXML. The signing package verifies
 // this tree, then hands the verified element to [FromTree].
 func (p *Parser) ReadTree(b []byte) (*etree.Document, []Warning, error) {
+	return p.readTree(b, true)
+}
+
+// readTree is ReadTree; lift says whether long base64 runs are read outside
+// encoding/xml (always, but for tests that compare both ways).
+func (p *Parser) readTree(b []byte, lift bool) (*etree.Document, []Warning, error) {
 	if limit := p.maxSize(); int64(len(b)) > limit {
 		return nil, nil, tooLarge(int64(len(b)), limit)
 	}
@@ -147,7 +153,11 @@ func (p *Parser) ReadTree(b []byte) (*etree.Document, []Warning, error) {
 	}
 	doc := etree.NewDocument()
 	doc.ReadSettings.MaxDepth = p.maxDepth()
-	if err := doc.ReadFromBytes(b); err != nil {
+	lifted, bl := b, (*blobs)(nil)
+	if lift {
+		lifted, bl = liftBlobs(b)
+	}
+	if err := doc.ReadFromBytes(lifted); err != nil {
 		if errors.Is(err, etree.ErrMaxDepth) {
 			return nil, warns, fmt.Errorf("%w: elements nested deeper than %d", ErrForbiddenXML, p.maxDepth())
 		}
@@ -155,6 +165,9 @@ func (p *Parser) ReadTree(b []byte) (*etree.Document, []Warning, error) {
 	}
 	if doc.Root() == nil {
 		return nil, warns, fmt.Errorf("%w: no root element", ErrMalformed)
+	}
+	if bl != nil {
+		bl.restore(&doc.Element)
 	}
 	return doc, warns, nil
 }

@@ -105,7 +105,8 @@ const (
 )
 
 // Validate checks p under a profile and returns nil or a
-// [ValidationErrors] naming every problem found, in document order.
+// [ValidationErrors] naming every problem found, grouped by the part of the
+// packet it concerns. A value of only white space counts as missing.
 func Validate(p *Packet, prof Profile) error {
 	c := &checker{prof: prof}
 	switch {
@@ -147,7 +148,7 @@ func field(path string) string {
 // when strict (max 0: no limit), and only characters XML can carry. It
 // reports whether the value is present and usable.
 func (c *checker) text(path, v string, required bool, max int) bool {
-	if v == "" {
+	if strings.TrimSpace(v) == "" {
 		if required {
 			c.add(path, ErrRequired, "Thiếu "+field(path)+" (bắt buộc)", field(path)+" is required")
 		}
@@ -200,8 +201,10 @@ func (c *checker) agency(path, v string, required bool) {
 	}
 }
 
+// date checks a date. On receive only its presence counts: a date written
+// otherwise is shown as it came, not a reason to refuse a document.
 func (c *checker) date(path string, d Date, required bool) {
-	if !c.text(path, string(d), required, 0) {
+	if !c.text(path, string(d), required, 0) || !c.prof.Strict {
 		return
 	}
 	if !d.Valid() {
@@ -302,8 +305,16 @@ func (c *checker) edoc(e *Edoc) {
 			seen[key] = i + 1
 		}
 	}
-	c.text(mh+"/Code/CodeNumber", h.Code.Number, strict, maxCodeNumber)
-	c.text(mh+"/Code/CodeNotation", h.Code.Notation, strict, maxCodeNotation)
+	if c.text(mh+"/Code/CodeNumber", h.Code.Number, strict, maxCodeNumber) && strict && strings.ContainsAny(h.Code.Number, "/,") {
+		c.add(mh+"/Code/CodeNumber", ErrBadFormat,
+			fmt.Sprintf("CodeNumber %q không được chứa dấu \"/\" hay \",\"", h.Code.Number),
+			fmt.Sprintf("CodeNumber %q must not hold \"/\" or \",\": they separate the parts of a DocumentId", h.Code.Number))
+	}
+	if c.text(mh+"/Code/CodeNotation", h.Code.Notation, strict, maxCodeNotation) && strict && strings.Contains(h.Code.Notation, ",") {
+		c.add(mh+"/Code/CodeNotation", ErrBadFormat,
+			fmt.Sprintf("CodeNotation %q không được chứa dấu \",\"", h.Code.Notation),
+			fmt.Sprintf("CodeNotation %q must not hold \",\": it separates the parts of a DocumentId", h.Code.Notation))
+	}
 	c.text(mh+"/PromulgationInfo/Place", h.Promulgation.Place, false, maxPlace)
 	c.date(mh+"/PromulgationInfo/PromulgationDate", h.Promulgation.Date, strict)
 	c.documentType(mh+"/DocumentType", h.DocumentType)
@@ -478,6 +489,7 @@ func (c *checker) attachments(e *Edoc) {
 			ids[id] = i + 1
 		}
 	}
+	referenced := make(map[string]int, len(e.Manifest))
 	for i, r := range e.Manifest {
 		p := indexed("edXMLBody/edXMLManifest/Reference", i+1)
 		c.text(p+"/ContentType", r.ContentType, false, 0)
@@ -486,10 +498,28 @@ func (c *checker) attachments(e *Edoc) {
 		if !c.text(p+"/ContentId", r.ContentID, strict, 0) || !strict {
 			continue
 		}
-		if _, ok := ids[trimCID(r.ContentID)]; !ok {
+		id := trimCID(r.ContentID)
+		if first, dup := referenced[id]; dup {
+			c.add(p+"/ContentId", ErrInconsistent,
+				fmt.Sprintf("ContentId %q trùng với Reference[%d]", r.ContentID, first),
+				fmt.Sprintf("ContentId %q repeats Reference[%d]", r.ContentID, first))
+			continue
+		}
+		referenced[id] = i + 1
+		if _, ok := ids[id]; !ok {
 			c.add(p+"/ContentId", ErrInconsistent,
 				fmt.Sprintf("Không có tệp đính kèm nào có ContentId %q", r.ContentID),
 				fmt.Sprintf("no attachment has ContentId %q", r.ContentID))
+		}
+	}
+	if !strict {
+		return
+	}
+	for i, a := range e.Attachments {
+		if _, ok := referenced[trimCID(a.ContentID)]; a.ContentID != "" && !ok {
+			c.add(indexed("AttachmentEncoded/Attachment", i+1)+"/ContentId", ErrInconsistent,
+				fmt.Sprintf("Tệp đính kèm %q không có trong danh mục (edXMLManifest)", a.Name),
+				fmt.Sprintf("attachment %q is not listed in the manifest", a.Name))
 		}
 	}
 }
