@@ -149,6 +149,9 @@ not an edXML packet at all.`)
 	}
 	verr := envelope.Validate(pkt, profile)
 	fieldErrs, _ := envelope.IsValidationError(verr)
+	if fieldErrs == nil {
+		fieldErrs = envelope.ValidationErrors{} // [] in JSON, not null
+	}
 	if *asJSON {
 		enc := json.NewEncoder(m.Stdout)
 		enc.SetIndent("", "  ")

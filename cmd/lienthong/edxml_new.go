@@ -188,8 +188,11 @@ func (d *packetDescription) packet(dir string, now time.Time) (*envelope.Packet,
 		e.Bussiness = &envelope.Bussiness{BussinessDocType: envelope.BussinessNew, Paper: "0"}
 	}
 	if len(e.Manifest) == 0 {
-		for _, a := range e.Attachments {
-			e.Manifest = append(e.Manifest, envelope.Reference{ContentID: a.ContentID, ContentType: a.ContentType, Description: a.Description, AttachmentName: a.Name})
+		// Inline attachments without a manifest: number and list them.
+		inline := e.Attachments
+		e.Attachments = nil
+		for _, a := range inline {
+			e.AddAttachment(a)
 		}
 	}
 	for _, f := range d.Files {

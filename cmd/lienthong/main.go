@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 )
@@ -61,8 +62,13 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	name := args[0]
 	switch name {
 	case "help", "-h", "-help", "--help":
-		if len(args) > 1 {
-			return m.Run(ctx, []string{args[1], "-help"})
+		switch {
+		case len(args) < 2:
+		case args[1] == "help" || args[1] == "-h" || args[1] == "-help" || args[1] == "--help":
+			// "help help" would otherwise recurse for ever.
+		default:
+			// "help edxml new" shows the usage of "edxml new".
+			return m.Run(ctx, append(slices.Clone(args[1:]), "-help"))
 		}
 		m.usage(m.Stdout)
 		return nil
@@ -155,21 +161,20 @@ func (m *Main) newFlagSet(name, synopsis, help string) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args; -help prints the usage to stdout and ends the
-// command successfully.
+// parseFlags parses args; -h or -help prints the usage to stdout and ends
+// the command successfully.
 func (m *Main) parseFlags(fs *flag.FlagSet, args []string) error {
-	for _, a := range args {
-		if a == "--" {
-			break
-		}
-		if a == "-h" || a == "-help" || a == "--help" {
-			fs.SetOutput(m.Stdout)
-			fs.Usage()
-			return flag.ErrHelp
-		}
-	}
-	if err := fs.Parse(args); err != nil {
-		return usageError{msg: err.Error(), hint: "lienthong " + fs.Name() + " -help"}
+	out := fs.Output()
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fs.SetOutput(m.Stdout)
+		fs.Usage()
+		return flag.ErrHelp
+	case err != nil:
+		return usageError{msg: fs.Name() + ": " + err.Error(), hint: "lienthong " + fs.Name() + " -help"}
 	}
 	return nil
 }
@@ -181,6 +186,9 @@ func runVersion(_ context.Context, m *Main, args []string) error {
 	fs := m.newFlagSet("version", "version", "Prints the version of lienthong.")
 	if err := m.parseFlags(fs, args); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{msg: "version: takes no arguments", hint: "lienthong version"}
 	}
 	fmt.Fprintln(m.Stdout, "lienthong", version)
 	return nil
