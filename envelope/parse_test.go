@@ -47,6 +47,7 @@ func TestParse_Tolerances(t *testing.T) {
 		{"UnknownElement", strings.Replace(minimalStatus, "<edXML:StatusCode>", "<edXML:ApplicationType>x</edXML:ApplicationType><edXML:StatusCode>", 1), "unknown-element"},
 		{"RepeatedLeaf", strings.Replace(minimalStatus, "<edXML:StatusCode>01</edXML:StatusCode>", "<edXML:StatusCode>01</edXML:StatusCode><edXML:StatusCode>03</edXML:StatusCode>", 1), "repeated-element"},
 		{"NoPrefixes", strings.NewReplacer("edXML:", "", "xmlns:edXML", "xmlns:unused").Replace(minimalStatus), ""},
+		{"ShortStatusCode", strings.Replace(minimalStatus, ">01<", "> 1 <", 1), "status-code"},
 		{"Comments", strings.Replace(minimalStatus, "<edXML:StatusCode>01", "<!-- c --><edXML:StatusCode><!-- c -->01", 1), ""},
 	}
 	for _, tt := range tests {

@@ -716,5 +716,11 @@ func (r *reader) status(el *etree.Element) *Status {
 			r.extra(c, p)
 		}
 	}
+	if code, err := ParseStatusCode(string(s.StatusCode)); err == nil && code != s.StatusCode {
+		r.warn(path+"/StatusCode", "status-code",
+			fmt.Sprintf("Mã trạng thái %q được hiểu là %q", s.StatusCode, code),
+			fmt.Sprintf("status code %q read as %q", s.StatusCode, code))
+		s.StatusCode = code
+	}
 	return s
 }
