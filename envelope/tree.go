@@ -175,175 +175,38 @@ func (r *reader) text(el *etree.Element, path string) string {
 	return strings.TrimSpace(b.String())
 }
 
-// leaf sets *dst from a leaf element; a repeated leaf is warned about and
-// ignored.
-func (r *reader) leaf(dst *string, seen map[string]bool, el *etree.Element, path string) {
-	if seen[el.Tag] {
-		r.warn(path, "repeated-element", "Phần tử lặp lại; chỉ dùng phần tử đầu tiên",
-			"element repeated; only the first is used")
-		return
-	}
-	seen[el.Tag] = true
-	*dst = r.text(el, path)
-}
+// many marks a child element that may repeat, in a spec given to
+// [reader.read]; it is called once per occurrence.
+type many func(el *etree.Element, path string)
 
-// indexed returns path[i] with i counting from 1, as XPath does.
-func indexed(path string, i int) string {
-	return path + "[" + strconv.Itoa(i) + "]"
-}
-
-func (r *reader) organization(el *etree.Element, path string) Organization {
-	var o Organization
-	seen := map[string]bool{}
+// read reads the children of el as spec says: a *string child is a leaf
+// whose text is stored there; a func child is a container that appears
+// once, handed the element; a [many] child may repeat. A leaf or container
+// that repeats is warned about and ignored; a child spec does not name is
+// kept as an extra.
+func (r *reader) read(el *etree.Element, path string, spec map[string]any) {
+	seen := make(map[string]bool, len(spec))
 	for _, c := range el.ChildElements() {
 		p := path + "/" + c.Tag
-		switch c.Tag {
-		case "OrganId":
-			r.leaf(&o.OrganID, seen, c, p)
-		case "OrganizationInCharge":
-			r.leaf(&o.OrganizationInCharge, seen, c, p)
-		case "OrganName":
-			r.leaf(&o.OrganName, seen, c, p)
-		case "OrganAdd":
-			r.leaf(&o.OrganAdd, seen, c, p)
-		case "Email":
-			r.leaf(&o.Email, seen, c, p)
-		case "Telephone":
-			r.leaf(&o.Telephone, seen, c, p)
-		case "Fax":
-			r.leaf(&o.Fax, seen, c, p)
-		case "Website":
-			r.leaf(&o.Website, seen, c, p)
-		default:
-			r.extra(c, p)
-		}
-	}
-	return o
-}
-
-func (r *reader) messageHeader(el *etree.Element) MessageHeader {
-	const path = "MessageHeader"
-	var h MessageHeader
-	seen := map[string]bool{}
-	var from *etree.Element
-	for _, c := range el.ChildElements() {
-		p := path + "/" + c.Tag
-		switch c.Tag {
-		case "From":
-			if r.first(&from, c, p) {
-				h.From = r.organization(c, p)
-			}
-		case "To":
-			h.To = append(h.To, r.organization(c, indexed(p, len(h.To)+1)))
-		case "Code":
-			if !r.once(seen, c, p) {
-				continue
-			}
-			sub := map[string]bool{}
-			for _, cc := range c.ChildElements() {
-				pp := p + "/" + cc.Tag
-				switch cc.Tag {
-				case "CodeNumber":
-					r.leaf(&h.Code.Number, sub, cc, pp)
-				case "CodeNotation":
-					r.leaf(&h.Code.Notation, sub, cc, pp)
-				default:
-					r.extra(cc, pp)
-				}
-			}
-		case "PromulgationInfo":
-			if !r.once(seen, c, p) {
-				continue
-			}
-			sub := map[string]bool{}
-			for _, cc := range c.ChildElements() {
-				pp := p + "/" + cc.Tag
-				switch cc.Tag {
-				case "Place":
-					r.leaf(&h.Promulgation.Place, sub, cc, pp)
-				case "PromulgationDate":
-					r.leaf((*string)(&h.Promulgation.Date), sub, cc, pp)
-				default:
-					r.extra(cc, pp)
-				}
-			}
-		case "DocumentType":
-			if !r.once(seen, c, p) {
-				continue
-			}
-			sub := map[string]bool{}
-			for _, cc := range c.ChildElements() {
-				pp := p + "/" + cc.Tag
-				switch cc.Tag {
-				case "Type":
-					r.leaf(&h.DocumentType.Type, sub, cc, pp)
-				case "TypeDetail":
-					r.leaf(&h.DocumentType.TypeDetail, sub, cc, pp)
-				case "TypeName":
-					r.leaf(&h.DocumentType.TypeName, sub, cc, pp)
-				default:
-					r.extra(cc, pp)
-				}
-			}
-		case "Subject":
-			r.leaf(&h.Subject, seen, c, p)
-		case "Content":
-			r.leaf(&h.Content, seen, c, p)
-		case "SignerInfo":
-			if !r.once(seen, c, p) {
-				continue
-			}
-			sub := map[string]bool{}
-			for _, cc := range c.ChildElements() {
-				pp := p + "/" + cc.Tag
-				switch cc.Tag {
-				case "Competence":
-					r.leaf(&h.SignerInfo.Competence, sub, cc, pp)
-				case "Position":
-					r.leaf(&h.SignerInfo.Position, sub, cc, pp)
-				case "FullName":
-					r.leaf(&h.SignerInfo.FullName, sub, cc, pp)
-				default:
-					r.extra(cc, pp)
-				}
-			}
-		case "DueDate":
-			r.leaf((*string)(&h.DueDate), seen, c, p)
-		case "ToPlaces":
-			for _, cc := range c.ChildElements() {
-				pp := p + "/" + cc.Tag
-				if cc.Tag != "Place" {
-					r.extra(cc, pp)
-					continue
-				}
-				if s := r.text(cc, pp); s != "" {
-					h.ToPlaces = append(h.ToPlaces, s)
-				}
-			}
-		case "OtherInfo":
+		switch f := spec[c.Tag].(type) {
+		case *string:
 			if r.once(seen, c, p) {
-				h.OtherInfo = r.otherInfo(c, p)
+				*f = r.text(c, p)
 			}
-		case "ResponseFor":
-			rf := r.responseFor(c, indexed(p, len(h.ResponseFor)+1))
-			if rf.isZero() {
-				r.warn(p, "empty-element", "Bỏ qua phần tử ResponseFor rỗng", "ignored an empty ResponseFor")
-				continue
+		case func(*etree.Element, string):
+			if r.once(seen, c, p) {
+				f(c, p)
 			}
-			h.ResponseFor = append(h.ResponseFor, rf)
-		case "SteeringType":
-			r.leaf((*string)(&h.SteeringType), seen, c, p)
-		case "DocumentId":
-			r.leaf(&h.DocumentID, seen, c, p)
+		case many:
+			f(c, p)
 		default:
 			r.extra(c, p)
 		}
 	}
-	return h
 }
 
-// once marks a container element as seen; a repeat is warned about and
-// must be skipped.
+// once marks an element as seen; a repeat is warned about and must be
+// skipped.
 func (r *reader) once(seen map[string]bool, el *etree.Element, path string) bool {
 	if seen[el.Tag] {
 		r.warn(path, "repeated-element", "Phần tử lặp lại; chỉ dùng phần tử đầu tiên",
@@ -354,294 +217,192 @@ func (r *reader) once(seen map[string]bool, el *etree.Element, path string) bool
 	return true
 }
 
+// texts reads a list of leaves named item, such as ToPlaces/Place; empty
+// ones are dropped.
+func (r *reader) texts(el *etree.Element, path, item string) []string {
+	var out []string
+	r.read(el, path, map[string]any{item: many(func(c *etree.Element, p string) {
+		if s := r.text(c, p); s != "" {
+			out = append(out, s)
+		}
+	})})
+	return out
+}
+
+// indexed returns path[i] with i counting from 1, as XPath does.
+func indexed(path string, i int) string {
+	return path + "[" + strconv.Itoa(i) + "]"
+}
+
+func (r *reader) organization(el *etree.Element, path string) Organization {
+	var o Organization
+	r.read(el, path, map[string]any{
+		"OrganId":              &o.OrganID,
+		"OrganizationInCharge": &o.OrganizationInCharge,
+		"OrganName":            &o.OrganName,
+		"OrganAdd":             &o.OrganAdd,
+		"Email":                &o.Email,
+		"Telephone":            &o.Telephone,
+		"Fax":                  &o.Fax,
+		"Website":              &o.Website,
+	})
+	return o
+}
+
+func (r *reader) messageHeader(el *etree.Element) MessageHeader {
+	var h MessageHeader
+	r.read(el, "MessageHeader", map[string]any{
+		"From": func(c *etree.Element, p string) { h.From = r.organization(c, p) },
+		"To": many(func(c *etree.Element, p string) {
+			h.To = append(h.To, r.organization(c, indexed(p, len(h.To)+1)))
+		}),
+		"Code": func(c *etree.Element, p string) {
+			r.read(c, p, map[string]any{"CodeNumber": &h.Code.Number, "CodeNotation": &h.Code.Notation})
+		},
+		"PromulgationInfo": func(c *etree.Element, p string) {
+			r.read(c, p, map[string]any{"Place": &h.Promulgation.Place, "PromulgationDate": (*string)(&h.Promulgation.Date)})
+		},
+		"DocumentType": func(c *etree.Element, p string) {
+			t := &h.DocumentType
+			r.read(c, p, map[string]any{"Type": &t.Type, "TypeDetail": &t.TypeDetail, "TypeName": &t.TypeName})
+		},
+		"Subject": &h.Subject,
+		"Content": &h.Content,
+		"SignerInfo": func(c *etree.Element, p string) {
+			si := &h.SignerInfo
+			r.read(c, p, map[string]any{"Competence": &si.Competence, "Position": &si.Position, "FullName": &si.FullName})
+		},
+		"DueDate":   (*string)(&h.DueDate),
+		"ToPlaces":  func(c *etree.Element, p string) { h.ToPlaces = r.texts(c, p, "Place") },
+		"OtherInfo": func(c *etree.Element, p string) { h.OtherInfo = r.otherInfo(c, p) },
+		"ResponseFor": many(func(c *etree.Element, p string) {
+			rf := r.responseFor(c, indexed(p, len(h.ResponseFor)+1))
+			if rf.isZero() {
+				r.warn(p, "empty-element", "Bỏ qua phần tử ResponseFor rỗng", "ignored an empty ResponseFor")
+				return
+			}
+			h.ResponseFor = append(h.ResponseFor, rf)
+		}),
+		"SteeringType": (*string)(&h.SteeringType),
+		"DocumentId":   &h.DocumentID,
+	})
+	return h
+}
+
 func (r *reader) otherInfo(el *etree.Element, path string) OtherInfo {
 	var o OtherInfo
-	seen := map[string]bool{}
-	for _, c := range el.ChildElements() {
-		p := path + "/" + c.Tag
-		switch c.Tag {
-		case "Priority":
-			r.leaf((*string)(&o.Priority), seen, c, p)
-		case "SphereOfPromulgation":
-			r.leaf(&o.SphereOfPromulgation, seen, c, p)
-		case "TyperNotation":
-			r.leaf(&o.TyperNotation, seen, c, p)
-		case "PromulgationAmount":
-			r.leaf(&o.PromulgationAmount, seen, c, p)
-		case "PageAmount":
-			r.leaf(&o.PageAmount, seen, c, p)
-		case "Appendixes":
-			for _, cc := range c.ChildElements() {
-				pp := p + "/" + cc.Tag
-				if cc.Tag != "Appendix" {
-					r.extra(cc, pp)
-					continue
-				}
-				if s := r.text(cc, pp); s != "" {
-					o.Appendixes = append(o.Appendixes, s)
-				}
-			}
-		default:
-			r.extra(c, p)
-		}
-	}
+	r.read(el, path, map[string]any{
+		"Priority":             (*string)(&o.Priority),
+		"SphereOfPromulgation": &o.SphereOfPromulgation,
+		"TyperNotation":        &o.TyperNotation,
+		"PromulgationAmount":   &o.PromulgationAmount,
+		"PageAmount":           &o.PageAmount,
+		"Appendixes":           func(c *etree.Element, p string) { o.Appendixes = r.texts(c, p, "Appendix") },
+	})
 	return o
 }
 
 func (r *reader) responseFor(el *etree.Element, path string) ResponseFor {
 	var rf ResponseFor
-	seen := map[string]bool{}
-	for _, c := range el.ChildElements() {
-		p := path + "/" + c.Tag
-		switch c.Tag {
-		case "OrganId":
-			r.leaf(&rf.OrganID, seen, c, p)
-		case "Code":
-			r.leaf(&rf.Code, seen, c, p)
-		case "PromulgationDate":
-			r.leaf((*string)(&rf.PromulgationDate), seen, c, p)
-		case "DocumentId":
-			r.leaf(&rf.DocumentID, seen, c, p)
-		default:
-			r.extra(c, p)
-		}
-	}
+	r.read(el, path, map[string]any{
+		"OrganId":          &rf.OrganID,
+		"Code":             &rf.Code,
+		"PromulgationDate": (*string)(&rf.PromulgationDate),
+		"DocumentId":       &rf.DocumentID,
+	})
 	return rf
 }
 
 func (r *reader) staffInfo(el *etree.Element, path string) StaffInfo {
 	var s StaffInfo
-	seen := map[string]bool{}
-	for _, c := range el.ChildElements() {
-		p := path + "/" + c.Tag
-		switch c.Tag {
-		case "Department":
-			r.leaf(&s.Department, seen, c, p)
-		case "Staff":
-			r.leaf(&s.Staff, seen, c, p)
-		case "Mobile":
-			r.leaf(&s.Mobile, seen, c, p)
-		case "Email":
-			r.leaf(&s.Email, seen, c, p)
-		default:
-			r.extra(c, p)
-		}
-	}
+	r.read(el, path, map[string]any{"Department": &s.Department, "Staff": &s.Staff, "Mobile": &s.Mobile, "Email": &s.Email})
 	return s
 }
 
 func (r *reader) traceList(e *Edoc, el *etree.Element) {
-	const path = "TraceHeaderList"
-	var bussiness *etree.Element
-	for _, c := range el.ChildElements() {
-		p := path + "/" + c.Tag
-		switch c.Tag {
-		case "TraceHeader":
-			ip := indexed(p, len(e.Trace)+1)
+	r.read(el, "TraceHeaderList", map[string]any{
+		"TraceHeader": many(func(c *etree.Element, p string) {
 			var th TraceHeader
-			seen := map[string]bool{}
-			for _, cc := range c.ChildElements() {
-				pp := ip + "/" + cc.Tag
-				switch cc.Tag {
-				case "OrganId":
-					r.leaf(&th.OrganID, seen, cc, pp)
-				case "Timestamp":
-					r.leaf((*string)(&th.Timestamp), seen, cc, pp)
-				default:
-					r.extra(cc, pp)
-				}
-			}
+			r.read(c, indexed(p, len(e.Trace)+1), map[string]any{"OrganId": &th.OrganID, "Timestamp": (*string)(&th.Timestamp)})
 			e.Trace = append(e.Trace, th)
-		case "Bussiness":
-			if r.first(&bussiness, c, p) {
-				e.Bussiness = r.bussiness(c, p)
-			}
-		default:
-			r.extra(c, p)
-		}
-	}
+		}),
+		"Bussiness": func(c *etree.Element, p string) { e.Bussiness = r.bussiness(c, p) },
+	})
 }
 
 func (r *reader) bussiness(el *etree.Element, path string) *Bussiness {
 	b := &Bussiness{}
-	seen := map[string]bool{}
-	for _, c := range el.ChildElements() {
-		p := path + "/" + c.Tag
-		switch c.Tag {
-		case "DocumentId":
-			r.leaf(&b.DocumentID, seen, c, p)
-		case "BussinessDocType":
-			r.leaf((*string)(&b.BussinessDocType), seen, c, p)
-		case "BussinessDocReason":
-			r.leaf(&b.BussinessDocReason, seen, c, p)
-		case "Paper":
-			r.leaf(&b.Paper, seen, c, p)
-		case "StaffInfo":
+	r.read(el, path, map[string]any{
+		"DocumentId":         &b.DocumentID,
+		"BussinessDocType":   (*string)(&b.BussinessDocType),
+		"BussinessDocReason": &b.BussinessDocReason,
+		"Paper":              &b.Paper,
+		"StaffInfo": many(func(c *etree.Element, p string) {
 			if s := r.staffInfo(c, indexed(p, len(b.StaffInfo)+1)); !s.isZero() {
 				b.StaffInfo = append(b.StaffInfo, s)
 			}
-		case "BussinessDocumentInfo":
-			if r.once(seen, c, p) {
-				b.DocumentInfo = r.documentInfo(c, p)
-			}
-		case "ReplacementInfoList":
-			if !r.once(seen, c, p) {
-				continue
-			}
-			for _, cc := range c.ChildElements() {
-				pp := p + "/" + cc.Tag
-				if cc.Tag != "ReplacementInfo" {
-					r.extra(cc, pp)
-					continue
-				}
-				b.Replacements = append(b.Replacements, r.replacement(cc, indexed(pp, len(b.Replacements)+1)))
-			}
-		default:
-			r.extra(c, p)
-		}
-	}
+		}),
+		"BussinessDocumentInfo": func(c *etree.Element, p string) { b.DocumentInfo = r.documentInfo(c, p) },
+		"ReplacementInfoList": func(c *etree.Element, p string) {
+			r.read(c, p, map[string]any{"ReplacementInfo": many(func(cc *etree.Element, pp string) {
+				ip := indexed(pp, len(b.Replacements)+1)
+				var ri ReplacementInfo
+				r.read(cc, ip, map[string]any{
+					"DocumentId":  &ri.DocumentID,
+					"OrganIdList": func(x *etree.Element, xp string) { ri.OrganIDList = r.texts(x, xp, "OrganId") },
+				})
+				b.Replacements = append(b.Replacements, ri)
+			})})
+		},
+	})
 	return b
 }
 
 func (r *reader) documentInfo(el *etree.Element, path string) *BussinessDocumentInfo {
 	d := &BussinessDocumentInfo{}
-	seen := map[string]bool{}
-	for _, c := range el.ChildElements() {
-		p := path + "/" + c.Tag
-		switch c.Tag {
-		case "DocumentInfo":
-			r.leaf(&d.DocumentInfo, seen, c, p)
-		case "DocumentReceiver":
-			r.leaf(&d.DocumentReceiver, seen, c, p)
-		case "ReceiverList":
-			if !r.once(seen, c, p) {
-				continue
-			}
-			for _, cc := range c.ChildElements() {
-				pp := p + "/" + cc.Tag
-				if cc.Tag != "Receiver" {
-					r.extra(cc, pp)
-					continue
-				}
-				ip := indexed(pp, len(d.ReceiverList)+1)
+	r.read(el, path, map[string]any{
+		"DocumentInfo":     &d.DocumentInfo,
+		"DocumentReceiver": &d.DocumentReceiver,
+		"ReceiverList": func(c *etree.Element, p string) {
+			r.read(c, p, map[string]any{"Receiver": many(func(cc *etree.Element, pp string) {
 				var rc Receiver
-				sub := map[string]bool{}
-				for _, x := range cc.ChildElements() {
-					xp := ip + "/" + x.Tag
-					switch x.Tag {
-					case "OrganId":
-						r.leaf(&rc.OrganID, sub, x, xp)
-					case "ReceiverType":
-						r.leaf(&rc.ReceiverType, sub, x, xp)
-					default:
-						r.extra(x, xp)
-					}
-				}
+				r.read(cc, indexed(pp, len(d.ReceiverList)+1), map[string]any{"OrganId": &rc.OrganID, "ReceiverType": &rc.ReceiverType})
 				d.ReceiverList = append(d.ReceiverList, rc)
-			}
-		default:
-			r.extra(c, p)
-		}
-	}
+			})})
+		},
+	})
 	return d
 }
 
-func (r *reader) replacement(el *etree.Element, path string) ReplacementInfo {
-	var ri ReplacementInfo
-	seen := map[string]bool{}
-	for _, c := range el.ChildElements() {
-		p := path + "/" + c.Tag
-		switch c.Tag {
-		case "DocumentId":
-			r.leaf(&ri.DocumentID, seen, c, p)
-		case "OrganIdList":
-			for _, cc := range c.ChildElements() {
-				pp := p + "/" + cc.Tag
-				if cc.Tag != "OrganId" {
-					r.extra(cc, pp)
-					continue
-				}
-				if s := r.text(cc, pp); s != "" {
-					ri.OrganIDList = append(ri.OrganIDList, s)
-				}
-			}
-		default:
-			r.extra(c, p)
-		}
-	}
-	return ri
-}
-
 func (r *reader) body(e *Edoc, el *etree.Element) {
-	const path = "edXMLBody"
-	var manifest *etree.Element
-	for _, c := range el.ChildElements() {
-		p := path + "/" + c.Tag
-		if c.Tag != "edXMLManifest" {
-			r.extra(c, p)
-			continue
-		}
-		if !r.first(&manifest, c, p) {
-			continue
-		}
-		for _, cc := range c.ChildElements() {
-			pp := p + "/" + cc.Tag
-			if cc.Tag != "Reference" {
-				r.extra(cc, pp)
-				continue
-			}
-			ip := indexed(pp, len(e.Manifest)+1)
-			var ref Reference
-			seen := map[string]bool{}
-			for _, x := range cc.ChildElements() {
-				xp := ip + "/" + x.Tag
-				switch x.Tag {
-				case "ContentId":
-					r.leaf(&ref.ContentID, seen, x, xp)
-				case "ContentType":
-					r.leaf(&ref.ContentType, seen, x, xp)
-				case "Description":
-					r.leaf(&ref.Description, seen, x, xp)
-				case "AttachmentName":
-					r.leaf(&ref.AttachmentName, seen, x, xp)
-				default:
-					r.extra(x, xp)
-				}
-			}
-			e.Manifest = append(e.Manifest, ref)
-		}
-	}
+	r.read(el, "edXMLBody", map[string]any{
+		"edXMLManifest": func(c *etree.Element, p string) {
+			r.read(c, p, map[string]any{"Reference": many(func(cc *etree.Element, pp string) {
+				var ref Reference
+				r.read(cc, indexed(pp, len(e.Manifest)+1), map[string]any{
+					"ContentId":      &ref.ContentID,
+					"ContentType":    &ref.ContentType,
+					"Description":    &ref.Description,
+					"AttachmentName": &ref.AttachmentName,
+				})
+				e.Manifest = append(e.Manifest, ref)
+			})})
+		},
+	})
 }
 
 func (r *reader) attachments(e *Edoc, el *etree.Element) {
-	const path = "AttachmentEncoded"
-	for _, c := range el.ChildElements() {
-		p := path + "/" + c.Tag
-		if c.Tag != "Attachment" {
-			r.extra(c, p)
-			continue
-		}
+	r.read(el, "AttachmentEncoded", map[string]any{"Attachment": many(func(c *etree.Element, p string) {
 		ip := indexed(p, len(e.Attachments)+1)
 		var a Attachment
 		var encoded string
-		seen := map[string]bool{}
-		for _, x := range c.ChildElements() {
-			xp := ip + "/" + x.Tag
-			switch x.Tag {
-			case "ContentId":
-				r.leaf(&a.ContentID, seen, x, xp)
-			case "AttachmentName":
-				r.leaf(&a.Name, seen, x, xp)
-			case "Description":
-				r.leaf(&a.Description, seen, x, xp)
-			case "ContentType":
-				r.leaf(&a.ContentType, seen, x, xp)
-			case "ContentTransferEncoded":
-				r.leaf(&encoded, seen, x, xp)
-			default:
-				r.extra(x, xp)
-			}
-		}
+		r.read(c, ip, map[string]any{
+			"ContentId":              &a.ContentID,
+			"AttachmentName":         &a.Name,
+			"Description":            &a.Description,
+			"ContentType":            &a.ContentType,
+			"ContentTransferEncoded": &encoded,
+		})
 		data, err := decodeBase64(encoded)
 		if err != nil {
 			a.DecodeError = "ContentTransferEncoded is not base64: " + err.Error()
@@ -653,7 +414,7 @@ func (r *reader) attachments(e *Edoc, el *etree.Element) {
 			a.Data = data
 		}
 		e.Attachments = append(e.Attachments, a)
-	}
+	})})
 }
 
 func (r *reader) signature(pkt *Packet, el *etree.Element) {
@@ -690,32 +451,14 @@ func (r *reader) signature(pkt *Packet, el *etree.Element) {
 func (r *reader) status(el *etree.Element) *Status {
 	const path = "MessageHeader"
 	s := &Status{}
-	seen := map[string]bool{}
-	for _, c := range el.ChildElements() {
-		p := path + "/" + c.Tag
-		switch c.Tag {
-		case "From":
-			if r.once(seen, c, p) {
-				s.From = r.organization(c, p)
-			}
-		case "ResponseFor":
-			if r.once(seen, c, p) {
-				s.ResponseFor = r.responseFor(c, p)
-			}
-		case "StaffInfo":
-			if r.once(seen, c, p) {
-				s.StaffInfo = r.staffInfo(c, p)
-			}
-		case "StatusCode":
-			r.leaf((*string)(&s.StatusCode), seen, c, p)
-		case "Description":
-			r.leaf(&s.Description, seen, c, p)
-		case "Timestamp":
-			r.leaf((*string)(&s.Timestamp), seen, c, p)
-		default:
-			r.extra(c, p)
-		}
-	}
+	r.read(el, path, map[string]any{
+		"From":        func(c *etree.Element, p string) { s.From = r.organization(c, p) },
+		"ResponseFor": func(c *etree.Element, p string) { s.ResponseFor = r.responseFor(c, p) },
+		"StaffInfo":   func(c *etree.Element, p string) { s.StaffInfo = r.staffInfo(c, p) },
+		"StatusCode":  (*string)(&s.StatusCode),
+		"Description": &s.Description,
+		"Timestamp":   (*string)(&s.Timestamp),
+	})
 	if code, err := ParseStatusCode(string(s.StatusCode)); err == nil && code != s.StatusCode {
 		r.warn(path+"/StatusCode", "status-code",
 			fmt.Sprintf("Mã trạng thái %q được hiểu là %q", s.StatusCode, code),
