@@ -81,27 +81,27 @@ func newMarker() string {
 }
 
 // restore puts the lifted runs back into every text-bearing node of the
-// tree.
+// tree. encoding/xml normalises line ends in text and CDATA only, so runs
+// that went into comments and processing instructions are put back as
+// they were. (Directives are refused before this is called.)
 func (bl *blobs) restore(el *etree.Element) {
 	for _, tok := range el.Child {
 		switch t := tok.(type) {
 		case *etree.Element:
 			bl.restore(t)
 		case *etree.CharData:
-			t.Data = bl.expand(t.Data)
+			t.Data = bl.expand(t.Data, true)
 		case *etree.Comment:
-			t.Data = bl.expand(t.Data)
+			t.Data = bl.expand(t.Data, false)
 		case *etree.ProcInst:
-			t.Inst = bl.expand(t.Inst)
-		case *etree.Directive:
-			t.Data = bl.expand(t.Data)
+			t.Inst = bl.expand(t.Inst, false)
 		}
 	}
 }
 
 // expand replaces the markers in s by their runs, with line ends
-// normalised as an XML parser does.
-func (bl *blobs) expand(s string) string {
+// normalised as in XML text when normalise is set.
+func (bl *blobs) expand(s string, normalise bool) string {
 	if !strings.Contains(s, bl.marker) {
 		return s
 	}
@@ -122,11 +122,15 @@ func (bl *blobs) expand(s string) string {
 			continue
 		}
 		run := bl.runs[n]
-		if b.Len() == 0 && i == 0 && len(rest) == j+len("\uE001") && bytes.IndexByte(run, '\r') < 0 {
+		if b.Len() == 0 && i == 0 && len(rest) == j+len("\uE001") && (!normalise || bytes.IndexByte(run, '\r') < 0) {
 			return string(run) // the whole node: the common case
 		}
 		b.WriteString(s[:i])
-		writeNormalised(&b, run)
+		if normalise {
+			writeNormalised(&b, run)
+		} else {
+			b.Write(run)
+		}
 		s = rest[j+len("\uE001"):]
 	}
 }

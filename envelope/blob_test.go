@@ -60,6 +60,10 @@ func TestLiftBlobs_SameTree(t *testing.T) {
 		"Unterminated": "<a>" + run,
 		"Two":          "<a><b>" + run + "</b><c>" + run + run + "</c></a>",
 		"ShortRun":     "<a>" + run[:blobMin-1] + "</a>",
+		"CommentCRLF":  "<a><!-- >\r\n" + run + "\r\n< --></a>",
+		"ProcInstCRLF": "<a><?pi >\r\n" + run + "\r< ?></a>",
+		"CDATACRLF":    "<a><![CDATA[>\r\n" + run + "\r<]]></a>",
+		"Directive":    "<a><!X <y>" + run + "<!-- z --> ></a>",
 		"MarkerLike":   "<a>\uE000deadbeef:0\uE001" + run + "</a>",
 	}
 	for name, s := range cases {

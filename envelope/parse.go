@@ -166,6 +166,9 @@ func (p *Parser) readTree(b []byte, lift bool) (*etree.Document, []Warning, erro
 	if doc.Root() == nil {
 		return nil, warns, fmt.Errorf("%w: no root element", ErrMalformed)
 	}
+	if err := refuseDirectives(&doc.Element); err != nil {
+		return nil, warns, err
+	}
 	if bl != nil {
 		bl.restore(&doc.Element)
 	}
@@ -245,6 +248,22 @@ func checkProlog(b []byte) error {
 			return nil
 		}
 	}
+}
+
+// refuseDirectives refuses a <!…> declaration anywhere in the tree: edXML
+// has none, and encoding/xml accepts them even inside elements.
+func refuseDirectives(el *etree.Element) error {
+	for _, tok := range el.Child {
+		switch t := tok.(type) {
+		case *etree.Directive:
+			return fmt.Errorf("%w: a <!%s> declaration; edXML packets have none", ErrForbiddenXML, firstWord([]byte(t.Data)))
+		case *etree.Element:
+			if err := refuseDirectives(t); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func firstWord(b []byte) string {

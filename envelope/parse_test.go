@@ -94,6 +94,7 @@ func TestParse_Refuses(t *testing.T) {
 			strings.Replace(minimalStatus[strings.Index(minimalStatus, "<edXML "):], ">01<", ">&lol2;<", 1), envelope.ErrForbiddenXML},
 		{"ExternalEntity", `<?xml version="1.0"?><!DOCTYPE edXML [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>` +
 			strings.Replace(minimalStatus[strings.Index(minimalStatus, "<edXML "):], ">01<", ">&xxe;<", 1), envelope.ErrForbiddenXML},
+		{"DirectiveInElement", strings.Replace(minimalStatus, "<edXML:StatusCode>", "<!ELEMENT x ANY><edXML:StatusCode>", 1), envelope.ErrForbiddenXML},
 		{"DeepNesting", deep(1000), envelope.ErrForbiddenXML},
 		{"VeryDeepNesting", deep(150_000), envelope.ErrForbiddenXML},
 	}
