@@ -1,0 +1,65 @@
+package signing_test
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"testing"
+
+	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/signing"
+)
+
+// sizedPacket returns an encoded edoc of about size bytes.
+func sizedPacket(b *testing.B, size int) []byte {
+	b.Helper()
+	p, _, err := envelope.Parse(edocPacket(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := p.Edoc
+	e.Attachments, e.Manifest = nil, nil
+	e.AddAttachment(envelope.Attachment{Name: "congvan.pdf", ContentType: "application/pdf", Data: bytes.Repeat([]byte{0x5a, 0x17, 0xc3}, size/4)})
+	out, err := envelope.Encode(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return out
+}
+
+// BenchmarkSign signs 20 KB and 2 MB packets next to a raw RSA-2048
+// PKCS#1 v1.5 signature of one SHA-256 digest, so the ratio is measured in
+// one run.
+func BenchmarkSign(b *testing.B) {
+	key, cert := selfSigned(b, 2048)
+	s, err := signing.NewSigner(key, []*x509.Certificate{cert})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("RawRSA2048", func(b *testing.B) {
+		digest := sha256.Sum256([]byte("lienthong"))
+		for b.Loop() {
+			if _, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, digest[:]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	for _, size := range []struct {
+		name string
+		n    int
+	}{{"20KB", 20 << 10}, {"2MB", 2 << 20}} {
+		b.Run(size.name, func(b *testing.B) {
+			packet := sizedPacket(b, size.n)
+			b.SetBytes(int64(len(packet)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.Sign(packet); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
