@@ -49,6 +49,7 @@ func (m *Main) commands() []command {
 	return []command{
 		{"demo", "run a self-contained demonstration (needs nothing else)", runDemo},
 		{"edxml", "inspect, validate and build edXML packets", runEdxml},
+		{"pki", "development PKI: a CA, agency certificates, revocation", runPKI},
 		{"version", "print the version", runVersion},
 	}
 }
