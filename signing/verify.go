@@ -1,0 +1,413 @@
+package signing
+
+import (
+	"context"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/beevik/etree"
+	dsig "github.com/russellhaering/goxmldsig"
+
+	"github.com/lienthong/lienthong/envelope"
+)
+
+// Outcome is what verifying a packet's signature concluded.
+type Outcome string
+
+// The outcomes. Only [Valid] means the packet is signed, intact, by a
+// trusted certificate registered for its sender.
+const (
+	Valid         Outcome = "valid"
+	Invalid       Outcome = "invalid"        // digest or signature mismatch: the packet was changed
+	Untrusted     Outcome = "untrusted"      // no chain to a configured CA, or the wrong key usage
+	Expired       Outcome = "expired"        // the certificate is expired or not yet valid
+	Revoked       Outcome = "revoked"        // the certificate is on its CA's revocation list
+	WeakAlgorithm Outcome = "weak-algorithm" // an algorithm or key size the policy does not allow
+	Missing       Outcome = "missing"        // no Signature
+	NotBound      Outcome = "not-bound"      // the certificate is not registered for the sender
+	Malformed     Outcome = "malformed"      // a Signature that cannot be checked, or a packet that cannot be read
+)
+
+// Causes of verdicts other than valid, grouped by stage. A [Verdict]'s
+// Cause is one of these, for errors.Is.
+var (
+	// Reading.
+	ErrUnreadablePacket   = errors.New("signing: the packet cannot be read")
+	ErrNoSignature        = errors.New("signing: no Signature")
+	ErrManySignatures     = errors.New("signing: more than one Signature")
+	ErrSignatureNamespace = errors.New("signing: the Signature is not in the XML-DSig namespace")
+	ErrSignaturePlace     = errors.New("signing: the Signature is not in edXMLHeader")
+	ErrSignatureShape     = errors.New("signing: the Signature does not have the shape lienthong accepts")
+	// Algorithms.
+	ErrAlgorithmNotAllowed = errors.New("signing: algorithm not allowed")
+	// Certificate.
+	ErrBadCertificate     = errors.New("signing: the signer certificate cannot be read")
+	ErrCertificateExpired = errors.New("signing: the signer certificate is not valid at this time")
+	ErrUntrustedChain     = errors.New("signing: the signer certificate does not chain to a trusted CA")
+	ErrCertificateRevoked = errors.New("signing: the signer certificate is revoked")
+	// Cryptography.
+	ErrSignatureMismatch = errors.New("signing: the digest or the signature does not match")
+	// Binding.
+	ErrSignerNotRegistered = errors.New("signing: the signer certificate is not registered for the sender")
+)
+
+// Verdict is the outcome of verifying one packet's signature, with what a
+// clerk, an operator and the statistics need to know about it.
+type Verdict struct {
+	Outcome Outcome `json:"outcome"`
+	// Subject and Fingerprint (SHA-256 of the DER, hex) name the signer
+	// certificate, when one could be read.
+	Subject     string `json:"subject,omitempty"`
+	Fingerprint string `json:"fingerprint,omitempty"`
+	ReasonVI    string `json:"reasonVi"`
+	ReasonEN    string `json:"reasonEn"`
+	// Cause is the sentinel behind any outcome but valid.
+	Cause error `json:"-"`
+	// Certificate is the signer certificate, when one could be read.
+	Certificate *x509.Certificate `json:"-"`
+	// Packet is read from the tree that signature verification returned,
+	// never from the received bytes. It is set when the signature itself
+	// verified (valid and not-bound).
+	Packet *envelope.Packet `json:"-"`
+}
+
+// Directory says which certificates may sign for an agency.
+type Directory interface {
+	// SigningCertificates returns the certificates registered for agency
+	// (its code as the packet's From/OrganId gives it) and for the gateway
+	// that hosts it. No certificates and a nil error mean "none registered".
+	SigningCertificates(ctx context.Context, agency string) ([]*x509.Certificate, error)
+}
+
+// StaticDirectory is a Directory held in memory, keyed by the agency code's
+// NATS tokens so that both code forms find the same entry.
+type StaticDirectory map[string][]*x509.Certificate
+
+// Register adds certificates for an agency.
+func (d StaticDirectory) Register(agency string, certs ...*x509.Certificate) error {
+	code, err := envelope.ParseAgencyCode(agency, envelope.CodeAny)
+	if err != nil {
+		return fmt.Errorf("signing: register: %w", err)
+	}
+	d[code.Tokens()] = append(d[code.Tokens()], certs...)
+	return nil
+}
+
+// SigningCertificates implements [Directory].
+func (d StaticDirectory) SigningCertificates(_ context.Context, agency string) ([]*x509.Certificate, error) {
+	code, err := envelope.ParseAgencyCode(agency, envelope.CodeAny)
+	if err != nil {
+		return nil, nil
+	}
+	return d[code.Tokens()], nil
+}
+
+// Verifier judges the signatures of received packets. Set its fields before
+// the first use; it is safe for concurrent use afterwards.
+type Verifier struct {
+	// Roots are the trusted CAs.
+	Roots *x509.CertPool
+	// CRLs are the revocation lists of those CAs (and their
+	// intermediates). A list is used only if it verifies against the
+	// signer certificate's issuer.
+	CRLs []*x509.RevocationList
+	// Directory binds certificates to agencies. It is required.
+	Directory Directory
+	// Now returns the time at which certificates are judged; nil means
+	// time.Now.
+	Now func() time.Time
+	// Parser reads packets; its limits apply.
+	Parser envelope.Parser
+}
+
+// Allowed algorithms. SHA-1 is never allowed.
+var (
+	allowedCanonicalization = map[string]bool{
+		AlgExcC14N: true,
+		"http://www.w3.org/TR/2001/REC-xml-c14n-20010315": true,
+		"http://www.w3.org/2006/12/xml-c14n11":            true,
+	}
+	allowedSignatureMethods = map[string]bool{
+		AlgRSASHA256: true,
+		"http://www.w3.org/2001/04/xmldsig-more#rsa-sha384": true,
+		"http://www.w3.org/2001/04/xmldsig-more#rsa-sha512": true,
+	}
+	allowedDigestMethods = map[string]bool{
+		AlgSHA256: true,
+		"http://www.w3.org/2001/04/xmldsig-more#sha384": true,
+		"http://www.w3.org/2001/04/xmlenc#sha512":       true,
+	}
+	weakAlgorithms = map[string]bool{
+		"http://www.w3.org/2000/09/xmldsig#rsa-sha1": true,
+		"http://www.w3.org/2000/09/xmldsig#sha1":     true,
+		"http://www.w3.org/2001/04/xmldsig-more#md5": true,
+	}
+)
+
+// Verify judges packet's signature. Every outcome about the signature is a
+// [Verdict]; the error is only for faults of the verifier itself (the
+// directory could not be asked, no directory is configured).
+func (v *Verifier) Verify(ctx context.Context, packet []byte) (*Verdict, error) {
+	if v.Directory == nil {
+		return nil, errors.New("signing: verify: no directory configured")
+	}
+	now := time.Now()
+	if v.Now != nil {
+		now = v.Now()
+	}
+	doc, _, err := v.Parser.ReadTree(packet)
+	if err != nil {
+		return verdict(Malformed, ErrUnreadablePacket, "Không đọc được gói tin: "+err.Error(), "the packet cannot be read: "+err.Error()), nil
+	}
+	root := doc.Root()
+	var sigs []*etree.Element
+	findSignatures(root, &sigs)
+	switch len(sigs) {
+	case 0:
+		return verdict(Missing, ErrNoSignature, "Gói tin không có chữ ký số", "the packet carries no Signature"), nil
+	case 1:
+	default:
+		return verdict(Malformed, ErrManySignatures,
+			fmt.Sprintf("Gói tin có %d chữ ký số; chỉ được có một", len(sigs)),
+			fmt.Sprintf("the packet carries %d Signatures; exactly one is allowed", len(sigs))), nil
+	}
+	sig := sigs[0]
+	if ns := sig.NamespaceURI(); ns != XMLDSigNS {
+		return verdict(Malformed, ErrSignatureNamespace,
+			"Phần tử Signature không thuộc không gian tên XML-DSig nên không kiểm tra được",
+			fmt.Sprintf("the Signature is in namespace %q, not XML-DSig, so it cannot be checked", ns)), nil
+	}
+	if p := sig.Parent(); p == nil || p.Tag != "edXMLHeader" || p.Parent() == nil || p.Parent().Tag != "edXMLEnvelope" || p.Parent().Parent() != root {
+		return verdict(Malformed, ErrSignaturePlace,
+			"Chữ ký số không nằm trong edXMLHeader",
+			"the Signature is not a child of edXML/edXMLEnvelope/edXMLHeader"), nil
+	}
+	if vd := checkShape(sig); vd != nil {
+		return vd, nil
+	}
+	chain, vd := signerChain(sig)
+	if vd != nil {
+		return vd, nil
+	}
+	cert := chain[0]
+	withCert := func(vd *Verdict) *Verdict {
+		vd.Certificate = cert
+		vd.Subject = cert.Subject.String()
+		sum := sha256.Sum256(cert.Raw)
+		vd.Fingerprint = hex.EncodeToString(sum[:])
+		return vd
+	}
+	pub, ok := cert.PublicKey.(*rsa.PublicKey)
+	if !ok || pub.N.BitLen() < minRSAKeyBits {
+		return withCert(verdict(WeakAlgorithm, ErrAlgorithmNotAllowed,
+			"Khóa của chứng thư số không phải RSA từ 2048 bit",
+			"the certificate's key is not RSA of at least 2048 bits")), nil
+	}
+	if now.Before(cert.NotBefore) || now.After(cert.NotAfter) {
+		return withCert(verdict(Expired, ErrCertificateExpired,
+			fmt.Sprintf("Chứng thư số chỉ có hiệu lực từ %s đến %s", showTime(cert.NotBefore), showTime(cert.NotAfter)),
+			fmt.Sprintf("the certificate is valid from %s to %s only", cert.NotBefore.UTC().Format(time.RFC3339), cert.NotAfter.UTC().Format(time.RFC3339)))), nil
+	}
+	chains, err := v.chain(cert, chain[1:], now)
+	if err != nil {
+		return withCert(verdict(Untrusted, ErrUntrustedChain,
+			"Chứng thư số không được cấp bởi tổ chức chứng thực được tin cậy: "+err.Error(),
+			"the certificate does not chain to a trusted CA: "+err.Error())), nil
+	}
+	if cert.KeyUsage&(x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment) == 0 {
+		return withCert(verdict(Untrusted, ErrUntrustedChain,
+			"Chứng thư số không được phép dùng để ký số",
+			"the certificate's key usage does not allow digital signatures")), nil
+	}
+	if revoked, at := v.revoked(cert, chains, now); revoked {
+		return withCert(verdict(Revoked, ErrCertificateRevoked,
+			"Chứng thư số đã bị thu hồi từ "+showTime(at),
+			"the certificate was revoked on "+at.UTC().Format(time.RFC3339))), nil
+	}
+	vctx := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{Roots: []*x509.Certificate{cert}})
+	// The certificate's validity was judged above, at v.Now; goxmldsig
+	// judges it again with its own clock, so give it a moment inside it.
+	vctx.Clock = dsig.NewFakeClockAt(cert.NotBefore.Add(time.Second))
+	verified, err := vctx.Validate(root)
+	if err != nil {
+		return withCert(verdict(Invalid, ErrSignatureMismatch,
+			"Chữ ký số không khớp với nội dung: gói tin đã bị thay đổi sau khi ký",
+			"the signature does not match the content: the packet was changed after signing ("+err.Error()+")")), nil
+	}
+	pkt, _, err := envelope.FromTree(verified)
+	if err != nil {
+		return withCert(verdict(Malformed, ErrUnreadablePacket, "Không đọc được nội dung đã ký: "+err.Error(), "the signed content cannot be read: "+err.Error())), nil
+	}
+	from := pkt.From().OrganID
+	registered, err := v.Directory.SigningCertificates(ctx, from)
+	if err != nil {
+		return nil, fmt.Errorf("signing: verify: ask the directory about %q: %w", from, err)
+	}
+	for _, c := range registered {
+		if c.Equal(cert) {
+			vd := withCert(&Verdict{Outcome: Valid, ReasonVI: "Chữ ký số hợp lệ", ReasonEN: "the signature is valid"})
+			vd.Packet = pkt
+			return vd, nil
+		}
+	}
+	vd = withCert(verdict(NotBound, ErrSignerNotRegistered,
+		fmt.Sprintf("Chứng thư số không được đăng ký cho cơ quan gửi %s", from),
+		fmt.Sprintf("the certificate is not registered for the sender %s or its gateway", from)))
+	vd.Packet = pkt
+	return vd, nil
+}
+
+func verdict(o Outcome, cause error, vi, en string) *Verdict {
+	return &Verdict{Outcome: o, Cause: cause, ReasonVI: vi, ReasonEN: en}
+}
+
+func showTime(t time.Time) string {
+	return t.In(envelope.VietnamTime).Format("15:04 02/01/2006")
+}
+
+// findSignatures collects Signature elements anywhere, in any namespace.
+func findSignatures(el *etree.Element, out *[]*etree.Element) {
+	for _, c := range el.ChildElements() {
+		if c.Tag == "Signature" {
+			*out = append(*out, c)
+		}
+		findSignatures(c, out)
+	}
+}
+
+// checkShape checks SignedInfo: one Reference to the whole document, the
+// enveloped-signature transform and a canonicalisation only, and allowed
+// algorithms.
+func checkShape(sig *etree.Element) *Verdict {
+	shape := func(en string) *Verdict {
+		return verdict(Malformed, ErrSignatureShape, "Cấu trúc chữ ký số không đúng: "+en, "the Signature's shape is not accepted: "+en)
+	}
+	si := sig.SelectElement("SignedInfo")
+	if si == nil {
+		return shape("no SignedInfo")
+	}
+	refs := si.SelectElements("Reference")
+	if len(refs) != 1 {
+		return shape(fmt.Sprintf("%d References; exactly one is allowed", len(refs)))
+	}
+	ref := refs[0]
+	if uri := ref.SelectAttrValue("URI", "-"); uri != "" {
+		return shape(fmt.Sprintf("the Reference URI is %q; it must be \"\" (the whole packet)", uri))
+	}
+	algs := []struct {
+		what    string
+		uri     string
+		allowed map[string]bool
+	}{
+		{"CanonicalizationMethod", algorithmOf(si.SelectElement("CanonicalizationMethod")), allowedCanonicalization},
+		{"SignatureMethod", algorithmOf(si.SelectElement("SignatureMethod")), allowedSignatureMethods},
+		{"DigestMethod", algorithmOf(ref.SelectElement("DigestMethod")), allowedDigestMethods},
+	}
+	enveloped := false
+	if tr := ref.SelectElement("Transforms"); tr != nil {
+		for _, t := range tr.SelectElements("Transform") {
+			a := algorithmOf(t)
+			if a == AlgEnveloped {
+				enveloped = true
+				continue
+			}
+			algs = append(algs, struct {
+				what    string
+				uri     string
+				allowed map[string]bool
+			}{"Transform", a, allowedCanonicalization})
+		}
+	}
+	if !enveloped {
+		return shape("no enveloped-signature transform")
+	}
+	for _, a := range algs {
+		if a.allowed[a.uri] {
+			continue
+		}
+		if weakAlgorithms[a.uri] {
+			return verdict(WeakAlgorithm, ErrAlgorithmNotAllowed,
+				fmt.Sprintf("Thuật toán %s (%s) không còn được chấp nhận", a.what, a.uri),
+				fmt.Sprintf("%s %s is not allowed", a.what, a.uri))
+		}
+		return shape(fmt.Sprintf("%s %q is not supported", a.what, a.uri))
+	}
+	return nil
+}
+
+func algorithmOf(el *etree.Element) string {
+	if el == nil {
+		return ""
+	}
+	return el.SelectAttrValue("Algorithm", "")
+}
+
+// signerChain reads KeyInfo/X509Data/X509Certificate: the signer's
+// certificate first, then any intermediates.
+func signerChain(sig *etree.Element) ([]*x509.Certificate, *Verdict) {
+	bad := func(en string) *Verdict {
+		return verdict(Malformed, ErrBadCertificate, "Không đọc được chứng thư số của người ký: "+en, "the signer certificate cannot be read: "+en)
+	}
+	var chain []*x509.Certificate
+	for _, el := range sig.FindElements("KeyInfo/X509Data/X509Certificate") {
+		der, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(el.Text()), ""))
+		if err != nil {
+			return nil, bad("not base64")
+		}
+		cert, err := x509.ParseCertificate(der)
+		if err != nil {
+			return nil, bad(err.Error())
+		}
+		chain = append(chain, cert)
+	}
+	if len(chain) == 0 {
+		return nil, bad("KeyInfo carries no X509Certificate")
+	}
+	return chain, nil
+}
+
+// chain verifies cert against the roots at now.
+func (v *Verifier) chain(cert *x509.Certificate, intermediates []*x509.Certificate, now time.Time) ([][]*x509.Certificate, error) {
+	if v.Roots == nil {
+		return nil, errors.New("no trusted CA is configured")
+	}
+	pool := x509.NewCertPool()
+	for _, c := range intermediates {
+		pool.AddCert(c)
+	}
+	return cert.Verify(x509.VerifyOptions{
+		Roots:         v.Roots,
+		Intermediates: pool,
+		CurrentTime:   now,
+		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
+	})
+}
+
+// revoked reports whether a CRL issued by cert's issuer lists it as
+// revoked at now.
+func (v *Verifier) revoked(cert *x509.Certificate, chains [][]*x509.Certificate, now time.Time) (bool, time.Time) {
+	for _, chain := range chains {
+		if len(chain) < 2 {
+			continue
+		}
+		issuer := chain[1]
+		for _, crl := range v.CRLs {
+			if crl.CheckSignatureFrom(issuer) != nil {
+				continue
+			}
+			for _, e := range crl.RevokedCertificateEntries {
+				if e.SerialNumber.Cmp(cert.SerialNumber) == 0 && !e.RevocationTime.After(now) {
+					return true, e.RevocationTime
+				}
+			}
+		}
+	}
+	return false, time.Time{}
+}
