@@ -18,6 +18,7 @@ func runEdxml(ctx context.Context, m *Main, args []string) error {
 		{"validate", "check a packet against the regulation; exit 1 when invalid", runEdxmlValidate},
 		{"new", "build a packet from a YAML or JSON description and attachment files", runEdxmlNew},
 		{"sign", "sign a packet with an agency's key (XML-DSig, RSA-SHA256)", runEdxmlSign},
+		{"verify", "verify a packet's signature and print the verdict", runEdxmlVerify},
 	}
 	usage := func(w io.Writer) {
 		fmt.Fprintln(w, "Usage: lienthong edxml <command> [arguments]\n\nWorks with edXML packets (QCVN 102:2016/BTTTT).\n\nCommands:")

@@ -4,13 +4,20 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/signing"
 )
 
+// TestEdxmlSign signs with a development CA's certificate, then verifies what
+// was signed through every verdict the command line reaches.
 func TestEdxmlSign(t *testing.T) {
+	weakSample, err := filepath.Abs(sample("edoc.edxml")) // newPacket changes directory
+	if err != nil {
+		t.Fatal(err)
+	}
 	dir := t.TempDir()
 	ca, err := signing.InitCA(filepath.Join(dir, "ca"), signing.CAOptions{KeyBits: 2048})
 	if err != nil {
@@ -54,6 +61,31 @@ func TestEdxmlSign(t *testing.T) {
 	if r.stdout != string(signed) {
 		t.Error("signing from stdin gives other bytes")
 	}
+
+	// Verify what was signed, with every verdict the command line can reach.
+	caCrt, crl := filepath.Join(dir, "ca", "ca.crt"), filepath.Join(dir, "ca", "crl.pem")
+	r = run(t, nil, "edxml", "verify", "-ca", caCrt, "-crl", crl, "-registered", prefix+".crt", out)
+	r.wantCode(t, exitOK)
+	if !strings.Contains(r.stdout, ": valid\n") || !strings.Contains(r.stdout, "Chữ ký số hợp lệ") {
+		t.Errorf("verify output:\n%s", r.stdout)
+	}
+	run(t, nil, "edxml", "verify", "-ca", caCrt, out).wantCode(t, verdictExit[signing.NotBound])
+	tampered := filepath.Join(dir, "tampered.edxml")
+	if err := os.WriteFile(tampered, bytes.Replace(signed, []byte("000.00.00.H41"), []byte("000.00.00.H42"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run(t, nil, "edxml", "verify", "-ca", caCrt, "-registered", prefix+".crt", tampered).wantCode(t, verdictExit[signing.Invalid])
+	run(t, nil, "edxml", "verify", "-ca", caCrt, "-registered", prefix+".crt", in).wantCode(t, verdictExit[signing.Missing])
+	run(t, nil, "edxml", "verify", "-ca", caCrt, weakSample).wantCode(t, verdictExit[signing.WeakAlgorithm])
+	if err := ca.RevokeCertificate(issued.Certificate); err != nil {
+		t.Fatal(err)
+	}
+	r = run(t, nil, "edxml", "verify", "-json", "-ca", caCrt, "-crl", crl, "-registered", prefix+".crt", out)
+	r.wantCode(t, verdictExit[signing.Revoked])
+	if !strings.Contains(r.stdout, `"outcome": "revoked"`) {
+		t.Errorf("verify -json output:\n%s", r.stdout)
+	}
+	run(t, nil, "edxml", "verify", out).wantCode(t, exitUsage)
 
 	run(t, nil, "edxml", "sign", "-cert", prefix+".crt", in).wantCode(t, exitUsage)
 	r = run(t, nil, "edxml", "sign", "-key", prefix+".key", "-cert", prefix+".crt", out)
