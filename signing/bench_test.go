@@ -63,3 +63,51 @@ func BenchmarkSign(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkVerify verifies 20 KB and 2 MB packets next to a raw RSA-2048
+// PKCS#1 v1.5 verification of one SHA-256 digest.
+func BenchmarkVerify(b *testing.B) {
+	key, cert := selfSigned(b, 2048)
+	s, err := signing.NewSigner(key, []*x509.Certificate{cert})
+	if err != nil {
+		b.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(cert)
+	dir := signing.StaticDirectory{}
+	if err := dir.Register("000.00.00.G22", cert); err != nil {
+		b.Fatal(err)
+	}
+	v := &signing.Verifier{Roots: roots, Directory: dir}
+	b.Run("RawRSA2048", func(b *testing.B) {
+		digest := sha256.Sum256([]byte("lienthong"))
+		sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, digest[:])
+		if err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			if err := rsa.VerifyPKCS1v15(&key.PublicKey, crypto.SHA256, digest[:], sig); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	for _, size := range []struct {
+		name string
+		n    int
+	}{{"20KB", 20 << 10}, {"2MB", 2 << 20}} {
+		b.Run(size.name, func(b *testing.B) {
+			signed, err := s.Sign(sizedPacket(b, size.n))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(signed)))
+			b.ReportAllocs()
+			for b.Loop() {
+				vd, err := v.Verify(b.Context(), signed)
+				if err != nil || vd.Outcome != signing.Valid {
+					b.Fatalf("%v %+v", err, vd)
+				}
+			}
+		})
+	}
+}
