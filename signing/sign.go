@@ -97,8 +97,9 @@ func (s *Signer) Sign(packet []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %w", ErrNotSignable, err)
 	}
 	root := doc.Root()
-	if n := countSignatures(root); n > 0 {
-		return nil, fmt.Errorf("%w (%d Signature elements)", ErrAlreadySigned, n)
+	var sigs []*etree.Element
+	if findSignatures(root, &sigs); len(sigs) > 0 {
+		return nil, fmt.Errorf("%w (%d Signature elements)", ErrAlreadySigned, len(sigs))
 	}
 	at, err := signaturePlace(packet)
 	if err != nil {
@@ -130,19 +131,6 @@ func (s *Signer) Sign(packet []byte) ([]byte, error) {
 	out = append(out, sigBytes.Bytes()...)
 	out = append(out, packet[at:]...)
 	return out, nil
-}
-
-// countSignatures counts Signature elements anywhere in the tree, in any
-// namespace: a wrapped or misplaced one counts too.
-func countSignatures(el *etree.Element) int {
-	n := 0
-	for _, c := range el.ChildElements() {
-		if c.Tag == "Signature" {
-			n++
-		}
-		n += countSignatures(c)
-	}
-	return n
 }
 
 // signaturePlace returns the byte offset in packet just after the end tag
