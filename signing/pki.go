@@ -780,7 +780,17 @@ func writeNew(path string, data []byte, perm fs.FileMode) error {
 	if err != nil {
 		return err
 	}
-	err = f.Chmod(perm)
+	err = fill(f, data, perm)
+	if err != nil {
+		os.Remove(path)
+	}
+	return err
+}
+
+// fill writes data to f with mode perm (whatever the umask), syncs and
+// closes it.
+func fill(f *os.File, data []byte, perm fs.FileMode) error {
+	err := f.Chmod(perm)
 	if err == nil {
 		_, err = f.Write(data)
 	}
@@ -789,9 +799,6 @@ func writeNew(path string, data []byte, perm fs.FileMode) error {
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
-	}
-	if err != nil {
-		os.Remove(path)
 	}
 	return err
 }
@@ -804,16 +811,7 @@ func replaceFile(path string, data []byte, perm fs.FileMode) error {
 		return err
 	}
 	tmp := f.Name()
-	err = f.Chmod(perm)
-	if err == nil {
-		_, err = f.Write(data)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	err = fill(f, data, perm)
 	if err == nil {
 		err = os.Rename(tmp, path)
 	}

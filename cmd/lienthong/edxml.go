@@ -20,28 +20,7 @@ func runEdxml(ctx context.Context, m *Main, args []string) error {
 		{"sign", "sign a packet with an agency's key (XML-DSig, RSA-SHA256)", runEdxmlSign},
 		{"verify", "verify a packet's signature and print the verdict", runEdxmlVerify},
 	}
-	usage := func(w io.Writer) {
-		fmt.Fprintln(w, "Usage: lienthong edxml <command> [arguments]\n\nWorks with edXML packets (QCVN 102:2016/BTTTT).\n\nCommands:")
-		for _, c := range subs {
-			fmt.Fprintf(w, "\t%-10s %s\n", c.name, c.summary)
-		}
-		fmt.Fprintln(w, "\nRun \"lienthong edxml <command> -help\" for a command's usage.")
-	}
-	if len(args) == 0 {
-		usage(m.Stderr)
-		return usageError{msg: "edxml: no command given"}
-	}
-	switch args[0] {
-	case "-h", "-help", "--help", "help":
-		usage(m.Stdout)
-		return nil
-	}
-	for _, c := range subs {
-		if c.name == args[0] {
-			return c.run(ctx, m, args[1:])
-		}
-	}
-	return usageError{msg: fmt.Sprintf("edxml: unknown command %q", args[0]), hint: "lienthong edxml -help"}
+	return m.runGroup(ctx, "edxml", "Works with edXML packets (QCVN 102:2016/BTTTT).", subs, args)
 }
 
 // readPacket reads and parses a packet file ("-" for stdin).

@@ -82,6 +82,33 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	return usageError{msg: fmt.Sprintf("unknown command %q", name), hint: "lienthong help"}
 }
 
+// runGroup runs a subcommand of the command group name ("edxml", "pki"):
+// about is the group's description for its usage text.
+func (m *Main) runGroup(ctx context.Context, name, about string, subs []command, args []string) error {
+	usage := func(w io.Writer) {
+		fmt.Fprintf(w, "Usage: lienthong %s <command> [arguments]\n\n%s\n\nCommands:\n", name, about)
+		for _, c := range subs {
+			fmt.Fprintf(w, "\t%-10s %s\n", c.name, c.summary)
+		}
+		fmt.Fprintf(w, "\nRun \"lienthong %s <command> -help\" for a command's usage.\n", name)
+	}
+	if len(args) == 0 {
+		usage(m.Stderr)
+		return usageError{msg: name + ": no command given"}
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		usage(m.Stdout)
+		return nil
+	}
+	for _, c := range subs {
+		if c.name == args[0] {
+			return c.run(ctx, m, args[1:])
+		}
+	}
+	return usageError{msg: fmt.Sprintf("%s: unknown command %q", name, args[0]), hint: "lienthong " + name + " -help"}
+}
+
 func (m *Main) usage(w io.Writer) {
 	fmt.Fprintln(w, `lienthong: the edge gateway of the government document axis (trục liên thông văn bản).
 

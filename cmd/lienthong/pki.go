@@ -27,34 +27,9 @@ func runPKI(ctx context.Context, m *Main, args []string) error {
 		{"revoke", "revoke a certificate: add it to the CA's CRL", runPKIRevoke},
 		{"show", "print what a certificate says", runPKIShow},
 	}
-	usage := func(w io.Writer) {
-		fmt.Fprintln(w, `Usage: lienthong pki <command> [arguments]
-
-A development PKI: a CA kept in a directory, agency and gateway certificates
+	return m.runGroup(ctx, "pki", `A development PKI: a CA kept in a directory, agency and gateway certificates
 carrying the agency code, and revocation. For development, tests and
-demonstrations; production agencies use a licensed CA.
-
-Commands:`)
-		for _, c := range subs {
-			fmt.Fprintf(w, "\t%-10s %s\n", c.name, c.summary)
-		}
-		fmt.Fprintln(w, "\nRun \"lienthong pki <command> -help\" for a command's usage.")
-	}
-	if len(args) == 0 {
-		usage(m.Stderr)
-		return usageError{msg: "pki: no command given"}
-	}
-	switch args[0] {
-	case "-h", "-help", "--help", "help":
-		usage(m.Stdout)
-		return nil
-	}
-	for _, c := range subs {
-		if c.name == args[0] {
-			return c.run(ctx, m, args[1:])
-		}
-	}
-	return usageError{msg: fmt.Sprintf("pki: unknown command %q", args[0]), hint: "lienthong pki -help"}
+demonstrations; production agencies use a licensed CA.`, subs, args)
 }
 
 func runPKIInit(_ context.Context, m *Main, args []string) error {
