@@ -14,7 +14,7 @@ import (
 )
 
 // sizedPacket returns an encoded edoc of about size bytes.
-func sizedPacket(b *testing.B, size int) []byte {
+func sizedPacket(b testing.TB, size int) []byte {
 	b.Helper()
 	p, _, err := envelope.Parse(edocPacket(b))
 	if err != nil {

@@ -19,6 +19,14 @@
 // read only from the tree that verification returns, never from the bytes
 // that were received.
 //
+// SHA-1 is refused as weak-algorithm unless the verifier's [Policy] allows
+// it for packets from systems that cannot yet sign with SHA-256; such a
+// verdict is valid but marked Legacy. XML-DSig core validation is done in
+// this package (with goxmldsig's canonicalisers), for the reasons given on
+// checkSignature in xmldsig.go: goxmldsig's validator gives up on packets of
+// more than 1000 elements, cannot check SHA-1 at all, and is six times
+// slower on large packets.
+//
 // # Development PKI
 //
 // [InitCA] makes a small certificate authority kept in a directory, [OpenCA]

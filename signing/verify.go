@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
-	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/lienthong/lienthong/envelope"
 )
@@ -68,6 +67,9 @@ type Verdict struct {
 	Fingerprint string `json:"fingerprint,omitempty"`
 	ReasonVI    string `json:"reasonVi"`
 	ReasonEN    string `json:"reasonEn"`
+	// Legacy says that the signature used SHA-1 and was accepted only
+	// because the verifier's Policy allows it.
+	Legacy bool `json:"legacy,omitempty"`
 	// Cause is the sentinel behind any outcome but valid.
 	Cause error `json:"-"`
 	// Certificate is the signer certificate, when one could be read.
@@ -125,14 +127,25 @@ type Verifier struct {
 	Now func() time.Time
 	// Parser reads packets; its limits apply.
 	Parser envelope.Parser
+	// Policy widens what is accepted; the zero Policy is the default.
+	Policy Policy
 }
 
-// Allowed algorithms. SHA-1 is never allowed.
+// Policy widens what a [Verifier] accepts beyond its defaults.
+type Policy struct {
+	// AllowSHA1 accepts RSA-SHA1 signatures and SHA-1 digests, for
+	// packets from document systems that cannot yet sign with SHA-256.
+	// Such a signature, if it verifies, gets the valid verdict with Legacy
+	// set and a reason that says so. MD5 is never accepted.
+	AllowSHA1 bool
+}
+
+// Allowed algorithms. SHA-1 is allowed only under Policy.AllowSHA1.
 var (
 	allowedCanonicalization = map[string]bool{
 		AlgExcC14N: true,
-		"http://www.w3.org/TR/2001/REC-xml-c14n-20010315": true,
-		"http://www.w3.org/2006/12/xml-c14n11":            true,
+		AlgC14N10:  true,
+		AlgC14N11:  true,
 	}
 	allowedSignatureMethods = map[string]bool{
 		AlgRSASHA256: true,
@@ -144,10 +157,15 @@ var (
 		"http://www.w3.org/2001/04/xmldsig-more#sha384": true,
 		"http://www.w3.org/2001/04/xmlenc#sha512":       true,
 	}
+	sha1Algorithms = map[string]bool{
+		AlgRSASHA1: true,
+		AlgSHA1:    true,
+	}
 	weakAlgorithms = map[string]bool{
-		"http://www.w3.org/2000/09/xmldsig#rsa-sha1": true,
-		"http://www.w3.org/2000/09/xmldsig#sha1":     true,
-		"http://www.w3.org/2001/04/xmldsig-more#md5": true,
+		AlgRSASHA1: true,
+		AlgSHA1:    true,
+		"http://www.w3.org/2001/04/xmldsig-more#rsa-md5": true,
+		"http://www.w3.org/2001/04/xmldsig-more#md5":     true,
 	}
 )
 
@@ -189,7 +207,8 @@ func (v *Verifier) Verify(ctx context.Context, packet []byte) (*Verdict, error) 
 			"Chữ ký số không nằm trong edXMLHeader",
 			"the Signature is not a child of edXML/edXMLEnvelope/edXMLHeader"), nil
 	}
-	if vd := checkShape(sig); vd != nil {
+	legacy, vd := checkShape(sig, v.Policy)
+	if vd != nil {
 		return vd, nil
 	}
 	chain, vd := signerChain(sig)
@@ -231,17 +250,22 @@ func (v *Verifier) Verify(ctx context.Context, packet []byte) (*Verdict, error) 
 			"Chứng thư số đã bị thu hồi từ "+showTime(at),
 			"the certificate was revoked on "+at.UTC().Format(time.RFC3339))), nil
 	}
-	vctx := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{Roots: []*x509.Certificate{cert}})
-	// The certificate's validity was judged above, at v.Now; goxmldsig
-	// judges it again with its own clock, so give it a moment inside it.
-	vctx.Clock = dsig.NewFakeClockAt(cert.NotBefore.Add(time.Second))
-	verified, err := vctx.Validate(root)
-	if err != nil {
+	signed, err := checkSignature(root, sig, pub)
+	switch {
+	case errors.Is(err, errDigestMismatch):
 		return withCert(verdict(Invalid, ErrSignatureMismatch,
-			"Chữ ký số không khớp với nội dung: gói tin đã bị thay đổi sau khi ký",
-			"the signature does not match the content: the packet was changed after signing ("+err.Error()+")")), nil
+			"Nội dung gói tin không khớp với chữ ký số: gói tin đã bị thay đổi sau khi ký",
+			"the packet's content does not match its signature: the packet was changed after signing")), nil
+	case errors.Is(err, errSignatureMismatch):
+		return withCert(verdict(Invalid, ErrSignatureMismatch,
+			"Giá trị chữ ký số không khớp với phần SignedInfo và khóa của người ký",
+			"the signature value does not match SignedInfo and the signer's key")), nil
+	case err != nil:
+		return withCert(verdict(Malformed, ErrSignatureShape,
+			"Không kiểm tra được chữ ký số: "+err.Error(),
+			"the signature cannot be checked: "+err.Error())), nil
 	}
-	pkt, _, err := envelope.FromTree(verified)
+	pkt, _, err := envelope.FromTree(signed)
 	if err != nil {
 		return withCert(verdict(Malformed, ErrUnreadablePacket, "Không đọc được nội dung đã ký: "+err.Error(), "the signed content cannot be read: "+err.Error())), nil
 	}
@@ -253,6 +277,11 @@ func (v *Verifier) Verify(ctx context.Context, packet []byte) (*Verdict, error) 
 	for _, c := range registered {
 		if c.Equal(cert) {
 			vd := withCert(&Verdict{Outcome: Valid, ReasonVI: "Chữ ký số hợp lệ", ReasonEN: "the signature is valid"})
+			if legacy {
+				vd.Legacy = true
+				vd.ReasonVI += " (dùng thuật toán SHA-1 cũ, chỉ được chấp nhận theo chính sách chuyển tiếp)"
+				vd.ReasonEN += " (with legacy SHA-1, accepted under the legacy policy only)"
+			}
 			vd.Packet = pkt
 			return vd, nil
 		}
@@ -282,17 +311,20 @@ func findSignatures(el *etree.Element, out *[]*etree.Element) {
 	}
 }
 
-// checkShape checks SignedInfo: one Reference to the whole document, the
-// enveloped-signature transform and a canonicalisation only, and allowed
-// algorithms.
-func checkShape(sig *etree.Element) *Verdict {
-	shape := func(en string) *Verdict {
-		return verdict(Malformed, ErrSignatureShape, "Cấu trúc chữ ký số không đúng: "+en, "the Signature's shape is not accepted: "+en)
+// checkShape checks the Signature: SignedInfo with one Reference to the
+// whole document, the enveloped-signature transform and canonicalisations
+// only, algorithms allowed by policy, a DigestValue and a SignatureValue.
+// legacy reports that an algorithm is allowed only by Policy.AllowSHA1.
+func checkShape(sig *etree.Element, policy Policy) (legacy bool, _ *Verdict) {
+	shape := func(en string) (bool, *Verdict) {
+		return false, verdict(Malformed, ErrSignatureShape, "Cấu trúc chữ ký số không đúng: "+en, "the Signature's shape is not accepted: "+en)
+	}
+	for _, name := range []string{"SignedInfo", "SignatureValue"} {
+		if n := len(sig.SelectElements(name)); n != 1 {
+			return shape(fmt.Sprintf("%d %s elements; exactly one is needed", n, name))
+		}
 	}
 	si := sig.SelectElement("SignedInfo")
-	if si == nil {
-		return shape("no SignedInfo")
-	}
 	refs := si.SelectElements("Reference")
 	if len(refs) != 1 {
 		return shape(fmt.Sprintf("%d References; exactly one is allowed", len(refs)))
@@ -301,45 +333,48 @@ func checkShape(sig *etree.Element) *Verdict {
 	if uri := ref.SelectAttrValue("URI", "-"); uri != "" {
 		return shape(fmt.Sprintf("the Reference URI is %q; it must be \"\" (the whole packet)", uri))
 	}
-	algs := []struct {
+	if ref.SelectElement("DigestValue") == nil {
+		return shape("the Reference has no DigestValue")
+	}
+	type use struct {
 		what    string
 		uri     string
 		allowed map[string]bool
-	}{
+	}
+	algs := []use{
 		{"CanonicalizationMethod", algorithmOf(si.SelectElement("CanonicalizationMethod")), allowedCanonicalization},
 		{"SignatureMethod", algorithmOf(si.SelectElement("SignatureMethod")), allowedSignatureMethods},
 		{"DigestMethod", algorithmOf(ref.SelectElement("DigestMethod")), allowedDigestMethods},
 	}
-	enveloped := false
+	// The transforms are enveloped-signature, then at most one
+	// canonicalisation.
+	var transforms []*etree.Element
 	if tr := ref.SelectElement("Transforms"); tr != nil {
-		for _, t := range tr.SelectElements("Transform") {
-			a := algorithmOf(t)
-			if a == AlgEnveloped {
-				enveloped = true
-				continue
-			}
-			algs = append(algs, struct {
-				what    string
-				uri     string
-				allowed map[string]bool
-			}{"Transform", a, allowedCanonicalization})
-		}
+		transforms = tr.SelectElements("Transform")
 	}
-	if !enveloped {
-		return shape("no enveloped-signature transform")
+	if len(transforms) == 0 || algorithmOf(transforms[0]) != AlgEnveloped {
+		return shape("the first transform is not enveloped-signature")
+	}
+	if len(transforms) > 2 {
+		return shape(fmt.Sprintf("%d transforms; enveloped-signature and one canonicalisation are allowed", len(transforms)))
+	}
+	if len(transforms) == 2 {
+		algs = append(algs, use{"Transform", algorithmOf(transforms[1]), allowedCanonicalization})
 	}
 	for _, a := range algs {
-		if a.allowed[a.uri] {
-			continue
-		}
-		if weakAlgorithms[a.uri] {
-			return verdict(WeakAlgorithm, ErrAlgorithmNotAllowed,
+		switch {
+		case a.allowed[a.uri]:
+		case policy.AllowSHA1 && sha1Algorithms[a.uri]:
+			legacy = true
+		case weakAlgorithms[a.uri]:
+			return false, verdict(WeakAlgorithm, ErrAlgorithmNotAllowed,
 				fmt.Sprintf("Thuật toán %s (%s) không còn được chấp nhận", a.what, a.uri),
 				fmt.Sprintf("%s %s is not allowed", a.what, a.uri))
+		default:
+			return shape(fmt.Sprintf("%s %q is not supported", a.what, a.uri))
 		}
-		return shape(fmt.Sprintf("%s %q is not supported", a.what, a.uri))
 	}
-	return nil
+	return legacy, nil
 }
 
 func algorithmOf(el *etree.Element) string {

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/signing"
 )
 
@@ -221,5 +223,88 @@ func TestVerifier_Samples(t *testing.T) {
 			}
 			tr.wantVerdict(t, b, w.outcome, w.cause)
 		})
+	}
+}
+
+// TestVerifier_Policy: MD5 is refused under any policy; SHA-1 only by
+// default; a signature whose algorithm was changed to SHA-1 does not verify
+// under the legacy policy either; and the samples' placeholder signatures
+// are not valid under the legacy policy.
+func TestVerifier_Policy(t *testing.T) {
+	tr := newTrust(t)
+	s, _ := tr.signer(t, signing.IssueRequest{Agency: "000.00.00.G22"}, "000.00.00.G22")
+	signed := mustSign(t, s, edocPacket(t))
+	legacy := *tr.verifier
+	legacy.Policy.AllowSHA1 = true
+	verdictOf := func(v *signing.Verifier, packet []byte) *signing.Verdict {
+		t.Helper()
+		vd, err := v.Verify(t.Context(), packet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return vd
+	}
+	if vd := verdictOf(&legacy, signed); vd.Outcome != signing.Valid || vd.Legacy {
+		t.Fatalf("an RSA-SHA256 signature under the legacy policy: %s, legacy %v", vd.Outcome, vd.Legacy)
+	}
+	md5 := swap(t, signed, signing.AlgSHA256, "http://www.w3.org/2001/04/xmldsig-more#md5")
+	for _, v := range []*signing.Verifier{tr.verifier, &legacy} {
+		if vd := verdictOf(v, md5); vd.Outcome != signing.WeakAlgorithm {
+			t.Errorf("MD5 digest with AllowSHA1=%v: %s", v.Policy.AllowSHA1, vd.Outcome)
+		}
+	}
+	sha1 := swap(t, signed, signing.AlgRSASHA256, signing.AlgRSASHA1)
+	tr.wantVerdict(t, sha1, signing.WeakAlgorithm, signing.ErrAlgorithmNotAllowed)
+	if vd := verdictOf(&legacy, sha1); vd.Outcome != signing.Invalid {
+		t.Errorf("RSA-SHA256 relabelled RSA-SHA1 under the legacy policy: %s", vd.Outcome)
+	}
+	b, err := os.ReadFile("../envelope/testdata/samples/edoc.edxml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vd := verdictOf(&legacy, b); vd.Outcome == signing.Valid {
+		t.Errorf("the sample's placeholder RSA-SHA1 signature is valid under the legacy policy: %s", vd.ReasonEN)
+	}
+}
+
+// TestVerifier_Shape: transforms other than enveloped-signature followed by
+// one canonicalisation are refused as malformed, as is a Signature without
+// its SignatureValue.
+func TestVerifier_Shape(t *testing.T) {
+	tr := newTrust(t)
+	s, _ := tr.signer(t, signing.IssueRequest{Agency: "000.00.00.G22"}, "000.00.00.G22")
+	signed := mustSign(t, s, edocPacket(t))
+	enveloped := `<Transform Algorithm="` + signing.AlgEnveloped + `"></Transform>`
+	for name, packet := range map[string][]byte{
+		"NoEnveloped":      swap(t, signed, enveloped, ""),
+		"NoSignatureValue": swap(t, swap(t, signed, "<SignatureValue>", "<Nothing>"), "</SignatureValue>", "</Nothing>"),
+		"OtherReference":   swap(t, signed, `<Reference URI="">`, `<Reference URI="#body">`),
+	} {
+		t.Run(name, func(t *testing.T) {
+			tr.wantVerdict(t, packet, signing.Malformed, signing.ErrSignatureShape)
+		})
+	}
+}
+
+// TestVerifier_LongPacket: a packet with thousands of elements before its
+// Signature verifies. goxmldsig v1.6.1 looks for the Signature with a
+// budget of 1000 elements; lienthong's verification does not depend on it.
+func TestVerifier_LongPacket(t *testing.T) {
+	tr := newTrust(t)
+	s, _ := tr.signer(t, signing.IssueRequest{Agency: "000.00.00.G22"}, "000.00.00.G22")
+	p, _, err := envelope.Parse(edocPacket(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 1500 {
+		p.Edoc.Trace = append(p.Edoc.Trace, envelope.TraceHeader{OrganID: "000.00.00.G22", Timestamp: envelope.Timestamp(fmt.Sprintf("2025/11/20 09:%02d:%02d", i/60%60, i%60))})
+	}
+	b, err := envelope.Encode(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vd := tr.wantVerdict(t, mustSign(t, s, b), signing.Valid, nil)
+	if n := len(vd.Packet.Edoc.Trace); n != 1501 {
+		t.Errorf("%d trace headers read from the verified tree, want 1501", n)
 	}
 }

@@ -77,6 +77,9 @@ func TestEdxmlSign(t *testing.T) {
 	run(t, nil, "edxml", "verify", "-ca", caCrt, "-registered", prefix+".crt", tampered).wantCode(t, verdictExit[signing.Invalid])
 	run(t, nil, "edxml", "verify", "-ca", caCrt, "-registered", prefix+".crt", in).wantCode(t, verdictExit[signing.Missing])
 	run(t, nil, "edxml", "verify", "-ca", caCrt, weakSample).wantCode(t, verdictExit[signing.WeakAlgorithm])
+	// Under the legacy policy SHA-1 passes, and the sample's 2017
+	// certificate is judged next.
+	run(t, nil, "edxml", "verify", "-allow-sha1", "-ca", caCrt, weakSample).wantCode(t, verdictExit[signing.Expired])
 	if err := ca.RevokeCertificate(issued.Certificate); err != nil {
 		t.Fatal(err)
 	}

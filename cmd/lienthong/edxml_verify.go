@@ -31,7 +31,7 @@ func (f *fileList) String() string     { return strings.Join(*f, ",") }
 func (f *fileList) Set(s string) error { *f = append(*f, s); return nil }
 
 func runEdxmlVerify(ctx context.Context, m *Main, args []string) error {
-	fs := m.newFlagSet("edxml verify", "edxml verify -ca FILE [-crl FILE]… [-registered FILE]… [-json] FILE", `
+	fs := m.newFlagSet("edxml verify", "edxml verify -ca FILE [-crl FILE]… [-registered FILE]… [-allow-sha1] [-json] FILE", `
 Verifies a packet's signature and prints the verdict: valid, invalid (the
 packet was changed), untrusted (no chain to a trusted CA), expired,
 revoked, weak-algorithm, missing, not-bound (the certificate is not
@@ -42,6 +42,10 @@ The certificates given with -registered are registered for the agency
 whose code their subject carries (as "lienthong pki issue" writes it); the
 packet's From/OrganId must be one of them.
 
+SHA-1 (RSA-SHA1 signatures, SHA-1 digests) is weak-algorithm unless
+-allow-sha1 names the legacy policy; a SHA-1 signature that verifies under
+it is valid, and the verdict says that it is legacy.
+
 Exit status by verdict: 0 valid, 10 invalid, 11 untrusted, 12 expired,
 13 revoked, 14 weak-algorithm, 15 missing, 16 not-bound, 17 malformed;
 2 usage, 3 a file could not be read.`)
@@ -49,6 +53,7 @@ Exit status by verdict: 0 valid, 10 invalid, 11 untrusted, 12 expired,
 	fs.Var(&cas, "ca", "trusted CA certificates (PEM `file`; repeatable)")
 	fs.Var(&crls, "crl", "a CA's revocation list (PEM or DER `file`; repeatable)")
 	fs.Var(&registered, "registered", "certificates registered for the agency in their subject (PEM `file`; repeatable)")
+	allowSHA1 := fs.Bool("allow-sha1", false, "legacy policy: accept RSA-SHA1 signatures and SHA-1 digests")
 	asJSON := fs.Bool("json", false, "print the verdict as JSON")
 	if err := m.parseFlags(fs, args); err != nil {
 		return err
@@ -60,7 +65,7 @@ Exit status by verdict: 0 valid, 10 invalid, 11 untrusted, 12 expired,
 	if len(cas) == 0 {
 		return usageError{msg: "edxml verify: at least one -ca is required", hint: "lienthong edxml verify -help"}
 	}
-	v := &signing.Verifier{Roots: x509.NewCertPool()}
+	v := &signing.Verifier{Roots: x509.NewCertPool(), Policy: signing.Policy{AllowSHA1: *allowSHA1}}
 	for _, f := range cas {
 		certs, err := signing.LoadCertificates(f)
 		if err != nil {
