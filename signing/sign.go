@@ -6,7 +6,6 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/xml"
-	"errors"
 	"fmt"
 	"io"
 
@@ -25,20 +24,6 @@ const (
 	XMLDSigNS     = envelope.XMLDSigNamespace
 	minRSAKeyBits = 2048
 	maxRSAKeyBits = 3072
-)
-
-// Errors of signing. Verification reports its outcomes as a Verdict, not
-// as errors.
-var (
-	// ErrKey: the key cannot sign edXML packets (not RSA, wrong size, or
-	// not the certificate's key).
-	ErrKey = errors.New("signing: unusable signing key")
-	// ErrAlreadySigned: the packet already carries a Signature; a packet
-	// has exactly one.
-	ErrAlreadySigned = errors.New("signing: the packet is already signed")
-	// ErrNotSignable: the packet is not an edXML packet the signer can
-	// place a Signature in.
-	ErrNotSignable = errors.New("signing: the packet cannot be signed")
 )
 
 // Signer signs edXML packets with one key and its certificate. The key is a

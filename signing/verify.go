@@ -34,29 +34,6 @@ const (
 	Malformed     Outcome = "malformed"      // a Signature that cannot be checked, or a packet that cannot be read
 )
 
-// Causes of verdicts other than valid, grouped by stage. A [Verdict]'s
-// Cause is one of these, for errors.Is.
-var (
-	// Reading.
-	ErrUnreadablePacket   = errors.New("signing: the packet cannot be read")
-	ErrNoSignature        = errors.New("signing: no Signature")
-	ErrManySignatures     = errors.New("signing: more than one Signature")
-	ErrSignatureNamespace = errors.New("signing: the Signature is not in the XML-DSig namespace")
-	ErrSignaturePlace     = errors.New("signing: the Signature is not in edXMLHeader")
-	ErrSignatureShape     = errors.New("signing: the Signature does not have the shape lienthong accepts")
-	// Algorithms.
-	ErrAlgorithmNotAllowed = errors.New("signing: algorithm not allowed")
-	// Certificate.
-	ErrBadCertificate     = errors.New("signing: the signer certificate cannot be read")
-	ErrCertificateExpired = errors.New("signing: the signer certificate is not valid at this time")
-	ErrUntrustedChain     = errors.New("signing: the signer certificate does not chain to a trusted CA")
-	ErrCertificateRevoked = errors.New("signing: the signer certificate is revoked")
-	// Cryptography.
-	ErrSignatureMismatch = errors.New("signing: the digest or the signature does not match")
-	// Binding.
-	ErrSignerNotRegistered = errors.New("signing: the signer certificate is not registered for the sender")
-)
-
 // Verdict is the outcome of verifying one packet's signature, with what a
 // clerk, an operator and the statistics need to know about it.
 type Verdict struct {

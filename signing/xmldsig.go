@@ -42,12 +42,6 @@ var (
 	}
 )
 
-// Why core validation failed; both are reported as the invalid verdict.
-var (
-	errDigestMismatch    = errors.New("the digest of the packet does not match the signed DigestValue")
-	errSignatureMismatch = errors.New("the SignatureValue does not match SignedInfo and the signer's key")
-)
-
 // checkSignature is XML-DSig core validation of sig, an enveloped signature
 // over the whole document whose element is root, with pub: reference
 // validation (the document without the Signature, transformed and

@@ -2,26 +2,35 @@ package main
 
 import (
 	"context"
+	"crypto"
+	"crypto/x509"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/signing"
 )
 
 func runEdxmlSign(_ context.Context, m *Main, args []string) error {
-	fs := m.newFlagSet("edxml sign", "edxml sign -key KEY -cert CERT [-o FILE] FILE", `
+	fs := m.newFlagSet("edxml sign", "edxml sign (-key KEY -cert CERT | -p12 FILE) [-o FILE] FILE", `
 Signs a packet: one enveloped XML-DSig Signature (RSA-SHA256, exclusive
 C14N, URI="") covering the whole packet, placed in edXMLHeader right after
 TraceHeaderList (after MessageHeader in a status packet), with the
 certificate in KeyInfo. The packet's bytes are otherwise left exactly as
 they were. KEY is an RSA-2048 or RSA-3072 private key in PEM (PKCS#8 or
 PKCS#1); CERT holds the signer's certificate, then any intermediate CAs.
-FILE may be "-" for standard input.
+Instead of both, -p12 names a PKCS#12 file (.p12, .pfx) holding the key
+and the chain; its password is read from the file named by
+-p12-password-file, else from the environment variable
+LIENTHONG_P12_PASSWORD (never from the command line, where other users
+could see it), else it is empty. FILE may be "-" for standard input.
 
 Make a development key and certificate with "lienthong pki".`)
 	keyFile := fs.String("key", "", "the signer's private key (PEM `file`)")
 	certFile := fs.String("cert", "", "the signer's certificate and chain (PEM `file`)")
+	p12File := fs.String("p12", "", "the signer's key and chain in PKCS#12 (`file`)")
+	p12Password := fs.String("p12-password-file", "", "read the PKCS#12 password from this `file` (its first line)")
 	out := fs.String("o", "-", "write the signed packet to this `file` (- for standard output)")
 	if err := m.parseFlags(fs, args); err != nil {
 		return err
@@ -30,14 +39,7 @@ Make a development key and certificate with "lienthong pki".`)
 	if err != nil {
 		return err
 	}
-	if *keyFile == "" || *certFile == "" {
-		return usageError{msg: "edxml sign: -key and -cert are required", hint: "lienthong edxml sign -help"}
-	}
-	key, err := signing.LoadPrivateKey(*keyFile)
-	if err != nil {
-		return err
-	}
-	chain, err := signing.LoadCertificates(*certFile)
+	key, chain, err := loadSigningKey(*keyFile, *certFile, *p12File, *p12Password)
 	if err != nil {
 		return err
 	}
@@ -58,4 +60,35 @@ Make a development key and certificate with "lienthong pki".`)
 		return err
 	}
 	return os.WriteFile(*out, signed, 0o644)
+}
+
+// loadSigningKey reads a signer's key and chain from PEM files or from a
+// PKCS#12 file, whichever the flags name.
+func loadSigningKey(keyFile, certFile, p12File, p12PasswordFile string) (crypto.Signer, []*x509.Certificate, error) {
+	switch {
+	case p12File != "" && (keyFile != "" || certFile != ""):
+		return nil, nil, usageError{msg: "edxml sign: give either -p12 or -key and -cert, not both", hint: "lienthong edxml sign -help"}
+	case p12File != "":
+		password := os.Getenv("LIENTHONG_P12_PASSWORD")
+		if p12PasswordFile != "" {
+			b, err := os.ReadFile(p12PasswordFile)
+			if err != nil {
+				return nil, nil, err
+			}
+			password, _, _ = strings.Cut(string(b), "\n")
+			password = strings.TrimSuffix(password, "\r")
+		}
+		return signing.LoadPKCS12(p12File, password)
+	case keyFile == "" || certFile == "":
+		return nil, nil, usageError{msg: "edxml sign: -key and -cert (or -p12) are required", hint: "lienthong edxml sign -help"}
+	}
+	key, err := signing.LoadPrivateKey(keyFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	chain, err := signing.LoadCertificates(certFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	return key, chain, nil
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"software.sslmate.com/src/go-pkcs12"
+
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/signing"
 )
@@ -61,6 +63,34 @@ func TestEdxmlSign(t *testing.T) {
 	if r.stdout != string(signed) {
 		t.Error("signing from stdin gives other bytes")
 	}
+
+	// The same key and certificate from a PKCS#12 file give the same bytes,
+	// its password from a file or from the environment.
+	pfx, err := pkcs12.Modern.Encode(issued.Key, issued.Certificate, nil, "bí mật")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p12, passwordFile := filepath.Join(dir, "vpcp.p12"), filepath.Join(dir, "password")
+	if err := os.WriteFile(p12, pfx, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(passwordFile, []byte("bí mật\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = run(t, packet, "edxml", "sign", "-p12", p12, "-p12-password-file", passwordFile, "-")
+	r.wantCode(t, exitOK)
+	if r.stdout != string(signed) {
+		t.Error("signing with the PKCS#12 file gives other bytes")
+	}
+	t.Setenv("LIENTHONG_P12_PASSWORD", "bí mật")
+	if r = run(t, packet, "edxml", "sign", "-p12", p12, "-"); r.stdout != string(signed) {
+		t.Errorf("signing with the password from the environment: %s", r.stderr)
+	}
+	t.Setenv("LIENTHONG_P12_PASSWORD", "sai")
+	if r = run(t, packet, "edxml", "sign", "-p12", p12, "-"); r.code == exitOK || !strings.Contains(r.stderr, "password is wrong") {
+		t.Errorf("a wrong password: %d %s", r.code, r.stderr)
+	}
+	run(t, packet, "edxml", "sign", "-p12", p12, "-key", prefix+".key", "-").wantCode(t, exitUsage)
 
 	// Verify what was signed, with every verdict the command line can reach.
 	caCrt, crl := filepath.Join(dir, "ca", "ca.crt"), filepath.Join(dir, "ca", "crl.pem")
