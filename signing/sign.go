@@ -100,7 +100,10 @@ func (s *Signer) Sign(packet []byte) ([]byte, error) {
 	ctx.Hash = crypto.SHA256
 	ctx.Canonicalizer = dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("")
 	// goxmldsig canonicalises the element it digests in place: give it a
-	// copy, so that root stays as parsed.
+	// copy, so that root stays as parsed. SignEnveloped is not used: it
+	// appends the Signature to the root's children without setting its
+	// parent pointer, and re-serialising its tree would change the bytes;
+	// the Signature alone is serialised and spliced in below.
 	sig, err := ctx.ConstructSignature(root.Copy(), true)
 	if err != nil {
 		return nil, fmt.Errorf("signing: construct the signature: %w", err)
