@@ -1,0 +1,153 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/lienthong/lienthong/envelope"
+)
+
+// Bus is the NATS JetStream fabric as the gateway uses it: two streams of
+// packets, durable consumers, an Object Store for large packets, the
+// directory and the gateways' heartbeats.
+type Bus interface {
+	// Publish publishes one packet and waits for the stream's ack. A
+	// packet above the inline limit is put in the Object Store first (once
+	// per SHA-256) and the message carries a reference to it.
+	Publish(ctx context.Context, m Outgoing) (PubAck, error)
+	// Consume starts the gateway's durable consumers on both streams,
+	// filtered to the subjects of the agencies it hosts, and calls h for
+	// each message, up to Concurrency at a time, until the returned
+	// Consumer is drained or stopped. h settles every message it is given
+	// (Ack, Nak or Term); a message it returns from unsettled is
+	// redelivered after the ack wait.
+	Consume(ctx context.Context, c ConsumerSpec, h Handler) (Consumer, error)
+
+	// PutAgency publishes a directory entry (KV LT_DIRECTORY).
+	PutAgency(ctx context.Context, a Agency) error
+	// WatchDirectory calls fn with every directory entry now in the KV,
+	// then with every change, until ctx is done. Deleted entries come
+	// with Deleted set. It returns once the initial entries were passed.
+	WatchDirectory(ctx context.Context, fn func(Agency)) error
+	// Heartbeat publishes this gateway's heartbeat (KV LT_GATEWAYS).
+	Heartbeat(ctx context.Context, h GatewayBeat) error
+	// Gateways returns the heartbeats of all gateways.
+	Gateways(ctx context.Context) ([]GatewayBeat, error)
+	// Connected reports whether the NATS connection is up.
+	Connected() bool
+	// Close closes the connection (and an embedded server it started).
+	Close() error
+}
+
+// Outgoing is a message to publish.
+type Outgoing struct {
+	Subject string
+	MsgID   string // Nats-Msg-Id
+	Packet  []byte
+}
+
+// PubAck is the stream's acknowledgement of a publish.
+type PubAck struct {
+	Stream    string
+	Sequence  uint64
+	Duplicate bool // JetStream had the MsgID already
+}
+
+// ConsumerSpec names a gateway's consumers and what they receive.
+type ConsumerSpec struct {
+	// Gateway is the gateway's id; consumer names derive from it.
+	Gateway string
+	// Agencies are the hosted agency codes; exactly their subjects are
+	// consumed, on both streams.
+	Agencies []envelope.AgencyCode
+	// Concurrency is how many messages are handled at once; 0 means 4.
+	Concurrency int
+	// AckWait is how long a message may stay unsettled before it is
+	// redelivered; 0 means 60 s.
+	AckWait time.Duration
+}
+
+// Handler handles one received message.
+type Handler func(ctx context.Context, m Message)
+
+// Message is a received packet message. Exactly one of Ack, Nak and Term
+// settles it.
+type Message interface {
+	Subject() string
+	MsgID() string
+	Kind() PacketKind
+	// Packet returns the packet's bytes, from the message or from the
+	// Object Store, checked against the SHA-256 the message carries.
+	Packet(ctx context.Context) ([]byte, error)
+	// NumDelivered is how many times the message was delivered, this time
+	// included.
+	NumDelivered() uint64
+	// Ack acknowledges the message and waits for the server to confirm.
+	Ack(ctx context.Context) error
+	// Nak asks for redelivery after delay.
+	Nak(delay time.Duration) error
+	// InProgress resets the ack wait, during long work.
+	InProgress() error
+	// Term stops redelivery for good; use it only after the packet was
+	// quarantined.
+	Term(reason string) error
+}
+
+// Consumer is a running consumption.
+type Consumer interface {
+	// Drain stops fetching, lets handlers in flight finish and waits for
+	// them, or for ctx.
+	Drain(ctx context.Context) error
+	// Stop stops at once; unsettled messages are redelivered later.
+	Stop()
+}
+
+// Agency is a directory entry: an agency, the gateway that hosts it and
+// the certificates registered to sign for it.
+type Agency struct {
+	Code   string `json:"code"` // canonical, as envelope.AgencyCode.String
+	Name   string `json:"name"`
+	Parent string `json:"parent,omitempty"`
+	// Gateway is the id of the hosting gateway.
+	Gateway string `json:"gateway"`
+	// Certificates are PEM "CERTIFICATE" blocks.
+	Certificates []string  `json:"certificates,omitempty"`
+	UpdatedAt    time.Time `json:"updatedAt"`
+	// Deleted is set by WatchDirectory for a removed entry.
+	Deleted bool `json:"-"`
+}
+
+// GatewayBeat is a gateway's heartbeat.
+type GatewayBeat struct {
+	Gateway  string    `json:"gateway"`
+	Agencies []string  `json:"agencies"`
+	Version  string    `json:"version,omitempty"`
+	API      string    `json:"api,omitempty"` // the base URL of its HTTP API
+	At       time.Time `json:"at"`
+}
+
+// Subject prefixes of the two streams.
+const (
+	EdocSubjectPrefix   = "lt.edoc."
+	StatusSubjectPrefix = "lt.status."
+)
+
+// Subject returns the subject a packet of kind for agency is published
+// to: lt.edoc.<tokens> or lt.status.<tokens>, tokens as
+// envelope.AgencyCode.Tokens gives them.
+func Subject(kind PacketKind, agency envelope.AgencyCode) string {
+	if kind == KindStatus {
+		return StatusSubjectPrefix + agency.Tokens()
+	}
+	return EdocSubjectPrefix + agency.Tokens()
+}
+
+// SubjectFor is Subject for an agency code in text.
+func SubjectFor(kind PacketKind, agency string) (string, error) {
+	code, err := envelope.ParseAgencyCode(agency, envelope.CodeLenient)
+	if err != nil {
+		return "", fmt.Errorf("gateway: subject for %q: %w", agency, err)
+	}
+	return Subject(kind, code), nil
+}

@@ -1,0 +1,28 @@
+// Package gateway is the running lienthong edge gateway: it accepts
+// documents from document-management systems, signs them, delivers them to
+// other agencies' gateways over NATS JetStream, receives theirs, verifies
+// and stores them, and carries processing statuses both ways.
+//
+// The package holds the domain of the running service — documents,
+// deliveries, events, the outbox, quarantine — and the interfaces of what
+// it needs: a [Store] (gateway/store, SQLite) and a [Bus] (gateway/bus,
+// NATS JetStream). Subpackages implement those interfaces; they do not
+// import each other.
+//
+// # Flow of one document
+//
+//  1. Accept: a packet is validated, signed and, in one store transaction,
+//     recorded with one delivery per recipient, a queued event and one
+//     outbox row per recipient. Only then is it acknowledged.
+//  2. Dispatch: the outbox loop publishes each row to lt.edoc.<recipient
+//     tokens> with Nats-Msg-Id <packet id>:<recipient>; on the publish ack
+//     the delivery is sent. Rows left by a crash are published again, and
+//     JetStream's duplicate window and the receiver's dedupe absorb it.
+//  3. Receive: for each message on the hosted agencies' subjects the
+//     gateway fetches the packet, verifies it, parses it, dedupes it, stores
+//     it with its verdict and queues status 01 to the sender, then acks.
+//     A packet that fails is quarantined and the sender gets status 02.
+//  4. Status: statuses travel on lt.status.<recipient tokens> through the
+//     same outbox and consumers, each an immutable event; the delivery's
+//     state follows envelope.Lifecycle.
+package gateway

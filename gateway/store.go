@@ -1,0 +1,233 @@
+package gateway
+
+import (
+	"context"
+	"time"
+
+	"github.com/lienthong/lienthong/envelope"
+)
+
+// Store is the gateway's durable state. Every method is one transaction:
+// it happens entirely or not at all, and what it returns without error is
+// on disk. Every mutating method appends to the audit chain in the same
+// transaction.
+type Store interface {
+	// AcceptDocument records an outgoing document: its packet, the
+	// document, one delivery per recipient (Queued, StateSent), a queued
+	// event and an outbox row per recipient. If Related is set and
+	// BussinessDocType is 1–3, the outgoing document of the same agency
+	// with that edXML DocumentId gets a revoked/updated/replaced event on
+	// each of its deliveries and its RevokedAt/UpdatedBy/ReplacedBy set;
+	// a missing related document is not an error.
+	//
+	// With an IdempotencyKey already used by the same agency: the same
+	// RequestHash returns the document recorded then and replay = true;
+	// another hash returns ErrIdempotencyConflict. An agency's second
+	// document with the same edXML DocumentId returns ErrDuplicateDocument
+	// (wrapped in a *DuplicateError naming the existing document).
+	AcceptDocument(ctx context.Context, a AcceptDocument) (doc *Document, replay bool, err error)
+
+	// DueOutbox returns up to limit outbox items whose NextAt is not after
+	// now, oldest first.
+	DueOutbox(ctx context.Context, now time.Time, limit int) ([]OutboxItem, error)
+	// MarkSent removes the item from the outbox; for an edoc it sets the
+	// delivery's Transport to Sent and SentAt to at and records a sent
+	// event. A missing item is ErrNotFound (already marked).
+	MarkSent(ctx context.Context, item OutboxItem, at time.Time) error
+	// Postpone records a failed publish: Attempts+1, NextAt, LastError.
+	Postpone(ctx context.Context, itemID int64, next time.Time, cause string) error
+
+	// Packet returns a stored packet, ErrNotFound if there is none.
+	Packet(ctx context.Context, id string) (*Packet, error)
+
+	// ReceiveDocument records an incoming document: its packet, the
+	// document, its delivery (Received, StateArrived, Seen {01}), a
+	// received event, the status 01 it sends back (an EventStatus and an
+	// outbox row for Reply), and for BussinessDocType 1–3 the event and
+	// mark on the related incoming document (same sender and agency). A
+	// document already received — same Agency, From and DocumentID —
+	// changes nothing and returns it with duplicate = true.
+	ReceiveDocument(ctx context.Context, r ReceiveDocument) (doc *Document, duplicate bool, err error)
+
+	// Quarantine keeps a received packet that was not accepted, and
+	// queues Reply (status 02 to the sender) if it is not nil. A MsgID
+	// already quarantined changes nothing.
+	Quarantine(ctx context.Context, q Quarantine) error
+
+	// ApplyStatus records a status packet received from another gateway.
+	// The document is found by s.Code: 13 is from the original sender
+	// about an incoming document (Agency, From = s.From, DocumentID), any
+	// other code from a recipient about an outgoing document of Agency
+	// (DocumentID) whose delivery to s.From it concerns. The status goes
+	// through the delivery's envelope.Lifecycle: applied, it is an
+	// EventStatus and moves the state; refused, it is an
+	// EventStatusRefused and the result carries the *TransitionError. A
+	// MsgID already applied changes nothing (duplicate). No such document
+	// or delivery: ErrNotFound.
+	ApplyStatus(ctx context.Context, s ApplyStatus) (StatusResult, error)
+
+	// EmitStatus records a status this gateway sends about a document
+	// (Document, a local id): the lifecycle of each delivery in
+	// Recipients must take it — otherwise nothing is recorded and the
+	// *envelope.TransitionError is returned — then the packet, one
+	// EventStatus per delivery and one outbox row per SendTo agency are
+	// stored.
+	EmitStatus(ctx context.Context, e EmitStatus) error
+
+	// Document returns a document with its deliveries and every event,
+	// oldest first; ErrNotFound if there is none.
+	Document(ctx context.Context, id string) (*DocumentDetail, error)
+	// Documents lists documents, newest first, one page at a time.
+	Documents(ctx context.Context, q DocumentQuery) (DocumentPage, error)
+	// QuarantineEntries lists quarantined packets, newest first.
+	QuarantineEntries(ctx context.Context, limit int) ([]QuarantineEntry, error)
+
+	// Check verifies the store's invariants: the audit chain links, every
+	// delivery has its document, every state is one the lifecycle can
+	// reach. It returns every problem found, joined.
+	Check(ctx context.Context) error
+	// Close closes the database.
+	Close() error
+}
+
+// NewPacket is a packet to store: its ID (see NewID) and bytes; the
+// store computes the SHA-256 and the size.
+type NewPacket struct {
+	ID   string
+	Kind PacketKind
+	Data []byte
+}
+
+// AcceptDocument is an outgoing document to record.
+type AcceptDocument struct {
+	Packet   NewPacket
+	Document Document // ID, PacketID and CreatedAt are set by the store from Packet and At
+	// Recipients are the deliveries to create, codes with names.
+	Recipients []Recipient
+	// IdempotencyKey is the DMS's Idempotency-Key (empty: none);
+	// RequestHash identifies the request it came with.
+	IdempotencyKey string
+	RequestHash    string
+	At             time.Time
+}
+
+// Recipient is an agency a document goes to.
+type Recipient struct {
+	Code string `json:"code"`
+	Name string `json:"name,omitempty"`
+}
+
+// ReceiveDocument is an incoming document to record.
+type ReceiveDocument struct {
+	Packet   NewPacket
+	Document Document // ID, PacketID and CreatedAt are set by the store
+	// MsgID is the NATS message's Nats-Msg-Id.
+	MsgID string
+	// Reply is the status 01 going back to the sender.
+	Reply *Reply
+	At    time.Time
+}
+
+// Reply is a status packet this gateway sends, with whom it goes to.
+type Reply struct {
+	Packet      NewPacket
+	To          string // the agency code it is published to
+	Code        envelope.StatusCode
+	By          string // the hosted agency emitting it
+	Description string
+	Staff       string
+	At          time.Time // the packet's Timestamp
+}
+
+// Quarantine is a received packet that was not accepted.
+type Quarantine struct {
+	Packet NewPacket
+	Entry  QuarantineEntry // ID and PacketID are set by the store
+	// Reply is the status 02 to the sender, when one could be made.
+	Reply *Reply
+}
+
+// ApplyStatus is a status packet received from another gateway.
+type ApplyStatus struct {
+	Packet NewPacket
+	MsgID  string
+	// Agency is the hosted agency the status was addressed to.
+	Agency string
+	// From is the agency that emitted the status; DocumentID the edXML
+	// DocumentId it is about (ResponseFor/DocumentId).
+	From        string
+	DocumentID  string
+	Code        envelope.StatusCode
+	Description string
+	Staff       string
+	At          time.Time // the packet's Timestamp
+	RecordedAt  time.Time
+}
+
+// StatusResult is what applying a received status did.
+type StatusResult struct {
+	Document  string // local id
+	Recipient string
+	// Duplicate: the MsgID was applied before; nothing changed.
+	Duplicate bool
+	// Refused is the lifecycle's refusal; the status was kept as an
+	// EventStatusRefused.
+	Refused *envelope.TransitionError
+	State   envelope.State
+}
+
+// EmitStatus is a status this gateway sends about one of its documents.
+type EmitStatus struct {
+	// Document is the local id.
+	Document string
+	// Recipients are the deliveries the status applies to: the hosted
+	// agency for an incoming document; one or more recipients of an
+	// outgoing one for 13.
+	Recipients []string
+	Party      envelope.Party
+	// Packet is the signed status packet, Reply its description; it is
+	// queued once per agency in SendTo.
+	Reply  Reply
+	SendTo []string
+	At     time.Time
+}
+
+// DocumentDetail is a document with its deliveries and events.
+type DocumentDetail struct {
+	Document
+	Deliveries []Delivery `json:"deliveries"`
+	Events     []Event    `json:"events"`
+}
+
+// DocumentQuery selects documents for a list.
+type DocumentQuery struct {
+	// Agencies limits the list to documents of these hosted agencies;
+	// empty means all.
+	Agencies []string
+	// Direction, if set, limits to one direction.
+	Direction Direction
+	// State, if set, keeps documents with at least one delivery in it.
+	State *envelope.State
+	// Since keeps documents created at or after it.
+	Since time.Time
+	// Text, if set, keeps documents whose subject, number, notation or
+	// sender name contains it (case-insensitive).
+	Text string
+	// Cursor continues a previous page (DocumentPage.Next).
+	Cursor string
+	// Limit is the page size; 0 means 50, at most 500.
+	Limit int
+}
+
+// DocumentPage is one page of a list.
+type DocumentPage struct {
+	Documents []DocumentSummary `json:"documents"`
+	// Next is the cursor of the next page, empty on the last.
+	Next string `json:"next,omitempty"`
+}
+
+// DocumentSummary is a document in a list, with its deliveries.
+type DocumentSummary struct {
+	Document
+	Deliveries []Delivery `json:"deliveries"`
+}
