@@ -15,7 +15,7 @@ type Bus interface {
 	// Publish publishes one packet and waits for the stream's ack. A
 	// packet above the inline limit is put in the Object Store first (once
 	// per SHA-256) and the message carries a reference to it.
-	Publish(ctx context.Context, m Outgoing) (PubAck, error)
+	Publish(ctx context.Context, m Publication) (PubAck, error)
 	// Consume starts the gateway's durable consumers on both streams,
 	// filtered to the subjects of the agencies it hosts, and calls h for
 	// each message, up to Concurrency at a time, until the returned
@@ -40,8 +40,8 @@ type Bus interface {
 	Close() error
 }
 
-// Outgoing is a message to publish.
-type Outgoing struct {
+// Publication is a message to publish.
+type Publication struct {
 	Subject string
 	MsgID   string // Nats-Msg-Id
 	Packet  []byte
