@@ -1,0 +1,184 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"go.uber.org/zap"
+
+	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/signing"
+)
+
+// Submission is an outgoing document posted by a document-management
+// system.
+type Submission struct {
+	// Packet is the edXML edoc, signed or not. An unsigned packet is
+	// signed with the sending agency's key; a signed one must verify and
+	// be bound to its sender.
+	Packet []byte
+	// Allowed are the agencies the caller may send for; nil means any
+	// hosted agency.
+	Allowed []string
+	// IdempotencyKey and RequestHash make a retried request safe: see
+	// Store.AcceptDocument.
+	IdempotencyKey string
+	RequestHash    string
+}
+
+// SubmitError is a submission the gateway refuses because of what it
+// contains; Err is one of the package's sentinels, an
+// envelope.ValidationErrors, or an envelope parse error.
+type SubmitError struct {
+	Err error
+}
+
+func (e *SubmitError) Error() string { return "gateway: submit: " + e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *SubmitError) Unwrap() error { return e.Err }
+
+// Submit accepts an outgoing document: it checks it (size, edXML, strict
+// validation, a hosted sender the caller may act for, recipients in the
+// directory), signs it if it is not signed, and records it with one
+// delivery per recipient. When Submit returns without error the document
+// is durable and will be delivered. Refusals because of the submission are
+// *SubmitError; other errors are faults.
+func (g *Gateway) Submit(ctx context.Context, s Submission) (*Document, bool, error) {
+	if g.isClosed() {
+		return nil, false, ErrClosed
+	}
+	if int64(len(s.Packet)) > g.opts.MaxPacketSize {
+		return nil, false, &SubmitError{fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, len(s.Packet), g.opts.MaxPacketSize)}
+	}
+	p, _, err := g.parser.ParseBytes(s.Packet)
+	if err != nil {
+		return nil, false, &SubmitError{err}
+	}
+	if p.Edoc == nil {
+		return nil, false, &SubmitError{fmt.Errorf("%w: a status packet; post statuses to /documents/{id}/status", envelope.ErrMalformed)}
+	}
+	if err := envelope.Validate(p, envelope.ProfileSend); err != nil {
+		return nil, false, &SubmitError{err}
+	}
+	h := p.Edoc.Header
+	sender, ok := g.Hosted(h.From.OrganID)
+	if !ok {
+		return nil, false, &SubmitError{fmt.Errorf("%w: the sender %s", ErrNotHosted, h.From.OrganID)}
+	}
+	if s.Allowed != nil && !contains(s.Allowed, sender.Code) {
+		return nil, false, &SubmitError{fmt.Errorf("%w: the caller may not send for %s", ErrNotHosted, sender.Code)}
+	}
+	var recipients []Recipient
+	for _, to := range h.To {
+		a, ok := g.dir.Lookup(to.OrganID)
+		if !ok {
+			return nil, false, &SubmitError{fmt.Errorf("%w: %s is not in the directory", ErrUnknownRecipient, to.OrganID)}
+		}
+		name := to.OrganName
+		if name == "" {
+			name = a.Name
+		}
+		recipients = append(recipients, Recipient{Code: a.Code, Name: name})
+	}
+	signed := s.Packet
+	verdict := Verdict{Outcome: string(signing.Valid)}
+	if p.Signature == nil {
+		if signed, err = sender.Signer.Sign(s.Packet); err != nil {
+			return nil, false, &SubmitError{err}
+		}
+		verdict.Subject = sender.Signer.Certificate().Subject.String()
+		verdict.ReasonVI, verdict.ReasonEN = "Ký số bởi cổng liên thông khi tiếp nhận", "signed by the gateway on acceptance"
+	} else {
+		vd, err := g.verifier.Verify(ctx, s.Packet)
+		if err != nil {
+			return nil, false, err
+		}
+		if vd.Outcome != signing.Valid {
+			return nil, false, &SubmitError{fmt.Errorf("%w: %s", vd.Cause, vd.ReasonEN)}
+		}
+		verdict = verdictOf(vd)
+		p = vd.Packet
+	}
+	now := g.opts.Now().UTC()
+	doc := documentOf(p, Outgoing, sender.Code.String())
+	doc.Verdict = verdict
+	id := NewID(now)
+	d, replay, err := g.store.AcceptDocument(ctx, AcceptDocument{
+		Packet:         NewPacket{ID: id, Kind: KindEdoc, Data: signed},
+		Document:       doc,
+		Recipients:     recipients,
+		IdempotencyKey: s.IdempotencyKey,
+		RequestHash:    s.RequestHash,
+		At:             now,
+	})
+	if err != nil {
+		if errors.Is(err, ErrDuplicateDocument) || errors.Is(err, ErrIdempotencyConflict) {
+			return nil, false, &SubmitError{err}
+		}
+		return nil, false, err
+	}
+	if !replay {
+		g.log.Info("document accepted", zap.String("document", d.ID), zap.String("documentId", d.DocumentID),
+			zap.String("from", d.From), zap.Int("recipients", len(recipients)))
+		g.wakeDispatcher()
+	}
+	return d, replay, nil
+}
+
+func contains(codes []string, c envelope.AgencyCode) bool {
+	for _, s := range codes {
+		if x, err := envelope.ParseAgencyCode(s, envelope.CodeAny); err == nil && x.Equal(c) {
+			return true
+		}
+	}
+	return false
+}
+
+func verdictOf(vd *signing.Verdict) Verdict {
+	return Verdict{
+		Outcome: string(vd.Outcome), Subject: vd.Subject, Fingerprint: vd.Fingerprint,
+		ReasonVI: vd.ReasonVI, ReasonEN: vd.ReasonEN, Legacy: vd.Legacy,
+	}
+}
+
+// documentOf reads the document fields of an edoc. agency is the hosted
+// agency the document belongs to.
+func documentOf(p *envelope.Packet, dir Direction, agency string) Document {
+	h := p.Edoc.Header
+	d := Document{
+		Direction:        dir,
+		Agency:           agency,
+		DocumentID:       h.DocumentID,
+		From:             canonicalCode(h.From.OrganID),
+		FromName:         h.From.OrganName,
+		Number:           h.Code.Number,
+		Notation:         h.Code.Notation,
+		Subject:          h.Subject,
+		TypeName:         h.DocumentType.TypeName,
+		PromulgationDate: h.Promulgation.Date,
+		DueDate:          h.DueDate,
+		Attachments:      len(p.Edoc.Attachments),
+	}
+	d.Priority, _ = strconv.Atoi(string(h.OtherInfo.Priority))
+	if b := p.Edoc.Bussiness; b != nil {
+		d.Paper = b.PaperCopy()
+		d.BussinessDocType, _ = strconv.Atoi(string(b.BussinessDocType))
+		if d.BussinessDocType != 0 {
+			d.Related = b.DocumentID
+		}
+	}
+	return d
+}
+
+// canonicalCode returns the canonical text of an agency code, or the text
+// itself if it is not one.
+func canonicalCode(s string) string {
+	c, err := envelope.ParseAgencyCode(s, envelope.CodeAny)
+	if err != nil {
+		return s
+	}
+	return c.String()
+}

@@ -1,0 +1,277 @@
+package gateway
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/signing"
+)
+
+// Defaults of Options.
+const (
+	// DefaultMaxPacketSize is large enough for a 50 MB attachment, which
+	// base64 makes about 67 MB.
+	DefaultMaxPacketSize = 96 << 20
+	// DefaultDispatchInterval is how often the outbox is polled when
+	// nothing wakes it.
+	DefaultDispatchInterval = time.Second
+	// DefaultHeartbeatInterval is how often the gateway says it is alive.
+	DefaultHeartbeatInterval = 15 * time.Second
+	// DefaultMaxRetryDelay caps the backoff between publish attempts.
+	DefaultMaxRetryDelay = 5 * time.Minute
+	// DefaultUnknownDocumentRetries is how many times a status about a
+	// document not (yet) here is retried before it is quarantined.
+	DefaultUnknownDocumentRetries = 10
+)
+
+// HostedAgency is an agency this gateway acts for.
+type HostedAgency struct {
+	Code envelope.AgencyCode
+	Name string
+	// Signer signs what the agency sends: documents accepted unsigned,
+	// and statuses.
+	Signer *signing.Signer
+}
+
+// Options configure a Gateway. Store, Bus, Logger, ID and at least one
+// agency are required.
+type Options struct {
+	// ID names the gateway on the bus (consumers, heartbeats).
+	ID       string
+	Agencies []HostedAgency
+	Store    Store
+	Bus      Bus
+	Logger   *zap.Logger
+	// Roots, CRLs and Policy configure signature verification.
+	Roots  *x509.CertPool
+	CRLs   []*x509.RevocationList
+	Policy signing.Policy
+	// MaxPacketSize refuses larger packets; 0 means DefaultMaxPacketSize.
+	MaxPacketSize int64
+	// DispatchInterval, HeartbeatInterval, MaxRetryDelay: 0 means the
+	// defaults.
+	DispatchInterval  time.Duration
+	HeartbeatInterval time.Duration
+	MaxRetryDelay     time.Duration
+	// Concurrency of the receivers; 0 means 4.
+	Concurrency int
+	// Version and API are published in heartbeats.
+	Version string
+	API     string
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+// Gateway is a running lienthong gateway. Create it with New, start it with
+// Open, stop it with Close.
+type Gateway struct {
+	opts      Options
+	log       *zap.Logger
+	store     Store
+	bus       Bus
+	dir       *Directory
+	verifier  *signing.Verifier
+	parser    envelope.Parser
+	hosted    map[string]*HostedAgency // by code tokens
+	wake      chan struct{}
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	consumer  Consumer
+	mu        sync.Mutex
+	closed    bool
+	closeOnce sync.Once
+}
+
+// New checks opts and returns a Gateway that is not running yet.
+func New(opts Options) (*Gateway, error) {
+	switch {
+	case opts.ID == "":
+		return nil, errors.New("gateway: an id is required")
+	case len(opts.Agencies) == 0:
+		return nil, errors.New("gateway: at least one hosted agency is required")
+	case opts.Store == nil || opts.Bus == nil:
+		return nil, errors.New("gateway: a store and a bus are required")
+	case opts.Logger == nil:
+		return nil, errors.New("gateway: a logger is required")
+	}
+	if opts.MaxPacketSize <= 0 {
+		opts.MaxPacketSize = DefaultMaxPacketSize
+	}
+	if opts.DispatchInterval <= 0 {
+		opts.DispatchInterval = DefaultDispatchInterval
+	}
+	if opts.HeartbeatInterval <= 0 {
+		opts.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if opts.MaxRetryDelay <= 0 {
+		opts.MaxRetryDelay = DefaultMaxRetryDelay
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	g := &Gateway{
+		opts:   opts,
+		log:    opts.Logger.With(zap.String("gateway", opts.ID)),
+		store:  opts.Store,
+		bus:    opts.Bus,
+		dir:    NewDirectory(),
+		parser: envelope.Parser{MaxSize: opts.MaxPacketSize},
+		hosted: make(map[string]*HostedAgency),
+		wake:   make(chan struct{}, 1),
+	}
+	for i := range opts.Agencies {
+		a := &opts.Agencies[i]
+		if a.Code.IsZero() || a.Signer == nil {
+			return nil, fmt.Errorf("gateway: hosted agency %d: a code and a signer are required", i+1)
+		}
+		if _, dup := g.hosted[a.Code.Tokens()]; dup {
+			return nil, fmt.Errorf("gateway: agency %s is hosted twice", a.Code)
+		}
+		g.hosted[a.Code.Tokens()] = a
+		g.dir.Put(g.directoryEntry(a))
+	}
+	g.verifier = &signing.Verifier{
+		Roots: opts.Roots, CRLs: opts.CRLs, Policy: opts.Policy,
+		Directory: g.dir, Parser: g.parser, Now: opts.Now,
+	}
+	return g, nil
+}
+
+// Directory returns the gateway's view of the directory.
+func (g *Gateway) Directory() *Directory { return g.dir }
+
+// Store returns the gateway's store, for reads.
+func (g *Gateway) Store() Store { return g.store }
+
+// Hosted returns the hosted agency with code (either form), or false.
+func (g *Gateway) Hosted(code string) (*HostedAgency, bool) {
+	c, err := envelope.ParseAgencyCode(code, envelope.CodeAny)
+	if err != nil {
+		return nil, false
+	}
+	a, ok := g.hosted[c.Tokens()]
+	return a, ok
+}
+
+// HostedAgencies returns the agencies the gateway hosts, in configuration
+// order.
+func (g *Gateway) HostedAgencies() []HostedAgency { return g.opts.Agencies }
+
+func (g *Gateway) directoryEntry(a *HostedAgency) Agency {
+	parent := ""
+	if p, ok := a.Code.Parent(); ok {
+		parent = p.String()
+	}
+	cert := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: a.Signer.Certificate().Raw}))
+	return Agency{
+		Code: a.Code.String(), Name: a.Name, Parent: parent, Gateway: g.opts.ID,
+		Certificates: []string{cert}, UpdatedAt: g.opts.Now().UTC(),
+	}
+}
+
+// Open publishes the hosted agencies in the directory, starts watching it,
+// and starts the consumers, the outbox dispatcher and the heartbeat.
+func (g *Gateway) Open(ctx context.Context) error {
+	for i := range g.opts.Agencies {
+		if err := g.bus.PutAgency(ctx, g.directoryEntry(&g.opts.Agencies[i])); err != nil {
+			return fmt.Errorf("gateway: publish agency %s in the directory: %w", g.opts.Agencies[i].Code, err)
+		}
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	g.cancel = cancel
+	if err := g.bus.WatchDirectory(runCtx, g.dir.Put); err != nil {
+		cancel()
+		return fmt.Errorf("gateway: watch the directory: %w", err)
+	}
+	codes := make([]envelope.AgencyCode, 0, len(g.opts.Agencies))
+	for _, a := range g.opts.Agencies {
+		codes = append(codes, a.Code)
+	}
+	c, err := g.bus.Consume(runCtx, ConsumerSpec{Gateway: g.opts.ID, Agencies: codes, Concurrency: g.opts.Concurrency}, g.handle)
+	if err != nil {
+		cancel()
+		return fmt.Errorf("gateway: start consumers: %w", err)
+	}
+	g.consumer = c
+	g.wg.Add(2)
+	go g.dispatchLoop(runCtx)
+	go g.heartbeatLoop(runCtx)
+	g.log.Info("gateway open", zap.Strings("agencies", g.agencyCodes()))
+	return nil
+}
+
+// Close stops accepting documents, lets messages in flight finish, stops
+// the dispatcher and the heartbeat, and waits for them or for ctx. It does
+// not close the store or the bus, which belong to the caller.
+func (g *Gateway) Close(ctx context.Context) error {
+	var err error
+	g.closeOnce.Do(func() {
+		g.mu.Lock()
+		g.closed = true
+		g.mu.Unlock()
+		if g.consumer != nil {
+			if derr := g.consumer.Drain(ctx); derr != nil {
+				err = fmt.Errorf("gateway: drain consumers: %w", derr)
+			}
+		}
+		if g.cancel != nil {
+			g.cancel()
+		}
+		done := make(chan struct{})
+		go func() { g.wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			err = errors.Join(err, fmt.Errorf("gateway: close: %w", ctx.Err()))
+		}
+		g.log.Info("gateway closed")
+	})
+	return err
+}
+
+func (g *Gateway) isClosed() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.closed
+}
+
+func (g *Gateway) agencyCodes() []string {
+	out := make([]string, 0, len(g.opts.Agencies))
+	for _, a := range g.opts.Agencies {
+		out = append(out, a.Code.String())
+	}
+	return out
+}
+
+// wakeDispatcher tells the dispatcher there is work, without blocking.
+func (g *Gateway) wakeDispatcher() {
+	select {
+	case g.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (g *Gateway) heartbeatLoop(ctx context.Context) {
+	defer g.wg.Done()
+	t := time.NewTicker(g.opts.HeartbeatInterval)
+	defer t.Stop()
+	for {
+		beat := GatewayBeat{Gateway: g.opts.ID, Agencies: g.agencyCodes(), Version: g.opts.Version, API: g.opts.API, At: g.opts.Now().UTC()}
+		if err := g.bus.Heartbeat(ctx, beat); err != nil && ctx.Err() == nil {
+			g.log.Warn("heartbeat failed", zap.Error(err))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,282 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/signing"
+)
+
+// handle receives one message: verify → bind → parse → dedupe → store →
+// status 01 back → ack. What cannot be accepted is quarantined (with 02
+// back to the sender for a document) and then acked: nothing is dropped,
+// and nothing is redelivered forever. Faults of this gateway (the store,
+// the bus) leave the message unsettled or nak it, so that it comes again.
+func (g *Gateway) handle(ctx context.Context, m Message) {
+	log := g.log.With(zap.String("subject", m.Subject()), zap.String("msgId", m.MsgID()))
+	agency, ok := g.addressee(m.Subject())
+	if !ok {
+		// The consumer filter should make this impossible; keep it.
+		g.quarantine(ctx, log, m, nil, Quarantine{Entry: QuarantineEntry{Reason: "not-hosted",
+			ReasonVI: "Gói tin gửi tới cơ quan không do cổng này phục vụ",
+			ReasonEN: "the packet is addressed to an agency this gateway does not host"}})
+		return
+	}
+	data, err := m.Packet(ctx)
+	if err != nil {
+		if m.NumDelivered() < 5 {
+			log.Warn("packet not readable yet; will retry", zap.Error(err))
+			g.nak(log, m, time.Duration(m.NumDelivered())*2*time.Second)
+			return
+		}
+		g.quarantine(ctx, log, m, agency, Quarantine{Entry: QuarantineEntry{Reason: "unreadable",
+			ReasonVI: "Không lấy được nội dung gói tin: " + err.Error(),
+			ReasonEN: "the packet cannot be fetched: " + err.Error()}})
+		return
+	}
+	switch m.Kind() {
+	case KindStatus:
+		g.receiveStatus(ctx, log, m, agency, data)
+	default:
+		g.receiveEdoc(ctx, log, m, agency, data)
+	}
+}
+
+// addressee returns the hosted agency a subject is for.
+func (g *Gateway) addressee(subject string) (*HostedAgency, bool) {
+	tokens, ok := strings.CutPrefix(subject, EdocSubjectPrefix)
+	if !ok {
+		tokens, ok = strings.CutPrefix(subject, StatusSubjectPrefix)
+	}
+	if !ok {
+		return nil, false
+	}
+	a, ok := g.hosted[tokens]
+	return a, ok
+}
+
+func (g *Gateway) receiveEdoc(ctx context.Context, log *zap.Logger, m Message, agency *HostedAgency, data []byte) {
+	now := g.opts.Now().UTC()
+	refuse := func(reason, vi, en string, routing *envelope.Packet) {
+		q := Quarantine{
+			Packet: NewPacket{ID: NewID(now), Kind: KindEdoc, Data: data},
+			Entry:  QuarantineEntry{Reason: reason, ReasonVI: vi, ReasonEN: en, ReceivedAt: now},
+		}
+		if routing != nil && routing.Edoc != nil {
+			q.Entry.Sender = canonicalCode(routing.Edoc.Header.From.OrganID)
+			q.Reply = g.reply(log, agency, routing.Edoc.Header, envelope.StatusRejected, "Từ chối tiếp nhận: "+vi, now)
+		}
+		g.quarantine(ctx, log, m, agency, q)
+	}
+	// What the unverified bytes say is used only to answer the sender.
+	routing, _, _ := g.parser.ParseBytes(data)
+	vd, err := g.verifier.Verify(ctx, data)
+	if err != nil {
+		log.Error("verify", zap.Error(err))
+		g.nak(log, m, 5*time.Second)
+		return
+	}
+	if vd.Outcome != signing.Valid {
+		refuse("signature:"+string(vd.Outcome), "Chữ ký số không hợp lệ ("+string(vd.Outcome)+"): "+vd.ReasonVI, "signature "+string(vd.Outcome)+": "+vd.ReasonEN, routing)
+		return
+	}
+	p := vd.Packet
+	if p.Edoc == nil {
+		refuse("wrong-stream", "Gói tin trạng thái gửi trên luồng văn bản", "a status packet on the document stream", nil)
+		return
+	}
+	if err := envelope.Validate(p, envelope.ProfileReceive); err != nil {
+		refuse("validation", "Gói tin không hợp lệ: "+err.Error(), "the packet is not valid: "+err.Error(), p)
+		return
+	}
+	addressed := false
+	for _, to := range p.Edoc.Header.To {
+		if c, err := envelope.ParseAgencyCode(to.OrganID, envelope.CodeAny); err == nil && c.Equal(agency.Code) {
+			addressed = true
+		}
+	}
+	if !addressed {
+		refuse("not-addressed", "Cơ quan "+agency.Code.String()+" không có trong danh sách nơi nhận của văn bản",
+			"the document does not list "+agency.Code.String()+" among its recipients", p)
+		return
+	}
+	doc := documentOf(p, Incoming, agency.Code.String())
+	doc.Verdict = verdictOf(vd)
+	reply := g.reply(log, agency, p.Edoc.Header, envelope.StatusArrived, "", now)
+	if reply == nil {
+		g.nak(log, m, 5*time.Second)
+		return
+	}
+	d, dup, err := g.store.ReceiveDocument(ctx, ReceiveDocument{
+		Packet:   NewPacket{ID: NewID(now), Kind: KindEdoc, Data: data},
+		Document: doc,
+		MsgID:    m.MsgID(),
+		Reply:    reply,
+		At:       now,
+	})
+	if err != nil {
+		log.Error("store the received document", zap.Error(err))
+		g.nak(log, m, 5*time.Second)
+		return
+	}
+	if err := m.Ack(ctx); err != nil {
+		log.Warn("ack", zap.Error(err)) // redelivered, then deduplicated
+	}
+	if !dup {
+		log.Info("document received", zap.String("document", d.ID), zap.String("documentId", d.DocumentID),
+			zap.String("from", d.From), zap.String("to", d.Agency), zap.String("verdict", d.Verdict.Outcome))
+		g.wakeDispatcher()
+	}
+}
+
+func (g *Gateway) receiveStatus(ctx context.Context, log *zap.Logger, m Message, agency *HostedAgency, data []byte) {
+	now := g.opts.Now().UTC()
+	quarantine := func(reason, vi, en string, sender string) {
+		g.quarantine(ctx, log, m, agency, Quarantine{
+			Packet: NewPacket{ID: NewID(now), Kind: KindStatus, Data: data},
+			Entry:  QuarantineEntry{Reason: reason, ReasonVI: vi, ReasonEN: en, ReceivedAt: now, Sender: sender},
+		})
+	}
+	vd, err := g.verifier.Verify(ctx, data)
+	if err != nil {
+		log.Error("verify", zap.Error(err))
+		g.nak(log, m, 5*time.Second)
+		return
+	}
+	if vd.Outcome != signing.Valid {
+		quarantine("signature:"+string(vd.Outcome), "Chữ ký số của gói tin trạng thái không hợp lệ: "+vd.ReasonVI, "the status packet's signature is "+string(vd.Outcome)+": "+vd.ReasonEN, "")
+		return
+	}
+	st := vd.Packet.Status
+	if st == nil {
+		quarantine("wrong-stream", "Văn bản gửi trên luồng trạng thái", "a document on the status stream", "")
+		return
+	}
+	if err := envelope.Validate(vd.Packet, envelope.ProfileReceive); err != nil {
+		quarantine("validation", "Gói tin trạng thái không hợp lệ: "+err.Error(), "the status packet is not valid: "+err.Error(), canonicalCode(st.From.OrganID))
+		return
+	}
+	at, err := st.Timestamp.Time()
+	if err != nil {
+		at = now
+	}
+	res, err := g.store.ApplyStatus(ctx, ApplyStatus{
+		Packet:      NewPacket{ID: NewID(now), Kind: KindStatus, Data: data},
+		MsgID:       m.MsgID(),
+		Agency:      agency.Code.String(),
+		From:        canonicalCode(st.From.OrganID),
+		DocumentID:  st.ResponseFor.DocumentID,
+		Code:        st.StatusCode,
+		Description: st.Description,
+		Staff:       st.StaffInfo.Staff,
+		At:          at.UTC(),
+		RecordedAt:  now,
+	})
+	switch {
+	case errors.Is(err, ErrNotFound):
+		// A status can overtake its document (13 before the edoc): retry
+		// for a while, then keep it aside.
+		if m.NumDelivered() < DefaultUnknownDocumentRetries {
+			g.nak(log, m, time.Duration(m.NumDelivered())*time.Second)
+			return
+		}
+		quarantine("unknown-document", "Trạng thái về văn bản không có tại cổng này: "+st.ResponseFor.DocumentID,
+			"a status about a document this gateway does not have: "+st.ResponseFor.DocumentID, canonicalCode(st.From.OrganID))
+		return
+	case err != nil:
+		log.Error("store the status", zap.Error(err))
+		g.nak(log, m, 5*time.Second)
+		return
+	}
+	if err := m.Ack(ctx); err != nil {
+		log.Warn("ack", zap.Error(err))
+	}
+	fields := []zap.Field{zap.String("document", res.Document), zap.String("recipient", res.Recipient),
+		zap.String("statusCode", string(st.StatusCode)), zap.String("state", res.State.String())}
+	switch {
+	case res.Duplicate:
+	case res.Refused != nil:
+		log.Warn("status refused by the lifecycle", append(fields, zap.Error(res.Refused))...)
+	default:
+		log.Info("status received", fields...)
+	}
+}
+
+// quarantine stores q (filling in the message's subject and id) and then
+// terms the message; if storing fails the message is nakked, to come
+// again.
+func (g *Gateway) quarantine(ctx context.Context, log *zap.Logger, m Message, agency *HostedAgency, q Quarantine) {
+	q.Entry.Subject, q.Entry.MsgID = m.Subject(), m.MsgID()
+	if agency != nil {
+		q.Entry.Recipient = agency.Code.String()
+	}
+	if q.Entry.ReceivedAt.IsZero() {
+		q.Entry.ReceivedAt = g.opts.Now().UTC()
+	}
+	if q.Packet.ID == "" {
+		q.Packet = NewPacket{ID: NewID(q.Entry.ReceivedAt), Kind: m.Kind()}
+	}
+	if err := g.store.Quarantine(ctx, q); err != nil {
+		log.Error("quarantine", zap.Error(err))
+		g.nak(log, m, 5*time.Second)
+		return
+	}
+	log.Warn("packet quarantined", zap.String("reason", q.Entry.Reason), zap.String("sender", q.Entry.Sender), zap.String("why", q.Entry.ReasonEN))
+	if err := m.Term(q.Entry.Reason); err != nil {
+		log.Warn("term", zap.Error(err))
+	}
+	if q.Reply != nil {
+		g.wakeDispatcher()
+	}
+}
+
+func (g *Gateway) nak(log *zap.Logger, m Message, delay time.Duration) {
+	if err := m.Nak(delay); err != nil {
+		log.Warn("nak", zap.Error(err))
+	}
+}
+
+// reply builds and signs the status code about the edoc whose header is h,
+// from agency to the edoc's sender. It returns nil (and logs) if the
+// status cannot be made.
+func (g *Gateway) reply(log *zap.Logger, agency *HostedAgency, h envelope.MessageHeader, code envelope.StatusCode, description string, now time.Time) *Reply {
+	sender := canonicalCode(h.From.OrganID)
+	r, err := g.statusPacket(agency, envelope.ResponseFor{
+		OrganID: h.From.OrganID, Code: h.Code.String(), PromulgationDate: h.Promulgation.Date, DocumentID: h.DocumentID,
+	}, code, description, envelope.StaffInfo{}, now)
+	if err != nil {
+		log.Error(fmt.Sprintf("make status %s", code), zap.Error(err))
+		return nil
+	}
+	r.To = sender
+	return r
+}
+
+// statusPacket builds and signs a status packet from agency.
+func (g *Gateway) statusPacket(agency *HostedAgency, about envelope.ResponseFor, code envelope.StatusCode, description string, staff envelope.StaffInfo, now time.Time) (*Reply, error) {
+	b, err := envelope.Encode(&envelope.Packet{Status: &envelope.Status{
+		From:        envelope.Organization{OrganID: agency.Code.String(), OrganName: agency.Name},
+		ResponseFor: about,
+		StaffInfo:   staff,
+		StatusCode:  code,
+		Description: description,
+		Timestamp:   envelope.TimestampOf(now),
+	}})
+	if err != nil {
+		return nil, err
+	}
+	signed, err := agency.Signer.Sign(b)
+	if err != nil {
+		return nil, err
+	}
+	return &Reply{
+		Packet: NewPacket{ID: NewID(now), Kind: KindStatus, Data: signed},
+		Code:   code, By: agency.Code.String(), Description: description, Staff: staff.Staff, At: now,
+	}, nil
+}

@@ -1,0 +1,115 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/lienthong/lienthong/envelope"
+)
+
+// StatusRequest is a status a hosted agency reports about one of its
+// documents.
+type StatusRequest struct {
+	// Document is the local id.
+	Document string
+	Code     envelope.StatusCode
+	// Description is the reason or comment; required for 02 and 13.
+	Description string
+	Staff       envelope.StaffInfo
+	// Recipients limits a recall (13) to some recipients of an outgoing
+	// document; empty means all of them.
+	Recipients []string
+	// Allowed are the agencies the caller may act for; nil means any.
+	Allowed []string
+}
+
+// Errors of PostStatus about the request itself.
+var (
+	// ErrStatusNotAllowed: the code cannot be sent by this side of the
+	// document (13 on an incoming document, 03 on an outgoing one …).
+	ErrStatusNotAllowed = errors.New("gateway: this status cannot be sent for this document")
+	// ErrReasonRequired: 02 and 13 need a description.
+	ErrReasonRequired = errors.New("gateway: a reason is required")
+)
+
+// PostStatus records and sends a status about a document: as its
+// recipient (02, 03, 04, 05, 06, 15, 16 on an incoming document) or as its
+// sender (13 on an outgoing document). The delivery's lifecycle must take
+// it: a refusal is a *envelope.TransitionError and nothing is sent.
+func (g *Gateway) PostStatus(ctx context.Context, r StatusRequest) error {
+	if g.isClosed() {
+		return ErrClosed
+	}
+	d, err := g.store.Document(ctx, r.Document)
+	if err != nil {
+		return err
+	}
+	agency, ok := g.Hosted(d.Agency)
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrNotHosted, d.Agency)
+	}
+	if r.Allowed != nil && !contains(r.Allowed, agency.Code) {
+		return fmt.Errorf("%w: the caller may not act for %s", ErrNotHosted, agency.Code)
+	}
+	if !r.Code.Valid() {
+		return fmt.Errorf("%w: status code %q", envelope.ErrBadCode, r.Code)
+	}
+	party := envelope.PartyRecipient
+	if d.Direction == Outgoing {
+		party = envelope.PartySender
+	}
+	if r.Code.SentBy() != party || r.Code == envelope.StatusArrived {
+		return fmt.Errorf("%w: %s (%s) is not sent by the %s", ErrStatusNotAllowed, r.Code, r.Code.NameEN(), party)
+	}
+	if (r.Code == envelope.StatusRejected || r.Code == envelope.StatusRecallRequested) && strings.TrimSpace(r.Description) == "" {
+		return fmt.Errorf("%w for status %s", ErrReasonRequired, r.Code)
+	}
+	var recipients, sendTo []string
+	if party == envelope.PartyRecipient {
+		recipients, sendTo = []string{d.Agency}, []string{d.From}
+	} else {
+		for _, dl := range d.Deliveries {
+			if len(r.Recipients) == 0 || containsText(r.Recipients, dl.Recipient) {
+				recipients = append(recipients, dl.Recipient)
+			}
+		}
+		if len(recipients) == 0 {
+			return fmt.Errorf("%w: none of the recipients %v", ErrNotFound, r.Recipients)
+		}
+		sendTo = recipients
+	}
+	now := g.opts.Now().UTC()
+	code := d.Number
+	if d.Notation != "" {
+		code += "/" + d.Notation
+	}
+	reply, err := g.statusPacket(agency, envelope.ResponseFor{
+		OrganID: d.From, Code: code, PromulgationDate: d.PromulgationDate, DocumentID: d.DocumentID,
+	}, r.Code, r.Description, r.Staff, now)
+	if err != nil {
+		return fmt.Errorf("gateway: make status %s: %w", r.Code, err)
+	}
+	if err := g.store.EmitStatus(ctx, EmitStatus{
+		Document: d.ID, Recipients: recipients, Party: party, Reply: *reply, SendTo: sendTo, At: now,
+	}); err != nil {
+		return err
+	}
+	g.log.Info("status sent", zap.String("document", d.ID), zap.String("statusCode", string(r.Code)),
+		zap.String("by", agency.Code.String()), zap.Strings("to", sendTo))
+	g.wakeDispatcher()
+	return nil
+}
+
+func containsText(codes []string, code string) bool {
+	c := canonicalCode(code)
+	for _, s := range codes {
+		if canonicalCode(s) == c {
+			return true
+		}
+	}
+	return false
+}
