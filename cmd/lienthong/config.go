@@ -1,0 +1,354 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/lienthong/lienthong/envelope"
+)
+
+// Config is the configuration of "lienthong serve": a YAML file, every
+// scalar key overridable by a LIENTHONG_* environment variable (see
+// envKeys), and some by flags. Precedence: flag > environment > file >
+// default.
+type Config struct {
+	Gateway  GatewayConfig  `yaml:"gateway"`
+	HTTP     HTTPConfig     `yaml:"http"`
+	NATS     NATSConfig     `yaml:"nats"`
+	Trust    TrustConfig    `yaml:"trust"`
+	Agencies []AgencyConfig `yaml:"agencies"`
+	// APIKeys are the keys of the document-management systems.
+	APIKeys []APIKeyConfig `yaml:"apiKeys"`
+	Log     LogConfig      `yaml:"log"`
+}
+
+// GatewayConfig names the gateway and where it keeps its data.
+type GatewayConfig struct {
+	// ID names the gateway on the bus; letters, digits, "-" and "_".
+	ID string `yaml:"id"`
+	// DataDir holds the store (lienthong.db) and the embedded NATS
+	// server's JetStream files (nats/).
+	DataDir string `yaml:"dataDir"`
+	// MaxPacketSize is the largest packet accepted or received, in bytes.
+	MaxPacketSize int64 `yaml:"maxPacketSize"`
+	// ShutdownTimeout bounds the graceful shutdown.
+	ShutdownTimeout time.Duration `yaml:"shutdownTimeout"`
+}
+
+// HTTPConfig is the API listener.
+type HTTPConfig struct {
+	Listen string `yaml:"listen"`
+	// PublicURL is how others reach the API (published in heartbeats);
+	// empty means http://<listen>.
+	PublicURL string `yaml:"publicURL"`
+}
+
+// NATSConfig chooses the embedded server or an external one.
+type NATSConfig struct {
+	// URL of an external server or cluster; empty starts an embedded
+	// server.
+	URL       string `yaml:"url"`
+	CredsFile string `yaml:"credsFile"`
+	User      string `yaml:"user"`
+	Password  string `yaml:"password"`
+	Token     string `yaml:"token"`
+	// Domain is the JetStream domain (leaf-node deployments).
+	Domain string `yaml:"domain"`
+	// Listen is the embedded server's client address; empty means
+	// 127.0.0.1 on a free port.
+	Listen string `yaml:"listen"`
+}
+
+// TrustConfig is what verification trusts.
+type TrustConfig struct {
+	// CA files (PEM) and CRL files (PEM or DER).
+	CA  []string `yaml:"ca"`
+	CRL []string `yaml:"crl"`
+	// AllowSHA1 is the legacy policy for RSA-SHA1 signatures.
+	AllowSHA1 bool `yaml:"allowSHA1"`
+}
+
+// AgencyConfig is a hosted agency with its signing key.
+type AgencyConfig struct {
+	Code string `yaml:"code"`
+	Name string `yaml:"name"`
+	// Key and Cert are PEM files; or P12 a PKCS#12 file whose password is
+	// in P12PasswordFile.
+	Key             string `yaml:"key"`
+	Cert            string `yaml:"cert"`
+	P12             string `yaml:"p12"`
+	P12PasswordFile string `yaml:"p12PasswordFile"`
+}
+
+// APIKeyConfig is a DMS's key and the agencies it may act for.
+type APIKeyConfig struct {
+	Name string `yaml:"name"`
+	// Key is the secret, or "sha256:<hex>" of it; KeyFile holds it instead.
+	Key      string   `yaml:"key"`
+	KeyFile  string   `yaml:"keyFile"`
+	Agencies []string `yaml:"agencies"`
+}
+
+// LogConfig sets the logger.
+type LogConfig struct {
+	// Level is debug, info, warn or error.
+	Level string `yaml:"level"`
+	// Format is json or console.
+	Format string `yaml:"format"`
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{
+		Gateway: GatewayConfig{DataDir: "data", MaxPacketSize: 96 << 20, ShutdownTimeout: 30 * time.Second},
+		HTTP:    HTTPConfig{Listen: "127.0.0.1:8080"},
+		Log:     LogConfig{Level: "info", Format: "json"},
+	}
+}
+
+// ParseConfig reads a YAML configuration over the defaults. Unknown keys
+// are errors, so that a misspelt key does not silently fall back to a
+// default.
+func ParseConfig(r io.Reader) (Config, error) {
+	c := DefaultConfig()
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return c, err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return c, fmt.Errorf("config: %w", err)
+	}
+	return c, nil
+}
+
+// LoadConfig reads the file at path and makes its relative paths relative
+// to the file's directory.
+func LoadConfig(path string) (Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	c, err := ParseConfig(f)
+	if err != nil {
+		return c, fmt.Errorf("%s: %w", path, err)
+	}
+	c.resolvePaths(filepath.Dir(path))
+	return c, nil
+}
+
+func (c *Config) resolvePaths(base string) {
+	abs := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(base, *p)
+		}
+	}
+	abs(&c.Gateway.DataDir)
+	abs(&c.NATS.CredsFile)
+	for i := range c.Trust.CA {
+		abs(&c.Trust.CA[i])
+	}
+	for i := range c.Trust.CRL {
+		abs(&c.Trust.CRL[i])
+	}
+	for i := range c.Agencies {
+		a := &c.Agencies[i]
+		abs(&a.Key)
+		abs(&a.Cert)
+		abs(&a.P12)
+		abs(&a.P12PasswordFile)
+	}
+	for i := range c.APIKeys {
+		abs(&c.APIKeys[i].KeyFile)
+	}
+}
+
+// envKey is a configuration key that an environment variable overrides.
+type envKey struct {
+	name   string // LIENTHONG_…
+	secret bool   // never shown by -config-dump
+	set    func(c *Config, v string) error
+}
+
+// envKeys is the one table of environment overrides. A secret key also
+// has a *_FILE twin naming a file that holds the value.
+func envKeys() []envKey {
+	str := func(f func(c *Config) *string) func(*Config, string) error {
+		return func(c *Config, v string) error { *f(c) = v; return nil }
+	}
+	return []envKey{
+		{"LIENTHONG_GATEWAY_ID", false, str(func(c *Config) *string { return &c.Gateway.ID })},
+		{"LIENTHONG_DATA_DIR", false, str(func(c *Config) *string { return &c.Gateway.DataDir })},
+		{"LIENTHONG_MAX_PACKET_SIZE", false, func(c *Config, v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			c.Gateway.MaxPacketSize = n
+			return err
+		}},
+		{"LIENTHONG_SHUTDOWN_TIMEOUT", false, func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			c.Gateway.ShutdownTimeout = d
+			return err
+		}},
+		{"LIENTHONG_HTTP_LISTEN", false, str(func(c *Config) *string { return &c.HTTP.Listen })},
+		{"LIENTHONG_HTTP_PUBLIC_URL", false, str(func(c *Config) *string { return &c.HTTP.PublicURL })},
+		{"LIENTHONG_NATS_URL", false, str(func(c *Config) *string { return &c.NATS.URL })},
+		{"LIENTHONG_NATS_CREDS_FILE", false, str(func(c *Config) *string { return &c.NATS.CredsFile })},
+		{"LIENTHONG_NATS_USER", false, str(func(c *Config) *string { return &c.NATS.User })},
+		{"LIENTHONG_NATS_PASSWORD", true, str(func(c *Config) *string { return &c.NATS.Password })},
+		{"LIENTHONG_NATS_TOKEN", true, str(func(c *Config) *string { return &c.NATS.Token })},
+		{"LIENTHONG_NATS_DOMAIN", false, str(func(c *Config) *string { return &c.NATS.Domain })},
+		{"LIENTHONG_NATS_LISTEN", false, str(func(c *Config) *string { return &c.NATS.Listen })},
+		{"LIENTHONG_LOG_LEVEL", false, str(func(c *Config) *string { return &c.Log.Level })},
+		{"LIENTHONG_LOG_FORMAT", false, str(func(c *Config) *string { return &c.Log.Format })},
+		{"LIENTHONG_TRUST_ALLOW_SHA1", false, func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			c.Trust.AllowSHA1 = b
+			return err
+		}},
+	}
+}
+
+// ApplyEnv overrides the configuration from the environment, as lookup
+// (os.LookupEnv) gives it.
+func (c *Config) ApplyEnv(lookup func(string) (string, bool)) error {
+	for _, k := range envKeys() {
+		v, ok := lookup(k.name)
+		if !ok && k.secret {
+			var file string
+			if file, ok = lookup(k.name + "_FILE"); ok {
+				b, err := os.ReadFile(file)
+				if err != nil {
+					return fmt.Errorf("config: %s_FILE: %w", k.name, err)
+				}
+				v = strings.TrimRight(string(b), "\r\n")
+			}
+		}
+		if !ok {
+			continue
+		}
+		if err := k.set(c, v); err != nil {
+			return &ConfigError{Field: k.name, Value: v, Err: err}
+		}
+	}
+	return nil
+}
+
+// ConfigError is a configuration value that is not acceptable.
+type ConfigError struct {
+	Field string
+	Value string
+	Err   error
+}
+
+func (e *ConfigError) Error() string {
+	if e.Value == "" {
+		return fmt.Sprintf("config: %s: %v", e.Field, e.Err)
+	}
+	return fmt.Sprintf("config: %s = %q: %v", e.Field, e.Value, e.Err)
+}
+
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// Validate checks the configuration and returns every problem, joined.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(field, value string, err error) { errs = append(errs, &ConfigError{field, value, err}) }
+	if c.Gateway.ID == "" {
+		bad("gateway.id", "", errors.New("required"))
+	} else if strings.IndexFunc(c.Gateway.ID, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
+	}) >= 0 {
+		bad("gateway.id", c.Gateway.ID, errors.New("only letters, digits, - and _"))
+	}
+	if c.Gateway.DataDir == "" {
+		bad("gateway.dataDir", "", errors.New("required"))
+	}
+	if c.Gateway.MaxPacketSize < 1<<20 {
+		bad("gateway.maxPacketSize", strconv.FormatInt(c.Gateway.MaxPacketSize, 10), errors.New("at least 1048576 bytes"))
+	}
+	if len(c.Agencies) == 0 {
+		bad("agencies", "", errors.New("at least one hosted agency is required"))
+	}
+	hosted := map[string]bool{}
+	for i, a := range c.Agencies {
+		field := fmt.Sprintf("agencies[%d]", i)
+		code, err := envelope.ParseAgencyCode(a.Code, envelope.CodeStrict)
+		if err != nil {
+			bad(field+".code", a.Code, err)
+		} else if hosted[code.Tokens()] {
+			bad(field+".code", a.Code, errors.New("hosted twice"))
+		} else {
+			hosted[code.Tokens()] = true
+		}
+		if strings.TrimSpace(a.Name) == "" {
+			bad(field+".name", "", errors.New("required"))
+		}
+		switch {
+		case a.P12 != "" && (a.Key != "" || a.Cert != ""):
+			bad(field, "", errors.New("give either p12 or key and cert, not both"))
+		case a.P12 == "" && (a.Key == "" || a.Cert == ""):
+			bad(field, "", errors.New("key and cert (or p12) are required"))
+		}
+	}
+	if len(c.Trust.CA) == 0 {
+		bad("trust.ca", "", errors.New("at least one trusted CA file is required"))
+	}
+	for i, k := range c.APIKeys {
+		field := fmt.Sprintf("apiKeys[%d]", i)
+		if k.Name == "" {
+			bad(field+".name", "", errors.New("required"))
+		}
+		if (k.Key == "") == (k.KeyFile == "") {
+			bad(field, "", errors.New("exactly one of key and keyFile is required"))
+		}
+		if len(k.Agencies) == 0 {
+			bad(field+".agencies", "", errors.New("at least one agency"))
+		}
+		for _, a := range k.Agencies {
+			if code, err := envelope.ParseAgencyCode(a, envelope.CodeAny); err != nil || !hosted[code.Tokens()] {
+				bad(field+".agencies", a, errors.New("not a hosted agency"))
+			}
+		}
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", c.Log.Level, errors.New("debug, info, warn or error"))
+	}
+	switch c.Log.Format {
+	case "json", "console":
+	default:
+		bad("log.format", c.Log.Format, errors.New("json or console"))
+	}
+	return errors.Join(errs...)
+}
+
+// Redacted returns the configuration as YAML with secrets replaced, for
+// -config-dump.
+func (c Config) Redacted() ([]byte, error) {
+	hide := func(s *string) {
+		if *s != "" {
+			*s = "(redacted)"
+		}
+	}
+	hide(&c.NATS.Password)
+	hide(&c.NATS.Token)
+	keys := make([]APIKeyConfig, len(c.APIKeys))
+	copy(keys, c.APIKeys)
+	for i := range keys {
+		hide(&keys[i].Key)
+	}
+	c.APIKeys = keys
+	return yaml.Marshal(c)
+}

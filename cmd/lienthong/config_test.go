@@ -1,0 +1,91 @@
+package main
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+const testConfig = `
+gateway:
+  id: vpcp
+  dataDir: data
+http:
+  listen: 127.0.0.1:0
+trust:
+  ca: [ca/ca.crt]
+agencies:
+  - code: 000.00.00.G22
+    name: Văn phòng Chính phủ
+    key: vpcp.key
+    cert: vpcp.crt
+apiKeys:
+  - name: qlvb-vpcp
+    key: bí-mật
+    agencies: [000.00.00.G22]
+`
+
+func TestParseConfig(t *testing.T) {
+	c, err := ParseConfig(strings.NewReader(testConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.Gateway.MaxPacketSize, int64(96<<20); got != want {
+		t.Errorf("default maxPacketSize = %d, want %d", got, want)
+	}
+	c.resolvePaths("/etc/lienthong")
+	if got, want := c.Agencies[0].Key, "/etc/lienthong/vpcp.key"; got != want {
+		t.Errorf("key path = %q, want %q", got, want)
+	}
+	env := map[string]string{"LIENTHONG_NATS_URL": "nats://10.0.0.1:4222", "LIENTHONG_SHUTDOWN_TIMEOUT": "5s"}
+	if err := c.ApplyEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
+		t.Fatal(err)
+	}
+	if c.NATS.URL != "nats://10.0.0.1:4222" || c.Gateway.ShutdownTimeout != 5*time.Second {
+		t.Errorf("environment not applied: %+v", c)
+	}
+	env["LIENTHONG_MAX_PACKET_SIZE"] = "lớn"
+	var ce *ConfigError
+	if err := c.ApplyEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }); !errors.As(err, &ce) || ce.Field != "LIENTHONG_MAX_PACKET_SIZE" {
+		t.Errorf("a bad environment value: %v", err)
+	}
+	dump, err := c.Redacted()
+	if err != nil || strings.Contains(string(dump), "bí-mật") || !strings.Contains(string(dump), "(redacted)") {
+		t.Errorf("dump shows the secret or fails: %v\n%s", err, dump)
+	}
+}
+
+func TestConfig_Validate(t *testing.T) {
+	for _, tc := range []struct {
+		name, from, to, field string
+	}{
+		{"NoID", "id: vpcp", "id: ''", "gateway.id"},
+		{"BadID", "id: vpcp", "id: 'vp cp'", "gateway.id"},
+		{"BadCode", "code: 000.00.00.G22", "code: G22x", "agencies[0].code"},
+		{"NoKey", "    key: vpcp.key\n", "", "agencies[0]"},
+		{"KeyForOther", "agencies: [000.00.00.G22]", "agencies: [000.00.00.H41]", "apiKeys[0].agencies"},
+		{"NoCA", "ca: [ca/ca.crt]", "ca: []", "trust.ca"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			text := strings.Replace(testConfig, tc.from, tc.to, 1)
+			if text == testConfig {
+				t.Fatalf("%q not in the test config", tc.from)
+			}
+			c, err := ParseConfig(strings.NewReader(text))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = c.Validate()
+			if err == nil || !strings.Contains(err.Error(), tc.field) {
+				t.Errorf("Validate() = %v, want an error about %s", err, tc.field)
+			}
+		})
+	}
+	if _, err := ParseConfig(strings.NewReader("gatway:\n  id: x\n")); err == nil {
+		t.Error("a misspelt key is accepted")
+	}
+}
