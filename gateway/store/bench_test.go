@@ -1,0 +1,104 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/gateway"
+	"github.com/lienthong/lienthong/gateway/store"
+)
+
+// benchPacketSize is the size of a typical signed edXML letter with a
+// small PDF attached.
+const benchPacketSize = 20 << 10
+
+// openBenchStore opens a store with the given synchronous setting; Check
+// runs at the end, as for every test.
+func openBenchStore(b *testing.B, sync store.Synchronous) *store.Store {
+	b.Helper()
+	s, err := store.Open(b.Context(), filepath.Join(b.TempDir(), "lienthong.db"), store.Options{Synchronous: sync})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		if err := s.Check(context.Background()); err != nil {
+			b.Errorf("Check: %v", err)
+		}
+		s.Close()
+	})
+	return s
+}
+
+// benchAccept is the n-th outgoing document of a benchmark: a 20 KB
+// packet to two recipients.
+func benchAccept(data []byte, n int64) gateway.AcceptDocument {
+	now := time.Now()
+	a := newAccept(vpcp, fmt.Sprintf("bench-%d", n), now, hanoi, hue)
+	a.Packet = gateway.NewPacket{ID: gateway.NewID(now), Kind: gateway.KindEdoc, Data: data}
+	a.IdempotencyKey, a.RequestHash = fmt.Sprintf("key-%d", n), "hash"
+	return a
+}
+
+func BenchmarkStore_AcceptDocument(b *testing.B) {
+	data := newPacket(gateway.KindEdoc, t0, benchPacketSize).Data
+	for _, sync := range []store.Synchronous{store.SynchronousFull, store.SynchronousNormal} {
+		b.Run("synchronous="+string(sync), func(b *testing.B) {
+			s := openBenchStore(b, sync)
+			b.SetBytes(int64(len(data)))
+			var n int64
+			for b.Loop() {
+				n++
+				if _, _, err := s.AcceptDocument(b.Context(), benchAccept(data, n)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "docs/s")
+		})
+	}
+	// Many DMS requests at once, as the API serves them: they queue for
+	// the one writer connection.
+	b.Run("synchronous=FULL/parallel", func(b *testing.B) {
+		s := openBenchStore(b, store.SynchronousFull)
+		b.SetBytes(int64(len(data)))
+		var n atomic.Int64
+		b.SetParallelism(4)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, _, err := s.AcceptDocument(b.Context(), benchAccept(data, n.Add(1))); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "docs/s")
+	})
+}
+
+func BenchmarkStore_ReceiveDocument(b *testing.B) {
+	data := newPacket(gateway.KindEdoc, t0, benchPacketSize).Data
+	reply := newPacket(gateway.KindStatus, t0, 1024).Data
+	for _, sync := range []store.Synchronous{store.SynchronousFull, store.SynchronousNormal} {
+		b.Run("synchronous="+string(sync), func(b *testing.B) {
+			s := openBenchStore(b, sync)
+			b.SetBytes(int64(len(data)))
+			var n int
+			for b.Loop() {
+				n++
+				now := time.Now()
+				r := newReceive(vpcp, hanoi, fmt.Sprintf("bench-%d", n), now)
+				r.Packet = gateway.NewPacket{ID: gateway.NewID(now), Kind: gateway.KindEdoc, Data: data}
+				r.Reply.Packet = gateway.NewPacket{ID: gateway.NewID(now), Kind: gateway.KindStatus, Data: reply}
+				r.Reply.Code = envelope.StatusArrived
+				if _, _, err := s.ReceiveDocument(b.Context(), r); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "docs/s")
+		})
+	}
+}

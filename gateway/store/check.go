@@ -1,0 +1,260 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/gateway"
+)
+
+// Check verifies the store's invariants in one read transaction and
+// returns every problem found, joined with errors.Join (nil if none):
+//
+//   - the audit chain: sequence numbers without gaps, each row linked to
+//     the previous one, each hash matching its row;
+//   - references: every document has its packet, every delivery its
+//     document, every event its delivery, every outbox row its packet
+//     (and its delivery for an edoc), every quarantine entry and
+//     idempotency key what it names; every packet its recorded size;
+//   - deliveries: the transport fits the document's direction, SentAt is
+//     set exactly when the transport is Sent, and the lifecycle is one
+//     envelope.Lifecycle.Apply can reach, as far as certain rules tell (see
+//     check.go); an incoming
+//     delivery has seen 01.
+//
+// It reads the whole audit chain and every delivery: it is meant for
+// tests and for an operator's occasional check, not for every request.
+func (s *Store) Check(ctx context.Context) error {
+	var problems []error
+	err := s.view(ctx, func(tx *sql.Tx) error {
+		audit, err := checkAudit(ctx, tx)
+		if err != nil {
+			return fmt.Errorf("audit chain: %w", err)
+		}
+		problems = append(problems, audit...)
+		for _, c := range orphanChecks {
+			found, err := orphans(ctx, tx, c.query)
+			if err != nil {
+				return fmt.Errorf("%s: %w", c.what, err)
+			}
+			for _, o := range found {
+				problems = append(problems, fmt.Errorf("%s: %s", c.what, o))
+			}
+		}
+		bad, err := checkDeliveries(ctx, tx)
+		if err != nil {
+			return fmt.Errorf("deliveries: %w", err)
+		}
+		problems = append(problems, bad...)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: check: %w", err)
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	for i, p := range problems {
+		problems[i] = fmt.Errorf("store: check: %w", p)
+	}
+	return errors.Join(problems...)
+}
+
+// orphanChecks are the reference checks: each query returns one text per
+// row that breaks the rule.
+var orphanChecks = []struct{ what, query string }{
+	{"document without packet", `SELECT d.id FROM documents d
+		LEFT JOIN packets p ON p.id = d.packet_id WHERE p.id IS NULL`},
+	{"delivery without document", `SELECT v.document || ' to ' || v.recipient FROM deliveries v
+		LEFT JOIN documents d ON d.id = v.document WHERE d.id IS NULL`},
+	{"document without delivery", `SELECT d.id FROM documents d
+		WHERE NOT EXISTS (SELECT 1 FROM deliveries v WHERE v.document = d.id)`},
+	{"event without delivery", `SELECT e.seq FROM events e
+		LEFT JOIN deliveries v ON v.document = e.document AND v.recipient = e.recipient
+		WHERE v.document IS NULL`},
+	{"event without packet", `SELECT e.seq FROM events e
+		LEFT JOIN packets p ON p.id = e.packet_id WHERE e.packet_id IS NOT NULL AND p.id IS NULL`},
+	{"outbox item without packet", `SELECT o.id FROM outbox o
+		LEFT JOIN packets p ON p.id = o.packet_id WHERE p.id IS NULL`},
+	{"outbox item of another kind than its packet", `SELECT o.id FROM outbox o
+		JOIN packets p ON p.id = o.packet_id WHERE p.kind <> o.kind`},
+	{"outbox item without document", `SELECT o.id FROM outbox o
+		LEFT JOIN documents d ON d.id = o.document WHERE o.document <> '' AND d.id IS NULL`},
+	{"outbox edoc without queued delivery", `SELECT o.id FROM outbox o
+		LEFT JOIN deliveries v ON v.document = o.document AND v.recipient = o.recipient
+		WHERE o.kind = 'edoc' AND (v.document IS NULL OR v.transport <> 'queued')`},
+	{"quarantine entry without packet", `SELECT q.id FROM quarantine q
+		LEFT JOIN packets p ON p.id = q.packet_id WHERE p.id IS NULL`},
+	{"idempotency key without document", `SELECT i.agency || ' ' || i.key FROM idempotency i
+		LEFT JOIN documents d ON d.id = i.document WHERE d.id IS NULL`},
+	{"packet whose size is not its length", `SELECT id FROM packets WHERE size <> length(data)`},
+}
+
+// orphans runs one of the orphanChecks.
+func orphans(ctx context.Context, tx *sql.Tx, query string) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var found []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		found = append(found, s)
+	}
+	return found, rows.Err()
+}
+
+// checkDeliveries checks every delivery against its document and its
+// lifecycle.
+func checkDeliveries(ctx context.Context, tx *sql.Tx) ([]error, error) {
+	rows, err := tx.QueryContext(ctx,
+		`SELECT d.direction, v.document, v.recipient, v.transport, v.state, v.before_recall, v.seen,
+			v.sent_at IS NOT NULL
+		FROM deliveries v JOIN documents d ON d.id = v.document`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var problems []error
+	for rows.Next() {
+		var (
+			direction, document, recipient, transport string
+			state, beforeRecall, seen                 string
+			hasSentAt                                 bool
+		)
+		if err := rows.Scan(&direction, &document, &recipient, &transport, &state, &beforeRecall, &seen, &hasSentAt); err != nil {
+			return nil, err
+		}
+		bad := func(format string, args ...any) {
+			problems = append(problems, fmt.Errorf("delivery of %s to %s: "+format,
+				append([]any{document, recipient}, args...)...))
+		}
+		l, err := parseLifecycle(state, beforeRecall, seen)
+		if err != nil {
+			bad("%v", err)
+			continue
+		}
+		switch {
+		case gateway.Direction(direction) == gateway.Incoming && gateway.Transport(transport) != gateway.Received,
+			gateway.Direction(direction) == gateway.Outgoing && gateway.Transport(transport) != gateway.Queued &&
+				gateway.Transport(transport) != gateway.Sent:
+			bad("transport %q on an %q document", transport, direction)
+		}
+		if hasSentAt != (gateway.Transport(transport) == gateway.Sent) {
+			bad("transport %q with sent_at set: %t", transport, hasSentAt)
+		}
+		if gateway.Direction(direction) == gateway.Incoming && !l.Seen.Has(envelope.StatusArrived) {
+			bad("incoming, but 01 not seen (seen %q)", seen)
+		}
+		if err := checkLifecycle(l); err != nil {
+			bad("%v", err)
+		}
+	}
+	return problems, rows.Err()
+}
+
+// stateCodes pairs each state a progress code leads to with that code; a
+// lifecycle that reached the state has necessarily seen the code.
+var stateCodes = []struct {
+	state envelope.State
+	code  envelope.StatusCode
+}{
+	{envelope.StateArrived, envelope.StatusArrived},
+	{envelope.StateRejected, envelope.StatusRejected},
+	{envelope.StateAccepted, envelope.StatusAccepted},
+	{envelope.StateAssigned, envelope.StatusAssigned},
+	{envelope.StateProcessing, envelope.StatusProcessing},
+	{envelope.StateDone, envelope.StatusDone},
+}
+
+// rank orders the progress states as the lifecycle does; -1 for the
+// others.
+func rank(s envelope.State) int {
+	switch s {
+	case envelope.StateSent:
+		return 0
+	case envelope.StateArrived:
+		return 1
+	case envelope.StateAccepted:
+		return 2
+	case envelope.StateAssigned:
+		return 3
+	case envelope.StateProcessing:
+		return 4
+	case envelope.StateDone:
+		return 5
+	}
+	return -1
+}
+
+// checkLifecycle reports a lifecycle that envelope.Lifecycle.Apply cannot
+// reach from the zero Lifecycle. It checks only what certainly follows
+// from the rules of envelope.Lifecycle:
+//
+//   - BeforeRecall is StateSent outside a recall and is never a recall
+//     state itself;
+//   - the progress state (State, or BeforeRecall during or after a recall)
+//     has seen the code that leads to it, and no progress code beyond it;
+//   - 02 is seen exactly when the progress state is rejected, and then no
+//     code of 03–06;
+//   - 15 is seen exactly when the state is recalled; a recall state has
+//     seen 13; a 16 follows a 13; a 13 seen outside a recall was answered
+//     with 16.
+func checkLifecycle(l envelope.Lifecycle) error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf(format, args...))
+	}
+	if rank(l.State) < 0 && l.State != envelope.StateRejected &&
+		l.State != envelope.StateRecallRequested && l.State != envelope.StateRecalled {
+		bad("unknown state %d", int(l.State))
+	}
+	recall := l.State == envelope.StateRecallRequested || l.State == envelope.StateRecalled
+	if !recall && l.BeforeRecall != envelope.StateSent {
+		bad("state %s with before_recall %s", l.State, l.BeforeRecall)
+	}
+	if l.BeforeRecall == envelope.StateRecallRequested || l.BeforeRecall == envelope.StateRecalled ||
+		rank(l.BeforeRecall) < 0 && l.BeforeRecall != envelope.StateRejected {
+		bad("before_recall %s", l.BeforeRecall)
+	}
+	progress := l.State
+	if recall {
+		progress = l.BeforeRecall
+	}
+	if l.Seen.Has(envelope.StatusRejected) != (progress == envelope.StateRejected) {
+		bad("02 seen is %t with progress state %s", l.Seen.Has(envelope.StatusRejected), progress)
+	}
+	for _, sc := range stateCodes {
+		switch {
+		case sc.state == progress && !l.Seen.Has(sc.code):
+			bad("%s without %s seen", progress, sc.code)
+		case sc.state == envelope.StateRejected || !l.Seen.Has(sc.code):
+		case progress == envelope.StateRejected && sc.code != envelope.StatusArrived,
+			rank(progress) >= 0 && rank(sc.state) > rank(progress):
+			bad("%s seen but the progress state is %s", sc.code, progress)
+		}
+	}
+	if l.Seen.Has(envelope.StatusRecallAccepted) != (l.State == envelope.StateRecalled) {
+		bad("15 seen is %t in state %s", l.Seen.Has(envelope.StatusRecallAccepted), l.State)
+	}
+	if recall && !l.Seen.Has(envelope.StatusRecallRequested) {
+		bad("%s without 13 seen", l.State)
+	}
+	if l.Seen.Has(envelope.StatusRecallRefused) && !l.Seen.Has(envelope.StatusRecallRequested) {
+		bad("16 seen without 13")
+	}
+	if !recall && l.Seen.Has(envelope.StatusRecallRequested) && !l.Seen.Has(envelope.StatusRecallRefused) {
+		bad("13 seen in state %s, with no 16", l.State)
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("lifecycle %s (before recall %s, seen %q): %w", l.State, l.BeforeRecall, l.Seen, errors.Join(errs...))
+}

@@ -1,0 +1,327 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/gateway"
+)
+
+// insertDelivery creates a delivery with its lifecycle.
+func insertDelivery(ctx context.Context, tx *sql.Tx, d gateway.Delivery) error {
+	_, err := tx.ExecContext(ctx,
+		`INSERT INTO deliveries (document, recipient, recipient_name, transport, state, before_recall,
+			seen, sent_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		d.Document, d.Recipient, d.RecipientName, string(d.Transport),
+		d.Lifecycle.State.String(), d.Lifecycle.BeforeRecall.String(), d.Lifecycle.Seen.String(),
+		nullMS(d.SentAt), ms(d.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("delivery of %s to %s: %w", d.Document, d.Recipient, err)
+	}
+	return nil
+}
+
+// deliveryColumns are the columns scanDelivery reads.
+const deliveryColumns = `document, recipient, recipient_name, transport, state, before_recall, seen,
+	sent_at, updated_at`
+
+// scanDelivery reads the deliveryColumns of a row.
+func scanDelivery(row scanner) (gateway.Delivery, error) {
+	var (
+		d                         gateway.Delivery
+		transport                 string
+		state, beforeRecall, seen string
+		sentAt                    sql.NullInt64
+		updatedAt                 int64
+	)
+	err := row.Scan(&d.Document, &d.Recipient, &d.RecipientName, &transport, &state, &beforeRecall,
+		&seen, &sentAt, &updatedAt)
+	if err != nil {
+		return d, err
+	}
+	d.Lifecycle, err = parseLifecycle(state, beforeRecall, seen)
+	if err != nil {
+		return d, fmt.Errorf("delivery of %s to %s: %w", d.Document, d.Recipient, err)
+	}
+	d.Transport = gateway.Transport(transport)
+	d.State = d.Lifecycle.State
+	d.SentAt = fromNullMS(sentAt)
+	d.UpdatedAt = fromMS(updatedAt)
+	return d, nil
+}
+
+// parseLifecycle reads a lifecycle as deliveries store it.
+func parseLifecycle(state, beforeRecall, seen string) (envelope.Lifecycle, error) {
+	var (
+		l   envelope.Lifecycle
+		err error
+	)
+	if l.State, err = envelope.ParseState(state); err != nil {
+		return l, err
+	}
+	if l.BeforeRecall, err = envelope.ParseState(beforeRecall); err != nil {
+		return l, err
+	}
+	if err = l.Seen.UnmarshalText([]byte(seen)); err != nil {
+		return l, err
+	}
+	return l, nil
+}
+
+// delivery returns one delivery; gateway.ErrNotFound if there is none.
+func delivery(ctx context.Context, tx *sql.Tx, document, recipient string) (gateway.Delivery, error) {
+	d, err := scanDelivery(tx.QueryRowContext(ctx,
+		`SELECT `+deliveryColumns+` FROM deliveries WHERE document = ? AND recipient = ?`,
+		document, recipient))
+	if errors.Is(err, sql.ErrNoRows) {
+		return d, fmt.Errorf("delivery of %s to %s: %w", document, recipient, gateway.ErrNotFound)
+	}
+	return d, err
+}
+
+// deliveriesOf returns the deliveries of documents, each document's in
+// the order they were created.
+func deliveriesOf(ctx context.Context, tx *sql.Tx, documents ...string) (map[string][]gateway.Delivery, error) {
+	out := make(map[string][]gateway.Delivery, len(documents))
+	if len(documents) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(documents))
+	for i, id := range documents {
+		args[i] = id
+	}
+	rows, err := tx.QueryContext(ctx,
+		`SELECT `+deliveryColumns+` FROM deliveries
+		WHERE document IN (?`+strings.Repeat(", ?", len(documents)-1)+`)
+		ORDER BY document, rowid`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, err
+		}
+		out[d.Document] = append(out[d.Document], d)
+	}
+	return out, rows.Err()
+}
+
+// setLifecycle writes a delivery's new lifecycle.
+func setLifecycle(ctx context.Context, tx *sql.Tx, document, recipient string, l envelope.Lifecycle, at time.Time) error {
+	_, err := tx.ExecContext(ctx,
+		`UPDATE deliveries SET state = ?, before_recall = ?, seen = ?, updated_at = ?
+		WHERE document = ? AND recipient = ?`,
+		l.State.String(), l.BeforeRecall.String(), l.Seen.String(), ms(at), document, recipient)
+	if err != nil {
+		return fmt.Errorf("delivery of %s to %s: %w", document, recipient, err)
+	}
+	return nil
+}
+
+// refusal is the Refusal of an EventStatusRefused: Vietnamese, then
+// English.
+func refusal(te *envelope.TransitionError) string {
+	return te.MessageVI() + " / " + te.Error()
+}
+
+// ApplyStatus records a status packet received from another gateway; see
+// gateway.Store. A status from the sender (13) concerns the incoming
+// document (Agency, From, DocumentID); any other code the delivery to From
+// of the outgoing document (Agency, DocumentID). Applied or refused, the
+// status is kept with its packet and MsgID; a MsgID seen before returns
+// Duplicate and the delivery's current state. No such document or
+// delivery: gateway.ErrNotFound, and nothing is stored.
+func (s *Store) ApplyStatus(ctx context.Context, a gateway.ApplyStatus) (gateway.StatusResult, error) {
+	var res gateway.StatusResult
+	err := s.update(ctx, func(tx *sql.Tx) error {
+		res = gateway.StatusResult{}
+		if a.MsgID != "" {
+			var document, recipient string
+			err := tx.QueryRowContext(ctx, `SELECT document, recipient FROM events WHERE msg_id = ?`, a.MsgID).
+				Scan(&document, &recipient)
+			switch {
+			case err == nil:
+				d, err := delivery(ctx, tx, document, recipient)
+				if err != nil {
+					return err
+				}
+				res = gateway.StatusResult{Document: document, Recipient: recipient, Duplicate: true, State: d.Lifecycle.State}
+				return nil
+			case !errors.Is(err, sql.ErrNoRows):
+				return err
+			}
+		}
+
+		party := a.Code.SentBy()
+		var (
+			document, recipient string
+			err                 error
+		)
+		if party == envelope.PartySender {
+			recipient = a.Agency
+			err = tx.QueryRowContext(ctx,
+				`SELECT id FROM documents
+				WHERE direction = 'in' AND agency = ? AND sender = ? AND document_id = ?`,
+				a.Agency, a.From, a.DocumentID).Scan(&document)
+		} else {
+			recipient = a.From
+			err = tx.QueryRowContext(ctx,
+				`SELECT id FROM documents WHERE direction = 'out' AND agency = ? AND document_id = ?`,
+				a.Agency, a.DocumentID).Scan(&document)
+		}
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("document %s of %s: %w", a.DocumentID, a.Agency, gateway.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		d, err := delivery(ctx, tx, document, recipient)
+		if err != nil {
+			return err
+		}
+
+		recordedAt := stamp(a.RecordedAt)
+		packet, err := insertPacket(ctx, tx, a.Packet, gateway.KindStatus, recordedAt)
+		if err != nil {
+			return err
+		}
+		ev := gateway.Event{
+			Document:    document,
+			Recipient:   recipient,
+			Kind:        gateway.EventStatus,
+			StatusCode:  a.Code,
+			By:          a.From,
+			Description: a.Description,
+			Staff:       a.Staff,
+			PacketID:    packet.ID,
+			At:          stamp(a.At),
+			RecordedAt:  recordedAt,
+		}
+		next, err := d.Lifecycle.Apply(a.Code, party)
+		action := actionStatus
+		if err != nil {
+			var te *envelope.TransitionError
+			if !errors.As(err, &te) {
+				return err
+			}
+			ev.Kind, ev.Refusal = gateway.EventStatusRefused, refusal(te)
+			res.Refused = te
+			action = actionStatusRefused
+		} else if err := setLifecycle(ctx, tx, document, recipient, next, recordedAt); err != nil {
+			return err
+		}
+		if err := insertEvent(ctx, tx, ev, a.MsgID); err != nil {
+			return err
+		}
+		res.Document, res.Recipient, res.State = document, recipient, next.State
+		detail := map[string]any{
+			"recipient": recipient, "code": a.Code, "by": a.From, "msgId": a.MsgID,
+			"packet": packet.ID, "sha256": packet.SHA256, "from": d.Lifecycle.State, "to": next.State,
+		}
+		if res.Refused != nil {
+			detail["refusal"] = res.Refused.Error()
+		}
+		return appendAudit(ctx, tx, action, document, detail)
+	})
+	if err != nil {
+		return gateway.StatusResult{}, fmt.Errorf("store: apply status %s from %s about %s: %w", a.Code, a.From, a.DocumentID, err)
+	}
+	return res, nil
+}
+
+// EmitStatus records a status this gateway sends about one of its
+// documents; see gateway.Store. Party must be the document's side:
+// PartySender for an outgoing document, PartyRecipient for an incoming
+// one. If the lifecycle of any delivery in Recipients refuses the status,
+// nothing is stored and the error wraps the *envelope.TransitionError.
+// Reply.Packet is stored and queued to every agency in SendTo; Reply.To is
+// not used.
+func (s *Store) EmitStatus(ctx context.Context, e gateway.EmitStatus) error {
+	err := s.update(ctx, func(tx *sql.Tx) error {
+		if len(e.Recipients) == 0 {
+			return errors.New("no recipient")
+		}
+		if len(e.SendTo) == 0 {
+			return errors.New("nobody to send it to")
+		}
+		var direction string
+		err := tx.QueryRowContext(ctx, `SELECT direction FROM documents WHERE id = ?`, e.Document).Scan(&direction)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("document %s: %w", e.Document, gateway.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		want := envelope.PartyRecipient
+		if gateway.Direction(direction) == gateway.Outgoing {
+			want = envelope.PartySender
+		}
+		if e.Party != want {
+			return fmt.Errorf("the %s cannot emit a status about an %q document", e.Party, direction)
+		}
+
+		code := e.Reply.Code
+		next := make([]envelope.Lifecycle, len(e.Recipients))
+		seen := make(map[string]bool, len(e.Recipients))
+		for i, r := range e.Recipients {
+			if seen[r] {
+				return fmt.Errorf("recipient %s twice", r)
+			}
+			seen[r] = true
+			d, err := delivery(ctx, tx, e.Document, r)
+			if err != nil {
+				return err
+			}
+			if next[i], err = d.Lifecycle.Apply(code, e.Party); err != nil {
+				return err
+			}
+		}
+
+		at := stamp(e.At)
+		packet, err := insertPacket(ctx, tx, e.Reply.Packet, gateway.KindStatus, at)
+		if err != nil {
+			return err
+		}
+		for i, r := range e.Recipients {
+			if err := setLifecycle(ctx, tx, e.Document, r, next[i], at); err != nil {
+				return err
+			}
+			err := insertEvent(ctx, tx, gateway.Event{
+				Document:    e.Document,
+				Recipient:   r,
+				Kind:        gateway.EventStatus,
+				StatusCode:  code,
+				By:          e.Reply.By,
+				Description: e.Reply.Description,
+				Staff:       e.Reply.Staff,
+				PacketID:    packet.ID,
+				At:          stamp(e.Reply.At),
+				RecordedAt:  at,
+			}, "")
+			if err != nil {
+				return err
+			}
+		}
+		for _, to := range e.SendTo {
+			if err := insertOutbox(ctx, tx, packet.ID, gateway.KindStatus, to, e.Document, at); err != nil {
+				return err
+			}
+		}
+		return appendAudit(ctx, tx, actionEmit, e.Document, map[string]any{
+			"code": code, "by": e.Reply.By, "recipients": e.Recipients, "sendTo": e.SendTo,
+			"packet": packet.ID, "sha256": packet.SHA256,
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("store: emit status %s about %s: %w", e.Reply.Code, e.Document, err)
+	}
+	return nil
+}

@@ -1,0 +1,328 @@
+package store_test
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/gateway"
+)
+
+func TestStore_ApplyStatus(t *testing.T) {
+	t.Run("FromRecipients", func(t *testing.T) {
+		s := mustOpenStore(t)
+		doc := mustAccept(t, s, newAccept(vpcp, "doc-1", t0, hanoi, hue))
+		for i, tt := range []struct {
+			code envelope.StatusCode
+			want envelope.State
+		}{
+			{envelope.StatusAccepted, envelope.StateAccepted}, // before 01: out of order
+			{envelope.StatusArrived, envelope.StateAccepted},  // a late 01
+			{envelope.StatusAssigned, envelope.StateAssigned},
+			{envelope.StatusProcessing, envelope.StateProcessing},
+			{envelope.StatusProcessing, envelope.StateProcessing}, // 05 repeats
+			{envelope.StatusDone, envelope.StateDone},
+		} {
+			at := t0.Add(time.Duration(i+1) * time.Minute)
+			res, err := s.ApplyStatus(t.Context(), newStatus(vpcp, hanoi, "doc-1", tt.code, at))
+			if err != nil {
+				t.Fatalf("%s: %v", tt.code, err)
+			}
+			if res.Document != doc.ID || res.Recipient != hanoi || res.Duplicate || res.Refused != nil || res.State != tt.want {
+				t.Errorf("%s: got %+v, want state %s", tt.code, res, tt.want)
+			}
+		}
+		d := mustDocument(t, s, doc.ID)
+		v := deliveryTo(t, d, hanoi)
+		if v.State != envelope.StateDone || v.Lifecycle.Seen.String() != "01,03,04,05,06" {
+			t.Errorf("delivery to Hà Nội: got %s seen %s", v.State, v.Lifecycle.Seen)
+		}
+		if !v.UpdatedAt.Equal(t0.Add(6*time.Minute + time.Second)) {
+			t.Errorf("UpdatedAt: got %v, want the last status's RecordedAt", v.UpdatedAt)
+		}
+		if other := deliveryTo(t, d, hue); other.State != envelope.StateSent || other.Lifecycle.Seen != 0 {
+			t.Errorf("delivery to Huế changed: %s %s", other.State, other.Lifecycle.Seen)
+		}
+		want := []string{"queued " + hanoi, "queued " + hue, "status " + hanoi + " 03", "status " + hanoi + " 01",
+			"status " + hanoi + " 04", "status " + hanoi + " 05", "status " + hanoi + " 05", "status " + hanoi + " 06"}
+		if got := eventKinds(d); !equal(got, want) {
+			t.Errorf("events: got %q, want %q", got, want)
+		}
+		e := d.Events[2]
+		if e.By != hanoi || e.Staff != "Nguyễn Văn A" || e.Description != "Đã tiếp nhận" || !e.At.Equal(t0.Add(time.Minute)) ||
+			!e.RecordedAt.Equal(t0.Add(time.Minute+time.Second)) || e.PacketID == "" {
+			t.Errorf("status event: got %+v", e)
+		}
+	})
+
+	t.Run("RecallOnIncoming", func(t *testing.T) {
+		s := mustOpenStore(t)
+		doc := mustReceive(t, s, newReceive(vpcp, hanoi, "in-1", t0))
+		res, err := s.ApplyStatus(t.Context(), newStatus(vpcp, hanoi, "in-1", envelope.StatusRecallRequested, t0.Add(time.Minute)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Document != doc.ID || res.Recipient != vpcp || res.State != envelope.StateRecallRequested || res.Refused != nil {
+			t.Errorf("13: got %+v", res)
+		}
+		v := deliveryTo(t, mustDocument(t, s, doc.ID), vpcp)
+		if v.Lifecycle.BeforeRecall != envelope.StateArrived {
+			t.Errorf("BeforeRecall: got %s, want arrived", v.Lifecycle.BeforeRecall)
+		}
+		// 13 about it from another agency finds nothing.
+		if _, err := s.ApplyStatus(t.Context(), newStatus(vpcp, hue, "in-1", envelope.StatusRecallRequested, t0)); !errors.Is(err, gateway.ErrNotFound) {
+			t.Errorf("13 from another sender: got %v, want ErrNotFound", err)
+		}
+	})
+
+	t.Run("Refused", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "lienthong.db")
+		s := mustOpenStoreAt(t, path)
+		doc := mustAccept(t, s, newAccept(vpcp, "doc-1", t0, hanoi))
+		if _, err := s.ApplyStatus(t.Context(), newStatus(vpcp, hanoi, "doc-1", envelope.StatusDone, t0.Add(time.Minute))); err != nil {
+			t.Fatal(err)
+		}
+		st := newStatus(vpcp, hanoi, "doc-1", envelope.StatusRejected, t0.Add(2*time.Minute))
+		res, err := s.ApplyStatus(t.Context(), st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Refused == nil || !errors.Is(res.Refused, envelope.ErrStatusConflict) || res.State != envelope.StateDone {
+			t.Fatalf("02 on done: got %+v, want refused with ErrStatusConflict, state done", res)
+		}
+		d := mustDocument(t, s, doc.ID)
+		if v := deliveryTo(t, d, hanoi); v.State != envelope.StateDone || v.Lifecycle.Seen.Has(envelope.StatusRejected) {
+			t.Errorf("delivery after a refused status: %s seen %s", v.State, v.Lifecycle.Seen)
+		}
+		e := d.Events[len(d.Events)-1]
+		if e.Kind != gateway.EventStatusRefused || e.StatusCode != envelope.StatusRejected || e.PacketID != st.Packet.ID ||
+			!strings.Contains(e.Refusal, "mâu thuẫn") || !strings.Contains(e.Refusal, "conflicts") {
+			t.Errorf("refused event: got %+v", e)
+		}
+		if _, err := s.Packet(t.Context(), st.Packet.ID); err != nil {
+			t.Errorf("the refused status's packet is not kept: %v", err)
+		}
+		acts := auditActions(t, path)
+		if got, want := acts[len(acts)-1], "status_refused "+doc.ID; got != want {
+			t.Errorf("last audit row: got %q, want %q", got, want)
+		}
+
+		// A refused status redelivered is a duplicate too.
+		res, err = s.ApplyStatus(t.Context(), st)
+		if err != nil || !res.Duplicate {
+			t.Errorf("refused status again: got %+v, %v, want a duplicate", res, err)
+		}
+	})
+
+	t.Run("DuplicateMsgID", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "lienthong.db")
+		s := mustOpenStoreAt(t, path)
+		doc := mustAccept(t, s, newAccept(vpcp, "doc-1", t0, hanoi))
+		st := newStatus(vpcp, hanoi, "doc-1", envelope.StatusProcessing, t0.Add(time.Minute))
+		if _, err := s.ApplyStatus(t.Context(), st); err != nil {
+			t.Fatal(err)
+		}
+		audit := len(auditActions(t, path))
+		again := newStatus(vpcp, hanoi, "doc-1", envelope.StatusProcessing, t0.Add(2*time.Minute))
+		again.MsgID = st.MsgID // the same message, redelivered; 05 alone would apply again
+		res, err := s.ApplyStatus(t.Context(), again)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.Duplicate || res.Document != doc.ID || res.Recipient != hanoi || res.State != envelope.StateProcessing {
+			t.Errorf("redelivered status: got %+v", res)
+		}
+		if got, want := len(mustDocument(t, s, doc.ID).Events), 2; got != want {
+			t.Errorf("events: got %d, want %d", got, want)
+		}
+		if got := len(auditActions(t, path)); got != audit {
+			t.Errorf("audit rows: got %d, want %d", got, audit)
+		}
+		if _, err := s.Packet(t.Context(), again.Packet.ID); !errors.Is(err, gateway.ErrNotFound) {
+			t.Errorf("the duplicate's packet was stored: %v", err)
+		}
+	})
+
+	for _, tt := range []struct {
+		name string
+		st   gateway.ApplyStatus
+	}{
+		{"UnknownDocument", newStatus(vpcp, hanoi, "doc-unknown", envelope.StatusArrived, t0)},
+		{"OtherAgency", newStatus(btttt, hanoi, "doc-1", envelope.StatusArrived, t0)},
+		{"NotARecipient", newStatus(vpcp, hue, "doc-1", envelope.StatusArrived, t0)},
+		{"RecallOnOutgoing", newStatus(vpcp, hanoi, "doc-1", envelope.StatusRecallRequested, t0)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := mustOpenStore(t)
+			mustAccept(t, s, newAccept(vpcp, "doc-1", t0, hanoi))
+			if _, err := s.ApplyStatus(t.Context(), tt.st); !errors.Is(err, gateway.ErrNotFound) {
+				t.Errorf("got %v, want ErrNotFound", err)
+			}
+			if _, err := s.Packet(t.Context(), tt.st.Packet.ID); !errors.Is(err, gateway.ErrNotFound) {
+				t.Errorf("the status's packet was stored: %v", err)
+			}
+		})
+	}
+}
+
+func TestStore_EmitStatus(t *testing.T) {
+	emit := func(doc string, party envelope.Party, code envelope.StatusCode, by string, recipients, sendTo []string, at time.Time) gateway.EmitStatus {
+		return gateway.EmitStatus{
+			Document:   doc,
+			Recipients: recipients,
+			Party:      party,
+			Reply: gateway.Reply{
+				Packet:      newPacket(gateway.KindStatus, at, 512),
+				Code:        code,
+				By:          by,
+				Description: code.Name(),
+				Staff:       "Trần Thị B",
+				At:          at,
+			},
+			SendTo: sendTo,
+			At:     at,
+		}
+	}
+
+	t.Run("Accepted", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "lienthong.db")
+		s := mustOpenStoreAt(t, path)
+		doc := mustReceive(t, s, newReceive(vpcp, hanoi, "in-1", t0))
+		e := emit(doc.ID, envelope.PartyRecipient, envelope.StatusAccepted, vpcp, []string{vpcp}, []string{hanoi}, t0.Add(time.Hour))
+		if err := s.EmitStatus(t.Context(), e); err != nil {
+			t.Fatal(err)
+		}
+		d := mustDocument(t, s, doc.ID)
+		if v := deliveryTo(t, d, vpcp); v.State != envelope.StateAccepted || v.Lifecycle.Seen.String() != "01,03" {
+			t.Errorf("delivery: got %s seen %s", v.State, v.Lifecycle.Seen)
+		}
+		ev := d.Events[len(d.Events)-1]
+		if ev.Kind != gateway.EventStatus || ev.StatusCode != envelope.StatusAccepted || ev.By != vpcp || ev.PacketID != e.Reply.Packet.ID || ev.Staff != "Trần Thị B" {
+			t.Errorf("event: got %+v", ev)
+		}
+		items := mustDue(t, s, t0.Add(time.Hour))
+		if got, want := len(items), 2; got != want { // the 01 and the 03
+			t.Fatalf("outbox: got %d items, want %d", got, want)
+		}
+		if it := items[1]; it.PacketID != e.Reply.Packet.ID || it.Recipient != hanoi || it.Kind != gateway.KindStatus || it.Document != doc.ID {
+			t.Errorf("outbox item: got %+v", it)
+		}
+		acts := auditActions(t, path)
+		if got, want := acts[len(acts)-1], "emit_status "+doc.ID; got != want {
+			t.Errorf("last audit row: got %q, want %q", got, want)
+		}
+	})
+
+	t.Run("Recall", func(t *testing.T) {
+		s := mustOpenStore(t)
+		doc := mustAccept(t, s, newAccept(vpcp, "doc-1", t0, hanoi, hue))
+		if _, err := s.ApplyStatus(t.Context(), newStatus(vpcp, hanoi, "doc-1", envelope.StatusProcessing, t0.Add(time.Minute))); err != nil {
+			t.Fatal(err)
+		}
+		e := emit(doc.ID, envelope.PartySender, envelope.StatusRecallRequested, vpcp, []string{hanoi, hue}, []string{hanoi, hue}, t0.Add(time.Hour))
+		if err := s.EmitStatus(t.Context(), e); err != nil {
+			t.Fatal(err)
+		}
+		d := mustDocument(t, s, doc.ID)
+		for _, r := range []string{hanoi, hue} {
+			if v := deliveryTo(t, d, r); v.State != envelope.StateRecallRequested {
+				t.Errorf("delivery to %s: got %s, want recall_requested", r, v.State)
+			}
+		}
+		// Hà Nội refuses the recall: back to processing.
+		res, err := s.ApplyStatus(t.Context(), newStatus(vpcp, hanoi, "doc-1", envelope.StatusRecallRefused, t0.Add(2*time.Hour)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.State != envelope.StateProcessing || res.Refused != nil {
+			t.Errorf("16: got %+v, want processing", res)
+		}
+		// Huế agrees.
+		res, err = s.ApplyStatus(t.Context(), newStatus(vpcp, hue, "doc-1", envelope.StatusRecallAccepted, t0.Add(2*time.Hour)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.State != envelope.StateRecalled {
+			t.Errorf("15: got %+v, want recalled", res)
+		}
+	})
+
+	t.Run("Refused", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "lienthong.db")
+		s := mustOpenStoreAt(t, path)
+		doc := mustReceive(t, s, newReceive(vpcp, hanoi, "in-1", t0))
+		if err := s.EmitStatus(t.Context(), emit(doc.ID, envelope.PartyRecipient, envelope.StatusAccepted, vpcp, []string{vpcp}, []string{hanoi}, t0.Add(time.Minute))); err != nil {
+			t.Fatal(err)
+		}
+		before := mustDocument(t, s, doc.ID)
+		audit := len(auditActions(t, path))
+		outbox := len(mustDue(t, s, t0.Add(time.Hour)))
+
+		e := emit(doc.ID, envelope.PartyRecipient, envelope.StatusRejected, vpcp, []string{vpcp}, []string{hanoi}, t0.Add(time.Hour))
+		err := s.EmitStatus(t.Context(), e)
+		var te *envelope.TransitionError
+		if !errors.As(err, &te) || !errors.Is(err, envelope.ErrStatusConflict) || te.From != envelope.StateAccepted {
+			t.Fatalf("02 after 03: got %v, want a *TransitionError (conflict, from accepted)", err)
+		}
+		after := mustDocument(t, s, doc.ID)
+		if len(after.Events) != len(before.Events) || deliveryTo(t, after, vpcp).Lifecycle != deliveryTo(t, before, vpcp).Lifecycle {
+			t.Error("a refused status changed the document")
+		}
+		if got := len(mustDue(t, s, t0.Add(time.Hour))); got != outbox {
+			t.Errorf("outbox: got %d items, want %d", got, outbox)
+		}
+		if got := len(auditActions(t, path)); got != audit {
+			t.Errorf("audit: got %d rows, want %d", got, audit)
+		}
+		if _, err := s.Packet(t.Context(), e.Reply.Packet.ID); !errors.Is(err, gateway.ErrNotFound) {
+			t.Errorf("the refused status's packet was stored: %v", err)
+		}
+	})
+
+	t.Run("RefusedForOneRecipient", func(t *testing.T) {
+		s := mustOpenStore(t)
+		doc := mustAccept(t, s, newAccept(vpcp, "doc-1", t0, hanoi, hue))
+		if _, err := s.ApplyStatus(t.Context(), newStatus(vpcp, hue, "doc-1", envelope.StatusRejected, t0.Add(time.Minute))); err != nil {
+			t.Fatal(err)
+		}
+		e := emit(doc.ID, envelope.PartySender, envelope.StatusRecallRequested, vpcp, []string{hanoi, hue}, []string{hanoi, hue}, t0.Add(time.Hour))
+		if err := s.EmitStatus(t.Context(), e); !errors.Is(err, envelope.ErrFinalState) {
+			t.Fatalf("13 with one delivery rejected: got %v, want ErrFinalState", err)
+		}
+		if v := deliveryTo(t, mustDocument(t, s, doc.ID), hanoi); v.State != envelope.StateSent {
+			t.Errorf("the other delivery changed: %s", v.State)
+		}
+	})
+
+	for _, tt := range []struct {
+		name    string
+		mutate  func(e *gateway.EmitStatus)
+		wantErr error
+	}{
+		{"UnknownDocument", func(e *gateway.EmitStatus) { e.Document = gateway.NewID(t0) }, gateway.ErrNotFound},
+		{"UnknownRecipient", func(e *gateway.EmitStatus) { e.Recipients = []string{hue} }, gateway.ErrNotFound},
+		{"WrongSide", func(e *gateway.EmitStatus) {
+			e.Party, e.Reply.Code = envelope.PartySender, envelope.StatusRecallRequested
+		}, nil},
+		{"WrongParty", func(e *gateway.EmitStatus) { e.Reply.Code = envelope.StatusRecallRequested }, envelope.ErrWrongParty},
+		{"NoRecipients", func(e *gateway.EmitStatus) { e.Recipients = nil }, nil},
+		{"NoSendTo", func(e *gateway.EmitStatus) { e.SendTo = nil }, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := mustOpenStore(t)
+			doc := mustReceive(t, s, newReceive(vpcp, hanoi, "in-1", t0))
+			e := emit(doc.ID, envelope.PartyRecipient, envelope.StatusAccepted, vpcp, []string{vpcp}, []string{hanoi}, t0.Add(time.Minute))
+			tt.mutate(&e)
+			err := s.EmitStatus(t.Context(), e)
+			if err == nil || tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
+				t.Errorf("got %v, want %v", err, tt.wantErr)
+			}
+			if v := deliveryTo(t, mustDocument(t, s, doc.ID), vpcp); v.State != envelope.StateArrived {
+				t.Errorf("delivery changed: %s", v.State)
+			}
+		})
+	}
+}

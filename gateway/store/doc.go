@@ -1,0 +1,92 @@
+// Package store keeps the gateway's durable state in one SQLite database,
+// through modernc.org/sqlite (pure Go, so the binary stays static). Its
+// [Store] implements gateway.Store.
+//
+// # Basics
+//
+// [Open] opens (or creates) the file, applies the embedded migrations and
+// returns a Store; [Store.Close] closes it. Every method of the Store is
+// one transaction: what it returns without error is on disk, and what
+// fails leaves nothing behind. Every method that changes something appends
+// to the audit chain in the same transaction. [Store.Check] verifies the
+// invariants below; the tests run it after each test, and an operator
+// command can run it on a live database.
+//
+// # Schema
+//
+// Times are INTEGER unix milliseconds, UTC, and come back as time.Time in
+// UTC: a time given to the store is kept to the millisecond. Tables are
+// STRICT.
+//
+//   - packets (id, kind, sha256, size, data, created_at): every edXML
+//     packet, byte for byte as signed or received, once. A document's id is
+//     its packet's id (gateway.NewID).
+//   - documents: one row per document, direction 'out' or 'in', with the
+//     edXML fields the lists need, the signature verdict, and the
+//     revoked_at / updated_by / replaced_by marks. Two partial unique
+//     indexes carry the dedupe rules: (agency, document_id) for outgoing
+//     documents, (agency, sender, document_id) for incoming ones. A
+//     lower-cased search column serves DocumentQuery.Text.
+//   - deliveries (document, recipient, recipient_name, transport, state,
+//     before_recall, seen, sent_at, updated_at): a document with one
+//     recipient. state and before_recall are envelope.State identifiers
+//     ("arrived"), seen the envelope.StatusSet text ("01,03"): readable
+//     with the sqlite3 shell, and stable, since those texts never change.
+//     A state changes only through envelope.Lifecycle.Apply, read and
+//     written back in the transaction that records the status.
+//   - events: immutable facts about deliveries (queued, sent, received,
+//     status, status_refused, revoked, updated, replaced), in seq order.
+//     msg_id, unique, is the Nats-Msg-Id of a received status, so that a
+//     redelivered status is known as a duplicate. Triggers refuse UPDATE
+//     and DELETE.
+//   - outbox: packets waiting to be published, one row per (packet,
+//     recipient), with attempts, next_at and last_error. MarkSent deletes
+//     the row; the sent event stays.
+//   - quarantine: received packets that were not accepted, with the
+//     reason; msg_id is unique.
+//   - idempotency (agency, key, request_hash, document): the DMS's
+//     Idempotency-Key per agency.
+//   - audit (seq, at, action, document, detail, prev_hash, hash): the
+//     append-only chain. detail is JSON; hash is the hex SHA-256 over
+//     prev_hash, seq, at, action, document and detail, each written as its
+//     length (8 bytes, big-endian) then its bytes; the first row's
+//     prev_hash is 64 zeros. Triggers refuse UPDATE and DELETE; someone
+//     with the file can drop them, and Check then finds the broken link.
+//
+// Indexes serve the lists: documents by (created_at, id) and by (agency,
+// created_at, id), deliveries by (state, document), events by (document,
+// seq), the outbox by (next_at, id), quarantine by (received_at, id).
+//
+// # Durability
+//
+// The database is in WAL mode with synchronous=FULL by default: the log is
+// synced at every commit, so a document acknowledged to a DMS survives a
+// power loss. Options.Synchronous may choose NORMAL, which syncs only at
+// checkpoints: safe against a crash of the process, not of the machine.
+// Foreign keys are enforced.
+//
+// Writes go through one connection ([database/sql.DB] with one open
+// connection) and begin with BEGIN IMMEDIATE, so a write transaction takes
+// the write lock first and never fails half-way on a lock upgrade; writes
+// queue in Go rather than in SQLite's busy handler. Reads use a separate
+// pool of read-only connections (mode=ro): in WAL mode they see the last
+// commit and never wait for the writer.
+//
+// # Migrations
+//
+// The schema is in migrations/NNNN_name.sql, embedded in the binary and
+// append-only: a released file is never edited; a change is a new file.
+// Each migration runs in its own transaction together with PRAGMA
+// user_version = NNNN. A database whose user_version is newer than the
+// binary's last migration is refused, so an older binary never writes to
+// a schema it does not know.
+//
+// # Caveats
+//
+//   - DocumentQuery.Text is matched in the lower-cased text with Go's
+//     Unicode case folding (Đ and đ match); it does not normalize, so text
+//     is expected in NFC, as lienthong writes it.
+//   - Check reads the whole audit chain and every delivery; it is not for
+//     every request.
+//   - Times are kept to the millisecond.
+package store

@@ -1,0 +1,15 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+)
+
+// CheckLifecycle exposes checkLifecycle to the black-box tests, which walk
+// every reachable lifecycle through it.
+var CheckLifecycle = checkLifecycle
+
+// Update exposes the managed write transaction to the tests.
+func Update(s *Store, ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return s.update(ctx, fn)
+}

@@ -1,0 +1,167 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/lienthong/lienthong/gateway"
+)
+
+// Limits of DueOutbox.
+const (
+	defaultOutboxLimit = 100
+	maxOutboxLimit     = 1000
+)
+
+// insertOutbox queues a packet to one recipient, due at at.
+func insertOutbox(ctx context.Context, tx *sql.Tx, packet string, kind gateway.PacketKind, recipient, document string, at time.Time) error {
+	if recipient == "" {
+		return fmt.Errorf("outbox: packet %s has no recipient", packet)
+	}
+	_, err := tx.ExecContext(ctx,
+		`INSERT INTO outbox (packet_id, kind, recipient, document, next_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?)`,
+		packet, string(kind), recipient, document, ms(at), ms(at))
+	if err != nil {
+		return fmt.Errorf("outbox: packet %s to %s: %w", packet, recipient, err)
+	}
+	return nil
+}
+
+// outboxColumns are the columns scanOutbox reads.
+const outboxColumns = `id, packet_id, kind, recipient, document, attempts, next_at, last_error, created_at`
+
+// scanOutbox reads the outboxColumns of a row.
+func scanOutbox(row scanner) (gateway.OutboxItem, error) {
+	var (
+		o                 gateway.OutboxItem
+		kind              string
+		nextAt, createdAt int64
+	)
+	err := row.Scan(&o.ID, &o.PacketID, &kind, &o.Recipient, &o.Document, &o.Attempts, &nextAt, &o.LastError, &createdAt)
+	o.Kind = gateway.PacketKind(kind)
+	o.NextAt, o.CreatedAt = fromMS(nextAt), fromMS(createdAt)
+	return o, err
+}
+
+// DueOutbox returns up to limit outbox items whose NextAt is not after
+// now: the longest due first (by NextAt, then in the order they were
+// queued), so that a recipient whose publishes keep failing, postponed
+// further each time, does not hold back the others. A limit of 0 or less
+// means 100; at most 1000 are returned.
+func (s *Store) DueOutbox(ctx context.Context, now time.Time, limit int) ([]gateway.OutboxItem, error) {
+	if limit <= 0 {
+		limit = defaultOutboxLimit
+	}
+	limit = min(limit, maxOutboxLimit)
+	items := []gateway.OutboxItem{}
+	err := s.view(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx,
+			`SELECT `+outboxColumns+` FROM outbox WHERE next_at <= ? ORDER BY next_at, id LIMIT ?`,
+			ms(now), limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			o, err := scanOutbox(rows)
+			if err != nil {
+				return err
+			}
+			items = append(items, o)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: due outbox: %w", err)
+	}
+	return items, nil
+}
+
+// MarkSent removes the item from the outbox after JetStream acknowledged
+// its publish. For an edoc the delivery becomes Sent with SentAt = at and
+// gets a sent event. The item is found by its ID; an item already marked
+// is gateway.ErrNotFound.
+func (s *Store) MarkSent(ctx context.Context, item gateway.OutboxItem, at time.Time) error {
+	err := s.update(ctx, func(tx *sql.Tx) error {
+		o, err := scanOutbox(tx.QueryRowContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE id = ?`, item.ID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return gateway.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if item.PacketID != "" && item.PacketID != o.PacketID || item.Recipient != "" && item.Recipient != o.Recipient {
+			return fmt.Errorf("item %d is packet %s to %s, not %s", o.ID, o.PacketID, o.Recipient, item.MsgID())
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE id = ?`, o.ID); err != nil {
+			return err
+		}
+		at := stamp(at)
+		if o.Kind == gateway.KindEdoc && o.Document != "" {
+			d, err := delivery(ctx, tx, o.Document, o.Recipient)
+			if err != nil {
+				return err
+			}
+			if d.Transport == gateway.Queued {
+				_, err := tx.ExecContext(ctx,
+					`UPDATE deliveries SET transport = 'sent', sent_at = ?, updated_at = ?
+					WHERE document = ? AND recipient = ?`,
+					ms(at), ms(at), o.Document, o.Recipient)
+				if err != nil {
+					return err
+				}
+				err = insertEvent(ctx, tx, gateway.Event{
+					Document:   o.Document,
+					Recipient:  o.Recipient,
+					Kind:       gateway.EventSent,
+					PacketID:   o.PacketID,
+					At:         at,
+					RecordedAt: at,
+				}, "")
+				if err != nil {
+					return err
+				}
+			}
+		}
+		return appendAudit(ctx, tx, actionSent, o.Document, map[string]any{
+			"item": o.ID, "packet": o.PacketID, "kind": o.Kind, "recipient": o.Recipient, "attempts": o.Attempts,
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("store: mark sent outbox item %d: %w", item.ID, err)
+	}
+	return nil
+}
+
+// Postpone records a failed publish of an outbox item: Attempts+1, NextAt
+// = next, LastError = cause. A missing item is gateway.ErrNotFound.
+func (s *Store) Postpone(ctx context.Context, itemID int64, next time.Time, cause string) error {
+	next = stamp(next)
+	err := s.update(ctx, func(tx *sql.Tx) error {
+		var (
+			document string
+			attempts int
+		)
+		err := tx.QueryRowContext(ctx,
+			`UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE id = ?
+			RETURNING document, attempts`,
+			ms(next), cause, itemID).Scan(&document, &attempts)
+		if errors.Is(err, sql.ErrNoRows) {
+			return gateway.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, actionPostpone, document, map[string]any{
+			"item": itemID, "attempts": attempts, "nextAt": ms(next), "error": cause,
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("store: postpone outbox item %d: %w", itemID, err)
+	}
+	return nil
+}

@@ -1,0 +1,67 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/lienthong/lienthong/gateway"
+)
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+// insertPacket stores p, computing its SHA-256 and size, and returns the
+// stored packet without its bytes. want is the kind p must be, and then p
+// must have bytes; want "" (quarantine) takes either kind, and no bytes
+// when none could be fetched: what was received is kept as it came.
+func insertPacket(ctx context.Context, tx *sql.Tx, p gateway.NewPacket, want gateway.PacketKind, at time.Time) (gateway.Packet, error) {
+	if !gateway.ValidID(p.ID) {
+		return gateway.Packet{}, fmt.Errorf("packet id %q is not an id made by gateway.NewID", p.ID)
+	}
+	if p.Kind != gateway.KindEdoc && p.Kind != gateway.KindStatus || want != "" && p.Kind != want {
+		return gateway.Packet{}, fmt.Errorf("packet %s is a %q packet, want %q", p.ID, p.Kind, want)
+	}
+	if len(p.Data) == 0 && want != "" {
+		return gateway.Packet{}, fmt.Errorf("packet %s is empty", p.ID)
+	}
+	if p.Data == nil {
+		p.Data = []byte{} // a zero-length blob, not NULL
+	}
+	sum := sha256.Sum256(p.Data)
+	stored := gateway.Packet{ID: p.ID, Kind: p.Kind, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(p.Data))}
+	_, err := tx.ExecContext(ctx,
+		`INSERT INTO packets (id, kind, sha256, size, data, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		stored.ID, string(stored.Kind), stored.SHA256, stored.Size, p.Data, ms(at))
+	if err != nil {
+		return gateway.Packet{}, fmt.Errorf("packet %s: %w", p.ID, err)
+	}
+	return stored, nil
+}
+
+// Packet returns a stored packet with its bytes; gateway.ErrNotFound if
+// there is none.
+func (s *Store) Packet(ctx context.Context, id string) (*gateway.Packet, error) {
+	var p gateway.Packet
+	err := s.view(ctx, func(tx *sql.Tx) error {
+		var kind string
+		err := tx.QueryRowContext(ctx,
+			`SELECT id, kind, sha256, size, data FROM packets WHERE id = ?`, id).
+			Scan(&p.ID, &kind, &p.SHA256, &p.Size, &p.Data)
+		p.Kind = gateway.PacketKind(kind)
+		return err
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("store: packet %s: %w", id, gateway.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: packet %s: %w", id, err)
+	}
+	return &p, nil
+}

@@ -1,0 +1,326 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+
+	"github.com/lienthong/lienthong/gateway"
+)
+
+var _ gateway.Store = (*Store)(nil)
+
+// Synchronous is the SQLite synchronous setting of the writer connection.
+type Synchronous string
+
+// The two settings a gateway may use.
+const (
+	// SynchronousFull syncs the write-ahead log on every commit: a
+	// committed transaction survives a power loss. The default.
+	SynchronousFull Synchronous = "FULL"
+	// SynchronousNormal syncs the log only at checkpoints: a commit
+	// survives a crash of the process, but the last ones may be lost with
+	// a power loss or a crash of the machine. Faster on a disk with slow
+	// syncs.
+	SynchronousNormal Synchronous = "NORMAL"
+)
+
+// Defaults of Options.
+const (
+	// DefaultSynchronous is the synchronous setting of a zero Options.
+	DefaultSynchronous = SynchronousFull
+	// DefaultBusyTimeout is how long a connection waits for a lock held
+	// by another process.
+	DefaultBusyTimeout = 10 * time.Second
+	// DefaultReaders is the least number of read-only connections.
+	DefaultReaders = 4
+)
+
+// Options tune a Store. The zero value gives the defaults.
+type Options struct {
+	// Synchronous is SynchronousFull (the default when empty) or
+	// SynchronousNormal.
+	Synchronous Synchronous
+	// BusyTimeout is how long a connection waits for a lock held by
+	// another process (such as a backup tool) before failing; 0 means
+	// DefaultBusyTimeout.
+	BusyTimeout time.Duration
+	// Readers is the number of read-only connections; 0 means the larger
+	// of DefaultReaders and the number of CPUs.
+	Readers int
+}
+
+// Store is the gateway's durable state in one SQLite database. It
+// implements gateway.Store; it is safe for concurrent use.
+type Store struct {
+	path   string
+	writer *sql.DB // one connection; transactions BEGIN IMMEDIATE
+	reader *sql.DB // read-only connections
+	closed atomic.Bool
+}
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// migration is one embedded schema step.
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// migrations returns the embedded migrations in order. Their file names
+// start with their version, 1 to n with no gap.
+func migrations() ([]migration, error) {
+	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	ms := make([]migration, 0, len(names))
+	for i, name := range names {
+		base := filepath.Base(name)
+		prefix, _, ok := strings.Cut(base, "_")
+		v, err := strconv.Atoi(prefix)
+		if !ok || err != nil || v != i+1 {
+			return nil, fmt.Errorf("migration %s: want version %d first in its name", base, i+1)
+		}
+		b, err := migrationFiles.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: base, sql: string(b)})
+	}
+	return ms, nil
+}
+
+// SchemaVersion is the schema version this binary knows: the number of
+// embedded migrations.
+func SchemaVersion() int {
+	ms, err := migrations()
+	if err != nil {
+		return 0
+	}
+	return len(ms)
+}
+
+// dsn returns the driver's name for the database file at path with the
+// given query parameters.
+func dsn(path string, q url.Values) string {
+	u := url.URL{Scheme: "file", OmitHost: true, Path: path, RawQuery: q.Encode()}
+	return u.String()
+}
+
+// Open opens the database at path, creating it if needed, and brings its
+// schema up to date. A database whose schema is newer than this binary
+// knows is refused.
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	if opts.Synchronous == "" {
+		opts.Synchronous = DefaultSynchronous
+	}
+	switch opts.Synchronous {
+	case SynchronousFull, SynchronousNormal:
+	default:
+		return nil, fmt.Errorf("store: open: synchronous %q: want FULL or NORMAL", opts.Synchronous)
+	}
+	if opts.BusyTimeout <= 0 {
+		opts.BusyTimeout = DefaultBusyTimeout
+	}
+	if opts.Readers <= 0 {
+		opts.Readers = max(DefaultReaders, runtime.NumCPU())
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	// The documents are an agency's correspondence: the file (and the
+	// -wal and -shm files, which take its mode) is for the gateway alone.
+	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	f.Close()
+	busy := strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10)
+
+	writer, err := sql.Open("sqlite", dsn(abs, url.Values{
+		"_txlock":       {"immediate"},
+		"_busy_timeout": {busy},
+		"_foreign_keys": {"on"},
+		"_journal_mode": {"WAL"},
+		"_synchronous":  {string(opts.Synchronous)},
+		"_dqs":          {"0"},
+	}))
+	if err != nil {
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	writer.SetMaxOpenConns(1)
+	writer.SetMaxIdleConns(1)
+	writer.SetConnMaxLifetime(0)
+	writer.SetConnMaxIdleTime(0)
+
+	s := &Store{path: abs, writer: writer}
+	if err := s.migrate(ctx); err != nil {
+		writer.Close()
+		return nil, err
+	}
+
+	reader, err := sql.Open("sqlite", dsn(abs, url.Values{
+		"mode":          {"ro"},
+		"_busy_timeout": {busy},
+		"_dqs":          {"0"},
+	}))
+	if err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	reader.SetMaxOpenConns(opts.Readers)
+	reader.SetMaxIdleConns(opts.Readers)
+	if err := reader.PingContext(ctx); err != nil {
+		reader.Close()
+		writer.Close()
+		return nil, fmt.Errorf("store: open read-only connection: %w", err)
+	}
+	s.reader = reader
+	return s, nil
+}
+
+// migrate applies the embedded migrations the database lacks, each in its
+// own transaction together with its PRAGMA user_version.
+func (s *Store) migrate(ctx context.Context) error {
+	steps, err := migrations()
+	if err != nil {
+		return fmt.Errorf("store: migrations: %w", err)
+	}
+	var version int
+	if err := s.writer.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("store: open %s: %w", s.path, err)
+	}
+	if version > len(steps) {
+		return fmt.Errorf("store: open %s: schema version %d is newer than this binary knows (%d): run a newer lienthong, or restore a backup made for this version",
+			s.path, version, len(steps))
+	}
+	for _, m := range steps[version:] {
+		err := s.update(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+				return err
+			}
+			// PRAGMA takes no parameters; the version is an int.
+			_, err := tx.ExecContext(ctx, "PRAGMA user_version = "+strconv.Itoa(m.version))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("store: migration %s: %w", m.name, err)
+		}
+	}
+	return nil
+}
+
+// Close closes the database. Calls after Close return gateway.ErrClosed.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	var errs []error
+	if s.reader != nil {
+		errs = append(errs, s.reader.Close())
+	}
+	// Let SQLite keep its planner statistics fresh; failure is harmless.
+	_, _ = s.writer.Exec("PRAGMA optimize")
+	errs = append(errs, s.writer.Close())
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("store: close: %w", err)
+	}
+	return nil
+}
+
+// update runs fn in a write transaction (BEGIN IMMEDIATE on the one writer
+// connection). The transaction commits if fn returns nil and rolls back if
+// it returns an error or panics; fn must not commit or roll back.
+func (s *Store) update(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return s.run(ctx, s.writer, nil, fn)
+}
+
+// view runs fn in a read transaction on a read-only connection: fn sees
+// one snapshot and never waits for the writer.
+func (s *Store) view(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return s.run(ctx, s.reader, &sql.TxOptions{ReadOnly: true}, fn)
+}
+
+// run is update and view.
+func (s *Store) run(ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn func(tx *sql.Tx) error) error {
+	if s.closed.Load() {
+		return gateway.ErrClosed
+	}
+	tx, err := db.BeginTx(ctx, opts)
+	if err != nil {
+		if s.closed.Load() {
+			return gateway.ErrClosed
+		}
+		return err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			_ = tx.Rollback()
+		}
+	}()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	committed = true
+	return nil
+}
+
+// ms is t as stored: unix milliseconds.
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+// fromMS is a stored time as returned: UTC.
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+// fromNullMS is a nullable stored time.
+func fromNullMS(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMS(v.Int64)
+	return &t
+}
+
+// nullMS is a nullable time to store.
+func nullMS(t *time.Time) sql.NullInt64 {
+	if t == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: ms(*t), Valid: true}
+}
+
+// stamp returns t as the store keeps it: UTC, to the millisecond; the zero
+// time becomes now.
+func stamp(t time.Time) time.Time {
+	if t.IsZero() {
+		t = time.Now()
+	}
+	return t.UTC().Truncate(time.Millisecond)
+}
+
+// nullString stores "" as NULL, for unique columns where "" means none.
+func nullString(s string) sql.NullString {
+	return sql.NullString{String: s, Valid: s != ""}
+}
