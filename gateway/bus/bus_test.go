@@ -1,0 +1,902 @@
+package bus_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/gateway"
+	"github.com/lienthong/lienthong/gateway/bus"
+)
+
+func randomBytes(t testing.TB, n int) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func sha(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+func TestBus_PublishConsume(t *testing.T) {
+	tests := []struct {
+		name string
+		kind gateway.PacketKind
+	}{
+		{name: "Edoc", kind: gateway.KindEdoc},
+		{name: "Status", kind: gateway.KindStatus},
+	}
+	b, _ := withBus(t)
+	col := newCollector(nil)
+	consume(t, b, gateway.ConsumerSpec{Gateway: "gw-a", Agencies: []envelope.AgencyCode{agencyH41}}, col.handle)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			packet := []byte("<edXML>" + tt.name + "</edXML>")
+			ack := publish(t, b, tt.kind, agencyH41, "p-"+tt.name+":000.00.12.H41", packet)
+			wantStream := bus.StreamEdoc
+			if tt.kind == gateway.KindStatus {
+				wantStream = bus.StreamStatus
+			}
+			if ack.Stream != wantStream || ack.Sequence == 0 || ack.Duplicate {
+				t.Errorf("ack = %+v, want stream %s, a sequence, not a duplicate", ack, wantStream)
+			}
+			r := col.next(t)
+			if r.PacketErr != nil {
+				t.Fatalf("Packet: %v", r.PacketErr)
+			}
+			if got, want := r.Subject, gateway.Subject(tt.kind, agencyH41); got != want {
+				t.Errorf("Subject = %q, want %q", got, want)
+			}
+			if got, want := r.MsgID, "p-"+tt.name+":000.00.12.H41"; got != want {
+				t.Errorf("MsgID = %q, want %q", got, want)
+			}
+			if r.Kind != tt.kind {
+				t.Errorf("Kind = %q, want %q", r.Kind, tt.kind)
+			}
+			if !bytes.Equal(r.Packet, packet) {
+				t.Errorf("Packet = %q, want %q", r.Packet, packet)
+			}
+			if r.NumDelivered != 1 {
+				t.Errorf("NumDelivered = %d, want 1", r.NumDelivered)
+			}
+		})
+	}
+	col.none(t, 300*time.Millisecond)
+}
+
+func TestBus_PublishHeaders(t *testing.T) {
+	b, srv := withBus(t)
+	packet := []byte("<edXML>headers</edXML>")
+	ack := publish(t, b, gateway.KindEdoc, agencyG22, "doc1:000.00.00.G22", packet)
+	js := rawJetStream(t, srv)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	s, err := js.Stream(ctx, bus.StreamEdoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.GetMsg(ctx, ack.Sequence)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := m.Header.Get("Nats-Msg-Id"), "doc1:000.00.00.G22"; got != want {
+		t.Errorf("Nats-Msg-Id = %q, want %q", got, want)
+	}
+	if got, want := m.Header.Get(bus.HeaderSHA256), sha(packet); got != want {
+		t.Errorf("%s = %q, want %q", bus.HeaderSHA256, got, want)
+	}
+	if got := m.Header.Get(bus.HeaderObject); got != "" {
+		t.Errorf("%s = %q on an inline packet", bus.HeaderObject, got)
+	}
+	if !bytes.Equal(m.Data, packet) {
+		t.Errorf("body = %q, want the packet", m.Data)
+	}
+}
+
+func TestBus_PublishRefused(t *testing.T) {
+	b, _ := withBus(t)
+	tests := []struct {
+		name string
+		pub  gateway.Publication
+	}{
+		{name: "OutsideTheStreams", pub: gateway.Publication{Subject: "other.G22", MsgID: "x", Packet: []byte("x")}},
+		{name: "NoMsgID", pub: gateway.Publication{Subject: "lt.edoc.G22", Packet: []byte("x")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), wait)
+			defer cancel()
+			if _, err := b.Publish(ctx, tt.pub); err == nil {
+				t.Fatal("Publish succeeded, want an error")
+			}
+		})
+	}
+}
+
+func TestBus_Duplicate(t *testing.T) {
+	b, _ := withBus(t)
+	col := newCollector(nil)
+	consume(t, b, gateway.ConsumerSpec{Gateway: "gw-a", Agencies: []envelope.AgencyCode{agencyH41}}, col.handle)
+	first := publish(t, b, gateway.KindEdoc, agencyH41, "dup:000.00.12.H41", []byte("one"))
+	second := publish(t, b, gateway.KindEdoc, agencyH41, "dup:000.00.12.H41", []byte("one"))
+	if first.Duplicate {
+		t.Errorf("first publish is a duplicate: %+v", first)
+	}
+	if !second.Duplicate || second.Sequence != first.Sequence {
+		t.Errorf("second publish = %+v, want a duplicate of sequence %d", second, first.Sequence)
+	}
+	if r := col.next(t); r.MsgID != "dup:000.00.12.H41" {
+		t.Errorf("MsgID = %q", r.MsgID)
+	}
+	col.none(t, 500*time.Millisecond)
+}
+
+func TestBus_LargePacket(t *testing.T) {
+	b, srv := withBus(t)
+	col := newCollector(nil)
+	consume(t, b, gateway.ConsumerSpec{Gateway: "gw-a", Agencies: []envelope.AgencyCode{agencyH41}}, col.handle)
+	packet := randomBytes(t, 3<<20)
+	ack := publish(t, b, gateway.KindEdoc, agencyH41, "big:000.00.12.H41", packet)
+
+	js := rawJetStream(t, srv)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	s, err := js.Stream(ctx, bus.StreamEdoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := s.GetMsg(ctx, ack.Sequence)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(raw.Data) != 0 {
+		t.Errorf("the message body has %d bytes, want none", len(raw.Data))
+	}
+	if got, want := raw.Header.Get(bus.HeaderObject), sha(packet); got != want {
+		t.Errorf("%s = %q, want %q", bus.HeaderObject, got, want)
+	}
+	obs, err := js.ObjectStore(ctx, bus.BucketPackets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := obs.GetInfo(ctx, sha(packet))
+	if err != nil {
+		t.Fatalf("object: %v", err)
+	}
+
+	r := col.next(t)
+	if r.PacketErr != nil {
+		t.Fatalf("Packet: %v", r.PacketErr)
+	}
+	if !bytes.Equal(r.Packet, packet) {
+		t.Fatalf("Packet: %d bytes, SHA-256 %s; want %d bytes, %s", len(r.Packet), sha(r.Packet), len(packet), sha(packet))
+	}
+
+	// The same packet to another recipient reuses the object.
+	publish(t, b, gateway.KindEdoc, agencyH41, "big:000.00.12.H41:again", packet)
+	if r := col.next(t); r.PacketErr != nil || !bytes.Equal(r.Packet, packet) {
+		t.Fatalf("second Packet: %d bytes, %v", len(r.Packet), r.PacketErr)
+	}
+	again, err := obs.GetInfo(ctx, sha(packet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.NUID != info.NUID {
+		t.Errorf("the object was put again (NUID %s, was %s)", again.NUID, info.NUID)
+	}
+}
+
+func TestBus_PacketDamaged(t *testing.T) {
+	tests := []struct {
+		name    string
+		damage  func(ctx context.Context, obs jetstream.ObjectStore, name string) error
+		wantErr error
+	}{
+		{
+			name: "Overwritten",
+			damage: func(ctx context.Context, obs jetstream.ObjectStore, name string) error {
+				_, err := obs.PutBytes(ctx, name, []byte("not the packet"))
+				return err
+			},
+			wantErr: bus.ErrPacketMismatch,
+		},
+		{
+			name: "Deleted",
+			damage: func(ctx context.Context, obs jetstream.ObjectStore, name string) error {
+				return obs.Delete(ctx, name)
+			},
+			wantErr: bus.ErrPacketMissing,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, srv := withBus(t)
+			packet := randomBytes(t, 1<<20)
+			publish(t, b, gateway.KindEdoc, agencyH41, "damaged:000.00.12.H41", packet)
+			js := rawJetStream(t, srv)
+			ctx, cancel := context.WithTimeout(context.Background(), wait)
+			defer cancel()
+			obs, err := js.ObjectStore(ctx, bus.BucketPackets)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := tt.damage(ctx, obs, sha(packet)); err != nil {
+				t.Fatal(err)
+			}
+			col := newCollector(nil)
+			consume(t, b, gateway.ConsumerSpec{Gateway: "gw-a", Agencies: []envelope.AgencyCode{agencyH41}}, col.handle)
+			r := col.next(t)
+			if !errors.Is(r.PacketErr, tt.wantErr) {
+				t.Fatalf("Packet error = %v, want %v", r.PacketErr, tt.wantErr)
+			}
+			if r.Packet != nil {
+				t.Errorf("Packet returned %d bytes with the error", len(r.Packet))
+			}
+		})
+	}
+}
+
+func TestBus_InlinePacketMismatch(t *testing.T) {
+	b, srv := withBus(t)
+	js := rawJetStream(t, srv)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	msg := &nats.Msg{Subject: gateway.Subject(gateway.KindEdoc, agencyH41), Data: []byte("tampered"), Header: nats.Header{}}
+	msg.Header.Set(bus.HeaderSHA256, sha([]byte("original")))
+	if _, err := js.PublishMsg(ctx, msg, jetstream.WithMsgID("forged")); err != nil {
+		t.Fatal(err)
+	}
+	col := newCollector(nil)
+	consume(t, b, gateway.ConsumerSpec{Gateway: "gw-a", Agencies: []envelope.AgencyCode{agencyH41}}, col.handle)
+	if r := col.next(t); !errors.Is(r.PacketErr, bus.ErrPacketMismatch) {
+		t.Fatalf("Packet error = %v, want ErrPacketMismatch", r.PacketErr)
+	}
+}
+
+func TestBus_ConsumerFilter(t *testing.T) {
+	b, _ := withBus(t)
+	colA, colB := newCollector(nil), newCollector(nil)
+	consume(t, b, gateway.ConsumerSpec{Gateway: "gw.a", Agencies: []envelope.AgencyCode{agencyH41, agencyH37}}, colA.handle)
+	consume(t, b, gateway.ConsumerSpec{Gateway: "gw.b", Agencies: []envelope.AgencyCode{agencyG22}}, colB.handle)
+	h41Child := envelope.MustAgencyCode("002.00.12.H41") // H41.12.00.002: not hosted, under H41.12
+	for _, code := range []envelope.AgencyCode{agencyH41, agencyH37, agencyG22, h41Child} {
+		for _, kind := range []gateway.PacketKind{gateway.KindEdoc, gateway.KindStatus} {
+			publish(t, b, kind, code, fmt.Sprintf("%s:%s", kind, code), []byte(code.String()))
+		}
+	}
+	got := func(c *collector, n int) []string {
+		var subjects []string
+		for range n {
+			r := c.next(t)
+			if r.PacketErr != nil {
+				t.Errorf("Packet: %v", r.PacketErr)
+			}
+			subjects = append(subjects, r.Subject)
+		}
+		c.none(t, 300*time.Millisecond)
+		slices.Sort(subjects)
+		return subjects
+	}
+	wantA := []string{"lt.edoc.H37.02.02", "lt.edoc.H41.12", "lt.status.H37.02.02", "lt.status.H41.12"}
+	if a := got(colA, 4); !slices.Equal(a, wantA) {
+		t.Errorf("gateway A received %q, want %q", a, wantA)
+	}
+	wantB := []string{"lt.edoc.G22", "lt.status.G22"}
+	if b := got(colB, 2); !slices.Equal(b, wantB) {
+		t.Errorf("gateway B received %q, want %q", b, wantB)
+	}
+}
+
+func TestBus_Nak(t *testing.T) {
+	b, _ := withBus(t)
+	col := newCollector(func(m gateway.Message) {
+		if m.NumDelivered() == 1 {
+			if err := m.Nak(0); err != nil {
+				t.Errorf("Nak: %v", err)
+			}
+			return
+		}
+		if err := m.Ack(context.Background()); err != nil {
+			t.Errorf("Ack: %v", err)
+		}
+	})
+	consume(t, b, gateway.ConsumerSpec{Gateway: "gw-a", Agencies: []envelope.AgencyCode{agencyH41}}, col.handle)
+	publish(t, b, gateway.KindStatus, agencyH41, "nak:000.00.12.H41", []byte("status"))
+	if r := col.next(t); r.NumDelivered != 1 {
+		t.Fatalf("first delivery: NumDelivered = %d, want 1", r.NumDelivered)
+	}
+	r := col.next(t)
+	if r.NumDelivered != 2 || r.MsgID != "nak:000.00.12.H41" {
+		t.Fatalf("second delivery: %s NumDelivered = %d, want 2", r.MsgID, r.NumDelivered)
+	}
+	col.none(t, 300*time.Millisecond)
+}
+
+func TestBus_Term(t *testing.T) {
+	b, _ := withBus(t)
+	col := newCollector(func(m gateway.Message) {
+		if err := m.Term("quarantined"); err != nil {
+			t.Errorf("Term: %v", err)
+		}
+	})
+	consume(t, b, gateway.ConsumerSpec{Gateway: "gw-a", Agencies: []envelope.AgencyCode{agencyH41}, AckWait: 500 * time.Millisecond}, col.handle)
+	publish(t, b, gateway.KindEdoc, agencyH41, "term:000.00.12.H41", []byte("bad"))
+	col.next(t)
+	col.none(t, 1500*time.Millisecond)
+}
+
+func TestBus_Unsettled(t *testing.T) {
+	b, _ := withBus(t)
+	col := newCollector(func(m gateway.Message) {
+		if m.NumDelivered() > 1 {
+			_ = m.Ack(context.Background())
+		}
+	})
+	consume(t, b, gateway.ConsumerSpec{Gateway: "gw-a", Agencies: []envelope.AgencyCode{agencyH41}, AckWait: 500 * time.Millisecond}, col.handle)
+	publish(t, b, gateway.KindEdoc, agencyH41, "slow:000.00.12.H41", []byte("x"))
+	col.next(t)
+	if r := col.next(t); r.NumDelivered != 2 {
+		t.Fatalf("NumDelivered = %d after the ack wait, want 2", r.NumDelivered)
+	}
+}
+
+func TestBus_Concurrency(t *testing.T) {
+	b, _ := withBus(t)
+	const n = 3
+	started := make(chan struct{}, 10)
+	ch := make(chan struct{})
+	release := sync.OnceFunc(func() { close(ch) })
+	t.Cleanup(release) // handlers never outlive a failed test
+	h := func(ctx context.Context, m gateway.Message) {
+		started <- struct{}{}
+		<-ch
+		_ = m.Ack(ctx)
+	}
+	consume(t, b, gateway.ConsumerSpec{Gateway: "gw-a", Agencies: []envelope.AgencyCode{agencyH41}, Concurrency: n}, h)
+	for i := range 6 {
+		publish(t, b, gateway.KindEdoc, agencyH41, fmt.Sprintf("c%d", i), []byte("x"))
+	}
+	for range n {
+		select {
+		case <-started:
+		case <-time.After(wait):
+			t.Fatal("handlers did not start")
+		}
+	}
+	select {
+	case <-started:
+		t.Fatalf("more than %d handlers ran at once", n)
+	case <-time.After(300 * time.Millisecond):
+	}
+	release()
+	for range 6 - n {
+		select {
+		case <-started:
+		case <-time.After(wait):
+			t.Fatal("the remaining handlers did not run")
+		}
+	}
+}
+
+func TestBus_Drain(t *testing.T) {
+	b, _ := withBus(t)
+	inHandler := make(chan struct{})
+	ch := make(chan struct{})
+	release := sync.OnceFunc(func() { close(ch) })
+	t.Cleanup(release)
+	acked := make(chan error, 1)
+	h := func(ctx context.Context, m gateway.Message) {
+		close(inHandler)
+		<-ch
+		acked <- m.Ack(ctx)
+	}
+	c := consume(t, b, gateway.ConsumerSpec{Gateway: "gw-a", Agencies: []envelope.AgencyCode{agencyH41}}, h)
+	publish(t, b, gateway.KindEdoc, agencyH41, "drain:000.00.12.H41", []byte("x"))
+	select {
+	case <-inHandler:
+	case <-time.After(wait):
+		t.Fatal("the handler did not start")
+	}
+	drained := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		drained <- c.Drain(ctx)
+	}()
+	select {
+	case err := <-drained:
+		t.Fatalf("Drain returned (%v) while a handler was running", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	release()
+	select {
+	case err := <-drained:
+		if err != nil {
+			t.Fatalf("Drain: %v", err)
+		}
+	case <-time.After(wait):
+		t.Fatal("Drain did not return after the handler finished")
+	}
+	if err := <-acked; err != nil {
+		t.Errorf("Ack in the draining handler: %v", err)
+	}
+}
+
+func TestBus_DrainTimeout(t *testing.T) {
+	b, _ := withBus(t)
+	inHandler := make(chan struct{})
+	h := func(ctx context.Context, m gateway.Message) {
+		close(inHandler)
+		<-ctx.Done() // until Stop cancels it
+	}
+	c := consume(t, b, gateway.ConsumerSpec{Gateway: "gw-a", Agencies: []envelope.AgencyCode{agencyH41}}, h)
+	publish(t, b, gateway.KindEdoc, agencyH41, "stuck", []byte("x"))
+	select {
+	case <-inHandler:
+	case <-time.After(wait):
+		t.Fatal("the handler did not start")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := c.Drain(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Drain = %v, want DeadlineExceeded", err)
+	}
+}
+
+func TestBus_ServerRestart(t *testing.T) {
+	dir := t.TempDir()
+	srv, err := bus.StartServer(bus.ServerOptions{Dir: dir, Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := serverPort(t, srv)
+	b := openBus(t, srv.ClientURL(), bus.Options{})
+	spec := gateway.ConsumerSpec{Gateway: "gw-a", Agencies: []envelope.AgencyCode{agencyH41}, AckWait: time.Second}
+
+	// Before: one message acked, two left unsettled.
+	col := newCollector(func(m gateway.Message) {
+		if m.MsgID() == "acked" {
+			if err := m.Ack(context.Background()); err != nil {
+				t.Errorf("Ack: %v", err)
+			}
+		}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	c, err := b.Consume(ctx, spec, col.handle)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	for _, id := range []string{"acked", "kept1", "kept2"} {
+		publish(t, b, gateway.KindEdoc, agencyH41, id, []byte(id))
+	}
+	seen := map[string]bool{}
+	for len(seen) < 3 {
+		seen[col.next(t).MsgID] = true
+	}
+	c.Stop()
+	cancel()
+
+	srv.Shutdown()
+	srv.WaitForShutdown()
+	deadline := time.Now().Add(wait)
+	for b.Connected() {
+		if time.Now().After(deadline) {
+			t.Fatal("the bus still says it is connected after the server shut down")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	startServerPort(t, dir, port)
+	for !b.Connected() {
+		if time.Now().After(deadline) {
+			t.Fatal("the bus did not reconnect to the restarted server")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	// After: the unsettled ones come again, the acked one does not.
+	col2 := newCollector(nil)
+	consume(t, b, spec, col2.handle)
+	got := map[string]uint64{}
+	for len(got) < 2 {
+		r := col2.next(t)
+		if r.PacketErr != nil {
+			t.Errorf("Packet: %v", r.PacketErr)
+		}
+		got[r.MsgID] = r.NumDelivered
+	}
+	col2.none(t, 2*spec.AckWait)
+	for _, id := range []string{"kept1", "kept2"} {
+		if n, ok := got[id]; !ok || n < 2 {
+			t.Errorf("%s: delivered %v (NumDelivered %d), want a redelivery", id, ok, n)
+		}
+	}
+	if _, ok := got["acked"]; ok {
+		t.Error("the acked message was delivered again")
+	}
+
+	// Publishing works on the restarted server.
+	publish(t, b, gateway.KindEdoc, agencyH41, "after", []byte("after"))
+	if r := col2.next(t); r.MsgID != "after" {
+		t.Errorf("after the restart got %s, want after", r.MsgID)
+	}
+}
+
+func TestBus_AgencyListChange(t *testing.T) {
+	b, _ := withBus(t)
+	spec := gateway.ConsumerSpec{Gateway: "gw-a", Agencies: []envelope.AgencyCode{agencyH41}}
+	col := newCollector(nil)
+	c := consume(t, b, spec, col.handle)
+	publish(t, b, gateway.KindEdoc, agencyH41, "1", []byte("1"))
+	col.next(t)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := c.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// H41 leaves, G22 comes.
+	spec.Agencies = []envelope.AgencyCode{agencyG22}
+	col2 := newCollector(nil)
+	consume(t, b, spec, col2.handle)
+	publish(t, b, gateway.KindEdoc, agencyH41, "2", []byte("2"))
+	publish(t, b, gateway.KindStatus, agencyG22, "3", []byte("3"))
+	if r := col2.next(t); r.Subject != "lt.status.G22" {
+		t.Errorf("got %s on %s, want lt.status.G22", r.MsgID, r.Subject)
+	}
+	col2.none(t, 300*time.Millisecond)
+}
+
+func TestBus_WatchDirectory(t *testing.T) {
+	b, srv := withBus(t)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	at := time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)
+	h41 := gateway.Agency{Code: "000.00.12.H41", Name: "Sở Nội vụ", Parent: "000.00.00.H41", Gateway: "gw-a", Certificates: []string{"PEM"}, UpdatedAt: at}
+	if err := b.PutAgency(ctx, h41); err != nil {
+		t.Fatal(err)
+	}
+	// A lenient code is stored under its canonical form.
+	if err := b.PutAgency(ctx, gateway.Agency{Code: " h37.02.02 ", Name: "Xã", Gateway: "gw-b", UpdatedAt: at}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.PutAgency(ctx, gateway.Agency{Code: "not a code"}); !errors.Is(err, envelope.ErrBadAgencyCode) {
+		t.Errorf("PutAgency of a bad code = %v, want ErrBadAgencyCode", err)
+	}
+
+	got := make(chan gateway.Agency, 100)
+	wctx, wcancel := context.WithCancel(context.Background())
+	defer wcancel()
+	if err := b.WatchDirectory(wctx, func(a gateway.Agency) { got <- a }); err != nil {
+		t.Fatal(err)
+	}
+	// The initial entries are in before WatchDirectory returns.
+	var initial []gateway.Agency
+	for len(got) > 0 {
+		initial = append(initial, <-got)
+	}
+	slices.SortFunc(initial, func(x, y gateway.Agency) int { return strings.Compare(x.Code, y.Code) })
+	if len(initial) != 2 {
+		t.Fatalf("initial entries %+v, want 2", initial)
+	}
+	if g := initial[0]; g.Code != "000.00.12.H41" || g.Name != "Sở Nội vụ" || g.Parent != h41.Parent || g.Gateway != "gw-a" ||
+		!slices.Equal(g.Certificates, h41.Certificates) || !g.UpdatedAt.Equal(at) || g.Deleted {
+		t.Errorf("entry = %+v, want %+v", g, h41)
+	}
+	if g := initial[1]; g.Code != "000.02.02.H37" || g.Name != "Xã" {
+		t.Errorf("entry = %+v, want 000.02.02.H37", g)
+	}
+
+	next := func() gateway.Agency {
+		t.Helper()
+		select {
+		case a := <-got:
+			return a
+		case <-time.After(wait):
+			t.Fatal("no directory update")
+			return gateway.Agency{}
+		}
+	}
+	// An update.
+	h41.Name = "Sở Nội vụ tỉnh"
+	if err := b.PutAgency(ctx, h41); err != nil {
+		t.Fatal(err)
+	}
+	if a := next(); a.Code != "000.00.12.H41" || a.Name != "Sở Nội vụ tỉnh" || a.Deleted {
+		t.Errorf("update = %+v", a)
+	}
+	// A delete, straight in the KV.
+	kv, err := rawJetStream(t, srv).KeyValue(ctx, bus.BucketDirectory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := kv.Delete(ctx, "H37.02.02"); err != nil {
+		t.Fatal(err)
+	}
+	if a := next(); a.Code != "000.02.02.H37" || !a.Deleted {
+		t.Errorf("delete = %+v, want 000.02.02.H37 deleted", a)
+	}
+	// After ctx is done, nothing more comes.
+	wcancel()
+	time.Sleep(100 * time.Millisecond)
+	if err := b.PutAgency(ctx, gateway.Agency{Code: "000.00.00.G22", Name: "late"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case a := <-got:
+		t.Errorf("an update after the watch ended: %+v", a)
+	case <-time.After(300 * time.Millisecond):
+	}
+}
+
+func TestBus_WatchDirectoryEmpty(t *testing.T) {
+	b, _ := withBus(t)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	got := make(chan gateway.Agency, 10)
+	if err := b.WatchDirectory(ctx, func(a gateway.Agency) { got <- a }); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.PutAgency(ctx, gateway.Agency{Code: "000.00.00.G22", Name: "Bộ"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case a := <-got:
+		if a.Code != "000.00.00.G22" {
+			t.Errorf("got %+v", a)
+		}
+	case <-time.After(wait):
+		t.Fatal("no update")
+	}
+}
+
+func TestBus_Heartbeats(t *testing.T) {
+	b, _ := withBus(t)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if beats, err := b.Gateways(ctx); err != nil || len(beats) != 0 {
+		t.Fatalf("Gateways on an empty bucket = %v, %v", beats, err)
+	}
+	at := time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)
+	beats := []gateway.GatewayBeat{
+		{Gateway: "tinh.h41", Agencies: []string{"000.00.12.H41"}, Version: "1.0", API: "http://h41", At: at},
+		{Gateway: "bo-g22", Agencies: []string{"000.00.00.G22"}, At: at},
+		{Gateway: "tinh.h41", Agencies: []string{"000.00.12.H41", "000.02.02.H37"}, Version: "1.1", API: "http://h41", At: at.Add(15 * time.Second)},
+	}
+	for _, h := range beats {
+		if err := b.Heartbeat(ctx, h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := b.Gateways(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("Gateways = %+v, want 2", got)
+	}
+	if g := got[0]; g.Gateway != "bo-g22" || !g.At.Equal(at) {
+		t.Errorf("first = %+v, want bo-g22", g)
+	}
+	if g := got[1]; g.Gateway != "tinh.h41" || g.Version != "1.1" || len(g.Agencies) != 2 || !g.At.Equal(at.Add(15*time.Second)) {
+		t.Errorf("second = %+v, want the latest beat of tinh.h41", g)
+	}
+	if err := b.Heartbeat(ctx, gateway.GatewayBeat{}); err == nil {
+		t.Error("a heartbeat without a gateway id was accepted")
+	}
+}
+
+func TestBus_ConsumerName(t *testing.T) {
+	tests := []struct {
+		id   string
+		kind gateway.PacketKind
+		want string
+	}{
+		{id: "tinh-h41", kind: gateway.KindEdoc, want: "gw_tinh-h41_edoc"},
+		{id: "tinh.h41 số 1", kind: gateway.KindStatus, want: "gw_tinh_h41_s__1_status"},
+		{id: "a*b>c", kind: gateway.KindEdoc, want: "gw_a_b_c_edoc"},
+	}
+	for _, tt := range tests {
+		if got := bus.ConsumerName(tt.id, tt.kind); got != tt.want {
+			t.Errorf("ConsumerName(%q, %s) = %q, want %q", tt.id, tt.kind, got, tt.want)
+		}
+	}
+}
+
+func TestBus_ConsumeRefused(t *testing.T) {
+	b, _ := withBus(t)
+	h := func(context.Context, gateway.Message) {}
+	tests := []struct {
+		name string
+		spec gateway.ConsumerSpec
+	}{
+		{name: "NoGateway", spec: gateway.ConsumerSpec{Agencies: []envelope.AgencyCode{agencyH41}}},
+		{name: "NoAgencies", spec: gateway.ConsumerSpec{Gateway: "gw"}},
+		{name: "ZeroAgency", spec: gateway.ConsumerSpec{Gateway: "gw", Agencies: []envelope.AgencyCode{{}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if c, err := b.Consume(context.Background(), tt.spec, h); err == nil {
+				c.Stop()
+				t.Fatal("Consume succeeded, want an error")
+			}
+		})
+	}
+}
+
+func TestBus_ConsumeContextDone(t *testing.T) {
+	b, _ := withBus(t)
+	col := newCollector(nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	c, err := b.Consume(ctx, gateway.ConsumerSpec{Gateway: "gw-a", Agencies: []envelope.AgencyCode{agencyH41}}, col.handle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	cancel()
+	time.Sleep(100 * time.Millisecond)
+	publish(t, b, gateway.KindEdoc, agencyH41, "late", []byte("x"))
+	col.none(t, 300*time.Millisecond)
+}
+
+func TestBus_CloseOwnsServer(t *testing.T) {
+	srv, err := bus.StartServer(bus.ServerOptions{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	b, err := bus.Open(ctx, bus.Options{Server: srv}, nil)
+	if err != nil {
+		srv.Shutdown()
+		t.Fatal(err)
+	}
+	if !b.Connected() {
+		t.Error("not connected after Open")
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if srv.Running() {
+		t.Error("the owned server still runs after Close")
+	}
+	if b.Connected() {
+		t.Error("still connected after Close")
+	}
+	if err := b.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}
+
+func TestStartServer_Refused(t *testing.T) {
+	if _, err := bus.StartServer(bus.ServerOptions{}); !errors.Is(err, bus.ErrInvalidOption) {
+		t.Errorf("StartServer without a directory = %v, want ErrInvalidOption", err)
+	}
+}
+
+func TestOpen_Refused(t *testing.T) {
+	srv := startServer(t, t.TempDir())
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	tests := []struct {
+		name string
+		opts bus.Options
+	}{
+		{name: "NoURL", opts: bus.Options{}},
+		{name: "InlineLimitAboveMaxPayload", opts: bus.Options{URL: srv.ClientURL(), InlineLimit: 2 << 20}},
+		{name: "NegativeMaxAge", opts: bus.Options{URL: srv.ClientURL(), MaxAge: -time.Hour}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := bus.Open(ctx, tt.opts, nil)
+			if err == nil {
+				b.Close()
+			}
+			if !errors.Is(err, bus.ErrInvalidOption) {
+				t.Fatalf("Open = %v, want ErrInvalidOption", err)
+			}
+		})
+	}
+}
+
+func TestBus_Contract(t *testing.T) {
+	srv := startServer(t, t.TempDir())
+	b := openBus(t, srv.ClientURL(), bus.Options{})
+	consume(t, b, gateway.ConsumerSpec{Gateway: "tinh.h41", Agencies: []envelope.AgencyCode{agencyH41, agencyH37}, AckWait: 90 * time.Second}, func(context.Context, gateway.Message) {})
+	js := rawJetStream(t, srv)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	for _, tt := range []struct{ stream, subjects, consumer string }{
+		{bus.StreamEdoc, "lt.edoc.>", "gw_tinh_h41_edoc"},
+		{bus.StreamStatus, "lt.status.>", "gw_tinh_h41_status"},
+	} {
+		s, err := js.Stream(ctx, tt.stream)
+		if err != nil {
+			t.Fatalf("stream %s: %v", tt.stream, err)
+		}
+		cfg := s.CachedInfo().Config
+		if !slices.Equal(cfg.Subjects, []string{tt.subjects}) || cfg.Retention != jetstream.LimitsPolicy || cfg.Storage != jetstream.FileStorage ||
+			cfg.MaxAge != bus.DefaultMaxAge || cfg.Duplicates != bus.DuplicateWindow || cfg.Replicas != 1 {
+			t.Errorf("stream %s: subjects %q, retention %v, storage %v, max age %s, duplicates %s, replicas %d",
+				tt.stream, cfg.Subjects, cfg.Retention, cfg.Storage, cfg.MaxAge, cfg.Duplicates, cfg.Replicas)
+		}
+		c, err := s.Consumer(ctx, tt.consumer)
+		if err != nil {
+			t.Fatalf("consumer %s: %v", tt.consumer, err)
+		}
+		cc := c.CachedInfo().Config
+		prefix := strings.TrimSuffix(tt.subjects, ">")
+		wantFilter := []string{prefix + "H37.02.02", prefix + "H41.12"}
+		if cc.Durable != tt.consumer || cc.AckPolicy != jetstream.AckExplicitPolicy || cc.AckWait != 90*time.Second ||
+			cc.MaxDeliver != -1 || cc.DeliverPolicy != jetstream.DeliverAllPolicy || !slices.Equal(cc.FilterSubjects, wantFilter) {
+			t.Errorf("consumer %s: durable %q, ack %v, ack wait %s, max deliver %d, deliver %v, filter %q",
+				tt.consumer, cc.Durable, cc.AckPolicy, cc.AckWait, cc.MaxDeliver, cc.DeliverPolicy, cc.FilterSubjects)
+		}
+	}
+	obs, err := js.ObjectStore(ctx, bus.BucketPackets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := obs.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.TTL() != bus.DefaultMaxAge || st.Storage() != jetstream.FileStorage {
+		t.Errorf("object store %s: TTL %s, storage %v", bus.BucketPackets, st.TTL(), st.Storage())
+	}
+	for _, bucket := range []string{bus.BucketDirectory, bus.BucketGateways} {
+		if _, err := js.KeyValue(ctx, bucket); err != nil {
+			t.Errorf("KV %s: %v", bucket, err)
+		}
+	}
+}
+
+func TestBus_ShortMaxAge(t *testing.T) {
+	srv := startServer(t, t.TempDir())
+	openBus(t, srv.ClientURL(), bus.Options{MaxAge: 6 * time.Hour})
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	s, err := rawJetStream(t, srv).Stream(ctx, bus.StreamEdoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg := s.CachedInfo().Config; cfg.MaxAge != 6*time.Hour || cfg.Duplicates != 6*time.Hour {
+		t.Errorf("max age %s, duplicates %s; want 6h both", cfg.MaxAge, cfg.Duplicates)
+	}
+}
+
+// A message for an agency whose gateway has no consumer yet waits for it.
+func TestBus_MessagesWaitForConsumer(t *testing.T) {
+	b, _ := withBus(t)
+	publish(t, b, gateway.KindEdoc, agencyG22, "early:000.00.00.G22", []byte("early"))
+	publish(t, b, gateway.KindStatus, agencyG22, "early-status:000.00.00.G22", []byte("early"))
+	// Another gateway consuming (and acking) first changes nothing.
+	other := newCollector(nil)
+	consume(t, b, gateway.ConsumerSpec{Gateway: "other", Agencies: []envelope.AgencyCode{agencyH41}}, other.handle)
+	other.none(t, 200*time.Millisecond)
+	col := newCollector(nil)
+	consume(t, b, gateway.ConsumerSpec{Gateway: "late", Agencies: []envelope.AgencyCode{agencyG22}}, col.handle)
+	got := []string{col.next(t).MsgID, col.next(t).MsgID}
+	slices.Sort(got)
+	if want := []string{"early-status:000.00.00.G22", "early:000.00.00.G22"}; !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}

@@ -1,0 +1,151 @@
+package bus
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/lienthong/lienthong/gateway"
+)
+
+// Names of the NATS contract (DESIGN.md, "NATS contract").
+const (
+	// StreamEdoc holds documents: subjects lt.edoc.<recipient tokens>.
+	StreamEdoc = "LT_EDOC"
+	// StreamStatus holds statuses: subjects lt.status.<recipient tokens>.
+	StreamStatus = "LT_STATUS"
+	// BucketPackets is the Object Store bucket of packets above the
+	// inline limit, each named by its hex SHA-256.
+	BucketPackets = "LT_PACKETS"
+	// BucketDirectory is the KV bucket of the directory: agency code
+	// tokens → gateway.Agency as JSON.
+	BucketDirectory = "LT_DIRECTORY"
+	// BucketGateways is the KV bucket of heartbeats: gateway id →
+	// gateway.GatewayBeat as JSON.
+	BucketGateways = "LT_GATEWAYS"
+)
+
+// Limits of the NATS contract.
+const (
+	// DefaultMaxAge is how long messages and large packets are kept:
+	// long enough to ride out a week-long outage several times over.
+	DefaultMaxAge = 30 * 24 * time.Hour
+	// DuplicateWindow is how long JetStream remembers a Nats-Msg-Id; a
+	// publish repeated within it is a duplicate. It is shortened to
+	// MaxAge if MaxAge is shorter.
+	DuplicateWindow = 48 * time.Hour
+	// DirectoryHistory is how many revisions of each directory entry are
+	// kept.
+	DirectoryHistory = 5
+	// DefaultBeatTTL is how long a heartbeat stays in LT_GATEWAYS when it
+	// is not renewed: a gateway silent for longer is no longer listed.
+	DefaultBeatTTL = time.Hour
+)
+
+// streamConfigs returns the two packet streams as the contract sets them.
+// Both keep every message for maxAge whether or not a consumer exists
+// (limits retention): a message for an agency whose gateway has not yet
+// created its consumer waits for it.
+func streamConfigs(o Options) []jetstream.StreamConfig {
+	dup := min(DuplicateWindow, o.MaxAge)
+	stream := func(name, subjects, what string) jetstream.StreamConfig {
+		return jetstream.StreamConfig{
+			Name:        name,
+			Description: "lienthong " + what + " packets, by recipient agency",
+			Subjects:    []string{subjects},
+			Retention:   jetstream.LimitsPolicy,
+			Discard:     jetstream.DiscardOld,
+			Storage:     jetstream.FileStorage,
+			MaxAge:      o.MaxAge,
+			Duplicates:  dup,
+			Replicas:    o.Replicas,
+			MaxMsgs:     -1,
+			MaxBytes:    -1,
+			// MaxMsgsPerSubject -1: a recipient's subject is not a
+			// last-value slot.
+			MaxMsgsPerSubject: -1,
+			MaxConsumers:      -1,
+		}
+	}
+	return []jetstream.StreamConfig{
+		stream(StreamEdoc, gateway.EdocSubjectPrefix+">", "document"),
+		stream(StreamStatus, gateway.StatusSubjectPrefix+">", "status"),
+	}
+}
+
+// packetsConfig is the Object Store bucket of large packets, kept as long
+// as the messages that refer to them.
+func packetsConfig(o Options) jetstream.ObjectStoreConfig {
+	return jetstream.ObjectStoreConfig{
+		Bucket:      BucketPackets,
+		Description: "lienthong packets above the inline limit, by SHA-256",
+		TTL:         o.MaxAge,
+		Storage:     jetstream.FileStorage,
+		Replicas:    o.Replicas,
+	}
+}
+
+// directoryConfig is the KV bucket of the directory; entries do not
+// expire.
+func directoryConfig(o Options) jetstream.KeyValueConfig {
+	return jetstream.KeyValueConfig{
+		Bucket:      BucketDirectory,
+		Description: "lienthong directory: agency code tokens to agency, gateway and certificates",
+		History:     DirectoryHistory,
+		Storage:     jetstream.FileStorage,
+		Replicas:    o.Replicas,
+	}
+}
+
+// gatewaysConfig is the KV bucket of heartbeats; a heartbeat not renewed
+// within BeatTTL expires.
+func gatewaysConfig(o Options) jetstream.KeyValueConfig {
+	return jetstream.KeyValueConfig{
+		Bucket:      BucketGateways,
+		Description: "lienthong gateway heartbeats",
+		History:     1,
+		TTL:         o.BeatTTL,
+		Storage:     jetstream.FileStorage,
+		Replicas:    o.Replicas,
+	}
+}
+
+// consumerConfig is the durable pull consumer of a gateway on one stream:
+// exactly the subjects given, explicit acks, every message from the start
+// of the stream, redelivered without limit.
+func consumerConfig(name, what string, subjects []string, ackWait time.Duration) jetstream.ConsumerConfig {
+	return jetstream.ConsumerConfig{
+		Name:           name,
+		Durable:        name,
+		Description:    what,
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        ackWait,
+		MaxDeliver:     -1,
+		FilterSubjects: subjects,
+		ReplayPolicy:   jetstream.ReplayInstantPolicy,
+	}
+}
+
+// setup creates or updates the streams and buckets, and keeps the
+// handles Publish, Consume and the directory use.
+func (b *Bus) setup(ctx context.Context) error {
+	for _, cfg := range streamConfigs(b.opts) {
+		if _, err := b.js.CreateOrUpdateStream(ctx, cfg); err != nil {
+			return fmt.Errorf("bus: create or update stream %s: %w", cfg.Name, err)
+		}
+	}
+	var err error
+	if b.packets, err = b.js.CreateOrUpdateObjectStore(ctx, packetsConfig(b.opts)); err != nil {
+		return fmt.Errorf("bus: create or update object store %s: %w", BucketPackets, err)
+	}
+	if b.directory, err = b.js.CreateOrUpdateKeyValue(ctx, directoryConfig(b.opts)); err != nil {
+		return fmt.Errorf("bus: create or update key-value bucket %s: %w", BucketDirectory, err)
+	}
+	if b.gateways, err = b.js.CreateOrUpdateKeyValue(ctx, gatewaysConfig(b.opts)); err != nil {
+		return fmt.Errorf("bus: create or update key-value bucket %s: %w", BucketGateways, err)
+	}
+	return nil
+}
