@@ -1,0 +1,132 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/lienthong/lienthong/gateway"
+)
+
+// Prefix is the path under which every route of the API v1 lives.
+const Prefix = "/api/v1"
+
+// MaxBodySize bounds the body of a POST /api/v1/documents: the gateway's
+// default packet size limit. The gateway refuses larger packets itself
+// (413 too-large) when it is configured with a smaller limit; a body above
+// MaxBodySize is refused before it is read in full.
+const MaxBodySize = gateway.DefaultMaxPacketSize
+
+// maxJSONBody bounds the small JSON bodies (statuses).
+const maxJSONBody = 1 << 20
+
+// handler holds what every route needs.
+type handler struct {
+	gw      *gateway.Gateway
+	log     *zap.Logger
+	keys    []key
+	now     func() time.Time
+	maxBody int64
+}
+
+// route is one entry of the API: a method, a path pattern and its handler.
+type route struct {
+	method string
+	path   string
+	// public routes need no key.
+	public bool
+	fn     func(w http.ResponseWriter, r *http.Request)
+}
+
+// NewHandler returns the HTTP API v1 of a gateway: every route under
+// /api/v1 (full paths: mount it at "/api/" without StripPrefix),
+// authenticated with keys (see [Key]), logging each request to log. Other
+// paths are 404 with the API's error body. Keys that cannot be used (an
+// empty secret, a malformed "sha256:" one) are left out and logged; agency
+// codes of a key that cannot be read are dropped and logged.
+func NewHandler(gw *gateway.Gateway, keys []Key, log *zap.Logger) http.Handler {
+	return newHandler(gw, keys, log).routes()
+}
+
+func newHandler(gw *gateway.Gateway, keys []Key, log *zap.Logger) *handler {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	return &handler{gw: gw, log: log, keys: loadKeys(keys, log), now: time.Now, maxBody: MaxBodySize}
+}
+
+// routeTable lists every route of the API, in one place.
+func (h *handler) routeTable() []route {
+	return []route{
+		{method: http.MethodPost, path: Prefix + "/documents", fn: h.createDocument},
+		{method: http.MethodGet, path: Prefix + "/documents", fn: h.listDocuments},
+		{method: http.MethodGet, path: Prefix + "/documents/{id}", fn: h.getDocument},
+		{method: http.MethodGet, path: Prefix + "/documents/{id}/packet", fn: h.getPacket},
+		{method: http.MethodGet, path: Prefix + "/documents/{id}/attachments/{n}", fn: h.getAttachment},
+		{method: http.MethodPost, path: Prefix + "/documents/{id}/status", fn: h.postStatus},
+		{method: http.MethodGet, path: Prefix + "/directory", fn: h.getDirectory},
+		{method: http.MethodGet, path: Prefix + "/openapi.json", fn: h.getOpenAPI, public: true},
+	}
+}
+
+// routes builds the mux: every route, behind authentication unless it is
+// public, all behind the access log.
+func (h *handler) routes() http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range h.routeTable() {
+		fn := http.HandlerFunc(rt.fn)
+		if rt.public {
+			mux.Handle(rt.method+" "+rt.path, fn)
+		} else {
+			mux.Handle(rt.method+" "+rt.path, h.authenticate(fn))
+		}
+	}
+	return h.accessLog(jsonMuxErrors(mux))
+}
+
+// jsonMuxErrors answers the requests the mux has no route for (404) or no
+// method for (405, with Allow) with the API's JSON error body instead of
+// the mux's plain text.
+func jsonMuxErrors(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := mux.Handler(r)
+		if pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		probe := &headerProbe{header: http.Header{}}
+		h.ServeHTTP(probe, r)
+		switch probe.status {
+		case http.StatusNotFound:
+			jsonNotFound(w)
+		case http.StatusMethodNotAllowed:
+			w.Header().Set("Allow", probe.header.Get("Allow"))
+			jsonMethodNotAllowed(w)
+		default: // a redirect to the clean path
+			h.ServeHTTP(w, r)
+		}
+	})
+}
+
+// headerProbe is a ResponseWriter that keeps the status and headers and
+// drops the body.
+type headerProbe struct {
+	header http.Header
+	status int
+}
+
+func (p *headerProbe) Header() http.Header { return p.header }
+
+func (p *headerProbe) Write(b []byte) (int, error) {
+	if p.status == 0 {
+		p.status = http.StatusOK
+	}
+	return len(b), nil
+}
+
+func (p *headerProbe) WriteHeader(status int) {
+	if p.status == 0 {
+		p.status = status
+	}
+}

@@ -1,0 +1,93 @@
+// Package api is the HTTP API v1 of a lienthong gateway: the
+// document-management systems (DMS) of the agencies the gateway hosts post
+// their outgoing documents through it and fetch the incoming ones.
+//
+// [NewHandler] lists every route in one place; each resource has its
+// handler file; every answer is JSON but the packet and attachment
+// downloads. The description of record is the OpenAPI 3.1 document
+// served at GET /api/v1/openapi.json ([OpenAPI]).
+//
+// # Routes
+//
+//	POST /api/v1/documents                        send a document: raw edXML or multipart metadata + files
+//	GET  /api/v1/documents                        list (direction, status, since, q, agency, cursor, limit)
+//	GET  /api/v1/documents/{id}                   a document with its verdict, deliveries and events
+//	GET  /api/v1/documents/{id}/packet            the edXML packet, ETag its SHA-256
+//	GET  /api/v1/documents/{id}/attachments/{n}   the n-th attachment (from 1), decoded
+//	POST /api/v1/documents/{id}/status            report a processing status
+//	GET  /api/v1/directory                        the directory (?certificates=1 for the PEMs)
+//	GET  /api/v1/openapi.json                     the OpenAPI description (no key needed)
+//
+// # Keys and scope
+//
+// Every route but the description needs "Authorization: Bearer <key>";
+// a missing or unknown key is 401 with WWW-Authenticate: Bearer. A [Key]
+// acts for some hosted agencies. Lists hold only their documents. Reading
+// or posting a status about a document of another agency is 404, exactly
+// as for a document that does not exist, so that a key learns nothing of
+// documents outside its scope. Sending for an agency outside the scope
+// (the packet's From, the metadata's from, the list's agency) is 403. The
+// scope is what the gateway gets as Submission.Allowed and
+// StatusRequest.Allowed.
+//
+// # Sending
+//
+// A raw packet (application/xml, text/xml or application/edxml+xml) goes
+// to gateway.Submit as it is. A multipart/form-data request has a
+// "metadata" part ([Metadata], JSON) and file parts; the handler writes
+// the edoc (DocumentId by envelope.MakeDocumentID, a TraceHeader for the
+// sender at the current time in Vietnam), encodes it strictly with
+// envelope.Encode and submits it. The answer is 202 [Accepted] with
+// Location.
+//
+// An Idempotency-Key header is passed to the gateway with a request hash:
+// the SHA-256 of the media type and the body for a raw packet, of the
+// parts (names, file names, content types, contents) for a multipart one,
+// whose boundary a client may draw anew on each retry. A replay answers
+// like the first time — 202, the same id — with "replay": true and the
+// header Idempotent-Replayed: true, so that a client retrying blindly sees
+// the same outcome; the same key with another request is 409.
+//
+// The body is limited to [MaxBodySize] (http.MaxBytesReader); the gateway
+// refuses a packet above its own MaxPacketSize. Both are 413 too-large.
+//
+// # Errors
+//
+// Every error has the body {"error": {...}} of [Error]: a stable code,
+// messages in Vietnamese and English, and for field problems "fields"
+// with the element paths of envelope.ValidationError unchanged
+// ("MessageHeader/To[2]/OrganId"), or a JSON member or parameter name.
+//
+//	400 malformed              not well-formed JSON, XML, multipart or edXML (envelope.ErrMalformed), a status packet
+//	400 forbidden-xml          DOCTYPE, entity declarations, nesting too deep (envelope.ErrForbiddenXML)
+//	400 bad-parameter          a query parameter (direction, status, since, limit, cursor, certificates) or Idempotency-Key
+//	401 unauthorized           no key, or an unknown one (WWW-Authenticate: Bearer)
+//	403 forbidden              sending or acting for an agency outside the key's scope or not hosted here
+//	404 not-found              no such route or document, or a document outside the key's scope
+//	405 method-not-allowed     (Allow lists the methods)
+//	409 duplicate              the agency already sent this DocumentId; "existing" is that document's id
+//	409 idempotency-conflict   Idempotency-Key reused with another request
+//	409 transition             the delivery's lifecycle refuses the status (*envelope.TransitionError: MessageVI, Error)
+//	413 too-large              body or packet above the limit (gateway.ErrTooLarge, envelope.ErrTooLarge)
+//	415 unsupported-media-type neither edXML nor multipart; a status body that is not JSON
+//	422 validation             envelope.ValidationErrors, as fields; a missing metadata part; a bad status code
+//	422 unknown-recipient      recipients not in the directory (fields MessageHeader/To[n]/OrganId), or a
+//	                           recall's recipients that are not the document's (field recipients)
+//	422 status-not-allowed     this side of the document does not send that code (gateway.ErrStatusNotAllowed)
+//	422 reason-required        02 or 13 without a description (field description)
+//	422 signature              a packet signed by the DMS that does not verify
+//	422 rejected               another refusal of the submission by the gateway
+//	422 undecodable-attachment an attachment received whose base64 cannot be decoded
+//	500 internal               anything else: logged with the method, path and error, never explained
+//	503 unavailable            the gateway is closing (gateway.ErrClosed)
+//
+// ErrStatusNotAllowed is 422, not 409: whether a side may send a code
+// depends on the document's direction, which never changes, not on its
+// state; 409 is kept for what the current state refuses.
+//
+// # Logs
+//
+// Each request is logged once on the logger given to NewHandler: method,
+// path, status, duration, bytes, and the key's name and the document's id
+// when there are.
+package api

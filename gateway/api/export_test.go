@@ -1,0 +1,17 @@
+package api
+
+import (
+	"net/http"
+
+	"go.uber.org/zap"
+
+	"github.com/lienthong/lienthong/gateway"
+)
+
+// NewHandlerWithMaxBody is NewHandler with another body limit, to test
+// the 413 of http.MaxBytesReader without sending MaxBodySize bytes.
+func NewHandlerWithMaxBody(gw *gateway.Gateway, keys []Key, log *zap.Logger, maxBody int64) http.Handler {
+	h := newHandler(gw, keys, log)
+	h.maxBody = maxBody
+	return h.routes()
+}

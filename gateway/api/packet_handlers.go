@@ -1,0 +1,173 @@
+package api
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/gateway"
+)
+
+// getPacket answers the document's edXML packet byte for byte, as it was
+// signed (outgoing) or received (incoming), with its SHA-256 as ETag.
+func (h *handler) getPacket(w http.ResponseWriter, r *http.Request) {
+	d, ok := h.document(w, r)
+	if !ok {
+		return
+	}
+	p, ok := h.packet(w, r, d)
+	if !ok {
+		return
+	}
+	sum := p.SHA256
+	if sum == "" {
+		s := sha256.Sum256(p.Data)
+		sum = hex.EncodeToString(s[:])
+	}
+	w.Header().Set("Content-Type", "application/xml")
+	w.Header().Set("ETag", `"`+sum+`"`)
+	w.Header().Set("Content-Disposition", contentDisposition(d.ID+".edxml"))
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(p.Data))
+}
+
+// getAttachment answers the n-th attachment of the document (from 1),
+// decoded, with its content type and file name.
+func (h *handler) getAttachment(w http.ResponseWriter, r *http.Request) {
+	n, err := strconv.Atoi(r.PathValue("n"))
+	if err != nil || n < 1 {
+		jsonNotFound(w)
+		return
+	}
+	d, ok := h.document(w, r)
+	if !ok {
+		return
+	}
+	if n > d.Attachments {
+		jsonNotFound(w)
+		return
+	}
+	p, ok := h.packet(w, r, d)
+	if !ok {
+		return
+	}
+	parser := envelope.Parser{MaxSize: int64(len(p.Data)) + 1}
+	pkt, _, err := parser.ParseBytes(p.Data)
+	if err != nil || pkt.Edoc == nil {
+		jsonServerError(w, r, h.log, fmt.Errorf("api: read stored packet %s: %w", p.ID, err))
+		return
+	}
+	if n > len(pkt.Edoc.Attachments) {
+		jsonNotFound(w)
+		return
+	}
+	a := pkt.Edoc.Attachments[n-1]
+	if a.DecodeError != "" {
+		jsonUnprocessable(w, newError(0, CodeUndecodable,
+			"Nội dung tệp đính kèm không giải mã được (base64 không hợp lệ)",
+			"the attachment's content cannot be decoded: "+a.DecodeError))
+		return
+	}
+	name := a.Name
+	if name == "" {
+		name = fmt.Sprintf("attachment-%d", n)
+	}
+	ctype := a.ContentType
+	if ctype == "" {
+		ctype = envelope.ContentTypeOf(name, a.Data)
+	}
+	sum := sha256.Sum256(a.Data)
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("ETag", `"`+hex.EncodeToString(sum[:])+`"`)
+	w.Header().Set("Content-Disposition", contentDisposition(name))
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.Data))
+}
+
+// packet reads a document's packet; on failure it answers and returns
+// false.
+func (h *handler) packet(w http.ResponseWriter, r *http.Request, d *gateway.DocumentDetail) (*gateway.Packet, bool) {
+	p, err := h.gw.Store().Packet(r.Context(), d.PacketID)
+	if err != nil {
+		if errors.Is(err, gateway.ErrNotFound) {
+			err = fmt.Errorf("api: the packet %s of document %s is missing: %w", d.PacketID, d.ID, err)
+		}
+		jsonFailure(w, r, h.log, storeError(err), err)
+		return nil, false
+	}
+	return p, true
+}
+
+// contentDisposition is "attachment" with the file name twice: plain
+// ASCII for old clients (Vietnamese letters without their marks), and
+// UTF-8 percent-encoded in filename*, as RFC 5987 says.
+func contentDisposition(name string) string {
+	name = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, name)
+	return `attachment; filename="` + asciiName(name) + `"; filename*=UTF-8''` + rfc5987(name)
+}
+
+// asciiName writes a file name in ASCII: Vietnamese letters lose their
+// marks, other characters outside ASCII and quotes become "_".
+func asciiName(name string) string {
+	var b strings.Builder
+	for _, r := range name {
+		if f, ok := vietnameseFold[r]; ok {
+			r = f
+		}
+		switch {
+		case r == '"' || r == '\\' || r >= 0x7f:
+			b.WriteByte('_')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// rfc5987 percent-encodes s's UTF-8 bytes but for attr-char.
+func rfc5987(s string) string {
+	const attrChar = "!#$&+-.^_`|~"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(attrChar, c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		fmt.Fprintf(&b, "%%%02X", c)
+	}
+	return b.String()
+}
+
+// vietnameseFold maps each precomposed Vietnamese letter to its base
+// letter.
+var vietnameseFold = func() map[rune]rune {
+	groups := map[rune]string{
+		'a': "àáảãạăằắẳẵặâầấẩẫậ", 'A': "ÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬ",
+		'e': "èéẻẽẹêềếểễệ", 'E': "ÈÉẺẼẸÊỀẾỂỄỆ",
+		'i': "ìíỉĩị", 'I': "ÌÍỈĨỊ",
+		'o': "òóỏõọôồốổỗộơờớởỡợ", 'O': "ÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢ",
+		'u': "ùúủũụưừứửữự", 'U': "ÙÚỦŨỤƯỪỨỬỮỰ",
+		'y': "ỳýỷỹỵ", 'Y': "ỲÝỶỸỴ",
+		'd': "đ", 'D': "Đ",
+	}
+	m := make(map[rune]rune)
+	for base, letters := range groups {
+		for _, r := range letters {
+			m[r] = base
+		}
+	}
+	return m
+}()

@@ -1,0 +1,74 @@
+package api
+
+import (
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/gateway"
+)
+
+// StatusBody is the body of POST /api/v1/documents/{id}/status: a
+// processing status the document's hosted agency reports — as recipient
+// of an incoming document (02, 03, 04, 05, 06, 15, 16) or as sender of an
+// outgoing one (13).
+type StatusBody struct {
+	// Code is the status code, "03"; "3" is read as "03".
+	Code string `json:"code"`
+	// Description is the reason or comment; required for 02 and 13.
+	Description string `json:"description,omitempty"`
+	// Staff is who acts.
+	Staff envelope.StaffInfo `json:"staff"`
+	// Recipients limits a recall (13) to some recipients of an outgoing
+	// document; empty means all of them.
+	Recipients []string `json:"recipients,omitempty"`
+}
+
+// StatusAccepted is the answer (202) to a status: it is recorded and will
+// be sent.
+type StatusAccepted struct {
+	// ID is the document's local id.
+	ID   string              `json:"id"`
+	Code envelope.StatusCode `json:"code"`
+}
+
+// postStatus records and sends a status about a document of the key's
+// agencies.
+func (h *handler) postStatus(w http.ResponseWriter, r *http.Request) {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			jsonUnsupportedMediaType(w, "Nội dung phải là JSON (application/json)", "the body must be JSON (application/json)")
+			return
+		}
+	}
+	var body StatusBody
+	if e := decodeJSON(http.MaxBytesReader(w, r.Body, maxJSONBody), &body, "body"); e != nil {
+		jsonError(w, e)
+		return
+	}
+	d, ok := h.document(w, r)
+	if !ok {
+		return
+	}
+	code, err := envelope.ParseStatusCode(body.Code)
+	if err != nil {
+		fe := fieldError("code", "bad_code", "Mã trạng thái phải là 01–06, 13, 15 hoặc 16", "the code must be 01–06, 13, 15 or 16")
+		if strings.TrimSpace(body.Code) == "" {
+			fe = fieldError("code", "required", "Thiếu mã trạng thái (code)", "code is required")
+		}
+		jsonUnprocessable(w, newError(0, CodeValidation, "Mã trạng thái không hợp lệ", "not a status code", fe))
+		return
+	}
+	caller := callerOf(r)
+	err = h.gw.PostStatus(r.Context(), gateway.StatusRequest{
+		Document: d.ID, Code: code, Description: strings.TrimSpace(body.Description),
+		Staff: body.Staff, Recipients: body.Recipients, Allowed: caller.scope(),
+	})
+	if err != nil {
+		jsonFailure(w, r, h.log, statusError(err), err)
+		return
+	}
+	jsonAccepted(w, r, StatusAccepted{ID: d.ID, Code: code})
+}
