@@ -1,81 +1,436 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
+	"go.uber.org/zap"
+
 	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/gateway"
+	"github.com/lienthong/lienthong/gateway/bus"
+	"github.com/lienthong/lienthong/signing"
 )
 
-// runDemo shows what lienthong does with nothing else running. Until the
-// gateway lands it walks one document through the packet layer: build, encode
-// strictly, parse leniently, follow its statuses through the lifecycle.
-func runDemo(_ context.Context, m *Main, args []string) error {
-	fs := m.newFlagSet("demo", "demo", `
-Runs a self-contained demonstration: Văn phòng Chính phủ sends a công văn to
-UBND tỉnh Nghệ An; the packet is built, encoded, read back and its
-processing statuses are followed through the lifecycle. Needs no network,
-no broker and no files.`)
+// demoGateway is one gateway of the demonstration.
+type demoGateway struct {
+	id       string
+	agencies [][2]string // code, name
+	key      string      // the DMS API key, made at start
+	node     *node
+}
+
+func demoGateways() []*demoGateway {
+	return []*demoGateway{
+		{id: "vpcp", agencies: [][2]string{{"000.00.00.G22", "Văn phòng Chính phủ"}}},
+		{id: "byt", agencies: [][2]string{{"000.00.00.G18", "Bộ Y tế"}}},
+		{id: "nghean", agencies: [][2]string{
+			{"000.00.00.H41", "UBND tỉnh Nghệ An"},
+			{"000.00.12.H41", "Sở Y tế tỉnh Nghệ An"},
+			{"000.00.31.H41", "UBND xã Nghi Phong"},
+		}},
+		{id: "hcm", agencies: [][2]string{{"000.00.00.H29", "UBND Thành phố Hồ Chí Minh"}}},
+	}
+}
+
+// runDemo runs four gateways on one embedded NATS server, sends a few
+// documents between them through the HTTP API and shows where each one is.
+func runDemo(ctx context.Context, m *Main, args []string) error {
+	fs := m.newFlagSet("demo", "demo [-dir DIR] [-for DURATION]", `
+Runs the axis in one process: an embedded NATS server with JetStream and
+four gateways — Văn phòng Chính phủ, Bộ Y tế, UBND tỉnh Nghệ An (hosting
+also Sở Y tế tỉnh Nghệ An and UBND xã Nghi Phong) and UBND Thành phố Hồ Chí
+Minh — with a development PKI made for the occasion. It prints each
+gateway's API address and key, sends a few documents through the API,
+lets the recipients act on them, and shows every recipient's state.
+
+Then it keeps running so that the APIs can be tried, until interrupted
+or, with -for (or LIENTHONG_DEMO_FOR), for that long. Needs no network, no
+broker and no database: everything lives in DIR (default: a temporary
+directory removed at the end).`)
+	dir := fs.String("dir", "", "keep the demo's files (PKI, stores, NATS, log) in this `directory`")
+	runFor := fs.Duration("for", 0, "stop after this `duration` (0: until interrupted)")
 	if err := m.parseFlags(fs, args); err != nil {
 		return err
 	}
+	if *runFor == 0 {
+		if v := os.Getenv("LIENTHONG_DEMO_FOR"); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return &ConfigError{Field: "LIENTHONG_DEMO_FOR", Value: v, Err: err}
+			}
+			*runFor = d
+		}
+	}
+	if *dir == "" {
+		tmp, err := os.MkdirTemp("", "lienthong-demo-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		*dir = tmp
+	}
+	logFile, err := os.OpenFile(filepath.Join(*dir, "demo.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	log, err := newLogger(LogConfig{Level: "info", Format: "json"}, logFile)
+	if err != nil {
+		return err
+	}
+	defer log.Sync()
+
+	gws := demoGateways()
+	srv, err := demoStart(ctx, *dir, gws, log)
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		for _, g := range gws {
+			if g.node != nil {
+				if err := g.node.Close(cctx); err != nil {
+					log.Warn("close", zap.String("node", g.id), zap.Error(err))
+				}
+			}
+		}
+		if srv != nil {
+			srv.Shutdown()
+			srv.WaitForShutdown()
+		}
+	}()
+	if err != nil {
+		return err
+	}
+	out := m.Stdout
+	fmt.Fprintf(out, "== Trục liên thông thử nghiệm: 1 máy chủ NATS nhúng, %d cổng liên thông (thư mục %s)\n\n", len(gws), *dir)
+	tw := tabwriter.NewWriter(out, 0, 2, 2, ' ', 0)
+	fmt.Fprintln(tw, "Cổng\tĐịa chỉ API\tKhóa API (Bearer)\tCơ quan")
+	for _, g := range gws {
+		var names []string
+		for _, a := range g.agencies {
+			names = append(names, a[0]+" "+a[1])
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", g.id, g.node.URL(), g.key, strings.Join(names, "; "))
+	}
+	tw.Flush()
+	if err := demoExchange(ctx, out, gws); err != nil {
+		return err
+	}
+	vpcp := gws[0]
+	fmt.Fprintf(out, "\nThử API, ví dụ:\n  curl -H 'Authorization: Bearer %s' '%s/api/v1/documents?direction=out'\n  curl '%s/api/v1/openapi.json'\nNhật ký: %s\n",
+		vpcp.key, vpcp.node.URL(), vpcp.node.URL(), logFile.Name())
+	if *runFor > 0 {
+		fmt.Fprintf(out, "\nDừng sau %s.\n", *runFor)
+		select {
+		case <-ctx.Done():
+		case <-time.After(*runFor):
+		}
+	} else {
+		fmt.Fprintln(out, "\nNhấn Ctrl-C để dừng.")
+		<-ctx.Done()
+	}
+	return nil
+}
+
+// demoStart makes the PKI, starts the NATS server and the gateways.
+func demoStart(ctx context.Context, dir string, gws []*demoGateway, log *zap.Logger) (*server.Server, error) {
+	ca, err := signing.InitCA(filepath.Join(dir, "ca"), signing.CAOptions{KeyBits: 2048})
+	if err != nil {
+		return nil, err
+	}
+	srv, err := bus.StartServer(bus.ServerOptions{Dir: filepath.Join(dir, "nats"), Port: -1, Name: "demo", Log: log.Named("nats")})
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range gws {
+		gdir := filepath.Join(dir, g.id)
+		if err := os.MkdirAll(gdir, 0o750); err != nil {
+			return srv, err
+		}
+		secret := make([]byte, 16)
+		rand.Read(secret)
+		g.key = "demo-" + g.id + "-" + hex.EncodeToString(secret)
+		cfg := DefaultConfig()
+		cfg.Gateway.ID, cfg.Gateway.DataDir = g.id, gdir
+		cfg.HTTP.Listen = "127.0.0.1:0"
+		cfg.NATS.URL = srv.ClientURL()
+		cfg.Trust.CA = []string{filepath.Join(ca.Dir(), signing.CACertFile)}
+		cfg.Trust.CRL = []string{filepath.Join(ca.Dir(), signing.CRLFile)}
+		key := APIKeyConfig{Name: "qlvb-" + g.id, Key: g.key}
+		for _, a := range g.agencies {
+			is, err := ca.Issue(signing.IssueRequest{Agency: a[0], Name: a[1]})
+			if err != nil {
+				return srv, err
+			}
+			prefix := filepath.Join(gdir, strings.ReplaceAll(a[0], ".", "_"))
+			if err := is.WriteFiles(prefix); err != nil {
+				return srv, err
+			}
+			cfg.Agencies = append(cfg.Agencies, AgencyConfig{Code: a[0], Name: a[1], Key: prefix + ".key", Cert: prefix + ".crt"})
+			key.Agencies = append(key.Agencies, a[0])
+		}
+		cfg.APIKeys = []APIKeyConfig{key}
+		if err := cfg.Validate(); err != nil {
+			return srv, err
+		}
+		if g.node, err = openNode(ctx, cfg, log.With(zap.String("node", g.id))); err != nil {
+			return srv, fmt.Errorf("demo: gateway %s: %w", g.id, err)
+		}
+	}
+	// Every gateway must know every agency before documents go out.
+	return srv, demoWait(ctx, "danh bạ", func() bool {
+		for _, g := range gws {
+			for _, h := range gws {
+				for _, a := range h.agencies {
+					if _, ok := g.node.gw.Directory().Lookup(a[0]); !ok {
+						return false
+					}
+				}
+			}
+		}
+		return true
+	})
+}
+
+// demoLetter is a document of the demonstration.
+type demoLetter struct {
+	from     *demoGateway
+	fromCode string
+	number   string
+	notation string
+	subject  string
+	to       [][2]string
+	id       string // the local id at the sender, once accepted
+}
+
+// demoExchange sends the documents, lets the recipients act and prints
+// where each document is.
+func demoExchange(ctx context.Context, out io.Writer, gws []*demoGateway) error {
+	vpcp, byt, nghean, hcm := gws[0], gws[1], gws[2], gws[3]
+	letters := []*demoLetter{
+		{from: vpcp, fromCode: "000.00.00.G22", number: "1021", notation: "VPCP-KSTT", subject: "V/v báo cáo tình hình liên thông văn bản điện tử quý IV",
+			to: [][2]string{{"000.00.00.G18", "Bộ Y tế"}, {"000.00.00.H41", "UBND tỉnh Nghệ An"}, {"000.00.00.H29", "UBND Thành phố Hồ Chí Minh"}}},
+		{from: byt, fromCode: "000.00.00.G18", number: "356", notation: "BYT-KCB", subject: "V/v tăng cường phòng chống dịch sốt xuất huyết",
+			to: [][2]string{{"000.00.12.H41", "Sở Y tế tỉnh Nghệ An"}, {"000.00.00.H29", "UBND Thành phố Hồ Chí Minh"}}},
+		{from: nghean, fromCode: "000.00.00.H41", number: "88", notation: "UBND-VX", subject: "V/v triển khai công văn số 356/BYT-KCB của Bộ Y tế",
+			to: [][2]string{{"000.00.31.H41", "UBND xã Nghi Phong"}}},
+	}
+	fmt.Fprintln(out, "\n== Gửi văn bản qua API (POST /api/v1/documents)")
+	for _, l := range letters {
+		packet, err := demoPacket(l)
+		if err != nil {
+			return err
+		}
+		var resp struct {
+			ID string `json:"id"`
+		}
+		if err := demoCall(ctx, l.from, http.MethodPost, "/api/v1/documents", "application/xml", packet, &resp); err != nil {
+			return fmt.Errorf("demo: send %s/%s: %w", l.number, l.notation, err)
+		}
+		l.id = resp.ID
+		fmt.Fprintf(out, "  %s/%s từ %s → %d nơi nhận: mã %s\n", l.number, l.notation, l.fromCode, len(l.to), l.id)
+	}
+	// 01 comes back by itself.
+	if err := demoWait(ctx, "trạng thái 01", func() bool {
+		for _, l := range letters {
+			d, err := demoDocument(ctx, l.from, l.id)
+			if err != nil {
+				return false
+			}
+			for _, dl := range d.Deliveries {
+				if dl.State == envelope.StateSent {
+					return false
+				}
+			}
+		}
+		return true
+	}); err != nil {
+		return err
+	}
+	// The recipients act.
+	actions := []struct {
+		gw     *demoGateway
+		agency string
+		letter *demoLetter
+		codes  []envelope.StatusCode
+		reason string
+	}{
+		{nghean, "000.00.00.H41", letters[0], []envelope.StatusCode{"03", "04", "05", "06"}, ""},
+		{byt, "000.00.00.G18", letters[0], []envelope.StatusCode{"03", "04"}, ""},
+		{hcm, "000.00.00.H29", letters[1], []envelope.StatusCode{"02"}, "Văn bản không thuộc thẩm quyền giải quyết của UBND Thành phố"},
+		{nghean, "000.00.12.H41", letters[1], []envelope.StatusCode{"03", "05"}, ""},
+		{nghean, "000.00.31.H41", letters[2], []envelope.StatusCode{"03"}, ""},
+	}
+	fmt.Fprintln(out, "\n== Bên nhận xử lý (POST /api/v1/documents/{id}/status)")
+	for _, a := range actions {
+		id, err := demoIncoming(ctx, a.gw, a.agency, a.letter)
+		if err != nil {
+			return err
+		}
+		for _, c := range a.codes {
+			body, _ := json.Marshal(map[string]any{"code": c, "description": a.reason})
+			if err := demoCall(ctx, a.gw, http.MethodPost, "/api/v1/documents/"+id+"/status", "application/json", body, nil); err != nil {
+				return fmt.Errorf("demo: status %s at %s: %w", c, a.agency, err)
+			}
+			fmt.Fprintf(out, "  %s: %s %s cho %s/%s\n", a.agency, c, c.Name(), a.letter.number, a.letter.notation)
+		}
+	}
+	// The sender sees them.
+	want := map[string]envelope.State{
+		letters[0].id + " 000.00.00.H41": envelope.StateDone,
+		letters[0].id + " 000.00.00.G18": envelope.StateAssigned,
+		letters[1].id + " 000.00.00.H29": envelope.StateRejected,
+		letters[1].id + " 000.00.12.H41": envelope.StateProcessing,
+		letters[2].id + " 000.00.31.H41": envelope.StateAccepted,
+	}
+	if err := demoWait(ctx, "trạng thái xử lý về bên gửi", func() bool {
+		for _, l := range letters {
+			d, err := demoDocument(ctx, l.from, l.id)
+			if err != nil {
+				return false
+			}
+			for _, dl := range d.Deliveries {
+				if w, ok := want[l.id+" "+dl.Recipient]; ok && dl.State != w {
+					return false
+				}
+			}
+		}
+		return true
+	}); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "\n== Văn bản đi và trạng thái tại từng nơi nhận (bên gửi nhìn thấy)")
+	for _, l := range letters {
+		d, err := demoDocument(ctx, l.from, l.id)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "  %s/%s — %s (chữ ký số: %s)\n", d.Number, d.Notation, d.Subject, d.Verdict.Outcome)
+		for _, dl := range d.Deliveries {
+			fmt.Fprintf(out, "    %-15s %-32s %s\n", dl.Recipient, dl.RecipientName, dl.State.Name())
+		}
+		for _, ev := range d.Events {
+			if ev.StatusCode == envelope.StatusRejected {
+				fmt.Fprintf(out, "    lý do từ chối của %s: %s\n", ev.By, ev.Description)
+			}
+		}
+	}
+	return nil
+}
+
+// demoPacket builds the edXML of a letter.
+func demoPacket(l *demoLetter) ([]byte, error) {
 	now := time.Now()
 	date := envelope.DateOf(now)
-	vpcp := envelope.Organization{OrganID: "000.00.00.G22", OrganName: "Văn phòng Chính phủ", OrganAdd: "Số 1 Hoàng Hoa Thám, Ba Đình, Hà Nội", Email: "vpcp@chinhphu.vn"}
-	nghean := envelope.Organization{OrganID: "000.00.00.H41", OrganName: "UBND tỉnh Nghệ An", OrganAdd: "Số 03 Trường Thi, TP Vinh, Nghệ An", Email: "ubnd@nghean.gov.vn"}
-	code := envelope.Code{Number: "7816", Notation: "VPCP-KSTT"}
+	code := envelope.Code{Number: l.number, Notation: l.notation}
+	from := envelope.Organization{OrganID: l.fromCode}
+	for _, a := range l.from.agencies {
+		if a[0] == l.fromCode {
+			from.OrganName = a[1]
+		}
+	}
 	e := &envelope.Edoc{
 		Header: envelope.MessageHeader{
-			From:         vpcp,
-			To:           []envelope.Organization{nghean},
+			From:         from,
 			Code:         code,
 			Promulgation: envelope.PromulgationInfo{Place: "Hà Nội", Date: date},
 			DocumentType: envelope.DocumentType{Type: "2", TypeDetail: "18", TypeName: "Công văn"},
-			Subject:      "V/v báo cáo tình hình liên thông văn bản điện tử quý IV",
-			SignerInfo:   envelope.SignerInfo{Competence: "KT. BỘ TRƯỞNG, CHỦ NHIỆM", Position: "Phó Chủ nhiệm", FullName: "Nguyễn Văn A"},
+			Subject:      l.subject,
 			DueDate:      envelope.DateOf(now.AddDate(0, 0, 10)),
-			OtherInfo:    envelope.OtherInfo{Priority: envelope.PriorityUrgent, PageAmount: "2"},
-			DocumentID:   envelope.MakeDocumentID(vpcp.OrganID, date, code),
+			OtherInfo:    envelope.OtherInfo{Priority: envelope.PriorityUrgent},
+			DocumentID:   envelope.MakeDocumentID(from.OrganID, date, code),
 		},
-		Trace:     []envelope.TraceHeader{{OrganID: vpcp.OrganID, Timestamp: envelope.TimestampOf(now)}},
+		Trace:     []envelope.TraceHeader{{OrganID: from.OrganID, Timestamp: envelope.TimestampOf(now)}},
 		Bussiness: &envelope.Bussiness{BussinessDocType: envelope.BussinessNew, Paper: "0"},
 	}
-	e.AddAttachment(envelope.Attachment{Name: "congvan.txt", ContentType: "text/plain; charset=utf-8", Data: []byte("Kính gửi UBND tỉnh Nghệ An …\n")})
-	b, err := envelope.Encode(&envelope.Packet{Edoc: e})
-	if err != nil {
-		return fmt.Errorf("demo: encode: %w", err)
+	for _, t := range l.to {
+		e.Header.To = append(e.Header.To, envelope.Organization{OrganID: t[0], OrganName: t[1]})
 	}
-	fmt.Fprintf(m.Stdout, "== Gói tin edXML đã tạo (%d byte), đọc lại:\n\n", len(b))
-	pkt, warns, err := envelope.Parse(b)
+	e.AddAttachment(envelope.Attachment{Name: "cong-van-" + l.number + ".txt", ContentType: "text/plain; charset=utf-8",
+		Data: []byte("Kính gửi: các cơ quan, đơn vị.\n" + l.subject + "\n")})
+	return envelope.Encode(&envelope.Packet{Edoc: e})
+}
+
+// demoIncoming finds, at the recipient's gateway, the local id of an
+// incoming letter.
+func demoIncoming(ctx context.Context, g *demoGateway, agency string, l *demoLetter) (string, error) {
+	var id string
+	err := demoWait(ctx, "văn bản đến tại "+agency, func() bool {
+		var page gateway.DocumentPage
+		if err := demoCall(ctx, g, http.MethodGet, "/api/v1/documents?direction=in", "", nil, &page); err != nil {
+			return false
+		}
+		for _, d := range page.Documents {
+			if d.Agency == agency && d.Number == l.number && d.Notation == l.notation {
+				id = d.ID
+				return true
+			}
+		}
+		return false
+	})
+	return id, err
+}
+
+func demoDocument(ctx context.Context, g *demoGateway, id string) (*gateway.DocumentDetail, error) {
+	var d gateway.DocumentDetail
+	err := demoCall(ctx, g, http.MethodGet, "/api/v1/documents/"+id, "", nil, &d)
+	return &d, err
+}
+
+// demoCall calls a gateway's API with its key and decodes the JSON answer
+// into out (if not nil).
+func demoCall(ctx context.Context, g *demoGateway, method, path, contentType string, body []byte, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, g.node.URL()+path, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("demo: parse: %w", err)
-	}
-	if err := writeSummary(m.Stdout, len(b), pkt, warns); err != nil {
 		return err
 	}
-	fmt.Fprintln(m.Stdout, "\n== Trạng thái xử lý tại UBND tỉnh Nghệ An (đến không theo thứ tự):")
-	events := []envelope.StatusEvent{
-		{Code: envelope.StatusAccepted, From: envelope.PartyRecipient},
-		{Code: envelope.StatusArrived, From: envelope.PartyRecipient},
-		{Code: envelope.StatusProcessing, From: envelope.PartyRecipient},
-		{Code: envelope.StatusRecallRequested, From: envelope.PartySender},
-		{Code: envelope.StatusRecallRefused, From: envelope.PartyRecipient},
-		{Code: envelope.StatusDone, From: envelope.PartyRecipient},
-		{Code: envelope.StatusDone, From: envelope.PartyRecipient},
+	req.Header.Set("Authorization", "Bearer "+g.key)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
-	var lc envelope.Lifecycle
-	for _, ev := range events {
-		next, err := lc.Apply(ev.Code, ev.From)
-		if err != nil {
-			if te, ok := err.(*envelope.TransitionError); ok {
-				fmt.Fprintf(m.Stdout, "  %s %-26s → bỏ qua: %s\n", ev.Code, ev.Code.Name(), te.MessageVI())
-				continue
-			}
-			return err
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, bytes.TrimSpace(b))
+	}
+	if out != nil {
+		return json.Unmarshal(b, out)
+	}
+	return nil
+}
+
+// demoWait polls cond for up to 30 s.
+func demoWait(ctx context.Context, what string, cond func() bool) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return errors.New("demo: quá thời gian chờ " + what)
 		}
-		fmt.Fprintf(m.Stdout, "  %s %-26s → %s\n", ev.Code, ev.Code.Name(), next.State.Name())
-		lc = next
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
 	return nil
 }

@@ -1,0 +1,321 @@
+package main
+
+import (
+	"context"
+	"crypto"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/gateway"
+	"github.com/lienthong/lienthong/gateway/api"
+	"github.com/lienthong/lienthong/gateway/bus"
+	"github.com/lienthong/lienthong/gateway/store"
+	"github.com/lienthong/lienthong/signing"
+)
+
+func runServe(ctx context.Context, m *Main, args []string) error {
+	fs := m.newFlagSet("serve", "serve -config FILE [-listen ADDR] [-nats URL] [-config-dump]", `
+Runs a gateway: the agencies it hosts, their signing keys, the keys of the
+document-management systems, and the HTTP API. Unless nats.url (or -nats)
+names an external NATS server or cluster, an embedded nats-server with
+JetStream keeps its files in the data directory.
+
+Every scalar key of the file can be overridden by an environment variable
+(LIENTHONG_GATEWAY_ID, LIENTHONG_DATA_DIR, LIENTHONG_HTTP_LISTEN,
+LIENTHONG_NATS_URL, LIENTHONG_NATS_PASSWORD or LIENTHONG_NATS_PASSWORD_FILE,
+LIENTHONG_LOG_LEVEL …); flags override both.
+
+The first SIGINT or SIGTERM shuts down gracefully: the API stops taking
+requests, messages in flight are finished, the outbox stops; a second one
+exits at once.`)
+	configFile := fs.String("config", "", "the configuration `file` (YAML)")
+	listen := fs.String("listen", "", "the API's listen `address` (overrides http.listen)")
+	natsURL := fs.String("nats", "", "an external NATS `URL` (overrides nats.url)")
+	dump := fs.Bool("config-dump", false, "print the effective configuration, secrets redacted, and exit")
+	if err := m.parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *configFile == "" {
+		return usageError{msg: "serve: -config is required", hint: "lienthong serve -help"}
+	}
+	cfg, err := LoadConfig(*configFile)
+	if err != nil {
+		return err
+	}
+	if err := cfg.ApplyEnv(os.LookupEnv); err != nil {
+		return err
+	}
+	if *listen != "" {
+		cfg.HTTP.Listen = *listen
+	}
+	if *natsURL != "" {
+		cfg.NATS.URL = *natsURL
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if *dump {
+		b, err := cfg.Redacted()
+		if err != nil {
+			return err
+		}
+		_, err = m.Stdout.Write(b)
+		return err
+	}
+	log, err := newLogger(cfg.Log, m.Stderr)
+	if err != nil {
+		return err
+	}
+	defer log.Sync()
+	n, err := openNode(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	var codes []string
+	for _, a := range cfg.Agencies {
+		codes = append(codes, a.Code)
+	}
+	fmt.Fprintf(m.Stderr, "lienthong %s: gateway %s serving %s on %s\n", version, cfg.Gateway.ID, strings.Join(codes, ", "), n.URL())
+	<-ctx.Done()
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.Gateway.ShutdownTimeout)
+	defer cancel()
+	return n.Close(sctx)
+}
+
+// newLogger builds the process's logger; it is passed down, never global.
+func newLogger(c LogConfig, w io.Writer) (*zap.Logger, error) {
+	level, err := zapcore.ParseLevel(c.Level)
+	if err != nil {
+		return nil, err
+	}
+	enc := zap.NewProductionEncoderConfig()
+	enc.EncodeTime = zapcore.ISO8601TimeEncoder
+	var encoder zapcore.Encoder
+	if c.Format == "console" {
+		encoder = zapcore.NewConsoleEncoder(enc)
+	} else {
+		encoder = zapcore.NewJSONEncoder(enc)
+	}
+	return zap.New(zapcore.NewCore(encoder, zapcore.AddSync(w), level)), nil
+}
+
+// node is one running gateway with everything it owns: the store, the bus
+// (and an embedded NATS server), the gateway and the HTTP server.
+type node struct {
+	log   *zap.Logger
+	store *store.Store
+	bus   *bus.Bus
+	gw    *gateway.Gateway
+	http  *http.Server
+	ln    net.Listener
+	done  chan error
+}
+
+// openNode opens the store, the bus (starting an embedded server unless
+// cfg.NATS.URL is set), the gateway and the API listener.
+func openNode(ctx context.Context, cfg Config, log *zap.Logger) (_ *node, err error) {
+	n := &node{log: log}
+	defer func() {
+		if err != nil {
+			cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			n.Close(cctx)
+		}
+	}()
+	if err := os.MkdirAll(cfg.Gateway.DataDir, 0o750); err != nil {
+		return nil, err
+	}
+	agencies, err := loadAgencies(cfg.Agencies)
+	if err != nil {
+		return nil, err
+	}
+	roots, crls, err := loadTrust(cfg.Trust)
+	if err != nil {
+		return nil, err
+	}
+	if n.store, err = store.Open(ctx, filepath.Join(cfg.Gateway.DataDir, "lienthong.db"), store.Options{}); err != nil {
+		return nil, err
+	}
+	bopts := bus.Options{
+		URL: cfg.NATS.URL, Name: "lienthong-" + cfg.Gateway.ID,
+		CredsFile: cfg.NATS.CredsFile, User: cfg.NATS.User, Password: cfg.NATS.Password, Token: cfg.NATS.Token,
+		Domain: cfg.NATS.Domain,
+	}
+	if bopts.URL == "" {
+		host, port := "127.0.0.1", -1
+		if cfg.NATS.Listen != "" {
+			h, p, err := net.SplitHostPort(cfg.NATS.Listen)
+			if err != nil {
+				return nil, &ConfigError{Field: "nats.listen", Value: cfg.NATS.Listen, Err: err}
+			}
+			host = h
+			if _, err := fmt.Sscan(p, &port); err != nil {
+				return nil, &ConfigError{Field: "nats.listen", Value: cfg.NATS.Listen, Err: err}
+			}
+		}
+		srv, err := bus.StartServer(bus.ServerOptions{Dir: filepath.Join(cfg.Gateway.DataDir, "nats"), Host: host, Port: port, Name: cfg.Gateway.ID})
+		if err != nil {
+			return nil, err
+		}
+		bopts.URL, bopts.Server = srv.ClientURL(), srv
+	}
+	if n.bus, err = bus.Open(ctx, bopts, log.Named("bus")); err != nil {
+		return nil, err
+	}
+	if n.ln, err = net.Listen("tcp", cfg.HTTP.Listen); err != nil {
+		return nil, fmt.Errorf("serve: listen on %s: %w", cfg.HTTP.Listen, err)
+	}
+	public := cfg.HTTP.PublicURL
+	if public == "" {
+		public = "http://" + n.ln.Addr().String()
+	}
+	n.gw, err = gateway.New(gateway.Options{
+		ID: cfg.Gateway.ID, Agencies: agencies, Store: n.store, Bus: n.bus, Logger: log,
+		Roots: roots, CRLs: crls, Policy: signing.Policy{AllowSHA1: cfg.Trust.AllowSHA1},
+		MaxPacketSize: cfg.Gateway.MaxPacketSize, Version: version, API: public,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := n.gw.Open(ctx); err != nil {
+		return nil, err
+	}
+	keys, err := loadAPIKeys(cfg.APIKeys)
+	if err != nil {
+		return nil, err
+	}
+	n.http = &http.Server{
+		Handler:           api.NewHandler(n.gw, keys, log.Named("api")),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          zap.NewStdLog(log.Named("http")),
+	}
+	n.done = make(chan error, 1)
+	go func() { n.done <- n.http.Serve(n.ln) }()
+	return n, nil
+}
+
+// URL is the base URL of the node's API.
+func (n *node) URL() string { return "http://" + n.ln.Addr().String() }
+
+// Close shuts the node down in order: the API stops taking requests, the
+// gateway drains, then the bus and the store close.
+func (n *node) Close(ctx context.Context) error {
+	var errs []error
+	if n.http != nil {
+		if err := n.http.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+		}
+		if err := <-n.done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+	} else if n.ln != nil {
+		n.ln.Close()
+	}
+	if n.gw != nil {
+		errs = append(errs, n.gw.Close(ctx))
+	}
+	if n.bus != nil {
+		errs = append(errs, n.bus.Close())
+	}
+	if n.store != nil {
+		errs = append(errs, n.store.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func loadAgencies(cs []AgencyConfig) ([]gateway.HostedAgency, error) {
+	var out []gateway.HostedAgency
+	for i, c := range cs {
+		code, err := envelope.ParseAgencyCode(c.Code, envelope.CodeStrict)
+		if err != nil {
+			return nil, &ConfigError{Field: fmt.Sprintf("agencies[%d].code", i), Value: c.Code, Err: err}
+		}
+		var key crypto.Signer
+		var chain []*x509.Certificate
+		if c.P12 != "" {
+			password := ""
+			if c.P12PasswordFile != "" {
+				b, err := os.ReadFile(c.P12PasswordFile)
+				if err != nil {
+					return nil, err
+				}
+				password = strings.TrimRight(string(b), "\r\n")
+			}
+			key, chain, err = signing.LoadPKCS12(c.P12, password)
+		} else {
+			key, chain, err = loadKeyPair(c.Key, c.Cert)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("agency %s: %w", c.Code, err)
+		}
+		s, err := signing.NewSigner(key, chain)
+		if err != nil {
+			return nil, fmt.Errorf("agency %s: %w", c.Code, err)
+		}
+		out = append(out, gateway.HostedAgency{Code: code, Name: c.Name, Signer: s})
+	}
+	return out, nil
+}
+
+func loadKeyPair(keyFile, certFile string) (crypto.Signer, []*x509.Certificate, error) {
+	key, err := signing.LoadPrivateKey(keyFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	chain, err := signing.LoadCertificates(certFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	return key, chain, nil
+}
+
+func loadTrust(c TrustConfig) (*x509.CertPool, []*x509.RevocationList, error) {
+	roots := x509.NewCertPool()
+	for _, f := range c.CA {
+		certs, err := signing.LoadCertificates(f)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, cert := range certs {
+			roots.AddCert(cert)
+		}
+	}
+	var crls []*x509.RevocationList
+	for _, f := range c.CRL {
+		crl, err := signing.LoadCRL(f)
+		if err != nil {
+			return nil, nil, err
+		}
+		crls = append(crls, crl)
+	}
+	return roots, crls, nil
+}
+
+func loadAPIKeys(cs []APIKeyConfig) ([]api.Key, error) {
+	var keys []api.Key
+	for _, c := range cs {
+		secret := c.Key
+		if c.KeyFile != "" {
+			b, err := os.ReadFile(c.KeyFile)
+			if err != nil {
+				return nil, err
+			}
+			secret = strings.TrimRight(string(b), "\r\n")
+		}
+		keys = append(keys, api.Key{Name: c.Name, Secret: secret, Agencies: c.Agencies})
+	}
+	return keys, nil
+}

@@ -1,0 +1,244 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zaptest"
+
+	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/gateway"
+	"github.com/lienthong/lienthong/gateway/bus"
+	"github.com/lienthong/lienthong/gateway/store"
+	"github.com/lienthong/lienthong/signing"
+)
+
+// axis is an embedded NATS server, a development CA and the gateways
+// started on them, all in one test.
+type axis struct {
+	t     *testing.T
+	dir   string
+	url   string
+	ca    *signing.CA
+	roots *x509.CertPool
+}
+
+func newAxis(t *testing.T) *axis {
+	t.Helper()
+	dir := t.TempDir()
+	srv, err := bus.StartServer(bus.ServerOptions{Dir: filepath.Join(dir, "nats"), Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	ca, err := signing.InitCA(filepath.Join(dir, "ca"), signing.CAOptions{KeyBits: 2048})
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.Certificate())
+	return &axis{t: t, dir: dir, url: srv.ClientURL(), ca: ca, roots: roots}
+}
+
+// gateway starts a gateway hosting agencies (code, name pairs).
+func (ax *axis) gateway(id string, agencies ...[2]string) *gateway.Gateway {
+	t := ax.t
+	t.Helper()
+	var hosted []gateway.HostedAgency
+	for _, a := range agencies {
+		code, err := envelope.ParseAgencyCode(a[0], envelope.CodeStrict)
+		if err != nil {
+			t.Fatal(err)
+		}
+		is, err := ax.ca.Issue(signing.IssueRequest{Agency: a[0], Name: a[1]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := signing.NewSigner(is.Key, []*x509.Certificate{is.Certificate})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hosted = append(hosted, gateway.HostedAgency{Code: code, Name: a[1], Signer: s})
+	}
+	log := zaptest.NewLogger(t).Named(id)
+	st, err := store.Open(t.Context(), filepath.Join(ax.dir, id+".db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := bus.Open(t.Context(), bus.Options{URL: ax.url, Name: id}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, err := gateway.New(gateway.Options{
+		ID: id, Agencies: hosted, Store: st, Bus: b, Logger: log, Roots: ax.roots,
+		DispatchInterval: 100 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := gw.Open(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := gw.Close(ctx); err != nil {
+			t.Error(err)
+		}
+		b.Close()
+		if err := st.Check(ctx); err != nil {
+			t.Errorf("store %s: %v", id, err)
+		}
+		st.Close()
+	})
+	return gw
+}
+
+// eventually polls cond every 20 ms for up to 15 s.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func letter(t *testing.T, from, fromName string, to ...string) []byte {
+	t.Helper()
+	date := envelope.DateOf(time.Now())
+	code := envelope.Code{Number: "15", Notation: "VPCP-TH"}
+	e := &envelope.Edoc{
+		Header: envelope.MessageHeader{
+			From:         envelope.Organization{OrganID: from, OrganName: fromName},
+			Code:         code,
+			Promulgation: envelope.PromulgationInfo{Place: "Hà Nội", Date: date},
+			DocumentType: envelope.DocumentType{Type: "2", TypeDetail: "18", TypeName: "Công văn"},
+			Subject:      "V/v báo cáo tình hình kết nối liên thông",
+			DocumentID:   envelope.MakeDocumentID(from, date, code),
+		},
+		Trace:     []envelope.TraceHeader{{OrganID: from, Timestamp: envelope.TimestampOf(time.Now())}},
+		Bussiness: &envelope.Bussiness{BussinessDocType: envelope.BussinessNew, Paper: "0"},
+	}
+	for _, c := range to {
+		e.Header.To = append(e.Header.To, envelope.Organization{OrganID: c, OrganName: "Cơ quan " + c})
+	}
+	e.AddAttachment(envelope.Attachment{Name: "công văn.pdf", ContentType: "application/pdf", Data: bytes.Repeat([]byte("%PDF "), 200)})
+	b, err := envelope.Encode(&envelope.Packet{Edoc: e})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func deliveryState(t *testing.T, gw *gateway.Gateway, doc, recipient string) envelope.State {
+	t.Helper()
+	d, err := gw.Store().Document(t.Context(), doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dl := range d.Deliveries {
+		if dl.Recipient == recipient {
+			return dl.State
+		}
+	}
+	t.Fatalf("document %s has no delivery to %s", doc, recipient)
+	return 0
+}
+
+func incoming(t *testing.T, gw *gateway.Gateway, agency string) []gateway.DocumentSummary {
+	t.Helper()
+	page, err := gw.Store().Documents(t.Context(), gateway.DocumentQuery{Direction: gateway.Incoming, Agencies: []string{agency}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return page.Documents
+}
+
+// TestGateway_Exchange: a document from VPCP reaches Nghệ An and its
+// department, verifies, and comes back as 01 by itself; the recipient's
+// statuses reach the sender; an illegal transition is refused; a recall
+// works.
+func TestGateway_Exchange(t *testing.T) {
+	ax := newAxis(t)
+	const vpcp, nghean, soyte = "000.00.00.G22", "000.00.00.H41", "000.00.12.H41"
+	g22 := ax.gateway("vpcp", [2]string{vpcp, "Văn phòng Chính phủ"})
+	h41 := ax.gateway("nghean", [2]string{nghean, "UBND tỉnh Nghệ An"}, [2]string{soyte, "Sở Y tế tỉnh Nghệ An"})
+	eventually(t, "the directory to list Nghệ An at VPCP", func() bool {
+		_, a := g22.Directory().Lookup(nghean)
+		_, b := g22.Directory().Lookup(soyte)
+		return a && b
+	})
+
+	doc, replay, err := g22.Submit(t.Context(), gateway.Submission{Packet: letter(t, vpcp, "Văn phòng Chính phủ", nghean, soyte)})
+	if err != nil || replay {
+		t.Fatalf("Submit: %v (replay %v)", err, replay)
+	}
+	for _, to := range []string{nghean, soyte} {
+		eventually(t, "01 from "+to, func() bool { return deliveryState(t, g22, doc.ID, to) == envelope.StateArrived })
+	}
+	in := incoming(t, h41, nghean)
+	if len(in) != 1 || in[0].DocumentID != doc.DocumentID || in[0].Verdict.Outcome != string(signing.Valid) {
+		t.Fatalf("incoming at Nghệ An: %+v", in)
+	}
+	if got := len(incoming(t, h41, soyte)); got != 1 {
+		t.Fatalf("%d incoming documents at the department, want 1", got)
+	}
+	inID := in[0].ID
+
+	for _, c := range []envelope.StatusCode{envelope.StatusAccepted, envelope.StatusAssigned, envelope.StatusProcessing} {
+		if err := h41.PostStatus(t.Context(), gateway.StatusRequest{Document: inID, Code: c, Description: "ý kiến"}); err != nil {
+			t.Fatalf("PostStatus %s: %v", c, err)
+		}
+	}
+	eventually(t, "processing at VPCP", func() bool { return deliveryState(t, g22, doc.ID, nghean) == envelope.StateProcessing })
+
+	err = h41.PostStatus(t.Context(), gateway.StatusRequest{Document: inID, Code: envelope.StatusRejected, Description: "không thuộc thẩm quyền"})
+	var te *envelope.TransitionError
+	if !errors.As(err, &te) || !errors.Is(err, envelope.ErrStatusConflict) {
+		t.Fatalf("02 after 05: %v, want a status conflict", err)
+	}
+	if err := h41.PostStatus(t.Context(), gateway.StatusRequest{Document: inID, Code: envelope.StatusRejected}); !errors.Is(err, gateway.ErrReasonRequired) {
+		t.Fatalf("02 without a reason: %v", err)
+	}
+
+	// Recall: 13 from VPCP to Nghệ An only, 15 back.
+	if err := g22.PostStatus(t.Context(), gateway.StatusRequest{Document: doc.ID, Code: envelope.StatusRecallRequested, Description: "sai sót", Recipients: []string{nghean}}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the recall at Nghệ An", func() bool { return deliveryState(t, h41, inID, nghean) == envelope.StateRecallRequested })
+	if err := h41.PostStatus(t.Context(), gateway.StatusRequest{Document: inID, Code: envelope.StatusRecallAccepted}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "recalled at VPCP", func() bool { return deliveryState(t, g22, doc.ID, nghean) == envelope.StateRecalled })
+	if got := deliveryState(t, g22, doc.ID, soyte); got != envelope.StateArrived {
+		t.Errorf("the department's delivery is %s, want arrived", got)
+	}
+
+	// The same document again is a duplicate; the same with the same
+	// Idempotency-Key is a replay.
+	packet := letter(t, vpcp, "Văn phòng Chính phủ", nghean)
+	packet = bytes.Replace(packet, []byte("15/VPCP-TH"), []byte("16/VPCP-TH"), -1)
+	packet = bytes.Replace(packet, []byte(">15<"), []byte(">16<"), -1)
+	first, _, err := g22.Submit(t.Context(), gateway.Submission{Packet: packet, IdempotencyKey: "k1", RequestHash: "h1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, replay, err := g22.Submit(t.Context(), gateway.Submission{Packet: packet, IdempotencyKey: "k1", RequestHash: "h1"})
+	if err != nil || !replay || again.ID != first.ID {
+		t.Fatalf("replay: %v %v %+v", err, replay, again)
+	}
+	if _, _, err := g22.Submit(t.Context(), gateway.Submission{Packet: packet}); !errors.Is(err, gateway.ErrDuplicateDocument) {
+		t.Fatalf("the same document again: %v", err)
+	}
+	if _, _, err := g22.Submit(t.Context(), gateway.Submission{Packet: letter(t, vpcp, "Văn phòng Chính phủ", "000.00.00.H99")}); !errors.Is(err, gateway.ErrUnknownRecipient) {
+		t.Fatalf("an unknown recipient: %v", err)
+	}
+}
