@@ -24,6 +24,9 @@ var (
 	ErrClosed = errors.New("gateway: closed")
 	// ErrTooLarge: a packet is larger than the configured limit.
 	ErrTooLarge = errors.New("gateway: packet too large")
+	// ErrInvalidQuery: a DocumentQuery the store cannot run (a cursor that
+	// is not the Next of an earlier page, an unknown direction or state).
+	ErrInvalidQuery = errors.New("gateway: invalid query")
 )
 
 // DuplicateError is ErrDuplicateDocument with the document that exists.

@@ -148,6 +148,9 @@ func New(opts Options) (*Gateway, error) {
 // Directory returns the gateway's view of the directory.
 func (g *Gateway) Directory() *Directory { return g.dir }
 
+// MaxPacketSize is the largest packet the gateway accepts or receives.
+func (g *Gateway) MaxPacketSize() int64 { return g.opts.MaxPacketSize }
+
 // Store returns the gateway's store, for reads.
 func (g *Gateway) Store() Store { return g.store }
 

@@ -77,7 +77,8 @@ type Store interface {
 	// Document returns a document with its deliveries and every event,
 	// oldest first; ErrNotFound if there is none.
 	Document(ctx context.Context, id string) (*DocumentDetail, error)
-	// Documents lists documents, newest first, one page at a time.
+	// Documents lists documents, newest first, one page at a time. A
+	// query it cannot run is ErrInvalidQuery.
 	Documents(ctx context.Context, q DocumentQuery) (DocumentPage, error)
 	// QuarantineEntries lists quarantined packets, newest first.
 	QuarantineEntries(ctx context.Context, limit int) ([]QuarantineEntry, error)

@@ -166,7 +166,7 @@ func openNode(ctx context.Context, cfg Config, log *zap.Logger) (_ *node, err er
 				return nil, &ConfigError{Field: "nats.listen", Value: cfg.NATS.Listen, Err: err}
 			}
 		}
-		srv, err := bus.StartServer(bus.ServerOptions{Dir: filepath.Join(cfg.Gateway.DataDir, "nats"), Host: host, Port: port, Name: cfg.Gateway.ID})
+		srv, err := bus.StartServer(bus.ServerOptions{Dir: filepath.Join(cfg.Gateway.DataDir, "nats"), Host: host, Port: port, Name: cfg.Gateway.ID, Domain: cfg.NATS.Domain, Log: log.Named("nats")})
 		if err != nil {
 			return nil, err
 		}

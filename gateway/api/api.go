@@ -12,12 +12,6 @@ import (
 // Prefix is the path under which every route of the API v1 lives.
 const Prefix = "/api/v1"
 
-// MaxBodySize bounds the body of a POST /api/v1/documents: the gateway's
-// default packet size limit. The gateway refuses larger packets itself
-// (413 too-large) when it is configured with a smaller limit; a body above
-// MaxBodySize is refused before it is read in full.
-const MaxBodySize = gateway.DefaultMaxPacketSize
-
 // maxJSONBody bounds the small JSON bodies (statuses).
 const maxJSONBody = 1 << 20
 
@@ -53,7 +47,11 @@ func newHandler(gw *gateway.Gateway, keys []Key, log *zap.Logger) *handler {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &handler{gw: gw, log: log, keys: loadKeys(keys, log), now: time.Now, maxBody: MaxBodySize}
+	h := &handler{gw: gw, log: log, keys: loadKeys(keys, log), now: time.Now, maxBody: gateway.DefaultMaxPacketSize}
+	if gw != nil { // nil in tests of the handler's pure parts
+		h.maxBody = gw.MaxPacketSize()
+	}
+	return h
 }
 
 // routeTable lists every route of the API, in one place.

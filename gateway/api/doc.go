@@ -48,8 +48,8 @@
 // header Idempotent-Replayed: true, so that a client retrying blindly sees
 // the same outcome; the same key with another request is 409.
 //
-// The body is limited to [MaxBodySize] (http.MaxBytesReader); the gateway
-// refuses a packet above its own MaxPacketSize. Both are 413 too-large.
+// The body is limited to the gateway's MaxPacketSize (http.MaxBytesReader),
+// so a larger one is refused before it is read in full: 413 too-large.
 //
 // # Errors
 //

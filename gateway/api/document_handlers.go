@@ -276,7 +276,7 @@ func (h *handler) listDocuments(w http.ResponseWriter, r *http.Request) {
 	}
 	page, err := h.gw.Store().Documents(r.Context(), q)
 	if err != nil {
-		if q.Cursor != "" && h.badCursor(r, q) {
+		if errors.Is(err, gateway.ErrInvalidQuery) {
 			jsonBadRequest(w, badParameter("cursor", "cursor không phải giá trị next của một trang trước", "cursor is not the next of an earlier page"))
 			return
 		}
@@ -288,14 +288,6 @@ func (h *handler) listDocuments(w http.ResponseWriter, r *http.Request) {
 	}
 	list.Next = page.Next
 	jsonOK(w, r, list)
-}
-
-// badCursor tells whether a failed list failed because of its cursor: the
-// cursor is the store's and opaque, so the same query is tried without it.
-func (h *handler) badCursor(r *http.Request, q gateway.DocumentQuery) bool {
-	q.Cursor, q.Limit = "", 1
-	_, err := h.gw.Store().Documents(r.Context(), q)
-	return err == nil
 }
 
 // documentQuery reads the list's parameters: direction, status, since, q,

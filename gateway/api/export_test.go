@@ -9,7 +9,7 @@ import (
 )
 
 // NewHandlerWithMaxBody is NewHandler with another body limit, to test
-// the 413 of http.MaxBytesReader without sending MaxBodySize bytes.
+// the 413 of http.MaxBytesReader without sending the gateway's MaxPacketSize bytes.
 func NewHandlerWithMaxBody(gw *gateway.Gateway, keys []Key, log *zap.Logger, maxBody int64) http.Handler {
 	h := newHandler(gw, keys, log)
 	h.maxBody = maxBody

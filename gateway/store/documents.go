@@ -485,12 +485,12 @@ func (c cursor) String() string {
 func parseCursor(s string) (cursor, error) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
-		return cursor{}, fmt.Errorf("bad cursor %q", s)
+		return cursor{}, fmt.Errorf("%w: bad cursor %q", gateway.ErrInvalidQuery, s)
 	}
 	at, id, ok := strings.Cut(string(b), ".")
 	v, err := strconv.ParseInt(at, 10, 64)
 	if !ok || err != nil || !gateway.ValidID(id) {
-		return cursor{}, fmt.Errorf("bad cursor %q", s)
+		return cursor{}, fmt.Errorf("%w: bad cursor %q", gateway.ErrInvalidQuery, s)
 	}
 	return cursor{createdAt: v, id: id}, nil
 }
@@ -526,11 +526,11 @@ func newDocumentQuery(q gateway.DocumentQuery) (*documentQuery, error) {
 	case gateway.Outgoing, gateway.Incoming:
 		b.where(`direction = ?`, string(q.Direction))
 	default:
-		return nil, fmt.Errorf("bad direction %q", q.Direction)
+		return nil, fmt.Errorf("%w: bad direction %q", gateway.ErrInvalidQuery, q.Direction)
 	}
 	if q.State != nil {
 		if _, err := q.State.MarshalText(); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: %w", gateway.ErrInvalidQuery, err)
 		}
 		b.where(`EXISTS (SELECT 1 FROM deliveries v WHERE v.document = documents.id AND v.state = ?)`,
 			q.State.String())
