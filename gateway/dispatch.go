@@ -2,14 +2,18 @@ package gateway
 
 import (
 	"context"
-	"errors"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
 )
 
-// dispatchBatch is how many outbox items one pass takes.
-const dispatchBatch = 128
+// dispatchBatch is how many outbox items one pass takes, and
+// dispatchParallel how many of them are published at once.
+const (
+	dispatchBatch    = 128
+	dispatchParallel = 32
+)
 
 // dispatchLoop publishes due outbox items: when woken after an accept, and
 // every DispatchInterval for retries and for what a crash left behind.
@@ -30,8 +34,9 @@ func (g *Gateway) dispatchLoop(ctx context.Context) {
 	}
 }
 
-// dispatchOnce publishes one batch of due items and returns how many it
-// took.
+// dispatchOnce publishes one batch of due items, up to dispatchParallel at
+// a time, marks those JetStream acknowledged as sent in one transaction and
+// postpones the others. It returns how many items it took.
 func (g *Gateway) dispatchOnce(ctx context.Context) int {
 	items, err := g.store.DueOutbox(ctx, g.opts.Now(), dispatchBatch)
 	if err != nil {
@@ -40,38 +45,54 @@ func (g *Gateway) dispatchOnce(ctx context.Context) int {
 		}
 		return 0
 	}
-	for _, item := range items {
-		if ctx.Err() != nil {
-			break
+	if len(items) == 0 {
+		return 0
+	}
+	errs := make([]error, len(items))
+	sem := make(chan struct{}, dispatchParallel)
+	var wg sync.WaitGroup
+	for i, item := range items {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			errs[i] = g.publish(ctx, item)
+		}()
+	}
+	wg.Wait()
+	var sent []OutboxItem
+	for i, item := range items {
+		if errs[i] == nil {
+			sent = append(sent, item)
+			continue
 		}
-		g.dispatch(ctx, item)
+		if ctx.Err() != nil {
+			continue // shutting down: the item stays due
+		}
+		log := g.itemLogger(item)
+		delay := g.retryDelay(item.Attempts)
+		log.Warn("publish failed; will retry", zap.Error(errs[i]), zap.Int("attempt", item.Attempts+1), zap.Duration("retryIn", delay))
+		if err := g.store.Postpone(ctx, item.ID, g.opts.Now().Add(delay), errs[i].Error()); err != nil {
+			log.Error("postpone the outbox item", zap.Error(err))
+		}
+	}
+	if len(sent) > 0 {
+		// Even when shutting down: what was published should be recorded.
+		if _, err := g.store.MarkSent(context.WithoutCancel(ctx), sent, g.opts.Now()); err != nil {
+			// Published but not marked: they will be published again,
+			// and the duplicate window absorbs it.
+			g.log.Error("mark outbox items sent", zap.Int("items", len(sent)), zap.Error(err))
+		}
+		for _, item := range sent {
+			g.itemLogger(item).Debug("sent")
+		}
 	}
 	return len(items)
 }
 
-// dispatch publishes one item, then marks it sent or postpones it.
-func (g *Gateway) dispatch(ctx context.Context, item OutboxItem) {
-	log := g.log.With(zap.String("document", item.Document), zap.String("recipient", item.Recipient),
+func (g *Gateway) itemLogger(item OutboxItem) *zap.Logger {
+	return g.log.With(zap.String("document", item.Document), zap.String("recipient", item.Recipient),
 		zap.String("kind", string(item.Kind)), zap.String("packet", item.PacketID))
-	err := g.publish(ctx, item)
-	if err != nil {
-		if ctx.Err() != nil {
-			return // shutting down: the item stays due
-		}
-		delay := g.retryDelay(item.Attempts)
-		log.Warn("publish failed; will retry", zap.Error(err), zap.Int("attempt", item.Attempts+1), zap.Duration("retryIn", delay))
-		if perr := g.store.Postpone(ctx, item.ID, g.opts.Now().Add(delay), err.Error()); perr != nil {
-			log.Error("postpone the outbox item", zap.Error(perr))
-		}
-		return
-	}
-	if err := g.store.MarkSent(ctx, item, g.opts.Now()); err != nil && !errors.Is(err, ErrNotFound) {
-		// Published but not marked: it will be published again, and the
-		// duplicate window absorbs it.
-		log.Error("mark the outbox item sent", zap.Error(err))
-		return
-	}
-	log.Debug("sent")
 }
 
 func (g *Gateway) publish(ctx context.Context, item OutboxItem) error {

@@ -30,10 +30,12 @@ type Store interface {
 	// DueOutbox returns up to limit outbox items whose NextAt is not after
 	// now, oldest first.
 	DueOutbox(ctx context.Context, now time.Time, limit int) ([]OutboxItem, error)
-	// MarkSent removes the item from the outbox; for an edoc it sets the
-	// delivery's Transport to Sent and SentAt to at and records a sent
-	// event. A missing item is ErrNotFound (already marked).
-	MarkSent(ctx context.Context, item OutboxItem, at time.Time) error
+	// MarkSent removes the items from the outbox, all in one
+	// transaction; for an edoc it sets the delivery's Transport to Sent and
+	// SentAt to at and records a sent event. Items already gone (marked
+	// before a crash and published again) are skipped; marked counts the
+	// others.
+	MarkSent(ctx context.Context, items []OutboxItem, at time.Time) (marked int, err error)
 	// Postpone records a failed publish: Attempts+1, NextAt, LastError.
 	Postpone(ctx context.Context, itemID int64, next time.Time, cause string) error
 

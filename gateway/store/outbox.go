@@ -81,60 +81,77 @@ func (s *Store) DueOutbox(ctx context.Context, now time.Time, limit int) ([]gate
 	return items, nil
 }
 
-// MarkSent removes the item from the outbox after JetStream acknowledged
-// its publish. For an edoc the delivery becomes Sent with SentAt = at and
-// gets a sent event. The item is found by its ID; an item already marked
-// is gateway.ErrNotFound.
-func (s *Store) MarkSent(ctx context.Context, item gateway.OutboxItem, at time.Time) error {
-	err := s.update(ctx, func(tx *sql.Tx) error {
-		o, err := scanOutbox(tx.QueryRowContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE id = ?`, item.ID))
-		if errors.Is(err, sql.ErrNoRows) {
-			return gateway.ErrNotFound
-		}
-		if err != nil {
-			return err
-		}
-		if item.PacketID != "" && item.PacketID != o.PacketID || item.Recipient != "" && item.Recipient != o.Recipient {
-			return fmt.Errorf("item %d is packet %s to %s, not %s", o.ID, o.PacketID, o.Recipient, item.MsgID())
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE id = ?`, o.ID); err != nil {
-			return err
-		}
-		at := stamp(at)
-		if o.Kind == gateway.KindEdoc && o.Document != "" {
-			d, err := delivery(ctx, tx, o.Document, o.Recipient)
+// MarkSent removes the items from the outbox after JetStream acknowledged
+// their publish, in one transaction (one fsync for a whole batch). For an
+// edoc the delivery becomes Sent with SentAt = at and gets a sent event.
+// Items are found by their ID; an item already marked (published again
+// after a crash) is skipped, and marked counts those that were not.
+func (s *Store) MarkSent(ctx context.Context, items []gateway.OutboxItem, at time.Time) (marked int, err error) {
+	at = stamp(at)
+	err = s.update(ctx, func(tx *sql.Tx) error {
+		marked = 0
+		for _, item := range items {
+			ok, err := markSent(ctx, tx, item, at)
 			if err != nil {
-				return err
+				return fmt.Errorf("outbox item %d: %w", item.ID, err)
 			}
-			if d.Transport == gateway.Queued {
-				_, err := tx.ExecContext(ctx,
-					`UPDATE deliveries SET transport = 'sent', sent_at = ?, updated_at = ?
-					WHERE document = ? AND recipient = ?`,
-					ms(at), ms(at), o.Document, o.Recipient)
-				if err != nil {
-					return err
-				}
-				err = insertEvent(ctx, tx, gateway.Event{
-					Document:   o.Document,
-					Recipient:  o.Recipient,
-					Kind:       gateway.EventSent,
-					PacketID:   o.PacketID,
-					At:         at,
-					RecordedAt: at,
-				}, "")
-				if err != nil {
-					return err
-				}
+			if ok {
+				marked++
 			}
 		}
-		return appendAudit(ctx, tx, actionSent, o.Document, map[string]any{
-			"item": o.ID, "packet": o.PacketID, "kind": o.Kind, "recipient": o.Recipient, "attempts": o.Attempts,
-		})
+		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("store: mark sent outbox item %d: %w", item.ID, err)
+		return 0, fmt.Errorf("store: mark sent: %w", err)
 	}
-	return nil
+	return marked, nil
+}
+
+// markSent is MarkSent of one item; false if the item is gone.
+func markSent(ctx context.Context, tx *sql.Tx, item gateway.OutboxItem, at time.Time) (bool, error) {
+	o, err := scanOutbox(tx.QueryRowContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE id = ?`, item.ID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if item.PacketID != "" && item.PacketID != o.PacketID || item.Recipient != "" && item.Recipient != o.Recipient {
+		return false, fmt.Errorf("item %d is packet %s to %s, not %s", o.ID, o.PacketID, o.Recipient, item.MsgID())
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE id = ?`, o.ID); err != nil {
+		return false, err
+	}
+	if o.Kind == gateway.KindEdoc && o.Document != "" {
+		d, err := delivery(ctx, tx, o.Document, o.Recipient)
+		if err != nil {
+			return false, err
+		}
+		if d.Transport == gateway.Queued {
+			_, err := tx.ExecContext(ctx,
+				`UPDATE deliveries SET transport = 'sent', sent_at = ?, updated_at = ?
+				WHERE document = ? AND recipient = ?`,
+				ms(at), ms(at), o.Document, o.Recipient)
+			if err != nil {
+				return false, err
+			}
+			err = insertEvent(ctx, tx, gateway.Event{
+				Document:   o.Document,
+				Recipient:  o.Recipient,
+				Kind:       gateway.EventSent,
+				PacketID:   o.PacketID,
+				At:         at,
+				RecordedAt: at,
+			}, "")
+			if err != nil {
+				return false, err
+			}
+		}
+	}
+	err = appendAudit(ctx, tx, actionSent, o.Document, map[string]any{
+		"item": o.ID, "packet": o.PacketID, "kind": o.Kind, "recipient": o.Recipient, "attempts": o.Attempts,
+	})
+	return err == nil, err
 }
 
 // Postpone records a failed publish of an outbox item: Attempts+1, NextAt

@@ -70,8 +70,8 @@ func TestStore_MarkSent(t *testing.T) {
 		doc := mustAccept(t, s, newAccept(vpcp, "doc-1", t0, hanoi, hue))
 		items := mustDue(t, s, t0)
 		at := t0.Add(3 * time.Second)
-		if err := s.MarkSent(t.Context(), items[0], at); err != nil {
-			t.Fatal(err)
+		if n, err := s.MarkSent(t.Context(), items[:1], at); err != nil || n != 1 {
+			t.Fatalf("MarkSent: %d, %v", n, err)
 		}
 		d := mustDocument(t, s, doc.ID)
 		v := deliveryTo(t, d, hanoi)
@@ -90,8 +90,8 @@ func TestStore_MarkSent(t *testing.T) {
 		if got := mustDue(t, s, t0.Add(time.Hour)); len(got) != 1 || got[0].Recipient != hue {
 			t.Errorf("outbox after MarkSent: got %+v", got)
 		}
-		if err := s.MarkSent(t.Context(), items[0], at); !errors.Is(err, gateway.ErrNotFound) {
-			t.Errorf("MarkSent twice: got %v, want ErrNotFound", err)
+		if n, err := s.MarkSent(t.Context(), items[:1], at); err != nil || n != 0 {
+			t.Errorf("MarkSent twice: got %d, %v, want 0 marked", n, err)
 		}
 		if got, want := auditActions(t, path), []string{"accept " + doc.ID, "sent " + doc.ID}; !equal(got, want) {
 			t.Errorf("audit: got %q, want %q", got, want)
@@ -113,7 +113,7 @@ func TestStore_MarkSent(t *testing.T) {
 		if len(items) != 1 || items[0].Kind != gateway.KindStatus {
 			t.Fatalf("outbox: got %+v, want the 01", items)
 		}
-		if err := s.MarkSent(t.Context(), items[0], t0.Add(time.Second)); err != nil {
+		if _, err := s.MarkSent(t.Context(), items[:1], t0.Add(time.Second)); err != nil {
 			t.Fatal(err)
 		}
 		d := mustDocument(t, s, doc.ID)
@@ -133,7 +133,7 @@ func TestStore_MarkSent(t *testing.T) {
 		mustAccept(t, s, newAccept(vpcp, "doc-1", t0, hanoi))
 		it := mustDue(t, s, t0)[0]
 		it.Recipient = hue
-		if err := s.MarkSent(t.Context(), it, t0); err == nil {
+		if _, err := s.MarkSent(t.Context(), []gateway.OutboxItem{it}, t0); err == nil {
 			t.Error("MarkSent of an item with another recipient: no error")
 		}
 	})

@@ -90,7 +90,7 @@ func TestStore_Quarantine(t *testing.T) {
 	}
 
 	// The reply can be sent like any other status.
-	if err := s.MarkSent(t.Context(), items[0], t0.Add(time.Hour)); err != nil {
+	if _, err := s.MarkSent(t.Context(), items[:1], t0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Quarantine(t.Context(), gateway.Quarantine{Packet: newPacket(gateway.KindEdoc, t0, 10)}); err == nil {
