@@ -47,6 +47,7 @@ type command struct {
 
 func (m *Main) commands() []command {
 	return []command{
+		{"bench", "measure throughput and latency end to end on this machine", runBench},
 		{"demo", "run a self-contained demonstration (needs nothing else)", runDemo},
 		{"edxml", "inspect, validate and build edXML packets", runEdxml},
 		{"pki", "development PKI: a CA, agency certificates, revocation", runPKI},

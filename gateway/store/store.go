@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -71,6 +72,19 @@ type Store struct {
 	writer *sql.DB // one connection; transactions BEGIN IMMEDIATE
 	reader *sql.DB // read-only connections
 	closed atomic.Bool
+
+	// Group commit: updates queue in pending; the caller that finds no
+	// committer becomes it and commits batches until the queue is empty.
+	mu         sync.Mutex
+	pending    []*writeRequest
+	committing bool
+}
+
+// writeRequest is one update waiting to be committed.
+type writeRequest struct {
+	ctx  context.Context
+	fn   func(tx *sql.Tx) error
+	done chan error
 }
 
 //go:embed migrations/*.sql
@@ -248,10 +262,109 @@ func (s *Store) Close() error {
 }
 
 // update runs fn in a write transaction (BEGIN IMMEDIATE on the one writer
-// connection). The transaction commits if fn returns nil and rolls back if
-// it returns an error or panics; fn must not commit or roll back.
+// connection) and returns once it is committed, or rolled back if fn
+// returned an error or panicked; fn must not commit or roll back.
+//
+// Updates that arrive while a commit is in progress are committed together
+// (group commit): each runs inside its own SAVEPOINT, so one that fails is
+// undone alone, and the batch costs one fsync. No update returns before
+// its batch is durable; if the commit fails, every update of the batch gets
+// the error and none of them happened.
 func (s *Store) update(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	return s.run(ctx, s.writer, nil, fn)
+	if s.closed.Load() {
+		return gateway.ErrClosed
+	}
+	req := &writeRequest{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	s.mu.Lock()
+	s.pending = append(s.pending, req)
+	leader := !s.committing
+	s.committing = true
+	s.mu.Unlock()
+	if leader {
+		for {
+			s.mu.Lock()
+			batch := s.pending
+			s.pending = nil
+			if len(batch) == 0 {
+				s.committing = false
+				s.mu.Unlock()
+				break
+			}
+			s.mu.Unlock()
+			s.commit(batch)
+		}
+	}
+	err := <-req.done
+	if p, ok := err.(panicError); ok {
+		panic(p.value) // fn's panic, in fn's caller; its work was undone
+	}
+	return err
+}
+
+// commit runs a batch of updates in one transaction.
+func (s *Store) commit(batch []*writeRequest) {
+	fail := func(err error) {
+		if s.closed.Load() {
+			err = gateway.ErrClosed
+		}
+		for _, r := range batch {
+			r.done <- err
+		}
+	}
+	tx, err := s.writer.BeginTx(context.Background(), nil)
+	if err != nil {
+		fail(err)
+		return
+	}
+	results := make([]error, len(batch))
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			results[i] = err
+			continue
+		}
+		if _, err := tx.Exec(`SAVEPOINT w`); err != nil {
+			_ = tx.Rollback()
+			fail(err)
+			return
+		}
+		results[i] = callUpdate(r.fn, tx)
+		if results[i] != nil {
+			if _, err := tx.Exec(`ROLLBACK TO w`); err != nil {
+				_ = tx.Rollback()
+				fail(err)
+				return
+			}
+		}
+		if _, err := tx.Exec(`RELEASE w`); err != nil {
+			_ = tx.Rollback()
+			fail(err)
+			return
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		fail(err)
+		return
+	}
+	for i, r := range batch {
+		r.done <- results[i]
+	}
+}
+
+// panicError carries the panic of an update's fn from the committer back
+// to the update's caller, which panics again with it.
+type panicError struct{ value any }
+
+func (p panicError) Error() string { return fmt.Sprintf("store: panic in a transaction: %v", p.value) }
+
+// callUpdate calls fn, turning a panic into a panicError so that the batch
+// it is part of can go on.
+func callUpdate(fn func(tx *sql.Tx) error, tx *sql.Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = panicError{p}
+		}
+	}()
+	return fn(tx)
 }
 
 // view runs fn in a read transaction on a read-only connection: fn sees
