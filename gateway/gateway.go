@@ -27,6 +27,10 @@ const (
 	DefaultHeartbeatInterval = 15 * time.Second
 	// DefaultMaxRetryDelay caps the backoff between publish attempts.
 	DefaultMaxRetryDelay = 5 * time.Minute
+	// DefaultConcurrency is how many received messages are handled at
+	// once. Handling is mostly waiting (for the store's commit, for the
+	// ack), so it is well above the number of cores.
+	DefaultConcurrency = 16
 	// DefaultUnknownDocumentRetries is how many times a status about a
 	// document not (yet) here is retried before it is quarantined.
 	DefaultUnknownDocumentRetries = 10
@@ -61,7 +65,7 @@ type Options struct {
 	DispatchInterval  time.Duration
 	HeartbeatInterval time.Duration
 	MaxRetryDelay     time.Duration
-	// Concurrency of the receivers; 0 means 4.
+	// Concurrency of the receivers; 0 means DefaultConcurrency.
 	Concurrency int
 	// Version and API are published in heartbeats.
 	Version string
@@ -116,6 +120,9 @@ func New(opts Options) (*Gateway, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = DefaultConcurrency
 	}
 	g := &Gateway{
 		opts:   opts,

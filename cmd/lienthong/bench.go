@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -49,6 +50,7 @@ p99 of at most 50 ms at 100 documents/s. Exits 1 if a document is lost.`)
 	rate := fs.Int("rate", 100, "documents per second in the latency run")
 	dur := fs.Duration("duration", 10*time.Second, "length of the latency run")
 	size := fs.Int("size", 20<<10, "packet size in bytes")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the runs to this `file` (go tool pprof)")
 	if err := m.parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -86,6 +88,17 @@ p99 of at most 50 ms at 100 documents/s. Exits 1 if a document is lost.`)
 		return err
 	}
 
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	progress("bench: throughput, %d documents from %d clients", *n, *conc)
 	tp, err := b.run(ctx, *n, *size, func(send func(i int) error) error {
 		var next atomic.Int64
@@ -265,6 +278,7 @@ func (b *benchAxis) run(ctx context.Context, count, size int, drive func(send fu
 	if err := drive(send); err != nil {
 		return benchResult{}, err
 	}
+	progress("bench:   %d documents accepted by the sender in %s (%.0f/s)", count, time.Since(start).Round(time.Millisecond), float64(count)/time.Since(start).Seconds())
 	// Wait for every document at the recipient.
 	stored := make([]time.Time, count)
 	got := 0
