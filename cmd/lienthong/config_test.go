@@ -89,3 +89,17 @@ func TestConfig_Validate(t *testing.T) {
 		t.Error("a misspelt key is accepted")
 	}
 }
+
+// TestConfig_Example: the example in deploy/ parses and validates.
+func TestConfig_Example(t *testing.T) {
+	c, err := LoadConfig("../../deploy/lienthong.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Agencies) != 2 || c.Agencies[1].P12 == "" || len(c.APIKeys) != 2 {
+		t.Errorf("example read as %+v", c)
+	}
+}
