@@ -56,7 +56,9 @@ type PubAck struct {
 
 // ConsumerSpec names a gateway's consumers and what they receive.
 type ConsumerSpec struct {
-	// Gateway is the gateway's id; consumer names derive from it.
+	// Gateway is the gateway's id, for logs. Consumers are named after
+	// the agencies (see bus.ConsumerName), so that an agency keeps its
+	// position when it moves between gateways.
 	Gateway string
 	// Agencies are the hosted agency codes; exactly their subjects are
 	// consumed, on both streams.

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -370,9 +371,15 @@ func TestBus_Concurrency(t *testing.T) {
 		<-ch
 		_ = m.Ack(ctx)
 	}
-	consume(t, b, gateway.ConsumerSpec{Gateway: "gw-a", Agencies: []envelope.AgencyCode{agencyH41}, Concurrency: n}, h)
+	// Six consumers (three agencies, two streams), one bound for them all.
+	agencies := []envelope.AgencyCode{agencyH41, agencyG22, agencyH37}
+	consume(t, b, gateway.ConsumerSpec{Gateway: "gw-a", Agencies: agencies, Concurrency: n}, h)
 	for i := range 6 {
-		publish(t, b, gateway.KindEdoc, agencyH41, fmt.Sprintf("c%d", i), []byte("x"))
+		kind := gateway.KindEdoc
+		if i%2 == 1 {
+			kind = gateway.KindStatus
+		}
+		publish(t, b, kind, agencies[i/2], fmt.Sprintf("c%d", i), []byte("x"))
 	}
 	for range n {
 		select {
@@ -396,24 +403,29 @@ func TestBus_Concurrency(t *testing.T) {
 	}
 }
 
+// Drain waits for the handlers in flight on every consumer of the
+// gateway, then none of them delivers any more.
 func TestBus_Drain(t *testing.T) {
 	b, _ := withBus(t)
-	inHandler := make(chan struct{})
+	inHandler := make(chan string, 8)
 	ch := make(chan struct{})
 	release := sync.OnceFunc(func() { close(ch) })
 	t.Cleanup(release)
-	acked := make(chan error, 1)
+	acked := make(chan error, 8)
 	h := func(ctx context.Context, m gateway.Message) {
-		close(inHandler)
+		inHandler <- m.MsgID()
 		<-ch
 		acked <- m.Ack(ctx)
 	}
-	c := consume(t, b, gateway.ConsumerSpec{Gateway: "gw-a", Agencies: []envelope.AgencyCode{agencyH41}}, h)
+	c := consume(t, b, gateway.ConsumerSpec{Gateway: "gw-a", Agencies: []envelope.AgencyCode{agencyH41, agencyG22}}, h)
 	publish(t, b, gateway.KindEdoc, agencyH41, "drain:000.00.12.H41", []byte("x"))
-	select {
-	case <-inHandler:
-	case <-time.After(wait):
-		t.Fatal("the handler did not start")
+	publish(t, b, gateway.KindStatus, agencyG22, "drain:000.00.00.G22", []byte("x"))
+	for range 2 {
+		select {
+		case <-inHandler:
+		case <-time.After(wait):
+			t.Fatal("the handlers did not start")
+		}
 	}
 	drained := make(chan error, 1)
 	go func() {
@@ -423,7 +435,7 @@ func TestBus_Drain(t *testing.T) {
 	}()
 	select {
 	case err := <-drained:
-		t.Fatalf("Drain returned (%v) while a handler was running", err)
+		t.Fatalf("Drain returned (%v) while handlers were running", err)
 	case <-time.After(300 * time.Millisecond):
 	}
 	release()
@@ -433,10 +445,22 @@ func TestBus_Drain(t *testing.T) {
 			t.Fatalf("Drain: %v", err)
 		}
 	case <-time.After(wait):
-		t.Fatal("Drain did not return after the handler finished")
+		t.Fatal("Drain did not return after the handlers finished")
 	}
-	if err := <-acked; err != nil {
-		t.Errorf("Ack in the draining handler: %v", err)
+	for range 2 {
+		if err := <-acked; err != nil {
+			t.Errorf("Ack in a draining handler: %v", err)
+		}
+	}
+	for _, code := range []envelope.AgencyCode{agencyH41, agencyG22} {
+		for _, kind := range []gateway.PacketKind{gateway.KindEdoc, gateway.KindStatus} {
+			publish(t, b, kind, code, fmt.Sprintf("late:%s:%s", kind, code), []byte("x"))
+		}
+	}
+	select {
+	case id := <-inHandler:
+		t.Fatalf("%s was handled after Drain", id)
+	case <-time.After(300 * time.Millisecond):
 	}
 }
 
@@ -563,6 +587,117 @@ func TestBus_AgencyListChange(t *testing.T) {
 		t.Errorf("got %s on %s, want lt.status.G22", r.MsgID, r.Subject)
 	}
 	col2.none(t, 300*time.Millisecond)
+}
+
+// msgIDs returns the MsgIDs of the next n messages of c, sorted, with how
+// many times each was delivered.
+func msgIDs(t *testing.T, c *collector, n int) ([]string, map[string]uint64) {
+	t.Helper()
+	delivered := map[string]uint64{}
+	var ids []string
+	for range n {
+		r := c.next(t)
+		if r.PacketErr != nil {
+			t.Errorf("%s: Packet or Ack: %v", r.MsgID, r.PacketErr)
+		}
+		ids = append(ids, r.MsgID)
+		delivered[r.MsgID] = r.NumDelivered
+	}
+	slices.Sort(ids)
+	return ids, delivered
+}
+
+// An agency added to a running gateway gets the messages published for it
+// before, although the gateway's consumers of the other agency have
+// already gone past them in the stream.
+func TestBus_AgencyAdded(t *testing.T) {
+	b, _ := withBus(t)
+	spec := gateway.ConsumerSpec{Gateway: "gw-a", Agencies: []envelope.AgencyCode{agencyH41}}
+	col := newCollector(nil)
+	c := consume(t, b, spec, col.handle)
+	publish(t, b, gateway.KindEdoc, agencyH41, "h41-1", []byte("1"))
+	publish(t, b, gateway.KindEdoc, agencyG22, "g22-edoc", []byte("early"))
+	publish(t, b, gateway.KindStatus, agencyG22, "g22-status", []byte("early"))
+	publish(t, b, gateway.KindEdoc, agencyH41, "h41-2", []byte("2"))
+	publish(t, b, gateway.KindStatus, agencyH41, "h41-3", []byte("3"))
+	if got, _ := msgIDs(t, col, 3); !slices.Equal(got, []string{"h41-1", "h41-2", "h41-3"}) {
+		t.Fatalf("before: got %q", got)
+	}
+	col.none(t, 200*time.Millisecond)
+	c.Stop()
+
+	// G22 is added to the gateway's list.
+	spec.Agencies = []envelope.AgencyCode{agencyH41, agencyG22}
+	col2 := newCollector(nil)
+	consume(t, b, spec, col2.handle)
+	got, delivered := msgIDs(t, col2, 2)
+	if want := []string{"g22-edoc", "g22-status"}; !slices.Equal(got, want) {
+		t.Errorf("after G22 was added: got %q, want %q", got, want)
+	}
+	for id, n := range delivered {
+		if n != 1 {
+			t.Errorf("%s: NumDelivered = %d, want 1", id, n)
+		}
+	}
+	col2.none(t, 300*time.Millisecond) // H41's acked messages stay acked
+	publish(t, b, gateway.KindEdoc, agencyG22, "g22-after", []byte("after"))
+	if r := col2.next(t); r.MsgID != "g22-after" {
+		t.Errorf("then got %s, want g22-after", r.MsgID)
+	}
+}
+
+// An agency that moves from gateway A to gateway B goes on where A left
+// off: B gets what A left unacked and what came while no one hosted it,
+// and nothing A acked. A keeps its other agency's position.
+func TestBus_AgencyMoves(t *testing.T) {
+	b, _ := withBus(t)
+	const ackWait = 500 * time.Millisecond
+	colA := newCollector(func(m gateway.Message) {
+		if m.MsgID() == "h41-unsettled" {
+			return // left for the ack wait
+		}
+		if err := m.Ack(context.Background()); err != nil {
+			t.Errorf("Ack %s: %v", m.MsgID(), err)
+		}
+	})
+	a := consume(t, b, gateway.ConsumerSpec{Gateway: "gw-a", Agencies: []envelope.AgencyCode{agencyH41, agencyH37}, AckWait: ackWait}, colA.handle)
+	publish(t, b, gateway.KindEdoc, agencyH41, "h41-1", []byte("1"))
+	publish(t, b, gateway.KindStatus, agencyH41, "h41-2", []byte("2"))
+	publish(t, b, gateway.KindEdoc, agencyH41, "h41-unsettled", []byte("u"))
+	publish(t, b, gateway.KindEdoc, agencyH37, "h37-1", []byte("1"))
+	seen := map[string]bool{}
+	for len(seen) < 4 {
+		seen[colA.next(t).MsgID] = true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := a.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// While no gateway hosts H41.
+	publish(t, b, gateway.KindEdoc, agencyH41, "h41-3", []byte("3"))
+	publish(t, b, gateway.KindStatus, agencyH41, "h41-4", []byte("4"))
+	publish(t, b, gateway.KindEdoc, agencyH37, "h37-2", []byte("2"))
+
+	// H41 moves to B; A goes on with H37 alone.
+	colB := newCollector(nil)
+	consume(t, b, gateway.ConsumerSpec{Gateway: "gw-b", Agencies: []envelope.AgencyCode{agencyG22, agencyH41}, AckWait: ackWait}, colB.handle)
+	colA2 := newCollector(nil)
+	consume(t, b, gateway.ConsumerSpec{Gateway: "gw-a", Agencies: []envelope.AgencyCode{agencyH37}, AckWait: ackWait}, colA2.handle)
+
+	got, delivered := msgIDs(t, colB, 3)
+	if want := []string{"h41-3", "h41-4", "h41-unsettled"}; !slices.Equal(got, want) {
+		t.Errorf("B got %q, want %q", got, want)
+	}
+	if n := delivered["h41-unsettled"]; n < 2 {
+		t.Errorf("h41-unsettled: NumDelivered = %d on B, want 2 or more (the consumer A used)", n)
+	}
+	colB.none(t, 3*ackWait)
+	if got, _ := msgIDs(t, colA2, 1); !slices.Equal(got, []string{"h37-2"}) {
+		t.Errorf("A got %q for H37, want h37-2", got)
+	}
+	colA2.none(t, 300*time.Millisecond)
 }
 
 func TestBus_WatchDirectory(t *testing.T) {
@@ -706,19 +841,33 @@ func TestBus_Heartbeats(t *testing.T) {
 
 func TestBus_ConsumerName(t *testing.T) {
 	tests := []struct {
-		id   string
+		code envelope.AgencyCode
 		kind gateway.PacketKind
 		want string
 	}{
-		{id: "tinh-h41", kind: gateway.KindEdoc, want: "gw_tinh-h41_edoc"},
-		{id: "tinh.h41 số 1", kind: gateway.KindStatus, want: "gw_tinh_h41_s__1_status"},
-		{id: "a*b>c", kind: gateway.KindEdoc, want: "gw_a_b_c_edoc"},
+		{code: agencyH41, kind: gateway.KindEdoc, want: "ag_H41_12_edoc"},
+		{code: agencyH41, kind: gateway.KindStatus, want: "ag_H41_12_status"},
+		{code: envelope.MustAgencyCode("H41.12"), kind: gateway.KindEdoc, want: "ag_H41_12_edoc"}, // the same code in the other form
+		{code: agencyG22, kind: gateway.KindStatus, want: "ag_G22_status"},
+		{code: agencyH37, kind: gateway.KindEdoc, want: "ag_H37_02_02_edoc"},
+		{code: envelope.MustAgencyCode("002.00.20.H13"), kind: gateway.KindEdoc, want: "ag_H13_20_00_002_edoc"},
+		{code: anyCode(t, "so-tp.ha_noi"), kind: gateway.KindStatus, want: "ag_SO-TP_HA_NOI_status"},
 	}
 	for _, tt := range tests {
-		if got := bus.ConsumerName(tt.id, tt.kind); got != tt.want {
-			t.Errorf("ConsumerName(%q, %s) = %q, want %q", tt.id, tt.kind, got, tt.want)
+		if got := bus.ConsumerName(tt.code, tt.kind); got != tt.want {
+			t.Errorf("ConsumerName(%s, %s) = %q, want %q", tt.code, tt.kind, got, tt.want)
 		}
 	}
+}
+
+// anyCode reads s as an agency code in envelope.CodeAny.
+func anyCode(t testing.TB, s string) envelope.AgencyCode {
+	t.Helper()
+	c, err := envelope.ParseAgencyCode(s, envelope.CodeAny)
+	if err != nil {
+		t.Fatalf("ParseAgencyCode(%q, CodeAny): %v", s, err)
+	}
+	return c
 }
 
 func TestBus_ConsumeRefused(t *testing.T) {
@@ -731,9 +880,16 @@ func TestBus_ConsumeRefused(t *testing.T) {
 		{name: "NoGateway", spec: gateway.ConsumerSpec{Agencies: []envelope.AgencyCode{agencyH41}}},
 		{name: "NoAgencies", spec: gateway.ConsumerSpec{Gateway: "gw"}},
 		{name: "ZeroAgency", spec: gateway.ConsumerSpec{Gateway: "gw", Agencies: []envelope.AgencyCode{{}}}},
+		{name: "NoHandler", spec: gateway.ConsumerSpec{Gateway: "gw", Agencies: []envelope.AgencyCode{agencyH41}}},
+		// H41.12 and H41_12 would both be ag_H41_12_*.
+		{name: "SameConsumerName", spec: gateway.ConsumerSpec{Gateway: "gw", Agencies: []envelope.AgencyCode{agencyH41, anyCode(t, "H41_12")}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			h := h
+			if tt.name == "NoHandler" {
+				h = nil
+			}
 			if c, err := b.Consume(context.Background(), tt.spec, h); err == nil {
 				c.Stop()
 				t.Fatal("Consume succeeded, want an error")
@@ -746,14 +902,18 @@ func TestBus_ConsumeContextDone(t *testing.T) {
 	b, _ := withBus(t)
 	col := newCollector(nil)
 	ctx, cancel := context.WithCancel(context.Background())
-	c, err := b.Consume(ctx, gateway.ConsumerSpec{Gateway: "gw-a", Agencies: []envelope.AgencyCode{agencyH41}}, col.handle)
+	c, err := b.Consume(ctx, gateway.ConsumerSpec{Gateway: "gw-a", Agencies: []envelope.AgencyCode{agencyH41, agencyG22}}, col.handle)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Stop()
 	cancel()
 	time.Sleep(100 * time.Millisecond)
-	publish(t, b, gateway.KindEdoc, agencyH41, "late", []byte("x"))
+	for _, code := range []envelope.AgencyCode{agencyH41, agencyG22} {
+		for _, kind := range []gateway.PacketKind{gateway.KindEdoc, gateway.KindStatus} {
+			publish(t, b, kind, code, fmt.Sprintf("late:%s:%s", kind, code), []byte("x"))
+		}
+	}
 	col.none(t, 300*time.Millisecond)
 }
 
@@ -820,13 +980,18 @@ func TestOpen_Refused(t *testing.T) {
 func TestBus_Contract(t *testing.T) {
 	srv := startServer(t, t.TempDir())
 	b := openBus(t, srv.ClientURL(), bus.Options{})
-	consume(t, b, gateway.ConsumerSpec{Gateway: "tinh.h41", Agencies: []envelope.AgencyCode{agencyH41, agencyH37}, AckWait: 90 * time.Second}, func(context.Context, gateway.Message) {})
+	// H41 twice, in both forms: one consumer per stream for it all the same.
+	agencies := []envelope.AgencyCode{agencyH41, agencyH37, envelope.MustAgencyCode("H41.12")}
+	consume(t, b, gateway.ConsumerSpec{Gateway: "tinh.h41", Agencies: agencies, AckWait: 90 * time.Second}, func(context.Context, gateway.Message) {})
 	js := rawJetStream(t, srv)
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	for _, tt := range []struct{ stream, subjects, consumer string }{
-		{bus.StreamEdoc, "lt.edoc.>", "gw_tinh_h41_edoc"},
-		{bus.StreamStatus, "lt.status.>", "gw_tinh_h41_status"},
+	for _, tt := range []struct {
+		stream, subjects string
+		consumers        map[string]string // name → filter subject
+	}{
+		{bus.StreamEdoc, "lt.edoc.>", map[string]string{"ag_H41_12_edoc": "lt.edoc.H41.12", "ag_H37_02_02_edoc": "lt.edoc.H37.02.02"}},
+		{bus.StreamStatus, "lt.status.>", map[string]string{"ag_H41_12_status": "lt.status.H41.12", "ag_H37_02_02_status": "lt.status.H37.02.02"}},
 	} {
 		s, err := js.Stream(ctx, tt.stream)
 		if err != nil {
@@ -838,17 +1003,28 @@ func TestBus_Contract(t *testing.T) {
 			t.Errorf("stream %s: subjects %q, retention %v, storage %v, max age %s, duplicates %s, replicas %d",
 				tt.stream, cfg.Subjects, cfg.Retention, cfg.Storage, cfg.MaxAge, cfg.Duplicates, cfg.Replicas)
 		}
-		c, err := s.Consumer(ctx, tt.consumer)
-		if err != nil {
-			t.Fatalf("consumer %s: %v", tt.consumer, err)
+		// Exactly the hosted agencies' consumers: none named after the gateway.
+		var names []string
+		for name := range s.ConsumerNames(ctx).Name() {
+			names = append(names, name)
 		}
-		cc := c.CachedInfo().Config
-		prefix := strings.TrimSuffix(tt.subjects, ">")
-		wantFilter := []string{prefix + "H37.02.02", prefix + "H41.12"}
-		if cc.Durable != tt.consumer || cc.AckPolicy != jetstream.AckExplicitPolicy || cc.AckWait != 90*time.Second ||
-			cc.MaxDeliver != -1 || cc.DeliverPolicy != jetstream.DeliverAllPolicy || !slices.Equal(cc.FilterSubjects, wantFilter) {
-			t.Errorf("consumer %s: durable %q, ack %v, ack wait %s, max deliver %d, deliver %v, filter %q",
-				tt.consumer, cc.Durable, cc.AckPolicy, cc.AckWait, cc.MaxDeliver, cc.DeliverPolicy, cc.FilterSubjects)
+		slices.Sort(names)
+		wantNames := slices.Sorted(maps.Keys(tt.consumers))
+		if !slices.Equal(names, wantNames) {
+			t.Errorf("stream %s: consumers %q, want %q", tt.stream, names, wantNames)
+		}
+		for name, filter := range tt.consumers {
+			c, err := s.Consumer(ctx, name)
+			if err != nil {
+				t.Fatalf("consumer %s: %v", name, err)
+			}
+			cc := c.CachedInfo().Config
+			if cc.Durable != name || cc.AckPolicy != jetstream.AckExplicitPolicy || cc.AckWait != 90*time.Second ||
+				cc.MaxDeliver != -1 || cc.DeliverPolicy != jetstream.DeliverAllPolicy ||
+				cc.FilterSubject != filter || len(cc.FilterSubjects) != 0 || !strings.HasPrefix(filter, strings.TrimSuffix(tt.subjects, ">")) {
+				t.Errorf("consumer %s: durable %q, ack %v, ack wait %s, max deliver %d, deliver %v, filter %q %q; want filter %q",
+					name, cc.Durable, cc.AckPolicy, cc.AckWait, cc.MaxDeliver, cc.DeliverPolicy, cc.FilterSubject, cc.FilterSubjects, filter)
+			}
 		}
 	}
 	obs, err := js.ObjectStore(ctx, bus.BucketPackets)

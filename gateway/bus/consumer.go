@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
+	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
 )
 
@@ -24,12 +25,16 @@ const (
 	DefaultAckWait = 60 * time.Second
 )
 
-// ConsumerName returns the name of a gateway's durable consumer on a
-// stream of kind: gw_<gateway>_edoc or gw_<gateway>_status, the gateway
-// id with every character NATS does not allow in a name (all but
-// [A-Za-z0-9_-]) replaced by '_'.
-func ConsumerName(gatewayID string, kind gateway.PacketKind) string {
-	return "gw_" + sanitize(gatewayID) + "_" + string(kind)
+// ConsumerName returns the name of an agency's durable consumer on the
+// stream of kind: ag_<tokens>_edoc or ag_<tokens>_status, tokens being
+// the agency code's NATS tokens (envelope.AgencyCode.Tokens) with '.'
+// replaced by '_', and every other character NATS does not allow in a
+// name (all but [A-Za-z0-9_-]) replaced by '_' too: 000.00.12.H41 on
+// LT_EDOC is ag_H41_12_edoc. The name does not depend on the gateway, so
+// an agency keeps its consumer, and its position, whichever gateway hosts
+// it.
+func ConsumerName(agency envelope.AgencyCode, kind gateway.PacketKind) string {
+	return "ag_" + sanitize(strings.ReplaceAll(agency.Tokens(), ".", "_")) + "_" + string(kind)
 }
 
 // sanitize replaces what is not [A-Za-z0-9_-] with '_'.
@@ -43,11 +48,42 @@ func sanitize(s string) string {
 	}, s)
 }
 
-// Consume creates or updates the gateway's durable pull consumers on
-// both streams, filtered to exactly gateway.Subject(kind, code) for each
-// hosted agency, and calls h for each message, in up to c.Concurrency
-// goroutines. Handlers get a context derived from ctx that Stop cancels.
-// When ctx is done, consumption stops as with Stop.
+// streamKinds are the two packet streams and the kind of each.
+var streamKinds = []struct {
+	kind   gateway.PacketKind
+	stream string
+}{{gateway.KindEdoc, StreamEdoc}, {gateway.KindStatus, StreamStatus}}
+
+// hostedAgencies returns the agencies of c once each (codes that are
+// Equal count once), in the order given. Two different codes whose
+// consumers would have the same name are refused.
+func hostedAgencies(c gateway.ConsumerSpec) ([]envelope.AgencyCode, error) {
+	var codes []envelope.AgencyCode
+	byName := make(map[string]envelope.AgencyCode, len(c.Agencies))
+	for i, code := range c.Agencies {
+		if code.IsZero() {
+			return nil, fmt.Errorf("bus: consume for gateway %s: agency %d has no code", c.Gateway, i+1)
+		}
+		name := ConsumerName(code, gateway.KindEdoc)
+		if prev, ok := byName[name]; ok {
+			if prev.Equal(code) {
+				continue
+			}
+			return nil, fmt.Errorf("bus: consume for gateway %s: agencies %s and %s would share the consumer %s",
+				c.Gateway, prev, code, name)
+		}
+		byName[name] = code
+		codes = append(codes, code)
+	}
+	return codes, nil
+}
+
+// Consume creates or updates, on both streams, one durable pull consumer
+// per hosted agency (named by ConsumerName, filtered to exactly
+// gateway.Subject(kind, code)), and calls h for each message of any of
+// them, in up to c.Concurrency goroutines in all. Handlers get a context
+// derived from ctx that Stop cancels. When ctx is done, consumption stops
+// as with Stop.
 func (b *Bus) Consume(ctx context.Context, c gateway.ConsumerSpec, h gateway.Handler) (gateway.Consumer, error) {
 	switch {
 	case sanitize(c.Gateway) == "":
@@ -57,10 +93,9 @@ func (b *Bus) Consume(ctx context.Context, c gateway.ConsumerSpec, h gateway.Han
 	case h == nil:
 		return nil, fmt.Errorf("bus: consume for gateway %s: no handler", c.Gateway)
 	}
-	for i, code := range c.Agencies {
-		if code.IsZero() {
-			return nil, fmt.Errorf("bus: consume for gateway %s: agency %d has no code", c.Gateway, i+1)
-		}
+	codes, err := hostedAgencies(c)
+	if err != nil {
+		return nil, err
 	}
 	if c.Concurrency <= 0 {
 		c.Concurrency = DefaultConcurrency
@@ -68,10 +103,6 @@ func (b *Bus) Consume(ctx context.Context, c gateway.ConsumerSpec, h gateway.Han
 	if c.AckWait <= 0 {
 		c.AckWait = DefaultAckWait
 	}
-	kinds := []struct {
-		kind   gateway.PacketKind
-		stream string
-	}{{gateway.KindEdoc, StreamEdoc}, {gateway.KindStatus, StreamStatus}}
 
 	hctx, cancel := context.WithCancel(ctx)
 	cs := &consumer{
@@ -83,41 +114,23 @@ func (b *Bus) Consume(ctx context.Context, c gateway.ConsumerSpec, h gateway.Han
 		sem:     make(chan struct{}, c.Concurrency),
 		closing: make(chan struct{}),
 	}
-	for _, k := range kinds {
-		var subjects []string
-		for _, code := range c.Agencies {
-			subjects = append(subjects, gateway.Subject(k.kind, code))
+	// Each consumer pulls ahead; all of them together stay near twice the
+	// concurrency, so that a gateway hosting hundreds of agencies does not
+	// hold thousands of fetched messages past their ack wait.
+	prefetch := max(2, 2*c.Concurrency/(len(codes)*len(streamKinds)))
+	var names []string
+	for _, code := range codes {
+		for _, k := range streamKinds {
+			name := ConsumerName(code, k.kind)
+			subject := gateway.Subject(k.kind, code)
+			if err := cs.start(ctx, k.stream, name, subject, k.kind, code, c, prefetch); err != nil {
+				cs.Stop()
+				return nil, err
+			}
+			names = append(names, name)
 		}
-		slices.Sort(subjects)
-		subjects = slices.Compact(subjects)
-		name := ConsumerName(c.Gateway, k.kind)
-		cfg := consumerConfig(name, "lienthong gateway "+c.Gateway+": "+string(k.kind)+" packets for its agencies", subjects, c.AckWait)
-		cctx, ccancel := b.deadline(ctx)
-		jc, err := b.js.CreateOrUpdateConsumer(cctx, k.stream, cfg)
-		ccancel()
-		if err != nil {
-			cs.Stop()
-			return nil, fmt.Errorf("bus: create or update consumer %s on %s: %w", name, k.stream, err)
-		}
-		log := cs.log.With(zap.String("consumer", name))
-		cc, err := jc.Consume(cs.receive,
-			jetstream.PullMaxMessages(c.Concurrency),
-			jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-				if errors.Is(err, jetstream.ErrNoHeartbeat) || errors.Is(err, jetstream.ErrConnectionClosed) {
-					log.Debug("consume", zap.Error(err))
-					return
-				}
-				log.Warn("consume", zap.Error(err))
-			}))
-		if err != nil {
-			cs.Stop()
-			return nil, fmt.Errorf("bus: consume %s on %s: %w", name, k.stream, err)
-		}
-		cs.mu.Lock()
-		cs.ccs = append(cs.ccs, cc)
-		cs.mu.Unlock()
-		log.Info("consuming", zap.Strings("subjects", subjects))
 	}
+	cs.log.Info("consuming", zap.Int("agencies", len(codes)), zap.Strings("consumers", names))
 	go func() {
 		select {
 		case <-ctx.Done():
@@ -126,6 +139,37 @@ func (b *Bus) Consume(ctx context.Context, c gateway.ConsumerSpec, h gateway.Han
 		}
 	}()
 	return cs, nil
+}
+
+// start creates or updates the durable consumer name on stream, filtered
+// to subject, and starts consuming it into c.receive.
+func (c *consumer) start(ctx context.Context, stream, name, subject string, kind gateway.PacketKind, code envelope.AgencyCode, spec gateway.ConsumerSpec, prefetch int) error {
+	b := c.bus
+	cfg := consumerConfig(name, "lienthong "+string(kind)+" packets for agency "+code.String(), subject, spec.AckWait)
+	cctx, ccancel := b.deadline(ctx)
+	jc, err := b.js.CreateOrUpdateConsumer(cctx, stream, cfg)
+	ccancel()
+	if err != nil {
+		return fmt.Errorf("bus: create or update consumer %s on %s for gateway %s: %w", name, stream, spec.Gateway, err)
+	}
+	log := c.log.With(zap.String("consumer", name), zap.String("agency", code.String()))
+	cc, err := jc.Consume(c.receive,
+		jetstream.PullMaxMessages(prefetch),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			if errors.Is(err, jetstream.ErrNoHeartbeat) || errors.Is(err, jetstream.ErrConnectionClosed) {
+				log.Debug("consume", zap.Error(err))
+				return
+			}
+			log.Warn("consume", zap.Error(err))
+		}))
+	if err != nil {
+		return fmt.Errorf("bus: consume %s on %s for gateway %s: %w", name, stream, spec.Gateway, err)
+	}
+	c.mu.Lock()
+	c.ccs = append(c.ccs, cc)
+	c.mu.Unlock()
+	log.Debug("consuming", zap.String("subject", subject))
+	return nil
 }
 
 // consumer is a running consumption: it implements gateway.Consumer.

@@ -32,22 +32,54 @@
 // being empty. Each object is stored once; publishing the same large
 // packet again reuses it.
 //
-// [Bus.Consume] runs one durable pull consumer per stream, named
-// gw_<gateway>_edoc and gw_<gateway>_status (the gateway id with every
-// character outside [A-Za-z0-9_-] replaced by '_'), filtered to exactly
-// the subjects of the hosted agencies, with explicit acks and unlimited
-// redelivery. Starting it again with another agency list updates the
-// filter. Handlers run in up to Concurrency goroutines; a received
-// message's Packet checks the bytes, from the body or the Object Store,
-// against [HeaderSHA256].
+// [Bus.Consume] runs, on each stream, one durable pull consumer per
+// hosted agency, named from the agency code and not from the gateway:
+// ag_<tokens>_edoc and ag_<tokens>_status, where tokens are the code's
+// NATS tokens ([envelope.AgencyCode.Tokens]) with '.' replaced by '_' and
+// any other character outside [A-Za-z0-9_-] by '_' too (000.00.12.H41 →
+// ag_H41_12_edoc; see [ConsumerName]). Each consumer is filtered to
+// exactly its agency's subject (lt.edoc.H41.12, not lt.edoc.H41.12.>),
+// delivers every message from the start of the stream, and has explicit
+// acks and unlimited redelivery. The naming is what makes an agency's
+// position its own:
+//
+//   - an agency added to a gateway gets a consumer of its own, which
+//     starts from the first message retained for it, however long the
+//     gateway has been running;
+//   - an agency that moves to another gateway finds its consumer where
+//     the old gateway left it: the new gateway receives what was not
+//     acked, and nothing that was;
+//   - each agency's consumers are distinct JetStream objects with
+//     subjects of their own, so a deployment can allow a gateway's
+//     credentials the consumers of its own agencies only: for H41.12 on
+//     LT_EDOC, $JS.API.CONSUMER.CREATE.LT_EDOC.ag_H41_12_edoc.lt.edoc.H41.12,
+//     $JS.API.CONSUMER.INFO.LT_EDOC.ag_H41_12_edoc,
+//     $JS.API.CONSUMER.MSG.NEXT.LT_EDOC.ag_H41_12_edoc and
+//     $JS.ACK.LT_EDOC.ag_H41_12_edoc.>.
+//
+// Handlers run in up to Concurrency goroutines across all of a gateway's
+// consumers, and Drain and Stop act on all of them. A received message's
+// Packet checks the bytes, from the body or the Object Store, against
+// [HeaderSHA256].
 //
 // # Caveats
 //
-//   - A consumer delivers from the start of the stream when it is first
-//     created. Its filter can change later, but the server keeps the
-//     consumer's position: an agency added to an existing consumer gets
-//     only the messages stored after the consumer last caught up, not the
-//     older ones still in the stream.
+//   - An agency's consumers outlive its hosting: when it leaves a gateway
+//     they stay on the server, keeping its position for the next gateway.
+//     Retiring an agency for good means deleting them by hand.
+//   - An agency listed by two gateways at once shares its consumers
+//     between them: each message goes to one of the two, not to both.
+//   - Codes that differ only by '.' against '_' (possible only for codes
+//     read in envelope.CodeAny) would share a name; one Consume refuses
+//     such a pair, but two gateways hosting one each would share the
+//     consumers.
+//   - Consumers named gw_<gateway>_edoc and gw_<gateway>_status by earlier
+//     versions are no longer used and may be deleted; the first start
+//     after upgrading delivers again every message still retained for
+//     each hosted agency.
+//   - Each consumer fetches up to Concurrency messages ahead; with many
+//     busy agencies, fetched messages may wait for a free handler long
+//     enough to pass the ack wait and be redelivered.
 //   - Publish and the KV calls run under the caller's deadline, or under
 //     Options.Timeout when the context has none.
 //   - The Bus owns an embedded server passed in Options.Server: Close, and

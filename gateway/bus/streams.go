@@ -112,20 +112,21 @@ func gatewaysConfig(o Options) jetstream.KeyValueConfig {
 	}
 }
 
-// consumerConfig is the durable pull consumer of a gateway on one stream:
-// exactly the subjects given, explicit acks, every message from the start
-// of the stream, redelivered without limit.
-func consumerConfig(name, what string, subjects []string, ackWait time.Duration) jetstream.ConsumerConfig {
+// consumerConfig is the durable pull consumer of one agency on one
+// stream: exactly its subject, explicit acks, every message from the
+// start of the stream (so a new agency's consumer gets all that is
+// retained for it), redelivered without limit.
+func consumerConfig(name, what, subject string, ackWait time.Duration) jetstream.ConsumerConfig {
 	return jetstream.ConsumerConfig{
-		Name:           name,
-		Durable:        name,
-		Description:    what,
-		DeliverPolicy:  jetstream.DeliverAllPolicy,
-		AckPolicy:      jetstream.AckExplicitPolicy,
-		AckWait:        ackWait,
-		MaxDeliver:     -1,
-		FilterSubjects: subjects,
-		ReplayPolicy:   jetstream.ReplayInstantPolicy,
+		Name:          name,
+		Durable:       name,
+		Description:   what,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       ackWait,
+		MaxDeliver:    -1,
+		FilterSubject: subject,
+		ReplayPolicy:  jetstream.ReplayInstantPolicy,
 	}
 }
 
