@@ -242,3 +242,53 @@ func TestGateway_Exchange(t *testing.T) {
 		t.Fatalf("an unknown recipient: %v", err)
 	}
 }
+
+// TestGateway_Quarantine: a tampered copy of a document is quarantined
+// with the signature verdict as its reason; since the genuine document
+// was received, its sender is not told it was refused.
+func TestGateway_Quarantine(t *testing.T) {
+	ax := newAxis(t)
+	const vpcp, nghean = "000.00.00.G22", "000.00.00.H41"
+	g22 := ax.gateway("vpcp", [2]string{vpcp, "Văn phòng Chính phủ"})
+	h41 := ax.gateway("nghean", [2]string{nghean, "UBND tỉnh Nghệ An"})
+	eventually(t, "the directory", func() bool { _, ok := g22.Directory().Lookup(nghean); return ok })
+	doc, _, err := g22.Submit(t.Context(), gateway.Submission{Packet: letter(t, vpcp, "Văn phòng Chính phủ", nghean)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "01", func() bool { return deliveryState(t, g22, doc.ID, nghean) == envelope.StateArrived })
+
+	p, err := g22.Store().Packet(t.Context(), doc.PacketID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tampered := bytes.Replace(p.Data, []byte("tình hình kết nối"), []byte("tình hình ngắt kết nối"), 1)
+	raw, err := bus.Open(t.Context(), bus.Options{URL: ax.url, Name: "attacker"}, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Publish(t.Context(), gateway.Publication{Subject: "lt.edoc.H41", MsgID: "replay:1", Packet: tampered}); err != nil {
+		t.Fatal(err)
+	}
+	var entry gateway.QuarantineEntry
+	eventually(t, "the quarantine", func() bool {
+		q, err := h41.Store().QuarantineEntries(t.Context(), 10)
+		if err != nil || len(q) == 0 {
+			return false
+		}
+		entry = q[0]
+		return true
+	})
+	if entry.Reason != "signature:invalid" || entry.Sender != vpcp || entry.Recipient != nghean || entry.MsgID != "replay:1" {
+		t.Errorf("quarantined as %+v", entry)
+	}
+	if got := len(incoming(t, h41, nghean)); got != 1 {
+		t.Errorf("%d incoming documents, want the genuine one only", got)
+	}
+	// No 02 went back: the delivery stays arrived.
+	time.Sleep(500 * time.Millisecond)
+	if got := deliveryState(t, g22, doc.ID, nghean); got != envelope.StateArrived {
+		t.Errorf("after the bad copy the delivery is %s, want arrived", got)
+	}
+}

@@ -48,6 +48,18 @@ func (g *Gateway) handle(ctx context.Context, m Message) {
 	}
 }
 
+// haveIncoming reports whether agency already received the document with
+// this DocumentId from sender. A store error counts as no.
+func (g *Gateway) haveIncoming(ctx context.Context, agency *HostedAgency, sender, documentID string) bool {
+	if documentID == "" {
+		return false
+	}
+	page, err := g.store.Documents(ctx, DocumentQuery{
+		Agencies: []string{agency.Code.String()}, Direction: Incoming, From: sender, DocumentID: documentID, Limit: 1,
+	})
+	return err == nil && len(page.Documents) > 0
+}
+
 // addressee returns the hosted agency a subject is for.
 func (g *Gateway) addressee(subject string) (*HostedAgency, bool) {
 	tokens, ok := strings.CutPrefix(subject, EdocSubjectPrefix)
@@ -68,14 +80,25 @@ func (g *Gateway) receiveEdoc(ctx context.Context, log *zap.Logger, m Message, a
 			Packet: NewPacket{ID: NewID(now), Kind: KindEdoc, Data: data},
 			Entry:  QuarantineEntry{Reason: reason, ReasonVI: vi, ReasonEN: en, ReceivedAt: now},
 		}
+		if routing == nil {
+			// What the unverified bytes say is used only to answer the
+			// sender.
+			routing, _, _ = g.parser.ParseBytes(data)
+		}
 		if routing != nil && routing.Edoc != nil {
-			q.Entry.Sender = canonicalCode(routing.Edoc.Header.From.OrganID)
-			q.Reply = g.reply(log, agency, routing.Edoc.Header, envelope.StatusRejected, "Từ chối tiếp nhận: "+vi, now)
+			h := routing.Edoc.Header
+			q.Entry.Sender = canonicalCode(h.From.OrganID)
+			if g.haveIncoming(ctx, agency, q.Entry.Sender, h.DocumentID) {
+				// A bad copy of a document already received (a replay,
+				// a tampered duplicate): the sender's document did
+				// arrive, so it is not refused.
+				log.Warn("a bad copy of a document already received; no 02 sent", zap.String("documentId", h.DocumentID))
+			} else {
+				q.Reply = g.reply(log, agency, h, envelope.StatusRejected, "Từ chối tiếp nhận: "+vi, now)
+			}
 		}
 		g.quarantine(ctx, log, m, agency, q)
 	}
-	// What the unverified bytes say is used only to answer the sender.
-	routing, _, _ := g.parser.ParseBytes(data)
 	vd, err := g.verifier.Verify(ctx, data)
 	if err != nil {
 		log.Error("verify", zap.Error(err))
@@ -83,12 +106,12 @@ func (g *Gateway) receiveEdoc(ctx context.Context, log *zap.Logger, m Message, a
 		return
 	}
 	if vd.Outcome != signing.Valid {
-		refuse("signature:"+string(vd.Outcome), "Chữ ký số không hợp lệ ("+string(vd.Outcome)+"): "+vd.ReasonVI, "signature "+string(vd.Outcome)+": "+vd.ReasonEN, routing)
+		refuse("signature:"+string(vd.Outcome), "Chữ ký số không hợp lệ ("+string(vd.Outcome)+"): "+vd.ReasonVI, "signature "+string(vd.Outcome)+": "+vd.ReasonEN, vd.Packet)
 		return
 	}
 	p := vd.Packet
 	if p.Edoc == nil {
-		refuse("wrong-stream", "Gói tin trạng thái gửi trên luồng văn bản", "a status packet on the document stream", nil)
+		refuse("wrong-stream", "Gói tin trạng thái gửi trên luồng văn bản", "a status packet on the document stream", p)
 		return
 	}
 	if err := envelope.Validate(p, envelope.ProfileReceive); err != nil {

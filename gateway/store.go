@@ -216,6 +216,10 @@ type DocumentQuery struct {
 	// Text, if set, keeps documents whose subject, number, notation or
 	// sender name contains it (case-insensitive).
 	Text string
+	// DocumentID and From, if set, keep the documents with this edXML
+	// DocumentId and this sender (canonical code).
+	DocumentID string
+	From       string
 	// Cursor continues a previous page (DocumentPage.Next).
 	Cursor string
 	// Limit is the page size; 0 means 50, at most 500.

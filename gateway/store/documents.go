@@ -541,6 +541,12 @@ func newDocumentQuery(q gateway.DocumentQuery) (*documentQuery, error) {
 	if t := strings.ToLower(strings.TrimSpace(q.Text)); t != "" {
 		b.where(`instr(search, ?) > 0`, t)
 	}
+	if q.DocumentID != "" {
+		b.where(`document_id = ?`, q.DocumentID)
+	}
+	if q.From != "" {
+		b.where(`sender = ?`, q.From)
+	}
 	if q.Cursor != "" {
 		c, err := parseCursor(q.Cursor)
 		if err != nil {
