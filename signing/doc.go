@@ -21,11 +21,14 @@
 //
 // SHA-1 is refused as weak-algorithm unless the verifier's [Policy] allows
 // it for packets from systems that cannot yet sign with SHA-256; such a
-// verdict is valid but marked Legacy. XML-DSig core validation is done in
-// this package (with goxmldsig's canonicalisers), for the reasons given on
-// checkSignature in xmldsig.go: goxmldsig's validator gives up on packets of
-// more than 1000 elements, cannot check SHA-1 at all, and is six times
-// slower on large packets.
+// verdict is valid but marked Legacy. The Signature is built and XML-DSig
+// core validation is done in this package, with goxmldsig's
+// canonicalisers, for the reasons given on Signer.signature and
+// checkSignature: goxmldsig's validator gives up on packets of more than
+// 1000 elements, cannot check SHA-1 at all and re-parses the whole packet,
+// and neither of its halves can stream the packet's canonical form into
+// the digest, which for a 67 MB packet is the difference between holding
+// it once and holding it three times.
 //
 // # Development PKI
 //

@@ -3,14 +3,17 @@ package signing
 import (
 	"bytes"
 	"crypto"
+	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/xml"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/beevik/etree"
-	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/lienthong/lienthong/envelope"
 )
@@ -76,7 +79,9 @@ func (s *Signer) Sign(packet []byte) ([]byte, error) {
 	if !bytes.HasPrefix(bytes.TrimLeft(packet, " \t\r\n"), []byte("<")) {
 		return nil, fmt.Errorf("%w: bytes before the XML; encode the packet again", ErrNotSignable)
 	}
-	var parser envelope.Parser
+	// The caller bounded the packet's size; the parser's default limit
+	// must not refuse what the caller accepted.
+	parser := envelope.Parser{MaxSize: max(envelope.DefaultMaxSize, int64(len(packet)))}
 	doc, _, err := parser.ReadTree(packet)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotSignable, err)
@@ -90,35 +95,50 @@ func (s *Signer) Sign(packet []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx, err := dsig.NewSigningContext(s.key, s.chain)
+	sig, err := s.signature(root)
 	if err != nil {
-		return nil, fmt.Errorf("signing: %w", err)
+		return nil, err
 	}
-	// An unprefixed Signature in the XML-DSig default namespace, as the
-	// national axis library writes it.
-	ctx.Prefix = ""
-	ctx.Hash = crypto.SHA256
-	ctx.Canonicalizer = dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("")
-	// goxmldsig canonicalises the element it digests in place: give it a
-	// copy, so that root stays as parsed. SignEnveloped is not used: it
-	// appends the Signature to the root's children without setting its
-	// parent pointer, and re-serialising its tree would change the bytes;
-	// the Signature alone is serialised and spliced in below.
-	sig, err := ctx.ConstructSignature(root.Copy(), true)
-	if err != nil {
-		return nil, fmt.Errorf("signing: construct the signature: %w", err)
-	}
-	sigDoc := etree.NewDocumentWithRoot(sig)
-	sigDoc.WriteSettings.CanonicalEndTags = true
-	var sigBytes bytes.Buffer
-	if _, err := sigDoc.WriteTo(&sigBytes); err != nil {
-		return nil, fmt.Errorf("signing: write the signature: %w", err)
-	}
-	out := make([]byte, 0, len(packet)+sigBytes.Len())
+	out := make([]byte, 0, len(packet)+len(sig))
 	out = append(out, packet[:at]...)
-	out = append(out, sigBytes.Bytes()...)
+	out = append(out, sig...)
 	out = append(out, packet[at:]...)
 	return out, nil
+}
+
+// signature returns the Signature element, serialised, for the packet
+// whose tree is root, which it transforms. It is built here rather than by
+// goxmldsig's SigningContext so that the packet's canonical form streams into the
+// digest instead of being held in memory (a 67 MB packet would otherwise
+// cost another 67–134 MB), and because SignEnveloped appends the
+// Signature without setting its parent pointer. Its SignedInfo is written
+// in canonical form to begin with: the bytes signed are those bytes, with
+// the namespace declaration exclusive canonicalisation puts on it.
+func (s *Signer) signature(root *etree.Element) ([]byte, error) {
+	// Canonicalisation transforms root in place; Sign does not need it
+	// afterwards.
+	h := sha256.New()
+	if err := digestCanonical(h, root, AlgExcC14N, nil); err != nil {
+		return nil, fmt.Errorf("signing: canonicalise the packet: %w", err)
+	}
+	var si strings.Builder
+	fmt.Fprintf(&si, `<CanonicalizationMethod Algorithm="%s"></CanonicalizationMethod>`, AlgExcC14N)
+	fmt.Fprintf(&si, `<SignatureMethod Algorithm="%s"></SignatureMethod>`, AlgRSASHA256)
+	fmt.Fprintf(&si, `<Reference URI=""><Transforms><Transform Algorithm="%s"></Transform><Transform Algorithm="%s"></Transform></Transforms>`, AlgEnveloped, AlgExcC14N)
+	fmt.Fprintf(&si, `<DigestMethod Algorithm="%s"></DigestMethod><DigestValue>%s</DigestValue></Reference>`, AlgSHA256, base64.StdEncoding.EncodeToString(h.Sum(nil)))
+	signed := sha256.Sum256([]byte(`<SignedInfo xmlns="` + XMLDSigNS + `">` + si.String() + `</SignedInfo>`))
+	value, err := s.key.Sign(rand.Reader, signed[:], crypto.SHA256)
+	if err != nil {
+		return nil, fmt.Errorf("signing: sign: %w", err)
+	}
+	var b bytes.Buffer
+	b.WriteString(`<Signature xmlns="` + XMLDSigNS + `"><SignedInfo>` + si.String() + `</SignedInfo>`)
+	b.WriteString(`<SignatureValue>` + base64.StdEncoding.EncodeToString(value) + `</SignatureValue><KeyInfo><X509Data>`)
+	for _, der := range s.chain {
+		b.WriteString(`<X509Certificate>` + base64.StdEncoding.EncodeToString(der) + `</X509Certificate>`)
+	}
+	b.WriteString(`</X509Data></KeyInfo></Signature>`)
+	return b.Bytes(), nil
 }
 
 // signaturePlace returns the byte offset in packet just after the end tag

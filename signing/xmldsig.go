@@ -1,6 +1,7 @@
 package signing
 
 import (
+	"bufio"
 	"bytes"
 	"crypto"
 	"crypto/rsa"
@@ -10,6 +11,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/beevik/etree"
@@ -86,21 +88,19 @@ func checkSignature(root, sig *etree.Element, pub *rsa.PublicKey) (*etree.Elemen
 	// canonicalisation transform (inclusive C14N 1.0 when there is none, as
 	// XML-DSig prescribes for a node-set) gives the octets.
 	sig.Parent().RemoveChild(sig)
-	c14n := dsig.MakeC14N10RecCanonicalizer()
+	c14nAlg, c14nMethod := AlgC14N10, (*etree.Element)(nil)
 	if tr := ref.SelectElement("Transforms"); tr != nil {
 		for _, t := range tr.SelectElements("Transform") {
 			if alg := algorithmOf(t); alg != AlgEnveloped {
-				c14n = canonicalizer(alg, t)
+				c14nAlg, c14nMethod = alg, t
 			}
 		}
 	}
-	octets, err := c14n.Canonicalize(root)
-	if err != nil {
-		return nil, fmt.Errorf("canonicalise the packet: %w", err)
-	}
 	h := digestHashes[algorithmOf(ref.SelectElement("DigestMethod"))]
 	d := h.New()
-	d.Write(octets)
+	if err := digestCanonical(d, root, c14nAlg, c14nMethod); err != nil {
+		return nil, fmt.Errorf("canonicalise the packet: %w", err)
+	}
 	if !bytes.Equal(d.Sum(nil), digestValue) {
 		return nil, errDigestMismatch
 	}
@@ -138,19 +138,54 @@ func canonicalSignedInfo(si *etree.Element) ([]byte, error) {
 	return canonicalizer(alg, method).Canonicalize(detached)
 }
 
+// canonicalWrite writes etree elements in canonical form, as goxmldsig's
+// canonicalisers do once they have prepared the tree.
+var canonicalWrite = etree.WriteSettings{CanonicalAttrVal: true, CanonicalEndTags: true, CanonicalText: true}
+
+// digestCanonical writes the canonical form of el under alg into h (a
+// hash). method is the element naming alg (nil for none), which may carry
+// an InclusiveNamespaces prefix list. Exclusive canonicalisation — what
+// lienthong signs with — transforms el in place and streams it, so a 67 MB
+// packet is never held a second time as canonical bytes; the inclusive
+// forms, for legacy input, go through goxmldsig's canonicalisers.
+func digestCanonical(h io.Writer, el *etree.Element, alg string, method *etree.Element) error {
+	if alg != AlgExcC14N {
+		b, err := canonicalizer(alg, method).Canonicalize(el)
+		if err != nil {
+			return err
+		}
+		_, err = h.Write(b)
+		return err
+	}
+	if err := etreeutils.TransformExcC14n(el, inclusivePrefixes(method), false); err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(h, 64<<10)
+	el.WriteTo(w, &canonicalWrite)
+	return w.Flush()
+}
+
+// inclusivePrefixes is the InclusiveNamespaces PrefixList of an exclusive
+// canonicalisation method, or "".
+func inclusivePrefixes(method *etree.Element) string {
+	if method == nil {
+		return ""
+	}
+	for _, c := range method.ChildElements() {
+		if c.Tag == "InclusiveNamespaces" {
+			return c.SelectAttrValue("PrefixList", "")
+		}
+	}
+	return ""
+}
+
 // canonicalizer returns goxmldsig's canonicaliser for alg, which
 // checkShape has allowed; el is the element naming it, which may carry an
 // InclusiveNamespaces prefix list for exclusive canonicalisation.
 func canonicalizer(alg string, el *etree.Element) dsig.Canonicalizer {
 	switch alg {
 	case AlgExcC14N:
-		prefixes := ""
-		for _, c := range el.ChildElements() {
-			if c.Tag == "InclusiveNamespaces" {
-				prefixes = c.SelectAttrValue("PrefixList", "")
-			}
-		}
-		return dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList(prefixes)
+		return dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList(inclusivePrefixes(el))
 	case AlgC14N11:
 		return dsig.MakeC14N11Canonicalizer()
 	default:
