@@ -63,10 +63,11 @@ type ConsumerSpec struct {
 	// Agencies are the hosted agency codes; exactly their subjects are
 	// consumed, on both streams.
 	Agencies []envelope.AgencyCode
-	// Concurrency is how many messages are handled at once; 0 means 4.
+	// Concurrency is how many messages are handled at once; 0 means the
+	// bus's default.
 	Concurrency int
 	// AckWait is how long a message may stay unsettled before it is
-	// redelivered; 0 means 60 s.
+	// redelivered; 0 means 15 s.
 	AckWait time.Duration
 }
 

@@ -13,6 +13,8 @@ import (
 const (
 	dispatchBatch    = 128
 	dispatchParallel = 32
+	// publishTimeout bounds one publish of a small packet.
+	publishTimeout = 5 * time.Second
 )
 
 // dispatchLoop publishes due outbox items: when woken after an accept, and
@@ -104,7 +106,10 @@ func (g *Gateway) publish(ctx context.Context, item OutboxItem) error {
 	if err != nil {
 		return err
 	}
-	pctx, cancel := context.WithTimeout(ctx, 30*time.Second+time.Duration(len(p.Data)>>20)*time.Second)
+	// A short deadline: while NATS is away a publish should fail fast and
+	// be retried, not hold the whole batch; large packets get a second per
+	// MiB for the Object Store.
+	pctx, cancel := context.WithTimeout(ctx, publishTimeout+time.Duration(len(p.Data)>>20)*time.Second)
 	defer cancel()
 	_, err = g.bus.Publish(pctx, Publication{Subject: subject, MsgID: item.MsgID(), Packet: p.Data})
 	return err

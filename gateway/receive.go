@@ -29,6 +29,11 @@ func (g *Gateway) handle(ctx context.Context, m Message) {
 		return
 	}
 	data, err := m.Packet(ctx)
+	if err == nil && len(data) > 1<<20 {
+		// Verifying and storing a large packet takes a while: restart
+		// the ack wait.
+		_ = m.InProgress()
+	}
 	if err != nil {
 		if m.NumDelivered() < 5 {
 			log.Warn("packet not readable yet; will retry", zap.Error(err))
@@ -148,9 +153,7 @@ func (g *Gateway) receiveEdoc(ctx context.Context, log *zap.Logger, m Message, a
 		g.nak(log, m, 5*time.Second)
 		return
 	}
-	if err := m.Ack(ctx); err != nil {
-		log.Warn("ack", zap.Error(err)) // redelivered, then deduplicated
-	}
+	g.ack(ctx, log, m) // if it fails: redelivered, then deduplicated
 	if !dup {
 		log.Info("document received", zap.String("document", d.ID), zap.String("documentId", d.DocumentID),
 			zap.String("from", d.From), zap.String("to", d.Agency), zap.String("verdict", d.Verdict.Outcome))
@@ -217,9 +220,7 @@ func (g *Gateway) receiveStatus(ctx context.Context, log *zap.Logger, m Message,
 		g.nak(log, m, 5*time.Second)
 		return
 	}
-	if err := m.Ack(ctx); err != nil {
-		log.Warn("ack", zap.Error(err))
-	}
+	g.ack(ctx, log, m)
 	fields := []zap.Field{zap.String("document", res.Document), zap.String("recipient", res.Recipient),
 		zap.String("statusCode", string(st.StatusCode)), zap.String("state", res.State.String())}
 	switch {
@@ -258,6 +259,20 @@ func (g *Gateway) quarantine(ctx context.Context, log *zap.Logger, m Message, ag
 		g.wakeDispatcher()
 	}
 }
+
+// ack acknowledges m, waiting for the server at most ackTimeout: while
+// NATS is away a handler should not hold its slot for long, since the
+// message is stored and its redelivery will be deduplicated.
+func (g *Gateway) ack(ctx context.Context, log *zap.Logger, m Message) {
+	actx, cancel := context.WithTimeout(ctx, ackTimeout)
+	defer cancel()
+	if err := m.Ack(actx); err != nil {
+		log.Warn("ack", zap.Error(err))
+	}
+}
+
+// ackTimeout bounds the wait for an ack's confirmation.
+const ackTimeout = 5 * time.Second
 
 func (g *Gateway) nak(log *zap.Logger, m Message, delay time.Duration) {
 	if err := m.Nak(delay); err != nil {

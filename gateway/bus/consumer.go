@@ -21,8 +21,11 @@ import (
 const (
 	// DefaultConcurrency is how many messages are handled at once.
 	DefaultConcurrency = 4
-	// DefaultAckWait is how long a message may stay unsettled.
-	DefaultAckWait = 60 * time.Second
+	// DefaultAckWait is how long a message may stay unsettled. It is also
+	// how long the messages a crashed gateway had in hand wait before they
+	// are delivered again, so it is short; a handler doing long work on a
+	// large packet calls InProgress.
+	DefaultAckWait = 15 * time.Second
 )
 
 // ConsumerName returns the name of an agency's durable consumer on the
