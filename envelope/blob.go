@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/beevik/etree"
 )
@@ -123,7 +124,11 @@ func (bl *blobs) expand(s string, normalise bool) string {
 		}
 		run := bl.runs[n]
 		if b.Len() == 0 && i == 0 && len(rest) == j+len("\uE001") && (!normalise || bytes.IndexByte(run, '\r') < 0) {
-			return string(run) // the whole node: the common case
+			// The whole node, the common case: the text shares the
+			// input's memory instead of copying a 67 MB attachment.
+			// ReadTree's callers keep the input unchanged while they
+			// use the tree; FromTree copies what a Packet keeps.
+			return unsafe.String(unsafe.SliceData(run), len(run))
 		}
 		b.WriteString(s[:i])
 		if normalise {

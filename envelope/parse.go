@@ -128,6 +128,10 @@ func (p *Parser) ParseBytes(b []byte) (*Packet, []Warning, error) {
 // ReadTree reads b into an XML tree with the parser's tolerances and
 // limits, without interpreting it as edXML. The signing package verifies
 // this tree, then hands the verified element to [FromTree].
+//
+// The tree shares memory with b: long base64 text (attachments) is not
+// copied, so that a 67 MB packet is not held twice. b must not be modified
+// while the tree is in use. A Packet made by FromTree does not share it.
 func (p *Parser) ReadTree(b []byte) (*etree.Document, []Warning, error) {
 	return p.readTree(b, true)
 }

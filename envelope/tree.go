@@ -154,8 +154,21 @@ func (r *reader) edoc(e *Edoc) *Edoc {
 }
 
 // text returns an element's character data, trimmed. Child elements inside
-// a leaf are kept as extras.
+// a leaf are kept as extras. Long text is copied, because the tree may
+// share it with the parser's input (see Parser.ReadTree) and a Packet does
+// not.
 func (r *reader) text(el *etree.Element, path string) string {
+	s := r.rawText(el, path)
+	if len(s) >= blobMin {
+		return strings.Clone(s)
+	}
+	return s
+}
+
+// rawText is text without the copy: what it returns may share memory with
+// the parser's input, so it is only for text that is decoded at once, such
+// as an attachment's base64.
+func (r *reader) rawText(el *etree.Element, path string) string {
 	if len(el.Child) == 1 {
 		// The common case, and the only one for a large attachment: one
 		// piece of text, returned without a copy.
@@ -401,12 +414,12 @@ func (r *reader) attachments(e *Edoc, el *etree.Element) {
 			"AttachmentName":         &a.Name,
 			"Description":            &a.Description,
 			"ContentType":            &a.ContentType,
-			"ContentTransferEncoded": &encoded,
+			"ContentTransferEncoded": func(c *etree.Element, p string) { encoded = r.rawText(c, p) },
 		})
 		data, err := decodeBase64(encoded)
 		if err != nil {
 			a.DecodeError = "ContentTransferEncoded is not base64: " + err.Error()
-			a.Undecoded = encoded
+			a.Undecoded = strings.Clone(encoded)
 			r.warn(ip+"/ContentTransferEncoded", "attachment-decode",
 				"Nội dung tệp đính kèm không phải base64; không giải mã được",
 				"the attachment's content is not base64 and cannot be decoded: "+err.Error())
