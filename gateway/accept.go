@@ -84,14 +84,21 @@ func (g *Gateway) Submit(ctx context.Context, s Submission) (*Document, bool, er
 		recipients = append(recipients, Recipient{Code: a.Code, Name: name})
 	}
 	signed := s.Packet
-	verdict := Verdict{Outcome: string(signing.Valid)}
+	var doc Document
 	if p.Signature == nil {
+		// What is kept of the parsed packet is taken now, so that its
+		// decoded attachments are garbage while the packet is signed.
+		doc = documentOf(p, Outgoing, sender.Code.String())
+		p = nil
 		if signed, err = sender.Signer.Sign(s.Packet); err != nil {
 			return nil, false, &SubmitError{err}
 		}
-		verdict.Subject = sender.Signer.Certificate().Subject.String()
-		verdict.ReasonVI, verdict.ReasonEN = "Ký số bởi cổng liên thông khi tiếp nhận", "signed by the gateway on acceptance"
+		doc.Verdict = Verdict{
+			Outcome: string(signing.Valid), Subject: sender.Signer.Certificate().Subject.String(),
+			ReasonVI: "Ký số bởi cổng liên thông khi tiếp nhận", ReasonEN: "signed by the gateway on acceptance",
+		}
 	} else {
+		p = nil
 		vd, err := g.verifier.Verify(ctx, s.Packet)
 		if err != nil {
 			return nil, false, err
@@ -99,12 +106,11 @@ func (g *Gateway) Submit(ctx context.Context, s Submission) (*Document, bool, er
 		if vd.Outcome != signing.Valid {
 			return nil, false, &SubmitError{fmt.Errorf("%w: %s", vd.Cause, vd.ReasonEN)}
 		}
-		verdict = verdictOf(vd)
-		p = vd.Packet
+		// The document is read from what the signature covers.
+		doc = documentOf(vd.Packet, Outgoing, sender.Code.String())
+		doc.Verdict = verdictOf(vd)
 	}
 	now := g.opts.Now().UTC()
-	doc := documentOf(p, Outgoing, sender.Code.String())
-	doc.Verdict = verdict
 	id := NewID(now)
 	d, replay, err := g.store.AcceptDocument(ctx, AcceptDocument{
 		Packet:         NewPacket{ID: id, Kind: KindEdoc, Data: signed},

@@ -90,7 +90,10 @@ var orphanChecks = []struct{ what, query string }{
 		LEFT JOIN packets p ON p.id = q.packet_id WHERE p.id IS NULL`},
 	{"idempotency key without document", `SELECT i.agency || ' ' || i.key FROM idempotency i
 		LEFT JOIN documents d ON d.id = i.document WHERE d.id IS NULL`},
-	{"packet whose size is not its length", `SELECT id FROM packets WHERE size <> length(data)`},
+	{"packet whose size is not its length", `SELECT p.id FROM packets p
+		WHERE p.size <> length(p.data) + coalesce((SELECT sum(length(c.data)) FROM packet_chunks c WHERE c.packet_id = p.id), 0)`},
+	{"packet chunk without packet", `SELECT c.packet_id FROM packet_chunks c
+		LEFT JOIN packets p ON p.id = c.packet_id WHERE p.id IS NULL`},
 }
 
 // orphans runs one of the orphanChecks.

@@ -20,7 +20,9 @@
 //
 //   - packets (id, kind, sha256, size, data, created_at): every edXML
 //     packet, byte for byte as signed or received, once. A document's id is
-//     its packet's id (gateway.NewID).
+//     its packet's id (gateway.NewID). The bytes of a packet above 1 MiB
+//     are in packet_chunks, 1 MiB per row, so that SQLite never holds a
+//     large packet whole while storing or reading it.
 //   - documents: one row per document, direction 'out' or 'in', with the
 //     edXML fields the lists need, the signature verdict, and the
 //     revoked_at / updated_by / replaced_by marks. Two partial unique

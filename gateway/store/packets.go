@@ -36,14 +36,29 @@ func insertPacket(ctx context.Context, tx *sql.Tx, p gateway.NewPacket, want gat
 	}
 	sum := sha256.Sum256(p.Data)
 	stored := gateway.Packet{ID: p.ID, Kind: p.Kind, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(p.Data))}
+	inline := p.Data
+	if len(p.Data) > chunkSize {
+		inline = []byte{}
+	}
 	_, err := tx.ExecContext(ctx,
 		`INSERT INTO packets (id, kind, sha256, size, data, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		stored.ID, string(stored.Kind), stored.SHA256, stored.Size, p.Data, ms(at))
+		stored.ID, string(stored.Kind), stored.SHA256, stored.Size, inline, ms(at))
 	if err != nil {
 		return gateway.Packet{}, fmt.Errorf("packet %s: %w", p.ID, err)
 	}
+	if len(p.Data) > chunkSize {
+		for seq, off := 0, 0; off < len(p.Data); seq, off = seq+1, off+chunkSize {
+			chunk := p.Data[off:min(off+chunkSize, len(p.Data))]
+			if _, err := tx.ExecContext(ctx, `INSERT INTO packet_chunks (packet_id, seq, data) VALUES (?, ?, ?)`, p.ID, seq, chunk); err != nil {
+				return gateway.Packet{}, fmt.Errorf("packet %s: chunk %d: %w", p.ID, seq, err)
+			}
+		}
+	}
 	return stored, nil
 }
+
+// chunkSize is the size of the pieces of a large packet (packet_chunks).
+const chunkSize = 1 << 20
 
 // Packet returns a stored packet with its bytes; gateway.ErrNotFound if
 // there is none.
@@ -55,7 +70,10 @@ func (s *Store) Packet(ctx context.Context, id string) (*gateway.Packet, error) 
 			`SELECT id, kind, sha256, size, data FROM packets WHERE id = ?`, id).
 			Scan(&p.ID, &kind, &p.SHA256, &p.Size, &p.Data)
 		p.Kind = gateway.PacketKind(kind)
-		return err
+		if err != nil || int64(len(p.Data)) == p.Size {
+			return err
+		}
+		return readChunks(ctx, tx, &p)
 	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("store: packet %s: %w", id, gateway.ErrNotFound)
@@ -64,4 +82,30 @@ func (s *Store) Packet(ctx context.Context, id string) (*gateway.Packet, error) 
 		return nil, fmt.Errorf("store: packet %s: %w", id, err)
 	}
 	return &p, nil
+}
+
+// readChunks reads a large packet's bytes from packet_chunks into one
+// buffer of its size.
+func readChunks(ctx context.Context, tx *sql.Tx, p *gateway.Packet) error {
+	rows, err := tx.QueryContext(ctx, `SELECT data FROM packet_chunks WHERE packet_id = ? ORDER BY seq`, p.ID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	data := make([]byte, 0, p.Size)
+	for rows.Next() {
+		var chunk sql.RawBytes
+		if err := rows.Scan(&chunk); err != nil {
+			return err
+		}
+		data = append(data, chunk...)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if int64(len(data)) != p.Size {
+		return fmt.Errorf("packet %s has %d bytes in its chunks, not %d", p.ID, len(data), p.Size)
+	}
+	p.Data = data
+	return nil
 }

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -670,4 +671,30 @@ func TestStore_update(t *testing.T) {
 	}
 	// The one writer connection is free again.
 	mustAccept(t, s, newAccept(vpcp, "doc-1", t0, hanoi))
+}
+
+// TestStore_LargePacket: a packet above 1 MiB is kept in chunks and comes
+// back byte for byte, with Check satisfied; a smaller one stays inline.
+func TestStore_LargePacket(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	s := mustOpenStoreAt(t, path)
+	wantChunks := 0
+	for i, size := range []int{1<<20 - 4096, 3<<20 + 12345} {
+		a := newAccept(vpcp, fmt.Sprintf("large-%d", i), t0, hanoi)
+		a.Packet = newPacket(gateway.KindEdoc, t0, size)
+		if n := len(a.Packet.Data); n > 1<<20 {
+			wantChunks += (n + 1<<20 - 1) >> 20
+		}
+		doc := mustAccept(t, s, a)
+		p, err := s.Packet(t.Context(), doc.PacketID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(p.Data, a.Packet.Data) || p.Size != int64(len(a.Packet.Data)) {
+			t.Errorf("a packet of %d bytes read back as %d bytes (size %d)", len(a.Packet.Data), len(p.Data), p.Size)
+		}
+	}
+	if got := count(t, rawDB(t, path), `SELECT count(*) FROM packet_chunks`); got != wantChunks || wantChunks != 4 {
+		t.Errorf("%d chunks, want %d (4)", got, wantChunks)
+	}
 }
