@@ -42,6 +42,12 @@ type GatewayConfig struct {
 	MaxPacketSize int64 `yaml:"maxPacketSize"`
 	// ShutdownTimeout bounds the graceful shutdown.
 	ShutdownTimeout time.Duration `yaml:"shutdownTimeout"`
+	// MemoryLimit is the Go runtime's soft memory limit in bytes (as
+	// GOMEMLIMIT, which wins when set): the garbage collector works harder
+	// as the heap nears it. 0 means twice MaxPacketSize plus 32 MiB, which
+	// keeps a gateway handling its largest packet near 3.5 times that
+	// packet's size; -1 means no limit.
+	MemoryLimit int64 `yaml:"memoryLimit"`
 }
 
 // HTTPConfig is the API listener.
@@ -195,6 +201,11 @@ func envKeys() []envKey {
 			c.Gateway.MaxPacketSize = n
 			return err
 		}},
+		{"LIENTHONG_MEMORY_LIMIT", false, func(c *Config, v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			c.Gateway.MemoryLimit = n
+			return err
+		}},
 		{"LIENTHONG_SHUTDOWN_TIMEOUT", false, func(c *Config, v string) error {
 			d, err := time.ParseDuration(v)
 			c.Gateway.ShutdownTimeout = d
@@ -277,6 +288,9 @@ func (c *Config) Validate() error {
 	if c.Gateway.MaxPacketSize < 1<<20 {
 		bad("gateway.maxPacketSize", strconv.FormatInt(c.Gateway.MaxPacketSize, 10), errors.New("at least 1048576 bytes"))
 	}
+	if c.Gateway.MemoryLimit < -1 {
+		bad("gateway.memoryLimit", strconv.FormatInt(c.Gateway.MemoryLimit, 10), errors.New("bytes, 0 for automatic or -1 for none"))
+	}
 	if len(c.Agencies) == 0 {
 		bad("agencies", "", errors.New("at least one hosted agency is required"))
 	}
@@ -351,4 +365,15 @@ func (c Config) Redacted() ([]byte, error) {
 	}
 	c.APIKeys = keys
 	return yaml.Marshal(c)
+}
+
+// memoryLimit is the soft memory limit serve sets, or -1 for none.
+func (c *Config) memoryLimit() int64 {
+	switch {
+	case c.Gateway.MemoryLimit == 0:
+		return 2*c.Gateway.MaxPacketSize + 32<<20
+	case c.Gateway.MemoryLimit < 0:
+		return -1
+	}
+	return c.Gateway.MemoryLimit
 }

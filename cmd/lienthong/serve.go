@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -79,6 +80,12 @@ exits at once.`)
 		return err
 	}
 	defer log.Sync()
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+		if limit := cfg.memoryLimit(); limit > 0 {
+			debug.SetMemoryLimit(limit)
+			log.Info("memory limit", zap.Int64("bytes", limit))
+		}
+	}
 	n, err := openNode(ctx, cfg, log)
 	if err != nil {
 		return err
