@@ -1,12 +1,13 @@
 package test
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
 
 // faultTest marks a fault test: skipped with -short, and parallel. Most of
-// a fault test is waiting for JetStream's ack wait (60 s) to redeliver
+// a fault test is waiting for JetStream's ack wait (15 s) to redeliver
 // what a dead consumer held, so they overlap their waits (as many at once
 // as -parallel, GOMAXPROCS by default, allows).
 func faultTest(t *testing.T) {
@@ -17,15 +18,17 @@ func faultTest(t *testing.T) {
 	t.Parallel()
 }
 
-// faultAxis starts the two gateways of the fault tests, VPCP (G22) sending
-// and UBND tỉnh Nghệ An (H41) receiving, on one external nats-server.
-func faultAxis(t *testing.T) (*axis, *gatewayProc, *gatewayProc) {
+// faultAxis starts the gateways of the fault tests, VPCP (G22) sending,
+// UBND tỉnh Nghệ An (H41) and Bộ Y tế (G18) receiving, on one external
+// nats-server.
+func faultAxis(t *testing.T) (ax *axis, vpcp, nghean, byt *gatewayProc) {
 	t.Helper()
-	ax := newAxis(t)
-	vpcp := ax.addGateway("vpcp", agVPCP)
-	nghean := ax.addGateway("nghean", agNgheAn)
+	ax = newAxis(t)
+	vpcp = ax.addGateway("vpcp", agVPCP)
+	nghean = ax.addGateway("nghean", agNgheAn)
+	byt = ax.addGateway("byt", agBYT)
 	ax.ready()
-	return ax, vpcp, nghean
+	return ax, vpcp, nghean, byt
 }
 
 // TestE2E_KillSender kills the sending gateway with SIGKILL while 1,000
@@ -35,8 +38,8 @@ func faultAxis(t *testing.T) (*axis, *gatewayProc, *gatewayProc) {
 func TestE2E_KillSender(t *testing.T) {
 	faultTest(t)
 	start := time.Now()
-	_, vpcp, nghean := faultAxis(t)
-	docs := makeLoad(t, faultDocuments, agVPCP, []agency{agNgheAn}, "KILL-GUI")
+	_, vpcp, nghean, byt := faultAxis(t)
+	docs := makeLoad(t, faultDocuments, agVPCP, []agency{agNgheAn, agBYT}, "KILL-GUI")
 	g22 := vpcp.client(agVPCP)
 	res := runLoad(t, g22, docs, func() {
 		t.Logf("G22 had accepted %d documents, H41 received %d, when G22 was killed",
@@ -45,8 +48,30 @@ func TestE2E_KillSender(t *testing.T) {
 		time.Sleep(500 * time.Millisecond) // the DMS sees the gateway gone
 		vpcp.restart()
 	})
-	checkExactlyOnce(t, g22, nghean.client(agNgheAn), agNgheAn, docs, res)
+	checkExactlyOnce(t, g22, docs, res, recipientAPI{agNgheAn, nghean.client(agNgheAn)}, recipientAPI{agBYT, byt.client(agBYT)})
 	t.Logf("TestE2E_KillSender: %s in all", time.Since(start).Round(time.Millisecond))
+}
+
+// TestE2E_StopSender stops the sending gateway with SIGTERM (a graceful
+// shutdown: the API stops taking requests, what is in flight finishes)
+// while 1,000 documents are being accepted and dispatched, and starts it
+// again: nothing accepted is lost or doubled.
+func TestE2E_StopSender(t *testing.T) {
+	faultTest(t)
+	start := time.Now()
+	_, vpcp, nghean, _ := faultAxis(t)
+	docs := makeLoad(t, faultDocuments, agVPCP, []agency{agNgheAn}, "DUNG-GUI")
+	g22 := vpcp.client(agVPCP)
+	res := runLoad(t, g22, docs, func() {
+		t.Logf("G22 had accepted %d documents when it was stopped", vpcp.countLines(`"document accepted"`))
+		vpcp.stop()
+		if state := vpcp.exitState(); !strings.Contains(state, "exit status 0") {
+			t.Errorf("G22 stopped with %s, want exit status 0", state)
+		}
+		vpcp.restart()
+	})
+	checkExactlyOnce(t, g22, docs, res, recipientAPI{agNgheAn, nghean.client(agNgheAn)})
+	t.Logf("TestE2E_StopSender: %s in all", time.Since(start).Round(time.Millisecond))
 }
 
 // TestE2E_KillReceiver kills the receiving gateway with SIGKILL while
@@ -55,7 +80,7 @@ func TestE2E_KillSender(t *testing.T) {
 func TestE2E_KillReceiver(t *testing.T) {
 	faultTest(t)
 	start := time.Now()
-	_, vpcp, nghean := faultAxis(t)
+	_, vpcp, nghean, _ := faultAxis(t)
 	docs := makeLoad(t, faultDocuments, agVPCP, []agency{agNgheAn}, "KILL-NHAN")
 	g22 := vpcp.client(agVPCP)
 	res := runLoad(t, g22, docs, func() {
@@ -68,7 +93,7 @@ func TestE2E_KillReceiver(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 		nghean.restart()
 	})
-	checkExactlyOnce(t, g22, nghean.client(agNgheAn), agNgheAn, docs, res)
+	checkExactlyOnce(t, g22, docs, res, recipientAPI{agNgheAn, nghean.client(agNgheAn)})
 	t.Logf("TestE2E_KillReceiver: %s in all", time.Since(start).Round(time.Millisecond))
 }
 
@@ -78,7 +103,7 @@ func TestE2E_KillReceiver(t *testing.T) {
 func TestE2E_NATSRestart(t *testing.T) {
 	faultTest(t)
 	start := time.Now()
-	ax, vpcp, nghean := faultAxis(t)
+	ax, vpcp, nghean, _ := faultAxis(t)
 	docs := makeLoad(t, faultDocuments, agVPCP, []agency{agNgheAn}, "NATS")
 	g22 := vpcp.client(agVPCP)
 	res := runLoad(t, g22, docs, func() {
@@ -87,6 +112,6 @@ func TestE2E_NATSRestart(t *testing.T) {
 		time.Sleep(2 * time.Second) // publishes fail, the gateways reconnect in vain
 		ax.nats.restart()
 	})
-	checkExactlyOnce(t, g22, nghean.client(agNgheAn), agNgheAn, docs, res)
+	checkExactlyOnce(t, g22, docs, res, recipientAPI{agNgheAn, nghean.client(agNgheAn)})
 	t.Logf("TestE2E_NATSRestart: %s in all", time.Since(start).Round(time.Millisecond))
 }

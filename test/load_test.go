@@ -30,7 +30,7 @@ const (
 	submitTimeout = 90 * time.Second
 	// deliveryTimeout bounds the wait for every document to reach the
 	// recipient and for every 01 to come back; it allows for the ack wait
-	// (60 s) after which JetStream redelivers what a dead consumer held.
+	// (15 s) after which JetStream redelivers what a dead consumer held.
 	deliveryTimeout = 120 * time.Second
 )
 
@@ -202,7 +202,13 @@ func runLoad(t *testing.T, c *apiClient, docs []loadDoc, fault func()) *loadResu
 // exactly those DocumentIds, each once, each with a valid signature, and
 // the sender has exactly one outgoing document per DocumentId, each
 // delivery arrived.
-func checkExactlyOnce(t *testing.T, sender, recipient *apiClient, to agency, docs []loadDoc, res *loadResult) {
+// recipientAPI is a recipient agency and its DMS's client.
+type recipientAPI struct {
+	to     agency
+	client *apiClient
+}
+
+func checkExactlyOnce(t *testing.T, sender *apiClient, docs []loadDoc, res *loadResult, recipients ...recipientAPI) {
 	t.Helper()
 	ctx := context.Background()
 	start := time.Now()
@@ -210,15 +216,17 @@ func checkExactlyOnce(t *testing.T, sender, recipient *apiClient, to agency, doc
 	for _, d := range docs {
 		want[d.documentID] = true
 	}
-	// Every document at the recipient.
-	waitFor(t, deliveryTimeout, fmt.Sprintf("%d documents at %s", len(docs), to.Code), func() (bool, string) {
-		in, err := recipient.listAll(ctx, url.Values{"direction": {"in"}})
-		if err != nil {
-			return false, err.Error()
-		}
-		return len(in) >= len(docs), fmt.Sprintf("%d listed", len(in))
-	})
-	t.Logf("all %d documents listed at %s %s after the last 202", len(docs), to.Code, time.Since(start).Round(time.Millisecond))
+	// Every document at every recipient.
+	for _, r := range recipients {
+		waitFor(t, deliveryTimeout, fmt.Sprintf("%d documents at %s", len(docs), r.to.Code), func() (bool, string) {
+			in, err := r.client.listAll(ctx, url.Values{"direction": {"in"}})
+			if err != nil {
+				return false, err.Error()
+			}
+			return len(in) >= len(docs), fmt.Sprintf("%d listed", len(in))
+		})
+		t.Logf("all %d documents listed at %s %s after the last 202", len(docs), r.to.Code, time.Since(start).Round(time.Millisecond))
+	}
 	// Every 01 at the sender.
 	waitFor(t, deliveryTimeout, "01 for every document at the sender", func() (bool, string) {
 		l, err := sender.list(ctx, url.Values{"direction": {"out"}, "status": {"sent"}, "limit": {"1"}})
@@ -233,7 +241,7 @@ func checkExactlyOnce(t *testing.T, sender, recipient *apiClient, to agency, doc
 	t.Logf("01 back for all %d documents %s after the last 202", len(docs), time.Since(start).Round(time.Millisecond))
 
 	// The sender: one outgoing document per DocumentId, the ids the DMS
-	// was given, each delivered and arrived.
+	// was given, each delivered to every recipient and arrived.
 	out, err := sender.listAll(ctx, url.Values{"direction": {"out"}})
 	if err != nil {
 		t.Fatal(err)
@@ -248,8 +256,17 @@ func checkExactlyOnce(t *testing.T, sender, recipient *apiClient, to agency, doc
 		if !ids[d.ID] {
 			t.Errorf("sender: outgoing document %s (%s) is not one the DMS was given", d.ID, d.DocumentID)
 		}
-		if len(d.Deliveries) != 1 || d.Deliveries[0].Recipient != to.Code || d.Deliveries[0].State != envelope.StateArrived {
-			t.Errorf("sender: %s: deliveries %+v, want one to %s, arrived", d.DocumentID, d.Deliveries, to.Code)
+		arrived := map[string]bool{}
+		for _, dl := range d.Deliveries {
+			if dl.State == envelope.StateArrived {
+				arrived[dl.Recipient] = true
+			}
+		}
+		for _, r := range recipients {
+			if !arrived[r.to.Code] || len(d.Deliveries) != len(recipients) {
+				t.Errorf("sender: %s: deliveries %+v, want one to each of %d recipients, arrived", d.DocumentID, d.Deliveries, len(recipients))
+				break
+			}
 		}
 	}
 	checkSet(t, "sender's outgoing documents", seen, want)
@@ -257,21 +274,23 @@ func checkExactlyOnce(t *testing.T, sender, recipient *apiClient, to agency, doc
 		t.Errorf("the DMS was given %d distinct ids for %d documents", len(ids), len(docs))
 	}
 
-	// The recipient, read again after the sender saw every 01, so that a
+	// Each recipient, read again after the sender saw every 01, so that a
 	// late duplicate would show.
-	in, err := recipient.listAll(ctx, url.Values{"direction": {"in"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen = map[string]int{}
-	for _, d := range in {
-		seen[d.DocumentID]++
-		if d.Verdict.Outcome != "valid" || d.Agency != to.Code {
-			t.Errorf("recipient: %s for %s with verdict %+v", d.DocumentID, d.Agency, d.Verdict)
+	for _, r := range recipients {
+		in, err := r.client.listAll(ctx, url.Values{"direction": {"in"}})
+		if err != nil {
+			t.Fatal(err)
 		}
+		seen = map[string]int{}
+		for _, d := range in {
+			seen[d.DocumentID]++
+			if d.Verdict.Outcome != "valid" || d.Agency != r.to.Code {
+				t.Errorf("recipient %s: %s for %s with verdict %+v", r.to.Code, d.DocumentID, d.Agency, d.Verdict)
+			}
+		}
+		checkSet(t, "incoming documents at "+r.to.Code, seen, want)
+		t.Logf("exactly once: %d incoming documents at %s, %d distinct DocumentIds, none missing", len(in), r.to.Code, len(seen))
 	}
-	checkSet(t, "recipient's incoming documents", seen, want)
-	t.Logf("exactly once: %d incoming documents at %s, %d distinct DocumentIds, none missing", len(in), to.Code, len(seen))
 }
 
 // checkSet checks that seen counts each wanted DocumentId exactly once and
