@@ -174,6 +174,11 @@ func documentOf(p *envelope.Packet, dir Direction, agency string) Document {
 		d.BussinessDocType, _ = strconv.Atoi(string(b.BussinessDocType))
 		if d.BussinessDocType != 0 {
 			d.Related = b.DocumentID
+			if d.Related == "" && len(b.Replacements) > 0 {
+				// A replacement may name the document it replaces only
+				// in its ReplacementInfoList.
+				d.Related = b.Replacements[0].DocumentID
+			}
 		}
 	}
 	return d

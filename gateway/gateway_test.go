@@ -292,3 +292,63 @@ func TestGateway_Quarantine(t *testing.T) {
 		t.Errorf("after the bad copy the delivery is %s, want arrived", got)
 	}
 }
+
+// TestGateway_Revoke: a revocation (BussinessDocType 1) naming a document
+// marks that document revoked at both ends, with a revoked event.
+func TestGateway_Revoke(t *testing.T) {
+	ax := newAxis(t)
+	const vpcp, nghean = "000.00.00.G22", "000.00.00.H41"
+	g22 := ax.gateway("vpcp", [2]string{vpcp, "Văn phòng Chính phủ"})
+	h41 := ax.gateway("nghean", [2]string{nghean, "UBND tỉnh Nghệ An"})
+	eventually(t, "the directory", func() bool { _, ok := g22.Directory().Lookup(nghean); return ok })
+	doc, _, err := g22.Submit(t.Context(), gateway.Submission{Packet: letter(t, vpcp, "Văn phòng Chính phủ", nghean)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "01", func() bool { return deliveryState(t, g22, doc.ID, nghean) == envelope.StateArrived })
+
+	p, _, err := envelope.Parse(letter(t, vpcp, "Văn phòng Chính phủ", nghean))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &p.Edoc.Header
+	h.Code.Number = "16"
+	h.Subject = "V/v thu hồi công văn số 15/VPCP-TH"
+	h.DocumentID = envelope.MakeDocumentID(vpcp, h.Promulgation.Date, h.Code)
+	p.Edoc.Bussiness = &envelope.Bussiness{BussinessDocType: envelope.BussinessRevoke, DocumentID: doc.DocumentID,
+		BussinessDocReason: "Ban hành nhầm", Paper: "0"}
+	revocation, err := envelope.Encode(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev, _, err := g22.Submit(t.Context(), gateway.Submission{Packet: revocation})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rev.BussinessDocType != 1 || rev.Related != doc.DocumentID {
+		t.Errorf("the revocation is recorded as type %d of %q", rev.BussinessDocType, rev.Related)
+	}
+	revoked := func(gw *gateway.Gateway, id string) bool {
+		d, err := gw.Store().Document(t.Context(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range d.Events {
+			if ev.Kind == gateway.EventRevoked {
+				return d.RevokedAt != nil
+			}
+		}
+		return false
+	}
+	if !revoked(g22, doc.ID) {
+		t.Error("the sender's document is not marked revoked")
+	}
+	in := incoming(t, h41, nghean)
+	var original string
+	for _, d := range in {
+		if d.DocumentID == doc.DocumentID {
+			original = d.ID
+		}
+	}
+	eventually(t, "the revocation at Nghệ An", func() bool { return original != "" && revoked(h41, original) })
+}
