@@ -82,6 +82,8 @@ type Store interface {
 	// Documents lists documents, newest first, one page at a time. A
 	// query it cannot run is ErrInvalidQuery.
 	Documents(ctx context.Context, q DocumentQuery) (DocumentPage, error)
+	// CountDocuments counts what Documents would list over all pages.
+	CountDocuments(ctx context.Context, q DocumentQuery) (int, error)
 	// QuarantineEntries lists quarantined packets, newest first.
 	QuarantineEntries(ctx context.Context, limit int) ([]QuarantineEntry, error)
 

@@ -418,6 +418,33 @@ func (s *Store) Document(ctx context.Context, id string) (*gateway.DocumentDetai
 	return detail, nil
 }
 
+// CountDocuments counts the documents q selects, all pages together (its
+// Cursor and Limit are ignored).
+func (s *Store) CountDocuments(ctx context.Context, q gateway.DocumentQuery) (int, error) {
+	q.Cursor, q.Limit = "", 0
+	b, err := newDocumentQuery(q)
+	if err != nil {
+		return 0, fmt.Errorf("store: count documents: %w", err)
+	}
+	conds, args := b.conds, b.args
+	if n := len(b.agencies); n > 0 {
+		conds = append([]string{`agency IN (?` + strings.Repeat(", ?", n-1) + `)`}, conds...)
+		args = append(anys(b.agencies), args...)
+	}
+	query := `SELECT count(*) FROM documents`
+	if len(conds) > 0 {
+		query += ` WHERE ` + strings.Join(conds, ` AND `)
+	}
+	var n int
+	err = s.view(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, query, args...).Scan(&n)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: count documents: %w", err)
+	}
+	return n, nil
+}
+
 // Documents lists documents, newest first (by CreatedAt, then ID), one
 // page at a time, each with its deliveries. Next is an opaque cursor; a
 // cursor this store did not make is an error.

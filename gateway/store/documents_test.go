@@ -514,3 +514,40 @@ func sortTies(ids []string) {
 		}
 	}
 }
+
+// TestStore_CountDocuments: the count is the length of the list over all
+// its pages, for the same filters.
+func TestStore_CountDocuments(t *testing.T) {
+	s := mustOpenStore(t)
+	for i := range 7 {
+		mustAccept(t, s, newAccept(vpcp, fmt.Sprintf("count-%d", i), t0.Add(time.Duration(i)*time.Minute), hanoi))
+	}
+	mustReceive(t, s, newReceive(hanoi, vpcp, "count-in", t0))
+	for _, q := range []gateway.DocumentQuery{
+		{},
+		{Direction: gateway.Outgoing},
+		{Direction: gateway.Incoming},
+		{Agencies: []string{vpcp}, Since: t0.Add(3 * time.Minute)},
+		{Agencies: []string{hanoi, vpcp}, Limit: 2},
+	} {
+		n, err := s.CountDocuments(t.Context(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed := 0
+		for {
+			page, err := s.Documents(t.Context(), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			listed += len(page.Documents)
+			if page.Next == "" {
+				break
+			}
+			q.Cursor = page.Next
+		}
+		if n != listed || n == 0 {
+			t.Errorf("%+v: count %d, listed %d", q, n, listed)
+		}
+	}
+}
