@@ -53,7 +53,13 @@ func (g *Gateway) Submit(ctx context.Context, s Submission) (*Document, bool, er
 	if int64(len(s.Packet)) > g.opts.MaxPacketSize {
 		return nil, false, &SubmitError{fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, len(s.Packet), g.opts.MaxPacketSize)}
 	}
-	p, _, err := g.parser.ParseBytes(s.Packet)
+	// One parse: the tree is read into the packet to validate it, then
+	// signed.
+	tree, _, err := g.parser.ReadTree(s.Packet)
+	if err != nil {
+		return nil, false, &SubmitError{err}
+	}
+	p, _, err := envelope.FromTree(tree.Root())
 	if err != nil {
 		return nil, false, &SubmitError{err}
 	}
@@ -90,7 +96,7 @@ func (g *Gateway) Submit(ctx context.Context, s Submission) (*Document, bool, er
 		// decoded attachments are garbage while the packet is signed.
 		doc = documentOf(p, Outgoing, sender.Code.String())
 		p = nil
-		if signed, err = sender.Signer.Sign(s.Packet); err != nil {
+		if signed, err = sender.Signer.SignTree(s.Packet, tree); err != nil {
 			return nil, false, &SubmitError{err}
 		}
 		doc.Verdict = Verdict{
@@ -98,7 +104,7 @@ func (g *Gateway) Submit(ctx context.Context, s Submission) (*Document, bool, er
 			ReasonVI: "Ký số bởi cổng liên thông khi tiếp nhận", ReasonEN: "signed by the gateway on acceptance",
 		}
 	} else {
-		p = nil
+		p, tree = nil, nil
 		vd, err := g.verifier.Verify(ctx, s.Packet)
 		if err != nil {
 			return nil, false, err

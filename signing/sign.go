@@ -76,9 +76,6 @@ func (s *Signer) Certificate() *x509.Certificate { return s.cert }
 // spliced into them, and nothing else changes — no re-indentation, no white
 // space around the Signature (white space there would be signed content).
 func (s *Signer) Sign(packet []byte) ([]byte, error) {
-	if !bytes.HasPrefix(bytes.TrimLeft(packet, " \t\r\n"), []byte("<")) {
-		return nil, fmt.Errorf("%w: bytes before the XML; encode the packet again", ErrNotSignable)
-	}
 	// The caller bounded the packet's size; the parser's default limit
 	// must not refuse what the caller accepted.
 	parser := envelope.Parser{MaxSize: max(envelope.DefaultMaxSize, int64(len(packet)))}
@@ -86,7 +83,21 @@ func (s *Signer) Sign(packet []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotSignable, err)
 	}
+	return s.SignTree(packet, doc)
+}
+
+// SignTree is Sign for a packet already read: doc must be packet as
+// envelope.Parser.ReadTree read it, and it is changed (canonicalised) by
+// signing, so it must not be used afterwards. A caller that parses the
+// packet anyway, to validate it, saves a second parse.
+func (s *Signer) SignTree(packet []byte, doc *etree.Document) ([]byte, error) {
+	if !bytes.HasPrefix(bytes.TrimLeft(packet, " \t\r\n"), []byte("<")) {
+		return nil, fmt.Errorf("%w: bytes before the XML; encode the packet again", ErrNotSignable)
+	}
 	root := doc.Root()
+	if root == nil {
+		return nil, fmt.Errorf("%w: no root element", ErrNotSignable)
+	}
 	var sigs []*etree.Element
 	if findSignatures(root, &sigs); len(sigs) > 0 {
 		return nil, fmt.Errorf("%w (%d Signature elements)", ErrAlreadySigned, len(sigs))
