@@ -137,6 +137,9 @@ func (g *Gateway) receiveEdoc(ctx context.Context, log *zap.Logger, m Message, a
 	doc := documentOf(p, Incoming, agency.Code.String())
 	doc.Verdict = verdictOf(vd)
 	reply := g.reply(log, agency, p.Edoc.Header, envelope.StatusArrived, "", now)
+	// The parsed packet (with its decoded attachments) is not needed
+	// while the packet is stored.
+	p, vd.Packet = nil, nil
 	if reply == nil {
 		g.nak(log, m, 5*time.Second)
 		return

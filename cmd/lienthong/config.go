@@ -44,7 +44,7 @@ type GatewayConfig struct {
 	ShutdownTimeout time.Duration `yaml:"shutdownTimeout"`
 	// MemoryLimit is the Go runtime's soft memory limit in bytes (as
 	// GOMEMLIMIT, which wins when set): the garbage collector works harder
-	// as the heap nears it. 0 means twice MaxPacketSize plus 32 MiB, which
+	// as the heap nears it. 0 means 1.5 × MaxPacketSize plus 32 MiB, which
 	// keeps a gateway handling its largest packet near 3.5 times that
 	// packet's size; -1 means no limit.
 	MemoryLimit int64 `yaml:"memoryLimit"`
@@ -371,7 +371,7 @@ func (c Config) Redacted() ([]byte, error) {
 func (c *Config) memoryLimit() int64 {
 	switch {
 	case c.Gateway.MemoryLimit == 0:
-		return 2*c.Gateway.MaxPacketSize + 32<<20
+		return c.Gateway.MaxPacketSize*3/2 + 32<<20
 	case c.Gateway.MemoryLimit < 0:
 		return -1
 	}

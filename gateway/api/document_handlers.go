@@ -106,7 +106,7 @@ func (h *handler) rawSubmission(r *http.Request, mediaType string) (*submission,
 	// would grow by doubling, and a 67 MB packet would cost twice that.
 	var buf bytes.Buffer
 	if n := r.ContentLength; n > 0 && n <= h.maxBody {
-		buf.Grow(int(n) + 1)
+		buf.Grow(int(n) + bytes.MinRead) // ReadFrom wants MinRead free bytes before it sees EOF
 	}
 	if _, err := buf.ReadFrom(r.Body); err != nil {
 		return nil, bodyError(err)
