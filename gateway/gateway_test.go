@@ -168,7 +168,7 @@ func incoming(t *testing.T, gw *gateway.Gateway, agency string) []gateway.Docume
 // works.
 func TestGateway_Exchange(t *testing.T) {
 	ax := newAxis(t)
-	const vpcp, nghean, soyte = "000.00.00.G22", "000.00.00.H41", "000.00.12.H41"
+	const soyte = "000.00.12.H41"
 	g22 := ax.gateway("vpcp", [2]string{vpcp, "Văn phòng Chính phủ"})
 	h41 := ax.gateway("nghean", [2]string{nghean, "UBND tỉnh Nghệ An"}, [2]string{soyte, "Sở Y tế tỉnh Nghệ An"})
 	eventually(t, "the directory to list Nghệ An at VPCP", func() bool {
@@ -243,12 +243,14 @@ func TestGateway_Exchange(t *testing.T) {
 	}
 }
 
-// TestGateway_Quarantine: a tampered copy of a document is quarantined
-// with the signature verdict as its reason; since the genuine document
-// was received, its sender is not told it was refused.
-func TestGateway_Quarantine(t *testing.T) {
+// The agencies of delivered.
+const vpcp, nghean = "000.00.00.G22", "000.00.00.H41"
+
+// delivered starts VPCP's and Nghệ An's gateways and returns them with a
+// document VPCP sent to Nghệ An, once its 01 came back.
+func delivered(t *testing.T) (*axis, *gateway.Gateway, *gateway.Gateway, *gateway.Document) {
+	t.Helper()
 	ax := newAxis(t)
-	const vpcp, nghean = "000.00.00.G22", "000.00.00.H41"
 	g22 := ax.gateway("vpcp", [2]string{vpcp, "Văn phòng Chính phủ"})
 	h41 := ax.gateway("nghean", [2]string{nghean, "UBND tỉnh Nghệ An"})
 	eventually(t, "the directory", func() bool { _, ok := g22.Directory().Lookup(nghean); return ok })
@@ -257,6 +259,14 @@ func TestGateway_Quarantine(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "01", func() bool { return deliveryState(t, g22, doc.ID, nghean) == envelope.StateArrived })
+	return ax, g22, h41, doc
+}
+
+// TestGateway_Quarantine: a tampered copy of a document is quarantined
+// with the signature verdict as its reason; since the genuine document
+// was received, its sender is not told it was refused.
+func TestGateway_Quarantine(t *testing.T) {
+	ax, g22, h41, doc := delivered(t)
 
 	p, err := g22.Store().Packet(t.Context(), doc.PacketID)
 	if err != nil {
@@ -296,16 +306,7 @@ func TestGateway_Quarantine(t *testing.T) {
 // TestGateway_Revoke: a revocation (BussinessDocType 1) naming a document
 // marks that document revoked at both ends, with a revoked event.
 func TestGateway_Revoke(t *testing.T) {
-	ax := newAxis(t)
-	const vpcp, nghean = "000.00.00.G22", "000.00.00.H41"
-	g22 := ax.gateway("vpcp", [2]string{vpcp, "Văn phòng Chính phủ"})
-	h41 := ax.gateway("nghean", [2]string{nghean, "UBND tỉnh Nghệ An"})
-	eventually(t, "the directory", func() bool { _, ok := g22.Directory().Lookup(nghean); return ok })
-	doc, _, err := g22.Submit(t.Context(), gateway.Submission{Packet: letter(t, vpcp, "Văn phòng Chính phủ", nghean)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "01", func() bool { return deliveryState(t, g22, doc.ID, nghean) == envelope.StateArrived })
+	_, g22, h41, doc := delivered(t)
 
 	p, _, err := envelope.Parse(letter(t, vpcp, "Văn phòng Chính phủ", nghean))
 	if err != nil {

@@ -71,24 +71,25 @@ func loadSigningKey(keyFile, certFile, p12File, p12PasswordFile string) (crypto.
 	case p12File != "":
 		password := os.Getenv("LIENTHONG_P12_PASSWORD")
 		if p12PasswordFile != "" {
-			b, err := os.ReadFile(p12PasswordFile)
-			if err != nil {
+			var err error
+			if password, err = firstLine(p12PasswordFile); err != nil {
 				return nil, nil, err
 			}
-			password, _, _ = strings.Cut(string(b), "\n")
-			password = strings.TrimSuffix(password, "\r")
 		}
 		return signing.LoadPKCS12(p12File, password)
 	case keyFile == "" || certFile == "":
 		return nil, nil, usageError{msg: "edxml sign: -key and -cert (or -p12) are required", hint: "lienthong edxml sign -help"}
 	}
-	key, err := signing.LoadPrivateKey(keyFile)
+	return loadKeyPair(keyFile, certFile)
+}
+
+// firstLine returns the first line of a file, without its line end: a
+// password or a key kept in a file of its own.
+func firstLine(path string) (string, error) {
+	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, nil, err
+		return "", err
 	}
-	chain, err := signing.LoadCertificates(certFile)
-	if err != nil {
-		return nil, nil, err
-	}
-	return key, chain, nil
+	line, _, _ := strings.Cut(string(b), "\n")
+	return strings.TrimSuffix(line, "\r"), nil
 }

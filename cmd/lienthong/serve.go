@@ -255,11 +255,9 @@ func loadAgencies(cs []AgencyConfig) ([]gateway.HostedAgency, error) {
 		if c.P12 != "" {
 			password := ""
 			if c.P12PasswordFile != "" {
-				b, err := os.ReadFile(c.P12PasswordFile)
-				if err != nil {
+				if password, err = firstLine(c.P12PasswordFile); err != nil {
 					return nil, err
 				}
-				password = strings.TrimRight(string(b), "\r\n")
 			}
 			key, chain, err = signing.LoadPKCS12(c.P12, password)
 		} else {
@@ -316,11 +314,10 @@ func loadAPIKeys(cs []APIKeyConfig) ([]api.Key, error) {
 	for _, c := range cs {
 		secret := c.Key
 		if c.KeyFile != "" {
-			b, err := os.ReadFile(c.KeyFile)
-			if err != nil {
+			var err error
+			if secret, err = firstLine(c.KeyFile); err != nil {
 				return nil, err
 			}
-			secret = strings.TrimRight(string(b), "\r\n")
 		}
 		keys = append(keys, api.Key{Name: c.Name, Secret: secret, Agencies: c.Agencies})
 	}
