@@ -53,12 +53,13 @@ func (g *Gateway) dispatchOnce(ctx context.Context) int {
 	errs := make([]error, len(items))
 	sem := make(chan struct{}, dispatchParallel)
 	var wg sync.WaitGroup
+	packets := &packetCache{store: g.store, loaded: make(map[string]*cachedPacket)}
 	for i, item := range items {
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			errs[i] = g.publish(ctx, item)
+			errs[i] = g.publish(ctx, item, packets)
 		}()
 	}
 	wg.Wait()
@@ -97,8 +98,34 @@ func (g *Gateway) itemLogger(item OutboxItem) *zap.Logger {
 		zap.String("kind", string(item.Kind)), zap.String("packet", item.PacketID))
 }
 
-func (g *Gateway) publish(ctx context.Context, item OutboxItem) error {
-	p, err := g.store.Packet(ctx, item.PacketID)
+// packetCache reads each packet of a batch once, however many recipients
+// it goes to: a 67 MB document to five agencies is read, and held, once.
+type packetCache struct {
+	store  Store
+	mu     sync.Mutex
+	loaded map[string]*cachedPacket
+}
+
+type cachedPacket struct {
+	once sync.Once
+	p    *Packet
+	err  error
+}
+
+func (c *packetCache) get(ctx context.Context, id string) (*Packet, error) {
+	c.mu.Lock()
+	e, ok := c.loaded[id]
+	if !ok {
+		e = &cachedPacket{}
+		c.loaded[id] = e
+	}
+	c.mu.Unlock()
+	e.once.Do(func() { e.p, e.err = c.store.Packet(ctx, id) })
+	return e.p, e.err
+}
+
+func (g *Gateway) publish(ctx context.Context, item OutboxItem, packets *packetCache) error {
+	p, err := packets.get(ctx, item.PacketID)
 	if err != nil {
 		return err
 	}
