@@ -29,11 +29,6 @@ func (g *Gateway) handle(ctx context.Context, m Message) {
 		return
 	}
 	data, err := m.Packet(ctx)
-	if err == nil && len(data) > 1<<20 {
-		// Verifying and storing a large packet takes a while: restart
-		// the ack wait.
-		_ = m.InProgress()
-	}
 	if err != nil {
 		if m.NumDelivered() < 5 {
 			log.Warn("packet not readable yet; will retry", zap.Error(err))
@@ -45,6 +40,13 @@ func (g *Gateway) handle(ctx context.Context, m Message) {
 			ReasonEN: "the packet cannot be fetched: " + err.Error()}})
 		return
 	}
+	if len(data) > 1<<20 {
+		// Verifying and storing a large packet takes a while: restart
+		// the ack wait.
+		if err := m.InProgress(); err != nil {
+			log.Warn("in progress", zap.Error(err))
+		}
+	}
 	switch m.Kind() {
 	case KindStatus:
 		g.receiveStatus(ctx, log, m, agency, data)
@@ -54,15 +56,20 @@ func (g *Gateway) handle(ctx context.Context, m Message) {
 }
 
 // haveIncoming reports whether agency already received the document with
-// this DocumentId from sender. A store error counts as no.
-func (g *Gateway) haveIncoming(ctx context.Context, agency *HostedAgency, sender, documentID string) bool {
+// this DocumentId from sender. A store error is logged and counts as no:
+// the sender is then told of the refusal, which is the safe side.
+func (g *Gateway) haveIncoming(ctx context.Context, log *zap.Logger, agency *HostedAgency, sender, documentID string) bool {
 	if documentID == "" {
 		return false
 	}
 	page, err := g.store.Documents(ctx, DocumentQuery{
 		Agencies: []string{agency.Code.String()}, Direction: Incoming, From: sender, DocumentID: documentID, Limit: 1,
 	})
-	return err == nil && len(page.Documents) > 0
+	if err != nil {
+		log.Error("look for the document already received", zap.Error(err))
+		return false
+	}
+	return len(page.Documents) > 0
 }
 
 // addressee returns the hosted agency a subject is for.
@@ -93,7 +100,7 @@ func (g *Gateway) receiveEdoc(ctx context.Context, log *zap.Logger, m Message, a
 		if routing != nil && routing.Edoc != nil {
 			h := routing.Edoc.Header
 			q.Entry.Sender = canonicalCode(h.From.OrganID)
-			if g.haveIncoming(ctx, agency, q.Entry.Sender, h.DocumentID) {
+			if g.haveIncoming(ctx, log, agency, q.Entry.Sender, h.DocumentID) {
 				// A bad copy of a document already received (a replay,
 				// a tampered duplicate): the sender's document did
 				// arrive, so it is not refused.
