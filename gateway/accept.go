@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -46,10 +47,13 @@ func (e *SubmitError) Unwrap() error { return e.Err }
 // delivery per recipient. When Submit returns without error the document
 // is durable and will be delivered. Refusals because of the submission are
 // *SubmitError; other errors are faults.
-func (g *Gateway) Submit(ctx context.Context, s Submission) (*Document, bool, error) {
+func (g *Gateway) Submit(ctx context.Context, s Submission) (_ *Document, replay bool, err error) {
 	if g.isClosed() {
 		return nil, false, ErrClosed
 	}
+	// What a *SubmitError means, unless a signature is refused.
+	refusal := SubmitInvalid
+	defer func() { g.observeSubmit(refusal, replay, err) }()
 	if int64(len(s.Packet)) > g.opts.MaxPacketSize {
 		return nil, false, &SubmitError{fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, len(s.Packet), g.opts.MaxPacketSize)}
 	}
@@ -96,20 +100,23 @@ func (g *Gateway) Submit(ctx context.Context, s Submission) (*Document, bool, er
 		// decoded attachments are garbage while the packet is signed.
 		doc = documentOf(p, Outgoing, sender.Code.String())
 		p = nil
+		start := time.Now()
 		if signed, err = sender.Signer.SignTree(s.Packet, tree); err != nil {
 			return nil, false, &SubmitError{err}
 		}
+		g.obs.Signed(time.Since(start))
 		doc.Verdict = Verdict{
 			Outcome: string(signing.Valid), Subject: sender.Signer.Certificate().Subject.String(),
 			ReasonVI: "Ký số bởi cổng liên thông khi tiếp nhận", ReasonEN: "signed by the gateway on acceptance",
 		}
 	} else {
 		p, tree = nil, nil
-		vd, err := g.verifier.Verify(ctx, s.Packet)
+		vd, err := g.verify(ctx, s.Packet)
 		if err != nil {
 			return nil, false, err
 		}
 		if vd.Outcome != signing.Valid {
+			refusal = SubmitRefused
 			return nil, false, &SubmitError{fmt.Errorf("%w: %s", vd.Cause, vd.ReasonEN)}
 		}
 		// The document is read from what the signature covers.
@@ -138,6 +145,35 @@ func (g *Gateway) Submit(ctx context.Context, s Submission) (*Document, bool, er
 		g.wakeDispatcher()
 	}
 	return d, replay, nil
+}
+
+// observeSubmit tells the observer how Submit judged a submission:
+// refusal is what a *SubmitError means unless it is a duplicate. Faults
+// (not a *SubmitError, or the gateway's own key) are not reported.
+func (g *Gateway) observeSubmit(refusal SubmitOutcome, replay bool, err error) {
+	var se *SubmitError
+	switch {
+	case err == nil && replay:
+		g.obs.Submitted(SubmitReplay)
+	case err == nil:
+		g.obs.Submitted(SubmitAccepted)
+	case !errors.As(err, &se), errors.Is(err, signing.ErrKey):
+	case errors.Is(err, ErrDuplicateDocument), errors.Is(err, ErrIdempotencyConflict):
+		g.obs.Submitted(SubmitDuplicate)
+	default:
+		g.obs.Submitted(refusal)
+	}
+}
+
+// verify verifies a packet's signature, telling the observer how long it
+// took.
+func (g *Gateway) verify(ctx context.Context, packet []byte) (*signing.Verdict, error) {
+	start := time.Now()
+	vd, err := g.verifier.Verify(ctx, packet)
+	if err == nil {
+		g.obs.Verified(time.Since(start))
+	}
+	return vd, err
 }
 
 func contains(codes []string, c envelope.AgencyCode) bool {

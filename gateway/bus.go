@@ -104,6 +104,11 @@ type Consumer interface {
 	Drain(ctx context.Context) error
 	// Stop stops at once; unsettled messages are redelivered later.
 	Stop()
+	// Pending returns, by stream name, how many messages for the
+	// consumed agencies are not yet acknowledged: those still waiting on
+	// the stream and those delivered but not settled, summed over the
+	// consumers.
+	Pending(ctx context.Context) (map[string]uint64, error)
 }
 
 // Agency is a directory entry: an agency, the gateway that hosts it and

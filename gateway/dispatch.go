@@ -67,11 +67,13 @@ func (g *Gateway) dispatchOnce(ctx context.Context) int {
 	for i, item := range items {
 		if errs[i] == nil {
 			sent = append(sent, item)
+			g.obs.Published(item.Kind, item.Recipient, nil)
 			continue
 		}
 		if ctx.Err() != nil {
 			continue // shutting down: the item stays due
 		}
+		g.obs.Published(item.Kind, item.Recipient, errs[i])
 		log := g.itemLogger(item)
 		delay := g.retryDelay(item.Attempts)
 		log.Warn("publish failed; will retry", zap.Error(errs[i]), zap.Int("attempt", item.Attempts+1), zap.Duration("retryIn", delay))

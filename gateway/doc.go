@@ -6,8 +6,8 @@
 // The package holds the domain of the running service — documents,
 // deliveries, events, the outbox, quarantine — and the interfaces of what
 // it needs: a [Store] (gateway/store, SQLite) and a [Bus] (gateway/bus,
-// NATS JetStream). Subpackages implement those interfaces; they do not
-// import each other.
+// NATS JetStream), and an [Observer] it tells what it does (gateway/metrics).
+// Subpackages implement those interfaces; they do not import each other.
 //
 // # Flow of one document
 //

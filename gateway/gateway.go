@@ -72,6 +72,9 @@ type Options struct {
 	API     string
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// Observer is told what the gateway does, for metrics; nil means
+	// NopObserver.
+	Observer Observer
 }
 
 // Gateway is a running lienthong gateway. Create it with New, start it with
@@ -81,6 +84,7 @@ type Gateway struct {
 	log       *zap.Logger
 	store     Store
 	bus       Bus
+	obs       Observer
 	dir       *Directory
 	verifier  *signing.Verifier
 	parser    envelope.Parser
@@ -124,11 +128,15 @@ func New(opts Options) (*Gateway, error) {
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = DefaultConcurrency
 	}
+	if opts.Observer == nil {
+		opts.Observer = NopObserver{}
+	}
 	g := &Gateway{
 		opts:   opts,
 		log:    opts.Logger.With(zap.String("gateway", opts.ID)),
 		store:  opts.Store,
 		bus:    opts.Bus,
+		obs:    opts.Observer,
 		dir:    NewDirectory(),
 		parser: envelope.Parser{MaxSize: opts.MaxPacketSize},
 		hosted: make(map[string]*HostedAgency),
@@ -150,6 +158,31 @@ func New(opts Options) (*Gateway, error) {
 		Directory: g.dir, Parser: g.parser, Now: opts.Now,
 	}
 	return g, nil
+}
+
+// ID returns the gateway's id.
+func (g *Gateway) ID() string { return g.opts.ID }
+
+// Version returns the version the gateway publishes in its heartbeats.
+func (g *Gateway) Version() string { return g.opts.Version }
+
+// HeartbeatInterval returns how often the gateway says it is alive.
+func (g *Gateway) HeartbeatInterval() time.Duration { return g.opts.HeartbeatInterval }
+
+// Bus returns the gateway's bus, for its state (Connected).
+func (g *Gateway) Bus() Bus { return g.bus }
+
+// Pending returns how many messages for the hosted agencies are not yet
+// acknowledged, by stream (see Consumer.Pending); ErrClosed if the
+// gateway is not open.
+func (g *Gateway) Pending(ctx context.Context) (map[string]uint64, error) {
+	g.mu.Lock()
+	c, closed := g.consumer, g.closed
+	g.mu.Unlock()
+	if c == nil || closed {
+		return nil, ErrClosed
+	}
+	return c.Pending(ctx)
 }
 
 // Directory returns the gateway's view of the directory.
@@ -210,7 +243,9 @@ func (g *Gateway) Open(ctx context.Context) error {
 		cancel()
 		return fmt.Errorf("gateway: start consumers: %w", err)
 	}
+	g.mu.Lock()
 	g.consumer = c
+	g.mu.Unlock()
 	g.wg.Add(2)
 	go g.dispatchLoop(runCtx)
 	go g.heartbeatLoop(runCtx)

@@ -20,6 +20,9 @@ import (
 // the bus) leave the message unsettled or nak it, so that it comes again.
 func (g *Gateway) handle(ctx context.Context, m Message) {
 	log := g.log.With(zap.String("subject", m.Subject()), zap.String("msgId", m.MsgID()))
+	if m.NumDelivered() > 1 {
+		g.obs.Redelivered(m.Kind())
+	}
 	agency, ok := g.addressee(m.Subject())
 	if !ok {
 		// The consumer filter should make this impossible; keep it.
@@ -111,12 +114,13 @@ func (g *Gateway) receiveEdoc(ctx context.Context, log *zap.Logger, m Message, a
 		}
 		g.quarantine(ctx, log, m, agency, q)
 	}
-	vd, err := g.verifier.Verify(ctx, data)
+	vd, err := g.verify(ctx, data)
 	if err != nil {
 		log.Error("verify", zap.Error(err))
 		g.nak(log, m, 5*time.Second)
 		return
 	}
+	g.obs.Verdict(KindEdoc, vd.Outcome)
 	if vd.Outcome != signing.Valid {
 		refuse("signature:"+string(vd.Outcome), "Chữ ký số không hợp lệ ("+string(vd.Outcome)+"): "+vd.ReasonVI, "signature "+string(vd.Outcome)+": "+vd.ReasonEN, vd.Packet)
 		return
@@ -164,7 +168,10 @@ func (g *Gateway) receiveEdoc(ctx context.Context, log *zap.Logger, m Message, a
 		return
 	}
 	g.ack(ctx, log, m) // if it fails: redelivered, then deduplicated
-	if !dup {
+	if dup {
+		g.obs.Received(KindEdoc, d.From, ReceiveDuplicate)
+	} else {
+		g.obs.Received(KindEdoc, d.From, ReceiveOK)
 		log.Info("document received", zap.String("document", d.ID), zap.String("documentId", d.DocumentID),
 			zap.String("from", d.From), zap.String("to", d.Agency), zap.String("verdict", d.Verdict.Outcome))
 		g.wakeDispatcher()
@@ -179,12 +186,13 @@ func (g *Gateway) receiveStatus(ctx context.Context, log *zap.Logger, m Message,
 			Entry:  QuarantineEntry{Reason: reason, ReasonVI: vi, ReasonEN: en, ReceivedAt: now, Sender: sender},
 		})
 	}
-	vd, err := g.verifier.Verify(ctx, data)
+	vd, err := g.verify(ctx, data)
 	if err != nil {
 		log.Error("verify", zap.Error(err))
 		g.nak(log, m, 5*time.Second)
 		return
 	}
+	g.obs.Verdict(KindStatus, vd.Outcome)
 	if vd.Outcome != signing.Valid {
 		quarantine("signature:"+string(vd.Outcome), "Chữ ký số của gói tin trạng thái không hợp lệ: "+vd.ReasonVI, "the status packet's signature is "+string(vd.Outcome)+": "+vd.ReasonEN, "")
 		return
@@ -231,13 +239,20 @@ func (g *Gateway) receiveStatus(ctx context.Context, log *zap.Logger, m Message,
 		return
 	}
 	g.ack(ctx, log, m)
+	from := canonicalCode(st.From.OrganID)
 	fields := []zap.Field{zap.String("document", res.Document), zap.String("recipient", res.Recipient),
 		zap.String("statusCode", string(st.StatusCode)), zap.String("state", res.State.String())}
 	switch {
 	case res.Duplicate:
+		g.obs.Received(KindStatus, from, ReceiveDuplicate)
 	case res.Refused != nil:
+		g.obs.Received(KindStatus, from, ReceiveRefused)
 		log.Warn("status refused by the lifecycle", append(fields, zap.Error(res.Refused))...)
 	default:
+		g.obs.Received(KindStatus, from, ReceiveOK)
+		if st.StatusCode.SentBy() == envelope.PartyRecipient {
+			g.obs.StatusApplied(st.StatusCode, from, now.Sub(res.Created))
+		}
 		log.Info("status received", fields...)
 	}
 }
@@ -261,6 +276,7 @@ func (g *Gateway) quarantine(ctx context.Context, log *zap.Logger, m Message, ag
 		g.nak(log, m, 5*time.Second)
 		return
 	}
+	g.obs.Received(m.Kind(), q.Entry.Sender, ReceiveQuarantined)
 	log.Warn("packet quarantined", zap.String("reason", q.Entry.Reason), zap.String("sender", q.Entry.Sender), zap.String("why", q.Entry.ReasonEN))
 	if err := m.Term(q.Entry.Reason); err != nil {
 		log.Warn("term", zap.Error(err))
@@ -319,10 +335,12 @@ func (g *Gateway) statusPacket(agency *HostedAgency, about envelope.ResponseFor,
 	if err != nil {
 		return nil, err
 	}
+	start := time.Now()
 	signed, err := agency.Signer.Sign(b)
 	if err != nil {
 		return nil, err
 	}
+	g.obs.Signed(time.Since(start))
 	return &Reply{
 		Packet: NewPacket{ID: NewID(now), Kind: KindStatus, Data: signed},
 		Code:   code, By: agency.Code.String(), Description: description, Staff: staff.Staff, At: now,

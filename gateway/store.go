@@ -87,6 +87,10 @@ type Store interface {
 	// QuarantineEntries lists quarantined packets, newest first.
 	QuarantineEntries(ctx context.Context, limit int) ([]QuarantineEntry, error)
 
+	// Stats returns the store's numbers that the metrics show, as of
+	// now.
+	Stats(ctx context.Context, now time.Time) (StoreStats, error)
+
 	// Check verifies the store's invariants: the audit chain links, every
 	// delivery has its document, every state is one the lifecycle can
 	// reach. It returns every problem found, joined.
@@ -179,6 +183,24 @@ type StatusResult struct {
 	// EventStatusRefused.
 	Refused *envelope.TransitionError
 	State   envelope.State
+	// Created is when the document was accepted (outgoing) or received
+	// (incoming); it is set unless Duplicate.
+	Created time.Time
+}
+
+// StoreStats are the store's numbers that the metrics show.
+type StoreStats struct {
+	// OutboxItems is how many packets wait to be published, one per
+	// recipient; OldestOutbox is when the oldest of them was queued (zero
+	// when there is none).
+	OutboxItems  int
+	OldestOutbox time.Time
+	// QuarantineItems is how many received packets are in quarantine.
+	QuarantineItems int
+	// Overdue is how many incoming documents are past their due date
+	// (due before the day of now in Vietnam) and not done, rejected or
+	// recalled.
+	Overdue int
 }
 
 // EmitStatus is a status this gateway sends about one of its documents.

@@ -418,6 +418,7 @@ type gatewayProc struct {
 	id       string
 	config   string
 	addr     string // host:port of the API
+	opsAddr  string // host:port of the operations listener (/metrics, /readyz …)
 	agencies []agency
 	keys     map[string]string // agency code → its DMS's API key
 }
@@ -446,6 +447,9 @@ type serveConfig struct {
 		Level  string `yaml:"level"`
 		Format string `yaml:"format"`
 	} `yaml:"log"`
+	Ops struct {
+		Listen string `yaml:"listen"`
+	} `yaml:"ops"`
 }
 
 type serveAgency struct {
@@ -471,12 +475,14 @@ func (a *axis) addGateway(id string, agencies ...agency) *gatewayProc {
 		a.t.Fatal(err)
 	}
 	g := &gatewayProc{id: id, agencies: agencies, keys: map[string]string{},
-		addr: "127.0.0.1:" + strconv.Itoa(freePort(a.t)), config: filepath.Join(dir, "lienthong.yaml")}
+		addr: "127.0.0.1:" + strconv.Itoa(freePort(a.t)), opsAddr: "127.0.0.1:" + strconv.Itoa(freePort(a.t)),
+		config: filepath.Join(dir, "lienthong.yaml")}
 	var cfg serveConfig
 	cfg.Gateway.ID = id
 	cfg.Gateway.DataDir = "data"
 	cfg.Gateway.ShutdownTimeout = "10s"
 	cfg.HTTP.Listen = g.addr
+	cfg.Ops.Listen = g.opsAddr
 	cfg.NATS.URL = a.nats.URL()
 	cfg.Trust.CA = []string{filepath.Join(a.ca.Dir(), signing.CACertFile)}
 	cfg.Trust.CRL = []string{filepath.Join(a.ca.Dir(), signing.CRLFile)}

@@ -67,7 +67,7 @@ p99 of at most 50 ms at 100 documents/s. Exits 1 if a document is lost.`)
 		return err
 	}
 	defer logFile.Close()
-	log, err := newLogger(LogConfig{Level: "warn", Format: "json"}, logFile)
+	log, _, err := newLogger(LogConfig{Level: "warn", Format: "json"}, logFile)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -29,6 +30,7 @@ type Config struct {
 	// APIKeys are the keys of the document-management systems.
 	APIKeys []APIKeyConfig `yaml:"apiKeys"`
 	Log     LogConfig      `yaml:"log"`
+	Ops     OpsConfig      `yaml:"ops"`
 }
 
 // GatewayConfig names the gateway and where it keeps its data.
@@ -104,6 +106,15 @@ type APIKeyConfig struct {
 	Agencies []string `yaml:"agencies"`
 }
 
+// OpsConfig is the operations listener: /metrics (Prometheus), /healthz,
+// /readyz and /loglevel.
+type OpsConfig struct {
+	// Listen is its address; empty means no operations listener. Keep it
+	// off public networks: /loglevel changes the log level, and the
+	// metrics name the agencies hosted.
+	Listen string `yaml:"listen"`
+}
+
 // LogConfig sets the logger.
 type LogConfig struct {
 	// Level is debug, info, warn or error.
@@ -118,6 +129,7 @@ func DefaultConfig() Config {
 		Gateway: GatewayConfig{DataDir: "data", MaxPacketSize: 96 << 20, ShutdownTimeout: 30 * time.Second},
 		HTTP:    HTTPConfig{Listen: "127.0.0.1:8080"},
 		Log:     LogConfig{Level: "info", Format: "json"},
+		Ops:     OpsConfig{Listen: "127.0.0.1:9464"},
 	}
 }
 
@@ -222,6 +234,7 @@ func envKeys() []envKey {
 		{"LIENTHONG_NATS_LISTEN", false, str(func(c *Config) *string { return &c.NATS.Listen })},
 		{"LIENTHONG_LOG_LEVEL", false, str(func(c *Config) *string { return &c.Log.Level })},
 		{"LIENTHONG_LOG_FORMAT", false, str(func(c *Config) *string { return &c.Log.Format })},
+		{"LIENTHONG_OPS_LISTEN", false, str(func(c *Config) *string { return &c.Ops.Listen })},
 		{"LIENTHONG_TRUST_ALLOW_SHA1", false, func(c *Config, v string) error {
 			b, err := strconv.ParseBool(v)
 			c.Trust.AllowSHA1 = b
@@ -344,6 +357,11 @@ func (c *Config) Validate() error {
 	case "json", "console":
 	default:
 		bad("log.format", c.Log.Format, errors.New("json or console"))
+	}
+	if c.Ops.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.Ops.Listen); err != nil {
+			bad("ops.listen", c.Ops.Listen, err)
+		}
 	}
 	return errors.Join(errs...)
 }

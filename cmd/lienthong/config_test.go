@@ -41,11 +41,15 @@ func TestParseConfig(t *testing.T) {
 	if got, want := c.Agencies[0].Key, "/etc/lienthong/vpcp.key"; got != want {
 		t.Errorf("key path = %q, want %q", got, want)
 	}
-	env := map[string]string{"LIENTHONG_NATS_URL": "nats://10.0.0.1:4222", "LIENTHONG_SHUTDOWN_TIMEOUT": "5s"}
+	if got, want := c.Ops.Listen, "127.0.0.1:9464"; got != want {
+		t.Errorf("default ops.listen = %q, want %q", got, want)
+	}
+	env := map[string]string{"LIENTHONG_NATS_URL": "nats://10.0.0.1:4222", "LIENTHONG_SHUTDOWN_TIMEOUT": "5s",
+		"LIENTHONG_OPS_LISTEN": "0.0.0.0:9500"}
 	if err := c.ApplyEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
 		t.Fatal(err)
 	}
-	if c.NATS.URL != "nats://10.0.0.1:4222" || c.Gateway.ShutdownTimeout != 5*time.Second {
+	if c.NATS.URL != "nats://10.0.0.1:4222" || c.Gateway.ShutdownTimeout != 5*time.Second || c.Ops.Listen != "0.0.0.0:9500" {
 		t.Errorf("environment not applied: %+v", c)
 	}
 	env["LIENTHONG_MAX_PACKET_SIZE"] = "lớn"
@@ -69,6 +73,7 @@ func TestConfig_Validate(t *testing.T) {
 		{"NoKey", "    key: vpcp.key\n", "", "agencies[0]"},
 		{"KeyForOther", "agencies: [000.00.00.G22]", "agencies: [000.00.00.H41]", "apiKeys[0].agencies"},
 		{"NoCA", "ca: [ca/ca.crt]", "ca: []", "trust.ca"},
+		{"BadOpsListen", "listen: 127.0.0.1:0\n", "listen: 127.0.0.1:0\nops:\n  listen: nowhere\n", "ops.listen"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			text := strings.Replace(testConfig, tc.from, tc.to, 1)
@@ -99,7 +104,7 @@ func TestConfig_Example(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Agencies) != 2 || c.Agencies[1].P12 == "" || len(c.APIKeys) != 2 {
+	if len(c.Agencies) != 2 || c.Agencies[1].P12 == "" || len(c.APIKeys) != 2 || c.Ops.Listen != "127.0.0.1:9464" {
 		t.Errorf("example read as %+v", c)
 	}
 }

@@ -88,7 +88,7 @@ directory removed at the end).`)
 		return err
 	}
 	defer logFile.Close()
-	log, err := newLogger(LogConfig{Level: "info", Format: "json"}, logFile)
+	log, _, err := newLogger(LogConfig{Level: "info", Format: "json"}, logFile)
 	if err != nil {
 		return err
 	}
@@ -186,7 +186,7 @@ func demoStart(ctx context.Context, dir string, gws []*demoGateway, log *zap.Log
 		if err := cfg.Validate(); err != nil {
 			return srv, err
 		}
-		if g.node, err = openNode(ctx, cfg, log.With(zap.String("node", g.id))); err != nil {
+		if g.node, err = openNode(ctx, cfg, log.With(zap.String("node", g.id)), nil); err != nil {
 			return srv, fmt.Errorf("demo: gateway %s: %w", g.id, err)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
@@ -22,12 +23,13 @@ import (
 	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/gateway/api"
 	"github.com/lienthong/lienthong/gateway/bus"
+	"github.com/lienthong/lienthong/gateway/metrics"
 	"github.com/lienthong/lienthong/gateway/store"
 	"github.com/lienthong/lienthong/signing"
 )
 
 func runServe(ctx context.Context, m *Main, args []string) error {
-	fs := m.newFlagSet("serve", "serve -config FILE [-listen ADDR] [-nats URL] [-config-dump]", `
+	fs := m.newFlagSet("serve", "serve -config FILE [-listen ADDR] [-nats URL] [-ops ADDR] [-config-dump]", `
 Runs a gateway: the agencies it hosts, their signing keys, the keys of the
 document-management systems, and the HTTP API. Unless nats.url (or -nats)
 names an external NATS server or cluster, an embedded nats-server with
@@ -36,7 +38,12 @@ JetStream keeps its files in the data directory.
 Every scalar key of the file can be overridden by an environment variable
 (LIENTHONG_GATEWAY_ID, LIENTHONG_DATA_DIR, LIENTHONG_HTTP_LISTEN,
 LIENTHONG_NATS_URL, LIENTHONG_NATS_PASSWORD or LIENTHONG_NATS_PASSWORD_FILE,
-LIENTHONG_LOG_LEVEL …); flags override both.
+LIENTHONG_LOG_LEVEL, LIENTHONG_OPS_LISTEN …); flags override both.
+
+The operations listener (ops.listen, default 127.0.0.1:9464) serves
+/metrics for Prometheus, /healthz (the process is alive), /readyz (NATS
+connected, store writable, directory fresh; 503 naming what is not) and
+/loglevel (GET shows the log level, PUT {"level":"debug"} changes it).
 
 The first SIGINT or SIGTERM shuts down gracefully: the API stops taking
 requests, messages in flight are finished, the outbox stops; a second one
@@ -44,6 +51,7 @@ exits at once.`)
 	configFile := fs.String("config", "", "the configuration `file` (YAML)")
 	listen := fs.String("listen", "", "the API's listen `address` (overrides http.listen)")
 	natsURL := fs.String("nats", "", "an external NATS `URL` (overrides nats.url)")
+	opsListen := fs.String("ops", "", "the operations listener's `address` (overrides ops.listen)")
 	dump := fs.Bool("config-dump", false, "print the effective configuration, secrets redacted, and exit")
 	if err := m.parseFlags(fs, args); err != nil {
 		return err
@@ -64,6 +72,9 @@ exits at once.`)
 	if *natsURL != "" {
 		cfg.NATS.URL = *natsURL
 	}
+	if *opsListen != "" {
+		cfg.Ops.Listen = *opsListen
+	}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -75,7 +86,7 @@ exits at once.`)
 		_, err = m.Stdout.Write(b)
 		return err
 	}
-	log, err := newLogger(cfg.Log, m.Stderr)
+	log, level, err := newLogger(cfg.Log, m.Stderr)
 	if err != nil {
 		return err
 	}
@@ -86,28 +97,47 @@ exits at once.`)
 			log.Info("memory limit", zap.Int64("bytes", limit))
 		}
 	}
-	n, err := openNode(ctx, cfg, log)
+	reg := newRegistry()
+	n, err := openNode(ctx, cfg, log, reg)
 	if err != nil {
 		return err
+	}
+	var ops *opsServer
+	if cfg.Ops.Listen != "" {
+		if ops, err = startOps(cfg.Ops.Listen, opsHandler(n, reg, level, log.Named("ops")), log.Named("ops")); err != nil {
+			cctx, cancel := context.WithTimeout(context.Background(), cfg.Gateway.ShutdownTimeout)
+			defer cancel()
+			return errors.Join(err, n.Close(cctx))
+		}
 	}
 	var codes []string
 	for _, a := range cfg.Agencies {
 		codes = append(codes, a.Code)
 	}
 	fmt.Fprintf(m.Stderr, "lienthong %s: gateway %s serving %s on %s\n", version, cfg.Gateway.ID, strings.Join(codes, ", "), n.URL())
+	if ops != nil {
+		fmt.Fprintf(m.Stderr, "lienthong %s: operations (metrics, health, log level) on %s\n", version, ops.URL())
+	}
 	<-ctx.Done()
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.Gateway.ShutdownTimeout)
 	defer cancel()
-	return n.Close(sctx)
+	err = n.Close(sctx)
+	if ops != nil {
+		// Last, so that /healthz and /metrics answer during the shutdown.
+		err = errors.Join(err, ops.Close(sctx))
+	}
+	return err
 }
 
-// newLogger builds the process's logger; it is passed down, never global.
-func newLogger(c LogConfig, w io.Writer) (*zap.Logger, error) {
-	level, err := zapcore.ParseLevel(c.Level)
+// newLogger builds the process's logger, on a level that can be changed
+// while it runs (serve's /loglevel); it is passed down, never global.
+func newLogger(c LogConfig, w io.Writer) (*zap.Logger, zap.AtomicLevel, error) {
+	l, err := zapcore.ParseLevel(c.Level)
 	if err != nil {
-		return nil, err
+		return nil, zap.AtomicLevel{}, err
 	}
+	level := zap.NewAtomicLevelAt(l)
 	enc := zap.NewProductionEncoderConfig()
 	enc.EncodeTime = zapcore.ISO8601TimeEncoder
 	var encoder zapcore.Encoder
@@ -116,7 +146,7 @@ func newLogger(c LogConfig, w io.Writer) (*zap.Logger, error) {
 	} else {
 		encoder = zapcore.NewJSONEncoder(enc)
 	}
-	return zap.New(zapcore.NewCore(encoder, zapcore.AddSync(w), level)), nil
+	return zap.New(zapcore.NewCore(encoder, zapcore.AddSync(w), level)), level, nil
 }
 
 // node is one running gateway with everything it owns: the store, the bus
@@ -132,8 +162,10 @@ type node struct {
 }
 
 // openNode opens the store, the bus (starting an embedded server unless
-// cfg.NATS.URL is set), the gateway and the API listener.
-func openNode(ctx context.Context, cfg Config, log *zap.Logger) (_ *node, err error) {
+// cfg.NATS.URL is set), the gateway and the API listener. With reg, the
+// gateway's metrics (gateway/metrics) are registered on it and count the
+// API's requests; reg may be nil (demo, bench).
+func openNode(ctx context.Context, cfg Config, log *zap.Logger, reg prometheus.Registerer) (_ *node, err error) {
 	n := &node{log: log}
 	defer func() {
 		if err != nil {
@@ -189,10 +221,18 @@ func openNode(ctx context.Context, cfg Config, log *zap.Logger) (_ *node, err er
 	if public == "" {
 		public = "http://" + n.ln.Addr().String()
 	}
+	var m *metrics.Metrics
+	var obs gateway.Observer
+	if reg != nil {
+		if m, err = metrics.New(reg); err != nil {
+			return nil, err
+		}
+		obs = m
+	}
 	n.gw, err = gateway.New(gateway.Options{
 		ID: cfg.Gateway.ID, Agencies: agencies, Store: n.store, Bus: n.bus, Logger: log,
 		Roots: roots, CRLs: crls, Policy: signing.Policy{AllowSHA1: cfg.Trust.AllowSHA1},
-		MaxPacketSize: cfg.Gateway.MaxPacketSize, Version: version, API: public,
+		MaxPacketSize: cfg.Gateway.MaxPacketSize, Version: version, API: public, Observer: obs,
 	})
 	if err != nil {
 		return nil, err
@@ -204,8 +244,15 @@ func openNode(ctx context.Context, cfg Config, log *zap.Logger) (_ *node, err er
 	if err != nil {
 		return nil, err
 	}
+	handler := api.NewHandler(n.gw, keys, log.Named("api"))
+	if m != nil {
+		if err := m.Watch(n.gw); err != nil {
+			return nil, err
+		}
+		handler = m.Middleware(handler)
+	}
 	n.http = &http.Server{
-		Handler:           api.NewHandler(n.gw, keys, log.Named("api")),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          zap.NewStdLog(log.Named("http")),
 	}

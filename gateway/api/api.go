@@ -39,9 +39,27 @@ type route struct {
 // paths are 404 with the API's error body. Keys that cannot be used (an
 // empty secret, a malformed "sha256:" one) are left out and logged; agency
 // codes of a key that cannot be read are dropped and logged.
+//
+// The handler also has the method Handler(*http.Request) (http.Handler,
+// string) of its mux, which tells the route pattern a request goes to
+// ("GET /api/v1/documents/{id}"; "" for none): metrics count requests by
+// it.
 func NewHandler(gw *gateway.Gateway, keys []Key, log *zap.Logger) http.Handler {
 	return newHandler(gw, keys, log).routes()
 }
+
+// apiHandler is the API: the access log around the mux, and the mux's
+// route lookup for what wraps it.
+type apiHandler struct {
+	next http.Handler
+	mux  *http.ServeMux
+}
+
+func (h apiHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.next.ServeHTTP(w, r) }
+
+// Handler returns the handler and the pattern of the route r goes to, as
+// http.ServeMux.Handler does.
+func (h apiHandler) Handler(r *http.Request) (http.Handler, string) { return h.mux.Handler(r) }
 
 func newHandler(gw *gateway.Gateway, keys []Key, log *zap.Logger) *handler {
 	if log == nil {
@@ -80,7 +98,7 @@ func (h *handler) routes() http.Handler {
 			mux.Handle(rt.method+" "+rt.path, h.authenticate(fn))
 		}
 	}
-	return h.accessLog(jsonMuxErrors(mux))
+	return apiHandler{next: h.accessLog(jsonMuxErrors(mux)), mux: mux}
 }
 
 // jsonMuxErrors answers the requests the mux has no route for (404) or no

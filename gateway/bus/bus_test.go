@@ -1076,3 +1076,44 @@ func TestBus_MessagesWaitForConsumer(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// Pending counts, by stream, what the gateway's consumers have not
+// acknowledged yet: messages waiting and messages in a handler's hands.
+func TestBus_Pending(t *testing.T) {
+	b, _ := withBus(t)
+	ch := make(chan struct{})
+	release := sync.OnceFunc(func() { close(ch) })
+	t.Cleanup(release)
+	h := func(ctx context.Context, m gateway.Message) {
+		<-ch
+		_ = m.Ack(ctx)
+	}
+	c := consume(t, b, gateway.ConsumerSpec{Gateway: "gw-a", Agencies: []envelope.AgencyCode{agencyH41, agencyG22}, Concurrency: 1}, h)
+	pending := func() map[string]uint64 {
+		t.Helper()
+		p, err := c.Pending(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	if got := pending(); len(got) != 2 || got[bus.StreamEdoc] != 0 || got[bus.StreamStatus] != 0 {
+		t.Fatalf("Pending before any message = %v, want both streams at 0", got)
+	}
+	for i := range 3 {
+		publish(t, b, gateway.KindEdoc, agencyH41, fmt.Sprintf("e%d", i), []byte("x"))
+	}
+	publish(t, b, gateway.KindEdoc, agencyG22, "e-g22", []byte("x"))
+	publish(t, b, gateway.KindStatus, agencyG22, "s-g22", []byte("x"))
+	if got := pending(); got[bus.StreamEdoc] != 4 || got[bus.StreamStatus] != 1 {
+		t.Errorf("Pending with one handler stuck = %v, want 4 on %s and 1 on %s", got, bus.StreamEdoc, bus.StreamStatus)
+	}
+	release()
+	deadline := time.Now().Add(wait)
+	for got := pending(); got[bus.StreamEdoc]+got[bus.StreamStatus] != 0; got = pending() {
+		if time.Now().After(deadline) {
+			t.Fatalf("Pending after the handlers acked = %v, want 0", got)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

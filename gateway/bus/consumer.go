@@ -170,6 +170,7 @@ func (c *consumer) start(ctx context.Context, stream, name, subject string, kind
 	}
 	c.mu.Lock()
 	c.ccs = append(c.ccs, cc)
+	c.jcs = append(c.jcs, streamConsumer{stream: stream, name: name, c: jc})
 	c.mu.Unlock()
 	log.Debug("consuming", zap.String("subject", subject))
 	return nil
@@ -186,9 +187,37 @@ type consumer struct {
 
 	mu       sync.Mutex
 	ccs      []jetstream.ConsumeContext
+	jcs      []streamConsumer
 	stopped  bool           // Drain or Stop was called
 	closing  chan struct{}  // closed when stopped becomes true
 	handlers sync.WaitGroup // handlers running; Add only under mu while !stopped
+}
+
+// streamConsumer is one durable consumer and the stream it is on.
+type streamConsumer struct {
+	stream, name string
+	c            jetstream.Consumer
+}
+
+// Pending asks the server, consumer by consumer, how many messages are
+// not yet acknowledged (NumPending + NumAckPending) and sums them by
+// stream: StreamEdoc and StreamStatus are always in the result. Each
+// request runs under ctx's deadline, or Options.Timeout.
+func (c *consumer) Pending(ctx context.Context) (map[string]uint64, error) {
+	c.mu.Lock()
+	jcs := slices.Clone(c.jcs)
+	c.mu.Unlock()
+	out := map[string]uint64{StreamEdoc: 0, StreamStatus: 0}
+	for _, sc := range jcs {
+		ictx, cancel := c.bus.deadline(ctx)
+		info, err := sc.c.Info(ictx)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("bus: pending of consumer %s on %s: %w", sc.name, sc.stream, err)
+		}
+		out[sc.stream] += info.NumPending + uint64(max(info.NumAckPending, 0))
+	}
+	return out, nil
 }
 
 // receive is the jetstream callback: it waits for a free slot and runs

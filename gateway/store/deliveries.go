@@ -163,19 +163,20 @@ func (s *Store) ApplyStatus(ctx context.Context, a gateway.ApplyStatus) (gateway
 		party := a.Code.SentBy()
 		var (
 			document, recipient string
+			created             int64
 			err                 error
 		)
 		if party == envelope.PartySender {
 			recipient = a.Agency
 			err = tx.QueryRowContext(ctx,
-				`SELECT id FROM documents
+				`SELECT id, created_at FROM documents
 				WHERE direction = 'in' AND agency = ? AND sender = ? AND document_id = ?`,
-				a.Agency, a.From, a.DocumentID).Scan(&document)
+				a.Agency, a.From, a.DocumentID).Scan(&document, &created)
 		} else {
 			recipient = a.From
 			err = tx.QueryRowContext(ctx,
-				`SELECT id FROM documents WHERE direction = 'out' AND agency = ? AND document_id = ?`,
-				a.Agency, a.DocumentID).Scan(&document)
+				`SELECT id, created_at FROM documents WHERE direction = 'out' AND agency = ? AND document_id = ?`,
+				a.Agency, a.DocumentID).Scan(&document, &created)
 		}
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("document %s of %s: %w", a.DocumentID, a.Agency, gateway.ErrNotFound)
@@ -221,7 +222,7 @@ func (s *Store) ApplyStatus(ctx context.Context, a gateway.ApplyStatus) (gateway
 		if err := insertEvent(ctx, tx, ev, a.MsgID); err != nil {
 			return err
 		}
-		res.Document, res.Recipient, res.State = document, recipient, next.State
+		res.Document, res.Recipient, res.State, res.Created = document, recipient, next.State, fromMS(created)
 		detail := map[string]any{
 			"recipient": recipient, "code": a.Code, "by": a.From, "msgId": a.MsgID,
 			"packet": packet.ID, "sha256": packet.SHA256, "from": d.Lifecycle.State, "to": next.State,

@@ -31,7 +31,8 @@ func TestStore_ApplyStatus(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", tt.code, err)
 			}
-			if res.Document != doc.ID || res.Recipient != hanoi || res.Duplicate || res.Refused != nil || res.State != tt.want {
+			if res.Document != doc.ID || res.Recipient != hanoi || res.Duplicate || res.Refused != nil || res.State != tt.want ||
+				!res.Created.Equal(doc.CreatedAt) {
 				t.Errorf("%s: got %+v, want state %s", tt.code, res, tt.want)
 			}
 		}

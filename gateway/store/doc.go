@@ -54,10 +54,13 @@
 //     length (8 bytes, big-endian) then its bytes; the first row's
 //     prev_hash is 64 zeros. Triggers refuse UPDATE and DELETE; someone
 //     with the file can drop them, and Check then finds the broken link.
+//   - ping (id = 1, at): one row that [Store.Ping] rewrites, so that a
+//     readiness probe makes a real write; it is outside the audit chain.
 //
 // Indexes serve the lists: documents by (created_at, id) and by (agency,
 // created_at, id), deliveries by (state, document), events by (document,
-// seq), the outbox by (next_at, id), quarantine by (received_at, id).
+// seq), the outbox by (next_at, id), quarantine by (received_at, id); and
+// the metrics ([Store.Stats]): incoming documents by due_date.
 //
 // # Durability
 //

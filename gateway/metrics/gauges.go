@@ -1,0 +1,133 @@
+package metrics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lienthong/lienthong/gateway"
+)
+
+// CollectTimeout bounds what one scrape asks the store and the bus.
+const CollectTimeout = 5 * time.Second
+
+// The descriptors of the gauges read at scrape time.
+var (
+	infoDesc = prometheus.NewDesc("lienthong_gateway_info",
+		"The gateway's id and version; always 1.", []string{"gateway", "version"}, nil)
+	outboxItemsDesc = prometheus.NewDesc("lienthong_outbox_items",
+		"Packets waiting in the outbox to be published, one per recipient.", nil, nil)
+	outboxAgeDesc = prometheus.NewDesc("lienthong_outbox_oldest_age_seconds",
+		"Age of the oldest packet waiting in the outbox; 0 when the outbox is empty.", nil, nil)
+	quarantineDesc = prometheus.NewDesc("lienthong_quarantine_items",
+		"Received packets kept in quarantine.", nil, nil)
+	overdueDesc = prometheus.NewDesc("lienthong_documents_overdue",
+		"Incoming documents past their due date and not done, rejected or recalled.", nil, nil)
+	pendingDesc = prometheus.NewDesc("lienthong_consumer_pending",
+		"Messages for the hosted agencies not yet acknowledged (waiting on the stream or delivered and unsettled), by stream.", []string{"stream"}, nil)
+	connectedDesc = prometheus.NewDesc("lienthong_nats_connected",
+		"1 when the NATS connection is up, else 0.", nil, nil)
+	directoryAgeDesc = prometheus.NewDesc("lienthong_directory_age_seconds",
+		"Time since the gateway's view of the directory last changed.", nil, nil)
+	certificateDesc = prometheus.NewDesc("lienthong_certificate_expiry_seconds",
+		"Time until the signing certificate of each hosted agency expires (NotAfter - now); negative once expired.", []string{"agency"}, nil)
+)
+
+// Watch registers, on the registerer given to New, the gauges read from
+// gw at each scrape: its id and version, its store's outbox, quarantine
+// and overdue documents (gateway.Store.Stats), its consumers' pending
+// messages (gateway.Gateway.Pending, left out while NATS is not
+// connected), the NATS connection, the age of its directory and the
+// expiry of its hosted agencies' certificates. A source that fails during
+// a scrape reports its gauges as errors of that scrape; the others are
+// still served. Watch fails if it was called before on the same
+// registerer.
+func (m *Metrics) Watch(gw *gateway.Gateway) error {
+	if gw == nil {
+		return errors.New("metrics: watch: no gateway")
+	}
+	if err := m.reg.Register(&gatewayCollector{gw: gw, now: time.Now}); err != nil {
+		return fmt.Errorf("metrics: watch: %w", err)
+	}
+	return nil
+}
+
+// gatewayCollector reads the gauges of a gateway at scrape time.
+type gatewayCollector struct {
+	gw  *gateway.Gateway
+	now func() time.Time
+}
+
+// Describe implements prometheus.Collector.
+func (c *gatewayCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{infoDesc, outboxItemsDesc, outboxAgeDesc, quarantineDesc, overdueDesc,
+		pendingDesc, connectedDesc, directoryAgeDesc, certificateDesc} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c *gatewayCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), CollectTimeout)
+	defer cancel()
+	gw, now := c.gw, c.now()
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+
+	gauge(infoDesc, 1, gw.ID(), gw.Version())
+	connected := gw.Bus().Connected()
+	gauge(connectedDesc, boolValue(connected))
+	if updated := gw.Directory().Updated(); !updated.IsZero() {
+		gauge(directoryAgeDesc, max(now.Sub(updated).Seconds(), 0))
+	}
+	for _, a := range gw.HostedAgencies() {
+		gauge(certificateDesc, a.Signer.Certificate().NotAfter.Sub(now).Seconds(), a.Code.String())
+	}
+
+	if st, err := gw.Store().Stats(ctx, now); err != nil {
+		for _, d := range []*prometheus.Desc{outboxItemsDesc, outboxAgeDesc, quarantineDesc, overdueDesc} {
+			ch <- prometheus.NewInvalidMetric(d, err)
+		}
+	} else {
+		gauge(outboxItemsDesc, float64(st.OutboxItems))
+		age := 0.0
+		if !st.OldestOutbox.IsZero() {
+			age = max(now.Sub(st.OldestOutbox).Seconds(), 0)
+		}
+		gauge(outboxAgeDesc, age)
+		gauge(quarantineDesc, float64(st.QuarantineItems))
+		gauge(overdueDesc, float64(st.Overdue))
+	}
+
+	if connected {
+		// While NATS is away the servers cannot be asked; the gauge is
+		// left out and lienthong_nats_connected says why.
+		pending, err := gw.Pending(ctx)
+		switch {
+		case errors.Is(err, gateway.ErrClosed):
+		case err != nil:
+			ch <- prometheus.NewInvalidMetric(pendingDesc, err)
+		default:
+			streams := make([]string, 0, len(pending))
+			for s := range pending {
+				streams = append(streams, s)
+			}
+			sort.Strings(streams)
+			for _, s := range streams {
+				gauge(pendingDesc, float64(pending[s]), s)
+			}
+		}
+	}
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
