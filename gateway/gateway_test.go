@@ -2,10 +2,7 @@ package gateway_test
 
 import (
 	"bytes"
-	"context"
-	"crypto/x509"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -14,102 +11,9 @@ import (
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/gateway/bus"
-	"github.com/lienthong/lienthong/gateway/store"
+	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
 	"github.com/lienthong/lienthong/signing"
 )
-
-// axis is an embedded NATS server, a development CA and the gateways
-// started on them, all in one test.
-type axis struct {
-	t     *testing.T
-	dir   string
-	url   string
-	ca    *signing.CA
-	roots *x509.CertPool
-}
-
-func newAxis(t *testing.T) *axis {
-	t.Helper()
-	dir := t.TempDir()
-	srv, err := bus.StartServer(bus.ServerOptions{Dir: filepath.Join(dir, "nats"), Port: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
-	ca, err := signing.InitCA(filepath.Join(dir, "ca"), signing.CAOptions{KeyBits: 2048})
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	roots.AddCert(ca.Certificate())
-	return &axis{t: t, dir: dir, url: srv.ClientURL(), ca: ca, roots: roots}
-}
-
-// gateway starts a gateway hosting agencies (code, name pairs).
-func (ax *axis) gateway(id string, agencies ...[2]string) *gateway.Gateway {
-	t := ax.t
-	t.Helper()
-	var hosted []gateway.HostedAgency
-	for _, a := range agencies {
-		code, err := envelope.ParseAgencyCode(a[0], envelope.CodeStrict)
-		if err != nil {
-			t.Fatal(err)
-		}
-		is, err := ax.ca.Issue(signing.IssueRequest{Agency: a[0], Name: a[1]})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := signing.NewSigner(is.Key, []*x509.Certificate{is.Certificate})
-		if err != nil {
-			t.Fatal(err)
-		}
-		hosted = append(hosted, gateway.HostedAgency{Code: code, Name: a[1], Signer: s})
-	}
-	log := zaptest.NewLogger(t).Named(id)
-	st, err := store.Open(t.Context(), filepath.Join(ax.dir, id+".db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := bus.Open(t.Context(), bus.Options{URL: ax.url, Name: id}, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gw, err := gateway.New(gateway.Options{
-		ID: id, Agencies: hosted, Store: st, Bus: b, Logger: log, Roots: ax.roots,
-		DispatchInterval: 100 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := gw.Open(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := gw.Close(ctx); err != nil {
-			t.Error(err)
-		}
-		b.Close()
-		if err := st.Check(ctx); err != nil {
-			t.Errorf("store %s: %v", id, err)
-		}
-		st.Close()
-	})
-	return gw
-}
-
-// eventually polls cond every 20 ms for up to 15 s.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 func letter(t *testing.T, from, fromName string, to ...string) []byte {
 	t.Helper()
@@ -167,11 +71,11 @@ func incoming(t *testing.T, gw *gateway.Gateway, agency string) []gateway.Docume
 // statuses reach the sender; an illegal transition is refused; a recall
 // works.
 func TestGateway_Exchange(t *testing.T) {
-	ax := newAxis(t)
+	ax := gatewaytest.NewAxis(t)
 	const soyte = "000.00.12.H41"
-	g22 := ax.gateway("vpcp", [2]string{vpcp, "Văn phòng Chính phủ"})
-	h41 := ax.gateway("nghean", [2]string{nghean, "UBND tỉnh Nghệ An"}, [2]string{soyte, "Sở Y tế tỉnh Nghệ An"})
-	eventually(t, "the directory to list Nghệ An at VPCP", func() bool {
+	g22 := ax.Gateway("vpcp", nil, [2]string{vpcp, "Văn phòng Chính phủ"})
+	h41 := ax.Gateway("nghean", nil, [2]string{nghean, "UBND tỉnh Nghệ An"}, [2]string{soyte, "Sở Y tế tỉnh Nghệ An"})
+	gatewaytest.Eventually(t, "the directory to list Nghệ An at VPCP", func() bool {
 		_, a := g22.Directory().Lookup(nghean)
 		_, b := g22.Directory().Lookup(soyte)
 		return a && b
@@ -182,7 +86,7 @@ func TestGateway_Exchange(t *testing.T) {
 		t.Fatalf("Submit: %v (replay %v)", err, replay)
 	}
 	for _, to := range []string{nghean, soyte} {
-		eventually(t, "01 from "+to, func() bool { return deliveryState(t, g22, doc.ID, to) == envelope.StateArrived })
+		gatewaytest.Eventually(t, "01 from "+to, func() bool { return deliveryState(t, g22, doc.ID, to) == envelope.StateArrived })
 	}
 	in := incoming(t, h41, nghean)
 	if len(in) != 1 || in[0].DocumentID != doc.DocumentID || in[0].Verdict.Outcome != string(signing.Valid) {
@@ -198,7 +102,7 @@ func TestGateway_Exchange(t *testing.T) {
 			t.Fatalf("PostStatus %s: %v", c, err)
 		}
 	}
-	eventually(t, "processing at VPCP", func() bool { return deliveryState(t, g22, doc.ID, nghean) == envelope.StateProcessing })
+	gatewaytest.Eventually(t, "processing at VPCP", func() bool { return deliveryState(t, g22, doc.ID, nghean) == envelope.StateProcessing })
 
 	err = h41.PostStatus(t.Context(), gateway.StatusRequest{Document: inID, Code: envelope.StatusRejected, Description: "không thuộc thẩm quyền"})
 	var te *envelope.TransitionError
@@ -213,11 +117,11 @@ func TestGateway_Exchange(t *testing.T) {
 	if err := g22.PostStatus(t.Context(), gateway.StatusRequest{Document: doc.ID, Code: envelope.StatusRecallRequested, Description: "sai sót", Recipients: []string{nghean}}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the recall at Nghệ An", func() bool { return deliveryState(t, h41, inID, nghean) == envelope.StateRecallRequested })
+	gatewaytest.Eventually(t, "the recall at Nghệ An", func() bool { return deliveryState(t, h41, inID, nghean) == envelope.StateRecallRequested })
 	if err := h41.PostStatus(t.Context(), gateway.StatusRequest{Document: inID, Code: envelope.StatusRecallAccepted}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "recalled at VPCP", func() bool { return deliveryState(t, g22, doc.ID, nghean) == envelope.StateRecalled })
+	gatewaytest.Eventually(t, "recalled at VPCP", func() bool { return deliveryState(t, g22, doc.ID, nghean) == envelope.StateRecalled })
 	if got := deliveryState(t, g22, doc.ID, soyte); got != envelope.StateArrived {
 		t.Errorf("the department's delivery is %s, want arrived", got)
 	}
@@ -248,17 +152,17 @@ const vpcp, nghean = "000.00.00.G22", "000.00.00.H41"
 
 // delivered starts VPCP's and Nghệ An's gateways and returns them with a
 // document VPCP sent to Nghệ An, once its 01 came back.
-func delivered(t *testing.T) (*axis, *gateway.Gateway, *gateway.Gateway, *gateway.Document) {
+func delivered(t *testing.T) (*gatewaytest.Axis, *gateway.Gateway, *gateway.Gateway, *gateway.Document) {
 	t.Helper()
-	ax := newAxis(t)
-	g22 := ax.gateway("vpcp", [2]string{vpcp, "Văn phòng Chính phủ"})
-	h41 := ax.gateway("nghean", [2]string{nghean, "UBND tỉnh Nghệ An"})
-	eventually(t, "the directory", func() bool { _, ok := g22.Directory().Lookup(nghean); return ok })
+	ax := gatewaytest.NewAxis(t)
+	g22 := ax.Gateway("vpcp", nil, [2]string{vpcp, "Văn phòng Chính phủ"})
+	h41 := ax.Gateway("nghean", nil, [2]string{nghean, "UBND tỉnh Nghệ An"})
+	gatewaytest.Eventually(t, "the directory", func() bool { _, ok := g22.Directory().Lookup(nghean); return ok })
 	doc, _, err := g22.Submit(t.Context(), gateway.Submission{Packet: letter(t, vpcp, "Văn phòng Chính phủ", nghean)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "01", func() bool { return deliveryState(t, g22, doc.ID, nghean) == envelope.StateArrived })
+	gatewaytest.Eventually(t, "01", func() bool { return deliveryState(t, g22, doc.ID, nghean) == envelope.StateArrived })
 	return ax, g22, h41, doc
 }
 
@@ -273,7 +177,7 @@ func TestGateway_Quarantine(t *testing.T) {
 		t.Fatal(err)
 	}
 	tampered := bytes.Replace(p.Data, []byte("tình hình kết nối"), []byte("tình hình ngắt kết nối"), 1)
-	raw, err := bus.Open(t.Context(), bus.Options{URL: ax.url, Name: "attacker"}, zaptest.NewLogger(t))
+	raw, err := bus.Open(t.Context(), bus.Options{URL: ax.URL, Name: "attacker"}, zaptest.NewLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +186,7 @@ func TestGateway_Quarantine(t *testing.T) {
 		t.Fatal(err)
 	}
 	var entry gateway.QuarantineEntry
-	eventually(t, "the quarantine", func() bool {
+	gatewaytest.Eventually(t, "the quarantine", func() bool {
 		q, err := h41.Store().QuarantineEntries(t.Context(), 10)
 		if err != nil || len(q) == 0 {
 			return false
@@ -351,5 +255,5 @@ func TestGateway_Revoke(t *testing.T) {
 			original = d.ID
 		}
 	}
-	eventually(t, "the revocation at Nghệ An", func() bool { return original != "" && revoked(h41, original) })
+	gatewaytest.Eventually(t, "the revocation at Nghệ An", func() bool { return original != "" && revoked(h41, original) })
 }

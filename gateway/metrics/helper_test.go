@@ -2,53 +2,19 @@ package metrics_test
 
 import (
 	"bytes"
-	"context"
-	"crypto/x509"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"go.uber.org/zap/zaptest"
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
-	"github.com/lienthong/lienthong/gateway/bus"
+	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
 	"github.com/lienthong/lienthong/gateway/metrics"
-	"github.com/lienthong/lienthong/gateway/store"
-	"github.com/lienthong/lienthong/signing"
 )
-
-// axis is an embedded NATS server, a development CA and the gateways
-// started on them, each with its own registry, as gateway_test.go builds
-// them.
-type axis struct {
-	t     *testing.T
-	dir   string
-	url   string
-	ca    *signing.CA
-	roots *x509.CertPool
-}
-
-func newAxis(t *testing.T) *axis {
-	t.Helper()
-	dir := t.TempDir()
-	srv, err := bus.StartServer(bus.ServerOptions{Dir: filepath.Join(dir, "nats"), Port: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
-	ca, err := signing.InitCA(filepath.Join(dir, "ca"), signing.CAOptions{KeyBits: 2048})
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	roots.AddCert(ca.Certificate())
-	return &axis{t: t, dir: dir, url: srv.ClientURL(), ca: ca, roots: roots}
-}
 
 // node is a gateway with its registry.
 type node struct {
@@ -56,76 +22,21 @@ type node struct {
 	reg *prometheus.Registry
 }
 
-// gateway starts a gateway hosting one agency, with its metrics on a
-// fresh registry that also has the Go and process collectors.
-func (ax *axis) gateway(id, code, name string) node {
-	t := ax.t
+// gatewayWithMetrics starts a gateway on ax hosting one agency, with its metrics on
+// a fresh registry that also has the Go and process collectors.
+func gatewayWithMetrics(t *testing.T, ax *gatewaytest.Axis, id, code, name string) node {
 	t.Helper()
-	c, err := envelope.ParseAgencyCode(code, envelope.CodeStrict)
-	if err != nil {
-		t.Fatal(err)
-	}
-	is, err := ax.ca.Issue(signing.IssueRequest{Agency: code, Name: name})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := signing.NewSigner(is.Key, []*x509.Certificate{is.Certificate})
-	if err != nil {
-		t.Fatal(err)
-	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m, err := metrics.New(reg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := zaptest.NewLogger(t).Named(id)
-	st, err := store.Open(t.Context(), filepath.Join(ax.dir, id+".db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := bus.Open(t.Context(), bus.Options{URL: ax.url, Name: id}, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gw, err := gateway.New(gateway.Options{
-		ID: id, Agencies: []gateway.HostedAgency{{Code: c, Name: name, Signer: s}}, Store: st, Bus: b, Logger: log,
-		Roots: ax.roots, DispatchInterval: 100 * time.Millisecond, Version: "test", Observer: m,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := gw.Open(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	gw := ax.Gateway(id, func(o *gateway.Options) { o.Observer, o.Version = m, "test" }, [2]string{code, name})
 	if err := m.Watch(gw); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := gw.Close(ctx); err != nil {
-			t.Error(err)
-		}
-		b.Close()
-		if err := st.Check(ctx); err != nil {
-			t.Errorf("store %s: %v", id, err)
-		}
-		st.Close()
-	})
 	return node{gw: gw, reg: reg}
-}
-
-// eventually polls cond every 20 ms for up to 15 s.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // letter is an unsigned công văn numbered n from one agency to others.

@@ -13,6 +13,7 @@ import (
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/gateway/bus"
+	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
 	"github.com/lienthong/lienthong/gateway/metrics"
 )
 
@@ -24,10 +25,10 @@ const vpcp, nghean = "000.00.00.G22", "000.00.00.H41"
 // copy is slipped onto the bus. Each side's registry lints clean and its
 // counters say exactly that.
 func TestMetrics_Exchange(t *testing.T) {
-	ax := newAxis(t)
-	g22 := ax.gateway("vpcp", vpcp, "Văn phòng Chính phủ")
-	h41 := ax.gateway("nghean", nghean, "UBND tỉnh Nghệ An")
-	eventually(t, "the directory", func() bool { _, ok := g22.gw.Directory().Lookup(nghean); return ok })
+	ax := gatewaytest.NewAxis(t)
+	g22 := gatewayWithMetrics(t, ax, "vpcp", vpcp, "Văn phòng Chính phủ")
+	h41 := gatewayWithMetrics(t, ax, "nghean", nghean, "UBND tỉnh Nghệ An")
+	gatewaytest.Eventually(t, "the directory", func() bool { _, ok := g22.gw.Directory().Lookup(nghean); return ok })
 
 	const n = 3
 	var docs []*gateway.Document
@@ -46,7 +47,7 @@ func TestMetrics_Exchange(t *testing.T) {
 		return d.Deliveries[0].State
 	}
 	for _, d := range docs {
-		eventually(t, "01 of "+d.ID, func() bool { return state(d.ID) == envelope.StateArrived })
+		gatewaytest.Eventually(t, "01 of "+d.ID, func() bool { return state(d.ID) == envelope.StateArrived })
 	}
 	page, err := h41.gw.Store().Documents(t.Context(), gateway.DocumentQuery{Direction: gateway.Incoming})
 	if err != nil || len(page.Documents) != n {
@@ -58,7 +59,7 @@ func TestMetrics_Exchange(t *testing.T) {
 		}
 	}
 	for _, d := range docs {
-		eventually(t, "03 of "+d.ID, func() bool { return state(d.ID) == envelope.StateAccepted })
+		gatewaytest.Eventually(t, "03 of "+d.ID, func() bool { return state(d.ID) == envelope.StateAccepted })
 	}
 
 	// Refusals at submission.
@@ -79,7 +80,7 @@ func TestMetrics_Exchange(t *testing.T) {
 	}
 
 	// A tampered copy on the bus is quarantined at Nghệ An.
-	raw, err := bus.Open(t.Context(), bus.Options{URL: ax.url, Name: "attacker"}, zaptest.NewLogger(t))
+	raw, err := bus.Open(t.Context(), bus.Options{URL: ax.URL, Name: "attacker"}, zaptest.NewLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
