@@ -142,7 +142,9 @@ func (g *Gateway) Submit(ctx context.Context, s Submission) (_ *Document, replay
 	if !replay {
 		g.log.Info("document accepted", zap.String("document", d.ID), zap.String("documentId", d.DocumentID),
 			zap.String("from", d.From), zap.Int("recipients", len(recipients)))
+		g.notify(d.ID, d.Agency) // before the dispatcher can tell it was sent
 		g.wakeDispatcher()
+		g.notifyRelated(ctx, d)
 	}
 	return d, replay, nil
 }

@@ -87,6 +87,8 @@ func (g *Gateway) dispatchOnce(ctx context.Context) int {
 			// Published but not marked: they will be published again,
 			// and the duplicate window absorbs it.
 			g.log.Error("mark outbox items sent", zap.Int("items", len(sent)), zap.Error(err))
+		} else {
+			g.notifySent(context.WithoutCancel(ctx), sent)
 		}
 		for _, item := range sent {
 			g.itemLogger(item).Debug("sent")

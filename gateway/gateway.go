@@ -96,6 +96,7 @@ type Gateway struct {
 	mu        sync.Mutex
 	closed    bool
 	closeOnce sync.Once
+	changes   changeHub
 }
 
 // New checks opts and returns a Gateway that is not running yet.
@@ -254,8 +255,9 @@ func (g *Gateway) Open(ctx context.Context) error {
 }
 
 // Close stops accepting documents, lets messages in flight finish, stops
-// the dispatcher and the heartbeat, and waits for them or for ctx. It does
-// not close the store or the bus, which belong to the caller.
+// the dispatcher and the heartbeat, and waits for them or for ctx; then it
+// closes the channels of Subscribe. It does not close the store or the
+// bus, which belong to the caller.
 func (g *Gateway) Close(ctx context.Context) error {
 	var err error
 	g.closeOnce.Do(func() {
@@ -277,6 +279,7 @@ func (g *Gateway) Close(ctx context.Context) error {
 		case <-ctx.Done():
 			err = errors.Join(err, fmt.Errorf("gateway: close: %w", ctx.Err()))
 		}
+		g.changes.close()
 		g.log.Info("gateway closed")
 	})
 	return err

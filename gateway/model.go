@@ -122,6 +122,10 @@ type Delivery struct {
 	State     envelope.State `json:"state"`
 	SentAt    *time.Time     `json:"sentAt,omitempty"`
 	UpdatedAt time.Time      `json:"updatedAt"`
+	// Note is the description of the last status applied to the delivery
+	// (the reason of a refusal or a recall request, a comment), empty if
+	// none.
+	Note string `json:"note,omitempty"`
 }
 
 // EventKind names what an event records.
@@ -171,8 +175,10 @@ type OutboxItem struct {
 	Kind      PacketKind `json:"kind"`
 	Recipient string     `json:"recipient"`
 	// Document is the local document the packet is about, for logs and
-	// for the delivery an edoc's publish marks sent.
+	// for the delivery an edoc's publish marks sent; Agency is the hosted
+	// agency that document belongs to (empty if there is no Document).
 	Document  string    `json:"document"`
+	Agency    string    `json:"agency,omitempty"`
 	Attempts  int       `json:"attempts"`
 	NextAt    time.Time `json:"nextAt"`
 	LastError string    `json:"lastError,omitempty"`

@@ -175,6 +175,8 @@ func (g *Gateway) receiveEdoc(ctx context.Context, log *zap.Logger, m Message, a
 		log.Info("document received", zap.String("document", d.ID), zap.String("documentId", d.DocumentID),
 			zap.String("from", d.From), zap.String("to", d.Agency), zap.String("verdict", d.Verdict.Outcome))
 		g.wakeDispatcher()
+		g.notify(d.ID, d.Agency)
+		g.notifyRelated(ctx, d)
 	}
 }
 
@@ -239,6 +241,10 @@ func (g *Gateway) receiveStatus(ctx context.Context, log *zap.Logger, m Message,
 		return
 	}
 	g.ack(ctx, log, m)
+	if !res.Duplicate {
+		// Applied or refused, the document has a new event.
+		g.notify(res.Document, agency.Code.String())
+	}
 	from := canonicalCode(st.From.OrganID)
 	fields := []zap.Field{zap.String("document", res.Document), zap.String("recipient", res.Recipient),
 		zap.String("statusCode", string(st.StatusCode)), zap.String("state", res.State.String())}

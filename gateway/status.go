@@ -101,6 +101,7 @@ func (g *Gateway) PostStatus(ctx context.Context, r StatusRequest) error {
 	g.log.Info("status sent", zap.String("document", d.ID), zap.String("statusCode", string(r.Code)),
 		zap.String("by", agency.Code.String()), zap.Strings("to", sendTo))
 	g.wakeDispatcher()
+	g.notify(d.ID, d.Agency)
 	return nil
 }
 

@@ -235,8 +235,14 @@ type DocumentQuery struct {
 	Direction Direction
 	// State, if set, keeps documents with at least one delivery in it.
 	State *envelope.State
-	// Since keeps documents created at or after it.
+	// Recipient, if set, keeps documents with a delivery to this agency
+	// (its code as deliveries store it: canonical, "000.00.00.G22").
+	// With State, that same delivery must be in the state.
+	Recipient string
+	// Since keeps documents created at or after it; zero means no bound.
 	Since time.Time
+	// Until keeps documents created before it; zero means no bound.
+	Until time.Time
 	// Text, if set, keeps documents whose subject, number, notation or
 	// sender name contains it (case-insensitive).
 	Text string

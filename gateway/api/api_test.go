@@ -231,6 +231,13 @@ func TestAPI_List(t *testing.T) {
 			{keyG22, "q=" + url.QueryEscape("chuyển đổi số"), 1},
 			{keyG22, "since=" + tomorrow, 0},
 			{keyG22, "since=" + url.QueryEscape(time.Now().Add(-time.Hour).Format(time.RFC3339)), 3},
+			{keyG22, "until=" + tomorrow, 3},
+			{keyG22, "until=" + url.QueryEscape(time.Now().Add(-time.Hour).Format(time.RFC3339)), 0},
+			{keyG22, "since=" + url.QueryEscape(time.Now().Add(-time.Hour).Format(time.RFC3339)) + "&until=" + tomorrow, 3},
+			{keyG22, "recipient=" + h41, 3},
+			{keyG22, "recipient=H41", 3}, // either form of the code
+			{keyG22, "recipient=000.00.00.G12", 0},
+			{keyG22, "recipient=" + h41 + "&status=recalled", 0},
 			{keyG22, "status=recalled", 0},
 			{keyG22, "agency=G22", 3},
 			{keyNobody, "", 0},
@@ -242,12 +249,17 @@ func TestAPI_List(t *testing.T) {
 		eventually(t, "the three documents to be arrived at H41", func() bool {
 			return len(e.list(keyG22, "status=arrived").Documents) == 3
 		})
+		if got := len(e.list(keyG22, "status=arrived&recipient="+h41).Documents); got != 3 {
+			t.Errorf("arrived at H41: %d documents, want 3", got)
+		}
 	})
 	t.Run("BadParameters", func(t *testing.T) {
 		for _, tc := range []struct{ query, field string }{
 			{"direction=up", "direction"},
 			{"status=03", "status"},
 			{"since=20/11/2025", "since"},
+			{"until=yesterday", "until"},
+			{"recipient=" + url.QueryEscape("not a code"), "recipient"},
 			{"limit=0", "limit"},
 			{"limit=501", "limit"},
 			{"limit=x", "limit"},
@@ -304,8 +316,8 @@ func TestAPI_Status(t *testing.T) {
 		}
 		e.postStatus(keyH41, in, map[string]any{"code": "06", "description": "Đã xử lý xong"}).wantStatus(t, http.StatusAccepted)
 		d := decode[gateway.DocumentDetail](t, e.get("/api/v1/documents/"+in, keyH41).wantStatus(t, http.StatusOK))
-		if d.Deliveries[0].State != envelope.StateDone {
-			t.Errorf("state %v, want done", d.Deliveries[0].State)
+		if d.Deliveries[0].State != envelope.StateDone || d.Deliveries[0].Note != "Đã xử lý xong" {
+			t.Errorf("state %v, note %q; want done, the 06's description", d.Deliveries[0].State, d.Deliveries[0].Note)
 		}
 		var codes []envelope.StatusCode
 		for _, ev := range d.Events {
@@ -341,6 +353,10 @@ func TestAPI_Status(t *testing.T) {
 			wantError(t, http.StatusUnprocessableEntity, api.CodeUnknownRecipient)
 		wantField(t, err, "recipients")
 		e.postStatus(keyG22, out, map[string]any{"code": "13", "description": "Thu hồi để sửa"}).wantStatus(t, http.StatusAccepted)
+		r := e.get("/api/v1/documents/"+out, keyG22).wantStatus(t, http.StatusOK)
+		if !strings.Contains(string(r.body), `"note":"Thu hồi để sửa"`) {
+			t.Errorf("the recall's reason is not the delivery's note: %s", r.body)
+		}
 		eventually(t, "the recall to reach H41", func() bool {
 			return len(e.list(keyH41, "status=recall_requested").Documents) == 1
 		})

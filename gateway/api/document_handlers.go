@@ -296,8 +296,8 @@ func (h *handler) listDocuments(w http.ResponseWriter, r *http.Request) {
 	jsonOK(w, r, list)
 }
 
-// documentQuery reads the list's parameters: direction, status, since, q,
-// agency, cursor, limit.
+// documentQuery reads the list's parameters: direction, status,
+// recipient, since, until, q, agency, cursor, limit.
 func documentQuery(r *http.Request, caller *principal) (gateway.DocumentQuery, *Error) {
 	v := r.URL.Query()
 	q := gateway.DocumentQuery{Agencies: caller.scope(), Text: strings.TrimSpace(v.Get("q")), Cursor: v.Get("cursor")}
@@ -323,6 +323,20 @@ func documentQuery(r *http.Request, caller *principal) (gateway.DocumentQuery, *
 			return q, badParameter("since", "since phải là thời điểm RFC 3339 hoặc ngày yyyy-mm-dd", "since must be an RFC 3339 time or a date yyyy-mm-dd")
 		}
 		q.Since = t
+	}
+	if s := v.Get("until"); s != "" {
+		t, ok := parseSince(s)
+		if !ok {
+			return q, badParameter("until", "until phải là thời điểm RFC 3339 hoặc ngày yyyy-mm-dd", "until must be an RFC 3339 time or a date yyyy-mm-dd")
+		}
+		q.Until = t
+	}
+	if s := v.Get("recipient"); s != "" {
+		c, err := envelope.ParseAgencyCode(s, envelope.CodeAny)
+		if err != nil {
+			return q, badParameter("recipient", "recipient phải là mã định danh của một cơ quan", "recipient must be an agency code")
+		}
+		q.Recipient = c.String()
 	}
 	if s := v.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)

@@ -27,9 +27,14 @@ func insertDelivery(ctx context.Context, tx *sql.Tx, d gateway.Delivery) error {
 	return nil
 }
 
-// deliveryColumns are the columns scanDelivery reads.
+// deliveryColumns are the columns scanDelivery reads, from deliveries:
+// the last one is the Note, the description of the delivery's latest
+// applied status, read backwards on the events_document index.
 const deliveryColumns = `document, recipient, recipient_name, transport, state, before_recall, seen,
-	sent_at, updated_at`
+	sent_at, updated_at,
+	COALESCE((SELECT e.description FROM events e
+		WHERE e.document = deliveries.document AND e.recipient = deliveries.recipient AND e.kind = 'status'
+		ORDER BY e.seq DESC LIMIT 1), '')`
 
 // scanDelivery reads the deliveryColumns of a row.
 func scanDelivery(row scanner) (gateway.Delivery, error) {
@@ -41,7 +46,7 @@ func scanDelivery(row scanner) (gateway.Delivery, error) {
 		updatedAt                 int64
 	)
 	err := row.Scan(&d.Document, &d.Recipient, &d.RecipientName, &transport, &state, &beforeRecall,
-		&seen, &sentAt, &updatedAt)
+		&seen, &sentAt, &updatedAt, &d.Note)
 	if err != nil {
 		return d, err
 	}

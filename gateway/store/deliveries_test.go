@@ -9,6 +9,7 @@ import (
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
+	"github.com/lienthong/lienthong/gateway/store"
 )
 
 func TestStore_ApplyStatus(t *testing.T) {
@@ -208,7 +209,7 @@ func TestStore_EmitStatus(t *testing.T) {
 		if got, want := len(items), 2; got != want { // the 01 and the 03
 			t.Fatalf("outbox: got %d items, want %d", got, want)
 		}
-		if it := items[1]; it.PacketID != e.Reply.Packet.ID || it.Recipient != hanoi || it.Kind != gateway.KindStatus || it.Document != doc.ID {
+		if it := items[1]; it.PacketID != e.Reply.Packet.ID || it.Recipient != hanoi || it.Kind != gateway.KindStatus || it.Document != doc.ID || it.Agency != vpcp {
 			t.Errorf("outbox item: got %+v", it)
 		}
 		acts := auditActions(t, path)
@@ -325,5 +326,113 @@ func TestStore_EmitStatus(t *testing.T) {
 				t.Errorf("delivery changed: %s", v.State)
 			}
 		})
+	}
+}
+
+// TestStore_DeliveryNote: a delivery's Note is the description of its
+// latest applied status, in every read of it; a refused status and the
+// statuses of other deliveries do not change it.
+func TestStore_DeliveryNote(t *testing.T) {
+	s := mustOpenStore(t)
+	doc := mustAccept(t, s, newAccept(vpcp, "doc-1", t0, hanoi, hue))
+	notes := func() map[string]string {
+		t.Helper()
+		out := make(map[string]string)
+		for _, v := range mustDocument(t, s, doc.ID).Deliveries {
+			out[v.Recipient] = v.Note
+		}
+		page, err := s.Documents(t.Context(), gateway.DocumentQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range page.Documents[0].Deliveries {
+			if out[v.Recipient] != v.Note {
+				t.Errorf("the list's note to %s is %q, the document's %q", v.Recipient, v.Note, out[v.Recipient])
+			}
+		}
+		return out
+	}
+	if n := notes(); n[hanoi] != "" || n[hue] != "" {
+		t.Errorf("notes before any status: %q", n)
+	}
+
+	apply := func(from string, code envelope.StatusCode, description string, minute int) gateway.StatusResult {
+		t.Helper()
+		st := newStatus(vpcp, from, "doc-1", code, t0.Add(time.Duration(minute)*time.Minute))
+		st.Description = description
+		res, err := s.ApplyStatus(t.Context(), st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	apply(hue, envelope.StatusAccepted, "Đã tiếp nhận", 1)
+	apply(hanoi, envelope.StatusArrived, "", 2)
+	if n := notes(); n[hanoi] != "" || n[hue] != "Đã tiếp nhận" {
+		t.Errorf("notes after 03 from Huế and 01 from Hà Nội: %q", n)
+	}
+	if res := apply(hanoi, envelope.StatusRejected, "Không thuộc thẩm quyền", 3); res.State != envelope.StateRejected {
+		t.Fatalf("02: got %+v, want rejected", res)
+	}
+	if res := apply(hanoi, envelope.StatusProcessing, "Đang xử lý", 4); res.Refused == nil {
+		t.Fatalf("05 after 02: got %+v, want refused", res)
+	}
+	if n := notes(); n[hanoi] != "Không thuộc thẩm quyền" || n[hue] != "Đã tiếp nhận" {
+		t.Errorf("notes after 02 and a refused 05: %q", n)
+	}
+
+	// A status this gateway emits: the sender's recall request to Huế.
+	err := s.EmitStatus(t.Context(), gateway.EmitStatus{
+		Document:   doc.ID,
+		Recipients: []string{hue},
+		Party:      envelope.PartySender,
+		Reply: gateway.Reply{
+			Packet: newPacket(gateway.KindStatus, t0.Add(time.Hour), 512), Code: envelope.StatusRecallRequested,
+			By: vpcp, Description: "Sai sót về thể thức", At: t0.Add(time.Hour),
+		},
+		SendTo: []string{hue},
+		At:     t0.Add(time.Hour),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := notes(); n[hanoi] != "Không thuộc thẩm quyền" || n[hue] != "Sai sót về thể thức" {
+		t.Errorf("notes after the recall request: %q", n)
+	}
+}
+
+// TestStore_DeliveryNotePlan: the Note's subquery reads one delivery's
+// events from the events_document index; no read of deliveries scans a
+// table.
+func TestStore_DeliveryNotePlan(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	mustOpenStoreAt(t, path)
+	db := rawDB(t, path)
+	for _, q := range []string{
+		`SELECT ` + store.DeliveryColumns + ` FROM deliveries WHERE document IN (?, ?) ORDER BY document, rowid`,
+		`SELECT ` + store.DeliveryColumns + ` FROM deliveries WHERE document = ? AND recipient = ?`,
+	} {
+		rows, err := db.Query(`EXPLAIN QUERY PLAN `+q, "a", "b")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var (
+				id, parent, unused int
+				detail             string
+			)
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		if err := rows.Close(); err != nil {
+			t.Fatal(err)
+		}
+		p := strings.Join(plan, "\n")
+		if strings.Contains(p, "SCAN") || !strings.Contains(p, "events_document") {
+			t.Errorf("plan of %s:\n%s", q, p)
+		}
 	}
 }

@@ -559,11 +559,30 @@ func newDocumentQuery(q gateway.DocumentQuery) (*documentQuery, error) {
 		if _, err := q.State.MarshalText(); err != nil {
 			return nil, fmt.Errorf("%w: %w", gateway.ErrInvalidQuery, err)
 		}
+	}
+	switch {
+	case q.State != nil && q.Recipient != "":
+		// One delivery, both conditions.
+		b.where(`EXISTS (SELECT 1 FROM deliveries v WHERE v.document = documents.id AND v.recipient = ? AND v.state = ?)`,
+			q.Recipient, q.State.String())
+	case q.State != nil:
 		b.where(`EXISTS (SELECT 1 FROM deliveries v WHERE v.document = documents.id AND v.state = ?)`,
 			q.State.String())
+	case q.Recipient != "":
+		b.where(`EXISTS (SELECT 1 FROM deliveries v WHERE v.document = documents.id AND v.recipient = ?)`,
+			q.Recipient)
 	}
 	if !q.Since.IsZero() {
 		b.where(`created_at >= ?`, ms(q.Since))
+	}
+	if !q.Until.IsZero() {
+		// Rounded up to the millisecond: a document stored at a
+		// millisecond before Until is kept.
+		until := ms(q.Until)
+		if q.Until.After(time.UnixMilli(until)) {
+			until++
+		}
+		b.where(`created_at < ?`, until)
 	}
 	if t := strings.ToLower(strings.TrimSpace(q.Text)); t != "" {
 		b.where(`instr(search, ?) > 0`, t)

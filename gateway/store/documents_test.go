@@ -452,6 +452,16 @@ func TestStore_Documents(t *testing.T) {
 		{"OutgoingOfBTTTT", gateway.DocumentQuery{Direction: gateway.Outgoing, Agencies: []string{btttt}}, want[:3]},
 		{"State", gateway.DocumentQuery{State: &arrived}, incoming},
 		{"Since", gateway.DocumentQuery{Since: t0.Add(5 * time.Minute)}, want[:8]},
+		{"Until", gateway.DocumentQuery{Until: t0.Add(5 * time.Minute)}, want[8:]}, // out-5 excluded
+		{"UntilWithinAMillisecond", gateway.DocumentQuery{Until: t0.Add(5*time.Minute + 500*time.Microsecond)}, want[7:]},
+		{"SinceUntil", gateway.DocumentQuery{Since: t0.Add(2 * time.Minute), Until: t0.Add(5 * time.Minute)}, want[8:11]},
+		{"UntilOfAnAgency", gateway.DocumentQuery{Agencies: []string{btttt}, Until: t0.Add(2 * time.Hour)}, incoming},
+		{"Recipient", gateway.DocumentQuery{Recipient: hanoi}, want[6:]},
+		{"RecipientOfTwoAgencies", gateway.DocumentQuery{Agencies: []string{vpcp, btttt}, Recipient: hue, Limit: 4}, []string{want[0], want[1], want[2], want[6]}},
+		{"RecipientOfIncoming", gateway.DocumentQuery{Recipient: btttt}, incoming},
+		{"RecipientAndState", gateway.DocumentQuery{Recipient: btttt, State: &arrived}, incoming},
+		{"RecipientNotInState", gateway.DocumentQuery{Recipient: hue, State: &arrived}, nil},
+		{"UnknownRecipient", gateway.DocumentQuery{Recipient: "000.00.00.A01"}, nil},
 		{"Text", gateway.DocumentQuery{Text: "ĐỀ ÁN 06 OUT-3"}, want[9:10]},
 		{"TextNotation", gateway.DocumentQuery{Text: "ubnd-kgvx"}, incoming},
 		{"TextSenderName", gateway.DocumentQuery{Text: "hà nội", Limit: 2}, incoming[:2]},
@@ -483,6 +493,25 @@ func TestStore_Documents(t *testing.T) {
 		}
 		if len(page.Documents) != 1 || page.Documents[0].ID != want[len(want)-3] {
 			t.Errorf("accepted documents: got %d, want out-2", len(page.Documents))
+		}
+		// out-2 is accepted by Huế, not by Hà Nội: with a recipient, the
+		// state is that delivery's.
+		for _, tt := range []struct {
+			recipient string
+			want      int
+		}{{hue, 1}, {hanoi, 0}} {
+			q := gateway.DocumentQuery{State: &accepted, Recipient: tt.recipient}
+			page, err := s.Documents(t.Context(), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := s.CountDocuments(t.Context(), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page.Documents) != tt.want || n != tt.want {
+				t.Errorf("accepted by %s: listed %d, counted %d, want %d", tt.recipient, len(page.Documents), n, tt.want)
+			}
 		}
 	})
 
@@ -529,6 +558,11 @@ func TestStore_CountDocuments(t *testing.T) {
 		{Direction: gateway.Incoming},
 		{Agencies: []string{vpcp}, Since: t0.Add(3 * time.Minute)},
 		{Agencies: []string{hanoi, vpcp}, Limit: 2},
+		{Until: t0.Add(3 * time.Minute)},
+		{Since: t0.Add(time.Minute), Until: t0.Add(5 * time.Minute), Limit: 2},
+		{Recipient: hanoi},
+		{Recipient: hanoi, Direction: gateway.Incoming}, // an incoming document's delivery is to its agency
+		{Agencies: []string{vpcp}, Recipient: hanoi, State: new(envelope.StateSent), Until: t0.Add(4 * time.Minute)},
 	} {
 		n, err := s.CountDocuments(t.Context(), q)
 		if err != nil {

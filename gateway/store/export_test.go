@@ -9,6 +9,10 @@ import (
 // every reachable lifecycle through it.
 var CheckLifecycle = checkLifecycle
 
+// DeliveryColumns exposes deliveryColumns, for the tests of the plans of
+// the queries that read them.
+const DeliveryColumns = deliveryColumns
+
 // Update exposes the managed write transaction to the tests.
 func Update(s *Store, ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return s.update(ctx, fn)

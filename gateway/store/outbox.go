@@ -31,8 +31,10 @@ func insertOutbox(ctx context.Context, tx *sql.Tx, packet string, kind gateway.P
 	return nil
 }
 
-// outboxColumns are the columns scanOutbox reads.
-const outboxColumns = `id, packet_id, kind, recipient, document, attempts, next_at, last_error, created_at`
+// outboxColumns are the columns scanOutbox reads, from outbox: the last
+// one is the agency of the item's document.
+const outboxColumns = `id, packet_id, kind, recipient, document, attempts, next_at, last_error, created_at,
+	COALESCE((SELECT d.agency FROM documents d WHERE d.id = outbox.document), '')`
 
 // scanOutbox reads the outboxColumns of a row.
 func scanOutbox(row scanner) (gateway.OutboxItem, error) {
@@ -41,7 +43,7 @@ func scanOutbox(row scanner) (gateway.OutboxItem, error) {
 		kind              string
 		nextAt, createdAt int64
 	)
-	err := row.Scan(&o.ID, &o.PacketID, &kind, &o.Recipient, &o.Document, &o.Attempts, &nextAt, &o.LastError, &createdAt)
+	err := row.Scan(&o.ID, &o.PacketID, &kind, &o.Recipient, &o.Document, &o.Attempts, &nextAt, &o.LastError, &createdAt, &o.Agency)
 	o.Kind = gateway.PacketKind(kind)
 	o.NextAt, o.CreatedAt = fromMS(nextAt), fromMS(createdAt)
 	return o, err

@@ -51,7 +51,8 @@ func TestStore_DueOutbox(t *testing.T) {
 		t.Errorf("due at t0+10s: got %q, want %q", got, want)
 	}
 	p := all[3]
-	if p.Attempts != 1 || !p.NextAt.Equal(next) || p.LastError != "nats: timeout" || !p.CreatedAt.Equal(t0) || p.ID != first.ID {
+	if p.Attempts != 1 || !p.NextAt.Equal(next) || p.LastError != "nats: timeout" || !p.CreatedAt.Equal(t0) || p.ID != first.ID ||
+		p.Agency != vpcp {
 		t.Errorf("postponed item: got %+v", p)
 	}
 	if err := s.Postpone(t.Context(), first.ID, next.Add(time.Minute), "nats: no responders"); err != nil {

@@ -1,0 +1,90 @@
+package gateway
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// TestChangeHub_Lost: a subscriber that does not read never blocks the
+// publisher; what does not fit its buffer is dropped, and the next change
+// it is given says so, once.
+func TestChangeHub_Lost(t *testing.T) {
+	var h changeHub
+	slow, stopSlow := h.subscribe()
+	defer stopSlow()
+	fast, stopFast := h.subscribe()
+	defer stopFast()
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 10 * changeBuffer {
+			h.publish(Change{Document: fmt.Sprint(i), Agency: "000.00.00.G22"})
+			<-fast
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a subscriber that does not read blocks the publisher")
+	}
+	for i := range changeBuffer {
+		c := <-slow
+		if c.Document != fmt.Sprint(i) || c.Lost {
+			t.Fatalf("change %d: got %+v", i, c)
+		}
+	}
+	select {
+	case c := <-slow:
+		t.Fatalf("more than the buffer kept: %+v", c)
+	default:
+	}
+	h.publish(Change{Document: "next"})
+	h.publish(Change{Document: "after"})
+	if c := <-slow; c.Document != "next" || !c.Lost {
+		t.Errorf("first change after the drops: got %+v, want Lost", c)
+	}
+	if c := <-slow; c.Document != "after" || c.Lost {
+		t.Errorf("second change after the drops: got %+v, want not Lost", c)
+	}
+}
+
+// TestChangeHub_Close: ending a subscription closes its channel, twice is
+// harmless; closing the hub closes the others and later subscriptions get
+// a closed channel.
+func TestChangeHub_Close(t *testing.T) {
+	var h changeHub
+	a, stopA := h.subscribe()
+	b, stopB := h.subscribe()
+	h.publish(Change{Document: "x"})
+	stopA()
+	stopA()
+	if c, ok := <-a; !ok || c.Document != "x" {
+		t.Errorf("a: got %+v, %v; want the change sent before it ended", c, ok)
+	}
+	if _, ok := <-a; ok {
+		t.Error("a is not closed after its end")
+	}
+	h.publish(Change{Document: "y"}) // only to b
+	h.close()
+	h.close()
+	if c := <-b; c.Document != "x" {
+		t.Errorf("b: got %+v", c)
+	}
+	if c := <-b; c.Document != "y" {
+		t.Errorf("b: got %+v", c)
+	}
+	if _, ok := <-b; ok {
+		t.Error("b is not closed after the hub closed")
+	}
+	stopB() // after close: harmless
+	late, stopLate := h.subscribe()
+	if _, ok := <-late; ok {
+		t.Error("a subscription after close is not closed")
+	}
+	stopLate()
+	if h.active() {
+		t.Error("a closed hub is active")
+	}
+}
