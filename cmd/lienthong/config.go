@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/lienthong/lienthong/envelope"
 )
@@ -29,8 +30,10 @@ type Config struct {
 	Agencies []AgencyConfig `yaml:"agencies"`
 	// APIKeys are the keys of the document-management systems.
 	APIKeys []APIKeyConfig `yaml:"apiKeys"`
-	Log     LogConfig      `yaml:"log"`
-	Ops     OpsConfig      `yaml:"ops"`
+	// Web is the clerk's page, served on the API's listener.
+	Web WebConfig `yaml:"web"`
+	Log LogConfig `yaml:"log"`
+	Ops OpsConfig `yaml:"ops"`
 }
 
 // GatewayConfig names the gateway and where it keeps its data.
@@ -103,6 +106,33 @@ type APIKeyConfig struct {
 	// Key is the secret, or "sha256:<hex>" of it; KeyFile holds it instead.
 	Key      string   `yaml:"key"`
 	KeyFile  string   `yaml:"keyFile"`
+	Agencies []string `yaml:"agencies"`
+}
+
+// WebConfig is the clerk's page (văn thư), served at the root of the API's
+// listener. Without clerks there is no page.
+type WebConfig struct {
+	Clerks []ClerkConfig `yaml:"clerks"`
+	// IdleTimeout ends a session unused that long (default 30m);
+	// MaxSessionAge ends any session that long after sign-in (default
+	// 12h).
+	IdleTimeout   time.Duration `yaml:"idleTimeout"`
+	MaxSessionAge time.Duration `yaml:"maxSessionAge"`
+	// InsecureCookies drops the Secure attribute of the cookies, for a
+	// page served over plain HTTP to other machines. Browsers keep Secure
+	// cookies over plain HTTP only for localhost; elsewhere put HTTPS in
+	// front (a reverse proxy) and leave this false.
+	InsecureCookies bool `yaml:"insecureCookies"`
+}
+
+// ClerkConfig is a clerk who may sign in to the page.
+type ClerkConfig struct {
+	Username string `yaml:"username"`
+	// Name is shown on the page and as the staff of the statuses sent.
+	Name string `yaml:"name"`
+	// PasswordHash is a bcrypt hash: "lienthong hash-password" makes one.
+	PasswordHash string `yaml:"passwordHash"`
+	// Agencies are hosted agencies whose documents the clerk sees.
 	Agencies []string `yaml:"agencies"`
 }
 
@@ -348,6 +378,34 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	clerks := map[string]bool{}
+	for i, k := range c.Web.Clerks {
+		field := fmt.Sprintf("web.clerks[%d]", i)
+		switch {
+		case strings.TrimSpace(k.Username) == "":
+			bad(field+".username", "", errors.New("required"))
+		case clerks[k.Username]:
+			bad(field+".username", k.Username, errors.New("used twice"))
+		}
+		clerks[k.Username] = true
+		if _, err := bcrypt.Cost([]byte(k.PasswordHash)); err != nil {
+			bad(field+".passwordHash", "", fmt.Errorf("not a bcrypt hash (make one with \"lienthong hash-password\"): %w", err))
+		}
+		if len(k.Agencies) == 0 {
+			bad(field+".agencies", "", errors.New("at least one agency"))
+		}
+		for _, a := range k.Agencies {
+			if code, err := envelope.ParseAgencyCode(a, envelope.CodeAny); err != nil || !hosted[code.Tokens()] {
+				bad(field+".agencies", a, errors.New("not a hosted agency"))
+			}
+		}
+	}
+	if c.Web.IdleTimeout < 0 {
+		bad("web.idleTimeout", c.Web.IdleTimeout.String(), errors.New("must not be negative"))
+	}
+	if c.Web.MaxSessionAge < 0 {
+		bad("web.maxSessionAge", c.Web.MaxSessionAge.String(), errors.New("must not be negative"))
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -382,6 +440,12 @@ func (c Config) Redacted() ([]byte, error) {
 		hide(&keys[i].Key)
 	}
 	c.APIKeys = keys
+	clerks := make([]ClerkConfig, len(c.Web.Clerks))
+	copy(clerks, c.Web.Clerks)
+	for i := range clerks {
+		hide(&clerks[i].PasswordHash)
+	}
+	c.Web.Clerks = clerks
 	return yaml.Marshal(c)
 }
 

@@ -24,6 +24,12 @@ apiKeys:
   - name: qlvb-vpcp
     key: bí-mật
     agencies: [000.00.00.G22]
+web:
+  clerks:
+    - username: vanthu
+      name: Nguyễn Thị Lan
+      passwordHash: "$2a$10$D0r1xbS6EtkQREMSwMr.XOI9XkP53V/YTopiIXeYkA8bd/EOU7qE."
+      agencies: [000.00.00.G22]
 `
 
 func TestParseConfig(t *testing.T) {
@@ -58,7 +64,7 @@ func TestParseConfig(t *testing.T) {
 		t.Errorf("a bad environment value: %v", err)
 	}
 	dump, err := c.Redacted()
-	if err != nil || strings.Contains(string(dump), "bí-mật") || !strings.Contains(string(dump), "(redacted)") {
+	if err != nil || strings.Contains(string(dump), "bí-mật") || strings.Contains(string(dump), "$2a$") || !strings.Contains(string(dump), "(redacted)") {
 		t.Errorf("dump shows the secret or fails: %v\n%s", err, dump)
 	}
 }
@@ -73,6 +79,10 @@ func TestConfig_Validate(t *testing.T) {
 		{"NoKey", "    key: vpcp.key\n", "", "agencies[0]"},
 		{"KeyForOther", "agencies: [000.00.00.G22]", "agencies: [000.00.00.H41]", "apiKeys[0].agencies"},
 		{"NoCA", "ca: [ca/ca.crt]", "ca: []", "trust.ca"},
+		{"ClerkPlainPassword", `passwordHash: "$2a$10$D0r1xbS6EtkQREMSwMr.XOI9XkP53V/YTopiIXeYkA8bd/EOU7qE."`, "passwordHash: mật-khẩu", "web.clerks[0].passwordHash"},
+		{"ClerkNoUser", "username: vanthu", "username: ''", "web.clerks[0].username"},
+		{"ClerkOtherAgency", "      agencies: [000.00.00.G22]", "      agencies: [000.00.00.H29]", "web.clerks[0].agencies"},
+		{"NegativeIdle", "web:\n", "web:\n  idleTimeout: -1m\n", "web.idleTimeout"},
 		{"BadOpsListen", "listen: 127.0.0.1:0\n", "listen: 127.0.0.1:0\nops:\n  listen: nowhere\n", "ops.listen"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -104,7 +114,8 @@ func TestConfig_Example(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Agencies) != 2 || c.Agencies[1].P12 == "" || len(c.APIKeys) != 2 || c.Ops.Listen != "127.0.0.1:9464" {
+	if len(c.Agencies) != 2 || c.Agencies[1].P12 == "" || len(c.APIKeys) != 2 || c.Ops.Listen != "127.0.0.1:9464" ||
+		len(c.Web.Clerks) != 2 || c.Web.IdleTimeout != 30*time.Minute || c.Web.MaxSessionAge != 12*time.Hour {
 		t.Errorf("example read as %+v", c)
 	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"go.uber.org/zap"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
@@ -30,6 +31,7 @@ type demoGateway struct {
 	id       string
 	agencies [][2]string // code, name
 	key      string      // the DMS API key, made at start
+	password string      // the clerk's password, made at start
 	node     *node
 }
 
@@ -129,6 +131,12 @@ directory removed at the end).`)
 	if err := demoExchange(ctx, out, gws); err != nil {
 		return err
 	}
+	fmt.Fprintln(out, "\nTrang văn thư (mở bằng trình duyệt; tên đăng nhập: vanthu):")
+	tw = tabwriter.NewWriter(out, 0, 2, 2, ' ', 0)
+	for _, g := range gws {
+		fmt.Fprintf(tw, "  %s\t%s/\tmật khẩu %s\n", g.id, g.node.URL(), g.password)
+	}
+	tw.Flush()
 	vpcp := gws[0]
 	fmt.Fprintf(out, "\nThử API, ví dụ:\n  curl -H 'Authorization: Bearer %s' '%s/api/v1/documents?direction=out'\n  curl '%s/api/v1/openapi.json'\nNhật ký: %s\n",
 		vpcp.key, vpcp.node.URL(), vpcp.node.URL(), logFile.Name())
@@ -183,6 +191,13 @@ func demoStart(ctx context.Context, dir string, gws []*demoGateway, log *zap.Log
 			key.Agencies = append(key.Agencies, a[0])
 		}
 		cfg.APIKeys = []APIKeyConfig{key}
+		rand.Read(secret)
+		g.password = hex.EncodeToString(secret[:6])
+		hash, err := bcrypt.GenerateFromPassword([]byte(g.password), bcrypt.MinCost)
+		if err != nil {
+			return srv, err
+		}
+		cfg.Web.Clerks = []ClerkConfig{{Username: "vanthu", Name: "Văn thư " + g.agencies[0][1], PasswordHash: string(hash), Agencies: key.Agencies}}
 		if err := cfg.Validate(); err != nil {
 			return srv, err
 		}

@@ -50,6 +50,7 @@ func (m *Main) commands() []command {
 		{"bench", "measure throughput and latency end to end on this machine", runBench},
 		{"demo", "run a self-contained demonstration (needs nothing else)", runDemo},
 		{"edxml", "inspect, validate and build edXML packets", runEdxml},
+		{"hash-password", "make the bcrypt hash of a clerk's password (from stdin)", runHashPassword},
 		{"pki", "development PKI: a CA, agency certificates, revocation", runPKI},
 		{"serve", "run a gateway (see -help for its configuration)", runServe},
 		{"version", "print the version", runVersion},

@@ -256,6 +256,7 @@ func TestDemo(t *testing.T) {
 	out := r.stdout
 	for _, want := range []string{
 		"4 cổng liên thông",
+		"Trang văn thư (mở bằng trình duyệt; tên đăng nhập: vanthu)",
 		"1021/VPCP-KSTT từ 000.00.00.G22 → 3 nơi nhận",
 		"000.00.00.H29: 02 Từ chối tiếp nhận cho 356/BYT-KCB",
 	} {

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/zap"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway/bus"
@@ -29,8 +30,9 @@ import (
 // The agencies of the operations tests, hosted by one gateway that sends
 // from one to the other.
 const (
-	opsVPCP, opsBYT = "000.00.00.G22", "000.00.00.H41"
-	opsKey          = "ops-test-key"
+	opsVPCP, opsBYT  = "000.00.00.G22", "000.00.00.H41"
+	opsKey           = "ops-test-key"
+	opsClerkPassword = "mật khẩu văn thư thử"
 )
 
 // syncBuffer is a log sink the node's goroutines write to while the test
@@ -90,6 +92,11 @@ func startOpsNode(t *testing.T, dir, natsURL string) *opsNode {
 		key.Agencies = append(key.Agencies, code)
 	}
 	cfg.APIKeys = []APIKeyConfig{key}
+	hash, err := bcrypt.GenerateFromPassword([]byte(opsClerkPassword), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Web.Clerks = []ClerkConfig{{Username: "vanthu", Name: "Văn thư", PasswordHash: string(hash), Agencies: []string{opsVPCP}}}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/lienthong/lienthong/gateway/bus"
 	"github.com/lienthong/lienthong/gateway/metrics"
 	"github.com/lienthong/lienthong/gateway/store"
+	"github.com/lienthong/lienthong/gateway/web"
 	"github.com/lienthong/lienthong/signing"
 )
 
@@ -156,6 +157,7 @@ type node struct {
 	store *store.Store
 	bus   *bus.Bus
 	gw    *gateway.Gateway
+	web   *web.Handler
 	http  *http.Server
 	ln    net.Listener
 	done  chan error
@@ -244,17 +246,31 @@ func openNode(ctx context.Context, cfg Config, log *zap.Logger, reg prometheus.R
 	if err != nil {
 		return nil, err
 	}
-	handler := api.NewHandler(n.gw, keys, log.Named("api"))
+	apiHandler := api.NewHandler(n.gw, keys, log.Named("api"))
+	var page http.Handler = apiHandler // without a page, the API answers every path
+	if len(cfg.Web.Clerks) > 0 {
+		if n.web, err = web.New(n.gw, webOptions(cfg.Web), log.Named("web")); err != nil {
+			return nil, err
+		}
+		page = n.web
+	}
 	if m != nil {
 		if err := m.Watch(n.gw); err != nil {
 			return nil, err
 		}
-		handler = m.Middleware(handler)
+		apiHandler, page = m.Middleware(apiHandler), m.Middleware(page)
 	}
+	mux := http.NewServeMux()
+	mux.Handle(api.Prefix+"/", apiHandler)
+	mux.Handle("/", page)
 	n.http = &http.Server{
-		Handler:           handler,
+		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          zap.NewStdLog(log.Named("http")),
+	}
+	if n.web != nil {
+		// The page's live streams would hold a graceful shutdown open.
+		n.http.RegisterOnShutdown(n.web.Close)
 	}
 	n.done = make(chan error, 1)
 	go func() { n.done <- n.http.Serve(n.ln) }()
@@ -354,6 +370,15 @@ func loadTrust(c TrustConfig) (*x509.CertPool, []*x509.RevocationList, error) {
 		crls = append(crls, crl)
 	}
 	return roots, crls, nil
+}
+
+// webOptions are the page's options from its configuration.
+func webOptions(c WebConfig) web.Options {
+	o := web.Options{IdleTimeout: c.IdleTimeout, MaxSessionAge: c.MaxSessionAge, InsecureCookies: c.InsecureCookies}
+	for _, k := range c.Clerks {
+		o.Clerks = append(o.Clerks, web.Clerk{Username: k.Username, Name: k.Name, PasswordHash: k.PasswordHash, Agencies: k.Agencies})
+	}
+	return o
 }
 
 func loadAPIKeys(cs []APIKeyConfig) ([]api.Key, error) {

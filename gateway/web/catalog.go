@@ -1,0 +1,231 @@
+package web
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/gateway"
+)
+
+// The page's messages, in one place.
+const (
+	msgNotSignedIn    = "Vui lòng đăng nhập để tiếp tục."
+	msgSessionExpired = "Phiên làm việc đã hết hạn. Vui lòng đăng nhập lại; thao tác vừa rồi chưa được thực hiện."
+	msgBadCSRF        = "Biểu mẫu không hợp lệ hoặc đã cũ (thiếu mã xác thực biểu mẫu). Vui lòng tải lại trang rồi thử lại; thao tác chưa được thực hiện."
+	msgLoginEmpty     = "Vui lòng nhập tên đăng nhập và mật khẩu."
+	msgLoginFailed    = "Tên đăng nhập hoặc mật khẩu không đúng."
+	msgLoginLocked    = "Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau 15 phút."
+	msgServerError    = "Hệ thống gặp lỗi, chưa hiển thị được trang. Vui lòng thử lại sau ít phút hoặc báo quản trị viên."
+	msgNotFound       = "Không tìm thấy văn bản này, hoặc văn bản không thuộc đơn vị của bạn."
+	msgReasonRequired = "Vui lòng nhập lý do."
+	msgUnavailable    = "Cổng kết nối đang tạm dừng. Vui lòng thử lại sau ít phút."
+)
+
+// chip is how one delivery's state shows: a short label, a CSS class for
+// its colour, and the full name as a title.
+type chip struct {
+	Label string
+	Class string
+	Title string
+	// Reason is what the recipient said with a refusal, or the sender
+	// with a recall request.
+	Reason string
+}
+
+// chipOf returns the chip of a delivery. A delivery still in the outbox
+// shows as waiting to be sent, apart from one the axis took.
+func chipOf(d gateway.Delivery) chip {
+	s := d.Lifecycle.State
+	if s == envelope.StateSent && d.Transport == gateway.Queued {
+		return chip{Label: "Chờ gửi", Class: "chip-queued", Title: "Đang chờ chuyển lên trục liên thông"}
+	}
+	c := chip{Title: s.Name()}
+	switch s {
+	case envelope.StateSent:
+		c.Label, c.Class = "Đã gửi", "chip-sent"
+	case envelope.StateArrived:
+		c.Label, c.Class = "Đã đến", "chip-arrived"
+	case envelope.StateAccepted:
+		c.Label, c.Class = "Đã tiếp nhận", "chip-accepted"
+	case envelope.StateAssigned:
+		c.Label, c.Class = "Đã phân công", "chip-assigned"
+	case envelope.StateProcessing:
+		c.Label, c.Class = "Đang xử lý", "chip-processing"
+	case envelope.StateDone:
+		c.Label, c.Class = "Hoàn thành", "chip-done"
+	case envelope.StateRejected:
+		c.Label, c.Class = "Từ chối", "chip-rejected"
+		c.Reason = "Từ chối tiếp nhận"
+		if d.Note != "" {
+			c.Reason += ", lý do: " + d.Note
+		}
+	case envelope.StateRecallRequested:
+		c.Label, c.Class = "Yêu cầu lấy lại", "chip-recall"
+		if d.Note != "" {
+			c.Reason = "Lý do lấy lại: " + d.Note
+		}
+	case envelope.StateRecalled:
+		c.Label, c.Class = "Đã lấy lại", "chip-recalled"
+	default:
+		c.Label, c.Class = s.Name(), "chip-sent"
+	}
+	return c
+}
+
+// states are the lifecycle states in the order the filter lists them.
+var states = []envelope.State{
+	envelope.StateSent, envelope.StateArrived, envelope.StateAccepted, envelope.StateAssigned,
+	envelope.StateProcessing, envelope.StateDone, envelope.StateRejected,
+	envelope.StateRecallRequested, envelope.StateRecalled,
+}
+
+// priorityLabel names a priority (0 Thường … 4 Hỏa tốc hẹn giờ).
+func priorityLabel(p int) string {
+	pr := envelope.Priority(strconv.Itoa(p))
+	if !pr.Valid() {
+		return "Độ khẩn " + strconv.Itoa(p)
+	}
+	return pr.Label()
+}
+
+// outcomeWords says a signature verdict's outcome in plain words.
+func outcomeWords(outcome string) string {
+	switch outcome {
+	case "valid":
+		return "Chữ ký số hợp lệ"
+	case "invalid":
+		return "Chữ ký số không hợp lệ: nội dung đã bị thay đổi sau khi ký"
+	case "untrusted":
+		return "Chứng thư số không do tổ chức được tin cậy cấp"
+	case "expired":
+		return "Chứng thư số đã hết hạn hoặc chưa có hiệu lực"
+	case "revoked":
+		return "Chứng thư số đã bị thu hồi"
+	case "weak-algorithm":
+		return "Thuật toán ký đã lỗi thời, không được chấp nhận"
+	case "missing":
+		return "Văn bản không có chữ ký số"
+	case "not-bound":
+		return "Chữ ký số không phải của cơ quan gửi"
+	case "malformed":
+		return "Chữ ký số sai cấu trúc"
+	case "":
+		return "Chưa kiểm tra chữ ký số"
+	}
+	return "Kết quả kiểm tra chữ ký: " + outcome
+}
+
+// action is a status a clerk may send from the page.
+type action struct {
+	Code envelope.StatusCode
+	// Label is the button's text.
+	Label string
+	// Reason: the status takes a reason or comment; Required: it must
+	// have one (02, 13).
+	Reason   bool
+	Required bool
+	// Danger marks the actions that end or undo the exchange.
+	Danger bool
+}
+
+// recipientActions are the statuses a recipient's clerk may send, in the
+// order the page shows them.
+var recipientActions = []action{
+	{Code: envelope.StatusAccepted, Label: "Tiếp nhận"},
+	{Code: envelope.StatusAssigned, Label: "Phân công xử lý"},
+	{Code: envelope.StatusProcessing, Label: "Đang xử lý"},
+	{Code: envelope.StatusDone, Label: "Hoàn thành"},
+	{Code: envelope.StatusRecallAccepted, Label: "Đồng ý lấy lại"},
+	{Code: envelope.StatusRecallRefused, Label: "Từ chối lấy lại", Reason: true},
+	{Code: envelope.StatusRejected, Label: "Từ chối tiếp nhận", Reason: true, Required: true, Danger: true},
+}
+
+// senderActions are the statuses a sender's clerk may send.
+var senderActions = []action{
+	{Code: envelope.StatusRecallRequested, Label: "Yêu cầu lấy lại", Reason: true, Required: true, Danger: true},
+}
+
+// agencyName names an agency: a hosted one or one of the directory, or
+// its code.
+func (h *Handler) agencyName(code string) string {
+	if a, ok := h.gw.Hosted(code); ok {
+		return a.Name
+	}
+	if a, ok := h.gw.Directory().Lookup(code); ok && a.Name != "" {
+		return a.Name
+	}
+	return code
+}
+
+// eventWords says what an event records, in a sentence.
+func (h *Handler) eventWords(e gateway.Event) string {
+	to := h.agencyName(e.Recipient)
+	switch e.Kind {
+	case gateway.EventQueued:
+		return "Đưa vào hàng đợi gửi tới " + to
+	case gateway.EventSent:
+		return "Đã chuyển lên trục liên thông tới " + to
+	case gateway.EventReceived:
+		return "Đã nhận văn bản"
+	case gateway.EventStatus:
+		return h.agencyName(e.By) + ": " + e.StatusCode.Name()
+	case gateway.EventStatusRefused:
+		return h.agencyName(e.By) + " báo " + strings.ToLower(e.StatusCode.Name()) + ", nhưng trạng thái này không áp dụng được"
+	case gateway.EventRevoked:
+		return "Văn bản bị thu hồi"
+	case gateway.EventUpdated:
+		return "Văn bản được cập nhật bằng văn bản khác"
+	case gateway.EventReplaced:
+		return "Văn bản được thay thế bằng văn bản khác"
+	}
+	return string(e.Kind)
+}
+
+// tier is an agency's place on the 4-tier axis.
+type tier struct {
+	Level int
+	Label string
+}
+
+// tierOf names the tier of an agency code.
+func tierOf(code string) tier {
+	c, err := envelope.ParseAgencyCode(code, envelope.CodeAny)
+	if err != nil || c.Level() == 0 {
+		return tier{Label: "Không xác định"}
+	}
+	first := c.Groups()[0]
+	switch c.Level() {
+	case 1:
+		switch first[0] {
+		case 'G':
+			return tier{1, "Trung ương (bộ, cơ quan ngang bộ, cơ quan thuộc Chính phủ)"}
+		case 'H':
+			return tier{1, "Cấp tỉnh (Ủy ban nhân dân tỉnh, thành phố)"}
+		}
+		return tier{1, "Cấp 1"}
+	case 2:
+		if first[0] == 'H' {
+			return tier{2, "Cấp 2 (sở, ngành, cấp huyện)"}
+		}
+		return tier{2, "Cấp 2 (đơn vị thuộc bộ, ngành)"}
+	case 3:
+		return tier{3, "Cấp 3 (cấp xã, đơn vị trực thuộc)"}
+	}
+	return tier{c.Level(), "Cấp " + strconv.Itoa(c.Level())}
+}
+
+// documentKind names what a BussinessDocType does.
+func documentKind(t int) string {
+	switch t {
+	case 0:
+		return "Văn bản mới"
+	case 1:
+		return "Thu hồi văn bản"
+	case 2:
+		return "Cập nhật văn bản"
+	case 3:
+		return "Thay thế văn bản"
+	}
+	return "Loại nghiệp vụ " + strconv.Itoa(t)
+}

@@ -1,0 +1,31 @@
+// Package web is the clerk's page of a gateway: server-rendered HTML in
+// Vietnamese for the văn thư of the agencies it hosts.
+//
+// A clerk signs in with a user name and password from the gateway's
+// configuration (bcrypt hashes) and sees only the documents of the
+// agencies the configuration gives them:
+//
+//   - Văn bản đi (/di): outgoing documents, one coloured chip per
+//     recipient showing where it stands, filters, overdue documents marked;
+//   - Văn bản đến (/den): incoming documents, the same filters;
+//   - Chi tiết (/van-ban/{id}): the metadata, the attachments, the signature
+//     verdict in plain words, each recipient's state and the timeline of
+//     every event; the statuses the clerk may send (03, 02 with a reason,
+//     04, 05, 06, 15, 16 on an incoming document; 13 on an outgoing one);
+//   - Danh bạ (/danh-ba): the agencies of the axis, their tier and whether
+//     their gateway is live.
+//
+// Every page works without JavaScript. A small script listens to /su-kien
+// (server-sent events: the ids of the clerk's documents that changed) and
+// refreshes the parts of the page marked data-live.
+//
+// Security: sessions live in memory (a restart signs clerks out) and end
+// after an idle timeout and an absolute lifetime; the cookie is HttpOnly,
+// SameSite=Lax and Secure unless Options.InsecureCookies; every form
+// carries a CSRF token tied to the session (the login form one tied to a
+// short-lived cookie), and requests that browsers mark cross-origin are
+// refused as well (http.CrossOriginProtection).
+//
+// Templates and assets are embedded; assets are served under URLs that
+// carry their checksum, cached for a year.
+package web

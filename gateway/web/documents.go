@@ -1,0 +1,238 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/gateway"
+)
+
+// pageSize is how many documents a list shows at once.
+const pageSize = 50
+
+// listPage is the data of Văn bản đi and Văn bản đến.
+type listPage struct {
+	Direction gateway.Direction
+	Filter    listFilter
+	Rows      []docRow
+	Total     int
+	// Next is the URL of the next page, empty on the last.
+	Next string
+	// States and Agencies fill the filter's choices.
+	States   []stateChoice
+	Agencies []gateway.Agency
+	// Several: the clerk has several agencies, so each row names its own.
+	Several bool
+}
+
+// listFilter is a list's filter as the form sends it.
+type listFilter struct {
+	State string // an envelope.State identifier
+	// Party is the recipient (outgoing) or the sender (incoming).
+	Party string
+	From  string // yyyy-mm-dd
+	To    string // yyyy-mm-dd
+	Text  string
+	// Agency limits a clerk of several agencies to one of them.
+	Agency string
+}
+
+type stateChoice struct {
+	ID    string
+	Label string
+}
+
+// docRow is one document of a list.
+type docRow struct {
+	gateway.DocumentSummary
+	// Overdue: the due date has passed and it is not finished.
+	Overdue bool
+}
+
+// outgoing shows Văn bản đi.
+func (h *Handler) outgoing(w http.ResponseWriter, r *http.Request) {
+	h.list(w, r, gateway.Outgoing)
+}
+
+// incoming shows Văn bản đến.
+func (h *Handler) incoming(w http.ResponseWriter, r *http.Request) {
+	h.list(w, r, gateway.Incoming)
+}
+
+func (h *Handler) list(w http.ResponseWriter, r *http.Request, dir gateway.Direction) {
+	ss := sessionOf(r)
+	title, nav := "Văn bản đi", "di"
+	if dir == gateway.Incoming {
+		title, nav = "Văn bản đến", "den"
+	}
+	qv := r.URL.Query()
+	f := listFilter{
+		State: qv.Get("trang-thai"), Party: strings.TrimSpace(qv.Get("don-vi-lien-quan")),
+		From: strings.TrimSpace(qv.Get("tu-ngay")), To: strings.TrimSpace(qv.Get("den-ngay")),
+		Text: strings.TrimSpace(qv.Get("q")), Agency: qv.Get("don-vi"),
+	}
+	page := &listPage{
+		Direction: dir, Filter: f, Several: len(ss.clerk.agencies) > 1,
+		Agencies: h.gw.Directory().Agencies(),
+	}
+	for _, s := range states {
+		page.States = append(page.States, stateChoice{ID: s.String(), Label: chipOf(gateway.Delivery{Lifecycle: envelope.Lifecycle{State: s}, Transport: gateway.Sent}).Label})
+	}
+	v := newView(r, title, nav, page)
+	q, problems := h.documentQuery(ss.clerk, dir, f)
+	if len(problems) > 0 {
+		v.Message = strings.Join(problems, " ")
+		h.render(w, r, http.StatusBadRequest, viewOf(dir), v)
+		return
+	}
+	// Show the dates as the date inputs want them, whatever was typed.
+	if !q.Since.IsZero() {
+		page.Filter.From = q.Since.Format(time.DateOnly)
+	}
+	if !q.Until.IsZero() {
+		page.Filter.To = q.Until.AddDate(0, 0, -1).Format(time.DateOnly)
+	}
+	q.Cursor, q.Limit = qv.Get("trang"), pageSize
+	res, err := h.gw.Store().Documents(r.Context(), q)
+	if errors.Is(err, gateway.ErrInvalidQuery) {
+		v.Message = "Đường dẫn trang không hợp lệ; đang hiển thị từ đầu danh sách."
+		q.Cursor = ""
+		res, err = h.gw.Store().Documents(r.Context(), q)
+	}
+	if err != nil {
+		h.storeFailure(w, r, err)
+		return
+	}
+	if page.Total, err = h.gw.Store().CountDocuments(r.Context(), q); err != nil {
+		h.storeFailure(w, r, err)
+		return
+	}
+	today := startOfDay(h.opts.Now())
+	for _, d := range res.Documents {
+		page.Rows = append(page.Rows, docRow{DocumentSummary: d, Overdue: overdue(d.Document, d.Deliveries, today)})
+	}
+	if res.Next != "" {
+		next := r.URL.Query()
+		next.Set("trang", res.Next)
+		page.Next = r.URL.Path + "?" + next.Encode()
+	}
+	h.render(w, r, http.StatusOK, viewOf(dir), v)
+}
+
+func viewOf(dir gateway.Direction) string {
+	if dir == gateway.Incoming {
+		return "incoming"
+	}
+	return "outgoing"
+}
+
+// documentQuery turns a filter into a store query limited to the clerk's
+// agencies; problems name each field that cannot be read.
+func (h *Handler) documentQuery(c *clerk, dir gateway.Direction, f listFilter) (gateway.DocumentQuery, []string) {
+	q := gateway.DocumentQuery{Direction: dir, Agencies: c.codes(), Text: f.Text}
+	var problems []string
+	if f.Agency != "" {
+		ok := false
+		for _, a := range c.agencies {
+			if sameAgency(a.Code, f.Agency) {
+				q.Agencies, ok = []string{a.Code}, true
+			}
+		}
+		if !ok {
+			problems = append(problems, fmt.Sprintf("Đơn vị “%s” không thuộc quyền của bạn.", f.Agency))
+		}
+	}
+	if f.State != "" {
+		s, err := envelope.ParseState(f.State)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("Trạng thái “%s” không có trong danh mục.", f.State))
+		} else {
+			q.State = &s
+		}
+	}
+	if f.Party != "" {
+		code, err := envelope.ParseAgencyCode(partyCode(f.Party), envelope.CodeAny)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("Mã định danh “%s” không hợp lệ.", f.Party))
+		} else if dir == gateway.Outgoing {
+			q.Recipient = code.String()
+		} else {
+			q.From = code.String()
+		}
+	}
+	if f.From != "" {
+		t, err := parseDay(f.From)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("“Từ ngày” “%s” không phải một ngày (dd/mm/yyyy).", f.From))
+		}
+		q.Since = t
+	}
+	if f.To != "" {
+		t, err := parseDay(f.To)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("“Đến ngày” “%s” không phải một ngày (dd/mm/yyyy).", f.To))
+		}
+		q.Until = t.AddDate(0, 0, 1)
+	}
+	if !q.Since.IsZero() && !q.Until.IsZero() && !q.Since.Before(q.Until) {
+		problems = append(problems, "“Từ ngày” phải trước hoặc bằng “Đến ngày”.")
+	}
+	return q, problems
+}
+
+// partyCode takes the code out of "Name (code)" as the datalist offers it,
+// or returns s.
+func partyCode(s string) string {
+	if i := strings.LastIndexByte(s, '('); i >= 0 && strings.HasSuffix(s, ")") {
+		return strings.TrimSpace(s[i+1 : len(s)-1])
+	}
+	return s
+}
+
+// parseDay reads a day as date inputs send it (yyyy-mm-dd) or as clerks
+// type it (dd/mm/yyyy), as midnight in Vietnam.
+func parseDay(s string) (time.Time, error) {
+	for _, layout := range []string{time.DateOnly, "02/01/2006", "2/1/2006"} {
+		if t, err := time.ParseInLocation(layout, s, envelope.VietnamTime); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a day", s)
+}
+
+// startOfDay is midnight in Vietnam of the day of t.
+func startOfDay(t time.Time) time.Time {
+	y, m, d := t.In(envelope.VietnamTime).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, envelope.VietnamTime)
+}
+
+// overdue reports whether a document is past its due date (before today
+// in Vietnam) with a delivery not finished.
+func overdue(d gateway.Document, deliveries []gateway.Delivery, today time.Time) bool {
+	if d.DueDate == "" || d.RevokedAt != nil {
+		return false
+	}
+	due, err := d.DueDate.Time()
+	if err != nil || !due.Before(today) {
+		return false
+	}
+	for _, dl := range deliveries {
+		if !dl.Lifecycle.State.Final() {
+			return true
+		}
+	}
+	return false
+}
+
+// storeFailure answers a store that could not be read.
+func (h *Handler) storeFailure(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, gateway.ErrClosed) {
+		h.renderError(w, r, sessionOf(r), http.StatusServiceUnavailable, msgUnavailable)
+		return
+	}
+	h.serverError(w, r, err)
+}

@@ -1,0 +1,60 @@
+// lienthong: live refresh of the clerk's page. The page works without
+// it; with it, the parts marked data-live follow the server's changes.
+// The server sends "change" events (a document id, or "*" when changes
+// were missed); the page refetches itself and swaps in the new content of
+// each data-live region, leaving alone a region the clerk is typing in.
+(function () {
+  "use strict";
+  if (!window.EventSource || !window.fetch || !window.DOMParser) return;
+  var regions = document.querySelectorAll("[data-live]");
+  if (regions.length === 0) return;
+  var state = document.getElementById("trang-thai-truc-tiep");
+  var timer = null, busy = false, again = false;
+
+  function say(text) { if (state) state.textContent = text; }
+
+  function busyTyping(el) {
+    var a = document.activeElement;
+    if (a && el.contains(a) && a !== document.body) return true;
+    var areas = el.querySelectorAll("textarea");
+    for (var i = 0; i < areas.length; i++) if (areas[i].value !== areas[i].defaultValue) return true;
+    return false;
+  }
+
+  function refresh() {
+    if (busy) { again = true; return; }
+    busy = true;
+    fetch(location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (res) {
+        if (res.redirected && res.url.indexOf("/dang-nhap") >= 0) { location.reload(); return null; }
+        if (!res.ok) throw new Error("HTTP " + res.status);
+        return res.text();
+      })
+      .then(function (html) {
+        if (html === null) return;
+        var next = new DOMParser().parseFromString(html, "text/html");
+        document.querySelectorAll("[data-live]").forEach(function (el) {
+          var name = el.getAttribute("data-live");
+          var fresh = next.querySelector('[data-live="' + name + '"]');
+          if (fresh && !busyTyping(el) && fresh.innerHTML !== el.innerHTML) el.innerHTML = fresh.innerHTML;
+        });
+        say("Đã cập nhật lúc " + new Date().toLocaleTimeString("vi-VN"));
+      })
+      .catch(function () { say("Chưa cập nhật được; sẽ thử lại khi có thay đổi."); })
+      .then(function () {
+        busy = false;
+        if (again) { again = false; schedule(); }
+      });
+  }
+
+  function schedule() {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(refresh, 250);
+  }
+
+  var source = new EventSource("/su-kien");
+  source.addEventListener("open", function () { say("Đang tự động cập nhật khi có thay đổi."); });
+  source.addEventListener("change", schedule);
+  source.addEventListener("expired", function () { source.close(); location.reload(); });
+  source.addEventListener("error", function () { say("Mất kết nối cập nhật tự động; đang thử kết nối lại…"); });
+})();

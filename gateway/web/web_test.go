@@ -1,0 +1,336 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
+	"github.com/lienthong/lienthong/gateway/web"
+)
+
+func mustContain(t *testing.T, what, body string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(body, w) {
+			t.Errorf("%s does not show %q", what, w)
+		}
+	}
+}
+
+func mustNotContain(t *testing.T, what, body string, nots ...string) {
+	t.Helper()
+	for _, w := range nots {
+		if strings.Contains(body, w) {
+			t.Errorf("%s shows %q", what, w)
+		}
+	}
+}
+
+// TestWeb_Exchange: the sender's clerk sees the document and each
+// recipient's chip; the recipient's clerk accepts it and then another one
+// is refused with a reason, and the sender's page says so; attachments
+// download; dates are dd/mm/yyyy.
+func TestWeb_Exchange(t *testing.T) {
+	a := newAxis(t, nil)
+	id := a.vpcp.send(t, gatewaytest.Letter{
+		From: vpcp, FromName: "Văn phòng Chính phủ", To: []string{nghea, hcm},
+		Subject: "V/v tăng cường kết nối liên thông văn bản điện tử", Priority: envelope.PriorityUrgent,
+		Attachments: []gatewaytest.File{{Name: "Công văn số 15.pdf", ContentType: "application/pdf", Data: []byte("%PDF-1.4 nội dung\n%%EOF\n")}},
+	})
+	in := a.nghean.incoming(t, a.vpcp, id, nghea)
+	gatewaytest.Eventually(t, "01 at the sender", func() bool { return a.vpcp.state(t, id, nghea) == envelope.StateArrived })
+
+	sender := newClient(t, a.vpcp)
+	sender.login("vanthu.vpcp")
+	p := sender.get("/di")
+	mustContain(t, "Văn bản đi", p.body, "V/v tăng cường kết nối liên thông văn bản điện tử", "15/VPCP-TH",
+		"UBND tỉnh Nghệ An", "Đã đến", "Khẩn", time.Now().In(envelope.VietnamTime).Format("02/01/2006"))
+
+	p = sender.get("/van-ban/" + id)
+	mustContain(t, "Chi tiết", p.body, "Chữ ký số hợp lệ", "Công văn số 15.pdf", "Dòng thời gian",
+		"Đã chuyển lên trục liên thông tới UBND tỉnh Nghệ An", "UBND tỉnh Nghệ An: Đã đến")
+	p = sender.get("/van-ban/" + id + "/dinh-kem/1")
+	if p.status != http.StatusOK || p.body != "%PDF-1.4 nội dung\n%%EOF\n" || p.header.Get("Content-Type") != "application/pdf" {
+		t.Errorf("attachment: %d %q %q", p.status, p.header.Get("Content-Type"), p.body)
+	}
+	if cd := p.header.Get("Content-Disposition"); !strings.Contains(cd, "attachment") || !strings.Contains(cd, "C%C3%B4ng") {
+		t.Errorf("attachment's Content-Disposition: %q", cd)
+	}
+
+	recipient := newClient(t, a.nghean)
+	token := recipient.login("vanthu.nghean")
+	p = recipient.get("/den")
+	mustContain(t, "Văn bản đến", p.body, "V/v tăng cường kết nối liên thông văn bản điện tử", "Văn phòng Chính phủ", "Hợp lệ")
+	p = recipient.get("/van-ban/" + in)
+	mustContain(t, "Chi tiết (đến)", p.body, "Tiếp nhận", "Từ chối tiếp nhận", "Chữ ký số hợp lệ")
+	p = recipient.post("/van-ban/"+in+"/trang-thai", url.Values{"csrf": {token}, "ma": {"03"}})
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("03 from the page: %d\n%s", p.status, p.body)
+	}
+	p = recipient.get(p.header.Get("Location"))
+	mustContain(t, "Chi tiết after 03", p.body, "Đã ghi nhận và gửi trạng thái “Đã tiếp nhận”", "Phân công xử lý")
+	gatewaytest.Eventually(t, "03 at the sender", func() bool { return a.vpcp.state(t, id, nghea) == envelope.StateAccepted })
+	mustContain(t, "Văn bản đi after 03", sender.get("/di").body, "Đã tiếp nhận")
+
+	// A refusal needs a reason, and the sender sees it.
+	id2 := a.vpcp.send(t, gatewaytest.Letter{From: vpcp, FromName: "Văn phòng Chính phủ", To: []string{nghea}, Number: "16", Subject: "V/v văn bản gửi nhầm"})
+	in2 := a.nghean.incoming(t, a.vpcp, id2, nghea)
+	p = recipient.post("/van-ban/"+in2+"/trang-thai", url.Values{"csrf": {token}, "ma": {"02"}, "ly-do": {"  "}})
+	if p.status != http.StatusUnprocessableEntity {
+		t.Errorf("02 without a reason: %d", p.status)
+	}
+	mustContain(t, "02 without a reason", p.body, "Vui lòng nhập lý do")
+	const reason = "Văn bản không thuộc thẩm quyền giải quyết của UBND tỉnh"
+	p = recipient.post("/van-ban/"+in2+"/trang-thai", url.Values{"csrf": {token}, "ma": {"02"}, "ly-do": {reason}})
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("02 with a reason: %d\n%s", p.status, p.body)
+	}
+	gatewaytest.Eventually(t, "02 at the sender", func() bool { return a.vpcp.state(t, id2, nghea) == envelope.StateRejected })
+	mustContain(t, "Văn bản đi after 02", sender.get("/di").body, "Từ chối tiếp nhận, lý do: "+reason)
+	mustContain(t, "Chi tiết after 02", sender.get("/van-ban/"+id2).body, "UBND tỉnh Nghệ An: Từ chối tiếp nhận", reason, "Người xử lý: Trần Văn Hùng")
+
+	// A status the lifecycle does not take now is refused with its reason.
+	p = recipient.post("/van-ban/"+in2+"/trang-thai", url.Values{"csrf": {token}, "ma": {"06"}})
+	if p.status != http.StatusConflict {
+		t.Errorf("06 after 02: %d", p.status)
+	}
+	mustContain(t, "06 after 02", p.body, "Không gửi được trạng thái “Hoàn thành”")
+
+	// Filters.
+	mustContain(t, "state filter", sender.get("/di?trang-thai=rejected").body, "V/v văn bản gửi nhầm")
+	mustNotContain(t, "state filter", sender.get("/di?trang-thai=rejected").body, "V/v tăng cường")
+	mustContain(t, "recipient filter", sender.get("/di?don-vi-lien-quan="+hcm).body, "V/v tăng cường")
+	mustNotContain(t, "recipient filter", sender.get("/di?don-vi-lien-quan="+hcm).body, "V/v văn bản gửi nhầm")
+	mustContain(t, "text filter", sender.get("/di?q=g%E1%BB%ADi+nh%E1%BA%A7m").body, "V/v văn bản gửi nhầm")
+	yesterday := time.Now().In(envelope.VietnamTime).AddDate(0, 0, -1)
+	mustNotContain(t, "date filter", sender.get("/di?den-ngay="+yesterday.Format(time.DateOnly)).body, "V/v văn bản gửi nhầm")
+	mustContain(t, "date filter", sender.get("/di?tu-ngay="+yesterday.Format("02/01/2006")).body, "V/v văn bản gửi nhầm")
+	p = sender.get("/di?tu-ngay=31/02/2026&trang-thai=bogus")
+	if p.status != http.StatusBadRequest {
+		t.Errorf("bad filter: %d", p.status)
+	}
+	mustContain(t, "bad filter", p.body, "“Từ ngày” “31/02/2026” không phải một ngày", "Trạng thái “bogus” không có trong danh mục")
+
+	// Danh bạ: search without marks, tiers, live gateways.
+	p = sender.get("/danh-ba?q=nghe+an")
+	mustContain(t, "Danh bạ", p.body, "UBND tỉnh Nghệ An", "Sở Y tế tỉnh Nghệ An", "Cấp tỉnh", "Đang hoạt động")
+	mustNotContain(t, "Danh bạ", p.body, "Thành phố Hồ Chí Minh")
+}
+
+// TestWeb_Scope: a clerk sees only the documents of their own agencies,
+// even on the same gateway, and cannot act on others'.
+func TestWeb_Scope(t *testing.T) {
+	a := newAxis(t, nil)
+	id := a.vpcp.send(t, gatewaytest.Letter{From: vpcp, FromName: "Văn phòng Chính phủ", To: []string{nghea}, Subject: "V/v chỉ gửi UBND tỉnh"})
+	in := a.nghean.incoming(t, a.vpcp, id, nghea)
+
+	other := newClient(t, a.nghean)
+	token := other.login("vanthu.soyte") // Sở Y tế, on the same gateway
+	for _, path := range []string{"/den", "/di", "/den?q=ch%E1%BB%89"} {
+		p := other.get(path)
+		if p.status != http.StatusOK {
+			t.Errorf("%s: %d", path, p.status)
+		}
+		mustNotContain(t, "Sở Y tế's "+path, p.body, "V/v chỉ gửi UBND tỉnh", in)
+	}
+	for _, path := range []string{"/van-ban/" + in, "/van-ban/" + in + "/dinh-kem/1"} {
+		p := other.get(path)
+		if p.status != http.StatusNotFound {
+			t.Errorf("Sở Y tế's GET %s: %d, want 404", path, p.status)
+		}
+		mustNotContain(t, "Sở Y tế's "+path, p.body, "V/v chỉ gửi UBND tỉnh", "%PDF")
+	}
+	p := other.post("/van-ban/"+in+"/trang-thai", url.Values{"csrf": {token}, "ma": {"02"}, "ly-do": {"thử"}})
+	if p.status != http.StatusNotFound {
+		t.Errorf("Sở Y tế's status on UBND's document: %d, want 404", p.status)
+	}
+	if s := a.nghean.state(t, in, nghea); s != envelope.StateArrived {
+		t.Errorf("the document's state is %s after another agency's attempt", s)
+	}
+	// The sender's gateway's document is not the recipient clerk's either.
+	p = other.get("/van-ban/" + id)
+	if p.status != http.StatusNotFound {
+		t.Errorf("a document id of another gateway: %d", p.status)
+	}
+	// A clerk of another gateway sees nothing of it.
+	hcmClerk := newClient(t, a.hcm)
+	hcmClerk.login("vanthu.hcm")
+	mustNotContain(t, "TP.HCM's lists", hcmClerk.get("/den").body+hcmClerk.get("/di").body, "V/v chỉ gửi UBND tỉnh")
+}
+
+// TestWeb_CSRF: every form refuses a missing or wrong token, and nothing
+// is done; requests a browser marks cross-site are refused too.
+func TestWeb_CSRF(t *testing.T) {
+	a := newAxis(t, nil)
+	id := a.vpcp.send(t, gatewaytest.Letter{From: vpcp, FromName: "Văn phòng Chính phủ", To: []string{nghea}})
+	in := a.nghean.incoming(t, a.vpcp, id, nghea)
+	c := newClient(t, a.nghean)
+	token := c.login("vanthu.nghean")
+
+	for name, form := range map[string]url.Values{
+		"missing": {"ma": {"03"}},
+		"wrong":   {"ma": {"03"}, "csrf": {token + "x"}},
+		"empty":   {"ma": {"03"}, "csrf": {""}},
+	} {
+		p := c.post("/van-ban/"+in+"/trang-thai", form)
+		if p.status != http.StatusForbidden {
+			t.Errorf("status with a %s token: %d, want 403", name, p.status)
+		}
+		mustContain(t, "refused form", p.body, "thiếu mã xác thực biểu mẫu")
+	}
+	if p := c.post("/dang-xuat", url.Values{}); p.status != http.StatusForbidden {
+		t.Errorf("sign-out without a token: %d", p.status)
+	}
+	if s := a.nghean.state(t, in, nghea); s != envelope.StateArrived {
+		t.Fatalf("state %s after refused forms", s)
+	}
+	// The session still works with the right token.
+	if p := c.post("/van-ban/"+in+"/trang-thai", url.Values{"csrf": {token}, "ma": {"03"}}); p.status != http.StatusSeeOther {
+		t.Errorf("status with the token: %d", p.status)
+	}
+
+	// The sign-in form has its own token, tied to a cookie.
+	fresh := newClient(t, a.nghean)
+	p := fresh.get("/dang-nhap")
+	p = fresh.post("/dang-nhap", url.Values{"username": {"vanthu.nghean"}, "password": {password}})
+	if p.status != http.StatusForbidden || fresh.jar.cookies["lienthong_session"] != nil {
+		t.Errorf("sign-in without a token: %d", p.status)
+	}
+	stranger := newClient(t, a.nghean)
+	p = stranger.post("/dang-nhap", url.Values{"csrf": {csrf(t, fresh.get("/dang-nhap").body)}, "username": {"vanthu.nghean"}, "password": {password}})
+	if p.status != http.StatusForbidden {
+		t.Errorf("sign-in with another browser's token: %d", p.status)
+	}
+
+	// A cross-site request is refused whatever it carries.
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, a.nghean.srv.URL+"/van-ban/"+in+"/trang-thai",
+		strings.NewReader(url.Values{"csrf": {token}, "ma": {"04"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	res, err := c.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusForbidden {
+		t.Errorf("cross-site POST: %d", res.StatusCode)
+	}
+}
+
+// clock is a settable time for Options.Now.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
+
+// TestWeb_Sessions: sessions end after the idle timeout and the maximum
+// age; a form sent on an ended session is refused and nothing is done; a
+// page sends the browser to sign in and back; cookies carry HttpOnly,
+// Secure and SameSite; wrong passwords are throttled.
+func TestWeb_Sessions(t *testing.T) {
+	clk := &clock{t: time.Now()}
+	a := newAxis(t, func(o *web.Options) {
+		o.Now, o.IdleTimeout, o.MaxSessionAge = clk.Now, 30*time.Minute, 2*time.Hour
+	})
+	id := a.vpcp.send(t, gatewaytest.Letter{From: vpcp, FromName: "Văn phòng Chính phủ", To: []string{nghea}})
+	in := a.nghean.incoming(t, a.vpcp, id, nghea)
+
+	c := newClient(t, a.nghean)
+	p := c.get("/dang-nhap")
+	p = c.post("/dang-nhap", url.Values{"csrf": {csrf(t, p.body)}, "username": {"vanthu.nghean"}, "password": {password}, "tiep": {"/van-ban/" + in}})
+	if p.status != http.StatusSeeOther || p.header.Get("Location") != "/van-ban/"+in {
+		t.Fatalf("sign-in back to the document: %d %q", p.status, p.header.Get("Location"))
+	}
+	cookie := strings.Join(p.header.Values("Set-Cookie"), "\n")
+	mustContain(t, "the session cookie", cookie, "lienthong_session=", "HttpOnly", "Secure", "SameSite=Lax")
+	token := csrf(t, c.get("/van-ban/"+in).body)
+
+	// Used within the idle timeout, the session lives on.
+	clk.Add(20 * time.Minute)
+	if p := c.get("/den"); p.status != http.StatusOK {
+		t.Fatalf("after 20 minutes: %d", p.status)
+	}
+	clk.Add(31 * time.Minute)
+	p = c.post("/van-ban/"+in+"/trang-thai", url.Values{"csrf": {token}, "ma": {"03"}})
+	if p.status != http.StatusUnauthorized {
+		t.Errorf("a form after the idle timeout: %d, want 401", p.status)
+	}
+	mustContain(t, "expired form", p.body, "Phiên làm việc đã hết hạn", "chưa được thực hiện")
+	if s := a.nghean.state(t, in, nghea); s != envelope.StateArrived {
+		t.Errorf("state %s after a form on an expired session", s)
+	}
+	p = c.get("/den")
+	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.header.Get("Location"), "/dang-nhap?") {
+		t.Errorf("a page after the timeout: %d to %q", p.status, p.header.Get("Location"))
+	}
+
+	// However busy, a session ends at its maximum age.
+	token = c.login("vanthu.nghean")
+	for range 5 {
+		clk.Add(25 * time.Minute)
+		c.get("/den")
+	}
+	p = c.post("/van-ban/"+in+"/trang-thai", url.Values{"csrf": {token}, "ma": {"03"}})
+	if p.status != http.StatusUnauthorized {
+		t.Errorf("a form after the maximum age: %d, want 401", p.status)
+	}
+
+	// Signing out ends the session on the server.
+	token = c.login("vanthu.nghean")
+	old := c.jar.cookies["lienthong_session"].Value
+	if p := c.post("/dang-xuat", url.Values{"csrf": {token}}); p.status != http.StatusSeeOther {
+		t.Fatalf("sign-out: %d", p.status)
+	}
+	c.jar.SetCookies(nil, []*http.Cookie{{Name: "lienthong_session", Value: old}})
+	if p := c.get("/den"); p.status != http.StatusSeeOther {
+		t.Errorf("the old cookie after sign-out: %d", p.status)
+	}
+
+	// Wrong passwords: refused, then throttled even for the right one.
+	bad := newClient(t, a.nghean)
+	for range 5 {
+		p := bad.post("/dang-nhap", url.Values{"csrf": {csrf(t, bad.get("/dang-nhap").body)}, "username": {"vanthu.soyte"}, "password": {"sai"}})
+		if p.status != http.StatusUnauthorized {
+			t.Fatalf("wrong password: %d", p.status)
+		}
+		mustContain(t, "wrong password", p.body, "Tên đăng nhập hoặc mật khẩu không đúng")
+	}
+	p = bad.post("/dang-nhap", url.Values{"csrf": {csrf(t, bad.get("/dang-nhap").body)}, "username": {"vanthu.soyte"}, "password": {password}})
+	if p.status != http.StatusTooManyRequests {
+		t.Errorf("sign-in after 5 failures: %d", p.status)
+	}
+	clk.Add(16 * time.Minute)
+	p = bad.post("/dang-nhap", url.Values{"csrf": {csrf(t, bad.get("/dang-nhap").body)}, "username": {"vanthu.soyte"}, "password": {password}})
+	if p.status != http.StatusSeeOther {
+		t.Errorf("sign-in after the lock: %d", p.status)
+	}
+}
+
+// TestNew_Refuses: clerks that cannot be used stop New with an error
+// naming them.
+func TestNew_Refuses(t *testing.T) {
+	ax := gatewaytest.NewAxis(t)
+	gw := ax.Gateway("vpcp", nil, [2]string{vpcp, "Văn phòng Chính phủ"})
+	_, err := web.New(gw, web.Options{Clerks: []web.Clerk{
+		{Username: "a", PasswordHash: "plain", Agencies: []string{vpcp}},
+		{Username: "b", PasswordHash: "$2a$04$abcdefghijklmnopqrstuu5xYkqVXbKk1Z5x8m0mIpd3uQ3Ty3Ju.", Agencies: []string{hcm}},
+		{Username: "", Agencies: []string{vpcp}},
+		{Username: "c", PasswordHash: "$2a$04$abcdefghijklmnopqrstuu5xYkqVXbKk1Z5x8m0mIpd3uQ3Ty3Ju."},
+	}}, nil)
+	if err == nil {
+		t.Fatal("New took unusable clerks")
+	}
+	for _, want := range []string{`clerk "a": passwordHash is not a bcrypt hash`, `clerk "b": agency "000.00.00.H29" is not hosted`, "clerk 2: no username", `clerk "c": no agencies`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+}
