@@ -158,6 +158,20 @@ func (h *Handler) agencyName(code string) string {
 	return code
 }
 
+// agencyLabel names an agency by the directory (or as hosted) when it
+// knows the code, else by the name the packet gave, else by its code: the
+// directory is what agencies registered, a packet's name is what a sender
+// typed.
+func (h *Handler) agencyLabel(code, packetName string) string {
+	if name := h.agencyName(code); name != code {
+		return name
+	}
+	if packetName != "" {
+		return packetName
+	}
+	return code
+}
+
 // eventWords says what an event records, in a sentence.
 func (h *Handler) eventWords(e gateway.Event) string {
 	to := h.agencyName(e.Recipient)
@@ -180,6 +194,55 @@ func (h *Handler) eventWords(e gateway.Event) string {
 		return "Văn bản được thay thế bằng văn bản khác"
 	}
 	return string(e.Kind)
+}
+
+// signerName says who signed, from a certificate subject as
+// pkix.Name.String writes it ("SERIALNUMBER=…,CN=Văn phòng Chính
+// phủ,O=…"): the common name, with the organisation when there is one;
+// the subject as it is when it has no common name.
+func signerName(subject string) string {
+	var cn, org string
+	for _, attr := range splitDN(subject) {
+		k, v, ok := strings.Cut(attr, "=")
+		if !ok {
+			continue
+		}
+		switch strings.ToUpper(strings.TrimSpace(k)) {
+		case "CN":
+			cn = v
+		case "O":
+			org = v
+		}
+	}
+	switch {
+	case cn == "":
+		return subject
+	case org != "" && org != cn:
+		return cn + " (" + org + ")"
+	}
+	return cn
+}
+
+// splitDN splits a distinguished name at the commas that are not escaped,
+// and unescapes the parts.
+func splitDN(dn string) []string {
+	var (
+		parts []string
+		cur   strings.Builder
+	)
+	for i := 0; i < len(dn); i++ {
+		switch c := dn[i]; {
+		case c == '\\' && i+1 < len(dn):
+			i++
+			cur.WriteByte(dn[i])
+		case c == ',':
+			parts = append(parts, cur.String())
+			cur.Reset()
+		default:
+			cur.WriteByte(c)
+		}
+	}
+	return append(parts, cur.String())
 }
 
 // tier is an agency's place on the 4-tier axis.

@@ -34,8 +34,8 @@ type listFilter struct {
 	State string // an envelope.State identifier
 	// Party is the recipient (outgoing) or the sender (incoming).
 	Party string
-	From  string // yyyy-mm-dd
-	To    string // yyyy-mm-dd
+	From  string // dd/mm/yyyy (yyyy-mm-dd accepted)
+	To    string
 	Text  string
 	// Agency limits a clerk of several agencies to one of them.
 	Agency string
@@ -89,12 +89,12 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, dir gateway.Direc
 		h.render(w, r, http.StatusBadRequest, viewOf(dir), v)
 		return
 	}
-	// Show the dates as the date inputs want them, whatever was typed.
+	// Show the dates dd/mm/yyyy, however they were typed.
 	if !q.Since.IsZero() {
-		page.Filter.From = q.Since.Format(time.DateOnly)
+		page.Filter.From = q.Since.Format("02/01/2006")
 	}
 	if !q.Until.IsZero() {
-		page.Filter.To = q.Until.AddDate(0, 0, -1).Format(time.DateOnly)
+		page.Filter.To = q.Until.AddDate(0, 0, -1).Format("02/01/2006")
 	}
 	q.Cursor, q.Limit = qv.Get("trang"), pageSize
 	res, err := h.gw.Store().Documents(r.Context(), q)
@@ -193,8 +193,8 @@ func partyCode(s string) string {
 	return s
 }
 
-// parseDay reads a day as date inputs send it (yyyy-mm-dd) or as clerks
-// type it (dd/mm/yyyy), as midnight in Vietnam.
+// parseDay reads a day as clerks type it (dd/mm/yyyy, d/m/yyyy) or as
+// links and date pickers write it (yyyy-mm-dd), as midnight in Vietnam.
 func parseDay(s string) (time.Time, error) {
 	for _, layout := range []string{time.DateOnly, "02/01/2006", "2/1/2006"} {
 		if t, err := time.ParseInLocation(layout, s, envelope.VietnamTime); err == nil {

@@ -104,19 +104,21 @@ func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, err error)
 // catalog's labels, asset URLs.
 func (h *Handler) funcs() template.FuncMap {
 	return template.FuncMap{
-		"asset":      func(name string) (string, error) { return h.assets.url(name) },
-		"date":       formatDate,
-		"datetime":   formatDateTime,
-		"isoDate":    func(t time.Time) string { return t.In(envelope.VietnamTime).Format(time.DateOnly) },
-		"priority":   priorityLabel,
-		"urgent":     func(p int) bool { return p > 0 },
-		"chip":       chipOf,
-		"outcome":    outcomeWords,
-		"verdictOK":  func(outcome string) bool { return outcome == "valid" },
-		"event":      h.eventWords,
-		"agencyName": h.agencyName,
-		"size":       formatSize,
-		"tier":       tierOf,
+		"asset":       func(name string) (string, error) { return h.assets.url(name) },
+		"date":        formatDate,
+		"datetime":    formatDateTime,
+		"isoDate":     func(t time.Time) string { return t.In(envelope.VietnamTime).Format(time.DateOnly) },
+		"priority":    priorityLabel,
+		"urgent":      func(p int) bool { return p > 0 },
+		"chip":        chipOf,
+		"outcome":     outcomeWords,
+		"verdictOK":   func(outcome string) bool { return outcome == "valid" },
+		"event":       h.eventWords,
+		"agencyName":  h.agencyName,
+		"agencyLabel": h.agencyLabel,
+		"size":        formatSize,
+		"tier":        tierOf,
+		"signer":      signerName,
 	}
 }
 

@@ -38,7 +38,7 @@
           var fresh = next.querySelector('[data-live="' + name + '"]');
           if (fresh && !busyTyping(el) && fresh.innerHTML !== el.innerHTML) el.innerHTML = fresh.innerHTML;
         });
-        say("Đã cập nhật lúc " + new Date().toLocaleTimeString("vi-VN"));
+        say("Đã cập nhật lúc " + new Date().toLocaleTimeString("vi-VN", { timeZone: "Asia/Ho_Chi_Minh" }));
       })
       .catch(function () { say("Chưa cập nhật được; sẽ thử lại khi có thay đổi."); })
       .then(function () {

@@ -1,0 +1,334 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/chromedp"
+
+	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
+)
+
+// chromium returns the path of a Chromium (or Chrome) on this machine.
+// Without one the browser test is skipped, unless
+// LIENTHONG_REQUIRE_CHROMIUM is set (CI sets it, after installing Debian's
+// chromium), so that it cannot pass by being skipped.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("LIENTHONG_REQUIRE_CHROMIUM") != "" {
+		t.Fatal("LIENTHONG_REQUIRE_CHROMIUM is set but no chromium is installed")
+	}
+	t.Skip("no chromium installed (apt-get install chromium); set LIENTHONG_REQUIRE_CHROMIUM to make this an error")
+	return ""
+}
+
+// newBrowser starts a headless Chromium for the test.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)),
+		chromedp.NoSandbox, // CI runs as root
+		chromedp.DisableGPU,
+		chromedp.WindowSize(1280, 900),
+		chromedp.Flag("lang", "vi-VN"),
+	)
+	alloc, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel := chromedp.NewContext(alloc, chromedp.WithErrorf(t.Logf))
+	t.Cleanup(cancel)
+	// Start the browser on a context without a deadline: a deadline on
+	// the first run would end the browser with it.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// tab opens a tab in a browser context of its own: a clerk with their own
+// cookies.
+func tab(t *testing.T, browserCtx context.Context) context.Context {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("open a tab: %v", err)
+	}
+	return ctx
+}
+
+// do runs steps in the tab, each call bounded.
+func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// eval evaluates a JavaScript expression in the tab.
+func eval[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// waitFor polls a JavaScript predicate in the tab for up to 20 s.
+func waitFor(t *testing.T, ctx context.Context, what, predicate string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 25*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](predicate, chromedp.WithPollingTimeout(20*time.Second), chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
+		body, _ := chromedp.Run(context.WithoutCancel(ctx), chromedp.Evaluate[string](`document.body.innerText`))
+		t.Fatalf("waiting for %s: %v\nthe page shows:\n%s", what, err, body)
+	}
+}
+
+// text returns the text the page shows.
+func text(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	return eval[string](t, ctx, `document.body.innerText`)
+}
+
+// screenshot saves a full-page PNG of the tab in the test's artifact
+// directory (kept with go test -artifacts -outputdir DIR).
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	path := filepath.Join(t.ArtifactDir(), name)
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot %s (%d bytes)", path, len(png))
+}
+
+// signIn signs a clerk in through the form and lands on Văn bản đi.
+func signIn(t *testing.T, ctx context.Context, s *site, user string) {
+	t.Helper()
+	do(t, ctx, "sign in as "+user,
+		chromedp.Navigate(s.srv.URL+"/"),
+		chromedp.WaitVisible(chromedp.ID("username")),
+		chromedp.SendKeys(chromedp.ID("username"), user),
+		chromedp.SendKeys(chromedp.ID("password"), password),
+		chromedp.Click(chromedp.CSS(`form.login button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`table.docs`)),
+	)
+	if loc := eval[string](t, ctx, `location.pathname`); loc != "/di" {
+		t.Fatalf("after sign-in the browser is at %s", loc)
+	}
+}
+
+// chipIs is a predicate: the chip of recipient in the row (or the page)
+// of document id reads label.
+func chipIs(id, recipient, label string) string {
+	return fmt.Sprintf(`(() => {
+		const c = document.querySelector('[data-doc="%s"] li[data-recipient="%s"] .chip');
+		return !!c && c.textContent.trim() === %q;
+	})()`, id, recipient, label)
+}
+
+// TestBrowser: clerks in a real Chromium against three gateways on
+// loopback. The sender's clerk signs in and sees the sent document; its
+// chip changes live (no reload) when the recipient's clerk accepts it;
+// the timeline and an attachment download work; another recipient refuses
+// a document with a reason and the sender's page shows it, live; a clerk
+// of another agency gets nothing. Screenshots of each page are saved.
+func TestBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the browser test is not short")
+	}
+	bctx := newBrowser(t)
+	a := newAxis(t, nil)
+	pdf := []byte("%PDF-1.4\n% công văn số 15/VPCP-TH\n%%EOF\n")
+	id := a.vpcp.send(t, gatewaytest.Letter{
+		From: vpcp, FromName: "Văn phòng Chính phủ", To: []string{nghea, hcm},
+		Number: "15", Notation: "VPCP-TH", Priority: envelope.PriorityUrgent,
+		Subject:     "V/v tăng cường kết nối, liên thông văn bản điện tử giữa các cơ quan hành chính nhà nước",
+		DueDate:     envelope.DateOf(time.Now().AddDate(0, 0, 10)),
+		Attachments: []gatewaytest.File{{Name: "Công văn 15-VPCP-TH.pdf", ContentType: "application/pdf", Data: pdf}},
+	})
+	late := a.vpcp.send(t, gatewaytest.Letter{
+		From: vpcp, FromName: "Văn phòng Chính phủ", To: []string{nghea}, Number: "09", Notation: "VPCP-KSTT",
+		Subject: "V/v báo cáo tình hình ứng dụng công nghệ thông tin quý III",
+		DueDate: envelope.DateOf(time.Now().AddDate(0, 0, -3)),
+	})
+	inH41 := a.nghean.incoming(t, a.vpcp, id, nghea)
+	inHCM := a.hcm.incoming(t, a.vpcp, id, hcm)
+	a.nghean.incoming(t, a.vpcp, late, nghea)
+
+	// The sender's clerk.
+	sender := tab(t, bctx)
+	do(t, sender, "the sign-in page", chromedp.Navigate(a.vpcp.srv.URL+"/di"), chromedp.WaitVisible(chromedp.ID("username")))
+	screenshot(t, sender, "dang-nhap.png")
+	signIn(t, sender, a.vpcp, "vanthu.vpcp")
+	waitFor(t, sender, "the document's arrival at Nghệ An", chipIs(id, nghea, "Đã đến"))
+	page := text(t, sender)
+	for _, want := range []string{"Văn bản đi", "V/v tăng cường kết nối, liên thông văn bản điện tử", "15/VPCP-TH",
+		"UBND tỉnh Nghệ An", "UBND Thành phố Hồ Chí Minh", "Khẩn", time.Now().In(envelope.VietnamTime).Format("02/01/2006"),
+		"Quá hạn xử lý"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("Văn bản đi does not show %q:\n%s", want, page)
+		}
+	}
+	if !eval[bool](t, sender, fmt.Sprintf(`document.querySelector('tr[data-doc="%s"]').classList.contains('overdue')`, late)) {
+		t.Error("the overdue document does not stand out")
+	}
+	eval[int](t, sender, `window.__lienthongNoReload = 42`)
+	waitFor(t, sender, "the live stream", `document.getElementById('trang-thai-truc-tiep').textContent.includes('Đang tự động cập nhật')`)
+
+	// The recipient's clerk accepts it from Văn bản đến.
+	recipient := tab(t, bctx)
+	signIn(t, recipient, a.nghean, "vanthu.nghean")
+	do(t, recipient, "Văn bản đến", chromedp.Click(chromedp.CSS(`nav a[href="/den"]`)), chromedp.WaitVisible(chromedp.CSS(`tr[data-doc="`+inH41+`"]`)))
+	screenshot(t, recipient, "van-ban-den.png")
+	do(t, recipient, "accept (03)",
+		chromedp.Click(chromedp.CSS(`tr[data-doc="`+inH41+`"] a`)),
+		chromedp.WaitVisible(chromedp.ID("h-xu-ly")),
+		chromedp.Click(chromedp.CSS(`form.action:has(input[name="ma"][value="03"]) button`)),
+		chromedp.WaitVisible(chromedp.CSS(`p.notice`)),
+	)
+	if got := eval[string](t, recipient, `document.querySelector('p.notice').textContent`); !strings.Contains(got, "Đã tiếp nhận") {
+		t.Errorf("after 03 the page says %q", got)
+	}
+
+	// The sender's chip changes without a reload.
+	waitFor(t, sender, "the chip to read Đã tiếp nhận", chipIs(id, nghea, "Đã tiếp nhận"))
+	if !eval[bool](t, sender, `window.__lienthongNoReload === 42`) {
+		t.Error("the page was reloaded: the chip did not change live")
+	}
+	screenshot(t, sender, "van-ban-di.png")
+
+	// Chi tiết: the timeline, live too, and the attachment.
+	do(t, sender, "Chi tiết", chromedp.Click(chromedp.CSS(`tr[data-doc="`+id+`"] a`)), chromedp.WaitVisible(chromedp.ID("h-dong-thoi-gian")))
+	eval[int](t, sender, `window.__lienthongNoReload = 43`)
+	do(t, recipient, "assign (04)", chromedp.Click(chromedp.CSS(`form.action:has(input[name="ma"][value="04"]) button`)), chromedp.WaitVisible(chromedp.CSS(`p.notice`)))
+	waitFor(t, sender, "04 in the timeline", `document.querySelector('ol.timeline').innerText.includes('UBND tỉnh Nghệ An: Phân công xử lý')`)
+	if !eval[bool](t, sender, `window.__lienthongNoReload === 43`) {
+		t.Error("the page was reloaded: the timeline did not change live")
+	}
+	timeline := eval[string](t, sender, `document.querySelector('ol.timeline').innerText`)
+	for _, want := range []string{"Đưa vào hàng đợi gửi tới UBND tỉnh Nghệ An", "Đã chuyển lên trục liên thông tới UBND Thành phố Hồ Chí Minh",
+		"UBND tỉnh Nghệ An: Đã đến", "UBND tỉnh Nghệ An: Đã tiếp nhận", "Người xử lý: Trần Văn Hùng"} {
+		if !strings.Contains(timeline, want) {
+			t.Errorf("the timeline does not show %q:\n%s", want, timeline)
+		}
+	}
+	if page := text(t, sender); !strings.Contains(page, "Chữ ký số hợp lệ") || !strings.Contains(page, "Công văn 15-VPCP-TH.pdf") {
+		t.Errorf("Chi tiết lacks the verdict or the attachment:\n%s", page)
+	}
+	screenshot(t, sender, "chi-tiet.png")
+	if got := download(t, sender, `a[href="/van-ban/`+id+`/dinh-kem/1"]`); !bytes.Equal(got, pdf) {
+		t.Errorf("the downloaded attachment is %q, want %q", got, pdf)
+	}
+
+	// TP.HCM refuses it with a reason; the sender's list says so, live.
+	const reason = "Văn bản không thuộc thẩm quyền giải quyết của UBND Thành phố"
+	do(t, sender, "back to Văn bản đi", chromedp.Navigate(a.vpcp.srv.URL+"/di"), chromedp.WaitVisible(chromedp.CSS(`tr[data-doc="`+id+`"]`)))
+	eval[int](t, sender, `window.__lienthongNoReload = 44`)
+	refuser := tab(t, bctx)
+	signIn(t, refuser, a.hcm, "vanthu.hcm")
+	do(t, refuser, "refuse (02)",
+		chromedp.Navigate(a.hcm.srv.URL+"/van-ban/"+inHCM),
+		chromedp.WaitVisible(chromedp.ID("ly-do-02")),
+		chromedp.SendKeys(chromedp.ID("ly-do-02"), reason),
+		chromedp.Click(chromedp.CSS(`form.action:has(input[name="ma"][value="02"]) button`)),
+		chromedp.WaitVisible(chromedp.CSS(`p.notice`)),
+	)
+	waitFor(t, sender, "the refusal on Văn bản đi", chipIs(id, hcm, "Từ chối"))
+	waitFor(t, sender, "the refusal's reason", fmt.Sprintf(`document.querySelector('tr[data-doc="%s"]').innerText.includes(%q)`, id, "Từ chối tiếp nhận, lý do: "+reason))
+	if !eval[bool](t, sender, `window.__lienthongNoReload === 44`) {
+		t.Error("the page was reloaded: the refusal did not arrive live")
+	}
+	screenshot(t, sender, "van-ban-di-tu-choi.png")
+
+	// Danh bạ, and the list on a phone.
+	do(t, sender, "Danh bạ", chromedp.Click(chromedp.CSS(`nav a[href="/danh-ba"]`)), chromedp.WaitVisible(chromedp.CSS(`table.directory`)))
+	if page := text(t, sender); !strings.Contains(page, "Sở Y tế tỉnh Nghệ An") || !strings.Contains(page, "Đang hoạt động") {
+		t.Errorf("Danh bạ:\n%s", page)
+	}
+	screenshot(t, sender, "danh-ba.png")
+	do(t, sender, "a phone's screen",
+		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateScale(2)),
+		chromedp.Navigate(a.vpcp.srv.URL+"/di"), chromedp.WaitVisible(chromedp.CSS(`tr[data-doc="`+id+`"]`)))
+	if w := eval[int](t, sender, `document.documentElement.scrollWidth`); w > 390 {
+		t.Errorf("on a phone the page is %d px wide, wider than the screen", w)
+	}
+	screenshot(t, sender, "van-ban-di-dien-thoai.png")
+
+	// A clerk of another agency on the same gateway sees nothing of it.
+	other := tab(t, bctx)
+	signIn(t, other, a.nghean, "vanthu.soyte")
+	do(t, other, "Sở Y tế's Văn bản đến", chromedp.Navigate(a.nghean.srv.URL+"/den"), chromedp.WaitVisible(chromedp.CSS(`table.docs`)))
+	if page := text(t, other); strings.Contains(page, "V/v tăng cường kết nối") || !strings.Contains(page, "Không có văn bản đến nào phù hợp") {
+		t.Errorf("Sở Y tế's Văn bản đến:\n%s", page)
+	}
+	do(t, other, "UBND's document by its address", chromedp.Navigate(a.nghean.srv.URL+"/van-ban/"+inH41), chromedp.WaitVisible(chromedp.CSS(`p.alert`)))
+	if page := text(t, other); strings.Contains(page, "V/v tăng cường kết nối") || !strings.Contains(page, "Không tìm thấy văn bản này") {
+		t.Errorf("Sở Y tế opening UBND's document:\n%s", page)
+	}
+}
+
+// download clicks a link and returns the file the browser saved.
+func download(t *testing.T, ctx context.Context, link string) []byte {
+	t.Helper()
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	progress := chromedp.Events(ctx, browser.DownloadProgress)
+	yes := true
+	err := chromedp.Do(ctx,
+		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			_, err := chromedp.Call(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+				Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: dir, EventsEnabled: &yes,
+				// The tab's own browser context, not the default one.
+				BrowserContextID: chromedp.FromContext(ctx).BrowserContextID,
+			})
+			return err
+		}),
+		chromedp.Click(chromedp.CSS(link)),
+	)
+	if err != nil {
+		t.Fatalf("download %s: %v", link, err)
+	}
+	for ev, err := range progress {
+		if err != nil {
+			t.Fatalf("download %s: %v", link, err)
+		}
+		switch ev.State {
+		case browser.DownloadProgressStateCompleted:
+			b, err := os.ReadFile(filepath.Join(dir, ev.GUID))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		case browser.DownloadProgressStateCanceled:
+			t.Fatalf("download %s was canceled", link)
+		}
+	}
+	t.Fatalf("download %s: no completion", link)
+	return nil
+}
