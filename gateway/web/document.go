@@ -225,11 +225,21 @@ func (h *Handler) postStatus(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusUnprocessableEntity, fmt.Sprintf("Mã trạng thái “%s” không có trong danh mục.", r.PostFormValue("ma")))
 		return
 	}
-	err := h.gw.PostStatus(r.Context(), gateway.StatusRequest{
+	req := gateway.StatusRequest{
 		Document: d.ID, Code: code, Description: reason,
 		Staff:   envelope.StaffInfo{Staff: ss.clerk.Name, Department: "Văn thư"},
 		Allowed: ss.clerk.codes(),
-	})
+	}
+	if d.Direction == gateway.Outgoing {
+		// A recall goes to the recipients whose lifecycle takes it: not
+		// to one that refused the document or gave it back already.
+		for _, dl := range d.Deliveries {
+			if _, err := dl.Lifecycle.Apply(code, envelope.PartySender); err == nil {
+				req.Recipients = append(req.Recipients, dl.Recipient)
+			}
+		}
+	}
+	err := h.gw.PostStatus(r.Context(), req)
 	var te *envelope.TransitionError
 	switch {
 	case err == nil:

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
 	"github.com/lienthong/lienthong/gateway/web"
 )
@@ -115,6 +116,27 @@ func TestWeb_Exchange(t *testing.T) {
 		t.Errorf("bad filter: %d", p.status)
 	}
 	mustContain(t, "bad filter", p.body, "“Từ ngày” “31/02/2026” không phải một ngày", "Trạng thái “bogus” không có trong danh mục")
+
+	// A recall goes to the recipients that can take it; the recipient's
+	// clerk can answer it.
+	inHCM := a.hcm.incoming(t, a.vpcp, id, hcm)
+	if err := a.hcm.gw.PostStatus(t.Context(), gateway.StatusRequest{Document: inHCM, Code: envelope.StatusRejected, Description: "Không thuộc thẩm quyền"}); err != nil {
+		t.Fatal(err)
+	}
+	gatewaytest.Eventually(t, "02 from TP.HCM", func() bool { return a.vpcp.state(t, id, hcm) == envelope.StateRejected })
+	senderToken := csrf(t, sender.get("/van-ban/"+id).body)
+	p = sender.post("/van-ban/"+id+"/trang-thai", url.Values{"csrf": {senderToken}, "ma": {"13"}, "ly-do": {"Gửi nhầm phiên bản"}})
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("recall with one recipient refused: %d\n%s", p.status, p.body)
+	}
+	if s := a.vpcp.state(t, id, nghea); s != envelope.StateRecallRequested {
+		t.Errorf("the recall left Nghệ An's delivery %s", s)
+	}
+	if s := a.vpcp.state(t, id, hcm); s != envelope.StateRejected {
+		t.Errorf("the recall changed TP.HCM's refused delivery to %s", s)
+	}
+	gatewaytest.Eventually(t, "13 at Nghệ An", func() bool { return a.nghean.state(t, in, nghea) == envelope.StateRecallRequested })
+	mustContain(t, "Chi tiết (đến) after 13", recipient.get("/van-ban/"+in).body, "Đồng ý lấy lại", "Từ chối lấy lại", "Yêu cầu lấy lại", "Gửi nhầm phiên bản")
 
 	// Danh bạ: search without marks, tiers, live gateways.
 	p = sender.get("/danh-ba?q=nghe+an")
