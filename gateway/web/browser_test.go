@@ -126,6 +126,56 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Logf("screenshot %s (%d bytes)", path, len(png))
 }
 
+// accessible checks what a machine can check of the page's accessibility:
+// the language is Vietnamese, every visible form control has a label,
+// every button and link says something, and every text has a contrast
+// of at least 4.5:1 with the background it is drawn on (WCAG 2.1 AA).
+func accessible(t *testing.T, ctx context.Context, page string) {
+	t.Helper()
+	problems := eval[[]string](t, ctx, `(() => {
+		const out = [];
+		if (document.documentElement.lang !== 'vi') out.push('html lang is ' + document.documentElement.lang);
+		for (const el of document.querySelectorAll('input:not([type=hidden]), select, textarea')) {
+			if (!el.labels || el.labels.length === 0) out.push('no label: ' + el.outerHTML.slice(0, 80));
+		}
+		for (const el of document.querySelectorAll('button, a')) {
+			if (el.innerText.trim() === '' && !el.getAttribute('aria-label')) out.push('says nothing: ' + el.outerHTML.slice(0, 80));
+		}
+		const rgb = s => (s.match(/[\d.]+/g) || []).map(Number);
+		const lum = c => {
+			const [r, g, b] = c.slice(0, 3).map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+			return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+		};
+		// The background a text is drawn on: the translucent layers
+		// under it blended down to the first opaque one (or white).
+		const background = el => {
+			const layers = [];
+			for (let e = el; e; e = e.parentElement) {
+				const c = rgb(getComputedStyle(e).backgroundColor);
+				const a = c.length === 4 ? c[3] : 1;
+				if (a > 0) { layers.push([c[0], c[1], c[2], a]); if (a >= 1) break; }
+			}
+			let out = [255, 255, 255];
+			for (let i = layers.length - 1; i >= 0; i--) {
+				const [r, g, b, a] = layers[i];
+				out = [r * a + out[0] * (1 - a), g * a + out[1] * (1 - a), b * a + out[2] * (1 - a)];
+			}
+			return out;
+		};
+		for (const el of document.querySelectorAll('body *')) {
+			const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim() !== '');
+			if (!own || el.offsetParent === null) continue;
+			const fg = lum(rgb(getComputedStyle(el).color)), bg = lum(background(el));
+			const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+			if (ratio < 4.5) out.push('contrast ' + ratio.toFixed(2) + ': ' + el.tagName + '.' + el.className + ' "' + el.textContent.trim().slice(0, 40) + '"');
+		}
+		return out;
+	})()`)
+	for _, p := range problems {
+		t.Errorf("%s: %s", page, p)
+	}
+}
+
 // signIn signs a clerk in through the form and lands on Văn bản đi.
 func signIn(t *testing.T, ctx context.Context, s *site, user string) {
 	t.Helper()
@@ -184,6 +234,7 @@ func TestBrowser(t *testing.T) {
 	sender := tab(t, bctx)
 	do(t, sender, "the sign-in page", chromedp.Navigate(a.vpcp.srv.URL+"/di"), chromedp.WaitVisible(chromedp.ID("username")))
 	screenshot(t, sender, "dang-nhap.png")
+	accessible(t, sender, "Đăng nhập")
 	signIn(t, sender, a.vpcp, "vanthu.vpcp")
 	waitFor(t, sender, "the document's arrival at Nghệ An", chipIs(id, nghea, "Đã đến"))
 	page := text(t, sender)
@@ -205,6 +256,7 @@ func TestBrowser(t *testing.T) {
 	signIn(t, recipient, a.nghean, "vanthu.nghean")
 	do(t, recipient, "Văn bản đến", chromedp.Click(chromedp.CSS(`nav a[href="/den"]`)), chromedp.WaitVisible(chromedp.CSS(`tr[data-doc="`+inH41+`"]`)))
 	screenshot(t, recipient, "van-ban-den.png")
+	accessible(t, recipient, "Văn bản đến")
 	do(t, recipient, "accept (03)",
 		chromedp.Click(chromedp.CSS(`tr[data-doc="`+inH41+`"] a`)),
 		chromedp.WaitVisible(chromedp.ID("h-xu-ly")),
@@ -241,6 +293,7 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("Chi tiết lacks the verdict or the attachment:\n%s", page)
 	}
 	screenshot(t, sender, "chi-tiet.png")
+	accessible(t, sender, "Chi tiết")
 	if got := download(t, sender, `a[href="/van-ban/`+id+`/dinh-kem/1"]`); !bytes.Equal(got, pdf) {
 		t.Errorf("the downloaded attachment is %q, want %q", got, pdf)
 	}
@@ -264,6 +317,7 @@ func TestBrowser(t *testing.T) {
 		t.Error("the page was reloaded: the refusal did not arrive live")
 	}
 	screenshot(t, sender, "van-ban-di-tu-choi.png")
+	accessible(t, sender, "Văn bản đi")
 
 	// Danh bạ, and the list on a phone.
 	do(t, sender, "Danh bạ", chromedp.Click(chromedp.CSS(`nav a[href="/danh-ba"]`)), chromedp.WaitVisible(chromedp.CSS(`table.directory`)))
@@ -271,6 +325,7 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("Danh bạ:\n%s", page)
 	}
 	screenshot(t, sender, "danh-ba.png")
+	accessible(t, sender, "Danh bạ")
 	do(t, sender, "a phone's screen",
 		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateScale(2)),
 		chromedp.Navigate(a.vpcp.srv.URL+"/di"), chromedp.WaitVisible(chromedp.CSS(`tr[data-doc="`+id+`"]`)))
