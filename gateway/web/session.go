@@ -207,7 +207,9 @@ func (h *Handler) requireClerk(next http.Handler) http.Handler {
 				if expired {
 					msg = msgSessionExpired
 				}
-				h.renderLogin(w, r, http.StatusUnauthorized, "", msg, "")
+				// Back to the page the form was on, once signed in.
+				back := strings.TrimSuffix(r.URL.Path, "/trang-thai")
+				h.renderLogin(w, r, http.StatusUnauthorized, "", msg, back)
 			}
 			return
 		}

@@ -285,7 +285,7 @@ func TestWeb_Sessions(t *testing.T) {
 	if p.status != http.StatusUnauthorized {
 		t.Errorf("a form after the idle timeout: %d, want 401", p.status)
 	}
-	mustContain(t, "expired form", p.body, "Phiên làm việc đã hết hạn", "chưa được thực hiện")
+	mustContain(t, "expired form", p.body, "Phiên làm việc đã hết hạn", "chưa được thực hiện", `name="tiep" value="/van-ban/`+in+`"`)
 	if s := a.nghean.state(t, in, nghea); s != envelope.StateArrived {
 		t.Errorf("state %s after a form on an expired session", s)
 	}
