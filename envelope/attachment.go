@@ -165,3 +165,127 @@ func ContentTypeOf(name string, data []byte) string {
 	}
 	return http.DetectContentType(data)
 }
+
+// pdfHeader starts a PDF file; readers find it within the first
+// [pdfJunkLimit] bytes.
+const (
+	pdfHeader    = "%PDF-"
+	pdfJunkLimit = 1024
+)
+
+// signatureHandlers name the security handlers (Filter) and the signature
+// encodings (SubFilter) of PDF digital signatures: ISO 32000 and PAdES, and
+// the Adobe and vendor handlers the software of Vietnamese agencies writes.
+var signatureHandlers = [][]byte{
+	[]byte("/adbe.pkcs7.detached"),
+	[]byte("/adbe.pkcs7.sha1"),
+	[]byte("/adbe.x509.rsa_sha1"),
+	[]byte("/ETSI.CAdES.detached"),
+	[]byte("/Adobe.PPKLite"),
+	[]byte("/Adobe.PPKMS"),
+	[]byte("/VeriSign.PPKVS"),
+	[]byte("/Entrust.PPKEF"),
+	[]byte("/CICI.SignIt"),
+}
+
+// SignedPDF reports whether the content is a PDF that carries a digital
+// signature: it starts with "%PDF-" (after at most 1024 bytes of anything
+// else, as PDF readers allow) and holds a signature dictionary, an object
+// with a /ByteRange and either /Type /Sig or a /Filter or /SubFilter naming
+// a signature handler (adbe.pkcs7.detached, ETSI.CAdES.detached,
+// Adobe.PPKLite …). A document time stamp (/Type /DocTimeStamp) alone is not
+// a signature.
+//
+// It scans bytes and does not parse the PDF, nor check the signature: a
+// signature dictionary is always written uncompressed, since its /ByteRange
+// counts the file's own bytes. It looks at Data only: a ZIP is not a PDF,
+// even with a PDF stored in it (see [Attachment.Inner]).
+func (a *Attachment) SignedPDF() bool {
+	if a.IsZip() {
+		return false
+	}
+	data := a.Data
+	start := bytes.Index(data[:min(len(data), pdfJunkLimit+len(pdfHeader))], []byte(pdfHeader))
+	if start < 0 {
+		return false
+	}
+	data = data[start:]
+	// Each object with a /ByteRange is looked at once: off moves past it.
+	for off := 0; ; {
+		i := bytes.Index(data[off:], []byte("/ByteRange"))
+		if i < 0 {
+			return false
+		}
+		at := off + i
+		// The object runs from the end of the keyword before it ("n g
+		// obj", or the previous object's "endobj") to its "endobj".
+		from := off
+		if j := bytes.LastIndex(data[off:at], []byte("obj")); j >= 0 {
+			from = off + j + len("obj")
+		}
+		end := len(data)
+		if j := bytes.Index(data[at:], []byte("endobj")); j >= 0 {
+			end = at + j
+		}
+		if signatureObject(data[from:end]) {
+			return true
+		}
+		if end == len(data) {
+			return false
+		}
+		off = end
+	}
+}
+
+// signatureObject reports whether the text of an object that has a
+// /ByteRange is a signature dictionary.
+func signatureObject(obj []byte) bool {
+	if hasName(obj, "/Type", "/DocTimeStamp") {
+		return false
+	}
+	if hasName(obj, "/Type", "/Sig") {
+		return true
+	}
+	for _, h := range signatureHandlers {
+		for rest := obj; ; {
+			i := bytes.Index(rest, h)
+			if i < 0 {
+				break
+			}
+			if end := i + len(h); end == len(rest) || pdfDelimiter(rest[end]) {
+				return true
+			}
+			rest = rest[i+len(h):]
+		}
+	}
+	return false
+}
+
+// hasName reports whether obj holds key followed by the name value, such
+// as "/Type /Sig" or "/Type/Sig", the name ending at a delimiter.
+func hasName(obj []byte, key, value string) bool {
+	for rest := obj; ; {
+		i := bytes.Index(rest, []byte(key))
+		if i < 0 {
+			return false
+		}
+		rest = rest[i+len(key):]
+		if len(rest) > 0 && !pdfDelimiter(rest[0]) {
+			continue // a longer key, such as /TypeX
+		}
+		v := bytes.TrimLeft(rest, " \t\r\n\f\x00")
+		if bytes.HasPrefix(v, []byte(value)) && (len(v) == len(value) || pdfDelimiter(v[len(value)])) {
+			return true
+		}
+	}
+}
+
+// pdfDelimiter reports whether b ends a PDF name: white space or a
+// delimiter character.
+func pdfDelimiter(b byte) bool {
+	switch b {
+	case ' ', '\t', '\r', '\n', '\f', 0, '(', ')', '<', '>', '[', ']', '{', '}', '/', '%':
+		return true
+	}
+	return false
+}

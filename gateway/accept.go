@@ -108,6 +108,7 @@ func (g *Gateway) Submit(ctx context.Context, s Submission) (_ *Document, replay
 		doc.Verdict = Verdict{
 			Outcome: string(signing.Valid), Subject: sender.Signer.Certificate().Subject.String(),
 			ReasonVI: "Ký số bởi cổng liên thông khi tiếp nhận", ReasonEN: "signed by the gateway on acceptance",
+			ByGateway: true,
 		}
 	} else {
 		p, tree = nil, nil
@@ -211,6 +212,11 @@ func documentOf(p *envelope.Packet, dir Direction, agency string) Document {
 		PromulgationDate: h.Promulgation.Date,
 		DueDate:          h.DueDate,
 		Attachments:      len(p.Edoc.Attachments),
+	}
+	for i := range p.Edoc.Attachments {
+		if p.Edoc.Attachments[i].SignedPDF() {
+			d.SignedPDFs++
+		}
 	}
 	d.Priority, _ = strconv.Atoi(string(h.OtherInfo.Priority))
 	if b := p.Edoc.Bussiness; b != nil {

@@ -47,6 +47,11 @@ type Verdict struct {
 	ReasonVI    string `json:"reasonVi"`
 	ReasonEN    string `json:"reasonEn"`
 	Legacy      bool   `json:"legacy,omitempty"`
+	// ByGateway: the packet came unsigned and the gateway signed it with
+	// the agency's key on acceptance (an outgoing document only). The
+	// quarterly report does not count such a document as signed by its
+	// agency.
+	ByGateway bool `json:"byGateway,omitempty"`
 }
 
 // Document is one document at this gateway. An outgoing document belongs
@@ -78,8 +83,11 @@ type Document struct {
 	// update or replacement of Related (an edXML DocumentId).
 	BussinessDocType int    `json:"bussinessDocType"`
 	Related          string `json:"related,omitempty"`
-	// Attachments is how many attachments the packet carries.
+	// Attachments is how many attachments the packet carries;
+	// SignedPDFs how many of them are PDFs with a digital signature in
+	// them (envelope.Attachment.SignedPDF).
 	Attachments int `json:"attachments"`
+	SignedPDFs  int `json:"signedPdfs"`
 	// Verdict is the signature verdict: the receiver's for an incoming
 	// document, the gateway's own check for an outgoing one.
 	Verdict  Verdict `json:"verdict"`

@@ -87,6 +87,14 @@ type Store interface {
 	// QuarantineEntries lists quarantined packets, newest first.
 	QuarantineEntries(ctx context.Context, limit int) ([]QuarantineEntry, error)
 
+	// ReportRows calls fn once for every delivery of the documents of
+	// agency q.Under and the agencies under it (envelope.AgencyCode
+	// Contains) created in [q.Since, q.Until), ordered by document, then
+	// by delivery. It reads in one transaction and stops at fn's first
+	// error, which it returns. The quarterly report is computed from these
+	// rows alone.
+	ReportRows(ctx context.Context, q ReportQuery, fn func(*ReportRow) error) error
+
 	// Stats returns the store's numbers that the metrics show, as of
 	// now.
 	Stats(ctx context.Context, now time.Time) (StoreStats, error)
@@ -267,4 +275,46 @@ type DocumentPage struct {
 type DocumentSummary struct {
 	Document
 	Deliveries []Delivery `json:"deliveries"`
+}
+
+// ReportQuery selects the rows of a quarterly report.
+type ReportQuery struct {
+	// Under is the reporting agency: its documents and those of every
+	// agency under it.
+	Under string
+	// Since and Until bound the documents' CreatedAt: [Since, Until).
+	Since, Until time.Time
+}
+
+// ReportRow is one delivery of a document, with what the quarterly report
+// reads of both. fn must not keep the pointer: the store reuses the row.
+type ReportRow struct {
+	// Of the document.
+	Document         string // local id
+	Direction        Direction
+	Agency           string // the hosted agency it belongs to
+	From             string // the sender (the agency itself for an outgoing one)
+	CreatedAt        time.Time
+	BussinessDocType int
+	Paper            bool
+	// Verdict is the signature verdict's outcome (signing.Outcome);
+	// GatewaySigned that the packet came unsigned and the gateway signed
+	// it (Verdict.ByGateway).
+	Verdict       string
+	GatewaySigned bool
+	DueDate       envelope.Date
+	// SignedPDFs counts the attachments that are PDFs with a digital
+	// signature in them.
+	SignedPDFs int
+	// Of the delivery.
+	Recipient string
+	State     envelope.State
+	// Seen is every status code the delivery's lifecycle took.
+	Seen envelope.StatusSet
+	// ArrivedAt, AcceptedAt and DoneAt are when the delivery first took
+	// 01, 03 and 06 (the status's own time); zero if it never did.
+	ArrivedAt, AcceptedAt, DoneAt time.Time
+	// Note is the description of the last status applied (a refusal's
+	// reason), as Delivery.Note.
+	Note string
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
+	"github.com/lienthong/lienthong/gateway/internal/storetest"
 	"github.com/lienthong/lienthong/gateway/store"
 )
 
@@ -101,4 +102,40 @@ func BenchmarkStore_ReceiveDocument(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "docs/s")
 		})
 	}
+}
+
+// benchReportDocs is the size of the report benchmark's fixture: a
+// province's documents of a quarter.
+const benchReportDocs = 1_000_000
+
+// BenchmarkReportRows reads every row of a quarter of 1,000,000 documents
+// of a province (1,500,000 deliveries) through ReportRows, as the
+// quarterly report does. The fixture is made once and cached (see
+// storetest.LoadReportFixture).
+func BenchmarkReportRows(b *testing.B) {
+	s := storetest.LoadReportFixture(b, benchReportDocs, fixtureUnder, fixtureSince, fixtureUntil)
+	want, err := storetest.ReportFixtureTotals(benchReportDocs, fixtureUnder, fixtureSince, fixtureUntil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	q := gateway.ReportQuery{Under: fixtureUnder, Since: fixtureSince, Until: fixtureUntil}
+	var rows int
+	for b.Loop() {
+		rows = 0
+		var toDone int64 // milliseconds
+		err := s.ReportRows(b.Context(), q, func(r *gateway.ReportRow) error {
+			rows++
+			if !r.DoneAt.IsZero() {
+				toDone += r.DoneAt.Sub(r.CreatedAt).Milliseconds()
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if rows != want.Deliveries || toDone != want.ToDoneMS {
+			b.Fatalf("%d rows, %d ms to done; want %d, %d", rows, toDone, want.Deliveries, want.ToDoneMS)
+		}
+	}
+	b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }

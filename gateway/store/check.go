@@ -23,7 +23,9 @@ import (
 //     set exactly when the transport is Sent, and the lifecycle is one
 //     envelope.Lifecycle.Apply can reach, as far as certain rules tell (see
 //     check.go); an incoming
-//     delivery has seen 01.
+//     delivery has seen 01; a milestone (arrived_at, accepted_at,
+//     done_at) is set exactly when the lifecycle has seen its code (01,
+//     03, 06).
 //
 // It reads the whole audit chain and every delivery: it is meant for
 // tests and for an operator's occasional check, not for every request.
@@ -119,7 +121,7 @@ func orphans(ctx context.Context, tx *sql.Tx, query string) ([]string, error) {
 func checkDeliveries(ctx context.Context, tx *sql.Tx) ([]error, error) {
 	rows, err := tx.QueryContext(ctx,
 		`SELECT d.direction, v.document, v.recipient, v.transport, v.state, v.before_recall, v.seen,
-			v.sent_at IS NOT NULL
+			v.sent_at IS NOT NULL, v.arrived_at IS NOT NULL, v.accepted_at IS NOT NULL, v.done_at IS NOT NULL
 		FROM deliveries v JOIN documents d ON d.id = v.document`)
 	if err != nil {
 		return nil, err
@@ -131,8 +133,10 @@ func checkDeliveries(ctx context.Context, tx *sql.Tx) ([]error, error) {
 			direction, document, recipient, transport string
 			state, beforeRecall, seen                 string
 			hasSentAt                                 bool
+			milestones                                [3]bool // arrived_at, accepted_at, done_at set
 		)
-		if err := rows.Scan(&direction, &document, &recipient, &transport, &state, &beforeRecall, &seen, &hasSentAt); err != nil {
+		if err := rows.Scan(&direction, &document, &recipient, &transport, &state, &beforeRecall, &seen, &hasSentAt,
+			&milestones[0], &milestones[1], &milestones[2]); err != nil {
 			return nil, err
 		}
 		bad := func(format string, args ...any) {
@@ -155,6 +159,11 @@ func checkDeliveries(ctx context.Context, tx *sql.Tx) ([]error, error) {
 		}
 		if gateway.Direction(direction) == gateway.Incoming && !l.Seen.Has(envelope.StatusArrived) {
 			bad("incoming, but 01 not seen (seen %q)", seen)
+		}
+		for i, c := range []envelope.StatusCode{envelope.StatusArrived, envelope.StatusAccepted, envelope.StatusDone} {
+			if milestones[i] != l.Seen.Has(c) {
+				bad("%s set is %t, but %s seen is %t (seen %q)", milestoneColumns[c], milestones[i], c, l.Seen.Has(c), seen)
+			}
 		}
 		if err := checkLifecycle(l); err != nil {
 			bad("%v", err)

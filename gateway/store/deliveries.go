@@ -12,29 +12,33 @@ import (
 	"github.com/lienthong/lienthong/gateway"
 )
 
-// insertDelivery creates a delivery with its lifecycle.
-func insertDelivery(ctx context.Context, tx *sql.Tx, d gateway.Delivery) error {
+// insertDelivery creates a delivery with its lifecycle; arrivedAt, if not
+// nil, is when its lifecycle took 01 (an incoming delivery).
+func insertDelivery(ctx context.Context, tx *sql.Tx, d gateway.Delivery, arrivedAt *time.Time) error {
 	_, err := tx.ExecContext(ctx,
 		`INSERT INTO deliveries (document, recipient, recipient_name, transport, state, before_recall,
-			seen, sent_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			seen, sent_at, updated_at, arrived_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		d.Document, d.Recipient, d.RecipientName, string(d.Transport),
 		d.Lifecycle.State.String(), d.Lifecycle.BeforeRecall.String(), d.Lifecycle.Seen.String(),
-		nullMS(d.SentAt), ms(d.UpdatedAt))
+		nullMS(d.SentAt), ms(d.UpdatedAt), nullMS(arrivedAt))
 	if err != nil {
 		return fmt.Errorf("delivery of %s to %s: %w", d.Document, d.Recipient, err)
 	}
 	return nil
 }
 
-// deliveryColumns are the columns scanDelivery reads, from deliveries:
-// the last one is the Note, the description of the delivery's latest
-// applied status, read backwards on the events_document index.
-const deliveryColumns = `document, recipient, recipient_name, transport, state, before_recall, seen,
-	sent_at, updated_at,
-	COALESCE((SELECT e.description FROM events e
+// deliveryNote is the Note of a row of deliveries: the description of the
+// delivery's latest applied status, the last entry of the delivery's in
+// the events_note index; empty if none.
+const deliveryNote = `COALESCE((SELECT e.description FROM events e
 		WHERE e.document = deliveries.document AND e.recipient = deliveries.recipient AND e.kind = 'status'
 		ORDER BY e.seq DESC LIMIT 1), '')`
+
+// deliveryColumns are the columns scanDelivery reads, from deliveries:
+// the last one is the Note.
+const deliveryColumns = `document, recipient, recipient_name, transport, state, before_recall, seen,
+	sent_at, updated_at, ` + deliveryNote
 
 // scanDelivery reads the deliveryColumns of a row.
 func scanDelivery(row scanner) (gateway.Delivery, error) {
@@ -119,12 +123,26 @@ func deliveriesOf(ctx context.Context, tx *sql.Tx, documents ...string) (map[str
 	return out, rows.Err()
 }
 
-// setLifecycle writes a delivery's new lifecycle.
-func setLifecycle(ctx context.Context, tx *sql.Tx, document, recipient string, l envelope.Lifecycle, at time.Time) error {
-	_, err := tx.ExecContext(ctx,
-		`UPDATE deliveries SET state = ?, before_recall = ?, seen = ?, updated_at = ?
-		WHERE document = ? AND recipient = ?`,
-		l.State.String(), l.BeforeRecall.String(), l.Seen.String(), ms(at), document, recipient)
+// milestoneColumns are the deliveries' columns that keep when the
+// lifecycle first took a code.
+var milestoneColumns = map[envelope.StatusCode]string{
+	envelope.StatusArrived:  "arrived_at",
+	envelope.StatusAccepted: "accepted_at",
+	envelope.StatusDone:     "done_at",
+}
+
+// setLifecycle writes a delivery's new lifecycle, l, after it took the
+// status code, emitted at statusAt, at time at. The milestone of code (01,
+// 03, 06), if it has one, is set to statusAt unless it is set already.
+func setLifecycle(ctx context.Context, tx *sql.Tx, document, recipient string, l envelope.Lifecycle,
+	code envelope.StatusCode, statusAt, at time.Time) error {
+	query := `UPDATE deliveries SET state = ?, before_recall = ?, seen = ?, updated_at = ?`
+	args := []any{l.State.String(), l.BeforeRecall.String(), l.Seen.String(), ms(at)}
+	if col, ok := milestoneColumns[code]; ok {
+		query += `, ` + col + ` = coalesce(` + col + `, ?)`
+		args = append(args, ms(statusAt))
+	}
+	_, err := tx.ExecContext(ctx, query+` WHERE document = ? AND recipient = ?`, append(args, document, recipient)...)
 	if err != nil {
 		return fmt.Errorf("delivery of %s to %s: %w", document, recipient, err)
 	}
@@ -221,7 +239,7 @@ func (s *Store) ApplyStatus(ctx context.Context, a gateway.ApplyStatus) (gateway
 			ev.Kind, ev.Refusal = gateway.EventStatusRefused, refusal(te)
 			res.Refused = te
 			action = actionStatusRefused
-		} else if err := setLifecycle(ctx, tx, document, recipient, next, recordedAt); err != nil {
+		} else if err := setLifecycle(ctx, tx, document, recipient, next, a.Code, ev.At, recordedAt); err != nil {
 			return err
 		}
 		if err := insertEvent(ctx, tx, ev, a.MsgID); err != nil {
@@ -291,13 +309,13 @@ func (s *Store) EmitStatus(ctx context.Context, e gateway.EmitStatus) error {
 			}
 		}
 
-		at := stamp(e.At)
+		at, statusAt := stamp(e.At), stamp(e.Reply.At)
 		packet, err := insertPacket(ctx, tx, e.Reply.Packet, gateway.KindStatus, at)
 		if err != nil {
 			return err
 		}
 		for i, r := range e.Recipients {
-			if err := setLifecycle(ctx, tx, e.Document, r, next[i], at); err != nil {
+			if err := setLifecycle(ctx, tx, e.Document, r, next[i], code, statusAt, at); err != nil {
 				return err
 			}
 			err := insertEvent(ctx, tx, gateway.Event{
@@ -309,7 +327,7 @@ func (s *Store) EmitStatus(ctx context.Context, e gateway.EmitStatus) error {
 				Description: e.Reply.Description,
 				Staff:       e.Reply.Staff,
 				PacketID:    packet.ID,
-				At:          stamp(e.Reply.At),
+				At:          statusAt,
 				RecordedAt:  at,
 			}, "")
 			if err != nil {

@@ -402,7 +402,7 @@ func TestStore_DeliveryNote(t *testing.T) {
 }
 
 // TestStore_DeliveryNotePlan: the Note's subquery reads one delivery's
-// events from the events_document index; no read of deliveries scans a
+// last status from the events_note index; no read of deliveries scans a
 // table.
 func TestStore_DeliveryNotePlan(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "lienthong.db")
@@ -431,7 +431,7 @@ func TestStore_DeliveryNotePlan(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := strings.Join(plan, "\n")
-		if strings.Contains(p, "SCAN") || !strings.Contains(p, "events_document") {
+		if strings.Contains(p, "SCAN") || !strings.Contains(p, "COVERING INDEX events_note") {
 			t.Errorf("plan of %s:\n%s", q, p)
 		}
 	}

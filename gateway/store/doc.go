@@ -24,18 +24,23 @@
 //     are in packet_chunks, 1 MiB per row, so that SQLite never holds a
 //     large packet whole while storing or reading it.
 //   - documents: one row per document, direction 'out' or 'in', with the
-//     edXML fields the lists need, the signature verdict, and the
-//     revoked_at / updated_by / replaced_by marks. Two partial unique
+//     edXML fields the lists need, the signature verdict, the number of
+//     signed PDF attachments (signed_pdfs), and the revoked_at /
+//     updated_by / replaced_by marks. Two partial unique
 //     indexes carry the dedupe rules: (agency, document_id) for outgoing
 //     documents, (agency, sender, document_id) for incoming ones. A
 //     lower-cased search column serves DocumentQuery.Text.
 //   - deliveries (document, recipient, recipient_name, transport, state,
-//     before_recall, seen, sent_at, updated_at): a document with one
-//     recipient. state and before_recall are envelope.State identifiers
-//     ("arrived"), seen the envelope.StatusSet text ("01,03"): readable
-//     with the sqlite3 shell, and stable, since those texts never change.
-//     A state changes only through envelope.Lifecycle.Apply, read and
-//     written back in the transaction that records the status.
+//     before_recall, seen, sent_at, updated_at, arrived_at, accepted_at,
+//     done_at): a document with one recipient. state and before_recall
+//     are envelope.State identifiers ("arrived"), seen the
+//     envelope.StatusSet text ("01,03"): readable with the sqlite3 shell,
+//     and stable, since those texts never change. A state changes only
+//     through envelope.Lifecycle.Apply, read and written back in the
+//     transaction that records the status. The milestones arrived_at,
+//     accepted_at and done_at are the own times of the statuses 01, 03
+//     and 06 the lifecycle took first (an incoming delivery's 01 is its
+//     reception); NULL until it did.
 //   - events: immutable facts about deliveries (queued, sent, received,
 //     status, status_refused, revoked, updated, replaced), in seq order.
 //     msg_id, unique, is the Nats-Msg-Id of a received status, so that a
@@ -59,8 +64,13 @@
 //
 // Indexes serve the lists: documents by (created_at, id) and by (agency,
 // created_at, id), deliveries by (state, document), events by (document,
-// seq), the outbox by (next_at, id), quarantine by (received_at, id); and
-// the metrics ([Store.Stats]): incoming documents by due_date.
+// seq), the outbox by (next_at, id), quarantine by (received_at, id); the
+// metrics ([Store.Stats]): incoming documents by due_date; and the
+// quarterly report ([Store.ReportRows]), which reads a quarter's documents
+// and deliveries from indexes alone: documents_created carries the
+// document's columns the report reads, deliveries_report the delivery's,
+// and events_note (document, recipient, seq, description) of the status
+// events gives a delivery's Note in one look-up.
 //
 // # Durability
 //

@@ -33,15 +33,15 @@ func insertDocument(ctx context.Context, tx *sql.Tx, d *gateway.Document, msgID 
 	_, err := tx.ExecContext(ctx,
 		`INSERT INTO documents (id, direction, agency, document_id, sender, sender_name, number, notation,
 			subject, type_name, promulgation_date, priority, due_date, paper, bussiness_doc_type, related,
-			attachments, verdict_outcome, verdict_subject, verdict_fingerprint, verdict_reason_vi,
-			verdict_reason_en, verdict_legacy, packet_id, msg_id, search, created_at, revoked_at,
-			replaced_by, updated_by)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			attachments, signed_pdfs, verdict_outcome, verdict_subject, verdict_fingerprint,
+			verdict_reason_vi, verdict_reason_en, verdict_legacy, verdict_by_gateway, packet_id, msg_id, search,
+			created_at, revoked_at, replaced_by, updated_by)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		d.ID, string(d.Direction), d.Agency, d.DocumentID, d.From, d.FromName, d.Number, d.Notation,
 		d.Subject, d.TypeName, string(d.PromulgationDate), d.Priority, string(d.DueDate), d.Paper,
-		d.BussinessDocType, d.Related, d.Attachments, d.Verdict.Outcome, d.Verdict.Subject,
-		d.Verdict.Fingerprint, d.Verdict.ReasonVI, d.Verdict.ReasonEN, d.Verdict.Legacy, d.PacketID,
-		msgID, searchText(d), ms(d.CreatedAt), nullMS(d.RevokedAt), d.ReplacedBy, d.UpdatedBy)
+		d.BussinessDocType, d.Related, d.Attachments, d.SignedPDFs, d.Verdict.Outcome, d.Verdict.Subject,
+		d.Verdict.Fingerprint, d.Verdict.ReasonVI, d.Verdict.ReasonEN, d.Verdict.Legacy, d.Verdict.ByGateway,
+		d.PacketID, msgID, searchText(d), ms(d.CreatedAt), nullMS(d.RevokedAt), d.ReplacedBy, d.UpdatedBy)
 	if err != nil {
 		return fmt.Errorf("document %s: %w", d.ID, err)
 	}
@@ -51,8 +51,9 @@ func insertDocument(ctx context.Context, tx *sql.Tx, d *gateway.Document, msgID 
 // documentColumns are the columns scanDocument reads.
 const documentColumns = `id, direction, agency, document_id, sender, sender_name, number, notation,
 	subject, type_name, promulgation_date, priority, due_date, paper, bussiness_doc_type, related,
-	attachments, verdict_outcome, verdict_subject, verdict_fingerprint, verdict_reason_vi,
-	verdict_reason_en, verdict_legacy, packet_id, created_at, revoked_at, replaced_by, updated_by`
+	attachments, signed_pdfs, verdict_outcome, verdict_subject, verdict_fingerprint, verdict_reason_vi,
+	verdict_reason_en, verdict_legacy, verdict_by_gateway, packet_id, created_at, revoked_at, replaced_by,
+	updated_by`
 
 // scanDocument reads the documentColumns of a row.
 func scanDocument(row scanner) (gateway.Document, error) {
@@ -64,9 +65,9 @@ func scanDocument(row scanner) (gateway.Document, error) {
 	)
 	err := row.Scan(&d.ID, &direction, &d.Agency, &d.DocumentID, &d.From, &d.FromName, &d.Number,
 		&d.Notation, &d.Subject, &d.TypeName, &promulgation, &d.Priority, &due, &d.Paper,
-		&d.BussinessDocType, &d.Related, &d.Attachments, &d.Verdict.Outcome, &d.Verdict.Subject,
+		&d.BussinessDocType, &d.Related, &d.Attachments, &d.SignedPDFs, &d.Verdict.Outcome, &d.Verdict.Subject,
 		&d.Verdict.Fingerprint, &d.Verdict.ReasonVI, &d.Verdict.ReasonEN, &d.Verdict.Legacy,
-		&d.PacketID, &createdAt, &revokedAt, &d.ReplacedBy, &d.UpdatedBy)
+		&d.Verdict.ByGateway, &d.PacketID, &createdAt, &revokedAt, &d.ReplacedBy, &d.UpdatedBy)
 	d.Direction = gateway.Direction(direction)
 	d.PromulgationDate, d.DueDate = envelope.Date(promulgation), envelope.Date(due)
 	d.CreatedAt = fromMS(createdAt)
@@ -162,7 +163,7 @@ func (s *Store) AcceptDocument(ctx context.Context, a gateway.AcceptDocument) (*
 				RecipientName: r.Name,
 				Transport:     gateway.Queued,
 				UpdatedAt:     at,
-			})
+			}, nil)
 			if err != nil {
 				return err
 			}
@@ -252,13 +253,19 @@ func (s *Store) ReceiveDocument(ctx context.Context, r gateway.ReceiveDocument) 
 		if err != nil {
 			return err // cannot happen: 01 is legal on a new lifecycle
 		}
+		// The delivery arrived when its 01 says, or else when it was
+		// received.
+		arrivedAt := at
+		if r.Reply != nil {
+			arrivedAt = stamp(r.Reply.At)
+		}
 		err = insertDelivery(ctx, tx, gateway.Delivery{
 			Document:  d.ID,
 			Recipient: d.Agency,
 			Transport: gateway.Received,
 			Lifecycle: arrived,
 			UpdatedAt: at,
-		})
+		}, &arrivedAt)
 		if err != nil {
 			return err
 		}
@@ -282,7 +289,7 @@ func (s *Store) ReceiveDocument(ctx context.Context, r gateway.ReceiveDocument) 
 			err = insertEvent(ctx, tx, gateway.Event{
 				Document: d.ID, Recipient: d.Agency, Kind: gateway.EventStatus,
 				StatusCode: r.Reply.Code, By: r.Reply.By, Description: r.Reply.Description,
-				Staff: r.Reply.Staff, PacketID: reply.ID, At: stamp(r.Reply.At), RecordedAt: at,
+				Staff: r.Reply.Staff, PacketID: reply.ID, At: arrivedAt, RecordedAt: at,
 			}, "")
 			if err != nil {
 				return err

@@ -17,3 +17,13 @@ const DeliveryColumns = deliveryColumns
 func Update(s *Store, ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return s.update(ctx, fn)
 }
+
+// ReportQuery exposes the statement of ReportRows, keeping n agencies (0:
+// all), for the tests of its plan.
+func ReportQuery(n int) string {
+	q := reportQuery
+	if n > 0 {
+		q += agencyFilter(n)
+	}
+	return q + reportOrder
+}

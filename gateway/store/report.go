@@ -1,0 +1,364 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/gateway"
+)
+
+// reportQuery reads the rows of the documents created in [since, until),
+// of some agencies (agencyFilter, or all), in one pass in the order of
+// creation. Its plan reads indexes only: documents_created for the
+// documents, in (created_at, id) order, and deliveries_report for each
+// document's deliveries, in recipient order (reportScanner puts them back
+// in the order they were created, by rowid). One pass, not one per agency
+// on documents_agency_created: the agencies' documents are interleaved in
+// time, and so are their deliveries, whose pages each agency's pass would
+// read again.
+//
+// Each column of a row costs calls into SQLite and a string or a boxed
+// integer, so the fields are packed into one text (see reportFields),
+// joined by reportSep, a character that no text received in XML can
+// hold; the flags are direction = 'out' (bit 0), paper (bit 1),
+// bussiness_doc_type (bits 2–6), verdict_by_gateway (bit 7) and
+// signed_pdfs (bits 8 and up). The Note,
+// free text, is the second column. It is a correlated subquery on
+// events_note, read only for the states whose note the report shows (a
+// refusal's reason, a recall's), so that the common row costs no look-up.
+const reportQuery = `SELECT ` + reportPacked + `,
+	CASE WHEN deliveries.state IN ('rejected', 'recall_requested') THEN ` + deliveryNote + ` ELSE '' END
+FROM documents INDEXED BY documents_created JOIN deliveries ON deliveries.document = documents.id
+WHERE documents.created_at >= ? AND documents.created_at < ?`
+
+// reportOrder ends reportQuery.
+const reportOrder = ` ORDER BY documents.created_at, documents.id`
+
+// agencyFilter is the condition of reportQuery that keeps n agencies.
+func agencyFilter(n int) string {
+	return ` AND documents.agency IN (?` + strings.Repeat(`, ?`, n-1) + `)`
+}
+
+// reportSep separates the fields of reportQuery's first column: the unit
+// separator, which XML 1.0 text cannot hold.
+const reportSep = "\x1f"
+
+// reportPacked is the first column of reportQuery: its fields (see
+// reportFields) joined by reportSep, a NULL milestone as an empty field.
+// (Concatenation costs SQLite less than printf.)
+const reportPacked = `documents.id || '` + reportSep + `' ||
+	((documents.direction = 'out') | (documents.paper << 1) | (documents.bussiness_doc_type << 2) |
+		(documents.verdict_by_gateway << 7) | (documents.signed_pdfs << 8)) || '` + reportSep + `' ||
+	documents.created_at || '` + reportSep + `' || deliveries.rowid || '` + reportSep + `' ||
+	coalesce(deliveries.arrived_at, '') || '` + reportSep + `' ||
+	coalesce(deliveries.accepted_at, '') || '` + reportSep + `' ||
+	coalesce(deliveries.done_at, '') || '` + reportSep + `' ||
+	documents.verdict_outcome || '` + reportSep + `' || deliveries.state || '` + reportSep + `' ||
+	deliveries.seen || '` + reportSep + `' || documents.due_date || '` + reportSep + `' ||
+	documents.agency || '` + reportSep + `' || documents.sender || '` + reportSep + `' || deliveries.recipient`
+
+// The fields of reportQuery's first column, in order.
+const (
+	fieldID = iota
+	fieldFlags
+	fieldCreated
+	fieldRowid
+	fieldArrived
+	fieldAccepted
+	fieldDone
+	fieldVerdict
+	fieldState
+	fieldSeen
+	fieldDue
+	fieldAgency
+	fieldSender
+	fieldRecipient
+	reportFields
+)
+
+// ReportRows calls fn once for every delivery of the documents of q.Under
+// and the agencies under it created in [q.Since, q.Until); see
+// gateway.Store. A zero Since or Until is no bound. An Under that is not an
+// agency code is gateway.ErrInvalidQuery.
+//
+// The rows come by document, oldest first (CreatedAt, then ID, whatever
+// the agency), then by delivery in the order the deliveries were created.
+// fn's error is returned as it is.
+func (s *Store) ReportRows(ctx context.Context, q gateway.ReportQuery, fn func(*gateway.ReportRow) error) error {
+	under, err := envelope.ParseAgencyCode(q.Under, envelope.CodeAny)
+	if err != nil {
+		return fmt.Errorf("store: report rows: %w: agency %q: %w", gateway.ErrInvalidQuery, q.Under, err)
+	}
+	since, until := int64(minMS), int64(maxMS)
+	if !q.Since.IsZero() {
+		since = ceilMS(q.Since)
+	}
+	if !q.Until.IsZero() {
+		until = ceilMS(q.Until)
+	}
+	var fnErr error
+	err = s.view(ctx, func(tx *sql.Tx) error {
+		agencies, all, err := reportAgencies(ctx, tx, under)
+		if err != nil {
+			return err
+		}
+		if len(agencies) == 0 || since >= until {
+			return nil
+		}
+		query, args := reportQuery, []any{since, until}
+		if !all {
+			query += agencyFilter(len(agencies))
+			args = append(args, anys(agencies)...)
+		}
+		fnErr, err = newReportScanner().scan(ctx, tx, query+reportOrder, args, fn)
+		return err
+	})
+	if fnErr != nil {
+		return fnErr
+	}
+	if err != nil {
+		return fmt.Errorf("store: report rows of %s: %w", q.Under, err)
+	}
+	return nil
+}
+
+// The bounds of a stored time: no document is created outside them.
+const (
+	minMS = -1 << 63
+	maxMS = 1<<63 - 1
+)
+
+// ceilMS is t in unix milliseconds, rounded up: a document stored at a
+// millisecond before t is before t.
+func ceilMS(t time.Time) int64 {
+	v := ms(t)
+	if t.After(time.UnixMilli(v)) {
+		v++
+	}
+	return v
+}
+
+// reportAgencies returns the agencies that have documents and are under
+// (or are) the agency under, and whether they are all the agencies that
+// have documents. Codes that cannot be read belong to no agency's report.
+func reportAgencies(ctx context.Context, tx *sql.Tx, under envelope.AgencyCode) (agencies []string, all bool, err error) {
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT agency FROM documents`)
+	if err != nil {
+		return nil, false, fmt.Errorf("agencies: %w", err)
+	}
+	defer rows.Close()
+	all = true
+	for rows.Next() {
+		var agency string
+		if err := rows.Scan(&agency); err != nil {
+			return nil, false, fmt.Errorf("agencies: %w", err)
+		}
+		if c, err := envelope.ParseAgencyCode(agency, envelope.CodeAny); err == nil && under.Contains(c) {
+			agencies = append(agencies, agency)
+		} else {
+			all = false
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("agencies: %w", err)
+	}
+	return agencies, all, nil
+}
+
+// reportScanner reads the rows of reportQuery into reused
+// gateway.ReportRows: those of one document are kept until its last
+// delivery is read, then given to fn in the order of the deliveries'
+// rowids. The lifecycle texts repeat across rows; each distinct one is
+// parsed once.
+type reportScanner struct {
+	pending    []pendingRow
+	lifecycles map[lifecycleKey]lifecycleText
+}
+
+// lifecycleKey is a delivery's state and seen set, as stored.
+type lifecycleKey struct{ state, seen string }
+
+// pendingRow is a row waiting for the others of its document.
+type pendingRow struct {
+	rowid int64
+	row   gateway.ReportRow
+}
+
+// lifecycleText is a delivery's state and seen set, parsed.
+type lifecycleText struct {
+	state envelope.State
+	seen  envelope.StatusSet
+}
+
+func newReportScanner() *reportScanner {
+	return &reportScanner{lifecycles: map[lifecycleKey]lifecycleText{}}
+}
+
+// Bits of reportQuery's flags.
+const (
+	reportOutgoing  = 1 << 0
+	reportPaper     = 1 << 1
+	reportBDTShift  = 2
+	reportBDTMask   = 0x1f
+	reportByGateway = 1 << 7
+	reportPDFShift  = 8
+)
+
+// scan runs the query and calls fn with each row. It returns fn's error
+// apart from its own.
+func (r *reportScanner) scan(ctx context.Context, tx *sql.Tx, query string, args []any,
+	fn func(*gateway.ReportRow) error) (fnErr, err error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var (
+		packed, note string
+		f            [reportFields]string
+		doc          gateway.ReportRow // the document's fields
+	)
+	r.pending = r.pending[:0]
+	for rows.Next() {
+		if err := rows.Scan(&packed, &note); err != nil {
+			return nil, err
+		}
+		if !splitFields(&f, packed) {
+			return nil, fmt.Errorf("a row whose text holds the separator: %q", packed)
+		}
+		if f[fieldID] != doc.Document { // the first delivery of the next document
+			if err := r.flush(fn); err != nil {
+				return err, nil
+			}
+			if doc, err = reportDocument(&f); err != nil {
+				return nil, err
+			}
+		}
+		row, err := r.delivery(&f, &doc)
+		if err != nil {
+			return nil, fmt.Errorf("delivery of %s to %s: %w", f[fieldID], f[fieldRecipient], err)
+		}
+		row.Note = note
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return r.flush(fn), nil
+}
+
+// splitFields splits the first column of a row of reportQuery into its
+// fields, substrings of packed. It reports false if packed does not have
+// the right number of fields.
+func splitFields(f *[reportFields]string, packed string) bool {
+	for i := range reportFields - 1 {
+		j := strings.IndexByte(packed, reportSep[0])
+		if j < 0 {
+			return false
+		}
+		f[i], packed = packed[:j], packed[j+1:]
+	}
+	f[reportFields-1] = packed
+	return strings.IndexByte(packed, reportSep[0]) < 0
+}
+
+// reportDocument reads the document's fields of a row.
+func reportDocument(f *[reportFields]string) (gateway.ReportRow, error) {
+	flags, err1 := strconv.ParseInt(f[fieldFlags], 10, 64)
+	created, err2 := strconv.ParseInt(f[fieldCreated], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return gateway.ReportRow{}, fmt.Errorf("document %s: %w", f[fieldID], err)
+	}
+	d := gateway.ReportRow{
+		Document:         f[fieldID],
+		Direction:        gateway.Incoming,
+		Agency:           f[fieldAgency],
+		From:             f[fieldSender],
+		CreatedAt:        fromMS(created),
+		BussinessDocType: int(flags>>reportBDTShift) & reportBDTMask,
+		Paper:            flags&reportPaper != 0,
+		Verdict:          f[fieldVerdict],
+		GatewaySigned:    flags&reportByGateway != 0,
+		DueDate:          envelope.Date(f[fieldDue]),
+		SignedPDFs:       int(flags >> reportPDFShift),
+	}
+	if flags&reportOutgoing != 0 {
+		d.Direction = gateway.Outgoing
+	}
+	return d, nil
+}
+
+// delivery adds the delivery of a row to the pending ones, with the
+// fields of its document, doc.
+func (r *reportScanner) delivery(f *[reportFields]string, doc *gateway.ReportRow) (*gateway.ReportRow, error) {
+	rowid, err := strconv.ParseInt(f[fieldRowid], 10, 64)
+	if err != nil {
+		return nil, err
+	}
+	l, err := r.parseLifecycle(f[fieldState], f[fieldSeen])
+	if err != nil {
+		return nil, err
+	}
+	var times [3]time.Time
+	for i, field := range []int{fieldArrived, fieldAccepted, fieldDone} {
+		if f[field] == "" { // NULL
+			continue
+		}
+		v, err := strconv.ParseInt(f[field], 10, 64)
+		if err != nil {
+			return nil, err
+		}
+		times[i] = fromMS(v)
+	}
+	r.pending = append(r.pending, pendingRow{rowid: rowid, row: *doc})
+	row := &r.pending[len(r.pending)-1].row
+	row.Recipient, row.State, row.Seen = f[fieldRecipient], l.state, l.seen
+	row.ArrivedAt, row.AcceptedAt, row.DoneAt = times[0], times[1], times[2]
+	return row, nil
+}
+
+// flush gives the pending rows of a document to fn, in the order their
+// deliveries were created.
+func (r *reportScanner) flush(fn func(*gateway.ReportRow) error) error {
+	p := r.pending
+	for i := 1; i < len(p); i++ { // a document has a few deliveries
+		for j := i; j > 0 && p[j].rowid < p[j-1].rowid; j-- {
+			p[j], p[j-1] = p[j-1], p[j]
+		}
+	}
+	r.pending = p[:0]
+	for i := range p {
+		if err := fn(&p[i].row); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parseLifecycle reads a delivery's state and seen set, once per
+// distinct pair.
+func (r *reportScanner) parseLifecycle(state, seen string) (lifecycleText, error) {
+	key := lifecycleKey{state, seen}
+	if l, ok := r.lifecycles[key]; ok {
+		return l, nil
+	}
+	var (
+		l   lifecycleText
+		err error
+	)
+	if l.state, err = envelope.ParseState(state); err != nil {
+		return l, err
+	}
+	if err := l.seen.UnmarshalText([]byte(seen)); err != nil {
+		return l, err
+	}
+	// The key's texts are substrings of a row's: cloned, so that the row
+	// is not kept.
+	r.lifecycles[lifecycleKey{strings.Clone(state), strings.Clone(seen)}] = l
+	return l, nil
+}

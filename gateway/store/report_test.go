@@ -1,0 +1,468 @@
+package store_test
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/gateway"
+	"github.com/lienthong/lienthong/gateway/store"
+)
+
+// reportRows returns the rows ReportRows gives, copied.
+func reportRows(tb testing.TB, s *store.Store, q gateway.ReportQuery) []gateway.ReportRow {
+	tb.Helper()
+	var rows []gateway.ReportRow
+	if err := s.ReportRows(tb.Context(), q, func(r *gateway.ReportRow) error {
+		rows = append(rows, *r)
+		return nil
+	}); err != nil {
+		tb.Fatal(err)
+	}
+	return rows
+}
+
+// rowKeys lists rows as "document recipient".
+func rowKeys(rows []gateway.ReportRow) []string {
+	var out []string
+	for _, r := range rows {
+		out = append(out, r.Document+" "+r.Recipient)
+	}
+	return out
+}
+
+// emitStatus is a status the gateway emits about one of its documents.
+func emitStatus(doc string, party envelope.Party, code envelope.StatusCode, by, description string, recipients []string, at time.Time) gateway.EmitStatus {
+	return gateway.EmitStatus{
+		Document:   doc,
+		Recipients: recipients,
+		Party:      party,
+		Reply: gateway.Reply{
+			Packet: newPacket(gateway.KindStatus, at, 512), Code: code, By: by, Description: description, At: at,
+		},
+		SendTo: []string{hanoi},
+		At:     at.Add(time.Second), // recorded a second after the status's own time
+	}
+}
+
+func TestStore_ReportRows_Agencies(t *testing.T) {
+	const (
+		province = "000.00.00.H41" // UBND tỉnh Nghệ An
+		health   = "000.00.12.H41" // Sở Y tế, the reporting agency
+		hospital = "000.01.12.H41" // a unit under the Sở Y tế
+		finance  = "000.00.13.H41" // Sở Tài chính, a sibling
+		other    = "000.00.12.H42" // Sở Y tế of Hà Tĩnh: the same group 12, another province
+	)
+	s := mustOpenStore(t)
+	ids := map[string]string{}
+	for i, agency := range []string{province, health, hospital, finance, other} {
+		ids[agency] = mustAccept(t, s, newAccept(agency, fmt.Sprintf("doc-%d", i), t0.Add(time.Duration(i)*time.Minute), vpcp)).ID
+	}
+	ids["in"] = mustReceive(t, s, newReceive(health, vpcp, "in-1", t0.Add(time.Hour))).ID
+
+	for _, c := range []struct {
+		under string
+		want  []string
+	}{
+		{health, []string{ids[health] + " " + vpcp, ids[hospital] + " " + vpcp, ids["in"] + " " + health}},
+		{"H41.12", []string{ids[health] + " " + vpcp, ids[hospital] + " " + vpcp, ids["in"] + " " + health}},
+		{hospital, []string{ids[hospital] + " " + vpcp}},
+		{province, []string{ids[province] + " " + vpcp, ids[health] + " " + vpcp, ids[hospital] + " " + vpcp,
+			ids[finance] + " " + vpcp, ids["in"] + " " + health}},
+		{"000.00.00.H42", []string{ids[other] + " " + vpcp}},
+		{"000.00.00.H43", nil},
+		{"000.02.12.H41", nil},
+	} {
+		if got := rowKeys(reportRows(t, s, gateway.ReportQuery{Under: c.under})); !slices.Equal(got, c.want) {
+			t.Errorf("under %s:\n got %q\nwant %q", c.under, got, c.want)
+		}
+	}
+
+	for _, under := range []string{"", "H41..12", "000.00.12.H41 x"} {
+		err := s.ReportRows(t.Context(), gateway.ReportQuery{Under: under}, func(*gateway.ReportRow) error {
+			t.Error("a row for a bad agency code")
+			return nil
+		})
+		if !errors.Is(err, gateway.ErrInvalidQuery) {
+			t.Errorf("under %q: got %v, want ErrInvalidQuery", under, err)
+		}
+	}
+}
+
+func TestStore_ReportRows_Window(t *testing.T) {
+	s := mustOpenStore(t)
+	since, until := t0, t0.Add(24*time.Hour)
+	created := map[string]time.Time{
+		"before": since.Add(-time.Millisecond),
+		"first":  since,
+		"last":   until.Add(-time.Millisecond),
+		"after":  until,
+	}
+	ids := map[string]string{}
+	for _, name := range []string{"after", "last", "first", "before"} { // created out of order
+		ids[name] = mustAccept(t, s, newAccept(vpcp, name, created[name], hanoi)).ID
+	}
+	for _, c := range []struct {
+		name         string
+		since, until time.Time
+		want         []string
+	}{
+		{"Window", since, until, []string{"first", "last"}},
+		{"SubMillisecond", since.Add(-time.Microsecond), until.Add(time.Microsecond), []string{"first", "last", "after"}},
+		{"SinceOnly", since, time.Time{}, []string{"first", "last", "after"}},
+		{"UntilOnly", time.Time{}, until, []string{"before", "first", "last"}},
+		{"All", time.Time{}, time.Time{}, []string{"before", "first", "last", "after"}},
+		{"Empty", until, since, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var want []string
+			for _, name := range c.want {
+				want = append(want, ids[name]+" "+hanoi)
+			}
+			got := reportRows(t, s, gateway.ReportQuery{Under: vpcp, Since: c.since, Until: c.until})
+			if !slices.Equal(rowKeys(got), want) {
+				t.Errorf("got %q, want %q (%v)", rowKeys(got), want, c.want)
+			}
+		})
+	}
+}
+
+// TestStore_ReportRows_Fields: every field of a row, the deliveries of a
+// document in the order they were created, and the milestones as the
+// statuses applied through the store set them.
+func TestStore_ReportRows_Fields(t *testing.T) {
+	s := mustOpenStore(t)
+	at := func(minutes int) time.Time { return t0.Add(time.Duration(minutes) * time.Minute) }
+
+	a := newAccept(vpcp, "out-1", t0, hue, hanoi, btttt) // not in the order of the codes
+	a.Document.Paper, a.Document.SignedPDFs, a.Document.BussinessDocType, a.Document.Related = true, 2, 2, "out-0"
+	out := mustAccept(t, s, a)
+	apply := func(from string, code envelope.StatusCode, minutes int) gateway.StatusResult {
+		t.Helper()
+		res, err := s.ApplyStatus(t.Context(), newStatus(vpcp, from, "out-1", code, at(minutes)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	apply(hanoi, envelope.StatusArrived, 1)
+	apply(hanoi, envelope.StatusAccepted, 10)
+	if res := apply(hanoi, envelope.StatusArrived, 11); res.Refused == nil { // a duplicate: refused
+		t.Fatal("a second 01 was applied")
+	}
+	apply(hanoi, envelope.StatusDone, 60)
+	// Huế: 03 overtakes 01; the 01 that follows is still the first 01.
+	apply(hue, envelope.StatusAccepted, 5)
+	apply(hue, envelope.StatusArrived, 3)
+	// Bộ TT&TT: refused on arrival.
+	if res := apply(btttt, envelope.StatusRejected, 2); res.State != envelope.StateRejected {
+		t.Fatalf("02: %+v", res)
+	}
+
+	r := newReceive(vpcp, hanoi, "in-1", at(100))
+	r.Reply.At = at(100).Add(time.Second) // the 01's own time
+	r.Document.DueDate, r.Document.Verdict.Outcome = envelope.NewDate(2026, 3, 20), "valid"
+	in := mustReceive(t, s, r)
+	for _, c := range []struct {
+		code    envelope.StatusCode
+		minutes int
+	}{{envelope.StatusAccepted, 110}, {envelope.StatusProcessing, 120}, {envelope.StatusDone, 130}} {
+		if err := s.EmitStatus(t.Context(), emitStatus(in.ID, envelope.PartyRecipient, c.code, vpcp, "", []string{vpcp}, at(c.minutes))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r = newReceive(vpcp, hue, "in-2", at(200))
+	r.Reply = nil // no 01 recorded: it arrived when it was received
+	in2 := mustReceive(t, s, r)
+
+	doc := gateway.ReportRow{
+		Document: out.ID, Direction: gateway.Outgoing, Agency: vpcp, From: vpcp, CreatedAt: t0,
+		BussinessDocType: 2, Paper: true, Verdict: "valid", DueDate: envelope.NewDate(2026, 3, 15), SignedPDFs: 2,
+	}
+	seen := func(codes ...envelope.StatusCode) envelope.StatusSet {
+		var s envelope.StatusSet
+		for _, c := range codes {
+			s.Add(c)
+		}
+		return s
+	}
+	row := func(d gateway.ReportRow, recipient string, state envelope.State, codes []envelope.StatusCode, arrived, accepted, done time.Time, note string) gateway.ReportRow {
+		d.Recipient, d.State, d.Seen, d.Note = recipient, state, seen(codes...), note
+		d.ArrivedAt, d.AcceptedAt, d.DoneAt = arrived, accepted, done
+		return d
+	}
+	var none time.Time
+	inDoc := gateway.ReportRow{
+		Document: in.ID, Direction: gateway.Incoming, Agency: vpcp, From: hanoi, CreatedAt: at(100),
+		Verdict: "valid", DueDate: envelope.NewDate(2026, 3, 20),
+	}
+	in2Doc := gateway.ReportRow{
+		Document: in2.ID, Direction: gateway.Incoming, Agency: vpcp, From: hue, CreatedAt: at(200), Verdict: "valid",
+	}
+	want := []gateway.ReportRow{
+		row(doc, hue, envelope.StateAccepted, []envelope.StatusCode{"01", "03"}, at(3), at(5), none, ""),
+		row(doc, hanoi, envelope.StateDone, []envelope.StatusCode{"01", "03", "06"}, at(1), at(10), at(60), ""),
+		row(doc, btttt, envelope.StateRejected, []envelope.StatusCode{"02"}, none, none, none, envelope.StatusRejected.Name()),
+		row(inDoc, vpcp, envelope.StateDone, []envelope.StatusCode{"01", "03", "05", "06"}, at(100).Add(time.Second), at(110), at(130), ""),
+		row(in2Doc, vpcp, envelope.StateArrived, []envelope.StatusCode{"01"}, at(200), none, none, ""),
+	}
+	got := reportRows(t, s, gateway.ReportQuery{Under: vpcp})
+	if len(got) != len(want) {
+		t.Fatalf("%d rows, want %d: %q", len(got), len(want), rowKeys(got))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("row %d:\n got %+v\nwant %+v", i, got[i], want[i])
+		}
+	}
+}
+
+// TestStore_ReportRows_Note: the Note is read for a rejected delivery and
+// one whose recall is pending, and for no other.
+func TestStore_ReportRows_Note(t *testing.T) {
+	s := mustOpenStore(t)
+	mustAccept(t, s, newAccept(vpcp, "doc-1", t0, hanoi, hue, btttt))
+	apply := func(from string, code envelope.StatusCode, description string, minutes int) {
+		t.Helper()
+		st := newStatus(vpcp, from, "doc-1", code, t0.Add(time.Duration(minutes)*time.Minute))
+		st.Description = description
+		if _, err := s.ApplyStatus(t.Context(), st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	notes := func() map[string]string {
+		out := map[string]string{}
+		for _, r := range reportRows(t, s, gateway.ReportQuery{Under: vpcp}) {
+			out[r.Recipient] = r.Note
+		}
+		return out
+	}
+	apply(hanoi, envelope.StatusAccepted, "Đã vào sổ", 1)
+	apply(hue, envelope.StatusRejected, "Không thuộc thẩm quyền", 2)
+	apply(btttt, envelope.StatusProcessing, "Đang xử lý", 3)
+	if n := notes(); n[hanoi] != "" || n[hue] != "Không thuộc thẩm quyền" || n[btttt] != "" {
+		t.Errorf("notes: %q", n)
+	}
+	doc := reportRows(t, s, gateway.ReportQuery{Under: vpcp})[0].Document
+	if err := s.EmitStatus(t.Context(), emitStatus(doc, envelope.PartySender, envelope.StatusRecallRequested, vpcp,
+		"Gửi nhầm", []string{hanoi, btttt}, t0.Add(time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	if n := notes(); n[hanoi] != "Gửi nhầm" || n[btttt] != "Gửi nhầm" {
+		t.Errorf("notes of a pending recall: %q", n)
+	}
+	apply(hanoi, envelope.StatusRecallRefused, "Đã xử lý xong", 70)
+	apply(btttt, envelope.StatusRecallAccepted, "Đồng ý", 71)
+	if n := notes(); n[hanoi] != "" || n[btttt] != "" || n[hue] != "Không thuộc thẩm quyền" {
+		t.Errorf("notes after the answers: %q", n)
+	}
+}
+
+func TestStore_ReportRows_Stop(t *testing.T) {
+	s := mustOpenStore(t)
+	mustAccept(t, s, newAccept(vpcp, "doc-1", t0, hanoi, hue))
+	mustAccept(t, s, newAccept(vpcp, "doc-2", t0.Add(time.Minute), hanoi))
+	stop := errors.New("enough")
+	calls := 0
+	err := s.ReportRows(t.Context(), gateway.ReportQuery{Under: vpcp}, func(*gateway.ReportRow) error {
+		calls++
+		return stop
+	})
+	if err != stop || calls != 1 {
+		t.Errorf("got %v after %d calls, want fn's error after 1", err, calls)
+	}
+	// The store is usable after a stopped scan.
+	if got := len(reportRows(t, s, gateway.ReportQuery{Under: vpcp})); got != 3 {
+		t.Errorf("%d rows, want 3", got)
+	}
+}
+
+func TestStore_ReportRows_Empty(t *testing.T) {
+	s := mustOpenStore(t)
+	if rows := reportRows(t, s, gateway.ReportQuery{Under: vpcp}); len(rows) != 0 {
+		t.Errorf("an empty store gives %d rows", len(rows))
+	}
+	s.Close()
+	if err := s.ReportRows(t.Context(), gateway.ReportQuery{Under: vpcp}, func(*gateway.ReportRow) error { return nil }); !errors.Is(err, gateway.ErrClosed) {
+		t.Errorf("after Close: %v", err)
+	}
+}
+
+// TestStore_ReportRows_Plan: the report reads indexes only, in one pass
+// in the order of creation, with no sort, whether or not it keeps some
+// agencies.
+func TestStore_ReportRows_Plan(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	mustOpenStoreAt(t, path)
+	db := rawDB(t, path)
+	for _, n := range []int{0, 1, 3} {
+		args := []any{int64(0), int64(1)}
+		for range n {
+			args = append(args, vpcp)
+		}
+		rows, err := db.Query(`EXPLAIN QUERY PLAN `+store.ReportQuery(n), args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var (
+				id, parent, unused int
+				detail             string
+			)
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		if err := rows.Close(); err != nil {
+			t.Fatal(err)
+		}
+		p := strings.Join(plan, "\n")
+		for _, want := range []string{
+			"SEARCH documents USING COVERING INDEX documents_created (created_at>? AND created_at<?)",
+			"SEARCH deliveries USING COVERING INDEX deliveries_report (document=?)",
+			"SEARCH e USING COVERING INDEX events_note (document=? AND recipient=?)",
+		} {
+			if !strings.Contains(p, want) {
+				t.Errorf("plan with %d agencies: no %q in\n%s", n, want, p)
+			}
+		}
+		if strings.Contains(p, "TEMP B-TREE") || strings.Contains(p, "SCAN") {
+			t.Errorf("plan with %d agencies sorts or scans:\n%s", n, p)
+		}
+	}
+}
+
+// TestStore_Check_Milestones: Check finds a milestone that does not match
+// the codes the lifecycle has seen.
+func TestStore_Check_Milestones(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	s, err := store.Open(t.Context(), path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	doc := mustAccept(t, s, newAccept(vpcp, "doc-1", t0, hanoi, hue))
+	if _, err := s.ApplyStatus(t.Context(), newStatus(vpcp, hanoi, "doc-1", envelope.StatusArrived, t0.Add(time.Minute))); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Check(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	db := rawDB(t, path)
+	for _, q := range []string{
+		`UPDATE deliveries SET arrived_at = NULL WHERE recipient = '` + hanoi + `'`,
+		`UPDATE deliveries SET done_at = 1 WHERE recipient = '` + hue + `'`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err = s.Check(t.Context())
+	for _, want := range []string{
+		"delivery of " + doc.ID + " to " + hanoi + ": arrived_at set is false, but 01 seen is true",
+		"delivery of " + doc.ID + " to " + hue + ": done_at set is true, but 06 seen is false",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Check: got %v, want %q", err, want)
+		}
+	}
+}
+
+// TestOpen_MigrateMilestones: migration 0004 fills the milestones of a
+// database made before it from the applied statuses.
+func TestOpen_MigrateMilestones(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	db := rawDB(t, path)
+	for _, name := range []string{"0001_init.sql", "0002_packet_chunks.sql", "0003_ops.sql"} {
+		b, err := os.ReadFile(filepath.Join("migrations", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(string(b)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	atMinute := func(m int) int64 { return t0.Add(time.Duration(m) * time.Minute).UnixMilli() }
+	p := gateway.NewID(t0)
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.Exec(q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	exec(`PRAGMA user_version = 3`)
+	exec(`INSERT INTO packets (id, kind, sha256, size, data, created_at) VALUES (?, 'edoc', '', 1, x'00', 0)`, p)
+	document := func(id, direction, sender string, created int64) {
+		exec(`INSERT INTO documents (id, direction, agency, document_id, sender, packet_id, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, id, direction, vpcp, id, sender, p, created)
+	}
+	delivery := func(document, recipient, transport, state, seen string) {
+		var sentAt any
+		if transport == "sent" {
+			sentAt = atMinute(0)
+		}
+		exec(`INSERT INTO deliveries (document, recipient, transport, state, before_recall, seen, sent_at, updated_at)
+			VALUES (?, ?, ?, ?, 'sent', ?, ?, 0)`, document, recipient, transport, state, seen, sentAt)
+	}
+	event := func(document, recipient, kind, code string, at int64) {
+		exec(`INSERT INTO events (document, recipient, kind, status_code, at, recorded_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			document, recipient, kind, code, at, at+1000)
+	}
+	document("out", "out", vpcp, atMinute(0))
+	delivery("out", hanoi, "sent", "done", "01,03,06")
+	delivery("out", hue, "sent", "accepted", "03")
+	event("out", hanoi, "status", "01", atMinute(1))
+	event("out", hanoi, "status_refused", "01", atMinute(2))
+	event("out", hue, "status", "03", atMinute(3))
+	event("out", hanoi, "status_refused", "06", atMinute(4))
+	event("out", hanoi, "status", "03", atMinute(10))
+	event("out", hanoi, "status", "06", atMinute(20))
+	document("in-1", "in", hanoi, atMinute(30))
+	delivery("in-1", vpcp, "received", "arrived", "01")
+	event("in-1", vpcp, "received", "", atMinute(30))
+	document("in-2", "in", hue, atMinute(40))
+	delivery("in-2", vpcp, "received", "arrived", "01")
+	event("in-2", vpcp, "received", "", atMinute(40))
+	event("in-2", vpcp, "status", "01", atMinute(41))
+	db.Close()
+
+	s := mustOpenStoreAt(t, path)
+	got := map[string][3]sql.NullInt64{}
+	rows, err := rawDB(t, path).Query(`SELECT document, recipient, arrived_at, accepted_at, done_at FROM deliveries`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var d, r string
+		var m [3]sql.NullInt64
+		if err := rows.Scan(&d, &r, &m[0], &m[1], &m[2]); err != nil {
+			t.Fatal(err)
+		}
+		got[d+" "+r] = m
+	}
+	rows.Close()
+	v := func(m int) sql.NullInt64 { return sql.NullInt64{Int64: atMinute(m), Valid: true} }
+	want := map[string][3]sql.NullInt64{
+		"out " + hanoi: {v(1), v(10), v(20)},
+		"out " + hue:   {{}, v(3), {}},
+		"in-1 " + vpcp: {v(30), {}, {}},
+		"in-2 " + vpcp: {v(41), {}, {}},
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("milestones of %s: got %v, want %v", k, got[k], w)
+		}
+	}
+	if n := len(reportRows(t, s, gateway.ReportQuery{Under: vpcp})); n != 4 {
+		t.Errorf("%d report rows after the migration, want 4", n)
+	}
+}
