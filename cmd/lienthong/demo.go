@@ -23,6 +23,7 @@ import (
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/gateway/bus"
+	"github.com/lienthong/lienthong/gateway/report"
 	"github.com/lienthong/lienthong/signing"
 )
 
@@ -138,8 +139,11 @@ directory removed at the end).`)
 	}
 	tw.Flush()
 	vpcp := gws[0]
-	fmt.Fprintf(out, "\nThử API, ví dụ:\n  curl -H 'Authorization: Bearer %s' '%s/api/v1/documents?direction=out'\n  curl '%s/api/v1/openapi.json'\nNhật ký: %s\n",
-		vpcp.key, vpcp.node.URL(), vpcp.node.URL(), logFile.Name())
+	nghean := gws[2]
+	fmt.Fprintf(out, "\nThử API, ví dụ:\n  curl -H 'Authorization: Bearer %s' '%s/api/v1/documents?direction=out'\n  curl '%s/api/v1/openapi.json'\n",
+		vpcp.key, vpcp.node.URL(), vpcp.node.URL())
+	fmt.Fprintf(out, "Báo cáo liên thông quý này của UBND tỉnh Nghệ An (in được):\n  curl -H 'Authorization: Bearer %s' -o bao-cao.html '%s/api/v1/reports/000.00.00.H41/%s?format=html'\nNhật ký: %s\n",
+		nghean.key, nghean.node.URL(), report.QuarterOf(time.Now()), logFile.Name())
 	if *runFor > 0 {
 		fmt.Fprintf(out, "\nDừng sau %s.\n", *runFor)
 		select {

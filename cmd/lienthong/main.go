@@ -52,6 +52,7 @@ func (m *Main) commands() []command {
 		{"edxml", "inspect, validate and build edXML packets", runEdxml},
 		{"hash-password", "make the bcrypt hash of a clerk's password (from stdin)", runHashPassword},
 		{"pki", "development PKI: a CA, agency certificates, revocation", runPKI},
+		{"report", "the quarterly interconnection report (Section III); submit, summary", runReport},
 		{"serve", "run a gateway (see -help for its configuration)", runServe},
 		{"version", "print the version", runVersion},
 	}

@@ -82,6 +82,9 @@ func (h *handler) routeTable() []route {
 		{method: http.MethodGet, path: Prefix + "/documents/{id}/attachments/{n}", fn: h.getAttachment},
 		{method: http.MethodPost, path: Prefix + "/documents/{id}/status", fn: h.postStatus},
 		{method: http.MethodGet, path: Prefix + "/directory", fn: h.getDirectory},
+		{method: http.MethodGet, path: Prefix + "/reports/{agency}/{quarter}", fn: h.getReport},
+		{method: http.MethodPost, path: Prefix + "/reports/{agency}/{quarter}/submit", fn: h.submitReport},
+		{method: http.MethodGet, path: Prefix + "/reports/summary/{quarter}", fn: h.getSummary},
 		{method: http.MethodGet, path: Prefix + "/openapi.json", fn: h.getOpenAPI, public: true},
 	}
 }

@@ -326,6 +326,12 @@ func TestBrowser(t *testing.T) {
 	}
 	screenshot(t, sender, "danh-ba.png")
 	accessible(t, sender, "Danh bạ")
+	do(t, sender, "Báo cáo", chromedp.Click(chromedp.CSS(`nav a[href="/bao-cao"]`)), chromedp.WaitVisible(chromedp.CSS(`figure.chart svg`)))
+	if page := text(t, sender); !strings.Contains(page, "Văn bản đi điện tử") || !strings.Contains(page, "Tải báo cáo") {
+		t.Errorf("Báo cáo:\n%s", page)
+	}
+	screenshot(t, sender, "bao-cao.png")
+	accessible(t, sender, "Báo cáo")
 	do(t, sender, "a phone's screen",
 		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateScale(2)),
 		chromedp.Navigate(a.vpcp.srv.URL+"/di"), chromedp.WaitVisible(chromedp.CSS(`tr[data-doc="`+id+`"]`)))

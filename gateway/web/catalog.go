@@ -251,31 +251,13 @@ type tier struct {
 	Label string
 }
 
-// tierOf names the tier of an agency code.
+// tierOf names the tier of an agency code (envelope.AgencyCode.TierName).
 func tierOf(code string) tier {
 	c, err := envelope.ParseAgencyCode(code, envelope.CodeAny)
-	if err != nil || c.Level() == 0 {
+	if err != nil {
 		return tier{Label: "Không xác định"}
 	}
-	first := c.Groups()[0]
-	switch c.Level() {
-	case 1:
-		switch first[0] {
-		case 'G':
-			return tier{1, "Trung ương (bộ, cơ quan ngang bộ, cơ quan thuộc Chính phủ)"}
-		case 'H':
-			return tier{1, "Cấp tỉnh (Ủy ban nhân dân tỉnh, thành phố)"}
-		}
-		return tier{1, "Cấp 1"}
-	case 2:
-		if first[0] == 'H' {
-			return tier{2, "Cấp 2 (sở, ngành, cấp huyện)"}
-		}
-		return tier{2, "Cấp 2 (đơn vị thuộc bộ, ngành)"}
-	case 3:
-		return tier{3, "Cấp 3 (cấp xã, đơn vị trực thuộc)"}
-	}
-	return tier{c.Level(), "Cấp " + strconv.Itoa(c.Level())}
+	return tier{Level: c.Level(), Label: c.TierName()}
 }
 
 // documentKind names what a BussinessDocType does.

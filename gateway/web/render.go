@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/gateway/report"
 )
 
 //go:embed templates
@@ -19,7 +20,7 @@ var templateFS embed.FS
 // viewNames are the pages; each is templates/views/<name>.html, parsed
 // with the layout. A page not listed here cannot be rendered, and a listed
 // one that does not parse stops New.
-var viewNames = []string{"login", "outgoing", "incoming", "document", "directory", "error"}
+var viewNames = []string{"login", "outgoing", "incoming", "document", "directory", "report", "error"}
 
 // views are the parsed pages.
 type views struct {
@@ -119,6 +120,10 @@ func (h *Handler) funcs() template.FuncMap {
 		"size":        formatSize,
 		"tier":        tierOf,
 		"signer":      signerName,
+		"num":         report.FormatInt,
+		"pct":         report.FormatPercent,
+		"ratio":       report.FormatRatio,
+		"duration":    report.FormatDuration,
 	}
 }
 

@@ -215,6 +215,8 @@ func (h *Handler) routeTable() []route {
 		{pattern: "POST /van-ban/{id}/trang-thai", fn: h.postStatus},
 		{pattern: "GET /van-ban/{id}/dinh-kem/{n}", fn: h.attachment},
 		{pattern: "GET /danh-ba", fn: h.directory},
+		{pattern: "GET /bao-cao", fn: h.showReport},
+		{pattern: "GET /bao-cao/tai-ve", fn: h.downloadReport},
 		{pattern: "GET /su-kien", fn: h.events},
 		{pattern: "GET /static/{file}", public: true, fn: h.asset},
 	}

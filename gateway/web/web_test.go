@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
+	"github.com/lienthong/lienthong/gateway/report"
 	"github.com/lienthong/lienthong/gateway/web"
 )
 
@@ -138,9 +140,32 @@ func TestWeb_Exchange(t *testing.T) {
 	gatewaytest.Eventually(t, "13 at Nghệ An", func() bool { return a.nghean.state(t, in, nghea) == envelope.StateRecallRequested })
 	mustContain(t, "Chi tiết (đến) after 13", recipient.get("/van-ban/"+in).body, "Đồng ý lấy lại", "Từ chối lấy lại", "Yêu cầu lấy lại", "Gửi nhầm phiên bản")
 
+	// Báo cáo: this quarter's figures, charts and files.
+	q := "/bao-cao?quy=" + url.QueryEscape(report.QuarterOf(time.Now()).String()) + "&paperOutgoing=4"
+	p = sender.get(q)
+	if p.status != http.StatusOK {
+		t.Fatalf("Báo cáo: %d\n%s", p.status, p.body)
+	}
+	mustContain(t, "Báo cáo", p.body, "Văn phòng Chính phủ — "+report.QuarterOf(time.Now()).Label(), "Văn bản đi điện tử", "<svg", "Tải báo cáo", "dinh-dang=xlsx")
+	if n := strings.Count(p.body, "<svg"); n != 3 {
+		t.Errorf("Báo cáo has %d charts, want 3", n)
+	}
+	p = sender.get(strings.Replace(q, "/bao-cao?", "/bao-cao/tai-ve?dinh-dang=json&", 1))
+	var rep report.Report
+	if p.status != http.StatusOK || json.Unmarshal([]byte(p.body), &rep) != nil || rep.Use.Outgoing != 2 || rep.Use.PaperOutgoing.Value != 4 {
+		t.Errorf("the report's JSON: %d %+v", p.status, rep.Use)
+	}
+	p = sender.get(strings.Replace(q, "/bao-cao?", "/bao-cao/tai-ve?dinh-dang=xlsx&", 1))
+	if p.status != http.StatusOK || !strings.HasPrefix(p.body, "PK") || !strings.Contains(p.header.Get("Content-Disposition"), "bao-cao-lien-thong_G22_") {
+		t.Errorf("the report's XLSX: %d %q", p.status, p.header.Get("Content-Disposition"))
+	}
+	if p := sender.get("/bao-cao?don-vi=" + nghea); p.status != http.StatusBadRequest || !strings.Contains(p.body, "không thuộc quyền của bạn") {
+		t.Errorf("another agency's report: %d", p.status)
+	}
+
 	// Danh bạ: search without marks, tiers, live gateways.
 	p = sender.get("/danh-ba?q=nghe+an")
-	mustContain(t, "Danh bạ", p.body, "UBND tỉnh Nghệ An", "Sở Y tế tỉnh Nghệ An", "Cấp tỉnh", "Đang hoạt động")
+	mustContain(t, "Danh bạ", p.body, "UBND tỉnh Nghệ An", "Sở Y tế tỉnh Nghệ An", "Ủy ban nhân dân tỉnh, thành phố trực thuộc trung ương", "Cấp 2: sở, ban, ngành", "Đang hoạt động")
 	mustNotContain(t, "Danh bạ", p.body, "Thành phố Hồ Chí Minh")
 }
 

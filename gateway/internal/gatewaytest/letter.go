@@ -17,6 +17,11 @@ type Letter struct {
 	Subject        string // default a công văn's
 	Priority       envelope.Priority
 	DueDate        envelope.Date
+	// Paper: a paper copy goes too (Bussiness/Paper = 1).
+	Paper bool
+	// Revokes, if set, makes the letter a revocation (BussinessDocType
+	// 1) of the document with this edXML DocumentId.
+	Revokes string
 	// Attachments are file names with contents; none means one small PDF
 	// named "công văn.pdf".
 	Attachments []File
@@ -56,6 +61,14 @@ func (l Letter) Packet(t testing.TB) []byte {
 		},
 		Trace:     []envelope.TraceHeader{{OrganID: l.From, Timestamp: envelope.TimestampOf(time.Now())}},
 		Bussiness: &envelope.Bussiness{BussinessDocType: envelope.BussinessNew, Paper: "0"},
+	}
+	if l.Paper {
+		e.Bussiness.Paper = "1"
+	}
+	if l.Revokes != "" {
+		e.Bussiness.BussinessDocType = envelope.BussinessRevoke
+		e.Bussiness.DocumentID = l.Revokes
+		e.Bussiness.BussinessDocReason = "Ban hành nhầm"
 	}
 	for _, c := range l.To {
 		e.Header.To = append(e.Header.To, envelope.Organization{OrganID: c, OrganName: "Cơ quan " + c})
