@@ -27,6 +27,11 @@ type Submission struct {
 	// Store.AcceptDocument.
 	IdempotencyKey string
 	RequestHash    string
+	// GiveUp says the caller gives Packet up: the gateway may write into
+	// its spare capacity (an unsigned packet is signed in place, not
+	// copied, when the capacity holds the Signature), and the caller must
+	// not read Packet after Submit.
+	GiveUp bool
 }
 
 // SubmitError is a submission the gateway refuses because of what it
@@ -101,7 +106,11 @@ func (g *Gateway) Submit(ctx context.Context, s Submission) (_ *Document, replay
 		doc = documentOf(p, Outgoing, sender.Code.String())
 		p = nil
 		start := time.Now()
-		if signed, err = sender.Signer.SignTree(s.Packet, tree); err != nil {
+		sign := sender.Signer.SignTree
+		if s.GiveUp {
+			sign = sender.Signer.SignTreeInPlace
+		}
+		if signed, err = sign(s.Packet, tree); err != nil {
 			return nil, false, &SubmitError{err}
 		}
 		g.obs.Signed(time.Since(start))

@@ -91,30 +91,62 @@ func (s *Signer) Sign(packet []byte) ([]byte, error) {
 // signing, so it must not be used afterwards. A caller that parses the
 // packet anyway, to validate it, saves a second parse.
 func (s *Signer) SignTree(packet []byte, doc *etree.Document) ([]byte, error) {
+	at, sig, err := s.signatureFor(packet, doc)
+	if err != nil {
+		return nil, err
+	}
+	return splice(packet, at, sig), nil
+}
+
+// SignTreeInPlace is SignTree, but when packet's spare capacity holds the
+// Signature it is spliced into packet's own memory, so that a large
+// packet is not held twice while it is signed. The caller gives packet
+// up: its bytes must not be used afterwards (nor strings doc shared with
+// them), only the returned slice.
+func (s *Signer) SignTreeInPlace(packet []byte, doc *etree.Document) ([]byte, error) {
+	at, sig, err := s.signatureFor(packet, doc)
+	if err != nil {
+		return nil, err
+	}
+	n := len(packet)
+	if cap(packet)-n < len(sig) {
+		return splice(packet, at, sig), nil
+	}
+	out := packet[:n+len(sig)]
+	copy(out[at+len(sig):], out[at:n]) // copy handles the overlap
+	copy(out[at:], sig)
+	return out, nil
+}
+
+// signatureFor checks that packet, read as doc, can be signed, and
+// returns where its Signature goes and the Signature.
+func (s *Signer) signatureFor(packet []byte, doc *etree.Document) (at int, sig []byte, err error) {
 	if !bytes.HasPrefix(bytes.TrimLeft(packet, " \t\r\n"), []byte("<")) {
-		return nil, fmt.Errorf("%w: bytes before the XML; encode the packet again", ErrNotSignable)
+		return 0, nil, fmt.Errorf("%w: bytes before the XML; encode the packet again", ErrNotSignable)
 	}
 	root := doc.Root()
 	if root == nil {
-		return nil, fmt.Errorf("%w: no root element", ErrNotSignable)
+		return 0, nil, fmt.Errorf("%w: no root element", ErrNotSignable)
 	}
 	var sigs []*etree.Element
 	if findSignatures(root, &sigs); len(sigs) > 0 {
-		return nil, fmt.Errorf("%w (%d Signature elements)", ErrAlreadySigned, len(sigs))
+		return 0, nil, fmt.Errorf("%w (%d Signature elements)", ErrAlreadySigned, len(sigs))
 	}
-	at, err := signaturePlace(packet)
-	if err != nil {
-		return nil, err
+	if at, err = signaturePlace(packet); err != nil {
+		return 0, nil, err
 	}
-	sig, err := s.signature(root)
-	if err != nil {
-		return nil, err
+	if sig, err = s.signature(root); err != nil {
+		return 0, nil, err
 	}
+	return at, sig, nil
+}
+
+// splice returns a new packet: packet with sig inserted at at.
+func splice(packet []byte, at int, sig []byte) []byte {
 	out := make([]byte, 0, len(packet)+len(sig))
 	out = append(out, packet[:at]...)
 	out = append(out, sig...)
-	out = append(out, packet[at:]...)
-	return out, nil
+	return append(out, packet[at:]...)
 }
 
 // signature returns the Signature element, serialised, for the packet

@@ -192,3 +192,39 @@ func TestSigner_SignRefuses(t *testing.T) {
 		})
 	}
 }
+
+// TestSigner_SignTreeInPlace: with room after the packet, the Signature is
+// spliced into the packet's own memory, and the result is the bytes
+// SignTree makes; without room, it is made anew.
+func TestSigner_SignTreeInPlace(t *testing.T) {
+	key, cert := selfSigned(t, 2048)
+	s, err := signing.NewSigner(key, []*x509.Certificate{cert})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := s.Sign(edocPacket(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, room := range []int{0, 64 << 10} {
+		orig := edocPacket(t)
+		packet := append(make([]byte, 0, len(orig)+room), orig...)
+		doc, _, err := (&envelope.Parser{}).ReadTree(packet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.SignTreeInPlace(packet, doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("room %d: the packet signed in place differs from Sign's", room)
+		}
+		if shared := &got[0] == &packet[0]; shared != (room > 0) {
+			t.Errorf("room %d: the result shares the packet's memory: %v", room, shared)
+		}
+		if err := validates(t, got, cert); err != nil {
+			t.Errorf("room %d: %v", room, err)
+		}
+	}
+}

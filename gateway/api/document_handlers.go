@@ -76,6 +76,9 @@ func (h *handler) createDocument(w http.ResponseWriter, r *http.Request) {
 	}
 	doc, replay, err := h.gw.Submit(r.Context(), gateway.Submission{
 		Packet: sub.packet, Allowed: caller.scope(), IdempotencyKey: idemKey, RequestHash: sub.hash,
+		// The body is not read again but to name unknown recipients,
+		// which Submit finds before it signs.
+		GiveUp: true,
 	})
 	if err != nil {
 		jsonFailure(w, r, h.log, submitError(err, sub.unknown), err)
@@ -99,14 +102,20 @@ type submission struct {
 	unknown func() []FieldError
 }
 
+// signatureRoom is the spare capacity a packet's buffer keeps for the
+// Signature the gateway splices into it (a few KiB with its certificate
+// chain).
+const signatureRoom = 64 << 10
+
 // rawSubmission reads a raw packet. The request hash is the SHA-256 of
 // the media type and the body.
 func (h *handler) rawSubmission(r *http.Request, mediaType string) (*submission, *Error) {
 	// With a known length, read into one buffer of that size: io.ReadAll
 	// would grow by doubling, and a 67 MB packet would cost twice that.
+	// The room left after it takes the Signature, spliced in place.
 	var buf bytes.Buffer
 	if n := r.ContentLength; n > 0 && n <= h.maxBody {
-		buf.Grow(int(n) + bytes.MinRead) // ReadFrom wants MinRead free bytes before it sees EOF
+		buf.Grow(int(n) + max(bytes.MinRead, signatureRoom)) // ReadFrom wants MinRead free bytes before it sees EOF
 	}
 	if _, err := buf.ReadFrom(r.Body); err != nil {
 		return nil, bodyError(err)
