@@ -48,6 +48,8 @@ type process struct {
 	bin  string
 	args []string
 	dir  string // stdout.log and stderr.log
+	// env is added to the test's environment (childEnv).
+	env []string
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -144,7 +146,7 @@ func (p *process) start() {
 	defer stderr.Close()
 	cmd := exec.Command(p.bin, p.args...)
 	cmd.Dir = p.dir
-	cmd.Env = childEnv()
+	cmd.Env = append(childEnv(), p.env...)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	if err := cmd.Start(); err != nil {
 		p.t.Fatalf("%s: start %s: %v", p.name, p.bin, err)
@@ -383,7 +385,10 @@ type axis struct {
 	dir  string
 	ca   *signing.CA
 	nats *natsServer
-	gws  []*gatewayProc
+	// cluster, when set instead of nats, is a hub of several servers
+	// the gateways join with their own credentials (cluster_test.go).
+	cluster *hubCluster
+	gws     []*gatewayProc
 }
 
 // agency is an agency a gateway hosts.
@@ -435,7 +440,11 @@ type serveConfig struct {
 		Listen string `yaml:"listen"`
 	} `yaml:"http"`
 	NATS struct {
-		URL string `yaml:"url"`
+		URL      string `yaml:"url"`
+		NKeyFile string `yaml:"nkeyFile,omitempty"`
+		CAFile   string `yaml:"caFile,omitempty"`
+		Replicas int    `yaml:"replicas,omitempty"`
+		Bind     bool   `yaml:"bind,omitempty"`
 	} `yaml:"nats"`
 	Trust struct {
 		CA  []string `yaml:"ca"`
@@ -483,7 +492,11 @@ func (a *axis) addGateway(id string, agencies ...agency) *gatewayProc {
 	cfg.Gateway.ShutdownTimeout = "10s"
 	cfg.HTTP.Listen = g.addr
 	cfg.Ops.Listen = g.opsAddr
-	cfg.NATS.URL = a.nats.URL()
+	if a.cluster != nil {
+		a.cluster.join(&cfg, id, agencies)
+	} else {
+		cfg.NATS.URL = a.nats.URL()
+	}
 	cfg.Trust.CA = []string{filepath.Join(a.ca.Dir(), signing.CACertFile)}
 	cfg.Trust.CRL = []string{filepath.Join(a.ca.Dir(), signing.CRLFile)}
 	cfg.Log.Level, cfg.Log.Format = "info", "json"

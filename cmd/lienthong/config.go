@@ -72,8 +72,21 @@ type NATSConfig struct {
 	User      string `yaml:"user"`
 	Password  string `yaml:"password"`
 	Token     string `yaml:"token"`
+	// NKeyFile is the gateway's NKey seed file (a cluster's per-gateway
+	// credentials: see "lienthong nats user").
+	NKeyFile string `yaml:"nkeyFile"`
+	// CAFile holds the CAs of the servers' TLS certificates (PEM), for a
+	// tls:// URL signed by a private CA.
+	CAFile string `yaml:"caFile"`
 	// Domain is the JetStream domain (leaf-node deployments).
 	Domain string `yaml:"domain"`
+	// Replicas of the streams and buckets the gateway creates: 3 on a
+	// three-node cluster; 0 means 1.
+	Replicas int `yaml:"replicas"`
+	// Bind: the streams and buckets exist ("lienthong nats setup" made
+	// them with administrator credentials); the gateway only looks them
+	// up, as per-gateway credentials allow.
+	Bind bool `yaml:"bind"`
 	// Listen is the embedded server's client address; empty means
 	// 127.0.0.1 on a free port.
 	Listen string `yaml:"listen"`
@@ -204,6 +217,8 @@ func (c *Config) resolvePaths(base string) {
 	}
 	abs(&c.Gateway.DataDir)
 	abs(&c.NATS.CredsFile)
+	abs(&c.NATS.NKeyFile)
+	abs(&c.NATS.CAFile)
 	for i := range c.Trust.CA {
 		abs(&c.Trust.CA[i])
 	}
@@ -261,6 +276,18 @@ func envKeys() []envKey {
 		{"LIENTHONG_NATS_PASSWORD", true, str(func(c *Config) *string { return &c.NATS.Password })},
 		{"LIENTHONG_NATS_TOKEN", true, str(func(c *Config) *string { return &c.NATS.Token })},
 		{"LIENTHONG_NATS_DOMAIN", false, str(func(c *Config) *string { return &c.NATS.Domain })},
+		{"LIENTHONG_NATS_NKEY_FILE", false, str(func(c *Config) *string { return &c.NATS.NKeyFile })},
+		{"LIENTHONG_NATS_CA_FILE", false, str(func(c *Config) *string { return &c.NATS.CAFile })},
+		{"LIENTHONG_NATS_REPLICAS", false, func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			c.NATS.Replicas = n
+			return err
+		}},
+		{"LIENTHONG_NATS_BIND", false, func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			c.NATS.Bind = b
+			return err
+		}},
 		{"LIENTHONG_NATS_LISTEN", false, str(func(c *Config) *string { return &c.NATS.Listen })},
 		{"LIENTHONG_LOG_LEVEL", false, str(func(c *Config) *string { return &c.Log.Level })},
 		{"LIENTHONG_LOG_FORMAT", false, str(func(c *Config) *string { return &c.Log.Format })},
@@ -415,6 +442,12 @@ func (c *Config) Validate() error {
 	case "json", "console":
 	default:
 		bad("log.format", c.Log.Format, errors.New("json or console"))
+	}
+	if c.NATS.Replicas < 0 || c.NATS.Replicas > 5 {
+		bad("nats.replicas", strconv.Itoa(c.NATS.Replicas), errors.New("1 to 5 (0 means 1)"))
+	}
+	if c.NATS.URL == "" && (c.NATS.Bind || c.NATS.NKeyFile != "" || c.NATS.Replicas > 1) {
+		bad("nats.url", "", errors.New("bind, nkeyFile and replicas above 1 are for an external server or cluster"))
 	}
 	if c.Ops.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Ops.Listen); err != nil {

@@ -51,6 +51,7 @@ func (m *Main) commands() []command {
 		{"demo", "run a self-contained demonstration (needs nothing else)", runDemo},
 		{"edxml", "inspect, validate and build edXML packets", runEdxml},
 		{"hash-password", "make the bcrypt hash of a clerk's password (from stdin)", runHashPassword},
+		{"nats", "prepare a NATS cluster: a gateway's NKey and permissions, the streams", runNATS},
 		{"pki", "development PKI: a CA, agency certificates, revocation", runPKI},
 		{"report", "the quarterly interconnection report (Section III); submit, summary", runReport},
 		{"serve", "run a gateway (see -help for its configuration)", runServe},

@@ -193,7 +193,12 @@ func openNode(ctx context.Context, cfg Config, log *zap.Logger, reg prometheus.R
 	bopts := bus.Options{
 		URL: cfg.NATS.URL, Name: "lienthong-" + cfg.Gateway.ID,
 		CredsFile: cfg.NATS.CredsFile, User: cfg.NATS.User, Password: cfg.NATS.Password, Token: cfg.NATS.Token,
-		Domain: cfg.NATS.Domain,
+		NKeyFile: cfg.NATS.NKeyFile, CAFile: cfg.NATS.CAFile,
+		Domain: cfg.NATS.Domain, Replicas: cfg.NATS.Replicas, Bind: cfg.NATS.Bind,
+	}
+	if bopts.URL != "" {
+		// Per-gateway credentials let it subscribe under this prefix only.
+		bopts.InboxPrefix = bus.InboxPrefix(cfg.Gateway.ID)
 	}
 	if bopts.URL == "" {
 		host, port := "127.0.0.1", -1

@@ -61,6 +61,16 @@ type Options struct {
 	// Domain is the JetStream domain to use, for a leaf node with its own
 	// JetStream; "" for the local one.
 	Domain string
+	// CAFile is a PEM file of the CAs that sign the servers' TLS
+	// certificates; "" means the system's.
+	CAFile string
+	// InboxPrefix replaces "_INBOX" in reply subjects (see InboxPrefix);
+	// "" keeps it.
+	InboxPrefix string
+	// Bind: the streams and buckets exist (an administrator made them,
+	// see GatewayPermissions); Open looks them up instead of creating or
+	// updating them.
+	Bind bool
 	// InlineLimit is the largest packet sent in the message; 0 means
 	// DefaultInlineLimit. It must stay below the server's max payload.
 	InlineLimit int
@@ -196,6 +206,12 @@ func Open(ctx context.Context, opts Options, log *zap.Logger) (_ *Bus, err error
 	}
 	if opts.Token != "" {
 		nopts = append(nopts, nats.Token(opts.Token))
+	}
+	if opts.CAFile != "" {
+		nopts = append(nopts, nats.RootCAs(opts.CAFile))
+	}
+	if opts.InboxPrefix != "" {
+		nopts = append(nopts, nats.CustomInboxPrefix(opts.InboxPrefix))
 	}
 	nc, err := nats.Connect(opts.URL, nopts...)
 	if err != nil {

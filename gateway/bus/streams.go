@@ -133,6 +133,9 @@ func consumerConfig(name, what, subject string, ackWait time.Duration) jetstream
 // setup creates or updates the streams and buckets, and keeps the
 // handles Publish, Consume and the directory use.
 func (b *Bus) setup(ctx context.Context) error {
+	if b.opts.Bind {
+		return b.bind(ctx)
+	}
 	for _, cfg := range streamConfigs(b.opts) {
 		if _, err := b.js.CreateOrUpdateStream(ctx, cfg); err != nil {
 			return fmt.Errorf("bus: create or update stream %s: %w", cfg.Name, err)
@@ -147,6 +150,26 @@ func (b *Bus) setup(ctx context.Context) error {
 	}
 	if b.gateways, err = b.js.CreateOrUpdateKeyValue(ctx, gatewaysConfig(b.opts)); err != nil {
 		return fmt.Errorf("bus: create or update key-value bucket %s: %w", BucketGateways, err)
+	}
+	return nil
+}
+
+// bind looks up the streams and buckets an administrator made.
+func (b *Bus) bind(ctx context.Context) error {
+	for _, cfg := range streamConfigs(b.opts) {
+		if _, err := b.js.Stream(ctx, cfg.Name); err != nil {
+			return fmt.Errorf("bus: stream %s (bind: it must exist): %w", cfg.Name, err)
+		}
+	}
+	var err error
+	if b.packets, err = b.js.ObjectStore(ctx, BucketPackets); err != nil {
+		return fmt.Errorf("bus: object store %s (bind: it must exist): %w", BucketPackets, err)
+	}
+	if b.directory, err = b.js.KeyValue(ctx, BucketDirectory); err != nil {
+		return fmt.Errorf("bus: key-value bucket %s (bind: it must exist): %w", BucketDirectory, err)
+	}
+	if b.gateways, err = b.js.KeyValue(ctx, BucketGateways); err != nil {
+		return fmt.Errorf("bus: key-value bucket %s (bind: it must exist): %w", BucketGateways, err)
 	}
 	return nil
 }

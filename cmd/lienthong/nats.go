@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/nats-io/nkeys"
+	"go.uber.org/zap"
+
+	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/gateway/bus"
+)
+
+// runNATS runs the commands that prepare a NATS cluster for gateways.
+func runNATS(ctx context.Context, m *Main, args []string) error {
+	return m.runGroup(ctx, "nats", `Prepares an external NATS cluster for gateways (see deploy/nats/): a gateway's
+NKey and permissions, and the streams and buckets made once with
+administrator credentials.`, []command{
+		{"user", "make a gateway's NKey and its nats-server user block", runNATSUser},
+		{"setup", "create or update the streams and buckets (administrator)", runNATSSetup},
+	}, args)
+}
+
+// codesFlag collects repeated -agency flags.
+type codesFlag []envelope.AgencyCode
+
+func (f *codesFlag) String() string {
+	var s []string
+	for _, c := range *f {
+		s = append(s, c.String())
+	}
+	return strings.Join(s, ",")
+}
+
+func (f *codesFlag) Set(v string) error {
+	c, err := envelope.ParseAgencyCode(v, envelope.CodeStrict)
+	if err != nil {
+		return err
+	}
+	*f = append(*f, c)
+	return nil
+}
+
+// runNATSUser makes a gateway's NKey (seed written to a file, mode 0600,
+// never over an existing one) and prints the user block to paste in the
+// servers' authorization: it may publish packets to any agency and
+// consume only its own agencies' consumers.
+func runNATSUser(_ context.Context, m *Main, args []string) error {
+	fs := m.newFlagSet("nats user", "nats user -gateway ID -agency CODE [-agency CODE …] -seed FILE", `
+Makes a gateway's NKey: the seed goes to -seed (mode 0600; give it to the
+gateway as nats.nkeyFile), and the nats-server user block with the public
+key and the gateway's permissions goes to standard output, for the
+authorization section of every server of the cluster (deploy/nats/).
+
+The permissions let the gateway publish packets to any agency, use only its
+own agencies' durable consumers (ag_<agency>_edoc|status), write only its
+agencies' directory entries and its heartbeat, and subscribe only under its
+inbox prefix. The streams must exist: "lienthong nats setup" makes them, and
+the gateway runs with nats.bind: true.`)
+	id := fs.String("gateway", "", "the gateway's `id` (gateway.id of its configuration)")
+	seed := fs.String("seed", "", "write the NKey seed to this `file`")
+	var agencies codesFlag
+	fs.Var(&agencies, "agency", "a hosted agency's `code` (repeat for each)")
+	if err := m.parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *id == "" || *seed == "" || len(agencies) == 0 {
+		return usageError{msg: "nats user: -gateway, -seed and at least one -agency are required", hint: "lienthong nats user -help"}
+	}
+	kp, err := nkeys.CreateUser()
+	if err != nil {
+		return fmt.Errorf("nats user: %w", err)
+	}
+	s, err := kp.Seed()
+	if err != nil {
+		return fmt.Errorf("nats user: %w", err)
+	}
+	pub, err := kp.PublicKey()
+	if err != nil {
+		return fmt.Errorf("nats user: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(*seed), 0o700); err != nil {
+		return fmt.Errorf("nats user: %w", err)
+	}
+	f, err := os.OpenFile(*seed, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("nats user: %w", err)
+	}
+	_, werr := f.Write(append(s, '\n'))
+	if err := errors.Join(werr, f.Close()); err != nil {
+		return fmt.Errorf("nats user: %w", err)
+	}
+	perms := bus.GatewayPermissions(*id, agencies)
+	_, err = fmt.Fprint(m.Stdout, perms.Conf(pub, "gateway "+*id+": "+agencies.String()))
+	return err
+}
+
+// runNATSSetup creates or updates the streams and buckets of the NATS
+// contract, with credentials allowed to.
+func runNATSSetup(ctx context.Context, m *Main, args []string) error {
+	fs := m.newFlagSet("nats setup", "nats setup -url URL [-nkey FILE | -creds FILE] [-ca FILE] [-replicas 3] [-domain D]", `
+Creates or updates the streams (LT_EDOC, LT_STATUS), the Object Store
+bucket (LT_PACKETS) and the key-value buckets (LT_DIRECTORY, LT_GATEWAYS)
+on a NATS cluster, with administrator credentials; gateways with their own
+restricted credentials then only bind to them (nats.bind: true). Run it
+again to change the replicas; it changes nothing else that exists.`)
+	url := fs.String("url", "", "the cluster's `URLs`, comma-separated")
+	nkey := fs.String("nkey", "", "an administrator's NKey seed `file`")
+	creds := fs.String("creds", "", "an administrator's .creds `file`")
+	ca := fs.String("ca", "", "the CAs of the servers' TLS certificates (PEM `file`)")
+	replicas := fs.Int("replicas", 3, "the `number` of replicas of each stream and bucket")
+	domain := fs.String("domain", "", "the JetStream `domain`")
+	if err := m.parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *url == "" {
+		return usageError{msg: "nats setup: -url is required", hint: "lienthong nats setup -help"}
+	}
+	b, err := bus.Open(ctx, bus.Options{
+		URL: *url, Name: "lienthong-setup", NKeyFile: *nkey, CredsFile: *creds, CAFile: *ca,
+		Replicas: *replicas, Domain: *domain,
+	}, zap.NewNop())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "streams %s, %s and buckets %s, %s, %s ready with %d replicas\n",
+		bus.StreamEdoc, bus.StreamStatus, bus.BucketPackets, bus.BucketDirectory, bus.BucketGateways, *replicas)
+	return b.Close()
+}

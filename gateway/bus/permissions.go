@@ -1,0 +1,105 @@
+package bus
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/gateway"
+)
+
+// InboxPrefix is the inbox prefix of a gateway's connection: replies to
+// its requests (JetStream acknowledgements, the messages its pull
+// consumers deliver) come to subjects under it, and its credentials may
+// subscribe to nothing else, so that no gateway reads another's replies.
+func InboxPrefix(gatewayID string) string { return "_INBOX_" + sanitize(gatewayID) }
+
+// Permissions are the subjects a gateway's NATS user may publish and
+// subscribe to, as nats-server's authorization block takes them.
+type Permissions struct {
+	Publish   []string `json:"publish"`
+	Subscribe []string `json:"subscribe"`
+}
+
+// GatewayPermissions returns what a gateway hosting agencies needs and no
+// more, on a server whose streams and buckets an administrator created
+// (Options.Bind): publish packets to any agency; create, read and
+// acknowledge only its own agencies' durable consumers; read the Object
+// Store's packets and the directory; write only its own agencies'
+// directory entries and its own heartbeat; subscribe only under its
+// inbox prefix. It cannot create a consumer of another name, read a
+// stream's messages directly, subscribe to the packets' subjects, or
+// change or delete a stream.
+//
+// One limit remains: a packet above the inline limit is in the Object
+// Store under its SHA-256, readable by any gateway that knows the digest
+// (which only a packet's message header says).
+func GatewayPermissions(gatewayID string, agencies []envelope.AgencyCode) Permissions {
+	obj, dir, gws := "OBJ_"+BucketPackets, "KV_"+BucketDirectory, "KV_"+BucketGateways
+	p := Permissions{
+		Publish: []string{
+			gateway.EdocSubjectPrefix + ">", gateway.StatusSubjectPrefix + ">",
+			"$JS.API.INFO",
+			"$JS.API.STREAM.INFO." + StreamEdoc, "$JS.API.STREAM.INFO." + StreamStatus,
+			// The Object Store: chunks and metadata of the packets it
+			// writes, the look-ups and ordered consumers it reads with.
+			"$JS.API.STREAM.INFO." + obj, "$O." + BucketPackets + ".>",
+			"$JS.API.DIRECT.GET." + obj + ".>", "$JS.API.STREAM.MSG.GET." + obj,
+			"$JS.API.STREAM.PURGE." + obj,
+			"$JS.API.CONSUMER.CREATE." + obj + ".>", "$JS.API.CONSUMER.DELETE." + obj + ".>", "$JS.FC." + obj + ".>",
+			// The directory and the heartbeats: read all, watch all.
+			"$JS.API.STREAM.INFO." + dir, "$JS.API.DIRECT.GET." + dir + ".>", "$JS.API.STREAM.MSG.GET." + dir,
+			"$JS.API.CONSUMER.CREATE." + dir + ".>", "$JS.API.CONSUMER.DELETE." + dir + ".>", "$JS.FC." + dir + ".>",
+			"$JS.API.STREAM.INFO." + gws, "$JS.API.DIRECT.GET." + gws + ".>", "$JS.API.STREAM.MSG.GET." + gws,
+			"$JS.API.CONSUMER.CREATE." + gws + ".>", "$JS.API.CONSUMER.DELETE." + gws + ".>", "$JS.FC." + gws + ".>",
+			"$KV." + BucketGateways + "." + sanitize(gatewayID),
+		},
+		Subscribe: []string{InboxPrefix(gatewayID) + ".>"},
+	}
+	for _, a := range agencies {
+		p.Publish = append(p.Publish, "$KV."+BucketDirectory+"."+a.Tokens())
+		for _, s := range []struct {
+			stream string
+			kind   gateway.PacketKind
+		}{{StreamEdoc, gateway.KindEdoc}, {StreamStatus, gateway.KindStatus}} {
+			name := ConsumerName(a, s.kind)
+			p.Publish = append(p.Publish,
+				"$JS.API.CONSUMER.CREATE."+s.stream+"."+name, "$JS.API.CONSUMER.CREATE."+s.stream+"."+name+".>",
+				"$JS.API.CONSUMER.INFO."+s.stream+"."+name,
+				"$JS.API.CONSUMER.MSG.NEXT."+s.stream+"."+name,
+				"$JS.ACK."+s.stream+"."+name+".>",
+			)
+		}
+	}
+	slices.Sort(p.Publish)
+	p.Publish = slices.Compact(p.Publish)
+	return p
+}
+
+// Conf writes a user of nats-server's configuration with these
+// permissions, authenticated by the public nkey.
+func (p Permissions) Conf(nkey, comment string) string {
+	var b strings.Builder
+	if comment != "" {
+		fmt.Fprintf(&b, "# %s\n", comment)
+	}
+	fmt.Fprintf(&b, "{\n  nkey: %q\n  permissions: {\n    publish: { allow: [\n", nkey)
+	for i, s := range p.Publish {
+		sep := ","
+		if i == len(p.Publish)-1 {
+			sep = ""
+		}
+		fmt.Fprintf(&b, "      %q%s\n", s, sep)
+	}
+	b.WriteString("    ] }\n    subscribe: { allow: [\n")
+	for i, s := range p.Subscribe {
+		sep := ","
+		if i == len(p.Subscribe)-1 {
+			sep = ""
+		}
+		fmt.Fprintf(&b, "      %q%s\n", s, sep)
+	}
+	b.WriteString("    ] }\n  }\n}\n")
+	return b.String()
+}

@@ -1,0 +1,347 @@
+package test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
+
+	"github.com/lienthong/lienthong/signing"
+)
+
+// hubCluster is a hub of three nats-server processes with JetStream,
+// clustered over TLS routes, clients on TLS, each gateway a user of its
+// own with the permissions "lienthong nats user" writes (deploy/nats/).
+type hubCluster struct {
+	t     testing.TB
+	dir   string
+	ca    string // the TLS CA (PEM)
+	nodes []*hubNode
+	// admin is the administrator's NKey seed file; users the gateways'
+	// user blocks, by gateway id, written into every node's config.
+	admin    string
+	adminPub string
+	users    map[string]string
+	seeds    map[string]string
+}
+
+type hubNode struct {
+	*process
+	name          string
+	client, route int
+	conf, store   string
+}
+
+// newHubCluster makes the PKI for TLS, the administrator's NKey, and the
+// nodes' ports; start writes the configs and starts them.
+func newHubCluster(t testing.TB, dir string) *hubCluster {
+	t.Helper()
+	c := &hubCluster{t: t, dir: dir, users: map[string]string{}, seeds: map[string]string{}}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	c.ca = writeTLS(t, dir)
+	kp, err := nkeys.CreateUser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed, _ := kp.Seed()
+	c.adminPub, _ = kp.PublicKey()
+	c.admin = filepath.Join(dir, "admin.nk")
+	if err := os.WriteFile(c.admin, seed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 3; i++ {
+		n := &hubNode{name: "hub-" + strconv.Itoa(i), client: freePort(t), route: freePort(t)}
+		n.conf = filepath.Join(dir, n.name+".conf")
+		n.store = filepath.Join(dir, n.name, "jetstream")
+		c.nodes = append(c.nodes, n)
+	}
+	return c
+}
+
+// URLs are the client URLs of every node.
+func (c *hubCluster) URLs() string {
+	var u []string
+	for _, n := range c.nodes {
+		u = append(u, "tls://127.0.0.1:"+strconv.Itoa(n.client))
+	}
+	return strings.Join(u, ",")
+}
+
+// join makes the gateway's NKey and permissions with "lienthong nats
+// user" and points its configuration at the cluster.
+func (c *hubCluster) join(cfg *serveConfig, id string, agencies []agency) {
+	c.t.Helper()
+	seed := filepath.Join(c.dir, id+".nk")
+	args := []string{"nats", "user", "-gateway", id, "-seed", seed}
+	for _, a := range agencies {
+		args = append(args, "-agency", a.Code)
+	}
+	out, err := exec.Command(lienthongBin, args...).Output()
+	if err != nil {
+		c.t.Fatalf("lienthong %s: %v", strings.Join(args, " "), err)
+	}
+	c.users[id], c.seeds[id] = string(out), seed
+	cfg.NATS.URL, cfg.NATS.NKeyFile, cfg.NATS.CAFile = c.URLs(), seed, c.ca
+	cfg.NATS.Replicas, cfg.NATS.Bind = 3, true
+}
+
+// start writes every node's configuration — deploy/nats/hub-N.conf with
+// the test's addresses and paths, and a users.conf with the users joined
+// so far — starts the nodes and waits until JetStream answers.
+func (c *hubCluster) start() {
+	c.t.Helper()
+	root, err := moduleRoot()
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	users := []string{"users: [", fmt.Sprintf("  { nkey: %q }", c.adminPub)}
+	for _, u := range c.users {
+		users = append(users, u)
+	}
+	users = append(users, "]")
+	if err := os.WriteFile(filepath.Join(c.dir, "users.conf"), []byte(strings.Join(users, "\n")), 0o600); err != nil {
+		c.t.Fatal(err)
+	}
+	for i, n := range c.nodes {
+		b, err := os.ReadFile(filepath.Join(root, "deploy", "nats", fmt.Sprintf("hub-%d.conf", i+1)))
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		repl := []string{
+			`listen: "0.0.0.0:4222"`, fmt.Sprintf(`listen: "127.0.0.1:%d"`, n.client),
+			`listen: "0.0.0.0:6222"`, fmt.Sprintf(`listen: "127.0.0.1:%d"`, n.route),
+			`http: "127.0.0.1:8222"`, fmt.Sprintf(`http: "127.0.0.1:%d"`, freePort(c.t)),
+			`"/var/lib/nats/jetstream"`, fmt.Sprintf("%q", n.store),
+			`max_file_store: 200GB`, `max_file_store: 2GB`,
+			`"/etc/nats/tls/server.pem"`, fmt.Sprintf("%q", filepath.Join(c.dir, "server.pem")),
+			`"/etc/nats/tls/server-key.pem"`, fmt.Sprintf("%q", filepath.Join(c.dir, "server-key.pem")),
+			`"/etc/nats/tls/ca.pem"`, fmt.Sprintf("%q", c.ca),
+		}
+		for j, m := range c.nodes {
+			repl = append(repl, fmt.Sprintf("nats-route://hub-%d.lienthong.internal:6222", j+1), fmt.Sprintf("nats-route://127.0.0.1:%d", m.route))
+		}
+		conf := strings.NewReplacer(repl...).Replace(string(b))
+		for k := 0; k < len(repl); k += 2 {
+			if !strings.Contains(string(b), repl[k]) {
+				c.t.Fatalf("deploy/nats/hub-%d.conf no longer has %s", i+1, repl[k])
+			}
+		}
+		if err := os.WriteFile(n.conf, []byte(conf), 0o600); err != nil {
+			c.t.Fatal(err)
+		}
+		n.process = newProcess(c.t, "nats "+n.name, filepath.Join(c.dir, n.name), natsServerBin, "-c", n.conf)
+		n.env = []string{"SYS_PASSWORD=sys-" + strconv.Itoa(os.Getpid())}
+	}
+	for _, n := range c.nodes {
+		n.start()
+	}
+	waitFor(c.t, natsReadyTimeout*3, "the hub's JetStream", func() (bool, string) {
+		nc, js, err := c.connect(c.admin)
+		if err != nil {
+			return false, err.Error()
+		}
+		defer nc.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if _, err := js.AccountInfo(ctx); err != nil {
+			return false, err.Error()
+		}
+		return true, ""
+	})
+}
+
+// connect connects with an NKey seed file, over TLS.
+func (c *hubCluster) connect(seed string, opts ...nats.Option) (*nats.Conn, jetstream.JetStream, error) {
+	o, err := nats.NkeyOptionFromSeed(seed)
+	if err != nil {
+		return nil, nil, err
+	}
+	nc, err := nats.Connect(c.URLs(), append([]nats.Option{o, nats.RootCAs(c.ca), nats.Timeout(2 * time.Second)}, opts...)...)
+	if err != nil {
+		return nil, nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return nc, js, nil
+}
+
+// writeTLS makes a CA and a certificate for 127.0.0.1 and localhost that
+// the nodes use as servers, and as clients of their routes; it returns
+// the CA file.
+func writeTLS(t testing.TB, dir string) string {
+	t.Helper()
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "lienthong test NATS CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caCert, _ := x509.ParseCertificate(caDER)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "hub"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, _ := x509.MarshalECPrivateKey(key)
+	for name, block := range map[string]*pem.Block{
+		"ca.pem": {Type: "CERTIFICATE", Bytes: caDER}, "server.pem": {Type: "CERTIFICATE", Bytes: der},
+		"server-key.pem": {Type: "EC PRIVATE KEY", Bytes: keyDER},
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), pem.EncodeToMemory(block), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return filepath.Join(dir, "ca.pem")
+}
+
+// newClusterAxis is newAxis on a hub cluster: the streams are made by
+// "lienthong nats setup" with the administrator's key, and the gateways
+// bind to them with their own.
+func newClusterAxis(t *testing.T) *axis {
+	t.Helper()
+	dir := t.TempDir()
+	ca, err := signing.InitCA(filepath.Join(dir, "ca"), signing.CAOptions{KeyBits: 2048})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &axis{t: t, dir: dir, ca: ca, cluster: newHubCluster(t, filepath.Join(dir, "hub"))}
+}
+
+// setup starts the hub and makes the streams.
+func (c *hubCluster) setup() {
+	c.t.Helper()
+	c.start()
+	out, err := exec.Command(lienthongBin, "nats", "setup", "-url", c.URLs(), "-nkey", c.admin, "-ca", c.ca, "-replicas", "3").CombinedOutput()
+	if err != nil {
+		c.t.Fatalf("lienthong nats setup: %v\n%s", err, out)
+	}
+}
+
+// TestE2E_Cluster: two gateways on a hub of three nats-servers (TLS on
+// clients and routes, streams R3, each gateway with its own NKey and
+// permissions). 1,000 documents go from VPCP to Nghệ An; one hub node is
+// killed mid-stream; every accepted document arrives exactly once. Then
+// Nghệ An's credentials are shown unable to read VPCP's packets, while
+// they can use their own consumer.
+func TestE2E_Cluster(t *testing.T) {
+	faultTest(t)
+	start := time.Now()
+	ax := newClusterAxis(t)
+	vpcp := ax.addGateway("vpcp", agVPCP)
+	nghean := ax.addGateway("nghean", agNgheAn)
+	ax.cluster.setup()
+	ax.ready()
+	t.Logf("hub of 3 and 2 gateways ready in %s", time.Since(start).Round(time.Millisecond))
+
+	docs := makeLoad(t, faultDocuments, agVPCP, []agency{agNgheAn}, "HUB-KILL")
+	g22 := vpcp.client(agVPCP)
+	res := runLoad(t, g22, docs, func() {
+		t.Logf("G22 had accepted %d documents, H41 received %d, when hub-1 was killed",
+			vpcp.countLines(`"document accepted"`), nghean.countLines(`"document received"`))
+		ax.cluster.nodes[0].kill()
+	})
+	checkExactlyOnce(t, g22, docs, res, recipientAPI{agNgheAn, nghean.client(agNgheAn)})
+	t.Logf("1,000 documents with a hub node killed: %s", time.Since(start).Round(time.Millisecond))
+	// The gateways did all of it within their permissions.
+	for _, g := range []*gatewayProc{vpcp, nghean} {
+		if n := g.countLines("Permissions Violation"); n > 0 {
+			t.Errorf("gateway %s hit %d permissions violations: its permissions lack a subject it uses", g.id, n)
+		}
+	}
+
+	// Nghệ An's credentials against VPCP's packets.
+	nc, js, err := ax.cluster.connect(ax.cluster.seeds["nghean"], nats.CustomInboxPrefix("_INBOX_nghean"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := js.Consumer(ctx, "LT_EDOC", "ag_H41_edoc"); err != nil {
+		t.Fatalf("Nghệ An cannot read its own consumer: %v", err)
+	}
+	for what, try := range map[string]func() error{
+		"read VPCP's consumer": func() error { _, err := js.Consumer(ctx, "LT_EDOC", "ag_G22_edoc"); return err },
+		"make a consumer of VPCP's subject": func() error {
+			_, err := js.CreateConsumer(ctx, "LT_EDOC", jetstream.ConsumerConfig{FilterSubject: "lt.edoc.G22"})
+			return err
+		},
+		"take a consumer name of VPCP's": func() error {
+			_, err := js.CreateOrUpdateConsumer(ctx, "LT_EDOC", jetstream.ConsumerConfig{Durable: "ag_G22_edoc", FilterSubject: "lt.edoc.G22"})
+			return err
+		},
+		"get a stored message": func() error {
+			s, err := js.Stream(ctx, "LT_EDOC")
+			if err != nil {
+				return err
+			}
+			_, err = s.GetMsg(ctx, 1)
+			return err
+		},
+		"delete the stream": func() error { return js.DeleteStream(ctx, "LT_STATUS") },
+	} {
+		if err := try(); err == nil {
+			t.Errorf("Nghệ An's credentials could %s", what)
+		}
+	}
+	// Nor subscribe to the packets' subjects or another's inbox.
+	for _, subject := range []string{"lt.edoc.G22", "lt.edoc.>", "_INBOX_vpcp.>", "_INBOX.>"} {
+		errs := make(chan error, 1)
+		nc2, _, err := ax.cluster.connect(ax.cluster.seeds["nghean"], nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			select {
+			case errs <- err:
+			default:
+			}
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := nc2.SubscribeSync(subject); err != nil {
+			t.Fatal(err)
+		}
+		nc2.Flush()
+		select {
+		case err := <-errs:
+			if !errors.Is(err, nats.ErrPermissionViolation) && !strings.Contains(strings.ToLower(err.Error()), "permissions violation") {
+				t.Errorf("subscribing to %s: %v", subject, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Errorf("Nghệ An's credentials could subscribe to %s", subject)
+		}
+		nc2.Close()
+	}
+}
