@@ -31,21 +31,14 @@ var reportFormats = map[string]struct {
 // given as parameters. A key may ask for the report of an agency in its
 // scope or under one.
 func (h *handler) getReport(w http.ResponseWriter, r *http.Request) {
-	agency := r.PathValue("agency")
-	code, err := envelope.ParseAgencyCode(agency, envelope.CodeAny)
-	if err != nil {
-		jsonBadRequest(w, badParameter("agency", fmt.Sprintf("Mã định danh %q không hợp lệ", agency), err.Error()))
+	code, quarter, declared, ok := h.reportRequest(w, r)
+	if !ok {
 		return
 	}
 	if !callerOf(r).reportsFor(code) {
 		jsonError(w, newError(http.StatusForbidden, CodeForbidden,
 			"Khóa API này không được lập báo cáo cho cơ quan "+code.String(),
 			"this API key may not make the report of agency "+code.String()))
-		return
-	}
-	quarter, err := report.ParseQuarter(r.PathValue("quarter"))
-	if err != nil {
-		jsonBadRequest(w, badParameter("quarter", "Quý viết dạng 2026-Q3", err.Error()))
 		return
 	}
 	format := r.URL.Query().Get("format")
@@ -55,11 +48,6 @@ func (h *handler) getReport(w http.ResponseWriter, r *http.Request) {
 	f, ok := reportFormats[format]
 	if !ok {
 		jsonBadRequest(w, badParameter("format", "Định dạng là json, html, csv hoặc xlsx", "format is json, html, csv or xlsx"))
-		return
-	}
-	declared, err := report.ParseDeclarations(r.URL.Query().Get)
-	if err != nil {
-		jsonBadRequest(w, badParameter("declarations", "Số liệu kê khai không hợp lệ: "+err.Error(), err.Error()))
 		return
 	}
 	rep, err := report.Of(r.Context(), h.gw, code.String(), quarter, declared)
@@ -115,29 +103,17 @@ type SubmittedReport struct {
 // to ?to= (its parent, or the Government Office), whose gateway builds the
 // national summary. The agency must be hosted here and in the key's scope.
 func (h *handler) submitReport(w http.ResponseWriter, r *http.Request) {
-	agency := r.PathValue("agency")
-	code, err := envelope.ParseAgencyCode(agency, envelope.CodeAny)
-	if err != nil {
-		jsonBadRequest(w, badParameter("agency", fmt.Sprintf("Mã định danh %q không hợp lệ", agency), err.Error()))
+	code, quarter, declared, ok := h.reportRequest(w, r)
+	if !ok {
 		return
 	}
 	if !callerOf(r).allows(code.String()) {
 		jsonError(w, forbiddenAgency("agency", code.String()))
 		return
 	}
-	quarter, err := report.ParseQuarter(r.PathValue("quarter"))
-	if err != nil {
-		jsonBadRequest(w, badParameter("quarter", "Quý viết dạng 2026-Q3", err.Error()))
-		return
-	}
 	to := r.URL.Query().Get("to")
 	if to == "" {
 		jsonBadRequest(w, badParameter("to", "Thiếu nơi nhận báo cáo (to=mã định danh)", "to (the recipient's agency code) is required"))
-		return
-	}
-	declared, err := report.ParseDeclarations(r.URL.Query().Get)
-	if err != nil {
-		jsonBadRequest(w, badParameter("declarations", "Số liệu kê khai không hợp lệ: "+err.Error(), err.Error()))
 		return
 	}
 	rep, err := report.Of(r.Context(), h.gw, code.String(), quarter, declared)
@@ -180,4 +156,27 @@ func (h *handler) getSummary(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	jsonOK(w, r, s)
+}
+
+// reportRequest reads the agency and quarter of a report's path and the
+// declarations of its query; on a bad one it answers 400 and returns
+// false.
+func (h *handler) reportRequest(w http.ResponseWriter, r *http.Request) (envelope.AgencyCode, report.Quarter, report.Declarations, bool) {
+	agency := r.PathValue("agency")
+	code, err := envelope.ParseAgencyCode(agency, envelope.CodeAny)
+	if err != nil {
+		jsonBadRequest(w, badParameter("agency", fmt.Sprintf("Mã định danh %q không hợp lệ", agency), err.Error()))
+		return code, report.Quarter{}, report.Declarations{}, false
+	}
+	quarter, err := report.ParseQuarter(r.PathValue("quarter"))
+	if err != nil {
+		jsonBadRequest(w, badParameter("quarter", "Quý viết dạng 2026-Q3", err.Error()))
+		return code, quarter, report.Declarations{}, false
+	}
+	declared, err := report.ParseDeclarations(r.URL.Query().Get)
+	if err != nil {
+		jsonBadRequest(w, badParameter("declarations", "Số liệu kê khai không hợp lệ: "+err.Error(), err.Error()))
+		return code, quarter, declared, false
+	}
+	return code, quarter, declared, true
 }

@@ -7,7 +7,6 @@ import (
 	"image/png"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -17,65 +16,15 @@ import (
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/lienthong/lienthong/internal/browsertest"
 )
-
-// reportChromium returns the path of a Chromium (or Chrome) on this
-// machine. Without one the browser test is skipped, unless
-// LIENTHONG_REQUIRE_CHROMIUM is set (CI sets it), so that it cannot pass
-// by being skipped.
-func reportChromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("LIENTHONG_REQUIRE_CHROMIUM") != "" {
-		t.Fatal("LIENTHONG_REQUIRE_CHROMIUM is set but no chromium is installed")
-	}
-	t.Skip("no chromium installed (apt-get install chromium); set LIENTHONG_REQUIRE_CHROMIUM to make this an error")
-	return ""
-}
-
-// reportBrowser starts a headless Chromium for the test.
-func reportBrowser(t *testing.T) context.Context {
-	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(reportChromium(t)),
-		chromedp.NoSandbox, // CI runs as root
-		chromedp.DisableGPU,
-		chromedp.WindowSize(1280, 900),
-		chromedp.Flag("lang", "vi-VN"),
-	)
-	alloc, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	ctx, cancel := chromedp.NewContext(alloc, chromedp.WithErrorf(t.Logf))
-	t.Cleanup(cancel)
-	// Start the browser on a context without a deadline: a deadline on
-	// the first run would end the browser with it.
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return ctx
-}
-
-// reportEval evaluates a JavaScript expression in the tab.
-func reportEval[T any](t *testing.T, ctx context.Context, expr string) T {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
-	if err != nil {
-		t.Fatalf("evaluate %s: %v", expr, err)
-	}
-	return v
-}
 
 // TestBrowser_ReportPrints opens the page of a province's report in
 // Chromium, checks what it shows, prints it to PDF on A4 and takes a
 // screenshot; both are kept with go test -artifacts -outputdir DIR.
 func TestBrowser_ReportPrints(t *testing.T) {
-	ctx := reportBrowser(t)
+	ctx := browsertest.Start(t)
 	r := sampleReport(t, true)
 	var buf bytes.Buffer
 	if err := r.WriteHTML(&buf); err != nil {
@@ -95,7 +44,7 @@ func TestBrowser_ReportPrints(t *testing.T) {
 
 	// What the page shows. textContent: the agency's name is upper-cased
 	// by CSS in the heading, and written as is below it.
-	text := reportEval[string](t, ctx, `document.body.innerText`)
+	text := browsertest.Eval[string](t, ctx, `document.body.innerText`)
 	for _, want := range []string{
 		"UBND TỈNH NGHỆ AN", "Cơ quan báo cáo: " + sampleName, "III. KẾT NỐI, LIÊN THÔNG VĂN BẢN ĐIỆN TỬ",
 		"BÁO CÁO TÌNH HÌNH KẾT NỐI, LIÊN THÔNG VĂN BẢN ĐIỆN TỬ", "Quý III năm 2026", "PHỤ LỤC: SỐ LIỆU BỔ SUNG",
@@ -104,12 +53,12 @@ func TestBrowser_ReportPrints(t *testing.T) {
 			t.Errorf("the page does not show %q", want)
 		}
 	}
-	if lang := reportEval[string](t, ctx, `document.documentElement.lang`); lang != "vi" {
+	if lang := browsertest.Eval[string](t, ctx, `document.documentElement.lang`); lang != "vi" {
 		t.Errorf("lang %q", lang)
 	}
 	// The charts are drawn, each with its accessible name, across the
 	// sheet; nothing sticks out of the window.
-	charts := reportEval[[]string](t, ctx, `[...document.querySelectorAll('svg.chart')].map(s =>
+	charts := browsertest.Eval[[]string](t, ctx, `[...document.querySelectorAll('svg.chart')].map(s =>
 		s.getAttribute('role') + ' ' + Math.round(s.getBoundingClientRect().width) + ' ' + s.querySelector('title').textContent)`)
 	if len(charts) != 3 {
 		t.Fatalf("%d charts: %q", len(charts), charts)
@@ -121,7 +70,7 @@ func TestBrowser_ReportPrints(t *testing.T) {
 			t.Errorf("chart %q", c)
 		}
 	}
-	if over := reportEval[bool](t, ctx, `document.documentElement.scrollWidth > window.innerWidth`); over {
+	if over := browsertest.Eval[bool](t, ctx, `document.documentElement.scrollWidth > window.innerWidth`); over {
 		t.Error("the page is wider than the window")
 	}
 

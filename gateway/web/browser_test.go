@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,47 +15,8 @@ import (
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
+	"github.com/lienthong/lienthong/internal/browsertest"
 )
-
-// chromium returns the path of a Chromium (or Chrome) on this machine.
-// Without one the browser test is skipped, unless
-// LIENTHONG_REQUIRE_CHROMIUM is set (CI sets it, after installing Debian's
-// chromium), so that it cannot pass by being skipped.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("LIENTHONG_REQUIRE_CHROMIUM") != "" {
-		t.Fatal("LIENTHONG_REQUIRE_CHROMIUM is set but no chromium is installed")
-	}
-	t.Skip("no chromium installed (apt-get install chromium); set LIENTHONG_REQUIRE_CHROMIUM to make this an error")
-	return ""
-}
-
-// newBrowser starts a headless Chromium for the test.
-func newBrowser(t *testing.T) context.Context {
-	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium(t)),
-		chromedp.NoSandbox, // CI runs as root
-		chromedp.DisableGPU,
-		chromedp.WindowSize(1280, 900),
-		chromedp.Flag("lang", "vi-VN"),
-	)
-	alloc, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	ctx, cancel := chromedp.NewContext(alloc, chromedp.WithErrorf(t.Logf))
-	t.Cleanup(cancel)
-	// Start the browser on a context without a deadline: a deadline on
-	// the first run would end the browser with it.
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return ctx
-}
 
 // tab opens a tab in a browser context of its own: a clerk with their own
 // cookies.
@@ -83,13 +43,7 @@ func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action
 // eval evaluates a JavaScript expression in the tab.
 func eval[T any](t *testing.T, ctx context.Context, expr string) T {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
-	if err != nil {
-		t.Fatalf("evaluate %s: %v", expr, err)
-	}
-	return v
+	return browsertest.Eval[T](t, ctx, expr)
 }
 
 // waitFor polls a JavaScript predicate in the tab for up to 20 s.
@@ -211,7 +165,7 @@ func TestBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the browser test is not short")
 	}
-	bctx := newBrowser(t)
+	bctx := browsertest.Start(t)
 	a := newAxis(t, nil)
 	pdf := []byte("%PDF-1.4\n% công văn số 15/VPCP-TH\n%%EOF\n")
 	id := a.vpcp.send(t, gatewaytest.Letter{
