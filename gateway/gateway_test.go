@@ -17,29 +17,7 @@ import (
 
 func letter(t *testing.T, from, fromName string, to ...string) []byte {
 	t.Helper()
-	date := envelope.DateOf(time.Now())
-	code := envelope.Code{Number: "15", Notation: "VPCP-TH"}
-	e := &envelope.Edoc{
-		Header: envelope.MessageHeader{
-			From:         envelope.Organization{OrganID: from, OrganName: fromName},
-			Code:         code,
-			Promulgation: envelope.PromulgationInfo{Place: "Hà Nội", Date: date},
-			DocumentType: envelope.DocumentType{Type: "2", TypeDetail: "18", TypeName: "Công văn"},
-			Subject:      "V/v báo cáo tình hình kết nối liên thông",
-			DocumentID:   envelope.MakeDocumentID(from, date, code),
-		},
-		Trace:     []envelope.TraceHeader{{OrganID: from, Timestamp: envelope.TimestampOf(time.Now())}},
-		Bussiness: &envelope.Bussiness{BussinessDocType: envelope.BussinessNew, Paper: "0"},
-	}
-	for _, c := range to {
-		e.Header.To = append(e.Header.To, envelope.Organization{OrganID: c, OrganName: "Cơ quan " + c})
-	}
-	e.AddAttachment(envelope.Attachment{Name: "công văn.pdf", ContentType: "application/pdf", Data: bytes.Repeat([]byte("%PDF "), 200)})
-	b, err := envelope.Encode(&envelope.Packet{Edoc: e})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return gatewaytest.Letter{From: from, FromName: fromName, To: to}.Packet(t)
 }
 
 func deliveryState(t *testing.T, gw *gateway.Gateway, doc, recipient string) envelope.State {

@@ -1,7 +1,6 @@
 package metrics_test
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 	"testing"
@@ -10,7 +9,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
 	"github.com/lienthong/lienthong/gateway/metrics"
@@ -42,29 +40,7 @@ func gatewayWithMetrics(t *testing.T, ax *gatewaytest.Axis, id, code, name strin
 // letter is an unsigned công văn numbered n from one agency to others.
 func letter(t *testing.T, n int, from string, to ...string) []byte {
 	t.Helper()
-	date := envelope.DateOf(time.Now())
-	code := envelope.Code{Number: fmt.Sprint(n), Notation: "VPCP-TH"}
-	e := &envelope.Edoc{
-		Header: envelope.MessageHeader{
-			From:         envelope.Organization{OrganID: from, OrganName: "Cơ quan " + from},
-			Code:         code,
-			Promulgation: envelope.PromulgationInfo{Place: "Hà Nội", Date: date},
-			DocumentType: envelope.DocumentType{Type: "2", TypeDetail: "18", TypeName: "Công văn"},
-			Subject:      "V/v báo cáo tình hình kết nối liên thông",
-			DocumentID:   envelope.MakeDocumentID(from, date, code),
-		},
-		Trace:     []envelope.TraceHeader{{OrganID: from, Timestamp: envelope.TimestampOf(time.Now())}},
-		Bussiness: &envelope.Bussiness{BussinessDocType: envelope.BussinessNew, Paper: "0"},
-	}
-	for _, c := range to {
-		e.Header.To = append(e.Header.To, envelope.Organization{OrganID: c, OrganName: "Cơ quan " + c})
-	}
-	e.AddAttachment(envelope.Attachment{Name: "công văn.pdf", ContentType: "application/pdf", Data: bytes.Repeat([]byte("%PDF "), 200)})
-	b, err := envelope.Encode(&envelope.Packet{Edoc: e})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return gatewaytest.Letter{From: from, FromName: "Cơ quan " + from, To: to, Number: fmt.Sprint(n)}.Packet(t)
 }
 
 // sample returns the value of the series name{labels} gathered from g —
