@@ -138,19 +138,8 @@ func TestGateway_Changes(t *testing.T) {
 
 	// A revocation: the new document and the one it revokes, at both
 	// ends.
-	p, _, err := envelope.Parse(letter(t, vpcp, "Văn phòng Chính phủ", nghean))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &p.Edoc.Header
-	h.Code.Number = "16"
-	h.DocumentID = envelope.MakeDocumentID(vpcp, h.Promulgation.Date, h.Code)
-	p.Edoc.Bussiness = &envelope.Bussiness{BussinessDocType: envelope.BussinessRevoke, DocumentID: doc.DocumentID,
-		BussinessDocReason: "Ban hành nhầm", Paper: "0"}
-	revocation, err := envelope.Encode(p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	revocation := gatewaytest.Letter{From: vpcp, FromName: "Văn phòng Chính phủ", To: []string{nghean}, Number: "16",
+		Revokes: doc.DocumentID}.Packet(t)
 	rev, _, err := g22.Submit(t.Context(), gateway.Submission{Packet: revocation})
 	if err != nil {
 		t.Fatal(err)

@@ -190,20 +190,8 @@ func TestGateway_Quarantine(t *testing.T) {
 func TestGateway_Revoke(t *testing.T) {
 	_, g22, h41, doc := delivered(t)
 
-	p, _, err := envelope.Parse(letter(t, vpcp, "Văn phòng Chính phủ", nghean))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &p.Edoc.Header
-	h.Code.Number = "16"
-	h.Subject = "V/v thu hồi công văn số 15/VPCP-TH"
-	h.DocumentID = envelope.MakeDocumentID(vpcp, h.Promulgation.Date, h.Code)
-	p.Edoc.Bussiness = &envelope.Bussiness{BussinessDocType: envelope.BussinessRevoke, DocumentID: doc.DocumentID,
-		BussinessDocReason: "Ban hành nhầm", Paper: "0"}
-	revocation, err := envelope.Encode(p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	revocation := gatewaytest.Letter{From: vpcp, FromName: "Văn phòng Chính phủ", To: []string{nghean}, Number: "16",
+		Subject: "V/v thu hồi công văn số 15/VPCP-TH", Revokes: doc.DocumentID}.Packet(t)
 	rev, _, err := g22.Submit(t.Context(), gateway.Submission{Packet: revocation})
 	if err != nil {
 		t.Fatal(err)

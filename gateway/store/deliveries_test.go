@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"database/sql"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -412,27 +413,34 @@ func TestStore_DeliveryNotePlan(t *testing.T) {
 		`SELECT ` + store.DeliveryColumns + ` FROM deliveries WHERE document IN (?, ?) ORDER BY document, rowid`,
 		`SELECT ` + store.DeliveryColumns + ` FROM deliveries WHERE document = ? AND recipient = ?`,
 	} {
-		rows, err := db.Query(`EXPLAIN QUERY PLAN `+q, "a", "b")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan []string
-		for rows.Next() {
-			var (
-				id, parent, unused int
-				detail             string
-			)
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		if err := rows.Close(); err != nil {
-			t.Fatal(err)
-		}
-		p := strings.Join(plan, "\n")
+		p := queryPlan(t, db, q, "a", "b")
 		if strings.Contains(p, "SCAN") || !strings.Contains(p, "COVERING INDEX events_note") {
 			t.Errorf("plan of %s:\n%s", q, p)
 		}
 	}
+}
+
+// queryPlan returns SQLite's plan of query, one step a line.
+func queryPlan(t *testing.T, db *sql.DB, query string, args ...any) string {
+	t.Helper()
+	rows, err := db.Query(`EXPLAIN QUERY PLAN `+query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var (
+			id, parent, unused int
+			detail             string
+		)
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(plan, "\n")
 }

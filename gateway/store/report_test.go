@@ -307,25 +307,7 @@ func TestStore_ReportRows_Plan(t *testing.T) {
 		for range n {
 			args = append(args, vpcp)
 		}
-		rows, err := db.Query(`EXPLAIN QUERY PLAN `+store.ReportQuery(n), args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan []string
-		for rows.Next() {
-			var (
-				id, parent, unused int
-				detail             string
-			)
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		if err := rows.Close(); err != nil {
-			t.Fatal(err)
-		}
-		p := strings.Join(plan, "\n")
+		p := queryPlan(t, db, store.ReportQuery(n), args...)
 		for _, want := range []string{
 			"SEARCH documents USING COVERING INDEX documents_created (created_at>? AND created_at<?)",
 			"SEARCH deliveries USING COVERING INDEX deliveries_report (document=?)",
