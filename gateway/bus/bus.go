@@ -61,6 +61,15 @@ type Options struct {
 	// Domain is the JetStream domain to use, for a leaf node with its own
 	// JetStream; "" for the local one.
 	Domain string
+	// HubDomain is set when the server at URL is a provincial leaf node
+	// with its own JetStream domain (Domain, required then): it is the
+	// hub's domain. The directory, the heartbeats and large packets are
+	// then the hub's; packets are published into the leaf's out-streams
+	// (LeafOutStreams), acknowledged there even while the link to the hub
+	// is down, and the hub sources them; each hosted agency's packets are
+	// sourced from the hub's streams into the leaf's LT_EDOC and
+	// LT_STATUS, where its consumers are. See doc.go, "Leaf nodes".
+	HubDomain string
 	// CAFile is a PEM file of the CAs that sign the servers' TLS
 	// certificates; "" means the system's.
 	CAFile string
@@ -99,7 +108,8 @@ type Bus struct {
 	opts Options
 	log  *zap.Logger
 	nc   *nats.Conn
-	js   jetstream.JetStream
+	js   jetstream.JetStream // the packet streams and their consumers
+	hub  jetstream.JetStream // the buckets: js, or the hub's domain on a leaf node
 
 	packets   jetstream.ObjectStore
 	directory jetstream.KeyValue
@@ -145,6 +155,10 @@ func Open(ctx context.Context, opts Options, log *zap.Logger) (_ *Bus, err error
 		if o.value < 0 {
 			return nil, fmt.Errorf("%w: open: negative %s %d", ErrInvalidOption, o.name, o.value)
 		}
+	}
+	if opts.HubDomain != "" && (opts.Domain == "" || opts.Domain == opts.HubDomain) {
+		return nil, fmt.Errorf("%w: open: a hub domain (%q) needs the leaf node's own JetStream domain, a different one (domain %q)",
+			ErrInvalidOption, opts.HubDomain, opts.Domain)
 	}
 	if opts.InlineLimit == 0 {
 		opts.InlineLimit = DefaultInlineLimit
@@ -234,12 +248,18 @@ func Open(ctx context.Context, opts Options, log *zap.Logger) (_ *Bus, err error
 	if err != nil {
 		return nil, fmt.Errorf("bus: open: JetStream: %w", err)
 	}
+	b.hub = b.js
+	if opts.HubDomain != "" {
+		if b.hub, err = jetstream.NewWithDomain(nc, opts.HubDomain); err != nil {
+			return nil, fmt.Errorf("bus: open: the hub's JetStream: %w", err)
+		}
+	}
 	ctx, cancel := b.deadline(ctx)
 	defer cancel()
 	if err := b.setup(ctx); err != nil {
 		return nil, err
 	}
-	log.Info("bus open", zap.String("url", nc.ConnectedUrlRedacted()), zap.String("domain", opts.Domain),
+	log.Info("bus open", zap.String("url", nc.ConnectedUrlRedacted()), zap.String("domain", opts.Domain), zap.String("hubDomain", opts.HubDomain),
 		zap.Int("inlineLimit", opts.InlineLimit), zap.Duration("maxAge", opts.MaxAge), zap.Int("replicas", opts.Replicas))
 	return b, nil
 }

@@ -100,6 +100,11 @@ func (b *Bus) Consume(ctx context.Context, c gateway.ConsumerSpec, h gateway.Han
 	if err != nil {
 		return nil, err
 	}
+	if b.opts.HubDomain != "" {
+		if err := b.sourceFromHub(ctx, codes); err != nil {
+			return nil, fmt.Errorf("bus: consume for gateway %s: %w", c.Gateway, err)
+		}
+	}
 	if c.Concurrency <= 0 {
 		c.Concurrency = DefaultConcurrency
 	}

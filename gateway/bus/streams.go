@@ -2,6 +2,7 @@ package bus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -49,29 +50,31 @@ const (
 // (limits retention): a message for an agency whose gateway has not yet
 // created its consumer waits for it.
 func streamConfigs(o Options) []jetstream.StreamConfig {
-	dup := min(DuplicateWindow, o.MaxAge)
-	stream := func(name, subjects, what string) jetstream.StreamConfig {
-		return jetstream.StreamConfig{
-			Name:        name,
-			Description: "lienthong " + what + " packets, by recipient agency",
-			Subjects:    []string{subjects},
-			Retention:   jetstream.LimitsPolicy,
-			Discard:     jetstream.DiscardOld,
-			Storage:     jetstream.FileStorage,
-			MaxAge:      o.MaxAge,
-			Duplicates:  dup,
-			Replicas:    o.Replicas,
-			MaxMsgs:     -1,
-			MaxBytes:    -1,
-			// MaxMsgsPerSubject -1: a recipient's subject is not a
-			// last-value slot.
-			MaxMsgsPerSubject: -1,
-			MaxConsumers:      -1,
-		}
-	}
 	return []jetstream.StreamConfig{
-		stream(StreamEdoc, gateway.EdocSubjectPrefix+">", "document"),
-		stream(StreamStatus, gateway.StatusSubjectPrefix+">", "status"),
+		packetStream(o, StreamEdoc, "document", gateway.EdocSubjectPrefix+">"),
+		packetStream(o, StreamStatus, "status", gateway.StatusSubjectPrefix+">"),
+	}
+}
+
+// packetStream is the configuration of a stream of packets of kind what,
+// taking subjects (none for a stream that only sources others).
+func packetStream(o Options, name, what string, subjects ...string) jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:        name,
+		Description: "lienthong " + what + " packets, by recipient agency",
+		Subjects:    subjects,
+		Retention:   jetstream.LimitsPolicy,
+		Discard:     jetstream.DiscardOld,
+		Storage:     jetstream.FileStorage,
+		MaxAge:      o.MaxAge,
+		Duplicates:  min(DuplicateWindow, o.MaxAge),
+		Replicas:    o.Replicas,
+		MaxMsgs:     -1,
+		MaxBytes:    -1,
+		// MaxMsgsPerSubject -1: a recipient's subject is not a
+		// last-value slot.
+		MaxMsgsPerSubject: -1,
+		MaxConsumers:      -1,
 	}
 }
 
@@ -131,45 +134,75 @@ func consumerConfig(name, what, subject string, ackWait time.Duration) jetstream
 }
 
 // setup creates or updates the streams and buckets, and keeps the
-// handles Publish, Consume and the directory use.
+// handles Publish, Consume and the directory use. On a leaf node it
+// creates or updates the leaf's out-streams and looks up the hub's
+// streams and buckets, which an administrator made.
 func (b *Bus) setup(ctx context.Context) error {
+	if b.opts.HubDomain != "" {
+		for _, cfg := range leafOutConfigs(b.opts) {
+			if _, err := b.js.CreateOrUpdateStream(ctx, cfg); err != nil {
+				return fmt.Errorf("bus: create or update the leaf node's stream %s: %w", cfg.Name, err)
+			}
+		}
+		return b.bind(ctx)
+	}
 	if b.opts.Bind {
 		return b.bind(ctx)
 	}
 	for _, cfg := range streamConfigs(b.opts) {
-		if _, err := b.js.CreateOrUpdateStream(ctx, cfg); err != nil {
+		if err := createOrUpdateKeepingSources(ctx, b.js, cfg); err != nil {
 			return fmt.Errorf("bus: create or update stream %s: %w", cfg.Name, err)
 		}
 	}
 	var err error
-	if b.packets, err = b.js.CreateOrUpdateObjectStore(ctx, packetsConfig(b.opts)); err != nil {
+	if b.packets, err = b.hub.CreateOrUpdateObjectStore(ctx, packetsConfig(b.opts)); err != nil {
 		return fmt.Errorf("bus: create or update object store %s: %w", BucketPackets, err)
 	}
-	if b.directory, err = b.js.CreateOrUpdateKeyValue(ctx, directoryConfig(b.opts)); err != nil {
+	if b.directory, err = b.hub.CreateOrUpdateKeyValue(ctx, directoryConfig(b.opts)); err != nil {
 		return fmt.Errorf("bus: create or update key-value bucket %s: %w", BucketDirectory, err)
 	}
-	if b.gateways, err = b.js.CreateOrUpdateKeyValue(ctx, gatewaysConfig(b.opts)); err != nil {
+	if b.gateways, err = b.hub.CreateOrUpdateKeyValue(ctx, gatewaysConfig(b.opts)); err != nil {
 		return fmt.Errorf("bus: create or update key-value bucket %s: %w", BucketGateways, err)
 	}
 	return nil
 }
 
-// bind looks up the streams and buckets an administrator made.
+// createOrUpdateKeepingSources creates the stream cfg, or updates it
+// keeping the sources it has: the leaf nodes' out-streams SourceLeaf
+// added.
+func createOrUpdateKeepingSources(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) error {
+	s, err := js.Stream(ctx, cfg.Name)
+	switch {
+	case err == nil:
+		cfg.Sources = s.CachedInfo().Config.Sources
+	case !errors.Is(err, jetstream.ErrStreamNotFound):
+		return err
+	}
+	_, err = js.CreateOrUpdateStream(ctx, cfg)
+	return err
+}
+
+// bind looks up the streams and buckets an administrator made (on a
+// leaf node, the hub's).
 func (b *Bus) bind(ctx context.Context) error {
+	where := ""
+	if b.opts.HubDomain != "" {
+		where = " in the hub's domain " + b.opts.HubDomain
+	}
 	for _, cfg := range streamConfigs(b.opts) {
-		if _, err := b.js.Stream(ctx, cfg.Name); err != nil {
-			return fmt.Errorf("bus: stream %s (bind: it must exist): %w", cfg.Name, err)
+		if _, err := b.hub.Stream(ctx, cfg.Name); err != nil {
+			return fmt.Errorf("bus: stream %s%s (it must exist: lienthong nats setup): %w", cfg.Name, where, err)
 		}
 	}
 	var err error
-	if b.packets, err = b.js.ObjectStore(ctx, BucketPackets); err != nil {
-		return fmt.Errorf("bus: object store %s (bind: it must exist): %w", BucketPackets, err)
+	if b.packets, err = b.hub.ObjectStore(ctx, BucketPackets); err != nil {
+		return fmt.Errorf("bus: object store %s%s (it must exist: lienthong nats setup): %w", BucketPackets, where, err)
 	}
-	if b.directory, err = b.js.KeyValue(ctx, BucketDirectory); err != nil {
-		return fmt.Errorf("bus: key-value bucket %s (bind: it must exist): %w", BucketDirectory, err)
+	if b.directory, err = b.hub.KeyValue(ctx, BucketDirectory); err != nil {
+		return fmt.Errorf("bus: key-value bucket %s%s (it must exist: lienthong nats setup): %w", BucketDirectory, where, err)
 	}
-	if b.gateways, err = b.js.KeyValue(ctx, BucketGateways); err != nil {
-		return fmt.Errorf("bus: key-value bucket %s (bind: it must exist): %w", BucketGateways, err)
+	if b.gateways, err = b.hub.KeyValue(ctx, BucketGateways); err != nil {
+		return fmt.Errorf("bus: key-value bucket %s%s (it must exist: lienthong nats setup): %w", BucketGateways, where, err)
 	}
 	return nil
 }

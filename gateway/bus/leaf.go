@@ -1,0 +1,147 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/gateway"
+)
+
+// Streams of a provincial leaf node (Options.HubDomain), in the leaf's own
+// JetStream domain.
+const (
+	// StreamOutEdoc takes the documents the leaf's gateways publish
+	// (lt.edoc.>); the hub's LT_EDOC sources it.
+	StreamOutEdoc = "LT_OUT_EDOC"
+	// StreamOutStatus takes the statuses the leaf's gateways publish
+	// (lt.status.>); the hub's LT_STATUS sources it.
+	StreamOutStatus = "LT_OUT_STATUS"
+)
+
+// leafStreams pairs each packet stream with its leaf out-stream.
+var leafStreams = []struct {
+	kind     gateway.PacketKind
+	stream   string // the hub's, and the leaf's in-stream
+	out      string // the leaf's out-stream
+	what     string
+	subjects string
+}{
+	{gateway.KindEdoc, StreamEdoc, StreamOutEdoc, "document", gateway.EdocSubjectPrefix + ">"},
+	{gateway.KindStatus, StreamStatus, StreamOutStatus, "status", gateway.StatusSubjectPrefix + ">"},
+}
+
+// leafOutConfigs returns the leaf node's out-streams: they take every
+// packet published on the leaf, and keep it until the hub has sourced it
+// and for as long as the hub's streams keep theirs.
+func leafOutConfigs(o Options) []jetstream.StreamConfig {
+	var cfgs []jetstream.StreamConfig
+	for _, l := range leafStreams {
+		cfg := packetStream(o, l.out, l.what, l.subjects)
+		cfg.Description = "lienthong " + l.what + " packets published on this leaf node, sourced by the hub's " + l.stream
+		cfgs = append(cfgs, cfg)
+	}
+	return cfgs
+}
+
+// apiPrefix is the JetStream API prefix of a domain, as a stream source
+// read back from the server names it.
+func apiPrefix(domain string) string { return "$JS." + domain + ".API" }
+
+// fromDomain reports whether a stream source is the stream name in domain.
+func fromDomain(s *jetstream.StreamSource, name, domain string) bool {
+	if s.Name != name {
+		return false
+	}
+	if s.Domain != "" {
+		return s.Domain == domain
+	}
+	return s.External != nil && s.External.APIPrefix == apiPrefix(domain)
+}
+
+// SourceLeaf connects a provincial leaf node, whose JetStream domain is
+// domain, to the hub this Bus is open on: it makes the leaf's
+// out-streams if they do not exist yet (one replica), then adds each as a
+// source of the hub's stream of the same packets, so that what the
+// leaf's gateways publish reaches the hub, however long the link was
+// down. It is idempotent. The leaf's out-streams must exist before the
+// hub sources them: a source whose stream is missing is retried only
+// after a back-off.
+func (b *Bus) SourceLeaf(ctx context.Context, domain string) error {
+	if domain == "" || domain == b.opts.Domain {
+		return fmt.Errorf("%w: source leaf: the leaf node's JetStream domain %q must be set and differ from the hub's", ErrInvalidOption, domain)
+	}
+	ctx, cancel := b.deadline(ctx)
+	defer cancel()
+	leaf, err := jetstream.NewWithDomain(b.nc, domain)
+	if err != nil {
+		return fmt.Errorf("bus: source leaf %s: %w", domain, err)
+	}
+	o := b.opts
+	o.Replicas = 1
+	for _, cfg := range leafOutConfigs(o) {
+		_, err := leaf.Stream(ctx, cfg.Name)
+		if errors.Is(err, jetstream.ErrStreamNotFound) {
+			_, err = leaf.CreateStream(ctx, cfg)
+		}
+		if err != nil {
+			return fmt.Errorf("bus: source leaf %s: stream %s in its domain (is the leaf node connected?): %w", domain, cfg.Name, err)
+		}
+	}
+	for _, l := range leafStreams {
+		s, err := b.js.Stream(ctx, l.stream)
+		if err != nil {
+			return fmt.Errorf("bus: source leaf %s: stream %s: %w", domain, l.stream, err)
+		}
+		cfg := s.CachedInfo().Config
+		if slices.ContainsFunc(cfg.Sources, func(s *jetstream.StreamSource) bool { return fromDomain(s, l.out, domain) }) {
+			continue
+		}
+		cfg.Sources = append(cfg.Sources, &jetstream.StreamSource{Name: l.out, Domain: domain})
+		if _, err := b.js.UpdateStream(ctx, cfg); err != nil {
+			return fmt.Errorf("bus: source leaf %s: add %s as a source of %s: %w", domain, l.out, l.stream, err)
+		}
+	}
+	return nil
+}
+
+// sourceFromHub makes sure, on a leaf node, that the leaf's LT_EDOC and
+// LT_STATUS source each hosted agency's subject from the hub's streams:
+// one source per agency, so that an agency added later gets every message
+// the hub retains for it. Sources are only added, never removed: an
+// agency that leaves keeps its source, as it keeps its consumers.
+func (b *Bus) sourceFromHub(ctx context.Context, codes []envelope.AgencyCode) error {
+	ctx, cancel := b.deadline(ctx)
+	defer cancel()
+	for _, l := range leafStreams {
+		cfg := packetStream(b.opts, l.stream, l.what)
+		cfg.Description = "lienthong " + l.what + " packets for the agencies on this leaf node, sourced from the hub's " + l.stream
+		s, err := b.js.Stream(ctx, l.stream)
+		switch {
+		case err == nil:
+			cfg.Sources = s.CachedInfo().Config.Sources
+		case !errors.Is(err, jetstream.ErrStreamNotFound):
+			return fmt.Errorf("bus: stream %s of the leaf node: %w", l.stream, err)
+		}
+		n := len(cfg.Sources)
+		for _, code := range codes {
+			subject := gateway.Subject(l.kind, code)
+			if !slices.ContainsFunc(cfg.Sources, func(s *jetstream.StreamSource) bool {
+				return fromDomain(s, l.stream, b.opts.HubDomain) && s.FilterSubject == subject
+			}) {
+				cfg.Sources = append(cfg.Sources, &jetstream.StreamSource{Name: l.stream, Domain: b.opts.HubDomain, FilterSubject: subject})
+			}
+		}
+		if err == nil && len(cfg.Sources) == n {
+			continue
+		}
+		if _, err := b.js.CreateOrUpdateStream(ctx, cfg); err != nil {
+			return fmt.Errorf("bus: stream %s of the leaf node, sourcing %d agencies from the hub: %w", l.stream, len(cfg.Sources), err)
+		}
+	}
+	return nil
+}

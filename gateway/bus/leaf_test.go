@@ -1,0 +1,229 @@
+package bus_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/gateway"
+	"github.com/lienthong/lienthong/gateway/bus"
+)
+
+// leafPair is a hub server (JetStream domain "hub", taking leaf nodes on
+// a port of its own) and a provincial leaf node (domain "h41") connected
+// to it, as deploy/nats configures them: plain lt.> messages do not cross
+// the link, packets go through the streams' sources.
+type leafPair struct {
+	t                 *testing.T
+	hubDir            string
+	hubPort, linkPort int
+	hub, leaf         *server.Server
+	hubBus, leafBus   *bus.Bus
+}
+
+// newLeafPair starts both servers, opens the administrator's Bus on the
+// hub (making the streams and buckets, and sourcing the leaf's
+// out-streams) and a gateway's Bus on the leaf.
+func newLeafPair(t *testing.T) *leafPair {
+	p := &leafPair{t: t, hubDir: t.TempDir(), hubPort: freeLoopbackPort(t), linkPort: freeLoopbackPort(t)}
+	p.startHub()
+	link, err := url.Parse(fmt.Sprintf("nats-leaf://127.0.0.1:%d", p.linkPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.leaf = startRaw(t, &server.Options{
+		ServerName: "leaf-h41", Host: "127.0.0.1", Port: -1,
+		JetStream: true, JetStreamDomain: "h41", StoreDir: t.TempDir(),
+		LeafNode: server.LeafNodeOpts{
+			ReconnectInterval: 100 * time.Millisecond,
+			Remotes: []*server.RemoteLeafOpts{{
+				URLs:        []*url.URL{link},
+				DenyImports: []string{"lt.>"}, DenyExports: []string{"lt.>"},
+			}},
+		},
+	})
+	p.waitLinked(true)
+	p.hubBus = openBus(t, p.hub.ClientURL(), bus.Options{Domain: "hub"})
+	p.leafBus = openBus(t, p.leaf.ClientURL(), bus.Options{Domain: "h41", HubDomain: "hub"})
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := p.hubBus.SourceLeaf(ctx, "h41"); err != nil {
+		t.Fatalf("SourceLeaf: %v", err)
+	}
+	return p
+}
+
+// startHub starts (or starts again) the hub on its ports and directory.
+func (p *leafPair) startHub() {
+	p.hub = startRaw(p.t, &server.Options{
+		ServerName: "hub", Host: "127.0.0.1", Port: p.hubPort,
+		JetStream: true, JetStreamDomain: "hub", StoreDir: p.hubDir,
+		LeafNode: server.LeafNodeOpts{Host: "127.0.0.1", Port: p.linkPort, NoAdvertise: true},
+	})
+}
+
+// stopHub shuts the hub down: for the leaf, the link is cut.
+func (p *leafPair) stopHub() {
+	p.hub.Shutdown()
+	p.hub.WaitForShutdown()
+	p.waitLinked(false)
+}
+
+// waitLinked waits until the leaf node's link is up (or down).
+func (p *leafPair) waitLinked(up bool) {
+	p.t.Helper()
+	deadline := time.Now().Add(wait)
+	for (p.leaf.NumLeafNodes() == 1) != up {
+		if time.Now().After(deadline) {
+			p.t.Fatalf("the leaf node's link is not %s after %s", map[bool]string{true: "up", false: "down"}[up], wait)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// startRaw starts a nats-server with opts, shut down when the test ends.
+func startRaw(t testing.TB, opts *server.Options) *server.Server {
+	t.Helper()
+	opts.NoSigs, opts.NoLog = true, true
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	if !srv.ReadyForConnections(wait) {
+		t.Fatalf("server %s not ready", opts.ServerName)
+	}
+	t.Cleanup(func() {
+		srv.Shutdown()
+		srv.WaitForShutdown()
+	})
+	return srv
+}
+
+// freeLoopbackPort returns a loopback port free at the time of the call.
+func freeLoopbackPort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// TestBus_Leaf: a gateway on a leaf node and one on the hub exchange
+// packets (small and large) both ways, the leaf gateway's packets between
+// its own agencies come back once, and the directory and heartbeats are
+// the hub's.
+func TestBus_Leaf(t *testing.T) {
+	p := newLeafPair(t)
+	agencyH41Org := envelope.MustAgencyCode("000.00.00.H41") // the province: tokens H41
+	leafCol, hubCol := newCollector(nil), newCollector(nil)
+	consume(t, p.leafBus, gateway.ConsumerSpec{Gateway: "nghean", Agencies: []envelope.AgencyCode{agencyH41Org, agencyH41}}, leafCol.handle)
+	consume(t, p.hubBus, gateway.ConsumerSpec{Gateway: "vpcp", Agencies: []envelope.AgencyCode{agencyG22}}, hubCol.handle)
+
+	large := bytes.Repeat([]byte("x"), bus.DefaultInlineLimit+1)
+	ack := publish(t, p.leafBus, gateway.KindEdoc, agencyG22, "up-out", []byte("up-out"))
+	if ack.Stream != bus.StreamOutEdoc {
+		t.Errorf("the leaf's publish was acknowledged by %s, want %s", ack.Stream, bus.StreamOutEdoc)
+	}
+	publish(t, p.leafBus, gateway.KindStatus, agencyG22, "up-out-status", []byte("up-out-status"))
+	publish(t, p.leafBus, gateway.KindEdoc, agencyG22, "up-out-large", large)
+	publish(t, p.hubBus, gateway.KindEdoc, agencyH41Org, "up-in", []byte("up-in"))
+	publish(t, p.hubBus, gateway.KindEdoc, agencyH41, "up-in-large", large)
+	publish(t, p.leafBus, gateway.KindEdoc, agencyH41, "up-internal", []byte("up-internal"))
+	expectMessages(t, hubCol, "up-out", "up-out-status", "up-out-large")
+	expectMessages(t, leafCol, "up-in", "up-in-large", "up-internal")
+
+	// The directory and the heartbeats: written on the leaf, read at
+	// the hub.
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := p.leafBus.PutAgency(ctx, gateway.Agency{Code: agencyH41Org.String(), Name: "UBND tỉnh Nghệ An", Gateway: "nghean"}); err != nil {
+		t.Fatalf("PutAgency on the leaf: %v", err)
+	}
+	if err := p.leafBus.Heartbeat(ctx, gateway.GatewayBeat{Gateway: "nghean", At: time.Now()}); err != nil {
+		t.Fatalf("Heartbeat on the leaf: %v", err)
+	}
+	found := make(chan gateway.Agency, 8)
+	if err := p.hubBus.WatchDirectory(ctx, func(a gateway.Agency) { found <- a }); err != nil {
+		t.Fatalf("WatchDirectory at the hub: %v", err)
+	}
+	if a := <-found; a.Name != "UBND tỉnh Nghệ An" {
+		t.Errorf("the hub's directory has %+v", a)
+	}
+	beats, err := p.hubBus.Gateways(ctx)
+	if err != nil || len(beats) != 1 || beats[0].Gateway != "nghean" {
+		t.Errorf("the hub's heartbeats: %v, %v; want nghean's", beats, err)
+	}
+
+	// The hub goes down: the leaf's gateway still publishes, acknowledged
+	// by the leaf; when the hub is back, every packet is delivered once.
+	p.stopHub()
+	for i := range 20 {
+		publish(t, p.leafBus, gateway.KindEdoc, agencyG22, fmt.Sprintf("down-%d", i), []byte("down"))
+	}
+	publish(t, p.leafBus, gateway.KindEdoc, agencyG22, "down-0", []byte("down")) // a retry: a duplicate
+	ctxLarge, cancelLarge := context.WithTimeout(context.Background(), time.Second)
+	_, err = p.leafBus.Publish(ctxLarge, gateway.Publication{Subject: gateway.Subject(gateway.KindEdoc, agencyG22), MsgID: "down-large", Packet: large})
+	cancelLarge()
+	if err == nil {
+		t.Error("a large packet was published with the hub's Object Store out of reach")
+	}
+	p.startHub()
+	p.waitLinked(true)
+	var want []string
+	for i := range 20 {
+		want = append(want, fmt.Sprintf("down-%d", i))
+	}
+	expectMessages(t, hubCol, want...)
+	hubCol.none(t, time.Second)
+	leafCol.none(t, 100*time.Millisecond)
+}
+
+// expectMessages waits for messages with exactly the ids want, in any
+// order, each once, with their packets readable.
+func expectMessages(t *testing.T, c *collector, want ...string) {
+	t.Helper()
+	left := make(map[string]bool, len(want))
+	for _, id := range want {
+		left[id] = true
+	}
+	for len(left) > 0 {
+		r := c.next(t)
+		if r.PacketErr != nil {
+			t.Errorf("%s: %v", r.MsgID, r.PacketErr)
+		}
+		if !left[r.MsgID] {
+			t.Errorf("unexpected or repeated message %s on %s", r.MsgID, r.Subject)
+			continue
+		}
+		delete(left, r.MsgID)
+	}
+}
+
+// TestBus_LeafRefused: a hub domain without a leaf domain of its own, or
+// the same one, and SourceLeaf without a leaf domain.
+func TestBus_LeafRefused(t *testing.T) {
+	srv := startServer(t, t.TempDir())
+	for _, o := range []bus.Options{{HubDomain: "hub"}, {HubDomain: "hub", Domain: "hub"}} {
+		o.URL = srv.ClientURL()
+		_, err := bus.Open(context.Background(), o, nil)
+		if !errors.Is(err, bus.ErrInvalidOption) || !strings.Contains(err.Error(), "hub domain") {
+			t.Errorf("Open(%+v): %v, want ErrInvalidOption about the hub domain", o, err)
+		}
+	}
+	b := openBus(t, srv.ClientURL(), bus.Options{})
+	if err := b.SourceLeaf(context.Background(), ""); !errors.Is(err, bus.ErrInvalidOption) {
+		t.Errorf("SourceLeaf(\"\"): %v, want ErrInvalidOption", err)
+	}
+}
