@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -41,13 +42,15 @@ type hubCluster struct {
 	adminPub string
 	users    map[string]string
 	seeds    map[string]string
+	// leaves are the provinces' leaf nodes, started after the hub.
+	leaves []*leafNode
 }
 
 type hubNode struct {
 	*process
-	name          string
-	client, route int
-	conf, store   string
+	name                string
+	client, route, link int // link: the leaf nodes' port
+	conf, store         string
 }
 
 // newHubCluster makes the PKI for TLS, the administrator's NKey, and the
@@ -70,7 +73,7 @@ func newHubCluster(t testing.TB, dir string) *hubCluster {
 		t.Fatal(err)
 	}
 	for i := 1; i <= 3; i++ {
-		n := &hubNode{name: "hub-" + strconv.Itoa(i), client: freePort(t), route: freePort(t)}
+		n := &hubNode{name: "hub-" + strconv.Itoa(i), client: freePort(t), route: freePort(t), link: freePort(t)}
 		n.conf = filepath.Join(dir, n.name+".conf")
 		n.store = filepath.Join(dir, n.name, "jetstream")
 		c.nodes = append(c.nodes, n)
@@ -122,6 +125,14 @@ func (c *hubCluster) start() {
 	if err := os.WriteFile(filepath.Join(c.dir, "users.conf"), []byte(strings.Join(users, "\n")), 0o600); err != nil {
 		c.t.Fatal(err)
 	}
+	leafUsers := []string{"users: ["}
+	for _, l := range c.leaves {
+		leafUsers = append(leafUsers, fmt.Sprintf("  { user: %q, password: %q, account: \"LIENTHONG\" }", l.user, l.hash))
+	}
+	leafUsers = append(leafUsers, "]")
+	if err := os.WriteFile(filepath.Join(c.dir, "leafnodes.conf"), []byte(strings.Join(leafUsers, "\n")), 0o600); err != nil {
+		c.t.Fatal(err)
+	}
 	for i, n := range c.nodes {
 		b, err := os.ReadFile(filepath.Join(root, "deploy", "nats", fmt.Sprintf("hub-%d.conf", i+1)))
 		if err != nil {
@@ -130,6 +141,7 @@ func (c *hubCluster) start() {
 		repl := []string{
 			`listen: "0.0.0.0:4222"`, fmt.Sprintf(`listen: "127.0.0.1:%d"`, n.client),
 			`listen: "0.0.0.0:6222"`, fmt.Sprintf(`listen: "127.0.0.1:%d"`, n.route),
+			`listen: "0.0.0.0:7422"`, fmt.Sprintf(`listen: "127.0.0.1:%d"`, n.link),
 			`http: "127.0.0.1:8222"`, fmt.Sprintf(`http: "127.0.0.1:%d"`, freePort(c.t)),
 			`"/var/lib/nats/jetstream"`, fmt.Sprintf("%q", n.store),
 			`max_file_store: 200GB`, `max_file_store: 2GB`,
@@ -241,58 +253,118 @@ func newClusterAxis(t *testing.T) *axis {
 	return &axis{t: t, dir: dir, ca: ca, cluster: newHubCluster(t, filepath.Join(dir, "hub"))}
 }
 
-// setup starts the hub and makes the streams.
+// setup starts the hub and makes the streams, then starts the leaf
+// nodes and makes the hub source them.
 func (c *hubCluster) setup() {
 	c.t.Helper()
 	c.start()
-	out, err := exec.Command(lienthongBin, "nats", "setup", "-url", c.URLs(), "-nkey", c.admin, "-ca", c.ca, "-replicas", "3").CombinedOutput()
+	args := []string{"nats", "setup", "-url", c.URLs(), "-nkey", c.admin, "-ca", c.ca, "-replicas", "3"}
+	out, err := exec.Command(lienthongBin, args...).CombinedOutput()
 	if err != nil {
 		c.t.Fatalf("lienthong nats setup: %v\n%s", err, out)
 	}
+	if len(c.leaves) == 0 {
+		return
+	}
+	var domains []string
+	for _, l := range c.leaves {
+		l.start()
+		domains = append(domains, l.domain)
+	}
+	args = append(args, "-leaf", strings.Join(domains, ","))
+	if out, err := exec.Command(lienthongBin, args...).CombinedOutput(); err != nil {
+		c.t.Fatalf("lienthong %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
 }
 
-// TestE2E_Cluster: two gateways on a hub of three nats-servers (TLS on
-// clients and routes, streams R3, each gateway with its own NKey and
-// permissions). 1,000 documents go from VPCP to Nghệ An; one hub node is
-// killed mid-stream; every accepted document arrives exactly once. Then
-// Nghệ An's credentials are shown unable to read VPCP's packets, while
-// they can use their own consumer.
+// TestE2E_Cluster: the axis as deploy/nats builds it. A hub of three
+// nats-servers (TLS on clients, routes and leaf links, streams R3), VPCP
+// and TP.HCM's gateways on it with their own NKeys and permissions, and
+// Nghệ An's gateway on the province's leaf node, linked to every hub node
+// through a proxy the test can cut.
+//
+//  1. 1,000 documents from VPCP to TP.HCM and Nghệ An, hub-1 killed at the
+//     300th: every accepted document arrives exactly once at both.
+//  2. The province's link cut: Nghệ An's DMS keeps getting its documents
+//     accepted (the leaf acknowledges them) and VPCP keeps sending to it;
+//     when the link returns every one is delivered exactly once, both
+//     ways, and the time it took is logged.
+//  3. TP.HCM's credentials cannot read VPCP's packets.
 func TestE2E_Cluster(t *testing.T) {
 	faultTest(t)
 	start := time.Now()
 	ax := newClusterAxis(t)
+	leaf := ax.cluster.addLeaf()
 	vpcp := ax.addGateway("vpcp", agVPCP)
-	nghean := ax.addGateway("nghean", agNgheAn)
+	hcm := ax.addGateway("hcm", agHCM)
+	nghean := ax.addGatewayOn(leaf.join, "nghean", agNgheAn)
 	ax.cluster.setup()
 	ax.ready()
-	t.Logf("hub of 3 and 2 gateways ready in %s", time.Since(start).Round(time.Millisecond))
+	t.Logf("hub of 3, a leaf node and 3 gateways ready in %s", time.Since(start).Round(time.Millisecond))
 
-	docs := makeLoad(t, faultDocuments, agVPCP, []agency{agNgheAn}, "HUB-KILL")
-	g22 := vpcp.client(agVPCP)
+	// 1. A hub node killed mid-stream.
+	phase := time.Now()
+	docs := makeLoad(t, faultDocuments, agVPCP, []agency{agHCM, agNgheAn}, "HUB-KILL")
+	g22, h29, h41 := vpcp.client(agVPCP), hcm.client(agHCM), nghean.client(agNgheAn)
 	res := runLoad(t, g22, docs, func() {
-		t.Logf("G22 had accepted %d documents, H41 received %d, when hub-1 was killed",
-			vpcp.countLines(`"document accepted"`), nghean.countLines(`"document received"`))
+		t.Logf("G22 had accepted %d documents, H29 received %d and H41 %d, when hub-1 was killed",
+			vpcp.countLines(`"document accepted"`), hcm.countLines(`"document received"`), nghean.countLines(`"document received"`))
 		ax.cluster.nodes[0].kill()
 	})
-	checkExactlyOnce(t, g22, docs, res, recipientAPI{agNgheAn, nghean.client(agNgheAn)})
-	t.Logf("1,000 documents with a hub node killed: %s", time.Since(start).Round(time.Millisecond))
+	checkExactlyOnce(t, g22, docs, res, recipientAPI{agHCM, h29}, recipientAPI{agNgheAn, h41})
+	t.Logf("1,000 documents to 2 recipients with a hub node killed: %s", time.Since(phase).Round(time.Millisecond))
+
+	// 2. The province cut off.
+	leaf.cut()
+	cut := time.Now()
+	out := makeLoad(t, leafDocuments, agNgheAn, []agency{agVPCP}, "LEAF-OUT")
+	in := makeLoad(t, leafDocuments, agVPCP, []agency{agNgheAn}, "LEAF-IN")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	resOut := submitLoad(ctx, h41, out, faultWorkers, nil)
+	resIn := submitLoad(ctx, g22, in, faultWorkers, nil)
+	for _, r := range []*loadResult{resOut, resIn} {
+		if len(r.errs) > 0 {
+			t.Fatalf("submitting with the province cut off: %v\n%v", r, errors.Join(r.errs...))
+		}
+	}
+	t.Logf("with the link down: Nghệ An's DMS got %d documents accepted in %s, VPCP's %d", resOut.accepted.Load(),
+		resOut.elapsed.Round(time.Millisecond), resIn.accepted.Load())
+	time.Sleep(2 * time.Second)
+	for _, c := range []struct {
+		who    string
+		client *apiClient
+		load   string
+	}{{"VPCP", g22, "LEAF-OUT"}, {"Nghệ An", h41, "LEAF-IN"}} {
+		if l, err := c.client.list(ctx, url.Values{"direction": {"in"}, "q": {c.load}, "limit": {"1"}}); err != nil || len(l.Documents) > 0 {
+			t.Errorf("with the link down %s has received %v (%v)", c.who, l, err)
+		}
+	}
+	leaf.restore()
+	back := time.Now()
+	checkExactlyOnce(t, h41, out, resOut, recipientAPI{agVPCP, g22})
+	checkExactlyOnce(t, g22, in, resIn, recipientAPI{agNgheAn, h41})
+	t.Logf("province cut off for %s: %d documents each way delivered exactly once, and their 01s back, %s after the link returned",
+		back.Sub(cut).Round(time.Millisecond), leafDocuments, time.Since(back).Round(time.Millisecond))
+
 	// The gateways did all of it within their permissions.
-	for _, g := range []*gatewayProc{vpcp, nghean} {
+	for _, g := range []*gatewayProc{vpcp, hcm, nghean} {
 		if n := g.countLines("Permissions Violation"); n > 0 {
 			t.Errorf("gateway %s hit %d permissions violations: its permissions lack a subject it uses", g.id, n)
 		}
 	}
 
-	// Nghệ An's credentials against VPCP's packets.
-	nc, js, err := ax.cluster.connect(ax.cluster.seeds["nghean"], nats.CustomInboxPrefix("_INBOX_nghean"))
+	// 3. TP.HCM's credentials against VPCP's packets.
+	nc, js, err := ax.cluster.connect(ax.cluster.seeds["hcm"], nats.CustomInboxPrefix("_INBOX_hcm"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	// A refused request gets no answer: it waits out its context.
+	ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, err := js.Consumer(ctx, "LT_EDOC", "ag_H41_edoc"); err != nil {
-		t.Fatalf("Nghệ An cannot read its own consumer: %v", err)
+	if _, err := js.Consumer(ctx, "LT_EDOC", "ag_H29_edoc"); err != nil {
+		t.Fatalf("TP.HCM cannot read its own consumer: %v", err)
 	}
 	for what, try := range map[string]func() error{
 		"read VPCP's consumer": func() error { _, err := js.Consumer(ctx, "LT_EDOC", "ag_G22_edoc"); return err },
@@ -314,14 +386,16 @@ func TestE2E_Cluster(t *testing.T) {
 		},
 		"delete the stream": func() error { return js.DeleteStream(ctx, "LT_STATUS") },
 	} {
+		ctx, cancel = context.WithTimeout(context.Background(), 2*time.Second)
 		if err := try(); err == nil {
-			t.Errorf("Nghệ An's credentials could %s", what)
+			t.Errorf("TP.HCM's credentials could %s", what)
 		}
+		cancel()
 	}
 	// Nor subscribe to the packets' subjects or another's inbox.
 	for _, subject := range []string{"lt.edoc.G22", "lt.edoc.>", "_INBOX_vpcp.>", "_INBOX.>"} {
 		errs := make(chan error, 1)
-		nc2, _, err := ax.cluster.connect(ax.cluster.seeds["nghean"], nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+		nc2, _, err := ax.cluster.connect(ax.cluster.seeds["hcm"], nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 			select {
 			case errs <- err:
 			default:
@@ -340,7 +414,7 @@ func TestE2E_Cluster(t *testing.T) {
 				t.Errorf("subscribing to %s: %v", subject, err)
 			}
 		case <-time.After(5 * time.Second):
-			t.Errorf("Nghệ An's credentials could subscribe to %s", subject)
+			t.Errorf("TP.HCM's credentials could subscribe to %s", subject)
 		}
 		nc2.Close()
 	}

@@ -440,11 +440,13 @@ type serveConfig struct {
 		Listen string `yaml:"listen"`
 	} `yaml:"http"`
 	NATS struct {
-		URL      string `yaml:"url"`
-		NKeyFile string `yaml:"nkeyFile,omitempty"`
-		CAFile   string `yaml:"caFile,omitempty"`
-		Replicas int    `yaml:"replicas,omitempty"`
-		Bind     bool   `yaml:"bind,omitempty"`
+		URL       string `yaml:"url"`
+		NKeyFile  string `yaml:"nkeyFile,omitempty"`
+		CAFile    string `yaml:"caFile,omitempty"`
+		Replicas  int    `yaml:"replicas,omitempty"`
+		Bind      bool   `yaml:"bind,omitempty"`
+		Domain    string `yaml:"domain,omitempty"`
+		HubDomain string `yaml:"hubDomain,omitempty"`
 	} `yaml:"nats"`
 	Trust struct {
 		CA  []string `yaml:"ca"`
@@ -476,8 +478,25 @@ type serveAPIKey struct {
 
 // addGateway issues certificates for the agencies and writes the
 // gateway's configuration: its own data directory, an API port, the
-// external NATS, one API key per agency. axis.ready starts it.
+// external NATS (or the hub cluster), one API key per agency. axis.ready
+// starts it.
 func (a *axis) addGateway(id string, agencies ...agency) *gatewayProc {
+	a.t.Helper()
+	return a.addGatewayOn(a.join, id, agencies...)
+}
+
+// join points a gateway's configuration at the axis's NATS.
+func (a *axis) join(cfg *serveConfig, id string, agencies []agency) {
+	if a.cluster != nil {
+		a.cluster.join(cfg, id, agencies)
+	} else {
+		cfg.NATS.URL = a.nats.URL()
+	}
+}
+
+// addGatewayOn is addGateway with the NATS part of the configuration
+// written by join (a leaf node's, say).
+func (a *axis) addGatewayOn(join func(cfg *serveConfig, id string, agencies []agency), id string, agencies ...agency) *gatewayProc {
 	a.t.Helper()
 	dir := filepath.Join(a.dir, id)
 	if err := os.MkdirAll(dir, 0o750); err != nil {
@@ -492,11 +511,7 @@ func (a *axis) addGateway(id string, agencies ...agency) *gatewayProc {
 	cfg.Gateway.ShutdownTimeout = "10s"
 	cfg.HTTP.Listen = g.addr
 	cfg.Ops.Listen = g.opsAddr
-	if a.cluster != nil {
-		a.cluster.join(&cfg, id, agencies)
-	} else {
-		cfg.NATS.URL = a.nats.URL()
-	}
+	join(&cfg, id, agencies)
 	cfg.Trust.CA = []string{filepath.Join(a.ca.Dir(), signing.CACertFile)}
 	cfg.Trust.CRL = []string{filepath.Join(a.ca.Dir(), signing.CRLFile)}
 	cfg.Log.Level, cfg.Log.Format = "info", "json"

@@ -22,7 +22,10 @@ import (
 // Sizes and bounds of the fault tests.
 const (
 	faultDocuments = 1000
-	faultWorkers   = 8
+	// leafDocuments is how many documents go each way while a province's
+	// leaf node is cut off (cluster_test.go).
+	leafDocuments = 200
+	faultWorkers  = 8
 	// faultAt is how many documents have got a 202 when the fault is
 	// injected.
 	faultAt = 300
@@ -41,6 +44,7 @@ type loadDoc struct {
 	packet     []byte
 	documentID string
 	idemKey    string
+	notation   string // shared by the load: what its listings search for
 }
 
 // makeLoad writes n small documents (about 4 KB each once signed) from
@@ -59,7 +63,7 @@ func makeLoad(t testing.TB, n int, from agency, to []agency, notation string) []
 				Data: append([]byte(num+"\n"), body...)}},
 		}
 		docs[i] = loadDoc{number: i + 1, packet: l.packet(t), documentID: l.documentID(),
-			idemKey: "e2e-" + strings.ToLower(notation) + "-" + num}
+			idemKey: "e2e-" + strings.ToLower(notation) + "-" + num, notation: notation}
 	}
 	return docs
 }
@@ -216,10 +220,15 @@ func checkExactlyOnce(t *testing.T, sender *apiClient, docs []loadDoc, res *load
 	for _, d := range docs {
 		want[d.documentID] = true
 	}
+	// Only this load's documents: the agencies may have others.
+	query := func(v url.Values) url.Values {
+		v.Set("q", docs[0].notation)
+		return v
+	}
 	// Every document at every recipient.
 	for _, r := range recipients {
 		waitFor(t, deliveryTimeout, fmt.Sprintf("%d documents at %s", len(docs), r.to.Code), func() (bool, string) {
-			in, err := r.client.listAll(ctx, url.Values{"direction": {"in"}})
+			in, err := r.client.listAll(ctx, query(url.Values{"direction": {"in"}}))
 			if err != nil {
 				return false, err.Error()
 			}
@@ -229,7 +238,7 @@ func checkExactlyOnce(t *testing.T, sender *apiClient, docs []loadDoc, res *load
 	}
 	// Every 01 at the sender.
 	waitFor(t, deliveryTimeout, "01 for every document at the sender", func() (bool, string) {
-		l, err := sender.list(ctx, url.Values{"direction": {"out"}, "status": {"sent"}, "limit": {"1"}})
+		l, err := sender.list(ctx, query(url.Values{"direction": {"out"}, "status": {"sent"}, "limit": {"1"}}))
 		if err != nil {
 			return false, err.Error()
 		}
@@ -242,7 +251,7 @@ func checkExactlyOnce(t *testing.T, sender *apiClient, docs []loadDoc, res *load
 
 	// The sender: one outgoing document per DocumentId, the ids the DMS
 	// was given, each delivered to every recipient and arrived.
-	out, err := sender.listAll(ctx, url.Values{"direction": {"out"}})
+	out, err := sender.listAll(ctx, query(url.Values{"direction": {"out"}}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,7 +286,7 @@ func checkExactlyOnce(t *testing.T, sender *apiClient, docs []loadDoc, res *load
 	// Each recipient, read again after the sender saw every 01, so that a
 	// late duplicate would show.
 	for _, r := range recipients {
-		in, err := r.client.listAll(ctx, url.Values{"direction": {"in"}})
+		in, err := r.client.listAll(ctx, query(url.Values{"direction": {"in"}}))
 		if err != nil {
 			t.Fatal(err)
 		}

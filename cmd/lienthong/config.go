@@ -78,8 +78,13 @@ type NATSConfig struct {
 	// CAFile holds the CAs of the servers' TLS certificates (PEM), for a
 	// tls:// URL signed by a private CA.
 	CAFile string `yaml:"caFile"`
-	// Domain is the JetStream domain (leaf-node deployments).
+	// Domain is the JetStream domain of the server at URL: on a
+	// provincial leaf node, the leaf's own (deploy/nats/leaf.conf).
 	Domain string `yaml:"domain"`
+	// HubDomain, on a provincial leaf node, is the hub's JetStream
+	// domain: packets wait in the leaf's streams while its link is down,
+	// the directory and heartbeats are the hub's. It needs Domain.
+	HubDomain string `yaml:"hubDomain"`
 	// Replicas of the streams and buckets the gateway creates: 3 on a
 	// three-node cluster; 0 means 1.
 	Replicas int `yaml:"replicas"`
@@ -276,6 +281,7 @@ func envKeys() []envKey {
 		{"LIENTHONG_NATS_PASSWORD", true, str(func(c *Config) *string { return &c.NATS.Password })},
 		{"LIENTHONG_NATS_TOKEN", true, str(func(c *Config) *string { return &c.NATS.Token })},
 		{"LIENTHONG_NATS_DOMAIN", false, str(func(c *Config) *string { return &c.NATS.Domain })},
+		{"LIENTHONG_NATS_HUB_DOMAIN", false, str(func(c *Config) *string { return &c.NATS.HubDomain })},
 		{"LIENTHONG_NATS_NKEY_FILE", false, str(func(c *Config) *string { return &c.NATS.NKeyFile })},
 		{"LIENTHONG_NATS_CA_FILE", false, str(func(c *Config) *string { return &c.NATS.CAFile })},
 		{"LIENTHONG_NATS_REPLICAS", false, func(c *Config, v string) error {
@@ -446,8 +452,11 @@ func (c *Config) Validate() error {
 	if c.NATS.Replicas < 0 || c.NATS.Replicas > 5 {
 		bad("nats.replicas", strconv.Itoa(c.NATS.Replicas), errors.New("1 to 5 (0 means 1)"))
 	}
-	if c.NATS.URL == "" && (c.NATS.Bind || c.NATS.NKeyFile != "" || c.NATS.Replicas > 1) {
-		bad("nats.url", "", errors.New("bind, nkeyFile and replicas above 1 are for an external server or cluster"))
+	if c.NATS.URL == "" && (c.NATS.Bind || c.NATS.NKeyFile != "" || c.NATS.Replicas > 1 || c.NATS.HubDomain != "") {
+		bad("nats.url", "", errors.New("bind, nkeyFile, hubDomain and replicas above 1 are for an external server or cluster"))
+	}
+	if c.NATS.HubDomain != "" && (c.NATS.Domain == "" || c.NATS.Domain == c.NATS.HubDomain) {
+		bad("nats.hubDomain", c.NATS.HubDomain, errors.New("a leaf node needs its own JetStream domain in nats.domain, different from the hub's"))
 	}
 	if c.Ops.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Ops.Listen); err != nil {

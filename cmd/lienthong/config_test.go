@@ -83,6 +83,8 @@ func TestConfig_Validate(t *testing.T) {
 		{"ClerkNoUser", "username: vanthu", "username: ''", "web.clerks[0].username"},
 		{"ClerkOtherAgency", "      agencies: [000.00.00.G22]", "      agencies: [000.00.00.H29]", "web.clerks[0].agencies"},
 		{"NegativeIdle", "web:\n", "web:\n  idleTimeout: -1m\n", "web.idleTimeout"},
+		{"HubDomainEmbedded", "listen: 127.0.0.1:0\n", "listen: 127.0.0.1:0\nnats:\n  hubDomain: hub\n", "nats.url"},
+		{"HubDomainNoDomain", "listen: 127.0.0.1:0\n", "listen: 127.0.0.1:0\nnats:\n  url: nats://127.0.0.1:4222\n  hubDomain: hub\n", "nats.hubDomain"},
 		{"BadOpsListen", "listen: 127.0.0.1:0\n", "listen: 127.0.0.1:0\nops:\n  listen: nowhere\n", "ops.listen"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

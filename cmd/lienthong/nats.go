@@ -50,7 +50,7 @@ func (f *codesFlag) Set(v string) error {
 // servers' authorization: it may publish packets to any agency and
 // consume only its own agencies' consumers.
 func runNATSUser(_ context.Context, m *Main, args []string) error {
-	fs := m.newFlagSet("nats user", "nats user -gateway ID -agency CODE [-agency CODE …] -seed FILE", `
+	fs := m.newFlagSet("nats user", "nats user -gateway ID (-agency CODE [-agency CODE …] | -leaf) -seed FILE", `
 Makes a gateway's NKey: the seed goes to -seed (mode 0600; give it to the
 gateway as nats.nkeyFile), and the nats-server user block with the public
 key and the gateway's permissions goes to standard output, for the
@@ -60,16 +60,22 @@ The permissions let the gateway publish packets to any agency, use only its
 own agencies' durable consumers (ag_<agency>_edoc|status), write only its
 agencies' directory entries and its heartbeat, and subscribe only under its
 inbox prefix. The streams must exist: "lienthong nats setup" makes them, and
-the gateway runs with nats.bind: true.`)
+the gateway runs with nats.bind: true.
+
+With -leaf, the user is for the gateway's own province's leaf node
+(deploy/nats/leaf.conf): the block has no permissions, since the leaf's
+streams and sources are the gateway's to make, and agencies are kept apart
+at the hub.`)
 	id := fs.String("gateway", "", "the gateway's `id` (gateway.id of its configuration)")
 	seed := fs.String("seed", "", "write the NKey seed to this `file`")
 	var agencies codesFlag
 	fs.Var(&agencies, "agency", "a hosted agency's `code` (repeat for each)")
+	leaf := fs.Bool("leaf", false, "a user of the province's leaf node, without permissions")
 	if err := m.parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *id == "" || *seed == "" || len(agencies) == 0 {
-		return usageError{msg: "nats user: -gateway, -seed and at least one -agency are required", hint: "lienthong nats user -help"}
+	if *id == "" || *seed == "" || (len(agencies) == 0 && !*leaf) {
+		return usageError{msg: "nats user: -gateway, -seed and at least one -agency (or -leaf) are required", hint: "lienthong nats user -help"}
 	}
 	kp, err := nkeys.CreateUser()
 	if err != nil {
@@ -94,6 +100,10 @@ the gateway runs with nats.bind: true.`)
 	if err := errors.Join(werr, f.Close()); err != nil {
 		return fmt.Errorf("nats user: %w", err)
 	}
+	if *leaf {
+		_, err = fmt.Fprintf(m.Stdout, "# gateway %s on its province's leaf node\n{ nkey: %q }\n", *id, pub)
+		return err
+	}
 	perms := bus.GatewayPermissions(*id, agencies)
 	_, err = fmt.Fprint(m.Stdout, perms.Conf(pub, "gateway "+*id+": "+agencies.String()))
 	return err
@@ -102,23 +112,40 @@ the gateway runs with nats.bind: true.`)
 // runNATSSetup creates or updates the streams and buckets of the NATS
 // contract, with credentials allowed to.
 func runNATSSetup(ctx context.Context, m *Main, args []string) error {
-	fs := m.newFlagSet("nats setup", "nats setup -url URL [-nkey FILE | -creds FILE] [-ca FILE] [-replicas 3] [-domain D]", `
+	fs := m.newFlagSet("nats setup", "nats setup -url URL [-nkey FILE | -creds FILE] [-ca FILE] [-replicas 3] [-domain D] [-leaf D,…]", `
 Creates or updates the streams (LT_EDOC, LT_STATUS), the Object Store
 bucket (LT_PACKETS) and the key-value buckets (LT_DIRECTORY, LT_GATEWAYS)
 on a NATS cluster, with administrator credentials; gateways with their own
 restricted credentials then only bind to them (nats.bind: true). Run it
-again to change the replicas; it changes nothing else that exists.`)
+again to change the replicas; it changes nothing else that exists.
+
+With -leaf, for each provincial leaf node's JetStream domain (its link to
+the hub must be up): makes the leaf's out-streams (LT_OUT_EDOC,
+LT_OUT_STATUS) if they do not exist and adds them as sources of the hub's
+streams, so that what the province's gateway publishes reaches the hub,
+also after its link was down. Run it once per new leaf node; sources
+already there are kept.`)
 	url := fs.String("url", "", "the cluster's `URLs`, comma-separated")
 	nkey := fs.String("nkey", "", "an administrator's NKey seed `file`")
 	creds := fs.String("creds", "", "an administrator's .creds `file`")
 	ca := fs.String("ca", "", "the CAs of the servers' TLS certificates (PEM `file`)")
 	replicas := fs.Int("replicas", 3, "the `number` of replicas of each stream and bucket")
-	domain := fs.String("domain", "", "the JetStream `domain`")
+	domain := fs.String("domain", "", "the hub's JetStream `domain`")
+	leaves := fs.String("leaf", "", "the JetStream `domains` of leaf nodes to source, comma-separated")
 	if err := m.parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *url == "" {
 		return usageError{msg: "nats setup: -url is required", hint: "lienthong nats setup -help"}
+	}
+	var leafDomains []string
+	for d := range strings.SplitSeq(*leaves, ",") {
+		if d = strings.TrimSpace(d); d != "" {
+			if d == *domain {
+				return usageError{msg: fmt.Sprintf("nats setup: -leaf %s is the hub's own domain", d), hint: "lienthong nats setup -help"}
+			}
+			leafDomains = append(leafDomains, d)
+		}
 	}
 	b, err := bus.Open(ctx, bus.Options{
 		URL: *url, Name: "lienthong-setup", NKeyFile: *nkey, CredsFile: *creds, CAFile: *ca,
@@ -129,5 +156,12 @@ again to change the replicas; it changes nothing else that exists.`)
 	}
 	fmt.Fprintf(m.Stdout, "streams %s, %s and buckets %s, %s, %s ready with %d replicas\n",
 		bus.StreamEdoc, bus.StreamStatus, bus.BucketPackets, bus.BucketDirectory, bus.BucketGateways, *replicas)
+	for _, d := range leafDomains {
+		if err := b.SourceLeaf(ctx, d); err != nil {
+			return errors.Join(err, b.Close())
+		}
+		fmt.Fprintf(m.Stdout, "leaf node %s: %s and %s sourced by %s and %s\n", d,
+			bus.StreamOutEdoc, bus.StreamOutStatus, bus.StreamEdoc, bus.StreamStatus)
+	}
 	return b.Close()
 }
