@@ -1,6 +1,7 @@
 package test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -318,6 +319,12 @@ func TestE2E_Cluster(t *testing.T) {
 	leaf.cut()
 	cut := time.Now()
 	out := makeLoad(t, leafDocuments, agNgheAn, []agency{agVPCP}, "LEAF-OUT")
+	// And one above the inline limit: it goes through the hub's Object
+	// Store, out of reach while the link is down, so it waits in the
+	// gateway's outbox.
+	large := loadLetter(leafDocuments+1, time.Now(), agNgheAn, []agency{agVPCP}, "LEAF-OUT")
+	large.Attachments[0].Data = bytes.Repeat([]byte("Phụ lục kèm theo. "), 128<<10)
+	out = append(out, large.loadDoc(t))
 	in := makeLoad(t, leafDocuments, agVPCP, []agency{agNgheAn}, "LEAF-IN")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -340,12 +347,15 @@ func TestE2E_Cluster(t *testing.T) {
 			t.Errorf("with the link down %s has received %v (%v)", c.who, l, err)
 		}
 	}
+	if n := nghean.countLines(`"publish failed; will retry"`); n == 0 {
+		t.Error("Nghệ An's gateway published the large document with the hub's Object Store out of reach")
+	}
 	leaf.restore()
 	back := time.Now()
 	checkExactlyOnce(t, h41, out, resOut, recipientAPI{agVPCP, g22})
 	checkExactlyOnce(t, g22, in, resIn, recipientAPI{agNgheAn, h41})
-	t.Logf("province cut off for %s: %d documents each way delivered exactly once, and their 01s back, %s after the link returned",
-		back.Sub(cut).Round(time.Millisecond), leafDocuments, time.Since(back).Round(time.Millisecond))
+	t.Logf("province cut off for %s: %d documents out (one of %d KB) and %d in delivered exactly once, and their 01s back, %s after the link returned",
+		back.Sub(cut).Round(time.Millisecond), len(out), len(out[len(out)-1].packet)>>10, len(in), time.Since(back).Round(time.Millisecond))
 
 	// The gateways did all of it within their permissions.
 	for _, g := range []*gatewayProc{vpcp, hcm, nghean} {

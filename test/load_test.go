@@ -53,19 +53,33 @@ func makeLoad(t testing.TB, n int, from agency, to []agency, notation string) []
 	t.Helper()
 	date := time.Now()
 	docs := make([]loadDoc, n)
-	body := bytes.Repeat([]byte("Nội dung công văn thử nghiệm liên thông. "), 30)
 	for i := range docs {
-		num := strconv.Itoa(i + 1)
-		l := &letter{
-			From: from, To: to, Number: num, Notation: notation, Date: date,
-			Subject: "V/v thử nghiệm độ bền liên thông, văn bản số " + num,
-			Attachments: []envelope.Attachment{{Name: "cong-van-" + num + ".txt", ContentType: "text/plain; charset=utf-8",
-				Data: append([]byte(num+"\n"), body...)}},
-		}
-		docs[i] = loadDoc{number: i + 1, packet: l.packet(t), documentID: l.documentID(),
-			idemKey: "e2e-" + strings.ToLower(notation) + "-" + num, notation: notation}
+		docs[i] = loadLetter(i+1, date, from, to, notation).loadDoc(t)
 	}
 	return docs
+}
+
+// loadLetter is document number num of a load.
+func loadLetter(num int, date time.Time, from agency, to []agency, notation string) *letter {
+	n := strconv.Itoa(num)
+	body := bytes.Repeat([]byte("Nội dung công văn thử nghiệm liên thông. "), 30)
+	return &letter{
+		From: from, To: to, Number: n, Notation: notation, Date: date,
+		Subject: "V/v thử nghiệm độ bền liên thông, văn bản số " + n,
+		Attachments: []envelope.Attachment{{Name: "cong-van-" + n + ".txt", ContentType: "text/plain; charset=utf-8",
+			Data: append([]byte(n+"\n"), body...)}},
+	}
+}
+
+// loadDoc signs the letter into a document of a load.
+func (l *letter) loadDoc(t testing.TB) loadDoc {
+	t.Helper()
+	num, err := strconv.Atoi(l.Number)
+	if err != nil {
+		t.Fatalf("load letter number %q: %v", l.Number, err)
+	}
+	return loadDoc{number: num, packet: l.packet(t), documentID: l.documentID(),
+		idemKey: "e2e-" + strings.ToLower(l.Notation) + "-" + l.Number, notation: l.Notation}
 }
 
 // loadResult is what a DMS saw while submitting a load.

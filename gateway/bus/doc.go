@@ -62,6 +62,34 @@
 // Packet checks the bytes, from the body or the Object Store, against
 // [HeaderSHA256].
 //
+// # Leaf nodes
+//
+// A province may run its own nats-server as a leaf node of the hub, with
+// a JetStream domain of its own, so that its gateway keeps accepting
+// documents while the provincial link is down (deploy/nats/leaf.conf).
+// Its gateway opens the Bus with Options.Domain (the leaf's domain) and
+// Options.HubDomain (the hub's). Then:
+//
+//   - [Bus.Publish] publishes into the leaf's [StreamOutEdoc] and
+//     [StreamOutStatus] (lt.edoc.> and lt.status.>), which acknowledge at
+//     once, link or no link; the hub's LT_EDOC and LT_STATUS source them
+//     ([Bus.SourceLeaf], run by an administrator: lienthong nats setup
+//     -leaf) and catch up when the link returns, deduplicating on
+//     Nats-Msg-Id as for any publish;
+//   - [Bus.Consume] adds to the leaf's LT_EDOC and LT_STATUS, which take
+//     no subjects of their own, one source per hosted agency: the hub's
+//     stream filtered to exactly that agency's subject. Its consumers are
+//     on the leaf's streams. A packet between two agencies of the
+//     province goes round the hub, and waits for the link like any other;
+//   - the directory, the heartbeats and the Object Store are the hub's
+//     (reached through the hub's domain), so they need the link: a large
+//     packet published while it is down fails, and the gateway's outbox
+//     tries again, as it does for any failed publish.
+//
+// Plain lt.> messages must not cross the leaf link (deny_imports and
+// deny_exports in leaf.conf), or each packet would also be stored by the
+// other side's stream directly, a second time.
+//
 // # Caveats
 //
 //   - An agency's consumers outlive its hosting: when it leaves a gateway
@@ -84,4 +112,7 @@
 //     Options.Timeout when the context has none.
 //   - The Bus owns an embedded server passed in Options.Server: Close, and
 //     a failing Open, shut it down.
+//   - On a leaf node an agency's source, like its consumers, outlives its
+//     hosting; and the hub's streams keep a leaf node's out-streams as
+//     sources until an administrator removes them.
 package bus

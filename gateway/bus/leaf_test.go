@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
@@ -188,6 +189,47 @@ func TestBus_Leaf(t *testing.T) {
 	expectMessages(t, hubCol, want...)
 	hubCol.none(t, time.Second)
 	leafCol.none(t, 100*time.Millisecond)
+
+	// In the streams: each packet once where it belongs, nothing looped
+	// back into the leaf's out-stream or into the other side's streams.
+	leafJS := rawJetStream(t, p.leaf)
+	hubJS := rawJetStream(t, p.hub)
+	for _, c := range []struct {
+		js            jetstream.JetStream
+		where, stream string
+		subject       string
+		want          int
+	}{
+		{hubJS, "hub", bus.StreamEdoc, "lt.edoc.G22", 22}, // up-out, up-out-large, down-0…19
+		{hubJS, "hub", bus.StreamEdoc, "lt.edoc.H41.12", 2},
+		{hubJS, "hub", bus.StreamStatus, "lt.status.G22", 1},
+		{leafJS, "leaf", bus.StreamOutEdoc, "lt.edoc.G22", 22},
+		{leafJS, "leaf", bus.StreamOutEdoc, "lt.edoc.H41", 0},
+		{leafJS, "leaf", bus.StreamOutEdoc, "lt.edoc.H41.12", 1},
+		{leafJS, "leaf", bus.StreamEdoc, "lt.edoc.H41", 1},
+		{leafJS, "leaf", bus.StreamEdoc, "lt.edoc.H41.12", 2},
+		{leafJS, "leaf", bus.StreamEdoc, "lt.edoc.G22", 0},
+	} {
+		if n := subjectCount(t, c.js, c.stream, c.subject); n != c.want {
+			t.Errorf("%s %s: %d messages on %s, want %d", c.where, c.stream, n, c.subject, c.want)
+		}
+	}
+}
+
+// subjectCount is how many messages stream holds on subject.
+func subjectCount(t *testing.T, js jetstream.JetStream, stream, subject string) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		t.Fatalf("stream %s: %v", stream, err)
+	}
+	info, err := s.Info(ctx, jetstream.WithSubjectFilter(subject))
+	if err != nil {
+		t.Fatalf("stream %s: %v", stream, err)
+	}
+	return int(info.State.Subjects[subject])
 }
 
 // expectMessages waits for messages with exactly the ids want, in any
