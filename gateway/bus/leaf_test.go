@@ -60,6 +60,9 @@ func newLeafPair(t *testing.T) *leafPair {
 	if err := p.hubBus.SourceLeaf(ctx, "h41"); err != nil {
 		t.Fatalf("SourceLeaf: %v", err)
 	}
+	// Setting the hub up again (as "lienthong nats setup" without -leaf
+	// does) keeps the leaf's sources.
+	openBus(t, p.hub.ClientURL(), bus.Options{Domain: "hub"})
 	return p
 }
 
