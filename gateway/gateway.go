@@ -222,13 +222,13 @@ func (g *Gateway) directoryEntry(a *HostedAgency) Agency {
 }
 
 // Open publishes the hosted agencies in the directory, starts watching it,
-// and starts the consumers, the outbox dispatcher and the heartbeat.
+// and starts the consumers, the outbox dispatcher and the heartbeat. A
+// directory entry it cannot publish (on a province's leaf node cut off
+// from the hub, the directory is the hub's) is logged and published again
+// with each heartbeat until it is: the gateway starts all the same, and
+// accepts documents.
 func (g *Gateway) Open(ctx context.Context) error {
-	for i := range g.opts.Agencies {
-		if err := g.bus.PutAgency(ctx, g.directoryEntry(&g.opts.Agencies[i])); err != nil {
-			return fmt.Errorf("gateway: publish agency %s in the directory: %w", g.opts.Agencies[i].Code, err)
-		}
-	}
+	unpublished := g.publishAgencies(ctx, g.opts.Agencies)
 	runCtx, cancel := context.WithCancel(context.Background())
 	g.cancel = cancel
 	if err := g.bus.WatchDirectory(runCtx, g.dir.Put); err != nil {
@@ -249,7 +249,7 @@ func (g *Gateway) Open(ctx context.Context) error {
 	g.mu.Unlock()
 	g.wg.Add(2)
 	go g.dispatchLoop(runCtx)
-	go g.heartbeatLoop(runCtx)
+	go g.heartbeatLoop(runCtx, unpublished)
 	g.log.Info("gateway open", zap.Strings("agencies", g.agencyCodes()))
 	return nil
 }
@@ -307,11 +307,34 @@ func (g *Gateway) wakeDispatcher() {
 	}
 }
 
-func (g *Gateway) heartbeatLoop(ctx context.Context) {
+// publishAgencies puts the directory entries of agencies and returns
+// those it could not.
+func (g *Gateway) publishAgencies(ctx context.Context, agencies []HostedAgency) []HostedAgency {
+	var left []HostedAgency
+	for i := range agencies {
+		if err := g.bus.PutAgency(ctx, g.directoryEntry(&agencies[i])); err != nil {
+			if ctx.Err() == nil {
+				g.log.Warn("directory entry not published; trying again with the next heartbeat",
+					zap.String("agency", agencies[i].Code.String()), zap.Error(err))
+			}
+			left = append(left, agencies[i])
+		}
+	}
+	return left
+}
+
+// heartbeatLoop renews the gateway's heartbeat, and publishes the
+// directory entries Open could not until they are.
+func (g *Gateway) heartbeatLoop(ctx context.Context, unpublished []HostedAgency) {
 	defer g.wg.Done()
 	t := time.NewTicker(g.opts.HeartbeatInterval)
 	defer t.Stop()
 	for {
+		if len(unpublished) > 0 {
+			if unpublished = g.publishAgencies(ctx, unpublished); len(unpublished) == 0 {
+				g.log.Info("directory entries published")
+			}
+		}
 		beat := GatewayBeat{Gateway: g.opts.ID, Agencies: g.agencyCodes(), Version: g.opts.Version, API: g.opts.API, At: g.opts.Now().UTC()}
 		if err := g.bus.Heartbeat(ctx, beat); err != nil && ctx.Err() == nil {
 			g.log.Warn("heartbeat failed", zap.Error(err))

@@ -111,7 +111,8 @@ type Bus struct {
 	js   jetstream.JetStream // the packet streams and their consumers
 	hub  jetstream.JetStream // the buckets: js, or the hub's domain on a leaf node
 
-	packets   jetstream.ObjectStore
+	packetsMu sync.Mutex            // guards packets, set lazily on a leaf node
+	packets   jetstream.ObjectStore // use objectStore
 	directory jetstream.KeyValue
 	gateways  jetstream.KeyValue
 
@@ -333,7 +334,11 @@ func (b *Bus) Publish(ctx context.Context, m gateway.Publication) (gateway.PubAc
 // object of that name and digest is there and young enough to outlive
 // the message that will refer to it.
 func (b *Bus) putObject(ctx context.Context, name string, sum [sha256.Size]byte, data []byte) error {
-	info, err := b.packets.GetInfo(ctx, name)
+	packets, err := b.objectStore(ctx)
+	if err != nil {
+		return err
+	}
+	info, err := packets.GetInfo(ctx, name)
 	switch {
 	case err == nil:
 		if info.Digest == objectDigest(sum) && time.Since(info.ModTime) < b.opts.MaxAge/2 {
@@ -342,7 +347,7 @@ func (b *Bus) putObject(ctx context.Context, name string, sum [sha256.Size]byte,
 	case !errors.Is(err, jetstream.ErrObjectNotFound):
 		return fmt.Errorf("object %s: %w", name, err)
 	}
-	_, err = b.packets.Put(ctx, jetstream.ObjectMeta{Name: name, Description: "lienthong packet"}, bytes.NewReader(data))
+	_, err = packets.Put(ctx, jetstream.ObjectMeta{Name: name, Description: "lienthong packet"}, bytes.NewReader(data))
 	if err != nil {
 		return fmt.Errorf("put object %s (%d bytes): %w", name, len(data), err)
 	}

@@ -48,6 +48,48 @@ func leafOutConfigs(o Options) []jetstream.StreamConfig {
 	return cfgs
 }
 
+// setupLeaf makes, on a leaf node, everything the gateway needs there and
+// nothing at the hub, so that it starts with its link down: the
+// out-streams, and local mirrors of the hub's directory and heartbeats
+// (read locally, written at the hub through the mirror). The Object Store
+// is the hub's, looked up when first used (objectStore); the in-streams
+// are made by Consume (sourceFromHub).
+func (b *Bus) setupLeaf(ctx context.Context) error {
+	for _, cfg := range leafOutConfigs(b.opts) {
+		if _, err := b.js.CreateOrUpdateStream(ctx, cfg); err != nil {
+			return fmt.Errorf("bus: create or update the leaf node's stream %s: %w", cfg.Name, err)
+		}
+	}
+	mirror := func(cfg jetstream.KeyValueConfig) jetstream.KeyValueConfig {
+		cfg.Description += " (a mirror of the hub's)"
+		cfg.Mirror = &jetstream.StreamSource{Name: cfg.Bucket, Domain: b.opts.HubDomain}
+		return cfg
+	}
+	var err error
+	if b.directory, err = b.js.CreateOrUpdateKeyValue(ctx, mirror(directoryConfig(b.opts))); err != nil {
+		return fmt.Errorf("bus: create or update the leaf node's mirror of %s: %w", BucketDirectory, err)
+	}
+	if b.gateways, err = b.js.CreateOrUpdateKeyValue(ctx, mirror(gatewaysConfig(b.opts))); err != nil {
+		return fmt.Errorf("bus: create or update the leaf node's mirror of %s: %w", BucketGateways, err)
+	}
+	return nil
+}
+
+// objectStore returns the Object Store of large packets; on a leaf node
+// it is the hub's, looked up the first time it is needed.
+func (b *Bus) objectStore(ctx context.Context) (jetstream.ObjectStore, error) {
+	b.packetsMu.Lock()
+	defer b.packetsMu.Unlock()
+	if b.packets == nil {
+		s, err := b.hub.ObjectStore(ctx, BucketPackets)
+		if err != nil {
+			return nil, fmt.Errorf("object store %s in the hub's domain %s: %w", BucketPackets, b.opts.HubDomain, err)
+		}
+		b.packets = s
+	}
+	return b.packets, nil
+}
+
 // apiPrefix is the JetStream API prefix of a domain, as a stream source
 // read back from the server names it.
 func apiPrefix(domain string) string { return "$JS." + domain + ".API" }

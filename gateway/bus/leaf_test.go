@@ -169,6 +169,8 @@ func TestBus_Leaf(t *testing.T) {
 	if err != nil || len(beats) != 1 || beats[0].Gateway != "nghean" {
 		t.Errorf("the hub's heartbeats: %v, %v; want nghean's", beats, err)
 	}
+	// And read on the leaf, from its mirrors of the hub's buckets.
+	waitDirectory(t, p.leafBus, "UBND tỉnh Nghệ An")
 
 	// The hub goes down: the leaf's gateway still publishes, acknowledged
 	// by the leaf; when the hub is back, every packet is delivered once.
@@ -183,6 +185,21 @@ func TestBus_Leaf(t *testing.T) {
 	if err == nil {
 		t.Error("a large packet was published with the hub's Object Store out of reach")
 	}
+	// A gateway (re)starting on the leaf while the hub is out of reach:
+	// it opens, reads the directory and the heartbeats from the leaf's
+	// mirrors, and starts consuming for a new agency; only writing the
+	// directory fails.
+	restarted := openBus(t, p.leaf.ClientURL(), bus.Options{Domain: "h41", HubDomain: "hub", Timeout: 2 * time.Second})
+	waitDirectory(t, restarted, "UBND tỉnh Nghệ An")
+	if beats, err := restarted.Gateways(ctx); err != nil || len(beats) != 1 {
+		t.Errorf("heartbeats on the leaf with the hub down: %v, %v; want nghean's", beats, err)
+	}
+	if err := restarted.PutAgency(ctx, gateway.Agency{Code: agencyH37.String(), Name: "UBND xã"}); err == nil {
+		t.Error("PutAgency succeeded with the hub down")
+	}
+	h37Col := newCollector(nil)
+	consume(t, restarted, gateway.ConsumerSpec{Gateway: "nghean-2", Agencies: []envelope.AgencyCode{agencyH37}}, h37Col.handle)
+
 	p.startHub()
 	p.waitLinked(true)
 	var want []string
@@ -190,6 +207,8 @@ func TestBus_Leaf(t *testing.T) {
 		want = append(want, fmt.Sprintf("down-%d", i))
 	}
 	expectMessages(t, hubCol, want...)
+	publish(t, p.hubBus, gateway.KindEdoc, agencyH37, "to-h37", []byte("to-h37"))
+	expectMessages(t, h37Col, "to-h37")
 	hubCol.none(t, time.Second)
 	leafCol.none(t, 100*time.Millisecond)
 
@@ -233,6 +252,33 @@ func subjectCount(t *testing.T, js jetstream.JetStream, stream, subject string) 
 		t.Fatalf("stream %s: %v", stream, err)
 	}
 	return int(info.State.Subjects[subject])
+}
+
+// waitDirectory waits until b's directory has an entry named name.
+func waitDirectory(t *testing.T, b *bus.Bus, name string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	found := make(chan string, 64)
+	if err := b.WatchDirectory(ctx, func(a gateway.Agency) {
+		select {
+		case found <- a.Name:
+		default:
+		}
+	}); err != nil {
+		t.Fatalf("WatchDirectory: %v", err)
+	}
+	timeout := time.After(wait)
+	for {
+		select {
+		case n := <-found:
+			if n == name {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("no directory entry %q after %s", name, wait)
+		}
+	}
 }
 
 // expectMessages waits for messages with exactly the ids want, in any

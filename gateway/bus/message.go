@@ -71,7 +71,11 @@ func (m *message) Packet(ctx context.Context) ([]byte, error) {
 // getObject reads an object into one buffer of its size: GetBytes grows
 // its buffer by doubling, which for a 67 MB packet costs twice that.
 func (m *message) getObject(ctx context.Context, name string) ([]byte, error) {
-	r, err := m.bus.packets.Get(ctx, name)
+	packets, err := m.bus.objectStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r, err := packets.Get(ctx, name)
 	if err != nil {
 		return nil, err
 	}

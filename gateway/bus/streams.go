@@ -135,16 +135,10 @@ func consumerConfig(name, what, subject string, ackWait time.Duration) jetstream
 
 // setup creates or updates the streams and buckets, and keeps the
 // handles Publish, Consume and the directory use. On a leaf node it
-// creates or updates the leaf's out-streams and looks up the hub's
-// streams and buckets, which an administrator made.
+// creates or updates the leaf's streams and mirrors (setupLeaf).
 func (b *Bus) setup(ctx context.Context) error {
 	if b.opts.HubDomain != "" {
-		for _, cfg := range leafOutConfigs(b.opts) {
-			if _, err := b.js.CreateOrUpdateStream(ctx, cfg); err != nil {
-				return fmt.Errorf("bus: create or update the leaf node's stream %s: %w", cfg.Name, err)
-			}
-		}
-		return b.bind(ctx)
+		return b.setupLeaf(ctx)
 	}
 	if b.opts.Bind {
 		return b.bind(ctx)
@@ -155,13 +149,13 @@ func (b *Bus) setup(ctx context.Context) error {
 		}
 	}
 	var err error
-	if b.packets, err = b.hub.CreateOrUpdateObjectStore(ctx, packetsConfig(b.opts)); err != nil {
+	if b.packets, err = b.js.CreateOrUpdateObjectStore(ctx, packetsConfig(b.opts)); err != nil {
 		return fmt.Errorf("bus: create or update object store %s: %w", BucketPackets, err)
 	}
-	if b.directory, err = b.hub.CreateOrUpdateKeyValue(ctx, directoryConfig(b.opts)); err != nil {
+	if b.directory, err = b.js.CreateOrUpdateKeyValue(ctx, directoryConfig(b.opts)); err != nil {
 		return fmt.Errorf("bus: create or update key-value bucket %s: %w", BucketDirectory, err)
 	}
-	if b.gateways, err = b.hub.CreateOrUpdateKeyValue(ctx, gatewaysConfig(b.opts)); err != nil {
+	if b.gateways, err = b.js.CreateOrUpdateKeyValue(ctx, gatewaysConfig(b.opts)); err != nil {
 		return fmt.Errorf("bus: create or update key-value bucket %s: %w", BucketGateways, err)
 	}
 	return nil
@@ -182,27 +176,22 @@ func createOrUpdateKeepingSources(ctx context.Context, js jetstream.JetStream, c
 	return err
 }
 
-// bind looks up the streams and buckets an administrator made (on a
-// leaf node, the hub's).
+// bind looks up the streams and buckets an administrator made.
 func (b *Bus) bind(ctx context.Context) error {
-	where := ""
-	if b.opts.HubDomain != "" {
-		where = " in the hub's domain " + b.opts.HubDomain
-	}
 	for _, cfg := range streamConfigs(b.opts) {
-		if _, err := b.hub.Stream(ctx, cfg.Name); err != nil {
-			return fmt.Errorf("bus: stream %s%s (it must exist: lienthong nats setup): %w", cfg.Name, where, err)
+		if _, err := b.js.Stream(ctx, cfg.Name); err != nil {
+			return fmt.Errorf("bus: stream %s (bind: it must exist): %w", cfg.Name, err)
 		}
 	}
 	var err error
-	if b.packets, err = b.hub.ObjectStore(ctx, BucketPackets); err != nil {
-		return fmt.Errorf("bus: object store %s%s (it must exist: lienthong nats setup): %w", BucketPackets, where, err)
+	if b.packets, err = b.js.ObjectStore(ctx, BucketPackets); err != nil {
+		return fmt.Errorf("bus: object store %s (bind: it must exist): %w", BucketPackets, err)
 	}
-	if b.directory, err = b.hub.KeyValue(ctx, BucketDirectory); err != nil {
-		return fmt.Errorf("bus: key-value bucket %s%s (it must exist: lienthong nats setup): %w", BucketDirectory, where, err)
+	if b.directory, err = b.js.KeyValue(ctx, BucketDirectory); err != nil {
+		return fmt.Errorf("bus: key-value bucket %s (bind: it must exist): %w", BucketDirectory, err)
 	}
-	if b.gateways, err = b.hub.KeyValue(ctx, BucketGateways); err != nil {
-		return fmt.Errorf("bus: key-value bucket %s%s (it must exist: lienthong nats setup): %w", BucketGateways, where, err)
+	if b.gateways, err = b.js.KeyValue(ctx, BucketGateways); err != nil {
+		return fmt.Errorf("bus: key-value bucket %s (bind: it must exist): %w", BucketGateways, err)
 	}
 	return nil
 }
