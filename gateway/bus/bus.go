@@ -63,12 +63,15 @@ type Options struct {
 	Domain string
 	// HubDomain is set when the server at URL is a provincial leaf node
 	// with its own JetStream domain (Domain, required then): it is the
-	// hub's domain. The directory, the heartbeats and large packets are
-	// then the hub's; packets are published into the leaf's out-streams
-	// (LeafOutStreams), acknowledged there even while the link to the hub
-	// is down, and the hub sources them; each hosted agency's packets are
-	// sourced from the hub's streams into the leaf's LT_EDOC and
-	// LT_STATUS, where its consumers are. See doc.go, "Leaf nodes".
+	// hub's domain. Packets are then published into the leaf's
+	// out-streams (StreamOutEdoc, StreamOutStatus), acknowledged there
+	// even while the link to the hub is down, and the hub sources them;
+	// each hosted agency's packets are sourced from the hub's streams into
+	// the leaf's LT_EDOC and LT_STATUS, where its consumers are. The
+	// directory and the heartbeats are read from the leaf's mirrors of the
+	// hub's buckets and written at the hub; large packets are the hub's.
+	// Open needs only the leaf. See the package documentation, "Leaf
+	// nodes".
 	HubDomain string
 	// CAFile is a PEM file of the CAs that sign the servers' TLS
 	// certificates; "" means the system's.

@@ -81,10 +81,19 @@
 //     stream filtered to exactly that agency's subject. Its consumers are
 //     on the leaf's streams. A packet between two agencies of the
 //     province goes round the hub, and waits for the link like any other;
-//   - the directory, the heartbeats and the Object Store are the hub's
-//     (reached through the hub's domain), so they need the link: a large
-//     packet published while it is down fails, and the gateway's outbox
-//     tries again, as it does for any failed publish.
+//   - the directory and the heartbeats are the hub's KV buckets, of which
+//     the leaf keeps mirrors: [Bus.WatchDirectory] and [Bus.Gateways] read
+//     the mirrors, so a gateway starts and verifies packets with the link
+//     down (with what the mirrors last had); [Bus.PutAgency] and
+//     [Bus.Heartbeat] write at the hub, through the mirror's origin, and
+//     fail while the link is down;
+//   - the Object Store is the hub's, looked up when first used: a large
+//     packet published while the link is down fails, and the gateway's
+//     outbox tries again, as it does for any failed publish.
+//
+// [Open] on a leaf node touches nothing at the hub: it makes the
+// out-streams and the mirrors, so a gateway restarting during an outage
+// comes up, and its clerks and document-management systems go on.
 //
 // Plain lt.> messages must not cross the leaf link (deny_imports and
 // deny_exports in leaf.conf), or each packet would also be stored by the
