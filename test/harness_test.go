@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -24,6 +23,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/lienthong/lienthong/internal/nettest"
 	"github.com/lienthong/lienthong/signing"
 )
 
@@ -290,17 +290,6 @@ func tailString(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // waitFor polls cond every interval until it reports true, failing the
 // test after timeout with what and cond's last description of the state.
 func waitFor(t testing.TB, timeout time.Duration, what string, cond func() (bool, string)) {
@@ -338,7 +327,7 @@ type natsServer struct {
 
 func startNATS(t testing.TB, dir string) *natsServer {
 	t.Helper()
-	port := freePort(t)
+	port := nettest.FreePort(t)
 	store := filepath.Join(dir, "jetstream")
 	s := &natsServer{port: port, storeDir: store}
 	s.process = newProcess(t, "nats-server", dir, natsServerBin,
@@ -503,7 +492,7 @@ func (a *axis) addGatewayOn(join func(cfg *serveConfig, id string, agencies []ag
 		a.t.Fatal(err)
 	}
 	g := &gatewayProc{id: id, agencies: agencies, keys: map[string]string{},
-		addr: "127.0.0.1:" + strconv.Itoa(freePort(a.t)), opsAddr: "127.0.0.1:" + strconv.Itoa(freePort(a.t)),
+		addr: "127.0.0.1:" + strconv.Itoa(nettest.FreePort(a.t)), opsAddr: "127.0.0.1:" + strconv.Itoa(nettest.FreePort(a.t)),
 		config: filepath.Join(dir, "lienthong.yaml")}
 	var cfg serveConfig
 	cfg.Gateway.ID = id

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/lienthong/lienthong/internal/nettest"
 )
 
 // linkProxy forwards TCP connections from its own port to a target, and
@@ -32,7 +34,7 @@ type linkProxy struct {
 }
 
 func newLinkProxy(t testing.TB, target string) *linkProxy {
-	p := &linkProxy{t: t, target: target, port: freePort(t)}
+	p := &linkProxy{t: t, target: target, port: nettest.FreePort(t)}
 	p.up()
 	t.Cleanup(p.down)
 	return p
@@ -102,7 +104,7 @@ type leafNode struct {
 func (c *hubCluster) addLeaf() *leafNode {
 	c.t.Helper()
 	l := &leafNode{c: c, domain: "h41", user: "h41", password: randomHex(c.t, 12),
-		client: freePort(c.t), http: freePort(c.t), dir: filepath.Join(c.dir, "leaf-h41")}
+		client: nettest.FreePort(c.t), http: nettest.FreePort(c.t), dir: filepath.Join(c.dir, "leaf-h41")}
 	cmd := exec.Command(lienthongBin, "hash-password")
 	cmd.Stdin = strings.NewReader(l.password + "\n")
 	out, err := cmd.Output()

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/internal/nettest"
 )
 
 // prometheusBinary returns the path of the prometheus server. .ci/run
@@ -97,7 +98,7 @@ scrape_configs:
 	if err := os.WriteFile(configFile, []byte(config), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	addr := "127.0.0.1:" + strconv.Itoa(nettest.FreePort(t))
 	base := "http://" + addr
 	prom := newProcess(t, "prometheus", dir, bin,
 		"--config.file="+configFile, "--storage.tsdb.path="+filepath.Join(dir, "data"),

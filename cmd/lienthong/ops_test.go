@@ -5,12 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +24,7 @@ import (
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway/bus"
+	"github.com/lienthong/lienthong/internal/nettest"
 	"github.com/lienthong/lienthong/signing"
 )
 
@@ -327,18 +328,14 @@ func promtool(t *testing.T, scrape string) {
 // the server comes back on the same port and store.
 func TestOps_ReadyzNATS(t *testing.T) {
 	dir := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	port := nettest.FreePort(t)
 	start := func() *server.Server {
 		t.Helper()
 		var srv *server.Server
 		// The port was free a moment ago; after a shutdown it may take a
 		// moment to be free again.
-		waitUntil(t, 10*time.Second, "NATS to start on port "+ln.Addr().String(), func() bool {
+		waitUntil(t, 10*time.Second, "NATS to start on port "+strconv.Itoa(port), func() bool {
+			var err error
 			srv, err = bus.StartServer(bus.ServerOptions{Dir: filepath.Join(dir, "nats"), Port: port})
 			return err == nil
 		})

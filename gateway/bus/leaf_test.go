@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"strings"
 	"testing"
@@ -17,6 +16,7 @@ import (
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/gateway/bus"
+	"github.com/lienthong/lienthong/internal/nettest"
 )
 
 // leafPair is a hub server (JetStream domain "hub", taking leaf nodes on
@@ -35,7 +35,7 @@ type leafPair struct {
 // hub (making the streams and buckets, and sourcing the leaf's
 // out-streams) and a gateway's Bus on the leaf.
 func newLeafPair(t *testing.T) *leafPair {
-	p := &leafPair{t: t, hubDir: t.TempDir(), hubPort: freeLoopbackPort(t), linkPort: freeLoopbackPort(t)}
+	p := &leafPair{t: t, hubDir: t.TempDir(), hubPort: nettest.FreePort(t), linkPort: nettest.FreePort(t)}
 	p.startHub()
 	link, err := url.Parse(fmt.Sprintf("nats-leaf://127.0.0.1:%d", p.linkPort))
 	if err != nil {
@@ -111,17 +111,6 @@ func startRaw(t testing.TB, opts *server.Options) *server.Server {
 		srv.WaitForShutdown()
 	})
 	return srv
-}
-
-// freeLoopbackPort returns a loopback port free at the time of the call.
-func freeLoopbackPort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // TestBus_Leaf: a gateway on a leaf node and one on the hub exchange
