@@ -5,86 +5,20 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/lienthong/lienthong/internal/nettest"
 )
 
-// linkProxy forwards TCP connections from its own port to a target, and
-// can cut every connection and refuse new ones, as a provincial link that
-// goes down.
-type linkProxy struct {
-	t      testing.TB
-	target string
-	port   int
-
-	mu    sync.Mutex
-	ln    net.Listener
-	conns []net.Conn
-}
-
-func newLinkProxy(t testing.TB, target string) *linkProxy {
-	p := &linkProxy{t: t, target: target, port: nettest.FreePort(t)}
-	p.up()
-	t.Cleanup(p.down)
-	return p
-}
-
-// up listens again and forwards.
-func (p *linkProxy) up() {
-	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p.port))
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			u, err := net.Dial("tcp", p.target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, u)
-			p.mu.Unlock()
-			go func() { io.Copy(u, c); u.Close() }()
-			go func() { io.Copy(c, u); c.Close() }()
-		}
-	}()
-}
-
-// down closes the listener and every connection.
-func (p *linkProxy) down() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
 // leafNode is a province's nats-server, configured from
-// deploy/nats/leaf.conf, linked to every hub node through a linkProxy of
+// deploy/nats/leaf.conf, linked to every hub node through a nettest.Link of
 // its own, so that the test can cut the province off.
 type leafNode struct {
 	*process
@@ -95,7 +29,7 @@ type leafNode struct {
 	client, http   int
 	dir            string
 	users          []string // the gateways' user blocks
-	proxies        []*linkProxy
+	links          []*nettest.Link
 }
 
 // addLeaf registers a leaf node with JetStream domain h41 (the one
@@ -135,7 +69,7 @@ func (l *leafNode) join(cfg *serveConfig, id string, _ []agency) {
 }
 
 // start writes deploy/nats/leaf.conf with the test's addresses, paths and
-// password, its users.conf, starts the proxies and the server, and waits
+// password, its users.conf, starts the links and the server, and waits
 // until its link to the hub is up.
 func (l *leafNode) start() {
 	t := l.c.t
@@ -159,10 +93,10 @@ func (l *leafNode) start() {
 		`"/etc/nats/tls/ca.pem"`, fmt.Sprintf("%q", l.c.ca),
 	}
 	for i, n := range l.c.nodes {
-		p := newLinkProxy(t, "127.0.0.1:"+strconv.Itoa(n.link))
-		l.proxies = append(l.proxies, p)
+		p := nettest.NewLink(t, "127.0.0.1:"+strconv.Itoa(n.link))
+		l.links = append(l.links, p)
 		repl = append(repl, fmt.Sprintf("tls://h41:PASSWORD@hub-%d.lienthong.internal:7422", i+1),
-			fmt.Sprintf("tls://%s:%s@127.0.0.1:%d", l.user, l.password, p.port))
+			fmt.Sprintf("tls://%s:%s@127.0.0.1:%d", l.user, l.password, p.Port))
 	}
 	for k := 0; k < len(repl); k += 2 {
 		if !strings.Contains(string(b), repl[k]) {
@@ -215,16 +149,16 @@ func (l *leafNode) waitLinked(up bool, timeout time.Duration) {
 
 // cut takes the province's link down: every proxy stops.
 func (l *leafNode) cut() {
-	for _, p := range l.proxies {
-		p.down()
+	for _, p := range l.links {
+		p.Cut()
 	}
 	l.waitLinked(false, 10*time.Second)
 }
 
 // restore brings the link back.
 func (l *leafNode) restore() {
-	for _, p := range l.proxies {
-		p.up()
+	for _, p := range l.links {
+		p.Restore()
 	}
 }
 

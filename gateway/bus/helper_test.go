@@ -157,11 +157,17 @@ func (c *collector) handle(ctx context.Context, m gateway.Message) {
 // next returns the next message, failing the test after wait.
 func (c *collector) next(t testing.TB) received {
 	t.Helper()
+	return c.nextWithin(t, wait)
+}
+
+// nextWithin returns the next message, failing the test after d.
+func (c *collector) nextWithin(t testing.TB, d time.Duration) received {
+	t.Helper()
 	select {
 	case r := <-c.ch:
 		return r
-	case <-time.After(wait):
-		t.Fatalf("no message after %s", wait)
+	case <-time.After(d):
+		t.Fatalf("no message after %s", d)
 		return received{}
 	}
 }
