@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -97,6 +98,9 @@ type Gateway struct {
 	closed    bool
 	closeOnce sync.Once
 	changes   changeHub
+	// lastBeat is when a heartbeat last reached the directory's bucket
+	// (Unix nanoseconds; 0 before the first).
+	lastBeat atomic.Int64
 }
 
 // New checks opts and returns a Gateway that is not running yet.
@@ -203,6 +207,17 @@ func (g *Gateway) Hosted(code string) (*HostedAgency, bool) {
 	}
 	a, ok := g.hosted[c.Tokens()]
 	return a, ok
+}
+
+// LastHeartbeat returns when the gateway's heartbeat last reached the
+// heartbeats' bucket, the zero time before the first. On a province's leaf
+// node that bucket is the hub's: a heartbeat that stops arriving says the
+// link to the hub is down, while the NATS connection, to the leaf, is up.
+func (g *Gateway) LastHeartbeat() time.Time {
+	if n := g.lastBeat.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
 }
 
 // HostedAgencies returns the agencies the gateway hosts, in configuration
@@ -336,8 +351,12 @@ func (g *Gateway) heartbeatLoop(ctx context.Context, unpublished []HostedAgency)
 			}
 		}
 		beat := GatewayBeat{Gateway: g.opts.ID, Agencies: g.agencyCodes(), Version: g.opts.Version, API: g.opts.API, At: g.opts.Now().UTC()}
-		if err := g.bus.Heartbeat(ctx, beat); err != nil && ctx.Err() == nil {
-			g.log.Warn("heartbeat failed", zap.Error(err))
+		if err := g.bus.Heartbeat(ctx, beat); err != nil {
+			if ctx.Err() == nil {
+				g.log.Warn("heartbeat failed", zap.Error(err))
+			}
+		} else {
+			g.lastBeat.Store(beat.At.UnixNano())
 		}
 		select {
 		case <-ctx.Done():

@@ -39,5 +39,6 @@
 //	lienthong_consumer_pending{stream}                   gauge: messages not yet acknowledged, LT_EDOC or LT_STATUS
 //	lienthong_nats_connected                             gauge: 1 when the NATS connection is up, else 0
 //	lienthong_directory_age_seconds                      gauge: since the directory last changed
+//	lienthong_heartbeat_age_seconds                      gauge: since the last heartbeat reached the hub's bucket
 //	lienthong_certificate_expiry_seconds{agency}         gauge: NotAfter − now of each hosted agency's signing certificate
 package metrics

@@ -33,6 +33,8 @@ var (
 		"1 when the NATS connection is up, else 0.", nil, nil)
 	directoryAgeDesc = prometheus.NewDesc("lienthong_directory_age_seconds",
 		"Time since the gateway's view of the directory last changed.", nil, nil)
+	heartbeatAgeDesc = prometheus.NewDesc("lienthong_heartbeat_age_seconds",
+		"Time since the gateway's heartbeat last reached the heartbeats' bucket (the hub's, on a province's leaf node); absent before the first.", nil, nil)
 	certificateDesc = prometheus.NewDesc("lienthong_certificate_expiry_seconds",
 		"Time until the signing certificate of each hosted agency expires (NotAfter - now); negative once expired.", []string{"agency"}, nil)
 )
@@ -41,8 +43,8 @@ var (
 // gw at each scrape: its id and version, its store's outbox, quarantine
 // and overdue documents (gateway.Store.Stats), its consumers' pending
 // messages (gateway.Gateway.Pending, left out while NATS is not
-// connected), the NATS connection, the age of its directory and the
-// expiry of its hosted agencies' certificates. A source that fails during
+// connected), the NATS connection, the age of its directory and of its
+// last heartbeat, and the expiry of its hosted agencies' certificates. A source that fails during
 // a scrape reports its gauges as errors of that scrape; the others are
 // still served. Watch fails if it was called before on the same
 // registerer.
@@ -65,7 +67,7 @@ type gatewayCollector struct {
 // Describe implements prometheus.Collector.
 func (c *gatewayCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{infoDesc, outboxItemsDesc, outboxAgeDesc, quarantineDesc, overdueDesc,
-		pendingDesc, connectedDesc, directoryAgeDesc, certificateDesc} {
+		pendingDesc, connectedDesc, directoryAgeDesc, heartbeatAgeDesc, certificateDesc} {
 		ch <- d
 	}
 }
@@ -84,6 +86,9 @@ func (c *gatewayCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(connectedDesc, boolValue(connected))
 	if updated := gw.Directory().Updated(); !updated.IsZero() {
 		gauge(directoryAgeDesc, max(now.Sub(updated).Seconds(), 0))
+	}
+	if beat := gw.LastHeartbeat(); !beat.IsZero() {
+		gauge(heartbeatAgeDesc, max(now.Sub(beat).Seconds(), 0))
 	}
 	for _, a := range gw.HostedAgencies() {
 		gauge(certificateDesc, a.Signer.Certificate().NotAfter.Sub(now).Seconds(), a.Code.String())

@@ -153,6 +153,9 @@ func TestMetrics_Exchange(t *testing.T) {
 		if v, ok := sample(t, nd.reg, "lienthong_directory_age_seconds"); !ok || v < 0 || v > 60 {
 			t.Errorf("directory age at %s = %v (%v)", nd.gw.ID(), v, ok)
 		}
+		if v, ok := sample(t, nd.reg, "lienthong_heartbeat_age_seconds"); !ok || v < 0 || v > 60 {
+			t.Errorf("heartbeat age at %s = %v (%v)", nd.gw.ID(), v, ok)
+		}
 	}
 	// Only the exchanged peers appear: no document id, no other label.
 	if v, ok := sample(t, g22.reg, "lienthong_packets_sent_total", "kind", "status"); ok {
