@@ -62,7 +62,7 @@ func (b *Bus) setupLeaf(ctx context.Context) error {
 	}
 	mirror := func(cfg jetstream.KeyValueConfig) jetstream.KeyValueConfig {
 		cfg.Description += " (a mirror of the hub's)"
-		cfg.Mirror = &jetstream.StreamSource{Name: cfg.Bucket, Domain: b.opts.HubDomain}
+		cfg.Mirror = &jetstream.StreamSource{Name: cfg.Bucket, External: b.linkTo(b.opts.HubDomain, b.opts.Domain)}
 		return cfg
 	}
 	var err error
@@ -93,6 +93,19 @@ func (b *Bus) objectStore(ctx context.Context) (jetstream.ObjectStore, error) {
 // apiPrefix is the JetStream API prefix of a domain, as a stream source
 // read back from the server names it.
 func apiPrefix(domain string) string { return "$JS." + domain + ".API" }
+
+// LeafDeliverPrefix is the prefix of the subjects on which the messages of
+// every source and mirror across a leaf node's link are delivered, both
+// ways: $LT.<leaf domain>. The leaf node's permissions at the hub
+// (LeafPermissions) allow it those subjects only, not the $JS.S.> and
+// $JS.M.> that would carry every stream's sources in the account.
+func LeafDeliverPrefix(leafDomain string) string { return "$LT." + leafDomain }
+
+// linkTo is the external stream of a source or mirror of a stream in
+// domain, across the link of the leaf node leafDomain.
+func (b *Bus) linkTo(domain, leafDomain string) *jetstream.ExternalStream {
+	return &jetstream.ExternalStream{APIPrefix: apiPrefix(domain), DeliverPrefix: LeafDeliverPrefix(leafDomain)}
+}
 
 // fromDomain reports whether a stream source is the stream name in domain.
 func fromDomain(s *jetstream.StreamSource, name, domain string) bool {
@@ -143,7 +156,7 @@ func (b *Bus) SourceLeaf(ctx context.Context, domain string) error {
 		if slices.ContainsFunc(cfg.Sources, func(s *jetstream.StreamSource) bool { return fromDomain(s, l.out, domain) }) {
 			continue
 		}
-		cfg.Sources = append(cfg.Sources, &jetstream.StreamSource{Name: l.out, Domain: domain})
+		cfg.Sources = append(cfg.Sources, &jetstream.StreamSource{Name: l.out, External: b.linkTo(domain, domain)})
 		if _, err := b.js.UpdateStream(ctx, cfg); err != nil {
 			return fmt.Errorf("bus: source leaf %s: add %s as a source of %s: %w", domain, l.out, l.stream, err)
 		}
@@ -175,7 +188,8 @@ func (b *Bus) sourceFromHub(ctx context.Context, codes []envelope.AgencyCode) er
 			if !slices.ContainsFunc(cfg.Sources, func(s *jetstream.StreamSource) bool {
 				return fromDomain(s, l.stream, b.opts.HubDomain) && s.FilterSubject == subject
 			}) {
-				cfg.Sources = append(cfg.Sources, &jetstream.StreamSource{Name: l.stream, Domain: b.opts.HubDomain, FilterSubject: subject})
+				cfg.Sources = append(cfg.Sources, &jetstream.StreamSource{Name: l.stream, FilterSubject: subject,
+					External: b.linkTo(b.opts.HubDomain, b.opts.Domain)})
 			}
 		}
 		if err == nil && len(cfg.Sources) == n {

@@ -6,12 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
@@ -19,29 +23,62 @@ import (
 	"github.com/lienthong/lienthong/internal/nettest"
 )
 
-// leafPair is a hub server (JetStream domain "hub", taking leaf nodes on
-// a port of its own) and a provincial leaf node (domain "h41") connected
-// to it through a link the test can cut, as deploy/nats configures them:
+// leafPair is a hub server (JetStream domain "hub", account LIENTHONG,
+// taking leaf nodes on a port of its own) and a provincial leaf node
+// (domain "h41") connected to it through a link the test can cut, as
+// deploy/nats configures them: the leaf logs in with an NKey whose
+// permissions are LeafPermissions for Nghệ An's gateway and agencies,
 // plain lt.> messages do not cross the link, packets go through the
 // streams' sources.
 type leafPair struct {
 	t               *testing.T
+	adminFile       string // the administrator's NKey seed
 	link            *nettest.Link
 	hub, leaf       *server.Server
 	hubBus, leafBus *bus.Bus
 }
+
+// leafAgencies are the agencies of the leaf's gateway, nghean: the
+// province, its health department, and one added while the link is down.
+var leafAgencies = []envelope.AgencyCode{envelope.MustAgencyCode("000.00.00.H41"), agencyH41, envelope.MustAgencyCode("000.01.12.H41")}
 
 // newLeafPair starts both servers, opens the administrator's Bus on the
 // hub (making the streams and buckets, and sourcing the leaf's
 // out-streams) and a gateway's Bus on the leaf.
 func newLeafPair(t *testing.T) *leafPair {
 	p := &leafPair{t: t}
+	dir := t.TempDir()
+	admin, adminSeed := newNKey(t)
+	link, linkSeed := newNKey(t)
+	adminFile := filepath.Join(dir, "admin.nk")
+	p.adminFile = adminFile
+	if err := os.WriteFile(adminFile, []byte(adminSeed), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	hubLeafPort := nettest.FreePort(t)
-	p.hub = startRaw(t, &server.Options{
-		ServerName: "hub", Host: "127.0.0.1", Port: -1,
-		JetStream: true, JetStreamDomain: "hub", StoreDir: t.TempDir(),
-		LeafNode: server.LeafNodeOpts{Host: "127.0.0.1", Port: hubLeafPort, NoAdvertise: true},
-	})
+	conf := filepath.Join(dir, "hub.conf")
+	perms := bus.LeafPermissions("h41", "hub", []string{"nghean"}, leafAgencies)
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf(`server_name: hub
+listen: "127.0.0.1:-1"
+jetstream { store_dir: %q, domain: hub }
+leafnodes { listen: "127.0.0.1:%d", no_advertise: true }
+accounts {
+  LIENTHONG: {
+    jetstream: enabled
+    users: [
+      { nkey: %q }
+      %s
+    ]
+  }
+}
+`, filepath.Join(dir, "hub"), hubLeafPort, admin, perms.Conf(link, "the leaf node h41"))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	opts, err := server.ProcessConfigFile(conf)
+	if err != nil {
+		t.Fatalf("hub configuration: %v", err)
+	}
+	p.hub = startRaw(t, opts)
 	p.link = nettest.NewLink(t, fmt.Sprintf("127.0.0.1:%d", hubLeafPort))
 	remote, err := url.Parse(fmt.Sprintf("nats-leaf://127.0.0.1:%d", p.link.Port))
 	if err != nil {
@@ -49,18 +86,19 @@ func newLeafPair(t *testing.T) *leafPair {
 	}
 	p.leaf = startRaw(t, &server.Options{
 		ServerName: "leaf-h41", Host: "127.0.0.1", Port: -1,
-		JetStream: true, JetStreamDomain: "h41", StoreDir: t.TempDir(),
+		JetStream: true, JetStreamDomain: "h41", StoreDir: filepath.Join(dir, "leaf"),
 		LeafNode: server.LeafNodeOpts{
 			ReconnectInterval: 100 * time.Millisecond,
 			Remotes: []*server.RemoteLeafOpts{{
-				URLs:        []*url.URL{remote},
+				URLs: []*url.URL{remote}, Nkey: linkSeed,
 				DenyImports: []string{"lt.>"}, DenyExports: []string{"lt.>"},
 			}},
 		},
 	})
 	p.waitLinked(true)
-	p.hubBus = openBus(t, p.hub.ClientURL(), bus.Options{Domain: "hub"})
-	p.leafBus = openBus(t, p.leaf.ClientURL(), bus.Options{Domain: "h41", HubDomain: "hub"})
+	hubOpts := bus.Options{Domain: "hub", NKeyFile: adminFile, InboxPrefix: bus.AdminInboxPrefix}
+	p.hubBus = openBus(t, p.hub.ClientURL(), hubOpts)
+	p.leafBus = openBus(t, p.leaf.ClientURL(), bus.Options{Domain: "h41", HubDomain: "hub", InboxPrefix: bus.InboxPrefix("nghean")})
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	if err := p.hubBus.SourceLeaf(ctx, "h41"); err != nil {
@@ -68,8 +106,45 @@ func newLeafPair(t *testing.T) *leafPair {
 	}
 	// Setting the hub up again (as "lienthong nats setup" without -leaf
 	// does) keeps the leaf's sources.
-	openBus(t, p.hub.ClientURL(), bus.Options{Domain: "hub"})
+	openBus(t, p.hub.ClientURL(), hubOpts)
 	return p
+}
+
+// adminJetStream connects to the hub as the administrator.
+func (p *leafPair) adminJetStream() jetstream.JetStream {
+	p.t.Helper()
+	o, err := nats.NkeyOptionFromSeed(p.adminFile)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	nc, err := nats.Connect(p.hub.ClientURL(), o)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return js
+}
+
+// newNKey makes a user NKey: its public key and seed.
+func newNKey(t testing.TB) (string, string) {
+	t.Helper()
+	kp, err := nkeys.CreateUser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed, err := kp.Seed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := kp.PublicKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pub, string(seed)
 }
 
 // cut takes the link down and waits until the leaf node knows.
@@ -121,9 +196,9 @@ func startRaw(t testing.TB, opts *server.Options) *server.Server {
 // the hub's.
 func TestBus_Leaf(t *testing.T) {
 	p := newLeafPair(t)
-	agencyH41Org := envelope.MustAgencyCode("000.00.00.H41") // the province: tokens H41
+	agencyH41Org := leafAgencies[0] // the province: tokens H41
 	leafCol, hubCol := newCollector(nil), newCollector(nil)
-	consume(t, p.leafBus, gateway.ConsumerSpec{Gateway: "nghean", Agencies: []envelope.AgencyCode{agencyH41Org, agencyH41}}, leafCol.handle)
+	consume(t, p.leafBus, gateway.ConsumerSpec{Gateway: "nghean", Agencies: leafAgencies[:2]}, leafCol.handle)
 	consume(t, p.hubBus, gateway.ConsumerSpec{Gateway: "vpcp", Agencies: []envelope.AgencyCode{agencyG22}}, hubCol.handle)
 
 	large := bytes.Repeat([]byte("x"), bus.DefaultInlineLimit+1)
@@ -194,11 +269,12 @@ func TestBus_Leaf(t *testing.T) {
 	if beats, err := restarted.Gateways(ctx); err != nil || len(beats) != 1 {
 		t.Errorf("heartbeats on the leaf with the link down: %v, %v; want nghean's", beats, err)
 	}
-	if err := restarted.PutAgency(ctx, gateway.Agency{Code: agencyH37.String(), Name: "UBND xã"}); err == nil {
+	added := leafAgencies[2]
+	if err := restarted.PutAgency(ctx, gateway.Agency{Code: added.String(), Name: "Phòng Y tế"}); err == nil {
 		t.Error("PutAgency succeeded with the link down")
 	}
-	h37Col := newCollector(nil)
-	consume(t, restarted, gateway.ConsumerSpec{Gateway: "nghean-2", Agencies: []envelope.AgencyCode{agencyH37}}, h37Col.handle)
+	addedCol := newCollector(nil)
+	consume(t, restarted, gateway.ConsumerSpec{Gateway: "nghean", Agencies: []envelope.AgencyCode{added}}, addedCol.handle)
 
 	p.restore()
 	var want []string
@@ -212,8 +288,8 @@ func TestBus_Leaf(t *testing.T) {
 	back := time.Now()
 	expectMessages(t, hubCol, time.Minute, want...)
 	t.Logf("the leaf's packets at the hub %s after the link returned", time.Since(back).Round(time.Millisecond))
-	publish(t, p.hubBus, gateway.KindEdoc, agencyH37, "to-h37", []byte("to-h37"))
-	expectMessages(t, h37Col, 3*time.Minute, "to-h37")
+	publish(t, p.hubBus, gateway.KindEdoc, added, "to-added", []byte("to-added"))
+	expectMessages(t, addedCol, 3*time.Minute, "to-added")
 	t.Logf("the new agency's packet on the leaf %s after the link returned", time.Since(back).Round(time.Millisecond))
 	hubCol.none(t, time.Second)
 	leafCol.none(t, 100*time.Millisecond)
@@ -221,7 +297,7 @@ func TestBus_Leaf(t *testing.T) {
 	// In the streams: each packet once where it belongs, nothing looped
 	// back into the leaf's out-stream or into the other side's streams.
 	leafJS := rawJetStream(t, p.leaf)
-	hubJS := rawJetStream(t, p.hub)
+	hubJS := p.adminJetStream()
 	for _, c := range []struct {
 		js            jetstream.JetStream
 		where, stream string
@@ -323,5 +399,66 @@ func TestBus_LeafRefused(t *testing.T) {
 	b := openBus(t, srv.ClientURL(), bus.Options{})
 	if err := b.SourceLeaf(context.Background(), ""); !errors.Is(err, bus.ErrInvalidOption) {
 		t.Errorf("SourceLeaf(\"\"): %v, want ErrInvalidOption", err)
+	}
+}
+
+// TestBus_LeafPermissions: with LeafPermissions, a leaf node cannot have
+// the hub's packets for agencies other than its own, by a source however
+// made, nor write others' directory entries.
+func TestBus_LeafPermissions(t *testing.T) {
+	p := newLeafPair(t)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	publish(t, p.hubBus, gateway.KindEdoc, agencyG22, "for-g22", []byte("for-g22"))
+	publish(t, p.hubBus, gateway.KindEdoc, leafAgencies[0], "for-h41", []byte("for-h41"))
+	if err := p.leafBus.PutAgency(ctx, gateway.Agency{Code: "000.00.00.G22", Name: "giả mạo"}); err == nil {
+		t.Error("the leaf wrote VPCP's directory entry")
+	}
+	if err := p.leafBus.Heartbeat(ctx, gateway.GatewayBeat{Gateway: "vpcp", At: time.Now()}); err == nil {
+		t.Error("the leaf wrote VPCP's heartbeat")
+	}
+
+	// The leaf's gateway consuming for VPCP, then streams on the leaf
+	// sourcing the hub's LT_EDOC for VPCP, and unfiltered, with the
+	// leaf's delivery prefix and with nats-server's default one.
+	spy := newCollector(nil)
+	consume(t, p.leafBus, gateway.ConsumerSpec{Gateway: "spy", Agencies: []envelope.AgencyCode{agencyG22}}, spy.handle)
+	leafJS := rawJetStream(t, p.leaf)
+	ext := &jetstream.ExternalStream{APIPrefix: "$JS.hub.API", DeliverPrefix: bus.LeafDeliverPrefix("h41")}
+	for i, src := range []*jetstream.StreamSource{
+		{Name: bus.StreamEdoc, FilterSubject: "lt.edoc.G22", External: ext},
+		{Name: bus.StreamEdoc, External: ext},
+		{Name: bus.StreamEdoc, FilterSubject: "lt.edoc.G22", Domain: "hub"},
+		{Name: bus.StreamEdoc, Domain: "hub"},
+	} {
+		if _, err := leafJS.CreateStream(ctx, jetstream.StreamConfig{Name: fmt.Sprintf("SPY%d", i), Sources: []*jetstream.StreamSource{src}}); err != nil {
+			t.Fatalf("stream SPY%d on the leaf: %v", i, err)
+		}
+	}
+	// A source that works, for comparison: the province's own subject.
+	if _, err := leafJS.CreateStream(ctx, jetstream.StreamConfig{Name: "OWN", Sources: []*jetstream.StreamSource{
+		{Name: bus.StreamEdoc, FilterSubject: "lt.edoc.H41", External: ext}}}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(wait)
+	for subjectCount(t, leafJS, "OWN", "lt.edoc.H41") != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("a source of the province's own subject got nothing")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	spy.none(t, 2*time.Second)
+	for i := range 4 {
+		s, err := leafJS.Stream(ctx, fmt.Sprintf("SPY%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := s.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.State.Msgs != 0 {
+			t.Errorf("stream SPY%d on the leaf has %d of the hub's messages", i, info.State.Msgs)
+		}
 	}
 }

@@ -9,6 +9,11 @@ import (
 	"github.com/lienthong/lienthong/gateway"
 )
 
+// AdminInboxPrefix is the inbox prefix of "lienthong nats setup": the
+// replies to the administrator's requests to a leaf node's JetStream
+// cross the leaf's link there, and only there.
+const AdminInboxPrefix = "_INBOX_admin"
+
 // InboxPrefix is the inbox prefix of a gateway's connection: replies to
 // its requests (JetStream acknowledgements, the messages its pull
 // consumers deliver) come to subjects under it, and its credentials may
@@ -102,4 +107,65 @@ func (p Permissions) Conf(nkey, comment string) string {
 	}
 	b.WriteString("    ] }\n  }\n}\n")
 	return b.String()
+}
+
+// LeafPermissions returns what a province's leaf node (JetStream domain
+// leafDomain) needs at the hub (domain hubDomain) for the gateways it
+// serves, hosting agencies, and no more: its streams may source from the
+// hub's only those agencies' subjects, its gateways may write only those
+// agencies' directory entries and their own heartbeats, and the hub may
+// source the leaf's out-streams and ask its JetStream. The permissions are
+// a client's, seen from the leaf node: publish is what the leaf sends to
+// the hub, subscribe what it receives.
+func LeafPermissions(leafDomain, hubDomain string, gateways []string, agencies []envelope.AgencyCode) Permissions {
+	api := "$JS." + hubDomain + ".API."
+	obj, dir, gws := "OBJ_"+BucketPackets, "KV_"+BucketDirectory, "KV_"+BucketGateways
+	p := Permissions{
+		Publish: []string{
+			// The mirrors of the directory and the heartbeats.
+			api + "CONSUMER.CREATE." + dir, api + "CONSUMER.CREATE." + dir + ".>",
+			api + "CONSUMER.CREATE." + gws, api + "CONSUMER.CREATE." + gws + ".>",
+			// The Object Store, as GatewayPermissions.
+			api + "STREAM.INFO." + obj, "$O." + BucketPackets + ".>",
+			api + "DIRECT.GET." + obj + ".>", api + "STREAM.MSG.GET." + obj, api + "STREAM.PURGE." + obj,
+			api + "CONSUMER.CREATE." + obj + ".>", api + "CONSUMER.DELETE." + obj + ".>",
+			// Deliveries of the hub's sources of the leaf's out-streams,
+			// the flow control of the leaf's sources and mirrors, the
+			// answers to the hub's JetStream and to the administrator.
+			LeafDeliverPrefix(leafDomain) + ".>", "$JSC.R.>", AdminInboxPrefix + ".>",
+		},
+		Subscribe: []string{
+			// The hub's requests to the leaf's JetStream, the deliveries
+			// of the leaf's sources and mirrors, the flow control of the
+			// hub's sources, the answers of the hub's JetStream.
+			"$JS." + leafDomain + ".API.>", LeafDeliverPrefix(leafDomain) + ".>", "$JSC.R.>",
+		},
+	}
+	// Flow control, in both of nats-server's formats: $JS.FC.<stream>.…
+	// and $JS.FC.<domain>.<account hash>.<stream>.…
+	fc := func(domain, stream string) []string {
+		return []string{"$JS.FC." + stream + ".>", "$JS.FC." + domain + ".*." + stream + ".>"}
+	}
+	for _, stream := range []string{StreamEdoc, StreamStatus, dir, gws} {
+		p.Publish = append(p.Publish, fc(hubDomain, stream)...)
+	}
+	for _, stream := range []string{StreamOutEdoc, StreamOutStatus} {
+		p.Subscribe = append(p.Subscribe, fc(leafDomain, stream)...)
+	}
+	for _, g := range gateways {
+		p.Publish = append(p.Publish, api+"$KV."+BucketGateways+"."+sanitize(g))
+		p.Subscribe = append(p.Subscribe, InboxPrefix(g)+".>")
+	}
+	for _, a := range agencies {
+		p.Publish = append(p.Publish, api+"$KV."+BucketDirectory+"."+a.Tokens())
+		for _, l := range leafStreams {
+			subject := gateway.Subject(l.kind, a)
+			p.Publish = append(p.Publish, api+"CONSUMER.CREATE."+l.stream+".*."+subject)
+		}
+	}
+	slices.Sort(p.Publish)
+	p.Publish = slices.Compact(p.Publish)
+	slices.Sort(p.Subscribe)
+	p.Subscribe = slices.Compact(p.Subscribe)
+	return p
 }
