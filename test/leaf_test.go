@@ -1,8 +1,7 @@
 package test
 
 import (
-	"crypto/rand"
-	"encoding/hex"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -14,7 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lienthong/lienthong/gateway/bus"
 	"github.com/lienthong/lienthong/internal/nettest"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // leafNode is a province's nats-server, configured from
@@ -22,30 +24,23 @@ import (
 // its own, so that the test can cut the province off.
 type leafNode struct {
 	*process
-	c              *hubCluster
-	domain         string
-	user, password string // the province's user at the hub
-	hash           string // its bcrypt hash, in the hub's leafnodes.conf
-	client, http   int
-	dir            string
-	users          []string // the gateways' user blocks
-	links          []*nettest.Link
+	c            *hubCluster
+	domain       string
+	seed         string // the file of its NKey at the hub ("lienthong nats link")
+	client, http int
+	dir          string
+	users        []string // the gateways' user blocks
+	gateways     []string // the gateways on the leaf node
+	agencies     []agency // and their agencies
+	links        []*nettest.Link
 }
 
 // addLeaf registers a leaf node with JetStream domain h41 (the one
-// leaf.conf names) before the hub starts: its user goes into the hub's
-// leafnodes.conf.
+// leaf.conf names) before the hub starts; start makes its NKey at the hub.
 func (c *hubCluster) addLeaf() *leafNode {
 	c.t.Helper()
-	l := &leafNode{c: c, domain: "h41", user: "h41", password: randomHex(c.t, 12),
-		client: nettest.FreePort(c.t), http: nettest.FreePort(c.t), dir: filepath.Join(c.dir, "leaf-h41")}
-	cmd := exec.Command(lienthongBin, "hash-password")
-	cmd.Stdin = strings.NewReader(l.password + "\n")
-	out, err := cmd.Output()
-	if err != nil {
-		c.t.Fatalf("lienthong hash-password: %v: %s", err, out)
-	}
-	l.hash = strings.TrimSpace(string(out))
+	l := &leafNode{c: c, domain: "h41", client: nettest.FreePort(c.t), http: nettest.FreePort(c.t),
+		dir: filepath.Join(c.dir, "leaf-h41")}
 	if err := os.MkdirAll(l.dir, 0o700); err != nil {
 		c.t.Fatal(err)
 	}
@@ -55,17 +50,35 @@ func (c *hubCluster) addLeaf() *leafNode {
 
 // join makes the gateway's NKey on the leaf node with "lienthong nats
 // user -leaf" and points its configuration at the leaf: the leaf's
-// domain, the hub's as nats.hubDomain.
-func (l *leafNode) join(cfg *serveConfig, id string, _ []agency) {
-	l.c.t.Helper()
+// domain, the hub's as nats.hubDomain. Then it makes, or makes again, the
+// leaf node's NKey at the hub with "lienthong nats link", for every
+// gateway and agency joined so far.
+func (l *leafNode) join(cfg *serveConfig, id string, agencies []agency) {
+	t := l.c.t
+	t.Helper()
 	seed := filepath.Join(l.dir, id+".nk")
 	out, err := exec.Command(lienthongBin, "nats", "user", "-leaf", "-gateway", id, "-seed", seed).Output()
 	if err != nil {
-		l.c.t.Fatalf("lienthong nats user -leaf: %v", err)
+		t.Fatalf("lienthong nats user -leaf: %v", err)
 	}
 	l.users = append(l.users, string(out))
 	cfg.NATS.URL, cfg.NATS.NKeyFile = "nats://127.0.0.1:"+strconv.Itoa(l.client), seed
 	cfg.NATS.Domain, cfg.NATS.HubDomain = l.domain, "hub"
+
+	l.gateways = append(l.gateways, id)
+	l.agencies = append(l.agencies, agencies...)
+	l.seed = filepath.Join(l.dir, fmt.Sprintf("link-%d.nk", len(l.gateways)))
+	args := []string{"nats", "link", "-domain", l.domain, "-seed", l.seed}
+	for _, g := range l.gateways {
+		args = append(args, "-gateway", g)
+	}
+	for _, a := range l.agencies {
+		args = append(args, "-agency", a.Code)
+	}
+	if out, err = exec.Command(lienthongBin, args...).Output(); err != nil {
+		t.Fatalf("lienthong %s: %v", strings.Join(args, " "), err)
+	}
+	l.c.users["leaf "+l.domain] = string(out)
 }
 
 // start writes deploy/nats/leaf.conf with the test's addresses, paths and
@@ -95,8 +108,7 @@ func (l *leafNode) start() {
 	for i, n := range l.c.nodes {
 		p := nettest.NewLink(t, "127.0.0.1:"+strconv.Itoa(n.link))
 		l.links = append(l.links, p)
-		repl = append(repl, fmt.Sprintf("tls://h41:PASSWORD@hub-%d.lienthong.internal:7422", i+1),
-			fmt.Sprintf("tls://%s:%s@127.0.0.1:%d", l.user, l.password, p.Port))
+		repl = append(repl, fmt.Sprintf("tls://hub-%d.lienthong.internal:7422", i+1), fmt.Sprintf("tls://127.0.0.1:%d", p.Port))
 	}
 	for k := 0; k < len(repl); k += 2 {
 		if !strings.Contains(string(b), repl[k]) {
@@ -111,7 +123,12 @@ func (l *leafNode) start() {
 	if err := os.WriteFile(filepath.Join(l.dir, "users.conf"), []byte(users), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	seed, err := os.ReadFile(l.seed)
+	if err != nil {
+		t.Fatal(err)
+	}
 	l.process = newProcess(t, "nats leaf-"+l.domain, l.dir, natsServerBin, "-c", conf)
+	l.env = []string{"LEAF_SEED=" + strings.TrimSpace(string(seed))}
 	l.process.start()
 	l.waitLinked(true, natsReadyTimeout*3)
 }
@@ -162,11 +179,57 @@ func (l *leafNode) restore() {
 	}
 }
 
-// randomHex is n random bytes in hex: a password of the test's.
-func randomHex(t testing.TB, n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
+// spy connects to the leaf node as its gateway (who may do anything
+// there) and makes streams sourcing the hub's LT_EDOC: VPCP's subject, all
+// of it, and the province's own. Only the last may get messages.
+func (l *leafNode) spy(t *testing.T) {
+	t.Helper()
+	o, err := nats.NkeyOptionFromSeed(filepath.Join(l.dir, l.gateways[0]+".nk"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	return hex.EncodeToString(b)
+	nc, err := nats.Connect("nats://127.0.0.1:"+strconv.Itoa(l.client), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.NewWithDomain(nc, l.domain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ext := &jetstream.ExternalStream{APIPrefix: "$JS.hub.API", DeliverPrefix: bus.LeafDeliverPrefix(l.domain)}
+	spies := map[string]*jetstream.StreamSource{
+		"SPY_G22":         {Name: "LT_EDOC", FilterSubject: "lt.edoc.G22", External: ext},
+		"SPY_ALL":         {Name: "LT_EDOC", External: ext},
+		"SPY_G22_DEFAULT": {Name: "LT_EDOC", FilterSubject: "lt.edoc.G22", Domain: "hub"},
+		"OWN_H41":         {Name: "LT_EDOC", FilterSubject: "lt.edoc.H41", External: ext},
+	}
+	for name, src := range spies {
+		if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: name, Sources: []*jetstream.StreamSource{src}}); err != nil {
+			t.Fatalf("stream %s on the leaf: %v", name, err)
+		}
+	}
+	msgs := func(name string) uint64 {
+		s, err := js.Stream(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := s.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.State.Msgs
+	}
+	waitFor(t, time.Minute, "the province's own packets in a stream on the leaf", func() (bool, string) {
+		n := msgs("OWN_H41")
+		return n > 0, fmt.Sprintf("%d messages", n)
+	})
+	time.Sleep(2 * time.Second)
+	for name := range spies {
+		if n := msgs(name); strings.HasPrefix(name, "SPY") && n > 0 {
+			t.Errorf("stream %s on the province's leaf node has %d of the hub's packets for others", name, n)
+		}
+	}
 }

@@ -21,6 +21,7 @@ func runNATS(ctx context.Context, m *Main, args []string) error {
 NKey and permissions, and the streams and buckets made once with
 administrator credentials.`, []command{
 		{"user", "make a gateway's NKey and its nats-server user block", runNATSUser},
+		{"link", "make a province's leaf node's NKey and its nats-server user block", runNATSLink},
 		{"setup", "create or update the streams and buckets (administrator)", runNATSSetup},
 	}, args)
 }
@@ -64,8 +65,8 @@ the gateway runs with nats.bind: true.
 
 With -leaf, the user is for the gateway's own province's leaf node
 (deploy/nats/leaf.conf): the block has no permissions, since the leaf's
-streams and sources are the gateway's to make, and agencies are kept apart
-at the hub.`)
+streams and sources are the gateway's to make; the leaf node's own user at
+the hub ("lienthong nats link") keeps other agencies' packets out.`)
 	id := fs.String("gateway", "", "the gateway's `id` (gateway.id of its configuration)")
 	seed := fs.String("seed", "", "write the NKey seed to this `file`")
 	var agencies codesFlag
@@ -77,27 +78,8 @@ at the hub.`)
 	if *id == "" || *seed == "" || (len(agencies) == 0 && !*leaf) {
 		return usageError{msg: "nats user: -gateway, -seed and at least one -agency (or -leaf) are required", hint: "lienthong nats user -help"}
 	}
-	kp, err := nkeys.CreateUser()
+	pub, err := writeNKey(*seed)
 	if err != nil {
-		return fmt.Errorf("nats user: %w", err)
-	}
-	s, err := kp.Seed()
-	if err != nil {
-		return fmt.Errorf("nats user: %w", err)
-	}
-	pub, err := kp.PublicKey()
-	if err != nil {
-		return fmt.Errorf("nats user: %w", err)
-	}
-	if err := os.MkdirAll(filepath.Dir(*seed), 0o700); err != nil {
-		return fmt.Errorf("nats user: %w", err)
-	}
-	f, err := os.OpenFile(*seed, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return fmt.Errorf("nats user: %w", err)
-	}
-	_, werr := f.Write(append(s, '\n'))
-	if err := errors.Join(werr, f.Close()); err != nil {
 		return fmt.Errorf("nats user: %w", err)
 	}
 	if *leaf {
@@ -106,6 +88,80 @@ at the hub.`)
 	}
 	perms := bus.GatewayPermissions(*id, agencies)
 	_, err = fmt.Fprint(m.Stdout, perms.Conf(pub, "gateway "+*id+": "+agencies.String()))
+	return err
+}
+
+// writeNKey makes a user NKey, writes its seed to path (mode 0600, never
+// over an existing file) and returns its public key.
+func writeNKey(path string) (string, error) {
+	kp, err := nkeys.CreateUser()
+	if err != nil {
+		return "", err
+	}
+	s, err := kp.Seed()
+	if err != nil {
+		return "", err
+	}
+	pub, err := kp.PublicKey()
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", err
+	}
+	_, werr := f.Write(append(s, '\n'))
+	if err := errors.Join(werr, f.Close()); err != nil {
+		return "", err
+	}
+	return pub, nil
+}
+
+// listFlag collects a repeated flag.
+type listFlag []string
+
+func (f *listFlag) String() string     { return strings.Join(*f, ",") }
+func (f *listFlag) Set(v string) error { *f = append(*f, v); return nil }
+
+// runNATSLink makes the NKey of a province's leaf node's link to the hub
+// and prints its user block, with the permissions of bus.LeafPermissions.
+func runNATSLink(_ context.Context, m *Main, args []string) error {
+	fs := m.newFlagSet("nats link", "nats link -domain D [-hub-domain hub] -gateway ID [-gateway ID …] -agency CODE [-agency CODE …] -seed FILE", `
+Makes the NKey with which a province's leaf node (deploy/nats/leaf.conf,
+JetStream domain -domain) logs in at the hub: the seed goes to -seed (mode
+0600; give it to the leaf node as LEAF_SEED in /etc/nats/nats-server.env),
+and the user block with its permissions goes to standard output, for
+users.conf on every hub node.
+
+The permissions let the leaf node's streams source from the hub's only the
+subjects of the agencies given, its gateways write only those agencies'
+directory entries and their own heartbeats, and the hub source the leaf's
+out-streams. List every agency and gateway the leaf node serves.`)
+	domain := fs.String("domain", "", "the leaf node's JetStream `domain` (its gateways' nats.domain)")
+	hubDomain := fs.String("hub-domain", "hub", "the hub's JetStream `domain` (the gateways' nats.hubDomain)")
+	seed := fs.String("seed", "", "write the NKey seed to this `file`")
+	var gateways listFlag
+	fs.Var(&gateways, "gateway", "the `id` of a gateway on the leaf node (repeat for each)")
+	var agencies codesFlag
+	fs.Var(&agencies, "agency", "the `code` of an agency on the leaf node (repeat for each)")
+	if err := m.parseFlags(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case *domain == "" || *seed == "" || len(gateways) == 0 || len(agencies) == 0:
+		return usageError{msg: "nats link: -domain, -seed, and at least one -gateway and one -agency are required", hint: "lienthong nats link -help"}
+	case *domain == *hubDomain:
+		return usageError{msg: fmt.Sprintf("nats link: the leaf node's domain %q is the hub's", *domain), hint: "lienthong nats link -help"}
+	}
+	pub, err := writeNKey(*seed)
+	if err != nil {
+		return fmt.Errorf("nats link: %w", err)
+	}
+	perms := bus.LeafPermissions(*domain, *hubDomain, gateways, agencies)
+	_, err = fmt.Fprint(m.Stdout, perms.Conf(pub, fmt.Sprintf("leaf node %s (gateways %s): %s", *domain, gateways.String(), agencies.String())))
 	return err
 }
 
@@ -148,7 +204,7 @@ already there are kept.`)
 		}
 	}
 	b, err := bus.Open(ctx, bus.Options{
-		URL: *url, Name: "lienthong-setup", NKeyFile: *nkey, CredsFile: *creds, CAFile: *ca,
+		URL: *url, Name: "lienthong-setup", NKeyFile: *nkey, CredsFile: *creds, CAFile: *ca, InboxPrefix: bus.AdminInboxPrefix,
 		Replicas: *replicas, Domain: *domain,
 	}, zap.NewNop())
 	if err != nil {
