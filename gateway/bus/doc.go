@@ -99,6 +99,13 @@
 // deny_exports in leaf.conf), or each packet would also be stored by the
 // other side's stream directly, a second time.
 //
+// At the hub, the leaf node logs in as a user whose permissions are
+// [LeafPermissions]: its streams may source only its agencies' subjects,
+// and every source and mirror across the link, both ways, delivers on
+// subjects under [LeafDeliverPrefix] (which the sources and mirrors made
+// here name), so that the leaf is allowed those and not $JS.S.> or
+// $JS.M.>, which carry every stream's sources in the account.
+//
 // # Caveats
 //
 //   - An agency's consumers outlive its hosting: when it leaves a gateway
