@@ -24,11 +24,11 @@ var verdictExit = map[signing.Outcome]int{
 	signing.Malformed:     17,
 }
 
-// fileList is a repeatable flag of file names.
-type fileList []string
+// listFlag is a repeatable flag: file names, gateway ids.
+type listFlag []string
 
-func (f *fileList) String() string     { return strings.Join(*f, ",") }
-func (f *fileList) Set(s string) error { *f = append(*f, s); return nil }
+func (f *listFlag) String() string     { return strings.Join(*f, ",") }
+func (f *listFlag) Set(s string) error { *f = append(*f, s); return nil }
 
 func runEdxmlVerify(ctx context.Context, m *Main, args []string) error {
 	fs := m.newFlagSet("edxml verify", "edxml verify -ca FILE [-crl FILE]… [-registered FILE]… [-allow-sha1] [-json] FILE", `
@@ -49,7 +49,7 @@ it is valid, and the verdict says that it is legacy.
 Exit status by verdict: 0 valid, 10 invalid, 11 untrusted, 12 expired,
 13 revoked, 14 weak-algorithm, 15 missing, 16 not-bound, 17 malformed;
 2 usage, 3 a file could not be read.`)
-	var cas, crls, registered fileList
+	var cas, crls, registered listFlag
 	fs.Var(&cas, "ca", "trusted CA certificates (PEM `file`; repeatable)")
 	fs.Var(&crls, "crl", "a CA's revocation list (PEM or DER `file`; repeatable)")
 	fs.Var(&registered, "registered", "certificates registered for the agency in their subject (PEM `file`; repeatable)")

@@ -75,8 +75,11 @@ the hub ("lienthong nats link") keeps other agencies' packets out.`)
 	if err := m.parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *id == "" || *seed == "" || (len(agencies) == 0 && !*leaf) {
+	switch {
+	case *id == "" || *seed == "" || (len(agencies) == 0 && !*leaf):
 		return usageError{msg: "nats user: -gateway, -seed and at least one -agency (or -leaf) are required", hint: "lienthong nats user -help"}
+	case *leaf && len(agencies) > 0:
+		return usageError{msg: "nats user: -leaf takes no -agency: a gateway's user on its leaf node has no permission list (the agencies go to \"lienthong nats link\")", hint: "lienthong nats user -help"}
 	}
 	pub, err := writeNKey(*seed)
 	if err != nil {
@@ -119,12 +122,6 @@ func writeNKey(path string) (string, error) {
 	}
 	return pub, nil
 }
-
-// listFlag collects a repeated flag.
-type listFlag []string
-
-func (f *listFlag) String() string     { return strings.Join(*f, ",") }
-func (f *listFlag) Set(v string) error { *f = append(*f, v); return nil }
 
 // runNATSLink makes the NKey of a province's leaf node's link to the hub
 // and prints its user block, with the permissions of bus.LeafPermissions.
@@ -203,21 +200,32 @@ already there are kept.`)
 			leafDomains = append(leafDomains, d)
 		}
 	}
-	b, err := bus.Open(ctx, bus.Options{
-		URL: *url, Name: "lienthong-setup", NKeyFile: *nkey, CredsFile: *creds, CAFile: *ca, InboxPrefix: bus.AdminInboxPrefix,
+	opts := bus.Options{
+		URL: *url, Name: "lienthong-setup", NKeyFile: *nkey, CredsFile: *creds, CAFile: *ca,
 		Replicas: *replicas, Domain: *domain,
-	}, zap.NewNop())
+	}
+	b, err := bus.Open(ctx, opts, zap.NewNop())
 	if err != nil {
+		return err
+	}
+	if err := b.Close(); err != nil {
 		return err
 	}
 	fmt.Fprintf(m.Stdout, "streams %s, %s and buckets %s, %s, %s ready with %d replicas\n",
 		bus.StreamEdoc, bus.StreamStatus, bus.BucketPackets, bus.BucketDirectory, bus.BucketGateways, *replicas)
 	for _, d := range leafDomains {
-		if err := b.SourceLeaf(ctx, d); err != nil {
-			return errors.Join(err, b.Close())
+		// One connection per leaf node, with the inbox its permissions
+		// let it answer.
+		opts.InboxPrefix, opts.Bind = bus.LeafAdminInboxPrefix(d), true
+		b, err := bus.Open(ctx, opts, zap.NewNop())
+		if err != nil {
+			return err
+		}
+		if err := errors.Join(b.SourceLeaf(ctx, d), b.Close()); err != nil {
+			return err
 		}
 		fmt.Fprintf(m.Stdout, "leaf node %s: %s and %s sourced by %s and %s\n", d,
 			bus.StreamOutEdoc, bus.StreamOutStatus, bus.StreamEdoc, bus.StreamStatus)
 	}
-	return b.Close()
+	return nil
 }

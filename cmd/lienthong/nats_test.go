@@ -69,4 +69,7 @@ func TestNATSUserLeaf(t *testing.T) {
 	if !strings.HasPrefix(r.stdout, "# gateway nghean on its province's leaf node\n{ nkey: \"U") || strings.Contains(r.stdout, "permissions") {
 		t.Errorf("nats user -leaf printed:\n%s", r.stdout)
 	}
+	r = run(t, nil, "nats", "user", "-leaf", "-gateway", "nghean", "-agency", "000.00.00.H41", "-seed", seed+"2")
+	r.wantCode(t, 2)
+	r.wantStderr(t, "-leaf takes no -agency")
 }

@@ -96,7 +96,7 @@ accounts {
 		},
 	})
 	p.waitLinked(true)
-	hubOpts := bus.Options{Domain: "hub", NKeyFile: adminFile, InboxPrefix: bus.AdminInboxPrefix}
+	hubOpts := bus.Options{Domain: "hub", NKeyFile: adminFile, InboxPrefix: bus.LeafAdminInboxPrefix("h41")}
 	p.hubBus = openBus(t, p.hub.ClientURL(), hubOpts)
 	p.leafBus = openBus(t, p.leaf.ClientURL(), bus.Options{Domain: "h41", HubDomain: "hub", InboxPrefix: bus.InboxPrefix("nghean")})
 	ctx, cancel := context.WithTimeout(context.Background(), wait)

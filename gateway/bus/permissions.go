@@ -9,10 +9,12 @@ import (
 	"github.com/lienthong/lienthong/gateway"
 )
 
-// AdminInboxPrefix is the inbox prefix of "lienthong nats setup": the
-// replies to the administrator's requests to a leaf node's JetStream
-// cross the leaf's link there, and only there.
-const AdminInboxPrefix = "_INBOX_admin"
+// LeafAdminInboxPrefix is the inbox prefix of the administrator's
+// connection that sets a leaf node up (Bus.SourceLeaf, from "lienthong
+// nats setup -leaf"): the leaf's JetStream answers there, and the leaf's
+// permissions let it answer there only, not into another leaf's set-up
+// or any other client's inbox.
+func LeafAdminInboxPrefix(leafDomain string) string { return "_INBOX_admin_" + sanitize(leafDomain) }
 
 // InboxPrefix is the inbox prefix of a gateway's connection: replies to
 // its requests (JetStream acknowledgements, the messages its pull
@@ -132,7 +134,7 @@ func LeafPermissions(leafDomain, hubDomain string, gateways []string, agencies [
 			// Deliveries of the hub's sources of the leaf's out-streams,
 			// the flow control of the leaf's sources and mirrors, the
 			// answers to the hub's JetStream and to the administrator.
-			LeafDeliverPrefix(leafDomain) + ".>", "$JSC.R.>", AdminInboxPrefix + ".>",
+			LeafDeliverPrefix(leafDomain) + ".>", "$JSC.R.>", LeafAdminInboxPrefix(leafDomain) + ".>",
 		},
 		Subscribe: []string{
 			// The hub's requests to the leaf's JetStream, the deliveries
@@ -146,7 +148,7 @@ func LeafPermissions(leafDomain, hubDomain string, gateways []string, agencies [
 	fc := func(domain, stream string) []string {
 		return []string{"$JS.FC." + stream + ".>", "$JS.FC." + domain + ".*." + stream + ".>"}
 	}
-	for _, stream := range []string{StreamEdoc, StreamStatus, dir, gws} {
+	for _, stream := range []string{StreamEdoc, StreamStatus, dir, gws, obj} {
 		p.Publish = append(p.Publish, fc(hubDomain, stream)...)
 	}
 	for _, stream := range []string{StreamOutEdoc, StreamOutStatus} {

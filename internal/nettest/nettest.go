@@ -67,6 +67,13 @@ func (l *Link) Restore() {
 				continue
 			}
 			l.mu.Lock()
+			if l.ln != ln {
+				// Cut while this one was being dialled: it goes too.
+				l.mu.Unlock()
+				c.Close()
+				u.Close()
+				return
+			}
 			l.conns = append(l.conns, c, u)
 			l.mu.Unlock()
 			go func() { io.Copy(u, c); u.Close() }()
