@@ -98,7 +98,7 @@ type Gateway struct {
 	closed    bool
 	closeOnce sync.Once
 	changes   changeHub
-	// lastBeat is when a heartbeat last reached the directory's bucket
+	// lastBeat is when a heartbeat last reached the heartbeats' bucket
 	// (Unix nanoseconds; 0 before the first).
 	lastBeat atomic.Int64
 }
@@ -244,6 +244,9 @@ func (g *Gateway) directoryEntry(a *HostedAgency) Agency {
 // accepts documents.
 func (g *Gateway) Open(ctx context.Context) error {
 	unpublished := g.publishAgencies(ctx, g.opts.Agencies)
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("gateway: open: %w", err)
+	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	g.cancel = cancel
 	if err := g.bus.WatchDirectory(runCtx, g.dir.Put); err != nil {
@@ -344,8 +347,9 @@ func (g *Gateway) heartbeatLoop(ctx context.Context, unpublished []HostedAgency)
 	defer g.wg.Done()
 	t := time.NewTicker(g.opts.HeartbeatInterval)
 	defer t.Stop()
-	for {
-		if len(unpublished) > 0 {
+	for first := true; ; first = false {
+		// Open has just tried; from the next beat on, try again.
+		if len(unpublished) > 0 && !first {
 			if unpublished = g.publishAgencies(ctx, unpublished); len(unpublished) == 0 {
 				g.log.Info("directory entries published")
 			}

@@ -458,6 +458,9 @@ func (c *Config) Validate() error {
 	if c.NATS.HubDomain != "" && (c.NATS.Domain == "" || c.NATS.Domain == c.NATS.HubDomain) {
 		bad("nats.hubDomain", c.NATS.HubDomain, errors.New("a leaf node needs its own JetStream domain in nats.domain, different from the hub's"))
 	}
+	if c.NATS.HubDomain != "" && c.NATS.Bind {
+		bad("nats.bind", "true", errors.New("on a leaf node (nats.hubDomain) the gateway makes its streams there itself; bind is for a gateway on the hub"))
+	}
 	if c.Ops.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Ops.Listen); err != nil {
 			bad("ops.listen", c.Ops.Listen, err)

@@ -85,6 +85,7 @@ func TestConfig_Validate(t *testing.T) {
 		{"NegativeIdle", "web:\n", "web:\n  idleTimeout: -1m\n", "web.idleTimeout"},
 		{"HubDomainEmbedded", "listen: 127.0.0.1:0\n", "listen: 127.0.0.1:0\nnats:\n  hubDomain: hub\n", "nats.url"},
 		{"HubDomainNoDomain", "listen: 127.0.0.1:0\n", "listen: 127.0.0.1:0\nnats:\n  url: nats://127.0.0.1:4222\n  hubDomain: hub\n", "nats.hubDomain"},
+		{"HubDomainBind", "listen: 127.0.0.1:0\n", "listen: 127.0.0.1:0\nnats:\n  url: nats://127.0.0.1:4222\n  domain: h41\n  hubDomain: hub\n  bind: true\n", "nats.bind"},
 		{"BadOpsListen", "listen: 127.0.0.1:0\n", "listen: 127.0.0.1:0\nops:\n  listen: nowhere\n", "ops.listen"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

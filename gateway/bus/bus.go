@@ -81,7 +81,8 @@ type Options struct {
 	InboxPrefix string
 	// Bind: the streams and buckets exist (an administrator made them,
 	// see GatewayPermissions); Open looks them up instead of creating or
-	// updating them.
+	// updating them. It does not apply on a leaf node (HubDomain), where
+	// Open makes the leaf's streams and mirrors itself.
 	Bind bool
 	// InlineLimit is the largest packet sent in the message; 0 means
 	// DefaultInlineLimit. It must stay below the server's max payload.
@@ -111,8 +112,8 @@ type Bus struct {
 	opts Options
 	log  *zap.Logger
 	nc   *nats.Conn
-	js   jetstream.JetStream // the packet streams and their consumers
-	hub  jetstream.JetStream // the buckets: js, or the hub's domain on a leaf node
+	js   jetstream.JetStream // the streams, the buckets (on a leaf node, its mirrors), the consumers
+	hub  jetstream.JetStream // the Object Store's: js, or the hub's domain on a leaf node
 
 	packetsMu sync.Mutex            // guards packets, set lazily on a leaf node
 	packets   jetstream.ObjectStore // use objectStore

@@ -51,12 +51,6 @@ func sanitize(s string) string {
 	}, s)
 }
 
-// streamKinds are the two packet streams and the kind of each.
-var streamKinds = []struct {
-	kind   gateway.PacketKind
-	stream string
-}{{gateway.KindEdoc, StreamEdoc}, {gateway.KindStatus, StreamStatus}}
-
 // hostedAgencies returns the agencies of c once each (codes that are
 // Equal count once), in the order given. Two different codes whose
 // consumers would have the same name are refused.
@@ -125,10 +119,10 @@ func (b *Bus) Consume(ctx context.Context, c gateway.ConsumerSpec, h gateway.Han
 	// Each consumer pulls ahead; all of them together stay near twice the
 	// concurrency, so that a gateway hosting hundreds of agencies does not
 	// hold thousands of fetched messages past their ack wait.
-	prefetch := max(2, 2*c.Concurrency/(len(codes)*len(streamKinds)))
+	prefetch := max(2, 2*c.Concurrency/(len(codes)*len(packetStreams)))
 	var names []string
 	for _, code := range codes {
-		for _, k := range streamKinds {
+		for _, k := range packetStreams {
 			name := ConsumerName(code, k.kind)
 			subject := gateway.Subject(k.kind, code)
 			if err := cs.start(ctx, k.stream, name, subject, k.kind, code, c, prefetch); err != nil {

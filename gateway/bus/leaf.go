@@ -23,24 +23,12 @@ const (
 	StreamOutStatus = "LT_OUT_STATUS"
 )
 
-// leafStreams pairs each packet stream with its leaf out-stream.
-var leafStreams = []struct {
-	kind     gateway.PacketKind
-	stream   string // the hub's, and the leaf's in-stream
-	out      string // the leaf's out-stream
-	what     string
-	subjects string
-}{
-	{gateway.KindEdoc, StreamEdoc, StreamOutEdoc, "document", gateway.EdocSubjectPrefix + ">"},
-	{gateway.KindStatus, StreamStatus, StreamOutStatus, "status", gateway.StatusSubjectPrefix + ">"},
-}
-
 // leafOutConfigs returns the leaf node's out-streams: they take every
 // packet published on the leaf, and keep it until the hub has sourced it
 // and for as long as the hub's streams keep theirs.
 func leafOutConfigs(o Options) []jetstream.StreamConfig {
 	var cfgs []jetstream.StreamConfig
-	for _, l := range leafStreams {
+	for _, l := range packetStreams {
 		cfg := packetStream(o, l.out, l.what, l.subjects)
 		cfg.Description = "lienthong " + l.what + " packets published on this leaf node, sourced by the hub's " + l.stream
 		cfgs = append(cfgs, cfg)
@@ -62,7 +50,7 @@ func (b *Bus) setupLeaf(ctx context.Context) error {
 	}
 	mirror := func(cfg jetstream.KeyValueConfig) jetstream.KeyValueConfig {
 		cfg.Description += " (a mirror of the hub's)"
-		cfg.Mirror = &jetstream.StreamSource{Name: cfg.Bucket, External: b.linkTo(b.opts.HubDomain, b.opts.Domain)}
+		cfg.Mirror = &jetstream.StreamSource{Name: cfg.Bucket, External: linkTo(b.opts.HubDomain, b.opts.Domain)}
 		return cfg
 	}
 	var err error
@@ -103,7 +91,7 @@ func LeafDeliverPrefix(leafDomain string) string { return "$LT." + leafDomain }
 
 // linkTo is the external stream of a source or mirror of a stream in
 // domain, across the link of the leaf node leafDomain.
-func (b *Bus) linkTo(domain, leafDomain string) *jetstream.ExternalStream {
+func linkTo(domain, leafDomain string) *jetstream.ExternalStream {
 	return &jetstream.ExternalStream{APIPrefix: apiPrefix(domain), DeliverPrefix: LeafDeliverPrefix(leafDomain)}
 }
 
@@ -147,7 +135,7 @@ func (b *Bus) SourceLeaf(ctx context.Context, domain string) error {
 			return fmt.Errorf("bus: source leaf %s: stream %s in its domain (is the leaf node connected?): %w", domain, cfg.Name, err)
 		}
 	}
-	for _, l := range leafStreams {
+	for _, l := range packetStreams {
 		s, err := b.js.Stream(ctx, l.stream)
 		if err != nil {
 			return fmt.Errorf("bus: source leaf %s: stream %s: %w", domain, l.stream, err)
@@ -156,7 +144,7 @@ func (b *Bus) SourceLeaf(ctx context.Context, domain string) error {
 		if slices.ContainsFunc(cfg.Sources, func(s *jetstream.StreamSource) bool { return fromDomain(s, l.out, domain) }) {
 			continue
 		}
-		cfg.Sources = append(cfg.Sources, &jetstream.StreamSource{Name: l.out, External: b.linkTo(domain, domain)})
+		cfg.Sources = append(cfg.Sources, &jetstream.StreamSource{Name: l.out, External: linkTo(domain, domain)})
 		if _, err := b.js.UpdateStream(ctx, cfg); err != nil {
 			return fmt.Errorf("bus: source leaf %s: add %s as a source of %s: %w", domain, l.out, l.stream, err)
 		}
@@ -168,32 +156,26 @@ func (b *Bus) SourceLeaf(ctx context.Context, domain string) error {
 // LT_STATUS source each hosted agency's subject from the hub's streams:
 // one source per agency, so that an agency added later gets every message
 // the hub retains for it. Sources are only added, never removed: an
-// agency that leaves keeps its source, as it keeps its consumers.
+// agency that leaves keeps its source, as it keeps its consumers. The rest
+// of the configuration follows Options.
 func (b *Bus) sourceFromHub(ctx context.Context, codes []envelope.AgencyCode) error {
 	ctx, cancel := b.deadline(ctx)
 	defer cancel()
-	for _, l := range leafStreams {
+	for _, l := range packetStreams {
 		cfg := packetStream(b.opts, l.stream, l.what)
 		cfg.Description = "lienthong " + l.what + " packets for the agencies on this leaf node, sourced from the hub's " + l.stream
-		s, err := b.js.Stream(ctx, l.stream)
-		switch {
-		case err == nil:
-			cfg.Sources = s.CachedInfo().Config.Sources
-		case !errors.Is(err, jetstream.ErrStreamNotFound):
+		var err error
+		if cfg.Sources, err = sourcesOf(ctx, b.js, l.stream); err != nil {
 			return fmt.Errorf("bus: stream %s of the leaf node: %w", l.stream, err)
 		}
-		n := len(cfg.Sources)
 		for _, code := range codes {
 			subject := gateway.Subject(l.kind, code)
 			if !slices.ContainsFunc(cfg.Sources, func(s *jetstream.StreamSource) bool {
 				return fromDomain(s, l.stream, b.opts.HubDomain) && s.FilterSubject == subject
 			}) {
 				cfg.Sources = append(cfg.Sources, &jetstream.StreamSource{Name: l.stream, FilterSubject: subject,
-					External: b.linkTo(b.opts.HubDomain, b.opts.Domain)})
+					External: linkTo(b.opts.HubDomain, b.opts.Domain)})
 			}
-		}
-		if err == nil && len(cfg.Sources) == n {
-			continue
 		}
 		if _, err := b.js.CreateOrUpdateStream(ctx, cfg); err != nil {
 			return fmt.Errorf("bus: stream %s of the leaf node, sourcing %d agencies from the hub: %w", l.stream, len(cfg.Sources), err)

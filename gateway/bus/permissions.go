@@ -66,10 +66,7 @@ func GatewayPermissions(gatewayID string, agencies []envelope.AgencyCode) Permis
 	}
 	for _, a := range agencies {
 		p.Publish = append(p.Publish, "$KV."+BucketDirectory+"."+a.Tokens())
-		for _, s := range []struct {
-			stream string
-			kind   gateway.PacketKind
-		}{{StreamEdoc, gateway.KindEdoc}, {StreamStatus, gateway.KindStatus}} {
+		for _, s := range packetStreams {
 			name := ConsumerName(a, s.kind)
 			p.Publish = append(p.Publish,
 				"$JS.API.CONSUMER.CREATE."+s.stream+"."+name, "$JS.API.CONSUMER.CREATE."+s.stream+"."+name+".>",
@@ -160,7 +157,7 @@ func LeafPermissions(leafDomain, hubDomain string, gateways []string, agencies [
 	}
 	for _, a := range agencies {
 		p.Publish = append(p.Publish, api+"$KV."+BucketDirectory+"."+a.Tokens())
-		for _, l := range leafStreams {
+		for _, l := range packetStreams {
 			subject := gateway.Subject(l.kind, a)
 			p.Publish = append(p.Publish, api+"CONSUMER.CREATE."+l.stream+".*."+subject)
 		}

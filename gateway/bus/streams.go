@@ -45,15 +45,30 @@ const (
 	DefaultBeatTTL = time.Hour
 )
 
+// packetStreams are the two packet streams of the contract: the kind of
+// packet each holds, its subjects, and the out-stream of a leaf node that
+// takes the same packets there (leaf.go).
+var packetStreams = []struct {
+	kind     gateway.PacketKind
+	stream   string // LT_EDOC, LT_STATUS: the hub's, and a leaf node's in-stream
+	out      string // a leaf node's out-stream
+	what     string
+	subjects string
+}{
+	{gateway.KindEdoc, StreamEdoc, StreamOutEdoc, "document", gateway.EdocSubjectPrefix + ">"},
+	{gateway.KindStatus, StreamStatus, StreamOutStatus, "status", gateway.StatusSubjectPrefix + ">"},
+}
+
 // streamConfigs returns the two packet streams as the contract sets them.
 // Both keep every message for maxAge whether or not a consumer exists
 // (limits retention): a message for an agency whose gateway has not yet
 // created its consumer waits for it.
 func streamConfigs(o Options) []jetstream.StreamConfig {
-	return []jetstream.StreamConfig{
-		packetStream(o, StreamEdoc, "document", gateway.EdocSubjectPrefix+">"),
-		packetStream(o, StreamStatus, "status", gateway.StatusSubjectPrefix+">"),
+	var cfgs []jetstream.StreamConfig
+	for _, s := range packetStreams {
+		cfgs = append(cfgs, packetStream(o, s.stream, s.what, s.subjects))
 	}
+	return cfgs
 }
 
 // packetStream is the configuration of a stream of packets of kind what,
@@ -165,15 +180,25 @@ func (b *Bus) setup(ctx context.Context) error {
 // keeping the sources it has: the leaf nodes' out-streams SourceLeaf
 // added.
 func createOrUpdateKeepingSources(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) error {
-	s, err := js.Stream(ctx, cfg.Name)
-	switch {
-	case err == nil:
-		cfg.Sources = s.CachedInfo().Config.Sources
-	case !errors.Is(err, jetstream.ErrStreamNotFound):
+	var err error
+	if cfg.Sources, err = sourcesOf(ctx, js, cfg.Name); err != nil {
 		return err
 	}
 	_, err = js.CreateOrUpdateStream(ctx, cfg)
 	return err
+}
+
+// sourcesOf returns the sources of the stream name; none if it does not
+// exist.
+func sourcesOf(ctx context.Context, js jetstream.JetStream, name string) ([]*jetstream.StreamSource, error) {
+	s, err := js.Stream(ctx, name)
+	switch {
+	case err == nil:
+		return s.CachedInfo().Config.Sources, nil
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		return nil, nil
+	}
+	return nil, err
 }
 
 // bind looks up the streams and buckets an administrator made.
