@@ -324,6 +324,11 @@ func TestE2E_Cluster(t *testing.T) {
 	large.Attachments[0].Data = bytes.Repeat([]byte("Phụ lục kèm theo. "), 128<<10)
 	out = append(out, large.loadDoc(t))
 	in := makeLoad(t, leafDocuments, agVPCP, []agency{agNgheAn}, "LEAF-IN")
+	// One the province reads from the hub's Object Store, across its link
+	// and within its permissions there.
+	largeIn := loadLetter(leafDocuments+1, time.Now(), agVPCP, []agency{agNgheAn}, "LEAF-IN")
+	largeIn.Attachments[0].Data = large.Attachments[0].Data
+	in = append(in, largeIn.loadDoc(t))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	resOut := submitLoad(ctx, h41, out, faultWorkers, nil)
@@ -359,8 +364,8 @@ func TestE2E_Cluster(t *testing.T) {
 		n := nghean.countLines(`"directory entries published"`)
 		return n > 0, fmt.Sprintf("%d lines", n)
 	})
-	t.Logf("province cut off for %s: %d documents out (one of %d KB) and %d in delivered exactly once, and their 01s back, %s after the link returned",
-		back.Sub(cut).Round(time.Millisecond), len(out), len(out[len(out)-1].packet)>>10, len(in), caughtUp.Round(time.Millisecond))
+	t.Logf("province cut off for %s: %d documents out and %d in (one of %d KB each way) delivered exactly once, and their 01s back, %s after the link returned",
+		back.Sub(cut).Round(time.Millisecond), len(out), len(in), len(out[len(out)-1].packet)>>10, caughtUp.Round(time.Millisecond))
 
 	// The gateways did all of it within their permissions.
 	for _, g := range []*gatewayProc{vpcp, hcm, nghean} {
