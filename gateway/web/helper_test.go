@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -74,6 +75,18 @@ func newAxis(t *testing.T, opts func(*web.Options)) *axis {
 		})
 	}
 	return a
+}
+
+// newPage is one gateway (VPCP) with its page and one clerk, vanthu.vpcp:
+// enough for the tests of signing in.
+func newPage(t *testing.T, opts func(*web.Options)) *site {
+	t.Helper()
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := gatewaytest.NewAxis(t).Gateway("vpcp", nil, [2]string{vpcp, "Văn phòng Chính phủ"})
+	return newSite(t, gw, opts, web.Clerk{Username: "vanthu.vpcp", Name: "Nguyễn Thị Lan", PasswordHash: string(hash), Agencies: []string{vpcp}})
 }
 
 func newSite(t *testing.T, gw *gateway.Gateway, opts func(*web.Options), clerks ...web.Clerk) *site {
@@ -159,6 +172,17 @@ func newClient(t *testing.T, s *site) *client {
 		Jar: j, Timeout: 20 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
+}
+
+// newClientFrom is newClient connecting from another loopback address
+// (127.0.0.2, …): the page sees another client.
+func newClientFrom(t *testing.T, s *site, ip string) *client {
+	c := newClient(t, s)
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
+	tr := &http.Transport{DialContext: d.DialContext}
+	t.Cleanup(tr.CloseIdleConnections)
+	c.hc.Transport = tr
+	return c
 }
 
 // jar keeps the last value of each cookie by name, one site only.

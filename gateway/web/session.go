@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"go.uber.org/zap"
 	"golang.org/x/crypto/bcrypt"
@@ -330,12 +332,64 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/dang-nhap", http.StatusSeeOther)
 }
 
+// maxNextPage bounds the page to go back to: a path of this site is far
+// shorter, and a long value is only good for hiding something.
+const maxNextPage = 2048
+
 // nextPage is where to go after signing in: a path of this site, or the
 // outgoing documents.
+//
+// The value comes from the form, so from anyone: it must stay a path of
+// this host whatever a browser makes of it. Browsers drop tabs and line
+// breaks inside a URL and read '\' as '/', so "/\t/evil.example" or
+// "/\evil.example" become "//evil.example", another host. Hence the value
+// as sent must be printable ASCII other than '\' (what the page itself
+// puts there is RequestURI, percent-encoded), the parsed URL must have no
+// scheme, host or user, and its path, encoded or decoded, must start with
+// one '/' not followed by another or by '\'.
 func nextPage(next string) string {
-	if strings.HasPrefix(next, "/") && !strings.HasPrefix(next, "//") && !strings.HasPrefix(next, "/\\") &&
-		!strings.HasPrefix(next, "/dang-nhap") && !strings.HasPrefix(next, "/su-kien") {
-		return next
+	const fallback = "/di"
+	if len(next) > maxNextPage || !oneSlash(next) {
+		return fallback
 	}
-	return "/di"
+	for i := 0; i < len(next); i++ {
+		if c := next[i]; c <= ' ' || c >= 0x7f || c == '\\' {
+			return fallback
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || !oneSlash(u.Path) {
+		return fallback
+	}
+	// Percent-encoding must hide nothing either ("/%5Cevil", "/%0d%0a"):
+	// decode until nothing changes (a double-encoded value is decoded again
+	// by whatever reads it next) and refuse at each level '\', control and
+	// format characters, line and paragraph separators, and bytes that are
+	// not UTF-8. Spaces and Vietnamese letters are fine once decoded: a
+	// search for "công văn" is a page to go back to.
+	for s := next; strings.Contains(s, "%"); {
+		d, err := url.PathUnescape(s)
+		if err != nil || !oneSlash(d) || strings.ContainsFunc(d, hiddenRune) {
+			return fallback
+		}
+		if d == s {
+			break
+		}
+		s = d
+	}
+	if strings.HasPrefix(u.Path, "/dang-nhap") || strings.HasPrefix(u.Path, "/su-kien") {
+		return fallback
+	}
+	return next
+}
+
+// hiddenRune reports whether r has no business in a decoded page address.
+func hiddenRune(r rune) bool {
+	return r == '\\' || r == utf8.RuneError || unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp)
+}
+
+// oneSlash reports whether s starts with '/' not followed by '/' or '\':
+// "//host" and "/\host" name another host.
+func oneSlash(s string) bool {
+	return strings.HasPrefix(s, "/") && !strings.HasPrefix(s, "//") && !strings.HasPrefix(s, `/\`)
 }

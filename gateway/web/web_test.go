@@ -361,6 +361,61 @@ func TestWeb_Sessions(t *testing.T) {
 	}
 }
 
+// TestWeb_SignInRedirect: after signing in, the browser goes back to the
+// page it came from only if that is a page of this site; whatever else
+// the form's "tiep" says, it lands on the outgoing documents, never on
+// another host, even as a browser reads the Location (dropping tabs and
+// line breaks, '\' for '/').
+func TestWeb_SignInRedirect(t *testing.T) {
+	s := newPage(t, nil)
+	base, err := url.Parse(s.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// local reports whether loc, read as a browser does, stays on this
+	// host (https://url.spec.whatwg.org/#concept-basic-url-parser).
+	local := func(loc string) bool {
+		loc = strings.TrimFunc(loc, func(r rune) bool { return r <= ' ' })
+		loc = strings.NewReplacer("\t", "", "\n", "", "\r", "", `\`, "/").Replace(loc)
+		u, err := url.Parse(loc)
+		return err == nil && base.ResolveReference(u).Host == base.Host
+	}
+	for _, tc := range []struct{ tiep, want string }{
+		{"/van-ban-den?trang=2", "/van-ban-den?trang=2"},
+		{"/den?q=c%C3%B4ng%20v%C4%83n", "/den?q=c%C3%B4ng%20v%C4%83n"},
+		{"/van-ban/abc", "/van-ban/abc"},
+		{"/%09/evil.example", "/di"},
+		{"/\t/evil.example", "/di"},
+		{"\t/\t/evil.example", "/di"},
+		{"/\r\n/evil.example", "/di"},
+		{"//evil.example", "/di"},
+		{"/\\evil.example", "/di"},
+		{"/%2F%2Fevil.example", "/di"},
+		{"/%5Cevil.example", "/di"},
+		{"/di%0d%0aLocation:%20https://evil.example", "/di"},
+		{"https:evil.example", "/di"},
+		{"https://evil.example/di", "/di"},
+		{"//vanthu@evil.example", "/di"},
+		{"/\u3000/evil.example", "/di"},
+		{"/\u00a0/evil.example", "/di"},
+		{"/" + strings.Repeat("x", 5000), "/di"},
+		{"/dang-nhap", "/di"},
+	} {
+		c := newClient(t, s)
+		p := c.get("/dang-nhap?tiep=" + url.QueryEscape(tc.tiep))
+		p = c.post("/dang-nhap", url.Values{"csrf": {csrf(t, p.body)}, "username": {"vanthu.vpcp"}, "password": {password}, "tiep": {tc.tiep}})
+		loc := p.header.Get("Location")
+		if p.status != http.StatusSeeOther || loc != tc.want || !local(loc) {
+			t.Errorf("sign-in with tiep=%q: %d to %q, want %q", tc.tiep, p.status, loc, tc.want)
+		}
+		// Signed in already, the sign-in page sends the browser on too.
+		p = c.get("/dang-nhap?tiep=" + url.QueryEscape(tc.tiep))
+		if loc := p.header.Get("Location"); p.status != http.StatusSeeOther || loc != tc.want || !local(loc) {
+			t.Errorf("GET /dang-nhap?tiep=%q signed in: %d to %q, want %q", tc.tiep, p.status, loc, tc.want)
+		}
+	}
+}
+
 // TestNew_Refuses: clerks that cannot be used stop New with an error
 // naming them.
 func TestNew_Refuses(t *testing.T) {
