@@ -24,12 +24,12 @@ type Bus interface {
 	// redelivered after the ack wait.
 	Consume(ctx context.Context, c ConsumerSpec, h Handler) (Consumer, error)
 
-	// PutAgency publishes a directory entry (KV LT_DIRECTORY).
-	PutAgency(ctx context.Context, a Agency) error
-	// WatchDirectory calls fn with every directory entry now in the KV,
-	// then with every change, until ctx is done. Deleted entries come
-	// with Deleted set. It returns once the initial entries were passed.
-	WatchDirectory(ctx context.Context, fn func(Agency)) error
+	// WatchDirectory calls fn with every key now in KV LT_DIRECTORY, then
+	// with every change, until ctx is done. It returns once the initial
+	// keys were passed. The values are as stored: claims, which the
+	// gateway's Directory verifies before it uses them. Gateways never
+	// write the directory; the administrator does.
+	WatchDirectory(ctx context.Context, fn func(DirectoryUpdate)) error
 	// Heartbeat publishes this gateway's heartbeat (KV LT_GATEWAYS).
 	Heartbeat(ctx context.Context, h GatewayBeat) error
 	// Gateways returns the heartbeats of all gateways.
@@ -112,18 +112,32 @@ type Consumer interface {
 }
 
 // Agency is a directory entry: an agency, the gateway that hosts it and
-// the certificates registered to sign for it.
+// the certificates registered to sign for it. The administrator signs it
+// (DirectoryRecord).
 type Agency struct {
 	Code   string `json:"code"` // canonical, as envelope.AgencyCode.String
 	Name   string `json:"name"`
 	Parent string `json:"parent,omitempty"`
+	// Kind says what the agency is, in the administrator's words
+	// (ministry, province, department, commune …); optional.
+	Kind string `json:"kind,omitempty"`
 	// Gateway is the id of the hosting gateway.
 	Gateway string `json:"gateway"`
 	// Certificates are PEM "CERTIFICATE" blocks.
-	Certificates []string  `json:"certificates,omitempty"`
-	UpdatedAt    time.Time `json:"updatedAt"`
-	// Deleted is set by WatchDirectory for a removed entry.
-	Deleted bool `json:"-"`
+	Certificates []string `json:"certificates,omitempty"`
+	// OldCodes are codes the agency had before (the 2025 reform changed
+	// many), which packets and document systems still use.
+	OldCodes []string `json:"oldCodes,omitempty"`
+	// Version orders the records of one agency: a record is applied only
+	// if its version is higher than the one held, so an older signed
+	// record cannot be replayed over a newer one.
+	Version   uint64    `json:"version"`
+	UpdatedAt time.Time `json:"updatedAt"`
+	// Removed takes the agency out of the directory.
+	Removed bool `json:"removed,omitempty"`
+	// SignedBy is the subject of the administrator certificate that
+	// signed the entry; empty for a hosted agency's own configuration.
+	SignedBy string `json:"-"`
 }
 
 // GatewayBeat is a gateway's heartbeat.

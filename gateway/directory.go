@@ -1,10 +1,15 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
+	"errors"
+	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -12,14 +17,121 @@ import (
 	"github.com/lienthong/lienthong/signing"
 )
 
-// Directory is the gateway's view of the agencies on the axis: the entries
-// of KV LT_DIRECTORY as the bus delivers them, plus the agencies this
-// gateway hosts. It answers the verifier's question of which certificates
-// may sign for an agency. It is safe for concurrent use.
+// The directory is the axis administrator's, not what each gateway says of
+// itself (as X-Road's global configuration is signed by its central
+// server). Every entry of KV LT_DIRECTORY is a record signed by an
+// administrator whose certificate chains to the directory's trust anchors
+// and names the part of the directory it may sign (signing.DirectoryScopes);
+// a gateway applies an entry only if that signature verifies, the entry is
+// stored under its own key, the signer's scope covers it, and it is newer
+// than the one the gateway holds. Anything else is ignored and counted
+// (Observer.DirectoryRejected), never applied: a gateway with credentials
+// to the bucket can neither rename an agency, nor register its own key for
+// another, nor blank an entry, nor replay an older one.
+
+// DirectoryRecord is what an administrator signs: exactly one of an
+// agency's entry and a gateway's.
+type DirectoryRecord struct {
+	Agency  *Agency       `json:"agency,omitempty"`
+	Gateway *GatewayEntry `json:"gateway,omitempty"`
+}
+
+// GatewayEntry is a gateway's record in the directory: the certificates it
+// may sign with for the agencies whose entries name it as their gateway
+// (gateway certificates, signing.IsGatewayCertificate).
+type GatewayEntry struct {
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+	// Certificates are PEM "CERTIFICATE" blocks.
+	Certificates []string `json:"certificates,omitempty"`
+	// Version orders the records of one gateway: a record is applied only
+	// if its version is higher than the one held.
+	Version   uint64    `json:"version"`
+	UpdatedAt time.Time `json:"updatedAt"`
+	// Removed takes the gateway out of the directory.
+	Removed bool `json:"removed,omitempty"`
+}
+
+// DirectoryKey returns the key of the record in LT_DIRECTORY: the agency
+// code's NATS tokens (H41.12), or "gw." and the gateway's id. It fails for
+// a record that is not exactly one of the two or names no valid code or
+// id.
+func (r DirectoryRecord) DirectoryKey() (string, error) {
+	switch {
+	case r.Agency != nil && r.Gateway == nil:
+		c, err := envelope.ParseAgencyCode(r.Agency.Code, envelope.CodeAny)
+		if err != nil {
+			return "", fmt.Errorf("gateway: directory record: %w", err)
+		}
+		return c.Tokens(), nil
+	case r.Gateway != nil && r.Agency == nil:
+		if !validGatewayID(r.Gateway.ID) {
+			return "", fmt.Errorf("gateway: directory record: gateway id %q: want letters, digits, '-' and '_'", r.Gateway.ID)
+		}
+		return GatewayKeyPrefix + r.Gateway.ID, nil
+	}
+	return "", errors.New("gateway: directory record: exactly one of an agency and a gateway is needed")
+}
+
+// GatewayKeyPrefix starts the LT_DIRECTORY keys of gateways' records. No
+// agency code's tokens start with it.
+const GatewayKeyPrefix = "gw."
+
+func validGatewayID(id string) bool {
+	return id != "" && strings.IndexFunc(id, func(r rune) bool {
+		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '_' || r == '-')
+	}) < 0
+}
+
+// DirectoryUpdate is one change of KV LT_DIRECTORY as the bus delivers it,
+// not yet believed.
+type DirectoryUpdate struct {
+	Key   string
+	Value []byte
+	// Deleted: the key was deleted or purged. Only a signed record with
+	// Removed set takes an entry out; a deletion is refused.
+	Deleted bool
+}
+
+// Reasons a directory update is refused, as Observer.DirectoryRejected
+// gets them.
+const (
+	RejectUnsigned  = "unsigned"  // not a signed record, or its signature or signer is not accepted
+	RejectMalformed = "malformed" // the signed record cannot be read
+	RejectKey       = "key"       // the record is not stored under its own key
+	RejectScope     = "scope"     // the signer may not sign for this part of the directory
+	RejectStale     = "stale"     // not newer than the record held
+	RejectDeletion  = "deletion"  // a deletion or purge of the key, which only a signed record may do
+)
+
+// DirectoryRejection is the error Directory.Apply returns for an update it
+// does not apply.
+type DirectoryRejection struct {
+	Key    string
+	Reason string // one of the Reject constants
+	Err    error
+}
+
+func (e *DirectoryRejection) Error() string {
+	return fmt.Sprintf("gateway: directory entry %q not applied (%s): %v", e.Key, e.Reason, e.Err)
+}
+
+func (e *DirectoryRejection) Unwrap() error { return e.Err }
+
+// Directory is the gateway's view of the agencies on the axis: the signed
+// entries of KV LT_DIRECTORY that verified, plus the agencies this gateway
+// hosts (from its own configuration). It answers the verifier's question
+// of which certificates may sign for an agency. It is safe for concurrent
+// use.
 type Directory struct {
-	mu      sync.RWMutex
-	entries map[string]*directoryEntry // by agency tokens
-	updated time.Time
+	verifier *signing.RecordVerifier
+
+	mu       sync.RWMutex
+	entries  map[string]*directoryEntry // signed, by agency tokens
+	gateways map[string]*gatewayEntry   // signed, by gateway id
+	local    map[string]*directoryEntry // hosted agencies, by tokens
+	held     map[string]heldRecord      // by key: the latest record applied, removals included
+	updated  time.Time
 }
 
 type directoryEntry struct {
@@ -27,31 +139,145 @@ type directoryEntry struct {
 	certs []*x509.Certificate
 }
 
-var _ signing.Directory = (*Directory)(nil)
-
-// NewDirectory returns an empty directory.
-func NewDirectory() *Directory {
-	return &Directory{entries: make(map[string]*directoryEntry)}
+type gatewayEntry struct {
+	GatewayEntry
+	certs []*x509.Certificate
 }
 
-// Put adds, replaces or (if a.Deleted) removes an entry. Certificates that
-// cannot be read are left out of the entry; Put never fails, because one
-// bad entry from another gateway must not stop this one.
-func (d *Directory) Put(a Agency) {
+// heldRecord is what a key last applied: a newer version replaces it, the
+// same bytes again change nothing, anything else is stale.
+type heldRecord struct {
+	version uint64
+	value   []byte
+}
+
+var _ signing.Directory = (*Directory)(nil)
+
+// NewDirectory returns an empty directory that believes the records v
+// opens. A nil v believes none: the directory then knows only the hosted
+// agencies.
+func NewDirectory(v *signing.RecordVerifier) *Directory {
+	return &Directory{
+		verifier: v,
+		entries:  make(map[string]*directoryEntry),
+		gateways: make(map[string]*gatewayEntry),
+		local:    make(map[string]*directoryEntry),
+		held:     make(map[string]heldRecord),
+	}
+}
+
+// host adds a hosted agency, known from the gateway's own configuration.
+func (d *Directory) host(a Agency) {
 	code, err := envelope.ParseAgencyCode(a.Code, envelope.CodeAny)
 	if err != nil {
 		return
 	}
+	e := &directoryEntry{Agency: a, certs: parseCertificates(a.Certificates)}
+	e.Code = code.String()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.updated = time.Now()
-	if a.Deleted {
-		delete(d.entries, code.Tokens())
-		return
+	d.local[code.Tokens()] = e
+}
+
+// Apply verifies one update of LT_DIRECTORY and applies it, or returns a
+// *DirectoryRejection saying why not. The same record delivered again is
+// not an error and changes nothing.
+func (d *Directory) Apply(u DirectoryUpdate) error {
+	reject := func(reason string, err error) error {
+		return &DirectoryRejection{Key: u.Key, Reason: reason, Err: err}
 	}
-	e := &directoryEntry{Agency: a}
-	e.Code = code.String()
-	for _, p := range a.Certificates {
+	if u.Deleted {
+		return reject(RejectDeletion, errors.New("entries are taken out by a signed record, not by deleting the key"))
+	}
+	if d.verifier == nil {
+		return reject(RejectUnsigned, errors.New("no directory trust anchor is configured"))
+	}
+	opened, err := d.verifier.Open(u.Value)
+	if err != nil {
+		return reject(RejectUnsigned, err)
+	}
+	var rec DirectoryRecord
+	if err := json.Unmarshal(opened.Record, &rec); err != nil {
+		return reject(RejectMalformed, err)
+	}
+	key, err := rec.DirectoryKey()
+	if err != nil {
+		return reject(RejectMalformed, err)
+	}
+	if key != u.Key {
+		return reject(RejectKey, fmt.Errorf("the record is %q's, stored under %q", key, u.Key))
+	}
+	signer := opened.Signer.Subject.String()
+	var version uint64
+	if a := rec.Agency; a != nil {
+		version = a.Version
+		if err := agencyInScope(a, opened.Scopes); err != nil {
+			return reject(RejectScope, fmt.Errorf("%s: %w", signer, err))
+		}
+	} else {
+		version = rec.Gateway.Version
+		if !signing.ScopeCoversGateway(opened.Scopes, rec.Gateway.ID) {
+			return reject(RejectScope, fmt.Errorf("%s may not sign the record of gateway %s", signer, rec.Gateway.ID))
+		}
+	}
+
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if h, ok := d.held[key]; ok {
+		switch {
+		case version == h.version && bytes.Equal(u.Value, h.value):
+			return nil
+		case version <= h.version:
+			return reject(RejectStale, fmt.Errorf("version %d is not newer than the %d held", version, h.version))
+		}
+	}
+	d.held[key] = heldRecord{version: version, value: bytes.Clone(u.Value)}
+	d.updated = time.Now()
+	if a := rec.Agency; a != nil {
+		if a.Removed {
+			delete(d.entries, key)
+			return nil
+		}
+		code, _ := envelope.ParseAgencyCode(a.Code, envelope.CodeAny)
+		e := &directoryEntry{Agency: *a, certs: parseCertificates(a.Certificates)}
+		e.Code = code.String()
+		e.SignedBy = signer
+		d.entries[key] = e
+		return nil
+	}
+	g := rec.Gateway
+	if g.Removed {
+		delete(d.gateways, g.ID)
+		return nil
+	}
+	d.gateways[g.ID] = &gatewayEntry{GatewayEntry: *g, certs: parseCertificates(g.Certificates)}
+	return nil
+}
+
+// agencyInScope checks that the administrator's scopes cover the agency,
+// and the codes its entry ties to it: its parent (a delegated
+// administrator may hang an agency under one of its own, not under
+// another's) and its old codes.
+func agencyInScope(a *Agency, scopes []string) error {
+	codes := append([]string{a.Code}, a.OldCodes...)
+	if a.Parent != "" {
+		codes = append(codes, a.Parent)
+	}
+	for _, s := range codes {
+		c, err := envelope.ParseAgencyCode(s, envelope.CodeAny)
+		if err != nil {
+			return fmt.Errorf("code %q: %w", s, err)
+		}
+		if !signing.ScopeCoversAgency(scopes, c) {
+			return fmt.Errorf("may not sign for agency %s", s)
+		}
+	}
+	return nil
+}
+
+func parseCertificates(pems []string) []*x509.Certificate {
+	var out []*x509.Certificate
+	for _, p := range pems {
 		rest := []byte(p)
 		for {
 			var block *pem.Block
@@ -63,15 +289,44 @@ func (d *Directory) Put(a Agency) {
 				continue
 			}
 			if c, err := x509.ParseCertificate(block.Bytes); err == nil {
-				e.certs = append(e.certs, c)
+				out = append(out, c)
 			}
 		}
 	}
-	d.entries[code.Tokens()] = e
+	return out
 }
 
-// Lookup returns the entry of an agency, in either code form.
+// lookup returns the entry of an agency by its tokens: the signed one, or
+// the hosted agency's own. It is called with mu held.
+func (d *Directory) lookup(tokens string) (*directoryEntry, bool) {
+	if e, ok := d.entries[tokens]; ok {
+		return e, true
+	}
+	e, ok := d.local[tokens]
+	return e, ok
+}
+
+// Lookup returns the entry of an agency, in either code form: the signed
+// entry, or for an agency this gateway hosts that has none yet, what its
+// configuration says.
 func (d *Directory) Lookup(code string) (Agency, bool) {
+	c, err := envelope.ParseAgencyCode(code, envelope.CodeAny)
+	if err != nil {
+		return Agency{}, false
+	}
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	e, ok := d.lookup(c.Tokens())
+	if !ok {
+		return Agency{}, false
+	}
+	return e.Agency, true
+}
+
+// Registered returns the administrator's signed entry of an agency, in
+// either code form, without falling back on the hosted agencies'
+// configuration.
+func (d *Directory) Registered(code string) (Agency, bool) {
 	c, err := envelope.ParseAgencyCode(code, envelope.CodeAny)
 	if err != nil {
 		return Agency{}, false
@@ -85,18 +340,36 @@ func (d *Directory) Lookup(code string) (Agency, bool) {
 	return e.Agency, true
 }
 
-// Agencies returns every entry, sorted by code tokens.
+// Gateway returns the signed record of a gateway.
+func (d *Directory) Gateway(id string) (GatewayEntry, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	g, ok := d.gateways[id]
+	if !ok {
+		return GatewayEntry{}, false
+	}
+	return g.GatewayEntry, true
+}
+
+// Agencies returns every entry (the signed ones, and the hosted agencies
+// that have none yet), sorted by code tokens.
 func (d *Directory) Agencies() []Agency {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	keys := make([]string, 0, len(d.entries))
+	keys := make([]string, 0, len(d.entries)+len(d.local))
 	for k := range d.entries {
 		keys = append(keys, k)
+	}
+	for k := range d.local {
+		if _, ok := d.entries[k]; !ok {
+			keys = append(keys, k)
+		}
 	}
 	sort.Strings(keys)
 	out := make([]Agency, 0, len(keys))
 	for _, k := range keys {
-		out = append(out, d.entries[k].Agency)
+		e, _ := d.lookup(k)
+		out = append(out, e.Agency)
 	}
 	return out
 }
@@ -109,7 +382,9 @@ func (d *Directory) Updated() time.Time {
 }
 
 // SigningCertificates implements signing.Directory: the certificates
-// registered for the agency's entry.
+// registered in the agency's signed entry, the gateway certificates in the
+// signed record of the gateway that entry names, and for an agency this
+// gateway hosts, its own signing certificate.
 func (d *Directory) SigningCertificates(_ context.Context, agency string) ([]*x509.Certificate, error) {
 	c, err := envelope.ParseAgencyCode(agency, envelope.CodeAny)
 	if err != nil {
@@ -117,8 +392,45 @@ func (d *Directory) SigningCertificates(_ context.Context, agency string) ([]*x5
 	}
 	d.mu.RLock()
 	defer d.mu.RUnlock()
+	var out []*x509.Certificate
 	if e, ok := d.entries[c.Tokens()]; ok {
-		return e.certs, nil
+		out = append(out, e.certs...)
+		if g, ok := d.gateways[e.Gateway]; ok && e.Gateway != "" {
+			for _, cert := range g.certs {
+				if signing.IsGatewayCertificate(cert) {
+					out = append(out, cert)
+				}
+			}
+		}
 	}
-	return nil, nil
+	if e, ok := d.local[c.Tokens()]; ok {
+		out = append(out, e.certs...)
+	}
+	return out, nil
+}
+
+// SignRecord signs r with an administrator's signer (its certificate must
+// name scopes that cover r, or every gateway will ignore the record) and
+// returns the key to store it under in LT_DIRECTORY and the signed
+// record's wire form.
+func SignRecord(admin *signing.Signer, r DirectoryRecord) (key string, value []byte, err error) {
+	key, err = r.DirectoryKey()
+	if err != nil {
+		return "", nil, err
+	}
+	if r.Agency != nil {
+		c, _ := envelope.ParseAgencyCode(r.Agency.Code, envelope.CodeAny)
+		a := *r.Agency
+		a.Code = c.String()
+		r.Agency = &a
+	}
+	data, err := json.Marshal(r)
+	if err != nil {
+		return "", nil, fmt.Errorf("gateway: sign directory record %s: %w", key, err)
+	}
+	value, err = admin.SignRecord(data)
+	if err != nil {
+		return "", nil, fmt.Errorf("gateway: sign directory record %s: %w", key, err)
+	}
+	return key, value, nil
 }

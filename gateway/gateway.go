@@ -59,6 +59,12 @@ type Options struct {
 	Roots  *x509.CertPool
 	CRLs   []*x509.RevocationList
 	Policy signing.Policy
+	// DirectoryAnchors are the trust anchors of the directory's
+	// administrators: an entry of LT_DIRECTORY is believed only if it is
+	// signed by a certificate that chains to one of them (see Directory).
+	// Nil believes no entry: the gateway then knows only the agencies it
+	// hosts, and can exchange only among them.
+	DirectoryAnchors *x509.CertPool
 	// MaxPacketSize refuses larger packets; 0 means DefaultMaxPacketSize.
 	MaxPacketSize int64
 	// DispatchInterval, HeartbeatInterval, MaxRetryDelay: 0 means the
@@ -87,7 +93,7 @@ type Gateway struct {
 	bus       Bus
 	obs       Observer
 	dir       *Directory
-	verifier  *signing.Verifier
+	verifier  atomic.Pointer[signing.Verifier] // replaced whole by SetCRLs
 	parser    envelope.Parser
 	hosted    map[string]*HostedAgency // by code tokens
 	wake      chan struct{}
@@ -137,12 +143,14 @@ func New(opts Options) (*Gateway, error) {
 		opts.Observer = NopObserver{}
 	}
 	g := &Gateway{
-		opts:   opts,
-		log:    opts.Logger.With(zap.String("gateway", opts.ID)),
-		store:  opts.Store,
-		bus:    opts.Bus,
-		obs:    opts.Observer,
-		dir:    NewDirectory(),
+		opts:  opts,
+		log:   opts.Logger.With(zap.String("gateway", opts.ID)),
+		store: opts.Store,
+		bus:   opts.Bus,
+		obs:   opts.Observer,
+		dir: NewDirectory(&signing.RecordVerifier{
+			Anchors: opts.DirectoryAnchors, CRLs: opts.CRLs, Now: opts.Now,
+		}),
 		parser: envelope.Parser{MaxSize: opts.MaxPacketSize},
 		hosted: make(map[string]*HostedAgency),
 		wake:   make(chan struct{}, 1),
@@ -156,12 +164,12 @@ func New(opts Options) (*Gateway, error) {
 			return nil, fmt.Errorf("gateway: agency %s is hosted twice", a.Code)
 		}
 		g.hosted[a.Code.Tokens()] = a
-		g.dir.Put(g.directoryEntry(a))
+		g.dir.host(g.hostedEntry(a))
 	}
-	g.verifier = &signing.Verifier{
+	g.verifier.Store(&signing.Verifier{
 		Roots: opts.Roots, CRLs: opts.CRLs, Policy: opts.Policy,
 		Directory: g.dir, Parser: g.parser, Now: opts.Now,
-	}
+	})
 	return g, nil
 }
 
@@ -224,7 +232,9 @@ func (g *Gateway) LastHeartbeat() time.Time {
 // order.
 func (g *Gateway) HostedAgencies() []HostedAgency { return g.opts.Agencies }
 
-func (g *Gateway) directoryEntry(a *HostedAgency) Agency {
+// hostedEntry is what the gateway's configuration says of a hosted agency,
+// which it believes for itself until the administrator's entry comes.
+func (g *Gateway) hostedEntry(a *HostedAgency) Agency {
 	parent := ""
 	if p, ok := a.Code.Parent(); ok {
 		parent = p.String()
@@ -236,20 +246,16 @@ func (g *Gateway) directoryEntry(a *HostedAgency) Agency {
 	}
 }
 
-// Open publishes the hosted agencies in the directory, starts watching it,
-// and starts the consumers, the outbox dispatcher and the heartbeat. A
-// directory entry it cannot publish (on a province's leaf node cut off
-// from the hub, the directory is the hub's) is logged and published again
-// with each heartbeat until it is: the gateway starts all the same, and
-// accepts documents.
+// Open starts watching the directory, and starts the consumers, the outbox
+// dispatcher and the heartbeat. The gateway does not write the directory:
+// its agencies are registered by the administrator (see Directory).
 func (g *Gateway) Open(ctx context.Context) error {
-	unpublished := g.publishAgencies(ctx, g.opts.Agencies)
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("gateway: open: %w", err)
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	g.cancel = cancel
-	if err := g.bus.WatchDirectory(runCtx, g.dir.Put); err != nil {
+	if err := g.bus.WatchDirectory(runCtx, g.applyDirectory); err != nil {
 		cancel()
 		return fmt.Errorf("gateway: watch the directory: %w", err)
 	}
@@ -267,7 +273,7 @@ func (g *Gateway) Open(ctx context.Context) error {
 	g.mu.Unlock()
 	g.wg.Add(2)
 	go g.dispatchLoop(runCtx)
-	go g.heartbeatLoop(runCtx, unpublished)
+	go g.heartbeatLoop(runCtx)
 	g.log.Info("gateway open", zap.Strings("agencies", g.agencyCodes()))
 	return nil
 }
@@ -325,35 +331,28 @@ func (g *Gateway) wakeDispatcher() {
 	}
 }
 
-// publishAgencies puts the directory entries of agencies and returns
-// those it could not.
-func (g *Gateway) publishAgencies(ctx context.Context, agencies []HostedAgency) []HostedAgency {
-	var left []HostedAgency
-	for i := range agencies {
-		if err := g.bus.PutAgency(ctx, g.directoryEntry(&agencies[i])); err != nil {
-			if ctx.Err() == nil {
-				g.log.Warn("directory entry not published; trying again with the next heartbeat",
-					zap.String("agency", agencies[i].Code.String()), zap.Error(err))
-			}
-			left = append(left, agencies[i])
-		}
+// applyDirectory applies one update of the directory, or logs and counts
+// why it does not.
+func (g *Gateway) applyDirectory(u DirectoryUpdate) {
+	err := g.dir.Apply(u)
+	if err == nil {
+		return
 	}
-	return left
+	reason := RejectMalformed
+	var rej *DirectoryRejection
+	if errors.As(err, &rej) {
+		reason = rej.Reason
+	}
+	g.obs.DirectoryRejected(reason)
+	g.log.Warn("directory entry not applied", zap.String("key", u.Key), zap.String("reason", reason), zap.Error(err))
 }
 
-// heartbeatLoop renews the gateway's heartbeat, and publishes the
-// directory entries Open could not until they are.
-func (g *Gateway) heartbeatLoop(ctx context.Context, unpublished []HostedAgency) {
+// heartbeatLoop renews the gateway's heartbeat.
+func (g *Gateway) heartbeatLoop(ctx context.Context) {
 	defer g.wg.Done()
 	t := time.NewTicker(g.opts.HeartbeatInterval)
 	defer t.Stop()
-	for first := true; ; first = false {
-		// Open has just tried; from the next beat on, try again.
-		if len(unpublished) > 0 && !first {
-			if unpublished = g.publishAgencies(ctx, unpublished); len(unpublished) == 0 {
-				g.log.Info("directory entries published")
-			}
-		}
+	for {
 		beat := GatewayBeat{Gateway: g.opts.ID, Agencies: g.agencyCodes(), Version: g.opts.Version, API: g.opts.API, At: g.opts.Now().UTC()}
 		if err := g.bus.Heartbeat(ctx, beat); err != nil {
 			if ctx.Err() == nil {

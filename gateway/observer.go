@@ -40,6 +40,10 @@ type Observer interface {
 	// StatusApplied: the status code, from the recipient from, was applied
 	// to an outgoing document accepted age ago.
 	StatusApplied(code envelope.StatusCode, from string, age time.Duration)
+	// DirectoryRejected: an update of the directory was not applied, for
+	// reason (one of the Reject constants): unsigned, mis-signed, out of
+	// its signer's scope, stale, a deletion.
+	DirectoryRejected(reason string)
 }
 
 // SubmitOutcome is how Submit judged a submission.
@@ -109,3 +113,6 @@ func (NopObserver) Redelivered(PacketKind) {}
 
 // StatusApplied does nothing.
 func (NopObserver) StatusApplied(envelope.StatusCode, string, time.Duration) {}
+
+// DirectoryRejected does nothing.
+func (NopObserver) DirectoryRejected(string) {}

@@ -129,6 +129,12 @@ type IssueRequest struct {
 	// Gateway asks for a gateway certificate (subject OU UnitGateway)
 	// rather than an agency one (UnitAgency).
 	Gateway bool
+	// DirectoryScopes asks for a directory administrator's certificate
+	// (subject OU UnitDirectory) that may sign the directory records of
+	// these scopes: "*" (the whole directory), an agency code (that
+	// agency and every agency under it), "gw:<gateway id>" or "gw:*" (see
+	// [DirectoryScopes]). Agency is then the administrator's own agency.
+	DirectoryScopes []string
 	// KeyBits is the size of the RSA key: 2048 or 3072; DefaultKeyBits if
 	// zero.
 	KeyBits int
@@ -343,6 +349,16 @@ func (ca *CA) Issue(req IssueRequest) (*Issued, error) {
 	if req.Gateway {
 		unit = UnitGateway
 	}
+	scopes, err := directoryScopeURIs(req.DirectoryScopes)
+	if err != nil {
+		return nil, fmt.Errorf("signing: issue for %s: %w", code, err)
+	}
+	if len(scopes) > 0 {
+		if req.Gateway {
+			return nil, fmt.Errorf("signing: issue for %s: a certificate is a gateway's or a directory administrator's, not both", code)
+		}
+		unit = UnitDirectory
+	}
 
 	key, err := rsa.GenerateKey(rand.Reader, bits)
 	if err != nil {
@@ -366,6 +382,7 @@ func (ca *CA) Issue(req IssueRequest) (*Issued, error) {
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
 		BasicConstraintsValid: true,
 		IsCA:                  false,
+		URIs:                  scopes,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
 	if err != nil {

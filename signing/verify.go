@@ -251,6 +251,16 @@ func (v *Verifier) Verify(ctx context.Context, packet []byte) (*Verdict, error) 
 	if err != nil {
 		return nil, fmt.Errorf("signing: verify: ask the directory about %q: %w", from, err)
 	}
+	if code, ok := AgencyCodeOf(cert); ok && !IsGatewayCertificate(cert) && !sameAgency(code, from) {
+		// A certificate that names its agency signs for that agency only,
+		// whatever a directory entry lists: an entry that registers
+		// another agency's certificate is a mistake or an attack.
+		vd = withCert(verdict(NotBound, ErrSignerNotRegistered,
+			fmt.Sprintf("Chứng thư số được cấp cho cơ quan %s, không phải cơ quan gửi %s", code, from),
+			fmt.Sprintf("the certificate was issued to agency %s, not to the sender %s", code, from)))
+		vd.Packet = pkt
+		return vd, nil
+	}
 	for _, c := range registered {
 		if c.Equal(cert) {
 			vd := withCert(&Verdict{Outcome: Valid, ReasonVI: "Chữ ký số hợp lệ", ReasonEN: "the signature is valid"})
@@ -268,6 +278,17 @@ func (v *Verifier) Verify(ctx context.Context, packet []byte) (*Verdict, error) 
 		fmt.Sprintf("the certificate is not registered for the sender %s or its gateway", from)))
 	vd.Packet = pkt
 	return vd, nil
+}
+
+// sameAgency reports whether two agency codes, in any of their forms,
+// name the same agency.
+func sameAgency(a, b string) bool {
+	ca, err := envelope.ParseAgencyCode(a, envelope.CodeAny)
+	if err != nil {
+		return false
+	}
+	cb, err := envelope.ParseAgencyCode(b, envelope.CodeAny)
+	return err == nil && ca.Equal(cb)
 }
 
 func verdict(o Outcome, cause error, vi, en string) *Verdict {

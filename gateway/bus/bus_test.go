@@ -704,59 +704,57 @@ func TestBus_WatchDirectory(t *testing.T) {
 	b, srv := withBus(t)
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	at := time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)
-	h41 := gateway.Agency{Code: "000.00.12.H41", Name: "Sở Nội vụ", Parent: "000.00.00.H41", Gateway: "gw-a", Certificates: []string{"PEM"}, UpdatedAt: at}
-	if err := b.PutAgency(ctx, h41); err != nil {
+	// The bus carries records as they are: judging them is the
+	// gateway's Directory's work.
+	if err := b.PutRecord(ctx, "H41.12", []byte(`{"record":"h41"}`)); err != nil {
 		t.Fatal(err)
 	}
-	// A lenient code is stored under its canonical form.
-	if err := b.PutAgency(ctx, gateway.Agency{Code: " h37.02.02 ", Name: "Xã", Gateway: "gw-b", UpdatedAt: at}); err != nil {
+	if err := b.PutRecord(ctx, "H37.02.02", []byte("not even JSON")); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.PutAgency(ctx, gateway.Agency{Code: "not a code"}); !errors.Is(err, envelope.ErrBadAgencyCode) {
-		t.Errorf("PutAgency of a bad code = %v, want ErrBadAgencyCode", err)
+	if err := b.PutRecord(ctx, "not a key", []byte("x")); err == nil {
+		t.Error("PutRecord under a key NATS does not allow succeeded")
+	}
+	if v, err := b.DirectoryRecord(ctx, "H41.12"); err != nil || string(v) != `{"record":"h41"}` {
+		t.Errorf("DirectoryRecord = %q, %v", v, err)
+	}
+	if _, err := b.DirectoryRecord(ctx, "G22"); !errors.Is(err, jetstream.ErrKeyNotFound) {
+		t.Errorf("DirectoryRecord of a missing key = %v, want ErrKeyNotFound", err)
 	}
 
-	got := make(chan gateway.Agency, 100)
+	got := make(chan gateway.DirectoryUpdate, 100)
 	wctx, wcancel := context.WithCancel(context.Background())
 	defer wcancel()
-	if err := b.WatchDirectory(wctx, func(a gateway.Agency) { got <- a }); err != nil {
+	if err := b.WatchDirectory(wctx, func(u gateway.DirectoryUpdate) { got <- u }); err != nil {
 		t.Fatal(err)
 	}
 	// The initial entries are in before WatchDirectory returns.
-	var initial []gateway.Agency
+	var initial []gateway.DirectoryUpdate
 	for len(got) > 0 {
 		initial = append(initial, <-got)
 	}
-	slices.SortFunc(initial, func(x, y gateway.Agency) int { return strings.Compare(x.Code, y.Code) })
-	if len(initial) != 2 {
-		t.Fatalf("initial entries %+v, want 2", initial)
-	}
-	if g := initial[0]; g.Code != "000.00.12.H41" || g.Name != "Sở Nội vụ" || g.Parent != h41.Parent || g.Gateway != "gw-a" ||
-		!slices.Equal(g.Certificates, h41.Certificates) || !g.UpdatedAt.Equal(at) || g.Deleted {
-		t.Errorf("entry = %+v, want %+v", g, h41)
-	}
-	if g := initial[1]; g.Code != "000.02.02.H37" || g.Name != "Xã" {
-		t.Errorf("entry = %+v, want 000.02.02.H37", g)
+	slices.SortFunc(initial, func(x, y gateway.DirectoryUpdate) int { return strings.Compare(x.Key, y.Key) })
+	if len(initial) != 2 || initial[0].Key != "H37.02.02" || string(initial[0].Value) != "not even JSON" ||
+		initial[1].Key != "H41.12" || string(initial[1].Value) != `{"record":"h41"}` || initial[0].Deleted || initial[1].Deleted {
+		t.Fatalf("initial entries %+v, want H37.02.02 and H41.12 as stored", initial)
 	}
 
-	next := func() gateway.Agency {
+	next := func() gateway.DirectoryUpdate {
 		t.Helper()
 		select {
-		case a := <-got:
-			return a
+		case u := <-got:
+			return u
 		case <-time.After(wait):
 			t.Fatal("no directory update")
-			return gateway.Agency{}
+			return gateway.DirectoryUpdate{}
 		}
 	}
 	// An update.
-	h41.Name = "Sở Nội vụ tỉnh"
-	if err := b.PutAgency(ctx, h41); err != nil {
+	if err := b.PutRecord(ctx, "H41.12", []byte("v2")); err != nil {
 		t.Fatal(err)
 	}
-	if a := next(); a.Code != "000.00.12.H41" || a.Name != "Sở Nội vụ tỉnh" || a.Deleted {
-		t.Errorf("update = %+v", a)
+	if u := next(); u.Key != "H41.12" || string(u.Value) != "v2" || u.Deleted {
+		t.Errorf("update = %+v", u)
 	}
 	// A delete, straight in the KV.
 	kv, err := rawJetStream(t, srv).KeyValue(ctx, bus.BucketDirectory)
@@ -766,18 +764,18 @@ func TestBus_WatchDirectory(t *testing.T) {
 	if err := kv.Delete(ctx, "H37.02.02"); err != nil {
 		t.Fatal(err)
 	}
-	if a := next(); a.Code != "000.02.02.H37" || !a.Deleted {
-		t.Errorf("delete = %+v, want 000.02.02.H37 deleted", a)
+	if u := next(); u.Key != "H37.02.02" || !u.Deleted {
+		t.Errorf("delete = %+v, want H37.02.02 deleted", u)
 	}
 	// After ctx is done, nothing more comes.
 	wcancel()
 	time.Sleep(100 * time.Millisecond)
-	if err := b.PutAgency(ctx, gateway.Agency{Code: "000.00.00.G22", Name: "late"}); err != nil {
+	if err := b.PutRecord(ctx, "G22", []byte("late")); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case a := <-got:
-		t.Errorf("an update after the watch ended: %+v", a)
+	case u := <-got:
+		t.Errorf("an update after the watch ended: %+v", u)
 	case <-time.After(300 * time.Millisecond):
 	}
 }
@@ -786,17 +784,17 @@ func TestBus_WatchDirectoryEmpty(t *testing.T) {
 	b, _ := withBus(t)
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	got := make(chan gateway.Agency, 10)
-	if err := b.WatchDirectory(ctx, func(a gateway.Agency) { got <- a }); err != nil {
+	got := make(chan gateway.DirectoryUpdate, 10)
+	if err := b.WatchDirectory(ctx, func(u gateway.DirectoryUpdate) { got <- u }); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.PutAgency(ctx, gateway.Agency{Code: "000.00.00.G22", Name: "Bộ"}); err != nil {
+	if err := b.PutRecord(ctx, "G22", []byte("{}")); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case a := <-got:
-		if a.Code != "000.00.00.G22" {
-			t.Errorf("got %+v", a)
+	case u := <-got:
+		if u.Key != "G22" {
+			t.Errorf("got %+v", u)
 		}
 	case <-time.After(wait):
 		t.Fatal("no update")

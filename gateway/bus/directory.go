@@ -10,39 +10,43 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
-	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
 )
 
-// PutAgency puts a directory entry in LT_DIRECTORY under the tokens of its
-// code (read leniently; the entry's Code is rewritten to the canonical
-// form), as JSON.
-func (b *Bus) PutAgency(ctx context.Context, a gateway.Agency) error {
-	code, err := envelope.ParseAgencyCode(a.Code, envelope.CodeLenient)
-	if err != nil {
-		return fmt.Errorf("bus: put agency: %w", err)
-	}
-	a.Code = code.String()
-	data, err := json.Marshal(a)
-	if err != nil {
-		return fmt.Errorf("bus: put agency %s: %w", a.Code, err)
-	}
+// PutRecord puts a signed directory record (the wire form
+// signing.Signer.SignRecord makes) in LT_DIRECTORY under key (see
+// gateway.DirectoryRecord.DirectoryKey). It is the administrator's act: a
+// gateway's credentials may not write the directory, and gateways apply
+// only records an administrator signed.
+func (b *Bus) PutRecord(ctx context.Context, key string, record []byte) error {
 	ctx, cancel := b.deadline(ctx)
 	defer cancel()
-	if _, err := b.directory.Put(ctx, code.Tokens(), data); err != nil {
-		return fmt.Errorf("bus: put agency %s in %s: %w", a.Code, BucketDirectory, err)
+	if _, err := b.directory.Put(ctx, key, record); err != nil {
+		return fmt.Errorf("bus: put directory record %s in %s: %w", key, BucketDirectory, err)
 	}
 	return nil
 }
 
-// WatchDirectory calls fn with every entry now in LT_DIRECTORY and returns
+// DirectoryRecord returns the record stored under key in LT_DIRECTORY, as
+// stored (not verified), or an error wrapping jetstream.ErrKeyNotFound.
+func (b *Bus) DirectoryRecord(ctx context.Context, key string) ([]byte, error) {
+	ctx, cancel := b.deadline(ctx)
+	defer cancel()
+	e, err := b.directory.Get(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("bus: get directory record %s from %s: %w", key, BucketDirectory, err)
+	}
+	return e.Value(), nil
+}
+
+// WatchDirectory calls fn with every key now in LT_DIRECTORY and returns
 // once they were passed (or with an error if they do not all come within
 // ctx's deadline or Options.Timeout). Then, in a goroutine, it calls fn
 // with every change until ctx is done or the Bus is closed: a deleted or
-// purged entry comes with Deleted set and only its Code. fn is called from
-// one goroutine at a time. Entries that cannot be read are logged and
-// skipped.
-func (b *Bus) WatchDirectory(ctx context.Context, fn func(gateway.Agency)) error {
+// purged key comes with Deleted set. fn is called from one goroutine at a
+// time. The values are passed as stored; the gateway's Directory judges
+// them.
+func (b *Bus) WatchDirectory(ctx context.Context, fn func(gateway.DirectoryUpdate)) error {
 	wctx, cancel := context.WithCancel(ctx)
 	w, err := b.directory.WatchAll(wctx)
 	if err != nil {
@@ -110,21 +114,12 @@ func stopWatcher(w jetstream.KeyWatcher) {
 }
 
 // deliverAgency passes one directory KV entry to fn.
-func (b *Bus) deliverAgency(e jetstream.KeyValueEntry, fn func(gateway.Agency)) {
-	if op := e.Operation(); op == jetstream.KeyValueDelete || op == jetstream.KeyValuePurge {
-		code := e.Key()
-		if c, err := envelope.ParseAgencyCode(e.Key(), envelope.CodeAny); err == nil {
-			code = c.String()
-		}
-		fn(gateway.Agency{Code: code, Deleted: true})
-		return
-	}
-	var a gateway.Agency
-	if err := json.Unmarshal(e.Value(), &a); err != nil {
-		b.log.Warn("unreadable directory entry skipped", zap.String("key", e.Key()), zap.Uint64("revision", e.Revision()), zap.Error(err))
-		return
-	}
-	fn(a)
+func (b *Bus) deliverAgency(e jetstream.KeyValueEntry, fn func(gateway.DirectoryUpdate)) {
+	op := e.Operation()
+	fn(gateway.DirectoryUpdate{
+		Key: e.Key(), Value: e.Value(),
+		Deleted: op == jetstream.KeyValueDelete || op == jetstream.KeyValuePurge,
+	})
 }
 
 // Heartbeat puts the gateway's heartbeat in LT_GATEWAYS under its id

@@ -214,22 +214,15 @@ func TestBus_Leaf(t *testing.T) {
 	expectMessages(t, hubCol, wait, "up-out", "up-out-status", "up-out-large")
 	expectMessages(t, leafCol, wait, "up-in", "up-in-large", "up-internal")
 
-	// The directory and the heartbeats: written on the leaf, read at
-	// the hub.
+	// The directory, written by the administrator at the hub, and the
+	// heartbeats, written on the leaf, read at the hub.
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	if err := p.leafBus.PutAgency(ctx, gateway.Agency{Code: agencyH41Org.String(), Name: "UBND tỉnh Nghệ An", Gateway: "nghean"}); err != nil {
-		t.Fatalf("PutAgency on the leaf: %v", err)
+	if err := p.hubBus.PutRecord(ctx, agencyH41Org.Tokens(), []byte("UBND tỉnh Nghệ An")); err != nil {
+		t.Fatalf("PutRecord at the hub: %v", err)
 	}
 	if err := p.leafBus.Heartbeat(ctx, gateway.GatewayBeat{Gateway: "nghean", At: time.Now()}); err != nil {
 		t.Fatalf("Heartbeat on the leaf: %v", err)
-	}
-	found := make(chan gateway.Agency, 8)
-	if err := p.hubBus.WatchDirectory(ctx, func(a gateway.Agency) { found <- a }); err != nil {
-		t.Fatalf("WatchDirectory at the hub: %v", err)
-	}
-	if a := <-found; a.Name != "UBND tỉnh Nghệ An" {
-		t.Errorf("the hub's directory has %+v", a)
 	}
 	beats, err := p.hubBus.Gateways(ctx)
 	if err != nil || len(beats) != 1 || beats[0].Gateway != "nghean" {
@@ -270,9 +263,6 @@ func TestBus_Leaf(t *testing.T) {
 		t.Errorf("heartbeats on the leaf with the link down: %v, %v; want nghean's", beats, err)
 	}
 	added := leafAgencies[2]
-	if err := restarted.PutAgency(ctx, gateway.Agency{Code: added.String(), Name: "Phòng Y tế"}); err == nil {
-		t.Error("PutAgency succeeded with the link down")
-	}
 	addedCol := newCollector(nil)
 	consume(t, restarted, gateway.ConsumerSpec{Gateway: "nghean", Agencies: []envelope.AgencyCode{added}}, addedCol.handle)
 
@@ -336,15 +326,16 @@ func subjectCount(t *testing.T, js jetstream.JetStream, stream, subject string) 
 	return int(info.State.Subjects[subject])
 }
 
-// waitDirectory waits until b's directory has an entry named name.
+// waitDirectory waits until b's directory has a record whose value is
+// name.
 func waitDirectory(t *testing.T, b *bus.Bus, name string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	found := make(chan string, 64)
-	if err := b.WatchDirectory(ctx, func(a gateway.Agency) {
+	if err := b.WatchDirectory(ctx, func(u gateway.DirectoryUpdate) {
 		select {
-		case found <- a.Name:
+		case found <- string(u.Value):
 		default:
 		}
 	}); err != nil {
@@ -411,8 +402,10 @@ func TestBus_LeafPermissions(t *testing.T) {
 	defer cancel()
 	publish(t, p.hubBus, gateway.KindEdoc, agencyG22, "for-g22", []byte("for-g22"))
 	publish(t, p.hubBus, gateway.KindEdoc, leafAgencies[0], "for-h41", []byte("for-h41"))
-	if err := p.leafBus.PutAgency(ctx, gateway.Agency{Code: "000.00.00.G22", Name: "giả mạo"}); err == nil {
-		t.Error("the leaf wrote VPCP's directory entry")
+	for _, key := range []string{"G22", leafAgencies[0].Tokens()} {
+		if err := p.leafBus.PutRecord(ctx, key, []byte("giả mạo")); err == nil {
+			t.Errorf("the leaf wrote the directory entry %s", key)
+		}
 	}
 	if err := p.leafBus.Heartbeat(ctx, gateway.GatewayBeat{Gateway: "vpcp", At: time.Now()}); err == nil {
 		t.Error("the leaf wrote VPCP's heartbeat")

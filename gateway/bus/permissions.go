@@ -33,8 +33,8 @@ type Permissions struct {
 // more, on a server whose streams and buckets an administrator created
 // (Options.Bind): publish packets to any agency; create, read and
 // acknowledge only its own agencies' durable consumers; read the Object
-// Store's packets and the directory; write only its own agencies'
-// directory entries and its own heartbeat; subscribe only under its
+// Store's packets and the directory; write only its own heartbeat (the
+// directory is the administrator's); subscribe only under its
 // inbox prefix. It cannot create a consumer of another name, read a
 // stream's messages directly, subscribe to the packets' subjects, or
 // change or delete a stream.
@@ -65,7 +65,6 @@ func GatewayPermissions(gatewayID string, agencies []envelope.AgencyCode) Permis
 		Subscribe: []string{InboxPrefix(gatewayID) + ".>"},
 	}
 	for _, a := range agencies {
-		p.Publish = append(p.Publish, "$KV."+BucketDirectory+"."+a.Tokens())
 		for _, s := range packetStreams {
 			name := ConsumerName(a, s.kind)
 			p.Publish = append(p.Publish,
@@ -111,9 +110,9 @@ func (p Permissions) Conf(nkey, comment string) string {
 // LeafPermissions returns what a province's leaf node (JetStream domain
 // leafDomain) needs at the hub (domain hubDomain) for the gateways it
 // serves, hosting agencies, and no more: its streams may source from the
-// hub's only those agencies' subjects, its gateways may write only those
-// agencies' directory entries and their own heartbeats, and the hub may
-// source the leaf's out-streams and ask its JetStream. The permissions are
+// hub's only those agencies' subjects, its gateways may write only their
+// own heartbeats (never the directory, which is the administrator's), and
+// the hub may source the leaf's out-streams and ask its JetStream. The permissions are
 // a client's, seen from the leaf node: publish is what the leaf sends to
 // the hub, subscribe what it receives.
 func LeafPermissions(leafDomain, hubDomain string, gateways []string, agencies []envelope.AgencyCode) Permissions {
@@ -156,7 +155,6 @@ func LeafPermissions(leafDomain, hubDomain string, gateways []string, agencies [
 		p.Subscribe = append(p.Subscribe, InboxPrefix(g)+".>")
 	}
 	for _, a := range agencies {
-		p.Publish = append(p.Publish, api+"$KV."+BucketDirectory+"."+a.Tokens())
 		for _, l := range packetStreams {
 			subject := gateway.Subject(l.kind, a)
 			p.Publish = append(p.Publish, api+"CONSUMER.CREATE."+l.stream+".*."+subject)

@@ -22,6 +22,7 @@
 //	lienthong_packets_received_total{kind,outcome,peer}  counter: received messages settled; ok, duplicate, quarantined, refused
 //	lienthong_signature_verdicts_total{kind,verdict}     counter: signature verdicts of received packets (signing.Outcome)
 //	lienthong_redeliveries_total{kind}                   counter: messages delivered again
+//	lienthong_directory_rejected_total{reason}           counter: directory updates not applied (unsigned, malformed, key, scope, stale, deletion)
 //	lienthong_sign_duration_seconds                      histogram: signing a packet
 //	lienthong_verify_duration_seconds                    histogram: verifying a packet's signature
 //	lienthong_delivery_latency_seconds{peer}             histogram: an outgoing document's acceptance → its 01 received
@@ -41,4 +42,5 @@
 //	lienthong_directory_age_seconds                      gauge: since the directory last changed
 //	lienthong_heartbeat_age_seconds                      gauge: since the last heartbeat reached the hub's bucket
 //	lienthong_certificate_expiry_seconds{agency}         gauge: NotAfter − now of each hosted agency's signing certificate
+//	lienthong_crl_next_update_timestamp_seconds{issuer}  gauge: NextUpdate (Unix time) of each issuer's newest CRL in use; stale once past
 package metrics

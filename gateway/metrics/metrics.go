@@ -32,8 +32,10 @@ const UnknownPeer = "unknown"
 // The label values known in advance; their series exist from the start,
 // at 0.
 var (
-	kinds           = []gateway.PacketKind{gateway.KindEdoc, gateway.KindStatus}
-	submitOutcomes  = []gateway.SubmitOutcome{gateway.SubmitAccepted, gateway.SubmitReplay, gateway.SubmitDuplicate, gateway.SubmitInvalid, gateway.SubmitRefused}
+	kinds               = []gateway.PacketKind{gateway.KindEdoc, gateway.KindStatus}
+	submitOutcomes      = []gateway.SubmitOutcome{gateway.SubmitAccepted, gateway.SubmitReplay, gateway.SubmitDuplicate, gateway.SubmitInvalid, gateway.SubmitRefused}
+	directoryRejections = []string{gateway.RejectUnsigned, gateway.RejectMalformed, gateway.RejectKey,
+		gateway.RejectScope, gateway.RejectStale, gateway.RejectDeletion}
 	verdictOutcomes = []signing.Outcome{signing.Valid, signing.Invalid, signing.Untrusted, signing.Expired, signing.Revoked,
 		signing.WeakAlgorithm, signing.Missing, signing.NotBound, signing.Malformed}
 )
@@ -50,6 +52,7 @@ type Metrics struct {
 	received        *prometheus.CounterVec
 	verdicts        *prometheus.CounterVec
 	redeliveries    *prometheus.CounterVec
+	dirRejected     *prometheus.CounterVec
 	signDuration    prometheus.Histogram
 	verifyDuration  prometheus.Histogram
 	deliveryLatency *prometheus.HistogramVec
@@ -93,6 +96,10 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "lienthong_redeliveries_total",
 			Help: "Messages delivered again to this gateway, by kind.",
 		}, []string{"kind"}),
+		dirRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lienthong_directory_rejected_total",
+			Help: "Updates of the directory not applied, by reason: unsigned (or a signature or signer not accepted), malformed, key (stored under another agency's key), scope (beyond its administrator's), stale (not newer), deletion.",
+		}, []string{"reason"}),
 		signDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "lienthong_sign_duration_seconds",
 			Help:    "Time to sign a packet.",
@@ -124,7 +131,7 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		}, []string{"route"}),
 	}
 	for _, c := range []prometheus.Collector{
-		m.submitted, m.sent, m.publishFailures, m.received, m.verdicts, m.redeliveries,
+		m.submitted, m.sent, m.publishFailures, m.received, m.verdicts, m.redeliveries, m.dirRejected,
 		m.signDuration, m.verifyDuration, m.deliveryLatency, m.statusLatency, m.httpRequests, m.httpDuration,
 	} {
 		if err := reg.Register(c); err != nil {
@@ -133,6 +140,9 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 	}
 	for _, o := range submitOutcomes {
 		m.submitted.WithLabelValues(string(o))
+	}
+	for _, r := range directoryRejections {
+		m.dirRejected.WithLabelValues(r)
 	}
 	for _, k := range kinds {
 		m.publishFailures.WithLabelValues(string(k))
@@ -188,6 +198,11 @@ func (m *Metrics) Received(kind gateway.PacketKind, from string, outcome gateway
 // Redelivered implements gateway.Observer.
 func (m *Metrics) Redelivered(kind gateway.PacketKind) {
 	m.redeliveries.WithLabelValues(string(kind)).Inc()
+}
+
+// DirectoryRejected implements gateway.Observer.
+func (m *Metrics) DirectoryRejected(reason string) {
+	m.dirRejected.WithLabelValues(reason).Inc()
 }
 
 // StatusApplied implements gateway.Observer: 01 feeds the delivery

@@ -131,9 +131,7 @@ func TestReport_Dataset(t *testing.T) {
 	a.nghiloc = ax.Gateway(nghiloc, withClock, [2]string{huyen, "UBND huyện Nghi Lộc"}, [2]string{xa, "UBND xã Nghi Phong"})
 	a.hcm = ax.Gateway("hcm", withClock, [2]string{hcm, "UBND Thành phố Hồ Chí Minh"})
 	// A commune registered in the directory whose gateway never beats.
-	if err := a.nghean.Bus().PutAgency(t.Context(), gateway.Agency{Code: xaKhac, Name: "UBND xã Nghi Xuân", Parent: huyen, Gateway: "xa-nghixuan"}); err != nil {
-		t.Fatal(err)
-	}
+	ax.Register(gateway.Agency{Code: xaKhac, Name: "UBND xã Nghi Xuân", Parent: huyen, Gateway: "xa-nghixuan"})
 	gatewaytest.Eventually(t, "the directory", func() bool {
 		for _, gw := range []*gateway.Gateway{a.vpcp, a.nghean, a.nghiloc, a.hcm} {
 			for _, c := range []string{vpcp, tinh, soyte, huyen, xa, xaKhac, hcm} {

@@ -24,9 +24,7 @@ func TestReport_RollUp(t *testing.T) {
 		{Code: "000.00.00.G01", Name: "Bộ Công an", Gateway: "bca"},
 		{Code: "000.00.00.H02", Name: "UBND tỉnh Hà Giang", Gateway: "hagiang"},
 	} {
-		if err := hub.Bus().PutAgency(t.Context(), a); err != nil {
-			t.Fatal(err)
-		}
+		ax.Register(a)
 	}
 	gatewaytest.Eventually(t, "the directory", func() bool {
 		for _, gw := range []*gateway.Gateway{hub, byt, nghean, hcmGW} {

@@ -6,6 +6,7 @@ package gatewaytest
 import (
 	"context"
 	"crypto/x509"
+	"encoding/pem"
 	"path/filepath"
 	"testing"
 	"time"
@@ -20,16 +21,22 @@ import (
 )
 
 // Axis is an embedded NATS server and a development CA, on which a test
-// starts gateways.
+// starts gateways. The CA is also the directory's trust anchor, and Admin
+// the administrator who registers the gateways' agencies.
 type Axis struct {
 	t     *testing.T
 	Dir   string
 	URL   string // the NATS server's client URL
 	CA    *signing.CA
 	Roots *x509.CertPool
+	// Admin signs directory records for the whole directory.
+	Admin *signing.Signer
+	// admin is the administrator's connection, made when first used.
+	admin *bus.Bus
 }
 
-// NewAxis starts the NATS server and makes the CA.
+// NewAxis starts the NATS server and makes the CA and the directory's
+// administrator.
 func NewAxis(t *testing.T) *Axis {
 	t.Helper()
 	dir := t.TempDir()
@@ -44,7 +51,76 @@ func NewAxis(t *testing.T) *Axis {
 	}
 	roots := x509.NewCertPool()
 	roots.AddCert(ca.Certificate())
-	return &Axis{t: t, Dir: dir, URL: srv.ClientURL(), CA: ca, Roots: roots}
+	return &Axis{t: t, Dir: dir, URL: srv.ClientURL(), CA: ca, Roots: roots, Admin: NewAdmin(t, ca, "*")}
+}
+
+// NewAdmin issues a directory administrator's certificate from ca for
+// scopes and returns its signer.
+func NewAdmin(t testing.TB, ca *signing.CA, scopes ...string) *signing.Signer {
+	t.Helper()
+	is, err := ca.Issue(signing.IssueRequest{Agency: "000.00.00.G22", Name: "Quản trị trục liên thông", DirectoryScopes: scopes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := signing.NewSigner(is.Key, []*x509.Certificate{is.Certificate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Register signs the entry of a with the axis's administrator and puts it
+// in the directory. A zero Version becomes the current time in
+// nanoseconds, so that later registrations are newer.
+func (ax *Axis) Register(a gateway.Agency) {
+	ax.t.Helper()
+	ax.PutRecord(gateway.DirectoryRecord{Agency: &a})
+}
+
+// PutRecord signs r with the axis's administrator and puts it in the
+// directory, giving a zero Version the current time in nanoseconds.
+func (ax *Axis) PutRecord(r gateway.DirectoryRecord) {
+	t := ax.t
+	t.Helper()
+	now := time.Now()
+	switch {
+	case r.Agency != nil && r.Agency.Version == 0:
+		a := *r.Agency
+		a.Version, a.UpdatedAt = uint64(now.UnixNano()), now.UTC()
+		r.Agency = &a
+	case r.Gateway != nil && r.Gateway.Version == 0:
+		g := *r.Gateway
+		g.Version, g.UpdatedAt = uint64(now.UnixNano()), now.UTC()
+		r.Gateway = &g
+	}
+	key, value, err := gateway.SignRecord(ax.Admin, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ax.admin == nil {
+		b, err := bus.Open(t.Context(), bus.Options{URL: ax.URL, Name: "admin"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { b.Close() })
+		ax.admin = b
+	}
+	if err := ax.admin.PutRecord(t.Context(), key, value); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// HostedEntry is the directory entry of a hosted agency on gateway id, as
+// an administrator registers it.
+func HostedEntry(id string, a gateway.HostedAgency) gateway.Agency {
+	parent := ""
+	if p, ok := a.Code.Parent(); ok {
+		parent = p.String()
+	}
+	return gateway.Agency{
+		Code: a.Code.String(), Name: a.Name, Parent: parent, Gateway: id,
+		Certificates: []string{string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: a.Signer.Certificate().Raw}))},
+	}
 }
 
 // Gateway opens a gateway hosting agencies (code, name pairs), each with a
@@ -79,8 +155,11 @@ func (ax *Axis) Gateway(id string, configure func(*gateway.Options), agencies ..
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, a := range hosted {
+		ax.Register(HostedEntry(id, a))
+	}
 	opts := gateway.Options{
-		ID: id, Agencies: hosted, Store: st, Bus: b, Logger: log, Roots: ax.Roots,
+		ID: id, Agencies: hosted, Store: st, Bus: b, Logger: log, Roots: ax.Roots, DirectoryAnchors: ax.Roots,
 		DispatchInterval: 100 * time.Millisecond,
 	}
 	if configure != nil {

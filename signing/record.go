@@ -1,0 +1,250 @@
+package signing
+
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/lienthong/lienthong/envelope"
+)
+
+// Directory records are what the axis administrator signs: one entry of the
+// directory (an agency, or a gateway) as JSON bytes, with a detached
+// RSA-SHA256 signature and the signer's certificate chain. A gateway uses
+// an entry only once [RecordVerifier.Open] has checked the signature and
+// the chain to the directory's trust anchors; what the entry says, and
+// whether the administrator's scope covers it, is the gateway's business.
+//
+// The record is signed as bytes, not as re-encoded JSON, so that no
+// canonical form of JSON is needed: what was signed is what is read.
+
+// UnitDirectory is the subject OU of a directory administrator's
+// certificate, which signs directory records (see [IssueRequest.DirectoryScopes]).
+const UnitDirectory = "directory"
+
+// DirectoryScopeURIPrefix starts each URI subject alternative name of an
+// administrator certificate that names a part of the directory its holder
+// may sign: "urn:lienthong:directory:*" for all of it,
+// "urn:lienthong:directory:H41" for the agency whose code has the NATS
+// tokens H41 and every agency under it, "urn:lienthong:directory:gw:nghean"
+// for the gateway nghean's record.
+const DirectoryScopeURIPrefix = "urn:lienthong:directory:"
+
+// recordDomain separates the signatures of directory records from any
+// other use of an administrator's key: a record's signature never verifies
+// as anything else's, nor the reverse.
+const recordDomain = "lienthong directory record v1\n"
+
+// ErrRecord is the cause of every refusal of [RecordVerifier.Open].
+var ErrRecord = errors.New("signing: directory record refused")
+
+// SignedRecord is the wire form of a directory record: JSON with the
+// record's bytes, the signature over them and the signer's chain (DER,
+// signer first), each base64 as encoding/json writes []byte.
+type SignedRecord struct {
+	Record    []byte   `json:"record"`
+	Signature []byte   `json:"signature"`
+	Chain     [][]byte `json:"chain"`
+}
+
+// SignRecord signs record, the JSON bytes of a directory entry, with s's
+// key and returns the wire form ([SignedRecord] as JSON). The certificate
+// must be a directory administrator's ([DirectoryScopes] not empty), so
+// that a mistaken key is caught where it is used rather than by every
+// gateway that ignores the record.
+func (s *Signer) SignRecord(record []byte) ([]byte, error) {
+	if len(DirectoryScopes(s.cert)) == 0 {
+		return nil, fmt.Errorf("%w: the certificate %q names no part of the directory (no %s… URI)", ErrKey, s.cert.Subject.String(), DirectoryScopeURIPrefix)
+	}
+	if !json.Valid(record) {
+		return nil, fmt.Errorf("signing: sign record: the record is not JSON")
+	}
+	sum := recordDigest(record)
+	sig, err := s.key.Sign(rand.Reader, sum[:], crypto.SHA256)
+	if err != nil {
+		return nil, fmt.Errorf("signing: sign record: %w", err)
+	}
+	return json.Marshal(SignedRecord{Record: record, Signature: sig, Chain: s.chain})
+}
+
+func recordDigest(record []byte) [sha256.Size]byte {
+	h := sha256.New()
+	h.Write([]byte(recordDomain))
+	h.Write(record)
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return sum
+}
+
+// RecordVerifier checks the signatures of directory records. Set its
+// fields before the first use; it is safe for concurrent use afterwards.
+type RecordVerifier struct {
+	// Anchors are the directory's trust anchors: the CAs whose
+	// administrator certificates are believed. They are usually not the
+	// CAs of agencies' signing certificates.
+	Anchors *x509.CertPool
+	// CRLs revoke administrator certificates; a list is used only if it
+	// verifies against the certificate's issuer.
+	CRLs []*x509.RevocationList
+	// Now returns the time at which certificates are judged; nil means
+	// time.Now.
+	Now func() time.Time
+}
+
+// Opened is a directory record whose signature verified.
+type Opened struct {
+	// Record is the record's JSON bytes, as signed.
+	Record []byte
+	// Signer is the administrator's certificate.
+	Signer *x509.Certificate
+	// Scopes are the parts of the directory the signer may sign (see
+	// [DirectoryScopes]).
+	Scopes []string
+}
+
+// Open verifies a record in wire form: readable, signed by an RSA key of
+// at least 2048 bits over the record, the signer's certificate valid now,
+// chaining to Anchors, allowed to sign, not revoked, and an administrator's
+// naming at least one scope. Every refusal wraps [ErrRecord] and says why.
+func (v *RecordVerifier) Open(data []byte) (*Opened, error) {
+	var sr SignedRecord
+	if err := json.Unmarshal(data, &sr); err != nil {
+		return nil, fmt.Errorf("%w: not a signed record: %w", ErrRecord, err)
+	}
+	if len(sr.Record) == 0 || len(sr.Signature) == 0 || len(sr.Chain) == 0 {
+		return nil, fmt.Errorf("%w: a record, a signature and the signer's certificate are all needed", ErrRecord)
+	}
+	var chain []*x509.Certificate
+	for i, der := range sr.Chain {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return nil, fmt.Errorf("%w: certificate %d: %w", ErrRecord, i+1, err)
+		}
+		chain = append(chain, c)
+	}
+	cert := chain[0]
+	if v.Anchors == nil {
+		return nil, fmt.Errorf("%w: no directory trust anchor is configured", ErrRecord)
+	}
+	now := time.Now()
+	if v.Now != nil {
+		now = v.Now()
+	}
+	pool := x509.NewCertPool()
+	for _, c := range chain[1:] {
+		pool.AddCert(c)
+	}
+	chains, err := cert.Verify(x509.VerifyOptions{
+		Roots: v.Anchors, Intermediates: pool, CurrentTime: now,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: the signer %q is not an administrator this gateway trusts: %w", ErrRecord, cert.Subject.String(), err)
+	}
+	if cert.KeyUsage&x509.KeyUsageDigitalSignature == 0 {
+		return nil, fmt.Errorf("%w: the signer %q may not sign (key usage)", ErrRecord, cert.Subject.String())
+	}
+	scopes := DirectoryScopes(cert)
+	if len(scopes) == 0 {
+		return nil, fmt.Errorf("%w: the signer %q is not a directory administrator (no %s… URI)", ErrRecord, cert.Subject.String(), DirectoryScopeURIPrefix)
+	}
+	rv := Verifier{CRLs: v.CRLs}
+	if revoked, at := rv.revoked(cert, chains, now); revoked {
+		return nil, fmt.Errorf("%w: the signer %q was revoked on %s", ErrRecord, cert.Subject.String(), at.UTC().Format(time.RFC3339))
+	}
+	if err := cert.CheckSignature(x509.SHA256WithRSA, append([]byte(recordDomain), sr.Record...), sr.Signature); err != nil {
+		return nil, fmt.Errorf("%w: the signature does not match the record and the signer %q: %w", ErrRecord, cert.Subject.String(), err)
+	}
+	return &Opened{Record: sr.Record, Signer: cert, Scopes: scopes}, nil
+}
+
+// DirectoryScopes returns the parts of the directory cert's holder may
+// sign records for, from its URI subject alternative names under
+// [DirectoryScopeURIPrefix]: "*" (all), agency code tokens such as "H41"
+// (that agency and those under it), "gw:<id>" (one gateway's record) or
+// "gw:*" (every gateway's). A certificate without the OU [UnitDirectory]
+// has none, whatever its URIs say.
+func DirectoryScopes(cert *x509.Certificate) []string {
+	if cert == nil || !hasUnit(cert, UnitDirectory) {
+		return nil
+	}
+	var out []string
+	for _, u := range cert.URIs {
+		if s, ok := strings.CutPrefix(u.String(), DirectoryScopeURIPrefix); ok && s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func hasUnit(cert *x509.Certificate, unit string) bool {
+	for _, ou := range cert.Subject.OrganizationalUnit {
+		if ou == unit {
+			return true
+		}
+	}
+	return false
+}
+
+// ScopeCoversAgency reports whether the administrator scopes cover the
+// agency with code: "*", or the tokens of the code or of an agency above
+// it (tokens "H41" cover "H41" and "H41.12").
+func ScopeCoversAgency(scopes []string, code envelope.AgencyCode) bool {
+	tokens := code.Tokens()
+	for _, s := range scopes {
+		if s == "*" || s == tokens || strings.HasPrefix(tokens, s+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// ScopeCoversGateway reports whether the administrator scopes cover the
+// record of gateway id: "*", "gw:*" or "gw:<id>".
+func ScopeCoversGateway(scopes []string, id string) bool {
+	for _, s := range scopes {
+		if s == "*" || s == "gw:*" || s == "gw:"+id {
+			return true
+		}
+	}
+	return false
+}
+
+// directoryScopeURIs returns the URIs of scopes, checking each: "*",
+// "gw:*", "gw:<id>" with an id of [A-Za-z0-9_-], or an agency code in any
+// official form (written as its tokens).
+func directoryScopeURIs(scopes []string) ([]*url.URL, error) {
+	var out []*url.URL
+	for _, s := range scopes {
+		s = strings.TrimSpace(s)
+		switch {
+		case s == "*", s == "gw:*":
+		case strings.HasPrefix(s, "gw:"):
+			id := strings.TrimPrefix(s, "gw:")
+			if id == "" || strings.IndexFunc(id, func(r rune) bool {
+				return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '_' || r == '-')
+			}) >= 0 {
+				return nil, fmt.Errorf("directory scope %q: a gateway id is letters, digits, '-' and '_'", s)
+			}
+		default:
+			c, err := envelope.ParseAgencyCode(s, envelope.CodeLenient)
+			if err != nil {
+				return nil, fmt.Errorf("directory scope %q: want *, gw:*, gw:<gateway id> or an agency code: %w", s, err)
+			}
+			s = c.Tokens()
+		}
+		u, err := url.Parse(DirectoryScopeURIPrefix + s)
+		if err != nil {
+			return nil, fmt.Errorf("directory scope %q: %w", s, err)
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
