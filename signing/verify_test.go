@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -184,6 +185,19 @@ func TestVerifier_Verdicts(t *testing.T) {
 		if vd.Packet == nil {
 			t.Error("a not-bound verdict carries no packet")
 		}
+	})
+	t.Run("RegisteredForAnotherAgency", func(t *testing.T) {
+		// An entry of the sender (edocPacket is from G22) that lists a
+		// certificate issued to H29: the certificate names its agency, so
+		// it signs for H29 only, whatever the entry says.
+		s, _ := tr.signer(t, signing.IssueRequest{Agency: "000.00.00.H29"}, "000.00.00.G22")
+		vd := tr.wantVerdict(t, mustSign(t, s, edocPacket(t)), signing.NotBound, signing.ErrSignerNotRegistered)
+		if !strings.Contains(vd.ReasonEN, "000.00.00.H29") {
+			t.Errorf("the reason does not name the certificate's agency: %s", vd.ReasonEN)
+		}
+		// A gateway certificate registered for the sender may sign for it.
+		gw, _ := tr.signer(t, signing.IssueRequest{Agency: "000.00.00.H29", Gateway: true}, "000.00.00.G22")
+		tr.wantVerdict(t, mustSign(t, gw, edocPacket(t)), signing.Valid, nil)
 	})
 	t.Run("NoSignature", func(t *testing.T) {
 		tr.wantVerdict(t, edocPacket(t), signing.Missing, signing.ErrNoSignature)

@@ -1,0 +1,253 @@
+package gateway_test
+
+import (
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/lienthong/lienthong/gateway"
+	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
+	"github.com/lienthong/lienthong/signing"
+)
+
+// dirFixture is a directory trusting one CA's administrators, with signers
+// made by that CA and by another.
+type dirFixture struct {
+	ca      *signing.CA
+	dir     *gateway.Directory
+	admin   *signing.Signer // scope *
+	nghean  *signing.Signer // scope H41 and gw:nghean
+	foreign *signing.Signer // scope *, from a CA the directory does not trust
+}
+
+func newDirFixture(t *testing.T) *dirFixture {
+	t.Helper()
+	ca, err := signing.InitCA(filepath.Join(t.TempDir(), "ca"), signing.CAOptions{KeyBits: 2048})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := signing.InitCA(filepath.Join(t.TempDir(), "other"), signing.CAOptions{KeyBits: 2048})
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchors := x509.NewCertPool()
+	anchors.AddCert(ca.Certificate())
+	return &dirFixture{
+		ca:      ca,
+		dir:     gateway.NewDirectory(&signing.RecordVerifier{Anchors: anchors}),
+		admin:   gatewaytest.NewAdmin(t, ca, "*"),
+		nghean:  gatewaytest.NewAdmin(t, ca, "000.00.00.H41", "gw:nghean"),
+		foreign: gatewaytest.NewAdmin(t, other, "*"),
+	}
+}
+
+// agencyCert issues an agency certificate and returns it in PEM.
+func (f *dirFixture) agencyCert(t *testing.T, code, name string, gatewayCert bool) (string, *x509.Certificate) {
+	t.Helper()
+	is, err := f.ca.Issue(signing.IssueRequest{Agency: code, Name: name, Gateway: gatewayCert})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: is.Certificate.Raw})), is.Certificate
+}
+
+func signed(t *testing.T, s *signing.Signer, r gateway.DirectoryRecord) gateway.DirectoryUpdate {
+	t.Helper()
+	key, value, err := gateway.SignRecord(s, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return gateway.DirectoryUpdate{Key: key, Value: value}
+}
+
+func wantRejected(t *testing.T, err error, reason string) {
+	t.Helper()
+	var rej *gateway.DirectoryRejection
+	if !errors.As(err, &rej) || rej.Reason != reason {
+		t.Errorf("Apply = %v, want a rejection for %s", err, reason)
+	}
+}
+
+func TestDirectory_SignedEntries(t *testing.T) {
+	f := newDirFixture(t)
+	g18PEM, g18Cert := f.agencyCert(t, "000.00.00.G18", "Bộ Y tế", false)
+	h29PEM, h29Cert := f.agencyCert(t, "000.00.00.H29", "UBND Thành phố Hồ Chí Minh", false)
+	byt := gateway.Agency{Code: "000.00.00.G18", Name: "Bộ Y tế", Gateway: "byt", Certificates: []string{g18PEM}, Version: 10}
+	if err := f.dir.Apply(signed(t, f.admin, gateway.DirectoryRecord{Agency: &byt})); err != nil {
+		t.Fatalf("Apply of the administrator's entry: %v", err)
+	}
+	got, ok := f.dir.Registered("G18")
+	if !ok || got.Name != "Bộ Y tế" || got.Gateway != "byt" || got.SignedBy == "" {
+		t.Fatalf("Registered(G18) = %+v, %v", got, ok)
+	}
+	certs, _ := f.dir.SigningCertificates(t.Context(), "000.00.00.G18")
+	if len(certs) != 1 || !certs[0].Equal(g18Cert) {
+		t.Fatalf("SigningCertificates(G18) = %v", certs)
+	}
+	// The same record again (a watcher's redelivery) is no error.
+	if err := f.dir.Apply(signed(t, f.admin, gateway.DirectoryRecord{Agency: &byt})); err != nil {
+		// A second signature of the same record differs in bytes (RSA
+		// PKCS#1 v1.5 is deterministic, so it does not): either way the
+		// version is not newer.
+		wantRejected(t, err, gateway.RejectStale)
+	}
+
+	// What a hostile gateway, or anyone with write access to the bucket,
+	// tries; none of it changes G18's entry.
+	forged := byt
+	forged.Certificates, forged.Version = []string{h29PEM}, 11
+	forgedJSON, _ := json.Marshal(gateway.DirectoryRecord{Agency: &forged})
+	h29Signer := func() *signing.Signer {
+		is, err := f.ca.Issue(signing.IssueRequest{Agency: "000.00.00.H29", Name: "UBND Thành phố Hồ Chí Minh"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := signing.NewSigner(is.Key, []*x509.Certificate{is.Certificate})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}()
+	older := byt
+	older.Name, older.Version = "Bộ Y tế (cũ)", 9
+	h29Entry := gateway.Agency{Code: "000.00.00.H29", Name: "UBND Thành phố Hồ Chí Minh", Gateway: "hcm", Certificates: []string{h29PEM}, Version: 1}
+	signedByAdmin := signed(t, f.admin, gateway.DirectoryRecord{Agency: &forged})
+	for _, c := range []struct {
+		name   string
+		update gateway.DirectoryUpdate
+		reason string
+	}{
+		{"plain JSON, unsigned", gateway.DirectoryUpdate{Key: "G18", Value: forgedJSON}, gateway.RejectUnsigned},
+		{"the old unsigned format", gateway.DirectoryUpdate{Key: "G18", Value: []byte(`{"code":"000.00.00.G18","name":"Bộ Y tế","certificates":[]}`)}, gateway.RejectUnsigned},
+		{"signed by an agency's key", func() gateway.DirectoryUpdate {
+			_, err := h29Signer.SignRecord(forgedJSON)
+			if err == nil {
+				t.Fatal("SignRecord with an agency's certificate succeeded")
+			}
+			// Forge the wire form by hand: the signature is the agency's.
+			sr, _ := json.Marshal(signing.SignedRecord{Record: forgedJSON, Signature: []byte("x"), Chain: [][]byte{h29Cert.Raw}})
+			return gateway.DirectoryUpdate{Key: "G18", Value: sr}
+		}(), gateway.RejectUnsigned},
+		{"signed by an administrator of an untrusted CA", signed(t, f.foreign, gateway.DirectoryRecord{Agency: &forged}), gateway.RejectUnsigned},
+		{"a signature over other bytes", func() gateway.DirectoryUpdate {
+			var sr signing.SignedRecord
+			if err := json.Unmarshal(signedByAdmin.Value, &sr); err != nil {
+				t.Fatal(err)
+			}
+			sr.Record, _ = json.Marshal(gateway.DirectoryRecord{Agency: &older})
+			v, _ := json.Marshal(sr)
+			return gateway.DirectoryUpdate{Key: "G18", Value: v}
+		}(), gateway.RejectUnsigned},
+		{"H29's genuine entry stored under G18's key", func() gateway.DirectoryUpdate {
+			u := signed(t, f.admin, gateway.DirectoryRecord{Agency: &h29Entry})
+			u.Key = "G18"
+			return u
+		}(), gateway.RejectKey},
+		{"G18's entry by Nghệ An's delegated administrator", signed(t, f.nghean, gateway.DirectoryRecord{Agency: &forged}), gateway.RejectScope},
+		{"an older signed entry replayed", signed(t, f.admin, gateway.DirectoryRecord{Agency: &older}), gateway.RejectStale},
+		{"the key deleted", gateway.DirectoryUpdate{Key: "G18", Deleted: true}, gateway.RejectDeletion},
+		{"both an agency and a gateway", func() gateway.DirectoryUpdate {
+			both, _ := json.Marshal(gateway.DirectoryRecord{Agency: &forged, Gateway: &gateway.GatewayEntry{ID: "x"}})
+			v, err := f.admin.SignRecord(both)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return gateway.DirectoryUpdate{Key: "G18", Value: v}
+		}(), gateway.RejectMalformed},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if c.update.Key == "" {
+				t.Skip("no update could be made")
+			}
+			wantRejected(t, f.dir.Apply(c.update), c.reason)
+			got, ok := f.dir.Registered("000.00.00.G18")
+			if !ok || got.Name != "Bộ Y tế" || got.Version != 10 || len(got.Certificates) != 1 || got.Certificates[0] != g18PEM {
+				t.Errorf("G18's entry is now %+v, %v", got, ok)
+			}
+		})
+	}
+
+	// A newer record of the administrator's replaces it; a signed
+	// removal takes it out, and it cannot be replayed back.
+	renamed := byt
+	renamed.Name, renamed.Version = "Bộ Y tế (mới)", 12
+	if err := f.dir.Apply(signed(t, f.admin, gateway.DirectoryRecord{Agency: &renamed})); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.dir.Registered("G18"); got.Name != "Bộ Y tế (mới)" {
+		t.Errorf("after a newer record: %+v", got)
+	}
+	removed := gateway.Agency{Code: "000.00.00.G18", Version: 13, Removed: true}
+	if err := f.dir.Apply(signed(t, f.admin, gateway.DirectoryRecord{Agency: &removed})); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := f.dir.Lookup("G18"); ok {
+		t.Error("G18 is still there after its removal")
+	}
+	wantRejected(t, f.dir.Apply(signed(t, f.admin, gateway.DirectoryRecord{Agency: &renamed})), gateway.RejectStale)
+	if _, ok := f.dir.Lookup("G18"); ok {
+		t.Error("an entry replayed over its removal was applied")
+	}
+}
+
+func TestDirectory_DelegatedAdministrator(t *testing.T) {
+	f := newDirFixture(t)
+	pemOf, _ := f.agencyCert(t, "000.00.12.H41", "Sở Nội vụ tỉnh Nghệ An", false)
+	ok := []gateway.Agency{
+		{Code: "000.00.00.H41", Name: "UBND tỉnh Nghệ An", Gateway: "nghean", Version: 1},
+		{Code: "000.00.12.H41", Name: "Sở Nội vụ", Parent: "000.00.00.H41", Gateway: "nghean", Certificates: []string{pemOf}, Version: 1},
+	}
+	for _, a := range ok {
+		if err := f.dir.Apply(signed(t, f.nghean, gateway.DirectoryRecord{Agency: &a})); err != nil {
+			t.Errorf("Nghệ An's administrator registering %s: %v", a.Code, err)
+		}
+	}
+	if err := f.dir.Apply(signed(t, f.nghean, gateway.DirectoryRecord{Gateway: &gateway.GatewayEntry{ID: "nghean", Version: 1}})); err != nil {
+		t.Errorf("Nghệ An's administrator registering its gateway: %v", err)
+	}
+	for _, r := range []gateway.DirectoryRecord{
+		{Agency: &gateway.Agency{Code: "000.00.00.H42", Name: "Hà Tĩnh", Version: 1}},
+		{Agency: &gateway.Agency{Code: "000.00.13.H41", Name: "Sở", Parent: "000.00.00.H29", Version: 1}},
+		{Agency: &gateway.Agency{Code: "000.00.13.H41", Name: "Sở", OldCodes: []string{"000.00.00.G18"}, Version: 1}},
+		{Gateway: &gateway.GatewayEntry{ID: "byt", Version: 1}},
+	} {
+		key, _ := r.DirectoryKey()
+		t.Run(key, func(t *testing.T) {
+			wantRejected(t, f.dir.Apply(signed(t, f.nghean, r)), gateway.RejectScope)
+		})
+	}
+}
+
+// TestDirectory_GatewayCertificates: a gateway certificate signs for the
+// agencies whose entries name its gateway, once the gateway's record
+// registers it; an agency certificate in a gateway's record does not.
+func TestDirectory_GatewayCertificates(t *testing.T) {
+	f := newDirFixture(t)
+	gwPEM, gwCert := f.agencyCert(t, "000.00.00.H41", "Cổng liên thông Nghệ An", true)
+	agPEM, agCert := f.agencyCert(t, "000.00.00.H41", "UBND tỉnh Nghệ An", false)
+	xa := gateway.Agency{Code: "H41.01.01", Name: "UBND xã Nghi Phong", Gateway: "nghean", Version: 1}
+	for _, r := range []gateway.DirectoryRecord{
+		{Agency: &xa},
+		{Gateway: &gateway.GatewayEntry{ID: "nghean", Certificates: []string{gwPEM, agPEM}, Version: 1, UpdatedAt: time.Now()}},
+	} {
+		if err := f.dir.Apply(signed(t, f.admin, r)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	certs, _ := f.dir.SigningCertificates(t.Context(), "H41.01.01")
+	if len(certs) != 1 || !certs[0].Equal(gwCert) {
+		t.Errorf("SigningCertificates(xã) = %d certificates, want the gateway's only", len(certs))
+	}
+	for _, c := range certs {
+		if c.Equal(agCert) {
+			t.Error("an agency certificate in a gateway's record signs for the gateway's agencies")
+		}
+	}
+	if _, ok := f.dir.Gateway("nghean"); !ok {
+		t.Error("the gateway's record is not there")
+	}
+}
