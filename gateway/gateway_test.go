@@ -2,7 +2,11 @@ package gateway_test
 
 import (
 	"bytes"
+	"crypto/x509"
 	"errors"
+	"fmt"
+	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -172,7 +176,9 @@ func TestGateway_Quarantine(t *testing.T) {
 		entry = q[0]
 		return true
 	})
-	if entry.Reason != "signature:invalid" || entry.Sender != vpcp || entry.Recipient != nghean || entry.MsgID != "replay:1" {
+	// The sender is only a claim of bytes whose signature does not
+	// verify: it is not recorded as the sender.
+	if entry.Reason != "signature:invalid" || entry.Sender != "" || entry.Recipient != nghean || entry.MsgID != "replay:1" {
 		t.Errorf("quarantined as %+v", entry)
 	}
 	if got := len(incoming(t, h41, nghean)); got != 1 {
@@ -222,4 +228,111 @@ func TestGateway_Revoke(t *testing.T) {
 		}
 	}
 	gatewaytest.Eventually(t, "the revocation at Nghệ An", func() bool { return original != "" && revoked(h41, original) })
+}
+
+// publishedStatuses is an Observer counting the status packets a gateway
+// published.
+type publishedStatuses struct {
+	gateway.NopObserver
+	n atomic.Int64
+}
+
+func (o *publishedStatuses) Published(kind gateway.PacketKind, _ string, err error) {
+	if kind == gateway.KindStatus && err == nil {
+		o.n.Add(1)
+	}
+}
+
+// TestGateway_NoAnswerToUnproven: a packet whose signature is not valid
+// and bound to its sender is quarantined and never answered — no 02 signed
+// on the strength of its claimed From and DocumentId — so that a hostile
+// peer cannot refuse, in the recipient's name, a document the sender has
+// not sent yet. The genuine document then arrives as usual.
+func TestGateway_NoAnswerToUnproven(t *testing.T) {
+	ax := gatewaytest.NewAxis(t)
+	g22 := ax.Gateway("vpcp", nil, [2]string{vpcp, "Văn phòng Chính phủ"})
+	obs := &publishedStatuses{}
+	h41 := ax.Gateway("nghean", func(o *gateway.Options) { o.Observer = obs }, [2]string{nghean, "UBND tỉnh Nghệ An"})
+	// Another gateway's agency, with a valid key of its own.
+	ax.Gateway("hcm", nil, [2]string{"000.00.00.H29", "UBND Thành phố Hồ Chí Minh"})
+	gatewaytest.Eventually(t, "the directory", func() bool { _, ok := g22.Directory().Lookup(nghean); return ok })
+
+	genuine := letter(t, vpcp, "Văn phòng Chính phủ", nghean)
+	signerFor := func(agency string, gatewayCert bool, ca *signing.CA) *signing.Signer {
+		is, err := ca.Issue(signing.IssueRequest{Agency: agency, Name: "Kẻ mạo danh", Gateway: gatewayCert})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := signing.NewSigner(is.Key, []*x509.Certificate{is.Certificate})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	selfCA, err := signing.InitCA(filepath.Join(t.TempDir(), "self"), signing.CAOptions{KeyBits: 2048})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sign := func(s *signing.Signer) []byte {
+		b, err := s.Sign(genuine)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	forgeries := []struct {
+		name, reason string
+		packet       []byte
+	}{
+		{"unsigned", "signature:missing", genuine},
+		{"self-signed", "signature:untrusted", sign(signerFor(vpcp, false, selfCA))},
+		{"signed by another agency's valid key", "signature:not-bound", sign(signerFor("000.00.00.H29", false, ax.CA))},
+		{"signed by a gateway certificate not registered for the sender", "signature:not-bound", sign(signerFor("000.00.00.H29", true, ax.CA))},
+	}
+	raw, err := bus.Open(t.Context(), bus.Options{URL: ax.URL, Name: "attacker"}, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	for i, f := range forgeries {
+		if _, err := raw.Publish(t.Context(), gateway.Publication{Subject: "lt.edoc.H41", MsgID: fmt.Sprintf("forged:%d", i), Packet: f.packet}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var entries []gateway.QuarantineEntry
+	gatewaytest.Eventually(t, "the forgeries in quarantine", func() bool {
+		q, err := h41.Store().QuarantineEntries(t.Context(), 10)
+		entries = q
+		return err == nil && len(q) == len(forgeries)
+	})
+	reasons := map[string]string{}
+	for _, e := range entries {
+		reasons[e.MsgID] = e.Reason
+		if e.Sender != "" {
+			t.Errorf("%s: the unproven sender %q is recorded", e.MsgID, e.Sender)
+		}
+	}
+	for i, f := range forgeries {
+		if got := reasons[fmt.Sprintf("forged:%d", i)]; got != f.reason {
+			t.Errorf("%s: quarantined as %q, want %q", f.name, got, f.reason)
+		}
+	}
+	// A reply would have been queued with the quarantine entry, in one
+	// transaction: none waits and none was published.
+	st, err := h41.Store().Stats(t.Context(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.OutboxItems != 0 || obs.n.Load() != 0 {
+		t.Fatalf("Nghệ An answered the forgeries: %d statuses waiting, %d published", st.OutboxItems, obs.n.Load())
+	}
+
+	doc, _, err := g22.Submit(t.Context(), gateway.Submission{Packet: genuine})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gatewaytest.Eventually(t, "01 for the genuine document", func() bool { return deliveryState(t, g22, doc.ID, nghean) == envelope.StateArrived })
+	if got := obs.n.Load(); got != 1 {
+		t.Errorf("Nghệ An published %d statuses, want the genuine document's 01 only", got)
+	}
 }

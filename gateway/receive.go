@@ -14,9 +14,13 @@ import (
 )
 
 // handle receives one message: verify → bind → parse → dedupe → store →
-// status 01 back → ack. What cannot be accepted is quarantined (with 02
-// back to the sender for a document) and then acked: nothing is dropped,
-// and nothing is redelivered forever. Faults of this gateway (the store,
+// status 01 back → ack. What cannot be accepted is quarantined and then
+// acked: nothing is dropped, and nothing is redelivered forever. A document
+// whose signature is valid and bound to its sender but which is refused on
+// its merits gets a 02 back; one whose signature is not is never answered,
+// since its From and DocumentId are only claims (a 02 signed on the
+// strength of them would refuse, in this agency's name, a document its
+// sender has not sent yet). Faults of this gateway (the store,
 // the bus) leave the message unsettled or nak it, so that it comes again.
 func (g *Gateway) handle(ctx context.Context, m Message) {
 	log := g.log.With(zap.String("subject", m.Subject()), zap.String("msgId", m.MsgID()))
@@ -90,18 +94,16 @@ func (g *Gateway) addressee(subject string) (*HostedAgency, bool) {
 
 func (g *Gateway) receiveEdoc(ctx context.Context, log *zap.Logger, m Message, agency *HostedAgency, data []byte) {
 	now := g.opts.Now().UTC()
-	refuse := func(reason, vi, en string, routing *envelope.Packet) {
+	// refuse quarantines the packet; proven, when not nil, is the packet
+	// as its valid and bound signature proves it, and its sender is told
+	// why with a 02.
+	refuse := func(reason, vi, en string, proven *envelope.Packet) {
 		q := Quarantine{
 			Packet: NewPacket{ID: NewID(now), Kind: KindEdoc, Data: data},
 			Entry:  QuarantineEntry{Reason: reason, ReasonVI: vi, ReasonEN: en, ReceivedAt: now},
 		}
-		if routing == nil {
-			// What the unverified bytes say is used only to answer the
-			// sender.
-			routing, _, _ = g.parser.ParseBytes(data)
-		}
-		if routing != nil && routing.Edoc != nil {
-			h := routing.Edoc.Header
+		if proven != nil && proven.Edoc != nil {
+			h := proven.Edoc.Header
 			q.Entry.Sender = canonicalCode(h.From.OrganID)
 			if g.haveIncoming(ctx, log, agency, q.Entry.Sender, h.DocumentID) {
 				// A bad copy of a document already received (a replay,
@@ -122,7 +124,8 @@ func (g *Gateway) receiveEdoc(ctx context.Context, log *zap.Logger, m Message, a
 	}
 	g.obs.Verdict(KindEdoc, vd.Outcome)
 	if vd.Outcome != signing.Valid {
-		refuse("signature:"+string(vd.Outcome), "Chữ ký số không hợp lệ ("+string(vd.Outcome)+"): "+vd.ReasonVI, "signature "+string(vd.Outcome)+": "+vd.ReasonEN, vd.Packet)
+		// Not proven: kept for the operators, never answered.
+		refuse("signature:"+string(vd.Outcome), "Chữ ký số không hợp lệ ("+string(vd.Outcome)+"): "+vd.ReasonVI, "signature "+string(vd.Outcome)+": "+vd.ReasonEN, nil)
 		return
 	}
 	p := vd.Packet
