@@ -3,6 +3,7 @@ package web
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
@@ -15,12 +16,24 @@ const (
 	msgBadCSRF        = "Biểu mẫu không hợp lệ hoặc đã cũ (thiếu mã xác thực biểu mẫu). Vui lòng tải lại trang rồi thử lại; thao tác chưa được thực hiện."
 	msgLoginEmpty     = "Vui lòng nhập tên đăng nhập và mật khẩu."
 	msgLoginFailed    = "Tên đăng nhập hoặc mật khẩu không đúng."
-	msgLoginLocked    = "Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau 15 phút."
 	msgServerError    = "Hệ thống gặp lỗi, chưa hiển thị được trang. Vui lòng thử lại sau ít phút hoặc báo quản trị viên."
 	msgNotFound       = "Không tìm thấy văn bản này, hoặc văn bản không thuộc đơn vị của bạn."
 	msgReasonRequired = "Vui lòng nhập lý do."
 	msgUnavailable    = "Cổng kết nối đang tạm dừng. Vui lòng thử lại sau ít phút."
 )
+
+// msgLoginThrottled says how long to wait before signing in again, and
+// until when (Vietnam time), after too many wrong passwords.
+func msgLoginThrottled(wait time.Duration, at time.Time) string {
+	var after string
+	if wait < time.Minute {
+		after = strconv.Itoa(int((wait+time.Second-1)/time.Second)) + " giây"
+	} else {
+		after = strconv.Itoa(int((wait+time.Minute-1)/time.Minute)) + " phút"
+	}
+	return "Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau " + after +
+		" (lúc " + at.In(envelope.VietnamTime).Format("15:04:05") + "); lần đăng nhập này chưa được kiểm tra."
+}
 
 // chip is how one delivery's state shows: a short label, a CSS class for
 // its colour, and the full name as a title.

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -24,13 +25,6 @@ const (
 	loginCookie = "lienthong_login"
 	// csrfField is the form field of the CSRF token.
 	csrfField = "csrf"
-)
-
-// Sign-in throttling: after maxFailures wrong passwords for a user name
-// within failureWindow, that user name is refused until the window ends.
-const (
-	maxFailures   = 5
-	failureWindow = 15 * time.Minute
 )
 
 // maxFormBody bounds the body of a form.
@@ -54,12 +48,11 @@ type sessions struct {
 
 	mu        sync.Mutex
 	byID      map[string]*session
-	failures  map[string][]time.Time // by user name
 	lastSweep time.Time
 }
 
 func newSessions(idle, max time.Duration, now func() time.Time) *sessions {
-	return &sessions{idle: idle, max: max, now: now, byID: map[string]*session{}, failures: map[string][]time.Time{}}
+	return &sessions{idle: idle, max: max, now: now, byID: map[string]*session{}}
 }
 
 // randomToken returns a token of 256 random bits.
@@ -117,7 +110,7 @@ func (s *sessions) end(id string) {
 	delete(s.byID, id)
 }
 
-// sweep drops expired sessions and old failures, at most once a minute.
+// sweep drops expired sessions, at most once a minute.
 func (s *sessions) sweep(now time.Time) {
 	if now.Sub(s.lastSweep) < time.Minute {
 		return
@@ -128,42 +121,6 @@ func (s *sessions) sweep(now time.Time) {
 			delete(s.byID, id)
 		}
 	}
-	for name, fs := range s.failures {
-		if len(fs) == 0 || now.Sub(fs[len(fs)-1]) >= failureWindow {
-			delete(s.failures, name)
-		}
-	}
-}
-
-// locked reports whether the user name has too many recent failures.
-func (s *sessions) locked(username string) bool {
-	now := s.now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, t := range s.failures[username] {
-		if now.Sub(t) < failureWindow {
-			n++
-		}
-	}
-	return n >= maxFailures
-}
-
-// failed records a wrong password; succeeded forgets the failures.
-func (s *sessions) failed(username string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	fs := append(s.failures[username], s.now())
-	if len(fs) > maxFailures {
-		fs = fs[len(fs)-maxFailures:]
-	}
-	s.failures[username] = fs
-}
-
-func (s *sessions) succeeded(username string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.failures, username)
 }
 
 type sessionKey struct{}
@@ -299,9 +256,14 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.renderLogin(w, r, http.StatusUnprocessableEntity, username, msgLoginEmpty, next)
 		return
 	}
-	if h.sessions.locked(username) {
-		h.log.Warn("sign-in refused: too many failures", zap.String("clerk", username))
-		h.renderLogin(w, r, http.StatusTooManyRequests, username, msgLoginLocked, next)
+	client := clientOf(r)
+	if wait := h.throttle.attempt(client, username); wait > 0 {
+		// Refused before bcrypt: a guesser who is waiting costs nothing.
+		h.log.Warn("sign-in refused: too many failures", zap.String("clerk", username),
+			zap.String("client", client), zap.Duration("wait", wait))
+		secs := int((wait + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		h.renderLogin(w, r, http.StatusTooManyRequests, username, msgLoginThrottled(wait, h.opts.Now().Add(wait)), next)
 		return
 	}
 	k := h.clerks[username]
@@ -310,12 +272,12 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		hash = []byte(k.PasswordHash)
 	}
 	if err := bcrypt.CompareHashAndPassword(hash, []byte(password)); err != nil || k == nil {
-		h.sessions.failed(username)
-		h.log.Info("sign-in failed", zap.String("clerk", username))
+		// The failure is counted already (attempt).
+		h.log.Info("sign-in failed", zap.String("clerk", username), zap.String("client", client))
 		h.renderLogin(w, r, http.StatusUnauthorized, username, msgLoginFailed, next)
 		return
 	}
-	h.sessions.succeeded(username)
+	h.throttle.succeeded(client, username)
 	ss := h.sessions.create(k)
 	h.clearCookie(w, loginCookie, "/dang-nhap")
 	h.setCookie(w, sessionCookie, ss.id, "/", h.opts.MaxSessionAge, http.SameSiteLaxMode)

@@ -63,6 +63,7 @@ type Handler struct {
 	opts     Options
 	clerks   map[string]*clerk
 	sessions *sessions
+	throttle *throttle
 	views    *views
 	assets   *assets
 	mux      *http.ServeMux
@@ -182,6 +183,7 @@ func New(gw *gateway.Gateway, opts Options, log *zap.Logger) (*Handler, error) {
 		return nil, err
 	}
 	h.sessions = newSessions(opts.IdleTimeout, opts.MaxSessionAge, opts.Now)
+	h.throttle = newThrottle(opts.Now, maxTracked)
 	h.mux = http.NewServeMux()
 	for _, rt := range h.routeTable() {
 		fn := http.Handler(http.HandlerFunc(rt.fn))

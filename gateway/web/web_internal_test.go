@@ -1,8 +1,12 @@
 package web
 
 import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestSignerName(t *testing.T) {
@@ -85,6 +89,81 @@ func TestNextPage(t *testing.T) {
 	} {
 		if got := nextPage(tc.in); got != tc.want {
 			t.Errorf("nextPage(%.80q) = %.80q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestThrottle_Bounded: however many addresses and user names a flood
+// brings, each table keeps at most its bound, the most recent failures
+// first; an hour after the last failure nothing is left.
+func TestThrottle_Bounded(t *testing.T) {
+	now := time.Date(2026, 9, 7, 2, 0, 0, 0, time.UTC)
+	const bound = 100
+	th := newThrottle(func() time.Time { return now }, bound)
+	for i := range 10 * bound {
+		client := fmt.Sprintf("2001:db8:%x::/64", i)
+		for j := range clientFreeFailures {
+			th.attempt(client, fmt.Sprintf("%d-%d-%s", i, j, strings.Repeat("x", 1000)))
+		}
+		now = now.Add(time.Millisecond)
+	}
+	if p, c, u := th.sizes(); p > bound || c > bound || u > bound {
+		t.Errorf("after a flood: %d pairs, %d clients, %d user names; want at most %d each", p, c, u, bound)
+	}
+	for k := range th.users.byKey {
+		if len(k) > maxKeyName {
+			t.Errorf("a user name of %d bytes kept", len(k))
+		}
+	}
+	// The most recent client is still counted: it waits.
+	if th.attempt(fmt.Sprintf("2001:db8:%x::/64", 10*bound-1), "vanthu") == 0 {
+		t.Error("the flood's last client is no longer throttled")
+	}
+	now = now.Add(forgetFailures)
+	th.attempt("192.0.2.1", "vanthu")
+	if p, c, u := th.sizes(); p != 1 || c != 1 || u != 1 {
+		t.Errorf("an hour later: %d pairs, %d clients, %d user names; want only the last attempt", p, c, u)
+	}
+}
+
+// TestThrottle_Parallel: attempts in flight count, so that sending them
+// all at once gets no more than sending them one by one; a success takes
+// back only its own attempt.
+func TestThrottle_Parallel(t *testing.T) {
+	now := time.Date(2026, 9, 7, 2, 0, 0, 0, time.UTC)
+	th := newThrottle(func() time.Time { return now }, maxTracked)
+	checked := 0
+	for range 50 {
+		if th.attempt("192.0.2.1", "vanthu") == 0 {
+			checked++
+		}
+	}
+	if checked != pairFreeFailures {
+		t.Errorf("%d of 50 simultaneous attempts checked, want %d", checked, pairFreeFailures)
+	}
+	th.attempt("192.0.2.2", "vanthu")
+	th.succeeded("192.0.2.2", "vanthu")
+	if p, c, u := th.sizes(); p != 1 || c != 1 || u != 1 || th.users.byKey["vanthu"].Value.(*failures).n != pairFreeFailures {
+		t.Errorf("after another client's success: %d pairs, %d clients, %d user names", p, c, u)
+	}
+}
+
+// TestClientOf: the client is the connection's address, an IPv6 one by
+// its /64; X-Forwarded-For is not believed.
+func TestClientOf(t *testing.T) {
+	for remote, want := range map[string]string{
+		"192.0.2.7:51234":                 "192.0.2.7",
+		"[::ffff:192.0.2.7]:51234":        "192.0.2.7",
+		"[2001:db8:1:2:3:4:5:6]:443":      "2001:db8:1:2::/64",
+		"[2001:db8:1:2:ffff::1%eth0]:443": "2001:db8:1:2::/64",
+		"[2001:db8:1:3::1]:443":           "2001:db8:1:3::/64",
+		"@":                               "@",
+	} {
+		r := httptest.NewRequest(http.MethodPost, "/dang-nhap", nil)
+		r.RemoteAddr = remote
+		r.Header.Set("X-Forwarded-For", "198.51.100.1")
+		if got := clientOf(r); got != want {
+			t.Errorf("clientOf(%q) = %q, want %q", remote, got, want)
 		}
 	}
 }

@@ -2,8 +2,10 @@ package web_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -281,7 +283,7 @@ func (c *clock) Add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c
 // TestWeb_Sessions: sessions end after the idle timeout and the maximum
 // age; a form sent on an ended session is refused and nothing is done; a
 // page sends the browser to sign in and back; cookies carry HttpOnly,
-// Secure and SameSite; wrong passwords are throttled.
+// Secure and SameSite. (Wrong passwords: TestWeb_SignInThrottle.)
 func TestWeb_Sessions(t *testing.T) {
 	clk := &clock{t: time.Now()}
 	a := newAxis(t, func(o *web.Options) {
@@ -340,25 +342,6 @@ func TestWeb_Sessions(t *testing.T) {
 	if p := c.get("/den"); p.status != http.StatusSeeOther {
 		t.Errorf("the old cookie after sign-out: %d", p.status)
 	}
-
-	// Wrong passwords: refused, then throttled even for the right one.
-	bad := newClient(t, a.nghean)
-	for range 5 {
-		p := bad.post("/dang-nhap", url.Values{"csrf": {csrf(t, bad.get("/dang-nhap").body)}, "username": {"vanthu.soyte"}, "password": {"sai"}})
-		if p.status != http.StatusUnauthorized {
-			t.Fatalf("wrong password: %d", p.status)
-		}
-		mustContain(t, "wrong password", p.body, "Tên đăng nhập hoặc mật khẩu không đúng")
-	}
-	p = bad.post("/dang-nhap", url.Values{"csrf": {csrf(t, bad.get("/dang-nhap").body)}, "username": {"vanthu.soyte"}, "password": {password}})
-	if p.status != http.StatusTooManyRequests {
-		t.Errorf("sign-in after 5 failures: %d", p.status)
-	}
-	clk.Add(16 * time.Minute)
-	p = bad.post("/dang-nhap", url.Values{"csrf": {csrf(t, bad.get("/dang-nhap").body)}, "username": {"vanthu.soyte"}, "password": {password}})
-	if p.status != http.StatusSeeOther {
-		t.Errorf("sign-in after the lock: %d", p.status)
-	}
 }
 
 // TestWeb_SignInRedirect: after signing in, the browser goes back to the
@@ -414,6 +397,109 @@ func TestWeb_SignInRedirect(t *testing.T) {
 			t.Errorf("GET /dang-nhap?tiep=%q signed in: %d to %q, want %q", tc.tiep, p.status, loc, tc.want)
 		}
 	}
+}
+
+// signIn sends the sign-in form as a browser does: the form, then the
+// post.
+func (c *client) signIn(user, pass string) page {
+	c.t.Helper()
+	p := c.get("/dang-nhap")
+	return c.post("/dang-nhap", url.Values{"csrf": {csrf(c.t, p.body)}, "username": {user}, "password": {pass}})
+}
+
+// TestWeb_SignInThrottle: a client that keeps sending wrong passwords is
+// told to wait, with a delay that doubles, 429 and Retry-After, and its
+// attempts are not even checked meanwhile; another client with the right
+// password for the same user name gets in all the same; a client that
+// failed recently waits for a user name many clients failed on; a
+// success forgets the client's failures for that name; a client trying
+// many names waits too; after an hour everything is forgotten.
+func TestWeb_SignInThrottle(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 9, 7, 2, 0, 0, 0, time.UTC)}
+	s := newPage(t, func(o *web.Options) { o.Now = clk.Now })
+	const user = "vanthu.vpcp"
+
+	// waits checks that p is a 429 telling to wait secs seconds.
+	waits := func(what string, p page, secs int) {
+		t.Helper()
+		if p.status != http.StatusTooManyRequests || p.header.Get("Retry-After") != strconv.Itoa(secs) {
+			t.Fatalf("%s: %d, Retry-After %q; want 429, Retry-After %d", what, p.status, p.header.Get("Retry-After"), secs)
+		}
+		mustContain(t, what, p.body, "Đăng nhập sai quá nhiều lần", "lần đăng nhập này chưa được kiểm tra")
+	}
+	fails := func(what string, p page) {
+		t.Helper()
+		if p.status != http.StatusUnauthorized {
+			t.Fatalf("%s: %d, want 401", what, p.status)
+		}
+		mustContain(t, what, p.body, "Tên đăng nhập hoặc mật khẩu không đúng")
+	}
+	signsIn := func(what string, p page) {
+		t.Helper()
+		if p.status != http.StatusSeeOther || p.header.Get("Location") != "/di" {
+			t.Fatalf("%s: %d to %q, want 303 to /di", what, p.status, p.header.Get("Location"))
+		}
+	}
+
+	// A guesser: three tries, then waits of 2, 4, 8 s; while it waits,
+	// not even the right password is checked, and asking again does not
+	// shorten or lengthen the wait.
+	guesser := newClient(t, s)
+	for i := range 3 {
+		fails(fmt.Sprintf("wrong password %d", i+1), guesser.signIn(user, "sai"))
+	}
+	p := guesser.signIn(user, password)
+	waits("the right password after 3 failures", p, 2)
+	mustContain(t, "the wait", p.body, "Vui lòng thử lại sau 2 giây (lúc 09:00:02)", `value="`+user+`"`)
+	waits("again at once", guesser.signIn(user, "sai"), 2)
+	for _, secs := range []int{2, 4, 8, 16} {
+		clk.Add(time.Duration(secs) * time.Second)
+		fails(fmt.Sprintf("after waiting %d s", secs), guesser.signIn(user, "sai"))
+		waits(fmt.Sprintf("after the failure that follows a wait of %d s", secs), guesser.signIn(user, "sai"), 2*secs)
+	}
+
+	// The clerk, from another machine, signs in all the same: the
+	// guesser cannot lock them out.
+	signsIn("the clerk from another client while the guesser waits", newClientFrom(t, s, "127.0.0.2").signIn(user, password))
+
+	// A guesser spread over many addresses: once the user name has ten
+	// failures (7 so far), a new address gets one try, then waits for the
+	// name: 1 s, then doubled with each failure.
+	for i := range 3 {
+		fails("a new address's first try", newClientFrom(t, s, fmt.Sprintf("127.0.0.%d", 10+i)).signIn(user, "sai"))
+	}
+	other := newClientFrom(t, s, "127.0.0.13")
+	fails("one more address's first try", other.signIn(user, "sai"))
+	waits("its second try on a name many clients failed on", other.signIn(user, "sai"), 2)
+	signsIn("the clerk while the name is slowed down", newClientFrom(t, s, "127.0.0.2").signIn(user, password))
+
+	// An hour later, all is forgotten.
+	clk.Add(time.Hour)
+	typo := newClientFrom(t, s, "127.0.0.4")
+	for range 3 {
+		fails("a typo", typo.signIn(user, "sai"))
+	}
+	waits("after three typos", typo.signIn(user, password), 2)
+	clk.Add(2 * time.Second)
+	signsIn("the right password after the wait", typo.signIn(user, password))
+	// The success forgot the failures for that name: three free tries
+	// again, then the first wait (another browser on the same machine).
+	typo = newClientFrom(t, s, "127.0.0.4")
+	for range 3 {
+		fails("a typo after signing in", typo.signIn(user, "sai"))
+	}
+	waits("three typos after signing in", typo.signIn(user, password), 2)
+
+	// A client trying many names: ten tries, then it waits, whatever the
+	// name (its tries are one per name, so the names are no limit).
+	clk.Add(time.Hour)
+	sprayer := newClientFrom(t, s, "127.0.0.5")
+	for i := range 10 {
+		fails("another name", sprayer.signIn(fmt.Sprintf("vanthu.%d", i), "sai"))
+	}
+	waits("the eleventh name", sprayer.signIn("vanthu.moi", "sai"), 2)
+	waits("the clerk's name with the right password, from the sprayer", sprayer.signIn(user, password), 2)
+	signsIn("the clerk from elsewhere", newClientFrom(t, s, "127.0.0.6").signIn(user, password))
 }
 
 // TestNew_Refuses: clerks that cannot be used stop New with an error
