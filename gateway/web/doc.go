@@ -24,7 +24,14 @@
 // SameSite=Lax and Secure unless Options.InsecureCookies; every form
 // carries a CSRF token tied to the session (the login form one tied to a
 // short-lived cookie), and requests that browsers mark cross-origin are
-// refused as well (http.CrossOriginProtection).
+// refused as well (http.CrossOriginProtection). After signing in, the
+// browser goes back only to a path of this site. Wrong passwords are
+// throttled by client address, by address and user name, and by user
+// name: a client that keeps failing waits a doubling delay (429 with
+// Retry-After, no password checked meanwhile), but no one can lock a
+// clerk out, since a client without recent failures is always checked.
+// The address is the connection's: behind a reverse proxy every clerk
+// shares the proxy's, and its delays.
 //
 // Templates and assets are embedded; assets are served under URLs that
 // carry their checksum, cached for a year.
