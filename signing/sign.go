@@ -128,6 +128,9 @@ func (s *Signer) signatureFor(packet []byte, doc *etree.Document) (at int, sig [
 	if root == nil {
 		return 0, nil, fmt.Errorf("%w: no root element", ErrNotSignable)
 	}
+	if _, en := documentProblem(doc); en != "" {
+		return 0, nil, fmt.Errorf("%w: %s", ErrNotSignable, en)
+	}
 	var sigs []*etree.Element
 	if findSignatures(root, &sigs); len(sigs) > 0 {
 		return 0, nil, fmt.Errorf("%w (%d Signature elements)", ErrAlreadySigned, len(sigs))

@@ -161,6 +161,9 @@ func (v *Verifier) Verify(ctx context.Context, packet []byte) (*Verdict, error) 
 	if err != nil {
 		return verdict(Malformed, ErrUnreadablePacket, "Không đọc được gói tin: "+err.Error(), "the packet cannot be read: "+err.Error()), nil
 	}
+	if vi, en := documentProblem(doc); en != "" {
+		return verdict(Malformed, ErrUnreadablePacket, vi, en), nil
+	}
 	root := doc.Root()
 	var sigs []*etree.Element
 	findSignatures(root, &sigs)

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 
 	"github.com/beevik/etree"
@@ -205,4 +206,43 @@ func decodeBase64Text(el *etree.Element) ([]byte, error) {
 		return nil, errors.New("empty")
 	}
 	return b, nil
+}
+
+// declaredEncodingRE finds the encoding an XML declaration names.
+var declaredEncodingRE = regexp.MustCompile(`(?:^|\s)encoding\s*=\s*(?:"([^"]*)"|'([^']*)')`)
+
+// documentProblem says what, outside doc's document element, would make
+// other software read its bytes otherwise than a signature over the
+// document element covers them; "" when nothing does. The parser reads a
+// packet's bytes as UTF-8 whatever its XML declaration says, so a
+// declaration of another encoding is refused; and it reads the first
+// element, so further elements or text after it (not well-formed XML, and
+// not signed) are refused too.
+func documentProblem(doc *etree.Document) (vi, en string) {
+	elements := 0
+	for _, tok := range doc.Child {
+		switch t := tok.(type) {
+		case *etree.ProcInst:
+			if !strings.EqualFold(t.Target, "xml") {
+				continue
+			}
+			if m := declaredEncodingRE.FindStringSubmatch(t.Inst); m != nil {
+				if enc := m[1] + m[2]; !strings.EqualFold(enc, "UTF-8") && !strings.EqualFold(enc, "UTF8") {
+					return fmt.Sprintf("Gói tin khai báo bảng mã %q; chỉ chấp nhận UTF-8", enc),
+						fmt.Sprintf("the packet declares the encoding %q; only UTF-8 is accepted, as what is signed is its bytes read as UTF-8", enc)
+				}
+			}
+		case *etree.Element:
+			if elements++; elements > 1 {
+				return "Gói tin có phần tử nằm ngoài phần tử gốc " + doc.Root().Tag,
+					fmt.Sprintf("the packet has an element <%s> after its document element", t.FullTag())
+			}
+		case *etree.CharData:
+			if strings.Trim(t.Data, " \t\r\n") != "" {
+				return "Gói tin có nội dung nằm ngoài phần tử gốc " + doc.Root().Tag,
+					"the packet has text outside its document element"
+			}
+		}
+	}
+	return "", ""
 }
