@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -167,6 +169,18 @@ func demoStart(ctx context.Context, dir string, gws []*demoGateway, log *zap.Log
 	if err != nil {
 		return nil, err
 	}
+	// The axis administrator, who registers every agency in the
+	// directory: the gateways believe only entries it signed. The demo's
+	// CA is also the directory's trust anchor.
+	adminIssued, err := ca.Issue(signing.IssueRequest{Agency: "000.00.00.G22", Name: "Quản trị trục liên thông", DirectoryScopes: []string{"*"}})
+	if err != nil {
+		return srv, err
+	}
+	admin, err := signing.NewSigner(adminIssued.Key, []*x509.Certificate{adminIssued.Certificate})
+	if err != nil {
+		return srv, err
+	}
+	var entries []gateway.DirectoryRecord
 	for _, g := range gws {
 		gdir := filepath.Join(dir, g.id)
 		if err := os.MkdirAll(gdir, 0o750); err != nil {
@@ -181,6 +195,7 @@ func demoStart(ctx context.Context, dir string, gws []*demoGateway, log *zap.Log
 		cfg.NATS.URL = srv.ClientURL()
 		cfg.Trust.CA = []string{filepath.Join(ca.Dir(), signing.CACertFile)}
 		cfg.Trust.CRL = []string{filepath.Join(ca.Dir(), signing.CRLFile)}
+		cfg.Trust.Directory = []string{filepath.Join(ca.Dir(), signing.CACertFile)}
 		key := APIKeyConfig{Name: "qlvb-" + g.id, Key: g.key}
 		for _, a := range g.agencies {
 			is, err := ca.Issue(signing.IssueRequest{Agency: a[0], Name: a[1]})
@@ -192,6 +207,7 @@ func demoStart(ctx context.Context, dir string, gws []*demoGateway, log *zap.Log
 				return srv, err
 			}
 			cfg.Agencies = append(cfg.Agencies, AgencyConfig{Code: a[0], Name: a[1], Key: prefix + ".key", Cert: prefix + ".crt"})
+			entries = append(entries, demoEntry(g.id, a, is.Certificate))
 			key.Agencies = append(key.Agencies, a[0])
 		}
 		cfg.APIKeys = []APIKeyConfig{key}
@@ -209,6 +225,9 @@ func demoStart(ctx context.Context, dir string, gws []*demoGateway, log *zap.Log
 			return srv, fmt.Errorf("demo: gateway %s: %w", g.id, err)
 		}
 	}
+	if err := demoRegister(ctx, srv.ClientURL(), admin, entries); err != nil {
+		return srv, fmt.Errorf("demo: the directory: %w", err)
+	}
 	// Every gateway must know every agency before documents go out.
 	return srv, demoWait(ctx, "danh bạ", func() bool {
 		for _, g := range gws {
@@ -222,6 +241,35 @@ func demoStart(ctx context.Context, dir string, gws []*demoGateway, log *zap.Log
 		}
 		return true
 	})
+}
+
+// demoEntry is the directory entry of a demo agency (code, name) hosted by
+// gateway id and signing with cert.
+func demoEntry(id string, a [2]string, cert *x509.Certificate) gateway.DirectoryRecord {
+	parent := ""
+	if c, err := envelope.ParseAgencyCode(a[0], envelope.CodeStrict); err == nil {
+		if p, ok := c.Parent(); ok {
+			parent = p.String()
+		}
+	}
+	return gateway.DirectoryRecord{Agency: &gateway.Agency{
+		Code: a[0], Name: a[1], Parent: parent, Gateway: id,
+		Certificates: []string{string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}))},
+	}}
+}
+
+// demoRegister publishes the entries, signed by the administrator, as
+// "lienthong directory import" does.
+func demoRegister(ctx context.Context, url string, admin *signing.Signer, entries []gateway.DirectoryRecord) error {
+	b, err := bus.Open(ctx, bus.Options{URL: url, Name: "demo-admin", Bind: true}, nil)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	for _, r := range entries {
+		r.Agency.Version, r.Agency.UpdatedAt = newVersion(now), now.UTC()
+	}
+	return errors.Join(publish(ctx, io.Discard, b, admin, entries), b.Close())
 }
 
 // demoLetter is a document of the demonstration.

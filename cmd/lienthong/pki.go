@@ -72,13 +72,19 @@ every certificate it issues. Refuses a DIR that already holds a CA.`)
 }
 
 func runPKIIssue(_ context.Context, m *Main, args []string) error {
-	fs := m.newFlagSet("pki issue", "pki issue -ca DIR -agency CODE -name NAME [-gateway] [-bits 2048] [-days 730] -out PREFIX", `
+	fs := m.newFlagSet("pki issue", "pki issue -ca DIR -agency CODE -name NAME [-gateway | -directory-scope SCOPE…] [-bits 2048] [-days 730] -out PREFIX", `
 Issues a certificate signed by the CA in DIR, for the agency whose code
 (mã định danh) is CODE, in either official form ("000.00.12.H41" or
 "H41.12"). The code is written in the subject as UID and as serialNumber, the
 agency NAME as common name. With -gateway the certificate is a gateway's
-(subject OU "gateway") rather than an agency's ("agency"). The key usage is
-digital signature and non-repudiation.
+(subject OU "gateway") rather than an agency's ("agency"). With
+-directory-scope it is a directory administrator's (subject OU "directory"),
+which signs the directory's entries ("lienthong directory") for the scopes
+given: "*" for the whole directory, an agency code for that agency and every
+agency under it (a province's own administrator: -directory-scope H41
+-directory-scope gw:nghean), "gw:ID" for a gateway's record, "gw:*" for
+all; the agency is then the administrator's own. The key usage is digital
+signature and non-repudiation.
 
 Writes PREFIX.crt (the certificate) and PREFIX.key (its private key, PKCS#8,
 mode 0600); refuses to overwrite either.`)
@@ -86,6 +92,8 @@ mode 0600); refuses to overwrite either.`)
 	agency := fs.String("agency", "", "the agency `code` (required)")
 	name := fs.String("name", "", "the agency `name`, e.g. \"Văn phòng Chính phủ\" (required)")
 	gateway := fs.Bool("gateway", false, "issue a gateway certificate instead of an agency one")
+	var scopes listFlag
+	fs.Var(&scopes, "directory-scope", "issue a directory administrator's certificate for this `scope` (repeat for each)")
 	bits := fs.Int("bits", signing.DefaultKeyBits, "RSA key size: 2048 or 3072")
 	days := fs.Int("days", int(signing.DefaultValidity/(24*time.Hour)), "validity in `days` (cut to the CA's)")
 	out := fs.String("out", "", "write `PREFIX`.crt and PREFIX.key (required)")
@@ -121,11 +129,12 @@ mode 0600); refuses to overwrite either.`)
 		return err
 	}
 	is, err := ca.Issue(signing.IssueRequest{
-		Agency:   *agency,
-		Name:     *name,
-		Gateway:  *gateway,
-		KeyBits:  *bits,
-		Validity: time.Duration(*days) * 24 * time.Hour,
+		Agency:          *agency,
+		Name:            *name,
+		Gateway:         *gateway,
+		DirectoryScopes: scopes,
+		KeyBits:         *bits,
+		Validity:        time.Duration(*days) * 24 * time.Hour,
 	})
 	if err != nil {
 		return err
@@ -327,6 +336,8 @@ func kindOf(cert *x509.Certificate) string {
 		return "CA"
 	case signing.IsGatewayCertificate(cert):
 		return "gateway"
+	case len(signing.DirectoryScopes(cert)) > 0:
+		return "directory administrator (" + strings.Join(signing.DirectoryScopes(cert), ", ") + ")"
 	case slices.Contains(cert.Subject.OrganizationalUnit, signing.UnitAgency):
 		return "agency"
 	}

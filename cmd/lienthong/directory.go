@@ -1,0 +1,664 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/gateway"
+	"github.com/lienthong/lienthong/gateway/bus"
+	"github.com/lienthong/lienthong/signing"
+)
+
+// runDirectory runs the administrator's commands on the directory.
+func runDirectory(ctx context.Context, m *Main, args []string) error {
+	return m.runGroup(ctx, "directory", `The axis administrator's directory (KV LT_DIRECTORY): every entry is a record
+signed by a directory administrator's key, whose certificate ("lienthong pki
+issue -directory-scope") chains to the trust anchor every gateway is
+configured with (trust.directory). Gateways apply only entries whose
+signature verifies, stored under their own code, within their signer's
+scope and newer than what they hold; they never write the directory.`, []command{
+		{"put", "sign and publish one agency's or gateway's entry", runDirectoryPut},
+		{"remove", "sign and publish the removal of an agency or a gateway", runDirectoryRemove},
+		{"import", "sign and publish the entries of a file, or publish records signed offline", runDirectoryImport},
+		{"sign", "sign the entries of a file offline, into records to import", runDirectorySign},
+		{"export", "write every record as stored (a backup, or to move a directory)", runDirectoryExport},
+		{"show", "verify and print the entries", runDirectoryShow},
+	}, args)
+}
+
+// adminFlags are the flags of the administrator's key.
+type adminFlags struct {
+	key, cert, p12, p12Password *string
+}
+
+// addAdminFlags adds the flags of the administrator's key, named admin-*
+// so that -cert stays an entry's certificate.
+func addAdminFlags(fs *flag.FlagSet) adminFlags {
+	return adminFlags{
+		key:         fs.String("admin-key", "", "the administrator's private key (PEM `file`)"),
+		cert:        fs.String("admin-cert", "", "the administrator's certificate and chain (PEM `file`)"),
+		p12:         fs.String("admin-p12", "", "the administrator's key and chain in PKCS#12 (`file`), password from LIENTHONG_P12_PASSWORD or -admin-p12-password-file"),
+		p12Password: fs.String("admin-p12-password-file", "", "read the PKCS#12 password from this `file` (its first line)"),
+	}
+}
+
+// signer loads the administrator's key; it must be a directory
+// administrator's.
+func (f adminFlags) signer(cmd string) (*signing.Signer, error) {
+	key, chain, err := loadSigningKey(*f.key, *f.cert, *f.p12, *f.p12Password)
+	if err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			return nil, usageError{msg: cmd + ": the administrator's -admin-key and -admin-cert (or -admin-p12) are required", hint: "lienthong " + cmd + " -help"}
+		}
+		return nil, fmt.Errorf("%s: %w", cmd, err)
+	}
+	s, err := signing.NewSigner(key, chain)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cmd, err)
+	}
+	if len(signing.DirectoryScopes(s.Certificate())) == 0 {
+		return nil, fmt.Errorf("%s: the certificate %q is not a directory administrator's (made by \"lienthong pki issue -directory-scope\")", cmd, s.Certificate().Subject.String())
+	}
+	return s, nil
+}
+
+// natsFlags are the flags of the administrator's connection.
+type natsFlags struct {
+	url, nkey, creds, ca, domain *string
+}
+
+func addNATSFlags(fs *flag.FlagSet) natsFlags {
+	return natsFlags{
+		url:    fs.String("url", "", "the NATS server or cluster (`URLs`, comma-separated)"),
+		nkey:   fs.String("nkey", "", "an administrator's NKey seed `file`"),
+		creds:  fs.String("creds", "", "an administrator's .creds `file`"),
+		ca:     fs.String("ca", "", "the CAs of the servers' TLS certificates (PEM `file`)"),
+		domain: fs.String("domain", "", "the hub's JetStream `domain`"),
+	}
+}
+
+func (f natsFlags) open(ctx context.Context, cmd string) (*bus.Bus, error) {
+	if *f.url == "" {
+		return nil, usageError{msg: cmd + ": -url is required", hint: "lienthong " + cmd + " -help"}
+	}
+	return bus.Open(ctx, bus.Options{
+		URL: *f.url, Name: "lienthong-directory", NKeyFile: *f.nkey, CredsFile: *f.creds, CAFile: *f.ca,
+		Domain: *f.domain, Bind: true,
+	}, zap.NewNop())
+}
+
+// DirectoryFile is the administrator's description of directory entries,
+// in YAML (or JSON): the input of "directory import" and "directory sign".
+// Certificate files are read relative to the file.
+type DirectoryFile struct {
+	Agencies []DirectoryAgency  `yaml:"agencies"`
+	Gateways []DirectoryGateway `yaml:"gateways"`
+}
+
+// DirectoryAgency is an agency's entry in a DirectoryFile.
+type DirectoryAgency struct {
+	Code     string   `yaml:"code"`
+	Name     string   `yaml:"name"`
+	Parent   string   `yaml:"parent"`
+	Kind     string   `yaml:"kind"`
+	Gateway  string   `yaml:"gateway"`
+	OldCodes []string `yaml:"oldCodes"`
+	// Certificates are PEM files of the certificates that sign for it.
+	Certificates []string `yaml:"certificates"`
+	Removed      bool     `yaml:"removed"`
+}
+
+// DirectoryGateway is a gateway's entry in a DirectoryFile.
+type DirectoryGateway struct {
+	ID           string   `yaml:"id"`
+	Name         string   `yaml:"name"`
+	Certificates []string `yaml:"certificates"`
+	Removed      bool     `yaml:"removed"`
+}
+
+// readCertificates reads PEM certificate files (relative to base) and
+// returns them as PEM blocks, one per certificate.
+func readCertificates(base string, files []string) ([]string, error) {
+	var out []string
+	for _, f := range files {
+		if !filepath.IsAbs(f) {
+			f = filepath.Join(base, f)
+		}
+		certs, err := signing.LoadCertificates(f)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range certs {
+			out = append(out, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})))
+		}
+	}
+	return out, nil
+}
+
+// records turns the file's entries into directory records, at version
+// (each record's may be raised later by nextVersion).
+func (f DirectoryFile) records(base string, version uint64, now time.Time) ([]gateway.DirectoryRecord, error) {
+	var out []gateway.DirectoryRecord
+	for i, a := range f.Agencies {
+		code, err := envelope.ParseAgencyCode(a.Code, envelope.CodeStrict)
+		if err != nil {
+			return nil, fmt.Errorf("agencies[%d].code: %w", i, err)
+		}
+		if !a.Removed && (a.Name == "" || a.Gateway == "") {
+			return nil, fmt.Errorf("agencies[%d] (%s): a name and a gateway are required", i, code)
+		}
+		for _, c := range append(slices.Clone(a.OldCodes), a.Parent) {
+			if c == "" {
+				continue
+			}
+			if _, err := envelope.ParseAgencyCode(c, envelope.CodeStrict); err != nil {
+				return nil, fmt.Errorf("agencies[%d] (%s): %w", i, code, err)
+			}
+		}
+		certs, err := readCertificates(base, a.Certificates)
+		if err != nil {
+			return nil, fmt.Errorf("agencies[%d] (%s): %w", i, code, err)
+		}
+		out = append(out, gateway.DirectoryRecord{Agency: &gateway.Agency{
+			Code: code.String(), Name: a.Name, Parent: a.Parent, Kind: a.Kind, Gateway: a.Gateway,
+			Certificates: certs, OldCodes: a.OldCodes, Version: version, UpdatedAt: now, Removed: a.Removed,
+		}})
+	}
+	for i, g := range f.Gateways {
+		certs, err := readCertificates(base, g.Certificates)
+		if err != nil {
+			return nil, fmt.Errorf("gateways[%d] (%s): %w", i, g.ID, err)
+		}
+		r := gateway.DirectoryRecord{Gateway: &gateway.GatewayEntry{
+			ID: g.ID, Name: g.Name, Certificates: certs, Version: version, UpdatedAt: now, Removed: g.Removed,
+		}}
+		if _, err := r.DirectoryKey(); err != nil {
+			return nil, fmt.Errorf("gateways[%d]: %w", i, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func readDirectoryFile(path string) (DirectoryFile, error) {
+	var f DirectoryFile
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return f, err
+	}
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+		return f, fmt.Errorf("%s: %w", path, err)
+	}
+	return f, nil
+}
+
+// storedVersion reads the version of the record stored under key, without
+// believing it (a version written by someone else only makes the next one
+// higher); 0 when there is none.
+func storedVersion(ctx context.Context, b *bus.Bus, key string) (uint64, error) {
+	v, err := b.DirectoryRecord(ctx, key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	var sr signing.SignedRecord
+	var r gateway.DirectoryRecord
+	if json.Unmarshal(v, &sr) != nil || json.Unmarshal(sr.Record, &r) != nil {
+		return 0, nil
+	}
+	switch {
+	case r.Agency != nil:
+		return r.Agency.Version, nil
+	case r.Gateway != nil:
+		return r.Gateway.Version, nil
+	}
+	return 0, nil
+}
+
+// publish signs each record with a version above the one stored and puts
+// it, writing a line for each to w.
+func publish(ctx context.Context, w io.Writer, b *bus.Bus, admin *signing.Signer, records []gateway.DirectoryRecord) error {
+	for _, r := range records {
+		key, err := r.DirectoryKey()
+		if err != nil {
+			return err
+		}
+		held, err := storedVersion(ctx, b, key)
+		if err != nil {
+			return err
+		}
+		setVersion(&r, held)
+		key, value, err := gateway.SignRecord(admin, r)
+		if err != nil {
+			return err
+		}
+		if err := b.PutRecord(ctx, key, value); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "%s\t%s\n", key, describeRecord(r))
+	}
+	return nil
+}
+
+// setVersion makes r's version higher than held.
+func setVersion(r *gateway.DirectoryRecord, held uint64) {
+	if r.Agency != nil {
+		r.Agency.Version = max(r.Agency.Version, held+1)
+	} else {
+		r.Gateway.Version = max(r.Gateway.Version, held+1)
+	}
+}
+
+func describeRecord(r gateway.DirectoryRecord) string {
+	switch {
+	case r.Agency != nil && r.Agency.Removed:
+		return fmt.Sprintf("agency %s removed (version %d)", r.Agency.Code, r.Agency.Version)
+	case r.Agency != nil:
+		return fmt.Sprintf("agency %s %q on gateway %s, %d certificates (version %d)", r.Agency.Code, r.Agency.Name, r.Agency.Gateway, len(r.Agency.Certificates), r.Agency.Version)
+	case r.Gateway.Removed:
+		return fmt.Sprintf("gateway %s removed (version %d)", r.Gateway.ID, r.Gateway.Version)
+	}
+	return fmt.Sprintf("gateway %s, %d certificates (version %d)", r.Gateway.ID, len(r.Gateway.Certificates), r.Gateway.Version)
+}
+
+// newVersion is the version of records made now: the time in nanoseconds,
+// so that records made later by any administrator are newer.
+func newVersion(now time.Time) uint64 { return uint64(now.UnixNano()) }
+
+func runDirectoryPut(ctx context.Context, m *Main, args []string) error {
+	fs := m.newFlagSet("directory put", "directory put (-code CODE -name NAME -gateway ID [-parent CODE] [-kind K] [-old-code CODE]… | -gateway-record ID [-name NAME]) [-cert FILE]… (-admin-key FILE -admin-cert FILE | -admin-p12 FILE) -url URL …", `
+Signs one entry with the administrator's key and publishes it in the
+directory, with a version above the one stored. An agency's entry names
+its hosting gateway and the certificates that sign for it (-cert, repeat
+for each: to rotate a certificate, put the entry with the new one, and the
+old one until its last packets are received); a gateway's record
+(-gateway-record) lists the gateway certificates that sign for the agencies
+hosted there. The administrator's certificate must cover the entry: "*"
+for all, an agency code for that agency and those under it, "gw:<id>" for
+a gateway.
+
+The administrator's key comes from -admin-key and -admin-cert, or
+-admin-p12 (password from LIENTHONG_P12_PASSWORD or -admin-p12-password-file),
+never from the command line.`)
+	code := fs.String("code", "", "the agency's `code`")
+	name := fs.String("name", "", "the agency's or gateway's `name`")
+	parent := fs.String("parent", "", "the `code` of the agency above it")
+	kind := fs.String("kind", "", "what the agency is (`ministry`, province, department, commune …)")
+	gw := fs.String("gateway", "", "the `id` of the gateway hosting the agency")
+	gwRecord := fs.String("gateway-record", "", "put the record of the gateway with this `id` instead of an agency's")
+	var certs, oldCodes listFlag
+	fs.Var(&certs, "cert", "a PEM `file` of a certificate that signs for it (repeat for each)")
+	fs.Var(&oldCodes, "old-code", "a `code` the agency had before (repeat for each)")
+	admin, nf := addAdminFlags(fs), addNATSFlags(fs)
+	if err := m.parseFlags(fs, args); err != nil {
+		return err
+	}
+	f := DirectoryFile{}
+	switch {
+	case *gwRecord != "" && *code == "":
+		f.Gateways = []DirectoryGateway{{ID: *gwRecord, Name: *name, Certificates: certs}}
+	case *code != "" && *gwRecord == "":
+		f.Agencies = []DirectoryAgency{{Code: *code, Name: *name, Parent: *parent, Kind: *kind, Gateway: *gw, OldCodes: oldCodes, Certificates: certs}}
+	default:
+		return usageError{msg: "directory put: give -code (an agency) or -gateway-record (a gateway)", hint: "lienthong directory put -help"}
+	}
+	return signAndPublish(ctx, m, "directory put", f, ".", admin, nf)
+}
+
+func signAndPublish(ctx context.Context, m *Main, cmd string, f DirectoryFile, base string, af adminFlags, nf natsFlags) error {
+	records, err := f.records(base, newVersion(time.Now()), time.Now().UTC())
+	if err != nil {
+		return fmt.Errorf("%s: %w", cmd, err)
+	}
+	admin, err := af.signer(cmd)
+	if err != nil {
+		return err
+	}
+	for _, r := range records {
+		if err := coveredBy(admin.Certificate(), r); err != nil {
+			return fmt.Errorf("%s: %w", cmd, err)
+		}
+	}
+	b, err := nf.open(ctx, cmd)
+	if err != nil {
+		return err
+	}
+	return errors.Join(publish(ctx, m.Stdout, b, admin, records), b.Close())
+}
+
+// coveredBy says, before anything is published, that the administrator's
+// certificate does not cover a record (every gateway would ignore it).
+func coveredBy(cert *x509.Certificate, r gateway.DirectoryRecord) error {
+	scopes := signing.DirectoryScopes(cert)
+	if r.Gateway != nil {
+		if !signing.ScopeCoversGateway(scopes, r.Gateway.ID) {
+			return fmt.Errorf("the administrator's certificate (scopes %s) does not cover gateway %s", strings.Join(scopes, ", "), r.Gateway.ID)
+		}
+		return nil
+	}
+	for _, c := range append([]string{r.Agency.Code, r.Agency.Parent}, r.Agency.OldCodes...) {
+		if c == "" {
+			continue
+		}
+		code, err := envelope.ParseAgencyCode(c, envelope.CodeAny)
+		if err != nil {
+			return err
+		}
+		if !signing.ScopeCoversAgency(scopes, code) {
+			return fmt.Errorf("the administrator's certificate (scopes %s) does not cover agency %s", strings.Join(scopes, ", "), c)
+		}
+	}
+	return nil
+}
+
+func runDirectoryRemove(ctx context.Context, m *Main, args []string) error {
+	fs := m.newFlagSet("directory remove", "directory remove (-code CODE | -gateway-record ID) -admin-key FILE -admin-cert FILE -url URL …", `
+Signs and publishes the removal of an agency or a gateway: gateways drop
+the entry, and an older record of it can no longer be replayed.`)
+	code := fs.String("code", "", "the agency's `code`")
+	gwRecord := fs.String("gateway-record", "", "remove the gateway with this `id`")
+	admin, nf := addAdminFlags(fs), addNATSFlags(fs)
+	if err := m.parseFlags(fs, args); err != nil {
+		return err
+	}
+	f := DirectoryFile{}
+	switch {
+	case *gwRecord != "" && *code == "":
+		f.Gateways = []DirectoryGateway{{ID: *gwRecord, Removed: true}}
+	case *code != "" && *gwRecord == "":
+		f.Agencies = []DirectoryAgency{{Code: *code, Removed: true}}
+	default:
+		return usageError{msg: "directory remove: give -code or -gateway-record", hint: "lienthong directory remove -help"}
+	}
+	return signAndPublish(ctx, m, "directory remove", f, ".", admin, nf)
+}
+
+// signedLine is a line of the files "directory sign" and "directory
+// export" write and "directory import -signed" reads.
+type signedLine struct {
+	Key    string          `json:"key"`
+	Record json.RawMessage `json:"record"`
+}
+
+func runDirectoryImport(ctx context.Context, m *Main, args []string) error {
+	fs := m.newFlagSet("directory import", "directory import (-f ENTRIES.yaml (-admin-key FILE -admin-cert FILE | -admin-p12 FILE) | -signed RECORDS.jsonl) -url URL …", `
+With -f, signs every entry of a YAML file (agencies: and gateways:, the
+fields of "directory put"; certificate files relative to the file) with the
+administrator's key and publishes them, each with a version above the one
+stored. With -signed, publishes records signed offline ("directory sign")
+or exported ("directory export") as they are: gateways judge them.
+
+  agencies:
+    - code: 000.00.00.H41
+      name: UBND tỉnh Nghệ An
+      gateway: nghean
+      certificates: [h41.crt]
+  gateways:
+    - id: nghean
+      certificates: [nghean-gateway.crt]`)
+	file := fs.String("f", "", "the entries (YAML `file`)")
+	signed := fs.String("signed", "", "records signed offline (JSON lines `file`)")
+	admin, nf := addAdminFlags(fs), addNATSFlags(fs)
+	if err := m.parseFlags(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case (*file == "") == (*signed == ""):
+		return usageError{msg: "directory import: give -f or -signed", hint: "lienthong directory import -help"}
+	case *file != "":
+		f, err := readDirectoryFile(*file)
+		if err != nil {
+			return fmt.Errorf("directory import: %w", err)
+		}
+		return signAndPublish(ctx, m, "directory import", f, filepath.Dir(*file), admin, nf)
+	}
+	lines, err := readSignedLines(*signed)
+	if err != nil {
+		return fmt.Errorf("directory import: %w", err)
+	}
+	b, err := nf.open(ctx, "directory import")
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	for _, l := range lines {
+		if err := b.PutRecord(ctx, l.Key, l.Record); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(m.Stdout, "%d records published\n", len(lines))
+	return nil
+}
+
+func readSignedLines(path string) ([]signedLine, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	var out []signedLine
+	sc := bufio.NewScanner(fh)
+	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+	for n := 1; sc.Scan(); n++ {
+		if strings.TrimSpace(sc.Text()) == "" {
+			continue
+		}
+		var l signedLine
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil || l.Key == "" || len(l.Record) == 0 {
+			return nil, fmt.Errorf("%s:%d: not a {\"key\", \"record\"} line", path, n)
+		}
+		out = append(out, l)
+	}
+	return out, sc.Err()
+}
+
+func runDirectorySign(_ context.Context, m *Main, args []string) error {
+	fs := m.newFlagSet("directory sign", "directory sign -f ENTRIES.yaml (-admin-key FILE -admin-cert FILE | -admin-p12 FILE) [-o RECORDS.jsonl]", `
+Signs every entry of a YAML file (as "directory import -f") offline, on a
+machine that holds the administrator's key and no NATS connection, and
+writes the records as JSON lines for "directory import -signed". Their
+version is the signing time, in nanoseconds.`)
+	file := fs.String("f", "", "the entries (YAML `file`)")
+	out := fs.String("o", "", "write the records to this `file` (default standard output)")
+	admin := addAdminFlags(fs)
+	if err := m.parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *file == "" {
+		return usageError{msg: "directory sign: -f is required", hint: "lienthong directory sign -help"}
+	}
+	f, err := readDirectoryFile(*file)
+	if err != nil {
+		return fmt.Errorf("directory sign: %w", err)
+	}
+	now := time.Now()
+	records, err := f.records(filepath.Dir(*file), newVersion(now), now.UTC())
+	if err != nil {
+		return fmt.Errorf("directory sign: %w", err)
+	}
+	s, err := admin.signer("directory sign")
+	if err != nil {
+		return err
+	}
+	var w io.Writer = m.Stdout
+	if *out != "" {
+		fh, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			return fmt.Errorf("directory sign: %w", err)
+		}
+		defer fh.Close()
+		w = fh
+	}
+	enc := json.NewEncoder(w)
+	for _, r := range records {
+		if err := coveredBy(s.Certificate(), r); err != nil {
+			return fmt.Errorf("directory sign: %w", err)
+		}
+		key, value, err := gateway.SignRecord(s, r)
+		if err != nil {
+			return fmt.Errorf("directory sign: %w", err)
+		}
+		if err := enc.Encode(signedLine{Key: key, Record: value}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// allRecords reads every key of the directory as stored.
+func allRecords(ctx context.Context, b *bus.Bus) ([]signedLine, error) {
+	var (
+		mu   sync.Mutex
+		out  []signedLine
+		done bool // changes after the initial keys are not wanted
+	)
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	err := b.WatchDirectory(wctx, func(u gateway.DirectoryUpdate) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !done && !u.Deleted {
+			out = append(out, signedLine{Key: u.Key, Record: u.Value})
+		}
+	})
+	mu.Lock()
+	done = true
+	lines := out
+	mu.Unlock()
+	slices.SortFunc(lines, func(a, b signedLine) int { return strings.Compare(a.Key, b.Key) })
+	return lines, err
+}
+
+func runDirectoryExport(ctx context.Context, m *Main, args []string) error {
+	fs := m.newFlagSet("directory export", "directory export -url URL … [-o RECORDS.jsonl]", `
+Writes every record of the directory as stored, signed, one JSON line each
+({"key": …, "record": …}): a backup, or a directory to move to another hub
+with "directory import -signed".`)
+	out := fs.String("o", "", "write to this `file` (default standard output)")
+	nf := addNATSFlags(fs)
+	if err := m.parseFlags(fs, args); err != nil {
+		return err
+	}
+	b, err := nf.open(ctx, "directory export")
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	lines, err := allRecords(ctx, b)
+	if err != nil {
+		return err
+	}
+	var w io.Writer = m.Stdout
+	if *out != "" {
+		fh, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			return fmt.Errorf("directory export: %w", err)
+		}
+		defer fh.Close()
+		w = fh
+	}
+	enc := json.NewEncoder(w)
+	for _, l := range lines {
+		if err := enc.Encode(l); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func runDirectoryShow(ctx context.Context, m *Main, args []string) error {
+	fs := m.newFlagSet("directory show", "directory show -anchor FILE (-url URL … | -signed RECORDS.jsonl) [CODE|gw.ID …]", `
+Verifies the directory's records as a gateway does, against the trust
+anchor -anchor (the gateways' trust.directory), and prints each: its key,
+what it says, its version and signer, or why a gateway would ignore it.
+Exits 1 when a record shown would be ignored.`)
+	anchor := fs.String("anchor", "", "the directory's trust anchor (PEM `file`)")
+	signed := fs.String("signed", "", "read records from this JSON lines `file` instead of NATS")
+	nf := addNATSFlags(fs)
+	if err := m.parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *anchor == "" {
+		return usageError{msg: "directory show: -anchor is required", hint: "lienthong directory show -help"}
+	}
+	anchors, err := loadAnchors([]string{*anchor})
+	if err != nil {
+		return fmt.Errorf("directory show: %w", err)
+	}
+	var lines []signedLine
+	if *signed != "" {
+		lines, err = readSignedLines(*signed)
+	} else {
+		var b *bus.Bus
+		if b, err = nf.open(ctx, "directory show"); err != nil {
+			return err
+		}
+		defer b.Close()
+		lines, err = allRecords(ctx, b)
+	}
+	if err != nil {
+		return fmt.Errorf("directory show: %w", err)
+	}
+	if want := fs.Args(); len(want) > 0 {
+		keys := map[string]bool{}
+		for _, w := range want {
+			if c, err := envelope.ParseAgencyCode(w, envelope.CodeAny); err == nil {
+				w = c.Tokens()
+			}
+			keys[w] = true
+		}
+		lines = slices.DeleteFunc(lines, func(l signedLine) bool { return !keys[l.Key] })
+	}
+	dir := gateway.NewDirectory(&signing.RecordVerifier{Anchors: anchors})
+	tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KEY\tENTRY\tSIGNED BY\tJUDGED")
+	bad := 0
+	for _, l := range lines {
+		err := dir.Apply(gateway.DirectoryUpdate{Key: l.Key, Value: l.Record})
+		what, signer := "?", ""
+		if o, oerr := (&signing.RecordVerifier{Anchors: anchors}).Open(l.Record); oerr == nil {
+			var r gateway.DirectoryRecord
+			if json.Unmarshal(o.Record, &r) == nil && (r.Agency != nil) != (r.Gateway != nil) {
+				what = describeRecord(r)
+			}
+			signer = o.Signer.Subject.CommonName
+		}
+		judged := "applied"
+		if err != nil {
+			bad++
+			judged = "IGNORED: " + err.Error()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", l.Key, what, signer, judged)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if bad > 0 {
+		return exitError{code: 1, msg: fmt.Sprintf("directory show: %d of %d records would be ignored by gateways", bad, len(lines))}
+	}
+	return nil
+}
