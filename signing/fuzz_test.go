@@ -302,6 +302,26 @@ func oracleCanon(packet []byte) (canonForms, error) {
 		return cf, err
 	}
 	p.RemoveChild(sig)
+	// URI="" is the whole document: processing instructions outside the
+	// document element are part of its canonical form (the XML
+	// declaration is not one).
+	var before, after []byte
+	seenRoot := false
+	for _, tok := range doc.Child {
+		switch t := tok.(type) {
+		case *etree.Element:
+			seenRoot = true
+		case *etree.ProcInst:
+			if t.Target == "xml" {
+				continue
+			}
+			if seenRoot {
+				after = fmt.Appendf(after, "\n<?%s %s?>", t.Target, t.Inst)
+			} else {
+				before = fmt.Appendf(before, "<?%s %s?>\n", t.Target, t.Inst)
+			}
+		}
+	}
 	// The inclusive canonicalisers work on copies; the exclusive one
 	// changes the tree, so it goes last.
 	for _, alg := range []string{signing.AlgC14N10, signing.AlgC14N11, signing.AlgExcC14N} {
@@ -315,7 +335,7 @@ func oracleCanon(packet []byte) (canonForms, error) {
 			c = dsig.MakeC14N10RecCanonicalizer()
 		}
 		if b, err := c.Canonicalize(root); err == nil {
-			cf.doc[alg] = b
+			cf.doc[alg] = slices.Concat(before, b, after)
 		}
 	}
 	return cf, nil
@@ -988,7 +1008,9 @@ func checkVerdict(t *testing.T, fx *fuzzFixture, packet []byte, vd *signing.Verd
 // verified as valid, though software that honours the declaration reads
 // other characters from it, and the appended content is neither
 // well-formed XML nor signed (FuzzVerify found both). Such packets are
-// malformed, and the signer refuses to sign them.
+// malformed, and the signer refuses to sign them. So are processing
+// instructions outside the document element, which XML-DSig's URI=""
+// covers but lienthong's digest does not.
 func TestVerifier_OutsideDocumentElement(t *testing.T) {
 	tr := newTrust(t)
 	s, _ := tr.signer(t, signing.IssueRequest{Agency: "000.00.00.G22"}, "000.00.00.G22")
@@ -1001,12 +1023,16 @@ func TestVerifier_OutsideDocumentElement(t *testing.T) {
 	for _, same := range []string{`<?xml version="1.0" encoding="utf-8"?>`, `<?xml version="1.0" encoding="UTF8"?>`, `<?xml version="1.0"?>`, ""} {
 		tr.wantVerdict(t, swap(t, signed, decl, same), signing.Valid, nil)
 	}
-	for _, after := range []string{"<x/>", "<edXML><edXMLEnvelope/></edXML>", "junk"} {
+	for _, after := range []string{"<x/>", "<edXML><edXMLEnvelope/></edXML>", "junk", "<?pi after?>"} {
 		tr.wantVerdict(t, append(slices.Clone(signed), after...), signing.Malformed, signing.ErrUnreadablePacket)
 	}
-	for _, after := range []string{"\n", "<!-- after -->\n", "<?pi after?>"} {
+	for _, after := range []string{"\n", "<!-- after -->\n"} {
 		tr.wantVerdict(t, append(slices.Clone(signed), after...), signing.Valid, nil)
 	}
+	// URI="" covers processing instructions outside the document element,
+	// which lienthong does not digest: refused.
+	tr.wantVerdict(t, swap(t, signed, "?>\n<edXML", "?>\n<?xml-stylesheet type=\"text/xsl\" href=\"other.xsl\"?>\n<edXML"), signing.Malformed, signing.ErrUnreadablePacket)
+	tr.wantVerdict(t, swap(t, signed, "?>\n<edXML", "?>\n<!-- before -->\n<edXML"), signing.Valid, nil)
 	if _, err := s.Sign(swap(t, edocPacket(t), decl, `<?xml version="1.0" encoding="windows-1258"?>`)); !errors.Is(err, signing.ErrNotSignable) {
 		t.Errorf("signing a packet that declares windows-1258: %v", err)
 	}

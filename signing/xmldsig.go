@@ -217,14 +217,18 @@ var declaredEncodingRE = regexp.MustCompile(`(?:^|\s)encoding\s*=\s*(?:"([^"]*)"
 // packet's bytes as UTF-8 whatever its XML declaration says, so a
 // declaration of another encoding is refused; and it reads the first
 // element, so further elements or text after it (not well-formed XML, and
-// not signed) are refused too.
+// not signed) are refused too. So are processing instructions outside the
+// document element (an xml-stylesheet changes how the packet is shown):
+// URI="" covers them in XML-DSig, but lienthong digests the document
+// element only.
 func documentProblem(doc *etree.Document) (vi, en string) {
 	elements := 0
 	for _, tok := range doc.Child {
 		switch t := tok.(type) {
 		case *etree.ProcInst:
 			if !strings.EqualFold(t.Target, "xml") {
-				continue
+				return "Gói tin có chỉ dẫn xử lý <?" + t.Target + "?> nằm ngoài phần tử gốc",
+					fmt.Sprintf("the packet has a processing instruction <?%s?> outside its document element", t.Target)
 			}
 			if m := declaredEncodingRE.FindStringSubmatch(t.Inst); m != nil {
 				if enc := m[1] + m[2]; !strings.EqualFold(enc, "UTF-8") && !strings.EqualFold(enc, "UTF8") {
