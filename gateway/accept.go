@@ -181,7 +181,7 @@ func (g *Gateway) observeSubmit(refusal SubmitOutcome, replay bool, err error) {
 // took.
 func (g *Gateway) verify(ctx context.Context, packet []byte) (*signing.Verdict, error) {
 	start := time.Now()
-	vd, err := g.verifier.Verify(ctx, packet)
+	vd, err := g.verifier.Load().Verify(ctx, packet)
 	if err == nil {
 		g.obs.Verified(time.Since(start))
 	}
