@@ -21,6 +21,17 @@
 // nothing received is lost and a value's format is judged by [Validate], which
 // names the field path of every problem.
 //
+// # Hostile input
+//
+// Packets come from peers, and a peer may be hostile. Before it builds any
+// tree, [Parser] scans the input once and refuses, with [ErrForbiddenXML], a
+// <!…> declaration (DOCTYPE, ENTITY) anywhere, and input over its limits on
+// markup, attributes per element and in all, the length of an attribute
+// value, namespace declarations per element and in all, and distinct
+// namespace prefixes; the tree build then bounds the nesting depth. The
+// defaults are generous for real packets, which have a handful of each, and
+// keep what reading a packet costs, in time and memory, linear in its size.
+//
 // This package imports nothing of lienthong's; it depends on etree and the
 // standard library only.
 package envelope

@@ -13,7 +13,9 @@ var (
 	ErrMalformed = errors.New("envelope: malformed packet")
 	// ErrForbiddenXML is returned for XML features edXML never uses and an
 	// attacker would: a DOCTYPE or entity declaration, nesting deeper than
-	// the parser allows.
+	// the parser allows, more markup, attributes or namespace declarations
+	// than it allows (see [Parser]). The error says which limit and its
+	// number.
 	ErrForbiddenXML = errors.New("envelope: forbidden XML construct")
 	// ErrAttachment is returned when an attachment's content cannot be
 	// decoded.

@@ -2,7 +2,6 @@ package envelope
 
 import (
 	"bytes"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -23,12 +22,43 @@ const (
 	// DefaultMaxMarkup is the most markup ('<') a zero Parser accepts. A
 	// packet to a hundred recipients has a few thousand.
 	DefaultMaxMarkup = 200_000
+	// DefaultMaxAttributes is the most attributes on one element a zero
+	// Parser accepts. edXML and XML-DSig elements carry four at most.
+	DefaultMaxAttributes = 128
+	// DefaultMaxTotalAttributes is the most attributes in a packet a zero
+	// Parser accepts. The official samples have sixteen; this is room for
+	// one or two on every element of a very large packet.
+	DefaultMaxTotalAttributes = 100_000
+	// DefaultMaxAttributeValue is the longest attribute value, in bytes, a
+	// zero Parser accepts. edXML keeps its data in text: attribute values
+	// are namespace and algorithm URIs, identifiers and references.
+	DefaultMaxAttributeValue = 64 << 10
+	// DefaultMaxNamespaceDecls is the most namespace declarations (xmlns
+	// and xmlns:p attributes) on one element a zero Parser accepts. The
+	// official samples declare one on an element.
+	DefaultMaxNamespaceDecls = 32
+	// DefaultMaxTotalNamespaceDecls is the most namespace declarations in a
+	// packet a zero Parser accepts: room for software that declares its
+	// namespace again on every element of a large packet.
+	DefaultMaxTotalNamespaceDecls = 20_000
+	// DefaultMaxNamespacePrefixes is the most distinct prefixes (the
+	// default namespace counting as one) a zero Parser accepts declared in
+	// a packet. The official samples declare the default namespace and
+	// edXML; ds, xsi and xsd are the others one meets.
+	DefaultMaxNamespacePrefixes = 64
 )
 
 // Parser reads edXML packets leniently: see the package documentation for
 // what it tolerates. Every tolerance is reported as a [Warning]. The zero
 // Parser is ready to use with the default limits; set the fields before the
 // first use.
+//
+// The limits on attributes and namespace declarations bound what MaxMarkup
+// does not: one start tag can hold millions of attributes, each costing
+// encoding/xml and etree a few hundred bytes (a 40 MB one took 1.9 GB and
+// 40 s to refuse). Like MaxMarkup they are checked by a scan of the input
+// before any tree is built, and input over one is refused with
+// [ErrForbiddenXML] naming the limit.
 type Parser struct {
 	// MaxSize is the largest input accepted, in bytes. Zero means
 	// [DefaultMaxSize]. Larger input is refused with [ErrTooLarge] without
@@ -41,6 +71,30 @@ type Parser struct {
 	// number of elements, comments and instructions and so the memory a
 	// tree of them takes. Zero means [DefaultMaxMarkup].
 	MaxMarkup int
+	// MaxAttributes is the most attributes, namespace declarations
+	// included, on one element. Zero means [DefaultMaxAttributes].
+	MaxAttributes int
+	// MaxTotalAttributes is the most attributes, namespace declarations
+	// included, in the input. Zero means [DefaultMaxTotalAttributes].
+	MaxTotalAttributes int
+	// MaxAttributeValue is the longest attribute value accepted, in bytes
+	// as written in the input: encoding/xml reads a value a byte at a time
+	// into a doubling buffer, which costs about eight times its length.
+	// Zero means [DefaultMaxAttributeValue].
+	MaxAttributeValue int
+	// MaxNamespaceDecls is the most namespace declarations (xmlns and
+	// xmlns:p attributes) on one element. Zero means
+	// [DefaultMaxNamespaceDecls].
+	MaxNamespaceDecls int
+	// MaxTotalNamespaceDecls is the most namespace declarations in the
+	// input. Zero means [DefaultMaxTotalNamespaceDecls].
+	MaxTotalNamespaceDecls int
+	// MaxNamespacePrefixes is the most distinct prefixes declared in the
+	// input, the default namespace counting as one. Canonicalisation for
+	// signatures copies every prefix in scope for every element, so the
+	// work of verifying grows with elements times prefixes. Zero means
+	// [DefaultMaxNamespacePrefixes].
+	MaxNamespacePrefixes int
 }
 
 // Warning is something the parser tolerated.
@@ -149,10 +203,7 @@ func (p *Parser) readTree(b []byte, lift bool) (*etree.Document, []Warning, erro
 	if len(b) == 0 {
 		return nil, warns, fmt.Errorf("%w: the input holds no XML", ErrMalformed)
 	}
-	if n, limit := bytes.Count(b, []byte{'<'}), p.maxMarkup(); n > limit {
-		return nil, warns, fmt.Errorf("%w: %d pieces of markup, the limit is %d", ErrForbiddenXML, n, limit)
-	}
-	if err := checkProlog(b); err != nil {
+	if err := scanMarkup(b, p.scanLimits()); err != nil {
 		return nil, warns, err
 	}
 	doc := etree.NewDocument()
@@ -193,11 +244,22 @@ func (p *Parser) maxDepth() int {
 	return DefaultMaxDepth
 }
 
-func (p *Parser) maxMarkup() int {
-	if p.MaxMarkup > 0 {
-		return p.MaxMarkup
+func (p *Parser) scanLimits() scanLimits {
+	or := func(v, dflt int) int {
+		if v > 0 {
+			return v
+		}
+		return dflt
 	}
-	return DefaultMaxMarkup
+	return scanLimits{
+		markup:       or(p.MaxMarkup, DefaultMaxMarkup),
+		attrs:        or(p.MaxAttributes, DefaultMaxAttributes),
+		totalAttrs:   or(p.MaxTotalAttributes, DefaultMaxTotalAttributes),
+		attrValue:    or(p.MaxAttributeValue, DefaultMaxAttributeValue),
+		nsDecls:      or(p.MaxNamespaceDecls, DefaultMaxNamespaceDecls),
+		totalNSDecls: or(p.MaxTotalNamespaceDecls, DefaultMaxTotalNamespaceDecls),
+		prefixes:     or(p.MaxNamespacePrefixes, DefaultMaxNamespacePrefixes),
+	}
 }
 
 // leadingJunkWindow is how far into the input the parser looks for the
@@ -235,27 +297,10 @@ func xmlStart(b []byte) (int, []Warning) {
 	return start + i, warns
 }
 
-// checkProlog refuses a DOCTYPE: edXML has none, and entity declarations
-// are the stuff of expansion attacks. Only the prolog is read.
-func checkProlog(b []byte) error {
-	dec := xml.NewDecoder(bytes.NewReader(b))
-	dec.Strict = false
-	for {
-		tok, err := dec.RawToken()
-		if err != nil {
-			return nil // the real parse reports it
-		}
-		switch t := tok.(type) {
-		case xml.Directive:
-			return fmt.Errorf("%w: a <!%s> declaration; edXML packets have no DOCTYPE", ErrForbiddenXML, firstWord(t))
-		case xml.StartElement:
-			return nil
-		}
-	}
-}
-
 // refuseDirectives refuses a <!…> declaration anywhere in the tree: edXML
-// has none, and encoding/xml accepts them even inside elements.
+// has none, and encoding/xml accepts them even inside elements. The scan
+// before parsing refuses them already; this holds should the two ever
+// disagree on where a declaration is.
 func refuseDirectives(el *etree.Element) error {
 	for _, tok := range el.Child {
 		switch t := tok.(type) {

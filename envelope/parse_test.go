@@ -97,6 +97,15 @@ func TestParse_Refuses(t *testing.T) {
 		{"DirectiveInElement", strings.Replace(minimalStatus, "<edXML:StatusCode>", "<!ELEMENT x ANY><edXML:StatusCode>", 1), envelope.ErrForbiddenXML},
 		{"DeepNesting", deep(1000), envelope.ErrForbiddenXML},
 		{"VeryDeepNesting", deep(150_000), envelope.ErrForbiddenXML},
+		{"DirectiveAfterRoot", minimalStatus + `<!DOCTYPE x>`, envelope.ErrForbiddenXML},
+		// Hostile shapes the default limits refuse before parsing; their
+		// cost is checked in TestParse_CraftedLinear.
+		{"AttributesOnOneElement", string(attributesOnOne(envelope.DefaultMaxAttributes + 1)), envelope.ErrForbiddenXML},
+		{"AttributesSpread", string(attributesSpread(envelope.DefaultMaxTotalAttributes + 1)), envelope.ErrForbiddenXML},
+		{"NamespaceDeclsOnOneElement", string(namespaceDeclsOnOne(envelope.DefaultMaxNamespaceDecls + 1)), envelope.ErrForbiddenXML},
+		{"NamespaceDeclsSpread", string(namespaceDeclsSpread(envelope.DefaultMaxTotalNamespaceDecls + 1)), envelope.ErrForbiddenXML},
+		{"DistinctPrefixes", string(distinctPrefixes(envelope.DefaultMaxNamespacePrefixes)), envelope.ErrForbiddenXML},
+		{"LongAttributeValue", string(longAttributeValue(envelope.DefaultMaxAttributeValue + 1)), envelope.ErrForbiddenXML},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -180,6 +189,149 @@ func TestParser_SizeLimit(t *testing.T) {
 	})
 }
 
+// Hostile shapes: minimalStatus with n of something cheap to send and
+// costly to parse added after its envelope. minimalStatus has two
+// attributes of its own, both namespace declarations (the default
+// namespace and the prefix edXML).
+const baseAttrs = 2
+
+func crafted(body func(b *bytes.Buffer)) []byte {
+	var b bytes.Buffer
+	end := strings.Index(minimalStatus, "</edXML>")
+	b.WriteString(minimalStatus[:end])
+	body(&b)
+	b.WriteString(minimalStatus[end:])
+	return b.Bytes()
+}
+
+// attributesOnOne has one element with n attributes.
+func attributesOnOne(n int) []byte {
+	return crafted(func(b *bytes.Buffer) {
+		b.WriteString("<x")
+		for i := range n {
+			fmt.Fprintf(b, ` a%d="v"`, i)
+		}
+		b.WriteString("/>")
+	})
+}
+
+// attributesSpread has n attributes, a hundred on each element: under the
+// limit per element.
+func attributesSpread(n int) []byte {
+	return crafted(func(b *bytes.Buffer) {
+		for i := range n {
+			if i%100 == 0 {
+				b.WriteString("<x")
+			}
+			fmt.Fprintf(b, ` a%d="v"`, i%100)
+			if i%100 == 99 || i == n-1 {
+				b.WriteString("/>")
+			}
+		}
+	})
+}
+
+// namespaceDeclsOnOne has one element declaring n prefixes.
+func namespaceDeclsOnOne(n int) []byte {
+	return crafted(func(b *bytes.Buffer) {
+		b.WriteString("<x")
+		for i := range n {
+			fmt.Fprintf(b, ` xmlns:p%d="u"`, i)
+		}
+		b.WriteString("/>")
+	})
+}
+
+// namespaceDeclsSpread has n namespace declarations, thirty on each
+// element: under the limit per element, and of the same thirty prefixes.
+func namespaceDeclsSpread(n int) []byte {
+	return crafted(func(b *bytes.Buffer) {
+		for i := range n {
+			if i%30 == 0 {
+				b.WriteString("<x")
+			}
+			fmt.Fprintf(b, ` xmlns:p%d="u"`, i%30)
+			if i%30 == 29 || i == n-1 {
+				b.WriteString("/>")
+			}
+		}
+	})
+}
+
+// distinctPrefixes has n elements, each declaring and using a prefix of
+// its own.
+func distinctPrefixes(n int) []byte {
+	return crafted(func(b *bytes.Buffer) {
+		for i := range n {
+			fmt.Fprintf(b, `<p%d:x xmlns:p%[1]d="u"/>`, i)
+		}
+	})
+}
+
+// longAttributeValue has one attribute n bytes long.
+func longAttributeValue(n int) []byte {
+	return crafted(func(b *bytes.Buffer) {
+		b.WriteString(`<x a="`)
+		b.Write(bytes.Repeat([]byte("v"), n))
+		b.WriteString(`"/>`)
+	})
+}
+
+// TestParser_AttributeLimits checks each limit on attributes and namespace
+// declarations: a packet at the limit is read, one more is refused with an
+// error that says which limit and its number.
+func TestParser_AttributeLimits(t *testing.T) {
+	tests := []struct {
+		name          string
+		p             envelope.Parser
+		atLimit, over []byte
+		wantMsg       string
+	}{
+		{"PerElement", envelope.Parser{MaxAttributes: 5},
+			attributesOnOne(5), attributesOnOne(6), "element <x> has more than 5 attributes"},
+		{"Total", envelope.Parser{MaxTotalAttributes: baseAttrs + 300},
+			attributesSpread(300), attributesSpread(301), "more than 302 attributes in the packet"},
+		{"Value", envelope.Parser{MaxAttributeValue: 100},
+			longAttributeValue(100), longAttributeValue(101), "attribute a of element <x> is longer than 100 bytes"},
+		{"NamespaceDeclsPerElement", envelope.Parser{MaxNamespaceDecls: 5},
+			namespaceDeclsOnOne(5), namespaceDeclsOnOne(6), "element <x> has more than 5 namespace declarations"},
+		{"NamespaceDeclsTotal", envelope.Parser{MaxTotalNamespaceDecls: baseAttrs + 90},
+			namespaceDeclsSpread(90), namespaceDeclsSpread(91), "more than 92 namespace declarations in the packet"},
+		{"Prefixes", envelope.Parser{MaxNamespacePrefixes: baseAttrs + 10},
+			distinctPrefixes(10), distinctPrefixes(11), "more than 12 distinct namespace prefixes declared"},
+		{"LongName", envelope.Parser{MaxAttributes: 1},
+			crafted(func(b *bytes.Buffer) { b.WriteString("<" + strings.Repeat("x", 200) + ` a="1"/>`) }),
+			crafted(func(b *bytes.Buffer) { b.WriteString("<" + strings.Repeat("x", 200) + ` a="1" b="2"/>`) }),
+			"element <" + strings.Repeat("x", 64) + "…> has more than 1 attributes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, _, err := tt.p.ParseBytes(tt.atLimit); err != nil {
+				t.Errorf("at the limit: %v", err)
+			}
+			_, _, err := tt.p.ParseBytes(tt.over)
+			if !errors.Is(err, envelope.ErrForbiddenXML) {
+				t.Fatalf("over the limit: %v, want ErrForbiddenXML", err)
+			}
+			if !strings.Contains(err.Error(), tt.wantMsg) {
+				t.Errorf("error %q does not say %q", err, tt.wantMsg)
+			}
+		})
+	}
+	t.Run("OnlyInStartTags", func(t *testing.T) {
+		// What looks like attributes in comments, CDATA, instructions and
+		// text is not counted, nor is what follows a quoted '>' or '='.
+		p := envelope.Parser{MaxAttributes: 1, MaxTotalAttributes: baseAttrs + 1, MaxNamespaceDecls: 1, MaxTotalNamespaceDecls: baseAttrs}
+		b := crafted(func(b *bytes.Buffer) {
+			b.WriteString(`<x a='b=&quot;c&quot; d="e" >/>'>` +
+				`<!-- <y a="1" b="2" xmlns:q="u"> --><![CDATA[<y a="1" b="2">]]><?pi a="1" b="2"?>a="1" b="2"</x>`)
+		})
+		if _, _, err := p.ParseBytes(b); err != nil {
+			t.Fatalf("ParseBytes: %v", err)
+		}
+	})
+}
+
 // statusWithDescription returns a status packet whose Description holds n
 // bytes of text.
 func statusWithDescription(n int) []byte {
@@ -243,43 +395,75 @@ func TestParse_HugeTextNode(t *testing.T) {
 	}
 }
 
+// craftedShapes are hostile packets: each is made of n of something cheap
+// to send and costly to parse. The default limits refuse every one of them
+// at n = 200_000, with an error saying refused.
+var craftedShapes = []struct {
+	name    string
+	make    func(n int) []byte
+	refused string
+}{
+	{"AttributesOnOneElement", attributesOnOne, "element <x> has more than 128 attributes"},
+	{"DuplicateAttributes", func(n int) []byte {
+		return crafted(func(b *bytes.Buffer) { b.WriteString("<x" + strings.Repeat(` a="v"`, n) + "/>") })
+	}, "element <x> has more than 128 attributes"},
+	{"AttributesSpread", attributesSpread, "more than 100000 attributes in the packet"},
+	{"NamespaceDeclsOnOneElement", namespaceDeclsOnOne, "element <x> has more than 32 namespace declarations"},
+	{"NamespaceDeclsSpread", namespaceDeclsSpread, "more than 20000 namespace declarations in the packet"},
+	{"DistinctPrefixes", distinctPrefixes, "more than 64 distinct namespace prefixes"},
+	{"LongAttributeValue", func(n int) []byte { return longAttributeValue(100 * n) }, "is longer than 65536 bytes"},
+	{"Elements", func(n int) []byte {
+		return crafted(func(b *bytes.Buffer) { b.WriteString(strings.Repeat("<x/>", n)) })
+	}, "more than 200000 pieces of markup"},
+	{"Recipients", func(n int) []byte {
+		to := "<edXML:To><edXML:OrganId>000.00.00.H41</edXML:OrganId></edXML:To>"
+		return []byte(strings.Replace(minimalStatus, "<edXML:StatusCode>01</edXML:StatusCode>", strings.Repeat(to, n), 1))
+	}, "more than 200000 pieces of markup"},
+}
+
 // TestParse_CraftedLinear checks that hostile shapes cost memory linear in
-// their size: many attributes, many duplicate attributes, many elements.
+// their size. Each is read twice:
+//
+//   - with every limit out of the way, 4× the input must allocate at most
+//     6× the memory: the parser itself is linear (encoding/xml does not
+//     look for duplicate attributes, etree does with a map, and neither
+//     resolves namespaces while reading);
+//   - with the default limits, it must be refused with ErrForbiddenXML
+//     before any tree is built: for less memory than a quarter of its
+//     size, where reading it would take tens of times its size.
+//
+// Memory is measured as bytes allocated, which unlike time does not
+// depend on the machine.
 func TestParse_CraftedLinear(t *testing.T) {
-	shapes := map[string]func(n int) []byte{
-		"Attributes": func(n int) []byte {
-			var b bytes.Buffer
-			b.WriteString(`<edXML xmlns="` + ns + `"`)
-			for i := 0; i < n; i++ {
-				fmt.Fprintf(&b, ` a%d="v"`, i)
-			}
-			b.WriteString(`></edXML>`)
-			return b.Bytes()
-		},
-		"DuplicateAttributes": func(n int) []byte {
-			return []byte(`<edXML xmlns="` + ns + `"` + strings.Repeat(` a="v"`, n) + `></edXML>`)
-		},
-		"Elements": func(n int) []byte {
-			s := minimalStatus[:strings.Index(minimalStatus, "</edXML>")]
-			return []byte(s + strings.Repeat("<x/>", n) + "</edXML>")
-		},
-		"Recipients": func(n int) []byte {
-			to := "<edXML:To><edXML:OrganId>000.00.00.H41</edXML:OrganId></edXML:To>"
-			s := strings.Replace(minimalStatus, "<edXML:StatusCode>01</edXML:StatusCode>", strings.Repeat(to, n), 1)
-			return []byte(s)
-		},
-	}
-	p := envelope.Parser{MaxMarkup: 10_000_000}
-	for name, shape := range shapes {
-		t.Run(name, func(t *testing.T) {
-			small, large := shape(10_000), shape(40_000)
-			parse := func(b []byte) func() {
-				return func() { _, _, _ = p.ParseBytes(b) }
-			}
-			a, b := allocated(parse(small)), allocated(parse(large))
-			if b > 6*a {
-				t.Errorf("4× the input allocates %.1f× the memory (%d → %d bytes)", float64(b)/float64(a), a, b)
-			}
+	raised := envelope.Parser{MaxMarkup: 10_000_000, MaxAttributes: 1 << 30, MaxTotalAttributes: 1 << 30,
+		MaxAttributeValue: 1 << 30, MaxNamespaceDecls: 1 << 30, MaxTotalNamespaceDecls: 1 << 30, MaxNamespacePrefixes: 1 << 30}
+	for _, shape := range craftedShapes {
+		t.Run(shape.name, func(t *testing.T) {
+			t.Run("Linear", func(t *testing.T) {
+				small, large := shape.make(10_000), shape.make(40_000)
+				parse := func(b []byte) func() {
+					return func() { _, _, _ = raised.ParseBytes(b) }
+				}
+				a, b := allocated(parse(small)), allocated(parse(large))
+				if b > 6*a {
+					t.Errorf("4× the input allocates %.1f× the memory (%d → %d bytes)", float64(b)/float64(a), a, b)
+				}
+			})
+			t.Run("Refused", func(t *testing.T) {
+				hostile := shape.make(200_000)
+				var err error
+				n := allocated(func() { _, _, err = envelope.Parse(hostile) })
+				switch {
+				case !errors.Is(err, envelope.ErrForbiddenXML):
+					t.Errorf("Parse = %v, want ErrForbiddenXML", err)
+				case !strings.Contains(err.Error(), shape.refused):
+					t.Errorf("error %q does not say %q", err, shape.refused)
+				}
+				t.Logf("%d bytes: %d bytes allocated, %v", len(hostile), n, err)
+				if n > uint64(len(hostile))/4 {
+					t.Errorf("refusing %d bytes allocated %d bytes", len(hostile), n)
+				}
+			})
 		})
 	}
 }
