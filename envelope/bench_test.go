@@ -1,7 +1,10 @@
 package envelope_test
 
 import (
+	"bytes"
+	"errors"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/lienthong/lienthong/envelope"
@@ -83,4 +86,55 @@ func BenchmarkParse_Samples(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkParse_Crafted reads hostile packets of 40 MB: each crafted
+// shape filling the packet, then 4 MB of the same shape after a 36 MB
+// attachment, so that the scan reads the attachment before it crosses a
+// limit; and, for
+// comparison, a packet whose one text node fills it. Every hostile shape
+// is refused (ErrForbiddenXML) by a scan that allocates nothing: the time
+// is that of the scan, the memory that of the error.
+func BenchmarkParse_Crafted(b *testing.B) {
+	const size = 40 << 20
+	run := func(b *testing.B, raw []byte, wantErr error) {
+		b.SetBytes(int64(len(raw)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, err := envelope.Parse(raw); !errors.Is(err, wantErr) {
+				b.Fatalf("Parse = %v, want %v", err, wantErr)
+			}
+		}
+	}
+	for _, shape := range craftedShapes {
+		// n for about size bytes, from the size of a thousand.
+		n := size / (len(shape.make(2000)) - len(shape.make(1000))) * 1000
+		b.Run(shape.name, func(b *testing.B) {
+			run(b, shape.make(n), envelope.ErrForbiddenXML)
+		})
+		b.Run(shape.name+"/AfterAttachment", func(b *testing.B) {
+			run(b, afterAttachment(shape.make(n/10), size), envelope.ErrForbiddenXML)
+		})
+	}
+	b.Run("Text", func(b *testing.B) {
+		run(b, statusWithDescription(size), nil)
+	})
+}
+
+// afterAttachment returns pkt with an attachment inserted after its
+// envelope, making it size bytes long (when pkt is shorter).
+func afterAttachment(pkt []byte, size int) []byte {
+	const end = "</edXML:edXMLEnvelope>"
+	i := bytes.Index(pkt, []byte(end)) + len(end)
+	var b bytes.Buffer
+	b.Grow(size)
+	b.Write(pkt[:i])
+	b.WriteString("<edXML:AttachmentEncoded><edXML:Attachment><edXML:ContentTransferEncoded>")
+	line := strings.Repeat("QUJD", 19) + "\n"
+	for b.Len() < size-len(pkt)-100 {
+		b.WriteString(line)
+	}
+	b.WriteString("</edXML:ContentTransferEncoded></edXML:Attachment></edXML:AttachmentEncoded>")
+	b.Write(pkt[i:])
+	return b.Bytes()
 }
