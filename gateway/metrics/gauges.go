@@ -2,8 +2,11 @@ package metrics
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"time"
 
@@ -37,6 +40,8 @@ var (
 		"Time since the gateway's heartbeat last reached the heartbeats' bucket (the hub's, on a province's leaf node); absent before the first.", nil, nil)
 	certificateDesc = prometheus.NewDesc("lienthong_certificate_expiry_seconds",
 		"Time until the signing certificate of each hosted agency expires (NotAfter - now); negative once expired.", []string{"agency"}, nil)
+	crlNextUpdateDesc = prometheus.NewDesc("lienthong_crl_next_update_timestamp_seconds",
+		"NextUpdate of the newest revocation list of each issuer that signature verification uses, as a Unix time; past it the list is stale.", []string{"issuer"}, nil)
 )
 
 // Watch registers, on the registerer given to New, the gauges read from
@@ -44,9 +49,10 @@ var (
 // and overdue documents (gateway.Store.Stats), its consumers' pending
 // messages (gateway.Gateway.Pending, left out while NATS is not
 // connected), the NATS connection, the age of its directory and of its
-// last heartbeat, and the expiry of its hosted agencies' certificates. A source that fails during
-// a scrape reports its gauges as errors of that scrape; the others are
-// still served. Watch fails if it was called before on the same
+// last heartbeat, the expiry of its hosted agencies' certificates and the
+// NextUpdate of its revocation lists. A source that fails during a scrape
+// reports its gauges as errors of that scrape; the others are still
+// served. Watch fails if it was called before on the same
 // registerer.
 func (m *Metrics) Watch(gw *gateway.Gateway) error {
 	if gw == nil {
@@ -67,7 +73,7 @@ type gatewayCollector struct {
 // Describe implements prometheus.Collector.
 func (c *gatewayCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{infoDesc, outboxItemsDesc, outboxAgeDesc, quarantineDesc, overdueDesc,
-		pendingDesc, connectedDesc, directoryAgeDesc, heartbeatAgeDesc, certificateDesc} {
+		pendingDesc, connectedDesc, directoryAgeDesc, heartbeatAgeDesc, certificateDesc, crlNextUpdateDesc} {
 		ch <- d
 	}
 }
@@ -82,6 +88,7 @@ func (c *gatewayCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 
 	gauge(infoDesc, 1, gw.ID(), gw.Version())
+	next := crlNextUpdates(gw.CRLs())
 	connected := gw.Bus().Connected()
 	gauge(connectedDesc, boolValue(connected))
 	if updated := gw.Directory().Updated(); !updated.IsZero() {
@@ -92,6 +99,9 @@ func (c *gatewayCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, a := range gw.HostedAgencies() {
 		gauge(certificateDesc, a.Signer.Certificate().NotAfter.Sub(now).Seconds(), a.Code.String())
+	}
+	for _, issuer := range slices.Sorted(maps.Keys(next)) {
+		gauge(crlNextUpdateDesc, float64(next[issuer].Unix()), issuer)
 	}
 
 	if st, err := gw.Store().Stats(ctx, now); err != nil {
@@ -128,6 +138,25 @@ func (c *gatewayCollector) Collect(ch chan<- prometheus.Metric) {
 			}
 		}
 	}
+}
+
+// crlNextUpdates returns the latest NextUpdate of the lists of each
+// issuer (by its distinguished name). An issuer's newer list supersedes
+// its older ones, so it is the newest whose staleness matters; and one
+// series per issuer keeps two lists of one CA from colliding. Lists
+// without a NextUpdate (optional in X.509) have no series.
+func crlNextUpdates(crls []*x509.RevocationList) map[string]time.Time {
+	next := make(map[string]time.Time, len(crls))
+	for _, crl := range crls {
+		if crl.NextUpdate.IsZero() {
+			continue
+		}
+		issuer := crl.Issuer.String()
+		if t, ok := next[issuer]; !ok || crl.NextUpdate.After(t) {
+			next[issuer] = crl.NextUpdate
+		}
+	}
+	return next
 }
 
 func boolValue(b bool) float64 {
