@@ -133,15 +133,15 @@ func (r *reader) first(dst **etree.Element, el *etree.Element, path string) bool
 	return true
 }
 
+// extraWrite is how an unknown element is kept: as a document holding it
+// would be written, with end tags for empty elements.
+var extraWrite = etree.WriteSettings{CanonicalEndTags: true}
+
 // extra keeps an unknown element.
 func (r *reader) extra(el *etree.Element, path string) {
-	doc := etree.NewDocumentWithRoot(el.Copy())
-	doc.WriteSettings.CanonicalEndTags = true
-	s, err := doc.WriteToString()
-	if err != nil {
-		s = ""
-	}
-	r.extras = append(r.extras, Extra{Path: path, XML: s})
+	var b strings.Builder
+	el.WriteTo(&b, &extraWrite)
+	r.extras = append(r.extras, Extra{Path: path, XML: b.String()})
 	r.warn(path, "unknown-element", "Phần tử không có trong quy chuẩn; đã giữ lại nguyên trạng",
 		"element not in the regulation; kept as it is")
 }
