@@ -30,8 +30,11 @@
 // name: a client that keeps failing waits a doubling delay (429 with
 // Retry-After, no password checked meanwhile), but no one can lock a
 // clerk out, since a client without recent failures is always checked.
-// The address is the connection's: behind a reverse proxy every clerk
-// shares the proxy's, and its delays.
+// The address is the connection's, except from a proxy listed in
+// Options.TrustedProxies: then it is the rightmost address of
+// X-Forwarded-For that is not a trusted proxy, so that behind a reverse
+// proxy each clerk has their own delays rather than sharing the proxy's
+// with every stranger. X-Forwarded-For from anyone else is ignored.
 //
 // Templates and assets are embedded; assets are served under URLs that
 // carry their checksum, cached for a year.

@@ -164,6 +164,9 @@ type client struct {
 	base string
 	hc   *http.Client
 	jar  *jar
+	// header is sent with every request (X-Forwarded-For, as a proxy
+	// would add it).
+	header http.Header
 }
 
 func newClient(t *testing.T, s *site) *client {
@@ -246,6 +249,9 @@ func (c *client) do(method, path string, form url.Values) page {
 	}
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for k, vs := range c.header {
+		req.Header[k] = vs
 	}
 	res, err := c.hc.Do(req)
 	if err != nil {

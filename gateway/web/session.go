@@ -256,7 +256,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.renderLogin(w, r, http.StatusUnprocessableEntity, username, msgLoginEmpty, next)
 		return
 	}
-	client := clientOf(r)
+	client := clientOf(r, h.opts.TrustedProxies)
 	if wait := h.throttle.attempt(client, username); wait > 0 {
 		// Refused before bcrypt: a guesser who is waiting costs nothing.
 		h.log.Warn("sign-in refused: too many failures", zap.String("clerk", username),

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 )
@@ -27,8 +28,15 @@ import (
 //
 // The client is the connection's address (RemoteAddr; an IPv6 address by
 // its /64, which one machine may hold whole). Behind a reverse proxy that
-// is the proxy's address for every clerk, and the per-client delays are
-// shared by everyone who signs in through it.
+// is the proxy's address for every clerk, and the per-client delays would
+// be shared by everyone who signs in through it: a stranger's failures
+// would make every clerk wait. So a connection from one of
+// Options.TrustedProxies is counted against the address its
+// X-Forwarded-For gives instead: the rightmost one that is not itself a
+// trusted proxy, the last hop that no one we trust vouches for; what lies
+// left of it is what the client chose to send. X-Forwarded-For from any
+// other connection is never believed: a client would pick a new address
+// for every guess.
 const (
 	// pairFreeFailures is how many wrong passwords a client may send for
 	// one user name before waiting: typos.
@@ -134,8 +142,11 @@ func nameKey(username string) string {
 func pairKey(client, username string) string { return client + "\x00" + nameKey(username) }
 
 // clientOf returns the address that a request's failures count against:
-// the connection's, an IPv6 one by its /64.
-func clientOf(r *http.Request) string {
+// the connection's, or when it comes from a trusted proxy the rightmost
+// address of X-Forwarded-For that is not a trusted proxy (the connection's
+// still if there is none, or if the header has something else than an
+// address before it); an IPv6 one by its /64.
+func clientOf(r *http.Request, trusted []netip.Prefix) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
@@ -145,11 +156,81 @@ func clientOf(r *http.Request) string {
 		return host
 	}
 	a = a.Unmap().WithZone("")
+	if isTrustedProxy(a, trusted) {
+		if f, ok := forwardedFor(r.Header.Values("X-Forwarded-For"), trusted); ok {
+			a = f
+		}
+	}
 	if a.Is6() {
 		p, _ := a.Prefix(64)
 		return p.String()
 	}
 	return a.String()
+}
+
+// forwardedFor walks the X-Forwarded-For header (its lines in order, each
+// a comma-separated list of addresses, the closest hop last) from the
+// right and returns the first address that is not a trusted proxy. It
+// returns false if every address is trusted, or if it meets something
+// that is not an address first: then no one we trust said who the client
+// is.
+func forwardedFor(lines []string, trusted []netip.Prefix) (netip.Addr, bool) {
+	for i := len(lines) - 1; i >= 0; i-- {
+		rest := lines[i]
+		for {
+			hop := rest
+			j := strings.LastIndexByte(rest, ',')
+			if j >= 0 {
+				hop, rest = rest[j+1:], rest[:j]
+			}
+			a, ok := parseHop(hop)
+			if !ok {
+				return netip.Addr{}, false
+			}
+			if !isTrustedProxy(a, trusted) {
+				return a, true
+			}
+			if j < 0 {
+				break
+			}
+		}
+	}
+	return netip.Addr{}, false
+}
+
+// parseHop reads one address of X-Forwarded-For: an IP address, or one
+// with a port as some proxies write it.
+func parseHop(s string) (netip.Addr, bool) {
+	s = strings.Trim(s, " \t")
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		ap, err := netip.ParseAddrPort(s)
+		if err != nil {
+			return netip.Addr{}, false
+		}
+		a = ap.Addr()
+	}
+	return a.Unmap().WithZone(""), true
+}
+
+// isTrustedProxy reports whether a (unmapped, without a zone) is within
+// one of trusted.
+func isTrustedProxy(a netip.Addr, trusted []netip.Prefix) bool {
+	for _, p := range trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// normalProxy returns p masked, an IPv4-mapped IPv6 prefix as the IPv4
+// one, as the addresses it is compared with are.
+func normalProxy(p netip.Prefix) netip.Prefix {
+	if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+		p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+	}
+	return netip.PrefixFrom(p.Addr().WithZone(""), p.Bits()).Masked()
 }
 
 // failures is the count of recent failures of one key.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -44,6 +45,14 @@ type Options struct {
 	// Secure cookies over plain HTTP only from localhost). Use HTTPS
 	// instead where you can.
 	InsecureCookies bool
+	// TrustedProxies are the reverse proxies in front of the page (an
+	// address is a prefix of its full length). A request whose connection
+	// comes from one of them is counted, for sign-in throttling, against
+	// the rightmost address of its X-Forwarded-For that is not one of
+	// them; X-Forwarded-For from any other connection is ignored. List
+	// only the proxies: a client inside a listed prefix could choose the
+	// address its failures count against.
+	TrustedProxies []netip.Prefix
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -141,6 +150,15 @@ func New(gw *gateway.Gateway, opts Options, log *zap.Logger) (*Handler, error) {
 		beats:   &beatCache{gw: gw, log: log, ttl: 5 * time.Second},
 	}
 	var errs []error
+	proxies := make([]netip.Prefix, 0, len(opts.TrustedProxies))
+	for i, p := range opts.TrustedProxies {
+		if !p.IsValid() {
+			errs = append(errs, fmt.Errorf("web: trusted proxy %d: not a valid address or prefix", i))
+			continue
+		}
+		proxies = append(proxies, normalProxy(p))
+	}
+	h.opts.TrustedProxies = proxies
 	for i, c := range opts.Clerks {
 		name := strings.TrimSpace(c.Username)
 		switch {

@@ -149,7 +149,7 @@ func TestThrottle_Parallel(t *testing.T) {
 }
 
 // TestClientOf: the client is the connection's address, an IPv6 one by
-// its /64; X-Forwarded-For is not believed.
+// its /64; X-Forwarded-For is not believed without trusted proxies.
 func TestClientOf(t *testing.T) {
 	for remote, want := range map[string]string{
 		"192.0.2.7:51234":                 "192.0.2.7",
@@ -162,7 +162,7 @@ func TestClientOf(t *testing.T) {
 		r := httptest.NewRequest(http.MethodPost, "/dang-nhap", nil)
 		r.RemoteAddr = remote
 		r.Header.Set("X-Forwarded-For", "198.51.100.1")
-		if got := clientOf(r); got != want {
+		if got := clientOf(r, nil); got != want {
 			t.Errorf("clientOf(%q) = %q, want %q", remote, got, want)
 		}
 	}
