@@ -45,7 +45,8 @@ type fuzzBase struct {
 }
 
 // canonForms are the canonical forms the oracle compares: the document
-// element without the Signature under each canonicalisation the bases'
+// without the Signature (its element, and the processing instructions
+// around it, which URI="" covers) under each canonicalisation the bases'
 // References use, and SignedInfo and the whole Signature under exclusive
 // C14N in their context.
 type canonForms struct {
@@ -342,7 +343,9 @@ func oracleCanon(packet []byte) (canonForms, error) {
 }
 
 // oracleStart skips what the parser skips before the XML: a byte order
-// mark, white space, stray bytes before "<?xml" or the first '<'.
+// mark, white space, stray bytes before "<?xml" or the first '<'. The
+// oracle takes that tolerance as given and so does not judge it: stray
+// bytes that hold a whole element before "<?xml" are skipped by both.
 func oracleStart(b []byte) int {
 	start := 0
 	if bytes.HasPrefix(b, []byte("\xef\xbb\xbf")) {
@@ -902,11 +905,11 @@ func nthTextLetter(b []byte, n int) int {
 //     from, and so is its content as encoding/xml reads it; its
 //     Verdict.Packet equals that packet's and its certificate is that
 //     packet's signer's (registered, so never not-bound);
-//   - conversely, a mutation the parser accepts whose canonical forms (the
-//     whole Signature's included) are unchanged, with its one Signature in
-//     edXMLHeader, is valid: white space inside tags, attribute order,
-//     comments, redundant namespace declarations and the like do not break
-//     a signature.
+//   - conversely, a mutation that the parser and encoding/xml both read,
+//     whose canonical forms (the whole Signature's included) are
+//     unchanged, with its one Signature in edXMLHeader, is valid: white
+//     space inside tags, attribute order, comments, redundant namespace
+//     declarations, CDATA for text and the like do not break a signature.
 func FuzzVerify(f *testing.F) {
 	fx := newFuzzFixture(f)
 	for i, b := range fx.bases {
