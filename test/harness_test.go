@@ -378,6 +378,61 @@ type axis struct {
 	// the gateways join with their own credentials (cluster_test.go).
 	cluster *hubCluster
 	gws     []*gatewayProc
+	// entries are the directory entries of the gateways' agencies, which
+	// the administrator registers ("lienthong directory import") once the
+	// gateways run.
+	entries []directoryEntry
+}
+
+// directoryEntry is an agency's entry as "lienthong directory import -f"
+// reads it.
+type directoryEntry struct {
+	Code         string   `yaml:"code"`
+	Name         string   `yaml:"name"`
+	Gateway      string   `yaml:"gateway"`
+	Certificates []string `yaml:"certificates"`
+}
+
+// The directory administrator's key and certificate, in the CA's
+// directory: newAxis and newClusterAxis issue them.
+const adminFiles = "directory-admin"
+
+// issueAdmin issues the directory administrator's certificate (scope *)
+// from the axis's CA, whose certificate is also the directory's trust
+// anchor.
+func issueAdmin(t testing.TB, ca *signing.CA) {
+	t.Helper()
+	is, err := ca.Issue(signing.IssueRequest{Agency: agVPCP.Code, Name: "Quản trị trục liên thông", DirectoryScopes: []string{"*"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := is.WriteFiles(filepath.Join(ca.Dir(), adminFiles)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// register signs the entries of every gateway's agencies with the
+// administrator's key and publishes them, with the real command.
+func (a *axis) register() {
+	a.t.Helper()
+	file := filepath.Join(a.dir, "directory.yaml")
+	b, err := yaml.Marshal(map[string]any{"agencies": a.entries})
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	if err := os.WriteFile(file, b, 0o600); err != nil {
+		a.t.Fatal(err)
+	}
+	admin := filepath.Join(a.ca.Dir(), adminFiles)
+	args := []string{"directory", "import", "-f", file, "-admin-key", admin + ".key", "-admin-cert", admin + ".crt"}
+	if a.cluster != nil {
+		args = append(args, "-url", a.cluster.URLs(), "-nkey", a.cluster.admin, "-ca", a.cluster.ca)
+	} else {
+		args = append(args, "-url", a.nats.URL())
+	}
+	if out, err := exec.Command(lienthongBin, args...).CombinedOutput(); err != nil {
+		a.t.Fatalf("lienthong %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
 }
 
 // agency is an agency a gateway hosts.
@@ -401,6 +456,7 @@ func newAxis(t testing.TB) *axis {
 	if err != nil {
 		t.Fatal(err)
 	}
+	issueAdmin(t, ca)
 	a := &axis{t: t, dir: dir, ca: ca}
 	a.nats = startNATS(t, filepath.Join(dir, "nats"))
 	return a
@@ -438,8 +494,9 @@ type serveConfig struct {
 		HubDomain string `yaml:"hubDomain,omitempty"`
 	} `yaml:"nats"`
 	Trust struct {
-		CA  []string `yaml:"ca"`
-		CRL []string `yaml:"crl"`
+		CA        []string `yaml:"ca"`
+		CRL       []string `yaml:"crl"`
+		Directory []string `yaml:"directory"`
 	} `yaml:"trust"`
 	Agencies []serveAgency `yaml:"agencies"`
 	APIKeys  []serveAPIKey `yaml:"apiKeys"`
@@ -503,6 +560,7 @@ func (a *axis) addGatewayOn(join func(cfg *serveConfig, id string, agencies []ag
 	join(&cfg, id, agencies)
 	cfg.Trust.CA = []string{filepath.Join(a.ca.Dir(), signing.CACertFile)}
 	cfg.Trust.CRL = []string{filepath.Join(a.ca.Dir(), signing.CRLFile)}
+	cfg.Trust.Directory = []string{filepath.Join(a.ca.Dir(), signing.CACertFile)}
 	cfg.Log.Level, cfg.Log.Format = "info", "json"
 	for _, ag := range agencies {
 		is, err := a.ca.Issue(signing.IssueRequest{Agency: ag.Code, Name: ag.Name})
@@ -518,6 +576,7 @@ func (a *axis) addGatewayOn(join func(cfg *serveConfig, id string, agencies []ag
 		key := "e2e-" + id + "-" + prefix + "-" + hex.EncodeToString(secret)
 		g.keys[ag.Code] = key
 		cfg.Agencies = append(cfg.Agencies, serveAgency{Code: ag.Code, Name: ag.Name, Key: prefix + ".key", Cert: prefix + ".crt"})
+		a.entries = append(a.entries, directoryEntry{Code: ag.Code, Name: ag.Name, Gateway: id, Certificates: []string{filepath.Join(dir, prefix+".crt")}})
 		cfg.APIKeys = append(cfg.APIKeys, serveAPIKey{Name: "qlvb-" + prefix, Key: key, Agencies: []string{ag.Code}})
 	}
 	b, err := yaml.Marshal(&cfg)
@@ -566,13 +625,15 @@ func (g *gatewayProc) restart() {
 	g.t.Logf("%s: API ready on %s in %s (start #%d)", g.name, g.URL(), time.Since(start).Round(time.Millisecond), g.starts)
 }
 
-// ready starts every gateway and waits for its API, then until every
-// gateway's directory lists every agency of the axis.
+// ready starts every gateway and waits for its API, has the administrator
+// register every agency, then waits until every gateway's directory lists
+// every agency of the axis.
 func (a *axis) ready() {
 	a.t.Helper()
 	for _, g := range a.gws {
 		g.restart()
 	}
+	a.register()
 	var all []string
 	for _, g := range a.gws {
 		for _, ag := range g.agencies {
