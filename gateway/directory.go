@@ -323,6 +323,13 @@ func (d *Directory) Lookup(code string) (Agency, bool) {
 	return e.Agency, true
 }
 
+// Administered reports whether the directory believes administrators'
+// signed entries (trust anchors are configured); without, it knows only
+// the hosted agencies.
+func (d *Directory) Administered() bool {
+	return d.verifier != nil && d.verifier.Anchors != nil
+}
+
 // Registered returns the administrator's signed entry of an agency, in
 // either code form, without falling back on the hosted agencies'
 // configuration.

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lienthong/lienthong/gateway/bus"
+)
+
+// TestDirectoryCommands: the administrator registers agencies and a
+// gateway with "directory put" and "import", a province's delegated
+// administrator only its own subtree, records signed offline are imported
+// as they are, and "show" verifies what is stored as gateways do, naming
+// what they would ignore.
+func TestDirectoryCommands(t *testing.T) {
+	dir := t.TempDir()
+	srv, err := bus.StartServer(bus.ServerOptions{Dir: filepath.Join(dir, "nats"), Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	// A gateway makes the streams and buckets (on a hub, "nats setup").
+	b, err := bus.Open(t.Context(), bus.Options{URL: srv.ClientURL()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	url := srv.ClientURL()
+
+	ca := filepath.Join(dir, "ca")
+	run(t, nil, "pki", "init", "-bits", "2048", ca).wantCode(t, 0)
+	issue := func(out string, args ...string) {
+		t.Helper()
+		run(t, nil, append([]string{"pki", "issue", "-ca", ca, "-out", filepath.Join(dir, out)}, args...)...).wantCode(t, 0)
+	}
+	issue("admin", "-agency", "000.00.00.G22", "-name", "Quản trị trục", "-directory-scope", "*")
+	issue("nghean-admin", "-agency", "000.00.00.H41", "-name", "Quản trị Nghệ An", "-directory-scope", "H41", "-directory-scope", "gw:nghean")
+	issue("g22", "-agency", "000.00.00.G22", "-name", "Văn phòng Chính phủ")
+	issue("h41", "-agency", "000.00.00.H41", "-name", "UBND tỉnh Nghệ An")
+	issue("soyte", "-agency", "000.00.12.H41", "-name", "Sở Y tế")
+	issue("nghean-gw", "-agency", "000.00.00.H41", "-name", "Cổng Nghệ An", "-gateway")
+	admin := []string{"-admin-key", filepath.Join(dir, "admin.key"), "-admin-cert", filepath.Join(dir, "admin.crt"), "-url", url}
+	province := []string{"-admin-key", filepath.Join(dir, "nghean-admin.key"), "-admin-cert", filepath.Join(dir, "nghean-admin.crt"), "-url", url}
+
+	r := run(t, nil, append([]string{"directory", "put", "-code", "000.00.00.G22", "-name", "Văn phòng Chính phủ", "-gateway", "vpcp",
+		"-cert", filepath.Join(dir, "g22.crt")}, admin...)...)
+	r.wantCode(t, 0)
+	if !strings.Contains(r.stdout, "G22\tagency 000.00.00.G22") {
+		t.Errorf("directory put printed %q", r.stdout)
+	}
+	entries := filepath.Join(dir, "nghean.yaml")
+	if err := os.WriteFile(entries, []byte(`agencies:
+  - code: 000.00.00.H41
+    name: UBND tỉnh Nghệ An
+    gateway: nghean
+    certificates: [h41.crt]
+  - code: 000.00.12.H41
+    name: Sở Y tế tỉnh Nghệ An
+    parent: 000.00.00.H41
+    gateway: nghean
+    certificates: [soyte.crt]
+gateways:
+  - id: nghean
+    certificates: [nghean-gw.crt]
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run(t, nil, append([]string{"directory", "import", "-f", entries}, province...)...).wantCode(t, 0)
+
+	// Beyond its scope, the province's administrator is refused before
+	// anything is published.
+	r = run(t, nil, append([]string{"directory", "put", "-code", "000.00.00.G18", "-name", "Bộ Y tế", "-gateway", "nghean",
+		"-cert", filepath.Join(dir, "h41.crt")}, province...)...)
+	if r.code == 0 || !strings.Contains(r.err.Error(), "does not cover agency 000.00.00.G18") {
+		t.Errorf("a delegated administrator put G18's entry: exit %d, %v", r.code, r.err)
+	}
+	// An agency's key is not an administrator's.
+	r = run(t, nil, "directory", "put", "-code", "000.00.00.G18", "-name", "Bộ Y tế", "-gateway", "x",
+		"-admin-key", filepath.Join(dir, "h41.key"), "-admin-cert", filepath.Join(dir, "h41.crt"), "-url", url)
+	if r.code == 0 || !strings.Contains(r.err.Error(), "not a directory administrator") {
+		t.Errorf("an agency's key signed an entry: exit %d, %v", r.code, r.err)
+	}
+
+	// Signed offline, imported as it is.
+	offline := filepath.Join(dir, "byt.yaml")
+	if err := os.WriteFile(offline, []byte("agencies:\n  - {code: 000.00.00.G18, name: Bộ Y tế, gateway: byt}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	records := filepath.Join(dir, "byt.jsonl")
+	run(t, nil, "directory", "sign", "-f", offline, "-admin-key", filepath.Join(dir, "admin.key"), "-admin-cert", filepath.Join(dir, "admin.crt"), "-o", records).wantCode(t, 0)
+	run(t, nil, "directory", "import", "-signed", records, "-url", url).wantCode(t, 0)
+
+	anchor := filepath.Join(ca, "ca.crt")
+	r = run(t, nil, "directory", "show", "-anchor", anchor, "-url", url)
+	r.wantCode(t, 0)
+	for _, want := range []string{"G22 ", "H41 ", "H41.12 ", "G18 ", "gw.nghean ", "Sở Y tế tỉnh Nghệ An", "Quản trị Nghệ An"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("directory show does not list %q:\n%s", want, r.stdout)
+		}
+	}
+	// What a hostile writer puts is shown as ignored, and show fails.
+	if err := b.PutRecord(t.Context(), "G18", []byte(`{"code":"000.00.00.G18","name":"Bộ Y tế","certificates":[]}`)); err != nil {
+		t.Fatal(err)
+	}
+	r = run(t, nil, "directory", "show", "-anchor", anchor, "-url", url, "G18", "000.00.00.G22")
+	r.wantCode(t, 1)
+	if !strings.Contains(r.stdout, "IGNORED") || strings.Count(r.stdout, "\n") != 3 {
+		t.Errorf("directory show G18 G22 after a forgery:\n%s", r.stdout)
+	}
+
+	// Export, then remove: the removal is newer than the entry.
+	export := filepath.Join(dir, "export.jsonl")
+	run(t, nil, "directory", "export", "-url", url, "-o", export).wantCode(t, 0)
+	if b, err := os.ReadFile(export); err != nil || strings.Count(string(b), "\n") != 5 {
+		t.Errorf("export: %d lines, %v", strings.Count(string(b), "\n"), err)
+	}
+	run(t, nil, append([]string{"directory", "remove", "-code", "000.00.00.G18"}, admin...)...).wantCode(t, 0)
+	r = run(t, nil, "directory", "show", "-anchor", anchor, "-url", url, "G18")
+	r.wantCode(t, 0)
+	if !strings.Contains(r.stdout, "removed") {
+		t.Errorf("after the removal:\n%s", r.stdout)
+	}
+}
