@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -44,6 +45,9 @@ type hubCluster struct {
 	adminPub string
 	users    map[string]string
 	seeds    map[string]string
+	// agencies are those of the gateways at the hub, whose consumers
+	// the administrator makes.
+	agencies []agency
 	// leaves are the provinces' leaf nodes, started after the hub.
 	leaves []*leafNode
 }
@@ -106,6 +110,7 @@ func (c *hubCluster) join(cfg *serveConfig, id string, agencies []agency) {
 		c.t.Fatalf("lienthong %s: %v", strings.Join(args, " "), err)
 	}
 	c.users[id], c.seeds[id] = string(out), seed
+	c.agencies = append(c.agencies, agencies...)
 	cfg.NATS.URL, cfg.NATS.NKeyFile, cfg.NATS.CAFile = c.URLs(), seed, c.ca
 	cfg.NATS.Replicas, cfg.NATS.Bind = 3, true
 }
@@ -255,7 +260,13 @@ func (c *hubCluster) setup() {
 	c.t.Helper()
 	c.start()
 	args := []string{"nats", "setup", "-url", c.URLs(), "-nkey", c.admin, "-ca", c.ca, "-replicas", "3"}
-	out, err := exec.Command(lienthongBin, args...).CombinedOutput()
+	// The consumers of the agencies at the hub are the administrator's
+	// to make; gateways only bind to them.
+	consumers := slices.Clone(args)
+	for _, a := range c.agencies {
+		consumers = append(consumers, "-agency", a.Code)
+	}
+	out, err := exec.Command(lienthongBin, consumers...).CombinedOutput()
 	if err != nil {
 		c.t.Fatalf("lienthong nats setup: %v\n%s", err, out)
 	}
@@ -400,6 +411,26 @@ func TestE2E_Cluster(t *testing.T) {
 			return err
 		},
 		"delete the stream": func() error { return js.DeleteStream(ctx, "LT_STATUS") },
+		"re-create its own consumer filtered to every agency": func() error {
+			_, err := js.CreateOrUpdateConsumer(ctx, "LT_EDOC", jetstream.ConsumerConfig{Durable: "ag_H29_edoc", FilterSubject: "lt.edoc.>"})
+			return err
+		},
+		"write VPCP's directory entry": func() error {
+			kv, err := js.KeyValue(ctx, "LT_DIRECTORY")
+			if err != nil {
+				return err
+			}
+			_, err = kv.Put(ctx, "G22", []byte("{}"))
+			return err
+		},
+		"write its own directory entry": func() error {
+			kv, err := js.KeyValue(ctx, "LT_DIRECTORY")
+			if err != nil {
+				return err
+			}
+			_, err = kv.Put(ctx, "H29", []byte("{}"))
+			return err
+		},
 	} {
 		ctx, cancel = context.WithTimeout(context.Background(), 2*time.Second)
 		if err := try(); err == nil {
@@ -407,6 +438,27 @@ func TestE2E_Cluster(t *testing.T) {
 		}
 		cancel()
 	}
+	// Nor re-create its own consumer with another filter, through any of
+	// the API's subject forms: nats-server takes the filter from the
+	// body, and checks it against the subject only when the subject
+	// carries one.
+	body := []byte(`{"stream_name":"LT_EDOC","config":{"durable_name":"ag_H29_edoc","name":"ag_H29_edoc","filter_subject":"lt.edoc.G22","deliver_policy":"all","ack_policy":"explicit"}}`)
+	for _, subject := range []string{
+		"$JS.API.CONSUMER.CREATE.LT_EDOC.ag_H29_edoc",
+		"$JS.API.CONSUMER.CREATE.LT_EDOC.ag_H29_edoc.lt.edoc.G22",
+		"$JS.API.CONSUMER.CREATE.LT_EDOC.ag_H29_edoc.lt.edoc.>",
+		"$JS.API.CONSUMER.DURABLE.CREATE.LT_EDOC.ag_H29_edoc",
+	} {
+		if msg, err := nc.Request(subject, body, 2*time.Second); err == nil {
+			t.Errorf("TP.HCM's credentials got an answer from %s: %s", subject, msg.Data)
+		}
+	}
+	if c, err := js.Consumer(context.Background(), "LT_EDOC", "ag_H29_edoc"); err != nil {
+		t.Errorf("TP.HCM's consumer after the attempts: %v", err)
+	} else if f := c.CachedInfo().Config.FilterSubject; f != "lt.edoc.H29" {
+		t.Errorf("TP.HCM's consumer is filtered to %q after the attempts, want lt.edoc.H29", f)
+	}
+
 	// Nor subscribe to the packets' subjects or another's inbox.
 	for _, subject := range []string{"lt.edoc.G22", "lt.edoc.>", "_INBOX_vpcp.>", "_INBOX.>"} {
 		errs := make(chan error, 1)

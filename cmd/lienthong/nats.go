@@ -57,11 +57,13 @@ gateway as nats.nkeyFile), and the nats-server user block with the public
 key and the gateway's permissions goes to standard output, for the
 authorization section of every server of the cluster (deploy/nats/).
 
-The permissions let the gateway publish packets to any agency, use only its
-own agencies' durable consumers (ag_<agency>_edoc|status), write only its
-agencies' directory entries and its heartbeat, and subscribe only under its
-inbox prefix. The streams must exist: "lienthong nats setup" makes them, and
-the gateway runs with nats.bind: true.
+The permissions let the gateway publish packets to any agency, read and
+acknowledge only its own agencies' durable consumers (ag_<agency>_edoc|status)
+but never create or change one, write only its heartbeat (the directory is
+the administrator's: "lienthong directory"), and subscribe only under its
+inbox prefix. The streams and the agencies' consumers must exist: "lienthong
+nats setup -agency CODE …" makes them, and the gateway runs with nats.bind:
+true.
 
 With -leaf, the user is for the gateway's own province's leaf node
 (deploy/nats/leaf.conf): the block has no permissions, since the leaf's
@@ -134,9 +136,9 @@ and the user block with its permissions goes to standard output, for
 users.conf on every hub node.
 
 The permissions let the leaf node's streams source from the hub's only the
-subjects of the agencies given, its gateways write only those agencies'
-directory entries and their own heartbeats, and the hub source the leaf's
-out-streams. List every agency and gateway the leaf node serves.`)
+subjects of the agencies given, its gateways write only their own
+heartbeats (the directory is the administrator's), and the hub source the
+leaf's out-streams. List every agency and gateway the leaf node serves.`)
 	domain := fs.String("domain", "", "the leaf node's JetStream `domain` (its gateways' nats.domain)")
 	hubDomain := fs.String("hub-domain", "hub", "the hub's JetStream `domain` (the gateways' nats.hubDomain)")
 	seed := fs.String("seed", "", "write the NKey seed to this `file`")
@@ -165,12 +167,17 @@ out-streams. List every agency and gateway the leaf node serves.`)
 // runNATSSetup creates or updates the streams and buckets of the NATS
 // contract, with credentials allowed to.
 func runNATSSetup(ctx context.Context, m *Main, args []string) error {
-	fs := m.newFlagSet("nats setup", "nats setup -url URL [-nkey FILE | -creds FILE] [-ca FILE] [-replicas 3] [-domain D] [-leaf D,…]", `
+	fs := m.newFlagSet("nats setup", "nats setup -url URL [-nkey FILE | -creds FILE] [-ca FILE] [-replicas 3] [-domain D] [-agency CODE …] [-leaf D,…]", `
 Creates or updates the streams (LT_EDOC, LT_STATUS), the Object Store
 bucket (LT_PACKETS) and the key-value buckets (LT_DIRECTORY, LT_GATEWAYS)
 on a NATS cluster, with administrator credentials; gateways with their own
 restricted credentials then only bind to them (nats.bind: true). Run it
 again to change the replicas; it changes nothing else that exists.
+
+With -agency (repeat for each), it also makes the durable consumers of
+those agencies (ag_<agency>_edoc|status, each filtered to exactly its
+agency's subject), which gateways may read but not create: run it for every
+agency hosted at the hub (not on a leaf node) when it is registered.
 
 With -leaf, for each provincial leaf node's JetStream domain (its link to
 the hub must be up): makes the leaf's out-streams (LT_OUT_EDOC,
@@ -185,6 +192,8 @@ already there are kept.`)
 	replicas := fs.Int("replicas", 3, "the `number` of replicas of each stream and bucket")
 	domain := fs.String("domain", "", "the hub's JetStream `domain`")
 	leaves := fs.String("leaf", "", "the JetStream `domains` of leaf nodes to source, comma-separated")
+	var agencies codesFlag
+	fs.Var(&agencies, "agency", "make the consumers of the agency with this `code` (repeat for each)")
 	if err := m.parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -208,11 +217,20 @@ already there are kept.`)
 	if err != nil {
 		return err
 	}
+	if len(agencies) > 0 {
+		if err := b.EnsureConsumers(ctx, agencies, 0); err != nil {
+			b.Close()
+			return err
+		}
+	}
 	if err := b.Close(); err != nil {
 		return err
 	}
 	fmt.Fprintf(m.Stdout, "streams %s, %s and buckets %s, %s, %s ready with %d replicas\n",
 		bus.StreamEdoc, bus.StreamStatus, bus.BucketPackets, bus.BucketDirectory, bus.BucketGateways, *replicas)
+	if len(agencies) > 0 {
+		fmt.Fprintf(m.Stdout, "consumers of %s ready\n", agencies.String())
+	}
 	for _, d := range leafDomains {
 		// One connection per leaf node, with the inbox its permissions
 		// let it answer.

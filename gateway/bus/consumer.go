@@ -77,7 +77,9 @@ func hostedAgencies(c gateway.ConsumerSpec) ([]envelope.AgencyCode, error) {
 
 // Consume creates or updates, on both streams, one durable pull consumer
 // per hosted agency (named by ConsumerName, filtered to exactly
-// gateway.Subject(kind, code)), and calls h for each message of any of
+// gateway.Subject(kind, code)) — or with Options.Bind uses those the
+// administrator made (EnsureConsumers), since a gateway that may create a
+// consumer may give it any filter — and calls h for each message of any of
 // them, in up to c.Concurrency goroutines in all. Handlers get a context
 // derived from ctx that Stop cancels. When ctx is done, consumption stops
 // as with Stop.
@@ -144,15 +146,30 @@ func (b *Bus) Consume(ctx context.Context, c gateway.ConsumerSpec, h gateway.Han
 }
 
 // start creates or updates the durable consumer name on stream, filtered
-// to subject, and starts consuming it into c.receive.
+// to subject — or, on a server whose administrator made the consumers
+// (Options.Bind), looks it up and checks its filter — and starts
+// consuming it into c.receive.
 func (c *consumer) start(ctx context.Context, stream, name, subject string, kind gateway.PacketKind, code envelope.AgencyCode, spec gateway.ConsumerSpec, prefetch int) error {
 	b := c.bus
-	cfg := consumerConfig(name, "lienthong "+string(kind)+" packets for agency "+code.String(), subject, spec.AckWait)
 	cctx, ccancel := b.deadline(ctx)
-	jc, err := b.js.CreateOrUpdateConsumer(cctx, stream, cfg)
+	var jc jetstream.Consumer
+	var err error
+	if b.opts.Bind {
+		jc, err = b.js.Consumer(cctx, stream, name)
+		switch {
+		case errors.Is(err, jetstream.ErrConsumerNotFound):
+			err = fmt.Errorf("%w: %s on %s for agency %s (the administrator makes it: lienthong nats setup -agency %s)", ErrNoConsumer, name, stream, code, code)
+		case err == nil && jc.CachedInfo().Config.FilterSubject != subject:
+			err = fmt.Errorf("consumer %s on %s is filtered to %q, not %q: the administrator must make it again (lienthong nats setup -agency %s)",
+				name, stream, jc.CachedInfo().Config.FilterSubject, subject, code)
+		}
+	} else {
+		cfg := consumerConfig(name, "lienthong "+string(kind)+" packets for agency "+code.String(), subject, spec.AckWait)
+		jc, err = b.js.CreateOrUpdateConsumer(cctx, stream, cfg)
+	}
 	ccancel()
 	if err != nil {
-		return fmt.Errorf("bus: create or update consumer %s on %s for gateway %s: %w", name, stream, spec.Gateway, err)
+		return fmt.Errorf("bus: consumer %s on %s for gateway %s: %w", name, stream, spec.Gateway, err)
 	}
 	log := c.log.With(zap.String("consumer", name), zap.String("agency", code.String()))
 	cc, err := jc.Consume(c.receive,
@@ -303,4 +320,34 @@ func (c *consumer) Stop() {
 		cc.Stop()
 	}
 	c.cancel()
+}
+
+// EnsureConsumers creates or updates, on both streams, the durable
+// consumers of agencies (named by ConsumerName, filtered to exactly their
+// subjects, with ackWait, 0 meaning DefaultAckWait). It is the
+// administrator's act on a hub whose gateways bind (Options.Bind): a
+// gateway's credentials may use only its agencies' consumers, and may not
+// create one, since nats-server takes a consumer's filter from the
+// request's body.
+func (b *Bus) EnsureConsumers(ctx context.Context, agencies []envelope.AgencyCode, ackWait time.Duration) error {
+	if ackWait <= 0 {
+		ackWait = DefaultAckWait
+	}
+	codes, err := hostedAgencies(gateway.ConsumerSpec{Gateway: "administrator", Agencies: agencies})
+	if err != nil {
+		return err
+	}
+	for _, code := range codes {
+		for _, k := range packetStreams {
+			name := ConsumerName(code, k.kind)
+			cfg := consumerConfig(name, "lienthong "+string(k.kind)+" packets for agency "+code.String(), gateway.Subject(k.kind, code), ackWait)
+			cctx, cancel := b.deadline(ctx)
+			_, err := b.js.CreateOrUpdateConsumer(cctx, k.stream, cfg)
+			cancel()
+			if err != nil {
+				return fmt.Errorf("bus: create or update consumer %s on %s: %w", name, k.stream, err)
+			}
+		}
+	}
+	return nil
 }

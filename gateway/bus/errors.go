@@ -7,6 +7,10 @@ var (
 	// ErrInvalidOption means an Options or ServerOptions value is out of
 	// range, or a required one is missing.
 	ErrInvalidOption = errors.New("bus: invalid option")
+	// ErrNoConsumer means that, on a server whose administrator makes the
+	// consumers (Options.Bind), a hosted agency's consumer does not
+	// exist: "lienthong nats setup -agency" makes it.
+	ErrNoConsumer = errors.New("bus: the agency's consumer does not exist")
 )
 
 // Errors of a received message's Packet.

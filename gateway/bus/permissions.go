@@ -31,8 +31,9 @@ type Permissions struct {
 
 // GatewayPermissions returns what a gateway hosting agencies needs and no
 // more, on a server whose streams and buckets an administrator created
-// (Options.Bind): publish packets to any agency; create, read and
-// acknowledge only its own agencies' durable consumers; read the Object
+// (Options.Bind) with its agencies' consumers (EnsureConsumers): publish
+// packets to any agency; read and acknowledge only its own agencies'
+// durable consumers, never create or change one; read the Object
 // Store's packets and the directory; write only its own heartbeat (the
 // directory is the administrator's); subscribe only under its
 // inbox prefix. It cannot create a consumer of another name, read a
@@ -67,8 +68,11 @@ func GatewayPermissions(gatewayID string, agencies []envelope.AgencyCode) Permis
 	for _, a := range agencies {
 		for _, s := range packetStreams {
 			name := ConsumerName(a, s.kind)
+			// No CONSUMER.CREATE: nats-server takes the filter from the
+			// request's body, so a gateway that may re-create its own
+			// consumer may point it at anyone's subject. The
+			// administrator makes the consumers (EnsureConsumers).
 			p.Publish = append(p.Publish,
-				"$JS.API.CONSUMER.CREATE."+s.stream+"."+name, "$JS.API.CONSUMER.CREATE."+s.stream+"."+name+".>",
 				"$JS.API.CONSUMER.INFO."+s.stream+"."+name,
 				"$JS.API.CONSUMER.MSG.NEXT."+s.stream+"."+name,
 				"$JS.ACK."+s.stream+"."+name+".>",
