@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -158,10 +160,24 @@ type ClerkConfig struct {
 // /readyz and /loglevel.
 type OpsConfig struct {
 	// Listen is its address; empty means no operations listener. Keep it
-	// off public networks: /loglevel changes the log level, and the
-	// metrics name the agencies hosted.
+	// off public networks: the metrics name the agencies hosted. On an
+	// address other than a loopback one a token is required (see
+	// opsLoopback), because anyone who reaches it could otherwise change
+	// the log level.
 	Listen string `yaml:"listen"`
+	// Token, when set, is required as "Authorization: Bearer <token>" by
+	// every request that changes something (PUT /loglevel); the GET
+	// endpoints stay open for Prometheus and health checks. TokenFile
+	// holds it instead (its first line), so that it stays out of the
+	// configuration file; the environment's twin of both is
+	// LIENTHONG_OPS_TOKEN_FILE.
+	Token     string `yaml:"token"`
+	TokenFile string `yaml:"tokenFile"`
 }
+
+// minOpsToken is the shortest ops.token accepted: a token is the only
+// thing between a network and the log level, so it must not be guessable.
+const minOpsToken = 16
 
 // LogConfig sets the logger.
 type LogConfig struct {
@@ -240,6 +256,7 @@ func (c *Config) resolvePaths(base string) {
 	for i := range c.APIKeys {
 		abs(&c.APIKeys[i].KeyFile)
 	}
+	abs(&c.Ops.TokenFile)
 }
 
 // envKey is a configuration key that an environment variable overrides.
@@ -298,6 +315,14 @@ func envKeys() []envKey {
 		{"LIENTHONG_LOG_LEVEL", false, str(func(c *Config) *string { return &c.Log.Level })},
 		{"LIENTHONG_LOG_FORMAT", false, str(func(c *Config) *string { return &c.Log.Format })},
 		{"LIENTHONG_OPS_LISTEN", false, str(func(c *Config) *string { return &c.Ops.Listen })},
+		// Its *_FILE twin, LIENTHONG_OPS_TOKEN_FILE, is also the twin of
+		// ops.tokenFile: both name a file holding the token, and one
+		// variable cannot be both. Either overrides the file's token and
+		// tokenFile alike, as the environment overrides the file.
+		{"LIENTHONG_OPS_TOKEN", true, func(c *Config, v string) error {
+			c.Ops.Token, c.Ops.TokenFile = v, ""
+			return nil
+		}},
 		{"LIENTHONG_TRUST_ALLOW_SHA1", false, func(c *Config, v string) error {
 			b, err := strconv.ParseBool(v)
 			c.Trust.AllowSHA1 = b
@@ -461,9 +486,18 @@ func (c *Config) Validate() error {
 	if c.NATS.HubDomain != "" && c.NATS.Bind {
 		bad("nats.bind", "true", errors.New("on a leaf node (nats.hubDomain) the gateway makes its streams there itself; bind is for a gateway on the hub"))
 	}
+	switch {
+	case c.Ops.Token != "" && c.Ops.TokenFile != "":
+		bad("ops.tokenFile", c.Ops.TokenFile, errors.New("give either ops.token or ops.tokenFile, not both"))
+	case c.Ops.Token != "" && len(strings.TrimSpace(c.Ops.Token)) < minOpsToken:
+		bad("ops.token", "", fmt.Errorf("at least %d characters", minOpsToken))
+	}
 	if c.Ops.Listen != "" {
-		if _, _, err := net.SplitHostPort(c.Ops.Listen); err != nil {
+		if host, _, err := net.SplitHostPort(c.Ops.Listen); err != nil {
 			bad("ops.listen", c.Ops.Listen, err)
+		} else if c.Ops.Token == "" && c.Ops.TokenFile == "" && !opsLoopback(host, net.DefaultResolver.LookupNetIP) {
+			bad("ops.listen", c.Ops.Listen, errors.New("not a loopback address, and ops.token (or ops.tokenFile) is not set: "+
+				"anyone who reaches it could change the log level; set ops.token, or listen on 127.0.0.1 or ::1"))
 		}
 	}
 	return errors.Join(errs...)
@@ -479,6 +513,7 @@ func (c Config) Redacted() ([]byte, error) {
 	}
 	hide(&c.NATS.Password)
 	hide(&c.NATS.Token)
+	hide(&c.Ops.Token)
 	keys := make([]APIKeyConfig, len(c.APIKeys))
 	copy(keys, c.APIKeys)
 	for i := range keys {
@@ -492,6 +527,35 @@ func (c Config) Redacted() ([]byte, error) {
 	}
 	c.Web.Clerks = clerks
 	return yaml.Marshal(c)
+}
+
+// opsLoopback says whether the operations listener's host is reachable
+// from this machine only: "localhost", or an address of 127.0.0.0/8 or
+// ::1, or a name all of whose addresses are. An empty host, 0.0.0.0 and
+// :: listen on every interface; a name that does not resolve is not known
+// to be loopback. lookup resolves names (net.Resolver.LookupNetIP).
+func opsLoopback(host string, lookup func(ctx context.Context, network, host string) ([]netip.Addr, error)) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	if a, err := netip.ParseAddr(host); err == nil {
+		return a.WithZone("").Unmap().IsLoopback()
+	}
+	if host == "" {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	addrs, err := lookup(ctx, "ip", host)
+	if err != nil || len(addrs) == 0 {
+		return false
+	}
+	for _, a := range addrs {
+		if !a.Unmap().IsLoopback() {
+			return false
+		}
+	}
+	return true
 }
 
 // memoryLimit is the soft memory limit serve sets, or -1 for none.

@@ -1,7 +1,11 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -87,6 +91,8 @@ func TestConfig_Validate(t *testing.T) {
 		{"HubDomainNoDomain", "listen: 127.0.0.1:0\n", "listen: 127.0.0.1:0\nnats:\n  url: nats://127.0.0.1:4222\n  hubDomain: hub\n", "nats.hubDomain"},
 		{"HubDomainBind", "listen: 127.0.0.1:0\n", "listen: 127.0.0.1:0\nnats:\n  url: nats://127.0.0.1:4222\n  domain: h41\n  hubDomain: hub\n  bind: true\n", "nats.bind"},
 		{"BadOpsListen", "listen: 127.0.0.1:0\n", "listen: 127.0.0.1:0\nops:\n  listen: nowhere\n", "ops.listen"},
+		{"ShortOpsToken", "listen: 127.0.0.1:0\n", "listen: 127.0.0.1:0\nops:\n  token: ngắn\n", "ops.token"},
+		{"OpsTokenTwice", "listen: 127.0.0.1:0\n", "listen: 127.0.0.1:0\nops:\n  token: ops-token-0123456789abcdef\n  tokenFile: ops.token\n", "ops.tokenFile"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			text := strings.Replace(testConfig, tc.from, tc.to, 1)
@@ -121,4 +127,159 @@ func TestConfig_Example(t *testing.T) {
 		len(c.Web.Clerks) != 2 || c.Web.IdleTimeout != 30*time.Minute || c.Web.MaxSessionAge != 12*time.Hour {
 		t.Errorf("example read as %+v", c)
 	}
+}
+
+// TestConfig_OpsListenNeedsToken: an operations listener on an address
+// other than a loopback one, without ops.token or ops.tokenFile, is a
+// validation error naming ops.listen and ops.token; a loopback one, or any
+// with a token, is not.
+func TestConfig_OpsListenNeedsToken(t *testing.T) {
+	for _, tc := range []struct {
+		listen     string
+		needsToken bool
+	}{
+		{"127.0.0.1:9464", false},
+		{"127.8.9.10:9464", false},
+		{"[::1]:9464", false},
+		{"localhost:9464", false},
+		{"LocalHost:0", false},
+		{":9464", true},
+		{"0.0.0.0:9464", true},
+		{"[::]:9464", true},
+		{"10.0.0.5:9464", true},
+		{"[2001:db8::1]:9464", true},
+		{"[::ffff:10.0.0.5]:9464", true},
+		{"ops.lienthong.invalid:9464", true}, // does not resolve: not known to be loopback
+	} {
+		t.Run(tc.listen, func(t *testing.T) {
+			c, err := ParseConfig(strings.NewReader(testConfig))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Ops.Listen = tc.listen
+			err = c.Validate()
+			if !tc.needsToken {
+				if err != nil {
+					t.Errorf("Validate() = %v, want no error on a loopback address", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), "ops.listen") || !strings.Contains(err.Error(), "ops.token") {
+				t.Errorf("Validate() = %v, want an error naming ops.listen and ops.token", err)
+			}
+			c.Ops.Token = "ops-token-0123456789abcdef"
+			if err := c.Validate(); err != nil {
+				t.Errorf("with ops.token: %v", err)
+			}
+			c.Ops.Token, c.Ops.TokenFile = "", "/etc/lienthong/ops.token"
+			if err := c.Validate(); err != nil {
+				t.Errorf("with ops.tokenFile: %v", err)
+			}
+		})
+	}
+}
+
+// TestOpsLoopback: a name is loopback only if every address it resolves
+// to is.
+func TestOpsLoopback(t *testing.T) {
+	resolve := func(addrs ...string) func(context.Context, string, string) ([]netip.Addr, error) {
+		return func(context.Context, string, string) ([]netip.Addr, error) {
+			if len(addrs) == 0 {
+				return nil, errors.New("no such host")
+			}
+			var out []netip.Addr
+			for _, a := range addrs {
+				out = append(out, netip.MustParseAddr(a))
+			}
+			return out, nil
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		lookup func(context.Context, string, string) ([]netip.Addr, error)
+		want   bool
+	}{
+		{"ops.local", resolve("127.0.0.1", "::1"), true},
+		{"ops.local", resolve("::ffff:127.0.0.1"), true},
+		{"ops.local", resolve("127.0.0.1", "10.0.0.5"), false},
+		{"ops.local", resolve(), false},
+		{"", resolve("127.0.0.1"), false},
+		{"fe80::1%eth0", resolve(), false},
+		{"::1", resolve(), true},
+	} {
+		if got := opsLoopback(tc.name, tc.lookup); got != tc.want {
+			t.Errorf("opsLoopback(%q) = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestConfig_OpsTokenEnv: LIENTHONG_OPS_TOKEN and its file twin set the
+// token over the file's token or tokenFile; -config-dump hides it, and
+// opsToken reads ops.tokenFile.
+func TestConfig_OpsTokenEnv(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "ops.token")
+	if err := os.WriteFile(file, []byte("ops-token-from-a-file-0123\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, env := range []map[string]string{
+		{"LIENTHONG_OPS_TOKEN": "ops-token-from-the-environment"},
+		{"LIENTHONG_OPS_TOKEN_FILE": file},
+	} {
+		c, err := ParseConfig(strings.NewReader(testConfig + "ops:\n  listen: 0.0.0.0:9464\n  tokenFile: /nowhere/ops.token\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.ApplyEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
+			t.Fatal(err)
+		}
+		want := env["LIENTHONG_OPS_TOKEN"]
+		if want == "" {
+			want = "ops-token-from-a-file-0123"
+		}
+		if c.Ops.Token != want || c.Ops.TokenFile != "" {
+			t.Errorf("with %v: token %q, tokenFile %q", env, c.Ops.Token, c.Ops.TokenFile)
+		}
+		if err := c.Validate(); err != nil {
+			t.Errorf("with %v: %v", env, err)
+		}
+		dump, err := c.Redacted()
+		if err != nil || strings.Contains(string(dump), want) {
+			t.Errorf("-config-dump shows the ops token or fails: %v\n%s", err, dump)
+		}
+	}
+	token, err := opsToken(OpsConfig{TokenFile: file})
+	if err != nil || token != "ops-token-from-a-file-0123" {
+		t.Errorf("opsToken(tokenFile) = %q, %v", token, err)
+	}
+	short := filepath.Join(dir, "short")
+	if err := os.WriteFile(short, []byte("ngắn\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{short, filepath.Join(dir, "missing")} {
+		if _, err := opsToken(OpsConfig{TokenFile: f}); err == nil || !strings.Contains(err.Error(), "ops.tokenFile") {
+			t.Errorf("opsToken(%s) = %v, want an error about ops.tokenFile", f, err)
+		}
+	}
+}
+
+// TestServe_OpsListenNeedsToken: serve refuses to start with its
+// operations listener on every interface and no token, saying which keys
+// (from the file, or from -ops).
+func TestServe_OpsListenNeedsToken(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "lienthong.yaml")
+	if err := os.WriteFile(file, []byte(testConfig+"ops:\n  listen: 0.0.0.0:9464\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, nil, "serve", "-config", file)
+	r.wantCode(t, exitTrouble)
+	r.wantStderr(t, "ops.listen", "0.0.0.0:9464", "ops.token")
+
+	if err := os.WriteFile(file, []byte(testConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = run(t, nil, "serve", "-config", file, "-ops", ":9464")
+	r.wantCode(t, exitTrouble)
+	r.wantStderr(t, "ops.listen", "ops.token")
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net"
@@ -43,7 +45,11 @@ func newRegistry() *prometheus.Registry {
 //	               line per check, "name: ok" or "name: what is wrong".
 //	/loglevel      GET shows the log level, PUT changes it
 //	               ({"level":"debug"}, or level=debug as a form)
-func opsHandler(n *node, reg prometheus.Gatherer, level zap.AtomicLevel, log *zap.Logger) http.Handler {
+//
+// With a token, every request but GET and HEAD needs it (requireToken):
+// what only reads stays open to Prometheus and to health checks, what
+// changes the process does not.
+func opsHandler(n *node, reg prometheus.Gatherer, level zap.AtomicLevel, token string, log *zap.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorLog:      zap.NewStdLog(log),
@@ -76,7 +82,63 @@ func opsHandler(n *node, reg prometheus.Gatherer, level zap.AtomicLevel, log *za
 		fmt.Fprint(w, body.String())
 	})
 	mux.Handle("/loglevel", level)
-	return mux
+	if token == "" {
+		return mux
+	}
+	return requireToken(mux, token, log)
+}
+
+// requireToken lets GET and HEAD requests through to h, and others only
+// with "Authorization: Bearer <token>"; it answers the rest 401, saying
+// what is missing. The comparison takes the same time whatever the token
+// offered (SHA-256 of both, compared in constant time), so that timing
+// does not reveal how much of a guess was right, nor the token's length.
+func requireToken(h http.Handler, token string, log *zap.Logger) http.Handler {
+	want := sha256.Sum256([]byte(strings.TrimSpace(token)))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			h.ServeHTTP(w, r)
+			return
+		}
+		what := ""
+		auth := r.Header.Get("Authorization")
+		scheme, offered, ok := strings.Cut(auth, " ")
+		switch {
+		case auth == "":
+			what = "no Authorization header"
+		case !ok || !strings.EqualFold(scheme, "Bearer"):
+			what = "the Authorization header is not Bearer"
+		default:
+			got := sha256.Sum256([]byte(strings.TrimSpace(offered)))
+			if subtle.ConstantTimeCompare(got[:], want[:]) == 1 {
+				h.ServeHTTP(w, r)
+				return
+			}
+			what = "wrong token"
+		}
+		log.Warn("operations request refused", zap.String("method", r.Method), zap.String("path", r.URL.Path),
+			zap.String("remote", r.RemoteAddr), zap.String("why", what))
+		w.Header().Set("WWW-Authenticate", `Bearer realm="lienthong-ops"`)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusUnauthorized)
+		fmt.Fprintf(w, "401 unauthorized: %s %s needs \"Authorization: Bearer <ops.token>\" (%s)\n", r.Method, r.URL.Path, what)
+	})
+}
+
+// opsToken returns the token of the operations listener: ops.token, or
+// the first line of ops.tokenFile; "" when neither is set.
+func opsToken(c OpsConfig) (string, error) {
+	if c.TokenFile == "" {
+		return c.Token, nil
+	}
+	token, err := firstLine(c.TokenFile)
+	if err != nil {
+		return "", &ConfigError{Field: "ops.tokenFile", Value: c.TokenFile, Err: err}
+	}
+	if len(strings.TrimSpace(token)) < minOpsToken {
+		return "", &ConfigError{Field: "ops.tokenFile", Value: c.TokenFile, Err: fmt.Errorf("the token must have at least %d characters", minOpsToken)}
+	}
+	return token, nil
 }
 
 // check is one part of the readiness: its name and what is wrong, if
@@ -101,20 +163,26 @@ func (n *node) readiness(ctx context.Context) []check {
 
 // directoryFresh says whether the gateway's view of the directory can be
 // relied on: it changed within the last directoryFreshness heartbeat
-// intervals, or every hosted agency is listed in it as hosted by this
-// gateway (the directory of a quiet axis does not change for days).
+// intervals, or every hosted agency is registered in it by the
+// administrator as hosted by this gateway (the directory of a quiet axis
+// does not change for days). A gateway without directory trust anchors
+// (standalone) relies on its own configuration.
 func directoryFresh(gw *gateway.Gateway, now time.Time) error {
 	dir := gw.Directory()
 	age := now.Sub(dir.Updated())
 	if age < directoryFreshness*gw.HeartbeatInterval() {
 		return nil
 	}
+	lookup := dir.Registered
+	if !dir.Administered() {
+		lookup = dir.Lookup
+	}
 	var wrong []string
 	for _, a := range gw.HostedAgencies() {
-		e, ok := dir.Lookup(a.Code.String())
+		e, ok := lookup(a.Code.String())
 		switch {
 		case !ok:
-			wrong = append(wrong, a.Code.String()+" is not listed")
+			wrong = append(wrong, a.Code.String()+" is not registered by the directory's administrator")
 		case e.Gateway != gw.ID():
 			wrong = append(wrong, fmt.Sprintf("%s is listed as hosted by %q", a.Code, e.Gateway))
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -23,6 +24,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/gateway/bus"
 	"github.com/lienthong/lienthong/internal/nettest"
 	"github.com/lienthong/lienthong/signing"
@@ -64,11 +66,61 @@ type opsNode struct {
 	logs  *syncBuffer
 	ops   *httptest.Server
 	level zap.AtomicLevel
+	ca    *signing.CA
+	cfg   Config
 }
 
 // startOpsNode starts a node hosting VPCP and Nghệ An on the NATS server
 // at natsURL, with its data and PKI in dir.
 func startOpsNode(t *testing.T, dir, natsURL string) *opsNode {
+	t.Helper()
+	return startOpsNodeWith(t, dir, natsURL, nil)
+}
+
+// startOpsNodeWith is startOpsNode with configure, if not nil, changing
+// the configuration before the node starts; the operations endpoints get
+// its ops.token.
+func startOpsNodeWith(t *testing.T, dir, natsURL string, configure func(*Config)) *opsNode {
+	t.Helper()
+	cfg, ca := opsConfig(t, dir)
+	cfg.NATS.URL = natsURL
+	if configure != nil {
+		configure(&cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	log, level, err := newLogger(cfg.Log, logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := newRegistry()
+	n, err := openNode(t.Context(), cfg, log, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	registerAgencies(t, cfg, ca)
+	ops := httptest.NewServer(opsHandler(n, reg, level, cfg.Ops.Token, log.Named("ops")))
+	t.Cleanup(func() {
+		ops.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := n.Close(ctx); err != nil {
+			t.Errorf("close the node: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("the node's log:\n%s", logs.String())
+		}
+	})
+	return &opsNode{n: n, reg: reg, log: log, logs: logs, ops: ops, level: level, ca: ca, cfg: cfg}
+}
+
+// opsConfig returns the configuration of a gateway "ops" hosting VPCP and
+// Nghệ An, with a development CA (its CRL in trust.crl), the agencies'
+// keys and certificates, and its data, all in dir; an API key (opsKey) for
+// both agencies and a clerk. Both listeners are on 127.0.0.1, free ports.
+func opsConfig(t *testing.T, dir string) (Config, *signing.CA) {
 	t.Helper()
 	ca, err := signing.InitCA(filepath.Join(dir, "ca"), signing.CAOptions{KeyBits: 2048})
 	if err != nil {
@@ -77,8 +129,10 @@ func startOpsNode(t *testing.T, dir, natsURL string) *opsNode {
 	cfg := DefaultConfig()
 	cfg.Gateway.ID, cfg.Gateway.DataDir = "ops", filepath.Join(dir, "data")
 	cfg.HTTP.Listen = "127.0.0.1:0"
-	cfg.NATS.URL = natsURL
+	cfg.Ops.Listen = "127.0.0.1:0"
 	cfg.Trust.CA = []string{filepath.Join(ca.Dir(), signing.CACertFile)}
+	cfg.Trust.CRL = []string{filepath.Join(ca.Dir(), signing.CRLFile)}
+	cfg.Trust.Directory = []string{filepath.Join(ca.Dir(), signing.CACertFile)}
 	key := APIKeyConfig{Name: "qlvb", Key: opsKey}
 	for _, code := range []string{opsVPCP, opsBYT} {
 		is, err := ca.Issue(signing.IssueRequest{Agency: code, Name: "Cơ quan " + code})
@@ -98,32 +152,7 @@ func startOpsNode(t *testing.T, dir, natsURL string) *opsNode {
 		t.Fatal(err)
 	}
 	cfg.Web.Clerks = []ClerkConfig{{Username: "vanthu", Name: "Văn thư", PasswordHash: string(hash), Agencies: []string{opsVPCP}}}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
-	log, level, err := newLogger(cfg.Log, logs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := newRegistry()
-	n, err := openNode(t.Context(), cfg, log, reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ops := httptest.NewServer(opsHandler(n, reg, level, log.Named("ops")))
-	t.Cleanup(func() {
-		ops.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		if err := n.Close(ctx); err != nil {
-			t.Errorf("close the node: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("the node's log:\n%s", logs.String())
-		}
-	})
-	return &opsNode{n: n, reg: reg, log: log, logs: logs, ops: ops, level: level}
+	return cfg, ca
 }
 
 // get fetches path from the operations endpoints.
@@ -171,8 +200,15 @@ func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() boo
 // opsLetter is an unsigned công văn from VPCP to Nghệ An.
 func opsLetter(t *testing.T) []byte {
 	t.Helper()
+	return opsLetterNumbered(t, "42")
+}
+
+// opsLetterNumbered is opsLetter with another number, so that it is
+// another document.
+func opsLetterNumbered(t *testing.T, number string) []byte {
+	t.Helper()
 	now := time.Now()
-	code := envelope.Code{Number: "42", Notation: "VPCP-TH"}
+	code := envelope.Code{Number: number, Notation: "VPCP-TH"}
 	e := &envelope.Edoc{
 		Header: envelope.MessageHeader{
 			From:         envelope.Organization{OrganID: opsVPCP, OrganName: "Văn phòng Chính phủ"},
@@ -256,6 +292,7 @@ func TestOps(t *testing.T) {
 			`lienthong_gateway_info{gateway="ops",version="` + version + `"} 1`,
 			`lienthong_certificate_expiry_seconds{agency="000.00.00.G22"}`,
 			`lienthong_certificate_expiry_seconds{agency="000.00.00.H41"}`,
+			`lienthong_crl_next_update_timestamp_seconds{issuer="CN=lienthong development CA,O=lienthong"}`,
 			`go_goroutines `,
 			`process_cpu_seconds_total `,
 		} {
@@ -375,5 +412,95 @@ func TestOps_ReadyzNATS(t *testing.T) {
 	})
 	if code, scrape := o.get(t, "/metrics"); code != http.StatusOK || !strings.Contains(scrape, "lienthong_nats_connected 1") {
 		t.Errorf("/metrics with NATS back: %d", code)
+	}
+}
+
+// opsTestToken is the ops.token of the tests.
+const opsTestToken = "ops-token-0123456789abcdef"
+
+// opsRequest makes a request to the operations endpoints with the
+// Authorization header auth (none if empty) and returns the status, the
+// body and the WWW-Authenticate header.
+func opsRequest(t *testing.T, method, url, auth, body string) (int, string, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b), resp.Header.Get("WWW-Authenticate")
+}
+
+// TestOps_Token: with ops.token, PUT /loglevel without the token, with
+// another scheme or a wrong token (also one that is a prefix of the right
+// one) is refused 401 saying what is needed, and the level stays; with it
+// the level changes. The GET endpoints answer without a token.
+func TestOps_Token(t *testing.T) {
+	srv, err := bus.StartServer(bus.ServerOptions{Dir: filepath.Join(t.TempDir(), "nats"), Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	o := startOpsNodeWith(t, t.TempDir(), srv.ClientURL(), func(c *Config) { c.Ops.Token = opsTestToken })
+	url := o.ops.URL + "/loglevel"
+
+	for _, auth := range []string{"", "Basic " + opsTestToken, "Bearer", "Bearer " + opsTestToken[:len(opsTestToken)-1],
+		"Bearer " + opsTestToken + "x", "Bearer " + opsKey} {
+		code, body, challenge := opsRequest(t, http.MethodPut, url, auth, `{"level":"debug"}`)
+		if code != http.StatusUnauthorized || !strings.Contains(body, "Authorization: Bearer <ops.token>") || !strings.HasPrefix(challenge, "Bearer") {
+			t.Errorf("PUT /loglevel with Authorization %q: %d %q (WWW-Authenticate %q), want 401 naming the header", auth, code, body, challenge)
+		}
+		if o.level.Level() != zap.InfoLevel {
+			t.Fatalf("PUT /loglevel with Authorization %q changed the level to %s", auth, o.level.Level())
+		}
+	}
+	if !strings.Contains(o.logs.String(), "operations request refused") {
+		t.Error("a refused request is not logged")
+	}
+	if code, body, _ := opsRequest(t, http.MethodPut, url, "Bearer "+opsTestToken, `{"level":"debug"}`); code != http.StatusOK || o.level.Level() != zap.DebugLevel {
+		t.Errorf("PUT /loglevel with the token: %d %s, level %s", code, body, o.level.Level())
+	}
+	for _, path := range []string{"/metrics", "/healthz", "/readyz", "/loglevel"} {
+		if code, body, _ := opsRequest(t, http.MethodGet, o.ops.URL+path, "", ""); code != http.StatusOK {
+			t.Errorf("GET %s without a token: %d %s", path, code, body)
+		}
+	}
+}
+
+// registerAgencies registers the agencies of cfg in the directory of the
+// NATS server at cfg.NATS.URL, as an administrator issued by ca, as the
+// demo does.
+func registerAgencies(t *testing.T, cfg Config, ca *signing.CA) {
+	t.Helper()
+	is, err := ca.Issue(signing.IssueRequest{Agency: opsVPCP, Name: "Quản trị", DirectoryScopes: []string{"*"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := signing.NewSigner(is.Key, []*x509.Certificate{is.Certificate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entries []gateway.DirectoryRecord
+	for _, a := range cfg.Agencies {
+		certs, err := signing.LoadCertificates(a.Cert)
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries = append(entries, demoEntry(cfg.Gateway.ID, [2]string{a.Code, a.Name}, certs[0]))
+	}
+	if err := demoRegister(t.Context(), cfg.NATS.URL, admin, entries); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -45,6 +45,10 @@ The operations listener (ops.listen, default 127.0.0.1:9464) serves
 /metrics for Prometheus, /healthz (the process is alive), /readyz (NATS
 connected, store writable, directory fresh; 503 naming what is not) and
 /loglevel (GET shows the log level, PUT {"level":"debug"} changes it).
+With ops.token set (or ops.tokenFile, LIENTHONG_OPS_TOKEN,
+LIENTHONG_OPS_TOKEN_FILE), PUT /loglevel needs "Authorization: Bearer
+<token>"; the GET endpoints stay open. A token is required when ops.listen
+is not a loopback address (127.0.0.0/8, ::1, localhost).
 
 The first SIGINT or SIGTERM shuts down gracefully: the API stops taking
 requests, messages in flight are finished, the outbox stops; a second one
@@ -79,6 +83,10 @@ exits at once.`)
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	token, err := opsToken(cfg.Ops)
+	if err != nil {
+		return err
+	}
 	if *dump {
 		b, err := cfg.Redacted()
 		if err != nil {
@@ -105,7 +113,7 @@ exits at once.`)
 	}
 	var ops *opsServer
 	if cfg.Ops.Listen != "" {
-		if ops, err = startOps(cfg.Ops.Listen, opsHandler(n, reg, level, log.Named("ops")), log.Named("ops")); err != nil {
+		if ops, err = startOps(cfg.Ops.Listen, opsHandler(n, reg, level, token, log.Named("ops")), log.Named("ops")); err != nil {
 			cctx, cancel := context.WithTimeout(context.Background(), cfg.Gateway.ShutdownTimeout)
 			defer cancel()
 			return errors.Join(err, n.Close(cctx))
