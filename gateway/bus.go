@@ -9,11 +9,11 @@ import (
 )
 
 // Bus is the NATS JetStream fabric as the gateway uses it: two streams of
-// packets, durable consumers, an Object Store for large packets, the
+// packets, durable consumers, a stream of large packets' chunks, the
 // directory and the gateways' heartbeats.
 type Bus interface {
 	// Publish publishes one packet and waits for the stream's ack. A
-	// packet above the inline limit is put in the Object Store first (once
+	// packet above the inline limit is stored in chunks first (once
 	// per SHA-256) and the message carries a reference to it.
 	Publish(ctx context.Context, m Publication) (PubAck, error)
 	// Consume starts the gateway's durable consumers on both streams,
@@ -81,7 +81,8 @@ type Message interface {
 	MsgID() string
 	Kind() PacketKind
 	// Packet returns the packet's bytes, from the message or from the
-	// Object Store, checked against the SHA-256 the message carries.
+	// stream of large packets, checked against the SHA-256 the message
+	// carries.
 	Packet(ctx context.Context) ([]byte, error)
 	// NumDelivered is how many times the message was delivered, this time
 	// included.

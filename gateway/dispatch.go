@@ -139,7 +139,7 @@ func (g *Gateway) publish(ctx context.Context, item OutboxItem, packets *packetC
 	}
 	// A short deadline: while NATS is away a publish should fail fast and
 	// be retried, not hold the whole batch; large packets get a second per
-	// MiB for the Object Store.
+	// MiB for its chunks.
 	pctx, cancel := context.WithTimeout(ctx, publishTimeout+time.Duration(len(p.Data)>>20)*time.Second)
 	defer cancel()
 	_, err = g.bus.Publish(pctx, Publication{Subject: subject, MsgID: item.MsgID(), Packet: p.Data})

@@ -168,8 +168,8 @@ leaf's out-streams. List every agency and gateway the leaf node serves.`)
 // contract, with credentials allowed to.
 func runNATSSetup(ctx context.Context, m *Main, args []string) error {
 	fs := m.newFlagSet("nats setup", "nats setup -url URL [-nkey FILE | -creds FILE] [-ca FILE] [-replicas 3] [-domain D] [-agency CODE …] [-leaf D,…]", `
-Creates or updates the streams (LT_EDOC, LT_STATUS), the Object Store
-bucket (LT_PACKETS) and the key-value buckets (LT_DIRECTORY, LT_GATEWAYS)
+Creates or updates the streams (LT_EDOC, LT_STATUS, and LT_LARGE for large
+packets) and the key-value buckets (LT_DIRECTORY, LT_GATEWAYS)
 on a NATS cluster, with administrator credentials; gateways with their own
 restricted credentials then only bind to them (nats.bind: true). Run it
 again to change the replicas; it changes nothing else that exists.
@@ -226,8 +226,8 @@ already there are kept.`)
 	if err := b.Close(); err != nil {
 		return err
 	}
-	fmt.Fprintf(m.Stdout, "streams %s, %s and buckets %s, %s, %s ready with %d replicas\n",
-		bus.StreamEdoc, bus.StreamStatus, bus.BucketPackets, bus.BucketDirectory, bus.BucketGateways, *replicas)
+	fmt.Fprintf(m.Stdout, "streams %s, %s, %s and buckets %s, %s ready with %d replicas\n",
+		bus.StreamEdoc, bus.StreamStatus, bus.StreamLarge, bus.BucketDirectory, bus.BucketGateways, *replicas)
 	if len(agencies) > 0 {
 		fmt.Fprintf(m.Stdout, "consumers of %s ready\n", agencies.String())
 	}

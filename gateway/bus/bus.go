@@ -1,10 +1,8 @@
 package bus
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -23,7 +21,7 @@ import (
 // Defaults of Options.
 const (
 	// DefaultInlineLimit is the largest packet carried in the message
-	// itself; larger ones go through the Object Store.
+	// itself; larger ones go through StreamLarge.
 	DefaultInlineLimit = 512 << 10
 	// DefaultReplicas is the replica count of the streams and buckets: 1
 	// for a single server; a 3-node cluster wants 3.
@@ -38,9 +36,6 @@ const (
 const (
 	// HeaderSHA256 is the hex SHA-256 of the packet.
 	HeaderSHA256 = "Lt-Sha256"
-	// HeaderObject names the object in BucketPackets that holds a packet
-	// above the inline limit; the message body is then empty.
-	HeaderObject = "Lt-Object"
 )
 
 // Options configure Open. Numbers and durations left at 0 take their
@@ -87,6 +82,14 @@ type Options struct {
 	// InlineLimit is the largest packet sent in the message; 0 means
 	// DefaultInlineLimit. It must stay below the server's max payload.
 	InlineLimit int
+	// Gateway is the id of the gateway the Bus serves: its large packets
+	// are under ltlarge.<Gateway>, which its credentials may publish to.
+	// "" means Name.
+	Gateway string
+	// MaxPacketSize is the largest large packet read; 0 means
+	// gateway.DefaultMaxPacketSize. A message claiming a larger one is
+	// refused before anything is allocated.
+	MaxPacketSize int64
 	// Replicas of the streams and buckets; 0 means DefaultReplicas.
 	Replicas int
 	// MaxAge is how long messages and large packets are kept; 0 means
@@ -113,10 +116,10 @@ type Bus struct {
 	log  *zap.Logger
 	nc   *nats.Conn
 	js   jetstream.JetStream // the streams, the buckets (on a leaf node, its mirrors), the consumers
-	hub  jetstream.JetStream // the Object Store's: js, or the hub's domain on a leaf node
+	hub  jetstream.JetStream // StreamLarge's: js, or the hub's domain on a leaf node
 
-	packetsMu sync.Mutex            // guards packets, set lazily on a leaf node
-	packets   jetstream.ObjectStore // use objectStore
+	largeMu   sync.Mutex       // guards large, set when first used
+	large     jetstream.Stream // StreamLarge: use largeStream
 	directory jetstream.KeyValue
 	gateways  jetstream.KeyValue
 
@@ -167,6 +170,9 @@ func Open(ctx context.Context, opts Options, log *zap.Logger) (_ *Bus, err error
 	}
 	if opts.InlineLimit == 0 {
 		opts.InlineLimit = DefaultInlineLimit
+	}
+	if opts.MaxPacketSize <= 0 {
+		opts.MaxPacketSize = gateway.DefaultMaxPacketSize
 	}
 	if opts.Replicas == 0 {
 		opts.Replicas = DefaultReplicas
@@ -302,10 +308,10 @@ func (b *Bus) Close() error {
 // Publish publishes one packet to m.Subject, which must be under one of
 // the two streams, and waits for the stream's ack. m.MsgID is required:
 // it is the Nats-Msg-Id JetStream deduplicates on. A packet above the
-// inline limit is put in the Object Store under its hex SHA-256 first,
-// unless an object of that name and digest is there already, and the
-// message carries its name in HeaderObject and an empty body. The call
-// runs under ctx's deadline, or Options.Timeout.
+// inline limit is put in StreamLarge first, encrypted, unless it is there
+// already (see putLarge), and the message carries its name and key
+// (HeaderLarge, HeaderSize, HeaderKey) and an empty body. The call runs
+// under ctx's deadline, or Options.Timeout.
 func (b *Bus) Publish(ctx context.Context, m gateway.Publication) (gateway.PubAck, error) {
 	if !strings.HasPrefix(m.Subject, gateway.EdocSubjectPrefix) && !strings.HasPrefix(m.Subject, gateway.StatusSubjectPrefix) {
 		return gateway.PubAck{}, fmt.Errorf("bus: publish to %q: not a subject of %s or %s", m.Subject, StreamEdoc, StreamStatus)
@@ -320,10 +326,9 @@ func (b *Bus) Publish(ctx context.Context, m gateway.Publication) (gateway.PubAc
 	msg := &nats.Msg{Subject: m.Subject, Header: nats.Header{}}
 	msg.Header.Set(HeaderSHA256, digest)
 	if len(m.Packet) > b.opts.InlineLimit {
-		if err := b.putObject(ctx, digest, sum, m.Packet); err != nil {
+		if err := b.putLarge(ctx, digest, m.Packet, msg.Header); err != nil {
 			return gateway.PubAck{}, fmt.Errorf("bus: publish %s to %s: %w", m.MsgID, m.Subject, err)
 		}
-		msg.Header.Set(HeaderObject, digest)
 	} else {
 		msg.Data = m.Packet
 	}
@@ -332,35 +337,6 @@ func (b *Bus) Publish(ctx context.Context, m gateway.Publication) (gateway.PubAc
 		return gateway.PubAck{}, fmt.Errorf("bus: publish %s to %s: %w", m.MsgID, m.Subject, err)
 	}
 	return gateway.PubAck{Stream: ack.Stream, Sequence: ack.Sequence, Duplicate: ack.Duplicate}, nil
-}
-
-// putObject puts a packet in the Object Store under name, unless an
-// object of that name and digest is there and young enough to outlive
-// the message that will refer to it.
-func (b *Bus) putObject(ctx context.Context, name string, sum [sha256.Size]byte, data []byte) error {
-	packets, err := b.objectStore(ctx)
-	if err != nil {
-		return err
-	}
-	info, err := packets.GetInfo(ctx, name)
-	switch {
-	case err == nil:
-		if info.Digest == objectDigest(sum) && time.Since(info.ModTime) < b.opts.MaxAge/2 {
-			return nil
-		}
-	case !errors.Is(err, jetstream.ErrObjectNotFound):
-		return fmt.Errorf("object %s: %w", name, err)
-	}
-	_, err = packets.Put(ctx, jetstream.ObjectMeta{Name: name, Description: "lienthong packet"}, bytes.NewReader(data))
-	if err != nil {
-		return fmt.Errorf("put object %s (%d bytes): %w", name, len(data), err)
-	}
-	return nil
-}
-
-// objectDigest is the Object Store's form of a SHA-256.
-func objectDigest(sum [sha256.Size]byte) string {
-	return "SHA-256=" + base64.URLEncoding.EncodeToString(sum[:])
 }
 
 // deadline returns ctx, bounded by Options.Timeout when it has no

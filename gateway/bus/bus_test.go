@@ -5,11 +5,13 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -104,8 +106,8 @@ func TestBus_PublishHeaders(t *testing.T) {
 	if got, want := m.Header.Get(bus.HeaderSHA256), sha(packet); got != want {
 		t.Errorf("%s = %q, want %q", bus.HeaderSHA256, got, want)
 	}
-	if got := m.Header.Get(bus.HeaderObject); got != "" {
-		t.Errorf("%s = %q on an inline packet", bus.HeaderObject, got)
+	if got := m.Header.Get(bus.HeaderLarge); got != "" {
+		t.Errorf("%s = %q on an inline packet", bus.HeaderLarge, got)
 	}
 	if !bytes.Equal(m.Data, packet) {
 		t.Errorf("body = %q, want the packet", m.Data)
@@ -154,7 +156,7 @@ func TestBus_LargePacket(t *testing.T) {
 	b, srv := withBus(t)
 	col := newCollector(nil)
 	consume(t, b, gateway.ConsumerSpec{Gateway: "gw-a", Agencies: []envelope.AgencyCode{agencyH41}}, col.handle)
-	packet := randomBytes(t, 3<<20)
+	packet := randomBytes(t, 3<<20+17)
 	ack := publish(t, b, gateway.KindEdoc, agencyH41, "big:000.00.12.H41", packet)
 
 	js := rawJetStream(t, srv)
@@ -171,16 +173,29 @@ func TestBus_LargePacket(t *testing.T) {
 	if len(raw.Data) != 0 {
 		t.Errorf("the message body has %d bytes, want none", len(raw.Data))
 	}
-	if got, want := raw.Header.Get(bus.HeaderObject), sha(packet); got != want {
-		t.Errorf("%s = %q, want %q", bus.HeaderObject, got, want)
+	name := raw.Header.Get(bus.HeaderLarge)
+	if want := "gateway." + sha(packet); name != want {
+		t.Errorf("%s = %q, want %q (the sending gateway's token and the SHA-256)", bus.HeaderLarge, name, want)
 	}
-	obs, err := js.ObjectStore(ctx, bus.BucketPackets)
+	// The chunks are under the sender's token, encrypted.
+	large, err := js.Stream(ctx, bus.StreamLarge)
 	if err != nil {
 		t.Fatal(err)
 	}
-	info, err := obs.GetInfo(ctx, sha(packet))
+	chunks := (len(packet) + bus.LargeChunk - 1) / bus.LargeChunk
+	first, err := large.GetLastMsgForSubject(ctx, bus.LargeSubjectPrefix+name+".0")
 	if err != nil {
-		t.Fatalf("object: %v", err)
+		t.Fatalf("chunk 0: %v", err)
+	}
+	if len(first.Data) != bus.LargeChunk || bytes.Equal(first.Data, packet[:bus.LargeChunk]) {
+		t.Errorf("chunk 0: %d bytes, in the clear: %v", len(first.Data), bytes.Equal(first.Data, packet[:bus.LargeChunk]))
+	}
+	info, err := large.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int(info.State.Msgs) != chunks {
+		t.Errorf("%s holds %d messages, want %d chunks", bus.StreamLarge, info.State.Msgs, chunks)
 	}
 
 	r := col.next(t)
@@ -191,55 +206,65 @@ func TestBus_LargePacket(t *testing.T) {
 		t.Fatalf("Packet: %d bytes, SHA-256 %s; want %d bytes, %s", len(r.Packet), sha(r.Packet), len(packet), sha(packet))
 	}
 
-	// The same packet to another recipient reuses the object.
+	// The same packet to another recipient reuses the chunks.
 	publish(t, b, gateway.KindEdoc, agencyH41, "big:000.00.12.H41:again", packet)
 	if r := col.next(t); r.PacketErr != nil || !bytes.Equal(r.Packet, packet) {
 		t.Fatalf("second Packet: %d bytes, %v", len(r.Packet), r.PacketErr)
 	}
-	again, err := obs.GetInfo(ctx, sha(packet))
+	again, err := large.Info(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again.NUID != info.NUID {
-		t.Errorf("the object was put again (NUID %s, was %s)", again.NUID, info.NUID)
+	if again.State.LastSeq != info.State.LastSeq {
+		t.Errorf("the chunks were put again (last sequence %d, was %d)", again.State.LastSeq, info.State.LastSeq)
+	}
+	// Nobody, not even with every right, deletes or purges a chunk.
+	if err := large.Purge(ctx); err == nil {
+		t.Error("StreamLarge was purged")
+	}
+	if err := large.DeleteMsg(ctx, first.Sequence); err == nil {
+		t.Error("a chunk was deleted")
 	}
 }
 
+// TestBus_PacketDamaged: what a sender may lie about in a large packet's
+// message, and a chunk that went, give errors, never a packet.
 func TestBus_PacketDamaged(t *testing.T) {
 	tests := []struct {
 		name    string
-		damage  func(ctx context.Context, obs jetstream.ObjectStore, name string) error
+		damage  func(h nats.Header, packet []byte)
 		wantErr error
 	}{
-		{
-			name: "Overwritten",
-			damage: func(ctx context.Context, obs jetstream.ObjectStore, name string) error {
-				_, err := obs.PutBytes(ctx, name, []byte("not the packet"))
-				return err
-			},
-			wantErr: bus.ErrPacketMismatch,
-		},
-		{
-			name: "Deleted",
-			damage: func(ctx context.Context, obs jetstream.ObjectStore, name string) error {
-				return obs.Delete(ctx, name)
-			},
-			wantErr: bus.ErrPacketMissing,
-		},
+		{"ChunkMissing", func(h nats.Header, p []byte) { h.Set(bus.HeaderSize, strconv.Itoa(len(p)+bus.LargeChunk)) }, bus.ErrPacketMissing},
+		{"WrongSize", func(h nats.Header, p []byte) { h.Set(bus.HeaderSize, strconv.Itoa(len(p)-1)) }, bus.ErrPacketMismatch},
+		{"Huge", func(h nats.Header, _ []byte) { h.Set(bus.HeaderSize, "1000000000000") }, bus.ErrPacketMismatch},
+		{"WrongKey", func(h nats.Header, _ []byte) {
+			h.Set(bus.HeaderKey, base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32)))
+		}, bus.ErrPacketMismatch},
+		{"BadKey", func(h nats.Header, _ []byte) { h.Set(bus.HeaderKey, "short") }, bus.ErrPacketMismatch},
+		{"AnotherPacket", func(h nats.Header, _ []byte) { h.Set(bus.HeaderLarge, "test."+sha([]byte("other"))) }, bus.ErrPacketMismatch},
+		{"NotAName", func(h nats.Header, p []byte) { h.Set(bus.HeaderLarge, "a.b."+sha(p)) }, bus.ErrPacketMismatch},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b, srv := withBus(t)
 			packet := randomBytes(t, 1<<20)
-			publish(t, b, gateway.KindEdoc, agencyH41, "damaged:000.00.12.H41", packet)
+			ack := publish(t, b, gateway.KindEdoc, agencyG22, "damaged:000.00.00.G22", packet)
 			js := rawJetStream(t, srv)
 			ctx, cancel := context.WithTimeout(context.Background(), wait)
 			defer cancel()
-			obs, err := js.ObjectStore(ctx, bus.BucketPackets)
+			s, err := js.Stream(ctx, bus.StreamEdoc)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := tt.damage(ctx, obs, sha(packet)); err != nil {
+			raw, err := s.GetMsg(ctx, ack.Sequence)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := raw.Header
+			tt.damage(h, packet)
+			msg := &nats.Msg{Subject: gateway.Subject(gateway.KindEdoc, agencyH41), Header: h}
+			if _, err := js.PublishMsg(ctx, msg, jetstream.WithMsgID("forged")); err != nil {
 				t.Fatal(err)
 			}
 			col := newCollector(nil)
@@ -1025,16 +1050,14 @@ func TestBus_Contract(t *testing.T) {
 			}
 		}
 	}
-	obs, err := js.ObjectStore(ctx, bus.BucketPackets)
+	large, err := js.Stream(ctx, bus.StreamLarge)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := obs.Status(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.TTL() != bus.DefaultMaxAge || st.Storage() != jetstream.FileStorage {
-		t.Errorf("object store %s: TTL %s, storage %v", bus.BucketPackets, st.TTL(), st.Storage())
+	lc := large.CachedInfo().Config
+	if lc.MaxAge != bus.DefaultMaxAge || lc.Storage != jetstream.FileStorage || !lc.DenyDelete || !lc.DenyPurge || !lc.AllowDirect ||
+		lc.MaxMsgsPerSubject != 1 || !slices.Equal(lc.Subjects, []string{bus.LargeSubjectPrefix + ">"}) {
+		t.Errorf("stream %s: %+v", bus.StreamLarge, lc)
 	}
 	for _, bucket := range []string{bus.BucketDirectory, bus.BucketGateways} {
 		if _, err := js.KeyValue(ctx, bucket); err != nil {

@@ -12,11 +12,14 @@
 //   - the streams LT_EDOC (lt.edoc.>) and LT_STATUS (lt.status.>): file
 //     storage, limits retention for [DefaultMaxAge] (30 days, to ride out
 //     a week-long outage), a duplicate window of [DuplicateWindow] (48 h);
-//   - the Object Store bucket LT_PACKETS for packets above the inline
-//     limit ([DefaultInlineLimit], 512 KiB), kept as long as the streams;
-//   - the KV buckets LT_DIRECTORY (agency code tokens → [gateway.Agency]
-//     as JSON) and LT_GATEWAYS (gateway id → [gateway.GatewayBeat] as
-//     JSON, expiring after [DefaultBeatTTL]).
+//   - the stream LT_LARGE ([StreamLarge], ltlarge.>) for packets above
+//     the inline limit ([DefaultInlineLimit], 512 KiB): encrypted chunks
+//     under the sending gateway's token, kept as long as the streams,
+//     which refuses deletes and purges (see large.go);
+//   - the KV buckets LT_DIRECTORY (agency code tokens or gw.<id> → a
+//     record signed by the directory's administrator, which the
+//     gateway's [gateway.Directory] verifies) and LT_GATEWAYS (gateway id
+//     → [gateway.GatewayBeat] as JSON, expiring after [DefaultBeatTTL]).
 //
 // Retention is by limits, never by interest or work queue: a message for
 // an agency whose gateway has not created its consumer yet must wait for
@@ -27,10 +30,10 @@
 // [Bus.Publish] sends every packet with the headers Nats-Msg-Id (the
 // publication's MsgID, which JetStream deduplicates within the window),
 // [HeaderSHA256] (the hex SHA-256 of the packet) and, for a packet above
-// the inline limit, [HeaderObject]: the name of the object (the same hex
-// SHA-256) that holds the packet in LT_PACKETS, the message body then
-// being empty. Each object is stored once; publishing the same large
-// packet again reuses it.
+// the inline limit, [HeaderLarge], [HeaderSize] and [HeaderKey]: the
+// packet's name in LT_LARGE (<gateway>.<hex SHA-256>), its size and the
+// key of its chunks, the message body then being empty. Each large packet
+// is stored once; publishing it again reuses its chunks.
 //
 // [Bus.Consume] runs, on each stream, one durable pull consumer per
 // hosted agency, named from the agency code and not from the gateway:
@@ -52,14 +55,17 @@
 //   - each agency's consumers are distinct JetStream objects with
 //     subjects of their own, so a deployment can allow a gateway's
 //     credentials the consumers of its own agencies only: for H41.12 on
-//     LT_EDOC, $JS.API.CONSUMER.CREATE.LT_EDOC.ag_H41_12_edoc.lt.edoc.H41.12,
-//     $JS.API.CONSUMER.INFO.LT_EDOC.ag_H41_12_edoc,
+//     LT_EDOC, $JS.API.CONSUMER.INFO.LT_EDOC.ag_H41_12_edoc,
 //     $JS.API.CONSUMER.MSG.NEXT.LT_EDOC.ag_H41_12_edoc and
-//     $JS.ACK.LT_EDOC.ag_H41_12_edoc.>.
+//     $JS.ACK.LT_EDOC.ag_H41_12_edoc.> — and not CONSUMER.CREATE, since
+//     nats-server takes a consumer's filter from the request's body: on
+//     such a hub (Options.Bind) the administrator makes the consumers
+//     ([Bus.EnsureConsumers], lienthong nats setup -agency) and Consume
+//     only looks them up.
 //
 // Handlers run in up to Concurrency goroutines across all of a gateway's
 // consumers, and Drain and Stop act on all of them. A received message's
-// Packet checks the bytes, from the body or the Object Store, against
+// Packet checks the bytes, from the body or LT_LARGE, against
 // [HeaderSHA256].
 //
 // # Leaf nodes
@@ -84,12 +90,13 @@
 //   - the directory and the heartbeats are the hub's KV buckets, of which
 //     the leaf keeps mirrors: [Bus.WatchDirectory] and [Bus.Gateways] read
 //     the mirrors, so a gateway starts and verifies packets with the link
-//     down (with what the mirrors last had); [Bus.PutAgency] and
-//     [Bus.Heartbeat] write at the hub, through the mirror's origin, and
-//     fail while the link is down;
-//   - the Object Store is the hub's, looked up when first used: a large
-//     packet published while the link is down fails, and the gateway's
-//     outbox tries again, as it does for any failed publish.
+//     down (with what the mirrors last had); [Bus.Heartbeat] writes at
+//     the hub, through the mirror's origin, and fails while the link is
+//     down;
+//   - LT_LARGE is the hub's, looked up when first used (its subjects,
+//     ltlarge.>, cross the link): a large packet published while the link
+//     is down fails, and the gateway's outbox tries again, as it does for
+//     any failed publish.
 //
 // [Open] on a leaf node touches nothing at the hub: it makes the
 // out-streams and the mirrors, so a gateway restarting during an outage

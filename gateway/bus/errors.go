@@ -17,10 +17,9 @@ var (
 var (
 	// ErrPacketMismatch means the bytes of a received packet do not match
 	// the SHA-256 its message carries (HeaderSHA256), the message carries
-	// none, or the Object Store found the object corrupt.
+	// none, or a large packet's headers or chunks do not fit together.
 	ErrPacketMismatch = errors.New("bus: packet does not match its SHA-256")
-	// ErrPacketMissing means the object a message refers to
-	// (HeaderObject) is not in the Object Store: expired, deleted, or
-	// never put.
+	// ErrPacketMissing means a chunk of the large packet a message refers
+	// to (HeaderLarge) is not in StreamLarge: expired, or never put.
 	ErrPacketMissing = errors.New("bus: packet object missing")
 )

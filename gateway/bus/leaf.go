@@ -39,8 +39,8 @@ func leafOutConfigs(o Options) []jetstream.StreamConfig {
 // setupLeaf makes, on a leaf node, everything the gateway needs there and
 // nothing at the hub, so that it starts with its link down: the
 // out-streams, and local mirrors of the hub's directory and heartbeats
-// (read locally, written at the hub through the mirror). The Object Store
-// is the hub's, looked up when first used (objectStore); the in-streams
+// (read locally, written at the hub through the mirror). StreamLarge is
+// the hub's, looked up when first used (largeStream); the in-streams
 // are made by Consume (sourceFromHub).
 func (b *Bus) setupLeaf(ctx context.Context) error {
 	for _, cfg := range leafOutConfigs(b.opts) {
@@ -61,21 +61,6 @@ func (b *Bus) setupLeaf(ctx context.Context) error {
 		return fmt.Errorf("bus: create or update the leaf node's mirror of %s: %w", BucketGateways, err)
 	}
 	return nil
-}
-
-// objectStore returns the Object Store of large packets; on a leaf node
-// it is the hub's, looked up the first time it is needed.
-func (b *Bus) objectStore(ctx context.Context) (jetstream.ObjectStore, error) {
-	b.packetsMu.Lock()
-	defer b.packetsMu.Unlock()
-	if b.packets == nil {
-		s, err := b.hub.ObjectStore(ctx, BucketPackets)
-		if err != nil {
-			return nil, fmt.Errorf("object store %s in the hub's domain %s: %w", BucketPackets, b.opts.HubDomain, err)
-		}
-		b.packets = s
-	}
-	return b.packets, nil
 }
 
 // apiPrefix is the JetStream API prefix of a domain, as a stream source

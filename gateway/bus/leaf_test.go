@@ -98,7 +98,7 @@ accounts {
 	p.waitLinked(true)
 	hubOpts := bus.Options{Domain: "hub", NKeyFile: adminFile, InboxPrefix: bus.LeafAdminInboxPrefix("h41")}
 	p.hubBus = openBus(t, p.hub.ClientURL(), hubOpts)
-	p.leafBus = openBus(t, p.leaf.ClientURL(), bus.Options{Domain: "h41", HubDomain: "hub", InboxPrefix: bus.InboxPrefix("nghean")})
+	p.leafBus = openBus(t, p.leaf.ClientURL(), bus.Options{Domain: "h41", HubDomain: "hub", Gateway: "nghean", InboxPrefix: bus.InboxPrefix("nghean")})
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	if err := p.hubBus.SourceLeaf(ctx, "h41"); err != nil {
@@ -257,7 +257,7 @@ func TestBus_Leaf(t *testing.T) {
 	// it opens, reads the directory and the heartbeats from the leaf's
 	// mirrors, and starts consuming for a new agency; only writing the
 	// directory fails.
-	restarted := openBus(t, p.leaf.ClientURL(), bus.Options{Domain: "h41", HubDomain: "hub", Timeout: 2 * time.Second})
+	restarted := openBus(t, p.leaf.ClientURL(), bus.Options{Domain: "h41", HubDomain: "hub", Gateway: "nghean", Timeout: 2 * time.Second})
 	waitDirectory(t, restarted, "UBND tỉnh Nghệ An")
 	if beats, err := restarted.Gateways(ctx); err != nil || len(beats) != 1 {
 		t.Errorf("heartbeats on the leaf with the link down: %v, %v; want nghean's", beats, err)
@@ -409,6 +409,12 @@ func TestBus_LeafPermissions(t *testing.T) {
 	}
 	if err := p.leafBus.Heartbeat(ctx, gateway.GatewayBeat{Gateway: "vpcp", At: time.Now()}); err == nil {
 		t.Error("the leaf wrote VPCP's heartbeat")
+	}
+	// Nor large packets' chunks under another gateway's token: the same
+	// bus posing as VPCP's gateway gets no answer from the hub's stream.
+	posing := openBus(t, p.leaf.ClientURL(), bus.Options{Domain: "h41", HubDomain: "hub", Gateway: "vpcp", InboxPrefix: bus.InboxPrefix("nghean"), Timeout: 2 * time.Second})
+	if _, err := posing.Publish(ctx, gateway.Publication{Subject: gateway.Subject(gateway.KindEdoc, agencyG22), MsgID: "posing", Packet: randomBytes(t, 600<<10)}); err == nil {
+		t.Error("the leaf wrote a large packet's chunks under VPCP's token")
 	}
 
 	// The leaf's gateway consuming for VPCP, then streams on the leaf

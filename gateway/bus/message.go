@@ -1,11 +1,9 @@
 package bus
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -36,28 +34,24 @@ func (m *message) Kind() gateway.PacketKind {
 	return gateway.KindEdoc
 }
 
-// Packet returns the packet: the message body, or the object HeaderObject
-// names, fetched under ctx's deadline or Options.Timeout. The bytes are
-// checked against HeaderSHA256. A missing object gives ErrPacketMissing,
-// a mismatch or a missing or malformed header ErrPacketMismatch.
+// Packet returns the packet: the message body, or the large packet
+// HeaderLarge names, fetched from StreamLarge and decrypted under ctx's
+// deadline or Options.Timeout. The bytes are checked against
+// HeaderSHA256. A missing chunk gives ErrPacketMissing, a mismatch or a
+// missing or malformed header ErrPacketMismatch.
 func (m *message) Packet(ctx context.Context) ([]byte, error) {
 	h := m.m.Headers()
 	want := h.Get(HeaderSHA256)
-	if _, err := hex.DecodeString(want); err != nil || len(want) != 2*sha256.Size {
+	if !digestOK(want) {
 		return nil, fmt.Errorf("%w: message %s on %s: header %s is %q, not a hex SHA-256", ErrPacketMismatch, m.MsgID(), m.Subject(), HeaderSHA256, want)
 	}
 	data := m.m.Data()
-	if name := h.Get(HeaderObject); name != "" {
+	if h.Get(HeaderLarge) != "" {
 		ctx, cancel := m.bus.deadline(ctx)
 		defer cancel()
-		b, err := m.getObject(ctx, name)
-		switch {
-		case errors.Is(err, jetstream.ErrObjectNotFound):
-			return nil, fmt.Errorf("%w: message %s on %s: object %s is not in %s: %w", ErrPacketMissing, m.MsgID(), m.Subject(), name, BucketPackets, err)
-		case errors.Is(err, jetstream.ErrDigestMismatch):
-			return nil, fmt.Errorf("%w: message %s on %s: object %s in %s is corrupt: %w", ErrPacketMismatch, m.MsgID(), m.Subject(), name, BucketPackets, err)
-		case err != nil:
-			return nil, fmt.Errorf("bus: message %s on %s: get object %s from %s: %w", m.MsgID(), m.Subject(), name, BucketPackets, err)
+		b, err := m.bus.getLarge(ctx, h, want)
+		if err != nil {
+			return nil, fmt.Errorf("bus: message %s on %s: %w", m.MsgID(), m.Subject(), err)
 		}
 		data = b
 	}
@@ -66,28 +60,6 @@ func (m *message) Packet(ctx context.Context) ([]byte, error) {
 		return nil, fmt.Errorf("%w: message %s on %s: %d bytes with SHA-256 %s, the message says %s", ErrPacketMismatch, m.MsgID(), m.Subject(), len(data), got, strings.ToLower(want))
 	}
 	return data, nil
-}
-
-// getObject reads an object into one buffer of its size: GetBytes grows
-// its buffer by doubling, which for a 67 MB packet costs twice that.
-func (m *message) getObject(ctx context.Context, name string) ([]byte, error) {
-	packets, err := m.bus.objectStore(ctx)
-	if err != nil {
-		return nil, err
-	}
-	r, err := packets.Get(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	var buf bytes.Buffer
-	if info, err := r.Info(); err == nil && info.Size > 0 && info.Size < 1<<31 {
-		buf.Grow(int(info.Size) + bytes.MinRead)
-	}
-	if _, err := buf.ReadFrom(r); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }
 
 // NumDelivered returns how many times the message was delivered, this

@@ -40,22 +40,21 @@ type Permissions struct {
 // stream's messages directly, subscribe to the packets' subjects, or
 // change or delete a stream.
 //
-// One limit remains: a packet above the inline limit is in the Object
-// Store under its SHA-256, readable by any gateway that knows the digest
-// (which only a packet's message header says).
+// Large packets: it may write chunks only under its own token
+// (ltlarge.<gateway>.>), read any chunk (they are encrypted; the key is in
+// the recipient's message), and delete or purge none (StreamLarge refuses
+// both to everyone).
 func GatewayPermissions(gatewayID string, agencies []envelope.AgencyCode) Permissions {
-	obj, dir, gws := "OBJ_"+BucketPackets, "KV_"+BucketDirectory, "KV_"+BucketGateways
+	dir, gws := "KV_"+BucketDirectory, "KV_"+BucketGateways
 	p := Permissions{
 		Publish: []string{
 			gateway.EdocSubjectPrefix + ">", gateway.StatusSubjectPrefix + ">",
 			"$JS.API.INFO",
 			"$JS.API.STREAM.INFO." + StreamEdoc, "$JS.API.STREAM.INFO." + StreamStatus,
-			// The Object Store: chunks and metadata of the packets it
-			// writes, the look-ups and ordered consumers it reads with.
-			"$JS.API.STREAM.INFO." + obj, "$O." + BucketPackets + ".>",
-			"$JS.API.DIRECT.GET." + obj + ".>", "$JS.API.STREAM.MSG.GET." + obj,
-			"$JS.API.STREAM.PURGE." + obj,
-			"$JS.API.CONSUMER.CREATE." + obj + ".>", "$JS.API.CONSUMER.DELETE." + obj + ".>", "$JS.FC." + obj + ".>",
+			// Large packets: its own chunks; anyone's read chunk by
+			// chunk.
+			LargeSubjectPrefix + sanitize(gatewayID) + ".>",
+			"$JS.API.STREAM.INFO." + StreamLarge, "$JS.API.DIRECT.GET." + StreamLarge + ".>",
 			// The directory and the heartbeats: read all, watch all.
 			"$JS.API.STREAM.INFO." + dir, "$JS.API.DIRECT.GET." + dir + ".>", "$JS.API.STREAM.MSG.GET." + dir,
 			"$JS.API.CONSUMER.CREATE." + dir + ".>", "$JS.API.CONSUMER.DELETE." + dir + ".>", "$JS.FC." + dir + ".>",
@@ -121,16 +120,15 @@ func (p Permissions) Conf(nkey, comment string) string {
 // the hub, subscribe what it receives.
 func LeafPermissions(leafDomain, hubDomain string, gateways []string, agencies []envelope.AgencyCode) Permissions {
 	api := "$JS." + hubDomain + ".API."
-	obj, dir, gws := "OBJ_"+BucketPackets, "KV_"+BucketDirectory, "KV_"+BucketGateways
+	dir, gws := "KV_"+BucketDirectory, "KV_"+BucketGateways
 	p := Permissions{
 		Publish: []string{
 			// The mirrors of the directory and the heartbeats.
 			api + "CONSUMER.CREATE." + dir, api + "CONSUMER.CREATE." + dir + ".>",
 			api + "CONSUMER.CREATE." + gws, api + "CONSUMER.CREATE." + gws + ".>",
-			// The Object Store, as GatewayPermissions.
-			api + "STREAM.INFO." + obj, "$O." + BucketPackets + ".>",
-			api + "DIRECT.GET." + obj + ".>", api + "STREAM.MSG.GET." + obj, api + "STREAM.PURGE." + obj,
-			api + "CONSUMER.CREATE." + obj + ".>", api + "CONSUMER.DELETE." + obj + ".>",
+			// Large packets, as GatewayPermissions (the chunks of each
+			// gateway below).
+			api + "STREAM.INFO." + StreamLarge, api + "DIRECT.GET." + StreamLarge + ".>",
 			// Deliveries of the hub's sources of the leaf's out-streams,
 			// the flow control of the leaf's sources and mirrors, the
 			// answers to the hub's JetStream and to the administrator.
@@ -148,14 +146,14 @@ func LeafPermissions(leafDomain, hubDomain string, gateways []string, agencies [
 	fc := func(domain, stream string) []string {
 		return []string{"$JS.FC." + stream + ".>", "$JS.FC." + domain + ".*." + stream + ".>"}
 	}
-	for _, stream := range []string{StreamEdoc, StreamStatus, dir, gws, obj} {
+	for _, stream := range []string{StreamEdoc, StreamStatus, dir, gws} {
 		p.Publish = append(p.Publish, fc(hubDomain, stream)...)
 	}
 	for _, stream := range []string{StreamOutEdoc, StreamOutStatus} {
 		p.Subscribe = append(p.Subscribe, fc(leafDomain, stream)...)
 	}
 	for _, g := range gateways {
-		p.Publish = append(p.Publish, api+"$KV."+BucketGateways+"."+sanitize(g))
+		p.Publish = append(p.Publish, api+"$KV."+BucketGateways+"."+sanitize(g), LargeSubjectPrefix+sanitize(g)+".>")
 		p.Subscribe = append(p.Subscribe, InboxPrefix(g)+".>")
 	}
 	for _, a := range agencies {

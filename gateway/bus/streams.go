@@ -17,9 +17,6 @@ const (
 	StreamEdoc = "LT_EDOC"
 	// StreamStatus holds statuses: subjects lt.status.<recipient tokens>.
 	StreamStatus = "LT_STATUS"
-	// BucketPackets is the Object Store bucket of packets above the
-	// inline limit, each named by its hex SHA-256.
-	BucketPackets = "LT_PACKETS"
 	// BucketDirectory is the KV bucket of the directory: agency code
 	// tokens → gateway.Agency as JSON.
 	BucketDirectory = "LT_DIRECTORY"
@@ -93,18 +90,6 @@ func packetStream(o Options, name, what string, subjects ...string) jetstream.St
 	}
 }
 
-// packetsConfig is the Object Store bucket of large packets, kept as long
-// as the messages that refer to them.
-func packetsConfig(o Options) jetstream.ObjectStoreConfig {
-	return jetstream.ObjectStoreConfig{
-		Bucket:      BucketPackets,
-		Description: "lienthong packets above the inline limit, by SHA-256",
-		TTL:         o.MaxAge,
-		Storage:     jetstream.FileStorage,
-		Replicas:    o.Replicas,
-	}
-}
-
 // directoryConfig is the KV bucket of the directory; entries do not
 // expire.
 func directoryConfig(o Options) jetstream.KeyValueConfig {
@@ -164,8 +149,8 @@ func (b *Bus) setup(ctx context.Context) error {
 		}
 	}
 	var err error
-	if b.packets, err = b.js.CreateOrUpdateObjectStore(ctx, packetsConfig(b.opts)); err != nil {
-		return fmt.Errorf("bus: create or update object store %s: %w", BucketPackets, err)
+	if b.large, err = b.js.CreateOrUpdateStream(ctx, largeConfig(b.opts)); err != nil {
+		return fmt.Errorf("bus: create or update stream %s: %w", StreamLarge, err)
 	}
 	if b.directory, err = b.js.CreateOrUpdateKeyValue(ctx, directoryConfig(b.opts)); err != nil {
 		return fmt.Errorf("bus: create or update key-value bucket %s: %w", BucketDirectory, err)
@@ -209,8 +194,8 @@ func (b *Bus) bind(ctx context.Context) error {
 		}
 	}
 	var err error
-	if b.packets, err = b.js.ObjectStore(ctx, BucketPackets); err != nil {
-		return fmt.Errorf("bus: object store %s (bind: it must exist): %w", BucketPackets, err)
+	if b.large, err = b.js.Stream(ctx, StreamLarge); err != nil {
+		return fmt.Errorf("bus: stream %s (bind: it must exist): %w", StreamLarge, err)
 	}
 	if b.directory, err = b.js.KeyValue(ctx, BucketDirectory); err != nil {
 		return fmt.Errorf("bus: key-value bucket %s (bind: it must exist): %w", BucketDirectory, err)
