@@ -106,6 +106,11 @@ type TrustConfig struct {
 	CRL []string `yaml:"crl"`
 	// AllowSHA1 is the legacy policy for RSA-SHA1 signatures.
 	AllowSHA1 bool `yaml:"allowSHA1"`
+	// CRLReload is how often the CRL files are read again (SIGHUP reads
+	// them at once): a CA publishes a new list before the NextUpdate of
+	// the last, and a gateway that kept the list it started with would
+	// miss every revocation since. 0 reads them only on SIGHUP.
+	CRLReload time.Duration `yaml:"crlReload"`
 }
 
 // AgencyConfig is a hosted agency with its signing key.
@@ -192,6 +197,7 @@ func DefaultConfig() Config {
 	return Config{
 		Gateway: GatewayConfig{DataDir: "data", MaxPacketSize: 96 << 20, ShutdownTimeout: 30 * time.Second},
 		HTTP:    HTTPConfig{Listen: "127.0.0.1:8080"},
+		Trust:   TrustConfig{CRLReload: time.Hour},
 		Log:     LogConfig{Level: "info", Format: "json"},
 		Ops:     OpsConfig{Listen: "127.0.0.1:9464"},
 	}
@@ -322,6 +328,11 @@ func envKeys() []envKey {
 		{"LIENTHONG_OPS_TOKEN", true, func(c *Config, v string) error {
 			c.Ops.Token, c.Ops.TokenFile = v, ""
 			return nil
+		}},
+		{"LIENTHONG_TRUST_CRL_RELOAD", false, func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			c.Trust.CRLReload = d
+			return err
 		}},
 		{"LIENTHONG_TRUST_ALLOW_SHA1", false, func(c *Config, v string) error {
 			b, err := strconv.ParseBool(v)
@@ -485,6 +496,9 @@ func (c *Config) Validate() error {
 	}
 	if c.NATS.HubDomain != "" && c.NATS.Bind {
 		bad("nats.bind", "true", errors.New("on a leaf node (nats.hubDomain) the gateway makes its streams there itself; bind is for a gateway on the hub"))
+	}
+	if c.Trust.CRLReload < 0 || c.Trust.CRLReload > 0 && c.Trust.CRLReload < time.Second {
+		bad("trust.crlReload", c.Trust.CRLReload.String(), errors.New("a duration of at least 1s, or 0 to reload only on SIGHUP"))
 	}
 	switch {
 	case c.Ops.Token != "" && c.Ops.TokenFile != "":

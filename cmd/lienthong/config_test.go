@@ -93,6 +93,8 @@ func TestConfig_Validate(t *testing.T) {
 		{"BadOpsListen", "listen: 127.0.0.1:0\n", "listen: 127.0.0.1:0\nops:\n  listen: nowhere\n", "ops.listen"},
 		{"ShortOpsToken", "listen: 127.0.0.1:0\n", "listen: 127.0.0.1:0\nops:\n  token: ngắn\n", "ops.token"},
 		{"OpsTokenTwice", "listen: 127.0.0.1:0\n", "listen: 127.0.0.1:0\nops:\n  token: ops-token-0123456789abcdef\n  tokenFile: ops.token\n", "ops.tokenFile"},
+		{"NegativeCRLReload", "trust:\n", "trust:\n  crlReload: -1h\n", "trust.crlReload"},
+		{"TinyCRLReload", "trust:\n", "trust:\n  crlReload: 1ms\n", "trust.crlReload"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			text := strings.Replace(testConfig, tc.from, tc.to, 1)

@@ -15,15 +15,58 @@ import (
 	"os/signal"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, stop := notifyShutdown(context.Background(), os.Stderr, os.Exit)
 	m := NewMain()
 	err := m.Run(ctx, os.Args[1:])
+	stop()
 	os.Exit(m.exitCode(err))
+}
+
+// notifyShutdown returns a context that ends at the first SIGINT or
+// SIGTERM, with the signal in its cause, so that the command stops
+// gracefully (serve drains its work, which takes up to
+// gateway.shutdownTimeout). A second one says the operator will not wait:
+// it writes a line to stderr and calls exit at once with 128 + the
+// signal's number (130 for SIGINT, 143 for SIGTERM), the status a shell
+// gives a process killed by it. stop ends the watch.
+func notifyShutdown(parent context.Context, stderr io.Writer, exit func(int)) (_ context.Context, stop func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	// Room for both signals, so that a second one sent at once is not
+	// dropped while the first is handled.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case s := <-sigs:
+			cancel(fmt.Errorf("signal %s", s))
+		case <-done:
+			return
+		}
+		select {
+		case s := <-sigs:
+			fmt.Fprintf(stderr, "lienthong: second signal (%s) during the graceful shutdown: exiting at once, without finishing it\n", s)
+			code := exitTrouble
+			if n, ok := s.(syscall.Signal); ok {
+				code = 128 + int(n)
+			}
+			exit(code)
+		case <-done:
+		}
+	}()
+	var once sync.Once
+	return ctx, func() {
+		once.Do(func() {
+			signal.Stop(sigs)
+			close(done)
+			cancel(context.Canceled)
+		})
+	}
 }
 
 // Main is the program: its streams, and the dispatch to subcommands. Tests

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/x509"
@@ -10,9 +11,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -50,9 +53,15 @@ LIENTHONG_OPS_TOKEN_FILE), PUT /loglevel needs "Authorization: Bearer
 <token>"; the GET endpoints stay open. A token is required when ops.listen
 is not a loopback address (127.0.0.0/8, ::1, localhost).
 
+The CRL files (trust.crl) are read again on SIGHUP and every
+trust.crlReload (default 1h; 0 for SIGHUP only). A file that cannot be read
+or holds an older list than the one in use is logged and the list in use
+kept; a list past its NextUpdate is logged and shown by the metric
+lienthong_crl_next_update_timestamp_seconds.
+
 The first SIGINT or SIGTERM shuts down gracefully: the API stops taking
 requests, messages in flight are finished, the outbox stops; a second one
-exits at once.`)
+exits at once, with status 130 (SIGINT) or 143 (SIGTERM).`)
 	configFile := fs.String("config", "", "the configuration `file` (YAML)")
 	listen := fs.String("listen", "", "the API's listen `address` (overrides http.listen)")
 	natsURL := fs.String("nats", "", "an external NATS `URL` (overrides nats.url)")
@@ -64,6 +73,11 @@ exits at once.`)
 	if *configFile == "" {
 		return usageError{msg: "serve: -config is required", hint: "lienthong serve -help"}
 	}
+	// From here on SIGHUP means "read the CRLs again", never the default
+	// "terminate"; one that arrives while the node starts waits in hup.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	cfg, err := LoadConfig(*configFile)
 	if err != nil {
 		return err
@@ -127,8 +141,16 @@ exits at once.`)
 	if ops != nil {
 		fmt.Fprintf(m.Stderr, "lienthong %s: operations (metrics, health, log level) on %s\n", version, ops.URL())
 	}
+	crls := newCRLReloader(cfg.Trust.CRL, n.gw, log.Named("crl"))
+	crls.warnStale()
+	reloaded := make(chan struct{})
+	go func() {
+		defer close(reloaded)
+		crls.run(ctx, hup, cfg.Trust.CRLReload)
+	}()
 	<-ctx.Done()
-	log.Info("shutting down")
+	log.Info("shutting down", zap.NamedError("cause", context.Cause(ctx)))
+	<-reloaded
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.Gateway.ShutdownTimeout)
 	defer cancel()
 	err = n.Close(sctx)
@@ -383,6 +405,108 @@ func loadTrust(c TrustConfig) (*x509.CertPool, []*x509.RevocationList, error) {
 		crls = append(crls, crl)
 	}
 	return roots, crls, nil
+}
+
+// crlReloader keeps the revocation lists of a running gateway current: a
+// CA publishes a new list before its last one's NextUpdate, and a gateway
+// that kept the lists it started with would accept packets signed with
+// every certificate revoked since.
+type crlReloader struct {
+	files []string
+	gw    *gateway.Gateway
+	log   *zap.Logger
+	now   func() time.Time
+	// crls holds the list in use from each file, in the order of files;
+	// only run's goroutine touches it once run has started.
+	crls []*x509.RevocationList
+}
+
+// newCRLReloader returns the reloader of the files of trust.crl, which
+// gw's verifier was given in that order (loadTrust).
+func newCRLReloader(files []string, gw *gateway.Gateway, log *zap.Logger) *crlReloader {
+	return &crlReloader{files: files, gw: gw, log: log, now: time.Now, crls: gw.CRLs()}
+}
+
+// run reloads the lists on each signal from hup and every interval (not
+// on a timer when interval is 0) until ctx ends.
+func (r *crlReloader) run(ctx context.Context, hup <-chan os.Signal, interval time.Duration) {
+	var tick <-chan time.Time
+	if interval > 0 {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case s := <-hup:
+			r.log.Info("reloading the CRLs", zap.Stringer("signal", s), zap.Int("files", len(r.files)))
+			r.reload()
+		case <-tick:
+			r.reload()
+		}
+	}
+}
+
+// reload reads every file again and hands the lists to the gateway. A file
+// that cannot be read, or that holds an older list of the same issuer than
+// the one in use (replaying an old list would undo revocations), is logged
+// and the list in use kept: a broken download must not drop revocations.
+func (r *crlReloader) reload() {
+	if len(r.crls) != len(r.files) {
+		// Only if the gateway was not given the lists of trust.crl.
+		r.log.Error("CRLs not reloaded: the gateway's lists do not match trust.crl", zap.Int("files", len(r.files)), zap.Int("lists", len(r.crls)))
+		return
+	}
+	for i, f := range r.files {
+		crl, err := signing.LoadCRL(f)
+		if err != nil {
+			r.log.Error("CRL not reloaded; the list in use is kept", zap.String("file", f), zap.Error(err))
+			continue
+		}
+		old := r.crls[i]
+		if bytes.Equal(old.Raw, crl.Raw) {
+			continue
+		}
+		if older(crl, old) {
+			r.log.Error("CRL not reloaded: it is older than the list in use, which is kept", zap.String("file", f),
+				zap.String("issuer", crl.Issuer.String()), zap.Stringer("number", crl.Number), zap.Stringer("numberInUse", old.Number),
+				zap.Time("thisUpdate", crl.ThisUpdate), zap.Time("thisUpdateInUse", old.ThisUpdate))
+			continue
+		}
+		r.crls[i] = crl
+		r.log.Info("CRL reloaded", zap.String("file", f), zap.String("issuer", crl.Issuer.String()), zap.Stringer("number", crl.Number),
+			zap.Int("revoked", len(crl.RevokedCertificateEntries)), zap.Time("nextUpdate", crl.NextUpdate))
+	}
+	r.gw.SetCRLs(r.crls)
+	r.warnStale()
+}
+
+// older reports whether crl is an older list of old's issuer: a lower CRL
+// number, or without numbers an earlier ThisUpdate. Lists of different
+// issuers are not compared: a file may move to another CA.
+func older(crl, old *x509.RevocationList) bool {
+	if !bytes.Equal(crl.RawIssuer, old.RawIssuer) {
+		return false
+	}
+	if crl.Number != nil && old.Number != nil {
+		return crl.Number.Cmp(old.Number) < 0
+	}
+	return crl.ThisUpdate.Before(old.ThisUpdate)
+}
+
+// warnStale logs each list in use that is past its NextUpdate: until a
+// newer one is in place, revocations since are not known.
+func (r *crlReloader) warnStale() {
+	now := r.now()
+	for i, crl := range r.crls {
+		if !crl.NextUpdate.IsZero() && now.After(crl.NextUpdate) {
+			r.log.Warn("CRL is stale: past its NextUpdate, certificates revoked since are still accepted; put the CA's current list in place",
+				zap.String("file", r.files[i]), zap.String("issuer", crl.Issuer.String()),
+				zap.Time("nextUpdate", crl.NextUpdate), zap.Duration("overdue", now.Sub(crl.NextUpdate).Round(time.Second)))
+		}
+	}
 }
 
 // webOptions are the page's options from its configuration.
