@@ -59,7 +59,10 @@
 // ("MessageHeader/To[2]/OrganId"), or a JSON member or parameter name.
 //
 //	400 malformed              not well-formed JSON, XML, multipart or edXML (envelope.ErrMalformed), a status packet
-//	400 forbidden-xml          DOCTYPE, entity declarations, nesting too deep (envelope.ErrForbiddenXML)
+//	400 forbidden-xml          DOCTYPE, entity declarations, nesting too deep, too much markup, too many
+//	                           attributes on an element or in all, an attribute value too long, too many
+//	                           namespace declarations on an element or in all, too many distinct namespace
+//	                           prefixes (envelope.ErrForbiddenXML; the limits are envelope.Parser's)
 //	400 bad-parameter          a query parameter (direction, status, since, limit, cursor, certificates) or Idempotency-Key
 //	401 unauthorized           no key, or an unknown one (WWW-Authenticate: Bearer)
 //	403 forbidden              sending or acting for an agency outside the key's scope or not hosted here
