@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -250,4 +251,41 @@ func TestDirectory_GatewayCertificates(t *testing.T) {
 	if _, ok := f.dir.Gateway("nghean"); !ok {
 		t.Error("the gateway's record is not there")
 	}
+}
+
+// BenchmarkDirectory_Apply measures applying signed agency entries, the
+// work of a gateway's start for each entry of the directory.
+func BenchmarkDirectory_Apply(b *testing.B) {
+	ca, err := signing.InitCA(filepath.Join(b.TempDir(), "ca"), signing.CAOptions{KeyBits: 2048})
+	if err != nil {
+		b.Fatal(err)
+	}
+	anchors := x509.NewCertPool()
+	anchors.AddCert(ca.Certificate())
+	admin := gatewaytest.NewAdmin(b, ca, "*")
+	is, err := ca.Issue(signing.IssueRequest{Agency: "000.00.00.H41", Name: "UBND tỉnh Nghệ An"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cert := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: is.Certificate.Raw}))
+	const n = 1000
+	updates := make([]gateway.DirectoryUpdate, n)
+	for i := range updates {
+		a := gateway.Agency{Code: fmt.Sprintf("H41.%02d.%02d", i/100+1, i%100+1), Name: "UBND xã", Gateway: "nghean", Certificates: []string{cert}, Version: 1}
+		key, value, err := gateway.SignRecord(admin, gateway.DirectoryRecord{Agency: &a})
+		if err != nil {
+			b.Fatal(err)
+		}
+		updates[i] = gateway.DirectoryUpdate{Key: key, Value: value}
+	}
+	b.ResetTimer()
+	for range b.N {
+		dir := gateway.NewDirectory(&signing.RecordVerifier{Anchors: anchors})
+		for _, u := range updates {
+			if err := dir.Apply(u); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*n), "µs/entry")
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lienthong/lienthong/envelope"
@@ -96,6 +97,65 @@ type RecordVerifier struct {
 	// Now returns the time at which certificates are judged; nil means
 	// time.Now.
 	Now func() time.Time
+
+	// chains caches the verified chains of the few administrators'
+	// certificates, by the SHA-256 of the chain's DER: a gateway opens a
+	// record for every entry of the directory, 111,000 at the national
+	// scale, nearly all signed by the same certificate, and verifying its
+	// chain costs several times the record's own signature check.
+	mu     sync.Mutex
+	chains map[[sha256.Size]byte][][]*x509.Certificate
+}
+
+// maxCachedChains bounds RecordVerifier's cache: administrators are few,
+// and a flood of made-up chains must not grow it.
+const maxCachedChains = 64
+
+// verifiedChains returns the chains of cert (with intermediates) to the
+// anchors at now, from the cache when they were verified before and every
+// certificate in them is still valid at now.
+func (v *RecordVerifier) verifiedChains(raw [][]byte, cert *x509.Certificate, intermediates []*x509.Certificate, now time.Time) ([][]*x509.Certificate, error) {
+	h := sha256.New()
+	for _, der := range raw {
+		h.Write(der)
+	}
+	var key [sha256.Size]byte
+	h.Sum(key[:0])
+	v.mu.Lock()
+	cached, ok := v.chains[key]
+	v.mu.Unlock()
+	if ok && chainsValidAt(cached, now) {
+		return cached, nil
+	}
+	pool := x509.NewCertPool()
+	for _, c := range intermediates {
+		pool.AddCert(c)
+	}
+	chains, err := cert.Verify(x509.VerifyOptions{
+		Roots: v.Anchors, Intermediates: pool, CurrentTime: now,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
+	})
+	if err != nil {
+		return nil, err
+	}
+	v.mu.Lock()
+	if v.chains == nil || len(v.chains) >= maxCachedChains {
+		v.chains = make(map[[sha256.Size]byte][][]*x509.Certificate)
+	}
+	v.chains[key] = chains
+	v.mu.Unlock()
+	return chains, nil
+}
+
+func chainsValidAt(chains [][]*x509.Certificate, now time.Time) bool {
+	for _, chain := range chains {
+		for _, c := range chain {
+			if now.Before(c.NotBefore) || now.After(c.NotAfter) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // Opened is a directory record whose signature verified.
@@ -137,14 +197,7 @@ func (v *RecordVerifier) Open(data []byte) (*Opened, error) {
 	if v.Now != nil {
 		now = v.Now()
 	}
-	pool := x509.NewCertPool()
-	for _, c := range chain[1:] {
-		pool.AddCert(c)
-	}
-	chains, err := cert.Verify(x509.VerifyOptions{
-		Roots: v.Anchors, Intermediates: pool, CurrentTime: now,
-		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
-	})
+	chains, err := v.verifiedChains(sr.Chain, cert, chain[1:], now)
 	if err != nil {
 		return nil, fmt.Errorf("%w: the signer %q is not an administrator this gateway trusts: %w", ErrRecord, cert.Subject.String(), err)
 	}
