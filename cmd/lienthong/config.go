@@ -106,6 +106,12 @@ type TrustConfig struct {
 	CRL []string `yaml:"crl"`
 	// AllowSHA1 is the legacy policy for RSA-SHA1 signatures.
 	AllowSHA1 bool `yaml:"allowSHA1"`
+	// Directory files (PEM) are the trust anchors of the directory's
+	// administrators: an entry of the directory is believed only if it is
+	// signed by an administrator certificate ("lienthong pki issue
+	// -directory-scope") that chains to one of them. Required with
+	// nats.url; without it a gateway knows only the agencies it hosts.
+	Directory []string `yaml:"directory"`
 	// CRLReload is how often the CRL files are read again (SIGHUP reads
 	// them at once): a CA publishes a new list before the NextUpdate of
 	// the last, and a gateway that kept the list it started with would
@@ -148,6 +154,14 @@ type WebConfig struct {
 	// cookies over plain HTTP only for localhost; elsewhere put HTTPS in
 	// front (a reverse proxy) and leave this false.
 	InsecureCookies bool `yaml:"insecureCookies"`
+	// TrustedProxies are the reverse proxies in front of the page, each an
+	// IP address or a CIDR prefix (127.0.0.1/32 for a proxy on the same
+	// machine). A sign-in through one of them is throttled by the address
+	// its X-Forwarded-For gives (the rightmost that is not a trusted
+	// proxy) rather than by the proxy's, which every clerk shares.
+	// X-Forwarded-For from anyone else is ignored. Lists have no
+	// environment twin.
+	TrustedProxies []string `yaml:"trustedProxies"`
 }
 
 // ClerkConfig is a clerk who may sign in to the page.
@@ -251,6 +265,9 @@ func (c *Config) resolvePaths(base string) {
 	}
 	for i := range c.Trust.CRL {
 		abs(&c.Trust.CRL[i])
+	}
+	for i := range c.Trust.Directory {
+		abs(&c.Trust.Directory[i])
 	}
 	for i := range c.Agencies {
 		a := &c.Agencies[i]
@@ -427,6 +444,9 @@ func (c *Config) Validate() error {
 			bad(field, "", errors.New("key and cert (or p12) are required"))
 		}
 	}
+	if len(c.Trust.Directory) == 0 && c.NATS.URL != "" {
+		bad("trust.directory", "", errors.New("the directory administrators' trust anchor (a PEM file) is required on a shared NATS server: without it no other agency's entry is believed"))
+	}
 	if len(c.Trust.CA) == 0 {
 		bad("trust.ca", "", errors.New("at least one trusted CA file is required"))
 	}
@@ -475,6 +495,11 @@ func (c *Config) Validate() error {
 	if c.Web.MaxSessionAge < 0 {
 		bad("web.maxSessionAge", c.Web.MaxSessionAge.String(), errors.New("must not be negative"))
 	}
+	for i, p := range c.Web.TrustedProxies {
+		if _, err := parseTrustedProxy(p); err != nil {
+			bad(fmt.Sprintf("web.trustedProxies[%d]", i), p, err)
+		}
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -515,6 +540,28 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// parseTrustedProxy reads an entry of web.trustedProxies: an IP address
+// (that one host) or a CIDR prefix without host bits.
+func parseTrustedProxy(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		switch {
+		case err != nil:
+			return netip.Prefix{}, errors.New("not an IP address or CIDR prefix (127.0.0.1, 10.0.0.0/8, fd00::/64)")
+		case p.Masked() != p:
+			return netip.Prefix{}, fmt.Errorf("host bits set past /%d: %s is the prefix, or give the address alone for one host", p.Bits(), p.Masked())
+		case p.Bits() == 0:
+			return netip.Prefix{}, errors.New("trusts every address: any client could then choose the address its sign-in failures count against")
+		}
+		return p, nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return netip.Prefix{}, errors.New("not an IP address or CIDR prefix (127.0.0.1, 10.0.0.0/8, fd00::/64)")
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 // Redacted returns the configuration as YAML with secrets replaced, for

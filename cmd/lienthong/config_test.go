@@ -95,6 +95,7 @@ func TestConfig_Validate(t *testing.T) {
 		{"OpsTokenTwice", "listen: 127.0.0.1:0\n", "listen: 127.0.0.1:0\nops:\n  token: ops-token-0123456789abcdef\n  tokenFile: ops.token\n", "ops.tokenFile"},
 		{"NegativeCRLReload", "trust:\n", "trust:\n  crlReload: -1h\n", "trust.crlReload"},
 		{"TinyCRLReload", "trust:\n", "trust:\n  crlReload: 1ms\n", "trust.crlReload"},
+		{"BadTrustedProxy", "web:\n", "web:\n  trustedProxies: [127.0.0.1/32, 10.0.0.0/33]\n", `web.trustedProxies[1] = "10.0.0.0/33"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			text := strings.Replace(testConfig, tc.from, tc.to, 1)
@@ -113,6 +114,51 @@ func TestConfig_Validate(t *testing.T) {
 	}
 	if _, err := ParseConfig(strings.NewReader("gatway:\n  id: x\n")); err == nil {
 		t.Error("a misspelt key is accepted")
+	}
+}
+
+// TestConfig_TrustedProxies: web.trustedProxies takes addresses and CIDR
+// prefixes, and refuses with an error naming the entry what is neither, a
+// prefix with host bits (10.1.2.3/8 is not one host) and a prefix that
+// trusts every address; webOptions passes them on to the page.
+func TestConfig_TrustedProxies(t *testing.T) {
+	c, err := ParseConfig(strings.NewReader(strings.Replace(testConfig, "web:\n",
+		"web:\n  trustedProxies: [127.0.0.1, 10.0.0.0/8, \"::1\", \"fd00:1::/64\"]\n", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	o := webOptions(c.Web)
+	want := []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("10.0.0.0/8"),
+		netip.MustParsePrefix("::1/128"), netip.MustParsePrefix("fd00:1::/64")}
+	if len(o.TrustedProxies) != len(want) {
+		t.Fatalf("webOptions: trusted proxies %v, want %v", o.TrustedProxies, want)
+	}
+	for i := range want {
+		if o.TrustedProxies[i] != want[i] {
+			t.Errorf("webOptions: trusted proxy %d = %v, want %v", i, o.TrustedProxies[i], want[i])
+		}
+	}
+
+	c.Web.TrustedProxies = []string{"127.0.0.1/32", "proxy.local", "10.0.0.0/33", "10.1.2.3/8", "0.0.0.0/0", "fe80::1%eth0", ""}
+	err = c.Validate()
+	if err == nil {
+		t.Fatal("bad trusted proxies accepted")
+	}
+	for _, w := range []string{`web.trustedProxies[1] = "proxy.local": not an IP address or CIDR prefix`,
+		`web.trustedProxies[2] = "10.0.0.0/33": not an IP address or CIDR prefix`,
+		`web.trustedProxies[3] = "10.1.2.3/8": host bits set past /8: 10.0.0.0/8 is the prefix`,
+		`web.trustedProxies[4] = "0.0.0.0/0": trusts every address`,
+		`web.trustedProxies[5] = "fe80::1%eth0": not an IP address`,
+		`web.trustedProxies[6]: not an IP address`} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("Validate() = %v\nwant it to say %q", err, w)
+		}
+	}
+	if strings.Contains(err.Error(), "web.trustedProxies[0]") {
+		t.Errorf("Validate() refuses a good entry: %v", err)
 	}
 }
 

@@ -92,6 +92,7 @@ func (m *Main) commands() []command {
 	return []command{
 		{"bench", "measure throughput and latency end to end on this machine", runBench},
 		{"demo", "run a self-contained demonstration (needs nothing else)", runDemo},
+		{"directory", "the administrator's signed directory: put, remove, import, sign, export, show", runDirectory},
 		{"edxml", "inspect, validate and build edXML packets", runEdxml},
 		{"hash-password", "make the bcrypt hash of a clerk's password (from stdin)", runHashPassword},
 		{"nats", "prepare a NATS cluster: a gateway's NKey and permissions, the streams", runNATS},

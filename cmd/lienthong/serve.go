@@ -217,11 +217,15 @@ func openNode(ctx context.Context, cfg Config, log *zap.Logger, reg prometheus.R
 	if err != nil {
 		return nil, err
 	}
+	anchors, err := loadAnchors(cfg.Trust.Directory)
+	if err != nil {
+		return nil, err
+	}
 	if n.store, err = store.Open(ctx, filepath.Join(cfg.Gateway.DataDir, "lienthong.db"), store.Options{}); err != nil {
 		return nil, err
 	}
 	bopts := bus.Options{
-		URL: cfg.NATS.URL, Name: "lienthong-" + cfg.Gateway.ID,
+		URL: cfg.NATS.URL, Name: "lienthong-" + cfg.Gateway.ID, Gateway: cfg.Gateway.ID, MaxPacketSize: cfg.Gateway.MaxPacketSize,
 		CredsFile: cfg.NATS.CredsFile, User: cfg.NATS.User, Password: cfg.NATS.Password, Token: cfg.NATS.Token,
 		NKeyFile: cfg.NATS.NKeyFile, CAFile: cfg.NATS.CAFile,
 		Domain: cfg.NATS.Domain, HubDomain: cfg.NATS.HubDomain, Replicas: cfg.NATS.Replicas, Bind: cfg.NATS.Bind,
@@ -268,7 +272,7 @@ func openNode(ctx context.Context, cfg Config, log *zap.Logger, reg prometheus.R
 	}
 	n.gw, err = gateway.New(gateway.Options{
 		ID: cfg.Gateway.ID, Agencies: agencies, Store: n.store, Bus: n.bus, Logger: log,
-		Roots: roots, CRLs: crls, Policy: signing.Policy{AllowSHA1: cfg.Trust.AllowSHA1},
+		Roots: roots, CRLs: crls, Policy: signing.Policy{AllowSHA1: cfg.Trust.AllowSHA1}, DirectoryAnchors: anchors,
 		MaxPacketSize: cfg.Gateway.MaxPacketSize, Version: version, API: public, Observer: obs,
 	})
 	if err != nil {
@@ -407,6 +411,25 @@ func loadTrust(c TrustConfig) (*x509.CertPool, []*x509.RevocationList, error) {
 	return roots, crls, nil
 }
 
+// loadAnchors reads the directory's trust anchors (trust.directory); none
+// gives nil, which believes no directory entry.
+func loadAnchors(files []string) (*x509.CertPool, error) {
+	if len(files) == 0 {
+		return nil, nil
+	}
+	pool := x509.NewCertPool()
+	for _, f := range files {
+		certs, err := signing.LoadCertificates(f)
+		if err != nil {
+			return nil, &ConfigError{Field: "trust.directory", Value: f, Err: err}
+		}
+		for _, c := range certs {
+			pool.AddCert(c)
+		}
+	}
+	return pool, nil
+}
+
 // crlReloader keeps the revocation lists of a running gateway current: a
 // CA publishes a new list before its last one's NextUpdate, and a gateway
 // that kept the lists it started with would accept packets signed with
@@ -514,6 +537,12 @@ func webOptions(c WebConfig) web.Options {
 	o := web.Options{IdleTimeout: c.IdleTimeout, MaxSessionAge: c.MaxSessionAge, InsecureCookies: c.InsecureCookies}
 	for _, k := range c.Clerks {
 		o.Clerks = append(o.Clerks, web.Clerk{Username: k.Username, Name: k.Name, PasswordHash: k.PasswordHash, Agencies: k.Agencies})
+	}
+	for _, s := range c.TrustedProxies {
+		// Validate refused a bad one; were it not, the zero prefix
+		// makes web.New refuse it rather than trusting nothing silently.
+		p, _ := parseTrustedProxy(s)
+		o.TrustedProxies = append(o.TrustedProxies, p)
 	}
 	return o
 }
