@@ -1144,3 +1144,47 @@ func TestBus_Pending(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestBus_BindConsumers: on a server whose administrator makes the
+// consumers (Options.Bind), Consume uses them and makes none; a missing
+// one, or one filtered to another subject, stops it with an error that
+// says what to do.
+func TestBus_BindConsumers(t *testing.T) {
+	admin, srv := withBus(t)
+	b := openBus(t, srv.ClientURL(), bus.Options{Bind: true})
+	h := func(context.Context, gateway.Message) {}
+	spec := gateway.ConsumerSpec{Gateway: "nghean", Agencies: []envelope.AgencyCode{agencyH41}}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if _, err := b.Consume(ctx, spec, h); !errors.Is(err, bus.ErrNoConsumer) || !strings.Contains(err.Error(), "nats setup -agency 000.00.12.H41") {
+		t.Fatalf("Consume without the administrator's consumers = %v, want ErrNoConsumer naming the command", err)
+	}
+	if err := admin.EnsureConsumers(ctx, []envelope.AgencyCode{agencyH41}, 0); err != nil {
+		t.Fatal(err)
+	}
+	col := newCollector(nil)
+	consume(t, b, spec, col.handle)
+	publish(t, admin, gateway.KindEdoc, agencyH41, "bound", []byte("bound"))
+	if r := col.next(t); r.MsgID != "bound" {
+		t.Errorf("got %q", r.MsgID)
+	}
+
+	// A consumer of the agency's name filtered elsewhere is refused.
+	js := rawJetStream(t, srv)
+	if _, err := js.CreateOrUpdateConsumer(ctx, bus.StreamStatus, jetstream.ConsumerConfig{
+		Durable: bus.ConsumerName(agencyG22, gateway.KindStatus), FilterSubject: "lt.status.>", AckPolicy: jetstream.AckExplicitPolicy,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.EnsureConsumers(ctx, []envelope.AgencyCode{agencyG22}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.CreateOrUpdateConsumer(ctx, bus.StreamEdoc, jetstream.ConsumerConfig{
+		Durable: bus.ConsumerName(agencyG22, gateway.KindEdoc), FilterSubject: "lt.edoc.>", AckPolicy: jetstream.AckExplicitPolicy,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Consume(ctx, gateway.ConsumerSpec{Gateway: "vpcp", Agencies: []envelope.AgencyCode{agencyG22}}, h); err == nil || !strings.Contains(err.Error(), `filtered to "lt.edoc.>"`) {
+		t.Fatalf("Consume of a consumer filtered to every agency = %v, want a refusal", err)
+	}
+}
