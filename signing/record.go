@@ -270,30 +270,41 @@ func ScopeCoversGateway(scopes []string, id string) bool {
 	return false
 }
 
-// directoryScopeURIs returns the URIs of scopes, checking each: "*",
-// "gw:*", "gw:<id>" with an id of [A-Za-z0-9_-], or an agency code in any
-// official form (written as its tokens).
+// NormalizeDirectoryScope checks a directory scope and returns it as
+// [DirectoryScopes] gives it: "*", "gw:*", "gw:<id>" with an id of
+// [A-Za-z0-9_-], or an agency code in any official form, returned as its
+// NATS tokens ("000.00.00.H41" → "H41").
+func NormalizeDirectoryScope(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	switch {
+	case s == "*", s == "gw:*":
+		return s, nil
+	case strings.HasPrefix(s, "gw:"):
+		id := strings.TrimPrefix(s, "gw:")
+		if id == "" || strings.IndexFunc(id, func(r rune) bool {
+			return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '_' || r == '-')
+		}) >= 0 {
+			return "", fmt.Errorf("directory scope %q: a gateway id is letters, digits, '-' and '_'", s)
+		}
+		return s, nil
+	}
+	c, err := envelope.ParseAgencyCode(s, envelope.CodeLenient)
+	if err != nil {
+		return "", fmt.Errorf("directory scope %q: want *, gw:*, gw:<gateway id> or an agency code: %w", s, err)
+	}
+	return c.Tokens(), nil
+}
+
+// directoryScopeURIs returns the URIs of scopes (see
+// NormalizeDirectoryScope).
 func directoryScopeURIs(scopes []string) ([]*url.URL, error) {
 	var out []*url.URL
 	for _, s := range scopes {
-		s = strings.TrimSpace(s)
-		switch {
-		case s == "*", s == "gw:*":
-		case strings.HasPrefix(s, "gw:"):
-			id := strings.TrimPrefix(s, "gw:")
-			if id == "" || strings.IndexFunc(id, func(r rune) bool {
-				return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '_' || r == '-')
-			}) >= 0 {
-				return nil, fmt.Errorf("directory scope %q: a gateway id is letters, digits, '-' and '_'", s)
-			}
-		default:
-			c, err := envelope.ParseAgencyCode(s, envelope.CodeLenient)
-			if err != nil {
-				return nil, fmt.Errorf("directory scope %q: want *, gw:*, gw:<gateway id> or an agency code: %w", s, err)
-			}
-			s = c.Tokens()
+		n, err := NormalizeDirectoryScope(s)
+		if err != nil {
+			return nil, err
 		}
-		u, err := url.Parse(DirectoryScopeURIPrefix + s)
+		u, err := url.Parse(DirectoryScopeURIPrefix + n)
 		if err != nil {
 			return nil, fmt.Errorf("directory scope %q: %w", s, err)
 		}

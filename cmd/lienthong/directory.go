@@ -84,16 +84,19 @@ func (f adminFlags) signer(cmd string) (*signing.Signer, error) {
 
 // natsFlags are the flags of the administrator's connection.
 type natsFlags struct {
-	url, nkey, creds, ca, domain *string
+	url, nkey, creds, ca, domain, user *string
+	timeout                            *time.Duration
 }
 
 func addNATSFlags(fs *flag.FlagSet) natsFlags {
 	return natsFlags{
-		url:    fs.String("url", "", "the NATS server or cluster (`URLs`, comma-separated)"),
-		nkey:   fs.String("nkey", "", "an administrator's NKey seed `file`"),
-		creds:  fs.String("creds", "", "an administrator's .creds `file`"),
-		ca:     fs.String("ca", "", "the CAs of the servers' TLS certificates (PEM `file`)"),
-		domain: fs.String("domain", "", "the hub's JetStream `domain`"),
+		url:     fs.String("url", "", "the NATS server or cluster (`URLs`, comma-separated)"),
+		nkey:    fs.String("nkey", "", "an administrator's NKey seed `file`"),
+		creds:   fs.String("creds", "", "an administrator's .creds `file`"),
+		ca:      fs.String("ca", "", "the CAs of the servers' TLS certificates (PEM `file`)"),
+		domain:  fs.String("domain", "", "the hub's JetStream `domain`"),
+		timeout: fs.Duration("timeout", 10*time.Second, "how long to wait for each answer of NATS (a write the credentials may not make gets none)"),
+		user:    fs.String("user", "", "the `id` of a directory administrator's NKey (\"lienthong nats admin -id\"), whose replies come under its own inbox"),
 	}
 }
 
@@ -101,10 +104,14 @@ func (f natsFlags) open(ctx context.Context, cmd string) (*bus.Bus, error) {
 	if *f.url == "" {
 		return nil, usageError{msg: cmd + ": -url is required", hint: "lienthong " + cmd + " -help"}
 	}
-	return bus.Open(ctx, bus.Options{
+	opts := bus.Options{
 		URL: *f.url, Name: "lienthong-directory", NKeyFile: *f.nkey, CredsFile: *f.creds, CAFile: *f.ca,
-		Domain: *f.domain, Bind: true,
-	}, zap.NewNop())
+		Domain: *f.domain, Bind: true, Timeout: *f.timeout,
+	}
+	if *f.user != "" {
+		opts.InboxPrefix = bus.InboxPrefix(*f.user)
+	}
+	return bus.Open(ctx, opts, zap.NewNop())
 }
 
 // DirectoryFile is the administrator's description of directory entries,

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nkeys"
 
 	"github.com/lienthong/lienthong/gateway/bus"
 )
@@ -121,5 +126,83 @@ gateways:
 	r.wantCode(t, 0)
 	if !strings.Contains(r.stdout, "removed") {
 		t.Errorf("after the removal:\n%s", r.stdout)
+	}
+}
+
+// TestDirectoryDelegatedNATS: a province's directory administrator, with
+// the NKey "nats admin" makes, writes its own subtree's entries and not
+// another's, even with a record an administrator of the whole directory
+// signed.
+func TestDirectoryDelegatedNATS(t *testing.T) {
+	dir := t.TempDir()
+	provinceSeed := filepath.Join(dir, "nghean-admin.nk")
+	r := run(t, nil, "nats", "admin", "-id", "nghean-admin", "-directory-scope", "000.00.00.H41", "-directory-scope", "gw:nghean", "-seed", provinceSeed)
+	r.wantCode(t, 0)
+	for _, want := range []string{`"$KV.LT_DIRECTORY.H41"`, `"$KV.LT_DIRECTORY.H41.>"`, `"$KV.LT_DIRECTORY.gw.nghean"`, `"_INBOX_nghean-admin.>"`} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("nats admin printed no %s:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, `"$KV.LT_DIRECTORY.>"`) {
+		t.Errorf("nats admin allows the whole directory:\n%s", r.stdout)
+	}
+	kp, err := nkeys.CreateUser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminPub, _ := kp.PublicKey()
+	adminSeedBytes, _ := kp.Seed()
+	adminSeed := filepath.Join(dir, "admin.nk")
+	if err := os.WriteFile(adminSeed, adminSeedBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, "nats.conf")
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf(`listen: "127.0.0.1:-1"
+jetstream { store_dir: %q }
+accounts { LIENTHONG: { jetstream: enabled, users: [ { nkey: %q }
+%s ] } }
+`, filepath.Join(dir, "js"), adminPub, r.stdout)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	opts, err := server.ProcessConfigFile(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	url := srv.ClientURL()
+	run(t, nil, "nats", "setup", "-url", url, "-nkey", adminSeed, "-replicas", "1").wantCode(t, 0)
+
+	ca := filepath.Join(dir, "ca")
+	run(t, nil, "pki", "init", "-bits", "2048", ca).wantCode(t, 0)
+	issue := func(out string, args ...string) {
+		t.Helper()
+		run(t, nil, append([]string{"pki", "issue", "-ca", ca, "-out", filepath.Join(dir, out)}, args...)...).wantCode(t, 0)
+	}
+	issue("admin", "-agency", "000.00.00.G22", "-name", "Quản trị trục", "-directory-scope", "*")
+	issue("nghean-admin", "-agency", "000.00.00.H41", "-name", "Quản trị Nghệ An", "-directory-scope", "H41", "-directory-scope", "gw:nghean")
+	issue("soyte", "-agency", "000.00.12.H41", "-name", "Sở Y tế")
+	province := []string{"-url", url, "-nkey", provinceSeed, "-user", "nghean-admin", "-timeout", "2s"}
+
+	run(t, nil, append([]string{"directory", "put", "-code", "000.00.12.H41", "-name", "Sở Y tế", "-gateway", "nghean", "-cert", filepath.Join(dir, "soyte.crt"),
+		"-admin-key", filepath.Join(dir, "nghean-admin.key"), "-admin-cert", filepath.Join(dir, "nghean-admin.crt")}, province...)...).wantCode(t, 0)
+	// The national administrator's record of G18, through the province's
+	// connection: NATS refuses the write.
+	r = run(t, nil, append([]string{"directory", "put", "-code", "000.00.00.G18", "-name", "Bộ Y tế", "-gateway", "byt",
+		"-admin-key", filepath.Join(dir, "admin.key"), "-admin-cert", filepath.Join(dir, "admin.crt")}, province...)...)
+	if r.code == 0 {
+		t.Fatal("the province's NATS credentials wrote G18's entry")
+	}
+	r = run(t, nil, "directory", "show", "-anchor", filepath.Join(ca, "ca.crt"), "-url", url, "-nkey", adminSeed)
+	r.wantCode(t, 0)
+	if !strings.Contains(r.stdout, "H41.12 ") || strings.Contains(r.stdout, "G18") {
+		t.Errorf("the directory after the province's writes:\n%s", r.stdout)
 	}
 }

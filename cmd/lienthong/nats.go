@@ -13,6 +13,7 @@ import (
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway/bus"
+	"github.com/lienthong/lienthong/signing"
 )
 
 // runNATS runs the commands that prepare a NATS cluster for gateways.
@@ -22,6 +23,7 @@ NKey and permissions, and the streams and buckets made once with
 administrator credentials.`, []command{
 		{"user", "make a gateway's NKey and its nats-server user block", runNATSUser},
 		{"link", "make a province's leaf node's NKey and its nats-server user block", runNATSLink},
+		{"admin", "make a directory administrator's NKey, limited to its scopes", runNATSAdmin},
 		{"setup", "create or update the streams and buckets (administrator)", runNATSSetup},
 	}, args)
 }
@@ -123,6 +125,49 @@ func writeNKey(path string) (string, error) {
 		return "", err
 	}
 	return pub, nil
+}
+
+// runNATSAdmin makes a directory administrator's NKey and prints its user
+// block, with the permissions of bus.DirectoryAdminPermissions.
+func runNATSAdmin(_ context.Context, m *Main, args []string) error {
+	fs := m.newFlagSet("nats admin", "nats admin -id ID -directory-scope SCOPE [-directory-scope SCOPE …] -seed FILE", `
+Makes the NKey of a directory administrator — a province's, say, whose
+certificate ("lienthong pki issue -directory-scope") covers only its own
+agencies and gateway: the seed goes to -seed (mode 0600), and the user block
+goes to standard output, for users.conf on every hub node. Its permissions
+let it write the directory's keys of its scopes only ("*" all, an agency
+code for that agency and those under it, gw:ID a gateway's record), read
+the directory, and receive replies under its own inbox: give the same id to
+the directory commands (-user ID).
+
+Gateways believe only records whose signature and scope verify, whoever
+wrote them; these permissions also keep the administrator's NATS
+credentials from writing other keys at all.`)
+	id := fs.String("id", "", "the administrator's `id` (letters, digits, '-' and '_')")
+	seed := fs.String("seed", "", "write the NKey seed to this `file`")
+	var scopes listFlag
+	fs.Var(&scopes, "directory-scope", "a `scope` of the directory it may write (repeat for each)")
+	if err := m.parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *id == "" || *seed == "" || len(scopes) == 0 {
+		return usageError{msg: "nats admin: -id, -seed and at least one -directory-scope are required", hint: "lienthong nats admin -help"}
+	}
+	var normalized []string
+	for _, sc := range scopes {
+		n, err := signing.NormalizeDirectoryScope(sc)
+		if err != nil {
+			return usageError{msg: "nats admin: " + err.Error(), hint: "lienthong nats admin -help"}
+		}
+		normalized = append(normalized, n)
+	}
+	pub, err := writeNKey(*seed)
+	if err != nil {
+		return fmt.Errorf("nats admin: %w", err)
+	}
+	perms := bus.DirectoryAdminPermissions(*id, normalized)
+	_, err = fmt.Fprint(m.Stdout, perms.Conf(pub, "directory administrator "+*id+": "+strings.Join(normalized, ", ")))
+	return err
 }
 
 // runNATSLink makes the NKey of a province's leaf node's link to the hub

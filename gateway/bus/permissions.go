@@ -168,3 +168,42 @@ func LeafPermissions(leafDomain, hubDomain string, gateways []string, agencies [
 	p.Subscribe = slices.Compact(p.Subscribe)
 	return p
 }
+
+// DirectoryAdminPermissions returns what a directory administrator's NATS
+// user needs to put the records of scopes (as signing.DirectoryScopes
+// names them: "*", agency code tokens such as "H41", "gw:<id>", "gw:*")
+// and no more: write LT_DIRECTORY under those keys only, read the
+// directory, look up the streams the administrator's connection binds to,
+// and subscribe under its own inbox prefix (InboxPrefix(adminID)). The
+// records' signatures are what gateways believe; these permissions keep a
+// province's administrator's credentials from even writing the keys of
+// others.
+func DirectoryAdminPermissions(adminID string, scopes []string) Permissions {
+	dir := "KV_" + BucketDirectory
+	p := Permissions{
+		Publish: []string{
+			"$JS.API.INFO",
+			"$JS.API.STREAM.INFO." + StreamEdoc, "$JS.API.STREAM.INFO." + StreamStatus, "$JS.API.STREAM.INFO." + StreamLarge,
+			"$JS.API.STREAM.INFO." + dir, "$JS.API.DIRECT.GET." + dir + ".>", "$JS.API.STREAM.MSG.GET." + dir,
+			"$JS.API.CONSUMER.CREATE." + dir + ".>", "$JS.API.CONSUMER.DELETE." + dir + ".>", "$JS.FC." + dir + ".>",
+			"$JS.API.STREAM.INFO.KV_" + BucketGateways,
+		},
+		Subscribe: []string{InboxPrefix(adminID) + ".>"},
+	}
+	kv := "$KV." + BucketDirectory + "."
+	for _, s := range scopes {
+		switch {
+		case s == "*":
+			p.Publish = append(p.Publish, kv+">")
+		case s == "gw:*":
+			p.Publish = append(p.Publish, kv+gateway.GatewayKeyPrefix+">")
+		case strings.HasPrefix(s, "gw:"):
+			p.Publish = append(p.Publish, kv+gateway.GatewayKeyPrefix+sanitize(strings.TrimPrefix(s, "gw:")))
+		default:
+			p.Publish = append(p.Publish, kv+s, kv+s+".>")
+		}
+	}
+	slices.Sort(p.Publish)
+	p.Publish = slices.Compact(p.Publish)
+	return p
+}
