@@ -1,8 +1,8 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -148,7 +148,7 @@ type gatewayEntry struct {
 // same bytes again change nothing, anything else is stale.
 type heldRecord struct {
 	version uint64
-	value   []byte
+	sum     [sha256.Size]byte // of the value: the value itself would double the directory's memory
 }
 
 var _ signing.Directory = (*Directory)(nil)
@@ -223,15 +223,16 @@ func (d *Directory) Apply(u DirectoryUpdate) error {
 
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	sum := sha256.Sum256(u.Value)
 	if h, ok := d.held[key]; ok {
 		switch {
-		case version == h.version && bytes.Equal(u.Value, h.value):
+		case version == h.version && sum == h.sum:
 			return nil
 		case version <= h.version:
 			return reject(RejectStale, fmt.Errorf("version %d is not newer than the %d held", version, h.version))
 		}
 	}
-	d.held[key] = heldRecord{version: version, value: bytes.Clone(u.Value)}
+	d.held[key] = heldRecord{version: version, sum: sum}
 	d.updated = time.Now()
 	if a := rec.Agency; a != nil {
 		if a.Removed {
