@@ -9,6 +9,16 @@
 // NATS JetStream), and an [Observer] it tells what it does (gateway/metrics).
 // Subpackages implement those interfaces; they do not import each other.
 //
+// # Trust
+//
+// Everything that arrives is a claim until a checked signature says
+// otherwise. The [Directory] believes only entries the axis administrator
+// signed (see directory.go and signing.RecordVerifier); the verifier
+// (signing.Verifier) accepts a packet's signature only if its certificate
+// is registered in its sender's verified entry, or is a gateway certificate
+// of its sender's hosting gateway, and a certificate naming an agency signs
+// for that agency only. Gateways never write the directory.
+//
 // # Flow of one document
 //
 //  1. Accept: a packet is validated, signed and, in one store transaction,
@@ -21,7 +31,9 @@
 //  3. Receive: for each message on the hosted agencies' subjects the
 //     gateway fetches the packet, verifies it, parses it, dedupes it, stores
 //     it with its verdict and queues status 01 to the sender, then acks.
-//     A packet that fails is quarantined and the sender gets status 02.
+//     A packet that fails is quarantined; its sender gets status 02 only
+//     if the packet's signature is valid and bound to that sender (what
+//     is not proven is never answered).
 //  4. Status: statuses travel on lt.status.<recipient tokens> through the
 //     same outbox and consumers, each an immutable event; the delivery's
 //     state follows envelope.Lifecycle.
