@@ -267,8 +267,8 @@ func (p *Parser) scanLimits() scanLimits {
 const leadingJunkWindow = 1024
 
 // xmlStart finds where the XML begins: after a byte order mark, or after
-// stray bytes some senders put before "<?xml" (one official sample starts
-// with "1212").
+// stray bytes without markup that some senders put before "<?xml" (one
+// official sample starts with "1212").
 func xmlStart(b []byte) (int, []Warning) {
 	var warns []Warning
 	start := 0
@@ -283,11 +283,12 @@ func xmlStart(b []byte) (int, []Warning) {
 	if bytes.HasPrefix(trimmed, []byte("<")) {
 		return start + len(rest) - len(trimmed), warns
 	}
+	// Only bytes without markup are skipped: the XML starts at the first
+	// '<'. Skipping to a later "<?xml" would hide whatever markup came
+	// before it — an element of its own — from the parser and the
+	// signature, while it stays in the packet kept and passed on.
 	window := rest[:min(len(rest), leadingJunkWindow)]
-	i := bytes.Index(window, []byte("<?xml"))
-	if i < 0 {
-		i = bytes.IndexByte(window, '<')
-	}
+	i := bytes.IndexByte(window, '<')
 	if i < 0 {
 		return len(b), warns
 	}

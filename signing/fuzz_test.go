@@ -1036,6 +1036,14 @@ func TestVerifier_OutsideDocumentElement(t *testing.T) {
 	// which lienthong does not digest: refused.
 	tr.wantVerdict(t, swap(t, signed, "?>\n<edXML", "?>\n<?xml-stylesheet type=\"text/xsl\" href=\"other.xsl\"?>\n<edXML"), signing.Malformed, signing.ErrUnreadablePacket)
 	tr.wantVerdict(t, swap(t, signed, "?>\n<edXML", "?>\n<!-- before -->\n<edXML"), signing.Valid, nil)
+	// Stray bytes before the XML are skipped only if they hold no markup:
+	// a whole fake packet before "<?xml" would be read by nobody here and
+	// by whatever reads the stored packet later.
+	tr.wantVerdict(t, append([]byte("1212"), signed...), signing.Valid, nil)
+	fake := "x<edXML><edXMLEnvelope><edXMLHeader/><edXMLBody>Lệnh chuyển tiền</edXMLBody></edXMLEnvelope></edXML>"
+	if vd, err := tr.verifier.Verify(t.Context(), append([]byte(fake), signed...)); err != nil || vd.Outcome == signing.Valid {
+		t.Errorf("a packet behind a fake one verified as %v (%v)", vd.Outcome, err)
+	}
 	if _, err := s.Sign(swap(t, edocPacket(t), decl, `<?xml version="1.0" encoding="windows-1258"?>`)); !errors.Is(err, signing.ErrNotSignable) {
 		t.Errorf("signing a packet that declares windows-1258: %v", err)
 	}
