@@ -329,15 +329,15 @@ func TestE2E_Cluster(t *testing.T) {
 	nghean.stop()
 	nghean.restart()
 	out := makeLoad(t, leafDocuments, agNgheAn, []agency{agVPCP}, "LEAF-OUT")
-	// And one above the inline limit: it goes through the hub's Object
-	// Store, out of reach while the link is down, so it waits in the
-	// gateway's outbox.
+	// And one above the inline limit: its chunks go to the hub's LT_LARGE,
+	// out of reach while the link is down, so it waits in the gateway's
+	// outbox.
 	large := loadLetter(leafDocuments+1, time.Now(), agNgheAn, []agency{agVPCP}, "LEAF-OUT")
 	large.Attachments[0].Data = bytes.Repeat([]byte("Phụ lục kèm theo. "), 128<<10)
 	out = append(out, large.loadDoc(t))
 	in := makeLoad(t, leafDocuments, agVPCP, []agency{agNgheAn}, "LEAF-IN")
-	// One the province reads from the hub's Object Store, across its link
-	// and within its permissions there.
+	// One the province reads from the hub's LT_LARGE, across its link and
+	// within its permissions there.
 	largeIn := loadLetter(leafDocuments+1, time.Now(), agVPCP, []agency{agNgheAn}, "LEAF-IN")
 	largeIn.Attachments[0].Data = large.Attachments[0].Data
 	in = append(in, largeIn.loadDoc(t))
@@ -363,7 +363,7 @@ func TestE2E_Cluster(t *testing.T) {
 		}
 	}
 	if n := nghean.countLines(`"publish failed; will retry"`); n == 0 {
-		t.Error("Nghệ An's gateway published the large document with the hub's Object Store out of reach")
+		t.Error("Nghệ An's gateway published the large document with the hub's LT_LARGE out of reach")
 	}
 	leaf.restore()
 	back := time.Now()

@@ -43,9 +43,10 @@ func peakRSS(t testing.TB, p *process) int64 {
 }
 
 // TestE2E_LargePacket sends a document with a 50 MB attachment from one
-// gateway process to another: it travels through the Object Store, arrives
-// verified, and its attachment downloads intact at the recipient. The peak
-// RSS of each gateway stays under four times the packet's size.
+// gateway process to another: it travels in encrypted chunks through
+// LT_LARGE, arrives verified, and its attachment downloads intact at the
+// recipient. The peak RSS of each gateway stays under four times the
+// packet's size.
 func TestE2E_LargePacket(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a 50 MB packet")
