@@ -221,6 +221,23 @@ func readDirectoryFile(path string) (DirectoryFile, error) {
 	return f, nil
 }
 
+// recordVersion reads the version of a record in wire form, without
+// believing it; 0 when it cannot be read.
+func recordVersion(value []byte) uint64 {
+	var sr signing.SignedRecord
+	var r gateway.DirectoryRecord
+	if json.Unmarshal(value, &sr) != nil || json.Unmarshal(sr.Record, &r) != nil {
+		return 0
+	}
+	switch {
+	case r.Agency != nil:
+		return r.Agency.Version
+	case r.Gateway != nil:
+		return r.Gateway.Version
+	}
+	return 0
+}
+
 // storedVersion reads the version of the record stored under key, without
 // believing it (a version written by someone else only makes the next one
 // higher); 0 when there is none.
@@ -232,18 +249,7 @@ func storedVersion(ctx context.Context, b *bus.Bus, key string) (uint64, error) 
 	if err != nil {
 		return 0, err
 	}
-	var sr signing.SignedRecord
-	var r gateway.DirectoryRecord
-	if json.Unmarshal(v, &sr) != nil || json.Unmarshal(sr.Record, &r) != nil {
-		return 0, nil
-	}
-	switch {
-	case r.Agency != nil:
-		return r.Agency.Version, nil
-	case r.Gateway != nil:
-		return r.Gateway.Version, nil
-	}
-	return 0, nil
+	return recordVersion(v), nil
 }
 
 // publish signs each record with a version above the one stored and puts
@@ -429,6 +435,7 @@ or exported ("directory export") as they are: gateways judge them.
       certificates: [nghean-gateway.crt]`)
 	file := fs.String("f", "", "the entries (YAML `file`)")
 	signed := fs.String("signed", "", "records signed offline (JSON lines `file`)")
+	force := fs.Bool("force", false, "with -signed, publish records even where the stored one is as new or newer")
 	admin, nf := addAdminFlags(fs), addNATSFlags(fs)
 	if err := m.parseFlags(fs, args); err != nil {
 		return err
@@ -452,12 +459,30 @@ or exported ("directory export") as they are: gateways judge them.
 		return err
 	}
 	defer b.Close()
+	// A record not newer than the one stored would replace it in the
+	// bucket: running gateways ignore it as stale, but one that restarts
+	// would take it. Restoring an old export over a newer directory must
+	// be asked for.
+	published, stale := 0, 0
 	for _, l := range lines {
+		held, err := storedVersion(ctx, b, l.Key)
+		if err != nil {
+			return err
+		}
+		if v := recordVersion(l.Record); held > 0 && v <= held && !*force {
+			stale++
+			fmt.Fprintf(m.Stderr, "%s: version %d is not newer than the stored %d; not published (-force publishes it)\n", l.Key, v, held)
+			continue
+		}
 		if err := b.PutRecord(ctx, l.Key, l.Record); err != nil {
 			return err
 		}
+		published++
 	}
-	fmt.Fprintf(m.Stdout, "%d records published\n", len(lines))
+	fmt.Fprintf(m.Stdout, "%d records published\n", published)
+	if stale > 0 {
+		return exitError{code: exitFailed, msg: fmt.Sprintf("directory import: %d records older than those stored were not published", stale)}
+	}
 	return nil
 }
 
@@ -633,8 +658,10 @@ Exits 1 when a record shown would be ignored.`)
 	if want := fs.Args(); len(want) > 0 {
 		keys := map[string]bool{}
 		for _, w := range want {
-			if c, err := envelope.ParseAgencyCode(w, envelope.CodeAny); err == nil {
-				w = c.Tokens()
+			if !strings.HasPrefix(w, gateway.GatewayKeyPrefix) {
+				if c, err := envelope.ParseAgencyCode(w, envelope.CodeAny); err == nil {
+					w = c.Tokens()
+				}
 			}
 			keys[w] = true
 		}
