@@ -3,6 +3,8 @@ package gateway
 import (
 	"crypto/x509"
 	"slices"
+
+	"go.uber.org/zap"
 )
 
 // SetCRLs replaces the certificate revocation lists that signature
@@ -26,8 +28,13 @@ func (g *Gateway) SetCRLs(crls []*x509.RevocationList) {
 		// Compare-and-swap rather than a plain store, so that a change of
 		// another of the verifier's fields made meanwhile is not lost.
 		if g.verifier.CompareAndSwap(old, &v) {
-			return
+			break
 		}
+	}
+	// The same lists revoke administrators' certificates: their entries
+	// go at once.
+	if n := g.dir.SetCRLs(crls, g.opts.Now()); n > 0 {
+		g.log.Warn("directory entries of revoked administrators dropped", zap.Int("entries", n))
 	}
 }
 

@@ -137,11 +137,20 @@ type Directory struct {
 type directoryEntry struct {
 	Agency
 	certs []*x509.Certificate
+	by    signedBy // zero for a hosted agency's own entry
 }
 
 type gatewayEntry struct {
 	GatewayEntry
 	certs []*x509.Certificate
+	by    signedBy
+}
+
+// signedBy is the administrator certificate that signed an entry and the
+// chains it verified with, to drop the entry when it is revoked.
+type signedBy struct {
+	cert   *x509.Certificate
+	chains [][]*x509.Certificate
 }
 
 // heldRecord is what a key last applied: a newer version replaces it, the
@@ -243,6 +252,7 @@ func (d *Directory) Apply(u DirectoryUpdate) error {
 		e := &directoryEntry{Agency: *a, certs: parseCertificates(a.Certificates)}
 		e.Code = code.String()
 		e.SignedBy = signer
+		e.by = signedBy{opened.Signer, opened.Chains}
 		d.entries[key] = e
 		return nil
 	}
@@ -251,8 +261,49 @@ func (d *Directory) Apply(u DirectoryUpdate) error {
 		delete(d.gateways, g.ID)
 		return nil
 	}
-	d.gateways[g.ID] = &gatewayEntry{GatewayEntry: *g, certs: parseCertificates(g.Certificates)}
+	d.gateways[g.ID] = &gatewayEntry{GatewayEntry: *g, certs: parseCertificates(g.Certificates), by: signedBy{opened.Signer, opened.Chains}}
 	return nil
+}
+
+// SetCRLs replaces the revocation lists of administrators' certificates
+// and drops at once the entries signed by a certificate they revoke (at
+// now): a revoked administrator's entries are no longer believed, without
+// waiting for a restart. The versions held stay, so the same records
+// cannot come back; the administrator's successor signs newer ones.
+func (d *Directory) SetCRLs(crls []*x509.RevocationList, now time.Time) (dropped int) {
+	if d.verifier == nil {
+		return 0
+	}
+	d.verifier.SetCRLs(crls)
+	// Administrators are few and sign many entries each: judge each
+	// certificate once.
+	judged := make(map[string]bool)
+	revoked := func(by signedBy) bool {
+		r, ok := judged[string(by.cert.Raw)]
+		if !ok {
+			r = d.verifier.Revoked(by.cert, by.chains, now)
+			judged[string(by.cert.Raw)] = r
+		}
+		return r
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for k, e := range d.entries {
+		if revoked(e.by) {
+			delete(d.entries, k)
+			dropped++
+		}
+	}
+	for k, g := range d.gateways {
+		if revoked(g.by) {
+			delete(d.gateways, k)
+			dropped++
+		}
+	}
+	if dropped > 0 {
+		d.updated = time.Now()
+	}
+	return dropped
 }
 
 // agencyInScope checks that the administrator's scopes cover the agency,

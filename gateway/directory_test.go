@@ -289,3 +289,46 @@ func BenchmarkDirectory_Apply(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*n), "µs/entry")
 }
+
+// TestDirectory_RevokedAdministrator: when a revocation list revokes an
+// administrator's certificate, its entries go at once and its records
+// are refused; the other administrators' stay.
+func TestDirectory_RevokedAdministrator(t *testing.T) {
+	f := newDirFixture(t)
+	byNghean := gateway.Agency{Code: "000.00.12.H41", Name: "Sở Nội vụ", Gateway: "nghean", Version: 1}
+	byAdmin := gateway.Agency{Code: "000.00.00.G22", Name: "Văn phòng Chính phủ", Gateway: "vpcp", Version: 1}
+	for _, c := range []struct {
+		s *signing.Signer
+		r gateway.DirectoryRecord
+	}{
+		{f.nghean, gateway.DirectoryRecord{Agency: &byNghean}},
+		{f.nghean, gateway.DirectoryRecord{Gateway: &gateway.GatewayEntry{ID: "nghean", Version: 1}}},
+		{f.admin, gateway.DirectoryRecord{Agency: &byAdmin}},
+	} {
+		if err := f.dir.Apply(signed(t, c.s, c.r)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.ca.RevokeCertificate(f.nghean.Certificate()); err != nil {
+		t.Fatal(err)
+	}
+	crl, err := f.ca.CRL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := f.dir.SetCRLs([]*x509.RevocationList{crl}, time.Now()); n != 2 {
+		t.Errorf("SetCRLs dropped %d entries, want Nghệ An's administrator's 2", n)
+	}
+	if _, ok := f.dir.Registered("H41.12"); ok {
+		t.Error("an entry of the revoked administrator is still there")
+	}
+	if _, ok := f.dir.Gateway("nghean"); ok {
+		t.Error("a gateway record of the revoked administrator is still there")
+	}
+	if _, ok := f.dir.Registered("G22"); !ok {
+		t.Error("the other administrator's entry went too")
+	}
+	newer := byNghean
+	newer.Version = 2
+	wantRejected(t, f.dir.Apply(signed(t, f.nghean, gateway.DirectoryRecord{Agency: &newer})), gateway.RejectUnsigned)
+}

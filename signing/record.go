@@ -92,7 +92,8 @@ type RecordVerifier struct {
 	// CAs of agencies' signing certificates.
 	Anchors *x509.CertPool
 	// CRLs revoke administrator certificates; a list is used only if it
-	// verifies against the certificate's issuer.
+	// verifies against the certificate's issuer. Set it before the first
+	// use; SetCRLs replaces it afterwards.
 	CRLs []*x509.RevocationList
 	// Now returns the time at which certificates are judged; nil means
 	// time.Now.
@@ -105,6 +106,24 @@ type RecordVerifier struct {
 	// chain costs several times the record's own signature check.
 	mu     sync.Mutex
 	chains map[[sha256.Size]byte][][]*x509.Certificate
+}
+
+// SetCRLs replaces the revocation lists of administrator certificates,
+// safely for concurrent use with Open.
+func (v *RecordVerifier) SetCRLs(crls []*x509.RevocationList) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.CRLs = crls
+}
+
+// Revoked reports whether an administrator's certificate, in one of the
+// chains it verified with at now, is revoked by the lists in use.
+func (v *RecordVerifier) Revoked(cert *x509.Certificate, chains [][]*x509.Certificate, now time.Time) bool {
+	v.mu.Lock()
+	rv := Verifier{CRLs: v.CRLs}
+	v.mu.Unlock()
+	revoked, _ := rv.revoked(cert, chains, now)
+	return revoked
 }
 
 // maxCachedChains bounds RecordVerifier's cache: administrators are few,
@@ -162,8 +181,10 @@ func chainsValidAt(chains [][]*x509.Certificate, now time.Time) bool {
 type Opened struct {
 	// Record is the record's JSON bytes, as signed.
 	Record []byte
-	// Signer is the administrator's certificate.
+	// Signer is the administrator's certificate, and Chains the chains
+	// it verified with.
 	Signer *x509.Certificate
+	Chains [][]*x509.Certificate
 	// Scopes are the parts of the directory the signer may sign (see
 	// [DirectoryScopes]).
 	Scopes []string
@@ -208,14 +229,16 @@ func (v *RecordVerifier) Open(data []byte) (*Opened, error) {
 	if len(scopes) == 0 {
 		return nil, fmt.Errorf("%w: the signer %q is not a directory administrator (no %s… URI)", ErrRecord, cert.Subject.String(), DirectoryScopeURIPrefix)
 	}
+	v.mu.Lock()
 	rv := Verifier{CRLs: v.CRLs}
+	v.mu.Unlock()
 	if revoked, at := rv.revoked(cert, chains, now); revoked {
 		return nil, fmt.Errorf("%w: the signer %q was revoked on %s", ErrRecord, cert.Subject.String(), at.UTC().Format(time.RFC3339))
 	}
 	if err := cert.CheckSignature(x509.SHA256WithRSA, append([]byte(recordDomain), sr.Record...), sr.Signature); err != nil {
 		return nil, fmt.Errorf("%w: the signature does not match the record and the signer %q: %w", ErrRecord, cert.Subject.String(), err)
 	}
-	return &Opened{Record: sr.Record, Signer: cert, Scopes: scopes}, nil
+	return &Opened{Record: sr.Record, Signer: cert, Chains: chains, Scopes: scopes}, nil
 }
 
 // DirectoryScopes returns the parts of the directory cert's holder may
