@@ -417,7 +417,7 @@ type signedLine struct {
 	Record json.RawMessage `json:"record"`
 }
 
-func runDirectoryImport(ctx context.Context, m *Main, args []string) error {
+func runDirectoryImport(ctx context.Context, m *Main, args []string) (err error) {
 	fs := m.newFlagSet("directory import", "directory import (-f ENTRIES.yaml (-admin-key FILE -admin-cert FILE | -admin-p12 FILE) | -signed RECORDS.jsonl) -url URL …", `
 With -f, signs every entry of a YAML file (agencies: and gateways:, the
 fields of "directory put"; certificate files relative to the file) with the
@@ -458,7 +458,7 @@ or exported ("directory export") as they are: gateways judge them.
 	if err != nil {
 		return err
 	}
-	defer b.Close()
+	defer func() { err = errors.Join(err, b.Close()) }()
 	// A record not newer than the one stored would replace it in the
 	// bucket: running gateways ignore it as stale, but one that restarts
 	// would take it. Restoring an old export over a newer directory must
@@ -536,16 +536,7 @@ version is the signing time, in nanoseconds.`)
 	if err != nil {
 		return err
 	}
-	var w io.Writer = m.Stdout
-	if *out != "" {
-		fh, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-		if err != nil {
-			return fmt.Errorf("directory sign: %w", err)
-		}
-		defer fh.Close()
-		w = fh
-	}
-	enc := json.NewEncoder(w)
+	var lines []signedLine
 	for _, r := range records {
 		if err := coveredBy(s.Certificate(), r); err != nil {
 			return fmt.Errorf("directory sign: %w", err)
@@ -554,7 +545,33 @@ version is the signing time, in nanoseconds.`)
 		if err != nil {
 			return fmt.Errorf("directory sign: %w", err)
 		}
-		if err := enc.Encode(signedLine{Key: key, Record: value}); err != nil {
+		lines = append(lines, signedLine{Key: key, Record: value})
+	}
+	if err := writeLines(*out, m.Stdout, lines); err != nil {
+		return fmt.Errorf("directory sign: %w", err)
+	}
+	return nil
+}
+
+// writeLines writes records as JSON lines to the new file out (never over
+// an existing one), or to stdout when out is empty.
+func writeLines(out string, stdout io.Writer, lines []signedLine) (err error) {
+	w := stdout
+	if out != "" {
+		fh, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if cerr := fh.Close(); err == nil {
+				err = cerr
+			}
+		}()
+		w = fh
+	}
+	enc := json.NewEncoder(w)
+	for _, l := range lines {
+		if err := enc.Encode(l); err != nil {
 			return err
 		}
 	}
@@ -585,7 +602,7 @@ func allRecords(ctx context.Context, b *bus.Bus) ([]signedLine, error) {
 	return lines, err
 }
 
-func runDirectoryExport(ctx context.Context, m *Main, args []string) error {
+func runDirectoryExport(ctx context.Context, m *Main, args []string) (err error) {
 	fs := m.newFlagSet("directory export", "directory export -url URL … [-o RECORDS.jsonl]", `
 Writes every record of the directory as stored, signed, one JSON line each
 ({"key": …, "record": …}): a backup, or a directory to move to another hub
@@ -599,30 +616,18 @@ with "directory import -signed".`)
 	if err != nil {
 		return err
 	}
-	defer b.Close()
+	defer func() { err = errors.Join(err, b.Close()) }()
 	lines, err := allRecords(ctx, b)
 	if err != nil {
 		return err
 	}
-	var w io.Writer = m.Stdout
-	if *out != "" {
-		fh, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-		if err != nil {
-			return fmt.Errorf("directory export: %w", err)
-		}
-		defer fh.Close()
-		w = fh
-	}
-	enc := json.NewEncoder(w)
-	for _, l := range lines {
-		if err := enc.Encode(l); err != nil {
-			return err
-		}
+	if err := writeLines(*out, m.Stdout, lines); err != nil {
+		return fmt.Errorf("directory export: %w", err)
 	}
 	return nil
 }
 
-func runDirectoryShow(ctx context.Context, m *Main, args []string) error {
+func runDirectoryShow(ctx context.Context, m *Main, args []string) (err error) {
 	fs := m.newFlagSet("directory show", "directory show -anchor FILE (-url URL … | -signed RECORDS.jsonl) [CODE|gw.ID …]", `
 Verifies the directory's records as a gateway does, against the trust
 anchor -anchor (the gateways' trust.directory), and prints each: its key,
@@ -649,7 +654,7 @@ Exits 1 when a record shown would be ignored.`)
 		if b, err = nf.open(ctx, "directory show"); err != nil {
 			return err
 		}
-		defer b.Close()
+		defer func() { err = errors.Join(err, b.Close()) }()
 		lines, err = allRecords(ctx, b)
 	}
 	if err != nil {
