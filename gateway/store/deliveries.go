@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -209,6 +211,22 @@ func (s *Store) ApplyStatus(ctx context.Context, a gateway.ApplyStatus) (gateway
 		}
 		d, err := delivery(ctx, tx, document, recipient)
 		if err != nil {
+			return err
+		}
+		// The same status packet again under another Nats-Msg-Id (a peer
+		// replaying a captured one) is a duplicate too: it is neither
+		// stored again nor recorded as a refused status.
+		sum := sha256.Sum256(a.Packet.Data)
+		var seen int
+		err = tx.QueryRowContext(ctx,
+			`SELECT 1 FROM events e JOIN packets p ON p.id = e.packet_id
+			WHERE e.document = ? AND e.recipient = ? AND p.sha256 = ? LIMIT 1`,
+			document, recipient, hex.EncodeToString(sum[:])).Scan(&seen)
+		switch {
+		case err == nil:
+			res = gateway.StatusResult{Document: document, Recipient: recipient, Duplicate: true, State: d.Lifecycle.State}
+			return nil
+		case !errors.Is(err, sql.ErrNoRows):
 			return err
 		}
 

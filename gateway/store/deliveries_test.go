@@ -149,6 +149,35 @@ func TestStore_ApplyStatus(t *testing.T) {
 		}
 	})
 
+	t.Run("ReplayedPacket", func(t *testing.T) {
+		// A peer replays a captured status under a new Nats-Msg-Id: the
+		// same packet, so nothing is stored or recorded again.
+		path := filepath.Join(t.TempDir(), "lienthong.db")
+		s := mustOpenStoreAt(t, path)
+		doc := mustAccept(t, s, newAccept(vpcp, "doc-1", t0, hanoi))
+		st := newStatus(vpcp, hanoi, "doc-1", envelope.StatusAccepted, t0.Add(time.Minute))
+		if _, err := s.ApplyStatus(t.Context(), st); err != nil {
+			t.Fatal(err)
+		}
+		audit := len(auditActions(t, path))
+		replay := st
+		replay.MsgID = "replayed-under-another-id"
+		replay.Packet.ID = gateway.NewID(t0.Add(time.Hour))
+		res, err := s.ApplyStatus(t.Context(), replay)
+		if err != nil || !res.Duplicate || res.Refused != nil || res.State != envelope.StateAccepted {
+			t.Errorf("replayed status: got %+v, %v, want a duplicate", res, err)
+		}
+		if got, want := len(mustDocument(t, s, doc.ID).Events), 2; got != want {
+			t.Errorf("events: got %d, want %d", got, want)
+		}
+		if got := len(auditActions(t, path)); got != audit {
+			t.Errorf("audit rows: got %d, want %d", got, audit)
+		}
+		if _, err := s.Packet(t.Context(), replay.Packet.ID); !errors.Is(err, gateway.ErrNotFound) {
+			t.Errorf("the replayed packet was stored: %v", err)
+		}
+	})
+
 	for _, tt := range []struct {
 		name string
 		st   gateway.ApplyStatus
