@@ -604,10 +604,17 @@ func (g *gatewayProc) client(ag agency) *apiClient {
 	return newClient(g.URL(), key)
 }
 
-// answers reports whether the API answers GET /api/v1/openapi.json.
+// answers reports whether the gateway's API answers an authenticated
+// request with its own key: a server of another test that took the port
+// would answer 401, or not at all, never 200.
 func (g *gatewayProc) answers() (bool, string) {
 	hc := &http.Client{Timeout: 2 * time.Second}
-	resp, err := hc.Get(g.URL() + "/api/v1/openapi.json")
+	req, err := http.NewRequest(http.MethodGet, g.URL()+"/api/v1/documents?limit=1", nil)
+	if err != nil {
+		return false, err.Error()
+	}
+	req.Header.Set("Authorization", "Bearer "+g.keys[g.agencies[0].Code])
+	resp, err := hc.Do(req)
 	if err != nil {
 		return false, err.Error()
 	}
