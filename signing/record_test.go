@@ -1,0 +1,63 @@
+package signing_test
+
+import (
+	"crypto/x509"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/lienthong/lienthong/signing"
+)
+
+// TestRecordVerifier: a record signed by an administrator opens, with its
+// scopes; tampered bytes, an agency's key, and a certificate gone out of
+// validity after an earlier record opened (the chain cache must not keep
+// it alive) are refused.
+func TestRecordVerifier(t *testing.T) {
+	ca, err := signing.InitCA(filepath.Join(t.TempDir(), "ca"), signing.CAOptions{KeyBits: 2048})
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchors := x509.NewCertPool()
+	anchors.AddCert(ca.Certificate())
+	issue := func(req signing.IssueRequest) *signing.Signer {
+		t.Helper()
+		is, err := ca.Issue(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := signing.NewSigner(is.Key, []*x509.Certificate{is.Certificate})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	admin := issue(signing.IssueRequest{Agency: "000.00.00.H41", Name: "Quản trị", DirectoryScopes: []string{"000.00.00.H41", "gw:nghean"},
+		Validity: 48 * time.Hour})
+	record := []byte(`{"agency":{"code":"000.00.12.H41"}}`)
+	signed, err := admin.SignRecord(record)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	v := &signing.RecordVerifier{Anchors: anchors, Now: func() time.Time { return now }}
+	o, err := v.Open(signed)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	if string(o.Record) != string(record) || len(o.Scopes) != 2 || o.Scopes[0] != "H41" || o.Scopes[1] != "gw:nghean" {
+		t.Errorf("opened %q with scopes %v", o.Record, o.Scopes)
+	}
+	if _, err := v.Open(append([]byte{}, signed...)); err != nil {
+		t.Errorf("Open from the cache: %v", err)
+	}
+	agency := issue(signing.IssueRequest{Agency: "000.00.00.H29", Name: "UBND TP.HCM"})
+	if _, err := agency.SignRecord(record); !errors.Is(err, signing.ErrKey) {
+		t.Errorf("an agency's key signed a record: %v", err)
+	}
+	now = now.Add(72 * time.Hour)
+	if _, err := v.Open(signed); !errors.Is(err, signing.ErrRecord) {
+		t.Errorf("Open after the administrator's certificate expired = %v, want ErrRecord", err)
+	}
+}
