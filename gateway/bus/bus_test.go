@@ -174,8 +174,8 @@ func TestBus_LargePacket(t *testing.T) {
 		t.Errorf("the message body has %d bytes, want none", len(raw.Data))
 	}
 	name := raw.Header.Get(bus.HeaderLarge)
-	if want := "gateway." + sha(packet); name != want {
-		t.Errorf("%s = %q, want %q (the sending gateway's token and the SHA-256)", bus.HeaderLarge, name, want)
+	if want := "gateway." + sha(packet) + "."; !strings.HasPrefix(name, want) || strings.Count(name, ".") != 2 {
+		t.Errorf("%s = %q, want %s<hour> (the sending gateway's token, the SHA-256, the hour)", bus.HeaderLarge, name, want)
 	}
 	// The chunks are under the sender's token, encrypted.
 	large, err := js.Stream(ctx, bus.StreamLarge)
@@ -218,12 +218,20 @@ func TestBus_LargePacket(t *testing.T) {
 	if again.State.LastSeq != info.State.LastSeq {
 		t.Errorf("the chunks were put again (last sequence %d, was %d)", again.State.LastSeq, info.State.LastSeq)
 	}
-	// Nobody, not even with every right, deletes or purges a chunk.
+	// Nobody, not even with every right, deletes, purges or replaces a
+	// chunk — a replacement could come as JetStream's answer to a request
+	// whose reply subject is the chunk's, which no permission stops.
 	if err := large.Purge(ctx); err == nil {
 		t.Error("StreamLarge was purged")
 	}
 	if err := large.DeleteMsg(ctx, first.Sequence); err == nil {
 		t.Error("a chunk was deleted")
+	}
+	if _, err := js.Publish(ctx, bus.LargeSubjectPrefix+name+".0", []byte("replaced")); err == nil {
+		t.Error("a chunk was replaced")
+	}
+	if m, err := large.GetLastMsgForSubject(ctx, bus.LargeSubjectPrefix+name+".0"); err != nil || m.Sequence != first.Sequence {
+		t.Errorf("chunk 0 after the attempts: %v", err)
 	}
 }
 
@@ -1055,13 +1063,35 @@ func TestBus_Contract(t *testing.T) {
 		t.Fatal(err)
 	}
 	lc := large.CachedInfo().Config
-	if lc.MaxAge != bus.DefaultMaxAge || lc.Storage != jetstream.FileStorage || !lc.DenyDelete || !lc.DenyPurge || !lc.AllowDirect ||
-		lc.MaxMsgsPerSubject != 1 || !slices.Equal(lc.Subjects, []string{bus.LargeSubjectPrefix + ">"}) {
+	if lc.MaxAge < bus.DefaultMaxAge || lc.Storage != jetstream.FileStorage || !lc.DenyDelete || !lc.DenyPurge || !lc.AllowDirect ||
+		lc.MaxMsgsPerSubject != 1 || lc.Discard != jetstream.DiscardNew || !lc.DiscardNewPerSubject ||
+		!slices.Equal(lc.Subjects, []string{bus.LargeSubjectPrefix + ">"}) {
 		t.Errorf("stream %s: %+v", bus.StreamLarge, lc)
 	}
 	for _, bucket := range []string{bus.BucketDirectory, bus.BucketGateways} {
-		if _, err := js.KeyValue(ctx, bucket); err != nil {
-			t.Errorf("KV %s: %v", bucket, err)
+		kv, err := js.KeyValue(ctx, bucket)
+		if err != nil {
+			t.Fatalf("KV %s: %v", bucket, err)
+		}
+		if _, err := kv.Put(ctx, "G22", []byte("kept")); err != nil {
+			t.Fatal(err)
+		}
+		// A roll-up, which would delete every other key, is refused: a
+		// writer of one key (or JetStream answering to a reply subject it
+		// chose) cannot empty the bucket.
+		rollup := &nats.Msg{Subject: "$KV." + bucket + ".X99", Header: nats.Header{"Nats-Rollup": []string{"all"}}, Data: []byte("x")}
+		if _, err := js.PublishMsg(ctx, rollup); err == nil {
+			t.Errorf("KV %s took a roll-up", bucket)
+		}
+		if e, err := kv.Get(ctx, "G22"); err != nil || string(e.Value()) != "kept" {
+			t.Errorf("KV %s after the roll-up: %v", bucket, err)
+		}
+		st, err := js.Stream(ctx, "KV_"+bucket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := st.CachedInfo().Config; c.AllowRollup || !c.DenyPurge {
+			t.Errorf("KV %s: allow roll-up %v, deny purge %v", bucket, c.AllowRollup, c.DenyPurge)
 		}
 	}
 }
@@ -1186,5 +1216,33 @@ func TestBus_BindConsumers(t *testing.T) {
 	}
 	if _, err := b.Consume(ctx, gateway.ConsumerSpec{Gateway: "vpcp", Agencies: []envelope.AgencyCode{agencyG22}}, h); err == nil || !strings.Contains(err.Error(), `filtered to "lt.edoc.>"`) {
 		t.Fatalf("Consume of a consumer filtered to every agency = %v, want a refusal", err)
+	}
+}
+
+// TestBus_LargePacketForeignChunk: a chunk stored first by someone else
+// (under the sender's name, as JetStream's answer to a request whose reply
+// subject a hostile client chose) is not taken for the packet's: the
+// publish fails, saying so, rather than sending a message whose packet
+// cannot be read.
+func TestBus_LargePacketForeignChunk(t *testing.T) {
+	b, srv := withBus(t)
+	js := rawJetStream(t, srv)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	packet := randomBytes(t, 700<<10)
+	for {
+		hour := time.Now().Unix() / 3600
+		subject := fmt.Sprintf("%sgateway.%s.%d.1", bus.LargeSubjectPrefix, sha(packet), hour)
+		if _, err := js.Publish(ctx, subject, []byte("not the chunk")); err != nil {
+			t.Fatal(err)
+		}
+		_, err := b.Publish(ctx, gateway.Publication{Subject: gateway.Subject(gateway.KindEdoc, agencyH41), MsgID: "foreign", Packet: packet})
+		if time.Now().Unix()/3600 != hour {
+			continue // the hour turned meanwhile: the packet went under the next one
+		}
+		if err == nil || !strings.Contains(err.Error(), "written by someone else") {
+			t.Fatalf("Publish over a foreign chunk = %v, want a refusal naming it", err)
+		}
+		return
 	}
 }

@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"bytes"
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
@@ -19,16 +20,23 @@ import (
 
 // Large packets. A packet above the inline limit does not travel in its
 // message: it is stored once in StreamLarge, cut in chunks of LargeChunk
-// bytes under the subjects ltlarge.<sending gateway>.<hex SHA-256>.<n>,
-// and the message to each recipient names it (HeaderLarge) and carries
-// the key that decrypts it (HeaderKey).
+// bytes under the subjects
+// ltlarge.<sending gateway>.<hex SHA-256>.<hour>.<n> (hour: the hours
+// since 1970 when it was stored), and the message to each recipient names
+// it (HeaderLarge) and carries the key that decrypts it (HeaderKey).
 //
 // Three properties hold against a gateway with valid credentials:
 //
 //   - Nobody can destroy or alter what another gateway sent: a gateway may
-//     publish only under its own token (GatewayPermissions), and the
-//     stream refuses deletes and purges (DenyDelete, DenyPurge) to
-//     everyone; chunks leave only when they expire.
+//     publish only under its own token (GatewayPermissions); the stream
+//     refuses deletes and purges (DenyDelete, DenyPurge) to everyone, and a
+//     second message on a chunk's subject (DiscardNewPerSubject), so that
+//     a chunk stored cannot be replaced — not even by JetStream's answer
+//     to a request whose reply subject a hostile client set to it, which
+//     no permission can stop. Chunks leave only when they expire. The
+//     hour in the subjects lets a packet sent again later be stored
+//     afresh, young enough to outlive its message, while another
+//     recipient within the hour reuses the chunks.
 //   - Nobody reads another's large packet: the chunks are encrypted with
 //     AES-256-CTR under a key derived from the packet (SHA-256 of a domain
 //     string and the packet: the same packet gives the same chunks, so a
@@ -46,9 +54,9 @@ const (
 	// StreamLarge holds the chunks of large packets.
 	StreamLarge = "LT_LARGE"
 	// LargeSubjectPrefix starts the subjects of StreamLarge:
-	// ltlarge.<gateway>.<hex SHA-256>.<chunk number>. It is not under
-	// lt., so that it crosses a leaf node's link to the hub, where the
-	// stream is.
+	// ltlarge.<gateway>.<hex SHA-256>.<hour>.<chunk number>. It is not
+	// under lt., so that it crosses a leaf node's link to the hub, where
+	// the stream is.
 	LargeSubjectPrefix = "ltlarge."
 	// LargeChunk is the size of a chunk: well under nats-server's default
 	// max payload of 1 MiB.
@@ -57,8 +65,8 @@ const (
 
 // Headers of a message whose packet is in StreamLarge (its body is empty).
 const (
-	// HeaderLarge names the packet: <gateway>.<hex SHA-256>, the middle
-	// tokens of its chunks' subjects.
+	// HeaderLarge names the packet: <gateway>.<hex SHA-256>.<hour>, the
+	// middle tokens of its chunks' subjects.
 	HeaderLarge = "Lt-Large"
 	// HeaderSize is the packet's size in bytes.
 	HeaderSize = "Lt-Size"
@@ -70,27 +78,32 @@ const (
 // packet's SHA-256, which the subjects show.
 const largeKeyDomain = "lienthong large packet key v1\n"
 
+// largeReuse is how long the chunks of a packet are reused: the hour in
+// their subjects. The stream keeps chunks that much longer than messages,
+// so that a chunk outlives every message that refers to it.
+const largeReuse = time.Hour
+
 // largeConfig is the stream of large packets' chunks: kept as long as the
-// messages that refer to them, one message per chunk subject (a repeated
-// put replaces a chunk with the same bytes), and no deletes or purges
-// through the API, for anyone.
+// messages that refer to them, one message per chunk subject that nothing
+// replaces, and no deletes or purges through the API, for anyone.
 func largeConfig(o Options) jetstream.StreamConfig {
 	return jetstream.StreamConfig{
-		Name:              StreamLarge,
-		Description:       "lienthong packets above the inline limit: encrypted chunks, by sending gateway and SHA-256",
-		Subjects:          []string{LargeSubjectPrefix + ">"},
-		Retention:         jetstream.LimitsPolicy,
-		Discard:           jetstream.DiscardOld,
-		Storage:           jetstream.FileStorage,
-		MaxAge:            o.MaxAge,
-		Replicas:          o.Replicas,
-		MaxMsgs:           -1,
-		MaxBytes:          -1,
-		MaxMsgsPerSubject: 1,
-		MaxConsumers:      -1,
-		AllowDirect:       true,
-		DenyDelete:        true,
-		DenyPurge:         true,
+		Name:                 StreamLarge,
+		Description:          "lienthong packets above the inline limit: encrypted chunks, by sending gateway, SHA-256 and hour",
+		Subjects:             []string{LargeSubjectPrefix + ">"},
+		Retention:            jetstream.LimitsPolicy,
+		Discard:              jetstream.DiscardNew,
+		DiscardNewPerSubject: true,
+		Storage:              jetstream.FileStorage,
+		MaxAge:               o.MaxAge + largeReuse,
+		Replicas:             o.Replicas,
+		MaxMsgs:              -1,
+		MaxBytes:             -1,
+		MaxMsgsPerSubject:    1,
+		MaxConsumers:         -1,
+		AllowDirect:          true,
+		DenyDelete:           true,
+		DenyPurge:            true,
 	}
 }
 
@@ -127,9 +140,9 @@ func largeCipher(key []byte) (cipher.Stream, error) {
 func chunksOf(size int) int { return (size + LargeChunk - 1) / LargeChunk }
 
 // putLarge stores data, whose hex SHA-256 is digest, in StreamLarge under
-// this gateway's token, unless its last chunk is there and young enough
-// to outlive the message that will refer to it, and sets the headers of
-// that message.
+// this gateway's token and the current hour, unless all its chunks are
+// there already (stored within the hour, so they outlive the message), and
+// sets the headers of that message.
 func (b *Bus) putLarge(ctx context.Context, digest string, data []byte, h nats.Header) error {
 	s, err := b.largeStream(ctx)
 	if err != nil {
@@ -140,19 +153,22 @@ func (b *Bus) putLarge(ctx context.Context, digest string, data []byte, h nats.H
 	kh.Write(data)
 	var key [sha256.Size]byte
 	kh.Sum(key[:0])
-	name := b.gatewayToken() + "." + digest
+	hour := time.Now().Unix() / int64(largeReuse/time.Second)
+	name := b.gatewayToken() + "." + digest + "." + strconv.FormatInt(hour, 10)
 	subject := func(i int) string { return LargeSubjectPrefix + name + "." + strconv.Itoa(i) }
 	n := chunksOf(len(data))
 	h.Set(HeaderLarge, name)
 	h.Set(HeaderSize, strconv.Itoa(len(data)))
 	h.Set(HeaderKey, base64.StdEncoding.EncodeToString(key[:]))
 
-	last, err := s.GetLastMsgForSubject(ctx, subject(n-1))
-	switch {
-	case err == nil && time.Since(last.Time) < b.opts.MaxAge/2:
-		return nil
-	case err != nil && !errors.Is(err, jetstream.ErrMsgNotFound):
+	// Every chunk there already: another recipient, or a retry after they
+	// were stored.
+	info, err := s.Info(ctx, jetstream.WithSubjectFilter(LargeSubjectPrefix+name+".>"))
+	if err != nil {
 		return fmt.Errorf("look up large packet %s: %w", name, err)
+	}
+	if len(info.State.Subjects) == n {
+		return nil
 	}
 	ctr, err := largeCipher(key[:])
 	if err != nil {
@@ -162,10 +178,34 @@ func (b *Bus) putLarge(ctx context.Context, digest string, data []byte, h nats.H
 	for i := range n {
 		part := data[i*LargeChunk : min(len(data), (i+1)*LargeChunk)]
 		ctr.XORKeyStream(buf[:len(part)], part)
+		if _, stored := info.State.Subjects[subject(i)]; stored {
+			// By an earlier attempt — or by someone else, which only the
+			// same bytes rule out.
+			if err := sameChunk(ctx, s, subject(i), buf[:len(part)]); err != nil {
+				return fmt.Errorf("chunk %d of %d of large packet %s: %w", i+1, n, name, err)
+			}
+			continue
+		}
 		// A synchronous publish: buf is reused once the chunk is stored.
 		if _, err := b.hub.PublishMsg(ctx, &nats.Msg{Subject: subject(i), Data: buf[:len(part)]}, jetstream.WithExpectStream(StreamLarge)); err != nil {
-			return fmt.Errorf("put chunk %d of %d of large packet %s (%d bytes): %w", i+1, n, name, len(data), err)
+			// The stream takes no second message on a chunk's subject: a
+			// chunk stored meanwhile is fine if it is this one.
+			if serr := sameChunk(ctx, s, subject(i), buf[:len(part)]); serr != nil {
+				return fmt.Errorf("put chunk %d of %d of large packet %s (%d bytes): %w", i+1, n, name, len(data), err)
+			}
 		}
+	}
+	return nil
+}
+
+// sameChunk checks that the chunk stored under subject holds want.
+func sameChunk(ctx context.Context, s jetstream.Stream, subject string, want []byte) error {
+	m, err := s.GetLastMsgForSubject(ctx, subject)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(m.Data, want) {
+		return fmt.Errorf("%s holds other bytes than this packet's: written by someone else, it cannot be replaced", subject)
 	}
 	return nil
 }
@@ -178,8 +218,8 @@ func (b *Bus) putLarge(ctx context.Context, digest string, data []byte, h nats.H
 // ErrPacketMismatch; the caller checks the decrypted bytes' SHA-256.
 func (b *Bus) getLarge(ctx context.Context, h nats.Header, digest string) ([]byte, error) {
 	name := h.Get(HeaderLarge)
-	gw, sum, ok := strings.Cut(name, ".")
-	if !ok || gw == "" || sanitize(gw) != gw || !strings.EqualFold(sum, digest) {
+	parts := strings.Split(name, ".")
+	if len(parts) != 3 || parts[0] == "" || sanitize(parts[0]) != parts[0] || !strings.EqualFold(parts[1], digest) || !allDigits(parts[2]) {
 		return nil, fmt.Errorf("%w: %s %q does not name the packet of SHA-256 %s", ErrPacketMismatch, HeaderLarge, name, digest)
 	}
 	size, err := strconv.Atoi(h.Get(HeaderSize))
@@ -229,6 +269,20 @@ func (b *Bus) gatewayToken() string {
 		return t
 	}
 	return "gateway"
+}
+
+// allDigits reports whether s is a decimal number of at most 19 digits
+// (an int64).
+func allDigits(s string) bool {
+	if s == "" || len(s) > 19 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // digestOK reports whether s is a hex SHA-256.

@@ -152,13 +152,44 @@ func (b *Bus) setup(ctx context.Context) error {
 	if b.large, err = b.js.CreateOrUpdateStream(ctx, largeConfig(b.opts)); err != nil {
 		return fmt.Errorf("bus: create or update stream %s: %w", StreamLarge, err)
 	}
-	if b.directory, err = b.js.CreateOrUpdateKeyValue(ctx, directoryConfig(b.opts)); err != nil {
+	if b.directory, err = createOrUpdateBucket(ctx, b.js, directoryConfig(b.opts)); err != nil {
 		return fmt.Errorf("bus: create or update key-value bucket %s: %w", BucketDirectory, err)
 	}
-	if b.gateways, err = b.js.CreateOrUpdateKeyValue(ctx, gatewaysConfig(b.opts)); err != nil {
+	if b.gateways, err = createOrUpdateBucket(ctx, b.js, gatewaysConfig(b.opts)); err != nil {
 		return fmt.Errorf("bus: create or update key-value bucket %s: %w", BucketGateways, err)
 	}
 	return nil
+}
+
+// createOrUpdateBucket creates the KV bucket cfg, or updates the settings
+// of cfg in the one that exists, and in both cases forbids roll-ups and
+// purges on its stream: a KV stream allows them by default, and a message
+// with the header Nats-Rollup: all, which any writer of one key may send —
+// or have JetStream send for it, as the answer to a request whose reply
+// subject is a key — would delete every other key (every gateway's
+// heartbeat, the whole directory). Nothing here purges a key; deletes are
+// markers, which stay allowed.
+func createOrUpdateBucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	name := "KV_" + cfg.Bucket
+	if _, err := js.Stream(ctx, name); errors.Is(err, jetstream.ErrStreamNotFound) {
+		if _, err := js.CreateKeyValue(ctx, cfg); err != nil {
+			return nil, err
+		}
+	} else if err != nil {
+		return nil, err
+	}
+	s, err := js.Stream(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	sc := s.CachedInfo().Config
+	sc.Description, sc.Replicas, sc.MaxAge = cfg.Description, cfg.Replicas, cfg.TTL
+	sc.MaxMsgsPerSubject = max(int64(cfg.History), 1)
+	sc.AllowRollup, sc.DenyPurge = false, true
+	if _, err := js.UpdateStream(ctx, sc); err != nil {
+		return nil, err
+	}
+	return js.KeyValue(ctx, cfg.Bucket)
 }
 
 // createOrUpdateKeepingSources creates the stream cfg, or updates it
