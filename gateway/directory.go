@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/x509"
@@ -8,6 +9,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"sync"
@@ -132,7 +134,15 @@ type Directory struct {
 	local    map[string]*directoryEntry // hosted agencies, by tokens
 	held     map[string]heldRecord      // by key: the latest record applied, removals included
 	updated  time.Time
+	// unkept are the records applied from the bus and not yet kept in the
+	// store (takeUnkept); toKeep is signalled when they grow.
+	unkept map[string]KeptRecord
+	toKeep chan struct{}
 }
+
+// keepBatch is how many records applied and not yet kept make the
+// directory ask for them to be kept at once.
+const keepBatch = 1000
 
 type directoryEntry struct {
 	Agency
@@ -172,6 +182,36 @@ func NewDirectory(v *signing.RecordVerifier) *Directory {
 		gateways: make(map[string]*gatewayEntry),
 		local:    make(map[string]*directoryEntry),
 		held:     make(map[string]heldRecord),
+		unkept:   make(map[string]KeptRecord),
+		toKeep:   make(chan struct{}, 1),
+	}
+}
+
+// takeUnkept returns the records applied from the bus since the last
+// call, to keep in the store.
+func (d *Directory) takeUnkept() []KeptRecord {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.unkept) == 0 {
+		return nil
+	}
+	out := make([]KeptRecord, 0, len(d.unkept))
+	for _, r := range d.unkept {
+		out = append(out, r)
+	}
+	d.unkept = make(map[string]KeptRecord)
+	return out
+}
+
+// giveBack returns records the store could not keep, unless newer ones
+// came meanwhile.
+func (d *Directory) giveBack(rs []KeptRecord) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, r := range rs {
+		if cur, ok := d.unkept[r.Key]; !ok || cur.Version < r.Version {
+			d.unkept[r.Key] = r
+		}
 	}
 }
 
@@ -191,7 +231,11 @@ func (d *Directory) host(a Agency) {
 // Apply verifies one update of LT_DIRECTORY and applies it, or returns a
 // *DirectoryRejection saying why not. The same record delivered again is
 // not an error and changes nothing.
-func (d *Directory) Apply(u DirectoryUpdate) error {
+func (d *Directory) Apply(u DirectoryUpdate) error { return d.apply(u, false) }
+
+// apply is Apply; kept says the record comes from the store, where it
+// need not go again.
+func (d *Directory) apply(u DirectoryUpdate, kept bool) error {
 	reject := func(reason string, err error) error {
 		return &DirectoryRejection{Key: u.Key, Reason: reason, Err: err}
 	}
@@ -215,6 +259,9 @@ func (d *Directory) Apply(u DirectoryUpdate) error {
 	}
 	if key != u.Key {
 		return reject(RejectKey, fmt.Errorf("the record is %q's, stored under %q", key, u.Key))
+	}
+	if v := versionOf(rec); v > math.MaxInt64 {
+		return reject(RejectMalformed, fmt.Errorf("version %d is out of range", v))
 	}
 	signer := opened.Signer.Subject.String()
 	var version uint64
@@ -243,6 +290,15 @@ func (d *Directory) Apply(u DirectoryUpdate) error {
 	}
 	d.held[key] = heldRecord{version: version, sum: sum}
 	d.updated = time.Now()
+	if !kept {
+		d.unkept[key] = KeptRecord{Key: key, Version: version, Value: bytes.Clone(u.Value)}
+		if len(d.unkept) >= keepBatch {
+			select {
+			case d.toKeep <- struct{}{}:
+			default:
+			}
+		}
+	}
 	if a := rec.Agency; a != nil {
 		if a.Removed {
 			delete(d.entries, key)
@@ -304,6 +360,13 @@ func (d *Directory) SetCRLs(crls []*x509.RevocationList, now time.Time) (dropped
 		d.updated = time.Now()
 	}
 	return dropped
+}
+
+func versionOf(r DirectoryRecord) uint64 {
+	if r.Agency != nil {
+		return r.Agency.Version
+	}
+	return r.Gateway.Version
 }
 
 // agencyInScope checks that the administrator's scopes cover the agency,

@@ -253,8 +253,13 @@ func (g *Gateway) Open(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("gateway: open: %w", err)
 	}
+	if err := g.loadDirectory(ctx); err != nil {
+		return err
+	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	g.cancel = cancel
+	g.wg.Add(1)
+	go g.keepLoop(runCtx)
 	if err := g.bus.WatchDirectory(runCtx, g.applyDirectory); err != nil {
 		cancel()
 		return fmt.Errorf("gateway: watch the directory: %w", err)
@@ -328,6 +333,65 @@ func (g *Gateway) wakeDispatcher() {
 	select {
 	case g.wake <- struct{}{}:
 	default:
+	}
+}
+
+// loadDirectory applies the directory records kept in the store, checked
+// again (an administrator revoked since is not believed), before the bus's
+// directory is read: the gateway starts with the directory it last
+// believed, and whatever is found in the bucket under a key — deleted,
+// unsigned, or an older record — does not take the place of what it holds.
+func (g *Gateway) loadDirectory(ctx context.Context) error {
+	kept, err := g.store.DirectoryRecords(ctx)
+	if err != nil {
+		return fmt.Errorf("gateway: open: %w", err)
+	}
+	dropped := 0
+	for _, r := range kept {
+		if err := g.dir.apply(DirectoryUpdate{Key: r.Key, Value: r.Value}, true); err != nil {
+			dropped++
+			g.log.Warn("kept directory record not applied", zap.String("key", r.Key), zap.Error(err))
+		}
+	}
+	if len(kept) > 0 {
+		g.log.Info("directory loaded from the store", zap.Int("records", len(kept)-dropped), zap.Int("notApplied", dropped))
+	}
+	return nil
+}
+
+// keepLoop keeps in the store the directory records applied from the bus:
+// every second, or at once when many wait, and a last time when the
+// gateway closes.
+func (g *Gateway) keepLoop(ctx context.Context) {
+	defer g.wg.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			g.keepDirectory(cctx)
+			cancel()
+			return
+		case <-t.C:
+		case <-g.dir.toKeep:
+		}
+		g.keepDirectory(ctx)
+	}
+}
+
+// keepDirectory stores the records applied since the last time; those the
+// store refuses wait for the next time.
+func (g *Gateway) keepDirectory(ctx context.Context) {
+	rs := g.dir.takeUnkept()
+	if len(rs) == 0 {
+		return
+	}
+	if err := g.store.KeepDirectoryRecords(ctx, rs); err != nil {
+		g.dir.giveBack(rs)
+		if ctx.Err() == nil {
+			g.log.Warn("directory records not kept; trying again", zap.Int("records", len(rs)), zap.Error(err))
+		}
 	}
 }
 

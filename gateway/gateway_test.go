@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"bytes"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/gateway/bus"
 	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
+	"github.com/lienthong/lienthong/gateway/store"
 	"github.com/lienthong/lienthong/signing"
 )
 
@@ -334,5 +336,90 @@ func TestGateway_NoAnswerToUnproven(t *testing.T) {
 	gatewaytest.Eventually(t, "01 for the genuine document", func() bool { return deliveryState(t, g22, doc.ID, nghean) == envelope.StateArrived })
 	if got := obs.n.Load(); got != 1 {
 		t.Errorf("Nghệ An published %d statuses, want the genuine document's 01 only", got)
+	}
+}
+
+// TestGateway_DirectoryKept: a gateway keeps the directory records it
+// applied, and after a restart believes them over what the bucket holds
+// then — an older signed record put back, junk, a deletion — which no
+// NATS permission can rule out (JetStream writes its answers to whatever
+// reply subject a client names).
+func TestGateway_DirectoryKept(t *testing.T) {
+	ax := gatewaytest.NewAxis(t)
+	g22 := ax.Gateway("vpcp", nil, [2]string{vpcp, "Văn phòng Chính phủ"})
+	genuine, ok := g22.Directory().Registered(vpcp)
+	if !ok {
+		t.Fatal("VPCP is not registered")
+	}
+	dbPath := filepath.Join(t.TempDir(), "nghean.db")
+	open := func() (*gateway.Gateway, func()) {
+		t.Helper()
+		st, err := store.Open(t.Context(), dbPath, store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := bus.Open(t.Context(), bus.Options{URL: ax.URL, Name: "nghean"}, zaptest.NewLogger(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		is, err := ax.CA.Issue(signing.IssueRequest{Agency: nghean, Name: "UBND tỉnh Nghệ An"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := signing.NewSigner(is.Key, []*x509.Certificate{is.Certificate})
+		if err != nil {
+			t.Fatal(err)
+		}
+		gw, err := gateway.New(gateway.Options{ID: "nghean", Store: st, Bus: b, Logger: zaptest.NewLogger(t), Roots: ax.Roots, DirectoryAnchors: ax.Roots,
+			Agencies: []gateway.HostedAgency{{Code: envelope.MustAgencyCode(nghean), Name: "UBND tỉnh Nghệ An", Signer: s}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := gw.Open(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		return gw, func() {
+			if err := gw.Close(t.Context()); err != nil {
+				t.Error(err)
+			}
+			b.Close()
+			st.Close()
+		}
+	}
+	gw, closeGW := open()
+	gatewaytest.Eventually(t, "VPCP's entry at Nghệ An", func() bool {
+		a, ok := gw.Directory().Registered(vpcp)
+		return ok && a.Version == genuine.Version
+	})
+	closeGW()
+
+	// While Nghệ An is down, the bucket's G22 key gets an older signed
+	// record, and another key junk, then is deleted.
+	older := genuine
+	older.Name, older.Version = "Văn phòng Chính phủ (cũ)", 1
+	ax.PutRecord(gateway.DirectoryRecord{Agency: &older})
+	raw, err := bus.Open(t.Context(), bus.Options{URL: ax.URL, Name: "raw"}, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	v, err := raw.DirectoryRecord(t.Context(), "G22")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sr signing.SignedRecord
+	var inBucket gateway.DirectoryRecord
+	if err := json.Unmarshal(v, &sr); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(sr.Record, &inBucket); err != nil || inBucket.Agency == nil || inBucket.Agency.Version != 1 {
+		t.Fatalf("the bucket's G22 record: %+v, %v; want the older one", inBucket, err)
+	}
+
+	gw, closeGW = open()
+	defer closeGW()
+	got, ok := gw.Directory().Registered(vpcp)
+	if !ok || got.Version != genuine.Version || got.Name != genuine.Name {
+		t.Fatalf("after the restart VPCP's entry is %+v (%v), want version %d %q", got, ok, genuine.Version, genuine.Name)
 	}
 }

@@ -12,6 +12,16 @@ import (
 // on disk. Every mutating method appends to the audit chain in the same
 // transaction.
 type Store interface {
+	// DirectoryRecords returns the directory records kept
+	// (KeepDirectoryRecords), by key.
+	DirectoryRecords(ctx context.Context) ([]KeptRecord, error)
+	// KeepDirectoryRecords stores directory records the gateway applied,
+	// each replacing the one of its key only if its version is higher.
+	// They are a copy of what administrators signed, not the gateway's
+	// acts: unlike the other mutating methods, it appends nothing to the
+	// audit chain.
+	KeepDirectoryRecords(ctx context.Context, records []KeptRecord) error
+
 	// AcceptDocument records an outgoing document: its packet, the
 	// document, one delivery per recipient (Queued, StateSent), a queued
 	// event and an outbox row per recipient. If Related is set and
@@ -317,4 +327,12 @@ type ReportRow struct {
 	// Note is the description of the last status applied (a refusal's
 	// reason), as Delivery.Note.
 	Note string
+}
+
+// KeptRecord is a directory record the gateway applied, as it keeps it:
+// the key in LT_DIRECTORY, the record's version and its signed wire form.
+type KeptRecord struct {
+	Key     string
+	Version uint64
+	Value   []byte
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -696,5 +697,31 @@ func TestStore_LargePacket(t *testing.T) {
 	}
 	if got := count(t, rawDB(t, path), `SELECT count(*) FROM packet_chunks`); got != wantChunks || wantChunks != 4 {
 		t.Errorf("%d chunks, want %d (4)", got, wantChunks)
+	}
+}
+
+// TestStore_DirectoryRecords: records are kept by key, a record replacing
+// the kept one only when its version is higher.
+func TestStore_DirectoryRecords(t *testing.T) {
+	s := mustOpenStoreAt(t, filepath.Join(t.TempDir(), "lienthong.db"))
+	keep := func(rs ...gateway.KeptRecord) {
+		t.Helper()
+		if err := s.KeepDirectoryRecords(t.Context(), rs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keep(gateway.KeptRecord{Key: "G22", Version: 5, Value: []byte("v5")}, gateway.KeptRecord{Key: "H41", Version: 1, Value: []byte("h1")})
+	keep(gateway.KeptRecord{Key: "G22", Version: 4, Value: []byte("v4")}) // older: ignored
+	keep(gateway.KeptRecord{Key: "H41", Version: 2, Value: []byte("h2")})
+	if err := s.KeepDirectoryRecords(t.Context(), []gateway.KeptRecord{{Key: "X", Version: 1 << 63}}); err == nil {
+		t.Error("a version beyond int64 was kept")
+	}
+	got, err := s.DirectoryRecords(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []gateway.KeptRecord{{Key: "G22", Version: 5, Value: []byte("v5")}, {Key: "H41", Version: 2, Value: []byte("h2")}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("records = %+v, want %+v", got, want)
 	}
 }

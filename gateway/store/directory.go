@@ -1,0 +1,69 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/lienthong/lienthong/gateway"
+)
+
+// DirectoryRecords returns the directory records kept, by key.
+func (s *Store) DirectoryRecords(ctx context.Context) ([]gateway.KeptRecord, error) {
+	var out []gateway.KeptRecord
+	err := s.view(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT key, version, value FROM directory ORDER BY key`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				r       gateway.KeptRecord
+				version int64
+			)
+			if err := rows.Scan(&r.Key, &version, &r.Value); err != nil {
+				return err
+			}
+			r.Version = uint64(version)
+			out = append(out, r)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: directory records: %w", err)
+	}
+	return out, nil
+}
+
+// KeepDirectoryRecords stores records in one transaction, each replacing
+// the record of its key only if its version is higher. They are a copy of
+// signed records the gateway verified, not its own acts: they are not in
+// the audit chain.
+func (s *Store) KeepDirectoryRecords(ctx context.Context, records []gateway.KeptRecord) error {
+	for _, r := range records {
+		if r.Version > math.MaxInt64 {
+			return fmt.Errorf("store: keep directory record %s: version %d is out of range", r.Key, r.Version)
+		}
+	}
+	now := ms(time.Now())
+	err := s.update(ctx, func(tx *sql.Tx) error {
+		for _, r := range records {
+			_, err := tx.ExecContext(ctx,
+				`INSERT INTO directory (key, version, value, updated_at) VALUES (?, ?, ?, ?)
+				ON CONFLICT (key) DO UPDATE SET version = excluded.version, value = excluded.value, updated_at = excluded.updated_at
+				WHERE excluded.version > directory.version`,
+				r.Key, int64(r.Version), r.Value, now)
+			if err != nil {
+				return fmt.Errorf("record %s: %w", r.Key, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: keep %d directory records: %w", len(records), err)
+	}
+	return nil
+}
