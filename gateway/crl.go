@@ -5,6 +5,8 @@ import (
 	"slices"
 
 	"go.uber.org/zap"
+
+	"github.com/lienthong/lienthong/signing"
 )
 
 // SetCRLs replaces the certificate revocation lists that signature
@@ -24,7 +26,7 @@ func (g *Gateway) SetCRLs(crls []*x509.RevocationList) {
 	for {
 		old := g.verifier.Load()
 		v := *old
-		v.CRLs = crls
+		v.CRLs, v.Revocations = crls, signing.NewRevocations(crls)
 		// Compare-and-swap rather than a plain store, so that a change of
 		// another of the verifier's fields made meanwhile is not lost.
 		if g.verifier.CompareAndSwap(old, &v) {

@@ -138,6 +138,9 @@ type Directory struct {
 	// store (takeUnkept); toKeep is signalled when they grow.
 	unkept map[string]KeptRecord
 	toKeep chan struct{}
+	// crlGen counts SetCRLs: a record whose signature was judged under
+	// older lists is judged again before it is applied.
+	crlGen uint64
 }
 
 // keepBatch is how many records applied and not yet kept make the
@@ -185,6 +188,14 @@ func NewDirectory(v *signing.RecordVerifier) *Directory {
 		unkept:   make(map[string]KeptRecord),
 		toKeep:   make(chan struct{}, 1),
 	}
+}
+
+// now is the verifier's clock.
+func (d *Directory) now() time.Time {
+	if d.verifier != nil && d.verifier.Now != nil {
+		return d.verifier.Now()
+	}
+	return time.Now()
 }
 
 // takeUnkept returns the records applied from the bus since the last
@@ -245,6 +256,9 @@ func (d *Directory) apply(u DirectoryUpdate, kept bool) error {
 	if d.verifier == nil {
 		return reject(RejectUnsigned, errors.New("no directory trust anchor is configured"))
 	}
+	d.mu.RLock()
+	gen := d.crlGen
+	d.mu.RUnlock()
 	opened, err := d.verifier.Open(u.Value)
 	if err != nil {
 		return reject(RejectUnsigned, err)
@@ -279,6 +293,9 @@ func (d *Directory) apply(u DirectoryUpdate, kept bool) error {
 
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.crlGen != gen && d.verifier.Revoked(opened.Signer, opened.Chains, d.now()) {
+		return reject(RejectUnsigned, fmt.Errorf("the signer %s was revoked meanwhile", signer))
+	}
 	sum := sha256.Sum256(u.Value)
 	if h, ok := d.held[key]; ok {
 		switch {
@@ -344,6 +361,7 @@ func (d *Directory) SetCRLs(crls []*x509.RevocationList, now time.Time) (dropped
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.crlGen++
 	for k, e := range d.entries {
 		if revoked(e.by) {
 			delete(d.entries, k)

@@ -167,7 +167,7 @@ func New(opts Options) (*Gateway, error) {
 		g.dir.host(g.hostedEntry(a))
 	}
 	g.verifier.Store(&signing.Verifier{
-		Roots: opts.Roots, CRLs: opts.CRLs, Policy: opts.Policy,
+		Roots: opts.Roots, CRLs: opts.CRLs, Revocations: signing.NewRevocations(opts.CRLs), Policy: opts.Policy,
 		Directory: g.dir, Parser: g.parser, Now: opts.Now,
 	})
 	return g, nil

@@ -3,6 +3,7 @@ package signing
 import (
 	"crypto"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/binary"
@@ -107,23 +108,32 @@ type RecordVerifier struct {
 	// chain costs several times the record's own signature check.
 	mu     sync.Mutex
 	chains map[[sha256.Size]byte][][]*x509.Certificate
+	revs   *Revocations // CRLs indexed, made when first needed
+}
+
+// revocations returns the CRLs indexed.
+func (v *RecordVerifier) revocations() *Revocations {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.revs == nil {
+		v.revs = NewRevocations(v.CRLs)
+	}
+	return v.revs
 }
 
 // SetCRLs replaces the revocation lists of administrator certificates,
 // safely for concurrent use with Open.
 func (v *RecordVerifier) SetCRLs(crls []*x509.RevocationList) {
+	revs := NewRevocations(crls)
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.CRLs = crls
+	v.CRLs, v.revs = crls, revs
 }
 
 // Revoked reports whether an administrator's certificate, in one of the
 // chains it verified with at now, is revoked by the lists in use.
 func (v *RecordVerifier) Revoked(cert *x509.Certificate, chains [][]*x509.Certificate, now time.Time) bool {
-	v.mu.Lock()
-	rv := Verifier{CRLs: v.CRLs}
-	v.mu.Unlock()
-	revoked, _ := rv.revoked(cert, chains, now)
+	revoked, _ := v.revocations().Revoked(cert, chains, now)
 	return revoked
 }
 
@@ -231,14 +241,14 @@ func (v *RecordVerifier) Open(data []byte) (*Opened, error) {
 	if cert.KeyUsage&x509.KeyUsageDigitalSignature == 0 {
 		return nil, fmt.Errorf("%w: the signer %q may not sign (key usage)", ErrRecord, cert.Subject.String())
 	}
+	if pub, ok := cert.PublicKey.(*rsa.PublicKey); !ok || pub.N.BitLen() < minRSAKeyBits {
+		return nil, fmt.Errorf("%w: the signer %q's key is not RSA of at least %d bits", ErrRecord, cert.Subject.String(), minRSAKeyBits)
+	}
 	scopes := DirectoryScopes(cert)
 	if len(scopes) == 0 {
 		return nil, fmt.Errorf("%w: the signer %q is not a directory administrator (no %s… URI)", ErrRecord, cert.Subject.String(), DirectoryScopeURIPrefix)
 	}
-	v.mu.Lock()
-	rv := Verifier{CRLs: v.CRLs}
-	v.mu.Unlock()
-	if revoked, at := rv.revoked(cert, chains, now); revoked {
+	if revoked, at := v.revocations().Revoked(cert, chains, now); revoked {
 		return nil, fmt.Errorf("%w: the signer %q was revoked on %s", ErrRecord, cert.Subject.String(), at.UTC().Format(time.RFC3339))
 	}
 	if err := cert.CheckSignature(x509.SHA256WithRSA, append([]byte(recordDomain), sr.Record...), sr.Signature); err != nil {

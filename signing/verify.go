@@ -97,6 +97,9 @@ type Verifier struct {
 	// intermediates). A list is used only if it verifies against the
 	// signer certificate's issuer.
 	CRLs []*x509.RevocationList
+	// Revocations, when set, are CRLs indexed (NewRevocations(CRLs)):
+	// they are used instead, which a gateway verifying many packets wants.
+	Revocations *Revocations
 	// Directory binds certificates to agencies. It is required.
 	Directory Directory
 	// Now returns the time at which certificates are judged; nil means
@@ -429,6 +432,9 @@ func (v *Verifier) chain(cert *x509.Certificate, intermediates []*x509.Certifica
 // revoked reports whether a CRL issued by cert's issuer lists it as
 // revoked at now.
 func (v *Verifier) revoked(cert *x509.Certificate, chains [][]*x509.Certificate, now time.Time) (bool, time.Time) {
+	if v.Revocations != nil {
+		return v.Revocations.Revoked(cert, chains, now)
+	}
 	for _, chain := range chains {
 		if len(chain) < 2 {
 			continue

@@ -217,7 +217,9 @@ Creates or updates the streams (LT_EDOC, LT_STATUS, and LT_LARGE for large
 packets) and the key-value buckets (LT_DIRECTORY, LT_GATEWAYS)
 on a NATS cluster, with administrator credentials; gateways with their own
 restricted credentials then only bind to them (nats.bind: true). Run it
-again to change the replicas; it changes nothing else that exists.
+again after an upgrade or to change the replicas: it brings every stream
+and bucket to the configuration of this version, keeping their messages
+and the leaf nodes' sources.
 
 With -agency (repeat for each), it also makes the durable consumers of
 those agencies (ag_<agency>_edoc|status, each filtered to exactly its

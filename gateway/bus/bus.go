@@ -130,8 +130,9 @@ type Bus struct {
 
 var _ gateway.Bus = (*Bus)(nil)
 
-// Open connects to NATS and creates or updates the streams, the Object
-// Store bucket and the KV buckets of the NATS contract. The connection
+// Open connects to NATS and creates or updates the streams (LT_LARGE
+// included) and the KV buckets of the NATS contract — or, with
+// Options.Bind, looks them up. The connection
 // reconnects for ever, logging each disconnect and reconnect to log.
 // A nil log discards them. Options out of range (negative, or an inline
 // limit that leaves no room below the server's max payload) and a missing
