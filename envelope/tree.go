@@ -133,14 +133,12 @@ func (r *reader) first(dst **etree.Element, el *etree.Element, path string) bool
 	return true
 }
 
-// extraWrite is how an unknown element is kept: as a document holding it
-// would be written, with end tags for empty elements.
-var extraWrite = etree.WriteSettings{CanonicalEndTags: true}
-
-// extra keeps an unknown element.
+// extra keeps an unknown element, as a document holding it would be
+// written, with end tags for empty elements.
 func (r *reader) extra(el *etree.Element, path string) {
 	var b strings.Builder
-	el.WriteTo(&b, &extraWrite)
+	ws := etree.WriteSettings{CanonicalEndTags: true}
+	el.WriteTo(&b, &ws)
 	r.extras = append(r.extras, Extra{Path: path, XML: b.String()})
 	r.warn(path, "unknown-element", "Phần tử không có trong quy chuẩn; đã giữ lại nguyên trạng",
 		"element not in the regulation; kept as it is")

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 
 	"github.com/beevik/etree"
@@ -208,8 +207,33 @@ func decodeBase64Text(el *etree.Element) ([]byte, error) {
 	return b, nil
 }
 
-// declaredEncodingRE finds the encoding an XML declaration names.
-var declaredEncodingRE = regexp.MustCompile(`(?:^|\s)encoding\s*=\s*(?:"([^"]*)"|'([^']*)')`)
+// declaredEncoding returns the encoding an XML declaration's text (what
+// follows "<?xml") names, if it names one.
+func declaredEncoding(inst string) (string, bool) {
+	for rest := inst; ; {
+		i := strings.Index(rest, "encoding")
+		if i < 0 {
+			return "", false
+		}
+		before, after := rest[:i], strings.TrimLeft(rest[i+len("encoding"):], " \t\r\n")
+		rest = rest[i+len("encoding"):]
+		if before != "" && !strings.ContainsAny(before[len(before)-1:], " \t\r\n") {
+			continue // part of another name
+		}
+		if !strings.HasPrefix(after, "=") {
+			continue
+		}
+		after = strings.TrimLeft(after[1:], " \t\r\n")
+		if after == "" || (after[0] != '"' && after[0] != '\'') {
+			return "", false
+		}
+		end := strings.IndexByte(after[1:], after[0])
+		if end < 0 {
+			return "", false
+		}
+		return after[1 : 1+end], true
+	}
+}
 
 // documentProblem says what, outside doc's document element, would make
 // other software read its bytes otherwise than a signature over the
@@ -230,8 +254,8 @@ func documentProblem(doc *etree.Document) (vi, en string) {
 				return "Gói tin có chỉ dẫn xử lý <?" + t.Target + "?> nằm ngoài phần tử gốc",
 					fmt.Sprintf("the packet has a processing instruction <?%s?> outside its document element", t.Target)
 			}
-			if m := declaredEncodingRE.FindStringSubmatch(t.Inst); m != nil {
-				if enc := m[1] + m[2]; !strings.EqualFold(enc, "UTF-8") && !strings.EqualFold(enc, "UTF8") {
+			if enc, ok := declaredEncoding(t.Inst); ok {
+				if !strings.EqualFold(enc, "UTF-8") && !strings.EqualFold(enc, "UTF8") {
 					return fmt.Sprintf("Gói tin khai báo bảng mã %q; chỉ chấp nhận UTF-8", enc),
 						fmt.Sprintf("the packet declares the encoding %q; only UTF-8 is accepted, as what is signed is its bytes read as UTF-8", enc)
 				}
