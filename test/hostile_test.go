@@ -509,6 +509,79 @@ func TestE2E_Hostile(t *testing.T) {
 		t.Errorf("H41 sent %v statuses to G18 since the attacks began, want the 5 genuine ones (03 for A, 01 03 06 for B, 06 for A)", n-statusesBefore)
 	}
 
+	t.Run("9 JetStream's answers aimed at others' subjects", func(t *testing.T) {
+		// nats-server does not check a client's permissions on the reply
+		// subject of a request: JetStream answers there, inside the
+		// account, and a stream whose subjects match stores the answer.
+		// TP.HCM aims the answer to a request it may make at G18's
+		// directory key, and writes its own heartbeat with a roll-up
+		// header that would empty the bucket.
+		kv, err := admin.js.KeyValue(ctx, bus.BucketDirectory)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g18Rev := func() uint64 {
+			e, err := kv.Get(ctx, "G18")
+			if err != nil {
+				t.Fatalf("G18's directory key: %v", err)
+			}
+			return e.Revision()
+		}
+		revBefore := g18Rev()
+		unsigned := map[string]float64{}
+		for _, g := range victims {
+			unsigned[g.id] = metricValue(t, g, "lienthong_directory_rejected_total", "reason", "unsigned")
+		}
+		if err := atk.nc.PublishRequest("$JS.API.DIRECT.GET.KV_"+bus.BucketGateways+".$KV."+bus.BucketGateways+".hcm", "$KV."+bus.BucketDirectory+".G18", nil); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, hostileTimeout, "the answer stored under G18's key", func() (bool, string) {
+			r := g18Rev()
+			return r != revBefore, fmt.Sprintf("revision %d", r)
+		})
+		// The running victims ignore it; Nghệ An, restarted, keeps the
+		// entry it applied before (its store), whatever the bucket holds.
+		for _, g := range victims {
+			waitFor(t, hostileTimeout, g.id+" refusing the injected record", func() (bool, string) {
+				v := metricValue(t, g, "lienthong_directory_rejected_total", "reason", "unsigned")
+				return v == unsigned[g.id]+1, fmt.Sprintf("%v unsigned, want %v", v, unsigned[g.id]+1)
+			})
+		}
+		nghean.stop()
+		nghean.restart()
+		waitFor(t, hostileTimeout, "Nghệ An's directory after its restart", func() (bool, string) {
+			d, err := h41.directory(ctx)
+			if err != nil {
+				return false, err.Error()
+			}
+			for _, e := range d {
+				if e.Code == agBYT.Code {
+					return e.Gateway == "byt", "G18 on " + e.Gateway
+				}
+			}
+			return false, "G18 not listed"
+		})
+		// The bucket keeps the junk under G18's key until the
+		// administrator puts the record again; every victim, restarted or
+		// not, keeps G18's entry as it was (checked at the end).
+
+		// A roll-up through TP.HCM's own heartbeat key is refused: the
+		// other gateways' heartbeats stay.
+		beat := &nats.Msg{Subject: "$KV." + bus.BucketGateways + ".hcm", Header: nats.Header{"Nats-Rollup": []string{"all"}}, Data: []byte(`{"gateway":"hcm"}`)}
+		if _, err := atk.js.PublishMsg(ctx, beat); err == nil {
+			t.Error("TP.HCM's heartbeat with a roll-up was taken")
+		}
+		gws, err := admin.js.KeyValue(ctx, bus.BucketGateways)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []string{"vpcp", "byt", "nghean"} {
+			if _, err := gws.Get(ctx, id); err != nil {
+				t.Errorf("%s's heartbeat after TP.HCM's roll-up: %v", id, err)
+			}
+		}
+	})
+
 	t.Run("8 large packets: purge, delete, overwrite, read", func(t *testing.T) {
 		// Nghệ An's gateway is down: a large document from G18 waits for
 		// it in the hub's LT_LARGE while TP.HCM goes at it.
@@ -582,6 +655,18 @@ func TestE2E_Hostile(t *testing.T) {
 			// The key is in the message to Nghệ An, out of reach.
 			{"$JS.API.DIRECT.GET." + bus.StreamEdoc + ".lt.edoc.H41", nil},
 		})
+		// JetStream's answer to a request TP.HCM may make, aimed at G18's
+		// first chunk: the stream takes no second message on a chunk's
+		// subject.
+		last := "$JS.API.DIRECT.GET." + l + "." + subjects[len(subjects)-1]
+		if err := atk.nc.PublishRequest(last, subjects[0], nil); err != nil {
+			t.Fatal(err)
+		}
+		// The same request answered to TP.HCM: once it is, the one
+		// before it was answered too.
+		if _, err := atk.nc.Request(last, nil, 5*time.Second); err != nil {
+			t.Fatalf("TP.HCM reading a chunk: %v", err)
+		}
 		if after := admin.chunks(subjects); !maps.EqualFunc(chunks, after, func(a, b *jetstream.RawStreamMsg) bool {
 			return a.Sequence == b.Sequence && bytes.Equal(a.Data, b.Data)
 		}) {
