@@ -434,21 +434,54 @@ func TestBus_LeafPermissions(t *testing.T) {
 			t.Fatalf("stream SPY%d on the leaf: %v", i, err)
 		}
 	}
-	// A source that works, for comparison: the province's own subject.
+	// Nor a stream of another name sourcing even the province's own
+	// subject: the leaf may create, at the hub, only the consumers its
+	// in-streams' sources are named by.
 	if _, err := leafJS.CreateStream(ctx, jetstream.StreamConfig{Name: "OWN", Sources: []*jetstream.StreamSource{
 		{Name: bus.StreamEdoc, FilterSubject: "lt.edoc.H41", External: ext}}}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(wait)
-	for subjectCount(t, leafJS, "OWN", "lt.edoc.H41") != 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("a source of the province's own subject got nothing")
-		}
-		time.Sleep(50 * time.Millisecond)
+	// Nor re-point a hub gateway's durable consumer to its own subject,
+	// which would make that gateway miss every packet sent to it
+	// meanwhile.
+	if err := p.hubBus.EnsureConsumers(ctx, []envelope.AgencyCode{agencyG22}, 0); err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(p.leaf.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	repoint := []byte(`{"stream_name":"LT_EDOC","config":{"durable_name":"ag_G22_edoc","name":"ag_G22_edoc","filter_subject":"lt.edoc.H41","deliver_policy":"all","ack_policy":"explicit"}}`)
+	if m, err := nc.Request("$JS.hub.API.CONSUMER.CREATE.LT_EDOC.ag_G22_edoc.lt.edoc.H41", repoint, 2*time.Second); err == nil {
+		t.Errorf("the leaf re-pointed VPCP's consumer: %s", m.Data)
+	}
+	adminOpt, err := nats.NkeyOptionFromSeed(p.adminFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	anc, err := nats.Connect(p.hub.ClientURL(), adminOpt, nats.CustomInboxPrefix(bus.LeafAdminInboxPrefix("h41")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer anc.Close()
+	hubJS, err := jetstream.NewWithDomain(anc, "hub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := hubJS.Consumer(ctx, bus.StreamEdoc, "ag_G22_edoc"); err != nil || c.CachedInfo().Config.FilterSubject != "lt.edoc.G22" {
+		t.Errorf("VPCP's consumer after the leaf's attempt: %v", err)
+	}
+	// For comparison, the gateway's own in-stream gets the province's
+	// packet.
+	own := newCollector(nil)
+	consume(t, p.leafBus, gateway.ConsumerSpec{Gateway: "nghean", Agencies: []envelope.AgencyCode{leafAgencies[0]}}, own.handle)
+	if r := own.next(t); r.MsgID != "for-h41" {
+		t.Errorf("the province's own packet: got %q", r.MsgID)
 	}
 	spy.none(t, 2*time.Second)
-	for i := range 4 {
-		s, err := leafJS.Stream(ctx, fmt.Sprintf("SPY%d", i))
+	for _, name := range []string{"SPY0", "SPY1", "SPY2", "SPY3", "OWN"} {
+		s, err := leafJS.Stream(ctx, name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -457,7 +490,7 @@ func TestBus_LeafPermissions(t *testing.T) {
 			t.Fatal(err)
 		}
 		if info.State.Msgs != 0 {
-			t.Errorf("stream SPY%d on the leaf has %d of the hub's messages", i, info.State.Msgs)
+			t.Errorf("stream %s on the leaf has %d of the hub's messages", name, info.State.Msgs)
 		}
 	}
 }

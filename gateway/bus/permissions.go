@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"slices"
 	"strings"
@@ -156,10 +157,17 @@ func LeafPermissions(leafDomain, hubDomain string, gateways []string, agencies [
 		p.Publish = append(p.Publish, api+"$KV."+BucketGateways+"."+sanitize(g), LargeSubjectPrefix+sanitize(g)+".>")
 		p.Subscribe = append(p.Subscribe, InboxPrefix(g)+".>")
 	}
+	// The consumers the leaf's in-streams create at the hub to source its
+	// agencies' subjects, by the exact names nats-server gives them: with
+	// any name, the leaf could re-point a gateway's durable consumer
+	// (ag_G22_edoc, say) to its own subject, and the gateway would miss
+	// every packet sent to it meanwhile.
 	for _, a := range agencies {
 		for _, l := range packetStreams {
 			subject := gateway.Subject(l.kind, a)
-			p.Publish = append(p.Publish, api+"CONSUMER.CREATE."+l.stream+".*."+subject)
+			for _, name := range sourceConsumerNames(l.stream, LeafAccount, leafDomain, hubDomain, subject) {
+				p.Publish = append(p.Publish, api+"CONSUMER.CREATE."+l.stream+"."+name+"."+subject)
+			}
 		}
 	}
 	slices.Sort(p.Publish)
@@ -206,4 +214,40 @@ func DirectoryAdminPermissions(adminID string, scopes []string) Permissions {
 	slices.Sort(p.Publish)
 	p.Publish = slices.Compact(p.Publish)
 	return p
+}
+
+// LeafAccount is the account of a province's leaf node in which its
+// gateways and streams are: the global account, as deploy/nats/leaf.conf
+// has it (an authorization block, no accounts).
+const LeafAccount = "$G"
+
+// sourceConsumerNames returns the names nats-server gives the consumer
+// that the leaf's stream (in account and leafDomain) creates at the hub
+// (hubDomain) to source the hub's stream of the same name filtered to
+// subject: "JS_SRC_" and a hash of the stream, the account and the domain
+// — and, when the stream has more than one source of that name (a leaf
+// hosting several agencies), of the source too. Both forms are returned,
+// since the number of sources grows as agencies are added. This follows
+// nats-server 2.15 (stream.createSourcingConsumerHash, composeIName);
+// TestBus_Leaf sources through these names and fails if it changes.
+func sourceConsumerNames(stream, account, leafDomain, hubDomain, subject string) []string {
+	stable := stream + " " + account
+	if leafDomain != "" {
+		stable += " " + leafDomain
+	}
+	stable = natsHash(stable)
+	iname := stream + ":" + natsHash(apiPrefix(hubDomain)) + " " + subject + " >"
+	return []string{"JS_SRC_" + natsHash(stable), "JS_SRC_" + natsHash(stable+" "+iname)}
+}
+
+// natsHash is nats-server's short hash of a name (getHash): the first 8
+// bytes of its SHA-256, each mapped to one of 62 letters and digits.
+func natsHash(name string) string {
+	const digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	sum := sha256.Sum256([]byte(name))
+	b := make([]byte, 8)
+	for i := range b {
+		b[i] = digits[int(sum[i]%62)]
+	}
+	return string(b)
 }
