@@ -18,6 +18,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/gateway/bus"
 )
 
 // Config is the configuration of "lienthong serve": a YAML file, every
@@ -410,6 +411,8 @@ func (c *Config) Validate() error {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
 	}) >= 0 {
 		bad("gateway.id", c.Gateway.ID, errors.New("only letters, digits, - and _"))
+	} else if err := bus.CheckID(c.Gateway.ID); err != nil {
+		bad("gateway.id", c.Gateway.ID, err)
 	}
 	if c.Gateway.DataDir == "" {
 		bad("gateway.dataDir", "", errors.New("required"))

@@ -109,7 +109,7 @@ func (f natsFlags) open(ctx context.Context, cmd string) (*bus.Bus, error) {
 		Domain: *f.domain, Bind: true, Timeout: *f.timeout,
 	}
 	if *f.user != "" {
-		opts.InboxPrefix = bus.InboxPrefix(*f.user)
+		opts.InboxPrefix = bus.DirectoryAdminInboxPrefix(*f.user)
 	}
 	return bus.Open(ctx, opts, zap.NewNop())
 }

@@ -149,7 +149,7 @@ func TestDirectoryDelegatedNATS(t *testing.T) {
 	provinceSeed := filepath.Join(dir, "nghean-admin.nk")
 	r := run(t, nil, "nats", "admin", "-id", "nghean-admin", "-directory-scope", "000.00.00.H41", "-directory-scope", "gw:nghean", "-seed", provinceSeed)
 	r.wantCode(t, 0)
-	for _, want := range []string{`"$KV.LT_DIRECTORY.H41"`, `"$KV.LT_DIRECTORY.H41.>"`, `"$KV.LT_DIRECTORY.gw.nghean"`, `"_INBOX_nghean-admin.>"`} {
+	for _, want := range []string{`"$KV.LT_DIRECTORY.H41"`, `"$KV.LT_DIRECTORY.H41.>"`, `"$KV.LT_DIRECTORY.gw.nghean"`, `"_INBOX_dir_nghean-admin.>"`} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("nats admin printed no %s:\n%s", want, r.stdout)
 		}

@@ -85,6 +85,9 @@ the hub ("lienthong nats link") keeps other agencies' packets out.`)
 	case *leaf && len(agencies) > 0:
 		return usageError{msg: "nats user: -leaf takes no -agency: a gateway's user on its leaf node has no permission list (the agencies go to \"lienthong nats link\")", hint: "lienthong nats user -help"}
 	}
+	if err := bus.CheckID(*id); err != nil {
+		return usageError{msg: "nats user: -gateway: " + err.Error(), hint: "lienthong nats user -help"}
+	}
 	pub, err := writeNKey(*seed)
 	if err != nil {
 		return fmt.Errorf("nats user: %w", err)
@@ -153,6 +156,9 @@ credentials from writing other keys at all.`)
 	if *id == "" || *seed == "" || len(scopes) == 0 {
 		return usageError{msg: "nats admin: -id, -seed and at least one -directory-scope are required", hint: "lienthong nats admin -help"}
 	}
+	if err := bus.CheckID(*id); err != nil {
+		return usageError{msg: "nats admin: -id: " + err.Error(), hint: "lienthong nats admin -help"}
+	}
 	var normalized []string
 	for _, sc := range scopes {
 		n, err := signing.NormalizeDirectoryScope(sc)
@@ -199,6 +205,11 @@ leaf's out-streams. List every agency and gateway the leaf node serves.`)
 		return usageError{msg: "nats link: -domain, -seed, and at least one -gateway and one -agency are required", hint: "lienthong nats link -help"}
 	case *domain == *hubDomain:
 		return usageError{msg: fmt.Sprintf("nats link: the leaf node's domain %q is the hub's", *domain), hint: "lienthong nats link -help"}
+	}
+	for _, g := range gateways {
+		if err := bus.CheckID(g); err != nil {
+			return usageError{msg: "nats link: -gateway: " + err.Error(), hint: "lienthong nats link -help"}
+		}
 	}
 	pub, err := writeNKey(*seed)
 	if err != nil {

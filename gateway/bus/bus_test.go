@@ -835,7 +835,7 @@ func TestBus_WatchDirectoryEmpty(t *testing.T) {
 }
 
 func TestBus_Heartbeats(t *testing.T) {
-	b, _ := withBus(t)
+	b, srv := withBus(t)
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	if beats, err := b.Gateways(ctx); err != nil || len(beats) != 0 {
@@ -867,6 +867,24 @@ func TestBus_Heartbeats(t *testing.T) {
 	}
 	if err := b.Heartbeat(ctx, gateway.GatewayBeat{}); err == nil {
 		t.Error("a heartbeat without a gateway id was accepted")
+	}
+	// A gateway writing, under its own key, a heartbeat that names
+	// another is not that other's heartbeat.
+	kv, err := rawJetStream(t, srv).KeyValue(ctx, bus.BucketGateways)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Put(ctx, "hcm", []byte(`{"gateway":"vpcp","at":"2030-01-01T00:00:00Z"}`)); err != nil {
+		t.Fatal(err)
+	}
+	got, err = b.Gateways(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range got {
+		if g.Gateway == "vpcp" {
+			t.Errorf("a heartbeat under hcm's key counted as vpcp's: %+v", g)
+		}
 	}
 }
 

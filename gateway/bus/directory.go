@@ -169,6 +169,12 @@ func (b *Bus) Gateways(ctx context.Context) ([]gateway.GatewayBeat, error) {
 				b.log.Warn("unreadable heartbeat skipped", zap.String("key", e.Key()), zap.Error(err))
 				continue
 			}
+			if sanitize(h.Gateway) != e.Key() {
+				// A gateway writes only its own key: what it says there
+				// of another gateway is not that gateway's heartbeat.
+				b.log.Warn("heartbeat of another gateway than its key skipped", zap.String("key", e.Key()), zap.String("gateway", h.Gateway))
+				continue
+			}
 			out = append(out, h)
 		case <-ctx.Done():
 			return nil, fmt.Errorf("bus: list %s: %w", BucketGateways, ctx.Err())

@@ -2,6 +2,7 @@ package bus
 
 import (
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -16,6 +17,28 @@ import (
 // permissions let it answer there only, not into another leaf's set-up
 // or any other client's inbox.
 func LeafAdminInboxPrefix(leafDomain string) string { return "_INBOX_admin_" + sanitize(leafDomain) }
+
+// CheckID checks a gateway's or an administrator's id: letters, digits,
+// '-' and '_' (it is a NATS token and a KV key as it is, so that no two
+// ids share one), and not starting with "admin_" or "dir_", the inbox
+// prefixes of the leaf nodes' set-up and of directory administrators
+// (LeafAdminInboxPrefix, DirectoryAdminInboxPrefix).
+func CheckID(id string) error {
+	switch {
+	case id == "":
+		return errors.New("an id is required")
+	case sanitize(id) != id:
+		return fmt.Errorf("id %q: only letters, digits, '-' and '_'", id)
+	case strings.HasPrefix(id, "admin_"), strings.HasPrefix(id, "dir_"):
+		return fmt.Errorf("id %q: ids starting with admin_ or dir_ are reserved", id)
+	}
+	return nil
+}
+
+// DirectoryAdminInboxPrefix is the inbox prefix of a directory
+// administrator's connection (DirectoryAdminPermissions), apart from every
+// gateway's.
+func DirectoryAdminInboxPrefix(adminID string) string { return "_INBOX_dir_" + sanitize(adminID) }
 
 // InboxPrefix is the inbox prefix of a gateway's connection: replies to
 // its requests (JetStream acknowledgements, the messages its pull
@@ -50,8 +73,10 @@ func GatewayPermissions(gatewayID string, agencies []envelope.AgencyCode) Permis
 	p := Permissions{
 		Publish: []string{
 			gateway.EdocSubjectPrefix + ">", gateway.StatusSubjectPrefix + ">",
+			// No STREAM.INFO of the packet streams: with a subjects
+			// filter it would list how many packets every agency has
+			// waiting. The gateway looks up its consumers only.
 			"$JS.API.INFO",
-			"$JS.API.STREAM.INFO." + StreamEdoc, "$JS.API.STREAM.INFO." + StreamStatus,
 			// Large packets: its own chunks; anyone's read chunk by
 			// chunk.
 			LargeSubjectPrefix + sanitize(gatewayID) + ".>",
@@ -182,7 +207,7 @@ func LeafPermissions(leafDomain, hubDomain string, gateways []string, agencies [
 // names them: "*", agency code tokens such as "H41", "gw:<id>", "gw:*")
 // and no more: write LT_DIRECTORY under those keys only, read the
 // directory, look up the streams the administrator's connection binds to,
-// and subscribe under its own inbox prefix (InboxPrefix(adminID)). The
+// and subscribe under its own inbox prefix (DirectoryAdminInboxPrefix). The
 // records' signatures are what gateways believe; these permissions keep a
 // province's administrator's credentials from even writing the keys of
 // others.
@@ -191,12 +216,12 @@ func DirectoryAdminPermissions(adminID string, scopes []string) Permissions {
 	p := Permissions{
 		Publish: []string{
 			"$JS.API.INFO",
-			"$JS.API.STREAM.INFO." + StreamEdoc, "$JS.API.STREAM.INFO." + StreamStatus, "$JS.API.STREAM.INFO." + StreamLarge,
+			"$JS.API.STREAM.INFO." + StreamLarge,
 			"$JS.API.STREAM.INFO." + dir, "$JS.API.DIRECT.GET." + dir + ".>", "$JS.API.STREAM.MSG.GET." + dir,
 			"$JS.API.CONSUMER.CREATE." + dir + ".>", "$JS.API.CONSUMER.DELETE." + dir + ".>", "$JS.FC." + dir + ".>",
 			"$JS.API.STREAM.INFO.KV_" + BucketGateways,
 		},
-		Subscribe: []string{InboxPrefix(adminID) + ".>"},
+		Subscribe: []string{DirectoryAdminInboxPrefix(adminID) + ".>"},
 	}
 	kv := "$KV." + BucketDirectory + "."
 	for _, s := range scopes {

@@ -217,13 +217,11 @@ func sourcesOf(ctx context.Context, js jetstream.JetStream, name string) ([]*jet
 	return nil, err
 }
 
-// bind looks up the streams and buckets an administrator made.
+// bind looks up the stream of large packets and the buckets an
+// administrator made. The packet streams are not looked up: a gateway's
+// credentials may not read their information (GatewayPermissions), and
+// Consume finds its consumers there or says they are missing.
 func (b *Bus) bind(ctx context.Context) error {
-	for _, cfg := range streamConfigs(b.opts) {
-		if _, err := b.js.Stream(ctx, cfg.Name); err != nil {
-			return fmt.Errorf("bus: stream %s (bind: it must exist): %w", cfg.Name, err)
-		}
-	}
 	var err error
 	if b.large, err = b.js.Stream(ctx, StreamLarge); err != nil {
 		return fmt.Errorf("bus: stream %s (bind: it must exist): %w", StreamLarge, err)
