@@ -129,7 +129,52 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 			return c.run(ctx, m, args[1:])
 		}
 	}
-	return usageError{msg: fmt.Sprintf("unknown command %q", name), hint: "lienthong help"}
+	var names []string
+	for _, c := range m.commands() {
+		names = append(names, c.name)
+	}
+	return usageError{msg: fmt.Sprintf("unknown command %q%s", name, didYouMean(name, names, "lienthong ")), hint: "lienthong help"}
+}
+
+// didYouMean suggests the command of names closest to a mistyped one, as
+// ", did you mean "lienthong edxml"?", when one is within two edits (or
+// starts with it); "" otherwise.
+func didYouMean(typed string, names []string, prefix string) string {
+	best, bestD := "", 3
+	for _, n := range names {
+		d := editDistance(strings.ToLower(typed), n)
+		if len(typed) >= 2 && strings.HasPrefix(n, strings.ToLower(typed)) {
+			d = 1
+		}
+		if d < bestD {
+			best, bestD = n, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(", did you mean %q?", prefix+best)
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // runGroup runs a subcommand of the command group name ("edxml", "pki"):
@@ -156,7 +201,12 @@ func (m *Main) runGroup(ctx context.Context, name, about string, subs []command,
 			return c.run(ctx, m, args[1:])
 		}
 	}
-	return usageError{msg: fmt.Sprintf("%s: unknown command %q", name, args[0]), hint: "lienthong " + name + " -help"}
+	var names []string
+	for _, c := range subs {
+		names = append(names, c.name)
+	}
+	return usageError{msg: fmt.Sprintf("%s: unknown command %q%s", name, args[0], didYouMean(args[0], names, "lienthong "+name+" ")),
+		hint: "lienthong " + name + " -help"}
 }
 
 func (m *Main) usage(w io.Writer) {

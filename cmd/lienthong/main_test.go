@@ -153,6 +153,9 @@ func TestUnknownCommand(t *testing.T) {
 		{[]string{"frobnicate"}, `lienthong: unknown command "frobnicate"`, "Try: lienthong help\n"},
 		{[]string{"help", "frobnicate"}, `lienthong: unknown command "frobnicate"`, "Try: lienthong help\n"},
 		{[]string{"edxml", "frobnicate"}, `lienthong: edxml: unknown command "frobnicate"`, "Try: lienthong edxml -help\n"},
+		{[]string{"serv"}, `lienthong: unknown command "serv", did you mean "lienthong serve"?`, "Try: lienthong help\n"},
+		{[]string{"edxml", "valdiate"}, `lienthong: edxml: unknown command "valdiate", did you mean "lienthong edxml validate"?`, "Try: lienthong edxml -help\n"},
+		{[]string{"directroy"}, `lienthong: unknown command "directroy", did you mean "lienthong directory"?`, "Try: lienthong help\n"},
 	}
 	for _, tt := range tests {
 		r := run(t, nil, tt.args...)
