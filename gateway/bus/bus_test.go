@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -998,6 +999,18 @@ func TestBus_CloseOwnsServer(t *testing.T) {
 func TestStartServer_Refused(t *testing.T) {
 	if _, err := bus.StartServer(bus.ServerOptions{}); !errors.Is(err, bus.ErrInvalidOption) {
 		t.Errorf("StartServer without a directory = %v, want ErrInvalidOption", err)
+	}
+	// A port in use is said at once, with the server's reason, not after
+	// the whole ready timeout.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	_, err = bus.StartServer(bus.ServerOptions{Dir: t.TempDir(), Host: "127.0.0.1", Port: port, ReadyTimeout: time.Hour})
+	if err == nil || !strings.Contains(err.Error(), "address already in use") {
+		t.Errorf("StartServer on a port in use = %v, want the server's reason", err)
 	}
 }
 

@@ -90,10 +90,17 @@ func StartServer(opts ServerOptions) (*server.Server, error) {
 	slog := &serverLogger{l: log.Sugar()}
 	srv.SetLoggerV2(slog, opts.Debug, false, false)
 	srv.Start()
-	if !srv.ReadyForConnections(opts.ReadyTimeout) {
-		srv.Shutdown()
-		srv.WaitForShutdown()
-		return nil, fmt.Errorf("bus: start server on %s:%d: not ready after %s%s", opts.Host, opts.Port, opts.ReadyTimeout, slog.fatal())
+	// Ready, or failed (a port in use is a fatal error the server logs
+	// at once): said as soon as it is known, not after the whole wait.
+	for deadline := time.Now().Add(opts.ReadyTimeout); !srv.ReadyForConnections(50 * time.Millisecond); {
+		if f := slog.fatal(); f != "" || time.Now().After(deadline) {
+			srv.Shutdown()
+			srv.WaitForShutdown()
+			if f != "" {
+				return nil, fmt.Errorf("bus: start server on %s:%d%s", opts.Host, opts.Port, f)
+			}
+			return nil, fmt.Errorf("bus: start server on %s:%d: not ready after %s", opts.Host, opts.Port, opts.ReadyTimeout)
+		}
 	}
 	if !srv.JetStreamEnabled() {
 		srv.Shutdown()
