@@ -36,11 +36,33 @@ var (
 	ErrReasonRequired = errors.New("gateway: a reason is required")
 )
 
+// StatusPosted says what PostStatusResult recorded besides the status.
+type StatusPosted struct {
+	// Late lists the deliveries (by recipient) already past the code: the
+	// status is recorded and sent, as the lifecycle allows, but their
+	// state does not change (03 after 06, say). A document-management
+	// system that posted the wrong code should be told.
+	Late []string
+}
+
 // PostStatus records and sends a status about a document: as its
 // recipient (02, 03, 04, 05, 06, 15, 16 on an incoming document) or as its
 // sender (13 on an outgoing document). The delivery's lifecycle must take
 // it: a refusal is a *envelope.TransitionError and nothing is sent.
 func (g *Gateway) PostStatus(ctx context.Context, r StatusRequest) error {
+	_, err := g.PostStatusResult(ctx, r)
+	return err
+}
+
+// PostStatusResult is PostStatus, saying also which deliveries the status
+// came late for.
+func (g *Gateway) PostStatusResult(ctx context.Context, r StatusRequest) (StatusPosted, error) {
+	var posted StatusPosted
+	err := g.postStatus(ctx, r, &posted)
+	return posted, err
+}
+
+func (g *Gateway) postStatus(ctx context.Context, r StatusRequest, posted *StatusPosted) error {
 	if g.isClosed() {
 		return ErrClosed
 	}
@@ -81,6 +103,17 @@ func (g *Gateway) PostStatus(ctx context.Context, r StatusRequest) error {
 			return fmt.Errorf("%w: none of the recipients %v", ErrNotFound, r.Recipients)
 		}
 		sendTo = recipients
+	}
+	for _, dl := range d.Deliveries {
+		if !containsText(recipients, dl.Recipient) {
+			continue
+		}
+		// The store applies the lifecycle again in its transaction; this
+		// only tells a code that will not move the delivery (05 repeated
+		// is progress reported again, not late).
+		if next, err := dl.Lifecycle.Apply(r.Code, party); err == nil && next.State == dl.Lifecycle.State && r.Code != envelope.StatusProcessing {
+			posted.Late = append(posted.Late, dl.Recipient)
+		}
 	}
 	now := g.opts.Now().UTC()
 	code := d.Number

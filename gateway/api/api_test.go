@@ -344,6 +344,18 @@ func TestAPI_Status(t *testing.T) {
 			t.Errorf("a refused status was recorded: %+v", d.Events[n-1])
 		}
 	})
+	t.Run("Late", func(t *testing.T) {
+		// 04 after 06: the lifecycle records it, the state stays done, and
+		// the DMS is told.
+		a := decode[api.StatusAccepted](t, e.postStatus(keyH41, in, map[string]any{"code": "04"}).wantStatus(t, http.StatusAccepted))
+		if a.Warning == nil || a.Warning.Code != "late-status" || len(a.Warning.Recipients) != 1 || a.Warning.MessageVI == "" || a.Warning.MessageEN == "" {
+			t.Errorf("a late 04: %+v, want a late-status warning", a)
+		}
+		d := decode[gateway.DocumentDetail](t, e.get("/api/v1/documents/"+in, keyH41).wantStatus(t, http.StatusOK))
+		if d.Deliveries[0].State != envelope.StateDone {
+			t.Errorf("state after a late 04: %v, want done", d.Deliveries[0].State)
+		}
+	})
 	t.Run("SenderSide", func(t *testing.T) {
 		eventually(t, "the sender to see its document done", func() bool {
 			l := e.list(keyG22, "direction=out&status=done")

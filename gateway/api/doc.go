@@ -70,7 +70,9 @@
 //	405 method-not-allowed     (Allow lists the methods)
 //	409 duplicate              the agency already sent this DocumentId; "existing" is that document's id
 //	409 idempotency-conflict   Idempotency-Key reused with another request
-//	409 transition             the delivery's lifecycle refuses the status (*envelope.TransitionError: MessageVI, Error)
+//	409 transition             the delivery's lifecycle refuses the status (*envelope.TransitionError: MessageVI, Error);
+//	                           a status it records without a change of state (04 after 06) is a 202 with a
+//	                           "warning" (code late-status) naming the deliveries
 //	413 too-large              body or packet above the limit (gateway.ErrTooLarge, envelope.ErrTooLarge)
 //	415 unsupported-media-type neither edXML nor multipart; a status body that is not JSON
 //	422 validation             envelope.ValidationErrors, as fields; a missing metadata part; a bad status code

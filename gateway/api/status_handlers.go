@@ -31,6 +31,19 @@ type StatusAccepted struct {
 	// ID is the document's local id.
 	ID   string              `json:"id"`
 	Code envelope.StatusCode `json:"code"`
+	// Warning, when set, says that the status was recorded and sent but
+	// changes no delivery's state: it came late (04 after 06, say).
+	Warning *StatusWarning `json:"warning,omitempty"`
+}
+
+// StatusWarning is what a status was recorded as, when not as a change.
+type StatusWarning struct {
+	Code      string `json:"code"` // "late-status"
+	MessageVI string `json:"messageVi"`
+	MessageEN string `json:"messageEn"`
+	// Recipients are the deliveries whose state the status does not
+	// change.
+	Recipients []string `json:"recipients"`
 }
 
 // postStatus records and sends a status about a document of the key's
@@ -62,7 +75,7 @@ func (h *handler) postStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	caller := callerOf(r)
-	err = h.gw.PostStatus(r.Context(), gateway.StatusRequest{
+	posted, err := h.gw.PostStatusResult(r.Context(), gateway.StatusRequest{
 		Document: d.ID, Code: code, Description: strings.TrimSpace(body.Description),
 		Staff: body.Staff, Recipients: body.Recipients, Allowed: caller.scope(),
 	})
@@ -70,5 +83,11 @@ func (h *handler) postStatus(w http.ResponseWriter, r *http.Request) {
 		jsonFailure(w, r, h.log, statusError(err), err)
 		return
 	}
-	jsonAccepted(w, r, StatusAccepted{ID: d.ID, Code: code})
+	out := StatusAccepted{ID: d.ID, Code: code}
+	if len(posted.Late) > 0 {
+		out.Warning = &StatusWarning{Code: "late-status", Recipients: posted.Late,
+			MessageVI: "Trạng thái " + string(code) + " (" + code.Name() + ") đến sau trạng thái đã có: được ghi nhận và gửi đi nhưng không đổi tình trạng xử lý của văn bản",
+			MessageEN: "status " + string(code) + " (" + code.NameEN() + ") comes after a later one: it is recorded and sent but changes no delivery's state"}
+	}
+	jsonAccepted(w, r, out)
 }
