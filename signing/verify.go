@@ -34,6 +34,34 @@ const (
 	Malformed     Outcome = "malformed"      // a Signature that cannot be checked, or a packet that cannot be read
 )
 
+// Label says the outcome in a few Vietnamese words, for clerks and
+// printed summaries; an unknown outcome is named as it is.
+func (o Outcome) Label() string {
+	switch o {
+	case Valid:
+		return "Chữ ký số hợp lệ"
+	case Invalid:
+		return "Chữ ký số không hợp lệ: nội dung đã bị thay đổi sau khi ký"
+	case Untrusted:
+		return "Chứng thư số không do tổ chức được tin cậy cấp"
+	case Expired:
+		return "Chứng thư số đã hết hạn hoặc chưa có hiệu lực"
+	case Revoked:
+		return "Chứng thư số đã bị thu hồi"
+	case WeakAlgorithm:
+		return "Thuật toán ký đã lỗi thời, không được chấp nhận"
+	case Missing:
+		return "Văn bản không có chữ ký số"
+	case NotBound:
+		return "Chữ ký số không phải của cơ quan gửi"
+	case Malformed:
+		return "Chữ ký số sai cấu trúc"
+	case "":
+		return "Chưa kiểm tra chữ ký số"
+	}
+	return "Kết quả kiểm tra chữ ký: " + string(o)
+}
+
 // Verdict is the outcome of verifying one packet's signature, with what a
 // clerk, an operator and the statistics need to know about it.
 type Verdict struct {

@@ -385,7 +385,7 @@ func demoExchange(ctx context.Context, out io.Writer, gws []*demoGateway) error 
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "  %s/%s — %s (chữ ký số: %s)\n", d.Number, d.Notation, d.Subject, d.Verdict.Outcome)
+		fmt.Fprintf(out, "  %s/%s — %s (%s)\n", d.Number, d.Notation, d.Subject, signing.Outcome(d.Verdict.Outcome).Label())
 		for _, dl := range d.Deliveries {
 			fmt.Fprintf(out, "    %-15s %-32s %s\n", dl.Recipient, dl.RecipientName, dl.State.Name())
 		}

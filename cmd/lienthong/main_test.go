@@ -285,7 +285,7 @@ func TestDemo(t *testing.T) {
 			t.Errorf("the final section does not match %s:\n%s", want, final)
 		}
 	}
-	if n := strings.Count(final, "(chữ ký số: valid)"); n != 3 {
+	if n := strings.Count(final, "(Chữ ký số hợp lệ)"); n != 3 {
 		t.Errorf("%d documents with a valid signature, want 3:\n%s", n, final)
 	}
 }

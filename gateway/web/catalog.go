@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/signing"
 	"github.com/lienthong/lienthong/gateway"
 )
 
@@ -103,31 +104,7 @@ func priorityLabel(p int) string {
 }
 
 // outcomeWords says a signature verdict's outcome in plain words.
-func outcomeWords(outcome string) string {
-	switch outcome {
-	case "valid":
-		return "Chữ ký số hợp lệ"
-	case "invalid":
-		return "Chữ ký số không hợp lệ: nội dung đã bị thay đổi sau khi ký"
-	case "untrusted":
-		return "Chứng thư số không do tổ chức được tin cậy cấp"
-	case "expired":
-		return "Chứng thư số đã hết hạn hoặc chưa có hiệu lực"
-	case "revoked":
-		return "Chứng thư số đã bị thu hồi"
-	case "weak-algorithm":
-		return "Thuật toán ký đã lỗi thời, không được chấp nhận"
-	case "missing":
-		return "Văn bản không có chữ ký số"
-	case "not-bound":
-		return "Chữ ký số không phải của cơ quan gửi"
-	case "malformed":
-		return "Chữ ký số sai cấu trúc"
-	case "":
-		return "Chưa kiểm tra chữ ký số"
-	}
-	return "Kết quả kiểm tra chữ ký: " + outcome
-}
+func outcomeWords(outcome string) string { return signing.Outcome(outcome).Label() }
 
 // action is a status a clerk may send from the page.
 type action struct {
