@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/lienthong/lienthong/envelope"
-	"github.com/lienthong/lienthong/signing"
 	"github.com/lienthong/lienthong/gateway"
+	"github.com/lienthong/lienthong/signing"
 )
 
 // The page's messages, in one place.
