@@ -19,6 +19,7 @@ const (
 	msgLoginFailed    = "Tên đăng nhập hoặc mật khẩu không đúng."
 	msgServerError    = "Hệ thống gặp lỗi, chưa hiển thị được trang. Vui lòng thử lại sau ít phút hoặc báo quản trị viên."
 	msgNotFound       = "Không tìm thấy văn bản này, hoặc văn bản không thuộc đơn vị của bạn."
+	msgPageNotFound   = "Không có trang này. Hãy kiểm tra lại địa chỉ, hoặc chọn một mục trên thanh điều hướng."
 	msgReasonRequired = "Vui lòng nhập lý do."
 	msgUnavailable    = "Cổng kết nối đang tạm dừng. Vui lòng thử lại sau ít phút."
 )

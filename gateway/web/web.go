@@ -239,7 +239,16 @@ func (h *Handler) routeTable() []route {
 		{pattern: "GET /bao-cao/tai-ve", fn: h.downloadReport},
 		{pattern: "GET /su-kien", fn: h.events},
 		{pattern: "GET /static/{file}", public: true, fn: h.asset},
+		// Any other address: a page of the page's own, in Vietnamese,
+		// rather than Go's "404 page not found"; for clerks only, so that
+		// it says nothing of what exists to anyone else.
+		{pattern: "GET /", fn: h.notFound},
 	}
+}
+
+// notFound answers an address the page does not have.
+func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
+	h.renderError(w, r, sessionOf(r), http.StatusNotFound, msgPageNotFound)
 }
 
 // ServeHTTP serves the page.

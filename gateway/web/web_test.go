@@ -522,3 +522,24 @@ func TestNew_Refuses(t *testing.T) {
 		}
 	}
 }
+
+// TestWeb_NotFound: an address the page does not have is answered, to a
+// signed-in clerk, by a page of its own in Vietnamese; to anyone else by
+// the sign-in page, which says nothing of what exists.
+func TestWeb_NotFound(t *testing.T) {
+	a := newAxis(t, nil)
+	anon := newClient(t, a.nghean)
+	if p := anon.get("/khong-co-trang-nay"); p.status != http.StatusSeeOther || !strings.HasPrefix(p.header.Get("Location"), "/dang-nhap") {
+		t.Errorf("an unknown address before sign-in: %d %q, want the sign-in page", p.status, p.header.Get("Location"))
+	}
+	c := newClient(t, a.nghean)
+	c.login("vanthu.nghean")
+	p := c.get("/khong-co-trang-nay")
+	if p.status != http.StatusNotFound || !strings.HasPrefix(p.header.Get("Content-Type"), "text/html") {
+		t.Fatalf("an unknown address: %d %q", p.status, p.header.Get("Content-Type"))
+	}
+	mustContain(t, "404", p.body, "Không có trang này", "Văn bản đến")
+	if strings.Contains(p.body, "404 page not found") {
+		t.Error("Go's English 404 text")
+	}
+}
