@@ -74,6 +74,27 @@ func (a *Attachment) IsZip() bool {
 	return bytes.HasPrefix(a.Data, []byte("PK\x03\x04")) || bytes.HasPrefix(a.Data, []byte("PK\x05\x06"))
 }
 
+// ErrBrokenZip is returned by [Attachment.ZipError] for content that begins
+// as a ZIP archive but cannot be opened as one.
+var ErrBrokenZip = errors.New("envelope: the ZIP archive cannot be opened")
+
+// ZipError reports why an attachment that begins as a ZIP archive
+// ([Attachment.IsZip]) cannot be opened: its end-of-central-directory
+// record or central directory is missing, cut short or inconsistent. The
+// error wraps [ErrBrokenZip] and names the attachment. It is nil for an
+// archive whose directory reads, and for content that is not a ZIP at all.
+// The files inside are not decompressed. Data is left untouched: a broken
+// archive is still kept and served as it came, only said to be broken.
+func (a *Attachment) ZipError() error {
+	if !a.IsZip() {
+		return nil
+	}
+	if _, err := zip.NewReader(bytes.NewReader(a.Data), int64(len(a.Data))); err != nil {
+		return fmt.Errorf("%w: attachment %q: %w", ErrBrokenZip, a.Name, err)
+	}
+	return nil
+}
+
 // InnerFile is the file inside a zipped attachment.
 type InnerFile struct {
 	Name        string

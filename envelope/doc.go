@@ -21,6 +21,11 @@
 // nothing received is lost and a value's format is judged by [Validate], which
 // names the field path of every problem.
 //
+// [ProfileReceive] refuses only what cannot be routed, stored or answered.
+// What it takes although the regulation forbids it — a TraceHeader a hub
+// added with no OrganId, or "null" as one; one agency listed in To under
+// both forms of its code — [ValidateWithWarnings] reports as warnings.
+//
 // # Hostile input
 //
 // Packets come from peers, and a peer may be hostile. Before it builds any

@@ -274,6 +274,7 @@ func (w *writer) edoc(e *Edoc) {
 			}
 			w.close(5, "Appendixes")
 		}
+		w.optional(5, "Direction", o.Direction)
 		w.close(4, "OtherInfo")
 	}
 	for _, rf := range h.ResponseFor {
@@ -286,8 +287,11 @@ func (w *writer) edoc(e *Edoc) {
 	w.open(3, "TraceHeaderList")
 	for _, t := range e.Trace {
 		w.open(4, "TraceHeader")
-		w.leaf(5, "OrganId", t.OrganID)
-		w.leaf(5, "Timestamp", string(t.Timestamp))
+		// A hub's header may have no OrganId (or, in principle, no
+		// Timestamp): it is given back as it came, not with an
+		// empty element added.
+		w.optional(5, "OrganId", t.OrganID)
+		w.optional(5, "Timestamp", string(t.Timestamp))
 		w.close(4, "TraceHeader")
 	}
 	if b := e.Bussiness; b != nil {

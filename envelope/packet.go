@@ -14,7 +14,7 @@ type Packet struct {
 	Signature *SignatureInfo `json:"signature,omitempty"`
 
 	// Extras are elements the parser did not know (vendor extensions such
-	// as OtherInfo/Direction), kept as they came. Encode does not emit
+	// as MessageHeader/ReplyFors), kept as they came. Encode does not emit
 	// them.
 	Extras []Extra `json:"extras,omitempty"`
 }
@@ -155,11 +155,15 @@ type OtherInfo struct {
 	PromulgationAmount   string   `json:"promulgationAmount,omitempty"`
 	PageAmount           string   `json:"pageAmount,omitempty"`
 	Appendixes           []string `json:"appendixes,omitempty"`
+	// Direction is OtherInfo/Direction, a boolean of the national axis's
+	// reference library ("true" or "false"), kept as written so that
+	// encoding gives it back unchanged. Empty when absent.
+	Direction string `json:"direction,omitempty"`
 }
 
 func (o OtherInfo) isZero() bool {
 	return o.Priority == "" && o.SphereOfPromulgation == "" && o.TyperNotation == "" &&
-		o.PromulgationAmount == "" && o.PageAmount == "" && len(o.Appendixes) == 0
+		o.PromulgationAmount == "" && o.PageAmount == "" && len(o.Appendixes) == 0 && o.Direction == ""
 }
 
 // ResponseFor names the document this one answers (in an edoc) or the
@@ -271,7 +275,7 @@ type SignatureInfo struct {
 
 // Extra is an element the parser kept without understanding it.
 type Extra struct {
-	// Path is where it was, e.g. "MessageHeader/OtherInfo/Direction".
+	// Path is where it was, e.g. "MessageHeader/ReplyFors".
 	Path string `json:"path"`
 	// XML is the element, serialised.
 	XML string `json:"xml"`

@@ -97,9 +97,10 @@ type Parser struct {
 	MaxNamespacePrefixes int
 }
 
-// Warning is something the parser tolerated.
+// Warning is something the parser, or the receive profile of
+// [ValidateWithWarnings], tolerated.
 type Warning struct {
-	// Path is where, e.g. "MessageHeader/OtherInfo/Direction"; empty for
+	// Path is where, e.g. "MessageHeader/ReplyFors"; empty for
 	// the input as a whole.
 	Path string `json:"path,omitempty"`
 	// Code is a stable identifier of the kind of warning, e.g.

@@ -104,7 +104,6 @@ func TestParse_Samples(t *testing.T) {
 			bussinessType: "0", bussinessDocID: "000.00.00.G22,2014/02/30,7806/VPCP-TTĐT",
 			trace:       []envelope.TraceHeader{{OrganID: "000.00.00.G22", Timestamp: "2018/09/28 00:00:00"}},
 			attachments: []wantAttachment{{contentID: "cid:209", name: "1896_QD-TTg_m_294779.doc", size: zipSize, innerName: "32da2890-1a55-4ccd-9ac9-cd0d98559e67.edxml", innerSize: innerSize}},
-			extras:      []string{"MessageHeader/OtherInfo/Direction"},
 			signatureNS: envelope.Namespace,
 		},
 		"edoc_replacement.edxml": {
@@ -117,7 +116,6 @@ func TestParse_Samples(t *testing.T) {
 			},
 			trace:       []envelope.TraceHeader{{OrganID: "000.00.00.G22", Timestamp: "2018/09/28 00:00:00"}},
 			attachments: []wantAttachment{{contentID: "cid:209", name: "1896_QD-TTg_m_294779.doc", size: zipSize, innerName: "30d190ec-60e3-41b6-bda7-50b17d98b35d.edxml", innerSize: innerSize}},
-			extras:      []string{"MessageHeader/OtherInfo/Direction"},
 			signatureNS: envelope.Namespace,
 		},
 		"edoc_revocation.edxml": {
@@ -130,7 +128,6 @@ func TestParse_Samples(t *testing.T) {
 			}},
 			trace:       []envelope.TraceHeader{{OrganID: "000.00.00.G22", Timestamp: "2018/09/28 00:00:00"}},
 			attachments: []wantAttachment{{contentID: "cid:209", name: "1896_QD-TTg_m_294779.doc", size: zipSize, innerName: "a3661564-bcbb-4406-a6a9-ceddbc8f4e17.edxml", innerSize: innerSize}},
-			extras:      []string{"MessageHeader/OtherInfo/Direction"},
 			signatureNS: envelope.Namespace,
 		},
 		"edoc_update.edxml": {
@@ -140,7 +137,6 @@ func TestParse_Samples(t *testing.T) {
 			receivers:   []envelope.Receiver{{OrganID: "000.00.00.H41", ReceiverType: "0"}, {OrganID: "000.00.00.H14", ReceiverType: "1"}},
 			trace:       []envelope.TraceHeader{{OrganID: "000.00.00.G22", Timestamp: "2018/09/28 00:00:00"}},
 			attachments: []wantAttachment{{contentID: "cid:209", name: "1896_QD-TTg_m_294779.doc", size: zipSize, innerName: "3ed3cc90-1dcb-4382-9725-1de9cd899790.edxml", innerSize: innerSize}},
-			extras:      []string{"MessageHeader/OtherInfo/Direction"},
 			signatureNS: envelope.Namespace,
 		},
 	}

@@ -309,6 +309,7 @@ func (r *reader) otherInfo(el *etree.Element, path string) OtherInfo {
 		"PromulgationAmount":   &o.PromulgationAmount,
 		"PageAmount":           &o.PageAmount,
 		"Appendixes":           func(c *etree.Element, p string) { o.Appendixes = r.texts(c, p, "Appendix") },
+		"Direction":            &o.Direction,
 	})
 	return o
 }

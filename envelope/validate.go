@@ -107,7 +107,23 @@ const (
 // Validate checks p under a profile and returns nil or a
 // [ValidationErrors] naming every problem found, grouped by the part of the
 // packet it concerns. A value of only white space counts as missing.
+// What the profile tolerates is not reported: [ValidateWithWarnings] gives
+// it too.
 func Validate(p *Packet, prof Profile) error {
+	_, err := ValidateWithWarnings(p, prof)
+	return err
+}
+
+// ValidateWithWarnings is [Validate] that also returns what the profile
+// tolerated but a reader should know of. The receive profile tolerates,
+// as packets real systems produce carry them: a TraceHeader whose OrganId
+// is missing, the text "null" or not an agency code (hubs add trace
+// headers with only a Timestamp; the trace routes nothing), and one agency
+// listed twice in To, under both forms of its code ("G12" and
+// "000.00.00.G12"), which is one recipient. The send profile refuses them
+// as errors, and its warnings are always empty. Warnings are reported
+// whether or not there are errors.
+func ValidateWithWarnings(p *Packet, prof Profile) ([]Warning, error) {
 	c := &checker{prof: prof}
 	switch {
 	case p == nil || (p.Edoc == nil && p.Status == nil):
@@ -122,14 +138,21 @@ func Validate(p *Packet, prof Profile) error {
 		c.status(p.Status)
 	}
 	if len(c.errs) == 0 {
-		return nil
+		return c.warns, nil
 	}
-	return c.errs
+	return c.warns, c.errs
 }
 
 type checker struct {
-	prof Profile
-	errs ValidationErrors
+	prof  Profile
+	errs  ValidationErrors
+	warns []Warning
+}
+
+// warn records something the profile tolerates. code is a stable
+// identifier, as for [ValidationError].
+func (c *checker) warn(path, code, vi, en string) {
+	c.warns = append(c.warns, Warning{Path: path, Code: code, MessageVI: vi, MessageEN: en})
 }
 
 func (c *checker) add(path string, kind error, vi, en string) {
@@ -297,12 +320,20 @@ func (c *checker) edoc(e *Edoc) {
 		if code, err := ParseAgencyCode(to.OrganID, CodeAny); err == nil {
 			key = code.Tokens()
 		}
-		if first, dup := seen[key]; dup && to.OrganID != "" {
+		first, dup := seen[key]
+		switch {
+		case !dup || to.OrganID == "":
+			seen[key] = i + 1
+		case strict:
 			c.add(p+"/OrganId", ErrDuplicateRecipient,
 				fmt.Sprintf("Nơi nhận %q trùng với To[%d]", to.OrganID, first),
 				fmt.Sprintf("recipient %q repeats To[%d]", to.OrganID, first))
-		} else {
-			seen[key] = i + 1
+		default:
+			// Routing goes by the code's tokens: both forms reach the
+			// same agency, once.
+			c.warn(p+"/OrganId", "duplicate-recipient",
+				fmt.Sprintf("Nơi nhận %q là cùng cơ quan với To[%d] (%q); coi là một nơi nhận", to.OrganID, first, h.To[first-1].OrganID),
+				fmt.Sprintf("recipient %q is the agency of To[%d] (%q); taken as one recipient", to.OrganID, first, h.To[first-1].OrganID))
 		}
 	}
 	if c.text(mh+"/Code/CodeNumber", h.Code.Number, strict, maxCodeNumber) && strict && strings.ContainsAny(h.Code.Number, "/,") {
@@ -340,6 +371,11 @@ func (c *checker) edoc(e *Edoc) {
 	for i, a := range o.Appendixes {
 		c.text(indexed(mh+"/OtherInfo/Appendixes/Appendix", i+1), a, false, 0)
 	}
+	if strict {
+		c.code(mh+"/OtherInfo/Direction", o.Direction, false, o.Direction == "true" || o.Direction == "false", "true, false")
+	} else {
+		c.text(mh+"/OtherInfo/Direction", o.Direction, false, 0)
+	}
 	for i, rf := range h.ResponseFor {
 		c.responseFor(indexed(mh+"/ResponseFor", i+1), rf)
 	}
@@ -349,13 +385,35 @@ func (c *checker) edoc(e *Edoc) {
 	c.documentID(mh+"/DocumentId", h)
 	for i, t := range e.Trace {
 		p := indexed("TraceHeaderList/TraceHeader", i+1)
-		c.agency(p+"/OrganId", t.OrganID, true)
-		if strict {
-			c.timestamp(p+"/Timestamp", t.Timestamp, true)
+		if !strict {
+			c.traceOrgan(p+"/OrganId", t.OrganID)
+			continue
 		}
+		c.agency(p+"/OrganId", t.OrganID, true)
+		c.timestamp(p+"/Timestamp", t.Timestamp, true)
 	}
 	c.bussiness(e.Bussiness)
 	c.attachments(e)
+}
+
+// traceOrgan judges a TraceHeader's OrganId on receive, where the trace
+// is history kept as it came, not routing: what is wrong with it is a
+// warning.
+func (c *checker) traceOrgan(path, v string) {
+	switch t := strings.TrimSpace(v); {
+	case t == "":
+		c.warn(path, "trace-organ-missing", "TraceHeader không có OrganId (thường do trục trung gian thêm vào); giữ nguyên",
+			"the TraceHeader has no OrganId (hubs add such headers in transit); kept as it is")
+	case strings.EqualFold(t, "null"):
+		c.warn(path, "trace-organ-null", "OrganId của TraceHeader là chữ \"null\", không phải mã định danh; giữ nguyên",
+			"the TraceHeader's OrganId is the text \"null\", not an agency code; kept as it is")
+	default:
+		if _, err := ParseAgencyCode(v, c.prof.Codes); err != nil || !xmlText(v) {
+			c.warn(path, "trace-organ-bad",
+				fmt.Sprintf("OrganId %q của TraceHeader không phải mã định danh hợp lệ; giữ nguyên", v),
+				fmt.Sprintf("the TraceHeader's OrganId %q is not a valid agency code; kept as it is", v))
+		}
+	}
 }
 
 func (c *checker) documentType(path string, t DocumentType) {

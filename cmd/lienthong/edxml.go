@@ -128,7 +128,10 @@ not an edXML packet at all.`)
 	if err != nil {
 		return err
 	}
-	verr := envelope.Validate(pkt, profile)
+	// The profile's tolerances (a hub's TraceHeader without OrganId, one
+	// agency under both its codes) are warnings like the parser's.
+	vwarns, verr := envelope.ValidateWithWarnings(pkt, profile)
+	warns = append(warns, vwarns...)
 	fieldErrs, _ := envelope.IsValidationError(verr)
 	if fieldErrs == nil {
 		fieldErrs = envelope.ValidationErrors{} // [] in JSON, not null
@@ -245,7 +248,12 @@ func writeSummary(w io.Writer, size int, p *envelope.Packet, warns []envelope.Wa
 			if i == 0 {
 				label = "Hành trình:"
 			}
-			fmt.Fprintf(tw, "%s\t%s lúc %s\n", label, t.OrganID, showTimestamp(t.Timestamp))
+			organ := t.OrganID
+			if organ == "" {
+				// A hub adds such headers in transit.
+				organ = "(không có OrganId)"
+			}
+			fmt.Fprintf(tw, "%s\t%s lúc %s\n", label, organ, showTimestamp(t.Timestamp))
 		}
 		if len(e.Attachments) == 0 {
 			line("Tệp đính kèm", "không có")
@@ -259,6 +267,10 @@ func writeSummary(w io.Writer, size int, p *envelope.Packet, warns []envelope.Wa
 			switch {
 			case a.DecodeError != "":
 				desc += " — không giải mã được"
+			case a.ZipError() != nil:
+				// Kept as received; the reader should know it will
+				// not open.
+				desc += " — tệp nén không mở được (ZIP hỏng hoặc bị cắt cụt)"
 			case a.IsZip():
 				if inner, err := a.Inner(0); err == nil {
 					desc += fmt.Sprintf(" — nén ZIP, bên trong: %s (%s, %s)", inner.Name, inner.ContentType, humanSize(len(inner.Data)))
