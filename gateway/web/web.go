@@ -240,15 +240,22 @@ func (h *Handler) routeTable() []route {
 		{pattern: "GET /su-kien", fn: h.events},
 		{pattern: "GET /static/{file}", public: true, fn: h.asset},
 		// Any other address: a page of the page's own, in Vietnamese,
-		// rather than Go's "404 page not found"; for clerks only, so that
-		// it says nothing of what exists to anyone else.
-		{pattern: "GET /", fn: h.notFound},
+		// rather than Go's "404 page not found". Public, and it sets no
+		// cookie: a browser asks for /favicon.ico while the clerk fills
+		// in the sign-in form, whose token a redirect to a new sign-in
+		// page would replace.
+		{pattern: "GET /", public: true, fn: h.notFound},
 	}
 }
 
-// notFound answers an address the page does not have.
+// notFound answers an address the page does not have, with the clerk's
+// menu when the request carries a live session.
 func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
-	h.renderError(w, r, sessionOf(r), http.StatusNotFound, msgPageNotFound)
+	var ss *session
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		ss = h.sessions.get(c.Value, false)
+	}
+	h.renderError(w, r, ss, http.StatusNotFound, msgPageNotFound)
 }
 
 // ServeHTTP serves the page.
