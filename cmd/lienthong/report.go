@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -188,6 +189,10 @@ func (f *reportFlags) call(ctx context.Context, method, suffix string, q url.Val
 	req.Header.Set("Authorization", "Bearer "+f.key)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
+		var op *net.OpError
+		if errors.As(err, &op) && op.Op == "dial" {
+			return nil, fmt.Errorf("report: không kết nối được cổng liên thông tại %s (-url hoặc LIENTHONG_URL) / cannot reach the gateway at %s (-url or LIENTHONG_URL): %w", f.url, f.url, err)
+		}
 		return nil, fmt.Errorf("report: %w", err)
 	}
 	defer res.Body.Close()

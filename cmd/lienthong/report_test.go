@@ -77,3 +77,14 @@ func TestReportCommand(t *testing.T) {
 		t.Errorf("the summary:\n%s\n%s", sum.stdout, sum.stderr)
 	}
 }
+
+// TestReportCommand_Unreachable: a gateway that does not answer is named,
+// with the flag and variable that set its address, in both languages.
+func TestReportCommand_Unreachable(t *testing.T) {
+	t.Setenv("LIENTHONG_API_KEY", "k")
+	r := run(t, nil, "report", "-url", "http://127.0.0.1:1", "-agency", "000.00.00.H41", "-quarter", "2026-Q4")
+	if r.code == 0 || r.err == nil || !strings.Contains(r.err.Error(), "không kết nối được cổng liên thông tại http://127.0.0.1:1") ||
+		!strings.Contains(r.err.Error(), "cannot reach the gateway") {
+		t.Errorf("report against no gateway: exit %d, %v", r.code, r.err)
+	}
+}
