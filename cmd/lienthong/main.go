@@ -95,6 +95,7 @@ func (m *Main) commands() []command {
 		{"directory", "the administrator's signed directory: put, remove, import, sign, export, show", runDirectory},
 		{"edxml", "inspect, validate and build edXML packets", runEdxml},
 		{"hash-password", "make the bcrypt hash of a clerk's password (from stdin)", runHashPassword},
+		{"init", "make a runnable single gateway in a new directory (CA, keys, API key, clerk)", runInit},
 		{"nats", "prepare a NATS cluster: a gateway's NKey and permissions, the streams", runNATS},
 		{"pki", "development PKI: a CA, agency certificates, revocation", runPKI},
 		{"report", "the quarterly interconnection report (Section III); submit, summary", runReport},
