@@ -223,8 +223,18 @@ func documentOf(p *envelope.Packet, dir Direction, agency string) Document {
 		Attachments:      len(p.Edoc.Attachments),
 	}
 	for i := range p.Edoc.Attachments {
-		if p.Edoc.Attachments[i].SignedPDF() {
+		a := &p.Edoc.Attachments[i]
+		if a.SignedPDF() {
 			d.SignedPDFs++
+		}
+		if err := a.ZipError(); err != nil {
+			// Kept and served as it came; its reader is told it will
+			// not open.
+			d.Warnings = append(d.Warnings, envelope.Warning{
+				Path: fmt.Sprintf("AttachmentEncoded/Attachment[%d]", i+1), Code: "unreadable-zip",
+				MessageVI: fmt.Sprintf("Tệp nén %q không mở được (ZIP hỏng hoặc bị cắt cụt); vẫn giữ nguyên như đã nhận", a.Name),
+				MessageEN: err.Error() + "; kept as received",
+			})
 		}
 	}
 	d.Priority, _ = strconv.Atoi(string(h.OtherInfo.Priority))

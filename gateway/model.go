@@ -101,6 +101,15 @@ type Document struct {
 	RevokedAt  *time.Time `json:"revokedAt,omitempty"`
 	ReplacedBy string     `json:"replacedBy,omitempty"`
 	UpdatedBy  string     `json:"updatedBy,omitempty"`
+	// Warnings are what is odd about the document but did not stop it:
+	// for an incoming one, what the receive profile tolerated
+	// (envelope.ValidateWithWarnings: a TraceHeader a hub added without
+	// OrganId, one agency listed under both its codes); for both
+	// directions, a ZIP attachment that does not open (code
+	// "unreadable-zip", path "AttachmentEncoded/Attachment[n]"), kept and
+	// served as it came. Stored with the document, so that its reader
+	// learns of them without reading the packet again.
+	Warnings []envelope.Warning `json:"warnings,omitempty"`
 }
 
 // Transport is where a delivery stands on the wire, apart from the

@@ -133,7 +133,11 @@ func (g *Gateway) receiveEdoc(ctx context.Context, log *zap.Logger, m Message, a
 		refuse("wrong-stream", "Gói tin trạng thái gửi trên luồng văn bản", "a status packet on the document stream", p)
 		return
 	}
-	if err := envelope.Validate(p, envelope.ProfileReceive); err != nil {
+	// What the receive profile tolerates (a hub's TraceHeader without
+	// OrganId, one agency under both its codes) is kept with the
+	// document, for its reader.
+	warns, err := envelope.ValidateWithWarnings(p, envelope.ProfileReceive)
+	if err != nil {
 		refuse("validation", "Gói tin không hợp lệ: "+err.Error(), "the packet is not valid: "+err.Error(), p)
 		return
 	}
@@ -148,8 +152,12 @@ func (g *Gateway) receiveEdoc(ctx context.Context, log *zap.Logger, m Message, a
 			"the document does not list "+agency.Code.String()+" among its recipients", p)
 		return
 	}
+	// The loop above and documentOf make one document of a packet that
+	// lists this agency twice (under both forms of its code): one row,
+	// one delivery, one 01.
 	doc := documentOf(p, Incoming, agency.Code.String())
 	doc.Verdict = verdictOf(vd)
+	doc.Warnings = append(warns, doc.Warnings...)
 	reply := g.reply(log, agency, p.Edoc.Header, envelope.StatusArrived, "", now)
 	// The parsed packet (with its decoded attachments) is not needed
 	// while the packet is stored.
@@ -176,7 +184,8 @@ func (g *Gateway) receiveEdoc(ctx context.Context, log *zap.Logger, m Message, a
 	} else {
 		g.obs.Received(KindEdoc, d.From, ReceiveOK)
 		log.Info("document received", zap.String("document", d.ID), zap.String("documentId", d.DocumentID),
-			zap.String("from", d.From), zap.String("to", d.Agency), zap.String("verdict", d.Verdict.Outcome))
+			zap.String("from", d.From), zap.String("to", d.Agency), zap.String("verdict", d.Verdict.Outcome),
+			zap.Int("warnings", len(d.Warnings)))
 		g.wakeDispatcher()
 		g.notify(d.ID, d.Agency)
 		g.notifyRelated(ctx, d)

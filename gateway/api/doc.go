@@ -90,6 +90,16 @@
 // depends on the document's direction, which never changes, not on its
 // state; 409 is kept for what the current state refuses.
 //
+// # Warnings
+//
+// A document carries "warnings" (gateway.Document.Warnings) when something
+// about it is odd but did not stop it: the receive profile takes packets
+// real systems produce — a TraceHeader a hub added without OrganId or with
+// "null", one agency listed under both forms of its code (delivered once)
+// — and a ZIP attachment that does not open ("unreadable-zip", at
+// AttachmentEncoded/Attachment[n]) is kept and served as received. Each
+// warning has a path, a stable code and messages in Vietnamese and English.
+//
 // # Logs
 //
 // Each request is logged once on the logger given to NewHandler: method,

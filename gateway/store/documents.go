@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -30,22 +31,38 @@ func searchText(d *gateway.Document) string {
 // insertDocument stores a document; msgID is the Nats-Msg-Id it came in
 // (incoming only).
 func insertDocument(ctx context.Context, tx *sql.Tx, d *gateway.Document, msgID string) error {
-	_, err := tx.ExecContext(ctx,
+	warns, err := warningsText(d.Warnings)
+	if err != nil {
+		return fmt.Errorf("document %s: %w", d.ID, err)
+	}
+	_, err = tx.ExecContext(ctx,
 		`INSERT INTO documents (id, direction, agency, document_id, sender, sender_name, number, notation,
 			subject, type_name, promulgation_date, priority, due_date, paper, bussiness_doc_type, related,
 			attachments, signed_pdfs, verdict_outcome, verdict_subject, verdict_fingerprint,
 			verdict_reason_vi, verdict_reason_en, verdict_legacy, verdict_by_gateway, packet_id, msg_id, search,
-			created_at, revoked_at, replaced_by, updated_by)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			created_at, revoked_at, replaced_by, updated_by, warnings)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		d.ID, string(d.Direction), d.Agency, d.DocumentID, d.From, d.FromName, d.Number, d.Notation,
 		d.Subject, d.TypeName, string(d.PromulgationDate), d.Priority, string(d.DueDate), d.Paper,
 		d.BussinessDocType, d.Related, d.Attachments, d.SignedPDFs, d.Verdict.Outcome, d.Verdict.Subject,
 		d.Verdict.Fingerprint, d.Verdict.ReasonVI, d.Verdict.ReasonEN, d.Verdict.Legacy, d.Verdict.ByGateway,
-		d.PacketID, msgID, searchText(d), ms(d.CreatedAt), nullMS(d.RevokedAt), d.ReplacedBy, d.UpdatedBy)
+		d.PacketID, msgID, searchText(d), ms(d.CreatedAt), nullMS(d.RevokedAt), d.ReplacedBy, d.UpdatedBy, warns)
 	if err != nil {
 		return fmt.Errorf("document %s: %w", d.ID, err)
 	}
 	return nil
+}
+
+// warningsText is the warnings column of ws: a JSON array, or "" for none.
+func warningsText(ws []envelope.Warning) (string, error) {
+	if len(ws) == 0 {
+		return "", nil
+	}
+	b, err := json.Marshal(ws)
+	if err != nil {
+		return "", fmt.Errorf("warnings: %w", err)
+	}
+	return string(b), nil
 }
 
 // documentColumns are the columns scanDocument reads.
@@ -53,7 +70,7 @@ const documentColumns = `id, direction, agency, document_id, sender, sender_name
 	subject, type_name, promulgation_date, priority, due_date, paper, bussiness_doc_type, related,
 	attachments, signed_pdfs, verdict_outcome, verdict_subject, verdict_fingerprint, verdict_reason_vi,
 	verdict_reason_en, verdict_legacy, verdict_by_gateway, packet_id, created_at, revoked_at, replaced_by,
-	updated_by`
+	updated_by, warnings`
 
 // scanDocument reads the documentColumns of a row.
 func scanDocument(row scanner) (gateway.Document, error) {
@@ -62,12 +79,18 @@ func scanDocument(row scanner) (gateway.Document, error) {
 		direction, promulgation, due string
 		createdAt                    int64
 		revokedAt                    sql.NullInt64
+		warns                        string
 	)
 	err := row.Scan(&d.ID, &direction, &d.Agency, &d.DocumentID, &d.From, &d.FromName, &d.Number,
 		&d.Notation, &d.Subject, &d.TypeName, &promulgation, &d.Priority, &due, &d.Paper,
 		&d.BussinessDocType, &d.Related, &d.Attachments, &d.SignedPDFs, &d.Verdict.Outcome, &d.Verdict.Subject,
 		&d.Verdict.Fingerprint, &d.Verdict.ReasonVI, &d.Verdict.ReasonEN, &d.Verdict.Legacy,
-		&d.Verdict.ByGateway, &d.PacketID, &createdAt, &revokedAt, &d.ReplacedBy, &d.UpdatedBy)
+		&d.Verdict.ByGateway, &d.PacketID, &createdAt, &revokedAt, &d.ReplacedBy, &d.UpdatedBy, &warns)
+	if err == nil && warns != "" {
+		if jerr := json.Unmarshal([]byte(warns), &d.Warnings); jerr != nil {
+			err = fmt.Errorf("document %s: warnings: %w", d.ID, jerr)
+		}
+	}
 	d.Direction = gateway.Direction(direction)
 	d.PromulgationDate, d.DueDate = envelope.Date(promulgation), envelope.Date(due)
 	d.CreatedAt = fromMS(createdAt)

@@ -32,6 +32,9 @@ type documentPage struct {
 	// Related is the local document a revocation, update or replacement
 	// names, when it is here.
 	Related string
+	// Notes are the document's warnings (gateway.Document.Warnings) but
+	// those about an attachment, which are said beside it.
+	Notes []envelope.Warning
 }
 
 // attachmentInfo is an attachment as the page lists it.
@@ -42,6 +45,9 @@ type attachmentInfo struct {
 	ContentType string
 	Size        int
 	Undecodable bool
+	// Problem says why the file will not open (a ZIP archive cut short),
+	// in Vietnamese; it is still offered as received.
+	Problem string
 }
 
 // loadDocument reads the document of the request's {id} if the clerk may
@@ -96,6 +102,11 @@ func (h *Handler) documentPage(ctx context.Context, d *gateway.DocumentDetail) *
 		Overdue: overdue(d.Document, d.Deliveries, startOfDay(h.opts.Now())),
 	}
 	p.Actions = possibleActions(d)
+	for _, w := range d.Warnings {
+		if !strings.HasPrefix(w.Path, "AttachmentEncoded/") {
+			p.Notes = append(p.Notes, w)
+		}
+	}
 	if d.Attachments > 0 {
 		atts, err := h.attachments(ctx, d)
 		if err != nil {
@@ -103,10 +114,14 @@ func (h *Handler) documentPage(ctx context.Context, d *gateway.DocumentDetail) *
 			p.AttachmentsError = "Không đọc được danh sách tệp đính kèm."
 		}
 		for i, a := range atts {
-			p.Attachments = append(p.Attachments, attachmentInfo{
+			info := attachmentInfo{
 				N: i + 1, Name: attachmentName(a, i+1), Description: a.Description, ContentType: a.ContentType,
 				Size: len(a.Data), Undecodable: a.DecodeError != "",
-			})
+			}
+			if a.ZipError() != nil {
+				info.Problem = "Tệp nén không mở được (tệp ZIP bị hỏng hoặc bị cắt cụt); tải về vẫn nhận đúng tệp như đã nhận."
+			}
+			p.Attachments = append(p.Attachments, info)
 		}
 	}
 	if d.Related != "" && d.BussinessDocType != 0 {
