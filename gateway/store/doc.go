@@ -27,7 +27,7 @@
 //     edXML fields the lists need, the signature verdict, the number of
 //     signed PDF attachments (signed_pdfs), the revoked_at /
 //     updated_by / replaced_by marks, and warnings: the JSON array of
-//     gateway.Document.Warnings ('' for none), what was odd about the
+//     gateway.Document.Warnings (empty text for none), what was odd about the
 //     document but did not stop it. Two partial unique
 //     indexes carry the dedupe rules: (agency, document_id) for outgoing
 //     documents, (agency, sender, document_id) for incoming ones. A
