@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/lienthong/lienthong/envelope"
 )
 
 // TestChangeHub_Lost: a subscriber that does not read never blocks the
@@ -86,5 +88,19 @@ func TestChangeHub_Close(t *testing.T) {
 	stopLate()
 	if h.active() {
 		t.Error("a closed hub is active")
+	}
+}
+
+func TestKeptWarnings(t *testing.T) {
+	var ws []envelope.Warning
+	for range maxKeptWarnings + 7 {
+		ws = append(ws, envelope.Warning{Code: "trace-organ-missing"})
+	}
+	got := keptWarnings(ws)
+	if len(got) != maxKeptWarnings+1 || got[maxKeptWarnings].Code != "more-warnings" || got[maxKeptWarnings].MessageEN != "7 more warnings were not kept" {
+		t.Errorf("kept %d warnings, last %+v", len(got), got[len(got)-1])
+	}
+	if got := keptWarnings(ws[:3]); len(got) != 3 {
+		t.Errorf("kept %d of 3", len(got))
 	}
 }

@@ -157,7 +157,7 @@ func (g *Gateway) receiveEdoc(ctx context.Context, log *zap.Logger, m Message, a
 	// one delivery, one 01.
 	doc := documentOf(p, Incoming, agency.Code.String())
 	doc.Verdict = verdictOf(vd)
-	doc.Warnings = append(warns, doc.Warnings...)
+	doc.Warnings = keptWarnings(append(warns, doc.Warnings...))
 	reply := g.reply(log, agency, p.Edoc.Header, envelope.StatusArrived, "", now)
 	// The parsed packet (with its decoded attachments) is not needed
 	// while the packet is stored.
@@ -363,4 +363,21 @@ func (g *Gateway) statusPacket(agency *HostedAgency, about envelope.ResponseFor,
 		Packet: NewPacket{ID: NewID(now), Kind: KindStatus, Data: signed},
 		Code:   code, By: agency.Code.String(), Description: description, Staff: staff.Staff, At: now,
 	}, nil
+}
+
+// maxKeptWarnings bounds the warnings kept with a received document: a
+// sender decides how many trace headers or recipients its packet has, and
+// the document's row should not grow with them.
+const maxKeptWarnings = 50
+
+// keptWarnings returns ws, or its first maxKeptWarnings and one more
+// saying how many were left out.
+func keptWarnings(ws []envelope.Warning) []envelope.Warning {
+	if len(ws) <= maxKeptWarnings {
+		return ws
+	}
+	left := len(ws) - maxKeptWarnings
+	return append(ws[:maxKeptWarnings:maxKeptWarnings], envelope.Warning{Code: "more-warnings",
+		MessageVI: fmt.Sprintf("Còn %d lưu ý khác không được ghi lại", left),
+		MessageEN: fmt.Sprintf("%d more warnings were not kept", left)})
 }
