@@ -192,7 +192,7 @@ func (h *Handler) eventWords(e gateway.Event) string {
 // phủ,O=…"): the common name, with the organisation when there is one;
 // the subject as it is when it has no common name.
 func signerName(subject string) string {
-	var cn, org string
+	var cn, org, code string
 	for _, attr := range splitDN(subject) {
 		k, v, ok := strings.Cut(attr, "=")
 		if !ok {
@@ -203,12 +203,20 @@ func signerName(subject string) string {
 			cn = v
 		case "O":
 			org = v
+		case "SERIALNUMBER", "UID", "0.9.2342.19200300.100.1.1":
+			if c, err := envelope.ParseAgencyCode(v, envelope.CodeLenient); err == nil {
+				code = c.String()
+			}
 		}
 	}
+	// The agency code the certificate names says more than its
+	// organisation (the development CA writes "lienthong" there).
 	switch {
 	case cn == "":
 		return subject
-	case org != "" && org != cn:
+	case code != "":
+		return cn + " (" + code + ")"
+	case org != "" && org != cn && org != signing.Organization:
 		return cn + " (" + org + ")"
 	}
 	return cn

@@ -11,9 +11,11 @@ import (
 
 func TestSignerName(t *testing.T) {
 	for subject, want := range map[string]string{
-		`SERIALNUMBER=000.00.00.G22,CN=Văn phòng Chính phủ,OU=agency,O=lienthong`: "Văn phòng Chính phủ (lienthong)",
-		`CN=UBND tỉnh Nghệ An`: "UBND tỉnh Nghệ An",
-		`CN=Sở Y tế\, tỉnh Nghệ An,O=Sở Y tế\, tỉnh Nghệ An`: "Sở Y tế, tỉnh Nghệ An",
+		`SERIALNUMBER=000.00.00.G22,CN=Văn phòng Chính phủ,OU=agency,O=lienthong`: "Văn phòng Chính phủ (000.00.00.G22)",
+		`CN=Văn phòng Chính phủ,OU=agency,O=lienthong`:                            "Văn phòng Chính phủ",
+		`CN=Nguyễn Văn A,O=Bộ Tài chính`:                                          "Nguyễn Văn A (Bộ Tài chính)",
+		`CN=UBND tỉnh Nghệ An`:                                                    "UBND tỉnh Nghệ An",
+		`CN=Sở Y tế\, tỉnh Nghệ An,O=Sở Y tế\, tỉnh Nghệ An`:                      "Sở Y tế, tỉnh Nghệ An",
 		`O=Không có tên`: "O=Không có tên",
 		``:               "",
 	} {

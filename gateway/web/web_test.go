@@ -57,7 +57,10 @@ func TestWeb_Exchange(t *testing.T) {
 		"UBND tỉnh Nghệ An", "Đã đến", "Khẩn", time.Now().In(envelope.VietnamTime).Format("02/01/2006"))
 
 	p = sender.get("/van-ban/" + id)
-	mustContain(t, "Chi tiết", p.body, "Chữ ký số hợp lệ", "Công văn số 15.pdf", "Dòng thời gian",
+	if n := strings.Count(p.body, "Chữ ký số hợp lệ"); n != 1 {
+		t.Errorf("Chi tiết says \"Chữ ký số hợp lệ\" %d times, want once", n)
+	}
+	mustContain(t, "Chi tiết", p.body, "Chữ ký số hợp lệ", "Văn phòng Chính phủ (000.00.00.G22)", "Mã định danh văn bản", "Công văn số 15.pdf", "Dòng thời gian",
 		"Đã chuyển lên trục liên thông tới UBND tỉnh Nghệ An", "UBND tỉnh Nghệ An: Đã đến")
 	p = sender.get("/van-ban/" + id + "/dinh-kem/1")
 	if p.status != http.StatusOK || p.body != "%PDF-1.4 nội dung\n%%EOF\n" || p.header.Get("Content-Type") != "application/pdf" {
