@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/gateway/report"
 )
 
@@ -48,6 +49,21 @@ var reportFormats = []struct {
 	{"json", "Dữ liệu (JSON)", "application/json; charset=utf-8", (*report.Report).WriteJSON},
 }
 
+// defaultQuarter is the quarter Báo cáo opens on: the last one, which is
+// what agencies report — unless the agency has no document before the
+// current quarter (a gateway that started this quarter, the demo), whose
+// last quarter would be an empty report.
+func (h *Handler) defaultQuarter(r *http.Request, agency string) report.Quarter {
+	now := h.opts.Now()
+	current := report.QuarterOf(now)
+	last := report.QuarterOf(now.AddDate(0, -3, 0))
+	res, err := h.gw.Store().Documents(r.Context(), gateway.DocumentQuery{Agencies: []string{agency}, Until: current.Start(), Limit: 1})
+	if err == nil && len(res.Documents) == 0 {
+		return current
+	}
+	return last
+}
+
 // reportForm reads Báo cáo's form: the agency (one of the clerk's), the
 // quarter (the last one by default) and the declarations.
 func (h *Handler) reportForm(r *http.Request) (agency string, q report.Quarter, d report.Declarations, problems []string) {
@@ -59,7 +75,7 @@ func (h *Handler) reportForm(r *http.Request) (agency string, q report.Quarter, 
 	} else if !ss.clerk.allows(agency) {
 		problems = append(problems, fmt.Sprintf("Đơn vị “%s” không thuộc quyền của bạn.", agency))
 	}
-	q = report.QuarterOf(h.opts.Now().AddDate(0, -3, 0))
+	q = h.defaultQuarter(r, agency)
 	if s := qv.Get("quy"); s != "" {
 		var err error
 		if q, err = report.ParseQuarter(s); err != nil {
