@@ -118,8 +118,11 @@ type Bus struct {
 	js   jetstream.JetStream // the streams, the buckets (on a leaf node, its mirrors), the consumers
 	hub  jetstream.JetStream // StreamLarge's: js, or the hub's domain on a leaf node
 
-	largeMu   sync.Mutex       // guards large, set when first used
-	large     jetstream.Stream // StreamLarge: use largeStream
+	largeMu sync.Mutex       // guards large, set when first used, and stored
+	large   jetstream.Stream // StreamLarge: use largeStream
+	// stored are the names of large packets this Bus stored whole, which
+	// it may reuse without reading their chunks back.
+	stored    map[string]bool
 	directory jetstream.KeyValue
 	gateways  jetstream.KeyValue
 

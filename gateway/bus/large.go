@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -142,7 +143,10 @@ func chunksOf(size int) int { return (size + LargeChunk - 1) / LargeChunk }
 // putLarge stores data, whose hex SHA-256 is digest, in StreamLarge under
 // this gateway's token and the current hour, unless all its chunks are
 // there already (stored within the hour, so they outlive the message), and
-// sets the headers of that message.
+// sets the headers of that message. Chunks found there that this Bus did
+// not store are read back and compared: chunk subjects are predictable,
+// and someone may have stored others under them (see the package's notes);
+// then the packet is stored afresh under a name of its own.
 func (b *Bus) putLarge(ctx context.Context, digest string, data []byte, h nats.Header) error {
 	s, err := b.largeStream(ctx)
 	if err != nil {
@@ -153,24 +157,46 @@ func (b *Bus) putLarge(ctx context.Context, digest string, data []byte, h nats.H
 	kh.Write(data)
 	var key [sha256.Size]byte
 	kh.Sum(key[:0])
-	hour := time.Now().Unix() / int64(largeReuse/time.Second)
-	name := b.gatewayToken() + "." + digest + "." + strconv.FormatInt(hour, 10)
-	subject := func(i int) string { return LargeSubjectPrefix + name + "." + strconv.Itoa(i) }
-	n := chunksOf(len(data))
+	hour := strconv.FormatInt(time.Now().Unix()/int64(largeReuse/time.Second), 10)
+	name := b.gatewayToken() + "." + digest + "." + hour
+	err = b.storeChunks(ctx, s, name, key[:], data)
+	if errors.Is(err, errForeignChunk) {
+		// Not reusable: a name no one can foresee.
+		suffix, rerr := randomHex(8)
+		if rerr != nil {
+			return rerr
+		}
+		name = b.gatewayToken() + "." + digest + "." + hour + "-" + suffix
+		err = b.storeChunks(ctx, s, name, key[:], data)
+	}
+	if err != nil {
+		return err
+	}
 	h.Set(HeaderLarge, name)
 	h.Set(HeaderSize, strconv.Itoa(len(data)))
 	h.Set(HeaderKey, base64.StdEncoding.EncodeToString(key[:]))
+	return nil
+}
 
-	// Every chunk there already: another recipient, or a retry after they
-	// were stored.
+// errForeignChunk: a chunk's subject holds other bytes than the packet's.
+var errForeignChunk = errors.New("a chunk written by someone else is there, and cannot be replaced")
+
+// storeChunks stores data's chunks under name, encrypted with key, reusing
+// those already there that hold the same bytes.
+func (b *Bus) storeChunks(ctx context.Context, s jetstream.Stream, name string, key, data []byte) error {
+	subject := func(i int) string { return LargeSubjectPrefix + name + "." + strconv.Itoa(i) }
+	n := chunksOf(len(data))
+	b.largeMu.Lock()
+	mine := b.stored[name]
+	b.largeMu.Unlock()
 	info, err := s.Info(ctx, jetstream.WithSubjectFilter(LargeSubjectPrefix+name+".>"))
 	if err != nil {
 		return fmt.Errorf("look up large packet %s: %w", name, err)
 	}
-	if len(info.State.Subjects) == n {
+	if mine && len(info.State.Subjects) == n {
 		return nil
 	}
-	ctr, err := largeCipher(key[:])
+	ctr, err := largeCipher(key)
 	if err != nil {
 		return err
 	}
@@ -178,9 +204,9 @@ func (b *Bus) putLarge(ctx context.Context, digest string, data []byte, h nats.H
 	for i := range n {
 		part := data[i*LargeChunk : min(len(data), (i+1)*LargeChunk)]
 		ctr.XORKeyStream(buf[:len(part)], part)
-		if _, stored := info.State.Subjects[subject(i)]; stored {
-			// By an earlier attempt — or by someone else, which only the
-			// same bytes rule out.
+		if _, present := info.State.Subjects[subject(i)]; present {
+			// By an earlier attempt of ours — or by someone else, which
+			// only the same bytes rule out.
 			if err := sameChunk(ctx, s, subject(i), buf[:len(part)]); err != nil {
 				return fmt.Errorf("chunk %d of %d of large packet %s: %w", i+1, n, name, err)
 			}
@@ -191,11 +217,32 @@ func (b *Bus) putLarge(ctx context.Context, digest string, data []byte, h nats.H
 			// The stream takes no second message on a chunk's subject: a
 			// chunk stored meanwhile is fine if it is this one.
 			if serr := sameChunk(ctx, s, subject(i), buf[:len(part)]); serr != nil {
+				if errors.Is(serr, errForeignChunk) {
+					return fmt.Errorf("chunk %d of %d of large packet %s: %w", i+1, n, name, serr)
+				}
 				return fmt.Errorf("put chunk %d of %d of large packet %s (%d bytes): %w", i+1, n, name, len(data), err)
 			}
 		}
 	}
+	b.largeMu.Lock()
+	if b.stored == nil || len(b.stored) >= maxStoredNames {
+		b.stored = make(map[string]bool)
+	}
+	b.stored[name] = true
+	b.largeMu.Unlock()
 	return nil
+}
+
+// maxStoredNames bounds what a Bus remembers of the large packets it
+// stored: one hour's worth is what reuse needs.
+const maxStoredNames = 10000
+
+func randomHex(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
 }
 
 // sameChunk checks that the chunk stored under subject holds want.
@@ -205,7 +252,7 @@ func sameChunk(ctx context.Context, s jetstream.Stream, subject string, want []b
 		return err
 	}
 	if !bytes.Equal(m.Data, want) {
-		return fmt.Errorf("%s holds other bytes than this packet's: written by someone else, it cannot be replaced", subject)
+		return fmt.Errorf("%s holds other bytes than this packet's: %w", subject, errForeignChunk)
 	}
 	return nil
 }
@@ -219,7 +266,7 @@ func sameChunk(ctx context.Context, s jetstream.Stream, subject string, want []b
 func (b *Bus) getLarge(ctx context.Context, h nats.Header, digest string) ([]byte, error) {
 	name := h.Get(HeaderLarge)
 	parts := strings.Split(name, ".")
-	if len(parts) != 3 || parts[0] == "" || sanitize(parts[0]) != parts[0] || !strings.EqualFold(parts[1], digest) || !allDigits(parts[2]) {
+	if len(parts) != 3 || parts[0] == "" || sanitize(parts[0]) != parts[0] || !strings.EqualFold(parts[1], digest) || !hourToken(parts[2]) {
 		return nil, fmt.Errorf("%w: %s %q does not name the packet of SHA-256 %s", ErrPacketMismatch, HeaderLarge, name, digest)
 	}
 	size, err := strconv.Atoi(h.Get(HeaderSize))
@@ -269,6 +316,19 @@ func (b *Bus) gatewayToken() string {
 		return t
 	}
 	return "gateway"
+}
+
+// hourToken reports whether s is a large packet's third name token: the
+// hour, alone or followed by "-" and hex (a name of its own, see
+// putLarge).
+func hourToken(s string) bool {
+	hour, suffix, found := strings.Cut(s, "-")
+	if found {
+		if _, err := hex.DecodeString(suffix); err != nil || suffix == "" || len(suffix) > 32 {
+			return false
+		}
+	}
+	return allDigits(hour)
 }
 
 // allDigits reports whether s is a decimal number of at most 19 digits
