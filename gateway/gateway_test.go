@@ -423,3 +423,29 @@ func TestGateway_DirectoryKept(t *testing.T) {
 		t.Fatalf("after the restart VPCP's entry is %+v (%v), want version %d %q", got, ok, genuine.Version, genuine.Name)
 	}
 }
+
+// TestGateway_LateStatus: PostStatusResult names the deliveries a status
+// does not move (04 after 06), and not one whose recall is pending, where
+// a progress code moves the state it returns to.
+func TestGateway_LateStatus(t *testing.T) {
+	_, g22, h41, doc := delivered(t)
+	in := incoming(t, h41, nghean)[0].ID
+	if err := g22.PostStatus(t.Context(), gateway.StatusRequest{Document: doc.ID, Code: envelope.StatusRecallRequested, Description: "Gửi nhầm"}); err != nil {
+		t.Fatal(err)
+	}
+	gatewaytest.Eventually(t, "13 at Nghệ An", func() bool { return deliveryState(t, h41, in, nghean) == envelope.StateRecallRequested })
+	posted, err := h41.PostStatusResult(t.Context(), gateway.StatusRequest{Document: in, Code: envelope.StatusAssigned})
+	if err != nil || len(posted.Late) != 0 {
+		t.Errorf("04 while a recall is pending: %+v, %v; want no late delivery", posted, err)
+	}
+	if err := h41.PostStatus(t.Context(), gateway.StatusRequest{Document: in, Code: envelope.StatusRecallRefused}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h41.PostStatus(t.Context(), gateway.StatusRequest{Document: in, Code: envelope.StatusDone}); err != nil {
+		t.Fatal(err)
+	}
+	posted, err = h41.PostStatusResult(t.Context(), gateway.StatusRequest{Document: in, Code: envelope.StatusAccepted})
+	if err != nil || len(posted.Late) != 1 || posted.Late[0] != nghean {
+		t.Errorf("03 after 06: %+v, %v; want Nghệ An's delivery late", posted, err)
+	}
+}

@@ -157,7 +157,9 @@ func (g *Gateway) receiveEdoc(ctx context.Context, log *zap.Logger, m Message, a
 	// one delivery, one 01.
 	doc := documentOf(p, Incoming, agency.Code.String())
 	doc.Verdict = verdictOf(vd)
-	doc.Warnings = keptWarnings(append(warns, doc.Warnings...))
+	// The document's own warnings (a ZIP that does not open) first: a
+	// sender's many trace headers must not push them out.
+	doc.Warnings = keptWarnings(append(doc.Warnings, warns...))
 	reply := g.reply(log, agency, p.Edoc.Header, envelope.StatusArrived, "", now)
 	// The parsed packet (with its decoded attachments) is not needed
 	// while the packet is stored.

@@ -111,7 +111,10 @@ func (g *Gateway) postStatus(ctx context.Context, r StatusRequest, posted *Statu
 		// The store applies the lifecycle again in its transaction; this
 		// only tells a code that will not move the delivery (05 repeated
 		// is progress reported again, not late).
-		if next, err := dl.Lifecycle.Apply(r.Code, party); err == nil && next.State == dl.Lifecycle.State && r.Code != envelope.StatusProcessing {
+		// While a recall is pending a progress code moves the state the
+		// delivery returns to (BeforeRecall), not its state.
+		if next, err := dl.Lifecycle.Apply(r.Code, party); err == nil && next.State == dl.Lifecycle.State &&
+			next.BeforeRecall == dl.Lifecycle.BeforeRecall && r.Code != envelope.StatusProcessing {
 			posted.Late = append(posted.Late, dl.Recipient)
 		}
 	}
