@@ -198,6 +198,18 @@ func (d *Directory) now() time.Time {
 	return time.Now()
 }
 
+// holdKept keeps the version of a record the store kept but that is not
+// applied any more (its administrator revoked or expired since): an older
+// record of the same key must not take its place after a restart. The
+// store holds only records this gateway verified once.
+func (d *Directory) holdKept(r KeptRecord) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if h, ok := d.held[r.Key]; !ok || h.version < r.Version {
+		d.held[r.Key] = heldRecord{version: r.Version, sum: sha256.Sum256(r.Value)}
+	}
+}
+
 // takeUnkept returns the records applied from the bus since the last
 // call, to keep in the store.
 func (d *Directory) takeUnkept() []KeptRecord {

@@ -349,6 +349,7 @@ func (g *Gateway) loadDirectory(ctx context.Context) error {
 	dropped := 0
 	for _, r := range kept {
 		if err := g.dir.apply(DirectoryUpdate{Key: r.Key, Value: r.Value}, true); err != nil {
+			g.dir.holdKept(r)
 			dropped++
 			g.log.Warn("kept directory record not applied", zap.String("key", r.Key), zap.Error(err))
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
 
 	"github.com/lienthong/lienthong/gateway"
 )
@@ -172,7 +173,9 @@ func (b *Bus) setup(ctx context.Context) error {
 func createOrUpdateBucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
 	name := "KV_" + cfg.Bucket
 	if _, err := js.Stream(ctx, name); errors.Is(err, jetstream.ErrStreamNotFound) {
-		if _, err := js.CreateKeyValue(ctx, cfg); err != nil {
+		// Another process may make it meanwhile, with roll-ups already
+		// off: then it exists, which is what is wanted.
+		if _, err := js.CreateKeyValue(ctx, cfg); err != nil && !errors.Is(err, jetstream.ErrBucketExists) {
 			return nil, err
 		}
 	} else if err != nil {
@@ -226,8 +229,18 @@ func (b *Bus) bind(ctx context.Context) error {
 	if b.large, err = b.js.Stream(ctx, StreamLarge); err != nil {
 		return fmt.Errorf("bus: stream %s (bind: it must exist): %w", StreamLarge, err)
 	}
+	if c := b.large.CachedInfo().Config; !c.DiscardNewPerSubject || !c.DenyPurge || !c.DenyDelete {
+		b.log.Warn("the stream of large packets lets chunks be replaced or removed: the administrator must run \"lienthong nats setup\" of this version",
+			zap.String("stream", StreamLarge))
+	}
 	if b.directory, err = b.js.KeyValue(ctx, BucketDirectory); err != nil {
 		return fmt.Errorf("bus: key-value bucket %s (bind: it must exist): %w", BucketDirectory, err)
+	}
+	for _, bucket := range []string{BucketDirectory, BucketGateways} {
+		if s, err := b.js.Stream(ctx, "KV_"+bucket); err == nil && s.CachedInfo().Config.AllowRollup {
+			b.log.Warn("a key-value bucket takes roll-ups, which empty it: the administrator must run \"lienthong nats setup\" of this version",
+				zap.String("bucket", bucket))
+		}
 	}
 	if b.gateways, err = b.js.KeyValue(ctx, BucketGateways); err != nil {
 		return fmt.Errorf("bus: key-value bucket %s (bind: it must exist): %w", BucketGateways, err)
