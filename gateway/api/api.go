@@ -79,6 +79,7 @@ func (h *handler) routeTable() []route {
 		{method: http.MethodGet, path: Prefix + "/documents", fn: h.listDocuments},
 		{method: http.MethodGet, path: Prefix + "/documents/{id}", fn: h.getDocument},
 		{method: http.MethodGet, path: Prefix + "/documents/{id}/packet", fn: h.getPacket},
+		{method: http.MethodGet, path: Prefix + "/documents/{id}/attachments", fn: h.listAttachments},
 		{method: http.MethodGet, path: Prefix + "/documents/{id}/attachments/{n}", fn: h.getAttachment},
 		{method: http.MethodPost, path: Prefix + "/documents/{id}/status", fn: h.postStatus},
 		{method: http.MethodGet, path: Prefix + "/directory", fn: h.getDirectory},

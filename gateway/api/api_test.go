@@ -183,6 +183,27 @@ func TestAPI_SendAndRead(t *testing.T) {
 			t.Errorf("no access log line for the POST of %s", multiID)
 		}
 	})
+
+	t.Run("AttachmentList", func(t *testing.T) {
+		list := decode[[]api.AttachmentInfo](t, e.get("/api/v1/documents/"+rawID+"/attachments", keyG22).wantStatus(t, http.StatusOK))
+		sum := sha256.Sum256(pdf)
+		if len(list) != 1 || list[0].N != 1 || list[0].Name != "Công văn số 101.pdf" || list[0].ContentType != "application/pdf" ||
+			list[0].Size != len(pdf) || list[0].SHA256 != hex.EncodeToString(sum[:]) || list[0].Problem != nil {
+			t.Errorf("attachments %+v", list)
+		}
+		// A ZIP that does not open is listed with its problem, and served
+		// as it was sent.
+		broken := []byte("PK\x03\x04 cut short")
+		id := decode[api.Accepted](t, e.postXML(keyG22, doc{number: "102", files: []envelope.Attachment{
+			{Name: "ho-so.zip", ContentType: "application/zip", Data: broken}}}.packet(t, false), nil).wantStatus(t, http.StatusAccepted)).ID
+		list = decode[[]api.AttachmentInfo](t, e.get("/api/v1/documents/"+id+"/attachments", keyG22).wantStatus(t, http.StatusOK))
+		if len(list) != 1 || list[0].Problem == nil || list[0].Problem.Code != "unreadable-zip" || list[0].Problem.MessageVI == "" {
+			t.Errorf("a broken ZIP listed as %+v", list)
+		}
+		if r := e.get("/api/v1/documents/"+id+"/attachments/1", keyG22).wantStatus(t, http.StatusOK); !bytes.Equal(r.body, broken) {
+			t.Errorf("the broken ZIP served as %q", r.body)
+		}
+	})
 }
 
 // TestAPI_List checks the filters and the pages of the list.
@@ -635,8 +656,8 @@ func TestAPI_OpenAPI(t *testing.T) {
 			}
 		}
 	}
-	if ops != 11 {
-		t.Errorf("%d operations described, want 11", ops)
+	if ops != 12 {
+		t.Errorf("%d operations described, want 12", ops)
 	}
 }
 

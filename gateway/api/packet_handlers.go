@@ -40,6 +40,71 @@ func (h *handler) getPacket(w http.ResponseWriter, r *http.Request) {
 
 // getAttachment answers the n-th attachment of the document (from 1),
 // decoded, with its content type and file name.
+// AttachmentInfo describes one attachment of a document, as
+// GET /documents/{id}/attachments lists them.
+type AttachmentInfo struct {
+	// N is its number, for GET /documents/{id}/attachments/{n}.
+	N           int    `json:"n"`
+	Name        string `json:"name"`
+	ContentType string `json:"contentType"`
+	Size        int    `json:"size"`
+	SHA256      string `json:"sha256,omitempty"`
+	// Problem, when set, says why the file cannot be used as it is
+	// (content that does not decode, a ZIP that does not open); the bytes
+	// are kept and served as received.
+	Problem *AttachmentProblem `json:"problem,omitempty"`
+}
+
+// AttachmentProblem is what is wrong with an attachment.
+type AttachmentProblem struct {
+	Code      string `json:"code"` // undecodable, unreadable-zip
+	MessageVI string `json:"messageVi"`
+	MessageEN string `json:"messageEn"`
+}
+
+// listAttachments lists a document's attachments with what is known of
+// each.
+func (h *handler) listAttachments(w http.ResponseWriter, r *http.Request) {
+	d, ok := h.document(w, r)
+	if !ok {
+		return
+	}
+	out := []AttachmentInfo{}
+	if d.Attachments > 0 {
+		p, ok := h.packet(w, r, d)
+		if !ok {
+			return
+		}
+		parser := envelope.Parser{MaxSize: int64(len(p.Data)) + 1}
+		pkt, _, err := parser.ParseBytes(p.Data)
+		if err != nil || pkt.Edoc == nil {
+			jsonServerError(w, r, h.log, fmt.Errorf("api: read stored packet %s: %w", p.ID, err))
+			return
+		}
+		for i := range pkt.Edoc.Attachments {
+			a := &pkt.Edoc.Attachments[i]
+			info := AttachmentInfo{N: i + 1, Name: a.Name, ContentType: a.ContentType, Size: len(a.Data)}
+			if info.ContentType == "" {
+				info.ContentType = envelope.ContentTypeOf(a.Name, a.Data)
+			}
+			switch {
+			case a.DecodeError != "":
+				info.Problem = &AttachmentProblem{Code: "undecodable",
+					MessageVI: "Nội dung tệp không giải mã được (base64 không hợp lệ)", MessageEN: "the content cannot be decoded: " + a.DecodeError}
+			case a.ZipError() != nil:
+				info.Problem = &AttachmentProblem{Code: "unreadable-zip",
+					MessageVI: "Tệp nén không mở được (ZIP hỏng hoặc bị cắt cụt)", MessageEN: "the ZIP archive cannot be opened: " + a.ZipError().Error()}
+			}
+			if a.DecodeError == "" {
+				sum := sha256.Sum256(a.Data)
+				info.SHA256 = hex.EncodeToString(sum[:])
+			}
+			out = append(out, info)
+		}
+	}
+	jsonOK(w, r, out)
+}
+
 func (h *handler) getAttachment(w http.ResponseWriter, r *http.Request) {
 	n, err := strconv.Atoi(r.PathValue("n"))
 	if err != nil || n < 1 {
