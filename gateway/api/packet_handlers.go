@@ -62,6 +62,22 @@ type AttachmentProblem struct {
 	MessageEN string `json:"messageEn"`
 }
 
+// attachments reads the attachments of a document's stored packet; it
+// answers the request itself when it cannot.
+func (h *handler) attachments(w http.ResponseWriter, r *http.Request, d *gateway.DocumentDetail) ([]envelope.Attachment, bool) {
+	p, ok := h.packet(w, r, d)
+	if !ok {
+		return nil, false
+	}
+	parser := envelope.Parser{MaxSize: int64(len(p.Data)) + 1}
+	pkt, _, err := parser.ParseBytes(p.Data)
+	if err != nil || pkt.Edoc == nil {
+		jsonServerError(w, r, h.log, fmt.Errorf("api: read stored packet %s: %w", p.ID, err))
+		return nil, false
+	}
+	return pkt.Edoc.Attachments, true
+}
+
 // listAttachments lists a document's attachments with what is known of
 // each.
 func (h *handler) listAttachments(w http.ResponseWriter, r *http.Request) {
@@ -71,18 +87,12 @@ func (h *handler) listAttachments(w http.ResponseWriter, r *http.Request) {
 	}
 	out := []AttachmentInfo{}
 	if d.Attachments > 0 {
-		p, ok := h.packet(w, r, d)
+		attachments, ok := h.attachments(w, r, d)
 		if !ok {
 			return
 		}
-		parser := envelope.Parser{MaxSize: int64(len(p.Data)) + 1}
-		pkt, _, err := parser.ParseBytes(p.Data)
-		if err != nil || pkt.Edoc == nil {
-			jsonServerError(w, r, h.log, fmt.Errorf("api: read stored packet %s: %w", p.ID, err))
-			return
-		}
-		for i := range pkt.Edoc.Attachments {
-			a := &pkt.Edoc.Attachments[i]
+		for i := range attachments {
+			a := &attachments[i]
 			info := AttachmentInfo{N: i + 1, Name: a.Name, ContentType: a.ContentType, Size: len(a.Data)}
 			if info.ContentType == "" {
 				info.ContentType = envelope.ContentTypeOf(a.Name, a.Data)
@@ -119,21 +129,15 @@ func (h *handler) getAttachment(w http.ResponseWriter, r *http.Request) {
 		jsonNotFound(w)
 		return
 	}
-	p, ok := h.packet(w, r, d)
+	attachments, ok := h.attachments(w, r, d)
 	if !ok {
 		return
 	}
-	parser := envelope.Parser{MaxSize: int64(len(p.Data)) + 1}
-	pkt, _, err := parser.ParseBytes(p.Data)
-	if err != nil || pkt.Edoc == nil {
-		jsonServerError(w, r, h.log, fmt.Errorf("api: read stored packet %s: %w", p.ID, err))
-		return
-	}
-	if n > len(pkt.Edoc.Attachments) {
+	if n > len(attachments) {
 		jsonNotFound(w)
 		return
 	}
-	a := pkt.Edoc.Attachments[n-1]
+	a := attachments[n-1]
 	if a.DecodeError != "" {
 		jsonUnprocessable(w, newError(0, CodeUndecodable,
 			"Nội dung tệp đính kèm không giải mã được (base64 không hợp lệ)",
