@@ -34,14 +34,7 @@ func TestDirectoryCommands(t *testing.T) {
 	defer b.Close()
 	url := srv.ClientURL()
 
-	ca := filepath.Join(dir, "ca")
-	run(t, nil, "pki", "init", "-bits", "2048", ca).wantCode(t, 0)
-	issue := func(out string, args ...string) {
-		t.Helper()
-		run(t, nil, append([]string{"pki", "issue", "-ca", ca, "-out", filepath.Join(dir, out)}, args...)...).wantCode(t, 0)
-	}
-	issue("admin", "-agency", "000.00.00.G22", "-name", "Quản trị trục", "-directory-scope", "*")
-	issue("nghean-admin", "-agency", "000.00.00.H41", "-name", "Quản trị Nghệ An", "-directory-scope", "H41", "-directory-scope", "gw:nghean")
+	ca, issue := administrators(t, dir)
 	issue("g22", "-agency", "000.00.00.G22", "-name", "Văn phòng Chính phủ")
 	issue("h41", "-agency", "000.00.00.H41", "-name", "UBND tỉnh Nghệ An")
 	issue("soyte", "-agency", "000.00.12.H41", "-name", "Sở Y tế")
@@ -191,14 +184,7 @@ accounts { LIENTHONG: { jetstream: enabled, users: [ { nkey: %q }
 	url := srv.ClientURL()
 	run(t, nil, "nats", "setup", "-url", url, "-nkey", adminSeed, "-replicas", "1").wantCode(t, 0)
 
-	ca := filepath.Join(dir, "ca")
-	run(t, nil, "pki", "init", "-bits", "2048", ca).wantCode(t, 0)
-	issue := func(out string, args ...string) {
-		t.Helper()
-		run(t, nil, append([]string{"pki", "issue", "-ca", ca, "-out", filepath.Join(dir, out)}, args...)...).wantCode(t, 0)
-	}
-	issue("admin", "-agency", "000.00.00.G22", "-name", "Quản trị trục", "-directory-scope", "*")
-	issue("nghean-admin", "-agency", "000.00.00.H41", "-name", "Quản trị Nghệ An", "-directory-scope", "H41", "-directory-scope", "gw:nghean")
+	ca, issue := administrators(t, dir)
 	issue("soyte", "-agency", "000.00.12.H41", "-name", "Sở Y tế")
 	province := []string{"-url", url, "-nkey", provinceSeed, "-user", "nghean-admin", "-timeout", "2s"}
 
@@ -216,4 +202,21 @@ accounts { LIENTHONG: { jetstream: enabled, users: [ { nkey: %q }
 	if !strings.Contains(r.stdout, "H41.12 ") || strings.Contains(r.stdout, "G18") {
 		t.Errorf("the directory after the province's writes:\n%s", r.stdout)
 	}
+}
+
+// administrators makes a development CA in dir/ca with the command, and
+// two directory administrators' keys from it: dir/admin (the whole
+// directory) and dir/nghean-admin (H41 and gw:nghean). It returns the CA's
+// directory and a function issuing more certificates into dir.
+func administrators(t *testing.T, dir string) (string, func(out string, args ...string)) {
+	t.Helper()
+	ca := filepath.Join(dir, "ca")
+	run(t, nil, "pki", "init", "-bits", "2048", ca).wantCode(t, 0)
+	issue := func(out string, args ...string) {
+		t.Helper()
+		run(t, nil, append([]string{"pki", "issue", "-ca", ca, "-out", filepath.Join(dir, out)}, args...)...).wantCode(t, 0)
+	}
+	issue("admin", "-agency", "000.00.00.G22", "-name", "Quản trị trục", "-directory-scope", "*")
+	issue("nghean-admin", "-agency", "000.00.00.H41", "-name", "Quản trị Nghệ An", "-directory-scope", "H41", "-directory-scope", "gw:nghean")
+	return ca, issue
 }
