@@ -342,20 +342,28 @@ func (g *Gateway) wakeDispatcher() {
 // believed, and whatever is found in the bucket under a key — deleted,
 // unsigned, or an older record — does not take the place of what it holds.
 func (g *Gateway) loadDirectory(ctx context.Context) error {
-	kept, err := g.store.DirectoryRecords(ctx)
-	if err != nil {
-		return fmt.Errorf("gateway: open: %w", err)
-	}
-	dropped := 0
-	for _, r := range kept {
-		if err := g.dir.apply(DirectoryUpdate{Key: r.Key, Value: r.Value}, true); err != nil {
-			g.dir.holdKept(r)
-			dropped++
-			g.log.Warn("kept directory record not applied", zap.String("key", r.Key), zap.Error(err))
+	const page = 1000
+	loaded, dropped := 0, 0
+	for after := ""; ; {
+		kept, err := g.store.DirectoryRecords(ctx, after, page)
+		if err != nil {
+			return fmt.Errorf("gateway: open: %w", err)
 		}
+		for _, r := range kept {
+			loaded++
+			if err := g.dir.apply(DirectoryUpdate{Key: r.Key, Value: r.Value}, true); err != nil {
+				g.dir.holdKept(r)
+				dropped++
+				g.log.Warn("kept directory record not applied", zap.String("key", r.Key), zap.Error(err))
+			}
+		}
+		if len(kept) < page {
+			break
+		}
+		after = kept[len(kept)-1].Key
 	}
-	if len(kept) > 0 {
-		g.log.Info("directory loaded from the store", zap.Int("records", len(kept)-dropped), zap.Int("notApplied", dropped))
+	if loaded > 0 {
+		g.log.Info("directory loaded from the store", zap.Int("records", loaded-dropped), zap.Int("notApplied", dropped))
 	}
 	return nil
 }

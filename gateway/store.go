@@ -12,9 +12,10 @@ import (
 // on disk. Every mutating method appends to the audit chain in the same
 // transaction.
 type Store interface {
-	// DirectoryRecords returns the directory records kept
-	// (KeepDirectoryRecords), by key.
-	DirectoryRecords(ctx context.Context) ([]KeptRecord, error)
+	// DirectoryRecords returns up to limit directory records kept
+	// (KeepDirectoryRecords) whose keys sort after after, by key: a page,
+	// since a national directory is too large to hold its records twice.
+	DirectoryRecords(ctx context.Context, after string, limit int) ([]KeptRecord, error)
 	// KeepDirectoryRecords stores directory records the gateway applied,
 	// each replacing the one of its key only if its version is higher.
 	// They are a copy of what administrators signed, not the gateway's

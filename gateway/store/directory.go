@@ -10,11 +10,12 @@ import (
 	"github.com/lienthong/lienthong/gateway"
 )
 
-// DirectoryRecords returns the directory records kept, by key.
-func (s *Store) DirectoryRecords(ctx context.Context) ([]gateway.KeptRecord, error) {
+// DirectoryRecords returns up to limit directory records kept whose keys
+// sort after after, by key.
+func (s *Store) DirectoryRecords(ctx context.Context, after string, limit int) ([]gateway.KeptRecord, error) {
 	var out []gateway.KeptRecord
 	err := s.view(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT key, version, value FROM directory ORDER BY key`)
+		rows, err := tx.QueryContext(ctx, `SELECT key, version, value FROM directory WHERE key > ? ORDER BY key LIMIT ?`, after, limit)
 		if err != nil {
 			return err
 		}

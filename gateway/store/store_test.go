@@ -716,12 +716,16 @@ func TestStore_DirectoryRecords(t *testing.T) {
 	if err := s.KeepDirectoryRecords(t.Context(), []gateway.KeptRecord{{Key: "X", Version: 1 << 63}}); err == nil {
 		t.Error("a version beyond int64 was kept")
 	}
-	got, err := s.DirectoryRecords(t.Context())
+	got, err := s.DirectoryRecords(t.Context(), "", 10)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []gateway.KeptRecord{{Key: "G22", Version: 5, Value: []byte("v5")}, {Key: "H41", Version: 2, Value: []byte("h2")}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("records = %+v, want %+v", got, want)
+	}
+	// By pages.
+	if got, err := s.DirectoryRecords(t.Context(), "G22", 1); err != nil || !reflect.DeepEqual(got, want[1:]) {
+		t.Errorf("the page after G22 = %+v, %v", got, err)
 	}
 }
