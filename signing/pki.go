@@ -20,6 +20,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"software.sslmate.com/src/go-pkcs12"
+
 	"github.com/lienthong/lienthong/envelope"
 )
 
@@ -423,6 +425,30 @@ func (is *Issued) WriteFiles(prefix string) error {
 	if err := writeNew(certPath, pemBytes("CERTIFICATE", is.Certificate.Raw), 0o644); err != nil {
 		os.Remove(keyPath)
 		return fmt.Errorf("signing: write files: %w", err)
+	}
+	return nil
+}
+
+// WriteP12 writes the key, the certificate and the CA's certificate ca (nil
+// to leave it out) as a PKCS#12 file at path (mode 0600), encrypted with
+// password as current tools expect (AES-256-CBC, PBKDF2): the form a
+// token's exported .p12/.pfx has, which "lienthong edxml sign -p12" and a
+// gateway's agencies[].p12 read. It refuses to overwrite a file and an
+// empty password.
+func (is *Issued) WriteP12(path, password string, ca *x509.Certificate) error {
+	if password == "" {
+		return errors.New("signing: write PKCS#12: the password is empty")
+	}
+	var chain []*x509.Certificate
+	if ca != nil {
+		chain = append(chain, ca)
+	}
+	pfx, err := pkcs12.Modern.Encode(is.Key, is.Certificate, chain, password)
+	if err != nil {
+		return fmt.Errorf("signing: write PKCS#12: %w", err)
+	}
+	if err := writeNew(path, pfx, 0o600); err != nil {
+		return fmt.Errorf("signing: write PKCS#12: %w", err)
 	}
 	return nil
 }

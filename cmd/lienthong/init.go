@@ -20,44 +20,90 @@ import (
 
 // runInit makes a runnable single-gateway setup in a directory.
 func runInit(_ context.Context, m *Main, args []string) error {
-	flags := m.newFlagSet("init", "init [-agency CODE -name NAME] [-gateway ID] [-listen ADDR] [-ops-listen ADDR] [-clerk USER] DIR", `
+	flags := m.newFlagSet("init", "init [-agency CODE -name NAME] [-host CODE=NAME]… [-gateway ID] [-listen ADDR] [-ops-listen ADDR] [-clerk USER] [-key-out FILE] DIR", `
 Makes, in the new directory DIR, everything one gateway needs to run on this
-machine as an ordinary user: a development CA (DIR/ca), the agency's key and
-certificate (DIR/keys), a key for its document-management system (printed
-once; the configuration keeps only its SHA-256), a clerk for the web page
-(its password printed once; the configuration keeps its bcrypt hash), the
-data directory (DIR/data) and DIR/lienthong.yaml, all paths relative to it.
-Then:
+machine as an ordinary user: a development CA (DIR/ca), each hosted agency's
+key and certificate (DIR/keys), a key for their document-management system
+(printed once; the configuration keeps only its SHA-256), a clerk for the
+web page (its password printed once; the configuration keeps its bcrypt
+hash), the data directory (DIR/data) and DIR/lienthong.yaml, all paths
+relative to it. Then:
 
   lienthong serve -config DIR/lienthong.yaml
 
-The NATS server is embedded and the API and page listen on loopback. For
-production see deploy/README.md: a CA the agencies use, the hub, the
-directory's administrator.`)
+The gateway hosts the agency of -agency and -name, and every -host
+CODE=NAME (a province's gateway hosts its departments and communes: -host
+"000.00.12.H41=Sở Y tế tỉnh Nghệ An"). With no directory administrator
+these agencies exchange among themselves; to reach others, see
+deploy/README.md: a CA the agencies use, the hub, the directory's
+administrator. The NATS server is embedded and the API and page listen on
+loopback.
+
+-key-out FILE also writes the API key to FILE (mode 0600, refused if it
+exists), for a script that goes on with it; keep it no longer than needed.`)
 	code := flags.String("agency", "000.00.00.H41", "the agency's `code` (mã định danh)")
 	name := flags.String("name", "UBND tỉnh Nghệ An", "the agency's `name`")
+	var hosts listFlag
+	flags.Var(&hosts, "host", "also host the agency `CODE=NAME` (repeat for each)")
 	id := flags.String("gateway", "", "the gateway's `id` (default: from the agency code)")
 	listen := flags.String("listen", "127.0.0.1:8080", "the API's and the page's `address`")
 	opsListen := flags.String("ops-listen", "127.0.0.1:9464", "the operations listener's `address` (/metrics, /healthz, /readyz)")
 	clerk := flags.String("clerk", "vanthu", "the clerk's user `name`")
+	keyOut := flags.String("key-out", "", "also write the API key to this `file` (mode 0600)")
 	if err := m.parseFlags(flags, args); err != nil {
 		return err
 	}
+	const hint = "lienthong init -help"
 	if flags.NArg() != 1 {
-		return usageError{msg: "init: give one directory", hint: "lienthong init -help"}
+		return usageError{msg: "init: give one directory", hint: hint}
 	}
 	dir := flags.Arg(0)
-	c, err := envelope.ParseAgencyCode(*code, envelope.CodeStrict)
-	if err != nil {
-		return usageError{msg: "init: -agency: " + err.Error(), hint: "lienthong init -help"}
+	type hosted struct {
+		code envelope.AgencyCode
+		name string
 	}
+	var agencies []hosted
+	seen := map[string]bool{}
+	add := func(flag, code, name string) error {
+		c, err := envelope.ParseAgencyCode(code, envelope.CodeStrict)
+		if err != nil {
+			return usageError{msg: "init: " + flag + ": " + err.Error(), hint: hint}
+		}
+		if strings.TrimSpace(name) == "" {
+			return usageError{msg: fmt.Sprintf("init: %s: the agency %s has no name", flag, c), hint: hint}
+		}
+		if seen[c.Tokens()] {
+			return usageError{msg: fmt.Sprintf("init: %s: the agency %s is given twice", flag, c), hint: hint}
+		}
+		seen[c.Tokens()] = true
+		agencies = append(agencies, hosted{c, strings.TrimSpace(name)})
+		return nil
+	}
+	if err := add("-agency", *code, *name); err != nil {
+		return err
+	}
+	for _, h := range hosts {
+		code, name, ok := strings.Cut(h, "=")
+		if !ok {
+			return usageError{msg: fmt.Sprintf("init: -host %q: want CODE=NAME", h), hint: hint}
+		}
+		if err := add("-host", code, name); err != nil {
+			return err
+		}
+	}
+	first := agencies[0]
 	if *id == "" {
-		*id = strings.ToLower(strings.ReplaceAll(c.Tokens(), ".", "-"))
+		*id = strings.ToLower(strings.ReplaceAll(first.code.Tokens(), ".", "-"))
 	}
 	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
 		return fmt.Errorf("init: %s is not empty; refusing to write over what is there", dir)
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("init: %w", err)
+	}
+	if *keyOut != "" {
+		if _, err := os.Lstat(*keyOut); err == nil {
+			return fmt.Errorf("init: -key-out %s already exists; refusing to write over it", *keyOut)
+		}
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "keys"), 0o700); err != nil {
 		return fmt.Errorf("init: %w", err)
@@ -69,13 +115,22 @@ directory's administrator.`)
 	if err != nil {
 		return fmt.Errorf("init: %w", err)
 	}
-	is, err := ca.Issue(signing.IssueRequest{Agency: c.String(), Name: *name})
-	if err != nil {
-		return fmt.Errorf("init: %w", err)
-	}
-	prefix := filepath.Join("keys", strings.ReplaceAll(c.String(), ".", "_"))
-	if err := is.WriteFiles(filepath.Join(dir, prefix)); err != nil {
-		return fmt.Errorf("init: %w", err)
+	var agencyLines, codes strings.Builder
+	for i, a := range agencies {
+		is, err := ca.Issue(signing.IssueRequest{Agency: a.code.String(), Name: a.name})
+		if err != nil {
+			return fmt.Errorf("init: %w", err)
+		}
+		prefix := filepath.Join("keys", strings.ReplaceAll(a.code.String(), ".", "_"))
+		if err := is.WriteFiles(filepath.Join(dir, prefix)); err != nil {
+			return fmt.Errorf("init: %w", err)
+		}
+		p := filepath.ToSlash(prefix)
+		fmt.Fprintf(&agencyLines, "  - code: %q\n    name: %q\n    key: %s.key\n    cert: %s.crt\n", a.code.String(), a.name, p, p)
+		if i > 0 {
+			codes.WriteString(", ")
+		}
+		fmt.Fprintf(&codes, "%q", a.code.String())
 	}
 	apiKey, err := randomText(24)
 	if err != nil {
@@ -90,7 +145,6 @@ directory's administrator.`)
 		return fmt.Errorf("init: %w", err)
 	}
 	sum := sha256.Sum256([]byte(apiKey))
-	agencyPrefix := filepath.ToSlash(prefix)
 	out := []byte(fmt.Sprintf(`gateway:
   id: %q
   dataDir: data              # the store and the embedded NATS server's files
@@ -102,23 +156,19 @@ trust:
   ca: [ca/ca.crt]            # the development CA made here; in production the agencies' CA
   crl: [ca/crl.pem]
 agencies:
-  - code: %q
-    name: %q
-    key: %s.key
-    cert: %s.crt
-apiKeys:
+%sapiKeys:
   - name: qlvb               # the document-management system: Authorization: Bearer <its key>
     key: "sha256:%s"
-    agencies: [%q]
+    agencies: [%s]
 web:
   clerks:
     - username: %q
       name: %q
       passwordHash: %q
-      agencies: [%q]
-`, *id, *listen, *opsListen, c.String(), *name, agencyPrefix, agencyPrefix, hex.EncodeToString(sum[:]), c.String(),
-		*clerk, "Văn thư "+*name, string(hash), c.String()))
-	header := "# Made by \"lienthong init\": one gateway for " + c.String() + " on this machine.\n" +
+      agencies: [%s]
+`, *id, *listen, *opsListen, agencyLines.String(), hex.EncodeToString(sum[:]), codes.String(),
+		*clerk, "Văn thư "+first.name, string(hash), codes.String()))
+	header := "# Made by \"lienthong init\": one gateway for " + first.code.String() + " on this machine.\n" +
 		"# Every key is documented in deploy/lienthong.example.yaml.\n"
 	path := filepath.Join(dir, "lienthong.yaml")
 	if err := os.WriteFile(path, append([]byte(header), out...), 0o600); err != nil {
@@ -132,13 +182,25 @@ web:
 	if err != nil {
 		return fmt.Errorf("init: the configuration made is not valid: %w", err)
 	}
+	if *keyOut != "" {
+		f, err := os.OpenFile(*keyOut, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err == nil {
+			_, err = fmt.Fprintln(f, apiKey)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("init: -key-out: %w", err)
+		}
+	}
 	fmt.Fprintf(m.Stdout, `Đã tạo cổng liên thông cho %s (%s) trong %s / a gateway for it is ready in %s:
   lienthong serve -config %s
 
 Khóa API cho hệ thống QLVB (chỉ hiện một lần) / the DMS's API key (shown once):
   %s
 Trang văn thư http://%s/  tên đăng nhập %s, mật khẩu (chỉ hiện một lần) / password (shown once): %s
-`, *name, c, dir, dir, path, apiKey, *listen, *clerk, password)
+`, first.name, first.code, dir, dir, path, apiKey, *listen, *clerk, password)
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -27,7 +28,8 @@ func TestInit(t *testing.T) {
 	dir := filepath.Join(root, "gw")
 	api := "127.0.0.1:" + strconv.Itoa(nettest.FreePort(t))
 	ops := "127.0.0.1:" + strconv.Itoa(nettest.FreePort(t))
-	r := run(t, nil, "init", "-listen", api, "-ops-listen", ops, dir)
+	keyFile := filepath.Join(root, "dms.key")
+	r := run(t, nil, "init", "-listen", api, "-ops-listen", ops, "-host", "000.00.12.H41=Sở Y tế tỉnh Nghệ An", "-key-out", keyFile, dir)
 	r.wantCode(t, 0)
 	key := regexp.MustCompile(`\(shown once\):\n\s+(\S+)\n`).FindStringSubmatch(r.stdout)
 	password := regexp.MustCompile(`password \(shown once\): (\S+)`).FindStringSubmatch(r.stdout)
@@ -43,6 +45,27 @@ func TestInit(t *testing.T) {
 	}
 	if strings.Contains(cfg.APIKeys[0].Key, key[1]) {
 		t.Error("the configuration holds the API key itself, not its digest")
+	}
+	if len(cfg.Agencies) != 2 || cfg.Agencies[1].Code != "000.00.12.H41" || cfg.Agencies[1].Name != "Sở Y tế tỉnh Nghệ An" ||
+		!slices.Equal(cfg.APIKeys[0].Agencies, []string{"000.00.00.H41", "000.00.12.H41"}) ||
+		!slices.Equal(cfg.Web.Clerks[0].Agencies, cfg.APIKeys[0].Agencies) {
+		t.Errorf("hosted %+v, the key for %v, the clerk for %v: want H41 and its Sở Y tế for both", cfg.Agencies, cfg.APIKeys[0].Agencies, cfg.Web.Clerks[0].Agencies)
+	}
+	if b, err := os.ReadFile(keyFile); err != nil || strings.TrimSpace(string(b)) != key[1] {
+		t.Errorf("-key-out holds %q (%v), want the printed key", b, err)
+	}
+	wantPerm(t, keyFile, 0o600)
+	for _, bad := range [][]string{
+		{"-host", "000.00.12.H41"},                   // no name
+		{"-host", "000.00.00.H41=UBND tỉnh Nghệ An"}, // the agency twice
+		{"-host", "Sở Y tế=000.00.12.H41"},           // the wrong way round
+	} {
+		if r := run(t, nil, append(append([]string{"init"}, bad...), filepath.Join(root, "other"))...); r.code != exitUsage {
+			t.Errorf("init %v: exit %d, want %d", bad, r.code, exitUsage)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(root, "other")); err == nil {
+		t.Error("a refused init made its directory")
 	}
 	if err := bcrypt.CompareHashAndPassword([]byte(cfg.Web.Clerks[0].PasswordHash), []byte(password[1])); err != nil {
 		t.Errorf("the printed password is not the clerk's: %v", err)

@@ -87,7 +87,10 @@ all; the agency is then the administrator's own. The key usage is digital
 signature and non-repudiation.
 
 Writes PREFIX.crt (the certificate) and PREFIX.key (its private key, PKCS#8,
-mode 0600); refuses to overwrite either.`)
+mode 0600); refuses to overwrite either. With -p12 it also writes PREFIX.p12:
+the key, the certificate and the CA's certificate in PKCS#12, as a token's
+exported .p12/.pfx, encrypted with the password from the environment variable
+LIENTHONG_P12_PASSWORD or the first line of -p12-password-file.`)
 	caDir := fs.String("ca", "", "the CA `directory` (required)")
 	agency := fs.String("agency", "", "the agency `code` (required)")
 	name := fs.String("name", "", "the agency `name`, e.g. \"Văn phòng Chính phủ\" (required)")
@@ -97,10 +100,25 @@ mode 0600); refuses to overwrite either.`)
 	bits := fs.Int("bits", signing.DefaultKeyBits, "RSA key size: 2048 or 3072")
 	days := fs.Int("days", int(signing.DefaultValidity/(24*time.Hour)), "validity in `days` (cut to the CA's)")
 	out := fs.String("out", "", "write `PREFIX`.crt and PREFIX.key (required)")
+	p12 := fs.Bool("p12", false, "also write PREFIX.p12 (PKCS#12), password from LIENTHONG_P12_PASSWORD or -p12-password-file")
+	p12PasswordFile := fs.String("p12-password-file", "", "read the PKCS#12 password from this `file` (its first line)")
 	if err := m.parseFlags(fs, args); err != nil {
 		return err
 	}
 	hint := "lienthong pki issue -help"
+	var p12Password string
+	if *p12 {
+		p12Password = os.Getenv("LIENTHONG_P12_PASSWORD")
+		if *p12PasswordFile != "" {
+			var err error
+			if p12Password, err = firstLine(*p12PasswordFile); err != nil {
+				return err
+			}
+		}
+		if p12Password == "" {
+			return usageError{msg: "pki issue: -p12 needs a password: set LIENTHONG_P12_PASSWORD or give -p12-password-file", hint: hint}
+		}
+	}
 	if fs.NArg() > 0 {
 		return usageError{msg: fmt.Sprintf("pki issue: unexpected argument %q", fs.Arg(0)), hint: hint}
 	}
@@ -119,7 +137,11 @@ mode 0600); refuses to overwrite either.`)
 		return usageError{msg: fmt.Sprintf("pki issue: -days %d: want at least 1", *days), hint: hint}
 	}
 	// Check before issuing, so that no certificate is issued for nothing.
-	for _, p := range []string{*out + ".crt", *out + ".key"} {
+	outputs := []string{*out + ".crt", *out + ".key"}
+	if *p12 {
+		outputs = append(outputs, *out+".p12")
+	}
+	for _, p := range outputs {
 		if _, err := os.Lstat(p); err == nil {
 			return fmt.Errorf("pki issue: %s already exists; refusing to overwrite it", p)
 		}
@@ -142,12 +164,20 @@ mode 0600); refuses to overwrite either.`)
 	if err := is.WriteFiles(*out); err != nil {
 		return err
 	}
+	if *p12 {
+		if err := is.WriteP12(*out+".p12", p12Password, ca.Certificate()); err != nil {
+			return err
+		}
+	}
 	cert := is.Certificate
 	code, _ := signing.AgencyCodeOf(cert)
 	fmt.Fprintf(m.Stdout, "%s certificate for %s (%s), serial %s, valid %s – %s\n",
 		kindOf(cert), cert.Subject.CommonName, code, cert.SerialNumber.Text(16), showDay(cert.NotBefore), showDay(cert.NotAfter))
 	fmt.Fprintf(m.Stdout, "  %s.crt  certificate, SHA-256 %s\n", *out, fingerprint(cert))
 	fmt.Fprintf(m.Stdout, "  %s.key  private key (mode 0600)\n", *out)
+	if *p12 {
+		fmt.Fprintf(m.Stdout, "  %s.p12  key, certificate and CA in PKCS#12 (mode 0600)\n", *out)
+	}
 	return nil
 }
 

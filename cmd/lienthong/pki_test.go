@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -110,6 +111,39 @@ func TestPKI(t *testing.T) {
 			if line != "" && strings.Contains(r.stdout+r.stderr, line) {
 				t.Errorf("output shows a line of the key file: %q", line)
 			}
+		}
+	})
+
+	t.Run("P12", func(t *testing.T) {
+		out := filepath.Join(tmp, "token")
+		r := run(t, nil, "pki", "issue", "-ca", caDir, "-agency", "000.00.00.G18", "-name", "Bộ Y tế", "-p12", "-out", out)
+		r.wantCode(t, exitUsage)
+		r.wantStderr(t, "LIENTHONG_P12_PASSWORD")
+		if _, err := os.Stat(out + ".crt"); err == nil {
+			t.Error("a certificate was issued although the command was refused")
+		}
+
+		t.Setenv("LIENTHONG_P12_PASSWORD", "mật khẩu")
+		r = run(t, nil, "pki", "issue", "-ca", caDir, "-agency", "000.00.00.G18", "-name", "Bộ Y tế", "-p12", "-out", out)
+		r.wantCode(t, exitOK)
+		r.wantStdout(t, out+".p12  key, certificate and CA in PKCS#12 (mode 0600)")
+		wantPerm(t, out+".p12", 0o600)
+		key, chain, err := signing.LoadPKCS12(out+".p12", "mật khẩu")
+		if err != nil {
+			t.Fatal(err)
+		}
+		pemKey, err := signing.LoadPrivateKey(out + ".key")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !pemKey.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(key.Public()) {
+			t.Error("the .p12 holds another key than the .key file")
+		}
+		if len(chain) != 2 || chain[1].Subject.CommonName != "CA thử nghiệm" {
+			t.Errorf("the .p12's chain: %d certificates, want the agency's and the CA's", len(chain))
+		}
+		if _, _, err := signing.LoadPKCS12(out+".p12", "sai"); err == nil {
+			t.Error("the .p12 opens with a wrong password")
 		}
 	})
 

@@ -286,6 +286,7 @@ func openNode(ctx context.Context, cfg Config, log *zap.Logger, reg prometheus.R
 		return nil, err
 	}
 	apiHandler := api.NewHandler(n.gw, keys, log.Named("api"))
+	apiCloser, _ := apiHandler.(interface{ Close() })
 	var page http.Handler = apiHandler // without a page, the API answers every path
 	if len(cfg.Web.Clerks) > 0 {
 		if n.web, err = web.New(n.gw, webOptions(cfg.Web), log.Named("web")); err != nil {
@@ -310,6 +311,10 @@ func openNode(ctx context.Context, cfg Config, log *zap.Logger, reg prometheus.R
 	if n.web != nil {
 		// The page's live streams would hold a graceful shutdown open.
 		n.http.RegisterOnShutdown(n.web.Close)
+	}
+	if apiCloser != nil {
+		// So would the lists waiting for documents (?wait=N).
+		n.http.RegisterOnShutdown(apiCloser.Close)
 	}
 	n.done = make(chan error, 1)
 	go func() { n.done <- n.http.Serve(n.ln) }()

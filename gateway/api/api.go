@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -22,6 +23,9 @@ type handler struct {
 	keys    []key
 	now     func() time.Time
 	maxBody int64
+	// closing ends the lists that wait for documents (see Close).
+	closing   chan struct{}
+	closeOnce sync.Once
 }
 
 // route is one entry of the API: a method, a path pattern and its handler.
@@ -43,7 +47,9 @@ type route struct {
 // The handler also has the method Handler(*http.Request) (http.Handler,
 // string) of its mux, which tells the route pattern a request goes to
 // ("GET /api/v1/documents/{id}"; "" for none): metrics count requests by
-// it.
+// it; and Close(), which ends at once the lists waiting for documents
+// (GET /documents?wait=N) with what they have, so that a graceful shutdown
+// (http.Server.RegisterOnShutdown) is not held up by them.
 func NewHandler(gw *gateway.Gateway, keys []Key, log *zap.Logger) http.Handler {
 	return newHandler(gw, keys, log).routes()
 }
@@ -51,8 +57,9 @@ func NewHandler(gw *gateway.Gateway, keys []Key, log *zap.Logger) http.Handler {
 // apiHandler is the API: the access log around the mux, and the mux's
 // route lookup for what wraps it.
 type apiHandler struct {
-	next http.Handler
-	mux  *http.ServeMux
+	next  http.Handler
+	mux   *http.ServeMux
+	close func()
 }
 
 func (h apiHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.next.ServeHTTP(w, r) }
@@ -61,11 +68,14 @@ func (h apiHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.next.S
 // http.ServeMux.Handler does.
 func (h apiHandler) Handler(r *http.Request) (http.Handler, string) { return h.mux.Handler(r) }
 
+// Close ends the lists waiting for documents; idempotent.
+func (h apiHandler) Close() { h.close() }
+
 func newHandler(gw *gateway.Gateway, keys []Key, log *zap.Logger) *handler {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	h := &handler{gw: gw, log: log, keys: loadKeys(keys, log), now: time.Now, maxBody: gateway.DefaultMaxPacketSize}
+	h := &handler{gw: gw, log: log, keys: loadKeys(keys, log), now: time.Now, maxBody: gateway.DefaultMaxPacketSize, closing: make(chan struct{})}
 	if gw != nil { // nil in tests of the handler's pure parts
 		h.maxBody = gw.MaxPacketSize()
 	}
@@ -102,7 +112,7 @@ func (h *handler) routes() http.Handler {
 			mux.Handle(rt.method+" "+rt.path, h.authenticate(fn))
 		}
 	}
-	return apiHandler{next: h.accessLog(jsonMuxErrors(mux)), mux: mux}
+	return apiHandler{next: h.accessLog(jsonMuxErrors(mux)), mux: mux, close: func() { h.closeOnce.Do(func() { close(h.closing) }) }}
 }
 
 // jsonMuxErrors answers the requests the mux has no route for (404) or no

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"slices"
@@ -285,12 +286,78 @@ func TestAPI_List(t *testing.T) {
 			{"limit=501", "limit"},
 			{"limit=x", "limit"},
 			{"cursor=not-a-cursor", "cursor"},
+			{"wait=61", "wait"},
+			{"wait=-1", "wait"},
+			{"wait=soon", "wait"},
 		} {
 			err := e.get("/api/v1/documents?"+tc.query, keyG22).wantError(t, http.StatusBadRequest, api.CodeBadParameter)
 			wantField(t, err, tc.field)
 		}
 		e.get("/api/v1/documents?agency="+h41, keyG22).wantError(t, http.StatusForbidden, api.CodeForbidden)
 	})
+}
+
+// TestAPI_ListWait: a DMS that lists with wait=N gets a document that
+// arrives while it waits, the empty list when the time is up, and its
+// answer at once when the API closes.
+func TestAPI_ListWait(t *testing.T) {
+	e := newEnv(t, 0)
+
+	got := make(chan api.DocumentList, 1)
+	go func() {
+		// e.list would call t.Fatal outside the test's goroutine.
+		req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/api/v1/documents?direction=in&wait=30", nil)
+		req.Header.Set("Authorization", "Bearer "+keyH41)
+		var l api.DocumentList
+		if res, err := http.DefaultClient.Do(req); err == nil {
+			json.NewDecoder(res.Body).Decode(&l)
+			res.Body.Close()
+		}
+		got <- l
+	}()
+	id := decode[api.Accepted](t, e.postXML(keyG22, doc{number: "251"}.packet(t, false), nil).wantStatus(t, http.StatusAccepted)).ID
+	select {
+	case l := <-got:
+		if len(l.Documents) != 1 || l.Documents[0].Number != "251" || l.Documents[0].Direction != gateway.Incoming {
+			t.Errorf("the waiting list answered %+v, want the incoming document 251 (sent as %s)", l.Documents, id)
+		}
+	case <-time.After(40 * time.Second):
+		t.Fatal("the waiting list did not answer")
+	}
+
+	// Nothing comes: the empty list after the wait, as JSON.
+	if l := e.list(keyG22, "direction=in&wait=1"); l.Documents == nil || len(l.Documents) != 0 {
+		t.Errorf("after the wait: %+v, want an empty list", l)
+	}
+
+	// Close ends a waiting list with what it has.
+	h := api.NewHandler(e.gw, e.keys, nil)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	done := make(chan int, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/v1/documents?direction=in&wait=60", nil)
+		req.Header.Set("Authorization", "Bearer "+keyG22)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- 0
+			return
+		}
+		res.Body.Close()
+		done <- res.StatusCode
+	}()
+	// The request may reach the handler before or after Close: either way
+	// it must answer long before its 60 s.
+	time.Sleep(100 * time.Millisecond)
+	h.(interface{ Close() }).Close()
+	select {
+	case code := <-done:
+		if code != http.StatusOK {
+			t.Errorf("the list closed while waiting answered %d, want 200", code)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Close did not end the waiting list")
+	}
 }
 
 // TestAPI_Status posts statuses on both sides of a document.

@@ -10,7 +10,7 @@
 // # Routes
 //
 //	POST /api/v1/documents                        send a document: raw edXML or multipart metadata + files
-//	GET  /api/v1/documents                        list (direction, status, since, q, agency, cursor, limit)
+//	GET  /api/v1/documents                        list (direction, status, since, until, recipient, q, agency, cursor, limit; wait=N seconds for something to list)
 //	GET  /api/v1/documents/{id}                   a document with its verdict, deliveries and events
 //	GET  /api/v1/documents/{id}/packet            the edXML packet, ETag its SHA-256
 //	GET  /api/v1/documents/{id}/attachments/{n}   the n-th attachment (from 1), decoded
@@ -64,7 +64,7 @@
 //	                           attributes on an element or in all, an attribute value too long, too many
 //	                           namespace declarations on an element or in all, too many distinct namespace
 //	                           prefixes (envelope.ErrForbiddenXML; the limits are envelope.Parser's)
-//	400 bad-parameter          a query parameter (direction, status, since, limit, cursor, certificates) or Idempotency-Key
+//	400 bad-parameter          a query parameter (direction, status, since, limit, cursor, wait, certificates) or Idempotency-Key
 //	401 unauthorized           no key, or an unknown one (WWW-Authenticate: Bearer)
 //	403 forbidden              sending or acting for an agency outside the key's scope or not hosted here
 //	404 not-found              no such route or document, or a document outside the key's scope

@@ -11,6 +11,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -275,10 +276,23 @@ func (h *handler) unknownRecipientsOf(packet []byte) []FieldError {
 	return out
 }
 
+// maxListWait bounds the wait parameter of the list: long enough to save a
+// DMS most of its polling, short enough for proxies' idle timeouts.
+const maxListWait = 60 * time.Second
+
 // listDocuments lists the documents of the key's agencies, newest first.
+// With wait=N (seconds, at most 60) and nothing to list, it answers as
+// soon as a document of those agencies changes and the query finds
+// something, or after N seconds with the empty list: a DMS waits for new
+// documents without polling.
 func (h *handler) listDocuments(w http.ResponseWriter, r *http.Request) {
 	caller := callerOf(r)
 	q, e := documentQuery(r, caller)
+	if e != nil {
+		jsonError(w, e)
+		return
+	}
+	wait, e := listWait(r)
 	if e != nil {
 		jsonError(w, e)
 		return
@@ -289,20 +303,74 @@ func (h *handler) listDocuments(w http.ResponseWriter, r *http.Request) {
 		jsonOK(w, r, list)
 		return
 	}
-	page, err := h.gw.Store().Documents(r.Context(), q)
-	if err != nil {
-		if errors.Is(err, gateway.ErrInvalidQuery) {
-			jsonBadRequest(w, badParameter("cursor", "cursor không phải giá trị next của một trang trước", "cursor is not the next of an earlier page"))
+	var changes <-chan gateway.Change
+	var timeout <-chan time.Time
+	if wait > 0 {
+		// Subscribed before the first query, so that a document arriving
+		// between the query and the wait is not missed.
+		var stop func()
+		changes, stop = h.gw.Subscribe()
+		defer stop()
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		timeout = t.C
+	}
+	for {
+		page, err := h.gw.Store().Documents(r.Context(), q)
+		if err != nil {
+			if errors.Is(err, gateway.ErrInvalidQuery) {
+				jsonBadRequest(w, badParameter("cursor", "cursor không phải giá trị next của một trang trước", "cursor is not the next of an earlier page"))
+				return
+			}
+			jsonFailure(w, r, h.log, storeError(err), err)
 			return
 		}
-		jsonFailure(w, r, h.log, storeError(err), err)
-		return
+		if len(page.Documents) > 0 || wait == 0 || !h.waitChange(r, changes, timeout, q.Agencies) {
+			if page.Documents != nil {
+				list.Documents = page.Documents
+			}
+			list.Next = page.Next
+			jsonOK(w, r, list)
+			return
+		}
 	}
-	if page.Documents != nil {
-		list.Documents = page.Documents
+}
+
+// waitChange waits for a change of a document of one of agencies (or a
+// change that says changes were lost) and reports true; false when the
+// wait ends first: its time is up, the client went away, the API or the
+// gateway closes.
+func (h *handler) waitChange(r *http.Request, changes <-chan gateway.Change, timeout <-chan time.Time, agencies []string) bool {
+	for {
+		select {
+		case c, ok := <-changes:
+			if !ok {
+				return false
+			}
+			if c.Lost || slices.Contains(agencies, c.Agency) {
+				return true
+			}
+		case <-timeout:
+			return false
+		case <-r.Context().Done():
+			return false
+		case <-h.closing:
+			return false
+		}
 	}
-	list.Next = page.Next
-	jsonOK(w, r, list)
+}
+
+// listWait reads the list's wait parameter: seconds, 0 to 60.
+func listWait(r *http.Request) (time.Duration, *Error) {
+	s := r.URL.Query().Get("wait")
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || time.Duration(n)*time.Second > maxListWait {
+		return 0, badParameter("wait", "wait phải là số giây từ 0 đến 60", "wait must be a number of seconds from 0 to 60")
+	}
+	return time.Duration(n) * time.Second, nil
 }
 
 // documentQuery reads the list's parameters: direction, status,
