@@ -258,6 +258,13 @@ type DocumentQuery struct {
 	// (its code as deliveries store it: canonical, "000.00.00.G22").
 	// With State, that same delivery must be in the state.
 	Recipient string
+	// Recipients, if set, keeps documents with a delivery to one of these
+	// agencies (canonical codes), as Recipient does for one: the clerk's
+	// page sets it to the agencies whose name a clerk typed. With State,
+	// that delivery must be in the state. Recipient and Recipients are not
+	// set together (ErrInvalidQuery). Each code is a parameter of the
+	// query: callers keep the list short (a few hundred at most).
+	Recipients []string
 	// Since keeps documents created at or after it; zero means no bound.
 	Since time.Time
 	// Until keeps documents created before it; zero means no bound.
@@ -269,6 +276,11 @@ type DocumentQuery struct {
 	// DocumentId and this sender (canonical code).
 	DocumentID string
 	From       string
+	// Senders, if set, keeps the documents from one of these agencies
+	// (canonical codes; an outgoing document's sender is its agency). From
+	// and Senders are not set together (ErrInvalidQuery); keep it short,
+	// as Recipients.
+	Senders []string
 	// Cursor continues a previous page (DocumentPage.Next).
 	Cursor string
 	// Limit is the page size; 0 means 50, at most 500.

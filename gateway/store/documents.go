@@ -590,17 +590,27 @@ func newDocumentQuery(q gateway.DocumentQuery) (*documentQuery, error) {
 			return nil, fmt.Errorf("%w: %w", gateway.ErrInvalidQuery, err)
 		}
 	}
-	switch {
-	case q.State != nil && q.Recipient != "":
-		// One delivery, both conditions.
-		b.where(`EXISTS (SELECT 1 FROM deliveries v WHERE v.document = documents.id AND v.recipient = ? AND v.state = ?)`,
-			q.Recipient, q.State.String())
-	case q.State != nil:
-		b.where(`EXISTS (SELECT 1 FROM deliveries v WHERE v.document = documents.id AND v.state = ?)`,
-			q.State.String())
-	case q.Recipient != "":
-		b.where(`EXISTS (SELECT 1 FROM deliveries v WHERE v.document = documents.id AND v.recipient = ?)`,
-			q.Recipient)
+	if q.Recipient != "" && len(q.Recipients) > 0 {
+		return nil, fmt.Errorf("%w: both Recipient and Recipients", gateway.ErrInvalidQuery)
+	}
+	recipients := q.Recipients
+	if q.Recipient != "" {
+		recipients = []string{q.Recipient}
+	}
+	// One delivery meets both conditions.
+	var delivery []string
+	var deliveryArgs []any
+	if len(recipients) > 0 {
+		delivery = append(delivery, `v.recipient `+in(len(recipients)))
+		deliveryArgs = append(deliveryArgs, anys(recipients)...)
+	}
+	if q.State != nil {
+		delivery = append(delivery, `v.state = ?`)
+		deliveryArgs = append(deliveryArgs, q.State.String())
+	}
+	if len(delivery) > 0 {
+		b.where(`EXISTS (SELECT 1 FROM deliveries v WHERE v.document = documents.id AND `+strings.Join(delivery, ` AND `)+`)`,
+			deliveryArgs...)
 	}
 	if !q.Since.IsZero() {
 		b.where(`created_at >= ?`, ms(q.Since))
@@ -620,8 +630,13 @@ func newDocumentQuery(q gateway.DocumentQuery) (*documentQuery, error) {
 	if q.DocumentID != "" {
 		b.where(`document_id = ?`, q.DocumentID)
 	}
-	if q.From != "" {
+	switch {
+	case q.From != "" && len(q.Senders) > 0:
+		return nil, fmt.Errorf("%w: both From and Senders", gateway.ErrInvalidQuery)
+	case q.From != "":
 		b.where(`sender = ?`, q.From)
+	case len(q.Senders) > 0:
+		b.where(`sender `+in(len(q.Senders)), anys(q.Senders)...)
 	}
 	if q.Cursor != "" {
 		c, err := parseCursor(q.Cursor)
@@ -691,6 +706,14 @@ func (b *documentQuery) sql() (string, []any) {
 		args = append(args, b.limit+1)
 	}
 	return q.String(), args
+}
+
+// in is the condition "IN" a list of n arguments; one is "= ?".
+func in(n int) string {
+	if n == 1 {
+		return `= ?`
+	}
+	return `IN (?` + strings.Repeat(", ?", n-1) + `)`
 }
 
 // anys converts strings to query arguments.

@@ -462,6 +462,15 @@ func TestStore_Documents(t *testing.T) {
 		{"RecipientAndState", gateway.DocumentQuery{Recipient: btttt, State: &arrived}, incoming},
 		{"RecipientNotInState", gateway.DocumentQuery{Recipient: hue, State: &arrived}, nil},
 		{"UnknownRecipient", gateway.DocumentQuery{Recipient: "000.00.00.A01"}, nil},
+		{"Recipients", gateway.DocumentQuery{Recipients: []string{hanoi, hue}}, append(want[:3:3], want[6:]...)},
+		{"RecipientsOneKnown", gateway.DocumentQuery{Recipients: []string{"000.00.00.A01", hanoi}}, want[6:]},
+		{"RecipientsOne", gateway.DocumentQuery{Recipients: []string{btttt}}, incoming},
+		{"RecipientsAndState", gateway.DocumentQuery{Recipients: []string{hue, btttt}, State: &arrived}, incoming},
+		{"RecipientsNotInState", gateway.DocumentQuery{Recipients: []string{hanoi, hue}, State: &arrived}, nil},
+		{"Sender", gateway.DocumentQuery{From: hanoi}, incoming},
+		{"Senders", gateway.DocumentQuery{Senders: []string{hanoi, vpcp}}, want[3:]},
+		{"SendersOne", gateway.DocumentQuery{Senders: []string{btttt}}, want[:3]},
+		{"SendersUnknown", gateway.DocumentQuery{Senders: []string{"000.00.00.A01"}}, nil},
 		{"Text", gateway.DocumentQuery{Text: "ĐỀ ÁN 06 OUT-3"}, want[9:10]},
 		{"TextNotation", gateway.DocumentQuery{Text: "ubnd-kgvx"}, incoming},
 		{"TextSenderName", gateway.DocumentQuery{Text: "hà nội", Limit: 2}, incoming[:2]},
@@ -523,6 +532,8 @@ func TestStore_Documents(t *testing.T) {
 		{"ForgedCursor", gateway.DocumentQuery{Cursor: "MTIzLmFiYw"}}, // "123.abc"
 		{"BadDirection", gateway.DocumentQuery{Direction: "sideways"}},
 		{"BadState", gateway.DocumentQuery{State: new(envelope.State(99))}},
+		{"RecipientAndRecipients", gateway.DocumentQuery{Recipient: hanoi, Recipients: []string{hue}}},
+		{"FromAndSenders", gateway.DocumentQuery{From: hanoi, Senders: []string{vpcp}}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if _, err := s.Documents(t.Context(), tt.q); err == nil {
@@ -563,6 +574,8 @@ func TestStore_CountDocuments(t *testing.T) {
 		{Recipient: hanoi},
 		{Recipient: hanoi, Direction: gateway.Incoming}, // an incoming document's delivery is to its agency
 		{Agencies: []string{vpcp}, Recipient: hanoi, State: new(envelope.StateSent), Until: t0.Add(4 * time.Minute)},
+		{Recipients: []string{hanoi, vpcp}, Limit: 3},
+		{Senders: []string{vpcp, hanoi}, Limit: 3},
 	} {
 		n, err := s.CountDocuments(t.Context(), q)
 		if err != nil {
