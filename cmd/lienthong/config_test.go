@@ -9,6 +9,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.uber.org/zap/zaptest"
+
+	"github.com/lienthong/lienthong/signing"
 )
 
 const testConfig = `
@@ -174,6 +178,88 @@ func TestConfig_Example(t *testing.T) {
 	if len(c.Agencies) != 2 || c.Agencies[1].P12 == "" || len(c.APIKeys) != 2 || c.Ops.Listen != "127.0.0.1:9464" ||
 		len(c.Web.Clerks) != 2 || c.Web.IdleTimeout != 30*time.Minute || c.Web.MaxSessionAge != 12*time.Hour {
 		t.Errorf("example read as %+v", c)
+	}
+}
+
+// TestConfig_ExampleRuns: the example, copied into a directory laid out
+// as deploy/README.md installs /etc/lienthong (trust/, keys/ with a PEM
+// key, a PKCS#12 file and its password, an API key file), opens every file
+// it names and starts a gateway; only the data directory and the ports
+// are moved.
+func TestConfig_ExampleRuns(t *testing.T) {
+	etc := t.TempDir()
+	example, err := os.ReadFile("../../deploy/lienthong.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{"trust", "keys"} {
+		if err := os.MkdirAll(filepath.Join(etc, d), 0o750); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ca, err := signing.InitCA(filepath.Join(t.TempDir(), "ca"), signing.CAOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirCA, err := signing.InitCA(filepath.Join(t.TempDir(), "dirca"), signing.CAOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	copyFile(t, filepath.Join(ca.Dir(), signing.CACertFile), filepath.Join(etc, "trust", "ca.crt"))
+	copyFile(t, filepath.Join(ca.Dir(), signing.CRLFile), filepath.Join(etc, "trust", "crl.pem"))
+	copyFile(t, filepath.Join(dirCA.Dir(), signing.CACertFile), filepath.Join(etc, "trust", "directory-ca.crt"))
+	h41, err := ca.Issue(signing.IssueRequest{Agency: "000.00.00.H41", Name: "UBND tỉnh Nghệ An"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h41.WriteFiles(filepath.Join(etc, "keys", "h41")); err != nil {
+		t.Fatal(err)
+	}
+	soyte, err := ca.Issue(signing.IssueRequest{Agency: "000.00.12.H41", Name: "Sở Y tế tỉnh Nghệ An"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := soyte.WriteP12(filepath.Join(etc, "keys", "soyte.p12"), "mật khẩu của token", ca.Certificate()); err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string]string{"soyte.password": "mật khẩu của token\n", "qlvb-ubnd.key": "khóa-của-qlvb-ubnd-dài-đủ-24\n"} {
+		if err := os.WriteFile(filepath.Join(etc, "keys", name), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(etc, "lienthong.yaml")
+	if err := os.WriteFile(path, example, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Gateway.DataDir = t.TempDir()
+	cfg.HTTP.Listen, cfg.NATS.Listen = "127.0.0.1:0", "127.0.0.1:0"
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	n, err := openNode(t.Context(), cfg, zaptest.NewLogger(t), nil)
+	if err != nil {
+		t.Fatalf("the example, with the files it names, does not start: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := n.Close(ctx); err != nil {
+		t.Errorf("close: %v", err)
+	}
+}
+
+// copyFile copies a file, mode 0644.
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 
