@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"go.uber.org/zap"
 
@@ -95,16 +97,29 @@ func (c *beatCache) live(ctx context.Context) (map[string]bool, error) {
 }
 
 // fold lower-cases s and takes the marks off Vietnamese letters, for a
-// search that finds "Nghệ An" when a clerk types "nghe an".
+// search that finds "Nghệ An" when a clerk types "nghe an". Marks typed
+// as combining characters (some keyboards send "e" then the marks) are
+// dropped too.
 func fold(s string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(s) {
+	b := make([]byte, 0, len(s))
+	for _, r := range s {
+		switch {
+		case r < utf8.RuneSelf:
+			if 'A' <= r && r <= 'Z' {
+				r += 'a' - 'A'
+			}
+			b = append(b, byte(r))
+			continue
+		case unicode.Is(unicode.Mn, r):
+			continue
+		}
+		r = unicode.ToLower(r)
 		if f, ok := foldTable[r]; ok {
 			r = f
 		}
-		b.WriteRune(r)
+		b = utf8.AppendRune(b, r)
 	}
-	return b.String()
+	return string(b)
 }
 
 // foldTable maps each lower-case Vietnamese letter with marks to its base

@@ -7,7 +7,11 @@
 //
 //   - Văn bản đi (/di): outgoing documents, one coloured chip per
 //     recipient showing where it stands, filters, overdue documents marked;
-//   - Văn bản đến (/den): incoming documents, the same filters;
+//     the recipient filter takes a code or a part of a name, letter case
+//     and Vietnamese marks ignored ("nghe an" finds "UBND tỉnh Nghệ An"),
+//     looked for in the directory once per request;
+//   - Văn bản đến (/den): incoming documents, the same filters (the sender
+//     by code or name);
 //   - Chi tiết (/van-ban/{id}): the metadata, the attachments, the signature
 //     verdict in plain words, each recipient's state and the timeline of
 //     every event; the statuses the clerk may send (03, 02 with a reason,

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -155,13 +156,14 @@ func (h *Handler) documentQuery(c *clerk, dir gateway.Direction, f listFilter) (
 		}
 	}
 	if f.Party != "" {
-		code, err := envelope.ParseAgencyCode(partyCode(f.Party), envelope.CodeAny)
-		if err != nil {
-			problems = append(problems, fmt.Sprintf("Mã định danh “%s” không hợp lệ.", f.Party))
-		} else if dir == gateway.Outgoing {
-			q.Recipient = code.String()
-		} else {
-			q.From = code.String()
+		codes, problem := h.partyCodes(f.Party)
+		switch {
+		case problem != "":
+			problems = append(problems, problem)
+		case dir == gateway.Outgoing:
+			q.Recipients = codes
+		default:
+			q.Senders = codes
 		}
 	}
 	if f.From != "" {
@@ -182,6 +184,95 @@ func (h *Handler) documentQuery(c *clerk, dir gateway.Direction, f listFilter) (
 		problems = append(problems, "“Từ ngày” phải trước hoặc bằng “Đến ngày”.")
 	}
 	return q, problems
+}
+
+// maxPartyAgencies is the most agencies the party filter stands for: a
+// name that more agencies bear asks the clerk for more of it.
+const maxPartyAgencies = 100
+
+// partyCodes returns the codes of the agencies a clerk means by what they
+// typed in the party filter (Nơi nhận, Nơi gửi), or a problem to show.
+// An agency code the gateway knows is that agency. Otherwise it is a part
+// of a name or a code, letter case and Vietnamese marks ignored ("nghe an"
+// finds "UBND tỉnh Nghệ An"), looked for in the directory once, not per
+// document; a code the directory does not know is kept as typed. Old codes
+// come with their agency, as documents sent to them are its.
+func (h *Handler) partyCodes(typed string) ([]string, string) {
+	s := partyCode(typed)
+	var codes []string
+	code, err := envelope.ParseAgencyCode(s, envelope.CodeAny)
+	if err == nil {
+		if a, ok := h.gw.Directory().Lookup(code.String()); ok {
+			return agencyCodes(a), ""
+		}
+		codes = append(codes, code.String())
+	}
+	named, more := agenciesNamed(s, h.names(), maxPartyAgencies)
+	if more {
+		return nil, fmt.Sprintf("Có hơn %d cơ quan có mã hoặc tên chứa “%s”; hãy gõ đầy đủ hơn hoặc chọn trong danh sách.", maxPartyAgencies, typed)
+	}
+	for _, a := range named {
+		for _, c := range agencyCodes(a) {
+			if !slices.Contains(codes, c) {
+				codes = append(codes, c)
+			}
+		}
+	}
+	if len(codes) == 0 {
+		return nil, fmt.Sprintf("Không có cơ quan nào có mã hoặc tên “%s” trong danh bạ.", typed)
+	}
+	return codes, ""
+}
+
+// names is the agencies a clerk may name in a filter: the directory, with
+// the names the gateway's configuration gives its own agencies, which the
+// page shows.
+func (h *Handler) names() []gateway.Agency {
+	hosted := map[string]string{}
+	for _, a := range h.gw.HostedAgencies() {
+		if a.Name != "" {
+			hosted[a.Code.String()] = a.Name
+		}
+	}
+	agencies := h.gw.Directory().Agencies()
+	for i, a := range agencies {
+		if name, ok := hosted[a.Code]; ok {
+			agencies[i].Name = name
+		}
+	}
+	return agencies
+}
+
+// agencyCodes returns an agency's code and its old codes, canonical as
+// deliveries and documents store them.
+func agencyCodes(a gateway.Agency) []string {
+	codes := []string{a.Code}
+	for _, old := range a.OldCodes {
+		if c, err := envelope.ParseAgencyCode(old, envelope.CodeAny); err == nil && !slices.Contains(codes, c.String()) {
+			codes = append(codes, c.String())
+		}
+	}
+	return codes
+}
+
+// agenciesNamed returns the agencies whose name or code contains s,
+// letter case, Vietnamese marks and runs of spaces ignored; more says that
+// over limit do, and then none is returned.
+func agenciesNamed(s string, agencies []gateway.Agency, limit int) (named []gateway.Agency, more bool) {
+	needle := fold(strings.Join(strings.Fields(s), " "))
+	if needle == "" {
+		return nil, false
+	}
+	for _, a := range agencies {
+		if !strings.Contains(fold(a.Name), needle) && !strings.Contains(fold(a.Code), needle) {
+			continue
+		}
+		if len(named) == limit {
+			return nil, true
+		}
+		named = append(named, a)
+	}
+	return named, false
 }
 
 // partyCode takes the code out of "Name (code)" as the datalist offers it,

@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lienthong/lienthong/gateway"
 )
 
 func TestSignerName(t *testing.T) {
@@ -167,5 +170,58 @@ func TestClientOf(t *testing.T) {
 		if got := clientOf(r, nil); got != want {
 			t.Errorf("clientOf(%q) = %q, want %q", remote, got, want)
 		}
+	}
+}
+
+// TestAgenciesNamed: a part of a name or a code finds the agencies,
+// letter case, Vietnamese marks (precomposed or combining) and runs of
+// spaces ignored, in a national directory; a name too many bear finds
+// none and says so.
+func TestAgenciesNamed(t *testing.T) {
+	agencies := make([]gateway.Agency, 0, 111_000)
+	for i := range 111_000 {
+		agencies = append(agencies, gateway.Agency{Code: fmt.Sprintf("%03d.%02d.%02d.A%02d", i%1000, i/1000%100, 1, i/100_000+1), Name: fmt.Sprintf("UBND xã Số %d", i)})
+	}
+	agencies = append(agencies,
+		gateway.Agency{Code: "000.00.00.H41", Name: "UBND tỉnh Nghệ An"},
+		gateway.Agency{Code: "000.00.12.H41", Name: "Sở Y tế tỉnh Nghệ An"},
+		gateway.Agency{Code: "000.00.00.H29", Name: "UBND Thành phố Hồ Chí Minh"},
+		gateway.Agency{Code: "000.00.00.G22", Name: "Văn phòng Chính phủ"},
+	)
+	codes := func(as []gateway.Agency) []string {
+		var out []string
+		for _, a := range as {
+			out = append(out, a.Code)
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		typed string
+		want  []string
+	}{
+		{"Nghệ An", []string{"000.00.00.H41", "000.00.12.H41"}},
+		{"nghe an", []string{"000.00.00.H41", "000.00.12.H41"}},
+		{"  NGHỆ   an ", []string{"000.00.00.H41", "000.00.12.H41"}},
+		{"nghe\u0323\u0302 an", []string{"000.00.00.H41", "000.00.12.H41"}}, // combining marks
+		{"sở y tế", []string{"000.00.12.H41"}},
+		{"TP", nil},
+		{"thanh pho ho chi minh", []string{"000.00.00.H29"}},
+		{"12.h41", []string{"000.00.12.H41"}},
+		{"đà nẵng", nil},
+	} {
+		start := time.Now()
+		got, more := agenciesNamed(tt.typed, agencies, 100)
+		if more || !slices.Equal(codes(got), tt.want) {
+			t.Errorf("agenciesNamed(%q) = %q, %v; want %q", tt.typed, codes(got), more, tt.want)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("agenciesNamed(%q) took %v over %d agencies", tt.typed, d, len(agencies))
+		}
+	}
+	if got, more := agenciesNamed("ubnd xa", agencies, 100); !more || got != nil {
+		t.Errorf("a name 111,000 agencies bear: %d agencies, more %v", len(got), more)
+	}
+	if got, more := agenciesNamed("ubnd xã số 110998", agencies, 100); more || len(got) != 1 {
+		t.Errorf("ubnd xã số 110998: %d agencies, more %v", len(got), more)
 	}
 }

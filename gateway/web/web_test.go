@@ -114,6 +114,25 @@ func TestWeb_Exchange(t *testing.T) {
 	mustNotContain(t, "state filter", sender.get("/di?trang-thai=rejected").body, "V/v tăng cường")
 	mustContain(t, "recipient filter", sender.get("/di?don-vi-lien-quan="+hcm).body, "V/v tăng cường")
 	mustNotContain(t, "recipient filter", sender.get("/di?don-vi-lien-quan="+hcm).body, "V/v văn bản gửi nhầm")
+	// By a part of a name, letter case and marks ignored, as well as by
+	// code.
+	for _, name := range []string{"Hồ Chí Minh", "thành phố HỒ CHÍ", "ho chi  minh", "H29", "UBND Thành phố Hồ Chí Minh (" + hcm + ")"} {
+		p := sender.get("/di?don-vi-lien-quan=" + url.QueryEscape(name))
+		mustContain(t, "recipient filter "+name, p.body, "V/v tăng cường")
+		mustNotContain(t, "recipient filter "+name, p.body, "V/v văn bản gửi nhầm")
+	}
+	mustContain(t, "recipient filter nghe an", sender.get("/di?don-vi-lien-quan=nghe+an").body, "V/v tăng cường", "V/v văn bản gửi nhầm")
+	p = sender.get("/di?don-vi-lien-quan=" + url.QueryEscape("Bộ Ngoại giao"))
+	if p.status != http.StatusBadRequest {
+		t.Errorf("recipient filter with a name no agency has: %d", p.status)
+	}
+	mustContain(t, "recipient filter with a name no agency has", p.body, "Không có cơ quan nào có mã hoặc tên “Bộ Ngoại giao” trong danh bạ")
+	mustContain(t, "sender filter", recipient.get("/den?don-vi-lien-quan="+url.QueryEscape("văn phòng chính phủ")).body, "V/v tăng cường", "V/v văn bản gửi nhầm")
+	mustContain(t, "sender filter", recipient.get("/den?don-vi-lien-quan="+url.QueryEscape("van phong chinh phu")).body, "V/v tăng cường")
+	mustContain(t, "sender filter", recipient.get("/den?don-vi-lien-quan="+url.QueryEscape(vpcp)).body, "V/v tăng cường")
+	p = recipient.get("/den?don-vi-lien-quan=" + url.QueryEscape("Hồ Chí Minh"))
+	mustNotContain(t, "sender filter", p.body, "V/v tăng cường")
+	mustContain(t, "sender filter", p.body, "Không có văn bản đến nào phù hợp", `placeholder="Mã hoặc tên cơ quan"`)
 	mustContain(t, "text filter", sender.get("/di?q=g%E1%BB%ADi+nh%E1%BA%A7m").body, "V/v văn bản gửi nhầm")
 	yesterday := time.Now().In(envelope.VietnamTime).AddDate(0, 0, -1)
 	mustNotContain(t, "date filter", sender.get("/di?den-ngay="+yesterday.Format(time.DateOnly)).body, "V/v văn bản gửi nhầm")
