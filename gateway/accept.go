@@ -23,6 +23,10 @@ type Submission struct {
 	// Allowed are the agencies the caller may send for; nil means any
 	// hosted agency.
 	Allowed []string
+	// Recipients, if set, limits the delivery to these agencies (either
+	// code form), each of which must be one of the packet's To: the VXP
+	// protocol's "to" names them beside the packet.
+	Recipients []string
 	// IdempotencyKey and RequestHash make a retried request safe: see
 	// Store.AcceptDocument.
 	IdempotencyKey string
@@ -86,8 +90,14 @@ func (g *Gateway) Submit(ctx context.Context, s Submission) (_ *Document, replay
 	if s.Allowed != nil && !contains(s.Allowed, sender.Code) {
 		return nil, false, &SubmitError{fmt.Errorf("%w: the caller may not send for %s", ErrNotHosted, sender.Code)}
 	}
+	if err := onlyAddressed(s.Recipients, h.To); err != nil {
+		return nil, false, &SubmitError{err}
+	}
 	var recipients []Recipient
 	for _, to := range h.To {
+		if len(s.Recipients) > 0 && !sameAgencyIn(to.OrganID, s.Recipients) {
+			continue
+		}
 		a, ok := g.dir.Lookup(to.OrganID)
 		if !ok {
 			return nil, false, &SubmitError{fmt.Errorf("%w: %s is not in the directory", ErrUnknownRecipient, to.OrganID)}
@@ -261,4 +271,37 @@ func canonicalCode(s string) string {
 		return s
 	}
 	return c.String()
+}
+
+// onlyAddressed checks that every agency of limit is one of the packet's
+// To.
+func onlyAddressed(limit []string, to []envelope.Organization) error {
+	for _, code := range limit {
+		found := false
+		for _, t := range to {
+			if sameAgencyIn(t.OrganID, []string{code}) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return fmt.Errorf("%w: %s is not among the packet's recipients (MessageHeader/To)", ErrUnknownRecipient, code)
+		}
+	}
+	return nil
+}
+
+// sameAgencyIn reports whether code names one of the agencies of codes,
+// in either code form.
+func sameAgencyIn(code string, codes []string) bool {
+	c, err := envelope.ParseAgencyCode(code, envelope.CodeAny)
+	if err != nil {
+		return false
+	}
+	for _, other := range codes {
+		if o, err := envelope.ParseAgencyCode(other, envelope.CodeAny); err == nil && o.Tokens() == c.Tokens() {
+			return true
+		}
+	}
+	return false
 }
