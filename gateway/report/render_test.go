@@ -804,6 +804,46 @@ func TestCharts(t *testing.T) {
 		}
 	}
 
+	// Every chart has a legend naming each of its series, drawn first.
+	for name, tt := range map[string]struct {
+		svg  template.HTML
+		want []string
+	}{
+		"volume": {MonthlyVolumeChart(r), []string{"Văn bản đi", "Văn bản đến"}},
+		"signed": {SignedShareChart(r), []string{"Trong nội bộ", "Với cơ quan khác"}},
+		"time":   {DeliveryTimeChart(r), []string{"Thời gian trung vị đến trạng thái 01 (đã đến)"}},
+	} {
+		texts := wellFormed(t, string(tt.svg))["text"]
+		if got := texts[:min(len(texts), len(tt.want))]; strings.Join(got, "|") != strings.Join(tt.want, "|") {
+			t.Errorf("%s: the legend says %q, want %q", name, got, tt.want)
+		}
+		if got := strings.Count(string(tt.svg), `<g class="legend-item">`); got != len(tt.want) {
+			t.Errorf("%s: %d legend entries, want %d", name, got, len(tt.want))
+		}
+	}
+
+	// What is not known is said once where it is missing: for a month
+	// (both bars), for a bar (the other known), for the whole chart.
+	gaps := &Report{
+		Signatures: Signatures{Months: []MonthSignatures{
+			{Month: "07/2026"},
+			{Month: "08/2026", Internal: Ratio{Num: 1, Den: 2, Percent: 50}},
+			{Month: "09/2026", Internal: Ratio{Num: 2, Den: 2, Percent: 100}, External: Ratio{Num: 1, Den: 4, Percent: 25}},
+		}},
+		Beyond: Beyond{ByMonth: []Month{{Month: "07/2026"}, {Month: "08/2026"}, {Month: "09/2026"}}},
+	}
+	texts := wellFormed(t, string(SignedShareChart(gaps)))
+	if got, want := strings.Count(strings.Join(texts["text"], "|"), "Không có số liệu"), 1; got != want {
+		t.Errorf("signed: the empty month is said %d times, want %d: %q", got, want, texts["text"])
+	}
+	if got, want := strings.Join(texts["tspan"], " "), "không có số liệu"; got != want {
+		t.Errorf("signed: the bar not known says %q, want %q", got, want)
+	}
+	texts = wellFormed(t, string(DeliveryTimeChart(gaps)))
+	if all := strings.Join(texts["text"], "|"); strings.Count(all, "Không có số liệu") != 1 || !strings.Contains(all, "Không có số liệu trong quý") {
+		t.Errorf("time: a quarter without figures says %q", all)
+	}
+
 	// No months: a chart that says so.
 	empty := &Report{}
 	for _, svg := range []template.HTML{MonthlyVolumeChart(empty), SignedShareChart(empty), DeliveryTimeChart(empty)} {

@@ -5,7 +5,9 @@ import (
 	"html"
 	"html/template"
 	"math"
+	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // The charts are SVG drawn on the server, for the printable page and the
@@ -13,16 +15,25 @@ import (
 // are given, a <title> and a <desc> that says every number (role="img"),
 // and no meaning carried by colour alone: the second series is hatched
 // and every bar is labelled. Every text is escaped.
+//
+// The page shows a chart's title above or below it (a figure's caption);
+// the chart draws its legend, one entry per series even when there is one.
+// Texts are sized for the width pages give a chart, about chartW pixels
+// (165 mm printed, half the clerk's page): every one is chartFontSize, so
+// that none is drawn smaller than about 12 px. A value that is not known
+// is said once where it is missing: for the whole chart, for a month, or
+// for one bar of a month.
 
 // Chart geometry, in viewBox units.
 const (
-	chartW      = 640.0
-	chartH      = 300.0
-	chartLeft   = 70.0
-	chartRight  = 12.0
-	chartTop    = 48.0
-	chartBottom = 250.0 // the baseline
-	chartFont   = `DejaVu Sans, Arial, Helvetica, sans-serif`
+	chartW        = 600.0
+	chartH        = 300.0
+	chartLeft     = 74.0
+	chartRight    = 12.0
+	chartTop      = 56.0  // below the legend
+	chartBottom   = 250.0 // the baseline
+	chartFont     = `DejaVu Sans, Arial, Helvetica, sans-serif`
+	chartFontSize = 13.0
 )
 
 // The series' colours: a dark blue, solid, and a dark orange, hatched.
@@ -119,7 +130,7 @@ func DeliveryTimeChart(r *Report) template.HTML {
 		id:     "chart-time",
 		title:  "Thời gian trung vị đến khi nơi nhận báo đã đến (01), theo tháng",
 		desc:   chartDesc(r, "Thời gian trung vị từ khi gửi đến khi nơi nhận báo trạng thái 01 (đã đến), theo tháng", desc),
-		series: []series{{"Trung vị thời gian đến 01", ""}},
+		series: []series{{"Thời gian trung vị đến trạng thái 01 (đã đến)", ""}},
 		groups: groups,
 		top:    top * unit,
 		ticks: ticks(top, step, func(v float64) string {
@@ -243,8 +254,8 @@ func (c *chart) fill(i int) string {
 // barChart draws c.
 func barChart(c chart) template.HTML {
 	var s svgWriter
-	s.raw(`<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="%s" viewBox="0 0 %.0f %.0f" width="100%%" role="img" aria-labelledby="%s-title %s-desc" font-family="%s" font-size="12">`,
-		c.id, chartW, chartH, c.id, c.id, chartFont)
+	s.raw(`<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="%s" viewBox="0 0 %.0f %.0f" width="100%%" role="img" aria-labelledby="%s-title %s-desc" font-family="%s" font-size="%.0f">`,
+		c.id, chartW, chartH, c.id, c.id, chartFont, chartFontSize)
 	s.raw(`<title id="%s-title">%s</title>`, c.id, html.EscapeString(c.title))
 	s.raw(`<desc id="%s-desc">%s</desc>`, c.id, html.EscapeString(c.desc))
 	s.raw(`<defs><pattern id="%s-hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">`+
@@ -252,15 +263,16 @@ func barChart(c chart) template.HTML {
 		c.id, chartColours[1])
 	s.raw(`<rect x="0" y="0" width="%.0f" height="%.0f" fill="#ffffff"/>`, chartW, chartH)
 
-	// The legend, when there is more than one series.
-	if len(c.series) > 1 {
-		x := chartLeft
-		for i, se := range c.series {
-			s.raw(`<rect x="%.1f" y="12" width="18" height="14" %s/>`, x, c.fill(i))
-			s.text(x+24, 24, ` fill="#222222"`, se.name)
-			x += 24 + 8*float64(len([]rune(se.name))) + 28
-		}
+	// The legend: a swatch and the name of each series, on one line.
+	s.raw(`<g class="legend">`)
+	x := chartLeft
+	for i, se := range c.series {
+		s.raw(`<g class="legend-item"><rect x="%.1f" y="12" width="18" height="14" %s/>`, x, c.fill(i))
+		s.text(x+24, 24, ` fill="#222222"`, se.name)
+		s.raw(`</g>`)
+		x += 24 + textWidth(se.name) + 24
 	}
+	s.raw(`</g>`)
 
 	plotH := chartBottom - chartTop
 	plotW := chartW - chartLeft - chartRight
@@ -275,12 +287,26 @@ func barChart(c chart) template.HTML {
 	for _, t := range c.ticks {
 		ty := y(t.v)
 		s.raw(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#d0d7de" stroke-width="1"/>`, chartLeft, ty, chartW-chartRight, ty)
-		s.text(chartLeft-6, ty+4, ` text-anchor="end" font-size="11" fill="#333333"`, t.label)
+		s.text(chartLeft-6, ty+4, ` text-anchor="end" fill="#333333"`, t.label)
 	}
 	s.raw(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#333333" stroke-width="1.2"/>`, chartLeft, chartBottom, chartW-chartRight, chartBottom)
 
-	if len(c.groups) == 0 {
-		s.text(chartLeft+plotW/2, chartTop+plotH/2, ` text-anchor="middle" fill="#444444"`, "Chưa có số liệu")
+	// What is not known is said once: for the chart, for a month, or
+	// for a bar.
+	known := 0
+	for _, g := range c.groups {
+		for _, h := range g.have {
+			if h {
+				known++
+			}
+		}
+	}
+	const noData = ` text-anchor="middle" fill="#444444" class="no-data"`
+	switch {
+	case len(c.groups) == 0:
+		s.text(chartLeft+plotW/2, chartTop+plotH/2, noData, "Chưa có số liệu")
+	case known == 0:
+		s.text(chartLeft+plotW/2, chartTop+plotH/2, noData, "Không có số liệu trong quý")
 	}
 	gw := plotW / float64(max(len(c.groups), 1))
 	n := float64(len(c.series))
@@ -288,24 +314,31 @@ func barChart(c chart) template.HTML {
 	for gi, g := range c.groups {
 		gx := chartLeft + gw*float64(gi)
 		x0 := gx + (gw-(bw*n+6*(n-1)))/2
+		some := slices.Contains(g.have, true)
+		if known > 0 && !some {
+			s.text(gx+gw/2, chartBottom-8, noData, "Không có số liệu")
+		}
 		for i := range g.values {
 			bx := x0 + float64(i)*(bw+6)
 			mid := bx + bw/2
-			name := c.series[min(i, len(c.series)-1)].name
-			if !g.have[i] {
-				s.text(mid, chartBottom-6, ` text-anchor="middle" font-size="10" fill="#444444"`, "không có")
-				s.text(mid, chartBottom-18, ` text-anchor="middle" font-size="10" fill="#444444"`, "số liệu")
-			} else {
+			se := c.series[min(i, len(c.series)-1)]
+			switch {
+			case g.have[i]:
 				by := y(g.values[i])
 				s.raw(`<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" %s>`, bx, by, bw, chartBottom-by, c.fill(i))
-				s.raw(`<title>%s</title></rect>`, html.EscapeString(g.label+", "+name+": "+g.texts[i]))
-				s.text(mid, by-5, ` text-anchor="middle" font-size="11" font-weight="bold" fill="#222222"`, g.texts[i])
+				s.raw(`<title>%s</title></rect>`, html.EscapeString(g.label+", "+se.name+": "+g.texts[i]))
+				s.text(mid, by-5, ` text-anchor="middle" font-weight="bold" fill="#222222"`, g.texts[i])
+			case some:
+				// One bar of the month is not known: said above its
+				// place, on two lines as narrow as the bar.
+				s.raw(`<text x="%.1f" y="%.1f"%s><tspan x="%.1f">không có</tspan><tspan x="%.1f" dy="15">số liệu</tspan></text>`,
+					mid, chartBottom-22, noData, mid, mid)
 			}
-			if c.series[min(i, len(c.series)-1)].short != "" {
-				s.text(mid, chartBottom+15, ` text-anchor="middle" font-size="11" fill="#333333"`, c.series[i].short)
+			if se.short != "" {
+				s.text(mid, chartBottom+17, ` text-anchor="middle" fill="#333333"`, se.short)
 			}
 		}
-		ly := chartBottom + 36
+		ly := chartBottom + 38
 		if len(c.series) == 1 {
 			ly = chartBottom + 20
 		}
@@ -313,4 +346,10 @@ func barChart(c chart) template.HTML {
 	}
 	s.raw(`</svg>`)
 	return template.HTML(s.b.String()) // every text in it is escaped
+}
+
+// textWidth is about how wide text is drawn at chartFontSize, in the
+// chart's font: enough to place the legend's entries one after another.
+func textWidth(text string) float64 {
+	return 0.62 * chartFontSize * float64(utf8.RuneCountInString(text))
 }
