@@ -159,8 +159,11 @@ func chipIs(id, recipient, label string) string {
 // loopback. The sender's clerk signs in and sees the sent document; its
 // chip changes live (no reload) when the recipient's clerk accepts it;
 // the timeline and an attachment download work; another recipient refuses
-// a document with a reason and the sender's page shows it, live; a clerk
-// of another agency gets nothing. Screenshots of each page are saved.
+// a document with a reason and the sender's page shows it, live; the
+// recipient and sender filters find documents by a part of a name; Báo
+// cáo's charts can be read (titles, legends, texts of 12 px or more, none
+// on another) and its agency choice shows names whole; a clerk of
+// another agency gets nothing. Screenshots of each page are saved.
 func TestBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the browser test is not short")
@@ -273,6 +276,15 @@ func TestBrowser(t *testing.T) {
 	screenshot(t, sender, "van-ban-di-tu-choi.png")
 	accessible(t, sender, "Văn bản đi")
 
+	// The recipient filter takes a part of a name, without its marks.
+	filter(t, sender, "ho chi minh")
+	if got := eval[[]string](t, sender, `[...document.querySelectorAll('tr[data-doc]')].map(r => r.dataset.doc)`); len(got) != 1 || got[0] != id {
+		t.Errorf("Văn bản đi filtered by “ho chi minh” lists %q, want only %s (sent to TP.HCM)", got, id)
+	}
+	if got := eval[string](t, sender, `document.getElementById('f-party').placeholder`); !strings.Contains(got, "Mã hoặc tên") {
+		t.Errorf("the recipient filter's placeholder is %q", got)
+	}
+
 	// Danh bạ, and the list on a phone.
 	do(t, sender, "Danh bạ", chromedp.Click(chromedp.CSS(`nav a[href="/danh-ba"]`)), chromedp.WaitVisible(chromedp.CSS(`table.directory`)))
 	if page := text(t, sender); !strings.Contains(page, "Sở Y tế tỉnh Nghệ An") || !strings.Contains(page, "Đang hoạt động") {
@@ -286,6 +298,17 @@ func TestBrowser(t *testing.T) {
 	}
 	screenshot(t, sender, "bao-cao.png")
 	accessible(t, sender, "Báo cáo")
+	readableCharts(t, sender)
+	wholeAgencyNames(t, sender)
+	do(t, recipient, "Nghệ An's Báo cáo", chromedp.Navigate(a.nghean.srv.URL+"/bao-cao"), chromedp.WaitVisible(chromedp.CSS(`figure.chart svg`)))
+	wholeAgencyNames(t, recipient)
+
+	// The sender filter of Văn bản đến too.
+	do(t, recipient, "Văn bản đến", chromedp.Navigate(a.nghean.srv.URL+"/den"), chromedp.WaitVisible(chromedp.ID("f-party")))
+	filter(t, recipient, "văn phòng CHÍNH PHỦ")
+	if !eval[bool](t, recipient, `!!document.querySelector('tr[data-doc="`+inH41+`"]')`) {
+		t.Errorf("Văn bản đến filtered by “văn phòng CHÍNH PHỦ” does not list the document from VPCP:\n%s", text(t, recipient))
+	}
 	do(t, sender, "a phone's screen",
 		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateScale(2)),
 		chromedp.Navigate(a.vpcp.srv.URL+"/di"), chromedp.WaitVisible(chromedp.CSS(`tr[data-doc="`+id+`"]`)))
@@ -304,6 +327,106 @@ func TestBrowser(t *testing.T) {
 	do(t, other, "UBND's document by its address", chromedp.Navigate(a.nghean.srv.URL+"/van-ban/"+inH41), chromedp.WaitVisible(chromedp.CSS(`p.alert`)))
 	if page := text(t, other); strings.Contains(page, "V/v tăng cường kết nối") || !strings.Contains(page, "Không tìm thấy văn bản này") {
 		t.Errorf("Sở Y tế opening UBND's document:\n%s", page)
+	}
+}
+
+// filter types party in a list's Nơi nhận or Nơi gửi filter, as a clerk
+// would, and sends the form.
+func filter(t *testing.T, ctx context.Context, party string) {
+	t.Helper()
+	eval[string](t, ctx, `document.getElementById('f-party').value = ''`)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	res, err := chromedp.RunResponse(ctx,
+		chromedp.SendKeys(chromedp.ID("f-party"), party),
+		chromedp.Submit(chromedp.ID("f-party")),
+	)
+	if err != nil {
+		t.Fatalf("filter by %q: %v", party, err)
+	}
+	if res.Status != 200 {
+		t.Errorf("filter by %q: %d\n%s", party, res.Status, text(t, ctx))
+	}
+}
+
+// chartView is what readableCharts reads of a chart of Báo cáo.
+type chartView struct {
+	ID       string   `json:"id"`
+	Caption  string   `json:"caption"`
+	Title    string   `json:"title"`
+	Legend   []string `json:"legend"`
+	NoData   int      `json:"noData"`
+	Problems []string `json:"problems"`
+}
+
+// readableCharts checks Báo cáo's charts as the clerk sees them: each has
+// a visible title, the chart's own, and a legend naming each series;
+// every text is drawn at 12 px or more (a viewBox scales the font with
+// the chart); no text lies on another; what is not known is said at most
+// once per month.
+func readableCharts(t *testing.T, ctx context.Context) {
+	t.Helper()
+	charts := eval[[]chartView](t, ctx, `[...document.querySelectorAll('figure.chart')].map(f => {
+		const svg = f.querySelector('svg'), cap = f.querySelector('figcaption'), title = svg.querySelector(':scope > title');
+		const v = {id: svg.id, caption: '', title: title ? title.textContent.trim() : '', legend: [], noData: 0, problems: []};
+		if (cap && cap.getBoundingClientRect().height > 0) v.caption = cap.innerText.trim();
+		v.legend = [...svg.querySelectorAll('.legend-item')].filter(g => g.querySelector('rect') && g.getBoundingClientRect().width > 0)
+			.map(g => g.querySelector('text').textContent.trim());
+		const scale = svg.getScreenCTM().a;
+		const texts = [...svg.querySelectorAll('text')].filter(e => e.textContent.trim() !== '');
+		for (const e of texts) {
+			const px = parseFloat(getComputedStyle(e).fontSize) * scale;
+			if (px < 12) v.problems.push('"' + e.textContent + '" is drawn at ' + px.toFixed(1) + ' px');
+		}
+		const boxes = texts.map(e => e.getBoundingClientRect());
+		for (let i = 0; i < texts.length; i++) for (let j = i + 1; j < texts.length; j++) {
+			const a = boxes[i], b = boxes[j];
+			if (a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1)
+				v.problems.push('"' + texts[i].textContent + '" lies on "' + texts[j].textContent + '"');
+		}
+		v.noData = texts.filter(e => e.textContent.includes('không có') || e.textContent.includes('Không có')).length;
+		return v;
+	})`)
+	legends := map[string][]string{
+		"chart-volume": {"Văn bản đi", "Văn bản đến"},
+		"chart-signed": {"Trong nội bộ", "Với cơ quan khác"},
+		"chart-time":   {"Thời gian trung vị đến trạng thái 01 (đã đến)"},
+	}
+	if len(charts) != len(legends) {
+		t.Errorf("Báo cáo shows %d charts, want %d", len(charts), len(legends))
+	}
+	for _, c := range charts {
+		if c.Caption == "" || c.Caption != c.Title {
+			t.Errorf("chart %s: the title shown above it is %q, its own %q", c.ID, c.Caption, c.Title)
+		}
+		if want := legends[c.ID]; strings.Join(c.Legend, "|") != strings.Join(want, "|") {
+			t.Errorf("chart %s: the legend says %q, want %q", c.ID, c.Legend, want)
+		}
+		if c.NoData > 3 {
+			t.Errorf("chart %s says %d times that a figure is not known, for 3 months", c.ID, c.NoData)
+		}
+		for _, p := range c.Problems {
+			t.Errorf("chart %s: %s", c.ID, p)
+		}
+	}
+}
+
+// wholeAgencyNames checks that Báo cáo's agency choice shows each name
+// whole: the room for the text of the select (its width less its padding
+// and the arrow) holds the widest option, measured in the select's font.
+func wholeAgencyNames(t *testing.T, ctx context.Context) {
+	t.Helper()
+	cut := eval[[]string](t, ctx, `(() => {
+		const s = document.getElementById('r-unit'), cs = getComputedStyle(s);
+		const g = document.createElement('canvas').getContext('2d');
+		g.font = cs.fontStyle + ' ' + cs.fontWeight + ' ' + cs.fontSize + ' ' + cs.fontFamily;
+		const arrow = 16; // Chromium's drop-down arrow, inside the padding box
+		const room = s.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight) - arrow;
+		return [...s.options].filter(o => g.measureText(o.text).width > room)
+			.map(o => o.text + ' (' + Math.round(g.measureText(o.text).width) + ' px in ' + Math.round(room) + ')');
+	})()`)
+	for _, c := range cut {
+		t.Errorf("Báo cáo's agency choice cuts %s", c)
 	}
 }
 

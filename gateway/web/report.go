@@ -23,10 +23,17 @@ type reportPage struct {
 	Quarters []quarterChoice
 	Form     url.Values
 	Report   *report.Report
-	// Charts are the report's SVG charts, drawn on the server.
-	Charts []template.HTML
+	// Charts are the report's SVG charts, drawn on the server, each with
+	// the title the page shows above it.
+	Charts []reportChart
 	// Downloads are the report's files.
 	Downloads []download
+}
+
+// reportChart is a chart of Báo cáo and its title.
+type reportChart struct {
+	Title string
+	SVG   template.HTML
 }
 
 type quarterChoice struct {
@@ -115,7 +122,11 @@ func (h *Handler) showReport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page.Report = rep
-	page.Charts = []template.HTML{report.MonthlyVolumeChart(rep), report.SignedShareChart(rep), report.DeliveryTimeChart(rep)}
+	page.Charts = []reportChart{
+		{"Số văn bản đi và văn bản đến theo tháng", report.MonthlyVolumeChart(rep)},
+		{"Tỷ lệ văn bản điện tử có ký số theo tháng", report.SignedShareChart(rep)},
+		{"Thời gian trung vị đến khi nơi nhận báo đã đến (01), theo tháng", report.DeliveryTimeChart(rep)},
+	}
 	for _, f := range reportFormats {
 		qv := r.URL.Query()
 		qv.Set("don-vi", agency)
