@@ -132,7 +132,7 @@ func TestWeb_Exchange(t *testing.T) {
 	mustContain(t, "sender filter", recipient.get("/den?don-vi-lien-quan="+url.QueryEscape(vpcp)).body, "V/v tăng cường")
 	p = recipient.get("/den?don-vi-lien-quan=" + url.QueryEscape("Hồ Chí Minh"))
 	mustNotContain(t, "sender filter", p.body, "V/v tăng cường")
-	mustContain(t, "sender filter", p.body, "Không có văn bản đến nào phù hợp", `placeholder="Mã hoặc tên cơ quan"`)
+	mustContain(t, "sender filter", p.body, "Không có văn bản đến nào phù hợp", `placeholder="Mã hoặc tên"`)
 	mustContain(t, "text filter", sender.get("/di?q=g%E1%BB%ADi+nh%E1%BA%A7m").body, "V/v văn bản gửi nhầm")
 	yesterday := time.Now().In(envelope.VietnamTime).AddDate(0, 0, -1)
 	mustNotContain(t, "date filter", sender.get("/di?den-ngay="+yesterday.Format(time.DateOnly)).body, "V/v văn bản gửi nhầm")
