@@ -50,7 +50,8 @@ func notifyShutdown(parent context.Context, stderr io.Writer, exit func(int)) (_
 		}
 		select {
 		case s := <-sigs:
-			fmt.Fprintf(stderr, "lienthong: second signal (%s) during the graceful shutdown: exiting at once, without finishing it\n", s)
+			writeError(stderr, fmt.Sprintf("Nhận tín hiệu dừng thứ hai (%s) trong lúc đang dừng êm: thoát ngay, không chờ dừng xong.", s),
+				fmt.Sprintf("second signal (%s) during the graceful shutdown: exiting at once, without finishing it", s), "")
 			code := exitTrouble
 			if n, ok := s.(syscall.Signal); ok {
 				code = 128 + int(n)
@@ -75,6 +76,10 @@ type Main struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
+
+	// cmd is the command running, as "edxml sign", for the sentence of
+	// an error no command gave one (errors.go).
+	cmd string
 }
 
 // NewMain returns a Main on the process's standard streams.
@@ -109,7 +114,7 @@ func (m *Main) commands() []command {
 func (m *Main) Run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
 		m.usage(m.Stderr)
-		return usageError{msg: "no command given"}
+		return usageError{msg: "no command given", vi: "Chưa nêu lệnh nào.", hint: "lienthong help"}
 	}
 	name := args[0]
 	switch name {
@@ -127,6 +132,7 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	}
 	for _, c := range m.commands() {
 		if c.name == name {
+			m.cmd = name
 			return c.run(ctx, m, args[1:])
 		}
 	}
@@ -134,13 +140,17 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	for _, c := range m.commands() {
 		names = append(names, c.name)
 	}
-	return usageError{msg: fmt.Sprintf("unknown command %q%s", name, didYouMean(name, names, "lienthong ")), hint: "lienthong help"}
+	msg, vi := fmt.Sprintf("unknown command %q", name), fmt.Sprintf("Không có lệnh %q", name)
+	if s := didYouMean(name, names); s != "" {
+		msg += fmt.Sprintf(", did you mean %q?", "lienthong "+s)
+		vi += fmt.Sprintf("; có phải ý bạn là %q?", "lienthong "+s)
+	}
+	return usageError{msg: msg, vi: vi, hint: "lienthong help"}
 }
 
-// didYouMean suggests the command of names closest to a mistyped one, as
-// ", did you mean "lienthong edxml"?", when one is within two edits (or
-// starts with it); "" otherwise.
-func didYouMean(typed string, names []string, prefix string) string {
+// didYouMean suggests the command of names closest to a mistyped one, when
+// one is within two edits (or starts with it); "" otherwise.
+func didYouMean(typed string, names []string) string {
 	best, bestD := "", 3
 	for _, n := range names {
 		d := editDistance(strings.ToLower(typed), n)
@@ -151,10 +161,7 @@ func didYouMean(typed string, names []string, prefix string) string {
 			best, bestD = n, d
 		}
 	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(", did you mean %q?", prefix+best)
+	return best
 }
 
 // editDistance is the Levenshtein distance between a and b, in bytes.
@@ -190,7 +197,7 @@ func (m *Main) runGroup(ctx context.Context, name, about string, subs []command,
 	}
 	if len(args) == 0 {
 		usage(m.Stderr)
-		return usageError{msg: name + ": no command given"}
+		return usageError{msg: name + ": no command given", vi: fmt.Sprintf("Lệnh lienthong %s cần một lệnh con.", name)}
 	}
 	switch args[0] {
 	case "-h", "-help", "--help", "help":
@@ -199,6 +206,7 @@ func (m *Main) runGroup(ctx context.Context, name, about string, subs []command,
 	}
 	for _, c := range subs {
 		if c.name == args[0] {
+			m.cmd = name + " " + c.name
 			return c.run(ctx, m, args[1:])
 		}
 	}
@@ -206,8 +214,13 @@ func (m *Main) runGroup(ctx context.Context, name, about string, subs []command,
 	for _, c := range subs {
 		names = append(names, c.name)
 	}
-	return usageError{msg: fmt.Sprintf("%s: unknown command %q%s", name, args[0], didYouMean(args[0], names, "lienthong "+name+" ")),
-		hint: "lienthong " + name + " -help"}
+	msg := fmt.Sprintf("%s: unknown command %q", name, args[0])
+	vi := fmt.Sprintf("Lệnh lienthong %s không có lệnh con %q", name, args[0])
+	if s := didYouMean(args[0], names); s != "" {
+		msg += fmt.Sprintf(", did you mean %q?", "lienthong "+name+" "+s)
+		vi += fmt.Sprintf("; có phải ý bạn là %q?", "lienthong "+name+" "+s)
+	}
+	return usageError{msg: msg, vi: vi, hint: "lienthong " + name + " -help"}
 }
 
 func (m *Main) usage(w io.Writer) {
@@ -225,18 +238,21 @@ Commands:`)
 Run "lienthong <command> -help" for a command's usage.`)
 }
 
-// usageError is a mistake in the command line. Its hint says what to try.
+// usageError is a mistake in the command line: msg says it in English, vi
+// in Vietnamese (errors.go); its hint says what to run for help (by
+// default the command's -help).
 type usageError struct {
-	msg, hint string
+	msg, vi, hint string
 }
 
 func (e usageError) Error() string { return e.msg }
 
 // exitError ends the program with a code and, unless already said, a
-// message: a packet that fails validation exits 1.
+// message, in English (msg) and Vietnamese (vi): a packet that fails
+// validation exits 1.
 type exitError struct {
-	code int
-	msg  string
+	code    int
+	msg, vi string
 }
 
 func (e exitError) Error() string { return e.msg }
@@ -256,25 +272,32 @@ func (m *Main) exitCode(err error) int {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return exitOK
 	case errors.As(err, &ue):
-		fmt.Fprintf(m.Stderr, "lienthong: %s\n", ue.msg)
-		if ue.hint != "" {
-			fmt.Fprintf(m.Stderr, "Try: %s\n", ue.hint)
+		hint := ue.hint
+		switch {
+		case hint != "":
+		case m.cmd == "":
+			hint = "lienthong help"
+		default:
+			hint = "lienthong " + m.cmd + " -help"
 		}
+		m.printError(err, hint)
 		return exitUsage
 	case errors.As(err, &ee):
 		if ee.msg != "" {
-			fmt.Fprintf(m.Stderr, "lienthong: %s\n", ee.msg)
+			m.printError(err, "")
 		}
 		return ee.code
 	default:
-		fmt.Fprintf(m.Stderr, "lienthong: %v\n", err)
+		m.printError(err, "")
 		return exitTrouble
 	}
 }
 
 // newFlagSet returns a flag set that reports errors instead of exiting, and
-// prints usage text with a synopsis first.
+// prints usage text with a synopsis first. name is the command's, as
+// "edxml sign": its errors name it.
 func (m *Main) newFlagSet(name, synopsis, help string) *flag.FlagSet {
+	m.cmd = name
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
 	fs.Usage = func() {
@@ -303,7 +326,7 @@ func (m *Main) parseFlags(fs *flag.FlagSet, args []string) error {
 		fs.Usage()
 		return flag.ErrHelp
 	case err != nil:
-		return usageError{msg: fs.Name() + ": " + err.Error(), hint: "lienthong " + fs.Name() + " -help"}
+		return usageError{msg: fs.Name() + ": " + err.Error(), vi: flagVI(fs.Name(), err), hint: "lienthong " + fs.Name() + " -help"}
 	}
 	return nil
 }
@@ -317,7 +340,7 @@ func runVersion(_ context.Context, m *Main, args []string) error {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return usageError{msg: "version: takes no arguments", hint: "lienthong version"}
+		return usageError{msg: "version: takes no arguments", vi: "Lệnh lienthong version không nhận đối số.", hint: "lienthong version"}
 	}
 	fmt.Fprintln(m.Stdout, "lienthong", version)
 	return nil

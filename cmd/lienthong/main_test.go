@@ -138,7 +138,7 @@ func TestHelpHelp(t *testing.T) {
 func TestNoArguments(t *testing.T) {
 	r := run(t, nil)
 	r.wantCode(t, 2)
-	r.wantStderr(t, "lienthong <command> [arguments]", "lienthong: no command given")
+	r.wantStderr(t, "lienthong <command> [arguments]", "lienthong: Chưa nêu lệnh nào.\n", "(no command given)\n", "Thử / try: lienthong help\n")
 	if r.stdout != "" {
 		t.Errorf("stdout: %s", r.stdout)
 	}
@@ -147,20 +147,24 @@ func TestNoArguments(t *testing.T) {
 func TestUnknownCommand(t *testing.T) {
 	tests := []struct {
 		args []string
+		vi   string
 		msg  string
 		hint string
 	}{
-		{[]string{"frobnicate"}, `lienthong: unknown command "frobnicate"`, "Try: lienthong help\n"},
-		{[]string{"help", "frobnicate"}, `lienthong: unknown command "frobnicate"`, "Try: lienthong help\n"},
-		{[]string{"edxml", "frobnicate"}, `lienthong: edxml: unknown command "frobnicate"`, "Try: lienthong edxml -help\n"},
-		{[]string{"serv"}, `lienthong: unknown command "serv", did you mean "lienthong serve"?`, "Try: lienthong help\n"},
-		{[]string{"edxml", "valdiate"}, `lienthong: edxml: unknown command "valdiate", did you mean "lienthong edxml validate"?`, "Try: lienthong edxml -help\n"},
-		{[]string{"directroy"}, `lienthong: unknown command "directroy", did you mean "lienthong directory"?`, "Try: lienthong help\n"},
+		{[]string{"frobnicate"}, `lienthong: Không có lệnh "frobnicate".`, `(unknown command "frobnicate")`, "Thử / try: lienthong help\n"},
+		{[]string{"help", "frobnicate"}, `lienthong: Không có lệnh "frobnicate".`, `(unknown command "frobnicate")`, "Thử / try: lienthong help\n"},
+		{[]string{"edxml", "frobnicate"}, `lienthong: Lệnh lienthong edxml không có lệnh con "frobnicate".`, `(edxml: unknown command "frobnicate")`, "Thử / try: lienthong edxml -help\n"},
+		{[]string{"serv"}, `lienthong: Không có lệnh "serv"; có phải ý bạn là "lienthong serve"?`,
+			`(unknown command "serv", did you mean "lienthong serve"?)`, "Thử / try: lienthong help\n"},
+		{[]string{"edxml", "valdiate"}, `lienthong: Lệnh lienthong edxml không có lệnh con "valdiate"; có phải ý bạn là "lienthong edxml validate"?`,
+			`(edxml: unknown command "valdiate", did you mean "lienthong edxml validate"?)`, "Thử / try: lienthong edxml -help\n"},
+		{[]string{"directroy"}, `lienthong: Không có lệnh "directroy"; có phải ý bạn là "lienthong directory"?`,
+			`(unknown command "directroy", did you mean "lienthong directory"?)`, "Thử / try: lienthong help\n"},
 	}
 	for _, tt := range tests {
 		r := run(t, nil, tt.args...)
 		r.wantCode(t, 2)
-		r.wantStderr(t, tt.msg, tt.hint)
+		r.wantStderr(t, tt.vi+"\n", tt.msg+"\n", tt.hint)
 		if r.stdout != "" {
 			t.Errorf("%v: stdout: %s", tt.args, r.stdout)
 		}
@@ -170,7 +174,7 @@ func TestUnknownCommand(t *testing.T) {
 func TestEdxmlWithoutCommand(t *testing.T) {
 	r := run(t, nil, "edxml")
 	r.wantCode(t, 2)
-	r.wantStderr(t, "Usage: lienthong edxml <command>", "lienthong: edxml: no command given")
+	r.wantStderr(t, "Usage: lienthong edxml <command>", "lienthong: Lệnh lienthong edxml cần một lệnh con.\n", "(edxml: no command given)")
 }
 
 // TestCommandHelp: every command and subcommand prints its synopsis on
@@ -230,11 +234,13 @@ func TestBadCommandLine(t *testing.T) {
 		args   []string
 		stderr []string
 	}{
-		{[]string{"edxml", "inspect", "-nope", sample("status.edxml")}, []string{"flag provided but not defined: -nope", "Try: lienthong edxml inspect -help"}},
+		{[]string{"edxml", "inspect", "-nope", sample("status.edxml")}, []string{"lệnh lienthong edxml inspect không có cờ -nope", "flag provided but not defined: -nope", "Thử / try: lienthong edxml inspect -help"}},
 		{[]string{"edxml", "inspect"}, []string{"edxml inspect: want exactly one FILE, got 0 arguments"}},
-		{[]string{"edxml", "validate", sample("status.edxml"), sample("edoc.edxml")}, []string{"edxml validate: want exactly one FILE, got 2 arguments", "Try: lienthong edxml validate -help"}},
+		{[]string{"edxml", "validate", sample("status.edxml"), sample("edoc.edxml")}, []string{"edxml validate: want exactly one FILE, got 2 arguments", "Thử / try: lienthong edxml validate -help"}},
 		{[]string{"edxml", "new"}, []string{"edxml new: want exactly one FILE"}},
-		{[]string{"demo", "-x"}, []string{"-x", "Try: lienthong demo -help"}},
+		{[]string{"demo", "-x"}, []string{"-x", "Thử / try: lienthong demo -help"}},
+		{[]string{"edxml", "validate", "-profile"}, []string{"cờ -profile cần một giá trị", "flag needs an argument: -profile"}},
+		{[]string{"bench", "-n", "nhiều"}, []string{`giá trị "nhiều" của cờ -n không dùng được`, `invalid value "nhiều" for flag -n`}},
 	}
 	for _, tt := range tests {
 		r := run(t, nil, tt.args...)
@@ -1033,7 +1039,7 @@ func TestEdxmlNewInvalid(t *testing.T) {
 				t.Errorf("%s: stderr does not name %s:\n%s", tt.desc, p, r.stderr)
 			}
 		}
-		r.wantStderr(t, "lienthong: "+tt.desc+": the packet is not valid: ")
+		r.wantStderr(t, "("+tt.desc+": the packet is not valid: ")
 		if r.stdout != "" {
 			t.Errorf("%s: stdout: %s", tt.desc, r.stdout)
 		}

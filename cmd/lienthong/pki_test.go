@@ -230,8 +230,8 @@ func TestPKI_Usage(t *testing.T) {
 		stderr []string
 	}{
 		{"NoCommand", []string{"pki"}, []string{"pki: no command given", "Usage: lienthong pki <command>"}},
-		{"UnknownCommand", []string{"pki", "sign"}, []string{`pki: unknown command "sign"`, "Try: lienthong pki -help"}},
-		{"InitNoDir", []string{"pki", "init"}, []string{"want exactly one DIR", "Try: lienthong pki init -help"}},
+		{"UnknownCommand", []string{"pki", "sign"}, []string{`pki: unknown command "sign"`, "Thử / try: lienthong pki -help"}},
+		{"InitNoDir", []string{"pki", "init"}, []string{"want exactly one DIR", "Thử / try: lienthong pki init -help"}},
 		{"InitSmallKey", []string{"pki", "init", "-bits", "1024", tmp}, []string{"-bits 1024"}},
 		{"InitYears", []string{"pki", "init", "-years", "0", tmp}, []string{"-years 0"}},
 		{"IssueNoCA", []string{"pki", "issue", "-agency", "G01", "-name", "X", "-out", "o"}, []string{"-ca is required"}},
