@@ -23,9 +23,12 @@ type Submission struct {
 	// Allowed are the agencies the caller may send for; nil means any
 	// hosted agency.
 	Allowed []string
-	// Recipients, if set, limits the delivery to these agencies (either
-	// code form), each of which must be one of the packet's To: the VXP
-	// protocol's "to" names them beside the packet.
+	// Recipients, if it names one of the packet's To (either code form),
+	// limits the delivery to those of the To it names; the others of the
+	// To are neither looked up nor sent to. Codes that are not among the
+	// To are ignored, and so is Recipients if it names none: the VXP
+	// protocol's "to" names recipients beside the packet, and the SDK
+	// sends a "to" left from an earlier call with every later one.
 	Recipients []string
 	// IdempotencyKey and RequestHash make a retried request safe: see
 	// Store.AcceptDocument.
@@ -90,12 +93,10 @@ func (g *Gateway) Submit(ctx context.Context, s Submission) (_ *Document, replay
 	if s.Allowed != nil && !contains(s.Allowed, sender.Code) {
 		return nil, false, &SubmitError{fmt.Errorf("%w: the caller may not send for %s", ErrNotHosted, sender.Code)}
 	}
-	if err := onlyAddressed(s.Recipients, h.To); err != nil {
-		return nil, false, &SubmitError{err}
-	}
+	limit := addressed(s.Recipients, h.To)
 	var recipients []Recipient
 	for _, to := range h.To {
-		if len(s.Recipients) > 0 && !sameAgencyIn(to.OrganID, s.Recipients) {
+		if len(limit) > 0 && !sameAgencyIn(to.OrganID, limit) {
 			continue
 		}
 		a, ok := g.dir.Lookup(to.OrganID)
@@ -273,22 +274,18 @@ func canonicalCode(s string) string {
 	return c.String()
 }
 
-// onlyAddressed checks that every agency of limit is one of the packet's
-// To.
-func onlyAddressed(limit []string, to []envelope.Organization) error {
+// addressed returns the codes of limit that are among the packet's To.
+func addressed(limit []string, to []envelope.Organization) []string {
+	var out []string
 	for _, code := range limit {
-		found := false
 		for _, t := range to {
 			if sameAgencyIn(t.OrganID, []string{code}) {
-				found = true
+				out = append(out, code)
 				break
 			}
 		}
-		if !found {
-			return fmt.Errorf("%w: %s is not among the packet's recipients (MessageHeader/To)", ErrUnknownRecipient, code)
-		}
 	}
-	return nil
+	return out
 }
 
 // sameAgencyIn reports whether code names one of the agencies of codes,

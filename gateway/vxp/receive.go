@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -107,14 +108,17 @@ func dateRange(p params) (from, to time.Time, f *Failure) {
 
 func showTime(t time.Time) string { return t.In(envelope.VietnamTime).Format(timeLayout) }
 
-// item finds the system's item named by docId (or docid: the SDK's map
-// may hold both, from different calls; the one the system has is meant).
+// item finds the system's item named by docId or docid. The SDK's map
+// keeps every key a DMS ever passed, so a DMS that spells it both ways
+// sends this call's id under one spelling and an earlier call's under the
+// other: of two of the system's items, the one it has not taken yet
+// (not done) is meant; if that does not tell, the call is refused.
 func (h *Handler) item(r *http.Request, sys *System, p params) (*gateway.InboxItem, *Failure) {
 	ids := append(p.all("docId"), p.all("docid")...)
 	if len(ids) == 0 {
 		return nil, badParameter("docId", "thiếu mã gói tin (docId)", "docId is missing")
 	}
-	var found *gateway.InboxItem
+	var found []*gateway.InboxItem
 	for _, id := range ids {
 		it, err := h.store.InboxItem(r.Context(), sys.ID, strings.TrimSpace(id))
 		if err != nil {
@@ -123,16 +127,21 @@ func (h *Handler) item(r *http.Request, sys *System, p params) (*gateway.InboxIt
 			}
 			continue
 		}
-		if found != nil && found.DocID != it.DocID {
-			// Two of the system's items: which one is not said.
-			return nil, badParameter("docId", "có hai giá trị cùng là gói tin của hệ thống", "has two values, both the system's items")
+		if !slices.ContainsFunc(found, func(f *gateway.InboxItem) bool { return f.DocID == it.DocID }) {
+			found = append(found, it)
 		}
-		found = it
 	}
-	if found == nil {
+	switch len(found) {
+	case 0:
 		return nil, unknownDocID(ids[0])
+	case 1:
+		return found[0], nil
 	}
-	return found, nil
+	pending := slices.DeleteFunc(slices.Clone(found), func(it *gateway.InboxItem) bool { return it.State == gateway.InboxDone })
+	if len(pending) == 1 {
+		return pending[0], nil
+	}
+	return nil, badParameter("docId", "docId và docid chỉ hai gói tin khác nhau của hệ thống", "docId and docid name two different items of the system")
 }
 
 // unknownDocID is the failure for a docId the system has no item by; the

@@ -73,14 +73,12 @@ func (c *Client) put(key, value string) {
 }
 
 // Header is what a caller passes as its header JSON: keys and values in
-// order. A value is a string, or (for "to") a list, serialised as JSON.
+// order, as {"from", "000.00.00.G22"}. A value is a string, or (for "to")
+// a list, serialised as JSON.
 type Header []KV
 
-// KV is a key of a Header.
-type KV struct {
-	Key   string
-	Value any
-}
+// KV is a key of a Header and its value.
+type KV [2]any
 
 // Response is an answer's envelope and body.
 type Response struct {
@@ -97,7 +95,8 @@ func (c *Client) call(ctx context.Context, method, op, contentType string, h Hea
 	c.mu.Lock()
 	c.put("Content-Type", contentType)
 	for _, kv := range h {
-		c.put(kv.Key, headerValue(kv))
+		key, _ := kv[0].(string)
+		c.put(key, headerValue(key, kv[1]))
 	}
 	for _, e := range extra {
 		c.put(e.key, e.value)
@@ -142,15 +141,15 @@ func (c *Client) call(ctx context.Context, method, op, contentType string, h Hea
 
 // headerValue renders a caller's value as the SDK does: "to" as the JSON
 // serialisation of what was given, others as their string.
-func headerValue(kv KV) string {
-	if kv.Key == "to" {
-		b, _ := json.Marshal(kv.Value)
+func headerValue(key string, value any) string {
+	if key == "to" {
+		b, _ := json.Marshal(value)
 		return string(b)
 	}
-	if s, ok := kv.Value.(string); ok {
+	if s, ok := value.(string); ok {
 		return s
 	}
-	return fmt.Sprint(kv.Value)
+	return fmt.Sprint(value)
 }
 
 // writeGsonString writes s as Gson's JsonObject.toString does: quotes,

@@ -1,0 +1,454 @@
+package vxp_test
+
+import (
+	"encoding/json"
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zaptest"
+
+	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/gateway"
+	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
+	"github.com/lienthong/lienthong/gateway/vxp"
+	"github.com/lienthong/lienthong/gateway/vxp/client"
+)
+
+const (
+	g22     = "000.00.00.G22"
+	g22Name = "Văn phòng Chính phủ"
+	h41     = "000.00.00.H41"
+	h41Name = "UBND tỉnh Nghệ An"
+)
+
+// side is a gateway with its VXP face and a DMS that uses it through the
+// SDK-like client.
+type side struct {
+	gw     *gateway.Gateway
+	face   *vxp.Handler
+	srv    *httptest.Server
+	dms    *client.Client
+	system string
+}
+
+// newSide starts a gateway hosting agencies, its VXP face under the real
+// axis's prefix with one system acting for all of them, and that system's
+// client, made once as a DMS makes its singleton.
+func newSide(t *testing.T, ax *gatewaytest.Axis, id, system, secret string, agencies ...[2]string) *side {
+	t.Helper()
+	gw := ax.Gateway(id, nil, agencies...)
+	var codes []string
+	for _, a := range agencies {
+		codes = append(codes, a[0])
+	}
+	face, err := vxp.New(vxp.Options{
+		Gateway: gw, Store: gw.Store().(vxp.Store), Directory: gw.Directory(),
+		Systems: []vxp.System{{ID: system, Secret: []byte(secret), Agencies: codes}},
+		Prefix:  vxp.DefaultPrefix, Log: zaptest.NewLogger(t).Named(id + "-vxp"),
+	}, func(code string) bool { _, ok := gw.Hosted(code); return ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(face)
+	t.Cleanup(srv.Close)
+	return &side{gw: gw, face: face, srv: srv, system: system,
+		dms: client.New(srv.URL+vxp.DefaultPrefix, system, secret, time.Now().Add(-72*time.Hour), nil)}
+}
+
+// statusPacket is a status edXML as a DMS writes it: from agency about
+// the document docID that sender sent.
+func statusPacket(t *testing.T, from, fromName, sender, docID string, code envelope.StatusCode, description string) []byte {
+	t.Helper()
+	b, err := envelope.Encode(&envelope.Packet{Status: &envelope.Status{
+		From:        envelope.Organization{OrganID: from, OrganName: fromName},
+		ResponseFor: envelope.ResponseFor{OrganID: sender, DocumentID: docID},
+		StaffInfo:   envelope.StaffInfo{Department: "Văn phòng", Staff: "Nguyễn Thị Văn Thư"},
+		StatusCode:  code, Description: description, Timestamp: envelope.TimestampOf(time.Now()),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func wantOK(t *testing.T, what string, r *client.Response, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	if r.Status != "OK" || r.ErrorCode != "0" {
+		t.Fatalf("%s: %s %s %s", what, r.Status, r.ErrorCode, r.ErrorDesc)
+	}
+}
+
+// receive waits for an item of kind from the DMS's list, takes it
+// (getEdoc, then updateStatus done) and returns its packet.
+func (s *side) receive(t *testing.T, kind string, match func(p *envelope.Packet) bool) (*envelope.Packet, []byte) {
+	t.Helper()
+	ctx := t.Context()
+	var (
+		found  *envelope.Packet
+		packet []byte
+	)
+	gatewaytest.Eventually(t, s.system+": a "+kind+" in getReceivedEdocList", func() bool {
+		l, err := s.dms.GetReceivedEdocList(ctx, client.Header{{"servicetype", "eDoc"}, {"messagetype", kind}})
+		wantOK(t, "getReceivedEdocList", &l.Response, err)
+		for _, it := range l.Data {
+			if it.MessageType != kind || it.Status != "INITIAL" {
+				t.Fatalf("item %+v", it)
+			}
+			e, err := s.dms.GetEdoc(ctx, client.Header{{"filePath", "/var/qlvb/edoc"}, {"docId", it.DocID}})
+			wantOK(t, "getEdoc", &e.Response, err)
+			p, _, err := envelope.Parse(e.Packet)
+			if err != nil {
+				t.Fatalf("getEdoc %s: %v", it.DocID, err)
+			}
+			// downloadEdoc answers the same packet, raw; the DMS's map
+			// may say docid (Bkav's spelling) beside an older docId.
+			raw, err := s.dms.DownloadEdoc(ctx, client.Header{{"filePath", "/var/qlvb/edoc"}, {"docid", it.DocID}})
+			if err != nil || string(raw) != string(e.Packet) {
+				t.Fatalf("downloadEdoc %s: %d bytes, %v; getEdoc had %d", it.DocID, len(raw), err, len(e.Packet))
+			}
+			if !match(p) {
+				continue
+			}
+			r, err := s.dms.UpdateStatus(ctx, client.Header{{"status", "done"}, {"docId", it.DocID}})
+			wantOK(t, "updateStatus", r, err)
+			found, packet = p, e.Packet
+			return true
+		}
+		return false
+	})
+	return found, packet
+}
+
+func statusOf(code envelope.StatusCode, docID string) func(p *envelope.Packet) bool {
+	return func(p *envelope.Packet) bool {
+		return p.Status != nil && p.Status.StatusCode == code && p.Status.ResponseFor.DocumentID == docID
+	}
+}
+
+// TestVXP_Exchange: two document-management systems that speak only the
+// SDK's protocol exchange a document with attachments and every status of
+// its life, through two gateways; then a recall.
+func TestVXP_Exchange(t *testing.T) {
+	ax := gatewaytest.NewAxis(t)
+	a := newSide(t, ax, "vpcp", "qlvb.vpcp", "bí-mật-của-VPCP-0123456789abcdef", [2]string{g22, g22Name})
+	b := newSide(t, ax, "nghean", "qlvb.nghean", "secret-of-nghe-an-0123456789abcd", [2]string{h41, h41Name})
+	ctx := t.Context()
+
+	files := []gatewaytest.File{
+		{Name: "Công văn 15.pdf", ContentType: "application/pdf", Data: []byte("%PDF-1.4 công văn\n%%EOF\n")},
+		{Name: "Phụ lục.docx", ContentType: "application/vnd.openxmlformats-officedocument.wordprocessingml.document", Data: []byte("PK\x03\x04 phụ lục")},
+	}
+	letter := gatewaytest.Letter{From: g22, FromName: g22Name, To: []string{h41}, Number: "15", Attachments: files}.Packet(t)
+	sent, err := a.dms.SendEdoc(ctx, client.Header{{"from", g22}, {"servicetype", "eDoc"}, {"messagetype", "edoc"}, {"to", []string{h41}}}, letter)
+	wantOK(t, "sendEdoc", &sent.Response, err)
+	if sent.DocID == "" {
+		t.Fatal("sendEdoc answered no DocId")
+	}
+	// Sent again (the SDK has no idempotency key; DMSs retry): the same
+	// document, the same DocId.
+	again, err := a.dms.SendEdoc(ctx, client.Header{{"from", g22}, {"servicetype", "eDoc"}, {"messagetype", "edoc"}}, letter)
+	wantOK(t, "sendEdoc again", &again.Response, err)
+	if again.DocID != sent.DocID {
+		t.Errorf("sent twice: DocId %s then %s", sent.DocID, again.DocID)
+	}
+
+	got, _ := b.receive(t, "edoc", func(p *envelope.Packet) bool { return p.Edoc != nil })
+	docID := got.Edoc.Header.DocumentID
+	if got.Edoc.Header.From.OrganID != g22 || len(got.Edoc.Attachments) != 2 || string(got.Edoc.Attachments[1].Data) != string(files[1].Data) {
+		t.Errorf("B received %+v with %d attachments", got.Edoc.Header.From, len(got.Edoc.Attachments))
+	}
+	if got.Signature == nil {
+		t.Error("the packet B's DMS received is not signed")
+	}
+	// Taken: no longer listed, not counted.
+	if l, err := b.dms.GetReceivedEdocList(ctx, client.Header{{"servicetype", "eDoc"}, {"messagetype", "edoc"}}); err != nil || len(l.Data) != 0 {
+		t.Errorf("after done the list has %d items (%v)", len(l.Data), err)
+	}
+	if c, err := b.dms.Count(ctx, false, nil); err != nil || c.Count != 0 {
+		t.Errorf("countReceiveEdoc after done: %+v, %v", c, err)
+	}
+	l, err := b.dms.GetReceivedEdocList(ctx, client.Header{{"servicetype", "eDoc"}, {"messagetype", "edoc"}})
+	if err != nil || len(l.Data) != 0 {
+		t.Fatalf("list: %+v, %v", l, err)
+	}
+	if items, err := b.gw.Store().(vxp.Store).Inbox(ctx, gateway.InboxQuery{System: b.system, Kind: gateway.KindEdoc, Agencies: []string{h41}}); err != nil || len(items) != 0 {
+		t.Fatalf("inbox after done: %+v, %v", items, err)
+	}
+
+	// A receives the 01 B's gateway sent by itself.
+	a.receive(t, "status", statusOf(envelope.StatusArrived, docID))
+
+	// B's DMS sends 03, 04, 05, 06 as status packets; A's DMS gets each.
+	for _, code := range []envelope.StatusCode{envelope.StatusAccepted, envelope.StatusAssigned, envelope.StatusProcessing, envelope.StatusDone} {
+		r, err := b.dms.SendEdoc(ctx, client.Header{{"from", h41}, {"servicetype", "eDoc"}, {"messagetype", "status"}},
+			statusPacket(t, h41, h41Name, g22, docID, code, code.Name()))
+		wantOK(t, "sendEdoc status "+string(code), &r.Response, err)
+		st, _ := a.receive(t, "status", statusOf(code, docID))
+		if st.Status.From.OrganID != h41 {
+			t.Errorf("status %s from %s", code, st.Status.From.OrganID)
+		}
+	}
+	// Each recipient's state, for the document sent.
+	s, err := a.dms.GetSentEdocList(ctx, client.Header{{"servicetype", "eDoc"}, {"messagetype", "edoc"}, {"docId", sent.DocID}})
+	wantOK(t, "getSentEdocList", &s.Response, err)
+	if len(s.Data) != 1 || s.Data[0].ToCode != h41 || s.Data[0].ReceiveStatus != "done" || s.Data[0].SendStatus != "DONE" || s.Data[0].Notation != "15/VPCP-TH" {
+		t.Errorf("getSentEdocList %+v", s.Data)
+	}
+
+	// A recall: A's DMS sends 13, B's DMS gets it and answers 15; A sees
+	// the 15 and the delivery recalled.
+	second := gatewaytest.Letter{From: g22, FromName: g22Name, To: []string{h41}, Number: "16"}.Packet(t)
+	sent2, err := a.dms.SendEdoc(ctx, client.Header{{"from", g22}, {"servicetype", "eDoc"}, {"messagetype", "edoc"}}, second)
+	wantOK(t, "sendEdoc 16", &sent2.Response, err)
+	got2, _ := b.receive(t, "edoc", func(p *envelope.Packet) bool { return p.Edoc != nil && p.Edoc.Header.Code.Number == "16" })
+	doc2 := got2.Edoc.Header.DocumentID
+	a.receive(t, "status", statusOf(envelope.StatusArrived, doc2))
+	r, err := a.dms.SendEdoc(ctx, client.Header{{"from", g22}, {"servicetype", "eDoc"}, {"messagetype", "status"}},
+		statusPacket(t, g22, g22Name, g22, doc2, envelope.StatusRecallRequested, "Ban hành nhầm, xin lấy lại"))
+	wantOK(t, "sendEdoc 13", &r.Response, err)
+	b.receive(t, "status", statusOf(envelope.StatusRecallRequested, doc2))
+	r, err = b.dms.SendEdoc(ctx, client.Header{{"from", h41}, {"servicetype", "eDoc"}, {"messagetype", "status"}},
+		statusPacket(t, h41, h41Name, g22, doc2, envelope.StatusRecallAccepted, "Đồng ý"))
+	wantOK(t, "sendEdoc 15", &r.Response, err)
+	a.receive(t, "status", statusOf(envelope.StatusRecallAccepted, doc2))
+	gatewaytest.Eventually(t, "the second document recalled at A", func() bool {
+		s, err := a.dms.GetSentEdocList(ctx, client.Header{{"servicetype", "eDoc"}, {"messagetype", "edoc"}, {"docId", sent2.DocID}})
+		return err == nil && len(s.Data) == 1 && s.Data[0].ReceiveStatus == "recalled"
+	})
+
+	// The directory, as the SDK reads it.
+	ag, err := b.dms.GetAgenciesList(ctx)
+	wantOK(t, "getAgenciesList", &ag.Response, err)
+	var codes []string
+	for _, x := range ag.Data {
+		codes = append(codes, x.Code)
+	}
+	if !slices.Contains(codes, g22) || !slices.Contains(codes, h41) {
+		t.Errorf("getAgenciesList: %v", codes)
+	}
+}
+
+// wantASCIIEnvelope checks an answer byte by byte: ASCII only (sendEdoc's
+// is read as US-ASCII), status, ErrorCode and ErrorDesc JSON strings, and
+// each of keys present as a string.
+func wantASCIIEnvelope(t *testing.T, what string, raw []byte, keys ...string) map[string]any {
+	t.Helper()
+	for i, c := range raw {
+		if c >= 0x80 {
+			t.Errorf("%s: byte %d of the answer is not ASCII: %q", what, i, raw)
+			break
+		}
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatalf("%s: not JSON: %q", what, raw)
+	}
+	for _, k := range append([]string{"status", "ErrorCode", "ErrorDesc"}, keys...) {
+		if _, ok := m[k].(string); !ok {
+			t.Errorf("%s: %q is %#v, want a string, in %s", what, k, m[k], raw)
+		}
+	}
+	return m
+}
+
+// TestVXP_Refusals: each bad request gets its FAIL envelope, with the keys
+// the SDK reads even on failure, in ASCII, and nothing is stored or sent.
+func TestVXP_Refusals(t *testing.T) {
+	const (
+		g18     = "000.00.00.G18"
+		g18Name = "Bộ Y tế"
+		secret  = "secret-of-the-government-office-0123"
+	)
+	ax := gatewaytest.NewAxis(t)
+	gw := ax.Gateway("hub", nil, [2]string{g22, g22Name}, [2]string{g18, g18Name})
+	st := gw.Store().(vxp.Store)
+	face, err := vxp.New(vxp.Options{
+		Gateway: gw, Store: st, Directory: gw.Directory(), Prefix: vxp.DefaultPrefix, Log: zaptest.NewLogger(t),
+		Systems: []vxp.System{
+			{ID: "qlvb.vpcp", Secret: []byte(secret), Agencies: []string{g22}},
+			{ID: "qlvb.byt", Secret: []byte("secret-of-the-ministry-of-health-0"), Agencies: []string{"G18"}},
+		},
+	}, func(code string) bool { _, ok := gw.Hosted(code); return ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(face)
+	defer srv.Close()
+	endpoint := srv.URL + vxp.DefaultPrefix + "/" // a trailing slash, as some DMSs are configured
+	vpcp := client.New(endpoint, "qlvb.vpcp", secret, time.Now(), nil)
+	byt := client.New(endpoint, "qlvb.byt", "secret-of-the-ministry-of-health-0", time.Now(), nil)
+	ctx := t.Context()
+	edoc := client.Header{{"from", g22}, {"servicetype", "eDoc"}, {"messagetype", "edoc"}}
+	letter := gatewaytest.Letter{From: g22, FromName: g22Name, To: []string{g18}}.Packet(t)
+
+	stored := func() int {
+		page, err := st.Documents(ctx, gateway.DocumentQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(page.Documents)
+	}
+	send := func(c *client.Client, h client.Header, body []byte) (*client.Response, error) {
+		r, err := c.SendEdoc(ctx, h, body)
+		if err != nil {
+			return nil, err
+		}
+		wantASCIIEnvelope(t, "sendEdoc", r.Raw, "DocId")
+		return &r.Response, nil
+	}
+	for _, tc := range []struct {
+		name string
+		call func() (*client.Response, error)
+		code string
+	}{
+		{"WrongSecret", func() (*client.Response, error) {
+			return send(client.New(endpoint, "qlvb.vpcp", "not-the-secret", time.Now(), nil), edoc, letter)
+		}, vxp.CodeBadSignature},
+		{"UnknownSystem", func() (*client.Response, error) {
+			return send(client.New(endpoint, "vxp.saas.03", secret, time.Now(), nil), edoc, letter)
+		}, vxp.CodeUnknownSystem},
+		{"FromNotTheSystems", func() (*client.Response, error) {
+			return send(vpcp, client.Header{{"from", g18}, {"messagetype", "edoc"}}, letter)
+		}, vxp.CodeFromNotAllowed},
+		{"PacketFromAnother", func() (*client.Response, error) {
+			other := gatewaytest.Letter{From: g18, FromName: g18Name, To: []string{g22}}.Packet(t)
+			return send(vpcp, client.Header{{"messagetype", "edoc"}}, other)
+		}, vxp.CodeFromNotAllowed},
+		{"HashFile", func() (*client.Response, error) {
+			r, err := vpcp.Call(ctx, "sendEdoc", append(slices.Clone(edoc), client.KV{"hash-file", client.HashFile([]byte("another file"))}), append(slices.Clone(letter), '\r', '\n'))
+			if err == nil {
+				wantASCIIEnvelope(t, "sendEdoc", r.Raw, "DocId")
+			}
+			return r, err
+		}, vxp.CodeBadHashFile},
+		{"BrokenXML", func() (*client.Response, error) { return send(vpcp, edoc, []byte("<edXML><broken")) }, vxp.CodeMalformed},
+		{"NotEdXML", func() (*client.Response, error) {
+			return send(vpcp, edoc, []byte(`<?xml version="1.0"?><html><body>công văn</body></html>`))
+		}, vxp.CodeMalformed},
+		{"Empty", func() (*client.Response, error) { return send(vpcp, edoc, nil) }, vxp.CodeMalformed},
+		{"UnknownRecipient", func() (*client.Response, error) {
+			return send(vpcp, edoc, gatewaytest.Letter{From: g22, FromName: g22Name, To: []string{"000.00.00.H99"}, Number: "99"}.Packet(t))
+		}, vxp.CodeUnknownRecipient},
+		{"StatusAboutNothing", func() (*client.Response, error) {
+			return send(vpcp, client.Header{{"from", g22}, {"messagetype", "status"}},
+				statusPacket(t, g22, g22Name, g18, g18+",2026/11/20,1/BYT", envelope.StatusAccepted, ""))
+		}, vxp.CodeUnknownDocument},
+		{"BadMessageType", func() (*client.Response, error) {
+			return send(vpcp, client.Header{{"from", g22}, {"messagetype", "fax"}}, letter)
+		}, vxp.CodeBadParameter},
+		{"UnknownOperation", func() (*client.Response, error) { return vpcp.Call(ctx, "sendFax", nil, nil) }, vxp.CodeUnknownOperation},
+		{"RegisterAgency", func() (*client.Response, error) {
+			return vpcp.Call(ctx, "registerAgency", nil, []byte(`{"id":"","pcode":"000.00.00.G22","code":"000.01.00.G22","name":"Vụ Tổng hợp","mail":"","mobile":"","fax":""}`))
+		}, vxp.CodeNotPermitted},
+		{"DeleteAgency", func() (*client.Response, error) {
+			return vpcp.Call(ctx, "deleteAgency", client.Header{{"AgencyCode", g18}}, []byte("{}"))
+		}, vxp.CodeNotPermitted},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := stored()
+			r, err := tc.call()
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantASCIIEnvelope(t, tc.name, r.Raw)
+			if r.Status != "FAIL" || r.ErrorCode != tc.code || r.ErrorDesc == "" {
+				t.Errorf("answer %s %s %q, want FAIL %s", r.Status, r.ErrorCode, r.ErrorDesc, tc.code)
+			}
+			if n := stored(); n != before {
+				t.Errorf("%d documents stored, want %d", n, before)
+			}
+		})
+	}
+
+	// A document from the Government Office to the Ministry of Health on
+	// the same gateway: the ministry's system lists it.
+	sent, err := vpcp.SendEdoc(ctx, edoc, letter)
+	wantOK(t, "sendEdoc", &sent.Response, err)
+	wantASCIIEnvelope(t, "sendEdoc", sent.Raw, "DocId")
+	var item string
+	gatewaytest.Eventually(t, "the ministry's item", func() bool {
+		l, err := byt.GetReceivedEdocList(ctx, client.Header{{"servicetype", "eDoc"}, {"messagetype", "edoc"}})
+		if err == nil && len(l.Data) == 1 {
+			item = l.Data[0].DocID
+		}
+		return item != ""
+	})
+	// The Government Office's system cannot read, acknowledge or count the
+	// ministry's item; nor an id that is nobody's.
+	for _, id := range []string{item, "8af226c8-7cde-4fbe-88fe-e15a768b49cb"} {
+		e, err := vpcp.GetEdoc(ctx, client.Header{{"docId", id}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantASCIIEnvelope(t, "getEdoc", e.Raw, "data")
+		if e.Status != "FAIL" || e.ErrorCode != vxp.CodeUnknownDocID || e.Data != "" {
+			t.Errorf("getEdoc of %s by another system: %s %s", id, e.Status, e.ErrorCode)
+		}
+		u, err := vpcp.UpdateStatus(ctx, client.Header{{"status", "done"}, {"docId", id}})
+		if err != nil || u.Status != "FAIL" || u.ErrorCode != vxp.CodeUnknownDocID {
+			t.Errorf("updateStatus of %s by another system: %+v, %v", id, u, err)
+		}
+		if raw, err := vpcp.DownloadEdoc(ctx, client.Header{{"docId", id}}); err != nil || len(raw) != 0 {
+			t.Errorf("downloadEdoc of %s by another system: %d bytes, %v", id, len(raw), err)
+		}
+	}
+	if c, err := byt.Count(ctx, false, nil); err != nil || c.Count != 1 {
+		t.Errorf("the ministry's count after the other system's tries: %+v, %v", c, err)
+	}
+	// "to" limits the delivery to those of the To it names (a To may list
+	// agencies not on the axis); a "to" naming none of them is a key left
+	// from an earlier call: ignored.
+	for _, tc := range []struct {
+		number string
+		to     []string
+		want   []string
+	}{
+		{"201", []string{g18}, []string{g18}},
+		{"202", []string{"000.00.00.H41"}, []string{g18, "000.00.00.H99"}},
+	} {
+		packet := gatewaytest.Letter{From: g22, FromName: g22Name, To: []string{g18, "000.00.00.H99"}, Number: tc.number}.Packet(t)
+		r, err := vpcp.SendEdoc(ctx, append(slices.Clone(edoc), client.KV{"to", tc.to}), packet)
+		if len(tc.want) == 2 {
+			// H99 is in no directory: the whole packet is refused.
+			if err != nil || r.ErrorCode != vxp.CodeUnknownRecipient {
+				t.Errorf("to %v: %+v, %v", tc.to, r, err)
+			}
+			continue
+		}
+		wantOK(t, "sendEdoc with to", &r.Response, err)
+		d, err := st.Document(ctx, r.DocID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, dl := range d.Deliveries {
+			got = append(got, dl.Recipient)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("to %v: delivered to %v, want %v", tc.to, got, tc.want)
+		}
+	}
+
+	// An illegal transition: 15 (recall accepted) with no recall asked.
+	got, err := byt.GetEdoc(ctx, client.Header{{"docId", item}})
+	wantOK(t, "getEdoc", &got.Response, err)
+	p, _, err := envelope.Parse(got.Packet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := byt.SendEdoc(ctx, client.Header{{"from", g18}, {"messagetype", "status"}},
+		statusPacket(t, g18, g18Name, g22, p.Edoc.Header.DocumentID, envelope.StatusRecallAccepted, ""))
+	if err != nil || r.Status != "FAIL" || r.ErrorCode != vxp.CodeTransition {
+		t.Errorf("15 without a recall: %+v, %v", r, err)
+	}
+	// A bad status value for updateStatus.
+	u, err := byt.UpdateStatus(ctx, client.Header{{"status", "read"}, {"docId", item}})
+	if err != nil || u.ErrorCode != vxp.CodeBadParameter {
+		t.Errorf("updateStatus read: %+v, %v", u, err)
+	}
+}
