@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -55,7 +54,8 @@ p99 of at most 50 ms at 100 documents/s. Exits 1 if a document is lost.`)
 		return err
 	}
 	if *n < 1 || *conc < 1 || *rate < 1 || *dur <= 0 || *size < 4<<10 {
-		return usageError{msg: "bench: -n, -concurrency, -rate and -duration must be positive and -size at least 4096", hint: "lienthong bench -help"}
+		return usageError{msg: "bench: -n, -concurrency, -rate and -duration must be positive and -size at least 4096",
+			vi: "-n, -concurrency, -rate và -duration phải lớn hơn 0, -size ít nhất 4096.", hint: "lienthong bench -help"}
 	}
 	dir, err := os.MkdirTemp("", "lienthong-bench-")
 	if err != nil {
@@ -271,7 +271,7 @@ func (b *benchAxis) run(ctx context.Context, count, size int, drive func(send fu
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusAccepted {
-			return fmt.Errorf("bench: POST: %s: %s", resp.Status, body)
+			return withVI(fmt.Errorf("bench: POST: %s: %s", resp.Status, body), "Cổng gửi không nhận văn bản (HTTP %d)", resp.StatusCode)
 		}
 		return nil
 	}
@@ -294,7 +294,8 @@ func (b *benchAxis) run(ctx context.Context, count, size int, drive func(send fu
 			break
 		}
 		if time.Now().After(deadline) {
-			return benchResult{}, fmt.Errorf("bench: only %d of %d documents reached the recipient", got, count)
+			return benchResult{}, newVIError(fmt.Sprintf("Chỉ %d trong %d văn bản đến được nơi nhận.", got, count),
+				fmt.Sprintf("bench: only %d of %d documents reached the recipient", got, count))
 		}
 		if time.Since(lastReport) > 2*time.Second {
 			progress("bench:   %d of %d stored at the recipient", got, count)
@@ -312,7 +313,8 @@ func (b *benchAxis) run(ctx context.Context, count, size int, drive func(send fu
 		return benchResult{}, err
 	}
 	if got != count {
-		return benchResult{}, fmt.Errorf("bench: %d of %d documents found at the recipient", got, count)
+		return benchResult{}, newVIError(fmt.Sprintf("Chỉ tìm thấy %d trong %d văn bản ở nơi nhận.", got, count),
+			fmt.Sprintf("bench: %d of %d documents found at the recipient", got, count))
 	}
 	lat := make([]time.Duration, count)
 	last := start
@@ -347,7 +349,7 @@ func (b *benchAxis) collect(ctx context.Context, start time.Time, ids map[string
 				continue
 			}
 			if seen[d.DocumentID] {
-				return 0, errors.New("bench: a document was stored twice at the recipient: " + d.DocumentID)
+				return 0, newVIError("Một văn bản được lưu hai lần ở nơi nhận: "+d.DocumentID+".", "bench: a document was stored twice at the recipient: "+d.DocumentID)
 			}
 			seen[d.DocumentID] = true
 			stored[i] = d.CreatedAt

@@ -240,12 +240,12 @@ func ParseConfig(r io.Reader) (Config, error) {
 func LoadConfig(path string) (Config, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return Config{}, fmt.Errorf("config: %w", err)
+		return Config{}, withVI(fmt.Errorf("config: %w", err), "Không đọc được tệp cấu hình %q", path)
 	}
 	defer f.Close()
 	c, err := ParseConfig(f)
 	if err != nil {
-		return c, fmt.Errorf("%s: %w", path, err)
+		return c, withVI(fmt.Errorf("%s: %w", path, err), "Tệp cấu hình %q không đúng (YAML sai hoặc có khóa lạ)", path)
 	}
 	c.resolvePaths(filepath.Dir(path))
 	return c, nil
@@ -370,7 +370,7 @@ func (c *Config) ApplyEnv(lookup func(string) (string, bool)) error {
 			if file, ok = lookup(k.name + "_FILE"); ok {
 				b, err := os.ReadFile(file)
 				if err != nil {
-					return fmt.Errorf("config: %s_FILE: %w", k.name, err)
+					return withVI(fmt.Errorf("config: %s_FILE: %w", k.name, err), "Không đọc được tệp %q mà biến môi trường %s_FILE chỉ tới", file, k.name)
 				}
 				v = strings.TrimRight(string(b), "\r\n")
 			}
@@ -385,7 +385,9 @@ func (c *Config) ApplyEnv(lookup func(string) (string, bool)) error {
 	return nil
 }
 
-// ConfigError is a configuration value that is not acceptable.
+// ConfigError is a configuration value that is not acceptable. Printed,
+// its Vietnamese sentence names the key ("Cấu hình sai ở khóa …", see
+// errors.go); Error is the English.
 type ConfigError struct {
 	Field string
 	Value string

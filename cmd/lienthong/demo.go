@@ -226,10 +226,10 @@ func demoStart(ctx context.Context, dir string, gws []*demoGateway, log *zap.Log
 		}
 	}
 	if err := demoRegister(ctx, srv.ClientURL(), admin, entries); err != nil {
-		return srv, fmt.Errorf("demo: the directory: %w", err)
+		return srv, withVI(fmt.Errorf("demo: the directory: %w", err), "Không ghi được danh bạ của bản trình diễn")
 	}
 	// Every gateway must know every agency before documents go out.
-	return srv, demoWait(ctx, "danh bạ", func() bool {
+	return srv, demoWait(ctx, "danh bạ", "the directory", func() bool {
 		for _, g := range gws {
 			for _, h := range gws {
 				for _, a := range h.agencies {
@@ -305,13 +305,13 @@ func demoExchange(ctx context.Context, out io.Writer, gws []*demoGateway) error 
 			ID string `json:"id"`
 		}
 		if err := demoCall(ctx, l.from, http.MethodPost, "/api/v1/documents", "application/xml", packet, &resp); err != nil {
-			return fmt.Errorf("demo: send %s/%s: %w", l.number, l.notation, err)
+			return withVI(fmt.Errorf("demo: send %s/%s: %w", l.number, l.notation, err), "Không gửi được văn bản %s/%s", l.number, l.notation)
 		}
 		l.id = resp.ID
 		fmt.Fprintf(out, "  %s/%s từ %s → %d nơi nhận: mã %s\n", l.number, l.notation, l.fromCode, len(l.to), l.id)
 	}
 	// 01 comes back by itself.
-	if err := demoWait(ctx, "trạng thái 01", func() bool {
+	if err := demoWait(ctx, "trạng thái 01", "status 01", func() bool {
 		for _, l := range letters {
 			d, err := demoDocument(ctx, l.from, l.id)
 			if err != nil {
@@ -363,7 +363,7 @@ func demoExchange(ctx context.Context, out io.Writer, gws []*demoGateway) error 
 		letters[1].id + " 000.00.12.H41": envelope.StateProcessing,
 		letters[2].id + " 000.00.31.H41": envelope.StateAccepted,
 	}
-	if err := demoWait(ctx, "trạng thái xử lý về bên gửi", func() bool {
+	if err := demoWait(ctx, "trạng thái xử lý về bên gửi", "the statuses at the senders", func() bool {
 		for _, l := range letters {
 			d, err := demoDocument(ctx, l.from, l.id)
 			if err != nil {
@@ -435,7 +435,7 @@ func demoPacket(l *demoLetter) ([]byte, error) {
 // incoming letter.
 func demoIncoming(ctx context.Context, g *demoGateway, agency string, l *demoLetter) (string, error) {
 	var id string
-	err := demoWait(ctx, "văn bản đến tại "+agency, func() bool {
+	err := demoWait(ctx, "văn bản đến tại "+agency, "the incoming document at "+agency, func() bool {
 		var page gateway.DocumentPage
 		if err := demoCall(ctx, g, http.MethodGet, "/api/v1/documents?direction=in", "", nil, &page); err != nil {
 			return false
@@ -486,12 +486,13 @@ func demoCall(ctx context.Context, g *demoGateway, method, path, contentType str
 	return nil
 }
 
-// demoWait polls cond for up to 30 s.
-func demoWait(ctx context.Context, what string, cond func() bool) error {
+// demoWait polls cond for up to 30 s; what says what it waits for, in
+// Vietnamese and in English.
+func demoWait(ctx context.Context, what, whatEN string, cond func() bool) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
-			return errors.New("demo: quá thời gian chờ " + what)
+			return newVIError("Quá 30 giây mà chưa thấy "+what+".", "demo: timed out after 30s waiting for "+whatEN)
 		}
 		select {
 		case <-ctx.Done():

@@ -68,16 +68,18 @@ func (f adminFlags) signer(cmd string) (*signing.Signer, error) {
 	if err != nil {
 		var ue usageError
 		if errors.As(err, &ue) {
-			return nil, usageError{msg: cmd + ": the administrator's -admin-key and -admin-cert (or -admin-p12) are required", hint: "lienthong " + cmd + " -help"}
+			return nil, usageError{msg: cmd + ": the administrator's -admin-key and -admin-cert (or -admin-p12) are required",
+				vi: "Cần khóa của người quản trị danh bạ: -admin-key và -admin-cert, hoặc -admin-p12.", hint: "lienthong " + cmd + " -help"}
 		}
-		return nil, fmt.Errorf("%s: %w", cmd, err)
+		return nil, withVI(fmt.Errorf("%s: %w", cmd, err), "Không đọc được khóa của người quản trị danh bạ")
 	}
 	s, err := signing.NewSigner(key, chain)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", cmd, err)
+		return nil, withVI(fmt.Errorf("%s: %w", cmd, err), "Người quản trị danh bạ không ký được")
 	}
 	if len(signing.DirectoryScopes(s.Certificate())) == 0 {
-		return nil, fmt.Errorf("%s: the certificate %q is not a directory administrator's (made by \"lienthong pki issue -directory-scope\")", cmd, s.Certificate().Subject.String())
+		return nil, withVI(fmt.Errorf("%s: the certificate %q is not a directory administrator's (made by \"lienthong pki issue -directory-scope\")", cmd, s.Certificate().Subject.String()),
+			"Chứng thư số %q không phải của một người quản trị danh bạ (chứng thư đó làm bằng \"lienthong pki issue -directory-scope\")", s.Certificate().Subject.String())
 	}
 	return s, nil
 }
@@ -102,7 +104,7 @@ func addNATSFlags(fs *flag.FlagSet) natsFlags {
 
 func (f natsFlags) open(ctx context.Context, cmd string) (*bus.Bus, error) {
 	if *f.url == "" {
-		return nil, usageError{msg: cmd + ": -url is required", hint: "lienthong " + cmd + " -help"}
+		return nil, usageError{msg: cmd + ": -url is required", vi: "Cần địa chỉ máy chủ NATS (-url).", hint: "lienthong " + cmd + " -help"}
 	}
 	opts := bus.Options{
 		URL: *f.url, Name: "lienthong-directory", NKeyFile: *f.nkey, CredsFile: *f.creds, CAFile: *f.ca,
@@ -111,7 +113,8 @@ func (f natsFlags) open(ctx context.Context, cmd string) (*bus.Bus, error) {
 	if *f.user != "" {
 		opts.InboxPrefix = bus.DirectoryAdminInboxPrefix(*f.user)
 	}
-	return bus.Open(ctx, opts, zap.NewNop())
+	b, err := bus.Open(ctx, opts, zap.NewNop())
+	return b, withVI(err, "Không kết nối được tới NATS (-url) để đọc hoặc ghi danh bạ")
 }
 
 // DirectoryFile is the administrator's description of directory entries,
@@ -211,12 +214,12 @@ func readDirectoryFile(path string) (DirectoryFile, error) {
 	var f DirectoryFile
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return f, err
+		return f, withVI(err, "Không đọc được tệp danh bạ %q", path)
 	}
 	dec := yaml.NewDecoder(strings.NewReader(string(data)))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
-		return f, fmt.Errorf("%s: %w", path, err)
+		return f, withVI(fmt.Errorf("%s: %w", path, err), "Tệp danh bạ %q không đúng (YAML sai hoặc có khóa lạ)", path)
 	}
 	return f, nil
 }
@@ -337,7 +340,8 @@ never from the command line.`)
 	case *code != "" && *gwRecord == "":
 		f.Agencies = []DirectoryAgency{{Code: *code, Name: *name, Parent: *parent, Kind: *kind, Gateway: *gw, OldCodes: oldCodes, Certificates: certs}}
 	default:
-		return usageError{msg: "directory put: give -code (an agency) or -gateway-record (a gateway)", hint: "lienthong directory put -help"}
+		return usageError{msg: "directory put: give -code (an agency) or -gateway-record (a gateway)",
+			vi: "Cho một trong hai: -code (một cơ quan) hoặc -gateway-record (một cổng).", hint: "lienthong directory put -help"}
 	}
 	return signAndPublish(ctx, m, "directory put", f, ".", admin, nf)
 }
@@ -345,7 +349,7 @@ never from the command line.`)
 func signAndPublish(ctx context.Context, m *Main, cmd string, f DirectoryFile, base string, af adminFlags, nf natsFlags) error {
 	records, err := f.records(base, newVersion(time.Now()), time.Now().UTC())
 	if err != nil {
-		return fmt.Errorf("%s: %w", cmd, err)
+		return withVI(fmt.Errorf("%s: %w", cmd, err), "Mục danh bạ không đúng")
 	}
 	admin, err := af.signer(cmd)
 	if err != nil {
@@ -360,7 +364,7 @@ func signAndPublish(ctx context.Context, m *Main, cmd string, f DirectoryFile, b
 	if err != nil {
 		return err
 	}
-	return errors.Join(publish(ctx, m.Stdout, b, admin, records), b.Close())
+	return withVI(errors.Join(publish(ctx, m.Stdout, b, admin, records), b.Close()), "Không công bố được danh bạ")
 }
 
 // coveredBy says, before anything is published, that the administrator's
@@ -369,7 +373,8 @@ func coveredBy(cert *x509.Certificate, r gateway.DirectoryRecord) error {
 	scopes := signing.DirectoryScopes(cert)
 	if r.Gateway != nil {
 		if !signing.ScopeCoversGateway(scopes, r.Gateway.ID) {
-			return fmt.Errorf("the administrator's certificate (scopes %s) does not cover gateway %s", strings.Join(scopes, ", "), r.Gateway.ID)
+			return withVI(fmt.Errorf("the administrator's certificate (scopes %s) does not cover gateway %s", strings.Join(scopes, ", "), r.Gateway.ID),
+				"Chứng thư của người quản trị (phạm vi %s) không bao gồm cổng %s", strings.Join(scopes, ", "), r.Gateway.ID)
 		}
 		return nil
 	}
@@ -382,7 +387,8 @@ func coveredBy(cert *x509.Certificate, r gateway.DirectoryRecord) error {
 			return err
 		}
 		if !signing.ScopeCoversAgency(scopes, code) {
-			return fmt.Errorf("the administrator's certificate (scopes %s) does not cover agency %s", strings.Join(scopes, ", "), c)
+			return withVI(fmt.Errorf("the administrator's certificate (scopes %s) does not cover agency %s", strings.Join(scopes, ", "), c),
+				"Chứng thư của người quản trị (phạm vi %s) không bao gồm cơ quan %s", strings.Join(scopes, ", "), c)
 		}
 	}
 	return nil
@@ -405,7 +411,7 @@ the entry, and an older record of it can no longer be replayed.`)
 	case *code != "" && *gwRecord == "":
 		f.Agencies = []DirectoryAgency{{Code: *code, Removed: true}}
 	default:
-		return usageError{msg: "directory remove: give -code or -gateway-record", hint: "lienthong directory remove -help"}
+		return usageError{msg: "directory remove: give -code or -gateway-record", vi: "Cho một trong hai: -code hoặc -gateway-record.", hint: "lienthong directory remove -help"}
 	}
 	return signAndPublish(ctx, m, "directory remove", f, ".", admin, nf)
 }
@@ -442,7 +448,7 @@ or exported ("directory export") as they are: gateways judge them.
 	}
 	switch {
 	case (*file == "") == (*signed == ""):
-		return usageError{msg: "directory import: give -f or -signed", hint: "lienthong directory import -help"}
+		return usageError{msg: "directory import: give -f or -signed", vi: "Cho một trong hai: -f hoặc -signed.", hint: "lienthong directory import -help"}
 	case *file != "":
 		f, err := readDirectoryFile(*file)
 		if err != nil {
@@ -452,7 +458,7 @@ or exported ("directory export") as they are: gateways judge them.
 	}
 	lines, err := readSignedLines(*signed)
 	if err != nil {
-		return fmt.Errorf("directory import: %w", err)
+		return withVI(fmt.Errorf("directory import: %w", err), "Không đọc được tệp bản ghi đã ký %q", *signed)
 	}
 	b, err := nf.open(ctx, "directory import")
 	if err != nil {
@@ -471,7 +477,8 @@ or exported ("directory export") as they are: gateways judge them.
 		}
 		if v := recordVersion(l.Record); held > 0 && v <= held && !*force {
 			stale++
-			fmt.Fprintf(m.Stderr, "%s: version %d is not newer than the stored %d; not published (-force publishes it)\n", l.Key, v, held)
+			writeError(m.Stderr, fmt.Sprintf("%s: phiên bản %d không mới hơn bản đang lưu (%d); không công bố (-force để vẫn công bố).", l.Key, v, held),
+				fmt.Sprintf("%s: version %d is not newer than the stored %d; not published (-force publishes it)", l.Key, v, held), "")
 			continue
 		}
 		if err := b.PutRecord(ctx, l.Key, l.Record); err != nil {
@@ -481,7 +488,8 @@ or exported ("directory export") as they are: gateways judge them.
 	}
 	fmt.Fprintf(m.Stdout, "%d records published\n", published)
 	if stale > 0 {
-		return exitError{code: exitFailed, msg: fmt.Sprintf("directory import: %d records older than those stored were not published", stale)}
+		return exitError{code: exitFailed, msg: fmt.Sprintf("directory import: %d records older than those stored were not published", stale),
+			vi: fmt.Sprintf("%d bản ghi cũ hơn bản đang lưu nên không được công bố.", stale)}
 	}
 	return nil
 }
@@ -521,7 +529,7 @@ version is the signing time, in nanoseconds.`)
 		return err
 	}
 	if *file == "" {
-		return usageError{msg: "directory sign: -f is required", hint: "lienthong directory sign -help"}
+		return usageError{msg: "directory sign: -f is required", vi: "Cần tệp các mục danh bạ (-f).", hint: "lienthong directory sign -help"}
 	}
 	f, err := readDirectoryFile(*file)
 	if err != nil {
@@ -530,7 +538,7 @@ version is the signing time, in nanoseconds.`)
 	now := time.Now()
 	records, err := f.records(filepath.Dir(*file), newVersion(now), now.UTC())
 	if err != nil {
-		return fmt.Errorf("directory sign: %w", err)
+		return withVI(fmt.Errorf("directory sign: %w", err), "Mục danh bạ trong tệp %q không đúng", *file)
 	}
 	s, err := admin.signer("directory sign")
 	if err != nil {
@@ -543,12 +551,12 @@ version is the signing time, in nanoseconds.`)
 		}
 		key, value, err := gateway.SignRecord(s, r)
 		if err != nil {
-			return fmt.Errorf("directory sign: %w", err)
+			return withVI(fmt.Errorf("directory sign: %w", err), "Không ký được mục danh bạ")
 		}
 		lines = append(lines, signedLine{Key: key, Record: value})
 	}
 	if err := writeLines(*out, m.Stdout, lines); err != nil {
-		return fmt.Errorf("directory sign: %w", err)
+		return withVI(fmt.Errorf("directory sign: %w", err), "Không ghi được các bản ghi đã ký")
 	}
 	return nil
 }
@@ -619,10 +627,10 @@ with "directory import -signed".`)
 	defer func() { err = errors.Join(err, b.Close()) }()
 	lines, err := allRecords(ctx, b)
 	if err != nil {
-		return err
+		return withVI(err, "Không đọc được danh bạ")
 	}
 	if err := writeLines(*out, m.Stdout, lines); err != nil {
-		return fmt.Errorf("directory export: %w", err)
+		return withVI(fmt.Errorf("directory export: %w", err), "Không ghi được các bản ghi của danh bạ")
 	}
 	return nil
 }
@@ -640,11 +648,11 @@ Exits 1 when a record shown would be ignored.`)
 		return err
 	}
 	if *anchor == "" {
-		return usageError{msg: "directory show: -anchor is required", hint: "lienthong directory show -help"}
+		return usageError{msg: "directory show: -anchor is required", vi: "Cần mỏ neo tin cậy của danh bạ (-anchor).", hint: "lienthong directory show -help"}
 	}
 	anchors, err := loadAnchors([]string{*anchor})
 	if err != nil {
-		return fmt.Errorf("directory show: %w", err)
+		return withVI(fmt.Errorf("directory show: %w", err), "Không đọc được mỏ neo tin cậy -anchor %q", *anchor)
 	}
 	var lines []signedLine
 	if *signed != "" {
@@ -658,7 +666,7 @@ Exits 1 when a record shown would be ignored.`)
 		lines, err = allRecords(ctx, b)
 	}
 	if err != nil {
-		return fmt.Errorf("directory show: %w", err)
+		return withVI(fmt.Errorf("directory show: %w", err), "Không đọc được các bản ghi của danh bạ")
 	}
 	if want := fs.Args(); len(want) > 0 {
 		keys := map[string]bool{}
@@ -697,7 +705,8 @@ Exits 1 when a record shown would be ignored.`)
 		return err
 	}
 	if bad > 0 {
-		return exitError{code: 1, msg: fmt.Sprintf("directory show: %d of %d records would be ignored by gateways", bad, len(lines))}
+		return exitError{code: 1, msg: fmt.Sprintf("directory show: %d of %d records would be ignored by gateways", bad, len(lines)),
+			vi: fmt.Sprintf("%d trong %d bản ghi sẽ bị các cổng bỏ qua.", bad, len(lines))}
 	}
 	return nil
 }

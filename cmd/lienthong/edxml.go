@@ -37,11 +37,11 @@ func (m *Main) readPacket(name string, maxSize int64) ([]byte, *envelope.Packet,
 	}
 	b, err := p.ReadAll(r)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("%s: %w", name, err)
+		return nil, nil, nil, withVI(fmt.Errorf("%s: %w", name, err), "Không đọc được gói tin từ %s", source(name))
 	}
 	pkt, warns, err := p.ParseBytes(b)
 	if err != nil {
-		return b, nil, warns, fmt.Errorf("%s: %w", name, err)
+		return b, nil, warns, withVI(fmt.Errorf("%s: %w", name, err), "Không đọc được gói tin edXML từ %s", source(name))
 	}
 	return b, pkt, warns, nil
 }
@@ -50,7 +50,8 @@ func (m *Main) readPacket(name string, maxSize int64) ([]byte, *envelope.Packet,
 func oneFile(fs interface{ Args() []string }, cmd string) (string, error) {
 	args := fs.Args()
 	if len(args) != 1 {
-		return "", usageError{msg: fmt.Sprintf("%s: want exactly one FILE, got %d arguments", cmd, len(args)), hint: "lienthong " + cmd + " -help"}
+		return "", usageError{msg: fmt.Sprintf("%s: want exactly one FILE, got %d arguments", cmd, len(args)),
+			vi: fmt.Sprintf("Lệnh lienthong %s cần đúng một tệp, nhưng nhận %d đối số.", cmd, len(args)), hint: "lienthong " + cmd + " -help"}
 	}
 	return args[0], nil
 }
@@ -115,12 +116,13 @@ not an edXML packet at all.`)
 	case "receive":
 		profile = envelope.ProfileReceive
 	default:
-		return usageError{msg: fmt.Sprintf("edxml validate: unknown profile %q (want send or receive)", *profileName)}
+		return usageError{msg: fmt.Sprintf("edxml validate: unknown profile %q (want send or receive)", *profileName),
+			vi: fmt.Sprintf("Không có profile %q; chọn send hoặc receive.", *profileName)}
 	}
 	if *codes != "" {
 		mode, err := envelope.ParseCodeMode(*codes)
 		if err != nil {
-			return usageError{msg: "edxml validate: " + err.Error()}
+			return usageError{msg: "edxml validate: " + err.Error(), vi: fmt.Sprintf("Không có mức -codes %q; chọn strict, lenient hoặc any.", *codes)}
 		}
 		profile.Codes = mode
 	}

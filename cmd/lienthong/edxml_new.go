@@ -78,7 +78,8 @@ func runEdxmlNew(_ context.Context, m *Main, args []string) error {
 	now := time.Now()
 	if *at != "" {
 		if now, err = envelope.Timestamp(*at).Time(); err != nil {
-			return usageError{msg: "edxml new: -time: " + err.Error()}
+			return usageError{msg: "edxml new: -time: " + err.Error(),
+				vi: fmt.Sprintf("Thời điểm -time %q không dùng được; viết yyyy/MM/dd HH:mm:ss (giờ Việt Nam).", *at)}
 		}
 	}
 	raw, err := os.ReadFile(name)
@@ -87,18 +88,19 @@ func runEdxmlNew(_ context.Context, m *Main, args []string) error {
 	}
 	desc, err := decodeDescription(raw)
 	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+		return withVI(fmt.Errorf("%s: %w", name, err), "Bản mô tả gói tin trong tệp %q không đúng", name)
 	}
 	pkt, err := desc.packet(filepath.Dir(name), now)
 	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+		return withVI(fmt.Errorf("%s: %w", name, err), "Không dựng được gói tin từ bản mô tả %q", name)
 	}
 	b, err := envelope.Encode(pkt)
 	if errs, ok := envelope.IsValidationError(err); ok {
 		for _, e := range errs {
 			fmt.Fprintf(m.Stderr, "lỗi  %s: %s (%s)\n", e.Path, e.MessageVI, e.MessageEN)
 		}
-		return exitError{code: exitFailed, msg: fmt.Sprintf("%s: the packet is not valid: %d errors", name, len(errs))}
+		return exitError{code: exitFailed, msg: fmt.Sprintf("%s: the packet is not valid: %d errors", name, len(errs)),
+			vi: fmt.Sprintf("Gói tin dựng từ %q không hợp lệ: %d lỗi, kể ở trên; không ghi gói tin.", name, len(errs))}
 	}
 	if err != nil {
 		return err

@@ -45,7 +45,7 @@ Make a development key and certificate with "lienthong pki".`)
 	}
 	signer, err := signing.NewSigner(key, chain)
 	if err != nil {
-		return err
+		return err // signing.ErrKey: errors.go says why in Vietnamese
 	}
 	raw, _, _, err := m.readPacket(name, envelope.DefaultMaxSize)
 	if err != nil {
@@ -53,7 +53,7 @@ Make a development key and certificate with "lienthong pki".`)
 	}
 	signed, err := signer.Sign(raw)
 	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+		return withVI(fmt.Errorf("%s: %w", name, err), "Không ký được gói tin từ %s", source(name))
 	}
 	if *out == "-" {
 		_, err = m.Stdout.Write(signed)
@@ -67,18 +67,20 @@ Make a development key and certificate with "lienthong pki".`)
 func loadSigningKey(keyFile, certFile, p12File, p12PasswordFile string) (crypto.Signer, []*x509.Certificate, error) {
 	switch {
 	case p12File != "" && (keyFile != "" || certFile != ""):
-		return nil, nil, usageError{msg: "edxml sign: give either -p12 or -key and -cert, not both", hint: "lienthong edxml sign -help"}
+		return nil, nil, usageError{msg: "edxml sign: give either -p12 or -key and -cert, not both",
+			vi: "Chỉ dùng một trong hai: -p12, hoặc -key cùng -cert.", hint: "lienthong edxml sign -help"}
 	case p12File != "":
 		password := os.Getenv("LIENTHONG_P12_PASSWORD")
 		if p12PasswordFile != "" {
 			var err error
 			if password, err = firstLine(p12PasswordFile); err != nil {
-				return nil, nil, err
+				return nil, nil, withVI(err, "Không đọc được mật khẩu PKCS#12 trong tệp %q", p12PasswordFile)
 			}
 		}
-		return signing.LoadPKCS12(p12File, password)
+		return loadPKCS12(p12File, password)
 	case keyFile == "" || certFile == "":
-		return nil, nil, usageError{msg: "edxml sign: -key and -cert (or -p12) are required", hint: "lienthong edxml sign -help"}
+		return nil, nil, usageError{msg: "edxml sign: -key and -cert (or -p12) are required",
+			vi: "Cần khóa ký: -key và -cert, hoặc -p12.", hint: "lienthong edxml sign -help"}
 	}
 	return loadKeyPair(keyFile, certFile)
 }

@@ -63,13 +63,13 @@ Exit status by verdict: 0 valid, 10 invalid, 11 untrusted, 12 expired,
 		return err
 	}
 	if len(cas) == 0 {
-		return usageError{msg: "edxml verify: at least one -ca is required", hint: "lienthong edxml verify -help"}
+		return usageError{msg: "edxml verify: at least one -ca is required", vi: "Cần ít nhất một chứng thư CA tin cậy (-ca).", hint: "lienthong edxml verify -help"}
 	}
 	v := &signing.Verifier{Roots: x509.NewCertPool(), Policy: signing.Policy{AllowSHA1: *allowSHA1}}
 	for _, f := range cas {
 		certs, err := signing.LoadCertificates(f)
 		if err != nil {
-			return err
+			return withVI(err, "Không đọc được chứng thư CA trong tệp %q", f)
 		}
 		for _, c := range certs {
 			v.Roots.AddCert(c)
@@ -78,7 +78,7 @@ Exit status by verdict: 0 valid, 10 invalid, 11 untrusted, 12 expired,
 	for _, f := range crls {
 		crl, err := signing.LoadCRL(f)
 		if err != nil {
-			return err
+			return withVI(err, "Không đọc được danh sách thu hồi (CRL) trong tệp %q", f)
 		}
 		v.CRLs = append(v.CRLs, crl)
 	}
@@ -86,15 +86,16 @@ Exit status by verdict: 0 valid, 10 invalid, 11 untrusted, 12 expired,
 	for _, f := range registered {
 		certs, err := signing.LoadCertificates(f)
 		if err != nil {
-			return err
+			return withVI(err, "Không đọc được chứng thư đã đăng ký (-registered) trong tệp %q", f)
 		}
 		for _, c := range certs {
 			code, ok := signing.AgencyCodeOf(c)
 			if !ok {
-				return fmt.Errorf("%s: the certificate %q carries no agency code in its subject", f, c.Subject.String())
+				return withVI(fmt.Errorf("%s: the certificate %q carries no agency code in its subject", f, c.Subject.String()),
+					"Chứng thư số %q trong tệp %q không mang mã cơ quan", c.Subject.String(), f)
 			}
 			if err := dir.Register(code, c); err != nil {
-				return err
+				return withVI(err, "Không đăng ký được chứng thư số trong tệp %q cho cơ quan %s", f, code)
 			}
 		}
 	}
@@ -105,7 +106,7 @@ Exit status by verdict: 0 valid, 10 invalid, 11 untrusted, 12 expired,
 	}
 	vd, err := v.Verify(ctx, raw)
 	if err != nil {
-		return err
+		return withVI(err, "Không kiểm tra được chữ ký của gói tin từ %s", source(name))
 	}
 	if *asJSON {
 		enc := json.NewEncoder(m.Stdout)

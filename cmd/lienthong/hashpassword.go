@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -26,22 +25,22 @@ Passwords must have at least 10 characters; bcrypt reads at most 72 bytes.`)
 		return err
 	}
 	if *cost < bcrypt.DefaultCost || *cost > 14 {
-		return usageError{msg: fmt.Sprintf("hash-password: -cost %d: must be 10 to 14", *cost)}
+		return usageError{msg: fmt.Sprintf("hash-password: -cost %d: must be 10 to 14", *cost), vi: fmt.Sprintf("Độ khó -cost %d không dùng được; chọn từ 10 đến 14.", *cost)}
 	}
 	line, err := bufio.NewReader(m.Stdin).ReadString('\n')
 	if err != nil && line == "" {
-		return errors.New("hash-password: no password on standard input")
+		return newVIError("Không có mật khẩu ở đầu vào chuẩn (stdin).", "hash-password: no password on standard input")
 	}
 	password := strings.TrimRight(line, "\r\n")
 	switch {
 	case len([]rune(password)) < 10:
-		return errors.New("hash-password: the password must have at least 10 characters")
+		return newVIError("Mật khẩu phải có ít nhất 10 ký tự.", "hash-password: the password must have at least 10 characters")
 	case len(password) > 72:
-		return errors.New("hash-password: the password is longer than the 72 bytes bcrypt reads")
+		return newVIError("Mật khẩu dài quá 72 byte, phần bcrypt đọc được.", "hash-password: the password is longer than the 72 bytes bcrypt reads")
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), *cost)
 	if err != nil {
-		return fmt.Errorf("hash-password: %w", err)
+		return withVI(fmt.Errorf("hash-password: %w", err), "Không tạo được mã băm bcrypt của mật khẩu")
 	}
 	_, err = fmt.Fprintln(m.Stdout, string(hash))
 	return err

@@ -235,7 +235,7 @@ func TestBadCommandLine(t *testing.T) {
 		stderr []string
 	}{
 		{[]string{"edxml", "inspect", "-nope", sample("status.edxml")}, []string{"lệnh lienthong edxml inspect không có cờ -nope", "flag provided but not defined: -nope", "Thử / try: lienthong edxml inspect -help"}},
-		{[]string{"edxml", "inspect"}, []string{"edxml inspect: want exactly one FILE, got 0 arguments"}},
+		{[]string{"edxml", "inspect"}, []string{"cần đúng một tệp, nhưng nhận 0 đối số", "edxml inspect: want exactly one FILE, got 0 arguments"}},
 		{[]string{"edxml", "validate", sample("status.edxml"), sample("edoc.edxml")}, []string{"edxml validate: want exactly one FILE, got 2 arguments", "Thử / try: lienthong edxml validate -help"}},
 		{[]string{"edxml", "new"}, []string{"edxml new: want exactly one FILE"}},
 		{[]string{"demo", "-x"}, []string{"-x", "Thử / try: lienthong demo -help"}},
@@ -1039,7 +1039,7 @@ func TestEdxmlNewInvalid(t *testing.T) {
 				t.Errorf("%s: stderr does not name %s:\n%s", tt.desc, p, r.stderr)
 			}
 		}
-		r.wantStderr(t, "("+tt.desc+": the packet is not valid: ")
+		r.wantStderr(t, "lienthong: Gói tin dựng từ \""+tt.desc+"\" không hợp lệ: ", "("+tt.desc+": the packet is not valid: ")
 		if r.stdout != "" {
 			t.Errorf("%s: stdout: %s", tt.desc, r.stdout)
 		}

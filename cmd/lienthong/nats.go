@@ -81,16 +81,18 @@ the hub ("lienthong nats link") keeps other agencies' packets out.`)
 	}
 	switch {
 	case *id == "" || *seed == "" || (len(agencies) == 0 && !*leaf):
-		return usageError{msg: "nats user: -gateway, -seed and at least one -agency (or -leaf) are required", hint: "lienthong nats user -help"}
+		return usageError{msg: "nats user: -gateway, -seed and at least one -agency (or -leaf) are required",
+			vi: "Cần -gateway, -seed và ít nhất một -agency (hoặc -leaf).", hint: "lienthong nats user -help"}
 	case *leaf && len(agencies) > 0:
-		return usageError{msg: "nats user: -leaf takes no -agency: a gateway's user on its leaf node has no permission list (the agencies go to \"lienthong nats link\")", hint: "lienthong nats user -help"}
+		return usageError{msg: "nats user: -leaf takes no -agency: a gateway's user on its leaf node has no permission list (the agencies go to \"lienthong nats link\")",
+			vi: "Với -leaf thì không cho -agency: người dùng của cổng trên nút lá không có danh sách quyền (các cơ quan đưa vào \"lienthong nats link\").", hint: "lienthong nats user -help"}
 	}
 	if err := bus.CheckID(*id); err != nil {
-		return usageError{msg: "nats user: -gateway: " + err.Error(), hint: "lienthong nats user -help"}
+		return usageError{msg: "nats user: -gateway: " + err.Error(), vi: fmt.Sprintf("Tên cổng -gateway %q không dùng được.", *id), hint: "lienthong nats user -help"}
 	}
 	pub, err := writeNKey(*seed)
 	if err != nil {
-		return fmt.Errorf("nats user: %w", err)
+		return withVI(fmt.Errorf("nats user: %w", err), "Không ghi được khóa NKey vào tệp %q", *seed)
 	}
 	if *leaf {
 		_, err = fmt.Fprintf(m.Stdout, "# gateway %s on its province's leaf node\n{ nkey: %q }\n", *id, pub)
@@ -154,22 +156,23 @@ credentials from writing other keys at all.`)
 		return err
 	}
 	if *id == "" || *seed == "" || len(scopes) == 0 {
-		return usageError{msg: "nats admin: -id, -seed and at least one -directory-scope are required", hint: "lienthong nats admin -help"}
+		return usageError{msg: "nats admin: -id, -seed and at least one -directory-scope are required",
+			vi: "Cần -id, -seed và ít nhất một -directory-scope.", hint: "lienthong nats admin -help"}
 	}
 	if err := bus.CheckID(*id); err != nil {
-		return usageError{msg: "nats admin: -id: " + err.Error(), hint: "lienthong nats admin -help"}
+		return usageError{msg: "nats admin: -id: " + err.Error(), vi: fmt.Sprintf("Mã người quản trị -id %q không dùng được.", *id), hint: "lienthong nats admin -help"}
 	}
 	var normalized []string
 	for _, sc := range scopes {
 		n, err := signing.NormalizeDirectoryScope(sc)
 		if err != nil {
-			return usageError{msg: "nats admin: " + err.Error(), hint: "lienthong nats admin -help"}
+			return usageError{msg: "nats admin: " + err.Error(), vi: fmt.Sprintf("Phạm vi -directory-scope %q không dùng được.", sc), hint: "lienthong nats admin -help"}
 		}
 		normalized = append(normalized, n)
 	}
 	pub, err := writeNKey(*seed)
 	if err != nil {
-		return fmt.Errorf("nats admin: %w", err)
+		return withVI(fmt.Errorf("nats admin: %w", err), "Không ghi được khóa NKey vào tệp %q", *seed)
 	}
 	perms := bus.DirectoryAdminPermissions(*id, normalized)
 	_, err = fmt.Fprint(m.Stdout, perms.Conf(pub, "directory administrator "+*id+": "+strings.Join(normalized, ", ")))
@@ -202,18 +205,20 @@ leaf's out-streams. List every agency and gateway the leaf node serves.`)
 	}
 	switch {
 	case *domain == "" || *seed == "" || len(gateways) == 0 || len(agencies) == 0:
-		return usageError{msg: "nats link: -domain, -seed, and at least one -gateway and one -agency are required", hint: "lienthong nats link -help"}
+		return usageError{msg: "nats link: -domain, -seed, and at least one -gateway and one -agency are required",
+			vi: "Cần -domain, -seed, ít nhất một -gateway và một -agency.", hint: "lienthong nats link -help"}
 	case *domain == *hubDomain:
-		return usageError{msg: fmt.Sprintf("nats link: the leaf node's domain %q is the hub's", *domain), hint: "lienthong nats link -help"}
+		return usageError{msg: fmt.Sprintf("nats link: the leaf node's domain %q is the hub's", *domain),
+			vi: fmt.Sprintf("Miền %q của nút lá trùng với miền của trục.", *domain), hint: "lienthong nats link -help"}
 	}
 	for _, g := range gateways {
 		if err := bus.CheckID(g); err != nil {
-			return usageError{msg: "nats link: -gateway: " + err.Error(), hint: "lienthong nats link -help"}
+			return usageError{msg: "nats link: -gateway: " + err.Error(), vi: fmt.Sprintf("Tên cổng -gateway %q không dùng được.", g), hint: "lienthong nats link -help"}
 		}
 	}
 	pub, err := writeNKey(*seed)
 	if err != nil {
-		return fmt.Errorf("nats link: %w", err)
+		return withVI(fmt.Errorf("nats link: %w", err), "Không ghi được khóa NKey vào tệp %q", *seed)
 	}
 	perms := bus.LeafPermissions(*domain, *hubDomain, gateways, agencies)
 	_, err = fmt.Fprint(m.Stdout, perms.Conf(pub, fmt.Sprintf("leaf node %s (gateways %s): %s", *domain, gateways.String(), agencies.String())))
@@ -256,13 +261,14 @@ already there are kept.`)
 		return err
 	}
 	if *url == "" {
-		return usageError{msg: "nats setup: -url is required", hint: "lienthong nats setup -help"}
+		return usageError{msg: "nats setup: -url is required", vi: "Cần địa chỉ cụm NATS (-url).", hint: "lienthong nats setup -help"}
 	}
 	var leafDomains []string
 	for d := range strings.SplitSeq(*leaves, ",") {
 		if d = strings.TrimSpace(d); d != "" {
 			if d == *domain {
-				return usageError{msg: fmt.Sprintf("nats setup: -leaf %s is the hub's own domain", d), hint: "lienthong nats setup -help"}
+				return usageError{msg: fmt.Sprintf("nats setup: -leaf %s is the hub's own domain", d),
+					vi: fmt.Sprintf("Miền nút lá -leaf %s trùng với miền của trục.", d), hint: "lienthong nats setup -help"}
 			}
 			leafDomains = append(leafDomains, d)
 		}
@@ -273,16 +279,16 @@ already there are kept.`)
 	}
 	b, err := bus.Open(ctx, opts, zap.NewNop())
 	if err != nil {
-		return err
+		return withVI(err, "Không kết nối được tới cụm NATS (-url) hoặc không tạo được các luồng và kho khóa-giá trị")
 	}
 	if len(agencies) > 0 {
 		if err := b.EnsureConsumers(ctx, agencies, 0); err != nil {
 			b.Close()
-			return err
+			return withVI(err, "Không tạo được consumer của các cơ quan %s", agencies.String())
 		}
 	}
 	if err := b.Close(); err != nil {
-		return err
+		return withVI(err, "Không đóng được kết nối NATS")
 	}
 	fmt.Fprintf(m.Stdout, "streams %s, %s, %s and buckets %s, %s ready with %d replicas\n",
 		bus.StreamEdoc, bus.StreamStatus, bus.StreamLarge, bus.BucketDirectory, bus.BucketGateways, *replicas)
@@ -295,10 +301,10 @@ already there are kept.`)
 		opts.InboxPrefix, opts.Bind = bus.LeafAdminInboxPrefix(d), true
 		b, err := bus.Open(ctx, opts, zap.NewNop())
 		if err != nil {
-			return err
+			return withVI(err, "Không kết nối được tới cụm NATS để nối nút lá %s", d)
 		}
 		if err := errors.Join(b.SourceLeaf(ctx, d), b.Close()); err != nil {
-			return err
+			return withVI(err, "Không nối được các luồng của nút lá %s vào trục", d)
 		}
 		fmt.Fprintf(m.Stdout, "leaf node %s: %s and %s sourced by %s and %s\n", d,
 			bus.StreamOutEdoc, bus.StreamOutStatus, bus.StreamEdoc, bus.StreamStatus)

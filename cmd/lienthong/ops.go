@@ -204,7 +204,7 @@ type opsServer struct {
 func startOps(addr string, h http.Handler, log *zap.Logger) (*opsServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("serve: operations listener on %s: %w", addr, err)
+		return nil, withVI(fmt.Errorf("serve: operations listener on %s: %w", addr, err), "Không mở được cổng vận hành %s (ops.listen)", addr)
 	}
 	s := &opsServer{
 		srv: &http.Server{

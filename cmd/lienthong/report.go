@@ -58,7 +58,7 @@ Government Office, whose gateway builds the national summary.`)
 		return err
 	}
 	if *format == "xlsx" && *out == "" {
-		return usageError{msg: "report: -format xlsx needs -o FILE", hint: "lienthong report -help"}
+		return usageError{msg: "report: -format xlsx needs -o FILE", vi: "Định dạng xlsx cần tệp ghi ra (-o FILE).", hint: "lienthong report -help"}
 	}
 	q, err := flags.query()
 	if err != nil {
@@ -76,7 +76,7 @@ Government Office, whose gateway builds the national summary.`)
 		return err
 	}
 	if err := os.WriteFile(*out, body, 0o644); err != nil {
-		return fmt.Errorf("report: %w", err)
+		return withVI(fmt.Errorf("report: %w", err), "Không ghi được báo cáo vào tệp %q", *out)
 	}
 	fmt.Fprintf(m.Stderr, "lienthong: đã ghi %s (%d byte) trong %s\n", *out, len(body), time.Since(start).Round(time.Millisecond))
 	return nil
@@ -114,32 +114,33 @@ func addReportFlags(fs interface {
 // query checks the flags and returns the declarations as parameters.
 func (f *reportFlags) query() (url.Values, error) {
 	if f.agency == "" {
-		return nil, usageError{msg: "report: -agency is required", hint: "lienthong report -help"}
+		return nil, usageError{msg: "report: -agency is required", vi: "Cần mã cơ quan báo cáo (-agency).", hint: "lienthong report -help"}
 	}
 	if _, err := report.ParseQuarter(f.quarter); err != nil {
-		return nil, usageError{msg: err.Error(), hint: "lienthong report -help"}
+		return nil, usageError{msg: err.Error(), vi: fmt.Sprintf("Quý -quarter %q không đúng; viết như 2026-Q3.", f.quarter), hint: "lienthong report -help"}
 	}
 	f.key = os.Getenv("LIENTHONG_API_KEY")
 	if f.keyFile != "" {
 		k, err := firstLine(f.keyFile)
 		if err != nil {
-			return nil, err
+			return nil, withVI(err, "Không đọc được khóa API trong tệp %q (-key-file)", f.keyFile)
 		}
 		f.key = k
 	}
 	if f.key == "" {
-		return nil, usageError{msg: "report: no API key: set LIENTHONG_API_KEY or give -key-file", hint: "lienthong report -help"}
+		return nil, usageError{msg: "report: no API key: set LIENTHONG_API_KEY or give -key-file",
+			vi: "Chưa có khóa API: đặt biến môi trường LIENTHONG_API_KEY hoặc dùng -key-file.", hint: "lienthong report -help"}
 	}
 	var d report.Declarations
 	if f.declared != "" {
 		b, err := os.ReadFile(f.declared)
 		if err != nil {
-			return nil, fmt.Errorf("report: %w", err)
+			return nil, withVI(fmt.Errorf("report: %w", err), "Không đọc được tệp khai báo %q (-declared)", f.declared)
 		}
 		dec := yaml.NewDecoder(strings.NewReader(string(b)))
 		dec.KnownFields(true)
 		if err := dec.Decode(&d); err != nil && !errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("report: %s: %w", filepath.Base(f.declared), err)
+			return nil, withVI(fmt.Errorf("report: %s: %w", filepath.Base(f.declared), err), "Tệp khai báo %q không đúng (YAML sai hoặc có khóa lạ)", f.declared)
 		}
 	}
 	q := url.Values{}
@@ -168,7 +169,7 @@ func (f *reportFlags) query() (url.Values, error) {
 		q.Set("signingIntegrated", f.integrated)
 	}
 	if _, err := report.ParseDeclarations(q.Get); err != nil {
-		return nil, usageError{msg: err.Error(), hint: "lienthong report -help"}
+		return nil, usageError{msg: err.Error(), vi: "Số liệu khai báo không đúng: số đơn vị và số văn bản giấy là số nguyên từ 0, sharedDms là all, some hoặc none, signingIntegrated là true hoặc false.", hint: "lienthong report -help"}
 	}
 	return q, nil
 }
@@ -184,21 +185,22 @@ func (f *reportFlags) call(ctx context.Context, method, suffix string, q url.Val
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, u, nil)
 	if err != nil {
-		return nil, fmt.Errorf("report: %w", err)
+		return nil, withVI(fmt.Errorf("report: %w", err), "Địa chỉ cổng liên thông %q không dùng được (-url hoặc LIENTHONG_URL)", f.url)
 	}
 	req.Header.Set("Authorization", "Bearer "+f.key)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		var op *net.OpError
 		if errors.As(err, &op) && op.Op == "dial" {
-			return nil, fmt.Errorf("report: không kết nối được cổng liên thông tại %s (-url hoặc LIENTHONG_URL) / cannot reach the gateway at %s (-url or LIENTHONG_URL): %w", f.url, f.url, err)
+			return nil, withVI(fmt.Errorf("report: cannot reach the gateway at %s (-url or LIENTHONG_URL): %w", f.url, err),
+				"Không kết nối được cổng liên thông tại %s (-url hoặc LIENTHONG_URL)", f.url)
 		}
-		return nil, fmt.Errorf("report: %w", err)
+		return nil, withVI(fmt.Errorf("report: %w", err), "Không hỏi được cổng liên thông tại %s", f.url)
 	}
 	defer res.Body.Close()
 	body, err := io.ReadAll(res.Body)
 	if err != nil {
-		return nil, fmt.Errorf("report: read the answer: %w", err)
+		return nil, withVI(fmt.Errorf("report: read the answer: %w", err), "Không đọc hết được câu trả lời của cổng liên thông")
 	}
 	if res.StatusCode >= 300 {
 		var e struct {
@@ -215,9 +217,13 @@ func (f *reportFlags) call(ctx context.Context, method, suffix string, q url.Val
 			for _, fe := range e.Error.Fields {
 				msg += "; " + fe.MessageEN
 			}
-			return nil, fmt.Errorf("report: the gateway answered %d: %s (%s)", res.StatusCode, msg, e.Error.MessageVI)
+			vi := fmt.Sprintf("Cổng liên thông trả lời lỗi %d", res.StatusCode)
+			if e.Error.MessageVI != "" {
+				vi += ": " + e.Error.MessageVI
+			}
+			return nil, newVIError(sentence(vi), fmt.Sprintf("report: the gateway answered %d: %s", res.StatusCode, msg))
 		}
-		return nil, fmt.Errorf("report: the gateway answered %s", res.Status)
+		return nil, newVIError(fmt.Sprintf("Cổng liên thông trả lời lỗi %d.", res.StatusCode), "report: the gateway answered "+res.Status)
 	}
 	return body, nil
 }

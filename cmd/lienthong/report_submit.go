@@ -29,7 +29,7 @@ declarations are those of "lienthong report".`)
 		return err
 	}
 	if *to == "" {
-		return usageError{msg: "report submit: -to is required", hint: "lienthong report submit -help"}
+		return usageError{msg: "report submit: -to is required", vi: "Cần mã cơ quan nhận báo cáo (-to).", hint: "lienthong report submit -help"}
 	}
 	q, err := flags.query()
 	if err != nil {
@@ -48,7 +48,7 @@ declarations are those of "lienthong report".`)
 		} `json:"document"`
 	}
 	if err := json.Unmarshal(body, &ans); err != nil {
-		return fmt.Errorf("report submit: the gateway's answer: %w", err)
+		return withVI(fmt.Errorf("report submit: the gateway's answer: %w", err), "Không đọc được câu trả lời của cổng liên thông; báo cáo có thể đã được gửi")
 	}
 	fmt.Fprintf(m.Stdout, "Đã gửi báo cáo: văn bản %s (mã %s)\n", ans.Document.ID, ans.Document.DocumentID)
 	return nil
@@ -92,7 +92,7 @@ provinces are connected, and which are not, by name.`)
 	}
 	var s report.Summary
 	if err := json.Unmarshal(body, &s); err != nil {
-		return fmt.Errorf("report summary: the gateway's answer: %w", err)
+		return withVI(fmt.Errorf("report summary: the gateway's answer: %w", err), "Không đọc được bản tổng hợp cổng liên thông trả về")
 	}
 	fmt.Fprintln(m.Stdout, s.Text)
 	for _, r := range s.Reports {

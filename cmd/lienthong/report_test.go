@@ -83,8 +83,7 @@ func TestReportCommand(t *testing.T) {
 func TestReportCommand_Unreachable(t *testing.T) {
 	t.Setenv("LIENTHONG_API_KEY", "k")
 	r := run(t, nil, "report", "-url", "http://127.0.0.1:1", "-agency", "000.00.00.H41", "-quarter", "2026-Q4")
-	if r.code == 0 || r.err == nil || !strings.Contains(r.err.Error(), "không kết nối được cổng liên thông tại http://127.0.0.1:1") ||
-		!strings.Contains(r.err.Error(), "cannot reach the gateway") {
-		t.Errorf("report against no gateway: exit %d, %v", r.code, r.err)
-	}
+	r.wantCode(t, exitTrouble)
+	r.wantStderr(t, "\nlienthong: Không kết nối được cổng liên thông tại http://127.0.0.1:1 (-url hoặc LIENTHONG_URL): ",
+		"\n"+errIndent+"(report: cannot reach the gateway at http://127.0.0.1:1 (-url or LIENTHONG_URL): ")
 }

@@ -71,7 +71,7 @@ exits at once, with status 130 (SIGINT) or 143 (SIGTERM).`)
 		return err
 	}
 	if *configFile == "" {
-		return usageError{msg: "serve: -config is required", hint: "lienthong serve -help"}
+		return usageError{msg: "serve: -config is required", vi: "Cần tệp cấu hình (-config).", hint: "lienthong serve -help"}
 	}
 	// From here on SIGHUP means "read the CRLs again", never the default
 	// "terminate"; one that arrives while the node starts waits in hup.
@@ -158,7 +158,7 @@ exits at once, with status 130 (SIGINT) or 143 (SIGTERM).`)
 		// Last, so that /healthz and /metrics answer during the shutdown.
 		err = errors.Join(err, ops.Close(sctx))
 	}
-	return err
+	return withVI(err, "Cổng liên thông đã dừng nhưng không dừng êm trọn vẹn")
 }
 
 // newLogger builds the process's logger, on a level that can be changed
@@ -207,7 +207,7 @@ func openNode(ctx context.Context, cfg Config, log *zap.Logger, reg prometheus.R
 		}
 	}()
 	if err := os.MkdirAll(cfg.Gateway.DataDir, 0o750); err != nil {
-		return nil, err
+		return nil, withVI(err, "Không tạo được thư mục dữ liệu %q (gateway.dataDir)", cfg.Gateway.DataDir)
 	}
 	agencies, err := loadAgencies(cfg.Agencies)
 	if err != nil {
@@ -222,7 +222,7 @@ func openNode(ctx context.Context, cfg Config, log *zap.Logger, reg prometheus.R
 		return nil, err
 	}
 	if n.store, err = store.Open(ctx, filepath.Join(cfg.Gateway.DataDir, "lienthong.db"), store.Options{}); err != nil {
-		return nil, err
+		return nil, withVI(err, "Không mở được kho dữ liệu %q", filepath.Join(cfg.Gateway.DataDir, "lienthong.db"))
 	}
 	bopts := bus.Options{
 		URL: cfg.NATS.URL, Name: "lienthong-" + cfg.Gateway.ID, Gateway: cfg.Gateway.ID, MaxPacketSize: cfg.Gateway.MaxPacketSize,
@@ -248,15 +248,15 @@ func openNode(ctx context.Context, cfg Config, log *zap.Logger, reg prometheus.R
 		}
 		srv, err := bus.StartServer(bus.ServerOptions{Dir: filepath.Join(cfg.Gateway.DataDir, "nats"), Host: host, Port: port, Name: cfg.Gateway.ID, Domain: cfg.NATS.Domain, Log: log.Named("nats")})
 		if err != nil {
-			return nil, err
+			return nil, withVI(err, "Không khởi động được máy chủ NATS nhúng")
 		}
 		bopts.URL, bopts.Server = srv.ClientURL(), srv
 	}
 	if n.bus, err = bus.Open(ctx, bopts, log.Named("bus")); err != nil {
-		return nil, err
+		return nil, withVI(err, "Không kết nối được tới NATS (nats.url) hoặc không dùng được các luồng của nó")
 	}
 	if n.ln, err = net.Listen("tcp", cfg.HTTP.Listen); err != nil {
-		return nil, fmt.Errorf("serve: listen on %s: %w", cfg.HTTP.Listen, err)
+		return nil, withVI(fmt.Errorf("serve: listen on %s: %w", cfg.HTTP.Listen, err), "Không mở được cổng API %s (http.listen)", cfg.HTTP.Listen)
 	}
 	public := cfg.HTTP.PublicURL
 	if public == "" {
@@ -279,7 +279,7 @@ func openNode(ctx context.Context, cfg Config, log *zap.Logger, reg prometheus.R
 		return nil, err
 	}
 	if err := n.gw.Open(ctx); err != nil {
-		return nil, err
+		return nil, withVI(err, "Không khởi động được cổng liên thông %s", cfg.Gateway.ID)
 	}
 	keys, err := loadAPIKeys(cfg.APIKeys)
 	if err != nil {
@@ -363,10 +363,10 @@ func loadAgencies(cs []AgencyConfig) ([]gateway.HostedAgency, error) {
 			password := ""
 			if c.P12PasswordFile != "" {
 				if password, err = firstLine(c.P12PasswordFile); err != nil {
-					return nil, err
+					return nil, withVI(err, "Không đọc được mật khẩu PKCS#12 của cơ quan %s trong tệp %q", c.Code, c.P12PasswordFile)
 				}
 			}
-			key, chain, err = signing.LoadPKCS12(c.P12, password)
+			key, chain, err = loadPKCS12(c.P12, password)
 		} else {
 			key, chain, err = loadKeyPair(c.Key, c.Cert)
 		}
@@ -375,7 +375,7 @@ func loadAgencies(cs []AgencyConfig) ([]gateway.HostedAgency, error) {
 		}
 		s, err := signing.NewSigner(key, chain)
 		if err != nil {
-			return nil, fmt.Errorf("agency %s: %w", c.Code, err)
+			return nil, withVI(fmt.Errorf("agency %s: %w", c.Code, err), "Cơ quan %s không ký được", c.Code)
 		}
 		out = append(out, gateway.HostedAgency{Code: code, Name: c.Name, Signer: s})
 	}
@@ -385,11 +385,20 @@ func loadAgencies(cs []AgencyConfig) ([]gateway.HostedAgency, error) {
 func loadKeyPair(keyFile, certFile string) (crypto.Signer, []*x509.Certificate, error) {
 	key, err := signing.LoadPrivateKey(keyFile)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, withVI(err, "Không đọc được khóa bí mật trong tệp %q", keyFile)
 	}
 	chain, err := signing.LoadCertificates(certFile)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, withVI(err, "Không đọc được chứng thư số trong tệp %q", certFile)
+	}
+	return key, chain, nil
+}
+
+// loadPKCS12 reads a signer's key and chain from a PKCS#12 file.
+func loadPKCS12(path, password string) (crypto.Signer, []*x509.Certificate, error) {
+	key, chain, err := signing.LoadPKCS12(path, password)
+	if err != nil {
+		return nil, nil, withVI(err, "Không đọc được khóa ký trong tệp PKCS#12 %q", path)
 	}
 	return key, chain, nil
 }
@@ -399,7 +408,7 @@ func loadTrust(c TrustConfig) (*x509.CertPool, []*x509.RevocationList, error) {
 	for _, f := range c.CA {
 		certs, err := signing.LoadCertificates(f)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, withVI(err, "Không đọc được chứng thư CA tin cậy (trust.ca) trong tệp %q", f)
 		}
 		for _, cert := range certs {
 			roots.AddCert(cert)
@@ -409,7 +418,7 @@ func loadTrust(c TrustConfig) (*x509.CertPool, []*x509.RevocationList, error) {
 	for _, f := range c.CRL {
 		crl, err := signing.LoadCRL(f)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, withVI(err, "Không đọc được danh sách thu hồi (trust.crl) trong tệp %q", f)
 		}
 		crls = append(crls, crl)
 	}
@@ -559,7 +568,7 @@ func loadAPIKeys(cs []APIKeyConfig) ([]api.Key, error) {
 		if c.KeyFile != "" {
 			var err error
 			if secret, err = firstLine(c.KeyFile); err != nil {
-				return nil, err
+				return nil, withVI(err, "Không đọc được khóa API %q trong tệp %q (apiKeys[].keyFile)", c.Name, c.KeyFile)
 			}
 		}
 		keys = append(keys, api.Key{Name: c.Name, Secret: secret, Agencies: c.Agencies})

@@ -39,20 +39,20 @@ standard output; 3 when the store cannot be read.`)
 		return err
 	}
 	if *db == "" {
-		return usageError{msg: "store check: -db is required", hint: "lienthong store check -help"}
+		return usageError{msg: "store check: -db is required", vi: "Cần tệp kho dữ liệu (-db).", hint: "lienthong store check -help"}
 	}
 	// store.Open would make a new, empty store where there is none.
 	if _, err := os.Stat(*db); err != nil {
-		return fmt.Errorf("store check: %w", err)
+		return withVI(fmt.Errorf("store check: %w", err), "Không mở được kho dữ liệu %q", *db)
 	}
 	s, err := store.Open(ctx, *db, store.Options{})
 	if err != nil {
-		return fmt.Errorf("store check: %w", err)
+		return withVI(fmt.Errorf("store check: %w", err), "Không mở được kho dữ liệu %q", *db)
 	}
 	start := time.Now()
 	checkErr := s.Check(ctx)
 	if err := s.Close(); err != nil {
-		return errors.Join(checkErr, fmt.Errorf("store check: %w", err))
+		return withVI(errors.Join(checkErr, fmt.Errorf("store check: %w", err)), "Không đóng được kho dữ liệu %q", *db)
 	}
 	var problems interface{ Unwrap() []error }
 	switch {
@@ -68,9 +68,10 @@ standard output; 3 when the store cannot be read.`)
 		if len(found) == 1 {
 			what = "problem"
 		}
-		return exitError{code: exitFailed, msg: fmt.Sprintf("%s: not sound: %d %s", *db, len(found), what)}
+		return exitError{code: exitFailed, msg: fmt.Sprintf("%s: not sound: %d %s", *db, len(found), what),
+			vi: fmt.Sprintf("Kho dữ liệu %q có %d lỗi, kể ở đầu ra chuẩn.", *db, len(found))}
 	default:
 		// The check could not run.
-		return checkErr
+		return withVI(checkErr, "Không kiểm tra được kho dữ liệu %q", *db)
 	}
 }
