@@ -29,6 +29,8 @@
 //	lienthong_status_latency_seconds{code,peer}          histogram: acceptance → status 03 or 06 received
 //	lienthong_http_requests_total{route,code}            counter: HTTP requests answered
 //	lienthong_http_request_duration_seconds{route}       histogram: HTTP request durations
+//	lienthong_vxp_requests_total{operation,system,code}  counter: requests of the VXP face, by ErrorCode (0: success)
+//	lienthong_vxp_request_duration_seconds{operation}    histogram: VXP request durations
 //
 // Read at each scrape (Watch):
 //

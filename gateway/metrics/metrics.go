@@ -59,6 +59,8 @@ type Metrics struct {
 	statusLatency   *prometheus.HistogramVec
 	httpRequests    *prometheus.CounterVec
 	httpDuration    *prometheus.HistogramVec
+	vxpRequests     *prometheus.CounterVec
+	vxpDuration     *prometheus.HistogramVec
 }
 
 var _ gateway.Observer = (*Metrics)(nil)
@@ -129,10 +131,20 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 			Help:    "Time to answer an HTTP request, by route pattern.",
 			Buckets: HTTPBuckets,
 		}, []string{"route"}),
+		vxpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lienthong_vxp_requests_total",
+			Help: "Requests of the VXP face (the national axis SDK's protocol), by operation, system id (unknown when not authenticated) and ErrorCode (0 for success).",
+		}, []string{"operation", "system", "code"}),
+		vxpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "lienthong_vxp_request_duration_seconds",
+			Help:    "Time to answer a request of the VXP face, by operation.",
+			Buckets: HTTPBuckets,
+		}, []string{"operation"}),
 	}
 	for _, c := range []prometheus.Collector{
 		m.submitted, m.sent, m.publishFailures, m.received, m.verdicts, m.redeliveries, m.dirRejected,
 		m.signDuration, m.verifyDuration, m.deliveryLatency, m.statusLatency, m.httpRequests, m.httpDuration,
+		m.vxpRequests, m.vxpDuration,
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("metrics: register: %w", err)
@@ -214,4 +226,18 @@ func (m *Metrics) StatusApplied(code envelope.StatusCode, from string, age time.
 	case envelope.StatusAccepted, envelope.StatusDone:
 		m.statusLatency.WithLabelValues(string(code), Peer(from)).Observe(age.Seconds())
 	}
+}
+
+// ObserveVXP counts a request of the VXP face (it implements
+// vxp.Observer): operation "" (none of the protocol's) is counted as
+// OtherRoute, an unauthenticated system as UnknownPeer.
+func (m *Metrics) ObserveVXP(operation, system, code string, seconds float64) {
+	if operation == "" {
+		operation = OtherRoute
+	}
+	if system == "" {
+		system = UnknownPeer
+	}
+	m.vxpRequests.WithLabelValues(operation, system, code).Inc()
+	m.vxpDuration.WithLabelValues(operation).Observe(seconds)
 }

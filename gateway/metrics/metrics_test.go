@@ -3,6 +3,7 @@ package metrics_test
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -195,5 +196,32 @@ func TestNew(t *testing.T) {
 	}
 	if _, err := metrics.New(nil); err == nil {
 		t.Error("New(nil) succeeds")
+	}
+}
+
+// TestObserveVXP: the VXP face's requests by operation, system and code,
+// with the unknown ones under their own labels.
+func TestObserveVXP(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	m, err := metrics.New(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.ObserveVXP("sendEdoc", "qlvb.vpcp", "0", 0.01)
+	m.ObserveVXP("sendEdoc", "qlvb.vpcp", "0", 0.02)
+	m.ObserveVXP("getEdoc", "", "1", 0.001)
+	m.ObserveVXP("", "", "14", 0.001)
+	want := `
+# HELP lienthong_vxp_requests_total Requests of the VXP face (the national axis SDK's protocol), by operation, system id (unknown when not authenticated) and ErrorCode (0 for success).
+# TYPE lienthong_vxp_requests_total counter
+lienthong_vxp_requests_total{code="0",operation="sendEdoc",system="qlvb.vpcp"} 2
+lienthong_vxp_requests_total{code="1",operation="getEdoc",system="unknown"} 1
+lienthong_vxp_requests_total{code="14",operation="other",system="unknown"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "lienthong_vxp_requests_total"); err != nil {
+		t.Error(err)
+	}
+	if n := testutil.CollectAndCount(reg, "lienthong_vxp_request_duration_seconds"); n != 3 {
+		t.Errorf("%d duration series, want 3 (sendEdoc, getEdoc, other)", n)
 	}
 }
