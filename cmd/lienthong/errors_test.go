@@ -136,7 +136,7 @@ func TestErrorForm(t *testing.T) {
 		{"ReportNoKey", []string{"report", "-agency", "000.00.00.H41", "-quarter", "2026-Q3"}, exitUsage,
 			"Chưa có khóa API: đặt biến môi trường LIENTHONG_API_KEY hoặc dùng -key-file.", "report: no API key: set LIENTHONG_API_KEY or give -key-file", "lienthong report -help"},
 		{"PKIMissingCA", []string{"pki", "issue", "-ca", filepath.Join(dir, "no-ca"), "-agency", "G01", "-name", "X", "-out", filepath.Join(dir, "g01")}, exitTrouble,
-			`Không mở được tệp "` + filepath.Join(dir, "no-ca", "ca.crt") + `": tệp không tồn tại.`, "signing: open CA: ", ""},
+			`Không mở được CA trong thư mục "` + filepath.Join(dir, "no-ca") + `": tệp không tồn tại ("` + filepath.Join(dir, "no-ca", "ca.crt") + `").`, "signing: open CA: ", ""},
 		{"SignMissingKey", []string{"edxml", "sign", "-key", missing, "-cert", missing, sample("edoc.edxml")}, exitTrouble,
 			`Không đọc được khóa bí mật trong tệp "` + missing + `": tệp không tồn tại.`, "signing: open " + missing, ""},
 		{"NKeyExists", []string{"nats", "user", "-gateway", "vpcp", "-agency", "000.00.00.G22", "-seed", seed}, exitTrouble,

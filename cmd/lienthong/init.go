@@ -55,7 +55,7 @@ exists), for a script that goes on with it; keep it no longer than needed.`)
 	}
 	const hint = "lienthong init -help"
 	if flags.NArg() != 1 {
-		return usageError{msg: "init: give one directory", hint: hint}
+		return usageError{msg: "init: give one directory", vi: "Cần đúng một thư mục.", hint: hint}
 	}
 	dir := flags.Arg(0)
 	type hosted struct {
@@ -67,13 +67,13 @@ exists), for a script that goes on with it; keep it no longer than needed.`)
 	add := func(flag, code, name string) error {
 		c, err := envelope.ParseAgencyCode(code, envelope.CodeStrict)
 		if err != nil {
-			return usageError{msg: "init: " + flag + ": " + err.Error(), hint: hint}
+			return usageError{msg: "init: " + flag + ": " + err.Error(), vi: fmt.Sprintf("Mã cơ quan %s %q không đúng.", flag, code), hint: hint}
 		}
 		if strings.TrimSpace(name) == "" {
-			return usageError{msg: fmt.Sprintf("init: %s: the agency %s has no name", flag, c), hint: hint}
+			return usageError{msg: fmt.Sprintf("init: %s: the agency %s has no name", flag, c), vi: fmt.Sprintf("Cơ quan %s chưa có tên.", c), hint: hint}
 		}
 		if seen[c.Tokens()] {
-			return usageError{msg: fmt.Sprintf("init: %s: the agency %s is given twice", flag, c), hint: hint}
+			return usageError{msg: fmt.Sprintf("init: %s: the agency %s is given twice", flag, c), vi: fmt.Sprintf("Cơ quan %s được cho hai lần.", c), hint: hint}
 		}
 		seen[c.Tokens()] = true
 		agencies = append(agencies, hosted{c, strings.TrimSpace(name)})
@@ -85,7 +85,7 @@ exists), for a script that goes on with it; keep it no longer than needed.`)
 	for _, h := range hosts {
 		code, name, ok := strings.Cut(h, "=")
 		if !ok {
-			return usageError{msg: fmt.Sprintf("init: -host %q: want CODE=NAME", h), hint: hint}
+			return usageError{msg: fmt.Sprintf("init: -host %q: want CODE=NAME", h), vi: fmt.Sprintf("-host %q phải viết MÃ=TÊN.", h), hint: hint}
 		}
 		if err := add("-host", code, name); err != nil {
 			return err
@@ -96,34 +96,34 @@ exists), for a script that goes on with it; keep it no longer than needed.`)
 		*id = strings.ToLower(strings.ReplaceAll(first.code.Tokens(), ".", "-"))
 	}
 	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
-		return fmt.Errorf("init: %s is not empty; refusing to write over what is there", dir)
+		return withVI(fmt.Errorf("init: %s is not empty; refusing to write over what is there", dir), "Thư mục %q không trống; không ghi đè lên những gì đã có.", dir)
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("init: %w", err)
+		return withVI(fmt.Errorf("init: %w", err), "Không tạo được cổng liên thông trong %q", dir)
 	}
 	if *keyOut != "" {
 		if _, err := os.Lstat(*keyOut); err == nil {
-			return fmt.Errorf("init: -key-out %s already exists; refusing to write over it", *keyOut)
+			return withVI(fmt.Errorf("init: -key-out %s already exists; refusing to write over it", *keyOut), "Tệp -key-out %q đã có; không ghi đè.", *keyOut)
 		}
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "keys"), 0o700); err != nil {
-		return fmt.Errorf("init: %w", err)
+		return withVI(fmt.Errorf("init: %w", err), "Không tạo được cổng liên thông trong %q", dir)
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o700); err != nil {
-		return fmt.Errorf("init: %w", err)
+		return withVI(fmt.Errorf("init: %w", err), "Không tạo được cổng liên thông trong %q", dir)
 	}
 	ca, err := signing.InitCA(filepath.Join(dir, "ca"), signing.CAOptions{})
 	if err != nil {
-		return fmt.Errorf("init: %w", err)
+		return withVI(fmt.Errorf("init: %w", err), "Không tạo được cổng liên thông trong %q", dir)
 	}
 	var agencyLines, codes strings.Builder
 	for i, a := range agencies {
 		is, err := ca.Issue(signing.IssueRequest{Agency: a.code.String(), Name: a.name})
 		if err != nil {
-			return fmt.Errorf("init: %w", err)
+			return withVI(fmt.Errorf("init: %w", err), "Không tạo được cổng liên thông trong %q", dir)
 		}
 		prefix := filepath.Join("keys", strings.ReplaceAll(a.code.String(), ".", "_"))
 		if err := is.WriteFiles(filepath.Join(dir, prefix)); err != nil {
-			return fmt.Errorf("init: %w", err)
+			return withVI(fmt.Errorf("init: %w", err), "Không tạo được cổng liên thông trong %q", dir)
 		}
 		p := filepath.ToSlash(prefix)
 		fmt.Fprintf(&agencyLines, "  - code: %q\n    name: %q\n    key: %s.key\n    cert: %s.crt\n", a.code.String(), a.name, p, p)
@@ -134,15 +134,15 @@ exists), for a script that goes on with it; keep it no longer than needed.`)
 	}
 	apiKey, err := randomText(24)
 	if err != nil {
-		return fmt.Errorf("init: %w", err)
+		return withVI(fmt.Errorf("init: %w", err), "Không tạo được cổng liên thông trong %q", dir)
 	}
 	password, err := randomText(9)
 	if err != nil {
-		return fmt.Errorf("init: %w", err)
+		return withVI(fmt.Errorf("init: %w", err), "Không tạo được cổng liên thông trong %q", dir)
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
 	if err != nil {
-		return fmt.Errorf("init: %w", err)
+		return withVI(fmt.Errorf("init: %w", err), "Không tạo được cổng liên thông trong %q", dir)
 	}
 	sum := sha256.Sum256([]byte(apiKey))
 	out := []byte(fmt.Sprintf(`gateway:
@@ -172,7 +172,7 @@ web:
 		"# Every key is documented in deploy/lienthong.example.yaml.\n"
 	path := filepath.Join(dir, "lienthong.yaml")
 	if err := os.WriteFile(path, append([]byte(header), out...), 0o600); err != nil {
-		return fmt.Errorf("init: %w", err)
+		return withVI(fmt.Errorf("init: %w", err), "Không tạo được cổng liên thông trong %q", dir)
 	}
 	// What serve will read, checked as serve checks it.
 	loaded, err := LoadConfig(path)
@@ -180,7 +180,7 @@ web:
 		err = loaded.Validate()
 	}
 	if err != nil {
-		return fmt.Errorf("init: the configuration made is not valid: %w", err)
+		return withVI(fmt.Errorf("init: the configuration made is not valid: %w", err), "Cấu hình vừa tạo không hợp lệ")
 	}
 	if *keyOut != "" {
 		f, err := os.OpenFile(*keyOut, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
@@ -191,7 +191,7 @@ web:
 			}
 		}
 		if err != nil {
-			return fmt.Errorf("init: -key-out: %w", err)
+			return withVI(fmt.Errorf("init: -key-out: %w", err), "Không ghi được khóa API vào tệp -key-out %q", *keyOut)
 		}
 	}
 	fmt.Fprintf(m.Stdout, `Đã tạo cổng liên thông cho %s (%s) trong %s / a gateway for it is ready in %s:

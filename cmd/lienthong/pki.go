@@ -50,9 +50,9 @@ every certificate it issues. Refuses a DIR that already holds a CA.`)
 	}
 	switch {
 	case *bits != 2048 && *bits != 3072 && *bits != 4096:
-		return usageError{msg: fmt.Sprintf("pki init: -bits %d: want 2048, 3072 or 4096", *bits), hint: "lienthong pki init -help"}
+		return usageError{msg: fmt.Sprintf("pki init: -bits %d: want 2048, 3072 or 4096", *bits), vi: fmt.Sprintf("Độ dài khóa -bits %d không dùng được; chọn 2048, 3072 hoặc 4096.", *bits), hint: "lienthong pki init -help"}
 	case *years < 1 || *years > 30:
-		return usageError{msg: fmt.Sprintf("pki init: -years %d: want 1 to 30", *years), hint: "lienthong pki init -help"}
+		return usageError{msg: fmt.Sprintf("pki init: -years %d: want 1 to 30", *years), vi: fmt.Sprintf("Thời hạn -years %d không dùng được; chọn từ 1 đến 30 năm.", *years), hint: "lienthong pki init -help"}
 	}
 	ca, err := signing.InitCA(dir, signing.CAOptions{
 		Name:     *name,
@@ -116,25 +116,25 @@ LIENTHONG_P12_PASSWORD or the first line of -p12-password-file.`)
 			}
 		}
 		if p12Password == "" {
-			return usageError{msg: "pki issue: -p12 needs a password: set LIENTHONG_P12_PASSWORD or give -p12-password-file", hint: hint}
+			return usageError{msg: "pki issue: -p12 needs a password: set LIENTHONG_P12_PASSWORD or give -p12-password-file", vi: "-p12 cần mật khẩu: đặt biến LIENTHONG_P12_PASSWORD hoặc cho -p12-password-file.", hint: hint}
 		}
 	}
 	if fs.NArg() > 0 {
-		return usageError{msg: fmt.Sprintf("pki issue: unexpected argument %q", fs.Arg(0)), hint: hint}
+		return usageError{msg: fmt.Sprintf("pki issue: unexpected argument %q", fs.Arg(0)), vi: fmt.Sprintf("Đối số thừa %q.", fs.Arg(0)), hint: hint}
 	}
 	for _, f := range []struct{ flag, val string }{{"-ca", *caDir}, {"-agency", *agency}, {"-name", *name}, {"-out", *out}} {
 		if f.val == "" {
-			return usageError{msg: "pki issue: " + f.flag + " is required", hint: hint}
+			return usageError{msg: "pki issue: " + f.flag + " is required", vi: "Cần " + f.flag + ".", hint: hint}
 		}
 	}
 	if _, err := envelope.ParseAgencyCode(*agency, envelope.CodeStrict); err != nil {
-		return usageError{msg: "pki issue: -agency: " + err.Error(), hint: hint}
+		return usageError{msg: "pki issue: -agency: " + err.Error(), vi: fmt.Sprintf("Mã cơ quan -agency %q không đúng.", *agency), hint: hint}
 	}
 	if *bits != 2048 && *bits != 3072 {
-		return usageError{msg: fmt.Sprintf("pki issue: -bits %d: want 2048 or 3072", *bits), hint: hint}
+		return usageError{msg: fmt.Sprintf("pki issue: -bits %d: want 2048 or 3072", *bits), vi: fmt.Sprintf("Độ dài khóa -bits %d không dùng được; chọn 2048 hoặc 3072.", *bits), hint: hint}
 	}
 	if *days < 1 {
-		return usageError{msg: fmt.Sprintf("pki issue: -days %d: want at least 1", *days), hint: hint}
+		return usageError{msg: fmt.Sprintf("pki issue: -days %d: want at least 1", *days), vi: fmt.Sprintf("Thời hạn -days %d không dùng được; ít nhất là 1 ngày.", *days), hint: hint}
 	}
 	// Check before issuing, so that no certificate is issued for nothing.
 	outputs := []string{*out + ".crt", *out + ".key"}
@@ -143,12 +143,12 @@ LIENTHONG_P12_PASSWORD or the first line of -p12-password-file.`)
 	}
 	for _, p := range outputs {
 		if _, err := os.Lstat(p); err == nil {
-			return fmt.Errorf("pki issue: %s already exists; refusing to overwrite it", p)
+			return withVI(fmt.Errorf("pki issue: %s already exists; refusing to overwrite it", p), "Tệp %q đã có; không ghi đè.", p)
 		}
 	}
 	ca, err := signing.OpenCA(*caDir)
 	if err != nil {
-		return err
+		return withVI(err, "Không mở được CA trong thư mục %q", *caDir)
 	}
 	is, err := ca.Issue(signing.IssueRequest{
 		Agency:          *agency,
@@ -219,7 +219,7 @@ REASON is one of: `+strings.Join(names, ", ")+`.`)
 		return err
 	}
 	if *caDir == "" {
-		return usageError{msg: "pki revoke: -ca is required", hint: "lienthong pki revoke -help"}
+		return usageError{msg: "pki revoke: -ca is required", vi: "Cần thư mục CA (-ca).", hint: "lienthong pki revoke -help"}
 	}
 	reason := -1
 	for _, r := range revocationReasons {
@@ -228,22 +228,22 @@ REASON is one of: `+strings.Join(names, ", ")+`.`)
 		}
 	}
 	if reason < 0 {
-		return usageError{msg: fmt.Sprintf("pki revoke: unknown reason %q (want one of %s)", *reasonName, strings.Join(names, ", ")), hint: "lienthong pki revoke -help"}
+		return usageError{msg: fmt.Sprintf("pki revoke: unknown reason %q (want one of %s)", *reasonName, strings.Join(names, ", ")), vi: fmt.Sprintf("Không có lý do thu hồi %q; chọn một trong %s.", *reasonName, strings.Join(names, ", ")), hint: "lienthong pki revoke -help"}
 	}
 	certs, err := signing.LoadCertificates(name)
 	if err != nil {
 		return err
 	}
 	if len(certs) != 1 {
-		return fmt.Errorf("pki revoke: %s holds %d certificates; give a file with one", name, len(certs))
+		return withVI(fmt.Errorf("pki revoke: %s holds %d certificates; give a file with one", name, len(certs)), "Tệp %q có %d chứng thư; cần tệp chỉ có một.", name, len(certs))
 	}
 	cert := certs[0]
 	ca, err := signing.OpenCA(*caDir)
 	if err != nil {
-		return err
+		return withVI(err, "Không mở được CA trong thư mục %q", *caDir)
 	}
 	if err := cert.CheckSignatureFrom(ca.Certificate()); err != nil {
-		return fmt.Errorf("pki revoke: %s (%s) was not issued by the CA in %s", name, cert.Subject.CommonName, *caDir)
+		return withVI(fmt.Errorf("pki revoke: %s (%s) was not issued by the CA in %s", name, cert.Subject.CommonName, *caDir), "Chứng thư %q không do CA trong %q cấp.", name, *caDir)
 	}
 	err = ca.Revoke(cert.SerialNumber, reason)
 	if err != nil && !errors.Is(err, signing.ErrAlreadyRevoked) {
@@ -429,7 +429,7 @@ func showDay(t time.Time) string { return t.In(envelope.VietnamTime).Format("02/
 func oneArg(fs interface{ Args() []string }, cmd, what string) (string, error) {
 	args := fs.Args()
 	if len(args) != 1 {
-		return "", usageError{msg: fmt.Sprintf("%s: want exactly one %s, got %d arguments", cmd, what, len(args)), hint: "lienthong " + cmd + " -help"}
+		return "", usageError{msg: fmt.Sprintf("%s: want exactly one %s, got %d arguments", cmd, what, len(args)), vi: fmt.Sprintf("Lệnh lienthong %s cần đúng một %s, nhưng nhận %d đối số.", cmd, what, len(args)), hint: "lienthong " + cmd + " -help"}
 	}
 	return args[0], nil
 }
