@@ -207,7 +207,10 @@ func (b *Builder) delivery(r *gateway.ReportRow) {
 			b.rep.Beyond.Delivered.Num++
 		}
 		if !r.ArrivedAt.IsZero() {
-			d := r.ArrivedAt.Sub(r.CreatedAt).Milliseconds()
+			// A 01's Timestamp is to the second, the document's creation
+			// to the millisecond: a 01 within the second may read as
+			// before it.
+			d := max(r.ArrivedAt.Sub(r.CreatedAt).Milliseconds(), 0)
 			b.to01 = append(b.to01, d)
 			b.month01[m] = append(b.month01[m], d)
 		}
@@ -369,7 +372,8 @@ func (b *Builder) Report() *Report {
 	be.TimeTo01, be.TimeTo03, be.TimeTo06 = durations(b.to01), durations(b.to03), durations(b.to06)
 	for i := range be.ByMonth {
 		be.ByMonth[i].Month = q.Month(i).Format("01/2006")
-		be.ByMonth[i].MedianTo01 = durations(b.month01[i]).Median
+		d := durations(b.month01[i])
+		be.ByMonth[i].MedianTo01, be.ByMonth[i].Arrived = d.Median, d.Count
 	}
 	names := b.names()
 	for _, p := range b.parties {

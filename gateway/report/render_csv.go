@@ -197,7 +197,7 @@ func (r *Report) monthRows() []row {
 		sig := r.monthSignatures(m.Month)
 		signed := ratioRow(k+"ky_so", "Văn bản có ký số/văn bản tính ký số"+t, Ratio{Num: m.Signed, Den: m.Documents, Percent: percent(m.Signed, m.Documents)})
 		median := row{key: k + "tg01", label: "Thời gian đến 01, trung vị, giây," + t}
-		if m.MedianTo01 > 0 {
+		if m.Arrived > 0 {
 			median.value = m.MedianTo01
 		}
 		rows = append(rows,

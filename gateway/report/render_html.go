@@ -215,10 +215,13 @@ func viRatio(r Ratio) string {
 	return s + " (" + viPercent(r.Percent) + ")"
 }
 
-// viDuration writes seconds for people, to two units at most: "45 giây",
-// "12 phút 30 giây", "2 giờ 15 phút", "3 ngày 4 giờ".
+// viDuration writes seconds for people, to two units at most: "dưới 1
+// giây", "45 giây", "12 phút 30 giây", "2 giờ 15 phút", "3 ngày 4 giờ".
 func viDuration(seconds float64) string {
-	s := int64(math.Round(max(seconds, 0)))
+	if seconds < 1 {
+		return "dưới 1 giây"
+	}
+	s := int64(math.Round(seconds))
 	two := func(a int64, ua string, b int64, ub string) string {
 		out := strconv.FormatInt(a, 10) + " " + ua
 		if b > 0 {

@@ -310,8 +310,10 @@ func TestVietnameseDurations(t *testing.T) {
 		seconds float64
 		want    string
 	}{
-		{0, "0 giây"},
-		{-3, "0 giây"},
+		{0, "dưới 1 giây"},
+		{-3, "dưới 1 giây"},
+		{0.6, "dưới 1 giây"},
+		{1, "1 giây"},
 		{45, "45 giây"},
 		{45.4, "45 giây"},
 		{60, "1 phút"},
@@ -842,6 +844,14 @@ func TestCharts(t *testing.T) {
 	texts = wellFormed(t, string(DeliveryTimeChart(gaps)))
 	if all := strings.Join(texts["text"], "|"); strings.Count(all, "Không có số liệu") != 1 || !strings.Contains(all, "Không có số liệu trong quý") {
 		t.Errorf("time: a quarter without figures says %q", all)
+	}
+
+	// Deliveries whose 01 came within the second: a bar, not "no data".
+	fast := &Report{Beyond: Beyond{ByMonth: []Month{{Month: "07/2026", Arrived: 3}, {Month: "08/2026"}, {Month: "09/2026", MedianTo01: 90, Arrived: 1}}}}
+	texts = wellFormed(t, string(DeliveryTimeChart(fast)))
+	if all := strings.Join(texts["text"], "|"); !strings.Contains(all, "dưới 1 giây") || !strings.Contains(all, "1 phút 30 giây") ||
+		strings.Contains(all, "trong quý") || strings.Count(all, "Không có số liệu") != 1 {
+		t.Errorf("time: fast deliveries say %q", all)
 	}
 
 	// No months: a chart that says so.

@@ -226,7 +226,7 @@ func (x *xlsxWriter) months(r *Report) {
 		ratio(7, n, sig.Internal)
 		ratio(10, n, sig.External)
 		var sec, human any
-		if m.MedianTo01 > 0 {
+		if m.Arrived > 0 {
 			sec, human = m.MedianTo01, viDuration(m.MedianTo01)
 		}
 		x.number(s, 13, n, sec)

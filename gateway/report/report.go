@@ -218,6 +218,7 @@ type Month struct {
 	Signed    int    `json:"signed"`
 	Documents int    `json:"documents"`
 	// MedianTo01 is the median time to 01 of the month's deliveries, in
-	// seconds.
+	// seconds, over Arrived deliveries (0 and Arrived 0: none arrived).
 	MedianTo01 float64 `json:"medianTo01Seconds"`
+	Arrived    int     `json:"arrived"`
 }

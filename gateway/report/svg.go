@@ -110,7 +110,7 @@ func DeliveryTimeChart(r *Report) template.HTML {
 	var desc []string
 	maxV := 0.0
 	for _, m := range r.Beyond.ByMonth {
-		have := m.MedianTo01 > 0
+		have := m.Arrived > 0
 		groups = append(groups, barGroup{
 			label:  "Tháng " + m.Month,
 			values: []float64{m.MedianTo01},
