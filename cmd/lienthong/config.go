@@ -19,6 +19,7 @@ import (
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway/bus"
+	"github.com/lienthong/lienthong/gateway/vxp"
 )
 
 // Config is the configuration of "lienthong serve": a YAML file, every
@@ -35,6 +36,8 @@ type Config struct {
 	APIKeys []APIKeyConfig `yaml:"apiKeys"`
 	// Web is the clerk's page, served on the API's listener.
 	Web WebConfig `yaml:"web"`
+	// VXP is the face that speaks the national axis SDK's protocol.
+	VXP VXPConfig `yaml:"vxp"`
 	Log LogConfig `yaml:"log"`
 	Ops OpsConfig `yaml:"ops"`
 }
@@ -141,6 +144,34 @@ type APIKeyConfig struct {
 	Agencies []string `yaml:"agencies"`
 }
 
+// VXPConfig is the VXP face (gateway/vxp): the national axis SDK's
+// protocol, for the document-management systems written against it. It is
+// served only when Systems are configured.
+type VXPConfig struct {
+	// Listen, if set, is an address of its own for the face; empty serves
+	// it on http.listen, under Prefix.
+	Listen string `yaml:"listen"`
+	// Prefix is the path before the operations' names; default
+	// /XrdAdapter/adapter, the real axis's, so that a DMS changes only
+	// its endpoint's host.
+	Prefix  string            `yaml:"prefix"`
+	Systems []VXPSystemConfig `yaml:"systems"`
+}
+
+// VXPSystemConfig is a DMS allowed on the VXP face: the systemid and
+// secret its SDK is configured with, and the hosted agencies it acts for.
+type VXPSystemConfig struct {
+	ID string `yaml:"id"`
+	// Secret, or SecretFile (its first line): the SDK's secret, used as
+	// text. Never on the command line.
+	Secret     string   `yaml:"secret"`
+	SecretFile string   `yaml:"secretFile"`
+	Agencies   []string `yaml:"agencies"`
+	// Since (yyyy-mm-dd), if set, leaves out of the system's lists what
+	// was received before that day: a DMS moving from API v1 has taken it.
+	Since string `yaml:"since"`
+}
+
 // WebConfig is the clerk's page (văn thư), served at the root of the API's
 // listener. Without clerks there is no page.
 type WebConfig struct {
@@ -215,6 +246,7 @@ func DefaultConfig() Config {
 		Trust:   TrustConfig{CRLReload: time.Hour},
 		Log:     LogConfig{Level: "info", Format: "json"},
 		Ops:     OpsConfig{Listen: "127.0.0.1:9464"},
+		VXP:     VXPConfig{Prefix: vxp.DefaultPrefix},
 	}
 }
 
@@ -279,6 +311,9 @@ func (c *Config) resolvePaths(base string) {
 	}
 	for i := range c.APIKeys {
 		abs(&c.APIKeys[i].KeyFile)
+	}
+	for i := range c.VXP.Systems {
+		abs(&c.VXP.Systems[i].SecretFile)
 	}
 	abs(&c.Ops.TokenFile)
 }
@@ -472,6 +507,36 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	systems := map[string]bool{}
+	for i, v := range c.VXP.Systems {
+		field := fmt.Sprintf("vxp.systems[%d]", i)
+		switch {
+		case strings.TrimSpace(v.ID) == "":
+			bad(field+".id", "", errors.New("required"))
+		case systems[v.ID]:
+			bad(field+".id", v.ID, errors.New("used twice"))
+		}
+		systems[v.ID] = true
+		if (v.Secret == "") == (v.SecretFile == "") {
+			bad(field, "", errors.New("exactly one of secret and secretFile is required"))
+		}
+		if len(v.Agencies) == 0 {
+			bad(field+".agencies", "", errors.New("at least one agency"))
+		}
+		for _, a := range v.Agencies {
+			if code, err := envelope.ParseAgencyCode(a, envelope.CodeAny); err != nil || !hosted[code.Tokens()] {
+				bad(field+".agencies", a, errors.New("not a hosted agency"))
+			}
+		}
+		if v.Since != "" {
+			if _, err := time.ParseInLocation("2006-01-02", v.Since, envelope.VietnamTime); err != nil {
+				bad(field+".since", v.Since, errors.New("a day, yyyy-mm-dd"))
+			}
+		}
+	}
+	if len(c.VXP.Systems) > 0 && c.VXP.Listen == "" && "/"+strings.Trim(c.VXP.Prefix, "/") == "/" {
+		bad("vxp.prefix", c.VXP.Prefix, errors.New("on http.listen the face needs a prefix (the API and the page are at the root); or give vxp.listen"))
+	}
 	clerks := map[string]bool{}
 	for i, k := range c.Web.Clerks {
 		field := fmt.Sprintf("web.clerks[%d]", i)
@@ -592,6 +657,12 @@ func (c Config) Redacted() ([]byte, error) {
 		hide(&clerks[i].PasswordHash)
 	}
 	c.Web.Clerks = clerks
+	systems := make([]VXPSystemConfig, len(c.VXP.Systems))
+	copy(systems, c.VXP.Systems)
+	for i := range systems {
+		hide(&systems[i].Secret)
+	}
+	c.VXP.Systems = systems
 	return yaml.Marshal(c)
 }
 

@@ -100,6 +100,12 @@ func TestConfig_Validate(t *testing.T) {
 		{"NegativeCRLReload", "trust:\n", "trust:\n  crlReload: -1h\n", "trust.crlReload"},
 		{"TinyCRLReload", "trust:\n", "trust:\n  crlReload: 1ms\n", "trust.crlReload"},
 		{"BadTrustedProxy", "web:\n", "web:\n  trustedProxies: [127.0.0.1/32, 10.0.0.0/33]\n", `web.trustedProxies[1] = "10.0.0.0/33"`},
+		{"VXPNoSecret", "web:\n", "vxp:\n  systems:\n    - {id: qlvb, agencies: [000.00.00.G22]}\nweb:\n", "vxp.systems[0]"},
+		{"VXPTwoSecrets", "web:\n", "vxp:\n  systems:\n    - {id: qlvb, secret: s, secretFile: f, agencies: [000.00.00.G22]}\nweb:\n", "vxp.systems[0]"},
+		{"VXPOtherAgency", "web:\n", "vxp:\n  systems:\n    - {id: qlvb, secret: s, agencies: [000.00.00.H41]}\nweb:\n", "vxp.systems[0].agencies"},
+		{"VXPSameID", "web:\n", "vxp:\n  systems:\n    - {id: qlvb, secret: s, agencies: [G22]}\n    - {id: qlvb, secret: t, agencies: [G22]}\nweb:\n", "vxp.systems[1].id"},
+		{"VXPBadSince", "web:\n", "vxp:\n  systems:\n    - {id: qlvb, secret: s, agencies: [G22], since: 01/12/2026}\nweb:\n", "vxp.systems[0].since"},
+		{"VXPRootPrefix", "web:\n", "vxp:\n  prefix: /\n  systems:\n    - {id: qlvb, secret: s, agencies: [G22]}\nweb:\n", "vxp.prefix"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			text := strings.Replace(testConfig, tc.from, tc.to, 1)
@@ -222,7 +228,7 @@ func TestConfig_ExampleRuns(t *testing.T) {
 	if err := soyte.WriteP12(filepath.Join(etc, "keys", "soyte.p12"), "mật khẩu của token", ca.Certificate()); err != nil {
 		t.Fatal(err)
 	}
-	for name, text := range map[string]string{"soyte.password": "mật khẩu của token\n", "qlvb-ubnd.key": "khóa-của-qlvb-ubnd-dài-đủ-24\n"} {
+	for name, text := range map[string]string{"soyte.password": "mật khẩu của token\n", "qlvb-ubnd.key": "khóa-của-qlvb-ubnd-dài-đủ-24\n", "qlvb-soyte.vxp": "bí-mật-của-hệ-thống-qlvb-sở-y-tế\n"} {
 		if err := os.WriteFile(filepath.Join(etc, "keys", name), []byte(text), 0o600); err != nil {
 			t.Fatal(err)
 		}

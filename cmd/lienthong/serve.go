@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto"
 	"crypto/x509"
@@ -28,6 +29,7 @@ import (
 	"github.com/lienthong/lienthong/gateway/bus"
 	"github.com/lienthong/lienthong/gateway/metrics"
 	"github.com/lienthong/lienthong/gateway/store"
+	"github.com/lienthong/lienthong/gateway/vxp"
 	"github.com/lienthong/lienthong/gateway/web"
 	"github.com/lienthong/lienthong/signing"
 )
@@ -191,6 +193,10 @@ type node struct {
 	http  *http.Server
 	ln    net.Listener
 	done  chan error
+	// vxp serves the VXP face on vxp.listen, when it has its own.
+	vxp     *http.Server
+	vxpLn   net.Listener
+	vxpDone chan error
 }
 
 // openNode opens the store, the bus (starting an embedded server unless
@@ -303,8 +309,30 @@ func openNode(ctx context.Context, cfg Config, log *zap.Logger, reg prometheus.R
 	mux := http.NewServeMux()
 	mux.Handle(api.Prefix+"/", apiHandler)
 	mux.Handle("/", page)
+	var handler http.Handler = mux
+	if len(cfg.VXP.Systems) > 0 {
+		face, err := openVXP(cfg.VXP, n.gw, n.store, m, log.Named("vxp"))
+		if err != nil {
+			return nil, err
+		}
+		if cfg.VXP.Listen == "" {
+			// Before the mux, which would answer an endpoint configured
+			// with a trailing slash ("…/adapter//getEdoc") with a redirect
+			// the SDK does not follow for a POST.
+			handler = beside(face.Prefix(), face, mux)
+		} else {
+			if n.vxpLn, err = net.Listen("tcp", cfg.VXP.Listen); err != nil {
+				return nil, withVI(fmt.Errorf("serve: vxp.listen %s: %w", cfg.VXP.Listen, err), "Không mở được địa chỉ %s cho giao thức VXP (vxp.listen)", cfg.VXP.Listen)
+			}
+			n.vxp = &http.Server{Handler: face, ReadHeaderTimeout: 10 * time.Second, ErrorLog: zap.NewStdLog(log.Named("vxp-http"))}
+			n.vxpDone = make(chan error, 1)
+			go func() { n.vxpDone <- n.vxp.Serve(n.vxpLn) }()
+		}
+		log.Info("VXP face open", zap.String("listen", cmp.Or(cfg.VXP.Listen, cfg.HTTP.Listen)), zap.String("prefix", face.Prefix()),
+			zap.Int("systems", len(cfg.VXP.Systems)))
+	}
 	n.http = &http.Server{
-		Handler:           mux,
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          zap.NewStdLog(log.Named("http")),
 	}
@@ -328,6 +356,16 @@ func (n *node) URL() string { return "http://" + n.ln.Addr().String() }
 // gateway drains, then the bus and the store close.
 func (n *node) Close(ctx context.Context) error {
 	var errs []error
+	if n.vxp != nil {
+		if err := n.vxp.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("vxp shutdown: %w", err))
+		}
+		if err := <-n.vxpDone; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+	} else if n.vxpLn != nil {
+		n.vxpLn.Close()
+	}
 	if n.http != nil {
 		if err := n.http.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
@@ -559,6 +597,55 @@ func webOptions(c WebConfig) web.Options {
 		o.TrustedProxies = append(o.TrustedProxies, p)
 	}
 	return o
+}
+
+// beside sends the requests whose path is under prefix (once repeated
+// slashes are folded) to h, and the others to next.
+func beside(prefix string, h, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		for strings.Contains(p, "//") {
+			p = strings.ReplaceAll(p, "//", "/")
+		}
+		if p == prefix || strings.HasPrefix(p, prefix+"/") {
+			h.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// openVXP makes the VXP face of gw from its configuration, the systems'
+// secrets read from their files; m, if not nil, counts its requests.
+func openVXP(c VXPConfig, gw *gateway.Gateway, st *store.Store, m *metrics.Metrics, log *zap.Logger) (*vxp.Handler, error) {
+	var systems []vxp.System
+	for i, s := range c.Systems {
+		secret := s.Secret
+		if s.SecretFile != "" {
+			var err error
+			if secret, err = firstLine(s.SecretFile); err != nil {
+				return nil, withVI(err, "Không đọc được khóa bí mật của hệ thống %q trong tệp %q (vxp.systems[%d].secretFile)", s.ID, s.SecretFile, i)
+			}
+		}
+		sys := vxp.System{ID: s.ID, Secret: []byte(secret), Agencies: s.Agencies}
+		if s.Since != "" {
+			t, err := time.ParseInLocation("2006-01-02", s.Since, envelope.VietnamTime)
+			if err != nil {
+				return nil, &ConfigError{Field: fmt.Sprintf("vxp.systems[%d].since", i), Value: s.Since, Err: err}
+			}
+			sys.Since = t
+		}
+		systems = append(systems, sys)
+	}
+	opts := vxp.Options{Gateway: gw, Store: st, Directory: gw.Directory(), Systems: systems, Prefix: c.Prefix, Log: log}
+	if m != nil {
+		opts.Observer = m
+	}
+	face, err := vxp.New(opts, func(code string) bool { _, ok := gw.Hosted(code); return ok })
+	if err != nil {
+		return nil, withVI(err, "Cấu hình giao thức VXP (vxp.systems) không dùng được")
+	}
+	return face, nil
 }
 
 func loadAPIKeys(cs []APIKeyConfig) ([]api.Key, error) {
