@@ -26,8 +26,10 @@
 // timestamp when the DMS starts and keeps it for the life of the process,
 // so no freshness is required: a timestamp older than a week is logged,
 // once. The map also keeps every key of every earlier call: each
-// operation reads only its own keys, and docId and docid (DMSs spell it
-// both ways) are resolved to the item the system has not taken yet.
+// operation reads only its own keys. docId and docid (DMSs spell it both
+// ways) may then name two items, this call's and a stale one: the one the
+// system has not taken yet is meant, or else the one its previous call was
+// not about; if neither tells, the call fails (ErrorCode 11).
 //
 // # Operations
 //

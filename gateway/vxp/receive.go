@@ -141,7 +141,26 @@ func (h *Handler) item(r *http.Request, sys *System, p params) (*gateway.InboxIt
 	if len(pending) == 1 {
 		return pending[0], nil
 	}
+	// The stale one is the item of the system's previous call.
+	h.mu.Lock()
+	last := h.lastItem[sys.ID]
+	h.mu.Unlock()
+	if len(pending) == 0 {
+		pending = found
+	}
+	fresh := slices.DeleteFunc(slices.Clone(pending), func(it *gateway.InboxItem) bool { return it.DocID == last })
+	if len(fresh) == 1 {
+		return fresh[0], nil
+	}
 	return nil, badParameter("docId", "docId và docid chỉ hai gói tin khác nhau của hệ thống", "docId and docid name two different items of the system")
+}
+
+// touched remembers the item a system's call was about: the SDK will send
+// its id again, stale, with the system's next calls.
+func (h *Handler) touched(system, docID string) {
+	h.mu.Lock()
+	h.lastItem[system] = docID
+	h.mu.Unlock()
 }
 
 // unknownDocID is the failure for a docId the system has no item by; the
@@ -184,6 +203,7 @@ func (h *Handler) itemPacket(r *http.Request, sys *System, p params) ([]byte, *F
 	if f != nil {
 		return nil, f
 	}
+	h.touched(sys.ID, it.DocID)
 	pkt, err := h.store.Packet(r.Context(), it.PacketID)
 	if err != nil {
 		return nil, h.storeFailure("read an item's packet", err, nil)
@@ -226,6 +246,7 @@ func (h *Handler) update(r *http.Request, sys *System, p params) *Failure {
 	if f != nil {
 		return f
 	}
+	h.touched(sys.ID, it.DocID)
 	desc, _, _ := p.get("description")
 	if err := h.store.SetInboxState(r.Context(), sys.ID, it.DocID, state, desc); err != nil {
 		return h.storeFailure("record an item's state", err, unknownDocID(it.DocID))

@@ -82,6 +82,7 @@ type Handler struct {
 
 	mu        sync.Mutex
 	oldStamps map[string]string // system → the old timestamp last logged
+	lastItem  map[string]string // system → the docId its last call was about
 }
 
 // operation is one of the protocol's operations.
@@ -96,7 +97,7 @@ type operation struct {
 func New(opts Options, hosted func(code string) bool) (*Handler, error) {
 	h := &Handler{
 		gw: opts.Gateway, store: opts.Store, dir: opts.Directory, log: opts.Log, obs: opts.Observer, now: opts.Now,
-		systems: map[string]*System{}, oldStamps: map[string]string{},
+		systems: map[string]*System{}, oldStamps: map[string]string{}, lastItem: map[string]string{},
 		prefix: "/" + strings.Trim(opts.Prefix, "/"),
 	}
 	if h.prefix == "/" {

@@ -1,7 +1,9 @@
 package vxp_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"slices"
 	"testing"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
+	"github.com/lienthong/lienthong/gateway/api"
 	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
 	"github.com/lienthong/lienthong/gateway/vxp"
 	"github.com/lienthong/lienthong/gateway/vxp/client"
@@ -450,5 +453,74 @@ func TestVXP_Refusals(t *testing.T) {
 	u, err := byt.UpdateStatus(ctx, client.Header{{"status", "read"}, {"docId", item}})
 	if err != nil || u.ErrorCode != vxp.CodeBadParameter {
 		t.Errorf("updateStatus read: %+v, %v", u, err)
+	}
+}
+
+// TestVXP_WithAPIv1: a DMS on API v1 and a DMS on the VXP face exchange
+// documents and statuses with each other, both ways.
+func TestVXP_WithAPIv1(t *testing.T) {
+	ax := gatewaytest.NewAxis(t)
+	a := newSide(t, ax, "vpcp", "qlvb.vpcp", "secret-of-the-government-office-01", [2]string{g22, g22Name})
+	b := newSide(t, ax, "nghean", "qlvb.nghean", "secret-of-nghe-an-0123456789abcd", [2]string{h41, h41Name})
+	const key = "api-v1-key-of-the-government-office"
+	apiSrv := httptest.NewServer(api.NewHandler(a.gw, []api.Key{{Name: "qlvb-api", Secret: key, Agencies: []string{g22}}}, zaptest.NewLogger(t)))
+	defer apiSrv.Close()
+	ctx := t.Context()
+	call := func(method, path, ctype string, body []byte, into any) int {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(ctx, method, apiSrv.URL+path, bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		if ctype != "" {
+			req.Header.Set("Content-Type", ctype)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		if into != nil {
+			if err := json.NewDecoder(res.Body).Decode(into); err != nil {
+				t.Fatalf("%s %s: %v", method, path, err)
+			}
+		}
+		return res.StatusCode
+	}
+
+	// API v1 → VXP: posted on API v1, taken by the VXP DMS, which accepts
+	// it (03); the API v1 DMS sees it accepted.
+	var accepted api.Accepted
+	if code := call(http.MethodPost, "/api/v1/documents", "application/xml",
+		gatewaytest.Letter{From: g22, FromName: g22Name, To: []string{h41}, Number: "31"}.Packet(t), &accepted); code != http.StatusAccepted {
+		t.Fatalf("POST /documents: %d", code)
+	}
+	got, _ := b.receive(t, "edoc", func(p *envelope.Packet) bool { return p.Edoc != nil && p.Edoc.Header.Code.Number == "31" })
+	r, err := b.dms.SendEdoc(ctx, client.Header{{"from", h41}, {"servicetype", "eDoc"}, {"messagetype", "status"}},
+		statusPacket(t, h41, h41Name, g22, got.Edoc.Header.DocumentID, envelope.StatusAccepted, "Đã vào sổ"))
+	wantOK(t, "sendEdoc 03", &r.Response, err)
+	gatewaytest.Eventually(t, "the API v1 DMS to see 03", func() bool {
+		var d gateway.DocumentDetail
+		call(http.MethodGet, "/api/v1/documents/"+accepted.ID, "", nil, &d)
+		return len(d.Deliveries) == 1 && d.Deliveries[0].State == envelope.StateAccepted
+	})
+
+	// VXP → API v1: sent by the VXP DMS, listed on API v1, accepted there;
+	// the VXP DMS gets the 03 as a status packet.
+	r, err = b.dms.SendEdoc(ctx, client.Header{{"from", h41}, {"servicetype", "eDoc"}, {"messagetype", "edoc"}},
+		gatewaytest.Letter{From: h41, FromName: h41Name, To: []string{g22}, Number: "77", Notation: "UBND-VX"}.Packet(t))
+	wantOK(t, "sendEdoc", &r.Response, err)
+	var list api.DocumentList
+	if code := call(http.MethodGet, "/api/v1/documents?direction=in&wait=30", "", nil, &list); code != http.StatusOK || len(list.Documents) != 1 {
+		t.Fatalf("GET /documents?direction=in: %d, %d documents", code, len(list.Documents))
+	}
+	in := list.Documents[0]
+	if in.From != h41 || in.Number != "77" {
+		t.Fatalf("the API v1 DMS got %+v", in.Document)
+	}
+	if code := call(http.MethodPost, "/api/v1/documents/"+in.ID+"/status", "application/json", []byte(`{"code":"03"}`), nil); code != http.StatusAccepted {
+		t.Fatalf("POST status 03: %d", code)
+	}
+	st, _ := b.receive(t, "status", statusOf(envelope.StatusAccepted, in.DocumentID))
+	if st.Status.From.OrganID != g22 {
+		t.Errorf("the 03 is from %s", st.Status.From.OrganID)
 	}
 }
