@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"text/tabwriter"
@@ -24,13 +25,15 @@ import (
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
+	"github.com/lienthong/lienthong/gateway/vxp"
+	vxpclient "github.com/lienthong/lienthong/gateway/vxp/client"
 )
 
 // runBench measures the gateway end to end: an embedded NATS server and two
 // gateways in this process, documents posted to the sender's HTTP API and
 // timed until they are stored at the recipient.
 func runBench(ctx context.Context, m *Main, args []string) error {
-	fs := m.newFlagSet("bench", "bench [-n N] [-concurrency C] [-rate R] [-duration D] [-size BYTES]", `
+	fs := m.newFlagSet("bench", "bench [-n N] [-concurrency C] [-rate R] [-duration D] [-size BYTES] [-face api,vxp]", `
 Measures lienthong end to end on this machine: an embedded NATS server with
 JetStream and two gateways (Văn phòng Chính phủ sending, UBND tỉnh Nghệ An
 receiving), each with its own SQLite store (synchronous=FULL). Packets are
@@ -42,6 +45,13 @@ stored them.
   2. sustained throughput: N documents posted by C clients at once;
   3. latency at a steady rate R for D (p50, p99).
 
+-face says how the sender's DMS posts: "api" (API v1, the default), "vxp"
+(the national axis SDK's protocol, as SDKVXP sends it, through one client
+object shared by the clients as a DMS's singleton is), or both, "api,vxp":
+then the throughput run is made twice for each, in turns (api, vxp, vxp,
+api), each keeping its better run, and the ratio of the VXP face's to API
+v1's is printed (the target: within 10 %); the latency run uses the first.
+
 Prints a table; the targets are at least 250 documents/s sustained and a
 p99 of at most 50 ms at 100 documents/s. Exits 1 if a document is lost.`)
 	n := fs.Int("n", 2000, "documents for the throughput run")
@@ -50,8 +60,21 @@ p99 of at most 50 ms at 100 documents/s. Exits 1 if a document is lost.`)
 	dur := fs.Duration("duration", 10*time.Second, "length of the latency run")
 	size := fs.Int("size", 20<<10, "packet size in bytes")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the runs to this `file` (go tool pprof)")
+	faceList := fs.String("face", "api", "how the DMS posts: `api`, vxp, or api,vxp to compare them")
 	if err := m.parseFlags(fs, args); err != nil {
 		return err
+	}
+	var faces []string
+	for _, f := range strings.Split(*faceList, ",") {
+		switch f = strings.TrimSpace(f); f {
+		case "api", "vxp":
+			if !slices.Contains(faces, f) {
+				faces = append(faces, f)
+			}
+		default:
+			return usageError{msg: fmt.Sprintf("bench: -face %q: want api, vxp or api,vxp", *faceList),
+				vi: fmt.Sprintf("-face %q không dùng được: chọn api, vxp hoặc api,vxp.", *faceList), hint: "lienthong bench -help"}
+		}
 	}
 	if *n < 1 || *conc < 1 || *rate < 1 || *dur <= 0 || *size < 4<<10 {
 		return usageError{msg: "bench: -n, -concurrency, -rate and -duration must be positive and -size at least 4096",
@@ -99,38 +122,49 @@ p99 of at most 50 ms at 100 documents/s. Exits 1 if a document is lost.`)
 		}
 		defer pprof.StopCPUProfile()
 	}
-	progress("bench: throughput, %d documents from %d clients", *n, *conc)
-	tp, err := b.run(ctx, *n, *size, func(send func(i int) error) error {
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		errs := make(chan error, *conc)
-		for range *conc {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					i := int(next.Add(1)) - 1
-					if i >= *n {
-						return
-					}
-					if err := send(i); err != nil {
-						errs <- err
-						return
-					}
-				}
-			}()
-		}
-		wg.Wait()
-		close(errs)
-		return <-errs
-	}, progress)
-	if err != nil {
-		return err
+	throughput := map[string]benchResult{}
+	// Compared, the faces take turns twice and each keeps its better run:
+	// a shared machine's noise then weighs on both alike.
+	order := faces
+	if len(faces) == 2 {
+		order = []string{faces[0], faces[1], faces[1], faces[0]}
 	}
-
+	for _, face := range order {
+		progress("bench: throughput, %d documents from %d clients, %s", *n, *conc, faceName(face))
+		tp, err := b.run(ctx, face, *n, *size, func(send func(i int) error) error {
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			errs := make(chan error, *conc)
+			for range *conc {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						i := int(next.Add(1)) - 1
+						if i >= *n {
+							return
+						}
+						if err := send(i); err != nil {
+							errs <- err
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			return <-errs
+		}, progress)
+		if err != nil {
+			return err
+		}
+		if tp.rate > throughput[face].rate {
+			throughput[face] = tp
+		}
+	}
 	total := int(float64(*rate) * dur.Seconds())
 	progress("bench: latency, %d documents/s for %s", *rate, *dur)
-	lat, err := b.run(ctx, total, *size, func(send func(i int) error) error {
+	lat, err := b.run(ctx, faces[0], total, *size, func(send func(i int) error) error {
 		t := time.NewTicker(time.Second / time.Duration(*rate))
 		defer t.Stop()
 		var wg sync.WaitGroup
@@ -165,13 +199,28 @@ p99 of at most 50 ms at 100 documents/s. Exits 1 if a document is lost.`)
 	fmt.Fprintf(tw, "measure\tvalue\ttarget\t\n")
 	fmt.Fprintf(tw, "raw RSA-2048 sign (1 core)\t%.0f /s\t\t\n", rawRate)
 	fmt.Fprintf(tw, "packet size\t%d bytes\t20 KB\t\n", b.packetSize)
-	fmt.Fprintf(tw, "throughput (%d docs, %d clients)\t%.0f docs/s\t≥ 250 docs/s\t%s\n", *n, *conc, tp.rate, verdict(tp.rate >= 250))
-	fmt.Fprintf(tw, "  ratio to raw RSA signing\t%.2f\t\t\n", tp.rate/rawRate)
-	fmt.Fprintf(tw, "  latency p50 / p99 under full load\t%s / %s\t\t\n", ms(tp.p50), ms(tp.p99))
-	fmt.Fprintf(tw, "latency at %d docs/s: p50\t%s\t\t\n", *rate, ms(lat.p50))
-	fmt.Fprintf(tw, "latency at %d docs/s: p99\t%s\t≤ 50 ms\t%s\n", *rate, ms(lat.p99), verdict(lat.p99 <= 50*time.Millisecond))
-	fmt.Fprintf(tw, "latency at %d docs/s: max\t%s\t\t\n", *rate, ms(lat.max))
+	for _, face := range faces {
+		tp := throughput[face]
+		fmt.Fprintf(tw, "throughput, %s (%d docs, %d clients)\t%.0f docs/s\t≥ 250 docs/s\t%s\n", face, *n, *conc, tp.rate, verdict(tp.rate >= 250))
+		fmt.Fprintf(tw, "  ratio to raw RSA signing\t%.2f\t\t\n", tp.rate/rawRate)
+		fmt.Fprintf(tw, "  latency p50 / p99 under full load\t%s / %s\t\t\n", ms(tp.p50), ms(tp.p99))
+	}
+	if len(faces) == 2 {
+		ratio := throughput["vxp"].rate / throughput["api"].rate
+		fmt.Fprintf(tw, "VXP face / API v1 throughput\t%.2f\t≥ 0.90\t%s\n", ratio, verdict(ratio >= 0.9))
+	}
+	fmt.Fprintf(tw, "latency at %d docs/s, %s: p50\t%s\t\t\n", *rate, faces[0], ms(lat.p50))
+	fmt.Fprintf(tw, "latency at %d docs/s, %s: p99\t%s\t≤ 50 ms\t%s\n", *rate, faces[0], ms(lat.p99), verdict(lat.p99 <= 50*time.Millisecond))
+	fmt.Fprintf(tw, "latency at %d docs/s, %s: max\t%s\t\t\n", *rate, faces[0], ms(lat.max))
 	return tw.Flush()
+}
+
+// faceName says how a face posts, for the progress lines.
+func faceName(face string) string {
+	if face == "vxp" {
+		return "through the VXP face (sendEdoc)"
+	}
+	return "through API v1 (POST /api/v1/documents)"
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
@@ -237,7 +286,7 @@ type benchResult struct {
 // run posts count documents through drive, which calls send(i) for each i
 // in [0, count) in its own pattern, then waits until all are stored at the
 // recipient and measures.
-func (b *benchAxis) run(ctx context.Context, count, size int, drive func(send func(i int) error) error, progress func(string, ...any)) (benchResult, error) {
+func (b *benchAxis) run(ctx context.Context, face string, count, size int, drive func(send func(i int) error) error, progress func(string, ...any)) (benchResult, error) {
 	base := b.run0
 	b.run0 += count
 	packets := make([][]byte, count)
@@ -254,17 +303,29 @@ func (b *benchAxis) run(ctx context.Context, count, size int, drive func(send fu
 	for i := range count {
 		ids[benchDocumentID(base+i)] = i
 	}
-	client := &http.Client{Timeout: 60 * time.Second}
+	hc := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	// One SDK object for every client, as a DMS keeps one.
+	sdk := vxpclient.New(b.sender.node.URL()+vxp.DefaultPrefix, b.sender.vxpSystem(), b.sender.vxpSecret, time.Now(), hc)
 	start := time.Now()
 	send := func(i int) error {
 		sent[i] = time.Now()
+		if face == "vxp" {
+			r, err := sdk.SendEdoc(ctx, vxpclient.Header{{"from", "000.00.00.G22"}, {"servicetype", "eDoc"}, {"messagetype", "edoc"}}, packets[i])
+			if err != nil {
+				return err
+			}
+			if r.Status != "OK" {
+				return withVI(fmt.Errorf("bench: sendEdoc: %s %s", r.ErrorCode, r.ErrorDesc), "Cổng gửi không nhận văn bản qua VXP (mã %s)", r.ErrorCode)
+			}
+			return nil
+		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.sender.node.URL()+"/api/v1/documents", bytes.NewReader(packets[i]))
 		if err != nil {
 			return err
 		}
 		req.Header.Set("Authorization", "Bearer "+b.sender.key)
 		req.Header.Set("Content-Type", "application/xml")
-		resp, err := client.Do(req)
+		resp, err := hc.Do(req)
 		if err != nil {
 			return err
 		}

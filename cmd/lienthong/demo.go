@@ -26,6 +26,7 @@ import (
 	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/gateway/bus"
 	"github.com/lienthong/lienthong/gateway/report"
+	"github.com/lienthong/lienthong/gateway/vxp"
 	"github.com/lienthong/lienthong/signing"
 )
 
@@ -35,8 +36,14 @@ type demoGateway struct {
 	agencies [][2]string // code, name
 	key      string      // the DMS API key, made at start
 	password string      // the clerk's password, made at start
-	node     *node
+	// vxpSecret is the secret of the gateway's VXP system, qlvb.<id>,
+	// made at start.
+	vxpSecret string
+	node      *node
 }
+
+// vxpSystem is the system id of the gateway's VXP system.
+func (g *demoGateway) vxpSystem() string { return "qlvb." + g.id }
 
 func demoGateways() []*demoGateway {
 	return []*demoGateway{
@@ -144,6 +151,8 @@ directory removed at the end).`)
 	nghean := gws[2]
 	fmt.Fprintf(out, "\nThử API, ví dụ:\n  curl -H 'Authorization: Bearer %s' '%s/api/v1/documents?direction=out'\n  curl '%s/api/v1/openapi.json'\n",
 		vpcp.key, vpcp.node.URL(), vpcp.node.URL())
+	fmt.Fprintf(out, "Phần mềm QLVB viết theo SDK của Trục quốc gia (VXP) kết nối không cần sửa: endpoint %s%s, systemid %s, secret %s\n",
+		vpcp.node.URL(), vxp.DefaultPrefix, vpcp.vxpSystem(), vpcp.vxpSecret)
 	fmt.Fprintf(out, "Báo cáo liên thông quý này của UBND tỉnh Nghệ An (in được):\n  curl -H 'Authorization: Bearer %s' -o bao-cao.html '%s/api/v1/reports/000.00.00.H41/%s?format=html'\nNhật ký: %s\n",
 		nghean.key, nghean.node.URL(), report.QuarterOf(time.Now()), logFile.Name())
 	if *runFor > 0 {
@@ -218,6 +227,9 @@ func demoStart(ctx context.Context, dir string, gws []*demoGateway, log *zap.Log
 			return srv, err
 		}
 		cfg.Web.Clerks = []ClerkConfig{{Username: "vanthu", Name: "Văn thư " + g.agencies[0][1], PasswordHash: string(hash), Agencies: key.Agencies}}
+		rand.Read(secret)
+		g.vxpSecret = hex.EncodeToString(secret)
+		cfg.VXP.Systems = []VXPSystemConfig{{ID: g.vxpSystem(), Secret: g.vxpSecret, Agencies: key.Agencies}}
 		if err := cfg.Validate(); err != nil {
 			return srv, err
 		}

@@ -268,6 +268,7 @@ func TestDemo(t *testing.T) {
 		"Trang văn thư (mở bằng trình duyệt; tên đăng nhập: vanthu)",
 		"1021/VPCP-KSTT từ 000.00.00.G22 → 3 nơi nhận",
 		"000.00.00.H29: 02 Từ chối tiếp nhận cho 356/BYT-KCB",
+		"/XrdAdapter/adapter, systemid qlvb.vpcp, secret ",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the demo does not say %q:\n%s", want, out)
@@ -294,6 +295,13 @@ func TestDemo(t *testing.T) {
 	if n := strings.Count(final, "(Chữ ký số hợp lệ)"); n != 3 {
 		t.Errorf("%d documents with a valid signature, want 3:\n%s", n, final)
 	}
+}
+
+// TestBench_Face: -face takes api, vxp or both.
+func TestBench_Face(t *testing.T) {
+	r := run(t, nil, "bench", "-face", "soap")
+	r.wantCode(t, exitUsage)
+	r.wantStderr(t, "-face", "api,vxp")
 }
 
 func atoiT(t *testing.T, s string) int {
