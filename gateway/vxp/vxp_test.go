@@ -524,3 +524,53 @@ func TestVXP_WithAPIv1(t *testing.T) {
 		t.Errorf("the 03 is from %s", st.Status.From.OrganID)
 	}
 }
+
+// TestVXP_Answers: every operation's answer, on success, is the ASCII
+// envelope with its own keys — Vietnamese names in the directory escaped.
+func TestVXP_Answers(t *testing.T) {
+	ax := gatewaytest.NewAxis(t)
+	a := newSide(t, ax, "vpcp", "qlvb.vpcp", "secret-of-the-government-office-01", [2]string{g22, g22Name})
+	ctx := t.Context()
+	for _, tc := range []struct {
+		op     string
+		header client.Header
+	}{
+		{"getAgenciesList", nil},
+		{"getAgenciesListQD20", client.Header{{"level", "1"}}},
+		{"getSynchronizeUnit", nil},
+		{"getReceivedEdocList", client.Header{{"servicetype", "eDoc"}, {"messagetype", "edoc"}}},
+		{"getReceivedEdocList", client.Header{{"messagetype", "status"}}},
+		{"getSentEdocList", client.Header{{"servicetype", "eDoc"}, {"messagetype", "edoc"}}},
+		{"countReceiveEdoc", nil},
+		{"countReceiveStatus", nil},
+	} {
+		r, err := a.dms.Call(ctx, tc.op, tc.header, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.op, err)
+		}
+		m := wantASCIIEnvelope(t, tc.op, r.Raw)
+		if r.Status != "OK" || r.ErrorCode != "0" || r.ErrorDesc != "Thanh cong" {
+			t.Errorf("%s: %s %s %s", tc.op, r.Status, r.ErrorCode, r.ErrorDesc)
+		}
+		switch tc.op {
+		case "countReceiveEdoc", "countReceiveStatus":
+			if _, ok := m["count"].(float64); !ok {
+				t.Errorf("%s: count is %#v", tc.op, m["count"])
+			}
+		default:
+			if _, ok := m["data"].([]any); !ok {
+				t.Errorf("%s: data is %#v", tc.op, m["data"])
+			}
+		}
+	}
+	ag, err := a.dms.GetAgenciesList(ctx)
+	if err != nil || len(ag.Data) == 0 {
+		t.Fatalf("getAgenciesList: %+v, %v", ag, err)
+	}
+	if !bytes.Contains(ag.Raw, []byte(`"name":"V\u0103n ph\u00f2ng Ch\u00ednh ph\u1ee7"`)) {
+		t.Errorf("the agency's name is not escaped as expected: %s", ag.Raw)
+	}
+	if ag.Data[0].Name != g22Name {
+		t.Errorf("decoded name %q", ag.Data[0].Name)
+	}
+}
