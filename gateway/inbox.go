@@ -39,11 +39,15 @@ type InboxItem struct {
 // InboxQuery selects a system's items of one kind. Agencies are the
 // agencies the system acts for, in canonical form; items are made, on the
 // way, for every packet they received since the last query, except those
-// stored before Since (zero: none). Limit bounds the answer.
+// stored before Since (zero: none). After and Before, if set, keep the
+// items received in [After, Before]. Limit bounds the answer: items not
+// yet tried first (new, processing), then those the system failed to
+// take, each by when they were received.
 type InboxQuery struct {
-	System   string
-	Kind     PacketKind
-	Agencies []string
-	Since    time.Time
-	Limit    int
+	System        string
+	Kind          PacketKind
+	Agencies      []string
+	Since         time.Time
+	After, Before time.Time
+	Limit         int
 }

@@ -33,12 +33,9 @@ func (s *Store) Inbox(ctx context.Context, q gateway.InboxQuery) ([]gateway.Inbo
 	}
 	var out []gateway.InboxItem
 	err := s.view(ctx, func(tx *sql.Tx) error {
-		args := []any{q.System, string(q.Kind)}
-		args = append(args, anys(q.Agencies)...)
-		args = append(args, limit)
-		rows, err := tx.QueryContext(ctx, `SELECT `+inboxColumns+` FROM vxp_items
-			WHERE system = ? AND kind = ? AND state <> 'done' AND agency `+in(len(q.Agencies))+`
-			ORDER BY created_at, doc_id LIMIT ?`, args...)
+		cond, args := inboxWhere(q)
+		rows, err := tx.QueryContext(ctx, `SELECT `+inboxColumns+` FROM vxp_items WHERE `+cond+`
+			ORDER BY state = 'fail', created_at, doc_id LIMIT ?`, append(args, limit)...)
 		if err != nil {
 			return err
 		}
@@ -58,6 +55,22 @@ func (s *Store) Inbox(ctx context.Context, q gateway.InboxQuery) ([]gateway.Inbo
 	return out, nil
 }
 
+// inboxWhere is the condition of a system's items not done, with its
+// arguments.
+func inboxWhere(q gateway.InboxQuery) (string, []any) {
+	cond := `system = ? AND kind = ? AND state <> 'done' AND agency ` + in(len(q.Agencies))
+	args := append([]any{q.System, string(q.Kind)}, anys(q.Agencies)...)
+	if !q.After.IsZero() {
+		cond += ` AND created_at >= ?`
+		args = append(args, ms(q.After))
+	}
+	if !q.Before.IsZero() {
+		cond += ` AND created_at <= ?`
+		args = append(args, ms(q.Before))
+	}
+	return cond, args
+}
+
 // CountInbox counts what Inbox would list, without its limit.
 func (s *Store) CountInbox(ctx context.Context, q gateway.InboxQuery) (int, error) {
 	if err := s.syncInbox(ctx, q); err != nil {
@@ -68,9 +81,8 @@ func (s *Store) CountInbox(ctx context.Context, q gateway.InboxQuery) (int, erro
 	}
 	var n int
 	err := s.view(ctx, func(tx *sql.Tx) error {
-		args := append([]any{q.System, string(q.Kind)}, anys(q.Agencies)...)
-		return tx.QueryRowContext(ctx, `SELECT count(*) FROM vxp_items
-			WHERE system = ? AND kind = ? AND state <> 'done' AND agency `+in(len(q.Agencies)), args...).Scan(&n)
+		cond, args := inboxWhere(q)
+		return tx.QueryRowContext(ctx, `SELECT count(*) FROM vxp_items WHERE `+cond, args...).Scan(&n)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: count the inbox of %s: %w", q.System, err)
@@ -143,7 +155,7 @@ func scanInboxItem(r interface{ Scan(...any) error }) (*gateway.InboxItem, error
 
 // inboxSource is a packet an agency received, found by syncInbox.
 type inboxSource struct {
-	order    int64 // documents.rowid or events.seq
+	seq      int64 // events.seq
 	document string
 	event    int64
 	agency   string
@@ -152,11 +164,18 @@ type inboxSource struct {
 	created  int64
 }
 
+// inboxLag is how far the events may run ahead of a system's cursors
+// before an idle poll moves them: below it a poll that found nothing
+// writes nothing, at the cost of looking at those events again.
+const inboxLag = 5000
+
 // syncInbox makes items of the packets q's agencies received after their
-// cursors. It reads first and writes only when there is something new, so
-// that an idle system's polls do not queue behind the gateway's writes.
-// One scan from the lowest cursor serves every agency: rows at or below an
-// agency's own cursor were seen before and are skipped.
+// cursors, following the events (events.seq: a document received, a
+// status received). It reads first and writes only when there is
+// something new or the cursors lag far behind, so that idle systems' polls
+// do not queue behind the gateway's writes. One scan from the lowest
+// cursor serves every agency: events at or below an agency's own cursor
+// were seen before and are skipped.
 func (s *Store) syncInbox(ctx context.Context, q gateway.InboxQuery) error {
 	if len(q.Agencies) == 0 {
 		return nil
@@ -166,12 +185,14 @@ func (s *Store) syncInbox(ctx context.Context, q gateway.InboxQuery) error {
 	}
 	var (
 		found   []inboxSource
-		reached int64 // the order every agency has been looked at up to
+		from    = int64(-1)
+		reached int64 // the seq every agency has been looked at up to
 		cursors = map[string]int64{}
 	)
 	err := s.view(ctx, func(tx *sql.Tx) error {
 		args := append([]any{q.System, string(q.Kind)}, anys(q.Agencies)...)
-		rows, err := tx.QueryContext(ctx, `SELECT agency, after FROM vxp_cursors WHERE system = ? AND kind = ? AND agency `+in(len(q.Agencies)), args...)
+		rows, err := tx.QueryContext(ctx, `SELECT agency, after FROM vxp_cursors WHERE system = ? AND kind = ? AND agency `+
+			in(len(q.Agencies)), args...)
 		if err != nil {
 			return err
 		}
@@ -188,28 +209,28 @@ func (s *Store) syncInbox(ctx context.Context, q gateway.InboxQuery) error {
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		from := int64(-1)
 		for _, a := range q.Agencies {
 			if c := cursors[a]; from < 0 || c < from {
 				from = c // an agency without a cursor starts at 0
 			}
 		}
-		var query, last string
+		var query string
 		if q.Kind == gateway.KindEdoc {
-			query = `SELECT d.rowid, d.id, 0, d.agency, d.packet_id, d.sender, d.created_at FROM documents d
-				WHERE d.direction = 'in' AND d.rowid > ? AND d.agency ` + in(len(q.Agencies)) + `
-				ORDER BY d.rowid LIMIT ?`
-			last = `SELECT coalesce(max(rowid), 0) FROM documents`
+			query = `SELECT e.seq, d.id, 0, d.agency, d.packet_id, d.sender, d.created_at FROM events e
+				JOIN documents d ON d.id = e.document
+				WHERE e.kind = 'received' AND e.seq > ? AND d.direction = 'in' AND d.agency ` + in(len(q.Agencies)) + `
+				ORDER BY e.seq LIMIT ?`
 		} else {
 			// Statuses another agency sent about a document of the
-			// agency: its recipients' on an outgoing one, its sender's
-			// recall on an incoming one; not the agency's own.
+			// agency — its recipients' on an outgoing one, its sender's
+			// recall on an incoming one — that the lifecycle applied (not
+			// those it refused, which the DMS must not take for facts);
+			// not the agency's own.
 			query = `SELECT e.seq, e.document, e.seq, d.agency, e.packet_id, e.by_agency, e.recorded_at FROM events e
 				JOIN documents d ON d.id = e.document
-				WHERE e.seq > ? AND e.packet_id IS NOT NULL AND e.kind IN ('status', 'status_refused')
+				WHERE e.kind = 'status' AND e.packet_id IS NOT NULL AND e.seq > ?
 				AND e.by_agency <> d.agency AND d.agency ` + in(len(q.Agencies)) + `
 				ORDER BY e.seq LIMIT ?`
-			last = `SELECT coalesce(max(seq), 0) FROM events`
 		}
 		args = append([]any{from}, anys(q.Agencies)...)
 		args = append(args, inboxScan)
@@ -221,12 +242,12 @@ func (s *Store) syncInbox(ctx context.Context, q gateway.InboxQuery) error {
 		n := 0
 		for rows.Next() {
 			var src inboxSource
-			if err := rows.Scan(&src.order, &src.document, &src.event, &src.agency, &src.packet, &src.sender, &src.created); err != nil {
+			if err := rows.Scan(&src.seq, &src.document, &src.event, &src.agency, &src.packet, &src.sender, &src.created); err != nil {
 				return err
 			}
 			n++
-			reached = src.order
-			if src.order <= cursors[src.agency] || !q.Since.IsZero() && src.created < ms(q.Since) {
+			reached = src.seq
+			if src.seq <= cursors[src.agency] || !q.Since.IsZero() && src.created < ms(q.Since) {
 				continue
 			}
 			found = append(found, src)
@@ -235,22 +256,16 @@ func (s *Store) syncInbox(ctx context.Context, q gateway.InboxQuery) error {
 			return err
 		}
 		if n < inboxScan {
-			// Everything after from was seen: the cursors may go to the
-			// end of the table as this snapshot has it.
-			return tx.QueryRowContext(ctx, last).Scan(&reached)
+			// Every event after from was seen: the cursors may go to the
+			// last event of this snapshot.
+			return tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM events`).Scan(&reached)
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	stale := false
-	for _, a := range q.Agencies {
-		if c, ok := cursors[a]; !ok || c < reached {
-			stale = true
-		}
-	}
-	if len(found) == 0 && !stale {
+	if len(found) == 0 && reached-from < inboxLag {
 		return nil
 	}
 	now := ms(time.Now())

@@ -116,6 +116,43 @@ func TestStore_Inbox(t *testing.T) {
 	if got := inboxDocs(late); !equal(got, []string{in3.ID}) {
 		t.Errorf("since: %v, want only %s", got, in3.ID)
 	}
+	// A status the lifecycle refused (15 with no recall asked) is not
+	// listed: the DMS must not take it for a fact.
+	if res, err := s.ApplyStatus(ctx, newStatus(h41, g22, h41+",2026/11/20,3/UBND", envelope.StatusRecallAccepted, at.Add(4*time.Minute))); err != nil || res.Refused == nil {
+		t.Fatalf("15 without 13: %+v, %v", res, err)
+	}
+	if st := mustInbox(t, s, statuses); len(st) != 1 {
+		t.Errorf("after a refused status: %d status items, want the 01 only", len(st))
+	}
+
+	// Items the system failed to take come after the others; After and
+	// Before bound when they were received.
+	in4 := mustReceive(t, s, newReceive(h41, g22, g22+",2026/11/21,5/VPCP", at.Add(2*time.Hour)))
+	items = mustInbox(t, s, edocs)
+	if got := inboxDocs(items); !equal(got, []string{in2.ID, in3.ID, in4.ID}) {
+		t.Fatalf("before a failure: %v", got)
+	}
+	if err := s.SetInboxState(ctx, "qlvb-ubnd", items[0].DocID, gateway.InboxFailed, "không đọc được"); err != nil {
+		t.Fatal(err)
+	}
+	if got := inboxDocs(mustInbox(t, s, edocs)); !equal(got, []string{in3.ID, in4.ID, in2.ID}) {
+		t.Errorf("after a failure: %v, want the failed one last", got)
+	}
+	edocs.Limit = 2
+	if got := inboxDocs(mustInbox(t, s, edocs)); !equal(got, []string{in3.ID, in4.ID}) {
+		t.Errorf("two at most: %v", got)
+	}
+	edocs.Limit, edocs.After = 0, at.Add(90*time.Minute)
+	if got := inboxDocs(mustInbox(t, s, edocs)); !equal(got, []string{in4.ID}) {
+		t.Errorf("after %s: %v, want %s", edocs.After, got, in4.ID)
+	}
+	if n, err := s.CountInbox(ctx, edocs); err != nil || n != 1 {
+		t.Errorf("count after: %d, %v", n, err)
+	}
+	edocs.After, edocs.Before = time.Time{}, at.Add(90*time.Minute)
+	if got := inboxDocs(mustInbox(t, s, edocs)); !equal(got, []string{in3.ID, in2.ID}) {
+		t.Errorf("before %s: %v", edocs.Before, got)
+	}
 	if err := s.Check(ctx); err != nil {
 		t.Errorf("check: %v", err)
 	}

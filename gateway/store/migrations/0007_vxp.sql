@@ -2,8 +2,10 @@
 -- speaks the national axis SDK's protocol polls for what its agencies
 -- received: vxp_items are those packets as it sees them, each under a
 -- UUID (its docId) until it acknowledges it; vxp_cursors say how far the
--- documents (rowid) and the received statuses (events.seq) of each of its
--- agencies have been looked at.
+-- events of each of its agencies (events.seq: a document received, a
+-- status received) have been looked at. events.seq, an INTEGER PRIMARY
+-- KEY, keeps its values through VACUUM and VACUUM INTO, which may renumber
+-- the implicit rowid of documents.
 CREATE TABLE vxp_items (
 	doc_id      TEXT    NOT NULL PRIMARY KEY,
 	system      TEXT    NOT NULL,
@@ -21,7 +23,7 @@ CREATE TABLE vxp_items (
 
 -- One item per system and source (a document, or a status event on one).
 CREATE UNIQUE INDEX vxp_items_source ON vxp_items (system, kind, document, event);
--- The list: a system's items not yet done, oldest first.
+-- The list: a system's items not yet done, by when they were received.
 CREATE INDEX vxp_items_pending ON vxp_items (system, kind, created_at) WHERE state <> 'done';
 
 CREATE TABLE vxp_cursors (
@@ -32,7 +34,7 @@ CREATE TABLE vxp_cursors (
 	PRIMARY KEY (system, kind, agency)
 ) STRICT;
 
--- Incoming documents of an agency in the order they were stored (rowid).
-CREATE INDEX documents_incoming_order ON documents (agency) WHERE direction = 'in';
--- Statuses with a packet, in the order they were recorded.
-CREATE INDEX events_status_packets ON events (seq) WHERE packet_id IS NOT NULL AND kind IN ('status', 'status_refused');
+-- Documents received and statuses received with their packet, in the
+-- order they were recorded.
+CREATE INDEX events_received ON events (seq) WHERE kind = 'received';
+CREATE INDEX events_status_packets ON events (seq) WHERE kind = 'status' AND packet_id IS NOT NULL;
