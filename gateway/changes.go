@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"go.uber.org/zap"
 )
@@ -18,6 +19,10 @@ type Change struct {
 	// Lost is set on the first change a subscriber gets after it fell
 	// behind and changes were dropped: it should reload everything.
 	Lost bool
+	// Seq numbers the gateway's changes from 1 since it started: what
+	// was read of the store after LastChange returned n shows every
+	// change up to n (see LastChange).
+	Seq uint64
 }
 
 // Subscribe returns a channel of changes and a function that ends the
@@ -25,9 +30,23 @@ type Change struct {
 // block the gateway: changes that do not fit the channel's buffer (64) are
 // dropped and the next one delivered carries Lost. When the gateway
 // closes, every channel is closed; Subscribe after Close returns a channel
-// already closed.
+// already closed. The channel gets every change numbered after Subscribe
+// returned: compare LastChange, taken after Subscribe, with the number a
+// reader had before to know whether it missed any.
 func (g *Gateway) Subscribe() (<-chan Change, func()) {
 	return g.changes.subscribe()
+}
+
+// LastChange returns the Seq of the latest change (0 before the first).
+// A change is numbered once it is in the store, so a reader that takes
+// LastChange first and then reads the store sees every change up to the
+// number it got; one who later subscribes and finds LastChange still at
+// that number has missed none, since every change after it comes on the
+// channel. That is how a page rendered before its live stream was opened
+// learns whether it should reload (a change may be numbered without
+// being sent when nobody subscribed).
+func (g *Gateway) LastChange() uint64 {
+	return g.changes.last()
 }
 
 // notify tells the subscribers that document of agency changed.
@@ -42,7 +61,7 @@ func (g *Gateway) notify(document, agency string) {
 // updates or replaces, if this gateway has it: the store marked it when
 // it recorded d. It looks the document up only when someone listens.
 func (g *Gateway) notifyRelated(ctx context.Context, d *Document) {
-	if d.BussinessDocType < 1 || d.BussinessDocType > 3 || d.Related == "" || !g.changes.active() {
+	if d.BussinessDocType < 1 || d.BussinessDocType > 3 || d.Related == "" || !g.changes.activeOrCount() {
 		return
 	}
 	q := DocumentQuery{Agencies: []string{d.Agency}, Direction: d.Direction, DocumentID: d.Related, Limit: 2}
@@ -64,7 +83,11 @@ func (g *Gateway) notifyRelated(ctx context.Context, d *Document) {
 // notifySent tells the subscribers about the documents whose deliveries
 // items marked sent: once per document.
 func (g *Gateway) notifySent(ctx context.Context, items []OutboxItem) {
-	if !g.changes.active() {
+	edocs := false
+	for _, item := range items {
+		edocs = edocs || item.Kind == KindEdoc && item.Document != ""
+	}
+	if !edocs || !g.changes.activeOrCount() {
 		return
 	}
 	done := make(map[string]bool)
@@ -93,6 +116,8 @@ type changeHub struct {
 	mu     sync.Mutex
 	subs   map[*subscriber]struct{}
 	closed bool
+	// seq is the Seq of the latest change, written under mu.
+	seq atomic.Uint64
 }
 
 // subscriber is one subscription: its channel, and whether changes were
@@ -131,11 +156,29 @@ func (h *changeHub) active() bool {
 	return len(h.subs) > 0
 }
 
-// publish gives c to every subscriber whose channel has room, and marks
-// the others as having lost changes.
+// activeOrCount reports whether anyone subscribes; when nobody does, it
+// numbers a change without sending it, at once, so that the caller need
+// not find out what changed and a subscriber that comes later still
+// learns that something did (LastChange moved).
+func (h *changeHub) activeOrCount() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.subs) > 0 {
+		return true
+	}
+	h.seq.Add(1)
+	return false
+}
+
+// last returns the Seq of the latest change.
+func (h *changeHub) last() uint64 { return h.seq.Load() }
+
+// publish numbers c, gives it to every subscriber whose channel has
+// room, and marks the others as having lost changes.
 func (h *changeHub) publish(c Change) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	c.Seq = h.seq.Add(1)
 	for s := range h.subs {
 		c.Lost = s.lost
 		select {

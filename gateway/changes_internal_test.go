@@ -52,6 +52,45 @@ func TestChangeHub_Lost(t *testing.T) {
 	}
 }
 
+// TestChangeHub_Seq: changes are numbered from 1, whether anyone gets
+// them or not, and last tells the latest number; activeOrCount numbers a
+// change only when nobody subscribes (the caller then sends nothing), so
+// that a later subscriber, comparing last with the number it had, knows
+// something changed.
+func TestChangeHub_Seq(t *testing.T) {
+	var h changeHub
+	if n := h.last(); n != 0 {
+		t.Errorf("before any change last is %d", n)
+	}
+	h.publish(Change{Document: "a"}) // nobody subscribes
+	if h.activeOrCount() {
+		t.Error("activeOrCount without subscribers says someone listens")
+	}
+	seen := h.last()
+	if seen != 2 {
+		t.Errorf("after a change published and one counted last is %d, want 2", seen)
+	}
+	ch, stop := h.subscribe()
+	defer stop()
+	if !h.activeOrCount() {
+		t.Error("activeOrCount with a subscriber says nobody listens")
+	}
+	if n := h.last(); n != seen {
+		t.Errorf("activeOrCount with a subscriber counted a change: last %d, want %d", n, seen)
+	}
+	h.publish(Change{Document: "b"})
+	h.publish(Change{Document: "c"})
+	if c := <-ch; c.Document != "b" || c.Seq != 3 {
+		t.Errorf("got %+v, want b numbered 3", c)
+	}
+	if c := <-ch; c.Document != "c" || c.Seq != 4 {
+		t.Errorf("got %+v, want c numbered 4", c)
+	}
+	if n := h.last(); n != 4 {
+		t.Errorf("last is %d, want 4", n)
+	}
+}
+
 // TestChangeHub_Close: ending a subscription closes its channel, twice is
 // harmless; closing the hub closes the others and later subscriptions get
 // a closed channel.

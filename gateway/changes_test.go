@@ -15,6 +15,7 @@ import (
 func changesUntil(t *testing.T, ch <-chan gateway.Change, agency string, want map[string]int) map[string]int {
 	t.Helper()
 	got := make(map[string]int)
+	var seq uint64
 	deadline := time.After(15 * time.Second)
 	for {
 		done := true
@@ -32,6 +33,10 @@ func changesUntil(t *testing.T, ch <-chan gateway.Change, agency string, want ma
 			if c.Lost || c.Agency != agency {
 				t.Errorf("change %+v, want one of %s and nothing lost", c, agency)
 			}
+			if c.Seq <= seq {
+				t.Errorf("change %+v after one numbered %d", c, seq)
+			}
+			seq = c.Seq
 			got[c.Document]++
 		case <-deadline:
 			t.Fatalf("timed out waiting for changes: got %v, want %v", got, want)
@@ -89,8 +94,8 @@ func closedSoon(t *testing.T, ch <-chan gateway.Change, what string) {
 // TestGateway_Changes: the change feeds of both ends tell of a document
 // accepted, sent and answered (01) at the sender, received at the
 // recipient, of a status posted at the recipient at both ends, and of a
-// revocation and the document it revokes; ending a subscription or
-// closing the gateway closes the feed.
+// revocation and the document it revokes, each numbered after the one
+// before; ending a subscription or closing the gateway closes the feed.
 func TestGateway_Changes(t *testing.T) {
 	ax := gatewaytest.NewAxis(t)
 	g22 := ax.Gateway("vpcp", nil, [2]string{vpcp, "Văn phòng Chính phủ"})
@@ -103,7 +108,7 @@ func TestGateway_Changes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := immediateChange(t, out); c != (gateway.Change{Document: doc.ID, Agency: vpcp}) {
+	if c := immediateChange(t, out); c != (gateway.Change{Document: doc.ID, Agency: vpcp, Seq: 1}) {
 		t.Errorf("on Submit: got %+v", c)
 	}
 	// Then sent, and the 01 applied, in either order.
@@ -118,7 +123,7 @@ func TestGateway_Changes(t *testing.T) {
 
 	c := nextChange(t, in)
 	received := incoming(t, h41, nghean)
-	if len(received) != 1 || c != (gateway.Change{Document: received[0].ID, Agency: nghean}) {
+	if len(received) != 1 || c != (gateway.Change{Document: received[0].ID, Agency: nghean, Seq: 1}) {
 		t.Fatalf("at the recipient: got %+v, incoming %+v", c, received)
 	}
 	inID := received[0].ID
@@ -128,8 +133,11 @@ func TestGateway_Changes(t *testing.T) {
 	if err := h41.PostStatus(t.Context(), gateway.StatusRequest{Document: inID, Code: envelope.StatusAccepted, Description: "Đã vào sổ"}); err != nil {
 		t.Fatal(err)
 	}
-	if c := immediateChange(t, in); c != (gateway.Change{Document: inID, Agency: nghean}) {
+	if c := immediateChange(t, in); c != (gateway.Change{Document: inID, Agency: nghean, Seq: 2}) {
 		t.Errorf("on PostStatus: got %+v", c)
+	}
+	if n := h41.LastChange(); n != 2 {
+		t.Errorf("after two changes LastChange is %d", n)
 	}
 	changesUntil(t, out, vpcp, map[string]int{doc.ID: 1})
 	if got := deliveryState(t, g22, doc.ID, nghean); got != envelope.StateAccepted {
