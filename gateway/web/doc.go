@@ -21,7 +21,9 @@
 //
 // Every page works without JavaScript. A small script listens to /su-kien
 // (server-sent events: the ids of the clerk's documents that changed) and
-// refreshes the parts of the page marked data-live.
+// refreshes the parts of the page marked data-live. The stream starts
+// from the version of the gateway's changes the page was rendered at, so
+// that a change between the page and its stream is not lost.
 //
 // Security: sessions live in memory (a restart signs clerks out) and end
 // after an idle timeout and an absolute lifetime; the cookie is HttpOnly,

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,6 +38,22 @@ type site struct {
 	gw  *gateway.Gateway
 	h   *web.Handler
 	srv *httptest.Server
+	// held, when set, holds back every live stream (/su-kien) that is
+	// asked for until it is closed: see holdStreams.
+	held atomic.Pointer[chan struct{}]
+}
+
+// holdStreams makes the live streams asked for from now on wait, before
+// the page sees them, until release is called: what happens meanwhile
+// happens between a page's rendering and its stream's subscription.
+func (s *site) holdStreams(t *testing.T) (release func()) {
+	t.Helper()
+	ch := make(chan struct{})
+	s.held.Store(&ch)
+	var once sync.Once
+	release = func() { once.Do(func() { s.held.Store(nil); close(ch) }) }
+	t.Cleanup(release)
+	return release
 }
 
 // axis is the gateways of a test: VPCP (G22) sends; Nghệ An hosts the
@@ -99,12 +116,22 @@ func newSite(t *testing.T, gw *gateway.Gateway, opts func(*web.Options), clerks 
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
+	s := &site{gw: gw, h: h}
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ch := s.held.Load(); ch != nil && r.URL.Path == "/su-kien" {
+			select {
+			case <-*ch:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	}))
 	// Cleanups run last first: the live streams end, then the server
 	// closes (it waits for requests in flight).
-	t.Cleanup(srv.Close)
+	t.Cleanup(s.srv.Close)
 	t.Cleanup(h.Close)
-	return &site{gw: gw, h: h, srv: srv}
+	return s
 }
 
 // send submits a letter at the site's gateway and returns the local id of

@@ -52,11 +52,14 @@ type view struct {
 	Message string
 	Notice  string
 	Data    any
+	// Version is where the gateway's changes stood when the request
+	// came, before the page read anything: the live stream starts from it.
+	Version string
 }
 
 // newView pre-fills a view for the signed-in clerk.
 func newView(r *http.Request, title, nav string, data any) *view {
-	v := &view{Title: title, Nav: nav, Data: data}
+	v := &view{Title: title, Nav: nav, Data: data, Version: versionOf(r)}
 	if ss := sessionOf(r); ss != nil {
 		v.Clerk, v.CSRF = ss.clerk, ss.csrf
 	}
@@ -84,7 +87,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 
 // renderError shows an error page with a message in Vietnamese.
 func (h *Handler) renderError(w http.ResponseWriter, r *http.Request, ss *session, status int, message string) {
-	v := &view{Title: "Không thực hiện được", Message: message}
+	v := &view{Title: "Không thực hiện được", Message: message, Version: versionOf(r)}
 	if ss != nil {
 		v.Clerk, v.CSRF = ss.clerk, ss.csrf
 	}

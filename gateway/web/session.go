@@ -181,7 +181,10 @@ func (h *Handler) requireClerk(next http.Handler) http.Handler {
 				return
 			}
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, ss)))
+		ctx := context.WithValue(r.Context(), sessionKey{}, ss)
+		// Before the page reads anything: see events.
+		ctx = context.WithValue(ctx, versionKey{}, h.version(h.gw.LastChange()))
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

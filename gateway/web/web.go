@@ -1,6 +1,7 @@
 package web
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/http"
@@ -78,6 +79,9 @@ type Handler struct {
 	mux      *http.ServeMux
 	next     http.Handler
 	beats    *beatCache
+	// run tells this handler's versions (see events) from those of
+	// another run or another gateway behind the same address.
+	run string
 
 	mu      sync.Mutex
 	closing chan struct{}
@@ -148,6 +152,7 @@ func New(gw *gateway.Gateway, opts Options, log *zap.Logger) (*Handler, error) {
 		gw: gw, log: log, opts: opts, clerks: map[string]*clerk{},
 		closing: make(chan struct{}),
 		beats:   &beatCache{gw: gw, log: log, ttl: 5 * time.Second},
+		run:     rand.Text()[:10],
 	}
 	var errs []error
 	proxies := make([]netip.Prefix, 0, len(opts.TrustedProxies))
