@@ -23,12 +23,12 @@ type Submission struct {
 	// Allowed are the agencies the caller may send for; nil means any
 	// hosted agency.
 	Allowed []string
-	// Recipients, if it names one of the packet's To (either code form),
-	// limits the delivery to those of the To it names; the others of the
-	// To are neither looked up nor sent to. Codes that are not among the
-	// To are ignored, and so is Recipients if it names none: the VXP
-	// protocol's "to" names recipients beside the packet, and the SDK
-	// sends a "to" left from an earlier call with every later one.
+	// Recipients, if set, must name the same agencies as the packet's To
+	// (either code form, any order), or the submission is refused
+	// (ErrRecipientsDiffer): the VXP protocol's "to" repeats them beside
+	// the packet, and a "to" left from an earlier call — the SDK sends it
+	// with every later one — must not send a document to fewer agencies
+	// than it names, or to others.
 	Recipients []string
 	// IdempotencyKey and RequestHash make a retried request safe: see
 	// Store.AcceptDocument.
@@ -93,12 +93,15 @@ func (g *Gateway) Submit(ctx context.Context, s Submission) (_ *Document, replay
 	if s.Allowed != nil && !contains(s.Allowed, sender.Code) {
 		return nil, false, &SubmitError{fmt.Errorf("%w: the caller may not send for %s", ErrNotHosted, sender.Code)}
 	}
-	limit := addressed(s.Recipients, h.To)
+	if len(s.Recipients) > 0 && !sameAgencies(s.Recipients, h.To) {
+		var to []string
+		for _, t := range h.To {
+			to = append(to, t.OrganID)
+		}
+		return nil, false, &SubmitError{fmt.Errorf("%w: %v, the packet's To %v", ErrRecipientsDiffer, s.Recipients, to)}
+	}
 	var recipients []Recipient
 	for _, to := range h.To {
-		if len(limit) > 0 && !sameAgencyIn(to.OrganID, limit) {
-			continue
-		}
 		a, ok := g.dir.Lookup(to.OrganID)
 		if !ok {
 			return nil, false, &SubmitError{fmt.Errorf("%w: %s is not in the directory", ErrUnknownRecipient, to.OrganID)}
@@ -274,18 +277,27 @@ func canonicalCode(s string) string {
 	return c.String()
 }
 
-// addressed returns the codes of limit that are among the packet's To.
-func addressed(limit []string, to []envelope.Organization) []string {
-	var out []string
-	for _, code := range limit {
+// sameAgencies reports whether codes and the packet's To name the same
+// agencies, in either code form.
+func sameAgencies(codes []string, to []envelope.Organization) bool {
+	for _, code := range codes {
+		found := false
 		for _, t := range to {
 			if sameAgencyIn(t.OrganID, []string{code}) {
-				out = append(out, code)
+				found = true
 				break
 			}
 		}
+		if !found {
+			return false
+		}
 	}
-	return out
+	for _, t := range to {
+		if !sameAgencyIn(t.OrganID, codes) {
+			return false
+		}
+	}
+	return true
 }
 
 // sameAgencyIn reports whether code names one of the agencies of codes,

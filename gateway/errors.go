@@ -20,6 +20,9 @@ var (
 	ErrNotHosted = errors.New("gateway: agency not hosted here")
 	// ErrUnknownRecipient: a recipient is not in the directory.
 	ErrUnknownRecipient = errors.New("gateway: unknown recipient")
+	// ErrRecipientsDiffer: the recipients given beside a packet
+	// (Submission.Recipients) are not the agencies of its To.
+	ErrRecipientsDiffer = errors.New("gateway: the recipients given are not the packet's To")
 	// ErrClosed: the gateway, store or bus is closed.
 	ErrClosed = errors.New("gateway: closed")
 	// ErrTooLarge: a packet is larger than the configured limit.

@@ -63,7 +63,7 @@ func TestServe_VXP(t *testing.T) {
 				l, err := nghean.GetReceivedEdocList(ctx, client.Header{{"servicetype", "eDoc"}, {"messagetype", "edoc"}})
 				return err == nil && l.Status == "OK" && len(l.Data) == 1 && l.Data[0].From == opsVPCP
 			})
-			if bad, err := client.New(endpoint, "qlvb.vpcp", "wrong", time.Now(), nil).GetAgenciesList(ctx); err != nil || bad.ErrorCode != vxp.CodeBadSignature {
+			if bad, err := client.New(endpoint, "qlvb.vpcp", "wrong", time.Now(), nil).GetAgenciesList(ctx); err != nil || bad.ErrorCode != vxp.CodeUnknownSystem {
 				t.Errorf("a wrong secret: %+v, %v", bad, err)
 			}
 			if code, _ := httpDo(t, http.MethodGet, o.n.URL()+"/api/v1/openapi.json", "", nil); code != http.StatusOK {
@@ -72,7 +72,7 @@ func TestServe_VXP(t *testing.T) {
 			_, metrics := o.get(t, "/metrics")
 			for _, want := range []string{
 				`lienthong_vxp_requests_total{code="0",operation="sendEdoc",system="qlvb.vpcp"} 1`,
-				`lienthong_vxp_requests_total{code="2",operation="getAgenciesList",system="unknown"} 1`,
+				`lienthong_vxp_requests_total{code="1",operation="getAgenciesList",system="unknown"} 1`,
 			} {
 				if !strings.Contains(metrics, want) {
 					t.Errorf("/metrics has no %s", want)

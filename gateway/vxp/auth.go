@@ -32,15 +32,20 @@ type System struct {
 }
 
 // params are the signed parameters of a request: the keys of
-// XroadVnpt-sign-header without their prefix, lower-cased, each with the
-// distinct values it has (the SDK's map keeps "docId" and "docid" from
-// different calls side by side).
-type params map[string][]string
+// XroadVnpt-sign-header without their prefix. Lookups ignore case (DMSs
+// write "docId" and "docid", "AgencyCode" and "agencycode"); a key may
+// then have several values, one per spelling, since the SDK's map keeps
+// the spellings of different calls side by side. spelled keeps each
+// spelling's value.
+type params struct {
+	values  map[string][]string // lower-cased key → its distinct values
+	spelled map[string]string   // the key as sent → its value
+}
 
 // get returns a parameter's value; ok is false if it is absent, and
 // ambiguous true if it has more than one value.
 func (p params) get(key string) (value string, ok, ambiguous bool) {
-	v := p[strings.ToLower(key)]
+	v := p.values[strings.ToLower(key)]
 	switch len(v) {
 	case 0:
 		return "", false, false
@@ -50,8 +55,16 @@ func (p params) get(key string) (value string, ok, ambiguous bool) {
 	return v[0], true, true
 }
 
-// all returns every value of a parameter.
-func (p params) all(key string) []string { return p[strings.ToLower(key)] }
+// spellings returns the value of each spelling of a key, as sent.
+func (p params) spellings(key string) map[string]string {
+	out := map[string]string{}
+	for k, v := range p.spelled {
+		if strings.EqualFold(k, key) {
+			out[k] = v
+		}
+	}
+	return out
+}
 
 // timestampLayout is the SDK's timestamp: day, month, year, T, time, and
 // "+" with the milliseconds on four digits (not a zone).
@@ -65,24 +78,29 @@ const timestampLayout = "02012006T150405"
 // header's, not the loose headers, which anyone could add.
 func (h *Handler) authenticate(r *http.Request) (*System, params, *Failure) {
 	id := strings.TrimSpace(r.Header.Get("XroadVnpt-systemid"))
+	// One answer whether the system is unknown or its signature wrong, so
+	// that system ids cannot be found by trying; the log says which.
+	denied := func(why string) *Failure {
+		h.log.Info("vxp: not authenticated", zap.String("system", id), zap.String("why", why), zap.String("remote", r.RemoteAddr))
+		return fail(CodeUnknownSystem, "Hệ thống %q chưa được cấp quyền kết nối cổng liên thông, hoặc sai khóa bí mật (secret)",
+			"system %q is not known to this gateway, or its secret is wrong", id)
+	}
 	sys, ok := h.systems[id]
 	if !ok {
-		// The same answer whether the id is unknown or absent; the log
-		// has which.
-		return nil, nil, fail(CodeUnknownSystem, "Hệ thống %q chưa được cấp quyền kết nối cổng liên thông", "system %q is not known to this gateway", id)
+		return nil, params{}, denied("unknown system id")
 	}
 	signed := r.Header.Get("XroadVnpt-sign-header")
 	got, err := hex.DecodeString(strings.TrimSpace(r.Header.Get("XroadVnpt-hash-header")))
 	mac := hmac.New(sha256.New, sys.Secret)
 	mac.Write([]byte(signed))
 	if err != nil || !hmac.Equal(got, mac.Sum(nil)) {
-		return nil, nil, fail(CodeBadSignature, "Sai chữ ký yêu cầu (XroadVnpt-hash-header)", "the request's signature (XroadVnpt-hash-header) is wrong")
+		return nil, params{}, denied("XroadVnpt-hash-header is not the HMAC of XroadVnpt-sign-header with the secret")
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(signed), &raw); err != nil {
-		return nil, nil, fail(CodeBadHeader, "XroadVnpt-sign-header không phải một đối tượng JSON", "XroadVnpt-sign-header is not a JSON object")
+		return nil, params{}, fail(CodeBadHeader, "XroadVnpt-sign-header không phải một đối tượng JSON", "XroadVnpt-sign-header is not a JSON object")
 	}
-	p := params{}
+	p := params{values: map[string][]string{}, spelled: map[string]string{}}
 	for k, v := range raw {
 		name, ok := cutPrefixFold(k, "XroadVnpt-")
 		if !ok {
@@ -92,13 +110,14 @@ func (h *Handler) authenticate(r *http.Request) (*System, params, *Failure) {
 		if json.Unmarshal(v, &s) != nil {
 			s = string(v) // a number or a literal: its JSON text
 		}
+		p.spelled[name] = s
 		key := strings.ToLower(name)
-		if !slices.Contains(p[key], s) {
-			p[key] = append(p[key], s)
+		if !slices.Contains(p.values[key], s) {
+			p.values[key] = append(p.values[key], s)
 		}
 	}
 	if sid, _, amb := p.get("systemid"); sid != id || amb {
-		return nil, nil, fail(CodeBadHeader, "XroadVnpt-sign-header phải ghi systemid của chính hệ thống gọi (%s)", "XroadVnpt-sign-header must carry the calling system's own systemid (%s)", id)
+		return nil, params{}, fail(CodeBadHeader, "XroadVnpt-sign-header phải ghi systemid của chính hệ thống gọi (%s)", "XroadVnpt-sign-header must carry the calling system's own systemid (%s)", id)
 	}
 	h.noteTimestamp(sys.ID, p)
 	return sys, p, nil

@@ -33,39 +33,48 @@
 //
 // # Operations
 //
-//	sendEdoc             a document (messagetype edoc) or a status packet (status); the body is the
-//	                     file and a CRLF as application/octet-stream (the SDK meant multipart; a
-//	                     multipart body's file_doc part is taken too); hash-file, the SHA-256 in hex
-//	                     without leading zeros (or with them), must match; from, when given, must be
-//	                     one of the system's agencies, and so must the packet's sender. Documents are
-//	                     routed by their To (to, when it names some of them, limits the delivery to
-//	                     those: a "to" naming none of them is a key left from an earlier call and is
-//	                     ignored); statuses by ResponseFor, a recall (13) to the recipients "to"
-//	                     names, or all. DocId: the document's id; the same DocumentId from the same
-//	                     agency sent again is the same document, with the same DocId (DMSs retry).
-//	                     A status's DocId is a digest of its packet.
+//	sendEdoc             a document or a status packet, as the packet says (messagetype is checked,
+//	                     not trusted: the SDK sends an earlier call's when a DMS gives none); the
+//	                     body is the file and a CRLF as application/octet-stream (the SDK meant
+//	                     multipart; a multipart body's file_doc part is taken too); hash-file, the
+//	                     SHA-256 in hex without leading zeros (or with them), must match; from, when
+//	                     given, must be one of the system's agencies, and so must the packet's
+//	                     sender. Documents are routed by their To, which their signature covers; a
+//	                     "to", when given, must name the same agencies, or the document is refused
+//	                     (11): an earlier call's "to", which the SDK sends again, must never send a
+//	                     document to fewer agencies or others. Statuses are routed by ResponseFor, a
+//	                     recall (13) to every recipient ("to" is not read: DMSs give none with a
+//	                     status, so it is always an earlier call's). DocId: the document's id; the
+//	                     same bytes sent again are the same document, with the same DocId (DMSs
+//	                     retry); another packet with a DocumentId the agency used is refused (16),
+//	                     DocId naming the document that has it. A status's DocId is a digest of
+//	                     its packet; a status already recorded for the document is not recorded
+//	                     or sent again, and gets the same answer.
 //	getReceivedEdocList  what the system's agencies received and it has not taken: documents
 //	                     (messagetype edoc, the default) or statuses other agencies sent about
-//	                     their documents (status), oldest first, at most 500 (the SDK has no paging:
-//	                     the rest come once these are taken). docId is a UUID. status is INITIAL,
-//	                     PROCESSING or FAIL; times are dd/MM/yyyy HH:mm:ss, Vietnam's; fromDate and
-//	                     toDate in that form bound when each was received.
+//	                     their documents that the lifecycle applied (status), at most 500, those
+//	                     not yet tried first, then those the DMS failed to take, each oldest first
+//	                     (the SDK has no paging: the rest come once these are taken). docId is a
+//	                     UUID. status is INITIAL, PROCESSING or FAIL; times are dd/MM/yyyy HH:mm:ss,
+//	                     Vietnam's; fromDate and toDate in that form bound when each was received.
 //	getEdoc              an item's packet, as received, in base64 (data, "" on failure)
-//	downloadEdoc         (GET) the same, raw; on failure an empty body (the SDK calls any non-empty
-//	                     body a success), the code in X-Vxp-ErrorCode
+//	downloadEdoc         (GET) the same, raw; on any failure, authentication's too, an empty body (the
+//	                     SDK calls any non-empty body a success), the code in X-Vxp-ErrorCode
 //	updateStatus         done takes an item off the list; fail keeps it listed, to try again (a
 //	                     packet is never dropped because a DMS failed once); processing keeps it
 //	                     listed. description is kept. It is the transport's acknowledgement, not a
 //	                     QCVN status: those are status packets sent with sendEdoc.
-//	getSentEdocList      each recipient's state of the documents the system's agencies sent: of one
-//	                     (docId, a sendEdoc DocId) or the latest 500. sendStatus PROCESSING or DONE
+//	getSentEdocList      each recipient's state of the documents the system's agencies sent: of the
+//	                     one docId names (a sendEdoc DocId; other values, left from earlier calls,
+//	                     are ignored) or the latest 200 (2,000 recipients). sendStatus PROCESSING or DONE
 //	                     (the axis has it); receiveStatus the delivery's state (arrived, accepted,
 //	                     assigned, processing, done, rejected, recall_requested, recalled),
 //	                     receiveStatusDesc its Vietnamese name.
 //	countReceiveEdoc     how many documents, statuses getReceivedEdocList would list (count)
 //	countReceiveStatus
-//	getAgenciesList      the directory, whole (the SDK has no paging), written as it is read: id and
-//	                     code the agency's code, pid its parent's, oldCode its first former code
+//	getAgenciesList      the directory, whole (the SDK has no paging), made once per change of the
+//	                     directory and kept gzipped: id and code the agency's code, pid its
+//	                     parent's, oldCode its first former code
 //	getAgenciesListQD20  the same by level (level 1: 000.00.00.Xnn … 4), code102 the code
 //	getSynchronizeUnit   the same with each entry's version, its gateway (centerCode), modifyDate
 //	registerAgency       refused: the directory is what its administrator signed (lienthong
@@ -87,8 +96,8 @@
 // The real axis's non-zero codes are not known; these are lienthong's:
 //
 //	0   success
-//	1   the system id is not configured (or absent)
-//	2   the HMAC (XroadVnpt-hash-header) is wrong: the secret differs
+//	1   the system id is not configured, or the HMAC (XroadVnpt-hash-header) is not its secret's
+//	    (one answer for both, so that system ids cannot be found by trying; the log says which)
 //	3   the signed header is missing, not JSON, or names another system
 //	4   from, or the packet's sender, is not an agency of the system
 //	5   hash-file is missing or is not the SHA-256 of the body
@@ -97,10 +106,12 @@
 //	8   a recipient is not in the directory
 //	9   the status is not allowed where the document stands (or not by this side)
 //	10  the system has no item by that docId (another system's is not said)
-//	11  a parameter's value is not one the operation takes (messagetype, status, level …)
+//	11  a parameter's value is not one the operation takes (messagetype, status, level, a "to"
+//	    that is not the packet's To, a docId and a docid that cannot be told apart …)
 //	12  the operation is not for DMSs (registerAgency, deleteAgency)
 //	13  the packet is larger than the gateway takes (gateway.maxPacketSize)
 //	14  no such operation
 //	15  a status names a document its sender's agency does not have
+//	16  another packet with a DocumentId the agency used before (DocId names that document)
 //	99  the gateway could not do it now (store, NATS): try again
 package vxp

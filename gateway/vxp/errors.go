@@ -20,8 +20,7 @@ func (f *Failure) Error() string { return "vxp: " + f.Code + ": " + f.EN }
 // log says what went wrong (doc.go has the table).
 const (
 	CodeOK               = "0"
-	CodeUnknownSystem    = "1"  // XroadVnpt-systemid is not a configured system
-	CodeBadSignature     = "2"  // XroadVnpt-hash-header is not the HMAC of XroadVnpt-sign-header
+	CodeUnknownSystem    = "1"  // XroadVnpt-systemid is not a configured system, or the HMAC is not its secret's
 	CodeBadHeader        = "3"  // the signed header is missing, not JSON, or names another system
 	CodeFromNotAllowed   = "4"  // from is not an agency of the system
 	CodeBadHashFile      = "5"  // hash-file is not the SHA-256 of the body
@@ -35,6 +34,7 @@ const (
 	CodeTooLarge         = "13" // the packet is larger than the gateway takes
 	CodeUnknownOperation = "14" // no such operation
 	CodeUnknownDocument  = "15" // a status names a document the agency does not have
+	CodeDuplicate        = "16" // the agency sent another packet with this DocumentId (DocId names it)
 	CodeUnavailable      = "99" // the gateway could not do it now (store, NATS): try again
 )
 

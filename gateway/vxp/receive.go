@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"io"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -108,59 +107,87 @@ func dateRange(p params) (from, to time.Time, f *Failure) {
 
 func showTime(t time.Time) string { return t.In(envelope.VietnamTime).Format(timeLayout) }
 
-// item finds the system's item named by docId or docid. The SDK's map
-// keeps every key a DMS ever passed, so a DMS that spells it both ways
-// sends this call's id under one spelling and an earlier call's under the
-// other: of two of the system's items, the one it has not taken yet
-// (not done) is meant; if that does not tell, the call is refused.
+// item finds the system's item named by docId (see docIDParam), in one
+// of its agencies still.
 func (h *Handler) item(r *http.Request, sys *System, p params) (*gateway.InboxItem, *Failure) {
-	ids := append(p.all("docId"), p.all("docid")...)
-	if len(ids) == 0 {
-		return nil, badParameter("docId", "thiếu mã gói tin (docId)", "docId is missing")
+	id, f := h.docIDParam(sys, p)
+	if f != nil {
+		return nil, f
 	}
-	var found []*gateway.InboxItem
-	for _, id := range ids {
-		it, err := h.store.InboxItem(r.Context(), sys.ID, strings.TrimSpace(id))
-		if err != nil {
-			if f := h.storeFailure("find an inbox item", err, unknownDocID(id)); f.Code != CodeUnknownDocID {
-				return nil, f
-			}
-			continue
-		}
-		if !slices.ContainsFunc(found, func(f *gateway.InboxItem) bool { return f.DocID == it.DocID }) {
-			found = append(found, it)
-		}
+	it, err := h.store.InboxItem(r.Context(), sys.ID, id)
+	if err != nil {
+		return nil, h.storeFailure("find an inbox item", err, unknownDocID(id))
 	}
-	switch len(found) {
-	case 0:
-		return nil, unknownDocID(ids[0])
-	case 1:
-		return found[0], nil
+	if !containsText(sys.Agencies, it.Agency) {
+		// The agency was given to another system since: not this one's.
+		return nil, unknownDocID(id)
 	}
-	pending := slices.DeleteFunc(slices.Clone(found), func(it *gateway.InboxItem) bool { return it.State == gateway.InboxDone })
-	if len(pending) == 1 {
-		return pending[0], nil
-	}
-	// The stale one is the item of the system's previous call.
-	h.mu.Lock()
-	last := h.lastItem[sys.ID]
-	h.mu.Unlock()
-	if len(pending) == 0 {
-		pending = found
-	}
-	fresh := slices.DeleteFunc(slices.Clone(pending), func(it *gateway.InboxItem) bool { return it.DocID == last })
-	if len(fresh) == 1 {
-		return fresh[0], nil
-	}
-	return nil, badParameter("docId", "docId và docid chỉ hai gói tin khác nhau của hệ thống", "docId and docid name two different items of the system")
+	return it, nil
 }
 
-// touched remembers the item a system's call was about: the SDK will send
-// its id again, stale, with the system's next calls.
-func (h *Handler) touched(system, docID string) {
+// docIDParam reads this call's docId. The SDK's map keeps every key a DMS
+// ever passed, and DMSs spell this one docId or docid: a DMS that uses
+// both sends this call's id under one spelling and an earlier call's,
+// unchanged, under the other. So of two values, the one whose spelling
+// changed since the system's previous call is this call's; if neither
+// changed, the call is the previous one again and gets the same choice;
+// otherwise the call is refused, never guessed.
+func (h *Handler) docIDParam(sys *System, p params) (string, *Failure) {
+	sp := p.spellings("docId")
+	values := map[string]bool{}
+	for _, v := range sp {
+		values[strings.TrimSpace(v)] = true
+	}
 	h.mu.Lock()
-	h.lastItem[system] = docID
+	defer h.mu.Unlock()
+	mem := h.docIDs[sys.ID]
+	h.docIDs[sys.ID] = docIDMemory{values: sp}
+	switch {
+	case len(values) == 0:
+		return "", badParameter("docId", "thiếu mã gói tin (docId)", "docId is missing")
+	case len(values) == 1:
+		for v := range values {
+			return v, nil
+		}
+	case len(sp) > 2:
+		return "", badParameter("docId", "có quá nhiều cách viết (docId, docid …)", "is given under too many spellings")
+	}
+	var changed []string
+	for k, v := range sp {
+		if old, ok := mem.values[k]; !ok || old != v {
+			changed = append(changed, k)
+		}
+	}
+	choice := ""
+	switch {
+	case len(changed) == 1:
+		choice = changed[0]
+	case len(changed) == 0 && mem.choice != "":
+		choice = mem.choice
+	default:
+		return "", badParameter("docId", "docId và docid chỉ hai gói tin khác nhau và không rõ lần gọi này chỉ gói nào; hãy dùng một cách viết",
+			"docId and docid name two items and which one this call means cannot be told; use one spelling")
+	}
+	h.docIDs[sys.ID] = docIDMemory{values: sp, choice: choice}
+	return strings.TrimSpace(sp[choice]), nil
+}
+
+// noteDocIDs records a call's docId spellings for the system's next call
+// (see docIDParam), when the call reads them otherwise.
+func (h *Handler) noteDocIDs(sys *System, sp map[string]string) {
+	if len(sp) == 0 {
+		return
+	}
+	h.mu.Lock()
+	h.docIDs[sys.ID] = docIDMemory{values: sp}
 	h.mu.Unlock()
+}
+
+// docIDMemory is a system's docId spellings at its previous call that had
+// one, and the spelling that call was taken to mean.
+type docIDMemory struct {
+	values map[string]string
+	choice string
 }
 
 // unknownDocID is the failure for a docId the system has no item by; the
@@ -203,7 +230,6 @@ func (h *Handler) itemPacket(r *http.Request, sys *System, p params) ([]byte, *F
 	if f != nil {
 		return nil, f
 	}
-	h.touched(sys.ID, it.DocID)
 	pkt, err := h.store.Packet(r.Context(), it.PacketID)
 	if err != nil {
 		return nil, h.storeFailure("read an item's packet", err, nil)
@@ -246,7 +272,6 @@ func (h *Handler) update(r *http.Request, sys *System, p params) *Failure {
 	if f != nil {
 		return f
 	}
-	h.touched(sys.ID, it.DocID)
 	desc, _, _ := p.get("description")
 	if err := h.store.SetInboxState(r.Context(), sys.ID, it.DocID, state, desc); err != nil {
 		return h.storeFailure("record an item's state", err, unknownDocID(it.DocID))

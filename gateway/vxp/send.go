@@ -31,7 +31,7 @@ import (
 func (h *Handler) sendEdoc(w http.ResponseWriter, r *http.Request, sys *System, p params) string {
 	docID, f := h.send(r, sys, p)
 	if f != nil {
-		writeFail(w, f, field{"DocId", ""})
+		writeFail(w, f, field{"DocId", docID})
 		return f.Code
 	}
 	writeOK(w, field{"DocId", docID})
@@ -59,29 +59,38 @@ func (h *Handler) send(r *http.Request, sys *System, p params) (string, *Failure
 		}
 		allowed = []string{canon}
 	}
+	// messagetype is checked, but the packet says what it is: the SDK
+	// sends a messagetype left from an earlier call when a DMS omits it.
+	if _, f := messageType(p); f != nil {
+		return "", f
+	}
+	if sniffKind(packet) == gateway.KindStatus {
+		// Statuses are routed by ResponseFor; a "to" is the last
+		// document's, left in the SDK's map (DMSs give none with a
+		// status): not read.
+		return h.sendStatus(r, sys, allowed, packet)
+	}
 	to, f := recipientsParam(p)
 	if f != nil {
 		return "", f
 	}
-	kind, f := messageType(p)
-	if f != nil {
-		return "", f
-	}
-	if kind == "" {
-		kind = sniffKind(packet)
-	}
-	if kind == gateway.KindStatus {
-		return h.sendStatus(r, sys, allowed, to, packet)
-	}
-	doc, _, err := h.gw.Submit(r.Context(), gateway.Submission{Packet: packet, Allowed: allowed, Recipients: to, GiveUp: true})
+	// The SDK has no idempotency key and DMSs send again what they are
+	// not sure was taken: the packet's own digest is the key, so that the
+	// same bytes are the same document, with the same DocId.
+	sum := sha256.Sum256(packet)
+	key := hex.EncodeToString(sum[:])
+	doc, _, err := h.gw.Submit(r.Context(), gateway.Submission{
+		Packet: packet, Allowed: allowed, Recipients: to, IdempotencyKey: "vxp:" + key, RequestHash: key, GiveUp: true,
+	})
 	var dup *gateway.DuplicateError
 	switch {
 	case err == nil:
 		return doc.ID, nil
 	case errors.As(err, &dup):
-		// The SDK has no idempotency key and DMSs retry: the same
-		// DocumentId from the same agency is the same document.
-		return dup.Existing, nil
+		// Another packet with a DocumentId the agency used before: not
+		// taken, and DocId says which document has it.
+		return dup.Existing, fail(CodeDuplicate, "Đơn vị đã gửi một văn bản khác có cùng mã DocumentId (DocId %s); văn bản này không được nhận",
+			"the agency already sent another packet with this DocumentId (DocId %s); this one is not taken", dup.Existing)
 	}
 	return "", h.submitFailure(err)
 }
@@ -207,6 +216,15 @@ func (h *Handler) submitFailure(err error) *Failure {
 		return f
 	}
 	switch {
+	case errors.Is(se.Err, gateway.ErrRecipientsDiffer):
+		return badParameter("to", "không cùng các nơi nhận trong gói tin (MessageHeader/To): "+se.Err.Error()+
+			"; SDK gửi lại \"to\" của lần gọi trước nếu lần này không cho: hãy luôn cho \"to\" hoặc không bao giờ",
+			"does not name the packet's recipients (MessageHeader/To): "+se.Err.Error()+
+				`; the SDK sends the "to" of an earlier call when a call gives none: give "to" always or never`)
+	case errors.Is(se.Err, gateway.ErrIdempotencyConflict):
+		// Cannot be: the key is the digest of the request itself.
+		h.log.Error("vxp: submit", zap.Error(err))
+		return unavailable()
 	case errors.Is(se.Err, gateway.ErrUnknownRecipient):
 		return fail(CodeUnknownRecipient, "Nơi nhận không có trong danh bạ liên thông hoặc không thuộc To của gói tin: %s", "a recipient is not in the directory or not among the packet's To: %s", se.Err.Error())
 	case errors.Is(se.Err, gateway.ErrNotHosted):
@@ -247,7 +265,7 @@ func packetFailure(err error) *Failure {
 // all). The gateway then records it and sends its own status packet,
 // signed, as for API v1. DocId is a digest of the packet, the same when a
 // DMS sends it again.
-func (h *Handler) sendStatus(r *http.Request, sys *System, allowed, to []string, packet []byte) (string, *Failure) {
+func (h *Handler) sendStatus(r *http.Request, sys *System, allowed []string, packet []byte) (string, *Failure) {
 	parser := envelope.Parser{MaxSize: int64(len(packet)) + 1}
 	pkt, _, err := parser.ParseBytes(packet)
 	if err != nil {
@@ -258,7 +276,7 @@ func (h *Handler) sendStatus(r *http.Request, sys *System, allowed, to []string,
 	}
 	st := pkt.Status
 	if st == nil {
-		return "", badParameter("messagetype", "là status nhưng gói tin là văn bản", "is status but the packet is a document")
+		return "", fail(CodeMalformed, "Gói tin có StatusCode nhưng không phải gói tin trạng thái", "the packet has a StatusCode but is not a status packet")
 	}
 	if err := envelope.Validate(pkt, envelope.ProfileReceive); err != nil {
 		if f := packetFailure(err); f != nil {
@@ -287,17 +305,31 @@ func (h *Handler) sendStatus(r *http.Request, sys *System, allowed, to []string,
 	if len(page.Documents) != 1 {
 		return "", fail(CodeUnknownDocument, "Đơn vị %s không có văn bản %s", "the agency %s has no document %s", from, st.ResponseFor.DocumentID)
 	}
-	req := gateway.StatusRequest{
-		Document: page.Documents[0].ID, Code: st.StatusCode, Description: st.Description, Staff: st.StaffInfo, Allowed: allowed,
+	sum := sha256.Sum256(packet)
+	docID := hex.EncodeToString(sum[:12])
+	d := page.Documents[0]
+	if st.StatusCode != envelope.StatusProcessing && allSeen(d.Deliveries, st.StatusCode) {
+		// Sent again (the DMS was not sure it was taken): recorded
+		// already, the same answer. 05 may be reported again and is.
+		return docID, nil
 	}
-	if st.StatusCode == envelope.StatusRecallRequested {
-		req.Recipients = to
+	req := gateway.StatusRequest{
+		Document: d.ID, Code: st.StatusCode, Description: st.Description, Staff: st.StaffInfo, Allowed: allowed,
 	}
 	if _, err := h.gw.PostStatusResult(r.Context(), req); err != nil {
 		return "", h.statusFailure(err)
 	}
-	sum := sha256.Sum256(packet)
-	return hex.EncodeToString(sum[:12]), nil
+	return docID, nil
+}
+
+// allSeen reports whether every delivery has had the code already.
+func allSeen(deliveries []gateway.Delivery, code envelope.StatusCode) bool {
+	for _, dl := range deliveries {
+		if !dl.Lifecycle.Seen.Has(code) {
+			return false
+		}
+	}
+	return len(deliveries) > 0
 }
 
 // statusFailure maps an error of PostStatus.

@@ -27,9 +27,17 @@ type statusResult struct {
 	ReceivedTime      string `json:"receivedTime"`
 }
 
+// maxSent and maxSentRows bound getSentEdocList's answer: the latest
+// documents, and their recipients (a ministry's circular goes to a
+// hundred).
+const (
+	maxSent     = 200
+	maxSentRows = 2000
+)
+
 // getSentEdocList answers each recipient's state of the documents the
 // system's agencies sent: of one document with docId (a sendEdoc DocId),
-// else of the latest 500. sendStatus is the transport's (PROCESSING until
+// else of the latest 200 (2,000 recipients at most). sendStatus is the transport's (PROCESSING until
 // the axis has the packet, then DONE); receiveStatus the recipient's
 // lifecycle state in lienthong's words (arrived, accepted … see
 // envelope.State), receiveStatusDesc its Vietnamese name. Statuses
@@ -46,30 +54,38 @@ func (h *Handler) getSentEdocList(w http.ResponseWriter, r *http.Request, sys *S
 		writeOK(w, field{"data", data})
 		return CodeOK
 	}
+	// docId, when it names a document the system's agencies sent, is
+	// that one; other values are keys the SDK kept from earlier calls (an
+	// inbox item's UUID …) and are ignored.
 	var docs []gateway.DocumentSummary
-	if ids := append(p.all("docId"), p.all("docid")...); len(ids) > 0 {
-		for _, id := range ids {
-			d, err := h.store.Document(r.Context(), strings.TrimSpace(id))
-			if err != nil {
-				if f := h.storeFailure("read a sent document", err, unknownDocID(id)); f.Code != CodeUnknownDocID {
-					writeFail(w, f)
-					return f.Code
-				}
-				continue
+	sp := p.spellings("docId")
+	h.noteDocIDs(sys, sp)
+	if len(sp) > 2 {
+		f := badParameter("docId", "có quá nhiều cách viết (docId, docid …)", "is given under too many spellings")
+		writeFail(w, f)
+		return f.Code
+	}
+	seen := map[string]bool{}
+	for _, id := range sp {
+		id = strings.TrimSpace(id)
+		if seen[id] || id == "" {
+			continue
+		}
+		seen[id] = true
+		d, err := h.store.Document(r.Context(), id)
+		if err != nil {
+			if f := h.storeFailure("read a sent document", err, unknownDocID(id)); f.Code != CodeUnknownDocID {
+				writeFail(w, f)
+				return f.Code
 			}
-			if d.Direction != gateway.Outgoing || !containsText(sys.Agencies, d.Agency) {
-				continue // another system's: not said
-			}
+			continue
+		}
+		if d.Direction == gateway.Outgoing && containsText(sys.Agencies, d.Agency) {
 			docs = append(docs, gateway.DocumentSummary{Document: d.Document, Deliveries: d.Deliveries})
-			break
 		}
-		if len(docs) == 0 {
-			f := unknownDocID(ids[0])
-			writeFail(w, f)
-			return f.Code
-		}
-	} else {
-		page, err := h.store.Documents(r.Context(), gateway.DocumentQuery{Agencies: sys.Agencies, Direction: gateway.Outgoing, Limit: maxListed})
+	}
+	if len(docs) == 0 {
+		page, err := h.store.Documents(r.Context(), gateway.DocumentQuery{Agencies: sys.Agencies, Direction: gateway.Outgoing, Limit: maxSent})
 		if err != nil {
 			f := h.storeFailure("list sent documents", err, nil)
 			writeFail(w, f)
@@ -97,6 +113,12 @@ func (h *Handler) getSentEdocList(w http.ResponseWriter, r *http.Request, sys *S
 				res.ReceivedTime = showTime(dl.UpdatedAt)
 			}
 			data = append(data, res)
+			if len(data) == maxSentRows {
+				break
+			}
+		}
+		if len(data) == maxSentRows {
+			break
 		}
 	}
 	writeOK(w, field{"data", data})

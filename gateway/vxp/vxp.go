@@ -42,7 +42,10 @@ type Store interface {
 // Directory is what the face reads of the directory.
 type Directory interface {
 	Lookup(code string) (gateway.Agency, bool)
+	// Agencies returns every entry; Updated says when the directory
+	// last changed (the directory answers are made again then).
 	Agencies() []gateway.Agency
+	Updated() time.Time
 }
 
 // Observer counts the face's requests: operation ("sendEdoc", or "" when
@@ -81,13 +84,17 @@ type Handler struct {
 	ops     map[string]operation
 
 	mu        sync.Mutex
-	oldStamps map[string]string // system → the old timestamp last logged
-	lastItem  map[string]string // system → the docId its last call was about
+	oldStamps map[string]string      // system → the old timestamp last logged
+	docIDs    map[string]docIDMemory // system → its docId spellings at its previous call
+
+	dirMu    sync.Mutex
+	dirCache map[string]cachedAnswer // the directory answers, by operation
 }
 
 // operation is one of the protocol's operations.
 type operation struct {
-	fn func(w http.ResponseWriter, r *http.Request, sys *System, p params) string
+	name string // as the SDK writes it
+	fn   func(w http.ResponseWriter, r *http.Request, sys *System, p params) string
 	// get: the SDK calls it with GET (downloadEdoc); the others with POST.
 	get bool
 }
@@ -97,7 +104,7 @@ type operation struct {
 func New(opts Options, hosted func(code string) bool) (*Handler, error) {
 	h := &Handler{
 		gw: opts.Gateway, store: opts.Store, dir: opts.Directory, log: opts.Log, obs: opts.Observer, now: opts.Now,
-		systems: map[string]*System{}, oldStamps: map[string]string{}, lastItem: map[string]string{},
+		systems: map[string]*System{}, oldStamps: map[string]string{}, docIDs: map[string]docIDMemory{}, dirCache: map[string]cachedAnswer{},
 		prefix: "/" + strings.Trim(opts.Prefix, "/"),
 	}
 	if h.prefix == "/" {
@@ -135,20 +142,23 @@ func New(opts Options, hosted func(code string) bool) (*Handler, error) {
 		s.Agencies = codes
 		h.systems[s.ID] = &s
 	}
-	h.ops = map[string]operation{
-		"sendedoc":            {fn: h.sendEdoc},
-		"getreceivededoclist": {fn: h.getReceivedEdocList},
-		"getedoc":             {fn: h.getEdoc},
-		"downloadedoc":        {fn: h.downloadEdoc, get: true},
-		"updatestatus":        {fn: h.updateStatus},
-		"getsentedoclist":     {fn: h.getSentEdocList},
-		"countreceiveedoc":    {fn: h.countReceive(gateway.KindEdoc)},
-		"countreceivestatus":  {fn: h.countReceive(gateway.KindStatus)},
-		"getagencieslist":     {fn: h.getAgenciesList},
-		"getagencieslistqd20": {fn: h.getAgenciesListQD20},
-		"getsynchronizeunit":  {fn: h.getSynchronizeUnit},
-		"registeragency":      {fn: h.registerAgency},
-		"deleteagency":        {fn: h.deleteAgency},
+	h.ops = map[string]operation{}
+	for _, op := range []operation{
+		{name: "sendEdoc", fn: h.sendEdoc},
+		{name: "getReceivedEdocList", fn: h.getReceivedEdocList},
+		{name: "getEdoc", fn: h.getEdoc},
+		{name: "downloadEdoc", fn: h.downloadEdoc, get: true},
+		{name: "updateStatus", fn: h.updateStatus},
+		{name: "getSentEdocList", fn: h.getSentEdocList},
+		{name: "countReceiveEdoc", fn: h.countReceive(gateway.KindEdoc)},
+		{name: "countReceiveStatus", fn: h.countReceive(gateway.KindStatus)},
+		{name: "getAgenciesList", fn: h.getAgenciesList},
+		{name: "getAgenciesListQD20", fn: h.getAgenciesListQD20},
+		{name: "getSynchronizeUnit", fn: h.getSynchronizeUnit},
+		{name: "registerAgency", fn: h.registerAgency},
+		{name: "deleteAgency", fn: h.deleteAgency},
+	} {
+		h.ops[strings.ToLower(op.name)] = op
 	}
 	return h, nil
 }
@@ -160,33 +170,36 @@ func (h *Handler) Prefix() string { return h.prefix }
 // is the JSON envelope with HTTP 200, failures included.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.now()
-	name := h.operationName(r.URL.Path)
-	op, known := h.ops[strings.ToLower(name)]
+	path := h.operationName(r.URL.Path)
+	// Looked up ignoring case; named as the SDK writes it (never as sent:
+	// the metrics' labels would grow with every spelling anyone tries).
+	op, known := h.ops[strings.ToLower(path)]
 	system, outcome := "", CodeUnknownOperation
 	defer func() {
 		if h.obs != nil {
-			opName := name
-			if !known {
-				opName = ""
-			}
-			h.obs.ObserveVXP(opName, system, outcome, h.now().Sub(start).Seconds())
+			h.obs.ObserveVXP(op.name, system, outcome, h.now().Sub(start).Seconds())
 		}
 	}()
 	if !known {
 		h.log.Info("vxp: no such operation", zap.String("path", r.URL.Path))
-		writeFail(w, fail(CodeUnknownOperation, "Không có thao tác %q", "no operation %q", name))
+		writeFail(w, fail(CodeUnknownOperation, "Không có thao tác %q", "no operation %q", path))
 		return
 	}
 	sys, p, f := h.authenticate(r)
 	if f != nil {
 		outcome = f.Code
-		h.log.Info("vxp: request refused", zap.String("operation", name), zap.String("system", r.Header.Get("XroadVnpt-systemid")),
-			zap.String("code", f.Code), zap.String("reason", f.EN), zap.String("remote", r.RemoteAddr))
+		if f.Code != CodeUnknownSystem { // logged by authenticate
+			h.log.Info("vxp: request refused", zap.String("operation", op.name), zap.String("system", r.Header.Get("XroadVnpt-systemid")),
+				zap.String("code", f.Code), zap.String("reason", f.EN), zap.String("remote", r.RemoteAddr))
+		}
 		if op.get {
-			http.Error(w, "", http.StatusUnauthorized)
+			// downloadEdoc's client takes any non-empty body for the
+			// packet: nothing at all.
+			w.Header().Set("X-Vxp-ErrorCode", f.Code)
+			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
-		writeFailFor(w, name, f)
+		writeFailFor(w, op.name, f)
 		return
 	}
 	system = sys.ID
@@ -195,7 +208,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if outcome != CodeOK {
 		level = zap.InfoLevel
 	}
-	h.log.Check(level, "vxp request").Write(zap.String("operation", name), zap.String("system", sys.ID),
+	h.log.Check(level, "vxp request").Write(zap.String("operation", op.name), zap.String("system", sys.ID),
 		zap.String("outcome", outcome), zap.Duration("took", h.now().Sub(start)))
 }
 

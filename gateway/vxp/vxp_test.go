@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -268,7 +269,7 @@ func TestVXP_Refusals(t *testing.T) {
 		secret  = "secret-of-the-government-office-0123"
 	)
 	ax := gatewaytest.NewAxis(t)
-	gw := ax.Gateway("hub", nil, [2]string{g22, g22Name}, [2]string{g18, g18Name})
+	gw := ax.Gateway("hub", nil, [2]string{g22, g22Name}, [2]string{g18, g18Name}, [2]string{h41, h41Name})
 	st := gw.Store().(vxp.Store)
 	face, err := vxp.New(vxp.Options{
 		Gateway: gw, Store: st, Directory: gw.Directory(), Prefix: vxp.DefaultPrefix, Log: zaptest.NewLogger(t),
@@ -311,7 +312,7 @@ func TestVXP_Refusals(t *testing.T) {
 	}{
 		{"WrongSecret", func() (*client.Response, error) {
 			return send(client.New(endpoint, "qlvb.vpcp", "not-the-secret", time.Now(), nil), edoc, letter)
-		}, vxp.CodeBadSignature},
+		}, vxp.CodeUnknownSystem},
 		{"UnknownSystem", func() (*client.Response, error) {
 			return send(client.New(endpoint, "vxp.saas.03", secret, time.Now(), nil), edoc, letter)
 		}, vxp.CodeUnknownSystem},
@@ -403,28 +404,12 @@ func TestVXP_Refusals(t *testing.T) {
 	if c, err := byt.Count(ctx, false, nil); err != nil || c.Count != 1 {
 		t.Errorf("the ministry's count after the other system's tries: %+v, %v", c, err)
 	}
-	// "to" limits the delivery to those of the To it names (a To may list
-	// agencies not on the axis); a "to" naming none of them is a key left
-	// from an earlier call: ignored.
-	for _, tc := range []struct {
-		number string
-		to     []string
-		want   []string
-	}{
-		{"201", []string{g18}, []string{g18}},
-		{"202", []string{"000.00.00.H41"}, []string{g18, "000.00.00.H99"}},
-	} {
-		packet := gatewaytest.Letter{From: g22, FromName: g22Name, To: []string{g18, "000.00.00.H99"}, Number: tc.number}.Packet(t)
-		r, err := vpcp.SendEdoc(ctx, append(slices.Clone(edoc), client.KV{"to", tc.to}), packet)
-		if len(tc.want) == 2 {
-			// H99 is in no directory: the whole packet is refused.
-			if err != nil || r.ErrorCode != vxp.CodeUnknownRecipient {
-				t.Errorf("to %v: %+v, %v", tc.to, r, err)
-			}
-			continue
-		}
-		wantOK(t, "sendEdoc with to", &r.Response, err)
-		d, err := st.Document(ctx, r.DocID)
+	// "to" must name the packet's To: a "to" left in the SDK's map by an
+	// earlier call never sends a document to fewer agencies, or others.
+	// A fresh client, as a DMS restarted.
+	dms := client.New(endpoint, "qlvb.vpcp", secret, time.Now(), nil)
+	deliveredTo := func(docID string) []string {
+		d, err := st.Document(ctx, docID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -432,9 +417,34 @@ func TestVXP_Refusals(t *testing.T) {
 		for _, dl := range d.Deliveries {
 			got = append(got, dl.Recipient)
 		}
-		if !slices.Equal(got, tc.want) {
-			t.Errorf("to %v: delivered to %v, want %v", tc.to, got, tc.want)
-		}
+		return got
+	}
+	r1, err := dms.SendEdoc(ctx, append(slices.Clone(edoc), client.KV{"to", []string{"G18"}}),
+		gatewaytest.Letter{From: g22, FromName: g22Name, To: []string{g18}, Number: "201"}.Packet(t))
+	wantOK(t, "sendEdoc with to", &r1.Response, err)
+	if got := deliveredTo(r1.DocID); !slices.Equal(got, []string{g18}) {
+		t.Errorf("delivered to %v", got)
+	}
+	both := gatewaytest.Letter{From: g22, FromName: g22Name, To: []string{g18, h41}, Number: "202"}.Packet(t)
+	before := stored()
+	r2, err := dms.SendEdoc(ctx, edoc, both) // the SDK sends the old to=["G18"] again
+	if err != nil || r2.Status != "FAIL" || r2.ErrorCode != vxp.CodeBadParameter {
+		t.Errorf("a leftover to naming fewer than the To: %+v, %v", r2, err)
+	}
+	if n := stored(); n != before {
+		t.Errorf("%d documents stored after the refusal, want %d", n, before)
+	}
+	r3, err := dms.SendEdoc(ctx, append(slices.Clone(edoc), client.KV{"to", []string{h41, g18}}), both)
+	wantOK(t, "sendEdoc with the whole To", &r3.Response, err)
+	if got := deliveredTo(r3.DocID); len(got) != 2 {
+		t.Errorf("delivered to %v, want both", got)
+	}
+	// Another packet with a DocumentId already used: refused, DocId names
+	// the document that has it.
+	other := gatewaytest.Letter{From: g22, FromName: g22Name, To: []string{g18, h41}, Number: "202", Subject: "Nội dung khác"}.Packet(t)
+	r4, err := dms.SendEdoc(ctx, append(slices.Clone(edoc), client.KV{"to", []string{h41, g18}}), other)
+	if err != nil || r4.Status != "FAIL" || r4.ErrorCode != vxp.CodeDuplicate || r4.DocID != r3.DocID {
+		t.Errorf("another packet with the same DocumentId: %+v, %v", r4, err)
 	}
 
 	// An illegal transition: 15 (recall accepted) with no recall asked.
@@ -572,5 +582,149 @@ func TestVXP_Answers(t *testing.T) {
 	}
 	if ag.Data[0].Name != g22Name {
 		t.Errorf("decoded name %q", ag.Data[0].Name)
+	}
+}
+
+// TestVXP_Leftovers: the keys the SDK keeps from earlier calls do not make
+// a call act on another item, and what a DMS sends again is taken once.
+func TestVXP_Leftovers(t *testing.T) {
+	ax := gatewaytest.NewAxis(t)
+	a := newSide(t, ax, "vpcp", "qlvb.vpcp", "secret-of-the-government-office-01", [2]string{g22, g22Name})
+	b := newSide(t, ax, "nghean", "qlvb.nghean", "secret-of-nghe-an-0123456789abcd", [2]string{h41, h41Name})
+	ctx := t.Context()
+	for _, n := range []string{"41", "42"} {
+		r, err := a.dms.SendEdoc(ctx, client.Header{{"from", g22}, {"messagetype", "edoc"}, {"to", []string{h41}}},
+			gatewaytest.Letter{From: g22, FromName: g22Name, To: []string{h41}, Number: n}.Packet(t))
+		wantOK(t, "sendEdoc "+n, &r.Response, err)
+	}
+	items := map[string]string{} // number → docId
+	gatewaytest.Eventually(t, "both documents listed at B", func() bool {
+		l, err := b.dms.GetReceivedEdocList(ctx, client.Header{{"servicetype", "eDoc"}, {"messagetype", "edoc"}})
+		if err != nil || len(l.Data) != 2 {
+			return false
+		}
+		for _, it := range l.Data {
+			e, err := b.dms.GetEdoc(ctx, client.Header{{"docId", it.DocID}})
+			wantOK(t, "getEdoc", &e.Response, err)
+			p, _, err := envelope.Parse(e.Packet)
+			if err != nil {
+				t.Fatal(err)
+			}
+			items[p.Edoc.Header.Code.Number] = it.DocID
+		}
+		return true
+	})
+	number := func(e *client.EdocResult) string {
+		t.Helper()
+		p, _, err := envelope.Parse(e.Packet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Edoc.Header.Code.Number
+	}
+	// docId=Y, then docid=Y fail, then docId=X twice (the SDK's retry):
+	// X each time, never Y, which the map still holds under docid.
+	e, err := b.dms.GetEdoc(ctx, client.Header{{"docId", items["42"]}})
+	wantOK(t, "getEdoc 42", &e.Response, err)
+	u, err := b.dms.UpdateStatus(ctx, client.Header{{"status", "fail"}, {"docid", items["42"]}})
+	wantOK(t, "updateStatus fail 42", u, err)
+	for range 2 {
+		e, err := b.dms.GetEdoc(ctx, client.Header{{"docId", items["41"]}})
+		wantOK(t, "getEdoc 41", &e.Response, err)
+		if got := number(e); got != "41" {
+			t.Fatalf("getEdoc docId=41's item answered document %s", got)
+		}
+	}
+	u, err = b.dms.UpdateStatus(ctx, client.Header{{"status", "done"}, {"docid", items["41"]}})
+	wantOK(t, "updateStatus done 41", u, err)
+	l, err := b.dms.GetReceivedEdocList(ctx, client.Header{{"messagetype", "edoc"}})
+	if err != nil || len(l.Data) != 1 || l.Data[0].DocID != items["42"] || l.Data[0].Status != "FAIL" {
+		t.Errorf("after 41 done and 42 failed: %+v, %v", l.Data, err)
+	}
+	// getSentEdocList with an inbox item's id left under docId: the list,
+	// not a failure.
+	s, err := b.dms.GetSentEdocList(ctx, client.Header{{"servicetype", "eDoc"}, {"messagetype", "edoc"}})
+	wantOK(t, "getSentEdocList with a leftover docId", &s.Response, err)
+
+	// The same status packet sent twice: taken once, the same DocId.
+	var doc41 string
+	for _, p := range []string{"41"} {
+		e, err := b.dms.GetEdoc(ctx, client.Header{{"docid", items[p]}})
+		wantOK(t, "getEdoc", &e.Response, err)
+		parsed, _, _ := envelope.Parse(e.Packet)
+		doc41 = parsed.Edoc.Header.DocumentID
+	}
+	accepted := statusPacket(t, h41, h41Name, g22, doc41, envelope.StatusAccepted, "Đã vào sổ")
+	var ids []string
+	for range 2 {
+		r, err := b.dms.SendEdoc(ctx, client.Header{{"from", h41}, {"messagetype", "status"}}, accepted)
+		wantOK(t, "sendEdoc 03", &r.Response, err)
+		ids = append(ids, r.DocID)
+	}
+	if ids[0] != ids[1] || ids[0] == "" {
+		t.Errorf("the same 03 twice: DocIds %v", ids)
+	}
+	a.receive(t, "status", statusOf(envelope.StatusAccepted, doc41))
+	page, err := b.gw.Store().(vxp.Store).Documents(ctx, gateway.DocumentQuery{Direction: gateway.Incoming, DocumentID: doc41})
+	if err != nil || len(page.Documents) != 1 {
+		t.Fatalf("B's document: %+v, %v", page, err)
+	}
+	d, err := b.gw.Store().(vxp.Store).Document(ctx, page.Documents[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, ev := range d.Events {
+		if ev.Kind == gateway.EventStatus && ev.StatusCode == envelope.StatusAccepted {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("B recorded (and sent) 03 %d times, want once", n)
+	}
+
+	// downloadEdoc refused: nothing in the body, which the SDK would save
+	// as the packet.
+	raw, err := client.New(b.srv.URL+vxp.DefaultPrefix, b.system, "wrong", time.Now(), nil).DownloadEdoc(ctx, client.Header{{"docId", items["42"]}})
+	if err != nil || len(raw) != 0 {
+		t.Errorf("downloadEdoc with a wrong secret: %q, %v", raw, err)
+	}
+}
+
+// observed records what the face counts.
+type observed struct {
+	mu  sync.Mutex
+	ops []string
+}
+
+func (o *observed) ObserveVXP(operation, system, code string, _ float64) {
+	o.mu.Lock()
+	o.ops = append(o.ops, operation+"|"+system+"|"+code)
+	o.mu.Unlock()
+}
+
+// TestVXP_Observed: operations are counted under the SDK's names whatever
+// the case of the path, and unknown ones under "", so that no one can grow
+// the metrics' series by trying spellings.
+func TestVXP_Observed(t *testing.T) {
+	ax := gatewaytest.NewAxis(t)
+	gw := ax.Gateway("vpcp", nil, [2]string{g22, g22Name})
+	obs := &observed{}
+	face, err := vxp.New(vxp.Options{Gateway: gw, Store: gw.Store().(vxp.Store), Directory: gw.Directory(), Observer: obs,
+		Systems: []vxp.System{{ID: "qlvb", Secret: []byte("secret-0123456789"), Agencies: []string{g22}}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(face)
+	defer srv.Close()
+	for _, op := range []string{"GETAGENCIESLIST", "getagencieslist", "sendFax"} {
+		c := client.New(srv.URL, "qlvb", "secret-0123456789", time.Now(), nil)
+		if _, err := c.Call(t.Context(), op, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{"getAgenciesList|qlvb|0", "getAgenciesList|qlvb|0", "||14"}
+	if !slices.Equal(obs.ops, want) {
+		t.Errorf("observed %q, want %q", obs.ops, want)
 	}
 }
