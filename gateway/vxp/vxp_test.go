@@ -583,6 +583,23 @@ func TestVXP_Answers(t *testing.T) {
 	if ag.Data[0].Name != g22Name {
 		t.Errorf("decoded name %q", ag.Data[0].Name)
 	}
+	// A client that does not take gzip gets the same answer, plain; and
+	// the answer follows the directory's changes.
+	plain := client.New(a.srv.URL+vxp.DefaultPrefix, a.system, "secret-of-the-government-office-01", time.Now(),
+		&http.Client{Transport: &http.Transport{DisableCompression: true}})
+	ax.Register(gateway.Agency{Code: "000.00.00.H29", Name: "UBND Thành phố Hồ Chí Minh", Gateway: "hcm"})
+	gatewaytest.Eventually(t, "the new agency in getAgenciesList, plain", func() bool {
+		ag, err := plain.GetAgenciesList(ctx)
+		if err != nil || ag.Status != "OK" {
+			t.Fatalf("plain getAgenciesList: %+v, %v", ag, err)
+		}
+		for _, x := range ag.Data {
+			if x.Code == "000.00.00.H29" && x.Name == "UBND Thành phố Hồ Chí Minh" {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 // TestVXP_Leftovers: the keys the SDK keeps from earlier calls do not make
