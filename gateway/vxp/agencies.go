@@ -15,44 +15,12 @@ import (
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
+	"github.com/lienthong/lienthong/gateway/vxp/client"
 )
 
 // The directory's answers carry every agency in one list (the SDK has no
 // paging: the real axis answered 111,000 agencies at once). They are
 // written agency by agency, not built in memory first.
-
-// agencyItem is an item of getAgenciesList.
-type agencyItem struct {
-	ID      string `json:"id"`
-	PID     string `json:"pid"`
-	Code    string `json:"code"`
-	Name    string `json:"name"`
-	Mail    string `json:"mail"`
-	OldCode string `json:"oldCode"`
-}
-
-// qd20Item is an item of getAgenciesListQD20 (code102 the QCVN 102 code).
-type qd20Item struct {
-	ID      string `json:"id"`
-	Code    string `json:"code"`
-	Name    string `json:"name"`
-	Mail    string `json:"mail"`
-	Code102 string `json:"code102"`
-}
-
-// unitItem is an item of getSynchronizeUnit.
-type unitItem struct {
-	ID         string `json:"id"`
-	PID        string `json:"pid"`
-	Code       string `json:"code"`
-	Name       string `json:"name"`
-	Mail       string `json:"mail"`
-	Version    uint64 `json:"version"`
-	CenterCode string `json:"centerCode"`
-	Deleted    bool   `json:"deleted"`
-	ModifyDate string `json:"modifyDate"`
-	IsAgency   bool   `json:"isAgency"`
-}
 
 // getAgenciesList answers the whole directory: id and code are the
 // agency's code, pid its parent's, oldCode its first former code.
@@ -66,7 +34,7 @@ func (h *Handler) getAgenciesList(w http.ResponseWriter, r *http.Request, _ *Sys
 
 // agencyItemOf is an agency as getAgenciesList writes it.
 func agencyItemOf(a gateway.Agency) any {
-	item := agencyItem{ID: a.Code, PID: a.Parent, Code: a.Code, Name: a.Name}
+	item := client.Agency{ID: a.Code, PID: a.Parent, Code: a.Code, Name: a.Name}
 	if len(a.OldCodes) > 0 {
 		item.OldCode = a.OldCodes[0]
 	}
@@ -99,7 +67,7 @@ func (h *Handler) getAgenciesListQD20(w http.ResponseWriter, r *http.Request, _ 
 			all = kept
 		}
 		return all, func(a gateway.Agency) any {
-			return qd20Item{ID: a.Code, Code: a.Code, Name: a.Name, Code102: a.Code}
+			return client.AgencyQD20{ID: a.Code, Code: a.Code, Name: a.Name, Code102: a.Code}
 		}
 	})
 	return CodeOK
@@ -134,7 +102,7 @@ func (h *Handler) getSynchronizeUnit(w http.ResponseWriter, r *http.Request, _ *
 	io.Copy(io.Discard, io.LimitReader(r.Body, 1<<16))
 	h.directoryAnswer(w, r, "getSynchronizeUnit", func(all []gateway.Agency) ([]gateway.Agency, func(a gateway.Agency) any) {
 		return all, func(a gateway.Agency) any {
-			item := unitItem{ID: a.Code, PID: a.Parent, Code: a.Code, Name: a.Name, Version: a.Version,
+			item := client.Unit{ID: a.Code, PID: a.Parent, Code: a.Code, Name: a.Name, Version: a.Version,
 				CenterCode: a.Gateway, IsAgency: true}
 			if !a.UpdatedAt.IsZero() {
 				item.ModifyDate = showTime(a.UpdatedAt)

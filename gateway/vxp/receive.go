@@ -10,6 +10,7 @@ import (
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
+	"github.com/lienthong/lienthong/gateway/vxp/client"
 )
 
 // maxListed bounds a list: the SDK has no paging, so the oldest items come
@@ -19,20 +20,6 @@ const maxListed = 500
 // timeLayout is how times are written in answers and read in fromDate and
 // toDate: dd/MM/yyyy HH:mm:ss, Vietnam's time (the .NET sample's).
 const timeLayout = "02/01/2006 15:04:05"
-
-// knobstick is an item of getReceivedEdocList, as the SDK's Knobstick
-// reads it (every field a string).
-type knobstick struct {
-	DocID       string `json:"docId"`
-	ServiceType string `json:"serviceType"`
-	MessageType string `json:"messageType"`
-	Created     string `json:"created_time"`
-	Updated     string `json:"updated_time"`
-	From        string `json:"from"`
-	To          string `json:"to"`
-	Status      string `json:"status"`
-	StatusDesc  string `json:"status_desc"`
-}
 
 // statusWords are an item's status and status_desc: the states of the
 // LGSP wrapper of the same protocol (INITIAL, PROCESSING, FAIL; DONE
@@ -68,13 +55,13 @@ func (h *Handler) getReceivedEdocList(w http.ResponseWriter, r *http.Request, sy
 		writeFail(w, f)
 		return f.Code
 	}
-	data := []knobstick{}
+	data := []client.Knobstick{}
 	for _, it := range items {
 		if !from.IsZero() && it.Created.Before(from) || !to.IsZero() && it.Created.After(to) {
 			continue
 		}
 		words := statusWords[it.State]
-		data = append(data, knobstick{
+		data = append(data, client.Knobstick{
 			DocID: it.DocID, ServiceType: "eDoc", MessageType: string(it.Kind),
 			Created: showTime(it.Created), Updated: showTime(it.Updated),
 			From: it.Sender, To: it.Agency, Status: words[0], StatusDesc: words[1],

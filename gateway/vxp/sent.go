@@ -6,26 +6,8 @@ import (
 	"strings"
 
 	"github.com/lienthong/lienthong/gateway"
+	"github.com/lienthong/lienthong/gateway/vxp/client"
 )
-
-// statusResult is an item of getSentEdocList, as the SDK's StatusResult
-// reads it: one recipient of a document sent.
-type statusResult struct {
-	ServiceType       string `json:"serviceType"`
-	MessageType       string `json:"messageType"`
-	SenderDocID       string `json:"senderDocId"`
-	ReceiverDocID     string `json:"receiverDocId"`
-	FromCode          string `json:"fromCode"`
-	ToCode            string `json:"toCode"`
-	SendStatus        string `json:"sendStatus"`
-	SendStatusDesc    string `json:"sendStatusDesc"`
-	ReceiveStatus     string `json:"receiveStatus"`
-	ReceiveStatusDesc string `json:"receiveStatusDesc"`
-	Title             string `json:"title"`
-	Notation          string `json:"notation"`
-	SentTime          string `json:"sentTime"`
-	ReceivedTime      string `json:"receivedTime"`
-}
 
 // maxSent and maxSentRows bound getSentEdocList's answer: the latest
 // documents, and their recipients (a ministry's circular goes to a
@@ -49,7 +31,7 @@ func (h *Handler) getSentEdocList(w http.ResponseWriter, r *http.Request, sys *S
 		writeFail(w, f)
 		return f.Code
 	}
-	data := []statusResult{}
+	data := []client.StatusResult{}
 	if kind == gateway.KindStatus {
 		writeOK(w, field{"data", data})
 		return CodeOK
@@ -99,7 +81,7 @@ func (h *Handler) getSentEdocList(w http.ResponseWriter, r *http.Request, sys *S
 			notation += "/" + d.Notation
 		}
 		for _, dl := range d.Deliveries {
-			res := statusResult{
+			res := client.StatusResult{
 				ServiceType: "eDoc", MessageType: "edoc", SenderDocID: d.ID,
 				FromCode: d.Agency, ToCode: dl.Recipient,
 				SendStatus: "PROCESSING", SendStatusDesc: "Đang gửi",

@@ -6,7 +6,9 @@
 // the file's bytes and a CRLF as application/octet-stream, with hash-file
 // the SHA-256 in hex without leading zeros. The tests drive gateways with
 // it as the deployed DMS products would, and "lienthong bench -face vxp"
-// measures with it.
+// measures with it. It also holds the protocol's items as the SDK reads
+// them (Knobstick, StatusResult, Agency …), which the gateway's face
+// writes.
 package client
 
 import (
@@ -399,6 +401,30 @@ type Agency struct {
 	Name    string `json:"name"`
 	Mail    string `json:"mail"`
 	OldCode string `json:"oldCode"`
+}
+
+// AgencyQD20 is an item of getAgenciesListQD20 (Code102 the QCVN 102
+// code).
+type AgencyQD20 struct {
+	ID      string `json:"id"`
+	Code    string `json:"code"`
+	Name    string `json:"name"`
+	Mail    string `json:"mail"`
+	Code102 string `json:"code102"`
+}
+
+// Unit is an item of getSynchronizeUnit.
+type Unit struct {
+	ID         string `json:"id"`
+	PID        string `json:"pid"`
+	Code       string `json:"code"`
+	Name       string `json:"name"`
+	Mail       string `json:"mail"`
+	Version    uint64 `json:"version"`
+	CenterCode string `json:"centerCode"`
+	Deleted    bool   `json:"deleted"`
+	ModifyDate string `json:"modifyDate"`
+	IsAgency   bool   `json:"isAgency"`
 }
 
 // AgenciesResult is getAgenciesList's answer.
