@@ -141,16 +141,21 @@ type Directory struct {
 	// crlGen counts SetCRLs: a record whose signature was judged under
 	// older lists is judged again before it is applied.
 	crlGen uint64
+	// certs are the agencies' certificates parsed lately.
+	certs certCache
 }
 
 // keepBatch is how many records applied and not yet kept make the
 // directory ask for them to be kept at once.
 const keepBatch = 1000
 
+// directoryEntry is an agency's entry. Its certificates stay in the
+// entry's PEM until a packet from the agency needs them (parsed, a
+// certificate is three times larger, and of 111,000 agencies few send on
+// any one day): see certCache.
 type directoryEntry struct {
 	Agency
-	certs []*x509.Certificate
-	by    signedBy // zero for a hosted agency's own entry
+	by signedBy // zero for a hosted agency's own entry
 }
 
 type gatewayEntry struct {
@@ -244,7 +249,7 @@ func (d *Directory) host(a Agency) {
 	if err != nil {
 		return
 	}
-	e := &directoryEntry{Agency: a, certs: parseCertificates(a.Certificates)}
+	e := &directoryEntry{Agency: a}
 	e.Code = code.String()
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -268,9 +273,17 @@ func (d *Directory) apply(u DirectoryUpdate, kept bool) error {
 	if d.verifier == nil {
 		return reject(RejectUnsigned, errors.New("no directory trust anchor is configured"))
 	}
+	sum := sha256.Sum256(u.Value)
 	d.mu.RLock()
 	gen := d.crlGen
+	h, held := d.held[u.Key]
 	d.mu.RUnlock()
+	if held && h.sum == sum {
+		// The very bytes applied (or refused as revoked) before: the
+		// bucket's current values, which the bus delivers again at every
+		// start, cost a digest, not a signature check each.
+		return nil
+	}
 	opened, err := d.verifier.Open(u.Value)
 	if err != nil {
 		return reject(RejectUnsigned, err)
@@ -308,7 +321,6 @@ func (d *Directory) apply(u DirectoryUpdate, kept bool) error {
 	if d.crlGen != gen && d.verifier.Revoked(opened.Signer, opened.Chains, d.now()) {
 		return reject(RejectUnsigned, fmt.Errorf("the signer %s was revoked meanwhile", signer))
 	}
-	sum := sha256.Sum256(u.Value)
 	if h, ok := d.held[key]; ok {
 		switch {
 		case version == h.version && sum == h.sum:
@@ -334,7 +346,7 @@ func (d *Directory) apply(u DirectoryUpdate, kept bool) error {
 			return nil
 		}
 		code, _ := envelope.ParseAgencyCode(a.Code, envelope.CodeAny)
-		e := &directoryEntry{Agency: *a, certs: parseCertificates(a.Certificates)}
+		e := &directoryEntry{Agency: *a}
 		e.Code = code.String()
 		e.SignedBy = signer
 		e.by = signedBy{opened.Signer, opened.Chains}
@@ -418,6 +430,41 @@ func agencyInScope(a *Agency, scopes []string) error {
 		}
 	}
 	return nil
+}
+
+// certCache keeps the certificates parsed lately, by the SHA-256 of their
+// PEM, at most maxParsedCerts: the agencies that send are a few thousand
+// a day, the directory a hundred thousand.
+type certCache struct {
+	mu sync.Mutex
+	m  map[[sha256.Size]byte][]*x509.Certificate
+}
+
+const maxParsedCerts = 4096
+
+// parse returns the certificates of pems, parsed once while they are in
+// the cache.
+func (c *certCache) parse(pems []string) []*x509.Certificate {
+	var out []*x509.Certificate
+	for _, p := range pems {
+		key := sha256.Sum256([]byte(p))
+		c.mu.Lock()
+		certs, ok := c.m[key]
+		c.mu.Unlock()
+		if !ok {
+			certs = parseCertificates([]string{p})
+			c.mu.Lock()
+			if c.m == nil || len(c.m) >= maxParsedCerts {
+				// Dropped whole when full: those still needed are parsed
+				// again, once.
+				c.m = make(map[[sha256.Size]byte][]*x509.Certificate)
+			}
+			c.m[key] = certs
+			c.mu.Unlock()
+		}
+		out = append(out, certs...)
+	}
+	return out
 }
 
 func parseCertificates(pems []string) []*x509.Certificate {
@@ -542,11 +589,11 @@ func (d *Directory) SigningCertificates(_ context.Context, agency string) ([]*x5
 	if err != nil {
 		return nil, nil
 	}
-	d.mu.RLock()
-	defer d.mu.RUnlock()
+	var pems []string
 	var out []*x509.Certificate
+	d.mu.RLock()
 	if e, ok := d.entries[c.Tokens()]; ok {
-		out = append(out, e.certs...)
+		pems = append(pems, e.Certificates...)
 		if g, ok := d.gateways[e.Gateway]; ok && e.Gateway != "" {
 			for _, cert := range g.certs {
 				if signing.IsGatewayCertificate(cert) {
@@ -556,9 +603,10 @@ func (d *Directory) SigningCertificates(_ context.Context, agency string) ([]*x5
 		}
 	}
 	if e, ok := d.local[c.Tokens()]; ok {
-		out = append(out, e.certs...)
+		pems = append(pems, e.Certificates...)
 	}
-	return out, nil
+	d.mu.RUnlock()
+	return append(d.certs.parse(pems), out...), nil
 }
 
 // SignRecord signs r with an administrator's signer (its certificate must

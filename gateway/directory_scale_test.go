@@ -1,0 +1,165 @@
+package gateway_test
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lienthong/lienthong/gateway"
+	"github.com/lienthong/lienthong/signing"
+)
+
+// nationalFixture is a directory of n agencies as an administrator signs
+// them, each with a certificate of its own, made once per test binary.
+type nationalFixture struct {
+	anchors *x509.CertPool
+	updates []gateway.DirectoryUpdate
+}
+
+var (
+	nationalOnce sync.Once
+	national     *nationalFixture
+	nationalErr  error
+)
+
+// nationalDirectory returns the fixture of 20,000 agencies (about 20 s of
+// signing on two cores, once): 34 provinces of 580 communes each and a
+// few ministries, codes as the 2025 reform left them.
+func nationalDirectory(tb testing.TB) *nationalFixture {
+	tb.Helper()
+	nationalOnce.Do(func() {
+		national, nationalErr = makeNationalDirectory(tb.TempDir(), 20000)
+	})
+	if nationalErr != nil {
+		tb.Fatal(nationalErr)
+	}
+	return national
+}
+
+func makeNationalDirectory(dir string, n int) (*nationalFixture, error) {
+	ca, err := signing.InitCA(filepath.Join(dir, "ca"), signing.CAOptions{KeyBits: 2048})
+	if err != nil {
+		return nil, err
+	}
+	anchors := x509.NewCertPool()
+	anchors.AddCert(ca.Certificate())
+	is, err := ca.Issue(signing.IssueRequest{Agency: "000.00.00.G22", Name: "Quản trị trục", DirectoryScopes: []string{"*"}})
+	if err != nil {
+		return nil, err
+	}
+	admin, err := signing.NewSigner(is.Key, []*x509.Certificate{is.Certificate})
+	if err != nil {
+		return nil, err
+	}
+	// One key for every agency (generating 20,000 would take minutes),
+	// but a certificate each, as agencies have.
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, err
+	}
+	f := &nationalFixture{anchors: anchors, updates: make([]gateway.DirectoryUpdate, n)}
+	var wg sync.WaitGroup
+	errs := make(chan error, runtime.GOMAXPROCS(0))
+	for w := range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += runtime.GOMAXPROCS(0) {
+				province, commune := 1+i/580, 1+i%580
+				code := fmt.Sprintf("%03d.%02d.%02d.H%02d", commune/100, commune%100, 0, province)
+				tmpl := &x509.Certificate{
+					SerialNumber: big.NewInt(int64(i + 1)),
+					Subject:      pkix.Name{CommonName: fmt.Sprintf("UBND xã số %d tỉnh %d", commune, province), SerialNumber: code},
+					NotBefore:    time.Now().Add(-time.Hour), NotAfter: time.Now().Add(365 * 24 * time.Hour),
+					KeyUsage: x509.KeyUsageDigitalSignature,
+				}
+				der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+				if err != nil {
+					errs <- err
+					return
+				}
+				a := gateway.Agency{
+					Code: code, Name: tmpl.Subject.CommonName, Parent: fmt.Sprintf("000.00.00.H%02d", province), Kind: "commune",
+					Gateway: fmt.Sprintf("h%02d", province), Version: 1, UpdatedAt: time.Now().UTC(),
+					Certificates: []string{string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))},
+				}
+				k, v, err := gateway.SignRecord(admin, gateway.DirectoryRecord{Agency: &a})
+				if err != nil {
+					errs <- err
+					return
+				}
+				f.updates[i] = gateway.DirectoryUpdate{Key: k, Value: v}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// BenchmarkDirectory_National applies a directory of 20,000 signed
+// entries as a gateway's restart does — on every core (loadDirectory),
+// then each delivered again by the bus — and reports the time per entry
+// of each, and the heap an entry costs.
+//
+//	go test ./gateway -run '^$' -bench Directory_National -benchtime 3x
+func BenchmarkDirectory_National(b *testing.B) {
+	f := nationalDirectory(b)
+	n := len(f.updates)
+	workers := runtime.GOMAXPROCS(0)
+	b.ResetTimer()
+	var perEntry float64
+	var load, again time.Duration
+	for range b.N {
+		runtime.GC()
+		var before runtime.MemStats
+		runtime.ReadMemStats(&before)
+		dir := gateway.NewDirectory(&signing.RecordVerifier{Anchors: f.anchors})
+		start := time.Now()
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := w; i < n; i += workers {
+					if err := dir.Apply(f.updates[i]); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		load += time.Since(start)
+		start = time.Now()
+		for _, u := range f.updates {
+			if err := dir.Apply(u); err != nil {
+				b.Fatal(err)
+			}
+		}
+		again += time.Since(start)
+		b.StopTimer()
+		dir.TakeUnkeptForTest()
+		runtime.GC()
+		var after runtime.MemStats
+		runtime.ReadMemStats(&after)
+		perEntry = float64(after.HeapAlloc-before.HeapAlloc) / float64(n)
+		runtime.KeepAlive(dir)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(load.Microseconds())/float64(b.N*n), "load-µs/entry")
+	b.ReportMetric(float64(again.Microseconds())/float64(b.N*n), "again-µs/entry")
+	b.ReportMetric(perEntry, "heap-B/entry")
+}
