@@ -573,6 +573,20 @@ func (d *Directory) Agencies() []Agency {
 	return out
 }
 
+// Len returns how many agencies the directory holds, its administrator's
+// entries and the hosted agencies.
+func (d *Directory) Len() int {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	n := len(d.entries)
+	for k := range d.local {
+		if _, ok := d.entries[k]; !ok {
+			n++
+		}
+	}
+	return n
+}
+
 // Updated returns when the directory last changed.
 func (d *Directory) Updated() time.Time {
 	d.mu.RLock()

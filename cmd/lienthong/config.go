@@ -55,9 +55,10 @@ type GatewayConfig struct {
 	ShutdownTimeout time.Duration `yaml:"shutdownTimeout"`
 	// MemoryLimit is the Go runtime's soft memory limit in bytes (as
 	// GOMEMLIMIT, which wins when set): the garbage collector works harder
-	// as the heap nears it. 0 means 1.5 × MaxPacketSize plus 32 MiB, which
-	// keeps a gateway handling its largest packet near 3.5 times that
-	// packet's size; -1 means no limit.
+	// as the heap nears it. 0 means automatic: 1.5 × MaxPacketSize plus 32
+	// MiB, plus 64 KiB per hosted agency and 4 KiB per directory entry,
+	// followed as the directory grows (autoMemoryLimit); -1 means no
+	// limit.
 	MemoryLimit int64 `yaml:"memoryLimit"`
 }
 
@@ -695,13 +696,31 @@ func opsLoopback(host string, lookup func(ctx context.Context, network, host str
 	return true
 }
 
-// memoryLimit is the soft memory limit serve sets, or -1 for none.
-func (c *Config) memoryLimit() int64 {
+// memoryLimit is the soft memory limit serve sets, or -1 for none, for a
+// directory of agencies entries (see autoMemoryLimit).
+func (c *Config) memoryLimit(agencies int) int64 {
 	switch {
 	case c.Gateway.MemoryLimit == 0:
-		return c.Gateway.MaxPacketSize*3/2 + 32<<20
+		return autoMemoryLimit(c.Gateway.MaxPacketSize, len(c.Agencies), agencies)
 	case c.Gateway.MemoryLimit < 0:
 		return -1
 	}
 	return c.Gateway.MemoryLimit
+}
+
+// The automatic memory limit's parts: what the largest packet takes in
+// flight (1.5 times it, as the large-packet tests measure), a base, what a
+// hosted agency takes (its signer, its consumers' state, its share of the
+// caches) and what a directory entry takes on the heap (1.8 KB measured by
+// BenchmarkDirectory_National, doubled for the collector's headroom), so
+// that a gateway hosting thousands of agencies, or holding the national
+// directory, does not spend its idle time collecting garbage.
+const (
+	memoryBase        = 32 << 20
+	memoryPerHosted   = 64 << 10
+	memoryPerDirEntry = 4 << 10
+)
+
+func autoMemoryLimit(maxPacket int64, hosted, agencies int) int64 {
+	return maxPacket*3/2 + memoryBase + int64(hosted)*memoryPerHosted + int64(agencies)*memoryPerDirEntry
 }

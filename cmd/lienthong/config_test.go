@@ -423,3 +423,25 @@ func TestServe_OpsListenNeedsToken(t *testing.T) {
 	r.wantCode(t, exitTrouble)
 	r.wantStderr(t, "ops.listen", "ops.token")
 }
+
+// TestAutoMemoryLimit: the automatic limit grows with the largest packet,
+// the hosted agencies and the directory.
+func TestAutoMemoryLimit(t *testing.T) {
+	c := DefaultConfig()
+	if got, want := c.memoryLimit(0), int64(96<<20*3/2+32<<20); got != want {
+		t.Errorf("no agency, no directory: %d, want %d", got, want)
+	}
+	c.Agencies = make([]AgencyConfig, 5000)
+	national := c.memoryLimit(111000)
+	if want := int64(96<<20*3/2+32<<20) + 5000*64<<10 + 111000*4<<10; national != want {
+		t.Errorf("5,000 hosted, 111,000 in the directory: %d, want %d", national, want)
+	}
+	c.Gateway.MemoryLimit = -1
+	if got := c.memoryLimit(111000); got != -1 {
+		t.Errorf("none: %d", got)
+	}
+	c.Gateway.MemoryLimit = 1 << 30
+	if got := c.memoryLimit(111000); got != 1<<30 {
+		t.Errorf("given: %d", got)
+	}
+}

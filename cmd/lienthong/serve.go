@@ -116,16 +116,21 @@ exits at once, with status 130 (SIGINT) or 143 (SIGTERM).`)
 		return err
 	}
 	defer log.Sync()
-	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
-		if limit := cfg.memoryLimit(); limit > 0 {
+	_, envLimit := os.LookupEnv("GOMEMLIMIT")
+	if !envLimit {
+		if limit := cfg.memoryLimit(0); limit > 0 {
 			debug.SetMemoryLimit(limit)
-			log.Info("memory limit", zap.Int64("bytes", limit))
 		}
 	}
 	reg := newRegistry()
 	n, err := openNode(ctx, cfg, log, reg)
 	if err != nil {
 		return err
+	}
+	if !envLimit && cfg.memoryLimit(0) > 0 {
+		// The automatic limit follows the directory, which is only known
+		// once loaded and grows while the gateway runs.
+		followMemoryLimit(ctx, cfg, n.gw.Directory(), log)
 	}
 	var ops *opsServer
 	if cfg.Ops.Listen != "" {
@@ -597,6 +602,33 @@ func webOptions(c WebConfig) web.Options {
 		o.TrustedProxies = append(o.TrustedProxies, p)
 	}
 	return o
+}
+
+// followMemoryLimit sets the soft memory limit for the directory's size
+// now, and again every minute while ctx lasts, logging each change.
+func followMemoryLimit(ctx context.Context, cfg Config, dir *gateway.Directory, log *zap.Logger) {
+	var set int64
+	adjust := func() {
+		limit := cfg.memoryLimit(dir.Len())
+		if limit != set {
+			debug.SetMemoryLimit(limit)
+			log.Info("memory limit", zap.Int64("bytes", limit), zap.Int("directory", dir.Len()), zap.Int("hosted", len(cfg.Agencies)))
+			set = limit
+		}
+	}
+	adjust()
+	go func() {
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				adjust()
+			}
+		}
+	}()
 }
 
 // beside sends the requests whose path is under prefix (once repeated
