@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
@@ -40,8 +41,8 @@ func (b *Bus) DirectoryRecord(ctx context.Context, key string) ([]byte, error) {
 }
 
 // WatchDirectory calls fn with every key now in LT_DIRECTORY and returns
-// once they were passed (or with an error if they do not all come within
-// ctx's deadline or Options.Timeout). Then, in a goroutine, it calls fn
+// once they were passed (or with an error if ctx ends first, or none comes
+// for Options.Timeout). Then, in a goroutine, it calls fn
 // with every change until ctx is done or the Bus is closed: a deleted or
 // purged key comes with Deleted set. fn is called from one goroutine at a
 // time. The values are passed as stored; the gateway's Directory judges
@@ -57,8 +58,16 @@ func (b *Bus) WatchDirectory(ctx context.Context, fn func(gateway.DirectoryUpdat
 		stopWatcher(w)
 		cancel()
 	}
-	initial, icancel := b.deadline(ctx)
-	defer icancel()
+	// The initial entries may be the national directory's 111,000: what
+	// bounds their wait is a pause of Options.Timeout with none coming (or
+	// ctx), not a time for all of them; the progress is logged.
+	var total uint64
+	if st, err := b.directory.Status(ctx); err == nil {
+		total = st.Values()
+	}
+	idle := time.NewTimer(b.opts.Timeout)
+	defer idle.Stop()
+	start, lastLog := time.Now(), time.Now()
 	n := 0
 	for done := false; !done; {
 		select {
@@ -72,14 +81,25 @@ func (b *Bus) WatchDirectory(ctx context.Context, fn func(gateway.DirectoryUpdat
 			default:
 				n++
 				b.deliverAgency(e, fn)
+				idle.Reset(b.opts.Timeout)
+				if time.Since(lastLog) > 5*time.Second {
+					b.log.Info("reading the directory", zap.Int("entries", n), zap.Uint64("of", total), zap.Duration("took", time.Since(start)))
+					lastLog = time.Now()
+				}
 			}
-		case <-initial.Done():
+		case <-idle.C:
 			stop()
-			return fmt.Errorf("bus: watch %s: initial entries (%d so far): %w", BucketDirectory, n, initial.Err())
+			return fmt.Errorf("bus: watch %s: no initial entry for %s after %d of %d", BucketDirectory, b.opts.Timeout, n, total)
+		case <-ctx.Done():
+			stop()
+			return fmt.Errorf("bus: watch %s: initial entries (%d of %d): %w", BucketDirectory, n, total, ctx.Err())
 		case <-b.connClosed:
 			stop()
 			return fmt.Errorf("bus: watch %s: the connection is closed", BucketDirectory)
 		}
+	}
+	if total > 1000 {
+		b.log.Info("directory read", zap.Int("entries", n), zap.Duration("took", time.Since(start)))
 	}
 	go func() {
 		defer stop()
