@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/internal/vntext"
 	"github.com/lienthong/lienthong/signing"
 )
 
@@ -143,6 +144,12 @@ type Directory struct {
 	crlGen uint64
 	// certs are the agencies' certificates parsed lately.
 	certs certCache
+	// gen counts the changes of which agencies the directory holds; the
+	// keys in order (Search's pages) are sorted again when it moved.
+	gen       uint64
+	sortMu    sync.Mutex
+	sorted    []string
+	sortedGen uint64
 }
 
 // keepBatch is how many records applied and not yet kept make the
@@ -156,6 +163,16 @@ const keepBatch = 1000
 type directoryEntry struct {
 	Agency
 	by signedBy // zero for a hosted agency's own entry
+	// folded is the code, name and old codes as Search matches them.
+	folded string
+}
+
+// newEntry makes an agency's entry, code canonical.
+func newEntry(a Agency, code envelope.AgencyCode) *directoryEntry {
+	e := &directoryEntry{Agency: a}
+	e.Code = code.String()
+	e.folded = vntext.Fold(e.Code + " " + e.Name + " " + strings.Join(e.OldCodes, " "))
+	return e
 }
 
 type gatewayEntry struct {
@@ -249,11 +266,11 @@ func (d *Directory) host(a Agency) {
 	if err != nil {
 		return
 	}
-	e := &directoryEntry{Agency: a}
-	e.Code = code.String()
+	e := newEntry(a, code)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.local[code.Tokens()] = e
+	d.gen++
 }
 
 // Apply verifies one update of LT_DIRECTORY and applies it, or returns a
@@ -343,13 +360,16 @@ func (d *Directory) apply(u DirectoryUpdate, kept bool) error {
 	if a := rec.Agency; a != nil {
 		if a.Removed {
 			delete(d.entries, key)
+			d.gen++
 			return nil
 		}
 		code, _ := envelope.ParseAgencyCode(a.Code, envelope.CodeAny)
-		e := &directoryEntry{Agency: *a}
-		e.Code = code.String()
+		e := newEntry(*a, code)
 		e.SignedBy = signer
 		e.by = signedBy{opened.Signer, opened.Chains}
+		if _, ok := d.entries[key]; !ok {
+			d.gen++
+		}
 		d.entries[key] = e
 		return nil
 	}
@@ -400,6 +420,7 @@ func (d *Directory) SetCRLs(crls []*x509.RevocationList, now time.Time) (dropped
 	}
 	if dropped > 0 {
 		d.updated = time.Now()
+		d.gen++
 	}
 	return dropped
 }
@@ -551,10 +572,99 @@ func (d *Directory) Gateway(id string) (GatewayEntry, bool) {
 }
 
 // Agencies returns every entry (the signed ones, and the hosted agencies
-// that have none yet), sorted by code tokens.
+// that have none yet), sorted by code tokens. At national size that is
+// 111,000: Search pages through them.
 func (d *Directory) Agencies() []Agency {
+	return d.Search(DirectoryQuery{}).Agencies
+}
+
+// DirectoryQuery selects agencies of the directory, in the order of their
+// code tokens.
+type DirectoryQuery struct {
+	// Text, if set, keeps the agencies whose code, name or an old code
+	// contains it, letter case and Vietnamese marks ignored ("nghe an"
+	// finds "UBND tỉnh Nghệ An").
+	Text string
+	// Under, if set (a code in either form), keeps that agency and the
+	// agencies under it.
+	Under string
+	// Level, if set, keeps the agencies of that level: 1 for the
+	// ministries and provinces (000.00.00.Xnn), 2 for their units, 3, 4.
+	Level int
+	// After continues a list: the Next of its previous page.
+	After string
+	// Limit bounds the page; 0 means no bound.
+	Limit int
+}
+
+// DirectoryPage is a page of the directory.
+type DirectoryPage struct {
+	Agencies []Agency
+	// Next continues the list (DirectoryQuery.After); empty on the last
+	// page.
+	Next string
+}
+
+// Search returns a page of the directory. It looks at every entry after
+// q.After until the page is full (a search over the national directory
+// is some tens of milliseconds), never sorting more than once per change.
+func (d *Directory) Search(q DirectoryQuery) DirectoryPage {
+	needle := vntext.Fold(strings.Join(strings.Fields(q.Text), " "))
+	under := ""
+	if q.Under != "" {
+		c, err := envelope.ParseAgencyCode(q.Under, envelope.CodeAny)
+		if err != nil {
+			return DirectoryPage{}
+		}
+		under = c.Tokens()
+	}
 	d.mu.RLock()
 	defer d.mu.RUnlock()
+	keys := d.sortedKeys()
+	start := q.After
+	if under != "" && start < under {
+		start = under // keys under it sort from it on
+	}
+	i := sort.SearchStrings(keys, start)
+	if start == q.After && q.After != "" && i < len(keys) && keys[i] == q.After {
+		i++
+	}
+	var page DirectoryPage
+	for ; i < len(keys); i++ {
+		k := keys[i]
+		if under != "" && k != under && !strings.HasPrefix(k, under+".") {
+			if !strings.HasPrefix(k, under) {
+				break // the keys with its prefix are together, from it on: past them
+			}
+			continue
+		}
+		if q.Level > 0 && strings.Count(k, ".")+1 != q.Level {
+			continue
+		}
+		e, ok := d.lookup(k)
+		if !ok || needle != "" && !strings.Contains(e.folded, needle) {
+			continue
+		}
+		if q.Limit > 0 && len(page.Agencies) == q.Limit {
+			page.Next = keys[i-1]
+			// keys[i-1] may not have matched: Next is the last key
+			// looked at before this match, which the next page starts
+			// after.
+			return page
+		}
+		page.Agencies = append(page.Agencies, e.Agency)
+	}
+	return page
+}
+
+// sortedKeys returns the keys of entries and local, sorted, from the cache
+// while gen has not moved. d.mu must be held.
+func (d *Directory) sortedKeys() []string {
+	d.sortMu.Lock()
+	defer d.sortMu.Unlock()
+	if d.sorted != nil && d.sortedGen == d.gen {
+		return d.sorted
+	}
 	keys := make([]string, 0, len(d.entries)+len(d.local))
 	for k := range d.entries {
 		keys = append(keys, k)
@@ -565,12 +675,8 @@ func (d *Directory) Agencies() []Agency {
 		}
 	}
 	sort.Strings(keys)
-	out := make([]Agency, 0, len(keys))
-	for _, k := range keys {
-		e, _ := d.lookup(k)
-		out = append(out, e.Agency)
-	}
-	return out
+	d.sorted, d.sortedGen = keys, d.gen
+	return keys
 }
 
 // Len returns how many agencies the directory holds, its administrator's

@@ -332,3 +332,89 @@ func TestDirectory_RevokedAdministrator(t *testing.T) {
 	newer.Version = 2
 	wantRejected(t, f.dir.Apply(signed(t, f.nghean, gateway.DirectoryRecord{Agency: &newer})), gateway.RejectUnsigned)
 }
+
+// TestDirectory_Search: pages in the order of the codes' tokens, each
+// continuing after the last; a search by part of a name, letter case and
+// marks ignored, or by an old code.
+func TestDirectory_Search(t *testing.T) {
+	f := newDirFixture(t)
+	names := map[string]string{
+		"000.00.00.H41": "UBND tỉnh Nghệ An",
+		"000.00.12.H41": "Sở Y tế tỉnh Nghệ An",
+		"000.00.31.H41": "UBND xã Nghi Phong",
+		"000.00.00.H29": "UBND Thành phố Hồ Chí Minh",
+		"000.00.00.G22": "Văn phòng Chính phủ",
+	}
+	for code, name := range names {
+		a := gateway.Agency{Code: code, Name: name, Gateway: "gw", Version: 1}
+		if code == "000.00.31.H41" {
+			a.OldCodes = []string{"000.31.27.H41"}
+		}
+		if err := f.dir.Apply(signed(t, f.admin, gateway.DirectoryRecord{Agency: &a})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	codes := func(p gateway.DirectoryPage) []string {
+		var out []string
+		for _, a := range p.Agencies {
+			out = append(out, a.Code)
+		}
+		return out
+	}
+	var all []string
+	q := gateway.DirectoryQuery{Limit: 2}
+	for pages := 0; ; pages++ {
+		p := f.dir.Search(q)
+		if len(p.Agencies) > 2 || pages > 3 {
+			t.Fatalf("page %d: %v", pages, codes(p))
+		}
+		all = append(all, codes(p)...)
+		if p.Next == "" {
+			break
+		}
+		q.After = p.Next
+	}
+	want := []string{"000.00.00.G22", "000.00.00.H29", "000.00.00.H41", "000.00.12.H41", "000.00.31.H41"}
+	if fmt.Sprint(all) != fmt.Sprint(want) {
+		t.Errorf("pages of 2: %v, want %v", all, want)
+	}
+	for _, tc := range []struct {
+		text string
+		want []string
+	}{
+		{"nghe an", []string{"000.00.00.H41", "000.00.12.H41"}},
+		{"  NGHỆ   AN ", []string{"000.00.00.H41", "000.00.12.H41"}},
+		{"ho chi minh", []string{"000.00.00.H29"}},
+		{"000.31.27", []string{"000.00.31.H41"}}, // an old code
+		{"h41", []string{"000.00.00.H41", "000.00.12.H41", "000.00.31.H41"}},
+		{"bộ quốc phòng", nil},
+	} {
+		if got := codes(f.dir.Search(gateway.DirectoryQuery{Text: tc.text})); fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("search %q: %v, want %v", tc.text, got, tc.want)
+		}
+	}
+	// A page of one search continues with the same search.
+	p := f.dir.Search(gateway.DirectoryQuery{Text: "h41", Limit: 1})
+	p2 := f.dir.Search(gateway.DirectoryQuery{Text: "h41", Limit: 5, After: p.Next})
+	if got := append(codes(p), codes(p2)...); fmt.Sprint(got) != "[000.00.00.H41 000.00.12.H41 000.00.31.H41]" || p2.Next != "" {
+		t.Errorf("search h41 in pages: %v (next %q)", got, p2.Next)
+	}
+	for _, tc := range []struct {
+		q    gateway.DirectoryQuery
+		want string
+	}{
+		{gateway.DirectoryQuery{Under: "H41"}, "[000.00.00.H41 000.00.12.H41 000.00.31.H41]"},
+		{gateway.DirectoryQuery{Under: "000.00.12.H41"}, "[000.00.12.H41]"},
+		{gateway.DirectoryQuery{Under: "H41", Level: 2}, "[000.00.12.H41 000.00.31.H41]"},
+		{gateway.DirectoryQuery{Level: 1}, "[000.00.00.G22 000.00.00.H29 000.00.00.H41]"},
+		{gateway.DirectoryQuery{Under: "H41", Text: "y tế"}, "[000.00.12.H41]"},
+		{gateway.DirectoryQuery{Under: "H42"}, "[]"},
+	} {
+		if got := fmt.Sprint(codes(f.dir.Search(tc.q))); got != tc.want {
+			t.Errorf("search %+v: %s, want %s", tc.q, got, tc.want)
+		}
+	}
+	if n := f.dir.Len(); n != 5 {
+		t.Errorf("Len = %d, want 5", n)
+	}
+}

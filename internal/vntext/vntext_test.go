@@ -1,0 +1,19 @@
+package vntext
+
+import "testing"
+
+func TestFold(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"UBND tỉnh Nghệ An", "ubnd tinh nghe an"},
+		{"ĐÀ NẴNG", "da nang"},
+		{"Sở Y tế", "so y te"},
+		{"Thừa Thiên Huế", "thua thien hue"},
+		{"Nghe\u0302\u0323 An", "nghe an"}, // marks typed as combining characters
+		{"000.00.12.H41", "000.00.12.h41"},
+		{"Ứng Hòa, Mỹ Đức", "ung hoa, my duc"},
+	} {
+		if got := Fold(tc.in); got != tc.want {
+			t.Errorf("Fold(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
