@@ -209,11 +209,20 @@ func (c *apiClient) mustPostStatus(t testing.TB, id string, body api.StatusBody)
 	}
 }
 
-// directory reads GET /api/v1/directory.
+// directory reads GET /api/v1/directory, every page.
 func (c *apiClient) directory(ctx context.Context) ([]api.DirectoryEntry, error) {
-	var d api.Directory
-	err := c.getJSON(ctx, "/api/v1/directory", &d)
-	return d.Agencies, err
+	var all []api.DirectoryEntry
+	for cursor := ""; ; {
+		var d api.Directory
+		if err := c.getJSON(ctx, "/api/v1/directory?limit=5000&cursor="+url.QueryEscape(cursor), &d); err != nil {
+			return all, err
+		}
+		all = append(all, d.Agencies...)
+		if d.Next == "" {
+			return all, nil
+		}
+		cursor = d.Next
+	}
 }
 
 // deliveryState returns the state of a document's delivery to recipient,

@@ -525,6 +525,32 @@ func TestAPI_Auth(t *testing.T) {
 			}
 		}
 		e.get("/api/v1/directory?certificates=yes", keyH41).wantError(t, http.StatusBadRequest, api.CodeBadParameter)
+
+		// Pages, and a search.
+		p1 := decode[api.Directory](t, e.get("/api/v1/directory?limit=1", keyH41).wantStatus(t, http.StatusOK))
+		if len(p1.Agencies) != 1 || p1.Agencies[0].Code != g22 || p1.Next == "" {
+			t.Fatalf("page 1: %+v", p1)
+		}
+		p2 := decode[api.Directory](t, e.get("/api/v1/directory?limit=1&cursor="+url.QueryEscape(p1.Next), keyH41).wantStatus(t, http.StatusOK))
+		if len(p2.Agencies) != 1 || p2.Agencies[0].Code != h41 || p2.Next != "" {
+			t.Fatalf("page 2: %+v", p2)
+		}
+		for query, want := range map[string]string{
+			"q=" + url.QueryEscape("nghe AN"): h41,
+			"q=chinh+phu":                     g22,
+			"under=H41":                       h41,
+			"level=1&q=g22":                   g22,
+		} {
+			d := decode[api.Directory](t, e.get("/api/v1/directory?"+query, keyH41).wantStatus(t, http.StatusOK))
+			if len(d.Agencies) != 1 || d.Agencies[0].Code != want {
+				t.Errorf("?%s: %+v, want %s", query, d.Agencies, want)
+			}
+		}
+		for _, bad := range []struct{ query, field string }{
+			{"limit=0", "limit"}, {"limit=5001", "limit"}, {"level=5", "level"}, {"under=" + url.QueryEscape("<H41>"), "under"},
+		} {
+			wantField(t, e.get("/api/v1/directory?"+bad.query, keyH41).wantError(t, http.StatusBadRequest, api.CodeBadParameter), bad.field)
+		}
 	})
 }
 

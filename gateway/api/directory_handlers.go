@@ -2,7 +2,11 @@ package api
 
 import (
 	"net/http"
+	"strconv"
 	"time"
+
+	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/gateway"
 )
 
 // DirectoryEntry is an agency of the directory as GET /api/v1/directory
@@ -11,6 +15,11 @@ type DirectoryEntry struct {
 	Code   string `json:"code"`
 	Name   string `json:"name"`
 	Parent string `json:"parent,omitempty"`
+	// Kind says what the agency is (ministry, province, department,
+	// commune …), as the administrator registered it.
+	Kind string `json:"kind,omitempty"`
+	// OldCodes are the codes the agency had before (the 2025 reform).
+	OldCodes []string `json:"oldCodes,omitempty"`
 	// Gateway is the id of the gateway hosting the agency.
 	Gateway string `json:"gateway"`
 	// Hosted marks the agencies this gateway hosts.
@@ -21,16 +30,27 @@ type DirectoryEntry struct {
 	UpdatedAt    time.Time `json:"updatedAt"`
 }
 
-// Directory is the answer of GET /api/v1/directory.
+// Directory is the answer of GET /api/v1/directory: a page.
 type Directory struct {
 	Agencies []DirectoryEntry `json:"agencies"`
+	// Next is the cursor of the next page, empty on the last one.
+	Next string `json:"next,omitempty"`
 }
 
-// getDirectory answers the directory: every agency on the axis, sorted by
-// code tokens.
+// Pages of the directory: the national one is 111,000 agencies.
+const (
+	directoryPage    = 500
+	maxDirectoryPage = 5000
+)
+
+// getDirectory answers a page of the directory, sorted by code tokens:
+// q (part of a code, name or old code, letter case and Vietnamese marks
+// ignored), under (an agency and those under it), level (1 to 4), cursor
+// (the next of a page), limit (default 500, at most 5,000), certificates.
 func (h *handler) getDirectory(w http.ResponseWriter, r *http.Request) {
+	v := r.URL.Query()
 	withCerts := false
-	switch v := r.URL.Query().Get("certificates"); v {
+	switch c := v.Get("certificates"); c {
 	case "", "0", "false":
 	case "1", "true":
 		withCerts = true
@@ -38,12 +58,36 @@ func (h *handler) getDirectory(w http.ResponseWriter, r *http.Request) {
 		jsonBadRequest(w, badParameter("certificates", "certificates phải là 1 hoặc 0", "certificates must be 1 or 0"))
 		return
 	}
-	agencies := h.gw.Directory().Agencies()
-	out := Directory{Agencies: make([]DirectoryEntry, 0, len(agencies))}
-	for _, a := range agencies {
+	q := gateway.DirectoryQuery{Text: v.Get("q"), After: v.Get("cursor"), Limit: directoryPage}
+	if s := v.Get("under"); s != "" {
+		if _, err := envelope.ParseAgencyCode(s, envelope.CodeAny); err != nil {
+			jsonBadRequest(w, badParameter("under", "under phải là mã định danh của một cơ quan", "under must be an agency code"))
+			return
+		}
+		q.Under = s
+	}
+	if s := v.Get("level"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 4 {
+			jsonBadRequest(w, badParameter("level", "level phải là 1, 2, 3 hoặc 4", "level must be 1, 2, 3 or 4"))
+			return
+		}
+		q.Level = n
+	}
+	if s := v.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxDirectoryPage {
+			jsonBadRequest(w, badParameter("limit", "limit phải là số từ 1 đến 5000", "limit must be a number from 1 to 5000"))
+			return
+		}
+		q.Limit = n
+	}
+	page := h.gw.Directory().Search(q)
+	out := Directory{Agencies: make([]DirectoryEntry, 0, len(page.Agencies)), Next: page.Next}
+	for _, a := range page.Agencies {
 		_, hosted := h.gw.Hosted(a.Code)
 		e := DirectoryEntry{
-			Code: a.Code, Name: a.Name, Parent: a.Parent, Gateway: a.Gateway,
+			Code: a.Code, Name: a.Name, Parent: a.Parent, Kind: a.Kind, OldCodes: a.OldCodes, Gateway: a.Gateway,
 			Hosted: hosted, UpdatedAt: a.UpdatedAt,
 		}
 		if withCerts {

@@ -16,7 +16,7 @@
 //	GET  /api/v1/documents/{id}/attachments/{n}   the n-th attachment (from 1), decoded
 //	GET  /api/v1/documents/{id}/attachments       the attachments: name, type, size, SHA-256, a problem (a ZIP that does not open)
 //	POST /api/v1/documents/{id}/status            report a processing status
-//	GET  /api/v1/directory                        the directory (?certificates=1 for the PEMs)
+//	GET  /api/v1/directory                        the directory, a page (q, under, level, cursor, limit; certificates=1 for the PEMs)
 //	GET  /api/v1/openapi.json                     the OpenAPI description (no key needed)
 //
 // # Keys and scope
