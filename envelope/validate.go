@@ -47,6 +47,14 @@ type ValidationError struct {
 
 func (e *ValidationError) Error() string { return e.Path + ": " + e.MessageEN }
 
+// NewValidationError is a problem found outside [Validate] (the gateway,
+// which knows the directory, finds two recipients that are one agency):
+// kind is one of the package's sentinels, such as
+// [ErrDuplicateRecipient].
+func NewValidationError(path string, kind error, vi, en string) *ValidationError {
+	return &ValidationError{Path: path, Code: codeOf[kind], MessageVI: vi, MessageEN: en, err: kind}
+}
+
 // Unwrap returns the sentinel of the error's kind, such as [ErrRequired].
 func (e *ValidationError) Unwrap() error { return e.err }
 

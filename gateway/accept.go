@@ -101,10 +101,24 @@ func (g *Gateway) Submit(ctx context.Context, s Submission) (_ *Document, replay
 		return nil, false, &SubmitError{fmt.Errorf("%w: %v, the packet's To %v", ErrRecipientsDiffer, s.Recipients, to)}
 	}
 	var recipients []Recipient
-	for _, to := range h.To {
+	var warns []envelope.Warning
+	for i, to := range h.To {
 		a, ok := g.dir.Lookup(to.OrganID)
 		if !ok {
 			return nil, false, &SubmitError{fmt.Errorf("%w: %s is not in the directory", ErrUnknownRecipient, to.OrganID)}
+		}
+		path := fmt.Sprintf("MessageHeader/To[%d]/OrganId", i+1)
+		for _, r := range recipients {
+			if r.Code == a.Code {
+				return nil, false, &SubmitError{envelope.ValidationErrors{envelope.NewValidationError(path, envelope.ErrDuplicateRecipient,
+					fmt.Sprintf("%s và một nơi nhận khác là cùng một cơ quan %s (mã cũ và mã mới)", to.OrganID, a.Code),
+					fmt.Sprintf("%s and another recipient are the same agency %s (its former and current codes)", to.OrganID, a.Code))}}
+			}
+		}
+		if canonicalCode(to.OrganID) != a.Code {
+			// A former code (the 2025 reform): delivered to the agency
+			// that holds it now, and the sender's DMS told.
+			warns = append(warns, oldCodeWarning(path, to.OrganID, a.Code))
 		}
 		name := to.OrganName
 		if name == "" {
@@ -147,6 +161,11 @@ func (g *Gateway) Submit(ctx context.Context, s Submission) (_ *Document, replay
 		doc = documentOf(vd.Packet, Outgoing, sender.Code.String())
 		doc.Verdict = verdictOf(vd)
 	}
+	if canonicalCode(h.From.OrganID) != sender.Code.String() {
+		warns = append(warns, oldCodeWarning("MessageHeader/From/OrganId", h.From.OrganID, sender.Code.String()))
+	}
+	doc.From = sender.Code.String()
+	doc.Warnings = append(doc.Warnings, warns...)
 	now := g.opts.Now().UTC()
 	id := NewID(now)
 	d, replay, err := g.store.AcceptDocument(ctx, AcceptDocument{

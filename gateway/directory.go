@@ -146,7 +146,12 @@ type Directory struct {
 	certs certCache
 	// gen counts the changes of which agencies the directory holds; the
 	// keys in order (Search's pages) are sorted again when it moved.
-	gen       uint64
+	gen uint64
+	// old maps the tokens of an agency's former codes (Agency.OldCodes)
+	// to its key in entries, so that a packet or a DMS that still uses a
+	// code the 2025 reform replaced reaches the agency that holds it now.
+	// A current code always wins over another agency's former one.
+	old       map[string]string
 	sortMu    sync.Mutex
 	sorted    []string
 	sortedGen uint64
@@ -207,6 +212,7 @@ func NewDirectory(v *signing.RecordVerifier) *Directory {
 		gateways: make(map[string]*gatewayEntry),
 		local:    make(map[string]*directoryEntry),
 		held:     make(map[string]heldRecord),
+		old:      make(map[string]string),
 		unkept:   make(map[string]KeptRecord),
 		toKeep:   make(chan struct{}, 1),
 	}
@@ -359,18 +365,14 @@ func (d *Directory) apply(u DirectoryUpdate, kept bool) error {
 	}
 	if a := rec.Agency; a != nil {
 		if a.Removed {
-			delete(d.entries, key)
-			d.gen++
+			d.removeEntry(key)
 			return nil
 		}
 		code, _ := envelope.ParseAgencyCode(a.Code, envelope.CodeAny)
 		e := newEntry(*a, code)
 		e.SignedBy = signer
 		e.by = signedBy{opened.Signer, opened.Chains}
-		if _, ok := d.entries[key]; !ok {
-			d.gen++
-		}
-		d.entries[key] = e
+		d.putEntry(key, e)
 		return nil
 	}
 	g := rec.Gateway
@@ -408,7 +410,7 @@ func (d *Directory) SetCRLs(crls []*x509.RevocationList, now time.Time) (dropped
 	d.crlGen++
 	for k, e := range d.entries {
 		if revoked(e.by) {
-			delete(d.entries, k)
+			d.removeEntry(k)
 			dropped++
 		}
 	}
@@ -515,8 +517,65 @@ func (d *Directory) lookup(tokens string) (*directoryEntry, bool) {
 	if e, ok := d.entries[tokens]; ok {
 		return e, true
 	}
-	e, ok := d.local[tokens]
-	return e, ok
+	if e, ok := d.local[tokens]; ok {
+		return e, true
+	}
+	if key, ok := d.old[tokens]; ok {
+		e, ok := d.entries[key]
+		return e, ok
+	}
+	return nil, false
+}
+
+// putEntry sets the signed entry of key, and indexes its former codes.
+// d.mu must be held for writing.
+func (d *Directory) putEntry(key string, e *directoryEntry) {
+	if prev, ok := d.entries[key]; ok {
+		d.unindexOld(key, prev)
+	} else {
+		d.gen++
+	}
+	d.entries[key] = e
+	for _, oc := range e.OldCodes {
+		if c, err := envelope.ParseAgencyCode(oc, envelope.CodeAny); err == nil && c.Tokens() != key {
+			d.old[c.Tokens()] = key
+		}
+	}
+}
+
+// removeEntry takes key's signed entry out. d.mu must be held for writing.
+func (d *Directory) removeEntry(key string) {
+	if prev, ok := d.entries[key]; ok {
+		d.unindexOld(key, prev)
+		delete(d.entries, key)
+		d.gen++
+	}
+}
+
+func (d *Directory) unindexOld(key string, e *directoryEntry) {
+	for _, oc := range e.OldCodes {
+		if c, err := envelope.ParseAgencyCode(oc, envelope.CodeAny); err == nil && d.old[c.Tokens()] == key {
+			delete(d.old, c.Tokens())
+		}
+	}
+}
+
+// CurrentCode returns the code, canonical, of the agency that holds code
+// now: the agency's own, or for a former code (Agency.OldCodes) the code
+// of the agency it became. It implements signing.CurrentCoder, so that a
+// packet signed for an agency under its former code is bound to it.
+func (d *Directory) CurrentCode(code string) (string, bool) {
+	c, err := envelope.ParseAgencyCode(code, envelope.CodeAny)
+	if err != nil {
+		return "", false
+	}
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	e, ok := d.lookup(c.Tokens())
+	if !ok {
+		return "", false
+	}
+	return e.Code, true
 }
 
 // Lookup returns the entry of an agency, in either code form: the signed
@@ -712,7 +771,16 @@ func (d *Directory) SigningCertificates(_ context.Context, agency string) ([]*x5
 	var pems []string
 	var out []*x509.Certificate
 	d.mu.RLock()
-	if e, ok := d.entries[c.Tokens()]; ok {
+	tokens := c.Tokens()
+	if _, cur := d.entries[tokens]; !cur {
+		if _, local := d.local[tokens]; !local {
+			if key, ok := d.old[tokens]; ok {
+				// A former code: the certificates of the agency it became.
+				tokens = key
+			}
+		}
+	}
+	if e, ok := d.entries[tokens]; ok {
 		pems = append(pems, e.Certificates...)
 		if g, ok := d.gateways[e.Gateway]; ok && e.Gateway != "" {
 			for _, cert := range g.certs {
@@ -722,7 +790,7 @@ func (d *Directory) SigningCertificates(_ context.Context, agency string) ([]*x5
 			}
 		}
 	}
-	if e, ok := d.local[c.Tokens()]; ok {
+	if e, ok := d.local[tokens]; ok {
 		pems = append(pems, e.Certificates...)
 	}
 	d.mu.RUnlock()

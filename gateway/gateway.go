@@ -208,14 +208,25 @@ func (g *Gateway) MaxPacketSize() int64 { return g.opts.MaxPacketSize }
 // Store returns the gateway's store, for reads.
 func (g *Gateway) Store() Store { return g.store }
 
-// Hosted returns the hosted agency with code (either form), or false.
+// Hosted returns the hosted agency with code (either form, or one of its
+// former codes in the directory), or false.
 func (g *Gateway) Hosted(code string) (*HostedAgency, bool) {
 	c, err := envelope.ParseAgencyCode(code, envelope.CodeAny)
 	if err != nil {
 		return nil, false
 	}
-	a, ok := g.hosted[c.Tokens()]
-	return a, ok
+	if a, ok := g.hosted[c.Tokens()]; ok {
+		return a, true
+	}
+	// A former code of a hosted agency (the 2025 reform): its documents
+	// and DMSs still use it.
+	if cur, ok := g.dir.CurrentCode(code); ok {
+		if cc, err := envelope.ParseAgencyCode(cur, envelope.CodeAny); err == nil {
+			a, ok := g.hosted[cc.Tokens()]
+			return a, ok
+		}
+	}
+	return nil, false
 }
 
 // LastHeartbeat returns when the gateway's heartbeat last reached the

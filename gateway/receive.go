@@ -104,7 +104,7 @@ func (g *Gateway) receiveEdoc(ctx context.Context, log *zap.Logger, m Message, a
 		}
 		if proven != nil && proven.Edoc != nil {
 			h := proven.Edoc.Header
-			q.Entry.Sender = canonicalCode(h.From.OrganID)
+			q.Entry.Sender = g.currentCode(h.From.OrganID)
 			if g.haveIncoming(ctx, log, agency, q.Entry.Sender, h.DocumentID) {
 				// A bad copy of a document already received (a replay,
 				// a tampered duplicate): the sender's document did
@@ -142,10 +142,24 @@ func (g *Gateway) receiveEdoc(ctx context.Context, log *zap.Logger, m Message, a
 		return
 	}
 	addressed := false
-	for _, to := range p.Edoc.Header.To {
-		if c, err := envelope.ParseAgencyCode(to.OrganID, envelope.CodeAny); err == nil && c.Equal(agency.Code) {
+	for i, to := range p.Edoc.Header.To {
+		c, err := envelope.ParseAgencyCode(to.OrganID, envelope.CodeAny)
+		switch {
+		case err != nil:
+		case c.Equal(agency.Code):
 			addressed = true
+		case g.currentCode(to.OrganID) == agency.Code.String():
+			// A former code of this agency (the 2025 reform): it is this
+			// agency's document, and its reader is told.
+			addressed = true
+			warns = append(warns, oldCodeWarning(fmt.Sprintf("MessageHeader/To[%d]/OrganId", i+1), to.OrganID, agency.Code.String()))
 		}
+	}
+	// A sender under a former code is stored under its code now, so that
+	// lists, statuses and reports name one agency; the warning keeps both.
+	from := p.Edoc.Header.From.OrganID
+	if now := g.currentCode(from); now != canonicalCode(from) {
+		warns = append(warns, oldCodeWarning("MessageHeader/From/OrganId", from, now))
 	}
 	if !addressed {
 		refuse("not-addressed", "Cơ quan "+agency.Code.String()+" không có trong danh sách nơi nhận của văn bản",
@@ -156,6 +170,7 @@ func (g *Gateway) receiveEdoc(ctx context.Context, log *zap.Logger, m Message, a
 	// lists this agency twice (under both forms of its code): one row,
 	// one delivery, one 01.
 	doc := documentOf(p, Incoming, agency.Code.String())
+	doc.From = g.currentCode(from)
 	doc.Verdict = verdictOf(vd)
 	// The document's own warnings (a ZIP that does not open) first: a
 	// sender's many trace headers must not push them out.
@@ -219,7 +234,7 @@ func (g *Gateway) receiveStatus(ctx context.Context, log *zap.Logger, m Message,
 		return
 	}
 	if err := envelope.Validate(vd.Packet, envelope.ProfileReceive); err != nil {
-		quarantine("validation", "Gói tin trạng thái không hợp lệ: "+err.Error(), "the status packet is not valid: "+err.Error(), canonicalCode(st.From.OrganID))
+		quarantine("validation", "Gói tin trạng thái không hợp lệ: "+err.Error(), "the status packet is not valid: "+err.Error(), g.currentCode(st.From.OrganID))
 		return
 	}
 	at, err := st.Timestamp.Time()
@@ -230,7 +245,7 @@ func (g *Gateway) receiveStatus(ctx context.Context, log *zap.Logger, m Message,
 		Packet:      NewPacket{ID: NewID(now), Kind: KindStatus, Data: data},
 		MsgID:       m.MsgID(),
 		Agency:      agency.Code.String(),
-		From:        canonicalCode(st.From.OrganID),
+		From:        g.currentCode(st.From.OrganID),
 		DocumentID:  st.ResponseFor.DocumentID,
 		Code:        st.StatusCode,
 		Description: st.Description,
@@ -247,7 +262,7 @@ func (g *Gateway) receiveStatus(ctx context.Context, log *zap.Logger, m Message,
 			return
 		}
 		quarantine("unknown-document", "Trạng thái về văn bản không có tại cổng này: "+st.ResponseFor.DocumentID,
-			"a status about a document this gateway does not have: "+st.ResponseFor.DocumentID, canonicalCode(st.From.OrganID))
+			"a status about a document this gateway does not have: "+st.ResponseFor.DocumentID, g.currentCode(st.From.OrganID))
 		return
 	case err != nil:
 		log.Error("store the status", zap.Error(err))
@@ -259,7 +274,7 @@ func (g *Gateway) receiveStatus(ctx context.Context, log *zap.Logger, m Message,
 		// Applied or refused, the document has a new event.
 		g.notify(res.Document, agency.Code.String())
 	}
-	from := canonicalCode(st.From.OrganID)
+	from := g.currentCode(st.From.OrganID)
 	fields := []zap.Field{zap.String("document", res.Document), zap.String("recipient", res.Recipient),
 		zap.String("statusCode", string(st.StatusCode)), zap.String("state", res.State.String())}
 	switch {
@@ -330,7 +345,8 @@ func (g *Gateway) nak(log *zap.Logger, m Message, delay time.Duration) {
 // from agency to the edoc's sender. It returns nil (and logs) if the
 // status cannot be made.
 func (g *Gateway) reply(log *zap.Logger, agency *HostedAgency, h envelope.MessageHeader, code envelope.StatusCode, description string, now time.Time) *Reply {
-	sender := canonicalCode(h.From.OrganID)
+	// To the agency's code now: its former code has no consumer.
+	sender := g.currentCode(h.From.OrganID)
 	r, err := g.statusPacket(agency, envelope.ResponseFor{
 		OrganID: h.From.OrganID, Code: h.Code.String(), PromulgationDate: h.Promulgation.Date, DocumentID: h.DocumentID,
 	}, code, description, envelope.StaffInfo{}, now)
@@ -382,4 +398,21 @@ func keptWarnings(ws []envelope.Warning) []envelope.Warning {
 	return append(ws[:maxKeptWarnings:maxKeptWarnings], envelope.Warning{Code: "more-warnings",
 		MessageVI: fmt.Sprintf("Còn %d lưu ý khác không được ghi lại", left),
 		MessageEN: fmt.Sprintf("%d more warnings were not kept", left)})
+}
+
+// currentCode is the canonical code of the agency that holds code now
+// (itself, or the agency a former code became), or code canonical if the
+// directory does not know it.
+func (g *Gateway) currentCode(code string) string {
+	if now, ok := g.dir.CurrentCode(code); ok {
+		return now
+	}
+	return canonicalCode(code)
+}
+
+// oldCodeWarning says that a packet names an agency by a former code.
+func oldCodeWarning(path, old, now string) envelope.Warning {
+	return envelope.Warning{Path: path, Code: "old-code",
+		MessageVI: fmt.Sprintf("Mã định danh cũ %s, nay là %s (theo danh bạ)", old, now),
+		MessageEN: fmt.Sprintf("former agency code %s, now %s (per the directory)", old, now)}
 }

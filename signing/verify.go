@@ -93,6 +93,14 @@ type Directory interface {
 	SigningCertificates(ctx context.Context, agency string) ([]*x509.Certificate, error)
 }
 
+// CurrentCoder is what a Directory may also do: tell the code an agency
+// has now for a code it had before (the 2025 reform gave many agencies new
+// codes, and their documents still carry the old ones). A certificate
+// naming the agency's current code then signs for its former codes too.
+type CurrentCoder interface {
+	CurrentCode(code string) (string, bool)
+}
+
 // StaticDirectory is a Directory held in memory, keyed by the agency code's
 // NATS tokens so that both code forms find the same entry.
 type StaticDirectory map[string][]*x509.Certificate
@@ -285,7 +293,13 @@ func (v *Verifier) Verify(ctx context.Context, packet []byte) (*Verdict, error) 
 	if err != nil {
 		return nil, fmt.Errorf("signing: verify: ask the directory about %q: %w", from, err)
 	}
-	if code, ok := AgencyCodeOf(cert); ok && !IsGatewayCertificate(cert) && !sameAgency(code, from) {
+	fromNow := from
+	if cc, ok := v.Directory.(CurrentCoder); ok {
+		if c, ok := cc.CurrentCode(from); ok {
+			fromNow = c
+		}
+	}
+	if code, ok := AgencyCodeOf(cert); ok && !IsGatewayCertificate(cert) && !sameAgency(code, from) && !sameAgency(code, fromNow) {
 		// A certificate that names its agency signs for that agency only,
 		// whatever a directory entry lists: an entry that registers
 		// another agency's certificate is a mistake or an attack.
