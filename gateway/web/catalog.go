@@ -244,19 +244,65 @@ func splitDN(dn string) []string {
 	return append(parts, cur.String())
 }
 
-// tier is an agency's place on the 4-tier axis.
+// tier is an agency's place on the axis, as Danh bạ shows it.
 type tier struct {
 	Level int
 	Label string
 }
 
-// tierOf names the tier of an agency code (envelope.AgencyCode.TierName).
-func tierOf(code string) tier {
-	c, err := envelope.ParseAgencyCode(code, envelope.CodeAny)
-	if err != nil {
-		return tier{Label: "Không xác định"}
+// kindLabel names what an agency is, by the kind its directory entry
+// gives (the administrator's words, gateway.Agency.Kind); "" for no kind
+// or one the page does not know.
+func kindLabel(kind string) string {
+	switch strings.ToLower(strings.TrimSpace(kind)) {
+	case "ministry":
+		return "Bộ, ngành trung ương"
+	case "province":
+		return "Tỉnh, thành phố trực thuộc trung ương"
+	case "department":
+		return "Sở, ban, ngành"
+	case "commune":
+		return "Xã, phường, đặc khu"
+	case "other":
+		return "Cơ quan khác"
 	}
-	return tier{Level: c.Level(), Label: c.TierName()}
+	return ""
+}
+
+// tierOf names the tier of an agency: by the kind its entry gives, or,
+// for an entry without a kind (or with one the page does not know), by
+// the level of its code. Since the 2025 reform (districts abolished,
+// communes directly under the provinces) a code's level no longer tells
+// a commune from a department, so below level 1 the code only says
+// where the agency stands, never "UBND cấp huyện" or "cấp xã".
+func tierOf(a gateway.Agency) tier {
+	c, err := envelope.ParseAgencyCode(a.Code, envelope.CodeAny)
+	level := 0
+	if err == nil {
+		level = c.Level()
+	}
+	if label := kindLabel(a.Kind); label != "" {
+		return tier{Level: level, Label: label}
+	}
+	switch {
+	case err != nil || level == 0:
+		return tier{Label: "Không xác định"}
+	case level == 1:
+		// By the letter of the code: G ministries, H provinces, …
+		return tier{Level: 1, Label: c.TierName()}
+	case level == 2:
+		return tier{Level: 2, Label: "Cấp 2: đơn vị trực thuộc bộ, ngành, tỉnh"}
+	}
+	return tier{Level: level, Label: "Cấp " + strconv.Itoa(level) + ": đơn vị thuộc cấp " + strconv.Itoa(level-1)}
+}
+
+// tierOfCode names the tier of the agency with code, by its directory
+// entry when there is one.
+func (h *Handler) tierOfCode(code string) tier {
+	if a, ok := h.gw.Directory().Lookup(code); ok {
+		return tierOf(a)
+	}
+	return tierOf(gateway.Agency{Code: code})
 }
 
 // documentKind names what a BussinessDocType does.

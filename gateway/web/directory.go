@@ -51,7 +51,7 @@ func (h *Handler) directory(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		_, hosted := h.gw.Hosted(a.Code)
-		e := directoryEntry{Agency: a, Tier: tierOf(a.Code), Live: live[a.Gateway], Hosted: hosted}
+		e := directoryEntry{Agency: a, Tier: tierOf(a), Live: live[a.Gateway], Hosted: hosted}
 		if a.Parent != "" {
 			e.ParentName = h.agencyName(a.Parent)
 		}

@@ -121,7 +121,7 @@ func (h *Handler) funcs() template.FuncMap {
 		"agencyName":  h.agencyName,
 		"agencyLabel": h.agencyLabel,
 		"size":        formatSize,
-		"tier":        tierOf,
+		"tier":        h.tierOfCode,
 		"signer":      signerName,
 		"num":         report.FormatInt,
 		"pct":         report.FormatPercent,

@@ -225,3 +225,34 @@ func TestAgenciesNamed(t *testing.T) {
 		t.Errorf("ubnd xã số 110998: %d agencies, more %v", len(got), more)
 	}
 }
+
+// TestTierOf: the tier is the entry's kind when it has one, else the
+// code's level, which no longer names districts: since the 2025 reform a
+// commune may stand directly under its province.
+func TestTierOf(t *testing.T) {
+	for _, tt := range []struct {
+		a    gateway.Agency
+		want string
+	}{
+		{gateway.Agency{Code: "000.00.00.G22", Kind: "ministry"}, "Bộ, ngành trung ương"},
+		{gateway.Agency{Code: "000.00.00.H41", Kind: "province"}, "Tỉnh, thành phố trực thuộc trung ương"},
+		{gateway.Agency{Code: "000.00.12.H41", Kind: "department"}, "Sở, ban, ngành"},
+		{gateway.Agency{Code: "000.00.31.H41", Kind: "commune"}, "Xã, phường, đặc khu"},
+		{gateway.Agency{Code: "000.00.31.H41", Kind: " Commune "}, "Xã, phường, đặc khu"},
+		{gateway.Agency{Code: "000.00.40.H41", Kind: "other"}, "Cơ quan khác"},
+		{gateway.Agency{Code: "000.00.00.H41"}, "Ủy ban nhân dân tỉnh, thành phố trực thuộc trung ương"},
+		{gateway.Agency{Code: "000.00.00.G22"}, "Bộ, cơ quan ngang bộ, cơ quan thuộc Chính phủ"},
+		{gateway.Agency{Code: "000.00.31.H41"}, "Cấp 2: đơn vị trực thuộc bộ, ngành, tỉnh"},
+		{gateway.Agency{Code: "000.00.31.H41", Kind: "district"}, "Cấp 2: đơn vị trực thuộc bộ, ngành, tỉnh"},
+		{gateway.Agency{Code: "000.01.31.H41"}, "Cấp 3: đơn vị thuộc cấp 2"},
+		{gateway.Agency{Code: "001.01.31.H41"}, "Cấp 4: đơn vị thuộc cấp 3"},
+		{gateway.Agency{Code: "không phải mã"}, "Không xác định"},
+	} {
+		if got := tierOf(tt.a).Label; got != tt.want {
+			t.Errorf("tierOf(%s, kind %q) = %q, want %q", tt.a.Code, tt.a.Kind, got, tt.want)
+		}
+		if strings.Contains(tierOf(tt.a).Label, "huyện") {
+			t.Errorf("tierOf(%s, kind %q) names a district", tt.a.Code, tt.a.Kind)
+		}
+	}
+}
