@@ -9,7 +9,9 @@
 //     recipient showing where it stands, filters, overdue documents marked;
 //     the recipient filter takes a code or a part of a name, letter case
 //     and Vietnamese marks ignored ("nghe an" finds "UBND tỉnh Nghệ An"),
-//     looked for in the directory once per request;
+//     looked for in the directory once per request, and suggests at most
+//     300 agencies (the ministries and provinces, and those of the clerk's
+//     own ministry or province), never the whole directory;
 //   - Văn bản đến (/den): incoming documents, the same filters (the sender
 //     by code or name);
 //   - Chi tiết (/van-ban/{id}): the metadata, the attachments, the signature

@@ -10,6 +10,7 @@ import (
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
+	"github.com/lienthong/lienthong/internal/vntext"
 )
 
 // pageSize is how many documents a list shows at once.
@@ -23,7 +24,8 @@ type listPage struct {
 	Total     int
 	// Next is the URL of the next page, empty on the last.
 	Next string
-	// States and Agencies fill the filter's choices.
+	// States and Agencies fill the filter's choices: Agencies are a few
+	// hundred suggestions (see suggestions), not the directory.
 	States   []stateChoice
 	Agencies []gateway.Agency
 	// Several: the clerk has several agencies, so each row names its own.
@@ -78,7 +80,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, dir gateway.Direc
 	}
 	page := &listPage{
 		Direction: dir, Filter: f, Several: len(ss.clerk.agencies) > 1,
-		Agencies: h.gw.Directory().Agencies(),
+		Agencies: h.suggestions(ss.clerk),
 	}
 	for _, s := range states {
 		page.States = append(page.States, stateChoice{ID: s.String(), Label: chipOf(gateway.Delivery{Lifecycle: envelope.Lifecycle{State: s}, Transport: gateway.Sent}).Label})
@@ -207,7 +209,7 @@ func (h *Handler) partyCodes(typed string) ([]string, string) {
 		}
 		codes = append(codes, code.String())
 	}
-	named, more := agenciesNamed(s, h.names(), maxPartyAgencies)
+	named, more := agenciesNamed(s, h.gw.Directory(), h.hostedNames(), maxPartyAgencies)
 	if more {
 		return nil, fmt.Sprintf("Có hơn %d cơ quan có mã hoặc tên chứa “%s”; hãy gõ đầy đủ hơn hoặc chọn trong danh sách.", maxPartyAgencies, typed)
 	}
@@ -224,23 +226,95 @@ func (h *Handler) partyCodes(typed string) ([]string, string) {
 	return codes, ""
 }
 
-// names is the agencies a clerk may name in a filter: the directory, with
-// the names the gateway's configuration gives its own agencies, which the
-// page shows.
-func (h *Handler) names() []gateway.Agency {
-	hosted := map[string]string{}
+// directory is what the filters ask of the gateway's directory
+// (*gateway.Directory): a page of a search, never the whole of it.
+type directory interface {
+	Search(gateway.DirectoryQuery) gateway.DirectoryPage
+	Lookup(code string) (gateway.Agency, bool)
+}
+
+// hostedNames returns the names the gateway's configuration gives its
+// own agencies, by canonical code: the page shows them rather than the
+// directory's.
+func (h *Handler) hostedNames() map[string]string {
+	names := map[string]string{}
 	for _, a := range h.gw.HostedAgencies() {
 		if a.Name != "" {
-			hosted[a.Code.String()] = a.Name
+			names[a.Code.String()] = a.Name
 		}
 	}
-	agencies := h.gw.Directory().Agencies()
-	for i, a := range agencies {
-		if name, ok := hosted[a.Code]; ok {
-			agencies[i].Name = name
+	return names
+}
+
+// maxSuggestions bounds the agencies the party filter suggests
+// (<datalist>), and maxTopSuggestions the ministries and provinces among
+// them: the national directory, 111,000 agencies, would be megabytes on
+// every list page.
+const (
+	maxSuggestions    = 300
+	maxTopSuggestions = 200
+)
+
+// suggestions returns the agencies the party filter offers a clerk.
+func (h *Handler) suggestions(c *clerk) []gateway.Agency {
+	return suggestAgencies(h.gw.Directory(), c.codes(), h.hostedNames(), maxSuggestions)
+}
+
+// suggestAgencies returns at most max agencies to suggest to a clerk of
+// the agencies codes: the level-1 agencies (ministries, provinces: at
+// most maxTopSuggestions), then those under the clerk's own level-1
+// agencies (their province's departments and communes, their ministry's
+// units), sharing what is left. Hosted agencies bear their configured
+// names. Any other agency is found by typing a part of its name.
+func suggestAgencies(dir directory, codes []string, hosted map[string]string, max int) []gateway.Agency {
+	var out []gateway.Agency
+	seen := map[string]bool{}
+	add := func(as []gateway.Agency) {
+		for _, a := range as {
+			if len(out) == max {
+				return
+			}
+			if seen[a.Code] {
+				continue
+			}
+			seen[a.Code] = true
+			if name, ok := hosted[a.Code]; ok {
+				a.Name = name
+			}
+			out = append(out, a)
 		}
 	}
-	return agencies
+	add(dir.Search(gateway.DirectoryQuery{Level: 1, Limit: min(max, maxTopSuggestions)}).Agencies)
+	var groups []string
+	for _, code := range codes {
+		if g, ok := topOf(code); ok && !slices.Contains(groups, g) {
+			groups = append(groups, g)
+		}
+	}
+	for i, g := range groups {
+		room := (max - len(out)) / (len(groups) - i)
+		if room <= 0 {
+			continue
+		}
+		// Under includes g itself, which the first search gave.
+		add(dir.Search(gateway.DirectoryQuery{Under: g, Limit: room + 1}).Agencies)
+	}
+	return out
+}
+
+// topOf returns the level-1 code above an agency (itself at level 1).
+func topOf(code string) (string, bool) {
+	c, err := envelope.ParseAgencyCode(code, envelope.CodeAny)
+	if err != nil || c.Level() == 0 {
+		return "", false
+	}
+	for {
+		p, ok := c.Parent()
+		if !ok {
+			return c.String(), true
+		}
+		c = p
+	}
 }
 
 // agencyCodes returns an agency's code and its old codes, canonical as
@@ -255,22 +329,49 @@ func agencyCodes(a gateway.Agency) []string {
 	return codes
 }
 
-// agenciesNamed returns the agencies whose name or code contains s,
-// letter case, Vietnamese marks and runs of spaces ignored; more says that
-// over limit do, and then none is returned.
-func agenciesNamed(s string, agencies []gateway.Agency, limit int) (named []gateway.Agency, more bool) {
-	needle := fold(strings.Join(strings.Fields(s), " "))
+// agenciesNamed returns the agencies whose code, name or old code
+// contains s, letter case, Vietnamese marks and runs of spaces ignored,
+// as Directory.Search finds them, and the hosted agencies whose
+// configured name (hosted, by code) contains it; hosted agencies bear
+// their configured names. more says that over limit do, and then none is
+// returned.
+func agenciesNamed(s string, dir directory, hosted map[string]string, limit int) (named []gateway.Agency, more bool) {
+	text := strings.Join(strings.Fields(s), " ")
+	needle := vntext.Fold(text)
 	if needle == "" {
 		return nil, false
 	}
-	for _, a := range agencies {
-		if !strings.Contains(fold(a.Name), needle) && !strings.Contains(fold(a.Code), needle) {
-			continue
+	found := dir.Search(gateway.DirectoryQuery{Text: text, Limit: limit + 1}).Agencies
+	if len(found) > limit {
+		return nil, true
+	}
+	seen := map[string]bool{}
+	for _, a := range found {
+		if name, ok := hosted[a.Code]; ok {
+			a.Name = name
 		}
-		if len(named) == limit {
-			return nil, true
-		}
+		seen[a.Code] = true
 		named = append(named, a)
+	}
+	// A hosted agency by the name the page shows, though its entry
+	// bears another.
+	var extra []string
+	for code, name := range hosted {
+		if !seen[code] && strings.Contains(vntext.Fold(name), needle) {
+			extra = append(extra, code)
+		}
+	}
+	slices.Sort(extra)
+	for _, code := range extra {
+		a, ok := dir.Lookup(code)
+		if !ok {
+			a = gateway.Agency{Code: code}
+		}
+		a.Name = hosted[code]
+		named = append(named, a)
+	}
+	if len(named) > limit {
+		return nil, true
 	}
 	return named, false
 }

@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
+	"github.com/lienthong/lienthong/internal/vntext"
 )
 
 func TestSignerName(t *testing.T) {
@@ -173,21 +175,122 @@ func TestClientOf(t *testing.T) {
 	}
 }
 
-// TestAgenciesNamed: a part of a name or a code finds the agencies,
-// letter case, Vietnamese marks (precomposed or combining) and runs of
-// spaces ignored, in a national directory; a name too many bear finds
-// none and says so.
-func TestAgenciesNamed(t *testing.T) {
-	agencies := make([]gateway.Agency, 0, 111_000)
-	for i := range 111_000 {
-		agencies = append(agencies, gateway.Agency{Code: fmt.Sprintf("%03d.%02d.%02d.A%02d", i%1000, i/1000%100, 1, i/100_000+1), Name: fmt.Sprintf("UBND xã Số %d", i)})
+// fakeDirectory is a directory of agencies for the filters' tests,
+// searched as gateway.Directory.Search searches (in the order of the
+// codes' tokens, by folded code, name and old codes, level, under an
+// agency). It fails the test on a search without a limit: no filter may
+// read the whole directory.
+type fakeDirectory struct {
+	t        *testing.T
+	agencies []gateway.Agency // sorted by tokens
+	codes    []envelope.AgencyCode
+	searches []gateway.DirectoryQuery
+}
+
+func newFakeDirectory(t *testing.T, agencies []gateway.Agency) *fakeDirectory {
+	d := &fakeDirectory{t: t}
+	for _, a := range agencies {
+		c, err := envelope.ParseAgencyCode(a.Code, envelope.CodeAny)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.Code = c.String()
+		d.agencies, d.codes = append(d.agencies, a), append(d.codes, c)
+	}
+	idx := make([]int, len(agencies))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(i, j int) int { return strings.Compare(d.codes[i].Tokens(), d.codes[j].Tokens()) })
+	as, cs := make([]gateway.Agency, len(idx)), make([]envelope.AgencyCode, len(idx))
+	for k, i := range idx {
+		as[k], cs[k] = d.agencies[i], d.codes[i]
+	}
+	d.agencies, d.codes = as, cs
+	return d
+}
+
+func (d *fakeDirectory) Search(q gateway.DirectoryQuery) gateway.DirectoryPage {
+	d.searches = append(d.searches, q)
+	if q.Limit <= 0 {
+		d.t.Errorf("a search without a limit: %+v", q)
+	}
+	needle := vntext.Fold(strings.Join(strings.Fields(q.Text), " "))
+	var under envelope.AgencyCode
+	if q.Under != "" {
+		var err error
+		if under, err = envelope.ParseAgencyCode(q.Under, envelope.CodeAny); err != nil {
+			return gateway.DirectoryPage{}
+		}
+	}
+	var page gateway.DirectoryPage
+	for i, a := range d.agencies {
+		c := d.codes[i]
+		if q.After != "" && c.Tokens() <= q.After ||
+			q.Level > 0 && c.Level() != q.Level ||
+			q.Under != "" && !under.Contains(c) ||
+			needle != "" && !strings.Contains(vntext.Fold(a.Code+" "+a.Name+" "+strings.Join(a.OldCodes, " ")), needle) {
+			continue
+		}
+		if q.Limit > 0 && len(page.Agencies) == q.Limit {
+			page.Next = d.codes[i-1].Tokens()
+			return page
+		}
+		page.Agencies = append(page.Agencies, a)
+	}
+	return page
+}
+
+func (d *fakeDirectory) Lookup(code string) (gateway.Agency, bool) {
+	c, err := envelope.ParseAgencyCode(code, envelope.CodeAny)
+	if err != nil {
+		return gateway.Agency{}, false
+	}
+	for i, a := range d.agencies {
+		if d.codes[i].Equal(c) {
+			return a, true
+		}
+	}
+	return gateway.Agency{}, false
+}
+
+// nationalAgencies is a directory of national size: 30 ministries, 34
+// provinces, and communes under the provinces up to 111,000 agencies, with
+// the agencies of the tests among them.
+func nationalAgencies() []gateway.Agency {
+	var agencies []gateway.Agency
+	for m := 1; m <= 30; m++ {
+		agencies = append(agencies, gateway.Agency{Code: fmt.Sprintf("000.00.00.G%02d", m+30), Name: fmt.Sprintf("Bộ số %d", m), Kind: "ministry"})
+	}
+	for p := 1; p <= 34; p++ {
+		agencies = append(agencies, gateway.Agency{Code: fmt.Sprintf("000.00.00.H%02d", p+50), Name: fmt.Sprintf("UBND tỉnh số %d", p), Kind: "province"})
 	}
 	agencies = append(agencies,
-		gateway.Agency{Code: "000.00.00.H41", Name: "UBND tỉnh Nghệ An"},
-		gateway.Agency{Code: "000.00.12.H41", Name: "Sở Y tế tỉnh Nghệ An"},
-		gateway.Agency{Code: "000.00.00.H29", Name: "UBND Thành phố Hồ Chí Minh"},
-		gateway.Agency{Code: "000.00.00.G22", Name: "Văn phòng Chính phủ"},
+		gateway.Agency{Code: "000.00.00.H41", Name: "UBND tỉnh Nghệ An", Kind: "province"},
+		gateway.Agency{Code: "000.00.12.H41", Name: "Sở Y tế tỉnh Nghệ An", Kind: "department", OldCodes: []string{"000.00.99.H41"}},
+		gateway.Agency{Code: "000.00.00.H29", Name: "UBND Thành phố Hồ Chí Minh", Kind: "province"},
+		gateway.Agency{Code: "000.00.00.G22", Name: "Văn phòng Chính phủ", Kind: "ministry"},
 	)
+	for i := 0; len(agencies) < 111_000; i++ {
+		p, j := i%34, i/34
+		agencies = append(agencies, gateway.Agency{
+			Code: fmt.Sprintf("%03d.%02d.%02d.H%02d", 1+j/9801, j/99%99+1, j%99+1, p+50), Name: fmt.Sprintf("UBND xã Số %d", i), Kind: "commune",
+		})
+	}
+	for i := range 400 { // Nghệ An's own communes, more than a suggestion list holds
+		agencies = append(agencies, gateway.Agency{Code: fmt.Sprintf("%03d.%02d.50.H41", i/99+1, i%99+1), Name: fmt.Sprintf("UBND xã Nghệ An số %d", i), Kind: "commune"})
+	}
+	return agencies
+}
+
+// TestAgenciesNamed: a part of a name or a code finds the agencies,
+// letter case, Vietnamese marks (precomposed or combining) and runs of
+// spaces ignored, with one search of at most the limit and one; a hosted
+// agency is found by the name the gateway's configuration gives it, and
+// bears it; a name too many bear finds none and says so.
+func TestAgenciesNamed(t *testing.T) {
+	dir := newFakeDirectory(t, nationalAgencies())
+	hosted := map[string]string{"000.00.12.H41": "Sở Y tế Nghệ An", "000.00.00.H41": "UBND tỉnh Nghệ An"}
 	codes := func(as []gateway.Agency) []string {
 		var out []string
 		for _, a := range as {
@@ -199,30 +302,86 @@ func TestAgenciesNamed(t *testing.T) {
 		typed string
 		want  []string
 	}{
-		{"Nghệ An", []string{"000.00.00.H41", "000.00.12.H41"}},
-		{"nghe an", []string{"000.00.00.H41", "000.00.12.H41"}},
-		{"  NGHỆ   an ", []string{"000.00.00.H41", "000.00.12.H41"}},
-		{"nghe\u0323\u0302 an", []string{"000.00.00.H41", "000.00.12.H41"}}, // combining marks
+		{"Nghệ An tỉnh", nil},
+		{"tỉnh Nghệ An", []string{"000.00.00.H41", "000.00.12.H41"}},
+		{"tinh nghe an", []string{"000.00.00.H41", "000.00.12.H41"}},
+		{"  TỈNH   NGHỆ   an ", []string{"000.00.00.H41", "000.00.12.H41"}},
+		{"tinh nghe\u0323\u0302 an", []string{"000.00.00.H41", "000.00.12.H41"}}, // combining marks
 		{"sở y tế", []string{"000.00.12.H41"}},
+		{"y te nghe an", []string{"000.00.12.H41"}}, // the configured name only
 		{"TP", nil},
 		{"thanh pho ho chi minh", []string{"000.00.00.H29"}},
 		{"12.h41", []string{"000.00.12.H41"}},
+		{"99.h41", []string{"000.00.12.H41"}}, // an old code
 		{"đà nẵng", nil},
 	} {
-		start := time.Now()
-		got, more := agenciesNamed(tt.typed, agencies, 100)
+		dir.searches = nil
+		got, more := agenciesNamed(tt.typed, dir, hosted, 100)
 		if more || !slices.Equal(codes(got), tt.want) {
 			t.Errorf("agenciesNamed(%q) = %q, %v; want %q", tt.typed, codes(got), more, tt.want)
 		}
-		if d := time.Since(start); d > time.Second {
-			t.Errorf("agenciesNamed(%q) took %v over %d agencies", tt.typed, d, len(agencies))
+		if len(dir.searches) != 1 || dir.searches[0].Limit != 101 {
+			t.Errorf("agenciesNamed(%q) searched %+v, want one search of at most 101", tt.typed, dir.searches)
+		}
+		for _, a := range got {
+			if name, ok := hosted[a.Code]; ok && a.Name != name {
+				t.Errorf("agenciesNamed(%q): hosted %s named %q, want its configured %q", tt.typed, a.Code, a.Name, name)
+			}
+			if a.Code == "000.00.12.H41" && len(a.OldCodes) != 1 {
+				t.Errorf("agenciesNamed(%q): Sở Y tế without its old code", tt.typed)
+			}
 		}
 	}
-	if got, more := agenciesNamed("ubnd xa", agencies, 100); !more || got != nil {
+	if got, more := agenciesNamed("ubnd xa", dir, hosted, 100); !more || got != nil {
 		t.Errorf("a name 111,000 agencies bear: %d agencies, more %v", len(got), more)
 	}
-	if got, more := agenciesNamed("ubnd xã số 110998", agencies, 100); more || len(got) != 1 {
-		t.Errorf("ubnd xã số 110998: %d agencies, more %v", len(got), more)
+	if got, more := agenciesNamed("ubnd xã số 100998", dir, hosted, 100); more || len(got) != 1 {
+		t.Errorf("ubnd xã số 100998: %d agencies, more %v", len(got), more)
+	}
+	if got, more := agenciesNamed("  ", dir, hosted, 100); more || got != nil {
+		t.Errorf("nothing typed: %d agencies, more %v", len(got), more)
+	}
+}
+
+// TestSuggestAgencies: the party filter suggests, out of a national
+// directory, the ministries and provinces and the agencies of the clerk's
+// own province or ministry — at most 300, by bounded searches — with the
+// hosted agencies' configured names.
+func TestSuggestAgencies(t *testing.T) {
+	dir := newFakeDirectory(t, nationalAgencies())
+	hosted := map[string]string{"000.00.12.H41": "Sở Y tế Nghệ An"}
+	got := suggestAgencies(dir, []string{"000.00.12.H41", "000.00.00.G22"}, hosted, maxSuggestions)
+	if len(got) > maxSuggestions {
+		t.Errorf("%d suggestions, want at most %d", len(got), maxSuggestions)
+	}
+	byCode := map[string]gateway.Agency{}
+	for _, a := range got {
+		if _, dup := byCode[a.Code]; dup {
+			t.Errorf("%s suggested twice", a.Code)
+		}
+		byCode[a.Code] = a
+	}
+	for _, code := range []string{"000.00.00.G31", "000.00.00.G60", "000.00.00.H51", "000.00.00.H84", "000.00.00.H29", "000.00.00.H41", "000.00.00.G22", "001.01.50.H41"} {
+		if _, ok := byCode[code]; !ok {
+			t.Errorf("%s is not suggested", code)
+		}
+	}
+	if a := byCode["000.00.12.H41"]; a.Name != "Sở Y tế Nghệ An" {
+		t.Errorf("the hosted Sở Y tế is suggested as %q, want its configured name", a.Name)
+	}
+	under := 0
+	for _, a := range got {
+		c, _ := envelope.ParseAgencyCode(a.Code, envelope.CodeAny)
+		switch {
+		case c.Level() == 1:
+		case strings.HasSuffix(a.Code, ".H41"):
+			under++
+		default:
+			t.Errorf("%s (%s) is suggested, neither level 1 nor the clerk's province", a.Code, a.Name)
+		}
+	}
+	if under < 100 {
+		t.Errorf("%d agencies of Nghệ An suggested, want the room left by the level-1 ones", under)
 	}
 }
 
