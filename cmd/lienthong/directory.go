@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -210,11 +211,24 @@ func (f DirectoryFile) records(base string, version uint64, now time.Time) ([]ga
 	return out, nil
 }
 
-func readDirectoryFile(path string) (DirectoryFile, error) {
+// readDirectoryFile reads entries: YAML (DirectoryFile), the national
+// axis's agency list in JSON (getAgenciesList's data, or its whole
+// answer: id, pid, code, name, mail, oldCode) or CSV (a header row naming
+// the columns code, name, parent, kind, gateway, oldCodes). The axis's
+// list and CSV name no gateway: gw is given to every agency that has
+// none. Rows whose code cannot be read are refused, with their line,
+// unless skip, which leaves them out and says so on w.
+func readDirectoryFile(path, gw string, skip bool, w io.Writer) (DirectoryFile, error) {
 	var f DirectoryFile
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return f, withVI(err, "Không đọc được tệp danh bạ %q", path)
+	}
+	switch ext := strings.ToLower(filepath.Ext(path)); {
+	case ext == ".csv":
+		return readAgencyCSV(path, data, gw, skip, w)
+	case ext == ".json" && looksLikeAxisList(data):
+		return readAxisList(path, data, gw, skip, w)
 	}
 	dec := yaml.NewDecoder(strings.NewReader(string(data)))
 	dec.KnownFields(true)
@@ -257,8 +271,20 @@ func storedVersion(ctx context.Context, b *bus.Bus, key string) (uint64, error) 
 
 // publish signs each record with a version above the one stored and puts
 // it, writing a line for each to w.
+//
+// Records are signed and published by several workers at once: the
+// national axis's 111,000 agencies are an RSA signature and two round
+// trips each. The first failure stops the others; what was published
+// stays, and publishing again gives those a newer version.
 func publish(ctx context.Context, w io.Writer, b *bus.Bus, admin *signing.Signer, records []gateway.DirectoryRecord) error {
-	for _, r := range records {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var (
+		mu   sync.Mutex
+		next int
+		wg   sync.WaitGroup
+	)
+	one := func(r gateway.DirectoryRecord) error {
 		key, err := r.DirectoryKey()
 		if err != nil {
 			return err
@@ -275,9 +301,35 @@ func publish(ctx context.Context, w io.Writer, b *bus.Bus, admin *signing.Signer
 		if err := b.PutRecord(ctx, key, value); err != nil {
 			return err
 		}
+		mu.Lock()
 		fmt.Fprintf(w, "%s\t%s\n", key, describeRecord(r))
+		mu.Unlock()
+		return nil
 	}
-	return nil
+	for range min(len(records), 2*runtime.GOMAXPROCS(0)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				mu.Lock()
+				i := next
+				next++
+				mu.Unlock()
+				if i >= len(records) {
+					return
+				}
+				if err := one(records[i]); err != nil {
+					cancel(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return ctx.Err()
 }
 
 // setVersion makes r's version higher than held.
@@ -431,6 +483,13 @@ administrator's key and publishes them, each with a version above the one
 stored. With -signed, publishes records signed offline ("directory sign")
 or exported ("directory export") as they are: gateways judge them.
 
+-f also reads the national axis's agency list (FILE.json: getAgenciesList's
+answer or its data, id, pid, code, name, mail, oldCode) and CSV (FILE.csv:
+a header naming code, name, parent, kind, gateway, oldCodes separated by
+";"). They name no gateway: -gateway gives one to every agency that has
+none. A row whose code cannot be read stops the import, unless
+-skip-invalid leaves it out.
+
   agencies:
     - code: 000.00.00.H41
       name: UBND tỉnh Nghệ An
@@ -439,7 +498,9 @@ or exported ("directory export") as they are: gateways judge them.
   gateways:
     - id: nghean
       certificates: [nghean-gateway.crt]`)
-	file := fs.String("f", "", "the entries (YAML `file`)")
+	file := fs.String("f", "", "the entries (YAML, the axis's JSON list or CSV `file`)")
+	gw := fs.String("gateway", "", "with -f, the `id` of the gateway of the agencies the file gives none")
+	skip := fs.Bool("skip-invalid", false, "with -f, leave out the entries whose codes cannot be read")
 	signed := fs.String("signed", "", "records signed offline (JSON lines `file`)")
 	force := fs.Bool("force", false, "with -signed, publish records even where the stored one is as new or newer")
 	admin, nf := addAdminFlags(fs), addNATSFlags(fs)
@@ -450,7 +511,7 @@ or exported ("directory export") as they are: gateways judge them.
 	case (*file == "") == (*signed == ""):
 		return usageError{msg: "directory import: give -f or -signed", vi: "Cho một trong hai: -f hoặc -signed.", hint: "lienthong directory import -help"}
 	case *file != "":
-		f, err := readDirectoryFile(*file)
+		f, err := readDirectoryFile(*file, *gw, *skip, m.Stderr)
 		if err != nil {
 			return fmt.Errorf("directory import: %w", err)
 		}
@@ -522,7 +583,9 @@ Signs every entry of a YAML file (as "directory import -f") offline, on a
 machine that holds the administrator's key and no NATS connection, and
 writes the records as JSON lines for "directory import -signed". Their
 version is the signing time, in nanoseconds.`)
-	file := fs.String("f", "", "the entries (YAML `file`)")
+	file := fs.String("f", "", "the entries (YAML, the axis's JSON list or CSV `file`, as directory import -f)")
+	gw := fs.String("gateway", "", "the `id` of the gateway of the agencies the file gives none")
+	skip := fs.Bool("skip-invalid", false, "leave out the entries whose codes cannot be read")
 	out := fs.String("o", "", "write the records to this `file` (default standard output)")
 	admin := addAdminFlags(fs)
 	if err := m.parseFlags(fs, args); err != nil {
@@ -531,7 +594,7 @@ version is the signing time, in nanoseconds.`)
 	if *file == "" {
 		return usageError{msg: "directory sign: -f is required", vi: "Cần tệp các mục danh bạ (-f).", hint: "lienthong directory sign -help"}
 	}
-	f, err := readDirectoryFile(*file)
+	f, err := readDirectoryFile(*file, *gw, *skip, m.Stderr)
 	if err != nil {
 		return fmt.Errorf("directory sign: %w", err)
 	}
@@ -611,11 +674,15 @@ func allRecords(ctx context.Context, b *bus.Bus) ([]signedLine, error) {
 }
 
 func runDirectoryExport(ctx context.Context, m *Main, args []string) (err error) {
-	fs := m.newFlagSet("directory export", "directory export -url URL … [-o RECORDS.jsonl]", `
+	fs := m.newFlagSet("directory export", "directory export -url URL … [-format jsonl|axis|csv] [-o FILE]", `
 Writes every record of the directory as stored, signed, one JSON line each
 ({"key": …, "record": …}): a backup, or a directory to move to another hub
-with "directory import -signed".`)
+with "directory import -signed". -format axis writes the agencies as the
+national axis's getAgenciesList data (JSON), -format csv as CSV (code,
+name, parent, kind, gateway, oldCodes): the records' contents, not their
+signatures, for the tools that read those.`)
 	out := fs.String("o", "", "write to this `file` (default standard output)")
+	format := fs.String("format", "jsonl", "`jsonl` (signed records), axis or csv")
 	nf := addNATSFlags(fs)
 	if err := m.parseFlags(fs, args); err != nil {
 		return err
@@ -625,12 +692,42 @@ with "directory import -signed".`)
 		return err
 	}
 	defer func() { err = errors.Join(err, b.Close()) }()
+	switch *format {
+	case "jsonl", "axis", "csv":
+	default:
+		return usageError{msg: fmt.Sprintf("directory export: -format %q: want jsonl, axis or csv", *format),
+			vi: fmt.Sprintf("Định dạng -format %q không có: chọn jsonl, axis hoặc csv.", *format), hint: "lienthong directory export -help"}
+	}
 	lines, err := allRecords(ctx, b)
 	if err != nil {
 		return withVI(err, "Không đọc được danh bạ")
 	}
-	if err := writeLines(*out, m.Stdout, lines); err != nil {
-		return withVI(fmt.Errorf("directory export: %w", err), "Không ghi được các bản ghi của danh bạ")
+	if *format == "jsonl" {
+		if err := writeLines(*out, m.Stdout, lines); err != nil {
+			return withVI(fmt.Errorf("directory export: %w", err), "Không ghi được các bản ghi của danh bạ")
+		}
+		return nil
+	}
+	var records []gateway.DirectoryRecord
+	for _, l := range lines {
+		var sr signing.SignedRecord
+		var r gateway.DirectoryRecord
+		if json.Unmarshal(l.Record, &sr) != nil || json.Unmarshal(sr.Record, &r) != nil {
+			continue // not a record: gateways ignore it too
+		}
+		records = append(records, r)
+	}
+	w := m.Stdout
+	if *out != "" {
+		f, err := os.Create(*out)
+		if err != nil {
+			return withVI(fmt.Errorf("directory export: %w", err), "Không ghi được tệp %q", *out)
+		}
+		defer func() { err = errors.Join(err, f.Close()) }()
+		w = f
+	}
+	if err := exportAgencies(w, *format, records); err != nil {
+		return withVI(fmt.Errorf("directory export: %w", err), "Không ghi được danh bạ")
 	}
 	return nil
 }

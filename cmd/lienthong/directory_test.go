@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -219,4 +220,74 @@ func administrators(t *testing.T, dir string) (string, func(out string, args ...
 	issue("admin", "-agency", "000.00.00.G22", "-name", "Quản trị trục", "-directory-scope", "*")
 	issue("nghean-admin", "-agency", "000.00.00.H41", "-name", "Quản trị Nghệ An", "-directory-scope", "H41", "-directory-scope", "gw:nghean")
 	return ca, issue
+}
+
+// TestDirectoryAxisFormats: the national axis's agency list (its
+// getAgenciesList answer) and CSV are imported — parents from pid, old
+// codes, the gateway given — a row with a bad code stops the import
+// unless -skip-invalid; and the directory is exported in both forms, which
+// import again to the same agencies.
+func TestDirectoryAxisFormats(t *testing.T) {
+	dir := t.TempDir()
+	srv, err := bus.StartServer(bus.ServerOptions{Dir: filepath.Join(dir, "nats"), Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	b, err := bus.Open(t.Context(), bus.Options{URL: srv.ClientURL()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	url := srv.ClientURL()
+	administrators(t, dir)
+	admin := []string{"-admin-key", filepath.Join(dir, "admin.key"), "-admin-cert", filepath.Join(dir, "admin.crt"), "-url", url}
+
+	axis := filepath.Join(dir, "agencies.json")
+	if err := os.WriteFile(axis, []byte(`{"status":"OK","ErrorCode":"0","ErrorDesc":"Thanh cong","data":[
+ {"id":"101","pid":"0","code":"000.00.00.H41","name":"UBND tỉnh Nghệ An","mail":"","oldCode":""},
+ {"id":102,"pid":101,"code":"000.00.31.H41","name":"UBND xã Nghi Phong","mail":"","oldCode":"000.27.31.H41"},
+ {"id":"103","pid":"101","code":"bad code","name":"Không đọc được","mail":"","oldCode":""}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, nil, append([]string{"directory", "import", "-f", axis, "-gateway", "vxp"}, admin...)...)
+	r.wantCode(t, exitTrouble)
+	r.wantStderr(t, "item 3", "bad code", "-skip-invalid")
+	r = run(t, nil, append([]string{"directory", "import", "-f", axis, "-gateway", "vxp", "-skip-invalid"}, admin...)...)
+	r.wantCode(t, 0)
+	r.wantStderr(t, "skipped", "item 3")
+
+	csvFile := filepath.Join(dir, "agencies.csv")
+	if err := os.WriteFile(csvFile, []byte("\ufeffcode,name,parent,kind,gateway,oldCodes\n000.00.12.H41,Sở Y tế tỉnh Nghệ An,000.00.00.H41,department,nghean,\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run(t, nil, append([]string{"directory", "import", "-f", csvFile}, admin...)...).wantCode(t, 0)
+
+	for _, format := range []string{"axis", "csv"} {
+		out := filepath.Join(dir, "export."+map[string]string{"axis": "json", "csv": "csv"}[format])
+		run(t, nil, "directory", "export", "-url", url, "-format", format, "-o", out).wantCode(t, 0)
+		text, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"000.00.31.H41", "UBND xã Nghi Phong", "000.27.31.H41", "000.00.12.H41"} {
+			if !strings.Contains(string(text), want) {
+				t.Errorf("-format %s does not have %q:\n%s", format, want, text)
+			}
+		}
+		f, err := readDirectoryFile(out, "vxp", false, io.Discard)
+		if err != nil {
+			t.Fatalf("the %s export does not import: %v", format, err)
+		}
+		if len(f.Agencies) != 3 {
+			t.Errorf("the %s export imports %d agencies, want 3: %+v", format, len(f.Agencies), f.Agencies)
+		}
+		for _, a := range f.Agencies {
+			if a.Code == "000.00.31.H41" && (a.Parent != "000.00.00.H41" || len(a.OldCodes) != 1 || a.OldCodes[0] != "000.27.31.H41") {
+				t.Errorf("the %s export's commune: %+v", format, a)
+			}
+		}
+	}
+	r = run(t, nil, "directory", "export", "-url", url, "-format", "xml")
+	r.wantCode(t, exitUsage)
 }
