@@ -40,10 +40,10 @@ func looksLikeAxisList(data []byte) bool {
 type axisAgency struct {
 	ID      idText `json:"id"`
 	PID     idText `json:"pid"`
-	Code    string      `json:"code"`
-	Name    string      `json:"name"`
-	Mail    string      `json:"mail"`
-	OldCode string      `json:"oldCode"`
+	Code    string `json:"code"`
+	Name    string `json:"name"`
+	Mail    string `json:"mail"`
+	OldCode string `json:"oldCode"`
 }
 
 // idText is an id of the axis's list: a number or a string (the axis's
