@@ -3,22 +3,29 @@ package web
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"go.uber.org/zap"
 
 	"github.com/lienthong/lienthong/gateway"
 )
 
+// DefaultDirectoryPageSize is how many agencies a page of Danh bạ shows
+// when Options.DirectoryPageSize is 0.
+const DefaultDirectoryPageSize = 200
+
 // directoryPage is the data of Danh bạ.
 type directoryPage struct {
 	Query   string
 	Entries []directoryEntry
-	Total   int
+	// Total is how many agencies the directory holds.
+	Total int
+	// Next is the URL of the next page, empty on the last; First, on a
+	// later page, the URL of the first.
+	Next, First string
 	// BeatsUnknown: the heartbeats could not be read, so liveness is not
 	// shown.
 	BeatsUnknown bool
@@ -34,28 +41,47 @@ type directoryEntry struct {
 	ParentName string
 }
 
-// directory shows Danh bạ: every agency of the axis, or those whose code
-// or name contains the search (letter case and Vietnamese marks
-// ignored).
+// directory shows Danh bạ a page at a time, in the order of the codes:
+// every agency of the axis, or those whose code, name or old code
+// contains the search (letter case and Vietnamese marks ignored). The
+// next page starts after the code in trang.
 func (h *Handler) directory(w http.ResponseWriter, r *http.Request) {
-	q := strings.TrimSpace(r.URL.Query().Get("q"))
-	page := &directoryPage{Query: q}
+	qv := r.URL.Query()
+	q := strings.TrimSpace(qv.Get("q"))
+	after := qv.Get("trang")
+	dir := h.gw.Directory()
+	page := &directoryPage{Query: q, Total: dir.Len()}
 	live, err := h.beats.live(r.Context())
 	if err != nil {
 		page.BeatsUnknown = true
 	}
-	needle := fold(q)
-	for _, a := range h.gw.Directory().Agencies() {
-		page.Total++
-		if needle != "" && !strings.Contains(fold(a.Name), needle) && !strings.Contains(fold(a.Code), needle) {
-			continue
-		}
+	res := dir.Search(gateway.DirectoryQuery{Text: q, After: after, Limit: h.opts.DirectoryPageSize})
+	for _, a := range res.Agencies {
 		_, hosted := h.gw.Hosted(a.Code)
 		e := directoryEntry{Agency: a, Tier: tierOf(a), Live: live[a.Gateway], Hosted: hosted}
 		if a.Parent != "" {
 			e.ParentName = h.agencyName(a.Parent)
 		}
 		page.Entries = append(page.Entries, e)
+	}
+	link := func(cursor string) string {
+		v := url.Values{}
+		if q != "" {
+			v.Set("q", q)
+		}
+		if cursor != "" {
+			v.Set("trang", cursor)
+		}
+		if len(v) == 0 {
+			return r.URL.Path
+		}
+		return r.URL.Path + "?" + v.Encode()
+	}
+	if res.Next != "" {
+		page.Next = link(res.Next)
+	}
+	if after != "" {
+		page.First = link("")
 	}
 	h.render(w, r, http.StatusOK, "directory", newView(r, "Danh bạ cơ quan", "danh-ba", page))
 }
@@ -95,44 +121,3 @@ func (c *beatCache) live(ctx context.Context) (map[string]bool, error) {
 	c.ids, c.at = live, time.Now()
 	return live, nil
 }
-
-// fold lower-cases s and takes the marks off Vietnamese letters, for a
-// search that finds "Nghệ An" when a clerk types "nghe an". Marks typed
-// as combining characters (some keyboards send "e" then the marks) are
-// dropped too.
-func fold(s string) string {
-	b := make([]byte, 0, len(s))
-	for _, r := range s {
-		switch {
-		case r < utf8.RuneSelf:
-			if 'A' <= r && r <= 'Z' {
-				r += 'a' - 'A'
-			}
-			b = append(b, byte(r))
-			continue
-		case unicode.Is(unicode.Mn, r):
-			continue
-		}
-		r = unicode.ToLower(r)
-		if f, ok := foldTable[r]; ok {
-			r = f
-		}
-		b = utf8.AppendRune(b, r)
-	}
-	return string(b)
-}
-
-// foldTable maps each lower-case Vietnamese letter with marks to its base
-// letter.
-var foldTable = func() map[rune]rune {
-	m := map[rune]rune{}
-	for base, letters := range map[rune]string{
-		'a': "àáảãạăằắẳẵặâầấẩẫậ", 'e': "èéẻẽẹêềếểễệ", 'i': "ìíỉĩị",
-		'o': "òóỏõọôồốổỗộơờớởỡợ", 'u': "ùúủũụưừứửữự", 'y': "ỳýỷỹỵ", 'd': "đ",
-	} {
-		for _, r := range letters {
-			m[r] = base
-		}
-	}
-	return m
-}()

@@ -18,8 +18,10 @@
 //     verdict in plain words, each recipient's state and the timeline of
 //     every event; the statuses the clerk may send (03, 02 with a reason,
 //     04, 05, 06, 15, 16 on an incoming document; 13 on an outgoing one);
-//   - Danh bạ (/danh-ba): the agencies of the axis, their tier and whether
-//     their gateway is live.
+//   - Danh bạ (/danh-ba): the agencies of the axis, 200 a page in the order
+//     of their codes, searchable by a part of a code or name; their tier
+//     (from the kind their entry gives, else from the code's level) and
+//     whether their gateway is live.
 //
 // Every page works without JavaScript. A small script listens to /su-kien
 // (server-sent events: the ids of the clerk's documents that changed) and

@@ -54,6 +54,9 @@ type Options struct {
 	// only the proxies: a client inside a listed prefix could choose the
 	// address its failures count against.
 	TrustedProxies []netip.Prefix
+	// DirectoryPageSize is how many agencies a page of Danh bạ shows; 0
+	// means DefaultDirectoryPageSize.
+	DirectoryPageSize int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -147,6 +150,9 @@ func New(gw *gateway.Gateway, opts Options, log *zap.Logger) (*Handler, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.DirectoryPageSize <= 0 {
+		opts.DirectoryPageSize = DefaultDirectoryPageSize
 	}
 	h := &Handler{
 		gw: gw, log: log, opts: opts, clerks: map[string]*clerk{},

@@ -195,7 +195,7 @@ func TestWeb_Exchange(t *testing.T) {
 
 	// Danh bạ: search without marks, tiers, live gateways.
 	p = sender.get("/danh-ba?q=nghe+an")
-	mustContain(t, "Danh bạ", p.body, "UBND tỉnh Nghệ An", "Sở Y tế tỉnh Nghệ An", "Ủy ban nhân dân tỉnh, thành phố trực thuộc trung ương", "Cấp 2: đơn vị trực thuộc bộ, ngành, tỉnh", "Đang hoạt động")
+	mustContain(t, "Danh bạ", p.body, "UBND tỉnh Nghệ An", "Sở Y tế tỉnh Nghệ An", "Ủy ban nhân dân tỉnh, thành phố trực thuộc trung ương", "Cấp 2: đơn vị trực thuộc bộ, ngành, tỉnh", "Đang hoạt động", "2 cơ quan trên tổng số 4")
 	mustNotContain(t, "Danh bạ", p.body, "Thành phố Hồ Chí Minh")
 }
 
