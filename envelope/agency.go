@@ -477,9 +477,12 @@ func (c AgencyCode) TierName() string {
 		}
 		return "Cơ quan cấp trung ương khác"
 	case 2:
-		return "Cấp 2: sở, ban, ngành; đơn vị thuộc bộ; UBND cấp huyện"
+		// Since 1 July 2025 there are no districts: a code's level no
+		// longer says whether it is a commune (directly under its
+		// province) or a department; the directory's kind does.
+		return "Cấp 2: đơn vị trực thuộc bộ, ngành, tỉnh"
 	case 3:
-		return "Cấp 3: đơn vị thuộc cấp 2; UBND cấp xã"
+		return "Cấp 3: đơn vị thuộc cấp 2"
 	default:
 		return "Cấp " + strconv.Itoa(level)
 	}

@@ -403,8 +403,8 @@ func TestAgencyCode_TierName(t *testing.T) {
 		{in: "K41", want: "Hội đồng nhân dân tỉnh, thành phố"},
 		{in: "000.00.00.A01", want: "Cơ quan cấp trung ương khác"},
 		{in: "JB2", want: "Cơ quan cấp trung ương khác"},
-		{in: "000.00.12.H41", want: "Cấp 2: sở, ban, ngành; đơn vị thuộc bộ; UBND cấp huyện"},
-		{in: "000.01.00.H37", want: "Cấp 3: đơn vị thuộc cấp 2; UBND cấp xã"},
+		{in: "000.00.12.H41", want: "Cấp 2: đơn vị trực thuộc bộ, ngành, tỉnh"},
+		{in: "000.01.00.H37", want: "Cấp 3: đơn vị thuộc cấp 2"},
 		{in: "002.00.20.H13", want: "Cấp 4"},
 		{in: "vxp.saas.03", mode: envelope.CodeAny, want: "Không xác định"},
 	} {
