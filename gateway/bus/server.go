@@ -78,6 +78,10 @@ func StartServer(opts ServerOptions) (*server.Server, error) {
 		StoreDir:        dir,
 		NoSigs:          true,
 		Debug:           opts.Debug,
+		// Set, not left to nats-server's defaults (1,000 consumers per
+		// stream, 1,000 unacknowledged messages per consumer), as
+		// deploy/nats sets them on the hub.
+		JetStreamLimits: server.JSLimitOpts{DefaultMaxConsumers: MaxConsumersPerStream, MaxAckPending: 10000},
 	}
 	srv, err := server.NewServer(sopts)
 	if err != nil {

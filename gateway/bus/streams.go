@@ -87,9 +87,17 @@ func packetStream(o Options, name, what string, subjects ...string) jetstream.St
 		// MaxMsgsPerSubject -1: a recipient's subject is not a
 		// last-value slot.
 		MaxMsgsPerSubject: -1,
-		MaxConsumers:      -1,
+		// A positive limit, not -1: nats-server takes -1 for "not set"
+		// and applies its default of 1,000 consumers per stream, which
+		// with a consumer per agency capped a hub at 1,000 agencies.
+		MaxConsumers: MaxConsumersPerStream,
 	}
 }
+
+// MaxConsumersPerStream is the packet streams' limit of consumers, set on
+// the streams and as the embedded server's default (deploy/nats sets it on
+// the hub's and the leaf nodes' servers too).
+const MaxConsumersPerStream = 10000
 
 // directoryConfig is the KV bucket of the directory; entries do not
 // expire.
