@@ -105,6 +105,7 @@ func (m *Main) commands() []command {
 		{"pki", "development PKI: a CA, agency certificates, revocation", runPKI},
 		{"report", "the quarterly interconnection report (Section III); submit, summary", runReport},
 		{"serve", "run a gateway (see -help for its configuration)", runServe},
+		{"sim", "replay a compressed day of the national axis on this machine", runSim},
 		{"store", "maintenance of a gateway's store: check it", runStore},
 		{"version", "print the version", runVersion},
 	}

@@ -1067,3 +1067,20 @@ func TestEdxmlNewBadTime(t *testing.T) {
 		}
 	}
 }
+
+// TestSim: a small day replays with every delivery once, every status
+// reconciled, and the figures printed.
+func TestSim(t *testing.T) {
+	r := run(t, nil, "sim", "-agencies", "60", "-gateways", "3", "-directory", "100", "-documents", "60", "-seed", "7")
+	r.wantCode(t, 0)
+	r.wantStderr(t, "every delivery stored once and answered by its 01", "every status reconciled")
+	for _, row := range []string{"gateways / hosted agencies / directory      3 / 60 / 160", "documents / deliveries", "time to 01 p50 / p99",
+		"hub consumers / per gateway", "signing floor", "wall time / signing floor"} {
+		if !strings.Contains(r.stdout, row) {
+			t.Errorf("the figures do not have %q:\n%s", row, r.stdout)
+		}
+	}
+	if r := run(t, nil, "sim", "-gateways", "0"); r.code != exitUsage {
+		t.Errorf("sim -gateways 0: exit %d", r.code)
+	}
+}
