@@ -26,9 +26,11 @@ type Bus interface {
 
 	// WatchDirectory calls fn with every key now in KV LT_DIRECTORY, then
 	// with every change, until ctx is done. It returns once the initial
-	// keys were passed. The values are as stored: claims, which the
-	// gateway's Directory verifies before it uses them. Gateways never
-	// write the directory; the administrator does.
+	// keys were passed. fn must be safe for concurrent use: the initial
+	// keys, distinct, may be passed from several goroutines at once. The
+	// values are as stored: claims, which the gateway's Directory verifies
+	// before it uses them. Gateways never write the directory; the
+	// administrator does.
 	WatchDirectory(ctx context.Context, fn func(DirectoryUpdate)) error
 	// Heartbeat publishes this gateway's heartbeat (KV LT_GATEWAYS).
 	Heartbeat(ctx context.Context, h GatewayBeat) error

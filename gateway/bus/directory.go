@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -44,8 +46,9 @@ func (b *Bus) DirectoryRecord(ctx context.Context, key string) ([]byte, error) {
 // once they were passed (or with an error if ctx ends first, or none comes
 // for Options.Timeout). Then, in a goroutine, it calls fn
 // with every change until ctx is done or the Bus is closed: a deleted or
-// purged key comes with Deleted set. fn is called from one goroutine at a
-// time. The values are passed as stored; the gateway's Directory judges
+// purged key comes with Deleted set. fn is called for the initial entries
+// from several goroutines at once (one per core: a national directory is
+// 111,000 signatures to check), then from one goroutine at a time. The values are passed as stored; the gateway's Directory judges
 // them.
 func (b *Bus) WatchDirectory(ctx context.Context, fn func(gateway.DirectoryUpdate)) error {
 	wctx, cancel := context.WithCancel(ctx)
@@ -67,6 +70,25 @@ func (b *Bus) WatchDirectory(ctx context.Context, fn func(gateway.DirectoryUpdat
 	}
 	idle := time.NewTimer(b.opts.Timeout)
 	defer idle.Stop()
+	// The initial entries are judged on every core at once (each a
+	// signature to check, unless the gateway holds the very bytes): keys
+	// are distinct among them, and the directory is safe for concurrent
+	// use.
+	initial := make(chan jetstream.KeyValueEntry, 256)
+	var workers sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			for e := range initial {
+				b.deliverAgency(e, fn)
+			}
+		}()
+	}
+	finish := func() {
+		close(initial)
+		workers.Wait()
+	}
 	start, lastLog := time.Now(), time.Now()
 	n := 0
 	for done := false; !done; {
@@ -74,13 +96,14 @@ func (b *Bus) WatchDirectory(ctx context.Context, fn func(gateway.DirectoryUpdat
 		case e, ok := <-w.Updates():
 			switch {
 			case !ok:
+				finish()
 				stop()
 				return fmt.Errorf("bus: watch %s: the watcher stopped after %d initial entries", BucketDirectory, n)
 			case e == nil:
 				done = true
 			default:
 				n++
-				b.deliverAgency(e, fn)
+				initial <- e
 				idle.Reset(b.opts.Timeout)
 				if time.Since(lastLog) > 5*time.Second {
 					b.log.Info("reading the directory", zap.Int("entries", n), zap.Uint64("of", total), zap.Duration("took", time.Since(start)))
@@ -88,16 +111,20 @@ func (b *Bus) WatchDirectory(ctx context.Context, fn func(gateway.DirectoryUpdat
 				}
 			}
 		case <-idle.C:
+			finish()
 			stop()
 			return fmt.Errorf("bus: watch %s: no initial entry for %s after %d of %d", BucketDirectory, b.opts.Timeout, n, total)
 		case <-ctx.Done():
+			finish()
 			stop()
 			return fmt.Errorf("bus: watch %s: initial entries (%d of %d): %w", BucketDirectory, n, total, ctx.Err())
 		case <-b.connClosed:
+			finish()
 			stop()
 			return fmt.Errorf("bus: watch %s: the connection is closed", BucketDirectory)
 		}
 	}
+	finish()
 	if total > 1000 {
 		b.log.Info("directory read", zap.Int("entries", n), zap.Duration("took", time.Since(start)))
 	}
