@@ -2,6 +2,7 @@ package signing_test
 
 import (
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"path/filepath"
 	"testing"
@@ -59,5 +60,56 @@ func TestRecordVerifier(t *testing.T) {
 	now = now.Add(72 * time.Hour)
 	if _, err := v.Open(signed); !errors.Is(err, signing.ErrRecord) {
 		t.Errorf("Open after the administrator's certificate expired = %v, want ErrRecord", err)
+	}
+}
+
+// TestRecordVerifier_OpenKept: a kept record is not checked for its own
+// signature again, but its signer is — to the anchors now, within its
+// validity.
+func TestRecordVerifier_OpenKept(t *testing.T) {
+	ca, err := signing.InitCA(filepath.Join(t.TempDir(), "ca"), signing.CAOptions{KeyBits: 2048})
+	if err != nil {
+		t.Fatal(err)
+	}
+	is, err := ca.Issue(signing.IssueRequest{Agency: "000.00.00.G22", Name: "Quản trị", DirectoryScopes: []string{"*"}, Validity: 48 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := signing.NewSigner(is.Key, []*x509.Certificate{is.Certificate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed, err := admin.SignRecord([]byte(`{"agency":{"code":"000.00.12.H41"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sr signing.SignedRecord
+	if err := json.Unmarshal(signed, &sr); err != nil {
+		t.Fatal(err)
+	}
+	sr.Signature[0] ^= 0xff
+	tampered, _ := json.Marshal(sr)
+	anchors := x509.NewCertPool()
+	anchors.AddCert(ca.Certificate())
+	now := time.Now()
+	v := &signing.RecordVerifier{Anchors: anchors, Now: func() time.Time { return now }}
+	if _, err := v.Open(tampered); !errors.Is(err, signing.ErrRecord) {
+		t.Errorf("Open of a bad signature: %v", err)
+	}
+	if _, err := v.OpenKept(tampered); err != nil {
+		t.Errorf("OpenKept checks the record's signature again: %v", err)
+	}
+	now = now.Add(72 * time.Hour)
+	if _, err := v.OpenKept(signed); !errors.Is(err, signing.ErrRecord) {
+		t.Errorf("OpenKept of a signer out of validity: %v", err)
+	}
+	other, err := signing.InitCA(filepath.Join(t.TempDir(), "other"), signing.CAOptions{KeyBits: 2048})
+	if err != nil {
+		t.Fatal(err)
+	}
+	elsewhere := x509.NewCertPool()
+	elsewhere.AddCert(other.Certificate())
+	if _, err := (&signing.RecordVerifier{Anchors: elsewhere}).OpenKept(signed); !errors.Is(err, signing.ErrRecord) {
+		t.Errorf("OpenKept under other anchors: %v", err)
 	}
 }

@@ -57,6 +57,7 @@ divided by the cores. The same -seed gives the same day.`)
 	conc := fs.Int("concurrency", 16, "documents sent at once")
 	seed := fs.Uint64("seed", 1, "the day's `seed`")
 	keep := fs.Bool("keep", false, "keep the working directory")
+	restart := fs.Bool("restart", false, "also restart the first gateway and time it until it is ready again (its directory from its store)")
 	if err := m.parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -97,6 +98,14 @@ divided by the cores. The same -seed gives the same day.`)
 		return err
 	}
 
+	var restarted time.Duration
+	if *restart {
+		progress("restarting %s", s.gws[0].id)
+		if restarted, err = s.restart(ctx, s.gws[0]); err != nil {
+			return err
+		}
+		progress("%s ready again in %s", s.gws[0].id, restarted.Round(time.Millisecond))
+	}
 	progress("%d documents, %d at once", *documents, *conc)
 	start := time.Now()
 	if err := s.send(ctx, *documents, *conc, rng, progress); err != nil {
@@ -129,6 +138,9 @@ divided by the cores. The same -seed gives the same day.`)
 	tw := tabwriter.NewWriter(m.Stdout, 0, 2, 2, ' ', 0)
 	fmt.Fprintf(tw, "measure\tvalue\t\n")
 	fmt.Fprintf(tw, "gateways / hosted agencies / directory\t%d / %d / %d\t\n", *gateways, *agencies, s.directorySize)
+	if *restart {
+		fmt.Fprintf(tw, "restart of %s to ready (%d hosted, directory %d)\t%s\t\n", s.gws[0].id, len(s.gws[0].hosted), s.directorySize, restarted.Round(time.Millisecond))
+	}
 	fmt.Fprintf(tw, "documents / deliveries\t%d / %d\t\n", len(s.docs), s.deliveries)
 	fmt.Fprintf(tw, "wall time (to every delivery's 01)\t%s\t\n", delivered.Round(time.Millisecond))
 	fmt.Fprintf(tw, "wall time (to every status reconciled)\t%s\t\n", wall.Round(time.Millisecond))
@@ -145,12 +157,13 @@ divided by the cores. The same -seed gives the same day.`)
 
 // simGateway is a gateway of the simulation.
 type simGateway struct {
-	id       string
-	hosted   []simAgency
-	gw       *gateway.Gateway
-	st       *store.Store
-	b        *bus.Bus
-	incoming atomic.Int64
+	id     string
+	dir    string
+	hosted []simAgency
+	gw     *gateway.Gateway
+	st     *store.Store
+	b      *bus.Bus
+	opts   gateway.Options
 }
 
 // simAgency is an agency of the simulation and its gateway.
@@ -277,10 +290,11 @@ func simStart(ctx context.Context, dir string, n, g, extra int, rng *mrand.Rand,
 		if gw.b, err = bus.Open(ctx, bus.Options{URL: s.srv.ClientURL(), Name: gw.id, Gateway: gw.id}, log.Named(gw.id)); err != nil {
 			return s, err
 		}
-		if gw.gw, err = gateway.New(gateway.Options{
+		gw.dir, gw.opts = gdir, gateway.Options{
 			ID: gw.id, Agencies: hosted, Store: gw.st, Bus: gw.b, Logger: log.Named(gw.id),
 			Roots: roots, DirectoryAnchors: roots, DispatchInterval: 50 * time.Millisecond,
-		}); err != nil {
+		}
+		if gw.gw, err = gateway.New(gw.opts); err != nil {
 			return s, err
 		}
 	}
@@ -311,6 +325,38 @@ func simStart(ctx context.Context, dir string, n, g, extra int, rng *mrand.Rand,
 		}
 		return true
 	})
+}
+
+// restart closes a gateway and opens it again on its store, as a restarted
+// process would, and returns how long it took from the new store's opening
+// to the gateway's open (its directory loaded from its store, its
+// consumers bound).
+func (s *sim) restart(ctx context.Context, g *simGateway) (time.Duration, error) {
+	cctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := g.gw.Close(cctx); err != nil {
+		return 0, err
+	}
+	g.b.Close()
+	if err := g.st.Close(); err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	var err error
+	if g.st, err = store.Open(ctx, filepath.Join(g.dir, "lienthong.db"), store.Options{}); err != nil {
+		return 0, err
+	}
+	if g.b, err = bus.Open(ctx, bus.Options{URL: s.srv.ClientURL(), Name: g.id, Gateway: g.id}, s.log.Named(g.id)); err != nil {
+		return 0, err
+	}
+	g.opts.Store, g.opts.Bus = g.st, g.b
+	if g.gw, err = gateway.New(g.opts); err != nil {
+		return 0, err
+	}
+	if err := g.gw.Open(ctx); err != nil {
+		return 0, err
+	}
+	return time.Since(start), nil
 }
 
 // simCodes returns n agency codes and names: ministries, provinces, then
