@@ -281,7 +281,7 @@ func demoRegister(ctx context.Context, url string, admin *signing.Signer, entrie
 	for _, r := range entries {
 		r.Agency.Version, r.Agency.UpdatedAt = newVersion(now), now.UTC()
 	}
-	return errors.Join(publish(ctx, io.Discard, b, admin, entries), b.Close())
+	return errors.Join(publish(ctx, io.Discard, b, admin, entries, false), b.Close())
 }
 
 // demoLetter is a document of the demonstration.

@@ -124,6 +124,11 @@ func (f natsFlags) open(ctx context.Context, cmd string) (*bus.Bus, error) {
 type DirectoryFile struct {
 	Agencies []DirectoryAgency  `yaml:"agencies"`
 	Gateways []DirectoryGateway `yaml:"gateways"`
+	// OnlyNew: the entries come from a list that carries neither
+	// certificates nor, for most, a gateway (the national axis's, a CSV
+	// file): an agency already in the directory is kept as it is, unless
+	// the import is asked to replace it.
+	OnlyNew bool `yaml:"-"`
 }
 
 // DirectoryAgency is an agency's entry in a DirectoryFile.
@@ -170,11 +175,18 @@ func readCertificates(base string, files []string) ([]string, error) {
 // (each record's may be raised later by nextVersion).
 func (f DirectoryFile) records(base string, version uint64, now time.Time) ([]gateway.DirectoryRecord, error) {
 	var out []gateway.DirectoryRecord
+	seen := map[string]int{}
 	for i, a := range f.Agencies {
 		code, err := envelope.ParseAgencyCode(a.Code, envelope.CodeStrict)
 		if err != nil {
 			return nil, fmt.Errorf("agencies[%d].code: %w", i, err)
 		}
+		// Twice in one file, two records of one key at one version:
+		// gateways would keep whichever came first.
+		if j, ok := seen[code.Tokens()]; ok {
+			return nil, fmt.Errorf("agencies[%d] and agencies[%d] are both %s", j, i, code)
+		}
+		seen[code.Tokens()] = i
 		if !a.Removed && (a.Name == "" || a.Gateway == "") {
 			return nil, fmt.Errorf("agencies[%d] (%s): a name and a gateway are required", i, code)
 		}
@@ -195,7 +207,12 @@ func (f DirectoryFile) records(base string, version uint64, now time.Time) ([]ga
 			Certificates: certs, OldCodes: a.OldCodes, Version: version, UpdatedAt: now, Removed: a.Removed,
 		}})
 	}
+	seenGW := map[string]int{}
 	for i, g := range f.Gateways {
+		if j, ok := seenGW[g.ID]; ok {
+			return nil, fmt.Errorf("gateways[%d] and gateways[%d] are both %s", j, i, g.ID)
+		}
+		seenGW[g.ID] = i
 		certs, err := readCertificates(base, g.Certificates)
 		if err != nil {
 			return nil, fmt.Errorf("gateways[%d] (%s): %w", i, g.ID, err)
@@ -276,7 +293,7 @@ func storedVersion(ctx context.Context, b *bus.Bus, key string) (uint64, error) 
 // national axis's 111,000 agencies are an RSA signature and two round
 // trips each. The first failure stops the others; what was published
 // stays, and publishing again gives those a newer version.
-func publish(ctx context.Context, w io.Writer, b *bus.Bus, admin *signing.Signer, records []gateway.DirectoryRecord) error {
+func publish(ctx context.Context, w io.Writer, b *bus.Bus, admin *signing.Signer, records []gateway.DirectoryRecord, keepExisting bool) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var (
@@ -292,6 +309,12 @@ func publish(ctx context.Context, w io.Writer, b *bus.Bus, admin *signing.Signer
 		held, err := storedVersion(ctx, b, key)
 		if err != nil {
 			return err
+		}
+		if keepExisting && held > 0 {
+			mu.Lock()
+			fmt.Fprintf(w, "%s\tkept as it is (already in the directory; -replace replaces it)\n", key)
+			mu.Unlock()
+			return nil
 		}
 		setVersion(&r, held)
 		key, value, err := gateway.SignRecord(admin, r)
@@ -416,7 +439,7 @@ func signAndPublish(ctx context.Context, m *Main, cmd string, f DirectoryFile, b
 	if err != nil {
 		return err
 	}
-	return withVI(errors.Join(publish(ctx, m.Stdout, b, admin, records), b.Close()), "Không công bố được danh bạ")
+	return withVI(errors.Join(publish(ctx, m.Stdout, b, admin, records, f.OnlyNew), b.Close()), "Không công bố được danh bạ")
 }
 
 // coveredBy says, before anything is published, that the administrator's
@@ -488,7 +511,9 @@ answer or its data, id, pid, code, name, mail, oldCode) and CSV (FILE.csv:
 a header naming code, name, parent, kind, gateway, oldCodes separated by
 ";"). They name no gateway: -gateway gives one to every agency that has
 none. A row whose code cannot be read stops the import, unless
--skip-invalid leaves it out.
+-skip-invalid leaves it out. These lists carry no certificates: an agency
+already in the directory is kept as it is (its certificates, its gateway),
+unless -replace.
 
   agencies:
     - code: 000.00.00.H41
@@ -501,6 +526,7 @@ none. A row whose code cannot be read stops the import, unless
 	file := fs.String("f", "", "the entries (YAML, the axis's JSON list or CSV `file`)")
 	gw := fs.String("gateway", "", "with -f, the `id` of the gateway of the agencies the file gives none")
 	skip := fs.Bool("skip-invalid", false, "with -f, leave out the entries whose codes cannot be read")
+	replace := fs.Bool("replace", false, "with -f of the axis's list or CSV, replace the agencies already in the directory (their certificates and gateway with what the file says)")
 	signed := fs.String("signed", "", "records signed offline (JSON lines `file`)")
 	force := fs.Bool("force", false, "with -signed, publish records even where the stored one is as new or newer")
 	admin, nf := addAdminFlags(fs), addNATSFlags(fs)
@@ -515,6 +541,7 @@ none. A row whose code cannot be read stops the import, unless
 		if err != nil {
 			return fmt.Errorf("directory import: %w", err)
 		}
+		f.OnlyNew = f.OnlyNew && !*replace
 		return signAndPublish(ctx, m, "directory import", f, filepath.Dir(*file), admin, nf)
 	}
 	lines, err := readSignedLines(*signed)
@@ -683,6 +710,7 @@ name, parent, kind, gateway, oldCodes): the records' contents, not their
 signatures, for the tools that read those.`)
 	out := fs.String("o", "", "write to this `file` (default standard output)")
 	format := fs.String("format", "jsonl", "`jsonl` (signed records), axis or csv")
+	anchor := fs.String("anchor", "", "with -format axis or csv, export only the records that verify against this trust anchor (PEM `file`)")
 	nf := addNATSFlags(fs)
 	if err := m.parseFlags(fs, args); err != nil {
 		return err
@@ -708,20 +736,48 @@ signatures, for the tools that read those.`)
 		}
 		return nil
 	}
+	// The records' contents, read as gateways read them: a value that is
+	// not a signed record, or is stored under another key, is left out
+	// (gateways ignore it too), and so, with -anchor, is one whose
+	// signature does not verify — an export imported again is signed anew.
+	var verifier *signing.RecordVerifier
+	if *anchor != "" {
+		pool, err := loadAnchors([]string{*anchor})
+		if err != nil {
+			return withVI(fmt.Errorf("directory export: -anchor: %w", err), "Không đọc được tệp -anchor %q", *anchor)
+		}
+		verifier = &signing.RecordVerifier{Anchors: pool}
+	}
 	var records []gateway.DirectoryRecord
+	left := 0
 	for _, l := range lines {
 		var sr signing.SignedRecord
 		var r gateway.DirectoryRecord
 		if json.Unmarshal(l.Record, &sr) != nil || json.Unmarshal(sr.Record, &r) != nil {
-			continue // not a record: gateways ignore it too
+			left++
+			continue
+		}
+		if key, err := r.DirectoryKey(); err != nil || key != l.Key {
+			left++
+			continue
+		}
+		if verifier != nil {
+			if _, err := verifier.Open(l.Record); err != nil {
+				left++
+				continue
+			}
 		}
 		records = append(records, r)
 	}
+	if left > 0 {
+		writeError(m.Stderr, fmt.Sprintf("%d giá trị không phải bản ghi hợp lệ của khóa của nó (hoặc không kiểm tra được chữ ký); không xuất.", left),
+			fmt.Sprintf("%d values are not valid records of their keys (or do not verify); not exported", left), "")
+	}
 	w := m.Stdout
 	if *out != "" {
-		f, err := os.Create(*out)
-		if err != nil {
-			return withVI(fmt.Errorf("directory export: %w", err), "Không ghi được tệp %q", *out)
+		f, cerr := os.Create(*out)
+		if cerr != nil {
+			return withVI(fmt.Errorf("directory export: %w", cerr), "Không ghi được tệp %q", *out)
 		}
 		defer func() { err = errors.Join(err, f.Close()) }()
 		w = f

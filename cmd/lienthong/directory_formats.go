@@ -69,10 +69,17 @@ func readAxisList(path string, data []byte, gw string, skip bool, w io.Writer) (
 	t := bytes.TrimSpace(data)
 	if bytes.HasPrefix(t, []byte("{")) {
 		var answer struct {
-			Data []axisAgency `json:"data"`
+			Status    string       `json:"status"`
+			ErrorCode string       `json:"ErrorCode"`
+			ErrorDesc string       `json:"ErrorDesc"`
+			Data      []axisAgency `json:"data"`
 		}
 		if err := json.Unmarshal(t, &answer); err != nil {
 			return DirectoryFile{}, withVI(fmt.Errorf("%s: %w", path, err), "Tệp danh sách cơ quan của Trục quốc gia %q không đọc được", path)
+		}
+		if answer.Status == "FAIL" || answer.ErrorCode != "" && answer.ErrorCode != "0" || answer.Data == nil {
+			return DirectoryFile{}, withVI(fmt.Errorf("%s: the axis answered %s %s %q, with no agencies", path, answer.Status, answer.ErrorCode, answer.ErrorDesc),
+				"Tệp %q là một câu trả lời lỗi của Trục quốc gia, không có danh sách cơ quan", path)
 		}
 		items = answer.Data
 	} else if err := json.Unmarshal(t, &items); err != nil {
@@ -162,7 +169,7 @@ const maxListed = 10
 // code, parent or former codes cannot be read is refused (or, with skip,
 // left out and named on w).
 func agencyFile(rows []agencyRow, skip bool, w io.Writer) (DirectoryFile, error) {
-	var f DirectoryFile
+	f := DirectoryFile{OnlyNew: true}
 	var bad []string
 	for _, r := range rows {
 		err := func() error {

@@ -240,8 +240,12 @@ func TestDirectoryAxisFormats(t *testing.T) {
 	}
 	defer b.Close()
 	url := srv.ClientURL()
-	administrators(t, dir)
+	_, issue := administrators(t, dir)
 	admin := []string{"-admin-key", filepath.Join(dir, "admin.key"), "-admin-cert", filepath.Join(dir, "admin.crt"), "-url", url}
+	// UBND tỉnh Nghệ An is on lienthong already, with its certificate.
+	issue("h41", "-agency", "000.00.00.H41", "-name", "UBND tỉnh Nghệ An")
+	run(t, nil, append([]string{"directory", "put", "-code", "000.00.00.H41", "-name", "UBND tỉnh Nghệ An", "-gateway", "nghean",
+		"-cert", filepath.Join(dir, "h41.crt")}, admin...)...).wantCode(t, 0)
 
 	axis := filepath.Join(dir, "agencies.json")
 	if err := os.WriteFile(axis, []byte(`{"status":"OK","ErrorCode":"0","ErrorDesc":"Thanh cong","data":[
@@ -256,6 +260,17 @@ func TestDirectoryAxisFormats(t *testing.T) {
 	r = run(t, nil, append([]string{"directory", "import", "-f", axis, "-gateway", "vxp", "-skip-invalid"}, admin...)...)
 	r.wantCode(t, 0)
 	r.wantStderr(t, "skipped", "item 3")
+	if !strings.Contains(r.stdout, "H41\tkept as it is") {
+		t.Errorf("the agency already registered is not kept:\n%s", r.stdout)
+	}
+	// A file giving one agency twice is refused.
+	twice := filepath.Join(dir, "twice.csv")
+	if err := os.WriteFile(twice, []byte("code,name,gateway\n000.00.20.H41,A,vxp\n000.00.20.H41,B,vxp\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = run(t, nil, append([]string{"directory", "import", "-f", twice}, admin...)...)
+	r.wantCode(t, exitTrouble)
+	r.wantStderr(t, "are both 000.00.20.H41")
 
 	csvFile := filepath.Join(dir, "agencies.csv")
 	if err := os.WriteFile(csvFile, []byte("\ufeffcode,name,parent,kind,gateway,oldCodes\n000.00.12.H41,Sở Y tế tỉnh Nghệ An,000.00.00.H41,department,nghean,\n"), 0o600); err != nil {
@@ -285,6 +300,9 @@ func TestDirectoryAxisFormats(t *testing.T) {
 		for _, a := range f.Agencies {
 			if a.Code == "000.00.31.H41" && (a.Parent != "000.00.00.H41" || len(a.OldCodes) != 1 || a.OldCodes[0] != "000.27.31.H41") {
 				t.Errorf("the %s export's commune: %+v", format, a)
+			}
+			if format == "csv" && a.Code == "000.00.00.H41" && a.Gateway != "nghean" {
+				t.Errorf("the province kept is exported on gateway %q, want nghean", a.Gateway)
 			}
 		}
 	}
