@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -150,8 +151,10 @@ type Directory struct {
 	// old maps the tokens of an agency's former codes (Agency.OldCodes)
 	// to its key in entries, so that a packet or a DMS that still uses a
 	// code the 2025 reform replaced reaches the agency that holds it now.
-	// A current code always wins over another agency's former one.
-	old       map[string]string
+	// A current code always wins over another agency's former one, and a
+	// former code two entries claim resolves to neither (gateways that
+	// applied them in other orders would disagree).
+	old       map[string][]string
 	sortMu    sync.Mutex
 	sorted    []string
 	sortedGen uint64
@@ -212,7 +215,7 @@ func NewDirectory(v *signing.RecordVerifier) *Directory {
 		gateways: make(map[string]*gatewayEntry),
 		local:    make(map[string]*directoryEntry),
 		held:     make(map[string]heldRecord),
-		old:      make(map[string]string),
+		old:      make(map[string][]string),
 		unkept:   make(map[string]KeptRecord),
 		toKeep:   make(chan struct{}, 1),
 	}
@@ -527,11 +530,20 @@ func (d *Directory) lookup(tokens string) (*directoryEntry, bool) {
 	if e, ok := d.local[tokens]; ok {
 		return e, true
 	}
-	if key, ok := d.old[tokens]; ok {
+	if key, ok := d.oldKey(tokens); ok {
 		e, ok := d.entries[key]
 		return e, ok
 	}
 	return nil, false
+}
+
+// oldKey returns the key of the one entry that claims a former code.
+// d.mu must be held.
+func (d *Directory) oldKey(tokens string) (string, bool) {
+	if keys := d.old[tokens]; len(keys) == 1 {
+		return keys[0], true
+	}
+	return "", false
 }
 
 // putEntry sets the signed entry of key, and indexes its former codes.
@@ -544,8 +556,8 @@ func (d *Directory) putEntry(key string, e *directoryEntry) {
 	}
 	d.entries[key] = e
 	for _, oc := range e.OldCodes {
-		if c, err := envelope.ParseAgencyCode(oc, envelope.CodeAny); err == nil && c.Tokens() != key {
-			d.old[c.Tokens()] = key
+		if c, err := envelope.ParseAgencyCode(oc, envelope.CodeAny); err == nil && c.Tokens() != key && !slices.Contains(d.old[c.Tokens()], key) {
+			d.old[c.Tokens()] = append(d.old[c.Tokens()], key)
 		}
 	}
 }
@@ -561,8 +573,15 @@ func (d *Directory) removeEntry(key string) {
 
 func (d *Directory) unindexOld(key string, e *directoryEntry) {
 	for _, oc := range e.OldCodes {
-		if c, err := envelope.ParseAgencyCode(oc, envelope.CodeAny); err == nil && d.old[c.Tokens()] == key {
+		c, err := envelope.ParseAgencyCode(oc, envelope.CodeAny)
+		if err != nil {
+			continue
+		}
+		keys := slices.DeleteFunc(d.old[c.Tokens()], func(k string) bool { return k == key })
+		if len(keys) == 0 {
 			delete(d.old, c.Tokens())
+		} else {
+			d.old[c.Tokens()] = keys
 		}
 	}
 }
@@ -781,7 +800,7 @@ func (d *Directory) SigningCertificates(_ context.Context, agency string) ([]*x5
 	tokens := c.Tokens()
 	if _, cur := d.entries[tokens]; !cur {
 		if _, local := d.local[tokens]; !local {
-			if key, ok := d.old[tokens]; ok {
+			if key, ok := d.oldKey(tokens); ok {
 				// A former code: the certificates of the agency it became.
 				tokens = key
 			}

@@ -418,3 +418,44 @@ func TestDirectory_Search(t *testing.T) {
 		t.Errorf("Len = %d, want 5", n)
 	}
 }
+
+// TestDirectory_OldCodes: a former code resolves to the one agency that
+// claims it, never over another agency's current code; two claims resolve
+// to neither until one drops it; an entry removed drops its claims.
+func TestDirectory_OldCodes(t *testing.T) {
+	f := newDirFixture(t)
+	put := func(code string, version uint64, old ...string) {
+		t.Helper()
+		a := gateway.Agency{Code: code, Name: "Cơ quan " + code, Gateway: "gw", Version: version, OldCodes: old}
+		if err := f.dir.Apply(signed(t, f.admin, gateway.DirectoryRecord{Agency: &a})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	current := func(code string) string {
+		now, _ := f.dir.CurrentCode(code)
+		return now
+	}
+	put("000.00.31.H41", 1, "000.27.31.H41", "000.00.00.H29")
+	put("000.00.00.H29", 1)
+	if got := current("000.27.31.H41"); got != "000.00.31.H41" {
+		t.Errorf("the old code resolves to %q", got)
+	}
+	if got := current("000.00.00.H29"); got != "000.00.00.H29" {
+		t.Errorf("an old code claimed over a current one resolves to %q, want the current agency", got)
+	}
+	put("000.00.32.H41", 1, "000.27.31.H41")
+	if got := current("000.27.31.H41"); got != "" {
+		t.Errorf("an old code two agencies claim resolves to %q, want none", got)
+	}
+	put("000.00.32.H41", 2) // drops its claim
+	if got := current("000.27.31.H41"); got != "000.00.31.H41" {
+		t.Errorf("after the second claim is dropped: %q", got)
+	}
+	a := gateway.Agency{Code: "000.00.31.H41", Version: 2, Removed: true}
+	if err := f.dir.Apply(signed(t, f.admin, gateway.DirectoryRecord{Agency: &a})); err != nil {
+		t.Fatal(err)
+	}
+	if got := current("000.27.31.H41"); got != "" {
+		t.Errorf("the old code of a removed agency resolves to %q", got)
+	}
+}
