@@ -117,20 +117,25 @@ exits at once, with status 130 (SIGINT) or 143 (SIGTERM).`)
 	}
 	defer log.Sync()
 	_, envLimit := os.LookupEnv("GOMEMLIMIT")
-	if !envLimit {
-		if limit := cfg.memoryLimit(0); limit > 0 {
-			debug.SetMemoryLimit(limit)
-		}
+	auto := !envLimit && cfg.Gateway.MemoryLimit == 0
+	if !envLimit && cfg.Gateway.MemoryLimit > 0 {
+		debug.SetMemoryLimit(cfg.Gateway.MemoryLimit)
+		log.Info("memory limit", zap.Int64("bytes", cfg.Gateway.MemoryLimit))
 	}
+	// The automatic limit is set once the directory is loaded: a limit
+	// for an empty one would have the collector run without end while the
+	// national directory's 200 MB load.
 	reg := newRegistry()
 	n, err := openNode(ctx, cfg, log, reg)
 	if err != nil {
 		return err
 	}
-	if !envLimit && cfg.memoryLimit(0) > 0 {
-		// The automatic limit follows the directory, which is only known
-		// once loaded and grows while the gateway runs.
-		followMemoryLimit(ctx, cfg, n.gw.Directory(), log)
+	if auto {
+		// It follows the directory, which grows while the gateway runs,
+		// until serve returns.
+		mctx, mcancel := context.WithCancel(ctx)
+		defer mcancel()
+		followMemoryLimit(mctx, cfg, n.gw.Directory(), log)
 	}
 	var ops *opsServer
 	if cfg.Ops.Listen != "" {
