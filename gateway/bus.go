@@ -32,6 +32,9 @@ type Bus interface {
 	// before it uses them. Gateways never write the directory; the
 	// administrator does.
 	WatchDirectory(ctx context.Context, fn func(DirectoryUpdate)) error
+	// DirectoryRecord returns the value stored under key in LT_DIRECTORY
+	// now, as stored (a claim).
+	DirectoryRecord(ctx context.Context, key string) ([]byte, error)
 	// Heartbeat publishes this gateway's heartbeat (KV LT_GATEWAYS).
 	Heartbeat(ctx context.Context, h GatewayBeat) error
 	// Gateways returns the heartbeats of all gateways.

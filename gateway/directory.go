@@ -241,6 +241,28 @@ func (d *Directory) holdKept(r KeptRecord) {
 	}
 }
 
+// dropKept takes out what the record value of key, kept in the store and
+// applied at start without its signature checked (OpenKept), made — if
+// that record is still the one held — so that the bucket's can take its
+// place. It reports whether it did.
+func (d *Directory) dropKept(key string, value []byte) bool {
+	sum := sha256.Sum256(value)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	h, ok := d.held[key]
+	if !ok || h.sum != sum {
+		return false
+	}
+	delete(d.held, key)
+	if id, ok := strings.CutPrefix(key, GatewayKeyPrefix); ok {
+		delete(d.gateways, id)
+	} else {
+		d.removeEntry(key)
+	}
+	d.updated = time.Now()
+	return true
+}
+
 // takeUnkept returns the records applied from the bus since the last
 // call, to keep in the store.
 func (d *Directory) takeUnkept() []KeptRecord {

@@ -272,10 +272,18 @@ func (g *Gateway) Open(ctx context.Context) error {
 	g.cancel = cancel
 	g.wg.Add(1)
 	go g.keepLoop(runCtx)
-	if err := g.bus.WatchDirectory(runCtx, g.applyDirectory); err != nil {
+	// Open's ctx bounds the initial read of the directory too (a
+	// national directory takes seconds): a stop asked for meanwhile is
+	// heard.
+	stopOnCancel := context.AfterFunc(ctx, cancel)
+	err := g.bus.WatchDirectory(runCtx, g.applyDirectory)
+	stopOnCancel()
+	if err != nil {
 		cancel()
 		return fmt.Errorf("gateway: watch the directory: %w", err)
 	}
+	g.wg.Add(1)
+	go g.verifyKept(runCtx)
 	codes := make([]envelope.AgencyCode, 0, len(g.opts.Agencies))
 	for _, a := range g.opts.Agencies {
 		codes = append(codes, a.Code)
@@ -401,6 +409,59 @@ func (g *Gateway) loadDirectory(ctx context.Context) error {
 			zap.Duration("took", time.Since(start)))
 	}
 	return nil
+}
+
+// verifyKept checks, once the gateway is open, the signatures of the
+// directory records kept in the store, which loadDirectory applied
+// without (OpenKept): a record that does not verify — a store written by
+// someone else than this gateway — is dropped, forgotten by the store and
+// replaced by the bucket's, and counted and logged as an error.
+func (g *Gateway) verifyKept(ctx context.Context) {
+	defer g.wg.Done()
+	if g.dir.verifier == nil {
+		return
+	}
+	const page = 1000
+	bad := 0
+	for after := ""; ctx.Err() == nil; {
+		kept, err := g.store.DirectoryRecords(ctx, after, page)
+		if err != nil {
+			if ctx.Err() == nil {
+				g.log.Error("check the kept directory records", zap.Error(err))
+			}
+			return
+		}
+		for _, r := range kept {
+			// Only a record whose signer still passes (OpenKept) and whose
+			// signature does not (Open) was written by someone else: one
+			// whose signer was revoked since stays held, so that no older
+			// record takes its key.
+			_, verr := g.dir.verifier.Open(r.Value)
+			if verr == nil {
+				continue
+			}
+			if _, kerr := g.dir.verifier.OpenKept(r.Value); kerr != nil || !g.dir.dropKept(r.Key, r.Value) {
+				continue
+			}
+			bad++
+			g.obs.DirectoryRejected(RejectUnsigned)
+			g.log.Error("a directory record kept in the store does not verify: dropped, the bucket's taken instead",
+				zap.String("key", r.Key), zap.Error(verr))
+			if err := g.store.ForgetDirectoryRecord(ctx, r.Key, r.Value); err != nil {
+				g.log.Error("forget the kept directory record", zap.String("key", r.Key), zap.Error(err))
+			}
+			if v, err := g.bus.DirectoryRecord(ctx, r.Key); err == nil {
+				g.applyDirectory(DirectoryUpdate{Key: r.Key, Value: v})
+			}
+		}
+		if len(kept) < page {
+			break
+		}
+		after = kept[len(kept)-1].Key
+	}
+	if bad > 0 {
+		g.log.Error("kept directory records that did not verify", zap.Int("records", bad))
+	}
 }
 
 // keepLoop keeps in the store the directory records applied from the bus:

@@ -449,3 +449,101 @@ func TestGateway_LateStatus(t *testing.T) {
 		t.Errorf("03 after 06: %+v, %v; want Nghệ An's delivery late", posted, err)
 	}
 }
+
+// TestGateway_TamperedKeptRecord: a record written into the store by
+// someone else than the gateway — the administrator's public chain, any
+// content, a high version — is believed at start (its signature is not
+// checked then), found out right after, dropped, forgotten by the store
+// and replaced by the bucket's genuine record.
+func TestGateway_TamperedKeptRecord(t *testing.T) {
+	ax := gatewaytest.NewAxis(t)
+	g22 := ax.Gateway("vpcp", nil, [2]string{vpcp, "Văn phòng Chính phủ"})
+	genuine, ok := g22.Directory().Registered(vpcp)
+	if !ok {
+		t.Fatal("VPCP is not registered")
+	}
+	dbPath := filepath.Join(t.TempDir(), "nghean.db")
+	open := func() (*gateway.Gateway, func()) {
+		t.Helper()
+		st, err := store.Open(t.Context(), dbPath, store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := bus.Open(t.Context(), bus.Options{URL: ax.URL, Name: "nghean"}, zaptest.NewLogger(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		is, err := ax.CA.Issue(signing.IssueRequest{Agency: nghean, Name: "UBND tỉnh Nghệ An"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := signing.NewSigner(is.Key, []*x509.Certificate{is.Certificate})
+		if err != nil {
+			t.Fatal(err)
+		}
+		gw, err := gateway.New(gateway.Options{ID: "nghean", Store: st, Bus: b, Logger: zaptest.NewLogger(t), Roots: ax.Roots, DirectoryAnchors: ax.Roots,
+			Agencies: []gateway.HostedAgency{{Code: envelope.MustAgencyCode(nghean), Name: "UBND tỉnh Nghệ An", Signer: s}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := gw.Open(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		return gw, func() {
+			if err := gw.Close(t.Context()); err != nil {
+				t.Error(err)
+			}
+			b.Close()
+			st.Close()
+		}
+	}
+	gw, closeGW := open()
+	gatewaytest.Eventually(t, "VPCP's entry at Nghệ An", func() bool {
+		a, ok := gw.Directory().Registered(vpcp)
+		return ok && a.Version == genuine.Version
+	})
+	closeGW()
+
+	// Forge G22's kept record: the genuine record's chain and signature,
+	// another content with a higher version.
+	st, err := store.Open(t.Context(), dbPath, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, err := st.DirectoryRecords(t.Context(), "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var forged []byte
+	for _, r := range kept {
+		if r.Key != "G22" {
+			continue
+		}
+		var sr signing.SignedRecord
+		if err := json.Unmarshal(r.Value, &sr); err != nil {
+			t.Fatal(err)
+		}
+		fake := genuine
+		fake.Name, fake.Version = "Cơ quan giả mạo", genuine.Version+1000
+		if sr.Record, err = json.Marshal(gateway.DirectoryRecord{Agency: &fake}); err != nil {
+			t.Fatal(err)
+		}
+		if forged, err = json.Marshal(sr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if forged == nil {
+		t.Fatal("no kept record of G22")
+	}
+	if err := st.KeepDirectoryRecords(t.Context(), []gateway.KeptRecord{{Key: "G22", Version: genuine.Version + 1000, Value: forged}}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	gw, closeGW = open()
+	defer closeGW()
+	gatewaytest.Eventually(t, "the genuine entry back", func() bool {
+		a, ok := gw.Directory().Registered(vpcp)
+		return ok && a.Version == genuine.Version && a.Name == genuine.Name
+	})
+}

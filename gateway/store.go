@@ -22,6 +22,10 @@ type Store interface {
 	// acts: unlike the other mutating methods, it appends nothing to the
 	// audit chain.
 	KeepDirectoryRecords(ctx context.Context, records []KeptRecord) error
+	// ForgetDirectoryRecord deletes the record kept under key if it is
+	// value (a record that no longer verifies); nothing if another is
+	// kept there now.
+	ForgetDirectoryRecord(ctx context.Context, key string, value []byte) error
 
 	// AcceptDocument records an outgoing document: its packet, the
 	// document, one delivery per recipient (Queued, StateSent), a queued

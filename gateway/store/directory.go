@@ -68,3 +68,15 @@ func (s *Store) KeepDirectoryRecords(ctx context.Context, records []gateway.Kept
 	}
 	return nil
 }
+
+// ForgetDirectoryRecord deletes the record kept under key if it is value.
+func (s *Store) ForgetDirectoryRecord(ctx context.Context, key string, value []byte) error {
+	err := s.update(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM directory WHERE key = ? AND value = ?`, key, value)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: forget directory record %s: %w", key, err)
+	}
+	return nil
+}
