@@ -180,6 +180,9 @@ type simDoc struct {
 	to         []simAgency
 	sent       time.Time
 	recall     bool
+	// want is each recipient's state at the end of the day, as its clerk
+	// decides it.
+	want []envelope.State
 }
 
 type sim struct {
@@ -398,9 +401,10 @@ func simPublish(ctx context.Context, url string, admin *signing.Signer, records 
 	now := time.Now().UTC()
 	var next atomic.Int64
 	var done atomic.Int64
-	errs := make(chan error, runtime.NumCPU())
+	workers := runtime.NumCPU() * 2
+	errs := make(chan error, workers) // one each at most: none blocks
 	var wg sync.WaitGroup
-	for range runtime.NumCPU() * 2 {
+	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -617,17 +621,18 @@ func (s *sim) answer(ctx context.Context, c int, rng *mrand.Rand) error {
 	}
 	var tasks []task
 	for _, d := range s.docs {
-		for _, to := range d.to {
+		d.want = make([]envelope.State, len(d.to))
+		for i, to := range d.to {
 			t := task{d: d, to: to}
 			switch r := rng.Float64(); {
 			case d.recall:
-				t.codes = []envelope.StatusCode{envelope.StatusRecallAccepted}
+				t.codes, d.want[i] = []envelope.StatusCode{envelope.StatusRecallAccepted}, envelope.StateRecalled
 			case r < 0.05:
-				t.codes = []envelope.StatusCode{envelope.StatusRejected}
+				t.codes, d.want[i] = []envelope.StatusCode{envelope.StatusRejected}, envelope.StateRejected
 			case r < 0.90:
-				t.codes = []envelope.StatusCode{envelope.StatusAccepted, envelope.StatusDone}
+				t.codes, d.want[i] = []envelope.StatusCode{envelope.StatusAccepted, envelope.StatusDone}, envelope.StateDone
 			default:
-				t.codes = []envelope.StatusCode{envelope.StatusAccepted}
+				t.codes, d.want[i] = []envelope.StatusCode{envelope.StatusAccepted}, envelope.StateAccepted
 			}
 			tasks = append(tasks, t)
 		}
@@ -692,6 +697,10 @@ func (s *sim) waitReconciled(ctx context.Context, progress func(string, ...any))
 			if err != nil {
 				return false
 			}
+			if len(out.Deliveries) != len(d.to) {
+				behind++
+				continue
+			}
 			for _, dl := range out.Deliveries {
 				to := slices.IndexFunc(d.to, func(a simAgency) bool { return a.code == dl.Recipient })
 				if to < 0 {
@@ -699,7 +708,7 @@ func (s *sim) waitReconciled(ctx context.Context, progress func(string, ...any))
 					continue
 				}
 				in, err := simIncoming(ctx, d.to[to], d)
-				if err != nil || in.Deliveries[0].Lifecycle.State != dl.Lifecycle.State {
+				if err != nil || in.Deliveries[0].Lifecycle.State != dl.Lifecycle.State || dl.Lifecycle.State != d.want[to] {
 					behind++
 				}
 			}
@@ -733,6 +742,10 @@ func (s *sim) latencies(ctx context.Context) (toStored, to01 []time.Duration, er
 			}
 			toStored = append(toStored, in.CreatedAt.Sub(out.CreatedAt))
 		}
+	}
+	if len(to01) != s.deliveries || len(toStored) != s.deliveries {
+		return nil, nil, newVIError(fmt.Sprintf("Có %d trạng thái 01 và %d văn bản đã lưu cho %d lượt gửi.", len(to01), len(toStored), s.deliveries),
+			fmt.Sprintf("sim: %d 01s and %d documents stored for %d deliveries", len(to01), len(toStored), s.deliveries))
 	}
 	slices.Sort(toStored)
 	slices.Sort(to01)
