@@ -636,6 +636,18 @@ func followMemoryLimit(ctx context.Context, cfg Config, dir *gateway.Directory, 
 	}()
 }
 
+// hostedCode says, for a code of an agency gw hosts (a former code
+// included), the code the agency has now.
+func hostedCode(gw *gateway.Gateway) func(string) (string, bool) {
+	return func(code string) (string, bool) {
+		a, ok := gw.Hosted(code)
+		if !ok {
+			return "", false
+		}
+		return a.Code.String(), true
+	}
+}
+
 // beside sends the requests whose path is under prefix (once repeated
 // slashes are folded) to h, and the others to next.
 func beside(prefix string, h, next http.Handler) http.Handler {
@@ -678,7 +690,7 @@ func openVXP(c VXPConfig, gw *gateway.Gateway, st *store.Store, m *metrics.Metri
 	if m != nil {
 		opts.Observer = m
 	}
-	face, err := vxp.New(opts, func(code string) bool { _, ok := gw.Hosted(code); return ok })
+	face, err := vxp.New(opts, hostedCode(gw))
 	if err != nil {
 		return nil, withVI(err, "Cấu hình giao thức VXP (vxp.systems) không dùng được")
 	}

@@ -100,8 +100,11 @@ type operation struct {
 }
 
 // New returns the face; it refuses systems without an id or secret, twice
-// the same id, or an agency the gateway does not host (hosted says which).
-func New(opts Options, hosted func(code string) bool) (*Handler, error) {
+// the same id, or an agency the gateway does not host. hosted says which
+// agencies it hosts, by the code each has now (a system configured with an
+// agency's former code acts for the agency); nil takes the codes as they
+// are given.
+func New(opts Options, hosted func(code string) (current string, ok bool)) (*Handler, error) {
 	h := &Handler{
 		gw: opts.Gateway, store: opts.Store, dir: opts.Directory, log: opts.Log, obs: opts.Observer, now: opts.Now,
 		systems: map[string]*System{}, oldStamps: map[string]string{}, docIDs: map[string]docIDMemory{}, dirCache: map[string]cachedAnswer{},
@@ -134,10 +137,15 @@ func New(opts Options, hosted func(code string) bool) (*Handler, error) {
 			if err != nil {
 				return nil, fmt.Errorf("vxp: system %s: %w", s.ID, err)
 			}
-			if hosted != nil && !hosted(c.String()) {
-				return nil, fmt.Errorf("vxp: system %s: the agency %s is not hosted by this gateway", s.ID, c)
+			code := c.String()
+			if hosted != nil {
+				now, ok := hosted(code)
+				if !ok {
+					return nil, fmt.Errorf("vxp: system %s: the agency %s is not hosted by this gateway", s.ID, c)
+				}
+				code = now
 			}
-			codes = append(codes, c.String())
+			codes = append(codes, code)
 		}
 		s.Agencies = codes
 		h.systems[s.ID] = &s

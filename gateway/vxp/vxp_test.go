@@ -51,7 +51,7 @@ func newSide(t *testing.T, ax *gatewaytest.Axis, id, system, secret string, agen
 		Gateway: gw, Store: gw.Store().(vxp.Store), Directory: gw.Directory(),
 		Systems: []vxp.System{{ID: system, Secret: []byte(secret), Agencies: codes}},
 		Prefix:  vxp.DefaultPrefix, Log: zaptest.NewLogger(t).Named(id + "-vxp"),
-	}, func(code string) bool { _, ok := gw.Hosted(code); return ok })
+	}, hosted(gw))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,7 +277,7 @@ func TestVXP_Refusals(t *testing.T) {
 			{ID: "qlvb.vpcp", Secret: []byte(secret), Agencies: []string{g22}},
 			{ID: "qlvb.byt", Secret: []byte("secret-of-the-ministry-of-health-0"), Agencies: []string{"G18"}},
 		},
-	}, func(code string) bool { _, ok := gw.Hosted(code); return ok })
+	}, hosted(gw))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -743,5 +743,16 @@ func TestVXP_Observed(t *testing.T) {
 	want := []string{"getAgenciesList|qlvb|0", "getAgenciesList|qlvb|0", "||14"}
 	if !slices.Equal(obs.ops, want) {
 		t.Errorf("observed %q, want %q", obs.ops, want)
+	}
+}
+
+// hosted is what serve gives vxp.New: the code an agency gw hosts has now.
+func hosted(gw *gateway.Gateway) func(string) (string, bool) {
+	return func(code string) (string, bool) {
+		a, ok := gw.Hosted(code)
+		if !ok {
+			return "", false
+		}
+		return a.Code.String(), true
 	}
 }
