@@ -128,7 +128,25 @@ divided by the cores. The same -seed gives the same day.`)
 		return err
 	}
 
+	// The largest gateway stops as serve stops it: the gateway drained,
+	// then its connection.
+	largest := s.gws[0]
+	for _, g := range s.gws {
+		if len(g.hosted) > len(largest.hosted) {
+			largest = g
+		}
+	}
 	jsz, _ := s.srv.Jsz(&server.JSzOptions{})
+	stopStart := time.Now()
+	cctx, ccancel := context.WithTimeout(ctx, time.Minute)
+	if err := largest.gw.Close(cctx); err != nil {
+		ccancel()
+		return err
+	}
+	ccancel()
+	largest.b.Close()
+	stopped := time.Since(stopStart)
+	largest.gw, largest.b = nil, nil
 	consumers := 0
 	if jsz != nil {
 		consumers = jsz.Consumers
@@ -141,6 +159,7 @@ divided by the cores. The same -seed gives the same day.`)
 	if *restart {
 		fmt.Fprintf(tw, "restart of %s to ready (%d hosted, directory %d)\t%s\t\n", s.gws[0].id, len(s.gws[0].hosted), s.directorySize, restarted.Round(time.Millisecond))
 	}
+	fmt.Fprintf(tw, "stop of %s (%d hosted)\t%s\t\n", largest.id, len(largest.hosted), stopped.Round(time.Millisecond))
 	fmt.Fprintf(tw, "documents / deliveries\t%d / %d\t\n", len(s.docs), s.deliveries)
 	fmt.Fprintf(tw, "wall time (to every delivery's 01)\t%s\t\n", delivered.Round(time.Millisecond))
 	fmt.Fprintf(tw, "wall time (to every status reconciled)\t%s\t\n", wall.Round(time.Millisecond))
