@@ -134,7 +134,7 @@ func (b *Bus) Consume(ctx context.Context, c gateway.ConsumerSpec, h gateway.Han
 			names = append(names, name)
 		}
 	}
-	cs.log.Info("consuming", zap.Int("agencies", len(codes)), zap.Strings("consumers", names))
+	cs.log.Info("consuming", zap.Int("agencies", len(codes)), zap.Int("consumers", len(names)))
 	go func() {
 		select {
 		case <-ctx.Done():
@@ -223,18 +223,45 @@ func (c *consumer) Pending(ctx context.Context) (map[string]uint64, error) {
 	c.mu.Lock()
 	jcs := slices.Clone(c.jcs)
 	c.mu.Unlock()
+	// A request per consumer, several at once: a gateway hosting
+	// thousands of agencies would otherwise take seconds per scrape.
 	out := map[string]uint64{StreamEdoc: 0, StreamStatus: 0}
+	var (
+		mu    sync.Mutex
+		first error
+		wg    sync.WaitGroup
+		slots = make(chan struct{}, pendingRequests)
+	)
 	for _, sc := range jcs {
-		ictx, cancel := c.bus.deadline(ctx)
-		info, err := sc.c.Info(ictx)
-		cancel()
-		if err != nil {
-			return nil, fmt.Errorf("bus: pending of consumer %s on %s: %w", sc.name, sc.stream, err)
-		}
-		out[sc.stream] += info.NumPending + uint64(max(info.NumAckPending, 0))
+		wg.Add(1)
+		slots <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			ictx, cancel := c.bus.deadline(ctx)
+			info, err := sc.c.Info(ictx)
+			cancel()
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if first == nil {
+					first = fmt.Errorf("bus: pending of consumer %s on %s: %w", sc.name, sc.stream, err)
+				}
+				return
+			}
+			out[sc.stream] += info.NumPending + uint64(max(info.NumAckPending, 0))
+		}()
+	}
+	wg.Wait()
+	if first != nil {
+		return nil, first
 	}
 	return out, nil
 }
+
+// pendingRequests is how many consumer info requests Pending has in
+// flight at once.
+const pendingRequests = 16
 
 // receive is the jetstream callback: it waits for a free slot and runs
 // the handler in its own goroutine. A message that arrives once the
