@@ -234,8 +234,10 @@ func normalizeDate(s string) string {
 func (h *handler) resolveParties(m *Metadata, caller *principal) (party, []party, *Error) {
 	from := party{code: strings.TrimSpace(m.From)}
 	if c, err := envelope.ParseAgencyCode(from.code, envelope.CodeAny); err == nil {
+		// The key's scope names agencies by their codes now; a DMS may
+		// still write a former one, which Hosted resolves.
 		hosted, ok := h.gw.Hosted(from.code)
-		if !ok || !caller.allows(from.code) {
+		if !ok || !caller.allows(hosted.Code.String()) {
 			return party{}, nil, forbiddenAgency("from", c.String())
 		}
 		from = party{code: hosted.Code.String(), name: hosted.Name}
