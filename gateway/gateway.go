@@ -299,7 +299,8 @@ func (g *Gateway) Open(ctx context.Context) error {
 	g.wg.Add(2)
 	go g.dispatchLoop(runCtx)
 	go g.heartbeatLoop(runCtx)
-	g.log.Info("gateway open", zap.Strings("agencies", g.agencyCodes()))
+	// A province's gateway hosts hundreds: the count and the first say it.
+	g.log.Info("gateway open", zap.Int("agencies", len(codes)), zap.Stringers("first", codes[:min(len(codes), 10)]))
 	return nil
 }
 

@@ -149,7 +149,11 @@ exits at once, with status 130 (SIGINT) or 143 (SIGTERM).`)
 	for _, a := range cfg.Agencies {
 		codes = append(codes, a.Code)
 	}
-	fmt.Fprintf(m.Stderr, "lienthong %s: gateway %s serving %s on %s\n", version, cfg.Gateway.ID, strings.Join(codes, ", "), n.URL())
+	serving := strings.Join(codes, ", ")
+	if len(codes) > 10 {
+		serving = fmt.Sprintf("%d agencies (%s …)", len(codes), strings.Join(codes[:10], ", "))
+	}
+	fmt.Fprintf(m.Stderr, "lienthong %s: gateway %s serving %s on %s\n", version, cfg.Gateway.ID, serving, n.URL())
 	if ops != nil {
 		fmt.Fprintf(m.Stderr, "lienthong %s: operations (metrics, health, log level) on %s\n", version, ops.URL())
 	}
