@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -50,6 +51,7 @@ exists), for a script that goes on with it; keep it no longer than needed.`)
 	opsListen := flags.String("ops-listen", "127.0.0.1:9464", "the operations listener's `address` (/metrics, /healthz, /readyz)")
 	clerk := flags.String("clerk", "vanthu", "the clerk's user `name`")
 	keyOut := flags.String("key-out", "", "also write the API key to this `file` (mode 0600)")
+	communes := flags.Int("communes", 0, "also host this `many` made-up communes under the agency's province, all certified with one key: a province's gateway at size, to measure")
 	if err := m.parseFlags(flags, args); err != nil {
 		return err
 	}
@@ -91,6 +93,18 @@ exists), for a script that goes on with it; keep it no longer than needed.`)
 			return err
 		}
 	}
+	if *communes < 0 || *communes > 20000 {
+		return usageError{msg: fmt.Sprintf("init: -communes %d: want 0 to 20000", *communes), vi: fmt.Sprintf("-communes %d không dùng được: từ 0 đến 20000.", *communes), hint: hint}
+	}
+	province := agencies[0].code.Groups()[0]
+	for i := 1; i <= *communes; i++ {
+		// VVV.ZZ.YY.<province>, every group from 01 (00 is the level
+		// above): made-up codes, each once.
+		code := fmt.Sprintf("%03d.%02d.%02d.%s", 1+i/9801, 1+i%99, 1+(i/99)%99, province)
+		if err := add("-communes", code, fmt.Sprintf("UBND xã số %d", i)); err != nil {
+			return err
+		}
+	}
 	first := agencies[0]
 	if *id == "" {
 		*id = strings.ToLower(strings.ReplaceAll(first.code.Tokens(), ".", "-"))
@@ -116,8 +130,20 @@ exists), for a script that goes on with it; keep it no longer than needed.`)
 		return withVI(fmt.Errorf("init: %w", err), "Không tạo được cổng liên thông trong %q", dir)
 	}
 	var agencyLines, codes strings.Builder
+	// The made-up communes share a key: making thousands of RSA keys would
+	// take minutes.
+	var shared *rsa.PrivateKey
+	if *communes > 0 {
+		if shared, err = rsa.GenerateKey(rand.Reader, signing.DefaultKeyBits); err != nil {
+			return withVI(fmt.Errorf("init: %w", err), "Không tạo được khóa cho các xã")
+		}
+	}
 	for i, a := range agencies {
-		is, err := ca.Issue(signing.IssueRequest{Agency: a.code.String(), Name: a.name})
+		req := signing.IssueRequest{Agency: a.code.String(), Name: a.name}
+		if i > len(agencies)-1-*communes {
+			req.Key = shared
+		}
+		is, err := ca.Issue(req)
 		if err != nil {
 			return withVI(fmt.Errorf("init: %w", err), "Không tạo được cổng liên thông trong %q", dir)
 		}

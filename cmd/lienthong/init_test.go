@@ -137,3 +137,32 @@ func TestInit(t *testing.T) {
 		return true
 	})
 }
+
+// TestInit_Communes: -communes hosts that many more agencies, each with
+// its own code and certificate, for measuring a province's gateway at
+// size; the configuration validates.
+func TestInit_Communes(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "gw")
+	run(t, nil, "init", "-communes", "120", dir).wantCode(t, 0)
+	cfg, err := LoadConfig(filepath.Join(dir, "lienthong.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Agencies) != 121 {
+		t.Fatalf("%d agencies, want the province and 120 communes", len(cfg.Agencies))
+	}
+	seen := map[string]bool{}
+	for _, a := range cfg.Agencies {
+		if seen[a.Code] {
+			t.Errorf("%s twice", a.Code)
+		}
+		seen[a.Code] = true
+		if _, err := os.Stat(a.Cert); err != nil {
+			t.Errorf("%s: %v", a.Code, err)
+		}
+	}
+	run(t, nil, "init", "-communes", "-1", filepath.Join(t.TempDir(), "x")).wantCode(t, exitUsage)
+}
