@@ -1,0 +1,105 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// handoverPause is how long HandOver pauses a consumer at most: if the
+// process that paused it dies, the consumer goes on by itself.
+const handoverPause = 30 * time.Second
+
+// HandOver takes subjects out of the filters of the durable consumer name
+// on stream at an exact point, and returns it: the first stream sequence
+// the consumer will not deliver for those subjects. Every message of them
+// below it was delivered to the consumer (acknowledged, or pending with it:
+// a consumer keeps redelivering what it has pending, whatever its filters
+// say now); every one from it on is for whoever takes the subjects next,
+// through a consumer that starts there (docs/design/consumers.md, §2.6).
+//
+// It pauses the consumer, waits until its delivered sequence holds still,
+// changes its filters, checks that nothing moved meanwhile, and resumes it.
+// The consumer must keep at least one subject: with none, nats-server would
+// deliver it every subject of the stream.
+func (b *Bus) HandOver(ctx context.Context, stream, name string, subjects []string) (next uint64, err error) {
+	ctx, cancel := b.deadline(ctx)
+	defer cancel()
+	c, err := b.js.Consumer(ctx, stream, name)
+	if err != nil {
+		return 0, fmt.Errorf("bus: hand over from %s on %s: %w", name, stream, err)
+	}
+	cfg := c.CachedInfo().Config
+	filters := cfg.FilterSubjects
+	if cfg.FilterSubject != "" {
+		filters = []string{cfg.FilterSubject}
+	}
+	kept := slices.DeleteFunc(slices.Clone(filters), func(f string) bool { return slices.Contains(subjects, f) })
+	switch {
+	case len(kept) == len(filters):
+		return 0, fmt.Errorf("bus: hand over from %s on %s: it has none of %v", name, stream, subjects)
+	case len(kept) == 0:
+		return 0, fmt.Errorf("bus: hand over from %s on %s: it would keep no subject (delete it instead)", name, stream)
+	}
+	if _, err := b.js.PauseConsumer(ctx, stream, name, time.Now().Add(handoverPause)); err != nil {
+		return 0, fmt.Errorf("bus: hand over from %s on %s: pause: %w", name, stream, err)
+	}
+	// Resumed whatever happens; the pause also ends by itself.
+	defer func() {
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer rcancel()
+		if _, rerr := b.js.ResumeConsumer(rctx, stream, name); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("bus: hand over from %s on %s: resume: %w", name, stream, rerr))
+		}
+	}()
+	delivered, err := b.stillDelivered(ctx, c)
+	if err != nil {
+		return 0, fmt.Errorf("bus: hand over from %s on %s: %w", name, stream, err)
+	}
+	cfg.FilterSubject, cfg.FilterSubjects = "", kept
+	if len(kept) == 1 {
+		cfg.FilterSubject, cfg.FilterSubjects = kept[0], nil
+	}
+	if _, err := b.js.UpdateConsumer(ctx, stream, cfg); err != nil {
+		return 0, fmt.Errorf("bus: hand over from %s on %s: update its filters: %w", name, stream, err)
+	}
+	info, err := c.Info(ctx)
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("bus: hand over from %s on %s: %w", name, stream, err)
+	case !info.Paused || info.Delivered.Stream != delivered:
+		// The pause ended before the filters changed: the point is not
+		// known. The caller must do it again.
+		return 0, fmt.Errorf("bus: hand over from %s on %s: the consumer moved (paused %v, delivered %d, was %d)", name, stream, info.Paused, info.Delivered.Stream, delivered)
+	}
+	return delivered + 1, nil
+}
+
+// stillDelivered waits until c is paused and its delivered stream sequence
+// reads the same twice, 200 ms apart, and returns it: a message already on
+// its way when the pause came counts.
+func (b *Bus) stillDelivered(ctx context.Context, c jetstream.Consumer) (uint64, error) {
+	var last uint64
+	seen := false
+	for {
+		info, err := c.Info(ctx)
+		if err != nil {
+			return 0, err
+		}
+		if info.Paused {
+			if seen && info.Delivered.Stream == last {
+				return last, nil
+			}
+			last, seen = info.Delivered.Stream, true
+		}
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("waiting for the pause to hold: %w", ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
