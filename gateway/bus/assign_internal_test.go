@@ -1,0 +1,103 @@
+package bus
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/gateway"
+)
+
+// TestGatewayConsumer_Filters: nats-server takes what Filters makes for a
+// province's gateway (hundreds of literals and subtrees; it refuses
+// overlapping filters), and the gateway's consumer is given exactly the
+// messages of its agencies and subtrees, from its creation on.
+func TestGatewayConsumer_Filters(t *testing.T) {
+	srv, err := StartServer(ServerOptions{Dir: filepath.Join(t.TempDir(), "nats"), Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	ctx := t.Context()
+	b, err := Open(ctx, Options{URL: srv.ClientURL()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+
+	mustCode := func(s string) envelope.AgencyCode {
+		c, err := envelope.ParseAgencyCode(s, envelope.CodeStrict)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	// H41 hosts 300 single agencies under G12 and delegates H40's tree; a
+	// code under H40 is also listed, as a config would.
+	var hosted []envelope.AgencyCode
+	for i := range 300 {
+		hosted = append(hosted, mustCode(fmt.Sprintf("%03d.00.01.G12", i+1)))
+	}
+	hosted = append(hosted, mustCode("000.00.07.H40"))
+	filters, err := Filters(gateway.KindEdoc, hosted, []envelope.AgencyCode{mustCode("000.00.00.H40")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(filters) != 302 {
+		t.Fatalf("%d filters, want 300 literals and the subtree's two", len(filters))
+	}
+
+	publishRaw(t, b, "lt.edoc.G12.01.00.001", "before")
+	name := GatewayConsumerName("gw-h41", gateway.KindEdoc)
+	if name != "gwc_edoc_gw-h41" {
+		t.Errorf("name = %q", name)
+	}
+	c, err := b.js.CreateConsumer(ctx, StreamEdoc, gatewayConsumerConfig(name, "test", filters, time.Second))
+	if err != nil {
+		t.Fatalf("nats-server refused the filters: %v", err)
+	}
+
+	want := []string{"G12.01.00.001", "G12.01.00.300", "H40", "H40.07", "H40.99.01"}
+	for _, s := range []string{
+		"G12.01.00.001", "G12.01.00.301", "G12", "G12.02.00.001", // one hosted, three not
+		"G12.01.00.300", "H40", "H40.07", "H40.99.01", "H400", "H41",
+	} {
+		publishRaw(t, b, "lt.edoc."+s, s)
+	}
+	var got []string
+	batch, err := c.Fetch(20, jetstream.FetchMaxWait(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for m := range batch.Messages() {
+		got = append(got, string(m.Data()))
+		if err := m.Ack(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("delivered %q, want %q (and nothing from before the consumer)", got, want)
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Config.MaxAckPending != gatewayMaxAckPending || info.Config.DeliverPolicy != jetstream.DeliverNewPolicy {
+		t.Errorf("config: max ack pending %d, deliver %v", info.Config.MaxAckPending, info.Config.DeliverPolicy)
+	}
+}
+
+// publishRaw publishes data on subject to the packet streams, unchecked.
+func publishRaw(t *testing.T, b *Bus, subject, data string) uint64 {
+	t.Helper()
+	ack, err := b.js.Publish(t.Context(), subject, []byte(data))
+	if err != nil {
+		t.Fatalf("publish %s: %v", subject, err)
+	}
+	return ack.Sequence
+}
