@@ -3,6 +3,7 @@ package bus
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -141,3 +142,107 @@ func gatewayConsumerConfig(name, what string, filters []string, ackWait time.Dur
 // gatewayMaxAckPending bounds the messages a gateway consumer has out at
 // once, all its agencies together.
 const gatewayMaxAckPending = 1000
+
+// Metadata keys of a catch-up consumer: the last stream sequence it is to
+// read (what is above it came through the gateway consumer), and for each
+// agency whose handover point is above the consumer's own start, that
+// point, under metaStart+<subject>.
+const (
+	metaUntil = "lt.until"
+	metaStart = "lt.start."
+)
+
+// catchUpConsumerConfig is a gateway's catch-up consumer on one stream:
+// for each subject being caught up, the messages from its handover point
+// (starts, by subject; 1 for an agency nobody held before) up to until,
+// the stream's last sequence when the gateway consumer took the subjects.
+// One consumer reads them all from the lowest point; the points above it
+// are kept in the metadata, so that whoever reads the consumer — the
+// gateway, after a restart too — skips what another consumer owns
+// (catchUp.owns).
+func catchUpConsumerConfig(name, what string, starts map[string]uint64, until uint64, ackWait time.Duration) (jetstream.ConsumerConfig, error) {
+	if len(starts) == 0 {
+		return jetstream.ConsumerConfig{}, fmt.Errorf("bus: catch-up consumer %s: no subject to catch up", name)
+	}
+	filters := make([]string, 0, len(starts))
+	low := uint64(0)
+	for s, p := range starts {
+		if p == 0 {
+			return jetstream.ConsumerConfig{}, fmt.Errorf("bus: catch-up consumer %s: %s has no handover point (the first sequence is 1)", name, s)
+		}
+		filters = append(filters, s)
+		if low == 0 || p < low {
+			low = p
+		}
+	}
+	slices.Sort(filters)
+	meta := map[string]string{metaUntil: strconv.FormatUint(until, 10)}
+	for s, p := range starts {
+		if p > low {
+			meta[metaStart+s] = strconv.FormatUint(p, 10)
+		}
+	}
+	return jetstream.ConsumerConfig{
+		Name:           name,
+		Durable:        name,
+		Description:    what,
+		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:    low,
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        ackWait,
+		MaxDeliver:     -1,
+		MaxAckPending:  gatewayMaxAckPending,
+		FilterSubjects: filters,
+		ReplayPolicy:   jetstream.ReplayInstantPolicy,
+		Metadata:       meta,
+	}, nil
+}
+
+// catchUp is what a catch-up consumer's configuration says it owns.
+type catchUp struct {
+	from   uint64            // the consumer's start: every subject's point unless in start
+	until  uint64            // the last sequence it owns
+	starts map[string]uint64 // the points above from, by subject
+}
+
+// readCatchUp reads a catch-up consumer's configuration. A consumer
+// without lt.until was not made by Assign: it owns nothing, rather than
+// everything.
+func readCatchUp(cfg jetstream.ConsumerConfig) (catchUp, error) {
+	u, ok := cfg.Metadata[metaUntil]
+	if !ok {
+		return catchUp{}, fmt.Errorf("bus: catch-up consumer %s: no %s in its metadata", cfg.Durable, metaUntil)
+	}
+	until, err := strconv.ParseUint(u, 10, 64)
+	if err != nil {
+		return catchUp{}, fmt.Errorf("bus: catch-up consumer %s: %s %q: %w", cfg.Durable, metaUntil, u, err)
+	}
+	c := catchUp{from: cfg.OptStartSeq, until: until, starts: make(map[string]uint64)}
+	if cfg.DeliverPolicy == jetstream.DeliverAllPolicy || c.from == 0 {
+		c.from = 1
+	}
+	for k, v := range cfg.Metadata {
+		s, ok := strings.CutPrefix(k, metaStart)
+		if !ok {
+			continue
+		}
+		p, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return catchUp{}, fmt.Errorf("bus: catch-up consumer %s: %s %q: %w", cfg.Durable, k, v, err)
+		}
+		c.starts[s] = p
+	}
+	return c, nil
+}
+
+// owns reports whether the message of subject at stream sequence seq is the
+// catch-up's to hand over: at or after its subject's point, and not after
+// until. The others are acknowledged unhandled — below the point another
+// gateway had them, above until the gateway consumer has them.
+func (c catchUp) owns(subject string, seq uint64) bool {
+	from := c.from
+	if p, ok := c.starts[subject]; ok {
+		from = p
+	}
+	return seq >= from && seq <= c.until
+}

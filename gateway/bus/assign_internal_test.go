@@ -101,3 +101,89 @@ func publishRaw(t *testing.T, b *Bus, subject, data string) uint64 {
 	}
 	return ack.Sequence
 }
+
+// TestCatchUpConsumer: a catch-up consumer made for two agencies with
+// different handover points, read back from the server as a restarted
+// gateway would, owns exactly each agency's messages from its point up to
+// until — nothing another gateway had, nothing the gateway consumer has.
+func TestCatchUpConsumer(t *testing.T) {
+	srv, err := StartServer(ServerOptions{Dir: filepath.Join(t.TempDir(), "nats"), Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	ctx := t.Context()
+	b, err := Open(ctx, Options{URL: srv.ClientURL()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+
+	const x, y, other = "lt.edoc.CUX", "lt.edoc.CUY", "lt.edoc.CUZ"
+	seqs := map[string][]uint64{}
+	for i := range 12 {
+		for _, s := range []string{x, y, other} {
+			seqs[s] = append(seqs[s], publishRaw(t, b, s, fmt.Sprintf("%s-%d", s, i)))
+		}
+	}
+	pointY := seqs[y][5] // Y was released by another gateway there
+	until := seqs[other][8]
+	cfg, err := catchUpConsumerConfig("gwu_edoc_test", "test", map[string]uint64{x: 1, y: pointY}, until, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.js.CreateConsumer(ctx, StreamEdoc, cfg); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 { // after until: the gateway consumer's
+		publishRaw(t, b, x, fmt.Sprintf("late-%d", i))
+	}
+
+	c, err := b.js.Consumer(ctx, StreamEdoc, "gwu_edoc_test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cu, err := readCatchUp(c.CachedInfo().Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []uint64
+	batch, err := c.Fetch(100, jetstream.FetchMaxWait(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for m := range batch.Messages() {
+		md, err := m.Metadata()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Subject() == other {
+			t.Errorf("delivered %s, which is not caught up", m.Subject())
+		}
+		if cu.owns(m.Subject(), md.Sequence.Stream) {
+			got = append(got, md.Sequence.Stream)
+		}
+	}
+	var want []uint64
+	for _, s := range seqs[x] {
+		if s <= until {
+			want = append(want, s)
+		}
+	}
+	for _, s := range seqs[y] {
+		if s >= pointY && s <= until {
+			want = append(want, s)
+		}
+	}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("owned %v, want %v", got, want)
+	}
+
+	if _, err := catchUpConsumerConfig("gwu_edoc_test", "test", nil, until, time.Second); err == nil {
+		t.Error("a catch-up of nothing was made")
+	}
+	if _, err := readCatchUp(jetstream.ConsumerConfig{Durable: "gwu_edoc_x"}); err == nil {
+		t.Error("a consumer without lt.until was read as a catch-up")
+	}
+}
