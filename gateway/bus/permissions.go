@@ -55,9 +55,11 @@ type Permissions struct {
 
 // GatewayPermissions returns what a gateway hosting agencies needs and no
 // more, on a server whose streams and buckets an administrator created
-// (Options.Bind) with its agencies' consumers (EnsureConsumers): publish
-// packets to any agency; read and acknowledge only its own agencies'
-// durable consumers, never create or change one; read the Object
+// (Options.Bind) with its consumers: publish packets to any agency; read
+// and acknowledge only its own durable consumers — its gateway and
+// catch-up consumers (GatewayConsumerName, CatchUpConsumerName), and the
+// per-agency consumers of agencies (EnsureConsumers) while the hub still
+// has them — never create or change one; read the Object
 // Store's packets and the directory; write only its own heartbeat (the
 // directory is the administrator's); subscribe only under its
 // inbox prefix. It cannot create a consumer of another name, read a
@@ -90,6 +92,23 @@ func GatewayPermissions(gatewayID string, agencies []envelope.AgencyCode) Permis
 		},
 		Subscribe: []string{InboxPrefix(gatewayID) + ".>"},
 	}
+	// Its own gateway and catch-up consumers (docs/design/consumers.md,
+	// §2.3): read and acknowledge, and delete a finished catch-up; never
+	// create or update (the filters are in the request's body), pause,
+	// reset (a reset rewinds) or delete its gateway consumer. These
+	// subjects do not change when agencies are added or moved.
+	for _, s := range packetStreams {
+		for _, name := range []string{GatewayConsumerName(gatewayID, s.kind), CatchUpConsumerName(gatewayID, s.kind)} {
+			p.Publish = append(p.Publish,
+				"$JS.API.CONSUMER.INFO."+s.stream+"."+name,
+				"$JS.API.CONSUMER.MSG.NEXT."+s.stream+"."+name,
+				"$JS.ACK."+s.stream+"."+name+".>",
+			)
+		}
+		p.Publish = append(p.Publish, "$JS.API.CONSUMER.DELETE."+s.stream+"."+CatchUpConsumerName(gatewayID, s.kind))
+	}
+	// The per-agency consumers of the version before (ConsumerName), for
+	// the agencies given, while a gateway moves over.
 	for _, a := range agencies {
 		for _, s := range packetStreams {
 			name := ConsumerName(a, s.kind)
