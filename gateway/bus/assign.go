@@ -1,6 +1,8 @@
 package bus
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -8,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
@@ -245,4 +248,292 @@ func (c catchUp) owns(subject string, seq uint64) bool {
 		from = p
 	}
 	return seq >= from && seq <= c.until
+}
+
+// BucketHandover is the administrator's KV bucket of handover points:
+// under start.<stream>.<filter> (a subtree's ".>" written "=", which no
+// code contains), the first stream sequence the filter's next holder is
+// to read. Gateways' credentials cannot read it.
+const BucketHandover = "LT_HANDOVER"
+
+// ErrCatchUpRunning means that a gateway's catch-up consumer still exists:
+// what it was made for has not all been read, and a second would need
+// other handover points. Assign again once the gateway has read it (and
+// deleted it).
+var ErrCatchUpRunning = errors.New("bus: a catch-up is still running for the gateway")
+
+// Assignment is what one gateway is to read: its agencies, and the
+// subtrees delegated to it (every agency under each root, present and
+// future).
+type Assignment struct {
+	Gateway  string
+	Agencies []envelope.AgencyCode
+	Subtrees []envelope.AgencyCode
+	// AckWait is the consumers' ack wait; 0 means DefaultAckWait.
+	AckWait time.Duration
+}
+
+// Assign makes the gateway's consumers read what a says, on both streams,
+// from exact handover points, so that nothing is lost and no message is
+// read by two gateways (docs/design/consumers.md, §2.5–2.6):
+//
+//   - the gateway consumer is created (from now on) or its filters are
+//     updated; it is left alone when they are already those of a;
+//   - a subject another gateway's consumer has is handed over from it
+//     (HandOver) first;
+//   - a subject taken out of the gateway's filters and given to nobody
+//     keeps its point in BucketHandover for whoever takes it next;
+//   - a subject added is read from its point — the one kept, or for an
+//     agency of the per-agency consumers of the version before, its
+//     acknowledged floor + 1, else the stream's first message — up to the
+//     stream's last sequence once the gateway consumer has it, by a
+//     catch-up consumer (CatchUpConsumerName). Messages in between may come
+//     through both, to the same gateway, whose store keeps one.
+//
+// It is the administrator's act on a hub (a gateway may not change
+// filters), and the gateway's own on its embedded server.
+func (b *Bus) Assign(ctx context.Context, a Assignment) error {
+	if err := CheckID(a.Gateway); err != nil {
+		return fmt.Errorf("bus: assign: %w", err)
+	}
+	if a.AckWait <= 0 {
+		a.AckWait = DefaultAckWait
+	}
+	kv, err := b.handoverBucket(ctx)
+	if err != nil {
+		return err
+	}
+	for _, s := range packetStreams {
+		want, err := Filters(s.kind, a.Agencies, a.Subtrees)
+		if err != nil {
+			return fmt.Errorf("bus: assign gateway %s: %w", a.Gateway, err)
+		}
+		if err := b.assign(ctx, kv, s.stream, s.kind, a, want); err != nil {
+			return fmt.Errorf("bus: assign gateway %s on %s: %w", a.Gateway, s.stream, err)
+		}
+	}
+	return nil
+}
+
+// assign is Assign on one stream.
+func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, kind gateway.PacketKind, a Assignment, want []string) error {
+	ctx, cancel := b.deadline(ctx)
+	defer cancel()
+	name, catchName := GatewayConsumerName(a.Gateway, kind), CatchUpConsumerName(a.Gateway, kind)
+	if _, err := b.js.Consumer(ctx, stream, catchName); err == nil {
+		return fmt.Errorf("%w: %s", ErrCatchUpRunning, catchName)
+	} else if !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return err
+	}
+	others, err := b.gatewayConsumers(ctx, stream, name)
+	if err != nil {
+		return err
+	}
+	var current []string
+	own, err := b.js.Consumer(ctx, stream, name)
+	exists := err == nil
+	switch {
+	case exists:
+		current = filtersOf(own.CachedInfo().Config)
+	case !errors.Is(err, jetstream.ErrConsumerNotFound):
+		return err
+	}
+	added := slices.DeleteFunc(slices.Clone(want), func(f string) bool { return slices.Contains(current, f) })
+	removed := slices.DeleteFunc(slices.Clone(current), func(f string) bool { return slices.Contains(want, f) })
+	if len(added) == 0 && len(removed) == 0 {
+		return nil
+	}
+
+	// Subjects released: their point is kept for the next holder.
+	if len(removed) > 0 {
+		next, err := b.HandOver(ctx, stream, name, removed)
+		if err != nil {
+			return err
+		}
+		for _, f := range removed {
+			if err := putStart(ctx, kv, stream, f, next); err != nil {
+				return err
+			}
+		}
+	}
+	// Subjects taken from other gateways: handed over from them first.
+	starts := make(map[string]uint64, len(added))
+	for _, o := range others {
+		var theirs []string
+		for _, f := range added {
+			if slices.Contains(o.filters, f) {
+				theirs = append(theirs, f)
+			}
+		}
+		if len(theirs) == 0 {
+			continue
+		}
+		next, err := b.HandOver(ctx, stream, o.name, theirs)
+		if err != nil {
+			return fmt.Errorf("take %v from %s: %w", theirs, o.name, err)
+		}
+		for _, f := range theirs {
+			if err := putStart(ctx, kv, stream, f, next); err != nil {
+				return err
+			}
+			starts[f] = next
+		}
+	}
+	for _, f := range added {
+		if _, ok := starts[f]; ok {
+			continue
+		}
+		p, err := b.startOf(ctx, kv, stream, kind, f)
+		if err != nil {
+			return err
+		}
+		starts[f] = p
+	}
+
+	cfg := gatewayConsumerConfig(name, "lienthong "+string(kind)+" packets for gateway "+a.Gateway, want, a.AckWait)
+	if !exists {
+		_, err = b.js.CreateConsumer(ctx, stream, cfg)
+	} else {
+		ucfg := own.CachedInfo().Config
+		ucfg.FilterSubject, ucfg.FilterSubjects = "", want
+		_, err = b.js.UpdateConsumer(ctx, stream, ucfg)
+	}
+	if err != nil {
+		return fmt.Errorf("consumer %s: %w", name, err)
+	}
+	if len(added) == 0 {
+		return nil
+	}
+	// What the gateway consumer may not deliver for the added subjects
+	// is at most the stream's last sequence now.
+	st, err := b.js.Stream(ctx, stream)
+	if err != nil {
+		return err
+	}
+	until := st.CachedInfo().State.LastSeq
+	for f, p := range starts {
+		if p > until {
+			delete(starts, f)
+		}
+	}
+	if len(starts) == 0 {
+		return nil
+	}
+	ccfg, err := catchUpConsumerConfig(catchName, "lienthong catch-up of "+string(kind)+" packets for gateway "+a.Gateway, starts, until, a.AckWait)
+	if err != nil {
+		return err
+	}
+	if _, err := b.js.CreateConsumer(ctx, stream, ccfg); err != nil {
+		return fmt.Errorf("catch-up consumer %s: %w", catchName, err)
+	}
+	b.log.Info("catch-up", zap.String("gateway", a.Gateway), zap.String("stream", stream), zap.Int("subjects", len(starts)), zap.Uint64("until", until))
+	return nil
+}
+
+// gatewayConsumer is another gateway's consumer on a stream, and its
+// filters.
+type gatewayConsumer struct {
+	name    string
+	filters []string
+}
+
+// gatewayConsumers lists the gateway consumers on stream other than
+// except: a hundred or so, one per gateway.
+func (b *Bus) gatewayConsumers(ctx context.Context, stream, except string) ([]gatewayConsumer, error) {
+	st, err := b.js.Stream(ctx, stream)
+	if err != nil {
+		return nil, err
+	}
+	var out []gatewayConsumer
+	l := st.ListConsumers(ctx)
+	for info := range l.Info() {
+		if !strings.HasPrefix(info.Name, "gwc_") || info.Name == except {
+			continue
+		}
+		out = append(out, gatewayConsumer{name: info.Name, filters: filtersOf(info.Config)})
+	}
+	if err := l.Err(); err != nil {
+		return nil, fmt.Errorf("list consumers: %w", err)
+	}
+	return out, nil
+}
+
+// filtersOf returns a consumer's filters, one or many.
+func filtersOf(cfg jetstream.ConsumerConfig) []string {
+	if cfg.FilterSubject != "" {
+		return []string{cfg.FilterSubject}
+	}
+	return slices.Clone(cfg.FilterSubjects)
+}
+
+// startOf returns where the next holder of filter f starts: the point kept
+// in the handover bucket; else, for a single agency whose per-agency
+// consumer (ConsumerName) exists, its acknowledged floor + 1, that
+// consumer being paused for a week so that a gateway of the version before
+// reads no more of it; else the stream's first message.
+func (b *Bus) startOf(ctx context.Context, kv jetstream.KeyValue, stream string, kind gateway.PacketKind, f string) (uint64, error) {
+	e, err := kv.Get(ctx, startKey(stream, f))
+	switch {
+	case err == nil:
+		p, perr := strconv.ParseUint(string(e.Value()), 10, 64)
+		if perr != nil || p == 0 {
+			return 0, fmt.Errorf("handover point %s: %q is not a sequence", e.Key(), e.Value())
+		}
+		return p, nil
+	case !errors.Is(err, jetstream.ErrKeyNotFound):
+		return 0, fmt.Errorf("handover point of %s: %w", f, err)
+	}
+	tokens, ok := strings.CutPrefix(f, gateway.Subject(kind, envelope.AgencyCode{}))
+	if !ok || strings.HasSuffix(tokens, ">") {
+		return 1, nil
+	}
+	legacy := "ag_" + sanitize(strings.ReplaceAll(tokens, ".", "_")) + "_" + string(kind)
+	c, err := b.js.Consumer(ctx, stream, legacy)
+	switch {
+	case errors.Is(err, jetstream.ErrConsumerNotFound):
+		return 1, nil
+	case err != nil:
+		return 0, fmt.Errorf("per-agency consumer %s: %w", legacy, err)
+	}
+	if _, err := b.js.PauseConsumer(ctx, stream, legacy, time.Now().Add(7*24*time.Hour)); err != nil {
+		return 0, fmt.Errorf("pause the per-agency consumer %s: %w", legacy, err)
+	}
+	if _, err := b.stillDelivered(ctx, c); err != nil {
+		return 0, fmt.Errorf("per-agency consumer %s: %w", legacy, err)
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("per-agency consumer %s: %w", legacy, err)
+	}
+	return info.AckFloor.Stream + 1, nil
+}
+
+// startKey is the handover bucket's key of filter f on stream.
+func startKey(stream, f string) string {
+	return "start." + stream + "." + strings.ReplaceAll(f, ">", "=")
+}
+
+// putStart keeps the point p of filter f on stream.
+func putStart(ctx context.Context, kv jetstream.KeyValue, stream, f string, p uint64) error {
+	if _, err := kv.Put(ctx, startKey(stream, f), []byte(strconv.FormatUint(p, 10))); err != nil {
+		return fmt.Errorf("keep the handover point of %s: %w", f, err)
+	}
+	return nil
+}
+
+// handoverBucket creates or binds the handover bucket.
+func (b *Bus) handoverBucket(ctx context.Context) (jetstream.KeyValue, error) {
+	ctx, cancel := b.deadline(ctx)
+	defer cancel()
+	kv, err := createOrUpdateBucket(ctx, b.js, jetstream.KeyValueConfig{
+		Bucket:      BucketHandover,
+		Description: "lienthong handover points of agencies between gateways (administrator's)",
+		History:     1,
+		Storage:     jetstream.FileStorage,
+		Replicas:    b.opts.Replicas,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bus: create or update key-value bucket %s: %w", BucketHandover, err)
+	}
+	return kv, nil
 }

@@ -1,0 +1,206 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/gateway"
+)
+
+// TestBus_Assign: while packets keep coming for three agencies, an agency
+// moves from gateway A to gateway B, B takes a new agency that had packets
+// waiting, and the agency is then released by B and taken back by A from
+// the point kept. Every packet reaches exactly one gateway — the one
+// assigned when it was sent, or the one an agency moved to — and none is
+// lost; the only copies are the same gateway's, which its store dedupes.
+func TestBus_Assign(t *testing.T) {
+	srv, err := StartServer(ServerOptions{Dir: filepath.Join(t.TempDir(), "nats"), Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	ctx := t.Context()
+	b, err := Open(ctx, Options{URL: srv.ClientURL()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	code := func(s string) envelope.AgencyCode {
+		c, err := envelope.ParseAgencyCode(s, envelope.CodeStrict)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	w, x, y := code("000.00.00.G01"), code("000.00.00.G02"), code("000.00.00.G03")
+
+	// Y's packets wait before anyone hosts it.
+	for i := range 20 {
+		publishRaw(t, b, gateway.Subject(gateway.KindEdoc, y), fmt.Sprintf("%s-early-%d", y, i))
+	}
+	assign := func(gw string, agencies ...envelope.AgencyCode) {
+		t.Helper()
+		for {
+			err := b.Assign(ctx, Assignment{Gateway: gw, Agencies: agencies, AckWait: 2 * time.Second})
+			if !errors.Is(err, ErrCatchUpRunning) {
+				if err != nil {
+					t.Fatalf("assign %s: %v", gw, err)
+				}
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	assign("gwA", w, x)
+
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	got := &received{by: map[string]map[string]int{}}
+	var readers sync.WaitGroup
+	for _, gw := range []string{"gwA", "gwB"} {
+		readers.Add(2)
+		go func() { defer readers.Done(); readGateway(rctx, t, b, GatewayConsumerName(gw, gateway.KindEdoc), gw, got) }()
+		go func() { defer readers.Done(); readGateway(rctx, t, b, CatchUpConsumerName(gw, gateway.KindEdoc), gw, got) }()
+	}
+
+	var sent []string
+	var pub sync.WaitGroup
+	pub.Add(1)
+	go func() {
+		defer pub.Done()
+		for i := 0; rctx.Err() == nil && i < 900; i++ {
+			a := []envelope.AgencyCode{w, x, y}[i%3]
+			id := fmt.Sprintf("%s-%d", a, i)
+			if _, err := b.js.Publish(ctx, gateway.Subject(gateway.KindEdoc, a), []byte(id)); err != nil {
+				t.Errorf("publish: %v", err)
+				return
+			}
+			sent = append(sent, id)
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	time.Sleep(200 * time.Millisecond)
+	assign("gwB", x, y) // X moves A→B; Y is new, with packets waiting
+	time.Sleep(200 * time.Millisecond)
+	assign("gwB", y)    // X released by B…
+	assign("gwA", w, x) // …and taken back by A from the point kept
+	pub.Wait()
+	for i := range 20 {
+		sent = append(sent, fmt.Sprintf("%s-early-%d", y, i))
+	}
+
+	// Wait until everything sent was read, then stop the readers.
+	deadline := time.Now().Add(20 * time.Second)
+	for got.count() < len(sent) && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	stop()
+	readers.Wait()
+
+	got.mu.Lock()
+	defer got.mu.Unlock()
+	if len(got.by) != len(sent) {
+		t.Errorf("%d distinct packets read, %d sent", len(got.by), len(sent))
+	}
+	for _, id := range sent {
+		by := got.by[id]
+		switch {
+		case len(by) == 0:
+			t.Errorf("%s lost", id)
+		case len(by) > 1:
+			t.Errorf("%s read by two gateways: %v", id, by)
+		}
+		for gw := range by {
+			if (strings.HasPrefix(id, w.String()+"-") && gw != "gwA") || (strings.HasPrefix(id, y.String()+"-") && gw != "gwB") {
+				t.Errorf("%s read by %s", id, gw)
+			}
+		}
+	}
+	t.Logf("%d packets, %d copies at the same gateway", len(sent), got.copies)
+}
+
+// received records which gateway read each packet, and how often.
+type received struct {
+	mu     sync.Mutex
+	by     map[string]map[string]int
+	copies int
+}
+
+func (r *received) add(id, gw string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.by[id] == nil {
+		r.by[id] = map[string]int{}
+	}
+	r.by[id][gw]++
+	if r.by[id][gw] > 1 {
+		r.copies++
+	}
+}
+
+func (r *received) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.by)
+}
+
+// readGateway reads the consumer name whenever it exists, as a gateway
+// would: a catch-up's messages only where it owns them, and the catch-up
+// deleted once it has nothing left.
+func readGateway(ctx context.Context, t *testing.T, b *Bus, name, gw string, got *received) {
+	for ctx.Err() == nil {
+		c, err := b.js.Consumer(ctx, StreamEdoc, name)
+		if err != nil {
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		var cu *catchUp
+		if cfg := c.CachedInfo().Config; cfg.Metadata[metaUntil] != "" {
+			r, err := readCatchUp(cfg)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			cu = &r
+		}
+		for ctx.Err() == nil {
+			batch, err := c.Fetch(50, jetstream.FetchMaxWait(100*time.Millisecond))
+			if err != nil {
+				break
+			}
+			n := 0
+			for m := range batch.Messages() {
+				n++
+				md, err := m.Metadata()
+				if err != nil {
+					t.Error(err)
+					continue
+				}
+				if cu == nil || cu.owns(m.Subject(), md.Sequence.Stream) {
+					got.add(string(m.Data()), gw)
+				}
+				if err := m.DoubleAck(ctx); err != nil && ctx.Err() == nil {
+					t.Errorf("ack: %v", err)
+				}
+			}
+			if cu != nil && n == 0 {
+				info, err := c.Info(ctx)
+				if err == nil && info.NumPending == 0 && info.NumAckPending == 0 {
+					if err := b.js.DeleteConsumer(ctx, StreamEdoc, name); err != nil && ctx.Err() == nil {
+						t.Errorf("delete %s: %v", name, err)
+					}
+					break
+				}
+			}
+		}
+	}
+}
