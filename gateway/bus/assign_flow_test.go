@@ -68,8 +68,14 @@ func TestBus_Assign(t *testing.T) {
 	var readers sync.WaitGroup
 	for _, gw := range []string{"gwA", "gwB"} {
 		readers.Add(2)
-		go func() { defer readers.Done(); readGateway(rctx, t, b, GatewayConsumerName(gw, gateway.KindEdoc), gw, got) }()
-		go func() { defer readers.Done(); readGateway(rctx, t, b, CatchUpConsumerName(gw, gateway.KindEdoc), gw, got) }()
+		go func() {
+			defer readers.Done()
+			readGateway(rctx, t, b, GatewayConsumerName(gw, gateway.KindEdoc), gw, got)
+		}()
+		go func() {
+			defer readers.Done()
+			readGateway(rctx, t, b, CatchUpConsumerName(gw, gateway.KindEdoc), gw, got)
+		}()
 	}
 
 	var sent []string
