@@ -210,3 +210,93 @@ func readGateway(ctx context.Context, t *testing.T, b *Bus, name, gw string, got
 		}
 	}
 }
+
+// TestBus_AssignFromPerAgency: an agency read by the per-agency consumer of
+// the version before, partly acknowledged, is assigned to a gateway: the
+// per-agency consumer is paused, and the gateway reads every packet from
+// its acknowledged floor on — what was fetched and not acknowledged
+// included — and none below it.
+func TestBus_AssignFromPerAgency(t *testing.T) {
+	srv, err := StartServer(ServerOptions{Dir: filepath.Join(t.TempDir(), "nats"), Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	ctx := t.Context()
+	b, err := Open(ctx, Options{URL: srv.ClientURL()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	x := envelope.MustAgencyCode("000.00.00.G05")
+	if err := b.EnsureConsumers(ctx, []envelope.AgencyCode{x}, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	subject := gateway.Subject(gateway.KindEdoc, x)
+	for i := range 10 {
+		publishRaw(t, b, subject, fmt.Sprintf("old-%d", i))
+	}
+	legacy, err := b.js.Consumer(ctx, StreamEdoc, ConsumerName(x, gateway.KindEdoc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, err := legacy.Fetch(6, jetstream.FetchMaxWait(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := 0
+	for m := range batch.Messages() {
+		if i < 4 { // old-0 … old-3 handled; old-4 and old-5 in hand
+			if err := m.DoubleAck(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		i++
+	}
+
+	if err := b.Assign(ctx, Assignment{Gateway: "gwN", Agencies: []envelope.AgencyCode{x}, AckWait: time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	if info, err := legacy.Info(ctx); err != nil || !info.Paused {
+		t.Errorf("the per-agency consumer after the assignment: paused %v, %v", info != nil && info.Paused, err)
+	}
+	for i := range 5 {
+		publishRaw(t, b, subject, fmt.Sprintf("new-%d", i))
+	}
+	rctx, stop := context.WithCancel(ctx)
+	got := &received{by: map[string]map[string]int{}}
+	var readers sync.WaitGroup
+	readers.Add(2)
+	go func() {
+		defer readers.Done()
+		readGateway(rctx, t, b, GatewayConsumerName("gwN", gateway.KindEdoc), "gwN", got)
+	}()
+	go func() {
+		defer readers.Done()
+		readGateway(rctx, t, b, CatchUpConsumerName("gwN", gateway.KindEdoc), "gwN", got)
+	}()
+	var want []string
+	for i := 4; i < 10; i++ {
+		want = append(want, fmt.Sprintf("old-%d", i))
+	}
+	for i := range 5 {
+		want = append(want, fmt.Sprintf("new-%d", i))
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for got.count() < len(want) && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // anything more would show now
+	stop()
+	readers.Wait()
+	got.mu.Lock()
+	defer got.mu.Unlock()
+	for _, id := range want {
+		if got.by[id] == nil {
+			t.Errorf("%s lost", id)
+		}
+	}
+	if len(got.by) != len(want) {
+		t.Errorf("read %d packets, want %d: %v", len(got.by), len(want), got.by)
+	}
+}
