@@ -320,11 +320,6 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 	ctx, cancel := b.deadline(ctx)
 	defer cancel()
 	name, catchName := GatewayConsumerName(a.Gateway, kind), CatchUpConsumerName(a.Gateway, kind)
-	if _, err := b.js.Consumer(ctx, stream, catchName); err == nil {
-		return fmt.Errorf("%w: %s", ErrCatchUpRunning, catchName)
-	} else if !errors.Is(err, jetstream.ErrConsumerNotFound) {
-		return err
-	}
 	others, err := b.gatewayConsumers(ctx, stream, name)
 	if err != nil {
 		return err
@@ -342,6 +337,11 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 	removed := slices.DeleteFunc(slices.Clone(current), func(f string) bool { return slices.Contains(want, f) })
 	if len(added) == 0 && len(removed) == 0 {
 		return nil
+	}
+	if _, err := b.js.Consumer(ctx, stream, catchName); err == nil {
+		return fmt.Errorf("%w: %s", ErrCatchUpRunning, catchName)
+	} else if !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return err
 	}
 
 	// Subjects released: their point is kept for the next holder.
