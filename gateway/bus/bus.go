@@ -79,6 +79,13 @@ type Options struct {
 	// updating them. It does not apply on a leaf node (HubDomain), where
 	// Open makes the leaf's streams and mirrors itself.
 	Bind bool
+	// GatewayConsumers: Consume reads one durable consumer per gateway
+	// and stream, made by Assign, instead of one per agency
+	// (docs/design/consumers.md): the hub's consumers then grow with
+	// gateways, not agencies. For now only where the gateway sets its
+	// server up itself (neither Bind nor a leaf node); elsewhere Consume
+	// refuses it.
+	GatewayConsumers bool
 	// InlineLimit is the largest packet sent in the message; 0 means
 	// DefaultInlineLimit. It must stay below the server's max payload.
 	InlineLimit int

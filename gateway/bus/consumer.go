@@ -91,6 +91,8 @@ func (b *Bus) Consume(ctx context.Context, c gateway.ConsumerSpec, h gateway.Han
 		return nil, fmt.Errorf("bus: consume for gateway %s: no agencies", c.Gateway)
 	case h == nil:
 		return nil, fmt.Errorf("bus: consume for gateway %s: no handler", c.Gateway)
+	case b.opts.GatewayConsumers && (b.opts.Bind || b.opts.HubDomain != ""):
+		return nil, fmt.Errorf("%w: consume for gateway %s: gateway consumers are made by the gateway itself for now, not on a bound server or a leaf node", ErrInvalidOption, c.Gateway)
 	}
 	codes, err := hostedAgencies(c)
 	if err != nil {
@@ -118,23 +120,16 @@ func (b *Bus) Consume(ctx context.Context, c gateway.ConsumerSpec, h gateway.Han
 		sem:     make(chan struct{}, c.Concurrency),
 		closing: make(chan struct{}),
 	}
-	// Each consumer pulls ahead; all of them together stay near twice the
-	// concurrency, so that a gateway hosting hundreds of agencies does not
-	// hold thousands of fetched messages past their ack wait.
-	prefetch := max(2, 2*c.Concurrency/(len(codes)*len(packetStreams)))
-	var names []string
-	for _, code := range codes {
-		for _, k := range packetStreams {
-			name := ConsumerName(code, k.kind)
-			subject := gateway.Subject(k.kind, code)
-			if err := cs.start(ctx, k.stream, name, subject, k.kind, code, c, prefetch); err != nil {
-				cs.Stop()
-				return nil, err
-			}
-			names = append(names, name)
+	if b.opts.GatewayConsumers {
+		if err := b.consumeGateway(ctx, cs, c, codes); err != nil {
+			cs.Stop()
+			return nil, err
 		}
+		cs.log.Info("consuming", zap.Int("agencies", len(codes)), zap.String("consumers", "per gateway"))
+	} else if err := cs.startPerAgency(ctx, c, codes); err != nil {
+		cs.Stop()
+		return nil, err
 	}
-	cs.log.Info("consuming", zap.Int("agencies", len(codes)), zap.Int("consumers", len(names)))
 	go func() {
 		select {
 		case <-ctx.Done():
@@ -143,6 +138,25 @@ func (b *Bus) Consume(ctx context.Context, c gateway.ConsumerSpec, h gateway.Han
 		}
 	}()
 	return cs, nil
+}
+
+// startPerAgency starts the per-agency consumers of codes (ConsumerName).
+func (c *consumer) startPerAgency(ctx context.Context, spec gateway.ConsumerSpec, codes []envelope.AgencyCode) error {
+	// Each consumer pulls ahead; all of them together stay near twice the
+	// concurrency, so that a gateway hosting hundreds of agencies does not
+	// hold thousands of fetched messages past their ack wait.
+	prefetch := max(2, 2*spec.Concurrency/(len(codes)*len(packetStreams)))
+	for _, code := range codes {
+		for _, k := range packetStreams {
+			name := ConsumerName(code, k.kind)
+			subject := gateway.Subject(k.kind, code)
+			if err := c.start(ctx, k.stream, name, subject, k.kind, code, spec, prefetch); err != nil {
+				return err
+			}
+		}
+	}
+	c.log.Info("consuming", zap.Int("agencies", len(codes)), zap.Int("consumers", len(codes)*len(packetStreams)))
+	return nil
 }
 
 // start creates or updates the durable consumer name on stream, filtered
@@ -213,6 +227,7 @@ type consumer struct {
 type streamConsumer struct {
 	stream, name string
 	c            jetstream.Consumer
+	cc           jetstream.ConsumeContext // its consumption, where it can end before the rest (a catch-up)
 }
 
 // Pending asks the server, consumer by consumer, how many messages are

@@ -1,0 +1,185 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/gateway"
+)
+
+// catchUpPoll is how often a gateway looks for a catch-up consumer to read
+// and for the end of the one it reads.
+const catchUpPoll = 2 * time.Second
+
+// consumeGateway is Consume with Options.GatewayConsumers: it assigns the
+// gateway its agencies (Assign), reads its gateway consumer on each stream
+// and, while one exists, its catch-up consumer, whose messages it hands to
+// h only where the catch-up owns them and whose end it deletes.
+func (b *Bus) consumeGateway(ctx context.Context, cs *consumer, spec gateway.ConsumerSpec, codes []envelope.AgencyCode) error {
+	a := Assignment{Gateway: spec.Gateway, Agencies: codes, AckWait: spec.AckWait}
+	assigned := true
+	if err := b.Assign(ctx, a); errors.Is(err, ErrCatchUpRunning) {
+		// A catch-up of an earlier assignment is unfinished: read it,
+		// and assign again once it is done.
+		assigned = false
+	} else if err != nil {
+		return err
+	}
+	prefetch := max(2, 2*spec.Concurrency)
+	for _, s := range packetStreams {
+		name := GatewayConsumerName(spec.Gateway, s.kind)
+		cctx, cancel := b.deadline(ctx)
+		jc, err := b.js.Consumer(cctx, s.stream, name)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("bus: consumer %s on %s for gateway %s: %w", name, s.stream, spec.Gateway, err)
+		}
+		if err := cs.consumeJC(s.stream, name, jc, prefetch, cs.receive); err != nil {
+			return err
+		}
+	}
+	go cs.watchCatchUp(ctx, a, assigned, prefetch)
+	return nil
+}
+
+// consumeJC starts consuming jc into handle and keeps it for Pending,
+// Drain and Stop.
+func (c *consumer) consumeJC(stream, name string, jc jetstream.Consumer, prefetch int, handle jetstream.MessageHandler) error {
+	log := c.log.With(zap.String("consumer", name))
+	cc, err := jc.Consume(handle,
+		jetstream.PullMaxMessages(prefetch),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			if errors.Is(err, jetstream.ErrNoHeartbeat) || errors.Is(err, jetstream.ErrConnectionClosed) || errors.Is(err, jetstream.ErrConsumerDeleted) {
+				log.Debug("consume", zap.Error(err))
+				return
+			}
+			log.Warn("consume", zap.Error(err))
+		}))
+	if err != nil {
+		return fmt.Errorf("bus: consume %s on %s: %w", name, stream, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopped {
+		cc.Stop()
+		return nil
+	}
+	c.ccs = append(c.ccs, cc)
+	c.jcs = append(c.jcs, streamConsumer{stream: stream, name: name, c: jc, cc: cc})
+	return nil
+}
+
+// forget stops consuming the consumer name on stream and drops it from
+// Pending.
+func (c *consumer) forget(stream, name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.jcs = slices.DeleteFunc(c.jcs, func(sc streamConsumer) bool {
+		if sc.stream == stream && sc.name == name {
+			if sc.cc != nil {
+				sc.cc.Stop()
+			}
+			c.ccs = slices.DeleteFunc(c.ccs, func(cc jetstream.ConsumeContext) bool { return cc == sc.cc })
+			return true
+		}
+		return false
+	})
+}
+
+// watchCatchUp reads the gateway's catch-up consumers while they exist —
+// made by this gateway's Assign or by the administrator's — and deletes
+// each once it has nothing left; then, if the assignment could not be made
+// for a catch-up still running, makes it. It ends with the consumer.
+func (c *consumer) watchCatchUp(ctx context.Context, a Assignment, assigned bool, prefetch int) {
+	reading := map[string]bool{} // by stream
+	t := time.NewTicker(catchUpPoll)
+	defer t.Stop()
+	for {
+		running := false
+		for _, s := range packetStreams {
+			if c.stepCatchUp(ctx, s.stream, CatchUpConsumerName(a.Gateway, s.kind), reading, prefetch) {
+				running = true
+			}
+		}
+		if !assigned && !running {
+			if err := c.bus.Assign(ctx, a); err == nil {
+				assigned = true
+				continue // read the catch-up it made at once
+			} else if !errors.Is(err, ErrCatchUpRunning) {
+				c.log.Error("assign the gateway its agencies", zap.Error(err))
+			}
+		}
+		select {
+		case <-c.closing:
+			return
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// stepCatchUp starts reading the catch-up consumer name on stream if it
+// exists and is not read yet, or deletes it if it has nothing left. It
+// reports whether it still exists.
+func (c *consumer) stepCatchUp(ctx context.Context, stream, name string, reading map[string]bool, prefetch int) bool {
+	cctx, cancel := c.bus.deadline(ctx)
+	defer cancel()
+	jc, err := c.bus.js.Consumer(cctx, stream, name)
+	switch {
+	case errors.Is(err, jetstream.ErrConsumerNotFound):
+		if reading[stream] {
+			c.forget(stream, name)
+			delete(reading, stream)
+		}
+		return false
+	case err != nil:
+		c.log.Warn("look for a catch-up", zap.String("consumer", name), zap.Error(err))
+		return true
+	}
+	info := jc.CachedInfo()
+	if !reading[stream] {
+		cu, err := readCatchUp(info.Config)
+		if err != nil {
+			c.log.Error("catch-up consumer not read", zap.Error(err))
+			return true
+		}
+		handle := func(jm jetstream.Msg) {
+			md, err := jm.Metadata()
+			if err == nil && !cu.owns(jm.Subject(), md.Sequence.Stream) {
+				// Another consumer's: the gateway consumer's above
+				// until, the previous holder's below the point.
+				if err := jm.Ack(); err != nil {
+					c.log.Debug("ack a message the catch-up does not own", zap.Error(err))
+				}
+				return
+			}
+			c.receive(jm)
+		}
+		if err := c.consumeJC(stream, name, jc, prefetch, handle); err != nil {
+			c.log.Error("read the catch-up", zap.Error(err))
+			return true
+		}
+		reading[stream] = true
+		c.log.Info("catching up", zap.String("consumer", name), zap.Uint64("from", cu.from), zap.Uint64("until", cu.until), zap.Uint64("pending", info.NumPending))
+		return true
+	}
+	if info.NumPending == 0 && info.NumAckPending == 0 {
+		c.forget(stream, name)
+		delete(reading, stream)
+		if err := c.bus.js.DeleteConsumer(cctx, stream, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+			c.log.Warn("delete the finished catch-up", zap.String("consumer", name), zap.Error(err))
+			return true
+		}
+		c.log.Info("caught up", zap.String("consumer", name))
+		return false
+	}
+	return true
+}
