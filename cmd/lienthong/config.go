@@ -99,6 +99,14 @@ type NATSConfig struct {
 	// them with administrator credentials); the gateway only looks them
 	// up, as per-gateway credentials allow.
 	Bind bool `yaml:"bind"`
+	// Consumers is how the gateway reads its packets: "agency" (the
+	// default, for now), one durable consumer per hosted agency and
+	// stream; or "gateway", one per gateway and stream whatever the
+	// number of agencies, with a catch-up consumer from an exact handover
+	// point when an agency is added or moves (docs/design/consumers.md).
+	// "gateway" is for a server the gateway sets up itself: embedded, or
+	// external without bind; not yet on a leaf node.
+	Consumers string `yaml:"consumers"`
 	// Listen is the embedded server's client address; empty means
 	// 127.0.0.1 on a free port.
 	Listen string `yaml:"listen"`
@@ -371,6 +379,7 @@ func envKeys() []envKey {
 			c.NATS.Bind = b
 			return err
 		}},
+		{"LIENTHONG_NATS_CONSUMERS", false, str(func(c *Config) *string { return &c.NATS.Consumers })},
 		{"LIENTHONG_NATS_LISTEN", false, str(func(c *Config) *string { return &c.NATS.Listen })},
 		{"LIENTHONG_LOG_LEVEL", false, str(func(c *Config) *string { return &c.Log.Level })},
 		{"LIENTHONG_LOG_FORMAT", false, str(func(c *Config) *string { return &c.Log.Format })},
@@ -589,6 +598,15 @@ func (c *Config) Validate() error {
 	}
 	if c.NATS.HubDomain != "" && (c.NATS.Domain == "" || c.NATS.Domain == c.NATS.HubDomain) {
 		bad("nats.hubDomain", c.NATS.HubDomain, errors.New("a leaf node needs its own JetStream domain in nats.domain, different from the hub's"))
+	}
+	switch c.NATS.Consumers {
+	case "", "agency":
+	case "gateway":
+		if c.NATS.Bind || c.NATS.HubDomain != "" {
+			bad("nats.consumers", c.NATS.Consumers, errors.New("gateway consumers are made by the gateway itself for now: not with bind, not on a leaf node (hubDomain)"))
+		}
+	default:
+		bad("nats.consumers", c.NATS.Consumers, errors.New(`"agency" (one consumer per hosted agency) or "gateway" (one per gateway)`))
 	}
 	if c.NATS.HubDomain != "" && c.NATS.Bind {
 		bad("nats.bind", "true", errors.New("on a leaf node (nats.hubDomain) the gateway makes its streams there itself; bind is for a gateway on the hub"))
