@@ -12,6 +12,12 @@
 # CPU 114 %, RSS 756 MB, /metrics 1.6 s, stop 189 s (nats-server's
 # JetStream shutdown of the 10,000 consumers) — what docs/design/consumers.md
 # is to cure.
+#
+# The same gateway with "nats: {consumers: gateway}" appended to its
+# configuration (one consumer per stream, 5,000 filter subjects each), at
+# 0216d59+: first start 3.75 s, restart 3.25 s (1.9 s of it nats-server
+# recovering the two consumers' filters), idle CPU 0.3 %, RSS 157 MB,
+# /metrics 19 ms, stop 0.11 s.
 set -euo pipefail
 bin=$1 config=$2 ops=$3
 log=$(mktemp)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -303,16 +304,23 @@ func (b *Bus) Assign(ctx context.Context, a Assignment) error {
 	if err != nil {
 		return err
 	}
-	for _, s := range packetStreams {
+	// Both streams at once: nats-server checks thousands of filters for
+	// overlap in seconds, each consumer on its own.
+	errs := make([]error, len(packetStreams))
+	var wg sync.WaitGroup
+	for i, s := range packetStreams {
 		want, err := Filters(s.kind, a.Agencies, a.Subtrees)
 		if err != nil {
 			return fmt.Errorf("bus: assign gateway %s: %w", a.Gateway, err)
 		}
-		if err := b.assign(ctx, kv, s.stream, s.kind, a, want); err != nil {
-			return fmt.Errorf("bus: assign gateway %s on %s: %w", a.Gateway, s.stream, err)
-		}
+		wg.Go(func() {
+			if err := b.assign(ctx, kv, s.stream, s.kind, a, want); err != nil {
+				errs[i] = fmt.Errorf("bus: assign gateway %s on %s: %w", a.Gateway, s.stream, err)
+			}
+		})
 	}
-	return nil
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // assign is Assign on one stream.
