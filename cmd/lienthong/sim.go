@@ -58,8 +58,12 @@ divided by the cores. The same -seed gives the same day.`)
 	seed := fs.Uint64("seed", 1, "the day's `seed`")
 	keep := fs.Bool("keep", false, "keep the working directory")
 	restart := fs.Bool("restart", false, "also restart the first gateway and time it until it is ready again (its directory from its store)")
+	consumers := fs.String("consumers", "agency", "the gateways' `consumers`: agency (one per hosted agency and stream) or gateway (one per gateway and stream)")
 	if err := m.parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *consumers != "agency" && *consumers != "gateway" {
+		return usageError{msg: "sim: -consumers is agency or gateway", vi: "-consumers là agency hoặc gateway.", hint: "lienthong sim -help"}
 	}
 	if *agencies < 2 || *gateways < 1 || *gateways > *agencies || *documents < 1 || *conc < 1 || *extra < 0 {
 		return usageError{msg: "sim: want -agencies ≥ 2, 1 ≤ -gateways ≤ -agencies, -documents ≥ 1, -concurrency ≥ 1, -directory ≥ 0",
@@ -90,7 +94,7 @@ divided by the cores. The same -seed gives the same day.`)
 		return err
 	}
 	progress("%d agencies on %d gateways, %d more in the directory, in %s", *agencies, *gateways, *extra, dir)
-	s, err := simStart(ctx, dir, *agencies, *gateways, *extra, rng, log, progress)
+	s, err := simStart(ctx, dir, *agencies, *gateways, *extra, *consumers == "gateway", rng, log, progress)
 	if s != nil {
 		defer s.close()
 	}
@@ -147,14 +151,15 @@ divided by the cores. The same -seed gives the same day.`)
 	largest.b.Close()
 	stopped := time.Since(stopStart)
 	largest.gw, largest.b = nil, nil
-	consumers := 0
+	hubConsumers := 0
 	if jsz != nil {
-		consumers = jsz.Consumers
+		hubConsumers = jsz.Consumers
 	}
 	signatures := s.signatures()
 	floor := time.Duration(float64(signatures) / (rawRate * float64(runtime.NumCPU())) * float64(time.Second))
 	tw := tabwriter.NewWriter(m.Stdout, 0, 2, 2, ' ', 0)
 	fmt.Fprintf(tw, "measure\tvalue\t\n")
+	fmt.Fprintf(tw, "consumers\t%s\t\n", *consumers)
 	fmt.Fprintf(tw, "gateways / hosted agencies / directory\t%d / %d / %d\t\n", *gateways, *agencies, s.directorySize)
 	if *restart {
 		fmt.Fprintf(tw, "restart of %s to ready (%d hosted, directory %d)\t%s\t\n", s.gws[0].id, len(s.gws[0].hosted), s.directorySize, restarted.Round(time.Millisecond))
@@ -166,7 +171,7 @@ divided by the cores. The same -seed gives the same day.`)
 	fmt.Fprintf(tw, "documents/s, deliveries/s\t%.0f, %.0f\t\n", float64(len(s.docs))/delivered.Seconds(), float64(s.deliveries)/delivered.Seconds())
 	fmt.Fprintf(tw, "time to stored p50 / p99\t%s / %s\t\n", ms(pct(toStored, 0.5)), ms(pct(toStored, 0.99)))
 	fmt.Fprintf(tw, "time to 01 p50 / p99\t%s / %s\t\n", ms(pct(to01, 0.5)), ms(pct(to01, 0.99)))
-	fmt.Fprintf(tw, "hub consumers / per gateway, subscriptions\t%d / %.1f, %d\t\n", consumers, float64(consumers)/float64(*gateways), s.srv.NumSubscriptions())
+	fmt.Fprintf(tw, "hub consumers / per gateway, subscriptions\t%d / %.1f, %d\t\n", hubConsumers, float64(hubConsumers)/float64(*gateways), s.srv.NumSubscriptions())
 	fmt.Fprintf(tw, "peak RSS (one process: hub and gateways)\t%s\t\n", peakRSS())
 	fmt.Fprintf(tw, "signatures made\t%d\t\n", signatures)
 	fmt.Fprintf(tw, "signing floor (× %.0f µs ÷ %d cores)\t%s\t\n", 1e6/rawRate, runtime.NumCPU(), floor.Round(time.Millisecond))
@@ -206,6 +211,7 @@ type simDoc struct {
 
 type sim struct {
 	srv           *server.Server
+	perGateway    bool // the gateways read one consumer per stream (bus.Options.GatewayConsumers)
 	gws           []*simGateway
 	all           []simAgency
 	docs          []*simDoc
@@ -237,8 +243,8 @@ func (s *sim) close() {
 
 // simStart makes the CA, the NATS server, the agencies, their directory
 // and the gateways.
-func simStart(ctx context.Context, dir string, n, g, extra int, rng *mrand.Rand, log *zap.Logger, progress func(string, ...any)) (*sim, error) {
-	s := &sim{log: log}
+func simStart(ctx context.Context, dir string, n, g, extra int, perGateway bool, rng *mrand.Rand, log *zap.Logger, progress func(string, ...any)) (*sim, error) {
+	s := &sim{log: log, perGateway: perGateway}
 	ca, err := signing.InitCA(filepath.Join(dir, "ca"), signing.CAOptions{KeyBits: 2048})
 	if err != nil {
 		return nil, err
@@ -309,7 +315,7 @@ func simStart(ctx context.Context, dir string, n, g, extra int, rng *mrand.Rand,
 		if gw.st, err = store.Open(ctx, filepath.Join(gdir, "lienthong.db"), store.Options{}); err != nil {
 			return s, err
 		}
-		if gw.b, err = bus.Open(ctx, bus.Options{URL: s.srv.ClientURL(), Name: gw.id, Gateway: gw.id}, log.Named(gw.id)); err != nil {
+		if gw.b, err = bus.Open(ctx, bus.Options{URL: s.srv.ClientURL(), Name: gw.id, Gateway: gw.id, GatewayConsumers: s.perGateway}, log.Named(gw.id)); err != nil {
 			return s, err
 		}
 		gw.dir, gw.opts = gdir, gateway.Options{
@@ -368,7 +374,7 @@ func (s *sim) restart(ctx context.Context, g *simGateway) (time.Duration, error)
 	if g.st, err = store.Open(ctx, filepath.Join(g.dir, "lienthong.db"), store.Options{}); err != nil {
 		return 0, err
 	}
-	if g.b, err = bus.Open(ctx, bus.Options{URL: s.srv.ClientURL(), Name: g.id, Gateway: g.id}, s.log.Named(g.id)); err != nil {
+	if g.b, err = bus.Open(ctx, bus.Options{URL: s.srv.ClientURL(), Name: g.id, Gateway: g.id, GatewayConsumers: s.perGateway}, s.log.Named(g.id)); err != nil {
 		return 0, err
 	}
 	g.opts.Store, g.opts.Bus = g.st, g.b
