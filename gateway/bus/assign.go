@@ -294,8 +294,8 @@ type Assignment struct {
 // It is the administrator's act on a hub (a gateway may not change
 // filters), and the gateway's own on its embedded server.
 func (b *Bus) Assign(ctx context.Context, a Assignment) error {
-	if err := CheckID(a.Gateway); err != nil {
-		return fmt.Errorf("bus: assign: %w", err)
+	if sanitize(a.Gateway) == "" {
+		return errors.New("bus: assign: a gateway id is required")
 	}
 	if a.AckWait <= 0 {
 		a.AckWait = DefaultAckWait
@@ -353,8 +353,11 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 	}
 
 	// Subjects released: their point is kept for the next holder.
+	updated := false
 	if len(removed) > 0 {
-		next, err := b.HandOver(ctx, stream, name, removed)
+		// The added subjects come in with the same update: the
+		// consumer never has no filter.
+		next, err := b.handOver(ctx, stream, name, removed, added)
 		if err != nil {
 			return err
 		}
@@ -363,6 +366,7 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 				return err
 			}
 		}
+		updated = true
 	}
 	// Subjects taken from other gateways: handed over from them first.
 	starts := make(map[string]uint64, len(added))
@@ -376,7 +380,7 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 		if len(theirs) == 0 {
 			continue
 		}
-		next, err := b.HandOver(ctx, stream, o.name, theirs)
+		next, err := b.handOver(ctx, stream, o.name, theirs, nil)
 		if err != nil {
 			return fmt.Errorf("take %v from %s: %w", theirs, o.name, err)
 		}
@@ -399,9 +403,10 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 	}
 
 	cfg := gatewayConsumerConfig(name, "lienthong "+string(kind)+" packets for gateway "+a.Gateway, want, a.AckWait)
-	if !exists {
+	switch {
+	case !exists:
 		_, err = b.js.CreateConsumer(ctx, stream, cfg)
-	} else {
+	case !updated:
 		ucfg := own.CachedInfo().Config
 		ucfg.FilterSubject, ucfg.FilterSubjects = "", want
 		_, err = b.js.UpdateConsumer(ctx, stream, ucfg)

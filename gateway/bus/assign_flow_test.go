@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -298,5 +299,77 @@ func TestBus_AssignFromPerAgency(t *testing.T) {
 	}
 	if len(got.by) != len(want) {
 		t.Errorf("read %d packets, want %d: %v", len(got.by), len(want), got.by)
+	}
+}
+
+// TestBus_AssignReplaceAll: a gateway whose agencies are all replaced
+// keeps reading (its consumer never has no filter), the agency it let go
+// is read by its next holder from where it was left, and a gateway whose
+// only agency is taken loses its consumer — after which the taker reads
+// everything that agency had waiting.
+func TestBus_AssignReplaceAll(t *testing.T) {
+	srv, err := StartServer(ServerOptions{Dir: filepath.Join(t.TempDir(), "nats"), Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	ctx := t.Context()
+	b, err := Open(ctx, Options{URL: srv.ClientURL()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	w, z := envelope.MustAgencyCode("000.00.00.G07"), envelope.MustAgencyCode("000.00.00.G08")
+	assign := func(gw string, agencies ...envelope.AgencyCode) {
+		t.Helper()
+		if err := b.Assign(ctx, Assignment{Gateway: gw, Agencies: agencies, AckWait: time.Second}); err != nil {
+			t.Fatalf("assign %s %v: %v", gw, agencies, err)
+		}
+	}
+	pub := func(a envelope.AgencyCode, id string) { publishRaw(t, b, gateway.Subject(gateway.KindEdoc, a), id) }
+
+	assign("gA", w)
+	pub(w, "w-1")
+	assign("gA", z) // all replaced
+	if c, err := b.js.Consumer(ctx, StreamEdoc, GatewayConsumerName("gA", gateway.KindEdoc)); err != nil || !slices.Equal(filtersOf(c.CachedInfo().Config), []string{"lt.edoc.G08"}) {
+		t.Fatalf("gA's consumer after its agencies were replaced: %v", err)
+	}
+	pub(w, "w-2")
+	pub(z, "z-1")
+	assign("gB", w) // W from where gA left it: nothing of it was read
+	assign("gC", z) // gA's only agency: its consumer goes
+	if _, err := b.js.Consumer(ctx, StreamEdoc, GatewayConsumerName("gA", gateway.KindEdoc)); !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		t.Errorf("gA's consumer after its only agency went: %v", err)
+	}
+	pub(z, "z-2")
+
+	rctx, stop := context.WithCancel(ctx)
+	got := &received{by: map[string]map[string]int{}}
+	var readers sync.WaitGroup
+	for _, gw := range []string{"gB", "gC"} {
+		readers.Add(2)
+		go func() {
+			defer readers.Done()
+			readGateway(rctx, t, b, GatewayConsumerName(gw, gateway.KindEdoc), gw, got)
+		}()
+		go func() {
+			defer readers.Done()
+			readGateway(rctx, t, b, CatchUpConsumerName(gw, gateway.KindEdoc), gw, got)
+		}()
+	}
+	want := map[string]string{"w-1": "gB", "w-2": "gB", "z-1": "gC", "z-2": "gC"}
+	deadline := time.Now().Add(10 * time.Second)
+	for got.count() < len(want) && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
+	stop()
+	readers.Wait()
+	got.mu.Lock()
+	defer got.mu.Unlock()
+	for id, gw := range want {
+		if len(got.by[id]) != 1 || got.by[id][gw] == 0 {
+			t.Errorf("%s read by %v, want %s alone", id, got.by[id], gw)
+		}
 	}
 }

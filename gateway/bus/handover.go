@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
 )
 
 // handoverPause is how long HandOver pauses a consumer at most: if the
@@ -27,6 +28,17 @@ const handoverPause = 30 * time.Second
 // The consumer must keep at least one subject: with none, nats-server would
 // deliver it every subject of the stream.
 func (b *Bus) HandOver(ctx context.Context, stream, name string, subjects []string) (next uint64, err error) {
+	return b.handOver(ctx, stream, name, subjects, nil)
+}
+
+// handOver is HandOver that also adds subjects to the consumer's filters
+// in the same update (a gateway whose agencies are all replaced), and that
+// takes a consumer's last subjects: the consumer is then deleted once
+// every message it was delivered is acknowledged — or, if that does not
+// come within handoverDrain (its gateway is gone, say), from its
+// acknowledged floor on, so that nothing is lost, at the cost of the few
+// messages it had in hand reaching the next holder too.
+func (b *Bus) handOver(ctx context.Context, stream, name string, subjects, add []string) (next uint64, err error) {
 	ctx, cancel := b.deadline(ctx)
 	defer cancel()
 	c, err := b.js.Consumer(ctx, stream, name)
@@ -39,17 +51,20 @@ func (b *Bus) HandOver(ctx context.Context, stream, name string, subjects []stri
 		filters = []string{cfg.FilterSubject}
 	}
 	kept := slices.DeleteFunc(slices.Clone(filters), func(f string) bool { return slices.Contains(subjects, f) })
-	switch {
-	case len(kept) == len(filters):
+	if len(kept) == len(filters) {
 		return 0, fmt.Errorf("bus: hand over from %s on %s: it has none of %v", name, stream, subjects)
-	case len(kept) == 0:
-		return 0, fmt.Errorf("bus: hand over from %s on %s: it would keep no subject (delete it instead)", name, stream)
 	}
+	kept = append(kept, add...)
 	if _, err := b.js.PauseConsumer(ctx, stream, name, time.Now().Add(handoverPause)); err != nil {
 		return 0, fmt.Errorf("bus: hand over from %s on %s: pause: %w", name, stream, err)
 	}
-	// Resumed whatever happens; the pause also ends by itself.
+	// Resumed whatever happens, unless it is gone; the pause also ends
+	// by itself.
+	retired := false
 	defer func() {
+		if retired {
+			return
+		}
 		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer rcancel()
 		if _, rerr := b.js.ResumeConsumer(rctx, stream, name); rerr != nil {
@@ -59,6 +74,12 @@ func (b *Bus) HandOver(ctx context.Context, stream, name string, subjects []stri
 	delivered, err := b.stillDelivered(ctx, c)
 	if err != nil {
 		return 0, fmt.Errorf("bus: hand over from %s on %s: %w", name, stream, err)
+	}
+	if len(kept) == 0 {
+		// With no filter nats-server would deliver it every subject:
+		// it goes, once what it has in hand is settled.
+		retired = true
+		return b.retire(ctx, stream, name, c, delivered)
 	}
 	cfg.FilterSubject, cfg.FilterSubjects = "", kept
 	if len(kept) == 1 {
@@ -102,4 +123,42 @@ func (b *Bus) stillDelivered(ctx context.Context, c jetstream.Consumer) (uint64,
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// handoverDrain is how long handOver waits for a consumer losing its last
+// subjects to have every delivered message acknowledged.
+const handoverDrain = 10 * time.Second
+
+// retire deletes the paused consumer name once its acknowledged floor
+// reaches delivered, or after handoverDrain, and returns where the next
+// holder of its subjects starts.
+func (b *Bus) retire(ctx context.Context, stream, name string, c jetstream.Consumer, delivered uint64) (uint64, error) {
+	next := delivered + 1
+	deadline := time.Now().Add(handoverDrain)
+	for {
+		info, err := c.Info(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("bus: hand over from %s on %s: %w", name, stream, err)
+		}
+		if info.AckFloor.Stream >= delivered || info.NumAckPending == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			// Its gateway does not settle them: the next holder reads
+			// them again rather than lose them.
+			next = info.AckFloor.Stream + 1
+			b.log.Warn("hand over: the consumer left messages unacknowledged; they will be read again by the next holder",
+				zap.String("consumer", name), zap.String("stream", stream), zap.Int("unacknowledged", info.NumAckPending))
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("bus: hand over from %s on %s: waiting for its acknowledgements: %w", name, stream, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	if err := b.js.DeleteConsumer(ctx, stream, name); err != nil {
+		return 0, fmt.Errorf("bus: hand over from %s on %s: delete it: %w", name, stream, err)
+	}
+	return next, nil
 }

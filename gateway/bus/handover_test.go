@@ -1,6 +1,7 @@
 package bus_test
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -168,12 +169,25 @@ func TestBus_HandOver(t *testing.T) {
 	if i := slices.IndexFunc(sentX, func(s uint64) bool { return gotX[s] > 1 }); i >= 0 {
 		t.Logf("message %d was redelivered to the first consumer (acknowledged late): it is still its own", sentX[i])
 	}
-	// Refusals: a subject it does not have; its last subject.
+	// Refused: a subject it does not have.
 	if _, err := b.HandOver(ctx, stream, "gwc_edoc_test", []string{x}); err == nil {
 		t.Error("a second hand-over of the same subject was not refused")
 	}
-	if _, err := b.HandOver(ctx, stream, "gwc_edoc_test", []string{a}); err == nil {
-		t.Error("handing over the last subject was not refused")
+	// Its last subject: it goes, once what it was given is settled, and
+	// the next holder starts after it.
+	info, err := c.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, err := b.HandOver(ctx, stream, "gwc_edoc_test", []string{a})
+	if err != nil {
+		t.Fatalf("handing over the last subject: %v", err)
+	}
+	if last <= info.Delivered.Stream {
+		t.Errorf("the last subject handed over from %d, at or before the last delivered %d", last, info.Delivered.Stream)
+	}
+	if _, err := js.Consumer(ctx, stream, "gwc_edoc_test"); !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		t.Errorf("the consumer after its last subject went: %v", err)
 	}
 }
 
