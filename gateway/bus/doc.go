@@ -63,6 +63,24 @@
 //     ([Bus.EnsureConsumers], lienthong nats setup -agency) and Consume
 //     only looks them up.
 //
+// One consumer per agency does not scale: nats-server allows a stream
+// 1,000 consumers unless told otherwise, and 111,000 agencies would be
+// 222,000 consumers. With [Options.GatewayConsumers] (configuration
+// nats.consumers: gateway), Consume instead reads one durable consumer per
+// gateway and stream, gwc_<kind>_<gateway> ([GatewayConsumerName]),
+// filtered to the gateway's agencies ([Filters]) and made or refiltered by
+// [Bus.Assign] from exact handover points ([Bus.HandOver]): an agency
+// taken from another gateway is read from the first message that gateway
+// was not given, one released is kept in LT_HANDOVER for its next holder,
+// and what waited for an added agency is read by a short-lived catch-up
+// consumer, gwu_<kind>_<gateway> ([CatchUpConsumerName]), whose metadata
+// says which messages are its own. A gateway's NATS permissions name
+// these two consumers, so they do not change with its agencies. For now
+// the gateway makes them itself (an embedded server, or an external one
+// without Bind); the hub's administrator's side ("nats setup -gateway"),
+// leaf nodes and the move of existing deployments are
+// docs/design/consumers.md's next steps.
+//
 // Handlers run in up to Concurrency goroutines across all of a gateway's
 // consumers, and Drain and Stop act on all of them. A received message's
 // Packet checks the bytes, from the body or LT_LARGE, against
