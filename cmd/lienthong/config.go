@@ -104,8 +104,9 @@ type NATSConfig struct {
 	// stream; or "gateway", one per gateway and stream whatever the
 	// number of agencies, with a catch-up consumer from an exact handover
 	// point when an agency is added or moves (docs/design/consumers.md).
-	// "gateway" is for a server the gateway sets up itself: embedded, or
-	// external without bind; not yet on a leaf node.
+	// With bind the administrator assigns the gateway its agencies
+	// ("lienthong nats setup -gateway ID -agency …"); without, the
+	// gateway does. Not yet on a leaf node.
 	Consumers string `yaml:"consumers"`
 	// Listen is the embedded server's client address; empty means
 	// 127.0.0.1 on a free port.
@@ -602,8 +603,8 @@ func (c *Config) Validate() error {
 	switch c.NATS.Consumers {
 	case "", "agency":
 	case "gateway":
-		if c.NATS.Bind || c.NATS.HubDomain != "" {
-			bad("nats.consumers", c.NATS.Consumers, errors.New("gateway consumers are made by the gateway itself for now: not with bind, not on a leaf node (hubDomain)"))
+		if c.NATS.HubDomain != "" {
+			bad("nats.consumers", c.NATS.Consumers, errors.New("gateway consumers are not yet made on a leaf node (hubDomain)"))
 		}
 	default:
 		bad("nats.consumers", c.NATS.Consumers, errors.New(`"agency" (one consumer per hosted agency) or "gateway" (one per gateway)`))

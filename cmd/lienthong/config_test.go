@@ -95,7 +95,7 @@ func TestConfig_Validate(t *testing.T) {
 		{"HubDomainNoDomain", "listen: 127.0.0.1:0\n", "listen: 127.0.0.1:0\nnats:\n  url: nats://127.0.0.1:4222\n  hubDomain: hub\n", "nats.hubDomain"},
 		{"HubDomainBind", "listen: 127.0.0.1:0\n", "listen: 127.0.0.1:0\nnats:\n  url: nats://127.0.0.1:4222\n  domain: h41\n  hubDomain: hub\n  bind: true\n", "nats.bind"},
 		{"BadConsumers", "listen: 127.0.0.1:0\n", "listen: 127.0.0.1:0\nnats:\n  consumers: subject\n", "nats.consumers"},
-		{"GatewayConsumersBind", "listen: 127.0.0.1:0\n", "listen: 127.0.0.1:0\nnats:\n  url: nats://127.0.0.1:4222\n  bind: true\n  consumers: gateway\n", "nats.consumers"},
+		{"GatewayConsumersLeaf", "listen: 127.0.0.1:0\n", "listen: 127.0.0.1:0\nnats:\n  url: nats://127.0.0.1:4222\n  domain: h41\n  hubDomain: hub\n  consumers: gateway\n", "nats.consumers"},
 		{"BadOpsListen", "listen: 127.0.0.1:0\n", "listen: 127.0.0.1:0\nops:\n  listen: nowhere\n", "ops.listen"},
 		{"ShortOpsToken", "listen: 127.0.0.1:0\n", "listen: 127.0.0.1:0\nops:\n  token: ngắn\n", "ops.token"},
 		{"OpsTokenTwice", "listen: 127.0.0.1:0\n", "listen: 127.0.0.1:0\nops:\n  token: ops-token-0123456789abcdef\n  tokenFile: ops.token\n", "ops.tokenFile"},

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/gateway/bus"
 	"github.com/lienthong/lienthong/signing"
 )
@@ -257,11 +258,16 @@ already there are kept.`)
 	leaves := fs.String("leaf", "", "the JetStream `domains` of leaf nodes to source, comma-separated")
 	var agencies codesFlag
 	fs.Var(&agencies, "agency", "make the consumers of the agency with this `code` (repeat for each)")
+	gw := fs.String("gateway", "", "assign this `gateway` the agencies of -agency (all it hosts), in one consumer per stream, for gateways with nats.consumers: gateway")
 	if err := m.parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *url == "" {
 		return usageError{msg: "nats setup: -url is required", vi: "Cần địa chỉ cụm NATS (-url).", hint: "lienthong nats setup -help"}
+	}
+	if *gw != "" && len(agencies) == 0 {
+		return usageError{msg: "nats setup: -gateway needs every agency it hosts (-agency, repeated)",
+			vi: "-gateway cần danh sách mọi cơ quan cổng đó phục vụ (-agency, lặp lại).", hint: "lienthong nats setup -gateway nghean -agency 000.00.00.H41 -agency …"}
 	}
 	var leafDomains []string
 	for d := range strings.SplitSeq(*leaves, ",") {
@@ -281,7 +287,16 @@ already there are kept.`)
 	if err != nil {
 		return withVI(err, "Không kết nối được tới cụm NATS (-url) hoặc không tạo được các luồng và kho khóa-giá trị")
 	}
-	if len(agencies) > 0 {
+	switch {
+	case *gw != "":
+		if err := b.Assign(ctx, bus.Assignment{Gateway: *gw, Agencies: agencies}); err != nil {
+			b.Close()
+			if errors.Is(err, bus.ErrCatchUpRunning) {
+				return withVI(err, "Cổng %s còn đang đọc bù văn bản chờ từ lần giao trước; chạy lại lệnh khi cổng đã đọc xong", *gw)
+			}
+			return withVI(err, "Không giao được các cơ quan cho cổng %s", *gw)
+		}
+	case len(agencies) > 0:
 		if err := b.EnsureConsumers(ctx, agencies, 0); err != nil {
 			b.Close()
 			return withVI(err, "Không tạo được consumer của các cơ quan %s", agencies.String())
@@ -292,7 +307,11 @@ already there are kept.`)
 	}
 	fmt.Fprintf(m.Stdout, "streams %s, %s, %s and buckets %s, %s ready with %d replicas\n",
 		bus.StreamEdoc, bus.StreamStatus, bus.StreamLarge, bus.BucketDirectory, bus.BucketGateways, *replicas)
-	if len(agencies) > 0 {
+	switch {
+	case *gw != "":
+		fmt.Fprintf(m.Stdout, "gateway %s assigned %d agencies: consumers %s and %s ready\n", *gw, len(agencies),
+			bus.GatewayConsumerName(*gw, gateway.KindEdoc), bus.GatewayConsumerName(*gw, gateway.KindStatus))
+	case len(agencies) > 0:
 		fmt.Fprintf(m.Stdout, "consumers of %s ready\n", agencies.String())
 	}
 	for _, d := range leafDomains {

@@ -82,9 +82,10 @@ type Options struct {
 	// GatewayConsumers: Consume reads one durable consumer per gateway
 	// and stream, made by Assign, instead of one per agency
 	// (docs/design/consumers.md): the hub's consumers then grow with
-	// gateways, not agencies. For now only where the gateway sets its
-	// server up itself (neither Bind nor a leaf node); elsewhere Consume
-	// refuses it.
+	// gateways, not agencies. The gateway assigns itself its agencies
+	// (Bus.Assign) — or, with Bind, the administrator did ("lienthong nats
+	// setup -gateway") and the gateway checks it. Not yet on a leaf node,
+	// where Consume refuses it.
 	GatewayConsumers bool
 	// InlineLimit is the largest packet sent in the message; 0 means
 	// DefaultInlineLimit. It must stay below the server's max payload.

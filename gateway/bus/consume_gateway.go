@@ -22,10 +22,18 @@ const catchUpPoll = 2 * time.Second
 // gateway its agencies (Assign), reads its gateway consumer on each stream
 // and, while one exists, its catch-up consumer, whose messages it hands to
 // h only where the catch-up owns them and whose end it deletes.
+//
+// On a hub whose administrator makes the consumers (Options.Bind: a
+// gateway may not set its own filters) it assigns nothing: it looks the
+// gateway consumers up and checks that their filters are its agencies'.
 func (b *Bus) consumeGateway(ctx context.Context, cs *consumer, spec gateway.ConsumerSpec, codes []envelope.AgencyCode) error {
 	a := Assignment{Gateway: spec.Gateway, Agencies: codes, AckWait: spec.AckWait}
 	assigned := true
-	if err := b.Assign(ctx, a); errors.Is(err, ErrCatchUpRunning) {
+	if b.opts.Bind {
+		if err := b.checkAssigned(ctx, a); err != nil {
+			return err
+		}
+	} else if err := b.Assign(ctx, a); errors.Is(err, ErrCatchUpRunning) {
 		// A catch-up of an earlier assignment is unfinished: read it,
 		// and assign again once it is done.
 		assigned = false
@@ -183,3 +191,38 @@ func (c *consumer) stepCatchUp(ctx context.Context, stream, name string, reading
 	}
 	return true
 }
+
+// checkAssigned checks, on a hub whose administrator assigns, that the
+// gateway's consumers exist with the filters of its agencies: a gateway
+// that read other filters would quietly miss or take packets.
+func (b *Bus) checkAssigned(ctx context.Context, a Assignment) error {
+	hint := fmt.Sprintf("the administrator assigns them: lienthong nats setup -gateway %s -agency … (every agency of its configuration)", a.Gateway)
+	for _, s := range packetStreams {
+		want, err := Filters(s.kind, a.Agencies, a.Subtrees)
+		if err != nil {
+			return fmt.Errorf("bus: consume for gateway %s: %w", a.Gateway, err)
+		}
+		name := GatewayConsumerName(a.Gateway, s.kind)
+		cctx, cancel := b.deadline(ctx)
+		jc, err := b.js.Consumer(cctx, s.stream, name)
+		cancel()
+		switch {
+		case errors.Is(err, jetstream.ErrConsumerNotFound):
+			return fmt.Errorf("%w: %s on %s for gateway %s (%s)", ErrNoConsumer, name, s.stream, a.Gateway, hint)
+		case err != nil:
+			return fmt.Errorf("bus: consumer %s on %s for gateway %s: %w", name, s.stream, a.Gateway, err)
+		}
+		have := filtersOf(jc.CachedInfo().Config)
+		slices.Sort(have)
+		if !slices.Equal(have, want) {
+			missing := slices.DeleteFunc(slices.Clone(want), func(f string) bool { return slices.Contains(have, f) })
+			extra := slices.DeleteFunc(have, func(f string) bool { return slices.Contains(want, f) })
+			return fmt.Errorf("bus: consumer %s on %s is not assigned this gateway's agencies (missing %d: %v; not configured here %d: %v): %s",
+				name, s.stream, len(missing), head(missing), len(extra), head(extra), hint)
+		}
+	}
+	return nil
+}
+
+// head returns at most the first five of ss, for an error message.
+func head(ss []string) []string { return ss[:min(len(ss), 5)] }

@@ -91,8 +91,8 @@ func (b *Bus) Consume(ctx context.Context, c gateway.ConsumerSpec, h gateway.Han
 		return nil, fmt.Errorf("bus: consume for gateway %s: no agencies", c.Gateway)
 	case h == nil:
 		return nil, fmt.Errorf("bus: consume for gateway %s: no handler", c.Gateway)
-	case b.opts.GatewayConsumers && (b.opts.Bind || b.opts.HubDomain != ""):
-		return nil, fmt.Errorf("%w: consume for gateway %s: gateway consumers are made by the gateway itself for now, not on a bound server or a leaf node", ErrInvalidOption, c.Gateway)
+	case b.opts.GatewayConsumers && b.opts.HubDomain != "":
+		return nil, fmt.Errorf("%w: consume for gateway %s: gateway consumers are not yet made on a leaf node", ErrInvalidOption, c.Gateway)
 	}
 	codes, err := hostedAgencies(c)
 	if err != nil {

@@ -2,10 +2,12 @@ package bus_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/gateway/bus"
 )
@@ -23,38 +26,7 @@ import (
 // catch-up — and cannot widen its filters, pause it, delete it, read
 // another gateway's consumer or make a consumer of its own.
 func TestGatewayPermissions_GatewayConsumer(t *testing.T) {
-	dir := t.TempDir()
-	admin, adminSeed := newNKey(t)
-	hue, hueSeed := newNKey(t)
-	nghean, _ := newNKey(t)
-	adminFile := filepath.Join(dir, "admin.nk")
-	if err := os.WriteFile(adminFile, []byte(adminSeed), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	conf := filepath.Join(dir, "hub.conf")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, `server_name: hub
-listen: "127.0.0.1:-1"
-jetstream { store_dir: %q }
-accounts {
-  LIENTHONG: {
-    jetstream: enabled
-    users: [
-      { nkey: %q }
-      %s
-      %s
-    ]
-  }
-}
-`, filepath.Join(dir, "js"), admin,
-		bus.GatewayPermissions("hue", nil).Conf(hue, "gateway hue"),
-		bus.GatewayPermissions("nghean", nil).Conf(nghean, "gateway nghean")), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	opts, err := server.ProcessConfigFile(conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := startRaw(t, opts)
+	srv, adminFile, hueSeedFile := authorizingHub(t)
 	ctx := t.Context()
 	adminBus := openBus(t, srv.ClientURL(), bus.Options{NKeyFile: adminFile})
 	adminOpt, err := nats.NkeyOptionFromSeed(adminFile)
@@ -87,10 +59,6 @@ accounts {
 	publish(t, adminBus, gateway.KindEdoc, agencyG22, "for-g22", []byte("for-g22"))
 	publish(t, adminBus, gateway.KindEdoc, agencyH41, "for-h41", []byte("for-h41"))
 
-	hueSeedFile := filepath.Join(dir, "hue.nk")
-	if err := os.WriteFile(hueSeedFile, []byte(hueSeed), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	hueOpt, err := nats.NkeyOptionFromSeed(hueSeedFile)
 	if err != nil {
 		t.Fatal(err)
@@ -181,4 +149,112 @@ accounts {
 	if err := js.DeleteConsumer(ctx, bus.StreamEdoc, catchUp); err != nil {
 		t.Errorf("hue deleting its catch-up: %v", err)
 	}
+}
+
+// authorizingHub starts a server whose account has an administrator and
+// two gateways, hue and nghean, with GatewayPermissions; it returns the
+// administrator's and hue's NKey seed files.
+func authorizingHub(t *testing.T) (srv *server.Server, adminFile, hueSeedFile string) {
+	t.Helper()
+	dir := t.TempDir()
+	admin, adminSeed := newNKey(t)
+	hue, hueSeed := newNKey(t)
+	nghean, _ := newNKey(t)
+	adminFile = filepath.Join(dir, "admin.nk")
+	if err := os.WriteFile(adminFile, []byte(adminSeed), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, "hub.conf")
+	if err := os.WriteFile(conf, fmt.Appendf(nil, `server_name: hub
+listen: "127.0.0.1:-1"
+jetstream { store_dir: %q }
+accounts {
+  LIENTHONG: {
+    jetstream: enabled
+    users: [
+      { nkey: %q }
+      %s
+      %s
+    ]
+  }
+}
+`, filepath.Join(dir, "js"), admin,
+		bus.GatewayPermissions("hue", nil).Conf(hue, "gateway hue"),
+		bus.GatewayPermissions("nghean", nil).Conf(nghean, "gateway nghean")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	opts, err := server.ProcessConfigFile(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv = startRaw(t, opts)
+	hueSeedFile = filepath.Join(dir, "hue.nk")
+	if err := os.WriteFile(hueSeedFile, []byte(hueSeed), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return srv, adminFile, hueSeedFile
+}
+
+// TestBus_GatewayConsumersBound: on a hub whose administrator assigns, a
+// gateway with GatewayConsumers and Bind refuses to start before it is
+// assigned or when its agencies differ from its assignment, and once
+// assigned reads what waited for it (through the catch-up, which it
+// deletes when done) and what comes next.
+func TestBus_GatewayConsumersBound(t *testing.T) {
+	srv, adminFile, hueSeedFile := authorizingHub(t)
+	ctx := t.Context()
+	adminBus := openBus(t, srv.ClientURL(), bus.Options{NKeyFile: adminFile})
+	for i := range 3 {
+		publish(t, adminBus, gateway.KindEdoc, agencyG22, fmt.Sprintf("waiting-%d", i), []byte("w"))
+	}
+	hue := openBus(t, srv.ClientURL(), bus.Options{Bind: true, GatewayConsumers: true, Gateway: "hue", NKeyFile: hueSeedFile, InboxPrefix: bus.InboxPrefix("hue")})
+	col := newCollector(nil)
+	spec := gateway.ConsumerSpec{Gateway: "hue", Agencies: []envelope.AgencyCode{agencyG22}}
+	if _, err := hue.Consume(ctx, spec, col.handle); !errors.Is(err, bus.ErrNoConsumer) || !strings.Contains(err.Error(), "nats setup -gateway hue") {
+		t.Fatalf("consume before the assignment: %v, want ErrNoConsumer naming the command", err)
+	}
+	if err := adminBus.Assign(ctx, bus.Assignment{Gateway: "hue", Agencies: []envelope.AgencyCode{agencyG22}}); err != nil {
+		t.Fatal(err)
+	}
+	wider := gateway.ConsumerSpec{Gateway: "hue", Agencies: []envelope.AgencyCode{agencyG22, agencyH41}}
+	if _, err := hue.Consume(ctx, wider, col.handle); err == nil || !strings.Contains(err.Error(), "not assigned") {
+		t.Fatalf("consume of agencies not assigned: %v", err)
+	}
+	consume(t, hue, spec, col.handle)
+	publish(t, adminBus, gateway.KindEdoc, agencyG22, "after", []byte("a"))
+	got, _ := msgIDs(t, col, 4)
+	if want := []string{"after", "waiting-0", "waiting-1", "waiting-2"}; !slices.Equal(got, want) {
+		t.Errorf("hue got %q, want %q", got, want)
+	}
+	js := rawJetStreamAs(t, srv, adminFile)
+	deadline := time.Now().Add(wait)
+	for {
+		_, err := js.Consumer(ctx, bus.StreamEdoc, bus.CatchUpConsumerName("hue", gateway.KindEdoc))
+		if errors.Is(err, jetstream.ErrConsumerNotFound) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("hue's catch-up still there after %s: %v", wait, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// rawJetStreamAs connects to srv with an NKey seed file.
+func rawJetStreamAs(t *testing.T, srv *server.Server, seedFile string) jetstream.JetStream {
+	t.Helper()
+	opt, err := nats.NkeyOptionFromSeed(seedFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(srv.ClientURL(), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
 }
