@@ -75,11 +75,11 @@
 // and what waited for an added agency is read by a short-lived catch-up
 // consumer, gwu_<kind>_<gateway> ([CatchUpConsumerName]), whose metadata
 // says which messages are its own. A gateway's NATS permissions name
-// these two consumers, so they do not change with its agencies. For now
-// the gateway makes them itself (an embedded server, or an external one
-// without Bind); the hub's administrator's side ("nats setup -gateway"),
-// leaf nodes and the move of existing deployments are
-// docs/design/consumers.md's next steps.
+// these two consumers, so they do not change with its agencies. The
+// gateway assigns itself its agencies, or with Bind the administrator
+// does ("lienthong nats setup -gateway") and Consume checks the filters
+// against the gateway's agencies. Leaf nodes and the move of running
+// deployments are docs/design/consumers.md's next steps.
 //
 // Handlers run in up to Concurrency goroutines across all of a gateway's
 // consumers, and Drain and Stop act on all of them. A received message's
