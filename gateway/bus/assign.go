@@ -283,7 +283,9 @@ type Assignment struct {
 //   - a subject another gateway's consumer has is handed over from it
 //     (HandOver) first;
 //   - a subject taken out of the gateway's filters and given to nobody
-//     keeps its point in BucketHandover for whoever takes it next;
+//     keeps its point in BucketHandover for whoever takes it next: the
+//     gateway's ack floor + 1, since it cannot handle what it holds of a
+//     subject it no longer hosts;
 //   - a subject added is read from its point — the one kept, or for an
 //     agency of the per-agency consumers of the version before, its
 //     acknowledged floor + 1, else the stream's first message — up to the
@@ -357,7 +359,7 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 	if len(removed) > 0 {
 		// The added subjects come in with the same update: the
 		// consumer never has no filter.
-		next, err := b.handOver(ctx, stream, name, removed, added)
+		next, err := b.handOver(ctx, stream, name, removed, added, true)
 		if err != nil {
 			return err
 		}
@@ -380,7 +382,7 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 		if len(theirs) == 0 {
 			continue
 		}
-		next, err := b.handOver(ctx, stream, o.name, theirs, nil)
+		next, err := b.handOver(ctx, stream, o.name, theirs, nil, false)
 		if err != nil {
 			return fmt.Errorf("take %v from %s: %w", theirs, o.name, err)
 		}

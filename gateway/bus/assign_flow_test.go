@@ -330,6 +330,16 @@ func TestBus_AssignReplaceAll(t *testing.T) {
 
 	assign("gA", w)
 	pub(w, "w-1")
+	// gA has w-1 in hand, unacknowledged, when its agencies are replaced
+	// (it stopped, say): it no longer hosts W, so w-1 is for W's next
+	// holder.
+	ca, err := b.js.Consumer(ctx, StreamEdoc, GatewayConsumerName("gA", gateway.KindEdoc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := ca.Next(jetstream.FetchMaxWait(time.Second)); err != nil || string(m.Data()) != "w-1" {
+		t.Fatalf("gA's first message: %v", err)
+	}
 	assign("gA", z) // all replaced
 	if c, err := b.js.Consumer(ctx, StreamEdoc, GatewayConsumerName("gA", gateway.KindEdoc)); err != nil || !slices.Equal(filtersOf(c.CachedInfo().Config), []string{"lt.edoc.G08"}) {
 		t.Fatalf("gA's consumer after its agencies were replaced: %v", err)

@@ -28,7 +28,7 @@ const handoverPause = 30 * time.Second
 // The consumer must keep at least one subject: with none, nats-server would
 // deliver it every subject of the stream.
 func (b *Bus) HandOver(ctx context.Context, stream, name string, subjects []string) (next uint64, err error) {
-	return b.handOver(ctx, stream, name, subjects, nil)
+	return b.handOver(ctx, stream, name, subjects, nil, false)
 }
 
 // handOver is HandOver that also adds subjects to the consumer's filters
@@ -38,7 +38,13 @@ func (b *Bus) HandOver(ctx context.Context, stream, name string, subjects []stri
 // come within handoverDrain (its gateway is gone, say), from its
 // acknowledged floor on, so that nothing is lost, at the cost of the few
 // messages it had in hand reaching the next holder too.
-func (b *Bus) handOver(ctx context.Context, stream, name string, subjects, add []string) (next uint64, err error) {
+//
+// released is for a gateway letting subjects go from its own consumer
+// because it no longer hosts them: what it holds unacknowledged it could
+// not handle, so the point is its ack floor + 1 — the next holder reads
+// those messages (and any acknowledged out of order above the floor)
+// again, rather than lose them.
+func (b *Bus) handOver(ctx context.Context, stream, name string, subjects, add []string, released bool) (next uint64, err error) {
 	ctx, cancel := b.deadline(ctx)
 	defer cancel()
 	c, err := b.js.Consumer(ctx, stream, name)
@@ -96,6 +102,8 @@ func (b *Bus) handOver(ctx context.Context, stream, name string, subjects, add [
 		// The pause ended before the filters changed: the point is not
 		// known. The caller must do it again.
 		return 0, fmt.Errorf("bus: hand over from %s on %s: the consumer moved (paused %v, delivered %d, was %d)", name, stream, info.Paused, info.Delivered.Stream, delivered)
+	case released:
+		return info.AckFloor.Stream + 1, nil
 	}
 	return delivered + 1, nil
 }
@@ -143,9 +151,10 @@ func (b *Bus) retire(ctx context.Context, stream, name string, c jetstream.Consu
 		if info.AckFloor.Stream >= delivered || info.NumAckPending == 0 {
 			break
 		}
-		if time.Now().After(deadline) {
-			// Its gateway does not settle them: the next holder reads
-			// them again rather than lose them.
+		if info.NumWaiting == 0 || time.Now().After(deadline) {
+			// Its gateway does not settle them (none is reading it,
+			// or not in time): the next holder reads them again
+			// rather than lose them.
 			next = info.AckFloor.Stream + 1
 			b.log.Warn("hand over: the consumer left messages unacknowledged; they will be read again by the next holder",
 				zap.String("consumer", name), zap.String("stream", stream), zap.Int("unacknowledged", info.NumAckPending))
