@@ -244,11 +244,25 @@ func readCatchUp(cfg jetstream.ConsumerConfig) (catchUp, error) {
 // until. The others are acknowledged unhandled — below the point another
 // gateway had them, above until the gateway consumer has them.
 func (c catchUp) owns(subject string, seq uint64) bool {
-	from := c.from
+	return seq >= c.startOf(subject) && seq <= c.until
+}
+
+// startOf returns the point of the filter that matches subject: the
+// subject itself, or the nearest subtree above it (lt.edoc.H41.>).
+func (c catchUp) startOf(subject string) uint64 {
 	if p, ok := c.starts[subject]; ok {
-		from = p
+		return p
 	}
-	return seq >= from && seq <= c.until
+	for s := subject; ; {
+		i := strings.LastIndexByte(s, '.')
+		if i < 0 {
+			return c.from
+		}
+		s = s[:i]
+		if p, ok := c.starts[s+".>"]; ok {
+			return p
+		}
+	}
 }
 
 // BucketHandover is the administrator's KV bucket of handover points:
@@ -322,6 +336,11 @@ func (b *Bus) Assign(ctx context.Context, a Assignment) error {
 		})
 	}
 	wg.Wait()
+	// A catch-up running on one stream is worth saying only when the
+	// other has no worse error.
+	if slices.ContainsFunc(errs, func(err error) bool { return err != nil && !errors.Is(err, ErrCatchUpRunning) }) {
+		errs = slices.DeleteFunc(errs, func(err error) bool { return errors.Is(err, ErrCatchUpRunning) })
+	}
 	return errors.Join(errs...)
 }
 
@@ -354,23 +373,8 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 		return err
 	}
 
-	// Subjects released: their point is kept for the next holder.
-	updated := false
-	if len(removed) > 0 {
-		// The added subjects come in with the same update: the
-		// consumer never has no filter.
-		next, err := b.handOver(ctx, stream, name, removed, added, true)
-		if err != nil {
-			return err
-		}
-		for _, f := range removed {
-			if err := putStart(ctx, kv, stream, f, next); err != nil {
-				return err
-			}
-		}
-		updated = true
-	}
-	// Subjects taken from other gateways: handed over from them first.
+	// Subjects taken from other gateways: handed over from them before
+	// this gateway's consumer has them, so that no message goes to both.
 	starts := make(map[string]uint64, len(added))
 	for _, o := range others {
 		var theirs []string
@@ -392,6 +396,22 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 			}
 			starts[f] = next
 		}
+	}
+	// Subjects released: their point is kept for the next holder.
+	updated := false
+	if len(removed) > 0 {
+		// The added subjects come in with the same update: the
+		// consumer never has no filter.
+		next, err := b.handOver(ctx, stream, name, removed, added, true)
+		if err != nil {
+			return err
+		}
+		for _, f := range removed {
+			if err := putStart(ctx, kv, stream, f, next); err != nil {
+				return err
+			}
+		}
+		updated = true
 	}
 	for _, f := range added {
 		if _, ok := starts[f]; ok {

@@ -42,7 +42,7 @@ func TestBus_Assign(t *testing.T) {
 		}
 		return c
 	}
-	w, x, y := code("000.00.00.G01"), code("000.00.00.G02"), code("000.00.00.G03")
+	w, x, y, v := code("000.00.00.G01"), code("000.00.00.G02"), code("000.00.00.G03"), code("000.00.00.G04")
 
 	// Y's packets wait before anyone hosts it.
 	for i := range 20 {
@@ -62,6 +62,7 @@ func TestBus_Assign(t *testing.T) {
 		}
 	}
 	assign("gwA", w, x)
+	assign("gwB", v) // an agency with no traffic, which gwB lets go when it takes X
 
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()

@@ -187,3 +187,25 @@ func TestCatchUpConsumer(t *testing.T) {
 		t.Error("a consumer without lt.until was read as a catch-up")
 	}
 }
+
+// TestCatchUp_OwnsSubtree: a subject under a delegated subtree takes the
+// subtree's point, not the catch-up's lowest.
+func TestCatchUp_OwnsSubtree(t *testing.T) {
+	cu := catchUp{from: 1, until: 100, starts: map[string]uint64{"lt.edoc.H41.>": 50, "lt.edoc.H41.12": 70}}
+	for _, tc := range []struct {
+		subject string
+		seq     uint64
+		want    bool
+	}{
+		{"lt.edoc.H41.07", 10, false},
+		{"lt.edoc.H41.07.01", 50, true},
+		{"lt.edoc.H41.12", 60, false},
+		{"lt.edoc.H41.12", 70, true},
+		{"lt.edoc.G22", 10, true},
+		{"lt.edoc.G22", 101, false},
+	} {
+		if got := cu.owns(tc.subject, tc.seq); got != tc.want {
+			t.Errorf("owns(%s, %d) = %v, want %v", tc.subject, tc.seq, got, tc.want)
+		}
+	}
+}

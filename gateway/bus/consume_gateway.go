@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -64,7 +65,13 @@ func (c *consumer) consumeJC(stream, name string, jc jetstream.Consumer, prefetc
 	cc, err := jc.Consume(handle,
 		jetstream.PullMaxMessages(prefetch),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-			if errors.Is(err, jetstream.ErrNoHeartbeat) || errors.Is(err, jetstream.ErrConnectionClosed) || errors.Is(err, jetstream.ErrConsumerDeleted) {
+			switch {
+			case errors.Is(err, jetstream.ErrConsumerDeleted) && strings.HasPrefix(name, "gwc_"):
+				// Its agencies were all taken (Assign): it reads
+				// nothing more until it is assigned again.
+				log.Error("the gateway consumer was deleted: this gateway receives nothing until it is assigned agencies again", zap.Error(err))
+				return
+			case errors.Is(err, jetstream.ErrNoHeartbeat) || errors.Is(err, jetstream.ErrConnectionClosed) || errors.Is(err, jetstream.ErrConsumerDeleted):
 				log.Debug("consume", zap.Error(err))
 				return
 			}
@@ -106,6 +113,17 @@ func (c *consumer) forget(stream, name string) {
 // each once it has nothing left; then, if the assignment could not be made
 // for a catch-up still running, makes it. It ends with the consumer.
 func (c *consumer) watchCatchUp(ctx context.Context, a Assignment, assigned bool, prefetch int) {
+	// Nothing of it outlives the consumer: an Assign after Stop would
+	// pause and refilter other gateways' consumers for nothing.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-c.closing:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	reading := map[string]bool{} // by stream
 	t := time.NewTicker(catchUpPoll)
 	defer t.Stop()

@@ -133,16 +133,19 @@ func (b *Bus) stillDelivered(ctx context.Context, c jetstream.Consumer) (uint64,
 	}
 }
 
-// handoverDrain is how long handOver waits for a consumer losing its last
-// subjects to have every delivered message acknowledged.
-const handoverDrain = 10 * time.Second
+// handoverDrain is how long handOver waits at most for a consumer losing
+// its last subjects to have every delivered message acknowledged: twice
+// its ack wait, within the pause.
+func handoverDrain(ackWait time.Duration) time.Duration {
+	return min(max(2*ackWait, 5*time.Second), handoverPause-5*time.Second)
+}
 
 // retire deletes the paused consumer name once its acknowledged floor
 // reaches delivered, or after handoverDrain, and returns where the next
 // holder of its subjects starts.
 func (b *Bus) retire(ctx context.Context, stream, name string, c jetstream.Consumer, delivered uint64) (uint64, error) {
 	next := delivered + 1
-	deadline := time.Now().Add(handoverDrain)
+	deadline := time.Now().Add(handoverDrain(c.CachedInfo().Config.AckWait))
 	for {
 		info, err := c.Info(ctx)
 		if err != nil {
