@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -413,15 +414,32 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 		}
 		updated = true
 	}
-	for _, f := range added {
-		if _, ok := starts[f]; ok {
-			continue
-		}
-		p, err := b.startOf(ctx, kv, stream, kind, f)
-		if err != nil {
-			return err
-		}
-		starts[f] = p
+	// The others' points, a few requests each: sixteen at a time, since
+	// a gateway moving from per-agency consumers brings thousands.
+	var (
+		todo  = slices.DeleteFunc(slices.Clone(added), func(f string) bool { _, ok := starts[f]; return ok })
+		mu    sync.Mutex
+		first error
+		wg    sync.WaitGroup
+		slots = make(chan struct{}, pendingRequests)
+	)
+	for _, f := range todo {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			p, err := b.startOf(ctx, kv, stream, kind, f)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				first = cmp.Or(first, err)
+				return
+			}
+			starts[f] = p
+		})
+	}
+	wg.Wait()
+	if first != nil {
+		return first
 	}
 
 	cfg := gatewayConsumerConfig(name, "lienthong "+string(kind)+" packets for gateway "+a.Gateway, want, a.AckWait)
@@ -505,7 +523,10 @@ func filtersOf(cfg jetstream.ConsumerConfig) []string {
 // in the handover bucket; else, for a single agency whose per-agency
 // consumer (ConsumerName) exists, its acknowledged floor + 1, that
 // consumer being paused for a week so that a gateway of the version before
-// reads no more of it; else the stream's first message.
+// reads no more of it; else the stream's first message. The per-agency
+// consumers are those of the gateway being assigned (docs/design/
+// consumers.md §3: its old version is stopped first), so what is read
+// twice is read by one gateway.
 func (b *Bus) startOf(ctx context.Context, kv jetstream.KeyValue, stream string, kind gateway.PacketKind, f string) (uint64, error) {
 	e, err := kv.Get(ctx, startKey(stream, f))
 	switch {
@@ -533,9 +554,9 @@ func (b *Bus) startOf(ctx context.Context, kv jetstream.KeyValue, stream string,
 	if _, err := b.js.PauseConsumer(ctx, stream, legacy, time.Now().Add(7*24*time.Hour)); err != nil {
 		return 0, fmt.Errorf("pause the per-agency consumer %s: %w", legacy, err)
 	}
-	if _, err := b.stillDelivered(ctx, c); err != nil {
-		return 0, fmt.Errorf("per-agency consumer %s: %w", legacy, err)
-	}
+	// Its ack floor once paused: an acknowledgement still on its way
+	// makes the start only lower, and what is read twice is read by the
+	// same gateway, whose store keeps one.
 	info, err := c.Info(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("per-agency consumer %s: %w", legacy, err)

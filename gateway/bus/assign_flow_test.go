@@ -384,3 +384,39 @@ func TestBus_AssignReplaceAll(t *testing.T) {
 		}
 	}
 }
+
+// TestBus_AssignFromManyPerAgency: a gateway moving from hundreds of
+// per-agency consumers is assigned within one request timeout, and every
+// per-agency consumer is paused.
+func TestBus_AssignFromManyPerAgency(t *testing.T) {
+	srv, err := StartServer(ServerOptions{Dir: filepath.Join(t.TempDir(), "nats"), Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	ctx := t.Context()
+	b, err := Open(ctx, Options{URL: srv.ClientURL()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var codes []envelope.AgencyCode
+	for i := range 200 {
+		codes = append(codes, envelope.MustAgencyCode(fmt.Sprintf("%03d.00.01.G12", i+1)))
+	}
+	if err := b.EnsureConsumers(ctx, codes, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	b.opts.Timeout = 5 * time.Second // what 200 agencies one after another would exceed
+	if err := b.Assign(ctx, Assignment{Gateway: "gwM", Agencies: codes}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range codes[:5] {
+		for _, k := range packetStreams {
+			jc, err := b.js.Consumer(ctx, k.stream, ConsumerName(c, k.kind))
+			if err != nil || !jc.CachedInfo().Paused {
+				t.Errorf("per-agency consumer of %s on %s after the assignment: %v", c, k.stream, err)
+			}
+		}
+	}
+}
