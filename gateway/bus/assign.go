@@ -3,6 +3,7 @@ package bus
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -350,6 +351,9 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 	ctx, cancel := b.deadline(ctx)
 	defer cancel()
 	name, catchName := GatewayConsumerName(a.Gateway, kind), CatchUpConsumerName(a.Gateway, kind)
+	if err := b.finishCatchUp(ctx, kv, stream, kind, a); err != nil {
+		return err
+	}
 	others, err := b.gatewayConsumers(ctx, stream, name)
 	if err != nil {
 		return err
@@ -398,22 +402,6 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 			starts[f] = next
 		}
 	}
-	// Subjects released: their point is kept for the next holder.
-	updated := false
-	if len(removed) > 0 {
-		// The added subjects come in with the same update: the
-		// consumer never has no filter.
-		next, err := b.handOver(ctx, stream, name, removed, added, true)
-		if err != nil {
-			return err
-		}
-		for _, f := range removed {
-			if err := putStart(ctx, kv, stream, f, next); err != nil {
-				return err
-			}
-		}
-		updated = true
-	}
 	// The others' points, a few requests each: sixteen at a time, since
 	// a gateway moving from per-agency consumers brings thousands.
 	var (
@@ -442,6 +430,31 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 		return first
 	}
 
+	// From here the gateway consumer has the added subjects: the catch-up
+	// is recorded first, so that if this process dies before making it, the
+	// next Assign does (finishCatchUp), and nothing that waited is lost.
+	if len(added) > 0 {
+		if err := putPending(ctx, kv, stream, a.Gateway, starts); err != nil {
+			return err
+		}
+	}
+	// Subjects released: their point is kept for the next holder.
+	updated := false
+	if len(removed) > 0 {
+		// The added subjects come in with the same update: the
+		// consumer never has no filter.
+		next, err := b.handOver(ctx, stream, name, removed, added, true)
+		if err != nil {
+			return err
+		}
+		for _, f := range removed {
+			if err := putStart(ctx, kv, stream, f, next); err != nil {
+				return err
+			}
+		}
+		updated = true
+	}
+
 	cfg := gatewayConsumerConfig(name, "lienthong "+string(kind)+" packets for gateway "+a.Gateway, want, a.AckWait)
 	switch {
 	case !exists:
@@ -457,8 +470,15 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 	if len(added) == 0 {
 		return nil
 	}
-	// What the gateway consumer may not deliver for the added subjects
-	// is at most the stream's last sequence now.
+	return b.makeCatchUp(ctx, kv, stream, kind, a, starts)
+}
+
+// makeCatchUp makes the gateway's catch-up consumer on stream for starts,
+// up to the stream's last sequence now — what the gateway consumer, which
+// has the subjects already, may not have delivered — and forgets the
+// record of it.
+func (b *Bus) makeCatchUp(ctx context.Context, kv jetstream.KeyValue, stream string, kind gateway.PacketKind, a Assignment, starts map[string]uint64) error {
+	catchName := CatchUpConsumerName(a.Gateway, kind)
 	st, err := b.js.Stream(ctx, stream)
 	if err != nil {
 		return err
@@ -469,17 +489,62 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 			delete(starts, f)
 		}
 	}
-	if len(starts) == 0 {
+	if len(starts) > 0 {
+		ccfg, err := catchUpConsumerConfig(catchName, "lienthong catch-up of "+string(kind)+" packets for gateway "+a.Gateway, starts, until, a.AckWait)
+		if err != nil {
+			return err
+		}
+		if _, err := b.js.CreateConsumer(ctx, stream, ccfg); err != nil {
+			return fmt.Errorf("catch-up consumer %s: %w", catchName, err)
+		}
+		b.log.Info("catch-up", zap.String("gateway", a.Gateway), zap.String("stream", stream), zap.Int("subjects", len(starts)), zap.Uint64("until", until))
+	}
+	if err := kv.Delete(ctx, pendingKey(stream, a.Gateway)); err != nil {
+		return fmt.Errorf("forget the record of the catch-up %s: %w", catchName, err)
+	}
+	return nil
+}
+
+// finishCatchUp makes the catch-up an earlier Assign recorded and did not
+// make (putPending), if there is one and it was not made.
+func (b *Bus) finishCatchUp(ctx context.Context, kv jetstream.KeyValue, stream string, kind gateway.PacketKind, a Assignment) error {
+	e, err := kv.Get(ctx, pendingKey(stream, a.Gateway))
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		return nil
+	case err != nil:
+		return fmt.Errorf("the record of a catch-up: %w", err)
+	}
+	var starts map[string]uint64
+	if err := json.Unmarshal(e.Value(), &starts); err != nil {
+		return fmt.Errorf("the record of a catch-up %s: %w", e.Key(), err)
+	}
+	if _, err := b.js.Consumer(ctx, stream, CatchUpConsumerName(a.Gateway, kind)); err == nil {
+		// Made; only its record was left.
+		if err := kv.Delete(ctx, e.Key()); err != nil {
+			return fmt.Errorf("forget the record of a catch-up: %w", err)
+		}
 		return nil
 	}
-	ccfg, err := catchUpConsumerConfig(catchName, "lienthong catch-up of "+string(kind)+" packets for gateway "+a.Gateway, starts, until, a.AckWait)
+	b.log.Warn("catch-up recorded but not made: making it", zap.String("gateway", a.Gateway), zap.String("stream", stream), zap.Int("subjects", len(starts)))
+	return b.makeCatchUp(ctx, kv, stream, kind, a, starts)
+}
+
+// pendingKey is the handover bucket's key of the catch-up being made for
+// gateway on stream.
+func pendingKey(stream, gatewayID string) string {
+	return "catchup." + stream + "." + sanitize(gatewayID)
+}
+
+// putPending records the catch-up about to be made for gateway on stream.
+func putPending(ctx context.Context, kv jetstream.KeyValue, stream, gatewayID string, starts map[string]uint64) error {
+	data, err := json.Marshal(starts)
 	if err != nil {
 		return err
 	}
-	if _, err := b.js.CreateConsumer(ctx, stream, ccfg); err != nil {
-		return fmt.Errorf("catch-up consumer %s: %w", catchName, err)
+	if _, err := kv.Put(ctx, pendingKey(stream, gatewayID), data); err != nil {
+		return fmt.Errorf("record the catch-up of gateway %s: %w", gatewayID, err)
 	}
-	b.log.Info("catch-up", zap.String("gateway", a.Gateway), zap.String("stream", stream), zap.Int("subjects", len(starts)), zap.Uint64("until", until))
 	return nil
 }
 

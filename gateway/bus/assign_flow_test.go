@@ -420,3 +420,62 @@ func TestBus_AssignFromManyPerAgency(t *testing.T) {
 		}
 	}
 }
+
+// TestBus_AssignFinishesRecordedCatchUp: when the process assigning dies
+// after the gateway consumer took new subjects and before the catch-up was
+// made, the next Assign — with nothing else to change — makes it from the
+// record, so what waited is not lost.
+func TestBus_AssignFinishesRecordedCatchUp(t *testing.T) {
+	srv, err := StartServer(ServerOptions{Dir: filepath.Join(t.TempDir(), "nats"), Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	ctx := t.Context()
+	b, err := Open(ctx, Options{URL: srv.ClientURL()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	x, y := envelope.MustAgencyCode("000.00.00.G09"), envelope.MustAgencyCode("000.00.00.G10")
+	if err := b.Assign(ctx, Assignment{Gateway: "gP", Agencies: []envelope.AgencyCode{x}}); err != nil {
+		t.Fatal(err)
+	}
+	ySubject := gateway.Subject(gateway.KindEdoc, y)
+	for i := range 3 {
+		publishRaw(t, b, ySubject, fmt.Sprintf("y-%d", i))
+	}
+	// What an Assign adding Y did before it died: the record, then the
+	// gateway consumer's filters.
+	kv, err := b.handoverBucket(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := putPending(ctx, kv, StreamEdoc, "gP", map[string]uint64{ySubject: 1}); err != nil {
+		t.Fatal(err)
+	}
+	name := GatewayConsumerName("gP", gateway.KindEdoc)
+	c, err := b.js.Consumer(ctx, StreamEdoc, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := c.CachedInfo().Config
+	cfg.FilterSubject, cfg.FilterSubjects = "", []string{gateway.Subject(gateway.KindEdoc, x), ySubject}
+	if _, err := b.js.UpdateConsumer(ctx, StreamEdoc, cfg); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := b.Assign(ctx, Assignment{Gateway: "gP", Agencies: []envelope.AgencyCode{x, y}}); err != nil {
+		t.Fatal(err)
+	}
+	cu, err := b.js.Consumer(ctx, StreamEdoc, CatchUpConsumerName("gP", gateway.KindEdoc))
+	if err != nil {
+		t.Fatalf("the recorded catch-up was not made: %v", err)
+	}
+	if info := cu.CachedInfo(); info.NumPending != 3 || !slices.Equal(filtersOf(info.Config), []string{ySubject}) {
+		t.Errorf("catch-up: %d pending, filters %v; want Y's 3", info.NumPending, filtersOf(info.Config))
+	}
+	if _, err := kv.Get(ctx, pendingKey(StreamEdoc, "gP")); !errors.Is(err, jetstream.ErrKeyNotFound) {
+		t.Errorf("the record after the catch-up was made: %v", err)
+	}
+}
