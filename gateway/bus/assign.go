@@ -351,6 +351,11 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 	ctx, cancel := b.deadline(ctx)
 	defer cancel()
 	name, catchName := GatewayConsumerName(a.Gateway, kind), CatchUpConsumerName(a.Gateway, kind)
+	unlock, err := b.lock(ctx, kv, stream)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if err := b.finishCatchUp(ctx, kv, stream, kind, a); err != nil {
 		return err
 	}
@@ -386,6 +391,12 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 		for _, f := range added {
 			if slices.Contains(o.filters, f) {
 				theirs = append(theirs, f)
+				continue
+			}
+			// A subtree over another gateway's agency, or an agency
+			// under another gateway's subtree: both would read it.
+			if i := slices.IndexFunc(o.filters, func(g string) bool { return overlaps(f, g) }); i >= 0 {
+				return fmt.Errorf("%s overlaps %s of %s: take that from it first", f, o.filters[i], o.name)
 			}
 		}
 		if len(theirs) == 0 {
@@ -546,6 +557,68 @@ func putPending(ctx context.Context, kv jetstream.KeyValue, stream, gatewayID st
 		return fmt.Errorf("record the catch-up of gateway %s: %w", gatewayID, err)
 	}
 	return nil
+}
+
+// overlaps reports whether two filters of the shapes Filters makes (a
+// subject, or a subtree's p.>) match a subject in common.
+func overlaps(a, b string) bool {
+	pa, wa := strings.CutSuffix(a, ".>")
+	pb, wb := strings.CutSuffix(b, ".>")
+	switch {
+	case !wa && !wb:
+		return a == b
+	case wa && !wb:
+		return strings.HasPrefix(b, pa+".")
+	case !wa && wb:
+		return strings.HasPrefix(a, pb+".")
+	}
+	return strings.HasPrefix(pa+".", pb+".") || strings.HasPrefix(pb+".", pa+".")
+}
+
+// lockStale is how old a lock of the handover bucket may be before
+// another Assign takes it: its holder died.
+const lockStale = 2 * time.Minute
+
+// lock takes the handover bucket's lock of stream, waiting for it while
+// another Assign holds it, so that two assignments never refilter the same
+// consumers at once. unlock releases it.
+func (b *Bus) lock(ctx context.Context, kv jetstream.KeyValue, stream string) (unlock func(), err error) {
+	key := "lock." + stream
+	for {
+		now := []byte(time.Now().UTC().Format(time.RFC3339Nano))
+		rev, err := kv.Create(ctx, key, now)
+		if errors.Is(err, jetstream.ErrKeyExists) {
+			if e, gerr := kv.Get(ctx, key); gerr == nil {
+				at, perr := time.Parse(time.RFC3339Nano, string(e.Value()))
+				if perr != nil || time.Since(at) > lockStale {
+					rev, err = kv.Update(ctx, key, now, e.Revision())
+				}
+			}
+		}
+		switch {
+		case err == nil:
+			return func() {
+				uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				defer cancel()
+				if err := kv.Delete(uctx, key, jetstream.LastRevision(rev)); err != nil {
+					b.log.Warn("release the handover lock", zap.String("stream", stream), zap.Error(err))
+				}
+			}, nil
+		case !errors.Is(err, jetstream.ErrKeyExists) && !errors.Is(err, jetstream.ErrKeyNotFound) && !isWrongSequence(err):
+			return nil, fmt.Errorf("take the handover lock of %s: %w", stream, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("wait for the handover lock of %s (another assignment runs): %w", stream, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// isWrongSequence reports whether err is a KV update that lost a race.
+func isWrongSequence(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
 }
 
 // gatewayConsumer is another gateway's consumer on a stream, and its

@@ -479,3 +479,58 @@ func TestBus_AssignFinishesRecordedCatchUp(t *testing.T) {
 		t.Errorf("the record after the catch-up was made: %v", err)
 	}
 }
+
+// TestBus_AssignConcurrent: assignments of one agency to several gateways
+// at once end with exactly one gateway consumer holding it; and a subtree
+// over another gateway's agency is refused, not read by both.
+func TestBus_AssignConcurrent(t *testing.T) {
+	srv, err := StartServer(ServerOptions{Dir: filepath.Join(t.TempDir(), "nats"), Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	ctx := t.Context()
+	b, err := Open(ctx, Options{URL: srv.ClientURL()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for round := range 5 {
+		x := envelope.MustAgencyCode(fmt.Sprintf("000.00.%02d.G11", round+1))
+		var wg sync.WaitGroup
+		for g := range 3 {
+			wg.Go(func() {
+				// Each keeps an agency of its own, so that none is retired.
+				gw := fmt.Sprintf("gc%d_%d", round, g)
+				mine := envelope.MustAgencyCode(fmt.Sprintf("%03d.00.%02d.G13", g+1, round+1))
+				if err := b.Assign(ctx, Assignment{Gateway: gw, Agencies: []envelope.AgencyCode{x, mine}}); err != nil {
+					t.Errorf("assign %s: %v", gw, err)
+				}
+			})
+		}
+		wg.Wait()
+		subject := gateway.Subject(gateway.KindEdoc, x)
+		holders := 0
+		for g := range 3 {
+			c, err := b.js.Consumer(ctx, StreamEdoc, GatewayConsumerName(fmt.Sprintf("gc%d_%d", round, g), gateway.KindEdoc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if slices.Contains(filtersOf(c.CachedInfo().Config), subject) {
+				holders++
+			}
+		}
+		if holders != 1 {
+			t.Errorf("round %d: %d gateway consumers hold %s, want 1", round, holders, subject)
+		}
+	}
+
+	h4112 := envelope.MustAgencyCode("000.00.12.H41")
+	if err := b.Assign(ctx, Assignment{Gateway: "gS1", Agencies: []envelope.AgencyCode{h4112}}); err != nil {
+		t.Fatal(err)
+	}
+	err = b.Assign(ctx, Assignment{Gateway: "gS2", Subtrees: []envelope.AgencyCode{envelope.MustAgencyCode("000.00.00.H41")}})
+	if err == nil || !strings.Contains(err.Error(), "overlaps") {
+		t.Errorf("a subtree over another gateway's agency: %v, want a refusal", err)
+	}
+}

@@ -209,3 +209,24 @@ func TestCatchUp_OwnsSubtree(t *testing.T) {
 		}
 	}
 }
+
+func TestOverlaps(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want bool
+	}{
+		{"lt.edoc.H41", "lt.edoc.H41", true},
+		{"lt.edoc.H41", "lt.edoc.H410", false},
+		{"lt.edoc.H41.>", "lt.edoc.H41.12", true},
+		{"lt.edoc.H41.>", "lt.edoc.H41", false}, // the root itself is its own literal
+		{"lt.edoc.H41.>", "lt.edoc.H410.01", false},
+		{"lt.edoc.H41.12", "lt.edoc.H41.>", true},
+		{"lt.edoc.H41.>", "lt.edoc.H41.12.>", true},
+		{"lt.edoc.H41.12.>", "lt.edoc.H41.>", true},
+		{"lt.edoc.H41.>", "lt.edoc.H42.>", false},
+	} {
+		if got := overlaps(tc.a, tc.b); got != tc.want {
+			t.Errorf("overlaps(%s, %s) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
