@@ -402,6 +402,15 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 		if len(theirs) == 0 {
 			continue
 		}
+		// Its catch-up would go on handing it what it owns of them.
+		if cu, err := b.js.Consumer(ctx, stream, "gwu"+strings.TrimPrefix(o.name, "gwc")); err == nil {
+			cf := filtersOf(cu.CachedInfo().Config)
+			if slices.ContainsFunc(theirs, func(f string) bool { return slices.ContainsFunc(cf, func(g string) bool { return overlaps(f, g) }) }) {
+				return fmt.Errorf("%w: %s, which is still catching up on %v; assign again once it is done", ErrCatchUpRunning, cu.CachedInfo().Name, theirs)
+			}
+		} else if !errors.Is(err, jetstream.ErrConsumerNotFound) {
+			return err
+		}
 		next, err := b.handOver(ctx, stream, o.name, theirs, nil, false)
 		if err != nil {
 			return fmt.Errorf("take %v from %s: %w", theirs, o.name, err)
@@ -505,10 +514,18 @@ func (b *Bus) makeCatchUp(ctx context.Context, kv jetstream.KeyValue, stream str
 		if err != nil {
 			return err
 		}
-		if _, err := b.js.CreateConsumer(ctx, stream, ccfg); err != nil {
+		c, err := b.js.CreateConsumer(ctx, stream, ccfg)
+		if err != nil {
 			return fmt.Errorf("catch-up consumer %s: %w", catchName, err)
 		}
-		b.log.Info("catch-up", zap.String("gateway", a.Gateway), zap.String("stream", stream), zap.Int("subjects", len(starts)), zap.Uint64("until", until))
+		if c.CachedInfo().NumPending == 0 {
+			// Nothing waited for the subjects: no catch-up to read.
+			if err := b.js.DeleteConsumer(ctx, stream, catchName); err != nil {
+				return fmt.Errorf("delete the empty catch-up consumer %s: %w", catchName, err)
+			}
+		} else {
+			b.log.Info("catch-up", zap.String("gateway", a.Gateway), zap.String("stream", stream), zap.Int("subjects", len(starts)), zap.Uint64("until", until), zap.Uint64("pending", c.CachedInfo().NumPending))
+		}
 	}
 	if err := kv.Delete(ctx, pendingKey(stream, a.Gateway)); err != nil {
 		return fmt.Errorf("forget the record of the catch-up %s: %w", catchName, err)

@@ -34,7 +34,7 @@ func (b *Bus) consumeGateway(ctx context.Context, cs *consumer, spec gateway.Con
 		if err := b.checkAssigned(ctx, a); err != nil {
 			return err
 		}
-	} else if err := b.Assign(ctx, a); errors.Is(err, ErrCatchUpRunning) {
+	} else if err := b.assignSelf(ctx, a); errors.Is(err, ErrCatchUpRunning) {
 		// A catch-up of an earlier assignment is unfinished: read it,
 		// and assign again once it is done.
 		assigned = false
@@ -244,3 +244,33 @@ func (b *Bus) checkAssigned(ctx context.Context, a Assignment) error {
 
 // head returns at most the first five of ss, for an error message.
 func head(ss []string) []string { return ss[:min(len(ss), 5)] }
+
+// assignSelf is Assign for a gateway starting. A catch-up running
+// elsewhere (another gateway's, holding an agency this one takes) is
+// waited for, within the bus's timeout, as long as this gateway has no
+// consumer yet; once it has one it can start with it, and its own
+// unfinished catch-up is read before it assigns again (watchCatchUp).
+func (b *Bus) assignSelf(ctx context.Context, a Assignment) error {
+	wctx, cancel := b.deadline(ctx)
+	defer cancel()
+	for {
+		err := b.Assign(wctx, a)
+		if !errors.Is(err, ErrCatchUpRunning) {
+			return err
+		}
+		have := true
+		for _, s := range packetStreams {
+			if _, cerr := b.js.Consumer(wctx, s.stream, GatewayConsumerName(a.Gateway, s.kind)); cerr != nil {
+				have = false
+			}
+		}
+		if have {
+			return err
+		}
+		select {
+		case <-wctx.Done():
+			return fmt.Errorf("bus: assign gateway %s: %w (and still after waiting: %w)", a.Gateway, err, wctx.Err())
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}

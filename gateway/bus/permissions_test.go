@@ -134,6 +134,19 @@ func TestGatewayPermissions_GatewayConsumer(t *testing.T) {
 	if _, err := nc.Request("$JS.API.CONSUMER.RESET."+bus.StreamEdoc+"."+hueName, nil, 700*time.Millisecond); err == nil {
 		t.Error("hue reset its consumer")
 	}
+	// Every other form of a create: with the filter in the subject, the
+	// durable form, and its catch-up's name (after it deleted it).
+	wide := fmt.Appendf(nil, `{"stream_name":%q,"config":{"durable_name":%q,"name":%q,"filter_subject":"lt.edoc.>","deliver_policy":"all","ack_policy":"explicit"}}`, bus.StreamEdoc, hueName, hueName)
+	for _, subject := range []string{
+		"$JS.API.CONSUMER.CREATE." + bus.StreamEdoc + "." + hueName + ".lt.edoc.>",
+		"$JS.API.CONSUMER.DURABLE.CREATE." + bus.StreamEdoc + "." + hueName,
+		"$JS.API.CONSUMER.CREATE." + bus.StreamEdoc + "." + catchUp,
+		"$JS.API.CONSUMER.CREATE." + bus.StreamEdoc,
+	} {
+		if m, err := nc.Request(subject, wide, 700*time.Millisecond); err == nil {
+			t.Errorf("hue sent %s: %s", subject, m.Data)
+		}
+	}
 	info, err := ajs.Consumer(ctx, bus.StreamEdoc, hueName)
 	if err != nil {
 		t.Fatalf("hue's consumer after the attempts: %v", err)
