@@ -197,7 +197,15 @@ func (c *consumer) stepCatchUp(ctx context.Context, stream, name string, reading
 		c.log.Info("catching up", zap.String("consumer", name), zap.Uint64("from", cu.from), zap.Uint64("until", cu.until), zap.Uint64("pending", info.NumPending))
 		return true
 	}
-	if info.NumPending == 0 && info.NumAckPending == 0 {
+	// Done once every message it owns is settled: nothing is out, and
+	// either nothing is left or it has delivered past until (what comes
+	// after is the gateway consumer's, and keeps coming under load).
+	cu, err := readCatchUp(info.Config)
+	if err != nil {
+		c.log.Error("catch-up consumer not read", zap.Error(err))
+		return true
+	}
+	if info.NumAckPending == 0 && (info.NumPending == 0 || info.Delivered.Stream >= cu.until) {
 		c.forget(stream, name)
 		delete(reading, stream)
 		if err := c.bus.js.DeleteConsumer(cctx, stream, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
