@@ -3,10 +3,15 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
+
+	"github.com/lienthong/lienthong/gateway/bus"
 )
 
 // TestNATSLink: "nats link" writes a seed only its owner reads and prints
@@ -72,4 +77,52 @@ func TestNATSUserLeaf(t *testing.T) {
 	r = run(t, nil, "nats", "user", "-leaf", "-gateway", "nghean", "-agency", "000.00.00.H41", "-seed", seed+"2")
 	r.wantCode(t, 2)
 	r.wantStderr(t, "-leaf takes no -agency")
+}
+
+// TestNATSSetupGateway: "nats setup -gateway" assigns a gateway its
+// agencies in one consumer per stream, and again with another list moves
+// them; without -agency it is refused.
+func TestNATSSetupGateway(t *testing.T) {
+	srv, err := bus.StartServer(bus.ServerOptions{Dir: filepath.Join(t.TempDir(), "nats"), Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	url := srv.ClientURL()
+	r := run(t, nil, "nats", "setup", "-url", url, "-replicas", "1", "-gateway", "nghean", "-agency", "000.00.00.H41", "-agency", "000.00.12.H41")
+	r.wantCode(t, 0)
+	if !strings.Contains(r.stdout, "gateway nghean assigned 2 agencies: consumers gwc_edoc_nghean and gwc_status_nghean ready") {
+		t.Errorf("nats setup -gateway printed:\n%s", r.stdout)
+	}
+	run(t, nil, "nats", "setup", "-url", url, "-replicas", "1", "-gateway", "vpcp", "-agency", "000.00.12.H41", "-agency", "000.00.00.G22").wantCode(t, 0)
+
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string][]string{
+		"gwc_edoc_nghean": {"lt.edoc.H41"},
+		"gwc_edoc_vpcp":   {"lt.edoc.G22", "lt.edoc.H41.12"},
+	} {
+		c, err := js.Consumer(t.Context(), bus.StreamEdoc, name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		cfg := c.CachedInfo().Config
+		got := cfg.FilterSubjects
+		if cfg.FilterSubject != "" {
+			got = []string{cfg.FilterSubject}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s filters %v, want %v (H41.12 moved to vpcp)", name, got, want)
+		}
+	}
+	r = run(t, nil, "nats", "setup", "-url", url, "-gateway", "nghean")
+	r.wantCode(t, 2)
+	r.wantStderr(t, "-gateway needs every agency")
 }
