@@ -54,7 +54,7 @@ func (f *codesFlag) Set(v string) error {
 // servers' authorization: it may publish packets to any agency and
 // consume only its own agencies' consumers.
 func runNATSUser(_ context.Context, m *Main, args []string) error {
-	fs := m.newFlagSet("nats user", "nats user -gateway ID (-agency CODE [-agency CODE …] | -leaf) -seed FILE", `
+	fs := m.newFlagSet("nats user", "nats user -gateway ID (-agency CODE [-agency CODE …] | -gateway-consumers | -leaf) -seed FILE", `
 Makes a gateway's NKey: the seed goes to -seed (mode 0600; give it to the
 gateway as nats.nkeyFile), and the nats-server user block with the public
 key and the gateway's permissions goes to standard output, for the
@@ -68,6 +68,14 @@ inbox prefix. The streams and the agencies' consumers must exist: "lienthong
 nats setup -agency CODE …" makes them, and the gateway runs with nats.bind:
 true.
 
+The permissions always name the gateway's own gateway and catch-up
+consumers (gwc_<kind>_<id>, gwu_<kind>_<id>), for a gateway with
+nats.consumers: gateway ("lienthong nats setup -gateway ID -agency …"
+assigns it its agencies). Such a gateway needs no -agency: give
+-gateway-consumers, and its user does not change when agencies are added or
+moved. -agency adds the per-agency consumers, while a gateway still uses
+them.
+
 With -leaf, the user is for the gateway's own province's leaf node
 (deploy/nats/leaf.conf): the block has no permissions, since the leaf's
 streams and sources are the gateway's to make; the leaf node's own user at
@@ -77,13 +85,14 @@ the hub ("lienthong nats link") keeps other agencies' packets out.`)
 	var agencies codesFlag
 	fs.Var(&agencies, "agency", "a hosted agency's `code` (repeat for each)")
 	leaf := fs.Bool("leaf", false, "a user of the province's leaf node, without permissions")
+	perGateway := fs.Bool("gateway-consumers", false, "the gateway reads one consumer per stream (nats.consumers: gateway): no -agency needed")
 	if err := m.parseFlags(fs, args); err != nil {
 		return err
 	}
 	switch {
-	case *id == "" || *seed == "" || (len(agencies) == 0 && !*leaf):
-		return usageError{msg: "nats user: -gateway, -seed and at least one -agency (or -leaf) are required",
-			vi: "Cần -gateway, -seed và ít nhất một -agency (hoặc -leaf).", hint: "lienthong nats user -help"}
+	case *id == "" || *seed == "" || (len(agencies) == 0 && !*leaf && !*perGateway):
+		return usageError{msg: "nats user: -gateway, -seed and at least one -agency (or -gateway-consumers, or -leaf) are required",
+			vi: "Cần -gateway, -seed và ít nhất một -agency (hoặc -gateway-consumers, hoặc -leaf).", hint: "lienthong nats user -help"}
 	case *leaf && len(agencies) > 0:
 		return usageError{msg: "nats user: -leaf takes no -agency: a gateway's user on its leaf node has no permission list (the agencies go to \"lienthong nats link\")",
 			vi: "Với -leaf thì không cho -agency: người dùng của cổng trên nút lá không có danh sách quyền (các cơ quan đưa vào \"lienthong nats link\").", hint: "lienthong nats user -help"}
@@ -100,7 +109,11 @@ the hub ("lienthong nats link") keeps other agencies' packets out.`)
 		return err
 	}
 	perms := bus.GatewayPermissions(*id, agencies)
-	_, err = fmt.Fprint(m.Stdout, perms.Conf(pub, "gateway "+*id+": "+agencies.String()))
+	comment := "gateway " + *id + ": " + agencies.String()
+	if len(agencies) == 0 {
+		comment = "gateway " + *id + " (its agencies: lienthong nats setup -gateway " + *id + ")"
+	}
+	_, err = fmt.Fprint(m.Stdout, perms.Conf(pub, comment))
 	return err
 }
 

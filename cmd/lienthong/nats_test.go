@@ -125,4 +125,16 @@ func TestNATSSetupGateway(t *testing.T) {
 	r = run(t, nil, "nats", "setup", "-url", url, "-gateway", "nghean")
 	r.wantCode(t, 2)
 	r.wantStderr(t, "-gateway needs every agency")
+
+	// Its user needs no agency list.
+	r = run(t, nil, "nats", "user", "-gateway", "nghean", "-gateway-consumers", "-seed", filepath.Join(t.TempDir(), "nghean.nk"))
+	r.wantCode(t, 0)
+	for _, want := range []string{`"$JS.API.CONSUMER.MSG.NEXT.LT_EDOC.gwc_edoc_nghean"`, `"$JS.API.CONSUMER.DELETE.LT_STATUS.gwu_status_nghean"`} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("nats user -gateway-consumers printed no %s:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "ag_") || strings.Contains(r.stdout, "CONSUMER.CREATE.LT_") {
+		t.Errorf("nats user -gateway-consumers grants per-agency consumers or creates:\n%s", r.stdout)
+	}
 }
