@@ -698,7 +698,7 @@ func (b *Bus) startOf(ctx context.Context, kv jetstream.KeyValue, stream string,
 	if !ok || strings.HasSuffix(tokens, ">") {
 		return 1, nil
 	}
-	legacy := "ag_" + sanitize(strings.ReplaceAll(tokens, ".", "_")) + "_" + string(kind)
+	legacy := consumerNameOf(tokens, kind)
 	c, err := b.js.Consumer(ctx, stream, legacy)
 	switch {
 	case errors.Is(err, jetstream.ErrConsumerNotFound):

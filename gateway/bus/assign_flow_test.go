@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -24,25 +23,9 @@ import (
 // assigned when it was sent, or the one an agency moved to — and none is
 // lost; the only copies are the same gateway's, which its store dedupes.
 func TestBus_Assign(t *testing.T) {
-	srv, err := StartServer(ServerOptions{Dir: filepath.Join(t.TempDir(), "nats"), Port: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	b := embeddedBus(t)
 	ctx := t.Context()
-	b, err := Open(ctx, Options{URL: srv.ClientURL()}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	code := func(s string) envelope.AgencyCode {
-		c, err := envelope.ParseAgencyCode(s, envelope.CodeStrict)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
-	w, x, y, v := code("000.00.00.G01"), code("000.00.00.G02"), code("000.00.00.G03"), code("000.00.00.G04")
+	w, x, y, v := envelope.MustAgencyCode("000.00.00.G01"), envelope.MustAgencyCode("000.00.00.G02"), envelope.MustAgencyCode("000.00.00.G03"), envelope.MustAgencyCode("000.00.00.G04")
 
 	// Y's packets wait before anyone hosts it.
 	for i := range 20 {
@@ -219,17 +202,8 @@ func readGateway(ctx context.Context, t *testing.T, b *Bus, name, gw string, got
 // its acknowledged floor on — what was fetched and not acknowledged
 // included — and none below it.
 func TestBus_AssignFromPerAgency(t *testing.T) {
-	srv, err := StartServer(ServerOptions{Dir: filepath.Join(t.TempDir(), "nats"), Port: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	b := embeddedBus(t)
 	ctx := t.Context()
-	b, err := Open(ctx, Options{URL: srv.ClientURL()}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
 	x := envelope.MustAgencyCode("000.00.00.G05")
 	if err := b.EnsureConsumers(ctx, []envelope.AgencyCode{x}, time.Second); err != nil {
 		t.Fatal(err)
@@ -309,17 +283,8 @@ func TestBus_AssignFromPerAgency(t *testing.T) {
 // only agency is taken loses its consumer — after which the taker reads
 // everything that agency had waiting.
 func TestBus_AssignReplaceAll(t *testing.T) {
-	srv, err := StartServer(ServerOptions{Dir: filepath.Join(t.TempDir(), "nats"), Port: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	b := embeddedBus(t)
 	ctx := t.Context()
-	b, err := Open(ctx, Options{URL: srv.ClientURL()}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
 	w, z := envelope.MustAgencyCode("000.00.00.G07"), envelope.MustAgencyCode("000.00.00.G08")
 	assign := func(gw string, agencies ...envelope.AgencyCode) {
 		t.Helper()
@@ -389,17 +354,8 @@ func TestBus_AssignReplaceAll(t *testing.T) {
 // per-agency consumers is assigned within one request timeout, and every
 // per-agency consumer is paused.
 func TestBus_AssignFromManyPerAgency(t *testing.T) {
-	srv, err := StartServer(ServerOptions{Dir: filepath.Join(t.TempDir(), "nats"), Port: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	b := embeddedBus(t)
 	ctx := t.Context()
-	b, err := Open(ctx, Options{URL: srv.ClientURL()}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
 	var codes []envelope.AgencyCode
 	for i := range 200 {
 		codes = append(codes, envelope.MustAgencyCode(fmt.Sprintf("%03d.00.01.G12", i+1)))
@@ -426,17 +382,8 @@ func TestBus_AssignFromManyPerAgency(t *testing.T) {
 // made, the next Assign — with nothing else to change — makes it from the
 // record, so what waited is not lost.
 func TestBus_AssignFinishesRecordedCatchUp(t *testing.T) {
-	srv, err := StartServer(ServerOptions{Dir: filepath.Join(t.TempDir(), "nats"), Port: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	b := embeddedBus(t)
 	ctx := t.Context()
-	b, err := Open(ctx, Options{URL: srv.ClientURL()}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
 	x, y := envelope.MustAgencyCode("000.00.00.G09"), envelope.MustAgencyCode("000.00.00.G10")
 	if err := b.Assign(ctx, Assignment{Gateway: "gP", Agencies: []envelope.AgencyCode{x}}); err != nil {
 		t.Fatal(err)
@@ -484,17 +431,8 @@ func TestBus_AssignFinishesRecordedCatchUp(t *testing.T) {
 // at once end with exactly one gateway consumer holding it; and a subtree
 // over another gateway's agency is refused, not read by both.
 func TestBus_AssignConcurrent(t *testing.T) {
-	srv, err := StartServer(ServerOptions{Dir: filepath.Join(t.TempDir(), "nats"), Port: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	b := embeddedBus(t)
 	ctx := t.Context()
-	b, err := Open(ctx, Options{URL: srv.ClientURL()}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
 	for round := range 5 {
 		x := envelope.MustAgencyCode(fmt.Sprintf("000.00.%02d.G11", round+1))
 		var wg sync.WaitGroup
@@ -529,7 +467,7 @@ func TestBus_AssignConcurrent(t *testing.T) {
 	if err := b.Assign(ctx, Assignment{Gateway: "gS1", Agencies: []envelope.AgencyCode{h4112}}); err != nil {
 		t.Fatal(err)
 	}
-	err = b.Assign(ctx, Assignment{Gateway: "gS2", Subtrees: []envelope.AgencyCode{envelope.MustAgencyCode("000.00.00.H41")}})
+	err := b.Assign(ctx, Assignment{Gateway: "gS2", Subtrees: []envelope.AgencyCode{envelope.MustAgencyCode("000.00.00.H41")}})
 	if err == nil || !strings.Contains(err.Error(), "overlaps") {
 		t.Errorf("a subtree over another gateway's agency: %v, want a refusal", err)
 	}

@@ -18,33 +18,17 @@ import (
 // overlapping filters), and the gateway's consumer is given exactly the
 // messages of its agencies and subtrees, from its creation on.
 func TestGatewayConsumer_Filters(t *testing.T) {
-	srv, err := StartServer(ServerOptions{Dir: filepath.Join(t.TempDir(), "nats"), Port: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	b := embeddedBus(t)
 	ctx := t.Context()
-	b, err := Open(ctx, Options{URL: srv.ClientURL()}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
 
-	mustCode := func(s string) envelope.AgencyCode {
-		c, err := envelope.ParseAgencyCode(s, envelope.CodeStrict)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
 	// H41 hosts 300 single agencies under G12 and delegates H40's tree; a
 	// code under H40 is also listed, as a config would.
 	var hosted []envelope.AgencyCode
 	for i := range 300 {
-		hosted = append(hosted, mustCode(fmt.Sprintf("%03d.00.01.G12", i+1)))
+		hosted = append(hosted, envelope.MustAgencyCode(fmt.Sprintf("%03d.00.01.G12", i+1)))
 	}
-	hosted = append(hosted, mustCode("000.00.07.H40"))
-	filters, err := Filters(gateway.KindEdoc, hosted, []envelope.AgencyCode{mustCode("000.00.00.H40")})
+	hosted = append(hosted, envelope.MustAgencyCode("000.00.07.H40"))
+	filters, err := Filters(gateway.KindEdoc, hosted, []envelope.AgencyCode{envelope.MustAgencyCode("000.00.00.H40")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,17 +91,8 @@ func publishRaw(t *testing.T, b *Bus, subject, data string) uint64 {
 // gateway would, owns exactly each agency's messages from its point up to
 // until — nothing another gateway had, nothing the gateway consumer has.
 func TestCatchUpConsumer(t *testing.T) {
-	srv, err := StartServer(ServerOptions{Dir: filepath.Join(t.TempDir(), "nats"), Port: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	b := embeddedBus(t)
 	ctx := t.Context()
-	b, err := Open(ctx, Options{URL: srv.ClientURL()}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
 
 	const x, y, other = "lt.edoc.CUX", "lt.edoc.CUY", "lt.edoc.CUZ"
 	seqs := map[string][]uint64{}
@@ -229,4 +204,21 @@ func TestOverlaps(t *testing.T) {
 			t.Errorf("overlaps(%s, %s) = %v, want %v", tc.a, tc.b, got, tc.want)
 		}
 	}
+}
+
+// embeddedBus starts an embedded server in a temporary directory and opens
+// a Bus on it, both closed when the test ends.
+func embeddedBus(t *testing.T) *Bus {
+	t.Helper()
+	srv, err := StartServer(ServerOptions{Dir: filepath.Join(t.TempDir(), "nats"), Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	b, err := Open(t.Context(), Options{URL: srv.ClientURL()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
 }

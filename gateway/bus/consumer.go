@@ -37,7 +37,12 @@ const (
 // an agency keeps its consumer, and its position, whichever gateway hosts
 // it.
 func ConsumerName(agency envelope.AgencyCode, kind gateway.PacketKind) string {
-	return "ag_" + sanitize(strings.ReplaceAll(agency.Tokens(), ".", "_")) + "_" + string(kind)
+	return consumerNameOf(agency.Tokens(), kind)
+}
+
+// consumerNameOf is ConsumerName of an agency's NATS tokens.
+func consumerNameOf(tokens string, kind gateway.PacketKind) string {
+	return "ag_" + sanitize(strings.ReplaceAll(tokens, ".", "_")) + "_" + string(kind)
 }
 
 // sanitize replaces what is not [A-Za-z0-9_-] with '_'.
@@ -185,24 +190,10 @@ func (c *consumer) start(ctx context.Context, stream, name, subject string, kind
 	if err != nil {
 		return fmt.Errorf("bus: consumer %s on %s for gateway %s: %w", name, stream, spec.Gateway, err)
 	}
-	log := c.log.With(zap.String("consumer", name), zap.String("agency", code.String()))
-	cc, err := jc.Consume(c.receive,
-		jetstream.PullMaxMessages(prefetch),
-		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-			if errors.Is(err, jetstream.ErrNoHeartbeat) || errors.Is(err, jetstream.ErrConnectionClosed) {
-				log.Debug("consume", zap.Error(err))
-				return
-			}
-			log.Warn("consume", zap.Error(err))
-		}))
-	if err != nil {
-		return fmt.Errorf("bus: consume %s on %s for gateway %s: %w", name, stream, spec.Gateway, err)
+	if err := c.consumeJC(stream, name, jc, prefetch, c.receive); err != nil {
+		return fmt.Errorf("bus: for gateway %s: %w", spec.Gateway, err)
 	}
-	c.mu.Lock()
-	c.ccs = append(c.ccs, cc)
-	c.jcs = append(c.jcs, streamConsumer{stream: stream, name: name, c: jc})
-	c.mu.Unlock()
-	log.Debug("consuming", zap.String("subject", subject))
+	c.log.Debug("consuming", zap.String("consumer", name), zap.String("agency", code.String()), zap.String("subject", subject))
 	return nil
 }
 

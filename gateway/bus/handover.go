@@ -52,10 +52,7 @@ func (b *Bus) handOver(ctx context.Context, stream, name string, subjects, add [
 		return 0, fmt.Errorf("bus: hand over from %s on %s: %w", name, stream, err)
 	}
 	cfg := c.CachedInfo().Config
-	filters := cfg.FilterSubjects
-	if cfg.FilterSubject != "" {
-		filters = []string{cfg.FilterSubject}
-	}
+	filters := filtersOf(cfg)
 	kept := slices.DeleteFunc(slices.Clone(filters), func(f string) bool { return slices.Contains(subjects, f) })
 	if len(kept) == len(filters) {
 		return 0, fmt.Errorf("bus: hand over from %s on %s: it has none of %v", name, stream, subjects)

@@ -3,13 +3,11 @@ package bus_test
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/lienthong/lienthong/gateway/bus"
@@ -21,25 +19,8 @@ import (
 // consumer, and every one from it on to a consumer that starts there —
 // each exactly once, none lost.
 func TestBus_HandOver(t *testing.T) {
-	srv, err := bus.StartServer(bus.ServerOptions{Dir: filepath.Join(t.TempDir(), "nats"), Port: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
-	b, err := bus.Open(t.Context(), bus.Options{URL: srv.ClientURL()}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, srv := withBus(t)
+	js := rawJetStream(t, srv)
 	ctx := t.Context()
 	const stream, a, x = bus.StreamEdoc, "lt.edoc.HOA", "lt.edoc.HOX"
 	c, err := js.CreateConsumer(ctx, stream, jetstream.ConsumerConfig{Durable: "gwc_edoc_test", AckPolicy: jetstream.AckExplicitPolicy,
@@ -194,25 +175,8 @@ func TestBus_HandOver(t *testing.T) {
 // TestBus_HandOverPoint: the point is the one after the last message the
 // consumer was given, to the sequence.
 func TestBus_HandOverPoint(t *testing.T) {
-	srv, err := bus.StartServer(bus.ServerOptions{Dir: filepath.Join(t.TempDir(), "nats"), Port: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
-	b, err := bus.Open(t.Context(), bus.Options{URL: srv.ClientURL()}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, srv := withBus(t)
+	js := rawJetStream(t, srv)
 	ctx := t.Context()
 	c, err := js.CreateConsumer(ctx, bus.StreamEdoc, jetstream.ConsumerConfig{Durable: "gwc_edoc_point", AckPolicy: jetstream.AckExplicitPolicy,
 		FilterSubjects: []string{"lt.edoc.PTA", "lt.edoc.PTX"}})
