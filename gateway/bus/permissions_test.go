@@ -229,6 +229,26 @@ func TestBus_GatewayConsumersBound(t *testing.T) {
 	if err := adminBus.Assign(ctx, bus.Assignment{Gateway: "hue", Agencies: []envelope.AgencyCode{agencyG22}}); err != nil {
 		t.Fatal(err)
 	}
+	// The handover points and the assignment lock are the
+	// administrator's: hue can neither read nor write them.
+	hueJS := rawJetStreamAs(t, srv, hueSeedFile)
+	short, cancel := context.WithTimeout(ctx, 700*time.Millisecond)
+	if _, err := hueJS.KeyValue(short, bus.BucketHandover); err == nil {
+		t.Error("hue opened the handover bucket")
+	}
+	cancel()
+	if err := hueJS.Conn().Publish("$KV."+bus.BucketHandover+".lock.LT_EDOC", []byte("2000-01-01T00:00:00Z")); err != nil {
+		t.Fatal(err)
+	}
+	if err := hueJS.Conn().Flush(); err != nil {
+		t.Fatal(err)
+	}
+	adminJS := rawJetStreamAs(t, srv, adminFile)
+	if kv, err := adminJS.KeyValue(ctx, bus.BucketHandover); err != nil {
+		t.Fatal(err)
+	} else if _, err := kv.Get(ctx, "lock.LT_EDOC"); err == nil {
+		t.Error("hue wrote the assignment lock")
+	}
 	wider := gateway.ConsumerSpec{Gateway: "hue", Agencies: []envelope.AgencyCode{agencyG22, agencyH41}}
 	if _, err := hue.Consume(ctx, wider, col.handle); err == nil || !strings.Contains(err.Error(), "not assigned") {
 		t.Fatalf("consume of agencies not assigned: %v", err)
