@@ -29,11 +29,10 @@ func (g *Gateway) handle(ctx context.Context, m Message) {
 	}
 	agency, ok := g.addressee(m.Subject())
 	if !ok {
-		// The consumer's filter lets through only hosted agencies,
-		// except a message this gateway held, unacknowledged, of an
-		// agency it has since let go: its consumer still redelivers it
-		// here, and the agency's next holder reads it too (bus.Assign
-		// hands over from the ack floor). Keep this copy aside.
+		// The consumers read only hosted agencies: the bus settles
+		// itself what a gateway consumer brings of an agency handed
+		// over or not configured yet (bus's gate). Anything else here
+		// is a fault of the bus; keep it aside, never lose it.
 		g.quarantine(ctx, log, m, nil, Quarantine{Entry: QuarantineEntry{Reason: "not-hosted",
 			ReasonVI: "Gói tin gửi tới cơ quan không do cổng này phục vụ",
 			ReasonEN: "the packet is addressed to an agency this gateway does not host"}})

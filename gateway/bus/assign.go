@@ -411,7 +411,7 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 		} else if !errors.Is(err, jetstream.ErrConsumerNotFound) {
 			return err
 		}
-		next, err := b.handOver(ctx, stream, o.name, theirs, nil, false)
+		next, err := b.handOver(ctx, stream, o.name, theirs, nil)
 		if err != nil {
 			return fmt.Errorf("take %v from %s: %w", theirs, o.name, err)
 		}
@@ -463,7 +463,7 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 	if len(removed) > 0 {
 		// The added subjects come in with the same update: the
 		// consumer never has no filter.
-		next, err := b.handOver(ctx, stream, name, removed, added, true)
+		next, err := b.handOver(ctx, stream, name, removed, added)
 		if err != nil {
 			return err
 		}

@@ -134,6 +134,10 @@ type Bus struct {
 	directory jetstream.KeyValue
 	gateways  jetstream.KeyValue
 
+	// unhostedDelay is how long a packet of an agency assigned but not
+	// configured waits before it comes again (the gate).
+	unhostedDelay time.Duration
+
 	connClosed chan struct{} // closed when the connection is closed
 	closeOnce  sync.Once
 	closeErr   error
@@ -201,7 +205,7 @@ func Open(ctx context.Context, opts Options, log *zap.Logger) (_ *Bus, err error
 	if opts.ReconnectWait == 0 {
 		opts.ReconnectWait = DefaultReconnectWait
 	}
-	b := &Bus{opts: opts, log: log, connClosed: make(chan struct{})}
+	b := &Bus{opts: opts, log: log, connClosed: make(chan struct{}), unhostedDelay: unhostedDelay}
 
 	nopts := []nats.Option{
 		nats.Name(opts.Name),

@@ -22,7 +22,8 @@ const catchUpPoll = 2 * time.Second
 // consumeGateway is Consume with Options.GatewayConsumers: it assigns the
 // gateway its agencies (Assign), reads its gateway consumer on each stream
 // and, while one exists, its catch-up consumer, whose messages it hands to
-// h only where the catch-up owns them and whose end it deletes.
+// h only where the catch-up owns them and whose end it deletes. What is
+// not for an agency of codes is the gate's to settle.
 //
 // On a hub whose administrator makes the consumers (Options.Bind: a
 // gateway may not set its own filters) it assigns nothing: it looks the
@@ -41,6 +42,11 @@ func (b *Bus) consumeGateway(ctx context.Context, cs *consumer, spec gateway.Con
 	} else if err != nil {
 		return err
 	}
+	g, err := newGate(cs, spec.Gateway, codes)
+	if err != nil {
+		return fmt.Errorf("bus: consume for gateway %s: %w", spec.Gateway, err)
+	}
+	cs.gate = g
 	prefetch := max(2, 2*spec.Concurrency)
 	for _, s := range packetStreams {
 		name := GatewayConsumerName(spec.Gateway, s.kind)
@@ -50,7 +56,7 @@ func (b *Bus) consumeGateway(ctx context.Context, cs *consumer, spec gateway.Con
 		if err != nil {
 			return fmt.Errorf("bus: consumer %s on %s for gateway %s: %w", name, s.stream, spec.Gateway, err)
 		}
-		if err := cs.consumeJC(s.stream, name, jc, prefetch, cs.receive); err != nil {
+		if err := cs.consumeJC(s.stream, name, jc, prefetch, g.receive(s.stream, cs.receive)); err != nil {
 			return err
 		}
 	}
@@ -177,6 +183,7 @@ func (c *consumer) stepCatchUp(ctx context.Context, stream, name string, reading
 			c.log.Error("catch-up consumer not read", zap.Error(err))
 			return true
 		}
+		next := c.gate.receive(stream, c.receive)
 		handle := func(jm jetstream.Msg) {
 			md, err := jm.Metadata()
 			if err == nil && !cu.owns(jm.Subject(), md.Sequence.Stream) {
@@ -187,7 +194,7 @@ func (c *consumer) stepCatchUp(ctx context.Context, stream, name string, reading
 				}
 				return
 			}
-			c.receive(jm)
+			next(jm)
 		}
 		if err := c.consumeJC(stream, name, jc, prefetch, handle); err != nil {
 			c.log.Error("read the catch-up", zap.Error(err))

@@ -205,6 +205,7 @@ type consumer struct {
 	ctx    context.Context // the handlers'
 	cancel context.CancelFunc
 	sem    chan struct{} // one slot per running handler
+	gate   *gate         // with gateway consumers: what to do with packets of agencies not hosted
 
 	mu       sync.Mutex
 	ccs      []jetstream.ConsumeContext

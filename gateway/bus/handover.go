@@ -28,23 +28,23 @@ const handoverPause = 30 * time.Second
 // The consumer must keep at least one subject: with none, nats-server would
 // deliver it every subject of the stream.
 func (b *Bus) HandOver(ctx context.Context, stream, name string, subjects []string) (next uint64, err error) {
-	return b.handOver(ctx, stream, name, subjects, nil, false)
+	return b.handOver(ctx, stream, name, subjects, nil)
 }
 
 // handOver is HandOver that also adds subjects to the consumer's filters
 // in the same update (a gateway whose agencies are all replaced), and that
-// takes a consumer's last subjects: the consumer is then deleted once
-// every message it was delivered is acknowledged — or, if that does not
-// come within handoverDrain (its gateway is gone, say), from its
-// acknowledged floor on, so that nothing is lost, at the cost of the few
-// messages it had in hand reaching the next holder too.
+// takes a consumer's last subjects: the consumer is then deleted.
 //
-// released is for a gateway letting subjects go from its own consumer
-// because it no longer hosts them: what it holds unacknowledged it could
-// not handle, so the point is its ack floor + 1 — the next holder reads
-// those messages (and any acknowledged out of order above the floor)
-// again, rather than lose them.
-func (b *Bus) handOver(ctx context.Context, stream, name string, subjects, add []string, released bool) (next uint64, err error) {
+// Either way the point is where the consumer's acknowledgements reach
+// (settled): messages it had in hand when paused are first given
+// handoverDrain to be acknowledged, which a running gateway does in
+// milliseconds. What is still unacknowledged then (its gateway is gone,
+// stuck on a large packet, or no longer hosts the agency and could not
+// handle it) is read again by the next holder rather than lost: a
+// gateway's consumer keeps redelivering what it has pending whatever its
+// filters say, and the gateway settles what it no longer hosts unhandled
+// (the gate).
+func (b *Bus) handOver(ctx context.Context, stream, name string, subjects, add []string) (next uint64, err error) {
 	ctx, cancel := b.deadline(ctx)
 	defer cancel()
 	c, err := b.js.Consumer(ctx, stream, name)
@@ -78,11 +78,17 @@ func (b *Bus) handOver(ctx context.Context, stream, name string, subjects, add [
 	if err != nil {
 		return 0, fmt.Errorf("bus: hand over from %s on %s: %w", name, stream, err)
 	}
+	if next, err = b.settled(ctx, stream, name, c, delivered); err != nil {
+		return 0, err
+	}
 	if len(kept) == 0 {
 		// With no filter nats-server would deliver it every subject:
-		// it goes, once what it has in hand is settled.
+		// it goes.
 		retired = true
-		return b.retire(ctx, stream, name, c, delivered)
+		if err := b.js.DeleteConsumer(ctx, stream, name); err != nil {
+			return 0, fmt.Errorf("bus: hand over from %s on %s: delete it: %w", name, stream, err)
+		}
+		return next, nil
 	}
 	cfg.FilterSubject, cfg.FilterSubjects = "", kept
 	if len(kept) == 1 {
@@ -99,10 +105,8 @@ func (b *Bus) handOver(ctx context.Context, stream, name string, subjects, add [
 		// The pause ended before the filters changed: the point is not
 		// known. The caller must do it again.
 		return 0, fmt.Errorf("bus: hand over from %s on %s: the consumer moved (paused %v, delivered %d, was %d)", name, stream, info.Paused, info.Delivered.Stream, delivered)
-	case released:
-		return info.AckFloor.Stream + 1, nil
 	}
-	return delivered + 1, nil
+	return next, nil
 }
 
 // stillDelivered waits until c is paused and its delivered stream sequence
@@ -130,35 +134,39 @@ func (b *Bus) stillDelivered(ctx context.Context, c jetstream.Consumer) (uint64,
 	}
 }
 
-// handoverDrain is how long handOver waits at most for a consumer losing
-// its last subjects to have every delivered message acknowledged: twice
-// its ack wait, within the pause.
+// handoverDrain is how long handOver waits at most for a consumer to have
+// every delivered message acknowledged: twice its ack wait, within the
+// pause.
 func handoverDrain(ackWait time.Duration) time.Duration {
 	return min(max(2*ackWait, 5*time.Second), handoverPause-5*time.Second)
 }
 
-// retire deletes the paused consumer name once its acknowledged floor
-// reaches delivered, or after handoverDrain, and returns where the next
-// holder of its subjects starts.
-func (b *Bus) retire(ctx context.Context, stream, name string, c jetstream.Consumer, delivered uint64) (uint64, error) {
-	next := delivered + 1
+// settled waits until the paused consumer name has every message it was
+// delivered, up to delivered, acknowledged, and returns where the next
+// holder of its subjects starts: delivered + 1. If that does not come —
+// nobody reads the consumer, or not within handoverDrain — it is the ack
+// floor + 1 instead: the next holder reads what was in hand again rather
+// than lose it.
+func (b *Bus) settled(ctx context.Context, stream, name string, c jetstream.Consumer, delivered uint64) (uint64, error) {
 	deadline := time.Now().Add(handoverDrain(c.CachedInfo().Config.AckWait))
+	if d, ok := ctx.Deadline(); ok && d.Add(-time.Second).Before(deadline) {
+		// Leave a second of the caller's time to change the filters.
+		deadline = d.Add(-time.Second)
+	}
 	for {
 		info, err := c.Info(ctx)
 		if err != nil {
 			return 0, fmt.Errorf("bus: hand over from %s on %s: %w", name, stream, err)
 		}
 		if info.AckFloor.Stream >= delivered || info.NumAckPending == 0 {
-			break
+			return delivered + 1, nil
 		}
 		if info.NumWaiting == 0 || time.Now().After(deadline) {
 			// Its gateway does not settle them (none is reading it,
-			// or not in time): the next holder reads them again
-			// rather than lose them.
-			next = info.AckFloor.Stream + 1
+			// or not in time).
 			b.log.Warn("hand over: the consumer left messages unacknowledged; they will be read again by the next holder",
 				zap.String("consumer", name), zap.String("stream", stream), zap.Int("unacknowledged", info.NumAckPending))
-			break
+			return info.AckFloor.Stream + 1, nil
 		}
 		select {
 		case <-ctx.Done():
@@ -166,8 +174,4 @@ func (b *Bus) retire(ctx context.Context, stream, name string, c jetstream.Consu
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	if err := b.js.DeleteConsumer(ctx, stream, name); err != nil {
-		return 0, fmt.Errorf("bus: hand over from %s on %s: delete it: %w", name, stream, err)
-	}
-	return next, nil
 }

@@ -1,0 +1,166 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/gateway"
+)
+
+// handled records, by message id, how many times a gateway's handler saw a
+// packet, and acknowledges it.
+type handled struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (h *handled) handle(ctx context.Context, m gateway.Message) {
+	h.mu.Lock()
+	h.n[m.MsgID()]++
+	h.mu.Unlock()
+	m.Ack(ctx)
+}
+
+func (h *handled) count(id string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.n[id]
+}
+
+// TestBus_GateUnhosted: the administrator assigns a running gateway an
+// agency before the gateway is restarted with it in its configuration.
+// The agency's packets, old and new, do not reach the handler of the
+// gateway that does not host it, and are not lost: they come once the
+// gateway hosts it. Then the agency moves to another gateway while the
+// first still holds one of its packets unacknowledged: the redelivery to
+// the first is settled without its handler, and the second gets it.
+func TestBus_GateUnhosted(t *testing.T) {
+	b := embeddedBus(t)
+	b.opts.GatewayConsumers = true
+	b.unhostedDelay = 200 * time.Millisecond
+	ctx := t.Context()
+	h41, soyte := envelope.MustAgencyCode("000.00.00.H41"), envelope.MustAgencyCode("000.00.12.H41")
+	publish := func(a envelope.AgencyCode, id string) {
+		t.Helper()
+		if _, err := b.js.Publish(t.Context(), gateway.Subject(gateway.KindEdoc, a), []byte(id), jetstream.WithMsgID(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish(soyte, "early")
+
+	// Configured with H41 only; assigned Sở Y tế too, ahead of it.
+	first := &handled{n: map[string]int{}}
+	spec := gateway.ConsumerSpec{Gateway: "nghean", Agencies: []envelope.AgencyCode{h41}, AckWait: time.Second}
+	c, err := b.Consume(ctx, spec, first.handle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Assign(ctx, Assignment{Gateway: "nghean", Agencies: []envelope.AgencyCode{h41, soyte}, AckWait: time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	publish(soyte, "later")
+	publish(h41, "own")
+	waitFor(t, "H41's own packet", func() bool { return first.count("own") == 1 })
+	time.Sleep(3 * catchUpPoll) // the catch-up is read, and the gate has nakked Sở Y tế's packets several times
+	for _, id := range []string{"early", "later"} {
+		if n := first.count(id); n != 0 {
+			t.Errorf("%s, of an agency not configured, reached the handler %d times", id, n)
+		}
+	}
+	c.Stop()
+
+	// Restarted with it: both come, once.
+	spec.Agencies = append(spec.Agencies, soyte)
+	second := &handled{n: map[string]int{}}
+	if c, err = b.Consume(ctx, spec, second.handle); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "Sở Y tế's packets at the gateway now hosting it", func() bool { return second.count("early") == 1 && second.count("later") == 1 })
+	c.Stop()
+
+	// Held unacknowledged when the agency moves to another gateway (the
+	// first one stuck, then stopped without settling it): the agency's
+	// new gateway reads it; the first one, started again without the
+	// agency, settles its redelivery without handling it.
+	held := make(chan struct{})
+	var once sync.Once
+	holder := &handled{n: map[string]int{}}
+	if c, err = b.Consume(ctx, spec, func(ctx context.Context, m gateway.Message) {
+		if m.MsgID() == "held" {
+			once.Do(func() { close(held) }) // and never acknowledged
+			return
+		}
+		holder.handle(ctx, m)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	publish(soyte, "held")
+	<-held
+	for {
+		// (Once nghean's catch-up of Sở Y tế has ended.)
+		err := b.Assign(ctx, Assignment{Gateway: "soyte", Agencies: []envelope.AgencyCode{soyte}, AckWait: time.Second})
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, ErrCatchUpRunning) {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	c.Stop()
+	next := &handled{n: map[string]int{}}
+	other, err := openSibling(t, b).Consume(ctx, gateway.ConsumerSpec{Gateway: "soyte", Agencies: []envelope.AgencyCode{soyte}, AckWait: time.Second}, next.handle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Stop()
+	waitFor(t, "the held packet at the agency's new gateway", func() bool { return next.count("held") == 1 })
+
+	spec.Agencies = []envelope.AgencyCode{h41}
+	after := &handled{n: map[string]int{}}
+	if c, err = b.Consume(ctx, spec, after.handle); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	waitFor(t, "the held packet settled at the first gateway", func() bool {
+		info, err := b.js.Consumer(ctx, StreamEdoc, GatewayConsumerName("nghean", gateway.KindEdoc))
+		return err == nil && info.CachedInfo().NumAckPending == 0 && info.CachedInfo().NumPending == 0
+	})
+	if n := after.count("held"); n != 0 {
+		t.Errorf("the held packet reached the handler of the first gateway, which no longer hosts its agency, %d times", n)
+	}
+	if n := next.count("held"); n != 1 {
+		t.Errorf("the held packet reached the agency's new gateway %d times", n)
+	}
+}
+
+// openSibling opens another gateway's bus on b's server, with gateway
+// consumers and b's unhosted delay.
+func openSibling(t *testing.T, b *Bus) *Bus {
+	t.Helper()
+	o, err := Open(t.Context(), Options{URL: b.nc.ConnectedUrl(), GatewayConsumers: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.unhostedDelay = b.unhostedDelay
+	t.Cleanup(func() { o.Close() })
+	return o
+}
+
+// waitFor waits up to 20 s for cond.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 20 s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
