@@ -45,11 +45,25 @@ type hubCluster struct {
 	adminPub string
 	users    map[string]string
 	seeds    map[string]string
-	// agencies are those of the gateways at the hub, whose consumers
-	// the administrator makes.
-	agencies []agency
+	// gateways are those at the hub, in the order they joined, with
+	// their agencies: the administrator assigns each its consumers.
+	gateways []hubGateway
 	// leaves are the provinces' leaf nodes, started after the hub.
 	leaves []*leafNode
+}
+
+// filtersOf is what a consumer reads: its one filter subject or its list.
+func filtersOf(cfg jetstream.ConsumerConfig) []string {
+	if cfg.FilterSubject != "" {
+		return []string{cfg.FilterSubject}
+	}
+	return cfg.FilterSubjects
+}
+
+// hubGateway is a gateway at the hub and the agencies it hosts.
+type hubGateway struct {
+	id       string
+	agencies []agency
 }
 
 type hubNode struct {
@@ -101,16 +115,15 @@ func (c *hubCluster) URLs() string {
 func (c *hubCluster) join(cfg *serveConfig, id string, agencies []agency) {
 	c.t.Helper()
 	seed := filepath.Join(c.dir, id+".nk")
-	args := []string{"nats", "user", "-gateway", id, "-seed", seed}
-	for _, a := range agencies {
-		args = append(args, "-agency", a.Code)
-	}
+	// The gateway reads one consumer per stream (the default), named
+	// after it: its user names no agency.
+	args := []string{"nats", "user", "-gateway", id, "-seed", seed, "-gateway-consumers"}
 	out, err := exec.Command(lienthongBin, args...).Output()
 	if err != nil {
 		c.t.Fatalf("lienthong %s: %v", strings.Join(args, " "), err)
 	}
 	c.users[id], c.seeds[id] = string(out), seed
-	c.agencies = append(c.agencies, agencies...)
+	c.gateways = append(c.gateways, hubGateway{id: id, agencies: agencies})
 	cfg.NATS.URL, cfg.NATS.NKeyFile, cfg.NATS.CAFile = c.URLs(), seed, c.ca
 	cfg.NATS.Replicas, cfg.NATS.Bind = 3, true
 }
@@ -254,21 +267,33 @@ func newClusterAxis(t *testing.T) *axis {
 	return &axis{t: t, dir: dir, ca: ca, cluster: newHubCluster(t, filepath.Join(dir, "hub"))}
 }
 
+// assign gives gateway id the agencies, as the administrator does with
+// "lienthong nats setup -gateway": its consumers are filtered to them, and
+// an agency it takes from another gateway starts where that one stopped.
+func (c *hubCluster) assign(id string, agencies []agency) {
+	c.t.Helper()
+	args := []string{"nats", "setup", "-url", c.URLs(), "-nkey", c.admin, "-ca", c.ca, "-replicas", "3", "-gateway", id}
+	for _, a := range agencies {
+		args = append(args, "-agency", a.Code)
+	}
+	if out, err := exec.Command(lienthongBin, args...).CombinedOutput(); err != nil {
+		c.t.Fatalf("lienthong %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
 // setup starts the hub and makes the streams, then starts the leaf
 // nodes and makes the hub source them.
 func (c *hubCluster) setup() {
 	c.t.Helper()
 	c.start()
 	args := []string{"nats", "setup", "-url", c.URLs(), "-nkey", c.admin, "-ca", c.ca, "-replicas", "3"}
-	// The consumers of the agencies at the hub are the administrator's
-	// to make; gateways only bind to them.
-	consumers := slices.Clone(args)
-	for _, a := range c.agencies {
-		consumers = append(consumers, "-agency", a.Code)
-	}
-	out, err := exec.Command(lienthongBin, consumers...).CombinedOutput()
-	if err != nil {
+	if out, err := exec.Command(lienthongBin, args...).CombinedOutput(); err != nil {
 		c.t.Fatalf("lienthong nats setup: %v\n%s", err, out)
+	}
+	// Each gateway's consumers, filtered to its agencies, are the
+	// administrator's to make; gateways only bind to them.
+	for _, g := range c.gateways {
+		c.assign(g.id, g.agencies)
 	}
 	if len(c.leaves) == 0 {
 		return
@@ -389,17 +414,17 @@ func TestE2E_Cluster(t *testing.T) {
 	// A refused request gets no answer: it waits out its context.
 	ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, err := js.Consumer(ctx, "LT_EDOC", "ag_H29_edoc"); err != nil {
+	if _, err := js.Consumer(ctx, "LT_EDOC", "gwc_edoc_hcm"); err != nil {
 		t.Fatalf("TP.HCM cannot read its own consumer: %v", err)
 	}
 	for what, try := range map[string]func() error{
-		"read VPCP's consumer": func() error { _, err := js.Consumer(ctx, "LT_EDOC", "ag_G22_edoc"); return err },
+		"read VPCP's consumer": func() error { _, err := js.Consumer(ctx, "LT_EDOC", "gwc_edoc_vpcp"); return err },
 		"make a consumer of VPCP's subject": func() error {
 			_, err := js.CreateConsumer(ctx, "LT_EDOC", jetstream.ConsumerConfig{FilterSubject: "lt.edoc.G22"})
 			return err
 		},
 		"take a consumer name of VPCP's": func() error {
-			_, err := js.CreateOrUpdateConsumer(ctx, "LT_EDOC", jetstream.ConsumerConfig{Durable: "ag_G22_edoc", FilterSubject: "lt.edoc.G22"})
+			_, err := js.CreateOrUpdateConsumer(ctx, "LT_EDOC", jetstream.ConsumerConfig{Durable: "gwc_edoc_vpcp", FilterSubject: "lt.edoc.G22"})
 			return err
 		},
 		"get a stored message": func() error {
@@ -412,7 +437,7 @@ func TestE2E_Cluster(t *testing.T) {
 		},
 		"delete the stream": func() error { return js.DeleteStream(ctx, "LT_STATUS") },
 		"re-create its own consumer filtered to every agency": func() error {
-			_, err := js.CreateOrUpdateConsumer(ctx, "LT_EDOC", jetstream.ConsumerConfig{Durable: "ag_H29_edoc", FilterSubject: "lt.edoc.>"})
+			_, err := js.CreateOrUpdateConsumer(ctx, "LT_EDOC", jetstream.ConsumerConfig{Durable: "gwc_edoc_hcm", FilterSubject: "lt.edoc.>"})
 			return err
 		},
 		"write VPCP's directory entry": func() error {
@@ -442,20 +467,20 @@ func TestE2E_Cluster(t *testing.T) {
 	// the API's subject forms: nats-server takes the filter from the
 	// body, and checks it against the subject only when the subject
 	// carries one.
-	body := []byte(`{"stream_name":"LT_EDOC","config":{"durable_name":"ag_H29_edoc","name":"ag_H29_edoc","filter_subject":"lt.edoc.G22","deliver_policy":"all","ack_policy":"explicit"}}`)
+	body := []byte(`{"stream_name":"LT_EDOC","config":{"durable_name":"gwc_edoc_hcm","name":"gwc_edoc_hcm","filter_subject":"lt.edoc.G22","deliver_policy":"all","ack_policy":"explicit"}}`)
 	for _, subject := range []string{
-		"$JS.API.CONSUMER.CREATE.LT_EDOC.ag_H29_edoc",
-		"$JS.API.CONSUMER.CREATE.LT_EDOC.ag_H29_edoc.lt.edoc.G22",
-		"$JS.API.CONSUMER.CREATE.LT_EDOC.ag_H29_edoc.lt.edoc.>",
-		"$JS.API.CONSUMER.DURABLE.CREATE.LT_EDOC.ag_H29_edoc",
+		"$JS.API.CONSUMER.CREATE.LT_EDOC.gwc_edoc_hcm",
+		"$JS.API.CONSUMER.CREATE.LT_EDOC.gwc_edoc_hcm.lt.edoc.G22",
+		"$JS.API.CONSUMER.CREATE.LT_EDOC.gwc_edoc_hcm.lt.edoc.>",
+		"$JS.API.CONSUMER.DURABLE.CREATE.LT_EDOC.gwc_edoc_hcm",
 	} {
 		if msg, err := nc.Request(subject, body, 2*time.Second); err == nil {
 			t.Errorf("TP.HCM's credentials got an answer from %s: %s", subject, msg.Data)
 		}
 	}
-	if c, err := js.Consumer(context.Background(), "LT_EDOC", "ag_H29_edoc"); err != nil {
+	if c, err := js.Consumer(context.Background(), "LT_EDOC", "gwc_edoc_hcm"); err != nil {
 		t.Errorf("TP.HCM's consumer after the attempts: %v", err)
-	} else if f := c.CachedInfo().Config.FilterSubject; f != "lt.edoc.H29" {
+	} else if f := filtersOf(c.CachedInfo().Config); !slices.Equal(f, []string{"lt.edoc.H29"}) {
 		t.Errorf("TP.HCM's consumer is filtered to %q after the attempts, want lt.edoc.H29", f)
 	}
 

@@ -99,14 +99,16 @@ type NATSConfig struct {
 	// them with administrator credentials); the gateway only looks them
 	// up, as per-gateway credentials allow.
 	Bind bool `yaml:"bind"`
-	// Consumers is how the gateway reads its packets: "agency" (the
-	// default, for now), one durable consumer per hosted agency and
-	// stream; or "gateway", one per gateway and stream whatever the
+	// Consumers is how the gateway reads its packets: "gateway" (the
+	// default), one durable consumer per gateway and stream whatever the
 	// number of agencies, with a catch-up consumer from an exact handover
-	// point when an agency is added or moves (docs/design/consumers.md).
-	// With bind the administrator assigns the gateway its agencies
-	// ("lienthong nats setup -gateway ID -agency …"); without, the
-	// gateway does. Not yet on a leaf node.
+	// point when an agency is added or moves (docs/design/consumers.md);
+	// or "agency", one per hosted agency and stream, as gateways read before,
+	// which caps a hub at 10,000 agencies. With bind the administrator
+	// assigns the gateway its agencies ("lienthong nats setup -gateway ID
+	// -agency …"); without, the gateway does. On a leaf node
+	// (hubDomain) the consumers are the leaf's own and the default is
+	// "agency"; "gateway" is not yet made there.
 	Consumers string `yaml:"consumers"`
 	// Listen is the embedded server's client address; empty means
 	// 127.0.0.1 on a free port.
@@ -602,7 +604,7 @@ func (c *Config) Validate() error {
 	}
 	switch c.NATS.Consumers {
 	case "", "agency":
-	case "gateway":
+	case consumersGateway:
 		if c.NATS.HubDomain != "" {
 			bad("nats.consumers", c.NATS.Consumers, errors.New("gateway consumers are not yet made on a leaf node (hubDomain)"))
 		}
@@ -713,6 +715,17 @@ func opsLoopback(host string, lookup func(ctx context.Context, network, host str
 		}
 	}
 	return true
+}
+
+// consumersGateway is nats.consumers for one consumer per gateway and
+// stream.
+const consumersGateway = "gateway"
+
+// perGatewayConsumers tells whether the gateway reads one consumer per
+// stream (bus.Options.GatewayConsumers): asked for, or by default unless
+// it is on a leaf node.
+func (c *Config) perGatewayConsumers() bool {
+	return c.NATS.Consumers == consumersGateway || c.NATS.Consumers == "" && c.NATS.HubDomain == ""
 }
 
 // memoryLimit is the soft memory limit serve sets, or -1 for none, for a

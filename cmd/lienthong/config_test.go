@@ -129,6 +129,28 @@ func TestConfig_Validate(t *testing.T) {
 	}
 }
 
+// TestConfig_PerGatewayConsumers: a gateway reads one consumer per
+// stream unless its configuration says "agency" or it is on a leaf node,
+// where the consumers are the leaf's own and made per agency.
+func TestConfig_PerGatewayConsumers(t *testing.T) {
+	for _, tc := range []struct {
+		consumers, hubDomain string
+		want                 bool
+	}{
+		{"", "", true},
+		{"gateway", "", true},
+		{"agency", "", false},
+		{"", "hub", false},
+		{"agency", "hub", false},
+	} {
+		var c Config
+		c.NATS.Consumers, c.NATS.HubDomain = tc.consumers, tc.hubDomain
+		if got := c.perGatewayConsumers(); got != tc.want {
+			t.Errorf("consumers %q, hubDomain %q: per gateway %v, want %v", tc.consumers, tc.hubDomain, got, tc.want)
+		}
+	}
+}
+
 // TestConfig_TrustedProxies: web.trustedProxies takes addresses and CIDR
 // prefixes, and refuses with an error naming the entry what is neither, a
 // prefix with host bits (10.1.2.3/8 is not one host) and a prefix that

@@ -249,7 +249,7 @@ func openNode(ctx context.Context, cfg Config, log *zap.Logger, reg prometheus.R
 		CredsFile: cfg.NATS.CredsFile, User: cfg.NATS.User, Password: cfg.NATS.Password, Token: cfg.NATS.Token,
 		NKeyFile: cfg.NATS.NKeyFile, CAFile: cfg.NATS.CAFile,
 		Domain: cfg.NATS.Domain, HubDomain: cfg.NATS.HubDomain, Replicas: cfg.NATS.Replicas, Bind: cfg.NATS.Bind,
-		GatewayConsumers: cfg.NATS.Consumers == "gateway",
+		GatewayConsumers: cfg.perGatewayConsumers(),
 	}
 	if bopts.URL != "" {
 		// Per-gateway credentials let it subscribe under this prefix only.

@@ -58,7 +58,7 @@ divided by the cores. The same -seed gives the same day.`)
 	seed := fs.Uint64("seed", 1, "the day's `seed`")
 	keep := fs.Bool("keep", false, "keep the working directory")
 	restart := fs.Bool("restart", false, "also restart the first gateway and time it until it is ready again (its directory from its store)")
-	consumers := fs.String("consumers", "agency", "the gateways' `consumers`: agency (one per hosted agency and stream) or gateway (one per gateway and stream)")
+	consumers := fs.String("consumers", consumersGateway, "the gateways' `consumers`: gateway (one per gateway and stream) or agency (one per hosted agency and stream, as gateways read before)")
 	if err := m.parseFlags(fs, args); err != nil {
 		return err
 	}
