@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -471,6 +472,7 @@ type gatewayProc struct {
 	opsAddr  string // host:port of the operations listener (/metrics, /readyz …)
 	agencies []agency
 	keys     map[string]string // agency code → its DMS's API key
+	cfg      serveConfig       // as written in config
 }
 
 // serveConfig mirrors the keys of the serve configuration that the tests
@@ -579,16 +581,49 @@ func (a *axis) addGatewayOn(join func(cfg *serveConfig, id string, agencies []ag
 		a.entries = append(a.entries, directoryEntry{Code: ag.Code, Name: ag.Name, Gateway: id, Certificates: []string{filepath.Join(dir, prefix+".crt")}})
 		cfg.APIKeys = append(cfg.APIKeys, serveAPIKey{Name: "qlvb-" + prefix, Key: key, Agencies: []string{ag.Code}})
 	}
-	b, err := yaml.Marshal(&cfg)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	if err := os.WriteFile(g.config, b, 0o600); err != nil {
-		a.t.Fatal(err)
-	}
+	g.cfg = cfg
+	g.writeConfig(a.t)
 	g.process = newProcess(a.t, "gateway "+id, dir, lienthongBin, "serve", "-config", g.config)
 	a.gws = append(a.gws, g)
 	return g
+}
+
+// writeConfig writes the gateway's configuration file from g.cfg; the
+// gateway reads it at its next start.
+func (g *gatewayProc) writeConfig(t testing.TB) {
+	t.Helper()
+	b, err := yaml.Marshal(&g.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(g.config, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// host adds ag, signing with the key and certificate at prefix (.key,
+// .crt), to the gateway's configuration with an API key of its own, as
+// an operator does before restarting the gateway with it.
+func (g *gatewayProc) host(ag agency, prefix string) {
+	g.t.Helper()
+	secret := make([]byte, 16)
+	rand.Read(secret)
+	key := "e2e-" + g.id + "-" + strings.ReplaceAll(ag.Code, ".", "_") + "-" + hex.EncodeToString(secret)
+	g.keys[ag.Code] = key
+	g.agencies = append(g.agencies, ag)
+	g.cfg.Agencies = append(g.cfg.Agencies, serveAgency{Code: ag.Code, Name: ag.Name, Key: prefix + ".key", Cert: prefix + ".crt"})
+	g.cfg.APIKeys = append(g.cfg.APIKeys, serveAPIKey{Name: "qlvb-" + ag.Code, Key: key, Agencies: []string{ag.Code}})
+	g.writeConfig(g.t)
+}
+
+// drop takes ag out of the gateway's configuration, with its API key.
+func (g *gatewayProc) drop(ag agency) {
+	g.t.Helper()
+	delete(g.keys, ag.Code)
+	g.agencies = slices.DeleteFunc(g.agencies, func(a agency) bool { return a.Code == ag.Code })
+	g.cfg.Agencies = slices.DeleteFunc(g.cfg.Agencies, func(a serveAgency) bool { return a.Code == ag.Code })
+	g.cfg.APIKeys = slices.DeleteFunc(g.cfg.APIKeys, func(k serveAPIKey) bool { return slices.Contains(k.Agencies, ag.Code) })
+	g.writeConfig(g.t)
 }
 
 // URL is the base URL of the gateway's API.

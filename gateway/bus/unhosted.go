@@ -15,7 +15,7 @@ import (
 // unhostedDelay is how long a packet waits before it comes again when its
 // agency is assigned to this gateway but not in its configuration yet:
 // the gateway is to restart with it.
-const unhostedDelay = 30 * time.Second
+const unhostedDelay = 10 * time.Second
 
 // gate stands between a gateway's consumers and its handler. A gateway
 // consumer's filters are the administrator's; the gateway's agencies are
