@@ -201,6 +201,9 @@ type signedBy struct {
 type heldRecord struct {
 	version uint64
 	sum     [sha256.Size]byte // of the value: the value itself would double the directory's memory
+	// unverified: applied from the store with its signer judged, not its
+	// signature (OpenKept), until the gateway's verifyKept checks it.
+	unverified bool
 }
 
 var _ signing.Directory = (*Directory)(nil)
@@ -261,6 +264,27 @@ func (d *Directory) dropKept(key string, value []byte) bool {
 	}
 	d.updated = time.Now()
 	return true
+}
+
+// unverified reports whether the record value of key is the one held and
+// was applied from the store without its signature checked.
+func (d *Directory) unverified(key string, value []byte) bool {
+	sum := sha256.Sum256(value)
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	h, ok := d.held[key]
+	return ok && h.sum == sum && h.unverified
+}
+
+// verified marks the record value of key, if still held, as checked.
+func (d *Directory) verified(key string, value []byte) {
+	sum := sha256.Sum256(value)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if h, ok := d.held[key]; ok && h.sum == sum {
+		h.unverified = false
+		d.held[key] = h
+	}
 }
 
 // takeUnkept returns the records applied from the bus since the last
@@ -384,7 +408,7 @@ func (d *Directory) apply(u DirectoryUpdate, kept bool) error {
 			return reject(RejectStale, fmt.Errorf("version %d is not newer than the %d held", version, h.version))
 		}
 	}
-	d.held[key] = heldRecord{version: version, sum: sum}
+	d.held[key] = heldRecord{version: version, sum: sum, unverified: kept}
 	d.updated = time.Now()
 	if !kept {
 		d.unkept[key] = KeptRecord{Key: key, Version: version, Value: bytes.Clone(u.Value)}
