@@ -418,8 +418,8 @@ func (g *Gateway) loadDirectory(ctx context.Context) error {
 // someone else than this gateway — is dropped, forgotten by the store and
 // replaced by the bucket's, and counted and logged as an error. Records
 // the directory holds verified (applied from the bus since, as on a first
-// start) are skipped. It takes at most a twentieth of one core
-// (keptCheckShare): at 111,000 records that is two minutes in the
+// start) are skipped. It takes at most a fortieth of one core
+// (keptCheckShare): at 111,000 records that is about four minutes in the
 // background rather than six seconds of a busy gateway just started.
 func (g *Gateway) verifyKept(ctx context.Context) {
 	defer g.wg.Done()
@@ -485,7 +485,7 @@ func (g *Gateway) verifyKept(ctx context.Context) {
 
 // keptCheckShare: verifyKept works one part of keptCheckShare and waits
 // the rest.
-const keptCheckShare = 20
+const keptCheckShare = 40
 
 // keepLoop keeps in the store the directory records applied from the bus:
 // every second, or at once when many wait, and a last time when the

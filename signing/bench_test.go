@@ -7,6 +7,9 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"path/filepath"
 	"testing"
 
 	"github.com/lienthong/lienthong/envelope"
@@ -110,4 +113,54 @@ func BenchmarkVerify(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkOpenKept opens a directory record of the usual size (an
+// agency's entry with its certificate) as a gateway's restart does for
+// every kept record, next to the SHA-256 of the same bytes, in one run.
+//
+//	go test ./signing -run '^$' -bench OpenKept
+func BenchmarkOpenKept(b *testing.B) {
+	ca, err := signing.InitCA(filepath.Join(b.TempDir(), "ca"), signing.CAOptions{KeyBits: 2048})
+	if err != nil {
+		b.Fatal(err)
+	}
+	is, err := ca.Issue(signing.IssueRequest{Agency: "000.00.00.G22", Name: "Quản trị", DirectoryScopes: []string{"*"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	admin, err := signing.NewSigner(is.Key, []*x509.Certificate{is.Certificate, ca.Certificate()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	agency, err := ca.Issue(signing.IssueRequest{Agency: "000.00.12.H41", Name: "Sở Y tế tỉnh Nghệ An"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	pemCert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: agency.Certificate.Raw})
+	record, _ := json.Marshal(map[string]any{"agency": map[string]any{
+		"code": "000.00.12.H41", "name": "Sở Y tế tỉnh Nghệ An", "parent": "000.00.00.H41", "kind": "department",
+		"gateway": "nghean", "version": 1, "certificates": []string{string(pemCert)},
+	}})
+	signed, err := admin.SignRecord(record)
+	if err != nil {
+		b.Fatal(err)
+	}
+	anchors := x509.NewCertPool()
+	anchors.AddCert(ca.Certificate())
+	v := &signing.RecordVerifier{Anchors: anchors}
+	b.Run("sha256", func(b *testing.B) {
+		b.SetBytes(int64(len(signed)))
+		for b.Loop() {
+			sha256.Sum256(signed)
+		}
+	})
+	b.Run("OpenKept", func(b *testing.B) {
+		b.SetBytes(int64(len(signed)))
+		for b.Loop() {
+			if _, err := v.OpenKept(signed); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -1,12 +1,13 @@
 package signing
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/binary"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -141,29 +142,31 @@ func (v *RecordVerifier) Revoked(cert *x509.Certificate, chains [][]*x509.Certif
 // and a flood of made-up chains must not grow it.
 const maxCachedChains = 64
 
-// verifiedChains parses the signer's chain (signer first, DER) and returns
-// its certificate and its chains to the anchors at now — from the cache
-// when the same chain verified before and every certificate in its chains
-// is still valid at now, which spares the parsing and the chain's
-// signatures for every record but the first of each administrator.
-func (v *RecordVerifier) verifiedChains(raw [][]byte, now time.Time) (*x509.Certificate, [][]*x509.Certificate, error) {
-	h := sha256.New()
-	for _, der := range raw {
-		var n [8]byte
-		binary.BigEndian.PutUint64(n[:], uint64(len(der)))
-		h.Write(n[:]) // framed, so that no other split of the bytes has the same key
-		h.Write(der)
-	}
-	var key [sha256.Size]byte
-	h.Sum(key[:0])
+// verifiedChains parses the signer's chain — the JSON of the record's
+// "chain", base64 DER certificates, signer first — and returns its
+// certificate and its chains to the anchors at now: from the cache when
+// the very same bytes verified before and every certificate in its chains
+// is still valid at now, which spares decoding and parsing the chain and
+// checking its signatures for every record but the first of each
+// administrator. The cache is keyed by the SHA-256 of the JSON bytes, so
+// that what is verified is what those bytes decode to.
+func (v *RecordVerifier) verifiedChains(raw json.RawMessage, now time.Time) (*x509.Certificate, [][]*x509.Certificate, error) {
+	key := sha256.Sum256(raw)
 	v.mu.Lock()
 	cached, ok := v.chains[key]
 	v.mu.Unlock()
 	if ok && chainsValidAt(cached, now) {
 		return cached[0][0], cached, nil
 	}
+	var ders [][]byte
+	if err := json.Unmarshal(raw, &ders); err != nil {
+		return nil, nil, fmt.Errorf("the chain: %w", err)
+	}
+	if len(ders) == 0 {
+		return nil, nil, errors.New("the chain names no certificate")
+	}
 	var chain []*x509.Certificate
-	for i, der := range raw {
+	for i, der := range ders {
 		c, err := x509.ParseCertificate(der)
 		if err != nil {
 			return nil, nil, fmt.Errorf("certificate %d: %w", i+1, err)
@@ -233,12 +236,99 @@ func (v *RecordVerifier) OpenKept(data []byte) (*Opened, error) {
 	return v.open(data, false)
 }
 
+// signedRecordWire is SignedRecord as open reads it: the chain left as
+// JSON, which is the same administrator's in nearly every record and
+// verified once (verifiedChains).
+type signedRecordWire struct {
+	Record    []byte          `json:"record"`
+	Signature []byte          `json:"signature"`
+	Chain     json.RawMessage `json:"chain"`
+}
+
+// readSignedRecord reads a record's wire form. The form SignRecord writes
+// — json.Marshal's: record, signature, chain, in that order, no space, no
+// escapes — is cut at its quotes and its base64 decoded strictly, without
+// encoding/json's two scans of the whole value (most of a kept record's
+// opening at a restart). Anything else, or a chain that does not read,
+// goes through encoding/json.
+func readSignedRecord(data []byte) (signedRecordWire, error) {
+	if sr, ok := cutSignedRecord(data); ok {
+		return sr, nil
+	}
+	var sr signedRecordWire
+	err := json.Unmarshal(data, &sr)
+	return sr, err
+}
+
+// cutSignedRecord is readSignedRecord's fast way; ok is false if data is
+// not in SignRecord's form.
+func cutSignedRecord(data []byte) (sr signedRecordWire, ok bool) {
+	str := func(rest []byte, prefix string) (val, after []byte, ok bool) {
+		rest, ok = bytes.CutPrefix(rest, []byte(prefix))
+		if !ok {
+			return nil, nil, false
+		}
+		i := bytes.IndexByte(rest, '"')
+		if i < 0 || bytes.IndexByte(rest[:i], '\\') >= 0 {
+			return nil, nil, false
+		}
+		dec := make([]byte, base64.StdEncoding.DecodedLen(i))
+		n, err := base64.StdEncoding.Decode(dec, rest[:i])
+		if err != nil {
+			return nil, nil, false
+		}
+		return dec[:n], rest[i+1:], true
+	}
+	rest := data
+	if sr.Record, rest, ok = str(rest, `{"record":"`); !ok {
+		return sr, false
+	}
+	if sr.Signature, rest, ok = str(rest, `,"signature":"`); !ok {
+		return sr, false
+	}
+	chain, ok := bytes.CutPrefix(rest, []byte(`,"chain":[`))
+	if !ok || !bytes.HasSuffix(chain, []byte("]}")) || !base64List(chain[:len(chain)-2]) {
+		// Not one array of base64 strings alone: another field after
+		// it, say, which encoding/json reads as it does.
+		return sr, false
+	}
+	sr.Chain = rest[len(`,"chain":`) : len(rest)-1]
+	return sr, true
+}
+
+// base64List reports whether b is what is between the brackets of a JSON
+// array of strings of base64 characters (none, or "…","…").
+func base64List(b []byte) bool {
+	for len(b) > 0 {
+		if b[0] != '"' {
+			return false
+		}
+		i := 1
+		for ; i < len(b) && b[i] != '"'; i++ {
+			if c := b[i]; !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/' || c == '=') {
+				return false
+			}
+		}
+		if i == len(b) {
+			return false
+		}
+		b = b[i+1:]
+		if len(b) > 0 {
+			if b[0] != ',' || len(b) == 1 {
+				return false
+			}
+			b = b[1:]
+		}
+	}
+	return true
+}
+
 func (v *RecordVerifier) open(data []byte, checkSignature bool) (*Opened, error) {
-	var sr SignedRecord
-	if err := json.Unmarshal(data, &sr); err != nil {
+	sr, err := readSignedRecord(data)
+	if err != nil {
 		return nil, fmt.Errorf("%w: not a signed record: %w", ErrRecord, err)
 	}
-	if len(sr.Record) == 0 || len(sr.Signature) == 0 || len(sr.Chain) == 0 {
+	if len(sr.Record) == 0 || len(sr.Signature) == 0 || len(sr.Chain) == 0 || string(sr.Chain) == "null" {
 		return nil, fmt.Errorf("%w: a record, a signature and the signer's certificate are all needed", ErrRecord)
 	}
 	if v.Anchors == nil {
