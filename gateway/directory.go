@@ -154,7 +154,10 @@ type Directory struct {
 	// A current code always wins over another agency's former one, and a
 	// former code two entries claim resolves to neither (gateways that
 	// applied them in other orders would disagree).
-	old       map[string][]string
+	old map[string][]string
+	// signers are the names of the administrators who signed entries,
+	// one string each rather than one per entry.
+	signers   map[string]string
 	sortMu    sync.Mutex
 	sorted    []string
 	sortedGen uint64
@@ -164,13 +167,18 @@ type Directory struct {
 // directory ask for them to be kept at once.
 const keepBatch = 1000
 
-// directoryEntry is an agency's entry. Its certificates stay in the
-// entry's PEM until a packet from the agency needs them (parsed, a
-// certificate is three times larger, and of 111,000 agencies few send on
-// any one day): see certCache.
+// directoryEntry is an agency's entry. Its certificates stay DER until a
+// packet from the agency needs them (parsed, a certificate is three times
+// larger, and of 111,000 agencies few send on any one day): see
+// certCache.
 type directoryEntry struct {
-	Agency
-	by signedBy // zero for a hosted agency's own entry
+	Agency // Certificates nil: see certs
+	// certs are the DER of the certificates of Agency.Certificates,
+	// which agency() gives back as PEM: at 111,000 entries with a
+	// certificate each, the PEM strings were 190 MB of a gateway's heap,
+	// the DER is three quarters of that.
+	certs [][]byte
+	by    signedBy // zero for a hosted agency's own entry
 	// folded is the code, name and old codes as Search matches them.
 	folded string
 }
@@ -180,7 +188,54 @@ func newEntry(a Agency, code envelope.AgencyCode) *directoryEntry {
 	e := &directoryEntry{Agency: a}
 	e.Code = code.String()
 	e.folded = vntext.Fold(e.Code + " " + e.Name + " " + strings.Join(e.OldCodes, " "))
+	e.certs = certificateDER(a.Certificates)
+	e.Certificates = nil
 	return e
+}
+
+// signerName returns the one copy of an administrator's name; d.mu is
+// held.
+func (d *Directory) signerName(name string) string {
+	if n, ok := d.signers[name]; ok {
+		return n
+	}
+	if d.signers == nil || len(d.signers) >= 1024 {
+		d.signers = make(map[string]string)
+	}
+	d.signers[name] = name
+	return name
+}
+
+// agency returns the entry's agency, its certificates in PEM.
+func (e *directoryEntry) agency() Agency {
+	a := e.Agency
+	if len(e.certs) > 0 {
+		a.Certificates = make([]string, len(e.certs))
+		for i, der := range e.certs {
+			a.Certificates[i] = string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+		}
+	}
+	return a
+}
+
+// certificateDER returns the DER of the CERTIFICATE blocks of pems, in
+// order; anything else in them was never a certificate to verify with.
+func certificateDER(pems []string) [][]byte {
+	var out [][]byte
+	for _, p := range pems {
+		rest := []byte(p)
+		for {
+			var block *pem.Block
+			block, rest = pem.Decode(rest)
+			if block == nil {
+				break
+			}
+			if block.Type == "CERTIFICATE" {
+				out = append(out, block.Bytes)
+			}
+		}
+	}
+	return out
 }
 
 type gatewayEntry struct {
@@ -426,7 +481,7 @@ func (d *Directory) apply(u DirectoryUpdate, kept bool) error {
 		}
 		code, _ := envelope.ParseAgencyCode(a.Code, envelope.CodeAny)
 		e := newEntry(*a, code)
-		e.SignedBy = signer
+		e.SignedBy = d.signerName(signer)
 		e.by = signedBy{opened.Signer, opened.Chains}
 		d.putEntry(key, e)
 		return nil
@@ -512,36 +567,39 @@ func agencyInScope(a *Agency, scopes []string) error {
 }
 
 // certCache keeps the certificates parsed lately, by the SHA-256 of their
-// PEM, at most maxParsedCerts: the agencies that send are a few thousand
+// DER, at most maxParsedCerts: the agencies that send are a few thousand
 // a day, the directory a hundred thousand.
 type certCache struct {
 	mu sync.Mutex
-	m  map[[sha256.Size]byte][]*x509.Certificate
+	m  map[[sha256.Size]byte]*x509.Certificate
 }
 
 const maxParsedCerts = 4096
 
-// parse returns the certificates of pems, parsed once while they are in
-// the cache.
-func (c *certCache) parse(pems []string) []*x509.Certificate {
+// parse returns the certificates of ders, parsed once while they are in
+// the cache; one that does not parse is left out.
+func (c *certCache) parse(ders [][]byte) []*x509.Certificate {
 	var out []*x509.Certificate
-	for _, p := range pems {
-		key := sha256.Sum256([]byte(p))
+	for _, der := range ders {
+		key := sha256.Sum256(der)
 		c.mu.Lock()
-		certs, ok := c.m[key]
+		cert, ok := c.m[key]
 		c.mu.Unlock()
 		if !ok {
-			certs = parseCertificates([]string{p})
+			var err error
+			if cert, err = x509.ParseCertificate(der); err != nil {
+				continue
+			}
 			c.mu.Lock()
 			if c.m == nil || len(c.m) >= maxParsedCerts {
 				// Dropped whole when full: those still needed are parsed
 				// again, once.
-				c.m = make(map[[sha256.Size]byte][]*x509.Certificate)
+				c.m = make(map[[sha256.Size]byte]*x509.Certificate)
 			}
-			c.m[key] = certs
+			c.m[key] = cert
 			c.mu.Unlock()
 		}
-		out = append(out, certs...)
+		out = append(out, cert)
 	}
 	return out
 }
@@ -664,7 +722,7 @@ func (d *Directory) Lookup(code string) (Agency, bool) {
 	if !ok {
 		return Agency{}, false
 	}
-	return e.Agency, true
+	return e.agency(), true
 }
 
 // Administered reports whether the directory believes administrators'
@@ -688,7 +746,7 @@ func (d *Directory) Registered(code string) (Agency, bool) {
 	if !ok {
 		return Agency{}, false
 	}
-	return e.Agency, true
+	return e.agency(), true
 }
 
 // Gateway returns the signed record of a gateway.
@@ -783,7 +841,7 @@ func (d *Directory) Search(q DirectoryQuery) DirectoryPage {
 			// after.
 			return page
 		}
-		page.Agencies = append(page.Agencies, e.Agency)
+		page.Agencies = append(page.Agencies, e.agency())
 	}
 	return page
 }
@@ -840,7 +898,7 @@ func (d *Directory) SigningCertificates(_ context.Context, agency string) ([]*x5
 	if err != nil {
 		return nil, nil
 	}
-	var pems []string
+	var ders [][]byte
 	var out []*x509.Certificate
 	d.mu.RLock()
 	tokens := c.Tokens()
@@ -853,7 +911,7 @@ func (d *Directory) SigningCertificates(_ context.Context, agency string) ([]*x5
 		}
 	}
 	if e, ok := d.entries[tokens]; ok {
-		pems = append(pems, e.Certificates...)
+		ders = append(ders, e.certs...)
 		if g, ok := d.gateways[e.Gateway]; ok && e.Gateway != "" {
 			for _, cert := range g.certs {
 				if signing.IsGatewayCertificate(cert) {
@@ -863,10 +921,10 @@ func (d *Directory) SigningCertificates(_ context.Context, agency string) ([]*x5
 		}
 	}
 	if e, ok := d.local[tokens]; ok {
-		pems = append(pems, e.Certificates...)
+		ders = append(ders, e.certs...)
 	}
 	d.mu.RUnlock()
-	return append(d.certs.parse(pems), out...), nil
+	return append(d.certs.parse(ders), out...), nil
 }
 
 // SignRecord signs r with an administrator's signer (its certificate must
