@@ -56,7 +56,7 @@ type GatewayConfig struct {
 	// MemoryLimit is the Go runtime's soft memory limit in bytes (as
 	// GOMEMLIMIT, which wins when set): the garbage collector works harder
 	// as the heap nears it. 0 means automatic: 1.5 × MaxPacketSize plus 32
-	// MiB, plus 64 KiB per hosted agency and 4 KiB per directory entry,
+	// MiB, plus 64 KiB per hosted agency and 2 KiB per directory entry,
 	// followed as the directory grows (autoMemoryLimit); -1 means no
 	// limit.
 	MemoryLimit int64 `yaml:"memoryLimit"`
@@ -743,14 +743,16 @@ func (c *Config) memoryLimit(agencies int) int64 {
 // The automatic memory limit's parts: what the largest packet takes in
 // flight (1.5 times it, as the large-packet tests measure), a base, what a
 // hosted agency takes (its signer, its consumers' state, its share of the
-// caches) and what a directory entry takes on the heap (1.8 KB measured by
-// BenchmarkDirectory_National, doubled for the collector's headroom), so
-// that a gateway hosting thousands of agencies, or holding the national
-// directory, does not spend its idle time collecting garbage.
+// caches) and what a directory entry takes on the heap (1.5 KB with its
+// certificate, measured by BenchmarkDirectory_National, and headroom for
+// the collector: at rest the packets' share is free too), so that a
+// gateway hosting thousands of agencies, or holding the national
+// directory, does not spend its idle time collecting garbage, and a
+// gateway with the national directory stays within 400 MiB.
 const (
 	memoryBase        = 32 << 20
 	memoryPerHosted   = 64 << 10
-	memoryPerDirEntry = 4 << 10
+	memoryPerDirEntry = 2 << 10
 )
 
 func autoMemoryLimit(maxPacket int64, hosted, agencies int) int64 {
