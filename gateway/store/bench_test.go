@@ -139,3 +139,62 @@ func BenchmarkReportRows(b *testing.B) {
 	}
 	b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
+
+// BenchmarkStore_StmtCache runs a document's round on a gateway's store
+// with and without the connections keeping their prepared statements
+// (stmtcache.go): an outgoing document accepted for two recipients, its
+// packets sent, a 01 back from each; an incoming document received with
+// its 01 queued and sent; both read back as the API shows them. With
+// synchronous NORMAL, so that syncing the log counts less than the CPU.
+func BenchmarkStore_StmtCache(b *testing.B) {
+	data := newPacket(gateway.KindEdoc, t0, benchPacketSize).Data
+	reply := newPacket(gateway.KindStatus, t0, 1024).Data
+	for _, c := range []struct {
+		name string
+		max  int
+	}{{"cache=off", 0}, {"cache=on", 256}} {
+		b.Run(c.name, func(b *testing.B) {
+			defer store.SetStmtCacheMax(c.max)()
+			s := openBenchStore(b, store.SynchronousNormal)
+			ctx := b.Context()
+			var n int64
+			for b.Loop() {
+				n++
+				out, _, err := s.AcceptDocument(ctx, benchAccept(data, n))
+				if err != nil {
+					b.Fatal(err)
+				}
+				now := time.Now()
+				r := newReceive(vpcp, hanoi, fmt.Sprintf("in-%d", n), now)
+				r.Packet = gateway.NewPacket{ID: gateway.NewID(now), Kind: gateway.KindEdoc, Data: data}
+				r.Reply.Packet = gateway.NewPacket{ID: gateway.NewID(now), Kind: gateway.KindStatus, Data: reply}
+				in, _, err := s.ReceiveDocument(ctx, r)
+				if err != nil {
+					b.Fatal(err)
+				}
+				due, err := s.DueOutbox(ctx, now.Add(time.Hour), 100)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(due) != 3 {
+					b.Fatalf("%d packets due, want 3", len(due))
+				}
+				if _, err := s.MarkSent(ctx, due, now); err != nil {
+					b.Fatal(err)
+				}
+				for _, from := range []string{hanoi, hue} {
+					res, err := s.ApplyStatus(ctx, newStatus(vpcp, from, out.DocumentID, envelope.StatusArrived, now))
+					if err != nil || res.Refused != nil || res.Duplicate {
+						b.Fatalf("01 from %s: %+v, %v", from, res, err)
+					}
+				}
+				for _, id := range []string{out.ID, in.ID} {
+					if _, err := s.Document(ctx, id); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "docs/s")
+		})
+	}
+}

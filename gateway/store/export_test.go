@@ -27,3 +27,12 @@ func ReportQuery(n int) string {
 	}
 	return q + reportOrder
 }
+
+// SetStmtCacheMax sets how many statements each connection of the stores
+// opened next keeps (0: none, see stmtcache.go), for the benchmarks; it
+// returns the function that restores the setting.
+func SetStmtCacheMax(n int) (restore func()) {
+	old := stmtCacheMax
+	stmtCacheMax = n
+	return func() { stmtCacheMax = old }
+}

@@ -18,8 +18,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
-
 	"github.com/lienthong/lienthong/gateway"
 )
 
@@ -170,7 +168,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	f.Close()
 	busy := strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10)
 
-	writer, err := sql.Open("sqlite", dsn(abs, url.Values{
+	// Both pools' connections keep their prepared statements, see
+	// stmtcache.go.
+	wc, err := openConnector(dsn(abs, url.Values{
 		"_txlock":       {"immediate"},
 		"_busy_timeout": {busy},
 		"_foreign_keys": {"on"},
@@ -184,6 +184,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
+	writer := sql.OpenDB(wc)
 	writer.SetMaxOpenConns(1)
 	writer.SetMaxIdleConns(1)
 	writer.SetConnMaxLifetime(0)
@@ -195,7 +196,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, err
 	}
 
-	reader, err := sql.Open("sqlite", dsn(abs, url.Values{
+	rc, err := openConnector(dsn(abs, url.Values{
 		"mode":          {"ro"},
 		"_busy_timeout": {busy},
 		"_dqs":          {"0"},
@@ -204,6 +205,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		writer.Close()
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
+	reader := sql.OpenDB(rc)
 	reader.SetMaxOpenConns(opts.Readers)
 	reader.SetMaxIdleConns(opts.Readers)
 	if err := reader.PingContext(ctx); err != nil {
