@@ -371,8 +371,31 @@ func (g *Gateway) loadDirectory(ctx context.Context) error {
 	start, lastLog := time.Now(), time.Now()
 	var loaded, dropped atomic.Int64
 	workers := runtime.GOMAXPROCS(0)
-	for after := ""; ; {
-		kept, err := g.store.DirectoryRecords(ctx, after, page)
+	// The next page is read while this one is applied.
+	type kept struct {
+		records []KeptRecord
+		err     error
+	}
+	pages := make(chan kept, 1)
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		defer close(pages)
+		for after := ""; ; {
+			rs, err := g.store.DirectoryRecords(rctx, after, page)
+			select {
+			case pages <- kept{rs, err}:
+			case <-rctx.Done():
+				return
+			}
+			if err != nil || len(rs) < page {
+				return
+			}
+			after = rs[len(rs)-1].Key
+		}
+	}()
+	for p := range pages {
+		kept, err := p.records, p.err
 		if err != nil {
 			return fmt.Errorf("gateway: open: %w", err)
 		}
@@ -393,10 +416,6 @@ func (g *Gateway) loadDirectory(ctx context.Context) error {
 			}()
 		}
 		wg.Wait()
-		if len(kept) < page {
-			break
-		}
-		after = kept[len(kept)-1].Key
 		if time.Since(lastLog) > 5*time.Second {
 			g.log.Info("loading the directory from the store", zap.Int64("records", loaded.Load()), zap.Duration("took", time.Since(start)))
 			lastLog = time.Now()
