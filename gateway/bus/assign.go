@@ -348,8 +348,15 @@ func (b *Bus) Assign(ctx context.Context, a Assignment) error {
 
 // assign is Assign on one stream.
 func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, kind gateway.PacketKind, a Assignment, want []string) error {
-	ctx, cancel := b.deadline(ctx)
-	defer cancel()
+	if _, ok := ctx.Deadline(); !ok {
+		// Room for a hand-over to wait for what the consumer it takes
+		// from has in hand (settled): a packet nakked for later holds
+		// its ack floor back, and handing over from the floor would
+		// give the next holder again every packet acknowledged above it.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, b.opts.Timeout+handoverPause)
+		defer cancel()
+	}
 	name, catchName := GatewayConsumerName(a.Gateway, kind), CatchUpConsumerName(a.Gateway, kind)
 	unlock, err := b.lock(ctx, kv, stream)
 	if err != nil {
@@ -411,7 +418,7 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 		} else if !errors.Is(err, jetstream.ErrConsumerNotFound) {
 			return err
 		}
-		next, err := b.handOver(ctx, stream, o.name, theirs, nil)
+		next, err := b.handOver(ctx, stream, o.name, theirs, nil, nil)
 		if err != nil {
 			return fmt.Errorf("take %v from %s: %w", theirs, o.name, err)
 		}
@@ -458,12 +465,24 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 			return err
 		}
 	}
+	// The added subjects' points go with them into the gateway
+	// consumer's metadata: it goes on from where it last delivered, not
+	// from now, so it may deliver messages of them from before their
+	// points — another gateway's — which the gateway then leaves alone
+	// (gate.owns).
+	meta := func(old map[string]string) map[string]string {
+		var floor uint64
+		if exists {
+			floor = own.CachedInfo().AckFloor.Stream
+		}
+		return startsMetadata(old, want, starts, floor)
+	}
 	// Subjects released: their point is kept for the next holder.
 	updated := false
 	if len(removed) > 0 {
 		// The added subjects come in with the same update: the
 		// consumer never has no filter.
-		next, err := b.handOver(ctx, stream, name, removed, added)
+		next, err := b.handOver(ctx, stream, name, removed, added, meta)
 		if err != nil {
 			return err
 		}
@@ -478,10 +497,12 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 	cfg := gatewayConsumerConfig(name, "lienthong "+string(kind)+" packets for gateway "+a.Gateway, want, a.AckWait)
 	switch {
 	case !exists:
+		// Made now, it delivers from now.
 		_, err = b.js.CreateConsumer(ctx, stream, cfg)
 	case !updated:
 		ucfg := own.CachedInfo().Config
 		ucfg.FilterSubject, ucfg.FilterSubjects = "", want
+		ucfg.Metadata = meta(ucfg.Metadata)
 		_, err = b.js.UpdateConsumer(ctx, stream, ucfg)
 	}
 	if err != nil {
@@ -491,6 +512,34 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 		return nil
 	}
 	return b.makeCatchUp(ctx, kv, stream, kind, a, starts)
+}
+
+// startsMetadata returns a gateway consumer's metadata old with the start
+// points of starts (lt.start.<subject>, as a catch-up's) for the subjects
+// it reads (filters), and without the points of subjects it no longer
+// reads or that are at or below its ack floor — every message under them
+// is settled, none comes again. A subject with no point (1) is read whole.
+func startsMetadata(old map[string]string, filters []string, starts map[string]uint64, floor uint64) map[string]string {
+	meta := make(map[string]string, len(old)+len(starts))
+	for k, v := range old {
+		s, ok := strings.CutPrefix(k, metaStart)
+		if !ok {
+			meta[k] = v
+			continue
+		}
+		p, err := strconv.ParseUint(v, 10, 64)
+		if err == nil && p > floor+1 && slices.Contains(filters, s) {
+			meta[k] = v
+		}
+	}
+	for s, p := range starts {
+		if p > 1 && p > floor+1 {
+			meta[metaStart+s] = strconv.FormatUint(p, 10)
+		} else {
+			delete(meta, metaStart+s)
+		}
+	}
+	return meta
 }
 
 // makeCatchUp makes the gateway's catch-up consumer on stream for starts,

@@ -56,6 +56,7 @@ func (b *Bus) consumeGateway(ctx context.Context, cs *consumer, spec gateway.Con
 		if err != nil {
 			return fmt.Errorf("bus: consumer %s on %s for gateway %s: %w", name, s.stream, spec.Gateway, err)
 		}
+		g.see(s.stream, jc.CachedInfo().Config)
 		if err := cs.consumeJC(s.stream, name, jc, prefetch, g.receive(s.stream, cs.receive)); err != nil {
 			return err
 		}
@@ -143,6 +144,11 @@ func (c *consumer) watchCatchUp(ctx context.Context, a Assignment, assigned bool
 		if !assigned && !running {
 			if err := c.bus.Assign(ctx, a); err == nil {
 				assigned = true
+				for _, s := range packetStreams {
+					if err := c.gate.reread(s.stream); err != nil {
+						c.log.Warn("read the gateway consumer again", zap.String("stream", s.stream), zap.Error(err))
+					}
+				}
 				continue // read the catch-up it made at once
 			} else if !errors.Is(err, ErrCatchUpRunning) {
 				c.log.Error("assign the gateway its agencies", zap.Error(err))
@@ -183,7 +189,7 @@ func (c *consumer) stepCatchUp(ctx context.Context, stream, name string, reading
 			c.log.Error("catch-up consumer not read", zap.Error(err))
 			return true
 		}
-		next := c.gate.receive(stream, c.receive)
+		next := c.gate.pass(stream, c.receive)
 		handle := func(jm jetstream.Msg) {
 			md, err := jm.Metadata()
 			if err == nil && !cu.owns(jm.Subject(), md.Sequence.Stream) {

@@ -28,23 +28,24 @@ const handoverPause = 30 * time.Second
 // The consumer must keep at least one subject: with none, nats-server would
 // deliver it every subject of the stream.
 func (b *Bus) HandOver(ctx context.Context, stream, name string, subjects []string) (next uint64, err error) {
-	return b.handOver(ctx, stream, name, subjects, nil)
+	return b.handOver(ctx, stream, name, subjects, nil, nil)
 }
 
 // handOver is HandOver that also adds subjects to the consumer's filters
-// in the same update (a gateway whose agencies are all replaced), and that
+// in the same update (a gateway whose agencies are all replaced), with
+// the metadata meta makes of the consumer's (their start points), and that
 // takes a consumer's last subjects: the consumer is then deleted.
 //
 // Either way the point is where the consumer's acknowledgements reach
 // (settled): messages it had in hand when paused are first given
 // handoverDrain to be acknowledged, which a running gateway does in
-// milliseconds. What is still unacknowledged then (its gateway is gone,
+// milliseconds (or once a packet it nakked for later comes back). What is still unacknowledged then (its gateway is gone,
 // stuck on a large packet, or no longer hosts the agency and could not
 // handle it) is read again by the next holder rather than lost: a
 // gateway's consumer keeps redelivering what it has pending whatever its
 // filters say, and the gateway settles what it no longer hosts unhandled
 // (the gate).
-func (b *Bus) handOver(ctx context.Context, stream, name string, subjects, add []string) (next uint64, err error) {
+func (b *Bus) handOver(ctx context.Context, stream, name string, subjects, add []string, meta func(map[string]string) map[string]string) (next uint64, err error) {
 	ctx, cancel := b.deadline(ctx)
 	defer cancel()
 	c, err := b.js.Consumer(ctx, stream, name)
@@ -78,12 +79,14 @@ func (b *Bus) handOver(ctx context.Context, stream, name string, subjects, add [
 	if err != nil {
 		return 0, fmt.Errorf("bus: hand over from %s on %s: %w", name, stream, err)
 	}
-	if next, err = b.settled(ctx, stream, name, c, delivered); err != nil {
-		return 0, err
-	}
 	if len(kept) == 0 {
 		// With no filter nats-server would deliver it every subject:
-		// it goes.
+		// it goes, once what it has in hand is settled — while paused,
+		// so that nothing new comes; what is nakked for later cannot
+		// come back meanwhile and is read again by the next holder.
+		if next, err = b.settled(ctx, stream, name, c, delivered); err != nil {
+			return 0, err
+		}
 		retired = true
 		if err := b.js.DeleteConsumer(ctx, stream, name); err != nil {
 			return 0, fmt.Errorf("bus: hand over from %s on %s: delete it: %w", name, stream, err)
@@ -93,6 +96,9 @@ func (b *Bus) handOver(ctx context.Context, stream, name string, subjects, add [
 	cfg.FilterSubject, cfg.FilterSubjects = "", kept
 	if len(kept) == 1 {
 		cfg.FilterSubject, cfg.FilterSubjects = kept[0], nil
+	}
+	if meta != nil {
+		cfg.Metadata = meta(cfg.Metadata)
 	}
 	if _, err := b.js.UpdateConsumer(ctx, stream, cfg); err != nil {
 		return 0, fmt.Errorf("bus: hand over from %s on %s: update its filters: %w", name, stream, err)
@@ -106,7 +112,14 @@ func (b *Bus) handOver(ctx context.Context, stream, name string, subjects, add [
 		// known. The caller must do it again.
 		return 0, fmt.Errorf("bus: hand over from %s on %s: the consumer moved (paused %v, delivered %d, was %d)", name, stream, info.Paused, info.Delivered.Stream, delivered)
 	}
-	return next, nil
+	// Resumed, it delivers nothing more of the subjects but keeps
+	// redelivering what it holds of them (a packet nakked for later
+	// among them): the point is where its acknowledgements reach once
+	// those are settled.
+	if _, err := b.js.ResumeConsumer(ctx, stream, name); err != nil {
+		return 0, fmt.Errorf("bus: hand over from %s on %s: resume: %w", name, stream, err)
+	}
+	return b.settled(ctx, stream, name, c, delivered)
 }
 
 // stillDelivered waits until c is paused and its delivered stream sequence
@@ -141,7 +154,7 @@ func handoverDrain(ackWait time.Duration) time.Duration {
 	return min(max(2*ackWait, 5*time.Second), handoverPause-5*time.Second)
 }
 
-// settled waits until the paused consumer name has every message it was
+// settled waits until the consumer name has every message it was
 // delivered, up to delivered, acknowledged, and returns where the next
 // holder of its subjects starts: delivered + 1. If that does not come —
 // nobody reads the consumer, or not within handoverDrain — it is the ack

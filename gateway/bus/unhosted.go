@@ -1,6 +1,8 @@
 package bus
 
 import (
+	"math"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -33,22 +35,36 @@ const unhostedDelay = 10 * time.Second
 //     unhostedDelay, and keeps coming until the gateway hosts the agency.
 //
 // Which of the two it is, the gateway consumer's filters say as the
-// server has them now, read at most once per catchUpPoll.
+// server has them now.
+//
+// A gateway consumer given a subject goes on from where it last
+// delivered, not from the moment it was given it: it may deliver the
+// subject's messages from before its start point — another gateway's, or
+// the catch-up's. The points are in its metadata (Assign), and the gate
+// acknowledges those messages unhandled (owns). A subject the gate has
+// not seen in the consumer's filters yet makes it read them again first.
 type gate struct {
 	c       *consumer
 	gateway string
 	hosted  map[string]filterSet // by stream: the filters of the configured agencies
 
-	mu       sync.Mutex
-	assigned map[string][]string  // by stream: the gateway consumer's filters, as last read
-	read     map[string]time.Time // by stream: when they were read
-	warned   time.Time
+	mu     sync.Mutex
+	views  map[string]consumerView // by stream: the gateway consumer as last read
+	warned time.Time
+}
+
+// consumerView is what the gate knows of a gateway consumer: its filters
+// and its subjects' start points, and when it read them.
+type consumerView struct {
+	filters filterSet
+	starts  catchUp
+	read    time.Time
 }
 
 // newGate returns the gate of the gateway's consumers for its configured
 // agencies.
 func newGate(c *consumer, gatewayID string, codes []envelope.AgencyCode) (*gate, error) {
-	g := &gate{c: c, gateway: gatewayID, hosted: map[string]filterSet{}, assigned: map[string][]string{}, read: map[string]time.Time{}}
+	g := &gate{c: c, gateway: gatewayID, hosted: map[string]filterSet{}, views: map[string]consumerView{}}
 	for _, s := range packetStreams {
 		f, err := Filters(s.kind, codes, nil)
 		if err != nil {
@@ -59,9 +75,46 @@ func newGate(c *consumer, gatewayID string, codes []envelope.AgencyCode) (*gate,
 	return g, nil
 }
 
-// receive returns the handler of a consumer on stream: next for a packet
-// of a hosted agency, settle for the others.
+// see records what the gateway consumer on stream is, as read from the
+// server.
+func (g *gate) see(stream string, cfg jetstream.ConsumerConfig) {
+	v := consumerView{filters: newFilterSet(filtersOf(cfg)), starts: catchUp{from: 1, until: math.MaxUint64, starts: map[string]uint64{}}, read: time.Now()}
+	for k, val := range cfg.Metadata {
+		if s, ok := strings.CutPrefix(k, metaStart); ok {
+			if p, err := strconv.ParseUint(val, 10, 64); err == nil {
+				v.starts.starts[s] = p
+			}
+		}
+	}
+	g.mu.Lock()
+	g.views[stream] = v
+	g.mu.Unlock()
+}
+
+// receive returns the handler of the gateway consumer on stream: a packet
+// below its subject's start point is acknowledged unhandled, one of a
+// hosted agency goes to next, the others to settle.
 func (g *gate) receive(stream string, next jetstream.MessageHandler) jetstream.MessageHandler {
+	return func(jm jetstream.Msg) {
+		if md, err := jm.Metadata(); err == nil {
+			v, err := g.view(stream, jm.Subject())
+			if err == nil && !v.starts.owns(jm.Subject(), md.Sequence.Stream) {
+				g.c.log.Debug("a packet from before its subject came to this gateway: another's, or the catch-up's",
+					zap.String("subject", jm.Subject()), zap.Uint64("seq", md.Sequence.Stream))
+				if err := jm.Ack(); err != nil {
+					g.c.log.Debug("ack a packet not this consumer's", zap.Error(err))
+				}
+				return
+			}
+		}
+		g.pass(stream, next)(jm)
+	}
+}
+
+// pass returns the handler of a catch-up consumer on stream, whose own
+// points it checks itself: next for a packet of a hosted agency, settle
+// for the others.
+func (g *gate) pass(stream string, next jetstream.MessageHandler) jetstream.MessageHandler {
 	return func(jm jetstream.Msg) {
 		if g.hosted[stream].match(jm.Subject()) {
 			next(jm)
@@ -71,12 +124,49 @@ func (g *gate) receive(stream string, next jetstream.MessageHandler) jetstream.M
 	}
 }
 
+// view returns the gateway consumer on stream as last read, read again
+// first if subject is not among its filters: it was given the subject
+// since, or took it away (a packet it still redelivers), and either way
+// what to do with the packet depends on the consumer as it is now.
+func (g *gate) view(stream, subject string) (consumerView, error) {
+	g.mu.Lock()
+	v, ok := g.views[stream]
+	g.mu.Unlock()
+	if ok && v.filters.match(subject) {
+		return v, nil
+	}
+	if err := g.reread(stream); err != nil {
+		return v, err
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.views[stream], nil
+}
+
+// reread reads the gateway consumer on stream from the server.
+func (g *gate) reread(stream string) error {
+	var kind gateway.PacketKind
+	for _, s := range packetStreams {
+		if s.stream == stream {
+			kind = s.kind
+		}
+	}
+	ctx, cancel := g.c.bus.deadline(g.c.ctx)
+	defer cancel()
+	jc, err := g.c.bus.js.Consumer(ctx, stream, GatewayConsumerName(g.gateway, kind))
+	if err != nil {
+		return err
+	}
+	g.see(stream, jc.CachedInfo().Config)
+	return nil
+}
+
 // settle acknowledges a packet of an agency handed over to another
 // gateway and makes one of an agency assigned here but not configured
 // come again later (see gate).
 func (g *gate) settle(stream string, jm jetstream.Msg) {
 	log := g.c.log.With(zap.String("subject", jm.Subject()))
-	assigned, err := g.assignedFilters(stream)
+	v, err := g.view(stream, jm.Subject())
 	switch {
 	case err != nil:
 		// Unknown: keep it, it comes again.
@@ -84,7 +174,7 @@ func (g *gate) settle(stream string, jm jetstream.Msg) {
 		if err := jm.NakWithDelay(catchUpPoll); err != nil {
 			log.Debug("nak", zap.Error(err))
 		}
-	case newFilterSet(assigned).match(jm.Subject()):
+	case v.filters.match(jm.Subject()):
 		g.mu.Lock()
 		warn := time.Since(g.warned) >= time.Minute
 		if warn {
@@ -104,31 +194,6 @@ func (g *gate) settle(stream string, jm jetstream.Msg) {
 			log.Debug("ack a packet handed over", zap.Error(err))
 		}
 	}
-}
-
-// assignedFilters returns the gateway consumer's filters on stream, read
-// again if the last reading is older than catchUpPoll.
-func (g *gate) assignedFilters(stream string) ([]string, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if f, ok := g.assigned[stream]; ok && time.Since(g.read[stream]) < catchUpPoll {
-		return f, nil
-	}
-	var kind gateway.PacketKind
-	for _, s := range packetStreams {
-		if s.stream == stream {
-			kind = s.kind
-		}
-	}
-	ctx, cancel := g.c.bus.deadline(g.c.ctx)
-	defer cancel()
-	jc, err := g.c.bus.js.Consumer(ctx, stream, GatewayConsumerName(g.gateway, kind))
-	if err != nil {
-		return nil, err
-	}
-	f := filtersOf(jc.CachedInfo().Config)
-	g.assigned[stream], g.read[stream] = f, time.Now()
-	return f, nil
 }
 
 // filterSet is a set of filter subjects as Filters makes them: literals,

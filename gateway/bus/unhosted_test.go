@@ -3,6 +3,7 @@ package bus
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -162,5 +163,68 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("%s: not within 20 s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestBus_AssignToIdleGateway: an agency moves to a gateway whose consumer
+// has delivered nothing for a while (its agency sends nothing). That
+// consumer goes on from where it last delivered, before the agency's
+// earlier packets, which the agency's previous gateway handled: the new
+// gateway does not handle them again, and gets every packet from the
+// hand-over on, once.
+func TestBus_AssignToIdleGateway(t *testing.T) {
+	b := embeddedBus(t)
+	b.opts.GatewayConsumers = true
+	b.unhostedDelay = 200 * time.Millisecond
+	ctx := t.Context()
+	x, v := envelope.MustAgencyCode("000.00.00.G01"), envelope.MustAgencyCode("000.00.00.G02")
+	publish := func(a envelope.AgencyCode, id string) {
+		t.Helper()
+		if _, err := b.js.Publish(ctx, gateway.Subject(gateway.KindEdoc, a), []byte(id), jetstream.WithMsgID(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, second := &handled{n: map[string]int{}}, &handled{n: map[string]int{}}
+	ca, err := b.Consume(ctx, gateway.ConsumerSpec{Gateway: "gwA", Agencies: []envelope.AgencyCode{x}, AckWait: time.Second}, first.handle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ca.Stop()
+	other := openSibling(t, b)
+	specB := gateway.ConsumerSpec{Gateway: "gwB", Agencies: []envelope.AgencyCode{v}, AckWait: time.Second}
+	cb, err := other.Consume(ctx, specB, second.handle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		publish(x, fmt.Sprintf("before-%d", i))
+	}
+	waitFor(t, "the first gateway's packets", func() bool { return first.count("before-9") == 1 })
+
+	// Taken by gwB while it runs without it, then gwB restarted with it.
+	if err := b.Assign(ctx, Assignment{Gateway: "gwB", Agencies: []envelope.AgencyCode{v, x}, AckWait: time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	cb.Stop()
+	specB.Agencies = append(specB.Agencies, x)
+	if cb, err = other.Consume(ctx, specB, second.handle); err != nil {
+		t.Fatal(err)
+	}
+	defer cb.Stop()
+	for i := range 5 {
+		publish(x, fmt.Sprintf("after-%d", i))
+	}
+	waitFor(t, "the new gateway's packets", func() bool { return second.count("after-4") == 1 })
+	time.Sleep(3 * catchUpPoll) // anything else on its way has come
+	for i := range 10 {
+		if n := second.count(fmt.Sprintf("before-%d", i)); n != 0 {
+			t.Errorf("before-%d, handled by the agency's previous gateway, reached the new one %d times", i, n)
+		}
+	}
+	for i := range 5 {
+		id := fmt.Sprintf("after-%d", i)
+		if n, m := second.count(id), first.count(id); n != 1 || m != 0 {
+			t.Errorf("%s reached the new gateway %d times and the previous one %d", id, n, m)
+		}
 	}
 }
