@@ -233,7 +233,7 @@ func demoStart(ctx context.Context, dir string, gws []*demoGateway, log *zap.Log
 		if err := cfg.Validate(); err != nil {
 			return srv, err
 		}
-		if g.node, err = openNode(ctx, cfg, log.With(zap.String("node", g.id)), nil); err != nil {
+		if g.node, err = openNode(ctx, cfg, log.With(zap.String("node", g.id)), nil, nil); err != nil {
 			return srv, fmt.Errorf("demo: gateway %s: %w", g.id, err)
 		}
 	}

@@ -122,11 +122,32 @@ exits at once, with status 130 (SIGINT) or 143 (SIGTERM).`)
 		debug.SetMemoryLimit(cfg.Gateway.MemoryLimit)
 		log.Info("memory limit", zap.Int64("bytes", cfg.Gateway.MemoryLimit))
 	}
-	// The automatic limit is set once the directory is loaded: a limit
-	// for an empty one would have the collector run without end while the
-	// national directory's 200 MB load.
+	// The automatic limit is set for the directory the store keeps
+	// before it loads (a limit for an empty one would have the collector
+	// run without end while the national directory's 200 MB load), with
+	// the collector left to that limit meanwhile: the heap grows once,
+	// not through a collection at each doubling. Then it follows the
+	// directory.
+	loaded := func() {}
+	var beforeLoad func(context.Context, *store.Store)
+	if auto {
+		beforeLoad = func(ctx context.Context, st *store.Store) {
+			kept, err := st.DirectoryCount(ctx)
+			if err != nil {
+				log.Warn("the memory limit waits for the directory: its size in the store is unknown", zap.Error(err))
+				return
+			}
+			if kept == 0 {
+				return
+			}
+			debug.SetMemoryLimit(cfg.memoryLimit(kept))
+			gc := debug.SetGCPercent(-1)
+			loaded = func() { debug.SetGCPercent(gc) }
+		}
+	}
 	reg := newRegistry()
-	n, err := openNode(ctx, cfg, log, reg)
+	n, err := openNode(ctx, cfg, log, reg, beforeLoad)
+	loaded()
 	if err != nil {
 		return err
 	}
@@ -217,7 +238,7 @@ type node struct {
 // cfg.NATS.URL is set), the gateway and the API listener. With reg, the
 // gateway's metrics (gateway/metrics) are registered on it and count the
 // API's requests; reg may be nil (demo, bench).
-func openNode(ctx context.Context, cfg Config, log *zap.Logger, reg prometheus.Registerer) (_ *node, err error) {
+func openNode(ctx context.Context, cfg Config, log *zap.Logger, reg prometheus.Registerer, beforeLoad func(context.Context, *store.Store)) (_ *node, err error) {
 	n := &node{log: log}
 	defer func() {
 		if err != nil {
@@ -298,6 +319,9 @@ func openNode(ctx context.Context, cfg Config, log *zap.Logger, reg prometheus.R
 	})
 	if err != nil {
 		return nil, err
+	}
+	if beforeLoad != nil {
+		beforeLoad(ctx, n.store)
 	}
 	if err := n.gw.Open(ctx); err != nil {
 		return nil, withVI(err, "Không khởi động được cổng liên thông %s", cfg.Gateway.ID)

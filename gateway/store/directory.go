@@ -10,6 +10,19 @@ import (
 	"github.com/lienthong/lienthong/gateway"
 )
 
+// DirectoryCount returns how many directory records are kept: what the
+// gateway will load at start, for sizing before it does.
+func (s *Store) DirectoryCount(ctx context.Context) (int, error) {
+	var n int
+	err := s.view(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `SELECT count(*) FROM directory`).Scan(&n)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: count the directory records: %w", err)
+	}
+	return n, nil
+}
+
 // DirectoryRecords returns up to limit directory records kept whose keys
 // sort after after, by key.
 func (s *Store) DirectoryRecords(ctx context.Context, after string, limit int) ([]gateway.KeptRecord, error) {
