@@ -30,8 +30,11 @@ type Bus interface {
 	// keys, distinct, may be passed from several goroutines at once. The
 	// values are as stored: claims, which the gateway's Directory verifies
 	// before it uses them. Gateways never write the directory; the
-	// administrator does.
-	WatchDirectory(ctx context.Context, fn func(DirectoryUpdate)) error
+	// administrator does. With held, a key whose current revision held
+	// reports the gateway has already is not passed at all: at a restart
+	// only the bucket's revisions are read, and the values the gateway
+	// lacks.
+	WatchDirectory(ctx context.Context, held func(key string, revision uint64) bool, fn func(DirectoryUpdate)) error
 	// DirectoryRecord returns the value stored under key in LT_DIRECTORY
 	// now, as stored (a claim).
 	DirectoryRecord(ctx context.Context, key string) ([]byte, error)

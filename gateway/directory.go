@@ -95,6 +95,8 @@ type DirectoryUpdate struct {
 	// Deleted: the key was deleted or purged. Only a signed record with
 	// Removed set takes an entry out; a deletion is refused.
 	Deleted bool
+	// Revision is the update's revision in LT_DIRECTORY (0: not known).
+	Revision uint64
 }
 
 // Reasons a directory update is refused, as Observer.DirectoryRejected
@@ -259,6 +261,8 @@ type heldRecord struct {
 	// unverified: applied from the store with its signer judged, not its
 	// signature (OpenKept), until the gateway's verifyKept checks it.
 	unverified bool
+	// revision is the record's revision in LT_DIRECTORY, 0 if not known.
+	revision uint64
 }
 
 var _ signing.Directory = (*Directory)(nil)
@@ -319,6 +323,33 @@ func (d *Directory) dropKept(key string, value []byte) bool {
 	}
 	d.updated = time.Now()
 	return true
+}
+
+// keepRevision records that the record held under u.Key, h, is also
+// LT_DIRECTORY's at u.Revision, and has it kept so.
+func (d *Directory) keepRevision(u DirectoryUpdate, h heldRecord) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	cur, ok := d.held[u.Key]
+	if !ok || cur.sum != h.sum || cur.revision >= u.Revision {
+		return
+	}
+	cur.revision = u.Revision
+	d.held[u.Key] = cur
+	if _, waiting := d.unkept[u.Key]; !waiting {
+		d.unkept[u.Key] = KeptRecord{Key: u.Key, Version: cur.version, Value: bytes.Clone(u.Value), Revision: u.Revision}
+	}
+}
+
+// holdsRevision reports whether the record held under key is the one
+// LT_DIRECTORY has at revision: a key's value at a revision never changes,
+// so the bucket's current values need not be fetched again at a restart
+// for the keys whose revision the store kept.
+func (d *Directory) holdsRevision(key string, revision uint64) bool {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	h, ok := d.held[key]
+	return ok && revision != 0 && h.revision == revision
 }
 
 // unverified reports whether the record value of key is the one held and
@@ -408,7 +439,13 @@ func (d *Directory) apply(u DirectoryUpdate, kept bool) error {
 	if held && h.sum == sum {
 		// The very bytes applied (or refused as revoked) before: the
 		// bucket's current values, which the bus delivers again at every
-		// start, cost a digest, not a signature check each.
+		// start, cost a digest, not a signature check each. Their
+		// revision, if newer than kept (a store from before revisions
+		// were kept, or the same bytes put again), is kept, so that the
+		// next start need not fetch them.
+		if u.Revision > h.revision {
+			d.keepRevision(u, h)
+		}
 		return nil
 	}
 	open := d.verifier.Open
@@ -463,10 +500,10 @@ func (d *Directory) apply(u DirectoryUpdate, kept bool) error {
 			return reject(RejectStale, fmt.Errorf("version %d is not newer than the %d held", version, h.version))
 		}
 	}
-	d.held[key] = heldRecord{version: version, sum: sum, unverified: kept}
+	d.held[key] = heldRecord{version: version, sum: sum, unverified: kept, revision: u.Revision}
 	d.updated = time.Now()
 	if !kept {
-		d.unkept[key] = KeptRecord{Key: key, Version: version, Value: bytes.Clone(u.Value)}
+		d.unkept[key] = KeptRecord{Key: key, Version: version, Value: bytes.Clone(u.Value), Revision: u.Revision}
 		if len(d.unkept) >= keepBatch {
 			select {
 			case d.toKeep <- struct{}{}:

@@ -265,7 +265,8 @@ func (g *Gateway) Open(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("gateway: open: %w", err)
 	}
-	if err := g.loadDirectory(ctx); err != nil {
+	loaded, err := g.loadDirectory(ctx)
+	if err != nil {
 		return err
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
@@ -276,7 +277,13 @@ func (g *Gateway) Open(ctx context.Context) error {
 	// national directory takes seconds): a stop asked for meanwhile is
 	// heard.
 	stopOnCancel := context.AfterFunc(ctx, cancel)
-	err := g.bus.WatchDirectory(runCtx, g.applyDirectory)
+	var held func(string, uint64) bool
+	if loaded > 0 {
+		// Loaded from the store: only what it lacks is fetched. (On a
+		// first start every value is, in one read.)
+		held = g.dir.holdsRevision
+	}
+	err = g.bus.WatchDirectory(runCtx, held, g.applyDirectory)
 	stopOnCancel()
 	if err != nil {
 		cancel()
@@ -362,11 +369,12 @@ func (g *Gateway) wakeDispatcher() {
 // directory is read: the gateway starts with the directory it last
 // believed, and whatever is found in the bucket under a key — deleted,
 // unsigned, or an older record — does not take the place of what it holds.
+// It returns how many it applied.
 //
 // The records' signatures are checked on every core at once (a national
 // directory is 111,000 of them), a page at a time, with the progress in
 // the log every few seconds.
-func (g *Gateway) loadDirectory(ctx context.Context) error {
+func (g *Gateway) loadDirectory(ctx context.Context) (int64, error) {
 	const page = 1000
 	start, lastLog := time.Now(), time.Now()
 	var loaded, dropped atomic.Int64
@@ -397,7 +405,7 @@ func (g *Gateway) loadDirectory(ctx context.Context) error {
 	for p := range pages {
 		kept, err := p.records, p.err
 		if err != nil {
-			return fmt.Errorf("gateway: open: %w", err)
+			return 0, fmt.Errorf("gateway: open: %w", err)
 		}
 		var wg sync.WaitGroup
 		for w := range workers {
@@ -407,7 +415,7 @@ func (g *Gateway) loadDirectory(ctx context.Context) error {
 				for i := w; i < len(kept); i += workers {
 					r := kept[i]
 					loaded.Add(1)
-					if err := g.dir.apply(DirectoryUpdate{Key: r.Key, Value: r.Value}, true); err != nil {
+					if err := g.dir.apply(DirectoryUpdate{Key: r.Key, Value: r.Value, Revision: r.Revision}, true); err != nil {
 						g.dir.holdKept(r)
 						dropped.Add(1)
 						g.log.Warn("kept directory record not applied", zap.String("key", r.Key), zap.Error(err))
@@ -421,14 +429,14 @@ func (g *Gateway) loadDirectory(ctx context.Context) error {
 			lastLog = time.Now()
 		}
 		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("gateway: open: loading the directory: %w", err)
+			return 0, fmt.Errorf("gateway: open: loading the directory: %w", err)
 		}
 	}
 	if n := loaded.Load(); n > 0 {
 		g.log.Info("directory loaded from the store", zap.Int64("records", n-dropped.Load()), zap.Int64("notApplied", dropped.Load()),
 			zap.Duration("took", time.Since(start)))
 	}
-	return nil
+	return loaded.Load() - dropped.Load(), nil
 }
 
 // verifyKept checks, once the gateway is open, the signatures of the

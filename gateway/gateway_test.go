@@ -417,10 +417,41 @@ func TestGateway_DirectoryKept(t *testing.T) {
 	}
 
 	gw, closeGW = open()
-	defer closeGW()
 	got, ok := gw.Directory().Registered(vpcp)
 	if !ok || got.Version != genuine.Version || got.Name != genuine.Name {
 		t.Fatalf("after the restart VPCP's entry is %+v (%v), want version %d %q", got, ok, genuine.Version, genuine.Name)
+	}
+	closeGW()
+
+	// The records are kept with their revisions in the bucket, so that a
+	// restart fetches only what changed: a newer record of VPCP and a new
+	// agency, put while Nghệ An is down, are there as soon as it is open.
+	st, err := store.Open(t.Context(), dbPath, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, err := st.DirectoryRecords(t.Context(), "", 100)
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range kept {
+		if r.Revision == 0 {
+			t.Errorf("the kept record %s has no revision", r.Key)
+		}
+	}
+	newer := genuine
+	newer.Name, newer.Version = "Văn phòng Chính phủ (mới)", genuine.Version+1
+	ax.PutRecord(gateway.DirectoryRecord{Agency: &newer})
+	byt := gateway.Agency{Code: "000.00.00.G18", Name: "Bộ Y tế", Gateway: "byt", Version: 1, UpdatedAt: time.Now().UTC()}
+	ax.PutRecord(gateway.DirectoryRecord{Agency: &byt})
+	gw, closeGW = open()
+	defer closeGW()
+	if got, ok := gw.Directory().Registered(vpcp); !ok || got.Version != newer.Version || got.Name != newer.Name {
+		t.Errorf("after a restart VPCP's entry is %+v (%v), want the record put while the gateway was down", got, ok)
+	}
+	if _, ok := gw.Directory().Registered(byt.Code); !ok {
+		t.Error("an agency registered while the gateway was down is not in its directory after a restart")
 	}
 }
 

@@ -352,4 +352,6 @@ type KeptRecord struct {
 	Key     string
 	Version uint64
 	Value   []byte
+	// Revision is the record's revision in LT_DIRECTORY, 0 if not known.
+	Revision uint64
 }

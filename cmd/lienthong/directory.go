@@ -685,7 +685,7 @@ func allRecords(ctx context.Context, b *bus.Bus) ([]signedLine, error) {
 	)
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	err := b.WatchDirectory(wctx, func(u gateway.DirectoryUpdate) {
+	err := b.WatchDirectory(wctx, nil, func(u gateway.DirectoryUpdate) {
 		mu.Lock()
 		defer mu.Unlock()
 		if !done && !u.Deleted {

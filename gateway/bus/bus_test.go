@@ -759,7 +759,7 @@ func TestBus_WatchDirectory(t *testing.T) {
 	got := make(chan gateway.DirectoryUpdate, 100)
 	wctx, wcancel := context.WithCancel(context.Background())
 	defer wcancel()
-	if err := b.WatchDirectory(wctx, func(u gateway.DirectoryUpdate) { got <- u }); err != nil {
+	if err := b.WatchDirectory(wctx, nil, func(u gateway.DirectoryUpdate) { got <- u }); err != nil {
 		t.Fatal(err)
 	}
 	// The initial entries are in before WatchDirectory returns.
@@ -814,12 +814,73 @@ func TestBus_WatchDirectory(t *testing.T) {
 	}
 }
 
+// TestBus_WatchDirectoryHeld: a gateway that kept the directory passes
+// what it holds, and is given only the keys whose revision it does not
+// have — with their values, fetched — then every later update.
+func TestBus_WatchDirectoryHeld(t *testing.T) {
+	b, srv := withBus(t)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	for _, k := range []string{"G22", "H41", "H41.12"} {
+		if err := b.PutRecord(ctx, k, []byte("v1 "+k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kv, err := rawJetStream(t, srv).KeyValue(ctx, bus.BucketDirectory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	revision := func(k string) uint64 {
+		t.Helper()
+		e, err := kv.Get(ctx, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e.Revision()
+	}
+	// Held: G22 at its revision, H41 at an older one, H41.12 not at all.
+	held := map[string]uint64{"G22": revision("G22"), "H41": revision("H41") - 1}
+	if err := b.PutRecord(ctx, "H41", []byte("v2 H41")); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan gateway.DirectoryUpdate, 100)
+	wctx, wcancel := context.WithCancel(context.Background())
+	defer wcancel()
+	err = b.WatchDirectory(wctx, func(k string, r uint64) bool { return held[k] == r }, func(u gateway.DirectoryUpdate) { got <- u })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var initial []string
+	for len(got) > 0 {
+		u := <-got
+		if want := revision(u.Key); u.Revision != want {
+			t.Errorf("%s at revision %d, want %d", u.Key, u.Revision, want)
+		}
+		initial = append(initial, u.Key+"="+string(u.Value))
+	}
+	slices.Sort(initial)
+	if want := []string{"H41.12=v1 H41.12", "H41=v2 H41"}; !slices.Equal(initial, want) {
+		t.Errorf("initial entries %v, want %v (G22 held)", initial, want)
+	}
+	if err := b.PutRecord(ctx, "G22", []byte("v2 G22")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case u := <-got:
+		if u.Key != "G22" || string(u.Value) != "v2 G22" || u.Revision != revision("G22") {
+			t.Errorf("update %+v, want G22's v2 with its revision", u)
+		}
+	case <-time.After(wait):
+		t.Fatal("no update of a held key")
+	}
+}
+
 func TestBus_WatchDirectoryEmpty(t *testing.T) {
 	b, _ := withBus(t)
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	got := make(chan gateway.DirectoryUpdate, 10)
-	if err := b.WatchDirectory(ctx, func(u gateway.DirectoryUpdate) { got <- u }); err != nil {
+	if err := b.WatchDirectory(ctx, nil, func(u gateway.DirectoryUpdate) { got <- u }); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.PutRecord(ctx, "G22", []byte("{}")); err != nil {

@@ -333,7 +333,7 @@ func waitDirectory(t *testing.T, b *bus.Bus, name string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	found := make(chan string, 64)
-	if err := b.WatchDirectory(ctx, func(u gateway.DirectoryUpdate) {
+	if err := b.WatchDirectory(ctx, nil, func(u gateway.DirectoryUpdate) {
 		select {
 		case found <- string(u.Value):
 		default:

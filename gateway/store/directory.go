@@ -28,20 +28,20 @@ func (s *Store) DirectoryCount(ctx context.Context) (int, error) {
 func (s *Store) DirectoryRecords(ctx context.Context, after string, limit int) ([]gateway.KeptRecord, error) {
 	var out []gateway.KeptRecord
 	err := s.view(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT key, version, value FROM directory WHERE key > ? ORDER BY key LIMIT ?`, after, limit)
+		rows, err := tx.QueryContext(ctx, `SELECT key, version, value, revision FROM directory WHERE key > ? ORDER BY key LIMIT ?`, after, limit)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var (
-				r       gateway.KeptRecord
-				version int64
+				r                 gateway.KeptRecord
+				version, revision int64
 			)
-			if err := rows.Scan(&r.Key, &version, &r.Value); err != nil {
+			if err := rows.Scan(&r.Key, &version, &r.Value, &revision); err != nil {
 				return err
 			}
-			r.Version = uint64(version)
+			r.Version, r.Revision = uint64(version), uint64(revision)
 			out = append(out, r)
 		}
 		return rows.Err()
@@ -58,18 +58,18 @@ func (s *Store) DirectoryRecords(ctx context.Context, after string, limit int) (
 // the audit chain.
 func (s *Store) KeepDirectoryRecords(ctx context.Context, records []gateway.KeptRecord) error {
 	for _, r := range records {
-		if r.Version > math.MaxInt64 {
-			return fmt.Errorf("store: keep directory record %s: version %d is out of range", r.Key, r.Version)
+		if r.Version > math.MaxInt64 || r.Revision > math.MaxInt64 {
+			return fmt.Errorf("store: keep directory record %s: version %d or revision %d is out of range", r.Key, r.Version, r.Revision)
 		}
 	}
 	now := ms(time.Now())
 	err := s.update(ctx, func(tx *sql.Tx) error {
 		for _, r := range records {
 			_, err := tx.ExecContext(ctx,
-				`INSERT INTO directory (key, version, value, updated_at) VALUES (?, ?, ?, ?)
-				ON CONFLICT (key) DO UPDATE SET version = excluded.version, value = excluded.value, updated_at = excluded.updated_at
-				WHERE excluded.version > directory.version`,
-				r.Key, int64(r.Version), r.Value, now)
+				`INSERT INTO directory (key, version, value, updated_at, revision) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (key) DO UPDATE SET version = excluded.version, value = excluded.value, updated_at = excluded.updated_at, revision = excluded.revision
+				WHERE excluded.version > directory.version OR excluded.version = directory.version AND excluded.value = directory.value AND excluded.revision > directory.revision`,
+				r.Key, int64(r.Version), r.Value, now, int64(r.Revision))
 			if err != nil {
 				return fmt.Errorf("record %s: %w", r.Key, err)
 			}
