@@ -701,7 +701,8 @@ func TestStore_LargePacket(t *testing.T) {
 }
 
 // TestStore_DirectoryRecords: records are kept by key, a record replacing
-// the kept one only when its version is higher.
+// the kept one only when its version is higher, and the same record taking
+// a later revision of the bucket.
 func TestStore_DirectoryRecords(t *testing.T) {
 	s := mustOpenStoreAt(t, filepath.Join(t.TempDir(), "lienthong.db"))
 	keep := func(rs ...gateway.KeptRecord) {
@@ -711,8 +712,13 @@ func TestStore_DirectoryRecords(t *testing.T) {
 		}
 	}
 	keep(gateway.KeptRecord{Key: "G22", Version: 5, Value: []byte("v5")}, gateway.KeptRecord{Key: "H41", Version: 1, Value: []byte("h1")})
-	keep(gateway.KeptRecord{Key: "G22", Version: 4, Value: []byte("v4")}) // older: ignored
-	keep(gateway.KeptRecord{Key: "H41", Version: 2, Value: []byte("h2")})
+	keep(gateway.KeptRecord{Key: "G22", Version: 4, Value: []byte("v4"), Revision: 9}) // older: ignored
+	keep(gateway.KeptRecord{Key: "H41", Version: 2, Value: []byte("h2"), Revision: 3})
+	// The same record at a later revision of the bucket: only its
+	// revision changes; another value of the same version changes nothing.
+	keep(gateway.KeptRecord{Key: "G22", Version: 5, Value: []byte("v5"), Revision: 7})
+	keep(gateway.KeptRecord{Key: "G22", Version: 5, Value: []byte("v5 again"), Revision: 8})
+	keep(gateway.KeptRecord{Key: "H41", Version: 2, Value: []byte("h2"), Revision: 2})
 	if err := s.KeepDirectoryRecords(t.Context(), []gateway.KeptRecord{{Key: "X", Version: 1 << 63}}); err == nil {
 		t.Error("a version beyond int64 was kept")
 	}
@@ -720,7 +726,7 @@ func TestStore_DirectoryRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []gateway.KeptRecord{{Key: "G22", Version: 5, Value: []byte("v5")}, {Key: "H41", Version: 2, Value: []byte("h2")}}
+	want := []gateway.KeptRecord{{Key: "G22", Version: 5, Value: []byte("v5"), Revision: 7}, {Key: "H41", Version: 2, Value: []byte("h2"), Revision: 3}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("records = %+v, want %+v", got, want)
 	}
