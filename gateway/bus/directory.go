@@ -171,8 +171,7 @@ func stopWatcher(w jetstream.KeyWatcher) {
 
 // deliverDirectory passes one directory KV entry to fn. From a watcher of
 // revisions only (held not nil), an entry held has is skipped, and the
-// value of another is fetched first: at its revision, or the key's latest
-// if a newer one replaced it meanwhile (its own update follows).
+// key's latest value is fetched for another.
 func (b *Bus) deliverDirectory(ctx context.Context, e jetstream.KeyValueEntry, held func(string, uint64) bool, fn func(gateway.DirectoryUpdate)) {
 	op := e.Operation()
 	deleted := op == jetstream.KeyValueDelete || op == jetstream.KeyValuePurge
@@ -180,11 +179,11 @@ func (b *Bus) deliverDirectory(ctx context.Context, e jetstream.KeyValueEntry, h
 		if held(e.Key(), e.Revision()) {
 			return
 		}
+		// The key's latest value (a gateway may read a key, not a
+		// stream sequence): the revision, or a newer one whose own
+		// update then comes held.
 		gctx, cancel := b.deadline(ctx)
-		v, err := b.directory.GetRevision(gctx, e.Key(), e.Revision())
-		if err != nil {
-			v, err = b.directory.Get(gctx, e.Key())
-		}
+		v, err := b.directory.Get(gctx, e.Key())
 		cancel()
 		if err != nil {
 			b.log.Warn("directory record not read; it is read again at the next start", zap.String("key", e.Key()), zap.Error(err))
