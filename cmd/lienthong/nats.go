@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/nats-io/nkeys"
 	"go.uber.org/zap"
@@ -26,7 +27,78 @@ administrator credentials.`, []command{
 		{"link", "make a province's leaf node's NKey and its nats-server user block", runNATSLink},
 		{"admin", "make a directory administrator's NKey, limited to its scopes", runNATSAdmin},
 		{"setup", "create or update the streams and buckets (administrator)", runNATSSetup},
+		{"status", "the gateways' consumers on the hub: what waits, what is in hand, catch-ups and hand-overs (administrator)", runNATSStatus},
 	}, args)
+}
+
+// runNATSStatus prints what the hub holds for the gateways' consumers.
+func runNATSStatus(ctx context.Context, m *Main, args []string) error {
+	fs := m.newFlagSet("nats status", "nats status -url URL [-nkey FILE | -creds FILE] [-ca FILE] [-domain D]", `
+Prints, with administrator credentials and without changing anything, what
+the hub holds for each gateway that reads one consumer per stream: on each
+stream its consumer (gwc_edoc_<id>, gwc_status_<id>) — the subjects it reads, how many
+carry a start point from a recent assignment, the messages waiting, in
+hand (delivered, not acknowledged) and redelivered, whether the gateway is
+reading it now, whether a hand-over holds it paused — and its catch-up
+(gwu_…) while one runs, with the stream sequences it reads from and up to.
+Then the per-agency consumers (ag_…) still on the hub, how many of them an
+assignment retired (paused), and the administrator's hand-over bucket:
+points kept for agencies' next holders, catch-ups recorded and not yet
+made, assignment locks held. A few requests per stream, whatever the
+number of agencies.`)
+	url := fs.String("url", "", "the cluster's `URLs`, comma-separated")
+	nkey := fs.String("nkey", "", "an administrator's NKey seed `file`")
+	creds := fs.String("creds", "", "an administrator's .creds `file`")
+	ca := fs.String("ca", "", "the CAs of the servers' TLS certificates (PEM `file`)")
+	domain := fs.String("domain", "", "the hub's JetStream `domain`")
+	if err := m.parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *url == "" {
+		return usageError{msg: "nats status: -url is required", vi: "Cần địa chỉ cụm NATS (-url).", hint: "lienthong nats status -help"}
+	}
+	b, err := bus.Open(ctx, bus.Options{URL: *url, Name: "lienthong-status", NKeyFile: *nkey, CredsFile: *creds, CAFile: *ca, Domain: *domain, Bind: true}, zap.NewNop())
+	if err != nil {
+		return withVI(err, "Không kết nối được tới cụm NATS (-url) hoặc chưa có các luồng (lienthong nats setup)")
+	}
+	defer b.Close()
+	st, err := b.Status(ctx)
+	if err != nil {
+		return withVI(err, "Không đọc được trạng thái các consumer trên trục")
+	}
+	tw := tabwriter.NewWriter(m.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "GATEWAY\tSTREAM\tCONSUMER\tSUBJECTS\tSTARTS\tWAITING\tIN HAND\tREDELIVERED\tREADING\tPAUSED\tCATCH-UP")
+	for _, c := range st.Consumers {
+		catchUp := "-"
+		if c.CatchUp {
+			catchUp = fmt.Sprintf("%d…%d", c.From, c.Until)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", c.Gateway(), c.Stream, c.Name, c.Filters, c.Starts,
+			c.Pending, c.InHand, c.Redelivered, yesNo(c.Reading), yesNo(c.Paused), catchUp)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "\nper-agency consumers (ag_…): %d, %d of them retired (paused)\n", st.AgencyConsumers, st.AgencyConsumersPaused)
+	fmt.Fprintf(m.Stdout, "hand-over points kept: %d\n", st.HandoverPoints)
+	fmt.Fprintf(m.Stdout, "catch-ups recorded, not yet made: %s\n", orNone(st.PendingCatchUps))
+	fmt.Fprintf(m.Stdout, "assignment locks held: %s\n", orNone(st.Locks))
+	return nil
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// orNone lists ss, or says none.
+func orNone(ss []string) string {
+	if len(ss) == 0 {
+		return "none"
+	}
+	return strings.Join(ss, ", ")
 }
 
 // codesFlag collects repeated -agency flags.

@@ -122,6 +122,23 @@ func TestNATSSetupGateway(t *testing.T) {
 			t.Errorf("%s filters %v, want %v (H41.12 moved to vpcp)", name, got, want)
 		}
 	}
+	// What the hub holds, as the administrator sees it.
+	r = run(t, nil, "nats", "status", "-url", url)
+	r.wantCode(t, 0)
+	collapse := func(s string) string { return strings.Join(strings.Fields(s), " ") }
+	for _, want := range []string{
+		"nghean LT_EDOC gwc_edoc_nghean 1 0 0 0 0 no no -",
+		"vpcp LT_EDOC gwc_edoc_vpcp 2 0 0 0 0 no no -",
+		"vpcp LT_STATUS gwc_status_vpcp 2 ",
+		"per-agency consumers (ag_…): 0, 0 of them retired (paused)",
+		"hand-over points kept: 2",
+		"catch-ups recorded, not yet made: none",
+		"assignment locks held: none",
+	} {
+		if !strings.Contains(collapse(r.stdout), want) {
+			t.Errorf("nats status has no %q:\n%s", want, r.stdout)
+		}
+	}
 	r = run(t, nil, "nats", "setup", "-url", url, "-gateway", "nghean")
 	r.wantCode(t, 2)
 	r.wantStderr(t, "-gateway needs every agency")
