@@ -312,8 +312,10 @@ type Assignment struct {
 // It is the administrator's act on a hub (a gateway may not change
 // filters), and the gateway's own on its embedded server.
 func (b *Bus) Assign(ctx context.Context, a Assignment) error {
-	if sanitize(a.Gateway) == "" {
-		return errors.New("bus: assign: a gateway id is required")
+	if err := CheckID(a.Gateway); err != nil {
+		// Consumers are named after it: two ids that a name could not
+		// tell apart (a.b and a_b) would share them.
+		return fmt.Errorf("bus: assign: gateway %w", err)
 	}
 	if a.AckWait <= 0 {
 		a.AckWait = DefaultAckWait

@@ -228,3 +228,14 @@ func TestBus_AssignToIdleGateway(t *testing.T) {
 		}
 	}
 }
+
+// TestBus_AssignCheckID: a gateway id its consumers' names could not tell
+// from another (a.b and a_b would share gwc_edoc_a_b) is refused.
+func TestBus_AssignCheckID(t *testing.T) {
+	b := embeddedBus(t)
+	for _, id := range []string{"", "a.b", "nghe an", "admin_x"} {
+		if err := b.Assign(t.Context(), Assignment{Gateway: id, Agencies: []envelope.AgencyCode{envelope.MustAgencyCode("000.00.00.H41")}}); err == nil {
+			t.Errorf("gateway id %q assigned", id)
+		}
+	}
+}
