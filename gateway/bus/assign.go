@@ -420,7 +420,19 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 		} else if !errors.Is(err, jetstream.ErrConsumerNotFound) {
 			return err
 		}
+		// Should this process die between the hand-over and the points'
+		// record, the next assignment starts from these: at most what
+		// the other gateway had in hand is read again, not its whole
+		// past.
+		for _, f := range theirs {
+			if err := putStart(ctx, kv, stream, f, o.ackFloor+1); err != nil {
+				return err
+			}
+		}
 		next, err := b.handOver(ctx, stream, o.name, theirs, nil, nil)
+		if err == nil && b.handedOver != nil {
+			err = b.handedOver()
+		}
 		if err != nil {
 			return fmt.Errorf("take %v from %s: %w", theirs, o.name, err)
 		}
@@ -692,8 +704,9 @@ func isWrongSequence(err error) bool {
 // gatewayConsumer is another gateway's consumer on a stream, and its
 // filters.
 type gatewayConsumer struct {
-	name    string
-	filters []string
+	name     string
+	filters  []string
+	ackFloor uint64 // when listed
 }
 
 // gatewayConsumers lists the gateway consumers on stream other than
@@ -709,7 +722,7 @@ func (b *Bus) gatewayConsumers(ctx context.Context, stream, except string) ([]ga
 		if !strings.HasPrefix(info.Name, "gwc_") || info.Name == except {
 			continue
 		}
-		out = append(out, gatewayConsumer{name: info.Name, filters: filtersOf(info.Config)})
+		out = append(out, gatewayConsumer{name: info.Name, filters: filtersOf(info.Config), ackFloor: info.AckFloor.Stream})
 	}
 	if err := l.Err(); err != nil {
 		return nil, fmt.Errorf("list consumers: %w", err)

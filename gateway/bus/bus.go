@@ -137,6 +137,10 @@ type Bus struct {
 	// unhostedDelay is how long a packet of an agency assigned but not
 	// configured waits before it comes again (the gate).
 	unhostedDelay time.Duration
+	// handedOver, in tests, is called when Assign has taken subjects
+	// from another gateway and not yet recorded their points: an error
+	// stands for the process dying there.
+	handedOver func() error
 
 	connClosed chan struct{} // closed when the connection is closed
 	closeOnce  sync.Once

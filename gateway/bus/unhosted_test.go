@@ -239,3 +239,58 @@ func TestBus_AssignCheckID(t *testing.T) {
 		}
 	}
 }
+
+// TestBus_AssignDiesAfterHandOver: an assignment that dies once it has
+// taken an agency from another gateway, before it recorded the exact
+// point, is run again: the agency's new gateway starts where the other's
+// acknowledgements reached, not at the agency's first message.
+func TestBus_AssignDiesAfterHandOver(t *testing.T) {
+	b := embeddedBus(t)
+	b.opts.GatewayConsumers = true
+	ctx := t.Context()
+	x, v := envelope.MustAgencyCode("000.00.00.G01"), envelope.MustAgencyCode("000.00.00.G02")
+	first := &handled{n: map[string]int{}}
+	ca, err := b.Consume(ctx, gateway.ConsumerSpec{Gateway: "gwA", Agencies: []envelope.AgencyCode{x}, AckWait: time.Second}, first.handle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ca.Stop()
+	for i := range 10 {
+		id := fmt.Sprintf("before-%d", i)
+		if _, err := b.js.Publish(ctx, gateway.Subject(gateway.KindEdoc, x), []byte(id), jetstream.WithMsgID(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "gwA's packets", func() bool { return first.count("before-9") == 1 })
+	waitFor(t, "gwA's acknowledgements", func() bool {
+		c, err := b.js.Consumer(ctx, StreamEdoc, GatewayConsumerName("gwA", gateway.KindEdoc))
+		return err == nil && c.CachedInfo().NumAckPending == 0 && c.CachedInfo().AckFloor.Stream >= 10
+	})
+	if err := b.Assign(ctx, Assignment{Gateway: "gwB", Agencies: []envelope.AgencyCode{v}}); err != nil {
+		t.Fatal(err)
+	}
+	b.handedOver = func() error { return errors.New("the process dies") }
+	if err := b.Assign(ctx, Assignment{Gateway: "gwB", Agencies: []envelope.AgencyCode{v, x}}); err == nil {
+		t.Fatal("the assignment did not die")
+	}
+	b.handedOver = nil
+	if err := b.Assign(ctx, Assignment{Gateway: "gwB", Agencies: []envelope.AgencyCode{v, x}}); err != nil {
+		t.Fatal(err)
+	}
+	second := &handled{n: map[string]int{}}
+	cb, err := openSibling(t, b).Consume(ctx, gateway.ConsumerSpec{Gateway: "gwB", Agencies: []envelope.AgencyCode{v, x}, AckWait: time.Second}, second.handle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cb.Stop()
+	if _, err := b.js.Publish(ctx, gateway.Subject(gateway.KindEdoc, x), []byte("after"), jetstream.WithMsgID("after")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "gwB's packet", func() bool { return second.count("after") == 1 })
+	time.Sleep(2 * catchUpPoll)
+	for i := range 10 {
+		if n := second.count(fmt.Sprintf("before-%d", i)); n != 0 {
+			t.Errorf("before-%d, handled by gwA, reached gwB %d times", i, n)
+		}
+	}
+}
