@@ -137,6 +137,9 @@ type Bus struct {
 	// unhostedDelay is how long a packet of an agency assigned but not
 	// configured waits before it comes again (the gate).
 	unhostedDelay time.Duration
+	// handedOverSettle is how long the gate keeps a packet of a subject
+	// handed over before it acknowledges it (handedOverWait).
+	handedOverSettle time.Duration
 	// handedOver, in tests, is called when Assign has taken subjects
 	// from another gateway and not yet recorded their points: an error
 	// stands for the process dying there.
@@ -209,7 +212,7 @@ func Open(ctx context.Context, opts Options, log *zap.Logger) (_ *Bus, err error
 	if opts.ReconnectWait == 0 {
 		opts.ReconnectWait = DefaultReconnectWait
 	}
-	b := &Bus{opts: opts, log: log, connClosed: make(chan struct{}), unhostedDelay: unhostedDelay}
+	b := &Bus{opts: opts, log: log, connClosed: make(chan struct{}), unhostedDelay: unhostedDelay, handedOverSettle: handedOverSettle}
 
 	nopts := []nats.Option{
 		nats.Name(opts.Name),

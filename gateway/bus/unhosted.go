@@ -51,6 +51,7 @@ type gate struct {
 	mu     sync.Mutex
 	views  map[string]consumerView // by stream: the gateway consumer as last read
 	warned time.Time
+	gone   map[string]time.Time // by subject: when it was first seen handed over
 }
 
 // consumerView is what the gate knows of a gateway consumer: its filters
@@ -64,7 +65,7 @@ type consumerView struct {
 // newGate returns the gate of the gateway's consumers for its configured
 // agencies.
 func newGate(c *consumer, gatewayID string, codes []envelope.AgencyCode) (*gate, error) {
-	g := &gate{c: c, gateway: gatewayID, hosted: map[string]filterSet{}, views: map[string]consumerView{}}
+	g := &gate{c: c, gateway: gatewayID, hosted: map[string]filterSet{}, views: map[string]consumerView{}, gone: map[string]time.Time{}}
 	for _, s := range packetStreams {
 		f, err := Filters(s.kind, codes, nil)
 		if err != nil {
@@ -98,7 +99,16 @@ func (g *gate) receive(stream string, next jetstream.MessageHandler) jetstream.M
 	return func(jm jetstream.Msg) {
 		if md, err := jm.Metadata(); err == nil {
 			v, err := g.view(stream, jm.Subject())
-			if err == nil && !v.starts.owns(jm.Subject(), md.Sequence.Stream) {
+			if err != nil {
+				// Whether it is this gateway's is not known: it comes
+				// again.
+				g.c.log.Warn("the gateway consumer unreadable; the packet will come again", zap.String("subject", jm.Subject()), zap.Error(err))
+				if err := jm.NakWithDelay(catchUpPoll); err != nil {
+					g.c.log.Debug("nak", zap.Error(err))
+				}
+				return
+			}
+			if !v.starts.owns(jm.Subject(), md.Sequence.Stream) {
 				g.c.log.Debug("a packet from before its subject came to this gateway: another's, or the catch-up's",
 					zap.String("subject", jm.Subject()), zap.Uint64("seq", md.Sequence.Stream))
 				if err := jm.Ack(); err != nil {
@@ -125,14 +135,16 @@ func (g *gate) pass(stream string, next jetstream.MessageHandler) jetstream.Mess
 }
 
 // view returns the gateway consumer on stream as last read, read again
-// first if subject is not among its filters: it was given the subject
+// first if subject is not among its filters — it was given the subject
 // since, or took it away (a packet it still redelivers), and either way
-// what to do with the packet depends on the consumer as it is now.
+// what to do with the packet depends on the consumer as it is now — or
+// if the reading is older than catchUpPoll (the subject moved away and
+// back, with another start point).
 func (g *gate) view(stream, subject string) (consumerView, error) {
 	g.mu.Lock()
 	v, ok := g.views[stream]
 	g.mu.Unlock()
-	if ok && v.filters.match(subject) {
+	if ok && v.filters.match(subject) && time.Since(v.read) < catchUpPoll {
 		return v, nil
 	}
 	if err := g.reread(stream); err != nil {
@@ -189,11 +201,46 @@ func (g *gate) settle(stream string, jm jetstream.Msg) {
 			log.Debug("nak", zap.Error(err))
 		}
 	default:
+		// Handed over. Its next holder reads it only if it was still
+		// unacknowledged when the hand-over fixed its point, which may
+		// take a hand-over's pause after the filters changed (settled):
+		// acknowledged before, it would be nobody's. So it is first
+		// kept that long from when this gateway saw the subject go.
+		if wait := g.handedOverWait(jm.Subject()); wait > 0 {
+			if err := jm.NakWithDelay(wait); err != nil {
+				log.Debug("nak", zap.Error(err))
+			}
+			return
+		}
 		log.Info("a packet of an agency handed over to another gateway, held here unacknowledged: its next holder reads it")
 		if err := jm.Ack(); err != nil {
 			log.Debug("ack a packet handed over", zap.Error(err))
 		}
 	}
+}
+
+// handedOverSettle is how long after a subject left the gateway consumer
+// its hand-over has surely fixed its point: a pause, and a margin.
+const handedOverSettle = handoverPause + 5*time.Second
+
+// handedOverWait returns how much longer a packet of subject, which the
+// gateway consumer no longer reads, must wait before it is acknowledged:
+// handedOverSettle from when this process first saw the subject gone.
+func (g *gate) handedOverWait(subject string) time.Duration {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	now := time.Now()
+	for s, at := range g.gone {
+		if now.Sub(at) > 10*g.c.bus.handedOverSettle {
+			delete(g.gone, s)
+		}
+	}
+	at, ok := g.gone[subject]
+	if !ok {
+		at = now
+		g.gone[subject] = at
+	}
+	return g.c.bus.handedOverSettle - now.Sub(at)
 }
 
 // filterSet is a set of filter subjects as Filters makes them: literals,
