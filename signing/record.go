@@ -269,7 +269,9 @@ func cutSignedRecord(data []byte) (sr signedRecordWire, ok bool) {
 			return nil, nil, false
 		}
 		i := bytes.IndexByte(rest, '"')
-		if i < 0 || bytes.IndexByte(rest[:i], '\\') >= 0 {
+		if i < 0 || bytes.ContainsFunc(rest[:i], func(r rune) bool { return r < 0x20 || r == '\\' }) {
+			// An escape, or a raw line break base64 would skip and
+			// encoding/json refuses.
 			return nil, nil, false
 		}
 		dec := make([]byte, base64.StdEncoding.DecodedLen(i))

@@ -30,6 +30,7 @@ func TestReadSignedRecord(t *testing.T) {
 		{"chain twice", `{"record":"e30=","signature":"AQID","chain":["MII="],"chain":["AA=="]}`, false},
 		{"escaped", `{"record":"e30\u003d","signature":"AQID","chain":["MII="]}`, false},
 		{"bad base64", `{"record":"e30","signature":"AQID","chain":["MII="]}`, false},
+		{"raw line break", "{\"record\":\"e3\n0=\",\"signature\":\"AQID\",\"chain\":[\"MII=\"]}", false},
 		{"nested chain", `{"record":"e30=","signature":"AQID","chain":[["MII="]]}`, false},
 		{"chain not an array", `{"record":"e30=","signature":"AQID","chain":{"a":"MII="}}`, false},
 		{"empty chain", `{"record":"e30=","signature":"AQID","chain":[]}`, true},
