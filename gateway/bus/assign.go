@@ -437,7 +437,7 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 			return fmt.Errorf("take %v from %s: %w", theirs, o.name, err)
 		}
 		for _, f := range theirs {
-			if err := putStart(ctx, kv, stream, f, next); err != nil {
+			if err := putStartAfter(ctx, kv, stream, f, next); err != nil {
 				return err
 			}
 			starts[f] = next
@@ -491,9 +491,16 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 		}
 		return startsMetadata(old, want, starts, floor)
 	}
-	// Subjects released: their point is kept for the next holder.
+	// Subjects released: their point is kept for the next holder — first
+	// a provisional one at this consumer's ack floor, as for subjects
+	// taken above, should this process die before the exact one.
 	updated := false
 	if len(removed) > 0 {
+		for _, f := range removed {
+			if err := putStart(ctx, kv, stream, f, own.CachedInfo().AckFloor.Stream+1); err != nil {
+				return err
+			}
+		}
 		// The added subjects come in with the same update: the
 		// consumer never has no filter.
 		next, err := b.handOver(ctx, stream, name, removed, added, meta)
@@ -501,7 +508,7 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 			return err
 		}
 		for _, f := range removed {
-			if err := putStart(ctx, kv, stream, f, next); err != nil {
+			if err := putStartAfter(ctx, kv, stream, f, next); err != nil {
 				return err
 			}
 		}
@@ -794,6 +801,15 @@ func putStart(ctx context.Context, kv jetstream.KeyValue, stream, f string, p ui
 		return fmt.Errorf("keep the handover point of %s: %w", f, err)
 	}
 	return nil
+}
+
+// putStartAfter is putStart once a hand-over is done: given its own few
+// seconds, whatever is left of ctx, since the provisional point it
+// replaces would have the next holder read again what was in hand.
+func putStartAfter(ctx context.Context, kv jetstream.KeyValue, stream, f string, p uint64) error {
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	return putStart(pctx, kv, stream, f, p)
 }
 
 // handoverBucket creates or binds the handover bucket.
