@@ -265,7 +265,7 @@ func (g *Gateway) Open(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("gateway: open: %w", err)
 	}
-	loaded, err := g.loadDirectory(ctx)
+	loaded, revised, err := g.loadDirectory(ctx)
 	if err != nil {
 		return err
 	}
@@ -278,9 +278,12 @@ func (g *Gateway) Open(ctx context.Context) error {
 	// heard.
 	stopOnCancel := context.AfterFunc(ctx, cancel)
 	var held func(string, uint64) bool
-	if loaded > 0 {
-		// Loaded from the store: only what it lacks is fetched. (On a
-		// first start every value is, in one read.)
+	if loaded > 0 && revised*10 >= loaded*9 {
+		// Loaded from the store, nearly all with their revisions: only
+		// what it lacks is fetched, a key at a time. On a first start,
+		// or from a store kept before revisions were (where the bus's
+		// delivering the same bytes again records them), every value
+		// comes in one read.
 		held = g.dir.holdsRevision
 	}
 	err = g.bus.WatchDirectory(runCtx, held, g.applyDirectory)
@@ -369,15 +372,16 @@ func (g *Gateway) wakeDispatcher() {
 // directory is read: the gateway starts with the directory it last
 // believed, and whatever is found in the bucket under a key — deleted,
 // unsigned, or an older record — does not take the place of what it holds.
-// It returns how many it applied.
+// It returns how many it applied, and how many of those carry their
+// revision in LT_DIRECTORY.
 //
 // The records' signatures are checked on every core at once (a national
 // directory is 111,000 of them), a page at a time, with the progress in
 // the log every few seconds.
-func (g *Gateway) loadDirectory(ctx context.Context) (int64, error) {
+func (g *Gateway) loadDirectory(ctx context.Context) (applied, revised int64, err error) {
 	const page = 1000
 	start, lastLog := time.Now(), time.Now()
-	var loaded, dropped atomic.Int64
+	var loaded, dropped, withRevision atomic.Int64
 	workers := runtime.GOMAXPROCS(0)
 	// The next page is read while this one is applied.
 	type kept struct {
@@ -405,7 +409,7 @@ func (g *Gateway) loadDirectory(ctx context.Context) (int64, error) {
 	for p := range pages {
 		kept, err := p.records, p.err
 		if err != nil {
-			return 0, fmt.Errorf("gateway: open: %w", err)
+			return 0, 0, fmt.Errorf("gateway: open: %w", err)
 		}
 		var wg sync.WaitGroup
 		for w := range workers {
@@ -419,6 +423,8 @@ func (g *Gateway) loadDirectory(ctx context.Context) (int64, error) {
 						g.dir.holdKept(r)
 						dropped.Add(1)
 						g.log.Warn("kept directory record not applied", zap.String("key", r.Key), zap.Error(err))
+					} else if r.Revision > 0 {
+						withRevision.Add(1)
 					}
 				}
 			}()
@@ -429,14 +435,14 @@ func (g *Gateway) loadDirectory(ctx context.Context) (int64, error) {
 			lastLog = time.Now()
 		}
 		if err := ctx.Err(); err != nil {
-			return 0, fmt.Errorf("gateway: open: loading the directory: %w", err)
+			return 0, 0, fmt.Errorf("gateway: open: loading the directory: %w", err)
 		}
 	}
 	if n := loaded.Load(); n > 0 {
 		g.log.Info("directory loaded from the store", zap.Int64("records", n-dropped.Load()), zap.Int64("notApplied", dropped.Load()),
 			zap.Duration("took", time.Since(start)))
 	}
-	return loaded.Load() - dropped.Load(), nil
+	return loaded.Load() - dropped.Load(), withRevision.Load(), nil
 }
 
 // verifyKept checks, once the gateway is open, the signatures of the

@@ -100,6 +100,7 @@ func (b *Bus) WatchDirectory(ctx context.Context, held func(key string, revision
 	}
 	start, lastLog := time.Now(), time.Now()
 	n := 0
+	var lastRev uint64
 	for done := false; !done; {
 		select {
 		case e, ok := <-w.Updates():
@@ -112,6 +113,7 @@ func (b *Bus) WatchDirectory(ctx context.Context, held func(key string, revision
 				done = true
 			default:
 				n++
+				lastRev = max(lastRev, e.Revision())
 				initial <- e
 				idle.Reset(b.opts.Timeout)
 				if time.Since(lastLog) > 5*time.Second {
@@ -136,6 +138,21 @@ func (b *Bus) WatchDirectory(ctx context.Context, held func(key string, revision
 	finish()
 	if total > 1000 {
 		b.log.Info("directory read", zap.Int("entries", n), zap.Duration("took", time.Since(start)))
+	}
+	if held != nil {
+		// The changes from here on come with their values: a watcher of
+		// revisions would need a fetch for each, and one failing would
+		// miss the change until the next start.
+		stopWatcher(w)
+		var opts []jetstream.WatchOpt
+		if lastRev > 0 {
+			opts = append(opts, jetstream.ResumeFromRevision(lastRev+1))
+		}
+		if w, err = b.directory.WatchAll(wctx, opts...); err != nil {
+			cancel()
+			return fmt.Errorf("bus: watch %s from revision %d: %w", BucketDirectory, lastRev+1, err)
+		}
+		held = nil
 	}
 	go func() {
 		defer stop()
