@@ -425,7 +425,7 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 		// the other gateway had in hand is read again, not its whole
 		// past.
 		for _, f := range theirs {
-			if err := putStart(ctx, kv, stream, f, o.ackFloor+1); err != nil {
+			if err := putStart(ctx, kv, stream, f, max(o.ackFloor+1, o.starts[f])); err != nil {
 				return err
 			}
 		}
@@ -437,10 +437,13 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 			return fmt.Errorf("take %v from %s: %w", theirs, o.name, err)
 		}
 		for _, f := range theirs {
-			if err := putStartAfter(ctx, kv, stream, f, next); err != nil {
+			// Never below where that gateway's own hold began: what
+			// came before was its predecessor's.
+			p := max(next, o.starts[f])
+			if err := putStartAfter(ctx, kv, stream, f, p); err != nil {
 				return err
 			}
-			starts[f] = next
+			starts[f] = p
 		}
 	}
 	// The others' points, a few requests each: sixteen at a time, since
@@ -496,8 +499,9 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 	// taken above, should this process die before the exact one.
 	updated := false
 	if len(removed) > 0 {
+		held := metadataStarts(own.CachedInfo().Config.Metadata)
 		for _, f := range removed {
-			if err := putStart(ctx, kv, stream, f, own.CachedInfo().AckFloor.Stream+1); err != nil {
+			if err := putStart(ctx, kv, stream, f, max(own.CachedInfo().AckFloor.Stream+1, held[f])); err != nil {
 				return err
 			}
 		}
@@ -508,7 +512,7 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 			return err
 		}
 		for _, f := range removed {
-			if err := putStartAfter(ctx, kv, stream, f, next); err != nil {
+			if err := putStartAfter(ctx, kv, stream, f, max(next, held[f])); err != nil {
 				return err
 			}
 		}
@@ -713,7 +717,8 @@ func isWrongSequence(err error) bool {
 type gatewayConsumer struct {
 	name     string
 	filters  []string
-	ackFloor uint64 // when listed
+	ackFloor uint64            // when listed
+	starts   map[string]uint64 // its subjects' start points (metadata)
 }
 
 // gatewayConsumers lists the gateway consumers on stream other than
@@ -729,7 +734,7 @@ func (b *Bus) gatewayConsumers(ctx context.Context, stream, except string) ([]ga
 		if !strings.HasPrefix(info.Name, "gwc_") || info.Name == except {
 			continue
 		}
-		out = append(out, gatewayConsumer{name: info.Name, filters: filtersOf(info.Config), ackFloor: info.AckFloor.Stream})
+		out = append(out, gatewayConsumer{name: info.Name, filters: filtersOf(info.Config), ackFloor: info.AckFloor.Stream, starts: metadataStarts(info.Config.Metadata)})
 	}
 	if err := l.Err(); err != nil {
 		return nil, fmt.Errorf("list consumers: %w", err)
@@ -801,6 +806,20 @@ func putStart(ctx context.Context, kv jetstream.KeyValue, stream, f string, p ui
 		return fmt.Errorf("keep the handover point of %s: %w", f, err)
 	}
 	return nil
+}
+
+// metadataStarts returns the start points a consumer's metadata carries
+// (lt.start.<subject>), by subject.
+func metadataStarts(meta map[string]string) map[string]uint64 {
+	out := make(map[string]uint64)
+	for k, v := range meta {
+		if s, ok := strings.CutPrefix(k, metaStart); ok {
+			if p, err := strconv.ParseUint(v, 10, 64); err == nil {
+				out[s] = p
+			}
+		}
+	}
+	return out
 }
 
 // putStartAfter is putStart once a hand-over is done: given its own few

@@ -2,7 +2,6 @@ package bus
 
 import (
 	"math"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -79,14 +78,7 @@ func newGate(c *consumer, gatewayID string, codes []envelope.AgencyCode) (*gate,
 // see records what the gateway consumer on stream is, as read from the
 // server.
 func (g *gate) see(stream string, cfg jetstream.ConsumerConfig) {
-	v := consumerView{filters: newFilterSet(filtersOf(cfg)), starts: catchUp{from: 1, until: math.MaxUint64, starts: map[string]uint64{}}, read: time.Now()}
-	for k, val := range cfg.Metadata {
-		if s, ok := strings.CutPrefix(k, metaStart); ok {
-			if p, err := strconv.ParseUint(val, 10, 64); err == nil {
-				v.starts.starts[s] = p
-			}
-		}
-	}
+	v := consumerView{filters: newFilterSet(filtersOf(cfg)), starts: catchUp{from: 1, until: math.MaxUint64, starts: metadataStarts(cfg.Metadata)}, read: time.Now()}
 	g.mu.Lock()
 	g.views[stream] = v
 	g.mu.Unlock()

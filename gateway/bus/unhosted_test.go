@@ -340,3 +340,64 @@ func TestBus_HandOverWhileNakked(t *testing.T) {
 		t.Errorf("gwA, which never hosted x, handled its packet %d times", n)
 	}
 }
+
+// TestBus_HandOverFromIdleHolder: an agency taken by a gateway that never
+// read its consumer (down, or idle since before the agency's packets),
+// then moved on again: its next holder starts where the idle gateway's
+// hold began, not at the agency's first packet, which the gateway before
+// it handled.
+func TestBus_HandOverFromIdleHolder(t *testing.T) {
+	b := embeddedBus(t)
+	b.opts.GatewayConsumers = true
+	ctx := t.Context()
+	x, v, w := envelope.MustAgencyCode("000.00.00.G01"), envelope.MustAgencyCode("000.00.00.G02"), envelope.MustAgencyCode("000.00.00.G03")
+	// gwG's consumer exists, nobody reads it.
+	if err := b.Assign(ctx, Assignment{Gateway: "gwG", Agencies: []envelope.AgencyCode{v}}); err != nil {
+		t.Fatal(err)
+	}
+	first := &handled{n: map[string]int{}}
+	ca, err := b.Consume(ctx, gateway.ConsumerSpec{Gateway: "gwF", Agencies: []envelope.AgencyCode{x}, AckWait: time.Second}, first.handle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ca.Stop()
+	for i := range 10 {
+		id := fmt.Sprintf("before-%d", i)
+		if _, err := b.js.Publish(ctx, gateway.Subject(gateway.KindEdoc, x), []byte(id), jetstream.WithMsgID(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "gwF's packets", func() bool { return first.count("before-9") == 1 })
+	waitFor(t, "gwF's acknowledgements", func() bool {
+		c, err := b.js.Consumer(ctx, StreamEdoc, GatewayConsumerName("gwF", gateway.KindEdoc))
+		return err == nil && c.CachedInfo().NumAckPending == 0
+	})
+	assign := func(gw string, agencies ...envelope.AgencyCode) {
+		t.Helper()
+		waitFor(t, "assign "+gw, func() bool {
+			err := b.Assign(ctx, Assignment{Gateway: gw, Agencies: agencies, AckWait: time.Second})
+			if err != nil && !errors.Is(err, ErrCatchUpRunning) {
+				t.Fatal(err)
+			}
+			return err == nil
+		})
+	}
+	assign("gwG", v, x)
+	assign("gwH", w, x)
+	third := &handled{n: map[string]int{}}
+	ch, err := openSibling(t, b).Consume(ctx, gateway.ConsumerSpec{Gateway: "gwH", Agencies: []envelope.AgencyCode{w, x}, AckWait: time.Second}, third.handle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ch.Stop()
+	if _, err := b.js.Publish(ctx, gateway.Subject(gateway.KindEdoc, x), []byte("after"), jetstream.WithMsgID("after")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "gwH's packet", func() bool { return third.count("after") == 1 })
+	time.Sleep(2 * catchUpPoll)
+	for i := range 10 {
+		if n := third.count(fmt.Sprintf("before-%d", i)); n != 0 {
+			t.Errorf("before-%d, handled by gwF, reached gwH %d times", i, n)
+		}
+	}
+}
