@@ -186,7 +186,10 @@ func (g *gate) settle(stream string, jm jetstream.Msg) {
 		}
 		g.mu.Unlock()
 		if warn {
-			log.Warn("the administrator assigned this gateway an agency its configuration does not host: its packets wait until the gateway is restarted with the agency in agencies:",
+			// Also a gateway restarted without an agency while its
+			// catch-up of it still runs: the assignment without it
+			// waits for the catch-up, which waits for these.
+			log.Warn("this gateway's consumers read an agency its configuration does not host (assigned ahead of it, or taken out while its catch-up still runs): its packets wait until the gateway runs with the agency in agencies: (after its catch-up ends it can be taken out)",
 				zap.Duration("retry", g.c.bus.unhostedDelay))
 		}
 		if err := jm.NakWithDelay(g.c.bus.unhostedDelay); err != nil {
