@@ -187,7 +187,7 @@ func TestE2E_AgencyAddMove(t *testing.T) {
 			t.Errorf("gateway %s quarantined %d packets as not hosted", g.id, n)
 		}
 	}
-	if n := nghean.countLines("its packets wait until the gateway is restarted"); n == 0 {
+	if n := nghean.countLines("its packets wait until the gateway runs with the agency"); n == 0 {
 		t.Error("nghean did not say that Sở Y tế's packets wait for its restart")
 	}
 }
