@@ -352,19 +352,19 @@ func (d *Directory) holdsRevision(key string, revision uint64) bool {
 	return ok && revision != 0 && h.revision == revision
 }
 
-// unverified reports whether the record value of key is the one held and
-// was applied from the store without its signature checked.
-func (d *Directory) unverified(key string, value []byte) bool {
-	sum := sha256.Sum256(value)
+// unverified reports whether the record of key whose value has the
+// digest sum is the one held and was applied from the store without its
+// signature checked.
+func (d *Directory) unverified(key string, sum [sha256.Size]byte) bool {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	h, ok := d.held[key]
 	return ok && h.sum == sum && h.unverified
 }
 
-// verified marks the record value of key, if still held, as checked.
-func (d *Directory) verified(key string, value []byte) {
-	sum := sha256.Sum256(value)
+// verified marks the record of key whose value has the digest sum, if
+// still held, as checked.
+func (d *Directory) verified(key string, sum [sha256.Size]byte) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if h, ok := d.held[key]; ok && h.sum == sum {

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -472,7 +473,8 @@ func (g *Gateway) verifyKept(ctx context.Context) {
 			return
 		}
 		for _, r := range kept {
-			if !g.dir.unverified(r.Key, r.Value) {
+			sum := sha256.Sum256(r.Value)
+			if !g.dir.unverified(r.Key, sum) {
 				continue
 			}
 			checked++
@@ -482,7 +484,7 @@ func (g *Gateway) verifyKept(ctx context.Context) {
 			// record takes its key.
 			_, verr := g.dir.verifier.Open(r.Value)
 			if verr == nil {
-				g.dir.verified(r.Key, r.Value)
+				g.dir.verified(r.Key, sum)
 				continue
 			}
 			if _, kerr := g.dir.verifier.OpenKept(r.Value); kerr != nil || !g.dir.dropKept(r.Key, r.Value) {

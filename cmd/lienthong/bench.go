@@ -111,17 +111,11 @@ p99 of at most 50 ms at 100 documents/s. Exits 1 if a document is lost.`)
 		return err
 	}
 
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	throughput := map[string]benchResult{}
 	// Compared, the faces take turns twice and each keeps its better run:
 	// a shared machine's noise then weighs on both alike.
@@ -455,4 +449,27 @@ func benchPacket(i, size int) ([]byte, error) {
 	rand.Read(data)
 	e.AddAttachment(envelope.Attachment{Name: "congvan.pdf", ContentType: "application/pdf", Data: data})
 	return envelope.Encode(&envelope.Packet{Edoc: e})
+}
+
+// startCPUProfile starts a CPU profile written to path, if path is not
+// empty, and returns what stops it (safe to call more than once).
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		})
+	}, nil
 }

@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -114,17 +113,11 @@ divided by the cores. The same -seed gives the same day.`)
 		progress("%s ready again in %s", s.gws[0].id, restarted.Round(time.Millisecond))
 	}
 	progress("%d documents, %d at once", *documents, *conc)
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	cpu0 := processCPU()
 	start := time.Now()
 	if err := s.send(ctx, *documents, *conc, rng, progress); err != nil {
@@ -143,9 +136,7 @@ divided by the cores. The same -seed gives the same day.`)
 	}
 	wall := time.Since(start)
 	cpu := processCPU() - cpu0
-	if *cpuProfile != "" {
-		pprof.StopCPUProfile()
-	}
+	stopProfile()
 	toStored, to01, err := s.latencies(ctx)
 	if err != nil {
 		return err

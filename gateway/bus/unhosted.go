@@ -53,6 +53,12 @@ type gate struct {
 	gone   map[string]time.Time // by subject: when it was first seen handed over
 }
 
+// viewTTL is how long the gate believes a reading of its gateway consumer
+// for a subject among its filters. A reading of a consumer filtered to
+// 5,000 agencies is some 150 KB: at a hundred gateways, once a minute per
+// stream is half a megabyte a second for the hub, every 2 s would be 15.
+const viewTTL = time.Minute
+
 // consumerView is what the gate knows of a gateway consumer: its filters
 // and its subjects' start points, and when it read them.
 type consumerView struct {
@@ -88,6 +94,7 @@ func (g *gate) see(stream string, cfg jetstream.ConsumerConfig) {
 // below its subject's start point is acknowledged unhandled, one of a
 // hosted agency goes to next, the others to settle.
 func (g *gate) receive(stream string, next jetstream.MessageHandler) jetstream.MessageHandler {
+	passed := g.pass(stream, next)
 	return func(jm jetstream.Msg) {
 		if md, err := jm.Metadata(); err == nil {
 			v, err := g.view(stream, jm.Subject())
@@ -109,7 +116,7 @@ func (g *gate) receive(stream string, next jetstream.MessageHandler) jetstream.M
 				return
 			}
 		}
-		g.pass(stream, next)(jm)
+		passed(jm)
 	}
 }
 
@@ -130,13 +137,13 @@ func (g *gate) pass(stream string, next jetstream.MessageHandler) jetstream.Mess
 // first if subject is not among its filters — it was given the subject
 // since, or took it away (a packet it still redelivers), and either way
 // what to do with the packet depends on the consumer as it is now — or
-// if the reading is older than catchUpPoll (the subject moved away and
-// back, with another start point).
+// if the reading is older than viewTTL (the subject moved away and back,
+// with another start point).
 func (g *gate) view(stream, subject string) (consumerView, error) {
 	g.mu.Lock()
 	v, ok := g.views[stream]
 	g.mu.Unlock()
-	if ok && v.filters.match(subject) && time.Since(v.read) < catchUpPoll {
+	if ok && v.filters.match(subject) && time.Since(v.read) < viewTTL {
 		return v, nil
 	}
 	if err := g.reread(stream); err != nil {

@@ -48,13 +48,7 @@ func TestBus_GateUnhosted(t *testing.T) {
 	b.handedOverSettle = time.Second
 	ctx := t.Context()
 	h41, soyte := envelope.MustAgencyCode("000.00.00.H41"), envelope.MustAgencyCode("000.00.12.H41")
-	publish := func(a envelope.AgencyCode, id string) {
-		t.Helper()
-		if _, err := b.js.Publish(t.Context(), gateway.Subject(gateway.KindEdoc, a), []byte(id), jetstream.WithMsgID(id)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	publish(soyte, "early")
+	publishEdoc(t, b, soyte, "early")
 
 	// Configured with H41 only; assigned Sở Y tế too, ahead of it.
 	first := &handled{n: map[string]int{}}
@@ -66,8 +60,8 @@ func TestBus_GateUnhosted(t *testing.T) {
 	if err := b.Assign(ctx, Assignment{Gateway: "nghean", Agencies: []envelope.AgencyCode{h41, soyte}, AckWait: time.Second}); err != nil {
 		t.Fatal(err)
 	}
-	publish(soyte, "later")
-	publish(h41, "own")
+	publishEdoc(t, b, soyte, "later")
+	publishEdoc(t, b, h41, "own")
 	waitFor(t, "H41's own packet", func() bool { return first.count("own") == 1 })
 	time.Sleep(3 * catchUpPoll) // the catch-up is read, and the gate has nakked Sở Y tế's packets several times
 	for _, id := range []string{"early", "later"} {
@@ -102,7 +96,7 @@ func TestBus_GateUnhosted(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	publish(soyte, "held")
+	publishEdoc(t, b, soyte, "held")
 	<-held
 	for {
 		// (Once nghean's catch-up of Sở Y tế has ended.)
@@ -155,6 +149,15 @@ func openSibling(t *testing.T, b *Bus) *Bus {
 	return o
 }
 
+// publishEdoc publishes an edoc packet for agency a, its data and message
+// id both id.
+func publishEdoc(t *testing.T, b *Bus, a envelope.AgencyCode, id string) {
+	t.Helper()
+	if _, err := b.js.Publish(t.Context(), gateway.Subject(gateway.KindEdoc, a), []byte(id), jetstream.WithMsgID(id)); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // waitFor waits up to 20 s for cond.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -179,12 +182,6 @@ func TestBus_AssignToIdleGateway(t *testing.T) {
 	b.unhostedDelay = 200 * time.Millisecond
 	ctx := t.Context()
 	x, v := envelope.MustAgencyCode("000.00.00.G01"), envelope.MustAgencyCode("000.00.00.G02")
-	publish := func(a envelope.AgencyCode, id string) {
-		t.Helper()
-		if _, err := b.js.Publish(ctx, gateway.Subject(gateway.KindEdoc, a), []byte(id), jetstream.WithMsgID(id)); err != nil {
-			t.Fatal(err)
-		}
-	}
 	first, second := &handled{n: map[string]int{}}, &handled{n: map[string]int{}}
 	ca, err := b.Consume(ctx, gateway.ConsumerSpec{Gateway: "gwA", Agencies: []envelope.AgencyCode{x}, AckWait: time.Second}, first.handle)
 	if err != nil {
@@ -198,7 +195,7 @@ func TestBus_AssignToIdleGateway(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 10 {
-		publish(x, fmt.Sprintf("before-%d", i))
+		publishEdoc(t, b, x, fmt.Sprintf("before-%d", i))
 	}
 	waitFor(t, "the first gateway's packets", func() bool { return first.count("before-9") == 1 })
 
@@ -213,7 +210,7 @@ func TestBus_AssignToIdleGateway(t *testing.T) {
 	}
 	defer cb.Stop()
 	for i := range 5 {
-		publish(x, fmt.Sprintf("after-%d", i))
+		publishEdoc(t, b, x, fmt.Sprintf("after-%d", i))
 	}
 	waitFor(t, "the new gateway's packets", func() bool { return second.count("after-4") == 1 })
 	time.Sleep(3 * catchUpPoll) // anything else on its way has come
@@ -258,9 +255,7 @@ func TestBus_AssignDiesAfterHandOver(t *testing.T) {
 	defer ca.Stop()
 	for i := range 10 {
 		id := fmt.Sprintf("before-%d", i)
-		if _, err := b.js.Publish(ctx, gateway.Subject(gateway.KindEdoc, x), []byte(id), jetstream.WithMsgID(id)); err != nil {
-			t.Fatal(err)
-		}
+		publishEdoc(t, b, x, id)
 	}
 	waitFor(t, "gwA's packets", func() bool { return first.count("before-9") == 1 })
 	waitFor(t, "gwA's acknowledgements", func() bool {
@@ -284,9 +279,7 @@ func TestBus_AssignDiesAfterHandOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cb.Stop()
-	if _, err := b.js.Publish(ctx, gateway.Subject(gateway.KindEdoc, x), []byte("after"), jetstream.WithMsgID("after")); err != nil {
-		t.Fatal(err)
-	}
+	publishEdoc(t, b, x, "after")
 	waitFor(t, "gwB's packet", func() bool { return second.count("after") == 1 })
 	time.Sleep(2 * catchUpPoll)
 	for i := range 10 {
@@ -321,9 +314,7 @@ func TestBus_HandOverWhileNakked(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(2 * catchUpPoll) // gwA's (empty) catch-up comes and goes
-	if _, err := b.js.Publish(ctx, gateway.Subject(gateway.KindEdoc, x), []byte("x"), jetstream.WithMsgID("x")); err != nil {
-		t.Fatal(err)
-	}
+	publishEdoc(t, b, x, "x")
 	time.Sleep(500 * time.Millisecond) // nakked at gwA a few times
 	waitFor(t, "the assignment to gwB", func() bool {
 		err := b.Assign(ctx, Assignment{Gateway: "gwB", Agencies: []envelope.AgencyCode{x}, AckWait: time.Second})
@@ -363,9 +354,7 @@ func TestBus_HandOverFromIdleHolder(t *testing.T) {
 	defer ca.Stop()
 	for i := range 10 {
 		id := fmt.Sprintf("before-%d", i)
-		if _, err := b.js.Publish(ctx, gateway.Subject(gateway.KindEdoc, x), []byte(id), jetstream.WithMsgID(id)); err != nil {
-			t.Fatal(err)
-		}
+		publishEdoc(t, b, x, id)
 	}
 	waitFor(t, "gwF's packets", func() bool { return first.count("before-9") == 1 })
 	waitFor(t, "gwF's acknowledgements", func() bool {
@@ -390,9 +379,7 @@ func TestBus_HandOverFromIdleHolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ch.Stop()
-	if _, err := b.js.Publish(ctx, gateway.Subject(gateway.KindEdoc, x), []byte("after"), jetstream.WithMsgID("after")); err != nil {
-		t.Fatal(err)
-	}
+	publishEdoc(t, b, x, "after")
 	waitFor(t, "gwH's packet", func() bool { return third.count("after") == 1 })
 	time.Sleep(2 * catchUpPoll)
 	for i := range 10 {
