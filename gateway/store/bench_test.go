@@ -2,9 +2,11 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -197,4 +199,189 @@ func BenchmarkStore_StmtCache(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "docs/s")
 		})
 	}
+}
+
+// cpuTime is the CPU time the process has used, user and system.
+func cpuTime(tb testing.TB) time.Duration {
+	tb.Helper()
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// benchFloorOps is how many transactions measure the floor.
+const benchFloorOps = 300
+
+// commitFloor returns the CPU time of the least a store's update of a
+// packet costs, measured now, on this machine: one transaction inserting
+// the packet's bytes into a bare table of a database of its own, with the
+// store's journal and synchronous settings, through the same driver.
+// The benchmarks report their CPU per operation against it, so that the
+// ratio says what the store spends beyond that transaction, whatever the
+// load of the machine.
+func commitFloor(b *testing.B, sync store.Synchronous, data []byte) time.Duration {
+	b.Helper()
+	path := filepath.Join(b.TempDir(), "floor.db")
+	db, err := sql.Open("sqlite", "file:"+path+"?_txlock=immediate&_journal_mode=WAL&_synchronous="+string(sync))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	ctx := b.Context()
+	if _, err := db.ExecContext(ctx, `CREATE TABLE t (id INTEGER PRIMARY KEY, data BLOB NOT NULL)`); err != nil {
+		b.Fatal(err)
+	}
+	insert := func() {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO t (data) VALUES (?)`, data); err != nil {
+			b.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	insert() // the first connection and the statement: not counted
+	start := cpuTime(b)
+	for range benchFloorOps {
+		insert()
+	}
+	return (cpuTime(b) - start) / benchFloorOps
+}
+
+// reportCPU reports the CPU per operation since start, in µs, with the
+// floor measured in the same run and the ratio of the two.
+func reportCPU(b *testing.B, start, floor time.Duration) {
+	b.Helper()
+	perOp := float64(cpuTime(b)-start) / float64(b.N) / float64(time.Microsecond)
+	b.ReportMetric(perOp, "cpu-µs/op")
+	b.ReportMetric(float64(floor)/float64(time.Microsecond), "floor-cpu-µs/op")
+	b.ReportMetric(perOp/(float64(floor)/float64(time.Microsecond)), "x-floor")
+}
+
+// benchDocs is how many documents the status benchmarks spread their
+// statuses over, so that a delivery keeps the few events of a real one.
+const benchDocs = 500
+
+// BenchmarkStore_EmitStatus records a 05 (processing) emitted by the
+// recipient of an incoming document, queued to its sender, as a gateway
+// does for each status its agencies post: the status packet (1 KB), the
+// delivery's new lifecycle, an event, an outbox item and an audit row.
+func BenchmarkStore_EmitStatus(b *testing.B) {
+	reply := newPacket(gateway.KindStatus, t0, 1024).Data
+	for _, sync := range []store.Synchronous{store.SynchronousFull, store.SynchronousNormal} {
+		b.Run("synchronous="+string(sync), func(b *testing.B) {
+			s := openBenchStore(b, sync)
+			ctx := b.Context()
+			docs := make([]string, benchDocs)
+			for i := range docs {
+				now := time.Now()
+				r := newReceive(vpcp, hanoi, fmt.Sprintf("in-%d", i), now)
+				r.Reply.Packet = gateway.NewPacket{ID: gateway.NewID(now), Kind: gateway.KindStatus, Data: reply}
+				d, _, err := s.ReceiveDocument(ctx, r)
+				if err != nil {
+					b.Fatal(err)
+				}
+				docs[i] = d.ID
+			}
+			floor := commitFloor(b, sync, reply)
+			b.SetBytes(int64(len(reply)))
+			start := cpuTime(b)
+			var n int
+			for b.Loop() {
+				now := time.Now()
+				err := s.EmitStatus(ctx, gateway.EmitStatus{
+					Document:   docs[n%len(docs)],
+					Recipients: []string{vpcp},
+					Party:      envelope.PartyRecipient,
+					Reply: gateway.Reply{
+						Packet:      gateway.NewPacket{ID: gateway.NewID(now), Kind: gateway.KindStatus, Data: reply},
+						To:          hanoi,
+						Code:        envelope.StatusProcessing,
+						By:          vpcp,
+						Description: "Đang xử lý",
+						At:          now,
+					},
+					SendTo: []string{hanoi},
+					At:     now,
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				n++
+			}
+			reportCPU(b, start, floor)
+		})
+	}
+}
+
+// BenchmarkStore_ApplyStatus records a 05 (processing) received from the
+// recipient of an outgoing document, as a gateway does for each status
+// its agencies' correspondents send: the duplicate checks (its MsgID, its
+// packet's SHA-256), the status packet (1 KB), the delivery's new
+// lifecycle, an event and an audit row. The parallel variant is several
+// consumers' statuses at once, which queue for the one writer.
+func BenchmarkStore_ApplyStatus(b *testing.B) {
+	reply := newPacket(gateway.KindStatus, t0, 1024).Data
+	// Each status packet differs (as signed ones do), or the store would
+	// take it for the same packet again.
+	status := func(doc string, n int64) gateway.ApplyStatus {
+		now := time.Now()
+		a := newStatus(vpcp, hanoi, doc, envelope.StatusProcessing, now)
+		data := append([]byte(fmt.Sprintf("<!-- %d -->", n)), reply...)
+		a.Packet = gateway.NewPacket{ID: gateway.NewID(now), Kind: gateway.KindStatus, Data: data}
+		a.MsgID = fmt.Sprintf("status-%d", n)
+		return a
+	}
+	setup := func(b *testing.B, sync store.Synchronous) (*store.Store, []string, time.Duration) {
+		s := openBenchStore(b, sync)
+		docs := make([]string, benchDocs)
+		for i := range docs {
+			docs[i] = fmt.Sprintf("out-%d", i)
+			a := newAccept(vpcp, docs[i], time.Now(), hanoi, hue)
+			a.Packet.Data = reply
+			if _, _, err := s.AcceptDocument(b.Context(), a); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.SetBytes(int64(len(reply)))
+		return s, docs, commitFloor(b, sync, reply)
+	}
+	for _, sync := range []store.Synchronous{store.SynchronousFull, store.SynchronousNormal} {
+		b.Run("synchronous="+string(sync), func(b *testing.B) {
+			s, docs, floor := setup(b, sync)
+			start := cpuTime(b)
+			var n int64
+			for b.Loop() {
+				res, err := s.ApplyStatus(b.Context(), status(docs[n%int64(len(docs))], n))
+				if err != nil || res.Duplicate || res.Refused != nil {
+					b.Fatalf("%+v, %v", res, err)
+				}
+				n++
+			}
+			reportCPU(b, start, floor)
+		})
+	}
+	b.Run("synchronous=FULL/parallel", func(b *testing.B) {
+		s, docs, floor := setup(b, store.SynchronousFull)
+		var n atomic.Int64
+		b.SetParallelism(2)
+		start := cpuTime(b)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				i := n.Add(1)
+				res, err := s.ApplyStatus(b.Context(), status(docs[i%int64(len(docs))], i))
+				if err != nil || res.Duplicate || res.Refused != nil {
+					b.Errorf("%+v, %v", res, err)
+					return
+				}
+			}
+		})
+		reportCPU(b, start, floor)
+	})
 }
