@@ -64,23 +64,41 @@ func (r auditRow) hash() string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// appendAudit adds a row to the audit chain in tx. detail is encoded as
-// JSON (maps with sorted keys). The row is linked to the last one, which
-// tx sees alone since write transactions are serialized.
-func appendAudit(ctx context.Context, tx *sql.Tx, action, document string, detail any) error {
+// auditHead is the last row of the audit chain, which the next row links
+// to; the zero value is not known, to be read from the database.
+type auditHead struct {
+	seq   int64
+	hash  string
+	known bool
+}
+
+// appendAudit adds a row to the audit chain in tx, an update's
+// transaction. detail is encoded as JSON (maps with sorted keys). The row
+// is linked to the last one, s.head: the updates run one at a time on the
+// one writer connection, and commit keeps s.head right when an update or
+// a batch is rolled back, or when another connection wrote. When it is not
+// known it is read in tx, which sees the last row alone since write
+// transactions are serialized.
+func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, action, document string, detail any) error {
 	b, err := json.Marshal(detail)
 	if err != nil {
 		return fmt.Errorf("audit %s: %w", action, err)
 	}
-	r := auditRow{At: ms(time.Now()), Action: action, Document: document, Detail: string(b)}
-	err = tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&r.Seq, &r.PrevHash)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		r.Seq, r.PrevHash = 0, genesisHash
-	case err != nil:
-		return fmt.Errorf("audit %s: %w", action, err)
+	if !s.head.known {
+		h := auditHead{known: true}
+		err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&h.seq, &h.hash)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			h.seq, h.hash = 0, genesisHash
+		case err != nil:
+			return fmt.Errorf("audit %s: %w", action, err)
+		}
+		s.head = h
 	}
-	r.Seq++
+	r := auditRow{
+		Seq: s.head.seq + 1, At: ms(time.Now()), Action: action, Document: document, Detail: string(b),
+		PrevHash: s.head.hash,
+	}
 	r.Hash = r.hash()
 	_, err = tx.ExecContext(ctx,
 		`INSERT INTO audit (seq, at, action, document, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -88,6 +106,7 @@ func appendAudit(ctx context.Context, tx *sql.Tx, action, document string, detai
 	if err != nil {
 		return fmt.Errorf("audit %s: %w", action, err)
 	}
+	s.head = auditHead{seq: r.Seq, hash: r.Hash, known: true}
 	return nil
 }
 

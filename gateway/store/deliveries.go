@@ -271,7 +271,7 @@ func (s *Store) ApplyStatus(ctx context.Context, a gateway.ApplyStatus) (gateway
 		if res.Refused != nil {
 			detail["refusal"] = res.Refused.Error()
 		}
-		return appendAudit(ctx, tx, action, document, detail)
+		return s.appendAudit(ctx, tx, action, document, detail)
 	})
 	if err != nil {
 		return gateway.StatusResult{}, fmt.Errorf("store: apply status %s from %s about %s: %w", a.Code, a.From, a.DocumentID, err)
@@ -357,7 +357,7 @@ func (s *Store) EmitStatus(ctx context.Context, e gateway.EmitStatus) error {
 				return err
 			}
 		}
-		return appendAudit(ctx, tx, actionEmit, e.Document, map[string]any{
+		return s.appendAudit(ctx, tx, actionEmit, e.Document, map[string]any{
 			"code": code, "by": e.Reply.By, "recipients": e.Recipients, "sendTo": e.SendTo,
 			"packet": packet.ID, "sha256": packet.SHA256,
 		})

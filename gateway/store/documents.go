@@ -209,7 +209,7 @@ func (s *Store) AcceptDocument(ctx context.Context, a gateway.AcceptDocument) (*
 				return fmt.Errorf("idempotency key %q: %w", a.IdempotencyKey, err)
 			}
 		}
-		err = appendAudit(ctx, tx, actionAccept, d.ID, map[string]any{
+		err = s.appendAudit(ctx, tx, actionAccept, d.ID, map[string]any{
 			"agency": d.Agency, "documentId": d.DocumentID, "recipients": codes,
 			"packet": packet.ID, "sha256": packet.SHA256, "size": packet.Size,
 			"bussinessDocType": d.BussinessDocType, "related": d.Related,
@@ -217,7 +217,7 @@ func (s *Store) AcceptDocument(ctx context.Context, a gateway.AcceptDocument) (*
 		if err != nil {
 			return err
 		}
-		if err := markRelated(ctx, tx, &d, at); err != nil {
+		if err := s.markRelated(ctx, tx, &d, at); err != nil {
 			return err
 		}
 		doc = &d
@@ -322,10 +322,10 @@ func (s *Store) ReceiveDocument(ctx context.Context, r gateway.ReceiveDocument) 
 			}
 			detail["reply"] = reply.ID
 		}
-		if err := appendAudit(ctx, tx, actionReceive, d.ID, detail); err != nil {
+		if err := s.appendAudit(ctx, tx, actionReceive, d.ID, detail); err != nil {
 			return err
 		}
-		if err := markRelated(ctx, tx, &d, at); err != nil {
+		if err := s.markRelated(ctx, tx, &d, at); err != nil {
 			return err
 		}
 		doc = &d
@@ -343,7 +343,7 @@ func (s *Store) ReceiveDocument(ctx context.Context, r gateway.ReceiveDocument) 
 // the same agency, or the incoming one of the same agency and sender, with
 // DocumentId d.Related. The related document gets an event on each of its
 // deliveries and its mark; if there is none, nothing happens.
-func markRelated(ctx context.Context, tx *sql.Tx, d *gateway.Document, at time.Time) error {
+func (s *Store) markRelated(ctx context.Context, tx *sql.Tx, d *gateway.Document, at time.Time) error {
 	var (
 		kind   gateway.EventKind
 		action string
@@ -416,7 +416,7 @@ func markRelated(ctx context.Context, tx *sql.Tx, d *gateway.Document, at time.T
 			return err
 		}
 	}
-	return appendAudit(ctx, tx, action, related, map[string]any{"by": d.ID, "documentId": d.DocumentID})
+	return s.appendAudit(ctx, tx, action, related, map[string]any{"by": d.ID, "documentId": d.DocumentID})
 }
 
 // Document returns a document with its deliveries and every event, oldest

@@ -36,3 +36,15 @@ func SetStmtCacheMax(n int) (restore func()) {
 	stmtCacheMax = n
 	return func() { stmtCacheMax = old }
 }
+
+// AppendAudit exposes appendAudit to the tests of the chain's head.
+func AppendAudit(s *Store, ctx context.Context, tx *sql.Tx, action string) error {
+	return s.appendAudit(ctx, tx, action, "", map[string]any{})
+}
+
+// Pending is how many updates wait for the committer.
+func Pending(s *Store) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pending)
+}

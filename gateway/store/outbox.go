@@ -93,7 +93,7 @@ func (s *Store) MarkSent(ctx context.Context, items []gateway.OutboxItem, at tim
 	err = s.update(ctx, func(tx *sql.Tx) error {
 		marked = 0
 		for _, item := range items {
-			ok, err := markSent(ctx, tx, item, at)
+			ok, err := s.markSent(ctx, tx, item, at)
 			if err != nil {
 				return fmt.Errorf("outbox item %d: %w", item.ID, err)
 			}
@@ -110,7 +110,7 @@ func (s *Store) MarkSent(ctx context.Context, items []gateway.OutboxItem, at tim
 }
 
 // markSent is MarkSent of one item; false if the item is gone.
-func markSent(ctx context.Context, tx *sql.Tx, item gateway.OutboxItem, at time.Time) (bool, error) {
+func (s *Store) markSent(ctx context.Context, tx *sql.Tx, item gateway.OutboxItem, at time.Time) (bool, error) {
 	o, err := scanOutbox(tx.QueryRowContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE id = ?`, item.ID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
@@ -150,7 +150,7 @@ func markSent(ctx context.Context, tx *sql.Tx, item gateway.OutboxItem, at time.
 			}
 		}
 	}
-	err = appendAudit(ctx, tx, actionSent, o.Document, map[string]any{
+	err = s.appendAudit(ctx, tx, actionSent, o.Document, map[string]any{
 		"item": o.ID, "packet": o.PacketID, "kind": o.Kind, "recipient": o.Recipient, "attempts": o.Attempts,
 	})
 	return err == nil, err
@@ -175,7 +175,7 @@ func (s *Store) Postpone(ctx context.Context, itemID int64, next time.Time, caus
 		if err != nil {
 			return err
 		}
-		return appendAudit(ctx, tx, actionPostpone, document, map[string]any{
+		return s.appendAudit(ctx, tx, actionPostpone, document, map[string]any{
 			"item": itemID, "attempts": attempts, "nextAt": ms(next), "error": cause,
 		})
 	})

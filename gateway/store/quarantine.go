@@ -59,7 +59,7 @@ func (s *Store) Quarantine(ctx context.Context, q gateway.Quarantine) error {
 			}
 			detail["reply"] = reply.ID
 		}
-		return appendAudit(ctx, tx, actionQuarantine, "", detail)
+		return s.appendAudit(ctx, tx, actionQuarantine, "", detail)
 	})
 	if err != nil {
 		return fmt.Errorf("store: quarantine %s: %w", q.Entry.MsgID, err)

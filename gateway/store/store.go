@@ -76,6 +76,17 @@ type Store struct {
 	mu         sync.Mutex
 	pending    []*writeRequest
 	committing bool
+
+	// The committer's own: read and written only by the goroutine that is
+	// committing (handed from one to the next under mu).
+	//
+	// head is the last row of the audit chain, so that appending a row
+	// does not read it again (see appendAudit); dataVersion is the
+	// writer connection's PRAGMA data_version when it last began a
+	// transaction, to see a change committed by another connection (an
+	// operator's tool on the file), after which head is read again.
+	head        auditHead
+	dataVersion int64
 }
 
 // writeRequest is one update waiting to be committed.
@@ -178,8 +189,13 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		"_synchronous":  {string(opts.Synchronous)},
 		"_dqs":          {"0"},
 		// A 16 MiB page cache (the default is 2 MiB): the indexes every
-		// accepted document touches stay in memory.
-		"_pragma": {"cache_size(-16384)"},
+		// accepted document touches stay in memory. Statement journals
+		// (the pages a SAVEPOINT or a statement may have to undo) in
+		// memory: otherwise SQLite spills them to a temporary file,
+		// opened and closed again in most write transactions. They hold
+		// the pages one update changed, never a whole packet (a new
+		// packet's pages are new, not journaled).
+		"_pragma": {"cache_size(-16384)", "temp_store(MEMORY)"},
 	}))
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
@@ -306,9 +322,14 @@ func (s *Store) update(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return err
 }
 
-// commit runs a batch of updates in one transaction.
+// commit runs a batch of updates in one transaction. A batch of one runs
+// without a SAVEPOINT: if it fails, the whole transaction is rolled back,
+// which undoes it as well and saves the two statements and the statement
+// journal most batches would otherwise cost.
 func (s *Store) commit(batch []*writeRequest) {
 	fail := func(err error) {
+		// Whatever the chain's head was, the database may not have it.
+		s.head = auditHead{}
 		if s.closed.Load() {
 			err = gateway.ErrClosed
 		}
@@ -321,29 +342,54 @@ func (s *Store) commit(batch []*writeRequest) {
 		fail(err)
 		return
 	}
+	var version int64
+	if err := tx.QueryRow(`PRAGMA data_version`).Scan(&version); err != nil {
+		_ = tx.Rollback()
+		fail(err)
+		return
+	}
+	if version != s.dataVersion {
+		// Another connection committed: it may have appended to the
+		// chain. (Commits of this connection leave the version as it is.)
+		s.head, s.dataVersion = auditHead{}, version
+	}
+	single := len(batch) == 1
 	results := make([]error, len(batch))
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			results[i] = err
 			continue
 		}
-		if _, err := tx.Exec(`SAVEPOINT w`); err != nil {
-			_ = tx.Rollback()
-			fail(err)
-			return
+		head := s.head
+		if !single {
+			if _, err := tx.Exec(`SAVEPOINT w`); err != nil {
+				_ = tx.Rollback()
+				fail(err)
+				return
+			}
 		}
 		results[i] = callUpdate(r.fn, tx)
 		if results[i] != nil {
+			s.head = head // the rows fn appended are undone below
+			if single {
+				if err := tx.Rollback(); err != nil {
+					s.head = auditHead{}
+				}
+				r.done <- results[i]
+				return
+			}
 			if _, err := tx.Exec(`ROLLBACK TO w`); err != nil {
 				_ = tx.Rollback()
 				fail(err)
 				return
 			}
 		}
-		if _, err := tx.Exec(`RELEASE w`); err != nil {
-			_ = tx.Rollback()
-			fail(err)
-			return
+		if !single {
+			if _, err := tx.Exec(`RELEASE w`); err != nil {
+				_ = tx.Rollback()
+				fail(err)
+				return
+			}
 		}
 	}
 	if err := tx.Commit(); err != nil {

@@ -735,3 +735,85 @@ func TestStore_DirectoryRecords(t *testing.T) {
 		t.Errorf("the page after G22 = %+v, %v", got, err)
 	}
 }
+
+// TestStore_auditHead: the head of the audit chain the writer keeps in
+// memory follows what is committed: an update rolled back to its
+// savepoint in a batch, an update that is a batch of its own rolled back
+// whole, and rows another connection (another Store on the file) added.
+func TestStore_auditHead(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	s := mustOpenStoreAt(t, path)
+	ctx := t.Context()
+	errFn := errors.New("refused")
+	appendThen := func(err error) func(tx *sql.Tx) error {
+		return func(tx *sql.Tx) error {
+			if aerr := store.AppendAudit(s, ctx, tx, "test"); aerr != nil {
+				return aerr
+			}
+			return err
+		}
+	}
+	rows := func() int { return count(t, rawDB(t, path), `SELECT count(*) FROM audit`) }
+
+	// A batch of three, the second rolled back to its savepoint: the
+	// leader's update holds the writer until the three are queued.
+	started, release := make(chan struct{}), make(chan struct{})
+	leader := make(chan error, 1)
+	go func() {
+		leader <- store.Update(s, ctx, func(tx *sql.Tx) error {
+			close(started)
+			<-release
+			return appendThen(nil)(tx)
+		})
+	}()
+	<-started
+	results := make([]chan error, 3)
+	for i, want := range []error{nil, errFn, nil} {
+		results[i] = make(chan error, 1)
+		go func() { results[i] <- store.Update(s, ctx, appendThen(want)) }()
+		for store.Pending(s) != i+1 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	close(release)
+	if err := <-leader; err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []error{nil, errFn, nil} {
+		if err := <-results[i]; !errors.Is(err, want) {
+			t.Errorf("update %d of the batch: got %v, want %v", i, err, want)
+		}
+	}
+	if got := rows(); got != 3 {
+		t.Errorf("after the batch: %d audit rows, want 3", got)
+	}
+	if err := s.Check(ctx); err != nil {
+		t.Fatalf("Check after a batch with a failed update: %v", err)
+	}
+
+	// A batch of one, rolled back whole.
+	if err := store.Update(s, ctx, appendThen(errFn)); !errors.Is(err, errFn) {
+		t.Fatalf("Update: got %v, want %v", err, errFn)
+	}
+	mustAccept(t, s, newAccept(vpcp, "doc-1", t0, hanoi))
+	if got := rows(); got != 4 {
+		t.Errorf("after a failed update and an accept: %d audit rows, want 4", got)
+	}
+	if err := s.Check(ctx); err != nil {
+		t.Fatalf("Check after a failed update alone: %v", err)
+	}
+
+	// Another store on the same file appends to the chain; this one's
+	// next row must link to that row, not to the head it kept.
+	other := mustOpenStoreAt(t, path)
+	mustAccept(t, other, newAccept(vpcp, "doc-2", t0, hanoi))
+	mustAccept(t, s, newAccept(vpcp, "doc-3", t0, hanoi))
+	mustAccept(t, other, newAccept(vpcp, "doc-4", t0, hanoi))
+	mustAccept(t, s, newAccept(vpcp, "doc-5", t0, hanoi))
+	if got := rows(); got != 8 {
+		t.Errorf("after accepts by two stores: %d audit rows, want 8", got)
+	}
+	if err := s.Check(ctx); err != nil {
+		t.Fatalf("Check after two stores wrote: %v", err)
+	}
+}
