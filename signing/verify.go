@@ -145,6 +145,12 @@ type Verifier struct {
 	Parser envelope.Parser
 	// Policy widens what is accepted; the zero Policy is the default.
 	Policy Policy
+	// Chains, when set, remembers the certificates parsed and the chains
+	// verified, for the packets of signers seen recently (see
+	// [ChainCache]); a gateway verifying many packets wants one. Nil
+	// parses and verifies every packet's certificates afresh. Copies of a
+	// Verifier may share it, whatever their Roots.
+	Chains *ChainCache
 }
 
 // Policy widens what a [Verifier] accepts beyond its defaults.
@@ -230,7 +236,7 @@ func (v *Verifier) Verify(ctx context.Context, packet []byte) (*Verdict, error) 
 	if vd != nil {
 		return vd, nil
 	}
-	chain, vd := signerChain(sig)
+	chain, vd := signerChain(sig, v.Chains)
 	if vd != nil {
 		return vd, nil
 	}
@@ -253,7 +259,7 @@ func (v *Verifier) Verify(ctx context.Context, packet []byte) (*Verdict, error) 
 			fmt.Sprintf("Chứng thư số chỉ có hiệu lực từ %s đến %s", showTime(cert.NotBefore), showTime(cert.NotAfter)),
 			fmt.Sprintf("the certificate is valid from %s to %s only", cert.NotBefore.UTC().Format(time.RFC3339), cert.NotAfter.UTC().Format(time.RFC3339)))), nil
 	}
-	chains, err := v.chain(cert, chain[1:], now)
+	chains, err := v.chain(chain, now)
 	if err != nil {
 		return withCert(verdict(Untrusted, ErrUntrustedChain,
 			"Chứng thư số không được cấp bởi tổ chức chứng thực được tin cậy: "+err.Error(),
@@ -431,8 +437,9 @@ func algorithmOf(el *etree.Element) string {
 }
 
 // signerChain reads KeyInfo/X509Data/X509Certificate: the signer's
-// certificate first, then any intermediates.
-func signerChain(sig *etree.Element) ([]*x509.Certificate, *Verdict) {
+// certificate first, then any intermediates. Certificates parsed before
+// come from cache, if not nil.
+func signerChain(sig *etree.Element, cache *ChainCache) ([]*x509.Certificate, *Verdict) {
 	bad := func(en string) *Verdict {
 		return verdict(Malformed, ErrBadCertificate, "Không đọc được chứng thư số của người ký: "+en, "the signer certificate cannot be read: "+en)
 	}
@@ -442,7 +449,7 @@ func signerChain(sig *etree.Element) ([]*x509.Certificate, *Verdict) {
 		if err != nil {
 			return nil, bad("not base64")
 		}
-		cert, err := x509.ParseCertificate(der)
+		cert, err := cache.certificate(der)
 		if err != nil {
 			return nil, bad(err.Error())
 		}
@@ -454,21 +461,30 @@ func signerChain(sig *etree.Element) ([]*x509.Certificate, *Verdict) {
 	return chain, nil
 }
 
-// chain verifies cert against the roots at now.
-func (v *Verifier) chain(cert *x509.Certificate, intermediates []*x509.Certificate, now time.Time) ([][]*x509.Certificate, error) {
+// chain verifies certs[0] against the roots at now, with the rest of
+// certs as intermediates; chains verified recently come from v.Chains.
+func (v *Verifier) chain(certs []*x509.Certificate, now time.Time) ([][]*x509.Certificate, error) {
 	if v.Roots == nil {
 		return nil, errors.New("no trusted CA is configured")
 	}
+	if chains, ok := v.Chains.verified(v.Roots, certs, now); ok {
+		return chains, nil
+	}
 	pool := x509.NewCertPool()
-	for _, c := range intermediates {
+	for _, c := range certs[1:] {
 		pool.AddCert(c)
 	}
-	return cert.Verify(x509.VerifyOptions{
+	chains, err := certs[0].Verify(x509.VerifyOptions{
 		Roots:         v.Roots,
 		Intermediates: pool,
 		CurrentTime:   now,
 		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
 	})
+	if err != nil {
+		return nil, err
+	}
+	v.Chains.remember(v.Roots, certs, chains, now)
+	return chains, nil
 }
 
 // revoked reports whether a CRL issued by cert's issuer lists it as

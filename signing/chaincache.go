@@ -1,0 +1,163 @@
+package signing
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/binary"
+	"sync"
+	"time"
+)
+
+// Bounds of a [ChainCache]. A national deployment has about a hundred
+// gateways and a few thousand agency certificates: chainCacheSize holds
+// them all. chainCacheAge bounds how long a verified chain is reused, so
+// that nothing is trusted for ever on the strength of one verification.
+const (
+	chainCacheSize = 4096
+	chainCacheAge  = 5 * time.Minute
+)
+
+// ChainCache remembers, for a [Verifier], the certificates it parsed from
+// packets' KeyInfo and the chains x509 verified for them, so that a packet
+// from a signer seen recently costs neither x509.ParseCertificate nor
+// x509.Certificate.Verify (a fresh chain build with an RSA verification
+// per link). A gateway verifies thousands of packets a day from the same
+// few hundred certificates.
+//
+// A verified chain is reused only for the same certificates (their exact
+// DER, leaf and intermediates in packet order) under the same Roots pool
+// (the pointer: a pool reloaded from the trust store is another pool;
+// x509.CertPool can gain certificates but never lose one, so a chain
+// verified under a pool stays verified under it), at a time within every
+// certificate's NotBefore and NotAfter in every chain (what x509 checked
+// at the first verification), and for chainCacheAge at most on the
+// verifier's clock. Revocation is not remembered: the Verifier judges it
+// on every packet, so a new revocation list takes effect at once. Nor is
+// a failure remembered.
+//
+// Verdicts then share the certificates they name; they must not be
+// changed. The zero value is an empty cache ready for use. It is safe for
+// concurrent use, and Verifiers with different Roots may share one.
+type ChainCache struct {
+	mu     sync.Mutex
+	certs  map[[sha256.Size]byte]*x509.Certificate
+	chains map[chainKey]*chainEntry
+}
+
+type chainKey struct {
+	roots *x509.CertPool // kept alive by the key, so never reused for another pool
+	certs [sha256.Size]byte
+}
+
+type chainEntry struct {
+	certs     []*x509.Certificate // as the packet gave them, compared by DER on a hit
+	chains    [][]*x509.Certificate
+	notBefore time.Time // the latest NotBefore in chains
+	notAfter  time.Time // the earliest NotAfter in chains
+	at        time.Time // when x509 verified it, on the verifier's clock
+}
+
+// certificate returns der parsed, from memory when it was parsed before.
+func (c *ChainCache) certificate(der []byte) (*x509.Certificate, error) {
+	if c == nil {
+		return x509.ParseCertificate(der)
+	}
+	sum := sha256.Sum256(der)
+	c.mu.Lock()
+	cert, ok := c.certs[sum]
+	c.mu.Unlock()
+	if ok && bytes.Equal(cert.Raw, der) {
+		return cert, nil
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.certs == nil {
+		c.certs = make(map[[sha256.Size]byte]*x509.Certificate)
+	}
+	evictOne(c.certs)
+	c.certs[sum] = cert
+	c.mu.Unlock()
+	return cert, nil
+}
+
+// verified returns the chains remembered for certs (the leaf, then the
+// intermediates) under roots, if they may be reused at now.
+func (c *ChainCache) verified(roots *x509.CertPool, certs []*x509.Certificate, now time.Time) ([][]*x509.Certificate, bool) {
+	if c == nil {
+		return nil, false
+	}
+	k := chainKey{roots: roots, certs: sumOf(certs)}
+	c.mu.Lock()
+	e, ok := c.chains[k]
+	c.mu.Unlock()
+	if !ok || len(e.certs) != len(certs) {
+		return nil, false
+	}
+	for i := range certs {
+		if !bytes.Equal(e.certs[i].Raw, certs[i].Raw) {
+			return nil, false
+		}
+	}
+	if now.Before(e.notBefore) || now.After(e.notAfter) || now.Sub(e.at) > chainCacheAge {
+		return nil, false
+	}
+	return e.chains, true
+}
+
+// remember keeps chains, which x509 verified for certs under roots at now.
+func (c *ChainCache) remember(roots *x509.CertPool, certs []*x509.Certificate, chains [][]*x509.Certificate, now time.Time) {
+	if c == nil || len(chains) == 0 {
+		return
+	}
+	e := &chainEntry{certs: certs, chains: chains, at: now}
+	for _, chain := range chains {
+		for _, cert := range chain {
+			if e.notBefore.IsZero() || cert.NotBefore.After(e.notBefore) {
+				e.notBefore = cert.NotBefore
+			}
+			if e.notAfter.IsZero() || cert.NotAfter.Before(e.notAfter) {
+				e.notAfter = cert.NotAfter
+			}
+		}
+	}
+	k := chainKey{roots: roots, certs: sumOf(certs)}
+	c.mu.Lock()
+	if c.chains == nil {
+		c.chains = make(map[chainKey]*chainEntry)
+	}
+	evictOne(c.chains)
+	c.chains[k] = e
+	c.mu.Unlock()
+}
+
+// evictOne makes room for one entry in m when it is full: it drops an
+// entry the map's iteration order picks, which is cheap and good enough
+// for a cache whose working set fits it.
+func evictOne[K comparable, V any](m map[K]V) {
+	if len(m) < chainCacheSize {
+		return
+	}
+	for k := range m {
+		delete(m, k)
+		return
+	}
+}
+
+// sumOf is the SHA-256 of certs' DER, each preceded by its length so that
+// no two lists of certificates share an input.
+func sumOf(certs []*x509.Certificate) [sha256.Size]byte {
+	h := sha256.New()
+	var n [8]byte
+	for _, c := range certs {
+		binary.BigEndian.PutUint64(n[:], uint64(len(c.Raw)))
+		h.Write(n[:])
+		h.Write(c.Raw)
+	}
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return sum
+}

@@ -1,0 +1,87 @@
+package signing
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
+	"testing"
+	"time"
+)
+
+// TestChainCache checks what cannot be seen from a Verifier's verdicts: a
+// remembered chain is reused for chainCacheAge at most, for the exact
+// certificates only, and the cache stays within its size.
+func TestChainCache(t *testing.T) {
+	t0 := time.Now()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert := func(serial int64) *x509.Certificate {
+		tmpl := &x509.Certificate{
+			SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "Văn phòng Chính phủ"},
+			NotBefore: t0.Add(-time.Hour), NotAfter: t0.Add(time.Hour),
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	a, b := cert(1), cert(2)
+	roots := x509.NewCertPool()
+	roots.AddCert(a)
+	var c ChainCache
+	c.remember(roots, []*x509.Certificate{a}, [][]*x509.Certificate{{a}}, t0)
+	for _, q := range []struct {
+		name  string
+		certs []*x509.Certificate
+		at    time.Time
+		hit   bool
+	}{
+		{"same", []*x509.Certificate{a}, t0, true},
+		{"within the age", []*x509.Certificate{a}, t0.Add(chainCacheAge), true},
+		{"older", []*x509.Certificate{a}, t0.Add(chainCacheAge + time.Second), false},
+		{"another certificate", []*x509.Certificate{b}, t0, false},
+		{"with an intermediate", []*x509.Certificate{a, b}, t0, false},
+	} {
+		if _, hit := c.verified(roots, q.certs, q.at); hit != q.hit {
+			t.Errorf("%s: hit %v, want %v", q.name, hit, q.hit)
+		}
+	}
+	if _, hit := c.verified(x509.NewCertPool(), []*x509.Certificate{a}, t0); hit {
+		t.Error("another pool: hit")
+	}
+
+	p1, err := c.certificate(b.Raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p2, err := c.certificate(b.Raw); err != nil || p2 != p1 {
+		t.Errorf("the same DER parsed twice: %v", err)
+	}
+	if _, err := c.certificate(append(b.Raw[:len(b.Raw):len(b.Raw)], 0)); err == nil {
+		t.Error("a certificate with a byte after it parsed")
+	}
+
+	for range chainCacheSize + 10 {
+		c.remember(x509.NewCertPool(), []*x509.Certificate{a}, [][]*x509.Certificate{{a}}, t0)
+	}
+	if len(c.chains) > chainCacheSize {
+		t.Errorf("%d chains remembered, want at most %d", len(c.chains), chainCacheSize)
+	}
+	m := make(map[int]bool)
+	for i := range chainCacheSize + 10 {
+		evictOne(m)
+		m[i] = true
+	}
+	if len(m) > chainCacheSize {
+		t.Errorf("%d entries kept, want at most %d", len(m), chainCacheSize)
+	}
+}
