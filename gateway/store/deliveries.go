@@ -157,6 +157,24 @@ func refusal(te *envelope.TransitionError) string {
 	return te.MessageVI() + " / " + te.Error()
 }
 
+// statusTarget reads, in one statement, what ApplyStatus needs of the
+// document a status is about and of its delivery to one recipient: the
+// document's id and creation, the delivery's lifecycle (NULL: no such
+// delivery) and whether the delivery has an event with a packet of the
+// given SHA-256. Its arguments are the SHA-256, the recipient, then those
+// of the document's condition: statusTargetOut's (agency, DocumentId) or
+// statusTargetIn's (agency, sender, DocumentId).
+const statusTarget = `SELECT d.id, d.created_at, v.state, v.before_recall, v.seen,
+	EXISTS (SELECT 1 FROM events e JOIN packets p ON p.id = e.packet_id
+		WHERE e.document = d.id AND e.recipient = v.recipient AND p.sha256 = ?)
+	FROM documents d LEFT JOIN deliveries v ON v.document = d.id AND v.recipient = ?`
+
+// The statusTarget of an outgoing and of an incoming document.
+const (
+	statusTargetOut = statusTarget + ` WHERE d.direction = 'out' AND d.agency = ? AND d.document_id = ?`
+	statusTargetIn  = statusTarget + ` WHERE d.direction = 'in' AND d.agency = ? AND d.sender = ? AND d.document_id = ?`
+)
+
 // ApplyStatus records a status packet received from another gateway; see
 // gateway.Store. A status from the sender (13) concerns the incoming
 // document (Agency, From, DocumentID); any other code the delivery to From
@@ -186,48 +204,35 @@ func (s *Store) ApplyStatus(ctx context.Context, a gateway.ApplyStatus) (gateway
 		}
 
 		party := a.Code.SentBy()
-		var (
-			document, recipient string
-			created             int64
-			err                 error
-		)
+		recipient, query, args := a.From, statusTargetOut, []any{a.Agency, a.DocumentID}
 		if party == envelope.PartySender {
-			recipient = a.Agency
-			err = tx.QueryRowContext(ctx,
-				`SELECT id, created_at FROM documents
-				WHERE direction = 'in' AND agency = ? AND sender = ? AND document_id = ?`,
-				a.Agency, a.From, a.DocumentID).Scan(&document, &created)
-		} else {
-			recipient = a.From
-			err = tx.QueryRowContext(ctx,
-				`SELECT id, created_at FROM documents WHERE direction = 'out' AND agency = ? AND document_id = ?`,
-				a.Agency, a.DocumentID).Scan(&document, &created)
+			recipient, query, args = a.Agency, statusTargetIn, []any{a.Agency, a.From, a.DocumentID}
 		}
+		sum := sha256.Sum256(a.Packet.Data)
+		var (
+			document                  string
+			created                   int64
+			state, beforeRecall, seen sql.NullString
+			replayed                  bool
+		)
+		err := tx.QueryRowContext(ctx, query, append([]any{hex.EncodeToString(sum[:]), recipient}, args...)...).
+			Scan(&document, &created, &state, &beforeRecall, &seen, &replayed)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("document %s of %s: %w", a.DocumentID, a.Agency, gateway.ErrNotFound)
 		}
 		if err != nil {
 			return err
 		}
-		d, err := delivery(ctx, tx, document, recipient)
-		if err != nil {
-			return err
+		if !state.Valid {
+			return fmt.Errorf("delivery of %s to %s: %w", document, recipient, gateway.ErrNotFound)
 		}
-		// The same status packet again under another Nats-Msg-Id (a peer
-		// replaying a captured one) is a duplicate too: it is neither
-		// stored again nor recorded as a refused status.
-		sum := sha256.Sum256(a.Packet.Data)
-		var seen int
-		err = tx.QueryRowContext(ctx,
-			`SELECT 1 FROM events e JOIN packets p ON p.id = e.packet_id
-			WHERE e.document = ? AND e.recipient = ? AND p.sha256 = ? LIMIT 1`,
-			document, recipient, hex.EncodeToString(sum[:])).Scan(&seen)
-		switch {
-		case err == nil:
-			res = gateway.StatusResult{Document: document, Recipient: recipient, Duplicate: true, State: d.Lifecycle.State}
+		lifecycle, err := parseLifecycle(state.String, beforeRecall.String, seen.String)
+		if err != nil {
+			return fmt.Errorf("delivery of %s to %s: %w", document, recipient, err)
+		}
+		if replayed {
+			res = gateway.StatusResult{Document: document, Recipient: recipient, Duplicate: true, State: lifecycle.State}
 			return nil
-		case !errors.Is(err, sql.ErrNoRows):
-			return err
 		}
 
 		recordedAt := stamp(a.RecordedAt)
@@ -247,7 +252,7 @@ func (s *Store) ApplyStatus(ctx context.Context, a gateway.ApplyStatus) (gateway
 			At:          stamp(a.At),
 			RecordedAt:  recordedAt,
 		}
-		next, err := d.Lifecycle.Apply(a.Code, party)
+		next, err := lifecycle.Apply(a.Code, party)
 		action := actionStatus
 		if err != nil {
 			var te *envelope.TransitionError
@@ -266,7 +271,7 @@ func (s *Store) ApplyStatus(ctx context.Context, a gateway.ApplyStatus) (gateway
 		res.Document, res.Recipient, res.State, res.Created = document, recipient, next.State, fromMS(created)
 		detail := map[string]any{
 			"recipient": recipient, "code": a.Code, "by": a.From, "msgId": a.MsgID,
-			"packet": packet.ID, "sha256": packet.SHA256, "from": d.Lifecycle.State, "to": next.State,
+			"packet": packet.ID, "sha256": packet.SHA256, "from": lifecycle.State, "to": next.State,
 		}
 		if res.Refused != nil {
 			detail["refusal"] = res.Refused.Error()
@@ -277,6 +282,53 @@ func (s *Store) ApplyStatus(ctx context.Context, a gateway.ApplyStatus) (gateway
 		return gateway.StatusResult{}, fmt.Errorf("store: apply status %s from %s about %s: %w", a.Code, a.From, a.DocumentID, err)
 	}
 	return res, nil
+}
+
+// lifecyclesQuery is the statement of lifecyclesOf with n recipients:
+// their codes, then the document's id.
+func lifecyclesQuery(n int) string {
+	return `SELECT d.direction, v.recipient, v.state, v.before_recall, v.seen
+		FROM documents d LEFT JOIN deliveries v ON v.document = d.id AND v.recipient ` + in(n) + `
+		WHERE d.id = ?`
+}
+
+// lifecyclesOf returns a document's direction and the lifecycles of its
+// deliveries to recipients, by recipient (none for a recipient it has no
+// delivery to), in one statement; gateway.ErrNotFound if there is no such
+// document.
+func lifecyclesOf(ctx context.Context, tx *sql.Tx, document string, recipients []string) (gateway.Direction, map[string]envelope.Lifecycle, error) {
+	rows, err := tx.QueryContext(ctx, lifecyclesQuery(len(recipients)), append(anys(recipients), document)...)
+	if err != nil {
+		return "", nil, err
+	}
+	defer rows.Close()
+	var (
+		direction  string
+		lifecycles = make(map[string]envelope.Lifecycle, len(recipients))
+		found      bool
+	)
+	for rows.Next() {
+		var recipient, state, beforeRecall, seen sql.NullString
+		if err := rows.Scan(&direction, &recipient, &state, &beforeRecall, &seen); err != nil {
+			return "", nil, err
+		}
+		found = true
+		if !recipient.Valid {
+			continue // the document has none of the deliveries
+		}
+		l, err := parseLifecycle(state.String, beforeRecall.String, seen.String)
+		if err != nil {
+			return "", nil, fmt.Errorf("delivery of %s to %s: %w", document, recipient.String, err)
+		}
+		lifecycles[recipient.String] = l
+	}
+	if err := rows.Err(); err != nil {
+		return "", nil, err
+	}
+	if !found {
+		return "", nil, fmt.Errorf("document %s: %w", document, gateway.ErrNotFound)
+	}
+	return gateway.Direction(direction), lifecycles, nil
 }
 
 // EmitStatus records a status this gateway sends about one of its
@@ -294,16 +346,12 @@ func (s *Store) EmitStatus(ctx context.Context, e gateway.EmitStatus) error {
 		if len(e.SendTo) == 0 {
 			return errors.New("nobody to send it to")
 		}
-		var direction string
-		err := tx.QueryRowContext(ctx, `SELECT direction FROM documents WHERE id = ?`, e.Document).Scan(&direction)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("document %s: %w", e.Document, gateway.ErrNotFound)
-		}
+		direction, lifecycles, err := lifecyclesOf(ctx, tx, e.Document, e.Recipients)
 		if err != nil {
 			return err
 		}
 		want := envelope.PartyRecipient
-		if gateway.Direction(direction) == gateway.Outgoing {
+		if direction == gateway.Outgoing {
 			want = envelope.PartySender
 		}
 		if e.Party != want {
@@ -318,11 +366,11 @@ func (s *Store) EmitStatus(ctx context.Context, e gateway.EmitStatus) error {
 				return fmt.Errorf("recipient %s twice", r)
 			}
 			seen[r] = true
-			d, err := delivery(ctx, tx, e.Document, r)
-			if err != nil {
-				return err
+			l, ok := lifecycles[r]
+			if !ok {
+				return fmt.Errorf("delivery of %s to %s: %w", e.Document, r, gateway.ErrNotFound)
 			}
-			if next[i], err = d.Lifecycle.Apply(code, e.Party); err != nil {
+			if next[i], err = l.Apply(code, e.Party); err != nil {
 				return err
 			}
 		}

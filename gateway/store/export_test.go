@@ -48,3 +48,13 @@ func Pending(s *Store) int {
 	defer s.mu.Unlock()
 	return len(s.pending)
 }
+
+// The statements of ApplyStatus and EmitStatus, for the tests of their
+// plans.
+const (
+	StatusTargetOut = statusTargetOut
+	StatusTargetIn  = statusTargetIn
+)
+
+// LifecyclesQuery exposes lifecyclesQuery.
+var LifecyclesQuery = lifecyclesQuery
