@@ -66,7 +66,8 @@ func (g *Gateway) postStatus(ctx context.Context, r StatusRequest, posted *Statu
 	if g.isClosed() {
 		return ErrClosed
 	}
-	d, err := g.store.Document(ctx, r.Document)
+	// The document and its deliveries' lifecycles, not its events.
+	d, err := g.store.DocumentSummary(ctx, r.Document)
 	if err != nil {
 		return err
 	}

@@ -94,6 +94,10 @@ type Store interface {
 	// Document returns a document with its deliveries and every event,
 	// oldest first; ErrNotFound if there is none.
 	Document(ctx context.Context, id string) (*DocumentDetail, error)
+	// DocumentSummary returns a document with its deliveries, without
+	// its events (what a status about it needs, at a fraction of
+	// Document's reads); ErrNotFound if there is none.
+	DocumentSummary(ctx context.Context, id string) (*DocumentSummary, error)
 	// Documents lists documents, newest first, one page at a time. A
 	// query it cannot run is ErrInvalidQuery.
 	Documents(ctx context.Context, q DocumentQuery) (DocumentPage, error)

@@ -448,6 +448,32 @@ func (s *Store) Document(ctx context.Context, id string) (*gateway.DocumentDetai
 	return detail, nil
 }
 
+// DocumentSummary returns a document with its deliveries, in the order
+// they were created, without its events; gateway.ErrNotFound if there is
+// none.
+func (s *Store) DocumentSummary(ctx context.Context, id string) (*gateway.DocumentSummary, error) {
+	var sum *gateway.DocumentSummary
+	err := s.view(ctx, func(tx *sql.Tx) error {
+		d, err := documentByID(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		deliveries, err := deliveriesOf(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		sum = &gateway.DocumentSummary{Document: *d, Deliveries: deliveries[id]}
+		if sum.Deliveries == nil {
+			sum.Deliveries = []gateway.Delivery{}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	return sum, nil
+}
+
 // CountDocuments counts the documents q selects, all pages together (its
 // Cursor and Limit are ignored).
 func (s *Store) CountDocuments(ctx context.Context, q gateway.DocumentQuery) (int, error) {

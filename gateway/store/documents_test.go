@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -347,6 +348,30 @@ func TestStore_Document(t *testing.T) {
 	}
 	if _, err := s.Packet(t.Context(), gateway.NewID(t0)); !errors.Is(err, gateway.ErrNotFound) {
 		t.Errorf("unknown packet: got %v, want ErrNotFound", err)
+	}
+}
+
+// TestStore_DocumentSummary: a document with its deliveries as Document
+// returns them, lifecycles and notes included, without the events.
+func TestStore_DocumentSummary(t *testing.T) {
+	s := mustOpenStore(t)
+	if _, err := s.DocumentSummary(t.Context(), gateway.NewID(t0)); !errors.Is(err, gateway.ErrNotFound) {
+		t.Errorf("unknown document: got %v, want ErrNotFound", err)
+	}
+	doc := mustAccept(t, s, newAccept(vpcp, "doc-1", t0, hanoi, hue))
+	if _, err := s.ApplyStatus(t.Context(), newStatus(vpcp, hue, "doc-1", envelope.StatusArrived, t0)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.DocumentSummary(t.Context(), doc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := mustDocument(t, s, doc.ID)
+	if !reflect.DeepEqual(got.Document, want.Document) || !reflect.DeepEqual(got.Deliveries, want.Deliveries) {
+		t.Errorf("DocumentSummary:\n got %+v\nwant %+v, %+v", *got, want.Document, want.Deliveries)
+	}
+	if len(got.Deliveries) != 2 || got.Deliveries[1].State != envelope.StateArrived {
+		t.Errorf("deliveries: got %+v, want two, Huế's arrived", got.Deliveries)
 	}
 }
 
