@@ -607,7 +607,11 @@ func newDocumentQuery(q gateway.DocumentQuery) (*documentQuery, error) {
 	switch q.Direction {
 	case "":
 	case gateway.Outgoing, gateway.Incoming:
-		b.where(`direction = ?`, string(q.Direction))
+		// A literal, not a parameter (it is one of the two): SQLite uses
+		// a partial index only where the statement itself implies the
+		// index's condition, and documents_outgoing and
+		// documents_incoming find a document by its DocumentId.
+		b.where(`direction = '` + string(q.Direction) + `'`)
 	default:
 		return nil, fmt.Errorf("%w: bad direction %q", gateway.ErrInvalidQuery, q.Direction)
 	}

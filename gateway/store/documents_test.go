@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
+	"github.com/lienthong/lienthong/gateway/store"
 )
 
 func TestStore_AcceptDocument(t *testing.T) {
@@ -372,6 +374,36 @@ func TestStore_DocumentSummary(t *testing.T) {
 	}
 	if len(got.Deliveries) != 2 || got.Deliveries[1].State != envelope.StateArrived {
 		t.Errorf("deliveries: got %+v, want two, Huế's arrived", got.Deliveries)
+	}
+}
+
+// TestStore_DocumentsByDocumentIDPlan: a list asking for an agency's
+// document by its DocumentId (and sender) finds it in the unique index of
+// its direction, not among all of the agency's documents, whatever the
+// values.
+func TestStore_DocumentsByDocumentIDPlan(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	mustOpenStoreAt(t, path)
+	db := rawDB(t, path)
+	for _, c := range []struct {
+		q    gateway.DocumentQuery
+		want string
+	}{
+		{gateway.DocumentQuery{Agencies: []string{vpcp}, Direction: gateway.Incoming, DocumentID: "d", From: hanoi, Limit: 2},
+			"INDEX documents_incoming (agency=? AND sender=? AND document_id=?)"},
+		{gateway.DocumentQuery{Agencies: []string{vpcp}, Direction: gateway.Outgoing, DocumentID: "d"},
+			"INDEX documents_outgoing (agency=? AND document_id=?)"},
+	} {
+		query, args, err := store.DocumentsQuery(c.q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Planned with NULLs bound: the plan must not depend on the
+		// values, or SQLite prepares the statement again at every call
+		// with new ones (which the statement cache is there to spare).
+		if p := queryPlan(t, db, query, make([]any, len(args))...); !strings.Contains(p, c.want) {
+			t.Errorf("plan of %s:\n%s\nwant %s", query, p, c.want)
+		}
 	}
 }
 

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
+
+	"github.com/lienthong/lienthong/gateway"
 )
 
 // CheckLifecycle exposes checkLifecycle to the black-box tests, which walk
@@ -58,3 +60,14 @@ const (
 
 // LifecyclesQuery exposes lifecyclesQuery.
 var LifecyclesQuery = lifecyclesQuery
+
+// DocumentsQuery returns the statement of Documents for q, for the tests
+// of its plans.
+func DocumentsQuery(q gateway.DocumentQuery) (string, []any, error) {
+	b, err := newDocumentQuery(q)
+	if err != nil {
+		return "", nil, err
+	}
+	query, args := b.sql()
+	return query, args, nil
+}
