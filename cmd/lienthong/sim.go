@@ -41,21 +41,27 @@ the agencies of 34 provinces and 30 ministries registered and signed by
 the axis's administrator, D more entries in the directory (agencies of the
 national axis hosted elsewhere, to hold a national directory: -directory
 111000), and N documents sent by random agencies with the fan-out of real
-traffic (most to one to three agencies, some to sixty and more). Every
-delivery is answered by its 01; then most recipients accept (03) and finish
-(06), some refuse (02), and a few documents are recalled (13, 15).
+traffic (most to one to three agencies, some to sixty and more). The day
+runs as a real one does: the documents go out, -concurrency at once, while
+the recipients answer what has arrived, -concurrency statuses at once, as
+their gateways' change feeds tell them. Every delivery is answered by its
+01 on arrival; then most recipients accept (03) and finish (06), some
+refuse (02), and a few documents are recalled (13) once their 01s are
+back, the recipients answering 15.
 
-It checks that every delivery arrived exactly once and that every status
-reached its sender (exits 1 otherwise), and prints the wall time, documents
-and deliveries per second, p50/p99 time to stored and to 01, the hub's
-consumers and subscriptions, the process's peak memory, and the signing
-floor of the run: the signatures made, times one raw RSA-2048 signature,
-divided by the cores. The same -seed gives the same day.`)
+The day ends when every delivery is, at both ends, in the state its clerk
+chose, as the feeds tell it; then, outside the timed part, it reads every
+store afresh and checks that every delivery arrived exactly once and that
+both ends agree on every state (exits 1 otherwise). It prints the wall
+time, documents and deliveries per second, p50/p99 time to stored and to
+01, the hub's consumers and subscriptions, the process's peak memory and
+CPU, and the signing floor of the run: the signatures made, times one raw
+RSA-2048 signature, divided by the cores. The same -seed gives the same documents and answers.`)
 	agencies := fs.Int("agencies", 2000, "hosted `agencies` in all")
 	gateways := fs.Int("gateways", 20, "`gateways`")
 	extra := fs.Int("directory", 0, "more directory `entries`, hosted by no running gateway")
 	documents := fs.Int("documents", 2000, "`documents` to send")
-	conc := fs.Int("concurrency", 16, "documents sent at once")
+	conc := fs.Int("concurrency", 16, "documents sent at once, and statuses posted at once")
 	seed := fs.Uint64("seed", 1, "the day's `seed`")
 	keep := fs.Bool("keep", false, "keep the working directory")
 	restart := fs.Bool("restart", false, "also restart the first gateway and time it until it is ready again (its directory from its store)")
@@ -112,7 +118,8 @@ divided by the cores. The same -seed gives the same day.`)
 		}
 		progress("%s ready again in %s", s.gws[0].id, restarted.Round(time.Millisecond))
 	}
-	progress("%d documents, %d at once", *documents, *conc)
+	s.plan(*documents, rng)
+	progress("%d documents, %d deliveries; %d submissions and %d statuses in flight at most", len(s.docs), s.deliveries, *conc, *conc)
 	stopProfile, err := startCPUProfile(*cpuProfile)
 	if err != nil {
 		return err
@@ -120,27 +127,31 @@ divided by the cores. The same -seed gives the same day.`)
 	defer stopProfile()
 	cpu0 := processCPU()
 	start := time.Now()
-	if err := s.send(ctx, *documents, *conc, rng, progress); err != nil {
+	if err := s.day(ctx, *conc, progress); err != nil {
 		return err
 	}
-	if err := s.waitDelivered(ctx, progress); err != nil {
-		return err
-	}
-	delivered := time.Since(start)
-	progress("statuses: recalls, refusals, acceptances, completions")
-	if err := s.answer(ctx, *conc, rng); err != nil {
-		return err
-	}
-	if err := s.waitReconciled(ctx, progress); err != nil {
-		return err
-	}
-	wall := time.Since(start)
+	wall := s.reconciledAt.Sub(start)
 	cpu := processCPU() - cpu0
 	stopProfile()
-	toStored, to01, err := s.latencies(ctx)
+	progress("every status reconciled in %s, as the change feeds tell it; checking both ends of every delivery", wall.Round(time.Millisecond))
+
+	// The check reads every store afresh, outside the timed part: what
+	// the feeds told is not taken on trust.
+	checkStart := time.Now()
+	incoming, outgoing, err := s.holdings(ctx)
 	if err != nil {
 		return err
 	}
+	if err := simCheck(s.docs, incoming, outgoing); err != nil {
+		return err
+	}
+	toStored, to01, last01, err := s.latencies(ctx, incoming)
+	if err != nil {
+		return err
+	}
+	checked := time.Since(checkStart)
+	progress("every delivery stored once and answered by its 01, every status reconciled at both ends (checked in %s)", checked.Round(time.Millisecond))
+	delivered := last01.Sub(start)
 
 	// The largest gateway stops as serve stops it: the gateway drained,
 	// then its connection.
@@ -176,7 +187,7 @@ divided by the cores. The same -seed gives the same day.`)
 	}
 	fmt.Fprintf(tw, "stop of %s (%d hosted)\t%s\t\n", largest.id, len(largest.hosted), stopped.Round(time.Millisecond))
 	fmt.Fprintf(tw, "documents / deliveries\t%d / %d\t\n", len(s.docs), s.deliveries)
-	fmt.Fprintf(tw, "wall time (to every delivery's 01)\t%s\t\n", delivered.Round(time.Millisecond))
+	fmt.Fprintf(tw, "wall time (to every delivery's 01: the last one's stored time)\t%s\t\n", delivered.Round(time.Millisecond))
 	fmt.Fprintf(tw, "wall time (to every status reconciled)\t%s\t\n", wall.Round(time.Millisecond))
 	fmt.Fprintf(tw, "documents/s, deliveries/s\t%.0f, %.0f\t\n", float64(len(s.docs))/delivered.Seconds(), float64(s.deliveries)/delivered.Seconds())
 	fmt.Fprintf(tw, "time to stored p50 / p99\t%s / %s\t\n", ms(pct(toStored, 0.5)), ms(pct(toStored, 0.99)))
@@ -187,6 +198,8 @@ divided by the cores. The same -seed gives the same day.`)
 	fmt.Fprintf(tw, "signing floor (× %.0f µs ÷ %d cores)\t%s\t\n", 1e6/rawRate, runtime.NumCPU(), floor.Round(time.Millisecond))
 	fmt.Fprintf(tw, "wall time / signing floor\t%.2f\t\n", wall.Seconds()/floor.Seconds())
 	fmt.Fprintf(tw, "process CPU to every status reconciled (of wall × cores)\t%s (%.0f %%)\t\n", cpu.Round(time.Millisecond), 100*cpu.Seconds()/(wall.Seconds()*float64(runtime.NumCPU())))
+	fmt.Fprintf(tw, "changes from the feeds / documents read for them / feeds read again whole\t%d / %d / %d\t\n", s.changes, s.reads, s.rescans)
+	fmt.Fprintf(tw, "check of both ends of every delivery (not timed)\t%s\t\n", checked.Round(time.Millisecond))
 	return tw.Flush()
 }
 
@@ -199,6 +212,11 @@ type simGateway struct {
 	st     *store.Store
 	b      *bus.Bus
 	opts   gateway.Options
+
+	// During the day: its change feed, and its outgoing documents by
+	// local id (under sim.mu).
+	feed *simFeed
+	out  map[string]*simDoc
 }
 
 // simAgency is an agency of the simulation and its gateway.
@@ -207,17 +225,36 @@ type simAgency struct {
 	g          *simGateway
 }
 
-// simDoc is a document sent, and what its recipients are to do.
+// simDoc is a document of the day: who sends it to whom, what its
+// recipients are to do, and what the change feeds showed of it so far.
 type simDoc struct {
 	from       simAgency
-	id         string // at the sender
 	documentID string
 	to         []simAgency
-	sent       time.Time
+	toIndex    map[string]int // a recipient's code → its index in to
 	recall     bool
 	// want is each recipient's state at the end of the day, as its clerk
 	// decides it.
 	want []envelope.State
+
+	// Under sim.mu, from the feeds (and Submit for id).
+	id           string // at the sender
+	n01          int    // the 01s back at the sender
+	recallQueued bool
+	answered     int           // deliveries whose answer is posted
+	poked        bool          // read once it was ripe (sim.ripen)
+	settled      int           // deliveries reconciled
+	at           []simDelivery // per recipient, as to
+}
+
+// simDelivery is what the change feeds showed of one delivery.
+type simDelivery struct {
+	in         string         // the recipient's local id, once it is stored
+	inState    envelope.State // as the recipient holds it
+	outState   envelope.State // as the sender holds it
+	got01      bool           // its 01 is back at the sender
+	queued     bool           // its answer is queued or posted
+	reconciled bool           // both ends hold the state its clerk chose
 }
 
 type sim struct {
@@ -226,10 +263,25 @@ type sim struct {
 	gws           []*simGateway
 	all           []simAgency
 	docs          []*simDoc
+	byDocumentID  map[string]*simDoc // written by plan only
 	deliveries    int
 	directorySize int
 	statuses      atomic.Int64 // signed by the recipients' and senders' gateways beyond the 01s
 	log           *zap.Logger
+
+	// The day in progress (day).
+	fail  context.CancelCauseFunc // ends the day with its cause
+	tasks chan simTask            // statuses to post
+	done  chan struct{}           // closed with the last delivery reconciled
+	mu    sync.Mutex              // guards what follows and the simDocs' feed state
+	count simCounts
+	// rescans counts the feeds that lost changes and were read again
+	// whole.
+	rescans      int
+	reconciledAt time.Time
+	// changes and reads count what the feeds brought and the documents
+	// read for them, once the day is over.
+	changes, reads int64
 }
 
 func (s *sim) close() {
@@ -504,62 +556,269 @@ func fanOut(rng *mrand.Rand, max int) int {
 	return min(n, max)
 }
 
-// send submits n documents, c at once, to their senders' gateways.
-func (s *sim) send(ctx context.Context, n, c int, rng *mrand.Rand, progress func(string, ...any)) error {
+// plan draws the day: n documents from random agencies with real
+// traffic's fan-out, a few to be recalled, then each recipient's answer.
+// The draws come in the order the phased replay made them, so that a seed
+// still gives the same day.
+func (s *sim) plan(n int, rng *mrand.Rand) {
 	date := envelope.DateOf(time.Now())
+	s.byDocumentID = make(map[string]*simDoc, n)
 	for i := range n {
 		from := s.all[rng.IntN(len(s.all))]
 		d := &simDoc{from: from, recall: rng.Float64() < 0.01}
 		k := fanOut(rng, len(s.all)-1)
+		d.toIndex = make(map[string]int, k)
 		for len(d.to) < k {
 			a := s.all[rng.IntN(len(s.all))]
-			if a.code != from.code && !slices.ContainsFunc(d.to, func(x simAgency) bool { return x.code == a.code }) {
+			if _, dup := d.toIndex[a.code]; a.code != from.code && !dup {
+				d.toIndex[a.code] = len(d.to)
 				d.to = append(d.to, a)
 			}
 		}
 		d.documentID = envelope.MakeDocumentID(from.code, date, envelope.Code{Number: strconv.Itoa(i + 1), Notation: "SIM"})
+		d.at = make([]simDelivery, len(d.to))
 		s.docs = append(s.docs, d)
+		s.byDocumentID[d.documentID] = d
 		s.deliveries += len(d.to)
 	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, c)
-	lastReport := time.Now()
-	var mu sync.Mutex
-	for range c {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(s.docs) || ctx.Err() != nil {
-					return
-				}
-				d := s.docs[i]
-				packet, err := simPacket(d, i)
-				if err != nil {
-					errs <- err
-					return
-				}
-				d.sent = time.Now()
-				doc, _, err := d.from.g.gw.Submit(ctx, gateway.Submission{Packet: packet, GiveUp: true})
-				if err != nil {
-					errs <- fmt.Errorf("sim: document %d from %s: %w", i+1, d.from.code, err)
-					return
-				}
-				d.id = doc.ID
-				mu.Lock()
-				if time.Since(lastReport) > 5*time.Second {
-					progress("  %d of %d sent", i+1, len(s.docs))
-					lastReport = time.Now()
-				}
-				mu.Unlock()
+	for _, d := range s.docs {
+		d.want = make([]envelope.State, len(d.to))
+		for i := range d.to {
+			switch r := rng.Float64(); {
+			case d.recall:
+				d.want[i] = envelope.StateRecalled
+			case r < 0.05:
+				d.want[i] = envelope.StateRejected
+			case r < 0.90:
+				d.want[i] = envelope.StateDone
+			default:
+				d.want[i] = envelope.StateAccepted
 			}
-		}()
+		}
+	}
+}
+
+// simAnswer is what a recipient's clerk posts to leave a delivery in
+// state want: 15 to a recall, 02 to refuse, 03 to accept, then 06 once
+// done.
+func simAnswer(want envelope.State) []envelope.StatusCode {
+	switch want {
+	case envelope.StateRecalled:
+		return []envelope.StatusCode{envelope.StatusRecallAccepted}
+	case envelope.StateRejected:
+		return []envelope.StatusCode{envelope.StatusRejected}
+	case envelope.StateDone:
+		return []envelope.StatusCode{envelope.StatusAccepted, envelope.StatusDone}
+	}
+	return []envelope.StatusCode{envelope.StatusAccepted}
+}
+
+// simTask is a status to post: a recipient's answer to the delivery to
+// d.to[to], or the sender's recall of d when to is -1. document is the
+// local id at the gateway that posts it.
+type simTask struct {
+	d        *simDoc
+	to       int
+	document string
+}
+
+// simCounts is how far the day is, for the progress lines.
+type simCounts struct {
+	sent, stored, answered, reconciled int
+}
+
+// day replays the day as it runs: the senders submit the documents, c at
+// once, while the recipients' clerks answer what has arrived, c statuses
+// at once, and the senders recall a document once all its 01s are back.
+// What each side holds is learned from the gateways' change feeds, never
+// by polling: a document is read when the feed says it changed, once for
+// the changes of the same moments, and only if they can matter (see
+// sim.read and simDoc.ripe). It returns when every delivery is, at both ends, in
+// the state its clerk chose, or at the first error.
+func (s *sim) day(ctx context.Context, c int, progress func(string, ...any)) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	s.fail = cancel
+	s.done = make(chan struct{})
+	// Room for every status the day posts: the readers that queue them
+	// never wait on the clerks.
+	s.tasks = make(chan simTask, s.deliveries+len(s.docs))
+
+	var wg sync.WaitGroup
+	var unsubscribe []func()
+	var feeds []*simFeed
+	for _, g := range s.gws {
+		// Subscribed before the first document: the feed has every
+		// change of the day.
+		ch, unsub := g.gw.Subscribe()
+		unsubscribe = append(unsubscribe, unsub)
+		f := &simFeed{g: g, wake: make(chan struct{}, 1), dirty: make(map[string]struct{}), quiet: make(map[string]struct{})}
+		feeds = append(feeds, f)
+		g.feed, g.out = f, make(map[string]*simDoc)
+		wg.Add(2)
+		go func() { defer wg.Done(); f.drain(ch) }()
+		go func() { defer wg.Done(); s.read(ctx, f) }()
+	}
+	var next atomic.Int64
+	for range c {
+		wg.Add(2)
+		go func() { defer wg.Done(); s.submit(ctx, &next) }()
+		go func() { defer wg.Done(); s.answer(ctx) }()
+	}
+
+	start := time.Now()
+	ticker := time.NewTicker(5 * time.Second)
+	defer ticker.Stop()
+	var last simCounts
+	lastMoved := start
+	var err error
+wait:
+	for {
+		select {
+		case <-s.done:
+			break wait
+		case <-ctx.Done():
+			err = context.Cause(ctx)
+			break wait
+		case now := <-ticker.C:
+			n := s.counts()
+			progress("  %s: %d of %d documents sent; of %d deliveries %d stored, %d answered, %d reconciled",
+				now.Sub(start).Round(time.Second), n.sent, len(s.docs), s.deliveries, n.stored, n.answered, n.reconciled)
+			if n != last {
+				last, lastMoved = n, now
+			} else if now.Sub(lastMoved) > 2*time.Minute {
+				err = newVIError(fmt.Sprintf("Hai phút không có gì thay đổi: %d văn bản đã gửi trên %d; %d lượt gửi đã lưu, %d đã trả lời, %d đã khớp trên %d.", n.sent, len(s.docs), n.stored, n.answered, n.reconciled, s.deliveries),
+					fmt.Sprintf("sim: nothing moved for two minutes (%d of %d documents sent; of %d deliveries %d stored, %d answered, %d reconciled)", n.sent, len(s.docs), s.deliveries, n.stored, n.answered, n.reconciled))
+				break wait
+			}
+		}
+	}
+	cancel(nil)
+	for _, u := range unsubscribe {
+		u()
 	}
 	wg.Wait()
-	close(errs)
-	return <-errs
+	for _, f := range feeds {
+		s.changes += f.changes.Load()
+		s.reads += f.reads.Load()
+	}
+	return err
+}
+
+// counts returns how far the day is.
+func (s *sim) counts() simCounts {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.count
+}
+
+// submit sends documents, taking the next from next, until none is left.
+func (s *sim) submit(ctx context.Context, next *atomic.Int64) {
+	for {
+		i := int(next.Add(1)) - 1
+		if i >= len(s.docs) || ctx.Err() != nil {
+			return
+		}
+		d := s.docs[i]
+		packet, err := simPacket(d, i)
+		if err != nil {
+			s.fail(err)
+			return
+		}
+		doc, _, err := d.from.g.gw.Submit(ctx, gateway.Submission{Packet: packet, GiveUp: true})
+		if err != nil {
+			s.fail(fmt.Errorf("sim: document %d from %s: %w", i+1, d.from.code, err))
+			return
+		}
+		s.mu.Lock()
+		s.sent(d, doc.ID)
+		s.count.sent++
+		s.mu.Unlock()
+	}
+}
+
+// answer posts the statuses the readers queue, one at a time.
+func (s *sim) answer(ctx context.Context) {
+	for {
+		var t simTask
+		select {
+		case <-ctx.Done():
+			return
+		case t = <-s.tasks:
+		}
+		if err := s.post(ctx, t); err != nil {
+			s.fail(err)
+			return
+		}
+	}
+}
+
+// post posts the status or statuses of t.
+func (s *sim) post(ctx context.Context, t simTask) error {
+	d := t.d
+	if t.to < 0 {
+		if err := d.from.g.gw.PostStatus(ctx, gateway.StatusRequest{Document: t.document, Code: envelope.StatusRecallRequested, Description: "Ban hành nhầm"}); err != nil {
+			return fmt.Errorf("sim: recall %s: %w", d.documentID, err)
+		}
+		s.statuses.Add(1)
+		return nil
+	}
+	to := d.to[t.to]
+	for _, code := range simAnswer(d.want[t.to]) {
+		desc := ""
+		if code == envelope.StatusRejected {
+			desc = "Không thuộc thẩm quyền"
+		}
+		posted, err := to.g.gw.PostStatusResult(ctx, gateway.StatusRequest{Document: t.document, Code: code, Description: desc})
+		if err != nil {
+			return fmt.Errorf("sim: %s %s at %s: %w", code, d.documentID, to.code, err)
+		}
+		s.statuses.Add(1)
+		if len(posted.Late) > 0 {
+			return fmt.Errorf("sim: %s %s at %s: the delivery is already past it", code, d.documentID, to.code)
+		}
+	}
+	// The recipient holds what its clerk posted, and the feed reads the
+	// document no more (apply said it was quiet).
+	s.mu.Lock()
+	d.at[t.to].inState = d.want[t.to]
+	s.settle(d, t.to)
+	s.count.answered++
+	d.answered++
+	s.ripen(d)
+	s.mu.Unlock()
+	return nil
+}
+
+// sent notes the local id of d at its sender, from Submit or from the
+// feed, whichever tells first.
+func (s *sim) sent(d *simDoc, id string) {
+	if d.id != "" {
+		return
+	}
+	d.id = id
+	d.from.g.out[id] = d
+	s.ripen(d)
+}
+
+// ripe reports whether the sender's document is worth reading when it
+// changes: a document to be recalled, for its 01s, then its 15s; any
+// other once every recipient posted its answer, since no delivery of it
+// can be reconciled before. It spares the reads of the changes that
+// cannot matter yet (the acceptance, the publish, the 01s, the first of
+// several answers).
+func (d *simDoc) ripe() bool {
+	return d.recall || d.answered == len(d.to)
+}
+
+// ripen has the sender's feed read d once it is ripe and its id known:
+// the changes before were not read, and the answers may all be in.
+func (s *sim) ripen(d *simDoc) {
+	if d.poked || d.id == "" || !d.ripe() {
+		return
+	}
+	d.poked = true
+	d.from.g.feed.note(d.id, false)
 }
 
 // simPacket is an unsigned công văn of about 8 KB.
@@ -587,223 +846,372 @@ func simPacket(d *simDoc, i int) ([]byte, error) {
 	return envelope.Encode(&envelope.Packet{Edoc: e})
 }
 
-// waitDelivered waits until every delivery is stored at its recipient and
-// its 01 is back at the sender.
-func (s *sim) waitDelivered(ctx context.Context, progress func(string, ...any)) error {
-	sent := envelope.StateSent
-	var stored, pending int
-	err := simWait(ctx, 10*time.Minute, "every delivery stored and its 01 back", func() bool {
-		stored, pending = 0, 0
-		for _, g := range s.gws {
-			n, err := g.st.CountDocuments(ctx, gateway.DocumentQuery{Direction: gateway.Incoming})
-			if err != nil {
-				return false
-			}
-			stored += n
-			p, err := g.st.CountDocuments(ctx, gateway.DocumentQuery{Direction: gateway.Outgoing, State: &sent})
-			if err != nil {
-				return false
-			}
-			pending += p
-		}
-		return stored >= s.deliveries && pending == 0
-	})
-	if err != nil {
-		return fmt.Errorf("%w (%d of %d deliveries stored, %d documents without every 01)", err, stored, s.deliveries, pending)
-	}
-	if stored != s.deliveries {
-		return newVIError(fmt.Sprintf("Nơi nhận lưu %d văn bản, cần đúng %d.", stored, s.deliveries),
-			fmt.Sprintf("sim: the recipients stored %d documents, want exactly %d", stored, s.deliveries))
-	}
-	progress("every delivery stored once and answered by its 01")
-	return nil
+// simCoalesce is how long a feed's reader lets changes gather before it
+// reads the documents they name: long enough for a status that follows
+// another at once, short against the day.
+const simCoalesce = 25 * time.Millisecond
+
+// simFeed is one gateway's change feed as the harness reads it. drain
+// takes the changes off the channel as they come, so that the gateway
+// drops none for a reader busy reading; read then reads each changed
+// document once for all the changes that came while it read the last
+// ones, as a DMS refreshing its lists would.
+type simFeed struct {
+	g    *simGateway
+	wake chan struct{} // one pending wake-up at most
+	// quiet holds the documents that change no more but by the harness's
+	// own posts, which it knows of: an incoming one whose answer is
+	// queued, an outgoing one whose every delivery is reconciled. Read's
+	// own.
+	quiet map[string]struct{}
+
+	mu    sync.Mutex
+	dirty map[string]struct{} // documents changed since the last read
+	lost  bool                // changes were dropped: read everything
+
+	changes atomic.Int64 // the changes the feed brought
+	reads   atomic.Int64 // the documents read for them
 }
 
-// answer makes the day's statuses: the senders recall a few documents
-// (13), then every recipient answers each document it holds — a recall
-// by 15, else 5 % refused (02), the rest accepted (03) and most of those
-// finished (06).
-func (s *sim) answer(ctx context.Context, c int, rng *mrand.Rand) error {
-	for _, d := range s.docs {
-		if !d.recall {
+// drain notes each change until the channel closes.
+func (f *simFeed) drain(ch <-chan gateway.Change) {
+	for c := range ch {
+		f.changes.Add(1)
+		f.note(c.Document, c.Lost)
+	}
+}
+
+// note has read read document, or every document if lost.
+func (f *simFeed) note(document string, lost bool) {
+	f.mu.Lock()
+	f.dirty[document] = struct{}{}
+	f.lost = f.lost || lost
+	f.mu.Unlock()
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+// read reads the documents f's changes name, until ctx ends.
+func (s *sim) read(ctx context.Context, f *simFeed) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-f.wake:
+		}
+		// The changes of the next moments join these: a document is
+		// read once for its 03 and 06, its acceptance and its publish.
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(simCoalesce):
+		}
+		f.mu.Lock()
+		dirty, lost := f.dirty, f.lost
+		f.dirty, f.lost = make(map[string]struct{}, len(dirty)), false
+		f.mu.Unlock()
+		if lost {
+			// Read after every change noted: it covers them too.
+			if err := s.rescan(ctx, f.g); err != nil {
+				s.fail(err)
+				return
+			}
 			continue
 		}
-		if err := d.from.g.gw.PostStatus(ctx, gateway.StatusRequest{Document: d.id, Code: envelope.StatusRecallRequested, Description: "Ban hành nhầm"}); err != nil {
-			return fmt.Errorf("sim: recall %s: %w", d.documentID, err)
-		}
-		s.statuses.Add(1)
-	}
-	// The recipients see the 13 before they act on a recalled document.
-	if err := simWait(ctx, 5*time.Minute, "every recall to arrive", func() bool {
-		for _, d := range s.docs {
-			if !d.recall {
+		for id := range dirty {
+			if _, ok := f.quiet[id]; ok || !s.worthReading(f.g, id) {
 				continue
 			}
-			for _, to := range d.to {
-				in, err := simIncoming(ctx, to, d)
-				if err != nil || in.Deliveries[0].Lifecycle.State != envelope.StateRecallRequested {
-					return false
-				}
+			f.reads.Add(1)
+			dd, err := f.g.st.Document(ctx, id)
+			var quiet bool
+			if err == nil {
+				quiet, err = s.apply(&dd.Document, dd.Deliveries)
 			}
-		}
-		return true
-	}); err != nil {
-		return err
-	}
-	// The recipients' clerks work at once, as on a real day.
-	type task struct {
-		d     *simDoc
-		to    simAgency
-		codes []envelope.StatusCode
-	}
-	var tasks []task
-	for _, d := range s.docs {
-		d.want = make([]envelope.State, len(d.to))
-		for i, to := range d.to {
-			t := task{d: d, to: to}
-			switch r := rng.Float64(); {
-			case d.recall:
-				t.codes, d.want[i] = []envelope.StatusCode{envelope.StatusRecallAccepted}, envelope.StateRecalled
-			case r < 0.05:
-				t.codes, d.want[i] = []envelope.StatusCode{envelope.StatusRejected}, envelope.StateRejected
-			case r < 0.90:
-				t.codes, d.want[i] = []envelope.StatusCode{envelope.StatusAccepted, envelope.StatusDone}, envelope.StateDone
-			default:
-				t.codes, d.want[i] = []envelope.StatusCode{envelope.StatusAccepted}, envelope.StateAccepted
-			}
-			tasks = append(tasks, t)
-		}
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, c)
-	for range c {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(tasks) || ctx.Err() != nil {
-					return
-				}
-				t := tasks[i]
-				inID, err := simIncomingID(ctx, t.to, t.d)
-				if err != nil {
-					errs <- err
-					return
-				}
-				for _, code := range t.codes {
-					desc := ""
-					if code == envelope.StatusRejected {
-						desc = "Không thuộc thẩm quyền"
-					}
-					if err := t.to.g.gw.PostStatus(ctx, gateway.StatusRequest{Document: inID, Code: code, Description: desc}); err != nil {
-						errs <- fmt.Errorf("sim: %s %s at %s: %w", code, t.d.documentID, t.to.code, err)
-						return
-					}
-					s.statuses.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	return <-errs
-}
-
-// simIncomingID returns the id of a document at its recipient to.
-func simIncomingID(ctx context.Context, to simAgency, d *simDoc) (string, error) {
-	page, err := to.g.st.Documents(ctx, gateway.DocumentQuery{Agencies: []string{to.code}, Direction: gateway.Incoming, DocumentID: d.documentID, From: d.from.code, Limit: 2})
-	if err != nil {
-		return "", err
-	}
-	if len(page.Documents) != 1 {
-		return "", fmt.Errorf("sim: %s holds %d copies of %s", to.code, len(page.Documents), d.documentID)
-	}
-	return page.Documents[0].ID, nil
-}
-
-// simIncoming returns a document as its recipient to holds it.
-func simIncoming(ctx context.Context, to simAgency, d *simDoc) (*gateway.DocumentDetail, error) {
-	id, err := simIncomingID(ctx, to, d)
-	if err != nil {
-		return nil, err
-	}
-	return to.g.st.Document(ctx, id)
-}
-
-// waitReconciled waits until every sender sees its recipients' last
-// status.
-func (s *sim) waitReconciled(ctx context.Context, progress func(string, ...any)) error {
-	var behind int
-	// A document whose deliveries are all where the day leaves them, on
-	// both sides, is not read again: nothing more is posted about it.
-	reconciled := make([]bool, len(s.docs))
-	err := simWait(ctx, 10*time.Minute, "every status at its sender", func() bool {
-		behind = 0
-		for di, d := range s.docs {
-			if reconciled[di] {
-				continue
-			}
-			before := behind
-			out, err := d.from.g.st.Document(ctx, d.id)
 			if err != nil {
-				return false
+				s.fail(fmt.Errorf("sim: document %s at %s: %w", id, f.g.id, err))
+				return
 			}
-			if len(out.Deliveries) != len(d.to) {
-				behind++
-				continue
+			if quiet {
+				f.quiet[id] = struct{}{}
 			}
-			for _, dl := range out.Deliveries {
-				to := slices.IndexFunc(d.to, func(a simAgency) bool { return a.code == dl.Recipient })
-				if to < 0 {
-					behind++
-					continue
-				}
-				in, err := simIncoming(ctx, d.to[to], d)
-				if err != nil || in.Deliveries[0].Lifecycle.State != dl.Lifecycle.State || dl.Lifecycle.State != d.want[to] {
-					behind++
-				}
-			}
-			reconciled[di] = behind == before
 		}
-		return behind == 0
-	})
-	if err != nil {
-		return fmt.Errorf("%w (%d deliveries whose sender does not see the recipient's state)", err, behind)
 	}
-	progress("every status reconciled")
-	return nil
+}
+
+// worthReading reports whether a change to document id at g may matter:
+// not if it is a sender's document not yet ripe.
+func (s *sim) worthReading(g *simGateway, id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := g.out[id]
+	return d == nil || d.ripe()
+}
+
+// rescan reads every document of g, for a feed that lost changes.
+func (s *sim) rescan(ctx context.Context, g *simGateway) error {
+	s.mu.Lock()
+	s.rescans++
+	s.mu.Unlock()
+	return simEach(ctx, g, func(d *gateway.DocumentSummary) error {
+		_, err := s.apply(&d.Document, d.Deliveries)
+		return err
+	})
+}
+
+// simEach calls fn with every document g's store holds, a page at a time.
+func simEach(ctx context.Context, g *simGateway, fn func(*gateway.DocumentSummary) error) error {
+	q := gateway.DocumentQuery{Limit: 500}
+	for {
+		page, err := g.st.Documents(ctx, q)
+		if err != nil {
+			return fmt.Errorf("sim: documents at %s: %w", g.id, err)
+		}
+		for i := range page.Documents {
+			if err := fn(&page.Documents[i]); err != nil {
+				return err
+			}
+		}
+		if page.Next == "" {
+			return nil
+		}
+		q.Cursor = page.Next
+	}
+}
+
+// apply notes what a gateway holds of a document: its deliveries' states,
+// and what the day does next about it — the recipient's answer once it
+// holds the document (to a recalled one, once it holds the 13), the
+// sender's recall once all the 01s are back. It reports whether the
+// document needs no more reading: nothing but the harness's own posts,
+// whose outcome it knows, will change it.
+func (s *sim) apply(doc *gateway.Document, dls []gateway.Delivery) (quiet bool, err error) {
+	d := s.byDocumentID[doc.DocumentID]
+	if d == nil {
+		return false, fmt.Errorf("sim: %s holds %s, which no one sent today", doc.Agency, doc.DocumentID)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if doc.Direction == gateway.Outgoing {
+		return s.applyOutgoing(d, doc, dls)
+	}
+	return s.applyIncoming(d, doc, dls)
+}
+
+func (s *sim) applyOutgoing(d *simDoc, doc *gateway.Document, dls []gateway.Delivery) (bool, error) {
+	if doc.Agency != d.from.code {
+		return false, fmt.Errorf("sim: %s holds %s as its own, sent by %s", doc.Agency, d.documentID, d.from.code)
+	}
+	s.sent(d, doc.ID)
+	for _, dl := range dls {
+		i, ok := d.toIndex[dl.Recipient]
+		if !ok {
+			return false, fmt.Errorf("sim: %s sends %s to %s, not one of its recipients", d.from.code, d.documentID, dl.Recipient)
+		}
+		at := &d.at[i]
+		at.outState = dl.Lifecycle.State
+		if !at.got01 && dl.Lifecycle.Seen.Has(envelope.StatusArrived) {
+			at.got01 = true
+			d.n01++
+		}
+		s.settle(d, i)
+	}
+	if d.recall && !d.recallQueued && d.n01 == len(d.to) {
+		d.recallQueued = true
+		s.tasks <- simTask{d: d, to: -1, document: d.id}
+	}
+	return d.settled == len(d.to), nil
+}
+
+func (s *sim) applyIncoming(d *simDoc, doc *gateway.Document, dls []gateway.Delivery) (bool, error) {
+	i, ok := d.toIndex[doc.Agency]
+	if !ok || doc.From != d.from.code || len(dls) != 1 {
+		return false, fmt.Errorf("sim: %s holds %s from %s with %d deliveries: not one of its deliveries", doc.Agency, d.documentID, doc.From, len(dls))
+	}
+	at := &d.at[i]
+	switch at.in {
+	case "":
+		at.in = doc.ID
+		s.count.stored++
+	case doc.ID:
+	default:
+		return false, newVIError(fmt.Sprintf("%s lưu %s hai lần (%s và %s).", doc.Agency, d.documentID, at.in, doc.ID),
+			fmt.Sprintf("sim: %s stored %s twice (%s and %s)", doc.Agency, d.documentID, at.in, doc.ID))
+	}
+	at.inState = dls[0].Lifecycle.State
+	// The clerk does not accept or refuse a document to be recalled: its
+	// recall comes first.
+	if !at.queued && (!d.recall || at.inState == envelope.StateRecallRequested) {
+		at.queued = true
+		s.tasks <- simTask{d: d, to: i, document: at.in}
+	}
+	s.settle(d, i)
+	return at.queued, nil
+}
+
+// settle counts the delivery to d.to[i] reconciled once both ends hold
+// the state its clerk chose, and ends the day with the last one.
+func (s *sim) settle(d *simDoc, i int) {
+	at := &d.at[i]
+	if at.reconciled || at.in == "" || at.inState != d.want[i] || at.outState != d.want[i] {
+		return
+	}
+	at.reconciled = true
+	d.settled++
+	s.count.reconciled++
+	if s.count.reconciled == s.deliveries {
+		s.reconciledAt = time.Now()
+		close(s.done)
+	}
+}
+
+// holdings reads every document every gateway holds, incoming and
+// outgoing.
+func (s *sim) holdings(ctx context.Context) (incoming, outgoing []gateway.DocumentSummary, err error) {
+	for _, g := range s.gws {
+		err := simEach(ctx, g, func(d *gateway.DocumentSummary) error {
+			if d.Direction == gateway.Outgoing {
+				outgoing = append(outgoing, *d)
+			} else {
+				incoming = append(incoming, *d)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	return incoming, outgoing, nil
+}
+
+// simKey names a document at one agency: the agency holding it, its
+// sender and its DocumentId.
+type simKey struct{ agency, from, documentID string }
+
+// simCheck checks the day against what the stores hold at its end, read
+// afresh rather than from the feeds: every delivery stored exactly once
+// at its recipient and nothing else stored, every document once at its
+// sender with a delivery to each of its recipients and no other, and
+// every delivery in the state its clerk chose at both ends.
+func simCheck(docs []*simDoc, incoming, outgoing []gateway.DocumentSummary) error {
+	in := make(map[simKey][]*gateway.DocumentSummary, len(incoming))
+	for i := range incoming {
+		d := &incoming[i]
+		k := simKey{d.Agency, d.From, d.DocumentID}
+		in[k] = append(in[k], d)
+	}
+	out := make(map[simKey][]*gateway.DocumentSummary, len(outgoing))
+	for i := range outgoing {
+		d := &outgoing[i]
+		k := simKey{d.Agency, d.Agency, d.DocumentID}
+		out[k] = append(out[k], d)
+	}
+	var lost, twice, unreconciled int
+	var examples []string
+	note := func(format string, a ...any) {
+		if len(examples) < 5 {
+			examples = append(examples, fmt.Sprintf(format, a...))
+		}
+	}
+	for _, d := range docs {
+		k := simKey{d.from.code, d.from.code, d.documentID}
+		sent := out[k]
+		delete(out, k)
+		atSender := make(map[string]envelope.State, len(d.to))
+		switch {
+		case len(sent) == 0:
+			note("%s does not hold %s", d.from.code, d.documentID)
+		case len(sent) > 1:
+			twice++
+			note("%s holds %s %d times", d.from.code, d.documentID, len(sent))
+		case len(sent[0].Deliveries) != len(d.to):
+			unreconciled++
+			note("%s holds %s with %d deliveries, not %d", d.from.code, d.documentID, len(sent[0].Deliveries), len(d.to))
+		}
+		if len(sent) > 0 {
+			for _, dl := range sent[0].Deliveries {
+				atSender[dl.Recipient] = dl.Lifecycle.State
+			}
+		}
+		for i, to := range d.to {
+			k := simKey{to.code, d.from.code, d.documentID}
+			copies := in[k]
+			delete(in, k)
+			switch len(copies) {
+			case 0:
+				lost++
+				note("%s → %s: not stored", d.documentID, to.code)
+				continue
+			case 1:
+			default:
+				twice++
+				note("%s → %s: stored %d times", d.documentID, to.code, len(copies))
+			}
+			got, ok := atSender[to.code]
+			if len(copies[0].Deliveries) != 1 || !ok || copies[0].Deliveries[0].Lifecycle.State != d.want[i] || got != d.want[i] {
+				unreconciled++
+				state := "?"
+				if len(copies[0].Deliveries) == 1 {
+					state = copies[0].Deliveries[0].Lifecycle.State.String()
+				}
+				note("%s → %s: %s at the sender, %s at the recipient, want %s", d.documentID, to.code, got, state, d.want[i])
+			}
+		}
+	}
+	stray := 0
+	for _, copies := range in {
+		stray += len(copies)
+		note("%s holds %s from %s, not sent to it", copies[0].Agency, copies[0].DocumentID, copies[0].From)
+	}
+	for _, copies := range out {
+		stray += len(copies)
+		note("%s holds %s, which it did not send today", copies[0].Agency, copies[0].DocumentID)
+	}
+	if lost+twice+unreconciled+stray == 0 {
+		return nil
+	}
+	return newVIError(
+		fmt.Sprintf("Kiểm tra cuối ngày: %d lượt gửi bị mất, %d lưu hai lần, %d chưa khớp trạng thái, %d văn bản lạ (%s).", lost, twice, unreconciled, stray, strings.Join(examples, "; ")),
+		fmt.Sprintf("sim: the day's check: %d deliveries lost, %d stored twice, %d unreconciled, %d stray documents (%s)", lost, twice, unreconciled, stray, strings.Join(examples, "; ")))
 }
 
 // latencies returns each delivery's time from the sender's acceptance to
-// its storing at the recipient, and to its 01 at the sender.
-func (s *sim) latencies(ctx context.Context) (toStored, to01 []time.Duration, err error) {
+// its storing at the recipient, and to its 01 at the sender, sorted, and
+// when the last 01 was stored: from the stores' times, read after the
+// day.
+func (s *sim) latencies(ctx context.Context, incoming []gateway.DocumentSummary) (toStored, to01 []time.Duration, last01 time.Time, err error) {
+	stored := make(map[simKey]time.Time, len(incoming))
+	for _, d := range incoming {
+		stored[simKey{d.Agency, d.From, d.DocumentID}] = d.CreatedAt
+	}
 	for _, d := range s.docs {
 		out, err := d.from.g.st.Document(ctx, d.id)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, time.Time{}, err
 		}
 		for _, ev := range out.Events {
 			if ev.Kind == gateway.EventStatus && ev.StatusCode == envelope.StatusArrived {
 				to01 = append(to01, ev.RecordedAt.Sub(out.CreatedAt))
+				if ev.RecordedAt.After(last01) {
+					last01 = ev.RecordedAt
+				}
 			}
 		}
 		for _, to := range d.to {
-			in, err := simIncoming(ctx, to, d)
-			if err != nil {
-				return nil, nil, err
+			if at, ok := stored[simKey{to.code, d.from.code, d.documentID}]; ok {
+				toStored = append(toStored, at.Sub(out.CreatedAt))
 			}
-			toStored = append(toStored, in.CreatedAt.Sub(out.CreatedAt))
 		}
 	}
 	if len(to01) != s.deliveries || len(toStored) != s.deliveries {
-		return nil, nil, newVIError(fmt.Sprintf("Có %d trạng thái 01 và %d văn bản đã lưu cho %d lượt gửi.", len(to01), len(toStored), s.deliveries),
+		return nil, nil, time.Time{}, newVIError(fmt.Sprintf("Có %d trạng thái 01 và %d văn bản đã lưu cho %d lượt gửi.", len(to01), len(toStored), s.deliveries),
 			fmt.Sprintf("sim: %d 01s and %d documents stored for %d deliveries", len(to01), len(toStored), s.deliveries))
 	}
 	slices.Sort(toStored)
 	slices.Sort(to01)
-	return toStored, to01, nil
+	return toStored, to01, last01, nil
 }
 
 // signatures counts the signatures of the run: each document, each 01,
