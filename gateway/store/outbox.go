@@ -109,34 +109,51 @@ func (s *Store) MarkSent(ctx context.Context, items []gateway.OutboxItem, at tim
 	return marked, nil
 }
 
-// markSent is MarkSent of one item; false if the item is gone.
+// markSent is MarkSent of one item; false if the item is gone. An error
+// undoes the item's removal with the rest of the update.
 func (s *Store) markSent(ctx context.Context, tx *sql.Tx, item gateway.OutboxItem, at time.Time) (bool, error) {
-	o, err := scanOutbox(tx.QueryRowContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE id = ?`, item.ID))
+	var (
+		o    gateway.OutboxItem
+		kind string
+	)
+	err := tx.QueryRowContext(ctx,
+		`DELETE FROM outbox WHERE id = ? RETURNING id, packet_id, kind, recipient, document, attempts`, item.ID).
+		Scan(&o.ID, &o.PacketID, &kind, &o.Recipient, &o.Document, &o.Attempts)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
 	if err != nil {
 		return false, err
 	}
+	o.Kind = gateway.PacketKind(kind)
 	if item.PacketID != "" && item.PacketID != o.PacketID || item.Recipient != "" && item.Recipient != o.Recipient {
 		return false, fmt.Errorf("item %d is packet %s to %s, not %s", o.ID, o.PacketID, o.Recipient, item.MsgID())
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE id = ?`, o.ID); err != nil {
-		return false, err
-	}
 	if o.Kind == gateway.KindEdoc && o.Document != "" {
-		d, err := delivery(ctx, tx, o.Document, o.Recipient)
+		// The delivery becomes sent if it is still queued: one statement,
+		// and a second only to tell a missing delivery from a sent one.
+		res, err := tx.ExecContext(ctx,
+			`UPDATE deliveries SET transport = 'sent', sent_at = ?, updated_at = ?
+			WHERE document = ? AND recipient = ? AND transport = 'queued'`,
+			ms(at), ms(at), o.Document, o.Recipient)
 		if err != nil {
 			return false, err
 		}
-		if d.Transport == gateway.Queued {
-			_, err := tx.ExecContext(ctx,
-				`UPDATE deliveries SET transport = 'sent', sent_at = ?, updated_at = ?
-				WHERE document = ? AND recipient = ?`,
-				ms(at), ms(at), o.Document, o.Recipient)
+		n, err := res.RowsAffected()
+		if err != nil {
+			return false, err
+		}
+		if n == 0 {
+			var one int
+			err := tx.QueryRowContext(ctx, `SELECT 1 FROM deliveries WHERE document = ? AND recipient = ?`,
+				o.Document, o.Recipient).Scan(&one)
+			if errors.Is(err, sql.ErrNoRows) {
+				return false, fmt.Errorf("delivery of %s to %s: %w", o.Document, o.Recipient, gateway.ErrNotFound)
+			}
 			if err != nil {
 				return false, err
 			}
+		} else {
 			err = insertEvent(ctx, tx, gateway.Event{
 				Document:   o.Document,
 				Recipient:  o.Recipient,

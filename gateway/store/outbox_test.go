@@ -65,6 +65,24 @@ func TestStore_DueOutbox(t *testing.T) {
 }
 
 func TestStore_MarkSent(t *testing.T) {
+	t.Run("NotTheItem", func(t *testing.T) {
+		// An item whose id now names another packet (a stale list) is an
+		// error, and nothing of the batch is marked.
+		s := mustOpenStore(t)
+		doc := mustAccept(t, s, newAccept(vpcp, "doc-1", t0, hanoi, hue))
+		items := mustDue(t, s, t0)
+		stale := items[1]
+		stale.PacketID = gateway.NewID(t0.Add(time.Hour))
+		if n, err := s.MarkSent(t.Context(), []gateway.OutboxItem{items[0], stale}, t0); err == nil || n != 0 {
+			t.Fatalf("MarkSent of a stale item: %d, %v; want an error", n, err)
+		}
+		if got := mustDue(t, s, t0); len(got) != 2 {
+			t.Errorf("outbox after a failed MarkSent: %d items, want 2", len(got))
+		}
+		if d := mustDocument(t, s, doc.ID); deliveryTo(t, d, hanoi).Transport != gateway.Queued || len(d.Events) != 2 {
+			t.Errorf("document after a failed MarkSent: %+v", d)
+		}
+	})
 	t.Run("Edoc", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "lienthong.db")
 		s := mustOpenStoreAt(t, path)
