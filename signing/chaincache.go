@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/binary"
+	"encoding/hex"
 	"sync"
 	"time"
 )
@@ -41,8 +42,19 @@ const (
 // concurrent use, and Verifiers with different Roots may share one.
 type ChainCache struct {
 	mu     sync.Mutex
-	certs  map[[sha256.Size]byte]*x509.Certificate
+	certs  map[[sha256.Size]byte]*namedCert
 	chains map[chainKey]*chainEntry
+}
+
+// namedCert is a certificate parsed, with what a Verdict says of it.
+type namedCert struct {
+	cert        *x509.Certificate
+	subject     string
+	fingerprint string // SHA-256 of the DER, hex
+}
+
+func nameCert(cert *x509.Certificate, sum [sha256.Size]byte) *namedCert {
+	return &namedCert{cert: cert, subject: cert.Subject.String(), fingerprint: hex.EncodeToString(sum[:])}
 }
 
 type chainKey struct {
@@ -59,29 +71,34 @@ type chainEntry struct {
 }
 
 // certificate returns der parsed, from memory when it was parsed before.
-func (c *ChainCache) certificate(der []byte) (*x509.Certificate, error) {
-	if c == nil {
-		return x509.ParseCertificate(der)
-	}
+func (c *ChainCache) certificate(der []byte) (*namedCert, error) {
 	sum := sha256.Sum256(der)
+	if c == nil {
+		cert, err := x509.ParseCertificate(der)
+		if err != nil {
+			return nil, err
+		}
+		return nameCert(cert, sum), nil
+	}
 	c.mu.Lock()
-	cert, ok := c.certs[sum]
+	nc, ok := c.certs[sum]
 	c.mu.Unlock()
-	if ok && bytes.Equal(cert.Raw, der) {
-		return cert, nil
+	if ok && bytes.Equal(nc.cert.Raw, der) {
+		return nc, nil
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
 		return nil, err
 	}
+	nc = nameCert(cert, sum)
 	c.mu.Lock()
 	if c.certs == nil {
-		c.certs = make(map[[sha256.Size]byte]*x509.Certificate)
+		c.certs = make(map[[sha256.Size]byte]*namedCert)
 	}
 	evictOne(c.certs)
-	c.certs[sum] = cert
+	c.certs[sum] = nc
 	c.mu.Unlock()
-	return cert, nil
+	return nc, nil
 }
 
 // verified returns the chains remembered for certs (the leaf, then the

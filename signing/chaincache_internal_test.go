@@ -63,7 +63,7 @@ func TestChainCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p2, err := c.certificate(b.Raw); err != nil || p2 != p1 {
+	if p2, err := c.certificate(b.Raw); err != nil || p2 != p1 || p1.cert.Subject.String() != p1.subject {
 		t.Errorf("the same DER parsed twice: %v", err)
 	}
 	if _, err := c.certificate(append(b.Raw[:len(b.Raw):len(b.Raw)], 0)); err == nil {

@@ -3,8 +3,10 @@ package signing_test
 import (
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/hex"
 	"math/big"
 	"path/filepath"
 	"testing"
@@ -130,7 +132,10 @@ func TestVerifier_ChainsRevocation(t *testing.T) {
 			tr.verifier.Revocations = signing.NewRevocations(tr.verifier.CRLs)
 		}
 		tr.wantVerdict(t, signed, signing.Valid, nil)
-		tr.wantVerdict(t, signed, signing.Valid, nil)
+		vd := tr.wantVerdict(t, signed, signing.Valid, nil)
+		if sum := sha256.Sum256(cert.Raw); vd.Fingerprint != hex.EncodeToString(sum[:]) || vd.Subject != cert.Subject.String() || !vd.Certificate.Equal(cert) {
+			t.Errorf("a verdict from memory names %q %q", vd.Subject, vd.Fingerprint)
+		}
 		if err := tr.ca.RevokeCertificate(cert); err != nil {
 			t.Fatal(err)
 		}

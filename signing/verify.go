@@ -3,10 +3,8 @@ package signing
 import (
 	"context"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -236,16 +234,15 @@ func (v *Verifier) Verify(ctx context.Context, packet []byte) (*Verdict, error) 
 	if vd != nil {
 		return vd, nil
 	}
-	chain, vd := signerChain(sig, v.Chains)
+	chain, signer, vd := signerChain(sig, v.Chains)
 	if vd != nil {
 		return vd, nil
 	}
 	cert := chain[0]
 	withCert := func(vd *Verdict) *Verdict {
 		vd.Certificate = cert
-		vd.Subject = cert.Subject.String()
-		sum := sha256.Sum256(cert.Raw)
-		vd.Fingerprint = hex.EncodeToString(sum[:])
+		vd.Subject = signer.subject
+		vd.Fingerprint = signer.fingerprint
 		return vd
 	}
 	pub, ok := cert.PublicKey.(*rsa.PublicKey)
@@ -437,28 +434,32 @@ func algorithmOf(el *etree.Element) string {
 }
 
 // signerChain reads KeyInfo/X509Data/X509Certificate: the signer's
-// certificate first, then any intermediates. Certificates parsed before
-// come from cache, if not nil.
-func signerChain(sig *etree.Element, cache *ChainCache) ([]*x509.Certificate, *Verdict) {
+// certificate first, then any intermediates; and the signer's names.
+// Certificates parsed before come from cache, if not nil.
+func signerChain(sig *etree.Element, cache *ChainCache) ([]*x509.Certificate, *namedCert, *Verdict) {
 	bad := func(en string) *Verdict {
 		return verdict(Malformed, ErrBadCertificate, "Không đọc được chứng thư số của người ký: "+en, "the signer certificate cannot be read: "+en)
 	}
 	var chain []*x509.Certificate
+	var signer *namedCert
 	for _, el := range sig.FindElements("KeyInfo/X509Data/X509Certificate") {
 		der, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(el.Text()), ""))
 		if err != nil {
-			return nil, bad("not base64")
+			return nil, nil, bad("not base64")
 		}
-		cert, err := cache.certificate(der)
+		nc, err := cache.certificate(der)
 		if err != nil {
-			return nil, bad(err.Error())
+			return nil, nil, bad(err.Error())
 		}
-		chain = append(chain, cert)
+		if signer == nil {
+			signer = nc
+		}
+		chain = append(chain, nc.cert)
 	}
 	if len(chain) == 0 {
-		return nil, bad("KeyInfo carries no X509Certificate")
+		return nil, nil, bad("KeyInfo carries no X509Certificate")
 	}
-	return chain, nil
+	return chain, signer, nil
 }
 
 // chain verifies certs[0] against the roots at now, with the rest of
