@@ -65,8 +65,8 @@
 //     readiness probe makes a real write; it is outside the audit chain.
 //
 // Indexes serve the lists: documents by (created_at, id) and by (agency,
-// created_at, id), deliveries by (state, document), events by (document,
-// seq), the outbox by (next_at, id), quarantine by (received_at, id); the
+// created_at, id), events by (document, seq), the outbox by (next_at,
+// id), quarantine by (received_at, id); the
 // metrics ([Store.Stats]): incoming documents by due_date; and the
 // quarterly report ([Store.ReportRows]), which reads a quarter's documents
 // and deliveries from indexes alone: documents_created carries the
@@ -85,7 +85,11 @@
 // Writes go through one connection ([database/sql.DB] with one open
 // connection) and begin with BEGIN IMMEDIATE, so a write transaction takes
 // the write lock first and never fails half-way on a lock upgrade; writes
-// queue in Go rather than in SQLite's busy handler. Reads use a separate
+// queue in Go rather than in SQLite's busy handler, and those that queue
+// while one commits are committed together, each in its SAVEPOINT (group
+// commit). The goroutine committing keeps the audit chain's last row in
+// memory, and reads it again after a rollback it cannot account for or a
+// commit by another connection (PRAGMA data_version). Reads use a separate
 // pool of read-only connections (mode=ro): in WAL mode they see the last
 // commit and never wait for the writer.
 //

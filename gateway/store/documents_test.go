@@ -407,6 +407,29 @@ func TestStore_DocumentsByDocumentIDPlan(t *testing.T) {
 	}
 }
 
+// TestStore_DocumentsByStatePlan: a list of the documents with a
+// delivery in some state reads each document's deliveries from
+// deliveries_report alone.
+func TestStore_DocumentsByStatePlan(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	mustOpenStoreAt(t, path)
+	db := rawDB(t, path)
+	rejected := envelope.StateRejected
+	for _, q := range []gateway.DocumentQuery{
+		{State: &rejected},
+		{Agencies: []string{vpcp}, State: &rejected, Recipient: hanoi},
+	} {
+		query, args, err := store.DocumentsQuery(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := queryPlan(t, db, query, args...)
+		if want := "USING COVERING INDEX deliveries_report (document=?"; !strings.Contains(p, want) {
+			t.Errorf("plan of %s:\n%s\nwant %s", query, p, want)
+		}
+	}
+}
+
 func TestStore_Documents(t *testing.T) {
 	s := mustOpenStore(t)
 	// Newest first: want holds the ids in list order.
