@@ -141,7 +141,9 @@ func (c *excC14n) transform(el *etree.Element) error {
 		}
 	}
 	c.used = used[:0]
-	sort.Sort(etreeutils.SortedAttrs(el.Attr))
+	if len(el.Attr) > 1 {
+		sort.Sort(etreeutils.SortedAttrs(el.Attr))
+	}
 	for i := 0; i < len(el.Child); {
 		if _, ok := el.Child[i].(*etree.Comment); ok {
 			el.RemoveChildAt(i)
@@ -172,11 +174,13 @@ func addPrefix(set []string, p string) []string {
 // escaping text a run of plain bytes at a time.
 func writeCanonical(w etree.Writer, el *etree.Element) {
 	w.WriteByte('<')
-	tag := el.FullTag()
-	w.WriteString(tag)
-	for i := range el.Attr {
+	writeName(w, el.Space, el.Tag)
+	for _, a := range el.Attr {
 		w.WriteByte(' ')
-		el.Attr[i].WriteTo(w, &canonicalWrite)
+		writeName(w, a.Space, a.Key)
+		w.WriteString(`="`)
+		escapeCanonical(w, a.Value, true)
+		w.WriteByte('"')
 	}
 	w.WriteByte('>')
 	for _, t := range el.Child {
@@ -187,21 +191,32 @@ func writeCanonical(w etree.Writer, el *etree.Element) {
 			if t.IsCData() {
 				t.WriteTo(w, &canonicalWrite)
 			} else {
-				escapeCanonicalText(w, t.Data)
+				escapeCanonical(w, t.Data, false)
 			}
 		default:
 			t.WriteTo(w, &canonicalWrite)
 		}
 	}
 	w.WriteString("</")
-	w.WriteString(tag)
+	writeName(w, el.Space, el.Tag)
 	w.WriteByte('>')
 }
 
-// escapeCanonicalText writes s as etree escapes canonical text: &, <, >
-// and carriage return as references, a character XML does not allow (or
-// a byte that is not UTF-8) as U+FFFD.
-func escapeCanonicalText(w etree.Writer, s string) {
+// writeName writes a qualified name, as etree's FullTag and FullKey make
+// it, without making it.
+func writeName(w etree.Writer, space, local string) {
+	if space != "" {
+		w.WriteString(space)
+		w.WriteByte(':')
+	}
+	w.WriteString(local)
+}
+
+// escapeCanonical writes s as etree escapes canonical text, or an
+// attribute value if attr is set: &, < and carriage return as references,
+// and > in text, and ", tab and line feed in an attribute; a character XML
+// does not allow (or a byte that is not UTF-8) as U+FFFD.
+func escapeCanonical(w etree.Writer, s string, attr bool) {
 	last := 0
 	for i := 0; i < len(s); {
 		b := s[i]
@@ -212,8 +227,14 @@ func escapeCanonicalText(w etree.Writer, s string) {
 				esc = "&amp;"
 			case b == '<':
 				esc = "&lt;"
-			case b == '>':
+			case b == '>' && !attr:
 				esc = "&gt;"
+			case b == '"' && attr:
+				esc = "&quot;"
+			case b == '\t' && attr:
+				esc = "&#x9;"
+			case b == '\n' && attr:
+				esc = "&#xA;"
 			case b == '\r':
 				esc = "&#xD;"
 			case b >= 0x20 || b == '\t' || b == '\n':

@@ -352,7 +352,11 @@ func showTime(t time.Time) string {
 
 // findSignatures collects Signature elements anywhere, in any namespace.
 func findSignatures(el *etree.Element, out *[]*etree.Element) {
-	for _, c := range el.ChildElements() {
+	for _, t := range el.Child {
+		c, ok := t.(*etree.Element)
+		if !ok {
+			continue
+		}
 		if c.Tag == "Signature" {
 			*out = append(*out, c)
 		}
