@@ -149,14 +149,11 @@ func gatewayConsumerConfig(name, what string, filters []string, ackWait time.Dur
 // once, all its agencies together.
 const gatewayMaxAckPending = 1000
 
-// Metadata keys of a catch-up consumer: the last stream sequence it is to
-// read (what is above it came through the gateway consumer), and for each
-// agency whose handover point is above the consumer's own start, that
-// point, under metaStart+<subject>.
-const (
-	metaUntil = "lt.until"
-	metaStart = "lt.start."
-)
+// metaUntil is the metadata key of the last stream sequence a catch-up
+// consumer is to read: what is above it came through the gateway
+// consumer. The points of the agencies whose handover point is above the
+// consumer's own start are kept with it, packed (encodeStarts).
+const metaUntil = "lt.until"
 
 // catchUpConsumerConfig is a gateway's catch-up consumer on one stream:
 // for each subject being caught up, the messages from its handover point
@@ -182,11 +179,15 @@ func catchUpConsumerConfig(name, what string, starts map[string]uint64, until ui
 		}
 	}
 	slices.Sort(filters)
-	meta := map[string]string{metaUntil: strconv.FormatUint(until, 10)}
+	above := make(map[string]uint64, len(starts))
 	for s, p := range starts {
 		if p > low {
-			meta[metaStart+s] = strconv.FormatUint(p, 10)
+			above[s] = p
 		}
+	}
+	meta, err := withStarts(map[string]string{metaUntil: strconv.FormatUint(until, 10)}, above)
+	if err != nil {
+		return jetstream.ConsumerConfig{}, fmt.Errorf("bus: catch-up consumer %s: %w", name, err)
 	}
 	return jetstream.ConsumerConfig{
 		Name:           name,
@@ -213,7 +214,8 @@ type catchUp struct {
 
 // readCatchUp reads a catch-up consumer's configuration. A consumer
 // without lt.until was not made by Assign: it owns nothing, rather than
-// everything.
+// everything. A point below the consumer's start is refused: the messages
+// between them would never be delivered.
 func readCatchUp(cfg jetstream.ConsumerConfig) (catchUp, error) {
 	u, ok := cfg.Metadata[metaUntil]
 	if !ok {
@@ -223,20 +225,18 @@ func readCatchUp(cfg jetstream.ConsumerConfig) (catchUp, error) {
 	if err != nil {
 		return catchUp{}, fmt.Errorf("bus: catch-up consumer %s: %s %q: %w", cfg.Durable, metaUntil, u, err)
 	}
-	c := catchUp{from: cfg.OptStartSeq, until: until, starts: make(map[string]uint64)}
+	starts, err := decodeStarts(cfg.Metadata)
+	if err != nil {
+		return catchUp{}, fmt.Errorf("bus: catch-up consumer %s: %w", cfg.Durable, err)
+	}
+	c := catchUp{from: cfg.OptStartSeq, until: until, starts: starts}
 	if cfg.DeliverPolicy == jetstream.DeliverAllPolicy || c.from == 0 {
 		c.from = 1
 	}
-	for k, v := range cfg.Metadata {
-		s, ok := strings.CutPrefix(k, metaStart)
-		if !ok {
-			continue
+	for s, p := range starts {
+		if p < c.from {
+			return catchUp{}, fmt.Errorf("bus: catch-up consumer %s: the point of %s, %d, is below the consumer's start %d", cfg.Durable, s, p, c.from)
 		}
-		p, err := strconv.ParseUint(v, 10, 64)
-		if err != nil {
-			return catchUp{}, fmt.Errorf("bus: catch-up consumer %s: %s %q: %w", cfg.Durable, k, v, err)
-		}
-		c.starts[s] = p
 	}
 	return c, nil
 }
@@ -487,7 +487,7 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 	// from now, so it may deliver messages of them from before their
 	// points — another gateway's — which the gateway then leaves alone
 	// (gate.owns).
-	meta := func(old map[string]string) map[string]string {
+	meta := func(old map[string]string) (map[string]string, error) {
 		var floor uint64
 		if exists {
 			floor = own.CachedInfo().AckFloor.Stream
@@ -499,7 +499,10 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 	// taken above, should this process die before the exact one.
 	updated := false
 	if len(removed) > 0 {
-		held := metadataStarts(own.CachedInfo().Config.Metadata)
+		held, err := decodeStarts(own.CachedInfo().Config.Metadata)
+		if err != nil {
+			return fmt.Errorf("consumer %s: %w", name, err)
+		}
 		for _, f := range removed {
 			if err := putStart(ctx, kv, stream, f, max(own.CachedInfo().AckFloor.Stream+1, held[f])); err != nil {
 				return err
@@ -527,8 +530,9 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 	case !updated:
 		ucfg := own.CachedInfo().Config
 		ucfg.FilterSubject, ucfg.FilterSubjects = "", want
-		ucfg.Metadata = meta(ucfg.Metadata)
-		_, err = b.js.UpdateConsumer(ctx, stream, ucfg)
+		if ucfg.Metadata, err = meta(ucfg.Metadata); err == nil {
+			_, err = b.js.UpdateConsumer(ctx, stream, ucfg)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("consumer %s: %w", name, err)
@@ -540,31 +544,35 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 }
 
 // startsMetadata returns a gateway consumer's metadata old with the start
-// points of starts (lt.start.<subject>, as a catch-up's) for the subjects
-// it reads (filters), and without the points of subjects it no longer
-// reads or that are at or below its ack floor — every message under them
-// is settled, none comes again. A subject with no point (1) is read whole.
-func startsMetadata(old map[string]string, filters []string, starts map[string]uint64, floor uint64) map[string]string {
-	meta := make(map[string]string, len(old)+len(starts))
-	for k, v := range old {
-		s, ok := strings.CutPrefix(k, metaStart)
-		if !ok {
-			meta[k] = v
-			continue
-		}
-		p, err := strconv.ParseUint(v, 10, 64)
-		if err == nil && p > floor+1 && slices.Contains(filters, s) {
-			meta[k] = v
+// points of starts (packed, as a catch-up's: encodeStarts) for the
+// subjects it reads (filters), and without the points of subjects it no
+// longer reads or that are at or below its ack floor — every message under
+// them is settled, none comes again. A subject with no point (1) is read
+// whole. Points of the version before (lt.start.<subject>) are read and
+// written again packed.
+func startsMetadata(old map[string]string, filters []string, starts map[string]uint64, floor uint64) (map[string]string, error) {
+	held, err := decodeStarts(old)
+	if err != nil {
+		return nil, err
+	}
+	reads := make(map[string]bool, len(filters))
+	for _, f := range filters {
+		reads[f] = true
+	}
+	keep := make(map[string]uint64, len(held)+len(starts))
+	for s, p := range held {
+		if p > floor+1 && reads[s] {
+			keep[s] = p
 		}
 	}
 	for s, p := range starts {
 		if p > 1 && p > floor+1 {
-			meta[metaStart+s] = strconv.FormatUint(p, 10)
+			keep[s] = p
 		} else {
-			delete(meta, metaStart+s)
+			delete(keep, s)
 		}
 	}
-	return meta
+	return withStarts(old, keep)
 }
 
 // makeCatchUp makes the gateway's catch-up consumer on stream for starts,
@@ -734,7 +742,11 @@ func (b *Bus) gatewayConsumers(ctx context.Context, stream, except string) ([]ga
 		if !strings.HasPrefix(info.Name, "gwc_") || info.Name == except {
 			continue
 		}
-		out = append(out, gatewayConsumer{name: info.Name, filters: filtersOf(info.Config), ackFloor: info.AckFloor.Stream, starts: metadataStarts(info.Config.Metadata)})
+		starts, err := decodeStarts(info.Config.Metadata)
+		if err != nil {
+			return nil, fmt.Errorf("consumer %s: %w", info.Name, err)
+		}
+		out = append(out, gatewayConsumer{name: info.Name, filters: filtersOf(info.Config), ackFloor: info.AckFloor.Stream, starts: starts})
 	}
 	if err := l.Err(); err != nil {
 		return nil, fmt.Errorf("list consumers: %w", err)
@@ -806,20 +818,6 @@ func putStart(ctx context.Context, kv jetstream.KeyValue, stream, f string, p ui
 		return fmt.Errorf("keep the handover point of %s: %w", f, err)
 	}
 	return nil
-}
-
-// metadataStarts returns the start points a consumer's metadata carries
-// (lt.start.<subject>), by subject.
-func metadataStarts(meta map[string]string) map[string]uint64 {
-	out := make(map[string]uint64)
-	for k, v := range meta {
-		if s, ok := strings.CutPrefix(k, metaStart); ok {
-			if p, err := strconv.ParseUint(v, 10, 64); err == nil {
-				out[s] = p
-			}
-		}
-	}
-	return out
 }
 
 // putStartAfter is putStart once a hand-over is done: given its own few

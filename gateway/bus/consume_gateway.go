@@ -56,7 +56,9 @@ func (b *Bus) consumeGateway(ctx context.Context, cs *consumer, spec gateway.Con
 		if err != nil {
 			return fmt.Errorf("bus: consumer %s on %s for gateway %s: %w", name, s.stream, spec.Gateway, err)
 		}
-		g.see(s.stream, jc.CachedInfo().Config)
+		if err := g.see(s.stream, jc.CachedInfo().Config); err != nil {
+			return err
+		}
 		if err := cs.consumeJC(s.stream, name, jc, prefetch, g.receive(s.stream, cs.receive)); err != nil {
 			return err
 		}

@@ -45,7 +45,7 @@ func (b *Bus) HandOver(ctx context.Context, stream, name string, subjects []stri
 // gateway's consumer keeps redelivering what it has pending whatever its
 // filters say, and the gateway settles what it no longer hosts unhandled
 // (the gate).
-func (b *Bus) handOver(ctx context.Context, stream, name string, subjects, add []string, meta func(map[string]string) map[string]string) (next uint64, err error) {
+func (b *Bus) handOver(ctx context.Context, stream, name string, subjects, add []string, meta func(map[string]string) (map[string]string, error)) (next uint64, err error) {
 	ctx, cancel := b.deadline(ctx)
 	defer cancel()
 	c, err := b.js.Consumer(ctx, stream, name)
@@ -59,6 +59,13 @@ func (b *Bus) handOver(ctx context.Context, stream, name string, subjects, add [
 		return 0, fmt.Errorf("bus: hand over from %s on %s: it has none of %v", name, stream, subjects)
 	}
 	kept = append(kept, add...)
+	if meta != nil {
+		// Before the pause: metadata that cannot be read leaves the
+		// consumer as it was.
+		if cfg.Metadata, err = meta(cfg.Metadata); err != nil {
+			return 0, fmt.Errorf("bus: hand over from %s on %s: %w", name, stream, err)
+		}
+	}
 	if _, err := b.js.PauseConsumer(ctx, stream, name, time.Now().Add(handoverPause)); err != nil {
 		return 0, fmt.Errorf("bus: hand over from %s on %s: pause: %w", name, stream, err)
 	}
@@ -96,9 +103,6 @@ func (b *Bus) handOver(ctx context.Context, stream, name string, subjects, add [
 	cfg.FilterSubject, cfg.FilterSubjects = "", kept
 	if len(kept) == 1 {
 		cfg.FilterSubject, cfg.FilterSubjects = kept[0], nil
-	}
-	if meta != nil {
-		cfg.Metadata = meta(cfg.Metadata)
 	}
 	if _, err := b.js.UpdateConsumer(ctx, stream, cfg); err != nil {
 		return 0, fmt.Errorf("bus: hand over from %s on %s: update its filters: %w", name, stream, err)

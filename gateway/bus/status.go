@@ -21,6 +21,10 @@ type ConsumerStatus struct {
 	// Filters is how many subjects it reads; Starts how many of them
 	// carry a start point (given lately, see Assign).
 	Filters, Starts int
+	// Unreadable says why its start points (or, of a catch-up, its
+	// bounds) could not be read; empty when they could. A gateway does not
+	// read such a consumer's packets, and Assign refuses to change it.
+	Unreadable string
 	// Pending is what it has not delivered yet; InHand what it delivered
 	// and is not acknowledged; Redelivered, of those, delivered more than
 	// once.
@@ -120,15 +124,20 @@ func consumerStatus(stream string, info *jetstream.ConsumerInfo) ConsumerStatus 
 		Filters: len(filtersOf(info.Config)), Pending: info.NumPending, InHand: info.NumAckPending,
 		Redelivered: info.NumRedelivered, Reading: info.NumWaiting > 0, Paused: info.Paused,
 	}
-	for k := range info.Config.Metadata {
-		if strings.HasPrefix(k, metaStart) {
-			cs.Starts++
-		}
-	}
 	if cs.CatchUp {
-		if cu, err := readCatchUp(info.Config); err == nil {
-			cs.From, cs.Until = cu.from, cu.until
+		cu, err := readCatchUp(info.Config)
+		if err != nil {
+			cs.Unreadable = err.Error()
+			return cs
 		}
+		cs.From, cs.Until, cs.Starts = cu.from, cu.until, len(cu.starts)
+		return cs
 	}
+	starts, err := decodeStarts(info.Config.Metadata)
+	if err != nil {
+		cs.Unreadable = err.Error()
+		return cs
+	}
+	cs.Starts = len(starts)
 	return cs
 }

@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"sync"
@@ -82,12 +83,18 @@ func newGate(c *consumer, gatewayID string, codes []envelope.AgencyCode) (*gate,
 }
 
 // see records what the gateway consumer on stream is, as read from the
-// server.
-func (g *gate) see(stream string, cfg jetstream.ConsumerConfig) {
-	v := consumerView{filters: newFilterSet(filtersOf(cfg)), starts: catchUp{from: 1, until: math.MaxUint64, starts: metadataStarts(cfg.Metadata)}, read: time.Now()}
+// server. Start points that cannot be read leave the view as it was: the
+// error says why.
+func (g *gate) see(stream string, cfg jetstream.ConsumerConfig) error {
+	starts, err := decodeStarts(cfg.Metadata)
+	if err != nil {
+		return fmt.Errorf("bus: gateway consumer %s on %s: %w", cfg.Durable, stream, err)
+	}
+	v := consumerView{filters: newFilterSet(filtersOf(cfg)), starts: catchUp{from: 1, until: math.MaxUint64, starts: starts}, read: time.Now()}
 	g.mu.Lock()
 	g.views[stream] = v
 	g.mu.Unlock()
+	return nil
 }
 
 // receive returns the handler of the gateway consumer on stream: a packet
@@ -168,8 +175,7 @@ func (g *gate) reread(stream string) error {
 	if err != nil {
 		return err
 	}
-	g.see(stream, jc.CachedInfo().Config)
-	return nil
+	return g.see(stream, jc.CachedInfo().Config)
 }
 
 // settle acknowledges a packet of an agency handed over to another
