@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
+	"fmt"
 	"math/big"
 	"path/filepath"
 	"testing"
@@ -144,5 +145,44 @@ func TestVerifier_ChainsRevocation(t *testing.T) {
 			tr.verifier.Revocations = signing.NewRevocations(tr.verifier.CRLs)
 		}
 		tr.wantVerdict(t, signed, signing.Revoked, signing.ErrCertificateRevoked)
+	}
+}
+
+// Verifiers sharing a cache may verify at once (run with -race).
+func TestVerifier_ChainsConcurrent(t *testing.T) {
+	tr := newTrust(t)
+	s, _ := tr.signer(t, signing.IssueRequest{Agency: "000.00.00.G22"}, "000.00.00.G22")
+	signed := mustSign(t, s, edocPacket(t))
+	tr.verifier.Chains = &signing.ChainCache{}
+	other := *tr.verifier
+	other.Roots = x509.NewCertPool()
+	other.Roots.AddCert(tr.ca.Certificate())
+	errs := make(chan error, 8)
+	start := make(chan struct{})
+	for i := range 8 {
+		v := tr.verifier
+		if i%2 == 1 {
+			v = &other
+		}
+		go func() {
+			<-start
+			for range 10 {
+				vd, err := v.Verify(t.Context(), signed)
+				if err == nil && vd.Outcome != signing.Valid {
+					err = fmt.Errorf("%s: %s", vd.Outcome, vd.ReasonEN)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	close(start)
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }
