@@ -890,11 +890,6 @@ func simPacket(d *simDoc, i int) ([]byte, error) {
 	return envelope.Encode(&envelope.Packet{Edoc: e})
 }
 
-// simCoalesce is how long a feed's reader lets changes gather before it
-// reads the documents they name: long enough for a status that follows
-// another at once, short against the day.
-const simCoalesce = 25 * time.Millisecond
-
 // simFeed is one gateway's change feed as the harness reads it. drain
 // takes the changes off the channel as they come, so that the gateway
 // drops none for a reader busy reading; read then reads each changed
@@ -951,13 +946,6 @@ func (s *sim) read(ctx context.Context, f *simFeed) {
 		case <-ctx.Done():
 			return
 		case <-f.wake:
-		}
-		// The changes of the next moments join these: a document is
-		// read once for its 03 and 06, its acceptance and its publish.
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(simCoalesce):
 		}
 		f.mu.Lock()
 		dirty, lost := f.dirty, f.lost
