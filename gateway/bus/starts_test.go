@@ -15,6 +15,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
 )
 
@@ -498,5 +499,47 @@ func TestStarts_FiveThousandOnServer(t *testing.T) {
 	}
 	if len(st.Consumers) != 2 {
 		t.Errorf("status: %d consumers, want 2", len(st.Consumers))
+	}
+}
+
+// TestBus_AssignRewritesOldStarts: a gateway consumer as the version
+// before left it (a point as lt.start.<subject>) keeps that point through
+// the next assignment, written again packed, without the old key.
+func TestBus_AssignRewritesOldStarts(t *testing.T) {
+	b := embeddedBus(t)
+	ctx := t.Context()
+	x, y := envelope.MustAgencyCode("000.00.00.G01"), envelope.MustAgencyCode("000.00.00.G02")
+	sx := gateway.Subject(gateway.KindEdoc, x)
+	if err := b.Assign(ctx, Assignment{Gateway: "gU", Agencies: []envelope.AgencyCode{x}}); err != nil {
+		t.Fatal(err)
+	}
+	name := GatewayConsumerName("gU", gateway.KindEdoc)
+	c, err := b.js.Consumer(ctx, StreamEdoc, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := c.CachedInfo().Config
+	cfg.Metadata = map[string]string{metaStart + sx: "1000"}
+	if _, err := b.js.UpdateConsumer(ctx, StreamEdoc, cfg); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := b.Assign(ctx, Assignment{Gateway: "gU", Agencies: []envelope.AgencyCode{x, y}}); err != nil {
+		t.Fatal(err)
+	}
+	c, err = b.js.Consumer(ctx, StreamEdoc, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := c.CachedInfo().Config.Metadata
+	if _, ok := meta[metaStart+sx]; ok {
+		t.Errorf("the old key is left: %v", meta)
+	}
+	if _, ok := meta[metaStarts+"0"]; !ok {
+		t.Errorf("no packed key: %v", meta)
+	}
+	got, err := decodeStarts(meta)
+	if want := map[string]uint64{sx: 1000}; err != nil || !maps.Equal(got, want) {
+		t.Errorf("points %v, %v; want %v", got, err, want)
 	}
 }
