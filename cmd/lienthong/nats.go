@@ -79,6 +79,13 @@ number of agencies.`)
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	// A consumer whose points cannot be read is one its gateway does not
+	// read and Assign will not change: the administrator must know why.
+	for _, c := range st.Consumers {
+		if c.Unreadable != "" {
+			fmt.Fprintf(m.Stdout, "\n%s on %s: start points unreadable: %s\n  its gateway reads none of its packets and nats setup -gateway %s refuses it: delete it (nats consumer rm %s %s) and assign the gateway again\n", c.Name, c.Stream, c.Unreadable, c.Gateway(), c.Stream, c.Name)
+		}
+	}
 	fmt.Fprintf(m.Stdout, "\nper-agency consumers (ag_…): %d, %d of them retired (paused)\n", st.AgencyConsumers, st.AgencyConsumersPaused)
 	fmt.Fprintf(m.Stdout, "hand-over points kept: %d\n", st.HandoverPoints)
 	fmt.Fprintf(m.Stdout, "catch-ups recorded, not yet made: %s\n", orNone(st.PendingCatchUps))

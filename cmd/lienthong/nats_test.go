@@ -154,4 +154,30 @@ func TestNATSSetupGateway(t *testing.T) {
 	if strings.Contains(r.stdout, "ag_") || strings.Contains(r.stdout, "CONSUMER.CREATE.LT_") {
 		t.Errorf("nats user -gateway-consumers grants per-agency consumers or creates:\n%s", r.stdout)
 	}
+
+	// Start points edited by hand: the administrator is told which
+	// consumer its gateway no longer reads, and what to do.
+	c, err := js.Consumer(t.Context(), bus.StreamEdoc, "gwc_edoc_vpcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := c.CachedInfo().Config
+	cfg.Metadata = map[string]string{"lt.starts.0": "1 0 1 1 1 0Alt.edoc.G22"}
+	if _, err := js.UpdateConsumer(t.Context(), bus.StreamEdoc, cfg); err != nil {
+		t.Fatal(err)
+	}
+	r = run(t, nil, "nats", "status", "-url", url)
+	r.wantCode(t, 0)
+	for _, want := range []string{
+		"gwc_edoc_vpcp on LT_EDOC: start points unreadable: ",
+		"lt.starts.0",
+		"delete it (nats consumer rm LT_EDOC gwc_edoc_vpcp) and assign the gateway again",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("nats status has no %q:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "gwc_edoc_nghean on LT_EDOC: start points unreadable") {
+		t.Errorf("nats status calls a readable consumer unreadable:\n%s", r.stdout)
+	}
 }
