@@ -171,6 +171,9 @@ func New(opts Options) (*Gateway, error) {
 	g.verifier.Store(&signing.Verifier{
 		Roots: opts.Roots, CRLs: opts.CRLs, Revocations: signing.NewRevocations(opts.CRLs), Policy: opts.Policy,
 		Directory: g.dir, Parser: g.parser, Now: opts.Now,
+		// The packets of a day come from a few hundred certificates:
+		// each is parsed and its chain built once, not per packet.
+		Chains: &signing.ChainCache{},
 	})
 	return g, nil
 }
