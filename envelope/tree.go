@@ -152,15 +152,26 @@ func (r *reader) edoc(e *Edoc) *Edoc {
 }
 
 // text returns an element's character data, trimmed. Child elements inside
-// a leaf are kept as extras. Long text is copied, because the tree may
-// share it with the parser's input (see Parser.ReadTree) and a Packet does
-// not.
+// a leaf are kept as extras. Text that may be the parser's input is
+// copied, because the tree may share it (see Parser.ReadTree) and a Packet
+// does not.
 func (r *reader) text(el *etree.Element, path string) string {
 	s := r.rawText(el, path)
-	if len(s) >= blobMin {
+	if mayShareInput(el) {
 		return strings.Clone(s)
 	}
 	return s
+}
+
+// mayShareInput reports whether el's text may be memory of the parser's
+// input: only a lifted run that is the whole of its node is (see
+// blobs.expand), and it is blobMin long at least before it is trimmed.
+func mayShareInput(el *etree.Element) bool {
+	if len(el.Child) != 1 {
+		return false
+	}
+	t, ok := el.Child[0].(*etree.CharData)
+	return ok && len(t.Data) >= blobMin
 }
 
 // rawText is text without the copy: what it returns may share memory with
@@ -452,10 +463,11 @@ func (r *reader) signature(pkt *Packet, el *etree.Element) {
 	si.SignatureMethod = algorithm("SignedInfo/SignatureMethod")
 	si.DigestMethod = algorithm("SignedInfo/Reference/DigestMethod")
 	if e := el.FindElement("KeyInfo/X509Data/X509SubjectName"); e != nil {
-		si.SubjectName = strings.TrimSpace(e.Text())
+		// Cloned, as text is: the tree may share it with the input.
+		si.SubjectName = strings.Clone(strings.TrimSpace(e.Text()))
 	}
 	for _, e := range el.FindElements("KeyInfo/X509Data/X509Certificate") {
-		si.Certificates = append(si.Certificates, strings.Join(strings.Fields(e.Text()), ""))
+		si.Certificates = append(si.Certificates, strings.Clone(strings.Join(strings.Fields(e.Text()), "")))
 	}
 	pkt.Signature = si
 }
