@@ -184,8 +184,9 @@ func (p *Parser) ParseBytes(b []byte) (*Packet, []Warning, error) {
 // limits, without interpreting it as edXML. The signing package verifies
 // this tree, then hands the verified element to [FromTree].
 //
-// The tree shares memory with b: long base64 text (attachments) is not
-// copied, so that a 67 MB packet is not held twice. b must not be modified
+// The tree shares memory with b: long base64 text (attachments,
+// certificates, signature values) is not copied, so that a 67 MB packet is
+// not held twice. b must not be modified
 // while the tree is in use. A Packet made by FromTree does not share it.
 func (p *Parser) ReadTree(b []byte) (*etree.Document, []Warning, error) {
 	return p.readTree(b, true)
