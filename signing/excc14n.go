@@ -11,7 +11,7 @@ import (
 
 // Exclusive canonicalisation done in place with one scope for the whole
 // tree. It is etreeutils.TransformExcC14n (without comments) and etree's
-// canonical writer, output for output and error for error: goxmldsig
+// canonical writer, byte for byte, failing where they fail: goxmldsig
 // copies two maps of namespaces for every element and etree escapes text
 // rune by rune, which together were most of the cost of digesting a packet.
 // TestExcC14n_SameAsGoxmldsig holds the two to the same bytes.
