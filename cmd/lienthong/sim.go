@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"maps"
 	"math"
 	mrand "math/rand/v2"
 	"os"
@@ -244,7 +245,10 @@ type simDoc struct {
 	recallQueued bool
 	answered     int           // deliveries whose answer is posted
 	poked        bool          // read once it was ripe (sim.ripen)
-	due          int           // changes at the sender by its last status (simDoc.ripe)
+	statuses     int           // statuses its sender receives: the 01s and the answers
+	read         bool          // its sender's feed read it (the two below are set)
+	readAt       int           // the changes the sender's feed had brought of it when it read it
+	left         int           // statuses its sender was still to receive then
 	forced       bool          // read on every change, due or not (the day stalled)
 	settled      int           // deliveries reconciled
 	at           []simDelivery // per recipient, as to
@@ -583,7 +587,7 @@ func (s *sim) plan(n int, rng *mrand.Rand) {
 		}
 		d.documentID = envelope.MakeDocumentID(from.code, date, envelope.Code{Number: strconv.Itoa(i + 1), Notation: "SIM"})
 		d.at = make([]simDelivery, len(d.to))
-		d.due = 2 + len(d.to) // its acceptance, its publish, its 01s
+		d.statuses = len(d.to) // the 01s
 		s.docs = append(s.docs, d)
 		s.byDocumentID[d.documentID] = d
 		s.deliveries += len(d.to)
@@ -601,7 +605,7 @@ func (s *sim) plan(n int, rng *mrand.Rand) {
 			default:
 				d.want[i] = envelope.StateAccepted
 			}
-			d.due += len(simAnswer(d.want[i]))
+			d.statuses += len(simAnswer(d.want[i]))
 		}
 	}
 }
@@ -831,28 +835,31 @@ func (s *sim) sent(d *simDoc, id string) {
 // ripe reports whether the sender's document is worth reading when it
 // changes: a document to be recalled, for its 01s, then its 15s; any
 // other once every recipient posted its answer, since no delivery of it
-// can be reconciled before. Even then, a change of it is read only once
-// the sender's feed brought d.due of them: the acceptance, at least one
-// publish, and one for each status it receives (its 01s and the
-// answers). Fewer cannot hold the last status; more may (a document
-// published in several batches), and then each change is read. So a
-// document is read about once, not for each of the five to three hundred
-// changes of its day.
+// can be reconciled before. Even then, it is read only once the feed
+// brought as many changes of it as the statuses it still lacks (see
+// worth): the gateway tells each status it receives by a change.
 func (d *simDoc) ripe() bool {
 	return d.recall || d.answered == len(d.to)
 }
 
 // worth reports whether the sender's document is worth reading, its
-// sender's feed having brought changes of it: see ripe. counted is false
-// once the feed lost changes: then the count falls short.
-func (d *simDoc) worth(changes int, counted bool) bool {
+// sender's feed having brought changes of it in all. Never read, it needs
+// its acceptance, at least one publish and one change per status; read
+// before, one per status it still lacked then. Fewer cannot hold its last
+// status; more may not (a document published in several batches, a change
+// counted that the read already showed), and then each further change is
+// read. So a document is read about once, not at each of the five to
+// three hundred changes of its day.
+func (d *simDoc) worth(changes int) bool {
 	switch {
-	case d.recall:
+	case d.recall || d.forced:
 		return true
 	case !d.ripe():
 		return false
+	case d.read:
+		return changes-d.readAt >= d.left
 	}
-	return !counted || d.forced || changes >= d.due
+	return changes >= 2+d.statuses
 }
 
 // ripen has the sender's feed read d once it is ripe and its id known:
@@ -904,10 +911,6 @@ type simFeed struct {
 	// own.
 	quiet map[string]struct{}
 
-	// uncounted is set once the feed lost changes: its counts fall
-	// short. Read's own.
-	uncounted bool
-
 	mu    sync.Mutex
 	dirty map[string]int // documents to read, and how many changes the feed brought of each
 	seen  map[string]int // how many changes the feed brought of each document
@@ -950,11 +953,15 @@ func (s *sim) read(ctx context.Context, f *simFeed) {
 		f.mu.Lock()
 		dirty, lost := f.dirty, f.lost
 		f.dirty, f.lost = make(map[string]int, len(dirty)), false
+		if lost {
+			// Every document, with the changes counted so far: the
+			// reads that follow count from there.
+			dirty = maps.Clone(f.seen)
+		}
 		f.mu.Unlock()
 		if lost {
-			f.uncounted = true
 			// Read after every change noted: it covers them too.
-			if err := s.rescan(ctx, f.g); err != nil {
+			if err := s.rescan(ctx, f.g, dirty); err != nil {
 				s.fail(err)
 				return
 			}
@@ -968,7 +975,7 @@ func (s *sim) read(ctx context.Context, f *simFeed) {
 			dd, err := f.g.st.Document(ctx, id)
 			var quiet bool
 			if err == nil {
-				quiet, err = s.apply(&dd.Document, dd.Deliveries)
+				quiet, err = s.apply(&dd.Document, dd.Deliveries, changes)
 			}
 			if err != nil {
 				s.fail(fmt.Errorf("sim: document %s at %s: %w", id, f.g.id, err))
@@ -989,16 +996,17 @@ func (s *sim) worthReading(f *simFeed, id string, changes int) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d := f.g.out[id]
-	return d == nil || d.worth(changes, !f.uncounted)
+	return d == nil || d.worth(changes)
 }
 
-// rescan reads every document of g, for a feed that lost changes.
-func (s *sim) rescan(ctx context.Context, g *simGateway) error {
+// rescan reads every document of g, for a feed that lost changes; seen is
+// how many changes of each the feed had brought before.
+func (s *sim) rescan(ctx context.Context, g *simGateway, seen map[string]int) error {
 	s.mu.Lock()
 	s.rescans++
 	s.mu.Unlock()
 	return simEach(ctx, g, func(d *gateway.DocumentSummary) error {
-		_, err := s.apply(&d.Document, d.Deliveries)
+		_, err := s.apply(&d.Document, d.Deliveries, seen[d.ID])
 		return err
 	})
 }
@@ -1028,8 +1036,9 @@ func simEach(ctx context.Context, g *simGateway, fn func(*gateway.DocumentSummar
 // holds the document (to a recalled one, once it holds the 13), the
 // sender's recall once all the 01s are back. It reports whether the
 // document needs no more reading: nothing but the harness's own posts,
-// whose outcome it knows, will change it.
-func (s *sim) apply(doc *gateway.Document, dls []gateway.Delivery) (quiet bool, err error) {
+// whose outcome it knows, will change it. changes is how many changes of
+// it the feed had brought before it was read.
+func (s *sim) apply(doc *gateway.Document, dls []gateway.Delivery, changes int) (quiet bool, err error) {
 	d := s.byDocumentID[doc.DocumentID]
 	if d == nil {
 		return false, fmt.Errorf("sim: %s holds %s, which no one sent today", doc.Agency, doc.DocumentID)
@@ -1037,17 +1046,19 @@ func (s *sim) apply(doc *gateway.Document, dls []gateway.Delivery) (quiet bool, 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if doc.Direction == gateway.Outgoing {
-		return s.applyOutgoing(d, doc, dls)
+		return s.applyOutgoing(d, doc, dls, changes)
 	}
 	return s.applyIncoming(d, doc, dls)
 }
 
-func (s *sim) applyOutgoing(d *simDoc, doc *gateway.Document, dls []gateway.Delivery) (bool, error) {
+func (s *sim) applyOutgoing(d *simDoc, doc *gateway.Document, dls []gateway.Delivery, changes int) (bool, error) {
 	if doc.Agency != d.from.code {
 		return false, fmt.Errorf("sim: %s holds %s as its own, sent by %s", doc.Agency, d.documentID, d.from.code)
 	}
 	s.sent(d, doc.ID)
+	d.read, d.readAt, d.left = true, changes, d.statuses
 	for _, dl := range dls {
+		d.left -= len(dl.Lifecycle.Seen.Codes())
 		i, ok := d.toIndex[dl.Recipient]
 		if !ok {
 			return false, fmt.Errorf("sim: %s sends %s to %s, not one of its recipients", d.from.code, d.documentID, dl.Recipient)
