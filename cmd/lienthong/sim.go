@@ -244,8 +244,8 @@ type simDoc struct {
 	n01          int    // the 01s back at the sender
 	recallQueued bool
 	answered     int           // deliveries whose answer is posted
-	poked        bool          // read once it was ripe (sim.ripen)
-	statuses     int           // statuses its sender receives: the 01s and the answers
+	poked        bool          // its sender's feed was told to look at it once ripe (sim.ripen)
+	expected     int           // statuses its sender receives: the 01s and the answers
 	read         bool          // its sender's feed read it (the two below are set)
 	readAt       int           // the changes the sender's feed had brought of it when it read it
 	left         int           // statuses its sender was still to receive then
@@ -587,7 +587,7 @@ func (s *sim) plan(n int, rng *mrand.Rand) {
 		}
 		d.documentID = envelope.MakeDocumentID(from.code, date, envelope.Code{Number: strconv.Itoa(i + 1), Notation: "SIM"})
 		d.at = make([]simDelivery, len(d.to))
-		d.statuses = len(d.to) // the 01s
+		d.expected = len(d.to) // the 01s
 		s.docs = append(s.docs, d)
 		s.byDocumentID[d.documentID] = d
 		s.deliveries += len(d.to)
@@ -605,7 +605,7 @@ func (s *sim) plan(n int, rng *mrand.Rand) {
 			default:
 				d.want[i] = envelope.StateAccepted
 			}
-			d.statuses += len(simAnswer(d.want[i]))
+			d.expected += len(simAnswer(d.want[i]))
 		}
 	}
 }
@@ -859,7 +859,7 @@ func (d *simDoc) worth(changes int) bool {
 	case d.read:
 		return changes-d.readAt >= d.left
 	}
-	return changes >= 2+d.statuses
+	return changes >= 2+d.expected
 }
 
 // ripen has the sender's feed read d once it is ripe and its id known:
@@ -1056,7 +1056,7 @@ func (s *sim) applyOutgoing(d *simDoc, doc *gateway.Document, dls []gateway.Deli
 		return false, fmt.Errorf("sim: %s holds %s as its own, sent by %s", doc.Agency, d.documentID, d.from.code)
 	}
 	s.sent(d, doc.ID)
-	d.read, d.readAt, d.left = true, changes, d.statuses
+	d.read, d.readAt, d.left = true, changes, d.expected
 	for _, dl := range dls {
 		d.left -= len(dl.Lifecycle.Seen.Codes())
 		i, ok := d.toIndex[dl.Recipient]
