@@ -683,6 +683,7 @@ func (s *sim) day(ctx context.Context, c int, progress func(string, ...any)) err
 	defer ticker.Stop()
 	var last simCounts
 	lastMoved := start
+	ticks := 0
 	var err error
 wait:
 	for {
@@ -694,8 +695,13 @@ wait:
 			break wait
 		case now := <-ticker.C:
 			n := s.counts()
-			progress("  %s: %d of %d documents sent; of %d deliveries %d stored, %d answered, %d reconciled",
-				now.Sub(start).Round(time.Second), n.sent, len(s.docs), s.deliveries, n.stored, n.answered, n.reconciled)
+			ticks++
+			// Every 5 s for the first minute, then every 30 s: a
+			// 20,000-document day runs for many minutes.
+			if elapsed := now.Sub(start); elapsed < time.Minute || ticks%6 == 0 {
+				progress("  %s: %d of %d documents sent; of %d deliveries %d stored, %d answered, %d reconciled (%.0f %%)",
+					elapsed.Round(time.Second), n.sent, len(s.docs), s.deliveries, n.stored, n.answered, n.reconciled, 100*float64(n.reconciled)/float64(s.deliveries))
+			}
 			if n.reconciled == last.reconciled && n.reconciled > 0 {
 				s.force()
 			}
