@@ -14,13 +14,20 @@ import (
 // gateways and a few thousand agency certificates: chainCacheSize holds
 // them all. chainCacheAge bounds how long a verified chain is reused, so
 // that nothing is trusted for ever on the strength of one verification.
+// chainCacheDER bounds the certificates one entry keeps (a packet's
+// KeyInfo, leaf and intermediates): a gateway's or an agency's
+// certificate with its CA's is 2–4 KB. A KeyInfo larger than that is
+// verified every time, never kept: a signer with valid credentials could
+// otherwise pad its KeyInfo with megabytes of extra certificates that
+// x509 ignores and have the cache hold them, chainCacheSize times.
 const (
 	chainCacheSize = 4096
 	chainCacheAge  = 5 * time.Minute
+	chainCacheDER  = 8 << 10
 )
 
-// ChainCache remembers, for a [Verifier], the certificates it parsed from
-// packets' KeyInfo and the chains x509 verified for them, so that a packet
+// ChainCache remembers, for a [Verifier], the chains x509 verified for
+// packets' KeyInfo and the certificates of those chains, so that a packet
 // from a signer seen recently costs neither x509.ParseCertificate nor
 // x509.Certificate.Verify (a fresh chain build with an RSA verification
 // per link). A gateway verifies thousands of packets a day from the same
@@ -70,35 +77,25 @@ type chainEntry struct {
 	at        time.Time // when x509 verified it, on the verifier's clock
 }
 
-// certificate returns der parsed, from memory when it was parsed before.
+// certificate returns der parsed, from memory when it is a certificate of
+// a chain remembered. A certificate parsed afresh is not kept here: only
+// remember keeps certificates, once x509 has verified a chain with them,
+// so that what an unverified packet carries is never held.
 func (c *ChainCache) certificate(der []byte) (*namedCert, error) {
 	sum := sha256.Sum256(der)
-	if c == nil {
-		cert, err := x509.ParseCertificate(der)
-		if err != nil {
-			return nil, err
+	if c != nil {
+		c.mu.Lock()
+		nc, ok := c.certs[sum]
+		c.mu.Unlock()
+		if ok && bytes.Equal(nc.cert.Raw, der) {
+			return nc, nil
 		}
-		return nameCert(cert, sum), nil
-	}
-	c.mu.Lock()
-	nc, ok := c.certs[sum]
-	c.mu.Unlock()
-	if ok && bytes.Equal(nc.cert.Raw, der) {
-		return nc, nil
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
 		return nil, err
 	}
-	nc = nameCert(cert, sum)
-	c.mu.Lock()
-	if c.certs == nil {
-		c.certs = make(map[[sha256.Size]byte]*namedCert)
-	}
-	evictOne(c.certs)
-	c.certs[sum] = nc
-	c.mu.Unlock()
-	return nc, nil
+	return nameCert(cert, sum), nil
 }
 
 // verified returns the chains remembered for certs (the leaf, then the
@@ -130,6 +127,13 @@ func (c *ChainCache) remember(roots *x509.CertPool, certs []*x509.Certificate, c
 	if c == nil || len(chains) == 0 {
 		return
 	}
+	size := 0
+	for _, cert := range certs {
+		size += len(cert.Raw)
+	}
+	if size > chainCacheDER {
+		return
+	}
 	e := &chainEntry{certs: certs, chains: chains, at: now}
 	for _, chain := range chains {
 		for _, cert := range chain {
@@ -141,14 +145,26 @@ func (c *ChainCache) remember(roots *x509.CertPool, certs []*x509.Certificate, c
 			}
 		}
 	}
+	named := make(map[[sha256.Size]byte]*namedCert, len(certs))
+	for _, cert := range certs {
+		sum := sha256.Sum256(cert.Raw)
+		named[sum] = nameCert(cert, sum)
+	}
 	k := chainKey{roots: roots, certs: sumOf(certs)}
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.chains == nil {
 		c.chains = make(map[chainKey]*chainEntry)
+		c.certs = make(map[[sha256.Size]byte]*namedCert)
 	}
 	evictOne(c.chains)
 	c.chains[k] = e
-	c.mu.Unlock()
+	for sum, nc := range named {
+		if _, ok := c.certs[sum]; !ok {
+			evictOne(c.certs)
+			c.certs[sum] = nc
+		}
+	}
 }
 
 // evictOne makes room for one entry in m when it is full: it drops an

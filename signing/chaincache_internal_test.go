@@ -59,12 +59,32 @@ func TestChainCache(t *testing.T) {
 		t.Error("another pool: hit")
 	}
 
-	p1, err := c.certificate(b.Raw)
+	// A certificate of a chain remembered is parsed once; one no chain
+	// verified (b) is parsed each time and never kept.
+	p1, err := c.certificate(a.Raw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p2, err := c.certificate(b.Raw); err != nil || p2 != p1 || p1.cert.Subject.String() != p1.subject {
+	if p2, err := c.certificate(a.Raw); err != nil || p2 != p1 || p1.cert.Subject.String() != p1.subject {
 		t.Errorf("the same DER parsed twice: %v", err)
+	}
+	q1, err := c.certificate(b.Raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q2, err := c.certificate(b.Raw); err != nil || q2 == q1 || len(c.certs) != 1 {
+		t.Errorf("a certificate of no verified chain was kept (%d kept): %v", len(c.certs), err)
+	}
+
+	// A KeyInfo padded beyond chainCacheDER with certificates x509 does
+	// not need is verified each time, never kept.
+	padded := []*x509.Certificate{b}
+	for size := len(b.Raw); size <= chainCacheDER; size += len(a.Raw) {
+		padded = append(padded, a)
+	}
+	c.remember(roots, padded, [][]*x509.Certificate{{b}}, t0)
+	if _, hit := c.verified(roots, padded, t0); hit || len(c.chains) != 1 || len(c.certs) != 1 {
+		t.Errorf("a KeyInfo of more than %d bytes was kept: hit %v, %d chains, %d certificates", chainCacheDER, hit, len(c.chains), len(c.certs))
 	}
 	if _, err := c.certificate(append(b.Raw[:len(b.Raw):len(b.Raw)], 0)); err == nil {
 		t.Error("a certificate with a byte after it parsed")
