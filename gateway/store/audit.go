@@ -75,8 +75,8 @@ type auditHead struct {
 // appendAudit adds a row to the audit chain in tx, an update's
 // transaction. detail is encoded as JSON (maps with sorted keys). The row
 // is linked to the last one, s.head: the updates run one at a time on the
-// one writer connection, and commit keeps s.head right when an update or
-// a batch is rolled back, or when another connection wrote. When it is not
+// one writer connection, and commit forgets s.head when an update or a
+// batch is rolled back, or when another connection wrote. When it is not
 // known it is read in tx, which sees the last row alone since write
 // transactions are serialized.
 func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, action, document string, detail any) error {

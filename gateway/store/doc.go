@@ -88,8 +88,9 @@
 // queue in Go rather than in SQLite's busy handler, and those that queue
 // while one commits are committed together, each in its SAVEPOINT (group
 // commit). The goroutine committing keeps the audit chain's last row in
-// memory, and reads it again after a rollback it cannot account for or a
-// commit by another connection (PRAGMA data_version). Reads use a separate
+// memory, and reads it again after any update that failed (its rows rolled
+// back), a failed commit, or a commit by another connection (PRAGMA
+// data_version). Reads use a separate
 // pool of read-only connections (mode=ro): in WAL mode they see the last
 // commit and never wait for the writer.
 //

@@ -360,7 +360,6 @@ func (s *Store) commit(batch []*writeRequest) {
 			results[i] = err
 			continue
 		}
-		head := s.head
 		if !single {
 			if _, err := tx.Exec(`SAVEPOINT w`); err != nil {
 				_ = tx.Rollback()
@@ -370,7 +369,11 @@ func (s *Store) commit(batch []*writeRequest) {
 		}
 		results[i] = callUpdate(r.fn, tx)
 		if results[i] != nil {
-			s.head = head // the rows fn appended are undone below
+			// The rows fn appended are undone below. The head is read
+			// again rather than put back: should the one in memory ever
+			// be wrong (another process's commit unseen), the update it
+			// failed would otherwise fail again for ever.
+			s.head = auditHead{}
 			if single {
 				if err := tx.Rollback(); err != nil {
 					s.head = auditHead{}
