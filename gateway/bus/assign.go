@@ -411,6 +411,10 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 		if len(theirs) == 0 {
 			continue
 		}
+		if o.unreadable != nil {
+			// The points of what is taken from it are not known.
+			return o.unreadable
+		}
 		// Its catch-up would go on handing it what it owns of them.
 		if cu, err := b.js.Consumer(ctx, stream, "gwu"+strings.TrimPrefix(o.name, "gwc")); err == nil {
 			cf := filtersOf(cu.CachedInfo().Config)
@@ -727,6 +731,9 @@ type gatewayConsumer struct {
 	filters  []string
 	ackFloor uint64            // when listed
 	starts   map[string]uint64 // its subjects' start points (metadata)
+	// unreadable says why its start points cannot be read: an
+	// assignment that takes none of its subjects goes on without them.
+	unreadable error
 }
 
 // gatewayConsumers lists the gateway consumers on stream other than
@@ -744,9 +751,9 @@ func (b *Bus) gatewayConsumers(ctx context.Context, stream, except string) ([]ga
 		}
 		starts, err := decodeStarts(info.Config.Metadata)
 		if err != nil {
-			return nil, fmt.Errorf("consumer %s: %w", info.Name, err)
+			err = fmt.Errorf("consumer %s: %w", info.Name, err)
 		}
-		out = append(out, gatewayConsumer{name: info.Name, filters: filtersOf(info.Config), ackFloor: info.AckFloor.Stream, starts: starts})
+		out = append(out, gatewayConsumer{name: info.Name, filters: filtersOf(info.Config), ackFloor: info.AckFloor.Stream, starts: starts, unreadable: err})
 	}
 	if err := l.Err(); err != nil {
 		return nil, fmt.Errorf("list consumers: %w", err)

@@ -43,8 +43,9 @@ import (
 // about 85 KB (TestStarts_TenThousandFit). A subject is refused unless it
 // is printable ASCII without a space (NATS subjects of agency codes are).
 //
-// Reading accepts both forms; if any lt.starts.* key is present the old
-// keys are ignored. Writing removes the old keys.
+// Reading accepts either form, and refuses both at once (an older
+// lienthong assigned after this one: neither can be trusted alone).
+// Writing removes the old keys.
 const (
 	metaStarts = "lt.starts."
 	// metaStart is the old form, read but no longer written.
@@ -142,9 +143,10 @@ func withStarts(meta map[string]string, starts map[string]uint64) (map[string]st
 
 // decodeStarts returns the start points meta carries, by subject: from the
 // packed form if it has any lt.starts.* key, else from the old
-// lt.start.<subject> keys. Whatever is not exactly as written is refused
-// with an error naming the key: a point read wrong would have a gateway
-// take another's packets or leave its own unhandled.
+// lt.start.<subject> keys; both forms at once are refused. Whatever is
+// not exactly as written is refused with an error naming the key: a point
+// read wrong would have a gateway take another's packets or leave its own
+// unhandled.
 func decodeStarts(meta map[string]string) (map[string]uint64, error) {
 	n := 0
 	for k := range meta {
@@ -157,6 +159,14 @@ func decodeStarts(meta map[string]string) (map[string]uint64, error) {
 	}
 	if n == 0 {
 		return decodeOldStarts(meta)
+	}
+	// Both forms: a lienthong of the first release assigned after this
+	// one, adding its points in the old form next to packed ones it
+	// copied unread. Neither can be trusted alone.
+	for k := range meta {
+		if strings.HasPrefix(k, metaStart) {
+			return nil, fmt.Errorf("bus: metadata %s: a start point of the first release's form next to packed ones (%s0 …): was the gateway assigned by an older lienthong? Delete the consumer and assign the gateway again with this one", k, metaStarts)
+		}
 	}
 	// The keys are lt.starts.0 … lt.starts.<n-1>, each once.
 	var text strings.Builder

@@ -231,13 +231,11 @@ func TestStarts_Old(t *testing.T) {
 	if meta[metaUntil] != "300" || meta["lt.role"] != "catch-up" {
 		t.Errorf("other keys lost: %v", meta)
 	}
-	meta[metaStart+"lt.edoc.H41"] = "120" // both forms: the packed one wins
-	got, err = decodeStarts(meta)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := map[string]uint64{"lt.edoc.G01": 44}; !maps.Equal(got, want) {
-		t.Errorf("both forms read as %v, want the packed one's %v", got, want)
+	// Both forms (an older lienthong assigned after this one): neither
+	// is trusted.
+	meta[metaStart+"lt.edoc.H41"] = "120"
+	if got, err := decodeStarts(meta); err == nil || !strings.Contains(err.Error(), metaStart+"lt.edoc.H41") {
+		t.Errorf("both forms read as %v, %v; want them refused, naming the old key", got, err)
 	}
 
 	for _, v := range []string{"", "0", "-5", "+5", "012", "12a", "18446744073709551616", " 12"} {
@@ -541,5 +539,35 @@ func TestBus_AssignRewritesOldStarts(t *testing.T) {
 	got, err := decodeStarts(meta)
 	if want := map[string]uint64{sx: 1000}; err != nil || !maps.Equal(got, want) {
 		t.Errorf("points %v, %v; want %v", got, err, want)
+	}
+}
+
+// TestBus_AssignBesideUnreadable: a gateway consumer whose points cannot
+// be read stops only the assignments that take its subjects; the others
+// go on.
+func TestBus_AssignBesideUnreadable(t *testing.T) {
+	b := embeddedBus(t)
+	ctx := t.Context()
+	x, y := envelope.MustAgencyCode("000.00.00.G01"), envelope.MustAgencyCode("000.00.00.G02")
+	if err := b.Assign(ctx, Assignment{Gateway: "gD", Agencies: []envelope.AgencyCode{x}}); err != nil {
+		t.Fatal(err)
+	}
+	damaged := GatewayConsumerName("gD", gateway.KindEdoc)
+	c, err := b.js.Consumer(ctx, StreamEdoc, damaged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := c.CachedInfo().Config
+	cfg.Metadata = map[string]string{metaStarts + "0": "garbage"}
+	if _, err := b.js.UpdateConsumer(ctx, StreamEdoc, cfg); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := b.Assign(ctx, Assignment{Gateway: "gE", Agencies: []envelope.AgencyCode{y}}); err != nil {
+		t.Errorf("an assignment taking nothing from %s: %v", damaged, err)
+	}
+	err = b.Assign(ctx, Assignment{Gateway: "gE", Agencies: []envelope.AgencyCode{x, y}})
+	if err == nil || !strings.Contains(err.Error(), damaged) || !strings.Contains(err.Error(), metaStarts+"0") {
+		t.Errorf("an assignment taking %s's subject: %v; want it refused, naming the consumer and the key", damaged, err)
 	}
 }
