@@ -95,7 +95,11 @@ type DirectoryUpdate struct {
 	// Deleted: the key was deleted or purged. Only a signed record with
 	// Removed set takes an entry out; a deletion is refused.
 	Deleted bool
-	// Revision is the update's revision in LT_DIRECTORY (0: not known).
+	// Revision identifies the update's value in LT_DIRECTORY: its
+	// revision there, with a tag of the bucket it is from, so that a
+	// bucket made anew (revisions from 1 again) never matches what was
+	// kept from the one before. It is compared for equality only; 0 is
+	// not known.
 	Revision uint64
 }
 
@@ -331,7 +335,9 @@ func (d *Directory) keepRevision(u DirectoryUpdate, h heldRecord) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	cur, ok := d.held[u.Key]
-	if !ok || cur.sum != h.sum || cur.revision >= u.Revision {
+	// Revisions are compared for equality only: those of a bucket made
+	// anew are not greater (see bus.revisionTag).
+	if !ok || cur.sum != h.sum || u.Revision == 0 || cur.revision == u.Revision {
 		return
 	}
 	cur.revision = u.Revision
@@ -440,10 +446,10 @@ func (d *Directory) apply(u DirectoryUpdate, kept bool) error {
 		// The very bytes applied (or refused as revoked) before: the
 		// bucket's current values, which the bus delivers again at every
 		// start, cost a digest, not a signature check each. Their
-		// revision, if newer than kept (a store from before revisions
-		// were kept, or the same bytes put again), is kept, so that the
-		// next start need not fetch them.
-		if u.Revision > h.revision {
+		// revision, if not the one kept (a store from before revisions
+		// were kept, the same bytes put again, a bucket made anew), is
+		// kept, so that the next start need not fetch them.
+		if u.Revision != 0 && u.Revision != h.revision {
 			d.keepRevision(u, h)
 		}
 		return nil

@@ -830,6 +830,9 @@ func TestBus_WatchDirectoryHeld(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The revisions the bus hands out, as a gateway keeps them: the
+	// bucket's, tagged with its epoch.
+	kept := watchedRevisions(t, b)
 	revision := func(k string) uint64 {
 		t.Helper()
 		e, err := kv.Get(ctx, k)
@@ -838,8 +841,12 @@ func TestBus_WatchDirectoryHeld(t *testing.T) {
 		}
 		return e.Revision()
 	}
+	tag := kept["G22"] - revision("G22")
+	if kept["G22"] == 0 || tag == 0 || kept["H41"]-revision("H41") != tag {
+		t.Fatalf("revisions handed out %v: want the bucket's, each with one tag", kept)
+	}
 	// Held: G22 at its revision, H41 at an older one, H41.12 not at all.
-	held := map[string]uint64{"G22": revision("G22"), "H41": revision("H41") - 1}
+	held := map[string]uint64{"G22": kept["G22"], "H41": kept["H41"]}
 	if err := b.PutRecord(ctx, "H41", []byte("v2 H41")); err != nil {
 		t.Fatal(err)
 	}
@@ -853,7 +860,7 @@ func TestBus_WatchDirectoryHeld(t *testing.T) {
 	var initial []string
 	for len(got) > 0 {
 		u := <-got
-		if want := revision(u.Key); u.Revision != want {
+		if want := tag | revision(u.Key); u.Revision != want {
 			t.Errorf("%s at revision %d, want %d", u.Key, u.Revision, want)
 		}
 		initial = append(initial, u.Key+"="+string(u.Value))
@@ -867,11 +874,92 @@ func TestBus_WatchDirectoryHeld(t *testing.T) {
 	}
 	select {
 	case u := <-got:
-		if u.Key != "G22" || string(u.Value) != "v2 G22" || u.Revision != revision("G22") {
+		if u.Key != "G22" || string(u.Value) != "v2 G22" || u.Revision != tag|revision("G22") {
 			t.Errorf("update %+v, want G22's v2 with its revision", u)
 		}
 	case <-time.After(wait):
 		t.Fatal("no update of a held key")
+	}
+}
+
+// watchedRevisions returns the revision WatchDirectory hands out with
+// each key's value now.
+func watchedRevisions(t *testing.T, b *bus.Bus) map[string]uint64 {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var mu sync.Mutex
+	out := make(map[string]uint64)
+	if err := b.WatchDirectory(ctx, nil, func(u gateway.DirectoryUpdate) {
+		mu.Lock()
+		defer mu.Unlock()
+		out[u.Key] = u.Revision
+	}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	return maps.Clone(out)
+}
+
+// TestBus_WatchDirectoryBucketAnew: the directory bucket made again (a
+// hub rebuilt, the directory published anew) numbers its revisions from 1
+// again; what a gateway kept of the old one, at the same numbers, must not
+// keep it from the new values.
+func TestBus_WatchDirectoryBucketAnew(t *testing.T) {
+	b, srv := withBus(t)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	keys := []string{"G22", "H41", "H41.12"}
+	for _, k := range keys {
+		if err := b.PutRecord(ctx, k, []byte("v1 "+k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	held := watchedRevisions(t, b)
+
+	js := rawJetStream(t, srv)
+	kv, err := js.KeyValue(ctx, bus.BucketDirectory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := kv.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := st.(*jetstream.KeyValueBucketStatus).Config()
+	if err := js.DeleteKeyValue(ctx, bus.BucketDirectory); err != nil {
+		t.Fatal(err)
+	}
+	// A stream's creation time is kept to the nanosecond: the new one's
+	// differs.
+	if _, err := js.CreateKeyValue(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	b2 := openBus(t, srv.ClientURL(), bus.Options{}) // the restarted gateway binds the new bucket
+	for _, k := range keys {
+		if err := b2.PutRecord(ctx, k, []byte("v2 "+k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := make(map[string]string)
+	var mu sync.Mutex
+	wctx, wcancel := context.WithCancel(context.Background())
+	defer wcancel()
+	err = b2.WatchDirectory(wctx, func(k string, r uint64) bool { return held[k] == r }, func(u gateway.DirectoryUpdate) {
+		mu.Lock()
+		defer mu.Unlock()
+		got[u.Key] = string(u.Value)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, k := range keys {
+		if got[k] != "v2 "+k {
+			t.Errorf("%s: %q after the bucket was made anew, want its new value", k, got[k])
+		}
 	}
 }
 

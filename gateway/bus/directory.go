@@ -2,7 +2,9 @@ package bus
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
+	"hash/fnv"
 	"fmt"
 	"runtime"
 	"slices"
@@ -56,6 +58,21 @@ func (b *Bus) DirectoryRecord(ctx context.Context, key string) ([]byte, error) {
 // values are fetched — at the national size, a restart reads a few MB of
 // revisions instead of the 240 MB of records it kept.
 func (b *Bus) WatchDirectory(ctx context.Context, held func(key string, revision uint64) bool, fn func(gateway.DirectoryUpdate)) error {
+	// The revisions handed out carry the bucket's epoch (see
+	// revisionTag): without it nothing is skipped, and none is handed
+	// out.
+	var total uint64
+	var tag uint64
+	if st, err := b.directory.Status(ctx); err == nil {
+		total = st.Values()
+		if kst, ok := st.(*jetstream.KeyValueBucketStatus); ok && kst.StreamInfo() != nil {
+			tag = revisionTag(kst.StreamInfo().Created)
+		}
+	}
+	if tag == 0 {
+		b.log.Warn("the directory bucket's creation is unknown: its records are read whole, their revisions not kept")
+		held = nil
+	}
 	wctx, cancel := context.WithCancel(ctx)
 	var opts []jetstream.WatchOpt
 	if held != nil {
@@ -73,10 +90,6 @@ func (b *Bus) WatchDirectory(ctx context.Context, held func(key string, revision
 	// The initial entries may be the national directory's 111,000: what
 	// bounds their wait is a pause of Options.Timeout with none coming (or
 	// ctx), not a time for all of them; the progress is logged.
-	var total uint64
-	if st, err := b.directory.Status(ctx); err == nil {
-		total = st.Values()
-	}
 	idle := time.NewTimer(b.opts.Timeout)
 	defer idle.Stop()
 	// The initial entries are judged on every core at once (each a
@@ -90,7 +103,7 @@ func (b *Bus) WatchDirectory(ctx context.Context, held func(key string, revision
 		go func() {
 			defer workers.Done()
 			for e := range initial {
-				b.deliverDirectory(wctx, e, held, fn)
+				b.deliverDirectory(wctx, e, tag, held, fn)
 			}
 		}()
 	}
@@ -163,7 +176,7 @@ func (b *Bus) WatchDirectory(ctx context.Context, held func(key string, revision
 					return
 				}
 				if e != nil {
-					b.deliverDirectory(wctx, e, held, fn)
+					b.deliverDirectory(wctx, e, tag, held, fn)
 				}
 			case <-wctx.Done():
 				return
@@ -189,11 +202,11 @@ func stopWatcher(w jetstream.KeyWatcher) {
 // deliverDirectory passes one directory KV entry to fn. From a watcher of
 // revisions only (held not nil), an entry held has is skipped, and the
 // key's latest value is fetched for another.
-func (b *Bus) deliverDirectory(ctx context.Context, e jetstream.KeyValueEntry, held func(string, uint64) bool, fn func(gateway.DirectoryUpdate)) {
+func (b *Bus) deliverDirectory(ctx context.Context, e jetstream.KeyValueEntry, tag uint64, held func(string, uint64) bool, fn func(gateway.DirectoryUpdate)) {
 	op := e.Operation()
 	deleted := op == jetstream.KeyValueDelete || op == jetstream.KeyValuePurge
 	if held != nil && !deleted {
-		if held(e.Key(), e.Revision()) {
+		if held(e.Key(), tagged(tag, e.Revision())) {
 			return
 		}
 		// The key's latest value (a gateway may read a key, not a
@@ -208,7 +221,39 @@ func (b *Bus) deliverDirectory(ctx context.Context, e jetstream.KeyValueEntry, h
 		}
 		e = v
 	}
-	fn(gateway.DirectoryUpdate{Key: e.Key(), Value: e.Value(), Deleted: deleted, Revision: e.Revision()})
+	fn(gateway.DirectoryUpdate{Key: e.Key(), Value: e.Value(), Deleted: deleted, Revision: tagged(tag, e.Revision())})
+}
+
+// A directory record's revision, as the bus hands it out, is the bucket's
+// revision of it (the low 48 bits) tagged with the bucket's epoch (the 15
+// above, so that it stays a positive int64 as SQLite keeps it): a hash of
+// when LT_DIRECTORY was created. A bucket made again
+// — a hub rebuilt, the directory published anew — numbers its revisions
+// from 1 again, and a gateway comparing bare revisions with those it kept
+// would skip a key whose new value happens to have its old number. Tagged,
+// the revisions of another bucket differ (but for one chance in 32,767),
+// and the gateway reads their values again once. 0 is "not known".
+const revisionBits = 48
+
+// revisionTag is the epoch tag of a bucket created at created, never 0.
+func revisionTag(created time.Time) uint64 {
+	if created.IsZero() {
+		return 0
+	}
+	h := fnv.New64a()
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(created.UnixNano()))
+	h.Write(b[:])
+	return (h.Sum64()%0x7FFF + 1) << revisionBits
+}
+
+// tagged is revision rev of the bucket tagged tag; 0 when it is not
+// known or does not fit.
+func tagged(tag, rev uint64) uint64 {
+	if tag == 0 || rev == 0 || rev >= 1<<revisionBits {
+		return 0
+	}
+	return tag | rev
 }
 
 // Heartbeat puts the gateway's heartbeat in LT_GATEWAYS under its id

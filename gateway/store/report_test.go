@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -446,5 +447,38 @@ func TestOpen_MigrateMilestones(t *testing.T) {
 	}
 	if n := len(reportRows(t, s, gateway.ReportQuery{Under: vpcp})); n != 4 {
 		t.Errorf("%d report rows after the migration, want 4", n)
+	}
+}
+
+// TestOpen_MigrateRevisionTags: migration 0010 forgets the directory
+// revisions kept without their bucket's tag, and keeps the tagged ones.
+func TestOpen_MigrateRevisionTags(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	s := mustOpenStoreAt(t, path)
+	tagged := uint64(3)<<48 | 7
+	if err := s.KeepDirectoryRecords(t.Context(), []gateway.KeptRecord{
+		{Key: "G22", Version: 1, Value: []byte("g22"), Revision: 7},
+		{Key: "H41", Version: 1, Value: []byte("h41"), Revision: tagged},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	db := rawDB(t, path)
+	if _, err := db.Exec(`PRAGMA user_version = 9`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s = mustOpenStoreAt(t, path)
+	kept, err := s.DirectoryRecords(t.Context(), "", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(map[string]uint64)
+	for _, r := range kept {
+		got[r.Key] = r.Revision
+	}
+	if want := map[string]uint64{"G22": 0, "H41": tagged}; !maps.Equal(got, want) {
+		t.Errorf("revisions after 0010: %v, want %v", got, want)
 	}
 }
