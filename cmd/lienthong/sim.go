@@ -418,14 +418,34 @@ func simStart(ctx context.Context, dir string, n, g, extra int, perGateway bool,
 	}
 	progress("gateways open in %s", time.Since(started).Round(time.Millisecond))
 	last := s.all[len(s.all)-1].code
-	return s, simWait(ctx, 2*time.Minute, "every gateway to know every agency", func() bool {
+	if err := simWait(ctx, 2*time.Minute, "every gateway to know every agency", func() bool {
 		for _, gw := range s.gws {
 			if _, ok := gw.gw.Directory().Lookup(last); !ok || gw.gw.Directory().Len() < s.directorySize {
 				return false
 			}
 		}
 		return true
-	})
+	}); err != nil {
+		return s, err
+	}
+	// A gateway on a real day has kept the directory in its store long
+	// before: the day does not begin while the gateways still write it
+	// (at the national size, 111,000 rows each).
+	started = time.Now()
+	if err := simWait(ctx, 10*time.Minute, "every gateway to keep the directory in its store", func() bool {
+		for _, gw := range s.gws {
+			if n, err := gw.st.DirectoryCount(ctx); err != nil || n < s.directorySize {
+				return false
+			}
+		}
+		return true
+	}); err != nil {
+		return s, err
+	}
+	if d := time.Since(started); d > time.Second {
+		progress("directory kept in every gateway's store in %s", d.Round(time.Millisecond))
+	}
+	return s, nil
 }
 
 // restart closes a gateway and opens it again on its store, as a restarted
