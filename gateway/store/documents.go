@@ -424,11 +424,7 @@ func (s *Store) markRelated(ctx context.Context, tx *sql.Tx, d *gateway.Document
 func (s *Store) Document(ctx context.Context, id string) (*gateway.DocumentDetail, error) {
 	var detail *gateway.DocumentDetail
 	err := s.view(ctx, func(tx *sql.Tx) error {
-		d, err := documentByID(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		deliveries, err := deliveriesOf(ctx, tx, id)
+		sum, err := documentSummary(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -436,10 +432,7 @@ func (s *Store) Document(ctx context.Context, id string) (*gateway.DocumentDetai
 		if err != nil {
 			return err
 		}
-		detail = &gateway.DocumentDetail{Document: *d, Deliveries: deliveries[id], Events: events}
-		if detail.Deliveries == nil {
-			detail.Deliveries = []gateway.Delivery{}
-		}
+		detail = &gateway.DocumentDetail{Document: sum.Document, Deliveries: sum.Deliveries, Events: events}
 		return nil
 	})
 	if err != nil {
@@ -453,23 +446,29 @@ func (s *Store) Document(ctx context.Context, id string) (*gateway.DocumentDetai
 // none.
 func (s *Store) DocumentSummary(ctx context.Context, id string) (*gateway.DocumentSummary, error) {
 	var sum *gateway.DocumentSummary
-	err := s.view(ctx, func(tx *sql.Tx) error {
-		d, err := documentByID(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		deliveries, err := deliveriesOf(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		sum = &gateway.DocumentSummary{Document: *d, Deliveries: deliveries[id]}
-		if sum.Deliveries == nil {
-			sum.Deliveries = []gateway.Delivery{}
-		}
-		return nil
+	err := s.view(ctx, func(tx *sql.Tx) (err error) {
+		sum, err = documentSummary(ctx, tx, id)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
+	}
+	return sum, nil
+}
+
+// documentSummary reads a document and its deliveries in tx.
+func documentSummary(ctx context.Context, tx *sql.Tx, id string) (*gateway.DocumentSummary, error) {
+	d, err := documentByID(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	deliveries, err := deliveriesOf(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	sum := &gateway.DocumentSummary{Document: *d, Deliveries: deliveries[id]}
+	if sum.Deliveries == nil {
+		sum.Deliveries = []gateway.Delivery{}
 	}
 	return sum, nil
 }
