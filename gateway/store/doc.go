@@ -63,6 +63,13 @@
 //     with the file can drop them, and Check then finds the broken link.
 //   - ping (id = 1, at): one row that [Store.Ping] rewrites, so that a
 //     readiness probe makes a real write; it is outside the audit chain.
+//   - directory (key, version, value, updated_at, revision): the signed
+//     directory records the gateway applied, so that it starts with what
+//     it last believed. revision identifies the record's value in
+//     LT_DIRECTORY as the bus hands it out (the bucket's revision tagged
+//     with the bucket's epoch, see gateway.DirectoryUpdate; 0: not known,
+//     read again): a restart fetches only the values whose revision it
+//     lacks.
 //
 // Indexes serve the lists: documents by (created_at, id) and by (agency,
 // created_at, id), events by (document, seq), the outbox by (next_at,
