@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -273,10 +274,13 @@ func (c catchUp) startOf(subject string) uint64 {
 // to read. Gateways' credentials cannot read it.
 const BucketHandover = "LT_HANDOVER"
 
-// ErrCatchUpRunning means that a gateway's catch-up consumer still exists:
-// what it was made for has not all been read, and a second would need
-// other handover points. Assign again once the gateway has read it (and
-// deleted it).
+// ErrCatchUpRunning means that a gateway's catch-up consumer still exists
+// and the assignment would add subjects to the gateway (or take subjects
+// the catch-up of another gateway reads): what it was made for has not
+// all been read, and a second would need other handover points. Assign
+// again once the gateway has read it (and deleted it). An assignment that
+// only takes subjects away is not refused: it takes them out of the
+// catch-up too.
 var ErrCatchUpRunning = errors.New("bus: a catch-up is still running for the gateway")
 
 // Assignment is what one gateway is to read: its agencies, and the
@@ -307,7 +311,12 @@ type Assignment struct {
 //     acknowledged floor + 1, else the stream's first message — up to the
 //     stream's last sequence once the gateway consumer has it, by a
 //     catch-up consumer (CatchUpConsumerName). Messages in between may come
-//     through both, to the same gateway, whose store keeps one.
+//     through both, to the same gateway, whose store keeps one;
+//   - while that catch-up runs, nothing can be added (ErrCatchUpRunning),
+//     but a subject taken away is taken out of the catch-up as well, its
+//     point no later than the catch-up's ack floor + 1 (newCatchUpRelease):
+//     a gateway restarted without an agency never reads the catch-up of
+//     it to its end.
 //
 // It is the administrator's act on a hub (a gateway may not change
 // filters), and the gateway's own on its embedded server.
@@ -355,8 +364,10 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 		// from has in hand (settled): a packet nakked for later holds
 		// its ack floor back, and handing over from the floor would
 		// give the next holder again every packet acknowledged above it.
+		// Twice: a catch-up's subjects are handed over from it before
+		// the gateway consumer's (releaseCatchUp).
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, b.opts.Timeout+handoverPause)
+		ctx, cancel = context.WithTimeout(ctx, b.opts.Timeout+2*handoverPause)
 		defer cancel()
 	}
 	name, catchName := GatewayConsumerName(a.Gateway, kind), CatchUpConsumerName(a.Gateway, kind)
@@ -386,10 +397,23 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 	if len(added) == 0 && len(removed) == 0 {
 		return nil
 	}
-	if _, err := b.js.Consumer(ctx, stream, catchName); err == nil {
+	// The gateway's catch-up. An assignment that adds subjects would
+	// need a second one, with points of its own (one per gateway and
+	// stream): it waits for this one to end. One that only takes
+	// subjects away takes them out of the catch-up too (releaseCatchUp):
+	// a gateway restarted without an agency naks its packets, so a
+	// catch-up that kept the agency would never end, and the assignment
+	// that takes the agency away would wait for it for ever.
+	var release *catchUpRelease
+	switch cu, cerr := b.js.Consumer(ctx, stream, catchName); {
+	case cerr == nil && len(added) > 0:
 		return fmt.Errorf("%w: %s", ErrCatchUpRunning, catchName)
-	} else if !errors.Is(err, jetstream.ErrConsumerNotFound) {
-		return err
+	case cerr == nil:
+		if release, cerr = newCatchUpRelease(cu, removed); cerr != nil {
+			return cerr
+		}
+	case cerr != nil && !errors.Is(cerr, jetstream.ErrConsumerNotFound):
+		return cerr
 	}
 
 	// Subjects taken from other gateways: handed over from them before
@@ -419,17 +443,29 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 		if cu, err := b.js.Consumer(ctx, stream, "gwu"+strings.TrimPrefix(o.name, "gwc")); err == nil {
 			cf := filtersOf(cu.CachedInfo().Config)
 			if slices.ContainsFunc(theirs, func(f string) bool { return slices.ContainsFunc(cf, func(g string) bool { return overlaps(f, g) }) }) {
-				return fmt.Errorf("%w: %s, which is still catching up on %v; assign again once it is done", ErrCatchUpRunning, cu.CachedInfo().Name, theirs)
+				return fmt.Errorf("%w: %s, which is still catching up on %v; assign again once it is done, or first assign its gateway without them", ErrCatchUpRunning, cu.CachedInfo().Name, theirs)
 			}
 		} else if !errors.Is(err, jetstream.ErrConsumerNotFound) {
 			return err
+		}
+		// What an assignment of that gateway that died took out of its
+		// catch-up and not out of its gateway consumer (putReleased).
+		owed, err := released(ctx, kv, stream, o.name)
+		if err != nil {
+			return err
+		}
+		point := func(f string, p uint64) uint64 {
+			if q, ok := owed[f]; ok {
+				return min(p, q)
+			}
+			return p
 		}
 		// Should this process die between the hand-over and the points'
 		// record, the next assignment starts from these: at most what
 		// the other gateway had in hand is read again, not its whole
 		// past.
 		for _, f := range theirs {
-			if err := putStart(ctx, kv, stream, f, max(o.ackFloor+1, o.starts[f])); err != nil {
+			if err := putStart(ctx, kv, stream, f, point(f, max(o.ackFloor+1, o.starts[f]))); err != nil {
 				return err
 			}
 		}
@@ -443,11 +479,17 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 		for _, f := range theirs {
 			// Never below where that gateway's own hold began: what
 			// came before was its predecessor's.
-			p := max(next, o.starts[f])
+			p := point(f, max(next, o.starts[f]))
 			if err := putStartAfter(ctx, kv, stream, f, p); err != nil {
 				return err
 			}
 			starts[f] = p
+		}
+		if len(owed) > 0 {
+			maps.DeleteFunc(owed, func(f string, _ uint64) bool { return slices.Contains(theirs, f) })
+			if err := putReleasedAfter(ctx, kv, stream, o.name, owed); err != nil {
+				return err
+			}
 		}
 	}
 	// The others' points, a few requests each: sixteen at a time, since
@@ -507,8 +549,42 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 		if err != nil {
 			return fmt.Errorf("consumer %s: %w", name, err)
 		}
+		// A subject the catch-up also reads is first taken out of it,
+		// while the gateway consumer still has it (releaseCatchUp), and
+		// kept from no later than the catch-up's point of it
+		// (release.point), so that what the catch-up had not had
+		// acknowledged is read again by the next holder. The
+		// provisional points are recorded first: should this process
+		// die before the gateway consumer's hand-over, the next
+		// assignment still keeps them (released).
+		prior, err := released(ctx, kv, stream, name)
+		if err != nil {
+			return err
+		}
+		releasing := release != nil && len(release.taken) > 0
+		if releasing {
+			owed := maps.Clone(prior)
+			for f, p := range release.points {
+				if q, ok := owed[f]; !ok || p < q {
+					owed[f] = p
+				}
+			}
+			if err := putReleased(ctx, kv, stream, name, owed); err != nil {
+				return err
+			}
+			if err := b.releaseCatchUp(ctx, stream, release); err != nil {
+				return err
+			}
+		}
+		point := func(f string, p uint64) uint64 {
+			p = release.point(f, p)
+			if q, ok := prior[f]; ok {
+				p = min(p, q)
+			}
+			return p
+		}
 		for _, f := range removed {
-			if err := putStart(ctx, kv, stream, f, max(own.CachedInfo().AckFloor.Stream+1, held[f])); err != nil {
+			if err := putStart(ctx, kv, stream, f, point(f, max(own.CachedInfo().AckFloor.Stream+1, held[f]))); err != nil {
 				return err
 			}
 		}
@@ -519,7 +595,16 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 			return err
 		}
 		for _, f := range removed {
-			if err := putStartAfter(ctx, kv, stream, f, max(next, held[f])); err != nil {
+			if err := putStartAfter(ctx, kv, stream, f, point(f, max(next, held[f]))); err != nil {
+				return err
+			}
+		}
+		// Kept: the record is no longer needed for them. A subject of
+		// an earlier record the gateway consumer still has stays in it
+		// until it lets the subject go.
+		if releasing || len(prior) > 0 {
+			maps.DeleteFunc(prior, func(f string, _ uint64) bool { return !slices.Contains(want, f) })
+			if err := putReleasedAfter(ctx, kv, stream, name, prior); err != nil {
 				return err
 			}
 		}
@@ -545,6 +630,62 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 		return nil
 	}
 	return b.makeCatchUp(ctx, kv, stream, kind, a, starts)
+}
+
+// releasedKey is the handover bucket's key of the points of subjects taken
+// out of a gateway's catch-up on stream and not yet out of its gateway
+// consumer, name: an assignment that takes them from that consumer, the
+// gateway's own or another's, keeps its point at most these.
+func releasedKey(stream, name string) string {
+	return "released." + stream + "." + name
+}
+
+// released returns the points recorded by putReleased, by subject: none
+// if there is no record.
+func released(ctx context.Context, kv jetstream.KeyValue, stream, name string) (map[string]uint64, error) {
+	e, err := kv.Get(ctx, releasedKey(stream, name))
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		return map[string]uint64{}, nil
+	case err != nil:
+		return nil, fmt.Errorf("the points of subjects taken out of a catch-up: %w", err)
+	}
+	owed := map[string]uint64{}
+	if err := json.Unmarshal(e.Value(), &owed); err != nil {
+		return nil, fmt.Errorf("the points of subjects taken out of a catch-up, %s: %w", e.Key(), err)
+	}
+	return owed, nil
+}
+
+// putReleased records the points of subjects about to be taken out of a
+// gateway's catch-up on stream, which its gateway consumer name still has:
+// the catch-up's messages of them the gateway has not had acknowledged
+// are read by nobody else, and the hand-over from the gateway consumer
+// that follows keeps its own point, at most this one. An empty record is
+// deleted.
+func putReleased(ctx context.Context, kv jetstream.KeyValue, stream, name string, owed map[string]uint64) error {
+	if len(owed) == 0 {
+		if err := kv.Delete(ctx, releasedKey(stream, name)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+			return fmt.Errorf("forget the points of subjects taken out of the catch-up of %s: %w", name, err)
+		}
+		return nil
+	}
+	data, err := json.Marshal(owed)
+	if err != nil {
+		return err
+	}
+	if _, err := kv.Put(ctx, releasedKey(stream, name), data); err != nil {
+		return fmt.Errorf("record the points of subjects taken out of the catch-up of %s: %w", name, err)
+	}
+	return nil
+}
+
+// putReleasedAfter is putReleased once a hand-over is done, given its own
+// few seconds as putStartAfter is.
+func putReleasedAfter(ctx context.Context, kv jetstream.KeyValue, stream, name string, owed map[string]uint64) error {
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	return putReleased(pctx, kv, stream, name, owed)
 }
 
 // startsMetadata returns a gateway consumer's metadata old with the start

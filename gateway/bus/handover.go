@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -191,4 +192,127 @@ func (b *Bus) settled(ctx context.Context, stream, name string, c jetstream.Cons
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// catchUpRelease is what an assignment that only takes subjects away from
+// a gateway takes out of the gateway's running catch-up consumer: the
+// catch-up's subjects the gateway is no longer assigned, and for each the
+// point from which its next holder is to read what the catch-up owed the
+// gateway.
+type catchUpRelease struct {
+	name  string
+	state catchUp
+	taken []string
+	// points are, by subject of taken, the first sequence of it the
+	// gateway may not have handled: provisional (newCatchUpRelease),
+	// then exact once the catch-up let the subjects go (releaseCatchUp).
+	points map[string]uint64
+}
+
+// newCatchUpRelease reads the catch-up consumer c of a gateway whose
+// gateway consumer is to let the subjects removed go, and what is to be
+// taken out of it — those of them it reads — with provisional points:
+// the catch-up's ack floor + 1, never below the subject's own start in it.
+// While the gateway consumer still has a subject, the gateway acknowledges
+// none of the catch-up's messages of it unhandled (its gate naks what it
+// does not host but is assigned), so each message of it at or below the
+// floor was handled — or is another consumer's, below the subject's start.
+// Nothing is lost from the point; what the gateway acknowledged above the
+// floor (messages after one it nakked) is read again by the next holder,
+// a duplicate at another gateway that a point cannot avoid.
+func newCatchUpRelease(c jetstream.Consumer, removed []string) (*catchUpRelease, error) {
+	info := c.CachedInfo()
+	state, err := readCatchUp(info.Config)
+	if err != nil {
+		return nil, err
+	}
+	r := &catchUpRelease{name: info.Name, state: state, points: map[string]uint64{}}
+	for _, f := range filtersOf(info.Config) {
+		if slices.Contains(removed, f) {
+			r.taken = append(r.taken, f)
+			r.points[f] = max(info.AckFloor.Stream+1, state.startOf(f))
+			continue
+		}
+		// The catch-up's filters are some of the gateway consumer's,
+		// which do not overlap: a filter of it over or under a removed
+		// one would keep part of what is let go, from a point not
+		// known.
+		if i := slices.IndexFunc(removed, func(g string) bool { return overlaps(f, g) }); i >= 0 {
+			return nil, fmt.Errorf("%w: %s catches up on %s, which overlaps %s, taken from the gateway", ErrCatchUpRunning, info.Name, f, removed[i])
+		}
+	}
+	return r, nil
+}
+
+// point returns where the next holder of subject f is to start, given p,
+// the point the gateway consumer's hand-over of f gives. A nil release,
+// or a subject the catch-up did not read, leaves p as it is.
+//
+// The catch-up owns f's messages from f's start up to until; the gateway
+// consumer those from where it stood when it was given f (at most
+// until+1, docs/design/consumers.md §2.5) up to p − 1, and had them all
+// acknowledged. So:
+//
+//   - if the catch-up has not had all of its own acknowledged, the next
+//     holder starts at its point (the first message it may not have
+//     had acknowledged): everything of f below it was handled through
+//     the catch-up. Not at p if p is lower: what p would add is what
+//     the catch-up handled, read again at another gateway, which cannot
+//     tell it from a new packet;
+//   - if it has, it is done: the gateway consumer's p, never below
+//     until+1 (a gateway consumer that never delivered, its gateway
+//     down, gives the point where it was made).
+//
+// Either way the point is no later than any message of f the gateway did
+// not acknowledge, and the next holder reads again only what the gateway
+// acknowledged above it.
+func (r *catchUpRelease) point(f string, p uint64) uint64 {
+	if r == nil {
+		return p
+	}
+	q, ok := r.points[f]
+	switch {
+	case !ok:
+		return p
+	case q > r.state.until:
+		return max(p, r.state.until+1)
+	}
+	return q
+}
+
+// releaseCatchUp takes r's subjects out of the catch-up consumer's filters
+// as handOver takes subjects out of a gateway consumer — paused around the
+// change, so that nothing is delivered while its filters change, and the
+// point where the gateway's acknowledgements reach — and sets r's points
+// to it, never below each subject's start in the catch-up. The start
+// points of its metadata are rewritten for the subjects left (lt.until
+// stays: what is above it is still the gateway consumer's); a catch-up
+// left with none is deleted.
+//
+// It must run while the gateway consumer still has the subjects, for the
+// reason newCatchUpRelease gives: once it has let them go, the gateway
+// acknowledges unhandled what the catch-up still redelivers of them (the
+// gate: handed over), and the point is to be below that already.
+func (b *Bus) releaseCatchUp(ctx context.Context, stream string, r *catchUpRelease) error {
+	if r == nil || len(r.taken) == 0 {
+		return nil
+	}
+	// Its start is not changed by an update, so the points kept are
+	// those above it, as catchUpConsumerConfig writes them.
+	meta := func(old map[string]string) (map[string]string, error) {
+		above := maps.Clone(r.state.starts)
+		for _, f := range r.taken {
+			delete(above, f)
+		}
+		return withStarts(old, above)
+	}
+	next, err := b.handOver(ctx, stream, r.name, r.taken, nil, meta)
+	if err != nil {
+		return fmt.Errorf("take %v out of the catch-up: %w", r.taken, err)
+	}
+	for _, f := range r.taken {
+		r.points[f] = max(next, r.state.startOf(f))
+	}
+	b.log.Info("subjects taken out of a catch-up: the gateway no longer has them", zap.String("consumer", r.name), zap.String("stream", stream), zap.Strings("subjects", r.taken))
+	return nil
 }

@@ -199,10 +199,11 @@ func (g *gate) settle(stream string, jm jetstream.Msg) {
 		}
 		g.mu.Unlock()
 		if warn {
-			// Also a gateway restarted without an agency while its
-			// catch-up of it still runs: the assignment without it
-			// waits for the catch-up, which waits for these.
-			log.Warn("this gateway's consumers read an agency its configuration does not host (assigned ahead of it, or taken out while its catch-up still runs): its packets wait until the gateway runs with the agency in agencies: (after its catch-up ends it can be taken out)",
+			// Also a gateway restarted without an agency before its
+			// assignment without it: the assignment takes the agency
+			// out of its consumers, catch-up included (Assign), and
+			// these are then handed over.
+			log.Warn("this gateway's consumers read an agency its configuration does not host (assigned ahead of it, or taken out of the configuration before the assignment): its packets wait until the gateway runs with the agency in agencies:, or is assigned without it",
 				zap.Duration("retry", g.c.bus.unhostedDelay))
 		}
 		if err := jm.NakWithDelay(g.c.bus.unhostedDelay); err != nil {
