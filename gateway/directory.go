@@ -647,22 +647,12 @@ func (c *certCache) parse(ders [][]byte) []*x509.Certificate {
 	return out
 }
 
+// parseCertificates returns the certificates of pems that parse, in order.
 func parseCertificates(pems []string) []*x509.Certificate {
 	var out []*x509.Certificate
-	for _, p := range pems {
-		rest := []byte(p)
-		for {
-			var block *pem.Block
-			block, rest = pem.Decode(rest)
-			if block == nil {
-				break
-			}
-			if block.Type != "CERTIFICATE" {
-				continue
-			}
-			if c, err := x509.ParseCertificate(block.Bytes); err == nil {
-				out = append(out, c)
-			}
+	for _, der := range certificateDER(pems) {
+		if c, err := x509.ParseCertificate(der); err == nil {
+			out = append(out, c)
 		}
 	}
 	return out
