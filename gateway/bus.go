@@ -71,6 +71,16 @@ type ConsumerSpec struct {
 	// Agencies are the hosted agency codes; exactly their subjects are
 	// consumed, on both streams.
 	Agencies []envelope.AgencyCode
+	// Subtrees are codes delegated to the gateway with everything under
+	// them, present and future: its consumers filter on each root and
+	// its subtree (lt.<kind>.<root> and lt.<kind>.<root>.>) instead of
+	// one subject per hosted agency under it. A province's gateway then
+	// has a consumer with two filters, not thousands, which the hub
+	// matches each message against. A packet for an agency under a root
+	// that the gateway does not host (the directory has it, the
+	// configuration not yet) waits on the hub until the gateway hosts it.
+	// Only with the bus's gateway consumers.
+	Subtrees []envelope.AgencyCode
 	// Concurrency is how many messages are handled at once; 0 means the
 	// bus's default.
 	Concurrency int

@@ -54,6 +54,10 @@ type Options struct {
 	// ID names the gateway on the bus (consumers, heartbeats).
 	ID       string
 	Agencies []HostedAgency
+	// Subtrees are codes delegated to the gateway with every agency
+	// under them (ConsumerSpec.Subtrees): what is addressed under them
+	// comes to this gateway, which handles it for the agencies it hosts.
+	Subtrees []envelope.AgencyCode
 	Store    Store
 	Bus      Bus
 	Logger   *zap.Logger
@@ -122,6 +126,11 @@ func New(opts Options) (*Gateway, error) {
 		return nil, errors.New("gateway: a store and a bus are required")
 	case opts.Logger == nil:
 		return nil, errors.New("gateway: a logger is required")
+	}
+	for i, r := range opts.Subtrees {
+		if r.IsZero() {
+			return nil, fmt.Errorf("gateway: subtree %d has no code", i+1)
+		}
 	}
 	if opts.MaxPacketSize <= 0 {
 		opts.MaxPacketSize = DefaultMaxPacketSize
@@ -302,7 +311,7 @@ func (g *Gateway) Open(ctx context.Context) error {
 	for _, a := range g.opts.Agencies {
 		codes = append(codes, a.Code)
 	}
-	c, err := g.bus.Consume(runCtx, ConsumerSpec{Gateway: g.opts.ID, Agencies: codes, Concurrency: g.opts.Concurrency}, g.handle)
+	c, err := g.bus.Consume(runCtx, ConsumerSpec{Gateway: g.opts.ID, Agencies: codes, Subtrees: g.opts.Subtrees, Concurrency: g.opts.Concurrency}, g.handle)
 	if err != nil {
 		cancel()
 		return fmt.Errorf("gateway: start consumers: %w", err)

@@ -60,6 +60,17 @@ type GatewayConfig struct {
 	// followed as the directory grows (autoMemoryLimit); -1 means no
 	// limit.
 	MemoryLimit int64 `yaml:"memoryLimit"`
+	// Subtrees are agency codes delegated to this gateway with everything
+	// under them, present and future (a province's gateway: the
+	// province's code). The gateway's consumers filter on each root and
+	// its subtree rather than on each hosted agency, so that the hub
+	// matches every message against two filters, not thousands. Only
+	// with nats.consumers: gateway; with nats.bind the administrator
+	// gives the same (lienthong nats setup -gateway ID -agency …
+	// -subtree …). A packet for an agency under a root that is not in
+	// agencies waits on the hub, retried every few seconds, until the
+	// gateway is restarted hosting it.
+	Subtrees []string `yaml:"subtrees"`
 }
 
 // HTTPConfig is the API listener.
@@ -497,6 +508,21 @@ func (c *Config) Validate() error {
 			bad(field, "", errors.New("key and cert (or p12) are required"))
 		}
 	}
+	roots := map[string]bool{}
+	for i, r := range c.Gateway.Subtrees {
+		field := fmt.Sprintf("gateway.subtrees[%d]", i)
+		code, err := envelope.ParseAgencyCode(r, envelope.CodeStrict)
+		switch {
+		case err != nil:
+			bad(field, r, err)
+		case roots[code.Tokens()]:
+			bad(field, r, errors.New("given twice"))
+		case !c.perGatewayConsumers():
+			bad(field, r, errors.New("subtrees need nats.consumers: gateway (a per-agency consumer reads one agency)"))
+		default:
+			roots[code.Tokens()] = true
+		}
+	}
 	if len(c.Trust.Directory) == 0 && c.NATS.URL != "" {
 		bad("trust.directory", "", errors.New("the directory administrators' trust anchor (a PEM file) is required on a shared NATS server: without it no other agency's entry is believed"))
 	}
@@ -724,6 +750,19 @@ const consumersGateway = "gateway"
 // perGatewayConsumers tells whether the gateway reads one consumer per
 // stream (bus.Options.GatewayConsumers): asked for, or by default unless
 // it is on a leaf node.
+// subtrees returns the delegated subtrees' roots (Validate checked them).
+func (c *Config) subtrees() ([]envelope.AgencyCode, error) {
+	var out []envelope.AgencyCode
+	for _, r := range c.Gateway.Subtrees {
+		code, err := envelope.ParseAgencyCode(r, envelope.CodeStrict)
+		if err != nil {
+			return nil, fmt.Errorf("config: gateway.subtrees: %w", err)
+		}
+		out = append(out, code)
+	}
+	return out, nil
+}
+
 func (c *Config) perGatewayConsumers() bool {
 	return c.NATS.Consumers == consumersGateway || c.NATS.Consumers == "" && c.NATS.HubDomain == ""
 }

@@ -321,7 +321,7 @@ leaf's out-streams. List every agency and gateway the leaf node serves.`)
 // runNATSSetup creates or updates the streams and buckets of the NATS
 // contract, with credentials allowed to.
 func runNATSSetup(ctx context.Context, m *Main, args []string) error {
-	fs := m.newFlagSet("nats setup", "nats setup -url URL [-nkey FILE | -creds FILE] [-ca FILE] [-replicas 3] [-domain D] [-agency CODE …] [-leaf D,…]", `
+	fs := m.newFlagSet("nats setup", "nats setup -url URL [-nkey FILE | -creds FILE] [-ca FILE] [-replicas 3] [-domain D] [-agency CODE …] [-gateway ID [-subtree CODE …]] [-leaf D,…]", `
 Creates or updates the streams (LT_EDOC, LT_STATUS, and LT_LARGE for large
 packets) and the key-value buckets (LT_DIRECTORY, LT_GATEWAYS)
 on a NATS cluster, with administrator credentials; gateways with their own
@@ -334,6 +334,16 @@ With -agency (repeat for each), it also makes the durable consumers of
 those agencies (ag_<agency>_edoc|status, each filtered to exactly its
 agency's subject), which gateways may read but not create: run it for every
 agency hosted at the hub (not on a leaf node) when it is registered.
+
+With -gateway ID, -agency names every agency that gateway hosts instead
+(gateways with nats.consumers: gateway): one durable consumer per stream
+(gwc_<kind>_<ID>) is given their subjects, taken over from other gateways
+from exact handover points, and a catch-up consumer reads what waited for
+those added. -subtree CODE (repeat for each, as the gateway's
+gateway.subtrees) delegates the agency and everything under it, present
+and future: the consumer filters on the root and its subtree, not on each
+agency, which keeps the hub's work per message small for a province's
+thousands of communes.
 
 With -leaf, for each provincial leaf node's JetStream domain (its link to
 the hub must be up): makes the leaf's out-streams (LT_OUT_EDOC,
@@ -350,12 +360,18 @@ already there are kept.`)
 	leaves := fs.String("leaf", "", "the JetStream `domains` of leaf nodes to source, comma-separated")
 	var agencies codesFlag
 	fs.Var(&agencies, "agency", "make the consumers of the agency with this `code` (repeat for each)")
-	gw := fs.String("gateway", "", "assign this `gateway` the agencies of -agency (all it hosts), in one consumer per stream, for gateways with nats.consumers: gateway")
+	gw := fs.String("gateway", "", "assign this `gateway` the agencies of -agency (all it hosts) and the subtrees of -subtree, in one consumer per stream, for gateways with nats.consumers: gateway")
+	var subtrees codesFlag
+	fs.Var(&subtrees, "subtree", "with -gateway: delegate to it the agency with this `code` and everything under it, as its gateway.subtrees (repeat for each)")
 	if err := m.parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *url == "" {
 		return usageError{msg: "nats setup: -url is required", vi: "Cần địa chỉ cụm NATS (-url).", hint: "lienthong nats setup -help"}
+	}
+	if *gw == "" && len(subtrees) > 0 {
+		return usageError{msg: "nats setup: -subtree is delegated to a gateway: give -gateway",
+			vi: "-subtree giao cho một cổng: cần -gateway.", hint: "lienthong nats setup -gateway nghean -agency 000.00.00.H41 -subtree 000.00.00.H41"}
 	}
 	if *gw != "" && len(agencies) == 0 {
 		return usageError{msg: "nats setup: -gateway needs every agency it hosts (-agency, repeated)",
@@ -381,7 +397,7 @@ already there are kept.`)
 	}
 	switch {
 	case *gw != "":
-		if err := b.Assign(ctx, bus.Assignment{Gateway: *gw, Agencies: agencies}); err != nil {
+		if err := b.Assign(ctx, bus.Assignment{Gateway: *gw, Agencies: agencies, Subtrees: subtrees}); err != nil {
 			b.Close()
 			if errors.Is(err, bus.ErrCatchUpRunning) {
 				return withVI(err, "Cổng %s còn đang đọc bù văn bản chờ từ lần giao trước; chạy lại lệnh khi cổng đã đọc xong", *gw)

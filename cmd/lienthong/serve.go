@@ -312,8 +312,12 @@ func openNode(ctx context.Context, cfg Config, log *zap.Logger, reg prometheus.R
 		}
 		obs = m
 	}
+	subtrees, err := cfg.subtrees()
+	if err != nil {
+		return nil, err
+	}
 	n.gw, err = gateway.New(gateway.Options{
-		ID: cfg.Gateway.ID, Agencies: agencies, Store: n.store, Bus: n.bus, Logger: log,
+		ID: cfg.Gateway.ID, Agencies: agencies, Subtrees: subtrees, Store: n.store, Bus: n.bus, Logger: log,
 		Roots: roots, CRLs: crls, Policy: signing.Policy{AllowSHA1: cfg.Trust.AllowSHA1}, DirectoryAnchors: anchors,
 		MaxPacketSize: cfg.Gateway.MaxPacketSize, Version: version, API: public, Observer: obs,
 	})

@@ -29,7 +29,7 @@ const catchUpPoll = 2 * time.Second
 // gateway may not set its own filters) it assigns nothing: it looks the
 // gateway consumers up and checks that their filters are its agencies'.
 func (b *Bus) consumeGateway(ctx context.Context, cs *consumer, spec gateway.ConsumerSpec, codes []envelope.AgencyCode) error {
-	a := Assignment{Gateway: spec.Gateway, Agencies: codes, AckWait: spec.AckWait}
+	a := Assignment{Gateway: spec.Gateway, Agencies: codes, Subtrees: spec.Subtrees, AckWait: spec.AckWait}
 	assigned := true
 	if b.opts.Bind {
 		if err := b.checkAssigned(ctx, a); err != nil {
@@ -237,7 +237,7 @@ func (c *consumer) stepCatchUp(ctx context.Context, stream, name string, reading
 // gateway's consumers exist with the filters of its agencies: a gateway
 // that read other filters would quietly miss or take packets.
 func (b *Bus) checkAssigned(ctx context.Context, a Assignment) error {
-	hint := fmt.Sprintf("the administrator assigns them: lienthong nats setup -gateway %s -agency … (every agency of its configuration)", a.Gateway)
+	hint := fmt.Sprintf("the administrator assigns them: lienthong nats setup -gateway %s -agency … [-subtree …] (every agency and subtree of its configuration)", a.Gateway)
 	for _, s := range packetStreams {
 		want, err := Filters(s.kind, a.Agencies, a.Subtrees)
 		if err != nil {

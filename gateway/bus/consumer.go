@@ -98,6 +98,8 @@ func (b *Bus) Consume(ctx context.Context, c gateway.ConsumerSpec, h gateway.Han
 		return nil, fmt.Errorf("bus: consume for gateway %s: no handler", c.Gateway)
 	case b.opts.GatewayConsumers && b.opts.HubDomain != "":
 		return nil, fmt.Errorf("%w: consume for gateway %s: gateway consumers are not yet made on a leaf node", ErrInvalidOption, c.Gateway)
+	case len(c.Subtrees) > 0 && !b.opts.GatewayConsumers:
+		return nil, fmt.Errorf("%w: consume for gateway %s: subtrees need gateway consumers: a per-agency consumer reads one agency", ErrInvalidOption, c.Gateway)
 	}
 	codes, err := hostedAgencies(c)
 	if err != nil {

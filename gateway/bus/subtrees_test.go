@@ -1,0 +1,86 @@
+package bus_test
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/gateway"
+	"github.com/lienthong/lienthong/gateway/bus"
+)
+
+// TestBus_GatewaySubtrees: a gateway delegated a province's subtree reads
+// it through two filters per stream, whatever the number of agencies
+// under it; it handles what comes for the agencies it hosts there, while
+// a packet for an agency under the root that it does not host yet waits
+// on the hub, unacknowledged, and reaches the gateway once it hosts the
+// agency. No other gateway may take an agency under the subtree, and
+// per-agency consumers refuse subtrees.
+func TestBus_GatewaySubtrees(t *testing.T) {
+	srv := startServer(t, t.TempDir())
+	busA := openBus(t, srv.ClientURL(), bus.Options{GatewayConsumers: true, Gateway: "gwA"})
+	province, hosted, later := envelope.MustAgencyCode("000.00.00.H41"), envelope.MustAgencyCode("000.00.01.H41"), envelope.MustAgencyCode("000.00.02.H41")
+	roots := []envelope.AgencyCode{province}
+
+	col := newCollector(nil)
+	c := consume(t, busA, gateway.ConsumerSpec{Gateway: "gwA", Agencies: []envelope.AgencyCode{province, hosted}, Subtrees: roots}, col.handle)
+	js := rawJetStream(t, srv)
+	for _, s := range []struct{ stream, kind string }{{bus.StreamEdoc, "edoc"}, {bus.StreamStatus, "status"}} {
+		jc, err := js.Consumer(t.Context(), s.stream, "gwc_"+s.kind+"_gwA")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := slices.Clone(jc.CachedInfo().Config.FilterSubjects)
+		slices.Sort(got)
+		if want := []string{"lt." + s.kind + ".H41", "lt." + s.kind + ".H41.>"}; !slices.Equal(got, want) {
+			t.Errorf("%s filters %v, want %v", s.stream, got, want)
+		}
+	}
+
+	publish(t, busA, gateway.KindEdoc, later, "later-1", []byte("later-1"))
+	publish(t, busA, gateway.KindEdoc, province, "province-1", []byte("province-1"))
+	publish(t, busA, gateway.KindEdoc, hosted, "hosted-1", []byte("hosted-1"))
+	got := []string{col.next(t).MsgID, col.next(t).MsgID}
+	slices.Sort(got)
+	if want := []string{"hosted-1", "province-1"}; !slices.Equal(got, want) {
+		t.Fatalf("got %v, want %v (the packet for an agency not hosted yet must not reach the handler)", got, want)
+	}
+	// The first packet was delivered to the gateway and left unsettled
+	// for later: the consumer's ack floor stays below it.
+	jc, err := js.Consumer(t.Context(), bus.StreamEdoc, "gwc_edoc_gwA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := jc.Info(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Delivered.Stream < 3 || info.AckFloor.Stream != 0 || info.NumAckPending != 1 {
+		t.Fatalf("consumer delivered %d, ack floor %d, %d pending ack: want 3, 0 and the first packet pending", info.Delivered.Stream, info.AckFloor.Stream, info.NumAckPending)
+	}
+
+	// Another gateway cannot take an agency under the delegated root.
+	busB := openBus(t, srv.ClientURL(), bus.Options{GatewayConsumers: true, Gateway: "gwB"})
+	if cB, err := busB.Consume(t.Context(), gateway.ConsumerSpec{Gateway: "gwB", Agencies: []envelope.AgencyCode{later}}, col.handle); err == nil {
+		cB.Stop()
+		t.Fatal("gwB took an agency under gwA's subtree")
+	}
+	// Per-agency consumers read one agency each: no subtree.
+	busP := openBus(t, srv.ClientURL(), bus.Options{Gateway: "gwP"})
+	if cP, err := busP.Consume(t.Context(), gateway.ConsumerSpec{Gateway: "gwP", Agencies: []envelope.AgencyCode{envelope.MustAgencyCode("000.00.00.G01")}, Subtrees: []envelope.AgencyCode{envelope.MustAgencyCode("000.00.00.G01")}}, col.handle); !errors.Is(err, bus.ErrInvalidOption) {
+		if cP != nil {
+			cP.Stop()
+		}
+		t.Fatalf("per-agency consumers with a subtree: %v, want ErrInvalidOption", err)
+	}
+
+	// The gateway restarted hosting the agency: the packet that waited
+	// comes (after the delay it was nakked with).
+	c.Stop()
+	consume(t, busA, gateway.ConsumerSpec{Gateway: "gwA", Agencies: []envelope.AgencyCode{province, hosted, later}, Subtrees: roots}, col.handle)
+	if r := col.nextWithin(t, 30*time.Second); r.MsgID != "later-1" {
+		t.Fatalf("got %s, want later-1", r.MsgID)
+	}
+}
