@@ -8,7 +8,10 @@
 // [Encode] emits exactly one layout: the prefix layout and element order of
 // the regulation as the national axis uses it, yyyy/MM/dd dates, yyyy/MM/dd
 // HH:mm:ss timestamps in UTC+7, and the same bytes for the same packet. It
-// refuses a packet that does not pass [Validate] under [ProfileSend].
+// refuses a packet that does not pass [Validate] under [ProfileSend]. A
+// status packet's document element is written in exclusive canonical form
+// already, so that it can be signed without being read back
+// ([EncodeStatus]).
 //
 // [Parser] accepts what real software sends: stray bytes or a BOM before
 // <?xml, CRLF line ends, elements in any order, empty elements, a missing or

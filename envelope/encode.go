@@ -33,6 +33,53 @@ func Encode(p *Packet) ([]byte, error) {
 // Encode writes p. Unless the encoder is lenient, the error is a
 // [ValidationErrors] when p does not pass validation under [ProfileSend].
 func (e Encoder) Encode(p *Packet) ([]byte, error) {
+	w, err := e.encode(p)
+	if err != nil {
+		return nil, err
+	}
+	return w.buf.Bytes(), nil
+}
+
+// EncodedStatus is a status packet as [Encode] writes it, with what a
+// signer needs to know of it, so that signing the status does not read
+// the packet back: a gateway signs every status it sends.
+type EncodedStatus struct {
+	// Packet is the bytes Encode returns for the status packet.
+	Packet []byte
+	// Root is Packet's document element, <edXML>…</edXML>: Packet
+	// without the XML declaration before it and the line end after it.
+	// It shares Packet's memory.
+	//
+	// The encoder writes it in exclusive canonical form (XML-EXC-C14N,
+	// without comments) to begin with: the default namespace is declared
+	// on edXML and edXML: on edXMLEnvelope, the outermost elements whose
+	// names use them, and on no other element; no element has other
+	// attributes; an empty element has an end tag; text is escaped as
+	// canonical XML escapes it (&amp; &lt; &gt; &#xD;, nothing else; white
+	// space and LF line ends as they are). So the canonical form of the
+	// unsigned packet, which its Signature's digest covers, is Root's
+	// bytes as they are. Signing's tests hold the two to the same bytes.
+	Root []byte
+	// SignatureAt is the offset in Packet where its enveloped Signature
+	// goes: just after the end tag of MessageHeader, where signing puts
+	// the Signature of a packet without a trace list.
+	SignatureAt int
+}
+
+// EncodeStatus writes the status packet of s strictly, as [Encode] does,
+// and says where its document element is and where its Signature goes.
+func EncodeStatus(s *Status) (*EncodedStatus, error) {
+	w, err := Encoder{}.encode(&Packet{Status: s})
+	if err != nil {
+		return nil, err
+	}
+	b := w.buf.Bytes()
+	return &EncodedStatus{Packet: b, Root: b[w.rootStart:w.rootEnd], SignatureAt: w.signatureAt}, nil
+}
+
+// encode writes p into a writer, which holds the bytes and the places
+// marked in them.
+func (e Encoder) encode(p *Packet) (*writer, error) {
 	if !e.Lenient {
 		if err := Validate(p, ProfileSend); err != nil {
 			return nil, err
@@ -44,20 +91,23 @@ func (e Encoder) Encode(p *Packet) ([]byte, error) {
 	w := &writer{}
 	w.buf.Grow(w.sizeHint(p))
 	w.raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n")
+	w.rootStart = w.buf.Len()
 	w.raw("<edXML xmlns=\"" + Namespace + "\">\n")
 	w.raw("  <edXML:edXMLEnvelope xmlns:edXML=\"" + Namespace + "\">\n")
 	w.open(2, "edXMLHeader")
 	if p.Status != nil {
 		w.status(p.Status)
 		w.close(2, "edXMLHeader")
-		w.raw("  </edXML:edXMLEnvelope>\n</edXML>\n")
+		w.raw("  </edXML:edXMLEnvelope>\n</edXML>")
+		w.rootEnd = w.buf.Len()
+		w.raw("\n")
 	} else {
 		w.edoc(p.Edoc)
 	}
 	if w.err != nil {
 		return nil, w.err
 	}
-	return w.buf.Bytes(), nil
+	return w, nil
 }
 
 // errInvalidChar is what the writer meets when text holds something XML 1.0
@@ -67,6 +117,10 @@ var errInvalidChar = errors.New("envelope: text holds a character XML cannot car
 type writer struct {
 	buf bytes.Buffer
 	err error
+	// rootStart and rootEnd are the offsets of the document element's
+	// start tag and of the end of its end tag; signatureAt is the offset
+	// just after MessageHeader's end tag. Only a status's are kept.
+	rootStart, rootEnd, signatureAt int
 }
 
 const indent = "                                " // enough for the deepest element
@@ -93,10 +147,17 @@ func (w *writer) open(depth int, name string) {
 }
 
 func (w *writer) close(depth int, name string) {
+	w.endTag(depth, name)
+	w.buf.WriteByte('\n')
+}
+
+// endTag writes </edXML:name> at depth without the line end, so that the
+// offset just after it can be marked.
+func (w *writer) endTag(depth int, name string) {
 	w.buf.WriteString(indent[:2*depth])
 	w.buf.WriteString("</edXML:")
 	w.buf.WriteString(name)
-	w.buf.WriteString(">\n")
+	w.buf.WriteByte('>')
 }
 
 // leaf writes <edXML:name>text</edXML:name> at depth.
@@ -222,7 +283,9 @@ func (w *writer) status(s *Status) {
 	w.leaf(4, "StatusCode", string(s.StatusCode))
 	w.leaf(4, "Description", s.Description)
 	w.leaf(4, "Timestamp", string(s.Timestamp))
-	w.close(3, "MessageHeader")
+	w.endTag(3, "MessageHeader")
+	w.signatureAt = w.buf.Len()
+	w.buf.WriteByte('\n')
 }
 
 func (w *writer) edoc(e *Edoc) {

@@ -239,3 +239,46 @@ func hasAttr(el xml.StartElement, space, local, value string) bool {
 	}
 	return false
 }
+
+// TestEncodeStatus: the packet is Encode's, Root is its document element
+// and SignatureAt is just after MessageHeader's end tag, for generated
+// statuses of every code; a status Encode refuses, EncodeStatus refuses
+// with the same errors. That Root is the packet's canonical form is held
+// by signing's TestSigner_SignStatus.
+func TestEncodeStatus(t *testing.T) {
+	g := gen{rand.New(rand.NewPCG(17, 18))}
+	codes := map[envelope.StatusCode]bool{}
+	for i := range 200 {
+		p := g.status()
+		codes[p.Status.StatusCode] = true
+		want, err := envelope.Encode(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		es, err := envelope.EncodeStatus(p.Status)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(es.Packet, want) {
+			t.Fatalf("status %d: EncodeStatus's packet differs from Encode's", i)
+		}
+		root := strings.TrimSuffix(strings.TrimPrefix(string(want), "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"), "\n")
+		if string(es.Root) != root || !strings.HasPrefix(root, "<edXML ") || !strings.HasSuffix(root, "</edXML>") {
+			t.Fatalf("status %d: Root =\n%s\nwant\n%s", i, es.Root, root)
+		}
+		if before, after := string(want[:es.SignatureAt]), string(want[es.SignatureAt:]); !strings.HasSuffix(before, "</edXML:MessageHeader>") ||
+			!strings.HasPrefix(after, "\n    </edXML:edXMLHeader>\n") {
+			t.Fatalf("status %d: SignatureAt %d is not just after MessageHeader's end tag", i, es.SignatureAt)
+		}
+	}
+	if len(codes) != len(envelope.StatusCodes()) {
+		t.Errorf("%d status codes generated, want all %d", len(codes), len(envelope.StatusCodes()))
+	}
+	bad := g.status().Status
+	bad.StatusCode = "99"
+	_, want := envelope.Encode(&envelope.Packet{Status: bad})
+	var ve envelope.ValidationErrors
+	if _, err := envelope.EncodeStatus(bad); !errors.As(err, &ve) || want == nil || err.Error() != want.Error() {
+		t.Errorf("EncodeStatus of a bad code = %v, want %v", err, want)
+	}
+}
