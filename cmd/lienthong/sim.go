@@ -37,7 +37,9 @@ func runSim(ctx context.Context, m *Main, args []string) error {
 	fs := m.newFlagSet("sim", "sim [-agencies N] [-gateways G] [-directory D] [-documents N] [-concurrency C] [-seed S]", `
 Replays a compressed day of the national axis in one process: an embedded
 NATS server with JetStream, G gateways on stores of their own (the first
-hosting a quarter of the agencies, as a province hosting its communes),
+hosting a quarter of the agencies, all in one province, the others the
+rest in contiguous parts of the tree, each delegated the subtrees it hosts
+whole, as a province's gateway its province: gateway.subtrees),
 the agencies of 34 provinces and 30 ministries registered and signed by
 the axis's administrator, D more entries in the directory (agencies of the
 national axis hosted elsewhere, to hold a national directory: -directory
@@ -194,6 +196,9 @@ RSA-2048 signature, divided by the cores. The same -seed gives the same document
 	fmt.Fprintf(tw, "time to stored p50 / p99\t%s / %s\t\n", ms(pct(toStored, 0.5)), ms(pct(toStored, 0.99)))
 	fmt.Fprintf(tw, "time to 01 p50 / p99\t%s / %s\t\n", ms(pct(to01, 0.5)), ms(pct(to01, 0.99)))
 	fmt.Fprintf(tw, "hub consumers / per gateway, subscriptions\t%d / %.1f, %d\t\n", hubConsumers, float64(hubConsumers)/float64(*gateways), s.srv.NumSubscriptions())
+	if *consumers == consumersGateway {
+		fmt.Fprintf(tw, "filters of the largest gateway consumer (subtrees delegated in all)\t%d (%d)\t\n", s.largestFilters(), s.subtrees())
+	}
 	fmt.Fprintf(tw, "peak RSS (one process: hub and gateways)\t%s\t\n", peakRSS())
 	fmt.Fprintf(tw, "signatures made\t%d\t\n", signatures)
 	fmt.Fprintf(tw, "signing floor (× %.0f µs ÷ %d cores)\t%s\t\n", 1e6/rawRate, runtime.NumCPU(), floor.Round(time.Millisecond))
@@ -207,9 +212,10 @@ RSA-2048 signature, divided by the cores. The same -seed gives the same document
 
 // simGateway is a gateway of the simulation.
 type simGateway struct {
-	id     string
-	dir    string
-	hosted []simAgency
+	id       string
+	dir      string
+	hosted   []simAgency
+	subtrees []envelope.AgencyCode // delegated whole (gateway consumers only)
 	gw     *gateway.Gateway
 	st     *store.Store
 	b      *bus.Bus
@@ -294,6 +300,31 @@ type sim struct {
 	changes, reads int64
 }
 
+// largestFilters is the number of filters of the largest gateway
+// consumer, as bus.Filters makes them.
+func (s *sim) largestFilters() int {
+	n := 0
+	for _, g := range s.gws {
+		codes := make([]envelope.AgencyCode, 0, len(g.opts.Agencies))
+		for _, a := range g.opts.Agencies {
+			codes = append(codes, a.Code)
+		}
+		if f, err := bus.Filters(gateway.KindEdoc, codes, g.subtrees); err == nil {
+			n = max(n, len(f))
+		}
+	}
+	return n
+}
+
+// subtrees is the number of subtrees delegated to the gateways.
+func (s *sim) subtrees() int {
+	n := 0
+	for _, g := range s.gws {
+		n += len(g.subtrees)
+	}
+	return n
+}
+
 func (s *sim) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -336,25 +367,24 @@ func simStart(ctx context.Context, dir string, n, g, extra int, perGateway bool,
 	roots := x509.NewCertPool()
 	roots.AddCert(ca.Certificate())
 
-	// The agencies: 30 ministries and 34 provinces, then communes of the
-	// provinces in turn; the first gateway hosts a quarter of them (a
-	// province and its communes), the others share the rest.
-	codes := simCodes(n + extra)
+	// The agencies: 30 ministries and 34 provinces with agencies under
+	// them; the first gateway hosts a quarter of them, all in one
+	// province, the others share the rest in tree order, and each is
+	// delegated the subtrees it hosts whole (simLayout).
+	layout, err := newSimLayout(n, g, extra)
+	if err != nil {
+		return s, err
+	}
 	for i := range g {
-		s.gws = append(s.gws, &simGateway{id: fmt.Sprintf("gw%03d", i)})
-	}
-	first := max(1, n/4)
-	if g == 1 {
-		first = n
-	}
-	for i := range n {
-		gw := s.gws[0]
-		if i >= first {
-			gw = s.gws[1+(i-first)%(g-1)]
+		gw := &simGateway{id: fmt.Sprintf("gw%03d", i), hosted: layout.hosted[i]}
+		for j := range gw.hosted {
+			gw.hosted[j].g = gw
 		}
-		a := simAgency{code: codes[i][0], name: codes[i][1], g: gw}
-		gw.hosted = append(gw.hosted, a)
-		s.all = append(s.all, a)
+		if perGateway {
+			gw.subtrees = layout.subtrees[i]
+		}
+		s.gws = append(s.gws, gw)
+		s.all = append(s.all, gw.hosted...)
 	}
 	var records []gateway.DirectoryRecord
 	for _, gw := range s.gws {
@@ -396,16 +426,16 @@ func simStart(ctx context.Context, dir string, n, g, extra int, perGateway bool,
 		// the sim had, was a hundred gateways' DueOutbox twenty times a
 		// second (3 % of the day's CPU at the issue's size).
 		gw.dir, gw.opts = gdir, gateway.Options{
-			ID: gw.id, Agencies: hosted, Store: gw.st, Bus: gw.b, Logger: log.Named(gw.id),
+			ID: gw.id, Agencies: hosted, Subtrees: gw.subtrees, Store: gw.st, Bus: gw.b, Logger: log.Named(gw.id),
 			Roots: roots, DirectoryAnchors: roots,
 		}
 		if gw.gw, err = gateway.New(gw.opts); err != nil {
 			return s, err
 		}
 	}
-	for i := n; i < n+extra; i++ {
+	for _, a := range layout.extra {
 		records = append(records, gateway.DirectoryRecord{Agency: &gateway.Agency{
-			Code: codes[i][0], Name: codes[i][1], Gateway: "axis", Kind: simKind(codes[i][0]),
+			Code: a.code, Name: a.name, Gateway: "axis", Kind: simKind(a.code),
 		}})
 	}
 	s.directorySize = len(records)
@@ -486,22 +516,6 @@ func (s *sim) restart(ctx context.Context, g *simGateway) (time.Duration, error)
 
 // simCodes returns n agency codes and names: ministries, provinces, then
 // communes directly under the provinces (the 2025 reform's two tiers).
-func simCodes(n int) [][2]string {
-	var out [][2]string
-	for i := 1; i <= 30 && len(out) < n; i++ {
-		out = append(out, [2]string{fmt.Sprintf("000.00.00.G%02d", i), fmt.Sprintf("Bộ số %d", i)})
-	}
-	for p := 1; p <= 34 && len(out) < n; p++ {
-		out = append(out, [2]string{fmt.Sprintf("000.00.00.H%02d", p), fmt.Sprintf("UBND tỉnh số %d", p)})
-	}
-	for c := 1; len(out) < n; c++ {
-		for p := 1; p <= 34 && len(out) < n; p++ {
-			out = append(out, [2]string{fmt.Sprintf("%03d.%02d.%02d.H%02d", c/10000, (c/100)%100, c%100, p), fmt.Sprintf("UBND xã số %d tỉnh %d", c, p)})
-		}
-	}
-	return out
-}
-
 func simKind(code string) string {
 	switch {
 	case strings.HasPrefix(code, "000.00.00.G"):
