@@ -216,10 +216,10 @@ type simGateway struct {
 	dir      string
 	hosted   []simAgency
 	subtrees []envelope.AgencyCode // delegated whole (gateway consumers only)
-	gw     *gateway.Gateway
-	st     *store.Store
-	b      *bus.Bus
-	opts   gateway.Options
+	gw       *gateway.Gateway
+	st       *store.Store
+	b        *bus.Bus
+	opts     gateway.Options
 
 	// During the day: its change feed, and its outgoing documents by
 	// local id (under sim.mu).

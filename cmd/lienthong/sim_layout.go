@@ -55,9 +55,9 @@ func simUnder(u simUnit, k int) (code, name string) {
 // the subtrees delegated to each gateway, and the directory's other
 // entries.
 type simLayout struct {
-	hosted   [][]simAgency // by gateway index; simAgency.g is left nil
+	hosted   [][]simAgency           // by gateway index; simAgency.g is left nil
 	subtrees [][]envelope.AgencyCode // by gateway index: codes delegated with all under them
-	extra    []simAgency   // in the directory, hosted by no running gateway
+	extra    []simAgency             // in the directory, hosted by no running gateway
 }
 
 // newSimLayout lays n hosted agencies out on g gateways, with extra more
