@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"fmt"
 	"math/big"
 	"strings"
 	"testing"
@@ -226,5 +227,94 @@ func TestSigner_SignTreeInPlace(t *testing.T) {
 		if err := validates(t, got, cert); err != nil {
 			t.Errorf("room %d: %v", room, err)
 		}
+	}
+}
+
+// signStatusCases are statuses as gateways send them — every code, with
+// and without a clerk — and with text that tests how it is written:
+// characters that are escaped (& < > and a CR), characters that are not
+// (" ' tab LF), Vietnamese, a character outside the BMP, white space at
+// the ends and a run long enough for the parser to lift it out of the XML.
+func signStatusCases() []*envelope.Status {
+	staff := envelope.StaffInfo{Department: "Phòng Hành chính & Tổng hợp", Staff: "Nguyễn Thị \"Hoa\"", Mobile: "0912 345 678", Email: "vanthu@syt.nghean.gov.vn"}
+	descriptions := []string{
+		"",
+		"Đã vào sổ văn bản đến",
+		`Từ chối: thiếu chữ ký <"Thủ trưởng"> & dấu; 'A&B' > ½ 𝔘 ]]>`,
+		"  dòng 1\r\ndòng 2\n\tthụt lề\rhết  ",
+		strings.Repeat("QmFzZTY0IHJ1bg", 40) + " — đoạn dài & <đủ> để bị tách ra",
+	}
+	var out []*envelope.Status
+	for i, code := range envelope.StatusCodes() {
+		for j, d := range descriptions {
+			st := &envelope.Status{
+				From: envelope.Organization{OrganID: "000.00.12.H41", OrganName: "Sở Y tế tỉnh Nghệ An"},
+				ResponseFor: envelope.ResponseFor{
+					OrganID: "000.00.00.G22", Code: "7816/VPCP-TTĐT", PromulgationDate: "2025/11/20",
+					DocumentID: "000.00.00.G22,2025/11/20,7816/VPCP-TTĐT",
+				},
+				StatusCode:  code,
+				Description: d,
+				Timestamp:   envelope.Timestamp(fmt.Sprintf("2025/11/20 10:%02d:%02d", i, j)),
+			}
+			if (i+j)%2 == 0 {
+				st.StaffInfo = staff
+			}
+			if d == "" && (code == envelope.StatusRejected || code == envelope.StatusRecallRequested) {
+				st.Description = "Không đúng thẩm quyền" // these two need a reason
+			}
+			if j == 2 {
+				st.From.OrganName = "UBND tỉnh <Nghệ An> & \"Hà Tĩnh\""
+			}
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// TestSigner_SignStatus: SignStatus makes the bytes Sign makes of what
+// Encode writes — the same packet, the same Signature — which goxmldsig
+// validates and the Verifier finds valid, reading back the status signed.
+func TestSigner_SignStatus(t *testing.T) {
+	tr := newTrust(t)
+	s, cert := tr.signer(t, signing.IssueRequest{Agency: "000.00.12.H41"}, "000.00.12.H41")
+	for i, st := range signStatusCases() {
+		t.Run(fmt.Sprintf("%s-%d", st.StatusCode, i), func(t *testing.T) {
+			packet, err := envelope.Encode(&envelope.Packet{Status: st})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := mustSign(t, s, packet)
+			got, err := s.SignStatus(st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("SignStatus differs from Sign(Encode)\n got: %s\nwant: %s", got, want)
+			}
+			if err := validates(t, got, cert); err != nil {
+				t.Fatalf("goxmldsig does not validate the signature: %v", err)
+			}
+			vd := tr.wantVerdict(t, got, signing.Valid, nil)
+			if r := vd.Packet.Status; r == nil || r.StatusCode != st.StatusCode || r.Description != strings.TrimSpace(st.Description) || r.StaffInfo != st.StaffInfo {
+				t.Errorf("the verified packet reads %+v, want %+v", r, st)
+			}
+		})
+	}
+}
+
+// TestSigner_SignStatusRefuses: a status Encode refuses is refused with
+// the validation errors, and nothing is signed.
+func TestSigner_SignStatusRefuses(t *testing.T) {
+	key, cert := selfSigned(t, 2048)
+	s, err := signing.NewSigner(key, []*x509.Certificate{cert})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := signStatusCases()[0]
+	st.StatusCode = "99"
+	var ve envelope.ValidationErrors
+	if b, err := s.SignStatus(st); !errors.As(err, &ve) || b != nil {
+		t.Errorf("SignStatus of code 99 = %d bytes, %v; want ValidationErrors", len(b), err)
 	}
 }
