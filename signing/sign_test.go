@@ -234,7 +234,9 @@ func TestSigner_SignTreeInPlace(t *testing.T) {
 // and without a clerk — and with text that tests how it is written:
 // characters that are escaped (& < > and a CR), characters that are not
 // (" ' tab LF), Vietnamese, a character outside the BMP, white space at
-// the ends and a run long enough for the parser to lift it out of the XML.
+// the ends, a long text, and one that is all base64 and long enough for
+// the parser to lift it out of the XML before reading it (see
+// envelope/blob.go).
 func signStatusCases() []*envelope.Status {
 	staff := envelope.StaffInfo{Department: "Phòng Hành chính & Tổng hợp", Staff: "Nguyễn Thị \"Hoa\"", Mobile: "0912 345 678", Email: "vanthu@syt.nghean.gov.vn"}
 	descriptions := []string{
@@ -243,6 +245,7 @@ func signStatusCases() []*envelope.Status {
 		`Từ chối: thiếu chữ ký <"Thủ trưởng"> & dấu; 'A&B' > ½ 𝔘 ]]>`,
 		"  dòng 1\r\ndòng 2\n\tthụt lề\rhết  ",
 		strings.Repeat("QmFzZTY0IHJ1bg", 40) + " — đoạn dài & <đủ> để bị tách ra",
+		strings.Repeat("QmFzZTY0IHJ1bg ", 30) + "Zg==",
 	}
 	var out []*envelope.Status
 	for i, code := range envelope.StatusCodes() {
