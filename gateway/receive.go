@@ -361,21 +361,21 @@ func (g *Gateway) reply(log *zap.Logger, agency *HostedAgency, h envelope.Messag
 	return r
 }
 
-// statusPacket builds and signs a status packet from agency.
+// statusPacket builds and signs a status packet from agency. SignStatus
+// encodes it too: signing the bytes Encode wrote would read them back,
+// which cost a gateway about a tenth of the RSA signature it makes for
+// every status it sends. The time observed as signing includes the
+// encoding, a few microseconds.
 func (g *Gateway) statusPacket(agency *HostedAgency, about envelope.ResponseFor, code envelope.StatusCode, description string, staff envelope.StaffInfo, now time.Time) (*Reply, error) {
-	b, err := envelope.Encode(&envelope.Packet{Status: &envelope.Status{
+	start := time.Now()
+	signed, err := agency.Signer.SignStatus(&envelope.Status{
 		From:        envelope.Organization{OrganID: agency.Code.String(), OrganName: agency.Name},
 		ResponseFor: about,
 		StaffInfo:   staff,
 		StatusCode:  code,
 		Description: description,
 		Timestamp:   envelope.TimestampOf(now),
-	}})
-	if err != nil {
-		return nil, err
-	}
-	start := time.Now()
-	signed, err := agency.Signer.Sign(b)
+	})
 	if err != nil {
 		return nil, err
 	}
