@@ -71,3 +71,21 @@ func DocumentsQuery(q gateway.DocumentQuery) (string, []any, error) {
 	query, args := b.sql()
 	return query, args, nil
 }
+
+// Cost is what the connections of a store ran: the transactions they
+// began and the statements they ran besides BEGIN and COMMIT, on the
+// writer and on the readers.
+type Cost struct{ WriteTx, Writes, ReadTx, Reads int64 }
+
+// CostOf returns what s's connections ran since it was opened.
+func CostOf(s *Store) Cost {
+	return Cost{
+		WriteTx: s.writes.transactions.Load(), Writes: s.writes.statements.Load(),
+		ReadTx: s.reads.transactions.Load(), Reads: s.reads.statements.Load(),
+	}
+}
+
+// Sub returns what c ran since before.
+func (c Cost) Sub(before Cost) Cost {
+	return Cost{c.WriteTx - before.WriteTx, c.Writes - before.Writes, c.ReadTx - before.ReadTx, c.Reads - before.Reads}
+}

@@ -71,6 +71,9 @@ type Store struct {
 	reader *sql.DB // read-only connections
 	closed atomic.Bool
 
+	// What the writer and the readers ran (see connCounts).
+	writes, reads connCounts
+
 	// Group commit: updates queue in pending; the caller that finds no
 	// committer becomes it and commits batches until the queue is empty.
 	mu         sync.Mutex
@@ -179,6 +182,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	f.Close()
 	busy := strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10)
 
+	s := &Store{path: abs}
 	// Both pools' connections keep their prepared statements, see
 	// stmtcache.go.
 	wc, err := openConnector(dsn(abs, url.Values{
@@ -196,7 +200,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		// the pages one update changed, never a whole packet (a new
 		// packet's pages are new, not journaled).
 		"_pragma": {"cache_size(-16384)", "temp_store(MEMORY)"},
-	}))
+	}), &s.writes)
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
@@ -206,7 +210,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	writer.SetConnMaxLifetime(0)
 	writer.SetConnMaxIdleTime(0)
 
-	s := &Store{path: abs, writer: writer}
+	s.writer = writer
 	if err := s.migrate(ctx); err != nil {
 		writer.Close()
 		return nil, err
@@ -216,7 +220,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		"mode":          {"ro"},
 		"_busy_timeout": {busy},
 		"_dqs":          {"0"},
-	}))
+	}), &s.reads)
 	if err != nil {
 		writer.Close()
 		return nil, fmt.Errorf("store: open: %w", err)

@@ -1,0 +1,177 @@
+package store_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/gateway/store"
+)
+
+// walFrameSize is the size of a frame of the write-ahead log: a 24-byte
+// header and a 4 KiB page.
+const walFrameSize = 24 + 4096
+
+// walFrames returns how many frames the write-ahead log of the database
+// at path holds: what the commits so far wrote, as long as no checkpoint
+// restarted the log (a thousand frames).
+func walFrames(tb testing.TB, path string) int64 {
+	tb.Helper()
+	fi, err := os.Stat(path + "-wal")
+	if os.IsNotExist(err) {
+		return 0
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return max(fi.Size()-32, 0) / walFrameSize
+}
+
+// TestStore_DeliveryCost holds what one delivery costs the stores of its
+// sender and of its recipient, along its whole path, as the gateways run
+// it (gateway/dispatch.go, receive.go, status.go): the write transactions
+// and their statements (PRAGMA data_version, which begins every write
+// transaction, included; BEGIN and COMMIT not), the read transactions and
+// their statements. A change that adds to them
+// fails here, and should say why in the table. The frames of the
+// write-ahead log each step wrote (each a 4 KiB page written and
+// checksummed at the commit) are logged: they are most of a commit's CPU.
+//
+// The document has one recipient; the statuses 01, 03 and 06 answer it.
+// A dispatch round is what dispatchOnce does with one item: DueOutbox,
+// Packet, MarkSent. Group commit may merge the updates of concurrent
+// callers into fewer transactions; here they run one after the other.
+func TestStore_DeliveryCost(t *testing.T) {
+	dir := t.TempDir()
+	senderPath, recipientPath := filepath.Join(dir, "sender.db"), filepath.Join(dir, "recipient.db")
+	sender, recipient := mustOpenStoreAt(t, senderPath), mustOpenStoreAt(t, recipientPath)
+	ctx := t.Context()
+	at := t0
+
+	// dispatch is one round of a dispatcher with one item due.
+	dispatch := func(s *store.Store) error {
+		items, err := s.DueOutbox(ctx, at.Add(time.Hour), 128)
+		if err != nil {
+			return err
+		}
+		if len(items) != 1 {
+			return fmt.Errorf("%d items due, want 1", len(items))
+		}
+		if _, err := s.Packet(ctx, items[0].PacketID); err != nil {
+			return err
+		}
+		_, err = s.MarkSent(ctx, items, at)
+		return err
+	}
+	// post is a status the recipient's agency posts about the incoming
+	// document: the document read, then the status emitted
+	// (gateway.postStatus).
+	var incoming string
+	post := func(code envelope.StatusCode) func(*store.Store) error {
+		return func(s *store.Store) error {
+			d, err := s.DocumentSummary(ctx, incoming)
+			if err != nil {
+				return err
+			}
+			e := emitStatus(d.ID, envelope.PartyRecipient, code, hanoi, "", []string{hanoi}, at)
+			e.SendTo = []string{vpcp}
+			return s.EmitStatus(ctx, e)
+		}
+	}
+	apply := func(code envelope.StatusCode) func(*store.Store) error {
+		return func(s *store.Store) error {
+			res, err := s.ApplyStatus(ctx, newStatus(vpcp, hanoi, "doc-1", code, at))
+			if err == nil && (res.Duplicate || res.Refused != nil) {
+				err = fmt.Errorf("%s: %+v", code, res)
+			}
+			return err
+		}
+	}
+	// cost is a step's write transactions and statements, and its read
+	// transactions and statements.
+	cost := func(writeTx, writes, readTx, reads int64) store.Cost {
+		return store.Cost{WriteTx: writeTx, Writes: writes, ReadTx: readTx, Reads: reads}
+	}
+	type step struct {
+		name string
+		at   *store.Store
+		do   func(*store.Store) error
+		want store.Cost
+	}
+	steps := []step{
+		{"sender: accept", sender, func(s *store.Store) error {
+			_, _, err := s.AcceptDocument(ctx, newAccept(vpcp, "doc-1", at, hanoi))
+			return err
+		}, cost(1, 8, 0, 0)},
+		{"sender: dispatch the edoc", sender, dispatch, cost(1, 5, 2, 2)},
+		{"recipient: receive, 01 queued", recipient, func(s *store.Store) error {
+			d, _, err := s.ReceiveDocument(ctx, newReceive(hanoi, vpcp, "doc-1", at))
+			if err == nil {
+				incoming = d.ID
+			}
+			return err
+		}, cost(1, 10, 0, 0)},
+		{"recipient: dispatch the 01", recipient, dispatch, cost(1, 3, 2, 2)},
+		{"sender: apply the 01", sender, apply(envelope.StatusArrived), cost(1, 7, 0, 0)},
+		{"recipient: post the 03", recipient, post(envelope.StatusAccepted), cost(1, 7, 1, 2)},
+		{"recipient: dispatch the 03", recipient, dispatch, cost(1, 3, 2, 2)},
+		{"sender: apply the 03", sender, apply(envelope.StatusAccepted), cost(1, 7, 0, 0)},
+		{"recipient: post the 06", recipient, post(envelope.StatusDone), cost(1, 7, 1, 2)},
+		{"recipient: dispatch the 06", recipient, dispatch, cost(1, 3, 2, 2)},
+		{"sender: apply the 06", sender, apply(envelope.StatusDone), cost(1, 7, 0, 0)},
+		{"recipient: an idle round (nothing due)", recipient, func(s *store.Store) error {
+			_, err := s.DueOutbox(ctx, at.Add(time.Hour), 128)
+			return err
+		}, cost(0, 0, 1, 1)},
+	}
+	// Each store has sent and received before, so that the steps find the
+	// audit chain's head in memory and the tables' pages allocated, as
+	// on a gateway running for a while.
+	warm := []func() error{
+		func() error { _, _, err := sender.AcceptDocument(ctx, newAccept(vpcp, "doc-0", at, hue)); return err },
+		func() error { return dispatch(sender) },
+		func() error {
+			_, _, err := recipient.ReceiveDocument(ctx, newReceive(hanoi, hue, "doc-0", at))
+			return err
+		},
+		func() error { return dispatch(recipient) },
+	}
+	for _, f := range warm {
+		if err := f(); err != nil {
+			t.Fatalf("warming up: %v", err)
+		}
+	}
+	var (
+		report strings.Builder
+		total  = map[*store.Store]store.Cost{}
+		frames = map[*store.Store]int64{}
+	)
+	paths := map[*store.Store]string{sender: senderPath, recipient: recipientPath}
+	fmt.Fprintf(&report, "%-40s %8s %6s %7s %5s %6s\n", "step", "write tx", "writes", "read tx", "reads", "frames")
+	for _, st := range steps {
+		before, f0 := store.CostOf(st.at), walFrames(t, paths[st.at])
+		if err := st.do(st.at); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		got, f := store.CostOf(st.at).Sub(before), walFrames(t, paths[st.at])-f0
+		fmt.Fprintf(&report, "%-40s %8d %6d %7d %5d %6d\n", st.name, got.WriteTx, got.Writes, got.ReadTx, got.Reads, f)
+		if got != st.want {
+			t.Errorf("%s: cost %+v, want %+v", st.name, got, st.want)
+		}
+		if !strings.Contains(st.name, "idle") {
+			c := total[st.at]
+			total[st.at] = cost(c.WriteTx+got.WriteTx, c.Writes+got.Writes, c.ReadTx+got.ReadTx, c.Reads+got.Reads)
+			frames[st.at] += f
+		}
+	}
+	for _, s := range []*store.Store{sender, recipient} {
+		name := map[*store.Store]string{sender: "sender: the delivery", recipient: "recipient: the delivery"}[s]
+		c := total[s]
+		fmt.Fprintf(&report, "%-40s %8d %6d %7d %5d %6d\n", name, c.WriteTx, c.Writes, c.ReadTx, c.Reads, frames[s])
+	}
+	t.Log("\n" + report.String())
+}
