@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -69,6 +70,7 @@ RSA-2048 signature, divided by the cores. The same -seed gives the same document
 	keep := fs.Bool("keep", false, "keep the working directory")
 	restart := fs.Bool("restart", false, "also restart the first gateway and time it until it is ready again (its directory from its store)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed part (documents sent to every status reconciled) to this `file` (go tool pprof)")
+	memProfile := fs.String("memprofile", "", "write the heap's allocations at the start of the timed part to `file`.start and at its end to file: go tool pprof -sample_index=alloc_space -base file.start file shows the day's")
 	consumers := fs.String("consumers", consumersGateway, "the gateways' `consumers`: gateway (one per gateway and stream) or agency (one per hosted agency and stream, as gateways read before)")
 	if err := m.parseFlags(fs, args); err != nil {
 		return err
@@ -128,6 +130,9 @@ RSA-2048 signature, divided by the cores. The same -seed gives the same document
 		return err
 	}
 	defer stopProfile()
+	if err := writeHeapProfile(*memProfile, ".start"); err != nil {
+		return err
+	}
 	cpu0 := processCPU()
 	start := time.Now()
 	if err := s.day(ctx, *conc, progress); err != nil {
@@ -136,6 +141,9 @@ RSA-2048 signature, divided by the cores. The same -seed gives the same document
 	wall := s.reconciledAt.Sub(start)
 	cpu := processCPU() - cpu0
 	stopProfile()
+	if err := writeHeapProfile(*memProfile, ""); err != nil {
+		return err
+	}
 	progress("every status reconciled in %s, as the change feeds tell it; checking both ends of every delivery", wall.Round(time.Millisecond))
 
 	// The check reads every store afresh, outside the timed part: what
@@ -323,6 +331,23 @@ func (s *sim) subtrees() int {
 		n += len(g.subtrees)
 	}
 	return n
+}
+
+// writeHeapProfile writes the heap profile, allocations since the start
+// included, to path+suffix; nothing if path is empty.
+func writeHeapProfile(path, suffix string) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.Create(path + suffix)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return fmt.Errorf("sim: heap profile: %w", err)
+	}
+	return f.Close()
 }
 
 func (s *sim) close() {
