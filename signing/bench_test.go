@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"io"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -331,4 +332,50 @@ func BenchmarkSignStatus(b *testing.B) {
 			return err
 		})
 	})
+	// WithoutRSA is what the other two cost beyond the RSA signature,
+	// which a key that answers at once with a signature made before
+	// leaves out: a few per cent of a millisecond, which x-rsa alone
+	// cannot tell from the machine's noise.
+	value, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, make([]byte, sha256.Size))
+	if err != nil {
+		b.Fatal(err)
+	}
+	quick, err := signing.NewSigner(fixedSigner{key.Public(), value}, []*x509.Certificate{cert})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("WithoutRSA/EncodeSign", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			packet, err := envelope.Encode(&envelope.Packet{Status: benchStatus()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := quick.Sign(packet); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("WithoutRSA/SignStatus", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := quick.SignStatus(benchStatus()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// fixedSigner is a key that signs anything with the same value, at once:
+// the signatures it makes do not verify, but signing with it costs all
+// that signing a packet costs but the RSA.
+type fixedSigner struct {
+	public crypto.PublicKey
+	value  []byte
+}
+
+func (f fixedSigner) Public() crypto.PublicKey { return f.public }
+
+func (f fixedSigner) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) {
+	return f.value, nil
 }
