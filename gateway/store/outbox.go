@@ -60,8 +60,8 @@ func (s *Store) DueOutbox(ctx context.Context, now time.Time, limit int) ([]gate
 	}
 	limit = min(limit, maxOutboxLimit)
 	items := []gateway.OutboxItem{}
-	err := s.view(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx,
+	err := s.read(ctx, func(db *sql.DB) error {
+		rows, err := db.QueryContext(ctx,
 			`SELECT `+outboxColumns+` FROM outbox WHERE next_at <= ? ORDER BY next_at, id LIMIT ?`,
 			ms(now), limit)
 		if err != nil {

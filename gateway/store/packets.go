@@ -62,18 +62,22 @@ const chunkSize = 1 << 20
 
 // Packet returns a stored packet with its bytes; gateway.ErrNotFound if
 // there is none.
+//
+// It reads outside a transaction: a packet and its chunks are written in
+// one transaction and never changed, so the chunks read by a second
+// statement are those of the row read by the first.
 func (s *Store) Packet(ctx context.Context, id string) (*gateway.Packet, error) {
 	var p gateway.Packet
-	err := s.view(ctx, func(tx *sql.Tx) error {
+	err := s.read(ctx, func(db *sql.DB) error {
 		var kind string
-		err := tx.QueryRowContext(ctx,
+		err := db.QueryRowContext(ctx,
 			`SELECT id, kind, sha256, size, data FROM packets WHERE id = ?`, id).
 			Scan(&p.ID, &kind, &p.SHA256, &p.Size, &p.Data)
 		p.Kind = gateway.PacketKind(kind)
 		if err != nil || int64(len(p.Data)) == p.Size {
 			return err
 		}
-		return readChunks(ctx, tx, &p)
+		return readChunks(ctx, db, &p)
 	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("store: packet %s: %w", id, gateway.ErrNotFound)
@@ -86,8 +90,8 @@ func (s *Store) Packet(ctx context.Context, id string) (*gateway.Packet, error) 
 
 // readChunks reads a large packet's bytes from packet_chunks into one
 // buffer of its size.
-func readChunks(ctx context.Context, tx *sql.Tx, p *gateway.Packet) error {
-	rows, err := tx.QueryContext(ctx, `SELECT data FROM packet_chunks WHERE packet_id = ? ORDER BY seq`, p.ID)
+func readChunks(ctx context.Context, q queryer, p *gateway.Packet) error {
+	rows, err := q.QueryContext(ctx, `SELECT data FROM packet_chunks WHERE packet_id = ? ORDER BY seq`, p.ID)
 	if err != nil {
 		return err
 	}

@@ -431,6 +431,29 @@ func (s *Store) view(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return s.run(ctx, s.reader, &sql.TxOptions{ReadOnly: true}, fn)
 }
 
+// read runs fn on the read-only pool outside a transaction, for reads of
+// one statement, or of several that need no common snapshot (rows that
+// never change): a statement alone reads from one snapshot all the same,
+// and the BEGIN and COMMIT of a view are spared, two statements and
+// database/sql's watch of the transaction. The dispatcher's reads, one
+// or two per packet it publishes, are such.
+func (s *Store) read(ctx context.Context, fn func(db *sql.DB) error) error {
+	if s.closed.Load() {
+		return gateway.ErrClosed
+	}
+	err := fn(s.reader)
+	if err != nil && s.closed.Load() {
+		return gateway.ErrClosed
+	}
+	return err
+}
+
+// queryer is what reads: a *sql.Tx, or a *sql.DB outside a transaction.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
 // run is update and view.
 func (s *Store) run(ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn func(tx *sql.Tx) error) error {
 	if s.closed.Load() {

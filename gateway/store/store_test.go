@@ -583,6 +583,9 @@ func TestStore_Closed(t *testing.T) {
 	if _, err := s.DueOutbox(t.Context(), t0, 10); !errors.Is(err, gateway.ErrClosed) {
 		t.Errorf("DueOutbox after Close: got %v, want ErrClosed", err)
 	}
+	if _, err := s.Packet(t.Context(), gateway.NewID(t0)); !errors.Is(err, gateway.ErrClosed) {
+		t.Errorf("Packet after Close: got %v, want ErrClosed", err)
+	}
 }
 
 func TestStore_ConcurrentAccept(t *testing.T) {
