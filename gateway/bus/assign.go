@@ -306,12 +306,18 @@ type Assignment struct {
 //     keeps its point in BucketHandover for whoever takes it next: the
 //     gateway's ack floor + 1, since it cannot handle what it holds of a
 //     subject it no longer hosts;
-//   - a subject added is read from its point — the one kept, or for an
-//     agency of the per-agency consumers of the version before, its
-//     acknowledged floor + 1, else the stream's first message — up to the
+//   - a subject added that the gateway consumer read already, under a
+//     subtree it had, goes on being read from where it is;
+//   - another subject added is read from its point — the one kept for
+//     it or for a subtree above it let go since, whichever is later, or
+//     for an agency of the per-agency consumers of the version before,
+//     its acknowledged floor + 1, else the stream's first message — up to the
 //     stream's last sequence once the gateway consumer has it, by a
 //     catch-up consumer (CatchUpConsumerName). Messages in between may come
-//     through both, to the same gateway, whose store keeps one;
+//     through both, to the same gateway, whose store keeps one. (A
+//     subtree given to a gateway that read agencies under it one by one
+//     is read from its own point too: what the gateway had of them comes
+//     again, once, and its store keeps one);
 //   - while that catch-up runs, nothing can be added (ErrCatchUpRunning),
 //     but a subject taken away is taken out of the catch-up as well, its
 //     point no later than the catch-up's ack floor + 1 (newCatchUpRelease):
@@ -397,6 +403,12 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 	if len(added) == 0 && len(removed) == 0 {
 		return nil
 	}
+	// Subjects the consumer reads already, under a subtree it had (a
+	// province's gateway given its agencies one by one instead of its
+	// subtree): it goes on reading them from where it is, with no
+	// catch-up — one would read their past again, all of it.
+	mine := newFilterSet(current)
+	fresh := slices.DeleteFunc(slices.Clone(added), func(f string) bool { return mine.covers(f) })
 	// The gateway's catch-up. An assignment that adds subjects would
 	// need a second one, with points of its own (one per gateway and
 	// stream): it waits for this one to end. One that only takes
@@ -406,7 +418,7 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 	// that takes the agency away would wait for it for ever.
 	var release *catchUpRelease
 	switch cu, cerr := b.js.Consumer(ctx, stream, catchName); {
-	case cerr == nil && len(added) > 0:
+	case cerr == nil && len(fresh) > 0:
 		return fmt.Errorf("%w: %s", ErrCatchUpRunning, catchName)
 	case cerr == nil:
 		if release, cerr = newCatchUpRelease(cu, removed); cerr != nil {
@@ -418,10 +430,10 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 
 	// Subjects taken from other gateways: handed over from them before
 	// this gateway's consumer has them, so that no message goes to both.
-	starts := make(map[string]uint64, len(added))
+	starts := make(map[string]uint64, len(fresh))
 	for _, o := range others {
 		var theirs []string
-		for _, f := range added {
+		for _, f := range fresh {
 			if slices.Contains(o.filters, f) {
 				theirs = append(theirs, f)
 				continue
@@ -495,7 +507,7 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 	// The others' points, a few requests each: sixteen at a time, since
 	// a gateway moving from per-agency consumers brings thousands.
 	var (
-		todo  = slices.DeleteFunc(slices.Clone(added), func(f string) bool { _, ok := starts[f]; return ok })
+		todo  = slices.DeleteFunc(slices.Clone(fresh), func(f string) bool { _, ok := starts[f]; return ok })
 		mu    sync.Mutex
 		first error
 		wg    sync.WaitGroup
@@ -523,7 +535,7 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 	// From here the gateway consumer has the added subjects: the catch-up
 	// is recorded first, so that if this process dies before making it, the
 	// next Assign does (finishCatchUp), and nothing that waited is lost.
-	if len(added) > 0 {
+	if len(starts) > 0 {
 		if err := putPending(ctx, kv, stream, a.Gateway, starts); err != nil {
 			return err
 		}
@@ -626,7 +638,7 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 	if err != nil {
 		return fmt.Errorf("consumer %s: %w", name, err)
 	}
-	if len(added) == 0 {
+	if len(starts) == 0 {
 		return nil
 	}
 	return b.makeCatchUp(ctx, kv, stream, kind, a, starts)
@@ -919,16 +931,21 @@ func filtersOf(cfg jetstream.ConsumerConfig) []string {
 // consumers.md §3: its old version is stopped first), so what is read
 // twice is read by one gateway.
 func (b *Bus) startOf(ctx context.Context, kv jetstream.KeyValue, stream string, kind gateway.PacketKind, f string) (uint64, error) {
-	e, err := kv.Get(ctx, startKey(stream, f))
-	switch {
-	case err == nil:
-		p, perr := strconv.ParseUint(string(e.Value()), 10, 64)
-		if perr != nil || p == 0 {
-			return 0, fmt.Errorf("handover point %s: %q is not a sequence", e.Key(), e.Value())
+	// The point kept for f, and those kept for the subtrees above it when
+	// they were let go (a province's gateway no longer delegated its
+	// subtree: its agencies nobody took one by one were its own until
+	// then). The latest release is the highest point: each holder starts
+	// at its predecessor's and is let go at its own ack floor or above.
+	var p uint64
+	for _, k := range append([]string{f}, subtreesAbove(f)...) {
+		q, err := keptPoint(ctx, kv, stream, k)
+		if err != nil {
+			return 0, err
 		}
+		p = max(p, q)
+	}
+	if p > 0 {
 		return p, nil
-	case !errors.Is(err, jetstream.ErrKeyNotFound):
-		return 0, fmt.Errorf("handover point of %s: %w", f, err)
 	}
 	tokens, ok := strings.CutPrefix(f, gateway.Subject(kind, envelope.AgencyCode{}))
 	if !ok || strings.HasSuffix(tokens, ">") {
@@ -953,6 +970,44 @@ func (b *Bus) startOf(ctx context.Context, kv jetstream.KeyValue, stream string,
 		return 0, fmt.Errorf("per-agency consumer %s: %w", legacy, err)
 	}
 	return info.AckFloor.Stream + 1, nil
+}
+
+// keptPoint returns the handover point kept for filter f on stream, 0 if
+// none is.
+func keptPoint(ctx context.Context, kv jetstream.KeyValue, stream, f string) (uint64, error) {
+	e, err := kv.Get(ctx, startKey(stream, f))
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		return 0, nil
+	case err != nil:
+		return 0, fmt.Errorf("handover point of %s: %w", f, err)
+	}
+	p, perr := strconv.ParseUint(string(e.Value()), 10, 64)
+	if perr != nil || p == 0 {
+		return 0, fmt.Errorf("handover point %s: %q is not a sequence", e.Key(), e.Value())
+	}
+	return p, nil
+}
+
+// subtreesAbove returns the subtree filters that cover filter f, the
+// nearest first: lt.edoc.H41.12.05 and lt.edoc.H41.12.> are under
+// lt.edoc.H41.12.> (the first only) and lt.edoc.H41.>. The kind's prefix
+// (lt.edoc.) is never one.
+func subtreesAbove(f string) []string {
+	s := strings.TrimSuffix(strings.TrimSuffix(f, ">"), ".")
+	var out []string
+	for {
+		i := strings.LastIndexByte(s, '.')
+		if i < 0 {
+			return out
+		}
+		s = s[:i]
+		if strings.Count(s, ".") < 2 {
+			// lt.edoc: the stream, not an agency.
+			return out
+		}
+		out = append(out, s+".>")
+	}
 }
 
 // startKey is the handover bucket's key of filter f on stream.

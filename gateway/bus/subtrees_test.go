@@ -84,3 +84,47 @@ func TestBus_GatewaySubtrees(t *testing.T) {
 		t.Fatalf("got %s, want later-1", r.MsgID)
 	}
 }
+
+// TestBus_SubtreeLetGo: a gateway no longer delegated its subtree, given
+// its agencies one by one, goes on reading them with no catch-up (which
+// would read their past again); an agency under the subtree it let go is
+// read by its next gateway from where the subtree was let go, not from
+// the stream's first message, which the first gateway had handled.
+func TestBus_SubtreeLetGo(t *testing.T) {
+	srv := startServer(t, t.TempDir())
+	busA := openBus(t, srv.ClientURL(), bus.Options{GatewayConsumers: true, Gateway: "gwA"})
+	province, kept, moved := envelope.MustAgencyCode("000.00.00.H41"), envelope.MustAgencyCode("000.00.01.H41"), envelope.MustAgencyCode("000.00.02.H41")
+
+	colA := newCollector(nil)
+	cA := consume(t, busA, gateway.ConsumerSpec{Gateway: "gwA", Agencies: []envelope.AgencyCode{province, kept, moved}, Subtrees: []envelope.AgencyCode{province}}, colA.handle)
+	publish(t, busA, gateway.KindEdoc, kept, "kept-0", []byte("kept-0"))
+	publish(t, busA, gateway.KindEdoc, moved, "moved-1", []byte("moved-1"))
+	got := []string{colA.next(t).MsgID, colA.next(t).MsgID}
+	slices.Sort(got)
+	if want := []string{"kept-0", "moved-1"}; !slices.Equal(got, want) {
+		t.Fatalf("gwA got %v, want %v", got, want)
+	}
+
+	// gwA keeps the province and one agency, one by one.
+	cA.Stop()
+	consume(t, busA, gateway.ConsumerSpec{Gateway: "gwA", Agencies: []envelope.AgencyCode{province, kept}}, colA.handle)
+	js := rawJetStream(t, srv)
+	if _, err := js.Consumer(t.Context(), bus.StreamEdoc, "gwu_edoc_gwA"); err == nil {
+		t.Fatal("a catch-up was made for agencies gwA read already under its subtree")
+	}
+	publish(t, busA, gateway.KindEdoc, moved, "moved-2", []byte("moved-2"))
+
+	// gwB takes the agency nobody has: from where gwA let it go.
+	busB := openBus(t, srv.ClientURL(), bus.Options{GatewayConsumers: true, Gateway: "gwB"})
+	colB := newCollector(nil)
+	consume(t, busB, gateway.ConsumerSpec{Gateway: "gwB", Agencies: []envelope.AgencyCode{moved}}, colB.handle)
+	publish(t, busA, gateway.KindEdoc, kept, "kept-3", []byte("kept-3"))
+	if r := colA.next(t); r.MsgID != "kept-3" {
+		t.Fatalf("gwA got %s, want kept-3", r.MsgID)
+	}
+	// The catch-up delivers in stream order: moved-1, had it been read
+	// again, would have come before moved-2.
+	if r := colB.next(t); r.MsgID != "moved-2" {
+		t.Fatalf("gwB got %s first, want moved-2 (moved-1 was gwA's, handled)", r.MsgID)
+	}
+}

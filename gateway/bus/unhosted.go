@@ -271,6 +271,22 @@ func newFilterSet(filters []string) filterSet {
 	return fs
 }
 
+// covers reports whether every subject filter f matches is one fs
+// matches: f is one of the literals or under one of the subtrees, or f is
+// a subtree (lt.edoc.H41.12.>) under one of the subtrees.
+func (fs filterSet) covers(f string) bool {
+	root, ok := strings.CutSuffix(f, ">")
+	if !ok {
+		return fs.match(f)
+	}
+	for _, r := range fs.subtrees {
+		if strings.HasPrefix(root, r) {
+			return true
+		}
+	}
+	return false
+}
+
 // match reports whether subject is one of the literals or under one of
 // the subtrees.
 func (fs filterSet) match(subject string) bool {
