@@ -83,12 +83,32 @@ type Verdict struct {
 	Packet *envelope.Packet `json:"-"`
 }
 
-// Directory says which certificates may sign for an agency.
+// Directory says which certificates may sign for an agency. A Directory
+// that is also a [CertificateRegistry] is asked that instead: Verify then
+// never calls its SigningCertificates.
 type Directory interface {
 	// SigningCertificates returns the certificates registered for agency
 	// (its code as the packet's From/OrganId gives it) and for the gateway
 	// that hosts it. No certificates and a nil error mean "none registered".
 	SigningCertificates(ctx context.Context, agency string) ([]*x509.Certificate, error)
+}
+
+// CertificateRegistry is what a Directory may also do: say whether one
+// certificate is registered to sign for an agency, rather than hand over
+// the agency's certificates for the verifier to compare. A gateway's
+// directory holds 111,000 agencies, and so keeps of their certificates
+// only the SHA-256 of the DER (32 bytes where the DER is about 1 KB and a
+// parsed certificate three times that): it can answer this question,
+// without parsing anything, but not give the certificates back.
+//
+// The answer must be the one SigningCertificates would give followed by a
+// comparison of DER: cert is registered if its exact DER (cert.Raw) is.
+type CertificateRegistry interface {
+	// HasSigningCertificate reports whether cert is registered to sign
+	// for agency (its code as the packet's From/OrganId gives it), or for
+	// the gateway that hosts it. An error is a fault of the registry, not
+	// a "no".
+	HasSigningCertificate(ctx context.Context, agency string, cert *x509.Certificate) (bool, error)
 }
 
 // CurrentCoder is what a Directory may also do: tell the code an agency
@@ -292,7 +312,7 @@ func (v *Verifier) Verify(ctx context.Context, packet []byte) (*Verdict, error) 
 		return withCert(verdict(Malformed, ErrUnreadablePacket, "Không đọc được nội dung đã ký: "+err.Error(), "the signed content cannot be read: "+err.Error())), nil
 	}
 	from := pkt.From().OrganID
-	registered, err := v.Directory.SigningCertificates(ctx, from)
+	registered, err := v.registered(ctx, from, cert)
 	if err != nil {
 		return nil, fmt.Errorf("signing: verify: ask the directory about %q: %w", from, err)
 	}
@@ -312,23 +332,40 @@ func (v *Verifier) Verify(ctx context.Context, packet []byte) (*Verdict, error) 
 		vd.Packet = pkt
 		return vd, nil
 	}
-	for _, c := range registered {
-		if c.Equal(cert) {
-			vd := withCert(&Verdict{Outcome: Valid, ReasonVI: "Chữ ký số hợp lệ", ReasonEN: "the signature is valid"})
-			if legacy {
-				vd.Legacy = true
-				vd.ReasonVI += " (dùng thuật toán SHA-1 cũ, chỉ được chấp nhận theo chính sách chuyển tiếp)"
-				vd.ReasonEN += " (with legacy SHA-1, accepted under the legacy policy only)"
-			}
-			vd.Packet = pkt
-			return vd, nil
+	if registered {
+		vd := withCert(&Verdict{Outcome: Valid, ReasonVI: "Chữ ký số hợp lệ", ReasonEN: "the signature is valid"})
+		if legacy {
+			vd.Legacy = true
+			vd.ReasonVI += " (dùng thuật toán SHA-1 cũ, chỉ được chấp nhận theo chính sách chuyển tiếp)"
+			vd.ReasonEN += " (with legacy SHA-1, accepted under the legacy policy only)"
 		}
+		vd.Packet = pkt
+		return vd, nil
 	}
 	vd = withCert(verdict(NotBound, ErrSignerNotRegistered,
 		fmt.Sprintf("Chứng thư số không được đăng ký cho cơ quan gửi %s", from),
 		fmt.Sprintf("the certificate is not registered for the sender %s or its gateway", from)))
 	vd.Packet = pkt
 	return vd, nil
+}
+
+// registered reports whether the directory registers cert for agency:
+// asked as a [CertificateRegistry] if it is one, else by comparing the DER
+// of the certificates it lists.
+func (v *Verifier) registered(ctx context.Context, agency string, cert *x509.Certificate) (bool, error) {
+	if r, ok := v.Directory.(CertificateRegistry); ok {
+		return r.HasSigningCertificate(ctx, agency, cert)
+	}
+	certs, err := v.Directory.SigningCertificates(ctx, agency)
+	if err != nil {
+		return false, err
+	}
+	for _, c := range certs {
+		if c.Equal(cert) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // sameAgency reports whether two agency codes, in any of their forms,
