@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/lienthong/lienthong/gateway"
@@ -50,6 +52,62 @@ func (s *Store) DirectoryRecords(ctx context.Context, after string, limit int) (
 		return nil, fmt.Errorf("store: directory records: %w", err)
 	}
 	return out, nil
+}
+
+// directoryKeysPerQuery is how many keys one statement of
+// DirectoryRecordsOf looks up. A shorter list is padded with its last key
+// (a key twice in an IN list matches once), so that one text is prepared
+// whatever the length, not one per length (stmtcache.go).
+const directoryKeysPerQuery = 100
+
+// DirectoryRecordsOf returns the directory records kept under keys, in
+// one read transaction: those it holds, by key, each once. The API shows
+// an agency's certificates from them, which the gateway's directory keeps
+// only the fingerprints of.
+func (s *Store) DirectoryRecordsOf(ctx context.Context, keys []string) ([]gateway.KeptRecord, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	query := `SELECT key, version, value, revision FROM directory WHERE key IN (?` +
+		strings.Repeat(", ?", directoryKeysPerQuery-1) + `) ORDER BY key`
+	var out []gateway.KeptRecord
+	err := s.view(ctx, func(tx *sql.Tx) error {
+		args := make([]any, directoryKeysPerQuery)
+		for start := 0; start < len(keys); start += directoryKeysPerQuery {
+			chunk := keys[start:min(start+directoryKeysPerQuery, len(keys))]
+			for i := range args {
+				args[i] = chunk[min(i, len(chunk)-1)]
+			}
+			rows, err := tx.QueryContext(ctx, query, args...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var (
+					r                 gateway.KeptRecord
+					version, revision int64
+				)
+				if err := rows.Scan(&r.Key, &version, &r.Value, &revision); err != nil {
+					rows.Close()
+					return err
+				}
+				r.Version, r.Revision = uint64(version), uint64(revision)
+				out = append(out, r)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: directory records of %d keys: %w", len(keys), err)
+	}
+	// Chunks are each in key order; a key given twice, in two chunks,
+	// came twice.
+	slices.SortFunc(out, func(a, b gateway.KeptRecord) int { return strings.Compare(a.Key, b.Key) })
+	return slices.CompactFunc(out, func(a, b gateway.KeptRecord) bool { return a.Key == b.Key }), nil
 }
 
 // KeepDirectoryRecords stores records in one transaction, each replacing
