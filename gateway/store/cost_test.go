@@ -104,12 +104,15 @@ func TestStore_DeliveryCost(t *testing.T) {
 		do   func(*store.Store) error
 		want store.Cost
 	}
+	// MarkSent reads when the earliest item left is due (one look-up at
+	// the end of an index), so that a round with nothing due reads
+	// nothing.
 	steps := []step{
 		{"sender: accept", sender, func(s *store.Store) error {
 			_, _, err := s.AcceptDocument(ctx, newAccept(vpcp, "doc-1", at, hanoi))
 			return err
 		}, cost(1, 8, 0, 0)},
-		{"sender: dispatch the edoc", sender, dispatch, cost(1, 5, 0, 2)},
+		{"sender: dispatch the edoc", sender, dispatch, cost(1, 6, 0, 2)},
 		{"recipient: receive, 01 queued", recipient, func(s *store.Store) error {
 			d, _, err := s.ReceiveDocument(ctx, newReceive(hanoi, vpcp, "doc-1", at))
 			if err == nil {
@@ -117,18 +120,18 @@ func TestStore_DeliveryCost(t *testing.T) {
 			}
 			return err
 		}, cost(1, 10, 0, 0)},
-		{"recipient: dispatch the 01", recipient, dispatch, cost(1, 3, 0, 2)},
+		{"recipient: dispatch the 01", recipient, dispatch, cost(1, 4, 0, 2)},
 		{"sender: apply the 01", sender, apply(envelope.StatusArrived), cost(1, 7, 0, 0)},
 		{"recipient: post the 03", recipient, post(envelope.StatusAccepted), cost(1, 7, 1, 2)},
-		{"recipient: dispatch the 03", recipient, dispatch, cost(1, 3, 0, 2)},
+		{"recipient: dispatch the 03", recipient, dispatch, cost(1, 4, 0, 2)},
 		{"sender: apply the 03", sender, apply(envelope.StatusAccepted), cost(1, 7, 0, 0)},
 		{"recipient: post the 06", recipient, post(envelope.StatusDone), cost(1, 7, 1, 2)},
-		{"recipient: dispatch the 06", recipient, dispatch, cost(1, 3, 0, 2)},
+		{"recipient: dispatch the 06", recipient, dispatch, cost(1, 4, 0, 2)},
 		{"sender: apply the 06", sender, apply(envelope.StatusDone), cost(1, 7, 0, 0)},
 		{"recipient: an idle round (nothing due)", recipient, func(s *store.Store) error {
 			_, err := s.DueOutbox(ctx, at.Add(time.Hour), 128)
 			return err
-		}, cost(0, 0, 0, 1)},
+		}, cost(0, 0, 0, 0)},
 	}
 	// Each store has sent and received before, so that the steps find the
 	// audit chain's head in memory and the tables' pages allocated, as

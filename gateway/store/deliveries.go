@@ -401,7 +401,7 @@ func (s *Store) EmitStatus(ctx context.Context, e gateway.EmitStatus) error {
 			}
 		}
 		for _, to := range e.SendTo {
-			if err := insertOutbox(ctx, tx, packet.ID, gateway.KindStatus, to, e.Document, at); err != nil {
+			if err := s.insertOutbox(ctx, tx, packet.ID, gateway.KindStatus, to, e.Document, at); err != nil {
 				return err
 			}
 		}

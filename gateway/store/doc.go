@@ -50,7 +50,12 @@
 //     and DELETE.
 //   - outbox: packets waiting to be published, one row per (packet,
 //     recipient), with attempts, next_at and last_error. MarkSent deletes
-//     the row; the sent event stays.
+//     the row; the sent event stays. The store keeps in memory when the
+//     earliest row is due, as its commits left the outbox (read at Open,
+//     and by MarkSent and Postpone after their changes; lowered by each
+//     row queued, before the update that queued it returns), so that
+//     DueOutbox reads nothing when nothing can be due: most of the
+//     dispatcher's wake-ups and ticks.
 //   - quarantine: received packets that were not accepted, with the
 //     reason; msg_id is unique.
 //   - idempotency (agency, key, request_hash, document): the DMS's
@@ -118,4 +123,8 @@
 //   - Check reads the whole audit chain and every delivery; it is not for
 //     every request.
 //   - Times are kept to the millisecond.
+//   - A row another process queues or brings forward in the outbox is due
+//     for DueOutbox once this store writes again (it then sees the other
+//     commit, PRAGMA data_version); lienthong itself queues only through
+//     the Store.
 package store

@@ -197,7 +197,7 @@ func (s *Store) AcceptDocument(ctx context.Context, a gateway.AcceptDocument) (*
 			if err != nil {
 				return err
 			}
-			if err := insertOutbox(ctx, tx, packet.ID, gateway.KindEdoc, r.Code, d.ID, at); err != nil {
+			if err := s.insertOutbox(ctx, tx, packet.ID, gateway.KindEdoc, r.Code, d.ID, at); err != nil {
 				return err
 			}
 		}
@@ -317,7 +317,7 @@ func (s *Store) ReceiveDocument(ctx context.Context, r gateway.ReceiveDocument) 
 			if err != nil {
 				return err
 			}
-			if err := insertOutbox(ctx, tx, reply.ID, gateway.KindStatus, r.Reply.To, d.ID, at); err != nil {
+			if err := s.insertOutbox(ctx, tx, reply.ID, gateway.KindStatus, r.Reply.To, d.ID, at); err != nil {
 				return err
 			}
 			detail["reply"] = reply.ID

@@ -16,8 +16,10 @@ const (
 	maxOutboxLimit     = 1000
 )
 
-// insertOutbox queues a packet to one recipient, due at at.
-func insertOutbox(ctx context.Context, tx *sql.Tx, packet string, kind gateway.PacketKind, recipient, document string, at time.Time) error {
+// insertOutbox queues a packet to one recipient, due at at, in an
+// update's transaction; the committer lowers dueFrom to at once it is
+// committed.
+func (s *Store) insertOutbox(ctx context.Context, tx *sql.Tx, packet string, kind gateway.PacketKind, recipient, document string, at time.Time) error {
 	if recipient == "" {
 		return fmt.Errorf("outbox: packet %s has no recipient", packet)
 	}
@@ -27,6 +29,24 @@ func insertOutbox(ctx context.Context, tx *sql.Tx, packet string, kind gateway.P
 		packet, string(kind), recipient, document, ms(at), ms(at))
 	if err != nil {
 		return fmt.Errorf("outbox: packet %s to %s: %w", packet, recipient, err)
+	}
+	s.txQueued = min(s.txQueued, ms(at))
+	return nil
+}
+
+// readEarliest reads in an update's transaction when the earliest item
+// of the outbox is due, after the update's changes to it, for the
+// committer to set dueFrom once it is committed: MarkSent and Postpone,
+// which take items out of the outbox or put them off, call it last. One
+// look-up at the end of the outbox_due index.
+func (s *Store) readEarliest(ctx context.Context, tx *sql.Tx) error {
+	var earliest sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT min(next_at) FROM outbox`).Scan(&earliest); err != nil {
+		return fmt.Errorf("outbox: earliest item: %w", err)
+	}
+	s.txEarliest, s.txQueued, s.txRead = dueNever, dueNever, true
+	if earliest.Valid {
+		s.txEarliest = earliest.Int64
 	}
 	return nil
 }
@@ -54,12 +74,21 @@ func scanOutbox(row scanner) (gateway.OutboxItem, error) {
 // queued), so that a recipient whose publishes keep failing, postponed
 // further each time, does not hold back the others. A limit of 0 or less
 // means 100; at most 1000 are returned.
+//
+// When the store knows that nothing is due before a time after now
+// (dueFrom), it returns none without reading.
 func (s *Store) DueOutbox(ctx context.Context, now time.Time, limit int) ([]gateway.OutboxItem, error) {
 	if limit <= 0 {
 		limit = defaultOutboxLimit
 	}
 	limit = min(limit, maxOutboxLimit)
 	items := []gateway.OutboxItem{}
+	if ms(now) < s.dueFrom.Load() {
+		if s.closed.Load() {
+			return nil, fmt.Errorf("store: due outbox: %w", gateway.ErrClosed)
+		}
+		return items, nil
+	}
 	err := s.read(ctx, func(db *sql.DB) error {
 		rows, err := db.QueryContext(ctx,
 			`SELECT `+outboxColumns+` FROM outbox WHERE next_at <= ? ORDER BY next_at, id LIMIT ?`,
@@ -101,7 +130,7 @@ func (s *Store) MarkSent(ctx context.Context, items []gateway.OutboxItem, at tim
 				marked++
 			}
 		}
-		return nil
+		return s.readEarliest(ctx, tx)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: mark sent: %w", err)
@@ -192,9 +221,13 @@ func (s *Store) Postpone(ctx context.Context, itemID int64, next time.Time, caus
 		if err != nil {
 			return err
 		}
-		return s.appendAudit(ctx, tx, actionPostpone, document, map[string]any{
+		err = s.appendAudit(ctx, tx, actionPostpone, document, map[string]any{
 			"item": itemID, "attempts": attempts, "nextAt": ms(next), "error": cause,
 		})
+		if err != nil {
+			return err
+		}
+		return s.readEarliest(ctx, tx)
 	})
 	if err != nil {
 		return fmt.Errorf("store: postpone outbox item %d: %w", itemID, err)

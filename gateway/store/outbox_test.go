@@ -1,13 +1,18 @@
 package store_test
 
 import (
+	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
+	"github.com/lienthong/lienthong/gateway/store"
 )
 
 func TestStore_DueOutbox(t *testing.T) {
@@ -162,5 +167,226 @@ func TestStore_Postpone(t *testing.T) {
 	s := mustOpenStore(t)
 	if err := s.Postpone(t.Context(), 42, t0, "nats: timeout"); !errors.Is(err, gateway.ErrNotFound) {
 		t.Errorf("Postpone of a missing item: got %v, want ErrNotFound", err)
+	}
+}
+
+// TestStore_DueOutbox_Earliest: the store keeps when the earliest outbox
+// item is due, and DueOutbox reads nothing before it; whatever queues,
+// takes out or puts off items moves it, and what the store cannot be
+// sure of (an update undone, another process's commit) makes it read
+// again.
+func TestStore_DueOutbox_Earliest(t *testing.T) {
+	// reads returns what DueOutbox(now) returns, and how many statements
+	// it read with.
+	reads := func(t *testing.T, s *store.Store, now time.Time) ([]gateway.OutboxItem, int64) {
+		t.Helper()
+		before := store.CostOf(s)
+		items := mustDue(t, s, now)
+		return items, store.CostOf(s).Sub(before).Reads
+	}
+	t.Run("NothingDue", func(t *testing.T) {
+		s := mustOpenStore(t)
+		if items, n := reads(t, s, t0); len(items) != 0 || n != 0 {
+			t.Errorf("a new store: %d items, %d reads; want none", len(items), n)
+		}
+		mustAccept(t, s, newAccept(vpcp, "doc-1", t0, hanoi, hue))
+		items, n := reads(t, s, t0)
+		if len(items) != 2 || n != 1 {
+			t.Fatalf("after an accept: %d items, %d reads; want 2 items, read", len(items), n)
+		}
+		if _, err := s.MarkSent(t.Context(), items, t0); err != nil {
+			t.Fatal(err)
+		}
+		if items, n := reads(t, s, t0.Add(time.Hour)); len(items) != 0 || n != 0 {
+			t.Errorf("all sent: %d items, %d reads; want none", len(items), n)
+		}
+		mustReceive(t, s, newReceive(vpcp, hanoi, "in-1", t0.Add(time.Minute)))
+		if items, n := reads(t, s, t0); len(items) != 0 || n != 0 {
+			t.Errorf("the 01 of a received document, before it is due: %d items, %d reads; want none", len(items), n)
+		}
+		if items, n := reads(t, s, t0.Add(time.Minute)); len(items) != 1 || n != 1 {
+			t.Errorf("the 01 of a received document: %d items, %d reads; want it, read", len(items), n)
+		}
+	})
+	t.Run("Postponed", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "lienthong.db")
+		s := mustOpenStoreAt(t, path)
+		mustAccept(t, s, newAccept(vpcp, "doc-1", t0, hanoi))
+		it := mustDue(t, s, t0)[0]
+		if err := s.Postpone(t.Context(), it.ID, t0.Add(10*time.Second), "nats: timeout"); err != nil {
+			t.Fatal(err)
+		}
+		if items, n := reads(t, s, t0.Add(5*time.Second)); len(items) != 0 || n != 0 {
+			t.Errorf("before the retry: %d items, %d reads; want none", len(items), n)
+		}
+		if items, _ := reads(t, s, t0.Add(10*time.Second)); len(items) != 1 || items[0].ID != it.ID {
+			t.Errorf("at the retry: %+v, want the item", items)
+		}
+		// A restart knows it too.
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		s = mustOpenStoreAt(t, path)
+		if items, n := reads(t, s, t0.Add(5*time.Second)); len(items) != 0 || n != 0 {
+			t.Errorf("reopened, before the retry: %d items, %d reads; want none", len(items), n)
+		}
+		if items, _ := reads(t, s, t0.Add(10*time.Second)); len(items) != 1 {
+			t.Errorf("reopened, at the retry: %d items, want 1", len(items))
+		}
+	})
+	t.Run("FailedMarkSent", func(t *testing.T) {
+		// A MarkSent that fails half way marks nothing, and both items
+		// stay due.
+		s := mustOpenStore(t)
+		mustAccept(t, s, newAccept(vpcp, "doc-1", t0, hanoi, hue))
+		items := mustDue(t, s, t0)
+		stale := items[1]
+		stale.PacketID = gateway.NewID(t0.Add(time.Hour))
+		if _, err := s.MarkSent(t.Context(), []gateway.OutboxItem{items[0], stale}, t0); err == nil {
+			t.Fatal("MarkSent of a stale item: no error")
+		}
+		if got := mustDue(t, s, t0); len(got) != 2 {
+			t.Errorf("after a failed MarkSent: %d items due, want 2", len(got))
+		}
+	})
+	t.Run("FailedInABatch", func(t *testing.T) {
+		// Two MarkSent committed together (group commit), the second
+		// failing half way: the first's item is marked, the second's
+		// are all still due, and the store reads them.
+		s := mustOpenStore(t)
+		mustAccept(t, s, newAccept(vpcp, "doc-1", t0, hanoi))
+		mustAccept(t, s, newAccept(vpcp, "doc-2", t0, hanoi, hue))
+		items := mustDue(t, s, t0)
+		stale := items[2]
+		stale.PacketID = gateway.NewID(t0.Add(time.Hour))
+		// An update holds the committer, so that the two queue behind
+		// it and are committed in one batch.
+		holding, release := make(chan struct{}), make(chan struct{})
+		held := make(chan error, 1)
+		go func() {
+			held <- store.Update(s, t.Context(), func(*sql.Tx) error { close(holding); <-release; return nil })
+		}()
+		<-holding
+		first, second := make(chan error, 1), make(chan error, 1)
+		go func() {
+			_, err := s.MarkSent(t.Context(), items[:1], t0)
+			first <- err
+		}()
+		waitPending(t, s, 1)
+		go func() {
+			_, err := s.MarkSent(t.Context(), []gateway.OutboxItem{items[1], stale}, t0)
+			second <- err
+		}()
+		waitPending(t, s, 2)
+		close(release)
+		if err := <-held; err != nil {
+			t.Fatal(err)
+		}
+		if err := <-first; err != nil {
+			t.Fatalf("the first MarkSent: %v", err)
+		}
+		if err := <-second; err == nil {
+			t.Fatal("the second MarkSent, of a stale item: no error")
+		}
+		got, n := reads(t, s, t0)
+		if len(got) != 2 || got[0].ID != items[1].ID || got[1].ID != items[2].ID || n != 1 {
+			t.Errorf("after the batch: %+v, %d reads; want the second's two items, read", got, n)
+		}
+	})
+	t.Run("AnotherProcess", func(t *testing.T) {
+		// Another process brings an item forward: the store sees it once
+		// it writes again (PRAGMA data_version).
+		path := filepath.Join(t.TempDir(), "lienthong.db")
+		s := mustOpenStoreAt(t, path)
+		mustAccept(t, s, newAccept(vpcp, "doc-1", t0, hanoi))
+		it := mustDue(t, s, t0)[0]
+		if err := s.Postpone(t.Context(), it.ID, t0.Add(time.Hour), "nats: timeout"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rawDB(t, path).Exec(`UPDATE outbox SET next_at = ? WHERE id = ?`, t0.UnixMilli(), it.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Ping(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if got := mustDue(t, s, t0); len(got) != 1 {
+			t.Errorf("after another process's change and a write: %d items due, want 1", len(got))
+		}
+	})
+}
+
+// TestStore_DueOutbox_Concurrent: while documents are accepted and a
+// dispatcher marks what it finds due, a document's item is due as soon as
+// AcceptDocument returns, unless the dispatcher already marked it: what
+// the store knows of the outbox never hides an item.
+func TestStore_DueOutbox_Concurrent(t *testing.T) {
+	s := mustOpenStore(t)
+	ctx := t.Context()
+	stop := make(chan struct{})
+	dispatched := make(chan error, 1)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				dispatched <- nil
+				return
+			default:
+			}
+			items, err := s.DueOutbox(ctx, t0.Add(time.Hour), 16)
+			if err == nil && len(items) > 0 {
+				_, err = s.MarkSent(ctx, items, t0)
+			}
+			if err != nil {
+				dispatched <- err
+				return
+			}
+		}
+	}()
+	const writers, each = 4, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*each)
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				doc, _, err := s.AcceptDocument(ctx, newAccept(vpcp, fmt.Sprintf("doc-%d-%d", w, i), t0, hanoi))
+				if err != nil {
+					errs <- err
+					return
+				}
+				items, err := s.DueOutbox(ctx, t0.Add(time.Hour), 1000)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if slices.ContainsFunc(items, func(it gateway.OutboxItem) bool { return it.Document == doc.ID }) {
+					continue
+				}
+				// Not due: then marked before DueOutbox read.
+				if v := deliveryTo(t, mustDocument(t, s, doc.ID), hanoi); v.Transport != gateway.Sent {
+					errs <- fmt.Errorf("document %s: neither due nor sent (%s)", doc.ID, v.Transport)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	if err := <-dispatched; err != nil {
+		t.Fatal(err)
+	}
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// waitPending waits until n updates queue for the committer.
+func waitPending(t *testing.T, s *store.Store, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for store.Pending(s) != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d updates pending, want %d", store.Pending(s), n)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

@@ -54,7 +54,7 @@ func (s *Store) Quarantine(ctx context.Context, q gateway.Quarantine) error {
 			if err != nil {
 				return err
 			}
-			if err := insertOutbox(ctx, tx, reply.ID, gateway.KindStatus, q.Reply.To, "", at); err != nil {
+			if err := s.insertOutbox(ctx, tx, reply.ID, gateway.KindStatus, q.Reply.To, "", at); err != nil {
 				return err
 			}
 			detail["reply"] = reply.ID

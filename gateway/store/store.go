@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -90,7 +91,30 @@ type Store struct {
 	// operator's tool on the file), after which head is read again.
 	head        auditHead
 	dataVersion int64
+
+	// dueFrom is when the earliest outbox item is due (next_at, unix
+	// ms) as the commits so far left the outbox: DueOutbox(now) with now
+	// before it has nothing to return and reads nothing, which is most
+	// of the dispatcher's wake-ups and ticks once it has published what
+	// was due. dueUnknown when not known (DueOutbox reads), dueNever
+	// for an empty outbox. Only the committer writes it, after a commit
+	// and before the batch's updates return: an update that queued an item
+	// wakes the dispatcher after the bound is lowered (see commitDue).
+	dueFrom atomic.Int64
+	// The committer's own, for the transaction it commits: txQueued is
+	// the earliest next_at an update queued (insertOutbox) since
+	// txEarliest was read, dueNever if none; txEarliest is the outbox's
+	// earliest next_at as MarkSent or Postpone read it last in the
+	// transaction, after their changes (readEarliest), if txRead.
+	txQueued, txEarliest int64
+	txRead               bool
 }
+
+// The values of Store.dueFrom that are not a time.
+const (
+	dueUnknown = math.MinInt64 // not known: DueOutbox reads
+	dueNever   = math.MaxInt64 // the outbox is empty
+)
 
 // writeRequest is one update waiting to be committed.
 type writeRequest struct {
@@ -183,6 +207,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	busy := strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10)
 
 	s := &Store{path: abs}
+	s.dueFrom.Store(dueUnknown)
 	// Both pools' connections keep their prepared statements, see
 	// stmtcache.go.
 	wc, err := openConnector(dsn(abs, url.Values{
@@ -214,6 +239,12 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err := s.migrate(ctx); err != nil {
 		writer.Close()
 		return nil, err
+	}
+	// What is due when, left by the last run: an idle gateway's first
+	// ticks need not read.
+	if err := s.update(ctx, func(tx *sql.Tx) error { return s.readEarliest(ctx, tx) }); err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("store: open %s: %w", abs, err)
 	}
 
 	rc, err := openConnector(dsn(abs, url.Values{
@@ -332,8 +363,10 @@ func (s *Store) update(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // journal most batches would otherwise cost.
 func (s *Store) commit(batch []*writeRequest) {
 	fail := func(err error) {
-		// Whatever the chain's head was, the database may not have it.
+		// Whatever the chain's head was, the database may not have it;
+		// nor may the outbox be as the batch left it.
 		s.head = auditHead{}
+		s.dueFrom.Store(dueUnknown)
 		if s.closed.Load() {
 			err = gateway.ErrClosed
 		}
@@ -354,9 +387,12 @@ func (s *Store) commit(batch []*writeRequest) {
 	}
 	if version != s.dataVersion {
 		// Another connection committed: it may have appended to the
-		// chain. (Commits of this connection leave the version as it is.)
+		// chain, or queued packets. (Commits of this connection leave the
+		// version as it is.)
 		s.head, s.dataVersion = auditHead{}, version
+		s.dueFrom.Store(dueUnknown)
 	}
+	s.txQueued, s.txRead = dueNever, false
 	single := len(batch) == 1
 	results := make([]error, len(batch))
 	for i, r := range batch {
@@ -403,8 +439,31 @@ func (s *Store) commit(batch []*writeRequest) {
 		fail(err)
 		return
 	}
+	s.commitDue(results)
 	for i, r := range batch {
 		r.done <- results[i]
+	}
+}
+
+// commitDue sets dueFrom after a batch is committed, from what its
+// updates queued and read of the outbox. An update that failed may have
+// read before it was undone: the outbox is then not known, and the next
+// DueOutbox reads. (A batch of one that fails commits nothing, and leaves
+// dueFrom as it was.)
+func (s *Store) commitDue(results []error) {
+	for _, err := range results {
+		if err != nil {
+			s.dueFrom.Store(dueUnknown)
+			return
+		}
+	}
+	switch {
+	case s.txRead:
+		// The outbox as the transaction read it, and what it queued
+		// after.
+		s.dueFrom.Store(min(s.txEarliest, s.txQueued))
+	case s.txQueued != dueNever:
+		s.dueFrom.Store(min(s.dueFrom.Load(), s.txQueued))
 	}
 }
 
