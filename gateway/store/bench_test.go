@@ -378,8 +378,10 @@ func BenchmarkStore_EmitStatus(b *testing.B) {
 // recipient of an outgoing document, as a gateway does for each status
 // its agencies' correspondents send: the duplicate checks (its MsgID, its
 // packet's SHA-256), the status packet (1 KB), the delivery's new
-// lifecycle, an event and an audit row. The parallel variant is several
-// consumers' statuses at once, which queue for the one writer.
+// lifecycle, an event and an audit row. The answers variants apply 01,
+// 03 and 06 to each delivery of new documents, as the national day does;
+// the parallel one is several consumers' statuses at once, which queue
+// for the one writer.
 func BenchmarkStore_ApplyStatus(b *testing.B) {
 	reply := newPacket(gateway.KindStatus, t0, 1024).Data
 	// Each status packet differs (as signed ones do), or the store would
@@ -416,6 +418,55 @@ func BenchmarkStore_ApplyStatus(b *testing.B) {
 					err = fmt.Errorf("%+v", res)
 				}
 				n++
+				return err
+			})
+		})
+	}
+	// As on the national day: each delivery of a document to two
+	// agencies, published, answered 01, 03 and 06 in turn.
+	answers := []struct {
+		from string
+		code envelope.StatusCode
+	}{
+		{hanoi, envelope.StatusArrived}, {hue, envelope.StatusArrived},
+		{hanoi, envelope.StatusAccepted}, {hue, envelope.StatusAccepted},
+		{hanoi, envelope.StatusDone}, {hue, envelope.StatusDone},
+	}
+	for _, sync := range []store.Synchronous{store.SynchronousFull, store.SynchronousNormal} {
+		b.Run("synchronous="+string(sync)+"/answers", func(b *testing.B) {
+			s := openBenchStore(b, sync)
+			ctx := b.Context()
+			var (
+				n, docs int64
+				doc     string
+			)
+			b.SetBytes(int64(len(reply)))
+			againstFloor(b, openFloor(b, sync, reply), func() error {
+				if n%int64(len(answers)) != 0 {
+					return nil
+				}
+				// The next document, sent.
+				docs++
+				doc = fmt.Sprintf("out-%d", docs)
+				a := newAccept(vpcp, doc, time.Now(), hanoi, hue)
+				a.Packet.Data = reply
+				if _, _, err := s.AcceptDocument(ctx, a); err != nil {
+					return err
+				}
+				items, err := s.DueOutbox(ctx, time.Now(), 128)
+				if err == nil {
+					_, err = s.MarkSent(ctx, items, time.Now())
+				}
+				return err
+			}, func() error {
+				next := answers[n%int64(len(answers))]
+				a := status(doc, n)
+				a.From, a.Code, a.Description = next.from, next.code, next.code.Name()
+				n++
+				res, err := s.ApplyStatus(ctx, a)
+				if err == nil && (res.Duplicate || res.Refused != nil) {
+					err = fmt.Errorf("%s from %s: %+v", next.code, next.from, res)
+				}
 				return err
 			})
 		})
