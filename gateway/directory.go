@@ -661,17 +661,64 @@ func parseCertificates(pems []string) []*x509.Certificate {
 // lookup returns the entry of an agency by its tokens: the signed one, or
 // the hosted agency's own. It is called with mu held.
 func (d *Directory) lookup(tokens string) (*directoryEntry, bool) {
+	_, e, _, ok := d.find(tokens)
+	return e, ok
+}
+
+// find is lookup, and says under which key the entry is and whether it is
+// a hosted agency's own (in local). It is called with mu held.
+func (d *Directory) find(tokens string) (key string, e *directoryEntry, local, ok bool) {
 	if e, ok := d.entries[tokens]; ok {
-		return e, true
+		return tokens, e, false, true
 	}
 	if e, ok := d.local[tokens]; ok {
-		return e, true
+		return tokens, e, true, true
 	}
 	if key, ok := d.oldKey(tokens); ok {
 		e, ok := d.entries[key]
-		return e, ok
+		return key, e, false, ok
 	}
-	return nil, false
+	return "", nil, false, false
+}
+
+// certSource is where the certificates of an agency's entry can be read
+// back from (Gateway.AgencyCertificates).
+type certSource struct {
+	key   string // the entry's; empty if the directory holds none
+	local bool   // the hosted agency's own entry, from its configuration
+	// fingerprints are the entry's certificates'.
+	fingerprints [][sha256.Size]byte
+	// value is the signed record the entry was applied from, while it
+	// waits to be kept in the store; nil once it was.
+	value []byte
+}
+
+// certSources returns where the certificates of the entries of codes, as
+// Lookup finds them, can be read back from.
+func (d *Directory) certSources(codes []string) []certSource {
+	out := make([]certSource, len(codes))
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	for i, code := range codes {
+		c, err := envelope.ParseAgencyCode(code, envelope.CodeAny)
+		if err != nil {
+			continue
+		}
+		key, e, local, ok := d.find(c.Tokens())
+		if !ok {
+			continue
+		}
+		src := certSource{key: key, local: local}
+		for _, der := range e.certs {
+			src.fingerprints = append(src.fingerprints, sha256.Sum256(der))
+		}
+		if r, waiting := d.unkept[key]; waiting && !local {
+			// The value is never changed once in unkept.
+			src.value = r.Value
+		}
+		out[i] = src
+	}
+	return out
 }
 
 // oldKey returns the key of the one entry that claims a former code.

@@ -25,9 +25,16 @@ type DirectoryEntry struct {
 	// Hosted marks the agencies this gateway hosts.
 	Hosted bool `json:"hosted"`
 	// Certificates are the PEM certificates registered to sign for the
-	// agency; only with ?certificates=1.
-	Certificates []string  `json:"certificates,omitempty"`
-	UpdatedAt    time.Time `json:"updatedAt"`
+	// agency; only with ?certificates=1 (see
+	// gateway.Gateway.AgencyCertificates).
+	Certificates []string `json:"certificates,omitempty"`
+	// CertificatesUnavailable, only with ?certificates=1, says that the
+	// gateway could not read back the certificates of the entry it holds
+	// (its record is being written to the gateway's store: ask again a
+	// second later): Certificates is then empty, which does not mean
+	// that none are registered.
+	CertificatesUnavailable bool      `json:"certificatesUnavailable,omitempty"`
+	UpdatedAt               time.Time `json:"updatedAt"`
 }
 
 // Directory is the answer of GET /api/v1/directory: a page.
@@ -83,15 +90,29 @@ func (h *handler) getDirectory(w http.ResponseWriter, r *http.Request) {
 		q.Limit = n
 	}
 	page := h.gw.Directory().Search(q)
+	var certs []gateway.RegisteredCertificates
+	if withCerts {
+		// The directory keeps fingerprints only: the certificates are
+		// read back from the records kept, a page at a time.
+		codes := make([]string, len(page.Agencies))
+		for i, a := range page.Agencies {
+			codes[i] = a.Code
+		}
+		var err error
+		if certs, err = h.gw.AgencyCertificates(r.Context(), codes); err != nil {
+			jsonServerError(w, r, h.log, err)
+			return
+		}
+	}
 	out := Directory{Agencies: make([]DirectoryEntry, 0, len(page.Agencies)), Next: page.Next}
-	for _, a := range page.Agencies {
+	for i, a := range page.Agencies {
 		_, hosted := h.gw.Hosted(a.Code)
 		e := DirectoryEntry{
 			Code: a.Code, Name: a.Name, Parent: a.Parent, Kind: a.Kind, OldCodes: a.OldCodes, Gateway: a.Gateway,
 			Hosted: hosted, UpdatedAt: a.UpdatedAt,
 		}
 		if withCerts {
-			e.Certificates = a.Certificates
+			e.Certificates, e.CertificatesUnavailable = certs[i].PEM, certs[i].Unavailable
 		}
 		out.Agencies = append(out.Agencies, e)
 	}

@@ -12,6 +12,10 @@ import (
 	"github.com/lienthong/lienthong/gateway"
 )
 
+// The API reads the certificates of the directory's entries back from the
+// records kept (gateway.Gateway.AgencyCertificates).
+var _ gateway.DirectoryRecordReader = (*Store)(nil)
+
 // DirectoryCount returns how many directory records are kept: what the
 // gateway will load at start, for sizing before it does.
 func (s *Store) DirectoryCount(ctx context.Context) (int, error) {
