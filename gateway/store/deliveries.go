@@ -161,12 +161,16 @@ func refusal(te *envelope.TransitionError) string {
 // document a status is about and of its delivery to one recipient: the
 // document's id and creation, the delivery's lifecycle (NULL: no such
 // delivery) and whether the delivery has an event with a packet of the
-// given SHA-256. Its arguments are the SHA-256, the recipient, then those
-// of the document's condition: statusTargetOut's (agency, DocumentId) or
-// statusTargetIn's (agency, sender, DocumentId).
+// given SHA-256. Only the events of the status's own code are looked at:
+// the same bytes are the same status, of the same code, and so a packet
+// is read only for a status seen twice (a delivery's 01, 03 and 06 are
+// each one event of its own code). Its arguments are the status code,
+// the SHA-256, the recipient, then those of the document's condition:
+// statusTargetOut's (agency, DocumentId) or statusTargetIn's (agency,
+// sender, DocumentId).
 const statusTarget = `SELECT d.id, d.created_at, v.state, v.before_recall, v.seen,
 	EXISTS (SELECT 1 FROM events e JOIN packets p ON p.id = e.packet_id
-		WHERE e.document = d.id AND e.recipient = v.recipient AND p.sha256 = ?)
+		WHERE e.document = d.id AND e.recipient = v.recipient AND e.status_code = ? AND p.sha256 = ?)
 	FROM documents d LEFT JOIN deliveries v ON v.document = d.id AND v.recipient = ?`
 
 // The statusTarget of an outgoing and of an incoming document.
@@ -215,7 +219,7 @@ func (s *Store) ApplyStatus(ctx context.Context, a gateway.ApplyStatus) (gateway
 			state, beforeRecall, seen sql.NullString
 			replayed                  bool
 		)
-		err := tx.QueryRowContext(ctx, query, append([]any{hex.EncodeToString(sum[:]), recipient}, args...)...).
+		err := tx.QueryRowContext(ctx, query, append([]any{string(a.Code), hex.EncodeToString(sum[:]), recipient}, args...)...).
 			Scan(&document, &created, &state, &beforeRecall, &seen, &replayed)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("document %s of %s: %w", a.DocumentID, a.Agency, gateway.ErrNotFound)

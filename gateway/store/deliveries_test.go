@@ -178,6 +178,39 @@ func TestStore_ApplyStatus(t *testing.T) {
 		}
 	})
 
+	t.Run("ReplayedAmongOthers", func(t *testing.T) {
+		// Replays are told among a delivery's other statuses, applied or
+		// refused, by their packet (of their own code); a new packet of a
+		// code seen before is not a replay.
+		s := mustOpenStore(t)
+		doc := mustAccept(t, s, newAccept(vpcp, "doc-1", t0, hanoi))
+		var applied []gateway.ApplyStatus
+		for i, code := range []envelope.StatusCode{envelope.StatusArrived, envelope.StatusAccepted, envelope.StatusDone, envelope.StatusRecallAccepted} {
+			st := newStatus(vpcp, hanoi, "doc-1", code, t0.Add(time.Duration(i+1)*time.Minute))
+			res, err := s.ApplyStatus(t.Context(), st)
+			if err != nil || res.Duplicate || (res.Refused != nil) != (code == envelope.StatusRecallAccepted) {
+				t.Fatalf("%s: %+v, %v", code, res, err)
+			}
+			applied = append(applied, st)
+		}
+		events := len(mustDocument(t, s, doc.ID).Events)
+		for _, st := range []gateway.ApplyStatus{applied[1], applied[3], applied[0]} {
+			replay := st
+			replay.MsgID = "replayed-" + gateway.NewID(t0)
+			replay.Packet.ID = gateway.NewID(t0.Add(time.Hour))
+			if res, err := s.ApplyStatus(t.Context(), replay); err != nil || !res.Duplicate || res.State != envelope.StateDone {
+				t.Errorf("replayed %s: %+v, %v; want a duplicate", st.Code, res, err)
+			}
+		}
+		if got := len(mustDocument(t, s, doc.ID).Events); got != events {
+			t.Errorf("events after the replays: %d, want %d", got, events)
+		}
+		again := newStatus(vpcp, hanoi, "doc-1", envelope.StatusArrived, t0.Add(time.Hour))
+		if res, err := s.ApplyStatus(t.Context(), again); err != nil || res.Duplicate || res.Refused == nil {
+			t.Errorf("a new 01: %+v, %v; want it refused, not a duplicate", res, err)
+		}
+	})
+
 	for _, tt := range []struct {
 		name string
 		st   gateway.ApplyStatus
@@ -487,8 +520,8 @@ func TestStore_StatusPlans(t *testing.T) {
 		args  []any
 		want  []string
 	}{
-		{store.StatusTargetOut, []any{"sum", "r", "a", "id"}, []string{"INDEX documents_outgoing", "(document=? AND recipient=?)", "sqlite_autoindex_packets_1"}},
-		{store.StatusTargetIn, []any{"sum", "r", "a", "s", "id"}, []string{"INDEX documents_incoming", "(document=? AND recipient=?)", "sqlite_autoindex_packets_1"}},
+		{store.StatusTargetOut, []any{"01", "sum", "r", "a", "id"}, []string{"INDEX documents_outgoing", "(document=? AND recipient=?)", "sqlite_autoindex_packets_1"}},
+		{store.StatusTargetIn, []any{"13", "sum", "r", "a", "s", "id"}, []string{"INDEX documents_incoming", "(document=? AND recipient=?)", "sqlite_autoindex_packets_1"}},
 		{store.LifecyclesQuery(1), []any{"r", "id"}, []string{"sqlite_autoindex_documents_1", "(document=? AND recipient=?)"}},
 		{store.LifecyclesQuery(3), []any{"r", "q", "p", "id"}, []string{"sqlite_autoindex_documents_1", "(document=? AND recipient=?)"}},
 	} {
