@@ -78,9 +78,10 @@ type Parser struct {
 	// included, in the input. Zero means [DefaultMaxTotalAttributes].
 	MaxTotalAttributes int
 	// MaxAttributeValue is the longest attribute value accepted, in bytes
-	// as written in the input: encoding/xml reads a value a byte at a time
-	// into a doubling buffer, which costs about eight times its length.
-	// Zero means [DefaultMaxAttributeValue].
+	// as written in the input: a value is copied into the tree, and the
+	// input may instead be read by encoding/xml, which reads a value a
+	// byte at a time into a doubling buffer, at about eight times its
+	// length. Zero means [DefaultMaxAttributeValue].
 	MaxAttributeValue int
 	// MaxNamespaceDecls is the most namespace declarations (xmlns and
 	// xmlns:p attributes) on one element. Zero means
@@ -184,17 +185,20 @@ func (p *Parser) ParseBytes(b []byte) (*Packet, []Warning, error) {
 // limits, without interpreting it as edXML. The signing package verifies
 // this tree, then hands the verified element to [FromTree].
 //
-// The tree shares memory with b: long base64 text (attachments,
-// certificates, signature values) is not copied, so that a 67 MB packet is
-// not held twice. b must not be modified
-// while the tree is in use. A Packet made by FromTree does not share it.
+// The tree is the one etree's ReadFromBytes builds over encoding/xml, read
+// by this package's own reader at a fraction of the cost. It shares memory
+// with b: long base64 text (attachments, certificates, signature values) is
+// not copied, so that a 67 MB packet is not held twice. b must not be
+// modified while the tree is in use. A Packet made by FromTree does not
+// share it.
 func (p *Parser) ReadTree(b []byte) (*etree.Document, []Warning, error) {
-	return p.readTree(b, true)
+	return p.readTree(b, false)
 }
 
-// readTree is ReadTree; lift says whether long base64 runs are read outside
-// encoding/xml (always, but for tests that compare both ways).
-func (p *Parser) readTree(b []byte, lift bool) (*etree.Document, []Warning, error) {
+// readTree is ReadTree; withEtree reads with etree's ReadFromBytes, as this
+// package did before it had its own reader, for the tests that compare the
+// two.
+func (p *Parser) readTree(b []byte, withEtree bool) (*etree.Document, []Warning, error) {
 	if limit := p.maxSize(); int64(len(b)) > limit {
 		return nil, nil, tooLarge(int64(len(b)), limit)
 	}
@@ -205,16 +209,24 @@ func (p *Parser) readTree(b []byte, lift bool) (*etree.Document, []Warning, erro
 	if len(b) == 0 {
 		return nil, warns, fmt.Errorf("%w: the input holds no XML", ErrMalformed)
 	}
-	if err := scanMarkup(b, p.scanLimits()); err != nil {
+	counts, err := scanMarkup(b, p.scanLimits())
+	if err != nil {
 		return nil, warns, err
 	}
 	doc := etree.NewDocument()
 	doc.ReadSettings.MaxDepth = p.maxDepth()
-	lifted, bl := b, (*blobs)(nil)
-	if lift {
-		lifted, bl = liftBlobs(b)
+	if !withEtree {
+		err = readXML(doc, b, p.maxDepth(), counts)
 	}
-	if err := doc.ReadFromBytes(lifted); err != nil {
+	if withEtree || errors.Is(err, errDirective) {
+		// A declaration the scan did not see (it refuses every one it
+		// sees): etree reads it, and refuseDirectives refuses it, as
+		// before there was a reader of our own.
+		doc = etree.NewDocument()
+		doc.ReadSettings.MaxDepth = p.maxDepth()
+		err = doc.ReadFromBytes(b)
+	}
+	if err != nil {
 		if errors.Is(err, etree.ErrMaxDepth) {
 			return nil, warns, fmt.Errorf("%w: elements nested deeper than %d", ErrForbiddenXML, p.maxDepth())
 		}
@@ -225,9 +237,6 @@ func (p *Parser) readTree(b []byte, lift bool) (*etree.Document, []Warning, erro
 	}
 	if err := refuseDirectives(&doc.Element); err != nil {
 		return nil, warns, err
-	}
-	if bl != nil {
-		bl.restore(&doc.Element)
 	}
 	return doc, warns, nil
 }

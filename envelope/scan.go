@@ -52,14 +52,31 @@ type scanner struct {
 	attrs, nsDecls   int                 // in the whole input
 	elAttrs, elDecls int                 // on the current element
 	prefixes         map[string]struct{} // declared so far
+	counts           scanCounts
+}
+
+// scanCounts are what the scan saw of the tree to come, for the reader to
+// allocate it in few pieces: exact for well-formed input.
+type scanCounts struct {
+	elements int // start tags
+	texts    int // text nodes and CDATA sections
+	nodes    int // elements, texts, comments and processing instructions
+	attrs    int // attributes
+	// copied bounds the bytes of names, values and text the reader
+	// copies: those of markup but end tags, and of text runs too short to
+	// share the input's memory (blobMin).
+	copied int
 }
 
 // scanMarkup refuses b with an error wrapping ErrForbiddenXML as soon as it
 // exceeds one of lim, or holds a <!…> declaration (edXML has none, and
-// entity declarations are the stuff of expansion attacks).
-func scanMarkup(b []byte, lim scanLimits) error {
+// entity declarations are the stuff of expansion attacks). Otherwise it
+// returns the counts of what b holds.
+func scanMarkup(b []byte, lim scanLimits) (scanCounts, error) {
 	s := &scanner{b: b, lim: lim}
-	return s.run()
+	err := s.run()
+	s.counts.attrs = s.attrs
+	return s.counts, err
 }
 
 func (s *scanner) run() error {
@@ -67,6 +84,17 @@ func (s *scanner) run() error {
 	i := 0
 	for {
 		lt := bytes.IndexByte(b[i:], '<')
+		if lt != 0 && i < len(b) {
+			s.counts.texts++ // text runs up to the next markup
+			s.counts.nodes++
+			n := lt
+			if lt < 0 {
+				n = len(b) - i
+			}
+			if n < blobMin {
+				s.counts.copied += n
+			}
+		}
 		if lt < 0 {
 			return nil
 		}
@@ -83,6 +111,7 @@ func (s *scanner) run() error {
 			// that MaxMarkup means what it says.
 			return s.addMarkup(bytes.Count(b[next:], []byte{'<'}))
 		}
+		s.count(b[i+1 : next])
 		i = next
 	}
 }
@@ -117,6 +146,21 @@ func (s *scanner) token(i int) (next int, ok bool, err error) {
 		return i, false, nil // "<!-" or "<![" not followed by what encoding/xml wants
 	}
 	return s.startTag(i)
+}
+
+// count counts the node that markup m, what follows its '<', makes.
+func (s *scanner) count(m []byte) {
+	switch {
+	case m[0] == '/':
+		return
+	case m[0] == '!' && m[1] == '[': // a CDATA section, the only "<![" read
+		s.counts.texts++
+	case m[0] == '?' || m[0] == '!': // an instruction; a comment
+	default:
+		s.counts.elements++
+	}
+	s.counts.nodes++
+	s.counts.copied += len(m)
 }
 
 // skipTo returns the end of the first sep at or after i, counting the '<'

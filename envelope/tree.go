@@ -164,8 +164,8 @@ func (r *reader) text(el *etree.Element, path string) string {
 }
 
 // mayShareInput reports whether el's text may be memory of the parser's
-// input: only a lifted run that is the whole of its node is (see
-// blobs.expand), and it is blobMin long at least before it is trimmed.
+// input: only a base64 run that is the whole of its node is (see
+// readXML), and it is blobMin long at least before it is trimmed.
 func mayShareInput(el *etree.Element) bool {
 	if len(el.Child) != 1 {
 		return false

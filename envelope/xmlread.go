@@ -1,0 +1,967 @@
+package envelope
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/beevik/etree"
+)
+
+// Every packet received or accepted is read into a tree, and etree over
+// encoding/xml made that 6–8 % of a national day's CPU and a third of its
+// allocations: encoding/xml reads a byte at a time through an interface,
+// copies every token and allocates each name, value and attribute list,
+// then etree copies them again into nodes it allocates one by one. So the
+// parser reads the XML it accepts itself, in one pass over the bytes, into
+// the tree etree would build: the same elements, Space and Tag, attributes
+// in the same order (a repeated one keeps its first place and its last
+// value, as etree keeps it), the same text, comments and processing
+// instructions, and the same refusals. TestReadXML_SameAsEtree and
+// FuzzReadTree compare the two.
+//
+// What it follows is encoding/xml's RawToken, Strict, without entities of
+// its own, and etree's ReadSettings defaults (not Permissive, CDATA read as
+// plain text, duplicate attributes merged):
+//
+//   - Text ends at '<'; "]]>" in it is an error. The five predefined
+//     entities and &#N; or &#xN; (a lower-case x) are decoded, anything
+//     else after '&' is an error; a character reference to a surrogate
+//     gives U+FFFD, as string(rune) does. CR LF and a lone CR become LF, in
+//     text, CDATA and attribute values alike; no other white space is
+//     touched, in attribute values neither. The text, once decoded, must be
+//     UTF-8 of characters in XML's Char range.
+//   - Comments end at the first "--", which must be followed by '>';
+//     processing instructions at the first "?>" after their target and
+//     the white space after it. Their content is kept as it is, unchecked
+//     and not normalised; an "xml" instruction may only declare version
+//     1.0 (its encoding is ignored, as etree's pass-through CharsetReader
+//     ignores it).
+//   - Names are runs of ASCII name bytes and non-ASCII bytes that are XML
+//     names; element and attribute names have at most one colon, which
+//     splits them into Space and Tag (or Key) unless either side is empty.
+//     White space may be missing between attributes, never the '=' and the
+//     quotes.
+//   - End tags must match, elements must be closed by the end of the input,
+//     and elements nested deeper than the limit are refused with
+//     etree.ErrMaxDepth when their start tag has been read.
+//
+// Several root elements and text around them are accepted, as etree
+// accepts them; readTree takes the first element for the root. A <!…>
+// declaration, which the scan before refuses, makes readTree read the
+// input with etree instead (errDirective), so that what happens with it
+// stays what etree does.
+//
+// Memory: elements, text nodes, attributes and child lists are allocated a
+// slab at a time, sized by what the scan counted; the strings of names,
+// values, comments and short or decoded text are copied into a few large
+// byte chunks (text that is a line end and the indentation of the next
+// line, most text nodes of a packet, is a constant). Long base64 text
+// (attachments, certificates, signature values) is not copied: as before,
+// when the whole of a text node is a run of base64 characters and white
+// space of blobMin bytes or more with no CR in it, its string shares the
+// input's memory, so that a 67 MB packet is not held twice (see
+// Parser.ReadTree; FromTree copies what a Packet keeps). Nothing else
+// refers to the input: a Packet made from the tree keeps only its own
+// strings and the chunks of copied markup.
+
+// errDirective is returned by readXML for a <!…> declaration.
+var errDirective = errors.New("a <!…> declaration")
+
+// readXML reads b into doc as etree's ReadFromBytes does with
+// doc.ReadSettings (MaxDepth set to maxDepth, the rest by default). counts,
+// from the scan of b, size the slabs; they may be wrong without harm.
+func readXML(doc *etree.Document, b []byte, maxDepth int, counts scanCounts) error {
+	r := xmlReader{b: b, maxDepth: maxDepth}
+	// The stacks, sized so that a packet seldom grows them: edXML nests
+	// nine deep, and the children of the elements open at once are a few
+	// dozen but in the recipients' list of a large packet.
+	r.open = make([]openElement, 0, min(maxDepth, 16))
+	r.pending = make([]etree.Token, 0, min(counts.nodes, 64))
+	r.scratch = make([]rawAttr, 0, 8)
+	r.elements.next = counts.elements
+	r.texts.next = counts.texts
+	r.tokens.next = counts.nodes
+	r.attrs.next = counts.attrs
+	r.strs.size = min(max(counts.copied, 256), 32<<10)
+	return r.read(doc)
+}
+
+// xmlReader is the state of one readXML.
+type xmlReader struct {
+	b        []byte
+	i        int // the next byte to read
+	maxDepth int
+
+	elements slab[etree.Element]
+	texts    slab[etree.CharData]
+	tokens   slab[etree.Token]
+	attrs    slab[etree.Attr]
+	strs     arena
+	names    nameChecker
+
+	open    []openElement // the elements whose end tag is still to come
+	pending []etree.Token // their children so far, outermost first
+	scratch []rawAttr     // the attributes of the start tag being read
+}
+
+type openElement struct {
+	el    *etree.Element
+	name  string // as written, for its end tag
+	first int    // where its children start in pending
+}
+
+type rawAttr struct{ space, key, value string }
+
+func (r *xmlReader) read(doc *etree.Document) error {
+	b := r.b
+	for r.i < len(b) {
+		if b[r.i] != '<' {
+			if err := r.text(); err != nil {
+				return err
+			}
+			continue
+		}
+		r.i++
+		if r.i >= len(b) {
+			return r.syntaxError("unexpected EOF after <")
+		}
+		var err error
+		switch b[r.i] {
+		case '/':
+			err = r.endTag()
+		case '?':
+			err = r.procInst()
+		case '!':
+			err = r.bang()
+		default:
+			err = r.startTag()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if n := len(r.open); n > 0 {
+		return r.syntaxError("unexpected EOF: <" + r.open[n-1].el.FullTag() + "> not closed")
+	}
+	r.close(&doc.Element, 0)
+	return nil
+}
+
+// syntaxError is an error at the current position.
+func (r *xmlReader) syntaxError(msg string) error {
+	line := 1 + bytes.Count(r.b[:min(r.i, len(r.b))], []byte{'\n'})
+	return fmt.Errorf("XML syntax error on line %d: %s", line, msg)
+}
+
+// startTag reads a start tag from its name (r.i is just after '<').
+func (r *xmlReader) startTag() error {
+	name, space, tag, err := r.nsName("element name after <")
+	if err != nil {
+		return err
+	}
+	attrs := r.scratch[:0]
+	empty := false
+	b := r.b
+	for {
+		r.skipSpace()
+		if r.i >= len(b) {
+			return r.syntaxError("unexpected EOF in a start tag")
+		}
+		if b[r.i] == '>' {
+			r.i++
+			break
+		}
+		if b[r.i] == '/' {
+			if r.i+1 >= len(b) || b[r.i+1] != '>' {
+				return r.syntaxError("expected /> in element")
+			}
+			r.i += 2
+			empty = true
+			break
+		}
+		var a rawAttr
+		if _, a.space, a.key, err = r.nsName("attribute name in element"); err != nil {
+			return err
+		}
+		r.skipSpace()
+		if r.i >= len(b) || b[r.i] != '=' {
+			return r.syntaxError("attribute name without = in element")
+		}
+		r.i++
+		r.skipSpace()
+		if r.i >= len(b) || (b[r.i] != '"' && b[r.i] != '\'') {
+			return r.syntaxError("unquoted or missing attribute value in element")
+		}
+		if a.value, err = r.attrValue(); err != nil {
+			return err
+		}
+		attrs = append(attrs, a)
+	}
+	r.scratch = attrs
+	// etree's stack holds the document under the open elements.
+	if 1+len(r.open) > r.maxDepth {
+		return etree.ErrMaxDepth
+	}
+	el := r.elements.one()
+	el.Space, el.Tag = space, tag
+	attrs = mergeDuplicates(attrs)
+	if len(attrs) == 0 {
+		el.Attr = make([]etree.Attr, 0) // as etree: empty, not nil; allocates nothing
+	} else {
+		el.Attr = r.attrs.run(len(attrs))[:0]
+		for _, a := range attrs {
+			// CreateAttr is what sets an Attr's element. The empty key
+			// matches none of the attributes before, whose keys are
+			// names; the attribute's own names are set after.
+			at := el.CreateAttr("", a.value)
+			at.Space, at.Key = a.space, a.key
+		}
+	}
+	r.pending = append(r.pending, el)
+	if empty {
+		el.Child = make([]etree.Token, 0)
+		return nil
+	}
+	r.open = append(r.open, openElement{el, name, len(r.pending)})
+	return nil
+}
+
+// mergeDuplicates keeps one attribute of each name, in the place of its
+// first and with the value of its last, as etree does.
+func mergeDuplicates(attrs []rawAttr) []rawAttr {
+	if len(attrs) < 2 {
+		return attrs
+	}
+	if len(attrs) > 32 {
+		return mergeDuplicatesMap(attrs)
+	}
+	n := 0
+next:
+	for _, a := range attrs {
+		for j := range attrs[:n] {
+			if attrs[j].space == a.space && attrs[j].key == a.key {
+				attrs[j].value = a.value
+				continue next
+			}
+		}
+		attrs[n] = a
+		n++
+	}
+	return attrs[:n]
+}
+
+func mergeDuplicatesMap(attrs []rawAttr) []rawAttr {
+	seen := make(map[[2]string]int, len(attrs))
+	n := 0
+	for _, a := range attrs {
+		k := [2]string{a.space, a.key}
+		if j, ok := seen[k]; ok {
+			attrs[j].value = a.value
+			continue
+		}
+		seen[k] = n
+		attrs[n] = a
+		n++
+	}
+	return attrs[:n]
+}
+
+// endTag reads an end tag from its '/' and closes the element it ends.
+// The name is compared as written: encoding/xml's split of a name into
+// prefix and local part is a function of it, and is one to one.
+func (r *xmlReader) endTag() error {
+	r.i++
+	b := r.b
+	n, _ := r.name()
+	if len(n) == 0 {
+		return r.syntaxError("expected element name after </")
+	}
+	r.skipSpace()
+	if r.i >= len(b) || b[r.i] != '>' {
+		return r.syntaxError("invalid characters between </" + shortName(n) + " and >")
+	}
+	r.i++
+	if len(r.open) == 0 {
+		return r.syntaxError("unexpected end element </" + shortName(n) + ">")
+	}
+	top := r.open[len(r.open)-1]
+	if string(n) != top.name {
+		return r.syntaxError("element <" + top.name + "> closed by </" + shortName(n) + ">")
+	}
+	r.open = r.open[:len(r.open)-1]
+	r.close(top.el, top.first)
+	return nil
+}
+
+// close gives el the children pending from first on.
+func (r *xmlReader) close(el *etree.Element, first int) {
+	kids := r.pending[first:]
+	if len(kids) == 0 {
+		if el.Child == nil {
+			el.Child = make([]etree.Token, 0)
+		}
+		return
+	}
+	// AddChild is what sets a token's parent and index; it appends
+	// within the capacity given.
+	el.Child = r.tokens.run(len(kids))[:0]
+	for _, t := range kids {
+		el.AddChild(t)
+	}
+	r.pending = r.pending[:first] // what is left above is overwritten, or dropped with r
+}
+
+// procInst reads a processing instruction from its '?'.
+func (r *xmlReader) procInst() error {
+	r.i++
+	n, ascii := r.name()
+	if len(n) == 0 {
+		return r.syntaxError("expected target name after <?")
+	}
+	if !r.isName(n, ascii) {
+		return r.syntaxError("invalid XML name: " + shortName(n))
+	}
+	r.skipSpace()
+	end := bytes.Index(r.b[r.i:], []byte("?>"))
+	if end < 0 {
+		r.i = len(r.b)
+		return r.syntaxError("unexpected EOF in a processing instruction")
+	}
+	inst := r.b[r.i : r.i+end]
+	if string(n) == "xml" {
+		if v := procInstParam("version", inst); v != "" && v != "1.0" {
+			return r.syntaxError(fmt.Sprintf("unsupported version %q; only version 1.0 is supported", v))
+		}
+	}
+	r.i += end + 2
+	r.pending = append(r.pending, &etree.ProcInst{Target: r.strs.copy(n), Inst: r.strs.copy(inst)})
+	return nil
+}
+
+// procInstParam is encoding/xml's procInst: the value of param="…" or
+// param='…' in s, found the way it finds it.
+func procInstParam(param string, s []byte) string {
+	param += "="
+	i := 0
+	var sep byte
+	for i < len(s) {
+		sub := s[i:]
+		k := bytes.Index(sub, []byte(param))
+		if k < 0 || len(param)+k >= len(sub) {
+			return ""
+		}
+		i += len(param) + k + 1
+		if c := sub[len(param)+k]; c == '\'' || c == '"' {
+			sep = c
+			break
+		}
+	}
+	if sep == 0 {
+		return ""
+	}
+	j := bytes.IndexByte(s[i:], sep)
+	if j < 0 {
+		return ""
+	}
+	return string(s[i : i+j])
+}
+
+// bang reads what starts with "<!": a comment or a CDATA section.
+func (r *xmlReader) bang() error {
+	b := r.b
+	r.i++
+	if r.i >= len(b) {
+		return r.syntaxError("unexpected EOF after <!")
+	}
+	switch b[r.i] {
+	case '-':
+		if r.i+1 >= len(b) || b[r.i+1] != '-' {
+			return r.syntaxError("invalid sequence <!- not part of <!--")
+		}
+		r.i += 2
+		end := bytes.Index(b[r.i:], []byte("--"))
+		if end < 0 {
+			r.i = len(b)
+			return r.syntaxError("unexpected EOF in a comment")
+		}
+		data := b[r.i : r.i+end]
+		r.i += end + 2
+		if r.i >= len(b) || b[r.i] != '>' {
+			return r.syntaxError(`invalid sequence "--" not allowed in comments`)
+		}
+		r.i++
+		r.pending = append(r.pending, &etree.Comment{Data: r.strs.copy(data)})
+		return nil
+	case '[':
+		if !bytes.HasPrefix(b[r.i+1:], []byte("CDATA[")) {
+			return r.syntaxError("invalid <![ sequence")
+		}
+		r.i += len("[CDATA[")
+		end := bytes.Index(b[r.i:], []byte("]]>"))
+		if end < 0 {
+			r.i = len(b)
+			return r.syntaxError("unexpected EOF in CDATA section")
+		}
+		data, err := r.cdata(b[r.i : r.i+end])
+		if err != nil {
+			return err
+		}
+		r.i += end + 3
+		r.addText(data)
+		return nil
+	}
+	return errDirective
+}
+
+// name reads the bytes encoding/xml reads as a name: ASCII name bytes and
+// any non-ASCII byte, to be checked after; ascii says there is none of the
+// latter.
+func (r *xmlReader) name() (n []byte, ascii bool) {
+	b := r.b
+	i := r.i
+	var high byte
+	for i < len(b) && (b[i] >= utf8.RuneSelf || nameBytes[b[i]]) {
+		high |= b[i]
+		i++
+	}
+	n = b[r.i:i]
+	r.i = i
+	return n, high < utf8.RuneSelf
+}
+
+// nsName reads an element or attribute name as encoding/xml's nsname does
+// and returns it, copied, with its prefix and local part.
+func (r *xmlReader) nsName(what string) (name, space, local string, err error) {
+	start := r.i
+	n, ascii := r.name()
+	colon := bytes.IndexByte(n, ':')
+	if len(n) == 0 || colon >= 0 && bytes.IndexByte(n[colon+1:], ':') >= 0 {
+		r.i = start
+		return "", "", "", r.syntaxError("expected " + what)
+	}
+	if !r.isName(n, ascii) {
+		return "", "", "", r.syntaxError("invalid XML name: " + shortName(n))
+	}
+	name = r.strs.copy(n)
+	if colon <= 0 || colon == len(n)-1 {
+		return name, "", name, nil // no prefix, or an empty side: all local
+	}
+	return name, name[:colon], name[colon+1:], nil
+}
+
+// nameBytes are the ASCII bytes encoding/xml reads into a name.
+var nameBytes = func() (t [utf8.RuneSelf]bool) {
+	for c := range t {
+		t[c] = isNameByte(byte(c))
+	}
+	return t
+}()
+
+// isName reports whether n, as read by name, is a name to encoding/xml.
+// An ASCII name only must not start with a digit, '.' or '-'. No edXML
+// name is ever anything but ASCII; for others, encoding/xml's tables of
+// XML 1.0 letters decide (see nameChecker).
+func (r *xmlReader) isName(n []byte, ascii bool) bool {
+	if len(n) == 0 {
+		return false
+	}
+	if ascii {
+		c := n[0]
+		return !('0' <= c && c <= '9' || c == '.' || c == '-')
+	}
+	return r.names.check(n)
+}
+
+// nameChecker has encoding/xml check names: it reads each as the target
+// of a processing instruction, which it checks and nothing else, one
+// after the other from one decoder, so that a packet of many names costs
+// no decoder each.
+type nameChecker struct {
+	dec *xml.Decoder
+	in  []byte // "<?name?>"
+	pos int    // what dec has read of it
+}
+
+func (c *nameChecker) check(n []byte) bool {
+	if c.dec == nil {
+		c.dec = xml.NewDecoder(c)
+	}
+	c.in = append(append(append(c.in[:0], "<?"...), n...), "?>"...)
+	c.pos = 0
+	_, err := c.dec.RawToken()
+	if err != nil {
+		c.dec = nil // it stops at its first error
+	}
+	return err == nil
+}
+
+// ReadByte makes the decoder read c without a buffer of its own.
+func (c *nameChecker) ReadByte() (byte, error) {
+	if c.pos >= len(c.in) {
+		return 0, io.EOF
+	}
+	c.pos++
+	return c.in[c.pos-1], nil
+}
+
+func (c *nameChecker) Read(p []byte) (int, error) {
+	if c.pos >= len(c.in) {
+		return 0, io.EOF
+	}
+	n := copy(p, c.in[c.pos:])
+	c.pos += n
+	return n, nil
+}
+
+func (r *xmlReader) skipSpace() {
+	b := r.b
+	for r.i < len(b) && (b[r.i] == ' ' || b[r.i] == '\t' || b[r.i] == '\r' || b[r.i] == '\n') {
+		r.i++
+	}
+}
+
+// Classes of bytes in text, for the loop that crosses it.
+const (
+	kNonSpace = 1 << iota // not XML white space
+	kNonBlob              // not a byte of a run that may share the input (blobBytes)
+	kStop                 // to look at: '<', '&', ']', CR, another control byte, non-ASCII
+)
+
+var textClass = func() (t [256]uint8) {
+	for c := range t {
+		switch {
+		case c == ' ' || c == '\t' || c == '\n':
+		case c == '<' || c == '&' || c == ']' || c == '\r' || c < ' ' || c >= utf8.RuneSelf:
+			t[c] = kStop
+		case blobBytes[c]:
+			t[c] = kNonSpace
+		default:
+			t[c] = kNonSpace | kNonBlob
+		}
+	}
+	return t
+}()
+
+// text reads a text node, up to the next '<' or the end of the input.
+func (r *xmlReader) text() error {
+	b := r.b
+	start := r.i
+	i := start
+	var seen uint8
+	refs, crs := false, false
+	for {
+		// Eight bytes at a time while none is to look at: an attachment
+		// is crossed at about the speed of its SHA-256.
+		for i+8 <= len(b) {
+			w := (*[8]byte)(b[i : i+8])
+			k := textClass[w[0]] | textClass[w[1]] | textClass[w[2]] | textClass[w[3]] |
+				textClass[w[4]] | textClass[w[5]] | textClass[w[6]] | textClass[w[7]]
+			if k >= kStop {
+				break
+			}
+			seen |= k
+			i += 8
+		}
+		for i < len(b) {
+			k := textClass[b[i]]
+			if k >= kStop {
+				break
+			}
+			seen |= k
+			i++
+		}
+		if i >= len(b) {
+			break
+		}
+		c := b[i]
+		if c == '<' {
+			break
+		}
+		switch {
+		case c == '&':
+			refs = true
+			seen |= kNonSpace | kNonBlob
+			i++
+		case c == '\r':
+			crs = true
+			i++
+		case c == ']':
+			if i+2 < len(b) && b[i+1] == ']' && b[i+2] == '>' {
+				r.i = i
+				return r.syntaxError("unescaped ]]> not in CDATA section")
+			}
+			seen |= kNonSpace | kNonBlob
+			i++
+		case c < utf8.RuneSelf:
+			r.i = i
+			return r.syntaxError(fmt.Sprintf("illegal character code %U", rune(c)))
+		default:
+			n, err := r.char(i)
+			if err != nil {
+				return err
+			}
+			seen |= kNonSpace | kNonBlob
+			i += n
+		}
+	}
+	raw := b[start:i]
+	r.i = i
+	var s string
+	if seen&kNonSpace == 0 && !refs {
+		if s, ok := indentation(raw); ok {
+			r.addText(s)
+			return nil
+		}
+	}
+	switch {
+	case refs || crs:
+		dst, err := decodeText(r.strs.room(len(raw)), raw, refs)
+		if err != nil {
+			r.i = start
+			return r.syntaxError(err.Error())
+		}
+		s = r.strs.keep(dst)
+	case len(raw) >= blobMin && seen&kNonBlob == 0 && seen&kNonSpace != 0 && i < len(b):
+		// A run the tree may share with the input, as documented.
+		s = unsafe.String(unsafe.SliceData(raw), len(raw))
+	default:
+		s = r.strs.copy(raw)
+	}
+	r.addText(s)
+	return nil
+}
+
+// indents holds the indentation of a line, with spaces or tabs.
+const indents = "\n                                                                " +
+	"\n\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t"
+
+// indentation returns the text of raw, when it is a line end and the
+// indentation of the next line, as a constant instead of a copy: most text
+// nodes of a packet are that.
+func indentation(raw []byte) (string, bool) {
+	if len(raw) > 0 && raw[0] == '\r' {
+		raw = raw[1:] // CR LF reads as LF
+	}
+	if len(raw) == 0 || raw[0] != '\n' {
+		return "", false
+	}
+	pad := raw[1:]
+	at := 0 // spaces
+	if len(pad) > 0 && pad[0] == '\t' {
+		at = strings.IndexByte(indents, '\t') - 1
+	}
+	in := indents[at:]
+	if len(pad) >= len(in) || string(pad) != in[1:1+len(pad)] {
+		return "", false
+	}
+	return in[:1+len(pad)], true
+}
+
+// addText adds a text node, flagged as white space as etree flags it.
+func (r *xmlReader) addText(s string) {
+	cd := r.texts.one()
+	cd.SetData(s)
+	r.pending = append(r.pending, cd)
+}
+
+// char checks the multi-byte character at b[i] and returns its length.
+func (r *xmlReader) char(i int) (int, error) {
+	c, n := utf8.DecodeRune(r.b[i:])
+	if c == utf8.RuneError && n == 1 {
+		r.i = i
+		return 0, r.syntaxError("invalid UTF-8")
+	}
+	if !isInCharacterRange(c) {
+		r.i = i
+		return 0, r.syntaxError(fmt.Sprintf("illegal character code %U", c))
+	}
+	return n, nil
+}
+
+// cdata returns the content of a CDATA section, checked and with its line
+// ends normalised.
+func (r *xmlReader) cdata(raw []byte) (string, error) {
+	decode := false
+	for i := 0; i < len(raw); {
+		c := raw[i]
+		switch {
+		case c >= utf8.RuneSelf:
+			n, err := r.char(r.i + i)
+			if err != nil {
+				return "", err
+			}
+			i += n
+			continue
+		case c == '\r':
+			decode = true
+		case c < ' ' && c != '\t' && c != '\n':
+			r.i += i
+			return "", r.syntaxError(fmt.Sprintf("illegal character code %U", rune(c)))
+		}
+		i++
+	}
+	if !decode {
+		return r.strs.copy(raw), nil
+	}
+	dst, err := decodeText(r.strs.room(len(raw)), raw, false)
+	if err != nil {
+		return "", r.syntaxError(err.Error())
+	}
+	return r.strs.keep(dst), nil
+}
+
+// attrValue reads a quoted attribute value from its opening quote.
+func (r *xmlReader) attrValue() (string, error) {
+	b := r.b
+	q := b[r.i]
+	r.i++
+	start := r.i
+	i := start
+	decode := false
+	for ; ; i++ {
+		if i >= len(b) {
+			r.i = i
+			return "", r.syntaxError("unexpected EOF in an attribute value")
+		}
+		c := b[i]
+		if textClass[c] < kStop && c != '"' && c != '\'' {
+			continue
+		}
+		if c == q {
+			break
+		}
+		switch {
+		case c == '"' || c == '\'' || c == ']' || c == '\t' || c == '\n':
+		case c == '<':
+			r.i = i
+			return "", r.syntaxError("unescaped < inside quoted string")
+		case c == '&' || c == '\r':
+			decode = true
+		case c < utf8.RuneSelf:
+			r.i = i
+			return "", r.syntaxError(fmt.Sprintf("illegal character code %U", rune(c)))
+		default:
+			n, err := r.char(i)
+			if err != nil {
+				return "", err
+			}
+			i += n - 1
+		}
+	}
+	raw := b[start:i]
+	r.i = i + 1
+	if !decode {
+		return r.strs.copy(raw), nil
+	}
+	dst, err := decodeText(r.strs.room(len(raw)), raw, true)
+	if err != nil {
+		r.i = start
+		return "", r.syntaxError(err.Error())
+	}
+	return r.strs.keep(dst), nil
+}
+
+// decodeText appends raw to dst with its line ends normalised and, when
+// refs is set, its references replaced. It never makes raw longer.
+func decodeText(dst, raw []byte, refs bool) ([]byte, error) {
+	if !refs {
+		// Line ends only, as in an attachment written with CR LF.
+		for {
+			j := bytes.IndexByte(raw, '\r')
+			if j < 0 {
+				return append(dst, raw...), nil
+			}
+			dst = append(append(dst, raw[:j]...), '\n')
+			raw = raw[j+1:]
+			if len(raw) > 0 && raw[0] == '\n' {
+				raw = raw[1:]
+			}
+		}
+	}
+	for len(raw) > 0 {
+		j := 0
+		for j < len(raw) && raw[j] != '\r' && raw[j] != '&' {
+			j++
+		}
+		dst = append(dst, raw[:j]...)
+		if j == len(raw) {
+			break
+		}
+		if raw[j] == '\r' {
+			dst = append(dst, '\n')
+			j++
+			if j < len(raw) && raw[j] == '\n' {
+				j++
+			}
+			raw = raw[j:]
+			continue
+		}
+		c, n, err := reference(raw[j:])
+		if err != nil {
+			return nil, err
+		}
+		dst = utf8.AppendRune(dst, c)
+		raw = raw[j+n:]
+	}
+	return dst, nil
+}
+
+// reference decodes the reference at the start of p, which starts with
+// '&', and returns its character and length.
+func reference(p []byte) (rune, int, error) {
+	if len(p) > 1 && p[1] == '#' {
+		i, base := 2, uint64(10)
+		if i < len(p) && p[i] == 'x' {
+			i, base = 3, 16
+		}
+		start := i
+		var n uint64
+		for ; i < len(p); i++ {
+			d := digitValue(p[i])
+			if d >= base {
+				break
+			}
+			if n <= utf8.MaxRune {
+				n = n*base + d // once above MaxRune it stays above
+			}
+		}
+		if i == start || i >= len(p) || p[i] != ';' || n > utf8.MaxRune {
+			return 0, 0, fmt.Errorf("invalid character entity %s", refText(p))
+		}
+		c := rune(n)
+		if !utf8.ValidRune(c) {
+			c = utf8.RuneError // a surrogate: string(rune(n)), as encoding/xml makes it
+		}
+		if !isInCharacterRange(c) {
+			return 0, 0, fmt.Errorf("illegal character code %U", c)
+		}
+		return c, i + 1, nil
+	}
+	for _, e := range predefined {
+		if len(p) > len(e.name) && string(p[1:1+len(e.name)]) == e.name {
+			return e.char, 1 + len(e.name), nil
+		}
+	}
+	return 0, 0, fmt.Errorf("invalid character entity %s", refText(p))
+}
+
+// predefined are XML's entities, with their ';': encoding/xml reads the
+// longest name and looks it up, so "&ltx;" is no "&lt;".
+var predefined = [...]struct {
+	name string
+	char rune
+}{{"lt;", '<'}, {"gt;", '>'}, {"amp;", '&'}, {"apos;", '\''}, {"quot;", '"'}}
+
+func digitValue(c byte) uint64 {
+	switch {
+	case '0' <= c && c <= '9':
+		return uint64(c - '0')
+	case 'a' <= c && c <= 'f':
+		return uint64(c-'a') + 10
+	case 'A' <= c && c <= 'F':
+		return uint64(c-'A') + 10
+	}
+	return 99
+}
+
+// refText is the start of a reference for an error message.
+func refText(p []byte) string {
+	if i := bytes.IndexByte(p[:min(len(p), 16)], ';'); i >= 0 {
+		return shortName(p[:i+1])
+	}
+	return shortName(p[:min(len(p), 16)]) + " (no semicolon)"
+}
+
+// isInCharacterRange is encoding/xml's: the Char production of XML 1.0.
+func isInCharacterRange(r rune) bool {
+	return r == 0x09 ||
+		r == 0x0A ||
+		r == 0x0D ||
+		r >= 0x20 && r <= 0xD7FF ||
+		r >= 0xE000 && r <= 0xFFFD ||
+		r >= 0x10000 && r <= 0x10FFFF
+}
+
+// slab hands out values of T from chunks allocated in one piece, so that a
+// tree of thousands of nodes costs a few allocations. A chunk lives as long
+// as any value in it.
+type slab[T any] struct {
+	free []T
+	next int // the size of the next chunk
+}
+
+func (s *slab[T]) one() *T {
+	if len(s.free) == 0 {
+		s.grow(1)
+	}
+	p := &s.free[0]
+	s.free = s.free[1:]
+	return p
+}
+
+// run returns n consecutive values, n > 0, with a capacity of n: an
+// append to it never writes over the values handed out after.
+func (s *slab[T]) run(n int) []T {
+	if len(s.free) < n {
+		s.grow(n)
+	}
+	r := s.free[:n:n]
+	s.free = s.free[n:]
+	return r
+}
+
+func (s *slab[T]) grow(n int) {
+	size := max(s.next, n, 16)
+	s.free = make([]T, size)
+	s.next = 2 * size // the count it was sized by was wrong
+}
+
+// arena holds the strings of a tree in byte chunks: a string is made by
+// copying into the current chunk, which is never written again where it
+// has been handed out.
+type arena struct {
+	buf  []byte // the current chunk: its length is what is handed out
+	size int    // the size of a chunk
+	own  bool   // the last room was allocated apart
+}
+
+// copy returns p as a string in the arena.
+func (a *arena) copy(p []byte) string {
+	if len(p) == 0 {
+		return ""
+	}
+	return a.keep(append(a.room(len(p)), p...))
+}
+
+// room returns an empty slice with room for n bytes, for keep. A large one
+// is allocated apart, so that the rest of the chunk is not lost.
+func (a *arena) room(n int) []byte {
+	if n > a.size/2 {
+		a.own = true
+		return make([]byte, 0, n)
+	}
+	if cap(a.buf)-len(a.buf) < n {
+		a.buf = make([]byte, 0, a.size)
+	}
+	a.own = false
+	free := a.buf[len(a.buf):cap(a.buf)]
+	return free[:0:n]
+}
+
+// keep returns what was written into the last room as a string and
+// marks it handed out.
+func (a *arena) keep(p []byte) string {
+	if len(p) == 0 {
+		return ""
+	}
+	if !a.own && len(p) <= cap(a.buf)-len(a.buf) && unsafe.SliceData(p) == unsafe.SliceData(a.buf[len(a.buf):cap(a.buf)]) {
+		a.buf = a.buf[:len(a.buf)+len(p)]
+	}
+	return unsafe.String(unsafe.SliceData(p), len(p))
+}
