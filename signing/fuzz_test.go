@@ -106,8 +106,9 @@ func newFuzzFixture(tb testing.TB) *fuzzFixture {
 		return b
 	}
 
-	// An edoc whose attachment is long enough for the parser to lift its
-	// base64 out of the XML (envelope's blobMin is 4096 characters).
+	// An edoc whose attachment is long enough for the parser to share its
+	// base64 with the input instead of copying it (envelope's blobMin is
+	// 256 characters).
 	withAttachment := fuzzEdoc(tb, 3200)
 	// The same edoc, small, with other prefixes: a prefixed document
 	// element, the edXML namespace under "e", declared twice.
@@ -248,7 +249,7 @@ func signInclusive(tb testing.TB, is *signing.Issued, packet []byte, alg string)
 
 // oracleCanon computes the canonical forms of packet independently of the
 // verifier: etree without the parser's tolerances (but for the leading
-// bytes it skips) and its lifting of base64 runs, goxmldsig's
+// bytes it skips) and its own reader of XML, goxmldsig's
 // canonicalisers on the document element from which the one Signature was
 // removed. An error means the forms cannot be computed (malformed XML, an
 // undeclared prefix, no single Signature).

@@ -235,7 +235,7 @@ func TestSigner_SignTreeInPlace(t *testing.T) {
 // characters that are escaped (& < > and a CR), characters that are not
 // (" ' tab LF), Vietnamese, a character outside the BMP, white space at
 // the ends, a long text, and one that is all base64 and long enough for
-// the parser to lift it out of the XML before reading it (see
+// the parser to share it with the input instead of copying it (see
 // envelope/blob.go).
 func signStatusCases() []*envelope.Status {
 	staff := envelope.StaffInfo{Department: "Phòng Hành chính & Tổng hợp", Staff: "Nguyễn Thị \"Hoa\"", Mobile: "0912 345 678", Email: "vanthu@syt.nghean.gov.vn"}
