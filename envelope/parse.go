@@ -218,7 +218,8 @@ func (p *Parser) readTree(b []byte, withEtree bool) (*etree.Document, []Warning,
 	if !withEtree {
 		err = readXML(doc, b, p.maxDepth(), counts)
 	}
-	if withEtree || errors.Is(err, errDirective) {
+	byEtree := withEtree || errors.Is(err, errDirective)
+	if byEtree {
 		// A declaration the scan did not see (it refuses every one it
 		// sees): etree reads it, and refuseDirectives refuses it, as
 		// before there was a reader of our own.
@@ -235,8 +236,12 @@ func (p *Parser) readTree(b []byte, withEtree bool) (*etree.Document, []Warning,
 	if doc.Root() == nil {
 		return nil, warns, fmt.Errorf("%w: no root element", ErrMalformed)
 	}
-	if err := refuseDirectives(&doc.Element); err != nil {
-		return nil, warns, err
+	if byEtree {
+		// The reader of our own makes no Directive: it hands them to
+		// etree.
+		if err := refuseDirectives(&doc.Element); err != nil {
+			return nil, warns, err
+		}
 	}
 	return doc, warns, nil
 }

@@ -49,9 +49,9 @@ type scanner struct {
 	b                []byte
 	lim              scanLimits
 	markup           int
-	attrs, nsDecls   int                 // in the whole input
-	elAttrs, elDecls int                 // on the current element
-	prefixes         map[string]struct{} // declared so far
+	attrs, nsDecls   int       // in the whole input
+	elAttrs, elDecls int       // on the current element
+	prefixes         prefixSet // declared so far
 	counts           scanCounts
 }
 
@@ -73,7 +73,7 @@ type scanCounts struct {
 // entity declarations are the stuff of expansion attacks). Otherwise it
 // returns the counts of what b holds.
 func scanMarkup(b []byte, lim scanLimits) (scanCounts, error) {
-	s := &scanner{b: b, lim: lim}
+	s := scanner{b: b, lim: lim}
 	err := s.run()
 	s.counts.attrs = s.attrs
 	return s.counts, err
@@ -255,18 +255,48 @@ func (s *scanner) attribute(el, name []byte) error {
 	if s.nsDecls > s.lim.totalNSDecls {
 		return fmt.Errorf("%w: more than %d namespace declarations in the packet", ErrForbiddenXML, s.lim.totalNSDecls)
 	}
-	if _, seen := s.prefixes[string(prefix)]; seen {
+	if s.prefixes.has(prefix) {
 		return nil
 	}
-	if len(s.prefixes) == s.lim.prefixes {
+	if s.prefixes.len() == s.lim.prefixes {
 		return fmt.Errorf("%w: more than %d distinct namespace prefixes declared in the packet", ErrForbiddenXML, s.lim.prefixes)
 	}
-	if s.prefixes == nil {
-		s.prefixes = make(map[string]struct{})
-	}
-	s.prefixes[string(prefix)] = struct{}{}
+	s.prefixes.add(prefix)
 	return nil
 }
+
+// prefixSet is a set of prefixes: a packet declares two or three, which a
+// short list holds without allocating, and a map holds the rest. The
+// prefixes are the input's bytes, which the scan does not outlive.
+type prefixSet struct {
+	few  [8][]byte
+	n    int
+	many map[string]struct{}
+}
+
+func (p *prefixSet) has(prefix []byte) bool {
+	for _, f := range p.few[:min(p.n, len(p.few))] {
+		if bytes.Equal(f, prefix) {
+			return true
+		}
+	}
+	_, ok := p.many[string(prefix)]
+	return ok
+}
+
+func (p *prefixSet) add(prefix []byte) {
+	if p.n < len(p.few) {
+		p.few[p.n] = prefix
+	} else {
+		if p.many == nil {
+			p.many = make(map[string]struct{})
+		}
+		p.many[string(prefix)] = struct{}{}
+	}
+	p.n++
+}
+
+func (p *prefixSet) len() int { return p.n }
 
 // declaredPrefix returns the prefix an attribute named name declares ("" for
 // the default namespace), and whether it is a namespace declaration.
