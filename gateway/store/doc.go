@@ -104,7 +104,10 @@
 // back), a failed commit, or a commit by another connection (PRAGMA
 // data_version). Reads use a separate
 // pool of read-only connections (mode=ro): in WAL mode they see the last
-// commit and never wait for the writer.
+// commit and never wait for the writer. A read of one statement, or of
+// rows that never change (a packet and its chunks), runs without BEGIN …
+// COMMIT, as the dispatcher's DueOutbox and Packet do: a statement alone
+// reads one snapshot all the same.
 //
 // # Migrations
 //
