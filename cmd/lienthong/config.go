@@ -747,9 +747,6 @@ func opsLoopback(host string, lookup func(ctx context.Context, network, host str
 // stream.
 const consumersGateway = "gateway"
 
-// perGatewayConsumers tells whether the gateway reads one consumer per
-// stream (bus.Options.GatewayConsumers): asked for, or by default unless
-// it is on a leaf node.
 // subtrees returns the delegated subtrees' roots (Validate checked them).
 func (c *Config) subtrees() ([]envelope.AgencyCode, error) {
 	var out []envelope.AgencyCode
@@ -763,6 +760,9 @@ func (c *Config) subtrees() ([]envelope.AgencyCode, error) {
 	return out, nil
 }
 
+// perGatewayConsumers tells whether the gateway reads one consumer per
+// stream (bus.Options.GatewayConsumers): asked for, or by default unless
+// it is on a leaf node.
 func (c *Config) perGatewayConsumers() bool {
 	return c.NATS.Consumers == consumersGateway || c.NATS.Consumers == "" && c.NATS.HubDomain == ""
 }
