@@ -28,6 +28,17 @@ func sameAsEtree(t testing.TB, p *Parser, b []byte) {
 	if err := sameDocument(got, want); err != nil {
 		t.Fatalf("input %.200q\n%v", b, err)
 	}
+	// Without the scan's counts, the slabs and the arena grow as they
+	// go, in small pieces: the tree is the same.
+	start, _ := xmlStart(b)
+	small := etree.NewDocument()
+	small.ReadSettings.MaxDepth = p.maxDepth()
+	if err := readXML(small, b[start:], p.maxDepth(), scanCounts{}); err != nil {
+		t.Fatalf("input %.200q\nwithout counts: %v", b, err)
+	}
+	if err := sameDocument(small, want); err != nil {
+		t.Fatalf("input %.200q\nwithout counts: %v", b, err)
+	}
 }
 
 // kind names the sentinel an error of readTree wraps.
@@ -202,6 +213,7 @@ var trickyXML = []string{
 	`<a><b></a></b>`, `<a:b></b>`, `<a:b></a:c>`, `<b:a xmlns:b="u"></c:a>`, `<a>`, `<a><b/>`, `<a`, `<`, `<a/><`,
 	`< a/>`, `<a	/>`, "<a\r\n/>", "<a\n b\n=\n\"1\"\n/>", `<a b="1" b="2" c="3" b="4"/>`, `<a p:b="1" p:b="2" b="3"/>`,
 	`<a x="1" y="2" x="3" z="4" y="5"/>`,
+	manyAttributes(40, 7), manyAttributes(40, 40), manyAttributes(32, 5), manyAttributes(33, 5), manyAttributes(120, 3),
 	// Around the root.
 	`<a/><b/>`, `<a/>text`, `<a/>text<b/>`, `<a/> `, `<a/>]]>`, `<a/></a>`, `<a/>&amp;`, `<a/>&bad;`,
 	"<?xml version=\"1.0\"?>\r\n<a/>\r\n", `<!DOCTYPE a><a/>`, `<a><!ENTITY b "c"></a>`, `<a><!ELEMENT a ANY></a>`,
@@ -215,6 +227,22 @@ var trickyXML = []string{
 	strings.Repeat("<a>", 48) + "&bad;<b/>" + strings.Repeat("</a>", 48),
 	strings.Repeat("<a>", 49) + "<b/>" + strings.Repeat("</a>", 48),
 	strings.Repeat("<a>", 60),
+}
+
+// manyAttributes is an element with n attributes of which every k-th
+// repeats an earlier name, for the merge of duplicates past a few.
+func manyAttributes(n, k int) string {
+	var b strings.Builder
+	b.WriteString("<a")
+	for i := range n {
+		name := i
+		if i%k == k-1 {
+			name = i / 2
+		}
+		fmt.Fprintf(&b, " p:x%d='%d'", name, i)
+	}
+	b.WriteString("/>")
+	return b.String()
 }
 
 // blobXML are the cases of the runs of base64 the reader may share with
