@@ -58,10 +58,12 @@ import (
 // stays what etree does.
 //
 // Memory: elements, text nodes, attributes and child lists are allocated a
-// slab at a time, sized by what the scan counted; the strings of names,
-// values, comments and short or decoded text are copied into a few large
-// byte chunks (text that is a line end and the indentation of the next
-// line, most text nodes of a packet, is a constant). Long base64 text
+// slab at a time, the first sized by what the scan counted up to
+// firstSlab, each next one twice the last, so that what is allocated
+// follows what has been read; the strings of names, values, comments and
+// short or decoded text are copied into a few large byte chunks (text
+// that is a line end and the indentation of the next line, most text
+// nodes of a packet, is a constant). Long base64 text
 // (attachments, certificates, signature values) is not copied: as before,
 // when the whole of a text node is a run of base64 characters and white
 // space of blobMin bytes or more with no CR in it, its string shares the
@@ -84,10 +86,10 @@ func readXML(doc *etree.Document, b []byte, maxDepth int, counts scanCounts) err
 	r.open = make([]openElement, 0, min(maxDepth, 16))
 	r.pending = make([]etree.Token, 0, min(counts.nodes, 64))
 	r.scratch = make([]rawAttr, 0, 8)
-	r.elements.next = counts.elements
-	r.texts.next = counts.texts
-	r.tokens.next = counts.nodes
-	r.attrs.next = counts.attrs
+	r.elements.expect(counts.elements)
+	r.texts.expect(counts.texts)
+	r.tokens.expect(counts.nodes)
+	r.attrs.expect(counts.attrs)
 	r.strs.size = min(max(counts.copied, 256), 32<<10)
 	return r.read(doc)
 }
@@ -894,6 +896,21 @@ func isInCharacterRange(r rune) bool {
 type slab[T any] struct {
 	free []T
 	next int // the size of the next chunk
+	left int // the values counted that no chunk has held yet
+}
+
+// firstSlab is the most values of one kind the first chunk holds: a packet
+// to a hundred recipients has a few thousand nodes, and input refused at
+// its start costs no more than 0.4 MB of elements, whatever the scan
+// counted after.
+const firstSlab = 4096
+
+// expect sizes the chunks for n values: the first holds firstSlab at
+// most, each next one twice the last, the last no more than is left of n,
+// so that what is allocated follows what has been read.
+func (s *slab[T]) expect(n int) {
+	s.next = min(n, firstSlab)
+	s.left = n
 }
 
 func (s *slab[T]) one() *T {
@@ -918,8 +935,12 @@ func (s *slab[T]) run(n int) []T {
 
 func (s *slab[T]) grow(n int) {
 	size := max(s.next, n, 16)
+	if n <= s.left && s.left < size {
+		size = s.left // the rest of what was counted
+	}
 	s.free = make([]T, size)
-	s.next = 2 * size // the count it was sized by was wrong
+	s.left = max(s.left-size, 0)
+	s.next = 2 * size
 }
 
 // arena holds the strings of a tree in byte chunks: a string is made by

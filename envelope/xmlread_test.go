@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -390,4 +391,23 @@ func FuzzReadTree(f *testing.F) {
 		sameAsEtree(t, &p, b)
 		sameAsEtree(t, &shallow, b)
 	})
+}
+
+// TestReadTree_RefusedEarlyAllocatesLittle checks that the reader does not
+// allocate the tree the scan counted before it has read any of it: input
+// refused at its start, with 200,000 elements after, costs little more
+// than what etree spent on it (5 KB), not the 19 MB of the nodes counted.
+func TestReadTree_RefusedEarlyAllocatesLittle(t *testing.T) {
+	b := []byte("<r>&bad;" + strings.Repeat("<c/>", 199_990) + "</r>")
+	var p Parser
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, _, err := p.ReadTree(b)
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, ErrMalformed) {
+		t.Fatalf("ReadTree = %v, want %v", err, ErrMalformed)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 2<<20 {
+		t.Errorf("ReadTree of %d bytes refused at their start allocated %d bytes, want < 2 MB", len(b), n)
+	}
 }
