@@ -142,7 +142,11 @@ type Agency struct {
 	Kind string `json:"kind,omitempty"`
 	// Gateway is the id of the hosting gateway.
 	Gateway string `json:"gateway"`
-	// Certificates are PEM "CERTIFICATE" blocks.
+	// Certificates are PEM "CERTIFICATE" blocks. They are in the records
+	// administrators sign and in a hosted agency's configuration; the
+	// Directory keeps only their fingerprints, and the agencies it gives
+	// (Lookup, Search …) have none: Gateway.AgencyCertificates reads them
+	// back.
 	Certificates []string `json:"certificates,omitempty"`
 	// OldCodes are codes the agency had before (the 2025 reform changed
 	// many), which packets and document systems still use.

@@ -131,8 +131,10 @@ func (e *DirectoryRejection) Unwrap() error { return e.Err }
 // Directory is the gateway's view of the agencies on the axis: the signed
 // entries of KV LT_DIRECTORY that verified, plus the agencies this gateway
 // hosts (from its own configuration). It answers the verifier's question
-// of which certificates may sign for an agency. It is safe for concurrent
-// use.
+// of whether a certificate may sign for an agency (HasSigningCertificate).
+// Of the certificates it keeps only their fingerprints: the agencies it
+// gives (Lookup, Registered, Search, Agencies) have no Certificates, which
+// Gateway.AgencyCertificates reads back. It is safe for concurrent use.
 type Directory struct {
 	verifier *signing.RecordVerifier
 
@@ -149,8 +151,6 @@ type Directory struct {
 	// crlGen counts SetCRLs: a record whose signature was judged under
 	// older lists is judged again before it is applied.
 	crlGen uint64
-	// certs are the agencies' certificates parsed lately.
-	certs certCache
 	// gen counts the changes of which agencies the directory holds; the
 	// keys in order (Search's pages) are sorted again when it moved.
 	gen uint64
@@ -173,18 +173,19 @@ type Directory struct {
 // directory ask for them to be kept at once.
 const keepBatch = 1000
 
-// directoryEntry is an agency's entry. Its certificates stay DER until a
-// packet from the agency needs them (parsed, a certificate is three times
-// larger, and of 111,000 agencies few send on any one day): see
-// certCache.
+// directoryEntry is an agency's entry.
 type directoryEntry struct {
-	Agency // Certificates nil: see certs
-	// certs are the DER of the certificates of Agency.Certificates,
-	// which agency() gives back as PEM: at 111,000 entries with a
-	// certificate each, the PEM strings were 190 MB of a gateway's heap,
-	// the DER is three quarters of that.
-	certs [][]byte
-	by    signedBy // zero for a hosted agency's own entry
+	Agency // Certificates nil: see fingerprints
+	// fingerprints are the SHA-256 of the DER of the certificates of
+	// Agency.Certificates, in order: all that the verifier's question
+	// needs (HasSigningCertificate). At 111,000 entries with a
+	// certificate each, the PEM strings were 190 MB of a gateway's heap;
+	// kept as DER, the entries took 165 MB, 66 MB with fingerprints
+	// (BenchmarkDirectory_National), and a national day's simulation runs
+	// a hundred gateways in one process. The API reads the certificates
+	// back from the records kept (Gateway.AgencyCertificates).
+	fingerprints [][sha256.Size]byte
+	by           signedBy // zero for a hosted agency's own entry
 	// folded is the code, name and old codes as Search matches them.
 	folded string
 }
@@ -194,9 +195,21 @@ func newEntry(a Agency, code envelope.AgencyCode) *directoryEntry {
 	e := &directoryEntry{Agency: a}
 	e.Code = code.String()
 	e.folded = vntext.Fold(e.Code + " " + e.Name + " " + strings.Join(e.OldCodes, " "))
-	e.certs = certificateDER(a.Certificates)
+	e.fingerprints = fingerprints(certificateDER(a.Certificates))
 	e.Certificates = nil
 	return e
+}
+
+// fingerprints returns the SHA-256 of each of ders, in order.
+func fingerprints(ders [][]byte) [][sha256.Size]byte {
+	if len(ders) == 0 {
+		return nil
+	}
+	out := make([][sha256.Size]byte, len(ders))
+	for i, der := range ders {
+		out[i] = sha256.Sum256(der)
+	}
+	return out
 }
 
 // signerName returns the one copy of an administrator's name; d.mu is
@@ -210,18 +223,6 @@ func (d *Directory) signerName(name string) string {
 	}
 	d.signers[name] = name
 	return name
-}
-
-// agency returns the entry's agency, its certificates in PEM.
-func (e *directoryEntry) agency() Agency {
-	a := e.Agency
-	if len(e.certs) > 0 {
-		a.Certificates = make([]string, len(e.certs))
-		for i, der := range e.certs {
-			a.Certificates[i] = string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
-		}
-	}
-	return a
 }
 
 // certificateDER returns the DER of the CERTIFICATE blocks of pems, in
@@ -246,8 +247,12 @@ func certificateDER(pems []string) [][]byte {
 
 type gatewayEntry struct {
 	GatewayEntry
-	certs []*x509.Certificate
-	by    signedBy
+	// signers are the fingerprints (SHA-256 of the DER) of the record's
+	// certificates that are gateway certificates
+	// (signing.IsGatewayCertificate): those that sign for the gateway's
+	// agencies.
+	signers [][sha256.Size]byte
+	by      signedBy
 }
 
 // signedBy is the administrator certificate that signed an entry and the
@@ -269,7 +274,10 @@ type heldRecord struct {
 	revision uint64
 }
 
-var _ signing.Directory = (*Directory)(nil)
+var (
+	_ signing.Directory           = (*Directory)(nil)
+	_ signing.CertificateRegistry = (*Directory)(nil)
+)
 
 // NewDirectory returns an empty directory that believes the records v
 // opens. A nil v believes none: the directory then knows only the hosted
@@ -534,7 +542,7 @@ func (d *Directory) apply(u DirectoryUpdate, kept bool) error {
 		delete(d.gateways, g.ID)
 		return nil
 	}
-	d.gateways[g.ID] = &gatewayEntry{GatewayEntry: *g, certs: parseCertificates(g.Certificates), by: signedBy{opened.Signer, opened.Chains}}
+	d.gateways[g.ID] = &gatewayEntry{GatewayEntry: *g, signers: gatewaySigners(g.Certificates), by: signedBy{opened.Signer, opened.Chains}}
 	return nil
 }
 
@@ -609,50 +617,13 @@ func agencyInScope(a *Agency, scopes []string) error {
 	return nil
 }
 
-// certCache keeps the certificates parsed lately, by the SHA-256 of their
-// DER, at most maxParsedCerts: the agencies that send are a few thousand
-// a day, the directory a hundred thousand.
-type certCache struct {
-	mu sync.Mutex
-	m  map[[sha256.Size]byte]*x509.Certificate
-}
-
-const maxParsedCerts = 4096
-
-// parse returns the certificates of ders, parsed once while they are in
-// the cache; one that does not parse is left out.
-func (c *certCache) parse(ders [][]byte) []*x509.Certificate {
-	var out []*x509.Certificate
-	for _, der := range ders {
-		key := sha256.Sum256(der)
-		c.mu.Lock()
-		cert, ok := c.m[key]
-		c.mu.Unlock()
-		if !ok {
-			var err error
-			if cert, err = x509.ParseCertificate(der); err != nil {
-				continue
-			}
-			c.mu.Lock()
-			if c.m == nil || len(c.m) >= maxParsedCerts {
-				// Dropped whole when full: those still needed are parsed
-				// again, once.
-				c.m = make(map[[sha256.Size]byte]*x509.Certificate)
-			}
-			c.m[key] = cert
-			c.mu.Unlock()
-		}
-		out = append(out, cert)
-	}
-	return out
-}
-
-// parseCertificates returns the certificates of pems that parse, in order.
-func parseCertificates(pems []string) []*x509.Certificate {
-	var out []*x509.Certificate
+// gatewaySigners returns the fingerprints of the gateway certificates
+// among pems, in order; a certificate that does not parse signs nothing.
+func gatewaySigners(pems []string) [][sha256.Size]byte {
+	var out [][sha256.Size]byte
 	for _, der := range certificateDER(pems) {
-		if c, err := x509.ParseCertificate(der); err == nil {
-			out = append(out, c)
+		if c, err := x509.ParseCertificate(der); err == nil && signing.IsGatewayCertificate(c) {
+			out = append(out, sha256.Sum256(der))
 		}
 	}
 	return out
@@ -708,10 +679,7 @@ func (d *Directory) certSources(codes []string) []certSource {
 		if !ok {
 			continue
 		}
-		src := certSource{key: key, local: local}
-		for _, der := range e.certs {
-			src.fingerprints = append(src.fingerprints, sha256.Sum256(der))
-		}
+		src := certSource{key: key, local: local, fingerprints: e.fingerprints}
 		if r, waiting := d.unkept[key]; waiting && !local {
 			// The value is never changed once in unkept.
 			src.value = r.Value
@@ -790,7 +758,8 @@ func (d *Directory) CurrentCode(code string) (string, bool) {
 
 // Lookup returns the entry of an agency, in either code form: the signed
 // entry, or for an agency this gateway hosts that has none yet, what its
-// configuration says.
+// configuration says. Its Certificates are nil: the directory keeps only
+// their fingerprints (see Gateway.AgencyCertificates).
 func (d *Directory) Lookup(code string) (Agency, bool) {
 	c, err := envelope.ParseAgencyCode(code, envelope.CodeAny)
 	if err != nil {
@@ -802,7 +771,7 @@ func (d *Directory) Lookup(code string) (Agency, bool) {
 	if !ok {
 		return Agency{}, false
 	}
-	return e.agency(), true
+	return e.Agency, true
 }
 
 // Administered reports whether the directory believes administrators'
@@ -814,7 +783,7 @@ func (d *Directory) Administered() bool {
 
 // Registered returns the administrator's signed entry of an agency, in
 // either code form, without falling back on the hosted agencies'
-// configuration.
+// configuration. Its Certificates are nil, as Lookup's.
 func (d *Directory) Registered(code string) (Agency, bool) {
 	c, err := envelope.ParseAgencyCode(code, envelope.CodeAny)
 	if err != nil {
@@ -826,7 +795,7 @@ func (d *Directory) Registered(code string) (Agency, bool) {
 	if !ok {
 		return Agency{}, false
 	}
-	return e.agency(), true
+	return e.Agency, true
 }
 
 // Gateway returns the signed record of a gateway.
@@ -841,8 +810,9 @@ func (d *Directory) Gateway(id string) (GatewayEntry, bool) {
 }
 
 // Agencies returns every entry (the signed ones, and the hosted agencies
-// that have none yet), sorted by code tokens. At national size that is
-// 111,000: Search pages through them.
+// that have none yet), sorted by code tokens, without their Certificates
+// (as Lookup). At national size that is 111,000: Search pages through
+// them.
 func (d *Directory) Agencies() []Agency {
 	return d.Search(DirectoryQuery{}).Agencies
 }
@@ -868,6 +838,8 @@ type DirectoryQuery struct {
 
 // DirectoryPage is a page of the directory.
 type DirectoryPage struct {
+	// Agencies are the entries of the page, without their Certificates
+	// (as Lookup gives them; see Gateway.AgencyCertificates).
 	Agencies []Agency
 	// Next continues the list (DirectoryQuery.After); empty on the last
 	// page.
@@ -921,7 +893,7 @@ func (d *Directory) Search(q DirectoryQuery) DirectoryPage {
 			// after.
 			return page
 		}
-		page.Agencies = append(page.Agencies, e.agency())
+		page.Agencies = append(page.Agencies, e.Agency)
 	}
 	return page
 }
@@ -969,18 +941,35 @@ func (d *Directory) Updated() time.Time {
 	return d.updated
 }
 
-// SigningCertificates implements signing.Directory: the certificates
-// registered in the agency's signed entry, the gateway certificates in the
-// signed record of the gateway that entry names, and for an agency this
-// gateway hosts, its own signing certificate.
-func (d *Directory) SigningCertificates(_ context.Context, agency string) ([]*x509.Certificate, error) {
+// errFingerprintsOnly is what SigningCertificates says.
+var errFingerprintsOnly = errors.New("gateway: the directory keeps its certificates' fingerprints only: ask HasSigningCertificate")
+
+// SigningCertificates implements signing.Directory, which a
+// signing.Verifier needs, but a Verifier never calls it: the directory is
+// a signing.CertificateRegistry, which the Verifier asks instead
+// (HasSigningCertificate). It keeps only the fingerprints of its agencies'
+// certificates, so it cannot give them, and it returns an error saying
+// so; Gateway.AgencyCertificates reads them back for people to see.
+func (d *Directory) SigningCertificates(context.Context, string) ([]*x509.Certificate, error) {
+	return nil, errFingerprintsOnly
+}
+
+// HasSigningCertificate implements signing.CertificateRegistry: whether
+// cert is registered in the agency's signed entry (for a former code, in
+// that of the agency it became), as a gateway certificate
+// (signing.IsGatewayCertificate) in the signed record of the gateway that
+// entry names, or, for an agency this gateway hosts, in its own entry. It
+// compares the SHA-256 of cert's DER with the fingerprints the entries
+// keep and parses nothing. A code that does not read is registered to
+// none.
+func (d *Directory) HasSigningCertificate(_ context.Context, agency string, cert *x509.Certificate) (bool, error) {
 	c, err := envelope.ParseAgencyCode(agency, envelope.CodeAny)
-	if err != nil {
-		return nil, nil
+	if err != nil || cert == nil {
+		return false, nil
 	}
-	var ders [][]byte
-	var out []*x509.Certificate
+	fp := sha256.Sum256(cert.Raw)
 	d.mu.RLock()
+	defer d.mu.RUnlock()
 	tokens := c.Tokens()
 	if _, cur := d.entries[tokens]; !cur {
 		if _, local := d.local[tokens]; !local {
@@ -991,20 +980,17 @@ func (d *Directory) SigningCertificates(_ context.Context, agency string) ([]*x5
 		}
 	}
 	if e, ok := d.entries[tokens]; ok {
-		ders = append(ders, e.certs...)
-		if g, ok := d.gateways[e.Gateway]; ok && e.Gateway != "" {
-			for _, cert := range g.certs {
-				if signing.IsGatewayCertificate(cert) {
-					out = append(out, cert)
-				}
-			}
+		if slices.Contains(e.fingerprints, fp) {
+			return true, nil
+		}
+		if g, ok := d.gateways[e.Gateway]; ok && e.Gateway != "" && slices.Contains(g.signers, fp) {
+			return true, nil
 		}
 	}
-	if e, ok := d.local[tokens]; ok {
-		ders = append(ders, e.certs...)
+	if e, ok := d.local[tokens]; ok && slices.Contains(e.fingerprints, fp) {
+		return true, nil
 	}
-	d.mu.RUnlock()
-	return append(d.certs.parse(ders), out...), nil
+	return false, nil
 }
 
 // SignRecord signs r with an administrator's signer (its certificate must
