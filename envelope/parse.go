@@ -72,7 +72,11 @@ type Parser struct {
 	// tree of them takes. Zero means [DefaultMaxMarkup].
 	MaxMarkup int
 	// MaxAttributes is the most attributes, namespace declarations
-	// included, on one element. Zero means [DefaultMaxAttributes].
+	// included, on one element. Zero means [DefaultMaxAttributes]. An
+	// element costs time in proportion to its attributes: the reader
+	// looks for duplicate names by comparing each attribute with those
+	// before it on an element of 32 or fewer, through a map on a larger
+	// one.
 	MaxAttributes int
 	// MaxTotalAttributes is the most attributes, namespace declarations
 	// included, in the input. Zero means [DefaultMaxTotalAttributes].

@@ -107,9 +107,10 @@ type xmlReader struct {
 	strs     arena
 	names    nameChecker
 
-	open    []openElement // the elements whose end tag is still to come
-	pending []etree.Token // their children so far, outermost first
-	scratch []rawAttr     // the attributes of the start tag being read
+	open    []openElement     // the elements whose end tag is still to come
+	pending []etree.Token     // their children so far, outermost first
+	scratch []rawAttr         // the attributes of the start tag being read
+	seen    map[[2]string]int // for mergeDuplicatesMap, empty between start tags
 }
 
 type openElement struct {
@@ -212,17 +213,21 @@ func (r *xmlReader) startTag() error {
 	}
 	el := r.elements.one()
 	el.Space, el.Tag = space, tag
-	attrs = mergeDuplicates(attrs)
+	attrs = r.mergeDuplicates(attrs)
 	if len(attrs) == 0 {
 		el.Attr = make([]etree.Attr, 0) // as etree: empty, not nil; allocates nothing
 	} else {
+		// CreateAttr is what sets an Attr's element, but it looks for
+		// its key among the attributes before: it makes one, of which
+		// the attributes are copies, so that an element costs time in
+		// proportion to its attributes. They are appended within the
+		// capacity of the run.
 		el.Attr = r.attrs.run(len(attrs))[:0]
+		at := *el.CreateAttr("", "")
+		el.Attr = el.Attr[:0]
 		for _, a := range attrs {
-			// CreateAttr is what sets an Attr's element. The empty key
-			// matches none of the attributes before, whose keys are
-			// names; the attribute's own names are set after.
-			at := el.CreateAttr("", a.value)
-			at.Space, at.Key = a.space, a.key
+			at.Space, at.Key, at.Value = a.space, a.key, a.value
+			el.Attr = append(el.Attr, at)
 		}
 	}
 	r.pending = append(r.pending, el)
@@ -235,13 +240,16 @@ func (r *xmlReader) startTag() error {
 }
 
 // mergeDuplicates keeps one attribute of each name, in the place of its
-// first and with the value of its last, as etree does.
-func mergeDuplicates(attrs []rawAttr) []rawAttr {
+// first and with the value of its last, as etree does: up to 32, each is
+// compared with those kept before; past that, they are looked up in a map
+// that serves every element, cleared after each, as etree's serves
+// (unless one grew it large).
+func (r *xmlReader) mergeDuplicates(attrs []rawAttr) []rawAttr {
 	if len(attrs) < 2 {
 		return attrs
 	}
 	if len(attrs) > 32 {
-		return mergeDuplicatesMap(attrs)
+		return r.mergeDuplicatesMap(attrs)
 	}
 	n := 0
 next:
@@ -258,8 +266,11 @@ next:
 	return attrs[:n]
 }
 
-func mergeDuplicatesMap(attrs []rawAttr) []rawAttr {
-	seen := make(map[[2]string]int, len(attrs))
+func (r *xmlReader) mergeDuplicatesMap(attrs []rawAttr) []rawAttr {
+	if r.seen == nil {
+		r.seen = make(map[[2]string]int, len(attrs))
+	}
+	seen := r.seen
 	n := 0
 	for _, a := range attrs {
 		k := [2]string{a.space, a.key}
@@ -270,6 +281,14 @@ func mergeDuplicatesMap(attrs []rawAttr) []rawAttr {
 		seen[k] = n
 		attrs[n] = a
 		n++
+	}
+	if len(attrs) > 256 {
+		// Clearing a map costs time in proportion to the most it has
+		// held: one grown past the attributes of an ordinary element is
+		// dropped, and the next large element makes its own.
+		r.seen = nil
+	} else {
+		clear(seen)
 	}
 	return attrs[:n]
 }

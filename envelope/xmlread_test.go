@@ -215,6 +215,7 @@ var trickyXML = []string{
 	`< a/>`, `<a	/>`, "<a\r\n/>", "<a\n b\n=\n\"1\"\n/>", `<a b="1" b="2" c="3" b="4"/>`, `<a p:b="1" p:b="2" b="3"/>`,
 	`<a x="1" y="2" x="3" z="4" y="5"/>`,
 	manyAttributes(40, 7), manyAttributes(40, 40), manyAttributes(32, 5), manyAttributes(33, 5), manyAttributes(120, 3),
+	manyAttributes(120, 3) + manyAttributes(40, 7) + manyAttributes(33, 4), // one map for all three
 	// Around the root.
 	`<a/><b/>`, `<a/>text`, `<a/>text<b/>`, `<a/> `, `<a/>]]>`, `<a/></a>`, `<a/>&amp;`, `<a/>&bad;`,
 	"<?xml version=\"1.0\"?>\r\n<a/>\r\n", `<!DOCTYPE a><a/>`, `<a><!ENTITY b "c"></a>`, `<a><!ELEMENT a ANY></a>`,
@@ -290,6 +291,10 @@ func TestReadXML_SameAsEtree(t *testing.T) {
 		sameAsEtree(t, &p, []byte(s))
 		sameAsEtree(t, &p, []byte("\ufeff<?xml version=\"1.0\"?>\r\n<r>"+s+"</r>"))
 	}
+	// Elements of more attributes than a map is kept for, among smaller
+	// ones.
+	wide := Parser{MaxAttributes: 1000}
+	sameAsEtree(t, &wide, []byte("<r>"+manyAttributes(300, 7)+manyAttributes(40, 5)+manyAttributes(600, 3)+manyAttributes(33, 2)+"</r>"))
 	shallow := Parser{MaxDepth: 2}
 	for _, s := range []string{`<a/>`, `<a><b/></a>`, `<a><b><c/></b></a>`, `<a><b></b><c></c></a>`, `<a/><b><c><d/></c></b>`} {
 		sameAsEtree(t, &shallow, []byte(s))
