@@ -196,13 +196,12 @@ func (p *Parser) ParseBytes(b []byte) (*Packet, []Warning, error) {
 // modified while the tree is in use. A Packet made by FromTree does not
 // share it.
 func (p *Parser) ReadTree(b []byte) (*etree.Document, []Warning, error) {
-	return p.readTree(b, false)
+	return p.readTree(b, readXML)
 }
 
-// readTree is ReadTree; withEtree reads with etree's ReadFromBytes, as this
-// package did before it had its own reader, for the tests that compare the
-// two.
-func (p *Parser) readTree(b []byte, withEtree bool) (*etree.Document, []Warning, error) {
+// readTree is ReadTree with the reader given: readXML, or in the tests
+// etree's ReadFromBytes, the reference it is compared with.
+func (p *Parser) readTree(b []byte, read func(doc *etree.Document, b []byte, maxDepth int, counts scanCounts) error) (*etree.Document, []Warning, error) {
 	if limit := p.maxSize(); int64(len(b)) > limit {
 		return nil, nil, tooLarge(int64(len(b)), limit)
 	}
@@ -219,33 +218,19 @@ func (p *Parser) readTree(b []byte, withEtree bool) (*etree.Document, []Warning,
 	}
 	doc := etree.NewDocument()
 	doc.ReadSettings.MaxDepth = p.maxDepth()
-	if !withEtree {
-		err = readXML(doc, b, p.maxDepth(), counts)
-	}
-	byEtree := withEtree || errors.Is(err, errDirective)
-	if byEtree {
-		// A declaration the scan did not see (it refuses every one it
-		// sees): etree reads it, and refuseDirectives refuses it, as
-		// before there was a reader of our own.
-		doc = etree.NewDocument()
-		doc.ReadSettings.MaxDepth = p.maxDepth()
-		err = doc.ReadFromBytes(b)
-	}
-	if err != nil {
-		if errors.Is(err, etree.ErrMaxDepth) {
+	// A <!…> declaration is refused by the scan, and by the reader should
+	// the two ever disagree on where one is (ErrForbiddenXML).
+	if err := read(doc, b, p.maxDepth(), counts); err != nil {
+		switch {
+		case errors.Is(err, etree.ErrMaxDepth):
 			return nil, warns, fmt.Errorf("%w: elements nested deeper than %d", ErrForbiddenXML, p.maxDepth())
+		case errors.Is(err, ErrForbiddenXML):
+			return nil, warns, err
 		}
 		return nil, warns, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	if doc.Root() == nil {
 		return nil, warns, fmt.Errorf("%w: no root element", ErrMalformed)
-	}
-	if byEtree {
-		// The reader of our own makes no Directive: it hands them to
-		// etree.
-		if err := refuseDirectives(&doc.Element); err != nil {
-			return nil, warns, err
-		}
 	}
 	return doc, warns, nil
 }
@@ -318,24 +303,7 @@ func xmlStart(b []byte) (int, []Warning) {
 	return start + i, warns
 }
 
-// refuseDirectives refuses a <!…> declaration anywhere in the tree: edXML
-// has none, and encoding/xml accepts them even inside elements. The scan
-// before parsing refuses them already; this holds should the two ever
-// disagree on where a declaration is.
-func refuseDirectives(el *etree.Element) error {
-	for _, tok := range el.Child {
-		switch t := tok.(type) {
-		case *etree.Directive:
-			return fmt.Errorf("%w: a <!%s> declaration; edXML packets have none", ErrForbiddenXML, firstWord([]byte(t.Data)))
-		case *etree.Element:
-			if err := refuseDirectives(t); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
+// firstWord is the word a <!…> declaration starts with, for an error.
 func firstWord(b []byte) string {
 	s := strings.TrimSpace(string(b[:min(len(b), 40)]))
 	if i := strings.IndexAny(s, " \t\r\n["); i >= 0 {

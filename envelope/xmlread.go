@@ -3,7 +3,6 @@ package envelope
 import (
 	"bytes"
 	"encoding/xml"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -53,9 +52,10 @@ import (
 //
 // Several root elements and text around them are accepted, as etree
 // accepts them; readTree takes the first element for the root. A <!…>
-// declaration, which the scan before refuses, makes readTree read the
-// input with etree instead (errDirective), so that what happens with it
-// stays what etree does.
+// declaration other than a comment or a CDATA section, which encoding/xml
+// reads and etree keeps as a Directive, is refused with ErrForbiddenXML,
+// as the scan before refuses it: edXML has none, and the reader makes no
+// Directive.
 //
 // Memory: elements, text nodes, attributes and child lists are allocated a
 // slab at a time, the first sized by what the scan counted up to
@@ -71,9 +71,6 @@ import (
 // Parser.ReadTree; FromTree copies what a Packet keeps). Nothing else
 // refers to the input: a Packet made from the tree keeps only its own
 // strings and the chunks of copied markup.
-
-// errDirective is returned by readXML for a <!…> declaration.
-var errDirective = errors.New("a <!…> declaration")
 
 // readXML reads b into doc as etree's ReadFromBytes does with
 // doc.ReadSettings (MaxDepth set to maxDepth, the rest by default). counts,
@@ -393,7 +390,8 @@ func procInstParam(param string, s []byte) string {
 	return string(s[i : i+j])
 }
 
-// bang reads what starts with "<!": a comment or a CDATA section.
+// bang reads what starts with "<!": a comment or a CDATA section, and
+// refuses anything else.
 func (r *xmlReader) bang() error {
 	b := r.b
 	r.i++
@@ -437,7 +435,7 @@ func (r *xmlReader) bang() error {
 		r.addText(data)
 		return nil
 	}
-	return errDirective
+	return fmt.Errorf("%w: a <!%s> declaration; edXML packets have none", ErrForbiddenXML, firstWord(b[r.i:]))
 }
 
 // name reads the bytes encoding/xml reads as a name: ASCII name bytes and

@@ -18,8 +18,8 @@ import (
 // and build the same tree, or both refuse it with the same kind of error.
 func sameAsEtree(t testing.TB, p *Parser, b []byte) {
 	t.Helper()
-	want, _, errWant := p.readTree(b, true)
-	got, _, errGot := p.readTree(b, false)
+	want, _, errWant := p.readTree(b, readEtree)
+	got, _, errGot := p.readTree(b, readXML)
 	if kind(errGot) != kind(errWant) {
 		t.Fatalf("input %.200q\nown reader: %v\netree:      %v", b, errGot, errWant)
 	}
@@ -40,6 +40,32 @@ func sameAsEtree(t testing.TB, p *Parser, b []byte) {
 	if err := sameDocument(small, want); err != nil {
 		t.Fatalf("input %.200q\nwithout counts: %v", b, err)
 	}
+}
+
+// readEtree is the reference readXML is compared with: etree's
+// ReadFromBytes, with the refusal of <!…> declarations readTree made
+// before it had a reader of its own (the scan refuses them first).
+func readEtree(doc *etree.Document, b []byte, _ int, _ scanCounts) error {
+	if err := doc.ReadFromBytes(b); err != nil {
+		return err
+	}
+	return refuseDirectives(&doc.Element)
+}
+
+// refuseDirectives refuses a <!…> declaration anywhere in the tree, as
+// readXML refuses it.
+func refuseDirectives(el *etree.Element) error {
+	for _, tok := range el.Child {
+		switch t := tok.(type) {
+		case *etree.Directive:
+			return fmt.Errorf("%w: a <!%s> declaration; edXML packets have none", ErrForbiddenXML, firstWord([]byte(t.Data)))
+		case *etree.Element:
+			if err := refuseDirectives(t); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // kind names the sentinel an error of readTree wraps.
@@ -320,6 +346,30 @@ func TestReadXML_Refuses(t *testing.T) {
 	} {
 		if _, _, err := p.ReadTree([]byte(tc.in)); !errors.Is(err, tc.want) {
 			t.Errorf("ReadTree(%.40q) = %v, want %v", tc.in, err, tc.want)
+		}
+	}
+}
+
+// TestReadXML_RefusesDirectives checks that the reader itself refuses a
+// <!…> declaration as the scan does, which it never sees behind the scan.
+func TestReadXML_RefusesDirectives(t *testing.T) {
+	for _, in := range []string{
+		`<!DOCTYPE a [<!ENTITY b "c">]><a>&b;</a>`,
+		`<!DOCTYPE a SYSTEM "http://example.com/a.dtd"><a/>`,
+		`<a><!ENTITY b SYSTEM "file:///etc/passwd"></a>`,
+		`<a/><!ELEMENT a ANY>`,
+		"<a>x<!ATTLIST\r\na b CDATA #IMPLIED></a>",
+		`<a><!x`,
+	} {
+		b := []byte(in)
+		doc := etree.NewDocument()
+		err := readXML(doc, b, DefaultMaxDepth, scanCounts{})
+		if !errors.Is(err, ErrForbiddenXML) {
+			t.Errorf("readXML(%q) = %v, want %v", in, err, ErrForbiddenXML)
+			continue
+		}
+		if _, errScan := scanMarkup(b, (&Parser{}).scanLimits()); errScan == nil || err.Error() != errScan.Error() {
+			t.Errorf("readXML(%q) = %v, the scan %v", in, err, errScan)
 		}
 	}
 }
