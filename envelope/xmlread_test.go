@@ -216,6 +216,14 @@ var trickyXML = []string{
 	"<a>\xf4\x90\x80\x80</a>", "<a>\xc0\xaf</a>", "<a>\xc3&amp;</a>", "<a>\xc3&#xa9;</a>", "<a b=\"\xff\"/>", "<a b=\"\x01\"/>",
 	"<a><![CDATA[\x00]]></a>", "<a><![CDATA[\xff]]></a>", "<a><![CDATA[\xef\xbf\xbf]]></a>",
 	"<a><!-- \x00\xff --></a>", "<?pi \x00\xff?><a/>",
+	// Non-ASCII in attribute values and CDATA, and what encoding/xml
+	// refuses there: U+FFFE, U+FFFF, surrogates, cut or overlong UTF-8.
+	`<a b="Việt Nam" c='Hà Nội 😀'/>`, "<a b=\"Hà &amp; Nội\r\n😀&#x1F600;\"/>", "<a><![CDATA[Hà Nội\r\n😀]]></a>",
+	"<a><![CDATA[Việt]]>Nam<![CDATA[\u00a0\u3000\U0010FFFD]]></a>",
+	"<a b=\"\xef\xbf\xbe\"/>", "<a b=\"Việt \xef\xbf\xbf\"/>", "<a b=\"\xed\xa0\x80\"/>", "<a b='\xed\xbf\xbf Nam'/>",
+	"<a b=\"&amp;\xed\xa0\x80\"/>", "<a b=\"\xf0\x9f\x98\"/>", "<a b=\"\xc0\xaf\"/>",
+	"<a><![CDATA[\xef\xbf\xbe]]></a>", "<a><![CDATA[Hà \xef\xbf\xbe]]></a>", "<a><![CDATA[\xed\xa0\x80]]></a>",
+	"<a><![CDATA[\r\n\xed\xbf\xbf]]></a>", "<a><![CDATA[\xf0\x9f\x98]]></a>", "<a><![CDATA[\xf4\x90\x80\x80]]></a>",
 	// CDATA.
 	`<a><![CDATA[<b>&amp;</b>]]]]><![CDATA[>]]></a>`, `<a><![CDATA[x]]]></a>`, `<a><![CDATA[x]></a>`,
 	`<a><![CDATA[x`, `<a><![CDAT[x]]></a>`, `<a><![cdata[x]]></a>`, `<a>x<![CDATA[y]]>z</a>`,
@@ -339,6 +347,10 @@ func TestReadXML_Refuses(t *testing.T) {
 		{`<a><b></a>`, ErrMalformed},
 		{`<a>`, ErrMalformed},
 		{"<a>\xff</a>", ErrMalformed},
+		{"<a b=\"Việt \xef\xbf\xbe\"/>", ErrMalformed},
+		{"<a b=\"\xed\xa0\x80\"/>", ErrMalformed},
+		{"<a><![CDATA[Hà Nội \xef\xbf\xbe]]></a>", ErrMalformed},
+		{"<a><![CDATA[\xed\xb2\x80]]></a>", ErrMalformed},
 		{`<a/><!DOCTYPE a>`, ErrForbiddenXML},
 		{strings.Repeat("<a>", DefaultMaxDepth+1), ErrForbiddenXML},
 		{`text`, ErrMalformed},
