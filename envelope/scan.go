@@ -62,9 +62,10 @@ type scanCounts struct {
 	texts    int // text nodes and CDATA sections
 	nodes    int // elements, texts, comments and processing instructions
 	attrs    int // attributes
-	// copied bounds the bytes of names, values and text the reader
-	// copies: those of markup but end tags, and of text runs too short to
-	// share the input's memory (blobMin).
+	// copied estimates the bytes of names, values and text the reader
+	// copies, to size its chunks: those of markup but end tags, and of
+	// text runs too short to share the input's memory (blobMin). A long
+	// text run that is not base64 is copied too, uncounted.
 	copied int
 }
 
@@ -92,7 +93,7 @@ func (s *scanner) run() error {
 				n = len(b) - i
 			}
 			if n < blobMin {
-				s.counts.copied += n
+				s.counts.copied += n // longer, it may be shared: an estimate
 			}
 		}
 		if lt < 0 {
