@@ -482,14 +482,12 @@ var nameBytes = func() (t [utf8.RuneSelf]bool) {
 	return t
 }()
 
-// isName reports whether n, as read by name, is a name to encoding/xml.
-// An ASCII name only must not start with a digit, '.' or '-'. No edXML
-// name is ever anything but ASCII; for others, encoding/xml's tables of
-// XML 1.0 letters decide (see nameChecker).
+// isName reports whether n, as read by name and not empty (its callers
+// refuse an empty one first), is a name to encoding/xml. An ASCII name
+// only must not start with a digit, '.' or '-'. No edXML name is ever
+// anything but ASCII; for others, encoding/xml's tables of XML 1.0
+// letters decide (see nameChecker).
 func (r *xmlReader) isName(n []byte, ascii bool) bool {
-	if len(n) == 0 {
-		return false
-	}
 	if ascii {
 		c := n[0]
 		return !('0' <= c && c <= '9' || c == '.' || c == '-')
@@ -728,11 +726,7 @@ func (r *xmlReader) cdata(raw []byte) (string, error) {
 	if !decode {
 		return r.strs.copy(raw), nil
 	}
-	dst, err := decodeText(r.strs.room(len(raw)), raw, false)
-	if err != nil {
-		return "", r.syntaxError(err.Error())
-	}
-	return r.strs.keep(dst), nil
+	return r.strs.keep(lineEnds(r.strs.room(len(raw)), raw)), nil
 }
 
 // attrValue reads a quoted attribute value from its opening quote.
@@ -790,18 +784,7 @@ func (r *xmlReader) attrValue() (string, error) {
 // refs is set, its references replaced. It never makes raw longer.
 func decodeText(dst, raw []byte, refs bool) ([]byte, error) {
 	if !refs {
-		// Line ends only, as in an attachment written with CR LF.
-		for {
-			j := bytes.IndexByte(raw, '\r')
-			if j < 0 {
-				return append(dst, raw...), nil
-			}
-			dst = append(append(dst, raw[:j]...), '\n')
-			raw = raw[j+1:]
-			if len(raw) > 0 && raw[0] == '\n' {
-				raw = raw[1:]
-			}
-		}
+		return lineEnds(dst, raw), nil
 	}
 	for len(raw) > 0 {
 		j := 0
@@ -829,6 +812,22 @@ func decodeText(dst, raw []byte, refs bool) ([]byte, error) {
 		raw = raw[j+n:]
 	}
 	return dst, nil
+}
+
+// lineEnds appends raw to dst with its line ends normalised, as in an
+// attachment written with CR LF.
+func lineEnds(dst, raw []byte) []byte {
+	for {
+		j := bytes.IndexByte(raw, '\r')
+		if j < 0 {
+			return append(dst, raw...)
+		}
+		dst = append(append(dst, raw[:j]...), '\n')
+		raw = raw[j+1:]
+		if len(raw) > 0 && raw[0] == '\n' {
+			raw = raw[1:]
+		}
+	}
 }
 
 // reference decodes the reference at the start of p, which starts with
