@@ -60,7 +60,8 @@ both ends agree on every state (exits 1 otherwise). It prints the wall
 time, documents and deliveries per second, p50/p99 time to stored and to
 01, the hub's consumers and subscriptions, the process's peak memory and
 CPU, and the signing floor of the run: the signatures made, times one raw
-RSA-2048 signature, divided by the cores. The same -seed gives the same documents and answers.`)
+RSA-2048 signature (the faster of two readings, before and after the day),
+divided by the cores. The same -seed gives the same documents and answers.`)
 	agencies := fs.Int("agencies", 2000, "hosted `agencies` in all")
 	gateways := fs.Int("gateways", 20, "`gateways`")
 	extra := fs.Int("directory", 0, "more directory `entries`, hosted by no running gateway")
@@ -187,6 +188,15 @@ RSA-2048 signature, divided by the cores. The same -seed gives the same document
 	if jsz != nil {
 		hubConsumers = jsz.Consumers
 	}
+	// The raw rate again, once the day and its gateway are done: on a
+	// machine others share, the faster of the two readings is the
+	// machine's own, and the floor is not to be flattered by a slow one.
+	progress("raw RSA-2048 signing for 2 s again, for the floor")
+	again, err := rawSignRate(2 * time.Second)
+	if err != nil {
+		return err
+	}
+	rawRate = max(rawRate, again)
 	signatures := s.signatures()
 	floor := time.Duration(float64(signatures) / (rawRate * float64(runtime.NumCPU())) * float64(time.Second))
 	tw := tabwriter.NewWriter(m.Stdout, 0, 2, 2, ' ', 0)
