@@ -11,13 +11,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
+	"github.com/lienthong/lienthong/internal/benchfloor"
 	"github.com/lienthong/lienthong/signing"
 )
 
@@ -164,38 +164,11 @@ func rawRSAVerify(key *rsa.PrivateKey) error {
 	return rsa.VerifyPKCS1v15(&key.PublicKey, crypto.SHA256, r.digest[:], r.sig)
 }
 
-// againstRSAVerify runs op b.N times, each time followed by rawRSAVerify,
-// and reports the process CPU time of op (cpu-µs/op), that of the raw
-// verification (rsa-cpu-µs/op) and their ratio (x-rsa), as signing's
-// againstRSA does for signatures.
+// againstRSAVerify runs op b.N times, each time in turn with
+// rawRSAVerify, and reports op's process CPU time against the raw
+// verification's (benchfloor.InTurn: x-rsa).
 func againstRSAVerify(b *testing.B, key *rsa.PrivateKey, op func() error) {
 	b.Helper()
-	var opCPU, rsaCPU time.Duration
 	b.ReportAllocs()
-	for b.Loop() {
-		t0 := cpuTime(b)
-		if err := op(); err != nil {
-			b.Fatal(err)
-		}
-		t1 := cpuTime(b)
-		if err := rawRSAVerify(key); err != nil {
-			b.Fatal(err)
-		}
-		opCPU += t1 - t0
-		rsaCPU += cpuTime(b) - t1
-	}
-	µs := func(d time.Duration) float64 { return float64(d) / float64(b.N) / float64(time.Microsecond) }
-	b.ReportMetric(µs(opCPU), "cpu-µs/op")
-	b.ReportMetric(µs(rsaCPU), "rsa-cpu-µs/op")
-	b.ReportMetric(float64(opCPU)/float64(rsaCPU), "x-rsa")
-}
-
-// cpuTime returns the process's user and system CPU time so far.
-func cpuTime(tb testing.TB) time.Duration {
-	tb.Helper()
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		tb.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	benchfloor.InTurn(b, "rsa", nil, op, func() error { return rawRSAVerify(key) })
 }

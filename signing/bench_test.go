@@ -11,11 +11,10 @@ import (
 	"encoding/pem"
 	"io"
 	"path/filepath"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/internal/benchfloor"
 	"github.com/lienthong/lienthong/signing"
 )
 
@@ -247,48 +246,18 @@ func benchStatus() *envelope.Status {
 	}
 }
 
-// cpuTime is the CPU time the process has used, user and system: the
-// garbage collector's work on the other core counts too.
-func cpuTime(tb testing.TB) time.Duration {
-	tb.Helper()
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		tb.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// againstRSA runs op b.N times, each time followed by a raw RSA PKCS#1
-// v1.5 signature of a SHA-256 digest with key, and reports the process
-// CPU time of op (cpu-µs/op), that of the raw signature (rsa-cpu-µs/op)
-// and their ratio (x-rsa): how far op is from the floor of signing. The
-// two are taken in turn because the machine's load changes while a
-// benchmark runs: with the floor measured just before op, three runs of
-// the same SignStatus gave 0.89, 1.07 and 1.09. So the ns/op, B/op and allocs/op that testing reports are
-// those of op and one raw signature together; and garbage collection
-// running in the background counts towards whichever of the two it
-// overlaps.
+// againstRSA runs op b.N times, each time in turn with a raw RSA PKCS#1
+// v1.5 signature of a SHA-256 digest with key, and reports op's process
+// CPU time against the signature's (benchfloor.InTurn: x-rsa is how far
+// op is from the floor of signing).
 func againstRSA(b *testing.B, key *rsa.PrivateKey, op func() error) {
 	b.Helper()
 	digest := sha256.Sum256([]byte("lienthong"))
-	var opCPU, rsaCPU time.Duration
 	b.ReportAllocs()
-	for b.Loop() {
-		t0 := cpuTime(b)
-		if err := op(); err != nil {
-			b.Fatal(err)
-		}
-		t1 := cpuTime(b)
-		if _, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, digest[:]); err != nil {
-			b.Fatal(err)
-		}
-		opCPU += t1 - t0
-		rsaCPU += cpuTime(b) - t1
-	}
-	µs := func(d time.Duration) float64 { return float64(d) / float64(b.N) / float64(time.Microsecond) }
-	b.ReportMetric(µs(opCPU), "cpu-µs/op")
-	b.ReportMetric(µs(rsaCPU), "rsa-cpu-µs/op")
-	b.ReportMetric(float64(opCPU)/float64(rsaCPU), "x-rsa")
+	benchfloor.InTurn(b, "rsa", nil, op, func() error {
+		_, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, digest[:])
+		return err
+	})
 }
 
 // BenchmarkSignStatus makes a signed status packet from a Status, as a

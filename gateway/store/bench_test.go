@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/gateway/internal/storetest"
 	"github.com/lienthong/lienthong/gateway/store"
+	"github.com/lienthong/lienthong/internal/benchfloor"
 )
 
 // benchPacketSize is the size of a typical signed edXML letter with a
@@ -201,16 +201,6 @@ func BenchmarkStore_StmtCache(b *testing.B) {
 	}
 }
 
-// cpuTime is the CPU time the process has used, user and system.
-func cpuTime(tb testing.TB) time.Duration {
-	tb.Helper()
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		tb.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // benchFloorOps is how many transactions measure the floor of
 // commitFloor.
 const benchFloorOps = 300
@@ -269,18 +259,18 @@ func (f *floorDB) insert(b *testing.B) {
 func commitFloor(b *testing.B, sync store.Synchronous, data []byte) time.Duration {
 	b.Helper()
 	f := openFloor(b, sync, data)
-	start := cpuTime(b)
+	start := benchfloor.CPUTime(b)
 	for range benchFloorOps {
 		f.insert(b)
 	}
-	return (cpuTime(b) - start) / benchFloorOps
+	return (benchfloor.CPUTime(b) - start) / benchFloorOps
 }
 
 // reportCPU reports the CPU per operation since start, in µs, with the
 // floor measured in the same run and the ratio of the two.
 func reportCPU(b *testing.B, start, floor time.Duration) {
 	b.Helper()
-	perOp := float64(cpuTime(b)-start) / float64(b.N) / float64(time.Microsecond)
+	perOp := float64(benchfloor.CPUTime(b)-start) / float64(b.N) / float64(time.Microsecond)
 	b.ReportMetric(perOp, "cpu-µs/op")
 	b.ReportMetric(float64(floor)/float64(time.Microsecond), "floor-cpu-µs/op")
 	b.ReportMetric(perOp/(float64(floor)/float64(time.Microsecond)), "x-floor")
@@ -299,27 +289,7 @@ func reportCPU(b *testing.B, start, floor time.Duration) {
 // per item too.
 func againstFloor(b *testing.B, f *floorDB, setup, op func() error) time.Duration {
 	b.Helper()
-	var opCPU, floorCPU time.Duration
-	for b.Loop() {
-		if setup != nil {
-			if err := setup(); err != nil {
-				b.Fatal(err)
-			}
-		}
-		t0 := cpuTime(b)
-		if err := op(); err != nil {
-			b.Fatal(err)
-		}
-		t1 := cpuTime(b)
-		f.insert(b)
-		opCPU += t1 - t0
-		floorCPU += cpuTime(b) - t1
-	}
-	µs := func(d time.Duration) float64 { return float64(d) / float64(b.N) / float64(time.Microsecond) }
-	b.ReportMetric(µs(opCPU), "cpu-µs/op")
-	b.ReportMetric(µs(floorCPU), "floor-cpu-µs/op")
-	b.ReportMetric(float64(opCPU)/float64(floorCPU), "x-floor")
-	return opCPU / time.Duration(b.N)
+	return benchfloor.InTurn(b, "floor", setup, op, func() error { f.insert(b); return nil })
 }
 
 // benchDocs is how many documents the status benchmarks spread their
@@ -476,7 +446,7 @@ func BenchmarkStore_ApplyStatus(b *testing.B) {
 		floor := commitFloor(b, store.SynchronousFull, reply)
 		var n atomic.Int64
 		b.SetParallelism(2)
-		start := cpuTime(b)
+		start := benchfloor.CPUTime(b)
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				i := n.Add(1)
