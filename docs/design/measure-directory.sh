@@ -17,6 +17,11 @@
 #   signature), restart 4.1-4.4 s (5.8-6.1 s of CPU), idle CPU 2.1-3.8 %
 #   (verifyKept at a fortieth of a core, about four minutes), RSS after a
 #   restart 398-408 MB (peak 412-414 MB), /metrics 10-12 ms, stop 0.06 s.
+# At ae8fdf3 (the directory keeps fingerprints), CERTS=1 RUNS=2 and again:
+#   restart 5.30-5.43 s (7.2-7.4 s of CPU, 4.6 s of it loading the kept
+#   records), RSS after a restart 201-209 MB (peak 403 MiB), idle 2.4-4.7 %,
+#   /metrics 10-15 ms, stop 0.05-0.08 s; 5c92290's binary on the same data
+#   the same hour: restart 5.69 s (8.1 s of CPU), RSS 410 MB.
 set -euo pipefail
 W=${W:-/tmp/lienthong-dir111k}
 SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
