@@ -105,8 +105,14 @@ func TestE2E_LargePacket(t *testing.T) {
 	for _, g := range []*gatewayProc{vpcp, nghean} {
 		peak := peakRSS(t, g.process)
 		t.Logf("%s: peak RSS %d MiB, %.2f× the packet", g.id, peak>>20, float64(peak)/float64(size))
-		if peak >= 4*size {
-			t.Errorf("%s: peak RSS %d MiB, not under 4× the packet (%d MiB)", g.id, peak>>20, 4*size>>20)
+		// A guard against one more whole copy of the packet, not the
+		// target (issue 20 asks for 1.5×): the receiver measured 3.48–
+		// 4.06× across runs of the same code, as the collector and the
+		// scavenger happen to run while it holds the packet, its decoded
+		// attachment and the attachment it serves, so a bound of 4×
+		// failed one run in a few. One more copy is a whole 1× more.
+		if peak >= 9*size/2 {
+			t.Errorf("%s: peak RSS %d MiB, not under 4.5× the packet (%d MiB)", g.id, peak>>20, 9*size/2>>20)
 		}
 	}
 }
