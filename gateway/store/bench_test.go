@@ -296,6 +296,24 @@ func againstFloor(b *testing.B, f *floorDB, setup, op func() error) time.Duratio
 // statuses over, so that a delivery keeps the few events of a real one.
 const benchDocs = 500
 
+// receivedDocs stores benchDocs incoming documents, each with its 01
+// (reply) queued to the sender, and returns their ids.
+func receivedDocs(b *testing.B, s *store.Store, reply []byte) []string {
+	b.Helper()
+	docs := make([]string, benchDocs)
+	for i := range docs {
+		now := time.Now()
+		r := newReceive(vpcp, hanoi, fmt.Sprintf("in-%d", i), now)
+		r.Reply.Packet = gateway.NewPacket{ID: gateway.NewID(now), Kind: gateway.KindStatus, Data: reply}
+		d, _, err := s.ReceiveDocument(b.Context(), r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		docs[i] = d.ID
+	}
+	return docs
+}
+
 // BenchmarkStore_EmitStatus records a 05 (processing) emitted by the
 // recipient of an incoming document, queued to its sender, as a gateway
 // does for each status its agencies post: the status packet (1 KB), the
@@ -306,17 +324,7 @@ func BenchmarkStore_EmitStatus(b *testing.B) {
 		b.Run("synchronous="+string(sync), func(b *testing.B) {
 			s := openBenchStore(b, sync)
 			ctx := b.Context()
-			docs := make([]string, benchDocs)
-			for i := range docs {
-				now := time.Now()
-				r := newReceive(vpcp, hanoi, fmt.Sprintf("in-%d", i), now)
-				r.Reply.Packet = gateway.NewPacket{ID: gateway.NewID(now), Kind: gateway.KindStatus, Data: reply}
-				d, _, err := s.ReceiveDocument(ctx, r)
-				if err != nil {
-					b.Fatal(err)
-				}
-				docs[i] = d.ID
-			}
+			docs := receivedDocs(b, s, reply)
 			floor := openFloor(b, sync, reply)
 			b.SetBytes(int64(len(reply)))
 			var n int
@@ -565,17 +573,7 @@ func BenchmarkStore_DispatchRound(b *testing.B) {
 	s := openBenchStore(b, store.SynchronousFull)
 	ctx := b.Context()
 	holdOutbox(b, s, 100)
-	docs := make([]string, benchDocs)
-	for i := range docs {
-		now := time.Now()
-		r := newReceive(vpcp, hanoi, fmt.Sprintf("in-%d", i), now)
-		r.Reply.Packet = gateway.NewPacket{ID: gateway.NewID(now), Kind: gateway.KindStatus, Data: reply}
-		d, _, err := s.ReceiveDocument(ctx, r)
-		if err != nil {
-			b.Fatal(err)
-		}
-		docs[i] = d.ID
-	}
+	docs := receivedDocs(b, s, reply)
 	if items, err := s.DueOutbox(ctx, time.Now(), 1000); err != nil {
 		b.Fatal(err)
 	} else if _, err := s.MarkSent(ctx, items, time.Now()); err != nil {
