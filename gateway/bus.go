@@ -77,8 +77,10 @@ type ConsumerSpec struct {
 	// one subject per hosted agency under it. A province's gateway then
 	// has a consumer with two filters, not thousands, which the hub
 	// matches each message against. A packet for an agency under a root
-	// that the gateway does not host (the directory has it, the
-	// configuration not yet) waits on the hub until the gateway hosts it.
+	// that the gateway does not host is handed to the handler like any
+	// other (the gateway keeps it aside): any sender may publish to a
+	// code under the root, and packets made to wait would hold the
+	// consumer's slots.
 	// Only with the bus's gateway consumers.
 	Subtrees []envelope.AgencyCode
 	// Concurrency is how many messages are handled at once; 0 means the

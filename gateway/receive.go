@@ -29,10 +29,13 @@ func (g *Gateway) handle(ctx context.Context, m Message) {
 	}
 	agency, ok := g.addressee(m.Subject())
 	if !ok {
-		// The consumers read only hosted agencies: the bus settles
-		// itself what a gateway consumer brings of an agency handed
-		// over or not configured yet (bus's gate). Anything else here
-		// is a fault of the bus; keep it aside, never lose it.
+		// The bus settles itself what a gateway consumer brings of an
+		// agency handed over or assigned ahead of the configuration
+		// (bus's gate). What comes here is addressed under a delegated
+		// subtree to an agency this gateway does not host — a code
+		// anyone may publish to, made up or not — or a fault of the
+		// bus: kept aside, never lost, and never left to hold the
+		// consumer.
 		g.quarantine(ctx, log, m, nil, Quarantine{Entry: QuarantineEntry{Reason: "not-hosted",
 			ReasonVI: "Gói tin gửi tới cơ quan không do cổng này phục vụ",
 			ReasonEN: "the packet is addressed to an agency this gateway does not host"}})

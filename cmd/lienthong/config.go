@@ -68,8 +68,10 @@ type GatewayConfig struct {
 	// with nats.consumers: gateway; with nats.bind the administrator
 	// gives the same (lienthong nats setup -gateway ID -agency …
 	// -subtree …). A packet for an agency under a root that is not in
-	// agencies waits on the hub, retried every few seconds, until the
-	// gateway is restarted hosting it.
+	// agencies is kept in quarantine, not made to wait on the hub: any
+	// sender may publish to a code under the root, made up or not, and
+	// waiting packets would hold the gateway's consumer. Add an agency
+	// under the root to agencies before its documents are sent.
 	Subtrees []string `yaml:"subtrees"`
 }
 

@@ -136,7 +136,7 @@ func (g *gate) pass(stream string, next jetstream.MessageHandler) jetstream.Mess
 			next(jm)
 			return
 		}
-		g.settle(stream, jm)
+		g.settle(stream, jm, next)
 	}
 }
 
@@ -180,8 +180,15 @@ func (g *gate) reread(stream string) error {
 
 // settle acknowledges a packet of an agency handed over to another
 // gateway and makes one of an agency assigned here but not configured
-// come again later (see gate).
-func (g *gate) settle(stream string, jm jetstream.Msg) {
+// come again later (see gate). A packet that the consumer reads only
+// through a delegated subtree, for an agency the gateway does not host,
+// goes to next, whose gateway keeps it aside (quarantine) and settles it:
+// anyone may publish to a code under the subtree, made up or not, and a
+// packet made to come again holds one of the consumer's MaxAckPending
+// slots until it is handled, so a thousand of them would stop the
+// province's gateway. Only the administrator's literal assignment, ahead
+// of the configuration, makes packets wait.
+func (g *gate) settle(stream string, jm jetstream.Msg, next jetstream.MessageHandler) {
 	log := g.c.log.With(zap.String("subject", jm.Subject()))
 	v, err := g.view(stream, jm.Subject())
 	switch {
@@ -191,6 +198,8 @@ func (g *gate) settle(stream string, jm jetstream.Msg) {
 		if err := jm.NakWithDelay(catchUpPoll); err != nil {
 			log.Debug("nak", zap.Error(err))
 		}
+	case v.filters.match(jm.Subject()) && !v.filters.literals[jm.Subject()]:
+		next(jm)
 	case v.filters.match(jm.Subject()):
 		g.mu.Lock()
 		warn := time.Since(g.warned) >= time.Minute
