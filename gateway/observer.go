@@ -82,6 +82,14 @@ const (
 	// ReceiveRefused: a status the delivery's lifecycle refused; it is
 	// kept as evidence and the state did not change.
 	ReceiveRefused ReceiveOutcome = "refused"
+	// ReceiveUnknownRecipient: addressed (by its subject, under a
+	// subtree delegated to the gateway) to an agency code that the
+	// administered directory does not know at all — not an agency's, not
+	// a former code of one — so made up: terminated and not kept, since
+	// a sender may publish to as many such codes as it likes. A packet
+	// for a code the directory knows but the gateway does not host is
+	// quarantined instead.
+	ReceiveUnknownRecipient ReceiveOutcome = "unknown-recipient"
 )
 
 // NopObserver is an Observer that does nothing: the one a Gateway uses

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -15,13 +16,15 @@ import (
 
 // handle receives one message: verify → bind → parse → dedupe → store →
 // status 01 back → ack. What cannot be accepted is quarantined and then
-// acked: nothing is dropped, and nothing is redelivered forever. A document
-// whose signature is valid and bound to its sender but which is refused on
-// its merits gets a 02 back; one whose signature is not is never answered,
-// since its From and DocumentId are only claims (a 02 signed on the
-// strength of them would refuse, in this agency's name, a document its
-// sender has not sent yet). Faults of this gateway (the store,
-// the bus) leave the message unsettled or nak it, so that it comes again.
+// acked: nothing is dropped but a packet addressed to an agency code that
+// exists nowhere (addressedNowhere), and nothing is redelivered forever.
+// A document whose signature is valid and bound to its sender but which is
+// refused on its merits gets a 02 back; one whose signature is not is
+// never answered, since its From and DocumentId are only claims (a 02
+// signed on the strength of them would refuse, in this agency's name, a
+// document its sender has not sent yet). Faults of this gateway (the
+// store, the bus) leave the message unsettled or nak it, so that it comes
+// again.
 func (g *Gateway) handle(ctx context.Context, m Message) {
 	log := g.log.With(zap.String("subject", m.Subject()), zap.String("msgId", m.MsgID()))
 	if m.NumDelivered() > 1 {
@@ -34,8 +37,13 @@ func (g *Gateway) handle(ctx context.Context, m Message) {
 		// (bus's gate). What comes here is addressed under a delegated
 		// subtree to an agency this gateway does not host — a code
 		// anyone may publish to, made up or not — or a fault of the
-		// bus: kept aside, never lost, and never left to hold the
-		// consumer.
+		// bus. A code that exists nowhere is dropped (addressedNowhere);
+		// anything else is kept aside, never lost, and never left to
+		// hold the consumer.
+		if g.addressedNowhere(m.Subject()) {
+			g.dropUnknownRecipient(log, m)
+			return
+		}
 		g.quarantine(ctx, log, m, nil, Quarantine{Entry: QuarantineEntry{Reason: "not-hosted",
 			ReasonVI: "Gói tin gửi tới cơ quan không do cổng này phục vụ",
 			ReasonEN: "the packet is addressed to an agency this gateway does not host"}})
@@ -87,15 +95,112 @@ func (g *Gateway) haveIncoming(ctx context.Context, log *zap.Logger, agency *Hos
 
 // addressee returns the hosted agency a subject is for.
 func (g *Gateway) addressee(subject string) (*HostedAgency, bool) {
-	tokens, ok := strings.CutPrefix(subject, EdocSubjectPrefix)
-	if !ok {
-		tokens, ok = strings.CutPrefix(subject, StatusSubjectPrefix)
-	}
+	tokens, ok := subjectTokens(subject)
 	if !ok {
 		return nil, false
 	}
 	a, ok := g.hosted[tokens]
 	return a, ok
+}
+
+// subjectTokens returns the agency code tokens a packet's subject is
+// addressed to (lt.edoc.H41.12 → H41.12), or false for a subject of
+// neither packet stream.
+func subjectTokens(subject string) (string, bool) {
+	tokens, ok := strings.CutPrefix(subject, EdocSubjectPrefix)
+	if !ok {
+		tokens, ok = strings.CutPrefix(subject, StatusSubjectPrefix)
+	}
+	return tokens, ok
+}
+
+// addressedNowhere reports whether subject, which names no agency this
+// gateway hosts, names an agency code that exists nowhere: the directory
+// is the administrators' and does not know the code at all
+// (Directory.Known: not an agency's code now, nor a former code of one,
+// nor one taken out). Under a delegated subtree any sender may publish to
+// any code, so such packets are what a sender makes up, as many as it
+// likes, and keeping each in the quarantine would let it grow the store
+// and the audit chain without bound. A code the directory knows (an
+// agency just added under the subtree, not yet in the configuration) is
+// not addressed nowhere: its packets are quarantined, for a person to
+// look at. Nor is anything when the directory is not administered (it
+// then knows only the hosted agencies, and cannot tell a made-up code
+// from a real one), or when the subject is not a packet stream's (a
+// fault of the bus, for a person too). The answer rests on the subject
+// and on records the administrators signed, never on what the packet
+// says.
+func (g *Gateway) addressedNowhere(subject string) bool {
+	tokens, ok := subjectTokens(subject)
+	return ok && g.dir.Administered() && !g.dir.Known(tokens)
+}
+
+// dropUnknownRecipient terminates m, addressed to a code that exists
+// nowhere (addressedNowhere), without keeping it: no quarantine row, no
+// audit entry, and its packet is not even fetched. It is counted
+// (ReceiveUnknownRecipient) and logged at Debug; a Warn at most every
+// unknownRecipientWarnEvery says how many were dropped (see
+// unknownRecipientLog), since a sender decides how many there are.
+func (g *Gateway) dropUnknownRecipient(log *zap.Logger, m Message) {
+	// Terminated, not nakked: it would come again to the same answer,
+	// holding one of the consumer's ack-pending slots meanwhile.
+	if err := m.Term(string(ReceiveUnknownRecipient)); err != nil {
+		// It comes again after the ack wait and is dropped then.
+		log.Debug("term", zap.Error(err))
+	}
+	g.obs.Received(m.Kind(), "", ReceiveUnknownRecipient)
+	log.Debug("packet addressed to an agency code the directory does not know; dropped")
+	if n, warn := unknownRecipientLogOf(g.opts.ID).note(time.Now()); warn {
+		log.Warn("packets addressed to agency codes the directory does not know were dropped, not quarantined: made up by a sender, or the directory is behind the sender's",
+			zap.Int("dropped", n), zap.Duration("window", unknownRecipientWarnEvery))
+	}
+}
+
+// unknownRecipientWarnEvery is how often at most a gateway warns of the
+// packets it dropped as addressed to codes that exist nowhere.
+const unknownRecipientWarnEvery = time.Minute
+
+// unknownRecipientLog throttles a gateway's warnings of packets dropped as
+// addressed to codes that exist nowhere. The first drop is warned of at
+// once, so that an operator sees it start; the drops of the following
+// unknownRecipientWarnEvery are only counted, and the first drop after it
+// warns again with their number. The drops at the end of a burst are
+// therefore told only with the next one: the metric
+// (ReceiveUnknownRecipient) has every one, each is logged at Debug, and
+// the log stays at one line a minute whatever the sender publishes.
+type unknownRecipientLog struct {
+	mu     sync.Mutex
+	warned time.Time // when the last warning was written
+	n      int       // drops since, not warned of yet
+}
+
+// note counts one drop at now and reports whether to warn, and of how
+// many drops (this one included).
+func (l *unknownRecipientLog) note(now time.Time) (n int, warn bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.n++
+	if !l.warned.IsZero() && now.Sub(l.warned) < unknownRecipientWarnEvery {
+		return 0, false
+	}
+	n, l.n, l.warned = l.n, 0, now
+	return n, true
+}
+
+// unknownRecipientLogs holds each gateway's unknownRecipientLog, by
+// gateway id: a few bytes per gateway for the life of the process (a
+// simulation runs a hundred gateways in one). It is state of the Gateway,
+// kept here by id so that a gateway reopened under the same id goes on
+// with the same window.
+var unknownRecipientLogs sync.Map // string → *unknownRecipientLog
+
+// unknownRecipientLogOf returns the throttle of gateway id's warnings.
+func unknownRecipientLogOf(id string) *unknownRecipientLog {
+	if l, ok := unknownRecipientLogs.Load(id); ok {
+		return l.(*unknownRecipientLog)
+	}
+	l, _ := unknownRecipientLogs.LoadOrStore(id, new(unknownRecipientLog))
+	return l.(*unknownRecipientLog)
 }
 
 func (g *Gateway) receiveEdoc(ctx context.Context, log *zap.Logger, m Message, agency *HostedAgency, data []byte) {

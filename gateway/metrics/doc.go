@@ -19,7 +19,8 @@
 //	lienthong_documents_submitted_total{outcome}         counter: DMS submissions; accepted, replay, duplicate, invalid, refused
 //	lienthong_packets_sent_total{kind,peer}              counter: publishes JetStream acknowledged
 //	lienthong_publish_failures_total{kind}               counter: publishes that failed (retried later)
-//	lienthong_packets_received_total{kind,outcome,peer}  counter: received messages settled; ok, duplicate, quarantined, refused
+//	lienthong_packets_received_total{kind,outcome,peer}  counter: received messages settled; ok, duplicate, quarantined, refused,
+//	                                                     unknown-recipient (to a code the directory does not know: dropped, peer unknown)
 //	lienthong_signature_verdicts_total{kind,verdict}     counter: signature verdicts of received packets (signing.Outcome)
 //	lienthong_redeliveries_total{kind}                   counter: messages delivered again
 //	lienthong_directory_rejected_total{reason}           counter: directory updates not applied (unsigned, malformed, key, scope, stale, deletion)

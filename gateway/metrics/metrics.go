@@ -88,7 +88,7 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		}, []string{"kind"}),
 		received: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lienthong_packets_received_total",
-			Help: "Received packets settled, by kind, outcome (ok, duplicate, quarantined, refused) and level-1 code of the sender.",
+			Help: "Received packets settled, by kind, outcome (ok, duplicate, quarantined, refused, unknown-recipient: addressed to an agency code the directory does not know, dropped) and level-1 code of the sender.",
 		}, []string{"kind", "outcome", "peer"}),
 		verdicts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lienthong_signature_verdicts_total",
