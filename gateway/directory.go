@@ -163,10 +163,14 @@ type Directory struct {
 	old map[string][]string
 	// signers are the names of the administrators who signed entries,
 	// one string each rather than one per entry.
-	signers   map[string]string
-	sortMu    sync.Mutex
-	sorted    []string
-	sortedGen uint64
+	signers map[string]string
+	// signerInfos are computed once per administrator certificate
+	// (signerOf), under signersMu.
+	signersMu   sync.Mutex
+	signerInfos map[*x509.Certificate]signerInfo
+	sortMu      sync.Mutex
+	sorted      []string
+	sortedGen   uint64
 }
 
 // keepBatch is how many records applied and not yet kept make the
@@ -190,12 +194,13 @@ type directoryEntry struct {
 	folded string
 }
 
-// newEntry makes an agency's entry, code canonical.
-func newEntry(a Agency, code envelope.AgencyCode) *directoryEntry {
+// newEntry makes an agency's entry, code canonical, whose certificates
+// have the fingerprints fps (a.Certificates is not kept).
+func newEntry(a Agency, code envelope.AgencyCode, fps [][sha256.Size]byte) *directoryEntry {
 	e := &directoryEntry{Agency: a}
 	e.Code = code.String()
 	e.folded = vntext.Fold(e.Code + " " + e.Name + " " + strings.Join(e.OldCodes, " "))
-	e.fingerprints = fingerprints(certificateDER(a.Certificates))
+	e.fingerprints = fps
 	e.Certificates = nil
 	return e
 }
@@ -328,12 +333,7 @@ func (d *Directory) dropKept(key string, value []byte) bool {
 		return false
 	}
 	delete(d.held, key)
-	if id, ok := strings.CutPrefix(key, GatewayKeyPrefix); ok {
-		delete(d.gateways, id)
-	} else {
-		d.removeEntry(key)
-	}
-	d.updated = time.Now()
+	d.forgetEntry(key)
 	return true
 }
 
@@ -421,7 +421,7 @@ func (d *Directory) host(a Agency) {
 	if err != nil {
 		return
 	}
-	e := newEntry(a, code)
+	e := newEntry(a, code, fingerprints(certificateDER(a.Certificates)))
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.local[code.Tokens()] = e
@@ -431,13 +431,61 @@ func (d *Directory) host(a Agency) {
 // Apply verifies one update of LT_DIRECTORY and applies it, or returns a
 // *DirectoryRejection saying why not. The same record delivered again is
 // not an error and changes nothing.
-func (d *Directory) Apply(u DirectoryUpdate) error { return d.apply(u, false) }
+func (d *Directory) Apply(u DirectoryUpdate) error { return d.apply(u, fromBus) }
 
-// apply is Apply; kept says the record comes from the store, where it
-// need not go again.
-func (d *Directory) apply(u DirectoryUpdate, kept bool) error {
-	reject := func(reason string, err error) error {
-		return &DirectoryRejection{Key: u.Key, Reason: reason, Err: err}
+// recordSource is where a record a directory applies comes from, which
+// decides how far it is checked and whether it is kept.
+type recordSource int
+
+const (
+	// fromBus: LT_DIRECTORY's, every signature checked; kept, with its
+	// brief.
+	fromBus recordSource = iota
+	// fromKept: kept in the store without a brief (kept before
+	// migration 0011, or a gateway's record); its signer judged, not its
+	// signature (OpenKept), until Gateway.verifyKept checks it. Its brief
+	// is kept.
+	fromKept
+	// fromBrief: made from the brief kept beside a record
+	// (applyBrief), its signer judged; the record is checked later, as
+	// fromKept's.
+	fromBrief
+	// confirming: the record of an entry applied fromKept or fromBrief,
+	// its signature now checked: the entry it makes replaces the one
+	// held, if that is still the record's.
+	confirming
+)
+
+// applying is a record opened and read, ready to be applied (put).
+type applying struct {
+	key     string
+	version uint64
+	sum     [sha256.Size]byte // of the record's signed value
+	agency  *Agency           // one of agency and gateway
+	gateway *GatewayEntry
+	// fingerprints are those of the agency's certificates.
+	fingerprints [][sha256.Size]byte
+	signer       *signing.Opened // Record unset when made from a brief
+	signerName   string
+	signerFP     [sha256.Size]byte // of the signer's certificate
+}
+
+// apply is Apply for a record from src (fromBus or fromKept).
+func (d *Directory) apply(u DirectoryUpdate, src recordSource) error {
+	o, gen, err := d.open(u, src)
+	if err != nil || o.key == "" {
+		return err
+	}
+	_, err = d.put(u, o, gen, src, nil)
+	return err
+}
+
+// open opens and reads the record of u from src, and returns it with the
+// crlGen its signer was judged under; a zero applying and no error if the
+// directory holds it already (src not confirming).
+func (d *Directory) open(u DirectoryUpdate, src recordSource) (applying, uint64, error) {
+	reject := func(reason string, err error) (applying, uint64, error) {
+		return applying{}, 0, &DirectoryRejection{Key: u.Key, Reason: reason, Err: err}
 	}
 	if u.Deleted {
 		return reject(RejectDeletion, errors.New("entries are taken out by a signed record, not by deleting the key"))
@@ -450,7 +498,7 @@ func (d *Directory) apply(u DirectoryUpdate, kept bool) error {
 	gen := d.crlGen
 	h, held := d.held[u.Key]
 	d.mu.RUnlock()
-	if held && h.sum == sum {
+	if held && h.sum == sum && src != confirming {
 		// The very bytes applied (or refused as revoked) before: the
 		// bucket's current values, which the bus delivers again at every
 		// start, cost a digest, not a signature check each. Their
@@ -460,90 +508,131 @@ func (d *Directory) apply(u DirectoryUpdate, kept bool) error {
 		if u.Revision != 0 && u.Revision != h.revision {
 			d.keepRevision(u, h)
 		}
-		return nil
+		return applying{}, 0, nil
 	}
 	open := d.verifier.Open
-	if kept {
+	if src == fromKept {
 		// The gateway's own store, written only with records it verified:
 		// the signer is judged again (anchors, revocation, expiry), not
 		// each record's signature.
 		open = d.verifier.OpenKept
 	}
-	opened, err := open(u.Value)
+	signed, err := open(u.Value)
 	if err != nil {
 		return reject(RejectUnsigned, err)
 	}
 	var rec DirectoryRecord
-	if err := json.Unmarshal(opened.Record, &rec); err != nil {
+	if err := json.Unmarshal(signed.Record, &rec); err != nil {
 		return reject(RejectMalformed, err)
 	}
-	key, err := rec.DirectoryKey()
+	o := applying{sum: sum, agency: rec.Agency, gateway: rec.Gateway, signer: signed}
+	if err := d.check(u.Key, &o); err != nil {
+		return applying{}, 0, err
+	}
+	if o.agency != nil {
+		o.fingerprints = fingerprints(certificateDER(o.agency.Certificates))
+		o.agency.Certificates = nil
+	}
+	return o, gen, nil
+}
+
+// check checks that the record of o (its agency or gateway, and signer)
+// is stored under key and that its signer may sign it, and sets o's key,
+// version and signerName.
+func (d *Directory) check(key string, o *applying) error {
+	reject := func(reason string, err error) error {
+		return &DirectoryRejection{Key: key, Reason: reason, Err: err}
+	}
+	rec := DirectoryRecord{Agency: o.agency, Gateway: o.gateway}
+	k, err := rec.DirectoryKey()
 	if err != nil {
 		return reject(RejectMalformed, err)
 	}
-	if key != u.Key {
-		return reject(RejectKey, fmt.Errorf("the record is %q's, stored under %q", key, u.Key))
+	if k != key {
+		return reject(RejectKey, fmt.Errorf("the record is %q's, stored under %q", k, key))
 	}
 	if v := versionOf(rec); v > math.MaxInt64 {
 		return reject(RejectMalformed, fmt.Errorf("version %d is out of range", v))
 	}
-	signer := opened.Signer.Subject.String()
-	var version uint64
+	o.key, o.version = k, versionOf(rec)
+	o.signerName, o.signerFP = d.signerOf(o.signer.Signer)
 	if a := rec.Agency; a != nil {
-		version = a.Version
-		if err := agencyInScope(a, opened.Scopes); err != nil {
-			return reject(RejectScope, fmt.Errorf("%s: %w", signer, err))
+		if err := agencyInScope(a, o.signer.Scopes); err != nil {
+			return reject(RejectScope, fmt.Errorf("%s: %w", o.signerName, err))
 		}
-	} else {
-		version = rec.Gateway.Version
-		if !signing.ScopeCoversGateway(opened.Scopes, rec.Gateway.ID) {
-			return reject(RejectScope, fmt.Errorf("%s may not sign the record of gateway %s", signer, rec.Gateway.ID))
-		}
+	} else if !signing.ScopeCoversGateway(o.signer.Scopes, rec.Gateway.ID) {
+		return reject(RejectScope, fmt.Errorf("%s may not sign the record of gateway %s", o.signerName, rec.Gateway.ID))
 	}
+	return nil
+}
 
+// put applies o, the record of update u opened from src; gen is the
+// crlGen its signer was judged under. Confirming, keptBrief is the brief
+// kept beside the record: if it is not the one the record makes, the
+// record's is kept in its place, and put reports it (rewritten).
+func (d *Directory) put(u DirectoryUpdate, o applying, gen uint64, src recordSource, keptBrief []byte) (rewritten bool, err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.crlGen != gen && d.verifier.Revoked(opened.Signer, opened.Chains, d.now()) {
-		return reject(RejectUnsigned, fmt.Errorf("the signer %s was revoked meanwhile", signer))
+	if d.crlGen != gen && d.verifier.Revoked(o.signer.Signer, o.signer.Chains, d.now()) {
+		return false, &DirectoryRejection{Key: o.key, Reason: RejectUnsigned, Err: fmt.Errorf("the signer %s was revoked meanwhile", o.signerName)}
 	}
-	if h, ok := d.held[key]; ok {
-		switch {
-		case version == h.version && sum == h.sum:
-			return nil
-		case version <= h.version:
-			return reject(RejectStale, fmt.Errorf("version %d is not newer than the %d held", version, h.version))
+	h, ok := d.held[o.key]
+	if src == confirming {
+		if !ok || h.sum != o.sum || !h.unverified {
+			// Replaced meanwhile, or checked already.
+			return false, nil
 		}
-	}
-	d.held[key] = heldRecord{version: version, sum: sum, unverified: kept, revision: u.Revision}
-	d.updated = time.Now()
-	if !kept {
-		d.unkept[key] = KeptRecord{Key: key, Version: version, Value: bytes.Clone(u.Value), Revision: u.Revision}
-		if len(d.unkept) >= keepBatch {
-			select {
-			case d.toKeep <- struct{}{}:
-			default:
+		h.unverified = false
+		d.held[o.key] = h
+	} else {
+		if ok {
+			switch {
+			case o.version == h.version && o.sum == h.sum:
+				return false, nil
+			case o.version <= h.version:
+				return false, &DirectoryRejection{Key: o.key, Reason: RejectStale, Err: fmt.Errorf("version %d is not newer than the %d held", o.version, h.version)}
 			}
 		}
+		d.held[o.key] = heldRecord{version: o.version, sum: o.sum, unverified: src != fromBus, revision: u.Revision}
 	}
-	if a := rec.Agency; a != nil {
+	d.updated = time.Now()
+	switch src {
+	case fromBus:
+		d.unkept[o.key] = KeptRecord{Key: o.key, Version: o.version, Value: bytes.Clone(u.Value), Revision: u.Revision, Brief: o.brief()}
+	case fromKept, confirming:
+		if b := o.brief(); b != nil && !bytes.Equal(b, keptBrief) {
+			// Kept before briefs were, or a brief that is not what its
+			// record makes: the record's, alone, so that the next start
+			// reads it.
+			d.unkept[o.key] = KeptRecord{Key: o.key, Version: o.version, Revision: u.Revision, Brief: b}
+			rewritten = src == confirming
+		}
+	}
+	if len(d.unkept) >= keepBatch {
+		select {
+		case d.toKeep <- struct{}{}:
+		default:
+		}
+	}
+	if a := o.agency; a != nil {
 		if a.Removed {
-			d.removeEntry(key)
-			return nil
+			d.removeEntry(o.key)
+			return rewritten, nil
 		}
 		code, _ := envelope.ParseAgencyCode(a.Code, envelope.CodeAny)
-		e := newEntry(*a, code)
-		e.SignedBy = d.signerName(signer)
-		e.by = signedBy{opened.Signer, opened.Chains}
-		d.putEntry(key, e)
-		return nil
+		e := newEntry(*a, code, o.fingerprints)
+		e.SignedBy = d.signerName(o.signerName)
+		e.by = signedBy{o.signer.Signer, o.signer.Chains}
+		d.putEntry(o.key, e)
+		return rewritten, nil
 	}
-	g := rec.Gateway
+	g := o.gateway
 	if g.Removed {
 		delete(d.gateways, g.ID)
-		return nil
+		return rewritten, nil
 	}
-	d.gateways[g.ID] = &gatewayEntry{GatewayEntry: *g, signers: gatewaySigners(g.Certificates), by: signedBy{opened.Signer, opened.Chains}}
-	return nil
+	d.gateways[g.ID] = &gatewayEntry{GatewayEntry: *g, signers: gatewaySigners(g.Certificates), by: signedBy{o.signer.Signer, o.signer.Chains}}
+	return rewritten, nil
 }
 
 // SetCRLs replaces the revocation lists of administrators' certificates

@@ -388,15 +388,52 @@ func (g *Gateway) wakeDispatcher() {
 // It returns how many it applied, and how many of those carry their
 // revision in LT_DIRECTORY.
 //
-// The records' signatures are checked on every core at once (a national
-// directory is 111,000 of them), a page at a time, with the progress in
-// the log every few seconds.
+// It reads the agencies' briefs (directory_brief.go), then the records
+// kept without one, a page at a time on every core (a national directory
+// is 111,000 records), with the progress in the log every few seconds.
 func (g *Gateway) loadDirectory(ctx context.Context) (applied, revised int64, err error) {
+	l := directoryLoad{g: g, start: time.Now(), lastLog: time.Now()}
+	if r, ok := g.store.(DirectoryRecordReader); ok {
+		l.signers.record = func(ctx context.Context, key string) ([]byte, error) {
+			rs, err := r.DirectoryRecordsOf(ctx, []string{key})
+			if err != nil {
+				return nil, err
+			}
+			if len(rs) != 1 {
+				return nil, fmt.Errorf("no record is kept under %s", key)
+			}
+			return rs[0].Value, nil
+		}
+	} else {
+		l.signers.record = func(context.Context, string) ([]byte, error) {
+			return nil, errors.New("the store does not read records by key")
+		}
+	}
+	if err := l.pages(ctx, g.store.DirectoryBriefs, l.brief); err != nil {
+		return 0, 0, err
+	}
+	if err := l.pages(ctx, g.store.DirectoryRecordsWithoutBrief, l.record); err != nil {
+		return 0, 0, err
+	}
+	if n := l.loaded.Load(); n > 0 {
+		g.log.Info("directory loaded from the store", zap.Int64("records", n-l.dropped.Load()), zap.Int64("notApplied", l.dropped.Load()),
+			zap.Int64("fromBriefs", l.briefs.Load()), zap.Duration("took", time.Since(l.start)))
+	}
+	return l.loaded.Load() - l.dropped.Load(), l.withRevision.Load(), nil
+}
+
+// directoryLoad is one loadDirectory.
+type directoryLoad struct {
+	g                                     *Gateway
+	signers                               briefSigners
+	start, lastLog                        time.Time
+	loaded, dropped, withRevision, briefs atomic.Int64
+}
+
+// pages applies every record read reads, by pages of keys in order, each
+// with apply, on every core; the next page is read while one is applied.
+func (l *directoryLoad) pages(ctx context.Context, read func(context.Context, string, int) ([]KeptRecord, error), apply func(context.Context, KeptRecord)) error {
 	const page = 1000
-	start, lastLog := time.Now(), time.Now()
-	var loaded, dropped, withRevision atomic.Int64
-	workers := runtime.GOMAXPROCS(0)
-	// The next page is read while this one is applied.
 	type kept struct {
 		records []KeptRecord
 		err     error
@@ -407,7 +444,7 @@ func (g *Gateway) loadDirectory(ctx context.Context) (applied, revised int64, er
 	go func() {
 		defer close(pages)
 		for after := ""; ; {
-			rs, err := g.store.DirectoryRecords(rctx, after, page)
+			rs, err := read(rctx, after, page)
 			select {
 			case pages <- kept{rs, err}:
 			case <-rctx.Done():
@@ -419,54 +456,82 @@ func (g *Gateway) loadDirectory(ctx context.Context) (applied, revised int64, er
 			after = rs[len(rs)-1].Key
 		}
 	}()
+	workers := runtime.GOMAXPROCS(0)
 	for p := range pages {
-		kept, err := p.records, p.err
-		if err != nil {
-			return 0, 0, fmt.Errorf("gateway: open: %w", err)
+		if p.err != nil {
+			return fmt.Errorf("gateway: open: %w", p.err)
 		}
 		var wg sync.WaitGroup
 		for w := range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := w; i < len(kept); i += workers {
-					r := kept[i]
-					loaded.Add(1)
-					if err := g.dir.apply(DirectoryUpdate{Key: r.Key, Value: r.Value, Revision: r.Revision}, true); err != nil {
-						g.dir.holdKept(r)
-						dropped.Add(1)
-						g.log.Warn("kept directory record not applied", zap.String("key", r.Key), zap.Error(err))
-					} else if r.Revision > 0 {
-						withRevision.Add(1)
-					}
+			wg.Go(func() {
+				for i := w; i < len(p.records); i += workers {
+					apply(ctx, p.records[i])
 				}
-			}()
+			})
 		}
 		wg.Wait()
-		if time.Since(lastLog) > 5*time.Second {
-			g.log.Info("loading the directory from the store", zap.Int64("records", loaded.Load()), zap.Duration("took", time.Since(start)))
-			lastLog = time.Now()
+		if time.Since(l.lastLog) > 5*time.Second {
+			l.g.log.Info("loading the directory from the store", zap.Int64("records", l.loaded.Load()), zap.Duration("took", time.Since(l.start)))
+			l.lastLog = time.Now()
 		}
 		if err := ctx.Err(); err != nil {
-			return 0, 0, fmt.Errorf("gateway: open: loading the directory: %w", err)
+			return fmt.Errorf("gateway: open: loading the directory: %w", err)
 		}
 	}
-	if n := loaded.Load(); n > 0 {
-		g.log.Info("directory loaded from the store", zap.Int64("records", n-dropped.Load()), zap.Int64("notApplied", dropped.Load()),
-			zap.Duration("took", time.Since(start)))
+	return nil
+}
+
+// record applies a record kept without a brief; its signer is judged,
+// its signature checked later (verifyKept).
+func (l *directoryLoad) record(_ context.Context, r KeptRecord) {
+	l.loaded.Add(1)
+	if err := l.g.dir.apply(DirectoryUpdate{Key: r.Key, Value: r.Value, Revision: r.Revision}, fromKept); err != nil {
+		l.g.dir.holdKept(r)
+		l.dropped.Add(1)
+		l.g.log.Warn("kept directory record not applied", zap.String("key", r.Key), zap.Error(err))
+	} else if r.Revision > 0 {
+		l.withRevision.Add(1)
 	}
-	return loaded.Load() - dropped.Load(), withRevision.Load(), nil
+}
+
+// brief applies a brief kept with its record, or, if it cannot (it does
+// not match the record, or the signer is not believed now), the record
+// itself, as record does.
+func (l *directoryLoad) brief(ctx context.Context, r KeptRecord) {
+	err := l.g.dir.applyBrief(ctx, r, &l.signers)
+	if err == nil {
+		l.loaded.Add(1)
+		l.briefs.Add(1)
+		if r.Revision > 0 {
+			l.withRevision.Add(1)
+		}
+		return
+	}
+	if errors.Is(err, errBriefMismatch) {
+		l.g.log.Warn("kept directory brief not applied: its record is", zap.String("key", r.Key), zap.Error(err))
+	}
+	value, rerr := l.signers.record(ctx, r.Key)
+	if rerr != nil {
+		l.loaded.Add(1)
+		l.dropped.Add(1)
+		l.g.log.Warn("kept directory record not applied", zap.String("key", r.Key), zap.Error(rerr))
+		return
+	}
+	l.record(ctx, KeptRecord{Key: r.Key, Version: r.Version, Value: value, Revision: r.Revision})
 }
 
 // verifyKept checks, once the gateway is open, the signatures of the
 // directory records kept in the store, which loadDirectory applied
-// without (OpenKept): a record that does not verify — a store written by
-// someone else than this gateway — is dropped, forgotten by the store and
-// replaced by the bucket's, and counted and logged as an error. Records
-// the directory holds verified (applied from the bus since, as on a first
-// start) are skipped. It takes at most a fortieth of one core
-// (keptCheckShare): at 111,000 records that is about four minutes in the
-// background rather than six seconds of a busy gateway just started.
+// without (OpenKept), or from their briefs: a record that does not verify
+// — a store written by someone else than this gateway — is dropped,
+// forgotten by the store and replaced by the bucket's, and counted and
+// logged as an error; one that verifies makes the entry held anew, in
+// place of the one its brief made. Records the directory holds verified
+// (applied from the bus since, as on a first start) are skipped, and
+// entries still unchecked once every record was read (made from a brief
+// that matched no record) are taken out. It takes at most a fortieth of
+// one core (keptCheckShare): at 111,000 records that is a few minutes in
+// the background rather than seconds of a busy gateway just started.
 func (g *Gateway) verifyKept(ctx context.Context) {
 	defer g.wg.Done()
 	if g.dir.verifier == nil {
@@ -485,8 +550,19 @@ func (g *Gateway) verifyKept(ctx context.Context) {
 			return
 		}
 		for _, r := range kept {
-			sum := sha256.Sum256(r.Value)
-			if !g.dir.unverified(r.Key, sum) {
+			u := DirectoryUpdate{Key: r.Key, Value: r.Value, Revision: r.Revision}
+			switch g.dir.keptState(r.Key, sha256.Sum256(r.Value)) {
+			case keptChecked:
+				continue
+			case keptOther:
+				// The entry was made from a brief that is not this
+				// record's: the record, verified, takes its place.
+				bad++
+				g.obs.DirectoryRejected(RejectMalformed)
+				g.log.Error("a directory brief kept in the store does not match its record: the record is applied instead", zap.String("key", r.Key))
+				if g.dir.forgetUnchecked(r.Key) {
+					g.applyDirectory(u)
+				}
 				continue
 			}
 			checked++
@@ -494,23 +570,26 @@ func (g *Gateway) verifyKept(ctx context.Context) {
 			// signature does not (Open) was written by someone else: one
 			// whose signer was revoked since stays held, so that no older
 			// record takes its key.
-			_, verr := g.dir.verifier.Open(r.Value)
+			rewritten, verr := g.dir.confirm(r)
 			if verr == nil {
-				g.dir.verified(r.Key, sum)
+				if rewritten && r.Brief != nil {
+					bad++
+					g.obs.DirectoryRejected(RejectMalformed)
+					g.log.Error("a directory brief kept in the store is not what its record makes: the record's entry and brief taken instead", zap.String("key", r.Key))
+				}
 				continue
 			}
-			if _, kerr := g.dir.verifier.OpenKept(r.Value); kerr != nil || !g.dir.dropKept(r.Key, r.Value) {
-				continue
-			}
-			bad++
-			g.obs.DirectoryRejected(RejectUnsigned)
-			g.log.Error("a directory record kept in the store does not verify: dropped, the bucket's taken instead",
-				zap.String("key", r.Key), zap.Error(verr))
-			if err := g.store.ForgetDirectoryRecord(ctx, r.Key, r.Value); err != nil {
-				g.log.Error("forget the kept directory record", zap.String("key", r.Key), zap.Error(err))
-			}
-			if v, err := g.bus.DirectoryRecord(ctx, r.Key); err == nil {
-				g.applyDirectory(DirectoryUpdate{Key: r.Key, Value: v})
+			if _, kerr := g.dir.verifier.OpenKept(r.Value); kerr == nil && g.dir.dropKept(r.Key, r.Value) {
+				bad++
+				g.obs.DirectoryRejected(RejectUnsigned)
+				g.log.Error("a directory record kept in the store does not verify: dropped, the bucket's taken instead",
+					zap.String("key", r.Key), zap.Error(verr))
+				if err := g.store.ForgetDirectoryRecord(ctx, r.Key, r.Value); err != nil {
+					g.log.Error("forget the kept directory record", zap.String("key", r.Key), zap.Error(err))
+				}
+				if v, err := g.bus.DirectoryRecord(ctx, r.Key); err == nil {
+					g.applyDirectory(DirectoryUpdate{Key: r.Key, Value: v})
+				}
 			}
 		}
 		if len(kept) < page {
@@ -522,10 +601,18 @@ func (g *Gateway) verifyKept(ctx context.Context) {
 		case <-time.After(time.Since(work) * (keptCheckShare - 1)):
 		}
 	}
+	if ctx.Err() != nil {
+		return
+	}
+	if keys := g.dir.dropUnchecked(); len(keys) > 0 {
+		bad += len(keys)
+		g.log.Error("directory entries held from the store that no record kept confirms: taken out",
+			zap.Int("entries", len(keys)), zap.Strings("keys", keys[:min(len(keys), 20)]))
+	}
 	if bad > 0 {
 		g.log.Error("kept directory records that did not verify", zap.Int("records", bad))
 	}
-	if checked > 0 && ctx.Err() == nil {
+	if checked > 0 {
 		g.log.Info("kept directory records checked", zap.Int("records", checked), zap.Int("dropped", bad), zap.Duration("took", time.Since(start)))
 	}
 }

@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"bytes"
 	"crypto/x509"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
@@ -352,40 +355,7 @@ func TestGateway_DirectoryKept(t *testing.T) {
 		t.Fatal("VPCP is not registered")
 	}
 	dbPath := filepath.Join(t.TempDir(), "nghean.db")
-	open := func() (*gateway.Gateway, func()) {
-		t.Helper()
-		st, err := store.Open(t.Context(), dbPath, store.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := bus.Open(t.Context(), bus.Options{URL: ax.URL, Name: "nghean"}, zaptest.NewLogger(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		is, err := ax.CA.Issue(signing.IssueRequest{Agency: nghean, Name: "UBND tỉnh Nghệ An"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := signing.NewSigner(is.Key, []*x509.Certificate{is.Certificate})
-		if err != nil {
-			t.Fatal(err)
-		}
-		gw, err := gateway.New(gateway.Options{ID: "nghean", Store: st, Bus: b, Logger: zaptest.NewLogger(t), Roots: ax.Roots, DirectoryAnchors: ax.Roots,
-			Agencies: []gateway.HostedAgency{{Code: envelope.MustAgencyCode(nghean), Name: "UBND tỉnh Nghệ An", Signer: s}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := gw.Open(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		return gw, func() {
-			if err := gw.Close(t.Context()); err != nil {
-				t.Error(err)
-			}
-			b.Close()
-			st.Close()
-		}
-	}
+	open := func() (*gateway.Gateway, func()) { return openNghean(t, ax, dbPath, zaptest.NewLogger(t)) }
 	gw, closeGW := open()
 	gatewaytest.Eventually(t, "VPCP's entry at Nghệ An", func() bool {
 		a, ok := gw.Directory().Registered(vpcp)
@@ -494,40 +464,7 @@ func TestGateway_TamperedKeptRecord(t *testing.T) {
 		t.Fatal("VPCP is not registered")
 	}
 	dbPath := filepath.Join(t.TempDir(), "nghean.db")
-	open := func() (*gateway.Gateway, func()) {
-		t.Helper()
-		st, err := store.Open(t.Context(), dbPath, store.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := bus.Open(t.Context(), bus.Options{URL: ax.URL, Name: "nghean"}, zaptest.NewLogger(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		is, err := ax.CA.Issue(signing.IssueRequest{Agency: nghean, Name: "UBND tỉnh Nghệ An"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := signing.NewSigner(is.Key, []*x509.Certificate{is.Certificate})
-		if err != nil {
-			t.Fatal(err)
-		}
-		gw, err := gateway.New(gateway.Options{ID: "nghean", Store: st, Bus: b, Logger: zaptest.NewLogger(t), Roots: ax.Roots, DirectoryAnchors: ax.Roots,
-			Agencies: []gateway.HostedAgency{{Code: envelope.MustAgencyCode(nghean), Name: "UBND tỉnh Nghệ An", Signer: s}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := gw.Open(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		return gw, func() {
-			if err := gw.Close(t.Context()); err != nil {
-				t.Error(err)
-			}
-			b.Close()
-			st.Close()
-		}
-	}
+	open := func() (*gateway.Gateway, func()) { return openNghean(t, ax, dbPath, zaptest.NewLogger(t)) }
 	gw, closeGW := open()
 	gatewaytest.Eventually(t, "VPCP's entry at Nghệ An", func() bool {
 		a, ok := gw.Directory().Registered(vpcp)
@@ -576,5 +513,122 @@ func TestGateway_TamperedKeptRecord(t *testing.T) {
 	gatewaytest.Eventually(t, "the genuine entry back", func() bool {
 		a, ok := gw.Directory().Registered(vpcp)
 		return ok && a.Version == genuine.Version && a.Name == genuine.Name
+	})
+}
+
+// openNghean opens Nghệ An's gateway on ax, hosting Nghệ An, with its
+// store at dbPath and the directory administered by ax, logging to log;
+// the func closes it.
+func openNghean(t *testing.T, ax *gatewaytest.Axis, dbPath string, log *zap.Logger) (*gateway.Gateway, func()) {
+	t.Helper()
+	st, err := store.Open(t.Context(), dbPath, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := bus.Open(t.Context(), bus.Options{URL: ax.URL, Name: "nghean"}, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	is, err := ax.CA.Issue(signing.IssueRequest{Agency: nghean, Name: "UBND tỉnh Nghệ An"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := signing.NewSigner(is.Key, []*x509.Certificate{is.Certificate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, err := gateway.New(gateway.Options{ID: "nghean", Store: st, Bus: b, Logger: log, Roots: ax.Roots, DirectoryAnchors: ax.Roots,
+		Agencies: []gateway.HostedAgency{{Code: envelope.MustAgencyCode(nghean), Name: "UBND tỉnh Nghệ An", Signer: s}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := gw.Open(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return gw, func() {
+		if err := gw.Close(t.Context()); err != nil {
+			t.Error(err)
+		}
+		b.Close()
+		st.Close()
+	}
+}
+
+// TestGateway_TamperedKeptBrief: a restart makes the directory's entries
+// from the briefs kept beside the records, not from the records; a brief
+// written by someone else than the gateway — another name under the
+// record's digest, or another digest — is believed at start, found out
+// when the records are checked right after, and both the entry and the
+// brief kept are the record's again.
+func TestGateway_TamperedKeptBrief(t *testing.T) {
+	ax := gatewaytest.NewAxis(t)
+	g22 := ax.Gateway("vpcp", nil, [2]string{vpcp, "Văn phòng Chính phủ"})
+	genuine, ok := g22.Directory().Registered(vpcp)
+	if !ok {
+		t.Fatal("VPCP is not registered")
+	}
+	byt := gateway.Agency{Code: "000.00.00.G18", Name: "Bộ Y tế", Gateway: "byt", Version: 1, UpdatedAt: time.Now().UTC()}
+	ax.PutRecord(gateway.DirectoryRecord{Agency: &byt})
+	dbPath := filepath.Join(t.TempDir(), "nghean.db")
+	gw, closeGW := openNghean(t, ax, dbPath, zaptest.NewLogger(t))
+	gatewaytest.Eventually(t, "both entries kept with their briefs", func() bool {
+		rs, err := gw.Store().(*store.Store).DirectoryBriefs(t.Context(), "", 100)
+		return err == nil && len(rs) == 2
+	})
+	closeGW()
+
+	// The brief of G18 names another agency, that of G22 another record.
+	db, err := sql.Open("sqlite", dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tamper := func(key string, change func(b map[string]any)) {
+		t.Helper()
+		var raw []byte
+		if err := db.QueryRow(`SELECT brief FROM directory_briefs WHERE key = ?`, key).Scan(&raw); err != nil {
+			t.Fatal(err)
+		}
+		var b map[string]any
+		if err := json.Unmarshal(raw, &b); err != nil {
+			t.Fatal(err)
+		}
+		change(b)
+		if raw, err = json.Marshal(b); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(`UPDATE directory_briefs SET brief = ? WHERE key = ?`, raw, key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tamper("G18", func(b map[string]any) { b["agency"].(map[string]any)["name"] = "Cơ quan giả mạo" })
+	tamper("G22", func(b map[string]any) { b["sum"] = make([]byte, 32) })
+	db.Close()
+
+	core, logs := observer.New(zap.InfoLevel)
+	gw, closeGW = openNghean(t, ax, dbPath, zap.New(core))
+	defer closeGW()
+	loaded := logs.FilterMessage("directory loaded from the store").All()
+	if len(loaded) != 1 || loaded[0].ContextMap()["fromBriefs"] == int64(0) {
+		t.Errorf("the start did not load the directory from the briefs: %+v", loaded)
+	}
+	gatewaytest.Eventually(t, "the genuine entries back and the records checked", func() bool {
+		a, ok := gw.Directory().Registered(byt.Code)
+		b, ok2 := gw.Directory().Registered(vpcp)
+		return ok && a.Name == byt.Name && ok2 && b.Name == genuine.Name && logs.FilterMessage("kept directory records checked").Len() == 1
+	})
+	if n := logs.FilterMessageSnippet("brief kept in the store").Len(); n == 0 {
+		t.Error("no tampered brief was logged")
+	}
+	gatewaytest.Eventually(t, "the record's brief kept again", func() bool {
+		rs, err := gw.Store().(*store.Store).DirectoryBriefs(t.Context(), "", 100)
+		if err != nil || len(rs) != 2 {
+			return false
+		}
+		for _, r := range rs {
+			if bytes.Contains(r.Brief, []byte("giả mạo")) || bytes.Contains(r.Brief, []byte(`"sum":"AAAAAAAA`)) {
+				return false
+			}
+		}
+		return true
 	})
 }

@@ -16,8 +16,16 @@ type Store interface {
 	// (KeepDirectoryRecords) whose keys sort after after, by key: a page,
 	// since a national directory is too large to hold its records twice.
 	DirectoryRecords(ctx context.Context, after string, limit int) ([]KeptRecord, error)
+	// DirectoryBriefs returns the same pages of the briefs kept with
+	// the records (KeptRecord.Brief, Value nil), and
+	// DirectoryRecordsWithoutBrief those of the records kept without
+	// one: together, what a start loads.
+	DirectoryBriefs(ctx context.Context, after string, limit int) ([]KeptRecord, error)
+	DirectoryRecordsWithoutBrief(ctx context.Context, after string, limit int) ([]KeptRecord, error)
 	// KeepDirectoryRecords stores directory records the gateway applied,
-	// each replacing the one of its key only if its version is higher.
+	// each replacing the one of its key only if its version is higher,
+	// and their briefs; a KeptRecord with a Brief and no Value keeps the
+	// brief beside the record of its version, if that one is kept.
 	// They are a copy of what administrators signed, not the gateway's
 	// acts: unlike the other mutating methods, it appends nothing to the
 	// audit chain.
@@ -358,4 +366,8 @@ type KeptRecord struct {
 	Value   []byte
 	// Revision is the record's revision in LT_DIRECTORY, 0 if not known.
 	Revision uint64
+	// Brief is what the directory made of an agency's record, kept beside
+	// it so that a restart need not open the record again (see
+	// Directory's keptBrief); nil for a gateway's record.
+	Brief []byte
 }
