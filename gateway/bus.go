@@ -78,7 +78,8 @@ type ConsumerSpec struct {
 	// has a consumer with two filters, not thousands, which the hub
 	// matches each message against. A packet for an agency under a root
 	// that the gateway does not host is handed to the handler like any
-	// other (the gateway keeps it aside): any sender may publish to a
+	// other (the gateway keeps it aside, or drops and counts it if the
+	// directory knows no such code): any sender may publish to a
 	// code under the root, and packets made to wait would hold the
 	// consumer's slots.
 	// Only with the bus's gateway consumers.
@@ -113,8 +114,9 @@ type Message interface {
 	Nak(delay time.Duration) error
 	// InProgress resets the ack wait, during long work.
 	InProgress() error
-	// Term stops redelivery for good; use it only after the packet was
-	// quarantined.
+	// Term stops redelivery for good; use it only once the packet is
+	// settled otherwise: quarantined, or addressed to a code that exists
+	// nowhere (counted as unknown-recipient).
 	Term(reason string) error
 }
 

@@ -113,6 +113,9 @@ type Gateway struct {
 	// lastBeat is when a heartbeat last reached the heartbeats' bucket
 	// (Unix nanoseconds; 0 before the first).
 	lastBeat atomic.Int64
+	// unknownRecipients throttles the warnings of packets dropped as
+	// addressed to codes that exist nowhere (dropUnknownRecipient).
+	unknownRecipients unknownRecipientLog
 }
 
 // New checks opts and returns a Gateway that is not running yet.

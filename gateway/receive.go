@@ -150,7 +150,7 @@ func (g *Gateway) dropUnknownRecipient(log *zap.Logger, m Message) {
 	}
 	g.obs.Received(m.Kind(), "", ReceiveUnknownRecipient)
 	log.Debug("packet addressed to an agency code the directory does not know; dropped")
-	if n, warn := unknownRecipientLogOf(g.opts.ID).note(time.Now()); warn {
+	if n, warn := g.unknownRecipients.note(time.Now()); warn {
 		log.Warn("packets addressed to agency codes the directory does not know were dropped, not quarantined: made up by a sender, or the directory is behind the sender's",
 			zap.Int("dropped", n), zap.Duration("window", unknownRecipientWarnEvery))
 	}
@@ -185,22 +185,6 @@ func (l *unknownRecipientLog) note(now time.Time) (n int, warn bool) {
 	}
 	n, l.n, l.warned = l.n, 0, now
 	return n, true
-}
-
-// unknownRecipientLogs holds each gateway's unknownRecipientLog, by
-// gateway id: a few bytes per gateway for the life of the process (a
-// simulation runs a hundred gateways in one). It is state of the Gateway,
-// kept here by id so that a gateway reopened under the same id goes on
-// with the same window.
-var unknownRecipientLogs sync.Map // string → *unknownRecipientLog
-
-// unknownRecipientLogOf returns the throttle of gateway id's warnings.
-func unknownRecipientLogOf(id string) *unknownRecipientLog {
-	if l, ok := unknownRecipientLogs.Load(id); ok {
-		return l.(*unknownRecipientLog)
-	}
-	l, _ := unknownRecipientLogs.LoadOrStore(id, new(unknownRecipientLog))
-	return l.(*unknownRecipientLog)
 }
 
 func (g *Gateway) receiveEdoc(ctx context.Context, log *zap.Logger, m Message, agency *HostedAgency, data []byte) {

@@ -68,7 +68,9 @@ type GatewayConfig struct {
 	// with nats.consumers: gateway; with nats.bind the administrator
 	// gives the same (lienthong nats setup -gateway ID -agency …
 	// -subtree …). A packet for an agency under a root that is not in
-	// agencies is kept in quarantine, not made to wait on the hub: any
+	// agencies is kept in quarantine (dropped and counted as
+	// unknown-recipient if the directory knows no such code at all), not
+	// made to wait on the hub: any
 	// sender may publish to a code under the root, made up or not, and
 	// waiting packets would hold the gateway's consumer. Add an agency
 	// under the root to agencies before its documents are sent.

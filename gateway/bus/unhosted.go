@@ -182,7 +182,8 @@ func (g *gate) reread(stream string) error {
 // gateway and makes one of an agency assigned here but not configured
 // come again later (see gate). A packet that the consumer reads only
 // through a delegated subtree, for an agency the gateway does not host,
-// goes to next, whose gateway keeps it aside (quarantine) and settles it:
+// goes to next, whose gateway keeps it aside (quarantine), or drops and
+// counts it if the directory knows no such code, and settles it:
 // anyone may publish to a code under the subtree, made up or not, and a
 // packet made to come again holds one of the consumer's MaxAckPending
 // slots until it is handled, so a thousand of them would stop the
