@@ -254,7 +254,11 @@ type simAgency struct {
 // simDoc is a document of the day: who sends it to whom, what its
 // recipients are to do, and what the change feeds showed of it so far.
 type simDoc struct {
-	from       simAgency
+	from simAgency
+	// date is the promulgation date, the one in documentID: a day that
+	// runs over midnight in Vietnam does not change it between the plan
+	// and the packet.
+	date       envelope.Date
 	documentID string
 	to         []simAgency
 	toIndex    map[string]int // a recipient's code → its index in to
@@ -648,7 +652,7 @@ func (s *sim) plan(n int, rng *mrand.Rand) {
 	s.byDocumentID = make(map[string]*simDoc, n)
 	for i := range n {
 		from := s.all[rng.IntN(len(s.all))]
-		d := &simDoc{from: from, recall: rng.Float64() < 0.01}
+		d := &simDoc{from: from, date: date, recall: rng.Float64() < 0.01}
 		k := fanOut(rng, len(s.all)-1)
 		d.toIndex = make(map[string]int, k)
 		for len(d.to) < k {
@@ -959,7 +963,7 @@ func simPacket(d *simDoc, i int) ([]byte, error) {
 		Header: envelope.MessageHeader{
 			From:         envelope.Organization{OrganID: d.from.code, OrganName: d.from.name},
 			Code:         code,
-			Promulgation: envelope.PromulgationInfo{Place: "Hà Nội", Date: envelope.DateOf(now)},
+			Promulgation: envelope.PromulgationInfo{Place: "Hà Nội", Date: d.date},
 			DocumentType: envelope.DocumentType{Type: "2", TypeDetail: "18", TypeName: "Công văn"},
 			Subject:      "V/v mô phỏng một ngày của trục liên thông",
 			DocumentID:   d.documentID,
