@@ -284,8 +284,11 @@ func (b *benchAxis) run(ctx context.Context, face string, count, size int, drive
 	base := b.run0
 	b.run0 += count
 	packets := make([][]byte, count)
+	// One promulgation date for the run's packets and the DocumentIds
+	// looked for, even if it runs over midnight in Vietnam.
+	date := envelope.DateOf(time.Now())
 	for i := range packets {
-		p, err := benchPacket(base+i, size)
+		p, err := benchPacket(base+i, size, date)
 		if err != nil {
 			return benchResult{}, err
 		}
@@ -295,7 +298,7 @@ func (b *benchAxis) run(ctx context.Context, face string, count, size int, drive
 	sent := make([]time.Time, count)
 	ids := make(map[string]int, count)
 	for i := range count {
-		ids[benchDocumentID(base+i)] = i
+		ids[benchDocumentID(base+i, date)] = i
 	}
 	hc := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	// One SDK object for every client, as a DMS keeps one.
@@ -417,18 +420,18 @@ func (b *benchAxis) collect(ctx context.Context, start time.Time, ids map[string
 	}
 }
 
-func benchDocumentID(i int) string {
-	return envelope.MakeDocumentID("000.00.00.G22", envelope.DateOf(time.Now()), benchCode(i))
+func benchDocumentID(i int, date envelope.Date) string {
+	return envelope.MakeDocumentID("000.00.00.G22", date, benchCode(i))
 }
 
 func benchCode(i int) envelope.Code {
 	return envelope.Code{Number: fmt.Sprint(i + 1), Notation: "VPCP-BENCH"}
 }
 
-// benchPacket is an unsigned edoc of about size bytes.
-func benchPacket(i, size int) ([]byte, error) {
+// benchPacket is an unsigned edoc of about size bytes, promulgated on
+// date.
+func benchPacket(i, size int, date envelope.Date) ([]byte, error) {
 	now := time.Now()
-	date := envelope.DateOf(now)
 	code := benchCode(i)
 	e := &envelope.Edoc{
 		Header: envelope.MessageHeader{
