@@ -56,7 +56,7 @@ type GatewayConfig struct {
 	// MemoryLimit is the Go runtime's soft memory limit in bytes (as
 	// GOMEMLIMIT, which wins when set): the garbage collector works harder
 	// as the heap nears it. 0 means automatic: 1.5 × MaxPacketSize plus 32
-	// MiB, plus 64 KiB per hosted agency and 2 KiB per directory entry,
+	// MiB, plus 64 KiB per hosted agency and 1 KiB per directory entry,
 	// followed as the directory grows (autoMemoryLimit); -1 means no
 	// limit.
 	MemoryLimit int64 `yaml:"memoryLimit"`
@@ -786,16 +786,19 @@ func (c *Config) memoryLimit(agencies int) int64 {
 // The automatic memory limit's parts: what the largest packet takes in
 // flight (1.5 times it, as the large-packet tests measure), a base, what a
 // hosted agency takes (its signer, its consumers' state, its share of the
-// caches) and what a directory entry takes on the heap (1.5 KB with its
-// certificate, measured by BenchmarkDirectory_National, and headroom for
-// the collector: at rest the packets' share is free too), so that a
-// gateway hosting thousands of agencies, or holding the national
+// caches) and what a directory entry takes on the heap (about 600 B with
+// its certificates' fingerprints, measured by BenchmarkDirectory_National,
+// and headroom for the collector: at rest the packets' share is free too),
+// so that a gateway hosting thousands of agencies, or holding the national
 // directory, does not spend its idle time collecting garbage, and a
-// gateway with the national directory stays within 400 MiB.
+// gateway with the national directory stays within 400 MiB. With 2 KiB an
+// entry (sized when entries kept their certificates) a restart with the
+// national directory peaked at 418 MiB; with 1 KiB at 300 MiB, as fast
+// and as idle (docs/design/measure-directory.sh).
 const (
 	memoryBase        = 32 << 20
 	memoryPerHosted   = 64 << 10
-	memoryPerDirEntry = 2 << 10
+	memoryPerDirEntry = 1 << 10
 )
 
 func autoMemoryLimit(maxPacket int64, hosted, agencies int) int64 {

@@ -460,7 +460,7 @@ func TestAutoMemoryLimit(t *testing.T) {
 	}
 	c.Agencies = make([]AgencyConfig, 5000)
 	national := c.memoryLimit(111000)
-	if want := int64(96<<20*3/2+32<<20) + 5000*64<<10 + 111000*2<<10; national != want {
+	if want := int64(96<<20*3/2+32<<20) + 5000*64<<10 + 111000*1<<10; national != want {
 		t.Errorf("5,000 hosted, 111,000 in the directory: %d, want %d", national, want)
 	}
 	c.Gateway.MemoryLimit = -1
