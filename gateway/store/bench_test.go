@@ -292,6 +292,10 @@ func againstFloor(b *testing.B, f *floorDB, setup, op func() error) time.Duratio
 	return benchfloor.InTurn(b, "floor", setup, op, func() error { f.insert(b); return nil })
 }
 
+// circularRecipients is the number of recipients of the circular of
+// BenchmarkStore_ApplyStatus.
+const circularRecipients = 60
+
 // benchDocs is how many documents the status benchmarks spread their
 // statuses over, so that a delivery keeps the few events of a real one.
 const benchDocs = 500
@@ -400,55 +404,64 @@ func BenchmarkStore_ApplyStatus(b *testing.B) {
 			})
 		})
 	}
-	// As on the national day: each delivery of a document to two
-	// agencies, published, answered 01, 03 and 06 in turn.
-	answers := []struct {
-		from string
-		code envelope.StatusCode
-	}{
-		{hanoi, envelope.StatusArrived}, {hue, envelope.StatusArrived},
-		{hanoi, envelope.StatusAccepted}, {hue, envelope.StatusAccepted},
-		{hanoi, envelope.StatusDone}, {hue, envelope.StatusDone},
+	// As on the national day: each delivery of a document, published,
+	// answered 01, 03 and 06 in turn; answers a document to two agencies,
+	// circular one to circularRecipients, as 2 % of the day's documents
+	// are (cmd/lienthong/sim.go, fanOut: 11 to 70 recipients), whose
+	// document gathers the events of all its deliveries.
+	answers := func(b *testing.B, sync store.Synchronous, recipients []string) {
+		s := openBenchStore(b, sync)
+		ctx := b.Context()
+		var (
+			n, docs int64
+			doc     string
+			perDoc  = 3 * int64(len(recipients))
+			codes   = []envelope.StatusCode{envelope.StatusArrived, envelope.StatusAccepted, envelope.StatusDone}
+		)
+		b.SetBytes(int64(len(reply)))
+		againstFloor(b, openFloor(b, sync, reply), func() error {
+			if n%perDoc != 0 {
+				return nil
+			}
+			// The next document, sent.
+			docs++
+			doc = fmt.Sprintf("out-%d", docs)
+			a := newAccept(vpcp, doc, time.Now(), recipients...)
+			a.Packet.Data = reply
+			if _, _, err := s.AcceptDocument(ctx, a); err != nil {
+				return err
+			}
+			items, err := s.DueOutbox(ctx, time.Now(), 128)
+			if err == nil {
+				_, err = s.MarkSent(ctx, items, time.Now())
+			}
+			return err
+		}, func() error {
+			i := n % perDoc
+			from, code := recipients[i%int64(len(recipients))], codes[i/int64(len(recipients))]
+			a := status(doc, n)
+			a.From, a.Code, a.Description = from, code, code.Name()
+			n++
+			res, err := s.ApplyStatus(ctx, a)
+			if err == nil && (res.Duplicate || res.Refused != nil) {
+				err = fmt.Errorf("%s from %s: %+v", code, from, res)
+			}
+			return err
+		})
 	}
 	for _, sync := range []store.Synchronous{store.SynchronousFull, store.SynchronousNormal} {
 		b.Run("synchronous="+string(sync)+"/answers", func(b *testing.B) {
-			s := openBenchStore(b, sync)
-			ctx := b.Context()
-			var (
-				n, docs int64
-				doc     string
-			)
-			b.SetBytes(int64(len(reply)))
-			againstFloor(b, openFloor(b, sync, reply), func() error {
-				if n%int64(len(answers)) != 0 {
-					return nil
-				}
-				// The next document, sent.
-				docs++
-				doc = fmt.Sprintf("out-%d", docs)
-				a := newAccept(vpcp, doc, time.Now(), hanoi, hue)
-				a.Packet.Data = reply
-				if _, _, err := s.AcceptDocument(ctx, a); err != nil {
-					return err
-				}
-				items, err := s.DueOutbox(ctx, time.Now(), 128)
-				if err == nil {
-					_, err = s.MarkSent(ctx, items, time.Now())
-				}
-				return err
-			}, func() error {
-				next := answers[n%int64(len(answers))]
-				a := status(doc, n)
-				a.From, a.Code, a.Description = next.from, next.code, next.code.Name()
-				n++
-				res, err := s.ApplyStatus(ctx, a)
-				if err == nil && (res.Duplicate || res.Refused != nil) {
-					err = fmt.Errorf("%s from %s: %+v", next.code, next.from, res)
-				}
-				return err
-			})
+			answers(b, sync, []string{hanoi, hue})
 		})
 	}
+	// With NORMAL only: what it measures is CPU, which FULL's syncs hide.
+	b.Run("synchronous=NORMAL/circular", func(b *testing.B) {
+		recipients := make([]string, circularRecipients)
+		for i := range recipients {
+			recipients[i] = fmt.Sprintf("000.00.%02d.H%02d", i/10+1, i%10+10)
+		}
+		answers(b, store.SynchronousNormal, recipients)
+	})
 	b.Run("synchronous=FULL/parallel", func(b *testing.B) {
 		s, docs := setup(b, store.SynchronousFull)
 		floor := commitFloor(b, store.SynchronousFull, reply)
