@@ -60,13 +60,15 @@ type sqliteStmt interface {
 
 // openConnector returns the connector of the database dsn names: the
 // sqlite driver's, whose connections keep their statements unless
-// stmtCacheMax is 0, and count what they run in counts.
-func openConnector(dsn string, counts *connCounts) (driver.Connector, error) {
+// stmtCacheMax is 0, and count what they run in counts. If detached,
+// they run their statements detached from their contexts (see
+// cachingConn.detached): the writer's.
+func openConnector(dsn string, counts *connCounts, detached bool) (driver.Connector, error) {
 	c, err := sqlite.NewConnector(dsn)
 	if err != nil || stmtCacheMax <= 0 {
 		return c, err
 	}
-	return stmtCacheConnector{Connector: c, max: stmtCacheMax, counts: counts}, nil
+	return stmtCacheConnector{Connector: c, max: stmtCacheMax, counts: counts, detached: detached}, nil
 }
 
 // connCounts counts what the connections of one pool run: the statements
@@ -82,8 +84,9 @@ type connCounts struct {
 
 type stmtCacheConnector struct {
 	driver.Connector
-	max    int
-	counts *connCounts // nil: not counted
+	max      int
+	counts   *connCounts // nil: not counted
+	detached bool        // see cachingConn.detached
 }
 
 func (c stmtCacheConnector) Connect(ctx context.Context) (driver.Conn, error) {
@@ -95,7 +98,7 @@ func (c stmtCacheConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	if !ok { // not the driver this was written for: no cache
 		return dc, nil
 	}
-	return &cachingConn{sqliteConn: sc, max: c.max, stmts: make(map[string]*cachedStmt), counts: c.counts}, nil
+	return &cachingConn{sqliteConn: sc, max: c.max, stmts: make(map[string]*cachedStmt), counts: c.counts, detached: c.detached}, nil
 }
 
 // cachingConn is a driver connection keeping up to max prepared
@@ -106,6 +109,22 @@ type cachingConn struct {
 	stmts  map[string]*cachedStmt
 	lru    cachedStmt  // sentinel: lru.next is the most recently used
 	counts *connCounts // nil: not counted
+
+	// detached: its statements run with a context that never ends,
+	// whatever the caller's. For each statement whose context can end,
+	// the driver starts a goroutine that waits for that end, to interrupt
+	// the statement, and sets and clears SQLite's progress handler: 1 to
+	// 5 % of the CPU of EmitStatus and ApplyStatus, whose updates run 5
+	// to 10 statements (BenchmarkStore_EmitStatus, _ApplyStatus, medians
+	// of 5 to 8 runs; issue 17). The writer's connection is detached: its statements are point
+	// reads and writes of a few pages, most in a write transaction, which
+	// waits for no lock (it holds the write lock), and an update whose
+	// context ends still ends: database/sql looks at the context before
+	// each statement, fails the next one with its error, and the update
+	// is rolled back. A statement already running finishes (a migration
+	// too). The readers' connections are not: a report or a list may
+	// read for seconds, and stops when its caller leaves.
+	detached bool
 
 	prepared, reused int // for the tests
 }
@@ -187,6 +206,9 @@ func (c *cachingConn) stmt(ctx context.Context, query string) (*cachedStmt, erro
 
 func (c *cachingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	c.count()
+	if c.detached {
+		ctx = context.Background()
+	}
 	cs, err := c.stmt(ctx, query)
 	if err != nil {
 		return nil, err
@@ -204,6 +226,9 @@ func (c *cachingConn) QueryContext(ctx context.Context, query string, args []dri
 
 func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	c.count()
+	if c.detached {
+		ctx = context.Background()
+	}
 	cs, err := c.stmt(ctx, query)
 	if err != nil {
 		return nil, err

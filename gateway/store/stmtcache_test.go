@@ -498,3 +498,51 @@ func TestStmtCache_Store(t *testing.T) {
 		}
 	}
 }
+
+// TestStmtCache_Detached: the writer's statements run detached from their
+// contexts: one whose deadline passes while it runs is not interrupted,
+// where a reader's is; and an update whose context ends fails at its next
+// statement, with the context's error, and nothing of it is committed.
+func TestStmtCache_Detached(t *testing.T) {
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "lienthong.db"), Options{Readers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const total = `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ?)
+		SELECT count(*) FROM c`
+	const rows = 1_000_000 // a few hundred milliseconds
+	count := func(db *sql.DB) (time.Duration, int64, error) {
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		var n int64
+		err := db.QueryRowContext(ctx, total, rows).Scan(&n)
+		return time.Since(start), n, err
+	}
+	if took, n, err := count(s.writer); err != nil || n != rows {
+		t.Errorf("writer: %d rows in %s, %v; want %d, past the deadline", n, took, err, rows)
+	} else {
+		t.Logf("writer: %d rows in %s", n, took)
+	}
+	if took, n, err := count(s.reader); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("reader: %d rows in %s, %v; want the deadline's error", n, took, err)
+	}
+
+	ctx, cancel := context.WithCancel(t.Context())
+	err = s.update(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO ping (id, at) VALUES (1, 1)`); err != nil {
+			return err
+		}
+		cancel()
+		_, err := tx.ExecContext(ctx, `UPDATE ping SET at = 2`)
+		return err
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("update whose context ended: %v, want context.Canceled", err)
+	}
+	var pings int
+	if err := s.reader.QueryRow(`SELECT count(*) FROM ping`).Scan(&pings); err != nil || pings != 0 {
+		t.Errorf("%d rows in ping, %v; want none", pings, err)
+	}
+}
