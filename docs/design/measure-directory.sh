@@ -22,6 +22,13 @@
 #   records), RSS after a restart 201-209 MB (peak 403 MiB), idle 2.4-4.7 %,
 #   /metrics 10-15 ms, stop 0.05-0.08 s; 5c92290's binary on the same data
 #   the same hour: restart 5.69 s (8.1 s of CPU), RSS 410 MB.
+# At 40d474b (a restart reads the records' briefs, migration 0011; 1 KiB of
+#   memory limit per entry), CERTS=1 RUNS=2: restart 2.27-2.71 s (2.0-2.1 s
+#   of CPU, 1.5-1.6 s of it loading 111,001 briefs), RSS after a restart
+#   207-230 MiB (peak 302-309 MiB), idle 2.5-3.4 %, /metrics 10-28 ms, stop
+#   0.05 s; first start 9.6-14.1 s (peak 506-582 MiB while the bus's
+#   records are verified and kept). The build before, on the same data the
+#   same hour: restart 5.0-5.6 s.
 set -euo pipefail
 W=${W:-/tmp/lienthong-dir111k}
 SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
