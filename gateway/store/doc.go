@@ -84,7 +84,9 @@
 // and deliveries from indexes alone: documents_created carries the
 // document's columns the report reads, deliveries_report the delivery's,
 // and events_note (document, recipient, seq, description) of the status
-// events gives a delivery's Note in one look-up.
+// events gives a delivery's Note in one look-up. events_note and
+// events_refused (document, recipient) of the refused statuses give
+// ApplyStatus a delivery's statuses, to tell a replayed one.
 //
 // # Durability
 //
