@@ -350,8 +350,33 @@ func (d *Directory) keepRevision(u DirectoryUpdate, h heldRecord) {
 	}
 	cur.revision = u.Revision
 	d.held[u.Key] = cur
-	if _, waiting := d.unkept[u.Key]; !waiting {
-		d.unkept[u.Key] = KeptRecord{Key: u.Key, Version: cur.version, Value: bytes.Clone(u.Value), Revision: u.Revision}
+	d.queueKeep(KeptRecord{Key: u.Key, Version: cur.version, Value: bytes.Clone(u.Value), Revision: u.Revision})
+}
+
+// queueKeep has r kept in the store (takeUnkept), merged with what waits
+// to be kept of its key: of a record of the same version, r takes what it
+// lacks (the value and its revision, or the brief); a newer one waiting
+// stays. d.mu is held for writing.
+func (d *Directory) queueKeep(r KeptRecord) {
+	if w, ok := d.unkept[r.Key]; ok {
+		if w.Version > r.Version {
+			return
+		}
+		if w.Version == r.Version {
+			if r.Value == nil {
+				r.Value, r.Revision = w.Value, w.Revision
+			}
+			if r.Brief == nil {
+				r.Brief = w.Brief
+			}
+		}
+	}
+	d.unkept[r.Key] = r
+	if len(d.unkept) >= keepBatch {
+		select {
+		case d.toKeep <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -364,27 +389,6 @@ func (d *Directory) holdsRevision(key string, revision uint64) bool {
 	defer d.mu.RUnlock()
 	h, ok := d.held[key]
 	return ok && revision != 0 && h.revision == revision
-}
-
-// unverified reports whether the record of key whose value has the
-// digest sum is the one held and was applied from the store without its
-// signature checked.
-func (d *Directory) unverified(key string, sum [sha256.Size]byte) bool {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	h, ok := d.held[key]
-	return ok && h.sum == sum && h.unverified
-}
-
-// verified marks the record of key whose value has the digest sum, if
-// still held, as checked.
-func (d *Directory) verified(key string, sum [sha256.Size]byte) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if h, ok := d.held[key]; ok && h.sum == sum {
-		h.unverified = false
-		d.held[key] = h
-	}
 }
 
 // takeUnkept returns the records applied from the bus since the last
@@ -442,9 +446,9 @@ const (
 	// brief.
 	fromBus recordSource = iota
 	// fromKept: kept in the store without a brief (kept before
-	// migration 0011, or a gateway's record); its signer judged, not its
-	// signature (OpenKept), until Gateway.verifyKept checks it. Its brief
-	// is kept.
+	// migration 0011, or a gateway's record), or with one that could not
+	// be applied; its signer judged, not its signature (OpenKept), until
+	// Gateway.verifyKept checks it. Its brief is kept.
 	fromKept
 	// fromBrief: made from the brief kept beside a record
 	// (applyBrief), its signer judged; the record is checked later, as
@@ -465,9 +469,11 @@ type applying struct {
 	gateway *GatewayEntry
 	// fingerprints are those of the agency's certificates.
 	fingerprints [][sha256.Size]byte
-	signer       *signing.Opened // Record unset when made from a brief
-	signerName   string
-	signerFP     [sha256.Size]byte // of the signer's certificate
+	// signer is the record's signer as opened; from a brief, as opened
+	// from another record of the same administrator (briefSigners).
+	signer     *signing.Opened
+	signerName string
+	signerFP   [sha256.Size]byte // of the signer's certificate
 }
 
 // apply is Apply for a record from src (fromBus or fromKept).
@@ -582,7 +588,8 @@ func (d *Directory) put(u DirectoryUpdate, o applying, gen uint64, src recordSou
 			// Replaced meanwhile, or checked already.
 			return false, nil
 		}
-		h.unverified = false
+		// The record's version, not what a brief said of it.
+		h.unverified, h.version = false, o.version
 		d.held[o.key] = h
 	} else {
 		if ok {
@@ -595,24 +602,24 @@ func (d *Directory) put(u DirectoryUpdate, o applying, gen uint64, src recordSou
 		}
 		d.held[o.key] = heldRecord{version: o.version, sum: o.sum, unverified: src != fromBus, revision: u.Revision}
 	}
-	d.updated = time.Now()
 	switch src {
 	case fromBus:
-		d.unkept[o.key] = KeptRecord{Key: o.key, Version: o.version, Value: bytes.Clone(u.Value), Revision: u.Revision, Brief: o.brief()}
+		d.queueKeep(KeptRecord{Key: o.key, Version: o.version, Value: bytes.Clone(u.Value), Revision: u.Revision, Brief: o.brief()})
 	case fromKept, confirming:
 		if b := o.brief(); b != nil && !bytes.Equal(b, keptBrief) {
 			// Kept before briefs were, or a brief that is not what its
 			// record makes: the record's, alone, so that the next start
 			// reads it.
-			d.unkept[o.key] = KeptRecord{Key: o.key, Version: o.version, Revision: u.Revision, Brief: b}
+			d.queueKeep(KeptRecord{Key: o.key, Version: o.version, Brief: b})
 			rewritten = src == confirming
 		}
 	}
-	if len(d.unkept) >= keepBatch {
-		select {
-		case d.toKeep <- struct{}{}:
-		default:
-		}
+	if src != confirming || rewritten || o.agency == nil {
+		// Confirming the entry a brief made changes nothing if the brief
+		// was the record's: the directory's users (the VXP face's list,
+		// the readiness's freshness) need not see 111,000 changes after
+		// every restart.
+		d.updated = time.Now()
 	}
 	if a := o.agency; a != nil {
 		if a.Removed {

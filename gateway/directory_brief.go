@@ -57,60 +57,77 @@ func (o applying) brief() []byte {
 	return out
 }
 
-// errBriefMismatch: the brief does not say what its record is, or the
-// record it names cannot be read: the record is applied instead.
+// errBriefMismatch: the brief cannot be read, or it is not its record's,
+// or that record cannot be read: the record is applied instead.
 var errBriefMismatch = errors.New("the brief does not match the record kept")
 
 // briefSigners judges the administrators who signed the briefs a start
 // loads, once each: the first brief of each signer has its record read
 // and opened (signing.RecordVerifier.OpenKept, which judges the signer as
 // at any time: anchors, validity, revocation, scopes) and the others
-// share the judgement.
+// share the judgement, or its refusal. Only that first brief is compared
+// with its record at start; the others are when Gateway.verifyKept reads
+// the records.
 type briefSigners struct {
 	// record reads the signed record kept under a key.
 	record func(ctx context.Context, key string) ([]byte, error)
 
 	mu     sync.Mutex
-	judged map[[sha256.Size]byte]*signing.Opened
+	judged map[[sha256.Size]byte]judgement
 }
 
-// judge returns the signer, as opened from its own record, of the brief
-// b of the record kept under key.
-func (s *briefSigners) judge(ctx context.Context, d *Directory, key string, b *keptBrief) (*signing.Opened, error) {
+// judgement is what briefSigners found of an administrator: its
+// certificate as opened, and the directory's crlGen then; or why its
+// record was refused.
+type judgement struct {
+	signer *signing.Opened
+	gen    uint64
+	err    error
+}
+
+// judge returns the judgement of the signer of the brief b of the record
+// kept under key.
+func (s *briefSigners) judge(ctx context.Context, d *Directory, key string, b *keptBrief) judgement {
 	fp := [sha256.Size]byte(b.Signer)
 	s.mu.Lock()
-	signer, ok := s.judged[fp]
+	j, ok := s.judged[fp]
 	s.mu.Unlock()
 	if ok {
-		return signer, nil
+		return j
 	}
 	value, err := s.record(ctx, key)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", errBriefMismatch, err)
+		return judgement{err: fmt.Errorf("%w: %w", errBriefMismatch, err)}
 	}
 	if sha256.Sum256(value) != [sha256.Size]byte(b.Sum) {
-		return nil, fmt.Errorf("%w: another record is kept under %s", errBriefMismatch, key)
+		return judgement{err: fmt.Errorf("%w: another record is kept under %s", errBriefMismatch, key)}
 	}
-	signer, err = d.verifier.OpenKept(value)
-	if err != nil {
-		return nil, err
+	d.mu.RLock()
+	j.gen = d.crlGen
+	d.mu.RUnlock()
+	j.signer, j.err = d.verifier.OpenKept(value)
+	if j.err == nil {
+		if name, got := d.signerOf(j.signer.Signer); got != fp {
+			return judgement{err: fmt.Errorf("%w: its record is signed by %s", errBriefMismatch, name)}
+		}
 	}
-	if _, got := d.signerOf(signer.Signer); got != fp {
-		return nil, fmt.Errorf("%w: its record is signed by %s", errBriefMismatch, d.signerName(signer.Signer.Subject.String()))
-	}
+	// The record is the brief's (the same digest): the refusal of its
+	// signer is the signer's, and the next briefs go straight to their
+	// records.
 	s.mu.Lock()
 	if s.judged == nil {
-		s.judged = make(map[[sha256.Size]byte]*signing.Opened)
+		s.judged = make(map[[sha256.Size]byte]judgement)
 	}
-	s.judged[fp] = signer
+	s.judged[fp] = j
 	s.mu.Unlock()
-	return signer, nil
+	return j
 }
 
 // applyBrief applies the entry of r, a brief kept in the store, as
 // apply applies a kept record (fromKept), with signers judging its signer.
-// An error wrapping errBriefMismatch, or any other, says the record itself
-// is to be applied instead.
+// After an error (one wrapping errBriefMismatch, or a refusal of the
+// signer or of the entry), the record itself is to be applied instead,
+// as one kept without a brief.
 func (d *Directory) applyBrief(ctx context.Context, r KeptRecord, signers *briefSigners) error {
 	if d.verifier == nil {
 		return &DirectoryRejection{Key: r.Key, Reason: RejectUnsigned, Err: errors.New("no directory trust anchor is configured")}
@@ -122,14 +139,11 @@ func (d *Directory) applyBrief(ctx context.Context, r KeptRecord, signers *brief
 	if len(b.Sum) != sha256.Size || len(b.Signer) != sha256.Size || b.Agency.Version != r.Version {
 		return fmt.Errorf("%w: unreadable", errBriefMismatch)
 	}
-	d.mu.RLock()
-	gen := d.crlGen
-	d.mu.RUnlock()
-	signer, err := signers.judge(ctx, d, r.Key, &b)
-	if err != nil {
-		return err
+	j := signers.judge(ctx, d, r.Key, &b)
+	if j.err != nil {
+		return j.err
 	}
-	o := applying{sum: [sha256.Size]byte(b.Sum), agency: &b.Agency, signer: signer}
+	o := applying{sum: [sha256.Size]byte(b.Sum), agency: &b.Agency, signer: j.signer}
 	for _, fp := range b.Fingerprints {
 		if len(fp) != sha256.Size {
 			return fmt.Errorf("%w: a fingerprint of %d bytes", errBriefMismatch, len(fp))
@@ -139,7 +153,9 @@ func (d *Directory) applyBrief(ctx context.Context, r KeptRecord, signers *brief
 	if err := d.check(r.Key, &o); err != nil {
 		return err
 	}
-	_, err = d.put(DirectoryUpdate{Key: r.Key, Revision: r.Revision}, o, gen, fromBrief, nil)
+	// put judges the signer again if lists of revoked certificates came
+	// since the judgement.
+	_, err := d.put(DirectoryUpdate{Key: r.Key, Revision: r.Revision}, o, j.gen, fromBrief, nil)
 	return err
 }
 
@@ -227,23 +243,40 @@ func (d *Directory) forgetUnchecked(key string) bool {
 	return true
 }
 
+// disbelieve takes out the entry of key, made from the record whose
+// value has the digest sum or from its brief, if its signer is not
+// believed any more (revoked or expired since the start); the version
+// stays held, so that no older record takes the key, and the entry
+// counts as checked.
+func (d *Directory) disbelieve(key string, sum [sha256.Size]byte) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	h, ok := d.held[key]
+	if !ok || h.sum != sum || !h.unverified {
+		return
+	}
+	h.unverified = false
+	d.held[key] = h
+	d.forgetEntry(key)
+}
+
 // dropUnchecked takes out every entry still held unchecked once
-// verifyKept read every record kept: made from a brief that matched no
-// record, or applied from a record whose signer was revoked since. The
-// versions stay held, so no older record takes their keys.
-func (d *Directory) dropUnchecked() (dropped []string) {
+// verifyKept read every record kept: each was made from a brief that no
+// record kept confirms (a brief left when its record was deleted, or
+// written by someone else). Neither it nor its version stays held: they
+// come from no record that verified. It returns their keys.
+func (d *Directory) dropUnchecked() (keys []string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for key, h := range d.held {
 		if !h.unverified {
 			continue
 		}
-		h.unverified = false
-		d.held[key] = h
+		delete(d.held, key)
 		d.forgetEntry(key)
-		dropped = append(dropped, key)
+		keys = append(keys, key)
 	}
-	return dropped
+	return keys
 }
 
 // forgetEntry takes out the entry of key, an agency's or a gateway's.

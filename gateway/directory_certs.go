@@ -9,10 +9,8 @@ import (
 	"fmt"
 )
 
-// DirectoryRecordReader is what a Store may also do: read the directory
-// records it keeps under given keys, those it holds, by key, each once.
-// store.Store does. With a Store that does not, the certificates of an
-// entry are given only while its record waits to be kept.
+// DirectoryRecordReader reads the directory records a Store keeps under
+// given keys, those it holds, by key, each once (part of Store).
 type DirectoryRecordReader interface {
 	DirectoryRecordsOf(ctx context.Context, keys []string) ([]KeptRecord, error)
 }
@@ -66,14 +64,12 @@ func (g *Gateway) AgencyCertificates(ctx context.Context, codes []string) ([]Reg
 		return out, nil
 	}
 	kept := make(map[string][]byte, len(stored))
-	if r, ok := g.store.(DirectoryRecordReader); ok {
-		rs, err := r.DirectoryRecordsOf(ctx, stored)
-		if err != nil {
-			return nil, fmt.Errorf("gateway: certificates of %d agencies: %w", len(codes), err)
-		}
-		for _, r := range rs {
-			kept[r.Key] = r.Value
-		}
+	rs, err := g.store.DirectoryRecordsOf(ctx, stored)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: certificates of %d agencies: %w", len(codes), err)
+	}
+	for _, r := range rs {
+		kept[r.Key] = r.Value
 	}
 	for i, s := range srcs {
 		if s.key != "" && !s.local && s.value == nil && len(s.fingerprints) > 0 {

@@ -396,21 +396,15 @@ func (g *Gateway) wakeDispatcher() {
 // is 111,000 records), with the progress in the log every few seconds.
 func (g *Gateway) loadDirectory(ctx context.Context) (applied, revised int64, err error) {
 	l := directoryLoad{g: g, start: time.Now(), lastLog: time.Now()}
-	if r, ok := g.store.(DirectoryRecordReader); ok {
-		l.signers.record = func(ctx context.Context, key string) ([]byte, error) {
-			rs, err := r.DirectoryRecordsOf(ctx, []string{key})
-			if err != nil {
-				return nil, err
-			}
-			if len(rs) != 1 {
-				return nil, fmt.Errorf("no record is kept under %s", key)
-			}
-			return rs[0].Value, nil
+	l.signers.record = func(ctx context.Context, key string) ([]byte, error) {
+		rs, err := g.store.DirectoryRecordsOf(ctx, []string{key})
+		if err != nil {
+			return nil, err
 		}
-	} else {
-		l.signers.record = func(context.Context, string) ([]byte, error) {
-			return nil, errors.New("the store does not read records by key")
+		if len(rs) != 1 {
+			return nil, fmt.Errorf("no record is kept under %s", key)
 		}
+		return rs[0].Value, nil
 	}
 	if err := l.pages(ctx, g.store.DirectoryBriefs, l.brief); err != nil {
 		return 0, 0, err
@@ -525,16 +519,25 @@ func (l *directoryLoad) brief(ctx context.Context, r KeptRecord) {
 
 // verifyKept checks, once the gateway is open, the signatures of the
 // directory records kept in the store, which loadDirectory applied
-// without (OpenKept), or from their briefs: a record that does not verify
-// — a store written by someone else than this gateway — is dropped,
-// forgotten by the store and replaced by the bucket's, and counted and
-// logged as an error; one that verifies makes the entry held anew, in
-// place of the one its brief made. Records the directory holds verified
-// (applied from the bus since, as on a first start) are skipped, and
-// entries still unchecked once every record was read (made from a brief
-// that matched no record) are taken out. It takes at most a fortieth of
-// one core (keptCheckShare): at 111,000 records that is a few minutes in
-// the background rather than seconds of a busy gateway just started.
+// without (OpenKept), or from their briefs, and makes the directory hold
+// what they say and nothing else:
+//   - a record that verifies makes its entry anew, in place of the one its
+//     brief made, and its brief is kept again if it was not the record's;
+//   - a record that does not (a store written by someone else than this
+//     gateway) is dropped, forgotten by the store and replaced by the
+//     bucket's, and counted and logged as an error, as is a brief that is
+//     not its record's;
+//   - an entry whose signer is not believed any more is taken out, its
+//     version held;
+//   - an entry still unchecked once every record was read, made from a
+//     brief that no record kept confirms, is taken out with its version,
+//     its brief forgotten and the bucket's record taken.
+//
+// Records the directory holds verified (applied from the bus since, as
+// on a first start) are skipped. A store that cannot be read is tried
+// again. It takes at most a fortieth of one core (keptCheckShare): at
+// 111,000 records that is a few minutes in the background rather than
+// seconds of a busy gateway just started.
 func (g *Gateway) verifyKept(ctx context.Context) {
 	defer g.wg.Done()
 	if g.dir.verifier == nil {
@@ -543,55 +546,63 @@ func (g *Gateway) verifyKept(ctx context.Context) {
 	const page = 1000
 	bad, checked := 0, 0
 	start := time.Now()
-	for after := ""; ctx.Err() == nil; {
+	retry := time.Second
+	for after := ""; ; {
 		work := time.Now()
 		kept, err := g.store.DirectoryRecords(ctx, after, page)
 		if err != nil {
-			if ctx.Err() == nil {
-				g.log.Error("check the kept directory records", zap.Error(err))
+			if ctx.Err() != nil {
+				return
 			}
-			return
+			g.log.Error("check the kept directory records; trying again", zap.Error(err), zap.Duration("in", retry))
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(retry):
+			}
+			retry = min(2*retry, time.Minute)
+			continue
 		}
+		retry = time.Second
 		for _, r := range kept {
-			u := DirectoryUpdate{Key: r.Key, Value: r.Value, Revision: r.Revision}
 			switch g.dir.keptState(r.Key, sha256.Sum256(r.Value)) {
 			case keptChecked:
 				continue
 			case keptOther:
 				// The entry was made from a brief that is not this
-				// record's: the record, verified, takes its place.
+				// record's: the record, verified, takes its place, or
+				// the bucket's if it does not verify.
+				if !g.dir.forgetUnchecked(r.Key) {
+					continue
+				}
 				bad++
 				g.obs.DirectoryRejected(RejectMalformed)
-				g.log.Error("a directory brief kept in the store does not match its record: the record is applied instead", zap.String("key", r.Key))
-				if g.dir.forgetUnchecked(r.Key) {
-					g.applyDirectory(u)
+				g.log.Error("a directory brief kept in the store is not its record's: the record is applied instead", zap.String("key", r.Key))
+				if err := g.dir.Apply(DirectoryUpdate{Key: r.Key, Value: r.Value, Revision: r.Revision}); err != nil {
+					g.replaceKept(ctx, r, err)
 				}
 				continue
 			}
 			checked++
-			// Only a record whose signer still passes (OpenKept) and whose
-			// signature does not (Open) was written by someone else: one
-			// whose signer was revoked since stays held, so that no older
-			// record takes its key.
 			rewritten, verr := g.dir.confirm(r)
-			if verr == nil {
+			switch {
+			case verr == nil:
 				if rewritten && r.Brief != nil {
 					bad++
 					g.obs.DirectoryRejected(RejectMalformed)
 					g.log.Error("a directory brief kept in the store is not what its record makes: the record's entry and brief taken instead", zap.String("key", r.Key))
 				}
-				continue
-			}
-			if _, kerr := g.dir.verifier.OpenKept(r.Value); kerr == nil && g.dir.dropKept(r.Key, r.Value) {
-				bad++
-				g.obs.DirectoryRejected(RejectUnsigned)
-				g.log.Error("a directory record kept in the store does not verify: dropped, the bucket's taken instead",
-					zap.String("key", r.Key), zap.Error(verr))
-				if err := g.store.ForgetDirectoryRecord(ctx, r.Key, r.Value); err != nil {
-					g.log.Error("forget the kept directory record", zap.String("key", r.Key), zap.Error(err))
-				}
-				if v, err := g.bus.DirectoryRecord(ctx, r.Key); err == nil {
-					g.applyDirectory(DirectoryUpdate{Key: r.Key, Value: v})
+			default:
+				// Only a record whose signer still passes (OpenKept) and
+				// whose signature does not (Open) was written by someone
+				// else; one whose signer is not believed any more is taken
+				// out, its version held so that no older record takes its
+				// key.
+				if _, kerr := g.dir.verifier.OpenKept(r.Value); kerr != nil {
+					g.dir.disbelieve(r.Key, sha256.Sum256(r.Value))
+				} else if g.dir.dropKept(r.Key, r.Value) {
+					bad++
+					g.replaceKept(ctx, r, verr)
 				}
 			}
 		}
@@ -601,22 +612,43 @@ func (g *Gateway) verifyKept(ctx context.Context) {
 		after = kept[len(kept)-1].Key
 		select {
 		case <-ctx.Done():
+			return
 		case <-time.After(time.Since(work) * (keptCheckShare - 1)):
 		}
 	}
-	if ctx.Err() != nil {
-		return
-	}
 	if keys := g.dir.dropUnchecked(); len(keys) > 0 {
 		bad += len(keys)
-		g.log.Error("directory entries held from the store that no record kept confirms: taken out",
+		g.log.Error("directory entries made from briefs that no record kept confirms: taken out, the bucket's records taken instead",
 			zap.Int("entries", len(keys)), zap.Strings("keys", keys[:min(len(keys), 20)]))
+		for _, key := range keys {
+			g.obs.DirectoryRejected(RejectMalformed)
+			if err := g.store.ForgetDirectoryBrief(ctx, key); err != nil {
+				g.log.Error("forget the kept directory brief", zap.String("key", key), zap.Error(err))
+			}
+			if v, err := g.bus.DirectoryRecord(ctx, key); err == nil {
+				g.applyDirectory(DirectoryUpdate{Key: key, Value: v})
+			}
+		}
 	}
 	if bad > 0 {
-		g.log.Error("kept directory records that did not verify", zap.Int("records", bad))
+		g.log.Error("kept directory records and briefs that did not verify", zap.Int("records", bad))
 	}
 	if checked > 0 {
 		g.log.Info("kept directory records checked", zap.Int("records", checked), zap.Int("dropped", bad), zap.Duration("took", time.Since(start)))
+	}
+}
+
+// replaceKept forgets r, a record kept in the store that does not verify
+// (why: verr), and applies the bucket's record of its key instead.
+func (g *Gateway) replaceKept(ctx context.Context, r KeptRecord, verr error) {
+	g.obs.DirectoryRejected(RejectUnsigned)
+	g.log.Error("a directory record kept in the store does not verify: dropped, the bucket's taken instead",
+		zap.String("key", r.Key), zap.Error(verr))
+	if err := g.store.ForgetDirectoryRecord(ctx, r.Key, r.Value); err != nil {
+		g.log.Error("forget the kept directory record", zap.String("key", r.Key), zap.Error(err))
+	}
+	if v, err := g.bus.DirectoryRecord(ctx, r.Key); err == nil {
+		g.applyDirectory(DirectoryUpdate{Key: r.Key, Value: v})
 	}
 }
 

@@ -555,34 +555,57 @@ func openNghean(t *testing.T, ax *gatewaytest.Axis, dbPath string, log *zap.Logg
 }
 
 // TestGateway_TamperedKeptBrief: a restart makes the directory's entries
-// from the briefs kept beside the records, not from the records; a brief
-// written by someone else than the gateway — another name under the
-// record's digest, or another digest — is believed at start, found out
-// when the records are checked right after, and both the entry and the
-// brief kept are the record's again.
+// from the briefs kept beside the records, not from the records; what
+// someone else than the gateway wrote into the store is believed at start
+// and, once the records are checked right after, nothing of it is left
+// and nothing genuine is lost:
+//   - a brief naming another agency under its record's digest: the
+//     record's entry and brief are taken again;
+//   - a brief of another digest: the record is applied instead;
+//   - a brief raising its version: the record's version is held, so the
+//     administrator's next record is taken;
+//   - a record forged beside its genuine brief: forgotten, and the
+//     bucket's taken;
+//   - a brief without a record: taken out with its version, and an
+//     agency registered under its key later is taken.
+//
+// There are 40 more agencies, so that the briefs tampered with come after
+// others of the same administrator (each start judges an administrator
+// from its first brief's record, then believes its other briefs until
+// their records are checked).
 func TestGateway_TamperedKeptBrief(t *testing.T) {
 	ax := gatewaytest.NewAxis(t)
-	g22 := ax.Gateway("vpcp", nil, [2]string{vpcp, "Văn phòng Chính phủ"})
-	genuine, ok := g22.Directory().Registered(vpcp)
-	if !ok {
-		t.Fatal("VPCP is not registered")
+	ax.Gateway("vpcp", nil, [2]string{vpcp, "Văn phòng Chính phủ"})
+	genuine := make(map[string]gateway.Agency) // by code
+	for i := 30; i < 70; i++ {
+		a := gateway.Agency{Code: fmt.Sprintf("000.00.00.G%02d", i), Name: fmt.Sprintf("Bộ số %d", i), Gateway: "bo", Version: 1, UpdatedAt: time.Now().UTC()}
+		ax.PutRecord(gateway.DirectoryRecord{Agency: &a})
+		genuine[a.Code] = a
 	}
-	byt := gateway.Agency{Code: "000.00.00.G18", Name: "Bộ Y tế", Gateway: "byt", Version: 1, UpdatedAt: time.Now().UTC()}
-	ax.PutRecord(gateway.DirectoryRecord{Agency: &byt})
 	dbPath := filepath.Join(t.TempDir(), "nghean.db")
 	gw, closeGW := openNghean(t, ax, dbPath, zaptest.NewLogger(t))
-	gatewaytest.Eventually(t, "both entries kept with their briefs", func() bool {
-		rs, err := gw.Store().(*store.Store).DirectoryBriefs(t.Context(), "", 100)
-		return err == nil && len(rs) == 2
-	})
+	briefs := func() []gateway.KeptRecord {
+		rs, err := gw.Store().(*store.Store).DirectoryBriefs(t.Context(), "", 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rs
+	}
+	gatewaytest.Eventually(t, "every entry kept with its brief", func() bool { return len(briefs()) == 41 })
 	closeGW()
 
-	// The brief of G18 names another agency, that of G22 another record.
 	db, err := sql.Open("sqlite", dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tamper := func(key string, change func(b map[string]any)) {
+	defer db.Close()
+	exec := func(query string, args ...any) {
+		t.Helper()
+		if _, err := db.Exec(query, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	brief := func(key string) map[string]any {
 		t.Helper()
 		var raw []byte
 		if err := db.QueryRow(`SELECT brief FROM directory_briefs WHERE key = ?`, key).Scan(&raw); err != nil {
@@ -592,43 +615,98 @@ func TestGateway_TamperedKeptBrief(t *testing.T) {
 		if err := json.Unmarshal(raw, &b); err != nil {
 			t.Fatal(err)
 		}
-		change(b)
-		if raw, err = json.Marshal(b); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := db.Exec(`UPDATE directory_briefs SET brief = ? WHERE key = ?`, raw, key); err != nil {
-			t.Fatal(err)
-		}
+		return b
 	}
-	tamper("G18", func(b map[string]any) { b["agency"].(map[string]any)["name"] = "Cơ quan giả mạo" })
-	tamper("G22", func(b map[string]any) { b["sum"] = make([]byte, 32) })
-	db.Close()
+	putBrief := func(key string, version int, b map[string]any) {
+		t.Helper()
+		raw, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exec(`INSERT INTO directory_briefs (key, version, revision, brief) VALUES (?, ?, 0, ?)
+			ON CONFLICT (key) DO UPDATE SET version = excluded.version, brief = excluded.brief`, key, version, raw)
+	}
+	// Another name under G31's digest; another digest for G32; G33's
+	// version raised to 1000.
+	b := brief("G31")
+	b["agency"].(map[string]any)["name"] = "Cơ quan giả mạo"
+	putBrief("G31", 1, b)
+	b = brief("G32")
+	b["sum"] = make([]byte, 32)
+	putBrief("G32", 1, b)
+	b = brief("G33")
+	b["agency"].(map[string]any)["version"] = 1000
+	putBrief("G33", 1000, b)
+	// G34's record forged (the genuine chain and signature, another
+	// content), its brief left.
+	var value []byte
+	if err := db.QueryRow(`SELECT value FROM directory WHERE key = 'G34'`).Scan(&value); err != nil {
+		t.Fatal(err)
+	}
+	var sr signing.SignedRecord
+	if err := json.Unmarshal(value, &sr); err != nil {
+		t.Fatal(err)
+	}
+	fake := genuine["000.00.00.G34"]
+	fake.Name = "Cơ quan giả mạo"
+	if sr.Record, err = json.Marshal(gateway.DirectoryRecord{Agency: &fake}); err != nil {
+		t.Fatal(err)
+	}
+	if value, err = json.Marshal(sr); err != nil {
+		t.Fatal(err)
+	}
+	exec(`UPDATE directory SET value = ? WHERE key = 'G34'`, value)
+	// A brief for G70, which has no record (the store's foreign keys are
+	// not on here, as in a shell).
+	b = brief("G35")
+	b["agency"].(map[string]any)["code"] = "000.00.00.G70"
+	b["agency"].(map[string]any)["version"] = 1000
+	putBrief("G70", 1000, b)
 
 	core, logs := observer.New(zap.InfoLevel)
 	gw, closeGW = openNghean(t, ax, dbPath, zap.New(core))
 	defer closeGW()
 	loaded := logs.FilterMessage("directory loaded from the store").All()
-	if len(loaded) != 1 || loaded[0].ContextMap()["fromBriefs"] == int64(0) {
+	if len(loaded) != 1 || loaded[0].ContextMap()["fromBriefs"].(int64) < 38 {
 		t.Errorf("the start did not load the directory from the briefs: %+v", loaded)
 	}
-	gatewaytest.Eventually(t, "the genuine entries back and the records checked", func() bool {
-		a, ok := gw.Directory().Registered(byt.Code)
-		b, ok2 := gw.Directory().Registered(vpcp)
-		return ok && a.Name == byt.Name && ok2 && b.Name == genuine.Name && logs.FilterMessage("kept directory records checked").Len() == 1
+	gatewaytest.Eventually(t, "the records checked", func() bool {
+		return logs.FilterMessage("kept directory records checked").Len() == 1
 	})
-	if n := logs.FilterMessageSnippet("brief kept in the store").Len(); n == 0 {
-		t.Error("no tampered brief was logged")
+	for _, code := range []string{"000.00.00.G31", "000.00.00.G32", "000.00.00.G33", "000.00.00.G34"} {
+		gatewaytest.Eventually(t, "the genuine entry of "+code, func() bool {
+			a, ok := gw.Directory().Registered(code)
+			return ok && a.Name == genuine[code].Name && a.Version == genuine[code].Version
+		})
 	}
-	gatewaytest.Eventually(t, "the record's brief kept again", func() bool {
-		rs, err := gw.Store().(*store.Store).DirectoryBriefs(t.Context(), "", 100)
-		if err != nil || len(rs) != 2 {
+	if _, ok := gw.Directory().Registered("000.00.00.G70"); ok {
+		t.Error("the entry of a brief without a record is believed after the records were checked")
+	}
+	for _, m := range []string{"brief kept in the store is not", "record kept in the store does not verify", "no record kept confirms"} {
+		if logs.FilterMessageSnippet(m).Len() == 0 {
+			t.Errorf("nothing logged of %q", m)
+		}
+	}
+	gatewaytest.Eventually(t, "the records' briefs kept again, and none without a record", func() bool {
+		rs := briefs()
+		if len(rs) != 41 {
 			return false
 		}
 		for _, r := range rs {
-			if bytes.Contains(r.Brief, []byte("giả mạo")) || bytes.Contains(r.Brief, []byte(`"sum":"AAAAAAAA`)) {
+			if r.Version != 1 && r.Key != "G22" || bytes.Contains(r.Brief, []byte("giả mạo")) || bytes.Contains(r.Brief, []byte(`"sum":"AAAAAAAA`)) {
 				return false
 			}
 		}
 		return true
 	})
+	// The administrator's next records of G33 and of G70 are taken: no
+	// version a brief said is held.
+	for _, code := range []string{"000.00.00.G33", "000.00.00.G70"} {
+		a := gateway.Agency{Code: code, Name: "Cơ quan mới", Gateway: "bo", Version: 2, UpdatedAt: time.Now().UTC()}
+		ax.PutRecord(gateway.DirectoryRecord{Agency: &a})
+		gatewaytest.Eventually(t, "the new record of "+code, func() bool {
+			got, ok := gw.Directory().Registered(code)
+			return ok && got.Version == 2
+		})
+	}
 }

@@ -22,6 +22,12 @@ type Store interface {
 	// one: together, what a start loads.
 	DirectoryBriefs(ctx context.Context, after string, limit int) ([]KeptRecord, error)
 	DirectoryRecordsWithoutBrief(ctx context.Context, after string, limit int) ([]KeptRecord, error)
+	// DirectoryRecordsOf returns the directory records kept under keys
+	// (see DirectoryRecordReader).
+	DirectoryRecordReader
+	// ForgetDirectoryBrief deletes the brief kept under key: one that
+	// no record kept confirmed (Gateway.verifyKept).
+	ForgetDirectoryBrief(ctx context.Context, key string) error
 	// KeepDirectoryRecords stores directory records the gateway applied,
 	// each replacing the one of its key only if its version is higher,
 	// and their briefs; a KeptRecord with a Brief and no Value keeps the

@@ -12,10 +12,6 @@ import (
 	"github.com/lienthong/lienthong/gateway"
 )
 
-// The API reads the certificates of the directory's entries back from the
-// records kept (gateway.Gateway.AgencyCertificates).
-var _ gateway.DirectoryRecordReader = (*Store)(nil)
-
 // DirectoryCount returns how many directory records are kept: what the
 // gateway will load at start, for sizing before it does.
 func (s *Store) DirectoryCount(ctx context.Context) (int, error) {
@@ -243,6 +239,18 @@ func (s *Store) ForgetDirectoryRecord(ctx context.Context, key string, value []b
 	})
 	if err != nil {
 		return fmt.Errorf("store: forget directory record %s: %w", key, err)
+	}
+	return nil
+}
+
+// ForgetDirectoryBrief deletes the brief kept under key.
+func (s *Store) ForgetDirectoryBrief(ctx context.Context, key string) error {
+	err := s.update(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM directory_briefs WHERE key = ?`, key)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: forget directory brief %s: %w", key, err)
 	}
 	return nil
 }
