@@ -75,6 +75,12 @@
 //     with the bucket's epoch, see gateway.DirectoryUpdate; 0: not known,
 //     read again): a restart fetches only the values whose revision it
 //     lacks.
+//   - directory_briefs (key, version, revision, brief): beside an agency's
+//     record, what the gateway's directory made of it (the entry without
+//     its certificates, their fingerprints, the digests of the record and
+//     of its signer's certificate), kept only beside the record of its
+//     version and deleted with it; a restart reads these, a tenth of the
+//     records' size, and opens no record (gateway/directory_brief.go).
 //
 // Indexes serve the lists: documents by (created_at, id) and by (agency,
 // created_at, id), events by (document, seq), the outbox by (next_at,
