@@ -47,13 +47,20 @@ func subtreeGateway(t *testing.T, ax *gatewaytest.Axis, id, root, name string, c
 // over its peers.
 func receivedCount(t *testing.T, reg *prometheus.Registry, kind gateway.PacketKind, outcome gateway.ReceiveOutcome) float64 {
 	t.Helper()
+	return counterSum(t, reg, "lienthong_packets_received_total", map[string]string{"kind": string(kind), "outcome": string(outcome)})
+}
+
+// counterSum returns the sum of the counter name's series whose labels
+// include want.
+func counterSum(t *testing.T, reg *prometheus.Registry, name string, want map[string]string) float64 {
+	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
 	var sum float64
 	for _, mf := range mfs {
-		if mf.GetName() != "lienthong_packets_received_total" {
+		if mf.GetName() != name {
 			continue
 		}
 		for _, s := range mf.GetMetric() {
@@ -61,7 +68,11 @@ func receivedCount(t *testing.T, reg *prometheus.Registry, kind gateway.PacketKi
 			for _, l := range s.GetLabel() {
 				labels[l.GetName()] = l.GetValue()
 			}
-			if labels["kind"] == string(kind) && labels["outcome"] == string(outcome) {
+			match := true
+			for k, v := range want {
+				match = match && labels[k] == v
+			}
+			if match {
 				sum += s.GetCounter().GetValue()
 			}
 		}
@@ -231,17 +242,5 @@ func mustQuarantine(t *testing.T, gw *gateway.Gateway) []gateway.QuarantineEntry
 // redeliveries returns lienthong_redeliveries_total summed over its kinds.
 func redeliveries(t *testing.T, reg *prometheus.Registry) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum float64
-	for _, mf := range mfs {
-		if mf.GetName() == "lienthong_redeliveries_total" {
-			for _, s := range mf.GetMetric() {
-				sum += s.GetCounter().GetValue()
-			}
-		}
-	}
-	return sum
+	return counterSum(t, reg, "lienthong_redeliveries_total", nil)
 }

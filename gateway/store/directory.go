@@ -28,32 +28,13 @@ func (s *Store) DirectoryCount(ctx context.Context) (int, error) {
 // DirectoryRecords returns up to limit directory records kept whose keys
 // sort after after, by key, each with its brief if it has one.
 func (s *Store) DirectoryRecords(ctx context.Context, after string, limit int) ([]gateway.KeptRecord, error) {
-	var out []gateway.KeptRecord
-	err := s.view(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT d.key, d.version, d.value, d.revision, b.brief
-			FROM directory AS d LEFT JOIN directory_briefs AS b ON b.key = d.key
-			WHERE d.key > ? ORDER BY d.key LIMIT ?`, after, limit)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var (
-				r                 gateway.KeptRecord
-				version, revision int64
-			)
-			if err := rows.Scan(&r.Key, &version, &r.Value, &revision, &r.Brief); err != nil {
-				return err
-			}
-			r.Version, r.Revision = uint64(version), uint64(revision)
-			out = append(out, r)
-		}
-		return rows.Err()
-	})
+	rs, err := s.keptRecords(ctx, `SELECT d.key, d.version, d.value, d.revision, b.brief
+		FROM directory AS d LEFT JOIN directory_briefs AS b ON b.key = d.key
+		WHERE d.key > ? ORDER BY d.key LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: directory records: %w", err)
 	}
-	return out, nil
+	return rs, nil
 }
 
 // DirectoryRecordsWithoutBrief is DirectoryRecords of the records kept
@@ -62,7 +43,7 @@ func (s *Store) DirectoryRecords(ctx context.Context, after string, limit int) (
 func (s *Store) DirectoryRecordsWithoutBrief(ctx context.Context, after string, limit int) ([]gateway.KeptRecord, error) {
 	// The condition reads only the key, from the primary key's index:
 	// the rows of records with a brief, 4 KB each, are not read.
-	rs, err := s.keptRecords(ctx, `SELECT key, version, value, revision FROM directory AS d
+	rs, err := s.keptRecords(ctx, `SELECT key, version, value, revision, NULL FROM directory AS d
 		WHERE key > ? AND NOT EXISTS (SELECT 1 FROM directory_briefs AS b WHERE b.key = d.key)
 		ORDER BY key LIMIT ?`, after, limit)
 	if err != nil {
@@ -75,40 +56,44 @@ func (s *Store) DirectoryRecordsWithoutBrief(ctx context.Context, after string, 
 // kept (KeptRecord with Brief and no Value) whose keys sort after after,
 // by key.
 func (s *Store) DirectoryBriefs(ctx context.Context, after string, limit int) ([]gateway.KeptRecord, error) {
-	rs, err := s.keptRecords(ctx, `SELECT key, version, brief, revision FROM directory_briefs WHERE key > ? ORDER BY key LIMIT ?`, after, limit)
+	rs, err := s.keptRecords(ctx, `SELECT key, version, NULL, revision, brief FROM directory_briefs WHERE key > ? ORDER BY key LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: directory briefs: %w", err)
-	}
-	for i := range rs {
-		rs[i].Brief, rs[i].Value = rs[i].Value, nil
 	}
 	return rs, nil
 }
 
-// keptRecords runs query, which selects a key, a version, a blob and a
-// revision, in a read transaction; the blob goes to Value.
+// keptRecords runs query in a read transaction and returns its rows.
 func (s *Store) keptRecords(ctx context.Context, query string, args ...any) ([]gateway.KeptRecord, error) {
 	var out []gateway.KeptRecord
 	err := s.view(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var (
-				r                 gateway.KeptRecord
-				version, revision int64
-			)
-			if err := rows.Scan(&r.Key, &version, &r.Value, &revision); err != nil {
-				return err
-			}
-			r.Version, r.Revision = uint64(version), uint64(revision)
-			out = append(out, r)
-		}
-		return rows.Err()
+		var err error
+		out, err = scanKept(ctx, tx, nil, query, args...)
+		return err
 	})
 	return out, err
+}
+
+// scanKept appends to out the rows of query, which selects a key, a
+// version, a value, a revision and a brief (value and brief may be NULL).
+func scanKept(ctx context.Context, tx *sql.Tx, out []gateway.KeptRecord, query string, args ...any) ([]gateway.KeptRecord, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return out, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			r                 gateway.KeptRecord
+			version, revision int64
+		)
+		if err := rows.Scan(&r.Key, &version, &r.Value, &revision, &r.Brief); err != nil {
+			return out, err
+		}
+		r.Version, r.Revision = uint64(version), uint64(revision)
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
 
 // directoryKeysPerQuery is how many keys one statement of
@@ -125,7 +110,7 @@ func (s *Store) DirectoryRecordsOf(ctx context.Context, keys []string) ([]gatewa
 	if len(keys) == 0 {
 		return nil, nil
 	}
-	query := `SELECT key, version, value, revision FROM directory WHERE key IN (?` +
+	query := `SELECT key, version, value, revision, NULL FROM directory WHERE key IN (?` +
 		strings.Repeat(", ?", directoryKeysPerQuery-1) + `) ORDER BY key`
 	var out []gateway.KeptRecord
 	err := s.view(ctx, func(tx *sql.Tx) error {
@@ -135,24 +120,8 @@ func (s *Store) DirectoryRecordsOf(ctx context.Context, keys []string) ([]gatewa
 			for i := range args {
 				args[i] = chunk[min(i, len(chunk)-1)]
 			}
-			rows, err := tx.QueryContext(ctx, query, args...)
-			if err != nil {
-				return err
-			}
-			for rows.Next() {
-				var (
-					r                 gateway.KeptRecord
-					version, revision int64
-				)
-				if err := rows.Scan(&r.Key, &version, &r.Value, &revision); err != nil {
-					rows.Close()
-					return err
-				}
-				r.Version, r.Revision = uint64(version), uint64(revision)
-				out = append(out, r)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
+			var err error
+			if out, err = scanKept(ctx, tx, out, query, args...); err != nil {
 				return err
 			}
 		}
