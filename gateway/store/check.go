@@ -18,7 +18,8 @@ import (
 //   - references: every document has its packet, every delivery its
 //     document, every event its delivery, every outbox row its packet
 //     (and its delivery for an edoc), every quarantine entry and
-//     idempotency key what it names; every packet its recorded size;
+//     idempotency key what it names, every directory brief the record
+//     of its version; every packet its recorded size;
 //   - deliveries: the transport fits the document's direction, SentAt is
 //     set exactly when the transport is Sent, and the lifecycle is one
 //     envelope.Lifecycle.Apply can reach, as far as certain rules tell (see
@@ -96,6 +97,10 @@ var orphanChecks = []struct{ what, query string }{
 		WHERE p.size <> length(p.data) + coalesce((SELECT sum(length(c.data)) FROM packet_chunks c WHERE c.packet_id = p.id), 0)`},
 	{"packet chunk without packet", `SELECT c.packet_id FROM packet_chunks c
 		LEFT JOIN packets p ON p.id = c.packet_id WHERE p.id IS NULL`},
+	// A brief is kept only beside the record of its version (a restart
+	// believes it until the gateway checks the records).
+	{"directory brief without its record", `SELECT b.key FROM directory_briefs b
+		LEFT JOIN directory d ON d.key = b.key AND d.version = b.version WHERE d.key IS NULL`},
 }
 
 // orphans runs one of the orphanChecks.

@@ -495,6 +495,7 @@ func TestStore_Check(t *testing.T) {
 			`DROP TRIGGER events_no_delete`,
 			`DELETE FROM events WHERE document = '` + doc.ID + `'`,
 			`DELETE FROM documents WHERE id = '` + doc.ID + `'`,
+			`INSERT INTO directory_briefs (key, version, revision, brief) VALUES ('G30', 1000, 0, x'7b7d')`,
 		} {
 			if _, err := db.Exec(q); err != nil {
 				t.Fatalf("%s: %v", q, err)
@@ -504,7 +505,7 @@ func TestStore_Check(t *testing.T) {
 		if err == nil {
 			t.Fatal("Check after orphaning rows: no error")
 		}
-		for _, want := range []string{"delivery without document: " + doc.ID, "outbox item without packet"} {
+		for _, want := range []string{"delivery without document: " + doc.ID, "outbox item without packet", "directory brief without its record: G30"} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("Check: got %v, want it to report %q", err, want)
 			}
