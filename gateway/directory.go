@@ -308,16 +308,48 @@ func (d *Directory) now() time.Time {
 	return time.Now()
 }
 
-// holdKept keeps the version of a record the store kept but that is not
-// applied any more (its administrator revoked or expired since): an older
-// record of the same key must not take its place after a restart. The
-// store holds only records this gateway verified once.
-func (d *Directory) holdKept(r KeptRecord) {
+// holdSigned keeps the version of value, a record the store kept under
+// key but that is not applied (its administrator revoked or expired
+// since), if an administrator did sign it for key within its scope
+// (signing.RecordVerifier.OpenSigned): an older record of the same key
+// must not take its place. It reports whether value is such a record; one
+// that is not was never an administrator's, and holds nothing.
+func (d *Directory) holdSigned(key string, value []byte) bool {
+	version, ok := d.signedVersion(key, value)
+	if !ok {
+		return false
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if h, ok := d.held[r.Key]; !ok || h.version < r.Version {
-		d.held[r.Key] = heldRecord{version: r.Version, sum: sha256.Sum256(r.Value)}
+	if h, ok := d.held[key]; !ok || h.version < version {
+		d.held[key] = heldRecord{version: version, sum: sha256.Sum256(value)}
 	}
+	return true
+}
+
+// signedVersion returns the version of value if an administrator signed
+// it for key, within its scope (signing.RecordVerifier.OpenSigned),
+// whatever became of its signer since.
+func (d *Directory) signedVersion(key string, value []byte) (uint64, bool) {
+	if d.verifier == nil {
+		return 0, false
+	}
+	signed, err := d.verifier.OpenSigned(value)
+	if err != nil {
+		return 0, false
+	}
+	var rec DirectoryRecord
+	if err := json.Unmarshal(signed.Record, &rec); err != nil {
+		return 0, false
+	}
+	if k, err := rec.DirectoryKey(); err != nil || k != key {
+		return 0, false
+	}
+	if a := rec.Agency; a != nil && agencyInScope(a, signed.Scopes) != nil ||
+		rec.Gateway != nil && !signing.ScopeCoversGateway(signed.Scopes, rec.Gateway.ID) {
+		return 0, false
+	}
+	return versionOf(rec), true
 }
 
 // dropKept takes out what the record value of key, kept in the store and
@@ -413,8 +445,19 @@ func (d *Directory) giveBack(rs []KeptRecord) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, r := range rs {
-		if cur, ok := d.unkept[r.Key]; !ok || cur.Version < r.Version {
+		w, ok := d.unkept[r.Key]
+		switch {
+		case !ok || w.Version < r.Version:
 			d.unkept[r.Key] = r
+		case w.Version == r.Version:
+			// What came meanwhile is newer; it takes what it lacks.
+			if w.Value == nil {
+				w.Value, w.Revision = r.Value, r.Revision
+			}
+			if w.Brief == nil {
+				w.Brief = r.Brief
+			}
+			d.unkept[r.Key] = w
 		}
 	}
 }

@@ -106,14 +106,21 @@ func (s *briefSigners) judge(ctx context.Context, d *Directory, key string, b *k
 	j.gen = d.crlGen
 	d.mu.RUnlock()
 	j.signer, j.err = d.verifier.OpenKept(value)
-	if j.err == nil {
-		if name, got := d.signerOf(j.signer.Signer); got != fp {
-			return judgement{err: fmt.Errorf("%w: its record is signed by %s", errBriefMismatch, name)}
+	if j.err != nil {
+		// Kept as the signer's refusal, so that its next briefs go
+		// straight to their records, only if the signer is the one the
+		// brief names: a record that is nobody's must not send every
+		// brief of an administrator the slow way.
+		signed, err := d.verifier.OpenSigned(value)
+		if err != nil {
+			return j
 		}
+		if _, got := d.signerOf(signed.Signer); got != fp {
+			return j
+		}
+	} else if name, got := d.signerOf(j.signer.Signer); got != fp {
+		return judgement{err: fmt.Errorf("%w: its record is signed by %s", errBriefMismatch, name)}
 	}
-	// The record is the brief's (the same digest): the refusal of its
-	// signer is the signer's, and the next briefs go straight to their
-	// records.
 	s.mu.Lock()
 	if s.judged == nil {
 		s.judged = make(map[[sha256.Size]byte]judgement)
@@ -243,21 +250,28 @@ func (d *Directory) forgetUnchecked(key string) bool {
 	return true
 }
 
-// disbelieve takes out the entry of key, made from the record whose
-// value has the digest sum or from its brief, if its signer is not
-// believed any more (revoked or expired since the start); the version
-// stays held, so that no older record takes the key, and the entry
-// counts as checked.
-func (d *Directory) disbelieve(key string, sum [sha256.Size]byte) {
+// disbelieve takes out the entry of key, made from the record value or
+// from its brief, whose signer is not believed any more (revoked or
+// expired since the start), if value is an administrator's record for key
+// (holdSigned), whose version then stays held, so that no older record
+// takes the key. It reports whether value is such a record.
+func (d *Directory) disbelieve(key string, value []byte) bool {
+	version, ok := d.signedVersion(key, value)
+	if !ok {
+		return false
+	}
+	sum := sha256.Sum256(value)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	h, ok := d.held[key]
-	if !ok || h.sum != sum || !h.unverified {
-		return
+	switch h, held := d.held[key]; {
+	case held && h.sum == sum && h.unverified:
+		// The record's version, not what a brief said of it.
+		d.forgetEntry(key)
+		d.held[key] = heldRecord{version: version, sum: sum}
+	case !held || h.version < version:
+		d.held[key] = heldRecord{version: version, sum: sum}
 	}
-	h.unverified = false
-	d.held[key] = h
-	d.forgetEntry(key)
+	return true
 }
 
 // dropUnchecked takes out every entry still held unchecked once

@@ -479,16 +479,29 @@ func (l *directoryLoad) pages(ctx context.Context, read func(context.Context, st
 }
 
 // record applies a record kept without a brief; its signer is judged,
-// its signature checked later (verifyKept).
-func (l *directoryLoad) record(_ context.Context, r KeptRecord) {
+// its signature checked later (verifyKept). One that is not applied
+// holds its version if an administrator signed it (its signer revoked or
+// expired since); one that nobody did is forgotten, and the bucket's
+// record of its key is read as any other the gateway does not hold.
+func (l *directoryLoad) record(ctx context.Context, r KeptRecord) {
 	l.loaded.Add(1)
-	if err := l.g.dir.apply(DirectoryUpdate{Key: r.Key, Value: r.Value, Revision: r.Revision}, fromKept); err != nil {
-		l.g.dir.holdKept(r)
-		l.dropped.Add(1)
+	err := l.g.dir.apply(DirectoryUpdate{Key: r.Key, Value: r.Value, Revision: r.Revision}, fromKept)
+	switch {
+	case err == nil:
+		if r.Revision > 0 {
+			l.withRevision.Add(1)
+		}
+		return
+	case l.g.dir.holdSigned(r.Key, r.Value):
 		l.g.log.Warn("kept directory record not applied", zap.String("key", r.Key), zap.Error(err))
-	} else if r.Revision > 0 {
-		l.withRevision.Add(1)
+	default:
+		l.g.obs.DirectoryRejected(RejectUnsigned)
+		l.g.log.Error("a directory record kept in the store is no administrator's: forgotten", zap.String("key", r.Key), zap.Error(err))
+		if ferr := l.g.store.ForgetDirectoryRecord(ctx, r.Key, r.Value); ferr != nil {
+			l.g.log.Error("forget the kept directory record", zap.String("key", r.Key), zap.Error(ferr))
+		}
 	}
+	l.dropped.Add(1)
 }
 
 // brief applies a brief kept with its record, or, if it cannot (it does
@@ -570,17 +583,23 @@ func (g *Gateway) verifyKept(ctx context.Context) {
 				continue
 			case keptOther:
 				// The entry was made from a brief that is not this
-				// record's: the record, verified, takes its place, or
-				// the bucket's if it does not verify.
+				// record's: the record takes its place if it verifies,
+				// holds its version if an administrator signed it,
+				// and is replaced by the bucket's otherwise. The
+				// bucket's record is read again in any case: the
+				// brief's version may have made the gateway refuse it.
 				if !g.dir.forgetUnchecked(r.Key) {
 					continue
 				}
 				bad++
 				g.obs.DirectoryRejected(RejectMalformed)
 				g.log.Error("a directory brief kept in the store is not its record's: the record is applied instead", zap.String("key", r.Key))
-				if err := g.dir.Apply(DirectoryUpdate{Key: r.Key, Value: r.Value, Revision: r.Revision}); err != nil {
+				err := g.dir.Apply(DirectoryUpdate{Key: r.Key, Value: r.Value, Revision: r.Revision})
+				if err != nil && !g.dir.holdSigned(r.Key, r.Value) {
 					g.replaceKept(ctx, r, err)
+					continue
 				}
+				g.readAgain(ctx, r.Key)
 				continue
 			}
 			checked++
@@ -588,19 +607,21 @@ func (g *Gateway) verifyKept(ctx context.Context) {
 			switch {
 			case verr == nil:
 				if rewritten && r.Brief != nil {
+					// Another entry than the record's, or another
+					// version, which may have refused the bucket's
+					// record: read again.
 					bad++
 					g.obs.DirectoryRejected(RejectMalformed)
 					g.log.Error("a directory brief kept in the store is not what its record makes: the record's entry and brief taken instead", zap.String("key", r.Key))
+					g.readAgain(ctx, r.Key)
 				}
+			case g.dir.disbelieve(r.Key, r.Value):
+				// An administrator's record whose signer is not believed
+				// any more: taken out, its version held so that no older
+				// record takes its key.
 			default:
-				// Only a record whose signer still passes (OpenKept) and
-				// whose signature does not (Open) was written by someone
-				// else; one whose signer is not believed any more is taken
-				// out, its version held so that no older record takes its
-				// key.
-				if _, kerr := g.dir.verifier.OpenKept(r.Value); kerr != nil {
-					g.dir.disbelieve(r.Key, sha256.Sum256(r.Value))
-				} else if g.dir.dropKept(r.Key, r.Value) {
+				// Written by someone else.
+				if g.dir.dropKept(r.Key, r.Value) {
 					bad++
 					g.replaceKept(ctx, r, verr)
 				}
@@ -635,6 +656,13 @@ func (g *Gateway) verifyKept(ctx context.Context) {
 	}
 	if checked > 0 {
 		g.log.Info("kept directory records checked", zap.Int("records", checked), zap.Int("dropped", bad), zap.Duration("took", time.Since(start)))
+	}
+}
+
+// readAgain applies the bucket's record of key, if it can be read.
+func (g *Gateway) readAgain(ctx context.Context, key string) {
+	if v, err := g.bus.DirectoryRecord(ctx, key); err == nil {
+		g.applyDirectory(DirectoryUpdate{Key: key, Value: v})
 	}
 }
 

@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"crypto/x509"
 	"database/sql"
 	"encoding/json"
@@ -562,8 +563,11 @@ func openNghean(t *testing.T, ax *gatewaytest.Axis, dbPath string, log *zap.Logg
 //   - a brief naming another agency under its record's digest: the
 //     record's entry and brief are taken again;
 //   - a brief of another digest: the record is applied instead;
-//   - a brief raising its version: the record's version is held, so the
-//     administrator's next record is taken;
+//   - a brief raising its version: the record's version is held, and the
+//     administrator's newer record, put while the gateway was down, is
+//     taken;
+//   - a record that is nobody's (junk) under a brief of its digest and a
+//     raised version: forgotten, and the bucket's taken;
 //   - a record forged beside its genuine brief: forgotten, and the
 //     bucket's taken;
 //   - a brief without a record: taken out with its version, and an
@@ -656,12 +660,26 @@ func TestGateway_TamperedKeptBrief(t *testing.T) {
 		t.Fatal(err)
 	}
 	exec(`UPDATE directory SET value = ? WHERE key = 'G34'`, value)
+	// G36's record junk, its brief of the junk's digest, version 1000.
+	junk := []byte("not a signed record")
+	exec(`UPDATE directory SET value = ? WHERE key = 'G36'`, junk)
+	b = brief("G36")
+	sum := sha256.Sum256(junk)
+	b["sum"] = sum[:]
+	b["agency"].(map[string]any)["version"] = 1000
+	putBrief("G36", 1000, b)
 	// A brief for G70, which has no record (the store's foreign keys are
 	// not on here, as in a shell).
 	b = brief("G35")
 	b["agency"].(map[string]any)["code"] = "000.00.00.G70"
 	b["agency"].(map[string]any)["version"] = 1000
 	putBrief("G70", 1000, b)
+
+	// While the gateway is down, the administrator puts G33's version 2.
+	g33 := genuine["000.00.00.G33"]
+	g33.Name, g33.Version = "Bộ số 33 (mới)", 2
+	ax.PutRecord(gateway.DirectoryRecord{Agency: &g33})
+	genuine[g33.Code] = g33
 
 	core, logs := observer.New(zap.InfoLevel)
 	gw, closeGW = openNghean(t, ax, dbPath, zap.New(core))
@@ -673,7 +691,7 @@ func TestGateway_TamperedKeptBrief(t *testing.T) {
 	gatewaytest.Eventually(t, "the records checked", func() bool {
 		return logs.FilterMessage("kept directory records checked").Len() == 1
 	})
-	for _, code := range []string{"000.00.00.G31", "000.00.00.G32", "000.00.00.G33", "000.00.00.G34"} {
+	for _, code := range []string{"000.00.00.G31", "000.00.00.G32", "000.00.00.G33", "000.00.00.G34", "000.00.00.G36"} {
 		gatewaytest.Eventually(t, "the genuine entry of "+code, func() bool {
 			a, ok := gw.Directory().Registered(code)
 			return ok && a.Name == genuine[code].Name && a.Version == genuine[code].Version
@@ -693,15 +711,22 @@ func TestGateway_TamperedKeptBrief(t *testing.T) {
 			return false
 		}
 		for _, r := range rs {
-			if r.Version != 1 && r.Key != "G22" || bytes.Contains(r.Brief, []byte("giả mạo")) || bytes.Contains(r.Brief, []byte(`"sum":"AAAAAAAA`)) {
+			want := uint64(1)
+			switch r.Key {
+			case "G22":
+				continue
+			case "G33":
+				want = 2
+			}
+			if r.Version != want || bytes.Contains(r.Brief, []byte("giả mạo")) || bytes.Contains(r.Brief, []byte(`"sum":"AAAAAAAA`)) {
 				return false
 			}
 		}
 		return true
 	})
-	// The administrator's next records of G33 and of G70 are taken: no
+	// The administrator's next records of G36 and of G70 are taken: no
 	// version a brief said is held.
-	for _, code := range []string{"000.00.00.G33", "000.00.00.G70"} {
+	for _, code := range []string{"000.00.00.G36", "000.00.00.G70"} {
 		a := gateway.Agency{Code: code, Name: "Cơ quan mới", Gateway: "bo", Version: 2, UpdatedAt: time.Now().UTC()}
 		ax.PutRecord(gateway.DirectoryRecord{Agency: &a})
 		gatewaytest.Eventually(t, "the new record of "+code, func() bool {

@@ -158,20 +158,9 @@ func (v *RecordVerifier) verifiedChains(raw json.RawMessage, now time.Time) (*x5
 	if ok && chainsValidAt(cached, now) {
 		return cached[0][0], cached, nil
 	}
-	var ders [][]byte
-	if err := json.Unmarshal(raw, &ders); err != nil {
-		return nil, nil, fmt.Errorf("the chain: %w", err)
-	}
-	if len(ders) == 0 {
-		return nil, nil, errors.New("the chain names no certificate")
-	}
-	var chain []*x509.Certificate
-	for i, der := range ders {
-		c, err := x509.ParseCertificate(der)
-		if err != nil {
-			return nil, nil, fmt.Errorf("certificate %d: %w", i+1, err)
-		}
-		chain = append(chain, c)
+	chain, err := parseChain(raw)
+	if err != nil {
+		return nil, nil, err
 	}
 	cert := chain[0]
 	pool := x509.NewCertPool()
@@ -192,6 +181,85 @@ func (v *RecordVerifier) verifiedChains(raw json.RawMessage, now time.Time) (*x5
 	v.chains[key] = chains
 	v.mu.Unlock()
 	return cert, chains, nil
+}
+
+// parseChain parses a record's chain: the JSON of base64 DER
+// certificates, signer first.
+func parseChain(raw json.RawMessage) ([]*x509.Certificate, error) {
+	var ders [][]byte
+	if err := json.Unmarshal(raw, &ders); err != nil {
+		return nil, fmt.Errorf("the chain: %w", err)
+	}
+	if len(ders) == 0 {
+		return nil, errors.New("the chain names no certificate")
+	}
+	var chain []*x509.Certificate
+	for i, der := range ders {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return nil, fmt.Errorf("certificate %d: %w", i+1, err)
+		}
+		chain = append(chain, c)
+	}
+	return chain, nil
+}
+
+// OpenSigned checks of a record in wire form only what nothing later can
+// change: that an administrator signed it, over the record, with a
+// certificate that chained to Anchors while its chain was valid — not
+// that the certificate is valid now, nor that it was not revoked since.
+// A gateway holds the version of such a record, so that no older record
+// of its key takes its place, even once it no longer believes its signer;
+// a record that fails here was never an administrator's. Each call
+// verifies the chain and the signature: it is for the rare records Open
+// refuses.
+func (v *RecordVerifier) OpenSigned(data []byte) (*Opened, error) {
+	sr, err := readSignedRecord(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: not a signed record: %w", ErrRecord, err)
+	}
+	if len(sr.Record) == 0 || len(sr.Signature) == 0 || len(sr.Chain) == 0 || string(sr.Chain) == "null" {
+		return nil, fmt.Errorf("%w: a record, a signature and the signer's certificate are all needed", ErrRecord)
+	}
+	if v.Anchors == nil {
+		return nil, fmt.Errorf("%w: no directory trust anchor is configured", ErrRecord)
+	}
+	chain, err := parseChain(sr.Chain)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRecord, err)
+	}
+	cert := chain[0]
+	// A time at which every certificate of the chain had begun to be
+	// valid: the chain is judged as it was then.
+	at := cert.NotBefore
+	pool := x509.NewCertPool()
+	for _, c := range chain[1:] {
+		pool.AddCert(c)
+		if c.NotBefore.After(at) {
+			at = c.NotBefore
+		}
+	}
+	chains, err := cert.Verify(x509.VerifyOptions{
+		Roots: v.Anchors, Intermediates: pool, CurrentTime: at.Add(time.Second),
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: the signer %q never chained to an anchor this gateway trusts: %w", ErrRecord, cert.Subject.String(), err)
+	}
+	if cert.KeyUsage&x509.KeyUsageDigitalSignature == 0 {
+		return nil, fmt.Errorf("%w: the signer %q may not sign (key usage)", ErrRecord, cert.Subject.String())
+	}
+	if pub, ok := cert.PublicKey.(*rsa.PublicKey); !ok || pub.N.BitLen() < minRSAKeyBits {
+		return nil, fmt.Errorf("%w: the signer %q's key is not RSA of at least %d bits", ErrRecord, cert.Subject.String(), minRSAKeyBits)
+	}
+	scopes := DirectoryScopes(cert)
+	if len(scopes) == 0 {
+		return nil, fmt.Errorf("%w: the signer %q is not a directory administrator (no %s… URI)", ErrRecord, cert.Subject.String(), DirectoryScopeURIPrefix)
+	}
+	if err := cert.CheckSignature(x509.SHA256WithRSA, append([]byte(recordDomain), sr.Record...), sr.Signature); err != nil {
+		return nil, fmt.Errorf("%w: the signature does not match the record and the signer %q: %w", ErrRecord, cert.Subject.String(), err)
+	}
+	return &Opened{Record: sr.Record, Signer: cert, Chains: chains, Scopes: scopes}, nil
 }
 
 func chainsValidAt(chains [][]*x509.Certificate, now time.Time) bool {

@@ -113,3 +113,72 @@ func TestRecordVerifier_OpenKept(t *testing.T) {
 		t.Errorf("OpenKept under other anchors: %v", err)
 	}
 }
+
+// TestRecordVerifier_OpenSigned: a record an administrator signed opens
+// whatever became of its signer since (expired, revoked); one whose
+// signature or chain is not an administrator's does not.
+func TestRecordVerifier_OpenSigned(t *testing.T) {
+	ca, err := signing.InitCA(filepath.Join(t.TempDir(), "ca"), signing.CAOptions{KeyBits: 2048})
+	if err != nil {
+		t.Fatal(err)
+	}
+	is, err := ca.Issue(signing.IssueRequest{Agency: "000.00.00.G22", Name: "Quản trị", DirectoryScopes: []string{"*"}, Validity: 48 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := signing.NewSigner(is.Key, []*x509.Certificate{is.Certificate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed, err := admin.SignRecord([]byte(`{"agency":{"code":"000.00.12.H41","version":5}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sr signing.SignedRecord
+	if err := json.Unmarshal(signed, &sr); err != nil {
+		t.Fatal(err)
+	}
+	sr.Record = []byte(`{"agency":{"code":"000.00.12.H41","version":6}}`)
+	forged, _ := json.Marshal(sr)
+	anchors := x509.NewCertPool()
+	anchors.AddCert(ca.Certificate())
+	now := time.Now()
+	v := &signing.RecordVerifier{Anchors: anchors, Now: func() time.Time { return now }}
+	if o, err := v.OpenSigned(signed); err != nil || string(o.Record) != `{"agency":{"code":"000.00.12.H41","version":5}}` {
+		t.Fatalf("OpenSigned of a genuine record: %v", err)
+	}
+	for name, data := range map[string][]byte{"forged": forged, "junk": []byte("not a signed record")} {
+		if _, err := v.OpenSigned(data); !errors.Is(err, signing.ErrRecord) {
+			t.Errorf("OpenSigned of a %s record: %v, want ErrRecord", name, err)
+		}
+	}
+	other, err := signing.InitCA(filepath.Join(t.TempDir(), "other"), signing.CAOptions{KeyBits: 2048})
+	if err != nil {
+		t.Fatal(err)
+	}
+	elsewhere := x509.NewCertPool()
+	elsewhere.AddCert(other.Certificate())
+	if _, err := (&signing.RecordVerifier{Anchors: elsewhere}).OpenSigned(signed); !errors.Is(err, signing.ErrRecord) {
+		t.Errorf("OpenSigned under other anchors: %v", err)
+	}
+
+	// Revoked, then expired: Open refuses, OpenSigned does not.
+	if err := ca.RevokeCertificate(is.Certificate); err != nil {
+		t.Fatal(err)
+	}
+	crl, err := ca.CRL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.SetCRLs([]*x509.RevocationList{crl})
+	if _, err := v.Open(signed); !errors.Is(err, signing.ErrRecord) {
+		t.Errorf("Open of a revoked administrator's record: %v", err)
+	}
+	if _, err := v.OpenSigned(signed); err != nil {
+		t.Errorf("OpenSigned of a revoked administrator's record: %v", err)
+	}
+	now = now.Add(72 * time.Hour)
+	if _, err := v.OpenSigned(signed); err != nil {
+		t.Errorf("OpenSigned of an expired administrator's record: %v", err)
+	}
+}
