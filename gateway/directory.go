@@ -631,8 +631,13 @@ func (d *Directory) put(u DirectoryUpdate, o applying, gen uint64, src recordSou
 			// Replaced meanwhile, or checked already.
 			return false, nil
 		}
-		// The record's version, not what a brief said of it.
-		h.unverified, h.version = false, o.version
+		// The record's version and revision, not what a brief said of
+		// them; a brief that said another revision is kept again, with
+		// the record's.
+		if h.revision != u.Revision {
+			keptBrief = nil
+		}
+		h.unverified, h.version, h.revision = false, o.version, u.Revision
 		d.held[o.key] = h
 	} else {
 		if ok {

@@ -571,7 +571,12 @@ func openNghean(t *testing.T, ax *gatewaytest.Axis, dbPath string, log *zap.Logg
 //   - a record forged beside its genuine brief: forgotten, and the
 //     bucket's taken;
 //   - a brief without a record: taken out with its version, and an
-//     agency registered under its key later is taken.
+//     agency registered under its key later is taken;
+//   - a brief of another revision than its record's: kept again with the
+//     record's (here by the bus, which reads the record again since its
+//     revision is not the one held; confirming the entry does it too,
+//     and reads the bucket's record again, for a brief whose revision is
+//     the bucket's newer record's).
 //
 // There are 40 more agencies, so that the briefs tampered with come after
 // others of the same administrator (each start judges an administrator
@@ -660,6 +665,9 @@ func TestGateway_TamperedKeptBrief(t *testing.T) {
 		t.Fatal(err)
 	}
 	exec(`UPDATE directory SET value = ? WHERE key = 'G34'`, value)
+	// G37's brief says another revision than its record's (so that a
+	// restart would not read the bucket's record of G37 again).
+	exec(`UPDATE directory_briefs SET revision = 12345 WHERE key = 'G37'`)
 	// G36's record junk, its brief of the junk's digest, version 1000.
 	junk := []byte("not a signed record")
 	exec(`UPDATE directory SET value = ? WHERE key = 'G36'`, junk)
@@ -710,7 +718,18 @@ func TestGateway_TamperedKeptBrief(t *testing.T) {
 		if len(rs) != 41 {
 			return false
 		}
+		records, err := gw.Store().(*store.Store).DirectoryRecords(t.Context(), "", 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		revision := make(map[string]uint64)
+		for _, r := range records {
+			revision[r.Key] = r.Revision
+		}
 		for _, r := range rs {
+			if r.Revision != revision[r.Key] {
+				return false
+			}
 			want := uint64(1)
 			switch r.Key {
 			case "G22":

@@ -25,8 +25,9 @@ type Store interface {
 	// DirectoryRecordsOf returns the directory records kept under keys
 	// (see DirectoryRecordReader).
 	DirectoryRecordReader
-	// ForgetDirectoryBrief deletes the brief kept under key: one that
-	// no record kept confirmed (Gateway.verifyKept).
+	// ForgetDirectoryBrief deletes the brief kept under key, if no record
+	// of its version is kept: one that no record kept confirmed
+	// (Gateway.verifyKept).
 	ForgetDirectoryBrief(ctx context.Context, key string) error
 	// KeepDirectoryRecords stores directory records the gateway applied,
 	// each replacing the one of its key only if its version is higher,

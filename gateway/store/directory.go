@@ -212,10 +212,12 @@ func (s *Store) ForgetDirectoryRecord(ctx context.Context, key string, value []b
 	return nil
 }
 
-// ForgetDirectoryBrief deletes the brief kept under key.
+// ForgetDirectoryBrief deletes the brief kept under key if no record of
+// its version is kept (one kept meanwhile has its brief).
 func (s *Store) ForgetDirectoryBrief(ctx context.Context, key string) error {
 	err := s.update(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM directory_briefs WHERE key = ?`, key)
+		_, err := tx.ExecContext(ctx, `DELETE FROM directory_briefs WHERE key = ?1
+			AND NOT EXISTS (SELECT 1 FROM directory AS d WHERE d.key = ?1 AND d.version = directory_briefs.version)`, key)
 		return err
 	})
 	if err != nil {
