@@ -518,9 +518,9 @@ func TestGateway_TamperedKeptRecord(t *testing.T) {
 }
 
 // openNghean opens Nghệ An's gateway on ax, hosting Nghệ An, with its
-// store at dbPath and the directory administered by ax, logging to log;
-// the func closes it.
-func openNghean(t *testing.T, ax *gatewaytest.Axis, dbPath string, log *zap.Logger) (*gateway.Gateway, func()) {
+// store at dbPath and the directory administered by ax, logging to log,
+// its options changed by configure if given; the func closes it.
+func openNghean(t *testing.T, ax *gatewaytest.Axis, dbPath string, log *zap.Logger, configure ...func(*gateway.Options)) (*gateway.Gateway, func()) {
 	t.Helper()
 	st, err := store.Open(t.Context(), dbPath, store.Options{})
 	if err != nil {
@@ -538,8 +538,12 @@ func openNghean(t *testing.T, ax *gatewaytest.Axis, dbPath string, log *zap.Logg
 	if err != nil {
 		t.Fatal(err)
 	}
-	gw, err := gateway.New(gateway.Options{ID: "nghean", Store: st, Bus: b, Logger: log, Roots: ax.Roots, DirectoryAnchors: ax.Roots,
-		Agencies: []gateway.HostedAgency{{Code: envelope.MustAgencyCode(nghean), Name: "UBND tỉnh Nghệ An", Signer: s}}})
+	opts := gateway.Options{ID: "nghean", Store: st, Bus: b, Logger: log, Roots: ax.Roots, DirectoryAnchors: ax.Roots,
+		Agencies: []gateway.HostedAgency{{Code: envelope.MustAgencyCode(nghean), Name: "UBND tỉnh Nghệ An", Signer: s}}}
+	for _, c := range configure {
+		c(&opts)
+	}
+	gw, err := gateway.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -752,5 +756,71 @@ func TestGateway_TamperedKeptBrief(t *testing.T) {
 			got, ok := gw.Directory().Registered(code)
 			return ok && got.Version == 2
 		})
+	}
+}
+
+// TestGateway_RevokedAdministratorAtRestart: the entries of an
+// administrator revoked while the gateway was down are not believed at
+// its restart, made from briefs or not, and their versions stay held: an
+// older record of another administrator is refused, a newer one taken.
+func TestGateway_RevokedAdministratorAtRestart(t *testing.T) {
+	ax := gatewaytest.NewAxis(t)
+	ax.Gateway("vpcp", nil, [2]string{vpcp, "Văn phòng Chính phủ"})
+	admin := ax.Admin
+	revoked := gatewaytest.NewAdmin(t, ax.CA, "*")
+	ax.Admin = revoked
+	for i := 40; i < 50; i++ {
+		a := gateway.Agency{Code: fmt.Sprintf("000.00.00.G%02d", i), Name: fmt.Sprintf("Bộ số %d", i), Gateway: "bo", Version: 5, UpdatedAt: time.Now().UTC()}
+		ax.PutRecord(gateway.DirectoryRecord{Agency: &a})
+	}
+	ax.Admin = admin
+	dbPath := filepath.Join(t.TempDir(), "nghean.db")
+	gw, closeGW := openNghean(t, ax, dbPath, zaptest.NewLogger(t))
+	gatewaytest.Eventually(t, "every entry kept with its brief", func() bool {
+		rs, err := gw.Store().(*store.Store).DirectoryBriefs(t.Context(), "", 1000)
+		return err == nil && len(rs) == 11
+	})
+	closeGW()
+
+	if err := ax.CA.RevokeCertificate(revoked.Certificate()); err != nil {
+		t.Fatal(err)
+	}
+	crl, err := ax.CA.CRL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	core, logs := observer.New(zap.InfoLevel)
+	gw, closeGW = openNghean(t, ax, dbPath, zap.New(core), func(o *gateway.Options) { o.CRLs = []*x509.RevocationList{crl} })
+	defer closeGW()
+	loaded := logs.FilterMessage("directory loaded from the store").All()
+	if len(loaded) != 1 || loaded[0].ContextMap()["notApplied"] != int64(10) {
+		t.Errorf("the start applied the revoked administrator's entries: %+v", loaded)
+	}
+	for i := 40; i < 50; i++ {
+		if _, ok := gw.Directory().Registered(fmt.Sprintf("000.00.00.G%02d", i)); ok {
+			t.Errorf("G%02d, of the revoked administrator, is believed after the restart", i)
+		}
+	}
+	if _, ok := gw.Directory().Registered(vpcp); !ok {
+		t.Error("the other administrator's entry is not believed after the restart")
+	}
+	// An older record of G40 by the other administrator, then a newer
+	// one of G41, then a new agency: once the last is in, the first was
+	// refused (the bucket's updates come in order).
+	older := gateway.Agency{Code: "000.00.00.G40", Name: "Bộ số 40 (cũ)", Gateway: "bo", Version: 1, UpdatedAt: time.Now().UTC()}
+	ax.PutRecord(gateway.DirectoryRecord{Agency: &older})
+	newer := gateway.Agency{Code: "000.00.00.G41", Name: "Bộ số 41 (mới)", Gateway: "bo", Version: 6, UpdatedAt: time.Now().UTC()}
+	ax.PutRecord(gateway.DirectoryRecord{Agency: &newer})
+	last := gateway.Agency{Code: "000.00.00.G60", Name: "Bộ số 60", Gateway: "bo", Version: 1, UpdatedAt: time.Now().UTC()}
+	ax.PutRecord(gateway.DirectoryRecord{Agency: &last})
+	gatewaytest.Eventually(t, "the new agency", func() bool {
+		_, ok := gw.Directory().Registered(last.Code)
+		return ok
+	})
+	if a, ok := gw.Directory().Registered(older.Code); ok {
+		t.Errorf("an older record replayed over the revoked administrator's: %+v", a)
+	}
+	if a, ok := gw.Directory().Registered(newer.Code); !ok || a.Version != 6 {
+		t.Errorf("the newer record of G41: %+v, %v", a, ok)
 	}
 }
