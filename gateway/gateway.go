@@ -646,9 +646,7 @@ func (g *Gateway) verifyKept(ctx context.Context) {
 			if err := g.store.ForgetDirectoryBrief(ctx, key); err != nil {
 				g.log.Error("forget the kept directory brief", zap.String("key", key), zap.Error(err))
 			}
-			if v, err := g.bus.DirectoryRecord(ctx, key); err == nil {
-				g.applyDirectory(DirectoryUpdate{Key: key, Value: v})
-			}
+			g.readAgain(ctx, key)
 		}
 	}
 	if bad > 0 {
@@ -675,9 +673,7 @@ func (g *Gateway) replaceKept(ctx context.Context, r KeptRecord, verr error) {
 	if err := g.store.ForgetDirectoryRecord(ctx, r.Key, r.Value); err != nil {
 		g.log.Error("forget the kept directory record", zap.String("key", r.Key), zap.Error(err))
 	}
-	if v, err := g.bus.DirectoryRecord(ctx, r.Key); err == nil {
-		g.applyDirectory(DirectoryUpdate{Key: r.Key, Value: v})
-	}
+	g.readAgain(ctx, r.Key)
 }
 
 // keptCheckShare: verifyKept works one part of keptCheckShare and waits
