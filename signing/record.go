@@ -214,15 +214,9 @@ func parseChain(raw json.RawMessage) ([]*x509.Certificate, error) {
 // verifies the chain and the signature: it is for the rare records Open
 // refuses.
 func (v *RecordVerifier) OpenSigned(data []byte) (*Opened, error) {
-	sr, err := readSignedRecord(data)
+	sr, err := v.readWire(data)
 	if err != nil {
-		return nil, fmt.Errorf("%w: not a signed record: %w", ErrRecord, err)
-	}
-	if len(sr.Record) == 0 || len(sr.Signature) == 0 || len(sr.Chain) == 0 || string(sr.Chain) == "null" {
-		return nil, fmt.Errorf("%w: a record, a signature and the signer's certificate are all needed", ErrRecord)
-	}
-	if v.Anchors == nil {
-		return nil, fmt.Errorf("%w: no directory trust anchor is configured", ErrRecord)
+		return nil, err
 	}
 	chain, err := parseChain(sr.Chain)
 	if err != nil {
@@ -246,18 +240,12 @@ func (v *RecordVerifier) OpenSigned(data []byte) (*Opened, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: the signer %q never chained to an anchor this gateway trusts: %w", ErrRecord, cert.Subject.String(), err)
 	}
-	if cert.KeyUsage&x509.KeyUsageDigitalSignature == 0 {
-		return nil, fmt.Errorf("%w: the signer %q may not sign (key usage)", ErrRecord, cert.Subject.String())
+	scopes, err := administratorScopes(cert)
+	if err != nil {
+		return nil, err
 	}
-	if pub, ok := cert.PublicKey.(*rsa.PublicKey); !ok || pub.N.BitLen() < minRSAKeyBits {
-		return nil, fmt.Errorf("%w: the signer %q's key is not RSA of at least %d bits", ErrRecord, cert.Subject.String(), minRSAKeyBits)
-	}
-	scopes := DirectoryScopes(cert)
-	if len(scopes) == 0 {
-		return nil, fmt.Errorf("%w: the signer %q is not a directory administrator (no %s… URI)", ErrRecord, cert.Subject.String(), DirectoryScopeURIPrefix)
-	}
-	if err := cert.CheckSignature(x509.SHA256WithRSA, append([]byte(recordDomain), sr.Record...), sr.Signature); err != nil {
-		return nil, fmt.Errorf("%w: the signature does not match the record and the signer %q: %w", ErrRecord, cert.Subject.String(), err)
+	if err := checkRecordSignature(cert, sr); err != nil {
+		return nil, err
 	}
 	return &Opened{Record: sr.Record, Signer: cert, Chains: chains, Scopes: scopes}, nil
 }
@@ -405,25 +393,26 @@ func base64List(b []byte) bool {
 	return true
 }
 
-func (v *RecordVerifier) open(data []byte, checkSignature bool) (*Opened, error) {
+// readWire reads a record's wire form and checks that it has all its
+// parts, and that there are anchors to judge its signer by.
+func (v *RecordVerifier) readWire(data []byte) (signedRecordWire, error) {
 	sr, err := readSignedRecord(data)
 	if err != nil {
-		return nil, fmt.Errorf("%w: not a signed record: %w", ErrRecord, err)
+		return sr, fmt.Errorf("%w: not a signed record: %w", ErrRecord, err)
 	}
 	if len(sr.Record) == 0 || len(sr.Signature) == 0 || len(sr.Chain) == 0 || string(sr.Chain) == "null" {
-		return nil, fmt.Errorf("%w: a record, a signature and the signer's certificate are all needed", ErrRecord)
+		return sr, fmt.Errorf("%w: a record, a signature and the signer's certificate are all needed", ErrRecord)
 	}
 	if v.Anchors == nil {
-		return nil, fmt.Errorf("%w: no directory trust anchor is configured", ErrRecord)
+		return sr, fmt.Errorf("%w: no directory trust anchor is configured", ErrRecord)
 	}
-	now := time.Now()
-	if v.Now != nil {
-		now = v.Now()
-	}
-	cert, chains, err := v.verifiedChains(sr.Chain, now)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrRecord, err)
-	}
+	return sr, nil
+}
+
+// administratorScopes returns the scopes of cert if it may sign directory
+// records: a signing key usage, an RSA key large enough, and at least one
+// scope.
+func administratorScopes(cert *x509.Certificate) ([]string, error) {
 	if cert.KeyUsage&x509.KeyUsageDigitalSignature == 0 {
 		return nil, fmt.Errorf("%w: the signer %q may not sign (key usage)", ErrRecord, cert.Subject.String())
 	}
@@ -434,14 +423,42 @@ func (v *RecordVerifier) open(data []byte, checkSignature bool) (*Opened, error)
 	if len(scopes) == 0 {
 		return nil, fmt.Errorf("%w: the signer %q is not a directory administrator (no %s… URI)", ErrRecord, cert.Subject.String(), DirectoryScopeURIPrefix)
 	}
+	return scopes, nil
+}
+
+// checkRecordSignature checks that cert signed sr's record.
+func checkRecordSignature(cert *x509.Certificate, sr signedRecordWire) error {
+	if err := cert.CheckSignature(x509.SHA256WithRSA, append([]byte(recordDomain), sr.Record...), sr.Signature); err != nil {
+		return fmt.Errorf("%w: the signature does not match the record and the signer %q: %w", ErrRecord, cert.Subject.String(), err)
+	}
+	return nil
+}
+
+func (v *RecordVerifier) open(data []byte, checkSignature bool) (*Opened, error) {
+	sr, err := v.readWire(data)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	if v.Now != nil {
+		now = v.Now()
+	}
+	cert, chains, err := v.verifiedChains(sr.Chain, now)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRecord, err)
+	}
+	scopes, err := administratorScopes(cert)
+	if err != nil {
+		return nil, err
+	}
 	if revoked, at := v.revocations().Revoked(cert, chains, now); revoked {
 		return nil, fmt.Errorf("%w: the signer %q was revoked on %s", ErrRecord, cert.Subject.String(), at.UTC().Format(time.RFC3339))
 	}
 	if !checkSignature {
 		return &Opened{Record: sr.Record, Signer: cert, Chains: chains, Scopes: scopes}, nil
 	}
-	if err := cert.CheckSignature(x509.SHA256WithRSA, append([]byte(recordDomain), sr.Record...), sr.Signature); err != nil {
-		return nil, fmt.Errorf("%w: the signature does not match the record and the signer %q: %w", ErrRecord, cert.Subject.String(), err)
+	if err := checkRecordSignature(cert, sr); err != nil {
+		return nil, err
 	}
 	return &Opened{Record: sr.Record, Signer: cert, Chains: chains, Scopes: scopes}, nil
 }

@@ -63,10 +63,10 @@ func TestRecordVerifier(t *testing.T) {
 	}
 }
 
-// TestRecordVerifier_OpenKept: a kept record is not checked for its own
-// signature again, but its signer is — to the anchors now, within its
-// validity.
-func TestRecordVerifier_OpenKept(t *testing.T) {
+// twoDayAdministrator makes a CA and, from it, a directory administrator
+// for the whole directory whose certificate is valid for 48 hours.
+func twoDayAdministrator(t *testing.T) (*signing.CA, *signing.Issued, *signing.Signer) {
+	t.Helper()
 	ca, err := signing.InitCA(filepath.Join(t.TempDir(), "ca"), signing.CAOptions{KeyBits: 2048})
 	if err != nil {
 		t.Fatal(err)
@@ -79,6 +79,14 @@ func TestRecordVerifier_OpenKept(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return ca, is, admin
+}
+
+// TestRecordVerifier_OpenKept: a kept record is not checked for its own
+// signature again, but its signer is — to the anchors now, within its
+// validity.
+func TestRecordVerifier_OpenKept(t *testing.T) {
+	ca, _, admin := twoDayAdministrator(t)
 	signed, err := admin.SignRecord([]byte(`{"agency":{"code":"000.00.12.H41"}}`))
 	if err != nil {
 		t.Fatal(err)
@@ -118,18 +126,7 @@ func TestRecordVerifier_OpenKept(t *testing.T) {
 // whatever became of its signer since (expired, revoked); one whose
 // signature or chain is not an administrator's does not.
 func TestRecordVerifier_OpenSigned(t *testing.T) {
-	ca, err := signing.InitCA(filepath.Join(t.TempDir(), "ca"), signing.CAOptions{KeyBits: 2048})
-	if err != nil {
-		t.Fatal(err)
-	}
-	is, err := ca.Issue(signing.IssueRequest{Agency: "000.00.00.G22", Name: "Quản trị", DirectoryScopes: []string{"*"}, Validity: 48 * time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := signing.NewSigner(is.Key, []*x509.Certificate{is.Certificate})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca, is, admin := twoDayAdministrator(t)
 	signed, err := admin.SignRecord([]byte(`{"agency":{"code":"000.00.12.H41","version":5}}`))
 	if err != nil {
 		t.Fatal(err)
