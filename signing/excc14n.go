@@ -216,9 +216,32 @@ func writeName(w etree.Writer, space, local string) {
 // attribute value if attr is set: &, < and carriage return as references,
 // and > in text, and ", tab and line feed in an attribute; a character XML
 // does not allow (or a byte that is not UTF-8) as U+FFFD.
+//
+// Runs of bytes written as they are (plainText, plainAttr) are crossed
+// eight at a time and written in one piece: an attachment's base64 is
+// nearly all of a large packet, and looking at it a byte at a time, with
+// the switch below, was three quarters of what verifying a 2 MB packet
+// cost (BenchmarkVerify).
 func escapeCanonical(w etree.Writer, s string, attr bool) {
+	plain := &plainText
+	if attr {
+		plain = &plainAttr
+	}
 	last := 0
 	for i := 0; i < len(s); {
+		for i+8 <= len(s) {
+			r := s[i : i+8]
+			if plain[r[0]]&plain[r[1]]&plain[r[2]]&plain[r[3]]&plain[r[4]]&plain[r[5]]&plain[r[6]]&plain[r[7]] == 0 {
+				break
+			}
+			i += 8
+		}
+		for i < len(s) && plain[s[i]] != 0 {
+			i++
+		}
+		if i == len(s) {
+			break
+		}
 		b := s[i]
 		if b < utf8.RuneSelf {
 			var esc string
@@ -237,9 +260,6 @@ func escapeCanonical(w etree.Writer, s string, attr bool) {
 				esc = "&#xA;"
 			case b == '\r':
 				esc = "&#xD;"
-			case b >= 0x20 || b == '\t' || b == '\n':
-				i++
-				continue
 			default:
 				esc = "\uFFFD"
 			}
@@ -260,6 +280,25 @@ func escapeCanonical(w etree.Writer, s string, attr bool) {
 		i += width
 	}
 	w.WriteString(s[last:])
+}
+
+// plainText and plainAttr are 1 for the bytes escapeCanonical writes as
+// they are, in text and in an attribute value: ASCII that is neither a
+// control byte nor one it escapes. A byte of a multi-byte character is
+// looked at, with the character.
+var plainText, plainAttr = plainBytes(false), plainBytes(true)
+
+func plainBytes(attr bool) (t [256]uint8) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = 1
+	}
+	t['&'], t['<'] = 0, 0
+	if attr {
+		t['"'] = 0
+	} else {
+		t['>'], t['\t'], t['\n'] = 0, 1, 1
+	}
+	return t
 }
 
 // xmlChar reports whether r, at least U+0080, is a character XML allows.

@@ -117,6 +117,10 @@ func TestExcC14n_SameAsGoxmldsig(t *testing.T) {
 		"", "plain", "a&b<c>d\re\tf\ng'h\"i", "\x00\x01\x08\x0b\x0c\x1f\x7f",
 		"Hà Nội – Nghệ An", "\xff\xfe", "\xed\xa0\x80", "\uFFFD\uFFFE\uFFFF", "\U0001F600\U0010FFFF",
 		"tail\xc3", "\xc3(", "]]>",
+		// Runs longer than the eight bytes escapeCanonical crosses at
+		// once, with what it must look at in each place of a run.
+		"QUJDREVGR0hJSktM\nTU5PUFFSU1RVVldY\nWVo=", "abcdefg&hijklmno<pqrstuv>wxyz\"0123456\r789abcde\tfghijklm\n",
+		"abcdefgh\x01ijklmnop\x7fqrstuvwHà Nội 12345678\xffabcdefghij\xed\xa0\x80",
 	} {
 		sameText(t, s)
 	}
