@@ -7,11 +7,15 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -33,7 +37,7 @@ import (
 // gateways in this process, documents posted to the sender's HTTP API and
 // timed until they are stored at the recipient.
 func runBench(ctx context.Context, m *Main, args []string) error {
-	fs := m.newFlagSet("bench", "bench [-n N] [-concurrency C] [-rate R] [-duration D] [-size BYTES] [-face api,vxp]", `
+	fs := m.newFlagSet("bench", "bench [-n N] [-concurrency C] [-rate R] [-duration D] [-size BYTES] [-face api,vxp] [-json]\n       lienthong bench -large [-large-size BYTES] [-json]", `
 Measures lienthong end to end on this machine: an embedded NATS server with
 JetStream and two gateways (Văn phòng Chính phủ sending, UBND tỉnh Nghệ An
 receiving), each with its own SQLite store (synchronous=FULL). Packets are
@@ -53,7 +57,23 @@ api), each keeping its better run, and the ratio of the VXP face's to API
 v1's is printed (the target: within 10 %); the latency run uses the first.
 
 Prints a table; the targets are at least 250 documents/s sustained and a
-p99 of at most 50 ms at 100 documents/s. Exits 1 if a document is lost.`)
+p99 of at most 50 ms at 100 documents/s. Exits 1 if a document is lost.
+
+-large measures the 50 MB case instead: one packet carrying a 50 MB
+attachment (base64: about 70 MB; -large-size changes the attachment's
+size) posted to the sender's API and timed until the recipient has
+verified and stored it, then until status 01 is back at the sender. Each
+gateway runs as "lienthong serve" in a process of its own, started from
+this binary on the bench's embedded NATS server, so that the peak RSS
+(VmHWM) of each is its own; the targets are at most 2 s and a peak RSS of
+at most 1.5 times the packet on each gateway. It takes none of the flags
+of the runs above.
+
+-json prints, instead of the table, one line of JSON with every figure of
+it (durations in milliseconds, sizes in bytes, each target and whether it
+is met), the run's parameters, the version of lienthong and Go and the
+number of CPUs, so that a script can compare runs. The progress lines go
+to stderr either way.`)
 	n := fs.Int("n", 2000, "documents for the throughput run")
 	conc := fs.Int("concurrency", 16, "clients posting at once in the throughput run")
 	rate := fs.Int("rate", 100, "documents per second in the latency run")
@@ -61,8 +81,28 @@ p99 of at most 50 ms at 100 documents/s. Exits 1 if a document is lost.`)
 	size := fs.Int("size", 20<<10, "packet size in bytes")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the runs to this `file` (go tool pprof)")
 	faceList := fs.String("face", "api", "how the DMS posts: `api`, vxp, or api,vxp to compare them")
+	jsonOut := fs.Bool("json", false, "print one line of JSON instead of the table")
+	large := fs.Bool("large", false, "measure one packet with a large attachment instead (see above)")
+	largeSize := fs.Int("large-size", 50<<20, "with -large, the attachment's size in `bytes`")
 	if err := m.parseFlags(fs, args); err != nil {
 		return err
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if *large {
+		for _, f := range []string{"n", "concurrency", "rate", "duration", "size", "cpuprofile", "face"} {
+			if given[f] {
+				return usageError{msg: fmt.Sprintf("bench: -%s does not go with -large", f),
+					vi: fmt.Sprintf("-%s không dùng cùng -large.", f), hint: "lienthong bench -help"}
+			}
+		}
+		if *largeSize < 1<<10 {
+			return usageError{msg: "bench: -large-size must be at least 1024", vi: "-large-size ít nhất 1024.", hint: "lienthong bench -help"}
+		}
+		return runBenchLarge(ctx, m, *largeSize, *jsonOut)
+	}
+	if given["large-size"] {
+		return usageError{msg: "bench: -large-size goes with -large", vi: "-large-size chỉ dùng cùng -large.", hint: "lienthong bench -help"}
 	}
 	var faces []string
 	for _, f := range strings.Split(*faceList, ",") {
@@ -96,6 +136,7 @@ p99 of at most 50 ms at 100 documents/s. Exits 1 if a document is lost.`)
 	}
 	progress := func(format string, a ...any) { fmt.Fprintf(m.Stderr, format+"\n", a...) }
 
+	began := time.Now()
 	progress("bench: starting NATS and two gateways in %s", dir)
 	b, err := benchStart(ctx, dir, log)
 	if b != nil {
@@ -183,29 +224,186 @@ p99 of at most 50 ms at 100 documents/s. Exits 1 if a document is lost.`)
 		return err
 	}
 
-	verdict := func(ok bool) string {
-		if ok {
-			return "đạt / met"
-		}
-		return "CHƯA ĐẠT / NOT MET"
-	}
-	tw := tabwriter.NewWriter(m.Stdout, 0, 2, 2, ' ', 0)
-	fmt.Fprintf(tw, "measure\tvalue\ttarget\t\n")
-	fmt.Fprintf(tw, "raw RSA-2048 sign (1 core)\t%.0f /s\t\t\n", rawRate)
-	fmt.Fprintf(tw, "packet size\t%d bytes\t20 KB\t\n", b.packetSize)
+	rep := newBenchReport("throughput", began)
+	rep.Params = benchParams{N: *n, Concurrency: *conc, Rate: *rate, DurationSeconds: dur.Seconds(), Size: *size, Faces: faces}
+	rep.RawRSASignPerSec = roundTo(rawRate, 1)
+	rep.PacketBytes = b.packetSize
 	for _, face := range faces {
 		tp := throughput[face]
-		fmt.Fprintf(tw, "throughput, %s (%d docs, %d clients)\t%.0f docs/s\t≥ 250 docs/s\t%s\n", face, *n, *conc, tp.rate, verdict(tp.rate >= 250))
-		fmt.Fprintf(tw, "  ratio to raw RSA signing\t%.2f\t\t\n", tp.rate/rawRate)
-		fmt.Fprintf(tw, "  latency p50 / p99 under full load\t%s / %s\t\t\n", ms(tp.p50), ms(tp.p99))
+		rep.Throughput = append(rep.Throughput, benchThroughput{
+			Face: face, Docs: *n, Clients: *conc,
+			DocsPerSec: roundTo(tp.rate, 1), RatioToRawRSA: roundTo(tp.rate/rawRate, 3),
+			P50Ms: msOf(tp.p50), P99Ms: msOf(tp.p99), MaxMs: msOf(tp.max),
+			TargetDocsPerSec: benchTargetRate, Met: tp.rate >= benchTargetRate,
+		})
 	}
 	if len(faces) == 2 {
 		ratio := throughput["vxp"].rate / throughput["api"].rate
-		fmt.Fprintf(tw, "VXP face / API v1 throughput\t%.2f\t≥ 0.90\t%s\n", ratio, verdict(ratio >= 0.9))
+		rep.VXPToAPI = &benchRatio{Value: roundTo(ratio, 3), Target: benchTargetVXPRatio, Met: ratio >= benchTargetVXPRatio}
 	}
-	fmt.Fprintf(tw, "latency at %d docs/s, %s: p50\t%s\t\t\n", *rate, faces[0], ms(lat.p50))
-	fmt.Fprintf(tw, "latency at %d docs/s, %s: p99\t%s\t≤ 50 ms\t%s\n", *rate, faces[0], ms(lat.p99), verdict(lat.p99 <= 50*time.Millisecond))
-	fmt.Fprintf(tw, "latency at %d docs/s, %s: max\t%s\t\t\n", *rate, faces[0], ms(lat.max))
+	rep.Latency = &benchLatency{
+		Face: faces[0], Rate: *rate, DurationSeconds: dur.Seconds(), Docs: total,
+		P50Ms: msOf(lat.p50), P99Ms: msOf(lat.p99), MaxMs: msOf(lat.max),
+		TargetP99Ms: msOf(benchTargetP99), Met: lat.p99 <= benchTargetP99,
+	}
+	if *jsonOut {
+		return rep.writeJSON(m.Stdout)
+	}
+	return rep.writeThroughputTable(m.Stdout)
+}
+
+// The targets the table judges the figures by: those of the throughput
+// and latency runs are the bench's own (issue 20 asks for more), those of
+// -large issue 20's.
+const (
+	benchTargetRate     = 250 // documents/s sustained
+	benchTargetP99      = 50 * time.Millisecond
+	benchTargetVXPRatio = 0.9
+	benchTargetLarge    = 2 * time.Second // a 50 MB attachment from the POST to stored
+	benchTargetLargeRSS = 1.5             // peak RSS over the packet's size, each gateway
+)
+
+// benchLargeWaitStored is how long -large waits for its packet before
+// calling it lost: minutes, where the target is seconds.
+const benchLargeWaitStored = 3 * time.Minute
+
+// benchReport is what a run measured: the table prints it, -json writes
+// it as one line, so that both hold the same figures. Durations are in
+// milliseconds, sizes in bytes.
+type benchReport struct {
+	Mode       string    `json:"mode"` // "throughput" or "large"
+	Version    string    `json:"version"`
+	GoVersion  string    `json:"goVersion"`
+	OS         string    `json:"os"`
+	Arch       string    `json:"arch"`
+	CPUs       int       `json:"cpus"`
+	GOMAXPROCS int       `json:"gomaxprocs"`
+	Start      time.Time `json:"start"`
+	// Params are the flags the run was made with.
+	Params benchParams `json:"params"`
+
+	RawRSASignPerSec float64           `json:"rawRsaSignPerSec,omitempty"`
+	PacketBytes      int               `json:"packetBytes"`
+	Throughput       []benchThroughput `json:"throughput,omitempty"`
+	VXPToAPI         *benchRatio       `json:"vxpToApi,omitempty"`
+	Latency          *benchLatency     `json:"latency,omitempty"`
+	Large            *benchLarge       `json:"large,omitempty"`
+}
+
+type benchParams struct {
+	N               int      `json:"n,omitempty"`
+	Concurrency     int      `json:"concurrency,omitempty"`
+	Rate            int      `json:"rate,omitempty"`
+	DurationSeconds float64  `json:"durationSeconds,omitempty"`
+	Size            int      `json:"size,omitempty"`
+	Faces           []string `json:"faces,omitempty"`
+	LargeSize       int      `json:"largeSize,omitempty"`
+}
+
+// benchThroughput is the throughput run of one face.
+type benchThroughput struct {
+	Face             string  `json:"face"`
+	Docs             int     `json:"docs"`
+	Clients          int     `json:"clients"`
+	DocsPerSec       float64 `json:"docsPerSec"`
+	RatioToRawRSA    float64 `json:"ratioToRawRsa"`
+	P50Ms            float64 `json:"p50Ms"`
+	P99Ms            float64 `json:"p99Ms"`
+	MaxMs            float64 `json:"maxMs"`
+	TargetDocsPerSec float64 `json:"targetDocsPerSec"`
+	Met              bool    `json:"met"`
+}
+
+// benchRatio is the VXP face's throughput over API v1's.
+type benchRatio struct {
+	Value  float64 `json:"value"`
+	Target float64 `json:"target"`
+	Met    bool    `json:"met"`
+}
+
+// benchLatency is the run at a steady rate.
+type benchLatency struct {
+	Face            string  `json:"face"`
+	Rate            int     `json:"rate"`
+	DurationSeconds float64 `json:"durationSeconds"`
+	Docs            int     `json:"docs"`
+	P50Ms           float64 `json:"p50Ms"`
+	P99Ms           float64 `json:"p99Ms"`
+	MaxMs           float64 `json:"maxMs"`
+	TargetP99Ms     float64 `json:"targetP99Ms"`
+	Met             bool    `json:"met"`
+}
+
+// benchLarge is the run of -large.
+type benchLarge struct {
+	AttachmentBytes int     `json:"attachmentBytes"`
+	PacketBytes     int     `json:"packetBytes"`
+	AcceptedMs      float64 `json:"acceptedMs"` // the POST answered 202
+	StoredMs        float64 `json:"storedMs"`   // listed, verified and stored, by the recipient's API
+	TargetStoredMs  float64 `json:"targetStoredMs"`
+	StoredMet       bool    `json:"storedMet"`
+	// StatusBackMs is when the sender's API showed status 01 back.
+	StatusBackMs float64             `json:"statusBackMs"`
+	Gateways     []benchLargeGateway `json:"gateways"`
+}
+
+// benchLargeGateway is the peak memory of one gateway process.
+type benchLargeGateway struct {
+	Role          string  `json:"role"` // "sender" or "recipient"
+	ID            string  `json:"id"`
+	PeakRSSBytes  int64   `json:"peakRssBytes"`
+	RatioToPacket float64 `json:"ratioToPacket"`
+	TargetRatio   float64 `json:"targetRatio"`
+	Met           bool    `json:"met"`
+}
+
+// newBenchReport is the report of a run of mode begun at start, with the
+// machine's particulars.
+func newBenchReport(mode string, start time.Time) *benchReport {
+	return &benchReport{
+		Mode: mode, Version: version, GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH,
+		CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), Start: start.UTC().Truncate(time.Second),
+	}
+}
+
+// writeJSON writes the report as one line.
+func (r *benchReport) writeJSON(w io.Writer) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("bench: the JSON of the results: %w", err)
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// verdict is the last column of a row with a target.
+func verdict(ok bool) string {
+	if ok {
+		return "đạt / met"
+	}
+	return "CHƯA ĐẠT / NOT MET"
+}
+
+// writeThroughputTable writes the table of the throughput and latency
+// runs.
+func (r *benchReport) writeThroughputTable(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
+	fmt.Fprintf(tw, "measure\tvalue\ttarget\t\n")
+	fmt.Fprintf(tw, "raw RSA-2048 sign (1 core)\t%.0f /s\t\t\n", r.RawRSASignPerSec)
+	fmt.Fprintf(tw, "packet size\t%d bytes\t20 KB\t\n", r.PacketBytes)
+	for _, tp := range r.Throughput {
+		fmt.Fprintf(tw, "throughput, %s (%d docs, %d clients)\t%.0f docs/s\t≥ %.0f docs/s\t%s\n", tp.Face, tp.Docs, tp.Clients, tp.DocsPerSec, tp.TargetDocsPerSec, verdict(tp.Met))
+		fmt.Fprintf(tw, "  ratio to raw RSA signing\t%.2f\t\t\n", tp.RatioToRawRSA)
+		fmt.Fprintf(tw, "  latency p50 / p99 under full load\t%.1f ms / %.1f ms\t\t\n", tp.P50Ms, tp.P99Ms)
+	}
+	if v := r.VXPToAPI; v != nil {
+		fmt.Fprintf(tw, "VXP face / API v1 throughput\t%.2f\t≥ %.2f\t%s\n", v.Value, v.Target, verdict(v.Met))
+	}
+	if l := r.Latency; l != nil {
+		fmt.Fprintf(tw, "latency at %d docs/s, %s: p50\t%.1f ms\t\t\n", l.Rate, l.Face, l.P50Ms)
+		fmt.Fprintf(tw, "latency at %d docs/s, %s: p99\t%.1f ms\t≤ %.0f ms\t%s\n", l.Rate, l.Face, l.P99Ms, l.TargetP99Ms, verdict(l.Met))
+		fmt.Fprintf(tw, "latency at %d docs/s, %s: max\t%.1f ms\t\t\n", l.Rate, l.Face, l.MaxMs)
+	}
 	return tw.Flush()
 }
 
@@ -218,6 +416,16 @@ func faceName(face string) string {
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
+
+// msOf is d in milliseconds, to 0.1 ms.
+func msOf(d time.Duration) float64 { return roundTo(float64(d)/float64(time.Millisecond), 1) }
+
+// roundTo rounds x to digits decimals: the JSON's figures carry no more
+// digits than the measure has.
+func roundTo(x float64, digits int) float64 {
+	p := math.Pow10(digits)
+	return math.Round(x*p) / p
+}
 
 // rawSignRate is how many RSA-2048 PKCS#1 v1.5 signatures of a SHA-256
 // digest one goroutine makes per second.
@@ -431,6 +639,14 @@ func benchCode(i int) envelope.Code {
 // benchPacket is an unsigned edoc of about size bytes, promulgated on
 // date.
 func benchPacket(i, size int, date envelope.Date) ([]byte, error) {
+	// The signature adds about 2.5 KB, the header about 2 KB; base64 makes
+	// the attachment 4/3 larger.
+	return benchPacketWith(i, max(1024, (size-4500)*3/4), date)
+}
+
+// benchPacketWith is an unsigned edoc promulgated on date whose one
+// attachment is attachment random bytes.
+func benchPacketWith(i, attachment int, date envelope.Date) ([]byte, error) {
 	now := time.Now()
 	code := benchCode(i)
 	e := &envelope.Edoc{
@@ -446,9 +662,7 @@ func benchPacket(i, size int, date envelope.Date) ([]byte, error) {
 		Trace:     []envelope.TraceHeader{{OrganID: "000.00.00.G22", Timestamp: envelope.TimestampOf(now)}},
 		Bussiness: &envelope.Bussiness{BussinessDocType: envelope.BussinessNew, Paper: "0"},
 	}
-	// The signature adds about 2.5 KB, the header about 2 KB; base64 makes
-	// the attachment 4/3 larger.
-	data := make([]byte, max(1024, (size-4500)*3/4))
+	data := make([]byte, attachment)
 	rand.Read(data)
 	e.AddAttachment(envelope.Attachment{Name: "congvan.pdf", ContentType: "application/pdf", Data: data})
 	return envelope.Encode(&envelope.Packet{Edoc: e})

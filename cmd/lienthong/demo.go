@@ -40,6 +40,17 @@ type demoGateway struct {
 	// made at start.
 	vxpSecret string
 	node      *node
+	// url is the base URL of the API when the gateway runs in a process
+	// of its own (bench -large) rather than as node.
+	url string
+}
+
+// apiURL is the base URL of the gateway's API.
+func (g *demoGateway) apiURL() string {
+	if g.node != nil {
+		return g.node.URL()
+	}
+	return g.url
 }
 
 // vxpSystem is the system id of the gateway's VXP system.
@@ -170,7 +181,7 @@ directory removed at the end).`)
 
 // demoStart makes the PKI, starts the NATS server and the gateways.
 func demoStart(ctx context.Context, dir string, gws []*demoGateway, log *zap.Logger) (*server.Server, error) {
-	ca, err := signing.InitCA(filepath.Join(dir, "ca"), signing.CAOptions{KeyBits: 2048})
+	ca, admin, err := demoPKI(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -178,61 +189,13 @@ func demoStart(ctx context.Context, dir string, gws []*demoGateway, log *zap.Log
 	if err != nil {
 		return nil, err
 	}
-	// The axis administrator, who registers every agency in the
-	// directory: the gateways believe only entries it signed. The demo's
-	// CA is also the directory's trust anchor.
-	adminIssued, err := ca.Issue(signing.IssueRequest{Agency: "000.00.00.G22", Name: "Quản trị trục liên thông", DirectoryScopes: []string{"*"}})
-	if err != nil {
-		return srv, err
-	}
-	admin, err := signing.NewSigner(adminIssued.Key, []*x509.Certificate{adminIssued.Certificate})
-	if err != nil {
-		return srv, err
-	}
 	var entries []gateway.DirectoryRecord
 	for _, g := range gws {
-		gdir := filepath.Join(dir, g.id)
-		if err := os.MkdirAll(gdir, 0o750); err != nil {
-			return srv, err
-		}
-		secret := make([]byte, 16)
-		rand.Read(secret)
-		g.key = "demo-" + g.id + "-" + hex.EncodeToString(secret)
-		cfg := DefaultConfig()
-		cfg.Gateway.ID, cfg.Gateway.DataDir = g.id, gdir
-		cfg.HTTP.Listen = "127.0.0.1:0"
-		cfg.NATS.URL = srv.ClientURL()
-		cfg.Trust.CA = []string{filepath.Join(ca.Dir(), signing.CACertFile)}
-		cfg.Trust.CRL = []string{filepath.Join(ca.Dir(), signing.CRLFile)}
-		cfg.Trust.Directory = []string{filepath.Join(ca.Dir(), signing.CACertFile)}
-		key := APIKeyConfig{Name: "qlvb-" + g.id, Key: g.key}
-		for _, a := range g.agencies {
-			is, err := ca.Issue(signing.IssueRequest{Agency: a[0], Name: a[1]})
-			if err != nil {
-				return srv, err
-			}
-			prefix := filepath.Join(gdir, strings.ReplaceAll(a[0], ".", "_"))
-			if err := is.WriteFiles(prefix); err != nil {
-				return srv, err
-			}
-			cfg.Agencies = append(cfg.Agencies, AgencyConfig{Code: a[0], Name: a[1], Key: prefix + ".key", Cert: prefix + ".crt"})
-			entries = append(entries, demoEntry(g.id, a, is.Certificate))
-			key.Agencies = append(key.Agencies, a[0])
-		}
-		cfg.APIKeys = []APIKeyConfig{key}
-		rand.Read(secret)
-		g.password = hex.EncodeToString(secret[:6])
-		hash, err := bcrypt.GenerateFromPassword([]byte(g.password), bcrypt.MinCost)
+		cfg, es, err := demoConfig(ca, dir, g, srv.ClientURL())
 		if err != nil {
 			return srv, err
 		}
-		cfg.Web.Clerks = []ClerkConfig{{Username: "vanthu", Name: "Văn thư " + g.agencies[0][1], PasswordHash: string(hash), Agencies: key.Agencies}}
-		rand.Read(secret)
-		g.vxpSecret = hex.EncodeToString(secret)
-		cfg.VXP.Systems = []VXPSystemConfig{{ID: g.vxpSystem(), Secret: g.vxpSecret, Agencies: key.Agencies}}
-		if err := cfg.Validate(); err != nil {
-			return srv, err
-		}
+		entries = append(entries, es...)
 		if g.node, err = openNode(ctx, cfg, log.With(zap.String("node", g.id)), nil, nil); err != nil {
 			return srv, fmt.Errorf("demo: gateway %s: %w", g.id, err)
 		}
@@ -253,6 +216,74 @@ func demoStart(ctx context.Context, dir string, gws []*demoGateway, log *zap.Log
 		}
 		return true
 	})
+}
+
+// demoPKI makes the development CA in dir/ca and the axis administrator,
+// who registers every agency in the directory: the gateways believe only
+// entries it signed. The CA is also the directory's trust anchor.
+func demoPKI(dir string) (*signing.CA, *signing.Signer, error) {
+	ca, err := signing.InitCA(filepath.Join(dir, "ca"), signing.CAOptions{KeyBits: 2048})
+	if err != nil {
+		return nil, nil, err
+	}
+	adminIssued, err := ca.Issue(signing.IssueRequest{Agency: "000.00.00.G22", Name: "Quản trị trục liên thông", DirectoryScopes: []string{"*"}})
+	if err != nil {
+		return nil, nil, err
+	}
+	admin, err := signing.NewSigner(adminIssued.Key, []*x509.Certificate{adminIssued.Certificate})
+	if err != nil {
+		return nil, nil, err
+	}
+	return ca, admin, nil
+}
+
+// demoConfig issues the certificates of g's agencies from ca, writes them
+// in dir/<g.id>, the gateway's data directory, and returns its
+// configuration on the NATS server at natsURL, with the directory entries
+// of its agencies for the administrator to register. It makes g's API key,
+// clerk's password and VXP secret.
+func demoConfig(ca *signing.CA, dir string, g *demoGateway, natsURL string) (Config, []gateway.DirectoryRecord, error) {
+	gdir := filepath.Join(dir, g.id)
+	if err := os.MkdirAll(gdir, 0o750); err != nil {
+		return Config{}, nil, err
+	}
+	secret := make([]byte, 16)
+	rand.Read(secret)
+	g.key = "demo-" + g.id + "-" + hex.EncodeToString(secret)
+	cfg := DefaultConfig()
+	cfg.Gateway.ID, cfg.Gateway.DataDir = g.id, gdir
+	cfg.HTTP.Listen = "127.0.0.1:0"
+	cfg.NATS.URL = natsURL
+	cfg.Trust.CA = []string{filepath.Join(ca.Dir(), signing.CACertFile)}
+	cfg.Trust.CRL = []string{filepath.Join(ca.Dir(), signing.CRLFile)}
+	cfg.Trust.Directory = []string{filepath.Join(ca.Dir(), signing.CACertFile)}
+	key := APIKeyConfig{Name: "qlvb-" + g.id, Key: g.key}
+	var entries []gateway.DirectoryRecord
+	for _, a := range g.agencies {
+		is, err := ca.Issue(signing.IssueRequest{Agency: a[0], Name: a[1]})
+		if err != nil {
+			return Config{}, nil, err
+		}
+		prefix := filepath.Join(gdir, strings.ReplaceAll(a[0], ".", "_"))
+		if err := is.WriteFiles(prefix); err != nil {
+			return Config{}, nil, err
+		}
+		cfg.Agencies = append(cfg.Agencies, AgencyConfig{Code: a[0], Name: a[1], Key: prefix + ".key", Cert: prefix + ".crt"})
+		entries = append(entries, demoEntry(g.id, a, is.Certificate))
+		key.Agencies = append(key.Agencies, a[0])
+	}
+	cfg.APIKeys = []APIKeyConfig{key}
+	rand.Read(secret)
+	g.password = hex.EncodeToString(secret[:6])
+	hash, err := bcrypt.GenerateFromPassword([]byte(g.password), bcrypt.MinCost)
+	if err != nil {
+		return Config{}, nil, err
+	}
+	cfg.Web.Clerks = []ClerkConfig{{Username: "vanthu", Name: "Văn thư " + g.agencies[0][1], PasswordHash: string(hash), Agencies: key.Agencies}}
+	rand.Read(secret)
+	g.vxpSecret = hex.EncodeToString(secret)
+	cfg.VXP.Systems = []VXPSystemConfig{{ID: g.vxpSystem(), Secret: g.vxpSecret, Agencies: key.Agencies}}
+	return cfg, entries, cfg.Validate()
 }
 
 // demoEntry is the directory entry of a demo agency (code, name) hosted by
@@ -472,7 +503,7 @@ func demoDocument(ctx context.Context, g *demoGateway, id string) (*gateway.Docu
 // demoCall calls a gateway's API with its key and decodes the JSON answer
 // into out (if not nil).
 func demoCall(ctx context.Context, g *demoGateway, method, path, contentType string, body []byte, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, g.node.URL()+path, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, method, g.apiURL()+path, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
