@@ -80,6 +80,13 @@ type Options struct {
 	MaxRetryDelay     time.Duration
 	// Concurrency of the receivers; 0 means DefaultConcurrency.
 	Concurrency int
+	// Submissions bounds the requests of DMSs worked on at once
+	// (documents submitted and statuses posted, see Admit); as many more
+	// may wait their turn for SubmissionWait, the others are refused
+	// with ErrBusy. 0 means DefaultSubmissions(), and a wait of 0
+	// DefaultSubmissionWait.
+	Submissions    int
+	SubmissionWait time.Duration
 	// Version and API are published in heartbeats.
 	Version string
 	API     string
@@ -113,6 +120,8 @@ type Gateway struct {
 	// lastBeat is when a heartbeat last reached the heartbeats' bucket
 	// (Unix nanoseconds; 0 before the first).
 	lastBeat atomic.Int64
+	// admission bounds the requests of DMSs worked on at once (Admit).
+	admission *admission
 	// unknownRecipients throttles the warnings of packets dropped as
 	// addressed to codes that exist nowhere (dropUnknownRecipient).
 	unknownRecipients unknownRecipientLog
@@ -156,6 +165,12 @@ func New(opts Options) (*Gateway, error) {
 	if opts.Observer == nil {
 		opts.Observer = NopObserver{}
 	}
+	if opts.Submissions <= 0 {
+		opts.Submissions = DefaultSubmissions()
+	}
+	if opts.SubmissionWait <= 0 {
+		opts.SubmissionWait = DefaultSubmissionWait
+	}
 	g := &Gateway{
 		opts:  opts,
 		log:   opts.Logger.With(zap.String("gateway", opts.ID)),
@@ -168,6 +183,9 @@ func New(opts Options) (*Gateway, error) {
 		parser: envelope.Parser{MaxSize: opts.MaxPacketSize},
 		hosted: make(map[string]*HostedAgency),
 		wake:   make(chan struct{}, 1),
+		// Two packets of the largest size at once, read and signed.
+		admission: newAdmission(opts.Submissions, 2*opts.MaxPacketSize, opts.MaxPacketSize,
+			opts.SubmissionWait, DefaultRetryAfter),
 	}
 	for i := range opts.Agencies {
 		a := &opts.Agencies[i]

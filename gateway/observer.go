@@ -66,6 +66,10 @@ const (
 	// SubmitRefused: the packet came signed and its signature does not
 	// verify or is not bound to its sender.
 	SubmitRefused SubmitOutcome = "refused"
+	// SubmitBusy: the gateway was working on as many requests as it takes
+	// and as many were waiting; the DMS was told to try again later (see
+	// Admit). Nothing of the request was read.
+	SubmitBusy SubmitOutcome = "busy"
 )
 
 // ReceiveOutcome is how a received message was settled.

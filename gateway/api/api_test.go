@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -798,5 +799,67 @@ func TestAPI_Signed(t *testing.T) {
 	})
 	if got := len(e.list(keyG22, "").Documents); got != 1 {
 		t.Errorf("%d documents, want 1", got)
+	}
+}
+
+// TestAPI_Busy: with every turn of the gateway taken (gateway.Admit),
+// a document posted and a status posted are answered 503 busy with
+// Retry-After, and nothing of them is kept; given back, the same
+// requests are taken. A request of unknown length weighs a packet of the
+// largest size: two of them take the bytes, and a small one then waits.
+func TestAPI_Busy(t *testing.T) {
+	e := newEnv(t, 0)
+	ctx := t.Context()
+	out := decode[api.Accepted](t, e.postXML(keyG22, doc{number: "501"}.packet(t, false), nil).wantStatus(t, http.StatusAccepted)).ID
+
+	var held []func()
+	releaseAll := func() {
+		for _, r := range held {
+			r()
+		}
+		held = nil
+	}
+	defer releaseAll()
+	wantBusy := func(what string, r *response) {
+		t.Helper()
+		r.wantError(t, http.StatusServiceUnavailable, api.CodeBusy)
+		if ra := r.header.Get("Retry-After"); ra != "1" {
+			t.Errorf("%s: Retry-After %q, want 1", what, ra)
+		}
+	}
+	count := func() int {
+		t.Helper()
+		return len(e.list(keyG22, "direction=out").Documents)
+	}
+
+	for _, take := range []struct {
+		name   string
+		n      int
+		length int64
+	}{
+		{"every slot", gateway.DefaultSubmissions(), 0},
+		{"every byte", 2, -1},
+	} {
+		t.Run(take.name, func(t *testing.T) {
+			for range take.n {
+				r, err := e.gw.Admit(ctx, take.length)
+				if err != nil {
+					t.Fatal(err)
+				}
+				held = append(held, r)
+			}
+			before := count()
+			packet := doc{number: "502-" + strconv.Itoa(take.n)}.packet(t, false)
+			wantBusy("a document", e.postXML(keyG22, packet, nil))
+			wantBusy("a status", e.postStatus(keyG22, out, map[string]any{"code": "13", "description": "lấy lại"}))
+			if n := count(); n != before {
+				t.Fatalf("%d documents after the refusals, want %d", n, before)
+			}
+			releaseAll()
+			e.postXML(keyG22, packet, nil).wantStatus(t, http.StatusAccepted)
+			if n := count(); n != before+1 {
+				t.Fatalf("%d documents after the document was sent again, want %d", n, before+1)
+			}
+		})
 	}
 }

@@ -55,6 +55,11 @@ func (h *handler) createDocument(w http.ResponseWriter, r *http.Request) {
 		jsonBadRequest(w, e)
 		return
 	}
+	release, ok := h.admit(w, r)
+	if !ok {
+		return
+	}
+	defer release()
 	mediaType, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil {
 		mediaType = ""

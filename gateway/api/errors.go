@@ -34,6 +34,7 @@ const (
 	CodeUndecodable          = "undecodable-attachment" // 422: the attachment's content cannot be decoded
 	CodeInternal             = "internal"               // 500
 	CodeUnavailable          = "unavailable"            // 503: the gateway is closing
+	CodeBusy                 = "busy"                   // 503 with Retry-After: too many requests at once (gateway.ErrBusy)
 )
 
 // Error is the body of every error response, under "error":
@@ -266,6 +267,14 @@ func statusError(err error) *Error {
 			"none of the recipients named is a recipient of the document")})
 	}
 	return nil
+}
+
+// busy is the answer to a request the gateway has no turn for now
+// (gateway.BusyError); the caller sets Retry-After.
+func busy() *Error {
+	return newError(http.StatusServiceUnavailable, CodeBusy,
+		"Cổng liên thông đang xử lý nhiều yêu cầu; xin gửi lại sau vài giây (Retry-After), chưa có gì được nhận",
+		"the gateway is working on as many requests as it takes at once; nothing was taken: send it again after Retry-After")
 }
 
 func unavailable() *Error {

@@ -56,6 +56,11 @@ func (h *handler) postStatus(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	release, ok := h.admit(w, r)
+	if !ok {
+		return
+	}
+	defer release()
 	var body StatusBody
 	if e := decodeJSON(http.MaxBytesReader(w, r.Body, maxJSONBody), &body, "body"); e != nil {
 		jsonError(w, e)

@@ -33,7 +33,7 @@ const UnknownPeer = "unknown"
 // at 0.
 var (
 	kinds               = []gateway.PacketKind{gateway.KindEdoc, gateway.KindStatus}
-	submitOutcomes      = []gateway.SubmitOutcome{gateway.SubmitAccepted, gateway.SubmitReplay, gateway.SubmitDuplicate, gateway.SubmitInvalid, gateway.SubmitRefused}
+	submitOutcomes      = []gateway.SubmitOutcome{gateway.SubmitAccepted, gateway.SubmitReplay, gateway.SubmitDuplicate, gateway.SubmitInvalid, gateway.SubmitRefused, gateway.SubmitBusy}
 	directoryRejections = []string{gateway.RejectUnsigned, gateway.RejectMalformed, gateway.RejectKey,
 		gateway.RejectScope, gateway.RejectStale, gateway.RejectDeletion}
 	verdictOutcomes = []signing.Outcome{signing.Valid, signing.Invalid, signing.Untrusted, signing.Expired, signing.Revoked,
@@ -76,7 +76,7 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		reg: reg,
 		submitted: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lienthong_documents_submitted_total",
-			Help: "Documents posted by document-management systems, by outcome: accepted, replay, duplicate, invalid, refused (signature).",
+			Help: "Documents posted by document-management systems, by outcome: accepted, replay, duplicate, invalid, refused (signature), busy (told to try again later: as many requests were in progress and waiting as the gateway takes at once).",
 		}, []string{"outcome"}),
 		sent: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lienthong_packets_sent_total",

@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"go.uber.org/zap"
@@ -29,6 +31,21 @@ import (
 // id; the same DocumentId from the same agency sent again is accepted once
 // and answered with the same DocId.
 func (h *Handler) sendEdoc(w http.ResponseWriter, r *http.Request, sys *System, p params) string {
+	// The gateway's turn before the body is read (gateway.Admit): when
+	// it has none, code 99 as for a gateway that cannot do it now, which
+	// DMSs send again, and Retry-After for those that read it.
+	release, err := h.gw.Admit(r.Context(), r.ContentLength)
+	if err != nil {
+		var be *gateway.BusyError
+		f := unavailable()
+		if errors.As(err, &be) {
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(be.RetryAfter.Seconds()))))
+			f = fail(CodeUnavailable, "Cổng liên thông đang xử lý nhiều yêu cầu; hãy gửi lại sau vài giây", "the gateway is working on as many requests as it takes at once; send it again in a few seconds")
+		}
+		writeFail(w, f, field{"DocId", ""})
+		return f.Code
+	}
+	defer release()
 	docID, f := h.send(r, sys, p)
 	if f != nil {
 		writeFail(w, f, field{"DocId", docID})

@@ -26,6 +26,8 @@ type Gateway interface {
 	Submit(ctx context.Context, s gateway.Submission) (*gateway.Document, bool, error)
 	PostStatusResult(ctx context.Context, r gateway.StatusRequest) (gateway.StatusPosted, error)
 	MaxPacketSize() int64
+	// Admit waits for a request's turn (gateway.Gateway.Admit).
+	Admit(ctx context.Context, length int64) (release func(), err error)
 }
 
 // Store is what the face reads and writes in the gateway's store.

@@ -759,3 +759,47 @@ func hosted(gw *gateway.Gateway) func(string) (string, bool) {
 		return a.Code.String(), true
 	}
 }
+
+// TestVXP_Busy: with every turn of the gateway taken (gateway.Admit),
+// sendEdoc is answered FAIL 99 — what the SDK's DMSs send again later —
+// with Retry-After, and nothing is kept; given back, the same packet is
+// taken.
+func TestVXP_Busy(t *testing.T) {
+	ax := gatewaytest.NewAxis(t)
+	a := newSide(t, ax, "vpcp", "qlvb.vpcp", "secret-of-the-government-office-01", [2]string{g22, g22Name})
+	ax.Register(gateway.Agency{Code: h41, Name: h41Name, Gateway: "nghean"})
+	ctx := t.Context()
+	var held []func()
+	for range gateway.DefaultSubmissions() {
+		r, err := a.gw.Admit(ctx, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, r)
+	}
+	header := client.Header{{"from", g22}, {"messagetype", "edoc"}, {"to", []string{h41}}}
+	packet := gatewaytest.Letter{From: g22, FromName: g22Name, To: []string{h41}, Number: "61"}.Packet(t)
+	r, err := a.dms.SendEdoc(ctx, header, packet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantASCIIEnvelope(t, "sendEdoc", r.Raw, "DocId")
+	if r.Status != "FAIL" || r.ErrorCode != vxp.CodeUnavailable || r.DocID != "" {
+		t.Errorf("sendEdoc with every turn taken: %s %s %q, DocId %q; want FAIL 99", r.Status, r.ErrorCode, r.ErrorDesc, r.DocID)
+	}
+	if ra := r.Header.Get("Retry-After"); ra != "1" {
+		t.Errorf("Retry-After %q, want 1", ra)
+	}
+	page, err := a.gw.Store().Documents(ctx, gateway.DocumentQuery{Direction: gateway.Outgoing})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Documents) != 0 {
+		t.Fatalf("%d documents kept after the refusal", len(page.Documents))
+	}
+	for _, r := range held {
+		r()
+	}
+	r, err = a.dms.SendEdoc(ctx, header, packet)
+	wantOK(t, "sendEdoc once the turns are given back", &r.Response, err)
+}

@@ -89,6 +89,9 @@ type Response struct {
 	ErrorDesc string `json:"ErrorDesc"`
 	// Raw is the body as received.
 	Raw []byte `json:"-"`
+	// Header is the answer's HTTP header (the SDK reads none; a client
+	// that knows Retry-After may).
+	Header http.Header `json:"-"`
 }
 
 // call signs and sends one operation: the SDK's sequence of puts into its
@@ -233,7 +236,7 @@ func read(res *http.Response, err error, into any) (*Response, error) {
 	if err := json.Unmarshal(raw, &env); err != nil {
 		return nil, fmt.Errorf("vxp client: the answer is not JSON (HTTP %s): %q", res.Status, raw)
 	}
-	env.Raw = raw
+	env.Raw, env.Header = raw, res.Header
 	if into != nil {
 		if err := json.Unmarshal(raw, into); err != nil {
 			return &env, fmt.Errorf("vxp client: %w", err)
