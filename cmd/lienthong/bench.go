@@ -18,6 +18,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -233,7 +234,7 @@ to stderr either way.`)
 		rep.Throughput = append(rep.Throughput, benchThroughput{
 			Face: face, Docs: *n, Clients: *conc,
 			DocsPerSec: roundTo(tp.rate, 1), RatioToRawRSA: roundTo(tp.rate/rawRate, 3),
-			P50Ms: msOf(tp.p50), P99Ms: msOf(tp.p99), MaxMs: msOf(tp.max),
+			P50Ms: msOf(tp.p50), P99Ms: msOf(tp.p99), MaxMs: msOf(tp.max), Busy: tp.busy,
 			TargetDocsPerSec: benchTargetRate, Met: tp.rate >= benchTargetRate,
 		})
 	}
@@ -243,7 +244,7 @@ to stderr either way.`)
 	}
 	rep.Latency = &benchLatency{
 		Face: faces[0], Rate: *rate, DurationSeconds: dur.Seconds(), Docs: total,
-		P50Ms: msOf(lat.p50), P99Ms: msOf(lat.p99), MaxMs: msOf(lat.max),
+		P50Ms: msOf(lat.p50), P99Ms: msOf(lat.p99), MaxMs: msOf(lat.max), Busy: lat.busy,
 		TargetP99Ms: msOf(benchTargetP99), Met: lat.p99 <= benchTargetP99,
 	}
 	if *jsonOut {
@@ -302,14 +303,16 @@ type benchParams struct {
 
 // benchThroughput is the throughput run of one face.
 type benchThroughput struct {
-	Face             string  `json:"face"`
-	Docs             int     `json:"docs"`
-	Clients          int     `json:"clients"`
-	DocsPerSec       float64 `json:"docsPerSec"`
-	RatioToRawRSA    float64 `json:"ratioToRawRsa"`
-	P50Ms            float64 `json:"p50Ms"`
-	P99Ms            float64 `json:"p99Ms"`
-	MaxMs            float64 `json:"maxMs"`
+	Face          string  `json:"face"`
+	Docs          int     `json:"docs"`
+	Clients       int     `json:"clients"`
+	DocsPerSec    float64 `json:"docsPerSec"`
+	RatioToRawRSA float64 `json:"ratioToRawRsa"`
+	P50Ms         float64 `json:"p50Ms"`
+	P99Ms         float64 `json:"p99Ms"`
+	MaxMs         float64 `json:"maxMs"`
+	// Busy counts the answers "busy, send it again after Retry-After".
+	Busy             int     `json:"busy"`
 	TargetDocsPerSec float64 `json:"targetDocsPerSec"`
 	Met              bool    `json:"met"`
 }
@@ -330,6 +333,7 @@ type benchLatency struct {
 	P50Ms           float64 `json:"p50Ms"`
 	P99Ms           float64 `json:"p99Ms"`
 	MaxMs           float64 `json:"maxMs"`
+	Busy            int     `json:"busy"`
 	TargetP99Ms     float64 `json:"targetP99Ms"`
 	Met             bool    `json:"met"`
 }
@@ -395,6 +399,7 @@ func (r *benchReport) writeThroughputTable(w io.Writer) error {
 		fmt.Fprintf(tw, "throughput, %s (%d docs, %d clients)\t%.0f docs/s\t≥ %.0f docs/s\t%s\n", tp.Face, tp.Docs, tp.Clients, tp.DocsPerSec, tp.TargetDocsPerSec, verdict(tp.Met))
 		fmt.Fprintf(tw, "  ratio to raw RSA signing\t%.2f\t\t\n", tp.RatioToRawRSA)
 		fmt.Fprintf(tw, "  latency p50 / p99 under full load\t%.1f ms / %.1f ms\t\t\n", tp.P50Ms, tp.P99Ms)
+		fmt.Fprintf(tw, "  busy answers (sent again after Retry-After)\t%d\t\t\n", tp.Busy)
 	}
 	if v := r.VXPToAPI; v != nil {
 		fmt.Fprintf(tw, "VXP face / API v1 throughput\t%.2f\t≥ %.2f\t%s\n", v.Value, v.Target, verdict(v.Met))
@@ -403,6 +408,9 @@ func (r *benchReport) writeThroughputTable(w io.Writer) error {
 		fmt.Fprintf(tw, "latency at %d docs/s, %s: p50\t%.1f ms\t\t\n", l.Rate, l.Face, l.P50Ms)
 		fmt.Fprintf(tw, "latency at %d docs/s, %s: p99\t%.1f ms\t≤ %.0f ms\t%s\n", l.Rate, l.Face, l.P99Ms, l.TargetP99Ms, verdict(l.Met))
 		fmt.Fprintf(tw, "latency at %d docs/s, %s: max\t%.1f ms\t\t\n", l.Rate, l.Face, l.MaxMs)
+		if l.Busy > 0 {
+			fmt.Fprintf(tw, "latency at %d docs/s, %s: busy answers\t%d\t\t\n", l.Rate, l.Face, l.Busy)
+		}
 	}
 	return tw.Flush()
 }
@@ -483,6 +491,11 @@ func (b *benchAxis) close() {
 type benchResult struct {
 	rate          float64 // documents stored at the recipient per second
 	p50, p99, max time.Duration
+	// busy counts the answers "busy, send it again later" (API v1's 503
+	// busy, the VXP face's 99 with Retry-After): each document was sent
+	// again after its Retry-After, and its time counts from the POST
+	// that was taken.
+	busy int
 }
 
 // run posts count documents through drive, which calls send(i) for each i
@@ -512,34 +525,59 @@ func (b *benchAxis) run(ctx context.Context, face string, count, size int, drive
 	// One SDK object for every client, as a DMS keeps one.
 	sdk := vxpclient.New(b.sender.node.URL()+vxp.DefaultPrefix, b.sender.vxpSystem(), b.sender.vxpSecret, time.Now(), hc)
 	start := time.Now()
-	send := func(i int) error {
+	var busy atomic.Int64
+	// post sends document i once; retry says when to send it again if
+	// the gateway answered busy.
+	post := func(i int) (retry time.Duration, err error) {
 		sent[i] = time.Now()
 		if face == "vxp" {
 			r, err := sdk.SendEdoc(ctx, vxpclient.Header{{"from", "000.00.00.G22"}, {"servicetype", "eDoc"}, {"messagetype", "edoc"}}, packets[i])
 			if err != nil {
-				return err
+				return 0, err
 			}
-			if r.Status != "OK" {
-				return withVI(fmt.Errorf("bench: sendEdoc: %s %s", r.ErrorCode, r.ErrorDesc), "Cổng gửi không nhận văn bản qua VXP (mã %s)", r.ErrorCode)
+			if r.Status == "OK" {
+				return 0, nil
 			}
-			return nil
+			if d, ok := retryAfter(r.Header); ok && r.ErrorCode == vxp.CodeUnavailable {
+				return d, nil
+			}
+			return 0, withVI(fmt.Errorf("bench: sendEdoc: %s %s", r.ErrorCode, r.ErrorDesc), "Cổng gửi không nhận văn bản qua VXP (mã %s)", r.ErrorCode)
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.sender.node.URL()+"/api/v1/documents", bytes.NewReader(packets[i]))
 		if err != nil {
-			return err
+			return 0, err
 		}
 		req.Header.Set("Authorization", "Bearer "+b.sender.key)
 		req.Header.Set("Content-Type", "application/xml")
 		resp, err := hc.Do(req)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusAccepted {
-			return withVI(fmt.Errorf("bench: POST: %s: %s", resp.Status, body), "Cổng gửi không nhận văn bản (HTTP %d)", resp.StatusCode)
+		if resp.StatusCode == http.StatusAccepted {
+			return 0, nil
 		}
-		return nil
+		if d, ok := retryAfter(resp.Header); ok && resp.StatusCode == http.StatusServiceUnavailable {
+			return d, nil
+		}
+		return 0, withVI(fmt.Errorf("bench: POST: %s: %s", resp.Status, body), "Cổng gửi không nhận văn bản (HTTP %d)", resp.StatusCode)
+	}
+	send := func(i int) error {
+		for {
+			retry, err := post(i)
+			if err != nil || retry == 0 {
+				return err
+			}
+			// Busy: as a DMS does, the same document again once the
+			// gateway says.
+			busy.Add(1)
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(retry):
+			}
+		}
 	}
 	if err := drive(send); err != nil {
 		return benchResult{}, err
@@ -595,7 +633,18 @@ func (b *benchAxis) run(ctx context.Context, face string, count, size int, drive
 	return benchResult{
 		rate: float64(count) / last.Sub(start).Seconds(),
 		p50:  pct(0.50), p99: pct(0.99), max: lat[count-1],
+		busy: int(busy.Load()),
 	}, nil
+}
+
+// retryAfter is the wait a busy answer asks for (Retry-After, in
+// seconds), if it has one.
+func retryAfter(h http.Header) (time.Duration, bool) {
+	n, err := strconv.Atoi(h.Get("Retry-After"))
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	return max(time.Duration(n)*time.Second, time.Millisecond), true
 }
 
 // collect reads the recipient's incoming documents since start and fills in
