@@ -49,7 +49,7 @@ func trimCID(s string) string {
 // decoder skips) and other white space inside the text are tolerated, as is
 // missing padding.
 func decodeBase64(s string) ([]byte, error) {
-	b, err := base64.StdEncoding.DecodeString(s)
+	b, err := decodeStd(s)
 	if err == nil {
 		return b, nil
 	}
@@ -60,7 +60,7 @@ func decodeBase64(s string) ([]byte, error) {
 		}
 		return r
 	}, s)
-	if b, err2 := base64.StdEncoding.DecodeString(clean); err2 == nil {
+	if b, err2 := decodeStd(clean); err2 == nil {
 		return b, nil
 	}
 	if b, err2 := base64.RawStdEncoding.DecodeString(strings.TrimRight(clean, "=")); err2 == nil {
