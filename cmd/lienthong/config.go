@@ -18,6 +18,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/gateway/bus"
 	"github.com/lienthong/lienthong/gateway/vxp"
 )
@@ -53,6 +54,12 @@ type GatewayConfig struct {
 	MaxPacketSize int64 `yaml:"maxPacketSize"`
 	// ShutdownTimeout bounds the graceful shutdown.
 	ShutdownTimeout time.Duration `yaml:"shutdownTimeout"`
+	// Submissions is how many documents and statuses posted by DMSs the
+	// gateway works on at once; as many more wait their turn for
+	// SubmissionWait, the others are answered 503 busy with Retry-After
+	// (gateway.Admit). 0 means four per core.
+	Submissions    int           `yaml:"submissions"`
+	SubmissionWait time.Duration `yaml:"submissionWait"`
 	// MemoryLimit is the Go runtime's soft memory limit in bytes (as
 	// GOMEMLIMIT, which wins when set): the garbage collector works harder
 	// as the heap nears it. 0 means automatic: 1.5 × MaxPacketSize plus 32
@@ -268,7 +275,7 @@ type LogConfig struct {
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{
-		Gateway: GatewayConfig{DataDir: "data", MaxPacketSize: 96 << 20, ShutdownTimeout: 30 * time.Second},
+		Gateway: GatewayConfig{DataDir: "data", MaxPacketSize: 96 << 20, ShutdownTimeout: 30 * time.Second, SubmissionWait: gateway.DefaultSubmissionWait},
 		HTTP:    HTTPConfig{Listen: "127.0.0.1:8080"},
 		Trust:   TrustConfig{CRLReload: time.Hour},
 		Log:     LogConfig{Level: "info", Format: "json"},
@@ -376,6 +383,16 @@ func envKeys() []envKey {
 			c.Gateway.ShutdownTimeout = d
 			return err
 		}},
+		{"LIENTHONG_SUBMISSIONS", false, func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			c.Gateway.Submissions = n
+			return err
+		}},
+		{"LIENTHONG_SUBMISSION_WAIT", false, func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			c.Gateway.SubmissionWait = d
+			return err
+		}},
 		{"LIENTHONG_HTTP_LISTEN", false, str(func(c *Config) *string { return &c.HTTP.Listen })},
 		{"LIENTHONG_HTTP_PUBLIC_URL", false, str(func(c *Config) *string { return &c.HTTP.PublicURL })},
 		{"LIENTHONG_NATS_URL", false, str(func(c *Config) *string { return &c.NATS.URL })},
@@ -481,6 +498,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Gateway.DataDir == "" {
 		bad("gateway.dataDir", "", errors.New("required"))
+	}
+	if c.Gateway.Submissions < 0 {
+		bad("gateway.submissions", strconv.Itoa(c.Gateway.Submissions), errors.New("0 for four per core, or more"))
+	}
+	if c.Gateway.SubmissionWait < 0 || c.Gateway.SubmissionWait > time.Minute {
+		bad("gateway.submissionWait", c.Gateway.SubmissionWait.String(), errors.New("from 0 (the default, 100ms) to 1m"))
 	}
 	if c.Gateway.MaxPacketSize < 1<<20 {
 		bad("gateway.maxPacketSize", strconv.FormatInt(c.Gateway.MaxPacketSize, 10), errors.New("at least 1048576 bytes"))

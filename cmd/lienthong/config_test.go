@@ -96,6 +96,8 @@ func TestConfig_Validate(t *testing.T) {
 		{"HubDomainBind", "listen: 127.0.0.1:0\n", "listen: 127.0.0.1:0\nnats:\n  url: nats://127.0.0.1:4222\n  domain: h41\n  hubDomain: hub\n  bind: true\n", "nats.bind"},
 		{"BadConsumers", "listen: 127.0.0.1:0\n", "listen: 127.0.0.1:0\nnats:\n  consumers: subject\n", "nats.consumers"},
 		{"GatewayConsumersLeaf", "listen: 127.0.0.1:0\n", "listen: 127.0.0.1:0\nnats:\n  url: nats://127.0.0.1:4222\n  domain: h41\n  hubDomain: hub\n  consumers: gateway\n", "nats.consumers"},
+		{"NegativeSubmissions", "id: vpcp\n", "id: vpcp\n  submissions: -1\n", "gateway.submissions"},
+		{"LongSubmissionWait", "id: vpcp\n", "id: vpcp\n  submissionWait: 2m\n", "gateway.submissionWait"},
 		{"BadSubtree", "id: vpcp\n", "id: vpcp\n  subtrees: [G22x]\n", "gateway.subtrees[0]"},
 		{"SubtreeTwice", "id: vpcp\n", "id: vpcp\n  subtrees: [000.00.00.G22, G22]\n", "gateway.subtrees[1]"},
 		{"SubtreePerAgency", "id: vpcp\n  dataDir: data\nhttp:\n  listen: 127.0.0.1:0\n", "id: vpcp\n  dataDir: data\n  subtrees: [G22]\nhttp:\n  listen: 127.0.0.1:0\nnats:\n  consumers: agency\n", "gateway.subtrees[0]"},

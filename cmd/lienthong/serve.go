@@ -325,6 +325,7 @@ func openNode(ctx context.Context, cfg Config, log *zap.Logger, reg prometheus.R
 		ID: cfg.Gateway.ID, Agencies: agencies, Subtrees: subtrees, Store: n.store, Bus: n.bus, Logger: log,
 		Roots: roots, CRLs: crls, Policy: signing.Policy{AllowSHA1: cfg.Trust.AllowSHA1}, DirectoryAnchors: anchors,
 		MaxPacketSize: cfg.Gateway.MaxPacketSize, Version: version, API: public, Observer: obs,
+		Submissions: cfg.Gateway.Submissions, SubmissionWait: cfg.Gateway.SubmissionWait,
 	})
 	if err != nil {
 		return nil, err
