@@ -283,9 +283,9 @@ func escapeCanonical(w etree.Writer, s string, attr bool) {
 }
 
 // plainText and plainAttr are 1 for the bytes escapeCanonical writes as
-// they are, in text and in an attribute value: ASCII that is neither a
-// control byte nor one it escapes. A byte of a multi-byte character is
-// looked at, with the character.
+// they are, in text and in an attribute value: ASCII from the space up
+// that it does not escape, and in text tab and line feed. A byte of a
+// multi-byte character is looked at, with the character.
 var plainText, plainAttr = plainBytes(false), plainBytes(true)
 
 func plainBytes(attr bool) (t [256]uint8) {
