@@ -87,10 +87,12 @@
 // id), quarantine by (received_at, id); the
 // metrics ([Store.Stats]): incoming documents by due_date; and the
 // quarterly report ([Store.ReportRows]), which reads a quarter's documents
-// and deliveries from indexes alone: documents_created carries the
-// document's columns the report reads, deliveries_report the delivery's,
-// and events_note (document, recipient, seq, description) of the status
-// events gives a delivery's Note in one look-up. events_note and
+// and deliveries from indexes alone: documents_created and
+// deliveries_report each end with the text of the fields the report reads
+// of a document and of a delivery, an expression SQLite computes when a
+// row is written (migration 0013), and events_note (document, recipient,
+// seq, description) of the status events gives a delivery's Note in one
+// look-up. events_note and
 // events_refused (document, recipient) of the refused statuses give
 // ApplyStatus a delivery's statuses, to tell a replayed one.
 //

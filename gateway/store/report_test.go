@@ -324,6 +324,89 @@ func TestStore_ReportRows_Plan(t *testing.T) {
 	}
 }
 
+// TestStore_ReportRows_IndexedTexts: the texts of a row are read from
+// the indexes, as SQLite computed them when the rows were written, not
+// computed again for each row: the statement joins no text and calls no
+// function. (A change to reportDocument or reportDelivery that is not
+// made to the indexes too would still give the right rows, slowly.)
+func TestStore_ReportRows_IndexedTexts(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	mustOpenStoreAt(t, path)
+	db := rawDB(t, path)
+	for _, n := range []int{0, 3} {
+		args := []any{int64(0), int64(1)}
+		for range n {
+			args = append(args, vpcp)
+		}
+		rows, err := db.Query(`EXPLAIN `+store.ReportQuery(n), args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ops []string
+		for rows.Next() {
+			var (
+				addr               int
+				op                 string
+				p1, p2, p3, p5, c4 any
+				comment            any
+			)
+			if err := rows.Scan(&addr, &op, &p1, &p2, &p3, &c4, &p5, &comment); err != nil {
+				t.Fatal(err)
+			}
+			ops = append(ops, op)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		rows.Close()
+		if slices.Contains(ops, "Concat") || slices.Contains(ops, "Function") {
+			t.Errorf("with %d agencies, the statement computes its texts: %v", n, ops)
+		}
+	}
+}
+
+// TestOpen_MigrateReportTexts: migration 0013, run on a store with
+// documents, gives the rows the report read before it.
+func TestOpen_MigrateReportTexts(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	s := mustOpenStoreAt(t, path)
+	mustAccept(t, s, newAccept(vpcp, "out-1", t0, hue, hanoi, btttt))
+	for i, c := range []struct {
+		from string
+		code envelope.StatusCode
+	}{{hanoi, envelope.StatusArrived}, {hanoi, envelope.StatusAccepted}, {hue, envelope.StatusRejected}, {hanoi, envelope.StatusDone}} {
+		st := newStatus(vpcp, c.from, "out-1", c.code, t0.Add(time.Duration(i+1)*time.Minute))
+		st.Description = "lý do " + string(c.code)
+		if _, err := s.ApplyStatus(t.Context(), st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := newReceive(vpcp, hanoi, "in-1", t0.Add(time.Hour))
+	r.Document.DueDate = envelope.NewDate(2026, 3, 20)
+	mustReceive(t, s, r)
+	want := reportRows(t, s, gateway.ReportQuery{Under: vpcp})
+	s.Close()
+	db := rawDB(t, path)
+	// A store as 0012 left it: the indexes as 0004 made them.
+	if _, err := db.Exec(`DROP INDEX documents_created;
+		CREATE INDEX documents_created ON documents (created_at, id,
+			agency, direction, sender, bussiness_doc_type, paper, verdict_outcome, verdict_by_gateway, due_date,
+			signed_pdfs);
+		DROP INDEX deliveries_report;
+		CREATE INDEX deliveries_report ON deliveries (document, recipient,
+			state, seen, arrived_at, accepted_at, done_at);
+		PRAGMA user_version = 12`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s = mustOpenStoreAt(t, path)
+	got := reportRows(t, s, gateway.ReportQuery{Under: vpcp})
+	if len(got) != 4 || !slices.Equal(got, want) {
+		t.Errorf("after 0013:\n%+v\nbefore:\n%+v", got, want)
+	}
+}
+
 // TestStore_Check_Milestones: Check finds a milestone that does not match
 // the codes the lifecycle has seen.
 func TestStore_Check_Milestones(t *testing.T) {
