@@ -73,6 +73,14 @@ type Builder struct {
 	hostedCache map[string]bool
 	under       map[string]bool // agency code → under the reporting agency
 	cutoff      time.Time       // overdue: due dates before it
+	// bounds are the starts of the quarter's months and its end: a
+	// row's month is found by comparing its time with them, not by
+	// computing its date in Vietnam's time.
+	bounds [4]time.Time
+	// dueEnds caches the end of each due date's day (overdue), ok false
+	// for a date that cannot be read.
+	dueEnds map[envelope.Date]dueEnd
+	seen    seenCodes
 
 	cur      doc
 	rep      Report
@@ -88,9 +96,30 @@ type Builder struct {
 	refusals []Refusal
 }
 
+// dueEnd is the end of a due date's day, if the date can be read.
+type dueEnd struct {
+	end time.Time
+	ok  bool
+}
+
+// seenCodes are the codes of a lifecycle the report looks for, each as a
+// set: Seen.Has parses its code at each call.
+type seenCodes struct {
+	arrived, recallRequested, recallRefused envelope.StatusSet
+}
+
+func newSeenCodes() seenCodes {
+	var s seenCodes
+	s.arrived.Add(envelope.StatusArrived)
+	s.recallRequested.Add(envelope.StatusRecallRequested)
+	s.recallRefused.Add(envelope.StatusRecallRefused)
+	return s
+}
+
 // doc is the document whose deliveries are being read.
 type doc struct {
 	id        string
+	month     int // of the quarter, 0 to 2
 	dir       gateway.Direction
 	agency    string
 	from      string
@@ -118,7 +147,10 @@ func NewBuilder(in Input) (*Builder, error) {
 	b := &Builder{
 		in: in, agency: code, hosted: map[string]bool{}, hostedCache: map[string]bool{}, under: map[string]bool{},
 		exchange: map[string]bool{}, parties: map[string]*Counterpart{},
-		cutoff: in.Quarter.End(),
+		cutoff: in.Quarter.End(), dueEnds: map[envelope.Date]dueEnd{}, seen: newSeenCodes(),
+	}
+	for i := range b.bounds {
+		b.bounds[i] = in.Quarter.Month(i)
 	}
 	if in.Now.Before(b.cutoff) {
 		b.cutoff = in.Now
@@ -167,16 +199,29 @@ func (b *Builder) party(code string) *Counterpart {
 	return p
 }
 
+// monthIndex is the month of t within the quarter (0 to 2), or -1.
+func (b *Builder) monthIndex(t time.Time) int {
+	if t.Before(b.bounds[0]) || !t.Before(b.bounds[3]) {
+		return -1
+	}
+	m := 0
+	for m < 2 && !t.Before(b.bounds[m+1]) {
+		m++
+	}
+	return m
+}
+
 // Add reads one row. Rows of a document outside the quarter are
 // ignored.
 func (b *Builder) Add(r *gateway.ReportRow) {
-	if b.in.Quarter.monthIndex(r.CreatedAt) < 0 {
-		return
-	}
 	if r.Document != b.cur.id {
+		m := b.monthIndex(r.CreatedAt)
+		if m < 0 {
+			return
+		}
 		b.flush()
 		b.cur = doc{
-			id: r.Document, dir: r.Direction, agency: r.Agency, from: r.From, created: r.CreatedAt,
+			id: r.Document, month: m, dir: r.Direction, agency: r.Agency, from: r.From, created: r.CreatedAt,
 			bdt: r.BussinessDocType, paper: r.Paper, signed: r.Verdict == "valid" && !r.GatewaySigned, signedPDF: r.SignedPDFs > 0,
 			internal: true,
 		}
@@ -191,7 +236,7 @@ func (b *Builder) Add(r *gateway.ReportRow) {
 // delivery counts one delivery (defDelivered, defTimes, defOverdue,
 // defRefusals).
 func (b *Builder) delivery(r *gateway.ReportRow) {
-	m := b.in.Quarter.monthIndex(r.CreatedAt)
+	m := b.cur.month
 	var party string
 	if r.Direction == gateway.Outgoing {
 		party = r.Recipient
@@ -203,7 +248,7 @@ func (b *Builder) delivery(r *gateway.ReportRow) {
 			b.cur.internal = false
 			b.external = true
 		}
-		if !r.ArrivedAt.IsZero() || r.Seen.Has(envelope.StatusArrived) {
+		if !r.ArrivedAt.IsZero() || r.Seen&b.seen.arrived != 0 {
 			b.rep.Beyond.Delivered.Num++
 		}
 		if !r.ArrivedAt.IsZero() {
@@ -245,10 +290,10 @@ func (b *Builder) delivery(r *gateway.ReportRow) {
 	case envelope.StateRecalled:
 		b.rep.Beyond.Recalls.Recalled++
 	}
-	if r.Seen.Has(envelope.StatusRecallRequested) {
+	if r.Seen&b.seen.recallRequested != 0 {
 		b.rep.Beyond.Recalls.Requested++
 	}
-	if r.Seen.Has(envelope.StatusRecallRefused) {
+	if r.Seen&b.seen.recallRefused != 0 {
 		b.rep.Beyond.Recalls.Refused++
 	}
 	if b.overdue(r) {
@@ -266,15 +311,16 @@ func (b *Builder) overdue(r *gateway.ReportRow) bool {
 	if r.DueDate == "" || r.State == envelope.StateRejected || r.State == envelope.StateRecalled {
 		return false
 	}
-	due, err := r.DueDate.Time()
-	if err != nil {
+	d, ok := b.dueEnds[r.DueDate]
+	if !ok {
+		due, err := r.DueDate.Time()
+		d = dueEnd{end: due.AddDate(0, 0, 1), ok: err == nil}
+		b.dueEnds[r.DueDate] = d
+	}
+	if !d.ok || d.end.After(b.cutoff) {
 		return false
 	}
-	end := due.AddDate(0, 0, 1)
-	if end.After(b.cutoff) {
-		return false
-	}
-	return r.DoneAt.IsZero() || !r.DoneAt.Before(end)
+	return r.DoneAt.IsZero() || !r.DoneAt.Before(d.end)
 }
 
 // flush counts the document read so far (defOutgoing, defInternal,
@@ -284,7 +330,7 @@ func (b *Builder) flush() {
 	if d.id == "" {
 		return
 	}
-	m := b.in.Quarter.monthIndex(d.created)
+	m := d.month
 	month := &b.rep.Beyond.ByMonth[m]
 	counted := true
 	if d.dir == gateway.Outgoing {
@@ -324,6 +370,65 @@ func (b *Builder) flush() {
 		}
 	}
 	b.cur = doc{}
+}
+
+// merge adds to b what o counted: o is a Builder of the same Input that
+// was given the rows of a later part of the quarter (Generate reads the
+// parts at once). Both are flushed. Every figure of the report is a sum,
+// a set or a list of what each row gives, so that the report of the
+// merged Builder is the one that the rows of both in order would make:
+// the lists (the times, sorted when the report is finished, and the
+// refusals, in the order of the rows) are o's after b's.
+func (b *Builder) merge(o *Builder) {
+	b.flush()
+	o.flush()
+	u, ou := &b.rep.Use, &o.rep.Use
+	u.Outgoing += ou.Outgoing
+	u.Internal += ou.Internal
+	u.WithPaper.Num += ou.WithPaper.Num
+	u.ElectronicOnly.Num += ou.ElectronicOnly.Num
+	be, obe := &b.rep.Beyond, &o.rep.Beyond
+	be.Deliveries += obe.Deliveries
+	be.Delivered.Num += obe.Delivered.Num
+	be.Incoming += obe.Incoming
+	be.OverdueOutgoing += obe.OverdueOutgoing
+	be.OverdueIncoming += obe.OverdueIncoming
+	be.Recalls.Requested += obe.Recalls.Requested
+	be.Recalls.Recalled += obe.Recalls.Recalled
+	be.Recalls.Refused += obe.Recalls.Refused
+	for i := range be.ByMonth {
+		m, om := &be.ByMonth[i], &obe.ByMonth[i]
+		m.Outgoing += om.Outgoing
+		m.Incoming += om.Incoming
+		m.Documents += om.Documents
+		m.Signed += om.Signed
+	}
+	for code := range o.exchange {
+		b.exchange[code] = true
+	}
+	b.external = b.external || o.external
+	for code, op := range o.parties {
+		p := b.party(code)
+		p.Sent += op.Sent
+		p.Received += op.Received
+		p.Refused += op.Refused
+	}
+	b.to01 = append(b.to01, o.to01...)
+	b.to03 = append(b.to03, o.to03...)
+	b.to06 = append(b.to06, o.to06...)
+	for i := range b.month01 {
+		b.month01[i] = append(b.month01[i], o.month01[i]...)
+	}
+	for i := range b.sig {
+		s, os := &b.sig[i], &o.sig[i]
+		s.Internal.Num += os.Internal.Num
+		s.Internal.Den += os.Internal.Den
+		s.External.Num += os.External.Num
+		s.External.Den += os.External.Den
+	}
+	b.pdf.Num += o.pdf.Num
+	b.pdf.Den += o.pdf.Den
+	b.refusals = append(b.refusals, o.refusals...)
 }
 
 // Report finishes the report. The Builder must not be used after.

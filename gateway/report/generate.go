@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/lienthong/lienthong/envelope"
@@ -14,20 +16,24 @@ import (
 // number and subject looked up; the rest keep their id.
 const maxRefusalsDetailed = 1000
 
+// maxParts bounds how many parts of the quarter Generate reads at once.
+const maxParts = 4
+
 // Generate computes the report of in.Agency for in.Quarter from the
 // store's rows.
+//
+// The quarter is read in as many parts as there are CPUs to read them
+// (up to maxParts), consecutive spans of time, each by its own Builder
+// on a connection of the store's read pool, and the Builders are merged:
+// a million documents are mostly SQLite's work, one core's for the whole
+// quarter. Each part is read in its own snapshot: a status applied
+// while the report reads is counted if its document's part is read
+// after it. A document is in one part, counted once, as the refusals'
+// documents are read after all of them.
 func Generate(ctx context.Context, st gateway.Store, in Input) (*Report, error) {
-	b, err := NewBuilder(in)
+	b, err := read(ctx, st, in, min(runtime.GOMAXPROCS(0), maxParts))
 	if err != nil {
 		return nil, err
-	}
-	q := gateway.ReportQuery{Under: b.in.Agency.Code, Since: in.Quarter.Start(), Until: in.Quarter.End()}
-	err = st.ReportRows(ctx, q, func(r *gateway.ReportRow) error {
-		b.Add(r)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("report: read the store: %w", err)
 	}
 	rep := b.Report()
 	for i := range rep.Beyond.Refusals[:min(len(rep.Beyond.Refusals), maxRefusalsDetailed)] {
@@ -45,6 +51,57 @@ func Generate(ctx context.Context, st gateway.Store, in Input) (*Report, error) 
 		}
 	}
 	return rep, nil
+}
+
+// read gives the rows of the quarter to Builders of in, parts of them at
+// once, and returns the first Builder with the others merged into it.
+func read(ctx context.Context, st gateway.Store, in Input, parts int) (*Builder, error) {
+	builders := make([]*Builder, max(parts, 1))
+	for i := range builders {
+		b, err := NewBuilder(in)
+		if err != nil {
+			return nil, err
+		}
+		builders[i] = b
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error // the first part's to fail: the others' may be that it cancelled them
+	)
+	start, end := in.Quarter.Start(), in.Quarter.End()
+	span := end.Sub(start) / time.Duration(len(builders))
+	for i, b := range builders {
+		q := gateway.ReportQuery{Under: b.in.Agency.Code, Since: start.Add(time.Duration(i) * span), Until: end}
+		if i < len(builders)-1 {
+			q.Until = start.Add(time.Duration(i+1) * span)
+		}
+		wg.Go(func() {
+			err := st.ReportRows(ctx, q, func(r *gateway.ReportRow) error {
+				b.Add(r)
+				return nil
+			})
+			if err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, fmt.Errorf("report: read the store: %w", firstErr)
+	}
+	b := builders[0]
+	for _, o := range builders[1:] {
+		b.merge(o)
+	}
+	return b, nil
 }
 
 // Of computes the report of agency for quarter at gw: its store, the

@@ -63,12 +63,3 @@ func (q Quarter) End() time.Time { return q.Start().AddDate(0, 3, 0) }
 
 // Month returns the start of the quarter's i-th month (0 to 2).
 func (q Quarter) Month(i int) time.Time { return q.Start().AddDate(0, i, 0) }
-
-// monthIndex is the month of t within the quarter (0 to 2), or -1.
-func (q Quarter) monthIndex(t time.Time) int {
-	if t.Before(q.Start()) || !t.Before(q.End()) {
-		return -1
-	}
-	v := t.In(envelope.VietnamTime)
-	return (int(v.Month()) - 1) % 3
-}
