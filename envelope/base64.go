@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"sync"
 )
 
 // An attachment's base64 is most of a large packet, and decoding it was as
@@ -15,8 +16,10 @@ import (
 // base64Places holds, for each place in a group of four characters of the
 // standard alphabet, every byte's six bits already shifted to where they
 // go in the group's 24, or base64Bad for a byte not in the alphabet: a
-// group is then four lookups ORed together and one test.
-var base64Places = func() (t [4][256]uint32) {
+// group is then four lookups ORed together and one test. Made at the
+// first decoding, not when the package loads.
+var base64Places = sync.OnceValue(func() (t *[4][256]uint32) {
+	t = new([4][256]uint32)
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 	for place := range t {
 		for c := range t[place] {
@@ -27,7 +30,7 @@ var base64Places = func() (t [4][256]uint32) {
 		}
 	}
 	return t
-}()
+})
 
 // base64Bad marks a byte outside the alphabet, above a group's 24 bits.
 const base64Bad = 1 << 24
@@ -41,7 +44,7 @@ const base64Bad = 1 << 24
 func decodeStd(s string) ([]byte, error) {
 	dst := make([]byte, base64.StdEncoding.DecodedLen(len(s)))
 	read, written := 0, 0
-	t := &base64Places
+	t := base64Places()
 	for read+8 <= len(s) && written+8 <= len(dst) {
 		g := s[read : read+8]
 		hi := t[0][g[0]] | t[1][g[1]] | t[2][g[2]] | t[3][g[3]]
