@@ -16,8 +16,11 @@ import (
 // number and subject looked up; the rest keep their id.
 const maxRefusalsDetailed = 1000
 
-// maxParts bounds how many parts of the quarter Generate reads at once.
-const maxParts = 4
+// maxParts bounds how many parts of the quarter Generate reads at once,
+// each holding a connection of the store's read pool until it is read:
+// two leave at least half the pool (four connections, or one per CPU)
+// to the API and the dispatcher meanwhile.
+const maxParts = 2
 
 // Generate computes the report of in.Agency for in.Quarter from the
 // store's rows.
