@@ -68,8 +68,12 @@ func TestBench_JSON(t *testing.T) {
 			t.Errorf("throughput[%d].docs %v, want 30", i, got)
 		}
 		wantPositive(t, v, []any{"throughput", i, "docsPerSec"}, []any{"throughput", i, "ratioToRawRsa"},
-			[]any{"throughput", i, "p50Ms"}, []any{"throughput", i, "p99Ms"}, []any{"throughput", i, "maxMs"}, []any{"throughput", i, "targetDocsPerSec"})
-		wantBool(t, v, []any{"throughput", i, "met"})
+			[]any{"throughput", i, "p50Ms"}, []any{"throughput", i, "p99Ms"}, []any{"throughput", i, "maxMs"}, []any{"throughput", i, "targetDocsPerSec"},
+			[]any{"throughput", i, "takenP50Ms"}, []any{"throughput", i, "takenP99Ms"}, []any{"throughput", i, "targetRatio"}, []any{"throughput", i, "targetTakenP99Ms"})
+		wantBool(t, v, []any{"throughput", i, "met"}, []any{"throughput", i, "ratioMet"}, []any{"throughput", i, "takenMet"})
+		if b, ok := dig(v, "throughput", i, "busy").(float64); !ok || b < 0 {
+			t.Errorf("throughput[%d].busy %v, want a count", i, dig(v, "throughput", i, "busy"))
+		}
 	}
 	wantPositive(t, v, []any{"vxpToApi", "value"}, []any{"vxpToApi", "target"},
 		[]any{"latency", "rate"}, []any{"latency", "docs"}, []any{"latency", "p50Ms"}, []any{"latency", "p99Ms"}, []any{"latency", "maxMs"}, []any{"latency", "targetP99Ms"})
