@@ -28,11 +28,11 @@ const maxParts = 2
 // The quarter is read in as many parts as there are CPUs to read them
 // (up to maxParts), consecutive spans of time, each by its own Builder
 // on a connection of the store's read pool, and the Builders are merged:
-// a million documents are mostly SQLite's work, one core's for the whole
-// quarter. Each part is read in its own snapshot: a status applied
-// while the report reads is counted if its document's part is read
-// after it. A document is in one part, counted once, as the refusals'
-// documents are read after all of them.
+// a million documents are mostly SQLite's work, which one connection does
+// on one core. Each part is read in its own snapshot, as the refusals'
+// documents are read after the rows: a status applied while the report
+// reads is counted if its document's part is read after it. A document
+// is in one part, counted once.
 func Generate(ctx context.Context, st gateway.Store, in Input) (*Report, error) {
 	b, err := read(ctx, st, in, min(runtime.GOMAXPROCS(0), maxParts))
 	if err != nil {
