@@ -21,11 +21,18 @@ import (
 // Retry-After in API v1, code 99 in the national axis's protocol), which
 // every DMS already does for a gateway that is down.
 //
-// A request is admitted before its body is read: its weight is its
-// declared length (Content-Length), or MaxPacketSize when it declares
-// none, and the bodies admitted at once never weigh more than
-// AdmissionBytes, so that two packets of the largest size may be read and
-// signed at once but not twenty.
+// A request is admitted twice. Before its body is read, for the memory
+// the body will take (AdmitBody): its weight is its declared length
+// (Content-Length), or the route's limit when it declares none, and the
+// bodies admitted at once never weigh more than two packets of the largest
+// size. Once it is read, for a turn to be worked on (AdmitWork): so that
+// a slow upload, or a connection that declares a length and sends
+// nothing, never holds a turn of the cores. The HTTP faces also cut a body
+// that stops arriving (BodyIdleTimeout). And no one caller (an API key, a
+// VXP system) may hold more than half of the bodies' memory, so that one
+// DMS, slow, stuck or hostile, cannot keep the others out; a turn, taken
+// once the body is read, is only the work of the cores, short and the
+// same for all.
 
 // Defaults of the admission (Options).
 const (
@@ -48,7 +55,7 @@ func DefaultSubmissions() int { return 4 * runtime.GOMAXPROCS(0) }
 // many requests as it takes at once and as many are waiting.
 var ErrBusy = errors.New("gateway: busy")
 
-// BusyError refuses a request for now: nothing of it was read or kept,
+// BusyError refuses a request for now: nothing of it was kept,
 // and the same request may be sent again after RetryAfter.
 type BusyError struct {
 	RetryAfter time.Duration
@@ -61,138 +68,168 @@ func (e *BusyError) Error() string {
 // Unwrap returns ErrBusy.
 func (e *BusyError) Unwrap() error { return ErrBusy }
 
-// admission is a first-come, first-served semaphore of slots and bytes,
-// with a bounded queue whose members wait a bounded time.
-type admission struct {
+// semaphore is a first-come, first-served semaphore of a capacity (slots
+// of weight 1, or bytes) with a bounded queue whose members wait a
+// bounded time, and a cap on what one caller holds.
+type semaphore struct {
 	wait       time.Duration
 	retryAfter time.Duration
-	maxWeight  int64 // a request's weight at most (and when unknown)
 	maxQueue   int
+	callerCap  int64 // what one caller may hold at once
 
 	mu    sync.Mutex
-	slots int   // free
-	bytes int64 // free
-	queue []*admissionWaiter
+	free  int64
+	queue []*semWaiter
+	held  map[string]int64 // by caller, while it holds some
 }
 
-type admissionWaiter struct {
+type semWaiter struct {
 	weight int64
 	ready  chan struct{} // closed when admitted
 }
 
-func newAdmission(slots int, bytes, maxWeight int64, wait, retryAfter time.Duration) *admission {
-	return &admission{
-		wait: wait, retryAfter: retryAfter, maxWeight: maxWeight,
-		// As many may wait as may work: a request that finds more
-		// waiting would not have its turn within the wait anyway.
-		maxQueue: slots,
-		slots:    slots, bytes: bytes,
+func newSemaphore(capacity, callerCap int64, maxQueue int, wait, retryAfter time.Duration) *semaphore {
+	return &semaphore{
+		wait: wait, retryAfter: retryAfter, maxQueue: maxQueue, callerCap: callerCap,
+		free: capacity, held: make(map[string]int64),
 	}
 }
 
-// weightOf is what a request declaring length bytes (-1: unknown) weighs.
-func (a *admission) weightOf(length int64) int64 {
-	if length < 0 || length > a.maxWeight {
-		return a.maxWeight
+// acquire waits for weight, at most s.wait, and returns the function that
+// gives it back (once, whatever the calls). A caller that would hold more
+// than its cap is refused at once: waiting would not help it.
+func (s *semaphore) acquire(ctx context.Context, caller string, weight int64) (func(), error) {
+	s.mu.Lock()
+	if s.held[caller]+weight > s.callerCap {
+		s.mu.Unlock()
+		return nil, &BusyError{RetryAfter: s.retryAfter}
 	}
-	return length
-}
+	if len(s.queue) == 0 && s.free >= weight {
+		s.take(caller, weight)
+		s.mu.Unlock()
+		return s.releaser(caller, weight), nil
+	}
+	if len(s.queue) >= s.maxQueue {
+		s.mu.Unlock()
+		return nil, &BusyError{RetryAfter: s.retryAfter}
+	}
+	w := &semWaiter{weight: weight, ready: make(chan struct{})}
+	s.queue = append(s.queue, w)
+	// Counted as held while it waits, so that one caller cannot fill the
+	// queue either.
+	s.held[caller] += weight
+	s.mu.Unlock()
 
-// acquire waits for a slot and weight bytes, at most a.wait, and returns
-// the function that gives them back (once, whatever the calls).
-func (a *admission) acquire(ctx context.Context, weight int64) (func(), error) {
-	a.mu.Lock()
-	if len(a.queue) == 0 && a.fits(weight) {
-		a.take(weight)
-		a.mu.Unlock()
-		return a.releaser(weight), nil
-	}
-	if len(a.queue) >= a.maxQueue {
-		a.mu.Unlock()
-		return nil, &BusyError{RetryAfter: a.retryAfter}
-	}
-	w := &admissionWaiter{weight: weight, ready: make(chan struct{})}
-	a.queue = append(a.queue, w)
-	a.mu.Unlock()
-
-	t := time.NewTimer(a.wait)
+	t := time.NewTimer(s.wait)
 	defer t.Stop()
 	var err error
 	select {
 	case <-w.ready:
-		return a.releaser(weight), nil
+		return s.releaser(caller, weight), nil
 	case <-t.C:
-		err = &BusyError{RetryAfter: a.retryAfter}
+		err = &BusyError{RetryAfter: s.retryAfter}
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	select {
 	case <-w.ready:
 		// Admitted while the time ran out: give it back.
-		a.give(weight)
+		s.give(caller, weight)
 	default:
-		for i, q := range a.queue {
+		s.forget(caller, weight)
+		for i, q := range s.queue {
 			if q == w {
-				a.queue = append(a.queue[:i], a.queue[i+1:]...)
+				s.queue = append(s.queue[:i], s.queue[i+1:]...)
 				break
 			}
 		}
-		// The head may have been waiting for bytes those behind it
-		// need fewer of.
-		a.admitQueued()
+		// The head may have been waiting for more than those behind
+		// it need.
+		s.admitQueued()
 	}
 	return nil, err
 }
 
-func (a *admission) fits(weight int64) bool { return a.slots > 0 && a.bytes >= weight }
-
-func (a *admission) take(weight int64) { a.slots--; a.bytes -= weight }
-
-// give returns a slot and weight bytes and admits who waits for them;
-// a.mu is held.
-func (a *admission) give(weight int64) {
-	a.slots++
-	a.bytes += weight
-	a.admitQueued()
+// take takes weight from what is free for caller, who did not wait; s.mu
+// is held.
+func (s *semaphore) take(caller string, weight int64) {
+	s.free -= weight
+	s.held[caller] += weight
 }
 
-// admitQueued admits the waiting requests in their order while they fit;
-// a.mu is held.
-func (a *admission) admitQueued() {
-	for len(a.queue) > 0 && a.fits(a.queue[0].weight) {
-		w := a.queue[0]
-		a.queue = a.queue[1:]
-		a.take(w.weight)
+// give returns weight that caller held and admits who waits for it; s.mu
+// is held.
+func (s *semaphore) give(caller string, weight int64) {
+	s.free += weight
+	s.forget(caller, weight)
+	s.admitQueued()
+}
+
+func (s *semaphore) forget(caller string, weight int64) {
+	if s.held[caller] -= weight; s.held[caller] <= 0 {
+		delete(s.held, caller)
+	}
+}
+
+// admitQueued admits the waiting requests in their order while they fit
+// (their callers' holds were counted when they queued); s.mu is held.
+func (s *semaphore) admitQueued() {
+	for len(s.queue) > 0 && s.free >= s.queue[0].weight {
+		w := s.queue[0]
+		s.queue = s.queue[1:]
+		s.free -= w.weight
 		close(w.ready)
 	}
 }
 
-func (a *admission) releaser(weight int64) func() {
+func (s *semaphore) releaser(caller string, weight int64) func() {
 	var once sync.Once
 	return func() {
 		once.Do(func() {
-			a.mu.Lock()
-			a.give(weight)
-			a.mu.Unlock()
+			s.mu.Lock()
+			s.give(caller, weight)
+			s.mu.Unlock()
 		})
 	}
 }
 
-// Admit waits for the turn of a request from a DMS that makes the gateway
-// sign or verify: a document submitted or a status posted, whose body
-// declares length bytes (-1 if it does not say). It returns the function
-// to call when the request is done, or a *BusyError (nothing read, send
-// it again later) if its turn does not come within the wait, or ctx's
-// error. Call it before reading the body.
-func (g *Gateway) Admit(ctx context.Context, length int64) (release func(), err error) {
+// AdmitBody waits for the memory of a request's body, before it is read:
+// a document submitted or a status posted by a DMS (caller names it: an
+// API key, a VXP system), whose body declares length bytes (-1 if it does
+// not say) and may not be longer than limit. It returns the function to
+// call once the request is done, or a *BusyError (nothing read: send it
+// again later) if its turn does not come within the wait, or ctx's error.
+// kind is what the request is, if known before its body is read ("" if
+// not): a document refused is counted (SubmitBusy).
+func (g *Gateway) AdmitBody(ctx context.Context, caller string, kind PacketKind, length, limit int64) (release func(), err error) {
 	if g.isClosed() {
 		return nil, ErrClosed
 	}
-	release, err = g.admission.acquire(ctx, g.admission.weightOf(length))
-	if errors.Is(err, ErrBusy) {
-		g.obs.Submitted(SubmitBusy)
+	weight := min(limit, g.opts.MaxPacketSize)
+	if length >= 0 && length < weight {
+		weight = length
 	}
-	return release, err
+	return g.admitted(kind)(g.bodies.acquire(ctx, caller, weight))
+}
+
+// AdmitWork waits for a turn of the gateway to work on a request whose
+// body is read (AdmitBody): to sign, verify and commit it. It returns as
+// AdmitBody does.
+func (g *Gateway) AdmitWork(ctx context.Context, caller string, kind PacketKind) (release func(), err error) {
+	if g.isClosed() {
+		return nil, ErrClosed
+	}
+	return g.admitted(kind)(g.turns.acquire(ctx, caller, 1))
+}
+
+// admitted counts a document refused as busy.
+func (g *Gateway) admitted(kind PacketKind) func(func(), error) (func(), error) {
+	return func(release func(), err error) (func(), error) {
+		if kind == KindEdoc && errors.Is(err, ErrBusy) {
+			g.obs.Submitted(SubmitBusy)
+		}
+		return release, err
+	}
 }

@@ -8,14 +8,14 @@ import (
 )
 
 // queued is how many requests wait for their turn.
-func (a *admission) queued() int {
+func (a *semaphore) queued() int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return len(a.queue)
 }
 
 // waitQueued waits until n requests wait.
-func waitQueued(t *testing.T, a *admission, n int) {
+func waitQueued(t *testing.T, a *semaphore, n int) {
 	t.Helper()
 	for range 5000 {
 		if a.queued() == n {
@@ -51,22 +51,22 @@ func TestAdmission(t *testing.T) {
 	ctx := t.Context()
 	const long = time.Minute // a wait that never ends within the test
 
-	t.Run("slots, then the queue, then busy", func(t *testing.T) {
-		a := newAdmission(2, 1000, 100, long, time.Second)
-		r1, err := a.acquire(ctx, 10)
+	t.Run("capacity, then the queue, then busy", func(t *testing.T) {
+		a := newSemaphore(2, 10, 2, long, time.Second)
+		r1, err := a.acquire(ctx, "dms", 1)
 		if err != nil {
 			t.Fatal(err)
 		}
-		r2, err := a.acquire(ctx, 10)
+		r2, err := a.acquire(ctx, "dms", 1)
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Two slots taken: the next two wait, in their order; a fifth is
+		// Both taken: the next two wait, in their order; a fifth is
 		// refused at once.
 		got := make(chan int, 2)
 		for i := range 2 {
 			go func() {
-				r, err := a.acquire(ctx, 10)
+				r, err := a.acquire(ctx, "dms", 1)
 				if err != nil {
 					t.Error(err)
 					got <- -1
@@ -77,8 +77,8 @@ func TestAdmission(t *testing.T) {
 			}()
 			waitQueued(t, a, i+1)
 		}
-		_, err = a.acquire(ctx, 10)
-		wantBusy(t, "a request beyond the slots and the queue", err)
+		_, err = a.acquire(ctx, "dms", 1)
+		wantBusy(t, "a request beyond the capacity and the queue", err)
 		r1()
 		r1() // a second release gives nothing back
 		if i := recv(t, got); i != 0 {
@@ -88,32 +88,25 @@ func TestAdmission(t *testing.T) {
 			t.Fatalf("request %d admitted second, want 1", i)
 		}
 		r2()
-		if a.slots != 2 || a.bytes != 1000 || a.queued() != 0 {
-			t.Fatalf("after every release: %d slots, %d bytes free, %d waiting; want 2, 1000, 0", a.slots, a.bytes, a.queued())
+		if a.free != 2 || a.queued() != 0 || len(a.held) != 0 {
+			t.Fatalf("after every release: %d free, %d waiting, held %v; want 2, 0, none", a.free, a.queued(), a.held)
 		}
 	})
 
-	t.Run("bytes", func(t *testing.T) {
-		a := newAdmission(8, 200, 100, long, time.Second)
-		if w := a.weightOf(-1); w != 100 {
-			t.Fatalf("a request of unknown length weighs %d, want the largest, 100", w)
-		}
-		if w := a.weightOf(1 << 40); w != 100 {
-			t.Fatalf("a request longer than the largest weighs %d, want 100", w)
-		}
-		big1, err := a.acquire(ctx, a.weightOf(-1))
+	t.Run("weights", func(t *testing.T) {
+		a := newSemaphore(200, 200, 8, long, time.Second)
+		big1, err := a.acquire(ctx, "dms", 100)
 		if err != nil {
 			t.Fatal(err)
 		}
-		big2, err := a.acquire(ctx, a.weightOf(-1))
+		big2, err := a.acquire(ctx, "dms", 100)
 		if err != nil {
 			t.Fatal(err)
 		}
-		// The bytes are taken although slots are free: a small one waits
-		// its turn, and so does one behind it (first come, first served).
+		// Nothing free: a small one waits its turn.
 		done := make(chan error, 1)
 		go func() {
-			r, err := a.acquire(ctx, 5)
+			r, err := a.acquire(ctx, "other", 5)
 			if err == nil {
 				r()
 			}
@@ -128,31 +121,31 @@ func TestAdmission(t *testing.T) {
 	})
 
 	t.Run("the wait ends", func(t *testing.T) {
-		a := newAdmission(1, 1000, 100, 20*time.Millisecond, time.Second)
-		r, err := a.acquire(ctx, 10)
+		a := newSemaphore(1, 1, 1, 20*time.Millisecond, time.Second)
+		r, err := a.acquire(ctx, "dms", 1)
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = a.acquire(ctx, 10)
+		_, err = a.acquire(ctx, "other", 1)
 		wantBusy(t, "a request whose turn did not come", err)
 		if n := a.queued(); n != 0 {
 			t.Fatalf("%d still waiting after their wait ended", n)
 		}
 		r()
-		r2, err := a.acquire(ctx, 10)
+		r2, err := a.acquire(ctx, "other", 1)
 		if err != nil {
-			t.Fatalf("the slot given back: %v", err)
+			t.Fatalf("the turn given back: %v", err)
 		}
 		r2()
 	})
 
 	t.Run("the caller goes away", func(t *testing.T) {
-		a := newAdmission(2, 300, 100, long, time.Second)
-		hold, err := a.acquire(ctx, 10)
+		a := newSemaphore(2, 10, 2, long, time.Second)
+		hold, err := a.acquire(ctx, "dms", 1)
 		if err != nil {
 			t.Fatal(err)
 		}
-		hold2, err := a.acquire(ctx, 10)
+		hold2, err := a.acquire(ctx, "dms", 1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -160,13 +153,13 @@ func TestAdmission(t *testing.T) {
 		cctx, cancel := context.WithCancel(ctx)
 		first := make(chan error, 1)
 		go func() {
-			_, err := a.acquire(cctx, 10)
+			_, err := a.acquire(cctx, "dms", 1)
 			first <- err
 		}()
 		waitQueued(t, a, 1)
 		second := make(chan error, 1)
 		go func() {
-			r, err := a.acquire(ctx, 10)
+			r, err := a.acquire(ctx, "dms", 1)
 			if err == nil {
 				r()
 			}
@@ -182,16 +175,16 @@ func TestAdmission(t *testing.T) {
 		if err := recv(t, second); err != nil {
 			t.Fatal(err)
 		}
-		if a.slots != 1 || a.bytes != 290 {
-			t.Fatalf("%d slots, %d bytes free, want 1, 290", a.slots, a.bytes)
+		if a.free != 1 || a.held["dms"] != 1 {
+			t.Fatalf("%d free, the caller holds %d; want 1, 1", a.free, a.held["dms"])
 		}
 	})
 
-	t.Run("a head waiting for bytes leaves", func(t *testing.T) {
-		// The head of the queue waits for bytes the one behind it does not
-		// need: when it leaves, the other is admitted at once.
-		a := newAdmission(4, 100, 100, long, time.Second)
-		hold, err := a.acquire(ctx, 95)
+	t.Run("a head waiting for more leaves", func(t *testing.T) {
+		// The head of the queue waits for more than the one behind it
+		// needs: when it leaves, the other is admitted at once.
+		a := newSemaphore(100, 100, 4, long, time.Second)
+		hold, err := a.acquire(ctx, "dms", 95)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -199,13 +192,13 @@ func TestAdmission(t *testing.T) {
 		cctx, cancel := context.WithCancel(ctx)
 		head := make(chan error, 1)
 		go func() {
-			_, err := a.acquire(cctx, 50)
+			_, err := a.acquire(cctx, "head", 50)
 			head <- err
 		}()
 		waitQueued(t, a, 1)
 		small := make(chan error, 1)
 		go func() {
-			r, err := a.acquire(ctx, 5)
+			r, err := a.acquire(ctx, "other", 5)
 			if err == nil {
 				r()
 			}
@@ -216,6 +209,39 @@ func TestAdmission(t *testing.T) {
 		recv(t, head)
 		if err := recv(t, small); err != nil {
 			t.Fatal(err)
+		}
+	})
+
+	t.Run("one caller's cap", func(t *testing.T) {
+		// A caller holds at most its cap, what it waits for included: one
+		// DMS, stuck or hostile, leaves room for the others.
+		a := newSemaphore(100, 60, 4, long, time.Second)
+		other, err := a.acquire(ctx, "other", 60)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h1, err := a.acquire(ctx, "dms", 30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer h1()
+		waiting := make(chan error, 1)
+		go func() {
+			r, err := a.acquire(ctx, "dms", 20) // 10 free: it waits
+			if err == nil {
+				r()
+			}
+			waiting <- err
+		}()
+		waitQueued(t, a, 1)
+		_, err = a.acquire(ctx, "dms", 20) // 30 + 20 waiting + 20 > 60
+		wantBusy(t, "a caller past its cap", err)
+		other()
+		if err := recv(t, waiting); err != nil {
+			t.Fatal(err)
+		}
+		if a.held["dms"] != 30 || a.free != 70 {
+			t.Fatalf("the caller holds %d, %d free; want 30, 70", a.held["dms"], a.free)
 		}
 	})
 }

@@ -120,8 +120,8 @@ type Gateway struct {
 	// lastBeat is when a heartbeat last reached the heartbeats' bucket
 	// (Unix nanoseconds; 0 before the first).
 	lastBeat atomic.Int64
-	// admission bounds the requests of DMSs worked on at once (Admit).
-	admission *admission
+	// turns and bodies admit the requests of DMSs (AdmitWork, AdmitBody).
+	turns, bodies *semaphore
 	// unknownRecipients throttles the warnings of packets dropped as
 	// addressed to codes that exist nowhere (dropUnknownRecipient).
 	unknownRecipients unknownRecipientLog
@@ -183,9 +183,13 @@ func New(opts Options) (*Gateway, error) {
 		parser: envelope.Parser{MaxSize: opts.MaxPacketSize},
 		hosted: make(map[string]*HostedAgency),
 		wake:   make(chan struct{}, 1),
-		// Two packets of the largest size at once, read and signed.
-		admission: newAdmission(opts.Submissions, 2*opts.MaxPacketSize, opts.MaxPacketSize,
-			opts.SubmissionWait, DefaultRetryAfter),
+		// Turns: as many may wait as may work, as a request that finds
+		// more waiting would not have its turn within the wait anyway.
+		turns: newSemaphore(int64(opts.Submissions), int64(opts.Submissions), opts.Submissions, opts.SubmissionWait, DefaultRetryAfter),
+		// Bodies: two packets of the largest size at once, read and
+		// signed; as many may wait as there are turns.
+		// One caller at most one of the largest.
+		bodies: newSemaphore(2*opts.MaxPacketSize, opts.MaxPacketSize, opts.Submissions, opts.SubmissionWait, DefaultRetryAfter),
 	}
 	for i := range opts.Agencies {
 		a := &opts.Agencies[i]

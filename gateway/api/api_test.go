@@ -6,6 +6,8 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -802,11 +804,12 @@ func TestAPI_Signed(t *testing.T) {
 	}
 }
 
-// TestAPI_Busy: with every turn of the gateway taken (gateway.Admit),
+// TestAPI_Busy: with every turn of the gateway taken (gateway.AdmitWork),
 // a document posted and a status posted are answered 503 busy with
 // Retry-After, and nothing of them is kept; given back, the same
-// requests are taken. A request of unknown length weighs a packet of the
-// largest size: two of them take the bytes, and a small one then waits.
+// requests are taken. So with the memory of bodies taken
+// (gateway.AdmitBody): a request of unknown length weighs the route's
+// limit, a packet of the largest size for a document.
 func TestAPI_Busy(t *testing.T) {
 	e := newEnv(t, 0)
 	ctx := t.Context()
@@ -833,16 +836,19 @@ func TestAPI_Busy(t *testing.T) {
 	}
 
 	for _, take := range []struct {
-		name   string
-		n      int
-		length int64
+		name  string
+		n     int
+		admit func() (func(), error)
 	}{
-		{"every slot", gateway.DefaultSubmissions(), 0},
-		{"every byte", 2, -1},
+		{"every turn", gateway.DefaultSubmissions(), func() (func(), error) { return e.gw.AdmitWork(ctx, "test", gateway.KindEdoc) }},
+		// Two callers, each at most one packet of the largest size.
+		{"every byte", 2, func() (func(), error) {
+			return e.gw.AdmitBody(ctx, "test-"+strconv.Itoa(len(held)), gateway.KindEdoc, -1, e.gw.MaxPacketSize())
+		}},
 	} {
 		t.Run(take.name, func(t *testing.T) {
 			for range take.n {
-				r, err := e.gw.Admit(ctx, take.length)
+				r, err := take.admit()
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -862,4 +868,35 @@ func TestAPI_Busy(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAPI_StalledUploads: DMS connections that declare a body and send
+// nothing of it — two declaring a packet of the largest size from one
+// key, then more than there are turns from another — do not keep a third
+// DMS out: one key holds at most one packet of the largest size of the
+// bodies' memory, and a turn is taken once the body is read. (Such a connection is cut
+// after httpbody.IdleTimeout: see TestWatch.)
+func TestAPI_StalledUploads(t *testing.T) {
+	e := newEnv(t, 0)
+	addr := strings.TrimPrefix(e.srv.URL, "http://")
+	stall := func(key string, length int64) {
+		t.Helper()
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		fmt.Fprintf(c, "POST /api/v1/documents HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/xml\r\nContent-Length: %d\r\n\r\n<", addr, key, length)
+		time.Sleep(20 * time.Millisecond) // in this order
+	}
+	stall(keyH41, e.gw.MaxPacketSize())
+	stall(keyH41, e.gw.MaxPacketSize())
+	for range gateway.DefaultSubmissions() + 1 {
+		stall(keyNobody, 100)
+	}
+	// The stalled requests reach their handlers (and are admitted or
+	// refused) in their own time: another key's document, sent after,
+	// is taken whatever they hold.
+	time.Sleep(100 * time.Millisecond)
+	e.postXML(keyG22, doc{number: "601"}.packet(t, false), nil).wantStatus(t, http.StatusAccepted)
 }

@@ -87,8 +87,9 @@
 //	500 internal               anything else: logged with the method, path and error, never explained
 //	503 unavailable            the gateway is closing (gateway.ErrClosed)
 //	503 busy                   POST of a document or a status: the gateway is working on as many requests
-//	                           as it takes at once and as many wait (gateway.Admit); nothing was read;
-//	                           Retry-After says in how many seconds to send it again
+//	                           as it takes at once and as many wait, or holds as many bodies in memory
+//	                           (gateway.AdmitBody, AdmitWork); nothing was kept; Retry-After says in how
+//	                           many seconds to send it again. A body that gives no byte for 30 s is cut
 //
 // ErrStatusNotAllowed is 422, not 409: whether a side may send a code
 // depends on the document's direction, which never changes, not on its

@@ -55,31 +55,39 @@ func (h *handler) createDocument(w http.ResponseWriter, r *http.Request) {
 		jsonBadRequest(w, e)
 		return
 	}
-	release, ok := h.admit(w, r)
-	if !ok {
-		return
-	}
-	defer release()
 	mediaType, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil {
 		mediaType = ""
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, h.maxBody)
-	var sub *submission
-	switch {
-	case xmlMediaTypes[mediaType]:
-		sub, e = h.rawSubmission(r, mediaType)
-	case mediaType == "multipart/form-data":
-		sub, e, err = h.multipartSubmission(r, params["boundary"], caller)
-	default:
-		e = newError(http.StatusUnsupportedMediaType, CodeUnsupportedMediaType,
+	if !xmlMediaTypes[mediaType] && mediaType != "multipart/form-data" {
+		jsonError(w, newError(http.StatusUnsupportedMediaType, CodeUnsupportedMediaType,
 			"Gửi gói tin edXML (application/xml) hoặc metadata và tệp (multipart/form-data)",
-			"send an edXML packet (application/xml) or metadata and files (multipart/form-data)")
+			"send an edXML packet (application/xml) or metadata and files (multipart/form-data)"))
+		return
 	}
+	read, release, ok := h.admitBody(w, r, gateway.KindEdoc, h.maxBody)
+	if !ok {
+		return
+	}
+	defer release()
+	var sub *submission
+	if xmlMediaTypes[mediaType] {
+		sub, e = h.rawSubmission(r, mediaType)
+	} else {
+		sub, e, err = h.multipartSubmission(r, params["boundary"], caller)
+	}
+	read()
 	if e != nil || err != nil {
 		jsonFailure(w, r, h.log, e, err)
 		return
 	}
+	// The body read, a turn to sign and commit it: a slow upload holds
+	// none.
+	releaseTurn, ok := h.admitWork(w, r, gateway.KindEdoc)
+	if !ok {
+		return
+	}
+	defer releaseTurn()
 	doc, replay, err := h.gw.Submit(r.Context(), gateway.Submission{
 		Packet: sub.packet, Allowed: caller.scope(), IdempotencyKey: idemKey, RequestHash: sub.hash,
 		// The body is not read again but to name unknown recipients,

@@ -56,16 +56,23 @@ func (h *handler) postStatus(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	release, ok := h.admit(w, r)
+	read, release, ok := h.admitBody(w, r, gateway.KindStatus, maxJSONBody)
 	if !ok {
 		return
 	}
 	defer release()
 	var body StatusBody
-	if e := decodeJSON(http.MaxBytesReader(w, r.Body, maxJSONBody), &body, "body"); e != nil {
+	e := decodeJSON(r.Body, &body, "body")
+	read()
+	if e != nil {
 		jsonError(w, e)
 		return
 	}
+	releaseTurn, ok := h.admitWork(w, r, gateway.KindStatus)
+	if !ok {
+		return
+	}
+	defer releaseTurn()
 	d, ok := h.document(w, r)
 	if !ok {
 		return

@@ -19,6 +19,7 @@ import (
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
+	"github.com/lienthong/lienthong/gateway/internal/httpbody"
 	"github.com/lienthong/lienthong/signing"
 )
 
@@ -31,22 +32,26 @@ import (
 // id; the same DocumentId from the same agency sent again is accepted once
 // and answered with the same DocId.
 func (h *Handler) sendEdoc(w http.ResponseWriter, r *http.Request, sys *System, p params) string {
-	// The gateway's turn before the body is read (gateway.Admit): when
-	// it has none, code 99 as for a gateway that cannot do it now, which
-	// DMSs send again, and Retry-After for those that read it.
-	release, err := h.gw.Admit(r.Context(), r.ContentLength)
-	if err != nil {
-		var be *gateway.BusyError
-		f := unavailable()
-		if errors.As(err, &be) {
-			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(be.RetryAfter.Seconds()))))
-			f = fail(CodeUnavailable, "Cổng liên thông đang xử lý nhiều yêu cầu; hãy gửi lại sau vài giây", "the gateway is working on as many requests as it takes at once; send it again in a few seconds")
-		}
+	// Admitted twice by the gateway, for the body's memory before it is
+	// read and for a turn once it is (gateway.AdmitBody, AdmitWork):
+	// when it has no room, code 99 as for a gateway that cannot do it
+	// now, which DMSs send again, and Retry-After for those that read
+	// it.
+	limit := h.gw.MaxPacketSize() + 64<<10 // as readPacket reads
+	if r.ContentLength > limit {
+		f := tooLarge(h.gw.MaxPacketSize())
+		writeFail(w, f, field{"DocId", ""})
+		return f.Code
+	}
+	release, err := h.gw.AdmitBody(r.Context(), "vxp:"+sys.ID, "", r.ContentLength, limit)
+	if f := admitFailure(w, err); f != nil {
 		writeFail(w, f, field{"DocId", ""})
 		return f.Code
 	}
 	defer release()
-	docID, f := h.send(r, sys, p)
+	body, read := httpbody.Watch(w, r, httpbody.IdleTimeout)
+	r.Body = body
+	docID, f := h.send(w, r, sys, p, read)
 	if f != nil {
 		writeFail(w, f, field{"DocId", docID})
 		return f.Code
@@ -55,8 +60,10 @@ func (h *Handler) sendEdoc(w http.ResponseWriter, r *http.Request, sys *System, 
 	return CodeOK
 }
 
-func (h *Handler) send(r *http.Request, sys *System, p params) (string, *Failure) {
+// send reads the packet (read is called once it is read) and sends it.
+func (h *Handler) send(w http.ResponseWriter, r *http.Request, sys *System, p params, read func()) (string, *Failure) {
 	packet, f := h.readPacket(r)
+	read()
 	if f != nil {
 		return "", f
 	}
@@ -81,7 +88,15 @@ func (h *Handler) send(r *http.Request, sys *System, p params) (string, *Failure
 	if _, f := messageType(p); f != nil {
 		return "", f
 	}
-	if sniffKind(packet) == gateway.KindStatus {
+	kind := sniffKind(packet)
+	// The body read, a turn to sign and commit it: a slow upload holds
+	// none.
+	releaseTurn, err := h.gw.AdmitWork(r.Context(), "vxp:"+sys.ID, kind)
+	if f := admitFailure(w, err); f != nil {
+		return "", f
+	}
+	defer releaseTurn()
+	if kind == gateway.KindStatus {
 		// Statuses are routed by ResponseFor; a "to" is the last
 		// document's, left in the SDK's map (DMSs give none with a
 		// status): not read.
@@ -110,6 +125,20 @@ func (h *Handler) send(r *http.Request, sys *System, p params) (string, *Failure
 			"the agency already sent another packet with this DocumentId (DocId %s); this one is not taken", dup.Existing)
 	}
 	return "", h.submitFailure(err)
+}
+
+// admitFailure is the answer to a request the gateway did not admit (err
+// not nil; it sets Retry-After for a busy one), or nil.
+func admitFailure(w http.ResponseWriter, err error) *Failure {
+	var be *gateway.BusyError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &be):
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(be.RetryAfter.Seconds()))))
+		return fail(CodeUnavailable, "Cổng liên thông đang xử lý nhiều yêu cầu; hãy gửi lại sau vài giây", "the gateway is working on as many requests as it takes at once; send it again in a few seconds")
+	}
+	return unavailable()
 }
 
 // readPacket reads the body: the packet, without the CRLF the SDK adds.

@@ -26,8 +26,9 @@ type Gateway interface {
 	Submit(ctx context.Context, s gateway.Submission) (*gateway.Document, bool, error)
 	PostStatusResult(ctx context.Context, r gateway.StatusRequest) (gateway.StatusPosted, error)
 	MaxPacketSize() int64
-	// Admit waits for a request's turn (gateway.Gateway.Admit).
-	Admit(ctx context.Context, length int64) (release func(), err error)
+	// AdmitBody and AdmitWork admit a request (see gateway.Gateway's).
+	AdmitBody(ctx context.Context, caller string, kind gateway.PacketKind, length, limit int64) (release func(), err error)
+	AdmitWork(ctx context.Context, caller string, kind gateway.PacketKind) (release func(), err error)
 }
 
 // Store is what the face reads and writes in the gateway's store.

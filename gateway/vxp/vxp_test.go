@@ -760,7 +760,7 @@ func hosted(gw *gateway.Gateway) func(string) (string, bool) {
 	}
 }
 
-// TestVXP_Busy: with every turn of the gateway taken (gateway.Admit),
+// TestVXP_Busy: with every turn of the gateway taken (gateway.AdmitWork),
 // sendEdoc is answered FAIL 99 — what the SDK's DMSs send again later —
 // with Retry-After, and nothing is kept; given back, the same packet is
 // taken.
@@ -771,7 +771,7 @@ func TestVXP_Busy(t *testing.T) {
 	ctx := t.Context()
 	var held []func()
 	for range gateway.DefaultSubmissions() {
-		r, err := a.gw.Admit(ctx, 0)
+		r, err := a.gw.AdmitWork(ctx, "test", gateway.KindEdoc)
 		if err != nil {
 			t.Fatal(err)
 		}
