@@ -187,8 +187,11 @@ func New(opts Options) (*Gateway, error) {
 		// more waiting would not have its turn within the wait anyway.
 		turns: newSemaphore(int64(opts.Submissions), int64(opts.Submissions), opts.Submissions, opts.SubmissionWait, DefaultRetryAfter),
 		// Bodies: two packets of the largest size at once, read and
-		// signed; as many may wait as there are turns.
-		// One caller at most one of the largest.
+		// signed, so that one does not keep out every other document;
+		// one caller at most one of the largest; as many may wait as
+		// there are turns. (serve's automatic memory limit is sized for
+		// one: with two at once the collector works harder, the limit
+		// being soft; docs/design/large-packets.md is the way to less.)
 		bodies: newSemaphore(2*opts.MaxPacketSize, opts.MaxPacketSize, opts.Submissions, opts.SubmissionWait, DefaultRetryAfter),
 	}
 	for i := range opts.Agencies {

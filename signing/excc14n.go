@@ -3,6 +3,7 @@ package signing
 import (
 	"sort"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/beevik/etree"
@@ -223,9 +224,9 @@ func writeName(w etree.Writer, space, local string) {
 // the switch below, was three quarters of what verifying a 2 MB packet
 // cost (BenchmarkVerify).
 func escapeCanonical(w etree.Writer, s string, attr bool) {
-	plain := &plainText
+	plain := plainText()
 	if attr {
-		plain = &plainAttr
+		plain = plainAttr()
 	}
 	last := 0
 	for i := 0; i < len(s); {
@@ -285,10 +286,15 @@ func escapeCanonical(w etree.Writer, s string, attr bool) {
 // plainText and plainAttr are 1 for the bytes escapeCanonical writes as
 // they are, in text and in an attribute value: ASCII from the space up
 // that it does not escape, and in text tab and line feed. A byte of a
-// multi-byte character is looked at, with the character.
-var plainText, plainAttr = plainBytes(false), plainBytes(true)
+// multi-byte character is looked at, with the character. Made at their
+// first use, not when the package loads.
+var (
+	plainText = sync.OnceValue(func() *[256]uint8 { return plainBytes(false) })
+	plainAttr = sync.OnceValue(func() *[256]uint8 { return plainBytes(true) })
+)
 
-func plainBytes(attr bool) (t [256]uint8) {
+func plainBytes(attr bool) *[256]uint8 {
+	t := new([256]uint8)
 	for c := 0x20; c < utf8.RuneSelf; c++ {
 		t[c] = 1
 	}

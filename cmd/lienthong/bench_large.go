@@ -31,7 +31,7 @@ import (
 // attachment of attachment bytes, from a sender gateway to a recipient
 // gateway, each "lienthong serve" in a process of its own, timed and with
 // the peak RSS of each.
-func runBenchLarge(ctx context.Context, m *Main, attachment int, jsonOut bool) error {
+func runBenchLarge(ctx context.Context, m *Main, attachment int, jsonOut bool) (err error) {
 	progress := func(format string, a ...any) { fmt.Fprintf(m.Stderr, format+"\n", a...) }
 	start := time.Now()
 	exe, err := os.Executable()
@@ -42,7 +42,11 @@ func runBenchLarge(ctx context.Context, m *Main, attachment int, jsonOut bool) e
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	defer func() {
+		if rerr := os.RemoveAll(dir); rerr != nil && err == nil {
+			err = fmt.Errorf("bench: remove the working directory: %w", rerr)
+		}
+	}()
 	logFile, err := os.Create(filepath.Join(dir, "bench.log"))
 	if err != nil {
 		return err
@@ -301,9 +305,14 @@ func startBenchProcess(ctx context.Context, exe string, cfg Config, dir string) 
 	// The child writes to its own descriptor of the file.
 	defer out.Close()
 	p.cmd.Stdout, p.cmd.Stderr = out, out
+	// A gateway dies with the bench, even killed (Linux, as /proc for
+	// the RSS): none is left running against a NATS server gone.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	// The environment overrides the configuration file: an operator's
 	// LIENTHONG_HTTP_LISTEN or LIENTHONG_DATA_DIR would put both gateways
-	// on one port or in one directory.
+	// on one port or in one directory. (Not nil: a nil Env is the whole
+	// of the bench's.)
+	p.cmd.Env = []string{}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "LIENTHONG_") {
 			p.cmd.Env = append(p.cmd.Env, kv)

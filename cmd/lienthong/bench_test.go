@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -114,6 +115,10 @@ func TestBench_Large(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "bench", "-large", "-large-size", "2097152", "-json")
+	// At the timeout, SIGTERM, so that the bench stops its gateways;
+	// killed after a grace.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 30 * time.Second
 	// Its temporary directory, and its children's, in one the test
 	// looks into afterwards.
 	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
