@@ -68,6 +68,24 @@ func (e *BusyError) Error() string {
 // Unwrap returns ErrBusy.
 func (e *BusyError) Unwrap() error { return ErrBusy }
 
+// newTurns is the admission of AdmitWork: submissions turns, as many may
+// wait (a request that finds more waiting would not have its turn within
+// the wait anyway), and no cap per caller: a turn is the cores' work,
+// short, and a gateway often serves one DMS.
+func newTurns(submissions int, wait time.Duration) *semaphore {
+	return newSemaphore(int64(submissions), int64(2*submissions), submissions, wait, DefaultRetryAfter)
+}
+
+// newBodies is the admission of AdmitBody: two packets of the largest
+// size at once, read and signed, so that one does not keep out every
+// other document; one caller at most one of the largest; as many may
+// wait as there are turns. (serve's automatic memory limit is sized for
+// one: with two at once the collector works harder, the limit being soft;
+// docs/design/large-packets.md is the way to less.)
+func newBodies(maxPacketSize int64, submissions int, wait time.Duration) *semaphore {
+	return newSemaphore(2*maxPacketSize, maxPacketSize, submissions, wait, DefaultRetryAfter)
+}
+
 // semaphore is a first-come, first-served semaphore of a capacity (slots
 // of weight 1, or bytes) with a bounded queue whose members wait a
 // bounded time, and a cap on what one caller holds.

@@ -245,3 +245,49 @@ func TestAdmission(t *testing.T) {
 		}
 	})
 }
+
+// TestAdmission_OneDMS: one DMS may take every turn and wait for one
+// besides (a gateway often serves one), but not hold more than one
+// packet of the largest size of the bodies' memory.
+func TestAdmission_OneDMS(t *testing.T) {
+	ctx := t.Context()
+	turns := newTurns(4, time.Minute)
+	var held []func()
+	for range 4 {
+		r, err := turns.acquire(ctx, "dms", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, r)
+	}
+	done := make(chan error, 1)
+	go func() {
+		r, err := turns.acquire(ctx, "dms", 1)
+		if err == nil {
+			r()
+		}
+		done <- err
+	}()
+	waitQueued(t, turns, 1)
+	held[0]()
+	if err := recv(t, done); err != nil {
+		t.Fatalf("the DMS waiting for a fifth turn: %v", err)
+	}
+	for _, r := range held[1:] {
+		r()
+	}
+
+	bodies := newBodies(100, 4, time.Minute)
+	r, err := bodies.acquire(ctx, "dms", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r()
+	_, err = bodies.acquire(ctx, "dms", 1)
+	wantBusy(t, "a second body from the DMS holding the largest", err)
+	r2, err := bodies.acquire(ctx, "other", 100)
+	if err != nil {
+		t.Fatalf("another DMS: %v", err)
+	}
+	r2()
+}

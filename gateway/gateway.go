@@ -183,16 +183,8 @@ func New(opts Options) (*Gateway, error) {
 		parser: envelope.Parser{MaxSize: opts.MaxPacketSize},
 		hosted: make(map[string]*HostedAgency),
 		wake:   make(chan struct{}, 1),
-		// Turns: as many may wait as may work, as a request that finds
-		// more waiting would not have its turn within the wait anyway.
-		turns: newSemaphore(int64(opts.Submissions), int64(opts.Submissions), opts.Submissions, opts.SubmissionWait, DefaultRetryAfter),
-		// Bodies: two packets of the largest size at once, read and
-		// signed, so that one does not keep out every other document;
-		// one caller at most one of the largest; as many may wait as
-		// there are turns. (serve's automatic memory limit is sized for
-		// one: with two at once the collector works harder, the limit
-		// being soft; docs/design/large-packets.md is the way to less.)
-		bodies: newSemaphore(2*opts.MaxPacketSize, opts.MaxPacketSize, opts.Submissions, opts.SubmissionWait, DefaultRetryAfter),
+		turns:  newTurns(opts.Submissions, opts.SubmissionWait),
+		bodies: newBodies(opts.MaxPacketSize, opts.Submissions, opts.SubmissionWait),
 	}
 	for i := range opts.Agencies {
 		a := &opts.Agencies[i]
