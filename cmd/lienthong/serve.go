@@ -262,12 +262,7 @@ func openNode(ctx context.Context, cfg Config, log *zap.Logger, reg prometheus.R
 	if err != nil {
 		return nil, err
 	}
-	sopts := store.Options{OnCheckpointError: func(err error) {
-		// The next one tries again, and the writer checkpoints itself if
-		// the log grows: slower commits, nothing lost.
-		log.Warn("store checkpoint failed", zap.Error(err))
-	}}
-	if n.store, err = store.Open(ctx, filepath.Join(cfg.Gateway.DataDir, "lienthong.db"), sopts); err != nil {
+	if n.store, err = store.Open(ctx, filepath.Join(cfg.Gateway.DataDir, "lienthong.db"), store.Options{}); err != nil {
 		return nil, withVI(err, "Không mở được kho dữ liệu %q", filepath.Join(cfg.Gateway.DataDir, "lienthong.db"))
 	}
 	bopts := bus.Options{

@@ -102,11 +102,7 @@
 // synced at every commit, so a document acknowledged to a DMS survives a
 // power loss. Options.Synchronous may choose NORMAL, which syncs only at
 // checkpoints: safe against a crash of the process, not of the machine.
-// Foreign keys are enforced. Checkpoints (the log's pages copied into the
-// database file) run in the background on a connection of their own, a
-// quarter of a second after commits, rather than inside the commit that
-// fills the log, which made the updates behind it wait; the writer
-// checkpoints itself only if the log reaches 32 MiB (checkpoint.go).
+// Foreign keys are enforced.
 //
 // Writes go through one connection ([database/sql.DB] with one open
 // connection) and begin with BEGIN IMMEDIATE, so a write transaction takes

@@ -62,11 +62,6 @@ type Options struct {
 	// Readers is the number of read-only connections; 0 means the larger
 	// of DefaultReaders and the number of CPUs.
 	Readers int
-	// OnCheckpointError, if set, is told of a background checkpoint that
-	// failed (see checkpoint.go): the next one tries again, and the
-	// writer checkpoints itself if the log grows large, so nothing is
-	// lost, but an operator should know.
-	OnCheckpointError func(error)
 }
 
 // Store is the gateway's durable state in one SQLite database. It
@@ -75,7 +70,6 @@ type Store struct {
 	path   string
 	writer *sql.DB // one connection; transactions BEGIN IMMEDIATE
 	reader *sql.DB // read-only connections
-	ckpt   *checkpointer
 	closed atomic.Bool
 
 	// What the writer and the readers ran (see connCounts).
@@ -231,10 +225,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		// opened and closed again in most write transactions. They hold
 		// the pages one update changed, never a whole packet (a new
 		// packet's pages are new, not journaled).
-		//
-		// Its own automatic checkpoint only as a backstop: the store
-		// checkpoints in the background (checkpoint.go).
-		"_pragma": {"cache_size(-16384)", "temp_store(MEMORY)", "wal_autocheckpoint(" + strconv.Itoa(writerAutoCheckpoint) + ")"},
+		"_pragma": {"cache_size(-16384)", "temp_store(MEMORY)"},
 	}), &s.writes, true)
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
@@ -289,11 +280,6 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store: open read-only connection: %w", err)
 	}
 	s.reader = reader
-	if s.ckpt, err = startCheckpointer(abs, busy, opts.OnCheckpointError); err != nil {
-		reader.Close()
-		writer.Close()
-		return nil, err
-	}
 	return s, nil
 }
 
@@ -334,9 +320,6 @@ func (s *Store) Close() error {
 		return nil
 	}
 	var errs []error
-	if s.ckpt != nil {
-		errs = append(errs, s.ckpt.close())
-	}
 	if s.reader != nil {
 		errs = append(errs, s.reader.Close())
 	}
@@ -470,9 +453,6 @@ func (s *Store) commit(batch []*writeRequest) {
 	if err := tx.Commit(); err != nil {
 		fail(err)
 		return
-	}
-	if s.ckpt != nil { // nil while Open migrates
-		s.ckpt.committed()
 	}
 	s.commitDue(results)
 	for i, r := range batch {
