@@ -89,7 +89,9 @@
 //	503 busy                   POST of a document or a status: the gateway is working on as many requests
 //	                           as it takes at once and as many wait, or holds as many bodies in memory
 //	                           (gateway.AdmitBody, AdmitWork); nothing was kept; Retry-After says in how
-//	                           many seconds to send it again. A body that gives no byte for 30 s is cut
+//	                           many seconds to send it again. A body that gives no byte for 30 s is cut.
+//	                           A body without Content-Length is taken to be as long as the route allows
+//	                           (a packet of the largest size): send Content-Length to post several at once
 //
 // ErrStatusNotAllowed is 422, not 409: whether a side may send a code
 // depends on the document's direction, which never changes, not on its
