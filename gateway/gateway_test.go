@@ -782,6 +782,39 @@ func TestGateway_RevokedAdministratorAtRestart(t *testing.T) {
 	})
 	closeGW()
 
+	// Two of the revoked administrator's briefs tampered with besides:
+	// G45's under another name, G46's version raised to 1000, so that its
+	// record would be held at a version no record ever reaches.
+	db, err := sql.Open("sqlite", dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tamper := func(key string, edit func(a map[string]any)) {
+		t.Helper()
+		var raw []byte
+		if err := db.QueryRow(`SELECT brief FROM directory_briefs WHERE key = ?`, key).Scan(&raw); err != nil {
+			t.Fatal(err)
+		}
+		var b map[string]any
+		if err := json.Unmarshal(raw, &b); err != nil {
+			t.Fatal(err)
+		}
+		a := b["agency"].(map[string]any)
+		edit(a)
+		if raw, err = json.Marshal(b); err != nil {
+			t.Fatal(err)
+		}
+		version, _ := a["version"].(float64)
+		if _, err := db.Exec(`UPDATE directory_briefs SET version = ?, brief = ? WHERE key = ?`, int(version), raw, key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tamper("G45", func(a map[string]any) { a["name"] = "Cơ quan giả mạo" })
+	tamper("G46", func(a map[string]any) { a["version"] = 1000 })
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
 	if err := ax.CA.RevokeCertificate(revoked.Certificate()); err != nil {
 		t.Fatal(err)
 	}
@@ -804,6 +837,21 @@ func TestGateway_RevokedAdministratorAtRestart(t *testing.T) {
 	if _, ok := gw.Directory().Registered(vpcp); !ok {
 		t.Error("the other administrator's entry is not believed after the restart")
 	}
+	// Once every kept record is checked against its brief, the tampered
+	// ones are not believed either, and are held at their records'
+	// version, not their briefs'.
+	gatewaytest.Eventually(t, "the kept records checked", func() bool {
+		return logs.FilterMessage("kept directory records checked").Len() > 0
+	})
+	for _, code := range []string{"000.00.00.G45", "000.00.00.G46"} {
+		if a, ok := gw.Directory().Registered(code); ok {
+			t.Errorf("%s, of the revoked administrator, its brief tampered with, is believed: %+v", code, a)
+		}
+	}
+	g46 := gateway.Agency{Code: "000.00.00.G46", Name: "Bộ số 46 (mới)", Gateway: "bo", Version: 6, UpdatedAt: time.Now().UTC()}
+	ax.PutRecord(gateway.DirectoryRecord{Agency: &g46})
+	g45 := gateway.Agency{Code: "000.00.00.G45", Name: "Bộ số 45 (cũ)", Gateway: "bo", Version: 3, UpdatedAt: time.Now().UTC()}
+	ax.PutRecord(gateway.DirectoryRecord{Agency: &g45})
 	// An older record of G40 by the other administrator, then a newer
 	// one of G41, then a new agency: once the last is in, the first was
 	// refused (the bucket's updates come in order).
@@ -822,5 +870,11 @@ func TestGateway_RevokedAdministratorAtRestart(t *testing.T) {
 	}
 	if a, ok := gw.Directory().Registered(newer.Code); !ok || a.Version != 6 {
 		t.Errorf("the newer record of G41: %+v, %v", a, ok)
+	}
+	if a, ok := gw.Directory().Registered(g46.Code); !ok || a.Version != 6 {
+		t.Errorf("G46's version 6, newer than its record, not its tampered brief: %+v, %v", a, ok)
+	}
+	if a, ok := gw.Directory().Registered(g45.Code); ok {
+		t.Errorf("an older record of G45 replayed over the revoked administrator's: %+v", a)
 	}
 }
