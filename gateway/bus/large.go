@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -200,29 +201,39 @@ func (b *Bus) storeChunks(ctx context.Context, s jetstream.Stream, name string, 
 	if err != nil {
 		return err
 	}
-	buf := make([]byte, min(len(data), LargeChunk))
-	for i := range n {
+	// The chunks are encrypted in order, one CTR stream, and put in a
+	// window: waiting for each ack in turn left the link idle for most of
+	// a large packet's publish.
+	fill := func(i int, buf []byte) []byte {
 		part := data[i*LargeChunk : min(len(data), (i+1)*LargeChunk)]
 		ctr.XORKeyStream(buf[:len(part)], part)
+		return buf[:len(part)]
+	}
+	put := func(ctx context.Context, i int, chunk []byte) error {
 		if _, present := info.State.Subjects[subject(i)]; present {
 			// By an earlier attempt of ours — or by someone else, which
 			// only the same bytes rule out.
-			if err := sameChunk(ctx, s, subject(i), buf[:len(part)]); err != nil {
+			if err := sameChunk(ctx, s, subject(i), chunk); err != nil {
 				return fmt.Errorf("chunk %d of %d of large packet %s: %w", i+1, n, name, err)
 			}
-			continue
+			return nil
 		}
-		// A synchronous publish: buf is reused once the chunk is stored.
-		if _, err := b.hub.PublishMsg(ctx, &nats.Msg{Subject: subject(i), Data: buf[:len(part)]}, jetstream.WithExpectStream(StreamLarge)); err != nil {
+		// A synchronous publish: chunk's buffer is reused once it is
+		// stored.
+		if _, err := b.hub.PublishMsg(ctx, &nats.Msg{Subject: subject(i), Data: chunk}, jetstream.WithExpectStream(StreamLarge)); err != nil {
 			// The stream takes no second message on a chunk's subject: a
 			// chunk stored meanwhile is fine if it is this one.
-			if serr := sameChunk(ctx, s, subject(i), buf[:len(part)]); serr != nil {
+			if serr := sameChunk(ctx, s, subject(i), chunk); serr != nil {
 				if errors.Is(serr, errForeignChunk) {
 					return fmt.Errorf("chunk %d of %d of large packet %s: %w", i+1, n, name, serr)
 				}
 				return fmt.Errorf("put chunk %d of %d of large packet %s (%d bytes): %w", i+1, n, name, len(data), err)
 			}
 		}
+		return nil
+	}
+	if err := inWindow(ctx, n, largeWindow, min(len(data), LargeChunk), fill, put); err != nil {
+		return err
 	}
 	b.largeMu.Lock()
 	if b.stored == nil || len(b.stored) >= maxStoredNames {
@@ -230,6 +241,77 @@ func (b *Bus) storeChunks(ctx context.Context, s jetstream.Stream, name string, 
 	}
 	b.stored[name] = true
 	b.largeMu.Unlock()
+	return nil
+}
+
+// largeWindow is how many chunks of a packet are put at once: enough to
+// keep the link to the stream busy while acks come back, and the memory it
+// takes is bounded (largeWindow chunks' buffers, 4 MiB), whatever the
+// packet's size.
+const largeWindow = 16
+
+// inWindow calls put for chunks 0 to n-1, with at most window of them in
+// flight, each in a buffer of size bytes that fill has filled with chunk i
+// (fill returns the part of the buffer that holds it). fill is called in
+// order from the calling goroutine, so it may keep state from one chunk to
+// the next; put is called concurrently. A buffer is filled again only once
+// the put of the chunk it held has returned. inWindow returns once every put
+// it started has returned: nil if every chunk was put, or else the first
+// error a put returned (the others are then cancelled through their
+// context, and no more are started), or else ctx's.
+func inWindow(ctx context.Context, n, window, size int, fill func(i int, buf []byte) []byte, put func(ctx context.Context, i int, chunk []byte) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg    sync.WaitGroup
+		once  sync.Once
+		first error
+	)
+	fail := func(err error) {
+		once.Do(func() {
+			first = err
+			cancel()
+		})
+	}
+	free := make(chan []byte, window)
+	made := 0
+	started := 0
+	for i := range n {
+		var buf []byte
+		select {
+		case buf = <-free:
+		default:
+			if made < window {
+				buf = make([]byte, size)
+				made++
+				break
+			}
+			select {
+			case buf = <-free:
+			case <-ctx.Done():
+			}
+		}
+		if buf == nil || ctx.Err() != nil {
+			break
+		}
+		chunk := fill(i, buf)
+		started++
+		wg.Go(func() {
+			if err := put(ctx, i, chunk); err != nil {
+				fail(err)
+				return
+			}
+			free <- buf
+		})
+	}
+	wg.Wait()
+	if first != nil {
+		return first
+	}
+	if started < n {
+		// ctx ended before a put failed.
+		return fmt.Errorf("stopped after %d of %d chunks: %w", started, n, context.Cause(ctx))
+	}
 	return nil
 }
 
