@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -136,7 +137,18 @@ func largeCipher(key []byte) (cipher.Stream, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cipher.NewCTR(block, make([]byte, aes.BlockSize)), nil
+	return largeCipherAt(block, 0), nil
+}
+
+// largeCipherAt returns the AES-CTR stream of block from byte offset on,
+// which must be a multiple of the block size: the stream largeCipher
+// returns, advanced by offset bytes. The counter is the IV as a 128-bit
+// big-endian number, the way crypto/cipher's CTR increments it, so that
+// chunks can be decrypted in any order.
+func largeCipherAt(block cipher.Block, offset int) cipher.Stream {
+	iv := make([]byte, aes.BlockSize)
+	binary.BigEndian.PutUint64(iv[aes.BlockSize-8:], uint64(offset/aes.BlockSize))
+	return cipher.NewCTR(block, iv)
 }
 
 func chunksOf(size int) int { return (size + LargeChunk - 1) / LargeChunk }
@@ -203,13 +215,20 @@ func (b *Bus) storeChunks(ctx context.Context, s jetstream.Stream, name string, 
 	}
 	// The chunks are encrypted in order, one CTR stream, and put in a
 	// window: waiting for each ack in turn left the link idle for most of
-	// a large packet's publish.
-	fill := func(i int, buf []byte) []byte {
-		part := data[i*LargeChunk : min(len(data), (i+1)*LargeChunk)]
-		ctr.XORKeyStream(buf[:len(part)], part)
-		return buf[:len(part)]
+	// a large packet's publish. A slot's buffer is reused once its chunk
+	// is stored (synchronous publishes).
+	bufs := make([][]byte, min(n, largeWindow))
+	inSlot := func(i, slot int) []byte {
+		return bufs[slot][:min(len(data), (i+1)*LargeChunk)-i*LargeChunk]
 	}
-	put := func(ctx context.Context, i int, chunk []byte) error {
+	encrypt := func(i, slot int) {
+		if bufs[slot] == nil {
+			bufs[slot] = make([]byte, min(len(data), LargeChunk))
+		}
+		ctr.XORKeyStream(inSlot(i, slot), data[i*LargeChunk:min(len(data), (i+1)*LargeChunk)])
+	}
+	put := func(ctx context.Context, i, slot int) error {
+		chunk := inSlot(i, slot)
 		if _, present := info.State.Subjects[subject(i)]; present {
 			// By an earlier attempt of ours — or by someone else, which
 			// only the same bytes rule out.
@@ -218,8 +237,6 @@ func (b *Bus) storeChunks(ctx context.Context, s jetstream.Stream, name string, 
 			}
 			return nil
 		}
-		// A synchronous publish: chunk's buffer is reused once it is
-		// stored.
 		if _, err := b.hub.PublishMsg(ctx, &nats.Msg{Subject: subject(i), Data: chunk}, jetstream.WithExpectStream(StreamLarge)); err != nil {
 			// The stream takes no second message on a chunk's subject: a
 			// chunk stored meanwhile is fine if it is this one.
@@ -232,7 +249,7 @@ func (b *Bus) storeChunks(ctx context.Context, s jetstream.Stream, name string, 
 		}
 		return nil
 	}
-	if err := inWindow(ctx, n, largeWindow, min(len(data), LargeChunk), fill, put); err != nil {
+	if err := inWindow(ctx, n, largeWindow, encrypt, put); err != nil {
 		return err
 	}
 	b.largeMu.Lock()
@@ -244,22 +261,22 @@ func (b *Bus) storeChunks(ctx context.Context, s jetstream.Stream, name string, 
 	return nil
 }
 
-// largeWindow is how many chunks of a packet are put at once: enough to
-// keep the link to the stream busy while acks come back, and the memory it
-// takes is bounded (largeWindow chunks' buffers, 4 MiB), whatever the
+// largeWindow is how many chunks of a packet are put or got at once:
+// enough to keep the link to the stream busy while answers come back. The
+// memory it takes is bounded (largeWindow chunks, 4 MiB), whatever the
 // packet's size.
 const largeWindow = 16
 
-// inWindow calls put for chunks 0 to n-1, with at most window of them in
-// flight, each in a buffer of size bytes that fill has filled with chunk i
-// (fill returns the part of the buffer that holds it). fill is called in
-// order from the calling goroutine, so it may keep state from one chunk to
-// the next; put is called concurrently. A buffer is filled again only once
-// the put of the chunk it held has returned. inWindow returns once every put
-// it started has returned: nil if every chunk was put, or else the first
-// error a put returned (the others are then cancelled through their
+// inWindow calls do for chunks 0 to n-1, with at most window of them
+// running at a time, each with a slot from 0 to window-1 that no other
+// call running at the same time has: the caller's buffers are indexed by
+// it. before, if not nil, is called for each chunk in order from the
+// calling goroutine, with the chunk's slot, before do starts: it may keep
+// state from one chunk to the next. inWindow returns once every do it
+// started has returned: nil if every one returned nil, or else the first
+// error one returned (the others are then cancelled through their
 // context, and no more are started), or else ctx's.
-func inWindow(ctx context.Context, n, window, size int, fill func(i int, buf []byte) []byte, put func(ctx context.Context, i int, chunk []byte) error) error {
+func inWindow(ctx context.Context, n, window int, before func(i, slot int), do func(ctx context.Context, i, slot int) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -273,35 +290,30 @@ func inWindow(ctx context.Context, n, window, size int, fill func(i int, buf []b
 			cancel()
 		})
 	}
-	free := make(chan []byte, window)
-	made := 0
+	free := make(chan int, window)
+	for slot := range min(window, n) {
+		free <- slot
+	}
 	started := 0
 	for i := range n {
-		var buf []byte
+		var slot int
 		select {
-		case buf = <-free:
-		default:
-			if made < window {
-				buf = make([]byte, size)
-				made++
-				break
-			}
-			select {
-			case buf = <-free:
-			case <-ctx.Done():
-			}
+		case slot = <-free:
+		case <-ctx.Done():
 		}
-		if buf == nil || ctx.Err() != nil {
+		if ctx.Err() != nil {
 			break
 		}
-		chunk := fill(i, buf)
+		if before != nil {
+			before(i, slot)
+		}
 		started++
 		wg.Go(func() {
-			if err := put(ctx, i, chunk); err != nil {
+			if err := do(ctx, i, slot); err != nil {
 				fail(err)
 				return
 			}
-			free <- buf
+			free <- slot
 		})
 	}
 	wg.Wait()
@@ -309,7 +321,7 @@ func inWindow(ctx context.Context, n, window, size int, fill func(i int, buf []b
 		return first
 	}
 	if started < n {
-		// ctx ended before a put failed.
+		// ctx ended before a chunk failed.
 		return fmt.Errorf("stopped after %d of %d chunks: %w", started, n, context.Cause(ctx))
 	}
 	return nil
@@ -363,26 +375,32 @@ func (b *Bus) getLarge(ctx context.Context, h nats.Header, digest string) ([]byt
 	if err != nil {
 		return nil, err
 	}
-	ctr, err := largeCipher(key)
+	block, err := aes.NewCipher(key)
 	if err != nil {
 		return nil, err
 	}
+	// The chunks are got in a window rather than one round trip after
+	// the other, each decrypted at its offset into out.
 	out := make([]byte, size)
 	n := chunksOf(size)
-	for i := range n {
+	get := func(ctx context.Context, i, _ int) error {
 		subject := LargeSubjectPrefix + name + "." + strconv.Itoa(i)
 		m, err := s.GetLastMsgForSubject(ctx, subject)
 		switch {
 		case errors.Is(err, jetstream.ErrMsgNotFound):
-			return nil, fmt.Errorf("%w: chunk %d of %d (%s) is not in %s", ErrPacketMissing, i+1, n, subject, StreamLarge)
+			return fmt.Errorf("%w: chunk %d of %d (%s) is not in %s", ErrPacketMissing, i+1, n, subject, StreamLarge)
 		case err != nil:
-			return nil, fmt.Errorf("get chunk %d of %d (%s): %w", i+1, n, subject, err)
+			return fmt.Errorf("get chunk %d of %d (%s): %w", i+1, n, subject, err)
 		}
 		part := out[i*LargeChunk : min(size, (i+1)*LargeChunk)]
 		if len(m.Data) != len(part) {
-			return nil, fmt.Errorf("%w: chunk %d of %d (%s) has %d bytes, want %d", ErrPacketMismatch, i+1, n, subject, len(m.Data), len(part))
+			return fmt.Errorf("%w: chunk %d of %d (%s) has %d bytes, want %d", ErrPacketMismatch, i+1, n, subject, len(m.Data), len(part))
 		}
-		ctr.XORKeyStream(part, m.Data)
+		largeCipherAt(block, i*LargeChunk).XORKeyStream(part, m.Data)
+		return nil
+	}
+	if err := inWindow(ctx, n, largeWindow, nil, get); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
