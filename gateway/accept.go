@@ -168,6 +168,8 @@ func (g *Gateway) Submit(ctx context.Context, s Submission) (_ *Document, replay
 	doc.Warnings = append(doc.Warnings, warns...)
 	now := g.opts.Now().UTC()
 	id := NewID(now)
+	// Handed to the dispatcher before the commit, which may wake it.
+	g.fresh.put(id, signed, now)
 	d, replay, err := g.store.AcceptDocument(ctx, AcceptDocument{
 		Packet:         NewPacket{ID: id, Kind: KindEdoc, Data: signed},
 		Document:       doc,
@@ -176,6 +178,9 @@ func (g *Gateway) Submit(ctx context.Context, s Submission) (_ *Document, replay
 		RequestHash:    s.RequestHash,
 		At:             now,
 	})
+	if err != nil || replay {
+		g.fresh.take(id) // not stored
+	}
 	if err != nil {
 		if errors.Is(err, ErrDuplicateDocument) || errors.Is(err, ErrIdempotencyConflict) {
 			return nil, false, &SubmitError{err}

@@ -53,7 +53,7 @@ func (g *Gateway) dispatchOnce(ctx context.Context) int {
 	errs := make([]error, len(items))
 	sem := make(chan struct{}, dispatchParallel)
 	var wg sync.WaitGroup
-	packets := &packetCache{store: g.store, loaded: make(map[string]*cachedPacket)}
+	packets := &packetCache{store: g.store, fresh: g.fresh, loaded: make(map[string]*cachedPacket)}
 	for i, item := range items {
 		sem <- struct{}{}
 		wg.Add(1)
@@ -103,9 +103,11 @@ func (g *Gateway) itemLogger(item OutboxItem) *zap.Logger {
 }
 
 // packetCache reads each packet of a batch once, however many recipients
-// it goes to: a 67 MB document to five agencies is read, and held, once.
+// it goes to: a 67 MB document to five agencies is read, and held, once;
+// and not at all if it was just stored (fresh).
 type packetCache struct {
 	store  Store
+	fresh  *freshPackets
 	mu     sync.Mutex
 	loaded map[string]*cachedPacket
 }
@@ -124,7 +126,13 @@ func (c *packetCache) get(ctx context.Context, id string) (*Packet, error) {
 		c.loaded[id] = e
 	}
 	c.mu.Unlock()
-	e.once.Do(func() { e.p, e.err = c.store.Packet(ctx, id) })
+	e.once.Do(func() {
+		if data, ok := c.fresh.take(id); ok {
+			e.p = &Packet{ID: id, Size: int64(len(data)), Data: data}
+			return
+		}
+		e.p, e.err = c.store.Packet(ctx, id)
+	})
 	return e.p, e.err
 }
 

@@ -122,6 +122,8 @@ type Gateway struct {
 	lastBeat atomic.Int64
 	// turns and bodies admit the requests of DMSs (AdmitWork, AdmitBody).
 	turns, bodies *semaphore
+	// fresh hands the packets just stored to the dispatcher.
+	fresh *freshPackets
 	// unknownRecipients throttles the warnings of packets dropped as
 	// addressed to codes that exist nowhere (dropUnknownRecipient).
 	unknownRecipients unknownRecipientLog
@@ -185,6 +187,9 @@ func New(opts Options) (*Gateway, error) {
 		wake:   make(chan struct{}, 1),
 		turns:  newTurns(opts.Submissions, opts.SubmissionWait),
 		bodies: newBodies(opts.MaxPacketSize, opts.Submissions, opts.SubmissionWait),
+		// Room for one packet of the largest size, and more of the
+		// usual ones.
+		fresh: newFreshPackets(opts.MaxPacketSize + 16<<20),
 	}
 	for i := range opts.Agencies {
 		a := &opts.Agencies[i]

@@ -278,6 +278,9 @@ func (g *Gateway) receiveEdoc(ctx context.Context, log *zap.Logger, m Message, a
 		g.nak(log, m, 5*time.Second)
 		return
 	}
+	// The 01 handed to the dispatcher before the commit, which may wake
+	// it.
+	g.fresh.put(reply.Packet.ID, reply.Packet.Data, now)
 	d, dup, err := g.store.ReceiveDocument(ctx, ReceiveDocument{
 		Packet:   NewPacket{ID: NewID(now), Kind: KindEdoc, Data: data},
 		Document: doc,
@@ -285,6 +288,9 @@ func (g *Gateway) receiveEdoc(ctx context.Context, log *zap.Logger, m Message, a
 		Reply:    reply,
 		At:       now,
 	})
+	if err != nil || dup {
+		g.fresh.take(reply.Packet.ID) // not stored
+	}
 	if err != nil {
 		log.Error("store the received document", zap.Error(err))
 		g.nak(log, m, 5*time.Second)

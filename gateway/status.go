@@ -130,9 +130,12 @@ func (g *Gateway) postStatus(ctx context.Context, r StatusRequest, posted *Statu
 	if err != nil {
 		return fmt.Errorf("gateway: make status %s: %w", r.Code, err)
 	}
+	// Handed to the dispatcher before the commit, which may wake it.
+	g.fresh.put(reply.Packet.ID, reply.Packet.Data, now)
 	if err := g.store.EmitStatus(ctx, EmitStatus{
 		Document: d.ID, Recipients: recipients, Party: party, Reply: *reply, SendTo: sendTo, At: now,
 	}); err != nil {
+		g.fresh.take(reply.Packet.ID) // not stored
 		return err
 	}
 	g.log.Info("status sent", zap.String("document", d.ID), zap.String("statusCode", string(r.Code)),
