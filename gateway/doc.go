@@ -21,6 +21,10 @@
 //
 // # Flow of one document
 //
+//  0. Admit: a DMS's request is admitted for its body's memory before the
+//     body is read, and for a turn of the cores once it is (admit.go);
+//     what finds no room is told to send it again later (ErrBusy), rather
+//     than queued without limit.
 //  1. Accept: a packet is validated, signed and, in one store transaction,
 //     recorded with one delivery per recipient, a queued event and one
 //     outbox row per recipient. Only then is it acknowledged.
@@ -28,6 +32,8 @@
 //     tokens> with Nats-Msg-Id <packet id>:<recipient>; on the publish ack
 //     the delivery is sent. Rows left by a crash are published again, and
 //     JetStream's duplicate window and the receiver's dedupe absorb it.
+//     A packet just stored is handed to the loop (fresh.go), which then
+//     does not read it back.
 //  3. Receive: for each message on the hosted agencies' subjects the
 //     gateway fetches the packet, verifies it, parses it, dedupes it, stores
 //     it with its verdict and queues status 01 to the sender, then acks.
