@@ -168,8 +168,11 @@ func (g *Gateway) Submit(ctx context.Context, s Submission) (_ *Document, replay
 	doc.Warnings = append(doc.Warnings, warns...)
 	now := g.opts.Now().UTC()
 	id := NewID(now)
-	// Handed to the dispatcher before the commit, which may wake it.
-	g.fresh.put(id, signed, now)
+	// Handed to the dispatcher before the commit, which may wake it; only
+	// a buffer given up, which its caller will not write again.
+	if s.GiveUp {
+		g.fresh.put(id, signed)
+	}
 	d, replay, err := g.store.AcceptDocument(ctx, AcceptDocument{
 		Packet:         NewPacket{ID: id, Kind: KindEdoc, Data: signed},
 		Document:       doc,

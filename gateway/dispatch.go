@@ -128,6 +128,7 @@ func (c *packetCache) get(ctx context.Context, id string) (*Packet, error) {
 	c.mu.Unlock()
 	e.once.Do(func() {
 		if data, ok := c.fresh.take(id); ok {
+			// What publish reads: the bytes (not their kind or digest).
 			e.p = &Packet{ID: id, Size: int64(len(data)), Data: data}
 			return
 		}

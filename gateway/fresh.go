@@ -14,19 +14,22 @@ import (
 // (the request's buffer) is still held (docs/design/large-packets.md, step
 // A3).
 //
-// The bytes are those the store committed, and nobody writes them after:
-// the dispatcher publishes exactly what it would have read. A packet is
-// handed once (take removes it); one the dispatcher does not take soon
-// (it publishes from the store what waited before) is forgotten after
-// freshTTL, and they never hold more than maxBytes, so that an outage of
-// NATS does not keep packets in memory: the dispatcher then reads them
-// from the store, as always.
+// The bytes are those the store committed, and nobody writes them after
+// (a document is handed only if its submitter gave its buffer up,
+// Submission.GiveUp): the dispatcher publishes exactly what it would have
+// read. A packet is handed once (take removes it). What is held never
+// counts more than maxBytes of memory (the capacity of each buffer, which
+// may be larger than the packet); a packet the dispatcher does not take
+// soon (it publishes first what waited before, or is not running) is
+// forgotten after freshTTL, and everything when the gateway closes. The
+// dispatcher then reads the store, as always.
 type freshPackets struct {
 	maxBytes int64
 
-	mu    sync.Mutex
-	byID  map[string]freshPacket
-	bytes int64
+	mu     sync.Mutex
+	byID   map[string]freshPacket
+	bytes  int64
+	oldest time.Time // of the packets held; zero if none
 }
 
 type freshPacket struct {
@@ -42,37 +45,61 @@ func newFreshPackets(maxBytes int64) *freshPackets {
 }
 
 // put hands the stored packet id to the dispatcher, if there is room.
-func (f *freshPackets) put(id string, data []byte, now time.Time) {
-	n := int64(len(data))
+func (f *freshPackets) put(id string, data []byte) {
+	now := time.Now()
+	n := int64(cap(data))
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.expire(now)
 	if f.bytes+n > f.maxBytes {
-		for k, p := range f.byID {
-			if now.Sub(p.at) > freshTTL {
-				delete(f.byID, k)
-				f.bytes -= int64(len(p.data))
-			}
-		}
-		if f.bytes+n > f.maxBytes {
-			return
-		}
+		return
 	}
 	if old, ok := f.byID[id]; ok {
-		f.bytes -= int64(len(old.data))
+		f.bytes -= int64(cap(old.data))
 	}
 	f.byID[id] = freshPacket{data: data, at: now}
 	f.bytes += n
+	if f.oldest.IsZero() {
+		f.oldest = now
+	}
 }
 
 // take returns the packet id if it was handed and not taken yet.
 func (f *freshPackets) take(id string) ([]byte, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.expire(time.Now())
 	p, ok := f.byID[id]
 	if !ok {
 		return nil, false
 	}
 	delete(f.byID, id)
-	f.bytes -= int64(len(p.data))
+	f.bytes -= int64(cap(p.data))
 	return p.data, true
+}
+
+// expire forgets the packets held longer than freshTTL. It looks through
+// them only when the oldest is that old, which the dispatcher's takes make
+// rare; f.mu is held.
+func (f *freshPackets) expire(now time.Time) {
+	if f.oldest.IsZero() || now.Sub(f.oldest) <= freshTTL {
+		return
+	}
+	f.oldest = time.Time{}
+	for k, p := range f.byID {
+		if now.Sub(p.at) > freshTTL {
+			delete(f.byID, k)
+			f.bytes -= int64(cap(p.data))
+		} else if f.oldest.IsZero() || p.at.Before(f.oldest) {
+			f.oldest = p.at
+		}
+	}
+}
+
+// clear forgets every packet held (the gateway closes).
+func (f *freshPackets) clear() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	clear(f.byID)
+	f.bytes, f.oldest = 0, time.Time{}
 }

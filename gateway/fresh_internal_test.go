@@ -6,10 +6,9 @@ import (
 )
 
 func TestFreshPackets(t *testing.T) {
-	now := time.Now()
 	f := newFreshPackets(100)
-	f.put("a", make([]byte, 60), now)
-	f.put("b", make([]byte, 50), now) // over the bound: not kept
+	f.put("a", make([]byte, 60))
+	f.put("b", make([]byte, 50)) // over the bound: not kept
 	if _, ok := f.take("b"); ok {
 		t.Fatal("a packet past the bound was kept")
 	}
@@ -23,17 +22,29 @@ func TestFreshPackets(t *testing.T) {
 	if f.bytes != 0 || len(f.byID) != 0 {
 		t.Fatalf("%d bytes in %d packets left, want none", f.bytes, len(f.byID))
 	}
-	// One never taken is forgotten once it is old and room is needed.
-	f.put("old", make([]byte, 80), now)
-	f.put("new", make([]byte, 30), now.Add(freshTTL/2))
-	if _, ok := f.take("new"); ok {
-		t.Fatal("kept past the bound while the old one is not yet expired")
+
+	// A buffer counts its capacity: 10 bytes of a 90-byte buffer leave
+	// no room for 20 more.
+	f.put("small", make([]byte, 10, 90))
+	f.put("more", make([]byte, 20))
+	if _, ok := f.take("more"); ok {
+		t.Fatal("the bound counted lengths, not the memory held")
 	}
-	f.put("new", make([]byte, 30), now.Add(2*freshTTL))
-	if _, ok := f.take("old"); ok {
-		t.Fatal("an expired packet kept")
+	f.take("small")
+
+	// One never taken is forgotten once it is old, by a put or a take.
+	f.put("old", make([]byte, 80))
+	f.byID["old"] = freshPacket{data: f.byID["old"].data, at: time.Now().Add(-2 * freshTTL)}
+	f.oldest = f.byID["old"].at
+	if _, ok := f.take("other"); ok {
+		t.Fatal("a packet never handed was taken")
 	}
-	if _, ok := f.take("new"); !ok {
-		t.Fatal("no room made by the expired packet")
+	if len(f.byID) != 0 || f.bytes != 0 {
+		t.Fatalf("an expired packet kept: %d bytes in %d packets", f.bytes, len(f.byID))
+	}
+	f.put("new", make([]byte, 80))
+	f.clear()
+	if _, ok := f.take("new"); ok || f.bytes != 0 {
+		t.Fatal("a packet kept after clear")
 	}
 }

@@ -187,8 +187,9 @@ func New(opts Options) (*Gateway, error) {
 		wake:   make(chan struct{}, 1),
 		turns:  newTurns(opts.Submissions, opts.SubmissionWait),
 		bodies: newBodies(opts.MaxPacketSize, opts.Submissions, opts.SubmissionWait),
-		// Room for one packet of the largest size, and more of the
-		// usual ones.
+		// As much as a packet of the largest size and 16 MiB more (a
+		// large one not taken when small ones fill it is read from the
+		// store, as before).
 		fresh: newFreshPackets(opts.MaxPacketSize + 16<<20),
 	}
 	for i := range opts.Agencies {
@@ -378,6 +379,7 @@ func (g *Gateway) Close(ctx context.Context) error {
 			err = errors.Join(err, fmt.Errorf("gateway: close: %w", ctx.Err()))
 		}
 		g.changes.close()
+		g.fresh.clear() // the dispatcher is stopped: nobody takes them
 		g.log.Info("gateway closed")
 	})
 	return err

@@ -280,7 +280,7 @@ func (g *Gateway) receiveEdoc(ctx context.Context, log *zap.Logger, m Message, a
 	}
 	// The 01 handed to the dispatcher before the commit, which may wake
 	// it.
-	g.fresh.put(reply.Packet.ID, reply.Packet.Data, now)
+	g.fresh.put(reply.Packet.ID, reply.Packet.Data)
 	d, dup, err := g.store.ReceiveDocument(ctx, ReceiveDocument{
 		Packet:   NewPacket{ID: NewID(now), Kind: KindEdoc, Data: data},
 		Document: doc,

@@ -131,7 +131,7 @@ func (g *Gateway) postStatus(ctx context.Context, r StatusRequest, posted *Statu
 		return fmt.Errorf("gateway: make status %s: %w", r.Code, err)
 	}
 	// Handed to the dispatcher before the commit, which may wake it.
-	g.fresh.put(reply.Packet.ID, reply.Packet.Data, now)
+	g.fresh.put(reply.Packet.ID, reply.Packet.Data)
 	if err := g.store.EmitStatus(ctx, EmitStatus{
 		Document: d.ID, Recipients: recipients, Party: party, Reply: *reply, SendTo: sendTo, At: now,
 	}); err != nil {

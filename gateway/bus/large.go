@@ -151,6 +151,10 @@ func largeCipherAt(block cipher.Block, offset int) cipher.Stream {
 	return cipher.NewCTR(block, iv)
 }
 
+// A chunk is a whole number of AES blocks, so that largeCipherAt can start
+// a chunk's keystream at its offset (this does not compile otherwise).
+const _ uint = -(LargeChunk % aes.BlockSize)
+
 func chunksOf(size int) int { return (size + LargeChunk - 1) / LargeChunk }
 
 // putLarge stores data, whose hex SHA-256 is digest, in StreamLarge under
@@ -277,6 +281,7 @@ const largeWindow = 16
 // error one returned (the others are then cancelled through their
 // context, and no more are started), or else ctx's.
 func inWindow(ctx context.Context, n, window int, before func(i, slot int), do func(ctx context.Context, i, slot int) error) error {
+	window = max(window, 1) // none in flight would wait for ever
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
