@@ -45,8 +45,8 @@ func peakRSS(t testing.TB, p *process) int64 {
 // TestE2E_LargePacket sends a document with a 50 MB attachment from one
 // gateway process to another: it travels in encrypted chunks through
 // LT_LARGE, arrives verified, and its attachment downloads intact at the
-// recipient. The peak RSS of each gateway stays under four times the
-// packet's size.
+// recipient. The peak RSS of the sender stays under 3.25 times the
+// packet's size, the recipient's under 4.5 times.
 func TestE2E_LargePacket(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a 50 MB packet")
@@ -102,17 +102,23 @@ func TestE2E_LargePacket(t *testing.T) {
 		}
 		return d.Deliveries[0].State == envelope.StateArrived, d.Deliveries[0].State.String()
 	})
-	for _, g := range []*gatewayProc{vpcp, nghean} {
+	// Guards against one more whole copy of the packet (1× more), not
+	// the target (issue 20 asks for 1.5×). The receiver measured 3.48–
+	// 4.06× across runs of the same code, as the collector and the
+	// scavenger happen to run while it holds the packet, its decoded
+	// attachment and the attachment it serves, so a bound of 4× failed
+	// one run in a few. The sender measured 2.84× in each of five runs
+	// once its dispatcher took the packet just stored instead of reading
+	// it back (3.49× before).
+	for _, g := range []struct {
+		*gatewayProc
+		bound   int64 // in quarters of the packet's size
+		boundIs string
+	}{{vpcp, 13, "3.25×"}, {nghean, 18, "4.5×"}} {
 		peak := peakRSS(t, g.process)
 		t.Logf("%s: peak RSS %d MiB, %.2f× the packet", g.id, peak>>20, float64(peak)/float64(size))
-		// A guard against one more whole copy of the packet, not the
-		// target (issue 20 asks for 1.5×): the receiver measured 3.48–
-		// 4.06× across runs of the same code, as the collector and the
-		// scavenger happen to run while it holds the packet, its decoded
-		// attachment and the attachment it serves, so a bound of 4×
-		// failed one run in a few. One more copy is a whole 1× more.
-		if peak >= 9*size/2 {
-			t.Errorf("%s: peak RSS %d MiB, not under 4.5× the packet (%d MiB)", g.id, peak>>20, 9*size/2>>20)
+		if limit := g.bound * size / 4; peak >= limit {
+			t.Errorf("%s: peak RSS %d MiB, not under %s the packet (%d MiB)", g.id, peak>>20, g.boundIs, limit>>20)
 		}
 	}
 }
