@@ -57,7 +57,7 @@ type GatewayConfig struct {
 	// Submissions is how many documents and statuses posted by DMSs the
 	// gateway works on at once; as many more wait their turn for
 	// SubmissionWait, the others are answered 503 busy with Retry-After
-	// (gateway.Admit). 0 means four per core.
+	// (gateway.AdmitWork). 0 means four per core.
 	Submissions    int           `yaml:"submissions"`
 	SubmissionWait time.Duration `yaml:"submissionWait"`
 	// MemoryLimit is the Go runtime's soft memory limit in bytes (as

@@ -114,5 +114,5 @@
 //	15  a status names a document its sender's agency does not have
 //	16  another packet with a DocumentId the agency used before (DocId names that document)
 //	99  the gateway could not do it now (store, NATS), or a sendEdoc found it working on as many
-//	    requests as it takes at once (gateway.Admit; the answer has Retry-After): try again
+//	    requests as it takes at once (gateway.AdmitBody, AdmitWork; the answer has Retry-After): try again
 package vxp
