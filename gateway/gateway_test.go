@@ -559,6 +559,21 @@ func openNghean(t *testing.T, ax *gatewaytest.Axis, dbPath string, log *zap.Logg
 	}
 }
 
+// readBrief reads the brief kept under key, as JSON, for a test to tamper
+// with it.
+func readBrief(t *testing.T, db *sql.DB, key string) map[string]any {
+	t.Helper()
+	var raw []byte
+	if err := db.QueryRow(`SELECT brief FROM directory_briefs WHERE key = ?`, key).Scan(&raw); err != nil {
+		t.Fatal(err)
+	}
+	var b map[string]any
+	if err := json.Unmarshal(raw, &b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // TestGateway_TamperedKeptBrief: a restart makes the directory's entries
 // from the briefs kept beside the records, not from the records; what
 // someone else than the gateway wrote into the store is believed at start
@@ -618,18 +633,7 @@ func TestGateway_TamperedKeptBrief(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	brief := func(key string) map[string]any {
-		t.Helper()
-		var raw []byte
-		if err := db.QueryRow(`SELECT brief FROM directory_briefs WHERE key = ?`, key).Scan(&raw); err != nil {
-			t.Fatal(err)
-		}
-		var b map[string]any
-		if err := json.Unmarshal(raw, &b); err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
+	brief := func(key string) map[string]any { return readBrief(t, db, key) }
 	putBrief := func(key string, version int, b map[string]any) {
 		t.Helper()
 		raw, err := json.Marshal(b)
@@ -791,17 +795,11 @@ func TestGateway_RevokedAdministratorAtRestart(t *testing.T) {
 	}
 	tamper := func(key string, edit func(a map[string]any)) {
 		t.Helper()
-		var raw []byte
-		if err := db.QueryRow(`SELECT brief FROM directory_briefs WHERE key = ?`, key).Scan(&raw); err != nil {
-			t.Fatal(err)
-		}
-		var b map[string]any
-		if err := json.Unmarshal(raw, &b); err != nil {
-			t.Fatal(err)
-		}
+		b := readBrief(t, db, key)
 		a := b["agency"].(map[string]any)
 		edit(a)
-		if raw, err = json.Marshal(b); err != nil {
+		raw, err := json.Marshal(b)
+		if err != nil {
 			t.Fatal(err)
 		}
 		version, _ := a["version"].(float64)

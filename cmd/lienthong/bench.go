@@ -130,15 +130,11 @@ to stderr either way.`)
 		return err
 	}
 	defer os.RemoveAll(dir)
-	logFile, err := os.Create(filepath.Join(dir, "bench.log"))
+	log, closeLog, err := benchLog(dir)
 	if err != nil {
 		return err
 	}
-	defer logFile.Close()
-	log, _, err := newLogger(LogConfig{Level: "warn", Format: "json"}, logFile)
-	if err != nil {
-		return err
-	}
+	defer closeLog()
 	progress := func(format string, a ...any) { fmt.Fprintf(m.Stderr, format+"\n", a...) }
 
 	began := time.Now()
@@ -673,6 +669,20 @@ func (b *benchAxis) run(ctx context.Context, face string, count, size int, drive
 		takenP50: pct(acc, 0.50), takenP99: pct(acc, 0.99),
 		busy: int(busy.Load()),
 	}, nil
+}
+
+// benchLog is the log of a bench run, warnings and above, in bench.log in
+// its working directory dir; closeLog closes the file.
+func benchLog(dir string) (log *zap.Logger, closeLog func() error, err error) {
+	f, err := os.Create(filepath.Join(dir, "bench.log"))
+	if err != nil {
+		return nil, nil, err
+	}
+	if log, _, err = newLogger(LogConfig{Level: "warn", Format: "json"}, f); err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return log, f.Close, nil
 }
 
 // retryAfter is the wait a busy answer asks for (Retry-After, in

@@ -47,15 +47,11 @@ func runBenchLarge(ctx context.Context, m *Main, attachment int, jsonOut bool) (
 			err = fmt.Errorf("bench: remove the working directory: %w", rerr)
 		}
 	}()
-	logFile, err := os.Create(filepath.Join(dir, "bench.log"))
+	log, closeLog, err := benchLog(dir)
 	if err != nil {
 		return err
 	}
-	defer logFile.Close()
-	log, _, err := newLogger(LogConfig{Level: "warn", Format: "json"}, logFile)
-	if err != nil {
-		return err
-	}
+	defer closeLog()
 
 	// The packet first: its size decides the gateways' packet limit.
 	date := envelope.DateOf(time.Now())
