@@ -229,7 +229,9 @@ func (g *Gateway) AdmitBody(ctx context.Context, caller string, kind PacketKind,
 	if length >= 0 && length < weight {
 		weight = length
 	}
-	return g.admitted(kind)(g.bodies.acquire(ctx, caller, weight))
+	release, err = g.bodies.acquire(ctx, caller, weight)
+	g.countBusy(kind, err)
+	return release, err
 }
 
 // AdmitWork waits for a turn of the gateway to work on a request whose
@@ -239,15 +241,14 @@ func (g *Gateway) AdmitWork(ctx context.Context, caller string, kind PacketKind)
 	if g.isClosed() {
 		return nil, ErrClosed
 	}
-	return g.admitted(kind)(g.turns.acquire(ctx, caller, 1))
+	release, err = g.turns.acquire(ctx, caller, 1)
+	g.countBusy(kind, err)
+	return release, err
 }
 
-// admitted counts a document refused as busy.
-func (g *Gateway) admitted(kind PacketKind) func(func(), error) (func(), error) {
-	return func(release func(), err error) (func(), error) {
-		if kind == KindEdoc && errors.Is(err, ErrBusy) {
-			g.obs.Submitted(SubmitBusy)
-		}
-		return release, err
+// countBusy counts a document refused as busy.
+func (g *Gateway) countBusy(kind PacketKind, err error) {
+	if kind == KindEdoc && errors.Is(err, ErrBusy) {
+		g.obs.Submitted(SubmitBusy)
 	}
 }
