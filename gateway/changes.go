@@ -34,7 +34,15 @@ type Change struct {
 // returned: compare LastChange, taken after Subscribe, with the number a
 // reader had before to know whether it missed any.
 func (g *Gateway) Subscribe() (<-chan Change, func()) {
-	return g.changes.subscribe()
+	return g.changes.subscribe(changeBuffer)
+}
+
+// SubscribeBuffered is Subscribe with a channel of buffer changes (at
+// least 1), for a subscriber that reads in bursts behind a busy gateway
+// and would rather hold more than read everything again after a Lost: a
+// harness following a whole day's traffic (lienthong sim), not a page.
+func (g *Gateway) SubscribeBuffered(buffer int) (<-chan Change, func()) {
+	return g.changes.subscribe(max(buffer, 1))
 }
 
 // LastChange returns the Seq of the latest change (0 before the first).
@@ -127,8 +135,8 @@ type subscriber struct {
 	lost bool
 }
 
-func (h *changeHub) subscribe() (<-chan Change, func()) {
-	s := &subscriber{ch: make(chan Change, changeBuffer)}
+func (h *changeHub) subscribe(buffer int) (<-chan Change, func()) {
+	s := &subscriber{ch: make(chan Change, buffer)}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {

@@ -13,9 +13,9 @@ import (
 // it is given says so, once.
 func TestChangeHub_Lost(t *testing.T) {
 	var h changeHub
-	slow, stopSlow := h.subscribe()
+	slow, stopSlow := h.subscribe(changeBuffer)
 	defer stopSlow()
-	fast, stopFast := h.subscribe()
+	fast, stopFast := h.subscribe(changeBuffer)
 	defer stopFast()
 
 	done := make(chan struct{})
@@ -70,7 +70,7 @@ func TestChangeHub_Seq(t *testing.T) {
 	if seen != 2 {
 		t.Errorf("after a change published and one counted last is %d, want 2", seen)
 	}
-	ch, stop := h.subscribe()
+	ch, stop := h.subscribe(changeBuffer)
 	defer stop()
 	if !h.activeOrCount() {
 		t.Error("activeOrCount with a subscriber says nobody listens")
@@ -96,8 +96,8 @@ func TestChangeHub_Seq(t *testing.T) {
 // a closed channel.
 func TestChangeHub_Close(t *testing.T) {
 	var h changeHub
-	a, stopA := h.subscribe()
-	b, stopB := h.subscribe()
+	a, stopA := h.subscribe(changeBuffer)
+	b, stopB := h.subscribe(changeBuffer)
 	h.publish(Change{Document: "x"})
 	stopA()
 	stopA()
@@ -120,7 +120,7 @@ func TestChangeHub_Close(t *testing.T) {
 		t.Error("b is not closed after the hub closed")
 	}
 	stopB() // after close: harmless
-	late, stopLate := h.subscribe()
+	late, stopLate := h.subscribe(changeBuffer)
 	if _, ok := <-late; ok {
 		t.Error("a subscription after close is not closed")
 	}
@@ -141,5 +141,26 @@ func TestKeptWarnings(t *testing.T) {
 	}
 	if got := keptWarnings(ws[:3]); len(got) != 3 {
 		t.Errorf("kept %d of 3", len(got))
+	}
+}
+
+// TestChangeHub_Buffer: a subscription keeps as many changes as its
+// buffer, then loses the next.
+func TestChangeHub_Buffer(t *testing.T) {
+	var h changeHub
+	const n = 3 * changeBuffer
+	ch, stop := h.subscribe(n)
+	defer stop()
+	for i := range n + 1 {
+		h.publish(Change{Document: fmt.Sprint(i)})
+	}
+	for i := range n {
+		if c := <-ch; c.Document != fmt.Sprint(i) || c.Lost {
+			t.Fatalf("change %d: got %+v", i, c)
+		}
+	}
+	h.publish(Change{Document: "next"})
+	if c := <-ch; c.Document != "next" || !c.Lost {
+		t.Errorf("after a full buffer: got %+v, want Lost", c)
 	}
 }
