@@ -19,7 +19,8 @@ import (
 //     document, every event its delivery, every outbox row its packet
 //     (and its delivery for an edoc), every quarantine entry and
 //     idempotency key what it names, every directory brief the record
-//     of its version; every packet its recorded size;
+//     of its version; every packet its recorded size; every delivery the
+//     copy of its document's creation and fields that the report reads;
 //   - deliveries: the transport fits the document's direction, SentAt is
 //     set exactly when the transport is Sent, and the lifecycle is one
 //     envelope.Lifecycle.Apply can reach, as far as certain rules tell (see
@@ -75,6 +76,11 @@ var orphanChecks = []struct{ what, query string }{
 		LEFT JOIN documents d ON d.id = v.document WHERE d.id IS NULL`},
 	{"document without delivery", `SELECT d.id FROM documents d
 		WHERE NOT EXISTS (SELECT 1 FROM deliveries v WHERE v.document = d.id)`},
+	// The report reads a delivery's copy of its document's fields
+	// (migration 0014).
+	{"delivery whose copy of its document is not its document's", `SELECT v.document || ' to ' || v.recipient
+		FROM deliveries v JOIN documents ON documents.id = v.document
+		WHERE v.created_at <> documents.created_at OR v.report_document <> ` + reportDocument},
 	{"event without delivery", `SELECT e.seq FROM events e
 		LEFT JOIN deliveries v ON v.document = e.document AND v.recipient = e.recipient
 		WHERE v.document IS NULL`},

@@ -15,17 +15,24 @@ import (
 )
 
 // insertDelivery creates a delivery with its lifecycle; arrivedAt, if not
-// nil, is when its lifecycle took 01 (an incoming delivery).
+// nil, is when its lifecycle took 01 (an incoming delivery). Its document
+// must be stored: the delivery's copy of what the report reads of it
+// (created_at, report_document: migration 0014) is read from its row by
+// the same statement.
 func insertDelivery(ctx context.Context, tx *sql.Tx, d gateway.Delivery, arrivedAt *time.Time) error {
-	_, err := tx.ExecContext(ctx,
+	res, err := tx.ExecContext(ctx,
 		`INSERT INTO deliveries (document, recipient, recipient_name, transport, state, before_recall,
-			seen, sent_at, updated_at, arrived_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			seen, sent_at, updated_at, arrived_at, created_at, report_document)
+		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, documents.created_at, `+reportDocument+`
+		FROM documents WHERE documents.id = ?1`,
 		d.Document, d.Recipient, d.RecipientName, string(d.Transport),
 		d.Lifecycle.State.String(), d.Lifecycle.BeforeRecall.String(), d.Lifecycle.Seen.String(),
 		nullMS(d.SentAt), ms(d.UpdatedAt), nullMS(arrivedAt))
 	if err != nil {
 		return fmt.Errorf("delivery of %s to %s: %w", d.Document, d.Recipient, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return fmt.Errorf("delivery of %s to %s: %d rows inserted (%v): no such document", d.Document, d.Recipient, n, err)
 	}
 	return nil
 }

@@ -42,7 +42,10 @@
 //     transaction that records the status. The milestones arrived_at,
 //     accepted_at and done_at are the own times of the statuses 01, 03
 //     and 06 the lifecycle took first (an incoming delivery's 01 is its
-//     reception); NULL until it did.
+//     reception); NULL until it did. created_at and report_document are
+//     the delivery's copy of what the quarterly report reads of its
+//     document (its creation, and the text of its fields), made when the
+//     delivery is inserted: a document's fields never change after.
 //   - events: immutable facts about deliveries (queued, sent, received,
 //     status, status_refused, revoked, updated, replaced), in seq order.
 //     msg_id, unique, is the Nats-Msg-Id of a received status, so that a
@@ -86,13 +89,15 @@
 // created_at, id), events by (document, seq), the outbox by (next_at,
 // id), quarantine by (received_at, id); the
 // metrics ([Store.Stats]): incoming documents by due_date; and the
-// quarterly report ([Store.ReportRows]), which reads a quarter's documents
-// and deliveries from indexes alone: documents_created and
-// deliveries_report each end with the text of the fields the report reads
-// of a document and of a delivery, an expression SQLite computes when a
-// row is written (migration 0013), and events_note (document, recipient,
-// seq, description) of the status events gives a delivery's Note in one
-// look-up. events_note and
+// quarterly report ([Store.ReportRows]), which reads a quarter's
+// deliveries from one index alone, with no look-up of their documents:
+// deliveries_created (created_at, document, recipient, state,
+// report_document, and the text of the fields the report reads of a
+// delivery, an expression SQLite computes when a row is written;
+// migration 0014), and events_note (document, recipient, seq,
+// description) of the status events gives a delivery's Note in one
+// look-up. deliveries_report (document, recipient, state) serves the
+// lists' State and Recipient filters. events_note and
 // events_refused (document, recipient) of the refused statuses give
 // ApplyStatus a delivery's statuses, to tell a replayed one.
 //

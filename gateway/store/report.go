@@ -13,50 +13,45 @@ import (
 	"github.com/lienthong/lienthong/gateway"
 )
 
-// reportQuery reads the rows of the documents created in [since, until),
-// of some agencies (agencyFilter, or all), in one pass in the order of
-// creation. Its plan reads indexes only: documents_created for the
-// documents, in (created_at, id) order, and deliveries_report for each
-// document's deliveries, in recipient order (reportScanner puts them back
-// in the order they were created, by rowid). One pass, not one per agency
-// on documents_agency_created: the agencies' documents are interleaved in
-// time, and so are their deliveries, whose pages each agency's pass would
-// read again.
+// reportQuery reads the deliveries of the documents created in [since,
+// until), in one pass in the order of creation, from one index:
+// deliveries_created (migration 0014), which holds with each delivery its
+// document's creation and the text of its document's fields. Its rows are
+// by document, in (created_at, id) order, then by recipient
+// (reportScanner puts them back in the order they were created, by rowid).
+// Reading the documents of the quarter and looking up each one's
+// deliveries in another index took a million look-ups, half of SQLite's
+// work for a report (issue 20). The agencies whose documents a report
+// keeps are told apart by the scanner, from the document's text: a
+// condition on the documents would be a look-up again.
 //
 // Each column of a row costs calls into SQLite and a Go value, and each
 // column SQLite reads, turns into text or joins costs it more: a row is
-// the delivery's rowid, two texts that the indexes hold ready,
-// reportDocument and reportDelivery (migration 0013), and the Note.
-// Building those texts from their dozen columns for every row took more
-// CPU than the rest of the report together (issue 20). The Note, free
-// text, is a correlated subquery on events_note, read only for the states
-// whose note the report shows (a refusal's reason, a recall's), so that
-// the common row costs no look-up.
-const reportQuery = `SELECT ` + reportDocument + `, deliveries.rowid, ` + reportDelivery + `,
+// the delivery's rowid, two texts that the index holds ready,
+// reportDocument and reportDelivery (migrations 0013 and 0014), and the
+// Note. Building those texts from their dozen columns for every row took
+// more CPU than the rest of the report together. The Note, free text, is a
+// correlated subquery on events_note, read only for the states whose note
+// the report shows (a refusal's reason, a recall's), so that the common
+// row costs no look-up; the index holds the state and the recipient that
+// it needs.
+const reportQuery = `SELECT deliveries.report_document, deliveries.rowid, ` + reportDelivery + `,
 	CASE WHEN deliveries.state IN ('rejected', 'recall_requested') THEN ` + deliveryNote + ` ELSE '' END
-FROM documents INDEXED BY documents_created JOIN deliveries ON deliveries.document = documents.id
-WHERE documents.created_at >= ? AND documents.created_at < ?`
-
-// reportOrder ends reportQuery.
-const reportOrder = ` ORDER BY documents.created_at, documents.id`
-
-// agencyFilter is the condition of reportQuery that keeps n agencies.
-func agencyFilter(n int) string {
-	return ` AND documents.agency IN (?` + strings.Repeat(`, ?`, n-1) + `)`
-}
+FROM deliveries INDEXED BY deliveries_created
+WHERE deliveries.created_at >= ? AND deliveries.created_at < ?
+ORDER BY deliveries.created_at, deliveries.document`
 
 // reportSep separates the fields of reportDocument and reportDelivery:
 // the unit separator, char(31), which XML 1.0 text cannot hold.
 const reportSep = "\x1f"
 
 // reportDocument is the text of the fields of a document that the report
-// reads, the last column of the index documents_created (migration 0013)
-// word for word: SQLite reads an indexed expression from the index only
-// where a statement has the same expression, and computes it otherwise
-// (TestStore_ReportRows_IndexedTexts). Its fields are in the order of the
-// doc constants below; the flags are direction = 'out' (bit 0), paper
-// (bit 1), bussiness_doc_type (bits 2–6), verdict_by_gateway (bit 7) and
-// signed_pdfs (bits 8 and up).
+// reads, as each of its deliveries keeps it (report_document, migration
+// 0014): insertDelivery computes it from the document's row when it
+// inserts the delivery, and Check compares the two. Its fields are in the
+// order of the doc constants below; the flags are direction = 'out' (bit
+// 0), paper (bit 1), bussiness_doc_type (bits 2–6), verdict_by_gateway
+// (bit 7) and signed_pdfs (bits 8 and up).
 const reportDocument = `(((documents.direction = 'out') | (documents.paper << 1) | (documents.bussiness_doc_type << 2) |
 		(documents.verdict_by_gateway << 7) | (documents.signed_pdfs << 8))
 	|| char(31) || documents.created_at || char(31) || documents.verdict_outcome || char(31) || documents.due_date
@@ -75,8 +70,10 @@ const (
 )
 
 // reportDelivery is the text of the fields of a delivery that the report
-// reads, the last column of the index deliveries_report (migration 0013)
-// word for word, as reportDocument. Its fields are in the order of the
+// reads, the last column of the index deliveries_created (migration 0014)
+// word for word: SQLite reads an indexed expression from the index only
+// where a statement has the same expression, and computes it otherwise
+// (TestStore_ReportRows_IndexedTexts). Its fields are in the order of the
 // del constants below; a NULL milestone is an empty field.
 const reportDelivery = `(deliveries.state || char(31) || deliveries.seen || char(31) || coalesce(deliveries.arrived_at, '')
 	|| char(31) || coalesce(deliveries.accepted_at, '') || char(31) || coalesce(deliveries.done_at, '')
@@ -122,12 +119,14 @@ func (s *Store) ReportRows(ctx context.Context, q gateway.ReportQuery, fn func(*
 		if len(agencies) == 0 || since >= until {
 			return nil
 		}
-		query, args := reportQuery, []any{since, until}
+		r := newReportScanner()
 		if !all {
-			query += agencyFilter(len(agencies))
-			args = append(args, anys(agencies)...)
+			r.keep = make(map[string]bool, len(agencies))
+			for _, a := range agencies {
+				r.keep[a] = true
+			}
 		}
-		fnErr, err = newReportScanner().scan(ctx, tx, query+reportOrder, args, fn)
+		fnErr, err = r.scan(ctx, tx, since, until, fn)
 		return err
 	})
 	if fnErr != nil {
@@ -188,6 +187,8 @@ func reportAgencies(ctx context.Context, tx *sql.Tx, under envelope.AgencyCode) 
 // rowids. The lifecycle texts repeat across rows; each distinct one is
 // parsed once.
 type reportScanner struct {
+	// keep are the agencies whose documents are read; nil: all.
+	keep       map[string]bool
 	pending    []pendingRow
 	lifecycles map[lifecycleKey]lifecycleText
 }
@@ -221,11 +222,12 @@ const (
 	reportPDFShift  = 8
 )
 
-// scan runs the query and calls fn with each row. It returns fn's error
-// apart from its own.
-func (r *reportScanner) scan(ctx context.Context, tx *sql.Tx, query string, args []any,
+// scan runs reportQuery over [since, until) and calls fn with each row of
+// the documents of the agencies kept. It returns fn's error apart from its
+// own.
+func (r *reportScanner) scan(ctx context.Context, tx *sql.Tx, since, until int64,
 	fn func(*gateway.ReportRow) error) (fnErr, err error) {
-	rows, err := tx.QueryContext(ctx, query, args...)
+	rows, err := tx.QueryContext(ctx, reportQuery, since, until)
 	if err != nil {
 		return nil, err
 	}
@@ -237,6 +239,7 @@ func (r *reportScanner) scan(ctx context.Context, tx *sql.Tx, query string, args
 		dels                   [delFields]string
 		doc                    gateway.ReportRow // the document's fields
 		last                   string            // docText of doc
+		skip                   bool              // doc is of an agency not kept
 	)
 	r.pending = r.pending[:0]
 	for rows.Next() {
@@ -255,6 +258,10 @@ func (r *reportScanner) scan(ctx context.Context, tx *sql.Tx, query string, args
 				return nil, err
 			}
 			last = docText
+			skip = r.keep != nil && !r.keep[doc.Agency]
+		}
+		if skip {
+			continue
 		}
 		if !splitFields(dels[:], delText) {
 			return nil, fmt.Errorf("a delivery of %s whose text holds the separator: %q", doc.Document, delText)

@@ -296,31 +296,23 @@ func TestStore_ReportRows_Empty(t *testing.T) {
 	}
 }
 
-// TestStore_ReportRows_Plan: the report reads indexes only, in one pass
-// in the order of creation, with no sort, whether or not it keeps some
-// agencies.
+// TestStore_ReportRows_Plan: the report reads one index, in one pass in
+// the order of creation, with no sort and no look-up but the Note's.
 func TestStore_ReportRows_Plan(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "lienthong.db")
 	mustOpenStoreAt(t, path)
 	db := rawDB(t, path)
-	for _, n := range []int{0, 1, 3} {
-		args := []any{int64(0), int64(1)}
-		for range n {
-			args = append(args, vpcp)
+	p := queryPlan(t, db, store.ReportQuery, int64(0), int64(1))
+	for _, want := range []string{
+		"SEARCH deliveries USING COVERING INDEX deliveries_created (created_at>? AND created_at<?)",
+		"SEARCH e USING COVERING INDEX events_note (document=? AND recipient=?)",
+	} {
+		if !strings.Contains(p, want) {
+			t.Errorf("no %q in\n%s", want, p)
 		}
-		p := queryPlan(t, db, store.ReportQuery(n), args...)
-		for _, want := range []string{
-			"SEARCH documents USING COVERING INDEX documents_created (created_at>? AND created_at<?)",
-			"SEARCH deliveries USING COVERING INDEX deliveries_report (document=?)",
-			"SEARCH e USING COVERING INDEX events_note (document=? AND recipient=?)",
-		} {
-			if !strings.Contains(p, want) {
-				t.Errorf("plan with %d agencies: no %q in\n%s", n, want, p)
-			}
-		}
-		if strings.Contains(p, "TEMP B-TREE") || strings.Contains(p, "SCAN") {
-			t.Errorf("plan with %d agencies sorts or scans:\n%s", n, p)
-		}
+	}
+	if strings.Contains(p, "TEMP B-TREE") || strings.Contains(p, "SCAN") || strings.Contains(p, "documents") {
+		t.Errorf("the plan sorts, scans or reads the documents:\n%s", p)
 	}
 }
 
@@ -333,37 +325,37 @@ func TestStore_ReportRows_IndexedTexts(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "lienthong.db")
 	mustOpenStoreAt(t, path)
 	db := rawDB(t, path)
-	for _, n := range []int{0, 3} {
-		args := []any{int64(0), int64(1)}
-		for range n {
-			args = append(args, vpcp)
-		}
-		rows, err := db.Query(`EXPLAIN `+store.ReportQuery(n), args...)
-		if err != nil {
+	rows, err := db.Query(`EXPLAIN `+store.ReportQuery, int64(0), int64(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var ops []string
+	for rows.Next() {
+		var (
+			addr               int
+			op                 string
+			p1, p2, p3, p5, c4 any
+			comment            any
+		)
+		if err := rows.Scan(&addr, &op, &p1, &p2, &p3, &c4, &p5, &comment); err != nil {
 			t.Fatal(err)
 		}
-		var ops []string
-		for rows.Next() {
-			var (
-				addr               int
-				op                 string
-				p1, p2, p3, p5, c4 any
-				comment            any
-			)
-			if err := rows.Scan(&addr, &op, &p1, &p2, &p3, &c4, &p5, &comment); err != nil {
-				t.Fatal(err)
-			}
-			ops = append(ops, op)
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-		rows.Close()
-		if slices.Contains(ops, "Concat") || slices.Contains(ops, "Function") {
-			t.Errorf("with %d agencies, the statement computes its texts: %v", n, ops)
-		}
+		ops = append(ops, op)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(ops, "Concat") || slices.Contains(ops, "Function") {
+		t.Errorf("the statement computes its texts: %v", ops)
 	}
 }
+
+// undo0014 takes out of a store what migration 0014 added to it, for the
+// tests that make a store as an older version left it and open it again.
+const undo0014 = `DROP INDEX deliveries_created;
+	ALTER TABLE deliveries DROP COLUMN report_document;
+	ALTER TABLE deliveries DROP COLUMN created_at`
 
 // TestOpen_MigrateReportTexts: migration 0013, run on a store with
 // documents, gives the rows the report read before it.
@@ -387,8 +379,10 @@ func TestOpen_MigrateReportTexts(t *testing.T) {
 	want := reportRows(t, s, gateway.ReportQuery{Under: vpcp})
 	s.Close()
 	db := rawDB(t, path)
-	// A store as 0012 left it: the indexes as 0004 made them.
-	if _, err := db.Exec(`DROP INDEX documents_created;
+	// A store as 0012 left it: the indexes as 0004 made them, without
+	// 0014's.
+	if _, err := db.Exec(undo0014 + `;
+		DROP INDEX documents_created;
 		CREATE INDEX documents_created ON documents (created_at, id,
 			agency, direction, sender, bussiness_doc_type, paper, verdict_outcome, verdict_by_gateway, due_date,
 			signed_pdfs);
@@ -403,7 +397,7 @@ func TestOpen_MigrateReportTexts(t *testing.T) {
 	s = mustOpenStoreAt(t, path)
 	got := reportRows(t, s, gateway.ReportQuery{Under: vpcp})
 	if len(got) != 4 || !slices.Equal(got, want) {
-		t.Errorf("after 0013:\n%+v\nbefore:\n%+v", got, want)
+		t.Errorf("after 0013 and 0014:\n%+v\nbefore:\n%+v", got, want)
 	}
 }
 
@@ -548,7 +542,7 @@ func TestOpen_MigrateRevisionTags(t *testing.T) {
 	s.Close()
 	db := rawDB(t, path)
 	// A store as 0009 left it: without what later migrations add.
-	if _, err := db.Exec(`DROP TABLE directory_briefs; PRAGMA user_version = 9`); err != nil {
+	if _, err := db.Exec(undo0014 + `; DROP TABLE directory_briefs; PRAGMA user_version = 9`); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
@@ -564,5 +558,210 @@ func TestOpen_MigrateRevisionTags(t *testing.T) {
 	}
 	if want := map[string]uint64{"G22": 0, "H41": tagged}; !maps.Equal(got, want) {
 		t.Errorf("revisions after 0010: %v, want %v", got, want)
+	}
+}
+
+// readRowsFromTables reads the report's rows of [since, until) as the
+// tables hold them, each field from its own column of documents or of
+// deliveries, joined: what ReportRows must give from the deliveries'
+// copies of their documents (migration 0014), whatever happened to the
+// documents and deliveries since they were stored.
+func readRowsFromTables(tb testing.TB, db *sql.DB, since, until time.Time) []gateway.ReportRow {
+	tb.Helper()
+	rows, err := db.Query(`SELECT d.id, d.direction, d.agency, d.sender, d.created_at, d.bussiness_doc_type,
+			d.paper, d.verdict_outcome, d.verdict_by_gateway, d.due_date, d.signed_pdfs,
+			v.recipient, v.state, v.seen, v.arrived_at, v.accepted_at, v.done_at,
+			coalesce((SELECT e.description FROM events e
+				WHERE e.document = v.document AND e.recipient = v.recipient AND e.kind = 'status'
+				ORDER BY e.seq DESC LIMIT 1), '')
+		FROM documents d JOIN deliveries v ON v.document = d.id
+		WHERE d.created_at >= ? AND d.created_at < ?
+		ORDER BY d.created_at, d.id, v.rowid`, since.UnixMilli(), until.UnixMilli())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer rows.Close()
+	var out []gateway.ReportRow
+	for rows.Next() {
+		var (
+			r                         gateway.ReportRow
+			direction, state, seen    string
+			due, note                 string
+			created                   int64
+			milestones                [3]sql.NullInt64
+			arrived, accepted, doneAt = &milestones[0], &milestones[1], &milestones[2]
+			paper, byGateway          bool
+			bdt, signedPDFs           int
+		)
+		if err := rows.Scan(&r.Document, &direction, &r.Agency, &r.From, &created, &bdt, &paper, &r.Verdict,
+			&byGateway, &due, &signedPDFs, &r.Recipient, &state, &seen, arrived, accepted, doneAt, &note); err != nil {
+			tb.Fatal(err)
+		}
+		r.Direction, r.CreatedAt, r.BussinessDocType, r.Paper = gateway.Direction(direction), time.UnixMilli(created).UTC(), bdt, paper
+		r.GatewaySigned, r.DueDate, r.SignedPDFs = byGateway, envelope.Date(due), signedPDFs
+		if r.State, err = envelope.ParseState(state); err != nil {
+			tb.Fatal(err)
+		}
+		if err := r.Seen.UnmarshalText([]byte(seen)); err != nil {
+			tb.Fatal(err)
+		}
+		for i, t := range []*time.Time{&r.ArrivedAt, &r.AcceptedAt, &r.DoneAt} {
+			if milestones[i].Valid {
+				*t = time.UnixMilli(milestones[i].Int64).UTC()
+			}
+		}
+		if r.State == envelope.StateRejected || r.State == envelope.StateRecallRequested {
+			r.Note = note
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
+
+// TestStore_ReportRows_Copies: the rows ReportRows reads from the
+// deliveries' copies of their documents (migration 0014) are those the
+// tables hold — documents at the window's edges, statuses applied after
+// the document was stored (arrived, accepted, done; a refusal; a recall
+// requested; a status refused), a document revoked by a later one, an
+// incoming document with a due date — and a copy that is not its
+// document's is found by Check and changes the rows.
+func TestStore_ReportRows_Copies(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	s := mustOpenStoreAt(t, path)
+	db := rawDB(t, path)
+	since, until := t0, t0.Add(30*24*time.Hour)
+	at := func(minutes int) time.Time { return since.Add(time.Duration(minutes) * time.Minute) }
+	apply := func(documentID, from string, code envelope.StatusCode, description string, when time.Time) {
+		t.Helper()
+		st := newStatus(vpcp, from, documentID, code, when)
+		st.Description = description
+		if _, err := s.ApplyStatus(t.Context(), st); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	mustAccept(t, s, newAccept(vpcp, "before", since.Add(-time.Millisecond), hanoi))
+	a := newAccept(vpcp, "first", since, hanoi, hue, btttt)
+	a.Document.Paper, a.Document.SignedPDFs = true, 3
+	a.Document.Verdict = gateway.Verdict{Outcome: "valid", ByGateway: true}
+	first := mustAccept(t, s, a)
+	a = newAccept(vpcp, "last", until.Add(-time.Millisecond), hue)
+	a.Document.BussinessDocType, a.Document.Related = 1, "first" // revokes "first"
+	mustAccept(t, s, a)
+	mustAccept(t, s, newAccept(vpcp, "after", until, hanoi))
+	r := newReceive(vpcp, hanoi, "in-1", at(30))
+	r.Document.DueDate, r.Document.Verdict.Outcome = envelope.NewDate(2026, 3, 20), "missing"
+	in := mustReceive(t, s, r)
+
+	apply("first", hanoi, envelope.StatusArrived, "", at(1))
+	apply("first", hanoi, envelope.StatusAccepted, "Đã vào sổ", at(2))
+	apply("first", hanoi, envelope.StatusDone, "", at(3))
+	apply("first", hue, envelope.StatusRejected, "Không thuộc thẩm quyền", at(4))
+	apply("first", hue, envelope.StatusAccepted, "", at(5)) // refused: hue rejected it
+	apply("first", btttt, envelope.StatusArrived, "", at(6))
+	if err := s.EmitStatus(t.Context(), emitStatus(first.ID, envelope.PartySender, envelope.StatusRecallRequested, vpcp,
+		"Gửi nhầm", []string{btttt}, at(7))); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EmitStatus(t.Context(), emitStatus(in.ID, envelope.PartyRecipient, envelope.StatusAccepted, vpcp,
+		"", []string{vpcp}, at(40))); err != nil {
+		t.Fatal(err)
+	}
+
+	want := readRowsFromTables(t, db, since, until)
+	if got := len(want); got != 5 { // first's three, in-1's, last's
+		t.Fatalf("%d rows in the tables, want 5: %q", got, rowKeys(want))
+	}
+	got := reportRows(t, s, gateway.ReportQuery{Under: vpcp, Since: since, Until: until})
+	if !slices.Equal(got, want) {
+		t.Errorf("rows:\n got %+v\nwant %+v", got, want)
+	}
+	if err := s.Check(t.Context()); err != nil {
+		t.Errorf("Check: %v", err)
+	}
+
+	// A copy that is not its document's: Check names it, and the rows are
+	// not the tables' any more. Each is put back after.
+	for _, c := range []struct{ name, set, undo string }{
+		{"Fields", `report_document = replace(report_document, 'valid', 'missing')`,
+			`report_document = replace(report_document, 'missing', 'valid')`},
+		{"Created", `created_at = created_at - 1`, `created_at = created_at + 1`}, // before the window
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			where := ` WHERE document = '` + first.ID + `' AND recipient = '` + hue + `'`
+			if _, err := db.Exec(`UPDATE deliveries SET ` + c.set + where); err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				if _, err := db.Exec(`UPDATE deliveries SET ` + c.undo + where); err != nil {
+					t.Fatal(err)
+				}
+			}()
+			err := s.Check(t.Context())
+			if want := "delivery whose copy of its document is not its document's: " + first.ID + " to " + hue; err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("Check: %v, want %q", err, want)
+			}
+			if got := reportRows(t, s, gateway.ReportQuery{Under: vpcp, Since: since, Until: until}); slices.Equal(got, want) {
+				t.Error("the rows are the tables' with a wrong copy")
+			}
+		})
+	}
+}
+
+// TestOpen_MigrateReportDeliveries: migration 0014, run on a store with
+// documents and their statuses, gives the deliveries their copies of
+// their documents (Check finds none wrong when the test ends) and the
+// rows the report read before it.
+func TestOpen_MigrateReportDeliveries(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	s := mustOpenStoreAt(t, path)
+	a := newAccept(vpcp, "out-1", t0, hue, hanoi, btttt)
+	a.Document.Paper, a.Document.SignedPDFs, a.Document.BussinessDocType = true, 2, 2
+	mustAccept(t, s, a)
+	for i, c := range []struct {
+		from string
+		code envelope.StatusCode
+	}{{hanoi, envelope.StatusArrived}, {hanoi, envelope.StatusAccepted}, {hue, envelope.StatusRejected}, {hanoi, envelope.StatusDone}} {
+		st := newStatus(vpcp, c.from, "out-1", c.code, t0.Add(time.Duration(i+1)*time.Minute))
+		st.Description = "lý do " + string(c.code)
+		if _, err := s.ApplyStatus(t.Context(), st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := newReceive(vpcp, hanoi, "in-1", t0.Add(time.Hour))
+	r.Document.DueDate = envelope.NewDate(2026, 3, 20)
+	mustReceive(t, s, r)
+	mustAccept(t, s, newAccept(btttt, "out-2", t0.Add(2*time.Hour), vpcp))
+	want := reportRows(t, s, gateway.ReportQuery{Under: vpcp})
+	s.Close()
+	db := rawDB(t, path)
+	// A store as 0013 left it.
+	if _, err := db.Exec(undo0014 + `;
+		DROP INDEX documents_created;
+		CREATE INDEX documents_created ON documents (created_at, id,
+			agency, direction, sender, bussiness_doc_type, paper, verdict_outcome, verdict_by_gateway, due_date,
+			signed_pdfs,
+			(((direction = 'out') | (paper << 1) | (bussiness_doc_type << 2) | (verdict_by_gateway << 7) | (signed_pdfs << 8))
+				|| char(31) || created_at || char(31) || verdict_outcome || char(31) || due_date
+				|| char(31) || agency || char(31) || sender || char(31) || id));
+		DROP INDEX deliveries_report;
+		CREATE INDEX deliveries_report ON deliveries (document, recipient, state,
+			(state || char(31) || seen || char(31) || coalesce(arrived_at, '') || char(31)
+				|| coalesce(accepted_at, '') || char(31) || coalesce(done_at, '') || char(31) || recipient));
+		PRAGMA user_version = 13`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s = mustOpenStoreAt(t, path)
+	got := reportRows(t, s, gateway.ReportQuery{Under: vpcp})
+	if len(got) != 4 || !slices.Equal(got, want) {
+		t.Errorf("after 0014:\n%+v\nbefore:\n%+v", got, want)
+	}
+	if err := s.Check(t.Context()); err != nil {
+		t.Errorf("Check after 0014: %v", err)
 	}
 }

@@ -28,7 +28,7 @@ import (
 // fixtureVersion names the generator. Change it whenever what the fixture
 // holds changes, so that databases cached by an older generator are made
 // again.
-const fixtureVersion = "1"
+const fixtureVersion = "2"
 
 // LoadReportFixture returns a store holding the report fixture (see
 // [WriteReportFixture]), opened for the rest of tb and closed when it
@@ -894,15 +894,23 @@ func (f *fixture) statements() []statement {
 		fmt.Fprintf(&lastTime, ` WHEN instr(',' || seen || ',', ',%s,') > 0 THEN %s`, c, at(c))
 	}
 	lastTime.WriteString(` WHEN outgoing THEN created + 1000 ELSE created END`)
+	// A delivery's copy of its document's fields is the store's
+	// reportDocument (gateway/store/report.go) of the document's row: the
+	// store's Check compares them (TestReportFixture).
+	reportDocument := `(((documents.direction = 'out') | (documents.paper << 1) | (documents.bussiness_doc_type << 2) |
+			(documents.verdict_by_gateway << 7) | (documents.signed_pdfs << 8))
+		|| char(31) || documents.created_at || char(31) || documents.verdict_outcome || char(31) || documents.due_date
+		|| char(31) || documents.agency || char(31) || documents.sender || char(31) || documents.id)`
 	add("deliveries", `INSERT INTO deliveries (document, recipient, recipient_name, transport, state,
-			before_recall, seen, sent_at, updated_at, arrived_at, accepted_at, done_at)
+			before_recall, seen, sent_at, updated_at, arrived_at, accepted_at, done_at, created_at, report_document)
 		SELECT id, recipient, 'Cơ quan ' || recipient, CASE WHEN outgoing THEN 'sent' ELSE 'received' END,
 			state, before_recall, seen, CASE WHEN outgoing THEN created + 1000 END, `+lastTime.String()+`,
-			`+milestone("01")+`, `+milestone("03")+`, `+milestone("06")+`
+			`+milestone("01")+`, `+milestone("03")+`, `+milestone("06")+`, created,
+			(SELECT `+reportDocument+` FROM documents WHERE documents.id = d.id)
 		FROM (SELECT fx.*, js.j, prof.state, prof.before_recall, prof.seen, `+recipient+` AS recipient
 			FROM fx CROSS JOIN js CROSS JOIN prof
 			WHERE `+profileJoin+`
-			ORDER BY fx.g, js.j)`)
+			ORDER BY fx.g, js.j) AS d`)
 	add("events", `INSERT INTO events (document, recipient, kind, status_code, by_agency, description,
 			at, recorded_at)
 		SELECT id, recipient, 'status', code,
