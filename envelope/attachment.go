@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +24,15 @@ type Attachment struct {
 	// Data is the decoded content of ContentTransferEncoded, exactly as
 	// sent: when it is a ZIP (the common vendor convention), Data is the
 	// ZIP; [Attachment.Inner] opens it.
+	//
+	// A packet read by [FromTree] (or [Parser.ParseBytes]) leaves Data
+	// nil for an attachment of more than 1 MiB of base64 text: it keeps
+	// the text, which may be memory of the packet read, and decodes it
+	// once, a window at a time, to know what [Attachment.Size],
+	// [Attachment.Head], [Attachment.IsZip], [Attachment.ZipError] and
+	// [Attachment.SignedPDF] tell. Whoever needs the bytes reads them
+	// with [Attachment.Open] or [Attachment.Content], which decode the
+	// text again; the packet's bytes must not be changed meanwhile.
 	Data []byte `json:"data"`
 	// DecodeError says why ContentTransferEncoded could not be decoded;
 	// Data is then nil and Undecoded holds the text as received, so that
@@ -30,6 +40,72 @@ type Attachment struct {
 	// reports DecodeError.
 	DecodeError string `json:"decodeError,omitempty"`
 	Undecoded   string `json:"undecoded,omitempty"`
+
+	// encoded, set by the parser instead of Data for a large
+	// attachment, is its text and what decoding it found.
+	encoded *encoded
+}
+
+// MarshalJSON writes the attachment with its data, decoding it if the
+// parser did not.
+func (a Attachment) MarshalJSON() ([]byte, error) {
+	type plain Attachment // without this method
+	if a.Data == nil && a.encoded != nil {
+		data, err := a.encoded.content()
+		if err != nil {
+			return nil, err
+		}
+		a.Data = data
+	}
+	return json.Marshal(plain(a))
+}
+
+// Size is the number of bytes of the decoded content.
+func (a *Attachment) Size() int {
+	if a.Data == nil && a.encoded != nil {
+		return a.encoded.size
+	}
+	return len(a.Data)
+}
+
+// Head returns the first bytes of the decoded content, at least the 512
+// that [ContentTypeOf] sniffs, or all of it when it is shorter. It shares
+// memory with the attachment.
+func (a *Attachment) Head() []byte {
+	if a.Data == nil && a.encoded != nil {
+		return a.encoded.head
+	}
+	return a.Data[:min(len(a.Data), headSize)]
+}
+
+// Content returns the decoded content: Data, or for an attachment the
+// parser did not decode (see Data), its text decoded into a new slice. The
+// error says that the text no longer decodes as it did when it was read:
+// the packet was changed meanwhile.
+func (a *Attachment) Content() ([]byte, error) {
+	if a.Data == nil && a.encoded != nil {
+		return a.encoded.content()
+	}
+	return a.Data, nil
+}
+
+// Open returns a reader of the decoded content, which seeks and reads at
+// any offset without decoding it all (see Data): for serving or hashing a
+// large attachment.
+func (a *Attachment) Open() *io.SectionReader {
+	if a.Data == nil && a.encoded != nil {
+		return io.NewSectionReader(a.encoded.reader(), 0, int64(a.encoded.size))
+	}
+	return io.NewSectionReader(bytes.NewReader(a.Data), 0, int64(len(a.Data)))
+}
+
+// readerAt returns what reads the decoded content at offsets, and its
+// size.
+func (a *Attachment) readerAt() (io.ReaderAt, int64) {
+	if a.Data == nil && a.encoded != nil {
+		return a.encoded.reader(), int64(a.encoded.size)
+	}
+	return bytes.NewReader(a.Data), int64(len(a.Data))
 }
 
 // SameContentID reports whether two ContentIds name the same content,
@@ -71,7 +147,12 @@ func decodeBase64(s string) ([]byte, error) {
 
 // IsZip reports whether the content is a ZIP archive.
 func (a *Attachment) IsZip() bool {
-	return bytes.HasPrefix(a.Data, []byte("PK\x03\x04")) || bytes.HasPrefix(a.Data, []byte("PK\x05\x06"))
+	return isZip(a.Head())
+}
+
+// isZip reports whether content that begins with b is a ZIP archive.
+func isZip(b []byte) bool {
+	return bytes.HasPrefix(b, []byte("PK\x03\x04")) || bytes.HasPrefix(b, []byte("PK\x05\x06"))
 }
 
 // ErrBrokenZip is returned by [Attachment.ZipError] for content that begins
@@ -89,10 +170,21 @@ func (a *Attachment) ZipError() error {
 	if !a.IsZip() {
 		return nil
 	}
-	if _, err := zip.NewReader(bytes.NewReader(a.Data), int64(len(a.Data))); err != nil {
+	err := a.zipError()
+	if err != nil {
 		return fmt.Errorf("%w: attachment %q: %w", ErrBrokenZip, a.Name, err)
 	}
 	return nil
+}
+
+// zipError is zip.NewReader's error, found when the attachment was parsed
+// if it was not decoded then.
+func (a *Attachment) zipError() error {
+	if a.Data == nil && a.encoded != nil {
+		return a.encoded.zipErr
+	}
+	_, err := zip.NewReader(bytes.NewReader(a.Data), int64(len(a.Data)))
+	return err
 }
 
 // InnerFile is the file inside a zipped attachment.
@@ -121,7 +213,7 @@ func (a *Attachment) Inner(maxSize int64) (*InnerFile, error) {
 	if maxSize <= 0 {
 		maxSize = DefaultMaxInnerSize
 	}
-	zr, err := zip.NewReader(bytes.NewReader(a.Data), int64(len(a.Data)))
+	zr, err := zip.NewReader(a.readerAt())
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotZip, err)
 	}
@@ -222,10 +314,17 @@ var signatureHandlers = [][]byte{
 // counts the file's own bytes. It looks at Data only: a ZIP is not a PDF,
 // even with a PDF stored in it (see [Attachment.Inner]).
 func (a *Attachment) SignedPDF() bool {
-	if a.IsZip() {
+	if a.Data == nil && a.encoded != nil {
+		return a.encoded.signedPDF
+	}
+	return signedPDF(a.Data)
+}
+
+// signedPDF is SignedPDF of content held whole.
+func signedPDF(data []byte) bool {
+	if isZip(data) {
 		return false
 	}
-	data := a.Data
 	start := bytes.Index(data[:min(len(data), pdfJunkLimit+len(pdfHeader))], []byte(pdfHeader))
 	if start < 0 {
 		return false
@@ -301,12 +400,20 @@ func hasName(obj []byte, key, value string) bool {
 	}
 }
 
-// pdfDelimiter reports whether b ends a PDF name: white space or a
-// delimiter character.
+// pdfDelimiter reports whether b ends a PDF name: white space (NUL, tab,
+// LF, FF, CR, space) or a delimiter character (% ( ) / < > [ ] { }).
 func pdfDelimiter(b byte) bool {
-	switch b {
-	case ' ', '\t', '\r', '\n', '\f', 0, '(', ')', '<', '>', '[', ']', '{', '}', '/', '%':
-		return true
+	// The bytes below 64, then those from 64 to 127.
+	const (
+		low = 1<<0 | 1<<'\t' | 1<<'\n' | 1<<'\f' | 1<<'\r' | 1<<' ' |
+			1<<'%' | 1<<'(' | 1<<')' | 1<<'/' | 1<<'<' | 1<<'>'
+		high = 1<<('['-64) | 1<<(']'-64) | 1<<('{'-64) | 1<<('}'-64)
+	)
+	switch {
+	case b < 64:
+		return low>>b&1 != 0
+	case b < 128:
+		return high>>(b-64)&1 != 0
 	}
 	return false
 }

@@ -8,7 +8,7 @@ import (
 )
 
 // sameAsStd checks that decodeStd decodes s as encoding/base64 does: the
-// same bytes, or the same error.
+// same bytes, or the same error, and that stdDecodeError finds that error.
 func sameAsStd(t *testing.T, s string) {
 	t.Helper()
 	want, wantErr := base64.StdEncoding.DecodeString(s)
@@ -18,6 +18,9 @@ func sameAsStd(t *testing.T, s string) {
 	}
 	if err == nil && !bytes.Equal(got, want) {
 		t.Fatalf("%.80q: decoded\n%x\nwant\n%x", s, got, want)
+	}
+	if err := stdDecodeError(s); (err == nil) != (wantErr == nil) || (err != nil && err.Error() != wantErr.Error()) {
+		t.Fatalf("%.80q: stdDecodeError %v, encoding/base64's %v", s, err, wantErr)
 	}
 }
 

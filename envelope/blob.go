@@ -5,7 +5,8 @@ package envelope
 // of base64 characters and white space of blobMin bytes or more, holding
 // no CR to normalise, its string shares the input's memory (see readXML
 // and Parser.ReadTree), and FromTree copies what a Packet keeps of it
-// (mayShareInput).
+// (mayShareInput), but for the text of an attachment it does not decode
+// (content.go).
 
 // blobMin is the shortest text node that may share the input's memory. A
 // signature's certificate and value are longer, and are not copied either.

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"unicode/utf8"
 )
 
@@ -130,7 +131,7 @@ func (w *writer) sizeHint(p *Packet) int {
 	if p.Edoc != nil {
 		n += 1024 * len(p.Edoc.Header.To)
 		for _, a := range p.Edoc.Attachments {
-			n += base64.StdEncoding.EncodedLen(len(a.Data)) + 512
+			n += base64.StdEncoding.EncodedLen(a.Size()) + 512
 		}
 	}
 	return n
@@ -451,11 +452,37 @@ func (w *writer) attachment(a Attachment) {
 		w.raw("</edXML:ContentTransferEncoded>\n    </Attachment>\n")
 		return
 	}
-	n := base64.StdEncoding.EncodedLen(len(a.Data))
-	w.buf.Grow(n)
-	dst := w.buf.AvailableBuffer()[:n]
-	base64.StdEncoding.Encode(dst, a.Data)
-	w.buf.Write(dst)
+	if a.Data == nil && a.encoded != nil {
+		w.reencode(a.encoded)
+	} else {
+		n := base64.StdEncoding.EncodedLen(len(a.Data))
+		w.buf.Grow(n)
+		dst := w.buf.AvailableBuffer()[:n]
+		base64.StdEncoding.Encode(dst, a.Data)
+		w.buf.Write(dst)
+	}
 	w.raw("</edXML:ContentTransferEncoded>\n")
 	w.raw("    </Attachment>\n")
+}
+
+// reencode writes the base64 of an attachment the parser did not decode,
+// as Encode writes any other (one line, padded), decoding its text a
+// window at a time rather than whole.
+func (w *writer) reencode(e *encoded) {
+	r := e.reader()
+	buf := make([]byte, decodeWindow) // a multiple of 3: no padding but at the end
+	w.buf.Grow(base64.StdEncoding.EncodedLen(e.size))
+	for off := 0; off < e.size; {
+		n, err := r.ReadAt(buf, int64(off))
+		if err != nil && !(err == io.EOF && off+n == e.size) {
+			if w.err == nil {
+				w.err = fmt.Errorf("envelope: encode an attachment: %w", err)
+			}
+			return
+		}
+		dst := w.buf.AvailableBuffer()[:base64.StdEncoding.EncodedLen(n)]
+		base64.StdEncoding.Encode(dst, buf[:n])
+		w.buf.Write(dst)
+		off += n
+	}
 }

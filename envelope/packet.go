@@ -43,7 +43,8 @@ type Edoc struct {
 	Bussiness *Bussiness `json:"bussiness,omitempty"`
 	// Manifest is edXMLBody/edXMLManifest: one Reference per attachment.
 	Manifest []Reference `json:"manifest,omitempty"`
-	// Attachments are AttachmentEncoded/Attachment, decoded.
+	// Attachments are AttachmentEncoded/Attachment, decoded (a large
+	// one when its content is read: see [Attachment.Data]).
 	Attachments []Attachment `json:"attachments,omitempty"`
 }
 

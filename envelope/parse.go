@@ -175,7 +175,10 @@ func tooLarge(size, limit int64) error {
 	return fmt.Errorf("%w: more than %d bytes", ErrTooLarge, limit)
 }
 
-// ParseBytes reads a packet from b. The returned packet does not alias b.
+// ParseBytes reads a packet from b. The returned packet does not alias b,
+// but for the base64 text of its attachments of more than 1 MiB, which it
+// keeps undecoded (see [Attachment.Data]): b must not be modified while
+// their content is read.
 func (p *Parser) ParseBytes(b []byte) (*Packet, []Warning, error) {
 	doc, warns, err := p.ReadTree(b)
 	if err != nil {
@@ -193,8 +196,8 @@ func (p *Parser) ParseBytes(b []byte) (*Packet, []Warning, error) {
 // by this package's own reader at a fraction of the cost. It shares memory
 // with b: long base64 text (attachments, certificates, signature values) is
 // not copied, so that a 67 MB packet is not held twice. b must not be
-// modified while the tree is in use. A Packet made by FromTree does not
-// share it.
+// modified while the tree is in use. A Packet made by FromTree shares it
+// only through the text of large attachments (see [Attachment.Data]).
 func (p *Parser) ReadTree(b []byte) (*etree.Document, []Warning, error) {
 	return p.readTree(b, readXML)
 }

@@ -12,7 +12,8 @@ import (
 // returned by [Parser.ReadTree] or by signature verification. Element order
 // is not enforced, unknown elements are kept as [Extra] values, and every
 // tolerance is reported as a [Warning]. It fails only when the tree is not
-// an edXML packet at all.
+// an edXML packet at all. An attachment of more than 1 MiB of base64 keeps
+// the tree's text rather than decoded bytes (see [Attachment.Data]).
 func FromTree(root *etree.Element) (*Packet, []Warning, error) {
 	if root == nil {
 		return nil, nil, fmt.Errorf("%w: no root element", ErrMalformed)
@@ -154,7 +155,7 @@ func (r *reader) edoc(e *Edoc) *Edoc {
 // text returns an element's character data, trimmed. Child elements inside
 // a leaf are kept as extras. Text that may be the parser's input is
 // copied, because the tree may share it (see Parser.ReadTree) and a Packet
-// does not.
+// does not, but for a large attachment's text.
 func (r *reader) text(el *etree.Element, path string) string {
 	s := r.rawText(el, path)
 	if mayShareInput(el) {
@@ -175,8 +176,8 @@ func mayShareInput(el *etree.Element) bool {
 }
 
 // rawText is text without the copy: what it returns may share memory with
-// the parser's input, so it is only for text that is decoded at once, such
-// as an attachment's base64.
+// the parser's input, so it is only for an attachment's base64, which is
+// decoded at once, or kept as it is when large (content.go).
 func (r *reader) rawText(el *etree.Element, path string) string {
 	if len(el.Child) == 1 {
 		// The common case, and the only one for a large attachment: one
@@ -426,15 +427,20 @@ func (r *reader) attachments(e *Edoc, el *etree.Element) {
 			"ContentType":            &a.ContentType,
 			"ContentTransferEncoded": func(c *etree.Element, p string) { encoded = r.rawText(c, p) },
 		})
-		data, err := decodeBase64(encoded)
+		var err error
+		if len(encoded) > lazyMin {
+			// Not decoded into bytes, which nothing on the way
+			// needs: see content.go.
+			a.encoded, err = summarize(encoded, decodeWindow)
+		} else {
+			a.Data, err = decodeBase64(encoded)
+		}
 		if err != nil {
 			a.DecodeError = "ContentTransferEncoded is not base64: " + err.Error()
 			a.Undecoded = strings.Clone(encoded)
 			r.warn(ip+"/ContentTransferEncoded", "attachment-decode",
 				"Nội dung tệp đính kèm không phải base64; không giải mã được",
 				"the attachment's content is not base64 and cannot be decoded: "+err.Error())
-		} else {
-			a.Data = data
 		}
 		e.Attachments = append(e.Attachments, a)
 	})})

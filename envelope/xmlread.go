@@ -68,9 +68,10 @@ import (
 // when the whole of a text node is a run of base64 characters and white
 // space of blobMin bytes or more with no CR in it, its string shares the
 // input's memory, so that a 67 MB packet is not held twice (see
-// Parser.ReadTree; FromTree copies what a Packet keeps). Nothing else
-// refers to the input: a Packet made from the tree keeps only its own
-// strings and the chunks of copied markup.
+// Parser.ReadTree; FromTree copies what a Packet keeps, but for the text
+// of a large attachment). Nothing else refers to the input: a Packet made
+// from the tree keeps only its own strings, the chunks of copied markup
+// and that text.
 
 // readXML reads b into doc as etree's ReadFromBytes does with
 // doc.ReadSettings (MaxDepth set to maxDepth, the rest by default). counts,

@@ -129,8 +129,10 @@ func (g *Gateway) Submit(ctx context.Context, s Submission) (_ *Document, replay
 	signed := s.Packet
 	var doc Document
 	if p.Signature == nil {
-		// What is kept of the parsed packet is taken now, so that its
-		// decoded attachments are garbage while the packet is signed.
+		// What is kept of the parsed packet is taken now: its
+		// attachments are garbage while the packet is signed, and a
+		// large one, which the parser did not decode, reads the text
+		// of s.Packet, which signing in place moves.
 		doc = documentOf(p, Outgoing, sender.Code.String())
 		p = nil
 		start := time.Now()
@@ -263,6 +265,9 @@ func documentOf(p *envelope.Packet, dir Direction, agency string) Document {
 		DueDate:          h.DueDate,
 		Attachments:      len(p.Edoc.Attachments),
 	}
+	// Neither check needs an attachment's bytes: for a large one, which
+	// the parser did not decode, both come from its one pass over the
+	// text of the packet that was checked (or verified).
 	for i := range p.Edoc.Attachments {
 		a := &p.Edoc.Attachments[i]
 		if a.SignedPDF() {

@@ -271,8 +271,8 @@ func (g *Gateway) receiveEdoc(ctx context.Context, log *zap.Logger, m Message, a
 	// sender's many trace headers must not push them out.
 	doc.Warnings = keptWarnings(append(doc.Warnings, warns...))
 	reply := g.reply(log, agency, p.Edoc.Header, envelope.StatusArrived, "", now)
-	// The parsed packet (with its decoded attachments) is not needed
-	// while the packet is stored.
+	// The parsed packet (with its attachments: the small ones decoded,
+	// the text of large ones) is not needed while the packet is stored.
 	p, vd.Packet = nil, nil
 	if reply == nil {
 		g.nak(log, m, 5*time.Second)

@@ -265,7 +265,7 @@ func writeSummary(w io.Writer, size int, p *envelope.Packet, warns []envelope.Wa
 			if i == 0 {
 				label = "Tệp đính kèm:"
 			}
-			desc := fmt.Sprintf("%d. %s (%s, %s)", i+1, a.Name, orDash(a.ContentType), humanSize(len(a.Data)))
+			desc := fmt.Sprintf("%d. %s (%s, %s)", i+1, a.Name, orDash(a.ContentType), humanSize(a.Size()))
 			switch {
 			case a.DecodeError != "":
 				desc += " — không giải mã được"

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -93,9 +94,9 @@ func (h *handler) listAttachments(w http.ResponseWriter, r *http.Request) {
 		}
 		for i := range attachments {
 			a := &attachments[i]
-			info := AttachmentInfo{N: i + 1, Name: a.Name, ContentType: a.ContentType, Size: len(a.Data)}
+			info := AttachmentInfo{N: i + 1, Name: a.Name, ContentType: a.ContentType, Size: a.Size()}
 			if info.ContentType == "" {
-				info.ContentType = envelope.ContentTypeOf(a.Name, a.Data)
+				info.ContentType = envelope.ContentTypeOf(a.Name, a.Head())
 			}
 			switch {
 			case a.DecodeError != "":
@@ -106,8 +107,12 @@ func (h *handler) listAttachments(w http.ResponseWriter, r *http.Request) {
 					MessageVI: "Tệp nén không mở được (ZIP hỏng hoặc bị cắt cụt)", MessageEN: "the ZIP archive cannot be opened: " + a.ZipError().Error()}
 			}
 			if a.DecodeError == "" {
-				sum := sha256.Sum256(a.Data)
-				info.SHA256 = hex.EncodeToString(sum[:])
+				sum, err := sha256Of(a)
+				if err != nil {
+					jsonServerError(w, r, h.log, fmt.Errorf("api: read attachment %d of document %s: %w", i+1, d.ID, err))
+					return
+				}
+				info.SHA256 = sum
 			}
 			out = append(out, info)
 		}
@@ -150,14 +155,30 @@ func (h *handler) getAttachment(w http.ResponseWriter, r *http.Request) {
 	}
 	ctype := a.ContentType
 	if ctype == "" {
-		ctype = envelope.ContentTypeOf(name, a.Data)
+		ctype = envelope.ContentTypeOf(name, a.Head())
 	}
-	sum := sha256.Sum256(a.Data)
+	// Read from the packet's text, not decoded whole: a large
+	// attachment is decoded twice (for its SHA-256, then as it is sent)
+	// rather than held.
+	sum, err := sha256Of(&a)
+	if err != nil {
+		jsonServerError(w, r, h.log, fmt.Errorf("api: read attachment %d of document %s: %w", n, d.ID, err))
+		return
+	}
 	w.Header().Set("Content-Type", ctype)
-	w.Header().Set("ETag", `"`+hex.EncodeToString(sum[:])+`"`)
+	w.Header().Set("ETag", `"`+sum+`"`)
 	w.Header().Set("Content-Disposition", contentDisposition(name))
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.Data))
+	http.ServeContent(w, r, "", time.Time{}, a.Open())
+}
+
+// sha256Of returns the hex SHA-256 of an attachment's content.
+func sha256Of(a *envelope.Attachment) (string, error) {
+	h := sha256.New()
+	if _, err := io.Copy(h, a.Open()); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // packet reads a document's packet; on failure it answers and returns

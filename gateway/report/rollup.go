@@ -287,8 +287,12 @@ func reportIn(ctx context.Context, gw *gateway.Gateway, d *gateway.Document, qua
 		if !strings.HasPrefix(a.Name, attachmentPrefix) || !strings.HasSuffix(a.Name, "_"+quarter.String()+".json") {
 			continue
 		}
+		data, err := a.Content() // the parser keeps a large one undecoded
+		if err != nil {
+			return nil, fmt.Errorf("report: read attachment %q of packet %s: %w", a.Name, d.PacketID, err)
+		}
 		var rep Report
-		if err := json.Unmarshal(a.Data, &rep); err != nil || rep.Version != Version || rep.Quarter != quarter.String() {
+		if err := json.Unmarshal(data, &rep); err != nil || rep.Version != Version || rep.Quarter != quarter.String() {
 			continue
 		}
 		from, err1 := envelope.ParseAgencyCode(d.From, envelope.CodeAny)

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -116,7 +115,7 @@ func (h *Handler) documentPage(ctx context.Context, d *gateway.DocumentDetail) *
 		for i, a := range atts {
 			info := attachmentInfo{
 				N: i + 1, Name: attachmentName(a, i+1), Description: a.Description, ContentType: a.ContentType,
-				Size: len(a.Data), Undecodable: a.DecodeError != "",
+				Size: a.Size(), Undecodable: a.DecodeError != "",
 			}
 			if a.ZipError() != nil {
 				info.Problem = "Tệp nén không mở được (tệp ZIP bị hỏng hoặc bị cắt cụt); tải về vẫn nhận đúng tệp như đã nhận."
@@ -211,12 +210,12 @@ func (h *Handler) attachment(w http.ResponseWriter, r *http.Request) {
 	name := attachmentName(a, n)
 	ctype := a.ContentType
 	if ctype == "" {
-		ctype = envelope.ContentTypeOf(name, a.Data)
+		ctype = envelope.ContentTypeOf(name, a.Head())
 	}
 	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
 	w.Header().Set("Cache-Control", "private, no-store")
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.Data))
+	http.ServeContent(w, r, "", time.Time{}, a.Open()) // decoded as it is sent
 }
 
 // postStatus sends a status about a document from the page's form.
