@@ -38,8 +38,8 @@ func insertDelivery(ctx context.Context, tx *sql.Tx, d gateway.Delivery, arrived
 }
 
 // deliveryNote is the Note of a row of deliveries: the description of the
-// delivery's latest applied status, the last entry of the delivery's in
-// the events_note index; empty if none.
+// delivery's latest applied status, the last of the delivery's status
+// entries in the events_delivery index; empty if none.
 const deliveryNote = `COALESCE((SELECT e.description FROM events e
 		WHERE e.document = deliveries.document AND e.recipient = deliveries.recipient AND e.kind = 'status'
 		ORDER BY e.seq DESC LIMIT 1), '')`
@@ -172,15 +172,15 @@ func refusal(te *envelope.TransitionError) string {
 // status's own code are looked at: the same bytes are the same status,
 // of the same code, and so a packet is read only for a status seen twice
 // (a delivery's 01, 03 and 06 are each one event of its own code). The
-// delivery's events are found by kind, applied (events_note) and refused
-// (events_refused), the only kinds with a status code: through
-// events_document every event of the document was read, and a circular's
-// statuses each read those of all its deliveries (BenchmarkStore_Apply-
-// Status/…/circular, 60 recipients: 4.01 times the floor, 3.14 by the
-// delivery; issue 17). Its arguments are the status code (?1), the
-// SHA-256 (?2), the recipient (?3), then those of the document's
-// condition: statusTargetOut's (agency, DocumentId) or statusTargetIn's
-// (agency, sender, DocumentId).
+// delivery's events are found by kind, applied and refused, the only
+// kinds with a status code, in events_delivery (document, recipient,
+// kind): through an index of the document's events every event of the
+// document was read, and a circular's statuses each read those of all
+// its deliveries (BenchmarkStore_ApplyStatus/…/circular, 60 recipients:
+// 4.01 times the floor, 3.14 by the delivery; issue 17). Its arguments
+// are the status code (?1), the SHA-256 (?2), the recipient (?3), then
+// those of the document's condition: statusTargetOut's (agency,
+// DocumentId) or statusTargetIn's (agency, sender, DocumentId).
 const statusTarget = `SELECT d.id, d.created_at, v.state, v.before_recall, v.seen,
 	EXISTS (SELECT 1 FROM events e JOIN packets p ON p.id = e.packet_id
 		WHERE e.document = d.id AND e.recipient = v.recipient AND e.kind = 'status'

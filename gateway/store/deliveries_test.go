@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -465,8 +466,8 @@ func TestStore_DeliveryNote(t *testing.T) {
 }
 
 // TestStore_DeliveryNotePlan: the Note's subquery reads one delivery's
-// last status from the events_note index; no read of deliveries scans a
-// table.
+// last status from the events_delivery index; no read of deliveries scans
+// a table.
 func TestStore_DeliveryNotePlan(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "lienthong.db")
 	mustOpenStoreAt(t, path)
@@ -476,7 +477,7 @@ func TestStore_DeliveryNotePlan(t *testing.T) {
 		`SELECT ` + store.DeliveryColumns + ` FROM deliveries WHERE document = ? AND recipient = ?`,
 	} {
 		p := queryPlan(t, db, q, "a", "b")
-		if strings.Contains(p, "SCAN") || !strings.Contains(p, "COVERING INDEX events_note") {
+		if strings.Contains(p, "SCAN") || !strings.Contains(p, "COVERING INDEX events_delivery (document=? AND recipient=? AND kind=?)") {
 			t.Errorf("plan of %s:\n%s", q, p)
 		}
 	}
@@ -511,13 +512,13 @@ func queryPlan(t *testing.T, db *sql.DB, query string, args ...any) string {
 // document and its deliveries is found through indexes: the documents by
 // the unique index of their direction (or their id), the deliveries by
 // their key, the status events of a delivery, applied and refused, by the
-// delivery (not all the events of its document, by events_document), and
+// delivery and their kind (not all the events of its document), and
 // their packets by theirs.
 func TestStore_StatusPlans(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "lienthong.db")
 	mustOpenStoreAt(t, path)
 	db := rawDB(t, path)
-	events := []string{"INDEX events_note (document=? AND recipient=?)", "INDEX events_refused (document=? AND recipient=?)"}
+	events := []string{"INDEX events_delivery (document=? AND recipient=? AND kind=?)"}
 	for _, c := range []struct {
 		query string
 		args  []any
@@ -530,9 +531,81 @@ func TestStore_StatusPlans(t *testing.T) {
 	} {
 		p := queryPlan(t, db, c.query, c.args...)
 		for _, want := range c.want {
-			if strings.Contains(p, "SCAN") || strings.Contains(p, "events_document") || !strings.Contains(p, want) {
-				t.Errorf("plan of %s:\n%s\nwant no SCAN, no events_document, and %s", c.query, p, want)
+			if strings.Contains(p, "SCAN") || strings.Contains(p, "events_delivery (document=?)") || !strings.Contains(p, want) {
+				t.Errorf("plan of %s:\n%s\nwant no SCAN, no events of the whole document, and %s", c.query, p, want)
 			}
 		}
+	}
+}
+
+// TestOpen_MigrateEventsDelivery: migration 0015, run on a store with
+// events, replaces events_document, events_note and events_refused by
+// events_delivery, and the store reads the same events and notes after
+// it, and still knows a status it applied or refused before.
+func TestOpen_MigrateEventsDelivery(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	s := mustOpenStoreAt(t, path)
+	doc := mustAccept(t, s, newAccept(vpcp, "doc-1", t0, hanoi, hue))
+	var statuses []gateway.ApplyStatus
+	for i, c := range []struct {
+		from string
+		code envelope.StatusCode
+	}{{hanoi, envelope.StatusArrived}, {hue, envelope.StatusRejected}, {hanoi, envelope.StatusAccepted}, {hue, envelope.StatusProcessing}} {
+		st := newStatus(vpcp, c.from, "doc-1", c.code, t0.Add(time.Duration(i+1)*time.Minute))
+		st.Description = "lý do " + string(c.code)
+		res, err := s.ApplyStatus(t.Context(), st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.code == envelope.StatusProcessing && res.Refused == nil {
+			t.Fatalf("05 after 02: %+v, want refused", res)
+		}
+		statuses = append(statuses, st)
+	}
+	want := mustDocument(t, s, doc.ID)
+	s.Close()
+	db := rawDB(t, path)
+	// A store as 0014 left it.
+	if _, err := db.Exec(`DROP INDEX events_delivery;
+		CREATE INDEX events_document ON events (document, seq);
+		CREATE INDEX events_note ON events (document, recipient, seq, description) WHERE kind = 'status';
+		CREATE INDEX events_refused ON events (document, recipient) WHERE kind = 'status_refused';
+		PRAGMA user_version = 14`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s = mustOpenStoreAt(t, path)
+	got := mustDocument(t, s, doc.ID)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("after 0015:\n%+v\nbefore:\n%+v", got, want)
+	}
+	if got.Deliveries[1].Note != "lý do 02" {
+		t.Errorf("note to %s: %q, want that of its 02", got.Deliveries[1].Recipient, got.Deliveries[1].Note)
+	}
+	// The same packets again, under other MsgIDs: replays, found by their
+	// delivery's events, applied and refused.
+	for _, st := range statuses {
+		st.MsgID += "-again"
+		res, err := s.ApplyStatus(t.Context(), st)
+		if err != nil || !res.Duplicate {
+			t.Errorf("%s from %s again: %+v, %v; want a duplicate", st.Code, st.From, res, err)
+		}
+	}
+	var indexes []string
+	rows, err := rawDB(t, path).Query(`SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		indexes = append(indexes, name)
+	}
+	rows.Close()
+	if want := []string{"events_delivery", "events_received", "events_status_packets"}; !reflect.DeepEqual(indexes, want) {
+		t.Errorf("indexes of events: %q, want %q", indexes, want)
 	}
 }
