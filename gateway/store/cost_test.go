@@ -121,13 +121,13 @@ func TestStore_DeliveryCost(t *testing.T) {
 			return err
 		}, cost(1, 10, 0, 0)},
 		{"recipient: dispatch the 01", recipient, dispatch, cost(1, 4, 0, 2)},
-		{"sender: apply the 01", sender, apply(envelope.StatusArrived), cost(1, 7, 0, 0)},
+		{"sender: apply the 01", sender, apply(envelope.StatusArrived), cost(1, 6, 0, 0)},
 		{"recipient: post the 03", recipient, post(envelope.StatusAccepted), cost(1, 7, 1, 2)},
 		{"recipient: dispatch the 03", recipient, dispatch, cost(1, 4, 0, 2)},
-		{"sender: apply the 03", sender, apply(envelope.StatusAccepted), cost(1, 7, 0, 0)},
+		{"sender: apply the 03", sender, apply(envelope.StatusAccepted), cost(1, 6, 0, 0)},
 		{"recipient: post the 06", recipient, post(envelope.StatusDone), cost(1, 7, 1, 2)},
 		{"recipient: dispatch the 06", recipient, dispatch, cost(1, 4, 0, 2)},
-		{"sender: apply the 06", sender, apply(envelope.StatusDone), cost(1, 7, 0, 0)},
+		{"sender: apply the 06", sender, apply(envelope.StatusDone), cost(1, 6, 0, 0)},
 		{"recipient: an idle round (nothing due)", recipient, func(s *store.Store) error {
 			_, err := s.DueOutbox(ctx, at.Add(time.Hour), 128)
 			return err

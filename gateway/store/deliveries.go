@@ -177,24 +177,48 @@ func refusal(te *envelope.TransitionError) string {
 // kind): through an index of the document's events every event of the
 // document was read, and a circular's statuses each read those of all
 // its deliveries (BenchmarkStore_ApplyStatus/…/circular, 60 recipients:
-// 4.01 times the floor, 3.14 by the delivery; issue 17). Its arguments
-// are the status code (?1), the SHA-256 (?2), the recipient (?3), then
-// those of the document's condition: statusTargetOut's (agency,
-// DocumentId) or statusTargetIn's (agency, sender, DocumentId).
+// 4.01 times the floor, 3.14 by the delivery; issue 17). And whether an
+// event has the status's MsgID: a status received before, whatever it
+// said, which ApplyStatus then reads (recordedStatus); a look-up of its
+// own was a statement more for every status. Its arguments are the status
+// code (?1), the SHA-256 (?2), the recipient (?3), the MsgID (?4; NULL
+// for none), then those of the document's condition: statusTargetOut's
+// (agency, DocumentId) or statusTargetIn's (agency, sender, DocumentId).
 const statusTarget = `SELECT d.id, d.created_at, v.state, v.before_recall, v.seen,
 	EXISTS (SELECT 1 FROM events e JOIN packets p ON p.id = e.packet_id
 		WHERE e.document = d.id AND e.recipient = v.recipient AND e.kind = 'status'
 			AND e.status_code = ?1 AND p.sha256 = ?2)
 	OR EXISTS (SELECT 1 FROM events e JOIN packets p ON p.id = e.packet_id
 		WHERE e.document = d.id AND e.recipient = v.recipient AND e.kind = 'status_refused'
-			AND e.status_code = ?1 AND p.sha256 = ?2)
+			AND e.status_code = ?1 AND p.sha256 = ?2),
+	EXISTS (SELECT 1 FROM events e WHERE e.msg_id = ?4)
 	FROM documents d LEFT JOIN deliveries v ON v.document = d.id AND v.recipient = ?3`
 
 // The statusTarget of an outgoing and of an incoming document.
 const (
-	statusTargetOut = statusTarget + ` WHERE d.direction = 'out' AND d.agency = ?4 AND d.document_id = ?5`
-	statusTargetIn  = statusTarget + ` WHERE d.direction = 'in' AND d.agency = ?4 AND d.sender = ?5 AND d.document_id = ?6`
+	statusTargetOut = statusTarget + ` WHERE d.direction = 'out' AND d.agency = ?5 AND d.document_id = ?6`
+	statusTargetIn  = statusTarget + ` WHERE d.direction = 'in' AND d.agency = ?5 AND d.sender = ?6 AND d.document_id = ?7`
 )
+
+// recordedStatus returns ApplyStatus's answer to a status whose MsgID an
+// event has: a duplicate, with that event's delivery and its state; false
+// if no event has it.
+func recordedStatus(ctx context.Context, tx *sql.Tx, msgID string) (gateway.StatusResult, bool, error) {
+	var document, recipient string
+	err := tx.QueryRowContext(ctx, `SELECT document, recipient FROM events WHERE msg_id = ?`, msgID).
+		Scan(&document, &recipient)
+	if errors.Is(err, sql.ErrNoRows) {
+		return gateway.StatusResult{}, false, nil
+	}
+	if err != nil {
+		return gateway.StatusResult{}, false, err
+	}
+	d, err := delivery(ctx, tx, document, recipient)
+	if err != nil {
+		return gateway.StatusResult{}, false, err
+	}
+	return gateway.StatusResult{Document: document, Recipient: recipient, Duplicate: true, State: d.Lifecycle.State}, true, nil
+}
 
 // ApplyStatus records a status packet received from another gateway; see
 // gateway.Store. A status from the sender (13) concerns the incoming
@@ -207,23 +231,6 @@ func (s *Store) ApplyStatus(ctx context.Context, a gateway.ApplyStatus) (gateway
 	var res gateway.StatusResult
 	err := s.update(ctx, func(tx *sql.Tx) error {
 		res = gateway.StatusResult{}
-		if a.MsgID != "" {
-			var document, recipient string
-			err := tx.QueryRowContext(ctx, `SELECT document, recipient FROM events WHERE msg_id = ?`, a.MsgID).
-				Scan(&document, &recipient)
-			switch {
-			case err == nil:
-				d, err := delivery(ctx, tx, document, recipient)
-				if err != nil {
-					return err
-				}
-				res = gateway.StatusResult{Document: document, Recipient: recipient, Duplicate: true, State: d.Lifecycle.State}
-				return nil
-			case !errors.Is(err, sql.ErrNoRows):
-				return err
-			}
-		}
-
 		party := a.Code.SentBy()
 		recipient, query, args := a.From, statusTargetOut, []any{a.Agency, a.DocumentID}
 		if party == envelope.PartySender {
@@ -234,15 +241,29 @@ func (s *Store) ApplyStatus(ctx context.Context, a gateway.ApplyStatus) (gateway
 			document                  string
 			created                   int64
 			state, beforeRecall, seen sql.NullString
-			replayed                  bool
+			replayed, recorded        bool
 		)
-		err := tx.QueryRowContext(ctx, query, append([]any{string(a.Code), hex.EncodeToString(sum[:]), recipient}, args...)...).
-			Scan(&document, &created, &state, &beforeRecall, &seen, &replayed)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("document %s of %s: %w", a.DocumentID, a.Agency, gateway.ErrNotFound)
-		}
-		if err != nil {
+		err := tx.QueryRowContext(ctx, query, append([]any{string(a.Code), hex.EncodeToString(sum[:]), recipient, nullString(a.MsgID)}, args...)...).
+			Scan(&document, &created, &state, &beforeRecall, &seen, &replayed, &recorded)
+		noDocument := errors.Is(err, sql.ErrNoRows)
+		if err != nil && !noDocument {
 			return err
+		}
+		// A status received before under the same MsgID is a duplicate,
+		// whatever it names: looked for even when there is no such
+		// document, as it was before the document was.
+		if recorded || noDocument && a.MsgID != "" {
+			r, ok, err := recordedStatus(ctx, tx, a.MsgID)
+			if err != nil {
+				return err
+			}
+			if ok {
+				res = r
+				return nil
+			}
+		}
+		if noDocument {
+			return fmt.Errorf("document %s of %s: %w", a.DocumentID, a.Agency, gateway.ErrNotFound)
 		}
 		if !state.Valid {
 			return fmt.Errorf("delivery of %s to %s: %w", document, recipient, gateway.ErrNotFound)

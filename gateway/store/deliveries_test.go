@@ -139,6 +139,19 @@ func TestStore_ApplyStatus(t *testing.T) {
 		if !res.Duplicate || res.Document != doc.ID || res.Recipient != hanoi || res.State != envelope.StateProcessing {
 			t.Errorf("redelivered status: got %+v", res)
 		}
+		// The MsgID is known whatever the message names besides: a
+		// document the store does not have, a delivery it has not.
+		for name, claim := range map[string]func(*gateway.ApplyStatus){
+			"another document":  func(a *gateway.ApplyStatus) { a.DocumentID = "doc-2" },
+			"another recipient": func(a *gateway.ApplyStatus) { a.From = hue },
+		} {
+			other := again
+			claim(&other)
+			res, err := s.ApplyStatus(t.Context(), other)
+			if err != nil || !res.Duplicate || res.Document != doc.ID || res.Recipient != hanoi {
+				t.Errorf("redelivered status naming %s: got %+v, %v", name, res, err)
+			}
+		}
 		if got, want := len(mustDocument(t, s, doc.ID).Events), 2; got != want {
 			t.Errorf("events: got %d, want %d", got, want)
 		}
@@ -512,20 +525,21 @@ func queryPlan(t *testing.T, db *sql.DB, query string, args ...any) string {
 // document and its deliveries is found through indexes: the documents by
 // the unique index of their direction (or their id), the deliveries by
 // their key, the status events of a delivery, applied and refused, by the
-// delivery and their kind (not all the events of its document), and
-// their packets by theirs.
+// delivery and their kind (not all the events of its document), their
+// packets by theirs, and an event with the status's MsgID by it.
 func TestStore_StatusPlans(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "lienthong.db")
 	mustOpenStoreAt(t, path)
 	db := rawDB(t, path)
 	events := []string{"INDEX events_delivery (document=? AND recipient=? AND kind=?)"}
+	msgID := "INDEX sqlite_autoindex_events_1 (msg_id=?)"
 	for _, c := range []struct {
 		query string
 		args  []any
 		want  []string
 	}{
-		{store.StatusTargetOut, []any{"01", "sum", "r", "a", "id"}, append([]string{"INDEX documents_outgoing", "(document=? AND recipient=?)", "sqlite_autoindex_packets_1"}, events...)},
-		{store.StatusTargetIn, []any{"13", "sum", "r", "a", "s", "id"}, append([]string{"INDEX documents_incoming", "(document=? AND recipient=?)", "sqlite_autoindex_packets_1"}, events...)},
+		{store.StatusTargetOut, []any{"01", "sum", "r", "m", "a", "id"}, append([]string{"INDEX documents_outgoing", "(document=? AND recipient=?)", "sqlite_autoindex_packets_1", msgID}, events...)},
+		{store.StatusTargetIn, []any{"13", "sum", "r", "m", "a", "s", "id"}, append([]string{"INDEX documents_incoming", "(document=? AND recipient=?)", "sqlite_autoindex_packets_1", msgID}, events...)},
 		{store.LifecyclesQuery(1), []any{"r", "id"}, []string{"sqlite_autoindex_documents_1", "(document=? AND recipient=?)"}},
 		{store.LifecyclesQuery(3), []any{"r", "q", "p", "id"}, []string{"sqlite_autoindex_documents_1", "(document=? AND recipient=?)"}},
 	} {
