@@ -20,7 +20,8 @@ import (
 //     (and its delivery for an edoc), every quarantine entry and
 //     idempotency key what it names, every directory brief the record
 //     of its version; every packet its recorded size; every delivery the
-//     copy of its document's creation and fields that the report reads;
+//     copy of its document's creation and fields, and the note of its
+//     last applied status, that the report reads;
 //   - deliveries: the transport fits the document's direction, SentAt is
 //     set exactly when the transport is Sent, and the lifecycle is one
 //     envelope.Lifecycle.Apply can reach, as far as certain rules tell (see
@@ -76,11 +77,13 @@ var orphanChecks = []struct{ what, query string }{
 		LEFT JOIN documents d ON d.id = v.document WHERE d.id IS NULL`},
 	{"document without delivery", `SELECT d.id FROM documents d
 		WHERE NOT EXISTS (SELECT 1 FROM deliveries v WHERE v.document = d.id)`},
-	// The report reads a delivery's copy of its document's fields
-	// (migration 0014).
-	{"delivery whose copy of its document is not its document's", `SELECT v.document || ' to ' || v.recipient
-		FROM deliveries v JOIN documents ON documents.id = v.document
-		WHERE v.created_at <> documents.created_at OR v.report_document <> ` + reportDocument},
+	// The report reads a delivery's copy of its document's fields and of
+	// its last applied status's description (migration 0014).
+	{"delivery whose copy of its document is not its document's", `SELECT deliveries.document || ' to ' || deliveries.recipient
+		FROM deliveries JOIN documents ON documents.id = deliveries.document
+		WHERE deliveries.created_at <> documents.created_at OR deliveries.report_document <> ` + reportDocument},
+	{"delivery whose note is not its last status's description", `SELECT deliveries.document || ' to ' || deliveries.recipient
+		FROM deliveries WHERE deliveries.note <> ` + deliveryNote},
 	{"event without delivery", `SELECT e.seq FROM events e
 		LEFT JOIN deliveries v ON v.document = e.document AND v.recipient = e.recipient
 		WHERE v.document IS NULL`},

@@ -46,6 +46,8 @@
 //     the delivery's copy of what the quarterly report reads of its
 //     document (its creation, and the text of its fields), made when the
 //     delivery is inserted: a document's fields never change after.
+//     note is the description of its last applied status (Delivery.Note),
+//     which a trigger copies from each status event inserted.
 //   - events: immutable facts about deliveries (queued, sent, received,
 //     status, status_refused, revoked, updated, replaced), in seq order.
 //     msg_id, unique, is the Nats-Msg-Id of a received status, so that a
@@ -91,13 +93,13 @@
 // metrics ([Store.Stats]): incoming documents by due_date; and the
 // quarterly report ([Store.ReportRows]), which reads a quarter's
 // deliveries from one index alone, with no look-up of their documents:
-// deliveries_created (created_at, document, recipient, state,
-// report_document, and the text of the fields the report reads of a
-// delivery, an expression SQLite computes when a row is written;
-// migration 0014), and events_note (document, recipient, seq,
-// description) of the status events gives a delivery's Note in one
-// look-up. deliveries_report (document, recipient, state) serves the
-// lists' State and Recipient filters. events_note and
+// deliveries_created (created_at, document, report_document, the text of
+// the fields the report reads of a delivery, an expression SQLite computes
+// when a row is written, and note; migration 0014). events_note
+// (document, recipient, seq, description) of the status events gives a
+// delivery's Note in one look-up elsewhere. deliveries_report (document,
+// recipient, state) serves the lists' State and Recipient filters.
+// events_note and
 // events_refused (document, recipient) of the refused statuses give
 // ApplyStatus a delivery's statuses, to tell a replayed one.
 //

@@ -17,26 +17,22 @@ import (
 // until), in one pass in the order of creation, from one index:
 // deliveries_created (migration 0014), which holds with each delivery its
 // document's creation and the text of its document's fields. Its rows are
-// by document, in (created_at, id) order, then by recipient
-// (reportScanner puts them back in the order they were created, by rowid).
-// Reading the documents of the quarter and looking up each one's
-// deliveries in another index took a million look-ups, half of SQLite's
-// work for a report (issue 20). The agencies whose documents a report
-// keeps are told apart by the scanner, from the document's text: a
-// condition on the documents would be a look-up again.
+// by document, in (created_at, id) order (reportScanner puts a document's
+// deliveries back in the order they were created, by rowid). Reading the
+// documents of the quarter and looking up each one's deliveries in another
+// index took a million look-ups, half of SQLite's work for a report
+// (issue 20). The agencies whose documents a report keeps are told apart
+// by the scanner, from the document's text: a condition on the documents
+// would be a look-up again.
 //
 // Each column of a row costs calls into SQLite and a Go value, and each
 // column SQLite reads, turns into text or joins costs it more: a row is
 // the delivery's rowid, two texts that the index holds ready,
 // reportDocument and reportDelivery (migrations 0013 and 0014), and the
-// Note. Building those texts from their dozen columns for every row took
-// more CPU than the rest of the report together. The Note, free text, is a
-// correlated subquery on events_note, read only for the states whose note
-// the report shows (a refusal's reason, a recall's), so that the common
-// row costs no look-up; the index holds the state and the recipient that
-// it needs.
-const reportQuery = `SELECT deliveries.report_document, deliveries.rowid, ` + reportDelivery + `,
-	CASE WHEN deliveries.state IN ('rejected', 'recall_requested') THEN ` + deliveryNote + ` ELSE '' END
+// delivery's note. Building those texts from their dozen columns for every
+// row took more CPU than the rest of the report together; looking up the
+// note of each rejected delivery in events_note, a fifth of the rest.
+const reportQuery = `SELECT deliveries.report_document, deliveries.rowid, ` + reportDelivery + `, deliveries.note
 FROM deliveries INDEXED BY deliveries_created
 WHERE deliveries.created_at >= ? AND deliveries.created_at < ?
 ORDER BY deliveries.created_at, deliveries.document`
@@ -270,7 +266,10 @@ func (r *reportScanner) scan(ctx context.Context, tx *sql.Tx, since, until int64
 		if err != nil {
 			return nil, fmt.Errorf("delivery of %s to %s: %w", doc.Document, dels[delRecipient], err)
 		}
-		row.Note = note
+		// The note the report shows: a refusal's reason, a recall's.
+		if row.State == envelope.StateRejected || row.State == envelope.StateRecallRequested {
+			row.Note = note
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
