@@ -19,7 +19,9 @@ import (
 //     document, every event its delivery, every outbox row its packet
 //     (and its delivery for an edoc), every quarantine entry and
 //     idempotency key what it names, every directory brief the record
-//     of its version; every packet its recorded size; every delivery the
+//     of its version; every packet its recorded size, and a packet in a
+//     file its file, with no file in the directory but theirs (see
+//     packetfiles.go); every delivery the
 //     copy of its document's creation and fields, and the note of its
 //     last applied status, that the report reads;
 //   - deliveries: the transport fits the document's direction, SentAt is
@@ -49,6 +51,11 @@ func (s *Store) Check(ctx context.Context) error {
 				problems = append(problems, fmt.Errorf("%s: %s", c.what, o))
 			}
 		}
+		files, err := s.files.check(ctx, tx)
+		if err != nil {
+			return fmt.Errorf("packet files: %w", err)
+		}
+		problems = append(problems, files...)
 		bad, err := checkDeliveries(ctx, tx)
 		if err != nil {
 			return fmt.Errorf("deliveries: %w", err)
@@ -103,7 +110,8 @@ var orphanChecks = []struct{ what, query string }{
 	{"idempotency key without document", `SELECT i.agency || ' ' || i.key FROM idempotency i
 		LEFT JOIN documents d ON d.id = i.document WHERE d.id IS NULL`},
 	{"packet whose size is not its length", `SELECT p.id FROM packets p
-		WHERE p.size <> length(p.data) + coalesce((SELECT sum(length(c.data)) FROM packet_chunks c WHERE c.packet_id = p.id), 0)`},
+		WHERE p.size <> length(p.data) + coalesce((SELECT sum(length(c.data)) FROM packet_chunks c WHERE c.packet_id = p.id), 0)
+			AND NOT ` + inFile},
 	{"packet chunk without packet", `SELECT c.packet_id FROM packet_chunks c
 		LEFT JOIN packets p ON p.id = c.packet_id WHERE p.id IS NULL`},
 	// A brief is kept only beside the record of its version (a restart

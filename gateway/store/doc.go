@@ -21,8 +21,17 @@
 //   - packets (id, kind, sha256, size, data, created_at): every edXML
 //     packet, byte for byte as signed or received, once. A document's id is
 //     its packet's id (gateway.NewID). The bytes of a packet above 1 MiB
-//     are in packet_chunks, 1 MiB per row, so that SQLite never holds a
-//     large packet whole while storing or reading it.
+//     are in a file of their own, named by the packet's id, in the
+//     directory named after the database file with -packets added
+//     (lienthong.db-packets, 0700; the files 0600): their row has no data
+//     and no chunks, and its sha256 is of the file's bytes as written.
+//     The file is written and synced before its row is committed, and
+//     never written again nor removed while its row exists; Open removes
+//     the files without a row (see packetfiles.go). A store made before
+//     keeps its large packets in packet_chunks, 1 MiB per row, and they
+//     are read from there; so is a status above 1 MiB, which lienthong
+//     never makes but a peer may send (the status paths do not write
+//     packet files yet).
 //   - documents: one row per document, direction 'out' or 'in', with the
 //     edXML fields the lists need, the signature verdict, the number of
 //     signed PDF attachments (signed_pdfs), the revoked_at /
@@ -107,8 +116,11 @@
 //
 // The database is in WAL mode with synchronous=FULL by default: the log is
 // synced at every commit, so a document acknowledged to a DMS survives a
-// power loss. Options.Synchronous may choose NORMAL, which syncs only at
-// checkpoints: safe against a crash of the process, not of the machine.
+// power loss. A packet file, and the directory's entry for it, are synced
+// before the transaction that records its row begins, outside the
+// writer's critical section. Options.Synchronous may choose NORMAL, which
+// syncs only at checkpoints: safe against a crash of the process, not of
+// the machine.
 // Foreign keys are enforced.
 //
 // Writes go through one connection ([database/sql.DB] with one open
@@ -126,7 +138,8 @@
 // commit and never wait for the writer. A read of one statement, or of
 // rows that never change (a packet and its chunks), runs without BEGIN …
 // COMMIT, as the dispatcher's DueOutbox and Packet do: a statement alone
-// reads one snapshot all the same.
+// reads one snapshot all the same. A packet file is read only through its
+// row.
 //
 // # Migrations
 //
@@ -145,6 +158,11 @@
 //   - Check reads the whole audit chain and every delivery; it is not for
 //     every request.
 //   - Times are kept to the millisecond.
+//   - A backup is the database and its -packets directory: a copy of the
+//     database (VACUUM INTO) then of the directory holds every file the
+//     copy names, since files are never changed nor removed while their
+//     row exists; the newer files copied have no row, and Open removes
+//     them.
 //   - A row another process queues or brings forward in the outbox is due
 //     for DueOutbox once this store writes again (it then sees the other
 //     commit, PRAGMA data_version); lienthong itself queues only through

@@ -120,7 +120,7 @@ func (s *Store) AcceptDocument(ctx context.Context, a gateway.AcceptDocument) (*
 		doc    *gateway.Document
 		replay bool
 	)
-	err := s.update(ctx, func(tx *sql.Tx) error {
+	err := s.updatePackets(ctx, []gateway.NewPacket{a.Packet}, func(tx *sql.Tx, writes fileWrites) error {
 		doc, replay = nil, false
 		d := a.Document
 		if d.Agency == "" || d.DocumentID == "" {
@@ -162,7 +162,7 @@ func (s *Store) AcceptDocument(ctx context.Context, a gateway.AcceptDocument) (*
 		}
 
 		at := stamp(a.At)
-		packet, err := insertPacket(ctx, tx, a.Packet, gateway.KindEdoc, at)
+		packet, err := insertPacketWith(ctx, tx, a.Packet, gateway.KindEdoc, at, writes)
 		if err != nil {
 			return err
 		}
@@ -238,7 +238,7 @@ func (s *Store) ReceiveDocument(ctx context.Context, r gateway.ReceiveDocument) 
 		doc       *gateway.Document
 		duplicate bool
 	)
-	err := s.update(ctx, func(tx *sql.Tx) error {
+	err := s.updatePackets(ctx, []gateway.NewPacket{r.Packet}, func(tx *sql.Tx, writes fileWrites) error {
 		doc, duplicate = nil, false
 		d := r.Document
 		if d.Agency == "" || d.From == "" || d.DocumentID == "" {
@@ -263,7 +263,7 @@ func (s *Store) ReceiveDocument(ctx context.Context, r gateway.ReceiveDocument) 
 		}
 
 		at := stamp(r.At)
-		packet, err := insertPacket(ctx, tx, r.Packet, gateway.KindEdoc, at)
+		packet, err := insertPacketWith(ctx, tx, r.Packet, gateway.KindEdoc, at, writes)
 		if err != nil {
 			return err
 		}

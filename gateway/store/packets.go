@@ -21,7 +21,19 @@ type scanner interface {
 // stored packet without its bytes. want is the kind p must be, and then p
 // must have bytes; want "" (quarantine) takes either kind, and no bytes
 // when none could be fetched: what was received is kept as it came.
+//
+// A packet above chunkSize goes to packet_chunks: insertPacketWith, with
+// the packets files written by updatePackets, is for those (a status never
+// is, but a peer may send one: the status paths have not been moved to
+// files yet).
 func insertPacket(ctx context.Context, tx *sql.Tx, p gateway.NewPacket, want gateway.PacketKind, at time.Time) (gateway.Packet, error) {
+	return insertPacketWith(ctx, tx, p, want, at, nil)
+}
+
+// insertPacketWith is insertPacket, but a packet above chunkSize in writes
+// is recorded as in its file, written by updatePackets before the
+// transaction, with the SHA-256 of that write (see packetfiles.go).
+func insertPacketWith(ctx context.Context, tx *sql.Tx, p gateway.NewPacket, want gateway.PacketKind, at time.Time, writes fileWrites) (gateway.Packet, error) {
 	if !gateway.ValidID(p.ID) {
 		return gateway.Packet{}, fmt.Errorf("packet id %q is not an id made by gateway.NewID", p.ID)
 	}
@@ -34,11 +46,21 @@ func insertPacket(ctx context.Context, tx *sql.Tx, p gateway.NewPacket, want gat
 	if p.Data == nil {
 		p.Data = []byte{} // a zero-length blob, not NULL
 	}
-	sum := sha256.Sum256(p.Data)
-	stored := gateway.Packet{ID: p.ID, Kind: p.Kind, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(p.Data))}
-	inline := p.Data
-	if len(p.Data) > chunkSize {
-		inline = []byte{}
+	stored := gateway.Packet{ID: p.ID, Kind: p.Kind, Size: int64(len(p.Data))}
+	inline, chunked := p.Data, false
+	switch {
+	case len(p.Data) <= chunkSize:
+		sum := sha256.Sum256(p.Data)
+		stored.SHA256 = hex.EncodeToString(sum[:])
+	case writes[p.ID] != nil:
+		w, err := writes.recorded(p)
+		if err != nil {
+			return gateway.Packet{}, err
+		}
+		stored.SHA256, inline = w.sha256, []byte{}
+	default:
+		sum := sha256.Sum256(p.Data)
+		stored.SHA256, inline, chunked = hex.EncodeToString(sum[:]), []byte{}, true
 	}
 	_, err := tx.ExecContext(ctx,
 		`INSERT INTO packets (id, kind, sha256, size, data, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
@@ -46,7 +68,7 @@ func insertPacket(ctx context.Context, tx *sql.Tx, p gateway.NewPacket, want gat
 	if err != nil {
 		return gateway.Packet{}, fmt.Errorf("packet %s: %w", p.ID, err)
 	}
-	if len(p.Data) > chunkSize {
+	if chunked {
 		for seq, off := 0, 0; off < len(p.Data); seq, off = seq+1, off+chunkSize {
 			chunk := p.Data[off:min(off+chunkSize, len(p.Data))]
 			if _, err := tx.ExecContext(ctx, `INSERT INTO packet_chunks (packet_id, seq, data) VALUES (?, ?, ?)`, p.ID, seq, chunk); err != nil {
@@ -57,15 +79,17 @@ func insertPacket(ctx context.Context, tx *sql.Tx, p gateway.NewPacket, want gat
 	return stored, nil
 }
 
-// chunkSize is the size of the pieces of a large packet (packet_chunks).
+// chunkSize is the size above which a packet is kept in a file of its own
+// (packetfiles.go), or in pieces of this size in packet_chunks.
 const chunkSize = 1 << 20
 
 // Packet returns a stored packet with its bytes; gateway.ErrNotFound if
 // there is none.
 //
-// It reads outside a transaction: a packet and its chunks are written in
-// one transaction and never changed, so the chunks read by a second
-// statement are those of the row read by the first.
+// It reads outside a transaction: a packet and its chunks or its file are
+// written before its row is committed and never changed, so the chunks
+// read by a second statement, or the file, are those of the row read by
+// the first.
 func (s *Store) Packet(ctx context.Context, id string) (*gateway.Packet, error) {
 	var p gateway.Packet
 	err := s.read(ctx, func(db *sql.DB) error {
@@ -77,7 +101,7 @@ func (s *Store) Packet(ctx context.Context, id string) (*gateway.Packet, error) 
 		if err != nil || int64(len(p.Data)) == p.Size {
 			return err
 		}
-		return readChunks(ctx, db, &p)
+		return s.readLarge(ctx, db, &p)
 	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("store: packet %s: %w", id, gateway.ErrNotFound)
@@ -88,28 +112,48 @@ func (s *Store) Packet(ctx context.Context, id string) (*gateway.Packet, error) 
 	return &p, nil
 }
 
-// readChunks reads a large packet's bytes from packet_chunks into one
-// buffer of its size.
-func readChunks(ctx context.Context, q queryer, p *gateway.Packet) error {
-	rows, err := q.QueryContext(ctx, `SELECT data FROM packet_chunks WHERE packet_id = ? ORDER BY seq`, p.ID)
-	if err != nil {
+// readLarge reads the bytes of a large packet, whose row has none, into
+// one buffer of its size: from its chunks if it was stored before its
+// packet file was, or else from its file (see inFile).
+func (s *Store) readLarge(ctx context.Context, q queryer, p *gateway.Packet) error {
+	found, err := readChunks(ctx, q, p)
+	if err != nil || found {
 		return err
 	}
+	if len(p.Data) != 0 || p.Size <= chunkSize {
+		return fmt.Errorf("packet %s has %d bytes, not %d, and no chunks", p.ID, len(p.Data), p.Size)
+	}
+	return s.files.read(p)
+}
+
+// readChunks reads a large packet's bytes from packet_chunks into one
+// buffer of its size, if it has chunks.
+func readChunks(ctx context.Context, q queryer, p *gateway.Packet) (found bool, err error) {
+	rows, err := q.QueryContext(ctx, `SELECT data FROM packet_chunks WHERE packet_id = ? ORDER BY seq`, p.ID)
+	if err != nil {
+		return false, err
+	}
 	defer rows.Close()
-	data := make([]byte, 0, p.Size)
+	var data []byte
 	for rows.Next() {
 		var chunk sql.RawBytes
 		if err := rows.Scan(&chunk); err != nil {
-			return err
+			return false, err
+		}
+		if data == nil {
+			data = make([]byte, 0, p.Size)
 		}
 		data = append(data, chunk...)
 	}
 	if err := rows.Err(); err != nil {
-		return err
+		return false, err
+	}
+	if data == nil {
+		return false, nil
 	}
 	if int64(len(data)) != p.Size {
-		return fmt.Errorf("packet %s has %d bytes in its chunks, not %d", p.ID, len(data), p.Size)
+		return false, fmt.Errorf("packet %s has %d bytes in its chunks, not %d", p.ID, len(data), p.Size)
 	}
 	p.Data = data
-	return nil
+	return true, nil
 }

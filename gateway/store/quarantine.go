@@ -16,7 +16,7 @@ import (
 // already quarantined changes nothing; an empty MsgID is never a
 // duplicate.
 func (s *Store) Quarantine(ctx context.Context, q gateway.Quarantine) error {
-	err := s.update(ctx, func(tx *sql.Tx) error {
+	err := s.updatePackets(ctx, []gateway.NewPacket{q.Packet}, func(tx *sql.Tx, writes fileWrites) error {
 		e := q.Entry
 		if e.Reason == "" {
 			return errors.New("no reason")
@@ -32,7 +32,7 @@ func (s *Store) Quarantine(ctx context.Context, q gateway.Quarantine) error {
 			}
 		}
 		at := stamp(e.ReceivedAt)
-		packet, err := insertPacket(ctx, tx, q.Packet, "", at)
+		packet, err := insertPacketWith(ctx, tx, q.Packet, "", at, writes)
 		if err != nil {
 			return err
 		}

@@ -70,6 +70,7 @@ type Store struct {
 	path   string
 	writer *sql.DB // one connection; transactions BEGIN IMMEDIATE
 	reader *sql.DB // read-only connections
+	files  *packetFiles
 	closed atomic.Bool
 
 	// What the writer and the readers ran (see connCounts).
@@ -254,6 +255,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		writer.Close()
 		return nil, fmt.Errorf("store: open %s: %w", abs, err)
 	}
+	if s.files, err = s.openPacketFiles(ctx); err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("store: open %s: %w", abs, err)
+	}
 
 	// No mmap_size, on the readers or the writer. Memory-mapped reads
 	// would spare a reader the copies of the pages it reads again after
@@ -276,6 +281,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}), &s.reads, false)
 	if err != nil {
 		writer.Close()
+		s.files.close()
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
 	reader := sql.OpenDB(rc)
@@ -284,6 +290,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err := reader.PingContext(ctx); err != nil {
 		reader.Close()
 		writer.Close()
+		s.files.close()
 		return nil, fmt.Errorf("store: open read-only connection: %w", err)
 	}
 	s.reader = reader
@@ -332,7 +339,7 @@ func (s *Store) Close() error {
 	}
 	// Let SQLite keep its planner statistics fresh; failure is harmless.
 	_, _ = s.writer.Exec("PRAGMA optimize")
-	errs = append(errs, s.writer.Close())
+	errs = append(errs, s.writer.Close(), s.files.close())
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("store: close: %w", err)
 	}

@@ -678,17 +678,18 @@ func TestStore_update(t *testing.T) {
 	mustAccept(t, s, newAccept(vpcp, "doc-1", t0, hanoi))
 }
 
-// TestStore_LargePacket: a packet above 1 MiB is kept in chunks and comes
-// back byte for byte, with Check satisfied; a smaller one stays inline.
+// TestStore_LargePacket: a packet above 1 MiB is kept in a file of its
+// own (see packetfiles_test.go) and comes back byte for byte, with Check
+// satisfied; a smaller one stays inline.
 func TestStore_LargePacket(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "lienthong.db")
 	s := mustOpenStoreAt(t, path)
-	wantChunks := 0
+	wantFiles := 0
 	for i, size := range []int{1<<20 - 4096, 3<<20 + 12345} {
 		a := newAccept(vpcp, fmt.Sprintf("large-%d", i), t0, hanoi)
 		a.Packet = newPacket(gateway.KindEdoc, t0, size)
-		if n := len(a.Packet.Data); n > 1<<20 {
-			wantChunks += (n + 1<<20 - 1) >> 20
+		if len(a.Packet.Data) > 1<<20 {
+			wantFiles++
 		}
 		doc := mustAccept(t, s, a)
 		p, err := s.Packet(t.Context(), doc.PacketID)
@@ -699,8 +700,11 @@ func TestStore_LargePacket(t *testing.T) {
 			t.Errorf("a packet of %d bytes read back as %d bytes (size %d)", len(a.Packet.Data), len(p.Data), p.Size)
 		}
 	}
-	if got := count(t, rawDB(t, path), `SELECT count(*) FROM packet_chunks`); got != wantChunks || wantChunks != 4 {
-		t.Errorf("%d chunks, want %d (4)", got, wantChunks)
+	if got := count(t, rawDB(t, path), `SELECT count(*) FROM packet_chunks`); got != 0 {
+		t.Errorf("%d chunks, want none", got)
+	}
+	if got := packetFiles(t, path); len(got) != wantFiles || wantFiles != 1 {
+		t.Errorf("packet files %q, want %d (1)", got, wantFiles)
 	}
 }
 
