@@ -3,6 +3,7 @@ package store_test
 import (
 	"bytes"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -274,5 +275,49 @@ func TestPacketFiles_Quarantine(t *testing.T) {
 	mustPacket(t, s, q.Packet)
 	if got := packetFiles(t, path); !slices.Equal(got, []string{q.Packet.ID}) {
 		t.Errorf("packet files %q, want only %s", got, q.Packet.ID)
+	}
+}
+
+// TestPacketFiles_RemovedBeforeCommit: a packet whose file is removed
+// between its write and its transaction (by a store opened meanwhile,
+// which took the file for one without a row) fails, rather than commit a
+// row without its bytes.
+func TestPacketFiles_RemovedBeforeCommit(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	s := mustOpenStoreAt(t, path)
+	a := newAccept(vpcp, "removed", t0, hanoi)
+	a.Packet = newPacket(gateway.KindEdoc, t0, largeSize)
+	file := filepath.Join(store.PacketDir(path), a.Packet.ID)
+
+	// The writer is held until the file is written and removed.
+	held, release := make(chan struct{}), make(chan struct{})
+	go store.Update(s, t.Context(), func(tx *sql.Tx) error {
+		close(held)
+		<-release
+		return nil
+	})
+	<-held
+	accepted := make(chan error, 1)
+	go func() {
+		_, _, err := s.AcceptDocument(t.Context(), a)
+		accepted <- err
+	}()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		if _, err := os.Stat(file); err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
+	for store.Pending(s) == 0 {
+		time.Sleep(time.Millisecond) // the file is synced and the update queued
+	}
+	if err := os.Remove(file); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	if err := <-accepted; err == nil || !strings.Contains(err.Error(), "its file") {
+		t.Errorf("AcceptDocument with its file removed: %v, want an error", err)
+	}
+	if _, err := s.Packet(t.Context(), a.Packet.ID); !errors.Is(err, gateway.ErrNotFound) {
+		t.Errorf("Packet: %v, want ErrNotFound", err)
 	}
 }
