@@ -25,12 +25,17 @@ func runStoreCheck(ctx context.Context, m *Main, args []string) error {
 Checks a gateway's store beyond what SQLite's "PRAGMA integrity_check" sees:
 the hash-chained audit log (sequence numbers without gaps, each row linked
 to the previous one, each hash matching its row); the references between
-documents, deliveries, events, packets, the outbox and quarantine; each
-delivery's lifecycle and milestones.
+documents, deliveries, events, packets, the outbox and quarantine; the
+packet files in the directory FILE-packets beside it (each packet above
+1 MiB has its file there, of its size, and no file is without its packet);
+each delivery's lifecycle and milestones.
 
 It reads in one transaction, so it may run beside the running gateway, or on
-a backup (a VACUUM INTO copy, see deploy/README.md). It opens the store as
-the gateway does: a store made by an older lienthong is migrated first.
+a backup (a VACUUM INTO copy and its packet files, see deploy/README.md). It
+opens the store as the gateway does: a store made by an older lienthong is
+migrated first, and, unless the gateway has it open, the packet files
+without a packet (a crash between a file and its row, or files copied after
+the database) are removed.
 
 Exit status: 0 when the store is sound; 1 when it is not, each problem on
 standard output; 3 when the store cannot be read.`)
