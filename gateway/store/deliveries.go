@@ -229,7 +229,7 @@ func recordedStatus(ctx context.Context, tx *sql.Tx, msgID string) (gateway.Stat
 // delivery: gateway.ErrNotFound, and nothing is stored.
 func (s *Store) ApplyStatus(ctx context.Context, a gateway.ApplyStatus) (gateway.StatusResult, error) {
 	var res gateway.StatusResult
-	err := s.update(ctx, func(tx *sql.Tx) error {
+	err := s.updatePackets(ctx, []gateway.NewPacket{a.Packet}, func(tx *sql.Tx, writes fileWrites) error {
 		res = gateway.StatusResult{}
 		party := a.Code.SentBy()
 		recipient, query, args := a.From, statusTargetOut, []any{a.Agency, a.DocumentID}
@@ -278,7 +278,7 @@ func (s *Store) ApplyStatus(ctx context.Context, a gateway.ApplyStatus) (gateway
 		}
 
 		recordedAt := stamp(a.RecordedAt)
-		packet, err := insertPacket(ctx, tx, a.Packet, gateway.KindStatus, recordedAt)
+		packet, err := insertPacket(ctx, tx, a.Packet, gateway.KindStatus, recordedAt, writes)
 		if err != nil {
 			return err
 		}
@@ -381,7 +381,7 @@ func lifecyclesOf(ctx context.Context, tx *sql.Tx, document string, recipients [
 // Reply.Packet is stored and queued to every agency in SendTo; Reply.To is
 // not used.
 func (s *Store) EmitStatus(ctx context.Context, e gateway.EmitStatus) error {
-	err := s.update(ctx, func(tx *sql.Tx) error {
+	err := s.updatePackets(ctx, []gateway.NewPacket{e.Reply.Packet}, func(tx *sql.Tx, writes fileWrites) error {
 		if len(e.Recipients) == 0 {
 			return errors.New("no recipient")
 		}
@@ -418,7 +418,7 @@ func (s *Store) EmitStatus(ctx context.Context, e gateway.EmitStatus) error {
 		}
 
 		at, statusAt := stamp(e.At), stamp(e.Reply.At)
-		packet, err := insertPacket(ctx, tx, e.Reply.Packet, gateway.KindStatus, at)
+		packet, err := insertPacket(ctx, tx, e.Reply.Packet, gateway.KindStatus, at, writes)
 		if err != nil {
 			return err
 		}

@@ -29,9 +29,7 @@
 //     never written again nor removed while its row exists; Open removes
 //     the files without a row (see packetfiles.go). A store made before
 //     keeps its large packets in packet_chunks, 1 MiB per row, and they
-//     are read from there; so is a status above 1 MiB, which lienthong
-//     never makes but a peer may send (the status paths do not write
-//     packet files yet).
+//     are read from there.
 //   - documents: one row per document, direction 'out' or 'in', with the
 //     edXML fields the lists need, the signature verdict, the number of
 //     signed PDF attachments (signed_pdfs), the revoked_at /
@@ -97,20 +95,24 @@
 //     records' size, and opens no record (gateway/directory_brief.go).
 //
 // Indexes serve the lists: documents by (created_at, id) and by (agency,
-// created_at, id), events by (document, seq), the outbox by (next_at,
-// id), quarantine by (received_at, id); the
+// created_at, id), the outbox by (next_at, id), quarantine by
+// (received_at, id); the
 // metrics ([Store.Stats]): incoming documents by due_date; and the
 // quarterly report ([Store.ReportRows]), which reads a quarter's
 // deliveries from one index alone, with no look-up of their documents:
 // deliveries_created (created_at, document, report_document, the text of
 // the fields the report reads of a delivery, an expression SQLite computes
-// when a row is written, and note; migration 0014). events_note
-// (document, recipient, seq, description) of the status events gives a
-// delivery's Note in one look-up elsewhere. deliveries_report (document,
-// recipient, state) serves the lists' State and Recipient filters.
-// events_note and
-// events_refused (document, recipient) of the refused statuses give
-// ApplyStatus a delivery's statuses, to tell a replayed one.
+// when a row is written, and note; migration 0014). deliveries_report
+// (document, recipient, state) serves the lists' State and Recipient
+// filters. One index holds the events, by delivery: events_delivery
+// (document, recipient, kind, seq, description; migration 0015) gives a
+// delivery's Note in one look-up, ApplyStatus a delivery's statuses of a
+// kind, applied or refused, to tell a replayed one, and a document's
+// events, sorted by seq once read. Each index a row goes into is a page
+// that its commit writes to the log (two syscalls and a checksum, and a
+// copy at the next checkpoint): an index is added only where a read
+// needs it, and TestStore_DeliveryCost holds what each step of a
+// delivery writes.
 //
 // # Durability
 //

@@ -162,7 +162,7 @@ func (s *Store) AcceptDocument(ctx context.Context, a gateway.AcceptDocument) (*
 		}
 
 		at := stamp(a.At)
-		packet, err := insertPacketWith(ctx, tx, a.Packet, gateway.KindEdoc, at, writes)
+		packet, err := insertPacket(ctx, tx, a.Packet, gateway.KindEdoc, at, writes)
 		if err != nil {
 			return err
 		}
@@ -238,7 +238,7 @@ func (s *Store) ReceiveDocument(ctx context.Context, r gateway.ReceiveDocument) 
 		doc       *gateway.Document
 		duplicate bool
 	)
-	err := s.updatePackets(ctx, []gateway.NewPacket{r.Packet}, func(tx *sql.Tx, writes fileWrites) error {
+	err := s.updatePackets(ctx, packetsOf(r.Packet, r.Reply), func(tx *sql.Tx, writes fileWrites) error {
 		doc, duplicate = nil, false
 		d := r.Document
 		if d.Agency == "" || d.From == "" || d.DocumentID == "" {
@@ -263,7 +263,7 @@ func (s *Store) ReceiveDocument(ctx context.Context, r gateway.ReceiveDocument) 
 		}
 
 		at := stamp(r.At)
-		packet, err := insertPacketWith(ctx, tx, r.Packet, gateway.KindEdoc, at, writes)
+		packet, err := insertPacket(ctx, tx, r.Packet, gateway.KindEdoc, at, writes)
 		if err != nil {
 			return err
 		}
@@ -305,7 +305,7 @@ func (s *Store) ReceiveDocument(ctx context.Context, r gateway.ReceiveDocument) 
 			"verdict": d.Verdict.Outcome, "bussinessDocType": d.BussinessDocType, "related": d.Related,
 		}
 		if r.Reply != nil {
-			reply, err := insertPacket(ctx, tx, r.Reply.Packet, gateway.KindStatus, at)
+			reply, err := insertPacket(ctx, tx, r.Reply.Packet, gateway.KindStatus, at, writes)
 			if err != nil {
 				return err
 			}

@@ -27,6 +27,8 @@ import (
 // which packet is in a file is told by that rule (inFile) rather than by
 // a column of its own, so that the stores written before keep their rows
 // as they are, and a large packet stored then is read from its chunks.
+// (A column would need a migration, which the tests that run the
+// migrations again after an older user_version could not run twice.)
 //
 // The file is written before the transaction that records the row, outside
 // the writer's critical section (an fsync of 56 ms there would hold back
@@ -181,9 +183,9 @@ type fileWrite struct {
 
 // updatePackets is update for the updates that store packets: it first
 // writes each of packets above chunkSize to its file (see above), then
-// runs fn, which gives writes to insertPacketWith, and then removes each
-// file whose row was not committed. A packet above chunkSize that fn
-// inserts but is not among packets goes to packet_chunks.
+// runs fn, which gives writes to insertPacket, and then removes each file
+// whose row was not committed. packets must hold every packet that fn
+// inserts: one above chunkSize that is not among them fails insertPacket.
 func (s *Store) updatePackets(ctx context.Context, packets []gateway.NewPacket, fn func(tx *sql.Tx, writes fileWrites) error) error {
 	writes := fileWrites{}
 	defer s.settle(ctx, writes)
@@ -209,6 +211,15 @@ func (s *Store) updatePackets(ctx context.Context, packets []gateway.NewPacket, 
 		}
 	}
 	return err
+}
+
+// packetsOf lists p and, if there is one, reply's packet: the packets of
+// an update that stores a packet and the status it answers with.
+func packetsOf(p gateway.NewPacket, reply *gateway.Reply) []gateway.NewPacket {
+	if reply == nil {
+		return []gateway.NewPacket{p}
+	}
+	return []gateway.NewPacket{p, reply.Packet}
 }
 
 // write writes p to its new file, computing its SHA-256 on the way, and
@@ -276,6 +287,9 @@ func (s *Store) settle(ctx context.Context, writes fileWrites) {
 // transaction (see removeOrphans).
 func (w fileWrites) recorded(p gateway.NewPacket) (*fileWrite, error) {
 	fw := w[p.ID]
+	if fw == nil {
+		return nil, fmt.Errorf("packet %s of %d bytes was not written to its file before its transaction", p.ID, len(p.Data))
+	}
 	if fw.size != int64(len(p.Data)) {
 		return nil, fmt.Errorf("packet %s has %d bytes, but %d were written to its file", p.ID, len(p.Data), fw.size)
 	}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/gateway/store"
 )
@@ -319,5 +320,56 @@ func TestPacketFiles_RemovedBeforeCommit(t *testing.T) {
 	}
 	if _, err := s.Packet(t.Context(), a.Packet.ID); !errors.Is(err, gateway.ErrNotFound) {
 		t.Errorf("Packet: %v, want ErrNotFound", err)
+	}
+}
+
+// TestPacketFiles_Statuses: a status above 1 MiB, which lienthong never
+// makes but a peer may send, is a file too, whichever way it is stored:
+// applied, emitted, or as the reply to a document received or a packet
+// quarantined.
+func TestPacketFiles_Statuses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	s := mustOpenStoreAt(t, path)
+	large := func(at time.Time) gateway.NewPacket { return newPacket(gateway.KindStatus, at, largeSize) }
+	var want []gateway.NewPacket
+
+	mustAccept(t, s, newAccept(vpcp, "out", t0, hanoi))
+	applied := newStatus(vpcp, hanoi, "out", envelope.StatusArrived, t0.Add(time.Minute))
+	applied.Packet = large(t0)
+	if _, err := s.ApplyStatus(t.Context(), applied); err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, applied.Packet)
+
+	r := newReceive(vpcp, hanoi, "in", t0)
+	r.Reply.Packet = large(t0)
+	in := mustReceive(t, s, r)
+	want = append(want, r.Reply.Packet)
+
+	emitted := gateway.EmitStatus{
+		Document: in.ID, Recipients: []string{vpcp}, Party: envelope.PartyRecipient,
+		Reply:  gateway.Reply{Packet: large(t0), Code: envelope.StatusAccepted, By: vpcp, At: t0.Add(time.Minute)},
+		SendTo: []string{hanoi}, At: t0.Add(time.Minute),
+	}
+	if err := s.EmitStatus(t.Context(), emitted); err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, emitted.Reply.Packet)
+
+	q := newQuarantine("m1", t0, true)
+	q.Reply.Packet = large(t0)
+	if err := s.Quarantine(t.Context(), q); err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, q.Reply.Packet)
+
+	var ids []string
+	for _, p := range want {
+		mustPacket(t, s, p)
+		ids = append(ids, p.ID)
+	}
+	slices.Sort(ids)
+	if got := packetFiles(t, path); !slices.Equal(got, ids) {
+		t.Errorf("packet files %q, want %q", got, ids)
 	}
 }

@@ -22,18 +22,10 @@ type scanner interface {
 // must have bytes; want "" (quarantine) takes either kind, and no bytes
 // when none could be fetched: what was received is kept as it came.
 //
-// A packet above chunkSize goes to packet_chunks: insertPacketWith, with
-// the packets files written by updatePackets, is for those (a status never
-// is, but a peer may send one: the status paths have not been moved to
-// files yet).
-func insertPacket(ctx context.Context, tx *sql.Tx, p gateway.NewPacket, want gateway.PacketKind, at time.Time) (gateway.Packet, error) {
-	return insertPacketWith(ctx, tx, p, want, at, nil)
-}
-
-// insertPacketWith is insertPacket, but a packet above chunkSize in writes
-// is recorded as in its file, written by updatePackets before the
-// transaction, with the SHA-256 of that write (see packetfiles.go).
-func insertPacketWith(ctx context.Context, tx *sql.Tx, p gateway.NewPacket, want gateway.PacketKind, at time.Time, writes fileWrites) (gateway.Packet, error) {
+// A packet above chunkSize must be in writes, its file written by
+// updatePackets before the transaction: its row records the SHA-256 of
+// that write, and no bytes (see packetfiles.go).
+func insertPacket(ctx context.Context, tx *sql.Tx, p gateway.NewPacket, want gateway.PacketKind, at time.Time, writes fileWrites) (gateway.Packet, error) {
 	if !gateway.ValidID(p.ID) {
 		return gateway.Packet{}, fmt.Errorf("packet id %q is not an id made by gateway.NewID", p.ID)
 	}
@@ -47,20 +39,16 @@ func insertPacketWith(ctx context.Context, tx *sql.Tx, p gateway.NewPacket, want
 		p.Data = []byte{} // a zero-length blob, not NULL
 	}
 	stored := gateway.Packet{ID: p.ID, Kind: p.Kind, Size: int64(len(p.Data))}
-	inline, chunked := p.Data, false
-	switch {
-	case len(p.Data) <= chunkSize:
-		sum := sha256.Sum256(p.Data)
-		stored.SHA256 = hex.EncodeToString(sum[:])
-	case writes[p.ID] != nil:
+	inline := p.Data
+	if len(p.Data) > chunkSize {
 		w, err := writes.recorded(p)
 		if err != nil {
 			return gateway.Packet{}, err
 		}
 		stored.SHA256, inline = w.sha256, []byte{}
-	default:
+	} else {
 		sum := sha256.Sum256(p.Data)
-		stored.SHA256, inline, chunked = hex.EncodeToString(sum[:]), []byte{}, true
+		stored.SHA256 = hex.EncodeToString(sum[:])
 	}
 	_, err := tx.ExecContext(ctx,
 		`INSERT INTO packets (id, kind, sha256, size, data, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
@@ -68,19 +56,12 @@ func insertPacketWith(ctx context.Context, tx *sql.Tx, p gateway.NewPacket, want
 	if err != nil {
 		return gateway.Packet{}, fmt.Errorf("packet %s: %w", p.ID, err)
 	}
-	if chunked {
-		for seq, off := 0, 0; off < len(p.Data); seq, off = seq+1, off+chunkSize {
-			chunk := p.Data[off:min(off+chunkSize, len(p.Data))]
-			if _, err := tx.ExecContext(ctx, `INSERT INTO packet_chunks (packet_id, seq, data) VALUES (?, ?, ?)`, p.ID, seq, chunk); err != nil {
-				return gateway.Packet{}, fmt.Errorf("packet %s: chunk %d: %w", p.ID, seq, err)
-			}
-		}
-	}
 	return stored, nil
 }
 
 // chunkSize is the size above which a packet is kept in a file of its own
-// (packetfiles.go), or in pieces of this size in packet_chunks.
+// (packetfiles.go); a store made before keeps such packets in pieces of
+// this size in packet_chunks.
 const chunkSize = 1 << 20
 
 // Packet returns a stored packet with its bytes; gateway.ErrNotFound if

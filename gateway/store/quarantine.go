@@ -16,7 +16,7 @@ import (
 // already quarantined changes nothing; an empty MsgID is never a
 // duplicate.
 func (s *Store) Quarantine(ctx context.Context, q gateway.Quarantine) error {
-	err := s.updatePackets(ctx, []gateway.NewPacket{q.Packet}, func(tx *sql.Tx, writes fileWrites) error {
+	err := s.updatePackets(ctx, packetsOf(q.Packet, q.Reply), func(tx *sql.Tx, writes fileWrites) error {
 		e := q.Entry
 		if e.Reason == "" {
 			return errors.New("no reason")
@@ -32,7 +32,7 @@ func (s *Store) Quarantine(ctx context.Context, q gateway.Quarantine) error {
 			}
 		}
 		at := stamp(e.ReceivedAt)
-		packet, err := insertPacketWith(ctx, tx, q.Packet, "", at, writes)
+		packet, err := insertPacket(ctx, tx, q.Packet, "", at, writes)
 		if err != nil {
 			return err
 		}
@@ -50,7 +50,7 @@ func (s *Store) Quarantine(ctx context.Context, q gateway.Quarantine) error {
 			"sender": e.Sender, "recipient": e.Recipient, "packet": packet.ID, "sha256": packet.SHA256,
 		}
 		if q.Reply != nil {
-			reply, err := insertPacket(ctx, tx, q.Reply.Packet, gateway.KindStatus, at)
+			reply, err := insertPacket(ctx, tx, q.Reply.Packet, gateway.KindStatus, at, writes)
 			if err != nil {
 				return err
 			}
