@@ -20,9 +20,14 @@ func Update(s *Store, ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return s.update(ctx, fn)
 }
 
-// ReportQuery exposes the statement of ReportRows, for the tests of its
-// plan.
-const ReportQuery = reportQuery
+// ReportQuery exposes the statement of ReportRows, keeping n agencies (0:
+// all), for the tests of its plan.
+func ReportQuery(n int) string {
+	if n == 0 {
+		return reportQuery
+	}
+	return reportQueryOf(n)
+}
 
 // SetStmtCacheMax sets how many statements each connection of the stores
 // opened next keeps (0: none, see stmtcache.go), for the benchmarks; it

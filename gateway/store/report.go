@@ -21,9 +21,7 @@ import (
 // deliveries back in the order they were created, by rowid). Reading the
 // documents of the quarter and looking up each one's deliveries in another
 // index took a million look-ups, half of SQLite's work for a report
-// (issue 20). The agencies whose documents a report keeps are told apart
-// by the scanner, from the document's text: a condition on the documents
-// would be a look-up again.
+// (issue 20).
 //
 // Each column of a row costs calls into SQLite and a Go value, and each
 // column SQLite reads, turns into text or joins costs it more: a row is
@@ -32,10 +30,30 @@ import (
 // delivery's note. Building those texts from their dozen columns for every
 // row took more CPU than the rest of the report together; looking up the
 // note of each rejected delivery in events_note, a fifth of the rest.
-const reportQuery = `SELECT deliveries.report_document, deliveries.rowid, ` + reportDelivery + `, deliveries.note
+const reportQuery = `SELECT ` + reportColumns + `
 FROM deliveries INDEXED BY deliveries_created
 WHERE deliveries.created_at >= ? AND deliveries.created_at < ?
 ORDER BY deliveries.created_at, deliveries.document`
+
+// reportColumns are the columns of a row of reportQuery and
+// reportQueryOf, in the order reportScanner reads them.
+const reportColumns = `deliveries.report_document, deliveries.rowid, ` + reportDelivery + `, deliveries.note`
+
+// reportQueryOf is reportQuery for the documents of n agencies only (a
+// report of some of the store's agencies): it reads their documents in
+// documents_created, which holds their agency, and looks up each one's
+// deliveries in deliveries_created, by its creation and id. Reading every
+// delivery of the quarter to keep some would cost a unit's report what
+// its whole province's costs.
+func reportQueryOf(n int) string {
+	return `SELECT ` + reportColumns + `
+FROM documents INDEXED BY documents_created
+JOIN deliveries INDEXED BY deliveries_created
+	ON deliveries.created_at = documents.created_at AND deliveries.document = documents.id
+WHERE documents.created_at >= ? AND documents.created_at < ?
+	AND documents.agency IN (?` + strings.Repeat(`, ?`, n-1) + `)
+ORDER BY documents.created_at, documents.id`
+}
 
 // reportSep separates the fields of reportDocument and reportDelivery:
 // the unit separator, char(31), which XML 1.0 text cannot hold.
@@ -115,14 +133,11 @@ func (s *Store) ReportRows(ctx context.Context, q gateway.ReportQuery, fn func(*
 		if len(agencies) == 0 || since >= until {
 			return nil
 		}
-		r := newReportScanner()
+		query, args := reportQuery, []any{since, until}
 		if !all {
-			r.keep = make(map[string]bool, len(agencies))
-			for _, a := range agencies {
-				r.keep[a] = true
-			}
+			query, args = reportQueryOf(len(agencies)), append(args, anys(agencies)...)
 		}
-		fnErr, err = r.scan(ctx, tx, since, until, fn)
+		fnErr, err = newReportScanner().scan(ctx, tx, query, args, fn)
 		return err
 	})
 	if fnErr != nil {
@@ -183,8 +198,6 @@ func reportAgencies(ctx context.Context, tx *sql.Tx, under envelope.AgencyCode) 
 // rowids. The lifecycle texts repeat across rows; each distinct one is
 // parsed once.
 type reportScanner struct {
-	// keep are the agencies whose documents are read; nil: all.
-	keep       map[string]bool
 	pending    []pendingRow
 	lifecycles map[lifecycleKey]lifecycleText
 }
@@ -218,12 +231,11 @@ const (
 	reportPDFShift  = 8
 )
 
-// scan runs reportQuery over [since, until) and calls fn with each row of
-// the documents of the agencies kept. It returns fn's error apart from its
-// own.
-func (r *reportScanner) scan(ctx context.Context, tx *sql.Tx, since, until int64,
+// scan runs the query, reportQuery or reportQueryOf, and calls fn with
+// each row. It returns fn's error apart from its own.
+func (r *reportScanner) scan(ctx context.Context, tx *sql.Tx, query string, args []any,
 	fn func(*gateway.ReportRow) error) (fnErr, err error) {
-	rows, err := tx.QueryContext(ctx, reportQuery, since, until)
+	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -235,7 +247,6 @@ func (r *reportScanner) scan(ctx context.Context, tx *sql.Tx, since, until int64
 		dels                   [delFields]string
 		doc                    gateway.ReportRow // the document's fields
 		last                   string            // docText of doc
-		skip                   bool              // doc is of an agency not kept
 	)
 	r.pending = r.pending[:0]
 	for rows.Next() {
@@ -254,10 +265,6 @@ func (r *reportScanner) scan(ctx context.Context, tx *sql.Tx, since, until int64
 				return nil, err
 			}
 			last = docText
-			skip = r.keep != nil && !r.keep[doc.Agency]
-		}
-		if skip {
-			continue
 		}
 		if !splitFields(dels[:], delText) {
 			return nil, fmt.Errorf("a delivery of %s whose text holds the separator: %q", doc.Document, delText)

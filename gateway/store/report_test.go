@@ -296,22 +296,35 @@ func TestStore_ReportRows_Empty(t *testing.T) {
 	}
 }
 
-// TestStore_ReportRows_Plan: the report reads one index, in one pass in
-// the order of creation, with no sort and no look-up.
+// TestStore_ReportRows_Plan: a report of all the store's agencies reads
+// one index, in one pass in the order of creation, with no sort and no
+// look-up; a report of some reads their documents in the order of
+// creation and looks up each one's deliveries, with no sort either.
 func TestStore_ReportRows_Plan(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "lienthong.db")
 	mustOpenStoreAt(t, path)
 	db := rawDB(t, path)
-	p := queryPlan(t, db, store.ReportQuery, int64(0), int64(1))
-	for _, want := range []string{
-		"SEARCH deliveries USING COVERING INDEX deliveries_created (created_at>? AND created_at<?)",
-	} {
-		if !strings.Contains(p, want) {
-			t.Errorf("no %q in\n%s", want, p)
+	for _, n := range []int{0, 1, 3} {
+		args := []any{int64(0), int64(1)}
+		for range n {
+			args = append(args, vpcp)
 		}
-	}
-	if strings.Contains(p, "\n") || strings.Contains(p, "TEMP B-TREE") {
-		t.Errorf("the plan sorts or reads more than one index:\n%s", p)
+		p := queryPlan(t, db, store.ReportQuery(n), args...)
+		want := []string{"SEARCH deliveries USING COVERING INDEX deliveries_created (created_at>? AND created_at<?)"}
+		if n > 0 {
+			want = []string{
+				"SEARCH documents USING COVERING INDEX documents_created (created_at>? AND created_at<?)",
+				"SEARCH deliveries USING COVERING INDEX deliveries_created (created_at=? AND document=?)",
+			}
+		}
+		for _, w := range want {
+			if !strings.Contains(p, w) {
+				t.Errorf("plan with %d agencies: no %q in\n%s", n, w, p)
+			}
+		}
+		if strings.Count(p, "\n") != len(want)-1 || strings.Contains(p, "TEMP B-TREE") {
+			t.Errorf("plan with %d agencies sorts or reads more:\n%s", n, p)
+		}
 	}
 }
 
@@ -324,29 +337,35 @@ func TestStore_ReportRows_IndexedTexts(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "lienthong.db")
 	mustOpenStoreAt(t, path)
 	db := rawDB(t, path)
-	rows, err := db.Query(`EXPLAIN `+store.ReportQuery, int64(0), int64(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var ops []string
-	for rows.Next() {
-		var (
-			addr               int
-			op                 string
-			p1, p2, p3, p5, c4 any
-			comment            any
-		)
-		if err := rows.Scan(&addr, &op, &p1, &p2, &p3, &c4, &p5, &comment); err != nil {
+	for _, n := range []int{0, 3} {
+		args := []any{int64(0), int64(1)}
+		for range n {
+			args = append(args, vpcp)
+		}
+		rows, err := db.Query(`EXPLAIN `+store.ReportQuery(n), args...)
+		if err != nil {
 			t.Fatal(err)
 		}
-		ops = append(ops, op)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if slices.Contains(ops, "Concat") || slices.Contains(ops, "Function") {
-		t.Errorf("the statement computes its texts: %v", ops)
+		var ops []string
+		for rows.Next() {
+			var (
+				addr               int
+				op                 string
+				p1, p2, p3, p5, c4 any
+				comment            any
+			)
+			if err := rows.Scan(&addr, &op, &p1, &p2, &p3, &c4, &p5, &comment); err != nil {
+				t.Fatal(err)
+			}
+			ops = append(ops, op)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		rows.Close()
+		if slices.Contains(ops, "Concat") || slices.Contains(ops, "Function") {
+			t.Errorf("with %d agencies, the statement computes its texts: %v", n, ops)
+		}
 	}
 }
 
@@ -562,12 +581,12 @@ func TestOpen_MigrateRevisionTags(t *testing.T) {
 	}
 }
 
-// readRowsFromTables reads the report's rows of [since, until) as the
-// tables hold them, each field from its own column of documents or of
+// readRowsFromTables reads the report's rows of [since, until), of one
+// agency or all (""), as the tables hold them, each field from its own column of documents or of
 // deliveries, joined: what ReportRows must give from the deliveries'
 // copies of their documents (migration 0014), whatever happened to the
 // documents and deliveries since they were stored.
-func readRowsFromTables(tb testing.TB, db *sql.DB, since, until time.Time) []gateway.ReportRow {
+func readRowsFromTables(tb testing.TB, db *sql.DB, since, until time.Time, agency string) []gateway.ReportRow {
 	tb.Helper()
 	rows, err := db.Query(`SELECT d.id, d.direction, d.agency, d.sender, d.created_at, d.bussiness_doc_type,
 			d.paper, d.verdict_outcome, d.verdict_by_gateway, d.due_date, d.signed_pdfs,
@@ -576,8 +595,8 @@ func readRowsFromTables(tb testing.TB, db *sql.DB, since, until time.Time) []gat
 				WHERE e.document = v.document AND e.recipient = v.recipient AND e.kind = 'status'
 				ORDER BY e.seq DESC LIMIT 1), '')
 		FROM documents d JOIN deliveries v ON v.document = d.id
-		WHERE d.created_at >= ? AND d.created_at < ?
-		ORDER BY d.created_at, d.id, v.rowid`, since.UnixMilli(), until.UnixMilli())
+		WHERE d.created_at >= ? AND d.created_at < ? AND (?3 = '' OR d.agency = ?3)
+		ORDER BY d.created_at, d.id, v.rowid`, since.UnixMilli(), until.UnixMilli(), agency)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -672,13 +691,12 @@ func TestStore_ReportRows_Copies(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	want := readRowsFromTables(t, db, since, until)
+	rowsOf := func(under string) []gateway.ReportRow {
+		return reportRows(t, s, gateway.ReportQuery{Under: under, Since: since, Until: until})
+	}
+	want := readRowsFromTables(t, db, since, until, "")
 	if got := len(want); got != 5 { // first's three, in-1's, last's
 		t.Fatalf("%d rows in the tables, want 5: %q", got, rowKeys(want))
-	}
-	got := reportRows(t, s, gateway.ReportQuery{Under: vpcp, Since: since, Until: until})
-	if !slices.Equal(got, want) {
-		t.Errorf("rows:\n got %+v\nwant %+v", got, want)
 	}
 	if err := s.Check(t.Context()); err != nil {
 		t.Errorf("Check: %v", err)
@@ -687,32 +705,57 @@ func TestStore_ReportRows_Copies(t *testing.T) {
 	// A copy that is not its document's: Check names it, and the rows are
 	// not the tables' any more. Each is put back after.
 	copyProblem := "delivery whose copy of its document is not its document's: "
-	for _, c := range []struct{ name, set, undo, problem string }{
-		{"Fields", `report_document = replace(report_document, 'valid', 'missing')`,
-			`report_document = replace(report_document, 'missing', 'valid')`, copyProblem},
-		{"Created", `created_at = created_at - 1`, `created_at = created_at + 1`, copyProblem}, // before the window
-		{"Note", `note = note || '!'`, `note = substr(note, 1, length(note) - 1)`,
-			"delivery whose note is not its last status's description: "},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			where := ` WHERE document = '` + first.ID + `' AND recipient = '` + hue + `'`
-			if _, err := db.Exec(`UPDATE deliveries SET ` + c.set + where); err != nil {
-				t.Fatal(err)
-			}
-			defer func() {
-				if _, err := db.Exec(`UPDATE deliveries SET ` + c.undo + where); err != nil {
+	wrongCopies := func(t *testing.T) {
+		for _, c := range []struct{ name, set, undo, problem string }{
+			{"Fields", `report_document = replace(report_document, 'valid', 'missing')`,
+				`report_document = replace(report_document, 'missing', 'valid')`, copyProblem},
+			{"Created", `created_at = created_at - 1`, `created_at = created_at + 1`, copyProblem}, // before the window
+			{"Note", `note = note || '!'`, `note = substr(note, 1, length(note) - 1)`,
+				"delivery whose note is not its last status's description: "},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				where := ` WHERE document = '` + first.ID + `' AND recipient = '` + hue + `'`
+				if _, err := db.Exec(`UPDATE deliveries SET ` + c.set + where); err != nil {
 					t.Fatal(err)
 				}
-			}()
-			err := s.Check(t.Context())
-			if want := c.problem + first.ID + " to " + hue; err == nil || !strings.Contains(err.Error(), want) {
-				t.Errorf("Check: %v, want %q", err, want)
-			}
-			if got := reportRows(t, s, gateway.ReportQuery{Under: vpcp, Since: since, Until: until}); slices.Equal(got, want) {
-				t.Error("the rows are the tables' with a wrong copy")
-			}
-		})
+				defer func() {
+					if _, err := db.Exec(`UPDATE deliveries SET ` + c.undo + where); err != nil {
+						t.Fatal(err)
+					}
+				}()
+				err := s.Check(t.Context())
+				if want := c.problem + first.ID + " to " + hue; err == nil || !strings.Contains(err.Error(), want) {
+					t.Errorf("Check: %v, want %q", err, want)
+				}
+				if got := rowsOf(vpcp); slices.Equal(got, want) {
+					t.Error("the rows are the tables' with a wrong copy")
+				}
+			})
+		}
 	}
+
+	// The report of all the store's agencies (reportQuery).
+	t.Run("All", func(t *testing.T) {
+		if got := rowsOf(vpcp); !slices.Equal(got, want) {
+			t.Errorf("rows:\n got %+v\nwant %+v", got, want)
+		}
+		wrongCopies(t)
+	})
+	// With a document of another agency, the report of some
+	// (reportQueryOf).
+	mustAccept(t, s, newAccept(btttt, "other", at(10), hanoi))
+	if w := readRowsFromTables(t, db, since, until, vpcp); !slices.Equal(w, want) {
+		t.Fatalf("the tables' rows of %s are not those before: %q", vpcp, rowKeys(w))
+	}
+	t.Run("Some", func(t *testing.T) {
+		if got := rowsOf(vpcp); !slices.Equal(got, want) {
+			t.Errorf("rows:\n got %+v\nwant %+v", got, want)
+		}
+		if got, w := rowsOf(btttt), readRowsFromTables(t, db, since, until, btttt); len(w) != 1 || !slices.Equal(got, w) {
+			t.Errorf("rows of %s:\n got %+v\nwant %+v", btttt, got, w)
+		}
+		wrongCopies(t)
+	})
 }
 
 // TestOpen_MigrateReportDeliveries: migration 0014, run on a store with
