@@ -44,6 +44,10 @@ import (
 const inFile = `(p.size > 1048576 AND length(p.data) = 0
 	AND NOT EXISTS (SELECT 1 FROM packet_chunks c WHERE c.packet_id = p.id))`
 
+// inFile's 1048576 is chunkSize: one of the two conversions overflows,
+// and does not compile, if they differ.
+const _ = uint(chunkSize-1048576) + uint(1048576-chunkSize)
+
 // orphanGrace is how old a file without a row must be for Check to report
 // it: a younger one may be a packet whose transaction the gateway, beside
 // which the check runs, has not committed yet (it commits within seconds
