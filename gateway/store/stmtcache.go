@@ -49,6 +49,7 @@ type sqliteConn interface {
 	driver.SessionResetter
 	driver.Validator
 	sqlite.DBStatus
+	sqlite.FileControl // the data version, see dataVersionOf
 }
 
 // sqliteStmt is what the cache needs of the driver's statement.

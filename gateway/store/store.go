@@ -19,6 +19,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"modernc.org/sqlite"
+
 	"github.com/lienthong/lienthong/gateway"
 )
 
@@ -87,9 +89,10 @@ type Store struct {
 	//
 	// head is the last row of the audit chain, so that appending a row
 	// does not read it again (see appendAudit); dataVersion is the
-	// writer connection's PRAGMA data_version when it last began a
-	// transaction, to see a change committed by another connection (an
-	// operator's tool on the file), after which head is read again.
+	// writer connection's data version (dataVersionOf) as its last commit
+	// left it, -1 if not known, to see a change committed by another
+	// connection (an operator's tool on the file) when it begins the
+	// next, after which head is read again.
 	head        auditHead
 	dataVersion int64
 
@@ -403,21 +406,26 @@ func (s *Store) commit(batch []*writeRequest) {
 			r.done <- err
 		}
 	}
-	tx, err := s.writer.BeginTx(context.Background(), nil)
+	conn, err := s.writer.Conn(context.Background())
 	if err != nil {
 		fail(err)
 		return
 	}
-	var version int64
-	if err := tx.QueryRow(`PRAGMA data_version`).Scan(&version); err != nil {
+	defer conn.Close()
+	tx, err := conn.BeginTx(context.Background(), nil)
+	if err != nil {
+		fail(err)
+		return
+	}
+	version, err := dataVersionOf(conn)
+	if err != nil {
 		_ = tx.Rollback()
 		fail(err)
 		return
 	}
 	if version != s.dataVersion {
 		// Another connection committed: it may have appended to the
-		// chain, or queued packets. (Commits of this connection leave the
-		// version as it is.)
+		// chain, or queued packets.
 		s.head, s.dataVersion = auditHead{}, version
 		s.dueFrom.Store(dueUnknown)
 	}
@@ -468,10 +476,39 @@ func (s *Store) commit(batch []*writeRequest) {
 		fail(err)
 		return
 	}
+	// The commit changed the version: the next transaction compares
+	// with the version it left. Not known, it finds the head again.
+	if s.dataVersion, err = dataVersionOf(conn); err != nil {
+		s.dataVersion = -1
+	}
 	s.commitDue(results)
 	for i, r := range batch {
 		r.done <- results[i]
 	}
+}
+
+// dataVersionOf returns SQLite's data version of the database that conn,
+// the writer's connection, has open (SQLITE_FCNTL_DATA_VERSION): it
+// changes at each commit of the connection, and when the connection,
+// beginning a transaction, finds the file changed by another one. It is
+// read without a statement: PRAGMA data_version, which tells only the
+// other connections' commits, was a statement more in every write
+// transaction, a tenth of an applied status's.
+func dataVersionOf(conn *sql.Conn) (int64, error) {
+	var v uint32
+	err := conn.Raw(func(dc any) error {
+		fc, ok := dc.(sqlite.FileControl)
+		if !ok {
+			return fmt.Errorf("data version: the driver's connection is a %T", dc)
+		}
+		var err error
+		v, err = fc.FileControlDataVersion("main")
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("data version: %w", err)
+	}
+	return int64(v), nil
 }
 
 // commitDue sets dueFrom after a batch is committed, from what its
