@@ -471,6 +471,12 @@ func (s *sigScan) write(b []byte) {
 				return
 			}
 			i += j
+			if i+1 < len(b) && !nameSecond(b[i+1]) {
+				// A name that begins none looked for, or "/"
+				// alone: nothing, but for the next '/'.
+				i++
+				continue
+			}
 		}
 		c := b[i]
 		i++
@@ -492,6 +498,19 @@ func (s *sigScan) write(b []byte) {
 			s.next(c, s.afterType)
 		}
 	}
+}
+
+// nameSecond reports whether c may follow the '/' of a name looked for.
+func nameSecond(c byte) bool {
+	if c == nameType[1] || c == nameSig[1] || c == nameDocTimeStamp[1] {
+		return true
+	}
+	for _, h := range signatureHandlers {
+		if h[1] == c {
+			return true
+		}
+	}
+	return false
 }
 
 // begins reports whether the name read so far begins a name looked for.
