@@ -132,8 +132,8 @@
 // while one commits are committed together, each in its SAVEPOINT (group
 // commit). The goroutine committing keeps the audit chain's last row in
 // memory, and reads it again after any update that failed (its rows rolled
-// back), a failed commit, or a commit by another connection (PRAGMA
-// data_version). The writer's statements run detached from their
+// back), a failed commit, or a commit by another connection (the
+// connection's data version, SQLITE_FCNTL_DATA_VERSION). The writer's statements run detached from their
 // callers' contexts: a context that ends fails an update at its next
 // statement, not in the middle of one (cachingConn.detached). Reads use a separate
 // pool of read-only connections (mode=ro): in WAL mode they see the last
@@ -167,6 +167,6 @@
 //     them.
 //   - A row another process queues or brings forward in the outbox is due
 //     for DueOutbox once this store writes again (it then sees the other
-//     commit, PRAGMA data_version); lienthong itself queues only through
+//     commit by the data version); lienthong itself queues only through
 //     the Store.
 package store
