@@ -133,8 +133,8 @@
 // commit). The goroutine committing keeps the audit chain's last row in
 // memory, and reads it again after any update that failed (its rows rolled
 // back), a failed commit, or a commit by another connection (the
-// connection's data version, SQLITE_FCNTL_DATA_VERSION). The writer's statements run detached from their
-// callers' contexts: a context that ends fails an update at its next
+// connection's data version, SQLITE_FCNTL_DATA_VERSION). The writer's
+// statements run detached from their callers' contexts: a context that ends fails an update at its next
 // statement, not in the middle of one (cachingConn.detached). Reads use a separate
 // pool of read-only connections (mode=ro): in WAL mode they see the last
 // commit and never wait for the writer. A read of one statement, or of
