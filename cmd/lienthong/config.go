@@ -47,8 +47,9 @@ type Config struct {
 type GatewayConfig struct {
 	// ID names the gateway on the bus; letters, digits, "-" and "_".
 	ID string `yaml:"id"`
-	// DataDir holds the store (lienthong.db) and the embedded NATS
-	// server's JetStream files (nats/).
+	// DataDir holds the store (lienthong.db), the embedded NATS
+	// server's JetStream files (nats/) and the large packets being
+	// received (spool/).
 	DataDir string `yaml:"dataDir"`
 	// MaxPacketSize is the largest packet accepted or received, in bytes.
 	MaxPacketSize int64 `yaml:"maxPacketSize"`

@@ -271,6 +271,8 @@ func openNode(ctx context.Context, cfg Config, log *zap.Logger, reg prometheus.R
 		NKeyFile: cfg.NATS.NKeyFile, CAFile: cfg.NATS.CAFile,
 		Domain: cfg.NATS.Domain, HubDomain: cfg.NATS.HubDomain, Replicas: cfg.NATS.Replicas, Bind: cfg.NATS.Bind,
 		GatewayConsumers: cfg.perGatewayConsumers(),
+		// Beside the store, on its disk: os.TempDir() may be in memory.
+		SpoolDir: filepath.Join(cfg.Gateway.DataDir, "spool"),
 	}
 	if bopts.URL != "" {
 		// Per-gateway credentials let it subscribe under this prefix only.

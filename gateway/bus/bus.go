@@ -98,6 +98,14 @@ type Options struct {
 	// gateway.DefaultMaxPacketSize. A message claiming a larger one is
 	// refused before anything is allocated.
 	MaxPacketSize int64
+	// SpoolDir is the directory where a large packet is written as its
+	// chunks arrive (files lt-large-*.spool, 0600, removed once read),
+	// so that the fetch holds none of it in memory; "" means
+	// os.TempDir(), which may be in memory. Open creates it (0700) and
+	// removes the spools a process that stopped mid-fetch left there —
+	// only when it is set, since os.TempDir() is shared: give each Bus a
+	// directory of its own, on a disk.
+	SpoolDir string
 	// Replicas of the streams and buckets; 0 means DefaultReplicas.
 	Replicas int
 	// MaxAge is how long messages and large packets are kept; 0 means
@@ -140,6 +148,9 @@ type Bus struct {
 	// handedOverSettle is how long the gate keeps a packet of a subject
 	// handed over before it acknowledges it (handedOverWait).
 	handedOverSettle time.Duration
+	// spooled, in tests, is called when chunk i of a large packet has
+	// been written to the spool at path.
+	spooled func(ctx context.Context, path string, i int)
 	// handedOver, in tests, is called when Assign has taken subjects
 	// from another gateway and not yet recorded their points: an error
 	// stands for the process dying there.
@@ -154,11 +165,12 @@ var _ gateway.Bus = (*Bus)(nil)
 
 // Open connects to NATS and creates or updates the streams (LT_LARGE
 // included) and the KV buckets of the NATS contract — or, with
-// Options.Bind, looks them up. The connection
-// reconnects for ever, logging each disconnect and reconnect to log.
-// A nil log discards them. Options out of range (negative, or an inline
-// limit that leaves no room below the server's max payload) and a missing
-// URL give ErrInvalidOption. When Open fails, it shuts down opts.Server.
+// Options.Bind, looks them up. It makes Options.SpoolDir, if set, and
+// removes the spools left there. The connection reconnects for ever,
+// logging each disconnect and reconnect to log. A nil log discards them.
+// Options out of range (negative, or an inline limit that leaves no room
+// below the server's max payload) and a missing URL give
+// ErrInvalidOption. When Open fails, it shuts down opts.Server.
 func Open(ctx context.Context, opts Options, log *zap.Logger) (_ *Bus, err error) {
 	if log == nil {
 		log = zap.NewNop()
@@ -211,6 +223,11 @@ func Open(ctx context.Context, opts Options, log *zap.Logger) (_ *Bus, err error
 	}
 	if opts.ReconnectWait == 0 {
 		opts.ReconnectWait = DefaultReconnectWait
+	}
+	if opts.SpoolDir != "" {
+		if err := openSpoolDir(opts.SpoolDir, log); err != nil {
+			return nil, err
+		}
 	}
 	b := &Bus{opts: opts, log: log, connClosed: make(chan struct{}), unhostedDelay: unhostedDelay, handedOverSettle: handedOverSettle}
 
