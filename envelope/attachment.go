@@ -36,8 +36,9 @@ type Attachment struct {
 	Data []byte `json:"data"`
 	// DecodeError says why ContentTransferEncoded could not be decoded;
 	// Data is then nil and Undecoded holds the text as received, so that
-	// nothing received is lost. Only the parser sets them; [Validate]
-	// reports DecodeError.
+	// nothing received is lost (for more than 1 MiB of text, the memory
+	// of the packet read, as a large attachment's text: see Data). Only
+	// the parser sets them; [Validate] reports DecodeError.
 	DecodeError string `json:"decodeError,omitempty"`
 	Undecoded   string `json:"undecoded,omitempty"`
 

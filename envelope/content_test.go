@@ -6,6 +6,7 @@ import (
 	"compress/flate"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"slices"
@@ -496,6 +497,41 @@ func TestPDFDelimiter(t *testing.T) {
 	for b := range 256 {
 		if got, want := pdfDelimiter(byte(b)), strings.IndexByte(" \t\r\n\f\x00()<>[]{}/%", byte(b)) >= 0; got != want {
 			t.Errorf("pdfDelimiter(%q) = %t", byte(b), got)
+		}
+	}
+}
+
+// TestContentReader_Concurrent: reads at offsets from several goroutines
+// at once, as io.ReaderAt allows (run with -race).
+func TestContentReader_Concurrent(t *testing.T) {
+	r := rand.New(rand.NewPCG(20, 4))
+	data := make([]byte, 5*markEvery+3)
+	for i := range data {
+		data[i] = byte(r.Uint32())
+	}
+	e, err := summarize(wrap(base64.StdEncoding.EncodeToString(data), 76, "\r\n"), decodeWindow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ra := e.reader()
+	done := make(chan error)
+	for g := range 4 {
+		go func() {
+			p := make([]byte, 1000)
+			for i := range 200 {
+				off := (g*7919 + i*104729) % len(data)
+				n, err := ra.ReadAt(p, int64(off))
+				if (err != nil && err != io.EOF) || !bytes.Equal(p[:n], data[off:off+n]) || n != min(len(p), len(data)-off) {
+					done <- fmt.Errorf("ReadAt(%d): %d bytes, %v", off, n, err)
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Error(err)
 		}
 	}
 }

@@ -437,7 +437,12 @@ func (r *reader) attachments(e *Edoc, el *etree.Element) {
 		}
 		if err != nil {
 			a.DecodeError = "ContentTransferEncoded is not base64: " + err.Error()
-			a.Undecoded = strings.Clone(encoded)
+			a.Undecoded = encoded
+			if len(encoded) <= lazyMin {
+				// A large one is kept as a large valid one is:
+				// not copied (see Attachment.Data).
+				a.Undecoded = strings.Clone(encoded)
+			}
 			r.warn(ip+"/ContentTransferEncoded", "attachment-decode",
 				"Nội dung tệp đính kèm không phải base64; không giải mã được",
 				"the attachment's content is not base64 and cannot be decoded: "+err.Error())
