@@ -116,7 +116,7 @@ func TestStore_DeliveryCost(t *testing.T) {
 		{"sender: accept", sender, func(s *store.Store) error {
 			_, _, err := s.AcceptDocument(ctx, newAccept(vpcp, "doc-1", at, hanoi))
 			return err
-		}, cost(1, 7, 0, 0), 23},
+		}, cost(1, 6, 0, 0), 23},
 		{"sender: dispatch the edoc", sender, dispatch, cost(1, 5, 0, 2), 10},
 		{"recipient: receive, 01 queued", recipient, func(s *store.Store) error {
 			d, _, err := s.ReceiveDocument(ctx, newReceive(hanoi, vpcp, "doc-1", at))

@@ -29,28 +29,35 @@ func searchText(d *gateway.Document) string {
 }
 
 // insertDocument stores a document; msgID is the Nats-Msg-Id it came in
-// (incoming only).
-func insertDocument(ctx context.Context, tx *sql.Tx, d *gateway.Document, msgID string) error {
+// (incoming only). A document that a unique index refuses (the agency's
+// DocumentId once per direction and sender) is not stored, and false
+// returned.
+func insertDocument(ctx context.Context, tx *sql.Tx, d *gateway.Document, msgID string) (bool, error) {
 	warns, err := warningsText(d.Warnings)
 	if err != nil {
-		return fmt.Errorf("document %s: %w", d.ID, err)
+		return false, fmt.Errorf("document %s: %w", d.ID, err)
 	}
-	_, err = tx.ExecContext(ctx,
+	res, err := tx.ExecContext(ctx,
 		`INSERT INTO documents (id, direction, agency, document_id, sender, sender_name, number, notation,
 			subject, type_name, promulgation_date, priority, due_date, paper, bussiness_doc_type, related,
 			attachments, signed_pdfs, verdict_outcome, verdict_subject, verdict_fingerprint,
 			verdict_reason_vi, verdict_reason_en, verdict_legacy, verdict_by_gateway, packet_id, msg_id, search,
 			created_at, revoked_at, replaced_by, updated_by, warnings)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT DO NOTHING`,
 		d.ID, string(d.Direction), d.Agency, d.DocumentID, d.From, d.FromName, d.Number, d.Notation,
 		d.Subject, d.TypeName, string(d.PromulgationDate), d.Priority, string(d.DueDate), d.Paper,
 		d.BussinessDocType, d.Related, d.Attachments, d.SignedPDFs, d.Verdict.Outcome, d.Verdict.Subject,
 		d.Verdict.Fingerprint, d.Verdict.ReasonVI, d.Verdict.ReasonEN, d.Verdict.Legacy, d.Verdict.ByGateway,
 		d.PacketID, msgID, searchText(d), ms(d.CreatedAt), nullMS(d.RevokedAt), d.ReplacedBy, d.UpdatedBy, warns)
 	if err != nil {
-		return fmt.Errorf("document %s: %w", d.ID, err)
+		return false, fmt.Errorf("document %s: %w", d.ID, err)
 	}
-	return nil
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("document %s: %w", d.ID, err)
+	}
+	return n == 1, nil
 }
 
 // warningsText is the warnings column of ws: a JSON array, or "" for none.
@@ -150,17 +157,6 @@ func (s *Store) AcceptDocument(ctx context.Context, a gateway.AcceptDocument) (*
 			}
 		}
 
-		var existing string
-		err := tx.QueryRowContext(ctx,
-			`SELECT id FROM documents WHERE direction = 'out' AND agency = ? AND document_id = ?`,
-			d.Agency, d.DocumentID).Scan(&existing)
-		switch {
-		case err == nil:
-			return &gateway.DuplicateError{Existing: existing}
-		case !errors.Is(err, sql.ErrNoRows):
-			return err
-		}
-
 		at := stamp(a.At)
 		packet, err := insertPacket(ctx, tx, a.Packet, gateway.KindEdoc, at, writes)
 		if err != nil {
@@ -168,8 +164,23 @@ func (s *Store) AcceptDocument(ctx context.Context, a gateway.AcceptDocument) (*
 		}
 		d.ID, d.PacketID, d.CreatedAt, d.Direction = packet.ID, packet.ID, at, gateway.Outgoing
 		d.RevokedAt, d.ReplacedBy, d.UpdatedBy = nil, "", ""
-		if err := insertDocument(ctx, tx, &d, ""); err != nil {
+		// The agency's DocumentId is looked for only when the unique
+		// index refuses it: a document that is no duplicate, all but a
+		// few, costs no look-up before it is stored. A duplicate's error
+		// undoes its packet with the rest of the update.
+		inserted, err := insertDocument(ctx, tx, &d, "")
+		if err != nil {
 			return err
+		}
+		if !inserted {
+			var existing string
+			err := tx.QueryRowContext(ctx,
+				`SELECT id FROM documents WHERE direction = 'out' AND agency = ? AND document_id = ?`,
+				d.Agency, d.DocumentID).Scan(&existing)
+			if err != nil {
+				return fmt.Errorf("document %s not stored, and no document of %s has its DocumentId %s: %w", d.ID, d.Agency, d.DocumentID, err)
+			}
+			return &gateway.DuplicateError{Existing: existing}
 		}
 		codes := make([]string, len(a.Recipients))
 		for i, r := range a.Recipients {
@@ -269,8 +280,12 @@ func (s *Store) ReceiveDocument(ctx context.Context, r gateway.ReceiveDocument) 
 		}
 		d.ID, d.PacketID, d.CreatedAt, d.Direction = packet.ID, packet.ID, at, gateway.Incoming
 		d.RevokedAt, d.ReplacedBy, d.UpdatedBy = nil, "", ""
-		if err := insertDocument(ctx, tx, &d, r.MsgID); err != nil {
+		// A duplicate was looked for first: it is not an error, and its
+		// packet must not be stored.
+		if inserted, err := insertDocument(ctx, tx, &d, r.MsgID); err != nil {
 			return err
+		} else if !inserted {
+			return fmt.Errorf("document %s: not stored, a unique index refused it", d.ID)
 		}
 		arrived, err := envelope.Lifecycle{}.Apply(envelope.StatusArrived, envelope.PartyRecipient)
 		if err != nil {

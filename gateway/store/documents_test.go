@@ -97,13 +97,19 @@ func TestStore_AcceptDocument(t *testing.T) {
 	t.Run("DuplicateDocument", func(t *testing.T) {
 		s := mustOpenStore(t)
 		first := mustAccept(t, s, newAccept(vpcp, "doc-1", t0, hanoi))
-		_, _, err := s.AcceptDocument(t.Context(), newAccept(vpcp, "doc-1", t0.Add(time.Second), hue))
+		second := newAccept(vpcp, "doc-1", t0.Add(time.Second), hue)
+		_, _, err := s.AcceptDocument(t.Context(), second)
 		if !errors.Is(err, gateway.ErrDuplicateDocument) {
 			t.Fatalf("second accept: got %v, want ErrDuplicateDocument", err)
 		}
 		var dup *gateway.DuplicateError
 		if !errors.As(err, &dup) || dup.Existing != first.ID {
 			t.Errorf("second accept: got %v, want a *DuplicateError naming %s", err, first.ID)
+		}
+		// Found when the document's row was refused: its packet, stored
+		// before, is undone with it.
+		if _, err := s.Packet(t.Context(), second.Packet.ID); !errors.Is(err, gateway.ErrNotFound) {
+			t.Errorf("the duplicate's packet: %v, want none", err)
 		}
 		// The same DocumentId from another agency is another document.
 		mustAccept(t, s, newAccept(btttt, "doc-1", t0.Add(2*time.Second), hanoi))
