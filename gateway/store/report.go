@@ -29,7 +29,7 @@ import (
 // reportDocument and reportDelivery (migrations 0013 and 0014), and the
 // delivery's note. Building those texts from their dozen columns for every
 // row took more CPU than the rest of the report together; looking up the
-// note of each rejected delivery in events_note, a fifth of the rest.
+// note of each rejected delivery among its events, a fifth of the rest.
 const reportQuery = `SELECT ` + reportColumns + `
 FROM deliveries INDEXED BY deliveries_created
 WHERE deliveries.created_at >= ? AND deliveries.created_at < ?
