@@ -312,8 +312,10 @@ var signatureHandlers = [][]byte{
 //
 // It scans bytes and does not parse the PDF, nor check the signature: a
 // signature dictionary is always written uncompressed, since its /ByteRange
-// counts the file's own bytes. It looks at Data only: a ZIP is not a PDF,
-// even with a PDF stored in it (see [Attachment.Inner]).
+// counts the file's own bytes. It looks at the content only: a ZIP is not a
+// PDF, even with a PDF stored in it (see [Attachment.Inner]). For an
+// attachment the parser did not decode (see Data), the answer was found
+// as it read the text.
 func (a *Attachment) SignedPDF() bool {
 	if a.Data == nil && a.encoded != nil {
 		return a.encoded.signedPDF
