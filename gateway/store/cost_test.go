@@ -124,7 +124,7 @@ func TestStore_DeliveryCost(t *testing.T) {
 				incoming = d.ID
 			}
 			return err
-		}, cost(1, 9, 0, 0), 25},
+		}, cost(1, 8, 0, 0), 25},
 		{"recipient: dispatch the 01", recipient, dispatch, cost(1, 3, 0, 2), 5},
 		{"sender: apply the 01", sender, apply(envelope.StatusArrived), cost(1, 5, 0, 0), 12},
 		{"recipient: post the 03", recipient, post(envelope.StatusAccepted), cost(1, 6, 1, 2), 15},

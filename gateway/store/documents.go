@@ -307,31 +307,31 @@ func (s *Store) ReceiveDocument(ctx context.Context, r gateway.ReceiveDocument) 
 		if err != nil {
 			return err
 		}
-		err = insertEvent(ctx, tx, gateway.Event{
-			Document: d.ID, Recipient: d.Agency, Kind: gateway.EventReceived, By: d.From,
-			PacketID: packet.ID, At: at, RecordedAt: at,
-		}, "")
-		if err != nil {
-			return err
-		}
 		detail := map[string]any{
 			"agency": d.Agency, "from": d.From, "documentId": d.DocumentID, "msgId": r.MsgID,
 			"packet": packet.ID, "sha256": packet.SHA256, "size": packet.Size,
 			"verdict": d.Verdict.Outcome, "bussinessDocType": d.BussinessDocType, "related": d.Related,
 		}
+		// The events, received and then its 01, in one statement.
+		events := []gateway.Event{{
+			Document: d.ID, Recipient: d.Agency, Kind: gateway.EventReceived, By: d.From,
+			PacketID: packet.ID, At: at, RecordedAt: at,
+		}}
+		var reply gateway.Packet
 		if r.Reply != nil {
-			reply, err := insertPacket(ctx, tx, r.Reply.Packet, gateway.KindStatus, at, writes)
-			if err != nil {
+			if reply, err = insertPacket(ctx, tx, r.Reply.Packet, gateway.KindStatus, at, writes); err != nil {
 				return err
 			}
-			err = insertEvent(ctx, tx, gateway.Event{
+			events = append(events, gateway.Event{
 				Document: d.ID, Recipient: d.Agency, Kind: gateway.EventStatus,
 				StatusCode: r.Reply.Code, By: r.Reply.By, Description: r.Reply.Description,
 				Staff: r.Reply.Staff, PacketID: reply.ID, At: arrivedAt, RecordedAt: at,
-			}, "")
-			if err != nil {
-				return err
-			}
+			})
+		}
+		if err := insertEvents(ctx, tx, events...); err != nil {
+			return err
+		}
+		if r.Reply != nil {
 			if err := s.insertOutbox(ctx, tx, reply.ID, gateway.KindStatus, r.Reply.To, d.ID, at); err != nil {
 				return err
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
@@ -20,6 +21,29 @@ func insertEvent(ctx context.Context, tx *sql.Tx, e gateway.Event, msgID string)
 		e.Refusal, nullString(e.PacketID), nullString(msgID), ms(e.At), ms(e.RecordedAt))
 	if err != nil {
 		return fmt.Errorf("event %s of %s to %s: %w", e.Kind, e.Document, e.Recipient, err)
+	}
+	return nil
+}
+
+// insertEvents appends events in one statement, in their order, as
+// insertEvent does each; their msg_id is NULL. A document received with
+// its 01 has two events, which took a statement each.
+func insertEvents(ctx context.Context, tx *sql.Tx, events ...gateway.Event) error {
+	if len(events) == 1 {
+		return insertEvent(ctx, tx, events[0], "")
+	}
+	const row = `(?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`
+	args := make([]any, 0, 11*len(events))
+	for _, e := range events {
+		args = append(args, e.Document, e.Recipient, string(e.Kind), string(e.StatusCode), e.By, e.Description,
+			e.Staff, e.Refusal, nullString(e.PacketID), ms(e.At), ms(e.RecordedAt))
+	}
+	_, err := tx.ExecContext(ctx,
+		`INSERT INTO events (document, recipient, kind, status_code, by_agency, description, staff,
+			refusal, packet_id, msg_id, at, recorded_at)
+		VALUES `+row+strings.Repeat(`, `+row, len(events)-1), args...)
+	if err != nil {
+		return fmt.Errorf("%d events of %s: %w", len(events), events[0].Document, err)
 	}
 	return nil
 }
