@@ -9,6 +9,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime/metrics"
 	"strconv"
 	"sync"
 	"testing"
@@ -80,8 +81,13 @@ func TestLargeSpool_Removed(t *testing.T) {
 				mu.Lock()
 				seen[path] = fi.Mode()
 				mu.Unlock()
-				if tc.cancel && i == 1 {
-					cancel()
+				if tc.cancel {
+					// Each chunk holds its slot until the context ends, so
+					// that the chunks past the window are not started.
+					if i == 1 {
+						cancel()
+					}
+					<-ctx.Done()
 				}
 			}
 			defer func() { b.spooled = nil }()
@@ -195,6 +201,42 @@ func TestLargeSpool_StaleRemovedAtOpen(t *testing.T) {
 	for _, name := range kept {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 			t.Errorf("%s after Open: %v, want it kept", name, err)
+		}
+	}
+}
+
+// TestLargeSpool_Release: a packet of spoolReleaseMin bytes or more is
+// read from its spool once the heap's free pages are given back (a
+// forced collection), a smaller one without.
+func TestLargeSpool_Release(t *testing.T) {
+	b, _, packet, h, digest := spoolBus(t, spoolReleaseMin)
+	small := packet[:spoolReleaseMin-1]
+	sum := sha256.Sum256(small)
+	smallDigest := hex.EncodeToString(sum[:])
+	smallH := nats.Header{}
+	if err := b.putLarge(t.Context(), smallDigest, small, smallH); err != nil {
+		t.Fatal(err)
+	}
+	forced := func() uint64 {
+		s := []metrics.Sample{{Name: "/gc/cycles/forced:gc-cycles"}}
+		metrics.Read(s)
+		return s[0].Value.Uint64()
+	}
+	for _, tc := range []struct {
+		name    string
+		h       nats.Header
+		digest  string
+		release bool
+	}{
+		{"below", smallH, smallDigest, false},
+		{"at", h, digest, true},
+	} {
+		before := forced()
+		if _, err := b.getLarge(t.Context(), tc.h, tc.digest); err != nil {
+			t.Fatalf("%s: getLarge: %v", tc.name, err)
+		}
+		if got := forced() > before; got != tc.release {
+			t.Errorf("%s spoolReleaseMin: free pages given back %v, want %v", tc.name, got, tc.release)
 		}
 	}
 }
