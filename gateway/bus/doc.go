@@ -84,7 +84,9 @@
 // Handlers run in up to Concurrency goroutines across all of a gateway's
 // consumers, and Drain and Stop act on all of them. A received message's
 // Packet checks the bytes, from the body or LT_LARGE, against
-// [HeaderSHA256].
+// [HeaderSHA256]. A large packet's chunks are written as they arrive to a
+// spool file in [Options.SpoolDir], not held in memory, and read back
+// into one buffer once all are there.
 //
 // # Leaf nodes
 //
