@@ -14,20 +14,21 @@ import (
 	"github.com/lienthong/lienthong/gateway"
 )
 
-// insertDelivery creates a delivery with its lifecycle; arrivedAt, if not
-// nil, is when its lifecycle took 01 (an incoming delivery). Its document
-// must be stored: the delivery's copy of what the report reads of it
-// (created_at, report_document: migration 0014) is read from its row by
-// the same statement.
+// insertDelivery creates a delivery with its lifecycle and d.Note (the
+// description of the status it is inserted with, if any); arrivedAt, if
+// not nil, is when its lifecycle took 01 (an incoming delivery). Its
+// document must be stored: the delivery's copy of what the report reads
+// of it (created_at, report_document: migration 0014) is read from its row
+// by the same statement.
 func insertDelivery(ctx context.Context, tx *sql.Tx, d gateway.Delivery, arrivedAt *time.Time) error {
 	res, err := tx.ExecContext(ctx,
 		`INSERT INTO deliveries (document, recipient, recipient_name, transport, state, before_recall,
-			seen, sent_at, updated_at, arrived_at, created_at, report_document)
-		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, documents.created_at, `+reportDocument+`
+			seen, sent_at, updated_at, arrived_at, note, created_at, report_document)
+		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, documents.created_at, `+reportDocument+`
 		FROM documents WHERE documents.id = ?1`,
 		d.Document, d.Recipient, d.RecipientName, string(d.Transport),
 		d.Lifecycle.State.String(), d.Lifecycle.BeforeRecall.String(), d.Lifecycle.Seen.String(),
-		nullMS(d.SentAt), ms(d.UpdatedAt), nullMS(arrivedAt))
+		nullMS(d.SentAt), ms(d.UpdatedAt), nullMS(arrivedAt), d.Note)
 	if err != nil {
 		return fmt.Errorf("delivery of %s to %s: %w", d.Document, d.Recipient, err)
 	}
@@ -141,12 +142,14 @@ var milestoneColumns = map[envelope.StatusCode]string{
 }
 
 // setLifecycle writes a delivery's new lifecycle, l, after it took the
-// status code, emitted at statusAt, at time at. The milestone of code (01,
-// 03, 06), if it has one, is set to statusAt unless it is set already.
+// status code, emitted at statusAt, at time at, with the status's
+// description as its note (migration 0014: the description of its last
+// applied status, which the report reads). The milestone of code (01, 03,
+// 06), if it has one, is set to statusAt unless it is set already.
 func setLifecycle(ctx context.Context, tx *sql.Tx, document, recipient string, l envelope.Lifecycle,
-	code envelope.StatusCode, statusAt, at time.Time) error {
-	query := `UPDATE deliveries SET state = ?, before_recall = ?, seen = ?, updated_at = ?`
-	args := []any{l.State.String(), l.BeforeRecall.String(), l.Seen.String(), ms(at)}
+	code envelope.StatusCode, description string, statusAt, at time.Time) error {
+	query := `UPDATE deliveries SET state = ?, before_recall = ?, seen = ?, updated_at = ?, note = ?`
+	args := []any{l.State.String(), l.BeforeRecall.String(), l.Seen.String(), ms(at), description}
 	if col, ok := milestoneColumns[code]; ok {
 		query += `, ` + col + ` = coalesce(` + col + `, ?)`
 		args = append(args, ms(statusAt))
@@ -304,7 +307,7 @@ func (s *Store) ApplyStatus(ctx context.Context, a gateway.ApplyStatus) (gateway
 			ev.Kind, ev.Refusal = gateway.EventStatusRefused, refusal(te)
 			res.Refused = te
 			action = actionStatusRefused
-		} else if err := setLifecycle(ctx, tx, document, recipient, next, a.Code, ev.At, recordedAt); err != nil {
+		} else if err := setLifecycle(ctx, tx, document, recipient, next, a.Code, ev.Description, ev.At, recordedAt); err != nil {
 			return err
 		}
 		if err := insertEvent(ctx, tx, ev, a.MsgID); err != nil {
@@ -423,7 +426,7 @@ func (s *Store) EmitStatus(ctx context.Context, e gateway.EmitStatus) error {
 			return err
 		}
 		for i, r := range e.Recipients {
-			if err := setLifecycle(ctx, tx, e.Document, r, next[i], code, statusAt, at); err != nil {
+			if err := setLifecycle(ctx, tx, e.Document, r, next[i], code, e.Reply.Description, statusAt, at); err != nil {
 				return err
 			}
 			err := insertEvent(ctx, tx, gateway.Event{

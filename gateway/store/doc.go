@@ -54,7 +54,7 @@
 //     document (its creation, and the text of its fields), made when the
 //     delivery is inserted: a document's fields never change after.
 //     note is the description of its last applied status (Delivery.Note),
-//     which a trigger copies from each status event inserted.
+//     written with the lifecycle by the statement that applies a status.
 //   - events: immutable facts about deliveries (queued, sent, received,
 //     status, status_refused, revoked, updated, replaced), in seq order.
 //     msg_id, unique, is the Nats-Msg-Id of a received status, so that a

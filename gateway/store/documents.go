@@ -293,9 +293,10 @@ func (s *Store) ReceiveDocument(ctx context.Context, r gateway.ReceiveDocument) 
 		}
 		// The delivery arrived when its 01 says, or else when it was
 		// received.
-		arrivedAt := at
+		// Its note is its 01's description (the status event below).
+		arrivedAt, note := at, ""
 		if r.Reply != nil {
-			arrivedAt = stamp(r.Reply.At)
+			arrivedAt, note = stamp(r.Reply.At), r.Reply.Description
 		}
 		err = insertDelivery(ctx, tx, gateway.Delivery{
 			Document:  d.ID,
@@ -303,6 +304,7 @@ func (s *Store) ReceiveDocument(ctx context.Context, r gateway.ReceiveDocument) 
 			Transport: gateway.Received,
 			Lifecycle: arrived,
 			UpdatedAt: at,
+			Note:      note,
 		}, &arrivedAt)
 		if err != nil {
 			return err

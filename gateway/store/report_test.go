@@ -372,7 +372,6 @@ func TestStore_ReportRows_IndexedTexts(t *testing.T) {
 // undo0014 takes out of a store what migration 0014 added to it, for the
 // tests that make a store as an older version left it and open it again.
 const undo0014 = `DROP INDEX deliveries_created;
-	DROP TRIGGER deliveries_note;
 	ALTER TABLE deliveries DROP COLUMN note;
 	ALTER TABLE deliveries DROP COLUMN report_document;
 	ALTER TABLE deliveries DROP COLUMN created_at`
@@ -643,11 +642,12 @@ func readRowsFromTables(tb testing.TB, db *sql.DB, since, until time.Time, agenc
 
 // TestStore_ReportRows_Copies: the rows ReportRows reads from the
 // deliveries' copies of their documents and of their notes (migration
-// 0014) are those the tables hold — documents at the window's edges, statuses applied after
-// the document was stored (arrived, accepted, done; a refusal; a recall
-// requested; a status refused), a document revoked by a later one, an
-// incoming document with a due date — and a copy that is not its
-// document's is found by Check and changes the rows.
+// 0014) are those the tables hold — documents at the window's edges,
+// statuses applied after the document was stored (arrived, accepted,
+// done; a refusal; a recall requested; a status refused), a document
+// revoked by a later one, incoming documents with a due date or with their
+// 01's description — and a copy that is not its document's is found by
+// Check and changes the rows.
 func TestStore_ReportRows_Copies(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "lienthong.db")
 	s := mustOpenStoreAt(t, path)
@@ -675,6 +675,9 @@ func TestStore_ReportRows_Copies(t *testing.T) {
 	r := newReceive(vpcp, hanoi, "in-1", at(30))
 	r.Document.DueDate, r.Document.Verdict.Outcome = envelope.NewDate(2026, 3, 20), "missing"
 	in := mustReceive(t, s, r)
+	r = newReceive(vpcp, hue, "in-2", at(31))
+	r.Reply.Description = "Đã nhận" // its 01's: the delivery's note
+	mustReceive(t, s, r)
 
 	apply("first", hanoi, envelope.StatusArrived, "", at(1))
 	apply("first", hanoi, envelope.StatusAccepted, "Đã vào sổ", at(2))
@@ -695,8 +698,8 @@ func TestStore_ReportRows_Copies(t *testing.T) {
 		return reportRows(t, s, gateway.ReportQuery{Under: under, Since: since, Until: until})
 	}
 	want := readRowsFromTables(t, db, since, until, "")
-	if got := len(want); got != 5 { // first's three, in-1's, last's
-		t.Fatalf("%d rows in the tables, want 5: %q", got, rowKeys(want))
+	if got := len(want); got != 6 { // first's three, in-1's, in-2's, last's
+		t.Fatalf("%d rows in the tables, want 6: %q", got, rowKeys(want))
 	}
 	if err := s.Check(t.Context()); err != nil {
 		t.Errorf("Check: %v", err)

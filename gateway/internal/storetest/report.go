@@ -901,13 +901,18 @@ func (f *fixture) statements() []statement {
 			(documents.verdict_by_gateway << 7) | (documents.signed_pdfs << 8))
 		|| char(31) || documents.created_at || char(31) || documents.verdict_outcome || char(31) || documents.due_date
 		|| char(31) || documents.agency || char(31) || documents.sender || char(31) || documents.id)`
+	// Its note is the description of its last status, the last of its
+	// profile's codes (the events below are in code order).
+	note := `(SELECT CASE code WHEN '02' THEN '` + rejectReason + `' WHEN '13' THEN '` + recallReason + `' ELSE '' END
+		FROM profcode WHERE profcode.p = d.p AND profcode.outgoing = d.outgoing ORDER BY ord DESC LIMIT 1)`
 	add("deliveries", `INSERT INTO deliveries (document, recipient, recipient_name, transport, state,
-			before_recall, seen, sent_at, updated_at, arrived_at, accepted_at, done_at, created_at, report_document)
+			before_recall, seen, sent_at, updated_at, arrived_at, accepted_at, done_at, note, created_at,
+			report_document)
 		SELECT id, recipient, 'Cơ quan ' || recipient, CASE WHEN outgoing THEN 'sent' ELSE 'received' END,
 			state, before_recall, seen, CASE WHEN outgoing THEN created + 1000 END, `+lastTime.String()+`,
-			`+milestone("01")+`, `+milestone("03")+`, `+milestone("06")+`, created,
+			`+milestone("01")+`, `+milestone("03")+`, `+milestone("06")+`, coalesce(`+note+`, ''), created,
 			(SELECT `+reportDocument+` FROM documents WHERE documents.id = d.id)
-		FROM (SELECT fx.*, js.j, prof.state, prof.before_recall, prof.seen, `+recipient+` AS recipient
+		FROM (SELECT fx.*, js.j, prof.p, prof.state, prof.before_recall, prof.seen, `+recipient+` AS recipient
 			FROM fx CROSS JOIN js CROSS JOIN prof
 			WHERE `+profileJoin+`
 			ORDER BY fx.g, js.j) AS d`)
