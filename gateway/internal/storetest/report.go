@@ -107,11 +107,13 @@ func schemaFingerprint(ctx context.Context, dir string) (string, error) {
 	return fmt.Sprintf("schema%d-%x", store.SchemaVersion(), sum[:6]), nil
 }
 
-// removeDB removes a database file and its companions.
+// removeDB removes a database file and its companions: its journals, and
+// the directory of packet files that store.Open makes beside it.
 func removeDB(path string) {
 	for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
 		os.Remove(path + suffix)
 	}
+	os.RemoveAll(path + "-packets")
 }
 
 // WriteReportFixture makes a new database at path, which must not exist,
