@@ -88,7 +88,8 @@ var orphanChecks = []struct{ what, query string }{
 	// its last applied status's description (migration 0014).
 	{"delivery whose copy of its document is not its document's", `SELECT deliveries.document || ' to ' || deliveries.recipient
 		FROM deliveries JOIN documents ON documents.id = deliveries.document
-		WHERE deliveries.created_at <> documents.created_at OR deliveries.report_document <> ` + reportDocument},
+		WHERE deliveries.created_at <> documents.created_at OR deliveries.agency <> documents.agency
+			OR deliveries.report_document <> ` + reportDocument},
 	{"delivery whose note is not its last status's description", `SELECT deliveries.document || ' to ' || deliveries.recipient
 		FROM deliveries WHERE deliveries.note <> ` + deliveryNote},
 	{"event without delivery", `SELECT e.seq FROM events e

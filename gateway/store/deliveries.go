@@ -18,13 +18,13 @@ import (
 // description of the status it is inserted with, if any); arrivedAt, if
 // not nil, is when its lifecycle took 01 (an incoming delivery). Its
 // document must be stored: the delivery's copy of what the report reads
-// of it (created_at, report_document: migration 0014) is read from its row
-// by the same statement.
+// of it (created_at, agency, report_document: migration 0014) is read from
+// its row by the same statement.
 func insertDelivery(ctx context.Context, tx *sql.Tx, d gateway.Delivery, arrivedAt *time.Time) error {
 	res, err := tx.ExecContext(ctx,
 		`INSERT INTO deliveries (document, recipient, recipient_name, transport, state, before_recall,
-			seen, sent_at, updated_at, arrived_at, note, created_at, report_document)
-		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, documents.created_at, `+reportDocument+`
+			seen, sent_at, updated_at, arrived_at, note, created_at, agency, report_document)
+		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, documents.created_at, documents.agency, `+reportDocument+`
 		FROM documents WHERE documents.id = ?1`,
 		d.Document, d.Recipient, d.RecipientName, string(d.Transport),
 		d.Lifecycle.State.String(), d.Lifecycle.BeforeRecall.String(), d.Lifecycle.Seen.String(),

@@ -49,10 +49,11 @@
 //     transaction that records the status. The milestones arrived_at,
 //     accepted_at and done_at are the own times of the statuses 01, 03
 //     and 06 the lifecycle took first (an incoming delivery's 01 is its
-//     reception); NULL until it did. created_at and report_document are
-//     the delivery's copy of what the quarterly report reads of its
-//     document (its creation, and the text of its fields), made when the
-//     delivery is inserted: a document's fields never change after.
+//     reception); NULL until it did. created_at, agency and report_document
+//     are the delivery's copy of what the quarterly report reads of its
+//     document (its creation, its agency, and the text of its fields),
+//     made when the delivery is inserted: a document's fields never change
+//     after.
 //     note is the description of its last applied status (Delivery.Note),
 //     written with the lifecycle by the statement that applies a status.
 //   - events: immutable facts about deliveries (queued, sent, received,
@@ -100,9 +101,9 @@
 // metrics ([Store.Stats]): incoming documents by due_date; and the
 // quarterly report ([Store.ReportRows]), which reads a quarter's
 // deliveries from one index alone, with no look-up of their documents:
-// deliveries_created (created_at, document, report_document, the text of
-// the fields the report reads of a delivery, an expression SQLite computes
-// when a row is written, and note; migration 0014). deliveries_report
+// deliveries_created (created_at, document, agency, report_document, the
+// text of the fields the report reads of a delivery, an expression SQLite
+// computes when a row is written, and note; migration 0014). deliveries_report
 // (document, recipient, state) serves the lists' State and Recipient
 // filters. One index holds the events, by delivery: events_delivery
 // (document, recipient, kind, seq, description; migration 0015) gives a

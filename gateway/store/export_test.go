@@ -23,10 +23,11 @@ func Update(s *Store, ctx context.Context, fn func(tx *sql.Tx) error) error {
 // ReportQuery exposes the statement of ReportRows, keeping n agencies (0:
 // all), for the tests of its plan.
 func ReportQuery(n int) string {
-	if n == 0 {
-		return reportQuery
+	q := reportQuery
+	if n > 0 {
+		q += agencyFilter(n)
 	}
-	return reportQueryOf(n)
+	return q + reportOrder
 }
 
 // SetStmtCacheMax sets how many statements each connection of the stores

@@ -897,8 +897,9 @@ func (f *fixture) statements() []statement {
 	}
 	lastTime.WriteString(` WHEN outgoing THEN created + 1000 ELSE created END`)
 	// A delivery's copy of its document's fields is the store's
-	// reportDocument (gateway/store/report.go) of the document's row: the
-	// store's Check compares them (TestReportFixture).
+	// reportDocument (gateway/store/report.go) of the document's row, with
+	// its creation and agency: the store's Check compares them
+	// (TestReportFixture).
 	reportDocument := `(((documents.direction = 'out') | (documents.paper << 1) | (documents.bussiness_doc_type << 2) |
 			(documents.verdict_by_gateway << 7) | (documents.signed_pdfs << 8))
 		|| char(31) || documents.created_at || char(31) || documents.verdict_outcome || char(31) || documents.due_date
@@ -909,11 +910,11 @@ func (f *fixture) statements() []statement {
 		FROM profcode WHERE profcode.p = d.p AND profcode.outgoing = d.outgoing ORDER BY ord DESC LIMIT 1)`
 	add("deliveries", `INSERT INTO deliveries (document, recipient, recipient_name, transport, state,
 			before_recall, seen, sent_at, updated_at, arrived_at, accepted_at, done_at, note, created_at,
-			report_document)
+			agency, report_document)
 		SELECT id, recipient, 'Cơ quan ' || recipient, CASE WHEN outgoing THEN 'sent' ELSE 'received' END,
 			state, before_recall, seen, CASE WHEN outgoing THEN created + 1000 END, `+lastTime.String()+`,
 			`+milestone("01")+`, `+milestone("03")+`, `+milestone("06")+`, coalesce(`+note+`, ''), created,
-			(SELECT `+reportDocument+` FROM documents WHERE documents.id = d.id)
+			agency, (SELECT `+reportDocument+` FROM documents WHERE documents.id = d.id)
 		FROM (SELECT fx.*, js.j, prof.p, prof.state, prof.before_recall, prof.seen, `+recipient+` AS recipient
 			FROM fx CROSS JOIN js CROSS JOIN prof
 			WHERE `+profileJoin+`

@@ -4,7 +4,8 @@
 -- deliveries_report were half of what SQLite did for a report (issue 20).
 --
 -- A delivery keeps a copy of what the report reads of its document: its
--- creation (created_at, the index's order) and the text of its fields
+-- creation (created_at, the index's order), its agency (agency, which a
+-- report of some agencies keeps) and the text of its fields
 -- (report_document, the expression reportDocument of
 -- gateway/store/report.go, word for word). Those fields never change once
 -- a document is stored (a revocation, update or replacement sets other
@@ -12,8 +13,9 @@
 -- (insertDelivery copies them from the document's row in the same
 -- statement), and Check finds any copy that is not its document's.
 ALTER TABLE deliveries ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE deliveries ADD COLUMN agency TEXT NOT NULL DEFAULT '';
 ALTER TABLE deliveries ADD COLUMN report_document TEXT NOT NULL DEFAULT '';
-UPDATE deliveries SET created_at = documents.created_at,
+UPDATE deliveries SET created_at = documents.created_at, agency = documents.agency,
 	report_document = (((documents.direction = 'out') | (documents.paper << 1) | (documents.bussiness_doc_type << 2) |
 		(documents.verdict_by_gateway << 7) | (documents.signed_pdfs << 8))
 	|| char(31) || documents.created_at || char(31) || documents.verdict_outcome || char(31) || documents.due_date
@@ -35,11 +37,12 @@ UPDATE deliveries SET note = coalesce((SELECT e.description FROM events e
 		ORDER BY e.seq DESC LIMIT 1), '');
 
 -- deliveries_created is what the report reads: the deliveries in the order
--- of their documents' creation, with the document's text, the delivery's
+-- of their documents' creation, with the document's agency (a report of
+-- some agencies skips the others' in the index) and text, the delivery's
 -- text (the expression reportDelivery, word for word, which 0013 put at the
 -- end of deliveries_report) and its note. Its entry is written again at
 -- every status applied, as deliveries_report's was.
-CREATE INDEX deliveries_created ON deliveries (created_at, document, report_document,
+CREATE INDEX deliveries_created ON deliveries (created_at, document, agency, report_document,
 	(state || char(31) || seen || char(31) || coalesce(arrived_at, '') || char(31)
 		|| coalesce(accepted_at, '') || char(31) || coalesce(done_at, '') || char(31) || recipient),
 	note);
