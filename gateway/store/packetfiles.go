@@ -49,9 +49,15 @@ const inFile = `(p.size > 1048576 AND length(p.data) = 0
 const _ = uint(chunkSize-1048576) + uint(1048576-chunkSize)
 
 // orphanGrace is how old a file without a row must be for Check to report
-// it: a younger one may be a packet whose transaction the gateway, beside
-// which the check runs, has not committed yet (it commits within seconds
-// of the file's fsync, or fails and removes the file).
+// it, and for Open to remove it: a younger one may be a packet whose
+// transaction the gateway, beside which the check runs, has not committed
+// yet (it commits within seconds of the file's fsync, or fails and removes
+// the file). Open removes only old ones even when it holds the lock: the
+// lock goes to the first store to open the directory, which need not be
+// the gateway (an operator's store check that was running when the
+// gateway started holds it, and the next check would take it), and a
+// packet being stored must not lose its file to a check. A younger file
+// of a crash stays until a later start.
 const orphanGrace = time.Minute
 
 // packetFiles is the directory of a store's packet files.
@@ -104,7 +110,8 @@ func (s *Store) openPacketFiles(ctx context.Context) (*packetFiles, error) {
 	return f, nil
 }
 
-// removeOrphans removes the packet files that no row names. It looks them
+// removeOrphans removes the packet files that no row names, once older
+// than orphanGrace. It looks them
 // up in a write transaction: no row can be committed meanwhile, and a
 // packet whose file it removed fails in insertPacket, which looks for its
 // file in the transaction that records it, rather than be committed
@@ -128,10 +135,21 @@ func (s *Store) removeOrphans(ctx context.Context, f *packetFiles) error {
 			if err != nil {
 				return err
 			}
-			if !found {
-				if err := os.Remove(filepath.Join(f.dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
-					return err
-				}
+			if found {
+				continue
+			}
+			path := filepath.Join(f.dir, name)
+			info, err := os.Lstat(path)
+			switch {
+			case errors.Is(err, os.ErrNotExist):
+				continue
+			case err != nil:
+				return err
+			case time.Since(info.ModTime()) < orphanGrace:
+				continue // maybe a packet being stored (see orphanGrace)
+			}
+			if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
 			}
 		}
 		return nil
@@ -209,11 +227,15 @@ func (s *Store) updatePackets(ctx context.Context, packets []gateway.NewPacket, 
 		}
 		return fn(tx, writes)
 	})
-	if err != nil {
+	var unknown *commitError
+	if err != nil && !errors.As(err, &unknown) {
 		for _, w := range writes {
 			w.inserted = false
 		}
 	}
+	// A commit whose outcome is unknown keeps the files its transaction
+	// recorded (inserted): a read now may not see the row that the
+	// next start's recovery finds. Open removes them if it does not.
 	return err
 }
 
