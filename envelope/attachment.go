@@ -73,16 +73,21 @@ func (a *Attachment) Size() int {
 // that [ContentTypeOf] sniffs, or all of it when it is shorter. It shares
 // memory with the attachment.
 func (a *Attachment) Head() []byte {
+	// Capped at its length: a caller's append copies rather than writes
+	// into what the attachment keeps.
 	if a.Data == nil && a.encoded != nil {
-		return a.encoded.head
+		h := a.encoded.head
+		return h[:len(h):len(h)]
 	}
-	return a.Data[:min(len(a.Data), headSize)]
+	n := min(len(a.Data), headSize)
+	return a.Data[:n:n]
 }
 
 // Content returns the decoded content: Data, or for an attachment the
-// parser did not decode (see Data), its text decoded into a new slice. The
+// parser did not decode (see Data), its text decoded into a new slice. An
 // error says that the text no longer decodes as it did when it was read:
-// the packet was changed meanwhile.
+// the packet was changed meanwhile in its length or its structure (a
+// change that keeps both is not seen: the bytes are those decoded now).
 func (a *Attachment) Content() ([]byte, error) {
 	if a.Data == nil && a.encoded != nil {
 		return a.encoded.content()

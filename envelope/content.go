@@ -595,7 +595,8 @@ type contentReader struct {
 }
 
 // errTextChanged is returned when an attachment's text does not decode
-// as it did: the packet it was read from was changed while in use.
+// as it did (its length or its structure): the packet it was read from was
+// changed while in use. A change that keeps both is not seen.
 var errTextChanged = errors.New("envelope: an attachment's text changed after it was read")
 
 // ReadAt reads the decoded bytes from offset off, as bytes.Reader does.

@@ -84,8 +84,8 @@ divided by the cores. The same -seed gives the same documents and answers.`)
 		*conc = simConcurrency(*gateways)
 	}
 	if *agencies < 2 || *gateways < 1 || *gateways > *agencies || *documents < 1 || *conc < 1 || *extra < 0 {
-		return usageError{msg: "sim: want -agencies ≥ 2, 1 ≤ -gateways ≤ -agencies, -documents ≥ 1, -concurrency ≥ 1, -directory ≥ 0",
-			vi: "Cần -agencies ≥ 2, 1 ≤ -gateways ≤ -agencies, -documents ≥ 1, -concurrency ≥ 1, -directory ≥ 0.", hint: "lienthong sim -help"}
+		return usageError{msg: "sim: want -agencies ≥ 2, 1 ≤ -gateways ≤ -agencies, -documents ≥ 1, -concurrency ≥ 0 (0: the default), -directory ≥ 0",
+			vi: "Cần -agencies ≥ 2, 1 ≤ -gateways ≤ -agencies, -documents ≥ 1, -concurrency ≥ 0 (0: mặc định), -directory ≥ 0.", hint: "lienthong sim -help"}
 	}
 	dir, err := os.MkdirTemp("", "lienthong-sim-")
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
+	"github.com/lienthong/lienthong/gateway/internal/httprange"
 )
 
 // getPacket answers the document's edXML packet byte for byte, as it was
@@ -169,6 +170,7 @@ func (h *handler) getAttachment(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("ETag", `"`+sum+`"`)
 	w.Header().Set("Content-Disposition", contentDisposition(name))
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	httprange.Limit(r) // each far range decodes again (see httprange)
 	http.ServeContent(w, r, "", time.Time{}, a.Open())
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
+	"github.com/lienthong/lienthong/gateway/internal/httprange"
 )
 
 // documentPage is the data of Chi tiết.
@@ -215,7 +216,9 @@ func (h *Handler) attachment(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
 	w.Header().Set("Cache-Control", "private, no-store")
-	http.ServeContent(w, r, "", time.Time{}, a.Open()) // decoded as it is sent
+	// Decoded as it is sent; each far range decodes again (httprange).
+	httprange.Limit(r)
+	http.ServeContent(w, r, "", time.Time{}, a.Open())
 }
 
 // postStatus sends a status about a document from the page's form.
