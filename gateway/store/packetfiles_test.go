@@ -76,8 +76,17 @@ func TestPacketFiles_RoundTrip(t *testing.T) {
 	}
 	again := newReceive(vpcp, hanoi, "large-in", t0)
 	again.Packet = newPacket(gateway.KindEdoc, t0, largeSize)
+	// A document received again writes no file: its file's name is
+	// taken here by a directory, which a write would fail on.
+	blocker := filepath.Join(store.PacketDir(path), again.Packet.ID)
+	if err := os.Mkdir(blocker, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	if _, dup, err := s.ReceiveDocument(t.Context(), again); err != nil || !dup {
 		t.Errorf("the same document received again: duplicate %t, %v", dup, err)
+	}
+	if err := os.Remove(blocker); err != nil {
+		t.Fatal(err)
 	}
 
 	want := []string{a.Packet.ID, r.Packet.ID}
