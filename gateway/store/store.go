@@ -329,6 +329,9 @@ func (s *Store) migrate(ctx context.Context) error {
 	if _, err := s.writer.ExecContext(ctx, "PRAGMA temp_store = FILE"); err != nil {
 		return fmt.Errorf("store: open %s: %w", s.path, err)
 	}
+	// Back to memory for the gateway's transactions. Should this fail, the
+	// writer keeps FILE: its statement journals go to temporary files,
+	// slower but sound, so the error is not worth refusing the store for.
 	defer s.writer.ExecContext(context.WithoutCancel(ctx), "PRAGMA temp_store = MEMORY")
 	for _, m := range steps[version:] {
 		err := s.update(ctx, func(tx *sql.Tx) error {
