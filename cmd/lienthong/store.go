@@ -35,7 +35,8 @@ a backup (a VACUUM INTO copy and its packet files, see deploy/README.md). It
 opens the store as the gateway does: a store made by an older lienthong is
 migrated first, and, unless the gateway has it open, the packet files
 without a packet (a crash between a file and its row, or files copied after
-the database) are removed.
+the database) are removed once older than a minute (a younger one may be
+a packet the running gateway is storing).
 
 Exit status: 0 when the store is sound; 1 when it is not, each problem on
 standard output; 3 when the store cannot be read.`)

@@ -27,7 +27,8 @@
 //     and no chunks, and its sha256 is of the file's bytes as written.
 //     The file is written and synced before its row is committed, and
 //     never written again nor removed while its row exists; Open removes
-//     the files without a row (see packetfiles.go). A store made before
+//     the files without a row once older than a minute (see orphanGrace
+//     in packetfiles.go). A store made before
 //     keeps its large packets in packet_chunks, 1 MiB per row, and they
 //     are read from there.
 //   - documents: one row per document, direction 'out' or 'in', with the
