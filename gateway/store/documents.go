@@ -240,13 +240,17 @@ func (s *Store) AcceptDocument(ctx context.Context, a gateway.AcceptDocument) (*
 	return doc, replay, nil
 }
 
+// receivedAs finds an incoming document by its recipient, its sender and
+// its DocumentId: the key of a document received (agency, sender,
+// document_id), and its parameters in that order.
+const receivedAs = `direction = 'in' AND agency = ? AND sender = ? AND document_id = ?`
+
 // receivedBefore reports whether d, received, is in the store: a read
 // ahead of the transaction, which looks again. A failed read says no.
 func (s *Store) receivedBefore(ctx context.Context, d gateway.Document) bool {
 	var found bool
 	err := s.read(ctx, func(db *sql.DB) error {
-		return db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM documents
-			WHERE direction = 'in' AND agency = ? AND sender = ? AND document_id = ?)`,
+		return db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM documents WHERE `+receivedAs+`)`,
 			d.Agency, d.From, d.DocumentID).Scan(&found)
 	})
 	return err == nil && found
@@ -281,9 +285,7 @@ func (s *Store) ReceiveDocument(ctx context.Context, r gateway.ReceiveDocument) 
 		}
 
 		var existing string
-		err := tx.QueryRowContext(ctx,
-			`SELECT id FROM documents
-			WHERE direction = 'in' AND agency = ? AND sender = ? AND document_id = ?`,
+		err := tx.QueryRowContext(ctx, `SELECT id FROM documents WHERE `+receivedAs,
 			d.Agency, d.From, d.DocumentID).Scan(&existing)
 		switch {
 		case err == nil:

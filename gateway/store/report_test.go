@@ -367,12 +367,12 @@ const undo0014 = `DROP INDEX deliveries_created;
 	ALTER TABLE deliveries DROP COLUMN report_document;
 	ALTER TABLE deliveries DROP COLUMN created_at`
 
-// TestOpen_MigrateReportTexts: migration 0013, run on a store with
-// documents, gives the rows the report read before it.
-func TestOpen_MigrateReportTexts(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "lienthong.db")
-	s := mustOpenStoreAt(t, path)
-	mustAccept(t, s, newAccept(vpcp, "out-1", t0, hue, hanoi, btttt))
+// migrationHistory gives the store of a migration's test what the report
+// reads of a document's life: statuses answering "out-1" (arrived,
+// accepted, a refusal, done, each with a description) and an incoming
+// document with a due date.
+func migrationHistory(t *testing.T, s *store.Store) {
+	t.Helper()
 	for i, c := range []struct {
 		from string
 		code envelope.StatusCode
@@ -386,6 +386,15 @@ func TestOpen_MigrateReportTexts(t *testing.T) {
 	r := newReceive(vpcp, hanoi, "in-1", t0.Add(time.Hour))
 	r.Document.DueDate = envelope.NewDate(2026, 3, 20)
 	mustReceive(t, s, r)
+}
+
+// TestOpen_MigrateReportTexts: migration 0013, run on a store with
+// documents, gives the rows the report read before it.
+func TestOpen_MigrateReportTexts(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	s := mustOpenStoreAt(t, path)
+	mustAccept(t, s, newAccept(vpcp, "out-1", t0, hue, hanoi, btttt))
+	migrationHistory(t, s)
 	want := reportRows(t, s, gateway.ReportQuery{Under: vpcp})
 	s.Close()
 	db := rawDB(t, path)
@@ -769,19 +778,7 @@ func TestOpen_MigrateReportDeliveries(t *testing.T) {
 	a := newAccept(vpcp, "out-1", t0, hue, hanoi, btttt)
 	a.Document.Paper, a.Document.SignedPDFs, a.Document.BussinessDocType = true, 2, 2
 	mustAccept(t, s, a)
-	for i, c := range []struct {
-		from string
-		code envelope.StatusCode
-	}{{hanoi, envelope.StatusArrived}, {hanoi, envelope.StatusAccepted}, {hue, envelope.StatusRejected}, {hanoi, envelope.StatusDone}} {
-		st := newStatus(vpcp, c.from, "out-1", c.code, t0.Add(time.Duration(i+1)*time.Minute))
-		st.Description = "lý do " + string(c.code)
-		if _, err := s.ApplyStatus(t.Context(), st); err != nil {
-			t.Fatal(err)
-		}
-	}
-	r := newReceive(vpcp, hanoi, "in-1", t0.Add(time.Hour))
-	r.Document.DueDate = envelope.NewDate(2026, 3, 20)
-	mustReceive(t, s, r)
+	migrationHistory(t, s)
 	mustAccept(t, s, newAccept(btttt, "out-2", t0.Add(2*time.Hour), vpcp))
 	want := reportRows(t, s, gateway.ReportQuery{Under: vpcp})
 	s.Close()
