@@ -28,7 +28,11 @@ to the previous one, each hash matching its row); the references between
 documents, deliveries, events, packets, the outbox and quarantine; the
 packet files in the directory FILE-packets beside it (each packet above
 1 MiB has its file there, of its size, and no file is without its packet);
-each delivery's lifecycle and milestones.
+each delivery's lifecycle and milestones. Unless -hashes=false, it also reads
+every packet's bytes, in the database or in its file, and reports each packet
+whose SHA-256 is not the one its row recorded when it was stored (a file
+altered or damaged on disk): this reads the whole store, which takes about
+as long as reading the data directory from disk.
 
 It reads in one transaction, so it may run beside the running gateway, or on
 a backup (a VACUUM INTO copy and its packet files, see deploy/README.md). It
@@ -41,6 +45,7 @@ a packet the running gateway is storing).
 Exit status: 0 when the store is sound; 1 when it is not, each problem on
 standard output; 3 when the store cannot be read.`)
 	db := fs.String("db", "", "the store `file` (<gateway.dataDir>/lienthong.db)")
+	hashes := fs.Bool("hashes", true, "hash every packet's bytes and compare with its row's SHA-256")
 	if err := m.parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -56,7 +61,7 @@ standard output; 3 when the store cannot be read.`)
 		return withVI(fmt.Errorf("store check: %w", err), "Không mở được kho dữ liệu %q", *db)
 	}
 	start := time.Now()
-	checkErr := s.Check(ctx)
+	checkErr := s.CheckWith(ctx, store.CheckOptions{PacketHashes: *hashes})
 	if err := s.Close(); err != nil {
 		return withVI(errors.Join(checkErr, fmt.Errorf("store check: %w", err)), "Không đóng được kho dữ liệu %q", *db)
 	}

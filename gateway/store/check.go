@@ -2,9 +2,14 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
+	"io"
+	"os"
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
@@ -34,7 +39,24 @@ import (
 //
 // It reads the whole audit chain and every delivery: it is meant for
 // tests and for an operator's occasional check, not for every request.
+// It does not read the packets' bytes; CheckWith with PacketHashes does.
 func (s *Store) Check(ctx context.Context) error {
+	return s.CheckWith(ctx, CheckOptions{})
+}
+
+// CheckOptions choose the checks of CheckWith beyond Check's.
+type CheckOptions struct {
+	// PacketHashes reads every packet's bytes (its row's, its chunks or
+	// its file) and compares their SHA-256 with the one its row records:
+	// a packet file altered or damaged on disk since it was written is
+	// found only so. It reads the whole store, gigabytes for a busy
+	// gateway: lienthong store check does it unless told not to.
+	PacketHashes bool
+}
+
+// CheckWith is Check, with the further checks opts choose, in the same
+// read transaction.
+func (s *Store) CheckWith(ctx context.Context, opts CheckOptions) error {
 	var problems []error
 	err := s.view(ctx, func(tx *sql.Tx) error {
 		audit, err := checkAudit(ctx, tx)
@@ -61,6 +83,13 @@ func (s *Store) Check(ctx context.Context) error {
 			return fmt.Errorf("deliveries: %w", err)
 		}
 		problems = append(problems, bad...)
+		if opts.PacketHashes {
+			bad, err := s.checkHashes(ctx, tx)
+			if err != nil {
+				return fmt.Errorf("packet hashes: %w", err)
+			}
+			problems = append(problems, bad...)
+		}
 		return nil
 	})
 	if err != nil {
@@ -292,4 +321,103 @@ func checkLifecycle(l envelope.Lifecycle) error {
 		return nil
 	}
 	return fmt.Errorf("lifecycle %s (before recall %s, seen %q): %w", l.State, l.BeforeRecall, l.Seen, errors.Join(errs...))
+}
+
+// checkHashes hashes every packet of the snapshot tx, from its row, its
+// chunks or its file, and reports each whose SHA-256 is not its row's. A
+// packet whose file is not there, or cannot be opened, is reported by
+// packetFiles.check already, and is not again.
+func (s *Store) checkHashes(ctx context.Context, tx *sql.Tx) ([]error, error) {
+	// The ids first, then each packet by a statement of its own: a
+	// statement open over the whole table would hold every blob's pages
+	// while the files are read.
+	rows, err := tx.QueryContext(ctx, `SELECT p.id, p.sha256, `+inFile+` FROM packets p ORDER BY p.id`)
+	if err != nil {
+		return nil, err
+	}
+	type row struct {
+		id, sha256 string
+		inFile     bool
+	}
+	var all []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.id, &r.sha256, &r.inFile); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		all = append(all, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var problems []error
+	h := sha256.New()
+	for _, r := range all {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		h.Reset()
+		var err error
+		if r.inFile {
+			err = s.files.hash(r.id, h)
+		} else {
+			err = hashStored(ctx, tx, r.id, h)
+		}
+		switch {
+		case errors.Is(err, errUnreadableFile):
+			continue // reported by packetFiles.check
+		case err != nil:
+			return nil, fmt.Errorf("packet %s: %w", r.id, err)
+		}
+		if got := hex.EncodeToString(h.Sum(nil)); got != r.sha256 {
+			problems = append(problems, fmt.Errorf("packet %s: its bytes have the SHA-256 %s, its row records %s", r.id, got, r.sha256))
+		}
+	}
+	return problems, nil
+}
+
+// errUnreadableFile is a packet file that is not there or cannot be
+// opened, which packetFiles.check reports.
+var errUnreadableFile = errors.New("packet file not readable")
+
+// hash writes the bytes of the packet file id to h.
+func (f *packetFiles) hash(id string, h hash.Hash) error {
+	path, err := f.path(id)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errUnreadableFile, err)
+	}
+	file, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errUnreadableFile, err)
+	}
+	defer file.Close()
+	if _, err := io.Copy(h, file); err != nil {
+		return fmt.Errorf("its file: %w", err)
+	}
+	return nil
+}
+
+// hashStored writes the bytes of a packet kept in the database to h: its
+// row's data, then its chunks in order (a large packet of an older store).
+func hashStored(ctx context.Context, tx *sql.Tx, id string, h hash.Hash) error {
+	var data []byte
+	if err := tx.QueryRowContext(ctx, `SELECT data FROM packets WHERE id = ?`, id).Scan(&data); err != nil {
+		return err
+	}
+	h.Write(data)
+	rows, err := tx.QueryContext(ctx, `SELECT data FROM packet_chunks WHERE packet_id = ? ORDER BY seq`, id)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var chunk sql.RawBytes
+		if err := rows.Scan(&chunk); err != nil {
+			return err
+		}
+		h.Write(chunk)
+	}
+	return rows.Err()
 }
