@@ -4,10 +4,8 @@ import (
 	"context"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/beevik/etree"
@@ -484,7 +482,7 @@ func signerChain(sig *etree.Element, cache *ChainCache) ([]*x509.Certificate, *n
 	var chain []*x509.Certificate
 	var signer *namedCert
 	for _, el := range sig.FindElements("KeyInfo/X509Data/X509Certificate") {
-		der, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(el.Text()), ""))
+		der, err := decodeSpacedBase64(el.Text())
 		if err != nil {
 			return nil, nil, bad("not base64")
 		}
