@@ -327,6 +327,18 @@ func decodeBase64Text(el *etree.Element) ([]byte, error) {
 // what strings.Fields counts as space (unicode.IsSpace), but without
 // making the fields and joining them.
 func decodeSpacedBase64(s string) ([]byte, error) {
+	plain := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf || (c <= ' ' && c != '\n' && c != '\r') {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		// Base64 as it is written: lines ended by LF or CR LF, which
+		// the decoder skips itself.
+		return base64.StdEncoding.DecodeString(s)
+	}
 	text := make([]byte, 0, len(s))
 	for i := 0; i < len(s); {
 		c := s[i]
