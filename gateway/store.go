@@ -237,8 +237,16 @@ type StoreStats struct {
 	// when there is none).
 	OutboxItems  int
 	OldestOutbox time.Time
-	// QuarantineItems is how many received packets are in quarantine.
+	// QuarantineItems is how many received packets are in quarantine
+	// (entries: a packet received under several message ids is one
+	// packet kept, and as many entries); QuarantineBytes is the size of
+	// the packets kept there.
 	QuarantineItems int
+	QuarantineBytes int64
+	// QuarantineDropped is how many entries were dropped from the
+	// quarantine, with their packets, to keep it within its bounds, since
+	// the store was opened.
+	QuarantineDropped int64
 	// Overdue is how many incoming documents are past their due date
 	// (due before the day of now in Vietnam) and not done, rejected or
 	// recalled.

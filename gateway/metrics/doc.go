@@ -39,6 +39,8 @@
 //	lienthong_outbox_items                               gauge: packets waiting to be published, one per recipient
 //	lienthong_outbox_oldest_age_seconds                  gauge: age of the oldest of them; 0 when there is none
 //	lienthong_quarantine_items                           gauge: received packets in quarantine
+//	lienthong_quarantine_bytes                           gauge: size of the packets kept there, each once
+//	lienthong_quarantine_dropped_total                   counter: entries dropped to keep the quarantine bounded, since start
 //	lienthong_documents_overdue                          gauge: incoming documents past their due date, not done/rejected/recalled
 //	lienthong_consumer_pending{stream}                   gauge: messages not yet acknowledged, LT_EDOC or LT_STATUS
 //	lienthong_nats_connected                             gauge: 1 when the NATS connection is up, else 0

@@ -28,6 +28,10 @@ var (
 		"Age of the oldest packet waiting in the outbox; 0 when the outbox is empty.", nil, nil)
 	quarantineDesc = prometheus.NewDesc("lienthong_quarantine_items",
 		"Received packets kept in quarantine.", nil, nil)
+	quarantineBytesDesc = prometheus.NewDesc("lienthong_quarantine_bytes",
+		"Size of the packets kept in quarantine, each once however many messages brought it.", nil, nil)
+	quarantineDroppedDesc = prometheus.NewDesc("lienthong_quarantine_dropped_total",
+		"Quarantine entries dropped, with their packets, to keep the quarantine within its bounds, since the store was opened.", nil, nil)
 	overdueDesc = prometheus.NewDesc("lienthong_documents_overdue",
 		"Incoming documents past their due date and not done, rejected or recalled.", nil, nil)
 	pendingDesc = prometheus.NewDesc("lienthong_consumer_pending",
@@ -72,8 +76,8 @@ type gatewayCollector struct {
 
 // Describe implements prometheus.Collector.
 func (c *gatewayCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{infoDesc, outboxItemsDesc, outboxAgeDesc, quarantineDesc, overdueDesc,
-		pendingDesc, connectedDesc, directoryAgeDesc, heartbeatAgeDesc, certificateDesc, crlNextUpdateDesc} {
+	for _, d := range []*prometheus.Desc{infoDesc, outboxItemsDesc, outboxAgeDesc, quarantineDesc,
+		quarantineBytesDesc, quarantineDroppedDesc, overdueDesc, pendingDesc, connectedDesc, directoryAgeDesc, heartbeatAgeDesc, certificateDesc, crlNextUpdateDesc} {
 		ch <- d
 	}
 }
@@ -105,7 +109,8 @@ func (c *gatewayCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 
 	if st, err := gw.Store().Stats(ctx, now); err != nil {
-		for _, d := range []*prometheus.Desc{outboxItemsDesc, outboxAgeDesc, quarantineDesc, overdueDesc} {
+		for _, d := range []*prometheus.Desc{outboxItemsDesc, outboxAgeDesc, quarantineDesc, quarantineBytesDesc,
+			quarantineDroppedDesc, overdueDesc} {
 			ch <- prometheus.NewInvalidMetric(d, err)
 		}
 	} else {
@@ -116,6 +121,8 @@ func (c *gatewayCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		gauge(outboxAgeDesc, age)
 		gauge(quarantineDesc, float64(st.QuarantineItems))
+		gauge(quarantineBytesDesc, float64(st.QuarantineBytes))
+		ch <- prometheus.MustNewConstMetric(quarantineDroppedDesc, prometheus.CounterValue, float64(st.QuarantineDropped))
 		gauge(overdueDesc, float64(st.Overdue))
 	}
 

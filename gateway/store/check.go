@@ -23,7 +23,8 @@ import (
 //   - references: every document has its packet, every delivery its
 //     document, every event its delivery, every outbox row its packet
 //     (and its delivery for an edoc), every quarantine entry and
-//     idempotency key what it names, every directory brief the record
+//     idempotency key what it names, every packet kept in quarantine its
+//     packet's SHA-256 and size and an entry, every directory brief the record
 //     of its version; every packet its recorded size, and a packet in a
 //     file its file, with no file in the directory but theirs (see
 //     packetfiles.go); every delivery the
@@ -137,6 +138,14 @@ var orphanChecks = []struct{ what, query string }{
 		WHERE o.kind = 'edoc' AND (v.document IS NULL OR v.transport <> 'queued')`},
 	{"quarantine entry without packet", `SELECT q.id FROM quarantine q
 		LEFT JOIN packets p ON p.id = q.packet_id WHERE p.id IS NULL`},
+	// Each packet in quarantine is kept once, with its SHA-256 and size
+	// (quarantine.go), and as long as an entry names it.
+	{"quarantine entry whose packet is not kept", `SELECT q.id FROM quarantine q
+		LEFT JOIN quarantine_packets k ON k.packet_id = q.packet_id WHERE k.packet_id IS NULL`},
+	{"quarantined packet not as kept", `SELECT k.packet_id FROM quarantine_packets k
+		LEFT JOIN packets p ON p.id = k.packet_id WHERE p.id IS NULL OR p.sha256 <> k.sha256 OR p.size <> k.size`},
+	{"quarantined packet without entry", `SELECT k.packet_id FROM quarantine_packets k
+		WHERE NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.packet_id = k.packet_id)`},
 	{"idempotency key without document", `SELECT i.agency || ' ' || i.key FROM idempotency i
 		LEFT JOIN documents d ON d.id = i.document WHERE d.id IS NULL`},
 	{"packet whose size is not its length", `SELECT p.id FROM packets p

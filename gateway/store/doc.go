@@ -71,7 +71,13 @@
 //     DueOutbox reads nothing when nothing can be due: most of the
 //     dispatcher's wake-ups and ticks.
 //   - quarantine: received packets that were not accepted, with the
-//     reason; msg_id is unique.
+//     reason; msg_id is unique. quarantine_packets (packet_id, sha256,
+//     size, kept_at) holds each packet kept there once: the same bytes
+//     refused under another message id are another entry of the packet
+//     kept. The quarantine is bounded in bytes and entries (Options):
+//     past either bound, the packet kept longest is dropped with its
+//     entries, its row left without bytes and its file removed (see
+//     quarantine.go).
 //   - idempotency (agency, key, request_hash, document): the DMS's
 //     Idempotency-Key per agency.
 //   - audit (seq, at, action, document, detail, prev_hash, hash): the

@@ -2,21 +2,57 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
+
+	"go.uber.org/zap"
 
 	"github.com/lienthong/lienthong/gateway"
 )
+
+// actionQuarantineDrop is the audit action of a packet dropped from the
+// quarantine, with its entries, to keep it within its bounds.
+const actionQuarantineDrop = "quarantine_drop"
+
+// emptySHA256 is the SHA-256 of no bytes: that of a dropped packet's row.
+const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 // Quarantine keeps a received packet that was not accepted, with the
 // reason, and queues Reply (the status 02 to the sender) if it is not nil.
 // The packet may be of either kind. The store sets the entry's ID and
 // PacketID; ReceivedAt is kept to the millisecond (now if zero). A MsgID
-// already quarantined changes nothing; an empty MsgID is never a
-// duplicate.
+// already quarantined changes nothing, and queues no reply again; an
+// empty MsgID is never a duplicate.
+//
+// A packet is kept once however many messages bring it: one whose bytes
+// (SHA-256) and kind are those of a packet in quarantine is not stored
+// again, its entry (with its own reason and reply) names the packet kept.
+// The quarantine is bounded (Options.QuarantineBytes and
+// QuarantineEntries): past either bound, the packets kept longest are
+// dropped with all their entries, in the same transaction, each logged,
+// audited (quarantine_drop) and counted (StoreStats.QuarantineDropped).
+// The packet of the entry just made is never dropped, even if it alone
+// is beyond the bound. A dropped packet's row stays, without bytes (its
+// size 0, its SHA-256 that of no bytes), since removing it would look for
+// references in every table that has some; its file is removed once the
+// transaction is committed (or by the next Open, should the process stop
+// before). Nothing but the quarantine refers to a quarantined packet, and
+// only quarantined packets are dropped.
 func (s *Store) Quarantine(ctx context.Context, q gateway.Quarantine) error {
+	// The SHA-256 of a packet kept in the database, computed before the
+	// writer's turn; that of a packet in a file is its write's.
+	var sum string
+	if len(q.Packet.Data) <= chunkSize {
+		h := sha256.Sum256(q.Packet.Data)
+		sum = hex.EncodeToString(h[:])
+	}
+	var dropped []droppedPacket
 	err := s.updatePackets(ctx, packetsOf(q.Packet, q.Reply), func(tx *sql.Tx, writes fileWrites) error {
+		dropped = nil
 		e := q.Entry
 		if e.Reason == "" {
 			return errors.New("no reason")
@@ -32,22 +68,41 @@ func (s *Store) Quarantine(ctx context.Context, q gateway.Quarantine) error {
 			}
 		}
 		at := stamp(e.ReceivedAt)
-		packet, err := insertPacket(ctx, tx, q.Packet, "", at, writes)
+		if w := writes[q.Packet.ID]; w != nil {
+			sum = w.sha256
+		}
+		kept, repeat, err := keptPacket(ctx, tx, sum, q.Packet.Kind)
 		if err != nil {
 			return err
+		}
+		if !repeat {
+			packet, err := insertPacket(ctx, tx, q.Packet, "", at, writes)
+			if err != nil {
+				return err
+			}
+			kept = packet
+			_, err = tx.ExecContext(ctx,
+				`INSERT INTO quarantine_packets (packet_id, sha256, size, kept_at) VALUES (?, ?, ?, ?)`,
+				packet.ID, packet.SHA256, packet.Size, ms(at))
+			if err != nil {
+				return err
+			}
 		}
 		err = tx.QueryRowContext(ctx,
 			`INSERT INTO quarantine (packet_id, subject, msg_id, sender, recipient, reason, reason_vi,
 				reason_en, received_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			packet.ID, e.Subject, nullString(e.MsgID), e.Sender, e.Recipient, e.Reason, e.ReasonVI,
+			kept.ID, e.Subject, nullString(e.MsgID), e.Sender, e.Recipient, e.Reason, e.ReasonVI,
 			e.ReasonEN, ms(at)).Scan(&e.ID)
 		if err != nil {
 			return err
 		}
 		detail := map[string]any{
 			"entry": e.ID, "reason": e.Reason, "subject": e.Subject, "msgId": e.MsgID,
-			"sender": e.Sender, "recipient": e.Recipient, "packet": packet.ID, "sha256": packet.SHA256,
+			"sender": e.Sender, "recipient": e.Recipient, "packet": kept.ID, "sha256": kept.SHA256,
+		}
+		if repeat {
+			detail["repeat"] = true
 		}
 		if q.Reply != nil {
 			reply, err := insertPacket(ctx, tx, q.Reply.Packet, gateway.KindStatus, at, writes)
@@ -59,12 +114,127 @@ func (s *Store) Quarantine(ctx context.Context, q gateway.Quarantine) error {
 			}
 			detail["reply"] = reply.ID
 		}
-		return s.appendAudit(ctx, tx, actionQuarantine, "", detail)
+		if err := s.appendAudit(ctx, tx, actionQuarantine, "", detail); err != nil {
+			return err
+		}
+		dropped, err = s.boundQuarantine(ctx, tx, kept.ID)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("store: quarantine %s: %w", q.Entry.MsgID, err)
 	}
+	s.removeDropped(dropped)
 	return nil
+}
+
+// keptPacket looks for a packet in quarantine with the SHA-256 sum and of
+// the kind.
+func keptPacket(ctx context.Context, tx *sql.Tx, sum string, kind gateway.PacketKind) (gateway.Packet, bool, error) {
+	p := gateway.Packet{SHA256: sum, Kind: kind}
+	err := tx.QueryRowContext(ctx,
+		`SELECT k.packet_id, k.size FROM quarantine_packets k JOIN packets p ON p.id = k.packet_id
+		WHERE k.sha256 = ? AND p.kind = ? LIMIT 1`, sum, string(kind)).Scan(&p.ID, &p.Size)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return gateway.Packet{}, false, nil
+	case err != nil:
+		return gateway.Packet{}, false, fmt.Errorf("quarantined packet of SHA-256 %s: %w", sum, err)
+	}
+	return p, true, nil
+}
+
+// droppedPacket is a packet Quarantine dropped.
+type droppedPacket struct {
+	id, sha256 string
+	size       int64
+	entries    int64
+	keptAt     int64
+	// inFile: its bytes were in its packet file, to be removed once the
+	// drop is committed.
+	inFile bool
+}
+
+// boundQuarantine drops the packets kept longest in quarantine, but keep,
+// with their entries, until the quarantine is within its bounds.
+//
+// It counts the entries and sums the sizes of the packets, which reads
+// the quarantine's two tables whole: at most the bound of entries, 10,000
+// rows by default.
+func (s *Store) boundQuarantine(ctx context.Context, tx *sql.Tx, keep string) ([]droppedPacket, error) {
+	var (
+		entries int64
+		bytes   int64
+	)
+	err := tx.QueryRowContext(ctx,
+		`SELECT (SELECT count(*) FROM quarantine), (SELECT coalesce(sum(size), 0) FROM quarantine_packets)`).
+		Scan(&entries, &bytes)
+	if err != nil {
+		return nil, fmt.Errorf("quarantine's size: %w", err)
+	}
+	var dropped []droppedPacket
+	for entries > int64(s.quarantineEntries) || bytes > s.quarantineBytes {
+		var d droppedPacket
+		err := tx.QueryRowContext(ctx,
+			`SELECT k.packet_id, k.sha256, k.size, k.kept_at, `+inFile+`
+			FROM quarantine_packets k JOIN packets p ON p.id = k.packet_id
+			WHERE k.packet_id <> ? ORDER BY k.kept_at, k.packet_id LIMIT 1`, keep).
+			Scan(&d.id, &d.sha256, &d.size, &d.keptAt, &d.inFile)
+		if errors.Is(err, sql.ErrNoRows) {
+			break // only keep is left: it stays, beyond the bound
+		}
+		if err != nil {
+			return nil, fmt.Errorf("oldest quarantined packet: %w", err)
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM quarantine WHERE packet_id = ?`, d.id)
+		if err != nil {
+			return nil, fmt.Errorf("drop packet %s: %w", d.id, err)
+		}
+		if d.entries, err = res.RowsAffected(); err != nil {
+			return nil, fmt.Errorf("drop packet %s: %w", d.id, err)
+		}
+		for _, stmt := range []string{
+			`DELETE FROM quarantine_packets WHERE packet_id = ?`,
+			`DELETE FROM packet_chunks WHERE packet_id = ?`,
+			`UPDATE packets SET data = x'', size = 0, sha256 = '` + emptySHA256 + `' WHERE id = ?`,
+		} {
+			if _, err := tx.ExecContext(ctx, stmt, d.id); err != nil {
+				return nil, fmt.Errorf("drop packet %s: %w", d.id, err)
+			}
+		}
+		err = s.appendAudit(ctx, tx, actionQuarantineDrop, "", map[string]any{
+			"packet": d.id, "sha256": d.sha256, "size": d.size, "entries": d.entries,
+			"keptAt": fromMS(d.keptAt),
+		})
+		if err != nil {
+			return nil, err
+		}
+		entries -= d.entries
+		bytes -= d.size
+		dropped = append(dropped, d)
+	}
+	return dropped, nil
+}
+
+// removeDropped removes the files of the packets a committed Quarantine
+// dropped, and logs and counts them. A file it cannot remove, no row
+// naming it any more, is removed by the next Open.
+func (s *Store) removeDropped(dropped []droppedPacket) {
+	for _, d := range dropped {
+		s.quarantineDropped.Add(d.entries)
+		fields := []zap.Field{zap.String("packet", d.id), zap.String("sha256", d.sha256),
+			zap.Int64("size", d.size), zap.Int64("entries", d.entries), zap.Time("keptSince", fromMS(d.keptAt)),
+			zap.Int64("maxBytes", s.quarantineBytes), zap.Int("maxEntries", s.quarantineEntries)}
+		if d.inFile {
+			path, err := s.files.path(d.id)
+			if err == nil {
+				err = os.Remove(path)
+			}
+			if err != nil && !errors.Is(err, os.ErrNotExist) {
+				fields = append(fields, zap.NamedError("removeFile", err))
+			}
+		}
+		s.log.Warn("quarantine full: dropped the packet kept longest, with its entries", fields...)
+	}
 }
 
 // QuarantineEntries lists quarantined packets, newest first. A limit of 0

@@ -1,12 +1,23 @@
 package store_test
 
 import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
+	"github.com/lienthong/lienthong/gateway/store"
 )
 
 func newQuarantine(msgID string, at time.Time, reply bool) gateway.Quarantine {
@@ -121,5 +132,205 @@ func TestStore_Quarantine_Unreadable(t *testing.T) {
 	}
 	if p.Size != 0 || len(p.Data) != 0 || p.Kind != gateway.KindStatus {
 		t.Errorf("packet: got %d bytes, kind %s", p.Size, p.Kind)
+	}
+}
+
+// mustOpenStoreWith is mustOpenStoreAt with options.
+func mustOpenStoreWith(tb testing.TB, path string, opts store.Options) *store.Store {
+	tb.Helper()
+	s, err := store.Open(tb.Context(), path, opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := s.CheckWith(context.Background(), store.CheckOptions{PacketHashes: true}); err != nil && !errors.Is(err, gateway.ErrClosed) {
+			tb.Errorf("Check after the test:\n%v", err)
+		}
+		if err := s.Close(); err != nil {
+			tb.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+// TestStore_Quarantine_Repeat: the same large packet refused under three
+// message ids is kept once (one file, one row of its bytes), with three
+// entries, each with its reason and its reply; the same message id again
+// changes nothing and queues no reply.
+func TestStore_Quarantine_Repeat(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	s := mustOpenStoreAt(t, path)
+	bad := newPacket(gateway.KindEdoc, t0, largeSize)
+	reasons := []string{"signature:invalid", "validation", "signature:revoked"}
+	for i, reason := range reasons {
+		q := newQuarantine(fmt.Sprintf("m%d", i), t0.Add(time.Duration(i)*time.Minute), true)
+		// The same bytes, under the new packet id each message is given.
+		q.Packet = gateway.NewPacket{ID: gateway.NewID(t0), Kind: gateway.KindEdoc, Data: bad.Data}
+		q.Entry.Reason = reason
+		if err := s.Quarantine(t.Context(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	again := newQuarantine("m1", t0.Add(time.Hour), true)
+	again.Packet = gateway.NewPacket{ID: gateway.NewID(t0), Kind: gateway.KindEdoc, Data: bad.Data}
+	if err := s.Quarantine(t.Context(), again); err != nil {
+		t.Fatal(err)
+	}
+
+	if files := packetFiles(t, path); len(files) != 1 {
+		t.Errorf("packet files %q, want one", files)
+	}
+	sum := sha256.Sum256(bad.Data)
+	if n := count(t, rawDB(t, path), `SELECT count(*) FROM packets WHERE sha256 = ?`, hex.EncodeToString(sum[:])); n != 1 {
+		t.Errorf("%d packets of the bad bytes, want 1", n)
+	}
+	entries, err := s.QuarantineEntries(t.Context(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 3 {
+		t.Fatalf("%d entries, want 3: %+v", len(entries), entries)
+	}
+	for i, e := range entries {
+		if want := reasons[len(reasons)-1-i]; e.Reason != want || e.PacketID != entries[0].PacketID {
+			t.Errorf("entry %d: reason %q, packet %s; want %q, packet %s", i, e.Reason, e.PacketID, want, entries[0].PacketID)
+		}
+	}
+	p, err := s.Packet(t.Context(), entries[0].PacketID)
+	if err != nil || !bytes.Equal(p.Data, bad.Data) {
+		t.Errorf("the packet kept: %v", err)
+	}
+	if got := len(mustDue(t, s, t0.Add(2*time.Hour))); got != 3 {
+		t.Errorf("outbox: %d replies, want one per message id, 3", got)
+	}
+	st, err := s.Stats(t.Context(), t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.QuarantineItems != 3 || st.QuarantineBytes != int64(len(bad.Data)) || st.QuarantineDropped != 0 {
+		t.Errorf("stats: %+v, want 3 entries of %d bytes, none dropped", st, len(bad.Data))
+	}
+}
+
+// TestStore_Quarantine_Bounds: past the bound of entries or of bytes,
+// the packets kept longest are dropped with their entries, the file
+// removed, logged and counted; the packet just quarantined stays even
+// alone beyond the bound; an accepted document is untouched.
+func TestStore_Quarantine_Bounds(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		opts store.Options
+	}{
+		{"entries", store.Options{QuarantineEntries: 3}},
+		{"bytes", store.Options{QuarantineBytes: 3 * int64(len(newPacket(gateway.KindEdoc, t0, largeSize).Data))}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "lienthong.db")
+			core, logs := observer.New(zap.WarnLevel)
+			c.opts.Logger = zap.New(core)
+			s := mustOpenStoreWith(t, path, c.opts)
+			accepted := newAccept(vpcp, "large", t0, hanoi)
+			accepted.Packet = newPacket(gateway.KindEdoc, t0, largeSize)
+			mustAccept(t, s, accepted)
+
+			var kept []gateway.Quarantine
+			for i := range 5 {
+				q := newQuarantine(fmt.Sprintf("m%d", i), t0.Add(time.Duration(i)*time.Minute), true)
+				q.Packet = newPacket(gateway.KindEdoc, t0, largeSize)
+				if err := s.Quarantine(t.Context(), q); err != nil {
+					t.Fatal(err)
+				}
+				kept = append(kept, q)
+			}
+			entries, err := s.QuarantineEntries(t.Context(), 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(entries) != 3 || entries[0].MsgID != "m4" || entries[2].MsgID != "m2" {
+				t.Errorf("entries %+v, want m4, m3, m2", entries)
+			}
+			for _, q := range kept[:2] {
+				p, err := s.Packet(t.Context(), q.Packet.ID)
+				if err != nil || p.Size != 0 || len(p.Data) != 0 {
+					t.Errorf("dropped packet %s: %v, %d bytes", q.Packet.ID, err, p.Size)
+				}
+			}
+			for _, q := range kept[2:] {
+				mustPacket(t, s, q.Packet)
+			}
+			mustPacket(t, s, accepted.Packet)
+			want := []string{accepted.Packet.ID, kept[2].Packet.ID, kept[3].Packet.ID, kept[4].Packet.ID}
+			slices.Sort(want)
+			if files := packetFiles(t, path); !slices.Equal(files, want) {
+				t.Errorf("packet files %q, want %q", files, want)
+			}
+			st, err := s.Stats(t.Context(), t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.QuarantineItems != 3 || st.QuarantineBytes != 3*int64(len(kept[4].Packet.Data)) || st.QuarantineDropped != 2 {
+				t.Errorf("stats: %+v, want 3 entries, 2 dropped", st)
+			}
+			dropped := logs.FilterMessageSnippet("quarantine full").All()
+			if len(dropped) != 2 || dropped[0].ContextMap()["packet"] != kept[0].Packet.ID {
+				t.Errorf("logged %d drops (%+v), want 2, first %s", len(dropped), dropped, kept[0].Packet.ID)
+			}
+			if got := auditActions(t, path); len(got) != 1+5+2 || got[len(got)-1] != "quarantine_drop" {
+				t.Errorf("audit: %q", got)
+			}
+		})
+	}
+
+	// A packet alone beyond the bound of bytes stays.
+	s := mustOpenStoreWith(t, filepath.Join(t.TempDir(), "lienthong.db"), store.Options{QuarantineBytes: 1 << 20})
+	q := newQuarantine("big", t0, false)
+	q.Packet = newPacket(gateway.KindEdoc, t0, largeSize)
+	if err := s.Quarantine(t.Context(), q); err != nil {
+		t.Fatal(err)
+	}
+	mustPacket(t, s, q.Packet)
+}
+
+// TestStore_Quarantine_Migrated: the entries of a store made before
+// quarantine_packets (migration 0016) are counted and bounded after it,
+// each packet its own.
+func TestStore_Quarantine_Migrated(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	s, err := store.Open(t.Context(), path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var size int64
+	for i := range 3 {
+		q := newQuarantine(fmt.Sprintf("m%d", i), t0.Add(time.Duration(i)*time.Minute), false)
+		if err := s.Quarantine(t.Context(), q); err != nil {
+			t.Fatal(err)
+		}
+		size += int64(len(q.Packet.Data))
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rawDB(t, path).Exec(`DROP TABLE quarantine_packets; DROP INDEX quarantine_packet;
+		PRAGMA user_version = 15`); err != nil {
+		t.Fatal(err)
+	}
+	s = mustOpenStoreWith(t, path, store.Options{QuarantineEntries: 3})
+	st, err := s.Stats(t.Context(), t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.QuarantineItems != 3 || st.QuarantineBytes != size {
+		t.Errorf("stats after the migration: %+v, want 3 entries of %d bytes", st, size)
+	}
+	if err := s.Quarantine(t.Context(), newQuarantine("m3", t0.Add(time.Hour), false)); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := s.QuarantineEntries(t.Context(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 3 || entries[2].MsgID != "m1" {
+		t.Errorf("entries %+v, want m3, m2, m1", entries)
 	}
 }

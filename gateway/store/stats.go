@@ -26,7 +26,9 @@ func (s *Store) Stats(ctx context.Context, now time.Time) (gateway.StoreStats, e
 		if oldest.Valid {
 			st.OldestOutbox = fromMS(oldest.Int64)
 		}
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM quarantine`).Scan(&st.QuarantineItems); err != nil {
+		if err := tx.QueryRowContext(ctx,
+			`SELECT (SELECT count(*) FROM quarantine), (SELECT coalesce(sum(size), 0) FROM quarantine_packets)`).
+			Scan(&st.QuarantineItems, &st.QuarantineBytes); err != nil {
 			return fmt.Errorf("quarantine: %w", err)
 		}
 		err := tx.QueryRowContext(ctx,
@@ -45,6 +47,7 @@ func (s *Store) Stats(ctx context.Context, now time.Time) (gateway.StoreStats, e
 	if err != nil {
 		return gateway.StoreStats{}, fmt.Errorf("store: stats: %w", err)
 	}
+	st.QuarantineDropped = s.quarantineDropped.Load()
 	return st, nil
 }
 

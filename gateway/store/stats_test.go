@@ -53,11 +53,13 @@ func TestStore_Stats(t *testing.T) {
 			}
 		}
 	}
-	if err := s.Quarantine(t.Context(), newQuarantine("bad-1", t0, false)); err != nil {
+	bad := newQuarantine("bad-1", t0, false)
+	if err := s.Quarantine(t.Context(), bad); err != nil {
 		t.Fatal(err)
 	}
 
-	want := gateway.StoreStats{OutboxItems: 2 + 5 + 1, OldestOutbox: t0.Add(-time.Hour), QuarantineItems: 1, Overdue: 1}
+	want := gateway.StoreStats{OutboxItems: 2 + 5 + 1, OldestOutbox: t0.Add(-time.Hour), QuarantineItems: 1,
+		QuarantineBytes: int64(len(bad.Packet.Data)), Overdue: 1}
 	if got := stats(t0); got != want {
 		t.Errorf("at t0: got %+v, want %+v", got, want)
 	}

@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.uber.org/zap"
 	"modernc.org/sqlite"
 
 	"github.com/lienthong/lienthong/gateway"
@@ -50,6 +51,11 @@ const (
 	DefaultBusyTimeout = 10 * time.Second
 	// DefaultReaders is the least number of read-only connections.
 	DefaultReaders = 4
+	// DefaultQuarantineBytes bounds the bytes of the packets kept in
+	// quarantine: room for 20 packets of gateway.DefaultMaxPacketSize.
+	DefaultQuarantineBytes = 2 << 30
+	// DefaultQuarantineEntries bounds the entries of the quarantine.
+	DefaultQuarantineEntries = 10000
 )
 
 // Options tune a Store. The zero value gives the defaults.
@@ -64,6 +70,15 @@ type Options struct {
 	// Readers is the number of read-only connections; 0 means the larger
 	// of DefaultReaders and the number of CPUs.
 	Readers int
+	// QuarantineBytes and QuarantineEntries bound the quarantine: past
+	// either, Quarantine drops the oldest packets kept there, with their
+	// entries (see quarantine.go). 0 means DefaultQuarantineBytes and
+	// DefaultQuarantineEntries.
+	QuarantineBytes   int64
+	QuarantineEntries int
+	// Logger is told what the store drops from the quarantine; nil logs
+	// nothing.
+	Logger *zap.Logger
 }
 
 // Store is the gateway's durable state in one SQLite database. It
@@ -74,6 +89,13 @@ type Store struct {
 	reader *sql.DB // read-only connections
 	files  *packetFiles
 	closed atomic.Bool
+	log    *zap.Logger
+
+	// The quarantine's bounds (Options), and how many entries Quarantine
+	// dropped since Open (Stats).
+	quarantineBytes   int64
+	quarantineEntries int
+	quarantineDropped atomic.Int64
 
 	// What the writer and the readers ran (see connCounts).
 	writes, reads connCounts
@@ -197,6 +219,15 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if opts.Readers <= 0 {
 		opts.Readers = max(DefaultReaders, runtime.NumCPU())
 	}
+	if opts.QuarantineBytes <= 0 {
+		opts.QuarantineBytes = DefaultQuarantineBytes
+	}
+	if opts.QuarantineEntries <= 0 {
+		opts.QuarantineEntries = DefaultQuarantineEntries
+	}
+	if opts.Logger == nil {
+		opts.Logger = zap.NewNop()
+	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
@@ -210,7 +241,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	f.Close()
 	busy := strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10)
 
-	s := &Store{path: abs}
+	s := &Store{path: abs, log: opts.Logger, quarantineBytes: opts.QuarantineBytes, quarantineEntries: opts.QuarantineEntries}
 	s.dueFrom.Store(dueUnknown)
 	// Both pools' connections keep their prepared statements, see
 	// stmtcache.go; the writer's run them detached from their contexts
