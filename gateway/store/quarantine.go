@@ -185,27 +185,7 @@ func (s *Store) boundQuarantine(ctx context.Context, tx *sql.Tx, keep string) ([
 		if err != nil {
 			return nil, fmt.Errorf("oldest quarantined packet: %w", err)
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM quarantine WHERE packet_id = ?`, d.id)
-		if err != nil {
-			return nil, fmt.Errorf("drop packet %s: %w", d.id, err)
-		}
-		if d.entries, err = res.RowsAffected(); err != nil {
-			return nil, fmt.Errorf("drop packet %s: %w", d.id, err)
-		}
-		for _, stmt := range []string{
-			`DELETE FROM quarantine_packets WHERE packet_id = ?`,
-			`DELETE FROM packet_chunks WHERE packet_id = ?`,
-			`UPDATE packets SET data = x'', size = 0, sha256 = '` + emptySHA256 + `' WHERE id = ?`,
-		} {
-			if _, err := tx.ExecContext(ctx, stmt, d.id); err != nil {
-				return nil, fmt.Errorf("drop packet %s: %w", d.id, err)
-			}
-		}
-		err = s.appendAudit(ctx, tx, actionQuarantineDrop, "", map[string]any{
-			"packet": d.id, "sha256": d.sha256, "size": d.size, "entries": d.entries,
-			"keptAt": fromMS(d.keptAt),
-		})
-		if err != nil {
+		if d.entries, err = s.dropQuarantined(ctx, tx, d, ""); err != nil {
 			return nil, err
 		}
 		entries -= d.entries
@@ -213,6 +193,40 @@ func (s *Store) boundQuarantine(ctx context.Context, tx *sql.Tx, keep string) ([
 		dropped = append(dropped, d)
 	}
 	return dropped, nil
+}
+
+// dropQuarantined drops the packet d from the quarantine, with its
+// entries, and audits it (why, if not empty, is said in the audit row): it
+// returns the number of entries dropped. The packet's row stays without
+// bytes; its file, if it has one, is the caller's to remove once the
+// transaction is committed.
+func (s *Store) dropQuarantined(ctx context.Context, tx *sql.Tx, d droppedPacket, why string) (int64, error) {
+	res, err := tx.ExecContext(ctx, `DELETE FROM quarantine WHERE packet_id = ?`, d.id)
+	if err != nil {
+		return 0, fmt.Errorf("drop packet %s: %w", d.id, err)
+	}
+	entries, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("drop packet %s: %w", d.id, err)
+	}
+	for _, stmt := range []string{
+		`DELETE FROM quarantine_packets WHERE packet_id = ?`,
+		`DELETE FROM packet_chunks WHERE packet_id = ?`,
+		`UPDATE packets SET data = x'', size = 0, sha256 = '` + emptySHA256 + `' WHERE id = ?`,
+	} {
+		if _, err := tx.ExecContext(ctx, stmt, d.id); err != nil {
+			return 0, fmt.Errorf("drop packet %s: %w", d.id, err)
+		}
+	}
+	detail := map[string]any{"packet": d.id, "sha256": d.sha256, "size": d.size, "entries": entries,
+		"keptAt": fromMS(d.keptAt)}
+	if why != "" {
+		detail["why"] = why
+	}
+	if err := s.appendAudit(ctx, tx, actionQuarantineDrop, "", detail); err != nil {
+		return 0, err
+	}
+	return entries, nil
 }
 
 // removeDropped removes the files of the packets a committed Quarantine
