@@ -138,7 +138,9 @@ type Bus struct {
 	large   jetstream.Stream // StreamLarge: use largeStream
 	// stored are the names of large packets this Bus stored whole, which
 	// it may reuse without reading their chunks back.
-	stored    map[string]bool
+	stored map[string]bool
+	// release limits getLarge's return of free pages to the system.
+	release   pageRelease
 	directory jetstream.KeyValue
 	gateways  jetstream.KeyValue
 

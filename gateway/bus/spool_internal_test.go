@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 )
@@ -207,7 +208,8 @@ func TestLargeSpool_StaleRemovedAtOpen(t *testing.T) {
 
 // TestLargeSpool_Release: a packet of spoolReleaseMin bytes or more is
 // read from its spool once the heap's free pages are given back (a
-// forced collection), a smaller one without.
+// forced collection), a smaller one without, and so is one fetched less
+// than pageReleaseEvery after the last release.
 func TestLargeSpool_Release(t *testing.T) {
 	b, _, packet, h, digest := spoolBus(t, spoolReleaseMin)
 	small := packet[:spoolReleaseMin-1]
@@ -230,6 +232,8 @@ func TestLargeSpool_Release(t *testing.T) {
 	}{
 		{"below", smallH, smallDigest, false},
 		{"at", h, digest, true},
+		// Within pageReleaseEvery of the last.
+		{"again", h, digest, false},
 	} {
 		before := forced()
 		if _, err := b.getLarge(t.Context(), tc.h, tc.digest); err != nil {
@@ -238,5 +242,26 @@ func TestLargeSpool_Release(t *testing.T) {
 		if got := forced() > before; got != tc.release {
 			t.Errorf("%s spoolReleaseMin: free pages given back %v, want %v", tc.name, got, tc.release)
 		}
+	}
+}
+
+// TestPageRelease: free pages are given back at most once per
+// pageReleaseEvery, and not while another release runs.
+func TestPageRelease(t *testing.T) {
+	var r pageRelease
+	if !r.freeOSMemory(time.Now()) {
+		t.Fatal("the first release did not run")
+	}
+	if r.freeOSMemory(time.Now()) {
+		t.Error("a release ran right after another")
+	}
+	if !r.freeOSMemory(time.Now().Add(pageReleaseEvery)) {
+		t.Error("no release pageReleaseEvery after the last")
+	}
+	r.mu.Lock() // a release running
+	ran := r.freeOSMemory(time.Now().Add(2 * pageReleaseEvery))
+	r.mu.Unlock()
+	if ran {
+		t.Error("a release ran while another was running")
 	}
 }
