@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/binary"
 	"encoding/hex"
+	"strings"
 	"sync"
 	"time"
 )
@@ -51,6 +52,10 @@ type ChainCache struct {
 	mu     sync.Mutex
 	certs  map[[sha256.Size]byte]*namedCert
 	chains map[chainKey]*chainEntry
+	// texts maps the base64 text a packet's X509Certificate held to the
+	// certificate of certs it decodes to, so that a packet from a signer
+	// seen recently costs neither decoding it nor hashing its DER.
+	texts map[string]*namedCert
 }
 
 // namedCert is a certificate parsed, with what a Verdict says of it.
@@ -96,6 +101,48 @@ func (c *ChainCache) certificate(der []byte) (*namedCert, error) {
 		return nil, err
 	}
 	return nameCert(cert, sum), nil
+}
+
+// byText returns the certificate that text, the base64 of an
+// X509Certificate element as a packet wrote it, was read from before,
+// if keepText kept it.
+func (c *ChainCache) byText(text string) (*namedCert, bool) {
+	if c == nil {
+		return nil, false
+	}
+	c.mu.Lock()
+	nc, ok := c.texts[text]
+	c.mu.Unlock()
+	return nc, ok
+}
+
+// keepText remembers that text decodes to cert, when it does, cert is a
+// certificate of a chain remembered (so that, as for certs, nothing an
+// unverified packet carries is held) and text is no longer than twice its
+// DER (base64 with line ends is about 1.4 times: white space padding a
+// text is not kept). The text is copied: it may share the memory of a
+// whole packet.
+func (c *ChainCache) keepText(text string, cert *x509.Certificate) {
+	if c == nil || len(text) > 2*len(cert.Raw) {
+		return
+	}
+	if _, ok := c.byText(text); ok {
+		return
+	}
+	if der, err := decodeSpacedBase64(text); err != nil || !bytes.Equal(der, cert.Raw) {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	nc, ok := c.certs[sha256.Sum256(cert.Raw)]
+	if !ok || !bytes.Equal(nc.cert.Raw, cert.Raw) {
+		return
+	}
+	if c.texts == nil {
+		c.texts = make(map[string]*namedCert)
+	}
+	evictOne(c.texts)
+	c.texts[strings.Clone(text)] = nc
 }
 
 // verified returns the chains remembered for certs (the leaf, then the

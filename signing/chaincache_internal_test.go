@@ -1,6 +1,9 @@
 package signing
 
 import (
+	"encoding/base64"
+	"strings"
+
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -90,8 +93,38 @@ func TestChainCache(t *testing.T) {
 		t.Error("a certificate with a byte after it parsed")
 	}
 
-	for range chainCacheSize + 10 {
+	// The text a certificate was read from is kept for a certificate of a
+	// chain remembered only, and only when it is not padded; it is found
+	// again by its exact text only.
+	text := base64.StdEncoding.EncodeToString(a.Raw)
+	c.keepText(text, a)
+	if nc, ok := c.byText(text); !ok || nc != p1 {
+		t.Errorf("the text of a remembered certificate: %v, %v", nc, ok)
+	}
+	if _, ok := c.byText(text + "\n"); ok {
+		t.Error("another text found")
+	}
+	c.keepText(base64.StdEncoding.EncodeToString(b.Raw), b)
+	if _, ok := c.byText(base64.StdEncoding.EncodeToString(b.Raw)); ok {
+		t.Error("the text of a certificate of no verified chain was kept")
+	}
+	c.keepText(text+strings.Repeat(" ", len(a.Raw)), a)
+	if _, ok := c.byText(text + strings.Repeat(" ", len(a.Raw))); ok {
+		t.Error("a padded text was kept")
+	}
+	c.keepText(base64.StdEncoding.EncodeToString(b.Raw), a)
+	if _, ok := c.byText(base64.StdEncoding.EncodeToString(b.Raw)); ok {
+		t.Error("a text was kept for a certificate it does not decode to")
+	}
+
+	for i := range chainCacheSize + 10 {
 		c.remember(x509.NewCertPool(), []*x509.Certificate{a}, [][]*x509.Certificate{{a}}, t0)
+		// Distinct texts of a, with a line end and a space in places.
+		t1 := text[:i%len(text)] + "\n" + text[i%len(text):]
+		c.keepText(t1[:i/len(text)]+" "+t1[i/len(text):], a)
+	}
+	if len(c.texts) > chainCacheSize {
+		t.Errorf("%d texts kept, want at most %d", len(c.texts), chainCacheSize)
 	}
 	if len(c.chains) > chainCacheSize {
 		t.Errorf("%d chains remembered, want at most %d", len(c.chains), chainCacheSize)

@@ -252,7 +252,7 @@ func (v *Verifier) Verify(ctx context.Context, packet []byte) (*Verdict, error) 
 	if vd != nil {
 		return vd, nil
 	}
-	chain, signer, vd := signerChain(sig, v.Chains)
+	chain, texts, signer, vd := signerChain(sig, v.Chains)
 	if vd != nil {
 		return vd, nil
 	}
@@ -279,6 +279,9 @@ func (v *Verifier) Verify(ctx context.Context, packet []byte) (*Verdict, error) 
 		return withCert(verdict(Untrusted, ErrUntrustedChain,
 			"Chứng thư số không được cấp bởi tổ chức chứng thực được tin cậy: "+err.Error(),
 			"the certificate does not chain to a trusted CA: "+err.Error())), nil
+	}
+	for i, text := range texts {
+		v.Chains.keepText(text, chain[i])
 	}
 	if cert.KeyUsage&(x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment) == 0 {
 		return withCert(verdict(Untrusted, ErrUntrustedChain,
@@ -473,32 +476,44 @@ func algorithmOf(el *etree.Element) string {
 }
 
 // signerChain reads KeyInfo/X509Data/X509Certificate: the signer's
-// certificate first, then any intermediates; and the signer's names.
-// Certificates parsed before come from cache, if not nil.
-func signerChain(sig *etree.Element, cache *ChainCache) ([]*x509.Certificate, *namedCert, *Verdict) {
+// certificate first, then any intermediates, with the base64 text each
+// was read from; and the signer's names. Certificates parsed before come
+// from cache, if not nil.
+func signerChain(sig *etree.Element, cache *ChainCache) ([]*x509.Certificate, []string, *namedCert, *Verdict) {
 	bad := func(en string) *Verdict {
 		return verdict(Malformed, ErrBadCertificate, "Không đọc được chứng thư số của người ký: "+en, "the signer certificate cannot be read: "+en)
 	}
 	var chain []*x509.Certificate
+	var texts []string
 	var signer *namedCert
-	for _, el := range sig.FindElements("KeyInfo/X509Data/X509Certificate") {
-		der, err := decodeSpacedBase64(el.Text())
-		if err != nil {
-			return nil, nil, bad("not base64")
+	// What sig.FindElements("KeyInfo/X509Data/X509Certificate") finds, in
+	// the same order, without compiling the path for every packet.
+	for ki := range sig.SelectElementsSeq("KeyInfo") {
+		for xd := range ki.SelectElementsSeq("X509Data") {
+			for el := range xd.SelectElementsSeq("X509Certificate") {
+				text := el.Text()
+				nc, ok := cache.byText(text)
+				if !ok {
+					der, err := decodeSpacedBase64(text)
+					if err != nil {
+						return nil, nil, nil, bad("not base64")
+					}
+					if nc, err = cache.certificate(der); err != nil {
+						return nil, nil, nil, bad(err.Error())
+					}
+				}
+				if signer == nil {
+					signer = nc
+				}
+				chain = append(chain, nc.cert)
+				texts = append(texts, text)
+			}
 		}
-		nc, err := cache.certificate(der)
-		if err != nil {
-			return nil, nil, bad(err.Error())
-		}
-		if signer == nil {
-			signer = nc
-		}
-		chain = append(chain, nc.cert)
 	}
 	if len(chain) == 0 {
-		return nil, nil, bad("KeyInfo carries no X509Certificate")
+		return nil, nil, nil, bad("KeyInfo carries no X509Certificate")
 	}
-	return chain, signer, nil
+	return chain, texts, signer, nil
 }
 
 // chain verifies certs[0] against the roots at now, with the rest of
