@@ -116,23 +116,23 @@ func TestStore_DeliveryCost(t *testing.T) {
 		{"sender: accept", sender, func(s *store.Store) error {
 			_, _, err := s.AcceptDocument(ctx, newAccept(vpcp, "doc-1", at, hanoi))
 			return err
-		}, cost(1, 6, 0, 0), 23},
-		{"sender: dispatch the edoc", sender, dispatch, cost(1, 5, 0, 2), 10},
+		}, cost(1, 6, 0, 0), 22},
+		{"sender: dispatch the edoc", sender, dispatch, cost(1, 5, 0, 2), 8},
 		{"recipient: receive, 01 queued", recipient, func(s *store.Store) error {
 			d, _, err := s.ReceiveDocument(ctx, newReceive(hanoi, vpcp, "doc-1", at))
 			if err == nil {
 				incoming = d.ID
 			}
 			return err
-		}, cost(1, 8, 0, 0), 25},
+		}, cost(1, 8, 0, 0), 24},
 		{"recipient: dispatch the 01", recipient, dispatch, cost(1, 3, 0, 2), 5},
-		{"sender: apply the 01", sender, apply(envelope.StatusArrived), cost(1, 5, 0, 0), 12},
-		{"recipient: post the 03", recipient, post(envelope.StatusAccepted), cost(1, 6, 1, 2), 15},
+		{"sender: apply the 01", sender, apply(envelope.StatusArrived), cost(1, 5, 0, 0), 11},
+		{"recipient: post the 03", recipient, post(envelope.StatusAccepted), cost(1, 6, 1, 2), 14},
 		{"recipient: dispatch the 03", recipient, dispatch, cost(1, 3, 0, 2), 5},
-		{"sender: apply the 03", sender, apply(envelope.StatusAccepted), cost(1, 5, 0, 0), 12},
-		{"recipient: post the 06", recipient, post(envelope.StatusDone), cost(1, 6, 1, 2), 17},
+		{"sender: apply the 03", sender, apply(envelope.StatusAccepted), cost(1, 5, 0, 0), 11},
+		{"recipient: post the 06", recipient, post(envelope.StatusDone), cost(1, 6, 1, 2), 16},
 		{"recipient: dispatch the 06", recipient, dispatch, cost(1, 3, 0, 2), 5},
-		{"sender: apply the 06", sender, apply(envelope.StatusDone), cost(1, 5, 0, 0), 14},
+		{"sender: apply the 06", sender, apply(envelope.StatusDone), cost(1, 5, 0, 0), 13},
 		{"recipient: an idle round (nothing due)", recipient, func(s *store.Store) error {
 			_, err := s.DueOutbox(ctx, at.Add(time.Hour), 128)
 			return err
@@ -183,8 +183,11 @@ func TestStore_DeliveryCost(t *testing.T) {
 	}
 	// The frames of the whole delivery, at each store: an index more on
 	// the path adds one to most steps, which their bounds of one more
-	// than they wrote may let through one by one.
-	maxFrames := map[*store.Store]int64{sender: 68, recipient: 68}
+	// than they wrote may let through one by one. Migration 0017 took an
+	// event's row of sqlite_sequence and its NULL msg_id out of them: 66
+	// frames to 60 at the sender, 66 to 63 at the recipient (whose steps
+	// that add an event queue an outbox item, AUTOINCREMENT as well).
+	maxFrames := map[*store.Store]int64{sender: 62, recipient: 65}
 	for _, s := range []*store.Store{sender, recipient} {
 		name := map[*store.Store]string{sender: "sender: the delivery", recipient: "recipient: the delivery"}[s]
 		c := total[s]

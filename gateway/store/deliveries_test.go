@@ -532,7 +532,7 @@ func TestStore_StatusPlans(t *testing.T) {
 	mustOpenStoreAt(t, path)
 	db := rawDB(t, path)
 	events := []string{"INDEX events_delivery (document=? AND recipient=? AND kind=?)"}
-	msgID := "INDEX sqlite_autoindex_events_1 (msg_id=?)"
+	msgID := "INDEX events_msg_id (msg_id=?)"
 	for _, c := range []struct {
 		query string
 		args  []any
@@ -619,7 +619,7 @@ func TestOpen_MigrateEventsDelivery(t *testing.T) {
 		indexes = append(indexes, name)
 	}
 	rows.Close()
-	if want := []string{"events_delivery", "events_received", "events_status_packets"}; !reflect.DeepEqual(indexes, want) {
+	if want := []string{"events_delivery", "events_msg_id", "events_received", "events_status_packets"}; !reflect.DeepEqual(indexes, want) {
 		t.Errorf("indexes of events: %q, want %q", indexes, want)
 	}
 }
