@@ -24,7 +24,7 @@ const (
 
 // excC14n transforms a tree into exclusive canonical form.
 type excC14n struct {
-	inclusive map[string]bool // the InclusiveNamespaces prefix list
+	inclusive map[string]bool // the InclusiveNamespaces prefix list; nil for none
 	// scope maps the prefixes in scope at the element being transformed
 	// to their namespaces; declared, those the canonical form declares
 	// around it. Both start as etreeutils.NewDefaultNSContext, which
@@ -43,8 +43,11 @@ type binding struct {
 }
 
 func newExcC14n(prefixList string) *excC14n {
-	c := &excC14n{inclusive: make(map[string]bool)}
+	c := &excC14n{}
 	for _, p := range strings.Fields(prefixList) {
+		if c.inclusive == nil {
+			c.inclusive = make(map[string]bool)
+		}
 		c.inclusive[p] = true
 	}
 	defaults := func() map[string]string {
