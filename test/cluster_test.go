@@ -303,9 +303,19 @@ func (c *hubCluster) setup() {
 		l.start()
 		domains = append(domains, l.domain)
 	}
-	args = append(args, "-leaf", strings.Join(domains, ","))
-	if out, err := exec.Command(lienthongBin, args...).CombinedOutput(); err != nil {
+	if out, err := exec.Command(lienthongBin, append(args, "-leaf", strings.Join(domains, ","))...).CombinedOutput(); err != nil {
 		c.t.Fatalf("lienthong %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	// Each leaf node's agencies, in the hub's two consumers its streams
+	// source.
+	for _, l := range c.leaves {
+		largs := append(slices.Clone(args), "-leaf", l.domain)
+		for _, a := range l.agencies {
+			largs = append(largs, "-agency", a.Code)
+		}
+		if out, err := exec.Command(lienthongBin, largs...).CombinedOutput(); err != nil {
+			c.t.Fatalf("lienthong %s: %v\n%s", strings.Join(largs, " "), err, out)
+		}
 	}
 }
 

@@ -52,7 +52,8 @@ func (c *hubCluster) addLeaf() *leafNode {
 // user -leaf" and points its configuration at the leaf: the leaf's
 // domain, the hub's as nats.hubDomain. Then it makes, or makes again, the
 // leaf node's NKey at the hub with "lienthong nats link", for every
-// gateway and agency joined so far.
+// gateway joined so far; the agencies are assigned to the leaf at the hub
+// (hubCluster.setup: "lienthong nats setup -leaf D -agency …").
 func (l *leafNode) join(cfg *serveConfig, id string, agencies []agency) {
 	t := l.c.t
 	t.Helper()
@@ -71,9 +72,6 @@ func (l *leafNode) join(cfg *serveConfig, id string, agencies []agency) {
 	args := []string{"nats", "link", "-domain", l.domain, "-seed", l.seed}
 	for _, g := range l.gateways {
 		args = append(args, "-gateway", g)
-	}
-	for _, a := range l.agencies {
-		args = append(args, "-agency", a.Code)
 	}
 	if out, err = exec.Command(lienthongBin, args...).Output(); err != nil {
 		t.Fatalf("lienthong %s: %v", strings.Join(args, " "), err)
@@ -182,9 +180,9 @@ func (l *leafNode) restore() {
 // spy connects to the leaf node as its gateway (who may do anything
 // there) and makes streams sourcing the hub's LT_EDOC: VPCP's subject, all
 // of it, and the province's own. None gets a message: at the hub the leaf
-// may create only the consumers of its gateway's in-streams, named as
-// nats-server names them (bus.LeafPermissions), while the in-stream
-// LT_EDOC, for comparison, has the province's packets.
+// may create no consumer of the packet streams, only reset its own durable
+// ones, whose filters are the administrator's (bus.LeafPermissions), while
+// the in-stream LT_EDOC, for comparison, has the province's packets.
 func (l *leafNode) spy(t *testing.T) {
 	t.Helper()
 	o, err := nats.NkeyOptionFromSeed(filepath.Join(l.dir, l.gateways[0]+".nk"))

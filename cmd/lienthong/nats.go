@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/nats-io/nkeys"
 	"go.uber.org/zap"
@@ -173,8 +174,8 @@ the hub ("lienthong nats link") keeps other agencies' packets out.`)
 		return usageError{msg: "nats user: -gateway, -seed and at least one -agency (or -gateway-consumers, or -leaf) are required",
 			vi: "Cần -gateway, -seed và ít nhất một -agency (hoặc -gateway-consumers, hoặc -leaf).", hint: "lienthong nats user -help"}
 	case *leaf && len(agencies) > 0:
-		return usageError{msg: "nats user: -leaf takes no -agency: a gateway's user on its leaf node has no permission list (the agencies go to \"lienthong nats link\")",
-			vi: "Với -leaf thì không cho -agency: người dùng của cổng trên nút lá không có danh sách quyền (các cơ quan đưa vào \"lienthong nats link\").", hint: "lienthong nats user -help"}
+		return usageError{msg: "nats user: -leaf takes no -agency: a gateway's user on its leaf node has no permission list (the agencies go to \"lienthong nats setup -leaf\")",
+			vi: "Với -leaf thì không cho -agency: người dùng của cổng trên nút lá không có danh sách quyền (các cơ quan đưa vào \"lienthong nats setup -leaf\").", hint: "lienthong nats user -help"}
 	}
 	if err := bus.CheckID(*id); err != nil {
 		return usageError{msg: "nats user: -gateway: " + err.Error(), vi: fmt.Sprintf("Tên cổng -gateway %q không dùng được.", *id), hint: "lienthong nats user -help"}
@@ -275,34 +276,39 @@ credentials from writing other keys at all.`)
 // runNATSLink makes the NKey of a province's leaf node's link to the hub
 // and prints its user block, with the permissions of bus.LeafPermissions.
 func runNATSLink(_ context.Context, m *Main, args []string) error {
-	fs := m.newFlagSet("nats link", "nats link -domain D [-hub-domain hub] -gateway ID [-gateway ID …] -agency CODE [-agency CODE …] -seed FILE", `
+	fs := m.newFlagSet("nats link", "nats link -domain D [-hub-domain hub] -gateway ID [-gateway ID …] -seed FILE", `
 Makes the NKey with which a province's leaf node (deploy/nats/leaf.conf,
 JetStream domain -domain) logs in at the hub: the seed goes to -seed (mode
 0600; give it to the leaf node as LEAF_SEED in /etc/nats/nats-server.env),
 and the user block with its permissions goes to standard output, for
 users.conf on every hub node.
 
-The permissions let the leaf node's streams source from the hub's only the
-subjects of the agencies given, its gateways write only their own
-heartbeats (the directory is the administrator's), and the hub source the
-leaf's out-streams. List every agency and gateway the leaf node serves.`)
+The permissions let the leaf node's streams source from the hub's only
+through the leaf's own durable consumers (leaf_edoc_D, leaf_status_D and
+their catch-ups leafu_*_D), which it may reset but not create or change:
+their filters, the leaf's agencies, are the administrator's ("lienthong
+nats setup -leaf D -agency …"), so the block does not change when agencies
+are added or moved. Its gateways write only their own heartbeats (the
+directory is the administrator's), and the hub sources the leaf's
+out-streams. List every gateway the leaf node serves.`)
 	domain := fs.String("domain", "", "the leaf node's JetStream `domain` (its gateways' nats.domain)")
 	hubDomain := fs.String("hub-domain", "hub", "the hub's JetStream `domain` (the gateways' nats.hubDomain)")
 	seed := fs.String("seed", "", "write the NKey seed to this `file`")
 	var gateways listFlag
 	fs.Var(&gateways, "gateway", "the `id` of a gateway on the leaf node (repeat for each)")
-	var agencies codesFlag
-	fs.Var(&agencies, "agency", "the `code` of an agency on the leaf node (repeat for each)")
 	if err := m.parseFlags(fs, args); err != nil {
 		return err
 	}
 	switch {
-	case *domain == "" || *seed == "" || len(gateways) == 0 || len(agencies) == 0:
-		return usageError{msg: "nats link: -domain, -seed, and at least one -gateway and one -agency are required",
-			vi: "Cần -domain, -seed, ít nhất một -gateway và một -agency.", hint: "lienthong nats link -help"}
+	case *domain == "" || *seed == "" || len(gateways) == 0:
+		return usageError{msg: "nats link: -domain, -seed and at least one -gateway are required",
+			vi: "Cần -domain, -seed và ít nhất một -gateway.", hint: "lienthong nats link -help"}
 	case *domain == *hubDomain:
 		return usageError{msg: fmt.Sprintf("nats link: the leaf node's domain %q is the hub's", *domain),
 			vi: fmt.Sprintf("Miền %q của nút lá trùng với miền của trục.", *domain), hint: "lienthong nats link -help"}
+	}
+	if err := bus.CheckID(*domain); err != nil {
+		return usageError{msg: "nats link: -domain: " + err.Error(), vi: fmt.Sprintf("Miền -domain %q không dùng được.", *domain), hint: "lienthong nats link -help"}
 	}
 	for _, g := range gateways {
 		if err := bus.CheckID(g); err != nil {
@@ -313,15 +319,19 @@ leaf's out-streams. List every agency and gateway the leaf node serves.`)
 	if err != nil {
 		return withVI(fmt.Errorf("nats link: %w", err), "Không ghi được khóa NKey vào tệp %q", *seed)
 	}
-	perms := bus.LeafPermissions(*domain, *hubDomain, gateways, agencies)
-	_, err = fmt.Fprint(m.Stdout, perms.Conf(pub, fmt.Sprintf("leaf node %s (gateways %s): %s", *domain, gateways.String(), agencies.String())))
+	perms := bus.LeafPermissions(*domain, *hubDomain, gateways)
+	_, err = fmt.Fprint(m.Stdout, perms.Conf(pub, fmt.Sprintf("leaf node %s (gateways %s)", *domain, gateways.String())))
 	return err
 }
+
+// leafCatchUpWait is how long "nats setup -leaf D -agency …" waits for the
+// catch-up of the agencies added to the leaf node to be read.
+const leafCatchUpWait = 2 * time.Minute
 
 // runNATSSetup creates or updates the streams and buckets of the NATS
 // contract, with credentials allowed to.
 func runNATSSetup(ctx context.Context, m *Main, args []string) error {
-	fs := m.newFlagSet("nats setup", "nats setup -url URL [-nkey FILE | -creds FILE] [-ca FILE] [-replicas 3] [-domain D] [-agency CODE …] [-gateway ID [-subtree CODE …]] [-leaf D,…]", `
+	fs := m.newFlagSet("nats setup", "nats setup -url URL [-nkey FILE | -creds FILE] [-ca FILE] [-replicas 3] [-domain D] [-agency CODE …] [-gateway ID [-subtree CODE …]] [-leaf D,… | -leaf D -agency CODE … [-subtree CODE …]]", `
 Creates or updates the streams (LT_EDOC, LT_STATUS, and LT_LARGE for large
 packets) and the key-value buckets (LT_DIRECTORY, LT_GATEWAYS)
 on a NATS cluster, with administrator credentials; gateways with their own
@@ -350,7 +360,20 @@ the hub must be up): makes the leaf's out-streams (LT_OUT_EDOC,
 LT_OUT_STATUS) if they do not exist and adds them as sources of the hub's
 streams, so that what the province's gateway publishes reaches the hub,
 also after its link was down. Run it once per new leaf node; sources
-already there are kept.`)
+already there are kept.
+
+With one -leaf D and -agency (repeat for each; every agency the leaf's
+gateways host) and -subtree as for -gateway: the hub's two durable
+consumers of the leaf (leaf_edoc_D, leaf_status_D), which the leaf's
+streams source, are given those agencies' subjects, two consumers however
+many agencies. An agency added is read up from where it waited: from the
+point its previous holder kept, or for a leaf of the version before from
+what its per-agency sources had delivered (those sources are then
+removed), by a catch-up consumer (leafu_*_D) that the command waits for
+and removes; if it has not ended within two minutes, the next run removes
+it. An agency another gateway or leaf node has is refused: assign that one
+without it first, which keeps its handover point. The leaf's link must be
+up.`)
 	url := fs.String("url", "", "the cluster's `URLs`, comma-separated")
 	nkey := fs.String("nkey", "", "an administrator's NKey seed `file`")
 	creds := fs.String("creds", "", "an administrator's .creds `file`")
@@ -369,14 +392,6 @@ already there are kept.`)
 	if *url == "" {
 		return usageError{msg: "nats setup: -url is required", vi: "Cần địa chỉ cụm NATS (-url).", hint: "lienthong nats setup -help"}
 	}
-	if *gw == "" && len(subtrees) > 0 {
-		return usageError{msg: "nats setup: -subtree is delegated to a gateway: give -gateway",
-			vi: "-subtree giao cho một cổng: cần -gateway.", hint: "lienthong nats setup -gateway nghean -agency 000.00.00.H41 -subtree 000.00.00.H41"}
-	}
-	if *gw != "" && len(agencies) == 0 {
-		return usageError{msg: "nats setup: -gateway needs every agency it hosts (-agency, repeated)",
-			vi: "-gateway cần danh sách mọi cơ quan cổng đó phục vụ (-agency, lặp lại).", hint: "lienthong nats setup -gateway nghean -agency 000.00.00.H41 -agency …"}
-	}
 	var leafDomains []string
 	for d := range strings.SplitSeq(*leaves, ",") {
 		if d = strings.TrimSpace(d); d != "" {
@@ -384,8 +399,26 @@ already there are kept.`)
 				return usageError{msg: fmt.Sprintf("nats setup: -leaf %s is the hub's own domain", d),
 					vi: fmt.Sprintf("Miền nút lá -leaf %s trùng với miền của trục.", d), hint: "lienthong nats setup -help"}
 			}
+			if err := bus.CheckID(d); err != nil {
+				return usageError{msg: "nats setup: -leaf: " + err.Error(), vi: fmt.Sprintf("Miền nút lá -leaf %q không dùng được.", d), hint: "lienthong nats setup -help"}
+			}
 			leafDomains = append(leafDomains, d)
 		}
+	}
+	// -agency with -leaf and no -gateway: the leaf's agencies.
+	leafAssign := *gw == "" && len(leafDomains) > 0 && len(agencies)+len(subtrees) > 0
+	switch {
+	case leafAssign && len(leafDomains) != 1:
+		return usageError{msg: "nats setup: -agency and -subtree are assigned to one leaf node: give one -leaf domain",
+			vi: "-agency và -subtree giao cho một nút lá: chỉ cho một miền -leaf.", hint: "lienthong nats setup -leaf h41 -agency 000.00.00.H41 -subtree 000.00.00.H41"}
+	}
+	if *gw == "" && len(subtrees) > 0 && !leafAssign {
+		return usageError{msg: "nats setup: -subtree is delegated to a gateway or a leaf node: give -gateway or -leaf",
+			vi: "-subtree giao cho một cổng (hoặc một nút lá): cần -gateway (hoặc -leaf).", hint: "lienthong nats setup -gateway nghean -agency 000.00.00.H41 -subtree 000.00.00.H41"}
+	}
+	if *gw != "" && len(agencies) == 0 {
+		return usageError{msg: "nats setup: -gateway needs every agency it hosts (-agency, repeated)",
+			vi: "-gateway cần danh sách mọi cơ quan cổng đó phục vụ (-agency, lặp lại).", hint: "lienthong nats setup -gateway nghean -agency 000.00.00.H41 -agency …"}
 	}
 	opts := bus.Options{
 		URL: *url, Name: "lienthong-setup", NKeyFile: *nkey, CredsFile: *creds, CAFile: *ca,
@@ -404,7 +437,7 @@ already there are kept.`)
 			}
 			return withVI(err, "Không giao được các cơ quan cho cổng %s", *gw)
 		}
-	case len(agencies) > 0:
+	case len(agencies) > 0 && !leafAssign:
 		if err := b.EnsureConsumers(ctx, agencies, 0); err != nil {
 			b.Close()
 			return withVI(err, "Không tạo được consumer của các cơ quan %s", agencies.String())
@@ -419,7 +452,7 @@ already there are kept.`)
 	case *gw != "":
 		fmt.Fprintf(m.Stdout, "gateway %s assigned %d agencies: consumers %s and %s ready\n", *gw, len(agencies),
 			bus.GatewayConsumerName(*gw, gateway.KindEdoc), bus.GatewayConsumerName(*gw, gateway.KindStatus))
-	case len(agencies) > 0:
+	case len(agencies) > 0 && !leafAssign:
 		fmt.Fprintf(m.Stdout, "consumers of %s ready\n", agencies.String())
 	}
 	for _, d := range leafDomains {
@@ -430,11 +463,29 @@ already there are kept.`)
 		if err != nil {
 			return withVI(err, "Không kết nối được tới cụm NATS để nối nút lá %s", d)
 		}
-		if err := errors.Join(b.SourceLeaf(ctx, d), b.Close()); err != nil {
+		if err := b.SourceLeaf(ctx, d); err != nil {
+			b.Close()
 			return withVI(err, "Không nối được các luồng của nút lá %s vào trục", d)
+		}
+		if leafAssign {
+			err := b.AssignLeaf(ctx, bus.LeafAssignment{Domain: d, Agencies: agencies, Subtrees: subtrees, Wait: leafCatchUpWait})
+			if err != nil {
+				b.Close()
+				if errors.Is(err, bus.ErrCatchUpRunning) {
+					return withVI(err, "Nút lá %s còn đang đọc bù văn bản chờ từ lần giao trước; chạy lại lệnh khi đã đọc xong", d)
+				}
+				return withVI(err, "Không giao được các cơ quan cho nút lá %s", d)
+			}
+		}
+		if err := b.Close(); err != nil {
+			return withVI(err, "Không đóng được kết nối NATS")
 		}
 		fmt.Fprintf(m.Stdout, "leaf node %s: %s and %s sourced by %s and %s\n", d,
 			bus.StreamOutEdoc, bus.StreamOutStatus, bus.StreamEdoc, bus.StreamStatus)
+		if leafAssign {
+			fmt.Fprintf(m.Stdout, "leaf node %s assigned %d agencies and %d subtrees: consumers %s and %s ready\n", d, len(agencies), len(subtrees),
+				bus.LeafConsumerName(d, gateway.KindEdoc), bus.LeafConsumerName(d, gateway.KindStatus))
+		}
 	}
 	return nil
 }

@@ -19,8 +19,7 @@ import (
 // command lines are refused with what is missing.
 func TestNATSLink(t *testing.T) {
 	seed := filepath.Join(t.TempDir(), "h41-link.nk")
-	r := run(t, nil, "nats", "link", "-domain", "h41", "-gateway", "nghean",
-		"-agency", "000.00.00.H41", "-agency", "000.00.12.H41", "-seed", seed)
+	r := run(t, nil, "nats", "link", "-domain", "h41", "-gateway", "nghean", "-seed", seed)
 	r.wantCode(t, 0)
 	b, err := os.ReadFile(seed)
 	if err != nil {
@@ -35,8 +34,9 @@ func TestNATSLink(t *testing.T) {
 	}
 	pub, _ := kp.PublicKey()
 	for _, want := range []string{
-		`nkey: "` + pub + `"`, "# leaf node h41 (gateways nghean): 000.00.00.H41,000.00.12.H41",
-		`.lt.edoc.H41"`, `.lt.status.H41.12"`, `"$JS.hub.API.CONSUMER.CREATE.LT_EDOC.JS_SRC_`,
+		`nkey: "` + pub + `"`, "# leaf node h41 (gateways nghean)",
+		`"$JS.hub.API.CONSUMER.RESET.LT_EDOC.leaf_edoc_h41"`, `"$JS.hub.API.CONSUMER.RESET.LT_STATUS.leafu_status_h41"`,
+		`"$JS.hub.API.CONSUMER.INFO.LT_EDOC.leaf_edoc_h41"`,
 		`"$JS.hub.API.$KV.LT_GATEWAYS.nghean"`,
 		`"$LT.h41.>"`, `"$JS.h41.API.>"`,
 	} {
@@ -44,20 +44,23 @@ func TestNATSLink(t *testing.T) {
 			t.Errorf("nats link printed no %s:\n%s", want, r.stdout)
 		}
 	}
-	for _, bad := range []string{`"$JS.S.>"`, `"$JS.hub.API.>"`, `"lt.edoc.>"`, `CREATE.LT_EDOC.>"`, `$KV.LT_DIRECTORY`, `CREATE.LT_EDOC.*.`} {
+	for _, bad := range []string{`"$JS.S.>"`, `"$JS.hub.API.>"`, `"lt.edoc.>"`, `CREATE.LT_EDOC`, `CREATE.LT_STATUS`, `JS_SRC`, `$KV.LT_DIRECTORY`,
+		`PAUSE`, `DELETE.LT_`, `CONSUMER.RESET.LT_EDOC.*`, `CONSUMER.RESET.LT_EDOC.>`} {
 		if strings.Contains(r.stdout, bad) {
 			t.Errorf("nats link allows %s:\n%s", bad, r.stdout)
 		}
 	}
 	// Never over an existing seed.
-	run(t, nil, "nats", "link", "-domain", "h41", "-gateway", "nghean", "-agency", "000.00.00.H41", "-seed", seed).wantCode(t, 3)
+	run(t, nil, "nats", "link", "-domain", "h41", "-gateway", "nghean", "-seed", seed).wantCode(t, 3)
 	for _, tt := range []struct {
 		args []string
 		want string
 	}{
-		{[]string{"-domain", "h41", "-gateway", "nghean", "-seed", seed + "2"}, "at least one -gateway and one -agency"},
-		{[]string{"-domain", "hub", "-gateway", "nghean", "-agency", "000.00.00.H41", "-seed", seed + "2"}, `domain "hub" is the hub's`},
-		{[]string{"-domain", "h41", "-gateway", "nghean", "-agency", "H41x", "-seed", seed + "2"}, "H41x"},
+		{[]string{"-domain", "h41", "-seed", seed + "2"}, "at least one -gateway"},
+		{[]string{"-domain", "hub", "-gateway", "nghean", "-seed", seed + "2"}, `domain "hub" is the hub's`},
+		{[]string{"-domain", "h4.1", "-gateway", "nghean", "-seed", seed + "2"}, `-domain: id "h4.1"`},
+		// The agencies are the administrator's, at the hub.
+		{[]string{"-domain", "h41", "-gateway", "nghean", "-agency", "000.00.00.H41", "-seed", seed + "2"}, "-agency"},
 	} {
 		r := run(t, nil, append([]string{"nats", "link"}, tt.args...)...)
 		r.wantCode(t, 2)

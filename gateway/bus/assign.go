@@ -452,7 +452,7 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 			return o.unreadable
 		}
 		// Its catch-up would go on handing it what it owns of them.
-		if cu, err := b.js.Consumer(ctx, stream, "gwu"+strings.TrimPrefix(o.name, "gwc")); err == nil {
+		if cu, err := b.anyConsumer(ctx, stream, catchUpNameOf(o.name)); err == nil {
 			cf := filtersOf(cu.CachedInfo().Config)
 			if slices.ContainsFunc(theirs, func(f string) bool { return slices.ContainsFunc(cf, func(g string) bool { return overlaps(f, g) }) }) {
 				return fmt.Errorf("%w: %s, which is still catching up on %v; assign again once it is done, or first assign its gateway without them", ErrCatchUpRunning, cu.CachedInfo().Name, theirs)
@@ -889,8 +889,9 @@ type gatewayConsumer struct {
 	unreadable error
 }
 
-// gatewayConsumers lists the gateway consumers on stream other than
-// except: a hundred or so, one per gateway.
+// gatewayConsumers lists the gateway consumers and the leaf nodes'
+// consumers on stream other than except: a hundred or so, one per gateway
+// and leaf node.
 func (b *Bus) gatewayConsumers(ctx context.Context, stream, except string) ([]gatewayConsumer, error) {
 	st, err := b.js.Stream(ctx, stream)
 	if err != nil {
@@ -899,7 +900,9 @@ func (b *Bus) gatewayConsumers(ctx context.Context, stream, except string) ([]ga
 	var out []gatewayConsumer
 	l := st.ListConsumers(ctx)
 	for info := range l.Info() {
-		if !strings.HasPrefix(info.Name, "gwc_") || info.Name == except {
+		// A leaf node's consumer too: what it has is handed over from
+		// it as from a gateway's.
+		if !strings.HasPrefix(info.Name, "gwc_") && !strings.HasPrefix(info.Name, "leaf_") || info.Name == except {
 			continue
 		}
 		starts, err := decodeStarts(info.Config.Metadata)
@@ -912,6 +915,15 @@ func (b *Bus) gatewayConsumers(ctx context.Context, stream, except string) ([]ga
 		return nil, fmt.Errorf("list consumers: %w", err)
 	}
 	return out, nil
+}
+
+// catchUpNameOf returns the name of the catch-up of a gateway's or a leaf
+// node's consumer name: gwc_… has gwu_…, leaf_… has leafu_….
+func catchUpNameOf(name string) string {
+	if rest, ok := strings.CutPrefix(name, "leaf_"); ok {
+		return "leafu_" + rest
+	}
+	return "gwu" + strings.TrimPrefix(name, "gwc")
 }
 
 // filtersOf returns a consumer's filters, one or many.

@@ -106,7 +106,7 @@ func (b *Bus) Consume(ctx context.Context, c gateway.ConsumerSpec, h gateway.Han
 		return nil, err
 	}
 	if b.opts.HubDomain != "" {
-		if err := b.sourceFromHub(ctx, codes); err != nil {
+		if err := b.sourceFromHub(ctx); err != nil {
 			return nil, fmt.Errorf("bus: consume for gateway %s: %w", c.Gateway, err)
 		}
 	}

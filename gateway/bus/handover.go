@@ -49,7 +49,7 @@ func (b *Bus) HandOver(ctx context.Context, stream, name string, subjects []stri
 func (b *Bus) handOver(ctx context.Context, stream, name string, subjects, add []string, meta func(map[string]string) (map[string]string, error)) (next uint64, err error) {
 	ctx, cancel := b.deadline(ctx)
 	defer cancel()
-	c, err := b.js.Consumer(ctx, stream, name)
+	c, err := b.anyConsumer(ctx, stream, name)
 	if err != nil {
 		return 0, fmt.Errorf("bus: hand over from %s on %s: %w", name, stream, err)
 	}
@@ -105,7 +105,12 @@ func (b *Bus) handOver(ctx context.Context, stream, name string, subjects, add [
 	if len(kept) == 1 {
 		cfg.FilterSubject, cfg.FilterSubjects = kept[0], nil
 	}
-	if _, err := b.js.UpdateConsumer(ctx, stream, cfg); err != nil {
+	if cfg.DeliverSubject != "" {
+		_, err = b.js.UpdatePushConsumer(ctx, stream, cfg)
+	} else {
+		_, err = b.js.UpdateConsumer(ctx, stream, cfg)
+	}
+	if err != nil {
 		return 0, fmt.Errorf("bus: hand over from %s on %s: update its filters: %w", name, stream, err)
 	}
 	info, err := c.Info(ctx)
@@ -127,10 +132,26 @@ func (b *Bus) handOver(ctx context.Context, stream, name string, subjects, add [
 	return b.settled(ctx, stream, name, c, delivered)
 }
 
+// consumerInfo is a consumer, pull (a gateway's) or push (a leaf node's),
+// as a hand-over reads it.
+type consumerInfo interface {
+	Info(ctx context.Context) (*jetstream.ConsumerInfo, error)
+	CachedInfo() *jetstream.ConsumerInfo
+}
+
+// anyConsumer looks up the consumer name on stream, pull or push.
+func (b *Bus) anyConsumer(ctx context.Context, stream, name string) (consumerInfo, error) {
+	c, err := b.js.Consumer(ctx, stream, name)
+	if errors.Is(err, jetstream.ErrNotPullConsumer) {
+		return b.js.PushConsumer(ctx, stream, name)
+	}
+	return c, err
+}
+
 // stillDelivered waits until c is paused and its delivered stream sequence
 // reads the same twice, 200 ms apart, and returns it: a message already on
 // its way when the pause came counts.
-func (b *Bus) stillDelivered(ctx context.Context, c jetstream.Consumer) (uint64, error) {
+func (b *Bus) stillDelivered(ctx context.Context, c consumerInfo) (uint64, error) {
 	var last uint64
 	seen := false
 	for {
@@ -165,7 +186,7 @@ func handoverDrain(ackWait time.Duration) time.Duration {
 // nobody reads the consumer, or not within handoverDrain — it is the ack
 // floor + 1 instead: the next holder reads what was in hand again rather
 // than lose it.
-func (b *Bus) settled(ctx context.Context, stream, name string, c jetstream.Consumer, delivered uint64) (uint64, error) {
+func (b *Bus) settled(ctx context.Context, stream, name string, c consumerInfo, delivered uint64) (uint64, error) {
 	deadline := time.Now().Add(handoverDrain(c.CachedInfo().Config.AckWait))
 	if d, ok := ctx.Deadline(); ok && d.Add(-time.Second).Before(deadline) {
 		// Leave a second of the caller's time to change the filters.
@@ -179,7 +200,13 @@ func (b *Bus) settled(ctx context.Context, stream, name string, c jetstream.Cons
 		if info.AckFloor.Stream >= delivered || info.NumAckPending == 0 {
 			return delivered + 1, nil
 		}
-		if info.NumWaiting == 0 || time.Now().After(deadline) {
+		// Nobody reads it: no pull request waits, or, for a leaf
+		// node's push consumer, no leaf is subscribed.
+		idle := info.NumWaiting == 0
+		if info.Config.DeliverSubject != "" {
+			idle = !info.PushBound
+		}
+		if idle || time.Now().After(deadline) {
 			// Its gateway does not settle them (none is reading it,
 			// or not in time).
 			b.log.Warn("hand over: the consumer left messages unacknowledged; they will be read again by the next holder",

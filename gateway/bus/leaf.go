@@ -8,7 +8,6 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
 )
 
@@ -137,34 +136,95 @@ func (b *Bus) SourceLeaf(ctx context.Context, domain string) error {
 	return nil
 }
 
+// LeafConsumerName returns the name of a leaf node's durable consumer on
+// the hub's stream of kind, the source of the leaf's stream of the same
+// name: leaf_edoc_<domain> or leaf_status_<domain>. Its filters are the
+// leaf's agencies and subtrees, set by the administrator (AssignLeaf).
+func LeafConsumerName(leafDomain string, kind gateway.PacketKind) string {
+	return "leaf_" + string(kind) + "_" + sanitize(leafDomain)
+}
+
+// LeafCatchUpConsumerName returns the name of a leaf node's catch-up
+// consumer on the hub's stream of kind: leafu_edoc_<domain> or
+// leafu_status_<domain>. It exists only while what waited at the hub for
+// agencies just given to the leaf is read from their start points.
+func LeafCatchUpConsumerName(leafDomain string, kind gateway.PacketKind) string {
+	return "leafu_" + string(kind) + "_" + sanitize(leafDomain)
+}
+
+// leafDeliverSubject is the subject on which the hub's consumer of a leaf
+// node delivers: under LeafDeliverPrefix, which only that leaf may
+// subscribe to at the hub (LeafPermissions).
+func leafDeliverSubject(leafDomain string, kind gateway.PacketKind, catchUp bool) string {
+	s := LeafDeliverPrefix(leafDomain) + ".src." + string(kind)
+	if catchUp {
+		s += ".cu"
+	}
+	return s
+}
+
+// leafSource is the source, in a leaf node's stream of kind, of the hub's
+// stream through the leaf's durable consumer (or its catch-up): the leaf
+// resets the consumer, which the administrator made, and never creates
+// one.
+func leafSource(hubDomain, leafDomain, stream string, kind gateway.PacketKind, catchUp bool) *jetstream.StreamSource {
+	name := LeafConsumerName(leafDomain, kind)
+	if catchUp {
+		name = LeafCatchUpConsumerName(leafDomain, kind)
+	}
+	return &jetstream.StreamSource{
+		Name:     stream,
+		External: linkTo(hubDomain, leafDomain),
+		Consumer: &jetstream.StreamConsumerSource{Name: name, DeliverSubject: leafDeliverSubject(leafDomain, kind, catchUp)},
+	}
+}
+
+// isLeafSource reports whether s is the source of the hub's stream in
+// hubDomain through the consumer name.
+func isLeafSource(s *jetstream.StreamSource, stream, hubDomain, name string) bool {
+	return fromDomain(s, stream, hubDomain) && s.Consumer != nil && s.Consumer.Name == name
+}
+
+// isPerAgencySource reports whether s is a source of the hub's stream of
+// the version before durable leaf sources: one per agency, filtered to its
+// subject, through a consumer nats-server makes (JS_SRC_…).
+func isPerAgencySource(s *jetstream.StreamSource, stream, hubDomain string) bool {
+	return fromDomain(s, stream, hubDomain) && s.Consumer == nil
+}
+
 // sourceFromHub makes sure, on a leaf node, that the leaf's LT_EDOC and
-// LT_STATUS source each hosted agency's subject from the hub's streams:
-// one source per agency, so that an agency added later gets every message
-// the hub retains for it. Sources are only added, never removed: an
-// agency that leaves keeps its source, as it keeps its consumers. The rest
-// of the configuration follows Options.
-func (b *Bus) sourceFromHub(ctx context.Context, codes []envelope.AgencyCode) error {
+// LT_STATUS exist and source the hub's streams through the leaf's durable
+// consumer (LeafConsumerName): one source per stream, whatever the number
+// of agencies, filtered at the hub by the administrator (AssignLeaf). The
+// consumer may not exist yet: the source then retries until it does. The
+// other sources are kept: the catch-up the administrator adds while it
+// runs, and the per-agency sources of the version before, which the
+// administrator's AssignLeaf replaces from their positions. The rest of
+// the configuration follows Options.
+func (b *Bus) sourceFromHub(ctx context.Context) error {
 	ctx, cancel := b.deadline(ctx)
 	defer cancel()
 	for _, l := range packetStreams {
-		cfg := packetStream(b.opts, l.stream, l.what)
-		cfg.Description = "lienthong " + l.what + " packets for the agencies on this leaf node, sourced from the hub's " + l.stream
+		cfg := leafInConfig(b.opts, l.stream, l.what)
 		var err error
 		if cfg.Sources, err = sourcesOf(ctx, b.js, l.stream); err != nil {
 			return fmt.Errorf("bus: stream %s of the leaf node: %w", l.stream, err)
 		}
-		for _, code := range codes {
-			subject := gateway.Subject(l.kind, code)
-			if !slices.ContainsFunc(cfg.Sources, func(s *jetstream.StreamSource) bool {
-				return fromDomain(s, l.stream, b.opts.HubDomain) && s.FilterSubject == subject
-			}) {
-				cfg.Sources = append(cfg.Sources, &jetstream.StreamSource{Name: l.stream, FilterSubject: subject,
-					External: linkTo(b.opts.HubDomain, b.opts.Domain)})
-			}
+		name := LeafConsumerName(b.opts.Domain, l.kind)
+		if !slices.ContainsFunc(cfg.Sources, func(s *jetstream.StreamSource) bool { return isLeafSource(s, l.stream, b.opts.HubDomain, name) }) {
+			cfg.Sources = append(cfg.Sources, leafSource(b.opts.HubDomain, b.opts.Domain, l.stream, l.kind, false))
 		}
 		if _, err := b.js.CreateOrUpdateStream(ctx, cfg); err != nil {
-			return fmt.Errorf("bus: stream %s of the leaf node, sourcing %d agencies from the hub: %w", l.stream, len(cfg.Sources), err)
+			return fmt.Errorf("bus: stream %s of the leaf node, sourcing the hub's through %s: %w", l.stream, name, err)
 		}
 	}
 	return nil
+}
+
+// leafInConfig is a leaf node's stream of the hub's packets of kind what
+// for its agencies, without its sources.
+func leafInConfig(o Options, stream, what string) jetstream.StreamConfig {
+	cfg := packetStream(o, stream, what)
+	cfg.Description = "lienthong " + what + " packets for the agencies on this leaf node, sourced from the hub's " + stream
+	return cfg
 }

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +28,8 @@ import (
 // taking leaf nodes on a port of its own) and a provincial leaf node
 // (domain "h41") connected to it through a link the test can cut, as
 // deploy/nats configures them: the leaf logs in with an NKey whose
-// permissions are LeafPermissions for Nghệ An's gateway and agencies,
+// permissions are LeafPermissions for Nghệ An's gateway, whose agencies
+// the administrator assigns to the leaf (AssignLeaf),
 // plain lt.> messages do not cross the link, packets go through the
 // streams' sources.
 type leafPair struct {
@@ -46,6 +48,19 @@ var leafAgencies = []envelope.AgencyCode{envelope.MustAgencyCode("000.00.00.H41"
 // hub (making the streams and buckets, and sourcing the leaf's
 // out-streams) and a gateway's Bus on the leaf.
 func newLeafPair(t *testing.T) *leafPair {
+	p := newLeafPairWith(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: leafAgencies, Wait: wait}); err != nil {
+		t.Fatalf("AssignLeaf: %v", err)
+	}
+	return p
+}
+
+// newLeafPairWith is newLeafPair with subjects added to what the leaf node
+// may publish at the hub (the permissions of a version before), and its
+// agencies not assigned.
+func newLeafPairWith(t *testing.T, extra []string) *leafPair {
 	p := &leafPair{t: t}
 	dir := t.TempDir()
 	admin, adminSeed := newNKey(t)
@@ -57,7 +72,8 @@ func newLeafPair(t *testing.T) *leafPair {
 	}
 	hubLeafPort := nettest.FreePort(t)
 	conf := filepath.Join(dir, "hub.conf")
-	perms := bus.LeafPermissions("h41", "hub", []string{"nghean"}, leafAgencies)
+	perms := bus.LeafPermissions("h41", "hub", []string{"nghean"})
+	perms.Publish = append(perms.Publish, extra...)
 	if err := os.WriteFile(conf, []byte(fmt.Sprintf(`server_name: hub
 listen: "127.0.0.1:-1"
 jetstream { store_dir: %q, domain: hub }
@@ -271,10 +287,10 @@ func TestBus_Leaf(t *testing.T) {
 	for i := range 20 {
 		want = append(want, fmt.Sprintf("down-%d", i))
 	}
-	// A source that failed (the leaf's of the hub's stream for the agency
-	// added while the link was down) is retried by nats-server after a
-	// back-off: 10 s after one failure, growing to 2 min; 40 s after the
-	// link returned in 2 runs of 8, 0.1–0.2 s in the others.
+	// A source that failed is retried by nats-server after a back-off
+	// (10 s after one failure, growing to 2 min); the leaf's durable
+	// source of the hub's stream also resumes as soon as its consumer's
+	// heartbeat reaches the leaf again (startProbeSubscription).
 	back := time.Now()
 	expectMessages(t, hubCol, time.Minute, want...)
 	t.Logf("the leaf's packets at the hub %s after the link returned", time.Since(back).Round(time.Millisecond))
@@ -472,6 +488,43 @@ func TestBus_LeafPermissions(t *testing.T) {
 	if c, err := hubJS.Consumer(ctx, bus.StreamEdoc, "ag_G22_edoc"); err != nil || c.CachedInfo().Config.FilterSubject != "lt.edoc.G22" {
 		t.Errorf("VPCP's consumer after the leaf's attempt: %v", err)
 	}
+	// Nor widen the filter of its own durable source: it may reset and
+	// look up its consumers at the hub, never create or update one (in
+	// every subject form), nor reset another's, nor reset its own to an
+	// earlier sequence.
+	leafC := bus.LeafConsumerName("h41", gateway.KindEdoc)
+	widen := []byte(`{"stream_name":"LT_EDOC","config":{"durable_name":"` + leafC + `","name":"` + leafC + `","filter_subject":"lt.edoc.>","deliver_subject":"$LT.h41.src.edoc","deliver_policy":"new","ack_policy":"flow_control","flow_control":true,"idle_heartbeat":1000000000,"max_ack_pending":1000}}`)
+	for _, subj := range []string{
+		"$JS.hub.API.CONSUMER.CREATE.LT_EDOC." + leafC,
+		"$JS.hub.API.CONSUMER.CREATE.LT_EDOC." + leafC + ".lt.edoc.>",
+		"$JS.hub.API.CONSUMER.DURABLE.CREATE.LT_EDOC." + leafC,
+		"$JS.hub.API.CONSUMER.CREATE.LT_EDOC",
+	} {
+		if m, err := nc.Request(subj, widen, 2*time.Second); err == nil {
+			t.Errorf("the leaf widened its consumer through %s: %s", subj, m.Data)
+		}
+	}
+	inc, err := nats.Connect(p.leaf.ClientURL(), nats.CustomInboxPrefix(bus.InboxPrefix("nghean")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inc.Close()
+	if m, err := inc.Request("$JS.hub.API.CONSUMER.RESET.LT_EDOC."+leafC, []byte(`{"seq":1}`), wait); err != nil {
+		t.Errorf("reset of the leaf's consumer to sequence 1: %v", err)
+	} else if !strings.Contains(string(m.Data), `"error"`) {
+		t.Errorf("the leaf reset its consumer to sequence 1: %s", m.Data)
+	}
+	if err := p.hubBus.Assign(ctx, bus.Assignment{Gateway: "vpcp", Agencies: []envelope.AgencyCode{agencyG22}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{bus.LeafConsumerName("h42", gateway.KindEdoc), bus.GatewayConsumerName("vpcp", gateway.KindEdoc)} {
+		if m, err := nc.Request("$JS.hub.API.CONSUMER.RESET.LT_EDOC."+name, nil, 2*time.Second); err == nil {
+			t.Errorf("the leaf reset %s: %s", name, m.Data)
+		}
+	}
+	if c, err := hubJS.PushConsumer(ctx, bus.StreamEdoc, leafC); err != nil || !slices.Equal(c.CachedInfo().Config.FilterSubjects, []string{"lt.edoc.H41", "lt.edoc.H41.12", "lt.edoc.H41.12.01"}) {
+		t.Errorf("the leaf's consumer after its attempts: %v %v", c.CachedInfo().Config.FilterSubjects, err)
+	}
 	// For comparison, the gateway's own in-stream gets the province's
 	// packet.
 	own := newCollector(nil)
@@ -492,5 +545,108 @@ func TestBus_LeafPermissions(t *testing.T) {
 		if info.State.Msgs != 0 {
 			t.Errorf("stream %s on the leaf has %d of the hub's messages", name, info.State.Msgs)
 		}
+	}
+}
+
+// leafHubConsumers lists the consumers the leaf node domain has at the
+// hub on both packet streams: its durable ones and catch-ups
+// (leaf_*/leafu_*), and those nats-server makes for a source of the
+// version before (JS_SRC_…, their metadata naming the leaf's domain).
+func leafHubConsumers(t *testing.T, js jetstream.JetStream, domain string) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	var names []string
+	for _, stream := range []string{bus.StreamEdoc, bus.StreamStatus} {
+		s, err := js.Stream(ctx, stream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := s.ListConsumers(ctx)
+		for info := range l.Info() {
+			if info.Config.Metadata["_nats.src.domain"] == domain ||
+				strings.HasSuffix(info.Name, "_"+domain) && strings.HasPrefix(info.Name, "leaf") {
+				names = append(names, stream+"/"+info.Name)
+			}
+		}
+		if err := l.Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// waitLeafHubConsumers waits until the leaf node has want consumers at
+// the hub, and returns them.
+func waitLeafHubConsumers(t *testing.T, js jetstream.JetStream, domain string, want int) []string {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		names := leafHubConsumers(t, js, domain)
+		if len(names) == want {
+			return names
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the leaf node %s has %d consumers at the hub, want %d: %v", domain, len(names), want, names)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// manyLeafAgencies returns n agency codes of the province H41.
+func manyLeafAgencies(n int) []envelope.AgencyCode {
+	codes := make([]envelope.AgencyCode, n)
+	for i := range codes {
+		codes[i] = envelope.MustAgencyCode(fmt.Sprintf("000.%02d.%02d.H41", i/100, i%100))
+	}
+	return codes
+}
+
+// TestBus_LeafConsumersScale: a leaf node hosting 1,200 agencies has two
+// consumers at the hub — one per stream, its streams' durable sources —
+// once what waited for them at the hub has been read, and its gateway
+// gets both what waited and what comes after.
+func TestBus_LeafConsumersScale(t *testing.T) {
+	if testing.Short() {
+		t.Skip("1,200 agencies: not with -short")
+	}
+	p := newLeafPairWith(t, nil)
+	agencies := manyLeafAgencies(1200)
+	for _, i := range []int{0, 599, 1199} {
+		publish(t, p.hubBus, gateway.KindEdoc, agencies[i], fmt.Sprintf("before-%d", i), []byte("before"))
+	}
+	publish(t, p.hubBus, gateway.KindStatus, agencies[7], "status-before", []byte("status"))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	start := time.Now()
+	if err := p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: agencies, Wait: time.Minute}); err != nil {
+		t.Fatalf("AssignLeaf: %v", err)
+	}
+	t.Logf("1,200 agencies assigned to the leaf node in %s", time.Since(start).Round(time.Millisecond))
+	names := waitLeafHubConsumers(t, p.adminJetStream(), "h41", 2)
+	if want := []string{"LT_EDOC/leaf_edoc_h41", "LT_STATUS/leaf_status_h41"}; !slices.Equal(names, want) {
+		t.Errorf("the leaf's consumers at the hub: %v, want %v", names, want)
+	}
+	t.Logf("hub consumers of a leaf node with %d agencies: %d (%v)", len(agencies), len(names), names)
+
+	col := newCollector(nil)
+	consume(t, p.leafBus, gateway.ConsumerSpec{Gateway: "nghean", Agencies: []envelope.AgencyCode{agencies[0], agencies[7], agencies[599], agencies[1199]}}, col.handle)
+	publish(t, p.hubBus, gateway.KindEdoc, agencies[599], "after-599", []byte("after"))
+	expectMessages(t, col, wait, "before-0", "before-599", "before-1199", "status-before", "after-599")
+	// Assigning the same again changes nothing.
+	if err := p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: agencies}); err != nil {
+		t.Fatalf("AssignLeaf again: %v", err)
+	}
+	if names := leafHubConsumers(t, p.adminJetStream(), "h41"); len(names) != 2 {
+		t.Errorf("after assigning the same again, the leaf has %v at the hub", names)
+	}
+	// Each once in the leaf's stream.
+	leafJS := rawJetStream(t, p.leaf)
+	if n := subjectCount(t, leafJS, bus.StreamEdoc, gateway.Subject(gateway.KindEdoc, agencies[599])); n != 2 {
+		t.Errorf("the leaf's stream has %d messages of %s, want 2", n, agencies[599])
+	}
+	if n := subjectCount(t, leafJS, bus.StreamStatus, gateway.Subject(gateway.KindStatus, agencies[7])); n != 1 {
+		t.Errorf("the leaf's stream has %d statuses of %s, want 1", n, agencies[7])
 	}
 }

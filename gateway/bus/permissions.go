@@ -1,7 +1,6 @@
 package bus
 
 import (
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
@@ -157,13 +156,24 @@ func (p Permissions) Conf(nkey, comment string) string {
 
 // LeafPermissions returns what a province's leaf node (JetStream domain
 // leafDomain) needs at the hub (domain hubDomain) for the gateways it
-// serves, hosting agencies, and no more: its streams may source from the
-// hub's only those agencies' subjects, its gateways may write only their
-// own heartbeats (never the directory, which is the administrator's), and
-// the hub may source the leaf's out-streams and ask its JetStream. The permissions are
-// a client's, seen from the leaf node: publish is what the leaf sends to
-// the hub, subscribe what it receives.
-func LeafPermissions(leafDomain, hubDomain string, gateways []string, agencies []envelope.AgencyCode) Permissions {
+// serves, and no more: its streams may source from the hub's only through
+// the leaf's own durable consumers (LeafConsumerName,
+// LeafCatchUpConsumerName), whose filters the administrator sets
+// (AssignLeaf); its gateways may write only their own heartbeats (never
+// the directory, which is the administrator's); and the hub may source the
+// leaf's out-streams and ask its JetStream. The permissions are a
+// client's, seen from the leaf node: publish is what the leaf sends to the
+// hub, subscribe what it receives. They do not depend on the leaf's
+// agencies: adding or moving one changes no user block.
+//
+// The leaf may reset and look up its consumers, never create or update
+// one (the filters are in a create request's body, so a leaf that may
+// create one may point it at anyone's subjects), pause or delete one. A
+// reset with no sequence goes back to the consumer's ack floor; one with a
+// sequence is refused for the leaf's consumer, which starts with what
+// arrives after its creation (nats-server's resetStartingSeq), and for
+// its catch-up goes no lower than the catch-up's start.
+func LeafPermissions(leafDomain, hubDomain string, gateways []string) Permissions {
 	api := "$JS." + hubDomain + ".API."
 	dir, gws := "KV_"+BucketDirectory, "KV_"+BucketGateways
 	p := Permissions{
@@ -201,17 +211,15 @@ func LeafPermissions(leafDomain, hubDomain string, gateways []string, agencies [
 		p.Publish = append(p.Publish, api+"$KV."+BucketGateways+"."+sanitize(g), LargeSubjectPrefix+sanitize(g)+".>")
 		p.Subscribe = append(p.Subscribe, InboxPrefix(g)+".>")
 	}
-	// The consumers the leaf's in-streams create at the hub to source its
-	// agencies' subjects, by the exact names nats-server gives them: with
-	// any name, the leaf could re-point a gateway's durable consumer
-	// (ag_G22_edoc, say) to its own subject, and the gateway would miss
-	// every packet sent to it meanwhile.
-	for _, a := range agencies {
-		for _, l := range packetStreams {
-			subject := gateway.Subject(l.kind, a)
-			for _, name := range sourceConsumerNames(l.stream, LeafAccount, leafDomain, hubDomain, subject) {
-				p.Publish = append(p.Publish, api+"CONSUMER.CREATE."+l.stream+"."+name+"."+subject)
-			}
+	// The leaf's durable sources (docs/design/consumers.md, §2.8): a
+	// source of an existing consumer sends CONSUMER.RESET, never CREATE
+	// (nats-server's trySetupSourceConsumer).
+	for _, l := range packetStreams {
+		for _, name := range []string{LeafConsumerName(leafDomain, l.kind), LeafCatchUpConsumerName(leafDomain, l.kind)} {
+			p.Publish = append(p.Publish,
+				api+"CONSUMER.RESET."+l.stream+"."+name,
+				api+"CONSUMER.INFO."+l.stream+"."+name,
+			)
 		}
 	}
 	slices.Sort(p.Publish)
@@ -258,40 +266,4 @@ func DirectoryAdminPermissions(adminID string, scopes []string) Permissions {
 	slices.Sort(p.Publish)
 	p.Publish = slices.Compact(p.Publish)
 	return p
-}
-
-// LeafAccount is the account of a province's leaf node in which its
-// gateways and streams are: the global account, as deploy/nats/leaf.conf
-// has it (an authorization block, no accounts).
-const LeafAccount = "$G"
-
-// sourceConsumerNames returns the names nats-server gives the consumer
-// that the leaf's stream (in account and leafDomain) creates at the hub
-// (hubDomain) to source the hub's stream of the same name filtered to
-// subject: "JS_SRC_" and a hash of the stream, the account and the domain
-// — and, when the stream has more than one source of that name (a leaf
-// hosting several agencies), of the source too. Both forms are returned,
-// since the number of sources grows as agencies are added. This follows
-// nats-server 2.15 (stream.createSourcingConsumerHash, composeIName);
-// TestBus_Leaf sources through these names and fails if it changes.
-func sourceConsumerNames(stream, account, leafDomain, hubDomain, subject string) []string {
-	stable := stream + " " + account
-	if leafDomain != "" {
-		stable += " " + leafDomain
-	}
-	stable = natsHash(stable)
-	iname := stream + ":" + natsHash(apiPrefix(hubDomain)) + " " + subject + " >"
-	return []string{"JS_SRC_" + natsHash(stable), "JS_SRC_" + natsHash(stable+" "+iname)}
-}
-
-// natsHash is nats-server's short hash of a name (getHash): the first 8
-// bytes of its SHA-256, each mapped to one of 62 letters and digits.
-func natsHash(name string) string {
-	const digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	sum := sha256.Sum256([]byte(name))
-	b := make([]byte, 8)
-	for i := range b {
-		b[i] = digits[int(sum[i]%62)]
-	}
-	return string(b)
 }

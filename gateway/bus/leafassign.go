@@ -1,0 +1,552 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/gateway"
+)
+
+// This file holds the hub's side of a province's leaf node
+// (docs/design/consumers.md, §2.8): one durable push consumer per hub
+// stream (leaf_<kind>_<domain>) is the source of the leaf's stream of the
+// same name, filtered to the leaf's agencies and subtrees by the
+// administrator, so that the hub's consumers grow with leaf nodes, not
+// with their agencies; a short-lived catch-up consumer
+// (leaf<u>_<kind>_<domain>) reads from their start points what waited for
+// agencies just given to the leaf.
+
+// leafMaxAckPending bounds what the hub's consumer of a leaf node has sent
+// and the leaf has not yet confirmed through flow control.
+const leafMaxAckPending = 1000
+
+// leafConsumerConfig is a leaf node's durable consumer on one hub stream,
+// as nats-server requires of a consumer a stream sources by name
+// (checkConsumerCfg, for AckFlowControl): a push consumer to the leaf's
+// delivery subject, acknowledged by the sourcing stream's flow control,
+// with an idle heartbeat of exactly one second, a positive MaxAckPending,
+// no ack wait and no delivery limit. It starts with what arrives from its
+// creation on: what waited before is read by a catch-up.
+func leafConsumerConfig(name, what, deliver string, filters []string) jetstream.ConsumerConfig {
+	return jetstream.ConsumerConfig{
+		Name:           name,
+		Durable:        name,
+		Description:    what,
+		DeliverSubject: deliver,
+		DeliverPolicy:  jetstream.DeliverNewPolicy,
+		AckPolicy:      jetstream.AckFlowControlPolicy,
+		FlowControl:    true,
+		IdleHeartbeat:  time.Second,
+		MaxAckPending:  leafMaxAckPending,
+		FilterSubjects: slices.Clone(filters),
+		ReplayPolicy:   jetstream.ReplayInstantPolicy,
+	}
+}
+
+// LeafAssignment is what a province's leaf node is to source from the
+// hub: the agencies its gateways host and the subtrees delegated to them.
+type LeafAssignment struct {
+	// Domain is the leaf node's JetStream domain.
+	Domain   string
+	Agencies []envelope.AgencyCode
+	Subtrees []envelope.AgencyCode
+	// Wait is how long AssignLeaf waits for a catch-up it made to be
+	// read before it returns; the catch-up is then removed. 0 returns at
+	// once, the catch-up left to the next AssignLeaf to remove.
+	Wait time.Duration
+}
+
+// ErrLeafBehind is returned by AssignLeaf when the leaf node's consumer
+// has not yet read the hub's stream up to the handover point of an agency
+// given to it: given the agency now, it would deliver the agency's
+// messages between the two, which its previous holder had. It catches up
+// by itself while the leaf's link is up; assign again then.
+var ErrLeafBehind = errors.New("bus: the leaf node's consumer is behind the handover point")
+
+// AssignLeaf makes the hub's durable consumers of the leaf node a.Domain
+// (LeafConsumerName) read a's agencies and subtrees, on both streams, and
+// the leaf node's streams source the hub's through them (as the leaf's
+// gateways do on their own, sourceFromHub), so that the hub has two
+// consumers per leaf node whatever the number of its agencies
+// (docs/design/consumers.md, §2.8):
+//
+//   - the consumer is created (from now on) or its filters updated; left
+//     alone when they are already those of a;
+//   - a subject another consumer has (a gateway's, another leaf node's)
+//     is refused: take it from there first, which keeps its handover
+//     point in BucketHandover;
+//   - a subject taken out of its filters keeps its point there, exact as
+//     a gateway's (HandOver);
+//   - a subject added is read from its start point up to the stream's
+//     last sequence once the consumer has it, by a catch-up consumer
+//     (LeafCatchUpConsumerName), which the leaf's streams source too
+//     while it runs. A durable source cannot skip per subject, so the
+//     catch-up has one start: the lowest point. A point kept by a
+//     previous holder must be that start (ErrMixedStarts otherwise), or
+//     the leaf would be given again what that holder had. Other points —
+//     the last hub sequence the leaf's stream holds of the subject (its
+//     per-agency source of the version before, replaced here), else the
+//     hub's first message of it — may be above it: what comes again is
+//     the leaf's own, dropped by its stream's duplicate window or its
+//     gateway's store;
+//   - the per-agency sources of the version before are removed from the
+//     leaf's streams in the same update that adds the durable ones.
+//
+// The leaf node's link must be up: its streams are updated through its
+// JetStream domain.
+func (b *Bus) AssignLeaf(ctx context.Context, a LeafAssignment) error {
+	if err := CheckID(a.Domain); err != nil {
+		return fmt.Errorf("bus: assign leaf node: domain %w", err)
+	}
+	hubDomain := b.opts.Domain
+	if hubDomain == "" {
+		// The administrator's configuration need not name it: the
+		// server knows.
+		info, err := b.js.AccountInfo(ctx)
+		if err != nil {
+			return fmt.Errorf("bus: assign leaf node %s: the hub's JetStream domain: %w", a.Domain, err)
+		}
+		hubDomain = info.Domain
+	}
+	switch {
+	case hubDomain == "":
+		return fmt.Errorf("%w: assign leaf node %s: the hub has no JetStream domain for the leaf's sources to name", ErrInvalidOption, a.Domain)
+	case a.Domain == hubDomain:
+		return fmt.Errorf("%w: assign leaf node %s: it is the hub's domain", ErrInvalidOption, a.Domain)
+	}
+	kv, err := b.handoverBucket(ctx)
+	if err != nil {
+		return err
+	}
+	leaf, err := jetstream.NewWithDomain(b.nc, a.Domain)
+	if err != nil {
+		return fmt.Errorf("bus: assign leaf node %s: %w", a.Domain, err)
+	}
+	for _, s := range packetStreams {
+		want, err := Filters(s.kind, a.Agencies, a.Subtrees)
+		if err != nil {
+			return fmt.Errorf("bus: assign leaf node %s: %w", a.Domain, err)
+		}
+		if err := b.assignLeaf(ctx, kv, leaf, s.stream, s.kind, hubDomain, a.Domain, want); err != nil {
+			return fmt.Errorf("bus: assign leaf node %s on %s: %w", a.Domain, s.stream, err)
+		}
+	}
+	if a.Wait <= 0 {
+		return nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, a.Wait)
+	defer cancel()
+	for _, s := range packetStreams {
+		for {
+			running, err := b.endLeafCatchUp(wctx, leaf, s.stream, s.kind, hubDomain, a.Domain)
+			if err != nil {
+				if wctx.Err() != nil && ctx.Err() == nil {
+					// Still running: the next assignment removes it.
+					return nil
+				}
+				return fmt.Errorf("bus: assign leaf node %s on %s: %w", a.Domain, s.stream, err)
+			}
+			if !running {
+				break
+			}
+			select {
+			case <-wctx.Done():
+				b.log.Info("leaf catch-up still running; the next assignment removes it once read",
+					zap.String("leaf", a.Domain), zap.String("stream", s.stream))
+				return nil
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+// ErrMixedStarts is returned by AssignLeaf when the agencies added to a
+// leaf node at once have start points that one catch-up cannot serve: a
+// durable source reads from one sequence, and starting below a previous
+// holder's point would give the leaf what that holder had. Add them in
+// separate assignments.
+var ErrMixedStarts = errors.New("bus: the agencies added to the leaf node resume from different handover points")
+
+// leafStart is where a subject added to a leaf node is read from, and
+// whether that point is a previous holder's (exact: nothing below it is
+// the leaf's).
+type leafStart struct {
+	seq   uint64
+	exact bool
+}
+
+// assignLeaf is AssignLeaf on one stream.
+func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstream.JetStream, stream string, kind gateway.PacketKind, hubDomain, domain string, want []string) error {
+	if _, ok := ctx.Deadline(); !ok {
+		// Room for a hand-over to wait for what the leaf has in hand.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, b.opts.Timeout+2*handoverPause)
+		defer cancel()
+	}
+	name := LeafConsumerName(domain, kind)
+	// The leaf's stream first: nothing changes at the hub if the leaf is
+	// out of reach.
+	in, err := leaf.Stream(ctx, stream)
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		in = nil
+	case err != nil:
+		return fmt.Errorf("the leaf node's stream %s (is its link up?): %w", stream, err)
+	}
+	unlock, err := b.lock(ctx, kv, stream)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	running, err := b.endLeafCatchUp(ctx, leaf, stream, kind, hubDomain, domain)
+	if err != nil {
+		return err
+	}
+
+	var current []string
+	own, err := b.js.PushConsumer(ctx, stream, name)
+	exists := err == nil
+	switch {
+	case exists:
+		current = filtersOf(own.CachedInfo().Config)
+	case !errors.Is(err, jetstream.ErrConsumerNotFound):
+		return err
+	}
+	added := slices.DeleteFunc(slices.Clone(want), func(f string) bool { return slices.Contains(current, f) })
+	removed := slices.DeleteFunc(slices.Clone(current), func(f string) bool { return slices.Contains(want, f) })
+	if running && len(added) > 0 {
+		return fmt.Errorf("%w: %s", ErrCatchUpRunning, LeafCatchUpConsumerName(domain, kind))
+	}
+	// Every other reader of the stream's agencies: a subject one has is
+	// taken from it first, with its point kept.
+	if err := b.leafOverlaps(ctx, stream, domain, added); err != nil {
+		return err
+	}
+	hub, err := b.js.Stream(ctx, stream)
+	if err != nil {
+		return err
+	}
+	last := hub.CachedInfo().State.LastSeq
+	starts := make(map[string]leafStart, len(added))
+	for _, f := range added {
+		p, err := b.leafStartOf(ctx, kv, hub, in, stream, f, last)
+		if err != nil {
+			return err
+		}
+		starts[f] = p
+	}
+	low, err := catchUpStart(starts)
+	if err != nil {
+		return err
+	}
+	if exists && low.exact {
+		// Given the subject, the consumer goes on from where it has read
+		// the stream to: below the point, it would deliver what the
+		// previous holder had. Its delivered stream sequence is that
+		// position (nats-server's consumer info, sseq-1), which only
+		// grows.
+		info, err := own.Info(ctx)
+		if err != nil {
+			return err
+		}
+		if info.Delivered.Stream+1 < low.seq {
+			return fmt.Errorf("%w: %s has read %s up to %d, the point is %d", ErrLeafBehind, name, stream, info.Delivered.Stream, low.seq)
+		}
+	}
+
+	// Subjects taken away: their point is kept for the next holder, the
+	// first at the consumer's ack floor should this process die during
+	// the hand-over.
+	updated := false
+	if len(removed) > 0 {
+		floor := own.CachedInfo().AckFloor.Stream
+		for _, f := range removed {
+			if err := putStart(ctx, kv, stream, f, floor+1); err != nil {
+				return err
+			}
+		}
+		next, err := b.handOver(ctx, stream, name, removed, added, nil)
+		if err != nil {
+			return err
+		}
+		for _, f := range removed {
+			if err := putStartAfter(ctx, kv, stream, f, next); err != nil {
+				return err
+			}
+		}
+		updated = true
+	}
+	cfg := leafConsumerConfig(name, "lienthong "+string(kind)+" packets for leaf node "+domain, leafDeliverSubject(domain, kind, false), want)
+	switch {
+	case !exists:
+		_, err = b.js.CreatePushConsumer(ctx, stream, cfg)
+	case !updated && len(added) > 0:
+		ucfg := own.CachedInfo().Config
+		ucfg.FilterSubject, ucfg.FilterSubjects = "", want
+		_, err = b.js.UpdatePushConsumer(ctx, stream, ucfg)
+	}
+	if err != nil {
+		return fmt.Errorf("consumer %s: %w", name, err)
+	}
+
+	// The catch-up, up to what the consumer may not have delivered.
+	catchUp := false
+	if len(starts) > 0 {
+		if catchUp, err = b.makeLeafCatchUp(ctx, stream, kind, domain, starts, low.seq); err != nil {
+			return err
+		}
+	}
+	return b.sourceLeafStream(ctx, leaf, in, stream, kind, hubDomain, domain, catchUp || running)
+}
+
+// catchUpStart returns the one start of a catch-up of starts: the lowest,
+// which must be every previous holder's point (ErrMixedStarts).
+func catchUpStart(starts map[string]leafStart) (leafStart, error) {
+	var low leafStart
+	for _, p := range starts {
+		if low.seq == 0 || p.seq < low.seq || (p.seq == low.seq && p.exact) {
+			low = p
+		}
+	}
+	for f, p := range starts {
+		if p.exact && p.seq != low.seq {
+			return leafStart{}, fmt.Errorf("%w: %s resumes at %d, another at %d", ErrMixedStarts, f, p.seq, low.seq)
+		}
+	}
+	return low, nil
+}
+
+// leafStartOf returns where subject f, added to a leaf node, is to be read
+// from on the hub's stream: the point kept for it or a subtree above it
+// (exact: a previous holder had everything below); else one past the last
+// hub sequence the leaf's stream holds of it, sourced by a per-agency
+// source of the version before, which delivered the subject in order; else
+// the hub's first message of it; else one past last, the stream's last
+// sequence before the consumer is given f.
+func (b *Bus) leafStartOf(ctx context.Context, kv jetstream.KeyValue, hub, in jetstream.Stream, stream, f string, last uint64) (leafStart, error) {
+	var p uint64
+	for _, k := range append([]string{f}, subtreesAbove(f)...) {
+		q, err := keptPoint(ctx, kv, stream, k)
+		if err != nil {
+			return leafStart{}, err
+		}
+		p = max(p, q)
+	}
+	if p > 0 {
+		return leafStart{seq: p, exact: true}, nil
+	}
+	if in != nil && !strings.HasSuffix(f, ">") {
+		m, err := in.GetLastMsgForSubject(ctx, f)
+		switch {
+		case err == nil:
+			if seq, ok := sourcedSeq(m.Header.Get("Nats-Stream-Source"), stream); ok {
+				return leafStart{seq: seq + 1}, nil
+			}
+		case !errors.Is(err, jetstream.ErrMsgNotFound):
+			return leafStart{}, fmt.Errorf("the leaf's last message on %s: %w", f, err)
+		}
+	}
+	m, err := hub.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(f))
+	switch {
+	case err == nil:
+		return leafStart{seq: m.Sequence}, nil
+	case errors.Is(err, jetstream.ErrMsgNotFound):
+		return leafStart{seq: last + 1}, nil
+	}
+	return leafStart{}, fmt.Errorf("the hub's first message on %s: %w", f, err)
+}
+
+// sourcedSeq reads the source's stream sequence from a sourced message's
+// Nats-Stream-Source header, which nats-server writes as "<stream>[:<api
+// hash>] <seq> <filter> <destination> <subject>…" (genSourceHeader). ok
+// is false for another stream's or an unreadable header.
+func sourcedSeq(header, stream string) (uint64, bool) {
+	fields := strings.Fields(header)
+	if len(fields) < 2 {
+		return 0, false
+	}
+	if name, _, _ := strings.Cut(fields[0], ":"); name != stream {
+		return 0, false
+	}
+	seq, err := strconv.ParseUint(fields[1], 10, 64)
+	return seq, err == nil && seq > 0
+}
+
+// leafOverlaps refuses subjects another reader of stream has: a gateway's
+// consumer or catch-up, or another leaf node's.
+func (b *Bus) leafOverlaps(ctx context.Context, stream, domain string, added []string) error {
+	if len(added) == 0 {
+		return nil
+	}
+	st, err := b.js.Stream(ctx, stream)
+	if err != nil {
+		return err
+	}
+	mine := sanitize(domain)
+	l := st.ListConsumers(ctx)
+	for info := range l.Info() {
+		if !isAssignedConsumer(info.Name) || strings.HasSuffix(info.Name, "_"+mine) && strings.HasPrefix(info.Name, "leaf") {
+			continue
+		}
+		for _, f := range added {
+			if i := slices.IndexFunc(filtersOf(info.Config), func(g string) bool { return overlaps(f, g) }); i >= 0 {
+				return fmt.Errorf("%s overlaps %s of %s: take it from there first (assign that one without it)", f, filtersOf(info.Config)[i], info.Name)
+			}
+		}
+	}
+	if err := l.Err(); err != nil {
+		return fmt.Errorf("list consumers: %w", err)
+	}
+	return nil
+}
+
+// isAssignedConsumer reports whether name is one of the consumers an
+// assignment gives agencies to: a gateway's or a leaf node's, or their
+// catch-up.
+func isAssignedConsumer(name string) bool {
+	for _, p := range []string{"gwc_", "gwu_", "leaf_", "leafu_"} {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// makeLeafCatchUp makes the leaf node's catch-up consumer on stream for
+// starts, from start up to the stream's last sequence now, and reports
+// whether it has anything to read; one with nothing is removed at once.
+func (b *Bus) makeLeafCatchUp(ctx context.Context, stream string, kind gateway.PacketKind, domain string, starts map[string]leafStart, start uint64) (bool, error) {
+	name := LeafCatchUpConsumerName(domain, kind)
+	st, err := b.js.Stream(ctx, stream)
+	if err != nil {
+		return false, err
+	}
+	until := st.CachedInfo().State.LastSeq
+	var filters []string
+	for f, p := range starts {
+		if p.seq <= until {
+			filters = append(filters, f)
+		}
+	}
+	if len(filters) == 0 {
+		return false, nil
+	}
+	slices.Sort(filters)
+	cfg := leafConsumerConfig(name, "lienthong catch-up of "+string(kind)+" packets for leaf node "+domain, leafDeliverSubject(domain, kind, true), filters)
+	cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, start
+	cfg.Metadata = map[string]string{metaUntil: strconv.FormatUint(until, 10)}
+	c, err := b.js.CreatePushConsumer(ctx, stream, cfg)
+	if err != nil {
+		return false, fmt.Errorf("catch-up consumer %s: %w", name, err)
+	}
+	if c.CachedInfo().NumPending == 0 {
+		if err := b.js.DeleteConsumer(ctx, stream, name); err != nil {
+			return false, fmt.Errorf("delete the empty catch-up consumer %s: %w", name, err)
+		}
+		return false, nil
+	}
+	b.log.Info("leaf catch-up", zap.String("leaf", domain), zap.String("stream", stream), zap.Int("subjects", len(filters)),
+		zap.Uint64("from", start), zap.Uint64("until", until), zap.Uint64("pending", c.CachedInfo().NumPending))
+	return true, nil
+}
+
+// endLeafCatchUp removes the leaf node's catch-up on stream once the leaf
+// has confirmed all of it up to its lt.until (its ack floor), first from
+// the leaf's stream's sources, then at the hub; it reports whether one is
+// still running.
+func (b *Bus) endLeafCatchUp(ctx context.Context, leaf jetstream.JetStream, stream string, kind gateway.PacketKind, hubDomain, domain string) (bool, error) {
+	name := LeafCatchUpConsumerName(domain, kind)
+	c, err := b.js.PushConsumer(ctx, stream, name)
+	switch {
+	case errors.Is(err, jetstream.ErrConsumerNotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		return false, err
+	}
+	until, err := strconv.ParseUint(info.Config.Metadata[metaUntil], 10, 64)
+	if err != nil {
+		return false, fmt.Errorf("catch-up consumer %s: %s %q: %w", name, metaUntil, info.Config.Metadata[metaUntil], err)
+	}
+	if info.AckFloor.Stream < until && info.NumPending+uint64(info.NumAckPending) > 0 {
+		return true, nil
+	}
+	in, err := leaf.Stream(ctx, stream)
+	if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return true, fmt.Errorf("the leaf node's stream %s (is its link up?): %w", stream, err)
+	}
+	if err == nil {
+		cfg := in.CachedInfo().Config
+		if slices.ContainsFunc(cfg.Sources, func(s *jetstream.StreamSource) bool { return isLeafSource(s, stream, hubDomain, name) }) {
+			cfg.Sources = slices.DeleteFunc(cfg.Sources, func(s *jetstream.StreamSource) bool { return isLeafSource(s, stream, hubDomain, name) })
+			if _, err := leaf.UpdateStream(ctx, cfg); err != nil {
+				return true, fmt.Errorf("remove the catch-up %s from the leaf node's stream %s: %w", name, stream, err)
+			}
+		}
+	}
+	if err := b.js.DeleteConsumer(ctx, stream, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return true, fmt.Errorf("delete the finished catch-up %s: %w", name, err)
+	}
+	b.log.Info("leaf catch-up done", zap.String("leaf", domain), zap.String("stream", stream), zap.Uint64("until", until))
+	return false, nil
+}
+
+// sourceLeafStream makes the leaf node's stream source the hub's through
+// the leaf's durable consumer, and its catch-up while there is one, and
+// no longer through the per-agency sources of the version before: in one
+// update, so that what those had not delivered comes through the
+// catch-up, made from their positions. A stream the leaf's gateways have
+// not made yet is made here.
+func (b *Bus) sourceLeafStream(ctx context.Context, leaf jetstream.JetStream, in jetstream.Stream, stream string, kind gateway.PacketKind, hubDomain, domain string, catchUp bool) error {
+	var cfg jetstream.StreamConfig
+	if in != nil {
+		cfg = in.CachedInfo().Config
+	} else {
+		o := b.opts
+		o.Replicas = 1
+		var what string
+		for _, l := range packetStreams {
+			if l.stream == stream {
+				what = l.what
+			}
+		}
+		cfg = leafInConfig(o, stream, what)
+	}
+	sources := slices.DeleteFunc(slices.Clone(cfg.Sources), func(s *jetstream.StreamSource) bool { return isPerAgencySource(s, stream, hubDomain) })
+	for _, cu := range []bool{false, true} {
+		if cu && !catchUp {
+			continue
+		}
+		src := leafSource(hubDomain, domain, stream, kind, cu)
+		if !slices.ContainsFunc(sources, func(s *jetstream.StreamSource) bool { return isLeafSource(s, stream, hubDomain, src.Consumer.Name) }) {
+			sources = append(sources, src)
+		}
+	}
+	if in != nil && len(sources) == len(cfg.Sources) && !slices.ContainsFunc(cfg.Sources, func(s *jetstream.StreamSource) bool { return isPerAgencySource(s, stream, hubDomain) }) {
+		return nil
+	}
+	cfg.Sources = sources
+	var err error
+	if in == nil {
+		_, err = leaf.CreateStream(ctx, cfg)
+	} else {
+		_, err = leaf.UpdateStream(ctx, cfg)
+	}
+	if err != nil {
+		return fmt.Errorf("the leaf node's stream %s, sourcing the hub's through %s: %w", stream, LeafConsumerName(domain, kind), err)
+	}
+	return nil
+}
