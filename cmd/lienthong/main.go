@@ -106,7 +106,7 @@ func (m *Main) commands() []command {
 		{"report", "the quarterly interconnection report (Section III); submit, summary", runReport},
 		{"serve", "run a gateway (see -help for its configuration)", runServe},
 		{"sim", "replay a compressed day of the national axis on this machine", runSim},
-		{"store", "maintenance of a gateway's store: check it", runStore},
+		{"store", "maintenance of a gateway's store: check it, back it up", runStore},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"database/sql"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/gateway/store"
 )
 
@@ -51,4 +54,67 @@ func TestStoreCheck(t *testing.T) {
 		t.Errorf("store check made %s: %v", missing, err)
 	}
 	run(t, nil, "store", "check").wantCode(t, 2)
+}
+
+// quarantineLarge quarantines a packet above 1 MiB in the store at db,
+// kept as a file, and returns its id.
+func quarantineLarge(t *testing.T, db string) string {
+	t.Helper()
+	s, err := store.Open(t.Context(), db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	id := gateway.NewID(time.Now())
+	data := bytes.Repeat([]byte("<p>Nội dung</p>"), 100_000)
+	err = s.Quarantine(t.Context(), gateway.Quarantine{
+		Packet: gateway.NewPacket{ID: id, Kind: gateway.KindEdoc, Data: data},
+		Entry:  gateway.QuarantineEntry{MsgID: id, Reason: "signature:invalid"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// TestStoreCheck_Hashes: a packet file altered by one byte is reported by
+// store check, unless -hashes=false.
+func TestStoreCheck_Hashes(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "lienthong.db")
+	id := quarantineLarge(t, db)
+	run(t, nil, "store", "check", "-db", db).wantCode(t, 0)
+	f, err := os.OpenFile(filepath.Join(db+"-packets", id), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte{0}, 1000); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	r := run(t, nil, "store", "check", "-db", db)
+	r.wantCode(t, 1)
+	r.wantStdout(t, "packet "+id+": its bytes have the SHA-256")
+	run(t, nil, "store", "check", "-hashes=false", "-db", db).wantCode(t, 0)
+}
+
+// TestStoreBackup: store backup copies a store and its packet files, and
+// the copy passes store check; a DEST that exists is refused, and so is a
+// command without one.
+func TestStoreBackup(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "lienthong.db")
+	id := quarantineLarge(t, db)
+	dest := filepath.Join(dir, "copy.db")
+	r := run(t, nil, "store", "backup", "-db", db, dest)
+	r.wantCode(t, 0)
+	r.wantStdout(t, dest+": the database (", "and 1 packet files (", "sound")
+	if _, err := os.Stat(filepath.Join(dest+"-packets", id)); err != nil {
+		t.Errorf("the copy's packet file: %v", err)
+	}
+	run(t, nil, "store", "check", "-db", dest).wantCode(t, 0)
+
+	r = run(t, nil, "store", "backup", "-db", db, dest)
+	r.wantCode(t, 3)
+	r.wantStderr(t, "exists already")
+	run(t, nil, "store", "backup", "-db", db).wantCode(t, 2)
 }

@@ -157,9 +157,26 @@ func (s *Store) backup(ctx context.Context, dest string, snapshotted func()) (st
 	}
 	st.Dropped = dropped
 	if err := c.Check(ctx); err != nil {
+		var problems interface{ Unwrap() []error }
+		if errors.As(err, &problems) {
+			return st, &UnsoundCopyError{Problems: problems.Unwrap()}
+		}
 		return st, fmt.Errorf("the copy: %w", err)
 	}
 	return st, nil
+}
+
+// UnsoundCopyError is the error of a Backup whose copy, made, failed
+// Check: the store copied has the problems too (but for a packet file
+// altered, which Backup finds by its hash, and reports as an error of its
+// own). The copy is removed.
+type UnsoundCopyError struct {
+	// Problems are those Check found, one error each.
+	Problems []error
+}
+
+func (e *UnsoundCopyError) Error() string {
+	return fmt.Sprintf("the copy is not sound: %v", errors.Join(e.Problems...))
 }
 
 // namedFile is a packet file a copy's row names.
