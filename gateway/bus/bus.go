@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/lienthong/lienthong/gateway"
+	"github.com/lienthong/lienthong/gateway/internal/osmem"
 )
 
 // Defaults of Options.
@@ -140,7 +141,7 @@ type Bus struct {
 	// it may reuse without reading their chunks back.
 	stored map[string]bool
 	// release limits getLarge's return of free pages to the system.
-	release   pageRelease
+	release   osmem.Limiter
 	directory jetstream.KeyValue
 	gateways  jetstream.KeyValue
 

@@ -14,12 +14,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/lienthong/lienthong/gateway/internal/osmem"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
@@ -445,60 +445,20 @@ func (b *Bus) getLarge(ctx context.Context, h nats.Header, digest string) ([]byt
 	// Every chunk is written, each of its exact size at its offset: the
 	// spool holds the packet's size bytes, read in one buffer from the
 	// page cache.
-	if size >= spoolReleaseMin {
+	if size >= osmem.Min {
 		// The pages of the fetch's collected copies stay resident, and the
 		// buffer, one allocation, cannot reuse them: ≈ 10 MiB more at the
 		// peak for a 67 MiB packet (1.61-1.80 times it; 1.52-1.53 with
 		// them given back). A buffer far above the heap's headroom starts
 		// a collection anyway: this one comes first, and gives the free
-		// pages back (at most once per pageReleaseEvery, see
-		// pageRelease).
-		b.release.freeOSMemory(time.Now())
+		// pages back (at most once per osmem.Every).
+		b.release.FreeOSMemory(time.Now())
 	}
 	out := make([]byte, size)
 	if _, err := spool.ReadAt(out, 0); err != nil {
 		return nil, fmt.Errorf("read the spool of large packet %s: %w", name, err)
 	}
 	return out, nil
-}
-
-// spoolReleaseMin is the size of a packet from which getLarge collects
-// and gives the heap's free pages back to the system before it allocates
-// the packet's buffer. It is above an idle gateway's heap (a few MiB), so
-// that the buffer would start that collection anyway; on a gateway whose
-// heap is larger (a national directory), it is one collection more per
-// such packet, whose fetch and verification take far longer.
-const spoolReleaseMin = 16 << 20
-
-// pageRelease limits how often getLarge gives the heap's free pages back
-// to the system (debug.FreeOSMemory: a collection, and a walk of the heap
-// that returns its free pages), which costs in proportion to the heap, not
-// to the packet: a sender with valid credentials could otherwise have it
-// run once per large packet fetched, back to back, on a gateway whose heap
-// is large. At most one runs at a time, and at most one per
-// pageReleaseEvery: a packet fetched meanwhile does without, which costs it
-// only the pages of the fetch's copies (about 10 MiB for a 67 MiB packet).
-type pageRelease struct {
-	mu   sync.Mutex
-	last time.Time // of the last release; guarded by mu
-}
-
-// pageReleaseEvery is the least time between two releases of free pages.
-const pageReleaseEvery = 5 * time.Second
-
-// freeOSMemory calls debug.FreeOSMemory, unless another call is running or
-// one ran less than pageReleaseEvery before now. It reports whether it did.
-func (r *pageRelease) freeOSMemory(now time.Time) bool {
-	if !r.mu.TryLock() {
-		return false // another is running, which gives back these pages too
-	}
-	defer r.mu.Unlock()
-	if !r.last.IsZero() && now.Sub(r.last) < pageReleaseEvery {
-		return false
-	}
-	debug.FreeOSMemory()
-	r.last = time.Now()
-	return true
 }
 
 // spoolPattern names a spool file in CreateTemp's form; openSpoolDir

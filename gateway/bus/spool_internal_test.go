@@ -13,9 +13,10 @@ import (
 	"strconv"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/lienthong/lienthong/gateway/internal/osmem"
 )
 
 // spoolBus opens a Bus on a server of its own, with its spools in a
@@ -206,13 +207,13 @@ func TestLargeSpool_StaleRemovedAtOpen(t *testing.T) {
 	}
 }
 
-// TestLargeSpool_Release: a packet of spoolReleaseMin bytes or more is
+// TestLargeSpool_Release: a packet of osmem.Min bytes or more is
 // read from its spool once the heap's free pages are given back (a
 // forced collection), a smaller one without, and so is one fetched less
-// than pageReleaseEvery after the last release.
+// than osmem.Every after the last release.
 func TestLargeSpool_Release(t *testing.T) {
-	b, _, packet, h, digest := spoolBus(t, spoolReleaseMin)
-	small := packet[:spoolReleaseMin-1]
+	b, _, packet, h, digest := spoolBus(t, osmem.Min)
+	small := packet[:osmem.Min-1]
 	sum := sha256.Sum256(small)
 	smallDigest := hex.EncodeToString(sum[:])
 	smallH := nats.Header{}
@@ -232,7 +233,7 @@ func TestLargeSpool_Release(t *testing.T) {
 	}{
 		{"below", smallH, smallDigest, false},
 		{"at", h, digest, true},
-		// Within pageReleaseEvery of the last.
+		// Within osmem.Every of the last.
 		{"again", h, digest, false},
 	} {
 		before := forced()
@@ -240,28 +241,7 @@ func TestLargeSpool_Release(t *testing.T) {
 			t.Fatalf("%s: getLarge: %v", tc.name, err)
 		}
 		if got := forced() > before; got != tc.release {
-			t.Errorf("%s spoolReleaseMin: free pages given back %v, want %v", tc.name, got, tc.release)
+			t.Errorf("%s osmem.Min: free pages given back %v, want %v", tc.name, got, tc.release)
 		}
-	}
-}
-
-// TestPageRelease: free pages are given back at most once per
-// pageReleaseEvery, and not while another release runs.
-func TestPageRelease(t *testing.T) {
-	var r pageRelease
-	if !r.freeOSMemory(time.Now()) {
-		t.Fatal("the first release did not run")
-	}
-	if r.freeOSMemory(time.Now()) {
-		t.Error("a release ran right after another")
-	}
-	if !r.freeOSMemory(time.Now().Add(pageReleaseEvery)) {
-		t.Error("no release pageReleaseEvery after the last")
-	}
-	r.mu.Lock() // a release running
-	ran := r.freeOSMemory(time.Now().Add(2 * pageReleaseEvery))
-	r.mu.Unlock()
-	if ran {
-		t.Error("a release ran while another was running")
 	}
 }

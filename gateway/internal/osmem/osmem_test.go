@@ -1,0 +1,34 @@
+package osmem
+
+import (
+	"runtime/metrics"
+	"testing"
+	"time"
+)
+
+// forced is the number of collections forced so far.
+func forced() uint64 {
+	s := []metrics.Sample{{Name: "/gc/cycles/forced:gc-cycles"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// TestLimiter: free pages are given back (a forced collection) at most
+// once per Every, and not while another release runs.
+func TestLimiter(t *testing.T) {
+	var r Limiter
+	try := func(what string, now time.Time, want bool) {
+		t.Helper()
+		before := forced()
+		ran := r.FreeOSMemory(now)
+		if ran != want || (forced() > before) != want {
+			t.Errorf("%s: ran %t (forced collections %d to %d), want %t", what, ran, before, forced(), want)
+		}
+	}
+	try("the first", time.Now(), true)
+	try("right after", time.Now(), false)
+	try("Every after", time.Now().Add(Every), true)
+	r.mu.Lock() // a release running
+	try("during another", time.Now().Add(2*Every), false)
+	r.mu.Unlock()
+}
