@@ -70,6 +70,42 @@ func TestParse_Tolerances(t *testing.T) {
 	}
 }
 
+// TestParse_WarningPaths: warnings and extras name where they are, for a
+// repeated leaf, an element inside a leaf and an unknown element in a
+// container, whose paths the reader makes only when it needs them.
+func TestParse_WarningPaths(t *testing.T) {
+	in := strings.NewReplacer(
+		"<edXML:StatusCode>01</edXML:StatusCode>", "<edXML:StatusCode>01</edXML:StatusCode><edXML:StatusCode>03</edXML:StatusCode>",
+		"<edXML:OrganId>000.00.00.H41</edXML:OrganId>", "<edXML:OrganId>000.00.00.H41<edXML:Note>n</edXML:Note></edXML:OrganId><edXML:Extra>e</edXML:Extra>",
+	).Replace(minimalStatus)
+	p, warns, err := envelope.Parse([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range warns {
+		got = append(got, w.Code+" "+w.Path)
+	}
+	want := []string{
+		"unknown-element MessageHeader/From/OrganId/Note",
+		"unknown-element MessageHeader/From/Extra",
+		"repeated-element MessageHeader/StatusCode",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("warnings %q, want %q", got, want)
+	}
+	var extras []string
+	for _, e := range p.Extras {
+		extras = append(extras, e.Path)
+	}
+	if want := []string{"MessageHeader/From/OrganId/Note", "MessageHeader/From/Extra"}; !reflect.DeepEqual(extras, want) {
+		t.Errorf("extras %q, want %q", extras, want)
+	}
+	if p.Status.From.OrganID != "000.00.00.H41" || p.Status.StatusCode != envelope.StatusArrived {
+		t.Errorf("read %+v", p.Status)
+	}
+}
+
 func TestParse_Refuses(t *testing.T) {
 	deep := func(n int) string {
 		return minimalStatus[:strings.Index(minimalStatus, "</edXML>")] + strings.Repeat("<a>", n) + strings.Repeat("</a>", n) + "</edXML>"

@@ -2,6 +2,7 @@ package envelope
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -207,37 +208,55 @@ type many func(el *etree.Element, path string)
 // once, handed the element; a [many] child may repeat. A leaf or container
 // that repeats is warned about and ignored; a child spec does not name is
 // kept as an extra.
+//
+// A child's path (path/Tag) is made only where it is used, by a container
+// and in warnings and extras, rather than allocated for every leaf.
 func (r *reader) read(el *etree.Element, path string, spec map[string]any) {
-	seen := make(map[string]bool, len(spec))
-	for _, c := range el.ChildElements() {
-		p := path + "/" + c.Tag
+	var seen []string // the tags read once so far: a spec names a dozen at most
+	for _, t := range el.Child {
+		c, ok := t.(*etree.Element)
+		if !ok {
+			continue
+		}
 		switch f := spec[c.Tag].(type) {
 		case *string:
-			if r.once(seen, c, p) {
-				*f = r.text(c, p)
+			if r.once(&seen, c, path) {
+				*f = r.leaf(c, path)
 			}
 		case func(*etree.Element, string):
-			if r.once(seen, c, p) {
-				f(c, p)
+			if r.once(&seen, c, path) {
+				f(c, path+"/"+c.Tag)
 			}
 		case many:
-			f(c, p)
+			f(c, path+"/"+c.Tag)
 		default:
-			r.extra(c, p)
+			r.extra(c, path+"/"+c.Tag)
 		}
 	}
 }
 
-// once marks an element as seen; a repeat is warned about and must be
-// skipped.
-func (r *reader) once(seen map[string]bool, el *etree.Element, path string) bool {
-	if seen[el.Tag] {
-		r.warn(path, "repeated-element", "Phần tử lặp lại; chỉ dùng phần tử đầu tiên",
+// once marks an element, a child of the element at parent, as seen; a
+// repeat is warned about and must be skipped.
+func (r *reader) once(seen *[]string, el *etree.Element, parent string) bool {
+	if slices.Contains(*seen, el.Tag) {
+		r.warn(parent+"/"+el.Tag, "repeated-element", "Phần tử lặp lại; chỉ dùng phần tử đầu tiên",
 			"element repeated; only the first is used")
 		return false
 	}
-	seen[el.Tag] = true
+	*seen = append(*seen, el.Tag)
 	return true
+}
+
+// leaf is text of el, a child of the element at parent, making el's path
+// only when text needs it: for child elements inside the leaf, kept as
+// extras.
+func (r *reader) leaf(el *etree.Element, parent string) string {
+	for _, t := range el.Child {
+		if _, ok := t.(*etree.Element); ok {
+			return r.text(el, parent+"/"+el.Tag)
+		}
+	}
+	return r.text(el, "")
 }
 
 // texts reads a list of leaves named item, such as ToPlaces/Place; empty
