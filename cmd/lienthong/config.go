@@ -68,6 +68,14 @@ type GatewayConfig struct {
 	// followed as the directory grows (autoMemoryLimit); -1 means no
 	// limit.
 	MemoryLimit int64 `yaml:"memoryLimit"`
+	// QuarantineBytes and QuarantineEntries bound the quarantine, where
+	// the packets received and not accepted are kept: past either, the
+	// packets kept longest are dropped with their entries, each logged
+	// and counted (lienthong_quarantine_dropped_total). A packet
+	// refused under several message ids is kept once. 0 means the
+	// defaults, 2 GiB and 10,000 entries (store.Options).
+	QuarantineBytes   int64 `yaml:"quarantineBytes"`
+	QuarantineEntries int   `yaml:"quarantineEntries"`
 	// Subtrees are agency codes delegated to this gateway with everything
 	// under them, present and future (a province's gateway: the
 	// province's code). The gateway's consumers filter on each root and
@@ -508,6 +516,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Gateway.MaxPacketSize < 1<<20 {
 		bad("gateway.maxPacketSize", strconv.FormatInt(c.Gateway.MaxPacketSize, 10), errors.New("at least 1048576 bytes"))
+	}
+	if c.Gateway.QuarantineBytes < 0 {
+		bad("gateway.quarantineBytes", strconv.FormatInt(c.Gateway.QuarantineBytes, 10), errors.New("bytes, 0 for the default (2 GiB)"))
+	}
+	if c.Gateway.QuarantineEntries < 0 {
+		bad("gateway.quarantineEntries", strconv.Itoa(c.Gateway.QuarantineEntries), errors.New("entries, 0 for the default (10000)"))
 	}
 	if c.Gateway.MemoryLimit < -1 {
 		bad("gateway.memoryLimit", strconv.FormatInt(c.Gateway.MemoryLimit, 10), errors.New("bytes, 0 for automatic or -1 for none"))

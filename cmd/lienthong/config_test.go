@@ -474,3 +474,16 @@ func TestAutoMemoryLimit(t *testing.T) {
 		t.Errorf("given: %d", got)
 	}
 }
+
+// TestConfig_Quarantine: the quarantine's bounds are read, and a negative
+// one is refused with its field named.
+func TestConfig_Quarantine(t *testing.T) {
+	c := DefaultConfig()
+	c.Gateway.QuarantineBytes, c.Gateway.QuarantineEntries = -1, -1
+	err := c.Validate()
+	for _, field := range []string{"gateway.quarantineBytes", "gateway.quarantineEntries"} {
+		if err == nil || !strings.Contains(err.Error(), field) {
+			t.Errorf("Validate with a negative %s: %v", field, err)
+		}
+	}
+}

@@ -268,7 +268,8 @@ func openNode(ctx context.Context, cfg Config, log *zap.Logger, reg prometheus.R
 	if err != nil {
 		return nil, err
 	}
-	if n.store, err = store.Open(ctx, filepath.Join(cfg.Gateway.DataDir, "lienthong.db"), store.Options{}); err != nil {
+	sopts := store.Options{Logger: log, QuarantineBytes: cfg.Gateway.QuarantineBytes, QuarantineEntries: cfg.Gateway.QuarantineEntries}
+	if n.store, err = store.Open(ctx, filepath.Join(cfg.Gateway.DataDir, "lienthong.db"), sopts); err != nil {
 		return nil, withVI(err, "Không mở được kho dữ liệu %q", filepath.Join(cfg.Gateway.DataDir, "lienthong.db"))
 	}
 	bopts := bus.Options{
