@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -552,25 +553,26 @@ func TestBus_LeafPermissions(t *testing.T) {
 // hub on both packet streams: its durable ones and catch-ups
 // (leaf_*/leafu_*), and those nats-server makes for a source of the
 // version before (JS_SRC_…, their metadata naming the leaf's domain).
-func leafHubConsumers(t *testing.T, js jetstream.JetStream, domain string) []string {
+// Those are direct consumers, which the JetStream API does not list: the
+// hub's monitoring does.
+func leafHubConsumers(t *testing.T, hub *server.Server, domain string) []string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
+	jsz, err := hub.Jsz(&server.JSzOptions{Account: "LIENTHONG", Streams: true, Consumer: true, DirectConsumer: true, Config: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var names []string
-	for _, stream := range []string{bus.StreamEdoc, bus.StreamStatus} {
-		s, err := js.Stream(ctx, stream)
-		if err != nil {
-			t.Fatal(err)
-		}
-		l := s.ListConsumers(ctx)
-		for info := range l.Info() {
-			if info.Config.Metadata["_nats.src.domain"] == domain ||
-				strings.HasSuffix(info.Name, "_"+domain) && strings.HasPrefix(info.Name, "leaf") {
-				names = append(names, stream+"/"+info.Name)
+	for _, acc := range jsz.AccountDetails {
+		for _, st := range acc.Streams {
+			if st.Name != bus.StreamEdoc && st.Name != bus.StreamStatus {
+				continue
 			}
-		}
-		if err := l.Err(); err != nil {
-			t.Fatal(err)
+			for _, c := range append(slices.Clone(st.Consumer), st.DirectConsumer...) {
+				if c.Config != nil && c.Config.Metadata["_nats.src.domain"] == domain ||
+					strings.HasSuffix(c.Name, "_"+domain) && strings.HasPrefix(c.Name, "leaf") {
+					names = append(names, st.Name+"/"+c.Name)
+				}
+			}
 		}
 	}
 	slices.Sort(names)
@@ -579,11 +581,11 @@ func leafHubConsumers(t *testing.T, js jetstream.JetStream, domain string) []str
 
 // waitLeafHubConsumers waits until the leaf node has want consumers at
 // the hub, and returns them.
-func waitLeafHubConsumers(t *testing.T, js jetstream.JetStream, domain string, want int) []string {
+func waitLeafHubConsumers(t *testing.T, hub *server.Server, domain string, want int) []string {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for {
-		names := leafHubConsumers(t, js, domain)
+		names := leafHubConsumers(t, hub, domain)
 		if len(names) == want {
 			return names
 		}
@@ -624,7 +626,7 @@ func TestBus_LeafConsumersScale(t *testing.T) {
 		t.Fatalf("AssignLeaf: %v", err)
 	}
 	t.Logf("1,200 agencies assigned to the leaf node in %s", time.Since(start).Round(time.Millisecond))
-	names := waitLeafHubConsumers(t, p.adminJetStream(), "h41", 2)
+	names := waitLeafHubConsumers(t, p.hub, "h41", 2)
 	if want := []string{"LT_EDOC/leaf_edoc_h41", "LT_STATUS/leaf_status_h41"}; !slices.Equal(names, want) {
 		t.Errorf("the leaf's consumers at the hub: %v, want %v", names, want)
 	}
@@ -638,7 +640,7 @@ func TestBus_LeafConsumersScale(t *testing.T) {
 	if err := p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: agencies}); err != nil {
 		t.Fatalf("AssignLeaf again: %v", err)
 	}
-	if names := leafHubConsumers(t, p.adminJetStream(), "h41"); len(names) != 2 {
+	if names := leafHubConsumers(t, p.hub, "h41"); len(names) != 2 {
 		t.Errorf("after assigning the same again, the leaf has %v at the hub", names)
 	}
 	// Each once in the leaf's stream.
@@ -649,4 +651,194 @@ func TestBus_LeafConsumersScale(t *testing.T) {
 	if n := subjectCount(t, leafJS, bus.StreamStatus, gateway.Subject(gateway.KindStatus, agencies[7])); n != 1 {
 		t.Errorf("the leaf's stream has %d statuses of %s, want 1", n, agencies[7])
 	}
+}
+
+// TestBus_LeafUpgradeFromPerAgencySources: a leaf node whose streams
+// source the hub per agency, as the version before made them — some of
+// those sources behind, their consumers paused at the hub — moves to the
+// durable sources while packets keep coming: its streams end with every
+// packet once, none lost from where the old sources were, the overlap
+// dropped by their Msg-Id window; the per-agency sources are gone, and the
+// leaf has two consumers at the hub instead of one per agency and stream.
+func TestBus_LeafUpgradeFromPerAgencySources(t *testing.T) {
+	// The version before let the leaf's streams create the hub's
+	// consumers of their sources (JS_SRC_…).
+	p := newLeafPairWith(t, []string{"$JS.hub.API.CONSUMER.CREATE.LT_EDOC.>", "$JS.hub.API.CONSUMER.CREATE.LT_STATUS.>"})
+	agencies := manyLeafAgencies(30)
+	leafJS, hubJS := rawJetStream(t, p.leaf), p.adminJetStream()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	ext := &jetstream.ExternalStream{APIPrefix: "$JS.hub.API", DeliverPrefix: bus.LeafDeliverPrefix("h41")}
+	kinds := map[string]gateway.PacketKind{bus.StreamEdoc: gateway.KindEdoc, bus.StreamStatus: gateway.KindStatus}
+	for stream, kind := range kinds {
+		cfg := jetstream.StreamConfig{Name: stream, Storage: jetstream.FileStorage, Duplicates: bus.DuplicateWindow}
+		for _, a := range agencies {
+			cfg.Sources = append(cfg.Sources, &jetstream.StreamSource{Name: stream, FilterSubject: gateway.Subject(kind, a), External: ext})
+		}
+		if _, err := leafJS.CreateStream(ctx, cfg); err != nil {
+			t.Fatalf("the leaf's %s of the version before: %v", stream, err)
+		}
+	}
+	var (
+		mu        sync.Mutex
+		published = map[string]map[string]bool{bus.StreamEdoc: {}, bus.StreamStatus: {}}
+	)
+	pub := func(kind gateway.PacketKind, a envelope.AgencyCode, id string) error {
+		_, err := p.hubBus.Publish(ctx, gateway.Publication{Subject: gateway.Subject(kind, a), MsgID: id, Packet: []byte(id)})
+		if err == nil {
+			mu.Lock()
+			published[map[gateway.PacketKind]string{gateway.KindEdoc: bus.StreamEdoc, gateway.KindStatus: bus.StreamStatus}[kind]][id] = true
+			mu.Unlock()
+		}
+		return err
+	}
+	mustPub := func(kind gateway.PacketKind, a envelope.AgencyCode, id string) {
+		t.Helper()
+		if err := pub(kind, a, id); err != nil {
+			t.Fatalf("publish %s: %v", id, err)
+		}
+	}
+	msgs := func(stream string) uint64 {
+		s, err := leafJS.Stream(ctx, stream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.CachedInfo().State.Msgs
+	}
+	waitMsgs := func(stream string, want uint64) {
+		t.Helper()
+		for deadline := time.Now().Add(time.Minute); msgs(stream) != want; time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the leaf's %s has %d messages, want %d", stream, msgs(stream), want)
+			}
+		}
+	}
+
+	// What the old sources delivered.
+	for i, a := range agencies {
+		mustPub(gateway.KindEdoc, a, fmt.Sprintf("a-%d", i))
+		if i%5 == 0 {
+			mustPub(gateway.KindStatus, a, fmt.Sprintf("as-%d", i))
+		}
+	}
+	waitMsgs(bus.StreamEdoc, 30)
+	waitMsgs(bus.StreamStatus, 6)
+	before := leafHubConsumers(t, p.hub, "h41")
+	if len(before) != 2*len(agencies) {
+		t.Fatalf("the leaf of the version before has %d consumers at the hub, want one per agency and stream: %v", len(before), before)
+	}
+	// Half the old sources stop delivering.
+	paused := 0
+	jsz, err := p.hub.Jsz(&server.JSzOptions{Account: "LIENTHONG", Streams: true, Consumer: true, DirectConsumer: true, Config: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, acc := range jsz.AccountDetails {
+		for _, st := range acc.Streams {
+			for _, c := range st.DirectConsumer {
+				for i, a := range agencies {
+					if i%2 == 0 && c.Config.FilterSubject == gateway.Subject(kinds[st.Name], a) {
+						if _, err := hubJS.PauseConsumer(ctx, st.Name, c.Name, time.Now().Add(time.Hour)); err != nil {
+							t.Fatalf("pause %s: %v", c.Name, err)
+						}
+						paused++
+					}
+				}
+			}
+		}
+	}
+	if paused != len(agencies) {
+		t.Fatalf("paused %d of the old sources' consumers, want %d", paused, len(agencies))
+	}
+	for i, a := range agencies {
+		mustPub(gateway.KindEdoc, a, fmt.Sprintf("b-%d", i))
+	}
+	mustPub(gateway.KindStatus, agencies[0], "bs-0")
+	mustPub(gateway.KindStatus, agencies[5], "bs-5")
+	waitMsgs(bus.StreamEdoc, 30+15) // the odd agencies' only
+	waitMsgs(bus.StreamStatus, 6+1) // agencies[5]'s
+
+	// The upgrade, with packets coming meanwhile.
+	stop := make(chan struct{})
+	flowing := make(chan error, 1)
+	go func() {
+		for j := 0; ; j++ {
+			select {
+			case <-stop:
+				flowing <- nil
+				return
+			default:
+			}
+			if j == 2000 {
+				// Enough: the rest waits for the end.
+				<-stop
+				flowing <- nil
+				return
+			}
+			if err := pub(gateway.KindEdoc, agencies[j%len(agencies)], fmt.Sprintf("c-%d", j)); err != nil {
+				flowing <- err
+				return
+			}
+		}
+	}()
+	err = p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: agencies, Wait: time.Minute})
+	close(stop)
+	if ferr := <-flowing; ferr != nil {
+		t.Fatalf("publishing during the upgrade: %v", ferr)
+	}
+	if err != nil {
+		t.Fatalf("AssignLeaf: %v", err)
+	}
+	for i, a := range agencies {
+		mustPub(gateway.KindEdoc, a, fmt.Sprintf("d-%d", i))
+	}
+	mustPub(gateway.KindStatus, agencies[2], "ds-2")
+
+	// Every packet once in the leaf's streams.
+	for stream, kind := range kinds {
+		mu.Lock()
+		want := len(published[stream])
+		mu.Unlock()
+		waitMsgs(stream, uint64(want))
+		s, err := leafJS.Stream(ctx, stream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := s.CachedInfo().State
+		seen := make(map[string]int, want)
+		for seq := st.FirstSeq; seq <= st.LastSeq; seq++ {
+			m, err := s.GetMsg(ctx, seq)
+			if err != nil {
+				t.Fatalf("%s %d on the leaf: %v", stream, seq, err)
+			}
+			seen[m.Header.Get(jetstream.MsgIDHeader)]++
+		}
+		for id := range published[stream] {
+			if seen[id] != 1 {
+				t.Errorf("the leaf's %s has %s %d times", stream, id, seen[id])
+			}
+		}
+		if len(seen) != want {
+			t.Errorf("the leaf's %s has %d packets, %d published", stream, len(seen), want)
+		}
+		var perAgency, durable int
+		for _, src := range s.CachedInfo().Config.Sources {
+			switch {
+			case src.Consumer == nil:
+				perAgency++
+			case src.Consumer.Name == bus.LeafConsumerName("h41", kind):
+				durable++
+			default:
+				t.Errorf("the leaf's %s still sources through %s", stream, src.Consumer.Name)
+			}
+		}
+		if perAgency != 0 || durable != 1 {
+			t.Errorf("the leaf's %s has %d per-agency sources and %d durable ones, want none and one", stream, perAgency, durable)
+		}
+		t.Logf("%s: %d packets on the leaf, each once", stream, want)
+	}
+	// The old sources' consumers expire at the hub (their inactivity
+	// threshold) once the leaf no longer reads them.
+	after := waitLeafHubConsumers(t, p.hub, "h41", 2)
+	t.Logf("hub consumers of the leaf node with %d agencies: %d before the upgrade, %d after (%v)", len(agencies), len(before), len(after), after)
 }
