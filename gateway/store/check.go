@@ -146,6 +146,10 @@ var orphanChecks = []struct{ what, query string }{
 		LEFT JOIN packets p ON p.id = k.packet_id WHERE p.id IS NULL OR p.sha256 <> k.sha256 OR p.size <> k.size`},
 	{"quarantined packet without entry", `SELECT k.packet_id FROM quarantine_packets k
 		WHERE NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.packet_id = k.packet_id)`},
+	{"quarantine totals not its counts", `SELECT t.entries || ' entries, ' || t.bytes || ' bytes' FROM quarantine_totals t
+		WHERE t.entries <> (SELECT count(*) FROM quarantine)
+			OR t.bytes <> (SELECT coalesce(sum(size), 0) FROM quarantine_packets)
+		UNION ALL SELECT 'no row' WHERE NOT EXISTS (SELECT 1 FROM quarantine_totals)`},
 	{"idempotency key without document", `SELECT i.agency || ' ' || i.key FROM idempotency i
 		LEFT JOIN documents d ON d.id = i.document WHERE d.id IS NULL`},
 	{"packet whose size is not its length", `SELECT p.id FROM packets p

@@ -157,17 +157,14 @@ type droppedPacket struct {
 // boundQuarantine drops the packets kept longest in quarantine, but keep,
 // with their entries, until the quarantine is within its bounds.
 //
-// It counts the entries and sums the sizes of the packets, which reads
-// the quarantine's two tables whole: at most the bound of entries, 10,000
-// rows by default.
+// It reads the quarantine's entries and bytes from quarantine_totals,
+// which triggers keep (migration 0016).
 func (s *Store) boundQuarantine(ctx context.Context, tx *sql.Tx, keep string) ([]droppedPacket, error) {
 	var (
 		entries int64
 		bytes   int64
 	)
-	err := tx.QueryRowContext(ctx,
-		`SELECT (SELECT count(*) FROM quarantine), (SELECT coalesce(sum(size), 0) FROM quarantine_packets)`).
-		Scan(&entries, &bytes)
+	err := tx.QueryRowContext(ctx, `SELECT entries, bytes FROM quarantine_totals WHERE id = 1`).Scan(&entries, &bytes)
 	if err != nil {
 		return nil, fmt.Errorf("quarantine's size: %w", err)
 	}

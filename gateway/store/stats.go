@@ -14,8 +14,8 @@ import (
 // transaction; see gateway.StoreStats. A document is overdue when its due
 // date (yyyy/MM/dd) is before the day of now in Vietnam and its delivery
 // is not done, rejected or recalled. The count of overdue documents reads
-// an index of the incoming documents by due date; the outbox and the
-// quarantine are counted whole.
+// an index of the incoming documents by due date; the outbox is counted
+// whole, the quarantine's totals read from quarantine_totals.
 func (s *Store) Stats(ctx context.Context, now time.Time) (gateway.StoreStats, error) {
 	var st gateway.StoreStats
 	err := s.view(ctx, func(tx *sql.Tx) error {
@@ -27,7 +27,7 @@ func (s *Store) Stats(ctx context.Context, now time.Time) (gateway.StoreStats, e
 			st.OldestOutbox = fromMS(oldest.Int64)
 		}
 		if err := tx.QueryRowContext(ctx,
-			`SELECT (SELECT count(*) FROM quarantine), (SELECT coalesce(sum(size), 0) FROM quarantine_packets)`).
+			`SELECT entries, bytes FROM quarantine_totals WHERE id = 1`).
 			Scan(&st.QuarantineItems, &st.QuarantineBytes); err != nil {
 			return fmt.Errorf("quarantine: %w", err)
 		}
