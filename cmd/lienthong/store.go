@@ -33,7 +33,9 @@ each delivery's lifecycle and milestones. Unless -hashes=false, it also reads
 every packet's bytes, in the database or in its file, and reports each packet
 whose SHA-256 is not the one its row recorded when it was stored (a file
 altered or damaged on disk): this reads the whole store, which takes about
-as long as reading the data directory from disk.
+as long as reading the data directory from disk, and beside the running
+gateway its write-ahead log (FILE-wal) cannot be folded back meanwhile and
+grows: on a large store, run it at a quiet hour.
 
 It reads in one transaction, so it may run beside the running gateway, or on
 a backup (one made by lienthong store backup, see deploy/README.md). It

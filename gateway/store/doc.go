@@ -10,7 +10,9 @@
 // fails leaves nothing behind. Every method that changes something appends
 // to the audit chain in the same transaction. [Store.Check] verifies the
 // invariants below; the tests run it after each test, and an operator
-// command can run it on a live database.
+// command can run it on a live database ([Store.CheckWith] also hashes
+// every packet's bytes). [Store.Backup] copies a live store consistently,
+// the database from one snapshot and exactly the packet files it names.
 //
 // # Schema
 //
@@ -77,7 +79,8 @@
 //     kept. The quarantine is bounded in bytes and entries (Options):
 //     past either bound, the packet kept longest is dropped with its
 //     entries, its row left without bytes and its file removed (see
-//     quarantine.go).
+//     quarantine.go). quarantine_totals, one row kept by triggers, holds
+//     the entries and bytes the bounds are compared with.
 //   - idempotency (agency, key, request_hash, document): the DMS's
 //     Idempotency-Key per agency.
 //   - audit (seq, at, action, document, detail, prev_hash, hash): the
