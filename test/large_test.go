@@ -45,9 +45,9 @@ func peakRSS(t testing.TB, p *process) int64 {
 // TestE2E_LargePacket sends a document with a 50 MB attachment from one
 // gateway process to another: it travels in encrypted chunks through
 // LT_LARGE, arrives verified, and its attachment downloads intact at the
-// recipient. The peak RSS of the sender stays under 2 times the packet's
-// size, the recipient's under 1.75 times until the document is stored
-// and under 3 times with the download.
+// recipient. The peak RSS of the sender and of the recipient until the
+// document is stored stays under 1.55 times the packet's size, the
+// recipient's under 1.6 times with the download.
 func TestE2E_LargePacket(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a 50 MB packet")
@@ -106,32 +106,28 @@ func TestE2E_LargePacket(t *testing.T) {
 		}
 		return d.Deliveries[0].State == envelope.StateArrived, d.Deliveries[0].State.String()
 	})
-	// Guards against one more whole copy of the attachment (0.75× more),
-	// not the target (issue 20 asks for 1.5×). With the chunks fetched
-	// into a spool file (A5 of docs/design/large-packets.md) and the
-	// heap's free pages given back before the packet's buffer is made,
-	// six runs measured 1.57–1.61× for the sender, 1.50–1.54× for the
-	// recipient receiving and 2.50–2.54× after its download. With the
-	// spool alone, four runs under load measured 1.61–1.66× receiving
-	// (the pages of the chunks nats.go copied, collected but resident)
-	// and 2.61–2.66× with the download; without the spool, in turns,
-	// 2.49–2.55× (those copies uncollected while the packet's buffer was
-	// live) and 2.97–3.01×. The download reads the stored packet into a
-	// buffer of its own while the one it was received in is not yet
-	// collected. Before A2 and A1, the sender measured 2.83–2.85× and the
-	// recipient 3.44–4.07× with its download.
+	// Guards with a margin over what was measured, not the target
+	// (issue 20 asks for 1.5×). With the executable's start pages
+	// released, the chunks put 4 at a time, and the free pages given back
+	// before a large packet file is read (docs/design/large-packets.md
+	// §3), seven runs measured 1.46–1.50× for the sender, 1.43–1.47× for
+	// the recipient receiving and 1.44–1.48× after its download (the
+	// upper ends under a load of 12 on 2 cores). At 23c8892, before them,
+	// four runs in turns measured 1.57–1.59×, 1.50–1.52× and 2.50–2.52×,
+	// and fail these bounds. One more whole copy of the packet is 1×
+	// more, of the attachment 0.75×.
 	for _, g := range []struct {
 		what    string
 		peak    int64
-		bound   int64 // in quarters of the packet's size
+		bound   int64 // in hundredths of the packet's size
 		boundIs string
 	}{
-		{"vpcp", peakRSS(t, vpcp.process), 8, "2×"},
-		{"nghean, receiving", received, 7, "1.75×"},
-		{"nghean, with the download", peakRSS(t, nghean.process), 12, "3×"},
+		{"vpcp", peakRSS(t, vpcp.process), 155, "1.55×"},
+		{"nghean, receiving", received, 155, "1.55×"},
+		{"nghean, with the download", peakRSS(t, nghean.process), 160, "1.6×"},
 	} {
 		t.Logf("%s: peak RSS %d MiB, %.2f× the packet", g.what, g.peak>>20, float64(g.peak)/float64(size))
-		if limit := g.bound * size / 4; g.peak >= limit {
+		if limit := g.bound * size / 100; g.peak >= limit {
 			t.Errorf("%s: peak RSS %d MiB, not under %s the packet (%d MiB)", g.what, g.peak>>20, g.boundIs, limit>>20)
 		}
 	}
