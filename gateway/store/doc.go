@@ -61,9 +61,12 @@
 //     written with the lifecycle by the statement that applies a status.
 //   - events: immutable facts about deliveries (queued, sent, received,
 //     status, status_refused, revoked, updated, replaced), in seq order.
-//     msg_id, unique, is the Nats-Msg-Id of a received status, so that a
+//     msg_id, unique (NULL but for a received status, and indexed only
+//     then), is the Nats-Msg-Id of a received status, so that a
 //     redelivered status is known as a duplicate. Triggers refuse UPDATE
-//     and DELETE.
+//     and DELETE, so that seq, the largest one plus one (no
+//     AUTOINCREMENT, which writes a page more per insert), is never taken
+//     again.
 //   - outbox: packets waiting to be published, one row per (packet,
 //     recipient), with attempts, next_at and last_error. MarkSent deletes
 //     the row; the sent event stays. The store keeps in memory when the
@@ -113,9 +116,12 @@
 // deliveries from one index alone, with no look-up of their documents:
 // deliveries_created (created_at, document, agency, report_document, the
 // text of the fields the report reads of a delivery, an expression SQLite
-// computes when a row is written, and note; migration 0014). deliveries_report
-// (document, recipient, state) serves the lists' State and Recipient
-// filters. One index holds the events, by delivery: events_delivery
+// computes when a row is written, and note; migration 0014). The lists'
+// State and Recipient filters read a document's deliveries by their key
+// (document, recipient), the state from their rows: deliveries_report
+// (document, recipient, state), which held it, cost a page at every
+// status (dropped by migration 0018). One index holds the events, by
+// delivery: events_delivery
 // (document, recipient, kind, seq, description; migration 0015) gives a
 // delivery's Note in one look-up, ApplyStatus a delivery's statuses of a
 // kind, applied or refused, to tell a replayed one, and a document's

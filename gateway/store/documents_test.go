@@ -414,8 +414,8 @@ func TestStore_DocumentsByDocumentIDPlan(t *testing.T) {
 }
 
 // TestStore_DocumentsByStatePlan: a list of the documents with a
-// delivery in some state reads each document's deliveries from
-// deliveries_report alone.
+// delivery in some state reads each document's deliveries by their key
+// (migration 0018 dropped deliveries_report), not by a scan.
 func TestStore_DocumentsByStatePlan(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "lienthong.db")
 	mustOpenStoreAt(t, path)
@@ -430,7 +430,7 @@ func TestStore_DocumentsByStatePlan(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := queryPlan(t, db, query, args...)
-		if want := "USING COVERING INDEX deliveries_report (document=?"; !strings.Contains(p, want) {
+		if want := "USING INDEX sqlite_autoindex_deliveries_1 (document=?"; !strings.Contains(p, want) || strings.Contains(p, "SCAN v") {
 			t.Errorf("plan of %s:\n%s\nwant %s", query, p, want)
 		}
 	}
@@ -682,5 +682,54 @@ func TestStore_CountDocuments(t *testing.T) {
 		if n != listed || n == 0 {
 			t.Errorf("%+v: count %d, listed %d", q, n, listed)
 		}
+	}
+}
+
+// undo0018 gives a store the index migration 0018 dropped, as 0014 made
+// it: the tests of older migrations, which run 0013 again, need it.
+const undo0018 = `CREATE INDEX deliveries_report ON deliveries (document, recipient, state)`
+
+// TestOpen_MigrateDeliveriesReportDropped: migration 0018, run on a store
+// as 0017 left it, drops deliveries_report, and the lists by state and by
+// recipient find the same documents.
+func TestOpen_MigrateDeliveriesReportDropped(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	s := mustOpenStoreAt(t, path)
+	mustAccept(t, s, newAccept(vpcp, "out-1", t0, hue, hanoi, btttt))
+	migrationHistory(t, s)
+	done, rejected := envelope.StateDone, envelope.StateRejected
+	queries := []gateway.DocumentQuery{{State: &done}, {State: &rejected, Recipient: hue}, {Recipient: hanoi}, {State: &rejected, Recipient: hanoi}}
+	list := func() [][]string {
+		var out [][]string
+		for _, q := range queries {
+			page, err := s.Documents(t.Context(), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, d := range page.Documents {
+				ids = append(ids, d.ID)
+			}
+			out = append(out, ids)
+		}
+		return out
+	}
+	want := list()
+	if len(want[0]) != 1 || len(want[1]) != 1 || len(want[3]) != 0 {
+		t.Fatalf("lists before: %q, want out-1 done (to hanoi) and rejected by hue", want)
+	}
+	s.Close()
+	db := rawDB(t, path)
+	if _, err := db.Exec(undo0018 + `; PRAGMA user_version = 17`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s = mustOpenStoreAt(t, path)
+	if got := list(); !reflect.DeepEqual(got, want) {
+		t.Errorf("lists after 0018: %q, want %q", got, want)
+	}
+	if n := count(t, rawDB(t, path), `SELECT count(*) FROM sqlite_schema WHERE name = 'deliveries_report'`); n != 0 {
+		t.Errorf("deliveries_report after 0018: %d, want none", n)
 	}
 }

@@ -400,7 +400,7 @@ func TestOpen_MigrateReportTexts(t *testing.T) {
 	db := rawDB(t, path)
 	// A store as 0012 left it: the indexes as 0004 made them, without
 	// 0014's.
-	if _, err := db.Exec(undo0014 + `;
+	if _, err := db.Exec(undo0018 + `;` + undo0014 + `;
 		DROP INDEX documents_created;
 		CREATE INDEX documents_created ON documents (created_at, id,
 			agency, direction, sender, bussiness_doc_type, paper, verdict_outcome, verdict_by_gateway, due_date,
@@ -561,7 +561,7 @@ func TestOpen_MigrateRevisionTags(t *testing.T) {
 	s.Close()
 	db := rawDB(t, path)
 	// A store as 0009 left it: without what later migrations add.
-	if _, err := db.Exec(undo0014 + `; DROP TABLE directory_briefs; PRAGMA user_version = 9`); err != nil {
+	if _, err := db.Exec(undo0018 + `;` + undo0014 + `; DROP TABLE directory_briefs; PRAGMA user_version = 9`); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
@@ -784,7 +784,7 @@ func TestOpen_MigrateReportDeliveries(t *testing.T) {
 	s.Close()
 	db := rawDB(t, path)
 	// A store as 0013 left it.
-	if _, err := db.Exec(undo0014 + `;
+	if _, err := db.Exec(undo0018 + `;` + undo0014 + `;
 		DROP INDEX documents_created;
 		CREATE INDEX documents_created ON documents (created_at, id,
 			agency, direction, sender, bussiness_doc_type, paper, verdict_outcome, verdict_by_gateway, due_date,
