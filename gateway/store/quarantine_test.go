@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -332,5 +333,44 @@ func TestStore_Quarantine_Migrated(t *testing.T) {
 	}
 	if len(entries) != 3 || entries[2].MsgID != "m1" {
 		t.Errorf("entries %+v, want m3, m2, m1", entries)
+	}
+}
+
+// TestStore_Quarantine_RepeatNotWritten: a large packet already kept is
+// not written to a file again (its file's name is taken here by a
+// directory, which a write would fail on); one told kept that is not
+// (dropped meanwhile) fails with ErrKeptDropped, writing nothing.
+func TestStore_Quarantine_RepeatNotWritten(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	s := mustOpenStoreAt(t, path)
+	bad := newPacket(gateway.KindEdoc, t0, largeSize)
+	q := newQuarantine("m1", t0, true)
+	q.Packet = bad
+	if err := s.Quarantine(t.Context(), q); err != nil {
+		t.Fatal(err)
+	}
+	again := newQuarantine("m2", t0, true)
+	again.Packet = gateway.NewPacket{ID: gateway.NewID(t0), Kind: gateway.KindEdoc, Data: bad.Data}
+	taken := filepath.Join(store.PacketDir(path), again.Packet.ID)
+	if err := os.Mkdir(taken, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Quarantine(t.Context(), again); err != nil {
+		t.Fatalf("the same packet again: %v", err)
+	}
+	if err := os.Remove(taken); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := s.QuarantineEntries(t.Context(), 0); len(entries) != 2 || entries[0].PacketID != bad.ID {
+		t.Errorf("entries %+v, want two of %s", entries, bad.ID)
+	}
+
+	other := newQuarantine("m3", t0, true)
+	other.Packet = newPacket(gateway.KindEdoc, t0, largeSize)
+	if err := store.QuarantineAsKept(s, t.Context(), other); !errors.Is(err, store.ErrKeptDropped) {
+		t.Errorf("a packet told kept that is not: %v, want ErrKeptDropped", err)
+	}
+	if files := packetFiles(t, path); !slices.Equal(files, []string{bad.ID}) {
+		t.Errorf("packet files %q, want only %s", files, bad.ID)
 	}
 }
