@@ -652,3 +652,71 @@ func BenchmarkStore_DocumentsByState(b *testing.B) {
 	}
 	b.ReportMetric(float64((benchfloor.CPUTime(b)-cpu).Microseconds())/float64(b.N), "cpu-µs/op")
 }
+
+// BenchmarkStore_Delivery is what one delivery costs the stores of its
+// sender and its recipient, the steps of TestStore_DeliveryCost one after
+// the other (accepted, dispatched, received with its 01, which is
+// dispatched and applied, then 03 and 06 posted, dispatched and applied),
+// against the floor of a committed insert of its packet, synchronous
+// FULL: the CPU that the test's frames and statements stand for.
+func BenchmarkStore_Delivery(b *testing.B) {
+	sender, recipient := openBenchStore(b, store.SynchronousFull), openBenchStore(b, store.SynchronousFull)
+	ctx := b.Context()
+	data := newPacket(gateway.KindEdoc, t0, 2048).Data
+	dispatch := func(s *store.Store, at time.Time) error {
+		items, err := s.DueOutbox(ctx, at.Add(time.Hour), 128)
+		if err != nil {
+			return err
+		}
+		if len(items) != 1 {
+			return fmt.Errorf("%d items due, want 1", len(items))
+		}
+		if _, err := s.Packet(ctx, items[0].PacketID); err != nil {
+			return err
+		}
+		_, err = s.MarkSent(ctx, items, at)
+		return err
+	}
+	var n int
+	delivery := func() error {
+		n++
+		at, docID := time.Now(), fmt.Sprintf("doc-%d", n)
+		if _, _, err := sender.AcceptDocument(ctx, newAccept(vpcp, docID, at, hanoi)); err != nil {
+			return err
+		}
+		if err := dispatch(sender, at); err != nil {
+			return err
+		}
+		in, _, err := recipient.ReceiveDocument(ctx, newReceive(hanoi, vpcp, docID, at))
+		if err != nil {
+			return err
+		}
+		if err := dispatch(recipient, at); err != nil {
+			return err
+		}
+		for _, code := range []envelope.StatusCode{envelope.StatusArrived, envelope.StatusAccepted, envelope.StatusDone} {
+			if code != envelope.StatusArrived {
+				if _, err := recipient.DocumentSummary(ctx, in.ID); err != nil {
+					return err
+				}
+				e := emitStatus(in.ID, envelope.PartyRecipient, code, hanoi, "", []string{hanoi}, at)
+				e.SendTo = []string{vpcp}
+				if err := recipient.EmitStatus(ctx, e); err != nil {
+					return err
+				}
+				if err := dispatch(recipient, at); err != nil {
+					return err
+				}
+			}
+			res, err := sender.ApplyStatus(ctx, newStatus(vpcp, hanoi, docID, code, at))
+			if err == nil && (res.Duplicate || res.Refused != nil) {
+				err = fmt.Errorf("%s: %+v", code, res)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	againstFloor(b, openFloor(b, store.SynchronousFull, data), nil, delivery)
+}

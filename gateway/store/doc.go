@@ -69,7 +69,9 @@
 //     again.
 //   - outbox: packets waiting to be published, one row per (packet,
 //     recipient), with attempts, next_at and last_error. MarkSent deletes
-//     the row; the sent event stays. The store keeps in memory when the
+//     the row; the sent event stays. An id names an item while it is
+//     queued: that of an item sent may be given again (no AUTOINCREMENT,
+//     which writes a page more per insert; migration 0019). The store keeps in memory when the
 //     earliest row is due, as its commits left the outbox (read at Open,
 //     and by MarkSent and Postpone after their changes; lowered by each
 //     row queued, before the update that queued it returns), so that

@@ -390,3 +390,76 @@ func waitPending(t *testing.T, s *store.Store, n int) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// undo0019 makes the outbox of a store as 0018 left it: id AUTOINCREMENT,
+// with its items and the last id kept in sqlite_sequence.
+const undo0019 = `CREATE TABLE outbox_old (
+		id         INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+		packet_id  TEXT    NOT NULL REFERENCES packets (id),
+		kind       TEXT    NOT NULL CHECK (kind IN ('edoc', 'status')),
+		recipient  TEXT    NOT NULL,
+		document   TEXT    NOT NULL DEFAULT '',
+		attempts   INTEGER NOT NULL DEFAULT 0,
+		next_at    INTEGER NOT NULL,
+		last_error TEXT    NOT NULL DEFAULT '',
+		created_at INTEGER NOT NULL,
+		UNIQUE (packet_id, recipient)
+	) STRICT;
+	INSERT INTO outbox_old SELECT * FROM outbox ORDER BY id;
+	DROP TABLE outbox;
+	ALTER TABLE outbox_old RENAME TO outbox;
+	CREATE INDEX outbox_due ON outbox (next_at, id);
+	PRAGMA user_version = 18`
+
+// TestOpen_MigrateOutboxRebuilt: migration 0019, run on a store with
+// items queued, sent and postponed, keeps every item queued with its id
+// and what it holds, leaves no row of the outbox in sqlite_sequence, and
+// queues the next item after the last one.
+func TestOpen_MigrateOutboxRebuilt(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	s := mustOpenStoreAt(t, path)
+	for i := range 3 {
+		mustAccept(t, s, newAccept(vpcp, fmt.Sprintf("doc-%d", i), t0.Add(time.Duration(i)*time.Second), hanoi, hue))
+	}
+	items := mustDue(t, s, t0.Add(time.Hour))
+	if len(items) != 6 {
+		t.Fatalf("%d items queued, want 6", len(items))
+	}
+	if _, err := s.MarkSent(t.Context(), items[:2], t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Postpone(t.Context(), items[2].ID, t0.Add(time.Hour), "no route"); err != nil {
+		t.Fatal(err)
+	}
+	want := mustDue(t, s, t0.Add(2*time.Hour))
+	s.Close()
+	db := rawDB(t, path)
+	if _, err := db.Exec(undo0019); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, db, `SELECT count(*) FROM sqlite_sequence WHERE name = 'outbox'`); n != 1 {
+		t.Fatalf("%d rows of the outbox in sqlite_sequence before 0019, want 1", n)
+	}
+	db.Close()
+
+	s = mustOpenStoreAt(t, path)
+	if got := mustDue(t, s, t0.Add(2*time.Hour)); !slices.Equal(got, want) {
+		t.Errorf("items after 0019:\n%+v\nbefore:\n%+v", got, want)
+	}
+	db = rawDB(t, path)
+	if n := count(t, db, `SELECT count(*) FROM sqlite_sequence WHERE name = 'outbox'`); n != 0 {
+		t.Errorf("%d rows of the outbox in sqlite_sequence after 0019, want none", n)
+	}
+	var last int64
+	for _, it := range want {
+		last = max(last, it.ID)
+	}
+	mustAccept(t, s, newAccept(vpcp, "doc-next", t0.Add(time.Minute), btttt))
+	next := count(t, db, `SELECT id FROM outbox WHERE recipient = ?`, btttt)
+	if int64(next) != last+1 {
+		t.Errorf("id of the item queued after 0019: %d, want %d", next, last+1)
+	}
+	if _, err := s.MarkSent(t.Context(), mustDue(t, s, t0.Add(2*time.Hour)), t0.Add(2*time.Hour)); err != nil {
+		t.Errorf("MarkSent after 0019: %v", err)
+	}
+}
