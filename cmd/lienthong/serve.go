@@ -180,12 +180,6 @@ exits at once, with status 130 (SIGINT) or 143 (SIGTERM).`)
 	}
 	crls := newCRLReloader(cfg.Trust.CRL, n.gw, log.Named("crl"))
 	crls.warnStale()
-	// The start is over: its code and tables need not stay resident.
-	if released, err := releaseStartPages(); err != nil {
-		log.Warn("the start's pages of the executable were not released", zap.Error(err))
-	} else {
-		log.Debug("released the start's pages of the executable", zap.Int64("bytes", released))
-	}
 	reloaded := make(chan struct{})
 	go func() {
 		defer close(reloaded)
