@@ -122,6 +122,15 @@ func (b *Bus) handOver(ctx context.Context, stream, name string, subjects, add [
 		// known. The caller must do it again.
 		return 0, fmt.Errorf("bus: hand over from %s on %s: the consumer moved (paused %v, delivered %d, was %d)", name, stream, info.Paused, info.Delivered.Stream, delivered)
 	}
+	if cfg.DeliverSubject != "" {
+		// A leaf node's consumer (AssignLeaf) is acknowledged by its
+		// source's flow control, which nats-server asks for when the
+		// consumer is idle (its heartbeat) or its window is full: under
+		// traffic the ack floor lags by up to MaxAckPending messages.
+		// Paused, it is idle, and nothing it delivered is ever nakked:
+		// the point is where the acknowledgements reach while paused.
+		return b.settled(ctx, stream, name, c, delivered)
+	}
 	// Resumed, it delivers nothing more of the subjects but keeps
 	// redelivering what it holds of them (a packet nakked for later
 	// among them): the point is where its acknowledgements reach once

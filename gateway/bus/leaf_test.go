@@ -842,3 +842,180 @@ func TestBus_LeafUpgradeFromPerAgencySources(t *testing.T) {
 	after := waitLeafHubConsumers(t, p.hub, "h41", 2)
 	t.Logf("hub consumers of the leaf node with %d agencies: %d before the upgrade, %d after (%v)", len(agencies), len(before), len(after), after)
 }
+
+// TestBus_LeafAddMove: while packets keep coming at the hub for four
+// agencies, a leaf node is given an agency whose packets waited (Z), an
+// agency moves from a hub gateway to the leaf (X: the gateway is assigned
+// without it, which keeps its point, then the leaf with it, read up from
+// that point), and back (the gateway takes it from the leaf's consumer).
+// Every packet reaches exactly one gateway — the hub's or the leaf's — and
+// none is lost; the only copies are the hub gateway's own, between its
+// catch-up and its consumer, which its store dedupes.
+func TestBus_LeafAddMove(t *testing.T) {
+	p := newLeafPairWith(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	l0, x, y, z := leafAgencies[0], envelope.MustAgencyCode("000.00.00.G01"), envelope.MustAgencyCode("000.00.00.G02"), envelope.MustAgencyCode("000.00.00.G03")
+	assignLeaf := func(agencies ...envelope.AgencyCode) {
+		t.Helper()
+		for {
+			// Waiting for its catch-up, as "nats setup -leaf" does: a
+			// gateway cannot take a subject the leaf's catch-up reads.
+			err := p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: agencies, Wait: 30 * time.Second})
+			if !errors.Is(err, bus.ErrCatchUpRunning) && !errors.Is(err, bus.ErrLeafBehind) {
+				if err != nil {
+					t.Fatalf("assign the leaf %v: %v", agencies, err)
+				}
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	assignHub := func(agencies ...envelope.AgencyCode) {
+		t.Helper()
+		for {
+			err := p.hubBus.Assign(ctx, bus.Assignment{Gateway: "gwA", Agencies: agencies, AckWait: 2 * time.Second})
+			if !errors.Is(err, bus.ErrCatchUpRunning) {
+				if err != nil {
+					t.Fatalf("assign gwA %v: %v", agencies, err)
+				}
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	// Z's packets wait before anyone hosts it.
+	var sent []string
+	for i := range 10 {
+		id := fmt.Sprintf("%s-early-%d", z, i)
+		publish(t, p.hubBus, gateway.KindEdoc, z, id, []byte(id))
+		sent = append(sent, id)
+	}
+	assignLeaf(l0)
+	assignHub(x, y)
+	hubGW := openBus(t, p.hub.ClientURL(), bus.Options{Domain: "hub", NKeyFile: p.adminFile, Bind: true, GatewayConsumers: true, Gateway: "gwA"})
+	atHub, onLeaf := newCollector(nil), newCollector(nil)
+	consume(t, hubGW, gateway.ConsumerSpec{Gateway: "gwA", Agencies: []envelope.AgencyCode{x, y}, AckWait: 2 * time.Second}, atHub.handle)
+	consume(t, p.leafBus, gateway.ConsumerSpec{Gateway: "nghean", Agencies: []envelope.AgencyCode{l0, x, z}}, onLeaf.handle)
+
+	var (
+		mu   sync.Mutex
+		done = make(chan struct{})
+		stop = make(chan struct{})
+	)
+	// The collectors' channels are not read here: emptied, so that their
+	// handlers never block.
+	for _, c := range []*collector{atHub, onLeaf} {
+		go func() {
+			for {
+				select {
+				case <-c.ch:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	go func() {
+		defer close(done)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			a := []envelope.AgencyCode{x, y, z, l0}[i%4]
+			id := fmt.Sprintf("%s-%d", a, i)
+			if _, err := p.hubBus.Publish(ctx, gateway.Publication{Subject: gateway.Subject(gateway.KindEdoc, a), MsgID: id, Packet: []byte(id)}); err != nil {
+				t.Errorf("publish %s: %v", id, err)
+				return
+			}
+			mu.Lock()
+			sent = append(sent, id)
+			mu.Unlock()
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	defer cancel() // before the publisher is waited for, should a step fail
+	step := func(what string, f func()) {
+		t.Helper()
+		start := time.Now()
+		f()
+		t.Logf("%s in %s", what, time.Since(start).Round(time.Millisecond))
+	}
+	// Each move waits for one of X's packets where X is.
+	xAt := func(c *collector) {
+		t.Helper()
+		for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+			for id := range gotIDs(c) {
+				if strings.HasPrefix(id, x.String()+"-") && !strings.Contains(id, "early") {
+					return
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("no packet of X where it is")
+			}
+		}
+	}
+	xAt(atHub)
+	step("Z added to the leaf", func() { assignLeaf(l0, z) })
+	step("X released by the hub's gateway", func() { assignHub(y) })
+	step("X given to the leaf", func() { assignLeaf(l0, z, x) })
+	xAt(onLeaf)
+	step("X taken back by the hub's gateway", func() { assignHub(y, x) })
+	close(stop)
+	<-done
+
+	// Every packet once: X at the hub or on the leaf, never both; Y at
+	// the hub; Z and the province's on the leaf.
+	mu.Lock()
+	want := slices.Clone(sent)
+	mu.Unlock()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		hub, leaf := gotIDs(atHub), gotIDs(onLeaf)
+		missing := slices.DeleteFunc(slices.Clone(want), func(id string) bool { return hub[id]+leaf[id] > 0 })
+		if len(missing) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d packets never delivered: %v", len(missing), missing[:min(len(missing), 20)])
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	hub, leaf := gotIDs(atHub), gotIDs(onLeaf)
+	var moved, hubCopies int
+	for _, id := range want {
+		switch {
+		case hub[id] > 0 && leaf[id] > 0:
+			t.Errorf("%s reached both the hub's gateway (%d) and the leaf's (%d)", id, hub[id], leaf[id])
+		case leaf[id] > 1:
+			t.Errorf("%s reached the leaf's gateway %d times", id, leaf[id])
+		case strings.HasPrefix(id, y.String()) && leaf[id] > 0,
+			strings.HasPrefix(id, z.String()) && hub[id] > 0,
+			strings.HasPrefix(id, l0.String()+"-") && hub[id] > 0:
+			t.Errorf("%s reached the wrong gateway (hub %d, leaf %d)", id, hub[id], leaf[id])
+		case strings.HasPrefix(id, x.String()) && leaf[id] > 0:
+			moved++
+		}
+		if hub[id] > 1 {
+			hubCopies++
+		}
+	}
+	if moved == 0 {
+		t.Error("none of X's packets reached the leaf while it had X")
+	}
+	t.Logf("%d packets; %d of X's on the leaf; %d copies at the hub's gateway (its catch-up and its consumer)", len(want), moved, hubCopies)
+	waitLeafHubConsumers(t, p.hub, "h41", 2)
+}
+
+// gotIDs counts the messages a collector had, by message id.
+func gotIDs(c *collector) map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := make(map[string]int, len(c.all))
+	for _, r := range c.all {
+		n[r.MsgID]++
+	}
+	return n
+}

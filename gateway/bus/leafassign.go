@@ -482,6 +482,15 @@ func (b *Bus) endLeafCatchUp(ctx context.Context, leaf jetstream.JetStream, stre
 		return false, fmt.Errorf("catch-up consumer %s: %s %q: %w", name, metaUntil, info.Config.Metadata[metaUntil], err)
 	}
 	if info.AckFloor.Stream < until && info.NumPending+uint64(info.NumAckPending) > 0 {
+		if info.Delivered.Stream >= until && !info.Paused {
+			// All it is for was sent; what it sends after is the
+			// leaf's consumer's too. Its ack floor moves with the
+			// leaf's flow control, which nats-server asks for when the
+			// consumer is idle: paused, it is, within a heartbeat.
+			if _, err := b.js.PauseConsumer(ctx, stream, name, time.Now().Add(handoverPause)); err != nil {
+				return true, fmt.Errorf("pause the catch-up %s once sent: %w", name, err)
+			}
+		}
 		return true, nil
 	}
 	in, err := leaf.Stream(ctx, stream)
