@@ -68,8 +68,11 @@ type LeafAssignment struct {
 // ErrLeafBehind is returned by AssignLeaf when the leaf node's consumer
 // has not yet read the hub's stream up to the handover point of an agency
 // given to it: given the agency now, it would deliver the agency's
-// messages between the two, which its previous holder had. It catches up
-// by itself while the leaf's link is up; assign again then.
+// messages between the two, which its previous holder had. A consumer
+// reads on past what its filters do not match only when it delivers a
+// later match (TestNATS_DurableSourceSemantics): the next packet for one
+// of the leaf's agencies, its link up, brings it past the point; assign
+// again then.
 var ErrLeafBehind = errors.New("bus: the leaf node's consumer is behind the handover point")
 
 // AssignLeaf makes the hub's durable consumers of the leaf node a.Domain

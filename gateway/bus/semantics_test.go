@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -166,4 +167,174 @@ func TestNATS_ConsumerSemantics(t *testing.T) {
 			t.Errorf("p2 was not delivered after the resume: %v", got)
 		}
 	})
+}
+
+// TestNATS_DurableSourceSemantics pins what a leaf node's durable sources
+// (docs/design/consumers.md, §2.8; AssignLeaf) rely on of nats-server:
+//
+//   - a consumer a stream sources by name must be a push consumer acked
+//     by flow control, with an idle heartbeat of one second, a positive
+//     MaxAckPending and no ack wait (checkConsumerCfg);
+//   - the stream resets it (CONSUMER.RESET), which for a consumer
+//     delivering new messages only goes back to its ack floor: a reset to
+//     a sequence is refused;
+//   - its delivered stream sequence is how far it has read the stream:
+//     past messages its filters do not match once it delivers a later
+//     one, not past those after its last delivery (so a subject added to
+//     it is read from there: ErrLeafBehind);
+//   - paused, it is idle, and the source's flow control brings its ack
+//     floor up to what it delivered (HandOver's point for a leaf);
+//   - the consumers of a source nats-server makes (JS_SRC_…) are not listed
+//     by the JetStream API (tests count them through monitoring).
+func TestNATS_DurableSourceSemantics(t *testing.T) {
+	srv, err := bus.StartServer(bus.ServerOptions{Dir: filepath.Join(t.TempDir(), "nats"), Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "SRC", Subjects: []string{"src.>"}, Storage: jetstream.FileStorage}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := jetstream.ConsumerConfig{Durable: "dur", DeliverSubject: "deliver.dur", DeliverPolicy: jetstream.DeliverNewPolicy,
+		AckPolicy: jetstream.AckFlowControlPolicy, FlowControl: true, IdleHeartbeat: time.Second, MaxAckPending: 1000,
+		FilterSubjects: []string{"src.a"}}
+	// (Not pinned: outside pedantic mode nats-server fills in the flow
+	// control and the one-second heartbeat itself.)
+	for what, change := range map[string]func(*jetstream.ConsumerConfig){
+		"an ack wait":            func(c *jetstream.ConsumerConfig) { c.AckWait = 15 * time.Second },
+		"no MaxAckPending":       func(c *jetstream.ConsumerConfig) { c.MaxAckPending = -1 },
+		"a delivery limit":       func(c *jetstream.ConsumerConfig) { c.MaxDeliver = 5 },
+		"no delivery subject":    func(c *jetstream.ConsumerConfig) { c.DeliverSubject = "" },
+		"explicit acknowledging": func(c *jetstream.ConsumerConfig) { c.AckPolicy = jetstream.AckExplicitPolicy },
+	} {
+		bad := cfg
+		bad.Durable = "bad"
+		change(&bad)
+		if what == "explicit acknowledging" {
+			// Accepted as a consumer, refused by the sourcing stream
+			// (NewJSSourceConsumerRequiresAckFCError): not pinned here.
+			continue
+		}
+		if _, err := js.CreatePushConsumer(ctx, "SRC", bad); err == nil {
+			t.Errorf("a flow-control-acked consumer with %s was accepted", what)
+			_ = js.DeleteConsumer(ctx, "SRC", "bad")
+		}
+	}
+	if _, err := js.CreatePushConsumer(ctx, "SRC", cfg); err != nil {
+		t.Fatalf("the durable source's consumer: %v", err)
+	}
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "IN", Storage: jetstream.FileStorage, Sources: []*jetstream.StreamSource{
+		{Name: "SRC", Consumer: &jetstream.StreamConsumerSource{Name: "dur", DeliverSubject: "deliver.dur"}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	var last uint64
+	for i := range 3 {
+		a, err := js.Publish(ctx, "src.a", fmt.Appendf(nil, "a-%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := js.Publish(ctx, "src.b", fmt.Appendf(nil, "b-%d", i)); err != nil {
+			t.Fatal(err)
+		}
+		last = a.Sequence + 1
+	}
+	c, err := js.PushConsumer(ctx, "SRC", "dur")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := func() *jetstream.ConsumerInfo {
+		t.Helper()
+		i, err := c.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return i
+	}
+	until := func(what string, ok func(*jetstream.ConsumerInfo) bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !ok(info()); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: consumer info %+v", what, info())
+			}
+		}
+	}
+	// Read up to its last match, not past the src.b after it.
+	until("delivered up to its last match", func(i *jetstream.ConsumerInfo) bool { return i.Delivered.Stream == last-1 })
+	a, err := js.Publish(ctx, "src.a", []byte("a-3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	last = a.Sequence + 1
+	until("delivered past the src.b before its next match", func(i *jetstream.ConsumerInfo) bool { return i.Delivered.Stream == last-1 })
+	if _, err := js.PauseConsumer(ctx, "SRC", "dur", time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	until("paused, acknowledged up to what it delivered", func(i *jetstream.ConsumerInfo) bool {
+		return i.Paused && i.AckFloor.Stream == last-1 && i.NumAckPending == 0
+	})
+	in, err := js.Stream(ctx, "IN")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := in.CachedInfo().State.Msgs; n != 4 {
+		t.Errorf("the sourcing stream has %d messages, want the 4 of src.a", n)
+	}
+	// A reset to a sequence is refused; one to the ack floor is not.
+	reset := func(body []byte) string {
+		t.Helper()
+		m, err := nc.Request("$JS.API.CONSUMER.RESET.SRC.dur", body, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(m.Data)
+	}
+	if r := reset([]byte(`{"seq":1}`)); !strings.Contains(r, `"error"`) {
+		t.Errorf("a reset of a new-messages consumer to sequence 1: %s", r)
+	}
+	if r := reset(nil); strings.Contains(r, `"error"`) {
+		t.Errorf("a reset to the ack floor: %s", r)
+	}
+	// The consumer of a source nats-server makes is not listed.
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "EPH", Storage: jetstream.FileStorage, Sources: []*jetstream.StreamSource{
+		{Name: "SRC", FilterSubject: "src.b"}}}); err != nil {
+		t.Fatal(err)
+	}
+	eph, err := js.Stream(ctx, "EPH")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		i, err := eph.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i.State.Msgs == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the filtered source delivered %d of 3", i.State.Msgs)
+		}
+	}
+	src, err := js.Stream(ctx, "SRC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var listed []string
+	for name := range src.ListConsumers(ctx).Info() {
+		listed = append(listed, name.Name)
+	}
+	if !slices.Equal(listed, []string{"dur"}) {
+		t.Errorf("SRC's consumers listed: %v, want the durable one only", listed)
+	}
 }
