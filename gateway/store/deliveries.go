@@ -38,17 +38,21 @@ func insertDelivery(ctx context.Context, tx *sql.Tx, d gateway.Delivery, arrived
 	return nil
 }
 
-// deliveryNote is the Note of a row of deliveries: the description of the
-// delivery's latest applied status, the last of the delivery's status
-// entries in the events_delivery index; empty if none.
+// deliveryNote is the Note of a row of deliveries as its events give it:
+// the description of the delivery's latest applied status, the last of the
+// delivery's status entries in the events_delivery index; empty if none.
+// The row keeps it in note (migration 0014), written with the lifecycle,
+// which Check compares with this.
 const deliveryNote = `COALESCE((SELECT e.description FROM events e
 		WHERE e.document = deliveries.document AND e.recipient = deliveries.recipient AND e.kind = 'status'
 		ORDER BY e.seq DESC LIMIT 1), '')`
 
 // deliveryColumns are the columns scanDelivery reads, from deliveries:
-// the last one is the Note.
+// the last one is the Note, read from the row's note rather than from
+// the events (deliveryNote): a look-up less in events_delivery for each
+// delivery read (a document's, a list's).
 const deliveryColumns = `document, recipient, recipient_name, transport, state, before_recall, seen,
-	sent_at, updated_at, ` + deliveryNote
+	sent_at, updated_at, note`
 
 // scanDelivery reads the deliveryColumns of a row.
 func scanDelivery(row scanner) (gateway.Delivery, error) {

@@ -123,11 +123,12 @@
 // (document, recipient), the state from their rows: deliveries_report
 // (document, recipient, state), which held it, cost a page at every
 // status (dropped by migration 0018). One index holds the events, by
-// delivery: events_delivery
-// (document, recipient, kind, seq, description; migration 0015) gives a
-// delivery's Note in one look-up, ApplyStatus a delivery's statuses of a
-// kind, applied or refused, to tell a replayed one, and a document's
-// events, sorted by seq once read. Each index a row goes into is a page
+// delivery: events_delivery (document, recipient, kind, seq,
+// description; migration 0015) gives ApplyStatus a delivery's statuses of
+// a kind, applied or refused, to tell a replayed one, a document's
+// events, sorted by seq once read, and Check a delivery's Note as its
+// events say it, in one look-up, to compare with the note its row keeps,
+// which the reads of deliveries read. Each index a row goes into is a page
 // that its commit writes to the log (two syscalls and a checksum, and a
 // copy at the next checkpoint): an index is added only where a read
 // needs it, and TestStore_DeliveryCost holds what each step of a
