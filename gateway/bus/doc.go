@@ -102,11 +102,17 @@
 //     ([Bus.SourceLeaf], run by an administrator: lienthong nats setup
 //     -leaf) and catch up when the link returns, deduplicating on
 //     Nats-Msg-Id as for any publish;
-//   - [Bus.Consume] adds to the leaf's LT_EDOC and LT_STATUS, which take
-//     no subjects of their own, one source per hosted agency: the hub's
-//     stream filtered to exactly that agency's subject. Its consumers are
-//     on the leaf's streams. A packet between two agencies of the
-//     province goes round the hub, and waits for the link like any other;
+//   - [Bus.Consume] makes sure the leaf's LT_EDOC and LT_STATUS, which
+//     take no subjects of their own, source the hub's streams through the
+//     leaf's durable consumer at the hub ([LeafConsumerName]): one source
+//     and one hub consumer per stream, whatever the number of agencies.
+//     The consumer's filters, the leaf's agencies and subtrees, are the
+//     administrator's ([Bus.AssignLeaf], lienthong nats setup -leaf D
+//     -agency …), which also adds, while it runs, a catch-up source
+//     ([LeafCatchUpConsumerName]) for what waited for agencies just
+//     given to the leaf. The gateway's consumers are on the leaf's
+//     streams. A packet between two agencies of the province goes round
+//     the hub, and waits for the link like any other;
 //   - the directory and the heartbeats are the hub's KV buckets, of which
 //     the leaf keeps mirrors: [Bus.WatchDirectory] and [Bus.Gateways] read
 //     the mirrors, so a gateway starts and verifies packets with the link
@@ -127,8 +133,10 @@
 // other side's stream directly, a second time.
 //
 // At the hub, the leaf node logs in as a user whose permissions are
-// [LeafPermissions]: its streams may source only its agencies' subjects,
-// and every source and mirror across the link, both ways, delivers on
+// [LeafPermissions]: its streams may source only through its own
+// consumers, which it may reset and look up but not create or change (so
+// not widen their filters), and every source and mirror across the link,
+// both ways, delivers on
 // subjects under [LeafDeliverPrefix] (which the sources and mirrors made
 // here name), so that the leaf is allowed those and not $JS.S.> or
 // $JS.M.>, which carry every stream's sources in the account.
@@ -155,7 +163,10 @@
 //     Options.Timeout when the context has none.
 //   - The Bus owns an embedded server passed in Options.Server: Close, and
 //     a failing Open, shut it down.
-//   - On a leaf node an agency's source, like its consumers, outlives its
-//     hosting; and the hub's streams keep a leaf node's out-streams as
-//     sources until an administrator removes them.
+//   - On a leaf node an agency's consumers outlive its hosting; the hub's
+//     streams keep a leaf node's out-streams as sources until an
+//     administrator removes them; and an agency moved into a leaf waits
+//     ([ErrLeafBehind]) until the leaf's consumer has read the hub's stream
+//     past the agency's handover point, which it does when a packet for
+//     one of the leaf's agencies comes.
 package bus
