@@ -631,6 +631,20 @@ func TestBus_LeafConsumersScale(t *testing.T) {
 		t.Errorf("the leaf's consumers at the hub: %v, want %v", names, want)
 	}
 	t.Logf("hub consumers of a leaf node with %d agencies: %d (%v)", len(agencies), len(names), names)
+	// nats status shows them.
+	st, err := p.hubBus.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shown []string
+	for _, c := range st.Consumers {
+		if c.Gateway() == "h41" && c.Filters == len(agencies) && !c.CatchUp {
+			shown = append(shown, c.Name)
+		}
+	}
+	if !slices.Equal(shown, []string{"leaf_edoc_h41", "leaf_status_h41"}) {
+		t.Errorf("Status shows the leaf's consumers as %+v", st.Consumers)
+	}
 
 	col := newCollector(nil)
 	consume(t, p.leafBus, gateway.ConsumerSpec{Gateway: "nghean", Agencies: []envelope.AgencyCode{agencies[0], agencies[7], agencies[599], agencies[1199]}}, col.handle)

@@ -12,7 +12,8 @@ import (
 )
 
 // ConsumerStatus is what the hub holds of one gateway's consumer on one
-// stream: its gateway consumer (gwc_…) or its catch-up (gwu_…).
+// stream: its gateway consumer (gwc_…) or its catch-up (gwu_…); or of a
+// leaf node's (leaf_…, leafu_…), the source of the leaf's stream.
 type ConsumerStatus struct {
 	Stream, Name string
 	// CatchUp: a catch-up consumer, reading from From up to Until.
@@ -30,8 +31,9 @@ type ConsumerStatus struct {
 	// once.
 	Pending             uint64
 	InHand, Redelivered int
-	// Reading: a gateway is asking it for messages now. Paused: a
-	// hand-over holds it, or an old per-agency consumer was retired.
+	// Reading: a gateway is asking it for messages now (of a leaf node's:
+	// the leaf's source is subscribed). Paused: a hand-over holds it, or
+	// an old per-agency consumer was retired.
 	Reading, Paused bool
 }
 
@@ -71,7 +73,8 @@ func (b *Bus) Status(ctx context.Context) (Status, error) {
 				if info.Paused {
 					out.AgencyConsumersPaused++
 				}
-			case strings.HasPrefix(info.Name, "gwc_"), strings.HasPrefix(info.Name, "gwu_"):
+			case strings.HasPrefix(info.Name, "gwc_"), strings.HasPrefix(info.Name, "gwu_"),
+				strings.HasPrefix(info.Name, "leaf_"), strings.HasPrefix(info.Name, "leafu_"):
 				out.Consumers = append(out.Consumers, consumerStatus(s.stream, info))
 			}
 		}
@@ -108,7 +111,8 @@ func (b *Bus) Status(ctx context.Context) (Status, error) {
 }
 
 // Gateway returns the id of the gateway the consumer is for, as its name
-// carries it (gwc_<kind>_<id>).
+// carries it (gwc_<kind>_<id>), or of a leaf node's, its domain
+// (leaf_<kind>_<domain>).
 func (c ConsumerStatus) Gateway() string {
 	parts := strings.SplitN(c.Name, "_", 3)
 	if len(parts) < 3 {
@@ -120,9 +124,13 @@ func (c ConsumerStatus) Gateway() string {
 // consumerStatus reads a gateway's consumer from its info.
 func consumerStatus(stream string, info *jetstream.ConsumerInfo) ConsumerStatus {
 	cs := ConsumerStatus{
-		Stream: stream, Name: info.Name, CatchUp: strings.HasPrefix(info.Name, "gwu_"),
+		Stream: stream, Name: info.Name, CatchUp: strings.HasPrefix(info.Name, "gwu_") || strings.HasPrefix(info.Name, "leafu_"),
 		Filters: len(filtersOf(info.Config)), Pending: info.NumPending, InHand: info.NumAckPending,
 		Redelivered: info.NumRedelivered, Reading: info.NumWaiting > 0, Paused: info.Paused,
+	}
+	if info.Config.DeliverSubject != "" {
+		// A leaf node's, pushed to its source.
+		cs.Reading = info.PushBound
 	}
 	if cs.CatchUp {
 		cu, err := readCatchUp(info.Config)
