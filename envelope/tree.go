@@ -212,19 +212,21 @@ type many func(el *etree.Element, path string)
 // A child's path (path/Tag) is made only where it is used, by a container
 // and in warnings and extras, rather than allocated for every leaf.
 func (r *reader) read(el *etree.Element, path string, spec map[string]any) {
-	var seen []string // the tags read once so far: a spec names a dozen at most
+	var room [16]string
+	seen := room[:0] // the tags read once so far: a spec names a dozen at most
+	var ok bool
 	for _, t := range el.Child {
-		c, ok := t.(*etree.Element)
-		if !ok {
+		c, isElement := t.(*etree.Element)
+		if !isElement {
 			continue
 		}
 		switch f := spec[c.Tag].(type) {
 		case *string:
-			if r.once(&seen, c, path) {
+			if seen, ok = r.once(seen, c, path); ok {
 				*f = r.leaf(c, path)
 			}
 		case func(*etree.Element, string):
-			if r.once(&seen, c, path) {
+			if seen, ok = r.once(seen, c, path); ok {
 				f(c, path+"/"+c.Tag)
 			}
 		case many:
@@ -235,16 +237,16 @@ func (r *reader) read(el *etree.Element, path string, spec map[string]any) {
 	}
 }
 
-// once marks an element, a child of the element at parent, as seen; a
-// repeat is warned about and must be skipped.
-func (r *reader) once(seen *[]string, el *etree.Element, parent string) bool {
-	if slices.Contains(*seen, el.Tag) {
+// once marks an element, a child of the element at parent, as seen,
+// returning seen with its tag; a repeat is warned about and must be
+// skipped.
+func (r *reader) once(seen []string, el *etree.Element, parent string) ([]string, bool) {
+	if slices.Contains(seen, el.Tag) {
 		r.warn(parent+"/"+el.Tag, "repeated-element", "Phần tử lặp lại; chỉ dùng phần tử đầu tiên",
 			"element repeated; only the first is used")
-		return false
+		return seen, false
 	}
-	*seen = append(*seen, el.Tag)
-	return true
+	return append(seen, el.Tag), true
 }
 
 // leaf is text of el, a child of the element at parent, making el's path
