@@ -165,8 +165,6 @@
 //     a failing Open, shut it down.
 //   - On a leaf node an agency's consumers outlive its hosting; the hub's
 //     streams keep a leaf node's out-streams as sources until an
-//     administrator removes them; and an agency moved into a leaf waits
-//     ([ErrLeafBehind]) until the leaf's consumer has read the hub's stream
-//     past the agency's handover point, which it does when a packet for
-//     one of the leaf's agencies comes.
+//     administrator removes them; and an agency moved into a leaf whose
+//     link is down is refused ([ErrLeafBehind]) until it is up.
 package bus

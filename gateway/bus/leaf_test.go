@@ -1033,3 +1033,120 @@ func gotIDs(c *collector) map[string]int {
 	}
 	return n
 }
+
+// TestBus_LeafMoveToQuietLeaf: an agency moves from a hub gateway to a
+// leaf node whose own agencies receive nothing, while packets for it keep
+// coming. The leaf's consumer has read the hub's stream only up to its
+// last packet, far below the agency's handover point, and given the agency
+// as it is would deliver the packets in between, which the hub's gateway
+// had: it is made again from the point. Every packet of the agency
+// reaches exactly one gateway.
+func TestBus_LeafMoveToQuietLeaf(t *testing.T) {
+	p := newLeafPairWith(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	l0, x := leafAgencies[0], envelope.MustAgencyCode("000.00.00.G01")
+	if err := p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: []envelope.AgencyCode{l0}, Wait: wait}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.hubBus.Assign(ctx, bus.Assignment{Gateway: "gwA", Agencies: []envelope.AgencyCode{x}, AckWait: 2 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	hubGW := openBus(t, p.hub.ClientURL(), bus.Options{Domain: "hub", NKeyFile: p.adminFile, Bind: true, GatewayConsumers: true, Gateway: "gwA"})
+	atHub, onLeaf := newCollector(nil), newCollector(nil)
+	consume(t, hubGW, gateway.ConsumerSpec{Gateway: "gwA", Agencies: []envelope.AgencyCode{x}, AckWait: 2 * time.Second}, atHub.handle)
+	consume(t, p.leafBus, gateway.ConsumerSpec{Gateway: "nghean", Agencies: []envelope.AgencyCode{l0, x}}, onLeaf.handle)
+	for _, c := range []*collector{atHub, onLeaf} {
+		go func() {
+			for {
+				select {
+				case <-c.ch:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	var (
+		mu   sync.Mutex
+		sent []string
+		stop = make(chan struct{})
+		done = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			id := fmt.Sprintf("%s-%d", x, i)
+			if _, err := p.hubBus.Publish(ctx, gateway.Publication{Subject: gateway.Subject(gateway.KindEdoc, x), MsgID: id, Packet: []byte(id)}); err != nil {
+				t.Errorf("publish %s: %v", id, err)
+				return
+			}
+			mu.Lock()
+			sent = append(sent, id)
+			mu.Unlock()
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	defer cancel()
+	waitGot := func(c *collector, n int) {
+		t.Helper()
+		for deadline := time.Now().Add(time.Minute); len(gotIDs(c)) < n; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d packets, want %d", len(gotIDs(c)), n)
+			}
+		}
+	}
+	waitGot(atHub, 50)
+	if err := p.hubBus.Assign(ctx, bus.Assignment{Gateway: "gwA", Agencies: []envelope.AgencyCode{envelope.MustAgencyCode("000.00.00.G09")}, AckWait: 2 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		err := p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: []envelope.AgencyCode{l0, x}, Wait: wait})
+		if errors.Is(err, bus.ErrLeafBehind) {
+			t.Logf("assign: %v", err) // the consumer moved meanwhile: again
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		if err != nil {
+			t.Fatalf("AssignLeaf: %v", err)
+		}
+		break
+	}
+	waitGot(onLeaf, 50)
+	close(stop)
+	<-done
+
+	mu.Lock()
+	want := slices.Clone(sent)
+	mu.Unlock()
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		hub, leaf := gotIDs(atHub), gotIDs(onLeaf)
+		missing := slices.DeleteFunc(slices.Clone(want), func(id string) bool { return hub[id]+leaf[id] > 0 })
+		if len(missing) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d packets never delivered: %v", len(missing), missing[:min(len(missing), 20)])
+		}
+	}
+	hub, leaf := gotIDs(atHub), gotIDs(onLeaf)
+	for _, id := range want {
+		if hub[id] > 0 && leaf[id] > 0 || leaf[id] > 1 {
+			t.Errorf("%s reached the hub's gateway %d times and the leaf's %d", id, hub[id], leaf[id])
+		}
+	}
+	c, err := p.adminJetStream().PushConsumer(ctx, bus.StreamEdoc, bus.LeafConsumerName("h41", gateway.KindEdoc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d packets, %d at the hub's gateway, %d on the leaf; the leaf's consumer starts at %d (%s)", len(want), len(hub), len(leaf),
+		c.CachedInfo().Config.OptStartSeq, c.CachedInfo().Config.DeliverPolicy)
+	if c.CachedInfo().Config.DeliverPolicy != jetstream.DeliverByStartSequencePolicy {
+		t.Errorf("the leaf's consumer was not made again from the point: %+v", c.CachedInfo().Config)
+	}
+}

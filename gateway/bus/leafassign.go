@@ -67,12 +67,12 @@ type LeafAssignment struct {
 
 // ErrLeafBehind is returned by AssignLeaf when the leaf node's consumer
 // has not yet read the hub's stream up to the handover point of an agency
-// given to it: given the agency now, it would deliver the agency's
-// messages between the two, which its previous holder had. A consumer
-// reads on past what its filters do not match only when it delivers a
-// later match (TestNATS_DurableSourceSemantics): the next packet for one
-// of the leaf's agencies, its link up, brings it past the point; assign
-// again then.
+// given to it — given the agency now, it would deliver the agency's
+// messages between the two, which its previous holder had — and cannot be
+// made again from the point (remakeLeafConsumer) just now: the leaf has
+// not confirmed what it was sent (its link is down), or packets for its
+// agencies wait to be sent, or subjects are also taken away in the same
+// assignment. Assign again.
 var ErrLeafBehind = errors.New("bus: the leaf node's consumer is behind the handover point")
 
 // AssignLeaf makes the hub's durable consumers of the leaf node a.Domain
@@ -252,18 +252,28 @@ func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstr
 	if err != nil {
 		return err
 	}
+	cfg := leafConsumerConfig(name, "lienthong "+string(kind)+" packets for leaf node "+domain, leafDeliverSubject(domain, kind, false), want)
+	remade := false
 	if exists && low.exact {
 		// Given the subject, the consumer goes on from where it has read
 		// the stream to: below the point, it would deliver what the
 		// previous holder had. Its delivered stream sequence is that
 		// position (nats-server's consumer info, sseq-1), which only
-		// grows.
+		// grows, and passes what the consumer's filters do not match
+		// only when it delivers a later match: a quiet leaf's stays
+		// behind, and the consumer is made again from the point.
 		info, err := own.Info(ctx)
 		if err != nil {
 			return err
 		}
 		if info.Delivered.Stream+1 < low.seq {
-			return fmt.Errorf("%w: %s has read %s up to %d, the point is %d", ErrLeafBehind, name, stream, info.Delivered.Stream, low.seq)
+			if len(removed) > 0 {
+				return fmt.Errorf("%w: %s has read %s up to %d, the point is %d; take subjects away and add them in separate assignments", ErrLeafBehind, name, stream, info.Delivered.Stream, low.seq)
+			}
+			if err := b.remakeLeafConsumer(ctx, stream, name, own, cfg, low.seq); err != nil {
+				return err
+			}
+			remade = true
 		}
 	}
 
@@ -289,8 +299,8 @@ func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstr
 		}
 		updated = true
 	}
-	cfg := leafConsumerConfig(name, "lienthong "+string(kind)+" packets for leaf node "+domain, leafDeliverSubject(domain, kind, false), want)
 	switch {
+	case remade:
 	case !exists:
 		_, err = b.js.CreatePushConsumer(ctx, stream, cfg)
 	case !updated && len(added) > 0:
@@ -310,6 +320,69 @@ func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstr
 		}
 	}
 	return b.sourceLeafStream(ctx, leaf, in, stream, kind, hubDomain, domain, catchUp || running)
+}
+
+// remakeLeafConsumer makes the leaf node's consumer name again as cfg,
+// starting at max(point, where it had read to + 1), when it has read the
+// stream only up to below point, a previous holder's handover point of a
+// subject added to it: it is paused; once it holds still with everything
+// it delivered confirmed by the leaf (its ack floor, within a heartbeat
+// while paused) and nothing of its subjects waiting after that, it is
+// deleted and made anew. Nothing of its subjects lies between where it had
+// read to and the stream's last sequence, and point is at most one past
+// that: nothing of them is skipped. Otherwise (the leaf's link is down,
+// or the consumer has packets to deliver, after which it will have read
+// further) it is resumed and ErrLeafBehind returned: assign again.
+//
+// The leaf's source notices the new consumer by its delivery sequences,
+// which start again, and resets it: to its ack floor, one below its start.
+// A consumer made by start sequence lets the leaf reset it to any sequence
+// from its start on: only the leaf's own packets.
+func (b *Bus) remakeLeafConsumer(ctx context.Context, stream, name string, own jetstream.PushConsumer, cfg jetstream.ConsumerConfig, point uint64) (err error) {
+	if _, err := b.js.PauseConsumer(ctx, stream, name, time.Now().Add(handoverPause)); err != nil {
+		return fmt.Errorf("pause %s: %w", name, err)
+	}
+	deleted := false
+	defer func() {
+		if deleted {
+			return
+		}
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if _, rerr := b.js.ResumeConsumer(rctx, stream, name); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("resume %s: %w", name, rerr))
+		}
+	}()
+	delivered, err := b.stillDelivered(ctx, own)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	next, err := b.settled(ctx, stream, name, own, delivered)
+	if err != nil {
+		return err
+	}
+	info, err := own.Info(ctx)
+	if err != nil {
+		return err
+	}
+	if next != delivered+1 || info.NumPending > 0 || info.Delivered.Stream != delivered {
+		return fmt.Errorf("%w: %s has read %s up to %d (confirmed to %d, %d waiting), the point is %d", ErrLeafBehind, name, stream, delivered, next-1, info.NumPending, point)
+	}
+	cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, max(point, delivered+1)
+	deleted = true
+	if err := b.js.DeleteConsumer(ctx, stream, name); err != nil {
+		return fmt.Errorf("delete %s to make it again from %d: %w", name, cfg.OptStartSeq, err)
+	}
+	if _, err := b.js.CreatePushConsumer(ctx, stream, cfg); err != nil {
+		// Deleted and not made again: nothing is lost (the leaf's
+		// packets wait at the hub), and the next assignment makes it
+		// with a catch-up from the subjects' starts, or refuses
+		// (ErrMixedStarts) until they are given in turn.
+		return fmt.Errorf("make %s again from %d: %w", name, cfg.OptStartSeq, err)
+	}
+	b.log.Info("leaf consumer made again from a handover point", zap.String("consumer", name), zap.String("stream", stream),
+		zap.Uint64("read", delivered), zap.Uint64("from", cfg.OptStartSeq))
+	return nil
 }
 
 // catchUpStart returns the one start of a catch-up of starts: the lowest,
