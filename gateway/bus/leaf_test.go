@@ -1150,3 +1150,41 @@ func TestBus_LeafMoveToQuietLeaf(t *testing.T) {
 		t.Errorf("the leaf's consumer was not made again from the point: %+v", c.CachedInfo().Config)
 	}
 }
+
+// TestBus_LeafAssignRefused: a leaf node is not given an agency a hub
+// gateway reads — through its gateway consumer or a per-agency consumer
+// of the version before — nor one another leaf node has; and nothing
+// changes at the hub when the leaf is out of reach.
+func TestBus_LeafAssignRefused(t *testing.T) {
+	p := newLeafPairWith(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	l0, x, v := leafAgencies[0], envelope.MustAgencyCode("000.00.00.G01"), envelope.MustAgencyCode("000.00.00.G02")
+	if err := p.hubBus.Assign(ctx, bus.Assignment{Gateway: "gwA", Agencies: []envelope.AgencyCode{x}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.hubBus.EnsureConsumers(ctx, []envelope.AgencyCode{v}, 0); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []envelope.AgencyCode{x, v} {
+		err := p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: []envelope.AgencyCode{l0, a}})
+		if err == nil || !strings.Contains(err.Error(), "take it from there first") {
+			t.Errorf("the leaf was given %s, which a hub gateway reads: %v", a, err)
+		}
+	}
+	if names := leafHubConsumers(t, p.hub, "h41"); len(names) != 0 {
+		t.Errorf("refused assignments left the leaf %v at the hub", names)
+	}
+	if err := p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: []envelope.AgencyCode{l0}}); err != nil {
+		t.Fatal(err)
+	}
+	// Another leaf node (its link is not up: refused before anything
+	// changes at the hub).
+	err := p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h42", Agencies: []envelope.AgencyCode{l0}})
+	if err == nil {
+		t.Error("a second leaf node was given the first one's agency")
+	}
+	if names := leafHubConsumers(t, p.hub, "h42"); len(names) != 0 {
+		t.Errorf("a refused assignment left h42 %v at the hub", names)
+	}
+}

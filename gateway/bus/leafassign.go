@@ -459,7 +459,10 @@ func sourcedSeq(header, stream string) (uint64, bool) {
 }
 
 // leafOverlaps refuses subjects another reader of stream has: a gateway's
-// consumer or catch-up, or another leaf node's.
+// consumer or catch-up, another leaf node's, or an agency's consumer of the
+// version before (ag_…) not retired by an assignment (paused): its gateway
+// would go on reading the agency, and what it acknowledged is no point the
+// leaf could start from exactly.
 func (b *Bus) leafOverlaps(ctx context.Context, stream, domain string, added []string) error {
 	if len(added) == 0 {
 		return nil
@@ -471,7 +474,8 @@ func (b *Bus) leafOverlaps(ctx context.Context, stream, domain string, added []s
 	mine := sanitize(domain)
 	l := st.ListConsumers(ctx)
 	for info := range l.Info() {
-		if !isAssignedConsumer(info.Name) || strings.HasSuffix(info.Name, "_"+mine) && strings.HasPrefix(info.Name, "leaf") {
+		legacy := strings.HasPrefix(info.Name, "ag_") && !info.Paused
+		if !legacy && (!isAssignedConsumer(info.Name) || strings.HasSuffix(info.Name, "_"+mine) && strings.HasPrefix(info.Name, "leaf")) {
 			continue
 		}
 		for _, f := range added {
