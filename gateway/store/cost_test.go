@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -199,4 +200,49 @@ func TestStore_DeliveryCost(t *testing.T) {
 		}
 	}
 	t.Log("\n" + report.String())
+}
+
+// TestStore_AcceptCost: a document accepted for many recipients costs the
+// statements of one accepted for one: its deliveries, their queued events
+// and their outbox items are a statement each, whatever their number (a
+// circular to sixty agencies took 3 × 60), in the recipients' order.
+func TestStore_AcceptCost(t *testing.T) {
+	s := mustOpenStore(t)
+	ctx := t.Context()
+	recipients := []string{hanoi, hue, btttt, "000.00.00.G01", "000.00.00.G02"}
+	// The audit chain's head in memory, as on a running gateway.
+	mustAccept(t, s, newAccept(vpcp, "doc-0", t0, hanoi))
+	for i, n := range []int{1, len(recipients)} {
+		before := store.CostOf(s)
+		doc := mustAccept(t, s, newAccept(vpcp, fmt.Sprintf("doc-%d", i+1), t0, recipients[:n]...))
+		if got, want := store.CostOf(s).Sub(before), (store.Cost{WriteTx: 1, Writes: 6}); got != want {
+			t.Errorf("accepted for %d: cost %+v, want %+v", n, got, want)
+		}
+		d := mustDocument(t, s, doc.ID)
+		var got []string
+		for _, v := range d.Deliveries {
+			got = append(got, v.Recipient)
+		}
+		if !slices.Equal(got, recipients[:n]) {
+			t.Errorf("deliveries of a document accepted for %d: %q, want %q", n, got, recipients[:n])
+		}
+		got = got[:0]
+		for _, e := range d.Events {
+			got = append(got, e.Recipient)
+		}
+		if !slices.Equal(got, recipients[:n]) {
+			t.Errorf("events of a document accepted for %d: %q, want %q", n, got, recipients[:n])
+		}
+	}
+	items, err := s.DueOutbox(ctx, t0.Add(time.Hour), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, it := range items[min(2, len(items)):] {
+		got = append(got, it.Recipient)
+	}
+	if len(items) != 2+len(recipients) || !slices.Equal(got, recipients) {
+		t.Errorf("outbox: %d items, of the last document to %q, want 2 then %q", len(items), got, recipients)
+	}
 }

@@ -182,7 +182,11 @@ func (s *Store) AcceptDocument(ctx context.Context, a gateway.AcceptDocument) (*
 			}
 			return &gateway.DuplicateError{Existing: existing}
 		}
+		// The deliveries, their queued events and their outbox items, a
+		// statement each for all the recipients.
 		codes := make([]string, len(a.Recipients))
+		deliveries := make([]gateway.Delivery, len(a.Recipients))
+		events := make([]gateway.Event, len(a.Recipients))
 		for i, r := range a.Recipients {
 			if r.Code == "" {
 				return errors.New("a recipient has no code")
@@ -191,24 +195,26 @@ func (s *Store) AcceptDocument(ctx context.Context, a gateway.AcceptDocument) (*
 				return fmt.Errorf("recipient %s twice", r.Code)
 			}
 			codes[i] = r.Code
-			err := insertDelivery(ctx, tx, gateway.Delivery{
+			deliveries[i] = gateway.Delivery{
 				Document:      d.ID,
 				Recipient:     r.Code,
 				RecipientName: r.Name,
 				Transport:     gateway.Queued,
 				UpdatedAt:     at,
-			}, nil)
-			if err != nil {
-				return err
 			}
-			err = insertEvent(ctx, tx, gateway.Event{
+			events[i] = gateway.Event{
 				Document: d.ID, Recipient: r.Code, Kind: gateway.EventQueued, PacketID: packet.ID,
 				At: at, RecordedAt: at,
-			}, "")
-			if err != nil {
+			}
+		}
+		if len(codes) > 0 {
+			if err := insertDeliveries(ctx, tx, deliveries); err != nil {
 				return err
 			}
-			if err := s.insertOutbox(ctx, tx, packet.ID, gateway.KindEdoc, r.Code, d.ID, at); err != nil {
+			if err := insertEvents(ctx, tx, events...); err != nil {
+				return err
+			}
+			if err := s.insertOutboxes(ctx, tx, packet.ID, gateway.KindEdoc, codes, d.ID, at); err != nil {
 				return err
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/lienthong/lienthong/gateway"
@@ -29,6 +30,30 @@ func (s *Store) insertOutbox(ctx context.Context, tx *sql.Tx, packet string, kin
 		packet, string(kind), recipient, document, ms(at), ms(at))
 	if err != nil {
 		return fmt.Errorf("outbox: packet %s to %s: %w", packet, recipient, err)
+	}
+	s.txQueued = min(s.txQueued, ms(at))
+	return nil
+}
+
+// insertOutboxes queues a packet to recipients, in their order, as
+// insertOutbox does each, in one statement.
+func (s *Store) insertOutboxes(ctx context.Context, tx *sql.Tx, packet string, kind gateway.PacketKind, recipients []string, document string, at time.Time) error {
+	if len(recipients) == 1 {
+		return s.insertOutbox(ctx, tx, packet, kind, recipients[0], document, at)
+	}
+	const row = `(?, ?, ?, ?, ?, ?)`
+	args := make([]any, 0, 6*len(recipients))
+	for _, r := range recipients {
+		if r == "" {
+			return fmt.Errorf("outbox: packet %s has no recipient", packet)
+		}
+		args = append(args, packet, string(kind), r, document, ms(at), ms(at))
+	}
+	_, err := tx.ExecContext(ctx,
+		`INSERT INTO outbox (packet_id, kind, recipient, document, next_at, created_at)
+		VALUES `+row+strings.Repeat(`, `+row, len(recipients)-1), args...)
+	if err != nil {
+		return fmt.Errorf("outbox: packet %s to %d recipients: %w", packet, len(recipients), err)
 	}
 	s.txQueued = min(s.txQueued, ms(at))
 	return nil
