@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/gateway/store"
 )
 
@@ -244,5 +245,55 @@ func TestStore_AcceptCost(t *testing.T) {
 	}
 	if len(items) != 2+len(recipients) || !slices.Equal(got, recipients) {
 		t.Errorf("outbox: %d items, of the last document to %q, want 2 then %q", len(items), got, recipients)
+	}
+}
+
+// TestStore_EmitCost: a status the sender emits about a document to
+// several recipients (a recall request to all of them) writes their
+// events and queues its packet to them a statement each, whatever their
+// number; only each delivery's lifecycle is a statement of its own.
+func TestStore_EmitCost(t *testing.T) {
+	s := mustOpenStore(t)
+	ctx := t.Context()
+	recipients := []string{hanoi, hue, btttt}
+	doc := mustAccept(t, s, newAccept(vpcp, "doc-1", t0, recipients...))
+	for i, r := range recipients {
+		if _, err := s.ApplyStatus(ctx, newStatus(vpcp, r, "doc-1", envelope.StatusArrived, t0.Add(time.Duration(i+1)*time.Minute))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := store.CostOf(s)
+	e := emitStatus(doc.ID, envelope.PartySender, envelope.StatusRecallRequested, vpcp, "Sai sót về thể thức", recipients, t0.Add(time.Hour))
+	e.SendTo = recipients
+	if err := s.EmitStatus(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	// The lifecycles read (1), the packet (1), a lifecycle each (3), the
+	// events (1), the outbox items (1), the audit (1).
+	if got, want := store.CostOf(s).Sub(before), (store.Cost{WriteTx: 1, Writes: 8}); got != want {
+		t.Errorf("a recall request to %d recipients: cost %+v, want %+v", len(recipients), got, want)
+	}
+	items, err := s.DueOutbox(ctx, t0.Add(2*time.Hour), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, it := range items {
+		if it.Kind == gateway.KindStatus {
+			got = append(got, it.Recipient)
+		}
+	}
+	if !slices.Equal(got, recipients) {
+		t.Errorf("the request queued to %q, want %q", got, recipients)
+	}
+	d := mustDocument(t, s, doc.ID)
+	got = got[:0]
+	for _, ev := range d.Events {
+		if ev.StatusCode == envelope.StatusRecallRequested {
+			got = append(got, ev.Recipient)
+		}
+	}
+	if !slices.Equal(got, recipients) {
+		t.Errorf("events of the request: %q, want %q", got, recipients)
 	}
 }

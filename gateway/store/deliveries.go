@@ -461,11 +461,14 @@ func (s *Store) EmitStatus(ctx context.Context, e gateway.EmitStatus) error {
 		if err != nil {
 			return err
 		}
+		// Each delivery's lifecycle, then the events of all of them and
+		// the outbox items to all of SendTo, a statement each.
+		events := make([]gateway.Event, len(e.Recipients))
 		for i, r := range e.Recipients {
 			if err := setLifecycle(ctx, tx, e.Document, r, next[i], code, e.Reply.Description, statusAt, at); err != nil {
 				return err
 			}
-			err := insertEvent(ctx, tx, gateway.Event{
+			events[i] = gateway.Event{
 				Document:    e.Document,
 				Recipient:   r,
 				Kind:        gateway.EventStatus,
@@ -476,15 +479,13 @@ func (s *Store) EmitStatus(ctx context.Context, e gateway.EmitStatus) error {
 				PacketID:    packet.ID,
 				At:          statusAt,
 				RecordedAt:  at,
-			}, "")
-			if err != nil {
-				return err
 			}
 		}
-		for _, to := range e.SendTo {
-			if err := s.insertOutbox(ctx, tx, packet.ID, gateway.KindStatus, to, e.Document, at); err != nil {
-				return err
-			}
+		if err := insertEvents(ctx, tx, events...); err != nil {
+			return err
+		}
+		if err := s.insertOutboxes(ctx, tx, packet.ID, gateway.KindStatus, e.SendTo, e.Document, at); err != nil {
+			return err
 		}
 		return s.appendAudit(ctx, tx, actionEmit, e.Document, map[string]any{
 			"code": code, "by": e.Reply.By, "recipients": e.Recipients, "sendTo": e.SendTo,
