@@ -859,9 +859,9 @@ func TestBus_LeafUpgradeFromPerAgencySources(t *testing.T) {
 
 // TestBus_LeafAddMove: while packets keep coming at the hub for four
 // agencies, a leaf node is given an agency whose packets waited (Z), an
-// agency moves from a hub gateway to the leaf (X: the gateway is assigned
-// without it, which keeps its point, then the leaf with it, read up from
-// that point), and back (the gateway takes it from the leaf's consumer).
+// agency moves from a hub gateway to the leaf (X: the leaf takes it from
+// the gateway's consumer at an exact point, and reads it up from there),
+// and back (the gateway takes it from the leaf's consumer).
 // Every packet reaches exactly one gateway — the hub's or the leaf's — and
 // none is lost; the only copies are the hub gateway's own, between its
 // catch-up and its consumer, which its store dedupes.
@@ -973,8 +973,7 @@ func TestBus_LeafAddMove(t *testing.T) {
 	}
 	xAt(atHub)
 	step("Z added to the leaf", func() { assignLeaf(l0, z) })
-	step("X released by the hub's gateway", func() { assignHub(y) })
-	step("X given to the leaf", func() { assignLeaf(l0, z, x) })
+	step("X taken by the leaf from the hub's gateway", func() { assignLeaf(l0, z, x) })
 	xAt(onLeaf)
 	step("X taken back by the hub's gateway", func() { assignHub(y, x) })
 	close(stop)
@@ -1152,21 +1151,24 @@ func TestBus_LeafMoveToQuietLeaf(t *testing.T) {
 }
 
 // TestBus_LeafAssignRefused: a leaf node is not given an agency a hub
-// gateway reads — through its gateway consumer or a per-agency consumer
-// of the version before — nor one another leaf node has; and nothing
-// changes at the hub when the leaf is out of reach.
+// gateway reads through a per-agency consumer of the version before, or
+// under a subtree of its gateway consumer (one it has as such is taken
+// from it: TestBus_LeafAddMove); and nothing changes at the hub when the
+// leaf is out of reach.
 func TestBus_LeafAssignRefused(t *testing.T) {
 	p := newLeafPairWith(t, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	l0, x, v := leafAgencies[0], envelope.MustAgencyCode("000.00.00.G01"), envelope.MustAgencyCode("000.00.00.G02")
-	if err := p.hubBus.Assign(ctx, bus.Assignment{Gateway: "gwA", Agencies: []envelope.AgencyCode{x}}); err != nil {
-		t.Fatal(err)
-	}
+	l0, v := leafAgencies[0], envelope.MustAgencyCode("000.00.00.G02")
 	if err := p.hubBus.EnsureConsumers(ctx, []envelope.AgencyCode{v}, 0); err != nil {
 		t.Fatal(err)
 	}
-	for _, a := range []envelope.AgencyCode{x, v} {
+	// An agency under a subtree another gateway has.
+	if err := p.hubBus.Assign(ctx, bus.Assignment{Gateway: "gwB", Agencies: []envelope.AgencyCode{envelope.MustAgencyCode("000.00.00.G05")},
+		Subtrees: []envelope.AgencyCode{envelope.MustAgencyCode("000.00.00.G05")}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []envelope.AgencyCode{v, envelope.MustAgencyCode("000.00.07.G05")} {
 		err := p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: []envelope.AgencyCode{l0, a}})
 		if err == nil || !strings.Contains(err.Error(), "take it from there first") {
 			t.Errorf("the leaf was given %s, which a hub gateway reads: %v", a, err)

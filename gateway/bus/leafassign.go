@@ -84,9 +84,11 @@ var ErrLeafBehind = errors.New("bus: the leaf node's consumer is behind the hand
 //
 //   - the consumer is created (from now on) or its filters updated; left
 //     alone when they are already those of a;
-//   - a subject another consumer has (a gateway's, another leaf node's)
-//     is refused: take it from there first, which keeps its handover
-//     point in BucketHandover;
+//   - a subject another gateway's or leaf node's consumer has is handed
+//     over from it first (takeForLeaf), at an exact point, as Assign does
+//     between gateways; one it has under another filter (a subtree), one
+//     a catch-up reads (ErrCatchUpRunning), and one a per-agency consumer
+//     of the version before still reads are refused;
 //   - a subject taken out of its filters keeps its point there, exact as
 //     a gateway's (HandOver);
 //   - a subject added is read from its start point up to the stream's
@@ -230,9 +232,14 @@ func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstr
 	if running && len(added) > 0 {
 		return fmt.Errorf("%w: %s", ErrCatchUpRunning, LeafCatchUpConsumerName(domain, kind))
 	}
-	// Every other reader of the stream's agencies: a subject one has is
-	// taken from it first, with its point kept.
+	// A subject a gateway's or another leaf node's consumer has is
+	// handed over from it first, at an exact point; what another reader
+	// has otherwise is refused.
 	if err := b.leafOverlaps(ctx, stream, domain, added); err != nil {
+		return err
+	}
+	taken, err := b.takeForLeaf(ctx, kv, stream, name, added)
+	if err != nil {
 		return err
 	}
 	hub, err := b.js.Stream(ctx, stream)
@@ -242,6 +249,10 @@ func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstr
 	last := hub.CachedInfo().State.LastSeq
 	starts := make(map[string]leafStart, len(added))
 	for _, f := range added {
+		if p, ok := taken[f]; ok {
+			starts[f] = leafStart{seq: p, exact: true}
+			continue
+		}
 		p, err := b.leafStartOf(ctx, kv, hub, in, stream, f, last)
 		if err != nil {
 			return err
@@ -458,8 +469,91 @@ func sourcedSeq(header, stream string) (uint64, bool) {
 	return seq, err == nil && seq > 0
 }
 
-// leafOverlaps refuses subjects another reader of stream has: a gateway's
-// consumer or catch-up, another leaf node's, or an agency's consumer of the
+// takeForLeaf hands the subjects of added that another gateway's or leaf
+// node's consumer has over from it, as Assign does between gateways
+// (HandOver, the points kept in BucketHandover first provisionally, then
+// exactly), and returns their points. A subject one of them has under a
+// different filter (a subtree over it, or under it) is refused, and so is
+// one its catch-up still reads.
+func (b *Bus) takeForLeaf(ctx context.Context, kv jetstream.KeyValue, stream, name string, added []string) (map[string]uint64, error) {
+	points := make(map[string]uint64)
+	if len(added) == 0 {
+		return points, nil
+	}
+	others, err := b.gatewayConsumers(ctx, stream, name)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range others {
+		var theirs []string
+		for _, f := range added {
+			if slices.Contains(o.filters, f) {
+				theirs = append(theirs, f)
+				continue
+			}
+			if i := slices.IndexFunc(o.filters, func(g string) bool { return overlaps(f, g) }); i >= 0 {
+				return nil, fmt.Errorf("%s overlaps %s of %s: take it from there first (assign that one without it)", f, o.filters[i], o.name)
+			}
+		}
+		if len(theirs) == 0 {
+			continue
+		}
+		if o.unreadable != nil {
+			return nil, o.unreadable
+		}
+		cu, err := b.anyConsumer(ctx, stream, catchUpNameOf(o.name))
+		switch {
+		case err == nil:
+			cf := filtersOf(cu.CachedInfo().Config)
+			if slices.ContainsFunc(theirs, func(f string) bool { return slices.ContainsFunc(cf, func(g string) bool { return overlaps(f, g) }) }) {
+				return nil, fmt.Errorf("%w: %s, which is still catching up on %v; assign again once it is done", ErrCatchUpRunning, cu.CachedInfo().Name, theirs)
+			}
+		case !errors.Is(err, jetstream.ErrConsumerNotFound):
+			return nil, err
+		}
+		// What an assignment of that gateway that died took out of its
+		// catch-up and not out of its gateway consumer (putReleased).
+		owed, err := released(ctx, kv, stream, o.name)
+		if err != nil {
+			return nil, err
+		}
+		point := func(f string, p uint64) uint64 {
+			if q, ok := owed[f]; ok {
+				return min(p, q)
+			}
+			return p
+		}
+		for _, f := range theirs {
+			if err := putStart(ctx, kv, stream, f, point(f, max(o.ackFloor+1, o.starts[f]))); err != nil {
+				return nil, err
+			}
+		}
+		next, err := b.handOver(ctx, stream, o.name, theirs, nil, nil)
+		if err != nil {
+			return nil, fmt.Errorf("take %v from %s: %w", theirs, o.name, err)
+		}
+		for _, f := range theirs {
+			p := point(f, max(next, o.starts[f]))
+			if err := putStartAfter(ctx, kv, stream, f, p); err != nil {
+				return nil, err
+			}
+			points[f] = p
+		}
+		if len(owed) > 0 {
+			for _, f := range theirs {
+				delete(owed, f)
+			}
+			if err := putReleasedAfter(ctx, kv, stream, o.name, owed); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return points, nil
+}
+
+// leafOverlaps refuses subjects another reader of stream has, other than
+// the gateways' and leaf nodes' consumers takeForLeaf took them from: a
+// gateway's or another leaf node's catch-up, or an agency's consumer of the
 // version before (ag_…) not retired by an assignment (paused): its gateway
 // would go on reading the agency, and what it acknowledged is no point the
 // leaf could start from exactly.
@@ -471,15 +565,21 @@ func (b *Bus) leafOverlaps(ctx context.Context, stream, domain string, added []s
 	if err != nil {
 		return err
 	}
-	mine := sanitize(domain)
+	own := []string{LeafCatchUpConsumerName(domain, gateway.KindEdoc), LeafCatchUpConsumerName(domain, gateway.KindStatus)}
 	l := st.ListConsumers(ctx)
 	for info := range l.Info() {
 		legacy := strings.HasPrefix(info.Name, "ag_") && !info.Paused
-		if !legacy && (!isAssignedConsumer(info.Name) || strings.HasSuffix(info.Name, "_"+mine) && strings.HasPrefix(info.Name, "leaf")) {
+		catchUp := strings.HasPrefix(info.Name, "gwu_") || strings.HasPrefix(info.Name, "leafu_") && !slices.Contains(own, info.Name)
+		if !legacy && !catchUp {
 			continue
 		}
 		for _, f := range added {
-			if i := slices.IndexFunc(filtersOf(info.Config), func(g string) bool { return overlaps(f, g) }); i >= 0 {
+			i := slices.IndexFunc(filtersOf(info.Config), func(g string) bool { return overlaps(f, g) })
+			switch {
+			case i < 0:
+			case catchUp:
+				return fmt.Errorf("%w: %s reads %s (%s); assign again once it is done", ErrCatchUpRunning, info.Name, filtersOf(info.Config)[i], f)
+			default:
 				return fmt.Errorf("%s overlaps %s of %s: take it from there first (assign that one without it)", f, filtersOf(info.Config)[i], info.Name)
 			}
 		}
@@ -488,18 +588,6 @@ func (b *Bus) leafOverlaps(ctx context.Context, stream, domain string, added []s
 		return fmt.Errorf("list consumers: %w", err)
 	}
 	return nil
-}
-
-// isAssignedConsumer reports whether name is one of the consumers an
-// assignment gives agencies to: a gateway's or a leaf node's, or their
-// catch-up.
-func isAssignedConsumer(name string) bool {
-	for _, p := range []string{"gwc_", "gwu_", "leaf_", "leafu_"} {
-		if strings.HasPrefix(name, p) {
-			return true
-		}
-	}
-	return false
 }
 
 // makeLeafCatchUp makes the leaf node's catch-up consumer on stream for
