@@ -371,9 +371,9 @@ point its previous holder kept, or for a leaf of the version before from
 what its per-agency sources had delivered (those sources are then
 removed), by a catch-up consumer (leafu_*_D) that the command waits for
 and removes; if it has not ended within two minutes, the next run removes
-it. An agency another gateway or leaf node has is refused: assign that one
-without it first, which keeps its handover point. The leaf's link must be
-up.`)
+it. An agency another gateway or leaf node has is taken from it at an exact
+point (its consumer is paused a moment); one it has under a subtree is
+refused. The leaf's link must be up.`)
 	url := fs.String("url", "", "the cluster's `URLs`, comma-separated")
 	nkey := fs.String("nkey", "", "an administrator's NKey seed `file`")
 	creds := fs.String("creds", "", "an administrator's .creds `file`")
