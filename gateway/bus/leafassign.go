@@ -22,7 +22,7 @@ import (
 // same name, filtered to the leaf's agencies and subtrees by the
 // administrator, so that the hub's consumers grow with leaf nodes, not
 // with their agencies; a short-lived catch-up consumer
-// (leaf<u>_<kind>_<domain>) reads from their start points what waited for
+// (leafu_<kind>_<domain>) reads from their start points what waited for
 // agencies just given to the leaf.
 
 // leafMaxAckPending bounds what the hub's consumer of a leaf node has sent
@@ -83,7 +83,10 @@ var ErrLeafBehind = errors.New("bus: the leaf node's consumer is behind the hand
 // (docs/design/consumers.md, §2.8):
 //
 //   - the consumer is created (from now on) or its filters updated; left
-//     alone when they are already those of a;
+//     alone when they are already those of a. Given a previous holder's
+//     subject while it has read the stream only to below that holder's
+//     point (a quiet leaf), it is made again from the point
+//     (remakeLeafConsumer, else ErrLeafBehind);
 //   - a subject another gateway's or leaf node's consumer has is handed
 //     over from it first (takeForLeaf), at an exact point, as Assign does
 //     between gateways; one it has under another filter (a subtree), one
