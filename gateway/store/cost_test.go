@@ -297,3 +297,47 @@ func TestStore_EmitCost(t *testing.T) {
 		t.Errorf("events of the request: %q, want %q", got, recipients)
 	}
 }
+
+// TestStore_MarkSentCost: a batch of edoc items marked sent costs a
+// statement for their removal, one for their deliveries and one for their
+// sent events, whatever their number, and an audit row each (it was four
+// statements an item); the deliveries are found by their key.
+func TestStore_MarkSentCost(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	s := mustOpenStoreAt(t, path)
+	ctx := t.Context()
+	recipients := []string{hanoi, hue, btttt, "000.00.00.G01", "000.00.00.G02"}
+	doc := mustAccept(t, s, newAccept(vpcp, "doc-1", t0, recipients...))
+	items, err := s.DueOutbox(ctx, t0.Add(time.Hour), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := store.CostOf(s)
+	if n, err := s.MarkSent(ctx, items, t0.Add(time.Minute)); err != nil || n != len(recipients) {
+		t.Fatalf("MarkSent: %d, %v; want %d marked", n, err, len(recipients))
+	}
+	// The items (1), the deliveries (1), the events (1), an audit row
+	// each (5), the earliest item left (1).
+	if got, want := store.CostOf(s).Sub(before), (store.Cost{WriteTx: 1, Writes: 9}); got != want {
+		t.Errorf("%d items marked sent: cost %+v, want %+v", len(items), got, want)
+	}
+	d := mustDocument(t, s, doc.ID)
+	var sent []string
+	for _, e := range d.Events {
+		if e.Kind == gateway.EventSent {
+			sent = append(sent, e.Recipient)
+		}
+	}
+	if !slices.Equal(sent, recipients) {
+		t.Errorf("sent events: %q, want %q", sent, recipients)
+	}
+	for _, v := range d.Deliveries {
+		if v.Transport != gateway.Sent || v.SentAt == nil || !v.SentAt.Equal(t0.Add(time.Minute)) {
+			t.Errorf("delivery to %s: %s at %v, want sent at %v", v.Recipient, v.Transport, v.SentAt, t0.Add(time.Minute))
+		}
+	}
+	if p := queryPlan(t, rawDB(t, path), store.MarkSentDeliveries(3), 1, "a", "b", "c", "d", "e", "f"); strings.Contains(p, "SCAN deliveries") ||
+		!strings.Contains(p, "INDEX sqlite_autoindex_deliveries_1 (document=? AND recipient=?)") {
+		t.Errorf("plan of %s:\n%s", store.MarkSentDeliveries(3), p)
+	}
+}

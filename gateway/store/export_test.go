@@ -89,3 +89,7 @@ func CostOf(s *Store) Cost {
 func (c Cost) Sub(before Cost) Cost {
 	return Cost{c.WriteTx - before.WriteTx, c.Writes - before.Writes, c.ReadTx - before.ReadTx, c.Reads - before.Reads}
 }
+
+// MarkSentDeliveries exposes markSentDeliveries, for the test of its
+// plan.
+var MarkSentDeliveries = markSentDeliveries
