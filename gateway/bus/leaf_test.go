@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -39,6 +40,26 @@ type leafPair struct {
 	link            *nettest.Link
 	hub, leaf       *server.Server
 	hubBus, leafBus *bus.Bus
+	// writeConf writes the hub's configuration, with extra subjects the
+	// leaf may publish, to hubConf.
+	writeConf func(extra []string)
+	hubConf   string
+}
+
+// setLeafExtra gives the leaf node, at the hub, LeafPermissions and extra
+// subjects, and reloads the hub's configuration.
+func (p *leafPair) setLeafExtra(extra []string) {
+	p.t.Helper()
+	p.writeConf(extra)
+	opts, err := server.ProcessConfigFile(p.hubConf)
+	if err != nil {
+		p.t.Fatalf("hub configuration: %v", err)
+	}
+	opts.Port = p.hub.Addr().(*net.TCPAddr).Port
+	opts.NoSigs, opts.NoLog = true, true
+	if err := p.hub.ReloadOptions(opts); err != nil {
+		p.t.Fatalf("reload the hub: %v", err)
+	}
 }
 
 // leafAgencies are the agencies of the leaf's gateway, nghean: the
@@ -73,9 +94,11 @@ func newLeafPairWith(t *testing.T, extra []string) *leafPair {
 	}
 	hubLeafPort := nettest.FreePort(t)
 	conf := filepath.Join(dir, "hub.conf")
-	perms := bus.LeafPermissions("h41", "hub", []string{"nghean"})
-	perms.Publish = append(perms.Publish, extra...)
-	if err := os.WriteFile(conf, []byte(fmt.Sprintf(`server_name: hub
+	p.hubConf = conf
+	p.writeConf = func(extra []string) {
+		perms := bus.LeafPermissions("h41", "hub", []string{"nghean"})
+		perms.Publish = append(perms.Publish, extra...)
+		if err := os.WriteFile(conf, []byte(fmt.Sprintf(`server_name: hub
 listen: "127.0.0.1:-1"
 jetstream { store_dir: %q, domain: hub }
 leafnodes { listen: "127.0.0.1:%d", no_advertise: true }
@@ -89,8 +112,10 @@ accounts {
   }
 }
 `, filepath.Join(dir, "hub"), hubLeafPort, admin, perms.Conf(link, "the leaf node h41"))), 0o600); err != nil {
-		t.Fatal(err)
+			t.Fatal(err)
+		}
 	}
+	p.writeConf(extra)
 	opts, err := server.ProcessConfigFile(conf)
 	if err != nil {
 		t.Fatalf("hub configuration: %v", err)
@@ -669,7 +694,8 @@ func TestBus_LeafConsumersScale(t *testing.T) {
 
 // TestBus_LeafUpgradeFromPerAgencySources: a leaf node whose streams
 // source the hub per agency, as the version before made them — some of
-// those sources behind, their consumers paused at the hub — moves to the
+// those sources behind, their consumers paused at the hub — is given the
+// new permissions (its old sources go on delivering), then moves to the
 // durable sources while packets keep coming: its streams end with every
 // packet once, none lost from where the old sources were, the overlap
 // dropped by their Msg-Id window; the per-agency sources are gone, and the
@@ -771,6 +797,27 @@ func TestBus_LeafUpgradeFromPerAgencySources(t *testing.T) {
 	mustPub(gateway.KindStatus, agencies[5], "bs-5")
 	waitMsgs(bus.StreamEdoc, 30+15) // the odd agencies' only
 	waitMsgs(bus.StreamStatus, 6+1) // agencies[5]'s
+	// The leaf's new permissions first, as deploy/nats/README says: the
+	// old sources' consumers at the hub go on delivering. nats-server
+	// 2.15.2 gives a connected leaf node a reloaded user's permissions
+	// only when it connects again (without the cut, the probe below
+	// created its consumer): the link is restarted.
+	p.setLeafExtra(nil)
+	p.cut()
+	p.restore()
+	probe, err := nats.Connect(p.leaf.ClientURL(), nats.CustomInboxPrefix(bus.InboxPrefix("nghean")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer probe.Close()
+	create := []byte(`{"stream_name":"LT_EDOC","config":{"name":"JS_SRC_probe","filter_subject":"lt.edoc.H41","deliver_subject":"$LT.h41.S.probe","ack_policy":"none"}}`)
+	if m, err := probe.Request("$JS.hub.API.CONSUMER.CREATE.LT_EDOC.JS_SRC_probe.lt.edoc.H41", create, 2*time.Second); err == nil {
+		t.Fatalf("the reloaded hub still lets the leaf create a source's consumer: %s", m.Data)
+	}
+	for i := 1; i < len(agencies); i += 2 {
+		mustPub(gateway.KindEdoc, agencies[i], fmt.Sprintf("b2-%d", i))
+	}
+	waitMsgs(bus.StreamEdoc, 30+15+15)
 
 	// The upgrade, with packets coming meanwhile.
 	stop := make(chan struct{})
