@@ -345,21 +345,24 @@ func (s *Store) Postpone(ctx context.Context, itemID int64, next time.Time, caus
 	next = stamp(next)
 	err := s.update(ctx, func(tx *sql.Tx) error {
 		var (
-			document string
-			attempts int
+			document, packet, recipient string
+			attempts                    int
 		)
 		err := tx.QueryRowContext(ctx,
 			`UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE id = ?
-			RETURNING document, attempts`,
-			ms(next), cause, itemID).Scan(&document, &attempts)
+			RETURNING document, packet_id, recipient, attempts`,
+			ms(next), cause, itemID).Scan(&document, &packet, &recipient, &attempts)
 		if errors.Is(err, sql.ErrNoRows) {
 			return gateway.ErrNotFound
 		}
 		if err != nil {
 			return err
 		}
+		// The packet and recipient name the item for good: since
+		// migration 0019 an item's id may be given again once it is sent.
 		err = s.appendAudit(ctx, tx, actionPostpone, document, map[string]any{
-			"item": itemID, "attempts": attempts, "nextAt": ms(next), "error": cause,
+			"item": itemID, "packet": packet, "recipient": recipient,
+			"attempts": attempts, "nextAt": ms(next), "error": cause,
 		})
 		if err != nil {
 			return err
