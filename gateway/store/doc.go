@@ -81,10 +81,12 @@
 //     reason; msg_id is unique. quarantine_packets (packet_id, sha256,
 //     size, kept_at) holds each packet kept there once: the same bytes
 //     refused under another message id are another entry of the packet
-//     kept. The quarantine is bounded in bytes and entries (Options):
-//     past either bound, the packet kept longest is dropped with its
-//     entries, its row left without bytes and its file removed (see
-//     quarantine.go). quarantine_totals, one row kept by triggers, holds
+//     kept; kept_at is the reception of its latest entry. The quarantine
+//     is bounded in bytes and entries (Options): past the bound of
+//     entries, the oldest entries are dropped one by one; past that of
+//     bytes, the packet received least recently with its entries; a
+//     packet without entries left has its row left without bytes and its
+//     file removed (see quarantine.go). quarantine_totals, one row kept by triggers, holds
 //     the entries and bytes the bounds are compared with.
 //   - idempotency (agency, key, request_hash, document): the DMS's
 //     Idempotency-Key per agency.

@@ -374,3 +374,143 @@ func TestStore_Quarantine_RepeatNotWritten(t *testing.T) {
 		t.Errorf("packet files %q, want only %s", files, bad.ID)
 	}
 }
+
+// TestStore_Quarantine_RepeatBounded: the same bytes quarantined under
+// ever new message ids stay within the bound of entries: the oldest
+// entries go one by one, those of the packet just quarantined too (but
+// the entry just made), and a packet goes with its last entry.
+func TestStore_Quarantine_RepeatBounded(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	s := mustOpenStoreWith(t, path, store.Options{QuarantineEntries: 3})
+	other := newQuarantine("other", t0, false)
+	other.Packet = newPacket(gateway.KindEdoc, t0, largeSize)
+	if err := s.Quarantine(t.Context(), other); err != nil {
+		t.Fatal(err)
+	}
+	bad := newPacket(gateway.KindEdoc, t0, 4096)
+	const n = 50
+	for i := range n {
+		q := newQuarantine(fmt.Sprintf("r%d", i), t0.Add(time.Duration(i+1)*time.Second), i%2 == 0)
+		q.Packet = bad
+		if i > 0 {
+			q.Packet = gateway.NewPacket{ID: gateway.NewID(t0), Kind: gateway.KindEdoc, Data: bad.Data}
+		}
+		if err := s.Quarantine(t.Context(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	entries, err := s.QuarantineEntries(t.Context(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.MsgID)
+		if e.PacketID != bad.ID {
+			t.Errorf("entry %s names packet %s, want %s", e.MsgID, e.PacketID, bad.ID)
+		}
+	}
+	if want := []string{"r49", "r48", "r47"}; !slices.Equal(got, want) {
+		t.Errorf("entries %q, want %q", got, want)
+	}
+	if n := count(t, rawDB(t, path), `SELECT count(*) FROM quarantine`); n != 3 {
+		t.Errorf("%d rows in quarantine, want 3", n)
+	}
+	if p, err := s.Packet(t.Context(), other.Packet.ID); err != nil || p.Size != 0 {
+		t.Errorf("the other packet: %v, %d bytes, want dropped", err, p.Size)
+	}
+	if files := packetFiles(t, path); len(files) != 0 {
+		t.Errorf("packet files %q, want none", files)
+	}
+	mustPacket(t, s, bad)
+	st, err := s.Stats(t.Context(), t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.QuarantineItems != 3 || st.QuarantineBytes != int64(len(bad.Data)) || st.QuarantineDropped != 1+n-3 {
+		t.Errorf("stats: %+v, want 3 entries of %d bytes, %d dropped", st, len(bad.Data), 1+n-3)
+	}
+}
+
+// TestStore_Quarantine_EmptyBounded: entries without bytes (a packet that
+// could not be fetched, one for an agency not hosted) all name the one
+// packet of no bytes; ever new message ids of them stay within the bound
+// of entries, and flush the older entries only one by one.
+func TestStore_Quarantine_EmptyBounded(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	s := mustOpenStoreWith(t, path, store.Options{QuarantineEntries: 5})
+	evidence := newQuarantine("evidence", t0, true)
+	if err := s.Quarantine(t.Context(), evidence); err != nil {
+		t.Fatal(err)
+	}
+	const n = 40
+	for i := range n {
+		q := newQuarantine(fmt.Sprintf("e%d", i), t0.Add(time.Duration(i+1)*time.Second), false)
+		q.Packet = gateway.NewPacket{ID: gateway.NewID(t0), Kind: gateway.KindEdoc}
+		q.Entry.Reason = "not-hosted"
+		if err := s.Quarantine(t.Context(), q); err != nil {
+			t.Fatal(err)
+		}
+		if i == 2 {
+			// The evidence stays while the bound allows.
+			if entries, _ := s.QuarantineEntries(t.Context(), 0); len(entries) != 4 || entries[3].MsgID != "evidence" {
+				t.Errorf("after 3 empty entries: %+v, want them and the evidence", entries)
+			}
+		}
+	}
+	entries, err := s.QuarantineEntries(t.Context(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.MsgID)
+	}
+	if want := []string{"e39", "e38", "e37", "e36", "e35"}; !slices.Equal(got, want) {
+		t.Errorf("entries %q, want %q", got, want)
+	}
+	if n := count(t, rawDB(t, path), `SELECT count(*) FROM quarantine`); n != 5 {
+		t.Errorf("%d rows in quarantine, want 5", n)
+	}
+	st, err := s.Stats(t.Context(), t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.QuarantineItems != 5 || st.QuarantineBytes != 0 || st.QuarantineDropped != 1+n-5 {
+		t.Errorf("stats: %+v, want 5 entries of no bytes, %d dropped", st, 1+n-5)
+	}
+}
+
+// TestStore_Quarantine_BytesByLatest: past the bound of bytes, the packet
+// dropped is the one received least recently, not the one first
+// received: a packet quarantined again stays.
+func TestStore_Quarantine_BytesByLatest(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	size := len(newPacket(gateway.KindEdoc, t0, largeSize).Data)
+	s := mustOpenStoreWith(t, path, store.Options{QuarantineBytes: 2 * int64(size)})
+	a, b, c := newPacket(gateway.KindEdoc, t0, largeSize), newPacket(gateway.KindEdoc, t0, largeSize),
+		newPacket(gateway.KindEdoc, t0, largeSize)
+	for i, p := range []gateway.NewPacket{a, b, {ID: gateway.NewID(t0), Kind: gateway.KindEdoc, Data: a.Data}, c} {
+		q := newQuarantine(fmt.Sprintf("m%d", i), t0.Add(time.Duration(i)*time.Minute), false)
+		q.Packet = p
+		if err := s.Quarantine(t.Context(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	entries, err := s.QuarantineEntries(t.Context(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.MsgID)
+	}
+	if want := []string{"m3", "m2", "m0"}; !slices.Equal(got, want) {
+		t.Errorf("entries %q, want %q (b dropped)", got, want)
+	}
+	mustPacket(t, s, a)
+	mustPacket(t, s, c)
+	if p, err := s.Packet(t.Context(), b.ID); err != nil || p.Size != 0 {
+		t.Errorf("packet b: %v, %d bytes, want dropped", err, p.Size)
+	}
+}
