@@ -196,13 +196,29 @@ func LeafPermissions(leafDomain, hubDomain string, gateways []string) Permission
 			"$JS." + leafDomain + ".API.>", LeafDeliverPrefix(leafDomain) + ".>", "$JSC.R.>",
 		},
 	}
-	// Flow control, in both of nats-server's formats: $JS.FC.<stream>.…
-	// and $JS.FC.<domain>.<account hash>.<stream>.…
+	// Flow control, in both of nats-server's formats (consumer.go's
+	// jsFlowControl and jsFlowControlV2): $JS.FC.<stream>.<consumer>.<token>
+	// and $JS.FC.<domain>.<account hash>.<stream>.<consumer>.<token>.
 	fc := func(domain, stream string) []string {
 		return []string{"$JS.FC." + stream + ".>", "$JS.FC." + domain + ".*." + stream + ".>"}
 	}
-	for _, stream := range []string{StreamEdoc, StreamStatus, dir, gws} {
+	// The mirrors' consumers (AckNone: a flow-control reply only lets
+	// them send on) have names nats-server makes up.
+	for _, stream := range []string{dir, gws} {
 		p.Publish = append(p.Publish, fc(hubDomain, stream)...)
+	}
+	// The leaf's sources' consumers are acknowledged by their flow
+	// control (AckFlowControl: a reply's Nats-Last-Stream acknowledges up
+	// to it, processFlowControl), behind a 4-character token only: the
+	// leaf may answer its own consumers' flow control, never another
+	// leaf's or a gateway's consumer's.
+	for _, l := range packetStreams {
+		for _, name := range []string{LeafConsumerName(leafDomain, l.kind), LeafCatchUpConsumerName(leafDomain, l.kind)} {
+			p.Publish = append(p.Publish,
+				"$JS.FC."+l.stream+"."+name+".*",
+				"$JS.FC."+hubDomain+".*."+l.stream+"."+name+".*",
+			)
+		}
 	}
 	for _, stream := range []string{StreamOutEdoc, StreamOutStatus} {
 		p.Subscribe = append(p.Subscribe, fc(leafDomain, stream)...)
