@@ -514,3 +514,49 @@ func TestStore_Quarantine_BytesByLatest(t *testing.T) {
 		t.Errorf("packet b: %v, %d bytes, want dropped", err, p.Size)
 	}
 }
+
+// TestStore_Quarantine_MigratedWithoutTotals: a store migrated by a build
+// whose 0016 made no quarantine_totals (it was added to 0016 after it was
+// committed) gets them from a later migration, counted from its
+// quarantine, and quarantines again; the bounds hold.
+func TestStore_Quarantine_MigratedWithoutTotals(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	s, err := store.Open(t.Context(), path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var size int64
+	for i := range 3 {
+		q := newQuarantine(fmt.Sprintf("m%d", i), t0.Add(time.Duration(i)*time.Minute), false)
+		if err := s.Quarantine(t.Context(), q); err != nil {
+			t.Fatal(err)
+		}
+		size += int64(len(q.Packet.Data))
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rawDB(t, path).Exec(`DROP TRIGGER quarantine_totals_entry_in; DROP TRIGGER quarantine_totals_entry_out;
+		DROP TRIGGER quarantine_totals_packet_in; DROP TRIGGER quarantine_totals_packet_out;
+		DROP TABLE quarantine_totals; PRAGMA user_version = 16`); err != nil {
+		t.Fatal(err)
+	}
+	s = mustOpenStoreWith(t, path, store.Options{QuarantineEntries: 3})
+	st, err := s.Stats(t.Context(), t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.QuarantineItems != 3 || st.QuarantineBytes != size {
+		t.Errorf("stats after the migration: %+v, want 3 entries of %d bytes", st, size)
+	}
+	if err := s.Quarantine(t.Context(), newQuarantine("m3", t0.Add(time.Hour), false)); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := s.QuarantineEntries(t.Context(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 3 || entries[0].MsgID != "m3" || entries[2].MsgID != "m1" {
+		t.Errorf("entries %+v, want m3, m2, m1", entries)
+	}
+}
