@@ -117,11 +117,7 @@ func (s *Store) backup(ctx context.Context, dest string, snapshotted func()) (st
 		}
 		err = copyPacketFile(src, filepath.Join(files, n.id), n)
 		if errors.Is(err, os.ErrNotExist) {
-			var still bool
-			rerr := s.read(ctx, func(db *sql.DB) error {
-				return db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM packets p WHERE p.id = ? AND `+inFile+`)`, n.id).
-					Scan(&still)
-			})
+			still, rerr := s.stillInFile(ctx, n.id)
 			switch {
 			case rerr != nil:
 				return st, fmt.Errorf("packet %s: %w", n.id, rerr)

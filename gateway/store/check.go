@@ -58,6 +58,13 @@ type CheckOptions struct {
 // CheckWith is Check, with the further checks opts choose, in the same
 // read transaction.
 func (s *Store) CheckWith(ctx context.Context, opts CheckOptions) error {
+	return s.checkWith(ctx, opts, nil)
+}
+
+// checkWith is CheckWith; snapshotted, if not nil, is called once the
+// snapshot is taken and before the packet files are checked (for the
+// tests).
+func (s *Store) checkWith(ctx context.Context, opts CheckOptions, snapshotted func()) error {
 	var problems []error
 	err := s.view(ctx, func(tx *sql.Tx) error {
 		audit, err := checkAudit(ctx, tx)
@@ -74,7 +81,10 @@ func (s *Store) CheckWith(ctx context.Context, opts CheckOptions) error {
 				problems = append(problems, fmt.Errorf("%s: %s", c.what, o))
 			}
 		}
-		files, err := s.files.check(ctx, tx)
+		if snapshotted != nil {
+			snapshotted()
+		}
+		files, err := s.files.check(ctx, tx, func(id string) (bool, error) { return s.stillInFile(ctx, id) })
 		if err != nil {
 			return fmt.Errorf("packet files: %w", err)
 		}
@@ -339,7 +349,8 @@ func checkLifecycle(l envelope.Lifecycle) error {
 // checkHashes hashes every packet of the snapshot tx, from its row, its
 // chunks or its file, and reports each whose SHA-256 is not its row's. A
 // packet whose file is not there, or cannot be opened, is reported by
-// packetFiles.check already, and is not again.
+// packetFiles.check already (unless dropped from the quarantine since the
+// snapshot), and is not again.
 func (s *Store) checkHashes(ctx context.Context, tx *sql.Tx) ([]error, error) {
 	// The ids first, then each packet by a statement of its own: a
 	// statement open over the whole table would hold every blob's pages

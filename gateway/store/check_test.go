@@ -3,10 +3,12 @@ package store_test
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/gateway/store"
@@ -81,5 +83,49 @@ func TestStore_CheckPacketHashes(t *testing.T) {
 	}
 	if n := strings.Count(got, "\n") + 1; n != 2 || strings.Contains(got, other.Packet.ID) || strings.Contains(got, chunked.ID) {
 		t.Errorf("CheckWith: %d problems, want 2:\n%s", n, got)
+	}
+}
+
+// TestStore_Check_Dropped: a quarantined packet that the store drops
+// between Check's snapshot and the check of its file (store check beside
+// a running gateway) is no problem: its file is gone, as it should be.
+func TestStore_Check_Dropped(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	s := mustOpenStoreWith(t, path, store.Options{QuarantineEntries: 2})
+	var kept []gateway.Quarantine
+	for i := range 3 {
+		q := newQuarantine(fmt.Sprintf("m%d", i), t0.Add(time.Duration(i)*time.Minute), false)
+		q.Packet = newPacket(gateway.KindEdoc, t0, largeSize)
+		kept = append(kept, q)
+	}
+	for _, q := range kept[:2] {
+		if err := s.Quarantine(t.Context(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := store.CheckSnapshotted(t.Context(), s, store.CheckOptions{PacketHashes: true}, func() {
+		// Drops the first, and removes its file.
+		if err := s.Quarantine(t.Context(), kept[2]); err != nil {
+			t.Error(err)
+		}
+	})
+	if err != nil {
+		t.Errorf("Check with a packet dropped since its snapshot:\n%v", err)
+	}
+	if p, err := s.Packet(t.Context(), kept[0].Packet.ID); err != nil || p.Size != 0 {
+		t.Fatalf("packet %s: %v, want dropped", kept[0].Packet.ID, err)
+	}
+
+	// A file missing of a packet still in its file is reported.
+	file := filepath.Join(store.PacketDir(path), kept[1].Packet.ID)
+	if err := os.Remove(file); err != nil {
+		t.Fatal(err)
+	}
+	err = store.CheckSnapshotted(t.Context(), s, store.CheckOptions{}, func() {})
+	if err == nil || !strings.Contains(err.Error(), "without its file") {
+		t.Errorf("Check with a file missing: %v", err)
+	}
+	if err := os.WriteFile(file, kept[1].Packet.Data, 0o600); err != nil {
+		t.Fatal(err)
 	}
 }

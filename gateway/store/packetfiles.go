@@ -39,7 +39,10 @@ import (
 // committed. A file whose row was not committed (the transaction failed,
 // or the packet turned out to be a duplicate) is removed again; a crash
 // between the two leaves a file without a row, which Open removes. A file
-// is never written again nor removed while its row exists.
+// is never written again nor removed while its row names it; only a
+// quarantined packet dropped from the quarantine (quarantine.go) has its
+// row emptied and then its file removed, which a read outside the
+// transaction may find (Packet, Check and Backup read the row again).
 
 // inFile is true of a row of packets p whose bytes are in its packet file.
 const inFile = `(p.size > 1048576 AND length(p.data) = 0
@@ -375,7 +378,11 @@ func (f *packetFiles) read(p *gateway.Packet) error {
 // check checks every packet the snapshot tx says is in a file: its file is
 // there, a regular file of the row's size; and reports the directory's
 // other entries, but for the files without a row younger than orphanGrace.
-func (f *packetFiles) check(ctx context.Context, tx *sql.Tx) ([]error, error) {
+// A file missing is reported only if stillInFile, reading the row again
+// outside the snapshot, says it is still in its file: a quarantined
+// packet dropped since the snapshot (quarantine.go) lost its file, beside
+// a running gateway, as it should.
+func (f *packetFiles) check(ctx context.Context, tx *sql.Tx, stillInFile func(id string) (bool, error)) ([]error, error) {
 	// tx's snapshot was taken by its first read, before the directory is
 	// listed: a file listed whose row was committed after the snapshot
 	// is younger than orphanGrace.
@@ -406,6 +413,15 @@ func (f *packetFiles) check(ctx context.Context, tx *sql.Tx) ([]error, error) {
 			continue
 		}
 		info, err := os.Lstat(path)
+		if errors.Is(err, os.ErrNotExist) {
+			still, rerr := stillInFile(id)
+			if rerr != nil {
+				return nil, fmt.Errorf("packet %s: %w", id, rerr)
+			}
+			if !still {
+				continue // dropped from the quarantine since the snapshot
+			}
+		}
 		switch {
 		case err != nil:
 			problems = append(problems, fmt.Errorf("packet %s without its file: %w", id, err))
@@ -435,6 +451,19 @@ func (f *packetFiles) check(ctx context.Context, tx *sql.Tx) ([]error, error) {
 		}
 	}
 	return problems, nil
+}
+
+// stillInFile reads the row of the packet id outside any snapshot: whether
+// its bytes are in its packet file now. A read whose snapshot named the
+// file, and found it gone, asks: only a quarantined packet dropped since
+// loses its file while its row exists, and its row then says so.
+func (s *Store) stillInFile(ctx context.Context, id string) (bool, error) {
+	var still bool
+	err := s.read(ctx, func(db *sql.DB) error {
+		return db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM packets p WHERE p.id = ? AND `+inFile+`)`, id).
+			Scan(&still)
+	})
+	return still, err
 }
 
 // syncDir fsyncs the directory dir, so that the names created or removed

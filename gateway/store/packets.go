@@ -65,14 +65,27 @@ func insertPacket(ctx context.Context, tx *sql.Tx, p gateway.NewPacket, want gat
 const chunkSize = 1 << 20
 
 // Packet returns a stored packet with its bytes; gateway.ErrNotFound if
-// there is none.
+// there is none, or if it was a quarantined packet dropped from the
+// quarantine while it was read.
 //
-// It reads outside a transaction: a packet and its chunks or its file are
-// written before its row is committed and never changed, so the chunks
-// read by a second statement, or the file, are those of the row read by
-// the first.
+// It reads outside a transaction: a packet's chunks or its file are
+// written before its row is committed and not changed while the row names
+// them, so the chunks read by a second statement, or the file, are those
+// of the row read by the first. Only a quarantined packet dropped from the
+// quarantine (quarantine.go) loses them: its row is emptied, its chunks
+// deleted and its file removed once that is committed. A read that finds
+// them gone reads the row again, and reports such a packet not found.
 func (s *Store) Packet(ctx context.Context, id string) (*gateway.Packet, error) {
-	var p gateway.Packet
+	return s.packet(ctx, id, nil)
+}
+
+// packet is Packet; rowRead, if not nil, is called once the row is read
+// and before its chunks or its file are (for the tests).
+func (s *Store) packet(ctx context.Context, id string, rowRead func()) (*gateway.Packet, error) {
+	var (
+		p          gateway.Packet
+		fileToRead bool
+	)
 	err := s.read(ctx, func(db *sql.DB) error {
 		var kind string
 		err := db.QueryRowContext(ctx,
@@ -82,29 +95,46 @@ func (s *Store) Packet(ctx context.Context, id string) (*gateway.Packet, error) 
 		if err != nil || int64(len(p.Data)) == p.Size {
 			return err
 		}
-		return s.readLarge(ctx, db, &p)
+		if rowRead != nil {
+			rowRead()
+		}
+		found, err := readChunks(ctx, db, &p)
+		if err != nil || found {
+			return err
+		}
+		if len(p.Data) != 0 || p.Size <= chunkSize {
+			return fmt.Errorf("packet %s has %d bytes, not %d, and no chunks", p.ID, len(p.Data), p.Size)
+		}
+		fileToRead = true // see inFile
+		return nil
 	})
+	if err == nil && fileToRead {
+		// Outside the read: the file needs no connection, nor does the
+		// return of the heap's free pages before its buffer is made.
+		err = s.files.read(&p)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("store: packet %s: %w", id, gateway.ErrNotFound)
 	}
 	if err != nil {
+		if p.ID != "" && p.SHA256 != emptySHA256 && s.droppedSince(ctx, id) {
+			return nil, fmt.Errorf("store: packet %s: dropped from the quarantine while it was read: %w", id, gateway.ErrNotFound)
+		}
 		return nil, fmt.Errorf("store: packet %s: %w", id, err)
 	}
 	return &p, nil
 }
 
-// readLarge reads the bytes of a large packet, whose row has none, into
-// one buffer of its size: from its chunks if it was stored before its
-// packet file was, or else from its file (see inFile).
-func (s *Store) readLarge(ctx context.Context, q queryer, p *gateway.Packet) error {
-	found, err := readChunks(ctx, q, p)
-	if err != nil || found {
-		return err
-	}
-	if len(p.Data) != 0 || p.Size <= chunkSize {
-		return fmt.Errorf("packet %s has %d bytes, not %d, and no chunks", p.ID, len(p.Data), p.Size)
-	}
-	return s.files.read(p)
+// droppedSince reads the row of the packet id again, after a read of its
+// bytes failed: whether it is now that of a packet dropped from the
+// quarantine, without bytes.
+func (s *Store) droppedSince(ctx context.Context, id string) bool {
+	var dropped bool
+	err := s.read(ctx, func(db *sql.DB) error {
+		return db.QueryRowContext(ctx, `SELECT size = 0 AND sha256 = ? FROM packets WHERE id = ?`, emptySHA256, id).
+			Scan(&dropped)
+	})
+	return err == nil && dropped
 }
 
 // readChunks reads a large packet's bytes from packet_chunks into one

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -558,5 +559,26 @@ func TestStore_Quarantine_MigratedWithoutTotals(t *testing.T) {
 	}
 	if len(entries) != 3 || entries[0].MsgID != "m3" || entries[2].MsgID != "m1" {
 		t.Errorf("entries %+v, want m3, m2, m1", entries)
+	}
+}
+
+// TestStore_Packet_Dropped: a quarantined packet dropped between Packet's
+// read of its row and that of its file is not found, said so, rather than
+// a file missing.
+func TestStore_Packet_Dropped(t *testing.T) {
+	s := mustOpenStoreWith(t, filepath.Join(t.TempDir(), "lienthong.db"), store.Options{QuarantineEntries: 1})
+	first := newQuarantine("m0", t0, false)
+	first.Packet = newPacket(gateway.KindEdoc, t0, largeSize)
+	if err := s.Quarantine(t.Context(), first); err != nil {
+		t.Fatal(err)
+	}
+	_, err := store.PacketRowRead(t.Context(), s, first.Packet.ID, func() {
+		// Drops the first, and removes its file.
+		if err := s.Quarantine(t.Context(), newQuarantine("m1", t0.Add(time.Minute), false)); err != nil {
+			t.Error(err)
+		}
+	})
+	if !errors.Is(err, gateway.ErrNotFound) || !strings.Contains(err.Error(), "dropped from the quarantine") {
+		t.Errorf("Packet of a packet dropped while it was read: %v, want ErrNotFound, dropped", err)
 	}
 }
