@@ -50,6 +50,13 @@ const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b785
 // Nothing but the quarantine refers to a quarantined packet, and only
 // quarantined packets are dropped.
 func (s *Store) Quarantine(ctx context.Context, q gateway.Quarantine) error {
+	return s.quarantineLookedUp(ctx, q, nil)
+}
+
+// quarantineLookedUp is Quarantine; lookedUp, if not nil, is called
+// between the look-up of a large packet kept and the transaction (for the
+// tests).
+func (s *Store) quarantineLookedUp(ctx context.Context, q gateway.Quarantine, lookedUp func()) error {
 	// The SHA-256 of the packet, computed before the writer's turn (that
 	// of a packet in a file is then its write's, the same).
 	h := sha256.Sum256(q.Packet.Data)
@@ -67,6 +74,9 @@ func (s *Store) Quarantine(ctx context.Context, q gateway.Quarantine) error {
 		if err != nil {
 			kept = false // the transaction looks again
 		}
+	}
+	if lookedUp != nil {
+		lookedUp()
 	}
 	dropped, err := s.quarantine(ctx, q, sum, kept)
 	if errors.Is(err, errKeptDropped) {

@@ -368,7 +368,7 @@ func TestStore_Quarantine_RepeatNotWritten(t *testing.T) {
 
 	other := newQuarantine("m3", t0, true)
 	other.Packet = newPacket(gateway.KindEdoc, t0, largeSize)
-	if err := store.QuarantineAsKept(s, t.Context(), other); !errors.Is(err, store.ErrKeptDropped) {
+	if err := store.QuarantineAsKept(t.Context(), s, other); !errors.Is(err, store.ErrKeptDropped) {
 		t.Errorf("a packet told kept that is not: %v, want ErrKeptDropped", err)
 	}
 	if files := packetFiles(t, path); !slices.Equal(files, []string{bad.ID}) {
@@ -580,5 +580,53 @@ func TestStore_Packet_Dropped(t *testing.T) {
 	})
 	if !errors.Is(err, gateway.ErrNotFound) || !strings.Contains(err.Error(), "dropped from the quarantine") {
 		t.Errorf("Packet of a packet dropped while it was read: %v, want ErrNotFound, dropped", err)
+	}
+}
+
+// TestStore_Quarantine_KeptDropped: a large packet found kept by
+// Quarantine's look-up, and dropped before its transaction, is written
+// and kept again: stored once, readable.
+func TestStore_Quarantine_KeptDropped(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	s := mustOpenStoreWith(t, path, store.Options{QuarantineEntries: 1})
+	bad := newPacket(gateway.KindEdoc, t0, largeSize)
+	first := newQuarantine("m0", t0, false)
+	first.Packet = bad
+	if err := s.Quarantine(t.Context(), first); err != nil {
+		t.Fatal(err)
+	}
+	again := newQuarantine("m1", t0.Add(2*time.Minute), true)
+	again.Packet = gateway.NewPacket{ID: gateway.NewID(t0), Kind: gateway.KindEdoc, Data: bad.Data}
+	var called bool
+	err := store.QuarantineLookedUp(t.Context(), s, again, func() {
+		called = true
+		// Drops the packet kept, the bound being one entry.
+		if err := s.Quarantine(t.Context(), newQuarantine("other", t0.Add(time.Minute), false)); err != nil {
+			t.Error(err)
+		}
+		if p, err := s.Packet(t.Context(), bad.ID); err != nil || p.Size != 0 {
+			t.Errorf("the packet kept: %v, want dropped", err)
+		}
+	})
+	if err != nil || !called {
+		t.Fatalf("Quarantine of a packet dropped after its look-up: %v (hook called %t)", err, called)
+	}
+	entries, err := s.QuarantineEntries(t.Context(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].MsgID != "m1" || entries[0].PacketID != again.Packet.ID {
+		t.Fatalf("entries %+v, want m1 of %s", entries, again.Packet.ID)
+	}
+	mustPacket(t, s, again.Packet)
+	sum := sha256.Sum256(bad.Data)
+	if n := count(t, rawDB(t, path), `SELECT count(*) FROM packets WHERE sha256 = ?`, hex.EncodeToString(sum[:])); n != 1 {
+		t.Errorf("%d packets of the bytes, want 1", n)
+	}
+	if files := packetFiles(t, path); !slices.Equal(files, []string{again.Packet.ID}) {
+		t.Errorf("packet files %q, want %s", files, again.Packet.ID)
+	}
+	if got := len(mustDue(t, s, t0.Add(time.Hour))); got != 1 {
+		t.Errorf("outbox: %d replies, want 1", got)
 	}
 }
