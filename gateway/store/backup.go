@@ -76,17 +76,23 @@ func (s *Store) backup(ctx context.Context, dest string, snapshotted func()) (st
 		return st, err
 	}
 	f.Close()
+	madeFiles := false
 	defer func() {
 		if err != nil {
 			for _, p := range []string{abs, abs + "-wal", abs + "-shm", abs + "-journal"} {
 				os.Remove(p)
 			}
-			os.RemoveAll(files)
+			// Only a directory this call made: one that appeared since
+			// the checks above is not Backup's to remove.
+			if madeFiles {
+				os.RemoveAll(files)
+			}
 		}
 	}()
 	if err := os.Mkdir(files, 0o700); err != nil {
 		return st, err
 	}
+	madeFiles = true
 
 	err = s.read(ctx, func(db *sql.DB) error {
 		_, err := db.ExecContext(ctx, `VACUUM INTO ?`, abs)
@@ -253,13 +259,13 @@ func syncFile(path string) (int64, error) {
 	return info.Size(), nil
 }
 
-// dropInCopy drops from the quarantine of c, a copy Backup made, the
+// dropInCopy drops from the quarantine of s, a copy Backup made, the
 // packets the live store dropped from its own after the snapshot.
-func (c *Store) dropInCopy(ctx context.Context, ids []string) error {
+func (s *Store) dropInCopy(ctx context.Context, ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	err := c.update(ctx, func(tx *sql.Tx) error {
+	err := s.update(ctx, func(tx *sql.Tx) error {
 		for _, id := range ids {
 			d := droppedPacket{id: id}
 			err := tx.QueryRowContext(ctx, `SELECT sha256, size, kept_at FROM quarantine_packets WHERE packet_id = ?`, id).
@@ -270,7 +276,7 @@ func (c *Store) dropInCopy(ctx context.Context, ids []string) error {
 			if err != nil {
 				return fmt.Errorf("packet %s: %w", id, err)
 			}
-			if _, err := c.dropQuarantined(ctx, tx, d, "dropped from the live store's quarantine during its backup"); err != nil {
+			if _, err := s.dropQuarantined(ctx, tx, d, "dropped from the live store's quarantine during its backup"); err != nil {
 				return err
 			}
 		}
