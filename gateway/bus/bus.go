@@ -124,6 +124,10 @@ type Options struct {
 	// Server is an embedded server the Bus owns: Close shuts it down, and
 	// so does Open when it fails.
 	Server *server.Server
+	// MemoryRelease limits how often a large packet's buffer is made only
+	// after the heap's free pages are given back: the process's one,
+	// shared with its stores (see osmem); nil means one of the Bus's own.
+	MemoryRelease *osmem.Limiter
 }
 
 // Bus is the NATS JetStream fabric: it implements gateway.Bus. Create it
@@ -140,8 +144,9 @@ type Bus struct {
 	// stored are the names of large packets this Bus stored whole, which
 	// it may reuse without reading their chunks back.
 	stored map[string]bool
-	// release limits getLarge's return of free pages to the system.
-	release   osmem.Limiter
+	// release limits getLarge's return of free pages to the system
+	// (Options.MemoryRelease).
+	release   *osmem.Limiter
 	directory jetstream.KeyValue
 	gateways  jetstream.KeyValue
 
@@ -232,7 +237,11 @@ func Open(ctx context.Context, opts Options, log *zap.Logger) (_ *Bus, err error
 			return nil, err
 		}
 	}
-	b := &Bus{opts: opts, log: log, connClosed: make(chan struct{}), unhostedDelay: unhostedDelay, handedOverSettle: handedOverSettle}
+	b := &Bus{opts: opts, log: log, connClosed: make(chan struct{}), unhostedDelay: unhostedDelay, handedOverSettle: handedOverSettle,
+		release: opts.MemoryRelease}
+	if b.release == nil {
+		b.release = new(osmem.Limiter)
+	}
 
 	nopts := []nats.Option{
 		nats.Name(opts.Name),

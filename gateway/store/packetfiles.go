@@ -75,8 +75,8 @@ type packetFiles struct {
 	// be packets being stored.
 	lock *os.File
 	// release gives the heap's free pages back before a large packet's
-	// buffer is made (see read).
-	release osmem.Limiter
+	// buffer is made (see read): Options.MemoryRelease, the process's.
+	release *osmem.Limiter
 }
 
 // packetDir is the directory of the packet files of the database at path.
@@ -85,8 +85,11 @@ func packetDir(path string) string { return path + "-packets" }
 // openPacketFiles makes the directory of the packet files if there is
 // none and, unless another store has it open, removes the files that no
 // committed row names: those of a crash between a file and its row.
-func (s *Store) openPacketFiles(ctx context.Context) (*packetFiles, error) {
-	f := &packetFiles{dir: packetDir(s.path)}
+func (s *Store) openPacketFiles(ctx context.Context, release *osmem.Limiter) (*packetFiles, error) {
+	if release == nil {
+		release = new(osmem.Limiter)
+	}
+	f := &packetFiles{dir: packetDir(s.path), release: release}
 	// The packets are an agency's correspondence, as the database is.
 	switch err := os.Mkdir(f.dir, 0o700); {
 	case err == nil:

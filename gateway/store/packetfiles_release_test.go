@@ -1,12 +1,14 @@
 package store_test
 
 import (
+	"fmt"
 	"path/filepath"
 	"runtime/metrics"
 	"testing"
 
 	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/gateway/internal/osmem"
+	"github.com/lienthong/lienthong/gateway/store"
 )
 
 // TestPacketFiles_ReleaseBeforeRead: a packet of osmem.Min bytes or more
@@ -40,6 +42,34 @@ func TestPacketFiles_ReleaseBeforeRead(t *testing.T) {
 		mustPacket(t, s, tc.p)
 		if got := forced() > before; got != tc.release {
 			t.Errorf("%s: free pages given back %t, want %t", tc.name, got, tc.release)
+		}
+	}
+}
+
+// TestPacketFiles_ReleaseShared: stores given the same MemoryRelease give
+// the free pages back at most once per osmem.Every between them: the
+// bound is the process's, not each store's.
+func TestPacketFiles_ReleaseShared(t *testing.T) {
+	mem := new(gateway.MemoryLimiter)
+	var packets []gateway.NewPacket
+	var stores []*store.Store
+	for i := range 2 {
+		s := mustOpenStoreWith(t, filepath.Join(t.TempDir(), "lienthong.db"), store.Options{MemoryRelease: mem})
+		a := newAccept(vpcp, fmt.Sprintf("large%d", i), t0, hanoi)
+		a.Packet = newPacket(gateway.KindEdoc, t0, osmem.Min)
+		mustAccept(t, s, a)
+		stores, packets = append(stores, s), append(packets, a.Packet)
+	}
+	forced := func() uint64 {
+		m := []metrics.Sample{{Name: "/gc/cycles/forced:gc-cycles"}}
+		metrics.Read(m)
+		return m[0].Value.Uint64()
+	}
+	for i, want := range []bool{true, false} {
+		before := forced()
+		mustPacket(t, stores[i], packets[i])
+		if got := forced() > before; got != want {
+			t.Errorf("store %d: free pages given back %t, want %t", i, got, want)
 		}
 	}
 }

@@ -71,14 +71,20 @@ type Options struct {
 	// of DefaultReaders and the number of CPUs.
 	Readers int
 	// QuarantineBytes and QuarantineEntries bound the quarantine: past
-	// either, Quarantine drops the oldest packets kept there, with their
-	// entries (see quarantine.go). 0 means DefaultQuarantineBytes and
+	// the first, Quarantine drops the packets received least recently,
+	// with their entries; past the second, the oldest entries (see
+	// quarantine.go). 0 means DefaultQuarantineBytes and
 	// DefaultQuarantineEntries.
 	QuarantineBytes   int64
 	QuarantineEntries int
 	// Logger is told what the store drops from the quarantine; nil logs
 	// nothing.
 	Logger *zap.Logger
+	// MemoryRelease limits how often a large packet file's buffer is made
+	// only after the heap's free pages are given back: the process's one,
+	// shared with its buses (gateway.MemoryLimiter); nil means one of the
+	// store's own.
+	MemoryRelease *gateway.MemoryLimiter
 }
 
 // Store is the gateway's durable state in one SQLite database. It
@@ -289,7 +295,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		writer.Close()
 		return nil, fmt.Errorf("store: open %s: %w", abs, err)
 	}
-	if s.files, err = s.openPacketFiles(ctx); err != nil {
+	if s.files, err = s.openPacketFiles(ctx, opts.MemoryRelease); err != nil {
 		writer.Close()
 		return nil, fmt.Errorf("store: open %s: %w", abs, err)
 	}

@@ -32,7 +32,9 @@ const Every = 5 * time.Second
 // back, on a gateway whose heap is large. At most one runs at a time, and
 // at most one per Every: a buffer made meanwhile does without, which costs
 // it only the pages of what was collected since. The zero Limiter is ready
-// to use.
+// to use. The bound holds per Limiter: a process makes one and gives it
+// to each of its stores and buses (gateway.MemoryLimiter names it outside
+// gateway/).
 type Limiter struct {
 	mu   sync.Mutex
 	last time.Time // of the last release; guarded by mu
