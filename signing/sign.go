@@ -197,7 +197,7 @@ func (s *Signer) signature(root *etree.Element) ([]byte, error) {
 	// Canonicalisation transforms root in place; Sign does not need it
 	// afterwards.
 	h := sha256.New()
-	if err := digestCanonical(h, root, AlgExcC14N, nil); err != nil {
+	if err := digestCanonical(h, root, AlgExcC14N, ""); err != nil {
 		return nil, fmt.Errorf("signing: canonicalise the packet: %w", err)
 	}
 	return s.signatureOf(h.Sum(nil))

@@ -195,15 +195,34 @@ var (
 		"http://www.w3.org/2001/04/xmldsig-more#sha384": true,
 		"http://www.w3.org/2001/04/xmlenc#sha512":       true,
 	}
-	sha1Algorithms = map[string]bool{
-		AlgRSASHA1: true,
-		AlgSHA1:    true,
+)
+
+// algorithmUse is what the algorithm named in one place of SignedInfo may
+// be. Each place has its own tables: under the legacy policy a single
+// table of SHA-1 algorithms let the SHA-1 digest through as a
+// SignatureMethod (and RSA-SHA1 as a DigestMethod, SHA-1 as a transform),
+// which has no hash in the table checkSignature looks it up in.
+type algorithmUse struct {
+	what    string
+	allowed map[string]bool // by default
+	legacy  map[string]bool // under Policy.AllowSHA1 only
+	weak    map[string]bool // refused as weak rather than as unsupported
+}
+
+var (
+	canonicalizationUse = algorithmUse{what: "CanonicalizationMethod", allowed: allowedCanonicalization}
+	transformUse        = algorithmUse{what: "Transform", allowed: allowedCanonicalization}
+	signatureUse        = algorithmUse{
+		what:    "SignatureMethod",
+		allowed: allowedSignatureMethods,
+		legacy:  map[string]bool{AlgRSASHA1: true},
+		weak:    map[string]bool{AlgRSASHA1: true, "http://www.w3.org/2001/04/xmldsig-more#rsa-md5": true},
 	}
-	weakAlgorithms = map[string]bool{
-		AlgRSASHA1: true,
-		AlgSHA1:    true,
-		"http://www.w3.org/2001/04/xmldsig-more#rsa-md5": true,
-		"http://www.w3.org/2001/04/xmldsig-more#md5":     true,
+	digestUse = algorithmUse{
+		what:    "DigestMethod",
+		allowed: allowedDigestMethods,
+		legacy:  map[string]bool{AlgSHA1: true},
+		weak:    map[string]bool{AlgSHA1: true, "http://www.w3.org/2001/04/xmldsig-more#md5": true},
 	}
 )
 
@@ -248,7 +267,7 @@ func (v *Verifier) Verify(ctx context.Context, packet []byte) (*Verdict, error) 
 			"Chữ ký số không nằm trong edXMLHeader",
 			"the Signature is not a child of edXML/edXMLEnvelope/edXMLHeader"), nil
 	}
-	legacy, vd := checkShape(sig, v.Policy)
+	shape, vd := checkShape(sig, v.Policy)
 	if vd != nil {
 		return vd, nil
 	}
@@ -293,7 +312,7 @@ func (v *Verifier) Verify(ctx context.Context, packet []byte) (*Verdict, error) 
 			"Chứng thư số đã bị thu hồi từ "+showTime(at),
 			"the certificate was revoked on "+at.UTC().Format(time.RFC3339))), nil
 	}
-	signed, err := checkSignature(root, sig, pub)
+	signed, err := checkSignature(root, sig, shape, pub)
 	switch {
 	case errors.Is(err, errDigestMismatch):
 		return withCert(verdict(Invalid, ErrSignatureMismatch,
@@ -335,7 +354,7 @@ func (v *Verifier) Verify(ctx context.Context, packet []byte) (*Verdict, error) 
 	}
 	if registered {
 		vd := withCert(&Verdict{Outcome: Valid, ReasonVI: "Chữ ký số hợp lệ", ReasonEN: "the signature is valid"})
-		if legacy {
+		if shape.legacy {
 			vd.Legacy = true
 			vd.ReasonVI += " (dùng thuật toán SHA-1 cũ, chỉ được chấp nhận theo chính sách chuyển tiếp)"
 			vd.ReasonEN += " (with legacy SHA-1, accepted under the legacy policy only)"
@@ -402,13 +421,39 @@ func findSignatures(el *etree.Element, out *[]*etree.Element) {
 	}
 }
 
+// signedInfoShape is what checkShape read from a Signature and allowed:
+// all that checkSignature takes from SignedInfo but the DigestValue.
+// Canonicalising SignedInfo changes it in place (canonicalSignedInfo), so
+// what decides how the signature is checked is read once, before, and
+// only here.
+type signedInfoShape struct {
+	c14n, c14nPrefixes string // SignedInfo's CanonicalizationMethod and its InclusiveNamespaces PrefixList
+	signature          string // SignatureMethod
+	digest             string // the Reference's DigestMethod
+	// transform is the Reference's canonicalisation: its transform after
+	// enveloped-signature, or inclusive C14N 1.0, which XML-DSig
+	// prescribes for a node-set when there is none.
+	transform, transformPrefixes string
+	legacy                       bool // an algorithm is allowed only by Policy.AllowSHA1
+}
+
+// decisionAttrs are the attributes of SignedInfo's elements that decide
+// how the signature is checked. An element may carry each once, without
+// a prefix: etree's SelectAttrValue would take the first of x:Algorithm
+// and Algorithm, and which is first changes when canonicalisation sorts
+// the attributes, and other XML-DSig implementations read the unprefixed
+// one.
+var decisionAttrs = [...]string{"Algorithm", "URI", "PrefixList"}
+
 // checkShape checks the Signature: SignedInfo with one Reference to the
 // whole document, the enveloped-signature transform and canonicalisations
-// only, algorithms allowed by policy, a DigestValue and a SignatureValue.
-// legacy reports that an algorithm is allowed only by Policy.AllowSHA1.
-func checkShape(sig *etree.Element, policy Policy) (legacy bool, _ *Verdict) {
-	shape := func(en string) (bool, *Verdict) {
-		return false, verdict(Malformed, ErrSignatureShape, "Cấu trúc chữ ký số không đúng: "+en, "the Signature's shape is not accepted: "+en)
+// only, algorithms allowed by policy, a DigestValue and a SignatureValue,
+// no decision attribute twice on an element. It returns what it checked,
+// for checkSignature to use as it is.
+func checkShape(sig *etree.Element, policy Policy) (signedInfoShape, *Verdict) {
+	var s signedInfoShape
+	shape := func(en string) (signedInfoShape, *Verdict) {
+		return signedInfoShape{}, verdict(Malformed, ErrSignatureShape, "Cấu trúc chữ ký số không đúng: "+en, "the Signature's shape is not accepted: "+en)
 	}
 	for _, name := range []string{"SignedInfo", "SignatureValue"} {
 		if n := len(sig.SelectElements(name)); n != 1 {
@@ -416,27 +461,42 @@ func checkShape(sig *etree.Element, policy Policy) (legacy bool, _ *Verdict) {
 		}
 	}
 	si := sig.SelectElement("SignedInfo")
+	if en := repeatedDecisionAttr(si); en != "" {
+		return shape(en)
+	}
 	refs := si.SelectElements("Reference")
 	if len(refs) != 1 {
 		return shape(fmt.Sprintf("%d References; exactly one is allowed", len(refs)))
 	}
 	ref := refs[0]
-	if uri := ref.SelectAttrValue("URI", "-"); uri != "" {
-		return shape(fmt.Sprintf("the Reference URI is %q; it must be \"\" (the whole packet)", uri))
+	// One of each, so that no reader of the Signature can take another
+	// than the one checked here.
+	for _, e := range [...]struct {
+		parent *etree.Element
+		name   string
+	}{{si, "CanonicalizationMethod"}, {si, "SignatureMethod"}, {ref, "DigestMethod"}, {ref, "DigestValue"}} {
+		if n := countChildren(e.parent, e.name); n != 1 {
+			return shape(fmt.Sprintf("%d %s elements in %s; exactly one is needed", n, e.name, e.parent.Tag))
+		}
 	}
-	if ref.SelectElement("DigestValue") == nil {
-		return shape("the Reference has no DigestValue")
+	if n := countChildren(ref, "Transforms"); n > 1 {
+		return shape(fmt.Sprintf("%d Transforms elements; at most one is allowed", n))
 	}
-	type use struct {
-		what    string
-		uri     string
-		allowed map[string]bool
+	if uri, ok := attrValue(ref, "URI"); !ok || uri != "" {
+		return shape(fmt.Sprintf("the Reference URI is %q (present: %v); it must be \"\" (the whole packet)", uri, ok))
 	}
-	algs := []use{
-		{"CanonicalizationMethod", algorithmOf(si.SelectElement("CanonicalizationMethod")), allowedCanonicalization},
-		{"SignatureMethod", algorithmOf(si.SelectElement("SignatureMethod")), allowedSignatureMethods},
-		{"DigestMethod", algorithmOf(ref.SelectElement("DigestMethod")), allowedDigestMethods},
+	var ok bool
+	cm := si.SelectElement("CanonicalizationMethod")
+	s.c14n = algorithmOf(cm)
+	if s.c14nPrefixes, ok = inclusivePrefixes(cm); !ok {
+		return shape("the CanonicalizationMethod has more than one InclusiveNamespaces")
 	}
+	s.signature = algorithmOf(si.SelectElement("SignatureMethod"))
+	s.digest = algorithmOf(ref.SelectElement("DigestMethod"))
+	uses := []struct {
+		uri string
+		use algorithmUse
+	}{{s.c14n, canonicalizationUse}, {s.signature, signatureUse}, {s.digest, digestUse}}
 	// The transforms are enveloped-signature, then at most one
 	// canonicalisation.
 	var transforms []*etree.Element
@@ -449,30 +509,90 @@ func checkShape(sig *etree.Element, policy Policy) (legacy bool, _ *Verdict) {
 	if len(transforms) > 2 {
 		return shape(fmt.Sprintf("%d transforms; enveloped-signature and one canonicalisation are allowed", len(transforms)))
 	}
+	s.transform = AlgC14N10
 	if len(transforms) == 2 {
-		algs = append(algs, use{"Transform", algorithmOf(transforms[1]), allowedCanonicalization})
+		s.transform = algorithmOf(transforms[1])
+		if s.transformPrefixes, ok = inclusivePrefixes(transforms[1]); !ok {
+			return shape("the Transform has more than one InclusiveNamespaces")
+		}
+		uses = append(uses, struct {
+			uri string
+			use algorithmUse
+		}{s.transform, transformUse})
 	}
-	for _, a := range algs {
+	for _, a := range uses {
 		switch {
-		case a.allowed[a.uri]:
-		case policy.AllowSHA1 && sha1Algorithms[a.uri]:
-			legacy = true
-		case weakAlgorithms[a.uri]:
-			return false, verdict(WeakAlgorithm, ErrAlgorithmNotAllowed,
-				fmt.Sprintf("Thuật toán %s (%s) không còn được chấp nhận", a.what, a.uri),
-				fmt.Sprintf("%s %s is not allowed", a.what, a.uri))
+		case a.use.allowed[a.uri]:
+		case policy.AllowSHA1 && a.use.legacy[a.uri]:
+			s.legacy = true
+		case a.use.weak[a.uri]:
+			return signedInfoShape{}, verdict(WeakAlgorithm, ErrAlgorithmNotAllowed,
+				fmt.Sprintf("Thuật toán %s (%s) không còn được chấp nhận", a.use.what, a.uri),
+				fmt.Sprintf("%s %s is not allowed", a.use.what, a.uri))
 		default:
-			return shape(fmt.Sprintf("%s %q is not supported", a.what, a.uri))
+			return shape(fmt.Sprintf("%s %q is not supported", a.use.what, a.uri))
 		}
 	}
-	return legacy, nil
+	return s, nil
 }
 
+// repeatedDecisionAttr describes the first element of el's subtree that
+// carries one of decisionAttrs more than once, with or without a prefix,
+// or returns "". A namespace declaration (xmlns:Algorithm) declares a
+// prefix, not an attribute, and is not counted.
+func repeatedDecisionAttr(el *etree.Element) string {
+	for _, name := range decisionAttrs {
+		n := 0
+		for _, a := range el.Attr {
+			if a.Key == name && a.Space != "xmlns" {
+				n++
+			}
+		}
+		if n > 1 {
+			return fmt.Sprintf("<%s> carries %d %s attributes; one is allowed", el.FullTag(), n, name)
+		}
+	}
+	for _, t := range el.Child {
+		if c, ok := t.(*etree.Element); ok {
+			if en := repeatedDecisionAttr(c); en != "" {
+				return en
+			}
+		}
+	}
+	return ""
+}
+
+// countChildren counts el's child elements named tag, in any namespace,
+// as len(el.SelectElements(tag)) does, without making the slice.
+func countChildren(el *etree.Element, tag string) int {
+	n := 0
+	for _, t := range el.Child {
+		if c, ok := t.(*etree.Element); ok && c.Tag == tag {
+			n++
+		}
+	}
+	return n
+}
+
+// attrValue returns the value of el's attribute key without a prefix:
+// what XML-DSig names Algorithm, URI or PrefixList. etree's SelectAttr
+// would also match x:key, or a declaration of the prefix key.
+func attrValue(el *etree.Element, key string) (string, bool) {
+	for _, a := range el.Attr {
+		if a.Space == "" && a.Key == key {
+			return a.Value, true
+		}
+	}
+	return "", false
+}
+
+// algorithmOf is el's Algorithm attribute, unprefixed, or "".
 func algorithmOf(el *etree.Element) string {
 	if el == nil {
 		return ""
 	}
-	return el.SelectAttrValue("Algorithm", "")
+	alg, _ := attrValue(el, "Algorithm")
+	return alg
 }
 
 // signerChain reads KeyInfo/X509Data/X509Certificate: the signer's

@@ -2,14 +2,22 @@ package signing_test
 
 import (
 	"bytes"
+	"crypto"
+	"crypto/rand"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/beevik/etree"
+	dsig "github.com/russellhaering/goxmldsig"
+	"github.com/russellhaering/goxmldsig/etreeutils"
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/signing"
@@ -320,5 +328,171 @@ func TestVerifier_LongPacket(t *testing.T) {
 	vd := tr.wantVerdict(t, mustSign(t, s, b), signing.Valid, nil)
 	if n := len(vd.Packet.Edoc.Trace); n != 1501 {
 		t.Errorf("%d trace headers read from the verified tree, want 1501", n)
+	}
+}
+
+// craftSigned signs packet with a Signature whose SignedInfo content is si,
+// as a signer that writes its own XML-DSig would: "{{digest}}" in si
+// becomes the digest under digestHash of the packet's canonical form by
+// canon, and SignatureValue is the signature under sigHash of SignedInfo,
+// canonicalised in its context by goxmldsig's exclusive canonicaliser. The
+// Signature goes where lienthong's signer puts it.
+func craftSigned(t *testing.T, is *signing.Issued, packet []byte, si string, canon dsig.Canonicalizer, digestHash, sigHash crypto.Hash) []byte {
+	t.Helper()
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(packet); err != nil {
+		t.Fatal(err)
+	}
+	c, err := canon.Canonicalize(doc.Root())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := digestHash.New()
+	d.Write(c)
+	si = strings.Replace(si, "{{digest}}", base64.StdEncoding.EncodeToString(d.Sum(nil)), 1)
+	const placeholder = "{{signature}}"
+	sig := `<Signature xmlns="` + signing.XMLDSigNS + `"><SignedInfo>` + si + `</SignedInfo><SignatureValue>` + placeholder +
+		`</SignatureValue><KeyInfo><X509Data><X509Certificate>` + base64.StdEncoding.EncodeToString(is.Certificate.Raw) + `</X509Certificate></X509Data></KeyInfo></Signature>`
+	at := bytes.Index(packet, []byte("</edXML:TraceHeaderList>"))
+	if at < 0 {
+		t.Fatal("no TraceHeaderList in the packet")
+	}
+	at += len("</edXML:TraceHeaderList>")
+	signed := slices.Concat(packet[:at], []byte(sig), packet[at:])
+
+	doc = etree.NewDocument()
+	if err := doc.ReadFromBytes(signed); err != nil {
+		t.Fatal(err)
+	}
+	el := doc.FindElement("//SignedInfo")
+	ctx, err := etreeutils.NSBuildParentContext(el)
+	if err != nil {
+		t.Fatal(err)
+	}
+	detached, err := etreeutils.NSDetatch(ctx, el)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err = dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("").Canonicalize(detached)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d = sigHash.New()
+	d.Write(c)
+	value, err := is.Key.Sign(rand.Reader, d.Sum(nil), sigHash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Replace(signed, []byte(placeholder), []byte(base64.StdEncoding.EncodeToString(value)), 1)
+}
+
+// TestVerifier_SignedInfoReadOnce: the algorithms, transforms and prefix
+// list the verifier uses are those it checked, read once. Canonicalising
+// SignedInfo in place sorts each element's attributes, unprefixed before
+// prefixed, so a DigestMethod with x:Algorithm (SHA-256) before Algorithm
+// (SHA-1 or an unknown URI) was checked as SHA-256 and then digested with
+// SHA-1 (valid, not legacy, under the default policy) or with crypto.Hash(0)
+// (a panic, before any signature was checked); so too SignatureMethod, the
+// Transforms and InclusiveNamespaces' PrefixList. An element with two
+// attributes of one of those names is now malformed, and a prefixed one is
+// not read at all. Under the legacy policy, a digest algorithm named as the
+// SignatureMethod, or a signature algorithm as the DigestMethod, panicked
+// the same way. Controls: the same crafting, unambiguous, is valid.
+func TestVerifier_SignedInfoReadOnce(t *testing.T) {
+	tr := newTrust(t)
+	is, err := tr.ca.Issue(signing.IssueRequest{Agency: "000.00.00.G22", Name: "Văn phòng Chính phủ"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.dir.Register("000.00.00.G22", is.Certificate); err != nil {
+		t.Fatal(err)
+	}
+	legacy := *tr.verifier
+	legacy.Policy.AllowSHA1 = true
+	packet := edocPacket(t)
+
+	const x = `xmlns:x="urn:x" `
+	alg := func(a string) string { return `Algorithm="` + a + `"` }
+	xalg := func(a string) string { return `x:Algorithm="` + a + `"` }
+	exc := dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("")
+	type parts struct {
+		c14n, method, uri, enveloped, transform, digest string
+	}
+	// build makes SignedInfo's content from p, lienthong's where empty;
+	// transform "-" is none.
+	build := func(p parts) string {
+		or := func(s, d string) string {
+			if s == "" {
+				return d
+			}
+			return s
+		}
+		transform := `<Transform ` + or(p.transform, alg(signing.AlgExcC14N)+`>`) + `</Transform>`
+		if p.transform == "-" {
+			transform = ""
+		}
+		return `<CanonicalizationMethod ` + or(p.c14n, alg(signing.AlgExcC14N)) + `></CanonicalizationMethod>` +
+			`<SignatureMethod ` + or(p.method, alg(signing.AlgRSASHA256)) + `></SignatureMethod>` +
+			`<Reference ` + or(p.uri, `URI=""`) + `><Transforms><Transform ` + or(p.enveloped, alg(signing.AlgEnveloped)) + `></Transform>` +
+			transform + `</Transforms>` +
+			`<DigestMethod ` + or(p.digest, alg(signing.AlgSHA256)) + `></DigestMethod><DigestValue>{{digest}}</DigestValue></Reference>`
+	}
+	for _, c := range []struct {
+		name          string
+		si            parts
+		canon         dsig.Canonicalizer
+		digest, sigH  crypto.Hash
+		want, wantOld signing.Outcome // wantOld: the legacy policy's verdict
+	}{
+		{"Control", parts{}, exc, crypto.SHA256, crypto.SHA256, signing.Valid, signing.Valid},
+		// An unused declaration of the prefix "Algorithm" is no second
+		// Algorithm attribute (SelectAttrValue read it as the algorithm).
+		{"ControlDeclaration", parts{digest: `xmlns:Algorithm="urn:x" ` + alg(signing.AlgSHA256)}, exc, crypto.SHA256, crypto.SHA256, signing.Valid, signing.Valid},
+		// (a): panicked in h.New().
+		{"DigestUnknown", parts{digest: x + xalg(signing.AlgSHA256) + ` Algorithm="urn:bogus"`}, exc, crypto.SHA256, crypto.SHA256, signing.Malformed, signing.Malformed},
+		// (b): valid, not legacy, under the default policy.
+		{"DigestSHA1", parts{digest: x + xalg(signing.AlgSHA256) + " " + alg(signing.AlgSHA1)}, exc, crypto.SHA1, crypto.SHA256, signing.Malformed, signing.Malformed},
+		{"DigestPrefixedOnly", parts{digest: x + xalg(signing.AlgSHA256)}, exc, crypto.SHA256, crypto.SHA256, signing.Malformed, signing.Malformed},
+		{"SignatureUnknown", parts{method: x + xalg(signing.AlgRSASHA256) + ` Algorithm="urn:bogus"`}, exc, crypto.SHA256, crypto.SHA256, signing.Malformed, signing.Malformed},
+		{"SignatureSHA1", parts{method: x + xalg(signing.AlgRSASHA256) + " " + alg(signing.AlgRSASHA1)}, exc, crypto.SHA256, crypto.SHA1, signing.Malformed, signing.Malformed},
+		{"CanonicalizationTwice", parts{c14n: x + xalg(signing.AlgExcC14N) + " " + alg(signing.AlgC14N10)}, exc, crypto.SHA256, crypto.SHA256, signing.Malformed, signing.Malformed},
+		// The Reference's canonicalisation: checked as exclusive, digested
+		// with C14N 1.0 (the default for an unknown one).
+		{"TransformUnknown", parts{transform: x + xalg(signing.AlgExcC14N) + ` Algorithm="urn:bogus">`}, dsig.MakeC14N10RecCanonicalizer(), crypto.SHA256, crypto.SHA256, signing.Malformed, signing.Malformed},
+		// The only transform checked as enveloped-signature, read as
+		// exclusive C14N (C14N 1.0 applies when there is none).
+		{"EnvelopedTwice", parts{enveloped: x + xalg(signing.AlgEnveloped) + " " + alg(signing.AlgExcC14N), transform: "-"}, exc, crypto.SHA256, crypto.SHA256, signing.Malformed, signing.Malformed},
+		// InclusiveNamespaces read after the sort: PrefixList "edXML", not
+		// x:PrefixList "" before it.
+		{"PrefixListTwice", parts{transform: alg(signing.AlgExcC14N) + `><InclusiveNamespaces xmlns="` + signing.AlgExcC14N + `" ` + x + `x:PrefixList="" PrefixList="edXML"></InclusiveNamespaces>`},
+			dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("edXML"), crypto.SHA256, crypto.SHA256, signing.Malformed, signing.Malformed},
+		{"ControlPrefixList", parts{transform: alg(signing.AlgExcC14N) + `><InclusiveNamespaces xmlns="` + signing.AlgExcC14N + `" PrefixList="edXML"></InclusiveNamespaces>`},
+			dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("edXML"), crypto.SHA256, crypto.SHA256, signing.Valid, signing.Valid},
+		{"ReferenceURITwice", parts{uri: x + `URI="" x:URI="#body"`}, exc, crypto.SHA256, crypto.SHA256, signing.Malformed, signing.Malformed},
+		// A known algorithm in the wrong place: allowed by the legacy
+		// policy as "SHA-1", then looked up in the other table (zero).
+		{"SHA1AsSignatureMethod", parts{method: alg(signing.AlgSHA1)}, exc, crypto.SHA256, crypto.SHA1, signing.Malformed, signing.Malformed},
+		{"RSASHA1AsDigestMethod", parts{digest: alg(signing.AlgRSASHA1)}, exc, crypto.SHA1, crypto.SHA256, signing.Malformed, signing.Malformed},
+		{"SHA1AsTransform", parts{transform: alg(signing.AlgSHA1) + ">"}, dsig.MakeC14N10RecCanonicalizer(), crypto.SHA256, crypto.SHA256, signing.Malformed, signing.Malformed},
+		{"ControlLegacy", parts{method: alg(signing.AlgRSASHA1), digest: alg(signing.AlgSHA1)}, exc, crypto.SHA1, crypto.SHA1, signing.WeakAlgorithm, signing.Valid},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			signed := craftSigned(t, is, packet, build(c.si), c.canon, c.digest, c.sigH)
+			for _, v := range []struct {
+				v    *signing.Verifier
+				want signing.Outcome
+			}{{tr.verifier, c.want}, {&legacy, c.wantOld}} {
+				vd, err := v.v.Verify(t.Context(), signed)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if vd.Outcome != v.want {
+					t.Errorf("AllowSHA1=%v: verdict %s (%s), want %s", v.v.Policy.AllowSHA1, vd.Outcome, vd.ReasonEN, v.want)
+				}
+				if vd.Outcome == signing.Valid && vd.Legacy != (c.sigH == crypto.SHA1 || c.digest == crypto.SHA1) {
+					t.Errorf("AllowSHA1=%v: valid with Legacy %v", v.v.Policy.AllowSHA1, vd.Legacy)
+				}
+			}
+		})
 	}
 }

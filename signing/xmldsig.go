@@ -53,7 +53,9 @@ var (
 // canonicalised, hashed, compared with DigestValue), then signature
 // validation (SignedInfo canonicalised, its hash checked against
 // SignatureValue). checkShape has already checked sig's shape and
-// algorithms.
+// algorithms, and shape is what it read: nothing that decides how the
+// signature is checked is read from SignedInfo here, since canonicalising
+// it changes it.
 //
 // It returns the tree that was digested: root itself, with sig removed and,
 // under exclusive canonicalisation, namespace declarations moved where the
@@ -72,10 +74,19 @@ var (
 // used, on copies where they would change the tree the caller keeps; its
 // exclusive one is redone in excc14n.go, byte for byte, at a fraction of
 // the cost.
-func checkSignature(root, sig *etree.Element, pub *rsa.PublicKey) (*etree.Element, error) {
+func checkSignature(root, sig *etree.Element, shape signedInfoShape, pub *rsa.PublicKey) (*etree.Element, error) {
+	// A map lookup of an algorithm checkShape did not allow in that place
+	// would give crypto.Hash(0), whose New panics: fail closed instead.
+	digestHash, err := hashOf(digestHashes, shape.digest)
+	if err != nil {
+		return nil, fmt.Errorf("DigestMethod: %w", err)
+	}
+	signatureHash, err := hashOf(signatureHashes, shape.signature)
+	if err != nil {
+		return nil, fmt.Errorf("SignatureMethod: %w", err)
+	}
 	si := sig.SelectElement("SignedInfo")
-	ref := si.SelectElement("Reference")
-	digestValue, err := decodeBase64Text(ref.SelectElement("DigestValue"))
+	digestValue, err := decodeBase64Text(si.SelectElement("Reference").SelectElement("DigestValue"))
 	if err != nil {
 		return nil, fmt.Errorf("DigestValue: %w", err)
 	}
@@ -83,27 +94,19 @@ func checkSignature(root, sig *etree.Element, pub *rsa.PublicKey) (*etree.Elemen
 	if err != nil {
 		return nil, fmt.Errorf("SignatureValue: %w", err)
 	}
-	signedInfo, err := canonicalSignedInfo(si)
+	signedInfo, err := canonicalSignedInfo(si, shape.c14n, shape.c14nPrefixes)
 	if err != nil {
 		return nil, fmt.Errorf("canonicalise SignedInfo: %w", err)
 	}
+	// From here on SignedInfo may be in canonical form, its attributes
+	// sorted: nothing more is read from it.
 
 	// Reference validation. URI="" is the whole document without comments;
-	// the enveloped-signature transform removes sig; the last
-	// canonicalisation transform (inclusive C14N 1.0 when there is none, as
-	// XML-DSig prescribes for a node-set) gives the octets.
+	// the enveloped-signature transform removes sig; the Reference's
+	// canonicalisation gives the octets.
 	sig.Parent().RemoveChild(sig)
-	c14nAlg, c14nMethod := AlgC14N10, (*etree.Element)(nil)
-	if tr := ref.SelectElement("Transforms"); tr != nil {
-		for _, t := range tr.SelectElements("Transform") {
-			if alg := algorithmOf(t); alg != AlgEnveloped {
-				c14nAlg, c14nMethod = alg, t
-			}
-		}
-	}
-	h := digestHashes[algorithmOf(ref.SelectElement("DigestMethod"))]
-	d := h.New()
-	if err := digestCanonical(d, root, c14nAlg, c14nMethod); err != nil {
+	d := digestHash.New()
+	if err := digestCanonical(d, root, shape.transform, shape.transformPrefixes); err != nil {
 		return nil, fmt.Errorf("canonicalise the packet: %w", err)
 	}
 	if !bytes.Equal(d.Sum(nil), digestValue) {
@@ -111,30 +114,41 @@ func checkSignature(root, sig *etree.Element, pub *rsa.PublicKey) (*etree.Elemen
 	}
 
 	// Signature validation.
-	h = signatureHashes[algorithmOf(si.SelectElement("SignatureMethod"))]
-	d = h.New()
+	d = signatureHash.New()
 	d.Write(signedInfo)
-	if err := rsa.VerifyPKCS1v15(pub, h, d.Sum(nil), signatureValue); err != nil {
+	if err := rsa.VerifyPKCS1v15(pub, signatureHash, d.Sum(nil), signatureValue); err != nil {
 		return nil, errSignatureMismatch
 	}
 	return root, nil
 }
 
-// canonicalSignedInfo returns the canonical octets of si, in its context:
-// the namespaces declared on its ancestors count as in scope. Under
-// exclusive canonicalisation it changes si and its descendants, which
-// checkSignature removes from the tree right after.
-func canonicalSignedInfo(si *etree.Element) ([]byte, error) {
-	method := si.SelectElement("CanonicalizationMethod")
-	alg := algorithmOf(method)
-	if alg == AlgC14N10 {
+// hashOf returns the hash hashes maps alg to, failing for an algorithm it
+// does not map or a hash not linked into the binary.
+func hashOf(hashes map[string]crypto.Hash, alg string) (crypto.Hash, error) {
+	h, ok := hashes[alg]
+	if !ok || !h.Available() {
+		return 0, fmt.Errorf("no hash for algorithm %q", alg)
+	}
+	return h, nil
+}
+
+// canonicalSignedInfo returns the canonical octets of si under alg (with
+// the InclusiveNamespaces prefix list prefixes, for exclusive
+// canonicalisation), in its context: the namespaces declared on its
+// ancestors count as in scope. Under exclusive canonicalisation it changes
+// si and its descendants in place (namespace declarations replaced,
+// attributes sorted, comments removed), so the caller must have read all
+// it needs from them before; checkSignature then removes them from the
+// packet's tree with the Signature.
+func canonicalSignedInfo(si *etree.Element, alg, prefixes string) ([]byte, error) {
+	switch alg {
+	case AlgC14N10:
 		// goxmldsig's C14N 1.0 copies the element and adds what its
 		// ancestors declare (namespaces and xml: attributes) itself.
 		return dsig.MakeC14N10RecCanonicalizer().Canonicalize(si)
-	}
-	if alg != AlgExcC14N {
-		// The others canonicalise a detached copy carrying every
-		// namespace in scope.
+	case AlgC14N11:
+		// It canonicalises a detached copy carrying every namespace in
+		// scope.
 		ctx, err := etreeutils.NSBuildParentContext(si)
 		if err != nil {
 			return nil, err
@@ -143,13 +157,17 @@ func canonicalSignedInfo(si *etree.Element) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		return canonicalizer(alg, method).Canonicalize(detached)
+		return dsig.MakeC14N11Canonicalizer().Canonicalize(detached)
+	case AlgExcC14N:
+		// What goxmldsig's NSBuildParentContext, NSDetatch and exclusive
+		// canonicaliser do to a copy of si, done to si itself: copying
+		// the namespace context once for each ancestor and the subtree
+		// twice was a tenth of what verifying a status packet cost
+		// beyond RSA.
+		return excC14nInContext(si, prefixes)
+	default:
+		return nil, fmt.Errorf("no canonicaliser for %q", alg)
 	}
-	// What goxmldsig's NSBuildParentContext, NSDetatch and exclusive
-	// canonicaliser do to a copy of si, done to si itself: copying the
-	// namespace context once for each ancestor and the subtree twice was
-	// a tenth of what verifying a status packet cost beyond RSA.
-	return excC14nInContext(si, inclusivePrefixes(method))
 }
 
 // excC14nInContext returns the exclusive canonical form of el, the
@@ -179,7 +197,8 @@ const detachLimit = 1000
 // for every prefix in scope at el but xml and xmlns (and the default
 // namespace when it is the XML namespace, as it is when nothing declares
 // it), and its attributes sorted as etreeutils.SortedAttrs sorts them.
-// TestDetachInPlace_SameAsGoxmldsig holds the two to the same tree.
+// TestExcC14nInContext_SameAsGoxmldsig holds excC14nInContext, which
+// calls it, to the bytes goxmldsig's copy gives.
 func detachInPlace(el *etree.Element) error {
 	scope := map[string]string{"": xmlNamespace, "xml": xmlNamespace, "xmlns": xmlnsNamespace}
 	declare := func(e *etree.Element) error {
@@ -255,58 +274,58 @@ func withinElements(el *etree.Element, budget *int) bool {
 var canonicalWrite = etree.WriteSettings{CanonicalAttrVal: true, CanonicalEndTags: true, CanonicalText: true}
 
 // digestCanonical writes the canonical form of el under alg into h (a
-// hash). method is the element naming alg (nil for none), which may carry
-// an InclusiveNamespaces prefix list. Exclusive canonicalisation — what
-// lienthong signs with — transforms el in place (excC14n) and streams it,
-// so a 67 MB packet is never held a second time as canonical bytes; the
-// inclusive forms, for legacy input, go through goxmldsig's
-// canonicalisers.
-func digestCanonical(h io.Writer, el *etree.Element, alg string, method *etree.Element) error {
-	if alg != AlgExcC14N {
-		b, err := canonicalizer(alg, method).Canonicalize(el)
-		if err != nil {
-			return err
-		}
-		_, err = h.Write(b)
-		return err
-	}
-	if err := newExcC14n(inclusivePrefixes(method)).transform(el); err != nil {
-		return err
-	}
-	// A few hash blocks per write are enough to make the calls cheap; a
-	// larger buffer was most of what verifying a 4 KB packet allocated
-	// (4 KiB were still a seventh of it).
-	w := bufio.NewWriterSize(h, 1<<10)
-	writeCanonical(w, el)
-	return w.Flush()
-}
-
-// inclusivePrefixes is the InclusiveNamespaces PrefixList of an exclusive
-// canonicalisation method, or "".
-func inclusivePrefixes(method *etree.Element) string {
-	if method == nil {
-		return ""
-	}
-	for _, c := range method.ChildElements() {
-		if c.Tag == "InclusiveNamespaces" {
-			return c.SelectAttrValue("PrefixList", "")
-		}
-	}
-	return ""
-}
-
-// canonicalizer returns goxmldsig's canonicaliser for alg, which
-// checkShape has allowed; el is the element naming it, which may carry an
-// InclusiveNamespaces prefix list for exclusive canonicalisation.
-func canonicalizer(alg string, el *etree.Element) dsig.Canonicalizer {
+// hash), with the InclusiveNamespaces prefix list prefixes for exclusive
+// canonicalisation. Exclusive canonicalisation — what lienthong signs
+// with — transforms el in place (excC14n) and streams it, so a 67 MB
+// packet is never held a second time as canonical bytes; the inclusive
+// forms, for legacy input, go through goxmldsig's canonicalisers, which
+// work on a copy.
+func digestCanonical(h io.Writer, el *etree.Element, alg, prefixes string) error {
+	var c dsig.Canonicalizer
 	switch alg {
 	case AlgExcC14N:
-		return dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList(inclusivePrefixes(el))
+		if err := newExcC14n(prefixes).transform(el); err != nil {
+			return err
+		}
+		// A few hash blocks per write are enough to make the calls cheap;
+		// a larger buffer was most of what verifying a 4 KB packet
+		// allocated (4 KiB were still a seventh of it).
+		w := bufio.NewWriterSize(h, 1<<10)
+		writeCanonical(w, el)
+		return w.Flush()
+	case AlgC14N10:
+		c = dsig.MakeC14N10RecCanonicalizer()
 	case AlgC14N11:
-		return dsig.MakeC14N11Canonicalizer()
+		c = dsig.MakeC14N11Canonicalizer()
 	default:
-		return dsig.MakeC14N10RecCanonicalizer()
+		return fmt.Errorf("no canonicaliser for %q", alg)
 	}
+	b, err := c.Canonicalize(el)
+	if err != nil {
+		return err
+	}
+	_, err = h.Write(b)
+	return err
+}
+
+// inclusivePrefixes is the PrefixList of the InclusiveNamespaces child
+// of a canonicalisation method (an element naming one), or "" when it has
+// none; ok is false when it has more than one, which would leave readers
+// to choose.
+func inclusivePrefixes(method *etree.Element) (prefixes string, ok bool) {
+	if method == nil {
+		return "", true
+	}
+	n := 0
+	for _, t := range method.Child {
+		if c, ok := t.(*etree.Element); ok && c.Tag == "InclusiveNamespaces" {
+			if n++; n > 1 {
+				return "", false
+			}
+			prefixes, _ = attrValue(c, "PrefixList")
+		}
+	}
+	return prefixes, true
 }
 
 func decodeBase64Text(el *etree.Element) ([]byte, error) {
