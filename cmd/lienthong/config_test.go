@@ -275,7 +275,7 @@ func TestConfig_ExampleRuns(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	n, err := openNode(t.Context(), cfg, zaptest.NewLogger(t), nil, nil)
+	n, err := openNode(t.Context(), cfg, zaptest.NewLogger(t), nil, nil, nil)
 	if err != nil {
 		t.Fatalf("the example, with the files it names, does not start: %v", err)
 	}

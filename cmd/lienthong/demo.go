@@ -190,13 +190,16 @@ func demoStart(ctx context.Context, dir string, gws []*demoGateway, log *zap.Log
 		return nil, err
 	}
 	var entries []gateway.DirectoryRecord
+	// The gateways of the process share one limiter of the releases of
+	// free pages (gateway.MemoryLimiter).
+	mem := new(gateway.MemoryLimiter)
 	for _, g := range gws {
 		cfg, es, err := demoConfig(ca, dir, g, srv.ClientURL())
 		if err != nil {
 			return srv, err
 		}
 		entries = append(entries, es...)
-		if g.node, err = openNode(ctx, cfg, log.With(zap.String("node", g.id)), nil, nil); err != nil {
+		if g.node, err = openNode(ctx, cfg, log.With(zap.String("node", g.id)), nil, nil, mem); err != nil {
 			return srv, fmt.Errorf("demo: gateway %s: %w", g.id, err)
 		}
 	}

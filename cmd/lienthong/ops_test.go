@@ -96,7 +96,7 @@ func startOpsNodeWith(t *testing.T, dir, natsURL string, configure func(*Config)
 		t.Fatal(err)
 	}
 	reg := newRegistry()
-	n, err := openNode(t.Context(), cfg, log, reg, nil)
+	n, err := openNode(t.Context(), cfg, log, reg, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -146,7 +146,9 @@ exits at once, with status 130 (SIGINT) or 143 (SIGTERM).`)
 		}
 	}
 	reg := newRegistry()
-	n, err := openNode(ctx, cfg, log, reg, beforeLoad)
+	// One limiter of the releases of free pages for the process, its
+	// store's and its bus's (gateway.MemoryLimiter).
+	n, err := openNode(ctx, cfg, log, reg, beforeLoad, new(gateway.MemoryLimiter))
 	loaded()
 	if err != nil {
 		return err
@@ -237,8 +239,13 @@ type node struct {
 // openNode opens the store, the bus (starting an embedded server unless
 // cfg.NATS.URL is set), the gateway and the API listener. With reg, the
 // gateway's metrics (gateway/metrics) are registered on it and count the
-// API's requests; reg may be nil (demo, bench).
-func openNode(ctx context.Context, cfg Config, log *zap.Logger, reg prometheus.Registerer, beforeLoad func(context.Context, *store.Store)) (_ *node, err error) {
+// API's requests; reg may be nil (demo, bench). mem is the process's
+// limiter of the releases of free pages, which its store and bus share
+// with the other nodes of the process (demo); nil makes one for the node.
+func openNode(ctx context.Context, cfg Config, log *zap.Logger, reg prometheus.Registerer, beforeLoad func(context.Context, *store.Store), mem *gateway.MemoryLimiter) (_ *node, err error) {
+	if mem == nil {
+		mem = new(gateway.MemoryLimiter)
+	}
 	n := &node{log: log}
 	defer func() {
 		if err != nil {
@@ -262,7 +269,8 @@ func openNode(ctx context.Context, cfg Config, log *zap.Logger, reg prometheus.R
 	if err != nil {
 		return nil, err
 	}
-	sopts := store.Options{Logger: log, QuarantineBytes: cfg.Gateway.QuarantineBytes, QuarantineEntries: cfg.Gateway.QuarantineEntries}
+	sopts := store.Options{Logger: log, QuarantineBytes: cfg.Gateway.QuarantineBytes, QuarantineEntries: cfg.Gateway.QuarantineEntries,
+		MemoryRelease: mem}
 	if n.store, err = store.Open(ctx, filepath.Join(cfg.Gateway.DataDir, "lienthong.db"), sopts); err != nil {
 		return nil, withVI(err, "Không mở được kho dữ liệu %q", filepath.Join(cfg.Gateway.DataDir, "lienthong.db"))
 	}
@@ -273,7 +281,8 @@ func openNode(ctx context.Context, cfg Config, log *zap.Logger, reg prometheus.R
 		Domain: cfg.NATS.Domain, HubDomain: cfg.NATS.HubDomain, Replicas: cfg.NATS.Replicas, Bind: cfg.NATS.Bind,
 		GatewayConsumers: cfg.perGatewayConsumers(),
 		// Beside the store, on its disk: os.TempDir() may be in memory.
-		SpoolDir: filepath.Join(cfg.Gateway.DataDir, "spool"),
+		SpoolDir:      filepath.Join(cfg.Gateway.DataDir, "spool"),
+		MemoryRelease: mem,
 	}
 	if bopts.URL != "" {
 		// Per-gateway credentials let it subscribe under this prefix only.

@@ -307,6 +307,9 @@ type sim struct {
 	directorySize int
 	statuses      atomic.Int64 // signed by the recipients' and senders' gateways beyond the 01s
 	log           *zap.Logger
+	// mem is the process's one limiter of the releases of free pages,
+	// shared by every gateway's store and bus (gateway.MemoryLimiter).
+	mem *gateway.MemoryLimiter
 
 	// The day in progress (day).
 	fail  context.CancelCauseFunc // ends the day with its cause
@@ -391,7 +394,7 @@ func (s *sim) close() {
 // simStart makes the CA, the NATS server, the agencies, their directory
 // and the gateways.
 func simStart(ctx context.Context, dir string, n, g, extra int, perGateway bool, rng *mrand.Rand, log *zap.Logger, progress func(string, ...any)) (*sim, error) {
-	s := &sim{log: log, perGateway: perGateway}
+	s := &sim{log: log, perGateway: perGateway, mem: new(gateway.MemoryLimiter)}
 	ca, err := signing.InitCA(filepath.Join(dir, "ca"), signing.CAOptions{KeyBits: 2048})
 	if err != nil {
 		return nil, err
@@ -458,10 +461,10 @@ func simStart(ctx context.Context, dir string, n, g, extra int, perGateway bool,
 		if err := os.MkdirAll(gdir, 0o750); err != nil {
 			return s, err
 		}
-		if gw.st, err = store.Open(ctx, filepath.Join(gdir, "lienthong.db"), store.Options{}); err != nil {
+		if gw.st, err = store.Open(ctx, filepath.Join(gdir, "lienthong.db"), store.Options{MemoryRelease: s.mem}); err != nil {
 			return s, err
 		}
-		if gw.b, err = bus.Open(ctx, bus.Options{URL: s.srv.ClientURL(), Name: gw.id, Gateway: gw.id, GatewayConsumers: s.perGateway}, log.Named(gw.id)); err != nil {
+		if gw.b, err = bus.Open(ctx, bus.Options{URL: s.srv.ClientURL(), Name: gw.id, Gateway: gw.id, GatewayConsumers: s.perGateway, MemoryRelease: s.mem}, log.Named(gw.id)); err != nil {
 			return s, err
 		}
 		// The outbox is polled at the product's default: every accept
@@ -541,10 +544,10 @@ func (s *sim) restart(ctx context.Context, g *simGateway) (time.Duration, error)
 	}
 	start := time.Now()
 	var err error
-	if g.st, err = store.Open(ctx, filepath.Join(g.dir, "lienthong.db"), store.Options{}); err != nil {
+	if g.st, err = store.Open(ctx, filepath.Join(g.dir, "lienthong.db"), store.Options{MemoryRelease: s.mem}); err != nil {
 		return 0, err
 	}
-	if g.b, err = bus.Open(ctx, bus.Options{URL: s.srv.ClientURL(), Name: g.id, Gateway: g.id, GatewayConsumers: s.perGateway}, s.log.Named(g.id)); err != nil {
+	if g.b, err = bus.Open(ctx, bus.Options{URL: s.srv.ClientURL(), Name: g.id, Gateway: g.id, GatewayConsumers: s.perGateway, MemoryRelease: s.mem}, s.log.Named(g.id)); err != nil {
 		return 0, err
 	}
 	g.opts.Store, g.opts.Bus = g.st, g.b
