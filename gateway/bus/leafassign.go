@@ -66,13 +66,15 @@ type LeafAssignment struct {
 }
 
 // ErrLeafBehind is returned by AssignLeaf when the leaf node's consumer
-// has not yet read the hub's stream up to the handover point of an agency
-// given to it — given the agency now, it would deliver the agency's
-// messages between the two, which its previous holder had — and cannot be
+// has not yet read, or the leaf not yet confirmed, the hub's stream up to
+// the handover point of an agency given to it — given the agency now, it
+// would deliver (or, reset to its ack floor, deliver again) the agency's
+// messages below the point, which its previous holder had — and cannot be
 // made again from the point (remakeLeafConsumer) just now: the leaf has
-// not confirmed what it was sent (its link is down), or packets for its
-// agencies wait to be sent, or subjects are also taken away in the same
-// assignment. Assign again.
+// not confirmed what it was sent (its link is down, or it holds its
+// flow-control replies back), or packets for its agencies wait to be
+// sent, or subjects are also taken away in the same assignment. Assign
+// again.
 var ErrLeafBehind = errors.New("bus: the leaf node's consumer is behind the handover point")
 
 // AssignLeaf makes the hub's durable consumers of the leaf node a.Domain
@@ -84,9 +86,14 @@ var ErrLeafBehind = errors.New("bus: the leaf node's consumer is behind the hand
 //
 //   - the consumer is created (from now on) or its filters updated; left
 //     alone when they are already those of a. Given a previous holder's
-//     subject while it has read the stream only to below that holder's
-//     point (a quiet leaf), it is made again from the point
-//     (remakeLeafConsumer, else ErrLeafBehind);
+//     subject, it must deliver nothing of it below that holder's point,
+//     whatever the leaf resets it to: while it has read the stream only
+//     to below the point (a quiet leaf), or was made by start sequence
+//     below it (the leaf may reset it to any sequence from its start), it
+//     is made again from max(point, read+1) (remakeLeafConsumer);
+//     otherwise its filters change while it is paused with the leaf
+//     having confirmed it up to the point - 1 (settleLeafConsumer: a reset
+//     with no sequence starts at its ack floor + 1). Else ErrLeafBehind;
 //   - a subject another gateway's or leaf node's consumer has is handed
 //     over from it first (takeForLeaf), at an exact point, as Assign does
 //     between gateways; one it has under another filter (a subtree), one
@@ -269,25 +276,45 @@ func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstr
 	cfg := leafConsumerConfig(name, "lienthong "+string(kind)+" packets for leaf node "+domain, leafDeliverSubject(domain, kind, false), want)
 	remade := false
 	if exists && low.exact {
-		// Given the subject, the consumer goes on from where it has read
-		// the stream to: below the point, it would deliver what the
-		// previous holder had. Its delivered stream sequence is that
-		// position (nats-server's consumer info, sseq-1), which only
-		// grows, and passes what the consumer's filters do not match
-		// only when it delivers a later match: a quiet leaf's stays
-		// behind, and the consumer is made again from the point.
+		// Given the subject, the consumer must deliver nothing of it
+		// below the point, which the previous holder had, whatever the
+		// leaf resets it to: with no sequence, to its ack floor + 1
+		// (its own source does so after every cut); with one, to any
+		// sequence from its start, if it was made by start sequence
+		// (nats-server's resetStartingSeqLocked).
 		info, err := own.Info(ctx)
 		if err != nil {
 			return err
 		}
-		if info.Delivered.Stream+1 < low.seq {
+		byStart := info.Config.DeliverPolicy == jetstream.DeliverByStartSequencePolicy
+		if info.Delivered.Stream+1 < low.seq || byStart && info.Config.OptStartSeq < low.seq {
+			// It has read the stream only to below the point (its
+			// delivered stream sequence, sseq-1, passes what its
+			// filters do not match only when it delivers a later
+			// match: a quiet leaf's stays behind), or its start is
+			// below it: it is made again from max(point, read+1).
 			if len(removed) > 0 {
-				return fmt.Errorf("%w: %s has read %s up to %d, the point is %d; take subjects away and add them in separate assignments", ErrLeafBehind, name, stream, info.Delivered.Stream, low.seq)
+				return fmt.Errorf("%w: %s has read %s up to %d from %d, the point is %d; take subjects away and add them in separate assignments", ErrLeafBehind, name, stream, info.Delivered.Stream, info.Config.OptStartSeq, low.seq)
 			}
-			if err := b.remakeLeafConsumer(ctx, stream, name, own, cfg, low.seq); err != nil {
+			if err := b.remakeLeafConsumer(ctx, leaf, stream, kind, hubDomain, domain, own, cfg, low.seq); err != nil {
 				return err
 			}
 			remade = true
+			if in != nil {
+				// Its source was taken out and put back.
+				if in, err = leaf.Stream(ctx, stream); err != nil {
+					return fmt.Errorf("the leaf node's stream %s (is its link up?): %w", stream, err)
+				}
+			}
+		} else {
+			// Its filters change while it is paused with everything
+			// it delivered confirmed up to at least the point - 1:
+			// its ack floor only grows from there.
+			resume, err := b.settleLeafConsumer(ctx, stream, name, own, low.seq)
+			if err != nil {
+				return err
+			}
+			defer resume()
 		}
 	}
 
@@ -318,9 +345,12 @@ func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstr
 	case !exists:
 		_, err = b.js.CreatePushConsumer(ctx, stream, cfg)
 	case !updated && len(added) > 0:
-		ucfg := own.CachedInfo().Config
-		ucfg.FilterSubject, ucfg.FilterSubjects = "", want
-		_, err = b.js.UpdatePushConsumer(ctx, stream, ucfg)
+		var info *jetstream.ConsumerInfo
+		if info, err = own.Info(ctx); err == nil {
+			ucfg := info.Config
+			ucfg.FilterSubject, ucfg.FilterSubjects = "", want
+			_, err = b.js.UpdatePushConsumer(ctx, stream, ucfg)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("consumer %s: %w", name, err)
@@ -348,11 +378,25 @@ func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstr
 // or the consumer has packets to deliver, after which it will have read
 // further) it is resumed and ErrLeafBehind returned: assign again.
 //
-// The leaf's source notices the new consumer by its delivery sequences,
-// which start again, and resets it: to its ack floor, one below its start.
-// A consumer made by start sequence lets the leaf reset it to any sequence
-// from its start on: only the leaf's own packets.
-func (b *Bus) remakeLeafConsumer(ctx context.Context, stream, name string, own jetstream.PushConsumer, cfg jetstream.ConsumerConfig, point uint64) (err error) {
+// It is also made again, from where it had read to + 1, when it was made
+// by start sequence below point (an earlier remake): the leaf may reset a
+// consumer made by start sequence to any sequence from its start on
+// (nats-server's resetStartingSeqLocked), and below point it would get
+// the previous holder's packets. Its start is then at or above every
+// exact point of its subjects. Packets waiting are no hindrance then:
+// they come from the new consumer, which starts where the old one stopped.
+//
+// The leaf's stream's source of it is taken out before it is deleted and
+// put back once it is made again (withoutLeafSource): nats-server's
+// source knows its consumer by name and its delivery sequence, which a
+// consumer made again starts anew, and drops deliveries below the one it
+// has seen (processInboundSourceMsg) until they pass it, then confirms
+// (by flow control, up to the stream sequence) past what it dropped: the
+// first packets of the new consumer would be lost. A source set up anew
+// resets the consumer (to its ack floor, one below its start) and counts
+// from its first delivery.
+func (b *Bus) remakeLeafConsumer(ctx context.Context, leaf jetstream.JetStream, stream string, kind gateway.PacketKind, hubDomain, domain string, own jetstream.PushConsumer, cfg jetstream.ConsumerConfig, point uint64) (err error) {
+	name := cfg.Name
 	if _, err := b.js.PauseConsumer(ctx, stream, name, time.Now().Add(handoverPause)); err != nil {
 		return fmt.Errorf("pause %s: %w", name, err)
 	}
@@ -379,14 +423,19 @@ func (b *Bus) remakeLeafConsumer(ctx context.Context, stream, name string, own j
 	if err != nil {
 		return err
 	}
-	if next != delivered+1 || info.NumPending > 0 || info.Delivered.Stream != delivered {
+	if next != delivered+1 || info.Delivered.Stream != delivered || (point > delivered+1 && info.NumPending > 0) {
 		return fmt.Errorf("%w: %s has read %s up to %d (confirmed to %d, %d waiting), the point is %d", ErrLeafBehind, name, stream, delivered, next-1, info.NumPending, point)
 	}
 	cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, max(point, delivered+1)
-	deleted = true
+	putBack, err := b.withoutLeafSource(ctx, leaf, stream, kind, hubDomain, domain)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, putBack()) }()
 	if err := b.js.DeleteConsumer(ctx, stream, name); err != nil {
 		return fmt.Errorf("delete %s to make it again from %d: %w", name, cfg.OptStartSeq, err)
 	}
+	deleted = true
 	if _, err := b.js.CreatePushConsumer(ctx, stream, cfg); err != nil {
 		// Deleted and not made again: nothing is lost (the leaf's
 		// packets wait at the hub), and the next assignment makes it
@@ -397,6 +446,88 @@ func (b *Bus) remakeLeafConsumer(ctx context.Context, stream, name string, own j
 	b.log.Info("leaf consumer made again from a handover point", zap.String("consumer", name), zap.String("stream", stream),
 		zap.Uint64("read", delivered), zap.Uint64("from", cfg.OptStartSeq))
 	return nil
+}
+
+// withoutLeafSource takes the source of the leaf node's consumer out of the
+// leaf's stream, and returns what puts it back (also when it was not
+// there: AssignLeaf adds it anyway); a stream not made yet has none.
+func (b *Bus) withoutLeafSource(ctx context.Context, leaf jetstream.JetStream, stream string, kind gateway.PacketKind, hubDomain, domain string) (func() error, error) {
+	name := LeafConsumerName(domain, kind)
+	in, err := leaf.Stream(ctx, stream)
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		return func() error { return nil }, nil
+	case err != nil:
+		return nil, fmt.Errorf("the leaf node's stream %s (is its link up?): %w", stream, err)
+	}
+	cfg := in.CachedInfo().Config
+	if slices.ContainsFunc(cfg.Sources, func(s *jetstream.StreamSource) bool { return isLeafSource(s, stream, hubDomain, name) }) {
+		cfg.Sources = slices.DeleteFunc(cfg.Sources, func(s *jetstream.StreamSource) bool { return isLeafSource(s, stream, hubDomain, name) })
+		if _, err := leaf.UpdateStream(ctx, cfg); err != nil {
+			return nil, fmt.Errorf("take %s out of the leaf node's stream %s: %w", name, stream, err)
+		}
+	}
+	return func() error {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.opts.Timeout)
+		defer cancel()
+		in, err := leaf.Stream(rctx, stream)
+		if err != nil {
+			return fmt.Errorf("put %s back into the leaf node's stream %s: %w", name, stream, err)
+		}
+		cfg := in.CachedInfo().Config
+		if slices.ContainsFunc(cfg.Sources, func(s *jetstream.StreamSource) bool { return isLeafSource(s, stream, hubDomain, name) }) {
+			return nil
+		}
+		cfg.Sources = append(cfg.Sources, leafSource(hubDomain, domain, stream, kind, false))
+		if _, err := leaf.UpdateStream(rctx, cfg); err != nil {
+			return fmt.Errorf("put %s back into the leaf node's stream %s: %w", name, stream, err)
+		}
+		return nil
+	}, nil
+}
+
+// settleLeafConsumer pauses the leaf node's consumer name, waits until
+// its delivered stream sequence holds still and the leaf has confirmed
+// what it was sent (settled: within a heartbeat while paused), and
+// requires its ack floor + 1 to be at least point, an exact handover point
+// of a subject about to be added to its filters: a reset with no sequence
+// (which the leaf may always send, and its source sends after every cut
+// or restart) starts it again there, with the new filters. Under traffic
+// its ack floor lags what it delivered by up to MaxAckPending, and a leaf
+// may hold its flow-control replies back: ErrLeafBehind then, the consumer
+// resumed. Otherwise it is left paused for the filters to change, and
+// resume resumes it (the pause also ends by itself).
+func (b *Bus) settleLeafConsumer(ctx context.Context, stream, name string, own jetstream.PushConsumer, point uint64) (_ func(), err error) {
+	if _, err := b.js.PauseConsumer(ctx, stream, name, time.Now().Add(handoverPause)); err != nil {
+		return nil, fmt.Errorf("pause %s: %w", name, err)
+	}
+	resume := func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if _, err := b.js.ResumeConsumer(rctx, stream, name); err != nil {
+			b.log.Warn("resume the leaf consumer; its pause ends by itself", zap.String("consumer", name), zap.String("stream", stream), zap.Error(err))
+		}
+	}
+	defer func() {
+		if err != nil {
+			resume()
+		}
+	}()
+	delivered, err := b.stillDelivered(ctx, own)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if _, err := b.settled(ctx, stream, name, own, delivered); err != nil {
+		return nil, err
+	}
+	info, err := own.Info(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if info.AckFloor.Stream+1 < point {
+		return nil, fmt.Errorf("%w: the leaf has confirmed %s on %s up to %d (delivered %d), the point is %d", ErrLeafBehind, name, stream, info.AckFloor.Stream, delivered, point)
+	}
+	return resume, nil
 }
 
 // catchUpStart returns the one start of a catch-up of starts: the lowest,

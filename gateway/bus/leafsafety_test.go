@@ -2,14 +2,18 @@ package bus_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/gateway/bus"
 )
@@ -140,5 +144,245 @@ func TestBus_LeafForgedFlowControl(t *testing.T) {
 			t.Fatalf("the positive control: h42's flow-control reply %s from the hub did not acknowledge to %d", reply, last)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// leafSpy subscribes, on the leaf node, to what the hub's consumer
+// leaf_edoc_h41 delivers, as a lying leaf would: it records the messages'
+// IDs and never answers their flow control.
+type leafSpy struct {
+	nc  *nats.Conn
+	mu  sync.Mutex
+	ids []string
+}
+
+func newLeafSpy(t *testing.T, p *leafPair) *leafSpy {
+	t.Helper()
+	nc, err := nats.Connect(p.leaf.ClientURL(), nats.CustomInboxPrefix(bus.InboxPrefix("nghean")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	s := &leafSpy{nc: nc}
+	if _, err := nc.Subscribe(bus.LeafDeliverPrefix("h41")+".src.edoc", func(m *nats.Msg) {
+		if id := m.Header.Get("Nats-Msg-Id"); id != "" {
+			s.mu.Lock()
+			s.ids = append(s.ids, id)
+			s.mu.Unlock()
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func (s *leafSpy) has(pred func(id string) bool) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var got []string
+	for _, id := range s.ids {
+		if pred(id) {
+			got = append(got, id)
+		}
+	}
+	return got
+}
+
+// waitFor waits until the spy has seen the message id.
+func (s *leafSpy) waitFor(t *testing.T, id string) {
+	t.Helper()
+	for deadline := time.Now().Add(wait); len(s.has(func(g string) bool { return g == id })) == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the leaf was not delivered %s", id)
+		}
+	}
+}
+
+// reset sends, as the leaf node, a reset of its consumer leaf_edoc_h41
+// (body nil: to its ack floor + 1) and returns the answer.
+func (s *leafSpy) reset(t *testing.T, body []byte) string {
+	t.Helper()
+	m, err := s.nc.Request("$JS.hub.API.CONSUMER.RESET."+bus.StreamEdoc+"."+bus.LeafConsumerName("h41", gateway.KindEdoc), body, wait)
+	if err != nil {
+		t.Fatalf("reset: %v", err)
+	}
+	return string(m.Data)
+}
+
+// assignLeafAgain is AssignLeaf, again while the consumer moves
+// (ErrLeafBehind).
+func assignLeafAgain(t *testing.T, ctx context.Context, b *bus.Bus, a bus.LeafAssignment) {
+	t.Helper()
+	for {
+		err := b.AssignLeaf(ctx, a)
+		if errors.Is(err, bus.ErrLeafBehind) {
+			t.Logf("assign: %v", err)
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		if err != nil {
+			t.Fatalf("AssignLeaf: %v", err)
+		}
+		return
+	}
+}
+
+// TestBus_LeafRewindAfterSecondMove: the leaf's consumer, made again by
+// start sequence from the point of an agency moved to a quiet leaf, is
+// given a second agency whose point is above that start. A leaf may reset
+// a consumer made by start sequence to any sequence from its start: it
+// must not get the second agency's packets below its point, which the
+// gateway that held it had.
+func TestBus_LeafRewindAfterSecondMove(t *testing.T) {
+	p := newLeafPairWith(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	l0, y1, y2 := leafAgencies[0], envelope.MustAgencyCode("000.00.00.G01"), envelope.MustAgencyCode("000.00.00.G02")
+	assignLeafAgain(t, ctx, p.hubBus, bus.LeafAssignment{Domain: "h41", Agencies: []envelope.AgencyCode{l0}, Wait: wait})
+	if err := p.hubBus.Assign(ctx, bus.Assignment{Gateway: "gwA", Agencies: []envelope.AgencyCode{y1, y2}, AckWait: 2 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	hubGW := openBus(t, p.hub.ClientURL(), bus.Options{Domain: "hub", NKeyFile: p.adminFile, Bind: true, GatewayConsumers: true, Gateway: "gwA"})
+	atHub, onLeaf := newCollector(nil), newCollector(nil)
+	consume(t, hubGW, gateway.ConsumerSpec{Gateway: "gwA", Agencies: []envelope.AgencyCode{y1, y2}, AckWait: 2 * time.Second}, atHub.handle)
+	consume(t, p.leafBus, gateway.ConsumerSpec{Gateway: "nghean", Agencies: []envelope.AgencyCode{l0, y1, y2}}, onLeaf.handle)
+	waitGot := func(c *collector, id string) {
+		t.Helper()
+		for deadline := time.Now().Add(wait); gotIDs(c)[id] == 0; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s did not arrive", id)
+			}
+		}
+	}
+	// y1 to the quiet leaf: its consumer is made again from y1's point.
+	publish(t, p.hubBus, gateway.KindEdoc, y1, "y1-before", []byte("y1-before"))
+	waitGot(atHub, "y1-before")
+	assignLeafAgain(t, ctx, p.hubBus, bus.LeafAssignment{Domain: "h41", Agencies: []envelope.AgencyCode{l0, y1}, Wait: wait})
+	admin := p.adminJetStream()
+	c, err := admin.PushConsumer(ctx, bus.StreamEdoc, bus.LeafConsumerName("h41", gateway.KindEdoc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := c.CachedInfo().Config.OptStartSeq
+	if c.CachedInfo().Config.DeliverPolicy != jetstream.DeliverByStartSequencePolicy || start == 0 {
+		t.Fatalf("the leaf's consumer was not made again by start sequence: %+v", c.CachedInfo().Config)
+	}
+	// y2's packets at the hub's gateway, then one for the leaf: its
+	// consumer reads past y2's point.
+	for i := range 3 {
+		id := "y2-before-" + strconv.Itoa(i)
+		publish(t, p.hubBus, gateway.KindEdoc, y2, id, []byte(id))
+		waitGot(atHub, id)
+	}
+	publish(t, p.hubBus, gateway.KindEdoc, l0, "l0-after", []byte("l0-after"))
+	waitGot(onLeaf, "l0-after")
+	assignLeafAgain(t, ctx, p.hubBus, bus.LeafAssignment{Domain: "h41", Agencies: []envelope.AgencyCode{l0, y1, y2}, Wait: wait})
+
+	spy := newLeafSpy(t, p)
+	t.Logf("reset to %d: %s", start, spy.reset(t, []byte(`{"seq":`+strconv.FormatUint(start, 10)+`}`)))
+	publish(t, p.hubBus, gateway.KindEdoc, y2, "y2-after", []byte("y2-after"))
+	spy.waitFor(t, "y2-after")
+	waitGot(onLeaf, "y2-after")
+	before := func(id string) bool { return strings.HasPrefix(id, "y2-before") }
+	if got := spy.has(before); len(got) > 0 {
+		t.Errorf("after a reset to %d the leaf was delivered %v, below y2's point", start, got)
+	}
+	for id := range gotIDs(onLeaf) {
+		if before(id) {
+			t.Errorf("the leaf's gateway got %s, which the hub's gateway had", id)
+		}
+	}
+}
+
+// TestBus_LeafResetAfterMoveUnderTraffic: a leaf node whose consumer has
+// delivered past an agency's point but which has not confirmed it (under
+// traffic its ack floor lags; a lying leaf holds its flow-control replies
+// back) is not given the agency (ErrLeafBehind): a reset with no sequence,
+// which the leaf may always send, would start the consumer again at its
+// ack floor + 1 with the agency in its filters and deliver the agency's
+// packets below the point, which the previous holder had. Once the leaf
+// confirms, the move goes through and the same reset delivers nothing
+// below the point.
+func TestBus_LeafResetAfterMoveUnderTraffic(t *testing.T) {
+	p := newLeafPairWith(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	l0, y := leafAgencies[0], envelope.MustAgencyCode("000.00.00.G01")
+	assignLeafAgain(t, ctx, p.hubBus, bus.LeafAssignment{Domain: "h41", Agencies: []envelope.AgencyCode{l0}, Wait: wait})
+	if err := p.hubBus.Assign(ctx, bus.Assignment{Gateway: "gwA", Agencies: []envelope.AgencyCode{y}, AckWait: 2 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	hubGW := openBus(t, p.hub.ClientURL(), bus.Options{Domain: "hub", NKeyFile: p.adminFile, Bind: true, GatewayConsumers: true, Gateway: "gwA"})
+	atHub := newCollector(nil)
+	consume(t, hubGW, gateway.ConsumerSpec{Gateway: "gwA", Agencies: []envelope.AgencyCode{y}, AckWait: 2 * time.Second}, atHub.handle)
+	waitGot := func(c *collector, id string) {
+		t.Helper()
+		for deadline := time.Now().Add(wait); gotIDs(c)[id] == 0; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s did not arrive", id)
+			}
+		}
+	}
+	// The leaf takes its consumer's deliveries itself, unconfirmed: its
+	// stream no longer sources through it.
+	leafJS := rawJetStream(t, p.leaf)
+	in, err := leafJS.Stream(ctx, bus.StreamEdoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig := in.CachedInfo().Config
+	lying := orig
+	lying.Sources = nil
+	if _, err := leafJS.UpdateStream(ctx, lying); err != nil {
+		t.Fatal(err)
+	}
+	spy := newLeafSpy(t, p)
+	publish(t, p.hubBus, gateway.KindEdoc, l0, "l0-0", []byte("l0-0"))
+	for i := range 3 {
+		id := "y-before-" + strconv.Itoa(i)
+		publish(t, p.hubBus, gateway.KindEdoc, y, id, []byte(id))
+		waitGot(atHub, id)
+	}
+	publish(t, p.hubBus, gateway.KindEdoc, l0, "l0-1", []byte("l0-1"))
+	spy.waitFor(t, "l0-1")
+	admin := p.adminJetStream()
+	c, err := admin.PushConsumer(ctx, bus.StreamEdoc, bus.LeafConsumerName("h41", gateway.KindEdoc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info := c.CachedInfo(); info.AckFloor.Stream >= info.Delivered.Stream {
+		t.Fatalf("the leaf's consumer is confirmed to %d, delivered %d: nothing to test", info.AckFloor.Stream, info.Delivered.Stream)
+	}
+
+	err = p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: []envelope.AgencyCode{l0, y}})
+	if !errors.Is(err, bus.ErrLeafBehind) {
+		t.Errorf("AssignLeaf with the leaf's consumer unconfirmed: %v, want ErrLeafBehind", err)
+	}
+	before := func(id string) bool { return strings.HasPrefix(id, "y-before") }
+	check := func(marker string) {
+		t.Helper()
+		t.Logf("reset: %.120s", spy.reset(t, nil))
+		publish(t, p.hubBus, gateway.KindEdoc, l0, marker, []byte(marker))
+		spy.waitFor(t, marker)
+		if got := spy.has(before); len(got) > 0 {
+			t.Fatalf("after a reset the leaf was delivered %v, below y's point", got)
+		}
+	}
+	check("l0-2")
+
+	// The leaf confirms again (its stream sources through the consumer):
+	// the move goes through.
+	if _, err := leafJS.UpdateStream(ctx, orig); err != nil {
+		t.Fatal(err)
+	}
+	assignLeafAgain(t, ctx, p.hubBus, bus.LeafAssignment{Domain: "h41", Agencies: []envelope.AgencyCode{l0, y}, Wait: wait})
+	check("l0-3")
+	publish(t, p.hubBus, gateway.KindEdoc, y, "y-after", []byte("y-after"))
+	spy.waitFor(t, "y-after")
+	if got := spy.has(before); len(got) > 0 {
+		t.Fatalf("the leaf was delivered %v, below y's point", got)
 	}
 }

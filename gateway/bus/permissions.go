@@ -169,10 +169,13 @@ func (p Permissions) Conf(nkey, comment string) string {
 // The leaf may reset and look up its consumers, never create or update
 // one (the filters are in a create request's body, so a leaf that may
 // create one may point it at anyone's subjects), pause or delete one. A
-// reset with no sequence goes back to the consumer's ack floor; one with a
-// sequence is refused for the leaf's consumer, which starts with what
-// arrives after its creation (nats-server's resetStartingSeq), and for
-// its catch-up goes no lower than the catch-up's start.
+// reset with no sequence goes back to the consumer's ack floor, which
+// AssignLeaf keeps at or above every handover point of its subjects; one
+// with a sequence is refused for the leaf's consumer made to start with
+// what arrives after its creation (nats-server's resetStartingSeqLocked),
+// goes no lower than its start for one made again by start sequence
+// (remakeLeafConsumer, which keeps that start at or above the points),
+// and no lower than the catch-up's start for its catch-up.
 func LeafPermissions(leafDomain, hubDomain string, gateways []string) Permissions {
 	api := "$JS." + hubDomain + ".API."
 	dir, gws := "KV_"+BucketDirectory, "KV_"+BucketGateways
