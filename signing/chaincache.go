@@ -15,12 +15,16 @@ import (
 // gateways and a few thousand agency certificates: chainCacheSize holds
 // them all. chainCacheAge bounds how long a verified chain is reused, so
 // that nothing is trusted for ever on the strength of one verification.
-// chainCacheDER bounds the certificates one entry keeps (a packet's
+// chainCacheDER bounds the certificates one chain entry keeps (a packet's
 // KeyInfo, leaf and intermediates): a gateway's or an agency's
-// certificate with its CA's is 2–4 KB. A KeyInfo larger than that is
-// verified every time, never kept: a signer with valid credentials could
-// otherwise pad its KeyInfo with megabytes of extra certificates that
-// x509 ignores and have the cache hold them, chainCacheSize times.
+// certificate with its CA's is 2–4 KB. The chain of a KeyInfo larger than
+// that is verified every time, never kept: a signer with valid
+// credentials could otherwise pad its KeyInfo with megabytes of extra
+// certificates that x509 ignores and have the cache hold them,
+// chainCacheSize times. The base64 text a certificate was read from is
+// kept for a kept certificate only, one text per certificate and at most
+// twice its DER, so the texts hold at most twice what the certificates do
+// whatever their signers send.
 const (
 	chainCacheSize = 4096
 	chainCacheAge  = 5 * time.Minute
@@ -54,7 +58,11 @@ type ChainCache struct {
 	chains map[chainKey]*chainEntry
 	// texts maps the base64 text a packet's X509Certificate held to the
 	// certificate of certs it decodes to, so that a packet from a signer
-	// seen recently costs neither decoding it nor hashing its DER.
+	// seen recently costs neither decoding it nor hashing its DER. It
+	// holds a certificate's text (namedCert.text) while certs holds the
+	// certificate, and no other: keyed by the text alone, one signer
+	// could fill it with its certificate in ever other white space and
+	// push everyone else's out.
 	texts map[string]*namedCert
 }
 
@@ -63,6 +71,9 @@ type namedCert struct {
 	cert        *x509.Certificate
 	subject     string
 	fingerprint string // SHA-256 of the DER, hex
+	// text is the certificate's key in ChainCache.texts, "" when it has
+	// none; guarded by ChainCache.mu.
+	text string
 }
 
 func nameCert(cert *x509.Certificate, sum [sha256.Size]byte) *namedCert {
@@ -120,8 +131,9 @@ func (c *ChainCache) byText(text string) (*namedCert, bool) {
 // certificate of a chain remembered (so that, as for certs, nothing an
 // unverified packet carries is held) and text is no longer than twice its
 // DER (base64 with line ends is about 1.4 times: white space padding a
-// text is not kept). The text is copied: it may share the memory of a
-// whole packet.
+// text is not kept). It replaces the text kept for cert before, if any: a
+// certificate takes one place in texts whatever its signer writes. The
+// text is copied: it may share the memory of a whole packet.
 func (c *ChainCache) keepText(text string, cert *x509.Certificate) {
 	if c == nil || len(text) > 2*len(cert.Raw) {
 		return
@@ -135,14 +147,23 @@ func (c *ChainCache) keepText(text string, cert *x509.Certificate) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	nc, ok := c.certs[sha256.Sum256(cert.Raw)]
-	if !ok || !bytes.Equal(nc.cert.Raw, cert.Raw) {
+	if !ok || !bytes.Equal(nc.cert.Raw, cert.Raw) || nc.text == text {
 		return
 	}
 	if c.texts == nil {
 		c.texts = make(map[string]*namedCert)
 	}
-	evictOne(c.texts)
-	c.texts[strings.Clone(text)] = nc
+	c.dropText(nc)
+	nc.text = strings.Clone(text)
+	c.texts[nc.text] = nc
+}
+
+// dropText forgets nc's text, if it has one. c.mu is held.
+func (c *ChainCache) dropText(nc *namedCert) {
+	if nc.text != "" && c.texts[nc.text] == nc {
+		delete(c.texts, nc.text)
+	}
+	nc.text = ""
 }
 
 // verified returns the chains remembered for certs (the leaf, then the
@@ -208,7 +229,14 @@ func (c *ChainCache) remember(roots *x509.CertPool, certs []*x509.Certificate, c
 	c.chains[k] = e
 	for sum, nc := range named {
 		if _, ok := c.certs[sum]; !ok {
-			evictOne(c.certs)
+			if len(c.certs) >= chainCacheSize {
+				// As evictOne, and the certificate's text with it.
+				for old, gone := range c.certs {
+					delete(c.certs, old)
+					c.dropText(gone)
+					break
+				}
+			}
 			c.certs[sum] = nc
 		}
 	}

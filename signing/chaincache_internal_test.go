@@ -1,7 +1,10 @@
 package signing
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
+	"slices"
 	"strings"
 
 	"crypto/rand"
@@ -136,5 +139,73 @@ func TestChainCache(t *testing.T) {
 	}
 	if len(m) > chainCacheSize {
 		t.Errorf("%d entries kept, want at most %d", len(m), chainCacheSize)
+	}
+}
+
+// TestChainCache_OneTextPerCertificate: a signer sending its certificate
+// in ever other white space takes one place among the texts, and pushes no
+// other signer's text out (keyed by the text alone, 4096 variants of one
+// certificate filled the cache). A certificate the cache forgets takes its
+// text with it.
+func TestChainCache_OneTextPerCertificate(t *testing.T) {
+	t0 := time.Now()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert := func(serial int64) *x509.Certificate {
+		tmpl := &x509.Certificate{
+			SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "Cơ quan"},
+			NotBefore: t0.Add(-time.Hour), NotAfter: t0.Add(time.Hour),
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	a, b := cert(1), cert(2)
+	roots := x509.NewCertPool()
+	var c ChainCache
+	c.remember(roots, []*x509.Certificate{a}, [][]*x509.Certificate{{a}}, t0)
+	c.remember(roots, []*x509.Certificate{b}, [][]*x509.Certificate{{b}}, t0)
+	textA, textB := base64.StdEncoding.EncodeToString(a.Raw), base64.StdEncoding.EncodeToString(b.Raw)
+	c.keepText(textB, b)
+	var last string
+	for i := range 2*chainCacheSize + 10 {
+		// Distinct texts of a, with a line end and a space in places.
+		t1 := textA[:i%len(textA)] + "\n" + textA[i%len(textA):]
+		last = t1[:i/len(textA)] + " " + t1[i/len(textA):]
+		c.keepText(last, a)
+	}
+	if nc, ok := c.byText(textB); !ok || nc.cert != b {
+		t.Errorf("b's text was pushed out by a's variants")
+	}
+	if nc, ok := c.byText(last); !ok || nc.cert != a {
+		t.Errorf("a's latest text is not kept")
+	}
+	if len(c.texts) != 2 {
+		t.Errorf("%d texts kept for 2 certificates", len(c.texts))
+	}
+
+	// Forgetting certificates forgets their texts: fill certs with others
+	// until a and b are gone.
+	var sum [32]byte
+	for i := 0; len(c.texts) > 0 && i < 100*chainCacheSize; i++ {
+		binary.BigEndian.PutUint64(sum[:], uint64(i))
+		filler := &x509.Certificate{Raw: slices.Clone(sum[:])}
+		c.remember(x509.NewCertPool(), []*x509.Certificate{filler}, [][]*x509.Certificate{{filler}}, t0)
+	}
+	for text, nc := range c.texts {
+		if kept := c.certs[sha256.Sum256(nc.cert.Raw)]; kept != nc {
+			t.Errorf("text %.20q… kept for a certificate the cache forgot", text)
+		}
+	}
+	if len(c.texts) != 0 {
+		t.Errorf("%d texts kept after their certificates were pushed out", len(c.texts))
 	}
 }

@@ -299,9 +299,6 @@ func (v *Verifier) Verify(ctx context.Context, packet []byte) (*Verdict, error) 
 			"Chứng thư số không được cấp bởi tổ chức chứng thực được tin cậy: "+err.Error(),
 			"the certificate does not chain to a trusted CA: "+err.Error())), nil
 	}
-	for i, text := range texts {
-		v.Chains.keepText(text, chain[i])
-	}
 	if cert.KeyUsage&(x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment) == 0 {
 		return withCert(verdict(Untrusted, ErrUntrustedChain,
 			"Chứng thư số không được phép dùng để ký số",
@@ -326,6 +323,12 @@ func (v *Verifier) Verify(ctx context.Context, packet []byte) (*Verdict, error) 
 		return withCert(verdict(Malformed, ErrSignatureShape,
 			"Không kiểm tra được chữ ký số: "+err.Error(),
 			"the signature cannot be checked: "+err.Error())), nil
+	}
+	// The texts are kept once the signature verified with the leaf's
+	// key: a packet carrying someone else's certificate (they are public)
+	// in other white space does not replace the text its holder sends.
+	for i, text := range texts {
+		v.Chains.keepText(text, chain[i])
 	}
 	pkt, _, err := envelope.FromTree(signed)
 	if err != nil {
