@@ -467,8 +467,14 @@ refused. The leaf's link must be up.`)
 			b.Close()
 			return withVI(err, "Không nối được các luồng của nút lá %s vào trục", d)
 		}
+		unfinished := ""
 		if leafAssign {
 			err := b.AssignLeaf(ctx, bus.LeafAssignment{Domain: d, Agencies: agencies, Subtrees: subtrees, Wait: leafCatchUpWait})
+			if errors.Is(err, bus.ErrLeafCatchUpUnfinished) {
+				// Assigned; the catch-up goes on, and the same
+				// command ends it once read.
+				unfinished, err = err.Error(), nil
+			}
 			if err != nil {
 				b.Close()
 				if errors.Is(err, bus.ErrCatchUpRunning) {
@@ -485,6 +491,10 @@ refused. The leaf's link must be up.`)
 		if leafAssign {
 			fmt.Fprintf(m.Stdout, "leaf node %s assigned %d agencies and %d subtrees: consumers %s and %s ready\n", d, len(agencies), len(subtrees),
 				bus.LeafConsumerName(d, gateway.KindEdoc), bus.LeafConsumerName(d, gateway.KindStatus))
+			if unfinished != "" {
+				fmt.Fprintf(m.Stdout, "leaf node %s is still reading what waited for its new agencies (%s, after %s): run this command again once it has, to end the catch-up; until then no agency can be added to it\n",
+					d, strings.TrimPrefix(unfinished, "bus: "), leafCatchUpWait)
+			}
 		}
 	}
 	return nil

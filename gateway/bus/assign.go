@@ -281,7 +281,7 @@ const BucketHandover = "LT_HANDOVER"
 // again once the gateway has read it (and deleted it). An assignment that
 // only takes subjects away is not refused: it takes them out of the
 // catch-up too.
-var ErrCatchUpRunning = errors.New("bus: a catch-up is still running for the gateway")
+var ErrCatchUpRunning = errors.New("bus: a catch-up is still running for the gateway or leaf node")
 
 // Assignment is what one gateway is to read: its agencies, and the
 // subtrees delegated to it (every agency under each root, present and
@@ -902,7 +902,7 @@ func (b *Bus) gatewayConsumers(ctx context.Context, stream, except string) ([]ga
 	for info := range l.Info() {
 		// A leaf node's consumer too: what it has is handed over from
 		// it as from a gateway's.
-		if !strings.HasPrefix(info.Name, "gwc_") && !strings.HasPrefix(info.Name, "leaf_") || info.Name == except {
+		if (!strings.HasPrefix(info.Name, "gwc_") && !strings.HasPrefix(info.Name, "leaf_")) || info.Name == except {
 			continue
 		}
 		starts, err := decodeStarts(info.Config.Metadata)

@@ -23,3 +23,31 @@ var (
 	// to (HeaderLarge) is not in StreamLarge: expired, or never put.
 	ErrPacketMissing = errors.New("bus: packet object missing")
 )
+
+// Errors of AssignLeaf.
+var (
+	// ErrLeafBehind is returned by AssignLeaf when the leaf node's consumer
+	// has not yet read, or the leaf not yet confirmed, the hub's stream up to
+	// the handover point of an agency given to it — given the agency now, it
+	// would deliver (or, reset to its ack floor, deliver again) the agency's
+	// messages below the point, which its previous holder had — and cannot be
+	// made again from the point (remakeLeafConsumer) just now: the leaf has
+	// not confirmed what it was sent (its link is down, or it holds its
+	// flow-control replies back), or packets for its agencies wait to be
+	// sent, or subjects are also taken away in the same assignment. Assign
+	// again.
+	ErrLeafBehind = errors.New("bus: the leaf node's consumer is behind the handover point")
+	// ErrMixedStarts is returned by AssignLeaf when the agencies added to a
+	// leaf node at once have start points that one catch-up cannot serve: a
+	// durable source reads from one sequence, and starting below a previous
+	// holder's point would give the leaf what that holder had. Add them in
+	// separate assignments.
+	ErrMixedStarts = errors.New("bus: the agencies added to the leaf node resume from different handover points")
+	// ErrLeafCatchUpUnfinished is returned by AssignLeaf when the
+	// assignment is made but the leaf node has not read its catch-up
+	// (LeafCatchUpConsumerName) within LeafAssignment.Wait: it goes on
+	// reading it, and the next AssignLeaf (the same command again) removes
+	// it once read; until then agencies cannot be added to the leaf
+	// (ErrCatchUpRunning).
+	ErrLeafCatchUpUnfinished = errors.New("bus: the leaf node is still reading its catch-up")
+)

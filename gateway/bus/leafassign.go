@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
@@ -61,21 +63,10 @@ type LeafAssignment struct {
 	Subtrees []envelope.AgencyCode
 	// Wait is how long AssignLeaf waits for a catch-up it made to be
 	// read before it returns; the catch-up is then removed. 0 returns at
-	// once, the catch-up left to the next AssignLeaf to remove.
+	// once, the catch-up left to the next AssignLeaf to remove; a catch-up
+	// still being read when Wait ends is ErrLeafCatchUpUnfinished.
 	Wait time.Duration
 }
-
-// ErrLeafBehind is returned by AssignLeaf when the leaf node's consumer
-// has not yet read, or the leaf not yet confirmed, the hub's stream up to
-// the handover point of an agency given to it — given the agency now, it
-// would deliver (or, reset to its ack floor, deliver again) the agency's
-// messages below the point, which its previous holder had — and cannot be
-// made again from the point (remakeLeafConsumer) just now: the leaf has
-// not confirmed what it was sent (its link is down, or it holds its
-// flow-control replies back), or packets for its agencies wait to be
-// sent, or subjects are also taken away in the same assignment. Assign
-// again.
-var ErrLeafBehind = errors.New("bus: the leaf node's consumer is behind the handover point")
 
 // AssignLeaf makes the hub's durable consumers of the leaf node a.Domain
 // (LeafConsumerName) read a's agencies and subtrees, on both streams, and
@@ -162,11 +153,11 @@ func (b *Bus) AssignLeaf(ctx context.Context, a LeafAssignment) error {
 	defer cancel()
 	for _, s := range packetStreams {
 		for {
-			running, err := b.endLeafCatchUp(wctx, leaf, s.stream, s.kind, hubDomain, a.Domain)
+			running, err := b.endLeafCatchUpLocked(wctx, kv, leaf, s.stream, s.kind, hubDomain, a.Domain)
 			if err != nil {
-				if wctx.Err() != nil && ctx.Err() == nil {
-					// Still running: the next assignment removes it.
-					return nil
+				if wctx.Err() != nil && ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout)) {
+					// The wait ended, not the catch-up.
+					return fmt.Errorf("%w: %s", ErrLeafCatchUpUnfinished, LeafCatchUpConsumerName(a.Domain, s.kind))
 				}
 				return fmt.Errorf("bus: assign leaf node %s on %s: %w", a.Domain, s.stream, err)
 			}
@@ -175,9 +166,10 @@ func (b *Bus) AssignLeaf(ctx context.Context, a LeafAssignment) error {
 			}
 			select {
 			case <-wctx.Done():
-				b.log.Info("leaf catch-up still running; the next assignment removes it once read",
-					zap.String("leaf", a.Domain), zap.String("stream", s.stream))
-				return nil
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				return fmt.Errorf("%w: %s", ErrLeafCatchUpUnfinished, LeafCatchUpConsumerName(a.Domain, s.kind))
 			case <-time.After(200 * time.Millisecond):
 			}
 		}
@@ -185,12 +177,17 @@ func (b *Bus) AssignLeaf(ctx context.Context, a LeafAssignment) error {
 	return nil
 }
 
-// ErrMixedStarts is returned by AssignLeaf when the agencies added to a
-// leaf node at once have start points that one catch-up cannot serve: a
-// durable source reads from one sequence, and starting below a previous
-// holder's point would give the leaf what that holder had. Add them in
-// separate assignments.
-var ErrMixedStarts = errors.New("bus: the agencies added to the leaf node resume from different handover points")
+// endLeafCatchUpLocked is endLeafCatchUp under the stream's assignment
+// lock, which an assignment holds while it makes a catch-up and adds its
+// source to the leaf's stream.
+func (b *Bus) endLeafCatchUpLocked(ctx context.Context, kv jetstream.KeyValue, leaf jetstream.JetStream, stream string, kind gateway.PacketKind, hubDomain, domain string) (bool, error) {
+	unlock, err := b.lock(ctx, kv, stream)
+	if err != nil {
+		return true, err
+	}
+	defer unlock()
+	return b.endLeafCatchUp(ctx, leaf, stream, kind, hubDomain, domain)
+}
 
 // leafStart is where a subject added to a leaf node is read from, and
 // whether that point is a previous holder's (exact: nothing below it is
@@ -271,6 +268,11 @@ func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstr
 	}
 	low, err := catchUpStart(starts)
 	if err != nil {
+		if len(taken) > 0 {
+			// Taken from their holders and given to nobody: their
+			// packets wait at the hub.
+			return fmt.Errorf("%w; %v were taken from their holders and are held by nobody until assigned again: give them to this leaf node alone, or back", err, slices.Sorted(maps.Keys(taken)))
+		}
 		return err
 	}
 	cfg := leafConsumerConfig(name, "lienthong "+string(kind)+" packets for leaf node "+domain, leafDeliverSubject(domain, kind, false), want)
@@ -703,7 +705,7 @@ func (b *Bus) leafOverlaps(ctx context.Context, stream, domain string, added []s
 	l := st.ListConsumers(ctx)
 	for info := range l.Info() {
 		legacy := strings.HasPrefix(info.Name, "ag_") && !info.Paused
-		catchUp := strings.HasPrefix(info.Name, "gwu_") || strings.HasPrefix(info.Name, "leafu_") && !slices.Contains(own, info.Name)
+		catchUp := strings.HasPrefix(info.Name, "gwu_") || (strings.HasPrefix(info.Name, "leafu_") && !slices.Contains(own, info.Name))
 		if !legacy && !catchUp {
 			continue
 		}
@@ -836,7 +838,13 @@ func (b *Bus) sourceLeafStream(ctx context.Context, leaf jetstream.JetStream, in
 		}
 		cfg = leafInConfig(o, stream, what)
 	}
-	sources := slices.DeleteFunc(slices.Clone(cfg.Sources), func(s *jetstream.StreamSource) bool { return isPerAgencySource(s, stream, hubDomain) })
+	cuName := LeafCatchUpConsumerName(domain, kind)
+	sources := slices.DeleteFunc(slices.Clone(cfg.Sources), func(s *jetstream.StreamSource) bool {
+		// The per-agency sources of the version before, and a catch-up's
+		// whose consumer is gone (ended by an assignment that raced
+		// another).
+		return isPerAgencySource(s, stream, hubDomain) || (!catchUp && isLeafSource(s, stream, hubDomain, cuName))
+	})
 	for _, cu := range []bool{false, true} {
 		if cu && !catchUp {
 			continue
@@ -846,7 +854,7 @@ func (b *Bus) sourceLeafStream(ctx context.Context, leaf jetstream.JetStream, in
 			sources = append(sources, src)
 		}
 	}
-	if in != nil && len(sources) == len(cfg.Sources) && !slices.ContainsFunc(cfg.Sources, func(s *jetstream.StreamSource) bool { return isPerAgencySource(s, stream, hubDomain) }) {
+	if in != nil && slices.EqualFunc(sources, cfg.Sources, func(a, b *jetstream.StreamSource) bool { return a == b }) {
 		return nil
 	}
 	cfg.Sources = sources

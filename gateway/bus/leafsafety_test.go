@@ -386,3 +386,22 @@ func TestBus_LeafResetAfterMoveUnderTraffic(t *testing.T) {
 		t.Fatalf("the leaf was delivered %v, below y's point", got)
 	}
 }
+
+// TestBus_LeafCatchUpUnfinished: an assignment whose catch-up the leaf
+// has not read when the wait ends says so (ErrLeafCatchUpUnfinished), for
+// "nats setup" to tell the administrator to run it again; the next
+// assignment ends the catch-up once read.
+func TestBus_LeafCatchUpUnfinished(t *testing.T) {
+	p := newLeafPairWith(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*wait)
+	defer cancel()
+	publish(t, p.hubBus, gateway.KindEdoc, leafAgencies[0], "waiting", []byte("waiting"))
+	err := p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: leafAgencies, Wait: time.Nanosecond})
+	if !errors.Is(err, bus.ErrLeafCatchUpUnfinished) {
+		t.Fatalf("AssignLeaf with a catch-up and no time to wait: %v, want ErrLeafCatchUpUnfinished", err)
+	}
+	assignLeafAgain(t, ctx, p.hubBus, bus.LeafAssignment{Domain: "h41", Agencies: leafAgencies, Wait: wait})
+	if _, err := p.adminJetStream().PushConsumer(ctx, bus.StreamEdoc, bus.LeafCatchUpConsumerName("h41", gateway.KindEdoc)); !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		t.Errorf("the catch-up after the next assignment: %v", err)
+	}
+}
