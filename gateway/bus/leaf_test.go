@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -440,7 +441,7 @@ func TestBus_LeafRefused(t *testing.T) {
 // made, nor write others' directory entries.
 func TestBus_LeafPermissions(t *testing.T) {
 	p := newLeafPair(t)
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*wait)
 	defer cancel()
 	publish(t, p.hubBus, gateway.KindEdoc, agencyG22, "for-g22", []byte("for-g22"))
 	publish(t, p.hubBus, gateway.KindEdoc, leafAgencies[0], "for-h41", []byte("for-h41"))
@@ -543,10 +544,61 @@ func TestBus_LeafPermissions(t *testing.T) {
 	if err := p.hubBus.Assign(ctx, bus.Assignment{Gateway: "vpcp", Agencies: []envelope.AgencyCode{agencyG22}}); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{bus.LeafConsumerName("h42", gateway.KindEdoc), bus.GatewayConsumerName("vpcp", gateway.KindEdoc)} {
-		if m, err := nc.Request("$JS.hub.API.CONSUMER.RESET.LT_EDOC."+name, nil, 2*time.Second); err == nil {
-			t.Errorf("the leaf reset %s: %s", name, m.Data)
+	// Another leaf's consumer (made here by the administrator, by start
+	// sequence, so that a reset past what waits for it shows) and VPCP's.
+	h42 := bus.LeafConsumerName("h42", gateway.KindEdoc)
+	if _, err := hubJS.CreatePushConsumer(ctx, bus.StreamEdoc, jetstream.ConsumerConfig{
+		Durable: h42, DeliverSubject: bus.LeafDeliverPrefix("h42") + ".src.edoc",
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: 1,
+		AckPolicy: jetstream.AckFlowControlPolicy, FlowControl: true, IdleHeartbeat: time.Second, MaxAckPending: 1000,
+		FilterSubjects: []string{"lt.edoc.G22"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	pendingOf := func(name string) uint64 {
+		t.Helper()
+		if name == h42 {
+			c, err := hubJS.PushConsumer(ctx, bus.StreamEdoc, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c.CachedInfo().NumPending
 		}
+		c, err := hubJS.Consumer(ctx, bus.StreamEdoc, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.CachedInfo().NumPending
+	}
+	publish(t, p.hubBus, gateway.KindEdoc, agencyG22, "for-g22-again", []byte("for-g22-again"))
+	st, err := hubJS.Stream(ctx, bus.StreamEdoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	past := []byte(`{"seq":` + strconv.FormatUint(st.CachedInfo().State.LastSeq+1, 10) + `}`)
+	for _, name := range []string{h42, bus.GatewayConsumerName("vpcp", gateway.KindEdoc)} {
+		before := pendingOf(name)
+		if before == 0 {
+			t.Fatalf("%s has nothing waiting: a reset past it would not show", name)
+		}
+		for _, body := range [][]byte{nil, past} {
+			if m, err := nc.Request("$JS.hub.API.CONSUMER.RESET.LT_EDOC."+name, body, 2*time.Second); err == nil {
+				t.Errorf("the leaf reset %s: %s", name, m.Data)
+			}
+		}
+		if n := pendingOf(name); n != before {
+			t.Errorf("%s has %d waiting after the leaf's resets, %d before", name, n, before)
+		}
+	}
+	// The same reset from the administrator does show.
+	if m, err := anc.Request("$JS.hub.API.CONSUMER.RESET.LT_EDOC."+h42, past, wait); err != nil || strings.Contains(string(m.Data), `"error"`) {
+		t.Fatalf("the administrator's reset of %s: %v", h42, err)
+	}
+	if n := pendingOf(h42); n != 0 {
+		t.Errorf("%s has %d waiting after the administrator's reset past them", h42, n)
+	}
+	if err := hubJS.DeleteConsumer(ctx, bus.StreamEdoc, h42); err != nil {
+		t.Fatal(err)
 	}
 	if c, err := hubJS.PushConsumer(ctx, bus.StreamEdoc, leafC); err != nil || !slices.Equal(c.CachedInfo().Config.FilterSubjects, []string{"lt.edoc.H41", "lt.edoc.H41.12", "lt.edoc.H41.12.01"}) {
 		t.Errorf("the leaf's consumer after its attempts: %v %v", c.CachedInfo().Config.FilterSubjects, err)
@@ -558,7 +610,15 @@ func TestBus_LeafPermissions(t *testing.T) {
 	if r := own.next(t); r.MsgID != "for-h41" {
 		t.Errorf("the province's own packet: got %q", r.MsgID)
 	}
-	spy.none(t, 2*time.Second)
+	// Then one for VPCP and one for the province, after every spy was
+	// set up: once the province's has come through the link, the spies
+	// would have had VPCP's.
+	publish(t, p.hubBus, gateway.KindEdoc, agencyG22, "marker-g22", []byte("marker-g22"))
+	publish(t, p.hubBus, gateway.KindEdoc, leafAgencies[0], "marker-h41", []byte("marker-h41"))
+	if r := own.next(t); r.MsgID != "marker-h41" {
+		t.Errorf("the province's own marker: got %q", r.MsgID)
+	}
+	spy.none(t, 500*time.Millisecond)
 	for _, name := range []string{"SPY0", "SPY1", "SPY2", "SPY3", "OWN"} {
 		s, err := leafJS.Stream(ctx, name)
 		if err != nil {
