@@ -81,7 +81,12 @@ func TestE2E_AgencyAddMove(t *testing.T) {
 	// The documents flow from here to the end.
 	docs := makeLoad(t, moveDocuments, agVPCP, []agency{agNgheAn, agSYTNgheAn}, "VPCP-MOVE")
 	res := &loadResult{ids: make([]string, len(docs))}
-	ctx, stop := context.WithCancel(context.Background())
+	// The flow stops between documents, never in the middle of one: a
+	// submission cancelled after the gateway accepted it would reach the
+	// recipient without being counted as sent.
+	halt := make(chan struct{})
+	var haltOnce sync.Once
+	stop := func() { haltOnce.Do(func() { close(halt) }) }
 	defer stop()
 	var sent int // documents accepted, in order; guarded by mu
 	var mu sync.Mutex
@@ -90,19 +95,23 @@ func TestE2E_AgencyAddMove(t *testing.T) {
 		defer close(flowDone)
 		deadline := time.Now().Add(10 * time.Minute)
 		for i, d := range docs {
-			if ctx.Err() != nil {
+			select {
+			case <-halt:
 				return
+			default:
 			}
-			if err := submitOne(ctx, g22, d, deadline, res, i, nil); err != nil {
-				if ctx.Err() == nil {
-					res.fail(err)
-				}
+			if err := submitOne(context.Background(), g22, d, deadline, res, i, nil); err != nil {
+				res.fail(err)
 				return
 			}
 			mu.Lock()
 			sent = i + 1
 			mu.Unlock()
-			time.Sleep(movePace)
+			select {
+			case <-halt:
+				return
+			case <-time.After(movePace):
+			}
 		}
 	}()
 	accepted := func() int {
