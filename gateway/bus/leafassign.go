@@ -322,10 +322,16 @@ func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstr
 
 	// Subjects taken away: their point is kept for the next holder, the
 	// first at the consumer's ack floor should this process die during
-	// the hand-over.
+	// the hand-over. Never above what the consumer delivered: the leaf
+	// acknowledges its own consumer by flow control, and nats-server
+	// takes the Nats-Last-Stream of a flow-control reply as given
+	// (consumer.go skips its check against the delivered sequence), so a
+	// leaf could push its ack floor past packets it was never sent, which
+	// would then go to nobody.
 	updated := false
 	if len(removed) > 0 {
-		floor := own.CachedInfo().AckFloor.Stream
+		info := own.CachedInfo()
+		floor := min(info.AckFloor.Stream, info.Delivered.Stream)
 		for _, f := range removed {
 			if err := putStart(ctx, kv, stream, f, floor+1); err != nil {
 				return err
