@@ -451,7 +451,7 @@ func (b *Bus) getLarge(ctx context.Context, h nats.Header, digest string) ([]byt
 		// peak for a 67 MiB packet (1.61-1.80 times it; 1.52-1.53 with
 		// them given back). A buffer far above the heap's headroom starts
 		// a collection anyway: this one comes first, and gives the free
-		// pages back (at most once per osmem.Every).
+		// pages back (bounded by the process's osmem.Limiter).
 		b.release.FreeOSMemory(time.Now())
 	}
 	out := make([]byte, size)

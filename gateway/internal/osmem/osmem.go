@@ -11,6 +11,7 @@ package osmem
 
 import (
 	"runtime/debug"
+	"runtime/metrics"
 	"sync"
 	"time"
 )
@@ -22,7 +23,8 @@ import (
 // buffer, whose packet takes far longer to handle.
 const Min = 16 << 20
 
-// Every is the least time between two releases by one Limiter.
+// Every is the least time between two releases by one Limiter, unless
+// the heap has grown by a buffer's worth since (see Limiter).
 const Every = 5 * time.Second
 
 // Limiter bounds how often its FreeOSMemory runs debug.FreeOSMemory (a
@@ -30,27 +32,52 @@ const Every = 5 * time.Second
 // costs in proportion to the heap, not to the packet: a peer with valid
 // credentials could otherwise have it run once per large packet, back to
 // back, on a gateway whose heap is large. At most one runs at a time, and
-// at most one per Every: a buffer made meanwhile does without, which costs
-// it only the pages of what was collected since. The zero Limiter is ready
-// to use. The bound holds per Limiter: a process makes one and gives it
-// to each of its stores and buses (gateway.MemoryLimiter names it outside
-// gateway/).
+// at most one per Every, unless the process allocated, since the last,
+// twice Min or half its live heap, whichever is more: that much new
+// memory, not yet seen by the collector, is what a release is for (a large
+// packet received, then read again for its download a second later), and
+// such releases come at most twice as often as the collector's own cycles
+// (GOGC 100: one per live heap allocated). A buffer made without a release
+// costs only the pages of what was collected since. The zero Limiter is
+// ready to use. The bound holds per Limiter: a process makes one and gives
+// it to each of its stores and buses (gateway.MemoryLimiter names it
+// outside gateway/).
 type Limiter struct {
-	mu   sync.Mutex
-	last time.Time // of the last release; guarded by mu
+	mu     sync.Mutex
+	last   time.Time // of the last release; guarded by mu
+	allocs uint64    // the heap's cumulative allocations after it; guarded by mu
 }
 
 // FreeOSMemory calls debug.FreeOSMemory, unless another call is running or
-// one ran less than Every before now. It reports whether it did.
+// one ran less than Every before now and the heap has not grown by a
+// buffer's worth since (see Limiter). It reports whether it did.
 func (r *Limiter) FreeOSMemory(now time.Time) bool {
 	if !r.mu.TryLock() {
 		return false // another is running, which gives these pages back too
 	}
 	defer r.mu.Unlock()
 	if !r.last.IsZero() && now.Sub(r.last) < Every {
-		return false
+		allocs, live := heap()
+		if allocs-r.allocs < max(2*Min, live/2) {
+			return false
+		}
 	}
 	debug.FreeOSMemory()
 	r.last = time.Now()
+	r.allocs, _ = heap()
 	return true
+}
+
+// heap returns the bytes the process has allocated on the heap so far, and
+// its live heap as the last collection found it.
+func heap() (allocs, live uint64) {
+	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}, {Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() == metrics.KindUint64 {
+		allocs = s[0].Value.Uint64()
+	}
+	if s[1].Value.Kind() == metrics.KindUint64 {
+		live = s[1].Value.Uint64()
+	}
+	return allocs, live
 }

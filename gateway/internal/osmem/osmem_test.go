@@ -1,6 +1,7 @@
 package osmem
 
 import (
+	"runtime"
 	"runtime/metrics"
 	"testing"
 	"time"
@@ -14,7 +15,8 @@ func forced() uint64 {
 }
 
 // TestLimiter: free pages are given back (a forced collection) at most
-// once per Every, and not while another release runs.
+// once per Every unless twice Min was allocated since, and not while
+// another release runs.
 func TestLimiter(t *testing.T) {
 	var r Limiter
 	try := func(what string, now time.Time, want bool) {
@@ -27,6 +29,13 @@ func TestLimiter(t *testing.T) {
 	}
 	try("the first", time.Now(), true)
 	try("right after", time.Now(), false)
+	// A large buffer made since, as a packet received and then read
+	// again for its download.
+	buf := make([]byte, 2*Min)
+	buf[len(buf)-1] = 1
+	try("right after twice Min allocated", time.Now(), true)
+	runtime.KeepAlive(buf)
+	try("right after that", time.Now(), false)
 	try("Every after", time.Now().Add(Every), true)
 	r.mu.Lock() // a release running
 	try("during another", time.Now().Add(2*Every), false)
