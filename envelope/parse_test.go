@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"reflect"
 	"regexp"
 	"runtime"
@@ -540,4 +541,30 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("encode(parse(x)) reads back differently\n got: %#v\nwant: %#v", show(again), show(pkt))
 		}
 	})
+}
+
+// TestParse_SignatureAlgorithmUnprefixed: the description of a signature
+// names the algorithm of the unprefixed Algorithm attribute, the one the
+// verifier reads, not a prefixed one written before it.
+func TestParse_SignatureAlgorithmUnprefixed(t *testing.T) {
+	b, err := os.ReadFile("testdata/samples/edoc.edxml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const sha1 = "http://www.w3.org/2000/09/xmldsig#sha1"
+	old := `<DigestMethod Algorithm="` + sha1 + `" />`
+	if !bytes.Contains(b, []byte(old)) {
+		t.Fatalf("%q not in the sample", old)
+	}
+	b = bytes.Replace(b, []byte(old), []byte(`<DigestMethod xmlns:x="urn:x" x:Algorithm="urn:bogus" Algorithm="`+sha1+`" />`), 1)
+	p, _, err := envelope.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Signature == nil {
+		t.Fatal("no signature described")
+	}
+	if got := p.Signature.DigestMethod; got != sha1 {
+		t.Errorf("DigestMethod %q, want %q", got, sha1)
+	}
 }

@@ -472,6 +472,20 @@ func (r *reader) attachments(e *Edoc, el *etree.Element) {
 	})})
 }
 
+// unprefixedAttr returns the value of el's attribute key written without
+// a prefix, as the verifier reads it (signing's attrValue):
+// SelectAttrValue would take the first of x:Algorithm, xmlns:Algorithm
+// and Algorithm, and the description would then name an algorithm the
+// verifier never used.
+func unprefixedAttr(el *etree.Element, key string) string {
+	for _, a := range el.Attr {
+		if a.Space == "" && a.Key == key {
+			return a.Value
+		}
+	}
+	return ""
+}
+
 func (r *reader) signature(pkt *Packet, el *etree.Element) {
 	const path = "Signature"
 	if pkt.Signature != nil {
@@ -487,7 +501,7 @@ func (r *reader) signature(pkt *Packet, el *etree.Element) {
 	}
 	algorithm := func(p string) string {
 		if e := el.FindElement(p); e != nil {
-			return e.SelectAttrValue("Algorithm", "")
+			return unprefixedAttr(e, "Algorithm")
 		}
 		return ""
 	}
