@@ -332,3 +332,54 @@ func TestBus_AssignKeepsReleasedPoint(t *testing.T) {
 		t.Errorf("the record, once its point is kept: %v", err)
 	}
 }
+
+// TestBus_ReleaseCatchUpFinishedMeanwhile: an assignment taking an agency
+// out of a gateway's catch-up finds it deleted by its gateway, finished,
+// before the hand-over changed its filters (the race CI met in
+// TestBus_Assign). The release goes on, and the agency's point is past the
+// catch-up's until: everything the catch-up owned was handled.
+func TestBus_ReleaseCatchUpFinishedMeanwhile(t *testing.T) {
+	b := embeddedBus(t)
+	ctx := t.Context()
+	x, y := envelope.MustAgencyCode("000.00.00.G43"), envelope.MustAgencyCode("000.00.00.G44")
+	ySubject := gateway.Subject(gateway.KindEdoc, y)
+	publishRaw(t, b, ySubject, "y-early")
+	for _, agencies := range [][]envelope.AgencyCode{{x}, {x, y}} {
+		if err := b.Assign(ctx, Assignment{Gateway: "gA", Agencies: agencies, AckWait: time.Second}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	name := CatchUpConsumerName("gA", gateway.KindEdoc)
+	cu, err := b.js.Consumer(ctx, StreamEdoc, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, err := cu.Fetch(10, jetstream.FetchMaxWait(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for m := range batch.Messages() {
+		n++
+		if err := m.DoubleAck(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n != 1 {
+		t.Fatalf("the catch-up delivered %d packets, want Y's 1", n)
+	}
+	// The assignment read the catch-up; its gateway then deleted it.
+	r, err := newCatchUpRelease(cu, []string{ySubject})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.js.DeleteConsumer(ctx, StreamEdoc, name); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.releaseCatchUp(ctx, StreamEdoc, r); err != nil {
+		t.Fatalf("release from a catch-up that finished meanwhile: %v", err)
+	}
+	if p, want := r.point(ySubject, 1), r.state.until+1; p != want {
+		t.Errorf("Y's point %d, want %d: past the catch-up, which handled all it owned", p, want)
+	}
+}

@@ -212,6 +212,13 @@ func (c *consumer) stepCatchUp(ctx context.Context, stream, name string, reading
 		c.log.Info("catching up", zap.String("consumer", name), zap.Uint64("from", cu.from), zap.Uint64("until", cu.until), zap.Uint64("pending", info.NumPending))
 		return true
 	}
+	// Paused, an assignment is taking subjects out of it (releaseCatchUp):
+	// its filters may be about to lose some, whose messages it has not
+	// delivered yet and which nothing left would count as pending; the
+	// hand-over's point needs it to exist until it is done.
+	if info.Paused {
+		return true
+	}
 	// Done once every message it owns is settled: nothing is out, and
 	// either nothing is left or it has delivered past until (what comes
 	// after is the gateway consumer's, and keeps coming under load).

@@ -49,6 +49,14 @@ func (b *Bus) HandOver(ctx context.Context, stream, name string, subjects []stri
 func (b *Bus) handOver(ctx context.Context, stream, name string, subjects, add []string, meta func(map[string]string) (map[string]string, error)) (next uint64, err error) {
 	ctx, cancel := b.deadline(ctx)
 	defer cancel()
+	// Whether the filters were changed: a consumer found gone before
+	// then was deleted with the filters it had (errGoneUnchanged).
+	changed := false
+	defer func() {
+		if err != nil && !changed && consumerGone(err) {
+			err = fmt.Errorf("%w: %w", errGoneUnchanged, err)
+		}
+	}()
 	c, err := b.anyConsumer(ctx, stream, name)
 	if err != nil {
 		return 0, fmt.Errorf("bus: hand over from %s on %s: %w", name, stream, err)
@@ -113,6 +121,7 @@ func (b *Bus) handOver(ctx context.Context, stream, name string, subjects, add [
 	if err != nil {
 		return 0, fmt.Errorf("bus: hand over from %s on %s: update its filters: %w", name, stream, err)
 	}
+	changed = true
 	info, err := c.Info(ctx)
 	switch {
 	case err != nil:
@@ -139,6 +148,17 @@ func (b *Bus) handOver(ctx context.Context, stream, name string, subjects, add [
 		return 0, fmt.Errorf("bus: hand over from %s on %s: resume: %w", name, stream, err)
 	}
 	return b.settled(ctx, stream, name, c, delivered)
+}
+
+// errGoneUnchanged is handOver's error when the consumer was deleted by
+// someone else before the hand-over changed its filters: what it had when
+// deleted is what it had when the hand-over began.
+var errGoneUnchanged = errors.New("bus: the consumer was deleted before its filters changed")
+
+// consumerGone reports whether err says a consumer does not exist: looked
+// up, paused or read (not found), or updated (does not exist).
+func consumerGone(err error) bool {
+	return errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrConsumerDoesNotExist)
 }
 
 // consumerInfo is a consumer, pull (a gateway's) or push (a leaf node's),
@@ -343,7 +363,19 @@ func (b *Bus) releaseCatchUp(ctx context.Context, stream string, r *catchUpRelea
 		return withStarts(old, above)
 	}
 	next, err := b.handOver(ctx, stream, r.name, r.taken, nil, meta)
-	if err != nil {
+	switch {
+	case errors.Is(err, errGoneUnchanged):
+		// Its gateway deleted it meanwhile, finished (stepCatchUp:
+		// nothing left to deliver of the filters it had, all of them,
+		// and nothing unacknowledged), which it checked before the
+		// hand-over changed anything: every message it owned of the
+		// subjects was handled, and their points are past until.
+		for _, f := range r.taken {
+			r.points[f] = max(r.state.until+1, r.state.startOf(f))
+		}
+		b.log.Info("the catch-up finished while its subjects were taken out of it", zap.String("consumer", r.name), zap.String("stream", stream), zap.Strings("subjects", r.taken))
+		return nil
+	case err != nil:
 		return fmt.Errorf("take %v out of the catch-up: %w", r.taken, err)
 	}
 	for _, f := range r.taken {
