@@ -557,3 +557,18 @@ func directoryScopeURIs(scopes []string) ([]*url.URL, error) {
 	}
 	return out, nil
 }
+
+// UnverifiedRecord returns the record a directory record's wire form
+// carries, without checking its signature or its signer: for an
+// administrator's own checks of the directory that can only refuse to go
+// on (nats setup's), never for believing a record.
+func UnverifiedRecord(data []byte) ([]byte, error) {
+	sr, err := readSignedRecord(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: not a signed record: %w", ErrRecord, err)
+	}
+	if len(sr.Record) == 0 {
+		return nil, fmt.Errorf("%w: no record", ErrRecord)
+	}
+	return sr.Record, nil
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -353,7 +354,8 @@ those added. -subtree CODE (repeat for each, as the gateway's
 gateway.subtrees) delegates the agency and everything under it, present
 and future: the consumer filters on the root and its subtree, not on each
 agency, which keeps the hub's work per message small for a province's
-thousands of communes.
+thousands of communes. A subtree is refused while the directory says an
+agency under it is hosted by another gateway: put its record first.
 
 With -leaf, for each provincial leaf node's JetStream domain (its link to
 the hub must be up): makes the leaf's out-streams (LT_OUT_EDOC,
@@ -430,6 +432,10 @@ refused. The leaf's link must be up.`)
 	}
 	switch {
 	case *gw != "":
+		if err := checkSubtreeHosts(ctx, b, *gw, subtrees); err != nil {
+			b.Close()
+			return withVI(err, "Danh bạ ghi một số cơ quan thuộc nhánh giao cho cổng %s là do cổng khác phục vụ: sửa bản ghi danh bạ của chúng trước (lienthong directory), rồi chạy lại lệnh", *gw)
+		}
 		if err := b.Assign(ctx, bus.Assignment{Gateway: *gw, Agencies: agencies, Subtrees: subtrees}); err != nil {
 			b.Close()
 			if errors.Is(err, bus.ErrCatchUpRunning) {
@@ -498,4 +504,49 @@ refused. The leaf's link must be up.`)
 		}
 	}
 	return nil
+}
+
+// errSubtreeHostedElsewhere is checkSubtreeHosts' refusal.
+var errSubtreeHostedElsewhere = errors.New("nats setup: the directory says agencies under the subtree are hosted by another gateway")
+
+// checkSubtreeHosts refuses to delegate a subtree to gateway gw while the
+// directory says an agency under it is hosted by another gateway
+// (docs/design/consumers.md §2.1): that gateway's consumer would later
+// overlap this one's, and peers would refuse the agency's packets signed
+// by this gateway. The records are read as stored, not verified: only an
+// administrator writes the hub's directory, and the check can only refuse.
+// It names at most ten of them.
+func checkSubtreeHosts(ctx context.Context, b *bus.Bus, gw string, subtrees []envelope.AgencyCode) error {
+	const named = 10
+	var elsewhere []string
+	n := 0
+	for _, root := range subtrees {
+		err := b.DirectoryUnder(ctx, root, func(key string, value []byte) error {
+			data, err := signing.UnverifiedRecord(value)
+			if err != nil {
+				return fmt.Errorf("directory record %s: %w", key, err)
+			}
+			var r gateway.DirectoryRecord
+			if err := json.Unmarshal(data, &r); err != nil {
+				return fmt.Errorf("directory record %s: %w", key, err)
+			}
+			if a := r.Agency; a != nil && !a.Removed && a.Gateway != "" && a.Gateway != gw {
+				if n++; n <= named {
+					elsewhere = append(elsewhere, fmt.Sprintf("%s (%s)", a.Code, a.Gateway))
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("nats setup: check the directory under %s: %w", root, err)
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	more := ""
+	if n > named {
+		more = fmt.Sprintf(" and %d more", n-named)
+	}
+	return fmt.Errorf("%w (not %s): %s%s; put their directory records with gateway %q first", errSubtreeHostedElsewhere, gw, strings.Join(elsewhere, ", "), more, gw)
 }

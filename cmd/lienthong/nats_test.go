@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -182,5 +183,59 @@ func TestNATSSetupGateway(t *testing.T) {
 	}
 	if strings.Contains(r.stdout, "gwc_edoc_nghean on LT_EDOC: start points unreadable") {
 		t.Errorf("nats status calls a readable consumer unreadable:\n%s", r.stdout)
+	}
+}
+
+// TestNATSSetupSubtreeDirectory: a subtree is not delegated to a gateway
+// while the directory says an agency under it is hosted by another
+// (docs/design/consumers.md §2.1): the command names the agency and its
+// gateway and makes no consumer. Once the record names the gateway, it
+// goes through.
+func TestNATSSetupSubtreeDirectory(t *testing.T) {
+	dir := t.TempDir()
+	srv, err := bus.StartServer(bus.ServerOptions{Dir: filepath.Join(dir, "nats"), Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	url := srv.ClientURL()
+	run(t, nil, "nats", "setup", "-url", url, "-replicas", "1").wantCode(t, 0)
+	_, issue := administrators(t, dir)
+	issue("h41", "-agency", "000.00.00.H41", "-name", "UBND tỉnh Nghệ An")
+	issue("soyte", "-agency", "000.00.12.H41", "-name", "Sở Y tế")
+	admin := []string{"-admin-key", filepath.Join(dir, "admin.key"), "-admin-cert", filepath.Join(dir, "admin.crt"), "-url", url}
+	put := func(code, name, gw, cert string) {
+		t.Helper()
+		run(t, nil, append([]string{"directory", "put", "-code", code, "-name", name, "-gateway", gw, "-cert", filepath.Join(dir, cert)}, admin...)...).wantCode(t, 0)
+	}
+	put("000.00.00.H41", "UBND tỉnh Nghệ An", "nghean", "h41.crt")
+	put("000.00.12.H41", "Sở Y tế", "soyte-gw", "soyte.crt")
+	// G22, outside the subtree, hosted elsewhere: not in the way.
+	issue("g22", "-agency", "000.00.00.G22", "-name", "Văn phòng Chính phủ")
+	put("000.00.00.G22", "Văn phòng Chính phủ", "vpcp", "g22.crt")
+
+	setup := []string{"nats", "setup", "-url", url, "-replicas", "1", "-gateway", "nghean", "-agency", "000.00.00.H41", "-subtree", "000.00.00.H41"}
+	r := run(t, nil, setup...)
+	if r.code == 0 {
+		t.Fatalf("a subtree over Sở Y tế, which the directory says soyte-gw hosts, was delegated to nghean:\n%s", r.stdout)
+	}
+	r.wantStderr(t, "000.00.12.H41 (soyte-gw)")
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Consumer(t.Context(), bus.StreamEdoc, "gwc_edoc_nghean"); !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		t.Errorf("the refused assignment made gwc_edoc_nghean: %v", err)
+	}
+
+	put("000.00.12.H41", "Sở Y tế", "nghean", "soyte.crt")
+	run(t, nil, setup...).wantCode(t, 0)
+	if _, err := js.Consumer(t.Context(), bus.StreamEdoc, "gwc_edoc_nghean"); err != nil {
+		t.Errorf("gwc_edoc_nghean once the directory agrees: %v", err)
 	}
 }

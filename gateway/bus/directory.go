@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
+	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
 )
 
@@ -312,6 +313,36 @@ func (b *Bus) Gateways(ctx context.Context) ([]gateway.GatewayBeat, error) {
 			out = append(out, h)
 		case <-ctx.Done():
 			return nil, fmt.Errorf("bus: list %s: %w", BucketGateways, ctx.Err())
+		}
+	}
+}
+
+// DirectoryUnder calls fn with the key and the value, as stored (not
+// verified), of every agency record in LT_DIRECTORY at or under root: a
+// province's few thousand of the national 111,000, read by one filtered
+// watch rather than key by key. It stops at fn's first error.
+func (b *Bus) DirectoryUnder(ctx context.Context, root envelope.AgencyCode, fn func(key string, value []byte) error) error {
+	ctx, cancel := b.deadline(ctx)
+	defer cancel()
+	w, err := b.directory.WatchFiltered(ctx, []string{root.Tokens(), root.Tokens() + ".>"}, jetstream.IgnoreDeletes())
+	if err != nil {
+		return fmt.Errorf("bus: read %s under %s: %w", BucketDirectory, root, err)
+	}
+	defer w.Stop()
+	for {
+		select {
+		case e, ok := <-w.Updates():
+			switch {
+			case !ok:
+				return fmt.Errorf("bus: read %s under %s: the watcher stopped", BucketDirectory, root)
+			case e == nil:
+				return nil
+			}
+			if err := fn(e.Key(), e.Value()); err != nil {
+				return err
+			}
+		case <-ctx.Done():
+			return fmt.Errorf("bus: read %s under %s: %w", BucketDirectory, root, ctx.Err())
 		}
 	}
 }
