@@ -210,7 +210,7 @@ func newFakeDirectory(t *testing.T, agencies []gateway.Agency) *fakeDirectory {
 	return d
 }
 
-func (d *fakeDirectory) Search(q gateway.DirectoryQuery) gateway.DirectoryPage {
+func (d *fakeDirectory) SearchAgencies(q gateway.DirectoryQuery) gateway.DirectoryPage {
 	d.searches = append(d.searches, q)
 	if q.Limit <= 0 {
 		d.t.Errorf("a search without a limit: %+v", q)
@@ -241,7 +241,7 @@ func (d *fakeDirectory) Search(q gateway.DirectoryQuery) gateway.DirectoryPage {
 	return page
 }
 
-func (d *fakeDirectory) Lookup(code string) (gateway.Agency, bool) {
+func (d *fakeDirectory) Agency(code string) (gateway.Agency, bool) {
 	c, err := envelope.ParseAgencyCode(code, envelope.CodeAny)
 	if err != nil {
 		return gateway.Agency{}, false
