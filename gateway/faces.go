@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"crypto/x509"
+	"errors"
 	"io"
 	"time"
 )
@@ -138,6 +139,24 @@ func (e *ReportRequestError) Error() string { return "report: " + e.Param + ": "
 
 // Unwrap returns the cause.
 func (e *ReportRequestError) Unwrap() error { return e.Err }
+
+// ReportRequestErrors returns the *ReportRequestError err is, or those
+// it joins (Reports.Check joins one per parameter), in order; none if err
+// is nil or something else.
+func ReportRequestErrors(err error) []*ReportRequestError {
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	var out []*ReportRequestError
+	for _, e := range errs {
+		var re *ReportRequestError
+		if errors.As(e, &re) {
+			out = append(out, re)
+		}
+	}
+	return out
+}
 
 // QuarterlyReport is a computed quarterly report, served as it is: the
 // faces neither compute nor render it.

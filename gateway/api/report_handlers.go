@@ -169,13 +169,8 @@ func (h *handler) reportRequest(w http.ResponseWriter, r *http.Request) (envelop
 // requestProblem returns the cause of the *gateway.ReportRequestError
 // about param among the errors err joins, or nil.
 func requestProblem(err error, param string) error {
-	errs := []error{err}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		errs = j.Unwrap()
-	}
-	for _, e := range errs {
-		var re *gateway.ReportRequestError
-		if errors.As(e, &re) && re.Param == param {
+	for _, re := range gateway.ReportRequestErrors(err) {
+		if re.Param == param {
 			return re.Err
 		}
 	}

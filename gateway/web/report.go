@@ -2,7 +2,6 @@ package web
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -85,21 +84,16 @@ func (h *Handler) reportForm(r *http.Request) (req gateway.ReportRequest, proble
 		req.Quarter = h.defaultQuarter(r, req.Agency)
 	}
 	err := h.reports.Check(req)
-	errs := []error{err}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		errs = j.Unwrap()
-	}
-	for _, e := range errs {
-		var re *gateway.ReportRequestError
-		switch {
-		case e == nil:
-		case !errors.As(e, &re):
-			problems = append(problems, "Yêu cầu báo cáo không hợp lệ: "+e.Error())
-		case re.Param == "quarter":
+	bad := gateway.ReportRequestErrors(err)
+	for _, re := range bad {
+		if re.Param == "quarter" {
 			problems = append(problems, fmt.Sprintf("Quý “%s” không hợp lệ; viết dạng 2026-Q3.", req.Quarter))
-		default:
+		} else {
 			problems = append(problems, "Số liệu kê khai không hợp lệ: "+re.Err.Error())
 		}
+	}
+	if err != nil && len(bad) == 0 {
+		problems = append(problems, "Yêu cầu báo cáo không hợp lệ: "+err.Error())
 	}
 	return req, problems
 }
