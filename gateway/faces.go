@@ -135,6 +135,7 @@ type ReportRequestError struct {
 	Err   error
 }
 
+// Error says which parameter and why.
 func (e *ReportRequestError) Error() string { return "report: " + e.Param + ": " + e.Err.Error() }
 
 // Unwrap returns the cause.

@@ -53,7 +53,8 @@ type route struct {
 }
 
 // NewHandler returns the HTTP API v1 of a gateway gw, its quarterly
-// reports made by reports (gateway/rollup's, in the binary): every route under
+// reports made by reports (gateway/rollup's, in the binary; neither may
+// be nil): every route under
 // /api/v1 (full paths: mount it at "/api/" without StripPrefix),
 // authenticated with keys (see [Key]), logging each request to log. Other
 // paths are 404 with the API's error body. Keys that cannot be used (an

@@ -415,3 +415,15 @@ func TestTierOf(t *testing.T) {
 		}
 	}
 }
+
+// TestNew_Required: a page without its gateway or its reports is refused
+// when it is made, not by a panic on the first request for Báo cáo.
+func TestNew_Required(t *testing.T) {
+	if _, err := New(nil, nil, Options{}, nil); err == nil {
+		t.Error("New(nil gateway, nil reports) made a page")
+	}
+	var gw *gateway.Gateway // a Gateway, but no Reports
+	if _, err := New(gw, nil, Options{}, nil); err == nil {
+		t.Error("New without reports made a page")
+	}
+}
