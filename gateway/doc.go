@@ -9,6 +9,17 @@
 // NATS JetStream), and an [Observer] it tells what it does (gateway/metrics).
 // Subpackages implement those interfaces; they do not import each other.
 //
+// The faces — gateway/api, gateway/vxp, gateway/web, gateway/metrics and
+// gateway/report — are handed the small role interfaces of faces.go
+// ([DocumentReader], [Submitter], [Admitter], [ChangeFeed], [Hosting],
+// [AgencyDirectory], [HeartbeatReader], [ReportRowReader], [GaugeReader]),
+// which *Gateway implements, rather than the whole *Gateway, and never
+// reach through it to its Store or Bus. The quarterly reports reach the
+// API and the clerks' page as a [Reports], made by gateway/rollup and
+// wired in cmd/lienthong, so that no face imports another; what two faces
+// share lives in internal packages (internal/vnfmt, internal/vntext,
+// gateway/internal/disposition).
+//
 // # Trust
 //
 // Everything that arrives is a claim until a checked signature says

@@ -19,6 +19,7 @@ import (
 	"github.com/lienthong/lienthong/gateway/api"
 	"github.com/lienthong/lienthong/gateway/bus"
 	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
+	"github.com/lienthong/lienthong/gateway/rollup"
 	"github.com/lienthong/lienthong/signing"
 )
 
@@ -75,7 +76,7 @@ func TestGateway_FirstContact(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	srv := httptest.NewServer(api.NewHandler(h41, []api.Key{{Name: "dms", Secret: "khoa-thu", Agencies: []string{nghean}}}, nil))
+	srv := httptest.NewServer(api.NewHandler(h41, rollup.New(h41), []api.Key{{Name: "dms", Secret: "khoa-thu", Agencies: []string{nghean}}}, nil))
 	defer srv.Close()
 
 	var broken bytes.Buffer

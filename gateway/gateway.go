@@ -222,7 +222,9 @@ func (g *Gateway) Version() string { return g.opts.Version }
 // HeartbeatInterval returns how often the gateway says it is alive.
 func (g *Gateway) HeartbeatInterval() time.Duration { return g.opts.HeartbeatInterval }
 
-// Bus returns the gateway's bus, for its state (Connected).
+// Bus returns the gateway's bus, for the wiring (cmd) and tests: the
+// faces read its state through the roles of faces.go (Connected,
+// Heartbeats).
 func (g *Gateway) Bus() Bus { return g.bus }
 
 // Pending returns how many messages for the hosted agencies are not yet
@@ -238,13 +240,16 @@ func (g *Gateway) Pending(ctx context.Context) (map[string]uint64, error) {
 	return c.Pending(ctx)
 }
 
-// Directory returns the gateway's view of the directory.
+// Directory returns the gateway's view of the directory, for the wiring
+// (cmd) and tests: the faces read it through AgencyDirectory.
 func (g *Gateway) Directory() *Directory { return g.dir }
 
 // MaxPacketSize is the largest packet the gateway accepts or receives.
 func (g *Gateway) MaxPacketSize() int64 { return g.opts.MaxPacketSize }
 
-// Store returns the gateway's store, for reads.
+// Store returns the gateway's store, for the wiring (cmd) and tests: the
+// faces read through DocumentReader, ReportRowReader and GaugeReader,
+// never the Store's writes.
 func (g *Gateway) Store() Store { return g.store }
 
 // Hosted returns the hosted agency with code (either form, or one of its

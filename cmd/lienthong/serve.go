@@ -28,6 +28,7 @@ import (
 	"github.com/lienthong/lienthong/gateway/api"
 	"github.com/lienthong/lienthong/gateway/bus"
 	"github.com/lienthong/lienthong/gateway/metrics"
+	"github.com/lienthong/lienthong/gateway/rollup"
 	"github.com/lienthong/lienthong/gateway/store"
 	"github.com/lienthong/lienthong/gateway/vxp"
 	"github.com/lienthong/lienthong/gateway/web"
@@ -347,11 +348,14 @@ func openNode(ctx context.Context, cfg Config, log *zap.Logger, reg prometheus.R
 	if err != nil {
 		return nil, err
 	}
-	apiHandler := api.NewHandler(n.gw, keys, log.Named("api"))
+	// The faces make their quarterly reports through the roll-up, handed
+	// to them: neither imports gateway/report.
+	reports := rollup.New(n.gw)
+	apiHandler := api.NewHandler(n.gw, reports, keys, log.Named("api"))
 	apiCloser, _ := apiHandler.(interface{ Close() })
 	var page http.Handler = apiHandler // without a page, the API answers every path
 	if len(cfg.Web.Clerks) > 0 {
-		if n.web, err = web.New(n.gw, webOptions(cfg.Web), log.Named("web")); err != nil {
+		if n.web, err = web.New(n.gw, reports, webOptions(cfg.Web), log.Named("web")); err != nil {
 			return nil, err
 		}
 		page = n.web

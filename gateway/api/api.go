@@ -16,9 +16,24 @@ const Prefix = "/api/v1"
 // maxJSONBody bounds the small JSON bodies (statuses).
 const maxJSONBody = 1 << 20
 
+// Gateway is what the API needs of the gateway: the roles it plays for
+// the DMSs (gateway/faces.go), no more. *gateway.Gateway is one; a test
+// may hand a fake of the roles it exercises.
+type Gateway interface {
+	gateway.DocumentReader
+	gateway.Submitter
+	gateway.Admitter
+	gateway.ChangeFeed
+	gateway.Hosting
+	gateway.AgencyDirectory
+}
+
+var _ Gateway = (*gateway.Gateway)(nil)
+
 // handler holds what every route needs.
 type handler struct {
-	gw      *gateway.Gateway
+	gw      Gateway
+	reports gateway.Reports
 	log     *zap.Logger
 	keys    []key
 	now     func() time.Time
@@ -37,7 +52,9 @@ type route struct {
 	fn     func(w http.ResponseWriter, r *http.Request)
 }
 
-// NewHandler returns the HTTP API v1 of a gateway: every route under
+// NewHandler returns the HTTP API v1 of a gateway gw, its quarterly
+// reports made by reports (gateway/rollup's, in the binary; neither may
+// be nil): every route under
 // /api/v1 (full paths: mount it at "/api/" without StripPrefix),
 // authenticated with keys (see [Key]), logging each request to log. Other
 // paths are 404 with the API's error body. Keys that cannot be used (an
@@ -50,8 +67,8 @@ type route struct {
 // it; and Close(), which ends at once the lists waiting for documents
 // (GET /documents?wait=N) with what they have, so that a graceful shutdown
 // (http.Server.RegisterOnShutdown) is not held up by them.
-func NewHandler(gw *gateway.Gateway, keys []Key, log *zap.Logger) http.Handler {
-	return newHandler(gw, keys, log).routes()
+func NewHandler(gw Gateway, reports gateway.Reports, keys []Key, log *zap.Logger) http.Handler {
+	return newHandler(gw, reports, keys, log).routes()
 }
 
 // apiHandler is the API: the access log around the mux, and the mux's
@@ -71,15 +88,11 @@ func (h apiHandler) Handler(r *http.Request) (http.Handler, string) { return h.m
 // Close ends the lists waiting for documents; idempotent.
 func (h apiHandler) Close() { h.close() }
 
-func newHandler(gw *gateway.Gateway, keys []Key, log *zap.Logger) *handler {
+func newHandler(gw Gateway, reports gateway.Reports, keys []Key, log *zap.Logger) *handler {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	h := &handler{gw: gw, log: log, keys: loadKeys(keys, log), now: time.Now, maxBody: gateway.DefaultMaxPacketSize, closing: make(chan struct{})}
-	if gw != nil { // nil in tests of the handler's pure parts
-		h.maxBody = gw.MaxPacketSize()
-	}
-	return h
+	return &handler{gw: gw, reports: reports, log: log, keys: loadKeys(keys, log), now: time.Now, maxBody: gw.MaxPacketSize(), closing: make(chan struct{})}
 }
 
 // routeTable lists every route of the API, in one place.

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -250,23 +249,6 @@ func TestStatusError(t *testing.T) {
 	}
 }
 
-func TestContentDisposition(t *testing.T) {
-	for _, tc := range []struct{ name, want string }{
-		{"Công văn số 12.pdf", `attachment; filename="Cong van so 12.pdf"; filename*=UTF-8''C%C3%B4ng%20v%C4%83n%20s%E1%BB%91%2012.pdf`},
-		{"Quyết định ĐIỀU \"động\".docx", `attachment; filename="Quyet dinh DIEU _dong_.docx"; filename*=UTF-8''Quy%E1%BA%BFt%20%C4%91%E1%BB%8Bnh%20%C4%90I%E1%BB%80U%20%22%C4%91%E1%BB%99ng%22.docx`},
-		{"a\r\nb.txt", `attachment; filename="ab.txt"; filename*=UTF-8''ab.txt`},
-	} {
-		if got := contentDisposition(tc.name); got != tc.want {
-			t.Errorf("contentDisposition(%q) =\n %s\nwant\n %s", tc.name, got, tc.want)
-		}
-		// What RFC 5987 encodes, url.PathUnescape decodes.
-		_, enc, _ := strings.Cut(contentDisposition(tc.name), "UTF-8''")
-		if dec, err := url.PathUnescape(enc); err != nil || dec != strings.NewReplacer("\r", "", "\n", "").Replace(tc.name) {
-			t.Errorf("filename* of %q decodes to %q, %v", tc.name, dec, err)
-		}
-	}
-}
-
 func TestLoadKeys(t *testing.T) {
 	hashed := "sha256:" + fmt.Sprintf("%x", sha256Sum("hashed-secret"))
 	keys := loadKeys([]Key{
@@ -308,7 +290,7 @@ func TestLoadKeys(t *testing.T) {
 }
 
 func TestAuthenticate(t *testing.T) {
-	h := newHandler(nil, []Key{{Name: "dms", Secret: "s3cret", Agencies: []string{"000.00.00.G22"}}}, zap.NewNop())
+	h := newHandler(pureGateway{}, nil, []Key{{Name: "dms", Secret: "s3cret", Agencies: []string{"000.00.00.G22"}}}, zap.NewNop())
 	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, callerOf(r).key.name)
 	})
@@ -364,7 +346,7 @@ func TestRoutes_OpenAPI(t *testing.T) {
 		}
 	}
 	served := map[string]bool{}
-	for _, rt := range newHandler(nil, nil, nil).routeTable() {
+	for _, rt := range newHandler(pureGateway{}, nil, nil, nil).routeTable() {
 		served[rt.method+" "+rt.path] = true
 		if !described[rt.method+" "+rt.path] {
 			t.Errorf("route %s %s is not in openapi.json", rt.method, rt.path)
@@ -378,7 +360,7 @@ func TestRoutes_OpenAPI(t *testing.T) {
 }
 
 func TestMuxErrors(t *testing.T) {
-	srv := httptest.NewServer(newHandler(nil, nil, zap.NewNop()).routes())
+	srv := httptest.NewServer(newHandler(pureGateway{}, nil, nil, zap.NewNop()).routes())
 	defer srv.Close()
 	for _, tc := range []struct {
 		method, path string
@@ -436,7 +418,7 @@ func sha256Sum(s string) [32]byte { return sha256.Sum256([]byte(s)) }
 func TestAccessLog(t *testing.T) {
 	var buf bytes.Buffer
 	log := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(&buf), zap.DebugLevel))
-	h := newHandler(nil, nil, log)
+	h := newHandler(pureGateway{}, nil, nil, log)
 	srv := httptest.NewServer(h.accessLog(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		setDocument(r, "doc1")
 		jsonOK(w, r, gateway.Delivery{State: envelope.State(99)})
@@ -463,3 +445,9 @@ func TestAccessLog(t *testing.T) {
 		t.Errorf("log without error or duration: %v", line)
 	}
 }
+
+// pureGateway is the Gateway of the tests of the handler's pure parts: the
+// default packet size and nothing else (any other call panics).
+type pureGateway struct{ Gateway }
+
+func (pureGateway) MaxPacketSize() int64 { return gateway.DefaultMaxPacketSize }

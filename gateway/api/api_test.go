@@ -21,6 +21,7 @@ import (
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/gateway/api"
+	"github.com/lienthong/lienthong/gateway/rollup"
 	"github.com/lienthong/lienthong/signing"
 )
 
@@ -366,7 +367,7 @@ func TestAPI_ListWait(t *testing.T) {
 	}
 
 	// Close ends a waiting list with what it has.
-	h := api.NewHandler(e.gw, e.keys, nil)
+	h := api.NewHandler(e.gw, rollup.New(e.gw), e.keys, nil)
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	done := make(chan int, 1)

@@ -89,7 +89,7 @@ func (h *handler) getDirectory(w http.ResponseWriter, r *http.Request) {
 		}
 		q.Limit = n
 	}
-	page := h.gw.Directory().Search(q)
+	page := h.gw.SearchAgencies(q)
 	var certs []gateway.RegisteredCertificates
 	if withCerts {
 		// The directory keeps fingerprints only: the certificates are

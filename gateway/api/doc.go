@@ -107,6 +107,15 @@
 // AttachmentEncoded/Attachment[n]) is kept and served as received. Each
 // warning has a path, a stable code and messages in Vietnamese and English.
 //
+// # What it is handed
+//
+// [NewHandler] takes the gateway as a [Gateway]: the roles of package
+// gateway the DMSs need (reading documents, submitting and posting
+// statuses, admission, changes, hosting, the directory), not the whole
+// *gateway.Gateway, so that a test may hand it a fake of the roles it
+// exercises; and the quarterly reports as a gateway.Reports, which the
+// binary makes with gateway/rollup. It imports no other face.
+//
 // # Logs
 //
 // Each request is logged once on the logger given to NewHandler: method,

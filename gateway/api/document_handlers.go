@@ -283,7 +283,7 @@ func (h *handler) unknownRecipientsOf(packet []byte) []FieldError {
 	}
 	var out []FieldError
 	for i, to := range pkt.Edoc.Header.To {
-		if _, ok := h.gw.Directory().Lookup(to.OrganID); !ok {
+		if _, ok := h.gw.Agency(to.OrganID); !ok {
 			out = append(out, unknownRecipientField(fmt.Sprintf("MessageHeader/To[%d]/OrganId", i+1), to.OrganID))
 		}
 	}
@@ -330,7 +330,7 @@ func (h *handler) listDocuments(w http.ResponseWriter, r *http.Request) {
 		timeout = t.C
 	}
 	for {
-		page, err := h.gw.Store().Documents(r.Context(), q)
+		page, err := h.gw.Documents(r.Context(), q)
 		if err != nil {
 			if errors.Is(err, gateway.ErrInvalidQuery) {
 				jsonBadRequest(w, badParameter("cursor", "cursor không phải giá trị next của một trang trước", "cursor is not the next of an earlier page"))
@@ -475,7 +475,7 @@ func (h *handler) document(w http.ResponseWriter, r *http.Request) (*gateway.Doc
 		jsonNotFound(w)
 		return nil, false
 	}
-	d, err := h.gw.Store().Document(r.Context(), id)
+	d, err := h.gw.Document(r.Context(), id)
 	if errors.Is(err, gateway.ErrNotFound) {
 		jsonNotFound(w)
 		return nil, false

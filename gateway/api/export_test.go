@@ -10,8 +10,8 @@ import (
 
 // NewHandlerWithMaxBody is NewHandler with another body limit, to test
 // the 413 of http.MaxBytesReader without sending the gateway's MaxPacketSize bytes.
-func NewHandlerWithMaxBody(gw *gateway.Gateway, keys []Key, log *zap.Logger, maxBody int64) http.Handler {
-	h := newHandler(gw, keys, log)
+func NewHandlerWithMaxBody(gw Gateway, reports gateway.Reports, keys []Key, log *zap.Logger, maxBody int64) http.Handler {
+	h := newHandler(gw, reports, keys, log)
 	h.maxBody = maxBody
 	return h.routes()
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/gateway/api"
 	"github.com/lienthong/lienthong/gateway/bus"
+	"github.com/lienthong/lienthong/gateway/rollup"
 	"github.com/lienthong/lienthong/gateway/store"
 	"github.com/lienthong/lienthong/signing"
 )
@@ -120,7 +121,7 @@ func newEnv(t testing.TB, maxPacket int64) *env {
 		{Name: "nghean", Secret: "sha256:" + sha256Hex([]byte(keyH41)), Agencies: []string{"H41"}},
 		{Name: "nobody", Secret: keyNobody},
 	}}
-	e.srv = httptest.NewServer(api.NewHandler(gw, e.keys, log.Named("api")))
+	e.srv = httptest.NewServer(api.NewHandler(gw, rollup.New(gw), e.keys, log.Named("api")))
 	t.Cleanup(func() {
 		for _, l := range logs.lines("request failed") {
 			t.Errorf("a request failed with 500: %v", l)
@@ -142,7 +143,7 @@ func newEnv(t testing.TB, maxPacket int64) *env {
 
 // server starts another API server on the same gateway with a body limit.
 func (e *env) server(maxBody int64) *httptest.Server {
-	srv := httptest.NewServer(api.NewHandlerWithMaxBody(e.gw, e.keys, e.log.Named("api"), maxBody))
+	srv := httptest.NewServer(api.NewHandlerWithMaxBody(e.gw, rollup.New(e.gw), e.keys, e.log.Named("api"), maxBody))
 	e.t.Cleanup(srv.Close)
 	return srv
 }

@@ -242,7 +242,7 @@ func (h *handler) resolveParties(m *Metadata, caller *principal) (party, []party
 		}
 		from = party{code: hosted.Code.String(), name: hosted.Name}
 		if from.name == "" {
-			if a, ok := h.gw.Directory().Lookup(from.code); ok {
+			if a, ok := h.gw.Agency(from.code); ok {
 				from.name = a.Name
 			}
 		}
@@ -252,7 +252,7 @@ func (h *handler) resolveParties(m *Metadata, caller *principal) (party, []party
 	for i, r := range m.To {
 		p := party{code: strings.TrimSpace(r.Code), name: strings.TrimSpace(r.Name)}
 		if _, err := envelope.ParseAgencyCode(p.code, envelope.CodeAny); err == nil {
-			a, ok := h.gw.Directory().Lookup(p.code)
+			a, ok := h.gw.Agency(p.code)
 			if !ok {
 				unknown = append(unknown, unknownRecipientField(fmt.Sprintf("MessageHeader/To[%d]/OrganId", i+1), p.code))
 			} else {

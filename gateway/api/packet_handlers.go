@@ -9,11 +9,11 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
+	"github.com/lienthong/lienthong/gateway/internal/disposition"
 	"github.com/lienthong/lienthong/gateway/internal/httprange"
 )
 
@@ -35,7 +35,7 @@ func (h *handler) getPacket(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/xml")
 	w.Header().Set("ETag", `"`+sum+`"`)
-	w.Header().Set("Content-Disposition", contentDisposition(d.ID+".edxml"))
+	w.Header().Set("Content-Disposition", disposition.Attachment(d.ID+".edxml"))
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(p.Data))
 }
@@ -168,7 +168,7 @@ func (h *handler) getAttachment(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("ETag", `"`+sum+`"`)
-	w.Header().Set("Content-Disposition", contentDisposition(name))
+	w.Header().Set("Content-Disposition", disposition.Attachment(name))
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	httprange.Limit(r) // each far range decodes again (see httprange)
 	http.ServeContent(w, r, "", time.Time{}, a.Open())
@@ -186,7 +186,7 @@ func sha256Of(a *envelope.Attachment) (string, error) {
 // packet reads a document's packet; on failure it answers and returns
 // false.
 func (h *handler) packet(w http.ResponseWriter, r *http.Request, d *gateway.DocumentDetail) (*gateway.Packet, bool) {
-	p, err := h.gw.Store().Packet(r.Context(), d.PacketID)
+	p, err := h.gw.Packet(r.Context(), d.PacketID)
 	if err != nil {
 		if errors.Is(err, gateway.ErrNotFound) {
 			err = fmt.Errorf("api: the packet %s of document %s is missing: %w", d.PacketID, d.ID, err)
@@ -196,70 +196,3 @@ func (h *handler) packet(w http.ResponseWriter, r *http.Request, d *gateway.Docu
 	}
 	return p, true
 }
-
-// contentDisposition is "attachment" with the file name twice: plain
-// ASCII for old clients (Vietnamese letters without their marks), and
-// UTF-8 percent-encoded in filename*, as RFC 5987 says.
-func contentDisposition(name string) string {
-	name = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, name)
-	return `attachment; filename="` + asciiName(name) + `"; filename*=UTF-8''` + rfc5987(name)
-}
-
-// asciiName writes a file name in ASCII: Vietnamese letters lose their
-// marks, other characters outside ASCII and quotes become "_".
-func asciiName(name string) string {
-	var b strings.Builder
-	for _, r := range name {
-		if f, ok := vietnameseFold[r]; ok {
-			r = f
-		}
-		switch {
-		case r == '"' || r == '\\' || r >= 0x7f:
-			b.WriteByte('_')
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
-// rfc5987 percent-encodes s's UTF-8 bytes but for attr-char.
-func rfc5987(s string) string {
-	const attrChar = "!#$&+-.^_`|~"
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(attrChar, c) >= 0 {
-			b.WriteByte(c)
-			continue
-		}
-		fmt.Fprintf(&b, "%%%02X", c)
-	}
-	return b.String()
-}
-
-// vietnameseFold maps each precomposed Vietnamese letter to its base
-// letter.
-var vietnameseFold = func() map[rune]rune {
-	groups := map[rune]string{
-		'a': "àáảãạăằắẳẵặâầấẩẫậ", 'A': "ÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬ",
-		'e': "èéẻẽẹêềếểễệ", 'E': "ÈÉẺẼẸÊỀẾỂỄỆ",
-		'i': "ìíỉĩị", 'I': "ÌÍỈĨỊ",
-		'o': "òóỏõọôồốổỗộơờớởỡợ", 'O': "ÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢ",
-		'u': "ùúủũụưừứửữự", 'U': "ÙÚỦŨỤƯỪỨỬỮỰ",
-		'y': "ỳýỷỹỵ", 'Y': "ỲÝỶỸỴ",
-		'd': "đ", 'D': "Đ",
-	}
-	m := make(map[rune]rune)
-	for base, letters := range groups {
-		for _, r := range letters {
-			m[r] = base
-		}
-	}
-	return m
-}()

@@ -4,25 +4,20 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"strings"
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
-	"github.com/lienthong/lienthong/gateway/report"
+	"github.com/lienthong/lienthong/gateway/internal/disposition"
 )
 
-// reportFormats are the formats of GET /api/v1/reports/{agency}/{quarter}:
-// content type, file extension and writer.
-var reportFormats = map[string]struct {
-	contentType, ext string
-	write            func(*report.Report, io.Writer) error
-}{
-	"json": {"application/json; charset=utf-8", "json", (*report.Report).WriteJSON},
-	"html": {"text/html; charset=utf-8", "html", (*report.Report).WriteHTML},
-	"csv":  {"text/csv; charset=utf-8", "csv", (*report.Report).WriteCSV},
-	"xlsx": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx", (*report.Report).WriteXLSX},
+// reportTypes are the formats of GET /api/v1/reports/{agency}/{quarter}
+// (gateway.QuarterlyReport.Write) and their content types.
+var reportTypes = map[string]string{
+	"json": "application/json; charset=utf-8",
+	"html": "text/html; charset=utf-8",
+	"csv":  "text/csv; charset=utf-8",
+	"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 
 // getReport answers the quarterly report of an agency (and everything
@@ -31,7 +26,7 @@ var reportFormats = map[string]struct {
 // given as parameters. A key may ask for the report of an agency in its
 // scope or under one.
 func (h *handler) getReport(w http.ResponseWriter, r *http.Request) {
-	code, quarter, declared, ok := h.reportRequest(w, r)
+	code, req, ok := h.reportRequest(w, r)
 	if !ok {
 		return
 	}
@@ -45,12 +40,12 @@ func (h *handler) getReport(w http.ResponseWriter, r *http.Request) {
 	if format == "" {
 		format = "json"
 	}
-	f, ok := reportFormats[format]
+	contentType, ok := reportTypes[format]
 	if !ok {
 		jsonBadRequest(w, badParameter("format", "Định dạng là json, html, csv hoặc xlsx", "format is json, html, csv or xlsx"))
 		return
 	}
-	rep, err := report.Of(r.Context(), h.gw, code.String(), quarter, declared)
+	rep, err := h.reports.Report(r.Context(), req)
 	if err != nil {
 		var e *Error
 		if errors.Is(err, gateway.ErrClosed) {
@@ -60,25 +55,16 @@ func (h *handler) getReport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var buf bytes.Buffer
-	if err := f.write(rep, &buf); err != nil {
+	if err := rep.Write(&buf, format); err != nil {
 		jsonServerError(w, r, h.log, fmt.Errorf("api: write the report as %s: %w", format, err))
 		return
 	}
-	w.Header().Set("Content-Type", f.contentType)
+	w.Header().Set("Content-Type", contentType)
 	if format != "json" {
-		w.Header().Set("Content-Disposition", contentDisposition(ReportFileName(rep, f.ext)))
+		w.Header().Set("Content-Disposition", disposition.Attachment(rep.FileName(format)))
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.Write(buf.Bytes())
-}
-
-// ReportFileName is the file name of a report: "bao-cao-lien-thong_H41_2026-Q3.html".
-func ReportFileName(rep *report.Report, ext string) string {
-	tokens := rep.Agency.Code
-	if c, err := envelope.ParseAgencyCode(rep.Agency.Code, envelope.CodeAny); err == nil {
-		tokens = c.Tokens()
-	}
-	return "bao-cao-lien-thong_" + strings.ReplaceAll(tokens, ".", "-") + "_" + rep.Quarter + "." + ext
 }
 
 // reportsFor reports whether the caller may make the report of agency:
@@ -103,7 +89,7 @@ type SubmittedReport struct {
 // to ?to= (its parent, or the Government Office), whose gateway builds the
 // national summary. The agency must be hosted here and in the key's scope.
 func (h *handler) submitReport(w http.ResponseWriter, r *http.Request) {
-	code, quarter, declared, ok := h.reportRequest(w, r)
+	code, req, ok := h.reportRequest(w, r)
 	if !ok {
 		return
 	}
@@ -116,12 +102,7 @@ func (h *handler) submitReport(w http.ResponseWriter, r *http.Request) {
 		jsonBadRequest(w, badParameter("to", "Thiếu nơi nhận báo cáo (to=mã định danh)", "to (the recipient's agency code) is required"))
 		return
 	}
-	rep, err := report.Of(r.Context(), h.gw, code.String(), quarter, declared)
-	if err != nil {
-		jsonFailure(w, r, h.log, storeError(err), err)
-		return
-	}
-	d, err := report.Submit(r.Context(), h.gw, rep, to, callerOf(r).scope())
+	d, err := h.reports.Submit(r.Context(), req, to, callerOf(r).scope())
 	switch {
 	case errors.Is(err, gateway.ErrUnknownRecipient):
 		jsonUnprocessable(w, unknownRecipients([]FieldError{unknownRecipientField("to", to)}))
@@ -137,9 +118,9 @@ func (h *handler) submitReport(w http.ResponseWriter, r *http.Request) {
 // getSummary answers the national summary of a quarter from the reports
 // this gateway's agency ?hub= (default: the first hosted agency) received.
 func (h *handler) getSummary(w http.ResponseWriter, r *http.Request) {
-	quarter, err := report.ParseQuarter(r.PathValue("quarter"))
-	if err != nil {
-		jsonBadRequest(w, badParameter("quarter", "Quý viết dạng 2026-Q3", err.Error()))
+	quarter := r.PathValue("quarter")
+	if e := requestProblem(h.reports.Check(gateway.ReportRequest{Quarter: quarter}), "quarter"); e != nil {
+		jsonBadRequest(w, badParameter("quarter", "Quý viết dạng 2026-Q3", e.Error()))
 		return
 	}
 	hub := r.URL.Query().Get("hub")
@@ -150,7 +131,7 @@ func (h *handler) getSummary(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, forbiddenAgency("hub", hub))
 		return
 	}
-	s, err := report.Summarize(r.Context(), h.gw, hub, quarter)
+	s, err := h.reports.Summary(r.Context(), hub, quarter)
 	if err != nil {
 		jsonFailure(w, r, h.log, storeError(err), err)
 		return
@@ -161,22 +142,37 @@ func (h *handler) getSummary(w http.ResponseWriter, r *http.Request) {
 // reportRequest reads the agency and quarter of a report's path and the
 // declarations of its query; on a bad one it answers 400 and returns
 // false.
-func (h *handler) reportRequest(w http.ResponseWriter, r *http.Request) (envelope.AgencyCode, report.Quarter, report.Declarations, bool) {
+func (h *handler) reportRequest(w http.ResponseWriter, r *http.Request) (envelope.AgencyCode, gateway.ReportRequest, bool) {
 	agency := r.PathValue("agency")
 	code, err := envelope.ParseAgencyCode(agency, envelope.CodeAny)
 	if err != nil {
 		jsonBadRequest(w, badParameter("agency", fmt.Sprintf("Mã định danh %q không hợp lệ", agency), err.Error()))
-		return code, report.Quarter{}, report.Declarations{}, false
+		return code, gateway.ReportRequest{}, false
 	}
-	quarter, err := report.ParseQuarter(r.PathValue("quarter"))
+	req := gateway.ReportRequest{Agency: code.String(), Quarter: r.PathValue("quarter"), Declared: r.URL.Query().Get}
+	err = h.reports.Check(req)
+	if e := requestProblem(err, "quarter"); e != nil {
+		jsonBadRequest(w, badParameter("quarter", "Quý viết dạng 2026-Q3", e.Error()))
+		return code, req, false
+	}
+	if e := requestProblem(err, "declarations"); e != nil {
+		jsonBadRequest(w, badParameter("declarations", "Số liệu kê khai không hợp lệ: "+e.Error(), e.Error()))
+		return code, req, false
+	}
 	if err != nil {
-		jsonBadRequest(w, badParameter("quarter", "Quý viết dạng 2026-Q3", err.Error()))
-		return code, quarter, report.Declarations{}, false
+		jsonServerError(w, r, h.log, fmt.Errorf("api: check the report's request: %w", err))
+		return code, req, false
 	}
-	declared, err := report.ParseDeclarations(r.URL.Query().Get)
-	if err != nil {
-		jsonBadRequest(w, badParameter("declarations", "Số liệu kê khai không hợp lệ: "+err.Error(), err.Error()))
-		return code, quarter, declared, false
+	return code, req, true
+}
+
+// requestProblem returns the cause of the *gateway.ReportRequestError
+// about param among the errors err joins, or nil.
+func requestProblem(err error, param string) error {
+	for _, re := range gateway.ReportRequestErrors(err) {
+		if re.Param == param {
+			return re.Err
+		}
 	}
-	return code, quarter, declared, true
+	return nil
 }

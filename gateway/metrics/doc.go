@@ -2,9 +2,11 @@
 // gateway. [New] registers its collectors on the registry it is given (no
 // global registry, no promauto) and returns a [Metrics], which is the
 // gateway's [gateway.Observer]: the gateway tells it what it does as it
-// does it. [Metrics.Watch] adds the gauges read from the gateway, its
-// store and its bus at each scrape, and [Metrics.Middleware] counts the
-// requests of an HTTP handler by route.
+// does it. [Metrics.Watch] adds the gauges read at each scrape through
+// the one role it is handed, [gateway.GaugeReader] (the gateway, its
+// store's numbers and its bus's connection, never the store or the bus
+// themselves), and [Metrics.Middleware] counts the requests of an HTTP
+// handler by route. It imports no other face of the gateway.
 //
 // Labels stay few: kind is edoc or status; peer is the level-1 group of
 // the other agency's code ("H41" for 000.00.12.H41, "unknown" when the

@@ -50,15 +50,15 @@ var (
 
 // Watch registers, on the registerer given to New, the gauges read from
 // gw at each scrape: its id and version, its store's outbox, quarantine
-// and overdue documents (gateway.Store.Stats), its consumers' pending
-// messages (gateway.Gateway.Pending, left out while NATS is not
+// and overdue documents (Stats), its consumers' pending
+// messages (Pending, left out while NATS is not
 // connected), the NATS connection, the age of its directory and of its
 // last heartbeat, the expiry of its hosted agencies' certificates and the
 // NextUpdate of its revocation lists. A source that fails during a scrape
 // reports its gauges as errors of that scrape; the others are still
 // served. Watch fails if it was called before on the same
 // registerer.
-func (m *Metrics) Watch(gw *gateway.Gateway) error {
+func (m *Metrics) Watch(gw gateway.GaugeReader) error {
 	if gw == nil {
 		return errors.New("metrics: watch: no gateway")
 	}
@@ -70,7 +70,7 @@ func (m *Metrics) Watch(gw *gateway.Gateway) error {
 
 // gatewayCollector reads the gauges of a gateway at scrape time.
 type gatewayCollector struct {
-	gw  *gateway.Gateway
+	gw  gateway.GaugeReader
 	now func() time.Time
 }
 
@@ -93,9 +93,9 @@ func (c *gatewayCollector) Collect(ch chan<- prometheus.Metric) {
 
 	gauge(infoDesc, 1, gw.ID(), gw.Version())
 	next := crlNextUpdates(gw.CRLs())
-	connected := gw.Bus().Connected()
+	connected := gw.Connected()
 	gauge(connectedDesc, boolValue(connected))
-	if updated := gw.Directory().Updated(); !updated.IsZero() {
+	if updated := gw.DirectoryUpdated(); !updated.IsZero() {
 		gauge(directoryAgeDesc, max(now.Sub(updated).Seconds(), 0))
 	}
 	if beat := gw.LastHeartbeat(); !beat.IsZero() {
@@ -108,7 +108,7 @@ func (c *gatewayCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(crlNextUpdateDesc, float64(next[issuer].Unix()), issuer)
 	}
 
-	if st, err := gw.Store().Stats(ctx, now); err != nil {
+	if st, err := gw.Stats(ctx, now); err != nil {
 		for _, d := range []*prometheus.Desc{outboxItemsDesc, outboxAgeDesc, quarantineDesc, quarantineBytesDesc,
 			quarantineDroppedDesc, overdueDesc} {
 			ch <- prometheus.NewInvalidMetric(d, err)

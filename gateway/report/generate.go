@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
 )
 
@@ -23,7 +22,8 @@ const maxRefusalsDetailed = 1000
 const maxParts = 2
 
 // Generate computes the report of in.Agency for in.Quarter from the
-// store's rows.
+// store's rows (a gateway.Store, or the running gateway's
+// gateway.ReportRowReader role).
 //
 // The quarter is read in as many parts as there are CPUs to read them
 // (up to maxParts), consecutive spans of time, each by its own Builder
@@ -33,7 +33,7 @@ const maxParts = 2
 // documents are read after the rows: a status applied while the report
 // reads is counted if its document's part is read after it. A document
 // is in one part, counted once.
-func Generate(ctx context.Context, st gateway.Store, in Input) (*Report, error) {
+func Generate(ctx context.Context, st gateway.ReportRowReader, in Input) (*Report, error) {
 	b, err := read(ctx, st, in, min(runtime.GOMAXPROCS(0), maxParts))
 	if err != nil {
 		return nil, err
@@ -58,7 +58,7 @@ func Generate(ctx context.Context, st gateway.Store, in Input) (*Report, error) 
 
 // read gives the rows of the quarter to Builders of in, parts of them at
 // once, and returns the first Builder with the others merged into it.
-func read(ctx context.Context, st gateway.Store, in Input, parts int) (*Builder, error) {
+func read(ctx context.Context, st gateway.ReportRowReader, in Input, parts int) (*Builder, error) {
 	builders := make([]*Builder, max(parts, 1))
 	for i := range builders {
 		b, err := NewBuilder(in)
@@ -105,37 +105,4 @@ func read(ctx context.Context, st gateway.Store, in Input, parts int) (*Builder,
 		b.merge(o)
 	}
 	return b, nil
-}
-
-// Of computes the report of agency for quarter at gw: its store, the
-// agencies it hosts, the directory and the live gateways it sees.
-func Of(ctx context.Context, gw *gateway.Gateway, agency string, quarter Quarter, declared Declarations) (*Report, error) {
-	code, err := envelope.ParseAgencyCode(agency, envelope.CodeAny)
-	if err != nil {
-		return nil, fmt.Errorf("report: agency %q: %w", agency, err)
-	}
-	in := Input{
-		Agency: Agency{Code: code.String()}, Quarter: quarter, Gateway: gw.ID(),
-		Directory: gw.Directory().Agencies(), Declared: declared, Now: time.Now(),
-		Live: map[string]bool{},
-	}
-	if a, ok := gw.Directory().Lookup(agency); ok {
-		in.Agency.Name = a.Name
-	}
-	for _, h := range gw.HostedAgencies() {
-		in.Hosted = append(in.Hosted, h.Code.String())
-		if h.Code.Equal(code) {
-			in.Agency.Name = h.Name
-		}
-	}
-	bctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	beats, err := gw.Bus().Gateways(bctx)
-	if err != nil {
-		return nil, fmt.Errorf("report: read the gateways' heartbeats: %w", err)
-	}
-	for _, b := range beats {
-		in.Live[b.Gateway] = true
-	}
-	return Generate(ctx, gw.Store(), in)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
 	"github.com/lienthong/lienthong/gateway/report"
+	"github.com/lienthong/lienthong/gateway/rollup"
 )
 
 // TestOldCodes: a commune that the 2025 reform gave a new code keeps its
@@ -84,7 +85,7 @@ func TestOldCodes(t *testing.T) {
 
 	// The Government Office's report counts the commune once, under its
 	// code now.
-	rep, err := report.Of(t.Context(), gov, vpcp, report.QuarterOf(time.Now()), report.Declarations{})
+	rep, err := rollup.Of(t.Context(), gov, vpcp, report.QuarterOf(time.Now()), report.Declarations{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,8 @@ package report
 
 import (
 	"time"
+
+	"github.com/lienthong/lienthong/internal/vnfmt"
 )
 
 // Version is the version of the report's JSON shape.
@@ -53,6 +55,11 @@ type Ratio struct {
 	Den     int     `json:"den"`
 	Percent float64 `json:"percent"`
 }
+
+// String writes the ratio as the report prints it: "1.234/2.000 (61,7%)";
+// with no total, "0/0". The clerks' pages show it through this method,
+// without importing the report.
+func (r Ratio) String() string { return vnfmt.Ratio(r.Num, r.Den, r.Percent) }
 
 // Declared is a value the gateway cannot know, as the agency declared it
 // (from flags or a file); the output labels it as declared.

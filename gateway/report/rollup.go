@@ -2,9 +2,7 @@ package report
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -17,7 +15,9 @@ import (
 // The roll-up: an agency sends its report to its parent or to the
 // Government Office as a signed edXML document (a "Báo cáo") carrying the
 // report as JSON and HTML; the hub reads the reports it received and
-// builds the national summary.
+// builds the national summary. What the roll-up reads and sends at a
+// gateway is gateway/rollup's; here are the pure parts: the document that
+// carries a report, the report a received one carries, the summary.
 
 // attachmentPrefix starts the name of a report's JSON attachment:
 // "lienthong-bao-cao_<agency tokens>_<quarter>.json".
@@ -74,31 +74,6 @@ func Packet(rep *Report, to, toName string, now time.Time) ([]byte, error) {
 	return b, nil
 }
 
-// Submit sends rep from its agency (hosted by gw) to the agency to, and
-// returns the outgoing document.
-func Submit(ctx context.Context, gw *gateway.Gateway, rep *Report, to string, allowed []string) (*gateway.Document, error) {
-	if _, ok := gw.Hosted(rep.Agency.Code); !ok {
-		return nil, fmt.Errorf("report: %w: %s", gateway.ErrNotHosted, rep.Agency.Code)
-	}
-	code, err := envelope.ParseAgencyCode(to, envelope.CodeAny)
-	if err != nil {
-		return nil, fmt.Errorf("report: recipient %q: %w", to, err)
-	}
-	a, ok := gw.Directory().Lookup(to)
-	if !ok {
-		return nil, fmt.Errorf("report: %w: %s", gateway.ErrUnknownRecipient, to)
-	}
-	packet, err := Packet(rep, code.String(), a.Name, time.Now())
-	if err != nil {
-		return nil, err
-	}
-	d, _, err := gw.Submit(ctx, gateway.Submission{Packet: packet, Allowed: allowed})
-	if err != nil {
-		return nil, fmt.Errorf("report: submit: %w", err)
-	}
-	return d, nil
-}
-
 // Summary is the national summary a hub builds from the reports it
 // received for a quarter, in the style of the Government's own reports.
 type Summary struct {
@@ -142,19 +117,16 @@ const defSummary = "Một bộ, ngành hoặc tỉnh, thành phố được tín
 	"gửi về cổng này bằng văn bản điện tử có chữ ký số hợp lệ của chính cơ quan đó, ghi đã kết nối với Trục liên thông văn bản quốc gia. " +
 	"Cơ quan chủ trì (cổng này) được tính là đã kết nối. Cơ quan chưa gửi báo cáo được tính là chưa kết nối."
 
-// Summarize builds the national summary of quarter at the hub gw, whose
-// agency hub receives the reports.
-func Summarize(ctx context.Context, gw *gateway.Gateway, hub string, quarter Quarter) (*Summary, error) {
+// Summarize builds the national summary of quarter at hub from the
+// reports it received (the latest per agency, as Received keeps them) and
+// the directory's agencies.
+func Summarize(hub string, quarter Quarter, reports []SubmittedReport, directory []gateway.Agency, now time.Time) (*Summary, error) {
 	hubCode, err := envelope.ParseAgencyCode(hub, envelope.CodeAny)
 	if err != nil {
 		return nil, fmt.Errorf("report: hub %q: %w", hub, err)
 	}
-	reports, err := received(ctx, gw, hubCode.String(), quarter)
-	if err != nil {
-		return nil, err
-	}
 	s := &Summary{
-		Quarter: quarter.String(), QuarterLabel: quarter.Label(), GeneratedAt: time.Now(),
+		Quarter: quarter.String(), QuarterLabel: quarter.Label(), GeneratedAt: now,
 		Hub:     Agency{Code: hubCode.String()},
 		Reports: []SubmittedReport{}, Definition: defSummary,
 	}
@@ -167,7 +139,7 @@ func Summarize(ctx context.Context, gw *gateway.Gateway, hub string, quarter Qua
 	}
 	s.Ministries.NotConnected, s.Ministries.NoReport = []Agency{}, []Agency{}
 	s.Provinces.NotConnected, s.Provinces.NoReport = []Agency{}, []Agency{}
-	for _, a := range gw.Directory().Agencies() {
+	for _, a := range directory {
 		c, err := envelope.ParseAgencyCode(a.Code, envelope.CodeAny)
 		if err != nil || c.Level() != 1 {
 			continue
@@ -227,59 +199,40 @@ func summaryText(s *Summary) string {
 	return b.String()
 }
 
-// received reads the reports of quarter that hub received: the latest
-// per agency, from documents whose signature verified and whose sender is
-// the agency the report is about.
-func received(ctx context.Context, gw *gateway.Gateway, hub string, quarter Quarter) ([]SubmittedReport, error) {
+// ReceivedQuery lists the documents hub received since quarter began
+// that may carry a report (see Carried), a page at a time.
+func ReceivedQuery(hub string, quarter Quarter) gateway.DocumentQuery {
+	return gateway.DocumentQuery{Agencies: []string{hub}, Direction: gateway.Incoming, Since: quarter.Start(), Text: subjectPrefix, Limit: 500}
+}
+
+// Received keeps the latest report of each agency among reports, ordered
+// by agency code.
+func Received(reports []SubmittedReport) []SubmittedReport {
 	latest := map[string]SubmittedReport{}
-	q := gateway.DocumentQuery{Agencies: []string{hub}, Direction: gateway.Incoming, Since: quarter.Start(), Text: subjectPrefix, Limit: 500}
-	for {
-		page, err := gw.Store().Documents(ctx, q)
-		if err != nil {
-			return nil, fmt.Errorf("report: list the reports received: %w", err)
+	for _, r := range reports {
+		c, _ := envelope.ParseAgencyCode(r.Agency.Code, envelope.CodeAny)
+		if cur, ok := latest[c.Tokens()]; !ok || r.ReceivedAt.After(cur.ReceivedAt) {
+			latest[c.Tokens()] = r
 		}
-		for _, d := range page.Documents {
-			rep, err := reportIn(ctx, gw, &d.Document, quarter)
-			if err != nil {
-				return nil, err
-			}
-			if rep == nil {
-				continue
-			}
-			c, _ := envelope.ParseAgencyCode(rep.Agency.Code, envelope.CodeAny)
-			if cur, ok := latest[c.Tokens()]; !ok || d.CreatedAt.After(cur.ReceivedAt) {
-				latest[c.Tokens()] = SubmittedReport{Agency: rep.Agency, Document: d.ID, ReceivedAt: d.CreatedAt, Report: rep}
-			}
-		}
-		if page.Next == "" {
-			break
-		}
-		q.Cursor = page.Next
 	}
 	out := make([]SubmittedReport, 0, len(latest))
 	for _, r := range latest {
 		out = append(out, r)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Agency.Code < out[j].Agency.Code })
-	return out, nil
+	return out
 }
 
-// reportIn returns the report of quarter a received document carries, or
-// nil if it carries none, or one of another quarter, or one about an
-// agency other than its sender, or its signature did not verify.
-func reportIn(ctx context.Context, gw *gateway.Gateway, d *gateway.Document, quarter Quarter) (*Report, error) {
+// Carried returns the report of quarter a received document carries in
+// its packet data, or nil if it carries none, or one of another quarter,
+// or one about an agency other than its sender, or its signature did not
+// verify.
+func Carried(d *gateway.Document, data []byte, quarter Quarter) (*Report, error) {
 	if d.Verdict.Outcome != "valid" {
 		return nil, nil
 	}
-	p, err := gw.Store().Packet(ctx, d.PacketID)
-	if errors.Is(err, gateway.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("report: read packet %s: %w", d.PacketID, err)
-	}
-	parser := envelope.Parser{MaxSize: int64(len(p.Data)) + 1}
-	pkt, _, err := parser.ParseBytes(p.Data)
+	parser := envelope.Parser{MaxSize: int64(len(data)) + 1}
+	pkt, _, err := parser.ParseBytes(data)
 	if err != nil || pkt.Edoc == nil {
 		return nil, nil
 	}

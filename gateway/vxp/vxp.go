@@ -21,14 +21,11 @@ import (
 const DefaultPrefix = "/XrdAdapter/adapter"
 
 // Gateway is what the face asks of the gateway: the same submission and
-// status paths as API v1.
+// status paths as API v1, and their admission (roles of package gateway,
+// which *gateway.Gateway plays).
 type Gateway interface {
-	Submit(ctx context.Context, s gateway.Submission) (*gateway.Document, bool, error)
-	PostStatusResult(ctx context.Context, r gateway.StatusRequest) (gateway.StatusPosted, error)
-	MaxPacketSize() int64
-	// AdmitBody and AdmitWork admit a request (see gateway.Gateway's).
-	AdmitBody(ctx context.Context, caller string, kind gateway.PacketKind, length, limit int64) (release func(), err error)
-	AdmitWork(ctx context.Context, caller string, kind gateway.PacketKind) (release func(), err error)
+	gateway.Submitter
+	gateway.Admitter
 }
 
 // Store is what the face reads and writes in the gateway's store.

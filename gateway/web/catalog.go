@@ -143,7 +143,7 @@ func (h *Handler) agencyName(code string) string {
 	if a, ok := h.gw.Hosted(code); ok {
 		return a.Name
 	}
-	if a, ok := h.gw.Directory().Lookup(code); ok && a.Name != "" {
+	if a, ok := h.gw.Agency(code); ok && a.Name != "" {
 		return a.Name
 	}
 	return code
@@ -299,7 +299,7 @@ func tierOf(a gateway.Agency) tier {
 // tierOfCode names the tier of the agency with code, by its directory
 // entry when there is one.
 func (h *Handler) tierOfCode(code string) tier {
-	if a, ok := h.gw.Directory().Lookup(code); ok {
+	if a, ok := h.gw.Agency(code); ok {
 		return tierOf(a)
 	}
 	return tierOf(gateway.Agency{Code: code})

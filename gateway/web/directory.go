@@ -49,13 +49,12 @@ func (h *Handler) directory(w http.ResponseWriter, r *http.Request) {
 	qv := r.URL.Query()
 	q := strings.TrimSpace(qv.Get("q"))
 	after := qv.Get("trang")
-	dir := h.gw.Directory()
-	page := &directoryPage{Query: q, Total: dir.Len()}
+	page := &directoryPage{Query: q, Total: h.gw.DirectorySize()}
 	live, err := h.beats.live(r.Context())
 	if err != nil {
 		page.BeatsUnknown = true
 	}
-	res := dir.Search(gateway.DirectoryQuery{Text: q, After: after, Limit: h.opts.DirectoryPageSize})
+	res := h.gw.SearchAgencies(gateway.DirectoryQuery{Text: q, After: after, Limit: h.opts.DirectoryPageSize})
 	for _, a := range res.Agencies {
 		_, hosted := h.gw.Hosted(a.Code)
 		e := directoryEntry{Agency: a, Tier: tierOf(a), Live: live[a.Gateway], Hosted: hosted}
@@ -89,7 +88,7 @@ func (h *Handler) directory(w http.ResponseWriter, r *http.Request) {
 // beatCache keeps the gateways' heartbeats for a few seconds, so that the
 // directory page does not read the bus on every request.
 type beatCache struct {
-	gw  *gateway.Gateway
+	gw  gateway.HeartbeatReader
 	log *zap.Logger
 	ttl time.Duration
 
@@ -107,7 +106,7 @@ func (c *beatCache) live(ctx context.Context) (map[string]bool, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	beats, err := c.gw.Bus().Gateways(ctx)
+	beats, err := c.gw.Heartbeats(ctx)
 	if err != nil {
 		c.log.Warn("heartbeats could not be read", zap.Error(err))
 		return map[string]bool{}, err

@@ -14,8 +14,8 @@ import (
 
 	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
-	"github.com/lienthong/lienthong/gateway/report"
 	"github.com/lienthong/lienthong/gateway/web"
+	"github.com/lienthong/lienthong/internal/vnfmt"
 )
 
 var (
@@ -93,7 +93,7 @@ func TestWeb_LargeDirectory(t *testing.T) {
 		if len(rows) > 25 {
 			t.Errorf("%s shows %d agencies, want at most 25", link, len(rows))
 		}
-		mustContain(t, link, p.body, fmt.Sprintf("%d cơ quan trên tổng số %s", len(rows), report.FormatInt(len(want))))
+		mustContain(t, link, p.body, fmt.Sprintf("%d cơ quan trên tổng số %s", len(rows), vnfmt.Int(len(want))))
 		if pages > 1 {
 			mustContain(t, link, p.body, `<a href="/danh-ba">← Trang đầu</a>`)
 		}

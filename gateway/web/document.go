@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
+	"github.com/lienthong/lienthong/gateway/internal/disposition"
 	"github.com/lienthong/lienthong/gateway/internal/httprange"
 )
 
@@ -60,7 +60,7 @@ func (h *Handler) loadDocument(w http.ResponseWriter, r *http.Request) *gateway.
 		h.renderError(w, r, ss, http.StatusNotFound, msgNotFound)
 		return nil
 	}
-	d, err := h.gw.Store().Document(r.Context(), id)
+	d, err := h.gw.Document(r.Context(), id)
 	if errors.Is(err, gateway.ErrNotFound) || err == nil && !ss.clerk.allows(d.Agency) {
 		h.renderError(w, r, ss, http.StatusNotFound, msgNotFound)
 		return nil
@@ -129,7 +129,7 @@ func (h *Handler) documentPage(ctx context.Context, d *gateway.DocumentDetail) *
 		if d.Direction == gateway.Incoming {
 			q.From = d.From
 		}
-		if res, err := h.gw.Store().Documents(ctx, q); err == nil && len(res.Documents) > 0 {
+		if res, err := h.gw.Documents(ctx, q); err == nil && len(res.Documents) > 0 {
 			p.Related = res.Documents[0].ID
 		}
 	}
@@ -160,7 +160,7 @@ func possibleActions(d *gateway.DocumentDetail) []action {
 
 // attachments reads the attachments of a document's packet.
 func (h *Handler) attachments(ctx context.Context, d *gateway.DocumentDetail) ([]envelope.Attachment, error) {
-	p, err := h.gw.Store().Packet(ctx, d.PacketID)
+	p, err := h.gw.Packet(ctx, d.PacketID)
 	if err != nil {
 		return nil, err
 	}
@@ -214,7 +214,7 @@ func (h *Handler) attachment(w http.ResponseWriter, r *http.Request) {
 		ctype = envelope.ContentTypeOf(name, a.Head())
 	}
 	w.Header().Set("Content-Type", ctype)
-	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+	w.Header().Set("Content-Disposition", disposition.Attachment(name))
 	w.Header().Set("Cache-Control", "private, no-store")
 	// Decoded as it is sent; each far range decodes again (httprange).
 	httprange.Limit(r)
@@ -256,7 +256,7 @@ func (h *Handler) postStatus(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	err := h.gw.PostStatus(r.Context(), req)
+	_, err := h.gw.PostStatusResult(r.Context(), req)
 	var te *envelope.TransitionError
 	switch {
 	case err == nil:

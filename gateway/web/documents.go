@@ -100,17 +100,17 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, dir gateway.Direc
 		page.Filter.To = q.Until.AddDate(0, 0, -1).Format("02/01/2006")
 	}
 	q.Cursor, q.Limit = qv.Get("trang"), pageSize
-	res, err := h.gw.Store().Documents(r.Context(), q)
+	res, err := h.gw.Documents(r.Context(), q)
 	if errors.Is(err, gateway.ErrInvalidQuery) {
 		v.Message = "Đường dẫn trang không hợp lệ; đang hiển thị từ đầu danh sách."
 		q.Cursor = ""
-		res, err = h.gw.Store().Documents(r.Context(), q)
+		res, err = h.gw.Documents(r.Context(), q)
 	}
 	if err != nil {
 		h.storeFailure(w, r, err)
 		return
 	}
-	if page.Total, err = h.gw.Store().CountDocuments(r.Context(), q); err != nil {
+	if page.Total, err = h.gw.CountDocuments(r.Context(), q); err != nil {
 		h.storeFailure(w, r, err)
 		return
 	}
@@ -204,12 +204,12 @@ func (h *Handler) partyCodes(typed string) ([]string, string) {
 	var codes []string
 	code, err := envelope.ParseAgencyCode(s, envelope.CodeAny)
 	if err == nil {
-		if a, ok := h.gw.Directory().Lookup(code.String()); ok {
+		if a, ok := h.gw.Agency(code.String()); ok {
 			return agencyCodes(a), ""
 		}
 		codes = append(codes, code.String())
 	}
-	named, more := agenciesNamed(s, h.gw.Directory(), h.hostedNames(), maxPartyAgencies)
+	named, more := agenciesNamed(s, h.gw, h.hostedNames(), maxPartyAgencies)
 	if more {
 		return nil, fmt.Sprintf("Có hơn %d cơ quan có mã hoặc tên chứa “%s”; hãy gõ đầy đủ hơn hoặc chọn trong danh sách.", maxPartyAgencies, typed)
 	}
@@ -226,11 +226,12 @@ func (h *Handler) partyCodes(typed string) ([]string, string) {
 	return codes, ""
 }
 
-// directory is what the filters ask of the gateway's directory
-// (*gateway.Directory): a page of a search, never the whole of it.
+// directory is what the filters ask of the gateway's directory (of its
+// gateway.AgencyDirectory role): a page of a search, never the whole of
+// it.
 type directory interface {
-	Search(gateway.DirectoryQuery) gateway.DirectoryPage
-	Lookup(code string) (gateway.Agency, bool)
+	SearchAgencies(gateway.DirectoryQuery) gateway.DirectoryPage
+	Agency(code string) (gateway.Agency, bool)
 }
 
 // hostedNames returns the names the gateway's configuration gives its
@@ -257,7 +258,7 @@ const (
 
 // suggestions returns the agencies the party filter offers a clerk.
 func (h *Handler) suggestions(c *clerk) []gateway.Agency {
-	return suggestAgencies(h.gw.Directory(), c.codes(), h.hostedNames(), maxSuggestions)
+	return suggestAgencies(h.gw, c.codes(), h.hostedNames(), maxSuggestions)
 }
 
 // suggestAgencies returns at most max agencies to suggest to a clerk of
@@ -284,7 +285,7 @@ func suggestAgencies(dir directory, codes []string, hosted map[string]string, ma
 			out = append(out, a)
 		}
 	}
-	add(dir.Search(gateway.DirectoryQuery{Level: 1, Limit: min(max, maxTopSuggestions)}).Agencies)
+	add(dir.SearchAgencies(gateway.DirectoryQuery{Level: 1, Limit: min(max, maxTopSuggestions)}).Agencies)
 	var groups []string
 	for _, code := range codes {
 		if g, ok := topOf(code); ok && !slices.Contains(groups, g) {
@@ -297,7 +298,7 @@ func suggestAgencies(dir directory, codes []string, hosted map[string]string, ma
 			continue
 		}
 		// Under includes g itself, which the first search gave.
-		add(dir.Search(gateway.DirectoryQuery{Under: g, Limit: room + 1}).Agencies)
+		add(dir.SearchAgencies(gateway.DirectoryQuery{Under: g, Limit: room + 1}).Agencies)
 	}
 	return out
 }
@@ -341,7 +342,7 @@ func agenciesNamed(s string, dir directory, hosted map[string]string, limit int)
 	if needle == "" {
 		return nil, false
 	}
-	found := dir.Search(gateway.DirectoryQuery{Text: text, Limit: limit + 1}).Agencies
+	found := dir.SearchAgencies(gateway.DirectoryQuery{Text: text, Limit: limit + 1}).Agencies
 	if len(found) > limit {
 		return nil, true
 	}
@@ -363,7 +364,7 @@ func agenciesNamed(s string, dir directory, hosted map[string]string, limit int)
 	}
 	slices.Sort(extra)
 	for _, code := range extra {
-		a, ok := dir.Lookup(code)
+		a, ok := dir.Agency(code)
 		if !ok {
 			a = gateway.Agency{Code: code}
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
+	"github.com/lienthong/lienthong/gateway/rollup"
 	"github.com/lienthong/lienthong/gateway/web"
 )
 
@@ -112,7 +113,7 @@ func newSite(t *testing.T, gw *gateway.Gateway, opts func(*web.Options), clerks 
 	if opts != nil {
 		opts(&o)
 	}
-	h, err := web.New(gw, o, zaptest.NewLogger(t).Named("web"))
+	h, err := web.New(gw, rollup.New(gw), o, zaptest.NewLogger(t).Named("web"))
 	if err != nil {
 		t.Fatal(err)
 	}

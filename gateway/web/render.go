@@ -11,7 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/lienthong/lienthong/envelope"
-	"github.com/lienthong/lienthong/gateway/report"
+	"github.com/lienthong/lienthong/internal/vnfmt"
 )
 
 //go:embed templates
@@ -123,10 +123,10 @@ func (h *Handler) funcs() template.FuncMap {
 		"size":        formatSize,
 		"tier":        h.tierOfCode,
 		"signer":      signerName,
-		"num":         report.FormatInt,
-		"pct":         report.FormatPercent,
-		"ratio":       report.FormatRatio,
-		"duration":    report.FormatDuration,
+		"num":         vnfmt.Int,
+		"pct":         vnfmt.Percent,
+		"ratio":       func(r fmt.Stringer) string { return r.String() }, // a report's Ratio writes itself
+		"duration":    vnfmt.Duration,
 	}
 }
 

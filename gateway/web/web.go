@@ -67,11 +67,25 @@ const (
 	DefaultMaxSessionAge = 12 * time.Hour
 )
 
+// Gateway is what the clerks' page needs of the gateway: the roles it
+// plays for them (gateway/faces.go), no more. *gateway.Gateway is one.
+type Gateway interface {
+	gateway.DocumentReader
+	gateway.Submitter
+	gateway.ChangeFeed
+	gateway.Hosting
+	gateway.AgencyDirectory
+	gateway.HeartbeatReader
+}
+
+var _ Gateway = (*gateway.Gateway)(nil)
+
 // Handler is the clerk's page. It is an http.Handler for every path but
 // /api/ (mount it at "/"); Close ends the live streams, for a graceful
 // shutdown.
 type Handler struct {
-	gw       *gateway.Gateway
+	gw       Gateway
+	reports  gateway.Reports
 	log      *zap.Logger
 	opts     Options
 	clerks   map[string]*clerk
@@ -135,10 +149,14 @@ func sameAgency(a, b string) bool {
 	return err1 == nil && err2 == nil && ca.Equal(cb)
 }
 
-// New returns the clerk's page of gw. It refuses clerks it cannot use: no
+// New returns the clerk's page of gw, its quarterly reports made by
+// reports (gateway/rollup's, in the binary). It refuses clerks it cannot use: no
 // user name or one used twice, a password hash that is not bcrypt, an
 // agency the gateway does not host.
-func New(gw *gateway.Gateway, opts Options, log *zap.Logger) (*Handler, error) {
+func New(gw Gateway, reports gateway.Reports, opts Options, log *zap.Logger) (*Handler, error) {
+	if gw == nil || reports == nil {
+		return nil, errors.New("web: a gateway and its reports are required")
+	}
 	if log == nil {
 		log = zap.NewNop()
 	}
@@ -155,7 +173,7 @@ func New(gw *gateway.Gateway, opts Options, log *zap.Logger) (*Handler, error) {
 		opts.DirectoryPageSize = DefaultDirectoryPageSize
 	}
 	h := &Handler{
-		gw: gw, log: log, opts: opts, clerks: map[string]*clerk{},
+		gw: gw, reports: reports, log: log, opts: opts, clerks: map[string]*clerk{},
 		closing: make(chan struct{}),
 		beats:   &beatCache{gw: gw, log: log, ttl: 5 * time.Second},
 		run:     rand.Text()[:10],

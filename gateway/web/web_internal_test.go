@@ -210,7 +210,7 @@ func newFakeDirectory(t *testing.T, agencies []gateway.Agency) *fakeDirectory {
 	return d
 }
 
-func (d *fakeDirectory) Search(q gateway.DirectoryQuery) gateway.DirectoryPage {
+func (d *fakeDirectory) SearchAgencies(q gateway.DirectoryQuery) gateway.DirectoryPage {
 	d.searches = append(d.searches, q)
 	if q.Limit <= 0 {
 		d.t.Errorf("a search without a limit: %+v", q)
@@ -241,7 +241,7 @@ func (d *fakeDirectory) Search(q gateway.DirectoryQuery) gateway.DirectoryPage {
 	return page
 }
 
-func (d *fakeDirectory) Lookup(code string) (gateway.Agency, bool) {
+func (d *fakeDirectory) Agency(code string) (gateway.Agency, bool) {
 	c, err := envelope.ParseAgencyCode(code, envelope.CodeAny)
 	if err != nil {
 		return gateway.Agency{}, false
@@ -413,5 +413,17 @@ func TestTierOf(t *testing.T) {
 		if strings.Contains(tierOf(tt.a).Label, "huyện") {
 			t.Errorf("tierOf(%s, kind %q) names a district", tt.a.Code, tt.a.Kind)
 		}
+	}
+}
+
+// TestNew_Required: a page without its gateway or its reports is refused
+// when it is made, not by a panic on the first request for Báo cáo.
+func TestNew_Required(t *testing.T) {
+	if _, err := New(nil, nil, Options{}, nil); err == nil {
+		t.Error("New(nil gateway, nil reports) made a page")
+	}
+	var gw *gateway.Gateway // a Gateway, but no Reports
+	if _, err := New(gw, nil, Options{}, nil); err == nil {
+		t.Error("New without reports made a page")
 	}
 }

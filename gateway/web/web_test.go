@@ -15,6 +15,7 @@ import (
 	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
 	"github.com/lienthong/lienthong/gateway/report"
+	"github.com/lienthong/lienthong/gateway/rollup"
 	"github.com/lienthong/lienthong/gateway/web"
 )
 
@@ -535,7 +536,7 @@ func TestWeb_SignInThrottle(t *testing.T) {
 func TestNew_Refuses(t *testing.T) {
 	ax := gatewaytest.NewAxis(t)
 	gw := ax.Gateway("vpcp", nil, [2]string{vpcp, "Văn phòng Chính phủ"})
-	_, err := web.New(gw, web.Options{Clerks: []web.Clerk{
+	_, err := web.New(gw, rollup.New(gw), web.Options{Clerks: []web.Clerk{
 		{Username: "a", PasswordHash: "plain", Agencies: []string{vpcp}},
 		{Username: "b", PasswordHash: "$2a$04$abcdefghijklmnopqrstuu5xYkqVXbKk1Z5x8m0mIpd3uQ3Ty3Ju.", Agencies: []string{hcm}},
 		{Username: "", Agencies: []string{vpcp}},

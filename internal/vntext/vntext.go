@@ -1,6 +1,8 @@
 // Package vntext folds Vietnamese text for searching: what a clerk or a
 // document-management system types ("nghe an") finds what the directory
-// writes ("UBND tỉnh Nghệ An").
+// writes ("UBND tỉnh Nghệ An"). It is the one place that knows the
+// letters' marks: the directory's search, the clerks' pages and the
+// ASCII file names of downloads (gateway/internal/disposition) all use it.
 package vntext
 
 import (
@@ -25,6 +27,24 @@ func Fold(s string) string {
 			continue
 		}
 		b = utf8.AppendRune(b, base(unicode.ToLower(r)))
+	}
+	return string(b)
+}
+
+// Unmark takes the marks off Vietnamese letters (Đ is D), keeping letter
+// case and every other character: "Quyết định ĐIỀU" is "Quyet dinh DIEU",
+// the plain ASCII of a file name.
+func Unmark(s string) string {
+	b := make([]byte, 0, len(s))
+	for _, r := range s {
+		if r >= utf8.RuneSelf {
+			if lower := unicode.ToLower(r); lower != r {
+				r = unicode.ToUpper(base(lower))
+			} else {
+				r = base(r)
+			}
+		}
+		b = utf8.AppendRune(b, r)
 	}
 	return string(b)
 }

@@ -17,3 +17,16 @@ func TestFold(t *testing.T) {
 		}
 	}
 }
+
+func TestUnmark(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"Quyết định ĐIỀU \"động\".docx", "Quyet dinh DIEU \"dong\".docx"},
+		{"Công văn số 12.pdf", "Cong van so 12.pdf"},
+		{"ỨNG HÒA, Mỹ Đức", "UNG HOA, My Duc"},
+		{"日本.txt", "日本.txt"},
+	} {
+		if got := Unmark(tc.in); got != tc.want {
+			t.Errorf("Unmark(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

@@ -1,4 +1,4 @@
-package report_test
+package rollup_test
 
 import (
 	"strings"
@@ -7,6 +7,15 @@ import (
 	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
 	"github.com/lienthong/lienthong/gateway/report"
+	"github.com/lienthong/lienthong/gateway/rollup"
+)
+
+// The agencies of the roll-up.
+const (
+	vpcp  = "000.00.00.G22" // Văn phòng Chính phủ (centre)
+	tinh  = "000.00.00.H41" // UBND tỉnh Nghệ An (province)
+	soyte = "000.00.12.H41" // Sở Y tế (department)
+	hcm   = "000.00.00.H29" // UBND TP.HCM (another province)
 )
 
 // TestReport_RollUp: two provinces and one ministry send their reports to
@@ -46,14 +55,14 @@ func TestReport_RollUp(t *testing.T) {
 		gw     *gateway.Gateway
 		agency string
 	}{{byt, "000.00.00.G18"}, {nghean, tinh}, {hcmGW, hcm}} {
-		rep, err := report.Of(t.Context(), s.gw, s.agency, q, report.Declarations{PaperOutgoing: &paper})
+		rep, err := rollup.Of(t.Context(), s.gw, s.agency, q, report.Declarations{PaperOutgoing: &paper})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !rep.Deployment.NationalAxis {
 			t.Errorf("%s's report says it is not connected", s.agency)
 		}
-		d, err := report.Submit(t.Context(), s.gw, rep, vpcp, nil)
+		d, err := rollup.Submit(t.Context(), s.gw, rep, vpcp, nil)
 		if err != nil {
 			t.Fatalf("%s submits: %v", s.agency, err)
 		}
@@ -64,7 +73,7 @@ func TestReport_RollUp(t *testing.T) {
 	var sum *report.Summary
 	gatewaytest.Eventually(t, "three reports at the hub", func() bool {
 		var err error
-		sum, err = report.Summarize(t.Context(), hub, vpcp, q)
+		sum, err = rollup.Summarize(t.Context(), hub, vpcp, q)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,15 +101,15 @@ func TestReport_RollUp(t *testing.T) {
 	}
 	// Sent again the same day, the later report wins; the summary is the
 	// same.
-	rep, err := report.Of(t.Context(), hcmGW, hcm, q, report.Declarations{})
+	rep, err := rollup.Of(t.Context(), hcmGW, hcm, q, report.Declarations{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := report.Submit(t.Context(), hcmGW, rep, vpcp, nil); err != nil {
+	if _, err := rollup.Submit(t.Context(), hcmGW, rep, vpcp, nil); err != nil {
 		t.Fatalf("a second report the same day: %v", err)
 	}
 	gatewaytest.Eventually(t, "the later report", func() bool {
-		s, err := report.Summarize(t.Context(), hub, vpcp, q)
+		s, err := rollup.Summarize(t.Context(), hub, vpcp, q)
 		if err != nil {
 			t.Fatal(err)
 		}
