@@ -51,7 +51,9 @@ type GatewayConfig struct {
 	// server's JetStream files (nats/) and the large packets being
 	// received (spool/).
 	DataDir string `yaml:"dataDir"`
-	// MaxPacketSize is the largest packet accepted or received, in bytes.
+	// MaxPacketSize is the largest packet accepted or received, in bytes;
+	// default gateway.DefaultMaxPacketSize (96 MiB), the limit of the
+	// edxml commands too. Raised, give those commands the same -max-size.
 	MaxPacketSize int64 `yaml:"maxPacketSize"`
 	// ShutdownTimeout bounds the graceful shutdown.
 	ShutdownTimeout time.Duration `yaml:"shutdownTimeout"`
@@ -284,7 +286,7 @@ type LogConfig struct {
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{
-		Gateway: GatewayConfig{DataDir: "data", MaxPacketSize: 96 << 20, ShutdownTimeout: 30 * time.Second, SubmissionWait: gateway.DefaultSubmissionWait},
+		Gateway: GatewayConfig{DataDir: "data", MaxPacketSize: gateway.DefaultMaxPacketSize, ShutdownTimeout: 30 * time.Second, SubmissionWait: gateway.DefaultSubmissionWait},
 		HTTP:    HTTPConfig{Listen: "127.0.0.1:8080"},
 		Trust:   TrustConfig{CRLReload: time.Hour},
 		Log:     LogConfig{Level: "info", Format: "json"},
