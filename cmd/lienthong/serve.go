@@ -42,9 +42,13 @@ names an external NATS server or cluster, an embedded nats-server with
 JetStream keeps its files in the data directory.
 
 Every scalar key of the file can be overridden by an environment variable
-(LIENTHONG_GATEWAY_ID, LIENTHONG_DATA_DIR, LIENTHONG_HTTP_LISTEN,
-LIENTHONG_NATS_URL, LIENTHONG_NATS_PASSWORD or LIENTHONG_NATS_PASSWORD_FILE,
-LIENTHONG_LOG_LEVEL, LIENTHONG_OPS_LISTEN …); flags override both.
+(listed below), and flags override both: LIENTHONG_ and the key's section
+and name in capitals, words split by _ (nats.hubDomain:
+LIENTHONG_NATS_HUB_DOMAIN); the gateway section's keys without the
+section's name (gateway.dataDir: LIENTHONG_DATA_DIR), but gateway.id is
+LIENTHONG_GATEWAY_ID. A secret (nats.password, nats.token, ops.token) may
+instead be in a file that the variable's _FILE twin names
+(LIENTHONG_NATS_PASSWORD_FILE). Lists have no variable.
 
 The operations listener (ops.listen, default 127.0.0.1:9464) serves
 /metrics for Prometheus, /healthz (the process is alive), /readyz (NATS
@@ -63,7 +67,7 @@ lienthong_crl_next_update_timestamp_seconds.
 
 The first SIGINT or SIGTERM shuts down gracefully: the API stops taking
 requests, messages in flight are finished, the outbox stops; a second one
-exits at once, with status 130 (SIGINT) or 143 (SIGTERM).`)
+exits at once, with status 130 (SIGINT) or 143 (SIGTERM).`+envHelp())
 	configFile := fs.String("config", "", "the configuration `file` (YAML)")
 	listen := fs.String("listen", "", "the API's listen `address` (overrides http.listen)")
 	natsURL := fs.String("nats", "", "an external NATS `URL` (overrides nats.url)")
