@@ -129,6 +129,9 @@ type Gateway struct {
 	// unknownRecipients throttles the warnings of packets dropped as
 	// addressed to codes that exist nowhere (dropUnknownRecipient).
 	unknownRecipients unknownRecipientLog
+	// publishFailures throttles the summary of the publish failures not
+	// warned of one by one (dispatchOnce).
+	publishFailures publishFailureLog
 }
 
 // New checks opts and returns a Gateway that is not running yet.
