@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -115,7 +116,8 @@ exits at once, with status 130 (SIGINT) or 143 (SIGTERM).`+envHelp())
 		_, err = m.Stdout.Write(b)
 		return err
 	}
-	log, level, err := newLogger(cfg.Log, m.Stderr)
+	var logDropped atomic.Int64
+	log, level, err := newSampledLogger(cfg.Log, m.Stderr, &logDropped)
 	if err != nil {
 		return err
 	}
@@ -150,6 +152,11 @@ exits at once, with status 130 (SIGINT) or 143 (SIGTERM).`+envHelp())
 		}
 	}
 	reg := newRegistry()
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "lienthong_log_entries_dropped_total",
+		Help: fmt.Sprintf("Log entries left out by sampling: of the entries of one level and message, each %v keeps the first %d, then every %d-th.",
+			logSampleTick, logSampleFirst, logSampleThereafter),
+	}, func() float64 { return float64(logDropped.Load()) }))
 	// One limiter of the releases of free pages for the process, its
 	// store's and its bus's (gateway.MemoryLimiter).
 	n, err := openNode(ctx, cfg, log, reg, beforeLoad, new(gateway.MemoryLimiter))
@@ -204,9 +211,27 @@ exits at once, with status 130 (SIGINT) or 143 (SIGTERM).`+envHelp())
 	return withVI(err, "Cổng liên thông đã dừng nhưng không dừng êm trọn vẹn")
 }
 
+// Log sampling: of the entries of one level and message, each
+// logSampleTick keeps the first logSampleFirst, then every
+// logSampleThereafter-th. At ordinary rates nothing is left out; under a
+// flood (a peer filling the quarantine, each entry it drops logged; an
+// outage, each failure) the log stays readable and the disk is not
+// filled. lienthong_log_entries_dropped_total counts what is left out.
+const (
+	logSampleTick       = time.Second
+	logSampleFirst      = 10
+	logSampleThereafter = 100
+)
+
 // newLogger builds the process's logger, on a level that can be changed
 // while it runs (serve's /loglevel); it is passed down, never global.
 func newLogger(c LogConfig, w io.Writer) (*zap.Logger, zap.AtomicLevel, error) {
+	return newSampledLogger(c, w, nil)
+}
+
+// newSampledLogger is newLogger; dropped, if not nil, counts the entries
+// that sampling leaves out.
+func newSampledLogger(c LogConfig, w io.Writer, dropped *atomic.Int64) (*zap.Logger, zap.AtomicLevel, error) {
 	l, err := zapcore.ParseLevel(c.Level)
 	if err != nil {
 		return nil, zap.AtomicLevel{}, err
@@ -220,7 +245,14 @@ func newLogger(c LogConfig, w io.Writer) (*zap.Logger, zap.AtomicLevel, error) {
 	} else {
 		encoder = zapcore.NewJSONEncoder(enc)
 	}
-	return zap.New(zapcore.NewCore(encoder, zapcore.AddSync(w), level)), level, nil
+	core := zapcore.NewSamplerWithOptions(zapcore.NewCore(encoder, zapcore.AddSync(w), level),
+		logSampleTick, logSampleFirst, logSampleThereafter,
+		zapcore.SamplerHook(func(_ zapcore.Entry, d zapcore.SamplingDecision) {
+			if d&zapcore.LogDropped != 0 && dropped != nil {
+				dropped.Add(1)
+			}
+		}))
+	return zap.New(core), level, nil
 }
 
 // node is one running gateway with everything it owns: the store, the bus
