@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -625,9 +626,15 @@ func (c Config) Redacted() ([]byte, error) {
 			*s = "(redacted)"
 		}
 	}
-	hide(&c.NATS.Password)
-	hide(&c.NATS.Token)
-	hide(&c.Ops.Token)
+	// The scalar secrets are those marked so in Config's env tags; the
+	// lists' below.
+	for _, k := range envKeys() {
+		if k.secret {
+			if f := reflect.ValueOf(&c).Elem().FieldByIndex(k.index); f.String() != "" {
+				f.SetString("(redacted)")
+			}
+		}
+	}
 	keys := make([]APIKeyConfig, len(c.APIKeys))
 	copy(keys, c.APIKeys)
 	for i := range keys {

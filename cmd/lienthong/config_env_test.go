@@ -201,3 +201,28 @@ func TestEnvWords(t *testing.T) {
 		}
 	}
 }
+
+// TestRedacted_EverySecret: -config-dump hides the value of every key
+// marked secret.
+func TestRedacted_EverySecret(t *testing.T) {
+	c := DefaultConfig()
+	secrets := 0
+	for _, k := range envKeys() {
+		if k.secret {
+			secrets++
+			if err := k.set(&c, "bí-mật-của-"+k.name); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if secrets < 3 {
+		t.Fatalf("%d secret keys: nats.password, nats.token and ops.token at least", secrets)
+	}
+	dump, err := c.Redacted()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(dump), "bí-mật") {
+		t.Errorf("-config-dump shows a secret:\n%s", dump)
+	}
+}
