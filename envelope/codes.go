@@ -3,6 +3,7 @@ package envelope
 import (
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Priority is the urgency of a document (độ khẩn, OtherInfo/Priority), kept
@@ -361,7 +362,7 @@ func DocKindByName(name string) (DocKind, bool) {
 	}
 	var found DocKind
 	ok := false
-	for _, k := range docKindsByName[key] {
+	for _, k := range docKindsByName()[key] {
 		switch {
 		case k.Table == want:
 			return k, true
@@ -373,8 +374,10 @@ func DocKindByName(name string) (DocKind, bool) {
 }
 
 // docKindsByName indexes both tables by normalized name, without the
-// " (cá biệt)" qualifier of table B's rows 1 and 2.
-var docKindsByName = func() map[string][]DocKind {
+// " (cá biệt)" qualifier of table B's rows 1 and 2. It is made at the
+// first look-up, not when the package loads: normalizing the names has
+// kindNameFolder build its replacer.
+var docKindsByName = sync.OnceValue(func() map[string][]DocKind {
 	m := make(map[string][]DocKind)
 	for _, rows := range [][]DocKind{docKindsA, docKindsB} {
 		for _, k := range rows {
@@ -383,7 +386,7 @@ var docKindsByName = func() map[string][]DocKind {
 		}
 	}
 	return m
-}()
+})
 
 // kindQualifiers are the trailing qualifiers of a normalized name that pick
 // a table.

@@ -13,9 +13,15 @@ import (
 
 // Default limits of a [Parser].
 const (
-	// DefaultMaxSize is the largest packet a zero Parser reads: 64 MiB,
-	// room for about 45 MiB of attachments after base64.
-	DefaultMaxSize = 64 << 20
+	// DefaultMaxSize is the largest packet a zero Parser reads: 96 MiB,
+	// room for a 50 MB attachment, which base64 makes about 67 MB, with
+	// the rest of the packet and a few smaller attachments. It is
+	// lienthong's one largest-packet limit: a gateway accepts and
+	// receives packets up to it (gateway.DefaultMaxPacketSize, the
+	// configuration's gateway.maxPacketSize) and "lienthong edxml"
+	// reads them (-max-size), so that a packet a gateway took can be
+	// inspected, validated, signed and verified offline.
+	DefaultMaxSize = 96 << 20
 	// DefaultMaxDepth is the deepest element nesting a zero Parser accepts.
 	// edXML nests nine deep at most; XML-DSig a little more.
 	DefaultMaxDepth = 48

@@ -64,6 +64,8 @@ func (g *Gateway) dispatchOnce(ctx context.Context) int {
 	}
 	wg.Wait()
 	var sent []OutboxItem
+	quiet := 0 // failures logged at Debug only
+	var lastErr error
 	for i, item := range items {
 		if errs[i] == nil {
 			sent = append(sent, item)
@@ -75,10 +77,24 @@ func (g *Gateway) dispatchOnce(ctx context.Context) int {
 		}
 		g.obs.Published(item.Kind, item.Recipient, errs[i])
 		log := g.itemLogger(item)
-		delay := g.retryDelay(item.Attempts)
-		log.Warn("publish failed; will retry", zap.Error(errs[i]), zap.Int("attempt", item.Attempts+1), zap.Duration("retryIn", delay))
+		delay := retryJitter(g.retryDelay(item.Attempts), item)
+		attempt := item.Attempts + 1
+		fields := []zap.Field{zap.Error(errs[i]), zap.Int("attempt", attempt), zap.Duration("retryIn", delay)}
+		if loudAttempt(attempt) {
+			log.Warn("publish failed; will retry", fields...)
+		} else {
+			log.Debug("publish failed; will retry", fields...)
+			quiet++
+			lastErr = errs[i]
+		}
 		if err := g.store.Postpone(ctx, item.ID, g.opts.Now().Add(delay), errs[i].Error()); err != nil {
 			log.Error("postpone the outbox item", zap.Error(err))
+		}
+	}
+	if quiet > 0 {
+		if n, warn := g.publishFailures.note(g.opts.Now(), quiet); warn {
+			g.log.Warn("publishes failed and will be retried; each item's failures are logged at its attempts 1, 2, 4, 8 …, the others at debug",
+				zap.Int("failures", n), zap.Duration("summaryEvery", publishFailureWarnEvery), zap.NamedError("last", lastErr))
 		}
 	}
 	if len(sent) > 0 {
@@ -156,7 +172,8 @@ func (g *Gateway) publish(ctx context.Context, item OutboxItem, packets *packetC
 }
 
 // retryDelay is the backoff after attempts failed publishes: 1 s, 2 s,
-// 4 s … capped at MaxRetryDelay.
+// 4 s … capped at MaxRetryDelay. dispatchOnce takes up to a fifth off it
+// (retryJitter).
 func (g *Gateway) retryDelay(attempts int) time.Duration {
 	if attempts > 20 {
 		return g.opts.MaxRetryDelay

@@ -20,9 +20,11 @@ import (
 
 // Defaults of Options.
 const (
-	// DefaultMaxPacketSize is large enough for a 50 MB attachment, which
-	// base64 makes about 67 MB.
-	DefaultMaxPacketSize = 96 << 20
+	// DefaultMaxPacketSize is the largest packet accepted or received:
+	// envelope.DefaultMaxSize, the one limit of the gateway, the
+	// configuration and the edxml commands (large enough for a 50 MB
+	// attachment, which base64 makes about 67 MB).
+	DefaultMaxPacketSize = envelope.DefaultMaxSize
 	// DefaultDispatchInterval is how often the outbox is polled when
 	// nothing wakes it.
 	DefaultDispatchInterval = time.Second
@@ -127,6 +129,9 @@ type Gateway struct {
 	// unknownRecipients throttles the warnings of packets dropped as
 	// addressed to codes that exist nowhere (dropUnknownRecipient).
 	unknownRecipients unknownRecipientLog
+	// publishFailures throttles the summary of the publish failures not
+	// warned of one by one (dispatchOnce).
+	publishFailures publishFailureLog
 }
 
 // New checks opts and returns a Gateway that is not running yet.

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -25,10 +26,12 @@ import (
 
 // Config is the configuration of "lienthong serve": a YAML file, every
 // scalar key overridable by a LIENTHONG_* environment variable (see
-// envKeys), and some by flags. Precedence: flag > environment > file >
-// default.
+// envKeys; a field's env tag names its variable when the rule does not),
+// and some by flags. Precedence: flag > environment > file > default.
 type Config struct {
-	Gateway  GatewayConfig  `yaml:"gateway"`
+	// Gateway's keys are named in the environment without the section's
+	// name (LIENTHONG_DATA_DIR), as they were first.
+	Gateway  GatewayConfig  `yaml:"gateway" env:"LIENTHONG"`
 	HTTP     HTTPConfig     `yaml:"http"`
 	NATS     NATSConfig     `yaml:"nats"`
 	Trust    TrustConfig    `yaml:"trust"`
@@ -46,12 +49,14 @@ type Config struct {
 // GatewayConfig names the gateway and where it keeps its data.
 type GatewayConfig struct {
 	// ID names the gateway on the bus; letters, digits, "-" and "_".
-	ID string `yaml:"id"`
+	ID string `yaml:"id" env:"LIENTHONG_GATEWAY_ID"`
 	// DataDir holds the store (lienthong.db), the embedded NATS
 	// server's JetStream files (nats/) and the large packets being
 	// received (spool/).
 	DataDir string `yaml:"dataDir"`
-	// MaxPacketSize is the largest packet accepted or received, in bytes.
+	// MaxPacketSize is the largest packet accepted or received, in bytes;
+	// default gateway.DefaultMaxPacketSize (96 MiB), the limit of the
+	// edxml commands too. Raised, give those commands the same -max-size.
 	MaxPacketSize int64 `yaml:"maxPacketSize"`
 	// ShutdownTimeout bounds the graceful shutdown.
 	ShutdownTimeout time.Duration `yaml:"shutdownTimeout"`
@@ -108,8 +113,8 @@ type NATSConfig struct {
 	URL       string `yaml:"url"`
 	CredsFile string `yaml:"credsFile"`
 	User      string `yaml:"user"`
-	Password  string `yaml:"password"`
-	Token     string `yaml:"token"`
+	Password  string `yaml:"password" env:",secret"`
+	Token     string `yaml:"token" env:",secret"`
 	// NKeyFile is the gateway's NKey seed file (a cluster's per-gateway
 	// credentials: see "lienthong nats user").
 	NKeyFile string `yaml:"nkeyFile"`
@@ -263,10 +268,12 @@ type OpsConfig struct {
 	// every request that changes something (PUT /loglevel); the GET
 	// endpoints stay open for Prometheus and health checks. TokenFile
 	// holds it instead (its first line), so that it stays out of the
-	// configuration file; the environment's twin of both is
-	// LIENTHONG_OPS_TOKEN_FILE.
-	Token     string `yaml:"token"`
-	TokenFile string `yaml:"tokenFile"`
+	// configuration file. The environment's twin of both is
+	// LIENTHONG_OPS_TOKEN, or LIENTHONG_OPS_TOKEN_FILE naming a file: one
+	// variable cannot be the token's file twin and tokenFile's own, and
+	// either replaces the file's token and tokenFile alike.
+	Token     string `yaml:"token" env:",secret"`
+	TokenFile string `yaml:"tokenFile" env:"-"`
 }
 
 // minOpsToken is the shortest ops.token accepted: a token is the only
@@ -284,7 +291,7 @@ type LogConfig struct {
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{
-		Gateway: GatewayConfig{DataDir: "data", MaxPacketSize: 96 << 20, ShutdownTimeout: 30 * time.Second, SubmissionWait: gateway.DefaultSubmissionWait},
+		Gateway: GatewayConfig{DataDir: "data", MaxPacketSize: gateway.DefaultMaxPacketSize, ShutdownTimeout: 30 * time.Second, SubmissionWait: gateway.DefaultSubmissionWait},
 		HTTP:    HTTPConfig{Listen: "127.0.0.1:8080"},
 		Trust:   TrustConfig{CRLReload: time.Hour},
 		Log:     LogConfig{Level: "info", Format: "json"},
@@ -359,119 +366,6 @@ func (c *Config) resolvePaths(base string) {
 		abs(&c.VXP.Systems[i].SecretFile)
 	}
 	abs(&c.Ops.TokenFile)
-}
-
-// envKey is a configuration key that an environment variable overrides.
-type envKey struct {
-	name   string // LIENTHONG_…
-	secret bool   // never shown by -config-dump
-	set    func(c *Config, v string) error
-}
-
-// envKeys is the one table of environment overrides. A secret key also
-// has a *_FILE twin naming a file that holds the value.
-func envKeys() []envKey {
-	str := func(f func(c *Config) *string) func(*Config, string) error {
-		return func(c *Config, v string) error { *f(c) = v; return nil }
-	}
-	return []envKey{
-		{"LIENTHONG_GATEWAY_ID", false, str(func(c *Config) *string { return &c.Gateway.ID })},
-		{"LIENTHONG_DATA_DIR", false, str(func(c *Config) *string { return &c.Gateway.DataDir })},
-		{"LIENTHONG_MAX_PACKET_SIZE", false, func(c *Config, v string) error {
-			n, err := strconv.ParseInt(v, 10, 64)
-			c.Gateway.MaxPacketSize = n
-			return err
-		}},
-		{"LIENTHONG_MEMORY_LIMIT", false, func(c *Config, v string) error {
-			n, err := strconv.ParseInt(v, 10, 64)
-			c.Gateway.MemoryLimit = n
-			return err
-		}},
-		{"LIENTHONG_SHUTDOWN_TIMEOUT", false, func(c *Config, v string) error {
-			d, err := time.ParseDuration(v)
-			c.Gateway.ShutdownTimeout = d
-			return err
-		}},
-		{"LIENTHONG_SUBMISSIONS", false, func(c *Config, v string) error {
-			n, err := strconv.Atoi(v)
-			c.Gateway.Submissions = n
-			return err
-		}},
-		{"LIENTHONG_SUBMISSION_WAIT", false, func(c *Config, v string) error {
-			d, err := time.ParseDuration(v)
-			c.Gateway.SubmissionWait = d
-			return err
-		}},
-		{"LIENTHONG_HTTP_LISTEN", false, str(func(c *Config) *string { return &c.HTTP.Listen })},
-		{"LIENTHONG_HTTP_PUBLIC_URL", false, str(func(c *Config) *string { return &c.HTTP.PublicURL })},
-		{"LIENTHONG_NATS_URL", false, str(func(c *Config) *string { return &c.NATS.URL })},
-		{"LIENTHONG_NATS_CREDS_FILE", false, str(func(c *Config) *string { return &c.NATS.CredsFile })},
-		{"LIENTHONG_NATS_USER", false, str(func(c *Config) *string { return &c.NATS.User })},
-		{"LIENTHONG_NATS_PASSWORD", true, str(func(c *Config) *string { return &c.NATS.Password })},
-		{"LIENTHONG_NATS_TOKEN", true, str(func(c *Config) *string { return &c.NATS.Token })},
-		{"LIENTHONG_NATS_DOMAIN", false, str(func(c *Config) *string { return &c.NATS.Domain })},
-		{"LIENTHONG_NATS_HUB_DOMAIN", false, str(func(c *Config) *string { return &c.NATS.HubDomain })},
-		{"LIENTHONG_NATS_NKEY_FILE", false, str(func(c *Config) *string { return &c.NATS.NKeyFile })},
-		{"LIENTHONG_NATS_CA_FILE", false, str(func(c *Config) *string { return &c.NATS.CAFile })},
-		{"LIENTHONG_NATS_REPLICAS", false, func(c *Config, v string) error {
-			n, err := strconv.Atoi(v)
-			c.NATS.Replicas = n
-			return err
-		}},
-		{"LIENTHONG_NATS_BIND", false, func(c *Config, v string) error {
-			b, err := strconv.ParseBool(v)
-			c.NATS.Bind = b
-			return err
-		}},
-		{"LIENTHONG_NATS_CONSUMERS", false, str(func(c *Config) *string { return &c.NATS.Consumers })},
-		{"LIENTHONG_NATS_LISTEN", false, str(func(c *Config) *string { return &c.NATS.Listen })},
-		{"LIENTHONG_LOG_LEVEL", false, str(func(c *Config) *string { return &c.Log.Level })},
-		{"LIENTHONG_LOG_FORMAT", false, str(func(c *Config) *string { return &c.Log.Format })},
-		{"LIENTHONG_OPS_LISTEN", false, str(func(c *Config) *string { return &c.Ops.Listen })},
-		// Its *_FILE twin, LIENTHONG_OPS_TOKEN_FILE, is also the twin of
-		// ops.tokenFile: both name a file holding the token, and one
-		// variable cannot be both. Either overrides the file's token and
-		// tokenFile alike, as the environment overrides the file.
-		{"LIENTHONG_OPS_TOKEN", true, func(c *Config, v string) error {
-			c.Ops.Token, c.Ops.TokenFile = v, ""
-			return nil
-		}},
-		{"LIENTHONG_TRUST_CRL_RELOAD", false, func(c *Config, v string) error {
-			d, err := time.ParseDuration(v)
-			c.Trust.CRLReload = d
-			return err
-		}},
-		{"LIENTHONG_TRUST_ALLOW_SHA1", false, func(c *Config, v string) error {
-			b, err := strconv.ParseBool(v)
-			c.Trust.AllowSHA1 = b
-			return err
-		}},
-	}
-}
-
-// ApplyEnv overrides the configuration from the environment, as lookup
-// (os.LookupEnv) gives it.
-func (c *Config) ApplyEnv(lookup func(string) (string, bool)) error {
-	for _, k := range envKeys() {
-		v, ok := lookup(k.name)
-		if !ok && k.secret {
-			var file string
-			if file, ok = lookup(k.name + "_FILE"); ok {
-				b, err := os.ReadFile(file)
-				if err != nil {
-					return withVI(fmt.Errorf("config: %s_FILE: %w", k.name, err), "Không đọc được tệp %q mà biến môi trường %s_FILE chỉ tới", file, k.name)
-				}
-				v = strings.TrimRight(string(b), "\r\n")
-			}
-		}
-		if !ok {
-			continue
-		}
-		if err := k.set(c, v); err != nil {
-			return &ConfigError{Field: k.name, Value: v, Err: err}
-		}
-	}
-	return nil
 }
 
 // ConfigError is a configuration value that is not acceptable. Printed,
@@ -732,9 +626,15 @@ func (c Config) Redacted() ([]byte, error) {
 			*s = "(redacted)"
 		}
 	}
-	hide(&c.NATS.Password)
-	hide(&c.NATS.Token)
-	hide(&c.Ops.Token)
+	// The scalar secrets are those marked so in Config's env tags; the
+	// lists' below.
+	for _, k := range envKeys() {
+		if k.secret {
+			if f := reflect.ValueOf(&c).Elem().FieldByIndex(k.index); f.String() != "" {
+				f.SetString("(redacted)")
+			}
+		}
+	}
 	keys := make([]APIKeyConfig, len(c.APIKeys))
 	copy(keys, c.APIKeys)
 	for i := range keys {

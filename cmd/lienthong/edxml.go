@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -21,6 +22,13 @@ func runEdxml(ctx context.Context, m *Main, args []string) error {
 		{"verify", "verify a packet's signature and print the verdict", runEdxmlVerify},
 	}
 	return m.runGroup(ctx, "edxml", "Works with edXML packets (QCVN 102:2016/BTTTT).", subs, args)
+}
+
+// maxSizeFlag defines the edxml commands' -max-size: by default the
+// gateway's own limit (envelope.DefaultMaxSize), so that what a gateway
+// took can be read offline.
+func maxSizeFlag(fs *flag.FlagSet) *int64 {
+	return fs.Int64("max-size", envelope.DefaultMaxSize, "refuse packets larger than this many `bytes` (a gateway's gateway.maxPacketSize, if raised)")
 }
 
 // readPacket reads and parses a packet file ("-" for stdin).
@@ -64,7 +72,7 @@ attachment), the signature's algorithm, and what the lenient parser had to
 tolerate. FILE may be "-" for standard input. The signature is described,
 not verified.`)
 	asJSON := fs.Bool("json", false, "print the parsed packet and warnings as JSON")
-	maxSize := fs.Int64("max-size", envelope.DefaultMaxSize, "refuse packets larger than this many `bytes`")
+	maxSize := maxSizeFlag(fs)
 	if err := m.parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -101,7 +109,7 @@ not an edXML packet at all.`)
 	profileName := fs.String("profile", "send", "validation profile: send or receive")
 	codes := fs.String("codes", "", "agency code strictness: strict, lenient or any (default: the profile's)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	maxSize := fs.Int64("max-size", envelope.DefaultMaxSize, "refuse packets larger than this many `bytes`")
+	maxSize := maxSizeFlag(fs)
 	if err := m.parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -8,12 +8,11 @@ import (
 	"os"
 	"strings"
 
-	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/signing"
 )
 
 func runEdxmlSign(_ context.Context, m *Main, args []string) error {
-	fs := m.newFlagSet("edxml sign", "edxml sign (-key KEY -cert CERT | -p12 FILE) [-o FILE] FILE", `
+	fs := m.newFlagSet("edxml sign", "edxml sign (-key KEY -cert CERT | -p12 FILE) [-max-size BYTES] [-o FILE] FILE", `
 Signs a packet: one enveloped XML-DSig Signature (RSA-SHA256, exclusive
 C14N, URI="") covering the whole packet, placed in edXMLHeader right after
 TraceHeaderList (after MessageHeader in a status packet), with the
@@ -32,6 +31,7 @@ Make a development key and certificate with "lienthong pki".`)
 	p12File := fs.String("p12", "", "the signer's key and chain in PKCS#12 (`file`)")
 	p12Password := fs.String("p12-password-file", "", "read the PKCS#12 password from this `file` (its first line)")
 	out := fs.String("o", "-", "write the signed packet to this `file` (- for standard output)")
+	maxSize := maxSizeFlag(fs)
 	if err := m.parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -47,7 +47,7 @@ Make a development key and certificate with "lienthong pki".`)
 	if err != nil {
 		return err // signing.ErrKey: errors.go says why in Vietnamese
 	}
-	raw, _, _, err := m.readPacket(name, envelope.DefaultMaxSize)
+	raw, _, _, err := m.readPacket(name, *maxSize)
 	if err != nil {
 		return err
 	}

@@ -119,6 +119,13 @@ func TestEdxmlSign(t *testing.T) {
 		t.Errorf("verify -json output:\n%s", r.stdout)
 	}
 	run(t, nil, "edxml", "verify", out).wantCode(t, exitUsage)
+	// -max-size bounds what sign and verify read, as it does inspect's.
+	r = run(t, nil, "edxml", "verify", "-max-size", "1000", "-ca", caCrt, "-registered", prefix+".crt", out)
+	r.wantCode(t, exitTrouble)
+	r.wantStderr(t, "larger than the size limit")
+	r = run(t, nil, "edxml", "sign", "-max-size", "1000", "-key", prefix+".key", "-cert", prefix+".crt", in)
+	r.wantCode(t, exitTrouble)
+	r.wantStderr(t, "larger than the size limit")
 
 	run(t, nil, "edxml", "sign", "-cert", prefix+".crt", in).wantCode(t, exitUsage)
 	r = run(t, nil, "edxml", "sign", "-key", prefix+".key", "-cert", prefix+".crt", out)

@@ -31,7 +31,7 @@ func (f *listFlag) String() string     { return strings.Join(*f, ",") }
 func (f *listFlag) Set(s string) error { *f = append(*f, s); return nil }
 
 func runEdxmlVerify(ctx context.Context, m *Main, args []string) error {
-	fs := m.newFlagSet("edxml verify", "edxml verify -ca FILE [-crl FILE]… [-registered FILE]… [-allow-sha1] [-json] FILE", `
+	fs := m.newFlagSet("edxml verify", "edxml verify -ca FILE [-crl FILE]… [-registered FILE]… [-allow-sha1] [-max-size BYTES] [-json] FILE", `
 Verifies a packet's signature and prints the verdict: valid, invalid (the
 packet was changed), untrusted (no chain to a trusted CA), expired,
 revoked, weak-algorithm, missing, not-bound (the certificate is not
@@ -55,6 +55,7 @@ Exit status by verdict: 0 valid, 10 invalid, 11 untrusted, 12 expired,
 	fs.Var(&registered, "registered", "certificates registered for the agency in their subject (PEM `file`; repeatable)")
 	allowSHA1 := fs.Bool("allow-sha1", false, "legacy policy: accept RSA-SHA1 signatures and SHA-1 digests")
 	asJSON := fs.Bool("json", false, "print the verdict as JSON")
+	maxSize := maxSizeFlag(fs)
 	if err := m.parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -65,7 +66,9 @@ Exit status by verdict: 0 valid, 10 invalid, 11 untrusted, 12 expired,
 	if len(cas) == 0 {
 		return usageError{msg: "edxml verify: at least one -ca is required", vi: "Cần ít nhất một chứng thư CA tin cậy (-ca).", hint: "lienthong edxml verify -help"}
 	}
-	v := &signing.Verifier{Roots: x509.NewCertPool(), Policy: signing.Policy{AllowSHA1: *allowSHA1}}
+	v := &signing.Verifier{Roots: x509.NewCertPool(), Policy: signing.Policy{AllowSHA1: *allowSHA1},
+		// The verifier reads the packet again: with the same limit.
+		Parser: envelope.Parser{MaxSize: *maxSize}}
 	for _, f := range cas {
 		certs, err := signing.LoadCertificates(f)
 		if err != nil {
@@ -100,7 +103,7 @@ Exit status by verdict: 0 valid, 10 invalid, 11 untrusted, 12 expired,
 		}
 	}
 	v.Directory = dir
-	raw, _, _, err := m.readPacket(name, envelope.DefaultMaxSize)
+	raw, _, _, err := m.readPacket(name, *maxSize)
 	if err != nil {
 		return err
 	}

@@ -190,8 +190,8 @@ func TestCommandHelp(t *testing.T) {
 		{[]string{"edxml", "inspect"}, "Usage: lienthong edxml inspect [-json] FILE\n", []string{"-json", "-max-size"}},
 		{[]string{"edxml", "validate"}, "Usage: lienthong edxml validate [-profile send|receive] [-codes strict|lenient|any] [-json] FILE\n", []string{"-profile", "-codes", "Exit status"}},
 		{[]string{"edxml", "new"}, "Usage: lienthong edxml new [-o FILE] [-time TIMESTAMP] DESCRIPTION\n", []string{"-o file", "-time", "files:"}},
-		{[]string{"edxml", "sign"}, "Usage: lienthong edxml sign (-key KEY -cert CERT | -p12 FILE) [-o FILE] FILE\n", []string{"-p12", "-key", "-cert", "lienthong pki"}},
-		{[]string{"edxml", "verify"}, "Usage: lienthong edxml verify -ca FILE [-crl FILE]… [-registered FILE]… [-allow-sha1] [-json] FILE\n", []string{"-ca", "-crl", "-registered", "-allow-sha1", "not-bound"}},
+		{[]string{"edxml", "sign"}, "Usage: lienthong edxml sign (-key KEY -cert CERT | -p12 FILE) [-max-size BYTES] [-o FILE] FILE\n", []string{"-p12", "-key", "-cert", "lienthong pki", "-max-size"}},
+		{[]string{"edxml", "verify"}, "Usage: lienthong edxml verify -ca FILE [-crl FILE]… [-registered FILE]… [-allow-sha1] [-max-size BYTES] [-json] FILE\n", []string{"-ca", "-crl", "-registered", "-allow-sha1", "not-bound", "-max-size"}},
 		{[]string{"version"}, "Usage: lienthong version\n", nil},
 	}
 	for _, tt := range tests {

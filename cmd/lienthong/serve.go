@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -43,9 +44,13 @@ names an external NATS server or cluster, an embedded nats-server with
 JetStream keeps its files in the data directory.
 
 Every scalar key of the file can be overridden by an environment variable
-(LIENTHONG_GATEWAY_ID, LIENTHONG_DATA_DIR, LIENTHONG_HTTP_LISTEN,
-LIENTHONG_NATS_URL, LIENTHONG_NATS_PASSWORD or LIENTHONG_NATS_PASSWORD_FILE,
-LIENTHONG_LOG_LEVEL, LIENTHONG_OPS_LISTEN …); flags override both.
+(listed below), and flags override both: LIENTHONG_ and the key's section
+and name in capitals, words split by _ (nats.hubDomain:
+LIENTHONG_NATS_HUB_DOMAIN); the gateway section's keys without the
+section's name (gateway.dataDir: LIENTHONG_DATA_DIR), but gateway.id is
+LIENTHONG_GATEWAY_ID. A secret (nats.password, nats.token, ops.token) may
+instead be in a file that the variable's _FILE twin names
+(LIENTHONG_NATS_PASSWORD_FILE). Lists have no variable.
 
 The operations listener (ops.listen, default 127.0.0.1:9464) serves
 /metrics for Prometheus, /healthz (the process is alive), /readyz (NATS
@@ -64,7 +69,7 @@ lienthong_crl_next_update_timestamp_seconds.
 
 The first SIGINT or SIGTERM shuts down gracefully: the API stops taking
 requests, messages in flight are finished, the outbox stops; a second one
-exits at once, with status 130 (SIGINT) or 143 (SIGTERM).`)
+exits at once, with status 130 (SIGINT) or 143 (SIGTERM).`+envHelp())
 	configFile := fs.String("config", "", "the configuration `file` (YAML)")
 	listen := fs.String("listen", "", "the API's listen `address` (overrides http.listen)")
 	natsURL := fs.String("nats", "", "an external NATS `URL` (overrides nats.url)")
@@ -112,7 +117,8 @@ exits at once, with status 130 (SIGINT) or 143 (SIGTERM).`)
 		_, err = m.Stdout.Write(b)
 		return err
 	}
-	log, level, err := newLogger(cfg.Log, m.Stderr)
+	var logDropped atomic.Int64
+	log, level, err := newSampledLogger(cfg.Log, m.Stderr, &logDropped)
 	if err != nil {
 		return err
 	}
@@ -147,6 +153,11 @@ exits at once, with status 130 (SIGINT) or 143 (SIGTERM).`)
 		}
 	}
 	reg := newRegistry()
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "lienthong_log_entries_dropped_total",
+		Help: fmt.Sprintf("Log entries left out by sampling: of the entries of one level and message, each %v keeps the first %d, then every %d-th.",
+			logSampleTick, logSampleFirst, logSampleThereafter),
+	}, func() float64 { return float64(logDropped.Load()) }))
 	// One limiter of the releases of free pages for the process, its
 	// store's and its bus's (gateway.MemoryLimiter).
 	n, err := openNode(ctx, cfg, log, reg, beforeLoad, new(gateway.MemoryLimiter))
@@ -201,9 +212,27 @@ exits at once, with status 130 (SIGINT) or 143 (SIGTERM).`)
 	return withVI(err, "Cổng liên thông đã dừng nhưng không dừng êm trọn vẹn")
 }
 
+// Log sampling: of the entries of one level and message, each
+// logSampleTick keeps the first logSampleFirst, then every
+// logSampleThereafter-th. At ordinary rates nothing is left out; under a
+// flood (a peer filling the quarantine, each entry it drops logged; an
+// outage, each failure) the log stays readable and the disk is not
+// filled. lienthong_log_entries_dropped_total counts what is left out.
+const (
+	logSampleTick       = time.Second
+	logSampleFirst      = 10
+	logSampleThereafter = 100
+)
+
 // newLogger builds the process's logger, on a level that can be changed
 // while it runs (serve's /loglevel); it is passed down, never global.
 func newLogger(c LogConfig, w io.Writer) (*zap.Logger, zap.AtomicLevel, error) {
+	return newSampledLogger(c, w, nil)
+}
+
+// newSampledLogger is newLogger; dropped, if not nil, counts the entries
+// that sampling leaves out.
+func newSampledLogger(c LogConfig, w io.Writer, dropped *atomic.Int64) (*zap.Logger, zap.AtomicLevel, error) {
 	l, err := zapcore.ParseLevel(c.Level)
 	if err != nil {
 		return nil, zap.AtomicLevel{}, err
@@ -217,7 +246,14 @@ func newLogger(c LogConfig, w io.Writer) (*zap.Logger, zap.AtomicLevel, error) {
 	} else {
 		encoder = zapcore.NewJSONEncoder(enc)
 	}
-	return zap.New(zapcore.NewCore(encoder, zapcore.AddSync(w), level)), level, nil
+	core := zapcore.NewSamplerWithOptions(zapcore.NewCore(encoder, zapcore.AddSync(w), level),
+		logSampleTick, logSampleFirst, logSampleThereafter,
+		zapcore.SamplerHook(func(_ zapcore.Entry, d zapcore.SamplingDecision) {
+			if d&zapcore.LogDropped != 0 && dropped != nil {
+				dropped.Add(1)
+			}
+		}))
+	return zap.New(core), level, nil
 }
 
 // node is one running gateway with everything it owns: the store, the bus

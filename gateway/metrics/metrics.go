@@ -12,19 +12,36 @@ import (
 	"github.com/lienthong/lienthong/signing"
 )
 
-// Histogram buckets, in seconds.
-var (
-	// SignatureBuckets: an RSA signature over a small packet takes a few
-	// milliseconds; the canonicalisation of a 67 MB packet, seconds.
-	SignatureBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
-	// DeliveryBuckets: a 01 comes back within a second on a healthy axis,
-	// and after the outage when a link or a gateway is down.
-	DeliveryBuckets = []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600}
-	// StatusBuckets: 03 and 06 are people's work, minutes to weeks.
-	StatusBuckets = []float64{1, 10, 60, 300, 900, 3600, 4 * 3600, 8 * 3600, 24 * 3600, 3 * 24 * 3600, 7 * 24 * 3600, 14 * 24 * 3600, 30 * 24 * 3600}
-	// HTTPBuckets: API requests, up to the upload of a large packet.
-	HTTPBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
-)
+// Histogram buckets, in seconds. Each function returns a new slice, which
+// the caller may change: the collectors keep the slice they are given,
+// and a bucket list shared by every gateway of a process, and changeable
+// by any package, would be state no one owns.
+
+// SignatureBuckets are those of signing and verification: an RSA
+// signature over a small packet takes a few milliseconds; the
+// canonicalisation of a 67 MB packet, seconds.
+func SignatureBuckets() []float64 {
+	return []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+}
+
+// DeliveryBuckets are those of the delivery latency: a 01 comes back
+// within a second on a healthy axis, and after the outage when a link or
+// a gateway is down.
+func DeliveryBuckets() []float64 {
+	return []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600}
+}
+
+// StatusBuckets are those of the status latency: 03 and 06 are people's
+// work, minutes to weeks.
+func StatusBuckets() []float64 {
+	return []float64{1, 10, 60, 300, 900, 3600, 4 * 3600, 8 * 3600, 24 * 3600, 3 * 24 * 3600, 7 * 24 * 3600, 14 * 24 * 3600, 30 * 24 * 3600}
+}
+
+// HTTPBuckets are those of API requests, up to the upload of a large
+// packet.
+func HTTPBuckets() []float64 {
+	return []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
+}
 
 // UnknownPeer is the peer label of an agency code that cannot be read.
 const UnknownPeer = "unknown"
@@ -105,22 +122,22 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		signDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "lienthong_sign_duration_seconds",
 			Help:    "Time to sign a packet.",
-			Buckets: SignatureBuckets,
+			Buckets: SignatureBuckets(),
 		}),
 		verifyDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "lienthong_verify_duration_seconds",
 			Help:    "Time to verify a packet's signature.",
-			Buckets: SignatureBuckets,
+			Buckets: SignatureBuckets(),
 		}),
 		deliveryLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "lienthong_delivery_latency_seconds",
 			Help:    "Time from an outgoing document's acceptance to its status 01 received, by level-1 code of the recipient.",
-			Buckets: DeliveryBuckets,
+			Buckets: DeliveryBuckets(),
 		}, []string{"peer"}),
 		statusLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "lienthong_status_latency_seconds",
 			Help:    "Time from an outgoing document's acceptance to its status 03 or 06 received, by code and level-1 code of the recipient.",
-			Buckets: StatusBuckets,
+			Buckets: StatusBuckets(),
 		}, []string{"code", "peer"}),
 		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lienthong_http_requests_total",
@@ -129,7 +146,7 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		httpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "lienthong_http_request_duration_seconds",
 			Help:    "Time to answer an HTTP request, by route pattern.",
-			Buckets: HTTPBuckets,
+			Buckets: HTTPBuckets(),
 		}, []string{"route"}),
 		vxpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lienthong_vxp_requests_total",
@@ -138,7 +155,7 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		vxpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "lienthong_vxp_request_duration_seconds",
 			Help:    "Time to answer a request of the VXP face, by operation.",
-			Buckets: HTTPBuckets,
+			Buckets: HTTPBuckets(),
 		}, []string{"operation"}),
 	}
 	for _, c := range []prometheus.Collector{

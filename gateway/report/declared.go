@@ -6,9 +6,20 @@ import (
 	"strings"
 )
 
-// DeclarationParams are the names of the declarations as URL parameters
-// and form fields.
-var DeclarationParams = []string{"units", "paperOutgoing", "sharedDms", "signingIntegrated"}
+// The names of the declarations as URL parameters and form fields.
+const (
+	paramUnits             = "units"
+	paramPaperOutgoing     = "paperOutgoing"
+	paramSharedDMS         = "sharedDms"
+	paramSigningIntegrated = "signingIntegrated"
+)
+
+// DeclarationParams returns the names of the declarations as URL
+// parameters and form fields, those ParseDeclarations reads, in a new
+// slice the caller may change.
+func DeclarationParams() []string {
+	return []string{paramUnits, paramPaperOutgoing, paramSharedDMS, paramSigningIntegrated}
+}
 
 // ParseDeclarations reads declarations by name (get returns "" for one
 // not given), as the API's query and the web form give them.
@@ -26,17 +37,17 @@ func ParseDeclarations(get func(name string) string) (Declarations, error) {
 		return &n, nil
 	}
 	var err error
-	if d.Units, err = count("units"); err != nil {
+	if d.Units, err = count(paramUnits); err != nil {
 		return d, err
 	}
-	if d.PaperOutgoing, err = count("paperOutgoing"); err != nil {
+	if d.PaperOutgoing, err = count(paramPaperOutgoing); err != nil {
 		return d, err
 	}
-	d.SharedDMS = strings.TrimSpace(get("sharedDms"))
-	if v := strings.TrimSpace(get("signingIntegrated")); v != "" {
+	d.SharedDMS = strings.TrimSpace(get(paramSharedDMS))
+	if v := strings.TrimSpace(get(paramSigningIntegrated)); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return d, fmt.Errorf("report: signingIntegrated %q: true or false", v)
+			return d, fmt.Errorf("report: %s %q: true or false", paramSigningIntegrated, v)
 		}
 		d.SigningIntegrated = &b
 	}

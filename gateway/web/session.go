@@ -46,13 +46,27 @@ type sessions struct {
 	idle, max time.Duration
 	now       func() time.Time
 
+	// decoyHash is compared against when the user name is unknown, so
+	// that the answer takes as long as for a known one. It is made on
+	// the first such sign-in, not when the package loads: bcrypt takes
+	// 65-125 ms, which every run of the lienthong binary paid, whatever
+	// the command.
+	decoyHash func() []byte
+
 	mu        sync.Mutex
 	byID      map[string]*session
 	lastSweep time.Time
 }
 
 func newSessions(idle, max time.Duration, now func() time.Time) *sessions {
-	return &sessions{idle: idle, max: max, now: now, byID: map[string]*session{}}
+	return &sessions{idle: idle, max: max, now: now, byID: map[string]*session{},
+		decoyHash: sync.OnceValue(func() []byte {
+			// An error leaves nil, which bcrypt refuses at once: the
+			// name is unknown anyway, and DefaultCost is a valid cost.
+			hash, _ := bcrypt.GenerateFromPassword([]byte("lienthong"), bcrypt.DefaultCost)
+			return hash
+		}),
+	}
 }
 
 // randomToken returns a token of 256 random bits.
@@ -239,10 +253,6 @@ type loginForm struct {
 	Next     string
 }
 
-// dummyHash is compared against when the user name is unknown, so that
-// the answer takes as long as for a known one.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("lienthong"), bcrypt.DefaultCost)
-
 // login checks the form and starts a session.
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
@@ -270,9 +280,11 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	k := h.clerks[username]
-	hash := dummyHash
+	var hash []byte
 	if k != nil {
 		hash = []byte(k.PasswordHash)
+	} else {
+		hash = h.sessions.decoyHash()
 	}
 	if err := bcrypt.CompareHashAndPassword(hash, []byte(password)); err != nil || k == nil {
 		// The failure is counted already (attempt).
