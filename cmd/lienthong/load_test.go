@@ -108,13 +108,9 @@ var cheapLoadWork = map[string]string{
 	"gateway/internal/storetest/report.go: profiles": "23 short slices of a test fixture; only tests import storetest",
 }
 
-// knownLoadWork is work at load that is to go, with why it is still here.
-var knownLoadWork = map[string]string{
-	"gateway/api/packet_handlers.go: vietnameseFold": "TODO(issue 18): a rune map of the Vietnamese letters built by a loop; " +
-		"the faces branch has removed it: drop this entry when merging it",
-	"gateway/report/render_html.go: reportTemplate": "TODO(issue 18): the report's HTML template is parsed at load; " +
-		"parse it at the first render (sync.OnceValues); the file is being changed on other branches",
-}
+// knownLoadWork is work at load that is to go, with why it is still here:
+// none now.
+var knownLoadWork = map[string]string{}
 
 // loadCalls are the functions a package-level var may call, by import path
 // and name (a method called on a call's result: "path.F().M"), with why

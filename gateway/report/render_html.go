@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/lienthong/lienthong/envelope"
@@ -15,18 +16,23 @@ import (
 //go:embed templates/report.html
 var templateFS embed.FS
 
-// reportTemplate is the printable page of WriteHTML.
-var reportTemplate = template.Must(template.New("report.html").Funcs(template.FuncMap{
-	"num":   viInt,
-	"dec":   func(x float64) string { return viNumber(x, 2) },
-	"pct":   viPercent,
-	"ratio": viRatio,
-	"dur":   viDuration,
-	"date":  viDate,
-	"inc":   func(i int) int { return i + 1 },
-	"share": func(num, den int) float64 { return percent(num, den) },
-	"list2": func(label string, d Durations) timesRow { return timesRow{label, d} },
-}).ParseFS(templateFS, "templates/report.html"))
+// reportTemplate is the printable page of WriteHTML, parsed at its first
+// render rather than when the package loads (every lienthong command
+// loads it). The template is embedded: a parse error is a build's fault,
+// which the package's tests meet.
+var reportTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("report.html").Funcs(template.FuncMap{
+		"num":   viInt,
+		"dec":   func(x float64) string { return viNumber(x, 2) },
+		"pct":   viPercent,
+		"ratio": viRatio,
+		"dur":   viDuration,
+		"date":  viDate,
+		"inc":   func(i int) int { return i + 1 },
+		"share": func(num, den int) float64 { return percent(num, den) },
+		"list2": func(label string, d Durations) timesRow { return timesRow{label, d} },
+	}).ParseFS(templateFS, "templates/report.html"))
+})
 
 // WriteHTML writes the report as a standalone, printable HTML page in
 // Vietnamese, numbered and worded as Section III of the Government
@@ -36,7 +42,7 @@ var reportTemplate = template.Must(template.New("report.html").Funcs(template.Fu
 // page cannot be rendered.
 func (r *Report) WriteHTML(w io.Writer) error {
 	var buf bytes.Buffer
-	if err := reportTemplate.Execute(&buf, newHTMLView(r)); err != nil {
+	if err := reportTemplate().Execute(&buf, newHTMLView(r)); err != nil {
 		return fmt.Errorf("report: render the HTML page of %s %s: %w", r.Agency.Code, r.Quarter, err)
 	}
 	if _, err := buf.WriteTo(w); err != nil {
