@@ -2,9 +2,9 @@ package testkit
 
 import (
 	"testing"
-	"time"
 
 	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/internal/letter"
 )
 
 // Letter describes a document for a test: who sends it to whom, and what
@@ -46,41 +46,24 @@ func (l Letter) Packet(t testing.TB) []byte {
 	if l.Subject == "" {
 		l.Subject = "V/v báo cáo tình hình kết nối liên thông"
 	}
-	date := envelope.DateOf(time.Now())
-	code := envelope.Code{Number: l.Number, Notation: l.Notation}
-	e := &envelope.Edoc{
-		Header: envelope.MessageHeader{
-			From:         envelope.Organization{OrganID: l.From, OrganName: l.FromName},
-			Code:         code,
-			Promulgation: envelope.PromulgationInfo{Place: "Hà Nội", Date: date},
-			DocumentType: envelope.DocumentType{Type: "2", TypeDetail: "18", TypeName: "Công văn"},
-			Subject:      l.Subject,
-			DueDate:      l.DueDate,
-			OtherInfo:    envelope.OtherInfo{Priority: l.Priority},
-			DocumentID:   envelope.MakeDocumentID(l.From, date, code),
-		},
-		Trace:     []envelope.TraceHeader{{OrganID: l.From, Timestamp: envelope.TimestampOf(time.Now())}},
-		Bussiness: &envelope.Bussiness{BussinessDocType: envelope.BussinessNew, Paper: "0"},
-	}
-	if l.Paper {
-		e.Bussiness.Paper = "1"
-	}
-	if l.Revokes != "" {
-		e.Bussiness.BussinessDocType = envelope.BussinessRevoke
-		e.Bussiness.DocumentID = l.Revokes
-		e.Bussiness.BussinessDocReason = "Ban hành nhầm"
-	}
-	for _, c := range l.To {
-		e.Header.To = append(e.Header.To, envelope.Organization{OrganID: c, OrganName: "Cơ quan " + c})
-	}
 	files := l.Attachments
 	if len(files) == 0 {
 		files = []File{{Name: "công văn.pdf", ContentType: "application/pdf", Data: []byte("%PDF-1.4 công văn thử nghiệm\n%%EOF\n")}}
 	}
-	for _, f := range files {
-		e.AddAttachment(envelope.Attachment{Name: f.Name, ContentType: f.ContentType, Data: f.Data})
+	lt := letter.Letter{
+		From: letter.Agency{Code: l.From, Name: l.FromName}, Number: l.Number, Notation: l.Notation,
+		Subject: l.Subject, Priority: l.Priority, DueDate: l.DueDate, Paper: l.Paper,
 	}
-	b, err := envelope.Encode(&envelope.Packet{Edoc: e})
+	if l.Revokes != "" {
+		lt.Revokes, lt.Reason = l.Revokes, "Ban hành nhầm"
+	}
+	for _, c := range l.To {
+		lt.To = append(lt.To, letter.Agency{Code: c, Name: "Cơ quan " + c})
+	}
+	for _, f := range files {
+		lt.Attachments = append(lt.Attachments, envelope.Attachment{Name: f.Name, ContentType: f.ContentType, Data: f.Data})
+	}
+	b, err := lt.Encode()
 	if err != nil {
 		t.Fatal(err)
 	}
