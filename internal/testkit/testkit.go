@@ -125,9 +125,25 @@ func HostedEntry(id string, a gateway.HostedAgency) gateway.Agency {
 
 // Gateway opens a gateway hosting agencies (code, name pairs), each with a
 // certificate from the CA, on its own store and bus connection. configure,
-// if not nil, may change the options before the gateway is made. When the
-// test ends the gateway is closed and its store checked.
+// if not nil, may change the options before the gateway is made (wrap
+// the store or the bus in Store or Bus to inject faults). When the test
+// ends the gateway is closed and its store checked.
 func (ax *Axis) Gateway(id string, configure func(*gateway.Options), agencies ...[2]string) *gateway.Gateway {
+	t := ax.t
+	t.Helper()
+	gw := ax.NewGateway(id, configure, agencies...)
+	if err := gw.Open(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return gw
+}
+
+// NewGateway is Gateway without Open: no consumer, dispatcher or
+// heartbeat runs, and the directory is only what the configuration says
+// (the hosted agencies). A test then drives the flows itself, one step at
+// a time, through the package's test hooks. It may still Open it. When
+// the test ends the gateway is closed and its store checked.
+func (ax *Axis) NewGateway(id string, configure func(*gateway.Options), agencies ...[2]string) *gateway.Gateway {
 	t := ax.t
 	t.Helper()
 	var hosted []gateway.HostedAgency
@@ -167,9 +183,6 @@ func (ax *Axis) Gateway(id string, configure func(*gateway.Options), agencies ..
 	}
 	gw, err := gateway.New(opts)
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := gw.Open(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
