@@ -1,6 +1,15 @@
 // Package testkit starts real gateways for tests: an embedded NATS
 // server with JetStream, a development CA, and gateways on SQLite files in
-// the test's temporary directory, all cleaned up when the test ends.
+// the test's temporary directory, all cleaned up when the test ends. It is
+// at the module's root so that cmd/, test/ and every package's tests can
+// use it.
+//
+// Faults are injected as litestream's tests do, by wrapping the real
+// thing: Store, Bus and Message wrap gateway.Store, gateway.Bus and
+// gateway.Message and fail, delay or hang the calls a Faults picks by
+// method name and call number, passing every other call through. The
+// store and the bus stay real (SQLite, NATS); only the chosen calls
+// fail, the same ones on every run.
 package testkit
 
 import (
