@@ -6,7 +6,7 @@ import (
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
-	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
+	"github.com/lienthong/lienthong/internal/testkit"
 )
 
 // changesUntil reads ch until every document of want was changed, and
@@ -97,10 +97,10 @@ func closedSoon(t *testing.T, ch <-chan gateway.Change, what string) {
 // revocation and the document it revokes, each numbered after the one
 // before; ending a subscription or closing the gateway closes the feed.
 func TestGateway_Changes(t *testing.T) {
-	ax := gatewaytest.NewAxis(t)
+	ax := testkit.NewAxis(t)
 	g22 := ax.Gateway("vpcp", nil, [2]string{vpcp, "Văn phòng Chính phủ"})
 	h41 := ax.Gateway("nghean", nil, [2]string{nghean, "UBND tỉnh Nghệ An"})
-	gatewaytest.Eventually(t, "the directory", func() bool { _, ok := g22.Directory().Lookup(nghean); return ok })
+	testkit.Eventually(t, "the directory", func() bool { _, ok := g22.Directory().Lookup(nghean); return ok })
 	out, stopOut := g22.Subscribe()
 	in, _ := h41.Subscribe() // ended by h41's Close
 
@@ -146,7 +146,7 @@ func TestGateway_Changes(t *testing.T) {
 
 	// A revocation: the new document and the one it revokes, at both
 	// ends.
-	revocation := gatewaytest.Letter{From: vpcp, FromName: "Văn phòng Chính phủ", To: []string{nghean}, Number: "16",
+	revocation := testkit.Letter{From: vpcp, FromName: "Văn phòng Chính phủ", To: []string{nghean}, Number: "16",
 		Revokes: doc.DocumentID}.Packet(t)
 	rev, _, err := g22.Submit(t.Context(), gateway.Submission{Packet: revocation})
 	if err != nil {

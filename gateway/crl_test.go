@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/lienthong/lienthong/gateway"
-	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
+	"github.com/lienthong/lienthong/internal/testkit"
 )
 
 // TestGateway_SetCRLs: once the CA has revoked VPCP's certificate and
@@ -49,12 +49,12 @@ func TestGateway_SetCRLs(t *testing.T) {
 	}
 	defer func() { close(stop); wg.Wait() }()
 
-	packet := gatewaytest.Letter{From: vpcp, FromName: "Văn phòng Chính phủ", To: []string{nghean}, Number: "2"}.Packet(t)
+	packet := testkit.Letter{From: vpcp, FromName: "Văn phòng Chính phủ", To: []string{nghean}, Number: "2"}.Packet(t)
 	if _, _, err := g22.Submit(t.Context(), gateway.Submission{Packet: packet}); err != nil {
 		t.Fatal(err)
 	}
 	var entry gateway.QuarantineEntry
-	gatewaytest.Eventually(t, "the revoked document in quarantine", func() bool {
+	testkit.Eventually(t, "the revoked document in quarantine", func() bool {
 		q, err := h41.Store().QuarantineEntries(t.Context(), 10)
 		if err != nil || len(q) == 0 {
 			return false

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/lienthong/lienthong/gateway"
-	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
+	"github.com/lienthong/lienthong/internal/testkit"
 	"github.com/lienthong/lienthong/signing"
 )
 
@@ -40,9 +40,9 @@ func newDirFixture(t *testing.T) *dirFixture {
 	return &dirFixture{
 		ca:      ca,
 		dir:     gateway.NewDirectory(&signing.RecordVerifier{Anchors: anchors}),
-		admin:   gatewaytest.NewAdmin(t, ca, "*"),
-		nghean:  gatewaytest.NewAdmin(t, ca, "000.00.00.H41", "gw:nghean"),
-		foreign: gatewaytest.NewAdmin(t, other, "*"),
+		admin:   testkit.NewAdmin(t, ca, "*"),
+		nghean:  testkit.NewAdmin(t, ca, "000.00.00.H41", "gw:nghean"),
+		foreign: testkit.NewAdmin(t, other, "*"),
 	}
 }
 
@@ -274,7 +274,7 @@ func BenchmarkDirectory_Apply(b *testing.B) {
 	}
 	anchors := x509.NewCertPool()
 	anchors.AddCert(ca.Certificate())
-	admin := gatewaytest.NewAdmin(b, ca, "*")
+	admin := testkit.NewAdmin(b, ca, "*")
 	is, err := ca.Issue(signing.IssueRequest{Agency: "000.00.00.H41", Name: "UBND tỉnh Nghệ An"})
 	if err != nil {
 		b.Fatal(err)

@@ -18,8 +18,8 @@ import (
 	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/gateway/api"
 	"github.com/lienthong/lienthong/gateway/bus"
-	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
 	"github.com/lienthong/lienthong/gateway/rollup"
+	"github.com/lienthong/lienthong/internal/testkit"
 	"github.com/lienthong/lienthong/signing"
 )
 
@@ -53,7 +53,7 @@ func (o *statusesTo) list() []string {
 // Each is stored once, with one delivery, answered with one 01, and what
 // was odd is kept with the document and shown by the API.
 func TestGateway_FirstContact(t *testing.T) {
-	ax := gatewaytest.NewAxis(t)
+	ax := testkit.NewAxis(t)
 	obs := &statusesTo{}
 	h41 := ax.Gateway("nghean", func(o *gateway.Options) { o.Observer = obs }, [2]string{nghean, "UBND tỉnh Nghệ An"})
 
@@ -68,8 +68,8 @@ func TestGateway_FirstContact(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, _ := envelope.ParseAgencyCode(vpcp, envelope.CodeStrict)
-	ax.Register(gatewaytest.HostedEntry("other-product", gateway.HostedAgency{Code: code, Name: "Văn phòng Chính phủ", Signer: signer}))
-	gatewaytest.Eventually(t, "the sender in Nghệ An's directory", func() bool { _, ok := h41.Directory().Lookup(vpcp); return ok })
+	ax.Register(testkit.HostedEntry("other-product", gateway.HostedAgency{Code: code, Name: "Văn phòng Chính phủ", Signer: signer}))
+	testkit.Eventually(t, "the sender in Nghệ An's directory", func() bool { _, ok := h41.Directory().Lookup(vpcp); return ok })
 
 	raw, err := bus.Open(t.Context(), bus.Options{URL: ax.URL, Name: "other-product"}, zaptest.NewLogger(t))
 	if err != nil {
@@ -89,7 +89,7 @@ func TestGateway_FirstContact(t *testing.T) {
 	cases := []struct {
 		name   string
 		to     []string
-		files  []gatewaytest.File
+		files  []testkit.File
 		edit   func(e *envelope.Edoc)
 		copies int // how many times the sender publishes it
 		want   []string
@@ -119,7 +119,7 @@ func TestGateway_FirstContact(t *testing.T) {
 		{
 			name:  "a ZIP that does not open",
 			to:    []string{nghean},
-			files: []gatewaytest.File{{Name: "cong-van.zip", ContentType: "application/zip", Data: brokenZip}},
+			files: []testkit.File{{Name: "cong-van.zip", ContentType: "application/zip", Data: brokenZip}},
 			want:  []string{"AttachmentEncoded/Attachment[1] unreadable-zip"},
 		},
 		{
@@ -130,7 +130,7 @@ func TestGateway_FirstContact(t *testing.T) {
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			b := gatewaytest.Letter{From: vpcp, FromName: "Văn phòng Chính phủ", To: tc.to, Number: fmt.Sprint(100 + i), Attachments: tc.files}.Packet(t)
+			b := testkit.Letter{From: vpcp, FromName: "Văn phòng Chính phủ", To: tc.to, Number: fmt.Sprint(100 + i), Attachments: tc.files}.Packet(t)
 			p, _, err := envelope.Parse(b)
 			if err != nil {
 				t.Fatal(err)
@@ -155,7 +155,7 @@ func TestGateway_FirstContact(t *testing.T) {
 			}
 			documentID := p.Edoc.Header.DocumentID
 			var doc gateway.DocumentSummary
-			gatewaytest.Eventually(t, "the document at Nghệ An", func() bool {
+			testkit.Eventually(t, "the document at Nghệ An", func() bool {
 				for _, d := range incoming(t, h41, nghean) {
 					if d.DocumentID == documentID {
 						doc = d
@@ -165,7 +165,7 @@ func TestGateway_FirstContact(t *testing.T) {
 				return false
 			})
 			// Every copy handled: none waits, none was quarantined.
-			gatewaytest.Eventually(t, "the copies handled", func() bool {
+			testkit.Eventually(t, "the copies handled", func() bool {
 				st, err := h41.Store().Stats(t.Context(), doc.CreatedAt)
 				return err == nil && st.OutboxItems == 0
 			})
@@ -221,7 +221,7 @@ func TestGateway_FirstContact(t *testing.T) {
 		})
 	}
 	// One 01 published to the sender per document, none else.
-	gatewaytest.Eventually(t, "the 01s published", func() bool { return len(obs.list()) >= len(cases) })
+	testkit.Eventually(t, "the 01s published", func() bool { return len(obs.list()) >= len(cases) })
 	if to := obs.list(); len(to) != len(cases) || slices.ContainsFunc(to, func(s string) bool { return s != vpcp }) {
 		t.Errorf("statuses published to %q, want one to %s per document", to, vpcp)
 	}

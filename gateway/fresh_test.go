@@ -7,7 +7,7 @@ import (
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
-	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
+	"github.com/lienthong/lienthong/internal/testkit"
 )
 
 // countingStore counts the packets read back from the store.
@@ -26,7 +26,7 @@ func (s *countingStore) Packet(ctx context.Context, id string) (*gateway.Packet,
 // publishes without reading it back from the store, and the other end
 // gets it whole.
 func TestGateway_FreshPackets(t *testing.T) {
-	ax := gatewaytest.NewAxis(t)
+	ax := testkit.NewAxis(t)
 	var counted *countingStore
 	a := ax.Gateway("vpcp", func(o *gateway.Options) {
 		counted = &countingStore{Store: o.Store}
@@ -34,7 +34,7 @@ func TestGateway_FreshPackets(t *testing.T) {
 	}, [2]string{vpcp, "Văn phòng Chính phủ"})
 	b := ax.Gateway("nghean", nil, [2]string{nghean, "UBND tỉnh Nghệ An"})
 	ctx := t.Context()
-	gatewaytest.Eventually(t, "each in the other's directory", func() bool {
+	testkit.Eventually(t, "each in the other's directory", func() bool {
 		_, ok1 := a.Directory().Lookup(nghean)
 		_, ok2 := b.Directory().Lookup(vpcp)
 		return ok1 && ok2
@@ -42,17 +42,17 @@ func TestGateway_FreshPackets(t *testing.T) {
 
 	// A document from vpcp, its buffer given up as the API does, and its
 	// 01 back.
-	out, _, err := a.Submit(ctx, gateway.Submission{Packet: gatewaytest.Letter{From: vpcp, FromName: "Văn phòng Chính phủ", To: []string{nghean}}.Packet(t), GiveUp: true})
+	out, _, err := a.Submit(ctx, gateway.Submission{Packet: testkit.Letter{From: vpcp, FromName: "Văn phòng Chính phủ", To: []string{nghean}}.Packet(t), GiveUp: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A document to vpcp, which answers 01; then vpcp accepts it (03).
-	in, _, err := b.Submit(ctx, gateway.Submission{Packet: gatewaytest.Letter{From: nghean, FromName: "UBND tỉnh Nghệ An", To: []string{vpcp}, Number: "16"}.Packet(t)})
+	in, _, err := b.Submit(ctx, gateway.Submission{Packet: testkit.Letter{From: nghean, FromName: "UBND tỉnh Nghệ An", To: []string{vpcp}, Number: "16"}.Packet(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var received string
-	gatewaytest.Eventually(t, "the document at vpcp", func() bool {
+	testkit.Eventually(t, "the document at vpcp", func() bool {
 		page, err := a.Store().Documents(ctx, gateway.DocumentQuery{Direction: gateway.Incoming})
 		if err == nil && len(page.Documents) == 1 {
 			received = page.Documents[0].ID
@@ -69,7 +69,7 @@ func TestGateway_FreshPackets(t *testing.T) {
 		}
 		return d.Deliveries[0].Lifecycle.State
 	}
-	gatewaytest.Eventually(t, "vpcp's document arrived, nghean's accepted", func() bool {
+	testkit.Eventually(t, "vpcp's document arrived, nghean's accepted", func() bool {
 		return state(a, out.ID) == envelope.StateArrived && state(b, in.ID) == envelope.StateAccepted
 	})
 	if n := counted.packets.Load(); n != 0 {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
-	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
+	"github.com/lienthong/lienthong/internal/testkit"
 )
 
 // signedPDF is a small PDF with a signature dictionary, as signing
@@ -45,8 +45,8 @@ func TestGateway_ReportRows(t *testing.T) {
 	}
 	w.Write([]byte(signedPDF))
 	zw.Close()
-	letter := gatewaytest.Letter{From: vpcp, FromName: "Văn phòng Chính phủ", To: []string{nghean}, Number: "17",
-		Attachments: []gatewaytest.File{
+	letter := testkit.Letter{From: vpcp, FromName: "Văn phòng Chính phủ", To: []string{nghean}, Number: "17",
+		Attachments: []testkit.File{
 			{Name: "công văn.pdf", ContentType: "application/pdf", Data: []byte(signedPDF)},
 			{Name: "dự thảo.pdf", ContentType: "application/pdf", Data: []byte("%PDF-1.4\n%%EOF\n")},
 			{Name: "phụ lục.zip", ContentType: "application/zip", Data: zipped.Bytes()},
@@ -58,7 +58,7 @@ func TestGateway_ReportRows(t *testing.T) {
 	if doc.Attachments != 3 || doc.SignedPDFs != 1 {
 		t.Errorf("outgoing: %d attachments, %d signed PDFs; want 3 and 1", doc.Attachments, doc.SignedPDFs)
 	}
-	gatewaytest.Eventually(t, "01", func() bool { return deliveryState(t, g22, doc.ID, nghean) == envelope.StateArrived })
+	testkit.Eventually(t, "01", func() bool { return deliveryState(t, g22, doc.ID, nghean) == envelope.StateArrived })
 	var in gateway.DocumentSummary
 	for _, d := range incoming(t, h41, nghean) {
 		if d.DocumentID == doc.DocumentID {
@@ -74,7 +74,7 @@ func TestGateway_ReportRows(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	gatewaytest.Eventually(t, "done at VPCP", func() bool { return deliveryState(t, g22, doc.ID, nghean) == envelope.StateDone })
+	testkit.Eventually(t, "done at VPCP", func() bool { return deliveryState(t, g22, doc.ID, nghean) == envelope.StateDone })
 
 	row := func(gw *gateway.Gateway, agency, id string) gateway.ReportRow {
 		for _, r := range reportRows(t, gw, agency) {

@@ -12,15 +12,15 @@ import (
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/gateway/bus"
-	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
 	"github.com/lienthong/lienthong/gateway/metrics"
+	"github.com/lienthong/lienthong/internal/testkit"
 )
 
 // subtreeGateway opens gateway id on ax, delegated the subtree of root
 // (gateway consumers, as gateway.subtrees configures them) and hosting
 // root only, with its metrics on a registry of its own. configure, if not
 // nil, changes the options further.
-func subtreeGateway(t *testing.T, ax *gatewaytest.Axis, id, root, name string, configure func(*gateway.Options)) (*gateway.Gateway, *prometheus.Registry) {
+func subtreeGateway(t *testing.T, ax *testkit.Axis, id, root, name string, configure func(*gateway.Options)) (*gateway.Gateway, *prometheus.Registry) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	m, err := metrics.New(reg)
@@ -99,7 +99,7 @@ func quarantinedSubjects(t *testing.T, gw *gateway.Gateway) map[string]int {
 // hand on either stream.
 func settled(t *testing.T, gw *gateway.Gateway) {
 	t.Helper()
-	gatewaytest.Eventually(t, "the consumers to settle everything", func() bool {
+	testkit.Eventually(t, "the consumers to settle everything", func() bool {
 		p, err := gw.Pending(t.Context())
 		if err != nil {
 			t.Fatal(err)
@@ -117,14 +117,14 @@ func settled(t *testing.T, gw *gateway.Gateway) {
 // yet in the gateway's configuration, or its former code — is quarantined
 // as before, and one for the hosted province is received.
 func TestGateway_UnknownRecipient(t *testing.T) {
-	ax := gatewaytest.NewAxis(t)
+	ax := testkit.NewAxis(t)
 	// Registered under the subtree, to be hosted by Nghệ An's gateway,
 	// whose configuration does not list it yet; 000.05.07.H41 was its
 	// code before.
 	const newcomer, former = "000.00.07.H41", "000.05.07.H41"
 	ax.Register(gateway.Agency{Code: newcomer, Name: "Sở Khoa học và Công nghệ tỉnh Nghệ An", Parent: nghean, Gateway: "nghean", OldCodes: []string{former}})
 	h41, reg := subtreeGateway(t, ax, "nghean", nghean, "UBND tỉnh Nghệ An", nil)
-	gatewaytest.Eventually(t, "the newcomer in Nghệ An's directory", func() bool {
+	testkit.Eventually(t, "the newcomer in Nghệ An's directory", func() bool {
 		_, ok := h41.Directory().Lookup(former)
 		return ok
 	})
@@ -163,7 +163,7 @@ func TestGateway_UnknownRecipient(t *testing.T) {
 
 	settled(t, h41)
 	const madeUp = madeUpEdocs + 2 + madeUpStatuses
-	gatewaytest.Eventually(t, "every packet counted", func() bool {
+	testkit.Eventually(t, "every packet counted", func() bool {
 		return receivedCount(t, reg, gateway.KindEdoc, gateway.ReceiveUnknownRecipient)+
 			receivedCount(t, reg, gateway.KindStatus, gateway.ReceiveUnknownRecipient)+
 			receivedCount(t, reg, gateway.KindEdoc, gateway.ReceiveQuarantined)+
@@ -208,7 +208,7 @@ func TestGateway_UnknownRecipient(t *testing.T) {
 // made-up code from a real one: everything under its subtree that it
 // does not host is quarantined, as before.
 func TestGateway_UnknownRecipientUnadministered(t *testing.T) {
-	ax := gatewaytest.NewAxis(t)
+	ax := testkit.NewAxis(t)
 	gw, reg := subtreeGateway(t, ax, "nghean", nghean, "UBND tỉnh Nghệ An", func(o *gateway.Options) { o.DirectoryAnchors = nil })
 	if gw.Directory().Administered() {
 		t.Fatal("the directory is administered")
@@ -224,7 +224,7 @@ func TestGateway_UnknownRecipientUnadministered(t *testing.T) {
 		}
 	}
 	settled(t, gw)
-	gatewaytest.Eventually(t, "the quarantine", func() bool { return len(quarantinedSubjects(t, gw)) == 5 })
+	testkit.Eventually(t, "the quarantine", func() bool { return len(quarantinedSubjects(t, gw)) == 5 })
 	if n := receivedCount(t, reg, gateway.KindEdoc, gateway.ReceiveUnknownRecipient); n != 0 {
 		t.Errorf("%v dropped as to an unknown recipient, want none", n)
 	}

@@ -16,8 +16,8 @@ import (
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
-	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
 	"github.com/lienthong/lienthong/internal/benchfloor"
+	"github.com/lienthong/lienthong/internal/testkit"
 	"github.com/lienthong/lienthong/signing"
 )
 
@@ -49,7 +49,7 @@ func BenchmarkDirectory_Verify(b *testing.B) {
 	}
 	anchors := x509.NewCertPool()
 	anchors.AddCert(ca.Certificate())
-	admin := gatewaytest.NewAdmin(b, ca, "*")
+	admin := testkit.NewAdmin(b, ca, "*")
 	// One key for every agency (making 5,000 would take minutes), a
 	// certificate each, as agencies have.
 	key, err := rsa.GenerateKey(rand.Reader, 2048)

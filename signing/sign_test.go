@@ -17,6 +17,7 @@ import (
 	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/lienthong/lienthong/envelope"
+	"github.com/lienthong/lienthong/internal/letter"
 	"github.com/lienthong/lienthong/signing"
 )
 
@@ -47,22 +48,13 @@ func selfSigned(t testing.TB, bits int) (*rsa.PrivateKey, *x509.Certificate) {
 
 func edocPacket(t testing.TB) []byte {
 	t.Helper()
-	from := envelope.Organization{OrganID: "000.00.00.G22", OrganName: "Văn phòng Chính phủ"}
-	date := envelope.Date("2025/11/20")
-	code := envelope.Code{Number: "7816", Notation: "VPCP-TTĐT"}
-	e := &envelope.Edoc{
-		Header: envelope.MessageHeader{
-			From: from, To: []envelope.Organization{{OrganID: "000.00.00.H41", OrganName: "UBND tỉnh Nghệ An"}},
-			Code: code, Promulgation: envelope.PromulgationInfo{Place: "Hà Nội", Date: date},
-			DocumentType: envelope.DocumentType{Type: "2", TypeDetail: "18", TypeName: "Công văn"},
-			Subject:      "V/v kết nối, liên thông phần mềm quản lý văn bản",
-			DocumentID:   envelope.MakeDocumentID(from.OrganID, date, code),
-		},
-		Trace:     []envelope.TraceHeader{{OrganID: from.OrganID, Timestamp: "2025/11/20 09:00:00"}},
-		Bussiness: &envelope.Bussiness{BussinessDocType: envelope.BussinessNew, Paper: "0"},
-	}
-	e.AddAttachment(envelope.Attachment{Name: "congvan.pdf", ContentType: "application/pdf", Data: bytes.Repeat([]byte("%PDF-1.7 "), 1000)})
-	b, err := envelope.Encode(&envelope.Packet{Edoc: e})
+	b, err := letter.Letter{
+		From:   letter.Agency{Code: "000.00.00.G22", Name: "Văn phòng Chính phủ"},
+		To:     []letter.Agency{{Code: "000.00.00.H41", Name: "UBND tỉnh Nghệ An"}},
+		Number: "7816", Notation: "VPCP-TTĐT", Subject: "V/v kết nối, liên thông phần mềm quản lý văn bản",
+		At:          time.Date(2025, 11, 20, 9, 0, 0, 0, envelope.VietnamTime),
+		Attachments: []envelope.Attachment{{Name: "congvan.pdf", ContentType: "application/pdf", Data: bytes.Repeat([]byte("%PDF-1.7 "), 1000)}},
+	}.Encode()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/gateway/api"
+	letterpkg "github.com/lienthong/lienthong/internal/letter"
 )
 
 // apiClient is a document-management system talking to a gateway's HTTP
@@ -255,9 +256,7 @@ type letter struct {
 }
 
 // documentID is the letter's edXML DocumentId.
-func (l *letter) documentID() string {
-	return envelope.MakeDocumentID(l.From.Code, envelope.DateOf(l.date()), envelope.Code{Number: l.Number, Notation: l.Notation})
-}
+func (l *letter) documentID() string { return l.edoc().DocumentID() }
 
 func (l *letter) date() time.Time {
 	if l.Date.IsZero() {
@@ -266,36 +265,26 @@ func (l *letter) date() time.Time {
 	return l.Date
 }
 
-// packet encodes the letter as an unsigned edXML edoc, as demo.go does.
-func (l *letter) packet(t testing.TB) []byte {
-	t.Helper()
+// edoc is the letter as the one letter builder has it, as demo.go sends
+// it: due in ten days, urgent.
+func (l *letter) edoc() letterpkg.Letter {
 	now := l.date()
-	date := envelope.DateOf(now)
-	code := envelope.Code{Number: l.Number, Notation: l.Notation}
-	from := envelope.Organization{OrganID: l.From.Code, OrganName: l.From.Name}
-	e := &envelope.Edoc{
-		Header: envelope.MessageHeader{
-			From:         from,
-			Code:         code,
-			Promulgation: envelope.PromulgationInfo{Place: "Hà Nội", Date: date},
-			DocumentType: envelope.DocumentType{Type: "2", TypeDetail: "18", TypeName: "Công văn"},
-			Subject:      l.Subject,
-			DueDate:      envelope.DateOf(now.AddDate(0, 0, 10)),
-			OtherInfo:    envelope.OtherInfo{Priority: envelope.PriorityUrgent},
-			DocumentID:   l.documentID(),
-		},
-		Trace:     []envelope.TraceHeader{{OrganID: from.OrganID, Timestamp: envelope.TimestampOf(now)}},
-		Bussiness: &envelope.Bussiness{BussinessDocType: envelope.BussinessNew, Paper: "0"},
+	e := letterpkg.Letter{
+		From: letterpkg.Agency(l.From), Number: l.Number, Notation: l.Notation, Subject: l.Subject, At: now,
+		DueDate: envelope.DateOf(now.AddDate(0, 0, 10)), Priority: envelope.PriorityUrgent, Attachments: l.Attachments,
 	}
 	for _, to := range l.To {
-		e.Header.To = append(e.Header.To, envelope.Organization{OrganID: to.Code, OrganName: to.Name})
+		e.To = append(e.To, letterpkg.Agency(to))
 	}
-	for _, a := range l.Attachments {
-		e.AddAttachment(a)
-	}
-	b, err := envelope.Encode(&envelope.Packet{Edoc: e})
+	return e
+}
+
+// packet encodes the letter as an unsigned edXML edoc.
+func (l *letter) packet(t testing.TB) []byte {
+	t.Helper()
+	b, err := l.edoc().Encode()
 	if err != nil {
-		t.Fatalf("encode %s: %v", l.documentID(), err)
+		t.Fatal(err)
 	}
 	return b
 }

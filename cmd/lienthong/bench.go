@@ -32,6 +32,7 @@ import (
 	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/gateway/vxp"
 	vxpclient "github.com/lienthong/lienthong/gateway/vxp/client"
+	"github.com/lienthong/lienthong/internal/letter"
 )
 
 // runBench measures the gateway end to end: an embedded NATS server and two
@@ -744,25 +745,15 @@ func benchPacket(i, size int, date envelope.Date) ([]byte, error) {
 // benchPacketWith is an unsigned edoc promulgated on date whose one
 // attachment is attachment random bytes.
 func benchPacketWith(i, attachment int, date envelope.Date) ([]byte, error) {
-	now := time.Now()
-	code := benchCode(i)
-	e := &envelope.Edoc{
-		Header: envelope.MessageHeader{
-			From:         envelope.Organization{OrganID: "000.00.00.G22", OrganName: "Văn phòng Chính phủ"},
-			To:           []envelope.Organization{{OrganID: "000.00.00.H41", OrganName: "UBND tỉnh Nghệ An"}},
-			Code:         code,
-			Promulgation: envelope.PromulgationInfo{Place: "Hà Nội", Date: date},
-			DocumentType: envelope.DocumentType{Type: "2", TypeDetail: "18", TypeName: "Công văn"},
-			Subject:      "V/v đo hiệu năng trục liên thông",
-			DocumentID:   envelope.MakeDocumentID("000.00.00.G22", date, code),
-		},
-		Trace:     []envelope.TraceHeader{{OrganID: "000.00.00.G22", Timestamp: envelope.TimestampOf(now)}},
-		Bussiness: &envelope.Bussiness{BussinessDocType: envelope.BussinessNew, Paper: "0"},
-	}
 	data := make([]byte, attachment)
 	rand.Read(data)
-	e.AddAttachment(envelope.Attachment{Name: "congvan.pdf", ContentType: "application/pdf", Data: data})
-	return envelope.Encode(&envelope.Packet{Edoc: e})
+	code := benchCode(i)
+	return letter.Letter{
+		From:   letter.Agency{Code: "000.00.00.G22", Name: "Văn phòng Chính phủ"},
+		To:     []letter.Agency{{Code: "000.00.00.H41", Name: "UBND tỉnh Nghệ An"}},
+		Number: code.Number, Notation: code.Notation, Subject: "V/v đo hiệu năng trục liên thông", Promulgated: date,
+		Attachments: []envelope.Attachment{{Name: "congvan.pdf", ContentType: "application/pdf", Data: data}},
+	}.Encode()
 }
 
 // startCPUProfile starts a CPU profile written to path, if path is not

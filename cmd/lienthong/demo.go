@@ -27,6 +27,7 @@ import (
 	"github.com/lienthong/lienthong/gateway/bus"
 	"github.com/lienthong/lienthong/gateway/report"
 	"github.com/lienthong/lienthong/gateway/vxp"
+	"github.com/lienthong/lienthong/internal/letter"
 	"github.com/lienthong/lienthong/signing"
 )
 
@@ -447,34 +448,21 @@ func demoExchange(ctx context.Context, out io.Writer, gws []*demoGateway) error 
 // demoPacket builds the edXML of a letter.
 func demoPacket(l *demoLetter) ([]byte, error) {
 	now := time.Now()
-	date := envelope.DateOf(now)
-	code := envelope.Code{Number: l.number, Notation: l.notation}
-	from := envelope.Organization{OrganID: l.fromCode}
+	lt := letter.Letter{
+		From: letter.Agency{Code: l.fromCode}, Number: l.number, Notation: l.notation, Subject: l.subject, At: now,
+		DueDate: envelope.DateOf(now.AddDate(0, 0, 10)), Priority: envelope.PriorityUrgent,
+		Attachments: []envelope.Attachment{{Name: "cong-van-" + l.number + ".txt", ContentType: "text/plain; charset=utf-8",
+			Data: []byte("Kính gửi: các cơ quan, đơn vị.\n" + l.subject + "\n")}},
+	}
 	for _, a := range l.from.agencies {
 		if a[0] == l.fromCode {
-			from.OrganName = a[1]
+			lt.From.Name = a[1]
 		}
 	}
-	e := &envelope.Edoc{
-		Header: envelope.MessageHeader{
-			From:         from,
-			Code:         code,
-			Promulgation: envelope.PromulgationInfo{Place: "Hà Nội", Date: date},
-			DocumentType: envelope.DocumentType{Type: "2", TypeDetail: "18", TypeName: "Công văn"},
-			Subject:      l.subject,
-			DueDate:      envelope.DateOf(now.AddDate(0, 0, 10)),
-			OtherInfo:    envelope.OtherInfo{Priority: envelope.PriorityUrgent},
-			DocumentID:   envelope.MakeDocumentID(from.OrganID, date, code),
-		},
-		Trace:     []envelope.TraceHeader{{OrganID: from.OrganID, Timestamp: envelope.TimestampOf(now)}},
-		Bussiness: &envelope.Bussiness{BussinessDocType: envelope.BussinessNew, Paper: "0"},
-	}
 	for _, t := range l.to {
-		e.Header.To = append(e.Header.To, envelope.Organization{OrganID: t[0], OrganName: t[1]})
+		lt.To = append(lt.To, letter.Agency{Code: t[0], Name: t[1]})
 	}
-	e.AddAttachment(envelope.Attachment{Name: "cong-van-" + l.number + ".txt", ContentType: "text/plain; charset=utf-8",
-		Data: []byte("Kính gửi: các cơ quan, đơn vị.\n" + l.subject + "\n")})
-	return envelope.Encode(&envelope.Packet{Edoc: e})
+	return lt.Encode()
 }
 
 // demoIncoming finds, at the recipient's gateway, the local id of an

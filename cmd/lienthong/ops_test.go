@@ -26,6 +26,7 @@ import (
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/gateway/bus"
+	"github.com/lienthong/lienthong/internal/letter"
 	"github.com/lienthong/lienthong/internal/nettest"
 	"github.com/lienthong/lienthong/signing"
 )
@@ -207,23 +208,12 @@ func opsLetter(t *testing.T) []byte {
 // another document.
 func opsLetterNumbered(t *testing.T, number string) []byte {
 	t.Helper()
-	now := time.Now()
-	code := envelope.Code{Number: number, Notation: "VPCP-TH"}
-	e := &envelope.Edoc{
-		Header: envelope.MessageHeader{
-			From:         envelope.Organization{OrganID: opsVPCP, OrganName: "Văn phòng Chính phủ"},
-			To:           []envelope.Organization{{OrganID: opsBYT, OrganName: "UBND tỉnh Nghệ An"}},
-			Code:         code,
-			Promulgation: envelope.PromulgationInfo{Place: "Hà Nội", Date: envelope.DateOf(now)},
-			DocumentType: envelope.DocumentType{Type: "2", TypeDetail: "18", TypeName: "Công văn"},
-			Subject:      "V/v theo dõi cổng liên thông",
-			DocumentID:   envelope.MakeDocumentID(opsVPCP, envelope.DateOf(now), code),
-		},
-		Trace:     []envelope.TraceHeader{{OrganID: opsVPCP, Timestamp: envelope.TimestampOf(now)}},
-		Bussiness: &envelope.Bussiness{BussinessDocType: envelope.BussinessNew, Paper: "0"},
-	}
-	e.AddAttachment(envelope.Attachment{Name: "cv.pdf", ContentType: "application/pdf", Data: []byte("%PDF-1.4 nội dung")})
-	b, err := envelope.Encode(&envelope.Packet{Edoc: e})
+	b, err := letter.Letter{
+		From:   letter.Agency{Code: opsVPCP, Name: "Văn phòng Chính phủ"},
+		To:     []letter.Agency{{Code: opsBYT, Name: "UBND tỉnh Nghệ An"}},
+		Number: number, Notation: "VPCP-TH", Subject: "V/v theo dõi cổng liên thông",
+		Attachments: []envelope.Attachment{{Name: "cv.pdf", ContentType: "application/pdf", Data: []byte("%PDF-1.4 nội dung")}},
+	}.Encode()
 	if err != nil {
 		t.Fatal(err)
 	}

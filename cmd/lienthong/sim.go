@@ -30,6 +30,7 @@ import (
 	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/gateway/bus"
 	"github.com/lienthong/lienthong/gateway/store"
+	"github.com/lienthong/lienthong/internal/letter"
 	"github.com/lienthong/lienthong/signing"
 )
 
@@ -966,29 +967,20 @@ func (s *sim) ripen(d *simDoc) {
 	d.from.g.feed.note(d.id, 0, false)
 }
 
-// simPacket is an unsigned công văn of about 8 KB.
+// simPacket is an unsigned công văn of about 8 KB, whose DocumentId is
+// d.documentID (same sender, number and date).
 func simPacket(d *simDoc, i int) ([]byte, error) {
-	now := time.Now()
-	code := envelope.Code{Number: strconv.Itoa(i + 1), Notation: "SIM"}
-	e := &envelope.Edoc{
-		Header: envelope.MessageHeader{
-			From:         envelope.Organization{OrganID: d.from.code, OrganName: d.from.name},
-			Code:         code,
-			Promulgation: envelope.PromulgationInfo{Place: "Hà Nội", Date: d.date},
-			DocumentType: envelope.DocumentType{Type: "2", TypeDetail: "18", TypeName: "Công văn"},
-			Subject:      "V/v mô phỏng một ngày của trục liên thông",
-			DocumentID:   d.documentID,
-		},
-		Trace:     []envelope.TraceHeader{{OrganID: d.from.code, Timestamp: envelope.TimestampOf(now)}},
-		Bussiness: &envelope.Bussiness{BussinessDocType: envelope.BussinessNew, Paper: "0"},
-	}
-	for _, a := range d.to {
-		e.Header.To = append(e.Header.To, envelope.Organization{OrganID: a.code, OrganName: a.name})
-	}
 	data := make([]byte, 6<<10)
 	rand.Read(data)
-	e.AddAttachment(envelope.Attachment{Name: "congvan.pdf", ContentType: "application/pdf", Data: data})
-	return envelope.Encode(&envelope.Packet{Edoc: e})
+	l := letter.Letter{
+		From: letter.Agency{Code: d.from.code, Name: d.from.name}, Number: strconv.Itoa(i + 1), Notation: "SIM",
+		Subject: "V/v mô phỏng một ngày của trục liên thông", Promulgated: d.date,
+		Attachments: []envelope.Attachment{{Name: "congvan.pdf", ContentType: "application/pdf", Data: data}},
+	}
+	for _, a := range d.to {
+		l.To = append(l.To, letter.Agency{Code: a.code, Name: a.name})
+	}
+	return l.Encode()
 }
 
 // simFeed is one gateway's change feed as the harness reads it. drain

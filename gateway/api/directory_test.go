@@ -20,8 +20,8 @@ import (
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/gateway/api"
-	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
 	"github.com/lienthong/lienthong/gateway/rollup"
+	"github.com/lienthong/lienthong/internal/testkit"
 	"github.com/lienthong/lienthong/signing"
 )
 
@@ -33,7 +33,7 @@ import (
 // own cannot be read back, it says so (certificatesUnavailable).
 func TestAPI_DirectoryCertificates(t *testing.T) {
 	const communes = 300
-	ax := gatewaytest.NewAxis(t)
+	ax := testkit.NewAxis(t)
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +93,7 @@ func TestAPI_DirectoryCertificates(t *testing.T) {
 		o.Agencies = append(o.Agencies, gateway.HostedAgency{Code: envelope.MustAgencyCode("000.00.00.G18"), Name: "Bộ Y tế", Signer: g18})
 	}, [2]string{"000.00.00.G22", "Văn phòng Chính phủ"})
 	g22, _ := gw.Hosted("000.00.00.G22")
-	want["000.00.00.G22"] = gatewaytest.HostedEntry("h41", *g22).Certificates
+	want["000.00.00.G22"] = testkit.HostedEntry("h41", *g22).Certificates
 	srv := httptest.NewServer(api.NewHandler(gw, rollup.New(gw), []api.Key{{Name: "vpcp", Secret: keyG22, Agencies: []string{g22.Code.String()}}}, zaptest.NewLogger(t)))
 	t.Cleanup(srv.Close)
 
@@ -148,9 +148,9 @@ func TestAPI_DirectoryCertificates(t *testing.T) {
 			return len(rs) == communes+1
 		}
 	}
-	gatewaytest.Eventually(t, "the whole directory", func() bool { return gw.Directory().Len() == len(want) })
+	testkit.Eventually(t, "the whole directory", func() bool { return gw.Directory().Len() == len(want) })
 	page()
-	gatewaytest.Eventually(t, "every record kept", kept(1))
+	testkit.Eventually(t, "every record kept", kept(1))
 	if n := page(); n != 0 {
 		t.Errorf("%d agencies unavailable with every record kept", n)
 	}
@@ -159,12 +159,12 @@ func TestAPI_DirectoryCertificates(t *testing.T) {
 	// be kept or is kept, never the one the store held before.
 	renewed := code(8)
 	register(renewed, 2, newCert(renewed+" (mới)"))
-	gatewaytest.Eventually(t, "the renewed record", func() bool {
+	testkit.Eventually(t, "the renewed record", func() bool {
 		got, _ := gw.AgencyCertificates(t.Context(), []string{renewed})
 		return slices.Equal(got[0].PEM, want[renewed])
 	})
 	page()
-	gatewaytest.Eventually(t, "the renewed record kept", kept(2))
+	testkit.Eventually(t, "the renewed record kept", kept(2))
 	if n := page(); n != 0 {
 		t.Errorf("%d agencies unavailable with every record kept", n)
 	}

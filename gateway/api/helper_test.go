@@ -26,6 +26,7 @@ import (
 	"github.com/lienthong/lienthong/gateway/bus"
 	"github.com/lienthong/lienthong/gateway/rollup"
 	"github.com/lienthong/lienthong/gateway/store"
+	"github.com/lienthong/lienthong/internal/letter"
 	"github.com/lienthong/lienthong/signing"
 )
 
@@ -303,30 +304,19 @@ func (d doc) packet(t testing.TB, lenient bool) []byte {
 	if d.subject == "" && !lenient {
 		d.subject = "Về việc thử nghiệm liên thông số " + d.number
 	}
-	code := envelope.Code{Number: d.number, Notation: "VPCP-TTĐT"}
-	date := envelope.Date("2025/11/20")
-	h := envelope.MessageHeader{
-		From:         envelope.Organization{OrganID: d.from, OrganName: g22Name},
-		Code:         code,
-		Promulgation: envelope.PromulgationInfo{Place: "Hà Nội", Date: date},
-		DocumentType: envelope.DocumentType{Type: "2", TypeDetail: "18", TypeName: "Công văn"},
-		Subject:      d.subject,
-		SignerInfo:   envelope.SignerInfo{Position: "Thứ trưởng", FullName: "Nguyễn Văn A"},
-		OtherInfo:    envelope.OtherInfo{Priority: envelope.PriorityNormal},
-		DocumentID:   envelope.MakeDocumentID(d.from, date, code),
+	l := letter.Letter{
+		From: letter.Agency{Code: d.from, Name: g22Name}, Number: d.number, Notation: "VPCP-TTĐT", Subject: d.subject,
+		Promulgated: "2025/11/20", Priority: envelope.PriorityNormal, Attachments: d.files,
+		SignerInfo: envelope.SignerInfo{Position: "Thứ trưởng", FullName: "Nguyễn Văn A"},
 	}
 	for _, to := range d.to {
-		h.To = append(h.To, envelope.Organization{OrganID: to, OrganName: "Nơi nhận " + to})
+		l.To = append(l.To, letter.Agency{Code: to, Name: "Nơi nhận " + to})
 	}
-	e := &envelope.Edoc{
-		Header:    h,
-		Trace:     []envelope.TraceHeader{{OrganID: d.from, Timestamp: envelope.TimestampOf(time.Now())}},
-		Bussiness: &envelope.Bussiness{BussinessDocType: envelope.BussinessNew, Paper: "0"},
+	encode := l.Encode
+	if lenient {
+		encode = l.EncodeLenient
 	}
-	for _, f := range d.files {
-		e.AddAttachment(f)
-	}
-	b, err := envelope.Encoder{Lenient: lenient}.Encode(&envelope.Packet{Edoc: e})
+	b, err := encode()
 	if err != nil {
 		t.Fatalf("encode: %v", err)
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
+	"github.com/lienthong/lienthong/internal/testkit"
 	"github.com/lienthong/lienthong/signing"
 )
 
@@ -17,7 +17,7 @@ import (
 // has a series per issuer of the lists in use, the NextUpdate of its
 // newest list, and follows SetCRLs; a list without NextUpdate has none.
 func TestMetrics_CRLNextUpdate(t *testing.T) {
-	ax := gatewaytest.NewAxis(t)
+	ax := testkit.NewAxis(t)
 	nd := gatewayWithMetrics(t, ax, "vpcp", vpcp, "Văn phòng Chính phủ")
 	const name = "lienthong_crl_next_update_timestamp_seconds"
 	if v, ok := sample(t, nd.reg, name); ok {

@@ -10,8 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/lienthong/lienthong/gateway"
-	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
 	"github.com/lienthong/lienthong/gateway/metrics"
+	"github.com/lienthong/lienthong/internal/testkit"
 )
 
 // node is a gateway with its registry.
@@ -22,7 +22,7 @@ type node struct {
 
 // gatewayWithMetrics starts a gateway on ax hosting one agency, with its metrics on
 // a fresh registry that also has the Go and process collectors.
-func gatewayWithMetrics(t *testing.T, ax *gatewaytest.Axis, id, code, name string) node {
+func gatewayWithMetrics(t *testing.T, ax *testkit.Axis, id, code, name string) node {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -40,7 +40,7 @@ func gatewayWithMetrics(t *testing.T, ax *gatewaytest.Axis, id, code, name strin
 // letter is an unsigned công văn numbered n from one agency to others.
 func letter(t *testing.T, n int, from string, to ...string) []byte {
 	t.Helper()
-	return gatewaytest.Letter{From: from, FromName: "Cơ quan " + from, To: to, Number: fmt.Sprint(n)}.Packet(t)
+	return testkit.Letter{From: from, FromName: "Cơ quan " + from, To: to, Number: fmt.Sprint(n)}.Packet(t)
 }
 
 // sample returns the value of the series name{labels} gathered from g —

@@ -14,8 +14,8 @@ import (
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/gateway/bus"
-	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
 	"github.com/lienthong/lienthong/gateway/metrics"
+	"github.com/lienthong/lienthong/internal/testkit"
 )
 
 const vpcp, nghean = "000.00.00.G22", "000.00.00.H41"
@@ -26,10 +26,10 @@ const vpcp, nghean = "000.00.00.G22", "000.00.00.H41"
 // copy is slipped onto the bus. Each side's registry lints clean and its
 // counters say exactly that.
 func TestMetrics_Exchange(t *testing.T) {
-	ax := gatewaytest.NewAxis(t)
+	ax := testkit.NewAxis(t)
 	g22 := gatewayWithMetrics(t, ax, "vpcp", vpcp, "Văn phòng Chính phủ")
 	h41 := gatewayWithMetrics(t, ax, "nghean", nghean, "UBND tỉnh Nghệ An")
-	gatewaytest.Eventually(t, "the directory", func() bool { _, ok := g22.gw.Directory().Lookup(nghean); return ok })
+	testkit.Eventually(t, "the directory", func() bool { _, ok := g22.gw.Directory().Lookup(nghean); return ok })
 
 	const n = 3
 	var docs []*gateway.Document
@@ -48,7 +48,7 @@ func TestMetrics_Exchange(t *testing.T) {
 		return d.Deliveries[0].State
 	}
 	for _, d := range docs {
-		gatewaytest.Eventually(t, "01 of "+d.ID, func() bool { return state(d.ID) == envelope.StateArrived })
+		testkit.Eventually(t, "01 of "+d.ID, func() bool { return state(d.ID) == envelope.StateArrived })
 	}
 	page, err := h41.gw.Store().Documents(t.Context(), gateway.DocumentQuery{Direction: gateway.Incoming})
 	if err != nil || len(page.Documents) != n {
@@ -60,7 +60,7 @@ func TestMetrics_Exchange(t *testing.T) {
 		}
 	}
 	for _, d := range docs {
-		gatewaytest.Eventually(t, "03 of "+d.ID, func() bool { return state(d.ID) == envelope.StateAccepted })
+		testkit.Eventually(t, "03 of "+d.ID, func() bool { return state(d.ID) == envelope.StateAccepted })
 	}
 
 	// Refusals at submission.

@@ -11,8 +11,8 @@ import (
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
-	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
 	"github.com/lienthong/lienthong/gateway/report"
+	"github.com/lienthong/lienthong/internal/testkit"
 )
 
 // The agencies of the dataset: the four tiers of Nghệ An and the centre.
@@ -49,7 +49,7 @@ type axis struct {
 // send submits a letter at gw at time at, signed by the sender's DMS or
 // not, waits until every recipient has it and said 01, and returns the
 // local id at the sender.
-func (a *axis) send(gw *gateway.Gateway, at time.Time, signed bool, l gatewaytest.Letter, recipients ...*gateway.Gateway) *gateway.Document {
+func (a *axis) send(gw *gateway.Gateway, at time.Time, signed bool, l testkit.Letter, recipients ...*gateway.Gateway) *gateway.Document {
 	t := a.t
 	t.Helper()
 	a.clk.Set(at)
@@ -68,7 +68,7 @@ func (a *axis) send(gw *gateway.Gateway, at time.Time, signed bool, l gatewaytes
 	if err != nil {
 		t.Fatal(err)
 	}
-	gatewaytest.Eventually(t, "01 for "+l.Number, func() bool {
+	testkit.Eventually(t, "01 for "+l.Number, func() bool {
 		dd, err := gw.Store().Document(t.Context(), d.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -102,7 +102,7 @@ func (a *axis) status(gw *gateway.Gateway, id string, at time.Time, code envelop
 	if err := gw.PostStatus(t.Context(), gateway.StatusRequest{Document: id, Code: code, Description: reason}); err != nil {
 		t.Fatalf("status %s: %v", code, err)
 	}
-	gatewaytest.Eventually(t, "status "+string(code)+" at the other end", func() bool {
+	testkit.Eventually(t, "status "+string(code)+" at the other end", func() bool {
 		dd, err := sender.Store().Document(t.Context(), sent.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -123,7 +123,7 @@ func (a *axis) status(gw *gateway.Gateway, id string, at time.Time, code envelop
 // by hand below, and the delivery times against the store's events.
 func TestReport_Dataset(t *testing.T) {
 	clk := &clock{t: vn(2026, 12, 20, 8, 0, 0)}
-	ax := gatewaytest.NewAxis(t)
+	ax := testkit.NewAxis(t)
 	withClock := func(o *gateway.Options) { o.Now = clk.Now }
 	a := &axis{t: t, clk: clk}
 	a.vpcp = ax.Gateway("vpcp", withClock, [2]string{vpcp, "Văn phòng Chính phủ"})
@@ -132,7 +132,7 @@ func TestReport_Dataset(t *testing.T) {
 	a.hcm = ax.Gateway("hcm", withClock, [2]string{hcm, "UBND Thành phố Hồ Chí Minh"})
 	// A commune registered in the directory whose gateway never beats.
 	ax.Register(gateway.Agency{Code: xaKhac, Name: "UBND xã Nghi Xuân", Parent: huyen, Gateway: "xa-nghixuan"})
-	gatewaytest.Eventually(t, "the directory", func() bool {
+	testkit.Eventually(t, "the directory", func() bool {
 		for _, gw := range []*gateway.Gateway{a.vpcp, a.nghean, a.nghiloc, a.hcm} {
 			for _, c := range []string{vpcp, tinh, soyte, huyen, xa, xaKhac, hcm} {
 				if _, ok := gw.Directory().Lookup(c); !ok {
@@ -142,10 +142,10 @@ func TestReport_Dataset(t *testing.T) {
 		}
 		return true
 	})
-	signedPDF := gatewaytest.File{Name: "Quyết định (đã ký).pdf", ContentType: "application/pdf",
+	signedPDF := testkit.File{Name: "Quyết định (đã ký).pdf", ContentType: "application/pdf",
 		Data: []byte("%PDF-1.7\n1 0 obj << /Type /Sig /Filter /Adobe.PPKLite /SubFilter /adbe.pkcs7.detached /ByteRange [0 10 20 30] /Contents <00> >> endobj\n%%EOF\n")}
-	letter := func(from, number string, to ...string) gatewaytest.Letter {
-		return gatewaytest.Letter{From: from, FromName: "Cơ quan " + from, To: to, Number: number, Notation: "TEST", Subject: "Văn bản số " + number}
+	letter := func(from, number string, to ...string) testkit.Letter {
+		return testkit.Letter{From: from, FromName: "Cơ quan " + from, To: to, Number: number, Notation: "TEST", Subject: "Văn bản số " + number}
 	}
 
 	// D1: province → department, electronic only, unsigned (the gateway
@@ -176,12 +176,12 @@ func TestReport_Dataset(t *testing.T) {
 		t.Fatal(err)
 	}
 	in5 := a.incoming(a.nghean, d5, soyte)
-	gatewaytest.Eventually(t, "13 at the department", func() bool {
+	testkit.Eventually(t, "13 at the department", func() bool {
 		d, err := a.nghean.Store().Document(t.Context(), in5)
 		return err == nil && d.Deliveries[0].State == envelope.StateRecallRequested
 	})
 	in5hcm := a.incoming(a.hcm, d5, hcm)
-	gatewaytest.Eventually(t, "13 at TP.HCM", func() bool {
+	testkit.Eventually(t, "13 at TP.HCM", func() bool {
 		d, err := a.hcm.Store().Document(t.Context(), in5hcm)
 		return err == nil && d.Deliveries[0].State == envelope.StateRecallRequested
 	})
@@ -191,7 +191,7 @@ func TestReport_Dataset(t *testing.T) {
 	// quarter's last day, never finished. The quarter's last second.
 	l6 := letter(vpcp, "6", tinh)
 	l6.DueDate = "2027/03/31"
-	l6.Attachments = []gatewaytest.File{signedPDF}
+	l6.Attachments = []testkit.File{signedPDF}
 	a.send(a.vpcp, vn(2027, 3, 31, 23, 59, 59), true, l6, a.nghean)
 	// D7: the next quarter's first second: not counted.
 	a.send(a.vpcp, vn(2027, 4, 1, 0, 0, 0), true, letter(vpcp, "7", tinh), a.nghean)

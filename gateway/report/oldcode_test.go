@@ -7,9 +7,9 @@ import (
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
-	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
 	"github.com/lienthong/lienthong/gateway/report"
 	"github.com/lienthong/lienthong/gateway/rollup"
+	"github.com/lienthong/lienthong/internal/testkit"
 )
 
 // TestOldCodes: a commune that the 2025 reform gave a new code keeps its
@@ -24,15 +24,15 @@ func TestOldCodes(t *testing.T) {
 		xaOld  = "000.27.31.H41" // under the abolished district
 		xaName = "UBND xã Nghi Phong"
 	)
-	ax := gatewaytest.NewAxis(t)
+	ax := testkit.NewAxis(t)
 	gov := ax.Gateway("vpcp", nil, [2]string{vpcp, "Văn phòng Chính phủ"})
 	nghean := ax.Gateway("nghean", nil, [2]string{xa, xaName})
 	h, _ := nghean.Hosted(xa)
-	entry := gatewaytest.HostedEntry("nghean", *h)
+	entry := testkit.HostedEntry("nghean", *h)
 	entry.OldCodes, entry.Kind = []string{xaOld}, "commune"
 	ax.Register(entry)
 	for _, gw := range []*gateway.Gateway{gov, nghean} {
-		gatewaytest.Eventually(t, "the old code in the directory", func() bool {
+		testkit.Eventually(t, "the old code in the directory", func() bool {
 			now, ok := gw.Directory().CurrentCode(xaOld)
 			return ok && now == xa
 		})
@@ -55,14 +55,14 @@ func TestOldCodes(t *testing.T) {
 	}
 
 	// To the old code: delivered to the commune, 01 back.
-	out, _, err := gov.Submit(t.Context(), gateway.Submission{Packet: gatewaytest.Letter{From: vpcp, FromName: "Văn phòng Chính phủ", To: []string{xaOld}, Number: "71"}.Packet(t)})
+	out, _, err := gov.Submit(t.Context(), gateway.Submission{Packet: testkit.Letter{From: vpcp, FromName: "Văn phòng Chính phủ", To: []string{xaOld}, Number: "71"}.Packet(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !hasOldCodeWarning(out.Warnings, "MessageHeader/To[1]/OrganId") {
 		t.Errorf("the sender is not told of the old code: %+v", out.Warnings)
 	}
-	gatewaytest.Eventually(t, "01 from the commune", func() bool { return stateAt(gov, out.ID, xa) == envelope.StateArrived })
+	testkit.Eventually(t, "01 from the commune", func() bool { return stateAt(gov, out.ID, xa) == envelope.StateArrived })
 	in := incoming(t, nghean, xa, "71")
 	if in.From != vpcp || !hasOldCodeWarning(in.Warnings, "MessageHeader/To[1]/OrganId") {
 		t.Errorf("at the commune: from %s, warnings %+v", in.From, in.Warnings)
@@ -70,7 +70,7 @@ func TestOldCodes(t *testing.T) {
 
 	// From the old code (its DMS still writes it): bound to the commune's
 	// certificate, stored under the code it has now, 01 back.
-	sent, _, err := nghean.Submit(t.Context(), gateway.Submission{Packet: gatewaytest.Letter{From: xaOld, FromName: xaName, To: []string{vpcp}, Number: "9", Notation: "UBND"}.Packet(t)})
+	sent, _, err := nghean.Submit(t.Context(), gateway.Submission{Packet: testkit.Letter{From: xaOld, FromName: xaName, To: []string{vpcp}, Number: "9", Notation: "UBND"}.Packet(t)})
 	if err != nil {
 		t.Fatalf("a DMS writing the old code: %v", err)
 	}
@@ -81,7 +81,7 @@ func TestOldCodes(t *testing.T) {
 	if got.Verdict.Outcome != "valid" || got.From != xa || !hasOldCodeWarning(got.Warnings, "MessageHeader/From/OrganId") {
 		t.Errorf("at the Government Office: verdict %s, from %s, warnings %+v", got.Verdict.Outcome, got.From, got.Warnings)
 	}
-	gatewaytest.Eventually(t, "01 back to the commune", func() bool { return stateAt(nghean, sent.ID, vpcp) == envelope.StateArrived })
+	testkit.Eventually(t, "01 back to the commune", func() bool { return stateAt(nghean, sent.ID, vpcp) == envelope.StateArrived })
 
 	// The Government Office's report counts the commune once, under its
 	// code now.
@@ -105,7 +105,7 @@ func TestOldCodes(t *testing.T) {
 func incoming(t *testing.T, gw *gateway.Gateway, agency, number string) *gateway.DocumentDetail {
 	t.Helper()
 	var found *gateway.DocumentDetail
-	gatewaytest.Eventually(t, "document "+number+" at "+agency, func() bool {
+	testkit.Eventually(t, "document "+number+" at "+agency, func() bool {
 		page, err := gw.Store().Documents(t.Context(), gateway.DocumentQuery{Agencies: []string{agency}, Direction: gateway.Incoming})
 		if err != nil {
 			t.Fatal(err)

@@ -5,9 +5,9 @@ import (
 	"testing"
 
 	"github.com/lienthong/lienthong/gateway"
-	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
 	"github.com/lienthong/lienthong/gateway/report"
 	"github.com/lienthong/lienthong/gateway/rollup"
+	"github.com/lienthong/lienthong/internal/testkit"
 )
 
 // The agencies of the roll-up.
@@ -23,7 +23,7 @@ const (
 // and names, one by one, the ministry and the province that did not
 // report.
 func TestReport_RollUp(t *testing.T) {
-	ax := gatewaytest.NewAxis(t)
+	ax := testkit.NewAxis(t)
 	hub := ax.Gateway("vpcp", nil, [2]string{vpcp, "Văn phòng Chính phủ"})
 	byt := ax.Gateway("byt", nil, [2]string{"000.00.00.G18", "Bộ Y tế"})
 	nghean := ax.Gateway("nghean", nil, [2]string{tinh, "UBND tỉnh Nghệ An"}, [2]string{soyte, "Sở Y tế tỉnh Nghệ An"})
@@ -35,7 +35,7 @@ func TestReport_RollUp(t *testing.T) {
 	} {
 		ax.Register(a)
 	}
-	gatewaytest.Eventually(t, "the directory", func() bool {
+	testkit.Eventually(t, "the directory", func() bool {
 		for _, gw := range []*gateway.Gateway{hub, byt, nghean, hcmGW} {
 			for _, c := range []string{vpcp, "000.00.00.G18", tinh, hcm, "000.00.00.G01", "000.00.00.H02"} {
 				if _, ok := gw.Directory().Lookup(c); !ok {
@@ -47,7 +47,7 @@ func TestReport_RollUp(t *testing.T) {
 	})
 	q := report.QuarterOf(ax.CA.Certificate().NotBefore)
 	// Nghệ An exchanged with TP.HCM during the quarter.
-	if _, _, err := nghean.Submit(t.Context(), gateway.Submission{Packet: gatewaytest.Letter{From: tinh, FromName: "UBND tỉnh Nghệ An", To: []string{hcm}}.Packet(t)}); err != nil {
+	if _, _, err := nghean.Submit(t.Context(), gateway.Submission{Packet: testkit.Letter{From: tinh, FromName: "UBND tỉnh Nghệ An", To: []string{hcm}}.Packet(t)}); err != nil {
 		t.Fatal(err)
 	}
 	paper := 120
@@ -71,7 +71,7 @@ func TestReport_RollUp(t *testing.T) {
 		}
 	}
 	var sum *report.Summary
-	gatewaytest.Eventually(t, "three reports at the hub", func() bool {
+	testkit.Eventually(t, "three reports at the hub", func() bool {
 		var err error
 		sum, err = rollup.Summarize(t.Context(), hub, vpcp, q)
 		if err != nil {
@@ -108,7 +108,7 @@ func TestReport_RollUp(t *testing.T) {
 	if _, err := rollup.Submit(t.Context(), hcmGW, rep, vpcp, nil); err != nil {
 		t.Fatalf("a second report the same day: %v", err)
 	}
-	gatewaytest.Eventually(t, "the later report", func() bool {
+	testkit.Eventually(t, "the later report", func() bool {
 		s, err := rollup.Summarize(t.Context(), hub, vpcp, q)
 		if err != nil {
 			t.Fatal(err)

@@ -15,10 +15,10 @@ import (
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/gateway/api"
-	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
 	"github.com/lienthong/lienthong/gateway/rollup"
 	"github.com/lienthong/lienthong/gateway/vxp"
 	"github.com/lienthong/lienthong/gateway/vxp/client"
+	"github.com/lienthong/lienthong/internal/testkit"
 )
 
 const (
@@ -41,7 +41,7 @@ type side struct {
 // newSide starts a gateway hosting agencies, its VXP face under the real
 // axis's prefix with one system acting for all of them, and that system's
 // client, made once as a DMS makes its singleton.
-func newSide(t *testing.T, ax *gatewaytest.Axis, id, system, secret string, agencies ...[2]string) *side {
+func newSide(t *testing.T, ax *testkit.Axis, id, system, secret string, agencies ...[2]string) *side {
 	t.Helper()
 	gw := ax.Gateway(id, nil, agencies...)
 	var codes []string
@@ -97,7 +97,7 @@ func (s *side) receive(t *testing.T, kind string, match func(p *envelope.Packet)
 		found  *envelope.Packet
 		packet []byte
 	)
-	gatewaytest.Eventually(t, s.system+": a "+kind+" in getReceivedEdocList", func() bool {
+	testkit.Eventually(t, s.system+": a "+kind+" in getReceivedEdocList", func() bool {
 		l, err := s.dms.GetReceivedEdocList(ctx, client.Header{{"servicetype", "eDoc"}, {"messagetype", kind}})
 		wantOK(t, "getReceivedEdocList", &l.Response, err)
 		for _, it := range l.Data {
@@ -139,16 +139,16 @@ func statusOf(code envelope.StatusCode, docID string) func(p *envelope.Packet) b
 // SDK's protocol exchange a document with attachments and every status of
 // its life, through two gateways; then a recall.
 func TestVXP_Exchange(t *testing.T) {
-	ax := gatewaytest.NewAxis(t)
+	ax := testkit.NewAxis(t)
 	a := newSide(t, ax, "vpcp", "qlvb.vpcp", "bí-mật-của-VPCP-0123456789abcdef", [2]string{g22, g22Name})
 	b := newSide(t, ax, "nghean", "qlvb.nghean", "secret-of-nghe-an-0123456789abcd", [2]string{h41, h41Name})
 	ctx := t.Context()
 
-	files := []gatewaytest.File{
+	files := []testkit.File{
 		{Name: "Công văn 15.pdf", ContentType: "application/pdf", Data: []byte("%PDF-1.4 công văn\n%%EOF\n")},
 		{Name: "Phụ lục.docx", ContentType: "application/vnd.openxmlformats-officedocument.wordprocessingml.document", Data: []byte("PK\x03\x04 phụ lục")},
 	}
-	letter := gatewaytest.Letter{From: g22, FromName: g22Name, To: []string{h41}, Number: "15", Attachments: files}.Packet(t)
+	letter := testkit.Letter{From: g22, FromName: g22Name, To: []string{h41}, Number: "15", Attachments: files}.Packet(t)
 	sent, err := a.dms.SendEdoc(ctx, client.Header{{"from", g22}, {"servicetype", "eDoc"}, {"messagetype", "edoc"}, {"to", []string{h41}}}, letter)
 	wantOK(t, "sendEdoc", &sent.Response, err)
 	if sent.DocID == "" {
@@ -207,7 +207,7 @@ func TestVXP_Exchange(t *testing.T) {
 
 	// A recall: A's DMS sends 13, B's DMS gets it and answers 15; A sees
 	// the 15 and the delivery recalled.
-	second := gatewaytest.Letter{From: g22, FromName: g22Name, To: []string{h41}, Number: "16"}.Packet(t)
+	second := testkit.Letter{From: g22, FromName: g22Name, To: []string{h41}, Number: "16"}.Packet(t)
 	sent2, err := a.dms.SendEdoc(ctx, client.Header{{"from", g22}, {"servicetype", "eDoc"}, {"messagetype", "edoc"}}, second)
 	wantOK(t, "sendEdoc 16", &sent2.Response, err)
 	got2, _ := b.receive(t, "edoc", func(p *envelope.Packet) bool { return p.Edoc != nil && p.Edoc.Header.Code.Number == "16" })
@@ -221,7 +221,7 @@ func TestVXP_Exchange(t *testing.T) {
 		statusPacket(t, h41, h41Name, g22, doc2, envelope.StatusRecallAccepted, "Đồng ý"))
 	wantOK(t, "sendEdoc 15", &r.Response, err)
 	a.receive(t, "status", statusOf(envelope.StatusRecallAccepted, doc2))
-	gatewaytest.Eventually(t, "the second document recalled at A", func() bool {
+	testkit.Eventually(t, "the second document recalled at A", func() bool {
 		s, err := a.dms.GetSentEdocList(ctx, client.Header{{"servicetype", "eDoc"}, {"messagetype", "edoc"}, {"docId", sent2.DocID}})
 		return err == nil && len(s.Data) == 1 && s.Data[0].ReceiveStatus == "recalled"
 	})
@@ -269,7 +269,7 @@ func TestVXP_Refusals(t *testing.T) {
 		g18Name = "Bộ Y tế"
 		secret  = "secret-of-the-government-office-0123"
 	)
-	ax := gatewaytest.NewAxis(t)
+	ax := testkit.NewAxis(t)
 	gw := ax.Gateway("hub", nil, [2]string{g22, g22Name}, [2]string{g18, g18Name}, [2]string{h41, h41Name})
 	st := gw.Store().(vxp.Store)
 	face, err := vxp.New(vxp.Options{
@@ -289,7 +289,7 @@ func TestVXP_Refusals(t *testing.T) {
 	byt := client.New(endpoint, "qlvb.byt", "secret-of-the-ministry-of-health-0", time.Now(), nil)
 	ctx := t.Context()
 	edoc := client.Header{{"from", g22}, {"servicetype", "eDoc"}, {"messagetype", "edoc"}}
-	letter := gatewaytest.Letter{From: g22, FromName: g22Name, To: []string{g18}}.Packet(t)
+	letter := testkit.Letter{From: g22, FromName: g22Name, To: []string{g18}}.Packet(t)
 
 	// stored counts the documents the gateway accepted to send: a refused
 	// sendEdoc adds none. Incoming copies are left out, as they arrive in
@@ -324,7 +324,7 @@ func TestVXP_Refusals(t *testing.T) {
 			return send(vpcp, client.Header{{"from", g18}, {"messagetype", "edoc"}}, letter)
 		}, vxp.CodeFromNotAllowed},
 		{"PacketFromAnother", func() (*client.Response, error) {
-			other := gatewaytest.Letter{From: g18, FromName: g18Name, To: []string{g22}}.Packet(t)
+			other := testkit.Letter{From: g18, FromName: g18Name, To: []string{g22}}.Packet(t)
 			return send(vpcp, client.Header{{"messagetype", "edoc"}}, other)
 		}, vxp.CodeFromNotAllowed},
 		{"HashFile", func() (*client.Response, error) {
@@ -340,7 +340,7 @@ func TestVXP_Refusals(t *testing.T) {
 		}, vxp.CodeMalformed},
 		{"Empty", func() (*client.Response, error) { return send(vpcp, edoc, nil) }, vxp.CodeMalformed},
 		{"UnknownRecipient", func() (*client.Response, error) {
-			return send(vpcp, edoc, gatewaytest.Letter{From: g22, FromName: g22Name, To: []string{"000.00.00.H99"}, Number: "99"}.Packet(t))
+			return send(vpcp, edoc, testkit.Letter{From: g22, FromName: g22Name, To: []string{"000.00.00.H99"}, Number: "99"}.Packet(t))
 		}, vxp.CodeUnknownRecipient},
 		{"StatusAboutNothing", func() (*client.Response, error) {
 			return send(vpcp, client.Header{{"from", g22}, {"messagetype", "status"}},
@@ -379,7 +379,7 @@ func TestVXP_Refusals(t *testing.T) {
 	wantOK(t, "sendEdoc", &sent.Response, err)
 	wantASCIIEnvelope(t, "sendEdoc", sent.Raw, "DocId")
 	var item string
-	gatewaytest.Eventually(t, "the ministry's item", func() bool {
+	testkit.Eventually(t, "the ministry's item", func() bool {
 		l, err := byt.GetReceivedEdocList(ctx, client.Header{{"servicetype", "eDoc"}, {"messagetype", "edoc"}})
 		if err == nil && len(l.Data) == 1 {
 			item = l.Data[0].DocID
@@ -424,12 +424,12 @@ func TestVXP_Refusals(t *testing.T) {
 		return got
 	}
 	r1, err := dms.SendEdoc(ctx, append(slices.Clone(edoc), client.KV{"to", []string{"G18"}}),
-		gatewaytest.Letter{From: g22, FromName: g22Name, To: []string{g18}, Number: "201"}.Packet(t))
+		testkit.Letter{From: g22, FromName: g22Name, To: []string{g18}, Number: "201"}.Packet(t))
 	wantOK(t, "sendEdoc with to", &r1.Response, err)
 	if got := deliveredTo(r1.DocID); !slices.Equal(got, []string{g18}) {
 		t.Errorf("delivered to %v", got)
 	}
-	both := gatewaytest.Letter{From: g22, FromName: g22Name, To: []string{g18, h41}, Number: "202"}.Packet(t)
+	both := testkit.Letter{From: g22, FromName: g22Name, To: []string{g18, h41}, Number: "202"}.Packet(t)
 	before := stored()
 	r2, err := dms.SendEdoc(ctx, edoc, both) // the SDK sends the old to=["G18"] again
 	if err != nil || r2.Status != "FAIL" || r2.ErrorCode != vxp.CodeBadParameter {
@@ -445,7 +445,7 @@ func TestVXP_Refusals(t *testing.T) {
 	}
 	// Another packet with a DocumentId already used: refused, DocId names
 	// the document that has it.
-	other := gatewaytest.Letter{From: g22, FromName: g22Name, To: []string{g18, h41}, Number: "202", Subject: "Nội dung khác"}.Packet(t)
+	other := testkit.Letter{From: g22, FromName: g22Name, To: []string{g18, h41}, Number: "202", Subject: "Nội dung khác"}.Packet(t)
 	r4, err := dms.SendEdoc(ctx, append(slices.Clone(edoc), client.KV{"to", []string{h41, g18}}), other)
 	if err != nil || r4.Status != "FAIL" || r4.ErrorCode != vxp.CodeDuplicate || r4.DocID != r3.DocID {
 		t.Errorf("another packet with the same DocumentId: %+v, %v", r4, err)
@@ -473,7 +473,7 @@ func TestVXP_Refusals(t *testing.T) {
 // TestVXP_WithAPIv1: a DMS on API v1 and a DMS on the VXP face exchange
 // documents and statuses with each other, both ways.
 func TestVXP_WithAPIv1(t *testing.T) {
-	ax := gatewaytest.NewAxis(t)
+	ax := testkit.NewAxis(t)
 	a := newSide(t, ax, "vpcp", "qlvb.vpcp", "secret-of-the-government-office-01", [2]string{g22, g22Name})
 	b := newSide(t, ax, "nghean", "qlvb.nghean", "secret-of-nghe-an-0123456789abcd", [2]string{h41, h41Name})
 	const key = "api-v1-key-of-the-government-office"
@@ -504,14 +504,14 @@ func TestVXP_WithAPIv1(t *testing.T) {
 	// it (03); the API v1 DMS sees it accepted.
 	var accepted api.Accepted
 	if code := call(http.MethodPost, "/api/v1/documents", "application/xml",
-		gatewaytest.Letter{From: g22, FromName: g22Name, To: []string{h41}, Number: "31"}.Packet(t), &accepted); code != http.StatusAccepted {
+		testkit.Letter{From: g22, FromName: g22Name, To: []string{h41}, Number: "31"}.Packet(t), &accepted); code != http.StatusAccepted {
 		t.Fatalf("POST /documents: %d", code)
 	}
 	got, _ := b.receive(t, "edoc", func(p *envelope.Packet) bool { return p.Edoc != nil && p.Edoc.Header.Code.Number == "31" })
 	r, err := b.dms.SendEdoc(ctx, client.Header{{"from", h41}, {"servicetype", "eDoc"}, {"messagetype", "status"}},
 		statusPacket(t, h41, h41Name, g22, got.Edoc.Header.DocumentID, envelope.StatusAccepted, "Đã vào sổ"))
 	wantOK(t, "sendEdoc 03", &r.Response, err)
-	gatewaytest.Eventually(t, "the API v1 DMS to see 03", func() bool {
+	testkit.Eventually(t, "the API v1 DMS to see 03", func() bool {
 		var d gateway.DocumentDetail
 		call(http.MethodGet, "/api/v1/documents/"+accepted.ID, "", nil, &d)
 		return len(d.Deliveries) == 1 && d.Deliveries[0].State == envelope.StateAccepted
@@ -520,7 +520,7 @@ func TestVXP_WithAPIv1(t *testing.T) {
 	// VXP → API v1: sent by the VXP DMS, listed on API v1, accepted there;
 	// the VXP DMS gets the 03 as a status packet.
 	r, err = b.dms.SendEdoc(ctx, client.Header{{"from", h41}, {"servicetype", "eDoc"}, {"messagetype", "edoc"}},
-		gatewaytest.Letter{From: h41, FromName: h41Name, To: []string{g22}, Number: "77", Notation: "UBND-VX"}.Packet(t))
+		testkit.Letter{From: h41, FromName: h41Name, To: []string{g22}, Number: "77", Notation: "UBND-VX"}.Packet(t))
 	wantOK(t, "sendEdoc", &r.Response, err)
 	var list api.DocumentList
 	if code := call(http.MethodGet, "/api/v1/documents?direction=in&wait=30", "", nil, &list); code != http.StatusOK || len(list.Documents) != 1 {
@@ -542,7 +542,7 @@ func TestVXP_WithAPIv1(t *testing.T) {
 // TestVXP_Answers: every operation's answer, on success, is the ASCII
 // envelope with its own keys — Vietnamese names in the directory escaped.
 func TestVXP_Answers(t *testing.T) {
-	ax := gatewaytest.NewAxis(t)
+	ax := testkit.NewAxis(t)
 	a := newSide(t, ax, "vpcp", "qlvb.vpcp", "secret-of-the-government-office-01", [2]string{g22, g22Name})
 	ctx := t.Context()
 	for _, tc := range []struct {
@@ -592,7 +592,7 @@ func TestVXP_Answers(t *testing.T) {
 	plain := client.New(a.srv.URL+vxp.DefaultPrefix, a.system, "secret-of-the-government-office-01", time.Now(),
 		&http.Client{Transport: &http.Transport{DisableCompression: true}})
 	ax.Register(gateway.Agency{Code: "000.00.00.H29", Name: "UBND Thành phố Hồ Chí Minh", Gateway: "hcm"})
-	gatewaytest.Eventually(t, "the new agency in getAgenciesList, plain", func() bool {
+	testkit.Eventually(t, "the new agency in getAgenciesList, plain", func() bool {
 		ag, err := plain.GetAgenciesList(ctx)
 		if err != nil || ag.Status != "OK" {
 			t.Fatalf("plain getAgenciesList: %+v, %v", ag, err)
@@ -609,17 +609,17 @@ func TestVXP_Answers(t *testing.T) {
 // TestVXP_Leftovers: the keys the SDK keeps from earlier calls do not make
 // a call act on another item, and what a DMS sends again is taken once.
 func TestVXP_Leftovers(t *testing.T) {
-	ax := gatewaytest.NewAxis(t)
+	ax := testkit.NewAxis(t)
 	a := newSide(t, ax, "vpcp", "qlvb.vpcp", "secret-of-the-government-office-01", [2]string{g22, g22Name})
 	b := newSide(t, ax, "nghean", "qlvb.nghean", "secret-of-nghe-an-0123456789abcd", [2]string{h41, h41Name})
 	ctx := t.Context()
 	for _, n := range []string{"41", "42"} {
 		r, err := a.dms.SendEdoc(ctx, client.Header{{"from", g22}, {"messagetype", "edoc"}, {"to", []string{h41}}},
-			gatewaytest.Letter{From: g22, FromName: g22Name, To: []string{h41}, Number: n}.Packet(t))
+			testkit.Letter{From: g22, FromName: g22Name, To: []string{h41}, Number: n}.Packet(t))
 		wantOK(t, "sendEdoc "+n, &r.Response, err)
 	}
 	items := map[string]string{} // number → docId
-	gatewaytest.Eventually(t, "both documents listed at B", func() bool {
+	testkit.Eventually(t, "both documents listed at B", func() bool {
 		l, err := b.dms.GetReceivedEdocList(ctx, client.Header{{"servicetype", "eDoc"}, {"messagetype", "edoc"}})
 		if err != nil || len(l.Data) != 2 {
 			return false
@@ -728,7 +728,7 @@ func (o *observed) ObserveVXP(operation, system, code string, _ float64) {
 // the case of the path, and unknown ones under "", so that no one can grow
 // the metrics' series by trying spellings.
 func TestVXP_Observed(t *testing.T) {
-	ax := gatewaytest.NewAxis(t)
+	ax := testkit.NewAxis(t)
 	gw := ax.Gateway("vpcp", nil, [2]string{g22, g22Name})
 	obs := &observed{}
 	face, err := vxp.New(vxp.Options{Gateway: gw, Store: gw.Store().(vxp.Store), Directory: gw.Directory(), Observer: obs,
@@ -766,7 +766,7 @@ func hosted(gw *gateway.Gateway) func(string) (string, bool) {
 // with Retry-After, and nothing is kept; given back, the same packet is
 // taken.
 func TestVXP_Busy(t *testing.T) {
-	ax := gatewaytest.NewAxis(t)
+	ax := testkit.NewAxis(t)
 	a := newSide(t, ax, "vpcp", "qlvb.vpcp", "secret-of-the-government-office-01", [2]string{g22, g22Name})
 	ax.Register(gateway.Agency{Code: h41, Name: h41Name, Gateway: "nghean"})
 	ctx := t.Context()
@@ -779,7 +779,7 @@ func TestVXP_Busy(t *testing.T) {
 		held = append(held, r)
 	}
 	header := client.Header{{"from", g22}, {"messagetype", "edoc"}, {"to", []string{h41}}}
-	packet := gatewaytest.Letter{From: g22, FromName: g22Name, To: []string{h41}, Number: "61"}.Packet(t)
+	packet := testkit.Letter{From: g22, FromName: g22Name, To: []string{h41}, Number: "61"}.Packet(t)
 	r, err := a.dms.SendEdoc(ctx, header, packet)
 	if err != nil {
 		t.Fatal(err)

@@ -14,8 +14,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/lienthong/lienthong/envelope"
-	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
 	"github.com/lienthong/lienthong/internal/browsertest"
+	"github.com/lienthong/lienthong/internal/testkit"
 )
 
 // tab opens a tab in a browser context of its own: a clerk with their own
@@ -174,14 +174,14 @@ func TestBrowser(t *testing.T) {
 	bctx := browsertest.Start(t)
 	a := newAxis(t, nil)
 	pdf := []byte("%PDF-1.4\n% công văn số 15/VPCP-TH\n%%EOF\n")
-	id := a.vpcp.send(t, gatewaytest.Letter{
+	id := a.vpcp.send(t, testkit.Letter{
 		From: vpcp, FromName: "Văn phòng Chính phủ", To: []string{nghea, hcm},
 		Number: "15", Notation: "VPCP-TH", Priority: envelope.PriorityUrgent,
 		Subject:     "V/v tăng cường kết nối, liên thông văn bản điện tử giữa các cơ quan hành chính nhà nước",
 		DueDate:     envelope.DateOf(time.Now().AddDate(0, 0, 10)),
-		Attachments: []gatewaytest.File{{Name: "Công văn 15-VPCP-TH.pdf", ContentType: "application/pdf", Data: pdf}},
+		Attachments: []testkit.File{{Name: "Công văn 15-VPCP-TH.pdf", ContentType: "application/pdf", Data: pdf}},
 	})
-	late := a.vpcp.send(t, gatewaytest.Letter{
+	late := a.vpcp.send(t, testkit.Letter{
 		From: vpcp, FromName: "Văn phòng Chính phủ", To: []string{nghea}, Number: "09", Notation: "VPCP-KSTT",
 		Subject: "V/v báo cáo tình hình ứng dụng công nghệ thông tin quý III",
 		DueDate: envelope.DateOf(time.Now().AddDate(0, 0, -3)),
@@ -241,7 +241,7 @@ func TestBrowser(t *testing.T) {
 	do(t, sender, "Chi tiết", chromedp.Click(chromedp.CSS(`tr[data-doc="`+id+`"] a`)), chromedp.WaitVisible(chromedp.ID("h-dong-thoi-gian")))
 	eval[int](t, sender, `window.__lienthongNoReload = 43`)
 	do(t, recipient, "assign (04)", chromedp.Click(chromedp.CSS(`form.action:has(input[name="ma"][value="04"]) button`)), chromedp.WaitVisible(chromedp.CSS(`p.notice`)))
-	gatewaytest.Eventually(t, "the 04 at VPCP", func() bool { return a.vpcp.state(t, id, nghea) == envelope.StateAssigned })
+	testkit.Eventually(t, "the 04 at VPCP", func() bool { return a.vpcp.state(t, id, nghea) == envelope.StateAssigned })
 	release()
 	waitFor(t, sender, "04 in the timeline", `document.querySelector('ol.timeline').innerText.includes('UBND tỉnh Nghệ An: Phân công xử lý')`)
 	if !eval[bool](t, sender, `window.__lienthongNoReload === 43`) {

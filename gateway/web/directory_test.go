@@ -13,8 +13,8 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/lienthong/lienthong/gateway"
-	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
 	"github.com/lienthong/lienthong/gateway/web"
+	"github.com/lienthong/lienthong/internal/testkit"
 	"github.com/lienthong/lienthong/internal/vnfmt"
 )
 
@@ -33,7 +33,7 @@ var (
 // still finds a far-away commune by a part of its name.
 func TestWeb_LargeDirectory(t *testing.T) {
 	const provinces, communes, units = 34, 60, 300
-	ax := gatewaytest.NewAxis(t)
+	ax := testkit.NewAxis(t)
 	gw := ax.Gateway("vpcp", nil, [2]string{vpcp, "Văn phòng Chính phủ"})
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
 	if err != nil {
@@ -74,7 +74,7 @@ func TestWeb_LargeDirectory(t *testing.T) {
 		})
 	}
 	const far = "000.00.60.H84"
-	gatewaytest.Eventually(t, "the directory", func() bool { return gw.Directory().Len() == len(want) })
+	testkit.Eventually(t, "the directory", func() bool { return gw.Directory().Len() == len(want) })
 	t.Logf("%d agencies registered in %v", len(want), time.Since(start))
 
 	c := newClient(t, s)

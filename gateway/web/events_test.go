@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
+	"github.com/lienthong/lienthong/internal/testkit"
 )
 
 // message is one message of a live stream: its fields (id, event, data,
@@ -126,7 +126,7 @@ func TestWeb_LiveStreamFromVersion(t *testing.T) {
 	if m := first.next(); m["retry"] != "3000" || m["event"] != "" {
 		t.Errorf("the stream from the page's own version starts with %v, want only a retry", m)
 	}
-	id := a.vpcp.send(t, gatewaytest.Letter{From: vpcp, FromName: "Văn phòng Chính phủ", To: []string{nghea}})
+	id := a.vpcp.send(t, testkit.Letter{From: vpcp, FromName: "Văn phòng Chính phủ", To: []string{nghea}})
 	// Accepted, sent, and its 01 applied: three changes, each with the
 	// version it brought as its id.
 	var last string

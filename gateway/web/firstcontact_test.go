@@ -12,7 +12,7 @@ import (
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/gateway/bus"
-	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
+	"github.com/lienthong/lienthong/internal/testkit"
 	"github.com/lienthong/lienthong/signing"
 )
 
@@ -27,9 +27,9 @@ func TestWeb_BrokenZip(t *testing.T) {
 	w.Write([]byte("%PDF-1.4 công văn\n%%EOF\n"))
 	zw.Close()
 	broken := buf.Bytes()[:buf.Len()-10]
-	id := a.vpcp.send(t, gatewaytest.Letter{
+	id := a.vpcp.send(t, testkit.Letter{
 		From: vpcp, FromName: "Văn phòng Chính phủ", To: []string{nghea},
-		Attachments: []gatewaytest.File{{Name: "Công văn nén.zip", ContentType: "application/zip", Data: broken}},
+		Attachments: []testkit.File{{Name: "Công văn nén.zip", ContentType: "application/zip", Data: broken}},
 	})
 	in := a.nghean.incoming(t, a.vpcp, id, nghea)
 
@@ -66,10 +66,10 @@ func TestWeb_ReceiveNotes(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, _ := envelope.ParseAgencyCode(g12, envelope.CodeStrict)
-	a.ax.Register(gatewaytest.HostedEntry("other-product", gateway.HostedAgency{Code: code, Name: "Bộ Tài chính", Signer: signer}))
-	gatewaytest.Eventually(t, "the sender in the directory", func() bool { _, ok := a.nghean.gw.Directory().Lookup(g12); return ok })
+	a.ax.Register(testkit.HostedEntry("other-product", gateway.HostedAgency{Code: code, Name: "Bộ Tài chính", Signer: signer}))
+	testkit.Eventually(t, "the sender in the directory", func() bool { _, ok := a.nghean.gw.Directory().Lookup(g12); return ok })
 
-	p, _, err := envelope.Parse(gatewaytest.Letter{From: g12, FromName: "Bộ Tài chính", To: []string{nghea}}.Packet(t))
+	p, _, err := envelope.Parse(testkit.Letter{From: g12, FromName: "Bộ Tài chính", To: []string{nghea}}.Packet(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestWeb_ReceiveNotes(t *testing.T) {
 		t.Fatal(err)
 	}
 	var in string
-	gatewaytest.Eventually(t, "the document at Nghệ An", func() bool {
+	testkit.Eventually(t, "the document at Nghệ An", func() bool {
 		page, err := a.nghean.gw.Store().Documents(t.Context(), gateway.DocumentQuery{Agencies: []string{nghea}, Direction: gateway.Incoming, DocumentID: p.Edoc.Header.DocumentID})
 		if err != nil || len(page.Documents) == 0 {
 			return false

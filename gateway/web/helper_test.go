@@ -18,9 +18,9 @@ import (
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
-	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
 	"github.com/lienthong/lienthong/gateway/rollup"
 	"github.com/lienthong/lienthong/gateway/web"
+	"github.com/lienthong/lienthong/internal/testkit"
 )
 
 // The agencies of the tests.
@@ -61,13 +61,13 @@ func (s *site) holdStreams(t *testing.T) (release func()) {
 // province and its health department (one clerk each); TP.HCM receives
 // too.
 type axis struct {
-	ax                *gatewaytest.Axis
+	ax                *testkit.Axis
 	vpcp, nghean, hcm *site
 }
 
 func newAxis(t *testing.T, opts func(*web.Options)) *axis {
 	t.Helper()
-	ax := gatewaytest.NewAxis(t)
+	ax := testkit.NewAxis(t)
 	a := &axis{ax: ax}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
 	if err != nil {
@@ -83,7 +83,7 @@ func newAxis(t *testing.T, opts func(*web.Options)) *axis {
 	a.hcm = newSite(t, ax.Gateway("hcm", nil, [2]string{hcm, "UBND Thành phố Hồ Chí Minh"}), opts,
 		clerk("vanthu.hcm", "Phạm Minh Khoa", hcm))
 	for _, s := range []*site{a.vpcp, a.nghean, a.hcm} {
-		gatewaytest.Eventually(t, "the directory", func() bool {
+		testkit.Eventually(t, "the directory", func() bool {
 			for _, c := range []string{vpcp, nghea, soyte, hcm} {
 				if _, ok := s.gw.Directory().Lookup(c); !ok {
 					return false
@@ -103,7 +103,7 @@ func newPage(t *testing.T, opts func(*web.Options)) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gw := gatewaytest.NewAxis(t).Gateway("vpcp", nil, [2]string{vpcp, "Văn phòng Chính phủ"})
+	gw := testkit.NewAxis(t).Gateway("vpcp", nil, [2]string{vpcp, "Văn phòng Chính phủ"})
 	return newSite(t, gw, opts, web.Clerk{Username: "vanthu.vpcp", Name: "Nguyễn Thị Lan", PasswordHash: string(hash), Agencies: []string{vpcp}})
 }
 
@@ -137,7 +137,7 @@ func newSite(t *testing.T, gw *gateway.Gateway, opts func(*web.Options), clerks 
 
 // send submits a letter at the site's gateway and returns the local id of
 // the outgoing document.
-func (s *site) send(t *testing.T, l gatewaytest.Letter) string {
+func (s *site) send(t *testing.T, l testkit.Letter) string {
 	t.Helper()
 	d, _, err := s.gw.Submit(t.Context(), gateway.Submission{Packet: l.Packet(t)})
 	if err != nil {
@@ -155,7 +155,7 @@ func (s *site) incoming(t *testing.T, from *site, sentID, agency string) string 
 		t.Fatal(err)
 	}
 	var id string
-	gatewaytest.Eventually(t, "the document at "+agency, func() bool {
+	testkit.Eventually(t, "the document at "+agency, func() bool {
 		page, err := s.gw.Store().Documents(t.Context(), gateway.DocumentQuery{
 			Agencies: []string{agency}, Direction: gateway.Incoming, DocumentID: sent.DocumentID,
 		})

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
 	"github.com/lienthong/lienthong/gateway/rollup"
 	"github.com/lienthong/lienthong/gateway/web"
+	"github.com/lienthong/lienthong/internal/testkit"
 )
 
 // Sign-in behind a reverse proxy: the page is told which proxies it may
@@ -138,7 +138,7 @@ func TestWeb_ForwardedChain(t *testing.T) {
 // TestNew_RefusesProxy: a trusted proxy that is not a valid prefix stops
 // New.
 func TestNew_RefusesProxy(t *testing.T) {
-	gw := gatewaytest.NewAxis(t).Gateway("vpcp", nil, [2]string{vpcp, "Văn phòng Chính phủ"})
+	gw := testkit.NewAxis(t).Gateway("vpcp", nil, [2]string{vpcp, "Văn phòng Chính phủ"})
 	_, err := web.New(gw, rollup.New(gw), web.Options{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), {}}}, nil)
 	if err == nil || !strings.Contains(err.Error(), "trusted proxy 1") {
 		t.Errorf("New with an invalid trusted proxy: %v", err)

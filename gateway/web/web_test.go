@@ -13,10 +13,10 @@ import (
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
-	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
 	"github.com/lienthong/lienthong/gateway/report"
 	"github.com/lienthong/lienthong/gateway/rollup"
 	"github.com/lienthong/lienthong/gateway/web"
+	"github.com/lienthong/lienthong/internal/testkit"
 )
 
 func mustContain(t *testing.T, what, body string, wants ...string) {
@@ -43,13 +43,13 @@ func mustNotContain(t *testing.T, what, body string, nots ...string) {
 // download; dates are dd/mm/yyyy.
 func TestWeb_Exchange(t *testing.T) {
 	a := newAxis(t, nil)
-	id := a.vpcp.send(t, gatewaytest.Letter{
+	id := a.vpcp.send(t, testkit.Letter{
 		From: vpcp, FromName: "Văn phòng Chính phủ", To: []string{nghea, hcm},
 		Subject: "V/v tăng cường kết nối liên thông văn bản điện tử", Priority: envelope.PriorityUrgent,
-		Attachments: []gatewaytest.File{{Name: "Công văn số 15.pdf", ContentType: "application/pdf", Data: []byte("%PDF-1.4 nội dung\n%%EOF\n")}},
+		Attachments: []testkit.File{{Name: "Công văn số 15.pdf", ContentType: "application/pdf", Data: []byte("%PDF-1.4 nội dung\n%%EOF\n")}},
 	})
 	in := a.nghean.incoming(t, a.vpcp, id, nghea)
-	gatewaytest.Eventually(t, "01 at the sender", func() bool { return a.vpcp.state(t, id, nghea) == envelope.StateArrived })
+	testkit.Eventually(t, "01 at the sender", func() bool { return a.vpcp.state(t, id, nghea) == envelope.StateArrived })
 
 	sender := newClient(t, a.vpcp)
 	sender.login("vanthu.vpcp")
@@ -83,11 +83,11 @@ func TestWeb_Exchange(t *testing.T) {
 	}
 	p = recipient.get(p.header.Get("Location"))
 	mustContain(t, "Chi tiết after 03", p.body, "Đã ghi nhận và gửi trạng thái “Đã tiếp nhận”", "Phân công xử lý")
-	gatewaytest.Eventually(t, "03 at the sender", func() bool { return a.vpcp.state(t, id, nghea) == envelope.StateAccepted })
+	testkit.Eventually(t, "03 at the sender", func() bool { return a.vpcp.state(t, id, nghea) == envelope.StateAccepted })
 	mustContain(t, "Văn bản đi after 03", sender.get("/di").body, "Đã tiếp nhận")
 
 	// A refusal needs a reason, and the sender sees it.
-	id2 := a.vpcp.send(t, gatewaytest.Letter{From: vpcp, FromName: "Văn phòng Chính phủ", To: []string{nghea}, Number: "16", Subject: "V/v văn bản gửi nhầm"})
+	id2 := a.vpcp.send(t, testkit.Letter{From: vpcp, FromName: "Văn phòng Chính phủ", To: []string{nghea}, Number: "16", Subject: "V/v văn bản gửi nhầm"})
 	in2 := a.nghean.incoming(t, a.vpcp, id2, nghea)
 	p = recipient.post("/van-ban/"+in2+"/trang-thai", url.Values{"csrf": {token}, "ma": {"02"}, "ly-do": {"  "}})
 	if p.status != http.StatusUnprocessableEntity {
@@ -99,7 +99,7 @@ func TestWeb_Exchange(t *testing.T) {
 	if p.status != http.StatusSeeOther {
 		t.Fatalf("02 with a reason: %d\n%s", p.status, p.body)
 	}
-	gatewaytest.Eventually(t, "02 at the sender", func() bool { return a.vpcp.state(t, id2, nghea) == envelope.StateRejected })
+	testkit.Eventually(t, "02 at the sender", func() bool { return a.vpcp.state(t, id2, nghea) == envelope.StateRejected })
 	mustContain(t, "Văn bản đi after 02", sender.get("/di").body, "Từ chối tiếp nhận, lý do: "+reason)
 	mustContain(t, "Chi tiết after 02", sender.get("/van-ban/"+id2).body, "UBND tỉnh Nghệ An: Từ chối tiếp nhận", reason, "Người xử lý: Trần Văn Hùng")
 
@@ -150,7 +150,7 @@ func TestWeb_Exchange(t *testing.T) {
 	if err := a.hcm.gw.PostStatus(t.Context(), gateway.StatusRequest{Document: inHCM, Code: envelope.StatusRejected, Description: "Không thuộc thẩm quyền"}); err != nil {
 		t.Fatal(err)
 	}
-	gatewaytest.Eventually(t, "02 from TP.HCM", func() bool { return a.vpcp.state(t, id, hcm) == envelope.StateRejected })
+	testkit.Eventually(t, "02 from TP.HCM", func() bool { return a.vpcp.state(t, id, hcm) == envelope.StateRejected })
 	senderToken := csrf(t, sender.get("/van-ban/"+id).body)
 	p = sender.post("/van-ban/"+id+"/trang-thai", url.Values{"csrf": {senderToken}, "ma": {"13"}, "ly-do": {"Gửi nhầm phiên bản"}})
 	if p.status != http.StatusSeeOther {
@@ -162,7 +162,7 @@ func TestWeb_Exchange(t *testing.T) {
 	if s := a.vpcp.state(t, id, hcm); s != envelope.StateRejected {
 		t.Errorf("the recall changed TP.HCM's refused delivery to %s", s)
 	}
-	gatewaytest.Eventually(t, "13 at Nghệ An", func() bool { return a.nghean.state(t, in, nghea) == envelope.StateRecallRequested })
+	testkit.Eventually(t, "13 at Nghệ An", func() bool { return a.nghean.state(t, in, nghea) == envelope.StateRecallRequested })
 	mustContain(t, "Chi tiết (đến) after 13", recipient.get("/van-ban/"+in).body, "Đồng ý lấy lại", "Từ chối lấy lại", "Yêu cầu lấy lại", "Gửi nhầm phiên bản")
 
 	// Báo cáo opens on this quarter: the gateway has no document before
@@ -204,7 +204,7 @@ func TestWeb_Exchange(t *testing.T) {
 // even on the same gateway, and cannot act on others'.
 func TestWeb_Scope(t *testing.T) {
 	a := newAxis(t, nil)
-	id := a.vpcp.send(t, gatewaytest.Letter{From: vpcp, FromName: "Văn phòng Chính phủ", To: []string{nghea}, Subject: "V/v chỉ gửi UBND tỉnh"})
+	id := a.vpcp.send(t, testkit.Letter{From: vpcp, FromName: "Văn phòng Chính phủ", To: []string{nghea}, Subject: "V/v chỉ gửi UBND tỉnh"})
 	in := a.nghean.incoming(t, a.vpcp, id, nghea)
 
 	other := newClient(t, a.nghean)
@@ -245,7 +245,7 @@ func TestWeb_Scope(t *testing.T) {
 // is done; requests a browser marks cross-site are refused too.
 func TestWeb_CSRF(t *testing.T) {
 	a := newAxis(t, nil)
-	id := a.vpcp.send(t, gatewaytest.Letter{From: vpcp, FromName: "Văn phòng Chính phủ", To: []string{nghea}})
+	id := a.vpcp.send(t, testkit.Letter{From: vpcp, FromName: "Văn phòng Chính phủ", To: []string{nghea}})
 	in := a.nghean.incoming(t, a.vpcp, id, nghea)
 	c := newClient(t, a.nghean)
 	token := c.login("vanthu.nghean")
@@ -318,7 +318,7 @@ func TestWeb_Sessions(t *testing.T) {
 	a := newAxis(t, func(o *web.Options) {
 		o.Now, o.IdleTimeout, o.MaxSessionAge = clk.Now, 30*time.Minute, 2*time.Hour
 	})
-	id := a.vpcp.send(t, gatewaytest.Letter{From: vpcp, FromName: "Văn phòng Chính phủ", To: []string{nghea}})
+	id := a.vpcp.send(t, testkit.Letter{From: vpcp, FromName: "Văn phòng Chính phủ", To: []string{nghea}})
 	in := a.nghean.incoming(t, a.vpcp, id, nghea)
 
 	c := newClient(t, a.nghean)
@@ -534,7 +534,7 @@ func TestWeb_SignInThrottle(t *testing.T) {
 // TestNew_Refuses: clerks that cannot be used stop New with an error
 // naming them.
 func TestNew_Refuses(t *testing.T) {
-	ax := gatewaytest.NewAxis(t)
+	ax := testkit.NewAxis(t)
 	gw := ax.Gateway("vpcp", nil, [2]string{vpcp, "Văn phòng Chính phủ"})
 	_, err := web.New(gw, rollup.New(gw), web.Options{Clerks: []web.Clerk{
 		{Username: "a", PasswordHash: "plain", Agencies: []string{vpcp}},
