@@ -17,3 +17,8 @@ func (g *Gateway) RetryDelayForTest(attempts int) time.Duration { return g.retry
 // HandleForTest hands m to the receiver (handle) as the consumer does,
 // and returns once it is handled.
 func (g *Gateway) HandleForTest(ctx context.Context, m Message) { g.handle(ctx, m) }
+
+// RetryJitterForTest is the delay the dispatcher postpones item by when
+// the back-off says d (retryJitter): item as the dispatcher took it, its
+// attempts before the failure.
+func RetryJitterForTest(d time.Duration, item OutboxItem) time.Duration { return retryJitter(d, item) }

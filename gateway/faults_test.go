@@ -322,9 +322,10 @@ func TestDispatch_PublishFails(t *testing.T) {
 	r.bus.Faults.On("Publish", 1, testkit.Fault{Err: errInjected})
 	r.dispatch(1)
 	it := r.item(gateway.KindEdoc, faultRecipient[0])
-	if it.Attempts != 1 || !strings.Contains(it.LastError, errInjected.Error()) || !it.NextAt.Equal(r.clock().Add(time.Second)) {
-		t.Fatalf("after a failed publish: attempts %d, last error %q, next at %s (now %s); want 1, the fault, now+1s",
-			it.Attempts, it.LastError, it.NextAt, r.clock())
+	wantAt := r.clock().Add(jittered(time.Second, it)).Truncate(time.Millisecond) // as the store keeps it
+	if it.Attempts != 1 || !strings.Contains(it.LastError, errInjected.Error()) || !it.NextAt.Equal(wantAt) {
+		t.Fatalf("after a failed publish: attempts %d, last error %q, next at %s (now %s); want 1, the fault, %s (1s less its jitter)",
+			it.Attempts, it.LastError, it.NextAt, r.clock(), wantAt)
 	}
 	if ok, failed := r.obs.publishes(); ok != 0 || failed != 1 {
 		t.Errorf("observed %d publishes and %d failures, want 0 and 1", ok, failed)
@@ -492,6 +493,19 @@ func TestDispatch_RetryDelay(t *testing.T) {
 	}
 }
 
+// jittered is the delay the dispatcher postponed it by when the back-off
+// said d: d less the jitter of it as it was before the failure (one
+// attempt fewer), at most a fifth of d.
+func jittered(d time.Duration, it gateway.OutboxItem) time.Duration {
+	before := it
+	before.Attempts--
+	j := gateway.RetryJitterForTest(d, before)
+	if j > d || j < d-d/5 {
+		panic(fmt.Sprintf("jitter of %s gave %s", d, j))
+	}
+	return j
+}
+
 // TestDispatch_BackOff: each failed publish postpones the item by the
 // next step of the back-off, up to MaxRetryDelay.
 func TestDispatch_BackOff(t *testing.T) {
@@ -501,8 +515,9 @@ func TestDispatch_BackOff(t *testing.T) {
 	for i, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 5 * time.Second, 5 * time.Second} {
 		r.dispatch(1)
 		it := r.item(gateway.KindEdoc, faultRecipient[0])
-		if got := it.NextAt.Sub(r.clock()); it.Attempts != i+1 || got != want {
-			t.Fatalf("after %d failures: attempts %d, retried in %s; want %d, %s", i+1, it.Attempts, got, i+1, want)
+		// The store keeps the time to the millisecond, the clock at whole seconds.
+		if got, want := it.NextAt.Sub(r.clock()), jittered(want, it).Truncate(time.Millisecond); it.Attempts != i+1 || got != want {
+			t.Fatalf("after %d failures: attempts %d, retried in %s; want %d, %s (the step less its jitter)", i+1, it.Attempts, got, i+1, want)
 		}
 		r.advance(want)
 	}
