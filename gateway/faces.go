@@ -32,11 +32,18 @@ type DocumentReader interface {
 	Packet(ctx context.Context, id string) (*Packet, error)
 }
 
-// Submitter acts on documents for a document-management system or a
-// clerk: it accepts outgoing packets and posts statuses (see
-// Gateway.Submit and Gateway.PostStatusResult).
+// Submitter accepts outgoing packets for a document-management system
+// or the roll-up (see Gateway.Submit): it sends documents in the name of
+// the agencies it is allowed.
 type Submitter interface {
 	Submit(ctx context.Context, s Submission) (doc *Document, replay bool, err error)
+}
+
+// StatusPoster posts processing statuses of received documents for a
+// document-management system or a clerk (see Gateway.PostStatusResult).
+// It is apart from Submitter so that a face which only posts statuses
+// (the clerks' page) cannot send packets.
+type StatusPoster interface {
 	PostStatusResult(ctx context.Context, r StatusRequest) (StatusPosted, error)
 }
 
@@ -215,6 +222,7 @@ var (
 	_ DocumentReader  = (*Gateway)(nil)
 	_ ReportRowReader = (*Gateway)(nil)
 	_ Submitter       = (*Gateway)(nil)
+	_ StatusPoster    = (*Gateway)(nil)
 	_ Admitter        = (*Gateway)(nil)
 	_ ChangeFeed      = (*Gateway)(nil)
 	_ AgencyDirectory = (*Gateway)(nil)

@@ -22,6 +22,7 @@ const maxJSONBody = 1 << 20
 type Gateway interface {
 	gateway.DocumentReader
 	gateway.Submitter
+	gateway.StatusPoster
 	gateway.Admitter
 	gateway.ChangeFeed
 	gateway.Hosting

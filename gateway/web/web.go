@@ -69,9 +69,11 @@ const (
 
 // Gateway is what the clerks' page needs of the gateway: the roles it
 // plays for them (gateway/faces.go), no more. *gateway.Gateway is one.
+// A clerk posts statuses (StatusPoster) but sends no packet: the page
+// holds no Submitter.
 type Gateway interface {
 	gateway.DocumentReader
-	gateway.Submitter
+	gateway.StatusPoster
 	gateway.ChangeFeed
 	gateway.Hosting
 	gateway.AgencyDirectory
