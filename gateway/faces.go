@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"crypto/x509"
-	"errors"
 	"io"
 	"time"
 )
@@ -149,20 +148,26 @@ func (e *ReportRequestError) Error() string { return "report: " + e.Param + ": "
 func (e *ReportRequestError) Unwrap() error { return e.Err }
 
 // ReportRequestErrors returns the *ReportRequestError err is, or those
-// it joins (Reports.Check joins one per parameter), in order; none if err
-// is nil or something else.
+// it wraps or joins at any depth (Reports.Check joins one per parameter;
+// a caller may wrap the join), in order; none if err is nil or holds
+// none.
 func ReportRequestErrors(err error) []*ReportRequestError {
-	errs := []error{err}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		errs = j.Unwrap()
-	}
 	var out []*ReportRequestError
-	for _, e := range errs {
-		var re *ReportRequestError
-		if errors.As(e, &re) {
-			out = append(out, re)
+	var walk func(error)
+	walk = func(err error) {
+		switch e := err.(type) {
+		case nil:
+		case *ReportRequestError:
+			out = append(out, e)
+		case interface{ Unwrap() []error }:
+			for _, e := range e.Unwrap() {
+				walk(e)
+			}
+		case interface{ Unwrap() error }:
+			walk(e.Unwrap())
 		}
 	}
+	walk(err)
 	return out
 }
 
