@@ -237,6 +237,20 @@ var (
 	_ ReportRowReader = Store(nil)
 )
 
+// NoRole reports whether role, a role the wiring hands a face, is
+// missing: nil, or a nil *Gateway, which the interface holding it does
+// not compare equal to nil. The faces' constructors refuse it rather
+// than panic on the first request.
+func NoRole(role any) bool {
+	switch g := role.(type) {
+	case nil:
+		return true
+	case *Gateway:
+		return g == nil
+	}
+	return false
+}
+
 // Document returns a document of the store (DocumentReader).
 func (g *Gateway) Document(ctx context.Context, id string) (*DocumentDetail, error) {
 	return g.store.Document(ctx, id)

@@ -32,3 +32,19 @@ func TestReportRequestErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestNoRole: a nil *Gateway in a role's interface is no role, though
+// the interface is not nil.
+func TestNoRole(t *testing.T) {
+	var gw *gateway.Gateway
+	var role gateway.GaugeReader = gw
+	if role == nil {
+		t.Fatal("the interface holding a nil *Gateway is nil")
+	}
+	if !gateway.NoRole(nil) || !gateway.NoRole(role) || !gateway.NoRole(gw) {
+		t.Error("NoRole took nil or a nil *Gateway for a role")
+	}
+	if gateway.NoRole(&gateway.Gateway{}) || gateway.NoRole(struct{}{}) {
+		t.Error("NoRole refused a role")
+	}
+}

@@ -156,7 +156,7 @@ func sameAgency(a, b string) bool {
 // user name or one used twice, a password hash that is not bcrypt, an
 // agency the gateway does not host.
 func New(gw Gateway, reports gateway.Reports, opts Options, log *zap.Logger) (*Handler, error) {
-	if gw == nil || reports == nil {
+	if gateway.NoRole(gw) || reports == nil {
 		return nil, errors.New("web: a gateway and its reports are required")
 	}
 	if log == nil {

@@ -427,6 +427,11 @@ func TestNew_Required(t *testing.T) {
 	if _, err := New(gw, nil, Options{}, nil); err == nil {
 		t.Error("New without reports made a page")
 	}
+	// A nil *gateway.Gateway is no gateway, though the Gateway holding
+	// it is not nil.
+	if _, err := New(gw, &fakeReports{}, Options{}, nil); err == nil {
+		t.Error("New(nil *gateway.Gateway) made a page")
+	}
 }
 
 // TestGateway_NoSubmit: the clerks' page posts statuses but sends no
