@@ -5,6 +5,8 @@ import (
 	"crypto/x509"
 	"io"
 	"time"
+
+	"github.com/lienthong/lienthong/internal/vnfmt"
 )
 
 // The faces — the HTTP API (gateway/api), the clerks' web pages
@@ -183,6 +185,63 @@ type QuarterlyReport interface {
 	// Charts are the report's charts, each an SVG document the report
 	// drew and escaped, with its title.
 	Charts() []Chart
+	// Highlights are the report's key figures, those the clerks' page
+	// shows above its charts.
+	Highlights() ReportHighlights
+}
+
+// ReportHighlights are the key figures of a quarterly report, as the
+// clerks' page shows them: the page reads these, not the report's own
+// fields, so that what it shows is checked when it is compiled.
+type ReportHighlights struct {
+	// Agency is the name of the agency the report is of; QuarterLabel
+	// "Quý III năm 2026".
+	Agency, QuarterLabel string
+	// Outgoing counts the new documents the agency's units sent;
+	// Incoming the documents they received.
+	Outgoing, Incoming int
+	// Connected are the units connected during the quarter, out of all.
+	Connected ReportRatio
+	// SignedInternal and SignedExternal are the shares of documents
+	// signed, in percent, within the agency and with other agencies
+	// (monthly averages).
+	SignedInternal, SignedExternal float64
+	// Delivered are the deliveries that reached their recipients (01),
+	// out of all.
+	Delivered ReportRatio
+	// To03 and To06 are the times from sending to the recipient's 03
+	// (received) and 06 (finished).
+	To03, To06 ReportMedian
+	// Refused counts the deliveries refused (02), either way.
+	Refused int
+	// OverdueOutgoing counts the deliveries of the units' documents not
+	// finished by their due date; OverdueIncoming the units' received
+	// documents not finished by theirs.
+	OverdueOutgoing, OverdueIncoming int
+	// Deployment and NationalAxis say, in a sentence each, how the
+	// agency's document-management systems are deployed and whether it
+	// is on the national axis.
+	Deployment, NationalAxis string
+	// NotConnected names the units not connected during the quarter.
+	NotConnected []string
+}
+
+// ReportRatio is a count out of a total; Percent is 100 × Num / Den,
+// rounded to one decimal, 0 when Den is 0.
+type ReportRatio struct {
+	Num, Den int
+	Percent  float64
+}
+
+// String writes the ratio as the report prints it: "1.234/2.000
+// (61,7%)"; with no total, "0/0".
+func (r ReportRatio) String() string { return vnfmt.Ratio(r.Num, r.Den, r.Percent) }
+
+// ReportMedian is the median of Count times, in seconds; no median when
+// Count is 0.
+type ReportMedian struct {
+	Count   int
+	Seconds float64
 }
 
 // Chart is a chart of a report: its title and its SVG.

@@ -19,9 +19,9 @@ type reportPage struct {
 	Quarter  string
 	Quarters []quarterChoice
 	Form     url.Values
-	// Report is the report (gateway/report's, whose fields the template
-	// reads), nil until computed.
-	Report gateway.QuarterlyReport
+	// Highlights are the report's key figures, nil until it is
+	// computed.
+	Highlights *gateway.ReportHighlights
 	// Charts are the report's SVG charts, drawn on the server, each with
 	// the title the page shows above it.
 	Charts []reportChart
@@ -117,7 +117,8 @@ func (h *Handler) showReport(w http.ResponseWriter, r *http.Request) {
 		h.storeFailure(w, r, err)
 		return
 	}
-	page.Report = rep
+	hl := rep.Highlights()
+	page.Highlights = &hl
 	for _, c := range rep.Charts() {
 		// The report draws its charts and escapes what they say (its
 		// tests parse them): trusted as they are.
