@@ -86,10 +86,13 @@ func (h *Handler) reportForm(r *http.Request) (req gateway.ReportRequest, proble
 	err := h.reports.Check(req)
 	bad := gateway.ReportRequestErrors(err)
 	for _, re := range bad {
-		if re.Param == "quarter" {
+		switch re.Param {
+		case "quarter":
 			problems = append(problems, fmt.Sprintf("Quý “%s” không hợp lệ; viết dạng 2026-Q3.", req.Quarter))
-		} else {
+		case "declarations":
 			problems = append(problems, "Số liệu kê khai không hợp lệ: "+re.Err.Error())
+		default:
+			problems = append(problems, "Yêu cầu báo cáo không hợp lệ: "+re.Error())
 		}
 	}
 	if err != nil && len(bad) == 0 {

@@ -225,3 +225,28 @@ func TestShowReport_Highlights(t *testing.T) {
 		t.Logf("the page:\n%s", body)
 	}
 }
+
+// TestReportForm_Problems: each parameter Check refuses is told as what
+// it is: the declarations as such, anything else with the generic
+// message, not as declarations.
+func TestReportForm_Problems(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		checkErr error
+		want     string
+		not      string
+	}{
+		{"declarations", &gateway.ReportRequestError{Param: "declarations", Err: errors.New("units: not a number")},
+			"Số liệu kê khai không hợp lệ: units: not a number", "Yêu cầu báo cáo không hợp lệ"},
+		{"another parameter", &gateway.ReportRequestError{Param: "agency", Err: errors.New("not an agency code")},
+			"Yêu cầu báo cáo không hợp lệ: report: agency: not an agency code", "Số liệu kê khai"},
+		{"another error", errors.New("something else"),
+			"Yêu cầu báo cáo không hợp lệ: something else", "Số liệu kê khai"},
+	} {
+		h := reportTestPage(t, &pageGateway{}, &fakeReports{quarters: testQuarters, checkErr: tc.checkErr})
+		status, body := getReport(t, h, "/bao-cao?quy=2026-Q1")
+		if status != http.StatusBadRequest || !strings.Contains(body, tc.want) || strings.Contains(body, tc.not) {
+			t.Errorf("%s: %d, want 400 saying %q, not %q:\n%s", tc.name, status, tc.want, tc.not, body)
+		}
+	}
+}
