@@ -277,7 +277,8 @@ type Reports interface {
 	// Summary builds the national summary of quarter from the reports
 	// the hosted agency hub received, as a value to encode in JSON.
 	Summary(ctx context.Context, hub, quarter string) (any, error)
-	// Quarters returns the n quarters up to the one of now, latest first.
+	// Quarters returns exactly n quarters (none if n <= 0): the one of
+	// now and those before it, latest first.
 	Quarters(now time.Time, n int) []ReportQuarter
 }
 

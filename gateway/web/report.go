@@ -57,20 +57,29 @@ var reportFormats = []struct {
 // defaultQuarter is the quarter Báo cáo opens on: the last one, which is
 // what agencies report — unless the agency has no document before the
 // current quarter (a gateway that started this quarter, the demo), whose
-// last quarter would be an empty report.
-func (h *Handler) defaultQuarter(r *http.Request, agency string) string {
+// last quarter would be an empty report. For an agency not the clerk's
+// (refused) it is the last one, without reading its documents: which
+// quarter is selected would tell whether it has any.
+func (h *Handler) defaultQuarter(r *http.Request, agency string, refused bool) (string, error) {
 	qs := h.reports.Quarters(h.opts.Now(), 2)
+	if len(qs) != 2 {
+		return "", fmt.Errorf("web: the reports gave %d quarters for the last two", len(qs))
+	}
 	current, last := qs[0], qs[1]
+	if refused {
+		return last.ID, nil
+	}
 	res, err := h.gw.Documents(r.Context(), gateway.DocumentQuery{Agencies: []string{agency}, Until: current.Start, Limit: 1})
 	if err == nil && len(res.Documents) == 0 {
-		return current.ID
+		return current.ID, nil
 	}
-	return last.ID
+	return last.ID, nil
 }
 
 // reportForm reads Báo cáo's form: the agency (one of the clerk's), the
-// quarter (the last one by default) and the declarations.
-func (h *Handler) reportForm(r *http.Request) (req gateway.ReportRequest, problems []string) {
+// quarter (the last one by default) and the declarations. What the clerk
+// got wrong is in problems; err is a fault of the page.
+func (h *Handler) reportForm(r *http.Request) (req gateway.ReportRequest, problems []string, err error) {
 	ss := sessionOf(r)
 	qv := r.URL.Query()
 	req.Agency = qv.Get("don-vi")
@@ -81,10 +90,12 @@ func (h *Handler) reportForm(r *http.Request) (req gateway.ReportRequest, proble
 	}
 	req.Quarter, req.Declared = qv.Get("quy"), qv.Get
 	if req.Quarter == "" {
-		req.Quarter = h.defaultQuarter(r, req.Agency)
+		if req.Quarter, err = h.defaultQuarter(r, req.Agency, len(problems) > 0); err != nil {
+			return req, nil, err
+		}
 	}
-	err := h.reports.Check(req)
-	bad := gateway.ReportRequestErrors(err)
+	checked := h.reports.Check(req)
+	bad := gateway.ReportRequestErrors(checked)
 	for _, re := range bad {
 		switch re.Param {
 		case "quarter":
@@ -95,16 +106,20 @@ func (h *Handler) reportForm(r *http.Request) (req gateway.ReportRequest, proble
 			problems = append(problems, "Yêu cầu báo cáo không hợp lệ: "+re.Error())
 		}
 	}
-	if err != nil && len(bad) == 0 {
-		problems = append(problems, "Yêu cầu báo cáo không hợp lệ: "+err.Error())
+	if checked != nil && len(bad) == 0 {
+		problems = append(problems, "Yêu cầu báo cáo không hợp lệ: "+checked.Error())
 	}
-	return req, problems
+	return req, problems, nil
 }
 
 // showReport shows Báo cáo: the key figures of the quarterly report of
 // one of the clerk's agencies, its charts, and its files.
 func (h *Handler) showReport(w http.ResponseWriter, r *http.Request) {
-	req, problems := h.reportForm(r)
+	req, problems, err := h.reportForm(r)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
 	page := &reportPage{Agency: req.Agency, Quarter: req.Quarter, Form: r.URL.Query()}
 	for _, c := range h.reports.Quarters(h.opts.Now(), 8) {
 		page.Quarters = append(page.Quarters, quarterChoice{ID: c.ID, Label: c.Label})
@@ -139,7 +154,11 @@ func (h *Handler) showReport(w http.ResponseWriter, r *http.Request) {
 
 // downloadReport sends the report as a file.
 func (h *Handler) downloadReport(w http.ResponseWriter, r *http.Request) {
-	req, problems := h.reportForm(r)
+	req, problems, err := h.reportForm(r)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
 	if len(problems) > 0 {
 		h.renderError(w, r, sessionOf(r), http.StatusBadRequest, strings.Join(problems, " "))
 		return

@@ -250,3 +250,51 @@ func TestReportForm_Problems(t *testing.T) {
 		}
 	}
 }
+
+// TestReport_FewQuarters: reports that give fewer quarters than asked
+// make an error page, not a panic.
+func TestReport_FewQuarters(t *testing.T) {
+	for _, target := range []string{"/bao-cao", "/bao-cao/tai-ve?dinh-dang=json"} {
+		h := reportTestPage(t, &pageGateway{}, &fakeReports{quarters: testQuarters[:1]})
+		status, _ := getReport(t, h, target)
+		if status != http.StatusInternalServerError {
+			t.Errorf("%s with one quarter: %d, want 500", target, status)
+		}
+	}
+}
+
+// TestReport_DefaultQuarter: Báo cáo opens on the current quarter for an
+// agency with no document before it, else on the last one; asked for an
+// agency not the clerk's, it reads nothing of that agency and opens on
+// the last quarter, whatever that agency has.
+func TestReport_DefaultQuarter(t *testing.T) {
+	current, last := testQuarters[0].ID, testQuarters[1].ID
+	selected := func(body string) string {
+		m := regexp.MustCompile(`<option value="([^"]+)" selected>[^<]*Quý`).FindStringSubmatch(body)
+		if m == nil {
+			return ""
+		}
+		return m[1]
+	}
+	rep := &fakeReport{highlights: gateway.ReportHighlights{Agency: "Văn phòng Chính phủ"}}
+	for _, before := range []bool{false, true} {
+		gw := &pageGateway{before: map[string]bool{ownAgency: before, otherAgency: !before}}
+		h := reportTestPage(t, gw, &fakeReports{quarters: testQuarters, report: rep})
+		want := current
+		if before {
+			want = last
+		}
+		if status, body := getReport(t, h, "/bao-cao"); status != http.StatusOK || selected(body) != want {
+			t.Errorf("documents before this quarter %v: %d, %q selected, want %q", before, status, selected(body), want)
+		}
+		status, body := getReport(t, h, "/bao-cao?don-vi="+otherAgency)
+		if status != http.StatusBadRequest || selected(body) != last {
+			t.Errorf("another agency (documents before this quarter %v): %d, %q selected, want %q", !before, status, selected(body), last)
+		}
+		for _, a := range gw.agenciesRead() {
+			if a != ownAgency {
+				t.Errorf("the documents of %s were read", a)
+			}
+		}
+	}
+}
