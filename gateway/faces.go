@@ -9,14 +9,17 @@ import (
 	"github.com/lienthong/lienthong/internal/vnfmt"
 )
 
-// The faces — the HTTP API (gateway/api), the clerks' web pages
-// (gateway/web), the metrics (gateway/metrics) and the quarterly report
-// (gateway/report) — are handed the small role interfaces below, not the
-// whole *Gateway, in the manner of jetstream's Stream and Consumer: each
-// face says in its own (composite) interface which roles it needs, a test
-// gives it a fake of just those, and none of them sees the Store's writes
-// or the Bus. *Gateway implements every role; the Store implements
-// DocumentReader and ReportRowReader too, for the CLI's offline reads.
+// The faces — the HTTP API (gateway/api), the national axis SDK's
+// protocol (gateway/vxp), the clerks' web pages (gateway/web), the
+// metrics (gateway/metrics) and the quarterly report (gateway/report) —
+// are handed the small role interfaces below, not the whole *Gateway, in
+// the manner of jetstream's Stream and Consumer: each face says in its
+// own (composite) interface which roles it needs, a test gives it a fake
+// of just those, and none of them sees the Store's writes or the Bus.
+// *Gateway implements every role; the Store implements DocumentReader
+// and ReportRowReader too, for the CLI's offline reads. Reports, how
+// api and web get the quarterly reports, is not a role of *Gateway:
+// gateway/rollup makes it, over the roles it needs.
 
 // DocumentReader reads documents with their deliveries and events, and
 // the packets they came in: what the faces show.

@@ -26,8 +26,9 @@ import (
 // heartbeatTimeout bounds the read of the live gateways a report names.
 const heartbeatTimeout = 5 * time.Second
 
-// Gateway is what the roll-up needs of a running gateway, every role a
-// *gateway.Gateway plays.
+// Gateway is what the roll-up needs of a running gateway: its id and the
+// roles it reads and submits through (not Admitter, StatusPoster,
+// ChangeFeed or GaugeReader). *gateway.Gateway is one.
 type Gateway interface {
 	// ID names the gateway the report is computed at.
 	ID() string

@@ -20,7 +20,7 @@ func TestAttachment(t *testing.T) {
 		if got := Attachment(tc.name); got != tc.want {
 			t.Errorf("Attachment(%q) =\n %s\nwant\n %s", tc.name, got, tc.want)
 		}
-		// What RFC 5987 encodes, url.PathUnescape decodes.
+		// What RFC 8187 encodes, url.PathUnescape decodes.
 		_, enc, _ := strings.Cut(Attachment(tc.name), "UTF-8''")
 		if dec, err := url.PathUnescape(enc); err != nil || dec != strings.NewReplacer("\r", "", "\n", "").Replace(tc.name) {
 			t.Errorf("filename* of %q decodes to %q, %v", tc.name, dec, err)
