@@ -11,8 +11,9 @@
 //
 // The faces — gateway/api, gateway/vxp, gateway/web, gateway/metrics and
 // gateway/report — are handed the small role interfaces of faces.go
-// ([DocumentReader], [Submitter], [Admitter], [ChangeFeed], [Hosting],
-// [AgencyDirectory], [HeartbeatReader], [ReportRowReader], [GaugeReader]),
+// ([DocumentReader], [Submitter], [StatusPoster], [Admitter],
+// [ChangeFeed], [Hosting], [AgencyDirectory], [HeartbeatReader],
+// [ReportRowReader], [GaugeReader]),
 // which *Gateway implements, rather than the whole *Gateway, and never
 // reach through it to its Store or Bus. The quarterly reports reach the
 // API and the clerks' page as a [Reports], made by gateway/rollup and

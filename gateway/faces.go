@@ -3,19 +3,23 @@ package gateway
 import (
 	"context"
 	"crypto/x509"
-	"errors"
 	"io"
 	"time"
+
+	"github.com/lienthong/lienthong/internal/vnfmt"
 )
 
-// The faces — the HTTP API (gateway/api), the clerks' web pages
-// (gateway/web), the metrics (gateway/metrics) and the quarterly report
-// (gateway/report) — are handed the small role interfaces below, not the
-// whole *Gateway, in the manner of jetstream's Stream and Consumer: each
-// face says in its own (composite) interface which roles it needs, a test
-// gives it a fake of just those, and none of them sees the Store's writes
-// or the Bus. *Gateway implements every role; the Store implements
-// DocumentReader and ReportRowReader too, for the CLI's offline reads.
+// The faces — the HTTP API (gateway/api), the national axis SDK's
+// protocol (gateway/vxp), the clerks' web pages (gateway/web), the
+// metrics (gateway/metrics) and the quarterly report (gateway/report) —
+// are handed the small role interfaces below, not the whole *Gateway, in
+// the manner of jetstream's Stream and Consumer: each face says in its
+// own (composite) interface which roles it needs, a test gives it a fake
+// of just those, and none of them sees the Store's writes or the Bus.
+// *Gateway implements every role; the Store implements DocumentReader
+// and ReportRowReader too, for the CLI's offline reads. Reports, how
+// api and web get the quarterly reports, is not a role of *Gateway:
+// gateway/rollup makes it, over the roles it needs.
 
 // DocumentReader reads documents with their deliveries and events, and
 // the packets they came in: what the faces show.
@@ -32,11 +36,18 @@ type DocumentReader interface {
 	Packet(ctx context.Context, id string) (*Packet, error)
 }
 
-// Submitter acts on documents for a document-management system or a
-// clerk: it accepts outgoing packets and posts statuses (see
-// Gateway.Submit and Gateway.PostStatusResult).
+// Submitter accepts outgoing packets for a document-management system
+// or the roll-up (see Gateway.Submit): it sends documents in the name of
+// the agencies it is allowed.
 type Submitter interface {
 	Submit(ctx context.Context, s Submission) (doc *Document, replay bool, err error)
+}
+
+// StatusPoster posts processing statuses of received documents for a
+// document-management system or a clerk (see Gateway.PostStatusResult).
+// It is apart from Submitter so that a face which only posts statuses
+// (the clerks' page) cannot send packets.
+type StatusPoster interface {
 	PostStatusResult(ctx context.Context, r StatusRequest) (StatusPosted, error)
 }
 
@@ -142,20 +153,26 @@ func (e *ReportRequestError) Error() string { return "report: " + e.Param + ": "
 func (e *ReportRequestError) Unwrap() error { return e.Err }
 
 // ReportRequestErrors returns the *ReportRequestError err is, or those
-// it joins (Reports.Check joins one per parameter), in order; none if err
-// is nil or something else.
+// it wraps or joins at any depth (Reports.Check joins one per parameter;
+// a caller may wrap the join), in order; none if err is nil or holds
+// none.
 func ReportRequestErrors(err error) []*ReportRequestError {
-	errs := []error{err}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		errs = j.Unwrap()
-	}
 	var out []*ReportRequestError
-	for _, e := range errs {
-		var re *ReportRequestError
-		if errors.As(e, &re) {
-			out = append(out, re)
+	var walk func(error)
+	walk = func(err error) {
+		switch e := err.(type) {
+		case nil:
+		case *ReportRequestError:
+			out = append(out, e)
+		case interface{ Unwrap() []error }:
+			for _, e := range e.Unwrap() {
+				walk(e)
+			}
+		case interface{ Unwrap() error }:
+			walk(e.Unwrap())
 		}
 	}
+	walk(err)
 	return out
 }
 
@@ -171,6 +188,63 @@ type QuarterlyReport interface {
 	// Charts are the report's charts, each an SVG document the report
 	// drew and escaped, with its title.
 	Charts() []Chart
+	// Highlights are the report's key figures, those the clerks' page
+	// shows above its charts.
+	Highlights() ReportHighlights
+}
+
+// ReportHighlights are the key figures of a quarterly report, as the
+// clerks' page shows them: the page reads these, not the report's own
+// fields, so that what it shows is checked when it is compiled.
+type ReportHighlights struct {
+	// Agency is the name of the agency the report is of; QuarterLabel
+	// "Quý III năm 2026".
+	Agency, QuarterLabel string
+	// Outgoing counts the new documents the agency's units sent;
+	// Incoming the documents they received.
+	Outgoing, Incoming int
+	// Connected are the units connected during the quarter, out of all.
+	Connected ReportRatio
+	// SignedInternal and SignedExternal are the shares of documents
+	// signed, in percent, within the agency and with other agencies
+	// (monthly averages).
+	SignedInternal, SignedExternal float64
+	// Delivered are the deliveries that reached their recipients (01),
+	// out of all.
+	Delivered ReportRatio
+	// To03 and To06 are the times from sending to the recipient's 03
+	// (received) and 06 (finished).
+	To03, To06 ReportMedian
+	// Refused counts the deliveries refused (02), either way.
+	Refused int
+	// OverdueOutgoing counts the deliveries of the units' documents not
+	// finished by their due date; OverdueIncoming the units' received
+	// documents not finished by theirs.
+	OverdueOutgoing, OverdueIncoming int
+	// Deployment and NationalAxis say, in a sentence each, how the
+	// agency's document-management systems are deployed and whether it
+	// is on the national axis.
+	Deployment, NationalAxis string
+	// NotConnected names the units not connected during the quarter.
+	NotConnected []string
+}
+
+// ReportRatio is a count out of a total; Percent is 100 × Num / Den,
+// rounded to one decimal, 0 when Den is 0.
+type ReportRatio struct {
+	Num, Den int
+	Percent  float64
+}
+
+// String writes the ratio as the report prints it: "1.234/2.000
+// (61,7%)"; with no total, "0/0".
+func (r ReportRatio) String() string { return vnfmt.Ratio(r.Num, r.Den, r.Percent) }
+
+// ReportMedian is the median of Count times, in seconds; no median when
+// Count is 0.
+type ReportMedian struct {
+	Count   int
+	Seconds float64
 }
 
 // Chart is a chart of a report: its title and its SVG.
@@ -206,7 +280,8 @@ type Reports interface {
 	// Summary builds the national summary of quarter from the reports
 	// the hosted agency hub received, as a value to encode in JSON.
 	Summary(ctx context.Context, hub, quarter string) (any, error)
-	// Quarters returns the n quarters up to the one of now, latest first.
+	// Quarters returns exactly n quarters (none if n <= 0): the one of
+	// now and those before it, latest first.
 	Quarters(now time.Time, n int) []ReportQuarter
 }
 
@@ -215,6 +290,7 @@ var (
 	_ DocumentReader  = (*Gateway)(nil)
 	_ ReportRowReader = (*Gateway)(nil)
 	_ Submitter       = (*Gateway)(nil)
+	_ StatusPoster    = (*Gateway)(nil)
 	_ Admitter        = (*Gateway)(nil)
 	_ ChangeFeed      = (*Gateway)(nil)
 	_ AgencyDirectory = (*Gateway)(nil)
@@ -223,6 +299,20 @@ var (
 	_ DocumentReader  = Store(nil)
 	_ ReportRowReader = Store(nil)
 )
+
+// NoRole reports whether role, a role the wiring hands a face, is
+// missing: nil, or a nil *Gateway, which the interface holding it does
+// not compare equal to nil. The faces' constructors refuse it rather
+// than panic on the first request.
+func NoRole(role any) bool {
+	switch g := role.(type) {
+	case nil:
+		return true
+	case *Gateway:
+		return g == nil
+	}
+	return false
+}
 
 // Document returns a document of the store (DocumentReader).
 func (g *Gateway) Document(ctx context.Context, id string) (*DocumentDetail, error) {

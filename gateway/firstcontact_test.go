@@ -76,7 +76,11 @@ func TestGateway_FirstContact(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	srv := httptest.NewServer(api.NewHandler(h41, rollup.New(h41), []api.Key{{Name: "dms", Secret: "khoa-thu", Agencies: []string{nghean}}}, nil))
+	h, err := api.NewHandler(h41, rollup.New(h41), []api.Key{{Name: "dms", Secret: "khoa-thu", Agencies: []string{nghean}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
 	defer srv.Close()
 
 	var broken bytes.Buffer

@@ -387,7 +387,10 @@ func openNode(ctx context.Context, cfg Config, log *zap.Logger, reg prometheus.R
 	// The faces make their quarterly reports through the roll-up, handed
 	// to them: neither imports gateway/report.
 	reports := rollup.New(n.gw)
-	apiHandler := api.NewHandler(n.gw, reports, keys, log.Named("api"))
+	apiHandler, err := api.NewHandler(n.gw, reports, keys, log.Named("api"))
+	if err != nil {
+		return nil, err
+	}
 	apiCloser, _ := apiHandler.(interface{ Close() })
 	var page http.Handler = apiHandler // without a page, the API answers every path
 	if len(cfg.Web.Clerks) > 0 {

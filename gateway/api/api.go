@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"sync"
 	"time"
@@ -22,6 +23,7 @@ const maxJSONBody = 1 << 20
 type Gateway interface {
 	gateway.DocumentReader
 	gateway.Submitter
+	gateway.StatusPoster
 	gateway.Admitter
 	gateway.ChangeFeed
 	gateway.Hosting
@@ -53,9 +55,8 @@ type route struct {
 }
 
 // NewHandler returns the HTTP API v1 of a gateway gw, its quarterly
-// reports made by reports (gateway/rollup's, in the binary; neither may
-// be nil): every route under
-// /api/v1 (full paths: mount it at "/api/" without StripPrefix),
+// reports made by reports (gateway/rollup's, in the binary): every route
+// under /api/v1 (full paths: mount it at "/api/" without StripPrefix),
 // authenticated with keys (see [Key]), logging each request to log. Other
 // paths are 404 with the API's error body. Keys that cannot be used (an
 // empty secret, a malformed "sha256:" one) are left out and logged; agency
@@ -67,8 +68,14 @@ type route struct {
 // it; and Close(), which ends at once the lists waiting for documents
 // (GET /documents?wait=N) with what they have, so that a graceful shutdown
 // (http.Server.RegisterOnShutdown) is not held up by them.
-func NewHandler(gw Gateway, reports gateway.Reports, keys []Key, log *zap.Logger) http.Handler {
-	return newHandler(gw, reports, keys, log).routes()
+//
+// It refuses no gateway (nil, or a nil *gateway.Gateway) and no reports,
+// rather than panic on the first request that needs them.
+func NewHandler(gw Gateway, reports gateway.Reports, keys []Key, log *zap.Logger) (http.Handler, error) {
+	if gateway.NoRole(gw) || reports == nil {
+		return nil, errors.New("api: a gateway and its reports are required")
+	}
+	return newHandler(gw, reports, keys, log).routes(), nil
 }
 
 // apiHandler is the API: the access log around the mux, and the mux's
@@ -88,6 +95,8 @@ func (h apiHandler) Handler(r *http.Request) (http.Handler, string) { return h.m
 // Close ends the lists waiting for documents; idempotent.
 func (h apiHandler) Close() { h.close() }
 
+// newHandler is NewHandler's handler, before its routes. It checks
+// nothing: the pure tests hand it a gateway of no roles and no reports.
 func newHandler(gw Gateway, reports gateway.Reports, keys []Key, log *zap.Logger) *handler {
 	if log == nil {
 		log = zap.NewNop()

@@ -451,3 +451,28 @@ func TestAccessLog(t *testing.T) {
 type pureGateway struct{ Gateway }
 
 func (pureGateway) MaxPacketSize() int64 { return gateway.DefaultMaxPacketSize }
+
+// pureReports is a Reports that is there: any call panics.
+type pureReports struct{ gateway.Reports }
+
+// TestNewHandler_Required: an API without its gateway (nil, or a nil
+// *gateway.Gateway in the interface) or its reports is refused when it is
+// made, not by a panic on the first request that needs them.
+func TestNewHandler_Required(t *testing.T) {
+	var nilGateway *gateway.Gateway
+	for name, tc := range map[string]struct {
+		gw      Gateway
+		reports gateway.Reports
+	}{
+		"no gateway":             {nil, pureReports{}},
+		"a nil *gateway.Gateway": {nilGateway, pureReports{}},
+		"no reports":             {pureGateway{}, nil},
+	} {
+		if h, err := NewHandler(tc.gw, tc.reports, nil, nil); err == nil || h != nil {
+			t.Errorf("%s: NewHandler = %v, %v; want an error", name, h, err)
+		}
+	}
+	if _, err := NewHandler(pureGateway{}, pureReports{}, nil, nil); err != nil {
+		t.Errorf("NewHandler refused a gateway and reports: %v", err)
+	}
+}

@@ -367,7 +367,10 @@ func TestAPI_ListWait(t *testing.T) {
 	}
 
 	// Close ends a waiting list with what it has.
-	h := api.NewHandler(e.gw, rollup.New(e.gw), e.keys, nil)
+	h, err := api.NewHandler(e.gw, rollup.New(e.gw), e.keys, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	done := make(chan int, 1)

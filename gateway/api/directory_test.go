@@ -94,7 +94,11 @@ func TestAPI_DirectoryCertificates(t *testing.T) {
 	}, [2]string{"000.00.00.G22", "Văn phòng Chính phủ"})
 	g22, _ := gw.Hosted("000.00.00.G22")
 	want["000.00.00.G22"] = testkit.HostedEntry("h41", *g22).Certificates
-	srv := httptest.NewServer(api.NewHandler(gw, rollup.New(gw), []api.Key{{Name: "vpcp", Secret: keyG22, Agencies: []string{g22.Code.String()}}}, zaptest.NewLogger(t)))
+	h, err := api.NewHandler(gw, rollup.New(gw), []api.Key{{Name: "vpcp", Secret: keyG22, Agencies: []string{g22.Code.String()}}}, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 
 	// page answers the directory's first page with certificates, and

@@ -122,7 +122,11 @@ func newEnv(t testing.TB, maxPacket int64) *env {
 		{Name: "nghean", Secret: "sha256:" + sha256Hex([]byte(keyH41)), Agencies: []string{"H41"}},
 		{Name: "nobody", Secret: keyNobody},
 	}}
-	e.srv = httptest.NewServer(api.NewHandler(gw, rollup.New(gw), e.keys, log.Named("api")))
+	h, err := api.NewHandler(gw, rollup.New(gw), e.keys, log.Named("api"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv = httptest.NewServer(h)
 	t.Cleanup(func() {
 		for _, l := range logs.lines("request failed") {
 			t.Errorf("a request failed with 500: %v", l)

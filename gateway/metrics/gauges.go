@@ -59,7 +59,7 @@ var (
 // served. Watch fails if it was called before on the same
 // registerer.
 func (m *Metrics) Watch(gw gateway.GaugeReader) error {
-	if gw == nil {
+	if gateway.NoRole(gw) {
 		return errors.New("metrics: watch: no gateway")
 	}
 	if err := m.reg.Register(&gatewayCollector{gw: gw, now: time.Now}); err != nil {

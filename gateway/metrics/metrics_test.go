@@ -199,6 +199,23 @@ func TestNew(t *testing.T) {
 	}
 }
 
+// TestWatch_NoGateway: Watch refuses no gateway, a nil *gateway.Gateway
+// too (an interface holding it is not nil), rather than failing every
+// scrape.
+func TestWatch_NoGateway(t *testing.T) {
+	m, err := metrics.New(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Watch(nil); err == nil {
+		t.Error("Watch(nil) succeeds")
+	}
+	var gw *gateway.Gateway
+	if err := m.Watch(gw); err == nil {
+		t.Error("Watch(nil *gateway.Gateway) succeeds")
+	}
+}
+
 // TestObserveVXP: the VXP face's requests by operation, system and code,
 // with the unknown ones under their own labels.
 func TestObserveVXP(t *testing.T) {

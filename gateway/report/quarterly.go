@@ -10,8 +10,8 @@ import (
 )
 
 // A Report is what the faces serve (gateway.QuarterlyReport): they hold
-// it through that interface, and the clerks' page reads its fields in
-// its template, without importing this package.
+// it through that interface, and the clerks' page shows its Highlights,
+// without importing this package.
 var _ gateway.QuarterlyReport = (*Report)(nil)
 
 // Formats are the formats Write writes.
@@ -49,4 +49,25 @@ func (r *Report) Charts() []gateway.Chart {
 		{Title: "Tỷ lệ văn bản điện tử có ký số theo tháng", SVG: string(SignedShareChart(r))},
 		{Title: "Thời gian trung vị đến khi nơi nhận báo đã đến (01), theo tháng", SVG: string(DeliveryTimeChart(r))},
 	}
+}
+
+// Highlights are r's key figures, as the clerks' page shows them.
+func (r *Report) Highlights() gateway.ReportHighlights {
+	d, b := &r.Deployment, &r.Beyond
+	h := gateway.ReportHighlights{
+		Agency: r.Agency.Name, QuarterLabel: r.QuarterLabel,
+		Outgoing: r.Use.Outgoing, Incoming: b.Incoming,
+		Connected:      gateway.ReportRatio(d.Connected),
+		SignedInternal: r.Signatures.Internal.Percent, SignedExternal: r.Signatures.External.Percent,
+		Delivered:       gateway.ReportRatio(b.Delivered),
+		To03:            gateway.ReportMedian{Count: b.TimeTo03.Count, Seconds: b.TimeTo03.Median},
+		To06:            gateway.ReportMedian{Count: b.TimeTo06.Count, Seconds: b.TimeTo06.Median},
+		Refused:         len(b.Refusals),
+		OverdueOutgoing: b.OverdueOutgoing, OverdueIncoming: b.OverdueIncoming,
+		Deployment: d.CaseText, NationalAxis: d.NationalAxisText,
+	}
+	for _, u := range d.NotConnected {
+		h.NotConnected = append(h.NotConnected, u.Name)
+	}
+	return h
 }

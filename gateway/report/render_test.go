@@ -342,6 +342,29 @@ func TestSampleReport(t *testing.T) {
 	}
 }
 
+// TestHighlights: the figures the clerks' page shows are the report's.
+func TestHighlights(t *testing.T) {
+	r := sampleReport(t, true)
+	h := r.Highlights()
+	d, b := r.Deployment, r.Beyond
+	if h.Agency != r.Agency.Name || h.QuarterLabel != r.QuarterLabel || h.Outgoing != r.Use.Outgoing || h.Incoming != b.Incoming ||
+		h.Connected.String() != d.Connected.String() || h.Delivered.String() != b.Delivered.String() ||
+		h.SignedInternal != r.Signatures.Internal.Percent || h.SignedExternal != r.Signatures.External.Percent ||
+		h.To03.Count != b.TimeTo03.Count || h.To03.Seconds != b.TimeTo03.Median || h.To06.Count != b.TimeTo06.Count || h.To06.Seconds != b.TimeTo06.Median ||
+		h.Refused != len(b.Refusals) || h.OverdueOutgoing != b.OverdueOutgoing || h.OverdueIncoming != b.OverdueIncoming ||
+		h.Deployment != d.CaseText || h.NationalAxis != d.NationalAxisText || len(h.NotConnected) != len(d.NotConnected) {
+		t.Errorf("Highlights = %+v\nof %+v", h, r)
+	}
+	for i, u := range d.NotConnected {
+		if h.NotConnected[i] != u.Name {
+			t.Errorf("NotConnected[%d] = %q, want %q", i, h.NotConnected[i], u.Name)
+		}
+	}
+	if h.Outgoing == 0 || h.Delivered.Den == 0 || h.To03.Count == 0 || h.Refused == 0 || len(h.NotConnected) == 0 {
+		t.Errorf("the sample shows too little: %+v", h)
+	}
+}
+
 func renderHTML(t *testing.T, r *Report) string {
 	t.Helper()
 	var buf bytes.Buffer

@@ -57,8 +57,8 @@ type Ratio struct {
 }
 
 // String writes the ratio as the report prints it: "1.234/2.000 (61,7%)";
-// with no total, "0/0". The clerks' pages show it through this method,
-// without importing the report.
+// with no total, "0/0", as gateway.ReportRatio, what the clerks' page
+// shows of it (Report.Highlights), writes itself.
 func (r Ratio) String() string { return vnfmt.Ratio(r.Num, r.Den, r.Percent) }
 
 // Declared is a value the gateway cannot know, as the agency declared it

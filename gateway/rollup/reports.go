@@ -86,7 +86,7 @@ func (r *Reports) Summary(ctx context.Context, hub, quarter string) (any, error)
 // Quarters implements gateway.Reports.
 func (r *Reports) Quarters(now time.Time, n int) []gateway.ReportQuarter {
 	cur := report.QuarterOf(now)
-	out := make([]gateway.ReportQuarter, 0, n)
+	out := make([]gateway.ReportQuarter, 0, max(n, 0))
 	for i := range n {
 		c := report.Quarter{Year: cur.Year, N: cur.N - i}
 		for c.N < 1 {

@@ -67,4 +67,10 @@ func TestReports_Quarters(t *testing.T) {
 	if q := got[1]; q.Label != "Quý IV năm 2025" || !q.Start.Equal(time.Date(2025, time.October, 1, 0, 0, 0, 0, envelope.VietnamTime)) {
 		t.Errorf("2025-Q4: %q from %v", q.Label, q.Start)
 	}
+	// Exactly n, none for n <= 0.
+	for _, n := range []int{0, -1} {
+		if got := rollup.New(nil).Quarters(now, n); len(got) != 0 {
+			t.Errorf("Quarters(now, %d) = %v", n, got)
+		}
+	}
 }

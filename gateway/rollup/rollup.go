@@ -26,8 +26,9 @@ import (
 // heartbeatTimeout bounds the read of the live gateways a report names.
 const heartbeatTimeout = 5 * time.Second
 
-// Gateway is what the roll-up needs of a running gateway, every role a
-// *gateway.Gateway plays.
+// Gateway is what the roll-up needs of a running gateway: its id and the
+// roles it reads and submits through (not Admitter, StatusPoster,
+// ChangeFeed or GaugeReader). *gateway.Gateway is one.
 type Gateway interface {
 	// ID names the gateway the report is computed at.
 	ID() string
@@ -116,9 +117,11 @@ func Summarize(ctx context.Context, gw Gateway, hub string, quarter report.Quart
 
 // received reads the reports of quarter that hub received: the latest per
 // agency, from documents whose signature verified and whose sender is
-// the agency the report is about.
+// the agency the report is about. It keeps only those between pages: a
+// hub holds at most one report per agency and a page in memory, however
+// often the reports were sent again.
 func received(ctx context.Context, gw Gateway, hub string, quarter report.Quarter) ([]report.SubmittedReport, error) {
-	var all []report.SubmittedReport
+	var kept []report.SubmittedReport
 	q := report.ReceivedQuery(hub, quarter)
 	for {
 		page, err := gw.Documents(ctx, q)
@@ -131,15 +134,19 @@ func received(ctx context.Context, gw Gateway, hub string, quarter report.Quarte
 				return nil, err
 			}
 			if rep != nil {
-				all = append(all, report.SubmittedReport{Agency: rep.Agency, Document: d.ID, ReceivedAt: d.CreatedAt, Report: rep})
+				kept = append(kept, report.SubmittedReport{Agency: rep.Agency, Document: d.ID, ReceivedAt: d.CreatedAt, Report: rep})
 			}
 		}
+		// Those kept from the pages before come first in kept, so that
+		// on a tie the one listed earlier stays, as if all were kept to
+		// the end.
+		kept = report.Received(kept)
 		if page.Next == "" {
 			break
 		}
 		q.Cursor = page.Next
 	}
-	return report.Received(all), nil
+	return kept, nil
 }
 
 // carried reads the packet of a received document and returns the report

@@ -1,6 +1,7 @@
 package rollup_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -120,4 +121,26 @@ func TestReport_RollUp(t *testing.T) {
 		}
 		return false
 	})
+	// Read a document at a time, keeping the latest per agency between
+	// pages, the summary is the same.
+	s, err := rollup.Summarize(t.Context(), onePerPage{hub}, vpcp, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Reports) != 3 || s.Ministries.Connected != 2 || s.Provinces.Connected != 2 {
+		t.Errorf("a document a page: %d reports, %+v, %+v", len(s.Reports), s.Ministries, s.Provinces)
+	}
+	for _, r := range s.Reports {
+		if r.Agency.Code == hcm && r.Report.Use.PaperOutgoing.Declared {
+			t.Errorf("a document a page: TP.HCM's earlier report won")
+		}
+	}
+}
+
+// onePerPage lists a document a page.
+type onePerPage struct{ rollup.Gateway }
+
+func (g onePerPage) Documents(ctx context.Context, q gateway.DocumentQuery) (gateway.DocumentPage, error) {
+	q.Limit = 1
+	return g.Gateway.Documents(ctx, q)
 }

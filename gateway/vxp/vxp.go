@@ -25,6 +25,7 @@ const DefaultPrefix = "/XrdAdapter/adapter"
 // which *gateway.Gateway plays).
 type Gateway interface {
 	gateway.Submitter
+	gateway.StatusPoster
 	gateway.Admitter
 }
 

@@ -477,7 +477,11 @@ func TestVXP_WithAPIv1(t *testing.T) {
 	a := newSide(t, ax, "vpcp", "qlvb.vpcp", "secret-of-the-government-office-01", [2]string{g22, g22Name})
 	b := newSide(t, ax, "nghean", "qlvb.nghean", "secret-of-nghe-an-0123456789abcd", [2]string{h41, h41Name})
 	const key = "api-v1-key-of-the-government-office"
-	apiSrv := httptest.NewServer(api.NewHandler(a.gw, rollup.New(a.gw), []api.Key{{Name: "qlvb-api", Secret: key, Agencies: []string{g22}}}, zaptest.NewLogger(t)))
+	apiH, err := api.NewHandler(a.gw, rollup.New(a.gw), []api.Key{{Name: "qlvb-api", Secret: key, Agencies: []string{g22}}}, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	apiSrv := httptest.NewServer(apiH)
 	defer apiSrv.Close()
 	ctx := t.Context()
 	call := func(method, path, ctype string, body []byte, into any) int {

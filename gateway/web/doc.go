@@ -52,10 +52,12 @@
 // # What it is handed
 //
 // [New] takes the gateway as a [Gateway]: the roles of package gateway
-// the page needs (reading documents, acting on them, changes, hosting, the
-// directory, heartbeats), not the whole *gateway.Gateway; and the
-// quarterly reports (Báo cáo, /bao-cao) as a gateway.Reports, which the
-// binary makes with gateway/rollup. It imports no other face: numbers are
+// the page needs (reading documents, posting their statuses, changes,
+// hosting, the directory, heartbeats), not the whole *gateway.Gateway:
+// it cannot send a packet; and the quarterly reports (Báo cáo,
+// /bao-cao) as a gateway.Reports, which the binary makes with
+// gateway/rollup, showing of a report its gateway.ReportHighlights, its
+// charts and its files. It imports no other face: numbers are
 // written by internal/vnfmt, which gateway/report uses too, search text
 // folded by internal/vntext, downloads named by
 // gateway/internal/disposition, as the API's are.

@@ -125,7 +125,7 @@ func (h *Handler) funcs() template.FuncMap {
 		"signer":      signerName,
 		"num":         vnfmt.Int,
 		"pct":         vnfmt.Percent,
-		"ratio":       func(r fmt.Stringer) string { return r.String() }, // a report's Ratio writes itself
+		"ratio":       func(r fmt.Stringer) string { return r.String() }, // a gateway.ReportRatio writes itself
 		"duration":    vnfmt.Duration,
 	}
 }

@@ -19,9 +19,9 @@ type reportPage struct {
 	Quarter  string
 	Quarters []quarterChoice
 	Form     url.Values
-	// Report is the report (gateway/report's, whose fields the template
-	// reads), nil until computed.
-	Report gateway.QuarterlyReport
+	// Highlights are the report's key figures, nil until it is
+	// computed.
+	Highlights *gateway.ReportHighlights
 	// Charts are the report's SVG charts, drawn on the server, each with
 	// the title the page shows above it.
 	Charts []reportChart
@@ -57,20 +57,29 @@ var reportFormats = []struct {
 // defaultQuarter is the quarter Báo cáo opens on: the last one, which is
 // what agencies report — unless the agency has no document before the
 // current quarter (a gateway that started this quarter, the demo), whose
-// last quarter would be an empty report.
-func (h *Handler) defaultQuarter(r *http.Request, agency string) string {
+// last quarter would be an empty report. For an agency not the clerk's
+// (refused) it is the last one, without reading its documents: which
+// quarter is selected would tell whether it has any.
+func (h *Handler) defaultQuarter(r *http.Request, agency string, refused bool) (string, error) {
 	qs := h.reports.Quarters(h.opts.Now(), 2)
+	if len(qs) != 2 {
+		return "", fmt.Errorf("web: the reports gave %d quarters for the last two", len(qs))
+	}
 	current, last := qs[0], qs[1]
+	if refused {
+		return last.ID, nil
+	}
 	res, err := h.gw.Documents(r.Context(), gateway.DocumentQuery{Agencies: []string{agency}, Until: current.Start, Limit: 1})
 	if err == nil && len(res.Documents) == 0 {
-		return current.ID
+		return current.ID, nil
 	}
-	return last.ID
+	return last.ID, nil
 }
 
 // reportForm reads Báo cáo's form: the agency (one of the clerk's), the
-// quarter (the last one by default) and the declarations.
-func (h *Handler) reportForm(r *http.Request) (req gateway.ReportRequest, problems []string) {
+// quarter (the last one by default) and the declarations. What the clerk
+// got wrong is in problems; err is a fault of the page.
+func (h *Handler) reportForm(r *http.Request) (req gateway.ReportRequest, problems []string, err error) {
 	ss := sessionOf(r)
 	qv := r.URL.Query()
 	req.Agency = qv.Get("don-vi")
@@ -81,27 +90,36 @@ func (h *Handler) reportForm(r *http.Request) (req gateway.ReportRequest, proble
 	}
 	req.Quarter, req.Declared = qv.Get("quy"), qv.Get
 	if req.Quarter == "" {
-		req.Quarter = h.defaultQuarter(r, req.Agency)
-	}
-	err := h.reports.Check(req)
-	bad := gateway.ReportRequestErrors(err)
-	for _, re := range bad {
-		if re.Param == "quarter" {
-			problems = append(problems, fmt.Sprintf("Quý “%s” không hợp lệ; viết dạng 2026-Q3.", req.Quarter))
-		} else {
-			problems = append(problems, "Số liệu kê khai không hợp lệ: "+re.Err.Error())
+		if req.Quarter, err = h.defaultQuarter(r, req.Agency, len(problems) > 0); err != nil {
+			return req, nil, err
 		}
 	}
-	if err != nil && len(bad) == 0 {
-		problems = append(problems, "Yêu cầu báo cáo không hợp lệ: "+err.Error())
+	checked := h.reports.Check(req)
+	bad := gateway.ReportRequestErrors(checked)
+	for _, re := range bad {
+		switch re.Param {
+		case "quarter":
+			problems = append(problems, fmt.Sprintf("Quý “%s” không hợp lệ; viết dạng 2026-Q3.", req.Quarter))
+		case "declarations":
+			problems = append(problems, "Số liệu kê khai không hợp lệ: "+re.Err.Error())
+		default:
+			problems = append(problems, "Yêu cầu báo cáo không hợp lệ: "+re.Error())
+		}
 	}
-	return req, problems
+	if checked != nil && len(bad) == 0 {
+		problems = append(problems, "Yêu cầu báo cáo không hợp lệ: "+checked.Error())
+	}
+	return req, problems, nil
 }
 
 // showReport shows Báo cáo: the key figures of the quarterly report of
 // one of the clerk's agencies, its charts, and its files.
 func (h *Handler) showReport(w http.ResponseWriter, r *http.Request) {
-	req, problems := h.reportForm(r)
+	req, problems, err := h.reportForm(r)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
 	page := &reportPage{Agency: req.Agency, Quarter: req.Quarter, Form: r.URL.Query()}
 	for _, c := range h.reports.Quarters(h.opts.Now(), 8) {
 		page.Quarters = append(page.Quarters, quarterChoice{ID: c.ID, Label: c.Label})
@@ -117,7 +135,8 @@ func (h *Handler) showReport(w http.ResponseWriter, r *http.Request) {
 		h.storeFailure(w, r, err)
 		return
 	}
-	page.Report = rep
+	hl := rep.Highlights()
+	page.Highlights = &hl
 	for _, c := range rep.Charts() {
 		// The report draws its charts and escapes what they say (its
 		// tests parse them): trusted as they are.
@@ -135,7 +154,11 @@ func (h *Handler) showReport(w http.ResponseWriter, r *http.Request) {
 
 // downloadReport sends the report as a file.
 func (h *Handler) downloadReport(w http.ResponseWriter, r *http.Request) {
-	req, problems := h.reportForm(r)
+	req, problems, err := h.reportForm(r)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
 	if len(problems) > 0 {
 		h.renderError(w, r, sessionOf(r), http.StatusBadRequest, strings.Join(problems, " "))
 		return

@@ -69,9 +69,11 @@ const (
 
 // Gateway is what the clerks' page needs of the gateway: the roles it
 // plays for them (gateway/faces.go), no more. *gateway.Gateway is one.
+// A clerk posts statuses (StatusPoster) but sends no packet: the page
+// holds no Submitter.
 type Gateway interface {
 	gateway.DocumentReader
-	gateway.Submitter
+	gateway.StatusPoster
 	gateway.ChangeFeed
 	gateway.Hosting
 	gateway.AgencyDirectory
@@ -154,7 +156,7 @@ func sameAgency(a, b string) bool {
 // user name or one used twice, a password hash that is not bcrypt, an
 // agency the gateway does not host.
 func New(gw Gateway, reports gateway.Reports, opts Options, log *zap.Logger) (*Handler, error) {
-	if gw == nil || reports == nil {
+	if gateway.NoRole(gw) || reports == nil {
 		return nil, errors.New("web: a gateway and its reports are required")
 	}
 	if log == nil {

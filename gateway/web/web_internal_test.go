@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -425,5 +426,21 @@ func TestNew_Required(t *testing.T) {
 	var gw *gateway.Gateway // a Gateway, but no Reports
 	if _, err := New(gw, nil, Options{}, nil); err == nil {
 		t.Error("New without reports made a page")
+	}
+	// A nil *gateway.Gateway is no gateway, though the Gateway holding
+	// it is not nil.
+	if _, err := New(gw, &fakeReports{}, Options{}, nil); err == nil {
+		t.Error("New(nil *gateway.Gateway) made a page")
+	}
+}
+
+// TestGateway_NoSubmit: the clerks' page posts statuses but sends no
+// packet, so what it holds of the gateway cannot send one.
+func TestGateway_NoSubmit(t *testing.T) {
+	if _, ok := reflect.TypeFor[Gateway]().MethodByName("Submit"); ok {
+		t.Error("web.Gateway has Submit: the clerks' page could send packets")
+	}
+	if _, ok := reflect.TypeFor[Gateway]().MethodByName("PostStatusResult"); !ok {
+		t.Error("web.Gateway cannot post statuses")
 	}
 }

@@ -31,13 +31,17 @@ func Fold(s string) string {
 	return string(b)
 }
 
-// Unmark takes the marks off Vietnamese letters (Đ is D), keeping letter
-// case and every other character: "Quyết định ĐIỀU" is "Quyet dinh DIEU",
-// the plain ASCII of a file name.
+// Unmark takes the marks off Vietnamese letters (Đ is D) and drops
+// combining marks, as Fold does, keeping letter case and every other
+// character: "Quyết định ĐIỀU" is "Quyet dinh DIEU", the plain ASCII of
+// a file name.
 func Unmark(s string) string {
 	b := make([]byte, 0, len(s))
 	for _, r := range s {
 		if r >= utf8.RuneSelf {
+			if unicode.Is(unicode.Mn, r) {
+				continue
+			}
 			if lower := unicode.ToLower(r); lower != r {
 				r = unicode.ToUpper(base(lower))
 			} else {

@@ -24,6 +24,10 @@ func TestUnmark(t *testing.T) {
 		{"Công văn số 12.pdf", "Cong van so 12.pdf"},
 		{"ỨNG HÒA, Mỹ Đức", "UNG HOA, My Duc"},
 		{"日本.txt", "日本.txt"},
+		// Marks typed as combining characters are dropped, as Fold drops
+		// them.
+		{"Nghe\u0302\u0323 An.pdf", "Nghe An.pdf"},
+		{"NGHE\u0302\u0323 AN", "NGHE AN"},
 	} {
 		if got := Unmark(tc.in); got != tc.want {
 			t.Errorf("Unmark(%q) = %q, want %q", tc.in, got, tc.want)

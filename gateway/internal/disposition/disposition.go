@@ -12,10 +12,11 @@ import (
 
 // Attachment is "attachment" with the file name twice (RFC 6266): plain
 // ASCII in filename for old clients (Vietnamese letters without their
-// marks, quotes and other characters outside ASCII as "_"), and UTF-8
-// percent-encoded in filename*, as RFC 5987 says, which clients that
-// know it prefer. Control characters are dropped: they could split the
-// header.
+// marks, combining marks dropped, quotes, backslashes and other
+// characters outside ASCII as "_"), and UTF-8 percent-encoded in
+// filename*, as RFC 8187 (which replaced RFC 5987) says, which clients
+// that know it prefer. Control characters are dropped: they could split
+// the header.
 func Attachment(name string) string {
 	name = strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f {
@@ -23,11 +24,12 @@ func Attachment(name string) string {
 		}
 		return r
 	}, name)
-	return `attachment; filename="` + ascii(name) + `"; filename*=UTF-8''` + rfc5987(name)
+	return `attachment; filename="` + ascii(name) + `"; filename*=UTF-8''` + rfc8187(name)
 }
 
-// ascii writes a file name in ASCII: Vietnamese letters lose their marks,
-// other characters outside ASCII and quotes become "_".
+// ascii writes a file name in ASCII: Vietnamese letters lose their marks
+// (vntext.Unmark, which drops combining marks), quotes, backslashes and
+// other characters outside ASCII become "_".
 func ascii(name string) string {
 	var b strings.Builder
 	for _, r := range vntext.Unmark(name) {
@@ -41,8 +43,9 @@ func ascii(name string) string {
 	return b.String()
 }
 
-// rfc5987 percent-encodes s's UTF-8 bytes but for attr-char.
-func rfc5987(s string) string {
+// rfc8187 percent-encodes s's UTF-8 bytes but for attr-char (RFC 8187,
+// section 3.2.1).
+func rfc8187(s string) string {
 	const attrChar = "!#$&+-.^_`|~"
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
