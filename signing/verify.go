@@ -542,7 +542,11 @@ func checkShape(sig *etree.Element, policy Policy) (signedInfoShape, *Verdict) {
 // repeatedDecisionAttr describes the first element of el's subtree that
 // carries one of decisionAttrs more than once, with or without a prefix,
 // or returns "". A namespace declaration (xmlns:Algorithm) declares a
-// prefix, not an attribute, and is not counted.
+// prefix, not an attribute, and is not counted. The parser has already
+// refused an attribute written twice, or twice through prefixes bound to
+// one namespace (not well-formed XML); what is left to refuse here is
+// what XML allows, Algorithm beside x:Algorithm, so this rule stays
+// the signature's own.
 func repeatedDecisionAttr(el *etree.Element) string {
 	for _, name := range decisionAttrs {
 		n := 0
