@@ -147,6 +147,151 @@ func TestBus_LeafForgedFlowControl(t *testing.T) {
 	}
 }
 
+// TestLeafPermissions_JetStreamReplies lists the answers to JetStream
+// requests a leaf node may send and hear at the hub: in nats-server's
+// scoped form only ($JSC.R.<domain>.<account hash>.<stream>.<consumer>.<id>),
+// the answers to the hub's requests to its own domain about its
+// out-streams, and those about its own consumers of the packet streams and
+// the mirrors'; never $JSC.R.>, which is every such answer in the account.
+func TestLeafPermissions_JetStreamReplies(t *testing.T) {
+	p := bus.LeafPermissions("h41", "hub", []string{"nghean"})
+	pick := func(subjects []string) []string {
+		var got []string
+		for _, s := range subjects {
+			if strings.HasPrefix(s, "$JSC.") {
+				got = append(got, s)
+			}
+		}
+		return got
+	}
+	wantPub := []string{"$JSC.R.h41.*." + bus.StreamOutEdoc + ".*.*", "$JSC.R.h41.*." + bus.StreamOutStatus + ".*.*"}
+	wantSub := []string{"$JSC.R.hub.*.KV_" + bus.BucketDirectory + ".*.*", "$JSC.R.hub.*.KV_" + bus.BucketGateways + ".*.*"}
+	for _, s := range []struct {
+		stream string
+		kind   gateway.PacketKind
+	}{{bus.StreamEdoc, gateway.KindEdoc}, {bus.StreamStatus, gateway.KindStatus}} {
+		for _, name := range []string{bus.LeafConsumerName("h41", s.kind), bus.LeafCatchUpConsumerName("h41", s.kind)} {
+			wantSub = append(wantSub, "$JSC.R.hub.*."+s.stream+"."+name+".*")
+		}
+	}
+	slices.Sort(wantPub)
+	slices.Sort(wantSub)
+	if got := pick(p.Publish); !slices.Equal(got, wantPub) {
+		t.Errorf("publish:\n got %q\nwant %q", got, wantPub)
+	}
+	if got := pick(p.Subscribe); !slices.Equal(got, wantSub) {
+		t.Errorf("subscribe:\n got %q\nwant %q", got, wantSub)
+	}
+}
+
+// TestBus_LeafJetStreamReplies: through the link, the leaf node can send
+// no answer to a JetStream request but the hub's to its own domain about
+// its out-streams, and hears none but those about its own consumers (a
+// leaf with $JSC.R.> heard the hub's answers to every other leaf's
+// sources, their filters and positions, and could answer any request
+// whose id it learnt). Each refusal is checked between two answers that
+// pass, so that the link's interest is known to be in place.
+func TestBus_LeafJetStreamReplies(t *testing.T) {
+	p := newLeafPair(t)
+	anc := p.adminJetStream().Conn()
+	lnc, err := nats.Connect(p.leaf.ClientURL(), nats.CustomInboxPrefix(bus.InboxPrefix("nghean")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lnc.Close()
+	own := bus.LeafConsumerName("h41", gateway.KindEdoc)
+	// through sends the refused subjects from one side between two sends
+	// of allowed, and fails if the other side gets any of them. It
+	// subscribes to $JSC.R.> and to each subject, as a requester does to
+	// its reply subject: the hub tells the leaf of interest only in
+	// subjects it may send all of, and the leaf the hub only of those it
+	// may receive.
+	through := func(from, to *nats.Conn, allowed string, refused []string) {
+		t.Helper()
+		got := make(chan *nats.Msg, 100)
+		for _, subj := range append([]string{"$JSC.R.>", allowed}, refused...) {
+			sub, err := to.Subscribe(subj, func(m *nats.Msg) {
+				// The servers' own answers (the leaf's mirrors') are
+				// not this test's.
+				if d := string(m.Data); d == "before" || d == "after" || d == "refused" {
+					got <- m
+				}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sub.Unsubscribe()
+		}
+		if err := to.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		// settled fails if anything but allowed came, once the link has
+		// had time to deliver what it would.
+		settled := func() {
+			t.Helper()
+			time.Sleep(300 * time.Millisecond)
+			for len(got) > 0 {
+				if m := <-got; m.Subject != allowed {
+					t.Fatalf("%s came through the link", m.Subject)
+				}
+			}
+		}
+		// pass sends allowed, again until one of its sends (marked)
+		// comes.
+		pass := func(mark string) {
+			t.Helper()
+			for deadline := time.Now().Add(wait); ; {
+				if err := from.Publish(allowed, []byte(mark)); err != nil {
+					t.Fatal(err)
+				}
+				for wait := time.After(100 * time.Millisecond); ; {
+					select {
+					case m := <-got:
+						if m.Subject != allowed {
+							t.Fatalf("%s came through the link", m.Subject)
+						}
+						if string(m.Data) == mark {
+							return
+						}
+						continue
+					case <-wait:
+					}
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the allowed answer %s did not come through the link", allowed)
+				}
+			}
+		}
+		pass("before")
+		settled()
+		for _, s := range refused {
+			if err := from.Publish(s, []byte("refused")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pass("after")
+		settled()
+	}
+	// The leaf answering: the hub's requests to its own domain about its
+	// out-streams pass; the opaque form, another leaf's domain, another
+	// of the hub's streams do not.
+	through(lnc, anc, "$JSC.R.h41.HASH."+bus.StreamOutEdoc+".JS_SRC_x.id1", []string{
+		"$JSC.R.id2",
+		"$JSC.R.h42.HASH." + bus.StreamOutEdoc + ".JS_SRC_x.id3",
+		"$JSC.R.hub.HASH." + bus.StreamEdoc + "." + own + ".id4",
+		"$JSC.R.h41.HASH." + bus.StreamEdoc + ".JS_SRC_x.id5",
+	})
+	// The leaf hearing: the answers about its own consumers pass; those
+	// about another leaf's, a gateway's, or in the opaque form do not.
+	through(anc, lnc, "$JSC.R.hub.HASH."+bus.StreamEdoc+"."+own+".id1", []string{
+		"$JSC.R.id2",
+		"$JSC.R.hub.HASH." + bus.StreamEdoc + "." + bus.LeafConsumerName("h42", gateway.KindEdoc) + ".id3",
+		"$JSC.R.hub.HASH." + bus.StreamEdoc + "." + bus.GatewayConsumerName("vpcp", gateway.KindEdoc) + ".id4",
+		"$JSC.R.h42.HASH." + bus.StreamOutEdoc + ".JS_SRC_x.id5",
+	})
+}
+
 // leafSpy subscribes, on the leaf node, to what the hub's consumer
 // leaf_edoc_h41 delivers, as a lying leaf would: it records the messages'
 // IDs and never answers their flow control.
@@ -237,7 +382,7 @@ func assignLeafAgain(t *testing.T, ctx context.Context, b *bus.Bus, a bus.LeafAs
 // must not get the second agency's packets below its point, which the
 // gateway that held it had.
 func TestBus_LeafRewindAfterSecondMove(t *testing.T) {
-	p := newLeafPairWith(t, nil)
+	p := newLeafPairWith(t, bus.Permissions{})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	l0, y1, y2 := leafAgencies[0], envelope.MustAgencyCode("000.00.00.G01"), envelope.MustAgencyCode("000.00.00.G02")
@@ -307,7 +452,7 @@ func TestBus_LeafRewindAfterSecondMove(t *testing.T) {
 // confirms, the move goes through and the same reset delivers nothing
 // below the point.
 func TestBus_LeafResetAfterMoveUnderTraffic(t *testing.T) {
-	p := newLeafPairWith(t, nil)
+	p := newLeafPairWith(t, bus.Permissions{})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	l0, y := leafAgencies[0], envelope.MustAgencyCode("000.00.00.G01")
@@ -392,7 +537,7 @@ func TestBus_LeafResetAfterMoveUnderTraffic(t *testing.T) {
 // "nats setup" to tell the administrator to run it again; the next
 // assignment ends the catch-up once read.
 func TestBus_LeafCatchUpUnfinished(t *testing.T) {
-	p := newLeafPairWith(t, nil)
+	p := newLeafPairWith(t, bus.Permissions{})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*wait)
 	defer cancel()
 	publish(t, p.hubBus, gateway.KindEdoc, leafAgencies[0], "waiting", []byte("waiting"))
