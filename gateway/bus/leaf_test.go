@@ -69,9 +69,10 @@ var leafAgencies = []envelope.AgencyCode{envelope.MustAgencyCode("000.00.00.H41"
 
 // newLeafPair starts both servers, opens the administrator's Bus on the
 // hub (making the streams and buckets, and sourcing the leaf's
-// out-streams) and a gateway's Bus on the leaf.
-func newLeafPair(t *testing.T) *leafPair {
-	p := newLeafPairWith(t, bus.Permissions{})
+// out-streams) and a gateway's Bus on the leaf, with the nats-server
+// feature flags hubFlags set on the hub.
+func newLeafPair(t *testing.T, hubFlags ...string) *leafPair {
+	p := newLeafPairWith(t, bus.Permissions{}, hubFlags...)
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	if err := p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: leafAgencies, Wait: wait}); err != nil {

@@ -56,9 +56,30 @@ func TestLeafPermissions_FlowControl(t *testing.T) {
 // consumer's flow control (whose link is down, so its token stays) would
 // acknowledge what that leaf has not stored, which its source then skips
 // when it resets to the ack floor on reconnecting. The hub drops the reply;
-// the same reply from the hub's side (a positive control) is taken.
+// the same reply from the hub's side (a positive control) is taken. Both of
+// nats-server's forms of the flow-control subject: v1,
+// $JS.FC.<stream>.<consumer>.<token>, and v2 (feature flag js_ack_fc_v2),
+// $JS.FC.<domain>.<account hash>.<stream>.<consumer>.<token>; a consumer
+// listens on both and takes a reply on the one it sent.
 func TestBus_LeafForgedFlowControl(t *testing.T) {
-	p := newLeafPair(t)
+	for _, form := range []struct {
+		name, prefix string
+		hubFlags     []string
+	}{
+		{"v1", "$JS.FC." + bus.StreamEdoc + ".", nil},
+		{"v2", "$JS.FC.hub.", []string{"js_ack_fc_v2"}},
+	} {
+		t.Run(form.name, func(t *testing.T) {
+			testLeafForgedFlowControl(t, form.prefix, form.hubFlags)
+		})
+	}
+}
+
+// testLeafForgedFlowControl is TestBus_LeafForgedFlowControl with the
+// hub's feature flags hubFlags, under which the flow-control requests'
+// replies start with prefix.
+func testLeafForgedFlowControl(t *testing.T, prefix string, hubFlags []string) {
+	p := newLeafPair(t, hubFlags...)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*wait)
 	defer cancel()
 	admin := p.adminJetStream()
@@ -98,6 +119,9 @@ func TestBus_LeafForgedFlowControl(t *testing.T) {
 	case reply = <-fc:
 	case <-time.After(wait):
 		t.Fatal("no flow-control request from h42's consumer")
+	}
+	if !strings.HasPrefix(reply, prefix) || !strings.HasSuffix(reply, "."+bus.StreamEdoc+"."+other+"."+reply[len(reply)-4:]) {
+		t.Fatalf("flow-control reply %s, want %s….%s.%s.<token>", reply, prefix, bus.StreamEdoc, other)
 	}
 	forge := func(nc *nats.Conn) {
 		t.Helper()
