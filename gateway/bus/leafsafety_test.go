@@ -3,6 +3,7 @@ package bus_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -572,5 +573,134 @@ func TestBus_LeafCatchUpUnfinished(t *testing.T) {
 	assignLeafAgain(t, ctx, p.hubBus, bus.LeafAssignment{Domain: "h41", Agencies: leafAgencies, Wait: wait})
 	if _, err := p.adminJetStream().PushConsumer(ctx, bus.StreamEdoc, bus.LeafCatchUpConsumerName("h41", gateway.KindEdoc)); !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		t.Errorf("the catch-up after the next assignment: %v", err)
+	}
+}
+
+// TestBus_LeafRemakeDied: the administrator's process dies while it makes
+// a quiet leaf's consumer again from the handover point of an agency moved
+// to the leaf (remakeLeafConsumer): after taking the leaf stream's source
+// out, after deleting the consumer, after making it again. The next
+// assignment, the same, finishes it: the leaf's own agency's packets, and
+// the moved agency's from its point, reach the leaf once; none of the moved
+// agency's before it. Without the record of the remake: died after taking
+// the source out, the next assignments found the consumer behind the point
+// (the leaf agency's packets waiting, the source gone, ErrLeafBehind) and
+// never put the source back; died after the deletion, they found the
+// consumer gone and the leaf's own agency starting below the moved one's
+// point (ErrMixedStarts): the leaf got nothing until the agencies were
+// given in turn. Died once it was made again, the assignment after put the
+// source back anyway: finishing it does no harm.
+func TestBus_LeafRemakeDied(t *testing.T) {
+	for _, step := range []string{"unsourced", "deleted", "made"} {
+		t.Run(step, func(t *testing.T) { testLeafRemakeDied(t, step) })
+	}
+}
+
+func testLeafRemakeDied(t *testing.T, step string) {
+	p := newLeafPairWith(t, bus.Permissions{})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	l0, x := leafAgencies[0], envelope.MustAgencyCode("000.00.00.G01")
+	if err := p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: []envelope.AgencyCode{l0}, Wait: wait}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.hubBus.Assign(ctx, bus.Assignment{Gateway: "gwA", Agencies: []envelope.AgencyCode{x}, AckWait: 2 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	hubGW := openBus(t, p.hub.ClientURL(), bus.Options{Domain: "hub", NKeyFile: p.adminFile, Bind: true, GatewayConsumers: true, Gateway: "gwA"})
+	atHub, onLeaf := newCollector(nil), newCollector(nil)
+	consume(t, hubGW, gateway.ConsumerSpec{Gateway: "gwA", Agencies: []envelope.AgencyCode{x}, AckWait: 2 * time.Second}, atHub.handle)
+	consume(t, p.leafBus, gateway.ConsumerSpec{Gateway: "nghean", Agencies: []envelope.AgencyCode{l0, x}}, onLeaf.handle)
+	var want []string // what the leaf is to get, once each
+	pub := func(a envelope.AgencyCode, id string, toLeaf bool) {
+		t.Helper()
+		publish(t, p.hubBus, gateway.KindEdoc, a, id, []byte(id))
+		if toLeaf {
+			want = append(want, id)
+		}
+	}
+	waitGot := func(what string, c *collector, ids ...string) {
+		t.Helper()
+		for deadline := time.Now().Add(wait); ; time.Sleep(20 * time.Millisecond) {
+			got := gotIDs(c)
+			if !slices.ContainsFunc(ids, func(id string) bool { return got[id] == 0 }) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: got %v, want %v", what, got, ids)
+			}
+		}
+	}
+	// The leaf's agency has had packets (its stream holds them, so its
+	// start, given anew, would be one past the last), then only X, at
+	// the hub's gateway.
+	for i := range 3 {
+		pub(l0, fmt.Sprintf("l0-before-%d", i), true)
+	}
+	waitGot("the leaf's first packets", onLeaf, want...)
+	var atGW []string
+	for i := range 10 {
+		id := fmt.Sprintf("x-before-%d", i)
+		pub(x, id, false)
+		atGW = append(atGW, id)
+	}
+	waitGot("the hub gateway's packets", atHub, atGW...)
+	// X leaves the hub's gateway, its point kept, and is given to the
+	// leaf, whose consumer has read only to the leaf agency's last packet:
+	// it is made again from the point, and the process dies on the way.
+	if err := p.hubBus.Assign(ctx, bus.Assignment{Gateway: "gwA", Agencies: []envelope.AgencyCode{envelope.MustAgencyCode("000.00.00.G09")}, AckWait: 2 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	assign := func() error {
+		return p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: []envelope.AgencyCode{l0, x}, Wait: wait})
+	}
+	died := false
+	p.hubBus.SetLeafRemaking(func(s string) error {
+		if s == step {
+			died = true
+			return errors.New("the process dies")
+		}
+		return nil
+	})
+	err := assign()
+	p.hubBus.SetLeafRemaking(nil)
+	if !died || err == nil {
+		t.Fatalf("the assignment did not die %s: %v", step, err)
+	}
+	for i := range 3 {
+		pub(l0, fmt.Sprintf("l0-during-%d", i), true)
+		pub(x, fmt.Sprintf("x-during-%d", i), true)
+	}
+	// The consumer before, still there, has the leaf agency's packets to
+	// deliver: ErrLeafBehind says to assign again, as the command does.
+	for deadline := time.Now().Add(wait); ; time.Sleep(100 * time.Millisecond) {
+		err := assign()
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, bus.ErrLeafBehind) || time.Now().After(deadline) {
+			t.Fatalf("the assignment after the one that died %s: %v", step, err)
+		}
+		t.Logf("assign: %v", err)
+	}
+	waitGot("the leaf's packets after the assignment", onLeaf, want...)
+	time.Sleep(time.Second) // what would come twice, or X's from before the point
+	got := gotIDs(onLeaf)
+	for id, n := range got {
+		if n > 1 || !slices.Contains(want, id) {
+			t.Errorf("%s reached the leaf %d times", id, n)
+		}
+	}
+	if step == "unsourced" {
+		// The consumer before was left, and delivered the leaf agency's
+		// packets past the point: no remake was needed after all.
+		return
+	}
+	c, err := p.adminJetStream().PushConsumer(ctx, bus.StreamEdoc, bus.LeafConsumerName("h41", gateway.KindEdoc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg := c.CachedInfo().Config; cfg.DeliverPolicy != jetstream.DeliverByStartSequencePolicy {
+		t.Errorf("the leaf's consumer was not made again from the point: %+v", cfg)
 	}
 }
