@@ -258,13 +258,28 @@ func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstr
 	if err := b.leafOverlaps(ctx, stream, domain, added); err != nil {
 		return err
 	}
-	taken, err := b.takeForLeaf(ctx, kv, stream, name, added)
+	plan, err := b.planLeafTakes(ctx, kv, stream, name, added)
 	if err != nil {
 		return err
 	}
 	hub, err := b.js.Stream(ctx, stream)
 	if err != nil {
 		return err
+	}
+	// Before anything is taken: a batch whose starts could end mixed
+	// is refused while its subjects are still with their holders.
+	if err := b.mixedBeforeTaking(ctx, kv, hub, in, stream, plan, added); err != nil {
+		return err
+	}
+	taken, err := b.takeForLeaf(ctx, kv, stream, plan)
+	if err != nil {
+		return err
+	}
+	if len(taken) > 0 {
+		// The hand-overs took time; the starts are read after them.
+		if hub, err = b.js.Stream(ctx, stream); err != nil {
+			return err
+		}
 	}
 	last := hub.CachedInfo().State.LastSeq
 	starts := make(map[string]leafStart, len(added))
@@ -774,21 +789,36 @@ func sourcedSeq(header, stream string) (uint64, bool) {
 	return seq, err == nil && seq > 0
 }
 
-// takeForLeaf hands the subjects of added that another gateway's or leaf
-// node's consumer has over from it, as Assign does between gateways
-// (HandOver, the points kept in BucketHandover first provisionally, then
-// exactly), and returns their points. A subject one of them has under a
-// different filter (a subtree over it, or under it) is refused, and so is
-// one its catch-up still reads.
-func (b *Bus) takeForLeaf(ctx context.Context, kv jetstream.KeyValue, stream, name string, added []string) (map[string]uint64, error) {
-	points := make(map[string]uint64)
+// leafTake is what takeForLeaf takes from one gateway's or leaf node's
+// consumer: its subjects of those added, and the points owed by an
+// assignment of it that died (released).
+type leafTake struct {
+	from   gatewayConsumer
+	theirs []string
+	owed   map[string]uint64
+}
+
+// point is the point of f taken from t at p: never above what is owed.
+func (t leafTake) point(f string, p uint64) uint64 {
+	if q, ok := t.owed[f]; ok {
+		return min(p, q)
+	}
+	return p
+}
+
+// planLeafTakes finds the subjects of added that another gateway's or leaf
+// node's consumer has, for takeForLeaf to hand over, changing nothing. A
+// subject one of them has under a different filter (a subtree over it, or
+// under it) is refused, and so is one its catch-up still reads.
+func (b *Bus) planLeafTakes(ctx context.Context, kv jetstream.KeyValue, stream, name string, added []string) ([]leafTake, error) {
 	if len(added) == 0 {
-		return points, nil
+		return nil, nil
 	}
 	others, err := b.gatewayConsumers(ctx, stream, name)
 	if err != nil {
 		return nil, err
 	}
+	var plan []leafTake
 	for _, o := range others {
 		var theirs []string
 		for _, f := range added {
@@ -822,14 +852,74 @@ func (b *Bus) takeForLeaf(ctx context.Context, kv jetstream.KeyValue, stream, na
 		if err != nil {
 			return nil, err
 		}
-		point := func(f string, p uint64) uint64 {
-			if q, ok := owed[f]; ok {
-				return min(p, q)
+		plan = append(plan, leafTake{from: o, theirs: theirs, owed: owed})
+	}
+	return plan, nil
+}
+
+// mixedBeforeTaking refuses, with ErrMixedStarts and before anything is
+// taken, an assignment of added whose catch-up could end with more than
+// one start (catchUpStart): refused after the hand-overs, it would leave
+// the subjects taken from their holders held by nobody. A taken subject's
+// point is known only once its holder is paused and settled (HandOver),
+// so what is refused is every batch whose points are not sure to agree:
+// subjects taken from two consumers; subjects of one consumer whose points
+// may differ (one's hold began after the consumer's ack floor, or an
+// assignment of it that died owes one a point); a taken subject beside one
+// whose start is a point kept for it, or a subject with packets at the
+// hub or on the leaf already (its start may be below the taken one's
+// point). Beside a taken subject, only subjects with no packet yet are
+// added: their start, one past the stream's last sequence, is at or above
+// any point. Add the others in separate assignments.
+func (b *Bus) mixedBeforeTaking(ctx context.Context, kv jetstream.KeyValue, hub, in jetstream.Stream, stream string, plan []leafTake, added []string) error {
+	if len(plan) == 0 {
+		return nil
+	}
+	refuse := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s; add them in separate assignments (nothing was taken)", ErrMixedStarts, fmt.Sprintf(format, args...))
+	}
+	if len(plan) > 1 {
+		return refuse("%v would be taken from %s and %v from %s, at points of their own", plan[0].theirs, plan[0].from.name, plan[1].theirs, plan[1].from.name)
+	}
+	t := plan[0]
+	if len(t.theirs) > 1 {
+		for _, f := range t.theirs {
+			if _, ok := t.owed[f]; ok || t.from.starts[f] > t.from.ackFloor+1 {
+				return refuse("the points of %v taken from %s may differ (%s's hold began at %d, its ack floor is %d, owed %v)",
+					t.theirs, t.from.name, f, t.from.starts[f], t.from.ackFloor, t.owed)
 			}
-			return p
 		}
+	}
+	last := hub.CachedInfo().State.LastSeq
+	for _, f := range added {
+		if slices.Contains(t.theirs, f) {
+			continue
+		}
+		p, err := b.leafStartOf(ctx, kv, hub, in, stream, f, last)
+		if err != nil {
+			return err
+		}
+		if p.exact || p.seq <= last {
+			what := "its first packet waiting"
+			if p.exact {
+				what = "the point kept for it"
+			}
+			return refuse("%s starts at %d (%s), %v taken from %s at a point known only once taken", f, p.seq, what, t.theirs, t.from.name)
+		}
+	}
+	return nil
+}
+
+// takeForLeaf hands the subjects of plan over from their consumers, as
+// Assign does between gateways (HandOver, the points kept in
+// BucketHandover first provisionally, then exactly), and returns their
+// points.
+func (b *Bus) takeForLeaf(ctx context.Context, kv jetstream.KeyValue, stream string, plan []leafTake) (map[string]uint64, error) {
+	points := make(map[string]uint64)
+	for _, t := range plan {
+		o, theirs, owed := t.from, t.theirs, t.owed
 		for _, f := range theirs {
-			if err := putStart(ctx, kv, stream, f, point(f, max(o.ackFloor+1, o.starts[f]))); err != nil {
+			if err := putStart(ctx, kv, stream, f, t.point(f, max(o.ackFloor+1, o.starts[f]))); err != nil {
 				return nil, err
 			}
 		}
@@ -838,7 +928,7 @@ func (b *Bus) takeForLeaf(ctx context.Context, kv jetstream.KeyValue, stream, na
 			return nil, fmt.Errorf("take %v from %s: %w", theirs, o.name, err)
 		}
 		for _, f := range theirs {
-			p := point(f, max(next, o.starts[f]))
+			p := t.point(f, max(next, o.starts[f]))
 			if err := putStartAfter(ctx, kv, stream, f, p); err != nil {
 				return nil, err
 			}

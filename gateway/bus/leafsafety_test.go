@@ -704,3 +704,69 @@ func testLeafRemakeDied(t *testing.T, step string) {
 		t.Errorf("the leaf's consumer was not made again from the point: %+v", cfg)
 	}
 }
+
+// TestBus_LeafMixedStartsRefusedBeforeTaking: agencies added to a leaf
+// node whose catch-up could not have one start (ErrMixedStarts) are
+// refused before any is taken from its holder: two agencies of two hub
+// gateways, whose points differ; an agency of a hub gateway beside a new
+// one whose packets wait from before that gateway's point. Each holder
+// keeps its agency (refused after the hand-overs, they were held by
+// nobody until assigned again). Added in turn, both go to the leaf.
+func TestBus_LeafMixedStartsRefusedBeforeTaking(t *testing.T) {
+	p := newLeafPairWith(t, bus.Permissions{})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	l0 := leafAgencies[0]
+	x, y, z := envelope.MustAgencyCode("000.00.00.G01"), envelope.MustAgencyCode("000.00.00.G02"), envelope.MustAgencyCode("000.00.00.G03")
+	if err := p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: []envelope.AgencyCode{l0}, Wait: wait}); err != nil {
+		t.Fatal(err)
+	}
+	// Z's packets wait at the hub, read by nobody, from before X's and
+	// Y's gateways were given them; a packet between the two makes their
+	// points differ.
+	publish(t, p.hubBus, gateway.KindEdoc, z, "z-0", []byte("z-0"))
+	if err := p.hubBus.Assign(ctx, bus.Assignment{Gateway: "gwA", Agencies: []envelope.AgencyCode{x}}); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, p.hubBus, gateway.KindEdoc, l0, "l0-0", []byte("l0-0"))
+	if err := p.hubBus.Assign(ctx, bus.Assignment{Gateway: "gwB", Agencies: []envelope.AgencyCode{y}}); err != nil {
+		t.Fatal(err)
+	}
+	admin := p.adminJetStream()
+	holds := func(gw string, a envelope.AgencyCode) bool {
+		t.Helper()
+		c, err := admin.Consumer(ctx, bus.StreamEdoc, bus.GatewayConsumerName(gw, gateway.KindEdoc))
+		switch {
+		case errors.Is(err, jetstream.ErrConsumerNotFound):
+			return false // a gateway given nothing has no consumer
+		case err != nil:
+			t.Fatal(err)
+		}
+		cfg := c.CachedInfo().Config
+		return cfg.FilterSubject == gateway.Subject(gateway.KindEdoc, a) || slices.Contains(cfg.FilterSubjects, gateway.Subject(gateway.KindEdoc, a))
+	}
+	for _, c := range []struct {
+		name     string
+		agencies []envelope.AgencyCode
+	}{
+		{"TwoHolders", []envelope.AgencyCode{l0, x, y}},
+		{"WaitingBelowThePoint", []envelope.AgencyCode{l0, x, z}},
+	} {
+		err := p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: c.agencies, Wait: wait})
+		if !errors.Is(err, bus.ErrMixedStarts) {
+			t.Errorf("%s: AssignLeaf = %v, want ErrMixedStarts", c.name, err)
+		}
+		if !holds("gwA", x) || !holds("gwB", y) {
+			t.Fatalf("%s: refused (%v), and X or Y was taken from its gateway", c.name, err)
+		}
+	}
+	// In turn: X, then Z and Y.
+	for _, as := range [][]envelope.AgencyCode{{l0, x}, {l0, x, z}, {l0, x, z, y}} {
+		if err := p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: as, Wait: wait}); err != nil {
+			t.Fatalf("AssignLeaf %v: %v", as, err)
+		}
+	}
+	if holds("gwA", x) || holds("gwB", y) {
+		t.Error("X or Y still at its gateway once given to the leaf")
+	}
+}
