@@ -568,3 +568,55 @@ func TestParse_SignatureAlgorithmUnprefixed(t *testing.T) {
 		t.Errorf("DigestMethod %q, want %q", got, sha1)
 	}
 }
+
+// TestParse_DuplicateAttributeRefused: an attribute written twice on an
+// element, by the same name or through two prefixes bound to the same
+// namespace, makes the packet not well-formed: it is refused, naming the
+// element and the attribute, rather than read with one of its values (etree
+// keeps the last, other software the first). Attributes of the same local
+// name in different namespaces, or with and without a prefix, are allowed.
+func TestParse_DuplicateAttributeRefused(t *testing.T) {
+	b, err := os.ReadFile("testdata/samples/edoc.edxml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const sha1 = "http://www.w3.org/2000/09/xmldsig#sha1"
+	old := `<DigestMethod Algorithm="` + sha1 + `" />`
+	if !bytes.Contains(b, []byte(old)) {
+		t.Fatalf("%q not in the sample", old)
+	}
+	status := strings.Replace(minimalStatus, "<edXML:StatusCode>", `<edXML:StatusCode xmlns:a="urn:x" xmlns:b="urn:x" %s>`, 1)
+	for _, tc := range []struct {
+		name, in string
+		refused  []string // what the error names; nil: accepted
+	}{
+		{"SameName", string(bytes.Replace(b, []byte(old), []byte(`<DigestMethod Algorithm="`+sha1+`" Algorithm="urn:other" />`), 1)),
+			[]string{"<DigestMethod>", "attribute Algorithm twice"}},
+		{"SamePrefixedName", fmt.Sprintf(status, `a:id="1" a:id="2"`), []string{"<edXML:StatusCode>", "attribute a:id twice"}},
+		{"SameNamespace", fmt.Sprintf(status, `a:id="1" b:id="2"`), []string{"<edXML:StatusCode>", "a:id and b:id", "{urn:x}id"}},
+		{"SameNamespaceDeclaredAbove", strings.Replace(minimalStatus, "<edXML:StatusCode>", `<edXML:StatusCode xmlns:e="http://www.mic.gov.vn/TBT/QCVN_102_2016" e:id="1" edXML:id="2">`, 1),
+			[]string{"<edXML:StatusCode>", "e:id and edXML:id"}},
+		{"XMLNamespace", fmt.Sprintf(status, `xml:lang="vi" xmlns:l="http://www.w3.org/XML/1998/namespace" l:lang="en"`), []string{"xml:lang and l:lang"}},
+		{"SameDeclaration", fmt.Sprintf(status, `xmlns:c="urn:y" xmlns:c="urn:z"`), []string{"attribute xmlns:c twice"}},
+		{"OtherNamespace", fmt.Sprintf(status, `xmlns:c="urn:y" a:id="1" c:id="2"`), nil},
+		{"PrefixedAndNot", fmt.Sprintf(status, `a:id="1" id="2"`), nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := envelope.Parse([]byte(tc.in))
+			if tc.refused == nil {
+				if err != nil {
+					t.Fatalf("Parse: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, envelope.ErrMalformed) {
+				t.Fatalf("Parse = %v, want ErrMalformed", err)
+			}
+			for _, s := range tc.refused {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("error %q does not say %q", err, s)
+				}
+			}
+		})
+	}
+}

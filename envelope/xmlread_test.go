@@ -44,12 +44,59 @@ func sameAsEtree(t testing.TB, p *Parser, b []byte) {
 
 // readEtree is the reference readXML is compared with: etree's
 // ReadFromBytes, with the refusal of <!…> declarations readTree made
-// before it had a reader of its own (the scan refuses them first).
+// before it had a reader of its own (the scan refuses them first), and of
+// duplicate attributes, which etree reads with PreserveDuplicateAttrs and
+// this function looks for in the tree, before etree's own error: what etree
+// read before an error is in the tree, so a duplicate there came first.
 func readEtree(doc *etree.Document, b []byte, _ int, _ scanCounts) error {
-	if err := doc.ReadFromBytes(b); err != nil {
+	doc.ReadSettings.PreserveDuplicateAttrs = true
+	err := doc.ReadFromBytes(b)
+	doc.ReadSettings.PreserveDuplicateAttrs = false
+	if dup := refuseDuplicateAttrs(&doc.Element); dup != nil {
+		return dup
+	}
+	if err != nil {
 		return err
 	}
 	return refuseDirectives(&doc.Element)
+}
+
+// refuseDuplicateAttrs refuses the first element, in document order, that
+// carries two attributes of the same name as written, or of the same local
+// name with prefixes etree resolves to the same namespace (xml being bound
+// by definition, xmlns never an attribute's namespace).
+func refuseDuplicateAttrs(el *etree.Element) error {
+	ns := func(a *etree.Attr) string {
+		switch a.Space {
+		case "", "xmlns":
+			return ""
+		case "xml":
+			return xmlNamespace
+		}
+		return a.NamespaceURI()
+	}
+	for i := range el.Attr {
+		for j := range el.Attr[:i] {
+			a, b := &el.Attr[i], &el.Attr[j]
+			if a.Key != b.Key {
+				continue
+			}
+			if a.Space == b.Space {
+				return fmt.Errorf("etree read <%s> with %s twice", el.FullTag(), a.FullKey())
+			}
+			if u := ns(a); u != "" && u == ns(b) {
+				return fmt.Errorf("etree read <%s> with %s and %s in %q", el.FullTag(), b.FullKey(), a.FullKey(), u)
+			}
+		}
+	}
+	for _, tok := range el.Child {
+		if c, ok := tok.(*etree.Element); ok {
+			if err := refuseDuplicateAttrs(c); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // refuseDirectives refuses a <!…> declaration anywhere in the tree, as
@@ -248,8 +295,26 @@ var trickyXML = []string{
 	`<a><b></a></b>`, `<a:b></b>`, `<a:b></a:c>`, `<b:a xmlns:b="u"></c:a>`, `<a>`, `<a><b/>`, `<a`, `<`, `<a/><`,
 	`< a/>`, `<a	/>`, "<a\r\n/>", "<a\n b\n=\n\"1\"\n/>", `<a b="1" b="2" c="3" b="4"/>`, `<a p:b="1" p:b="2" b="3"/>`,
 	`<a x="1" y="2" x="3" z="4" y="5"/>`,
+	// The same attribute through two prefixes (Namespaces in XML §6.3),
+	// declared on the element or above it; different namespaces, or
+	// prefixes not declared, or a declaration and an attribute, are not.
+	`<a xmlns:p="u" xmlns:q="u" p:x="1" q:x="2"/>`, `<a p:x="1" q:x="2" xmlns:q="u" xmlns:p="u"/>`,
+	`<r xmlns:p="u"><a xmlns:q="u" p:x="1" q:x="2"/></r>`, `<r xmlns:p="u" xmlns:q="u"><s><a p:x="1" q:x="2"/></s></r>`,
+	`<r xmlns:p="u" xmlns:q="u"><a xmlns:q="v" p:x="1" q:x="2"/></r>`, `<a xmlns:p="u" xmlns:q="v" p:x="1" q:x="2"/>`,
+	`<a p:x="1" q:x="2"/>`, `<a xmlns:p="u" p:x="1" q:x="2"/>`, `<a xmlns:p="" xmlns:q="" p:x="1" q:x="2"/>`,
+	`<a xmlns:p="u" p:x="1" x="2"/>`, `<a xmlns="u" xmlns:p="u" p:x="1" x="2"/>`, `<a xmlns:x="u" x="1"/>`,
+	`<a xml:lang="vi" xmlns:l="http://www.w3.org/XML/1998/namespace" l:lang="en"/>`, `<a xmlns:p="u" xmlns:p="u"/>`,
+	`<a xmlns="u" xmlns="u"/>`, `<a xmlns:p="u" p:x="1" xmlns:q="u" y="2" q:x="3"/>`,
+	// A duplicate before another error is refused first, as after it.
+	`<a b="1" b="2"><c></a>`, `<a><c></a><b x="1" x="2"/>`,
+	strings.Repeat("<a>", 47) + `<b x="1" x="2"/>` + strings.Repeat("</a>", 47),
+	strings.Repeat("<a>", 48) + `<b x="1" x="2"/>` + strings.Repeat("</a>", 48),
+	`<r x="1" x="2">` + strings.Repeat("<a>", 48) + strings.Repeat("</a>", 48) + `</r>`,
 	manyAttributes(40, 7), manyAttributes(40, 40), manyAttributes(32, 5), manyAttributes(33, 5), manyAttributes(120, 3),
 	manyAttributes(120, 3) + manyAttributes(40, 7) + manyAttributes(33, 4), // one map for all three
+	manyAttributes(32, 33), manyAttributes(33, 34), manyAttributes(120, 121), manyAttributes(120, 121) + manyAttributes(40, 41),
+	`<r xmlns:p="u" xmlns:q="u">` + manyAttributes(31, 32) + `</r>`, `<r xmlns:p="u" xmlns:q="u">` + manyAttributes(40, 41) + `</r>`,
+	manyAttributes(40, 41) + manyAttributes(33, 32), // the map, cleared after an element, finds no duplicate from before
 	// Around the root.
 	`<a/><b/>`, `<a/>text`, `<a/>text<b/>`, `<a/> `, `<a/>]]>`, `<a/></a>`, `<a/>&amp;`, `<a/>&bad;`,
 	"<?xml version=\"1.0\"?>\r\n<a/>\r\n", `<!DOCTYPE a><a/>`, `<a><!ENTITY b "c"></a>`, `<a><!ELEMENT a ANY></a>`,
@@ -266,16 +331,22 @@ var trickyXML = []string{
 }
 
 // manyAttributes is an element with n attributes of which every k-th
-// repeats an earlier name, for the merge of duplicates past a few.
+// repeats an earlier name (none when k > n), for the refusal of duplicates
+// past a few; the last, when k == n+1, has the local name of the first
+// under another prefix (q), which is a duplicate where p and q are bound
+// to the same namespace.
 func manyAttributes(n, k int) string {
 	var b strings.Builder
 	b.WriteString("<a")
 	for i := range n {
-		name := i
+		name, prefix := i, "p"
 		if i%k == k-1 {
 			name = i / 2
 		}
-		fmt.Fprintf(&b, " p:x%d='%d'", name, i)
+		if k == n+1 && i == n-1 {
+			name, prefix = 0, "q"
+		}
+		fmt.Fprintf(&b, " %s:x%d='%d'", prefix, name, i)
 	}
 	b.WriteString("/>")
 	return b.String()
@@ -329,6 +400,8 @@ func TestReadXML_SameAsEtree(t *testing.T) {
 	// ones.
 	wide := Parser{MaxAttributes: 1000}
 	sameAsEtree(t, &wide, []byte("<r>"+manyAttributes(300, 7)+manyAttributes(40, 5)+manyAttributes(600, 3)+manyAttributes(33, 2)+"</r>"))
+	sameAsEtree(t, &wide, []byte("<r>"+manyAttributes(300, 301)+manyAttributes(40, 41)+manyAttributes(600, 601)+manyAttributes(33, 34)+"</r>"))
+	sameAsEtree(t, &wide, []byte(`<r xmlns:p="u" xmlns:q="u">`+manyAttributes(300, 302)+manyAttributes(600, 601)+"</r>"))
 	shallow := Parser{MaxDepth: 2}
 	for _, s := range []string{`<a/>`, `<a><b/></a>`, `<a><b><c/></b></a>`, `<a><b></b><c></c></a>`, `<a/><b><c><d/></c></b>`} {
 		sameAsEtree(t, &shallow, []byte(s))

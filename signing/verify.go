@@ -451,51 +451,84 @@ var decisionAttrs = [...]string{"Algorithm", "URI", "PrefixList"}
 // checkShape checks the Signature: SignedInfo with one Reference to the
 // whole document, the enveloped-signature transform and canonicalisations
 // only, algorithms allowed by policy, a DigestValue and a SignatureValue,
-// no decision attribute twice on an element. It returns what it checked,
-// for checkSignature to use as it is.
+// no decision attribute twice on an element, and every element it reads in
+// the XML-DSig namespace (InclusiveNamespaces in exclusive C14N's). It
+// returns what it checked, for checkSignature to use as it is.
+//
+// Elements are looked for by local name in any namespace, and one of those
+// names in another namespace is refused, not skipped: a reader that
+// matches local names (as etree's SelectElement does, and goxmldsig) and
+// one that matches namespaces would otherwise read different elements of
+// the same Signature, and a packet whose <x:DigestMethod> is not
+// XML-DSig's is no XML-DSig signature to anyone else.
 func checkShape(sig *etree.Element, policy Policy) (signedInfoShape, *Verdict) {
 	var s signedInfoShape
 	shape := func(en string) (signedInfoShape, *Verdict) {
 		return signedInfoShape{}, verdict(Malformed, ErrSignatureShape, "Cấu trúc chữ ký số không đúng: "+en, "the Signature's shape is not accepted: "+en)
 	}
-	for _, name := range []string{"SignedInfo", "SignatureValue"} {
-		if n := len(sig.SelectElements(name)); n != 1 {
-			return shape(fmt.Sprintf("%d %s elements; exactly one is needed", n, name))
+	// one is parent's only child of local name name, which must be in the
+	// XML-DSig namespace; or the reason it is not.
+	one := func(parent *etree.Element, name string) (*etree.Element, string) {
+		els, wrong := dsigChildren(parent, name)
+		switch {
+		case wrong != "":
+			return nil, wrong
+		case len(els) != 1:
+			return nil, fmt.Sprintf("%d %s elements in %s; exactly one is needed", len(els), name, parent.FullTag())
 		}
+		return els[0], ""
 	}
-	si := sig.SelectElement("SignedInfo")
+	si, en := one(sig, "SignedInfo")
+	if en != "" {
+		return shape(en)
+	}
+	if _, en := one(sig, "SignatureValue"); en != "" {
+		return shape(en)
+	}
 	if en := repeatedDecisionAttr(si); en != "" {
 		return shape(en)
 	}
-	refs := si.SelectElements("Reference")
+	refs, wrong := dsigChildren(si, "Reference")
+	if wrong != "" {
+		return shape(wrong)
+	}
 	if len(refs) != 1 {
 		return shape(fmt.Sprintf("%d References; exactly one is allowed", len(refs)))
 	}
 	ref := refs[0]
 	// One of each, so that no reader of the Signature can take another
 	// than the one checked here.
-	for _, e := range [...]struct {
-		parent *etree.Element
-		name   string
-	}{{si, "CanonicalizationMethod"}, {si, "SignatureMethod"}, {ref, "DigestMethod"}, {ref, "DigestValue"}} {
-		if n := countChildren(e.parent, e.name); n != 1 {
-			return shape(fmt.Sprintf("%d %s elements in %s; exactly one is needed", n, e.name, e.parent.Tag))
-		}
+	cm, en := one(si, "CanonicalizationMethod")
+	if en != "" {
+		return shape(en)
 	}
-	if n := countChildren(ref, "Transforms"); n > 1 {
-		return shape(fmt.Sprintf("%d Transforms elements; at most one is allowed", n))
+	sm, en := one(si, "SignatureMethod")
+	if en != "" {
+		return shape(en)
+	}
+	dm, en := one(ref, "DigestMethod")
+	if en != "" {
+		return shape(en)
+	}
+	if _, en := one(ref, "DigestValue"); en != "" {
+		return shape(en)
+	}
+	trs, wrong := dsigChildren(ref, "Transforms")
+	if wrong != "" {
+		return shape(wrong)
+	}
+	if len(trs) > 1 {
+		return shape(fmt.Sprintf("%d Transforms elements; at most one is allowed", len(trs)))
 	}
 	if uri, ok := attrValue(ref, "URI"); !ok || uri != "" {
 		return shape(fmt.Sprintf("the Reference URI is %q (present: %v); it must be \"\" (the whole packet)", uri, ok))
 	}
-	var ok bool
-	cm := si.SelectElement("CanonicalizationMethod")
 	s.c14n = algorithmOf(cm)
-	if s.c14nPrefixes, ok = inclusivePrefixes(cm); !ok {
-		return shape("the CanonicalizationMethod has more than one InclusiveNamespaces")
+	if s.c14nPrefixes, en = inclusivePrefixes(cm); en != "" {
+		return shape("the CanonicalizationMethod: " + en)
 	}
-	s.signature = algorithmOf(si.SelectElement("SignatureMethod"))
-	s.digest = algorithmOf(ref.SelectElement("DigestMethod"))
+	s.signature = algorithmOf(sm)
+	s.digest = algorithmOf(dm)
 	uses := []struct {
 		uri string
 		use algorithmUse
@@ -503,8 +536,10 @@ func checkShape(sig *etree.Element, policy Policy) (signedInfoShape, *Verdict) {
 	// The transforms are enveloped-signature, then at most one
 	// canonicalisation.
 	var transforms []*etree.Element
-	if tr := ref.SelectElement("Transforms"); tr != nil {
-		transforms = tr.SelectElements("Transform")
+	if len(trs) == 1 {
+		if transforms, wrong = dsigChildren(trs[0], "Transform"); wrong != "" {
+			return shape(wrong)
+		}
 	}
 	if len(transforms) == 0 || algorithmOf(transforms[0]) != AlgEnveloped {
 		return shape("the first transform is not enveloped-signature")
@@ -515,8 +550,8 @@ func checkShape(sig *etree.Element, policy Policy) (signedInfoShape, *Verdict) {
 	s.transform = AlgC14N10
 	if len(transforms) == 2 {
 		s.transform = algorithmOf(transforms[1])
-		if s.transformPrefixes, ok = inclusivePrefixes(transforms[1]); !ok {
-			return shape("the Transform has more than one InclusiveNamespaces")
+		if s.transformPrefixes, en = inclusivePrefixes(transforms[1]); en != "" {
+			return shape("the Transform: " + en)
 		}
 		uses = append(uses, struct {
 			uri string
@@ -539,10 +574,38 @@ func checkShape(sig *etree.Element, policy Policy) (signedInfoShape, *Verdict) {
 	return s, nil
 }
 
+// dsigChildren returns el's child elements of local name tag, in any
+// namespace, as el.SelectElements(tag) does; wrong describes the first of
+// them that is not in the XML-DSig namespace, "" when all are.
+func dsigChildren(el *etree.Element, tag string) (els []*etree.Element, wrong string) {
+	return childrenIn(el, tag, XMLDSigNS)
+}
+
+// childrenIn returns el's child elements of local name tag, in any
+// namespace; wrong describes the first of them that is not in namespace
+// ns, "" when all are.
+func childrenIn(el *etree.Element, tag, ns string) (els []*etree.Element, wrong string) {
+	for _, t := range el.Child {
+		c, ok := t.(*etree.Element)
+		if !ok || c.Tag != tag {
+			continue
+		}
+		if u := c.NamespaceURI(); u != ns && wrong == "" {
+			wrong = fmt.Sprintf("<%s> in <%s> is in namespace %q, not %s", c.FullTag(), el.FullTag(), u, ns)
+		}
+		els = append(els, c)
+	}
+	return els, wrong
+}
+
 // repeatedDecisionAttr describes the first element of el's subtree that
 // carries one of decisionAttrs more than once, with or without a prefix,
 // or returns "". A namespace declaration (xmlns:Algorithm) declares a
-// prefix, not an attribute, and is not counted.
+// prefix, not an attribute, and is not counted. The parser has already
+// refused an attribute written twice, or twice through prefixes bound to
+// one namespace (not well-formed XML); what is left to refuse here is
+// what XML allows, Algorithm beside x:Algorithm, so this rule stays
+// the signature's own.
 func repeatedDecisionAttr(el *etree.Element) string {
 	for _, name := range decisionAttrs {
 		n := 0
@@ -563,18 +626,6 @@ func repeatedDecisionAttr(el *etree.Element) string {
 		}
 	}
 	return ""
-}
-
-// countChildren counts el's child elements named tag, in any namespace,
-// as len(el.SelectElements(tag)) does, without making the slice.
-func countChildren(el *etree.Element, tag string) int {
-	n := 0
-	for _, t := range el.Child {
-		if c, ok := t.(*etree.Element); ok && c.Tag == tag {
-			n++
-		}
-	}
-	return n
 }
 
 // attrValue returns the value of el's attribute key without a prefix:
@@ -610,10 +661,24 @@ func signerChain(sig *etree.Element, cache *ChainCache) ([]*x509.Certificate, []
 	var texts []string
 	var signer *namedCert
 	// What sig.FindElements("KeyInfo/X509Data/X509Certificate") finds, in
-	// the same order, without compiling the path for every packet.
-	for ki := range sig.SelectElementsSeq("KeyInfo") {
-		for xd := range ki.SelectElementsSeq("X509Data") {
-			for el := range xd.SelectElementsSeq("X509Certificate") {
+	// the same order, without compiling the path for every packet; each in
+	// the XML-DSig namespace, as checkShape requires of SignedInfo's, so
+	// that the certificate checked is the one any other reader takes.
+	kis, wrong := dsigChildren(sig, "KeyInfo")
+	if wrong != "" {
+		return nil, nil, nil, bad(wrong)
+	}
+	for _, ki := range kis {
+		xds, wrong := dsigChildren(ki, "X509Data")
+		if wrong != "" {
+			return nil, nil, nil, bad(wrong)
+		}
+		for _, xd := range xds {
+			certs, wrong := dsigChildren(xd, "X509Certificate")
+			if wrong != "" {
+				return nil, nil, nil, bad(wrong)
+			}
+			for _, el := range certs {
 				text := el.Text()
 				nc, ok := cache.byText(text)
 				if !ok {

@@ -339,6 +339,17 @@ func TestVerifier_LongPacket(t *testing.T) {
 // Signature goes where lienthong's signer puts it.
 func craftSigned(t *testing.T, is *signing.Issued, packet []byte, si string, canon dsig.Canonicalizer, digestHash, sigHash crypto.Hash) []byte {
 	t.Helper()
+	return craftSignature(t, is, packet, `<Signature xmlns="`+signing.XMLDSigNS+`"><SignedInfo>`+si+`</SignedInfo><SignatureValue>{{signature}}`+
+		`</SignatureValue><KeyInfo><X509Data><X509Certificate>{{certificate}}</X509Certificate></X509Data></KeyInfo></Signature>`,
+		canon, digestHash, sigHash)
+}
+
+// craftSignature is craftSigned with the whole Signature given, its
+// SignedInfo found by local name: "{{certificate}}" in sig becomes the
+// signer's certificate, "{{digest}}" and "{{signature}}" as craftSigned
+// makes them.
+func craftSignature(t *testing.T, is *signing.Issued, packet []byte, sig string, canon dsig.Canonicalizer, digestHash, sigHash crypto.Hash) []byte {
+	t.Helper()
 	doc := etree.NewDocument()
 	if err := doc.ReadFromBytes(packet); err != nil {
 		t.Fatal(err)
@@ -349,10 +360,9 @@ func craftSigned(t *testing.T, is *signing.Issued, packet []byte, si string, can
 	}
 	d := digestHash.New()
 	d.Write(c)
-	si = strings.Replace(si, "{{digest}}", base64.StdEncoding.EncodeToString(d.Sum(nil)), 1)
+	sig = strings.Replace(sig, "{{digest}}", base64.StdEncoding.EncodeToString(d.Sum(nil)), 1)
+	sig = strings.Replace(sig, "{{certificate}}", base64.StdEncoding.EncodeToString(is.Certificate.Raw), 1)
 	const placeholder = "{{signature}}"
-	sig := `<Signature xmlns="` + signing.XMLDSigNS + `"><SignedInfo>` + si + `</SignedInfo><SignatureValue>` + placeholder +
-		`</SignatureValue><KeyInfo><X509Data><X509Certificate>` + base64.StdEncoding.EncodeToString(is.Certificate.Raw) + `</X509Certificate></X509Data></KeyInfo></Signature>`
 	at := bytes.Index(packet, []byte("</edXML:TraceHeaderList>"))
 	if at < 0 {
 		t.Fatal("no TraceHeaderList in the packet")
@@ -492,6 +502,87 @@ func TestVerifier_SignedInfoReadOnce(t *testing.T) {
 				if vd.Outcome == signing.Valid && vd.Legacy != (c.sigH == crypto.SHA1 || c.digest == crypto.SHA1) {
 					t.Errorf("AllowSHA1=%v: valid with Legacy %v", v.v.Policy.AllowSHA1, vd.Legacy)
 				}
+			}
+		})
+	}
+}
+
+// TestVerifier_SignatureElementsInXMLDSigNamespace: every element of the
+// Signature the verifier reads is XML-DSig's (InclusiveNamespaces exclusive
+// C14N's). Each case is signed correctly over what it carries, so that
+// only the namespace is wrong: matched by local name, every one was valid.
+func TestVerifier_SignatureElementsInXMLDSigNamespace(t *testing.T) {
+	tr := newTrust(t)
+	is, err := tr.ca.Issue(signing.IssueRequest{Agency: "000.00.00.G22", Name: "Văn phòng Chính phủ"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.dir.Register("000.00.00.G22", is.Certificate); err != nil {
+		t.Fatal(err)
+	}
+	packet := edocPacket(t)
+	const evil = ` xmlns="urn:evil"`
+	control := `<Signature xmlns="` + signing.XMLDSigNS + `"><SignedInfo>` +
+		`<CanonicalizationMethod Algorithm="` + signing.AlgExcC14N + `"/>` +
+		`<SignatureMethod Algorithm="` + signing.AlgRSASHA256 + `"/>` +
+		`<Reference URI=""><Transforms><Transform Algorithm="` + signing.AlgEnveloped + `"/>` +
+		`<Transform Algorithm="` + signing.AlgExcC14N + `"><InclusiveNamespaces xmlns="` + signing.AlgExcC14N + `" PrefixList="edXML"/></Transform></Transforms>` +
+		`<DigestMethod Algorithm="` + signing.AlgSHA256 + `"/><DigestValue>{{digest}}</DigestValue></Reference></SignedInfo>` +
+		`<SignatureValue>{{signature}}</SignatureValue>` +
+		`<KeyInfo><X509Data><X509Certificate>{{certificate}}</X509Certificate></X509Data></KeyInfo></Signature>`
+	canon := dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("edXML")
+	for _, c := range []struct {
+		name, old, new string // control with old replaced by new, once
+		cause          error
+	}{
+		{"Control", "", "", nil},
+		{"ControlUnusedPrefix", `<SignedInfo>`, `<SignedInfo xmlns:e="urn:evil">`, nil},
+		{"SignedInfo", `<SignedInfo>`, `<SignedInfo` + evil + `>`, signing.ErrSignatureShape},
+		{"e:SignedInfo", `<SignedInfo>…</SignedInfo>`, `<e:SignedInfo xmlns:e="urn:evil">…</e:SignedInfo>`, signing.ErrSignatureShape},
+		{"CanonicalizationMethod", `<CanonicalizationMethod`, `<CanonicalizationMethod` + evil, signing.ErrSignatureShape},
+		{"SignatureMethod", `<SignatureMethod`, `<SignatureMethod` + evil, signing.ErrSignatureShape},
+		{"Reference", `<Reference`, `<Reference` + evil, signing.ErrSignatureShape},
+		{"Transforms", `<Transforms>`, `<Transforms` + evil + `>`, signing.ErrSignatureShape},
+		{"Transform", `<Transform Algorithm="` + signing.AlgExcC14N + `"`, `<Transform` + evil + ` Algorithm="` + signing.AlgExcC14N + `"`, signing.ErrSignatureShape},
+		{"InclusiveNamespaces", `<InclusiveNamespaces xmlns="` + signing.AlgExcC14N + `"`, `<InclusiveNamespaces`, signing.ErrSignatureShape},
+		{"DigestMethod", `<DigestMethod`, `<DigestMethod` + evil, signing.ErrSignatureShape},
+		{"DigestValue", `<DigestValue>`, `<DigestValue` + evil + `>`, signing.ErrSignatureShape},
+		{"SignatureValue", `<SignatureValue>`, `<SignatureValue` + evil + `>`, signing.ErrSignatureShape},
+		{"KeyInfo", `<KeyInfo>`, `<KeyInfo` + evil + `>`, signing.ErrBadCertificate},
+		{"X509Data", `<X509Data>`, `<X509Data` + evil + `>`, signing.ErrBadCertificate},
+		{"X509Certificate", `<X509Certificate>`, `<X509Certificate` + evil + `>`, signing.ErrBadCertificate},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			sig := control
+			// "…" in old and new stands for what lies between their two
+			// parts, each replaced once.
+			olds, news := strings.Split(c.old, "…"), strings.Split(c.new, "…")
+			for i := range olds {
+				if olds[i] == "" {
+					continue
+				}
+				if !strings.Contains(sig, olds[i]) {
+					t.Fatalf("%q not in the Signature", olds[i])
+				}
+				sig = strings.Replace(sig, olds[i], news[i], 1)
+			}
+			signed := craftSignature(t, is, packet, sig, canon, crypto.SHA256, crypto.SHA256)
+			vd, err := tr.verifier.Verify(t.Context(), signed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.cause == nil {
+				if vd.Outcome != signing.Valid {
+					t.Fatalf("verdict %s (%s), want valid", vd.Outcome, vd.ReasonEN)
+				}
+				return
+			}
+			if vd.Outcome != signing.Malformed || !errors.Is(vd.Cause, c.cause) {
+				t.Fatalf("verdict %s (%s, %v), want malformed (%v)", vd.Outcome, vd.ReasonEN, vd.Cause, c.cause)
+			}
+			if !strings.Contains(vd.ReasonEN, "<"+c.name+">") || !strings.Contains(vd.ReasonEN, `namespace "urn:evil"`) &&
+				!strings.Contains(vd.ReasonEN, `namespace "`+signing.XMLDSigNS+`"`) {
+				t.Errorf("reason %q does not name <%s> and its namespace", vd.ReasonEN, c.name)
 			}
 		})
 	}

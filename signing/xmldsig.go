@@ -310,22 +310,23 @@ func digestCanonical(h io.Writer, el *etree.Element, alg, prefixes string) error
 
 // inclusivePrefixes is the PrefixList of the InclusiveNamespaces child
 // of a canonicalisation method (an element naming one), or "" when it has
-// none; ok is false when it has more than one, which would leave readers
-// to choose.
-func inclusivePrefixes(method *etree.Element) (prefixes string, ok bool) {
+// none; problem says why it cannot be read: more than one, which would
+// leave readers to choose, or one outside exclusive C14N's namespace,
+// which a reader matching namespaces would not see.
+func inclusivePrefixes(method *etree.Element) (prefixes, problem string) {
 	if method == nil {
-		return "", true
+		return "", ""
 	}
-	n := 0
-	for _, t := range method.Child {
-		if c, ok := t.(*etree.Element); ok && c.Tag == "InclusiveNamespaces" {
-			if n++; n > 1 {
-				return "", false
-			}
-			prefixes, _ = attrValue(c, "PrefixList")
-		}
+	els, wrong := childrenIn(method, "InclusiveNamespaces", AlgExcC14N)
+	switch {
+	case wrong != "":
+		return "", wrong
+	case len(els) > 1:
+		return "", fmt.Sprintf("%d InclusiveNamespaces; at most one is allowed", len(els))
+	case len(els) == 1:
+		prefixes, _ = attrValue(els[0], "PrefixList")
 	}
-	return prefixes, true
+	return prefixes, ""
 }
 
 func decodeBase64Text(el *etree.Element) ([]byte, error) {

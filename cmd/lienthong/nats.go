@@ -321,7 +321,9 @@ out-streams. List every gateway the leaf node serves.`)
 		return withVI(fmt.Errorf("nats link: %w", err), "Không ghi được khóa NKey vào tệp %q", *seed)
 	}
 	perms := bus.LeafPermissions(*domain, *hubDomain, gateways)
-	_, err = fmt.Fprint(m.Stdout, perms.Conf(pub, fmt.Sprintf("leaf node %s (gateways %s)", *domain, gateways.String())))
+	// The leaf's permissions allow JetStream's answers in their scoped
+	// form only, which each server must be told to use.
+	_, err = fmt.Fprint(m.Stdout, perms.Conf(pub, fmt.Sprintf("leaf node %s (gateways %s); every hub node and the leaf node need feature_flags { js_api_reply_v2: true }", *domain, gateways.String())))
 	return err
 }
 

@@ -163,6 +163,11 @@ type Bus struct {
 	// from another gateway and not yet recorded their points: an error
 	// stands for the process dying there.
 	handedOver func() error
+	// leafRemaking, in tests, is called at each step of
+	// remakeLeafConsumer ("unsourced", "deleted", "made"): an error stands
+	// for the process dying there, and nothing after runs, its deferred
+	// steps neither.
+	leafRemaking func(step string) error
 
 	connClosed chan struct{} // closed when the connection is closed
 	closeOnce  sync.Once

@@ -42,14 +42,14 @@ type leafPair struct {
 	hub, leaf       *server.Server
 	hubBus, leafBus *bus.Bus
 	// writeConf writes the hub's configuration, with extra subjects the
-	// leaf may publish, to hubConf.
-	writeConf func(extra []string)
+	// leaf may publish and receive, to hubConf.
+	writeConf func(extra bus.Permissions)
 	hubConf   string
 }
 
 // setLeafExtra gives the leaf node, at the hub, LeafPermissions and extra
 // subjects, and reloads the hub's configuration.
-func (p *leafPair) setLeafExtra(extra []string) {
+func (p *leafPair) setLeafExtra(extra bus.Permissions) {
 	p.t.Helper()
 	p.writeConf(extra)
 	opts, err := server.ProcessConfigFile(p.hubConf)
@@ -69,9 +69,10 @@ var leafAgencies = []envelope.AgencyCode{envelope.MustAgencyCode("000.00.00.H41"
 
 // newLeafPair starts both servers, opens the administrator's Bus on the
 // hub (making the streams and buckets, and sourcing the leaf's
-// out-streams) and a gateway's Bus on the leaf.
-func newLeafPair(t *testing.T) *leafPair {
-	p := newLeafPairWith(t, nil)
+// out-streams) and a gateway's Bus on the leaf, with the nats-server
+// feature flags hubFlags set on the hub.
+func newLeafPair(t *testing.T, hubFlags ...string) *leafPair {
+	p := newLeafPairWith(t, bus.Permissions{}, hubFlags...)
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	if err := p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: leafAgencies, Wait: wait}); err != nil {
@@ -81,9 +82,10 @@ func newLeafPair(t *testing.T) *leafPair {
 }
 
 // newLeafPairWith is newLeafPair with subjects added to what the leaf node
-// may publish at the hub (the permissions of a version before), and its
+// may publish and receive at the hub (the permissions of a version
+// before), the hub's nats-server feature flags hubFlags set, and its
 // agencies not assigned.
-func newLeafPairWith(t *testing.T, extra []string) *leafPair {
+func newLeafPairWith(t *testing.T, extra bus.Permissions, hubFlags ...string) *leafPair {
 	p := &leafPair{t: t}
 	dir := t.TempDir()
 	admin, adminSeed := newNKey(t)
@@ -96,12 +98,18 @@ func newLeafPairWith(t *testing.T, extra []string) *leafPair {
 	hubLeafPort := nettest.FreePort(t)
 	conf := filepath.Join(dir, "hub.conf")
 	p.hubConf = conf
-	p.writeConf = func(extra []string) {
+	flags := "js_api_reply_v2: true"
+	for _, f := range hubFlags {
+		flags += ", " + f + ": true"
+	}
+	p.writeConf = func(extra bus.Permissions) {
 		perms := bus.LeafPermissions("h41", "hub", []string{"nghean"})
-		perms.Publish = append(perms.Publish, extra...)
+		perms.Publish = append(perms.Publish, extra.Publish...)
+		perms.Subscribe = append(perms.Subscribe, extra.Subscribe...)
 		if err := os.WriteFile(conf, []byte(fmt.Sprintf(`server_name: hub
 listen: "127.0.0.1:-1"
 jetstream { store_dir: %q, domain: hub }
+feature_flags { %s }
 leafnodes { listen: "127.0.0.1:%d", no_advertise: true }
 accounts {
   LIENTHONG: {
@@ -112,7 +120,7 @@ accounts {
     ]
   }
 }
-`, filepath.Join(dir, "hub"), hubLeafPort, admin, perms.Conf(link, "the leaf node h41"))), 0o600); err != nil {
+`, filepath.Join(dir, "hub"), flags, hubLeafPort, admin, perms.Conf(link, "the leaf node h41"))), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -130,6 +138,7 @@ accounts {
 	p.leaf = startRaw(t, &server.Options{
 		ServerName: "leaf-h41", Host: "127.0.0.1", Port: -1,
 		JetStream: true, JetStreamDomain: "h41", StoreDir: filepath.Join(dir, "leaf"),
+		FeatureFlags: map[string]bool{server.FeatureFlagJsAPIReplyFormatV2: true},
 		LeafNode: server.LeafNodeOpts{
 			ReconnectInterval: 100 * time.Millisecond,
 			Remotes: []*server.RemoteLeafOpts{{
@@ -698,7 +707,7 @@ func TestBus_LeafConsumersScale(t *testing.T) {
 	if testing.Short() {
 		t.Skip("1,200 agencies: not with -short")
 	}
-	p := newLeafPairWith(t, nil)
+	p := newLeafPairWith(t, bus.Permissions{})
 	agencies := manyLeafAgencies(1200)
 	for _, i := range []int{0, 599, 1199} {
 		publish(t, p.hubBus, gateway.KindEdoc, agencies[i], fmt.Sprintf("before-%d", i), []byte("before"))
@@ -762,8 +771,12 @@ func TestBus_LeafConsumersScale(t *testing.T) {
 // leaf has two consumers at the hub instead of one per agency and stream.
 func TestBus_LeafUpgradeFromPerAgencySources(t *testing.T) {
 	// The version before let the leaf's streams create the hub's
-	// consumers of their sources (JS_SRC_…).
-	p := newLeafPairWith(t, []string{"$JS.hub.API.CONSUMER.CREATE.LT_EDOC.>", "$JS.hub.API.CONSUMER.CREATE.LT_STATUS.>"})
+	// consumers of their sources (JS_SRC_…), and to hear the answers of
+	// every JetStream request in the account ($JSC.R.>).
+	p := newLeafPairWith(t, bus.Permissions{
+		Publish:   []string{"$JS.hub.API.CONSUMER.CREATE.LT_EDOC.>", "$JS.hub.API.CONSUMER.CREATE.LT_STATUS.>"},
+		Subscribe: []string{"$JSC.R.>"},
+	})
 	agencies := manyLeafAgencies(30)
 	leafJS, hubJS := rawJetStream(t, p.leaf), p.adminJetStream()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -862,7 +875,7 @@ func TestBus_LeafUpgradeFromPerAgencySources(t *testing.T) {
 	// 2.15.2 gives a connected leaf node a reloaded user's permissions
 	// only when it connects again (without the cut, the probe below
 	// created its consumer): the link is restarted.
-	p.setLeafExtra(nil)
+	p.setLeafExtra(bus.Permissions{})
 	p.cut()
 	p.restore()
 	probe, err := nats.Connect(p.leaf.ClientURL(), nats.CustomInboxPrefix(bus.InboxPrefix("nghean")))
@@ -973,7 +986,7 @@ func TestBus_LeafUpgradeFromPerAgencySources(t *testing.T) {
 // none is lost; the only copies are the hub gateway's own, between its
 // catch-up and its consumer, which its store dedupes.
 func TestBus_LeafAddMove(t *testing.T) {
-	p := newLeafPairWith(t, nil)
+	p := newLeafPairWith(t, bus.Permissions{})
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	l0, x, y, z := leafAgencies[0], envelope.MustAgencyCode("000.00.00.G01"), envelope.MustAgencyCode("000.00.00.G02"), envelope.MustAgencyCode("000.00.00.G03")
@@ -1148,7 +1161,7 @@ func gotIDs(c *collector) map[string]int {
 // had: it is made again from the point. Every packet of the agency
 // reaches exactly one gateway.
 func TestBus_LeafMoveToQuietLeaf(t *testing.T) {
-	p := newLeafPairWith(t, nil)
+	p := newLeafPairWith(t, bus.Permissions{})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	l0, x := leafAgencies[0], envelope.MustAgencyCode("000.00.00.G01")
@@ -1263,7 +1276,7 @@ func TestBus_LeafMoveToQuietLeaf(t *testing.T) {
 // from it: TestBus_LeafAddMove); and nothing changes at the hub when the
 // leaf is out of reach.
 func TestBus_LeafAssignRefused(t *testing.T) {
-	p := newLeafPairWith(t, nil)
+	p := newLeafPairWith(t, bus.Permissions{})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	l0, v := leafAgencies[0], envelope.MustAgencyCode("000.00.00.G02")

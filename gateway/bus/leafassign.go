@@ -2,6 +2,7 @@ package bus
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -220,6 +221,18 @@ func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstr
 		return err
 	}
 	defer unlock()
+	// A remake an assignment recorded and did not see through, its
+	// process having died: the consumer may be gone, and the leaf's
+	// stream without its source, until it is finished.
+	finished, err := b.finishLeafRemake(ctx, kv, leaf, stream, kind, hubDomain, domain)
+	if err != nil {
+		return fmt.Errorf("finish the remake of %s an assignment left half-done: %w", name, err)
+	}
+	if finished && in != nil {
+		if in, err = leaf.Stream(ctx, stream); err != nil {
+			return fmt.Errorf("the leaf node's stream %s (is its link up?): %w", stream, err)
+		}
+	}
 	running, err := b.endLeafCatchUp(ctx, leaf, stream, kind, hubDomain, domain)
 	if err != nil {
 		return err
@@ -245,13 +258,28 @@ func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstr
 	if err := b.leafOverlaps(ctx, stream, domain, added); err != nil {
 		return err
 	}
-	taken, err := b.takeForLeaf(ctx, kv, stream, name, added)
+	plan, err := b.planLeafTakes(ctx, kv, stream, name, added)
 	if err != nil {
 		return err
 	}
 	hub, err := b.js.Stream(ctx, stream)
 	if err != nil {
 		return err
+	}
+	// Before anything is taken: a batch whose starts could end mixed
+	// is refused while its subjects are still with their holders.
+	if err := b.mixedBeforeTaking(ctx, kv, hub, in, stream, plan, added); err != nil {
+		return err
+	}
+	taken, err := b.takeForLeaf(ctx, kv, stream, plan)
+	if err != nil {
+		return err
+	}
+	if len(taken) > 0 {
+		// The hand-overs took time; the starts are read after them.
+		if hub, err = b.js.Stream(ctx, stream); err != nil {
+			return err
+		}
 	}
 	last := hub.CachedInfo().State.LastSeq
 	starts := make(map[string]leafStart, len(added))
@@ -298,7 +326,7 @@ func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstr
 			if len(removed) > 0 {
 				return fmt.Errorf("%w: %s has read %s up to %d from %d, the point is %d; take subjects away and add them in separate assignments", ErrLeafBehind, name, stream, info.Delivered.Stream, info.Config.OptStartSeq, low.seq)
 			}
-			if err := b.remakeLeafConsumer(ctx, leaf, stream, kind, hubDomain, domain, own, cfg, low.seq); err != nil {
+			if err := b.remakeLeafConsumer(ctx, kv, leaf, stream, kind, hubDomain, domain, own, cfg, low.seq, starts); err != nil {
 				return err
 			}
 			remade = true
@@ -371,7 +399,104 @@ func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstr
 			return err
 		}
 	}
+	if remade {
+		// The remake is seen through: its catch-up is made.
+		if err := kv.Delete(ctx, leafRemakeKey(stream, name)); err != nil {
+			return fmt.Errorf("forget the record of the remake of %s: %w", name, err)
+		}
+	}
 	return b.sourceLeafStream(ctx, leaf, in, stream, kind, hubDomain, domain, catchUp || running)
+}
+
+// leafRemake is the record of a remake of a leaf node's consumer
+// (remakeLeafConsumer), kept in the handover bucket from before its first
+// step until the catch-up of the assignment that made it is made: Config
+// is the consumer made again, Starts and From the catch-up's starts and
+// start (makeLeafCatchUp).
+type leafRemake struct {
+	Config jetstream.ConsumerConfig `json:"config"`
+	Starts map[string]uint64        `json:"starts"`
+	From   uint64                   `json:"from"`
+}
+
+// leafRemakeKey is the handover bucket's key of the record of a remake of
+// the leaf node's consumer name on stream.
+func leafRemakeKey(stream, name string) string {
+	return "remake." + stream + "." + name
+}
+
+// finishLeafRemake finishes a remake of the leaf node's consumer on
+// stream that an assignment recorded and did not see through (the
+// administrator's process died, or an error stopped it after the
+// consumer's deletion), and reports whether there was one. Left so, the
+// consumer may be gone (nothing is lost: the leaf's packets wait at the
+// hub, but the leaf gets none, and an assignment as the one before would
+// find the leaf's own subjects starting below the added one's point,
+// ErrMixedStarts) and the leaf's stream without its source:
+//
+//   - the consumer gone is made as recorded;
+//   - the leaf's stream's source of it is put back;
+//   - if the consumer is the one recorded (made by start sequence, with the
+//     recorded filters), the catch-up of its added subjects is made unless
+//     it exists; if it is the one before (the process died before deleting
+//     it), the remake is abandoned, and the assignment that follows does
+//     it again;
+//   - the record is deleted.
+func (b *Bus) finishLeafRemake(ctx context.Context, kv jetstream.KeyValue, leaf jetstream.JetStream, stream string, kind gateway.PacketKind, hubDomain, domain string) (bool, error) {
+	name := LeafConsumerName(domain, kind)
+	e, err := kv.Get(ctx, leafRemakeKey(stream, name))
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("the record of a remake: %w", err)
+	}
+	var r leafRemake
+	if err := json.Unmarshal(e.Value(), &r); err != nil {
+		return false, fmt.Errorf("the record of a remake, %s: %w", e.Key(), err)
+	}
+	if r.Config.Name != name || r.Config.DeliverPolicy != jetstream.DeliverByStartSequencePolicy || r.Config.OptStartSeq == 0 {
+		return false, fmt.Errorf("the record of a remake, %s: not a consumer %s by start sequence: %s", e.Key(), name, e.Value())
+	}
+	remade := false
+	c, err := b.js.PushConsumer(ctx, stream, name)
+	switch {
+	case errors.Is(err, jetstream.ErrConsumerNotFound):
+		if _, err := b.js.CreatePushConsumer(ctx, stream, r.Config); err != nil {
+			return false, fmt.Errorf("make %s again from %d: %w", name, r.Config.OptStartSeq, err)
+		}
+		remade = true
+	case err != nil:
+		return false, err
+	default:
+		cfg := c.CachedInfo().Config
+		remade = cfg.DeliverPolicy == jetstream.DeliverByStartSequencePolicy && cfg.OptStartSeq == r.Config.OptStartSeq &&
+			slices.Equal(slices.Sorted(slices.Values(filtersOf(cfg))), slices.Sorted(slices.Values(filtersOf(r.Config))))
+	}
+	if err := b.putLeafSourceBack(ctx, leaf, stream, kind, hubDomain, domain); err != nil {
+		return false, err
+	}
+	if remade && len(r.Starts) > 0 {
+		_, err := b.js.PushConsumer(ctx, stream, LeafCatchUpConsumerName(domain, kind))
+		switch {
+		case errors.Is(err, jetstream.ErrConsumerNotFound):
+			starts := make(map[string]leafStart, len(r.Starts))
+			for f, p := range r.Starts {
+				starts[f] = leafStart{seq: p}
+			}
+			if _, err := b.makeLeafCatchUp(ctx, stream, kind, domain, starts, r.From); err != nil {
+				return false, err
+			}
+		case err != nil:
+			return false, err
+		}
+	}
+	if err := kv.Delete(ctx, e.Key()); err != nil {
+		return false, fmt.Errorf("forget the record of the remake of %s: %w", name, err)
+	}
+	b.log.Warn("leaf consumer's remake found half-done: finished", zap.String("consumer", name), zap.String("stream", stream),
+		zap.Bool("remade", remade), zap.Uint64("from", r.Config.OptStartSeq))
+	return true, nil
 }
 
 // remakeLeafConsumer makes the leaf node's consumer name again as cfg,
@@ -403,14 +528,30 @@ func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstr
 // first packets of the new consumer would be lost. A source set up anew
 // resets the consumer (to its ack floor, one below its start) and counts
 // from its first delivery.
-func (b *Bus) remakeLeafConsumer(ctx context.Context, leaf jetstream.JetStream, stream string, kind gateway.PacketKind, hubDomain, domain string, own jetstream.PushConsumer, cfg jetstream.ConsumerConfig, point uint64) (err error) {
+//
+// Before the source is taken out, the remake and the catch-up that follows
+// it (starts, from point) are recorded in kv (leafRemake); AssignLeaf
+// deletes the record once the catch-up is made. Should the process die in
+// between, leaving the leaf without its consumer or its source (and an
+// assignment as the one before with ErrLeafBehind or ErrMixedStarts), the
+// next assignment finishes the remake first (finishLeafRemake).
+func (b *Bus) remakeLeafConsumer(ctx context.Context, kv jetstream.KeyValue, leaf jetstream.JetStream, stream string, kind gateway.PacketKind, hubDomain, domain string, own jetstream.PushConsumer, cfg jetstream.ConsumerConfig, point uint64, starts map[string]leafStart) (err error) {
 	name := cfg.Name
 	if _, err := b.js.PauseConsumer(ctx, stream, name, time.Now().Add(handoverPause)); err != nil {
 		return fmt.Errorf("pause %s: %w", name, err)
 	}
-	deleted := false
+	deleted, died := false, false
+	// step, in tests, may stand for the process dying after a step.
+	step := func(name string) error {
+		if b.leafRemaking == nil {
+			return nil
+		}
+		err := b.leafRemaking(name)
+		died = err != nil
+		return err
+	}
 	defer func() {
-		if deleted {
+		if deleted || died {
 			return
 		}
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -435,21 +576,47 @@ func (b *Bus) remakeLeafConsumer(ctx context.Context, leaf jetstream.JetStream, 
 		return fmt.Errorf("%w: %s has read %s up to %d (confirmed to %d, %d waiting), the point is %d", ErrLeafBehind, name, stream, delivered, next-1, info.NumPending, point)
 	}
 	cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, max(point, delivered+1)
+	// Recorded before the first step that leaves the leaf without its
+	// consumer or its source, so that the next assignment finishes what
+	// this one may not (finishLeafRemake), until the catch-up is made.
+	record := leafRemake{Config: cfg, Starts: make(map[string]uint64, len(starts)), From: point}
+	for f, p := range starts {
+		record.Starts[f] = p.seq
+	}
+	data, err := json.Marshal(record)
+	if err != nil {
+		return err
+	}
+	if _, err := kv.Put(ctx, leafRemakeKey(stream, name), data); err != nil {
+		return fmt.Errorf("record the remake of %s: %w", name, err)
+	}
 	putBack, err := b.withoutLeafSource(ctx, leaf, stream, kind, hubDomain, domain)
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, putBack()) }()
+	defer func() {
+		if !died {
+			err = errors.Join(err, putBack())
+		}
+	}()
+	if err := step("unsourced"); err != nil {
+		return err
+	}
 	if err := b.js.DeleteConsumer(ctx, stream, name); err != nil {
 		return fmt.Errorf("delete %s to make it again from %d: %w", name, cfg.OptStartSeq, err)
 	}
 	deleted = true
+	if err := step("deleted"); err != nil {
+		return err
+	}
 	if _, err := b.js.CreatePushConsumer(ctx, stream, cfg); err != nil {
 		// Deleted and not made again: nothing is lost (the leaf's
 		// packets wait at the hub), and the next assignment makes it
-		// with a catch-up from the subjects' starts, or refuses
-		// (ErrMixedStarts) until they are given in turn.
+		// as recorded (finishLeafRemake).
 		return fmt.Errorf("make %s again from %d: %w", name, cfg.OptStartSeq, err)
+	}
+	if err := step("made"); err != nil {
+		return err
 	}
 	b.log.Info("leaf consumer made again from a handover point", zap.String("consumer", name), zap.String("stream", stream),
 		zap.Uint64("read", delivered), zap.Uint64("from", cfg.OptStartSeq))
@@ -478,20 +645,31 @@ func (b *Bus) withoutLeafSource(ctx context.Context, leaf jetstream.JetStream, s
 	return func() error {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.opts.Timeout)
 		defer cancel()
-		in, err := leaf.Stream(rctx, stream)
-		if err != nil {
-			return fmt.Errorf("put %s back into the leaf node's stream %s: %w", name, stream, err)
-		}
-		cfg := in.CachedInfo().Config
-		if slices.ContainsFunc(cfg.Sources, func(s *jetstream.StreamSource) bool { return isLeafSource(s, stream, hubDomain, name) }) {
-			return nil
-		}
-		cfg.Sources = append(cfg.Sources, leafSource(hubDomain, domain, stream, kind, false))
-		if _, err := leaf.UpdateStream(rctx, cfg); err != nil {
-			return fmt.Errorf("put %s back into the leaf node's stream %s: %w", name, stream, err)
-		}
-		return nil
+		return b.putLeafSourceBack(rctx, leaf, stream, kind, hubDomain, domain)
 	}, nil
+}
+
+// putLeafSourceBack adds the source of the leaf node's consumer to the
+// leaf's stream if it is not there; a stream not made yet is left to
+// AssignLeaf to make.
+func (b *Bus) putLeafSourceBack(ctx context.Context, leaf jetstream.JetStream, stream string, kind gateway.PacketKind, hubDomain, domain string) error {
+	name := LeafConsumerName(domain, kind)
+	in, err := leaf.Stream(ctx, stream)
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		return nil
+	case err != nil:
+		return fmt.Errorf("put %s back into the leaf node's stream %s (is its link up?): %w", name, stream, err)
+	}
+	cfg := in.CachedInfo().Config
+	if slices.ContainsFunc(cfg.Sources, func(s *jetstream.StreamSource) bool { return isLeafSource(s, stream, hubDomain, name) }) {
+		return nil
+	}
+	cfg.Sources = append(cfg.Sources, leafSource(hubDomain, domain, stream, kind, false))
+	if _, err := leaf.UpdateStream(ctx, cfg); err != nil {
+		return fmt.Errorf("put %s back into the leaf node's stream %s: %w", name, stream, err)
+	}
+	return nil
 }
 
 // settleLeafConsumer pauses the leaf node's consumer name, waits until
@@ -611,21 +789,36 @@ func sourcedSeq(header, stream string) (uint64, bool) {
 	return seq, err == nil && seq > 0
 }
 
-// takeForLeaf hands the subjects of added that another gateway's or leaf
-// node's consumer has over from it, as Assign does between gateways
-// (HandOver, the points kept in BucketHandover first provisionally, then
-// exactly), and returns their points. A subject one of them has under a
-// different filter (a subtree over it, or under it) is refused, and so is
-// one its catch-up still reads.
-func (b *Bus) takeForLeaf(ctx context.Context, kv jetstream.KeyValue, stream, name string, added []string) (map[string]uint64, error) {
-	points := make(map[string]uint64)
+// leafTake is what takeForLeaf takes from one gateway's or leaf node's
+// consumer: its subjects of those added, and the points owed by an
+// assignment of it that died (released).
+type leafTake struct {
+	from   gatewayConsumer
+	theirs []string
+	owed   map[string]uint64
+}
+
+// point is the point of f taken from t at p: never above what is owed.
+func (t leafTake) point(f string, p uint64) uint64 {
+	if q, ok := t.owed[f]; ok {
+		return min(p, q)
+	}
+	return p
+}
+
+// planLeafTakes finds the subjects of added that another gateway's or leaf
+// node's consumer has, for takeForLeaf to hand over, changing nothing. A
+// subject one of them has under a different filter (a subtree over it, or
+// under it) is refused, and so is one its catch-up still reads.
+func (b *Bus) planLeafTakes(ctx context.Context, kv jetstream.KeyValue, stream, name string, added []string) ([]leafTake, error) {
 	if len(added) == 0 {
-		return points, nil
+		return nil, nil
 	}
 	others, err := b.gatewayConsumers(ctx, stream, name)
 	if err != nil {
 		return nil, err
 	}
+	var plan []leafTake
 	for _, o := range others {
 		var theirs []string
 		for _, f := range added {
@@ -659,14 +852,74 @@ func (b *Bus) takeForLeaf(ctx context.Context, kv jetstream.KeyValue, stream, na
 		if err != nil {
 			return nil, err
 		}
-		point := func(f string, p uint64) uint64 {
-			if q, ok := owed[f]; ok {
-				return min(p, q)
+		plan = append(plan, leafTake{from: o, theirs: theirs, owed: owed})
+	}
+	return plan, nil
+}
+
+// mixedBeforeTaking refuses, with ErrMixedStarts and before anything is
+// taken, an assignment of added whose catch-up could end with more than
+// one start (catchUpStart): refused after the hand-overs, it would leave
+// the subjects taken from their holders held by nobody. A taken subject's
+// point is known only once its holder is paused and settled (HandOver),
+// so what is refused is every batch whose points are not sure to agree:
+// subjects taken from two consumers; subjects of one consumer whose points
+// may differ (one's hold began after the consumer's ack floor, or an
+// assignment of it that died owes one a point); a taken subject beside one
+// whose start is a point kept for it, or a subject with packets at the
+// hub or on the leaf already (its start may be below the taken one's
+// point). Beside a taken subject, only subjects with no packet yet are
+// added: their start, one past the stream's last sequence, is at or above
+// any point. Add the others in separate assignments.
+func (b *Bus) mixedBeforeTaking(ctx context.Context, kv jetstream.KeyValue, hub, in jetstream.Stream, stream string, plan []leafTake, added []string) error {
+	if len(plan) == 0 {
+		return nil
+	}
+	refuse := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s; add them in separate assignments (nothing was taken)", ErrMixedStarts, fmt.Sprintf(format, args...))
+	}
+	if len(plan) > 1 {
+		return refuse("%v would be taken from %s and %v from %s, at points of their own", plan[0].theirs, plan[0].from.name, plan[1].theirs, plan[1].from.name)
+	}
+	t := plan[0]
+	if len(t.theirs) > 1 {
+		for _, f := range t.theirs {
+			if _, ok := t.owed[f]; ok || t.from.starts[f] > t.from.ackFloor+1 {
+				return refuse("the points of %v taken from %s may differ (%s's hold began at %d, its ack floor is %d, owed %v)",
+					t.theirs, t.from.name, f, t.from.starts[f], t.from.ackFloor, t.owed)
 			}
-			return p
 		}
+	}
+	last := hub.CachedInfo().State.LastSeq
+	for _, f := range added {
+		if slices.Contains(t.theirs, f) {
+			continue
+		}
+		p, err := b.leafStartOf(ctx, kv, hub, in, stream, f, last)
+		if err != nil {
+			return err
+		}
+		if p.exact || p.seq <= last {
+			what := "its first packet waiting"
+			if p.exact {
+				what = "the point kept for it"
+			}
+			return refuse("%s starts at %d (%s), %v taken from %s at a point known only once taken", f, p.seq, what, t.theirs, t.from.name)
+		}
+	}
+	return nil
+}
+
+// takeForLeaf hands the subjects of plan over from their consumers, as
+// Assign does between gateways (HandOver, the points kept in
+// BucketHandover first provisionally, then exactly), and returns their
+// points.
+func (b *Bus) takeForLeaf(ctx context.Context, kv jetstream.KeyValue, stream string, plan []leafTake) (map[string]uint64, error) {
+	points := make(map[string]uint64)
+	for _, t := range plan {
+		o, theirs, owed := t.from, t.theirs, t.owed
 		for _, f := range theirs {
-			if err := putStart(ctx, kv, stream, f, point(f, max(o.ackFloor+1, o.starts[f]))); err != nil {
+			if err := putStart(ctx, kv, stream, f, t.point(f, max(o.ackFloor+1, o.starts[f]))); err != nil {
 				return nil, err
 			}
 		}
@@ -675,7 +928,7 @@ func (b *Bus) takeForLeaf(ctx context.Context, kv jetstream.KeyValue, stream, na
 			return nil, fmt.Errorf("take %v from %s: %w", theirs, o.name, err)
 		}
 		for _, f := range theirs {
-			p := point(f, max(next, o.starts[f]))
+			p := t.point(f, max(next, o.starts[f]))
 			if err := putStartAfter(ctx, kv, stream, f, p); err != nil {
 				return nil, err
 			}

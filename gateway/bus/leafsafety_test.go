@@ -3,6 +3,7 @@ package bus_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -56,9 +57,30 @@ func TestLeafPermissions_FlowControl(t *testing.T) {
 // consumer's flow control (whose link is down, so its token stays) would
 // acknowledge what that leaf has not stored, which its source then skips
 // when it resets to the ack floor on reconnecting. The hub drops the reply;
-// the same reply from the hub's side (a positive control) is taken.
+// the same reply from the hub's side (a positive control) is taken. Both of
+// nats-server's forms of the flow-control subject: v1,
+// $JS.FC.<stream>.<consumer>.<token>, and v2 (feature flag js_ack_fc_v2),
+// $JS.FC.<domain>.<account hash>.<stream>.<consumer>.<token>; a consumer
+// listens on both and takes a reply on the one it sent.
 func TestBus_LeafForgedFlowControl(t *testing.T) {
-	p := newLeafPair(t)
+	for _, form := range []struct {
+		name, prefix string
+		hubFlags     []string
+	}{
+		{"v1", "$JS.FC." + bus.StreamEdoc + ".", nil},
+		{"v2", "$JS.FC.hub.", []string{"js_ack_fc_v2"}},
+	} {
+		t.Run(form.name, func(t *testing.T) {
+			testLeafForgedFlowControl(t, form.prefix, form.hubFlags)
+		})
+	}
+}
+
+// testLeafForgedFlowControl is TestBus_LeafForgedFlowControl with the
+// hub's feature flags hubFlags, under which the flow-control requests'
+// replies start with prefix.
+func testLeafForgedFlowControl(t *testing.T, prefix string, hubFlags []string) {
+	p := newLeafPair(t, hubFlags...)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*wait)
 	defer cancel()
 	admin := p.adminJetStream()
@@ -98,6 +120,9 @@ func TestBus_LeafForgedFlowControl(t *testing.T) {
 	case reply = <-fc:
 	case <-time.After(wait):
 		t.Fatal("no flow-control request from h42's consumer")
+	}
+	if !strings.HasPrefix(reply, prefix) || !strings.HasSuffix(reply, "."+bus.StreamEdoc+"."+other+"."+reply[len(reply)-4:]) {
+		t.Fatalf("flow-control reply %s, want %s….%s.%s.<token>", reply, prefix, bus.StreamEdoc, other)
 	}
 	forge := func(nc *nats.Conn) {
 		t.Helper()
@@ -145,6 +170,151 @@ func TestBus_LeafForgedFlowControl(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// TestLeafPermissions_JetStreamReplies lists the answers to JetStream
+// requests a leaf node may send and hear at the hub: in nats-server's
+// scoped form only ($JSC.R.<domain>.<account hash>.<stream>.<consumer>.<id>),
+// the answers to the hub's requests to its own domain about its
+// out-streams, and those about its own consumers of the packet streams and
+// the mirrors'; never $JSC.R.>, which is every such answer in the account.
+func TestLeafPermissions_JetStreamReplies(t *testing.T) {
+	p := bus.LeafPermissions("h41", "hub", []string{"nghean"})
+	pick := func(subjects []string) []string {
+		var got []string
+		for _, s := range subjects {
+			if strings.HasPrefix(s, "$JSC.") {
+				got = append(got, s)
+			}
+		}
+		return got
+	}
+	wantPub := []string{"$JSC.R.h41.*." + bus.StreamOutEdoc + ".*.*", "$JSC.R.h41.*." + bus.StreamOutStatus + ".*.*"}
+	wantSub := []string{"$JSC.R.hub.*.KV_" + bus.BucketDirectory + ".*.*", "$JSC.R.hub.*.KV_" + bus.BucketGateways + ".*.*"}
+	for _, s := range []struct {
+		stream string
+		kind   gateway.PacketKind
+	}{{bus.StreamEdoc, gateway.KindEdoc}, {bus.StreamStatus, gateway.KindStatus}} {
+		for _, name := range []string{bus.LeafConsumerName("h41", s.kind), bus.LeafCatchUpConsumerName("h41", s.kind)} {
+			wantSub = append(wantSub, "$JSC.R.hub.*."+s.stream+"."+name+".*")
+		}
+	}
+	slices.Sort(wantPub)
+	slices.Sort(wantSub)
+	if got := pick(p.Publish); !slices.Equal(got, wantPub) {
+		t.Errorf("publish:\n got %q\nwant %q", got, wantPub)
+	}
+	if got := pick(p.Subscribe); !slices.Equal(got, wantSub) {
+		t.Errorf("subscribe:\n got %q\nwant %q", got, wantSub)
+	}
+}
+
+// TestBus_LeafJetStreamReplies: through the link, the leaf node can send
+// no answer to a JetStream request but the hub's to its own domain about
+// its out-streams, and hears none but those about its own consumers (a
+// leaf with $JSC.R.> heard the hub's answers to every other leaf's
+// sources, their filters and positions, and could answer any request
+// whose id it learnt). Each refusal is checked between two answers that
+// pass, so that the link's interest is known to be in place.
+func TestBus_LeafJetStreamReplies(t *testing.T) {
+	p := newLeafPair(t)
+	anc := p.adminJetStream().Conn()
+	lnc, err := nats.Connect(p.leaf.ClientURL(), nats.CustomInboxPrefix(bus.InboxPrefix("nghean")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lnc.Close()
+	own := bus.LeafConsumerName("h41", gateway.KindEdoc)
+	// through sends the refused subjects from one side between two sends
+	// of allowed, and fails if the other side gets any of them. It
+	// subscribes to $JSC.R.> and to each subject, as a requester does to
+	// its reply subject: the hub tells the leaf of interest only in
+	// subjects it may send all of, and the leaf the hub only of those it
+	// may receive.
+	through := func(from, to *nats.Conn, allowed string, refused []string) {
+		t.Helper()
+		got := make(chan *nats.Msg, 100)
+		for _, subj := range append([]string{"$JSC.R.>", allowed}, refused...) {
+			sub, err := to.Subscribe(subj, func(m *nats.Msg) {
+				// The servers' own answers (the leaf's mirrors') are
+				// not this test's.
+				if d := string(m.Data); d == "before" || d == "after" || d == "refused" {
+					got <- m
+				}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sub.Unsubscribe()
+		}
+		if err := to.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		// settled fails if anything but allowed came, once the link has
+		// had time to deliver what it would.
+		settled := func() {
+			t.Helper()
+			time.Sleep(300 * time.Millisecond)
+			for len(got) > 0 {
+				if m := <-got; m.Subject != allowed {
+					t.Fatalf("%s came through the link", m.Subject)
+				}
+			}
+		}
+		// pass sends allowed, again until one of its sends (marked)
+		// comes.
+		pass := func(mark string) {
+			t.Helper()
+			for deadline := time.Now().Add(wait); ; {
+				if err := from.Publish(allowed, []byte(mark)); err != nil {
+					t.Fatal(err)
+				}
+				for wait := time.After(100 * time.Millisecond); ; {
+					select {
+					case m := <-got:
+						if m.Subject != allowed {
+							t.Fatalf("%s came through the link", m.Subject)
+						}
+						if string(m.Data) == mark {
+							return
+						}
+						continue
+					case <-wait:
+					}
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the allowed answer %s did not come through the link", allowed)
+				}
+			}
+		}
+		pass("before")
+		settled()
+		for _, s := range refused {
+			if err := from.Publish(s, []byte("refused")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pass("after")
+		settled()
+	}
+	// The leaf answering: the hub's requests to its own domain about its
+	// out-streams pass; the opaque form, another leaf's domain, another
+	// of the hub's streams do not.
+	through(lnc, anc, "$JSC.R.h41.HASH."+bus.StreamOutEdoc+".JS_SRC_x.id1", []string{
+		"$JSC.R.id2",
+		"$JSC.R.h42.HASH." + bus.StreamOutEdoc + ".JS_SRC_x.id3",
+		"$JSC.R.hub.HASH." + bus.StreamEdoc + "." + own + ".id4",
+		"$JSC.R.h41.HASH." + bus.StreamEdoc + ".JS_SRC_x.id5",
+	})
+	// The leaf hearing: the answers about its own consumers pass; those
+	// about another leaf's, a gateway's, or in the opaque form do not.
+	through(anc, lnc, "$JSC.R.hub.HASH."+bus.StreamEdoc+"."+own+".id1", []string{
+		"$JSC.R.id2",
+		"$JSC.R.hub.HASH." + bus.StreamEdoc + "." + bus.LeafConsumerName("h42", gateway.KindEdoc) + ".id3",
+		"$JSC.R.hub.HASH." + bus.StreamEdoc + "." + bus.GatewayConsumerName("vpcp", gateway.KindEdoc) + ".id4",
+		"$JSC.R.h42.HASH." + bus.StreamOutEdoc + ".JS_SRC_x.id5",
+	})
 }
 
 // leafSpy subscribes, on the leaf node, to what the hub's consumer
@@ -237,7 +407,7 @@ func assignLeafAgain(t *testing.T, ctx context.Context, b *bus.Bus, a bus.LeafAs
 // must not get the second agency's packets below its point, which the
 // gateway that held it had.
 func TestBus_LeafRewindAfterSecondMove(t *testing.T) {
-	p := newLeafPairWith(t, nil)
+	p := newLeafPairWith(t, bus.Permissions{})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	l0, y1, y2 := leafAgencies[0], envelope.MustAgencyCode("000.00.00.G01"), envelope.MustAgencyCode("000.00.00.G02")
@@ -307,7 +477,7 @@ func TestBus_LeafRewindAfterSecondMove(t *testing.T) {
 // confirms, the move goes through and the same reset delivers nothing
 // below the point.
 func TestBus_LeafResetAfterMoveUnderTraffic(t *testing.T) {
-	p := newLeafPairWith(t, nil)
+	p := newLeafPairWith(t, bus.Permissions{})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	l0, y := leafAgencies[0], envelope.MustAgencyCode("000.00.00.G01")
@@ -392,7 +562,7 @@ func TestBus_LeafResetAfterMoveUnderTraffic(t *testing.T) {
 // "nats setup" to tell the administrator to run it again; the next
 // assignment ends the catch-up once read.
 func TestBus_LeafCatchUpUnfinished(t *testing.T) {
-	p := newLeafPairWith(t, nil)
+	p := newLeafPairWith(t, bus.Permissions{})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*wait)
 	defer cancel()
 	publish(t, p.hubBus, gateway.KindEdoc, leafAgencies[0], "waiting", []byte("waiting"))
@@ -403,5 +573,200 @@ func TestBus_LeafCatchUpUnfinished(t *testing.T) {
 	assignLeafAgain(t, ctx, p.hubBus, bus.LeafAssignment{Domain: "h41", Agencies: leafAgencies, Wait: wait})
 	if _, err := p.adminJetStream().PushConsumer(ctx, bus.StreamEdoc, bus.LeafCatchUpConsumerName("h41", gateway.KindEdoc)); !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		t.Errorf("the catch-up after the next assignment: %v", err)
+	}
+}
+
+// TestBus_LeafRemakeDied: the administrator's process dies while it makes
+// a quiet leaf's consumer again from the handover point of an agency moved
+// to the leaf (remakeLeafConsumer): after taking the leaf stream's source
+// out, after deleting the consumer, after making it again. The next
+// assignment, the same, finishes it: the leaf's own agency's packets, and
+// the moved agency's from its point, reach the leaf once; none of the moved
+// agency's before it. Without the record of the remake: died after taking
+// the source out, the next assignments found the consumer behind the point
+// (the leaf agency's packets waiting, the source gone, ErrLeafBehind) and
+// never put the source back; died after the deletion, they found the
+// consumer gone and the leaf's own agency starting below the moved one's
+// point (ErrMixedStarts): the leaf got nothing until the agencies were
+// given in turn. Died once it was made again, the assignment after put the
+// source back anyway: finishing it does no harm.
+func TestBus_LeafRemakeDied(t *testing.T) {
+	for _, step := range []string{"unsourced", "deleted", "made"} {
+		t.Run(step, func(t *testing.T) { testLeafRemakeDied(t, step) })
+	}
+}
+
+func testLeafRemakeDied(t *testing.T, step string) {
+	p := newLeafPairWith(t, bus.Permissions{})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	l0, x := leafAgencies[0], envelope.MustAgencyCode("000.00.00.G01")
+	if err := p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: []envelope.AgencyCode{l0}, Wait: wait}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.hubBus.Assign(ctx, bus.Assignment{Gateway: "gwA", Agencies: []envelope.AgencyCode{x}, AckWait: 2 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	hubGW := openBus(t, p.hub.ClientURL(), bus.Options{Domain: "hub", NKeyFile: p.adminFile, Bind: true, GatewayConsumers: true, Gateway: "gwA"})
+	atHub, onLeaf := newCollector(nil), newCollector(nil)
+	consume(t, hubGW, gateway.ConsumerSpec{Gateway: "gwA", Agencies: []envelope.AgencyCode{x}, AckWait: 2 * time.Second}, atHub.handle)
+	consume(t, p.leafBus, gateway.ConsumerSpec{Gateway: "nghean", Agencies: []envelope.AgencyCode{l0, x}}, onLeaf.handle)
+	var want []string // what the leaf is to get, once each
+	pub := func(a envelope.AgencyCode, id string, toLeaf bool) {
+		t.Helper()
+		publish(t, p.hubBus, gateway.KindEdoc, a, id, []byte(id))
+		if toLeaf {
+			want = append(want, id)
+		}
+	}
+	waitGot := func(what string, c *collector, ids ...string) {
+		t.Helper()
+		for deadline := time.Now().Add(wait); ; time.Sleep(20 * time.Millisecond) {
+			got := gotIDs(c)
+			if !slices.ContainsFunc(ids, func(id string) bool { return got[id] == 0 }) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: got %v, want %v", what, got, ids)
+			}
+		}
+	}
+	// The leaf's agency has had packets (its stream holds them, so its
+	// start, given anew, would be one past the last), then only X, at
+	// the hub's gateway.
+	for i := range 3 {
+		pub(l0, fmt.Sprintf("l0-before-%d", i), true)
+	}
+	waitGot("the leaf's first packets", onLeaf, want...)
+	var atGW []string
+	for i := range 10 {
+		id := fmt.Sprintf("x-before-%d", i)
+		pub(x, id, false)
+		atGW = append(atGW, id)
+	}
+	waitGot("the hub gateway's packets", atHub, atGW...)
+	// X leaves the hub's gateway, its point kept, and is given to the
+	// leaf, whose consumer has read only to the leaf agency's last packet:
+	// it is made again from the point, and the process dies on the way.
+	if err := p.hubBus.Assign(ctx, bus.Assignment{Gateway: "gwA", Agencies: []envelope.AgencyCode{envelope.MustAgencyCode("000.00.00.G09")}, AckWait: 2 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	assign := func() error {
+		return p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: []envelope.AgencyCode{l0, x}, Wait: wait})
+	}
+	died := false
+	p.hubBus.SetLeafRemaking(func(s string) error {
+		if s == step {
+			died = true
+			return errors.New("the process dies")
+		}
+		return nil
+	})
+	err := assign()
+	p.hubBus.SetLeafRemaking(nil)
+	if !died || err == nil {
+		t.Fatalf("the assignment did not die %s: %v", step, err)
+	}
+	for i := range 3 {
+		pub(l0, fmt.Sprintf("l0-during-%d", i), true)
+		pub(x, fmt.Sprintf("x-during-%d", i), true)
+	}
+	// The consumer before, still there, has the leaf agency's packets to
+	// deliver: ErrLeafBehind says to assign again, as the command does.
+	for deadline := time.Now().Add(wait); ; time.Sleep(100 * time.Millisecond) {
+		err := assign()
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, bus.ErrLeafBehind) || time.Now().After(deadline) {
+			t.Fatalf("the assignment after the one that died %s: %v", step, err)
+		}
+		t.Logf("assign: %v", err)
+	}
+	waitGot("the leaf's packets after the assignment", onLeaf, want...)
+	time.Sleep(time.Second) // what would come twice, or X's from before the point
+	got := gotIDs(onLeaf)
+	for id, n := range got {
+		if n > 1 || !slices.Contains(want, id) {
+			t.Errorf("%s reached the leaf %d times", id, n)
+		}
+	}
+	if step == "unsourced" {
+		// The consumer before was left, and delivered the leaf agency's
+		// packets past the point: no remake was needed after all.
+		return
+	}
+	c, err := p.adminJetStream().PushConsumer(ctx, bus.StreamEdoc, bus.LeafConsumerName("h41", gateway.KindEdoc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg := c.CachedInfo().Config; cfg.DeliverPolicy != jetstream.DeliverByStartSequencePolicy {
+		t.Errorf("the leaf's consumer was not made again from the point: %+v", cfg)
+	}
+}
+
+// TestBus_LeafMixedStartsRefusedBeforeTaking: agencies added to a leaf
+// node whose catch-up could not have one start (ErrMixedStarts) are
+// refused before any is taken from its holder: two agencies of two hub
+// gateways, whose points differ; an agency of a hub gateway beside a new
+// one whose packets wait from before that gateway's point. Each holder
+// keeps its agency (refused after the hand-overs, they were held by
+// nobody until assigned again). Added in turn, both go to the leaf.
+func TestBus_LeafMixedStartsRefusedBeforeTaking(t *testing.T) {
+	p := newLeafPairWith(t, bus.Permissions{})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	l0 := leafAgencies[0]
+	x, y, z := envelope.MustAgencyCode("000.00.00.G01"), envelope.MustAgencyCode("000.00.00.G02"), envelope.MustAgencyCode("000.00.00.G03")
+	if err := p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: []envelope.AgencyCode{l0}, Wait: wait}); err != nil {
+		t.Fatal(err)
+	}
+	// Z's packets wait at the hub, read by nobody, from before X's and
+	// Y's gateways were given them; a packet between the two makes their
+	// points differ.
+	publish(t, p.hubBus, gateway.KindEdoc, z, "z-0", []byte("z-0"))
+	if err := p.hubBus.Assign(ctx, bus.Assignment{Gateway: "gwA", Agencies: []envelope.AgencyCode{x}}); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, p.hubBus, gateway.KindEdoc, l0, "l0-0", []byte("l0-0"))
+	if err := p.hubBus.Assign(ctx, bus.Assignment{Gateway: "gwB", Agencies: []envelope.AgencyCode{y}}); err != nil {
+		t.Fatal(err)
+	}
+	admin := p.adminJetStream()
+	holds := func(gw string, a envelope.AgencyCode) bool {
+		t.Helper()
+		c, err := admin.Consumer(ctx, bus.StreamEdoc, bus.GatewayConsumerName(gw, gateway.KindEdoc))
+		switch {
+		case errors.Is(err, jetstream.ErrConsumerNotFound):
+			return false // a gateway given nothing has no consumer
+		case err != nil:
+			t.Fatal(err)
+		}
+		cfg := c.CachedInfo().Config
+		return cfg.FilterSubject == gateway.Subject(gateway.KindEdoc, a) || slices.Contains(cfg.FilterSubjects, gateway.Subject(gateway.KindEdoc, a))
+	}
+	for _, c := range []struct {
+		name     string
+		agencies []envelope.AgencyCode
+	}{
+		{"TwoHolders", []envelope.AgencyCode{l0, x, y}},
+		{"WaitingBelowThePoint", []envelope.AgencyCode{l0, x, z}},
+	} {
+		err := p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: c.agencies, Wait: wait})
+		if !errors.Is(err, bus.ErrMixedStarts) {
+			t.Errorf("%s: AssignLeaf = %v, want ErrMixedStarts", c.name, err)
+		}
+		if !holds("gwA", x) || !holds("gwB", y) {
+			t.Fatalf("%s: refused (%v), and X or Y was taken from its gateway", c.name, err)
+		}
+	}
+	// In turn: X, then Z and Y.
+	for _, as := range [][]envelope.AgencyCode{{l0, x}, {l0, x, z}, {l0, x, z, y}} {
+		if err := p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: as, Wait: wait}); err != nil {
+			t.Fatalf("AssignLeaf %v: %v", as, err)
+		}
+	}
+	if holds("gwA", x) || holds("gwB", y) {
+		t.Error("X or Y still at its gateway once given to the leaf")
 	}
 }

@@ -189,15 +189,41 @@ func LeafPermissions(leafDomain, hubDomain string, gateways []string) Permission
 			api + "STREAM.INFO." + StreamLarge, api + "DIRECT.GET." + StreamLarge + ".>",
 			// Deliveries of the hub's sources of the leaf's out-streams,
 			// the flow control of the leaf's sources and mirrors, the
-			// answers to the hub's JetStream and to the administrator.
-			LeafDeliverPrefix(leafDomain) + ".>", "$JSC.R.>", LeafAdminInboxPrefix(leafDomain) + ".>",
+			// answers to the administrator.
+			LeafDeliverPrefix(leafDomain) + ".>", LeafAdminInboxPrefix(leafDomain) + ".>",
 		},
 		Subscribe: []string{
 			// The hub's requests to the leaf's JetStream, the deliveries
 			// of the leaf's sources and mirrors, the flow control of the
-			// hub's sources, the answers of the hub's JetStream.
-			"$JS." + leafDomain + ".API.>", LeafDeliverPrefix(leafDomain) + ".>", "$JSC.R.>",
+			// hub's sources.
+			"$JS." + leafDomain + ".API.>", LeafDeliverPrefix(leafDomain) + ".>",
 		},
+	}
+	// The answers to the JetStream requests the streams' sources and
+	// mirrors send (consumer create, reset, delete), in nats-server's
+	// scoped form, $JSC.R.<domain asked>.<account hash>.<stream>.<consumer>.<id>
+	// (infoReplySubject, with the feature flag js_api_reply_v2 on the server
+	// that asks: StartServer and deploy/nats set it on the hub and the leaf).
+	// In its opaque form, $JSC.R.<id>, the leaf would need $JSC.R.> both
+	// ways: it could read the answers to every such request in the account
+	// (another leaf's consumer, its filter and position) and answer any it
+	// learnt the id of. Scoped, it answers only the hub's requests to its
+	// own domain about its out-streams, and hears only the answers about
+	// its own consumers of the packet streams and the mirrors' of the
+	// directory and the heartbeats (named by nats-server, JS_MIRROR_<hash>,
+	// so any; what they say is what every leaf may read). The account hash
+	// is the asking server's account's, which the hub does not know of the
+	// leaf: any.
+	for _, stream := range []string{StreamOutEdoc, StreamOutStatus} {
+		p.Publish = append(p.Publish, jscReply(leafDomain, stream, "*"))
+	}
+	for _, l := range packetStreams {
+		for _, name := range []string{LeafConsumerName(leafDomain, l.kind), LeafCatchUpConsumerName(leafDomain, l.kind)} {
+			p.Subscribe = append(p.Subscribe, jscReply(hubDomain, l.stream, name))
+		}
+	}
+	for _, stream := range []string{dir, gws} {
+		p.Subscribe = append(p.Subscribe, jscReply(hubDomain, stream, "*"))
 	}
 	// Flow control, in both of nats-server's formats (consumer.go's
 	// jsFlowControl and jsFlowControlV2): $JS.FC.<stream>.<consumer>.<token>
@@ -246,6 +272,13 @@ func LeafPermissions(leafDomain, hubDomain string, gateways []string) Permission
 	slices.Sort(p.Subscribe)
 	p.Subscribe = slices.Compact(p.Subscribe)
 	return p
+}
+
+// jscReply is the subject of nats-server's scoped answers to a stream's
+// requests to the JetStream of domain about consumer of stream, from any
+// account and with any id (infoReplySubject, js_api_reply_v2).
+func jscReply(domain, stream, consumer string) string {
+	return "$JSC.R." + domain + ".*." + stream + "." + consumer + ".*"
 }
 
 // DirectoryAdminPermissions returns what a directory administrator's NATS

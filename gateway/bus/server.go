@@ -82,6 +82,11 @@ func StartServer(opts ServerOptions) (*server.Server, error) {
 		// stream, 1,000 unacknowledged messages per consumer), as
 		// deploy/nats sets them on the hub.
 		JetStreamLimits: server.JSLimitOpts{DefaultMaxConsumers: MaxConsumersPerStream, MaxAckPending: 10000},
+		// The answers to its streams' sourcing requests come on subjects
+		// naming the domain, stream and consumer asked, which a leaf
+		// node's permissions allow one by one (LeafPermissions); as
+		// deploy/nats sets it on the hub and the leaf nodes.
+		FeatureFlags: map[string]bool{server.FeatureFlagJsAPIReplyFormatV2: true},
 	}
 	srv, err := server.NewServer(sopts)
 	if err != nil {
