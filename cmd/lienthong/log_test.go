@@ -10,8 +10,9 @@ import (
 	"go.uber.org/zap"
 )
 
-// TestLogSampling: a flood of one message is sampled, and what is left
-// out is counted; as many different messages are all written.
+// TestLogSampling: a flood of one warning is sampled, and what is left
+// out is counted; a flood of one info entry and as many different
+// messages are all written.
 func TestLogSampling(t *testing.T) {
 	var out bytes.Buffer
 	var dropped atomic.Int64
@@ -31,6 +32,14 @@ func TestLogSampling(t *testing.T) {
 	}
 	if got := dropped.Load(); got != int64(flood-lines) {
 		t.Errorf("%d entries, %d lines, %d counted as dropped", flood, lines, got)
+	}
+	// Info is not sampled: one line per document.
+	out.Reset()
+	for i := range flood {
+		log.Info("document received", zap.Int("document", i))
+	}
+	if lines := strings.Count(out.String(), "\n"); lines != flood {
+		t.Errorf("%d info entries of one message wrote %d lines, want all", flood, lines)
 	}
 	out.Reset()
 	for i := range 3 * logSampleFirst {

@@ -212,12 +212,15 @@ exits at once, with status 130 (SIGINT) or 143 (SIGTERM).`+envHelp())
 	return withVI(err, "Cổng liên thông đã dừng nhưng không dừng êm trọn vẹn")
 }
 
-// Log sampling: of the entries of one level and message, each
-// logSampleTick keeps the first logSampleFirst, then every
-// logSampleThereafter-th. At ordinary rates nothing is left out; under a
-// flood (a peer filling the quarantine, each entry it drops logged; an
-// outage, each failure) the log stays readable and the disk is not
-// filled. lienthong_log_entries_dropped_total counts what is left out.
+// Log sampling, of warnings and errors only: of the entries of one level
+// and message, each logSampleTick keeps the first logSampleFirst, then
+// every logSampleThereafter-th. At ordinary rates nothing is left out;
+// under a flood (a peer filling the quarantine, each entry it drops
+// logged; an outage, each failure) the log stays readable and the disk is
+// not filled. lienthong_log_entries_dropped_total counts what is left out.
+// Info and debug entries are not sampled: "document received" and its
+// kind are one line per document, at most a few hundred a second, and an
+// operator greps them for a clerk's document.
 const (
 	logSampleTick       = time.Second
 	logSampleFirst      = 10
@@ -246,14 +249,17 @@ func newSampledLogger(c LogConfig, w io.Writer, dropped *atomic.Int64) (*zap.Log
 	} else {
 		encoder = zapcore.NewJSONEncoder(enc)
 	}
-	core := zapcore.NewSamplerWithOptions(zapcore.NewCore(encoder, zapcore.AddSync(w), level),
+	ws := zapcore.AddSync(w)
+	below := zap.LevelEnablerFunc(func(l zapcore.Level) bool { return l < zapcore.WarnLevel && level.Enabled(l) })
+	above := zap.LevelEnablerFunc(func(l zapcore.Level) bool { return l >= zapcore.WarnLevel && level.Enabled(l) })
+	sampled := zapcore.NewSamplerWithOptions(zapcore.NewCore(encoder, ws, above),
 		logSampleTick, logSampleFirst, logSampleThereafter,
 		zapcore.SamplerHook(func(_ zapcore.Entry, d zapcore.SamplingDecision) {
 			if d&zapcore.LogDropped != 0 && dropped != nil {
 				dropped.Add(1)
 			}
 		}))
-	return zap.New(core), level, nil
+	return zap.New(zapcore.NewTee(zapcore.NewCore(encoder, ws, below), sampled)), level, nil
 }
 
 // node is one running gateway with everything it owns: the store, the bus
