@@ -93,7 +93,7 @@ func newHubCluster(t testing.TB, dir string) *hubCluster {
 		t.Fatal(err)
 	}
 	for i := 1; i <= 3; i++ {
-		n := &hubNode{name: "hub-" + strconv.Itoa(i), client: nettest.FreePort(t), route: nettest.FreePort(t), link: nettest.FreePort(t)}
+		n := &hubNode{name: "hub-" + strconv.Itoa(i), client: nettest.Port(t), route: nettest.Port(t), link: nettest.Port(t)}
 		n.conf = filepath.Join(dir, n.name+".conf")
 		n.store = filepath.Join(dir, n.name, "jetstream")
 		c.nodes = append(c.nodes, n)
@@ -155,7 +155,7 @@ func (c *hubCluster) start() {
 			`listen: "0.0.0.0:4222"`, fmt.Sprintf(`listen: "127.0.0.1:%d"`, n.client),
 			`listen: "0.0.0.0:6222"`, fmt.Sprintf(`listen: "127.0.0.1:%d"`, n.route),
 			`listen: "0.0.0.0:7422"`, fmt.Sprintf(`listen: "127.0.0.1:%d"`, n.link),
-			`http: "127.0.0.1:8222"`, fmt.Sprintf(`http: "127.0.0.1:%d"`, nettest.FreePort(c.t)),
+			`http: "127.0.0.1:8222"`, fmt.Sprintf(`http: "127.0.0.1:%d"`, nettest.Port(c.t)),
 			`"/var/lib/nats/jetstream"`, fmt.Sprintf("%q", n.store),
 			`max_file_store: 200GB`, `max_file_store: 2GB`,
 			`"/etc/nats/tls/server.pem"`, fmt.Sprintf("%q", filepath.Join(c.dir, "server.pem")),

@@ -151,7 +151,7 @@ func TestE2E_Exchange(t *testing.T) {
 func waitIncoming(t *testing.T, c *apiClient, documentID string) gateway.DocumentSummary {
 	t.Helper()
 	var found gateway.DocumentSummary
-	waitFor(t, exchangeTimeout, "incoming "+documentID+" at "+c.base, func() (bool, string) {
+	waitFor(t, exchangeTimeout, "incoming "+documentID+" at "+c.base(), func() (bool, string) {
 		l, err := c.list(context.Background(), url.Values{"direction": {"in"}})
 		if err != nil {
 			return false, err.Error()

@@ -39,7 +39,7 @@ type leafNode struct {
 // leaf.conf names) before the hub starts; start makes its NKey at the hub.
 func (c *hubCluster) addLeaf() *leafNode {
 	c.t.Helper()
-	l := &leafNode{c: c, domain: "h41", client: nettest.FreePort(c.t), http: nettest.FreePort(c.t),
+	l := &leafNode{c: c, domain: "h41", client: nettest.Port(c.t), http: nettest.Port(c.t),
 		dir: filepath.Join(c.dir, "leaf-h41")}
 	if err := os.MkdirAll(l.dir, 0o700); err != nil {
 		c.t.Fatal(err)

@@ -93,7 +93,7 @@ func newLeafPairWith(t *testing.T, extra []string) *leafPair {
 	if err := os.WriteFile(adminFile, []byte(adminSeed), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	hubLeafPort := nettest.FreePort(t)
+	hubLeafPort := nettest.Port(t)
 	conf := filepath.Join(dir, "hub.conf")
 	p.hubConf = conf
 	p.writeConf = func(extra []string) {
