@@ -708,6 +708,25 @@ func (g *gatewayProc) restart() {
 	g.t.Logf("%s: API ready on %s in %s (start #%d)", g.name, g.URL(), time.Since(start).Round(time.Millisecond), g.starts)
 }
 
+// quiesce waits until everything from has queued is published
+// (lienthong_outbox_items 0) and to's consumers hold nothing
+// unacknowledged (lienthong_consumer_pending 0, read while connected):
+// the barrier after which a packet from sent to to, and not seen there,
+// never will be.
+func quiesce(t *testing.T, from, to *gatewayProc) {
+	t.Helper()
+	waitFor(t, exchangeTimeout, from.id+"'s outbox empty and "+to.id+"'s consumers settled", func() (bool, string) {
+		if n := metricValue(t, from, "lienthong_outbox_items"); n > 0 {
+			return false, fmt.Sprintf("%v in %s's outbox", n, from.id)
+		}
+		if metricValue(t, to, "lienthong_nats_connected") != 1 {
+			return false, to.id + " not connected to NATS"
+		}
+		n := metricValue(t, to, "lienthong_consumer_pending")
+		return n == 0, fmt.Sprintf("%v unacknowledged at %s", n, to.id)
+	})
+}
+
 // ready starts every gateway and waits for its API, has the administrator
 // register every agency, then waits until every gateway's directory lists
 // every agency of the axis.
