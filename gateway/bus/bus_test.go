@@ -756,6 +756,23 @@ func TestBus_WatchDirectory(t *testing.T) {
 		t.Errorf("DirectoryRecord of a missing key = %v, want ErrKeyNotFound", err)
 	}
 
+	// watchers is how many consumers read the directory's stream: a
+	// watch has one until it ends, after its last call of fn.
+	js := rawJetStream(t, srv)
+	watchers := func() int {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		s, err := js.Stream(ctx, "KV_"+bus.BucketDirectory)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := s.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.State.Consumers
+	}
+	before := watchers()
 	got := make(chan gateway.DirectoryUpdate, 100)
 	wctx, wcancel := context.WithCancel(context.Background())
 	defer wcancel()
@@ -791,7 +808,7 @@ func TestBus_WatchDirectory(t *testing.T) {
 		t.Errorf("update = %+v", u)
 	}
 	// A delete, straight in the KV.
-	kv, err := rawJetStream(t, srv).KeyValue(ctx, bus.BucketDirectory)
+	kv, err := js.KeyValue(ctx, bus.BucketDirectory)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -801,16 +818,24 @@ func TestBus_WatchDirectory(t *testing.T) {
 	if u := next(); u.Key != "H37.02.02" || !u.Deleted {
 		t.Errorf("delete = %+v, want H37.02.02 deleted", u)
 	}
-	// After ctx is done, nothing more comes.
+	// After ctx is done, nothing more comes: the watch ends, and then
+	// deletes its consumer, so that once it is gone nothing was in
+	// flight and nothing can come.
 	wcancel()
-	time.Sleep(100 * time.Millisecond)
+	deadline := time.Now().Add(wait)
+	for n := watchers(); n != before; n = watchers() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the watch still has its consumer %s after its context ended (%d consumers, %d before it)", wait, n, before)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	if err := b.PutRecord(ctx, "G22", []byte("late")); err != nil {
 		t.Fatal(err)
 	}
 	select {
 	case u := <-got:
 		t.Errorf("an update after the watch ended: %+v", u)
-	case <-time.After(300 * time.Millisecond):
+	default:
 	}
 }
 
@@ -1098,7 +1123,7 @@ func TestBus_ConsumeRefused(t *testing.T) {
 }
 
 func TestBus_ConsumeContextDone(t *testing.T) {
-	b, _ := withBus(t)
+	b, srv := withBus(t)
 	col := newCollector(nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	c, err := b.Consume(ctx, gateway.ConsumerSpec{Gateway: "gw-a", Agencies: []envelope.AgencyCode{agencyH41, agencyG22}}, col.handle)
@@ -1107,13 +1132,56 @@ func TestBus_ConsumeContextDone(t *testing.T) {
 	}
 	defer c.Stop()
 	cancel()
-	time.Sleep(100 * time.Millisecond)
+	// Stopped consumption leaves no pull request the server would
+	// deliver to (it counts only those whose reply subject someone still
+	// subscribes to), while one that runs always keeps one waiting:
+	// after that, what is published stays on the stream.
+	js := rawJetStream(t, srv)
+	type consumer struct{ stream, name string }
+	var consumers []consumer
+	for _, code := range []envelope.AgencyCode{agencyH41, agencyG22} {
+		consumers = append(consumers, consumer{bus.StreamEdoc, bus.ConsumerName(code, gateway.KindEdoc)},
+			consumer{bus.StreamStatus, bus.ConsumerName(code, gateway.KindStatus)})
+	}
+	info := func(c consumer) *jetstream.ConsumerInfo {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		jc, err := js.Consumer(ctx, c.stream, c.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i, err := jc.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return i
+	}
+	deadline := time.Now().Add(wait)
+	for _, c := range consumers {
+		for i := info(c); i.NumWaiting > 0; i = info(c) {
+			if time.Now().After(deadline) {
+				t.Fatalf("consumer %s still has %d pull requests after the context ended", c.name, i.NumWaiting)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
 	for _, code := range []envelope.AgencyCode{agencyH41, agencyG22} {
 		for _, kind := range []gateway.PacketKind{gateway.KindEdoc, gateway.KindStatus} {
 			publish(t, b, kind, code, fmt.Sprintf("late:%s:%s", kind, code), []byte("x"))
 		}
 	}
-	col.none(t, 300*time.Millisecond)
+	for _, c := range consumers {
+		if i := info(c); i.NumPending != 1 || i.NumAckPending != 0 || i.Delivered.Consumer != 0 {
+			t.Errorf("consumer %s after the context ended: %d pending, %d delivered, %d unacknowledged; want the late one pending only",
+				c.name, i.NumPending, i.Delivered.Consumer, i.NumAckPending)
+		}
+	}
+	select {
+	case r := <-col.ch:
+		t.Errorf("handled %s after the context ended", r.MsgID)
+	default:
+	}
 }
 
 func TestBus_CloseOwnsServer(t *testing.T) {
