@@ -122,10 +122,11 @@ type Link struct {
 	// the target.
 	Port int
 
-	ln    net.Listener
-	mu    sync.Mutex
-	cut   bool
-	conns []net.Conn
+	ln        net.Listener
+	mu        sync.Mutex
+	cut       bool
+	conns     []net.Conn
+	forwarded int
 }
 
 // NewLink starts a link to target, cut when the test ends.
@@ -169,9 +170,18 @@ func (l *Link) forward(c net.Conn) {
 		return
 	}
 	l.conns = append(l.conns, c, u)
+	l.forwarded++
 	l.mu.Unlock()
 	go func() { io.Copy(u, c); u.Close() }()
 	go func() { io.Copy(c, u); c.Close() }()
+}
+
+// Forwarded is how many connections the link has forwarded so far: one
+// more since a Cut says the link did not stay cut.
+func (l *Link) Forwarded() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.forwarded
 }
 
 func (l *Link) isCut() bool {
