@@ -371,9 +371,12 @@ func TestBus_HandOverWhileNakked(t *testing.T) {
 	if err := b.Assign(ctx, Assignment{Gateway: "gwA", Agencies: []envelope.AgencyCode{h41, x}, AckWait: time.Second}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2 * catchUpPoll) // gwA's (empty) catch-up comes and goes
+	waitFor(t, "gwA's (empty) catch-up to come and go", func() bool {
+		_, err := b.js.Consumer(ctx, StreamEdoc, CatchUpConsumerName("gwA", gateway.KindEdoc))
+		return errors.Is(err, jetstream.ErrConsumerNotFound)
+	})
 	publishEdoc(t, b, x, "x")
-	time.Sleep(500 * time.Millisecond) // nakked at gwA a few times
+	waitFor(t, "x nakked at gwA and delivered again", func() bool { return redelivered(t, b, "gwA") > 0 })
 	waitFor(t, "the assignment to gwB", func() bool {
 		err := b.Assign(ctx, Assignment{Gateway: "gwB", Agencies: []envelope.AgencyCode{x}, AckWait: time.Second})
 		return err == nil
