@@ -181,12 +181,24 @@ func (c *collector) none(t testing.TB, d time.Duration) {
 }
 
 // settled is the barrier after which nothing more comes unless it is
-// published: it waits until cons holds nothing — no message waiting on
-// the streams, none delivered and not settled (a nakked one stays so
-// until it comes again) — and then until the collector's handlers, which
-// settle before they record, are done. It fails the test if the
-// collector then has a message the test has not taken.
+// published (quiet), and fails the test if the collector then has a
+// message the test has not taken.
 func (c *collector) settled(t testing.TB, cons gateway.Consumer) {
+	t.Helper()
+	c.quiet(t, cons)
+	select {
+	case r := <-c.ch:
+		t.Fatalf("unexpected message %s on %s (delivery %d)", r.MsgID, r.Subject, r.NumDelivered)
+	default:
+	}
+}
+
+// quiet waits until cons holds nothing — no message waiting on the
+// streams, none delivered and not settled (a nakked one stays so until it
+// comes again) — and then until the collector's handlers, which settle
+// before they record, are done: from then on the collector has all it
+// will get until more is published.
+func (c *collector) quiet(t testing.TB, cons gateway.Consumer) {
 	t.Helper()
 	deadline := time.Now().Add(wait)
 	for {
@@ -215,11 +227,6 @@ func (c *collector) settled(t testing.TB, cons gateway.Consumer) {
 			t.Fatalf("%d handlers still running after %s", busy, wait)
 		}
 		time.Sleep(time.Millisecond)
-	}
-	select {
-	case r := <-c.ch:
-		t.Fatalf("unexpected message %s on %s (delivery %d)", r.MsgID, r.Subject, r.NumDelivered)
-	default:
 	}
 }
 
