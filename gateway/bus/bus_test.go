@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -442,7 +443,7 @@ func TestBus_Concurrency(t *testing.T) {
 // Drain waits for the handlers in flight on every consumer of the
 // gateway, then none of them delivers any more.
 func TestBus_Drain(t *testing.T) {
-	b, _ := withBus(t)
+	b, srv := withBus(t)
 	inHandler := make(chan string, 8)
 	ch := make(chan struct{})
 	release := sync.OnceFunc(func() { close(ch) })
@@ -488,15 +489,11 @@ func TestBus_Drain(t *testing.T) {
 			t.Errorf("Ack in a draining handler: %v", err)
 		}
 	}
-	for _, code := range []envelope.AgencyCode{agencyH41, agencyG22} {
-		for _, kind := range []gateway.PacketKind{gateway.KindEdoc, gateway.KindStatus} {
-			publish(t, b, kind, code, fmt.Sprintf("late:%s:%s", kind, code), []byte("x"))
-		}
-	}
+	lateStayPending(t, b, srv, "after Drain")
 	select {
 	case id := <-inHandler:
 		t.Fatalf("%s was handled after Drain", id)
-	case <-time.After(300 * time.Millisecond):
+	default:
 	}
 }
 
@@ -1136,10 +1133,23 @@ func TestBus_ConsumeContextDone(t *testing.T) {
 	}
 	defer c.Stop()
 	cancel()
-	// Stopped consumption leaves no pull request the server would
-	// deliver to (it counts only those whose reply subject someone still
-	// subscribes to), while one that runs always keeps one waiting:
-	// after that, what is published stays on the stream.
+	lateStayPending(t, b, srv, "after the context ended")
+	select {
+	case r := <-col.ch:
+		t.Errorf("handled %s after the context ended", r.MsgID)
+	default:
+	}
+}
+
+// lateStayPending is the barrier after which a consumption of H41's and
+// G22's per-agency consumers that was stopped (or drained) could show
+// that it still runs: it waits until those consumers have no pull request
+// left that the server would deliver to (it counts only those whose reply
+// subject someone still subscribes to, while a running consumption
+// always keeps one waiting), publishes one packet to each, and checks
+// that each stays on the stream, undelivered.
+func lateStayPending(t *testing.T, b *bus.Bus, srv *server.Server, what string) {
+	t.Helper()
 	js := rawJetStream(t, srv)
 	type consumer struct{ stream, name string }
 	var consumers []consumer
@@ -1162,13 +1172,16 @@ func TestBus_ConsumeContextDone(t *testing.T) {
 		return i
 	}
 	deadline := time.Now().Add(wait)
+	delivered := map[string]uint64{}
 	for _, c := range consumers {
-		for i := info(c); i.NumWaiting > 0; i = info(c) {
+		i := info(c)
+		for ; i.NumWaiting > 0; i = info(c) {
 			if time.Now().After(deadline) {
-				t.Fatalf("consumer %s still has %d pull requests after the context ended", c.name, i.NumWaiting)
+				t.Fatalf("consumer %s still has %d pull requests %s", c.name, i.NumWaiting, what)
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
+		delivered[c.name] = i.Delivered.Consumer
 	}
 	for _, code := range []envelope.AgencyCode{agencyH41, agencyG22} {
 		for _, kind := range []gateway.PacketKind{gateway.KindEdoc, gateway.KindStatus} {
@@ -1176,15 +1189,10 @@ func TestBus_ConsumeContextDone(t *testing.T) {
 		}
 	}
 	for _, c := range consumers {
-		if i := info(c); i.NumPending != 1 || i.NumAckPending != 0 || i.Delivered.Consumer != 0 {
-			t.Errorf("consumer %s after the context ended: %d pending, %d delivered, %d unacknowledged; want the late one pending only",
-				c.name, i.NumPending, i.Delivered.Consumer, i.NumAckPending)
+		if i := info(c); i.NumPending != 1 || i.NumAckPending != 0 || i.Delivered.Consumer != delivered[c.name] {
+			t.Errorf("consumer %s %s: %d pending, %d delivered (%d before), %d unacknowledged; want the late one pending only",
+				c.name, what, i.NumPending, i.Delivered.Consumer, delivered[c.name], i.NumAckPending)
 		}
-	}
-	select {
-	case r := <-col.ch:
-		t.Errorf("handled %s after the context ended", r.MsgID)
-	default:
 	}
 }
 
