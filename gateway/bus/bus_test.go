@@ -489,7 +489,8 @@ func TestBus_Drain(t *testing.T) {
 			t.Errorf("Ack in a draining handler: %v", err)
 		}
 	}
-	lateStayPending(t, b, srv, "after Drain")
+	// Drain has returned: the consumption makes no new pull request.
+	newPerAgencyConsumers(t, srv).lateStayPending(b, "after Drain")
 	select {
 	case id := <-inHandler:
 		t.Fatalf("%s was handled after Drain", id)
@@ -1132,8 +1133,12 @@ func TestBus_ConsumeContextDone(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Stop()
+	// Pulling first: no request waiting before the consumption has made
+	// one says nothing of its end.
+	consumers := newPerAgencyConsumers(t, srv)
+	consumers.waitWaiting(true, "before the context ended")
 	cancel()
-	lateStayPending(t, b, srv, "after the context ended")
+	consumers.lateStayPending(b, "after the context ended")
 	select {
 	case r := <-col.ch:
 		t.Errorf("handled %s after the context ended", r.MsgID)
@@ -1141,57 +1146,75 @@ func TestBus_ConsumeContextDone(t *testing.T) {
 	}
 }
 
-// lateStayPending is the barrier after which a consumption of H41's and
-// G22's per-agency consumers that was stopped (or drained) could show
-// that it still runs: it waits until those consumers have no pull request
-// left that the server would deliver to (it counts only those whose reply
-// subject someone still subscribes to, while a running consumption
-// always keeps one waiting), publishes one packet to each, and checks
-// that each stays on the stream, undelivered.
-func lateStayPending(t *testing.T, b *bus.Bus, srv *server.Server, what string) {
-	t.Helper()
-	js := rawJetStream(t, srv)
-	type consumer struct{ stream, name string }
-	var consumers []consumer
+// perAgencyConsumers are H41's and G22's per-agency consumers, read
+// straight from the server.
+type perAgencyConsumers struct {
+	t     *testing.T
+	js    jetstream.JetStream
+	names [][2]string // stream, consumer
+}
+
+func newPerAgencyConsumers(t *testing.T, srv *server.Server) *perAgencyConsumers {
+	c := &perAgencyConsumers{t: t, js: rawJetStream(t, srv)}
 	for _, code := range []envelope.AgencyCode{agencyH41, agencyG22} {
-		consumers = append(consumers, consumer{bus.StreamEdoc, bus.ConsumerName(code, gateway.KindEdoc)},
-			consumer{bus.StreamStatus, bus.ConsumerName(code, gateway.KindStatus)})
+		c.names = append(c.names, [2]string{bus.StreamEdoc, bus.ConsumerName(code, gateway.KindEdoc)},
+			[2]string{bus.StreamStatus, bus.ConsumerName(code, gateway.KindStatus)})
 	}
-	info := func(c consumer) *jetstream.ConsumerInfo {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), wait)
-		defer cancel()
-		jc, err := js.Consumer(ctx, c.stream, c.name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		i, err := jc.Info(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return i
+	return c
+}
+
+func (c *perAgencyConsumers) info(n [2]string) *jetstream.ConsumerInfo {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	jc, err := c.js.Consumer(ctx, n[0], n[1])
+	if err != nil {
+		c.t.Fatal(err)
 	}
+	i, err := jc.Info(ctx)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return i
+}
+
+// waitWaiting waits until each consumer has pull requests waiting that
+// the server would deliver to (it counts only those whose reply subject
+// someone still subscribes to), or none, and returns how many each had
+// delivered then. A running consumption always keeps one waiting.
+func (c *perAgencyConsumers) waitWaiting(some bool, what string) map[string]uint64 {
+	c.t.Helper()
 	deadline := time.Now().Add(wait)
 	delivered := map[string]uint64{}
-	for _, c := range consumers {
-		i := info(c)
-		for ; i.NumWaiting > 0; i = info(c) {
+	for _, n := range c.names {
+		i := c.info(n)
+		for ; (i.NumWaiting > 0) != some; i = c.info(n) {
 			if time.Now().After(deadline) {
-				t.Fatalf("consumer %s still has %d pull requests %s", c.name, i.NumWaiting, what)
+				c.t.Fatalf("consumer %s has %d pull requests %s", n[1], i.NumWaiting, what)
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
-		delivered[c.name] = i.Delivered.Consumer
+		delivered[n[1]] = i.Delivered.Consumer
 	}
+	return delivered
+}
+
+// lateStayPending is the barrier after which a consumption of the
+// consumers that was stopped (or drained) would show that it still runs:
+// it waits until they have no pull request left, publishes one packet to
+// each, and checks that each stays on the stream, undelivered.
+func (c *perAgencyConsumers) lateStayPending(b *bus.Bus, what string) {
+	c.t.Helper()
+	delivered := c.waitWaiting(false, what)
 	for _, code := range []envelope.AgencyCode{agencyH41, agencyG22} {
 		for _, kind := range []gateway.PacketKind{gateway.KindEdoc, gateway.KindStatus} {
-			publish(t, b, kind, code, fmt.Sprintf("late:%s:%s", kind, code), []byte("x"))
+			publish(c.t, b, kind, code, fmt.Sprintf("late:%s:%s", kind, code), []byte("x"))
 		}
 	}
-	for _, c := range consumers {
-		if i := info(c); i.NumPending != 1 || i.NumAckPending != 0 || i.Delivered.Consumer != delivered[c.name] {
-			t.Errorf("consumer %s %s: %d pending, %d delivered (%d before), %d unacknowledged; want the late one pending only",
-				c.name, what, i.NumPending, i.Delivered.Consumer, delivered[c.name], i.NumAckPending)
+	for _, n := range c.names {
+		if i := c.info(n); i.NumPending != 1 || i.NumAckPending != 0 || i.Delivered.Consumer != delivered[n[1]] {
+			c.t.Errorf("consumer %s %s: %d pending, %d delivered (%d before), %d unacknowledged; want the late one pending only",
+				n[1], what, i.NumPending, i.Delivered.Consumer, delivered[n[1]], i.NumAckPending)
 		}
 	}
 }
