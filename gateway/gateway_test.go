@@ -45,6 +45,21 @@ func deliveryState(t *testing.T, gw *gateway.Gateway, doc, recipient string) env
 	return 0
 }
 
+// allSent waits until gw's outbox is empty: everything it queued is in
+// the streams, acknowledged by JetStream. With settled on the receiving
+// gateway, it is the barrier after which what was sent and did not show
+// never will.
+func allSent(t *testing.T, gw *gateway.Gateway) {
+	t.Helper()
+	gatewaytest.Eventually(t, "the outbox to empty", func() bool {
+		st, err := gw.Store().Stats(t.Context(), time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.OutboxItems == 0
+	})
+}
+
 func incoming(t *testing.T, gw *gateway.Gateway, agency string) []gateway.DocumentSummary {
 	t.Helper()
 	page, err := gw.Store().Documents(t.Context(), gateway.DocumentQuery{Direction: gateway.Incoming, Agencies: []string{agency}})
@@ -190,8 +205,12 @@ func TestGateway_Quarantine(t *testing.T) {
 	if got := len(incoming(t, h41, nghean)); got != 1 {
 		t.Errorf("%d incoming documents, want the genuine one only", got)
 	}
-	// No 02 went back: the delivery stays arrived.
-	time.Sleep(500 * time.Millisecond)
+	// No 02 went back: the delivery stays arrived. A 02 would have been
+	// queued with the quarantine entry, in one transaction; once Nghệ
+	// An's gateway has published all it queued and VPCP's has settled
+	// all it got, it would show.
+	allSent(t, h41)
+	settled(t, g22)
 	if got := deliveryState(t, g22, doc.ID, nghean); got != envelope.StateArrived {
 		t.Errorf("after the bad copy the delivery is %s, want arrived", got)
 	}

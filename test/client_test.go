@@ -21,12 +21,14 @@ import (
 // apiClient is a document-management system talking to a gateway's HTTP
 // API v1 with its Bearer key.
 type apiClient struct {
-	base string
+	// base is the gateway's base URL, asked at each request: a gateway
+	// that found its port taken starts again on another.
+	base func() string
 	key  string
 	hc   *http.Client
 }
 
-func newClient(base, key string) *apiClient {
+func newClient(base func() string, key string) *apiClient {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 32
 	return &apiClient{base: base, key: key, hc: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
@@ -72,7 +74,7 @@ func (r *response) apiError() errorBody {
 // do sends a request; a transport error is returned as is, any HTTP
 // status as a response.
 func (c *apiClient) do(ctx context.Context, method, path, contentType string, body []byte, header http.Header) (*response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, method, c.base()+path, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}

@@ -126,8 +126,9 @@ func TestE2E_Exchange(t *testing.T) {
 	})
 
 	// Nothing travelled that should not have: G22's document ends as
-	// expected at G22, and the 02 never reached it.
-	time.Sleep(500 * time.Millisecond)
+	// expected at G22, and the 02 never reached it — once everything
+	// H41 queued is published and G22 has settled everything it got.
+	quiesce(t, nghean, vpcp)
 	final := g22.mustGet(t, acc.ID)
 	for _, ev := range final.Events {
 		if ev.StatusCode == envelope.StatusRejected {
@@ -151,7 +152,7 @@ func TestE2E_Exchange(t *testing.T) {
 func waitIncoming(t *testing.T, c *apiClient, documentID string) gateway.DocumentSummary {
 	t.Helper()
 	var found gateway.DocumentSummary
-	waitFor(t, exchangeTimeout, "incoming "+documentID+" at "+c.base, func() (bool, string) {
+	waitFor(t, exchangeTimeout, "incoming "+documentID+" at "+c.base(), func() (bool, string) {
 		l, err := c.list(context.Background(), url.Values{"direction": {"in"}})
 		if err != nil {
 			return false, err.Error()

@@ -52,6 +52,13 @@ type process struct {
 	// env is added to the test's environment (childEnv).
 	env []string
 
+	// rebind, when set, moves the process to new ports after a start
+	// failed because one of them was taken, and startReady starts it
+	// again; without it such a failure fails the test. It is never
+	// started again on the port that was taken: whoever took it may keep
+	// it.
+	rebind func()
+
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	done   chan struct{} // closed when the current run has exited
@@ -96,9 +103,10 @@ func (p *process) lastRun() string {
 }
 
 // startReady starts the process and polls ready until it reports true.
-// A run that exits because its port was taken meanwhile (another process
-// may get a free port between freePort and the start, or while this one
-// is down) is started again, a few times; any other exit fails the test.
+// A run that exits because a port of its was taken (by a program that is
+// not a test: tests reserve their ports, see nettest.Port) is started
+// again on new ports, if the process can move (rebind), a few times; any
+// other exit fails the test.
 func (p *process) startReady(timeout time.Duration, ready func() (bool, string)) {
 	p.t.Helper()
 	for try := 1; ; try++ {
@@ -110,9 +118,9 @@ func (p *process) startReady(timeout time.Duration, ready func() (bool, string))
 			return ready()
 		})
 		if !p.running() {
-			if try < 5 && strings.Contains(p.lastRun(), "address already in use") {
-				p.t.Logf("%s: its port is taken; starting again", p.name)
-				time.Sleep(time.Duration(try) * 300 * time.Millisecond)
+			if p.rebind != nil && try < 5 && strings.Contains(p.lastRun(), "address already in use") {
+				p.t.Logf("%s: a port of its is taken; starting again on new ones", p.name)
+				p.rebind()
 				continue
 			}
 			p.t.Fatalf("%s exited before it was ready: %s\n%s", p.name, p.exitState(), tailString(p.lastRun(), 20))
@@ -328,12 +336,19 @@ type natsServer struct {
 
 func startNATS(t testing.TB, dir string) *natsServer {
 	t.Helper()
-	port := nettest.FreePort(t)
 	store := filepath.Join(dir, "jetstream")
-	s := &natsServer{port: port, storeDir: store}
-	s.process = newProcess(t, "nats-server", dir, natsServerBin,
-		"-js", "-sd", store, "-a", "127.0.0.1", "-p", strconv.Itoa(port), "-n", "e2e")
+	s := &natsServer{storeDir: store}
+	s.process = newProcess(t, "nats-server", dir, natsServerBin)
+	move := func() {
+		s.port = nettest.Port(t)
+		s.args = []string{"-js", "-sd", store, "-a", "127.0.0.1", "-p", strconv.Itoa(s.port), "-n", "e2e"}
+	}
+	move()
+	// It may move until it first runs; after that the gateways know its
+	// URL, and restarts keep the port, which stays reserved to the test.
+	s.rebind = move
 	s.restart()
+	s.rebind = nil
 	return s
 }
 
@@ -466,13 +481,16 @@ func newAxis(t testing.TB) *axis {
 // gatewayProc is one `lienthong serve` process.
 type gatewayProc struct {
 	*process
-	id       string
-	config   string
-	addr     string // host:port of the API
-	opsAddr  string // host:port of the operations listener (/metrics, /readyz …)
-	agencies []agency
-	keys     map[string]string // agency code → its DMS's API key
-	cfg      serveConfig       // as written in config
+	id     string
+	config string
+	// addrMu guards addr, the host:port of the API, and opsAddr, that of
+	// the operations listener (/metrics, /readyz …): a start that finds a
+	// port taken moves them while the test's clients read them.
+	addrMu        sync.Mutex
+	addr, opsAddr string
+	agencies      []agency
+	keys          map[string]string // agency code → its DMS's API key
+	cfg           serveConfig       // as written in config
 }
 
 // serveConfig mirrors the keys of the serve configuration that the tests
@@ -550,15 +568,12 @@ func (a *axis) addGatewayOn(join func(cfg *serveConfig, id string, agencies []ag
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		a.t.Fatal(err)
 	}
-	g := &gatewayProc{id: id, agencies: agencies, keys: map[string]string{},
-		addr: "127.0.0.1:" + strconv.Itoa(nettest.FreePort(a.t)), opsAddr: "127.0.0.1:" + strconv.Itoa(nettest.FreePort(a.t)),
-		config: filepath.Join(dir, "lienthong.yaml")}
+	g := &gatewayProc{id: id, agencies: agencies, keys: map[string]string{}, config: filepath.Join(dir, "lienthong.yaml")}
 	var cfg serveConfig
 	cfg.Gateway.ID = id
 	cfg.Gateway.DataDir = "data"
 	cfg.Gateway.ShutdownTimeout = "10s"
-	cfg.HTTP.Listen = g.addr
-	cfg.Ops.Listen = g.opsAddr
+	cfg.HTTP.Listen, cfg.Ops.Listen = g.newAddrs(a.t)
 	join(&cfg, id, agencies)
 	cfg.Trust.CA = []string{filepath.Join(a.ca.Dir(), signing.CACertFile)}
 	cfg.Trust.CRL = []string{filepath.Join(a.ca.Dir(), signing.CRLFile)}
@@ -584,8 +599,30 @@ func (a *axis) addGatewayOn(join func(cfg *serveConfig, id string, agencies []ag
 	g.cfg = cfg
 	g.writeConfig(a.t)
 	g.process = newProcess(a.t, "gateway "+id, dir, lienthongBin, "serve", "-config", g.config)
+	g.rebind = func() {
+		g.cfg.HTTP.Listen, g.cfg.Ops.Listen = g.newAddrs(g.t)
+		g.writeConfig(g.t)
+	}
 	a.gws = append(a.gws, g)
 	return g
+}
+
+// newAddrs reserves two ports, for the API and the operations listener,
+// and makes them the gateway's addresses; the configuration is the
+// caller's to write.
+func (g *gatewayProc) newAddrs(t testing.TB) (api, ops string) {
+	api, ops = "127.0.0.1:"+strconv.Itoa(nettest.Port(t)), "127.0.0.1:"+strconv.Itoa(nettest.Port(t))
+	g.addrMu.Lock()
+	defer g.addrMu.Unlock()
+	g.addr, g.opsAddr = api, ops
+	return g.addr, g.opsAddr
+}
+
+// opsAddress is the host:port of the operations listener.
+func (g *gatewayProc) opsAddress() string {
+	g.addrMu.Lock()
+	defer g.addrMu.Unlock()
+	return g.opsAddr
 }
 
 // writeConfig writes the gateway's configuration file from g.cfg; the
@@ -627,7 +664,11 @@ func (g *gatewayProc) drop(ag agency) {
 }
 
 // URL is the base URL of the gateway's API.
-func (g *gatewayProc) URL() string { return "http://" + g.addr }
+func (g *gatewayProc) URL() string {
+	g.addrMu.Lock()
+	defer g.addrMu.Unlock()
+	return "http://" + g.addr
+}
 
 // client returns an API client with the key of the DMS of agency.
 func (g *gatewayProc) client(ag agency) *apiClient {
@@ -636,7 +677,7 @@ func (g *gatewayProc) client(ag agency) *apiClient {
 	if !ok {
 		g.t.Fatalf("gateway %s does not host %s", g.id, ag.Code)
 	}
-	return newClient(g.URL(), key)
+	return newClient(g.URL, key)
 }
 
 // answers reports whether the gateway's API answers an authenticated
@@ -665,6 +706,25 @@ func (g *gatewayProc) restart() {
 	start := time.Now()
 	g.startReady(gatewayReadyTimeout, g.answers)
 	g.t.Logf("%s: API ready on %s in %s (start #%d)", g.name, g.URL(), time.Since(start).Round(time.Millisecond), g.starts)
+}
+
+// quiesce waits until everything from has queued is published
+// (lienthong_outbox_items 0) and to's consumers hold nothing
+// unacknowledged (lienthong_consumer_pending 0, read while connected):
+// the barrier after which a packet from sent to to, and not seen there,
+// never will be.
+func quiesce(t *testing.T, from, to *gatewayProc) {
+	t.Helper()
+	waitFor(t, exchangeTimeout, from.id+"'s outbox empty and "+to.id+"'s consumers settled", func() (bool, string) {
+		if n := metricValue(t, from, "lienthong_outbox_items"); n > 0 {
+			return false, fmt.Sprintf("%v in %s's outbox", n, from.id)
+		}
+		if metricValue(t, to, "lienthong_nats_connected") != 1 {
+			return false, to.id + " not connected to NATS"
+		}
+		n := metricValue(t, to, "lienthong_consumer_pending")
+		return n == 0, fmt.Sprintf("%v unacknowledged at %s", n, to.id)
+	})
 }
 
 // ready starts every gateway and waits for its API, has the administrator

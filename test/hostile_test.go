@@ -1296,7 +1296,7 @@ var labelPair = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"
 // there is none.
 func metricValue(t *testing.T, g *gatewayProc, name string, labels ...string) float64 {
 	t.Helper()
-	resp, err := http.Get("http://" + g.opsAddr + "/metrics")
+	resp, err := http.Get("http://" + g.opsAddress() + "/metrics")
 	if err != nil {
 		t.Fatalf("%s /metrics: %v", g.id, err)
 	}

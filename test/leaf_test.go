@@ -39,7 +39,7 @@ type leafNode struct {
 // leaf.conf names) before the hub starts; start makes its NKey at the hub.
 func (c *hubCluster) addLeaf() *leafNode {
 	c.t.Helper()
-	l := &leafNode{c: c, domain: "h41", client: nettest.FreePort(c.t), http: nettest.FreePort(c.t),
+	l := &leafNode{c: c, domain: "h41", client: nettest.Port(c.t), http: nettest.Port(c.t),
 		dir: filepath.Join(c.dir, "leaf-h41")}
 	if err := os.MkdirAll(l.dir, 0o700); err != nil {
 		c.t.Fatal(err)
@@ -170,6 +170,16 @@ func (l *leafNode) cut() {
 	l.waitLinked(false, 10*time.Second)
 }
 
+// forwarded is how many connections the links have forwarded to the hub
+// so far.
+func (l *leafNode) forwarded() int {
+	n := 0
+	for _, p := range l.links {
+		n += p.Forwarded()
+	}
+	return n
+}
+
 // restore brings the link back.
 func (l *leafNode) restore() {
 	for _, p := range l.links {
@@ -227,7 +237,22 @@ func (l *leafNode) spy(t *testing.T) {
 		n := msgs("LT_EDOC")
 		return n > 0, fmt.Sprintf("%d messages", n)
 	})
-	time.Sleep(2 * time.Second)
+	// The barrier: a stream made the same way after the spies, sourcing
+	// what the leaf may read at the hub, the directory. Its consumer is
+	// asked for over the same link and answered, its messages come:
+	// so would the spies' by then, were they allowed. nats-server asks
+	// 100 to 200 ms after a stream is made, at random: the second one,
+	// made once the first has filled, asks after every spy did.
+	for _, name := range []string{"CONTROL_1", "CONTROL_2"} {
+		src := &jetstream.StreamSource{Name: "KV_" + bus.BucketDirectory, External: ext}
+		if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: name, Sources: []*jetstream.StreamSource{src}}); err != nil {
+			t.Fatalf("stream %s on the leaf: %v", name, err)
+		}
+		waitFor(t, time.Minute, "the hub's directory in "+name+" on the leaf", func() (bool, string) {
+			n := msgs(name)
+			return n > 0, fmt.Sprintf("%d messages", n)
+		})
+	}
 	for name := range spies {
 		if n := msgs(name); n > 0 {
 			t.Errorf("stream %s on the province's leaf node has %d of the hub's packets", name, n)

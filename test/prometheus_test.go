@@ -93,16 +93,19 @@ scrape_configs:
         labels: {gateway: vpcp}
       - targets: [%q]
         labels: {gateway: nghean}
-`, vpcp.opsAddr, nghean.opsAddr)
+`, vpcp.opsAddress(), nghean.opsAddress())
 	configFile := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(configFile, []byte(config), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	addr := "127.0.0.1:" + strconv.Itoa(nettest.FreePort(t))
-	base := "http://" + addr
-	prom := newProcess(t, "prometheus", dir, bin,
-		"--config.file="+configFile, "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr)
+	var base string
+	prom := newProcess(t, "prometheus", dir, bin)
+	prom.rebind = func() {
+		addr := "127.0.0.1:" + strconv.Itoa(nettest.Port(t))
+		base = "http://" + addr
+		prom.args = []string{"--config.file=" + configFile, "--storage.tsdb.path=" + filepath.Join(dir, "data"), "--web.listen-address=" + addr}
+	}
+	prom.rebind()
 	prom.startReady(30*time.Second, func() (bool, string) {
 		resp, err := http.Get(base + "/-/ready")
 		if err != nil {

@@ -355,7 +355,7 @@ func promtool(t *testing.T, scrape string) {
 // the server comes back on the same port and store.
 func TestOps_ReadyzNATS(t *testing.T) {
 	dir := t.TempDir()
-	port := nettest.FreePort(t)
+	port := nettest.Port(t)
 	start := func() *server.Server {
 		t.Helper()
 		var srv *server.Server

@@ -264,7 +264,7 @@ func TestBus_AssignFromPerAgency(t *testing.T) {
 	for got.count() < len(want) && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
-	time.Sleep(300 * time.Millisecond) // anything more would show now
+	drained(t, b, "gwN") // read before acknowledged: anything more would show now
 	stop()
 	readers.Wait()
 	got.mu.Lock()
@@ -340,7 +340,8 @@ func TestBus_AssignReplaceAll(t *testing.T) {
 	for got.count() < len(want) && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
-	time.Sleep(200 * time.Millisecond)
+	drained(t, b, "gB") // read before acknowledged: anything more would show now
+	drained(t, b, "gC")
 	stop()
 	readers.Wait()
 	got.mu.Lock()

@@ -155,6 +155,9 @@ func TestBus_AssignTakesFromCatchUp(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// And its consumer holds nothing either (the readers record before
+	// they acknowledge).
+	drained(t, b, "gB")
 	stop()
 	readers.Wait()
 

@@ -18,12 +18,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/gateway/bus"
+	"github.com/lienthong/lienthong/internal/nettest"
 )
 
 func randomBytes(t testing.TB, n int) []byte {
@@ -50,7 +52,7 @@ func TestBus_PublishConsume(t *testing.T) {
 	}
 	b, _ := withBus(t)
 	col := newCollector(nil)
-	consume(t, b, gateway.ConsumerSpec{Gateway: "gw-a", Agencies: []envelope.AgencyCode{agencyH41}}, col.handle)
+	c := consume(t, b, gateway.ConsumerSpec{Gateway: "gw-a", Agencies: []envelope.AgencyCode{agencyH41}}, col.handle)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			packet := []byte("<edXML>" + tt.name + "</edXML>")
@@ -83,7 +85,7 @@ func TestBus_PublishConsume(t *testing.T) {
 			}
 		})
 	}
-	col.none(t, 300*time.Millisecond)
+	col.settled(t, c)
 }
 
 func TestBus_PublishHeaders(t *testing.T) {
@@ -138,7 +140,7 @@ func TestBus_PublishRefused(t *testing.T) {
 func TestBus_Duplicate(t *testing.T) {
 	b, _ := withBus(t)
 	col := newCollector(nil)
-	consume(t, b, gateway.ConsumerSpec{Gateway: "gw-a", Agencies: []envelope.AgencyCode{agencyH41}}, col.handle)
+	c := consume(t, b, gateway.ConsumerSpec{Gateway: "gw-a", Agencies: []envelope.AgencyCode{agencyH41}}, col.handle)
 	first := publish(t, b, gateway.KindEdoc, agencyH41, "dup:000.00.12.H41", []byte("one"))
 	second := publish(t, b, gateway.KindEdoc, agencyH41, "dup:000.00.12.H41", []byte("one"))
 	if first.Duplicate {
@@ -150,7 +152,7 @@ func TestBus_Duplicate(t *testing.T) {
 	if r := col.next(t); r.MsgID != "dup:000.00.12.H41" {
 		t.Errorf("MsgID = %q", r.MsgID)
 	}
-	col.none(t, 500*time.Millisecond)
+	col.settled(t, c)
 }
 
 func TestBus_LargePacket(t *testing.T) {
@@ -309,15 +311,15 @@ func TestBus_InlinePacketMismatch(t *testing.T) {
 func TestBus_ConsumerFilter(t *testing.T) {
 	b, _ := withBus(t)
 	colA, colB := newCollector(nil), newCollector(nil)
-	consume(t, b, gateway.ConsumerSpec{Gateway: "gw.a", Agencies: []envelope.AgencyCode{agencyH41, agencyH37}}, colA.handle)
-	consume(t, b, gateway.ConsumerSpec{Gateway: "gw.b", Agencies: []envelope.AgencyCode{agencyG22}}, colB.handle)
+	consA := consume(t, b, gateway.ConsumerSpec{Gateway: "gw.a", Agencies: []envelope.AgencyCode{agencyH41, agencyH37}}, colA.handle)
+	consB := consume(t, b, gateway.ConsumerSpec{Gateway: "gw.b", Agencies: []envelope.AgencyCode{agencyG22}}, colB.handle)
 	h41Child := envelope.MustAgencyCode("002.00.12.H41") // H41.12.00.002: not hosted, under H41.12
 	for _, code := range []envelope.AgencyCode{agencyH41, agencyH37, agencyG22, h41Child} {
 		for _, kind := range []gateway.PacketKind{gateway.KindEdoc, gateway.KindStatus} {
 			publish(t, b, kind, code, fmt.Sprintf("%s:%s", kind, code), []byte(code.String()))
 		}
 	}
-	got := func(c *collector, n int) []string {
+	got := func(c *collector, cons gateway.Consumer, n int) []string {
 		var subjects []string
 		for range n {
 			r := c.next(t)
@@ -326,16 +328,16 @@ func TestBus_ConsumerFilter(t *testing.T) {
 			}
 			subjects = append(subjects, r.Subject)
 		}
-		c.none(t, 300*time.Millisecond)
+		c.settled(t, cons)
 		slices.Sort(subjects)
 		return subjects
 	}
 	wantA := []string{"lt.edoc.H37.02.02", "lt.edoc.H41.12", "lt.status.H37.02.02", "lt.status.H41.12"}
-	if a := got(colA, 4); !slices.Equal(a, wantA) {
+	if a := got(colA, consA, 4); !slices.Equal(a, wantA) {
 		t.Errorf("gateway A received %q, want %q", a, wantA)
 	}
 	wantB := []string{"lt.edoc.G22", "lt.status.G22"}
-	if b := got(colB, 2); !slices.Equal(b, wantB) {
+	if b := got(colB, consB, 2); !slices.Equal(b, wantB) {
 		t.Errorf("gateway B received %q, want %q", b, wantB)
 	}
 }
@@ -353,7 +355,7 @@ func TestBus_Nak(t *testing.T) {
 			t.Errorf("Ack: %v", err)
 		}
 	})
-	consume(t, b, gateway.ConsumerSpec{Gateway: "gw-a", Agencies: []envelope.AgencyCode{agencyH41}}, col.handle)
+	c := consume(t, b, gateway.ConsumerSpec{Gateway: "gw-a", Agencies: []envelope.AgencyCode{agencyH41}}, col.handle)
 	publish(t, b, gateway.KindStatus, agencyH41, "nak:000.00.12.H41", []byte("status"))
 	if r := col.next(t); r.NumDelivered != 1 {
 		t.Fatalf("first delivery: NumDelivered = %d, want 1", r.NumDelivered)
@@ -362,7 +364,7 @@ func TestBus_Nak(t *testing.T) {
 	if r.NumDelivered != 2 || r.MsgID != "nak:000.00.12.H41" {
 		t.Fatalf("second delivery: %s NumDelivered = %d, want 2", r.MsgID, r.NumDelivered)
 	}
-	col.none(t, 300*time.Millisecond)
+	col.settled(t, c)
 }
 
 func TestBus_Term(t *testing.T) {
@@ -372,10 +374,11 @@ func TestBus_Term(t *testing.T) {
 			t.Errorf("Term: %v", err)
 		}
 	})
-	consume(t, b, gateway.ConsumerSpec{Gateway: "gw-a", Agencies: []envelope.AgencyCode{agencyH41}, AckWait: 500 * time.Millisecond}, col.handle)
+	c := consume(t, b, gateway.ConsumerSpec{Gateway: "gw-a", Agencies: []envelope.AgencyCode{agencyH41}, AckWait: 500 * time.Millisecond}, col.handle)
 	publish(t, b, gateway.KindEdoc, agencyH41, "term:000.00.12.H41", []byte("bad"))
 	col.next(t)
-	col.none(t, 1500*time.Millisecond)
+	// Terminated, it is no longer pending: it cannot come again.
+	col.settled(t, c)
 }
 
 func TestBus_Unsettled(t *testing.T) {
@@ -440,7 +443,7 @@ func TestBus_Concurrency(t *testing.T) {
 // Drain waits for the handlers in flight on every consumer of the
 // gateway, then none of them delivers any more.
 func TestBus_Drain(t *testing.T) {
-	b, _ := withBus(t)
+	b, srv := withBus(t)
 	inHandler := make(chan string, 8)
 	ch := make(chan struct{})
 	release := sync.OnceFunc(func() { close(ch) })
@@ -486,15 +489,12 @@ func TestBus_Drain(t *testing.T) {
 			t.Errorf("Ack in a draining handler: %v", err)
 		}
 	}
-	for _, code := range []envelope.AgencyCode{agencyH41, agencyG22} {
-		for _, kind := range []gateway.PacketKind{gateway.KindEdoc, gateway.KindStatus} {
-			publish(t, b, kind, code, fmt.Sprintf("late:%s:%s", kind, code), []byte("x"))
-		}
-	}
+	// Drain has returned: the consumption makes no new pull request.
+	newPerAgencyConsumers(t, srv).lateStayPending(b, "after Drain")
 	select {
 	case id := <-inHandler:
 		t.Fatalf("%s was handled after Drain", id)
-	case <-time.After(300 * time.Millisecond):
+	default:
 	}
 }
 
@@ -521,11 +521,13 @@ func TestBus_DrainTimeout(t *testing.T) {
 
 func TestBus_ServerRestart(t *testing.T) {
 	dir := t.TempDir()
-	srv, err := bus.StartServer(bus.ServerOptions{Dir: dir, Port: -1})
+	// Started again on its port: one the kernel chose could be taken,
+	// while the server is down, by an outgoing connection.
+	port := nettest.Port(t)
+	srv, err := bus.StartServer(bus.ServerOptions{Dir: dir, Port: port})
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := serverPort(t, srv)
 	b := openBus(t, srv.ClientURL(), bus.Options{})
 	spec := gateway.ConsumerSpec{Gateway: "gw-a", Agencies: []envelope.AgencyCode{agencyH41}, AckWait: time.Second}
 
@@ -572,7 +574,7 @@ func TestBus_ServerRestart(t *testing.T) {
 
 	// After: the unsettled ones come again, the acked one does not.
 	col2 := newCollector(nil)
-	consume(t, b, spec, col2.handle)
+	c2 := consume(t, b, spec, col2.handle)
 	got := map[string]uint64{}
 	for len(got) < 2 {
 		r := col2.next(t)
@@ -581,7 +583,7 @@ func TestBus_ServerRestart(t *testing.T) {
 		}
 		got[r.MsgID] = r.NumDelivered
 	}
-	col2.none(t, 2*spec.AckWait)
+	col2.settled(t, c2)
 	for _, id := range []string{"kept1", "kept2"} {
 		if n, ok := got[id]; !ok || n < 2 {
 			t.Errorf("%s: delivered %v (NumDelivered %d), want a redelivery", id, ok, n)
@@ -614,13 +616,13 @@ func TestBus_AgencyListChange(t *testing.T) {
 	// H41 leaves, G22 comes.
 	spec.Agencies = []envelope.AgencyCode{agencyG22}
 	col2 := newCollector(nil)
-	consume(t, b, spec, col2.handle)
+	c2 := consume(t, b, spec, col2.handle)
 	publish(t, b, gateway.KindEdoc, agencyH41, "2", []byte("2"))
 	publish(t, b, gateway.KindStatus, agencyG22, "3", []byte("3"))
 	if r := col2.next(t); r.Subject != "lt.status.G22" {
 		t.Errorf("got %s on %s, want lt.status.G22", r.MsgID, r.Subject)
 	}
-	col2.none(t, 300*time.Millisecond)
+	col2.settled(t, c2)
 }
 
 // msgIDs returns the MsgIDs of the next n messages of c, sorted, with how
@@ -657,13 +659,13 @@ func TestBus_AgencyAdded(t *testing.T) {
 	if got, _ := msgIDs(t, col, 3); !slices.Equal(got, []string{"h41-1", "h41-2", "h41-3"}) {
 		t.Fatalf("before: got %q", got)
 	}
-	col.none(t, 200*time.Millisecond)
+	col.settled(t, c)
 	c.Stop()
 
 	// G22 is added to the gateway's list.
 	spec.Agencies = []envelope.AgencyCode{agencyH41, agencyG22}
 	col2 := newCollector(nil)
-	consume(t, b, spec, col2.handle)
+	c2 := consume(t, b, spec, col2.handle)
 	got, delivered := msgIDs(t, col2, 2)
 	if want := []string{"g22-edoc", "g22-status"}; !slices.Equal(got, want) {
 		t.Errorf("after G22 was added: got %q, want %q", got, want)
@@ -673,7 +675,7 @@ func TestBus_AgencyAdded(t *testing.T) {
 			t.Errorf("%s: NumDelivered = %d, want 1", id, n)
 		}
 	}
-	col2.none(t, 300*time.Millisecond) // H41's acked messages stay acked
+	col2.settled(t, c2) // H41's acked messages stay acked
 	publish(t, b, gateway.KindEdoc, agencyG22, "g22-after", []byte("after"))
 	if r := col2.next(t); r.MsgID != "g22-after" {
 		t.Errorf("then got %s, want g22-after", r.MsgID)
@@ -716,9 +718,9 @@ func TestBus_AgencyMoves(t *testing.T) {
 
 	// H41 moves to B; A goes on with H37 alone.
 	colB := newCollector(nil)
-	consume(t, b, gateway.ConsumerSpec{Gateway: "gw-b", Agencies: []envelope.AgencyCode{agencyG22, agencyH41}, AckWait: ackWait}, colB.handle)
+	consB := consume(t, b, gateway.ConsumerSpec{Gateway: "gw-b", Agencies: []envelope.AgencyCode{agencyG22, agencyH41}, AckWait: ackWait}, colB.handle)
 	colA2 := newCollector(nil)
-	consume(t, b, gateway.ConsumerSpec{Gateway: "gw-a", Agencies: []envelope.AgencyCode{agencyH37}, AckWait: ackWait}, colA2.handle)
+	consA2 := consume(t, b, gateway.ConsumerSpec{Gateway: "gw-a", Agencies: []envelope.AgencyCode{agencyH37}, AckWait: ackWait}, colA2.handle)
 
 	got, delivered := msgIDs(t, colB, 3)
 	if want := []string{"h41-3", "h41-4", "h41-unsettled"}; !slices.Equal(got, want) {
@@ -727,11 +729,11 @@ func TestBus_AgencyMoves(t *testing.T) {
 	if n := delivered["h41-unsettled"]; n < 2 {
 		t.Errorf("h41-unsettled: NumDelivered = %d on B, want 2 or more (the consumer A used)", n)
 	}
-	colB.none(t, 3*ackWait)
+	colB.settled(t, consB)
 	if got, _ := msgIDs(t, colA2, 1); !slices.Equal(got, []string{"h37-2"}) {
 		t.Errorf("A got %q for H37, want h37-2", got)
 	}
-	colA2.none(t, 300*time.Millisecond)
+	colA2.settled(t, consA2)
 }
 
 func TestBus_WatchDirectory(t *testing.T) {
@@ -756,6 +758,23 @@ func TestBus_WatchDirectory(t *testing.T) {
 		t.Errorf("DirectoryRecord of a missing key = %v, want ErrKeyNotFound", err)
 	}
 
+	// watchers is how many consumers read the directory's stream: a
+	// watch has one until it ends, after its last call of fn.
+	js := rawJetStream(t, srv)
+	watchers := func() int {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		s, err := js.Stream(ctx, "KV_"+bus.BucketDirectory)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := s.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.State.Consumers
+	}
+	before := watchers()
 	got := make(chan gateway.DirectoryUpdate, 100)
 	wctx, wcancel := context.WithCancel(context.Background())
 	defer wcancel()
@@ -791,7 +810,7 @@ func TestBus_WatchDirectory(t *testing.T) {
 		t.Errorf("update = %+v", u)
 	}
 	// A delete, straight in the KV.
-	kv, err := rawJetStream(t, srv).KeyValue(ctx, bus.BucketDirectory)
+	kv, err := js.KeyValue(ctx, bus.BucketDirectory)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -801,16 +820,24 @@ func TestBus_WatchDirectory(t *testing.T) {
 	if u := next(); u.Key != "H37.02.02" || !u.Deleted {
 		t.Errorf("delete = %+v, want H37.02.02 deleted", u)
 	}
-	// After ctx is done, nothing more comes.
+	// After ctx is done, nothing more comes: the watch ends, and then
+	// deletes its consumer, so that once it is gone nothing was in
+	// flight and nothing can come.
 	wcancel()
-	time.Sleep(100 * time.Millisecond)
+	deadline := time.Now().Add(wait)
+	for n := watchers(); n != before; n = watchers() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the watch still has its consumer %s after its context ended (%d consumers, %d before it)", wait, n, before)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	if err := b.PutRecord(ctx, "G22", []byte("late")); err != nil {
 		t.Fatal(err)
 	}
 	select {
 	case u := <-got:
 		t.Errorf("an update after the watch ended: %+v", u)
-	case <-time.After(300 * time.Millisecond):
+	default:
 	}
 }
 
@@ -1098,7 +1125,7 @@ func TestBus_ConsumeRefused(t *testing.T) {
 }
 
 func TestBus_ConsumeContextDone(t *testing.T) {
-	b, _ := withBus(t)
+	b, srv := withBus(t)
 	col := newCollector(nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	c, err := b.Consume(ctx, gateway.ConsumerSpec{Gateway: "gw-a", Agencies: []envelope.AgencyCode{agencyH41, agencyG22}}, col.handle)
@@ -1106,14 +1133,90 @@ func TestBus_ConsumeContextDone(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Stop()
+	// Pulling first: no request waiting before the consumption has made
+	// one says nothing of its end.
+	consumers := newPerAgencyConsumers(t, srv)
+	consumers.waitWaiting(true, "before the context ended")
 	cancel()
-	time.Sleep(100 * time.Millisecond)
+	consumers.lateStayPending(b, "after the context ended")
+	select {
+	case r := <-col.ch:
+		t.Errorf("handled %s after the context ended", r.MsgID)
+	default:
+	}
+}
+
+// perAgencyConsumers are H41's and G22's per-agency consumers, read
+// straight from the server.
+type perAgencyConsumers struct {
+	t     *testing.T
+	js    jetstream.JetStream
+	names [][2]string // stream, consumer
+}
+
+func newPerAgencyConsumers(t *testing.T, srv *server.Server) *perAgencyConsumers {
+	c := &perAgencyConsumers{t: t, js: rawJetStream(t, srv)}
+	for _, code := range []envelope.AgencyCode{agencyH41, agencyG22} {
+		c.names = append(c.names, [2]string{bus.StreamEdoc, bus.ConsumerName(code, gateway.KindEdoc)},
+			[2]string{bus.StreamStatus, bus.ConsumerName(code, gateway.KindStatus)})
+	}
+	return c
+}
+
+func (c *perAgencyConsumers) info(n [2]string) *jetstream.ConsumerInfo {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	jc, err := c.js.Consumer(ctx, n[0], n[1])
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	i, err := jc.Info(ctx)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return i
+}
+
+// waitWaiting waits until each consumer has pull requests waiting that
+// the server would deliver to (it counts only those whose reply subject
+// someone still subscribes to), or none, and returns how many each had
+// delivered then. A running consumption always keeps one waiting.
+func (c *perAgencyConsumers) waitWaiting(some bool, what string) map[string]uint64 {
+	c.t.Helper()
+	deadline := time.Now().Add(wait)
+	delivered := map[string]uint64{}
+	for _, n := range c.names {
+		i := c.info(n)
+		for ; (i.NumWaiting > 0) != some; i = c.info(n) {
+			if time.Now().After(deadline) {
+				c.t.Fatalf("consumer %s has %d pull requests %s", n[1], i.NumWaiting, what)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		delivered[n[1]] = i.Delivered.Consumer
+	}
+	return delivered
+}
+
+// lateStayPending is the barrier after which a consumption of the
+// consumers that was stopped (or drained) would show that it still runs:
+// it waits until they have no pull request left, publishes one packet to
+// each, and checks that each stays on the stream, undelivered.
+func (c *perAgencyConsumers) lateStayPending(b *bus.Bus, what string) {
+	c.t.Helper()
+	delivered := c.waitWaiting(false, what)
 	for _, code := range []envelope.AgencyCode{agencyH41, agencyG22} {
 		for _, kind := range []gateway.PacketKind{gateway.KindEdoc, gateway.KindStatus} {
-			publish(t, b, kind, code, fmt.Sprintf("late:%s:%s", kind, code), []byte("x"))
+			publish(c.t, b, kind, code, fmt.Sprintf("late:%s:%s", kind, code), []byte("x"))
 		}
 	}
-	col.none(t, 300*time.Millisecond)
+	for _, n := range c.names {
+		if i := c.info(n); i.NumPending != 1 || i.NumAckPending != 0 || i.Delivered.Consumer != delivered[n[1]] {
+			c.t.Errorf("consumer %s %s: %d pending, %d delivered (%d before), %d unacknowledged; want the late one pending only",
+				n[1], what, i.NumPending, i.Delivered.Consumer, delivered[n[1]], i.NumAckPending)
+		}
+	}
 }
 
 func TestBus_CloseOwnsServer(t *testing.T) {
@@ -1297,8 +1400,8 @@ func TestBus_MessagesWaitForConsumer(t *testing.T) {
 	publish(t, b, gateway.KindStatus, agencyG22, "early-status:000.00.00.G22", []byte("early"))
 	// Another gateway consuming (and acking) first changes nothing.
 	other := newCollector(nil)
-	consume(t, b, gateway.ConsumerSpec{Gateway: "other", Agencies: []envelope.AgencyCode{agencyH41}}, other.handle)
-	other.none(t, 200*time.Millisecond)
+	otherC := consume(t, b, gateway.ConsumerSpec{Gateway: "other", Agencies: []envelope.AgencyCode{agencyH41}}, other.handle)
+	other.settled(t, otherC)
 	col := newCollector(nil)
 	consume(t, b, gateway.ConsumerSpec{Gateway: "late", Agencies: []envelope.AgencyCode{agencyG22}}, col.handle)
 	got := []string{col.next(t).MsgID, col.next(t).MsgID}

@@ -31,7 +31,7 @@ func TestBus_GatewayConsumers(t *testing.T) {
 		sent = append(sent, id)
 	}
 	colA, colB := newCollector(nil), newCollector(nil)
-	consume(t, busA, gateway.ConsumerSpec{Gateway: "gwA", Agencies: []envelope.AgencyCode{w, x}}, colA.handle)
+	consA := consume(t, busA, gateway.ConsumerSpec{Gateway: "gwA", Agencies: []envelope.AgencyCode{w, x}}, colA.handle)
 
 	var pub sync.WaitGroup
 	var mu sync.Mutex
@@ -49,7 +49,7 @@ func TestBus_GatewayConsumers(t *testing.T) {
 		}
 	}()
 	time.Sleep(150 * time.Millisecond)
-	consume(t, busB, gateway.ConsumerSpec{Gateway: "gwB", Agencies: []envelope.AgencyCode{x, y}}, colB.handle)
+	consB := consume(t, busB, gateway.ConsumerSpec{Gateway: "gwB", Agencies: []envelope.AgencyCode{x, y}}, colB.handle)
 	pub.Wait()
 
 	by := func() map[string][]string {
@@ -83,6 +83,10 @@ func TestBus_GatewayConsumers(t *testing.T) {
 	for len(by()) < len(sent) && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
+	// A packet that reaches both would come to the second while one of
+	// them still holds it: once both hold nothing, it would show.
+	colA.quiet(t, consA)
+	colB.quiet(t, consB)
 	got := by()
 	for _, id := range sent {
 		gws := got[id]

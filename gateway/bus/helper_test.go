@@ -2,7 +2,6 @@ package bus_test
 
 import (
 	"context"
-	"net"
 	"sync"
 	"testing"
 	"time"
@@ -45,16 +44,6 @@ func startServerPort(t testing.TB, dir string, port int) *server.Server {
 		srv.WaitForShutdown()
 	})
 	return srv
-}
-
-// serverPort returns the client port a server listens on.
-func serverPort(t testing.TB, srv *server.Server) int {
-	t.Helper()
-	addr, ok := srv.Addr().(*net.TCPAddr)
-	if !ok {
-		t.Fatalf("server address %v is not TCP", srv.Addr())
-	}
-	return addr.Port
 }
 
 // openBus opens a Bus on url, closed when the test ends.
@@ -134,6 +123,7 @@ type collector struct {
 	ch     chan received
 	mu     sync.Mutex
 	all    []received
+	busy   int // handlers running
 }
 
 func newCollector(settle func(m gateway.Message)) *collector {
@@ -141,6 +131,14 @@ func newCollector(settle func(m gateway.Message)) *collector {
 }
 
 func (c *collector) handle(ctx context.Context, m gateway.Message) {
+	c.mu.Lock()
+	c.busy++
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.busy--
+		c.mu.Unlock()
+	}()
 	p, err := m.Packet(ctx)
 	r := received{Subject: m.Subject(), MsgID: m.MsgID(), Kind: m.Kind(), Packet: p, PacketErr: err, NumDelivered: m.NumDelivered()}
 	if c.settle != nil {
@@ -179,6 +177,56 @@ func (c *collector) none(t testing.TB, d time.Duration) {
 	case r := <-c.ch:
 		t.Fatalf("unexpected message %s on %s (delivery %d)", r.MsgID, r.Subject, r.NumDelivered)
 	case <-time.After(d):
+	}
+}
+
+// settled is the barrier after which nothing more comes unless it is
+// published (quiet), and fails the test if the collector then has a
+// message the test has not taken.
+func (c *collector) settled(t testing.TB, cons gateway.Consumer) {
+	t.Helper()
+	c.quiet(t, cons)
+	select {
+	case r := <-c.ch:
+		t.Fatalf("unexpected message %s on %s (delivery %d)", r.MsgID, r.Subject, r.NumDelivered)
+	default:
+	}
+}
+
+// quiet waits until cons holds nothing — no message waiting on the
+// streams, none delivered and not settled (a nakked one stays so until it
+// comes again) — and then until the collector's handlers, which settle
+// before they record, are done: from then on the collector has all it
+// will get until more is published.
+func (c *collector) quiet(t testing.TB, cons gateway.Consumer) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		p, err := cons.Pending(ctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("Pending: %v", err)
+		}
+		if p[bus.StreamEdoc] == 0 && p[bus.StreamStatus] == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the consumers still hold %v after %s", p, wait)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for {
+		c.mu.Lock()
+		busy := c.busy
+		c.mu.Unlock()
+		if busy == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d handlers still running after %s", busy, wait)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 

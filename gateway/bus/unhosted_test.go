@@ -63,7 +63,10 @@ func TestBus_GateUnhosted(t *testing.T) {
 	publishEdoc(t, b, soyte, "later")
 	publishEdoc(t, b, h41, "own")
 	waitFor(t, "H41's own packet", func() bool { return first.count("own") == 1 })
-	time.Sleep(3 * catchUpPoll) // the catch-up is read, and the gate has nakked Sở Y tế's packets several times
+	// Sở Y tế's two packets came again, so the gate had them — and
+	// nakked them — before: had it handed them to the handler, which
+	// acknowledges, they would not.
+	waitFor(t, "Sở Y tế's packets delivered again", func() bool { return redelivered(t, b, "nghean") >= 2 })
 	for _, id := range []string{"early", "later"} {
 		if n := first.count(id); n != 0 {
 			t.Errorf("%s, of an agency not configured, reached the handler %d times", id, n)
@@ -134,6 +137,61 @@ func TestBus_GateUnhosted(t *testing.T) {
 	if n := next.count("held"); n != 1 {
 		t.Errorf("the held packet reached the agency's new gateway %d times", n)
 	}
+}
+
+// gatewayConsumers are the names, by stream, of a gateway's consumer and
+// catch-up.
+func gatewayConsumers(gw string) map[string][]string {
+	return map[string][]string{
+		StreamEdoc:   {GatewayConsumerName(gw, gateway.KindEdoc), CatchUpConsumerName(gw, gateway.KindEdoc)},
+		StreamStatus: {GatewayConsumerName(gw, gateway.KindStatus), CatchUpConsumerName(gw, gateway.KindStatus)},
+	}
+}
+
+// drained waits until gw's consumers, its catch-up included, hold
+// nothing: no packet waiting, none delivered and not settled (a nakked
+// one stays so until it comes again). A handled handler counts before it
+// acknowledges: from then on its counts are final until more is
+// published, and a packet it did not get never comes.
+func drained(t *testing.T, b *Bus, gw string) {
+	t.Helper()
+	waitFor(t, gw+"'s consumers to drain", func() bool {
+		for stream, names := range gatewayConsumers(gw) {
+			for _, name := range names {
+				c, err := b.js.Consumer(t.Context(), stream, name)
+				if errors.Is(err, jetstream.ErrConsumerNotFound) {
+					continue
+				}
+				if err != nil {
+					return false
+				}
+				if i := c.CachedInfo(); i.NumPending > 0 || i.NumAckPending > 0 {
+					return false
+				}
+			}
+		}
+		return true
+	})
+}
+
+// redelivered is how many packets gw's consumers, its catch-up included,
+// delivered more than once and hold unsettled.
+func redelivered(t *testing.T, b *Bus, gw string) int {
+	t.Helper()
+	n := 0
+	for stream, names := range gatewayConsumers(gw) {
+		for _, name := range names {
+			c, err := b.js.Consumer(t.Context(), stream, name)
+			if errors.Is(err, jetstream.ErrConsumerNotFound) {
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += c.CachedInfo().NumRedelivered
+		}
+	}
+	return n
 }
 
 // openSibling opens another gateway's bus on b's server, with gateway
@@ -213,7 +271,7 @@ func TestBus_AssignToIdleGateway(t *testing.T) {
 		publishEdoc(t, b, x, fmt.Sprintf("after-%d", i))
 	}
 	waitFor(t, "the new gateway's packets", func() bool { return second.count("after-4") == 1 })
-	time.Sleep(3 * catchUpPoll) // anything else on its way has come
+	drained(t, b, "gwB")
 	for i := range 10 {
 		if n := second.count(fmt.Sprintf("before-%d", i)); n != 0 {
 			t.Errorf("before-%d, handled by the agency's previous gateway, reached the new one %d times", i, n)
@@ -281,7 +339,7 @@ func TestBus_AssignDiesAfterHandOver(t *testing.T) {
 	defer cb.Stop()
 	publishEdoc(t, b, x, "after")
 	waitFor(t, "gwB's packet", func() bool { return second.count("after") == 1 })
-	time.Sleep(2 * catchUpPoll)
+	drained(t, b, "gwB")
 	for i := range 10 {
 		if n := second.count(fmt.Sprintf("before-%d", i)); n != 0 {
 			t.Errorf("before-%d, handled by gwA, reached gwB %d times", i, n)
@@ -313,9 +371,12 @@ func TestBus_HandOverWhileNakked(t *testing.T) {
 	if err := b.Assign(ctx, Assignment{Gateway: "gwA", Agencies: []envelope.AgencyCode{h41, x}, AckWait: time.Second}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2 * catchUpPoll) // gwA's (empty) catch-up comes and goes
+	waitFor(t, "gwA's (empty) catch-up to come and go", func() bool {
+		_, err := b.js.Consumer(ctx, StreamEdoc, CatchUpConsumerName("gwA", gateway.KindEdoc))
+		return errors.Is(err, jetstream.ErrConsumerNotFound)
+	})
 	publishEdoc(t, b, x, "x")
-	time.Sleep(500 * time.Millisecond) // nakked at gwA a few times
+	waitFor(t, "x nakked at gwA and delivered again", func() bool { return redelivered(t, b, "gwA") > 0 })
 	waitFor(t, "the assignment to gwB", func() bool {
 		err := b.Assign(ctx, Assignment{Gateway: "gwB", Agencies: []envelope.AgencyCode{x}, AckWait: time.Second})
 		return err == nil
@@ -381,7 +442,7 @@ func TestBus_HandOverFromIdleHolder(t *testing.T) {
 	defer ch.Stop()
 	publishEdoc(t, b, x, "after")
 	waitFor(t, "gwH's packet", func() bool { return third.count("after") == 1 })
-	time.Sleep(2 * catchUpPoll)
+	drained(t, b, "gwH")
 	for i := range 10 {
 		if n := third.count(fmt.Sprintf("before-%d", i)); n != 0 {
 			t.Errorf("before-%d, handled by gwF, reached gwH %d times", i, n)

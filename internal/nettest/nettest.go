@@ -12,17 +12,35 @@ import (
 	"testing"
 )
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago,
-// for a server a test starts, and starts again, on a known port.
+// Listen listens on a port of 127.0.0.1 that the kernel chooses, for a
+// server the test runs in its own process: the listener is handed over,
+// not its port, so that no one can take the port between its choice and
+// its use. It is closed when the test ends.
+func Listen(t testing.TB) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln
+}
+
+// Port reserves a TCP port on 127.0.0.1 for the rest of the test, for a
+// server that must bind it itself — a child process, a nats-server
+// configured by port number — and may bind it again after a restart.
+// Prefer Listen where a listener can be handed over.
 //
-// The port is below the kernel's range of ephemeral ports
-// (/proc/sys/net/ipv4/ip_local_port_range), which the kernel hands out as
-// the local ports of outgoing connections: a port from that range, free
-// when chosen, was taken by another process's connection before the test's
-// server could listen on it (a gateway then found its API port answering
-// for someone else). Ports are chosen at random, and never twice in one
-// test binary.
-func FreePort(t testing.TB) int {
+// A reserved port is one no other test of this machine is handed at the
+// same time: it is below the kernel's range of ephemeral ports
+// (/proc/sys/net/ipv4/ip_local_port_range), so no outgoing connection and
+// no listener on port 0 gets it, and every test process reserves it
+// through a lock of the port's file in a directory they share (see
+// reserve), released when the test ends or its process dies. A
+// program that is not a test may still hold it: a server that finds it
+// taken is started again on another (see the e2e harness), never on the
+// same one.
+func Port(t testing.TB) int {
 	t.Helper()
 	low := ephemeralLow()
 	for range 1000 {
@@ -30,24 +48,31 @@ func FreePort(t testing.TB) int {
 		if !handedOut.claim(port) {
 			continue
 		}
+		release, ok := reserve(port)
+		if !ok {
+			continue
+		}
+		// Reserved among tests; free of anything else now.
 		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
 		if err != nil {
+			release()
 			continue
 		}
 		ln.Close()
+		t.Cleanup(release)
 		return port
 	}
 	t.Fatalf("no free port below %d after 1,000 tries", low)
 	return 0
 }
 
-// minPort is the lowest port FreePort chooses: above the registered
-// ports of common services.
+// minPort is the lowest port Port chooses: above the registered ports of
+// common services.
 const minPort = 20000
 
-// handedOut remembers the ports FreePort returned in this process. It is
-// process-wide state, like the ports themselves: two tests asking at once
-// must not be given the same one.
+// handedOut remembers the ports Port returned in this process, so that
+// it never returns one twice, even after its test released it: a server
+// of an earlier test may not have let go of it yet.
 var handedOut = &portSet{ports: map[int]bool{}}
 
 type portSet struct {
@@ -88,72 +113,95 @@ func ephemeralLow() int {
 // Link forwards TCP connections from a loopback port of its own to a
 // target, and can be cut — every connection closed, new ones refused —
 // and restored, as a provincial link that goes down and comes back.
+//
+// It keeps its listener while cut, closing at once what it accepts: a
+// port let go of while cut could be taken before Restore binds it again.
 type Link struct {
-	t      testing.TB
 	target string
 	// Port is where the link listens: what its client dials instead of
 	// the target.
 	Port int
 
-	mu    sync.Mutex
-	ln    net.Listener
-	conns []net.Conn
+	ln        net.Listener
+	mu        sync.Mutex
+	cut       bool
+	conns     []net.Conn
+	forwarded int
 }
 
 // NewLink starts a link to target, cut when the test ends.
 func NewLink(t testing.TB, target string) *Link {
 	t.Helper()
-	l := &Link{t: t, target: target, Port: FreePort(t)}
-	l.Restore()
+	ln := Listen(t)
+	l := &Link{target: target, Port: ln.Addr().(*net.TCPAddr).Port, ln: ln}
+	go l.serve()
 	t.Cleanup(l.Cut)
 	return l
 }
 
-// Restore listens again and forwards.
-func (l *Link) Restore() {
-	l.t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(l.Port))
-	if err != nil {
-		l.t.Fatal(err)
-	}
-	l.mu.Lock()
-	l.ln = ln
-	l.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			u, err := net.Dial("tcp", l.target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			l.mu.Lock()
-			if l.ln != ln {
-				// Cut while this one was being dialled: it goes too.
-				l.mu.Unlock()
-				c.Close()
-				u.Close()
-				return
-			}
-			l.conns = append(l.conns, c, u)
-			l.mu.Unlock()
-			go func() { io.Copy(u, c); u.Close() }()
-			go func() { io.Copy(c, u); c.Close() }()
+// serve accepts until the listener is closed at the end of the test.
+func (l *Link) serve() {
+	for {
+		c, err := l.ln.Accept()
+		if err != nil {
+			return
 		}
-	}()
+		go l.forward(c)
+	}
 }
 
-// Cut closes the listener and every connection.
+// forward connects c to the target, unless the link is cut.
+func (l *Link) forward(c net.Conn) {
+	if l.isCut() {
+		c.Close()
+		return
+	}
+	u, err := net.Dial("tcp", l.target)
+	if err != nil {
+		c.Close()
+		return
+	}
+	l.mu.Lock()
+	if l.cut {
+		// Cut while this one was being dialled: it goes too.
+		l.mu.Unlock()
+		c.Close()
+		u.Close()
+		return
+	}
+	l.conns = append(l.conns, c, u)
+	l.forwarded++
+	l.mu.Unlock()
+	go func() { io.Copy(u, c); u.Close() }()
+	go func() { io.Copy(c, u); c.Close() }()
+}
+
+// Forwarded is how many connections the link has forwarded so far: one
+// more since a Cut says the link did not stay cut.
+func (l *Link) Forwarded() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.forwarded
+}
+
+func (l *Link) isCut() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cut
+}
+
+// Restore forwards again.
+func (l *Link) Restore() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.cut = false
+}
+
+// Cut closes every connection, and those accepted until Restore.
 func (l *Link) Cut() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.ln != nil {
-		l.ln.Close()
-		l.ln = nil
-	}
+	l.cut = true
 	for _, c := range l.conns {
 		c.Close()
 	}

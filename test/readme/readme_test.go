@@ -60,7 +60,7 @@ func TestREADME(t *testing.T) {
 
 	ports := map[string]string{}
 	for _, p := range []string{"8080", "9464", "4222", "8222"} {
-		ports[p] = strconv.Itoa(nettest.FreePort(t))
+		ports[p] = strconv.Itoa(nettest.Port(t))
 	}
 	portRE := regexp.MustCompile(`\b(8080|9464|4222|8222)\b`)
 	freePorts := func(s string) string {
@@ -98,7 +98,7 @@ func TestREADME(t *testing.T) {
 			t.Fatalf("deploy/README.md: %d blocks marked %q, want the backups, the store check and a restore", len(blocks), deployMarker)
 		}
 		sys := filepath.Join(work, "sys")
-		api, ops := "127.0.0.1:"+strconv.Itoa(nettest.FreePort(t)), "127.0.0.1:"+strconv.Itoa(nettest.FreePort(t))
+		api, ops := "127.0.0.1:"+strconv.Itoa(nettest.Port(t)), "127.0.0.1:"+strconv.Itoa(nettest.Port(t))
 		moved := strings.NewReplacer(
 			"/etc/lienthong", sys+"/etc/lienthong",
 			"/var/", sys+"/var/",
