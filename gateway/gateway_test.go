@@ -20,14 +20,14 @@ import (
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/gateway/bus"
-	"github.com/lienthong/lienthong/gateway/internal/gatewaytest"
 	"github.com/lienthong/lienthong/gateway/store"
+	"github.com/lienthong/lienthong/internal/testkit"
 	"github.com/lienthong/lienthong/signing"
 )
 
 func letter(t *testing.T, from, fromName string, to ...string) []byte {
 	t.Helper()
-	return gatewaytest.Letter{From: from, FromName: fromName, To: to}.Packet(t)
+	return testkit.Letter{From: from, FromName: fromName, To: to}.Packet(t)
 }
 
 func deliveryState(t *testing.T, gw *gateway.Gateway, doc, recipient string) envelope.State {
@@ -51,7 +51,7 @@ func deliveryState(t *testing.T, gw *gateway.Gateway, doc, recipient string) env
 // never will.
 func allSent(t *testing.T, gw *gateway.Gateway) {
 	t.Helper()
-	gatewaytest.Eventually(t, "the outbox to empty", func() bool {
+	testkit.Eventually(t, "the outbox to empty", func() bool {
 		st, err := gw.Store().Stats(t.Context(), time.Now())
 		if err != nil {
 			t.Fatal(err)
@@ -74,11 +74,11 @@ func incoming(t *testing.T, gw *gateway.Gateway, agency string) []gateway.Docume
 // statuses reach the sender; an illegal transition is refused; a recall
 // works.
 func TestGateway_Exchange(t *testing.T) {
-	ax := gatewaytest.NewAxis(t)
+	ax := testkit.NewAxis(t)
 	const soyte = "000.00.12.H41"
 	g22 := ax.Gateway("vpcp", nil, [2]string{vpcp, "Văn phòng Chính phủ"})
 	h41 := ax.Gateway("nghean", nil, [2]string{nghean, "UBND tỉnh Nghệ An"}, [2]string{soyte, "Sở Y tế tỉnh Nghệ An"})
-	gatewaytest.Eventually(t, "the directory to list Nghệ An at VPCP", func() bool {
+	testkit.Eventually(t, "the directory to list Nghệ An at VPCP", func() bool {
 		_, a := g22.Directory().Lookup(nghean)
 		_, b := g22.Directory().Lookup(soyte)
 		return a && b
@@ -89,7 +89,7 @@ func TestGateway_Exchange(t *testing.T) {
 		t.Fatalf("Submit: %v (replay %v)", err, replay)
 	}
 	for _, to := range []string{nghean, soyte} {
-		gatewaytest.Eventually(t, "01 from "+to, func() bool { return deliveryState(t, g22, doc.ID, to) == envelope.StateArrived })
+		testkit.Eventually(t, "01 from "+to, func() bool { return deliveryState(t, g22, doc.ID, to) == envelope.StateArrived })
 	}
 	in := incoming(t, h41, nghean)
 	if len(in) != 1 || in[0].DocumentID != doc.DocumentID || in[0].Verdict.Outcome != string(signing.Valid) {
@@ -105,7 +105,7 @@ func TestGateway_Exchange(t *testing.T) {
 			t.Fatalf("PostStatus %s: %v", c, err)
 		}
 	}
-	gatewaytest.Eventually(t, "processing at VPCP", func() bool { return deliveryState(t, g22, doc.ID, nghean) == envelope.StateProcessing })
+	testkit.Eventually(t, "processing at VPCP", func() bool { return deliveryState(t, g22, doc.ID, nghean) == envelope.StateProcessing })
 
 	err = h41.PostStatus(t.Context(), gateway.StatusRequest{Document: inID, Code: envelope.StatusRejected, Description: "không thuộc thẩm quyền"})
 	var te *envelope.TransitionError
@@ -120,11 +120,11 @@ func TestGateway_Exchange(t *testing.T) {
 	if err := g22.PostStatus(t.Context(), gateway.StatusRequest{Document: doc.ID, Code: envelope.StatusRecallRequested, Description: "sai sót", Recipients: []string{nghean}}); err != nil {
 		t.Fatal(err)
 	}
-	gatewaytest.Eventually(t, "the recall at Nghệ An", func() bool { return deliveryState(t, h41, inID, nghean) == envelope.StateRecallRequested })
+	testkit.Eventually(t, "the recall at Nghệ An", func() bool { return deliveryState(t, h41, inID, nghean) == envelope.StateRecallRequested })
 	if err := h41.PostStatus(t.Context(), gateway.StatusRequest{Document: inID, Code: envelope.StatusRecallAccepted}); err != nil {
 		t.Fatal(err)
 	}
-	gatewaytest.Eventually(t, "recalled at VPCP", func() bool { return deliveryState(t, g22, doc.ID, nghean) == envelope.StateRecalled })
+	testkit.Eventually(t, "recalled at VPCP", func() bool { return deliveryState(t, g22, doc.ID, nghean) == envelope.StateRecalled })
 	if got := deliveryState(t, g22, doc.ID, soyte); got != envelope.StateArrived {
 		t.Errorf("the department's delivery is %s, want arrived", got)
 	}
@@ -155,17 +155,17 @@ const vpcp, nghean = "000.00.00.G22", "000.00.00.H41"
 
 // delivered starts VPCP's and Nghệ An's gateways and returns them with a
 // document VPCP sent to Nghệ An, once its 01 came back.
-func delivered(t *testing.T) (*gatewaytest.Axis, *gateway.Gateway, *gateway.Gateway, *gateway.Document) {
+func delivered(t *testing.T) (*testkit.Axis, *gateway.Gateway, *gateway.Gateway, *gateway.Document) {
 	t.Helper()
-	ax := gatewaytest.NewAxis(t)
+	ax := testkit.NewAxis(t)
 	g22 := ax.Gateway("vpcp", nil, [2]string{vpcp, "Văn phòng Chính phủ"})
 	h41 := ax.Gateway("nghean", nil, [2]string{nghean, "UBND tỉnh Nghệ An"})
-	gatewaytest.Eventually(t, "the directory", func() bool { _, ok := g22.Directory().Lookup(nghean); return ok })
+	testkit.Eventually(t, "the directory", func() bool { _, ok := g22.Directory().Lookup(nghean); return ok })
 	doc, _, err := g22.Submit(t.Context(), gateway.Submission{Packet: letter(t, vpcp, "Văn phòng Chính phủ", nghean)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	gatewaytest.Eventually(t, "01", func() bool { return deliveryState(t, g22, doc.ID, nghean) == envelope.StateArrived })
+	testkit.Eventually(t, "01", func() bool { return deliveryState(t, g22, doc.ID, nghean) == envelope.StateArrived })
 	return ax, g22, h41, doc
 }
 
@@ -189,7 +189,7 @@ func TestGateway_Quarantine(t *testing.T) {
 		t.Fatal(err)
 	}
 	var entry gateway.QuarantineEntry
-	gatewaytest.Eventually(t, "the quarantine", func() bool {
+	testkit.Eventually(t, "the quarantine", func() bool {
 		q, err := h41.Store().QuarantineEntries(t.Context(), 10)
 		if err != nil || len(q) == 0 {
 			return false
@@ -221,7 +221,7 @@ func TestGateway_Quarantine(t *testing.T) {
 func TestGateway_Revoke(t *testing.T) {
 	_, g22, h41, doc := delivered(t)
 
-	revocation := gatewaytest.Letter{From: vpcp, FromName: "Văn phòng Chính phủ", To: []string{nghean}, Number: "16",
+	revocation := testkit.Letter{From: vpcp, FromName: "Văn phòng Chính phủ", To: []string{nghean}, Number: "16",
 		Subject: "V/v thu hồi công văn số 15/VPCP-TH", Revokes: doc.DocumentID}.Packet(t)
 	rev, _, err := g22.Submit(t.Context(), gateway.Submission{Packet: revocation})
 	if err != nil {
@@ -252,7 +252,7 @@ func TestGateway_Revoke(t *testing.T) {
 			original = d.ID
 		}
 	}
-	gatewaytest.Eventually(t, "the revocation at Nghệ An", func() bool { return original != "" && revoked(h41, original) })
+	testkit.Eventually(t, "the revocation at Nghệ An", func() bool { return original != "" && revoked(h41, original) })
 }
 
 // publishedStatuses is an Observer counting the status packets a gateway
@@ -274,13 +274,13 @@ func (o *publishedStatuses) Published(kind gateway.PacketKind, _ string, err err
 // peer cannot refuse, in the recipient's name, a document the sender has
 // not sent yet. The genuine document then arrives as usual.
 func TestGateway_NoAnswerToUnproven(t *testing.T) {
-	ax := gatewaytest.NewAxis(t)
+	ax := testkit.NewAxis(t)
 	g22 := ax.Gateway("vpcp", nil, [2]string{vpcp, "Văn phòng Chính phủ"})
 	obs := &publishedStatuses{}
 	h41 := ax.Gateway("nghean", func(o *gateway.Options) { o.Observer = obs }, [2]string{nghean, "UBND tỉnh Nghệ An"})
 	// Another gateway's agency, with a valid key of its own.
 	ax.Gateway("hcm", nil, [2]string{"000.00.00.H29", "UBND Thành phố Hồ Chí Minh"})
-	gatewaytest.Eventually(t, "the directory", func() bool { _, ok := g22.Directory().Lookup(nghean); return ok })
+	testkit.Eventually(t, "the directory", func() bool { _, ok := g22.Directory().Lookup(nghean); return ok })
 
 	genuine := letter(t, vpcp, "Văn phòng Chính phủ", nghean)
 	signerFor := func(agency string, gatewayCert bool, ca *signing.CA) *signing.Signer {
@@ -325,7 +325,7 @@ func TestGateway_NoAnswerToUnproven(t *testing.T) {
 		}
 	}
 	var entries []gateway.QuarantineEntry
-	gatewaytest.Eventually(t, "the forgeries in quarantine", func() bool {
+	testkit.Eventually(t, "the forgeries in quarantine", func() bool {
 		q, err := h41.Store().QuarantineEntries(t.Context(), 10)
 		entries = q
 		return err == nil && len(q) == len(forgeries)
@@ -356,7 +356,7 @@ func TestGateway_NoAnswerToUnproven(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gatewaytest.Eventually(t, "01 for the genuine document", func() bool { return deliveryState(t, g22, doc.ID, nghean) == envelope.StateArrived })
+	testkit.Eventually(t, "01 for the genuine document", func() bool { return deliveryState(t, g22, doc.ID, nghean) == envelope.StateArrived })
 	if got := obs.n.Load(); got != 1 {
 		t.Errorf("Nghệ An published %d statuses, want the genuine document's 01 only", got)
 	}
@@ -368,7 +368,7 @@ func TestGateway_NoAnswerToUnproven(t *testing.T) {
 // NATS permission can rule out (JetStream writes its answers to whatever
 // reply subject a client names).
 func TestGateway_DirectoryKept(t *testing.T) {
-	ax := gatewaytest.NewAxis(t)
+	ax := testkit.NewAxis(t)
 	g22 := ax.Gateway("vpcp", nil, [2]string{vpcp, "Văn phòng Chính phủ"})
 	genuine, ok := g22.Directory().Registered(vpcp)
 	if !ok {
@@ -377,7 +377,7 @@ func TestGateway_DirectoryKept(t *testing.T) {
 	dbPath := filepath.Join(t.TempDir(), "nghean.db")
 	open := func() (*gateway.Gateway, func()) { return openNghean(t, ax, dbPath, zaptest.NewLogger(t)) }
 	gw, closeGW := open()
-	gatewaytest.Eventually(t, "VPCP's entry at Nghệ An", func() bool {
+	testkit.Eventually(t, "VPCP's entry at Nghệ An", func() bool {
 		a, ok := gw.Directory().Registered(vpcp)
 		return ok && a.Version == genuine.Version
 	})
@@ -454,7 +454,7 @@ func TestGateway_LateStatus(t *testing.T) {
 	if err := g22.PostStatus(t.Context(), gateway.StatusRequest{Document: doc.ID, Code: envelope.StatusRecallRequested, Description: "Gửi nhầm"}); err != nil {
 		t.Fatal(err)
 	}
-	gatewaytest.Eventually(t, "13 at Nghệ An", func() bool { return deliveryState(t, h41, in, nghean) == envelope.StateRecallRequested })
+	testkit.Eventually(t, "13 at Nghệ An", func() bool { return deliveryState(t, h41, in, nghean) == envelope.StateRecallRequested })
 	posted, err := h41.PostStatusResult(t.Context(), gateway.StatusRequest{Document: in, Code: envelope.StatusAssigned})
 	if err != nil || len(posted.Late) != 0 {
 		t.Errorf("04 while a recall is pending: %+v, %v; want no late delivery", posted, err)
@@ -477,7 +477,7 @@ func TestGateway_LateStatus(t *testing.T) {
 // checked then), found out right after, dropped, forgotten by the store
 // and replaced by the bucket's genuine record.
 func TestGateway_TamperedKeptRecord(t *testing.T) {
-	ax := gatewaytest.NewAxis(t)
+	ax := testkit.NewAxis(t)
 	g22 := ax.Gateway("vpcp", nil, [2]string{vpcp, "Văn phòng Chính phủ"})
 	genuine, ok := g22.Directory().Registered(vpcp)
 	if !ok {
@@ -486,7 +486,7 @@ func TestGateway_TamperedKeptRecord(t *testing.T) {
 	dbPath := filepath.Join(t.TempDir(), "nghean.db")
 	open := func() (*gateway.Gateway, func()) { return openNghean(t, ax, dbPath, zaptest.NewLogger(t)) }
 	gw, closeGW := open()
-	gatewaytest.Eventually(t, "VPCP's entry at Nghệ An", func() bool {
+	testkit.Eventually(t, "VPCP's entry at Nghệ An", func() bool {
 		a, ok := gw.Directory().Registered(vpcp)
 		return ok && a.Version == genuine.Version
 	})
@@ -530,7 +530,7 @@ func TestGateway_TamperedKeptRecord(t *testing.T) {
 
 	gw, closeGW = open()
 	defer closeGW()
-	gatewaytest.Eventually(t, "the genuine entry back", func() bool {
+	testkit.Eventually(t, "the genuine entry back", func() bool {
 		a, ok := gw.Directory().Registered(vpcp)
 		return ok && a.Version == genuine.Version && a.Name == genuine.Name
 	})
@@ -539,7 +539,7 @@ func TestGateway_TamperedKeptRecord(t *testing.T) {
 // openNghean opens Nghệ An's gateway on ax, hosting Nghệ An, with its
 // store at dbPath and the directory administered by ax, logging to log,
 // its options changed by configure if given; the func closes it.
-func openNghean(t *testing.T, ax *gatewaytest.Axis, dbPath string, log *zap.Logger, configure ...func(*gateway.Options)) (*gateway.Gateway, func()) {
+func openNghean(t *testing.T, ax *testkit.Axis, dbPath string, log *zap.Logger, configure ...func(*gateway.Options)) (*gateway.Gateway, func()) {
 	t.Helper()
 	st, err := store.Open(t.Context(), dbPath, store.Options{})
 	if err != nil {
@@ -621,7 +621,7 @@ func readBrief(t *testing.T, db *sql.DB, key string) map[string]any {
 // from its first brief's record, then believes its other briefs until
 // their records are checked).
 func TestGateway_TamperedKeptBrief(t *testing.T) {
-	ax := gatewaytest.NewAxis(t)
+	ax := testkit.NewAxis(t)
 	ax.Gateway("vpcp", nil, [2]string{vpcp, "Văn phòng Chính phủ"})
 	genuine := make(map[string]gateway.Agency) // by code
 	for i := 30; i < 70; i++ {
@@ -638,7 +638,7 @@ func TestGateway_TamperedKeptBrief(t *testing.T) {
 		}
 		return rs
 	}
-	gatewaytest.Eventually(t, "every entry kept with its brief", func() bool { return len(briefs()) == 41 })
+	testkit.Eventually(t, "every entry kept with its brief", func() bool { return len(briefs()) == 41 })
 	closeGW()
 
 	db, err := sql.Open("sqlite", dbPath)
@@ -723,11 +723,11 @@ func TestGateway_TamperedKeptBrief(t *testing.T) {
 	if len(loaded) != 1 || loaded[0].ContextMap()["fromBriefs"].(int64) < 38 {
 		t.Errorf("the start did not load the directory from the briefs: %+v", loaded)
 	}
-	gatewaytest.Eventually(t, "the records checked", func() bool {
+	testkit.Eventually(t, "the records checked", func() bool {
 		return logs.FilterMessage("kept directory records checked").Len() == 1
 	})
 	for _, code := range []string{"000.00.00.G31", "000.00.00.G32", "000.00.00.G33", "000.00.00.G34", "000.00.00.G36"} {
-		gatewaytest.Eventually(t, "the genuine entry of "+code, func() bool {
+		testkit.Eventually(t, "the genuine entry of "+code, func() bool {
 			a, ok := gw.Directory().Registered(code)
 			return ok && a.Name == genuine[code].Name && a.Version == genuine[code].Version
 		})
@@ -740,7 +740,7 @@ func TestGateway_TamperedKeptBrief(t *testing.T) {
 			t.Errorf("nothing logged of %q", m)
 		}
 	}
-	gatewaytest.Eventually(t, "the records' briefs kept again, and none without a record", func() bool {
+	testkit.Eventually(t, "the records' briefs kept again, and none without a record", func() bool {
 		rs := briefs()
 		if len(rs) != 41 {
 			return false
@@ -775,7 +775,7 @@ func TestGateway_TamperedKeptBrief(t *testing.T) {
 	for _, code := range []string{"000.00.00.G36", "000.00.00.G70"} {
 		a := gateway.Agency{Code: code, Name: "Cơ quan mới", Gateway: "bo", Version: 2, UpdatedAt: time.Now().UTC()}
 		ax.PutRecord(gateway.DirectoryRecord{Agency: &a})
-		gatewaytest.Eventually(t, "the new record of "+code, func() bool {
+		testkit.Eventually(t, "the new record of "+code, func() bool {
 			got, ok := gw.Directory().Registered(code)
 			return ok && got.Version == 2
 		})
@@ -787,10 +787,10 @@ func TestGateway_TamperedKeptBrief(t *testing.T) {
 // its restart, made from briefs or not, and their versions stay held: an
 // older record of another administrator is refused, a newer one taken.
 func TestGateway_RevokedAdministratorAtRestart(t *testing.T) {
-	ax := gatewaytest.NewAxis(t)
+	ax := testkit.NewAxis(t)
 	ax.Gateway("vpcp", nil, [2]string{vpcp, "Văn phòng Chính phủ"})
 	admin := ax.Admin
-	revoked := gatewaytest.NewAdmin(t, ax.CA, "*")
+	revoked := testkit.NewAdmin(t, ax.CA, "*")
 	ax.Admin = revoked
 	for i := 40; i < 50; i++ {
 		a := gateway.Agency{Code: fmt.Sprintf("000.00.00.G%02d", i), Name: fmt.Sprintf("Bộ số %d", i), Gateway: "bo", Version: 5, UpdatedAt: time.Now().UTC()}
@@ -799,7 +799,7 @@ func TestGateway_RevokedAdministratorAtRestart(t *testing.T) {
 	ax.Admin = admin
 	dbPath := filepath.Join(t.TempDir(), "nghean.db")
 	gw, closeGW := openNghean(t, ax, dbPath, zaptest.NewLogger(t))
-	gatewaytest.Eventually(t, "every entry kept with its brief", func() bool {
+	testkit.Eventually(t, "every entry kept with its brief", func() bool {
 		rs, err := gw.Store().(*store.Store).DirectoryBriefs(t.Context(), "", 1000)
 		return err == nil && len(rs) == 11
 	})
@@ -857,7 +857,7 @@ func TestGateway_RevokedAdministratorAtRestart(t *testing.T) {
 	// Once every kept record is checked against its brief, the tampered
 	// ones are not believed either, and are held at their records'
 	// version, not their briefs'.
-	gatewaytest.Eventually(t, "the kept records checked", func() bool {
+	testkit.Eventually(t, "the kept records checked", func() bool {
 		return logs.FilterMessage("kept directory records checked").Len() > 0
 	})
 	for _, code := range []string{"000.00.00.G45", "000.00.00.G46"} {
@@ -878,7 +878,7 @@ func TestGateway_RevokedAdministratorAtRestart(t *testing.T) {
 	ax.PutRecord(gateway.DirectoryRecord{Agency: &newer})
 	last := gateway.Agency{Code: "000.00.00.G60", Name: "Bộ số 60", Gateway: "bo", Version: 1, UpdatedAt: time.Now().UTC()}
 	ax.PutRecord(gateway.DirectoryRecord{Agency: &last})
-	gatewaytest.Eventually(t, "the new agency", func() bool {
+	testkit.Eventually(t, "the new agency", func() bool {
 		_, ok := gw.Directory().Registered(last.Code)
 		return ok
 	})

@@ -164,7 +164,7 @@ func TestWeb_LiveStreamFromVersion(t *testing.T) {
 	}
 	// The next change comes first on each stream that was to stay
 	// quiet: it had nothing before, not just nothing for a while.
-	marker := a.vpcp.send(t, gatewaytest.Letter{From: vpcp, FromName: "Văn phòng Chính phủ", To: []string{nghea}, Number: "16"})
+	marker := a.vpcp.send(t, testkit.Letter{From: vpcp, FromName: "Văn phòng Chính phủ", To: []string{nghea}, Number: "16"})
 	for _, q := range quiet {
 		if m := q.st.next(); m["event"] != "change" || m["data"] != marker {
 			t.Errorf("%s: before the next change the stream sent %v, want nothing", q.what, m)
