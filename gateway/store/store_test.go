@@ -335,11 +335,7 @@ func TestOpen_Options(t *testing.T) {
 	if _, err := store.Open(t.Context(), path, store.Options{Synchronous: "OFF"}); err == nil {
 		t.Error("Open with synchronous=OFF: no error")
 	}
-	s, err := store.Open(t.Context(), path, store.Options{Synchronous: store.SynchronousNormal, Readers: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := mustOpenStoreWith(t, path, store.Options{Synchronous: store.SynchronousNormal, Readers: 1, MaxBatch: 1})
 	mustAccept(t, s, newAccept(vpcp, "doc-1", t0, hanoi))
 }
 
