@@ -70,7 +70,7 @@ func (s *Store) update(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	s.mu.Unlock()
 	select {
 	case s.wake <- struct{}{}:
-	default: // the writer is already to look at the queue
+	default: // a wake-up is pending: the writer will look at the queue
 	}
 	var err error
 	select {
