@@ -126,12 +126,11 @@ type Store struct {
 	stop     chan struct{} // closed by Close: the writer returns
 	stopped  chan struct{} // closed by the writer when it returns
 
-	// How many batches the writer committed, and the updates it took
-	// into them (Cost, for the tests and benchmarks).
+	// How many batches the writer took, and the updates in them, for
+	// the tests and benchmarks (export_test.go's Batches).
 	batches, batched atomic.Int64
 
-	// The writer goroutine's own: read and written only by it (and by
-	// Open before it starts).
+	// The writer goroutine's own: read and written only by it.
 	//
 	// head is the last row of the audit chain, so that appending a row
 	// does not read it again (see appendAudit); dataVersion is the
