@@ -58,7 +58,7 @@ const (
 	// DefaultMaxBatch bounds the updates committed together. Every
 	// update of a batch waits for the whole batch to run and for its one
 	// sync: the bound caps that wait in a burst. It is far above the
-	// batches of a busy gateway (lienthong bench, 16 clients: 2.0 to 2.7
+	// batches of a busy gateway (lienthong bench, 16 clients: 1.3 to 2.7
 	// updates a batch on average, issue 18), which it leaves as they are.
 	DefaultMaxBatch = 64
 )
