@@ -70,6 +70,7 @@ func BenchmarkStore_AcceptDocument(b *testing.B) {
 		b.SetBytes(int64(len(data)))
 		var n atomic.Int64
 		b.SetParallelism(4)
+		batches, updates := store.Batches(s)
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				if _, _, err := s.AcceptDocument(b.Context(), benchAccept(data, n.Add(1))); err != nil {
@@ -79,6 +80,9 @@ func BenchmarkStore_AcceptDocument(b *testing.B) {
 			}
 		})
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "docs/s")
+		// The writer's batches: how many accepts share a sync.
+		bs, us := store.Batches(s)
+		b.ReportMetric(float64(us-updates)/float64(bs-batches), "updates/batch")
 	})
 }
 

@@ -150,10 +150,15 @@
 // Writes go through one connection ([database/sql.DB] with one open
 // connection) and begin with BEGIN IMMEDIATE, so a write transaction takes
 // the write lock first and never fails half-way on a lock upgrade; writes
-// queue in Go rather than in SQLite's busy handler, and those that queue
-// while one commits are committed together, each in its SAVEPOINT (group
-// commit). The goroutine committing keeps the audit chain's last row in
-// memory, and reads it again after any update that failed (its rows rolled
+// queue in Go rather than in SQLite's busy handler. One writer goroutine,
+// started by [Open] and stopped by [Store.Close], runs them: those that
+// queue while it commits are committed together, up to
+// [Options.MaxBatch], each in its SAVEPOINT, with one sync (group
+// commit). A caller whose context ends while its update is queued leaves
+// at once, the update not applied; once the writer has taken it, the caller
+// waits for its batch's outcome. Close commits the batch in progress and
+// fails the updates still queued. The writer keeps the audit chain's last
+// row in memory, and reads it again after any update that failed (its rows rolled
 // back), a failed commit, or a commit by another connection (the
 // connection's data version, SQLITE_FCNTL_DATA_VERSION). The writer's
 // statements run detached from their callers' contexts: a context that ends fails an update at its next

@@ -28,11 +28,27 @@ func searchText(d *gateway.Document) string {
 	return strings.ToLower(strings.Join([]string{d.Subject, d.Number, d.Notation, d.FromName}, "\x1f"))
 }
 
-// insertDocument stores a document; msgID is the Nats-Msg-Id it came in
-// (incoming only). A document that a unique index refuses (the agency's
-// DocumentId once per direction and sender) is not stored, and false
-// returned.
-func insertDocument(ctx context.Context, tx *sql.Tx, d *gateway.Document, msgID string) (bool, error) {
+// insertDocument stores d, a new document going dir, and p, its packet,
+// at at (stamped); msgID is the Nats-Msg-Id it came in (incoming only).
+// d takes the packet's id as its ID and PacketID, at as CreatedAt, dir,
+// and none of the marks a later document leaves (revoked, updated,
+// replaced). It returns the packet stored. A document that a unique index
+// refuses (the agency's DocumentId once per direction and sender) is not
+// stored, and false returned: the caller's error undoes its packet with
+// the rest of the update.
+func insertDocument(ctx context.Context, tx *sql.Tx, d *gateway.Document, dir gateway.Direction, p gateway.NewPacket, at time.Time, msgID string, writes fileWrites) (gateway.Packet, bool, error) {
+	packet, err := insertPacket(ctx, tx, p, gateway.KindEdoc, at, writes)
+	if err != nil {
+		return gateway.Packet{}, false, err
+	}
+	d.ID, d.PacketID, d.CreatedAt, d.Direction = packet.ID, packet.ID, at, dir
+	d.RevokedAt, d.ReplacedBy, d.UpdatedBy = nil, "", ""
+	inserted, err := insertDocumentRow(ctx, tx, d, msgID)
+	return packet, inserted, err
+}
+
+// insertDocumentRow is insertDocument's row of the documents table.
+func insertDocumentRow(ctx context.Context, tx *sql.Tx, d *gateway.Document, msgID string) (bool, error) {
 	warns, err := warningsText(d.Warnings)
 	if err != nil {
 		return false, fmt.Errorf("document %s: %w", d.ID, err)
@@ -158,17 +174,11 @@ func (s *Store) AcceptDocument(ctx context.Context, a gateway.AcceptDocument) (*
 		}
 
 		at := stamp(a.At)
-		packet, err := insertPacket(ctx, tx, a.Packet, gateway.KindEdoc, at, writes)
-		if err != nil {
-			return err
-		}
-		d.ID, d.PacketID, d.CreatedAt, d.Direction = packet.ID, packet.ID, at, gateway.Outgoing
-		d.RevokedAt, d.ReplacedBy, d.UpdatedBy = nil, "", ""
 		// The agency's DocumentId is looked for only when the unique
 		// index refuses it: a document that is no duplicate, all but a
 		// few, costs no look-up before it is stored. A duplicate's error
 		// undoes its packet with the rest of the update.
-		inserted, err := insertDocument(ctx, tx, &d, "")
+		packet, inserted, err := insertDocument(ctx, tx, &d, gateway.Outgoing, a.Packet, at, "", writes)
 		if err != nil {
 			return err
 		}
@@ -303,17 +313,13 @@ func (s *Store) ReceiveDocument(ctx context.Context, r gateway.ReceiveDocument) 
 		}
 
 		at := stamp(r.At)
-		packet, err := insertPacket(ctx, tx, r.Packet, gateway.KindEdoc, at, writes)
+		// A duplicate was looked for first: it is not an error, and its
+		// packet must not be stored.
+		packet, inserted, err := insertDocument(ctx, tx, &d, gateway.Incoming, r.Packet, at, r.MsgID, writes)
 		if err != nil {
 			return err
 		}
-		d.ID, d.PacketID, d.CreatedAt, d.Direction = packet.ID, packet.ID, at, gateway.Incoming
-		d.RevokedAt, d.ReplacedBy, d.UpdatedBy = nil, "", ""
-		// A duplicate was looked for first: it is not an error, and its
-		// packet must not be stored.
-		if inserted, err := insertDocument(ctx, tx, &d, r.MsgID); err != nil {
-			return err
-		} else if !inserted {
+		if !inserted {
 			return fmt.Errorf("document %s: not stored, a unique index refused it", d.ID)
 		}
 		arrived, err := envelope.Lifecycle{}.Apply(envelope.StatusArrived, envelope.PartyRecipient)

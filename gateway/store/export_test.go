@@ -44,11 +44,17 @@ func AppendAudit(s *Store, ctx context.Context, tx *sql.Tx, action string) error
 	return s.appendAudit(ctx, tx, action, "", map[string]any{})
 }
 
-// Pending is how many updates wait for the committer.
+// Pending is how many updates are queued for the writer, not yet taken.
 func Pending(s *Store) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.pending)
+	return len(s.queue)
+}
+
+// Batches returns how many batches the writer committed (or failed)
+// since the store was opened, and how many updates they held.
+func Batches(s *Store) (batches, updates int64) {
+	return s.batches.Load(), s.batched.Load()
 }
 
 // The statements of ApplyStatus and EmitStatus, for the tests of their

@@ -18,7 +18,7 @@ const (
 )
 
 // insertOutbox queues a packet to one recipient, due at at, in an
-// update's transaction; the committer lowers dueFrom to at once it is
+// update's transaction; the writer lowers dueFrom to at once it is
 // committed.
 func (s *Store) insertOutbox(ctx context.Context, tx *sql.Tx, packet string, kind gateway.PacketKind, recipient, document string, at time.Time) error {
 	if recipient == "" {
@@ -61,7 +61,7 @@ func (s *Store) insertOutboxes(ctx context.Context, tx *sql.Tx, packet string, k
 
 // readEarliest reads in an update's transaction when the earliest item
 // of the outbox is due, after the update's changes to it, for the
-// committer to set dueFrom once it is committed: MarkSent and Postpone,
+// writer to set dueFrom once it is committed: MarkSent and Postpone,
 // which take items out of the outbox or put them off, call it last. One
 // look-up at the end of the outbox_due index.
 func (s *Store) readEarliest(ctx context.Context, tx *sql.Tx) error {

@@ -259,7 +259,7 @@ func TestStore_DueOutbox_Earliest(t *testing.T) {
 		items := mustDue(t, s, t0)
 		stale := items[2]
 		stale.PacketID = gateway.NewID(t0.Add(time.Hour))
-		// An update holds the committer, so that the two queue behind
+		// An update holds the writer, so that the two queue behind
 		// it and are committed in one batch.
 		holding, release := make(chan struct{}), make(chan struct{})
 		held := make(chan error, 1)
@@ -379,7 +379,7 @@ func TestStore_DueOutbox_Concurrent(t *testing.T) {
 	}
 }
 
-// waitPending waits until n updates queue for the committer.
+// waitPending waits until n updates queue for the writer.
 func waitPending(t *testing.T, s *store.Store, n int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)

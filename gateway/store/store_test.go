@@ -335,11 +335,7 @@ func TestOpen_Options(t *testing.T) {
 	if _, err := store.Open(t.Context(), path, store.Options{Synchronous: "OFF"}); err == nil {
 		t.Error("Open with synchronous=OFF: no error")
 	}
-	s, err := store.Open(t.Context(), path, store.Options{Synchronous: store.SynchronousNormal, Readers: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := mustOpenStoreWith(t, path, store.Options{Synchronous: store.SynchronousNormal, Readers: 1, MaxBatch: 1})
 	mustAccept(t, s, newAccept(vpcp, "doc-1", t0, hanoi))
 }
 
@@ -764,11 +760,11 @@ func TestStore_auditHead(t *testing.T) {
 	rows := func() int { return count(t, rawDB(t, path), `SELECT count(*) FROM audit`) }
 
 	// A batch of three, the second rolled back to its savepoint: the
-	// leader's update holds the writer until the three are queued.
+	// first update holds the writer until the three are queued.
 	started, release := make(chan struct{}), make(chan struct{})
-	leader := make(chan error, 1)
+	holder := make(chan error, 1)
 	go func() {
-		leader <- store.Update(s, ctx, func(tx *sql.Tx) error {
+		holder <- store.Update(s, ctx, func(tx *sql.Tx) error {
 			close(started)
 			<-release
 			return appendThen(nil)(tx)
@@ -784,7 +780,7 @@ func TestStore_auditHead(t *testing.T) {
 		}
 	}
 	close(release)
-	if err := <-leader; err != nil {
+	if err := <-holder; err != nil {
 		t.Fatal(err)
 	}
 	for i, want := range []error{nil, errFn, nil} {

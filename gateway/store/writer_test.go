@@ -1,0 +1,403 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lienthong/lienthong/gateway"
+	"github.com/lienthong/lienthong/gateway/store"
+)
+
+// insertRow inserts a packet row of its own, id, in an update's
+// transaction: the tests of the writer tell by it whether an update was
+// applied. The packet is one byte, 0, with its SHA-256, for Check.
+func insertRow(ctx context.Context, tx *sql.Tx, id string) error {
+	_, err := tx.ExecContext(ctx,
+		`INSERT INTO packets (id, kind, sha256, size, data, created_at) VALUES (?, 'edoc', ?, 1, x'00', 0)`,
+		id, "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d")
+	return err
+}
+
+// committedRows returns which of ids are in the store at path, read
+// through a connection of its own.
+func committedRows(tb testing.TB, path string, ids ...string) map[string]bool {
+	tb.Helper()
+	db := rawDB(tb, path)
+	in := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		in[id] = count(tb, db, `SELECT count(*) FROM packets WHERE id = ?`, id) == 1
+	}
+	return in
+}
+
+// holdWriter runs an update that holds the writer until release is
+// called, so that the updates after it queue; it returns once the writer
+// runs it. The update inserts the row id once released. release returns
+// the update's result; the test's end calls it if the test did not.
+func holdWriter(t *testing.T, s *store.Store, id string) (release func() error) {
+	t.Helper()
+	running, proceed := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- store.Update(s, context.Background(), func(tx *sql.Tx) error {
+			close(running)
+			<-proceed
+			return insertRow(context.Background(), tx, id)
+		})
+	}()
+	<-running
+	release = sync.OnceValue(func() error {
+		close(proceed)
+		return <-done
+	})
+	t.Cleanup(func() { release() })
+	return release
+}
+
+// within waits for ch for up to 10 s, and fails the test if nothing
+// comes: a wait that a working writer ends at once.
+func within[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s: still waiting after 10 s", what)
+		panic("unreachable")
+	}
+}
+
+// TestWriter_CancelQueued: a caller whose context ends while its update
+// is queued behind a batch gets ctx.Err() at once, without waiting for
+// that batch, and its update is never applied.
+func TestWriter_CancelQueued(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	s := mustOpenStoreAt(t, path)
+	held := gateway.NewID(t0)
+	release := holdWriter(t, s, held)
+
+	ctx, cancel := context.WithCancel(t.Context())
+	id := gateway.NewID(t0)
+	ran := make(chan struct{}, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- store.Update(s, ctx, func(tx *sql.Tx) error {
+			ran <- struct{}{}
+			return insertRow(ctx, tx, id)
+		})
+	}()
+	waitPending(t, s, 1)
+	cancel()
+	if err := within(t, done, "Update whose context ended while queued"); !errors.Is(err, context.Canceled) {
+		t.Errorf("Update: got %v, want context.Canceled", err)
+	}
+	if n := store.Pending(s); n != 0 {
+		t.Errorf("%d updates queued after the cancelled one left, want 0", n)
+	}
+	if err := release(); err != nil {
+		t.Fatal(err)
+	}
+	// An update after it: the writer went on, and has run the batch the
+	// cancelled update would have been part of.
+	after := gateway.NewID(t0)
+	if err := store.Update(s, t.Context(), func(tx *sql.Tx) error { return insertRow(t.Context(), tx, after) }); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ran:
+		t.Error("the cancelled update ran")
+	default:
+	}
+	got := committedRows(t, path, held, id, after)
+	if !got[held] || got[id] || !got[after] {
+		t.Errorf("committed: %v; want the held and the later update's rows, not the cancelled one's", got)
+	}
+}
+
+// TestWriter_CancelTaken: a caller whose context ends once the writer has
+// taken its update waits for the update's outcome: here fn's statement,
+// run after the end of the context, was applied, and Update says so.
+func TestWriter_CancelTaken(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	s := mustOpenStoreAt(t, path)
+	ctx, cancel := context.WithCancel(t.Context())
+	id := gateway.NewID(t0)
+	running, proceed := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- store.Update(s, ctx, func(tx *sql.Tx) error {
+			close(running)
+			<-proceed
+			// A statement that does not look at the ended context.
+			return insertRow(context.Background(), tx, id)
+		})
+	}()
+	<-running
+	cancel()
+	close(proceed)
+	if err := within(t, done, "Update"); err != nil {
+		t.Errorf("Update whose context ended while fn ran: got %v, want nil (its row was committed)", err)
+	}
+	if got := committedRows(t, path, id); !got[id] {
+		t.Error("the row is not committed")
+	}
+}
+
+// TestWriter_Close: Close fails the updates still queued at once, with
+// ErrClosed, without applying them; it waits for the batch in progress,
+// which is committed and returns its result; nothing committed is lost.
+func TestWriter_Close(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	s, err := store.Open(t.Context(), path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := gateway.NewID(t0)
+	release := holdWriter(t, s, held)
+	queued := make([]string, 3)
+	results := make([]chan error, len(queued))
+	for i := range queued {
+		queued[i], results[i] = gateway.NewID(t0), make(chan error, 1)
+		go func() {
+			results[i] <- store.Update(s, t.Context(), func(tx *sql.Tx) error { return insertRow(t.Context(), tx, queued[i]) })
+		}()
+		waitPending(t, s, i+1)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	for i := range queued {
+		if err := within(t, results[i], fmt.Sprintf("queued update %d after Close began", i)); !errors.Is(err, gateway.ErrClosed) {
+			t.Errorf("queued update %d: got %v, want ErrClosed", i, err)
+		}
+	}
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) while the writer ran a batch", err)
+	default:
+	}
+	if err := release(); err != nil {
+		t.Errorf("the update in progress at Close: %v, want it committed", err)
+	}
+	if err := within(t, closed, "Close"); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if err := store.Update(s, t.Context(), func(tx *sql.Tx) error { return nil }); !errors.Is(err, gateway.ErrClosed) {
+		t.Errorf("Update after Close: got %v, want ErrClosed", err)
+	}
+
+	mustOpenStoreAt(t, path) // and Check when the test ends
+	got := committedRows(t, path, append([]string{held}, queued...)...)
+	for id, in := range got {
+		if in != (id == held) {
+			t.Errorf("after Close and Open: %v; want the batch in progress's row alone", got)
+			break
+		}
+	}
+}
+
+// TestWriter_BatchCap: the updates queued behind a batch are committed
+// in batches of at most Options.MaxBatch, in the order they queued.
+func TestWriter_BatchCap(t *testing.T) {
+	const maxBatch, queued = 3, 8
+	s := mustOpenStoreWith(t, filepath.Join(t.TempDir(), "lienthong.db"), store.Options{MaxBatch: maxBatch})
+	release := holdWriter(t, s, gateway.NewID(t0))
+	batchesBefore, _ := store.Batches(s)
+
+	// The transaction each update ran in, by the order they queued.
+	txs := make([]*sql.Tx, queued)
+	var wg sync.WaitGroup
+	for i := range queued {
+		wg.Go(func() {
+			err := store.Update(s, t.Context(), func(tx *sql.Tx) error {
+				txs[i] = tx // the writer runs one update at a time
+				return insertRow(t.Context(), tx, gateway.NewID(t0))
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+		waitPending(t, s, i+1)
+	}
+	if err := release(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	var sizes []int
+	for i, tx := range txs {
+		if i == 0 || tx != txs[i-1] {
+			sizes = append(sizes, 0)
+		}
+		sizes[len(sizes)-1]++
+	}
+	if want := []int{3, 3, 2}; !equal(sizes, want) {
+		t.Errorf("batches of %v, want %v", sizes, want)
+	}
+	// The held batch was counted when the writer took it.
+	if batches, _ := store.Batches(s); batches-batchesBefore != 3 {
+		t.Errorf("%d batches committed after the held one, want 3", batches-batchesBefore)
+	}
+}
+
+// TestWriter_FailuresInABatch: in one batch, an update that fails, one
+// that panics and one whose context ended before its turn are undone
+// alone (each runs in its own SAVEPOINT) and their callers get their
+// errors (the panic again, in the caller); the others are committed.
+func TestWriter_FailuresInABatch(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	s := mustOpenStoreAt(t, path)
+	held := gateway.NewID(t0)
+	release := holdWriter(t, s, held)
+
+	errFn := errors.New("refused")
+	victim, cancelVictim := context.WithCancel(t.Context())
+	defer cancelVictim()
+	type update struct {
+		ctx  context.Context
+		fn   func(ctx context.Context, tx *sql.Tx, id string) error
+		want error // "panic": panicked
+	}
+	errPanic := errors.New("panic")
+	updates := []update{
+		{t.Context(), func(ctx context.Context, tx *sql.Tx, id string) error {
+			// The last update of the batch is taken: its context ends
+			// before its turn.
+			cancelVictim()
+			return insertRow(ctx, tx, id)
+		}, nil},
+		{t.Context(), func(ctx context.Context, tx *sql.Tx, id string) error {
+			if err := insertRow(ctx, tx, id); err != nil {
+				return err
+			}
+			return errFn
+		}, errFn},
+		{t.Context(), func(ctx context.Context, tx *sql.Tx, id string) error {
+			if err := insertRow(ctx, tx, id); err != nil {
+				return err
+			}
+			panic("boom")
+		}, errPanic},
+		{t.Context(), insertRow, nil},
+		{victim, insertRow, context.Canceled},
+	}
+	ids := make([]string, len(updates))
+	txs := make([]*sql.Tx, len(updates))
+	results := make([]chan error, len(updates))
+	for i, u := range updates {
+		ids[i], results[i] = gateway.NewID(t0), make(chan error, 1)
+		go func() {
+			defer func() {
+				if r := recover(); r != nil {
+					if r != "boom" {
+						t.Errorf("update %d: recovered %v, want fn's panic", i, r)
+					}
+					results[i] <- errPanic
+				}
+			}()
+			results[i] <- store.Update(s, u.ctx, func(tx *sql.Tx) error {
+				txs[i] = tx
+				return u.fn(u.ctx, tx, ids[i])
+			})
+		}()
+		waitPending(t, s, i+1)
+	}
+	if err := release(); err != nil {
+		t.Fatal(err)
+	}
+	for i, u := range updates {
+		if err := within(t, results[i], fmt.Sprintf("update %d", i)); !errors.Is(err, u.want) || (u.want == nil) != (err == nil) {
+			t.Errorf("update %d: got %v, want %v", i, err, u.want)
+		}
+	}
+	for i, tx := range txs[:len(txs)-1] {
+		if tx != txs[0] {
+			t.Errorf("update %d ran in a transaction of its own, want one batch", i)
+		}
+	}
+	if txs[len(txs)-1] != nil {
+		t.Error("the update whose context ended before its turn ran")
+	}
+	got := committedRows(t, path, ids...)
+	for i, u := range updates {
+		if got[ids[i]] != (u.want == nil) {
+			t.Errorf("update %d (want %v): committed %v", i, u.want, got[ids[i]])
+		}
+	}
+}
+
+// TestWriter_Concurrent: updates from many goroutines, some of whose
+// contexts end at random moments, queued, running or done: an update is
+// committed exactly when its caller got no error, and no batch is larger
+// than Options.MaxBatch. With -race, the writer's and its callers' memory
+// is shared soundly.
+func TestWriter_Concurrent(t *testing.T) {
+	const writers, each, maxBatch = 8, 25, 4
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	s := mustOpenStoreWith(t, path, store.Options{MaxBatch: maxBatch})
+
+	type outcome struct {
+		id  string
+		err error
+	}
+	outcomes := make(chan outcome, writers*each)
+	var (
+		mu      sync.Mutex
+		inBatch = map[*sql.Tx]int{}
+	)
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Go(func() {
+			for i := range each {
+				ctx, cancel := t.Context(), context.CancelFunc(func() {})
+				if i%3 == 0 {
+					ctx, cancel = context.WithTimeout(t.Context(), time.Duration(rand.IntN(2000))*time.Microsecond)
+				}
+				id := gateway.NewID(t0)
+				err := store.Update(s, ctx, func(tx *sql.Tx) error {
+					mu.Lock()
+					inBatch[tx]++
+					mu.Unlock()
+					return insertRow(ctx, tx, id)
+				})
+				cancel()
+				outcomes <- outcome{id, err}
+			}
+		})
+	}
+	wg.Wait()
+	close(outcomes)
+	var ids []string
+	errs := map[string]error{}
+	ended := 0
+	for o := range outcomes {
+		ids = append(ids, o.id)
+		errs[o.id] = o.err
+		if o.err != nil {
+			if !errors.Is(o.err, context.DeadlineExceeded) {
+				t.Errorf("update %s: %v", o.id, o.err)
+			}
+			ended++
+		}
+	}
+	for id, in := range committedRows(t, path, ids...) {
+		if in != (errs[id] == nil) {
+			t.Errorf("update %s: error %v, committed %v", id, errs[id], in)
+		}
+	}
+	largest := 0
+	for _, n := range inBatch {
+		largest = max(largest, n)
+	}
+	if largest > maxBatch {
+		t.Errorf("a batch of %d updates, want at most %d", largest, maxBatch)
+	}
+	batches, updates := store.Batches(s)
+	t.Logf("%d updates, %d ended by their contexts; %d batches of %.1f updates on average, the largest %d",
+		len(ids), ended, batches, float64(updates)/float64(batches), largest)
+}
