@@ -401,7 +401,7 @@ func TestFromTree_LargeAttachment(t *testing.T) {
 	if !hasWarning(warns, "attachment-decode") {
 		t.Errorf("no attachment-decode warning: %v", warns)
 	}
-	if err := Validate(q, ProfileReceive); !errors.Is(err, ErrBadFormat) || !strings.Contains(err.Error(), a.DecodeError) {
+	if err := Validate(q, ProfileReceive()); !errors.Is(err, ErrBadFormat) || !strings.Contains(err.Error(), a.DecodeError) {
 		t.Errorf("Validate: %v, want ErrBadFormat with %q", err, a.DecodeError)
 	}
 }

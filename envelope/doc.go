@@ -8,7 +8,7 @@
 // [Encode] emits exactly one layout: the prefix layout and element order of
 // the regulation as the national axis uses it, yyyy/MM/dd dates, yyyy/MM/dd
 // HH:mm:ss timestamps in UTC+7, and the same bytes for the same packet. It
-// refuses a packet that does not pass [Validate] under [ProfileSend]. A
+// refuses a packet that does not pass [Validate] under [ProfileSend()]. A
 // status packet's document element is written in exclusive canonical form
 // already, so that it can be signed without being read back
 // ([EncodeStatus]).
@@ -24,7 +24,7 @@
 // nothing received is lost and a value's format is judged by [Validate], which
 // names the field path of every problem.
 //
-// [ProfileReceive] refuses only what cannot be routed, stored or answered.
+// [ProfileReceive()] refuses only what cannot be routed, stored or answered.
 // What it takes although the regulation forbids it — a TraceHeader a hub
 // added with no OrganId, or "null" as one; one agency listed in To under
 // both forms of its code — [ValidateWithWarnings] reports as warnings.

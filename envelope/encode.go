@@ -26,13 +26,13 @@ type Encoder struct {
 }
 
 // Encode writes p strictly: it refuses a packet that does not pass
-// [Validate] under [ProfileSend], returning the [ValidationErrors].
+// [Validate] under [ProfileSend()], returning the [ValidationErrors].
 func Encode(p *Packet) ([]byte, error) {
 	return Encoder{}.Encode(p)
 }
 
 // Encode writes p. Unless the encoder is lenient, the error is a
-// [ValidationErrors] when p does not pass validation under [ProfileSend].
+// [ValidationErrors] when p does not pass validation under [ProfileSend()].
 func (e Encoder) Encode(p *Packet) ([]byte, error) {
 	w, err := e.encode(p)
 	if err != nil {
@@ -82,7 +82,7 @@ func EncodeStatus(s *Status) (*EncodedStatus, error) {
 // marked in them.
 func (e Encoder) encode(p *Packet) (*writer, error) {
 	if !e.Lenient {
-		if err := Validate(p, ProfileSend); err != nil {
+		if err := Validate(p, ProfileSend()); err != nil {
 			return nil, err
 		}
 	}

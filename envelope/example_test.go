@@ -36,7 +36,7 @@ func ExampleValidate() {
 		StatusCode:  envelope.StatusRejected,
 		Timestamp:   "2025/11/20 09:30:00",
 	}}
-	errs, _ := envelope.IsValidationError(envelope.Validate(p, envelope.ProfileSend))
+	errs, _ := envelope.IsValidationError(envelope.Validate(p, envelope.ProfileSend()))
 	for _, e := range errs {
 		fmt.Println(e.Path, e.Code)
 		fmt.Println(e.MessageVI)

@@ -73,7 +73,7 @@ func TestFirstContact_HubTraceHeaders(t *testing.T) {
 	}
 
 	// Receive: taken, with a warning per header.
-	ws, err := envelope.ValidateWithWarnings(p, envelope.ProfileReceive)
+	ws, err := envelope.ValidateWithWarnings(p, envelope.ProfileReceive())
 	if err != nil {
 		t.Fatalf("receive profile: %v", err)
 	}
@@ -81,12 +81,12 @@ func TestFirstContact_HubTraceHeaders(t *testing.T) {
 	if got := pathCodes(t, ws); !slices.Equal(got, want) {
 		t.Errorf("warnings %q, want %q", got, want)
 	}
-	if err := envelope.Validate(p, envelope.ProfileReceive); err != nil {
+	if err := envelope.Validate(p, envelope.ProfileReceive()); err != nil {
 		t.Errorf("Validate receive: %v", err)
 	}
 
 	// Send: refused, naming both headers.
-	ws, err = envelope.ValidateWithWarnings(p, envelope.ProfileSend)
+	ws, err = envelope.ValidateWithWarnings(p, envelope.ProfileSend())
 	es, ok := envelope.IsValidationError(err)
 	if !ok || len(es) != 2 || es[0].Path != "TraceHeaderList/TraceHeader[2]/OrganId" || !errors.Is(es[0], envelope.ErrRequired) ||
 		es[1].Path != "TraceHeaderList/TraceHeader[3]/OrganId" || !errors.Is(es[1], envelope.ErrBadAgencyCode) {
@@ -112,7 +112,7 @@ func TestFirstContact_OneAgencyTwoCodes(t *testing.T) {
 		{OrganID: "G12", OrganName: "Bộ Tài chính"},
 		{OrganID: "000.00.00.G12", OrganName: "Bộ tài chính (Mã cũ)"},
 	}
-	ws, err := envelope.ValidateWithWarnings(p, envelope.ProfileReceive)
+	ws, err := envelope.ValidateWithWarnings(p, envelope.ProfileReceive())
 	if err != nil {
 		t.Fatalf("receive profile: %v", err)
 	}
@@ -122,7 +122,7 @@ func TestFirstContact_OneAgencyTwoCodes(t *testing.T) {
 	if !strings.Contains(ws[0].MessageEN, `"G12"`) || !strings.Contains(ws[0].MessageVI, "To[1]") {
 		t.Errorf("warning %+v should name the first form", ws[0])
 	}
-	err = envelope.Validate(p, envelope.ProfileSend)
+	err = envelope.Validate(p, envelope.ProfileSend())
 	if es, ok := envelope.IsValidationError(err); !ok || len(es) != 1 || !errors.Is(es[0], envelope.ErrDuplicateRecipient) {
 		t.Errorf("send profile: %v, want one duplicate_recipient", err)
 	}
@@ -212,10 +212,10 @@ func TestFirstContact_Direction(t *testing.T) {
 	// Not a boolean: refused on send, kept on receive.
 	p := validEdoc(t)
 	p.Edoc.Header.OtherInfo.Direction = "1"
-	if err := envelope.Validate(p, envelope.ProfileSend); !errors.Is(err, envelope.ErrBadCode) || !strings.Contains(err.Error(), "OtherInfo/Direction") {
+	if err := envelope.Validate(p, envelope.ProfileSend()); !errors.Is(err, envelope.ErrBadCode) || !strings.Contains(err.Error(), "OtherInfo/Direction") {
 		t.Errorf("send: %v, want bad_code at OtherInfo/Direction", err)
 	}
-	if err := envelope.Validate(p, envelope.ProfileReceive); err != nil {
+	if err := envelope.Validate(p, envelope.ProfileReceive()); err != nil {
 		t.Errorf("receive: %v", err)
 	}
 

@@ -526,8 +526,8 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		_ = envelope.Validate(pkt, envelope.ProfileSend)
-		_ = envelope.Validate(pkt, envelope.ProfileReceive)
+		_ = envelope.Validate(pkt, envelope.ProfileSend())
+		_ = envelope.Validate(pkt, envelope.ProfileReceive())
 		out, err := envelope.Encoder{Lenient: true}.Encode(pkt)
 		if err != nil {
 			t.Fatalf("a parsed packet does not encode: %v", err)

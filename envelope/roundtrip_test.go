@@ -61,7 +61,7 @@ func (g gen) maybe(s string) string {
 func (g gen) agency() string { return agencies[g.r.IntN(len(agencies))] }
 
 func (g gen) date() envelope.Date {
-	t := time.Date(2015+g.r.IntN(12), time.Month(1+g.r.IntN(12)), 1+g.r.IntN(28), 0, 0, 0, 0, envelope.VietnamTime)
+	t := time.Date(2015+g.r.IntN(12), time.Month(1+g.r.IntN(12)), 1+g.r.IntN(28), 0, 0, 0, 0, envelope.VietnamTime())
 	return envelope.DateOf(t)
 }
 

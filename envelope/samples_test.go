@@ -198,7 +198,7 @@ func TestParse_Samples(t *testing.T) {
 			if len(warns) != 0 {
 				t.Errorf("warnings on a clean status sample: %v", warns)
 			}
-			if err := envelope.Validate(pkt, envelope.ProfileReceive); err != nil {
+			if err := envelope.Validate(pkt, envelope.ProfileReceive()); err != nil {
 				t.Errorf("Validate(receive): %v", err)
 			}
 		})
@@ -321,7 +321,7 @@ func checkEdoc(t *testing.T, pkt *envelope.Packet, warns []envelope.Warning, wan
 	if len(want.extras) > 0 && !slices.Contains(codes, "unknown-element") {
 		t.Errorf("no unknown-element warning among %v", codes)
 	}
-	if err := envelope.Validate(pkt, envelope.ProfileReceive); (err != nil) != slices.ContainsFunc(want.attachments, func(a wantAttachment) bool { return a.decodeError }) {
+	if err := envelope.Validate(pkt, envelope.ProfileReceive()); (err != nil) != slices.ContainsFunc(want.attachments, func(a wantAttachment) bool { return a.decodeError }) {
 		t.Errorf("Validate(receive) = %v", err)
 	}
 }

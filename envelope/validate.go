@@ -19,17 +19,18 @@ type Profile struct {
 	Codes CodeMode
 }
 
-// The two profiles. Copy one and change Codes to make agency code checks
-// stricter or laxer.
-var (
-	// ProfileSend is for what lienthong sends: every rule, official agency
-	// code forms only.
-	ProfileSend = Profile{Name: "send", Strict: true, Codes: CodeStrict}
-	// ProfileReceive is for what lienthong receives: a packet is taken if
-	// it can be routed, stored and answered; agency codes need only be
-	// usable as routing tokens.
-	ProfileReceive = Profile{Name: "receive", Strict: false, Codes: CodeAny}
-)
+// The two profiles: functions, not variables, so that no package can
+// change them for every other. Copy one and change Codes to make agency
+// code checks stricter or laxer.
+
+// ProfileSend is for what lienthong sends: every rule, official agency code
+// forms only.
+func ProfileSend() Profile { return Profile{Name: "send", Strict: true, Codes: CodeStrict} }
+
+// ProfileReceive is for what lienthong receives: a packet is taken if it can
+// be routed, stored and answered; agency codes need only be usable as
+// routing tokens.
+func ProfileReceive() Profile { return Profile{Name: "receive", Strict: false, Codes: CodeAny} }
 
 // ValidationError is one problem with one field.
 type ValidationError struct {

@@ -14,7 +14,7 @@ import (
 )
 
 // validEdoc returns a new edoc that passes [envelope.Validate] under
-// [envelope.ProfileSend]: Văn phòng Chính phủ sends a công văn to two
+// [envelope.ProfileSend()]: Văn phòng Chính phủ sends a công văn to two
 // provincial People's Committees, with two attachments and a new-document
 // Bussiness. Every call returns a fresh packet that the caller may change.
 func validEdoc(t testing.TB) *envelope.Packet {
@@ -103,14 +103,14 @@ func validEdoc(t testing.TB) *envelope.Packet {
 	})
 	syncDocumentID(&envelope.Packet{Edoc: e})
 	p := &envelope.Packet{Edoc: e}
-	if err := envelope.Validate(p, envelope.ProfileSend); err != nil {
+	if err := envelope.Validate(p, envelope.ProfileSend()); err != nil {
 		t.Fatalf("validEdoc: Validate(send) = %v", err)
 	}
 	return p
 }
 
 // validStatus returns a new status packet that passes [envelope.Validate]
-// under [envelope.ProfileSend]: UBND tỉnh Nghệ An reports 03 Đã tiếp nhận
+// under [envelope.ProfileSend()]: UBND tỉnh Nghệ An reports 03 Đã tiếp nhận
 // for the document of [validEdoc].
 func validStatus(t testing.TB) *envelope.Packet {
 	t.Helper()
@@ -141,7 +141,7 @@ func validStatus(t testing.TB) *envelope.Packet {
 		Description: "Đã vào sổ văn bản đến số 1520",
 		Timestamp:   "2025/11/20 10:15:00",
 	}}
-	if err := envelope.Validate(p, envelope.ProfileSend); err != nil {
+	if err := envelope.Validate(p, envelope.ProfileSend()); err != nil {
 		t.Fatalf("validStatus: Validate(send) = %v", err)
 	}
 	return p
@@ -183,7 +183,7 @@ var validationCodes = map[error]string{
 // about it.
 type validateCase struct {
 	name string
-	// prof is the profile; the zero Profile means envelope.ProfileSend.
+	// prof is the profile; the zero Profile means envelope.ProfileSend().
 	prof   envelope.Profile
 	mutate func(p *envelope.Packet)
 	// wantPath and wantErr name the error Validate must report; wantErr nil
@@ -205,7 +205,7 @@ func runValidateCases(t *testing.T, base func(testing.TB) *envelope.Packet, case
 			}
 			prof := tc.prof
 			if prof.Name == "" {
-				prof = envelope.ProfileSend
+				prof = envelope.ProfileSend()
 			}
 			err := envelope.Validate(p, prof)
 			checkValidation(t, err, tc.wantPath, tc.wantErr, tc.more)
@@ -293,7 +293,7 @@ func TestValidate_ValidPackets(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := tc.build(t)
-			for _, prof := range []envelope.Profile{envelope.ProfileSend, envelope.ProfileReceive} {
+			for _, prof := range []envelope.Profile{envelope.ProfileSend(), envelope.ProfileReceive()} {
 				if err := envelope.Validate(p, prof); err != nil {
 					t.Errorf("Validate(%s) = %v, want nil", prof.Name, err)
 				}
@@ -309,7 +309,7 @@ func TestValidate_ValidPackets(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Parse(Encode(p)) = %v", err)
 			}
-			if err := envelope.Validate(back, envelope.ProfileSend); err != nil {
+			if err := envelope.Validate(back, envelope.ProfileSend()); err != nil {
 				t.Errorf("Validate(send) of the re-parsed packet = %v, want nil", err)
 			}
 		})
@@ -359,7 +359,7 @@ func TestValidate_NilAndEmptyPackets(t *testing.T) {
 		{"both edoc and status", &envelope.Packet{Edoc: validEdoc(t).Edoc, Status: validStatus(t).Status}, envelope.ErrInconsistent},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, prof := range []envelope.Profile{envelope.ProfileSend, envelope.ProfileReceive} {
+			for _, prof := range []envelope.Profile{envelope.ProfileSend(), envelope.ProfileReceive()} {
 				checkValidation(t, envelope.Validate(tc.p, prof), "edXMLHeader/MessageHeader", tc.wantErr, false)
 			}
 			if _, err := envelope.Encode(tc.p); !errors.Is(err, tc.wantErr) {
@@ -620,7 +620,7 @@ func TestValidate_StatusCodes(t *testing.T) {
 	for _, code := range envelope.StatusCodes() {
 		p := validStatus(t)
 		p.Status.StatusCode = code
-		if err := envelope.Validate(p, envelope.ProfileSend); err != nil {
+		if err := envelope.Validate(p, envelope.ProfileSend()); err != nil {
 			t.Errorf("StatusCode %s: Validate(send) = %v, want nil", code, err)
 		}
 	}
@@ -719,7 +719,7 @@ func TestValidate_Lengths(t *testing.T) {
 					},
 					validateCase{
 						name:   f.path + " one over, receive",
-						prof:   envelope.ProfileReceive,
+						prof:   envelope.ProfileReceive(),
 						mutate: func(p *envelope.Packet) { set(p, overMax) },
 					},
 				)
@@ -732,7 +732,7 @@ func TestValidate_Lengths(t *testing.T) {
 func TestValidate_LengthMessages(t *testing.T) {
 	p := validEdoc(t)
 	p.Edoc.Header.Subject = vnText(501)
-	es, ok := envelope.IsValidationError(envelope.Validate(p, envelope.ProfileSend))
+	es, ok := envelope.IsValidationError(envelope.Validate(p, envelope.ProfileSend()))
 	if !ok || len(es) != 1 {
 		t.Fatalf("Validate = %v, want one error", es)
 	}
@@ -1022,7 +1022,7 @@ func TestValidate_CodeLists(t *testing.T) {
 }
 
 func TestValidate_AgencyCodes(t *testing.T) {
-	lenient := envelope.ProfileSend
+	lenient := envelope.ProfileSend()
 	lenient.Codes = envelope.CodeLenient
 	runValidateCases(t, validEdoc, []validateCase{
 		{
@@ -1092,8 +1092,8 @@ func TestValidate_AgencyCodes(t *testing.T) {
 			wantPath: "MessageHeader/ResponseFor/OrganId", wantErr: envelope.ErrBadAgencyCode,
 		},
 	})
-	if got, want := envelope.ProfileSend.Codes, envelope.CodeStrict; got != want {
-		t.Errorf("ProfileSend.Codes = %v after copying it, want %v", got, want)
+	if got, want := envelope.ProfileSend().Codes, envelope.CodeStrict; got != want {
+		t.Errorf("ProfileSend().Codes = %v after copying it, want %v", got, want)
 	}
 }
 
@@ -1141,12 +1141,12 @@ func TestValidate_DuplicateRecipients(t *testing.T) {
 			// On receive a repeat is one recipient, with a warning
 			// (TestValidateWithWarnings_OneAgencyTwoCodes).
 			name:   "duplicate with an irregular code, receive",
-			prof:   envelope.ProfileReceive,
+			prof:   envelope.ProfileReceive(),
 			mutate: setTo("28.22.H17", "28.22.H17"),
 		},
 		{
 			name:   "duplicate in another case, receive",
-			prof:   envelope.ProfileReceive,
+			prof:   envelope.ProfileReceive(),
 			mutate: setTo("vxp.saas.03", "VXP.SAAS.03"),
 		},
 	})
@@ -1154,7 +1154,7 @@ func TestValidate_DuplicateRecipients(t *testing.T) {
 	// Each repeat is reported once, at the repeating recipient.
 	p := validEdoc(t)
 	setTo("H41.12", "000.00.12.H41", "000.00.00.H29", "H29", "000.00.12.H41")(p)
-	es, _ := envelope.IsValidationError(envelope.Validate(p, envelope.ProfileSend))
+	es, _ := envelope.IsValidationError(envelope.Validate(p, envelope.ProfileSend()))
 	var paths []string
 	for _, e := range es {
 		if errors.Is(e, envelope.ErrDuplicateRecipient) {
@@ -1226,7 +1226,7 @@ func TestValidate_DocumentID(t *testing.T) {
 	})
 	p := validEdoc(t)
 	p.Edoc.Header.DocumentID = "3f1f1b8e-6c4e-4a4e-9d3b-2a7c1e5b9f00"
-	es, _ := envelope.IsValidationError(envelope.Validate(p, envelope.ProfileSend))
+	es, _ := envelope.IsValidationError(envelope.Validate(p, envelope.ProfileSend()))
 	if len(es) != 1 || !strings.Contains(es[0].MessageEN, "000.00.00.G22,2025/11/20,7816/VPCP-TTĐT") {
 		t.Errorf("Validate = %v, want one error giving the expected DocumentId", es)
 	}
@@ -1429,7 +1429,7 @@ func TestValidate_Attachments(t *testing.T) {
 		},
 		{
 			name: "dashed date accepted on receive",
-			prof: envelope.ProfileReceive,
+			prof: envelope.ProfileReceive(),
 			mutate: func(p *envelope.Packet) {
 				p.Edoc.Header.Promulgation.Date = "2019-01-16"
 				p.Edoc.Header.DueDate = "28/09/2018"
@@ -1478,7 +1478,7 @@ func TestValidate_Attachments(t *testing.T) {
 		},
 		{
 			name: "DecodeError set, receive",
-			prof: envelope.ProfileReceive,
+			prof: envelope.ProfileReceive(),
 			mutate: func(p *envelope.Packet) {
 				p.Edoc.Attachments[0].Data = nil
 				p.Edoc.Attachments[0].DecodeError = "illegal base64 data at input byte 0"
@@ -1498,7 +1498,7 @@ func TestValidate_EdocAndStatus(t *testing.T) {
 	// Both set, and neither, are told apart with their kinds.
 	both := validEdoc(t)
 	both.Status = validStatus(t).Status
-	err := envelope.Validate(both, envelope.ProfileSend)
+	err := envelope.Validate(both, envelope.ProfileSend())
 	checkValidation(t, err, "edXMLHeader/MessageHeader", envelope.ErrInconsistent, false)
 	if errors.Is(err, envelope.ErrRequired) {
 		t.Errorf("both set: %v, want no required error", err)
@@ -1507,7 +1507,7 @@ func TestValidate_EdocAndStatus(t *testing.T) {
 	neither := validEdoc(t)
 	neither.Edoc = nil
 	neither.Signature = &envelope.SignatureInfo{Namespace: envelope.XMLDSigNamespace}
-	err = envelope.Validate(neither, envelope.ProfileSend)
+	err = envelope.Validate(neither, envelope.ProfileSend())
 	checkValidation(t, err, "edXMLHeader/MessageHeader", envelope.ErrRequired, false)
 	if errors.Is(err, envelope.ErrInconsistent) {
 		t.Errorf("neither set: %v, want no inconsistent error", err)
@@ -1515,7 +1515,7 @@ func TestValidate_EdocAndStatus(t *testing.T) {
 }
 
 func TestValidate_Receive(t *testing.T) {
-	recv := envelope.ProfileReceive
+	recv := envelope.ProfileReceive()
 	runValidateCases(t, validEdoc, []validateCase{
 		{
 			name: "the quirks of the official samples together",
@@ -1749,10 +1749,10 @@ func TestValidate_ReceiveIsLaxerThanSend(t *testing.T) {
 	h.To[0].OrganID = "28.22.H17"
 	h.DocumentID = "3f1f1b8e-6c4e-4a4e-9d3b-2a7c1e5b9f00"
 	h.DocumentType.TypeDetail = "0"
-	if err := envelope.Validate(p, envelope.ProfileReceive); err != nil {
+	if err := envelope.Validate(p, envelope.ProfileReceive()); err != nil {
 		t.Fatalf("Validate(receive) = %v, want nil", err)
 	}
-	es, ok := envelope.IsValidationError(envelope.Validate(p, envelope.ProfileSend))
+	es, ok := envelope.IsValidationError(envelope.Validate(p, envelope.ProfileSend()))
 	if !ok {
 		t.Fatal("Validate(send) = nil, want errors")
 	}
@@ -1784,7 +1784,7 @@ func TestValidate_DocumentOrder(t *testing.T) {
 	p.Edoc.Trace[0].Timestamp = "x"
 	p.Edoc.Bussiness.Paper = "7"
 	p.Edoc.Attachments[0].DecodeError = "illegal base64 data at input byte 3"
-	es, ok := envelope.IsValidationError(envelope.Validate(p, envelope.ProfileSend))
+	es, ok := envelope.IsValidationError(envelope.Validate(p, envelope.ProfileSend()))
 	if !ok {
 		t.Fatal("Validate = nil, want errors")
 	}
@@ -1816,7 +1816,7 @@ func TestValidate_ValidationErrors(t *testing.T) {
 	p.Edoc.Header.Subject = ""
 	p.Edoc.Header.OtherInfo.Priority = "5"
 	syncDocumentID(p)
-	err := envelope.Validate(p, envelope.ProfileSend)
+	err := envelope.Validate(p, envelope.ProfileSend())
 	wantPaths := []string{
 		"MessageHeader/From/OrganId",
 		"MessageHeader/To[2]/OrganId",
@@ -1934,7 +1934,7 @@ func TestValidate_Encode(t *testing.T) {
 			func() *envelope.Packet { p := validEdoc(t); p.Edoc.Header.To[1].OrganID = "28.22.H17"; return p }(),
 			func() *envelope.Packet { p := validStatus(t); p.Status.StatusCode = "07"; return p }(),
 		} {
-			want := envelope.Validate(p, envelope.ProfileSend)
+			want := envelope.Validate(p, envelope.ProfileSend())
 			if want == nil {
 				t.Fatal("test packet is valid")
 			}
@@ -1977,7 +1977,7 @@ func TestValidate_Encode(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Parse = %v", err)
 		}
-		if err := envelope.Validate(back, envelope.ProfileReceive); err != nil {
+		if err := envelope.Validate(back, envelope.ProfileReceive()); err != nil {
 			t.Errorf("Validate(receive) of the re-parsed packet = %v", err)
 		}
 	})
@@ -2000,7 +2000,7 @@ func TestValidate_Encode(t *testing.T) {
 		// profile refuses: validation is the caller's business.
 		p := validEdoc(t)
 		p.Edoc.Header.To = nil
-		if err := envelope.Validate(p, envelope.ProfileReceive); err == nil {
+		if err := envelope.Validate(p, envelope.ProfileReceive()); err == nil {
 			t.Fatal("Validate(receive) = nil, want an error for the missing To")
 		}
 		if _, err := (envelope.Encoder{Lenient: true}).Encode(p); err != nil {

@@ -18,10 +18,15 @@ const (
 	TimestampLayout = "2006/01/02 15:04:05"
 )
 
-// VietnamTime is the fixed UTC+7 zone in which edXML timestamps are written.
-// Vietnam has no daylight saving time, so a fixed zone is exact and needs no
-// time zone database on the host.
-var VietnamTime = time.FixedZone("ICT", 7*60*60)
+// vietnamTime is the fixed UTC+7 zone in which edXML timestamps are
+// written. Vietnam has no daylight saving time, so a fixed zone is exact and
+// needs no time zone database on the host.
+var vietnamTime = time.FixedZone("ICT", 7*60*60)
+
+// VietnamTime returns the fixed UTC+7 zone in which edXML timestamps are
+// written: a function, not a variable, so that no package can change it
+// for every other.
+func VietnamTime() *time.Location { return vietnamTime }
 
 // Date is a calendar date as written in edXML: yyyy/MM/dd. The empty Date
 // means "not given".
@@ -29,7 +34,7 @@ type Date string
 
 // DateOf returns the date of t in Vietnam (UTC+7).
 func DateOf(t time.Time) Date {
-	return Date(t.In(VietnamTime).Format(DateLayout))
+	return Date(t.In(VietnamTime()).Format(DateLayout))
 }
 
 // NewDate returns the Date for a year, month and day. It does not check
@@ -41,7 +46,7 @@ func NewDate(year int, month time.Month, day int) Date {
 // Time returns midnight of d in Vietnam. It fails when d is not a real
 // date written yyyy/MM/dd.
 func (d Date) Time() (time.Time, error) {
-	t, err := time.ParseInLocation(DateLayout, string(d), VietnamTime)
+	t, err := time.ParseInLocation(DateLayout, string(d), VietnamTime())
 	if err != nil || len(d) != len(DateLayout) {
 		return time.Time{}, fmt.Errorf("%q is not a date written yyyy/MM/dd", string(d))
 	}
@@ -60,13 +65,13 @@ type Timestamp string
 
 // TimestampOf returns t written as an edXML timestamp (UTC+7, to the second).
 func TimestampOf(t time.Time) Timestamp {
-	return Timestamp(t.In(VietnamTime).Format(TimestampLayout))
+	return Timestamp(t.In(VietnamTime()).Format(TimestampLayout))
 }
 
 // Time returns the moment ts names. It fails when ts is not written
 // yyyy/MM/dd HH:mm:ss.
 func (ts Timestamp) Time() (time.Time, error) {
-	t, err := time.ParseInLocation(TimestampLayout, string(ts), VietnamTime)
+	t, err := time.ParseInLocation(TimestampLayout, string(ts), VietnamTime())
 	if err != nil || len(ts) != len(TimestampLayout) {
 		return time.Time{}, fmt.Errorf("%q is not a timestamp written yyyy/MM/dd HH:mm:ss", string(ts))
 	}

@@ -82,7 +82,7 @@ func (g *Gateway) Submit(ctx context.Context, s Submission) (_ *Document, replay
 	if p.Edoc == nil {
 		return nil, false, &SubmitError{fmt.Errorf("%w: a status packet; post statuses to /documents/{id}/status", envelope.ErrMalformed)}
 	}
-	if err := envelope.Validate(p, envelope.ProfileSend); err != nil {
+	if err := envelope.Validate(p, envelope.ProfileSend()); err != nil {
 		return nil, false, &SubmitError{err}
 	}
 	h := p.Edoc.Header

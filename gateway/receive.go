@@ -231,7 +231,7 @@ func (g *Gateway) receiveEdoc(ctx context.Context, log *zap.Logger, m Message, a
 	// What the receive profile tolerates (a hub's TraceHeader without
 	// OrganId, one agency under both its codes) is kept with the
 	// document, for its reader.
-	warns, err := envelope.ValidateWithWarnings(p, envelope.ProfileReceive)
+	warns, err := envelope.ValidateWithWarnings(p, envelope.ProfileReceive())
 	if err != nil {
 		refuse("validation", "Gói tin không hợp lệ: "+err.Error(), "the packet is not valid: "+err.Error(), p)
 		return
@@ -334,7 +334,7 @@ func (g *Gateway) receiveStatus(ctx context.Context, log *zap.Logger, m Message,
 		quarantine("wrong-stream", "Văn bản gửi trên luồng trạng thái", "a document on the status stream", "")
 		return
 	}
-	if err := envelope.Validate(vd.Packet, envelope.ProfileReceive); err != nil {
+	if err := envelope.Validate(vd.Packet, envelope.ProfileReceive()); err != nil {
 		quarantine("validation", "Gói tin trạng thái không hợp lệ: "+err.Error(), "the status packet is not valid: "+err.Error(), g.currentCode(st.From.OrganID))
 		return
 	}

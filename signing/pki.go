@@ -349,7 +349,7 @@ func (ca *CA) Issue(req IssueRequest) (*Issued, error) {
 	}
 	if !notAfter.After(notBefore) {
 		return nil, fmt.Errorf("signing: issue for %s: the CA certificate expires on %s, before the certificate would start",
-			code, ca.cert.NotAfter.In(envelope.VietnamTime).Format("02/01/2006"))
+			code, ca.cert.NotAfter.In(envelope.VietnamTime()).Format("02/01/2006"))
 	}
 	unit := UnitAgency
 	if req.Gateway {
@@ -531,7 +531,7 @@ func (ca *CA) Revoke(serial *big.Int, reason int) error {
 	for _, e := range crl.RevokedCertificateEntries {
 		if e.SerialNumber.Cmp(serial) == 0 {
 			return fmt.Errorf("signing: revoke %s: %w on %s", serial.Text(16), ErrAlreadyRevoked,
-				e.RevocationTime.In(envelope.VietnamTime).Format("02/01/2006 15:04:05"))
+				e.RevocationTime.In(envelope.VietnamTime()).Format("02/01/2006 15:04:05"))
 		}
 	}
 	now := ca.now()

@@ -68,7 +68,7 @@ func verify(ca *signing.CA, cert *x509.Certificate, at time.Time) error {
 
 func TestInitCA(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "ca")
-	now := time.Date(2026, 3, 1, 8, 0, 0, 0, envelope.VietnamTime)
+	now := time.Date(2026, 3, 1, 8, 0, 0, 0, envelope.VietnamTime())
 	ca, err := signing.InitCA(dir, signing.CAOptions{KeyBits: 2048, Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)

@@ -52,7 +52,7 @@ func edocPacket(t testing.TB) []byte {
 		From:   letter.Agency{Code: "000.00.00.G22", Name: "Văn phòng Chính phủ"},
 		To:     []letter.Agency{{Code: "000.00.00.H41", Name: "UBND tỉnh Nghệ An"}},
 		Number: "7816", Notation: "VPCP-TTĐT", Subject: "V/v kết nối, liên thông phần mềm quản lý văn bản",
-		At:          time.Date(2025, 11, 20, 9, 0, 0, 0, envelope.VietnamTime),
+		At:          time.Date(2025, 11, 20, 9, 0, 0, 0, envelope.VietnamTime()),
 		Attachments: []envelope.Attachment{{Name: "congvan.pdf", ContentType: "application/pdf", Data: bytes.Repeat([]byte("%PDF-1.7 "), 1000)}},
 	}.Encode()
 	if err != nil {

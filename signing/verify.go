@@ -407,7 +407,7 @@ func verdict(o Outcome, cause error, vi, en string) *Verdict {
 }
 
 func showTime(t time.Time) string {
-	return t.In(envelope.VietnamTime).Format("15:04 02/01/2006")
+	return t.In(envelope.VietnamTime()).Format("15:04 02/01/2006")
 }
 
 // findSignatures collects Signature elements anywhere, in any namespace.

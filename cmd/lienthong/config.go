@@ -504,7 +504,7 @@ func (c *Config) Validate() error {
 			}
 		}
 		if v.Since != "" {
-			if _, err := time.ParseInLocation("2006-01-02", v.Since, envelope.VietnamTime); err != nil {
+			if _, err := time.ParseInLocation("2006-01-02", v.Since, envelope.VietnamTime()); err != nil {
 				bad(field+".since", v.Since, errors.New("a day, yyyy-mm-dd"))
 			}
 		}

@@ -120,9 +120,9 @@ not an edXML packet at all.`)
 	var profile envelope.Profile
 	switch *profileName {
 	case "send":
-		profile = envelope.ProfileSend
+		profile = envelope.ProfileSend()
 	case "receive":
-		profile = envelope.ProfileReceive
+		profile = envelope.ProfileReceive()
 	default:
 		return usageError{msg: fmt.Sprintf("edxml validate: unknown profile %q (want send or receive)", *profileName),
 			vi: fmt.Sprintf("Không có profile %q; chọn send hoặc receive.", *profileName)}

@@ -800,7 +800,7 @@ func TestEdxmlNewEdoc(t *testing.T) {
 			t.Errorf("reading the packet back warns: %v", w)
 		}
 	}
-	if err := envelope.Validate(pkt, envelope.ProfileSend); err != nil {
+	if err := envelope.Validate(pkt, envelope.ProfileSend()); err != nil {
 		t.Errorf("the packet written is not valid: %v", err)
 	}
 	e := pkt.Edoc
@@ -928,7 +928,7 @@ func TestEdxmlNewStatus(t *testing.T) {
 	if len(warns) != 0 {
 		t.Errorf("reading the packet back warns: %v", warns)
 	}
-	if err := envelope.Validate(pkt, envelope.ProfileSend); err != nil {
+	if err := envelope.Validate(pkt, envelope.ProfileSend()); err != nil {
 		t.Errorf("the packet written is not valid: %v", err)
 	}
 	s := pkt.Status

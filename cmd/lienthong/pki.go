@@ -423,7 +423,7 @@ func fingerprint(cert *x509.Certificate) string {
 }
 
 // showDay writes t as dd/mm/yyyy in Vietnam time.
-func showDay(t time.Time) string { return t.In(envelope.VietnamTime).Format("02/01/2006") }
+func showDay(t time.Time) string { return t.In(envelope.VietnamTime()).Format("02/01/2006") }
 
 // oneArg returns the single positional argument, called what in the usage.
 func oneArg(fs interface{ Args() []string }, cmd, what string) (string, error) {

@@ -96,7 +96,7 @@ provinces are connected, and which are not, by name.`)
 	}
 	fmt.Fprintln(m.Stdout, s.Text)
 	for _, r := range s.Reports {
-		fmt.Fprintf(m.Stdout, "  %s %s: báo cáo nhận lúc %s\n", r.Agency.Code, r.Agency.Name, r.ReceivedAt.In(envelope.VietnamTime).Format("02/01/2006 15:04"))
+		fmt.Fprintf(m.Stdout, "  %s %s: báo cáo nhận lúc %s\n", r.Agency.Code, r.Agency.Name, r.ReceivedAt.In(envelope.VietnamTime()).Format("02/01/2006 15:04"))
 	}
 	fmt.Fprintln(m.Stdout, strings.TrimSpace("\n"+s.Definition))
 	return nil

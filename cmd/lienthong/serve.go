@@ -773,7 +773,7 @@ func openVXP(c VXPConfig, gw *gateway.Gateway, st *store.Store, m *metrics.Metri
 		}
 		sys := vxp.System{ID: s.ID, Secret: []byte(secret), Agencies: s.Agencies}
 		if s.Since != "" {
-			t, err := time.ParseInLocation("2006-01-02", s.Since, envelope.VietnamTime)
+			t, err := time.ParseInLocation("2006-01-02", s.Since, envelope.VietnamTime())
 			if err != nil {
 				return nil, &ConfigError{Field: fmt.Sprintf("vxp.systems[%d].since", i), Value: s.Since, Err: err}
 			}

@@ -279,7 +279,7 @@ func TestAPI_List(t *testing.T) {
 		}
 	})
 	t.Run("Filters", func(t *testing.T) {
-		tomorrow := time.Now().In(envelope.VietnamTime).AddDate(0, 0, 1).Format("2006-01-02")
+		tomorrow := time.Now().In(envelope.VietnamTime()).AddDate(0, 0, 1).Format("2006-01-02")
 		for _, tc := range []struct {
 			key, query string
 			want       int

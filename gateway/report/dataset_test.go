@@ -36,7 +36,7 @@ type clock struct {
 func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
 func vn(y int, m time.Month, d, h, mi, s int) time.Time {
-	return time.Date(y, m, d, h, mi, s, 0, envelope.VietnamTime)
+	return time.Date(y, m, d, h, mi, s, 0, envelope.VietnamTime())
 }
 
 // axis is the dataset's gateways.

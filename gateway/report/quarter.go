@@ -41,7 +41,7 @@ func ParseQuarter(s string) (Quarter, error) {
 
 // QuarterOf returns the quarter of t in Vietnam.
 func QuarterOf(t time.Time) Quarter {
-	v := t.In(envelope.VietnamTime)
+	v := t.In(envelope.VietnamTime())
 	return Quarter{Year: v.Year(), N: (int(v.Month())-1)/3 + 1}
 }
 
@@ -55,7 +55,7 @@ func (q Quarter) Label() string {
 
 // Start is midnight in Vietnam on the quarter's first day.
 func (q Quarter) Start() time.Time {
-	return time.Date(q.Year, time.Month(3*(q.N-1)+1), 1, 0, 0, 0, 0, envelope.VietnamTime)
+	return time.Date(q.Year, time.Month(3*(q.N-1)+1), 1, 0, 0, 0, 0, envelope.VietnamTime())
 }
 
 // End is the start of the next quarter: the quarter is [Start, End).

@@ -156,7 +156,7 @@ func viDate(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.In(envelope.VietnamTime).Format("02/01/2006")
+	return t.In(envelope.VietnamTime()).Format("02/01/2006")
 }
 
 // viDateTime writes t in Vietnam to the minute, "05/10/2026 08:30".
@@ -164,7 +164,7 @@ func viDateTime(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.In(envelope.VietnamTime).Format("02/01/2006 15:04")
+	return t.In(envelope.VietnamTime()).Format("02/01/2006 15:04")
 }
 
 // The Vietnamese number formats are vnfmt's, shared with the clerks'

@@ -110,7 +110,7 @@ func sampleInput(declared bool) Input {
 		Hosted:    hosted,
 		Directory: dir,
 		Live:      map[string]bool{sampleGateway: true, "truc-quoc-gia": true},
-		Now:       time.Date(2026, 10, 5, 8, 30, 0, 0, envelope.VietnamTime),
+		Now:       time.Date(2026, 10, 5, 8, 30, 0, 0, envelope.VietnamTime()),
 	}
 	if declared {
 		units, paper, signing := 24, 1850, true

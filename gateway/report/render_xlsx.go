@@ -280,7 +280,7 @@ func (x *xlsxWriter) refusals(r *Report) {
 		var day any
 		if !f.CreatedAt.IsZero() {
 			// The day in Vietnam, as a date without a zone: Excel has none.
-			v := f.CreatedAt.In(envelope.VietnamTime)
+			v := f.CreatedAt.In(envelope.VietnamTime())
 			day = time.Date(v.Year(), v.Month(), v.Day(), 0, 0, 0, 0, time.UTC)
 		}
 		x.set(s, 10, n, day, x.date)

@@ -50,7 +50,7 @@ func Packet(rep *Report, to, toName string, now time.Time) ([]byte, error) {
 	// The number is the time of day: an agency may send its report again
 	// the same day (corrected declarations), and a DocumentId is unique.
 	// (BC + hhmmss + milliseconds: the 11 characters CodeNumber allows).
-	v := now.In(envelope.VietnamTime)
+	v := now.In(envelope.VietnamTime())
 	code := envelope.Code{Number: fmt.Sprintf("BC%s%03d", v.Format("150405"), v.Nanosecond()/1e6), Notation: "LT-" + strings.ReplaceAll(rep.Quarter, "-", "")}
 	e := &envelope.Edoc{
 		Header: envelope.MessageHeader{

@@ -53,7 +53,7 @@ func TestReports_Check(t *testing.T) {
 // TestReports_Quarters: the quarters offered go back across years, each
 // starting on its first day in Vietnam.
 func TestReports_Quarters(t *testing.T) {
-	now := time.Date(2026, time.February, 10, 12, 0, 0, 0, envelope.VietnamTime)
+	now := time.Date(2026, time.February, 10, 12, 0, 0, 0, envelope.VietnamTime())
 	got := rollup.New(nil).Quarters(now, 6)
 	want := []string{"2026-Q1", "2025-Q4", "2025-Q3", "2025-Q2", "2025-Q1", "2024-Q4"}
 	if len(got) != len(want) {
@@ -64,7 +64,7 @@ func TestReports_Quarters(t *testing.T) {
 			t.Errorf("quarter %d is %s, want %s", i, q.ID, want[i])
 		}
 	}
-	if q := got[1]; q.Label != "Quý IV năm 2025" || !q.Start.Equal(time.Date(2025, time.October, 1, 0, 0, 0, 0, envelope.VietnamTime)) {
+	if q := got[1]; q.Label != "Quý IV năm 2025" || !q.Start.Equal(time.Date(2025, time.October, 1, 0, 0, 0, 0, envelope.VietnamTime())) {
 		t.Errorf("2025-Q4: %q from %v", q.Label, q.Start)
 	}
 	// Exactly n, none for n <= 0.

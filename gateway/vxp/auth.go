@@ -133,7 +133,7 @@ func (h *Handler) noteTimestamp(system string, p params) {
 		return
 	}
 	base, _, _ := strings.Cut(ts, "+")
-	t, err := time.ParseInLocation(timestampLayout, base, envelope.VietnamTime)
+	t, err := time.ParseInLocation(timestampLayout, base, envelope.VietnamTime())
 	if err != nil || h.now().Sub(t) < 7*24*time.Hour {
 		return
 	}

@@ -79,7 +79,7 @@ func dateRange(p params) (from, to time.Time, f *Failure) {
 			return time.Time{}, nil
 		}
 		for _, layout := range []string{timeLayout, "02/01/2006"} {
-			if t, err := time.ParseInLocation(layout, strings.TrimSpace(v), envelope.VietnamTime); err == nil {
+			if t, err := time.ParseInLocation(layout, strings.TrimSpace(v), envelope.VietnamTime()); err == nil {
 				return t, nil
 			}
 		}
@@ -92,7 +92,7 @@ func dateRange(p params) (from, to time.Time, f *Failure) {
 	return
 }
 
-func showTime(t time.Time) string { return t.In(envelope.VietnamTime).Format(timeLayout) }
+func showTime(t time.Time) string { return t.In(envelope.VietnamTime()).Format(timeLayout) }
 
 // item finds the system's item named by docId (see docIDParam), in one
 // of its agencies still.

@@ -324,7 +324,7 @@ func (h *Handler) sendStatus(r *http.Request, sys *System, allowed []string, pac
 	if st == nil {
 		return "", fail(CodeMalformed, "Gói tin có StatusCode nhưng không phải gói tin trạng thái", "the packet has a StatusCode but is not a status packet")
 	}
-	if err := envelope.Validate(pkt, envelope.ProfileReceive); err != nil {
+	if err := envelope.Validate(pkt, envelope.ProfileReceive()); err != nil {
 		if f := packetFailure(err); f != nil {
 			return "", f
 		}

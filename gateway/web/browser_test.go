@@ -199,7 +199,7 @@ func TestBrowser(t *testing.T) {
 	waitFor(t, sender, "the document's arrival at Nghệ An", chipIs(id, nghea, "Đã đến"))
 	page := text(t, sender)
 	for _, want := range []string{"Văn bản đi", "V/v tăng cường kết nối, liên thông văn bản điện tử", "15/VPCP-TH",
-		"UBND tỉnh Nghệ An", "UBND Thành phố Hồ Chí Minh", "Khẩn", time.Now().In(envelope.VietnamTime).Format("02/01/2006"),
+		"UBND tỉnh Nghệ An", "UBND Thành phố Hồ Chí Minh", "Khẩn", time.Now().In(envelope.VietnamTime()).Format("02/01/2006"),
 		"Quá hạn xử lý"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("Văn bản đi does not show %q:\n%s", want, page)

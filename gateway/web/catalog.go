@@ -34,7 +34,7 @@ func msgLoginThrottled(wait time.Duration, at time.Time) string {
 		after = strconv.Itoa(int((wait+time.Minute-1)/time.Minute)) + " phút"
 	}
 	return "Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau " + after +
-		" (lúc " + at.In(envelope.VietnamTime).Format("15:04:05") + "); lần đăng nhập này chưa được kiểm tra."
+		" (lúc " + at.In(envelope.VietnamTime()).Format("15:04:05") + "); lần đăng nhập này chưa được kiểm tra."
 }
 
 // chip is how one delivery's state shows: a short label, a CSS class for

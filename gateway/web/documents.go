@@ -390,7 +390,7 @@ func partyCode(s string) string {
 // links and date pickers write it (yyyy-mm-dd), as midnight in Vietnam.
 func parseDay(s string) (time.Time, error) {
 	for _, layout := range []string{time.DateOnly, "02/01/2006", "2/1/2006"} {
-		if t, err := time.ParseInLocation(layout, s, envelope.VietnamTime); err == nil {
+		if t, err := time.ParseInLocation(layout, s, envelope.VietnamTime()); err == nil {
 			return t, nil
 		}
 	}
@@ -399,8 +399,8 @@ func parseDay(s string) (time.Time, error) {
 
 // startOfDay is midnight in Vietnam of the day of t.
 func startOfDay(t time.Time) time.Time {
-	y, m, d := t.In(envelope.VietnamTime).Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, envelope.VietnamTime)
+	y, m, d := t.In(envelope.VietnamTime()).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, envelope.VietnamTime())
 }
 
 // overdue reports whether a document is past its due date (before today

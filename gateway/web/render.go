@@ -111,7 +111,7 @@ func (h *Handler) funcs() template.FuncMap {
 		"asset":       func(name string) (string, error) { return h.assets.url(name) },
 		"date":        formatDate,
 		"datetime":    formatDateTime,
-		"isoDate":     func(t time.Time) string { return t.In(envelope.VietnamTime).Format(time.DateOnly) },
+		"isoDate":     func(t time.Time) string { return t.In(envelope.VietnamTime()).Format(time.DateOnly) },
 		"priority":    priorityLabel,
 		"urgent":      func(p int) bool { return p > 0 },
 		"chip":        chipOf,
@@ -148,7 +148,7 @@ func formatDateTime(t time.Time) string {
 	if t.IsZero() {
 		return "—"
 	}
-	return t.In(envelope.VietnamTime).Format("02/01/2006 15:04:05")
+	return t.In(envelope.VietnamTime()).Format("02/01/2006 15:04:05")
 }
 
 // formatSize writes a byte count for people: "12,5 KB".

@@ -55,7 +55,7 @@ func TestWeb_Exchange(t *testing.T) {
 	sender.login("vanthu.vpcp")
 	p := sender.get("/di")
 	mustContain(t, "Văn bản đi", p.body, "V/v tăng cường kết nối liên thông văn bản điện tử", "15/VPCP-TH",
-		"UBND tỉnh Nghệ An", "Đã đến", "Khẩn", time.Now().In(envelope.VietnamTime).Format("02/01/2006"))
+		"UBND tỉnh Nghệ An", "Đã đến", "Khẩn", time.Now().In(envelope.VietnamTime()).Format("02/01/2006"))
 
 	p = sender.get("/van-ban/" + id)
 	if n := strings.Count(p.body, "Chữ ký số hợp lệ"); n != 1 {
@@ -135,7 +135,7 @@ func TestWeb_Exchange(t *testing.T) {
 	mustNotContain(t, "sender filter", p.body, "V/v tăng cường")
 	mustContain(t, "sender filter", p.body, "Không có văn bản đến nào phù hợp", `placeholder="Mã hoặc tên"`)
 	mustContain(t, "text filter", sender.get("/di?q=g%E1%BB%ADi+nh%E1%BA%A7m").body, "V/v văn bản gửi nhầm")
-	yesterday := time.Now().In(envelope.VietnamTime).AddDate(0, 0, -1)
+	yesterday := time.Now().In(envelope.VietnamTime()).AddDate(0, 0, -1)
 	mustNotContain(t, "date filter", sender.get("/di?den-ngay="+yesterday.Format(time.DateOnly)).body, "V/v văn bản gửi nhầm")
 	mustContain(t, "date filter", sender.get("/di?tu-ngay="+yesterday.Format("02/01/2006")).body, "V/v văn bản gửi nhầm")
 	p = sender.get("/di?tu-ngay=31/02/2026&trang-thai=bogus")
