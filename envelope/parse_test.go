@@ -596,7 +596,7 @@ func TestParse_DuplicateAttributeRefused(t *testing.T) {
 		{"SameNamespace", fmt.Sprintf(status, `a:id="1" b:id="2"`), []string{"<edXML:StatusCode>", "a:id and b:id", "{urn:x}id"}},
 		{"SameNamespaceDeclaredAbove", strings.Replace(minimalStatus, "<edXML:StatusCode>", `<edXML:StatusCode xmlns:e="http://www.mic.gov.vn/TBT/QCVN_102_2016" e:id="1" edXML:id="2">`, 1),
 			[]string{"<edXML:StatusCode>", "e:id and edXML:id"}},
-		{"XMLNamespace", fmt.Sprintf(status, `xml:lang="vi" xmlns:l="http://www.w3.org/XML/1998/namespace" l:lang="en"`), []string{"xml:lang and l:lang"}},
+		{"XMLNamespace", fmt.Sprintf(status, `xml:lang="vi" xmlns:l="http://www.w3.org/XML/1998/namespace" l:lang="en"`), []string{"binds the prefix l to http://www.w3.org/XML/1998/namespace"}},
 		{"SameDeclaration", fmt.Sprintf(status, `xmlns:c="urn:y" xmlns:c="urn:z"`), []string{"attribute xmlns:c twice"}},
 		{"OtherNamespace", fmt.Sprintf(status, `xmlns:c="urn:y" a:id="1" c:id="2"`), nil},
 		{"PrefixedAndNot", fmt.Sprintf(status, `a:id="1" id="2"`), nil},
