@@ -300,7 +300,6 @@ const maxDeclarations = 32
 // read. Now a start tag costs a lookup per prefixed attribute, in the
 // bindings in scope alone, by a map once they are many (namespaceScope).
 func (r *xmlReader) namespaces(element, space, tag string, attrs []rawAttr) error {
-	el := shortName([]byte(element))
 	declared := 0
 	for i := range attrs {
 		a := &attrs[i]
@@ -308,43 +307,43 @@ func (r *xmlReader) namespaces(element, space, tag string, attrs []rawAttr) erro
 		case a.space == "xmlns":
 			switch {
 			case a.key == "xmlns":
-				return r.namespaceError("element <%s> declares the prefix xmlns, which is bound by definition and must not be declared", el)
+				return r.namespaceError("element <%s> declares the prefix xmlns, which is bound by definition and must not be declared", r.short(element))
 			case a.key == "xml":
 				if a.value != xmlNamespace {
-					return r.namespaceError("element <%s> binds the prefix xml to %q; it is bound to %s alone", el, shortName([]byte(a.value)), xmlNamespace)
+					return r.namespaceError("element <%s> binds the prefix xml to %q; it is bound to %s alone", r.short(element), shortName([]byte(a.value)), xmlNamespace)
 				}
 			case a.value == xmlNamespace || a.value == xmlnsNamespace:
 				return r.namespaceError("element <%s> binds the prefix %s to %s, which is reserved to the prefix %s",
-					el, shortName([]byte(a.key)), a.value, map[bool]string{true: "xml", false: "xmlns"}[a.value == xmlNamespace])
+					r.short(element), shortName([]byte(a.key)), a.value, map[bool]string{true: "xml", false: "xmlns"}[a.value == xmlNamespace])
 			case a.value == "":
 				return r.namespaceError("element <%s> declares the prefix %s empty (xmlns:%s=\"\"); XML 1.0 namespaces cannot undeclare a prefix",
-					el, shortName([]byte(a.key)), shortName([]byte(a.key)))
+					r.short(element), shortName([]byte(a.key)), shortName([]byte(a.key)))
 			default:
 				r.scope.push(a.key, a.value)
 			}
 		case a.space == "" && a.key == "xmlns":
 			if a.value == xmlNamespace || a.value == xmlnsNamespace {
-				return r.namespaceError("element <%s> makes %s its default namespace, which is reserved to a prefix", el, a.value)
+				return r.namespaceError("element <%s> makes %s its default namespace, which is reserved to a prefix", r.short(element), a.value)
 			}
 		default:
 			continue
 		}
 		if declared++; declared > maxDeclarations {
-			return r.syntaxError(fmt.Sprintf("element <%s> declares more than %d namespaces", el, maxDeclarations))
+			return r.syntaxError(fmt.Sprintf("element <%s> declares more than %d namespaces", r.short(element), maxDeclarations))
 		}
 	}
 	switch {
 	case space == "" && strings.IndexByte(tag, ':') >= 0:
-		return r.namespaceError("element <%s> has a name that is no prefix and local name", el)
+		return r.namespaceError("element <%s> has a name that is no prefix and local name", r.short(element))
 	case space == "xmlns":
-		return r.namespaceError("element <%s> has the prefix xmlns, which elements must not have", el)
+		return r.namespaceError("element <%s> has the prefix xmlns, which elements must not have", r.short(element))
 	}
 	for i := range attrs {
 		a := &attrs[i]
 		switch a.space {
 		case "":
 			if strings.IndexByte(a.key, ':') >= 0 {
-				return r.namespaceError("element <%s> carries the attribute %s, whose name is no prefix and local name", el, shortName([]byte(a.key)))
+				return r.namespaceError("element <%s> carries the attribute %s, whose name is no prefix and local name", r.short(element), shortName([]byte(a.key)))
 			}
 		case "xmlns":
 		case "xml":
@@ -355,6 +354,10 @@ func (r *xmlReader) namespaces(element, space, tag string, attrs []rawAttr) erro
 	}
 	return nil
 }
+
+// short is an element's name for an error: computed there only, as it
+// allocates.
+func (r *xmlReader) short(element string) string { return shortName([]byte(element)) }
 
 // namespaceError is an error at the current position for a start tag that
 // is not namespace-well-formed.
