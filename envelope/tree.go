@@ -33,7 +33,7 @@ func FromTree(root *etree.Element) (*Packet, []Warning, error) {
 	if root.Tag != "edXML" {
 		return nil, nil, fmt.Errorf("%w: the root element is <%s>, not <edXML>", ErrMalformed, root.FullTag())
 	}
-	if !r.inEdXML(root, root.NamespaceURI(), "edXML") {
+	if !r.inEdXML(root, root.NamespaceURI(), "") {
 		return nil, r.warns, r.err
 	}
 	pkt := &Packet{}
@@ -41,9 +41,9 @@ func FromTree(root *etree.Element) (*Packet, []Warning, error) {
 	for _, el := range root.ChildElements() {
 		switch el.Tag {
 		case "edXMLEnvelope":
-			r.single(&envelope, el, "edXMLEnvelope")
+			r.single(&envelope, el, "")
 		case "AttachmentEncoded":
-			if r.single(&attached, el, "AttachmentEncoded") {
+			if r.single(&attached, el, "") {
 				pkt.Edoc = r.edoc(pkt.Edoc)
 				r.attachments(pkt.Edoc, el)
 			}
@@ -61,9 +61,9 @@ func FromTree(root *etree.Element) (*Packet, []Warning, error) {
 	for _, el := range envelope.ChildElements() {
 		switch el.Tag {
 		case "edXMLHeader":
-			r.single(&header, el, "edXMLEnvelope/edXMLHeader")
+			r.single(&header, el, "edXMLEnvelope")
 		case "edXMLBody":
-			r.single(&body, el, "edXMLEnvelope/edXMLBody")
+			r.single(&body, el, "edXMLEnvelope")
 		default:
 			r.extra(el, "edXMLEnvelope/"+el.Tag)
 		}
@@ -78,9 +78,9 @@ func FromTree(root *etree.Element) (*Packet, []Warning, error) {
 	for _, el := range header.ChildElements() {
 		switch el.Tag {
 		case "MessageHeader":
-			r.single(&msg, el, "edXMLHeader/MessageHeader")
+			r.single(&msg, el, "edXMLHeader")
 		case "TraceHeaderList":
-			r.single(&trace, el, "edXMLHeader/TraceHeaderList")
+			r.single(&trace, el, "edXMLHeader")
 		case "Signature":
 			r.signature(pkt, el)
 		default:
@@ -146,7 +146,10 @@ func (r *reader) warn(path, code, vi, en string) {
 // writes on AttachmentEncoded, outside the edXMLEnvelope that declares it:
 // read, with a warning, as the edXML namespace it can only mean; the
 // warning is not repeated for the elements inside one warned about.
-func (r *reader) inEdXML(el *etree.Element, ns, path string) bool {
+//
+// The element's path is parent/Tag, or its Tag when parent is empty, made
+// only for a warning or an error.
+func (r *reader) inEdXML(el *etree.Element, ns, parent string) bool {
 	switch {
 	case ns == Namespace:
 		return true
@@ -154,43 +157,51 @@ func (r *reader) inEdXML(el *etree.Element, ns, path string) bool {
 		if p := el.Parent(); p != nil && p.Space == "edXML" && p.NamespaceURI() == "" {
 			return true // warned about above
 		}
-		r.warn(path, "undeclared-prefix",
+		r.warn(childPath(parent, el), "undeclared-prefix",
 			fmt.Sprintf("Tiền tố %q chưa được khai báo", el.Space),
 			fmt.Sprintf("prefix %q is used without a namespace declaration", el.Space))
 		return true
 	case ns == "" && el.Space != "":
 		r.fail(fmt.Errorf("%w: <%s> (%s) has the prefix %q, declared nowhere, where the format has an element of the edXML namespace",
-			ErrMalformed, el.FullTag(), path, el.Space))
+			ErrMalformed, el.FullTag(), childPath(parent, el), el.Space))
 	case ns == "":
 		r.fail(fmt.Errorf("%w: <%s> (%s) is in no namespace, where the format has an element of the edXML namespace %s",
-			ErrMalformed, el.FullTag(), path, Namespace))
+			ErrMalformed, el.FullTag(), childPath(parent, el), Namespace))
 	default:
 		r.fail(fmt.Errorf("%w: <%s> (%s) is in the namespace %q, where the format has an element of the edXML namespace %s",
-			ErrMalformed, el.FullTag(), path, ns, Namespace))
+			ErrMalformed, el.FullTag(), childPath(parent, el), ns, Namespace))
 	}
 	return false
 }
 
-// single stores el, a child of the root, the envelope or the header, in
-// *dst when it is in the edXML namespace and the first of its name; else
-// the packet is malformed.
-func (r *reader) single(dst **etree.Element, el *etree.Element, path string) bool {
-	if !r.inEdXML(el, el.NamespaceURI(), path) {
+// single stores el, the envelope, the attachments or a child of the
+// envelope or the header (parent), in *dst when it is in the edXML
+// namespace and the first of its name; else the packet is malformed.
+func (r *reader) single(dst **etree.Element, el *etree.Element, parent string) bool {
+	if !r.inEdXML(el, el.NamespaceURI(), parent) {
 		return false
 	}
 	if *dst != nil {
-		r.fail(repeated(el, path))
+		r.fail(repeated(el, parent))
 		return false
 	}
 	*dst = el
 	return true
 }
 
-// repeated is the error for el, at path, repeated where the format has it
-// once.
-func repeated(el *etree.Element, path string) error {
+// repeated is the error for el, a child of the element at parent,
+// repeated where the format has it once.
+func repeated(el *etree.Element, parent string) error {
 	return fmt.Errorf("%w: <%s> (%s) is repeated; the format has one, and readers that keep the first or the last would read different packets",
-		ErrMalformed, el.FullTag(), path)
+		ErrMalformed, el.FullTag(), childPath(parent, el))
+}
+
+// childPath is the path of el, a child of the element at parent.
+func childPath(parent string, el *etree.Element) string {
+	if parent == "" {
+		return el.Tag
+	}
+	return parent + "/" + el.Tag
 }
 
 // childNamespace returns the namespace of c, a child of an element in the
@@ -309,7 +320,7 @@ func (r *reader) read(el *etree.Element, path string, spec map[string]any) {
 		if !resolved {
 			elNS, resolved = el.NamespaceURI(), true
 		}
-		if !r.inEdXML(c, childNamespace(c, el, elNS), path+"/"+c.Tag) {
+		if !r.inEdXML(c, childNamespace(c, el, elNS), path) {
 			return
 		}
 		switch f := f.(type) {
@@ -334,7 +345,7 @@ func (r *reader) read(el *etree.Element, path string, spec map[string]any) {
 // returning seen with its tag; a repeat makes the packet malformed.
 func (r *reader) once(seen []string, el *etree.Element, parent string) ([]string, bool) {
 	if slices.Contains(seen, el.Tag) {
-		r.fail(repeated(el, parent+"/"+el.Tag))
+		r.fail(repeated(el, parent))
 		return seen, false
 	}
 	return append(seen, el.Tag), true
