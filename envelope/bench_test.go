@@ -125,6 +125,27 @@ func BenchmarkReadTree(b *testing.B) {
 	}
 }
 
+// BenchmarkReadTreeHostile reads the packet of the security review of
+// issue 20 (see hostileNamespaces): 0.9 MB of children carrying p0:x …
+// p31:x under 46 elements of 120 attributes, the prefixes declared at the
+// root (Bound) or not (Unbound, refused).
+//
+//	go test ./envelope -run '^$' -bench 'ReadTree|Hostile' -benchtime 2x
+func BenchmarkReadTreeHostile(b *testing.B) {
+	for _, bound := range []bool{true, false} {
+		name := map[bool]string{true: "Bound", false: "Unbound"}[bound]
+		b.Run(name, func(b *testing.B) {
+			raw := envelope.HostileNamespaces(bound)
+			var p envelope.Parser
+			b.SetBytes(int64(len(raw)))
+			b.ReportAllocs()
+			for b.Loop() {
+				p.ReadTree(raw)
+			}
+		})
+	}
+}
+
 // BenchmarkParse_Crafted reads hostile packets of 40 MB: each crafted
 // shape filling the packet, then 4 MB of the same shape after a 36 MB
 // attachment, so that the scan reads the attachment before it crosses a

@@ -9,3 +9,6 @@ func SameTreeAsEtree(t testing.TB, b []byte) {
 	var p Parser
 	sameAsEtree(t, &p, b)
 }
+
+// HostileNamespaces is hostileNamespaces, for the benchmarks.
+func HostileNamespaces(bound bool) []byte { return hostileNamespaces(bound, 2900) }

@@ -12,9 +12,19 @@ import (
 // FromTree reads a packet from the root element of an edXML tree, as
 // returned by [Parser.ReadTree] or by signature verification. Element order
 // is not enforced, unknown elements are kept as [Extra] values, and every
-// tolerance is reported as a [Warning]. It fails only when the tree is not
-// an edXML packet at all. An attachment of more than 1 MiB of base64 keeps
-// the tree's text rather than decoded bytes (see [Attachment.Data]).
+// tolerance is reported as a [Warning]. It fails when the tree is not an
+// edXML packet at all, and when it is ambiguous: an element of the format
+// repeated where the format has one (edXMLEnvelope, edXMLHeader,
+// MessageHeader, From, a leaf…), or an element of the format's names, where
+// the format has it, outside the edXML namespace. Either made lienthong
+// read one element (the first) while a DMS reading the packet by namespace,
+// or keeping the last, read another: a packet whose first
+// <x:MessageHeader xmlns:x="urn:other"> said From H99 went to lienthong
+// from H99, and to the DMS from the From of the edXML MessageHeader after
+// it (issue 20). The elements that repeat (To, ResponseFor, TraceHeader,
+// Reference, Attachment, …) may, and unknown elements of any namespace are
+// kept. An attachment of more than 1 MiB of base64 keeps the tree's text
+// rather than decoded bytes (see [Attachment.Data]).
 func FromTree(root *etree.Element) (*Packet, []Warning, error) {
 	if root == nil {
 		return nil, nil, fmt.Errorf("%w: no root element", ErrMalformed)
@@ -23,22 +33,26 @@ func FromTree(root *etree.Element) (*Packet, []Warning, error) {
 	if root.Tag != "edXML" {
 		return nil, nil, fmt.Errorf("%w: the root element is <%s>, not <edXML>", ErrMalformed, root.FullTag())
 	}
-	r.checkNamespace(root, "edXML")
+	if !r.inEdXML(root, root.NamespaceURI(), "") {
+		return nil, r.warns, r.err
+	}
 	pkt := &Packet{}
-	var envelope *etree.Element
+	var envelope, attached *etree.Element
 	for _, el := range root.ChildElements() {
 		switch el.Tag {
 		case "edXMLEnvelope":
-			if r.first(&envelope, el, "edXMLEnvelope") {
-				r.checkNamespace(el, "edXMLEnvelope")
-			}
+			r.single(&envelope, el, "")
 		case "AttachmentEncoded":
-			r.checkNamespace(el, "AttachmentEncoded")
-			pkt.Edoc = r.edoc(pkt.Edoc)
-			r.attachments(pkt.Edoc, el)
+			if r.single(&attached, el, "") {
+				pkt.Edoc = r.edoc(pkt.Edoc)
+				r.attachments(pkt.Edoc, el)
+			}
 		default:
 			r.extra(el, "edXML/"+el.Tag)
 		}
+	}
+	if r.err != nil {
+		return nil, r.warns, r.err
 	}
 	if envelope == nil {
 		return nil, r.warns, fmt.Errorf("%w: no edXMLEnvelope element", ErrMalformed)
@@ -47,12 +61,15 @@ func FromTree(root *etree.Element) (*Packet, []Warning, error) {
 	for _, el := range envelope.ChildElements() {
 		switch el.Tag {
 		case "edXMLHeader":
-			r.first(&header, el, "edXMLHeader")
+			r.single(&header, el, "edXMLEnvelope")
 		case "edXMLBody":
-			r.first(&body, el, "edXMLBody")
+			r.single(&body, el, "edXMLEnvelope")
 		default:
 			r.extra(el, "edXMLEnvelope/"+el.Tag)
 		}
+	}
+	if r.err != nil {
+		return nil, r.warns, r.err
 	}
 	if header == nil {
 		return nil, r.warns, fmt.Errorf("%w: no edXMLHeader element", ErrMalformed)
@@ -61,14 +78,17 @@ func FromTree(root *etree.Element) (*Packet, []Warning, error) {
 	for _, el := range header.ChildElements() {
 		switch el.Tag {
 		case "MessageHeader":
-			r.first(&msg, el, "MessageHeader")
+			r.single(&msg, el, "edXMLHeader")
 		case "TraceHeaderList":
-			r.first(&trace, el, "TraceHeaderList")
+			r.single(&trace, el, "edXMLHeader")
 		case "Signature":
 			r.signature(pkt, el)
 		default:
 			r.extra(el, "edXMLHeader/"+el.Tag)
 		}
+	}
+	if r.err != nil {
+		return nil, r.warns, r.err
 	}
 	if msg == nil {
 		return nil, r.warns, fmt.Errorf("%w: no MessageHeader element", ErrMalformed)
@@ -94,6 +114,9 @@ func FromTree(root *etree.Element) (*Packet, []Warning, error) {
 				"the edoc carries no Signature")
 		}
 	}
+	if r.err != nil {
+		return nil, r.warns, r.err
+	}
 	pkt.Extras = r.extras
 	return pkt, r.warns, nil
 }
@@ -102,37 +125,100 @@ func FromTree(root *etree.Element) (*Packet, []Warning, error) {
 type reader struct {
 	warns  []Warning
 	extras []Extra
+	err    error // the first ambiguity found, which makes the packet malformed
+}
+
+// fail records err, unless one was recorded before.
+func (r *reader) fail(err error) {
+	if r.err == nil {
+		r.err = err
+	}
 }
 
 func (r *reader) warn(path, code, vi, en string) {
 	r.warns = append(r.warns, Warning{Path: path, Code: code, MessageVI: vi, MessageEN: en})
 }
 
-// checkNamespace warns about an element outside the edXML namespace.
-func (r *reader) checkNamespace(el *etree.Element, path string) {
-	switch ns := el.NamespaceURI(); {
+// inEdXML reports whether el, of one of the format's names where the
+// format has it, is in the edXML namespace, ns being the namespace it is
+// in; an element outside it makes the packet malformed. The one exception
+// is the prefix edXML undeclared, which the official sample edoc.edxml
+// writes on AttachmentEncoded, outside the edXMLEnvelope that declares it:
+// read, with a warning, as the edXML namespace it can only mean; the
+// warning is not repeated for the elements inside one warned about.
+//
+// The element's path is parent/Tag, or its Tag when parent is empty, made
+// only for a warning or an error.
+func (r *reader) inEdXML(el *etree.Element, ns, parent string) bool {
+	switch {
 	case ns == Namespace:
-	case ns == "" && el.Space != "":
-		r.warn(path, "undeclared-prefix",
+		return true
+	case ns == "" && el.Space == "edXML":
+		if p := el.Parent(); p != nil && p.Space == "edXML" && p.NamespaceURI() == "" {
+			return true // warned about above
+		}
+		r.warn(childPath(parent, el), "undeclared-prefix",
 			fmt.Sprintf("Tiền tố %q chưa được khai báo", el.Space),
 			fmt.Sprintf("prefix %q is used without a namespace declaration", el.Space))
+		return true
+	case ns == "" && el.Space != "":
+		r.fail(fmt.Errorf("%w: <%s> (%s) has the prefix %q, declared nowhere, where the format has an element of the edXML namespace",
+			ErrMalformed, el.FullTag(), childPath(parent, el), el.Space))
+	case ns == "":
+		r.fail(fmt.Errorf("%w: <%s> (%s) is in no namespace, where the format has an element of the edXML namespace %s",
+			ErrMalformed, el.FullTag(), childPath(parent, el), Namespace))
 	default:
-		r.warn(path, "namespace",
-			fmt.Sprintf("Phần tử không thuộc không gian tên edXML (%q)", ns),
-			fmt.Sprintf("element is not in the edXML namespace (%q)", ns))
+		r.fail(fmt.Errorf("%w: <%s> (%s) is in the namespace %q, where the format has an element of the edXML namespace %s",
+			ErrMalformed, el.FullTag(), childPath(parent, el), ns, Namespace))
 	}
+	return false
 }
 
-// first stores el in *dst unless one was already found; a repeat is warned
-// about and ignored.
-func (r *reader) first(dst **etree.Element, el *etree.Element, path string) bool {
+// single stores el, the envelope, the attachments or a child of the
+// envelope or the header (parent), in *dst when it is in the edXML
+// namespace and the first of its name; else the packet is malformed.
+func (r *reader) single(dst **etree.Element, el *etree.Element, parent string) bool {
+	if !r.inEdXML(el, el.NamespaceURI(), parent) {
+		return false
+	}
 	if *dst != nil {
-		r.warn(path, "repeated-element", "Phần tử lặp lại; chỉ dùng phần tử đầu tiên",
-			"element repeated; only the first is used")
+		r.fail(repeated(el, parent))
 		return false
 	}
 	*dst = el
 	return true
+}
+
+// repeated is the error for el, a child of the element at parent,
+// repeated where the format has it once.
+func repeated(el *etree.Element, parent string) error {
+	return fmt.Errorf("%w: <%s> (%s) is repeated; the format has one, and readers that keep the first or the last would read different packets",
+		ErrMalformed, el.FullTag(), childPath(parent, el))
+}
+
+// childPath is the path of el, a child of the element at parent.
+func childPath(parent string, el *etree.Element) string {
+	if parent == "" {
+		return el.Tag
+	}
+	return parent + "/" + el.Tag
+}
+
+// childNamespace returns the namespace of c, a child of an element in the
+// namespace parentNS: the parent's when c has its prefix and does not
+// declare it, so that reading a list of children costs no walk up the
+// tree for each (etree's NamespaceURI looks through the attributes of
+// every ancestor).
+func childNamespace(c, parent *etree.Element, parentNS string) string {
+	if c.Space != parent.Space {
+		return c.NamespaceURI()
+	}
+	for _, a := range c.Attr {
+		if a.Space == "xmlns" && a.Key == c.Space || c.Space == "" && a.Space == "" && a.Key == "xmlns" {
+			return c.NamespaceURI()
+		}
+	}
+	return parentNS
 }
 
 // extra keeps an unknown element, as a document holding it would be
@@ -205,22 +291,39 @@ type many func(el *etree.Element, path string)
 
 // read reads the children of el as spec says: a *string child is a leaf
 // whose text is stored there; a func child is a container that appears
-// once, handed the element; a [many] child may repeat. A leaf or container
-// that repeats is warned about and ignored; a child spec does not name is
-// kept as an extra.
+// once, handed the element; a [many] child may repeat. A child spec names
+// must be in the edXML namespace, and a leaf or container must not repeat,
+// else the packet is malformed (inEdXML, once); a child spec does not name
+// is kept as an extra.
 //
 // A child's path (path/Tag) is made only where it is used, by a container
 // and in warnings and extras, rather than allocated for every leaf.
 func (r *reader) read(el *etree.Element, path string, spec map[string]any) {
+	if r.err != nil {
+		return
+	}
 	var room [16]string
 	seen := room[:0] // the tags read once so far: a spec names a dozen at most
 	var ok bool
+	elNS := ""
+	resolved := false
 	for _, t := range el.Child {
 		c, isElement := t.(*etree.Element)
 		if !isElement {
 			continue
 		}
-		switch f := spec[c.Tag].(type) {
+		f, known := spec[c.Tag]
+		if !known {
+			r.extra(c, path+"/"+c.Tag)
+			continue
+		}
+		if !resolved {
+			elNS, resolved = el.NamespaceURI(), true
+		}
+		if !r.inEdXML(c, childNamespace(c, el, elNS), path) {
+			return
+		}
+		switch f := f.(type) {
 		case *string:
 			if seen, ok = r.once(seen, c, path); ok {
 				*f = r.leaf(c, path)
@@ -231,19 +334,18 @@ func (r *reader) read(el *etree.Element, path string, spec map[string]any) {
 			}
 		case many:
 			f(c, path+"/"+c.Tag)
-		default:
-			r.extra(c, path+"/"+c.Tag)
+		}
+		if r.err != nil {
+			return
 		}
 	}
 }
 
 // once marks an element, a child of the element at parent, as seen,
-// returning seen with its tag; a repeat is warned about and must be
-// skipped.
+// returning seen with its tag; a repeat makes the packet malformed.
 func (r *reader) once(seen []string, el *etree.Element, parent string) ([]string, bool) {
 	if slices.Contains(seen, el.Tag) {
-		r.warn(parent+"/"+el.Tag, "repeated-element", "Phần tử lặp lại; chỉ dùng phần tử đầu tiên",
-			"element repeated; only the first is used")
+		r.fail(repeated(el, parent))
 		return seen, false
 	}
 	return append(seen, el.Tag), true

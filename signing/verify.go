@@ -262,10 +262,15 @@ func (v *Verifier) Verify(ctx context.Context, packet []byte) (*Verdict, error) 
 			"Phần tử Signature không thuộc không gian tên XML-DSig nên không kiểm tra được",
 			fmt.Sprintf("the Signature is in namespace %q, not XML-DSig, so it cannot be checked", ns)), nil
 	}
-	if p := sig.Parent(); p == nil || p.Tag != "edXMLHeader" || p.Parent() == nil || p.Parent().Tag != "edXMLEnvelope" || p.Parent().Parent() != root {
+	// The elements are matched by namespace as well as name, as a DMS
+	// reading {edXML}edXMLHeader matches them: a Signature in an
+	// edXMLHeader of another namespace is not in the packet's header
+	// (issue 20; FromTree refuses such a header after).
+	if p := sig.Parent(); p == nil || !isEdXML(p, "edXMLHeader") || p.Parent() == nil || !isEdXML(p.Parent(), "edXMLEnvelope") ||
+		p.Parent().Parent() != root || !isEdXML(root, "edXML") {
 		return verdict(Malformed, ErrSignaturePlace,
-			"Chữ ký số không nằm trong edXMLHeader",
-			"the Signature is not a child of edXML/edXMLEnvelope/edXMLHeader"), nil
+			"Chữ ký số không nằm trong edXMLHeader thuộc không gian tên edXML",
+			"the Signature is not a child of edXML/edXMLEnvelope/edXMLHeader in the edXML namespace"), nil
 	}
 	shape, vd := checkShape(sig, v.Policy)
 	if vd != nil {
@@ -408,6 +413,11 @@ func verdict(o Outcome, cause error, vi, en string) *Verdict {
 
 func showTime(t time.Time) string {
 	return t.In(envelope.VietnamTime()).Format("15:04 02/01/2006")
+}
+
+// isEdXML reports whether el is the element tag of the edXML namespace.
+func isEdXML(el *etree.Element, tag string) bool {
+	return el.Tag == tag && el.NamespaceURI() == envelope.Namespace
 }
 
 // findSignatures collects Signature elements anywhere, in any namespace.

@@ -143,6 +143,21 @@ func TestVerifier_Verdicts(t *testing.T) {
 		moved = swap(t, moved, "</edXML:edXMLBody>", "</edXML:edXMLBody>"+sig)
 		tr.wantVerdict(t, moved, signing.Malformed, signing.ErrSignaturePlace)
 	})
+	// Issue 20: the sender's own signature over a packet whose first
+	// MessageHeader, of another namespace, names it, while the edXML one
+	// a DMS reads names another agency, is no valid packet of the sender.
+	t.Run("ForeignMessageHeader", func(t *testing.T) {
+		h99, _ := tr.signer(t, signing.IssueRequest{Agency: "000.00.00.H99"}, "000.00.00.H99")
+		spoof := swap(t, statusPacket(t), "<edXML:MessageHeader>",
+			`<x:MessageHeader xmlns:x="urn:evil"><x:From><x:OrganId>000.00.00.H99</x:OrganId></x:From><x:StatusCode>03</x:StatusCode></x:MessageHeader><edXML:MessageHeader>`)
+		tr.wantVerdict(t, mustSign(t, h99, spoof), signing.Malformed, signing.ErrUnreadablePacket)
+	})
+	t.Run("ForeignHeader", func(t *testing.T) {
+		nghean, _ := tr.signer(t, signing.IssueRequest{Agency: "000.00.00.H41"}, "000.00.00.H41")
+		b := mustSign(t, nghean, statusPacket(t))
+		b = swap(t, b, "<edXML:edXMLHeader>", `<edXML:edXMLHeader xmlns:edXML="urn:evil">`)
+		tr.wantVerdict(t, b, signing.Malformed, signing.ErrSignaturePlace)
+	})
 	t.Run("SecondEnvelope", func(t *testing.T) {
 		i := bytes.Index(signed, []byte("  <edXML:edXMLEnvelope"))
 		j := bytes.Index(signed, []byte("</edXML:edXMLEnvelope>")) + len("</edXML:edXMLEnvelope>\n")
