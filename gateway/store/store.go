@@ -126,8 +126,7 @@ type Store struct {
 	stop     chan struct{} // closed by Close: the writer returns
 	stopped  chan struct{} // closed by the writer when it returns
 
-	// How many batches the writer took, and the updates in them, for
-	// the tests and benchmarks (export_test.go's Batches).
+	// How many batches the writer took, and the updates in them (Stats).
 	batches, batched atomic.Int64
 
 	// The writer goroutine's own: read and written only by it.
