@@ -57,6 +57,9 @@ func Batches(s *Store) (batches, updates int64) {
 	return s.batches.Load(), s.batched.Load()
 }
 
+// Closing reports whether Close was called on s.
+func Closing(s *Store) bool { return s.closed.Load() }
+
 // The statements of ApplyStatus and EmitStatus, for the tests of their
 // plans.
 const (

@@ -401,3 +401,36 @@ func TestWriter_Concurrent(t *testing.T) {
 	t.Logf("%d updates, %d ended by their contexts; %d batches of %.1f updates on average, the largest %d",
 		len(ids), ended, batches, float64(updates)/float64(batches), largest)
 }
+
+// TestStore_CloseTwice: a Close while another is waiting for the writer
+// waits for it: once it returned, the store is closed, and the file can
+// be opened again (the packet directory's lock is released).
+func TestStore_CloseTwice(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	s, err := store.Open(t.Context(), path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := holdWriter(t, s, gateway.NewID(t0))
+	first, second := make(chan error, 1), make(chan error, 1)
+	go func() { first <- s.Close() }()
+	for !store.Closing(s) {
+		time.Sleep(time.Millisecond)
+	}
+	go func() { second <- s.Close() }()
+	select {
+	case err := <-second:
+		t.Fatalf("the second Close returned (%v) while the first waited for the writer", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	if err := release(); err != nil {
+		t.Fatal(err)
+	}
+	if err := within(t, second, "the second Close"); err != nil {
+		t.Errorf("the second Close: %v", err)
+	}
+	mustOpenStoreAt(t, path)
+	if err := within(t, first, "the first Close"); err != nil {
+		t.Errorf("the first Close: %v", err)
+	}
+}
