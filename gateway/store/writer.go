@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"slices"
 
@@ -199,7 +200,7 @@ func (s *Store) commit(batch []*writeRequest) {
 	}
 	version, err := dataVersionOf(conn)
 	if err != nil {
-		_ = tx.Rollback()
+		s.rollback(conn, tx)
 		fail(err)
 		return
 	}
@@ -219,7 +220,7 @@ func (s *Store) commit(batch []*writeRequest) {
 		}
 		if !single {
 			if _, err := tx.Exec(`SAVEPOINT w`); err != nil {
-				_ = tx.Rollback()
+				s.rollback(conn, tx)
 				fail(err)
 				return
 			}
@@ -232,27 +233,29 @@ func (s *Store) commit(batch []*writeRequest) {
 			// failed would otherwise fail again for ever.
 			s.head = auditHead{}
 			if single {
-				if err := tx.Rollback(); err != nil {
-					s.head = auditHead{}
-				}
+				s.rollback(conn, tx)
 				r.done <- results[i]
 				return
 			}
 			if _, err := tx.Exec(`ROLLBACK TO w`); err != nil {
-				_ = tx.Rollback()
+				s.rollback(conn, tx)
 				fail(err)
 				return
 			}
 		}
 		if !single {
 			if _, err := tx.Exec(`RELEASE w`); err != nil {
-				_ = tx.Rollback()
+				s.rollback(conn, tx)
 				fail(err)
 				return
 			}
 		}
 	}
 	if err := tx.Commit(); err != nil {
+		// The driver rolls back a transaction its failed COMMIT left
+		// open (a deferred constraint), ignoring that rollback's error:
+		// the connection is not trusted again (see rollback).
+		s.discard(conn)
 		fail(&commitError{err})
 		return
 	}
@@ -265,6 +268,30 @@ func (s *Store) commit(batch []*writeRequest) {
 	for i, r := range batch {
 		r.done <- results[i]
 	}
+}
+
+// rollback rolls tx back. Should that fail, the connection may be left
+// inside the transaction (SQLite refused the ROLLBACK), which database/sql,
+// taking the transaction as ended, would give to the next batch: its BEGIN,
+// and every one after it until a restart, would fail ("cannot start a
+// transaction within a transaction"). The connection is discarded instead.
+func (s *Store) rollback(conn *sql.Conn, tx *sql.Tx) {
+	if err := tx.Rollback(); err != nil {
+		s.discard(conn)
+	}
+}
+
+// discard closes the writer's connection, conn, which may be inside a
+// transaction (closing it rolls that back), rather than return it to the
+// pool; database/sql opens another for the next batch. What the writer
+// knew of the database is forgotten.
+func (s *Store) discard(conn *sql.Conn) {
+	// driver.ErrBadConn from Raw's function closes the connection. If
+	// database/sql closed it already (Rollback returned ErrBadConn), Raw
+	// returns ErrConnDone.
+	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	s.head, s.dataVersion = auditHead{}, -1
+	s.dueFrom.Store(dueUnknown)
 }
 
 // dataVersionOf returns SQLite's data version of the database that conn,

@@ -402,6 +402,92 @@ func TestWriter_Concurrent(t *testing.T) {
 		len(ids), ended, batches, float64(updates)/float64(batches), largest)
 }
 
+// TestWriter_CommitFails: a batch whose COMMIT fails (here a deferred
+// foreign key, which only COMMIT checks) fails whole: each of its updates
+// gets the commit's error, none of them is committed, and the writer's
+// connection is left outside a transaction: the next update is.
+func TestWriter_CommitFails(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	s := mustOpenStoreAt(t, path)
+	release := holdWriter(t, s, gateway.NewID(t0))
+
+	ids := []string{gateway.NewID(t0), gateway.NewID(t0), gateway.NewID(t0)}
+	fns := []func(tx *sql.Tx) error{
+		func(tx *sql.Tx) error { return insertRow(t.Context(), tx, ids[0]) },
+		func(tx *sql.Tx) error {
+			if err := insertRow(t.Context(), tx, ids[1]); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(`PRAGMA defer_foreign_keys = ON`); err != nil {
+				return err
+			}
+			// A delivery of a document that does not exist: the
+			// statement succeeds, the COMMIT fails.
+			_, err := tx.Exec(`INSERT INTO deliveries (document, recipient, transport, state, before_recall, seen, updated_at)
+				VALUES ('none', 'none', 'queued', '', '', '', 0)`)
+			return err
+		},
+		func(tx *sql.Tx) error { return insertRow(t.Context(), tx, ids[2]) },
+	}
+	results := make([]chan error, len(fns))
+	for i, fn := range fns {
+		results[i] = make(chan error, 1)
+		go func() { results[i] <- store.Update(s, t.Context(), fn) }()
+		waitPending(t, s, i+1)
+	}
+	if err := release(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range fns {
+		if err := within(t, results[i], fmt.Sprintf("update %d", i)); err == nil || !store.IsCommitError(err) {
+			t.Errorf("update %d: got %v, want the commit's error", i, err)
+		}
+	}
+	for id, in := range committedRows(t, path, ids...) {
+		if in {
+			t.Errorf("the row %s of the batch whose commit failed is committed", id)
+		}
+	}
+	after := gateway.NewID(t0)
+	if err := store.Update(s, t.Context(), func(tx *sql.Tx) error { return insertRow(t.Context(), tx, after) }); err != nil {
+		t.Fatalf("the update after the failed commit: %v", err)
+	}
+	if got := committedRows(t, path, after); !got[after] {
+		t.Error("the update after the failed commit is not committed")
+	}
+}
+
+// TestWriter_RollbackFails: an update fails and its ROLLBACK fails too
+// (refused here by an authorizer), leaving the connection inside the
+// transaction: the writer discards the connection, and the next update
+// runs on a new one rather than fail to BEGIN for ever.
+func TestWriter_RollbackFails(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	s := mustOpenStoreAt(t, path)
+	if err := store.DenyRollbackOnce(s, t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	errFn := errors.New("refused")
+	failed := gateway.NewID(t0)
+	if err := store.Update(s, t.Context(), func(tx *sql.Tx) error {
+		if err := insertRow(t.Context(), tx, failed); err != nil {
+			return err
+		}
+		return errFn
+	}); !errors.Is(err, errFn) {
+		t.Fatalf("the failing update: got %v, want fn's error", err)
+	}
+	for i := range 2 {
+		id := gateway.NewID(t0)
+		if err := store.Update(s, t.Context(), func(tx *sql.Tx) error { return insertRow(t.Context(), tx, id) }); err != nil {
+			t.Fatalf("update %d after the failed rollback: %v", i, err)
+		}
+		if got := committedRows(t, path, id, failed); !got[id] || got[failed] {
+			t.Errorf("update %d after the failed rollback: committed %v, want its row alone", i, got)
+		}
+	}
+}
+
 // TestStore_CloseTwice: a Close while another is waiting for the writer
 // waits for it: once it returned, the store is closed, and the file can
 // be opened again (the packet directory's lock is released).
