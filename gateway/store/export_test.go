@@ -96,6 +96,16 @@ func DenyRollbackOnce(s *Store, ctx context.Context) error {
 	})
 }
 
+// WriterStopped reports whether the writer goroutine of s has returned.
+func WriterStopped(s *Store) bool {
+	select {
+	case <-s.stopped:
+		return true
+	default:
+		return false
+	}
+}
+
 // Closing reports whether Close was called on s.
 func Closing(s *Store) bool { return s.closed.Load() }
 

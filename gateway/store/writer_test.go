@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -485,6 +487,54 @@ func TestWriter_RollbackFails(t *testing.T) {
 		if got := committedRows(t, path, id, failed); !got[id] || got[failed] {
 			t.Errorf("update %d after the failed rollback: committed %v, want its row alone", i, got)
 		}
+	}
+}
+
+// writerGoroutines counts the writer goroutines of the process's stores,
+// by the goroutine that started them: a goroutine not yet run may show
+// no frame of its function.
+func writerGoroutines() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Count(string(buf[:n]), "created by github.com/lienthong/lienthong/gateway/store.(*Store).startWriter")
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
+
+// TestWriter_Stops: the writer goroutine is gone once Close returned, and
+// once an Open that failed after starting it returned.
+func TestWriter_Stops(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	s, err := store.Open(t.Context(), path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !store.WriterStopped(s) {
+		t.Error("the writer goroutine runs after Close")
+	}
+
+	db := rawDB(t, path)
+	if _, err := db.Exec(`PRAGMA user_version = 9999`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	before := writerGoroutines()
+	if _, err := store.Open(t.Context(), path, store.Options{}); err == nil {
+		t.Fatal("Open of a schema too new: no error")
+	}
+	// A writer returning may be on its stack for a moment still.
+	deadline := time.Now().Add(5 * time.Second)
+	for writerGoroutines() > before {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d writer goroutines after the Open that failed, %d before", writerGoroutines(), before)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 
