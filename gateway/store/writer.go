@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"runtime/debug"
 	"slices"
 
 	"modernc.org/sqlite"
@@ -45,7 +46,14 @@ func errClosedQueued() error {
 // undone alone, and the batch costs one sync. No update returns before
 // its batch is durable; if the commit fails, every update of the batch
 // gets the error and none of them happened (or, a *commitError, whether
-// they did is not known).
+// they did is not known). That is so as well of a constraint that fails
+// only at COMMIT (a deferred foreign key, PRAGMA defer_foreign_keys): the
+// whole batch fails with it, not the update that broke it alone. No
+// update of the store defers a constraint.
+//
+// fn must not call the Store: it runs on the writer goroutine, which an
+// update or a Close called from fn would wait for for ever (a deadlock);
+// it reads through tx.
 //
 // ctx is honoured while the update waits. If it ends while the update is
 // queued, update returns ctx.Err() at once and fn never runs. Once the
@@ -82,8 +90,10 @@ func (s *Store) update(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		}
 		err = <-req.done
 	}
-	if p, ok := err.(panicError); ok {
-		panic(p.value) // fn's panic, in fn's caller; its work was undone
+	if p, ok := err.(*panicError); ok {
+		// fn's panic, in fn's caller, its work undone; the value says
+		// where it was raised, on the writer goroutine.
+		panic(p)
 	}
 	return err
 }
@@ -351,17 +361,30 @@ func (e *commitError) Error() string { return "commit: " + e.err.Error() }
 func (e *commitError) Unwrap() error { return e.err }
 
 // panicError carries the panic of an update's fn from the committer back
-// to the update's caller, which panics again with it.
-type panicError struct{ value any }
+// to the update's caller, which panics again with it: its value, and the
+// writer goroutine's stack where fn panicked, which the caller's panic
+// would otherwise not show.
+type panicError struct {
+	value any
+	stack []byte
+}
 
-func (p panicError) Error() string { return fmt.Sprintf("store: panic in a transaction: %v", p.value) }
+func (p *panicError) Error() string {
+	return fmt.Sprintf("store: panic in an update: %v\n\nthe writer goroutine, where it was raised:\n%s", p.value, p.stack)
+}
+
+// Unwrap returns the value of the panic if it is an error.
+func (p *panicError) Unwrap() error {
+	err, _ := p.value.(error)
+	return err
+}
 
 // callUpdate calls fn, turning a panic into a panicError so that the batch
 // it is part of can go on.
 func callUpdate(fn func(tx *sql.Tx) error, tx *sql.Tx) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = panicError{p}
+			err = &panicError{value: p, stack: debug.Stack()}
 		}
 	}()
 	return fn(tx)

@@ -296,8 +296,9 @@ func TestWriter_FailuresInABatch(t *testing.T) {
 		go func() {
 			defer func() {
 				if r := recover(); r != nil {
-					if r != "boom" {
-						t.Errorf("update %d: recovered %v, want fn's panic", i, r)
+					// fn's panic, with the writer's stack where fn raised it.
+					if msg := fmt.Sprint(r); !strings.Contains(msg, "boom") || !strings.Contains(msg, "store.callUpdate(") {
+						t.Errorf("update %d: recovered %v, want fn's panic and the writer's stack", i, r)
 					}
 					results[i] <- errPanic
 				}
