@@ -53,7 +53,8 @@ func errClosedQueued() error {
 //
 // fn must not call the Store: it runs on the writer goroutine, which an
 // update or a Close called from fn would wait for for ever (a deadlock);
-// it reads through tx.
+// it reads through tx. Nor may it call runtime.Goexit (t.FailNow,
+// t.Fatal): the process ends (see callUpdate).
 //
 // ctx is honoured while the update waits. If it ends while the update is
 // queued, update returns ctx.Err() at once and fn never runs. Once the
@@ -208,6 +209,10 @@ func (s *Store) commit(batch []*writeRequest) {
 		fail(err)
 		return
 	}
+	// Only for a panic unwinding the writer (see callUpdate): conn.Close
+	// would wait for ever for a transaction not ended. Otherwise the
+	// transaction is ended below, and this returns sql.ErrTxDone.
+	defer tx.Rollback()
 	version, err := dataVersionOf(conn)
 	if err != nil {
 		s.rollback(conn, tx)
@@ -381,11 +386,24 @@ func (p *panicError) Unwrap() error {
 
 // callUpdate calls fn, turning a panic into a panicError so that the batch
 // it is part of can go on.
+//
+// A runtime.Goexit in fn (t.FailNow, t.Fatal on the writer goroutine) is
+// no panic, and cannot be recovered: it would end or hang the writer
+// silently, its callers, the updates after them and Close waiting for
+// ever.
+// callUpdate panics instead, which ends the process and says why.
 func callUpdate(fn func(tx *sql.Tx) error, tx *sql.Tx) (err error) {
+	returned := false
 	defer func() {
 		if p := recover(); p != nil {
 			err = &panicError{value: p, stack: debug.Stack()}
+			return
+		}
+		if !returned {
+			panic("store: an update's fn called runtime.Goexit (t.FailNow, t.Fatal?) on the writer goroutine, which cannot go on")
 		}
 	}()
-	return fn(tx)
+	err = fn(tx)
+	returned = true
+	return err
 }

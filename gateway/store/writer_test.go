@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -569,5 +571,34 @@ func TestStore_CloseTwice(t *testing.T) {
 	mustOpenStoreAt(t, path)
 	if err := within(t, first, "the first Close"); err != nil {
 		t.Errorf("the first Close: %v", err)
+	}
+}
+
+// TestWriter_Goexit: an update's fn that calls runtime.Goexit (t.FailNow
+// on the writer goroutine) ends the process with a panic that says so,
+// rather than leave the writer gone and its callers waiting for ever. It
+// runs in a process of its own.
+func TestWriter_Goexit(t *testing.T) {
+	if os.Getenv("LIENTHONG_WRITER_GOEXIT") == "1" {
+		s, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "lienthong.db"), store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		go store.Update(s, context.Background(), func(tx *sql.Tx) error {
+			runtime.Goexit()
+			return nil
+		})
+		time.Sleep(10 * time.Second)
+		return // the process was to end
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestWriter_Goexit$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "LIENTHONG_WRITER_GOEXIT=1")
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) {
+		t.Fatalf("the process whose update called runtime.Goexit: %v, want it to fail\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "runtime.Goexit") {
+		t.Errorf("the process whose update called runtime.Goexit failed with:\n%s\nwant a panic naming runtime.Goexit", out)
 	}
 }
