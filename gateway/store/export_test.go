@@ -109,6 +109,17 @@ func WriterStopped(s *Store) bool {
 // Closing reports whether Close was called on s.
 func Closing(s *Store) bool { return s.closed.Load() }
 
+// Enqueue queues fn for the writer as update does, and returns the
+// channel its result is sent on, for the tests that look at when the
+// writer answers rather than when the caller, a goroutine, gets it.
+func Enqueue(s *Store, ctx context.Context, fn func(tx *sql.Tx) error) (<-chan error, error) {
+	req, err := s.enqueue(ctx, fn)
+	if err != nil {
+		return nil, err
+	}
+	return req.done, nil
+}
+
 // The statements of ApplyStatus and EmitStatus, for the tests of their
 // plans.
 const (

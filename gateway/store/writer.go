@@ -67,22 +67,10 @@ func errClosedQueued() error {
 // If the store closes while the update is queued, update returns an error
 // wrapping gateway.ErrClosed, the update not applied.
 func (s *Store) update(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	if err := ctx.Err(); err != nil {
+	req, err := s.enqueue(ctx, fn)
+	if err != nil {
 		return err
 	}
-	req := &writeRequest{ctx: ctx, fn: fn, done: make(chan error, 1)}
-	s.mu.Lock()
-	if s.stopping {
-		s.mu.Unlock()
-		return gateway.ErrClosed
-	}
-	s.queue = append(s.queue, req)
-	s.mu.Unlock()
-	select {
-	case s.wake <- struct{}{}:
-	default: // a wake-up is pending: the writer will look at the queue
-	}
-	var err error
 	select {
 	case err = <-req.done:
 	case <-ctx.Done():
@@ -97,6 +85,26 @@ func (s *Store) update(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		panic(p)
 	}
 	return err
+}
+
+// enqueue queues fn for the writer, and wakes it.
+func (s *Store) enqueue(ctx context.Context, fn func(tx *sql.Tx) error) (*writeRequest, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	req := &writeRequest{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	s.mu.Lock()
+	if s.stopping {
+		s.mu.Unlock()
+		return nil, gateway.ErrClosed
+	}
+	s.queue = append(s.queue, req)
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default: // a wake-up is pending: the writer will look at the queue
+	}
+	return req, nil
 }
 
 // withdraw takes req off the queue if it is still there, and reports

@@ -156,15 +156,29 @@ func TestWriter_CancelTaken(t *testing.T) {
 
 // TestWriter_Close: Close fails the updates still queued at once, with
 // ErrClosed, without applying them; it waits for the batch in progress,
-// which is committed and returns its result; nothing committed is lost.
+// which is committed and answered before Close returns; nothing
+// committed is lost.
 func TestWriter_Close(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "lienthong.db")
 	s, err := store.Open(t.Context(), path, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The update in progress, queued without a caller's goroutine: its
+	// result is on heldDone as soon as the writer sends it.
 	held := gateway.NewID(t0)
-	release := holdWriter(t, s, held)
+	running, proceed := make(chan struct{}), make(chan struct{})
+	heldDone, err := store.Enqueue(s, t.Context(), func(tx *sql.Tx) error {
+		close(running)
+		<-proceed
+		return insertRow(t.Context(), tx, held)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-running
+	release := sync.OnceFunc(func() { close(proceed) })
+	t.Cleanup(release)
 	queued := make([]string, 3)
 	results := make([]chan error, len(queued))
 	for i := range queued {
@@ -186,11 +200,17 @@ func TestWriter_Close(t *testing.T) {
 		t.Fatalf("Close returned (%v) while the writer ran a batch", err)
 	default:
 	}
-	if err := release(); err != nil {
-		t.Errorf("the update in progress at Close: %v, want it committed", err)
-	}
+	release()
 	if err := within(t, closed, "Close"); err != nil {
 		t.Errorf("Close: %v", err)
+	}
+	select {
+	case err := <-heldDone:
+		if err != nil {
+			t.Errorf("the update in progress at Close: %v, want it committed", err)
+		}
+	default:
+		t.Error("Close returned before the update in progress was answered")
 	}
 	if err := store.Update(s, t.Context(), func(tx *sql.Tx) error { return nil }); !errors.Is(err, gateway.ErrClosed) {
 		t.Errorf("Update after Close: got %v, want ErrClosed", err)
