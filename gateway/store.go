@@ -251,6 +251,14 @@ type StoreStats struct {
 	// (due before the day of now in Vietnam) and not done, rejected or
 	// recalled.
 	Overdue int
+	// WriterBatches is how many transactions the store's writer ran,
+	// committed or failed, since the store was opened: one sync of the
+	// log each. WriterUpdates is how many updates they held (each
+	// document accepted or received, status, ... is one): over
+	// WriterBatches, the updates a sync. WriterQueue is how many updates
+	// wait for the writer, not yet in a transaction.
+	WriterBatches, WriterUpdates int64
+	WriterQueue                  int
 }
 
 // EmitStatus is a status this gateway sends about one of its documents.

@@ -44,6 +44,9 @@
 //	lienthong_quarantine_bytes                           gauge: size of the packets kept there, each once
 //	lienthong_quarantine_dropped_total                   counter: entries dropped to keep the quarantine bounded, since start
 //	lienthong_documents_overdue                          gauge: incoming documents past their due date, not done/rejected/recalled
+//	lienthong_store_batches_total                        counter: write transactions of the store, one sync each, since start
+//	lienthong_store_batched_updates_total                counter: updates in them; over the batches, the updates a sync
+//	lienthong_store_queue                                gauge: updates waiting for the store's writer
 //	lienthong_consumer_pending{stream}                   gauge: messages not yet acknowledged, LT_EDOC or LT_STATUS
 //	lienthong_nats_connected                             gauge: 1 when the NATS connection is up, else 0
 //	lienthong_directory_age_seconds                      gauge: since the directory last changed

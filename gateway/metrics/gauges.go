@@ -34,6 +34,12 @@ var (
 		"Quarantine entries dropped, with their packets, to keep the quarantine within its bounds, since the store was opened.", nil, nil)
 	overdueDesc = prometheus.NewDesc("lienthong_documents_overdue",
 		"Incoming documents past their due date and not done, rejected or recalled.", nil, nil)
+	storeBatchesDesc = prometheus.NewDesc("lienthong_store_batches_total",
+		"Write transactions the store committed (or failed), one sync of its log each, since it was opened.", nil, nil)
+	storeBatchedDesc = prometheus.NewDesc("lienthong_store_batched_updates_total",
+		"Updates the store ran in those transactions (a document accepted or received, a status, ...): over lienthong_store_batches_total, the updates a sync.", nil, nil)
+	storeQueueDesc = prometheus.NewDesc("lienthong_store_queue",
+		"Updates waiting for the store's writer, not yet in a transaction.", nil, nil)
 	pendingDesc = prometheus.NewDesc("lienthong_consumer_pending",
 		"Messages for the hosted agencies not yet acknowledged (waiting on the stream or delivered and unsettled), by stream.", []string{"stream"}, nil)
 	connectedDesc = prometheus.NewDesc("lienthong_nats_connected",
@@ -49,8 +55,8 @@ var (
 )
 
 // Watch registers, on the registerer given to New, the gauges read from
-// gw at each scrape: its id and version, its store's outbox, quarantine
-// and overdue documents (Stats), its consumers' pending
+// gw at each scrape: its id and version, its store's outbox, quarantine,
+// overdue documents and writer (Stats), its consumers' pending
 // messages (Pending, left out while NATS is not
 // connected), the NATS connection, the age of its directory and of its
 // last heartbeat, the expiry of its hosted agencies' certificates and the
@@ -77,7 +83,7 @@ type gatewayCollector struct {
 // Describe implements prometheus.Collector.
 func (c *gatewayCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{infoDesc, outboxItemsDesc, outboxAgeDesc, quarantineDesc,
-		quarantineBytesDesc, quarantineDroppedDesc, overdueDesc, pendingDesc, connectedDesc, directoryAgeDesc, heartbeatAgeDesc, certificateDesc, crlNextUpdateDesc} {
+		quarantineBytesDesc, quarantineDroppedDesc, overdueDesc, storeBatchesDesc, storeBatchedDesc, storeQueueDesc, pendingDesc, connectedDesc, directoryAgeDesc, heartbeatAgeDesc, certificateDesc, crlNextUpdateDesc} {
 		ch <- d
 	}
 }
@@ -110,7 +116,7 @@ func (c *gatewayCollector) Collect(ch chan<- prometheus.Metric) {
 
 	if st, err := gw.Stats(ctx, now); err != nil {
 		for _, d := range []*prometheus.Desc{outboxItemsDesc, outboxAgeDesc, quarantineDesc, quarantineBytesDesc,
-			quarantineDroppedDesc, overdueDesc} {
+			quarantineDroppedDesc, overdueDesc, storeBatchesDesc, storeBatchedDesc, storeQueueDesc} {
 			ch <- prometheus.NewInvalidMetric(d, err)
 		}
 	} else {
@@ -124,6 +130,9 @@ func (c *gatewayCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(quarantineBytesDesc, float64(st.QuarantineBytes))
 		ch <- prometheus.MustNewConstMetric(quarantineDroppedDesc, prometheus.CounterValue, float64(st.QuarantineDropped))
 		gauge(overdueDesc, float64(st.Overdue))
+		ch <- prometheus.MustNewConstMetric(storeBatchesDesc, prometheus.CounterValue, float64(st.WriterBatches))
+		ch <- prometheus.MustNewConstMetric(storeBatchedDesc, prometheus.CounterValue, float64(st.WriterUpdates))
+		gauge(storeQueueDesc, float64(st.WriterQueue))
 	}
 
 	if connected {

@@ -159,6 +159,16 @@ func TestMetrics_Exchange(t *testing.T) {
 		if v, ok := sample(t, nd.reg, "lienthong_heartbeat_age_seconds"); !ok || v < 0 || v > 60 {
 			t.Errorf("heartbeat age at %s = %v (%v)", nd.gw.ID(), v, ok)
 		}
+		// The store's writer committed the exchange, and a transaction
+		// holds one update or more.
+		batches, ok := sample(t, nd.reg, "lienthong_store_batches_total")
+		updates, ok2 := sample(t, nd.reg, "lienthong_store_batched_updates_total")
+		if !ok || !ok2 || batches < 1 || updates < batches {
+			t.Errorf("store batches at %s = %v (%v), updates batched %v (%v)", nd.gw.ID(), batches, ok, updates, ok2)
+		}
+		if v, ok := sample(t, nd.reg, "lienthong_store_queue"); !ok || v < 0 {
+			t.Errorf("store queue at %s = %v (%v)", nd.gw.ID(), v, ok)
+		}
 	}
 	// Only the exchanged peers appear: no document id, no other label.
 	if v, ok := sample(t, g22.reg, "lienthong_packets_sent_total", "kind", "status"); ok {

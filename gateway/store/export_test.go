@@ -3,6 +3,12 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+
+	"modernc.org/sqlite"
 
 	"github.com/lienthong/lienthong/gateway"
 )
@@ -55,6 +61,63 @@ func Pending(s *Store) int {
 // since the store was opened, and how many updates they held.
 func Batches(s *Store) (batches, updates int64) {
 	return s.batches.Load(), s.batched.Load()
+}
+
+// IsCommitError reports whether err is, or wraps, the error of a COMMIT.
+func IsCommitError(err error) bool {
+	var ce *commitError
+	return errors.As(err, &ce)
+}
+
+// DenyRollbackOnce makes the next ROLLBACK of the writer's connection
+// fail, without rolling back, by an authorizer on that connection: it
+// waits for the writer to be idle.
+func DenyRollbackOnce(s *Store, ctx context.Context) error {
+	conn, err := s.writer.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var denied atomic.Bool
+	return conn.Raw(func(dc any) error {
+		if c, ok := dc.(*cachingConn); ok {
+			dc = c.sqliteConn
+		}
+		r, ok := dc.(sqlite.AuthorizerRegisterer)
+		if !ok {
+			return fmt.Errorf("the driver's connection, a %T, has no authorizer", dc)
+		}
+		return r.RegisterAuthorizer(func(action sqlite.AuthorizerActionCode, arg1, _, _, _ string) sqlite.AuthorizerReturnCode {
+			if action == sqlite.AuthTransaction && strings.EqualFold(arg1, "ROLLBACK") && denied.CompareAndSwap(false, true) {
+				return sqlite.AuthorizerDeny
+			}
+			return sqlite.AuthorizerOK
+		})
+	})
+}
+
+// WriterStopped reports whether the writer goroutine of s has returned.
+func WriterStopped(s *Store) bool {
+	select {
+	case <-s.stopped:
+		return true
+	default:
+		return false
+	}
+}
+
+// Closing reports whether Close was called on s.
+func Closing(s *Store) bool { return s.closed.Load() }
+
+// Enqueue queues fn for the writer as update does, and returns the
+// channel its result is sent on, for the tests that look at when the
+// writer answers rather than when the caller, a goroutine, gets it.
+func Enqueue(s *Store, ctx context.Context, fn func(tx *sql.Tx) error) (<-chan error, error) {
+	req, err := s.enqueue(ctx, fn)
+	if err != nil {
+		return nil, err
+	}
+	return req.done, nil
 }
 
 // The statements of ApplyStatus and EmitStatus, for the tests of their

@@ -48,6 +48,10 @@ func (s *Store) Stats(ctx context.Context, now time.Time) (gateway.StoreStats, e
 		return gateway.StoreStats{}, fmt.Errorf("store: stats: %w", err)
 	}
 	st.QuarantineDropped = s.quarantineDropped.Load()
+	st.WriterBatches, st.WriterUpdates = s.batches.Load(), s.batched.Load()
+	s.mu.Lock()
+	st.WriterQueue = len(s.queue)
+	s.mu.Unlock()
 	return st, nil
 }
 

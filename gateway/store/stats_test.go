@@ -2,12 +2,15 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/lienthong/lienthong/envelope"
 	"github.com/lienthong/lienthong/gateway"
+	"github.com/lienthong/lienthong/gateway/store"
 )
 
 // TestStore_Stats: the outbox with its oldest item, the quarantine, and
@@ -22,7 +25,13 @@ func TestStore_Stats(t *testing.T) {
 		}
 		return st
 	}
-	if got := stats(t0); got != (gateway.StoreStats{}) {
+	// The writer's batches since Open (its migrations and more), not
+	// compared here.
+	writer := func(st gateway.StoreStats) gateway.StoreStats {
+		st.WriterBatches, st.WriterUpdates = 0, 0
+		return st
+	}
+	if got := writer(stats(t0)); got != (gateway.StoreStats{}) {
 		t.Errorf("empty store: got %+v", got)
 	}
 
@@ -60,13 +69,13 @@ func TestStore_Stats(t *testing.T) {
 
 	want := gateway.StoreStats{OutboxItems: 2 + 5 + 1, OldestOutbox: t0.Add(-time.Hour), QuarantineItems: 1,
 		QuarantineBytes: int64(len(bad.Packet.Data)), Overdue: 1}
-	if got := stats(t0); got != want {
+	if got := writer(stats(t0)); got != want {
 		t.Errorf("at t0: got %+v, want %+v", got, want)
 	}
 	// The next day in Vietnam (00:30 on 2026/03/03), the one due on
 	// 2026/03/02 is overdue too.
 	want.Overdue = 2
-	if got := stats(time.Date(2026, 3, 2, 17, 30, 0, 0, time.UTC)); got != want {
+	if got := writer(stats(time.Date(2026, 3, 2, 17, 30, 0, 0, time.UTC))); got != want {
 		t.Errorf("a day later: got %+v, want %+v", got, want)
 	}
 
@@ -77,6 +86,46 @@ func TestStore_Stats(t *testing.T) {
 	}
 	if got := stats(t0); got.OutboxItems != 0 || !got.OldestOutbox.IsZero() {
 		t.Errorf("after MarkSent: got %+v", got)
+	}
+}
+
+// TestStore_StatsWriter: Stats counts the writer's batches and the
+// updates in them, and the updates queued.
+func TestStore_StatsWriter(t *testing.T) {
+	s := mustOpenStore(t)
+	before, err := s.Stats(t.Context(), t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := holdWriter(t, s, gateway.NewID(t0))
+	const queued = 3
+	var wg sync.WaitGroup
+	for i := range queued {
+		wg.Go(func() {
+			if err := store.Update(s, t.Context(), func(tx *sql.Tx) error { return insertRow(t.Context(), tx, gateway.NewID(t0)) }); err != nil {
+				t.Error(err)
+			}
+		})
+		waitPending(t, s, i+1)
+	}
+	st, err := s.Stats(t.Context(), t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The held batch is counted once the writer took it.
+	if st.WriterQueue != queued || st.WriterBatches != before.WriterBatches+1 || st.WriterUpdates != before.WriterUpdates+1 {
+		t.Errorf("with %d updates queued behind a batch: %+v, before %+v", queued, st, before)
+	}
+	if err := release(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	st, err = s.Stats(t.Context(), t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.WriterQueue != 0 || st.WriterBatches != before.WriterBatches+2 || st.WriterUpdates != before.WriterUpdates+1+queued {
+		t.Errorf("once committed (one batch of %d): %+v, before %+v", queued, st, before)
 	}
 }
 

@@ -104,7 +104,10 @@ type Store struct {
 	reader *sql.DB // read-only connections
 	files  *packetFiles
 	closed atomic.Bool
-	log    *zap.Logger
+	// closeDone is closed when the first Close has returned: a Close
+	// after it waits for it.
+	closeDone chan struct{}
+	log       *zap.Logger
 
 	// The quarantine's bounds (Options), and how many entries Quarantine
 	// dropped since Open (Stats).
@@ -126,8 +129,7 @@ type Store struct {
 	stop     chan struct{} // closed by Close: the writer returns
 	stopped  chan struct{} // closed by the writer when it returns
 
-	// How many batches the writer took, and the updates in them, for
-	// the tests and benchmarks (export_test.go's Batches).
+	// How many batches the writer took, and the updates in them (Stats).
 	batches, batched atomic.Int64
 
 	// The writer goroutine's own: read and written only by it.
@@ -260,7 +262,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	f.Close()
 	busy := strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10)
 
-	s := &Store{path: abs, log: opts.Logger, quarantineBytes: opts.QuarantineBytes, quarantineEntries: opts.QuarantineEntries}
+	s := &Store{path: abs, closeDone: make(chan struct{}), log: opts.Logger, quarantineBytes: opts.QuarantineBytes, quarantineEntries: opts.QuarantineEntries}
 	s.dueFrom.Store(dueUnknown)
 	// Both pools' connections keep their prepared statements, see
 	// stmtcache.go; the writer's run them detached from their contexts
@@ -408,11 +410,17 @@ func (s *Store) migrate(ctx context.Context) error {
 // Close closes the database. Calls after Close return gateway.ErrClosed.
 // Close waits for the writer: the batch it is committing is committed,
 // and its updates return their results; the updates still queued are not
-// applied and return gateway.ErrClosed (see update).
+// applied and return gateway.ErrClosed (see update). Close so takes as
+// long as that batch does, however long: a sync stuck on a failing disk
+// holds Close too. A second Close waits for the first, and returns nil.
 func (s *Store) Close() error {
 	if s.closed.Swap(true) {
+		// Once it returns, the database and the packet directory's lock
+		// are released.
+		<-s.closeDone
 		return nil
 	}
+	defer close(s.closeDone)
 	s.stopWriter()
 	var errs []error
 	if s.reader != nil {
@@ -465,7 +473,7 @@ type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// run is update and view.
+// run runs fn in a transaction of db, with opts: view's.
 func (s *Store) run(ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn func(tx *sql.Tx) error) error {
 	if s.closed.Load() {
 		return gateway.ErrClosed

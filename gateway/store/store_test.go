@@ -643,7 +643,8 @@ func TestStore_update(t *testing.T) {
 
 	func() {
 		defer func() {
-			if r := recover(); r != "boom" {
+			// fn's panic, with the writer's stack where it was raised.
+			if r := recover(); r == nil || !strings.HasPrefix(fmt.Sprint(r), "store: panic in an update: boom\n") {
 				t.Errorf("recovered %v, want the panic of fn", r)
 			}
 		}()

@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
+	"runtime/debug"
 	"slices"
 
 	"modernc.org/sqlite"
@@ -44,7 +46,15 @@ func errClosedQueued() error {
 // undone alone, and the batch costs one sync. No update returns before
 // its batch is durable; if the commit fails, every update of the batch
 // gets the error and none of them happened (or, a *commitError, whether
-// they did is not known).
+// they did is not known). That is so as well of a constraint that fails
+// only at COMMIT (a deferred foreign key, PRAGMA defer_foreign_keys): the
+// whole batch fails with it, not the update that broke it alone. No
+// update of the store defers a constraint.
+//
+// fn must not call the Store: it runs on the writer goroutine, which an
+// update or a Close called from fn would wait for for ever (a deadlock);
+// it reads through tx. Nor may it call runtime.Goexit (t.FailNow,
+// t.Fatal): the process ends (see callUpdate).
 //
 // ctx is honoured while the update waits. If it ends while the update is
 // queued, update returns ctx.Err() at once and fn never runs. Once the
@@ -57,22 +67,10 @@ func errClosedQueued() error {
 // If the store closes while the update is queued, update returns an error
 // wrapping gateway.ErrClosed, the update not applied.
 func (s *Store) update(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	if err := ctx.Err(); err != nil {
+	req, err := s.enqueue(ctx, fn)
+	if err != nil {
 		return err
 	}
-	req := &writeRequest{ctx: ctx, fn: fn, done: make(chan error, 1)}
-	s.mu.Lock()
-	if s.stopping {
-		s.mu.Unlock()
-		return gateway.ErrClosed
-	}
-	s.queue = append(s.queue, req)
-	s.mu.Unlock()
-	select {
-	case s.wake <- struct{}{}:
-	default: // a wake-up is pending: the writer will look at the queue
-	}
-	var err error
 	select {
 	case err = <-req.done:
 	case <-ctx.Done():
@@ -81,10 +79,32 @@ func (s *Store) update(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		}
 		err = <-req.done
 	}
-	if p, ok := err.(panicError); ok {
-		panic(p.value) // fn's panic, in fn's caller; its work was undone
+	if p, ok := err.(*panicError); ok {
+		// fn's panic, in fn's caller, its work undone; the value says
+		// where it was raised, on the writer goroutine.
+		panic(p)
 	}
 	return err
+}
+
+// enqueue queues fn for the writer, and wakes it.
+func (s *Store) enqueue(ctx context.Context, fn func(tx *sql.Tx) error) (*writeRequest, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	req := &writeRequest{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	s.mu.Lock()
+	if s.stopping {
+		s.mu.Unlock()
+		return nil, gateway.ErrClosed
+	}
+	s.queue = append(s.queue, req)
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default: // a wake-up is pending: the writer will look at the queue
+	}
+	return req, nil
 }
 
 // withdraw takes req off the queue if it is still there, and reports
@@ -197,9 +217,13 @@ func (s *Store) commit(batch []*writeRequest) {
 		fail(err)
 		return
 	}
+	// Only for a panic unwinding the writer (see callUpdate): conn.Close
+	// would wait for ever for a transaction not ended. Otherwise the
+	// transaction is ended below, and this returns sql.ErrTxDone.
+	defer tx.Rollback()
 	version, err := dataVersionOf(conn)
 	if err != nil {
-		_ = tx.Rollback()
+		s.rollback(conn, tx)
 		fail(err)
 		return
 	}
@@ -219,7 +243,7 @@ func (s *Store) commit(batch []*writeRequest) {
 		}
 		if !single {
 			if _, err := tx.Exec(`SAVEPOINT w`); err != nil {
-				_ = tx.Rollback()
+				s.rollback(conn, tx)
 				fail(err)
 				return
 			}
@@ -232,27 +256,29 @@ func (s *Store) commit(batch []*writeRequest) {
 			// failed would otherwise fail again for ever.
 			s.head = auditHead{}
 			if single {
-				if err := tx.Rollback(); err != nil {
-					s.head = auditHead{}
-				}
+				s.rollback(conn, tx)
 				r.done <- results[i]
 				return
 			}
 			if _, err := tx.Exec(`ROLLBACK TO w`); err != nil {
-				_ = tx.Rollback()
+				s.rollback(conn, tx)
 				fail(err)
 				return
 			}
 		}
 		if !single {
 			if _, err := tx.Exec(`RELEASE w`); err != nil {
-				_ = tx.Rollback()
+				s.rollback(conn, tx)
 				fail(err)
 				return
 			}
 		}
 	}
 	if err := tx.Commit(); err != nil {
+		// The driver rolls back a transaction its failed COMMIT left
+		// open (a deferred constraint), ignoring that rollback's error:
+		// the connection is not trusted again (see rollback).
+		s.discard(conn)
 		fail(&commitError{err})
 		return
 	}
@@ -265,6 +291,30 @@ func (s *Store) commit(batch []*writeRequest) {
 	for i, r := range batch {
 		r.done <- results[i]
 	}
+}
+
+// rollback rolls tx back. Should that fail, the connection may be left
+// inside the transaction (SQLite refused the ROLLBACK), which database/sql,
+// taking the transaction as ended, would give to the next batch: its BEGIN,
+// and every one after it until a restart, would fail ("cannot start a
+// transaction within a transaction"). The connection is discarded instead.
+func (s *Store) rollback(conn *sql.Conn, tx *sql.Tx) {
+	if err := tx.Rollback(); err != nil {
+		s.discard(conn)
+	}
+}
+
+// discard closes the writer's connection, conn, which may be inside a
+// transaction (closing it rolls that back), rather than return it to the
+// pool; database/sql opens another for the next batch. What the writer
+// knew of the database is forgotten.
+func (s *Store) discard(conn *sql.Conn) {
+	// driver.ErrBadConn from Raw's function closes the connection. If
+	// database/sql closed it already (Rollback returned ErrBadConn), Raw
+	// returns ErrConnDone.
+	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	s.head, s.dataVersion = auditHead{}, -1
+	s.dueFrom.Store(dueUnknown)
 }
 
 // dataVersionOf returns SQLite's data version of the database that conn,
@@ -324,18 +374,44 @@ func (e *commitError) Error() string { return "commit: " + e.err.Error() }
 func (e *commitError) Unwrap() error { return e.err }
 
 // panicError carries the panic of an update's fn from the committer back
-// to the update's caller, which panics again with it.
-type panicError struct{ value any }
+// to the update's caller, which panics again with it: its value, and the
+// writer goroutine's stack where fn panicked, which the caller's panic
+// would otherwise not show.
+type panicError struct {
+	value any
+	stack []byte
+}
 
-func (p panicError) Error() string { return fmt.Sprintf("store: panic in a transaction: %v", p.value) }
+func (p *panicError) Error() string {
+	return fmt.Sprintf("store: panic in an update: %v\n\nthe writer goroutine, where it was raised:\n%s", p.value, p.stack)
+}
+
+// Unwrap returns the value of the panic if it is an error.
+func (p *panicError) Unwrap() error {
+	err, _ := p.value.(error)
+	return err
+}
 
 // callUpdate calls fn, turning a panic into a panicError so that the batch
 // it is part of can go on.
+//
+// A runtime.Goexit in fn (t.FailNow, t.Fatal on the writer goroutine) is
+// no panic, and cannot be recovered: it would end or hang the writer
+// silently, its callers, the updates after them and Close waiting for
+// ever.
+// callUpdate panics instead, which ends the process and says why.
 func callUpdate(fn func(tx *sql.Tx) error, tx *sql.Tx) (err error) {
+	returned := false
 	defer func() {
 		if p := recover(); p != nil {
-			err = panicError{p}
+			err = &panicError{value: p, stack: debug.Stack()}
+			return
+		}
+		if !returned {
+			panic("store: an update's fn called runtime.Goexit (t.FailNow, t.Fatal?) on the writer goroutine, which cannot go on")
 		}
 	}()
-	return fn(tx)
+	err = fn(tx)
+	returned = true
+	return err
 }

@@ -6,7 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -152,15 +156,29 @@ func TestWriter_CancelTaken(t *testing.T) {
 
 // TestWriter_Close: Close fails the updates still queued at once, with
 // ErrClosed, without applying them; it waits for the batch in progress,
-// which is committed and returns its result; nothing committed is lost.
+// which is committed and answered before Close returns; nothing
+// committed is lost.
 func TestWriter_Close(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "lienthong.db")
 	s, err := store.Open(t.Context(), path, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The update in progress, queued without a caller's goroutine: its
+	// result is on heldDone as soon as the writer sends it.
 	held := gateway.NewID(t0)
-	release := holdWriter(t, s, held)
+	running, proceed := make(chan struct{}), make(chan struct{})
+	heldDone, err := store.Enqueue(s, t.Context(), func(tx *sql.Tx) error {
+		close(running)
+		<-proceed
+		return insertRow(t.Context(), tx, held)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-running
+	release := sync.OnceFunc(func() { close(proceed) })
+	t.Cleanup(release)
 	queued := make([]string, 3)
 	results := make([]chan error, len(queued))
 	for i := range queued {
@@ -182,11 +200,17 @@ func TestWriter_Close(t *testing.T) {
 		t.Fatalf("Close returned (%v) while the writer ran a batch", err)
 	default:
 	}
-	if err := release(); err != nil {
-		t.Errorf("the update in progress at Close: %v, want it committed", err)
-	}
+	release()
 	if err := within(t, closed, "Close"); err != nil {
 		t.Errorf("Close: %v", err)
+	}
+	select {
+	case err := <-heldDone:
+		if err != nil {
+			t.Errorf("the update in progress at Close: %v, want it committed", err)
+		}
+	default:
+		t.Error("Close returned before the update in progress was answered")
 	}
 	if err := store.Update(s, t.Context(), func(tx *sql.Tx) error { return nil }); !errors.Is(err, gateway.ErrClosed) {
 		t.Errorf("Update after Close: got %v, want ErrClosed", err)
@@ -294,8 +318,9 @@ func TestWriter_FailuresInABatch(t *testing.T) {
 		go func() {
 			defer func() {
 				if r := recover(); r != nil {
-					if r != "boom" {
-						t.Errorf("update %d: recovered %v, want fn's panic", i, r)
+					// fn's panic, with the writer's stack where fn raised it.
+					if msg := fmt.Sprint(r); !strings.Contains(msg, "boom") || !strings.Contains(msg, "store.callUpdate(") {
+						t.Errorf("update %d: recovered %v, want fn's panic and the writer's stack", i, r)
 					}
 					results[i] <- errPanic
 				}
@@ -400,4 +425,200 @@ func TestWriter_Concurrent(t *testing.T) {
 	batches, updates := store.Batches(s)
 	t.Logf("%d updates, %d ended by their contexts; %d batches of %.1f updates on average, the largest %d",
 		len(ids), ended, batches, float64(updates)/float64(batches), largest)
+}
+
+// TestWriter_CommitFails: a batch whose COMMIT fails (here a deferred
+// foreign key, which only COMMIT checks) fails whole: each of its updates
+// gets the commit's error, none of them is committed, and the writer's
+// connection is left outside a transaction: the next update is.
+func TestWriter_CommitFails(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	s := mustOpenStoreAt(t, path)
+	release := holdWriter(t, s, gateway.NewID(t0))
+
+	ids := []string{gateway.NewID(t0), gateway.NewID(t0), gateway.NewID(t0)}
+	fns := []func(tx *sql.Tx) error{
+		func(tx *sql.Tx) error { return insertRow(t.Context(), tx, ids[0]) },
+		func(tx *sql.Tx) error {
+			if err := insertRow(t.Context(), tx, ids[1]); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(`PRAGMA defer_foreign_keys = ON`); err != nil {
+				return err
+			}
+			// A delivery of a document that does not exist: the
+			// statement succeeds, the COMMIT fails.
+			_, err := tx.Exec(`INSERT INTO deliveries (document, recipient, transport, state, before_recall, seen, updated_at)
+				VALUES ('none', 'none', 'queued', '', '', '', 0)`)
+			return err
+		},
+		func(tx *sql.Tx) error { return insertRow(t.Context(), tx, ids[2]) },
+	}
+	results := make([]chan error, len(fns))
+	for i, fn := range fns {
+		results[i] = make(chan error, 1)
+		go func() { results[i] <- store.Update(s, t.Context(), fn) }()
+		waitPending(t, s, i+1)
+	}
+	if err := release(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range fns {
+		if err := within(t, results[i], fmt.Sprintf("update %d", i)); err == nil || !store.IsCommitError(err) {
+			t.Errorf("update %d: got %v, want the commit's error", i, err)
+		}
+	}
+	for id, in := range committedRows(t, path, ids...) {
+		if in {
+			t.Errorf("the row %s of the batch whose commit failed is committed", id)
+		}
+	}
+	after := gateway.NewID(t0)
+	if err := store.Update(s, t.Context(), func(tx *sql.Tx) error { return insertRow(t.Context(), tx, after) }); err != nil {
+		t.Fatalf("the update after the failed commit: %v", err)
+	}
+	if got := committedRows(t, path, after); !got[after] {
+		t.Error("the update after the failed commit is not committed")
+	}
+}
+
+// TestWriter_RollbackFails: an update fails and its ROLLBACK fails too
+// (refused here by an authorizer), leaving the connection inside the
+// transaction: the writer discards the connection, and the next update
+// runs on a new one rather than fail to BEGIN for ever.
+func TestWriter_RollbackFails(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	s := mustOpenStoreAt(t, path)
+	if err := store.DenyRollbackOnce(s, t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	errFn := errors.New("refused")
+	failed := gateway.NewID(t0)
+	if err := store.Update(s, t.Context(), func(tx *sql.Tx) error {
+		if err := insertRow(t.Context(), tx, failed); err != nil {
+			return err
+		}
+		return errFn
+	}); !errors.Is(err, errFn) {
+		t.Fatalf("the failing update: got %v, want fn's error", err)
+	}
+	for i := range 2 {
+		id := gateway.NewID(t0)
+		if err := store.Update(s, t.Context(), func(tx *sql.Tx) error { return insertRow(t.Context(), tx, id) }); err != nil {
+			t.Fatalf("update %d after the failed rollback: %v", i, err)
+		}
+		if got := committedRows(t, path, id, failed); !got[id] || got[failed] {
+			t.Errorf("update %d after the failed rollback: committed %v, want its row alone", i, got)
+		}
+	}
+}
+
+// writerGoroutines counts the writer goroutines of the process's stores,
+// by the goroutine that started them: a goroutine not yet run may show
+// no frame of its function.
+func writerGoroutines() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Count(string(buf[:n]), "created by github.com/lienthong/lienthong/gateway/store.(*Store).startWriter")
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
+
+// TestWriter_Stops: the writer goroutine is gone once Close returned, and
+// once an Open that failed after starting it returned.
+func TestWriter_Stops(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	s, err := store.Open(t.Context(), path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !store.WriterStopped(s) {
+		t.Error("the writer goroutine runs after Close")
+	}
+
+	db := rawDB(t, path)
+	if _, err := db.Exec(`PRAGMA user_version = 9999`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	before := writerGoroutines()
+	if _, err := store.Open(t.Context(), path, store.Options{}); err == nil {
+		t.Fatal("Open of a schema too new: no error")
+	}
+	// A writer returning may be on its stack for a moment still.
+	deadline := time.Now().Add(5 * time.Second)
+	for writerGoroutines() > before {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d writer goroutines after the Open that failed, %d before", writerGoroutines(), before)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestStore_CloseTwice: a Close while another is waiting for the writer
+// waits for it: once it returned, the store is closed, and the file can
+// be opened again (the packet directory's lock is released).
+func TestStore_CloseTwice(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	s, err := store.Open(t.Context(), path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := holdWriter(t, s, gateway.NewID(t0))
+	first, second := make(chan error, 1), make(chan error, 1)
+	go func() { first <- s.Close() }()
+	for !store.Closing(s) {
+		time.Sleep(time.Millisecond)
+	}
+	go func() { second <- s.Close() }()
+	select {
+	case err := <-second:
+		t.Fatalf("the second Close returned (%v) while the first waited for the writer", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	if err := release(); err != nil {
+		t.Fatal(err)
+	}
+	if err := within(t, second, "the second Close"); err != nil {
+		t.Errorf("the second Close: %v", err)
+	}
+	mustOpenStoreAt(t, path)
+	if err := within(t, first, "the first Close"); err != nil {
+		t.Errorf("the first Close: %v", err)
+	}
+}
+
+// TestWriter_Goexit: an update's fn that calls runtime.Goexit (t.FailNow
+// on the writer goroutine) ends the process with a panic that says so,
+// rather than leave the writer gone and its callers waiting for ever. It
+// runs in a process of its own.
+func TestWriter_Goexit(t *testing.T) {
+	if os.Getenv("LIENTHONG_WRITER_GOEXIT") == "1" {
+		s, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "lienthong.db"), store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		go store.Update(s, context.Background(), func(tx *sql.Tx) error {
+			runtime.Goexit()
+			return nil
+		})
+		time.Sleep(10 * time.Second)
+		return // the process was to end
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestWriter_Goexit$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "LIENTHONG_WRITER_GOEXIT=1")
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) {
+		t.Fatalf("the process whose update called runtime.Goexit: %v, want it to fail\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "runtime.Goexit") {
+		t.Errorf("the process whose update called runtime.Goexit failed with:\n%s\nwant a panic naming runtime.Goexit", out)
+	}
 }
