@@ -91,6 +91,14 @@ number of agencies.`)
 	fmt.Fprintf(m.Stdout, "\nper-agency consumers (ag_…): %d, %d of them retired (paused)\n", st.AgencyConsumers, st.AgencyConsumersPaused)
 	fmt.Fprintf(m.Stdout, "hand-over points kept: %d\n", st.HandoverPoints)
 	fmt.Fprintf(m.Stdout, "catch-ups recorded, not yet made: %s\n", orNone(st.PendingCatchUps))
+	fmt.Fprintf(m.Stdout, "leaf consumers' remakes left half-done: %s\n", orNone(st.PendingRemakes))
+	for _, r := range st.PendingRemakes {
+		if _, name, ok := strings.Cut(r, "."); ok {
+			if parts := strings.SplitN(name, "_", 3); len(parts) == 3 {
+				fmt.Fprintf(m.Stdout, "  %s: every other assignment is refused until nats setup -leaf %s -agency … (its agencies and subtrees) finishes it\n", r, parts[2])
+			}
+		}
+	}
 	fmt.Fprintf(m.Stdout, "assignment locks held: %s\n", orNone(st.Locks))
 	return nil
 }
@@ -443,6 +451,9 @@ refused. The leaf's link must be up.`)
 			if errors.Is(err, bus.ErrCatchUpRunning) {
 				return withVI(err, "Cổng %s còn đang đọc bù văn bản chờ từ lần giao trước; chạy lại lệnh khi cổng đã đọc xong", *gw)
 			}
+			if errors.Is(err, bus.ErrLeafRemakePending) {
+				return withVI(err, "Một nút lá còn dở việc tạo lại consumer của nó: giao lại các cơ quan cho nút lá đó trước (lienthong nats setup -leaf …), rồi chạy lại lệnh")
+			}
 			return withVI(err, "Không giao được các cơ quan cho cổng %s", *gw)
 		}
 	case len(agencies) > 0 && !leafAssign:
@@ -487,6 +498,9 @@ refused. The leaf's link must be up.`)
 				b.Close()
 				if errors.Is(err, bus.ErrCatchUpRunning) {
 					return withVI(err, "Nút lá %s còn đang đọc bù văn bản chờ từ lần giao trước; chạy lại lệnh khi đã đọc xong", d)
+				}
+				if errors.Is(err, bus.ErrLeafRemakePending) {
+					return withVI(err, "Một nút lá khác còn dở việc tạo lại consumer của nó: giao lại các cơ quan cho nút lá đó trước, rồi chạy lại lệnh")
 				}
 				return withVI(err, "Không giao được các cơ quan cho nút lá %s", d)
 			}

@@ -382,6 +382,11 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 		return err
 	}
 	defer unlock()
+	// A leaf node's consumer left half made again: the subjects recorded
+	// for it are shown by no consumer, and would go to two holders.
+	if err := b.refuseLeafRemakes(ctx, kv, stream, ""); err != nil {
+		return err
+	}
 	if err := b.finishCatchUp(ctx, kv, stream, kind, a); err != nil {
 		return err
 	}

@@ -224,7 +224,10 @@ func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstr
 	// A remake an assignment recorded and did not see through, its
 	// process having died: the consumer may be gone, and the leaf's
 	// stream without its source, until it is finished.
-	finished, err := b.finishLeafRemake(ctx, kv, leaf, stream, kind, hubDomain, domain)
+	if err := b.refuseLeafRemakes(ctx, kv, stream, name); err != nil {
+		return err
+	}
+	finished, err := b.finishLeafRemake(ctx, kv, leaf, stream, kind, hubDomain, domain, want)
 	if err != nil {
 		return fmt.Errorf("finish the remake of %s an assignment left half-done: %w", name, err)
 	}
@@ -434,6 +437,16 @@ func leafRemakeKey(stream, name string) string {
 // find the leaf's own subjects starting below the added one's point,
 // ErrMixedStarts) and the leaf's stream without its source:
 //
+//   - the record is checked (leafRemakeConfig): its consumer is made from
+//     the leaf's name, delivery subject and the recorded filters, which
+//     must be agency subjects of stream, and start, not from the
+//     recorded configuration as a whole;
+//   - a recorded subject another gateway's or leaf node's consumer now
+//     reads (or a catch-up, or an agency's consumer of the version
+//     before: leafOverlaps) is refused (ErrLeafRemakeHeldElsewhere) when
+//     want, the assignment's filters, has it: made again with it, the
+//     consumer would deliver it too. Else it is left out: the assignment
+//     did not give it to the leaf;
 //   - the consumer gone is made as recorded;
 //   - the leaf's stream's source of it is put back;
 //   - if the consumer is the one recorded (made by start sequence, with the
@@ -442,7 +455,11 @@ func leafRemakeKey(stream, name string) string {
 //     it), the remake is abandoned, and the assignment that follows does
 //     it again;
 //   - the record is deleted.
-func (b *Bus) finishLeafRemake(ctx context.Context, kv jetstream.KeyValue, leaf jetstream.JetStream, stream string, kind gateway.PacketKind, hubDomain, domain string) (bool, error) {
+//
+// While the record exists, Assign and AssignLeaf of other leaf nodes are
+// refused (refuseLeafRemakes): the subjects it records are shown by no
+// consumer.
+func (b *Bus) finishLeafRemake(ctx context.Context, kv jetstream.KeyValue, leaf jetstream.JetStream, stream string, kind gateway.PacketKind, hubDomain, domain string, want []string) (bool, error) {
 	name := LeafConsumerName(domain, kind)
 	e, err := kv.Get(ctx, leafRemakeKey(stream, name))
 	switch {
@@ -455,23 +472,53 @@ func (b *Bus) finishLeafRemake(ctx context.Context, kv jetstream.KeyValue, leaf 
 	if err := json.Unmarshal(e.Value(), &r); err != nil {
 		return false, fmt.Errorf("the record of a remake, %s: %w", e.Key(), err)
 	}
-	if r.Config.Name != name || r.Config.DeliverPolicy != jetstream.DeliverByStartSequencePolicy || r.Config.OptStartSeq == 0 {
-		return false, fmt.Errorf("the record of a remake, %s: not a consumer %s by start sequence: %s", e.Key(), name, e.Value())
+	cfg, err := leafRemakeConfig(r, kind, domain)
+	if err != nil {
+		return false, fmt.Errorf("the record of a remake, %s: %w: %s", e.Key(), err, e.Value())
+	}
+	// What others read now of the recorded subjects.
+	held, err := b.heldElsewhere(ctx, stream, name, domain, cfg.FilterSubjects)
+	if err != nil {
+		return false, err
+	}
+	refuse := func(what string) error {
+		var hs []string
+		for _, f := range slices.Sorted(maps.Keys(held)) {
+			hs = append(hs, f+" ("+held[f]+")")
+		}
+		return fmt.Errorf("%w: %s recorded %s, read now by %s; %s", ErrLeafRemakeHeldElsewhere, e.Key(), slices.Sorted(maps.Keys(held)), strings.Join(hs, ", "), what)
 	}
 	remade := false
 	c, err := b.js.PushConsumer(ctx, stream, name)
 	switch {
 	case errors.Is(err, jetstream.ErrConsumerNotFound):
-		if _, err := b.js.CreatePushConsumer(ctx, stream, r.Config); err != nil {
-			return false, fmt.Errorf("make %s again from %d: %w", name, r.Config.OptStartSeq, err)
+		if len(held) > 0 {
+			if slices.ContainsFunc(want, func(f string) bool { _, ok := held[f]; return ok }) {
+				return false, refuse("assign the leaf node without them first (its consumer is then made again without them), then give them to it")
+			}
+			cfg.FilterSubjects = slices.DeleteFunc(cfg.FilterSubjects, func(f string) bool { _, ok := held[f]; return ok })
+			maps.DeleteFunc(r.Starts, func(f string, _ uint64) bool { _, ok := held[f]; return ok })
+			if len(cfg.FilterSubjects) == 0 {
+				return false, refuse("nothing is left to make the leaf node's consumer again with: delete the record (nats kv del " + BucketHandover + " " + e.Key() + ") and assign the leaf node again")
+			}
+			b.log.Warn("leaf consumer's half-done remake: subjects read elsewhere left out", zap.String("consumer", name), zap.String("stream", stream),
+				zap.Strings("subjects", slices.Sorted(maps.Keys(held))))
+		}
+		if _, err := b.js.CreatePushConsumer(ctx, stream, cfg); err != nil {
+			return false, fmt.Errorf("make %s again from %d: %w", name, cfg.OptStartSeq, err)
 		}
 		remade = true
 	case err != nil:
 		return false, err
 	default:
-		cfg := c.CachedInfo().Config
-		remade = cfg.DeliverPolicy == jetstream.DeliverByStartSequencePolicy && cfg.OptStartSeq == r.Config.OptStartSeq &&
-			slices.Equal(slices.Sorted(slices.Values(filtersOf(cfg))), slices.Sorted(slices.Values(filtersOf(r.Config))))
+		ccfg := c.CachedInfo().Config
+		remade = ccfg.DeliverPolicy == jetstream.DeliverByStartSequencePolicy && ccfg.OptStartSeq == cfg.OptStartSeq &&
+			slices.Equal(slices.Sorted(slices.Values(filtersOf(ccfg))), slices.Sorted(slices.Values(cfg.FilterSubjects)))
+		if remade && len(held) > 0 {
+			// Made again, and read by another as well: no catch-up
+			// adds to that.
+			return false, refuse("take them from one of the two first")
+		}
 	}
 	if err := b.putLeafSourceBack(ctx, leaf, stream, kind, hubDomain, domain); err != nil {
 		return false, err
@@ -495,8 +542,120 @@ func (b *Bus) finishLeafRemake(ctx context.Context, kv jetstream.KeyValue, leaf 
 		return false, fmt.Errorf("forget the record of the remake of %s: %w", name, err)
 	}
 	b.log.Warn("leaf consumer's remake found half-done: finished", zap.String("consumer", name), zap.String("stream", stream),
-		zap.Bool("remade", remade), zap.Uint64("from", r.Config.OptStartSeq))
+		zap.Bool("remade", remade), zap.Uint64("from", cfg.OptStartSeq))
 	return true, nil
+}
+
+// leafRemakeConfig is the consumer a remake record stands for, made from
+// what the leaf node's consumer is (leafConsumerConfig: its name, its
+// delivery subject) and only the record's filters and start, which are
+// checked: agency subjects of kind, a start, and the catch-up's starts
+// among the filters. Anything else the record says is not trusted.
+func leafRemakeConfig(r leafRemake, kind gateway.PacketKind, domain string) (jetstream.ConsumerConfig, error) {
+	name := LeafConsumerName(domain, kind)
+	if r.Config.Name != name || r.Config.DeliverPolicy != jetstream.DeliverByStartSequencePolicy || r.Config.OptStartSeq == 0 {
+		return jetstream.ConsumerConfig{}, fmt.Errorf("not a consumer %s by start sequence", name)
+	}
+	filters := filtersOf(r.Config)
+	if len(filters) == 0 {
+		return jetstream.ConsumerConfig{}, errors.New("no filter")
+	}
+	for _, f := range filters {
+		if err := checkAgencySubject(kind, f); err != nil {
+			return jetstream.ConsumerConfig{}, err
+		}
+	}
+	for f, p := range r.Starts {
+		if !slices.Contains(filters, f) || p == 0 || p < r.From {
+			return jetstream.ConsumerConfig{}, fmt.Errorf("a catch-up start %s at %d, from %d, not of its filters or below its start", f, p, r.From)
+		}
+	}
+	cfg := leafConsumerConfig(name, "lienthong "+string(kind)+" packets for leaf node "+domain, leafDeliverSubject(domain, kind, false), filters)
+	cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, r.Config.OptStartSeq
+	return cfg, nil
+}
+
+// checkAgencySubject refuses a filter that is not, on the stream of kind,
+// an agency's subject or a subtree of them, as Filters makes them:
+// lt.<kind>.<tokens> or lt.<kind>.<tokens>.>, tokens of letters and
+// digits.
+func checkAgencySubject(kind gateway.PacketKind, f string) error {
+	rest, ok := strings.CutPrefix(f, gateway.Subject(kind, envelope.AgencyCode{}))
+	if !ok {
+		return fmt.Errorf("filter %q is not a subject of %s packets", f, kind)
+	}
+	rest = strings.TrimSuffix(rest, ".>")
+	for t := range strings.SplitSeq(rest, ".") {
+		if t == "" || strings.ContainsFunc(t, func(r rune) bool {
+			return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9')
+		}) {
+			return fmt.Errorf("filter %q is not an agency's subject", f)
+		}
+	}
+	return nil
+}
+
+// heldElsewhere returns, of filters, those another gateway's or leaf
+// node's consumer than name reads, or a catch-up or an agency's consumer
+// of the version before (leafOverlaps), with who reads them.
+func (b *Bus) heldElsewhere(ctx context.Context, stream, name, domain string, filters []string) (map[string]string, error) {
+	held := make(map[string]string)
+	others, err := b.gatewayConsumers(ctx, stream, name)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range filters {
+		for _, o := range others {
+			if slices.ContainsFunc(o.filters, func(g string) bool { return overlaps(f, g) }) {
+				held[f] = o.name
+				break
+			}
+		}
+		if _, ok := held[f]; ok {
+			continue
+		}
+		if err := b.leafOverlaps(ctx, stream, domain, []string{f}); err != nil {
+			held[f] = err.Error()
+		}
+	}
+	return held, nil
+}
+
+// refuseLeafRemakes refuses, with ErrLeafRemakePending, an assignment on
+// stream while a remake of a leaf node's consumer other than except is
+// recorded and not finished (finishLeafRemake): the subjects it records
+// are shown by no consumer, and taken by another holder meanwhile, they
+// would go to both once the remake is finished.
+func (b *Bus) refuseLeafRemakes(ctx context.Context, kv jetstream.KeyValue, stream, except string) error {
+	keys, err := kv.ListKeysFiltered(ctx, leafRemakeKey(stream, "*"))
+	if err != nil {
+		return fmt.Errorf("the records of leaf consumers' remakes: %w", err)
+	}
+	defer keys.Stop()
+	var pending []string
+	for k := range keys.Keys() {
+		name := strings.TrimPrefix(k, leafRemakeKey(stream, ""))
+		if name != except {
+			pending = append(pending, name)
+		}
+	}
+	if len(pending) == 0 {
+		return nil
+	}
+	slices.Sort(pending)
+	domain := leafDomainOf(pending[0])
+	return fmt.Errorf("%w: %s on %s, of leaf node %s (%s): run `lienthong nats setup -leaf %s -agency … -subtree …` (its agencies and subtrees) for it first, which finishes it",
+		ErrLeafRemakePending, strings.Join(pending, ", "), stream, domain, leafRemakeKey(stream, pending[0]), domain)
+}
+
+// leafDomainOf returns the domain of a leaf node's consumer's name,
+// leaf_<kind>_<domain> (a domain is a CheckID, which the name keeps).
+func leafDomainOf(name string) string {
+	parts := strings.SplitN(name, "_", 3)
+	if len(parts) < 3 {
+		return name
+	}
+	return parts[2]
 }
 
 // remakeLeafConsumer makes the leaf node's consumer name again as cfg,

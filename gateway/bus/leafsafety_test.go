@@ -770,3 +770,119 @@ func TestBus_LeafMixedStartsRefusedBeforeTaking(t *testing.T) {
 		t.Error("X or Y still at its gateway once given to the leaf")
 	}
 }
+
+// TestBus_LeafStaleRemake: a remake of the leaf's consumer dies after the
+// consumer's deletion, the moved agency X recorded for it and shown by no
+// consumer. A gateway's assignment of X is refused while the record
+// exists, naming the leaf node (ErrLeafRemakePending); status lists the
+// record. A holder of X made meanwhile otherwise (as before the refusal)
+// is not doubled: the leaf's assignment with X is refused
+// (ErrLeafRemakeHeldElsewhere), the one without X finishes the remake
+// without it. X then goes to the hub's gateway, whose packets never reach
+// the leaf. Before: the gateway's assignment succeeded, and the next
+// AssignLeaf made the leaf's consumer again with X from the recorded
+// point: X's packets went to both (the security review's M2).
+func TestBus_LeafStaleRemake(t *testing.T) {
+	p := newLeafPairWith(t, bus.Permissions{})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	l0, x := leafAgencies[0], envelope.MustAgencyCode("000.00.00.G01")
+	if err := p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: []envelope.AgencyCode{l0}, Wait: wait}); err != nil {
+		t.Fatal(err)
+	}
+	assignGW := func(a envelope.AgencyCode) error {
+		return p.hubBus.Assign(ctx, bus.Assignment{Gateway: "gwA", Agencies: []envelope.AgencyCode{a}, AckWait: 2 * time.Second})
+	}
+	if err := assignGW(x); err != nil {
+		t.Fatal(err)
+	}
+	hubGW := openBus(t, p.hub.ClientURL(), bus.Options{Domain: "hub", NKeyFile: p.adminFile, Bind: true, GatewayConsumers: true, Gateway: "gwA"})
+	atHub, onLeaf := newCollector(nil), newCollector(nil)
+	consume(t, hubGW, gateway.ConsumerSpec{Gateway: "gwA", Agencies: []envelope.AgencyCode{x}, AckWait: 2 * time.Second}, atHub.handle)
+	consume(t, p.leafBus, gateway.ConsumerSpec{Gateway: "nghean", Agencies: []envelope.AgencyCode{l0, x}}, onLeaf.handle)
+	for i := range 3 {
+		publish(t, p.hubBus, gateway.KindEdoc, l0, fmt.Sprintf("l0-before-%d", i), []byte("x"))
+	}
+	for i := range 5 {
+		publish(t, p.hubBus, gateway.KindEdoc, x, fmt.Sprintf("x-before-%d", i), []byte("x"))
+	}
+	time.Sleep(2 * time.Second)
+	if err := assignGW(envelope.MustAgencyCode("000.00.00.G09")); err != nil {
+		t.Fatal(err)
+	}
+	p.hubBus.SetLeafRemaking(func(s string) error {
+		if s == "deleted" {
+			return errors.New("the process dies")
+		}
+		return nil
+	})
+	err := p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: []envelope.AgencyCode{l0, x}, Wait: wait})
+	p.hubBus.SetLeafRemaking(nil)
+	if err == nil {
+		t.Fatal("the assignment did not die")
+	}
+	st, err := p.hubBus.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(st.PendingRemakes, bus.StreamEdoc+"."+bus.LeafConsumerName("h41", gateway.KindEdoc)) {
+		t.Errorf("status lists remakes %v", st.PendingRemakes)
+	}
+	err = assignGW(x)
+	if !errors.Is(err, bus.ErrLeafRemakePending) || !strings.Contains(err.Error(), "-leaf h41") {
+		t.Fatalf("X given back to its gateway while the leaf's remake with X is pending: %v", err)
+	}
+	// A holder of X made otherwise meanwhile.
+	js := p.adminJetStream()
+	if _, err := js.CreateConsumer(ctx, bus.StreamEdoc, jetstream.ConsumerConfig{Durable: "gwc_edoc_gwB", FilterSubjects: []string{gateway.Subject(gateway.KindEdoc, x)},
+		AckPolicy: jetstream.AckExplicitPolicy, DeliverPolicy: jetstream.DeliverNewPolicy}); err != nil {
+		t.Fatal(err)
+	}
+	err = p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: []envelope.AgencyCode{l0, x}, Wait: wait})
+	if !errors.Is(err, bus.ErrLeafRemakeHeldElsewhere) || !strings.Contains(err.Error(), "gwc_edoc_gwB") {
+		t.Fatalf("the leaf given X, read by gwB: %v", err)
+	}
+	for deadline := time.Now().Add(wait); ; time.Sleep(200 * time.Millisecond) {
+		err = p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: []envelope.AgencyCode{l0}, Wait: wait})
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the leaf given its own agency: %v", err)
+		}
+	}
+	c, err := js.PushConsumer(ctx, bus.StreamEdoc, bus.LeafConsumerName("h41", gateway.KindEdoc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.CachedInfo().Config.FilterSubjects, []string{gateway.Subject(gateway.KindEdoc, l0)}; !slices.Equal(got, want) {
+		t.Errorf("the leaf's consumer made again with %v, want %v", got, want)
+	}
+	if err := js.DeleteConsumer(ctx, bus.StreamEdoc, "gwc_edoc_gwB"); err != nil {
+		t.Fatal(err)
+	}
+	if err := assignGW(x); err != nil {
+		t.Fatalf("X given back to its gateway once the remake is finished: %v", err)
+	}
+	var after []string
+	for i := range 3 {
+		id := fmt.Sprintf("x-after-%d", i)
+		publish(t, p.hubBus, gateway.KindEdoc, x, id, []byte("x"))
+		after = append(after, id)
+	}
+	for deadline := time.Now().Add(wait); ; time.Sleep(50 * time.Millisecond) {
+		got := gotIDs(atHub)
+		if !slices.ContainsFunc(after, func(id string) bool { return got[id] == 0 }) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gwA got %v, want %v", got, after)
+		}
+	}
+	time.Sleep(time.Second)
+	for id := range gotIDs(onLeaf) {
+		if _, ok := gotIDs(atHub)[id]; ok {
+			t.Errorf("%s reached both gwA and the leaf", id)
+		}
+	}
+}

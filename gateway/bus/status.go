@@ -47,9 +47,13 @@ type Status struct {
 	AgencyConsumers, AgencyConsumersPaused int
 	// HandoverPoints are the subjects with a point kept for their next
 	// holder; PendingCatchUps the catch-ups recorded and not yet made
-	// (catchup.<stream>.<gateway>); Locks the assignment locks held.
+	// (catchup.<stream>.<gateway>); PendingRemakes the remakes of leaf
+	// nodes' consumers an assignment left half-done
+	// (<stream>.<consumer>), which refuse every assignment but the leaf
+	// node's own (ErrLeafRemakePending); Locks the assignment locks held.
 	HandoverPoints  int
 	PendingCatchUps []string
+	PendingRemakes  []string
 	Locks           []string
 }
 
@@ -103,6 +107,8 @@ func (b *Bus) Status(ctx context.Context) (Status, error) {
 			out.HandoverPoints++
 		case strings.HasPrefix(k, "catchup."):
 			out.PendingCatchUps = append(out.PendingCatchUps, strings.TrimPrefix(k, "catchup."))
+		case strings.HasPrefix(k, "remake."):
+			out.PendingRemakes = append(out.PendingRemakes, strings.TrimPrefix(k, "remake."))
 		case strings.HasPrefix(k, "lock."):
 			out.Locks = append(out.Locks, strings.TrimPrefix(k, "lock."))
 		}
