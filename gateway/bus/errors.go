@@ -50,6 +50,13 @@ var (
 	// it once read; until then agencies cannot be added to the leaf
 	// (ErrCatchUpRunning).
 	ErrLeafCatchUpUnfinished = errors.New("bus: the leaf node is still reading its catch-up")
+	// ErrLeafTakeAndRemove is returned by AssignLeaf, before anything is
+	// taken, when the assignment would both take agencies from another
+	// gateway or leaf node and take others away from the leaf node: should
+	// its consumer be behind the taken ones' point, it could not be made
+	// again from there, and they would be held by nobody until assigned
+	// again. Take agencies away and add them in separate assignments.
+	ErrLeafTakeAndRemove = errors.New("bus: the leaf node's assignment takes agencies from other holders and takes others away at once")
 	// ErrLeafRemakePending is returned by Assign, and by AssignLeaf for
 	// another leaf node, while an assignment of a leaf node left the
 	// remake of its consumer half-done (remake.<stream>.<consumer> in

@@ -93,6 +93,11 @@ type LeafAssignment struct {
 //     of the version before still reads are refused;
 //   - a subject taken out of its filters keeps its point there, exact as
 //     a gateway's (HandOver);
+//   - subjects taken from other holders and others taken away in one
+//     assignment are refused before anything is taken
+//     (ErrLeafTakeAndRemove); a refusal once subjects were taken (the
+//     consumer behind their point: ErrLeafBehind, ErrMixedStarts) names
+//     them: they are held by nobody until assigned again;
 //   - a subject added is read from its start point up to the stream's
 //     last sequence once the consumer has it, by a catch-up consumer
 //     (LeafCatchUpConsumerName), which the leaf's streams source too
@@ -199,7 +204,7 @@ type leafStart struct {
 }
 
 // assignLeaf is AssignLeaf on one stream.
-func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstream.JetStream, stream string, kind gateway.PacketKind, hubDomain, domain string, want []string) error {
+func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstream.JetStream, stream string, kind gateway.PacketKind, hubDomain, domain string, want []string) (err error) {
 	if _, ok := ctx.Deadline(); !ok {
 		// Room for a hand-over to wait for what the leaf has in hand.
 		var cancel context.CancelFunc
@@ -269,8 +274,19 @@ func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstr
 	if err != nil {
 		return err
 	}
-	// Before anything is taken: a batch whose starts could end mixed
-	// is refused while its subjects are still with their holders.
+	// Before anything is taken: subjects taken away beside subjects taken
+	// from other holders, which the consumer, should it be behind their
+	// point, could not be made again for (remakeLeafConsumer keeps no
+	// point of a subject taken away); and a batch whose starts could end
+	// mixed. Both are refused while the subjects are still with their
+	// holders.
+	if len(removed) > 0 && len(plan) > 0 {
+		var from []string
+		for _, t := range plan {
+			from = append(from, fmt.Sprintf("%v from %s", t.theirs, t.from.name))
+		}
+		return fmt.Errorf("%w: %v taken away, %s taken; take subjects away and add them in separate assignments (nothing was taken)", ErrLeafTakeAndRemove, removed, strings.Join(from, ", "))
+	}
 	if err := b.mixedBeforeTaking(ctx, kv, hub, in, stream, plan, added); err != nil {
 		return err
 	}
@@ -278,6 +294,14 @@ func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstr
 	if err != nil {
 		return err
 	}
+	// Taken from their holders, they are held by nobody until the
+	// consumer has them: a refusal until then says so.
+	given := false
+	defer func() {
+		if err != nil && !given && len(taken) > 0 {
+			err = fmt.Errorf("%w; %v were taken from their holders and are held by nobody until assigned again (their packets wait at the hub): give them to this leaf node alone (the same assignment again), or back", err, slices.Sorted(maps.Keys(taken)))
+		}
+	}()
 	if len(taken) > 0 {
 		// The hand-overs took time; the starts are read after them.
 		if hub, err = b.js.Stream(ctx, stream); err != nil {
@@ -299,11 +323,6 @@ func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstr
 	}
 	low, err := catchUpStart(starts)
 	if err != nil {
-		if len(taken) > 0 {
-			// Taken from their holders and given to nobody: their
-			// packets wait at the hub.
-			return fmt.Errorf("%w; %v were taken from their holders and are held by nobody until assigned again: give them to this leaf node alone, or back", err, slices.Sorted(maps.Keys(taken)))
-		}
 		return err
 	}
 	cfg := leafConsumerConfig(name, "lienthong "+string(kind)+" packets for leaf node "+domain, leafDeliverSubject(domain, kind, false), want)
@@ -327,12 +346,14 @@ func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstr
 			// match: a quiet leaf's stays behind), or its start is
 			// below it: it is made again from max(point, read+1).
 			if len(removed) > 0 {
+				// Only with no subject taken (refused above): the point
+				// is one kept from before.
 				return fmt.Errorf("%w: %s has read %s up to %d from %d, the point is %d; take subjects away and add them in separate assignments", ErrLeafBehind, name, stream, info.Delivered.Stream, info.Config.OptStartSeq, low.seq)
 			}
 			if err := b.remakeLeafConsumer(ctx, kv, leaf, stream, kind, hubDomain, domain, own, cfg, low.seq, starts); err != nil {
 				return err
 			}
-			remade = true
+			remade, given = true, true
 			if in != nil {
 				// Its source was taken out and put back.
 				if in, err = leaf.Stream(ctx, stream); err != nil {
@@ -394,6 +415,7 @@ func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstr
 	if err != nil {
 		return fmt.Errorf("consumer %s: %w", name, err)
 	}
+	given = true
 
 	// The catch-up, up to what the consumer may not have delivered.
 	catchUp := false

@@ -531,6 +531,11 @@ func TestBus_LeafResetAfterMoveUnderTraffic(t *testing.T) {
 	if !errors.Is(err, bus.ErrLeafBehind) {
 		t.Errorf("AssignLeaf with the leaf's consumer unconfirmed: %v, want ErrLeafBehind", err)
 	}
+	// Refused once y was taken from gwA: the refusal says y is held by
+	// nobody until assigned again.
+	if err == nil || !strings.Contains(err.Error(), "["+gateway.Subject(gateway.KindEdoc, y)+"] were taken from their holders and are held by nobody") {
+		t.Errorf("the refusal after y was taken does not say so: %v", err)
+	}
 	before := func(id string) bool { return strings.HasPrefix(id, "y-before") }
 	check := func(marker string) {
 		t.Helper()
@@ -883,6 +888,52 @@ func TestBus_LeafStaleRemake(t *testing.T) {
 	for id := range gotIDs(onLeaf) {
 		if _, ok := gotIDs(atHub)[id]; ok {
 			t.Errorf("%s reached both gwA and the leaf", id)
+		}
+	}
+}
+
+// TestBus_LeafTakeAndRemoveRefused: an assignment of a leaf node that
+// takes an agency from a hub gateway and takes another away from the leaf
+// is refused before anything is taken (ErrLeafTakeAndRemove): the gateway
+// keeps its agency, the leaf its own. Before, it was refused (ErrLeafBehind)
+// only once the agency was taken, should the leaf's consumer be behind its
+// point, and the agency was held by nobody until assigned again.
+func TestBus_LeafTakeAndRemoveRefused(t *testing.T) {
+	p := newLeafPairWith(t, bus.Permissions{})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	l0, l1, y := leafAgencies[0], leafAgencies[2], envelope.MustAgencyCode("000.00.00.G01")
+	assignLeafAgain(t, ctx, p.hubBus, bus.LeafAssignment{Domain: "h41", Agencies: []envelope.AgencyCode{l0, l1}, Wait: wait})
+	if err := p.hubBus.Assign(ctx, bus.Assignment{Gateway: "gwA", Agencies: []envelope.AgencyCode{y}, AckWait: 2 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	err := p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: []envelope.AgencyCode{l0, y}, Wait: wait})
+	if !errors.Is(err, bus.ErrLeafTakeAndRemove) || !strings.Contains(err.Error(), "nothing was taken") {
+		t.Errorf("the leaf given y and not l1: %v, want ErrLeafTakeAndRemove", err)
+	}
+	admin := p.adminJetStream()
+	for name, want := range map[string][]string{
+		bus.GatewayConsumerName("gwA", gateway.KindEdoc): {gateway.Subject(gateway.KindEdoc, y)},
+		bus.LeafConsumerName("h41", gateway.KindEdoc):    {gateway.Subject(gateway.KindEdoc, l0), gateway.Subject(gateway.KindEdoc, l1)},
+	} {
+		var cfg jetstream.ConsumerConfig
+		if strings.HasPrefix(name, "leaf_") {
+			c, err := admin.PushConsumer(ctx, bus.StreamEdoc, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg = c.CachedInfo().Config
+		} else {
+			c, err := admin.Consumer(ctx, bus.StreamEdoc, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg = c.CachedInfo().Config
+		}
+		got := slices.Sorted(slices.Values(append(cfg.FilterSubjects, cfg.FilterSubject)))
+		got = slices.DeleteFunc(got, func(f string) bool { return f == "" })
+		if slices.Sort(want); !slices.Equal(got, want) {
+			t.Errorf("%s filters %v, want %v", name, got, want)
 		}
 	}
 }
