@@ -88,6 +88,16 @@ number of agencies.`)
 			fmt.Fprintf(m.Stdout, "\n%s on %s: start points unreadable: %s\n  its gateway reads none of its packets and nats setup -gateway %s refuses it: delete it (nats consumer rm %s %s) and assign the gateway again\n", c.Name, c.Stream, c.Unreadable, c.Gateway(), c.Stream, c.Name)
 		}
 	}
+	// A source across a leaf node's link stalls silently, and what waits
+	// for it is kept only for the stream's MaxAge.
+	for _, src := range st.InactiveSources {
+		fmt.Fprintf(m.Stdout, "\n%s's source %s of leaf node %s is not active (%s, lag %d): %s\n", src.Stream, src.Source, src.Domain, src.Problem, src.Lag, bus.LinkSourceCause)
+	}
+	for _, c := range st.Consumers {
+		if strings.HasPrefix(c.Name, "leaf_") && !c.Reading {
+			fmt.Fprintf(m.Stdout, "\n%s on %s: leaf node %s's source of it is not subscribed: %s\n", c.Name, c.Stream, c.Gateway(), bus.LinkSourceCause)
+		}
+	}
 	fmt.Fprintf(m.Stdout, "\nper-agency consumers (ag_…): %d, %d of them retired (paused)\n", st.AgencyConsumers, st.AgencyConsumersPaused)
 	fmt.Fprintf(m.Stdout, "hand-over points kept: %d\n", st.HandoverPoints)
 	fmt.Fprintf(m.Stdout, "catch-ups recorded, not yet made: %s\n", orNone(st.PendingCatchUps))

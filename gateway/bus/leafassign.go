@@ -114,7 +114,9 @@ type LeafAssignment struct {
 //     leaf's streams in the same update that adds the durable ones.
 //
 // The leaf node's link must be up: its streams are updated through its
-// JetStream domain.
+// JetStream domain. Once they are, it waits a few seconds for their sources
+// of the hub's streams to be heard from: ErrLeafSourceInactive otherwise
+// (the assignment is made; the same command again checks again).
 func (b *Bus) AssignLeaf(ctx context.Context, a LeafAssignment) error {
 	if err := CheckID(a.Domain); err != nil {
 		return fmt.Errorf("bus: assign leaf node: domain %w", err)
@@ -150,6 +152,13 @@ func (b *Bus) AssignLeaf(ctx context.Context, a LeafAssignment) error {
 		}
 		if err := b.assignLeaf(ctx, kv, leaf, s.stream, s.kind, hubDomain, a.Domain, want); err != nil {
 			return fmt.Errorf("bus: assign leaf node %s on %s: %w", a.Domain, s.stream, err)
+		}
+	}
+	// The leaf's sources of the hub's streams, heard from: a source that
+	// stalls does so silently.
+	for _, s := range packetStreams {
+		if err := checkLinkSources(ctx, leaf, "the leaf node's", s.stream, s.stream, hubDomain); err != nil {
+			return fmt.Errorf("bus: assign leaf node %s: %w", a.Domain, err)
 		}
 	}
 	if a.Wait <= 0 {

@@ -937,3 +937,53 @@ func TestBus_LeafTakeAndRemoveRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestBus_LeafSourceStalled: a leaf node without the feature flag
+// js_api_reply_v2 asks the hub for answers on subjects its permissions
+// refuse: its sources of the hub's streams are never answered and stall,
+// silently. AssignLeaf says so (ErrLeafSourceInactive, naming the flag),
+// and Status shows the leaf's consumers not read. A hub stream's source
+// of a leaf node's out-stream never heard from is listed by Status
+// (InactiveSources). Before, AssignLeaf succeeded, and the leaf's packets
+// waited at the hub until its streams' MaxAge took them (the security
+// review's S2).
+func TestBus_LeafSourceStalled(t *testing.T) {
+	p := newLeafPairWith(t, bus.Permissions{}, leafWithoutReplyV2)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err := p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: leafAgencies[:1], Wait: wait})
+	if !errors.Is(err, bus.ErrLeafSourceInactive) || !strings.Contains(err.Error(), "js_api_reply_v2") {
+		t.Errorf("AssignLeaf with the leaf's sources stalled: %v, want ErrLeafSourceInactive", err)
+	}
+	st, err := p.hubBus.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range st.Consumers {
+		if strings.HasPrefix(c.Name, "leaf_") && c.Reading {
+			t.Errorf("%s is read", c.Name)
+		}
+	}
+	// A hub stream's source of a leaf node that never answers.
+	admin := p.adminJetStream()
+	s, err := admin.Stream(ctx, bus.StreamEdoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := s.CachedInfo().Config
+	cfg.Sources = append(cfg.Sources, &jetstream.StreamSource{Name: bus.StreamOutEdoc, External: &jetstream.ExternalStream{APIPrefix: "$JS.h99.API", DeliverPrefix: bus.LeafDeliverPrefix("h99")}})
+	if _, err := admin.UpdateStream(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if st, err = p.hubBus.Status(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(st.InactiveSources, func(s bus.SourceStatus) bool {
+		return s.Stream == bus.StreamEdoc && s.Source == bus.StreamOutEdoc && s.Domain == "h99"
+	}) {
+		t.Errorf("inactive sources %+v, want LT_OUT_EDOC of h99", st.InactiveSources)
+	}
+	if slices.ContainsFunc(st.InactiveSources, func(s bus.SourceStatus) bool { return s.Domain == "h41" }) {
+		t.Errorf("inactive sources %+v: h41's are heard from", st.InactiveSources)
+	}
+}
