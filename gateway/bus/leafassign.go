@@ -145,6 +145,14 @@ func (b *Bus) AssignLeaf(ctx context.Context, a LeafAssignment) error {
 	if err != nil {
 		return fmt.Errorf("bus: assign leaf node %s: %w", a.Domain, err)
 	}
+	// Another leaf node's remake left half-done refuses the assignment on
+	// both streams before either is changed; each checks again under its
+	// lock.
+	for _, s := range packetStreams {
+		if err := b.refuseLeafRemakes(ctx, kv, s.stream, LeafConsumerName(a.Domain, s.kind)); err != nil {
+			return fmt.Errorf("bus: assign leaf node %s: %w", a.Domain, err)
+		}
+	}
 	for _, s := range packetStreams {
 		want, err := Filters(s.kind, a.Agencies, a.Subtrees)
 		if err != nil {

@@ -837,8 +837,14 @@ func TestBus_LeafStaleRemake(t *testing.T) {
 	if !errors.Is(err, bus.ErrLeafRemakePending) || !strings.Contains(err.Error(), "-leaf h41") {
 		t.Fatalf("X given back to its gateway while the leaf's remake with X is pending: %v", err)
 	}
-	// A holder of X made otherwise meanwhile.
 	js := p.adminJetStream()
+	// Refused on both streams, the other (with no remake) unchanged too.
+	if c, err := js.Consumer(ctx, bus.StreamStatus, bus.GatewayConsumerName("gwA", gateway.KindStatus)); err != nil {
+		t.Fatal(err)
+	} else if got, want := filtersOf(c.CachedInfo().Config), []string{gateway.Subject(gateway.KindStatus, envelope.MustAgencyCode("000.00.00.G09"))}; !slices.Equal(got, want) {
+		t.Errorf("gwA's status consumer filters %v, want %v", got, want)
+	}
+	// A holder of X made otherwise meanwhile.
 	if _, err := js.CreateConsumer(ctx, bus.StreamEdoc, jetstream.ConsumerConfig{Durable: "gwc_edoc_gwB", FilterSubjects: []string{gateway.Subject(gateway.KindEdoc, x)},
 		AckPolicy: jetstream.AckExplicitPolicy, DeliverPolicy: jetstream.DeliverNewPolicy}); err != nil {
 		t.Fatal(err)
@@ -860,7 +866,7 @@ func TestBus_LeafStaleRemake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := c.CachedInfo().Config.FilterSubjects, []string{gateway.Subject(gateway.KindEdoc, l0)}; !slices.Equal(got, want) {
+	if got, want := filtersOf(c.CachedInfo().Config), []string{gateway.Subject(gateway.KindEdoc, l0)}; !slices.Equal(got, want) {
 		t.Errorf("the leaf's consumer made again with %v, want %v", got, want)
 	}
 	if err := js.DeleteConsumer(ctx, bus.StreamEdoc, "gwc_edoc_gwB"); err != nil {
@@ -986,4 +992,12 @@ func TestBus_LeafSourceStalled(t *testing.T) {
 	if slices.ContainsFunc(st.InactiveSources, func(s bus.SourceStatus) bool { return s.Domain == "h41" }) {
 		t.Errorf("inactive sources %+v: h41's are heard from", st.InactiveSources)
 	}
+}
+
+// filtersOf returns a consumer's filters, one or many.
+func filtersOf(cfg jetstream.ConsumerConfig) []string {
+	if cfg.FilterSubject != "" {
+		return []string{cfg.FilterSubject}
+	}
+	return cfg.FilterSubjects
 }
