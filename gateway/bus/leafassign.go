@@ -638,23 +638,55 @@ func checkAgencySubject(kind gateway.PacketKind, f string) error {
 // node's consumer than name reads, or a catch-up or an agency's consumer
 // of the version before (leafOverlaps), with who reads them.
 func (b *Bus) heldElsewhere(ctx context.Context, stream, name, domain string, filters []string) (map[string]string, error) {
-	held := make(map[string]string)
 	others, err := b.gatewayConsumers(ctx, stream, name)
 	if err != nil {
 		return nil, err
 	}
+	// Who reads each filter.
+	by := make(map[string]string)
+	for _, o := range others {
+		for _, g := range o.filters {
+			by[g] = o.name
+		}
+	}
+	// The other readers leafOverlaps refuses.
+	st, err := b.js.Stream(ctx, stream)
+	if err != nil {
+		return nil, err
+	}
+	own := []string{LeafCatchUpConsumerName(domain, gateway.KindEdoc), LeafCatchUpConsumerName(domain, gateway.KindStatus)}
+	l := st.ListConsumers(ctx)
+	for info := range l.Info() {
+		legacy := strings.HasPrefix(info.Name, "ag_") && !info.Paused
+		catchUp := strings.HasPrefix(info.Name, "gwu_") || (strings.HasPrefix(info.Name, "leafu_") && !slices.Contains(own, info.Name))
+		if legacy || catchUp {
+			for _, g := range filtersOf(info.Config) {
+				by[g] = info.Name
+			}
+		}
+	}
+	if err := l.Err(); err != nil {
+		return nil, fmt.Errorf("list consumers: %w", err)
+	}
+	// By lookups, so that thousands of filters on each side cost little:
+	// a subject is read by whoever reads it or a subtree above it, and a
+	// subtree (few) by whoever reads a subject under it too.
+	held := make(map[string]string)
 	for _, f := range filters {
-		for _, o := range others {
-			if slices.ContainsFunc(o.filters, func(g string) bool { return overlaps(f, g) }) {
-				held[f] = o.name
+		for _, k := range append([]string{f}, subtreesAbove(f)...) {
+			if h, ok := by[k]; ok {
+				held[f] = h
 				break
 			}
 		}
-		if _, ok := held[f]; ok {
+		if _, ok := held[f]; ok || !strings.HasSuffix(f, ".>") {
 			continue
 		}
-		if err := b.leafOverlaps(ctx, stream, domain, []string{f}); err != nil {
-			held[f] = err.Error()
+		for g, h := range by {
+			if overlaps(f, g) {
+				held[f] = h
+				break
+			}
 		}
 	}
 	return held, nil
