@@ -88,9 +88,27 @@ number of agencies.`)
 			fmt.Fprintf(m.Stdout, "\n%s on %s: start points unreadable: %s\n  its gateway reads none of its packets and nats setup -gateway %s refuses it: delete it (nats consumer rm %s %s) and assign the gateway again\n", c.Name, c.Stream, c.Unreadable, c.Gateway(), c.Stream, c.Name)
 		}
 	}
+	// A source across a leaf node's link stalls silently, and what waits
+	// for it is kept only for the stream's MaxAge.
+	for _, src := range st.InactiveSources {
+		fmt.Fprintf(m.Stdout, "\n%s's source %s of leaf node %s is not active (%s, lag %d): %s\n", src.Stream, src.Source, src.Domain, src.Problem, src.Lag, bus.LinkSourceCause)
+	}
+	for _, c := range st.Consumers {
+		if strings.HasPrefix(c.Name, "leaf_") && !c.Reading {
+			fmt.Fprintf(m.Stdout, "\n%s on %s: leaf node %s's source of it is not subscribed: %s\n", c.Name, c.Stream, c.Gateway(), bus.LinkSourceCause)
+		}
+	}
 	fmt.Fprintf(m.Stdout, "\nper-agency consumers (ag_…): %d, %d of them retired (paused)\n", st.AgencyConsumers, st.AgencyConsumersPaused)
 	fmt.Fprintf(m.Stdout, "hand-over points kept: %d\n", st.HandoverPoints)
 	fmt.Fprintf(m.Stdout, "catch-ups recorded, not yet made: %s\n", orNone(st.PendingCatchUps))
+	fmt.Fprintf(m.Stdout, "leaf consumers' remakes left half-done: %s\n", orNone(st.PendingRemakes))
+	for _, r := range st.PendingRemakes {
+		if _, name, ok := strings.Cut(r, "."); ok {
+			if parts := strings.SplitN(name, "_", 3); len(parts) == 3 {
+				fmt.Fprintf(m.Stdout, "  %s: every other assignment is refused until nats setup -leaf %s -agency … (its agencies and subtrees) finishes it\n", r, parts[2])
+			}
+		}
+	}
 	fmt.Fprintf(m.Stdout, "assignment locks held: %s\n", orNone(st.Locks))
 	return nil
 }
@@ -443,6 +461,9 @@ refused. The leaf's link must be up.`)
 			if errors.Is(err, bus.ErrCatchUpRunning) {
 				return withVI(err, "Cổng %s còn đang đọc bù văn bản chờ từ lần giao trước; chạy lại lệnh khi cổng đã đọc xong", *gw)
 			}
+			if errors.Is(err, bus.ErrLeafRemakePending) {
+				return withVI(err, "Một nút lá còn dở việc tạo lại consumer của nó: giao lại các cơ quan cho nút lá đó trước (lienthong nats setup -leaf …), rồi chạy lại lệnh")
+			}
 			return withVI(err, "Không giao được các cơ quan cho cổng %s", *gw)
 		}
 	case len(agencies) > 0 && !leafAssign:
@@ -487,6 +508,9 @@ refused. The leaf's link must be up.`)
 				b.Close()
 				if errors.Is(err, bus.ErrCatchUpRunning) {
 					return withVI(err, "Nút lá %s còn đang đọc bù văn bản chờ từ lần giao trước; chạy lại lệnh khi đã đọc xong", d)
+				}
+				if errors.Is(err, bus.ErrLeafRemakePending) {
+					return withVI(err, "Một nút lá khác còn dở việc tạo lại consumer của nó: giao lại các cơ quan cho nút lá đó trước, rồi chạy lại lệnh")
 				}
 				return withVI(err, "Không giao được các cơ quan cho nút lá %s", d)
 			}

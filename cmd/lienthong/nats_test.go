@@ -143,6 +143,29 @@ func TestNATSSetupGateway(t *testing.T) {
 			t.Errorf("nats status has no %q:\n%s", want, r.stdout)
 		}
 	}
+	// A leaf node's consumer left half made again (its record, as an
+	// assignment that died leaves it): status lists it, and a gateway's
+	// assignment is refused, naming the command that finishes it.
+	hkv, err := js.KeyValue(t.Context(), bus.BucketHandover)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hkv.Put(t.Context(), "remake.LT_EDOC.leaf_edoc_h41", []byte("{}")); err != nil {
+		t.Fatal(err)
+	}
+	r = run(t, nil, "nats", "status", "-url", url)
+	r.wantCode(t, 0)
+	if want := "leaf consumers' remakes left half-done: LT_EDOC.leaf_edoc_h41"; !strings.Contains(r.stdout, want) {
+		t.Errorf("nats status has no %q:\n%s", want, r.stdout)
+	}
+	r = run(t, nil, "nats", "setup", "-url", url, "-replicas", "1", "-gateway", "vpcp", "-agency", "000.00.12.H41", "-agency", "000.00.00.G22")
+	if r.code == 0 {
+		t.Errorf("nats setup -gateway with a leaf consumer's remake pending: not refused:\n%s", r.stdout)
+	}
+	r.wantStderr(t, "nats setup -leaf h41")
+	if err := hkv.Delete(t.Context(), "remake.LT_EDOC.leaf_edoc_h41"); err != nil {
+		t.Fatal(err)
+	}
 	r = run(t, nil, "nats", "setup", "-url", url, "-gateway", "nghean")
 	r.wantCode(t, 2)
 	r.wantStderr(t, "-gateway needs every agency")

@@ -339,6 +339,13 @@ func (b *Bus) Assign(ctx context.Context, a Assignment) error {
 	if err != nil {
 		return err
 	}
+	// Refused on both streams before either is changed; each checks
+	// again under its lock.
+	for _, s := range packetStreams {
+		if err := b.refuseLeafRemakes(ctx, kv, s.stream, ""); err != nil {
+			return fmt.Errorf("bus: assign gateway %s: %w", a.Gateway, err)
+		}
+	}
 	// Both streams at once: nats-server checks thousands of filters for
 	// overlap in seconds, each consumer on its own.
 	errs := make([]error, len(packetStreams))
@@ -382,6 +389,11 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 		return err
 	}
 	defer unlock()
+	// A leaf node's consumer left half made again: the subjects recorded
+	// for it are shown by no consumer, and would go to two holders.
+	if err := b.refuseLeafRemakes(ctx, kv, stream, ""); err != nil {
+		return err
+	}
 	if err := b.finishCatchUp(ctx, kv, stream, kind, a); err != nil {
 		return err
 	}

@@ -222,3 +222,47 @@ func embeddedBus(t *testing.T) *Bus {
 	t.Cleanup(func() { b.Close() })
 	return b
 }
+
+// TestLeafRemakeConfig: the consumer a remake record stands for is made
+// from the leaf node's own configuration (its name, its delivery subject)
+// and only the record's filters and start; a record whose filters are not
+// agency subjects of the stream, or whose catch-up starts are not among
+// them, is refused. Before, the recorded configuration was made as it was:
+// another delivery subject, a filter on the whole stream.
+func TestLeafRemakeConfig(t *testing.T) {
+	name := LeafConsumerName("h41", gateway.KindEdoc)
+	good := leafRemake{
+		Config: jetstream.ConsumerConfig{Name: name, DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: 40,
+			DeliverSubject: "$LT.h42.src.edoc", AckPolicy: jetstream.AckNonePolicy, FilterSubjects: []string{"lt.edoc.H41", "lt.edoc.G01.>"}},
+		Starts: map[string]uint64{"lt.edoc.G01.>": 40}, From: 40,
+	}
+	cfg, err := leafRemakeConfig(good, gateway.KindEdoc, "h41")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := leafConsumerConfig(name, "lienthong edoc packets for leaf node h41", leafDeliverSubject("h41", gateway.KindEdoc, false), []string{"lt.edoc.H41", "lt.edoc.G01.>"})
+	want.DeliverPolicy, want.OptStartSeq = jetstream.DeliverByStartSequencePolicy, 40
+	if fmt.Sprint(cfg) != fmt.Sprint(want) {
+		t.Errorf("made as\n%+v\nwant\n%+v", cfg, want)
+	}
+	for what, edit := range map[string]func(r *leafRemake){
+		"whole stream":       func(r *leafRemake) { r.Config.FilterSubjects = []string{"lt.edoc.>"} },
+		"other kind":         func(r *leafRemake) { r.Config.FilterSubjects = []string{"lt.status.H41"} },
+		"wildcard":           func(r *leafRemake) { r.Config.FilterSubjects = []string{"lt.edoc.*"} },
+		"other subject":      func(r *leafRemake) { r.Config.FilterSubjects = []string{"$JS.API.>"} },
+		"empty token":        func(r *leafRemake) { r.Config.FilterSubjects = []string{"lt.edoc.H41..1"} },
+		"no filter":          func(r *leafRemake) { r.Config.FilterSubjects = nil },
+		"start not a filter": func(r *leafRemake) { r.Starts = map[string]uint64{"lt.edoc.G02": 40} },
+		"start below from":   func(r *leafRemake) { r.Starts = map[string]uint64{"lt.edoc.G01.>": 39} },
+		"other consumer":     func(r *leafRemake) { r.Config.Name = "gwc_edoc_x" },
+		"not by start":       func(r *leafRemake) { r.Config.DeliverPolicy = jetstream.DeliverAllPolicy },
+		"no start sequence":  func(r *leafRemake) { r.Config.OptStartSeq = 0 },
+	} {
+		r := good
+		r.Config.FilterSubjects = slices.Clone(good.Config.FilterSubjects)
+		edit(&r)
+		if _, err := leafRemakeConfig(r, gateway.KindEdoc, "h41"); err == nil {
+			t.Errorf("%s: not refused: %+v", what, r)
+		}
+	}
+}

@@ -50,4 +50,28 @@ var (
 	// it once read; until then agencies cannot be added to the leaf
 	// (ErrCatchUpRunning).
 	ErrLeafCatchUpUnfinished = errors.New("bus: the leaf node is still reading its catch-up")
+	// ErrLeafTakeAndRemove is returned by AssignLeaf, before anything is
+	// taken, when the assignment would both take agencies from another
+	// gateway or leaf node and take others away from the leaf node: should
+	// its consumer be behind the taken ones' point, it could not be made
+	// again from there, and they would be held by nobody until assigned
+	// again. Take agencies away and add them in separate assignments.
+	ErrLeafTakeAndRemove = errors.New("bus: the leaf node's assignment takes agencies from other holders and takes others away at once")
+	// ErrLeafRemakePending is returned by Assign, and by AssignLeaf for
+	// another leaf node, while an assignment of a leaf node left the
+	// remake of its consumer half-done (remake.<stream>.<consumer> in
+	// BucketHandover): the consumer may be gone, and the hub's consumers
+	// do not show the subjects recorded for it, which another holder
+	// could then take while the next AssignLeaf of that leaf node makes
+	// the consumer again with them: one agency's packets would go to
+	// two holders. Assign the leaf node first (lienthong nats setup
+	// -leaf <domain> -agency …), which finishes the remake.
+	ErrLeafRemakePending = errors.New("bus: a leaf node's consumer was left half made again")
+	// ErrLeafRemakeHeldElsewhere is returned by AssignLeaf when a remake
+	// of the leaf node's consumer left half-done recorded subjects that
+	// another gateway's or leaf node's consumer (or a catch-up, or an
+	// agency's consumer of the version before) now reads: made again with
+	// them, the consumer would deliver them too. Assign the leaf node
+	// without them: the remake is finished without them.
+	ErrLeafRemakeHeldElsewhere = errors.New("bus: subjects of a leaf node's half-done remake are read elsewhere")
 )

@@ -95,7 +95,8 @@ func fromDomain(s *jetstream.StreamSource, name, domain string) bool {
 // out-streams if they do not exist yet (one replica), then adds each as a
 // source of the hub's stream of the same packets, so that what the
 // leaf's gateways publish reaches the hub, however long the link was
-// down. It is idempotent. The leaf's out-streams must exist before the
+// down. It is idempotent. It then waits a few seconds for the hub's
+// sources to be heard from: ErrLeafSourceInactive otherwise. The leaf's out-streams must exist before the
 // hub sources them: a source whose stream is missing is retried only
 // after a back-off.
 func (b *Bus) SourceLeaf(ctx context.Context, domain string) error {
@@ -131,6 +132,12 @@ func (b *Bus) SourceLeaf(ctx context.Context, domain string) error {
 		cfg.Sources = append(cfg.Sources, &jetstream.StreamSource{Name: l.out, External: linkTo(domain, domain)})
 		if _, err := b.js.UpdateStream(ctx, cfg); err != nil {
 			return fmt.Errorf("bus: source leaf %s: add %s as a source of %s: %w", domain, l.out, l.stream, err)
+		}
+	}
+	// Sourced, and heard from: a source that stalls does so silently.
+	for _, l := range packetStreams {
+		if err := checkLinkSources(ctx, b.js, "the hub's", l.stream, l.out, domain); err != nil {
+			return fmt.Errorf("bus: source leaf %s: %w", domain, err)
 		}
 	}
 	return nil

@@ -81,6 +81,10 @@ func newLeafPair(t *testing.T, hubFlags ...string) *leafPair {
 	return p
 }
 
+// leafWithoutReplyV2, given among newLeafPairWith's hubFlags, starts the
+// leaf node without the feature flag js_api_reply_v2 instead.
+const leafWithoutReplyV2 = "leaf without js_api_reply_v2"
+
 // newLeafPairWith is newLeafPair with subjects added to what the leaf node
 // may publish and receive at the hub (the permissions of a version
 // before), the hub's nats-server feature flags hubFlags set, and its
@@ -99,7 +103,12 @@ func newLeafPairWith(t *testing.T, extra bus.Permissions, hubFlags ...string) *l
 	conf := filepath.Join(dir, "hub.conf")
 	p.hubConf = conf
 	flags := "js_api_reply_v2: true"
+	leafReplyV2 := true
 	for _, f := range hubFlags {
+		if f == leafWithoutReplyV2 {
+			leafReplyV2 = false
+			continue
+		}
 		flags += ", " + f + ": true"
 	}
 	p.writeConf = func(extra bus.Permissions) {
@@ -138,7 +147,7 @@ accounts {
 	p.leaf = startRaw(t, &server.Options{
 		ServerName: "leaf-h41", Host: "127.0.0.1", Port: -1,
 		JetStream: true, JetStreamDomain: "h41", StoreDir: filepath.Join(dir, "leaf"),
-		FeatureFlags: map[string]bool{server.FeatureFlagJsAPIReplyFormatV2: true},
+		FeatureFlags: map[string]bool{server.FeatureFlagJsAPIReplyFormatV2: leafReplyV2},
 		LeafNode: server.LeafNodeOpts{
 			ReconnectInterval: 100 * time.Millisecond,
 			Remotes: []*server.RemoteLeafOpts{{

@@ -93,6 +93,11 @@ type LeafAssignment struct {
 //     of the version before still reads are refused;
 //   - a subject taken out of its filters keeps its point there, exact as
 //     a gateway's (HandOver);
+//   - subjects taken from other holders and others taken away in one
+//     assignment are refused before anything is taken
+//     (ErrLeafTakeAndRemove); a refusal once subjects were taken (the
+//     consumer behind their point: ErrLeafBehind, ErrMixedStarts) names
+//     them: they are held by nobody until assigned again;
 //   - a subject added is read from its start point up to the stream's
 //     last sequence once the consumer has it, by a catch-up consumer
 //     (LeafCatchUpConsumerName), which the leaf's streams source too
@@ -109,7 +114,9 @@ type LeafAssignment struct {
 //     leaf's streams in the same update that adds the durable ones.
 //
 // The leaf node's link must be up: its streams are updated through its
-// JetStream domain.
+// JetStream domain. Once they are, it waits a few seconds for their sources
+// of the hub's streams to be heard from: ErrLeafSourceInactive otherwise
+// (the assignment is made; the same command again checks again).
 func (b *Bus) AssignLeaf(ctx context.Context, a LeafAssignment) error {
 	if err := CheckID(a.Domain); err != nil {
 		return fmt.Errorf("bus: assign leaf node: domain %w", err)
@@ -138,6 +145,14 @@ func (b *Bus) AssignLeaf(ctx context.Context, a LeafAssignment) error {
 	if err != nil {
 		return fmt.Errorf("bus: assign leaf node %s: %w", a.Domain, err)
 	}
+	// Another leaf node's remake left half-done refuses the assignment on
+	// both streams before either is changed; each checks again under its
+	// lock.
+	for _, s := range packetStreams {
+		if err := b.refuseLeafRemakes(ctx, kv, s.stream, LeafConsumerName(a.Domain, s.kind)); err != nil {
+			return fmt.Errorf("bus: assign leaf node %s: %w", a.Domain, err)
+		}
+	}
 	for _, s := range packetStreams {
 		want, err := Filters(s.kind, a.Agencies, a.Subtrees)
 		if err != nil {
@@ -145,6 +160,13 @@ func (b *Bus) AssignLeaf(ctx context.Context, a LeafAssignment) error {
 		}
 		if err := b.assignLeaf(ctx, kv, leaf, s.stream, s.kind, hubDomain, a.Domain, want); err != nil {
 			return fmt.Errorf("bus: assign leaf node %s on %s: %w", a.Domain, s.stream, err)
+		}
+	}
+	// The leaf's sources of the hub's streams, heard from: a source that
+	// stalls does so silently.
+	for _, s := range packetStreams {
+		if err := checkLinkSources(ctx, leaf, "the leaf node's", s.stream, s.stream, hubDomain); err != nil {
+			return fmt.Errorf("bus: assign leaf node %s: %w", a.Domain, err)
 		}
 	}
 	if a.Wait <= 0 {
@@ -199,7 +221,7 @@ type leafStart struct {
 }
 
 // assignLeaf is AssignLeaf on one stream.
-func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstream.JetStream, stream string, kind gateway.PacketKind, hubDomain, domain string, want []string) error {
+func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstream.JetStream, stream string, kind gateway.PacketKind, hubDomain, domain string, want []string) (err error) {
 	if _, ok := ctx.Deadline(); !ok {
 		// Room for a hand-over to wait for what the leaf has in hand.
 		var cancel context.CancelFunc
@@ -224,7 +246,10 @@ func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstr
 	// A remake an assignment recorded and did not see through, its
 	// process having died: the consumer may be gone, and the leaf's
 	// stream without its source, until it is finished.
-	finished, err := b.finishLeafRemake(ctx, kv, leaf, stream, kind, hubDomain, domain)
+	if err := b.refuseLeafRemakes(ctx, kv, stream, name); err != nil {
+		return err
+	}
+	finished, err := b.finishLeafRemake(ctx, kv, leaf, stream, kind, hubDomain, domain, want)
 	if err != nil {
 		return fmt.Errorf("finish the remake of %s an assignment left half-done: %w", name, err)
 	}
@@ -266,8 +291,19 @@ func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstr
 	if err != nil {
 		return err
 	}
-	// Before anything is taken: a batch whose starts could end mixed
-	// is refused while its subjects are still with their holders.
+	// Before anything is taken: subjects taken away beside subjects taken
+	// from other holders, which the consumer, should it be behind their
+	// point, could not be made again for (remakeLeafConsumer keeps no
+	// point of a subject taken away); and a batch whose starts could end
+	// mixed. Both are refused while the subjects are still with their
+	// holders.
+	if len(removed) > 0 && len(plan) > 0 {
+		var from []string
+		for _, t := range plan {
+			from = append(from, fmt.Sprintf("%v from %s", t.theirs, t.from.name))
+		}
+		return fmt.Errorf("%w: %v taken away, %s taken; take subjects away and add them in separate assignments (nothing was taken)", ErrLeafTakeAndRemove, removed, strings.Join(from, ", "))
+	}
 	if err := b.mixedBeforeTaking(ctx, kv, hub, in, stream, plan, added); err != nil {
 		return err
 	}
@@ -275,6 +311,14 @@ func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstr
 	if err != nil {
 		return err
 	}
+	// Taken from their holders, they are held by nobody until the
+	// consumer has them: a refusal until then says so.
+	given := false
+	defer func() {
+		if err != nil && !given && len(taken) > 0 {
+			err = fmt.Errorf("%w; %v were taken from their holders and are held by nobody until assigned again (their packets wait at the hub): give them to this leaf node alone (the same assignment again), or back", err, slices.Sorted(maps.Keys(taken)))
+		}
+	}()
 	if len(taken) > 0 {
 		// The hand-overs took time; the starts are read after them.
 		if hub, err = b.js.Stream(ctx, stream); err != nil {
@@ -296,11 +340,6 @@ func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstr
 	}
 	low, err := catchUpStart(starts)
 	if err != nil {
-		if len(taken) > 0 {
-			// Taken from their holders and given to nobody: their
-			// packets wait at the hub.
-			return fmt.Errorf("%w; %v were taken from their holders and are held by nobody until assigned again: give them to this leaf node alone, or back", err, slices.Sorted(maps.Keys(taken)))
-		}
 		return err
 	}
 	cfg := leafConsumerConfig(name, "lienthong "+string(kind)+" packets for leaf node "+domain, leafDeliverSubject(domain, kind, false), want)
@@ -324,12 +363,14 @@ func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstr
 			// match: a quiet leaf's stays behind), or its start is
 			// below it: it is made again from max(point, read+1).
 			if len(removed) > 0 {
+				// Only with no subject taken (refused above): the point
+				// is one kept from before.
 				return fmt.Errorf("%w: %s has read %s up to %d from %d, the point is %d; take subjects away and add them in separate assignments", ErrLeafBehind, name, stream, info.Delivered.Stream, info.Config.OptStartSeq, low.seq)
 			}
 			if err := b.remakeLeafConsumer(ctx, kv, leaf, stream, kind, hubDomain, domain, own, cfg, low.seq, starts); err != nil {
 				return err
 			}
-			remade = true
+			remade, given = true, true
 			if in != nil {
 				// Its source was taken out and put back.
 				if in, err = leaf.Stream(ctx, stream); err != nil {
@@ -391,6 +432,7 @@ func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstr
 	if err != nil {
 		return fmt.Errorf("consumer %s: %w", name, err)
 	}
+	given = true
 
 	// The catch-up, up to what the consumer may not have delivered.
 	catchUp := false
@@ -434,6 +476,16 @@ func leafRemakeKey(stream, name string) string {
 // find the leaf's own subjects starting below the added one's point,
 // ErrMixedStarts) and the leaf's stream without its source:
 //
+//   - the record is checked (leafRemakeConfig): its consumer is made from
+//     the leaf's name, delivery subject and the recorded filters, which
+//     must be agency subjects of stream, and start, not from the
+//     recorded configuration as a whole;
+//   - a recorded subject another gateway's or leaf node's consumer now
+//     reads (or a catch-up, or an agency's consumer of the version
+//     before: leafOverlaps) is refused (ErrLeafRemakeHeldElsewhere) when
+//     want, the assignment's filters, has it: made again with it, the
+//     consumer would deliver it too. Else it is left out: the assignment
+//     did not give it to the leaf;
 //   - the consumer gone is made as recorded;
 //   - the leaf's stream's source of it is put back;
 //   - if the consumer is the one recorded (made by start sequence, with the
@@ -442,7 +494,11 @@ func leafRemakeKey(stream, name string) string {
 //     it), the remake is abandoned, and the assignment that follows does
 //     it again;
 //   - the record is deleted.
-func (b *Bus) finishLeafRemake(ctx context.Context, kv jetstream.KeyValue, leaf jetstream.JetStream, stream string, kind gateway.PacketKind, hubDomain, domain string) (bool, error) {
+//
+// While the record exists, Assign and AssignLeaf of other leaf nodes are
+// refused (refuseLeafRemakes): the subjects it records are shown by no
+// consumer.
+func (b *Bus) finishLeafRemake(ctx context.Context, kv jetstream.KeyValue, leaf jetstream.JetStream, stream string, kind gateway.PacketKind, hubDomain, domain string, want []string) (bool, error) {
 	name := LeafConsumerName(domain, kind)
 	e, err := kv.Get(ctx, leafRemakeKey(stream, name))
 	switch {
@@ -455,23 +511,53 @@ func (b *Bus) finishLeafRemake(ctx context.Context, kv jetstream.KeyValue, leaf 
 	if err := json.Unmarshal(e.Value(), &r); err != nil {
 		return false, fmt.Errorf("the record of a remake, %s: %w", e.Key(), err)
 	}
-	if r.Config.Name != name || r.Config.DeliverPolicy != jetstream.DeliverByStartSequencePolicy || r.Config.OptStartSeq == 0 {
-		return false, fmt.Errorf("the record of a remake, %s: not a consumer %s by start sequence: %s", e.Key(), name, e.Value())
+	cfg, err := leafRemakeConfig(r, kind, domain)
+	if err != nil {
+		return false, fmt.Errorf("the record of a remake, %s: %w: %s", e.Key(), err, e.Value())
+	}
+	// What others read now of the recorded subjects.
+	held, err := b.heldElsewhere(ctx, stream, name, domain, cfg.FilterSubjects)
+	if err != nil {
+		return false, err
+	}
+	refuse := func(what string) error {
+		var hs []string
+		for _, f := range slices.Sorted(maps.Keys(held)) {
+			hs = append(hs, f+" ("+held[f]+")")
+		}
+		return fmt.Errorf("%w: %s recorded %s, read now by %s; %s", ErrLeafRemakeHeldElsewhere, e.Key(), slices.Sorted(maps.Keys(held)), strings.Join(hs, ", "), what)
 	}
 	remade := false
 	c, err := b.js.PushConsumer(ctx, stream, name)
 	switch {
 	case errors.Is(err, jetstream.ErrConsumerNotFound):
-		if _, err := b.js.CreatePushConsumer(ctx, stream, r.Config); err != nil {
-			return false, fmt.Errorf("make %s again from %d: %w", name, r.Config.OptStartSeq, err)
+		if len(held) > 0 {
+			if slices.ContainsFunc(want, func(f string) bool { _, ok := held[f]; return ok }) {
+				return false, refuse("assign the leaf node without them first (its consumer is then made again without them), then give them to it")
+			}
+			cfg.FilterSubjects = slices.DeleteFunc(cfg.FilterSubjects, func(f string) bool { _, ok := held[f]; return ok })
+			maps.DeleteFunc(r.Starts, func(f string, _ uint64) bool { _, ok := held[f]; return ok })
+			if len(cfg.FilterSubjects) == 0 {
+				return false, refuse("nothing is left to make the leaf node's consumer again with: delete the record (nats kv del " + BucketHandover + " " + e.Key() + ") and assign the leaf node again")
+			}
+			b.log.Warn("leaf consumer's half-done remake: subjects read elsewhere left out", zap.String("consumer", name), zap.String("stream", stream),
+				zap.Strings("subjects", slices.Sorted(maps.Keys(held))))
+		}
+		if _, err := b.js.CreatePushConsumer(ctx, stream, cfg); err != nil {
+			return false, fmt.Errorf("make %s again from %d: %w", name, cfg.OptStartSeq, err)
 		}
 		remade = true
 	case err != nil:
 		return false, err
 	default:
-		cfg := c.CachedInfo().Config
-		remade = cfg.DeliverPolicy == jetstream.DeliverByStartSequencePolicy && cfg.OptStartSeq == r.Config.OptStartSeq &&
-			slices.Equal(slices.Sorted(slices.Values(filtersOf(cfg))), slices.Sorted(slices.Values(filtersOf(r.Config))))
+		ccfg := c.CachedInfo().Config
+		remade = ccfg.DeliverPolicy == jetstream.DeliverByStartSequencePolicy && ccfg.OptStartSeq == cfg.OptStartSeq &&
+			slices.Equal(slices.Sorted(slices.Values(filtersOf(ccfg))), slices.Sorted(slices.Values(cfg.FilterSubjects)))
+		if remade && len(held) > 0 {
+			// Made again, and read by another as well: no catch-up
+			// adds to that.
+			return false, refuse("take them from one of the two first")
+		}
 	}
 	if err := b.putLeafSourceBack(ctx, leaf, stream, kind, hubDomain, domain); err != nil {
 		return false, err
@@ -495,8 +581,152 @@ func (b *Bus) finishLeafRemake(ctx context.Context, kv jetstream.KeyValue, leaf 
 		return false, fmt.Errorf("forget the record of the remake of %s: %w", name, err)
 	}
 	b.log.Warn("leaf consumer's remake found half-done: finished", zap.String("consumer", name), zap.String("stream", stream),
-		zap.Bool("remade", remade), zap.Uint64("from", r.Config.OptStartSeq))
+		zap.Bool("remade", remade), zap.Uint64("from", cfg.OptStartSeq))
 	return true, nil
+}
+
+// leafRemakeConfig is the consumer a remake record stands for, made from
+// what the leaf node's consumer is (leafConsumerConfig: its name, its
+// delivery subject) and only the record's filters and start, which are
+// checked: agency subjects of kind, a start, and the catch-up's starts
+// among the filters. Anything else the record says is not trusted.
+func leafRemakeConfig(r leafRemake, kind gateway.PacketKind, domain string) (jetstream.ConsumerConfig, error) {
+	name := LeafConsumerName(domain, kind)
+	if r.Config.Name != name || r.Config.DeliverPolicy != jetstream.DeliverByStartSequencePolicy || r.Config.OptStartSeq == 0 {
+		return jetstream.ConsumerConfig{}, fmt.Errorf("not a consumer %s by start sequence", name)
+	}
+	filters := filtersOf(r.Config)
+	if len(filters) == 0 {
+		return jetstream.ConsumerConfig{}, errors.New("no filter")
+	}
+	for _, f := range filters {
+		if err := checkAgencySubject(kind, f); err != nil {
+			return jetstream.ConsumerConfig{}, err
+		}
+	}
+	for f, p := range r.Starts {
+		if !slices.Contains(filters, f) || p == 0 || p < r.From {
+			return jetstream.ConsumerConfig{}, fmt.Errorf("a catch-up start %s at %d, from %d, not of its filters or below its start", f, p, r.From)
+		}
+	}
+	cfg := leafConsumerConfig(name, "lienthong "+string(kind)+" packets for leaf node "+domain, leafDeliverSubject(domain, kind, false), filters)
+	cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, r.Config.OptStartSeq
+	return cfg, nil
+}
+
+// checkAgencySubject refuses a filter that is not, on the stream of kind,
+// an agency's subject or a subtree of them, as Filters makes them:
+// lt.<kind>.<tokens> or lt.<kind>.<tokens>.>, tokens of letters and
+// digits.
+func checkAgencySubject(kind gateway.PacketKind, f string) error {
+	rest, ok := strings.CutPrefix(f, gateway.Subject(kind, envelope.AgencyCode{}))
+	if !ok {
+		return fmt.Errorf("filter %q is not a subject of %s packets", f, kind)
+	}
+	rest = strings.TrimSuffix(rest, ".>")
+	for t := range strings.SplitSeq(rest, ".") {
+		if t == "" || strings.ContainsFunc(t, func(r rune) bool {
+			return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9')
+		}) {
+			return fmt.Errorf("filter %q is not an agency's subject", f)
+		}
+	}
+	return nil
+}
+
+// heldElsewhere returns, of filters, those another gateway's or leaf
+// node's consumer than name reads, or a catch-up or an agency's consumer
+// of the version before (leafOverlaps), with who reads them.
+func (b *Bus) heldElsewhere(ctx context.Context, stream, name, domain string, filters []string) (map[string]string, error) {
+	others, err := b.gatewayConsumers(ctx, stream, name)
+	if err != nil {
+		return nil, err
+	}
+	// Who reads each filter.
+	by := make(map[string]string)
+	for _, o := range others {
+		for _, g := range o.filters {
+			by[g] = o.name
+		}
+	}
+	// The other readers leafOverlaps refuses.
+	st, err := b.js.Stream(ctx, stream)
+	if err != nil {
+		return nil, err
+	}
+	own := []string{LeafCatchUpConsumerName(domain, gateway.KindEdoc), LeafCatchUpConsumerName(domain, gateway.KindStatus)}
+	l := st.ListConsumers(ctx)
+	for info := range l.Info() {
+		legacy := strings.HasPrefix(info.Name, "ag_") && !info.Paused
+		catchUp := strings.HasPrefix(info.Name, "gwu_") || (strings.HasPrefix(info.Name, "leafu_") && !slices.Contains(own, info.Name))
+		if legacy || catchUp {
+			for _, g := range filtersOf(info.Config) {
+				by[g] = info.Name
+			}
+		}
+	}
+	if err := l.Err(); err != nil {
+		return nil, fmt.Errorf("list consumers: %w", err)
+	}
+	// By lookups, so that thousands of filters on each side cost little:
+	// a subject is read by whoever reads it or a subtree above it, and a
+	// subtree (few) by whoever reads a subject under it too.
+	held := make(map[string]string)
+	for _, f := range filters {
+		for _, k := range append([]string{f}, subtreesAbove(f)...) {
+			if h, ok := by[k]; ok {
+				held[f] = h
+				break
+			}
+		}
+		if _, ok := held[f]; ok || !strings.HasSuffix(f, ".>") {
+			continue
+		}
+		for g, h := range by {
+			if overlaps(f, g) {
+				held[f] = h
+				break
+			}
+		}
+	}
+	return held, nil
+}
+
+// refuseLeafRemakes refuses, with ErrLeafRemakePending, an assignment on
+// stream while a remake of a leaf node's consumer other than except is
+// recorded and not finished (finishLeafRemake): the subjects it records
+// are shown by no consumer, and taken by another holder meanwhile, they
+// would go to both once the remake is finished.
+func (b *Bus) refuseLeafRemakes(ctx context.Context, kv jetstream.KeyValue, stream, except string) error {
+	keys, err := kv.ListKeysFiltered(ctx, leafRemakeKey(stream, "*"))
+	if err != nil {
+		return fmt.Errorf("the records of leaf consumers' remakes: %w", err)
+	}
+	defer keys.Stop()
+	var pending []string
+	for k := range keys.Keys() {
+		name := strings.TrimPrefix(k, leafRemakeKey(stream, ""))
+		if name != except {
+			pending = append(pending, name)
+		}
+	}
+	if len(pending) == 0 {
+		return nil
+	}
+	slices.Sort(pending)
+	domain := leafDomainOf(pending[0])
+	return fmt.Errorf("%w: %s on %s, of leaf node %s (%s): run `lienthong nats setup -leaf %s -agency … -subtree …` (its agencies and subtrees) for it first, which finishes it",
+		ErrLeafRemakePending, strings.Join(pending, ", "), stream, domain, leafRemakeKey(stream, pending[0]), domain)
+}
+
+// leafDomainOf returns the domain of a leaf node's consumer's name,
+// leaf_<kind>_<domain> (a domain is a CheckID, which the name keeps).
+func leafDomainOf(name string) string {
+	parts := strings.SplitN(name, "_", 3)
+	if len(parts) < 3 {
+		return name
+	}
+	return parts[2]
 }
 
 // remakeLeafConsumer makes the leaf node's consumer name again as cfg,

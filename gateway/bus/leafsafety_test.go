@@ -531,6 +531,11 @@ func TestBus_LeafResetAfterMoveUnderTraffic(t *testing.T) {
 	if !errors.Is(err, bus.ErrLeafBehind) {
 		t.Errorf("AssignLeaf with the leaf's consumer unconfirmed: %v, want ErrLeafBehind", err)
 	}
+	// Refused once y was taken from gwA: the refusal says y is held by
+	// nobody until assigned again.
+	if err == nil || !strings.Contains(err.Error(), "["+gateway.Subject(gateway.KindEdoc, y)+"] were taken from their holders and are held by nobody") {
+		t.Errorf("the refusal after y was taken does not say so: %v", err)
+	}
 	before := func(id string) bool { return strings.HasPrefix(id, "y-before") }
 	check := func(marker string) {
 		t.Helper()
@@ -769,4 +774,230 @@ func TestBus_LeafMixedStartsRefusedBeforeTaking(t *testing.T) {
 	if holds("gwA", x) || holds("gwB", y) {
 		t.Error("X or Y still at its gateway once given to the leaf")
 	}
+}
+
+// TestBus_LeafStaleRemake: a remake of the leaf's consumer dies after the
+// consumer's deletion, the moved agency X recorded for it and shown by no
+// consumer. A gateway's assignment of X is refused while the record
+// exists, naming the leaf node (ErrLeafRemakePending); status lists the
+// record. A holder of X made meanwhile otherwise (as before the refusal)
+// is not doubled: the leaf's assignment with X is refused
+// (ErrLeafRemakeHeldElsewhere), the one without X finishes the remake
+// without it. X then goes to the hub's gateway, whose packets never reach
+// the leaf. Before: the gateway's assignment succeeded, and the next
+// AssignLeaf made the leaf's consumer again with X from the recorded
+// point: X's packets went to both (the security review's M2).
+func TestBus_LeafStaleRemake(t *testing.T) {
+	p := newLeafPairWith(t, bus.Permissions{})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	l0, x := leafAgencies[0], envelope.MustAgencyCode("000.00.00.G01")
+	if err := p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: []envelope.AgencyCode{l0}, Wait: wait}); err != nil {
+		t.Fatal(err)
+	}
+	assignGW := func(a envelope.AgencyCode) error {
+		return p.hubBus.Assign(ctx, bus.Assignment{Gateway: "gwA", Agencies: []envelope.AgencyCode{a}, AckWait: 2 * time.Second})
+	}
+	if err := assignGW(x); err != nil {
+		t.Fatal(err)
+	}
+	hubGW := openBus(t, p.hub.ClientURL(), bus.Options{Domain: "hub", NKeyFile: p.adminFile, Bind: true, GatewayConsumers: true, Gateway: "gwA"})
+	atHub, onLeaf := newCollector(nil), newCollector(nil)
+	consume(t, hubGW, gateway.ConsumerSpec{Gateway: "gwA", Agencies: []envelope.AgencyCode{x}, AckWait: 2 * time.Second}, atHub.handle)
+	consume(t, p.leafBus, gateway.ConsumerSpec{Gateway: "nghean", Agencies: []envelope.AgencyCode{l0, x}}, onLeaf.handle)
+	for i := range 3 {
+		publish(t, p.hubBus, gateway.KindEdoc, l0, fmt.Sprintf("l0-before-%d", i), []byte("x"))
+	}
+	for i := range 5 {
+		publish(t, p.hubBus, gateway.KindEdoc, x, fmt.Sprintf("x-before-%d", i), []byte("x"))
+	}
+	time.Sleep(2 * time.Second)
+	if err := assignGW(envelope.MustAgencyCode("000.00.00.G09")); err != nil {
+		t.Fatal(err)
+	}
+	p.hubBus.SetLeafRemaking(func(s string) error {
+		if s == "deleted" {
+			return errors.New("the process dies")
+		}
+		return nil
+	})
+	err := p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: []envelope.AgencyCode{l0, x}, Wait: wait})
+	p.hubBus.SetLeafRemaking(nil)
+	if err == nil {
+		t.Fatal("the assignment did not die")
+	}
+	st, err := p.hubBus.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(st.PendingRemakes, bus.StreamEdoc+"."+bus.LeafConsumerName("h41", gateway.KindEdoc)) {
+		t.Errorf("status lists remakes %v", st.PendingRemakes)
+	}
+	err = assignGW(x)
+	if !errors.Is(err, bus.ErrLeafRemakePending) || !strings.Contains(err.Error(), "-leaf h41") {
+		t.Fatalf("X given back to its gateway while the leaf's remake with X is pending: %v", err)
+	}
+	js := p.adminJetStream()
+	// Refused on both streams, the other (with no remake) unchanged too.
+	if c, err := js.Consumer(ctx, bus.StreamStatus, bus.GatewayConsumerName("gwA", gateway.KindStatus)); err != nil {
+		t.Fatal(err)
+	} else if got, want := filtersOf(c.CachedInfo().Config), []string{gateway.Subject(gateway.KindStatus, envelope.MustAgencyCode("000.00.00.G09"))}; !slices.Equal(got, want) {
+		t.Errorf("gwA's status consumer filters %v, want %v", got, want)
+	}
+	// A holder of X made otherwise meanwhile.
+	if _, err := js.CreateConsumer(ctx, bus.StreamEdoc, jetstream.ConsumerConfig{Durable: "gwc_edoc_gwB", FilterSubjects: []string{gateway.Subject(gateway.KindEdoc, x)},
+		AckPolicy: jetstream.AckExplicitPolicy, DeliverPolicy: jetstream.DeliverNewPolicy}); err != nil {
+		t.Fatal(err)
+	}
+	err = p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: []envelope.AgencyCode{l0, x}, Wait: wait})
+	if !errors.Is(err, bus.ErrLeafRemakeHeldElsewhere) || !strings.Contains(err.Error(), "gwc_edoc_gwB") {
+		t.Fatalf("the leaf given X, read by gwB: %v", err)
+	}
+	for deadline := time.Now().Add(wait); ; time.Sleep(200 * time.Millisecond) {
+		err = p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: []envelope.AgencyCode{l0}, Wait: wait})
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the leaf given its own agency: %v", err)
+		}
+	}
+	c, err := js.PushConsumer(ctx, bus.StreamEdoc, bus.LeafConsumerName("h41", gateway.KindEdoc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := filtersOf(c.CachedInfo().Config), []string{gateway.Subject(gateway.KindEdoc, l0)}; !slices.Equal(got, want) {
+		t.Errorf("the leaf's consumer made again with %v, want %v", got, want)
+	}
+	if err := js.DeleteConsumer(ctx, bus.StreamEdoc, "gwc_edoc_gwB"); err != nil {
+		t.Fatal(err)
+	}
+	if err := assignGW(x); err != nil {
+		t.Fatalf("X given back to its gateway once the remake is finished: %v", err)
+	}
+	var after []string
+	for i := range 3 {
+		id := fmt.Sprintf("x-after-%d", i)
+		publish(t, p.hubBus, gateway.KindEdoc, x, id, []byte("x"))
+		after = append(after, id)
+	}
+	for deadline := time.Now().Add(wait); ; time.Sleep(50 * time.Millisecond) {
+		got := gotIDs(atHub)
+		if !slices.ContainsFunc(after, func(id string) bool { return got[id] == 0 }) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gwA got %v, want %v", got, after)
+		}
+	}
+	time.Sleep(time.Second)
+	for id := range gotIDs(onLeaf) {
+		if _, ok := gotIDs(atHub)[id]; ok {
+			t.Errorf("%s reached both gwA and the leaf", id)
+		}
+	}
+}
+
+// TestBus_LeafTakeAndRemoveRefused: an assignment of a leaf node that
+// takes an agency from a hub gateway and takes another away from the leaf
+// is refused before anything is taken (ErrLeafTakeAndRemove): the gateway
+// keeps its agency, the leaf its own. Before, it was refused (ErrLeafBehind)
+// only once the agency was taken, should the leaf's consumer be behind its
+// point, and the agency was held by nobody until assigned again.
+func TestBus_LeafTakeAndRemoveRefused(t *testing.T) {
+	p := newLeafPairWith(t, bus.Permissions{})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	l0, l1, y := leafAgencies[0], leafAgencies[2], envelope.MustAgencyCode("000.00.00.G01")
+	assignLeafAgain(t, ctx, p.hubBus, bus.LeafAssignment{Domain: "h41", Agencies: []envelope.AgencyCode{l0, l1}, Wait: wait})
+	if err := p.hubBus.Assign(ctx, bus.Assignment{Gateway: "gwA", Agencies: []envelope.AgencyCode{y}, AckWait: 2 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	err := p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: []envelope.AgencyCode{l0, y}, Wait: wait})
+	if !errors.Is(err, bus.ErrLeafTakeAndRemove) || !strings.Contains(err.Error(), "nothing was taken") {
+		t.Errorf("the leaf given y and not l1: %v, want ErrLeafTakeAndRemove", err)
+	}
+	admin := p.adminJetStream()
+	for name, want := range map[string][]string{
+		bus.GatewayConsumerName("gwA", gateway.KindEdoc): {gateway.Subject(gateway.KindEdoc, y)},
+		bus.LeafConsumerName("h41", gateway.KindEdoc):    {gateway.Subject(gateway.KindEdoc, l0), gateway.Subject(gateway.KindEdoc, l1)},
+	} {
+		var cfg jetstream.ConsumerConfig
+		if strings.HasPrefix(name, "leaf_") {
+			c, err := admin.PushConsumer(ctx, bus.StreamEdoc, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg = c.CachedInfo().Config
+		} else {
+			c, err := admin.Consumer(ctx, bus.StreamEdoc, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg = c.CachedInfo().Config
+		}
+		got := slices.Sorted(slices.Values(append(cfg.FilterSubjects, cfg.FilterSubject)))
+		got = slices.DeleteFunc(got, func(f string) bool { return f == "" })
+		if slices.Sort(want); !slices.Equal(got, want) {
+			t.Errorf("%s filters %v, want %v", name, got, want)
+		}
+	}
+}
+
+// TestBus_LeafSourceStalled: a leaf node without the feature flag
+// js_api_reply_v2 asks the hub for answers on subjects its permissions
+// refuse: its sources of the hub's streams are never answered and stall,
+// silently. AssignLeaf says so (ErrLeafSourceInactive, naming the flag),
+// and Status shows the leaf's consumers not read. A hub stream's source
+// of a leaf node's out-stream never heard from is listed by Status
+// (InactiveSources). Before, AssignLeaf succeeded, and the leaf's packets
+// waited at the hub until its streams' MaxAge took them (the security
+// review's S2).
+func TestBus_LeafSourceStalled(t *testing.T) {
+	p := newLeafPairWith(t, bus.Permissions{}, leafWithoutReplyV2)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err := p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: leafAgencies[:1], Wait: wait})
+	if !errors.Is(err, bus.ErrLeafSourceInactive) || !strings.Contains(err.Error(), "js_api_reply_v2") {
+		t.Errorf("AssignLeaf with the leaf's sources stalled: %v, want ErrLeafSourceInactive", err)
+	}
+	st, err := p.hubBus.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range st.Consumers {
+		if strings.HasPrefix(c.Name, "leaf_") && c.Reading {
+			t.Errorf("%s is read", c.Name)
+		}
+	}
+	// A hub stream's source of a leaf node that never answers.
+	admin := p.adminJetStream()
+	s, err := admin.Stream(ctx, bus.StreamEdoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := s.CachedInfo().Config
+	cfg.Sources = append(cfg.Sources, &jetstream.StreamSource{Name: bus.StreamOutEdoc, External: &jetstream.ExternalStream{APIPrefix: "$JS.h99.API", DeliverPrefix: bus.LeafDeliverPrefix("h99")}})
+	if _, err := admin.UpdateStream(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if st, err = p.hubBus.Status(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(st.InactiveSources, func(s bus.SourceStatus) bool {
+		return s.Stream == bus.StreamEdoc && s.Source == bus.StreamOutEdoc && s.Domain == "h99"
+	}) {
+		t.Errorf("inactive sources %+v, want LT_OUT_EDOC of h99", st.InactiveSources)
+	}
+	if slices.ContainsFunc(st.InactiveSources, func(s bus.SourceStatus) bool { return s.Domain == "h41" }) {
+		t.Errorf("inactive sources %+v: h41's are heard from", st.InactiveSources)
+	}
+}
+
+// filtersOf returns a consumer's filters, one or many.
+func filtersOf(cfg jetstream.ConsumerConfig) []string {
+	if cfg.FilterSubject != "" {
+		return []string{cfg.FilterSubject}
+	}
+	return cfg.FilterSubjects
 }

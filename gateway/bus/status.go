@@ -47,10 +47,32 @@ type Status struct {
 	AgencyConsumers, AgencyConsumersPaused int
 	// HandoverPoints are the subjects with a point kept for their next
 	// holder; PendingCatchUps the catch-ups recorded and not yet made
-	// (catchup.<stream>.<gateway>); Locks the assignment locks held.
+	// (catchup.<stream>.<gateway>); PendingRemakes the remakes of leaf
+	// nodes' consumers an assignment left half-done
+	// (<stream>.<consumer>), which refuse every assignment but the leaf
+	// node's own (ErrLeafRemakePending); Locks the assignment locks held.
+	// InactiveSources are the hub's packet streams' sources of leaf
+	// nodes' out-streams (LT_OUT_…) not heard from for a while, or in
+	// error: what the leaf's gateways publish waits there only for its
+	// MaxAge. A leaf node's own sources of the hub are its consumers'
+	// Reading (no: its source is not subscribed).
+	InactiveSources []SourceStatus
 	HandoverPoints  int
 	PendingCatchUps []string
+	PendingRemakes  []string
 	Locks           []string
+}
+
+// SourceStatus is a source of a stream across a leaf node's link that is
+// not heard from, or in error.
+type SourceStatus struct {
+	// Stream is the stream sourcing Source, in the leaf node's
+	// JetStream Domain.
+	Stream, Source, Domain string
+	// Problem says what is wrong: an error, never heard from, not heard
+	// from for a while; Lag is what it is behind, as last known.
+	Problem string
+	Lag     uint64
 }
 
 // Status reads what the hub holds for the gateways' consumers, with the
@@ -64,6 +86,18 @@ func (b *Bus) Status(ctx context.Context) (Status, error) {
 		st, err := b.js.Stream(ctx, s.stream)
 		if err != nil {
 			return out, fmt.Errorf("bus: status: stream %s: %w", s.stream, err)
+		}
+		for _, src := range st.CachedInfo().Sources {
+			if src == nil || src.External == nil {
+				continue
+			}
+			d, ok := strings.CutPrefix(src.External.APIPrefix, "$JS.")
+			if d, ok = strings.CutSuffix(d, ".API"); !ok {
+				continue
+			}
+			if p := sourceProblem(src); p != "" {
+				out.InactiveSources = append(out.InactiveSources, SourceStatus{Stream: s.stream, Source: src.Name, Domain: d, Problem: p, Lag: src.Lag})
+			}
 		}
 		l := st.ListConsumers(ctx)
 		for info := range l.Info() {
@@ -103,6 +137,8 @@ func (b *Bus) Status(ctx context.Context) (Status, error) {
 			out.HandoverPoints++
 		case strings.HasPrefix(k, "catchup."):
 			out.PendingCatchUps = append(out.PendingCatchUps, strings.TrimPrefix(k, "catchup."))
+		case strings.HasPrefix(k, "remake."):
+			out.PendingRemakes = append(out.PendingRemakes, strings.TrimPrefix(k, "remake."))
 		case strings.HasPrefix(k, "lock."):
 			out.Locks = append(out.Locks, strings.TrimPrefix(k, "lock."))
 		}
