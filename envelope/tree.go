@@ -43,10 +43,12 @@ func FromTree(root *etree.Element) (*Packet, []Warning, error) {
 		case "edXMLEnvelope":
 			r.single(&envelope, el, "")
 		case "AttachmentEncoded":
+			r.attached = true
 			if r.single(&attached, el, "") {
 				pkt.Edoc = r.edoc(pkt.Edoc)
 				r.attachments(pkt.Edoc, el)
 			}
+			r.attached = false
 		default:
 			r.extra(el, "edXML/"+el.Tag)
 		}
@@ -126,6 +128,10 @@ type reader struct {
 	warns  []Warning
 	extras []Extra
 	err    error // the first ambiguity found, which makes the packet malformed
+	// attached is set while AttachmentEncoded, a child of the root outside
+	// edXMLEnvelope, is read: the one place the prefix edXML may be
+	// undeclared (inEdXML).
+	attached bool
 }
 
 // fail records err, unless one was recorded before.
@@ -144,8 +150,15 @@ func (r *reader) warn(path, code, vi, en string) {
 // in; an element outside it makes the packet malformed. The one exception
 // is the prefix edXML undeclared, which the official sample edoc.edxml
 // writes on AttachmentEncoded, outside the edXMLEnvelope that declares it:
-// read, with a warning, as the edXML namespace it can only mean; the
-// warning is not repeated for the elements inside one warned about.
+// there alone (AttachmentEncoded and its subtree, r.attached) it is read,
+// with a warning, as the edXML namespace it can only mean; the warning is
+// not repeated for the elements inside one warned about. Anywhere else, the
+// root, edXMLEnvelope and all inside it (header, body, the Signature's
+// context), it makes the packet malformed like any undeclared prefix: an
+// <edXML:MessageHeader> of an undeclared prefix, in a header of the
+// default edXML namespace, was read and routed by its From, while a DMS
+// reading by namespace finds no edXML MessageHeader there, and Xerces
+// refuses the document (issue 20).
 //
 // The element's path is parent/Tag, or its Tag when parent is empty, made
 // only for a warning or an error.
@@ -153,7 +166,7 @@ func (r *reader) inEdXML(el *etree.Element, ns, parent string) bool {
 	switch {
 	case ns == Namespace:
 		return true
-	case ns == "" && el.Space == "edXML":
+	case ns == "" && el.Space == "edXML" && r.attached:
 		if p := el.Parent(); p != nil && p.Space == "edXML" && p.NamespaceURI() == "" {
 			return true // warned about above
 		}
@@ -162,8 +175,8 @@ func (r *reader) inEdXML(el *etree.Element, ns, parent string) bool {
 			fmt.Sprintf("prefix %q is used without a namespace declaration", el.Space))
 		return true
 	case ns == "" && el.Space != "":
-		r.fail(fmt.Errorf("%w: <%s> (%s) has the prefix %q, declared nowhere, where the format has an element of the edXML namespace",
-			ErrMalformed, el.FullTag(), childPath(parent, el), el.Space))
+		r.fail(fmt.Errorf("%w: <%s> (%s) has the prefix %q, declared nowhere, where the format has an element of the edXML namespace%s",
+			ErrMalformed, el.FullTag(), childPath(parent, el), el.Space, undeclaredNote(el)))
 	case ns == "":
 		r.fail(fmt.Errorf("%w: <%s> (%s) is in no namespace, where the format has an element of the edXML namespace %s",
 			ErrMalformed, el.FullTag(), childPath(parent, el), Namespace))
@@ -172,6 +185,15 @@ func (r *reader) inEdXML(el *etree.Element, ns, parent string) bool {
 			ErrMalformed, el.FullTag(), childPath(parent, el), ns, Namespace))
 	}
 	return false
+}
+
+// undeclaredNote explains, for el of the prefix edXML undeclared, where
+// that prefix is read and why not here.
+func undeclaredNote(el *etree.Element) string {
+	if el.Space != "edXML" {
+		return ""
+	}
+	return " (the undeclared prefix edXML is read only on AttachmentEncoded outside edXMLEnvelope, as the official sample has it; here a reader by namespace finds no edXML element)"
 }
 
 // single stores el, the envelope, the attachments or a child of the

@@ -152,6 +152,26 @@ func TestVerifier_Verdicts(t *testing.T) {
 			`<x:MessageHeader xmlns:x="urn:evil"><x:From><x:OrganId>000.00.00.H99</x:OrganId></x:From><x:StatusCode>03</x:StatusCode></x:MessageHeader><edXML:MessageHeader>`)
 		tr.wantVerdict(t, mustSign(t, h99, spoof), signing.Malformed, signing.ErrUnreadablePacket)
 	})
+	// Issue 20, re-review S3: envelope and header of the default edXML
+	// namespace, <edXML:MessageHeader> of the prefix undeclared, signed
+	// under inclusive C14N (exclusive C14N refuses the prefix). The
+	// Signature is in its place and the digest holds, but a DMS reading by
+	// namespace finds no edXML MessageHeader: no packet the recipient can
+	// read.
+	t.Run("UndeclaredPrefixMessageHeader", func(t *testing.T) {
+		is, err := tr.ca.Issue(signing.IssueRequest{Agency: "000.00.00.H41", Name: "UBND tỉnh Nghệ An"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tr.dir.Register("000.00.00.H41", is.Certificate); err != nil {
+			t.Fatal(err)
+		}
+		b := swap(t, statusPacket(t), `<edXML:edXMLEnvelope xmlns:edXML="http://www.mic.gov.vn/TBT/QCVN_102_2016">`, "<edXMLEnvelope>")
+		b = swap(t, b, "</edXML:edXMLEnvelope>", "</edXMLEnvelope>")
+		b = swap(t, b, "<edXML:edXMLHeader>", "<edXMLHeader>")
+		b = swap(t, b, "</edXML:edXMLHeader>", "</edXMLHeader>")
+		tr.wantVerdict(t, signInclusive(t, is, b, signing.AlgC14N10), signing.Malformed, signing.ErrUnreadablePacket)
+	})
 	t.Run("ForeignHeader", func(t *testing.T) {
 		nghean, _ := tr.signer(t, signing.IssueRequest{Agency: "000.00.00.H41"}, "000.00.00.H41")
 		b := mustSign(t, nghean, statusPacket(t))
