@@ -328,7 +328,15 @@ func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstr
 	given := false
 	defer func() {
 		if err != nil && !given && len(taken) > 0 {
-			err = fmt.Errorf("%w; %v were taken from their holders and are held by nobody until assigned again (their packets wait at the hub): give them to this leaf node alone (the same assignment again), or back", err, slices.Sorted(maps.Keys(taken)))
+			back := "or back"
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if _, gerr := kv.Get(rctx, leafRemakeKey(stream, name)); !errors.Is(gerr, jetstream.ErrKeyNotFound) {
+				// Giving them back adds subjects the record has:
+				// refused while it exists (refuseLeafRemakes).
+				back = fmt.Sprintf("or back once this leaf node's remake recorded as %s is finished (giving them back is refused until then; for a leaf out of reach: nats kv del %s %s)", leafRemakeKey(stream, name), BucketHandover, leafRemakeKey(stream, name))
+			}
+			err = fmt.Errorf("%w; %v were taken from their holders and are held by nobody until assigned again (their packets wait at the hub): give them to this leaf node alone (the same assignment again), %s", err, slices.Sorted(maps.Keys(taken)), back)
 		}
 	}()
 	if len(taken) > 0 {
@@ -512,8 +520,8 @@ func leafRemakeKey(stream, name string) string {
 //   - the record is deleted.
 //
 // While the record exists, Assign and AssignLeaf of other leaf nodes are
-// refused (refuseLeafRemakes): the subjects it records are shown by no
-// consumer.
+// refused when they add subjects it records (refuseLeafRemakes): they
+// may be shown by no consumer.
 func (b *Bus) finishLeafRemake(ctx context.Context, kv jetstream.KeyValue, leaf jetstream.JetStream, stream string, kind gateway.PacketKind, hubDomain, domain string, want []string) (bool, error) {
 	name := LeafConsumerName(domain, kind)
 	e, err := kv.Get(ctx, leafRemakeKey(stream, name))
@@ -572,7 +580,8 @@ func (b *Bus) finishLeafRemake(ctx context.Context, kv jetstream.KeyValue, leaf 
 		if remade && len(held) > 0 {
 			// Made again, and read by another as well: no catch-up
 			// adds to that.
-			return false, refuse("take them from one of the two first")
+			return false, refuse(fmt.Sprintf("take them from one of the two first: assign their other holder without them (taking subjects away is not held back by the record), "+
+				"or, to leave them with it, delete the record (nats kv del %s %s) and assign this leaf node without them at once", BucketHandover, e.Key()))
 		}
 	}
 	if err := b.putLeafSourceBack(ctx, leaf, stream, kind, hubDomain, domain); err != nil {

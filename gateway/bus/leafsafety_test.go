@@ -1012,6 +1012,81 @@ func leafRemakeLinkLost(t *testing.T, at string) {
 	}
 }
 
+// TestBus_LeafRemakeHeldTwice: a remake of the leaf's consumer, X taken
+// from gwA for it, dies once the consumer is made again with X: the
+// error does not offer giving X back, refused while the record exists.
+// Another consumer then reads X as well: the leaf's assignment is refused (ErrLeafRemakeHeldElsewhere)
+// whatever it asks for, and the refusal names the ways out, the other
+// holder assigned without X or the record's deletion. With the other
+// holder gone, the assignment finishes the remake.
+func TestBus_LeafRemakeHeldTwice(t *testing.T) {
+	p := newLeafPairWith(t, bus.Permissions{})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	l0, x := leafAgencies[0], envelope.MustAgencyCode("000.00.00.G01")
+	if err := p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: []envelope.AgencyCode{l0}, Wait: wait}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.hubBus.Assign(ctx, bus.Assignment{Gateway: "gwA", Agencies: []envelope.AgencyCode{x}, AckWait: 2 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	hubGW := openBus(t, p.hub.ClientURL(), bus.Options{Domain: "hub", NKeyFile: p.adminFile, Bind: true, GatewayConsumers: true, Gateway: "gwA"})
+	consume(t, hubGW, gateway.ConsumerSpec{Gateway: "gwA", Agencies: []envelope.AgencyCode{x}, AckWait: 2 * time.Second}, newCollector(nil).handle)
+	consume(t, p.leafBus, gateway.ConsumerSpec{Gateway: "nghean", Agencies: []envelope.AgencyCode{l0, x}}, newCollector(nil).handle)
+	for i := range 3 {
+		publish(t, p.hubBus, gateway.KindEdoc, l0, fmt.Sprintf("l0-before-%d", i), []byte("x"))
+	}
+	for i := range 5 {
+		publish(t, p.hubBus, gateway.KindEdoc, x, fmt.Sprintf("x-before-%d", i), []byte("x"))
+	}
+	time.Sleep(2 * time.Second)
+	p.hubBus.SetLeafRemaking(func(s string) error {
+		if s == "made" {
+			return errors.New("the process dies")
+		}
+		return nil
+	})
+	err := p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: []envelope.AgencyCode{l0, x}, Wait: wait})
+	p.hubBus.SetLeafRemaking(nil)
+	if err == nil {
+		t.Fatal("the assignment did not die")
+	}
+	// X, taken from gwA, cannot be given back while the record exists:
+	// the error says so rather than offering it.
+	if !strings.Contains(err.Error(), "giving them back is refused until then") {
+		t.Errorf("the dead assignment's error offers giving X back: %v", err)
+	}
+	js := p.adminJetStream()
+	if _, err := js.CreateConsumer(ctx, bus.StreamEdoc, jetstream.ConsumerConfig{Durable: "gwc_edoc_gwB", FilterSubjects: []string{gateway.Subject(gateway.KindEdoc, x)},
+		AckPolicy: jetstream.AckExplicitPolicy, DeliverPolicy: jetstream.DeliverNewPolicy}); err != nil {
+		t.Fatal(err)
+	}
+	key := "remake." + bus.StreamEdoc + "." + bus.LeafConsumerName("h41", gateway.KindEdoc)
+	for _, as := range [][]envelope.AgencyCode{{l0, x}, {l0}} {
+		err = p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: as, Wait: wait})
+		if !errors.Is(err, bus.ErrLeafRemakeHeldElsewhere) || !strings.Contains(err.Error(), "assign their other holder without them") || !strings.Contains(err.Error(), "nats kv del LT_HANDOVER "+key) {
+			t.Errorf("the leaf assigned %v, X read by gwB too: %v", as, err)
+		}
+	}
+	if err := js.DeleteConsumer(ctx, bus.StreamEdoc, "gwc_edoc_gwB"); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(wait); ; time.Sleep(200 * time.Millisecond) {
+		err = p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: []envelope.AgencyCode{l0, x}, Wait: wait})
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the leaf given X with gwB gone: %v", err)
+		}
+	}
+	if st, err := p.hubBus.Status(ctx); err != nil {
+		t.Fatal(err)
+	} else if len(st.PendingRemakes) > 0 {
+		t.Errorf("remakes %v still recorded", st.PendingRemakes)
+	}
+}
+
 // TestBus_LeafTakeAndRemoveRefused: an assignment of a leaf node that
 // takes an agency from a hub gateway and takes another away from the leaf
 // is refused before anything is taken (ErrLeafTakeAndRemove): the gateway
