@@ -239,13 +239,31 @@ func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstr
 	}
 	name := LeafConsumerName(domain, kind)
 	// The leaf's stream first: nothing changes at the hub if the leaf is
-	// out of reach.
-	in, err := leaf.Stream(ctx, stream)
+	// out of reach (but for a remake to finish). Within the bus's
+	// timeout: a dropped link may leave the request unanswered.
+	lctx, lcancel := context.WithTimeout(ctx, b.opts.Timeout)
+	in, err := leaf.Stream(lctx, stream)
+	lcancel()
 	switch {
 	case errors.Is(err, jetstream.ErrStreamNotFound):
 		in = nil
 	case err != nil:
-		return fmt.Errorf("the leaf node's stream %s (is its link up?): %w", stream, err)
+		linkErr := fmt.Errorf("the leaf node's stream %s (is its link up?): %w", stream, err)
+		// Out of reach, but a remake of its consumer left half-done
+		// is finished at the hub (the consumer, the catch-up): its
+		// record holds back others' assignments of its subjects.
+		if _, gerr := kv.Get(ctx, leafRemakeKey(stream, name)); gerr != nil {
+			return linkErr
+		}
+		unlock, err := b.lock(ctx, kv, stream)
+		if err != nil {
+			return errors.Join(linkErr, err)
+		}
+		defer unlock()
+		if _, err := b.finishLeafRemake(ctx, kv, nil, stream, kind, hubDomain, domain, want); err != nil {
+			return errors.Join(linkErr, fmt.Errorf("finish the remake of %s an assignment left half-done: %w", name, err))
+		}
+		return fmt.Errorf("%w (the remake of %s an assignment left half-done is finished at the hub; the leaf's source of it is put back by its next assignment or its gateway)", linkErr, name)
 	}
 	unlock, err := b.lock(ctx, kv, stream)
 	if err != nil {
@@ -511,7 +529,9 @@ func leafRemakeKey(stream, name string) string {
 //     consumer would deliver it too. Else it is left out: the assignment
 //     did not give it to the leaf;
 //   - the consumer gone is made as recorded;
-//   - the leaf's stream's source of it is put back;
+//   - the leaf's stream's source of it is put back; leaf nil (out of
+//     reach), it is left to the next assignment of the leaf node
+//     (sourceLeafStream) and to its gateway (sourceFromHub);
 //   - if the consumer is the one recorded (made by start sequence, with the
 //     recorded filters), the catch-up of its added subjects is made unless
 //     it exists; if it is the one before (the process died before deleting
@@ -584,8 +604,10 @@ func (b *Bus) finishLeafRemake(ctx context.Context, kv jetstream.KeyValue, leaf 
 				"or, to leave them with it, delete the record (nats kv del %s %s) and assign this leaf node without them at once", BucketHandover, e.Key()))
 		}
 	}
-	if err := b.putLeafSourceBack(ctx, leaf, stream, kind, hubDomain, domain); err != nil {
-		return false, err
+	if leaf != nil {
+		if err := b.putLeafSourceBack(ctx, leaf, stream, kind, hubDomain, domain); err != nil {
+			return false, err
+		}
 	}
 	if remade && len(r.Starts) > 0 {
 		_, err := b.js.PushConsumer(ctx, stream, LeafCatchUpConsumerName(domain, kind))

@@ -928,6 +928,14 @@ func TestBus_LeafStaleRemake(t *testing.T) {
 func TestBus_LeafRemakeLinkLostRecorded(t *testing.T)  { leafRemakeLinkLost(t, "recorded") }
 func TestBus_LeafRemakeLinkLostUnsourced(t *testing.T) { leafRemakeLinkLost(t, "unsourced") }
 
+// TestBus_LeafRemakeFinishedUnreachable: the remake dies once the
+// consumer is deleted, and the leaf's link then drops: its next
+// assignment, the leaf out of reach, finishes the remake at the hub (the
+// consumer and catch-up made, the record deleted) and fails; the rest
+// is as TestBus_LeafRemakeLinkLost's. Before, it failed at once on the
+// leaf's stream, and the record stayed until the link was back.
+func TestBus_LeafRemakeFinishedUnreachable(t *testing.T) { leafRemakeLinkLost(t, "dies-deleted") }
+
 func leafRemakeLinkLost(t *testing.T, at string) {
 	p := newLeafPairWith(t, bus.Permissions{})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -958,7 +966,10 @@ func leafRemakeLinkLost(t *testing.T, at string) {
 		t.Fatal(err)
 	}
 	p.hubBus.SetLeafRemaking(func(s string) error {
-		if s == at {
+		switch {
+		case at == "dies-deleted" && s == "deleted":
+			return errors.New("the process dies")
+		case s == at:
 			p.link.Cut() // the province drops its link; no process dies
 		}
 		return nil
@@ -969,6 +980,20 @@ func leafRemakeLinkLost(t *testing.T, at string) {
 		t.Fatal("the assignment went through with the leaf's link cut")
 	}
 	t.Logf("with the link cut at %s: %v", at, err)
+	if at == "dies-deleted" {
+		p.link.Cut()
+		err := p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: []envelope.AgencyCode{l0, x}, Wait: wait})
+		if err == nil || !strings.Contains(err.Error(), "finished at the hub") {
+			t.Errorf("the leaf assigned out of reach, its remake half-done: %v", err)
+		}
+		c, err := p.adminJetStream().PushConsumer(ctx, bus.StreamEdoc, bus.LeafConsumerName("h41", gateway.KindEdoc))
+		if err != nil {
+			t.Fatalf("the leaf's consumer not made again: %v", err)
+		}
+		if got, want := filtersOf(c.CachedInfo().Config), []string{gateway.Subject(gateway.KindEdoc, l0), gateway.Subject(gateway.KindEdoc, x)}; !slices.Equal(slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(want))) {
+			t.Errorf("the leaf's consumer made again with %v, want %v", got, want)
+		}
+	}
 	st, err := p.hubBus.Status(ctx)
 	if err != nil {
 		t.Fatal(err)
