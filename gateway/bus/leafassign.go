@@ -897,12 +897,15 @@ func (b *Bus) remakeLeafConsumer(ctx context.Context, kv jetstream.KeyValue, lea
 		}
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		if _, rerr := b.js.ResumeConsumer(rctx, stream, name); rerr != nil {
+		_, rerr := b.js.ResumeConsumer(rctx, stream, name)
+		if rerr != nil {
 			err = errors.Join(err, fmt.Errorf("resume %s: %w", name, rerr))
 		}
-		if recorded {
-			// The consumer is the one before: nothing to finish. Left,
-			// the record would refuse other assignments of its subjects
+		if recorded && rerr == nil {
+			// The consumer is the one before, resumed (a deletion
+			// that failed to answer may have deleted it: the record
+			// is then kept): nothing to finish. Left, the record would
+			// refuse other assignments of its subjects
 			// (refuseLeafRemakes) until the leaf, whose link may be
 			// what failed, is assigned again. Its source, taken out or
 			// not, is put back by the next assignment of it and by the
