@@ -144,25 +144,32 @@ func TestNATSSetupGateway(t *testing.T) {
 		}
 	}
 	// A leaf node's consumer left half made again (its record, as an
-	// assignment that died leaves it): status lists it, and a gateway's
-	// assignment is refused, naming the command that finishes it.
+	// assignment that died leaves it, recording G23): status lists it
+	// with the way out for a leaf out of reach, a gateway's assignment
+	// adding G23 is refused, naming the command that finishes it and the
+	// record's key; one adding nothing of it (a gateway starting with its
+	// assignment unchanged) is not.
 	hkv, err := js.KeyValue(t.Context(), bus.BucketHandover)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := hkv.Put(t.Context(), "remake.LT_EDOC.leaf_edoc_h41", []byte("{}")); err != nil {
+	if _, err := hkv.Put(t.Context(), "remake.LT_EDOC.leaf_edoc_h41", []byte(`{"config":{"name":"leaf_edoc_h41","filter_subjects":["lt.edoc.G23"]},"starts":{"lt.edoc.G23":5},"from":5}`)); err != nil {
 		t.Fatal(err)
 	}
 	r = run(t, nil, "nats", "status", "-url", url)
 	r.wantCode(t, 0)
-	if want := "leaf consumers' remakes left half-done: LT_EDOC.leaf_edoc_h41"; !strings.Contains(r.stdout, want) {
-		t.Errorf("nats status has no %q:\n%s", want, r.stdout)
+	for _, want := range []string{"leaf consumers' remakes left half-done: LT_EDOC.leaf_edoc_h41", "nats kv del LT_HANDOVER remake.LT_EDOC.leaf_edoc_h41"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("nats status has no %q:\n%s", want, r.stdout)
+		}
 	}
-	r = run(t, nil, "nats", "setup", "-url", url, "-replicas", "1", "-gateway", "vpcp", "-agency", "000.00.12.H41", "-agency", "000.00.00.G22")
+	r = run(t, nil, "nats", "setup", "-url", url, "-replicas", "1", "-gateway", "vpcp", "-agency", "000.00.12.H41", "-agency", "000.00.00.G22", "-agency", "000.00.00.G23")
 	if r.code == 0 {
-		t.Errorf("nats setup -gateway with a leaf consumer's remake pending: not refused:\n%s", r.stdout)
+		t.Errorf("nats setup -gateway adding a subject of a leaf consumer's remake pending: not refused:\n%s", r.stdout)
 	}
 	r.wantStderr(t, "nats setup -leaf h41")
+	r.wantStderr(t, "nats kv del LT_HANDOVER remake.LT_EDOC.leaf_edoc_h41")
+	run(t, nil, "nats", "setup", "-url", url, "-replicas", "1", "-gateway", "vpcp", "-agency", "000.00.12.H41", "-agency", "000.00.00.G22").wantCode(t, 0)
 	if err := hkv.Delete(t.Context(), "remake.LT_EDOC.leaf_edoc_h41"); err != nil {
 		t.Fatal(err)
 	}

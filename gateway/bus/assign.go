@@ -342,7 +342,15 @@ func (b *Bus) Assign(ctx context.Context, a Assignment) error {
 	// Refused on both streams before either is changed; each checks
 	// again under its lock.
 	for _, s := range packetStreams {
-		if err := b.refuseLeafRemakes(ctx, kv, s.stream, ""); err != nil {
+		want, err := Filters(s.kind, a.Agencies, a.Subtrees)
+		if err != nil {
+			return fmt.Errorf("bus: assign gateway %s: %w", a.Gateway, err)
+		}
+		added, err := b.addedTo(ctx, s.stream, GatewayConsumerName(a.Gateway, s.kind), false, want)
+		if err != nil {
+			return fmt.Errorf("bus: assign gateway %s: %w", a.Gateway, err)
+		}
+		if err := b.refuseLeafRemakes(ctx, kv, s.stream, "", added); err != nil {
 			return fmt.Errorf("bus: assign gateway %s: %w", a.Gateway, err)
 		}
 	}
@@ -389,11 +397,6 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 		return err
 	}
 	defer unlock()
-	// A leaf node's consumer left half made again: the subjects recorded
-	// for it are shown by no consumer, and would go to two holders.
-	if err := b.refuseLeafRemakes(ctx, kv, stream, ""); err != nil {
-		return err
-	}
 	if err := b.finishCatchUp(ctx, kv, stream, kind, a); err != nil {
 		return err
 	}
@@ -412,6 +415,13 @@ func (b *Bus) assign(ctx context.Context, kv jetstream.KeyValue, stream string, 
 	}
 	added := slices.DeleteFunc(slices.Clone(want), func(f string) bool { return slices.Contains(current, f) })
 	removed := slices.DeleteFunc(slices.Clone(current), func(f string) bool { return slices.Contains(want, f) })
+	// A leaf node's consumer left half made again: the subjects recorded
+	// for it may be shown by no consumer, and added here they would go
+	// to two holders. Subjects it does not record, or taken away, are
+	// not held back.
+	if err := b.refuseLeafRemakes(ctx, kv, stream, "", added); err != nil {
+		return err
+	}
 	if len(added) == 0 && len(removed) == 0 {
 		return nil
 	}

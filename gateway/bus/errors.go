@@ -58,14 +58,19 @@ var (
 	// again. Take agencies away and add them in separate assignments.
 	ErrLeafTakeAndRemove = errors.New("bus: the leaf node's assignment takes agencies from other holders and takes others away at once")
 	// ErrLeafRemakePending is returned by Assign, and by AssignLeaf for
-	// another leaf node, while an assignment of a leaf node left the
-	// remake of its consumer half-done (remake.<stream>.<consumer> in
-	// BucketHandover): the consumer may be gone, and the hub's consumers
-	// do not show the subjects recorded for it, which another holder
-	// could then take while the next AssignLeaf of that leaf node makes
-	// the consumer again with them: one agency's packets would go to
-	// two holders. Assign the leaf node first (lienthong nats setup
-	// -leaf <domain> -agency …), which finishes the remake.
+	// another leaf node, when they add subjects overlapping those recorded
+	// for a remake of a leaf node's consumer that an assignment left
+	// half-done (remake.<stream>.<consumer> in BucketHandover): the
+	// consumer may be gone, and the hub's consumers do not show the
+	// subjects recorded for it, which another holder could then take while
+	// the next AssignLeaf of that leaf node makes the consumer again with
+	// them: one agency's packets would go to two holders. Assignments of
+	// other subjects go ahead. Assign the leaf node first (lienthong nats
+	// setup -leaf <domain> -agency …), which finishes the remake; a leaf
+	// node out of reach or retired cannot be: delete the record instead
+	// (nats kv del LT_HANDOVER remake.<stream>.<consumer>, the key the
+	// error names). That is safe: the exact points of the subjects the
+	// leaf took stay in LT_HANDOVER, and their next holder starts there.
 	ErrLeafRemakePending = errors.New("bus: a leaf node's consumer was left half made again")
 	// ErrLeafRemakeHeldElsewhere is returned by AssignLeaf when a remake
 	// of the leaf node's consumer left half-done recorded subjects that

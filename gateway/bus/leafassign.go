@@ -149,7 +149,16 @@ func (b *Bus) AssignLeaf(ctx context.Context, a LeafAssignment) error {
 	// both streams before either is changed; each checks again under its
 	// lock.
 	for _, s := range packetStreams {
-		if err := b.refuseLeafRemakes(ctx, kv, s.stream, LeafConsumerName(a.Domain, s.kind)); err != nil {
+		want, err := Filters(s.kind, a.Agencies, a.Subtrees)
+		if err != nil {
+			return fmt.Errorf("bus: assign leaf node %s: %w", a.Domain, err)
+		}
+		name := LeafConsumerName(a.Domain, s.kind)
+		added, err := b.addedTo(ctx, s.stream, name, true, want)
+		if err != nil {
+			return fmt.Errorf("bus: assign leaf node %s: %w", a.Domain, err)
+		}
+		if err := b.refuseLeafRemakes(ctx, kv, s.stream, name, added); err != nil {
 			return fmt.Errorf("bus: assign leaf node %s: %w", a.Domain, err)
 		}
 	}
@@ -230,25 +239,41 @@ func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstr
 	}
 	name := LeafConsumerName(domain, kind)
 	// The leaf's stream first: nothing changes at the hub if the leaf is
-	// out of reach.
-	in, err := leaf.Stream(ctx, stream)
+	// out of reach (but for a remake to finish). Within the bus's
+	// timeout: a dropped link may leave the request unanswered.
+	lctx, lcancel := context.WithTimeout(ctx, b.opts.Timeout)
+	in, err := leaf.Stream(lctx, stream)
+	lcancel()
 	switch {
 	case errors.Is(err, jetstream.ErrStreamNotFound):
 		in = nil
 	case err != nil:
-		return fmt.Errorf("the leaf node's stream %s (is its link up?): %w", stream, err)
+		linkErr := fmt.Errorf("the leaf node's stream %s (is its link up?): %w", stream, err)
+		// Out of reach, but a remake of its consumer left half-done
+		// is finished at the hub (the consumer, the catch-up): its
+		// record holds back others' assignments of its subjects.
+		if _, gerr := kv.Get(ctx, leafRemakeKey(stream, name)); gerr != nil {
+			return linkErr
+		}
+		unlock, err := b.lock(ctx, kv, stream)
+		if err != nil {
+			return errors.Join(linkErr, err)
+		}
+		defer unlock()
+		if _, err := b.finishLeafRemake(ctx, kv, nil, stream, kind, hubDomain, domain, want); err != nil {
+			return errors.Join(linkErr, fmt.Errorf("finish the remake of %s an assignment left half-done: %w", name, err))
+		}
+		return fmt.Errorf("%w (the remake of %s an assignment left half-done is finished at the hub; the leaf's source of it is put back by its next assignment or its gateway)", linkErr, name)
 	}
 	unlock, err := b.lock(ctx, kv, stream)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	// A remake an assignment recorded and did not see through, its
-	// process having died: the consumer may be gone, and the leaf's
-	// stream without its source, until it is finished.
-	if err := b.refuseLeafRemakes(ctx, kv, stream, name); err != nil {
-		return err
-	}
+	// A remake of this leaf's consumer an assignment recorded and did
+	// not see through: the consumer may be gone, and the leaf's stream
+	// without its source, until it is finished. (Other leaves' remakes
+	// refuse only subjects added that they record: below.)
 	finished, err := b.finishLeafRemake(ctx, kv, leaf, stream, kind, hubDomain, domain, want)
 	if err != nil {
 		return fmt.Errorf("finish the remake of %s an assignment left half-done: %w", name, err)
@@ -276,6 +301,11 @@ func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstr
 	removed := slices.DeleteFunc(slices.Clone(current), func(f string) bool { return slices.Contains(want, f) })
 	if running && len(added) > 0 {
 		return fmt.Errorf("%w: %s", ErrCatchUpRunning, LeafCatchUpConsumerName(domain, kind))
+	}
+	// Another leaf node's remake left half-done holds back the subjects
+	// it records.
+	if err := b.refuseLeafRemakes(ctx, kv, stream, name, added); err != nil {
+		return err
 	}
 	// A subject a gateway's or another leaf node's consumer has is
 	// handed over from it first, at an exact point; what another reader
@@ -316,7 +346,15 @@ func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstr
 	given := false
 	defer func() {
 		if err != nil && !given && len(taken) > 0 {
-			err = fmt.Errorf("%w; %v were taken from their holders and are held by nobody until assigned again (their packets wait at the hub): give them to this leaf node alone (the same assignment again), or back", err, slices.Sorted(maps.Keys(taken)))
+			back := "or back"
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if _, gerr := kv.Get(rctx, leafRemakeKey(stream, name)); !errors.Is(gerr, jetstream.ErrKeyNotFound) {
+				// Giving them back adds subjects the record has:
+				// refused while it exists (refuseLeafRemakes).
+				back = fmt.Sprintf("or back once this leaf node's remake recorded as %s is finished (giving them back is refused until then; for a leaf out of reach: nats kv del %s %s)", leafRemakeKey(stream, name), BucketHandover, leafRemakeKey(stream, name))
+			}
+			err = fmt.Errorf("%w; %v were taken from their holders and are held by nobody until assigned again (their packets wait at the hub): give them to this leaf node alone (the same assignment again), %s", err, slices.Sorted(maps.Keys(taken)), back)
 		}
 	}()
 	if len(taken) > 0 {
@@ -344,6 +382,7 @@ func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstr
 	}
 	cfg := leafConsumerConfig(name, "lienthong "+string(kind)+" packets for leaf node "+domain, leafDeliverSubject(domain, kind, false), want)
 	remade := false
+	var unsourced error // the remake's put-back of the leaf's source failed
 	if exists && low.exact {
 		// Given the subject, the consumer must deliver nothing of it
 		// below the point, which the previous holder had, whatever the
@@ -367,11 +406,11 @@ func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstr
 				// is one kept from before.
 				return fmt.Errorf("%w: %s has read %s up to %d from %d, the point is %d; take subjects away and add them in separate assignments", ErrLeafBehind, name, stream, info.Delivered.Stream, info.Config.OptStartSeq, low.seq)
 			}
-			if err := b.remakeLeafConsumer(ctx, kv, leaf, stream, kind, hubDomain, domain, own, cfg, low.seq, starts); err != nil {
+			if unsourced, err = b.remakeLeafConsumer(ctx, kv, leaf, stream, kind, hubDomain, domain, own, cfg, low.seq, starts); err != nil {
 				return err
 			}
 			remade, given = true, true
-			if in != nil {
+			if in != nil && unsourced == nil {
 				// Its source was taken out and put back.
 				if in, err = leaf.Stream(ctx, stream); err != nil {
 					return fmt.Errorf("the leaf node's stream %s (is its link up?): %w", stream, err)
@@ -447,6 +486,9 @@ func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstr
 			return fmt.Errorf("forget the record of the remake of %s: %w", name, err)
 		}
 	}
+	if unsourced != nil {
+		return fmt.Errorf("%s is made again and its catch-up made, but the leaf node's source of it is not back (the next assignment of the leaf node, or its gateway, puts it back): %w", name, unsourced)
+	}
 	return b.sourceLeafStream(ctx, leaf, in, stream, kind, hubDomain, domain, catchUp || running)
 }
 
@@ -487,7 +529,9 @@ func leafRemakeKey(stream, name string) string {
 //     consumer would deliver it too. Else it is left out: the assignment
 //     did not give it to the leaf;
 //   - the consumer gone is made as recorded;
-//   - the leaf's stream's source of it is put back;
+//   - the leaf's stream's source of it is put back; leaf nil (out of
+//     reach), it is left to the next assignment of the leaf node
+//     (sourceLeafStream) and to its gateway (sourceFromHub);
 //   - if the consumer is the one recorded (made by start sequence, with the
 //     recorded filters), the catch-up of its added subjects is made unless
 //     it exists; if it is the one before (the process died before deleting
@@ -496,8 +540,8 @@ func leafRemakeKey(stream, name string) string {
 //   - the record is deleted.
 //
 // While the record exists, Assign and AssignLeaf of other leaf nodes are
-// refused (refuseLeafRemakes): the subjects it records are shown by no
-// consumer.
+// refused when they add subjects it records (refuseLeafRemakes): they
+// may be shown by no consumer.
 func (b *Bus) finishLeafRemake(ctx context.Context, kv jetstream.KeyValue, leaf jetstream.JetStream, stream string, kind gateway.PacketKind, hubDomain, domain string, want []string) (bool, error) {
 	name := LeafConsumerName(domain, kind)
 	e, err := kv.Get(ctx, leafRemakeKey(stream, name))
@@ -556,11 +600,14 @@ func (b *Bus) finishLeafRemake(ctx context.Context, kv jetstream.KeyValue, leaf 
 		if remade && len(held) > 0 {
 			// Made again, and read by another as well: no catch-up
 			// adds to that.
-			return false, refuse("take them from one of the two first")
+			return false, refuse(fmt.Sprintf("take them from one of the two first: assign their other holder without them (taking subjects away is not held back by the record), "+
+				"or, to leave them with it, delete the record (nats kv del %s %s) and assign this leaf node without them at once", BucketHandover, e.Key()))
 		}
 	}
-	if err := b.putLeafSourceBack(ctx, leaf, stream, kind, hubDomain, domain); err != nil {
-		return false, err
+	if leaf != nil {
+		if err := b.putLeafSourceBack(ctx, leaf, stream, kind, hubDomain, domain); err != nil {
+			return false, err
+		}
 	}
 	if remade && len(r.Starts) > 0 {
 		_, err := b.js.PushConsumer(ctx, stream, LeafCatchUpConsumerName(domain, kind))
@@ -693,20 +740,54 @@ func (b *Bus) heldElsewhere(ctx context.Context, stream, name, domain string, fi
 }
 
 // refuseLeafRemakes refuses, with ErrLeafRemakePending, an assignment on
-// stream while a remake of a leaf node's consumer other than except is
-// recorded and not finished (finishLeafRemake): the subjects it records
-// are shown by no consumer, and taken by another holder meanwhile, they
-// would go to both once the remake is finished.
-func (b *Bus) refuseLeafRemakes(ctx context.Context, kv jetstream.KeyValue, stream, except string) error {
+// stream that adds subjects overlapping those of a remake of a leaf node's
+// consumer other than except that is recorded and not finished
+// (finishLeafRemake): its filters and its catch-up's starts. The subjects
+// it records may be shown by no consumer, and taken by another holder
+// meanwhile, they would go to both once the remake is finished. Other
+// assignments go ahead: one leaf node's remake, left by a link that
+// dropped or a leaf retired, holds back only its own subjects.
+func (b *Bus) refuseLeafRemakes(ctx context.Context, kv jetstream.KeyValue, stream, except string, added []string) error {
+	if len(added) == 0 {
+		return nil
+	}
 	keys, err := kv.ListKeysFiltered(ctx, leafRemakeKey(stream, "*"))
 	if err != nil {
 		return fmt.Errorf("the records of leaf consumers' remakes: %w", err)
 	}
 	defer keys.Stop()
-	var pending []string
+	var pending, subjects []string
 	for k := range keys.Keys() {
 		name := strings.TrimPrefix(k, leafRemakeKey(stream, ""))
-		if name != except {
+		if name == except {
+			continue
+		}
+		e, err := kv.Get(ctx, k)
+		switch {
+		case errors.Is(err, jetstream.ErrKeyNotFound):
+			continue // finished meanwhile
+		case err != nil:
+			return fmt.Errorf("the record of a remake, %s: %w", k, err)
+		}
+		var r leafRemake
+		if err := json.Unmarshal(e.Value(), &r); err != nil {
+			// Unreadable: what it holds back is not known.
+			pending = append(pending, name)
+			continue
+		}
+		recorded := append(filtersOf(r.Config), slices.Collect(maps.Keys(r.Starts))...)
+		hit := false
+		for _, f := range added {
+			for _, g := range recorded {
+				if overlaps(f, g) {
+					hit = true
+					if !slices.Contains(subjects, f) {
+						subjects = append(subjects, f)
+					}
+				}
+			}
+		}
+		if hit {
 			pending = append(pending, name)
 		}
 	}
@@ -714,9 +795,39 @@ func (b *Bus) refuseLeafRemakes(ctx context.Context, kv jetstream.KeyValue, stre
 		return nil
 	}
 	slices.Sort(pending)
+	slices.Sort(subjects)
 	domain := leafDomainOf(pending[0])
-	return fmt.Errorf("%w: %s on %s, of leaf node %s (%s): run `lienthong nats setup -leaf %s -agency … -subtree …` (its agencies and subtrees) for it first, which finishes it",
-		ErrLeafRemakePending, strings.Join(pending, ", "), stream, domain, leafRemakeKey(stream, pending[0]), domain)
+	return fmt.Errorf("%w: %s on %s, of leaf node %s (%s), records %v: run `lienthong nats setup -leaf %s -agency … -subtree …` (its agencies and subtrees) for it first, which finishes it; "+
+		"if the leaf node is out of reach or retired, delete the record instead (nats kv del %s %s): the points of the subjects it took stay in %s for their next holder",
+		ErrLeafRemakePending, strings.Join(pending, ", "), stream, domain, leafRemakeKey(stream, pending[0]), subjects, domain,
+		BucketHandover, leafRemakeKey(stream, pending[0]), BucketHandover)
+}
+
+// addedTo returns the filters of want that the consumer name on stream
+// (a push consumer if push, a leaf node's) does not have; all of them if
+// it does not exist.
+func (b *Bus) addedTo(ctx context.Context, stream, name string, push bool, want []string) ([]string, error) {
+	var cfg jetstream.ConsumerConfig
+	var err error
+	if push {
+		var c jetstream.PushConsumer
+		if c, err = b.js.PushConsumer(ctx, stream, name); err == nil {
+			cfg = c.CachedInfo().Config
+		}
+	} else {
+		var c jetstream.Consumer
+		if c, err = b.js.Consumer(ctx, stream, name); err == nil {
+			cfg = c.CachedInfo().Config
+		}
+	}
+	switch {
+	case errors.Is(err, jetstream.ErrConsumerNotFound):
+		return want, nil
+	case err != nil:
+		return nil, err
+	}
+	current := filtersOf(cfg)
+	return slices.DeleteFunc(slices.Clone(want), func(f string) bool { return slices.Contains(current, f) }), nil
 }
 
 // leafDomainOf returns the domain of a leaf node's consumer's name,
@@ -765,12 +876,12 @@ func leafDomainOf(name string) string {
 // between, leaving the leaf without its consumer or its source (and an
 // assignment as the one before with ErrLeafBehind or ErrMixedStarts), the
 // next assignment finishes the remake first (finishLeafRemake).
-func (b *Bus) remakeLeafConsumer(ctx context.Context, kv jetstream.KeyValue, leaf jetstream.JetStream, stream string, kind gateway.PacketKind, hubDomain, domain string, own jetstream.PushConsumer, cfg jetstream.ConsumerConfig, point uint64, starts map[string]leafStart) (err error) {
+func (b *Bus) remakeLeafConsumer(ctx context.Context, kv jetstream.KeyValue, leaf jetstream.JetStream, stream string, kind gateway.PacketKind, hubDomain, domain string, own jetstream.PushConsumer, cfg jetstream.ConsumerConfig, point uint64, starts map[string]leafStart) (unsourced, err error) {
 	name := cfg.Name
 	if _, err := b.js.PauseConsumer(ctx, stream, name, time.Now().Add(handoverPause)); err != nil {
-		return fmt.Errorf("pause %s: %w", name, err)
+		return nil, fmt.Errorf("pause %s: %w", name, err)
 	}
-	deleted, died := false, false
+	deleted, died, recorded := false, false, false
 	// step, in tests, may stand for the process dying after a step.
 	step := func(name string) error {
 		if b.leafRemaking == nil {
@@ -786,24 +897,38 @@ func (b *Bus) remakeLeafConsumer(ctx context.Context, kv jetstream.KeyValue, lea
 		}
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		if _, rerr := b.js.ResumeConsumer(rctx, stream, name); rerr != nil {
+		_, rerr := b.js.ResumeConsumer(rctx, stream, name)
+		if rerr != nil {
 			err = errors.Join(err, fmt.Errorf("resume %s: %w", name, rerr))
+		}
+		if recorded && rerr == nil {
+			// The consumer is the one before, resumed (a deletion
+			// that failed to answer may have deleted it: the record
+			// is then kept): nothing to finish. Left, the record would
+			// refuse other assignments of its subjects
+			// (refuseLeafRemakes) until the leaf, whose link may be
+			// what failed, is assigned again. Its source, taken out or
+			// not, is put back by the next assignment of it and by the
+			// leaf's gateway (sourceFromHub).
+			if derr := kv.Delete(rctx, leafRemakeKey(stream, name)); derr != nil {
+				err = errors.Join(err, fmt.Errorf("forget the record of the remake of %s, not begun: %w", name, derr))
+			}
 		}
 	}()
 	delivered, err := b.stillDelivered(ctx, own)
 	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	next, err := b.settled(ctx, stream, name, own, delivered)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	info, err := own.Info(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if next != delivered+1 || info.Delivered.Stream != delivered || (point > delivered+1 && info.NumPending > 0) {
-		return fmt.Errorf("%w: %s has read %s up to %d (confirmed to %d, %d waiting), the point is %d", ErrLeafBehind, name, stream, delivered, next-1, info.NumPending, point)
+		return nil, fmt.Errorf("%w: %s has read %s up to %d (confirmed to %d, %d waiting), the point is %d", ErrLeafBehind, name, stream, delivered, next-1, info.NumPending, point)
 	}
 	cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, max(point, delivered+1)
 	// Recorded before the first step that leaves the leaf without its
@@ -815,42 +940,57 @@ func (b *Bus) remakeLeafConsumer(ctx context.Context, kv jetstream.KeyValue, lea
 	}
 	data, err := json.Marshal(record)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := kv.Put(ctx, leafRemakeKey(stream, name), data); err != nil {
-		return fmt.Errorf("record the remake of %s: %w", name, err)
+		return nil, fmt.Errorf("record the remake of %s: %w", name, err)
+	}
+	recorded = true
+	if err := step("recorded"); err != nil {
+		return nil, err
 	}
 	putBack, err := b.withoutLeafSource(ctx, leaf, stream, kind, hubDomain, domain)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	made := false
 	defer func() {
-		if !died {
-			err = errors.Join(err, putBack())
+		if died {
+			return
 		}
+		perr := putBack()
+		if made && err == nil {
+			// Made again: what is left at the hub (the catch-up) is
+			// done without the leaf, and the source is put back by the
+			// next assignment and the leaf's gateway.
+			unsourced = perr
+			return
+		}
+		err = errors.Join(err, perr)
 	}()
 	if err := step("unsourced"); err != nil {
-		return err
+		return nil, err
 	}
 	if err := b.js.DeleteConsumer(ctx, stream, name); err != nil {
-		return fmt.Errorf("delete %s to make it again from %d: %w", name, cfg.OptStartSeq, err)
+		return nil, fmt.Errorf("delete %s to make it again from %d: %w", name, cfg.OptStartSeq, err)
 	}
 	deleted = true
 	if err := step("deleted"); err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := b.js.CreatePushConsumer(ctx, stream, cfg); err != nil {
 		// Deleted and not made again: nothing is lost (the leaf's
 		// packets wait at the hub), and the next assignment makes it
 		// as recorded (finishLeafRemake).
-		return fmt.Errorf("make %s again from %d: %w", name, cfg.OptStartSeq, err)
+		return nil, fmt.Errorf("make %s again from %d: %w", name, cfg.OptStartSeq, err)
 	}
+	made = true
 	if err := step("made"); err != nil {
-		return err
+		return nil, err
 	}
 	b.log.Info("leaf consumer made again from a handover point", zap.String("consumer", name), zap.String("stream", stream),
 		zap.Uint64("read", delivered), zap.Uint64("from", cfg.OptStartSeq))
-	return nil
+	return nil, nil
 }
 
 // withoutLeafSource takes the source of the leaf node's consumer out of the
@@ -858,7 +998,12 @@ func (b *Bus) remakeLeafConsumer(ctx context.Context, kv jetstream.KeyValue, lea
 // there: AssignLeaf adds it anyway); a stream not made yet has none.
 func (b *Bus) withoutLeafSource(ctx context.Context, leaf jetstream.JetStream, stream string, kind gateway.PacketKind, hubDomain, domain string) (func() error, error) {
 	name := LeafConsumerName(domain, kind)
-	in, err := leaf.Stream(ctx, stream)
+	// Within the bus's timeout: a link that drops leaves the request
+	// unanswered (nothing may say no responders), and the assignment's
+	// deadline leaves room for hand-overs.
+	lctx, cancel := context.WithTimeout(ctx, b.opts.Timeout)
+	defer cancel()
+	in, err := leaf.Stream(lctx, stream)
 	switch {
 	case errors.Is(err, jetstream.ErrStreamNotFound):
 		return func() error { return nil }, nil
@@ -868,7 +1013,7 @@ func (b *Bus) withoutLeafSource(ctx context.Context, leaf jetstream.JetStream, s
 	cfg := in.CachedInfo().Config
 	if slices.ContainsFunc(cfg.Sources, func(s *jetstream.StreamSource) bool { return isLeafSource(s, stream, hubDomain, name) }) {
 		cfg.Sources = slices.DeleteFunc(cfg.Sources, func(s *jetstream.StreamSource) bool { return isLeafSource(s, stream, hubDomain, name) })
-		if _, err := leaf.UpdateStream(ctx, cfg); err != nil {
+		if _, err := leaf.UpdateStream(lctx, cfg); err != nil {
 			return nil, fmt.Errorf("take %s out of the leaf node's stream %s: %w", name, stream, err)
 		}
 	}

@@ -844,6 +844,23 @@ func TestBus_LeafStaleRemake(t *testing.T) {
 	} else if got, want := filtersOf(c.CachedInfo().Config), []string{gateway.Subject(gateway.KindStatus, envelope.MustAgencyCode("000.00.00.G09"))}; !slices.Equal(got, want) {
 		t.Errorf("gwA's status consumer filters %v, want %v", got, want)
 	}
+	// Assignments adding nothing the record has go ahead: one leaf
+	// node's remake holds back its own subjects, not the hub. The
+	// refusal names the record's key for a leaf out of reach.
+	if err := p.hubBus.Assign(ctx, bus.Assignment{Gateway: "gwA", Agencies: []envelope.AgencyCode{envelope.MustAgencyCode("000.00.00.G09"), envelope.MustAgencyCode("000.00.00.G10")}, AckWait: 2 * time.Second}); err != nil {
+		t.Fatalf("gwA given G10 while the leaf's remake with X is pending: %v", err)
+	}
+	// (h42 has no leaf node: its assignment fails later, unreached.)
+	hctx, hcancel := context.WithTimeout(ctx, 2*time.Second)
+	err = p.hubBus.AssignLeaf(hctx, bus.LeafAssignment{Domain: "h42", Agencies: []envelope.AgencyCode{envelope.MustAgencyCode("000.00.00.G11")}})
+	hcancel()
+	if errors.Is(err, bus.ErrLeafRemakePending) {
+		t.Errorf("leaf h42 given G11 while h41's remake with X is pending: %v", err)
+	}
+	err = assignGW(x)
+	if !errors.Is(err, bus.ErrLeafRemakePending) || !strings.Contains(err.Error(), "nats kv del LT_HANDOVER remake."+bus.StreamEdoc+"."+bus.LeafConsumerName("h41", gateway.KindEdoc)) {
+		t.Fatalf("X given back to its gateway while the leaf's remake with X is pending: %v", err)
+	}
 	// A holder of X made otherwise meanwhile.
 	if _, err := js.CreateConsumer(ctx, bus.StreamEdoc, jetstream.ConsumerConfig{Durable: "gwc_edoc_gwB", FilterSubjects: []string{gateway.Subject(gateway.KindEdoc, x)},
 		AckPolicy: jetstream.AckExplicitPolicy, DeliverPolicy: jetstream.DeliverNewPolicy}); err != nil {
@@ -895,6 +912,203 @@ func TestBus_LeafStaleRemake(t *testing.T) {
 		if _, ok := gotIDs(atHub)[id]; ok {
 			t.Errorf("%s reached both gwA and the leaf", id)
 		}
+	}
+}
+
+// TestBus_LeafRemakeLinkLost: the leaf's link drops in the middle of a
+// remake of its consumer, no process dying: at "recorded" the leaf's
+// source cannot be taken out, and the consumer is the one before; at
+// "unsourced" the consumer is made again but the source cannot be put
+// back. Either way the record is deleted (nothing at the hub is left to
+// finish), an unrelated assignment of the hub's gateway goes ahead, and
+// once the link is back the leaf's assignment gives it X, whose packets
+// reach the leaf alone. Before, the record stayed and refused every
+// assignment of the hub (ErrLeafRemakePending) until the leaf, out of
+// reach, was assigned again (the re-review's M1).
+func TestBus_LeafRemakeLinkLostRecorded(t *testing.T)  { leafRemakeLinkLost(t, "recorded") }
+func TestBus_LeafRemakeLinkLostUnsourced(t *testing.T) { leafRemakeLinkLost(t, "unsourced") }
+
+// TestBus_LeafRemakeFinishedUnreachable: the remake dies once the
+// consumer is deleted, and the leaf's link then drops: its next
+// assignment, the leaf out of reach, finishes the remake at the hub (the
+// consumer and catch-up made, the record deleted) and fails; the rest
+// is as TestBus_LeafRemakeLinkLost's. Before, it failed at once on the
+// leaf's stream, and the record stayed until the link was back.
+func TestBus_LeafRemakeFinishedUnreachable(t *testing.T) { leafRemakeLinkLost(t, "dies-deleted") }
+
+func leafRemakeLinkLost(t *testing.T, at string) {
+	p := newLeafPairWith(t, bus.Permissions{})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	l0, x := leafAgencies[0], envelope.MustAgencyCode("000.00.00.G01")
+	g09, g10 := envelope.MustAgencyCode("000.00.00.G09"), envelope.MustAgencyCode("000.00.00.G10")
+	if err := p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: []envelope.AgencyCode{l0}, Wait: wait}); err != nil {
+		t.Fatal(err)
+	}
+	assignGW := func(a ...envelope.AgencyCode) error {
+		return p.hubBus.Assign(ctx, bus.Assignment{Gateway: "gwA", Agencies: a, AckWait: 2 * time.Second})
+	}
+	if err := assignGW(x); err != nil {
+		t.Fatal(err)
+	}
+	hubGW := openBus(t, p.hub.ClientURL(), bus.Options{Domain: "hub", NKeyFile: p.adminFile, Bind: true, GatewayConsumers: true, Gateway: "gwA"})
+	atHub, onLeaf := newCollector(nil), newCollector(nil)
+	consume(t, hubGW, gateway.ConsumerSpec{Gateway: "gwA", Agencies: []envelope.AgencyCode{x}, AckWait: 2 * time.Second}, atHub.handle)
+	consume(t, p.leafBus, gateway.ConsumerSpec{Gateway: "nghean", Agencies: []envelope.AgencyCode{l0, x}}, onLeaf.handle)
+	for i := range 3 {
+		publish(t, p.hubBus, gateway.KindEdoc, l0, fmt.Sprintf("l0-before-%d", i), []byte("x"))
+	}
+	for i := range 5 {
+		publish(t, p.hubBus, gateway.KindEdoc, x, fmt.Sprintf("x-before-%d", i), []byte("x"))
+	}
+	time.Sleep(2 * time.Second)
+	if err := assignGW(g09); err != nil {
+		t.Fatal(err)
+	}
+	p.hubBus.SetLeafRemaking(func(s string) error {
+		switch {
+		case at == "dies-deleted" && s == "deleted":
+			return errors.New("the process dies")
+		case s == at:
+			p.link.Cut() // the province drops its link; no process dies
+		}
+		return nil
+	})
+	err := p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: []envelope.AgencyCode{l0, x}, Wait: wait})
+	p.hubBus.SetLeafRemaking(nil)
+	if err == nil {
+		t.Fatal("the assignment went through with the leaf's link cut")
+	}
+	t.Logf("with the link cut at %s: %v", at, err)
+	if at == "dies-deleted" {
+		p.link.Cut()
+		err := p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: []envelope.AgencyCode{l0, x}, Wait: wait})
+		if err == nil || !strings.Contains(err.Error(), "finished at the hub") {
+			t.Errorf("the leaf assigned out of reach, its remake half-done: %v", err)
+		}
+		c, err := p.adminJetStream().PushConsumer(ctx, bus.StreamEdoc, bus.LeafConsumerName("h41", gateway.KindEdoc))
+		if err != nil {
+			t.Fatalf("the leaf's consumer not made again: %v", err)
+		}
+		if got, want := filtersOf(c.CachedInfo().Config), []string{gateway.Subject(gateway.KindEdoc, l0), gateway.Subject(gateway.KindEdoc, x)}; !slices.Equal(slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(want))) {
+			t.Errorf("the leaf's consumer made again with %v, want %v", got, want)
+		}
+	}
+	st, err := p.hubBus.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.PendingRemakes) > 0 {
+		t.Errorf("remakes %v left recorded with nothing at the hub to finish", st.PendingRemakes)
+	}
+	if err := assignGW(g09, g10); err != nil {
+		t.Errorf("gwA given G10 with the leaf's link down: %v", err)
+	}
+	p.link.Restore()
+	for deadline := time.Now().Add(wait); ; time.Sleep(200 * time.Millisecond) {
+		err = p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: []envelope.AgencyCode{l0, x}, Wait: wait})
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the leaf given X once its link is back: %v", err)
+		}
+	}
+	var after []string
+	for i := range 3 {
+		id := fmt.Sprintf("x-after-%d", i)
+		publish(t, p.hubBus, gateway.KindEdoc, x, id, []byte("x"))
+		after = append(after, id)
+	}
+	for deadline := time.Now().Add(wait); ; time.Sleep(50 * time.Millisecond) {
+		got := gotIDs(onLeaf)
+		if !slices.ContainsFunc(after, func(id string) bool { return got[id] == 0 }) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the leaf got %v, want %v", got, after)
+		}
+	}
+	time.Sleep(time.Second)
+	for id := range gotIDs(onLeaf) {
+		if _, ok := gotIDs(atHub)[id]; ok {
+			t.Errorf("%s reached both gwA and the leaf", id)
+		}
+	}
+}
+
+// TestBus_LeafRemakeHeldTwice: a remake of the leaf's consumer, X taken
+// from gwA for it, dies once the consumer is made again with X: the
+// error does not offer giving X back, refused while the record exists.
+// Another consumer then reads X as well: the leaf's assignment is refused (ErrLeafRemakeHeldElsewhere)
+// whatever it asks for, and the refusal names the ways out, the other
+// holder assigned without X or the record's deletion. With the other
+// holder gone, the assignment finishes the remake.
+func TestBus_LeafRemakeHeldTwice(t *testing.T) {
+	p := newLeafPairWith(t, bus.Permissions{})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	l0, x := leafAgencies[0], envelope.MustAgencyCode("000.00.00.G01")
+	if err := p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: []envelope.AgencyCode{l0}, Wait: wait}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.hubBus.Assign(ctx, bus.Assignment{Gateway: "gwA", Agencies: []envelope.AgencyCode{x}, AckWait: 2 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	hubGW := openBus(t, p.hub.ClientURL(), bus.Options{Domain: "hub", NKeyFile: p.adminFile, Bind: true, GatewayConsumers: true, Gateway: "gwA"})
+	consume(t, hubGW, gateway.ConsumerSpec{Gateway: "gwA", Agencies: []envelope.AgencyCode{x}, AckWait: 2 * time.Second}, newCollector(nil).handle)
+	consume(t, p.leafBus, gateway.ConsumerSpec{Gateway: "nghean", Agencies: []envelope.AgencyCode{l0, x}}, newCollector(nil).handle)
+	for i := range 3 {
+		publish(t, p.hubBus, gateway.KindEdoc, l0, fmt.Sprintf("l0-before-%d", i), []byte("x"))
+	}
+	for i := range 5 {
+		publish(t, p.hubBus, gateway.KindEdoc, x, fmt.Sprintf("x-before-%d", i), []byte("x"))
+	}
+	time.Sleep(2 * time.Second)
+	p.hubBus.SetLeafRemaking(func(s string) error {
+		if s == "made" {
+			return errors.New("the process dies")
+		}
+		return nil
+	})
+	err := p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: []envelope.AgencyCode{l0, x}, Wait: wait})
+	p.hubBus.SetLeafRemaking(nil)
+	if err == nil {
+		t.Fatal("the assignment did not die")
+	}
+	// X, taken from gwA, cannot be given back while the record exists:
+	// the error says so rather than offering it.
+	if !strings.Contains(err.Error(), "giving them back is refused until then") {
+		t.Errorf("the dead assignment's error offers giving X back: %v", err)
+	}
+	js := p.adminJetStream()
+	if _, err := js.CreateConsumer(ctx, bus.StreamEdoc, jetstream.ConsumerConfig{Durable: "gwc_edoc_gwB", FilterSubjects: []string{gateway.Subject(gateway.KindEdoc, x)},
+		AckPolicy: jetstream.AckExplicitPolicy, DeliverPolicy: jetstream.DeliverNewPolicy}); err != nil {
+		t.Fatal(err)
+	}
+	key := "remake." + bus.StreamEdoc + "." + bus.LeafConsumerName("h41", gateway.KindEdoc)
+	for _, as := range [][]envelope.AgencyCode{{l0, x}, {l0}} {
+		err = p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: as, Wait: wait})
+		if !errors.Is(err, bus.ErrLeafRemakeHeldElsewhere) || !strings.Contains(err.Error(), "assign their other holder without them") || !strings.Contains(err.Error(), "nats kv del LT_HANDOVER "+key) {
+			t.Errorf("the leaf assigned %v, X read by gwB too: %v", as, err)
+		}
+	}
+	if err := js.DeleteConsumer(ctx, bus.StreamEdoc, "gwc_edoc_gwB"); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(wait); ; time.Sleep(200 * time.Millisecond) {
+		err = p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: []envelope.AgencyCode{l0, x}, Wait: wait})
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the leaf given X with gwB gone: %v", err)
+		}
+	}
+	if st, err := p.hubBus.Status(ctx); err != nil {
+		t.Fatal(err)
+	} else if len(st.PendingRemakes) > 0 {
+		t.Errorf("remakes %v still recorded", st.PendingRemakes)
 	}
 }
 
