@@ -105,7 +105,7 @@ number of agencies.`)
 	for _, r := range st.PendingRemakes {
 		if _, name, ok := strings.Cut(r, "."); ok {
 			if parts := strings.SplitN(name, "_", 3); len(parts) == 3 {
-				fmt.Fprintf(m.Stdout, "  %s: assignments adding its subjects are refused until nats setup -leaf %s -agency … (its agencies and subtrees) finishes it; if the leaf node is out of reach or retired: nats kv del %s remake.%s (the points of the subjects it took stay in %s)\n", r, parts[2], bus.BucketHandover, r, bus.BucketHandover)
+				fmt.Fprintf(m.Stdout, "  %s: assignments adding its subjects are refused until nats setup -leaf %s -agency … (its agencies and subtrees) finishes it, at the hub even with the leaf node out of reach or retired; do not delete the record: it holds the leaf's position in its own agencies\n", r, parts[2])
 			}
 		}
 	}

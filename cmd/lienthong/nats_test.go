@@ -158,7 +158,7 @@ func TestNATSSetupGateway(t *testing.T) {
 	}
 	r = run(t, nil, "nats", "status", "-url", url)
 	r.wantCode(t, 0)
-	for _, want := range []string{"leaf consumers' remakes left half-done: LT_EDOC.leaf_edoc_h41", "nats kv del LT_HANDOVER remake.LT_EDOC.leaf_edoc_h41"} {
+	for _, want := range []string{"leaf consumers' remakes left half-done: LT_EDOC.leaf_edoc_h41", "do not delete the record"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("nats status has no %q:\n%s", want, r.stdout)
 		}
@@ -168,7 +168,8 @@ func TestNATSSetupGateway(t *testing.T) {
 		t.Errorf("nats setup -gateway adding a subject of a leaf consumer's remake pending: not refused:\n%s", r.stdout)
 	}
 	r.wantStderr(t, "nats setup -leaf h41")
-	r.wantStderr(t, "nats kv del LT_HANDOVER remake.LT_EDOC.leaf_edoc_h41")
+	r.wantStderr(t, "remake.LT_EDOC.leaf_edoc_h41")
+	r.wantStderr(t, "do not delete the record")
 	run(t, nil, "nats", "setup", "-url", url, "-replicas", "1", "-gateway", "vpcp", "-agency", "000.00.12.H41", "-agency", "000.00.00.G22").wantCode(t, 0)
 	if err := hkv.Delete(t.Context(), "remake.LT_EDOC.leaf_edoc_h41"); err != nil {
 		t.Fatal(err)

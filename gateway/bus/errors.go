@@ -66,11 +66,11 @@ var (
 	// the next AssignLeaf of that leaf node makes the consumer again with
 	// them: one agency's packets would go to two holders. Assignments of
 	// other subjects go ahead. Assign the leaf node first (lienthong nats
-	// setup -leaf <domain> -agency …), which finishes the remake; a leaf
-	// node out of reach or retired cannot be: delete the record instead
-	// (nats kv del LT_HANDOVER remake.<stream>.<consumer>, the key the
-	// error names). That is safe: the exact points of the subjects the
-	// leaf took stay in LT_HANDOVER, and their next holder starts there.
+	// setup -leaf <domain> -agency …), which finishes the remake at the
+	// hub, even with the leaf node out of reach or retired. Do not delete
+	// the record by hand: once the consumer is gone it alone holds the
+	// leaf's position in its own agencies, whose next holder would
+	// otherwise read them from their start, a second time.
 	ErrLeafRemakePending = errors.New("bus: a leaf node's consumer was left half made again")
 	// ErrLeafRemakeHeldElsewhere is returned by AssignLeaf when a remake
 	// of the leaf node's consumer left half-done recorded subjects that

@@ -162,14 +162,31 @@ func (b *Bus) AssignLeaf(ctx context.Context, a LeafAssignment) error {
 			return fmt.Errorf("bus: assign leaf node %s: %w", a.Domain, err)
 		}
 	}
+	// A leaf out of reach on one stream is assigned on neither; a remake
+	// left half-done is still finished at the hub on each (each stream's
+	// record holds back others' assignments of its subjects).
+	var unreached error
 	for _, s := range packetStreams {
 		want, err := Filters(s.kind, a.Agencies, a.Subtrees)
 		if err != nil {
 			return fmt.Errorf("bus: assign leaf node %s: %w", a.Domain, err)
 		}
-		if err := b.assignLeaf(ctx, kv, leaf, s.stream, s.kind, hubDomain, a.Domain, want); err != nil {
+		if unreached != nil {
+			if err := b.finishRemakeUnreached(ctx, kv, s.stream, s.kind, hubDomain, a.Domain, want); err != nil {
+				unreached = errors.Join(unreached, fmt.Errorf("bus: assign leaf node %s on %s: %w", a.Domain, s.stream, err))
+			}
+			continue
+		}
+		err = b.assignLeaf(ctx, kv, leaf, s.stream, s.kind, hubDomain, a.Domain, want)
+		switch {
+		case errors.Is(err, errLeafUnreached):
+			unreached = fmt.Errorf("bus: assign leaf node %s on %s: %w", a.Domain, s.stream, err)
+		case err != nil:
 			return fmt.Errorf("bus: assign leaf node %s on %s: %w", a.Domain, s.stream, err)
 		}
+	}
+	if unreached != nil {
+		return unreached
 	}
 	// The leaf's sources of the hub's streams, heard from: a source that
 	// stalls does so silently.
@@ -248,22 +265,11 @@ func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstr
 	case errors.Is(err, jetstream.ErrStreamNotFound):
 		in = nil
 	case err != nil:
-		linkErr := fmt.Errorf("the leaf node's stream %s (is its link up?): %w", stream, err)
 		// Out of reach, but a remake of its consumer left half-done
 		// is finished at the hub (the consumer, the catch-up): its
 		// record holds back others' assignments of its subjects.
-		if _, gerr := kv.Get(ctx, leafRemakeKey(stream, name)); gerr != nil {
-			return linkErr
-		}
-		unlock, err := b.lock(ctx, kv, stream)
-		if err != nil {
-			return errors.Join(linkErr, err)
-		}
-		defer unlock()
-		if _, err := b.finishLeafRemake(ctx, kv, nil, stream, kind, hubDomain, domain, want); err != nil {
-			return errors.Join(linkErr, fmt.Errorf("finish the remake of %s an assignment left half-done: %w", name, err))
-		}
-		return fmt.Errorf("%w (the remake of %s an assignment left half-done is finished at the hub; the leaf's source of it is put back by its next assignment or its gateway)", linkErr, name)
+		linkErr := fmt.Errorf("%w: the leaf node's stream %s (is its link up?): %w", errLeafUnreached, stream, err)
+		return errors.Join(linkErr, b.finishRemakeUnreached(ctx, kv, stream, kind, hubDomain, domain, want))
 	}
 	unlock, err := b.lock(ctx, kv, stream)
 	if err != nil {
@@ -352,7 +358,7 @@ func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstr
 			if _, gerr := kv.Get(rctx, leafRemakeKey(stream, name)); !errors.Is(gerr, jetstream.ErrKeyNotFound) {
 				// Giving them back adds subjects the record has:
 				// refused while it exists (refuseLeafRemakes).
-				back = fmt.Sprintf("or back once this leaf node's remake recorded as %s is finished (giving them back is refused until then; for a leaf out of reach: nats kv del %s %s)", leafRemakeKey(stream, name), BucketHandover, leafRemakeKey(stream, name))
+				back = fmt.Sprintf("or back once this leaf node's remake recorded as %s is finished by its next assignment, which does so at the hub even with the leaf out of reach (giving them back is refused until then)", leafRemakeKey(stream, name))
 			}
 			err = fmt.Errorf("%w; %v were taken from their holders and are held by nobody until assigned again (their packets wait at the hub): give them to this leaf node alone (the same assignment again), %s", err, slices.Sorted(maps.Keys(taken)), back)
 		}
@@ -487,7 +493,7 @@ func (b *Bus) assignLeaf(ctx context.Context, kv jetstream.KeyValue, leaf jetstr
 		}
 	}
 	if unsourced != nil {
-		return fmt.Errorf("%s is made again and its catch-up made, but the leaf node's source of it is not back (the next assignment of the leaf node, or its gateway, puts it back): %w", name, unsourced)
+		return fmt.Errorf("%s is made again and its catch-up made, but the leaf node's source of it is not back: run `lienthong nats setup -leaf %s -agency …` again once its link is back (or restart its gateway): %w", name, domain, unsourced)
 	}
 	return b.sourceLeafStream(ctx, leaf, in, stream, kind, hubDomain, domain, catchUp || running)
 }
@@ -507,6 +513,37 @@ type leafRemake struct {
 // the leaf node's consumer name on stream.
 func leafRemakeKey(stream, name string) string {
 	return "remake." + stream + "." + name
+}
+
+// errLeafUnreached is assignLeaf's error when the leaf node does not
+// answer: AssignLeaf then only finishes, on its other stream, a remake
+// left half-done, never assigns one stream and not the other.
+var errLeafUnreached = errors.New("the leaf node is out of reach")
+
+// finishRemakeUnreached finishes at the hub a remake of the leaf node's
+// consumer on stream that an assignment left half-done, the leaf being out
+// of reach (or retired): the consumer made as recorded and its catch-up,
+// the record deleted; the leaf's source of it is put back by the leaf's
+// next assignment once its link is back (or by its gateway's restart). It
+// returns nil if there is no record, and an error saying what was done or
+// why not otherwise.
+func (b *Bus) finishRemakeUnreached(ctx context.Context, kv jetstream.KeyValue, stream string, kind gateway.PacketKind, hubDomain, domain string, want []string) error {
+	name := LeafConsumerName(domain, kind)
+	if _, err := kv.Get(ctx, leafRemakeKey(stream, name)); err != nil {
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			return nil
+		}
+		return fmt.Errorf("the record of a remake of %s: %w", name, err)
+	}
+	unlock, err := b.lock(ctx, kv, stream)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if _, err := b.finishLeafRemake(ctx, kv, nil, stream, kind, hubDomain, domain, want); err != nil {
+		return fmt.Errorf("finish the remake of %s an assignment left half-done: %w", name, err)
+	}
+	return fmt.Errorf("the remake of %s an assignment left half-done is finished at the hub; run `lienthong nats setup -leaf %s -agency …` again once its link is back (or restart its gateway), which puts the leaf's source of it back", name, domain)
 }
 
 // finishLeafRemake finishes a remake of the leaf node's consumer on
@@ -600,8 +637,7 @@ func (b *Bus) finishLeafRemake(ctx context.Context, kv jetstream.KeyValue, leaf 
 		if remade && len(held) > 0 {
 			// Made again, and read by another as well: no catch-up
 			// adds to that.
-			return false, refuse(fmt.Sprintf("take them from one of the two first: assign their other holder without them (taking subjects away is not held back by the record), "+
-				"or, to leave them with it, delete the record (nats kv del %s %s) and assign this leaf node without them at once", BucketHandover, e.Key()))
+			return false, refuse("take them from one of the two first: assign their other holder without them (taking subjects away is not held back by the record), then this leaf node again")
 		}
 	}
 	if leaf != nil {
@@ -797,10 +833,9 @@ func (b *Bus) refuseLeafRemakes(ctx context.Context, kv jetstream.KeyValue, stre
 	slices.Sort(pending)
 	slices.Sort(subjects)
 	domain := leafDomainOf(pending[0])
-	return fmt.Errorf("%w: %s on %s, of leaf node %s (%s), records %v: run `lienthong nats setup -leaf %s -agency … -subtree …` (its agencies and subtrees) for it first, which finishes it; "+
-		"if the leaf node is out of reach or retired, delete the record instead (nats kv del %s %s): the points of the subjects it took stay in %s for their next holder",
-		ErrLeafRemakePending, strings.Join(pending, ", "), stream, domain, leafRemakeKey(stream, pending[0]), subjects, domain,
-		BucketHandover, leafRemakeKey(stream, pending[0]), BucketHandover)
+	return fmt.Errorf("%w: %s on %s, of leaf node %s (%s), records %v: run `lienthong nats setup -leaf %s -agency … -subtree …` (its agencies and subtrees) for it first, which finishes it at the hub, even with the leaf node out of reach or retired; "+
+		"do not delete the record: it holds the leaf's position in its own agencies, and without it their next holder would read them again from their start",
+		ErrLeafRemakePending, strings.Join(pending, ", "), stream, domain, leafRemakeKey(stream, pending[0]), subjects, domain)
 }
 
 // addedTo returns the filters of want that the consumer name on stream

@@ -858,7 +858,7 @@ func TestBus_LeafStaleRemake(t *testing.T) {
 		t.Errorf("leaf h42 given G11 while h41's remake with X is pending: %v", err)
 	}
 	err = assignGW(x)
-	if !errors.Is(err, bus.ErrLeafRemakePending) || !strings.Contains(err.Error(), "nats kv del LT_HANDOVER remake."+bus.StreamEdoc+"."+bus.LeafConsumerName("h41", gateway.KindEdoc)) {
+	if !errors.Is(err, bus.ErrLeafRemakePending) || !strings.Contains(err.Error(), "(remake."+bus.StreamEdoc+"."+bus.LeafConsumerName("h41", gateway.KindEdoc)+")") || !strings.Contains(err.Error(), "nats setup -leaf h41") || !strings.Contains(err.Error(), "do not delete the record") {
 		t.Fatalf("X given back to its gateway while the leaf's remake with X is pending: %v", err)
 	}
 	// A holder of X made otherwise meanwhile.
@@ -925,8 +925,12 @@ func TestBus_LeafStaleRemake(t *testing.T) {
 // reach the leaf alone. Before, the record stayed and refused every
 // assignment of the hub (ErrLeafRemakePending) until the leaf, out of
 // reach, was assigned again (the re-review's M1).
-func TestBus_LeafRemakeLinkLostRecorded(t *testing.T)  { leafRemakeLinkLost(t, "recorded") }
-func TestBus_LeafRemakeLinkLostUnsourced(t *testing.T) { leafRemakeLinkLost(t, "unsourced") }
+func TestBus_LeafRemakeLinkLostRecorded(t *testing.T) {
+	leafRemakeLinkLost(t, "recorded", gateway.KindEdoc)
+}
+func TestBus_LeafRemakeLinkLostUnsourced(t *testing.T) {
+	leafRemakeLinkLost(t, "unsourced", gateway.KindEdoc)
+}
 
 // TestBus_LeafRemakeFinishedUnreachable: the remake dies once the
 // consumer is deleted, and the leaf's link then drops: its next
@@ -934,9 +938,24 @@ func TestBus_LeafRemakeLinkLostUnsourced(t *testing.T) { leafRemakeLinkLost(t, "
 // consumer and catch-up made, the record deleted) and fails; the rest
 // is as TestBus_LeafRemakeLinkLost's. Before, it failed at once on the
 // leaf's stream, and the record stayed until the link was back.
-func TestBus_LeafRemakeFinishedUnreachable(t *testing.T) { leafRemakeLinkLost(t, "dies-deleted") }
+func TestBus_LeafRemakeFinishedUnreachable(t *testing.T) {
+	leafRemakeLinkLost(t, "dies-deleted", gateway.KindEdoc)
+}
 
-func leafRemakeLinkLost(t *testing.T, at string) {
+// TestBus_LeafRemakeFinishedUnreachableStatus is the same on LT_STATUS,
+// the second stream AssignLeaf assigns: out of reach on LT_EDOC, it still
+// finishes LT_STATUS's remake at the hub. Before, it stopped at LT_EDOC's
+// link error and LT_STATUS's record stayed until the link was back (the
+// second re-review's M2).
+func TestBus_LeafRemakeFinishedUnreachableStatus(t *testing.T) {
+	leafRemakeLinkLost(t, "dies-deleted", gateway.KindStatus)
+}
+
+func leafRemakeLinkLost(t *testing.T, at string, kind gateway.PacketKind) {
+	stream := bus.StreamEdoc
+	if kind == gateway.KindStatus {
+		stream = bus.StreamStatus
+	}
 	p := newLeafPairWith(t, bus.Permissions{})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -956,10 +975,10 @@ func leafRemakeLinkLost(t *testing.T, at string) {
 	consume(t, hubGW, gateway.ConsumerSpec{Gateway: "gwA", Agencies: []envelope.AgencyCode{x}, AckWait: 2 * time.Second}, atHub.handle)
 	consume(t, p.leafBus, gateway.ConsumerSpec{Gateway: "nghean", Agencies: []envelope.AgencyCode{l0, x}}, onLeaf.handle)
 	for i := range 3 {
-		publish(t, p.hubBus, gateway.KindEdoc, l0, fmt.Sprintf("l0-before-%d", i), []byte("x"))
+		publish(t, p.hubBus, kind, l0, fmt.Sprintf("l0-before-%d", i), []byte("x"))
 	}
 	for i := range 5 {
-		publish(t, p.hubBus, gateway.KindEdoc, x, fmt.Sprintf("x-before-%d", i), []byte("x"))
+		publish(t, p.hubBus, kind, x, fmt.Sprintf("x-before-%d", i), []byte("x"))
 	}
 	time.Sleep(2 * time.Second)
 	if err := assignGW(g09); err != nil {
@@ -986,11 +1005,11 @@ func leafRemakeLinkLost(t *testing.T, at string) {
 		if err == nil || !strings.Contains(err.Error(), "finished at the hub") {
 			t.Errorf("the leaf assigned out of reach, its remake half-done: %v", err)
 		}
-		c, err := p.adminJetStream().PushConsumer(ctx, bus.StreamEdoc, bus.LeafConsumerName("h41", gateway.KindEdoc))
+		c, err := p.adminJetStream().PushConsumer(ctx, stream, bus.LeafConsumerName("h41", kind))
 		if err != nil {
 			t.Fatalf("the leaf's consumer not made again: %v", err)
 		}
-		if got, want := filtersOf(c.CachedInfo().Config), []string{gateway.Subject(gateway.KindEdoc, l0), gateway.Subject(gateway.KindEdoc, x)}; !slices.Equal(slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(want))) {
+		if got, want := filtersOf(c.CachedInfo().Config), []string{gateway.Subject(kind, l0), gateway.Subject(kind, x)}; !slices.Equal(slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(want))) {
 			t.Errorf("the leaf's consumer made again with %v, want %v", got, want)
 		}
 	}
@@ -1017,7 +1036,7 @@ func leafRemakeLinkLost(t *testing.T, at string) {
 	var after []string
 	for i := range 3 {
 		id := fmt.Sprintf("x-after-%d", i)
-		publish(t, p.hubBus, gateway.KindEdoc, x, id, []byte("x"))
+		publish(t, p.hubBus, kind, x, id, []byte("x"))
 		after = append(after, id)
 	}
 	for deadline := time.Now().Add(wait); ; time.Sleep(50 * time.Millisecond) {
@@ -1089,7 +1108,7 @@ func TestBus_LeafRemakeHeldTwice(t *testing.T) {
 	key := "remake." + bus.StreamEdoc + "." + bus.LeafConsumerName("h41", gateway.KindEdoc)
 	for _, as := range [][]envelope.AgencyCode{{l0, x}, {l0}} {
 		err = p.hubBus.AssignLeaf(ctx, bus.LeafAssignment{Domain: "h41", Agencies: as, Wait: wait})
-		if !errors.Is(err, bus.ErrLeafRemakeHeldElsewhere) || !strings.Contains(err.Error(), "assign their other holder without them") || !strings.Contains(err.Error(), "nats kv del LT_HANDOVER "+key) {
+		if !errors.Is(err, bus.ErrLeafRemakeHeldElsewhere) || !strings.Contains(err.Error(), "assign their other holder without them") || !strings.Contains(err.Error(), key) {
 			t.Errorf("the leaf assigned %v, X read by gwB too: %v", as, err)
 		}
 	}

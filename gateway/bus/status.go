@@ -49,8 +49,9 @@ type Status struct {
 	// holder; PendingCatchUps the catch-ups recorded and not yet made
 	// (catchup.<stream>.<gateway>); PendingRemakes the remakes of leaf
 	// nodes' consumers an assignment left half-done
-	// (<stream>.<consumer>), which refuse every assignment but the leaf
-	// node's own (ErrLeafRemakePending); Locks the assignment locks held.
+	// (<stream>.<consumer>), which refuse other assignments that add the
+	// subjects they record (ErrLeafRemakePending) until the leaf node's
+	// next assignment finishes them; Locks the assignment locks held.
 	// InactiveSources are the hub's packet streams' sources of leaf
 	// nodes' out-streams (LT_OUT_…) not heard from for a while, or in
 	// error: what the leaf's gateways publish waits there only for its
